@@ -1,0 +1,10 @@
+// GET /domains/{id} -> 200 the domain and its status.
+#include "domain/domain_json.hpp"
+#include "domain/domain_service.hpp"
+#include "http/serve.hpp"
+
+int main() {
+    return dnsh::serve({"GET", "/domains/{id}", false, [](const dnsh::Request& request, dnsh::Context& context) {
+        return dnsh::jsonResponse(200, dnsh::domainJson(dnsh::findDomain(context.database, request.param("id"))));
+    }});
+}

@@ -1,0 +1,93 @@
+#include "config/config.hpp"
+
+#include <cstdlib>
+
+#include "config/duration.hpp"
+#include "dns/resolver.hpp"
+
+namespace dnsh {
+
+std::optional<std::string> processEnvironment(const std::string& name) {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+}
+
+std::optional<LogLevel> parseLogLevel(const std::string& text) {
+    if (text == "debug") return LogLevel::Debug;
+    if (text == "info") return LogLevel::Info;
+    if (text == "warn") return LogLevel::Warn;
+    if (text == "error") return LogLevel::Error;
+    return std::nullopt;
+}
+
+namespace {
+
+[[noreturn]] void reject(const std::string& name, const std::string& value, const std::string& why) {
+    throw ConfigError("invalid " + name + "=\"" + value + "\": " + why);
+}
+
+std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, const std::string& name,
+                                           std::chrono::milliseconds fallback) {
+    const auto value = lookup(name);
+    if (!value || value->empty()) return fallback;
+    try {
+        return parseDuration(*value);
+    } catch (const std::invalid_argument& e) {
+        reject(name, *value, e.what());
+    }
+}
+
+}  // namespace
+
+Config loadConfig(const EnvironmentLookup& lookup) {
+    Config config;
+    auto text = [&](const std::string& name, std::string& field) {
+        if (const auto value = lookup(name); value && !value->empty()) field = *value;
+    };
+    text("SERVER_ADDR", config.serverAddr);
+    text("DATABASE_URL", config.databaseUrl);
+    text("ACME_DIRECTORY", config.acmeDirectory);
+    text("ACME_EMAIL", config.acmeEmail);
+    text("ACME_CA_BUNDLE", config.acmeCaBundle);
+    text("DNS_RESOLVER", config.dnsResolver);
+    text("KEY_ENCRYPTION_KEY_FILE", config.keyEncryptionKeyFile);
+    text("AUTH_TOKEN", config.authToken);
+
+    if (!config.dnsResolver.empty()) {
+        try {
+            parseResolverList(config.dnsResolver);
+        } catch (const std::invalid_argument& e) {
+            reject("DNS_RESOLVER", config.dnsResolver, e.what());
+        }
+    }
+    config.dnsTimeout = durationVariable(lookup, "DNS_TIMEOUT", config.dnsTimeout);
+    config.pollInterval = durationVariable(lookup, "POLL_INTERVAL", config.pollInterval);
+    config.pollTimeout = durationVariable(lookup, "POLL_TIMEOUT", config.pollTimeout);
+
+    if (const auto value = lookup("SCHEDULER_WORKERS"); value && !value->empty()) {
+        int workers = 0;
+        try {
+            std::size_t used = 0;
+            workers = std::stoi(*value, &used);
+            if (used != value->size()) workers = 0;
+        } catch (const std::exception&) {
+            workers = 0;
+        }
+        if (workers < 1 || workers > 256) reject("SCHEDULER_WORKERS", *value, "expected 1..256");
+        config.schedulerWorkers = workers;
+    }
+    if (const auto value = lookup("CERT_KEY_TYPE"); value && !value->empty()) {
+        if (*value == "ecdsa-p256") config.certKeyType = CertKeyType::EcdsaP256;
+        else if (*value == "rsa-2048") config.certKeyType = CertKeyType::Rsa2048;
+        else reject("CERT_KEY_TYPE", *value, "expected ecdsa-p256 or rsa-2048");
+    }
+    if (const auto value = lookup("LOG_LEVEL"); value && !value->empty()) {
+        const auto level = parseLogLevel(*value);
+        if (!level) reject("LOG_LEVEL", *value, "expected debug, info, warn or error");
+        config.logLevel = *level;
+    }
+    return config;
+}
+
+}  // namespace dnsh

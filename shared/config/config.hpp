@@ -1,0 +1,46 @@
+#pragma once
+// Configuration from the environment (DESIGN.md "Configuration"). A bad value stops the program
+// at start with a message naming the variable (ConfigError).
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace dnsh {
+
+enum class LogLevel { Debug, Info, Warn, Error };
+enum class CertKeyType { EcdsaP256, Rsa2048 };
+
+struct Config {
+    std::string serverAddr = ":8080";
+    std::string databaseUrl;
+    std::string acmeDirectory = "https://acme-staging-v02.api.letsencrypt.org/directory";
+    std::string acmeEmail;
+    std::string acmeCaBundle;
+    std::string dnsResolver;  // empty: /etc/resolv.conf
+    std::chrono::milliseconds dnsTimeout{10'000};
+    std::chrono::milliseconds pollInterval{10'000};
+    std::chrono::milliseconds pollTimeout{300'000};
+    int schedulerWorkers = 8;
+    CertKeyType certKeyType = CertKeyType::EcdsaP256;
+    std::string keyEncryptionKeyFile;
+    std::string authToken;
+    LogLevel logLevel = LogLevel::Info;
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Looks a variable up; std::nullopt when unset. Tests pass a table, programs the real environment.
+using EnvironmentLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+std::optional<std::string> processEnvironment(const std::string& name);
+
+Config loadConfig(const EnvironmentLookup& lookup = processEnvironment);
+
+std::optional<LogLevel> parseLogLevel(const std::string& text);
+
+}  // namespace dnsh

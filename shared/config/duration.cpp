@@ -1,0 +1,36 @@
+#include "config/duration.hpp"
+
+#include <charconv>
+#include <stdexcept>
+
+namespace dnsh {
+
+std::chrono::milliseconds parseDuration(std::string_view text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == 0)
+        throw std::invalid_argument("expected a number followed by ms, s, m or h, e.g. 10s");
+    long long amount = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + digits, amount);
+    if (ec != std::errc() || amount > 1'000'000'000)
+        throw std::invalid_argument("number too large");
+    const std::string_view unit = text.substr(digits);
+    long long factor = 0;
+    if (unit == "ms") factor = 1;
+    else if (unit == "s") factor = 1000;
+    else if (unit == "m") factor = 60'000;
+    else if (unit == "h") factor = 3'600'000;
+    else throw std::invalid_argument("unknown unit; use ms, s, m or h");
+    if (amount == 0) throw std::invalid_argument("must be greater than zero");
+    return std::chrono::milliseconds(amount * factor);
+}
+
+std::string formatDuration(std::chrono::milliseconds duration) {
+    const long long ms = duration.count();
+    if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+    if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+    if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    return std::to_string(ms) + "ms";
+}
+
+}  // namespace dnsh

@@ -1,0 +1,109 @@
+#include "db/database.hpp"
+
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+#include "log/log.hpp"
+
+namespace dnsh {
+
+namespace {
+
+void registerConnectorOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        Poco::Data::PostgreSQL::Connector::registerConnector();
+        // Fail fast when the server is down instead of waiting for the OS TCP timeout.
+        setenv("PGCONNECT_TIMEOUT", "3", 0);
+    });
+}
+
+std::string quoteValue(const std::string& value) {
+    std::string quoted = "'";
+    for (char c : value) {
+        if (c == '\'' || c == '\\') quoted.push_back('\\');
+        quoted.push_back(c);
+    }
+    return quoted + "'";
+}
+
+PGconn* rawConnection(Poco::Data::Session& session) {
+    auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(session.impl());
+    if (impl == nullptr) throw std::logic_error("not a PostgreSQL session");
+    return static_cast<PGconn*>(impl->handle());
+}
+
+}  // namespace
+
+std::string toKeyValueConnectionString(const std::string& databaseUrl) {
+    char* error = nullptr;
+    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+        PQconninfoParse(databaseUrl.c_str(), &error), &PQconninfoFree);
+    if (!options) {
+        std::string why = error ? error : "unparseable";
+        PQfreemem(error);
+        while (!why.empty() && why.back() == '\n') why.pop_back();
+        throw std::invalid_argument(why);
+    }
+    std::string result;
+    for (PQconninfoOption* option = options.get(); option->keyword != nullptr; ++option) {
+        if (option->val == nullptr) continue;
+        if (!result.empty()) result += ' ';
+        result += std::string(option->keyword) + "=" + quoteValue(option->val);
+    }
+    return result;
+}
+
+Database::Database(std::string connectionString) : connectionString_(std::move(connectionString)) {
+    registerConnectorOnce();
+}
+
+Poco::Data::Session& Database::session() {
+    if (session_) return *session_;
+    try {
+        session_.emplace("PostgreSQL", toKeyValueConnectionString(connectionString_));
+    } catch (const Poco::Exception& e) {
+        unavailable(e.displayText());
+    } catch (const std::invalid_argument& e) {
+        throw Error(ErrorCode::Internal, std::string("DATABASE_URL is not valid: ") + e.what());
+    }
+    return *session_;
+}
+
+bool Database::isConnected() {
+    return session_ && PQstatus(rawConnection(*session_)) == CONNECTION_OK;
+}
+
+void Database::disconnect() {
+    try {
+        if (session_) session_->close();
+    } catch (const Poco::Exception&) {
+        // Closing a dead connection may complain; the session is dropped either way.
+    }
+    session_.reset();
+}
+
+void Database::unavailable(const std::string& detail) {
+    disconnect();
+    logEvent(LogLevel::Error, "database unavailable", {{"detail", detail}});
+    throw Error(ErrorCode::DatabaseUnavailable, "database unavailable");
+}
+
+void executeScript(Poco::Data::Session& session, const std::string& sql) {
+    PGconn* connection = rawConnection(session);
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(connection, sql.c_str()), &PQclear);
+    const ExecStatusType status = PQresultStatus(result.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        std::string message = PQresultErrorMessage(result.get());
+        while (!message.empty() && message.back() == '\n') message.pop_back();
+        throw Poco::Data::DataException(message);
+    }
+}
+
+}  // namespace dnsh

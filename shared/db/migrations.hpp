@@ -1,0 +1,23 @@
+#pragma once
+// Schema migrations (deploy/migrations/NNN_name.sql), embedded in the binary at build time,
+// applied in order exactly once and recorded in schema_migrations. A PostgreSQL advisory lock
+// makes concurrent runs (two deploys at once) safe: the second waits, then finds nothing to do.
+#include <Poco/Data/Session.h>
+
+#include <string>
+#include <vector>
+
+namespace dnsh {
+
+struct Migration {
+    std::string name;  // file name without ".sql", e.g. "001_init"
+    std::string sql;
+};
+
+const std::vector<Migration>& embeddedMigrations();
+
+// Returns the names of the migrations this call applied.
+std::vector<std::string> applyMigrations(Poco::Data::Session& session,
+                                         const std::vector<Migration>& migrations);
+
+}  // namespace dnsh

@@ -1,0 +1,244 @@
+#include "dns/resolver.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+
+#include "crypto/random.hpp"
+
+// Last: ldns headers define macros (e.g. `false`) that break later C++ standard headers.
+#include <ldns/ldns.h>
+
+namespace dnsh {
+
+namespace {
+
+constexpr int kMaxCnameHops = 8;
+
+struct LdnsDeleter {
+    void operator()(ldns_resolver* resolver) const { ldns_resolver_deep_free(resolver); }
+    void operator()(ldns_pkt* packet) const { ldns_pkt_free(packet); }
+    void operator()(ldns_rdf* rdf) const { ldns_rdf_deep_free(rdf); }
+};
+using ResolverPtr = std::unique_ptr<ldns_resolver, LdnsDeleter>;
+using PacketPtr = std::unique_ptr<ldns_pkt, LdnsDeleter>;
+using RdfPtr = std::unique_ptr<ldns_rdf, LdnsDeleter>;
+
+bool isIpLiteral(const std::string& host, int family) {
+    unsigned char buffer[16];
+    return inet_pton(family, host.c_str(), buffer) == 1;
+}
+
+std::string describe(const DnsServer& server) {
+    if (server.host.find(':') != std::string::npos)
+        return "[" + server.host + "]:" + std::to_string(server.port);
+    return server.host + ":" + std::to_string(server.port);
+}
+
+ResolverPtr makeResolver(const DnsServer* server, std::chrono::milliseconds timeout) {
+    ResolverPtr resolver;
+    if (server == nullptr) {
+        ldns_resolver* fromFile = nullptr;
+        if (ldns_resolver_new_frm_file(&fromFile, nullptr) != LDNS_STATUS_OK)
+            throw std::runtime_error("cannot read /etc/resolv.conf");
+        resolver.reset(fromFile);
+    } else {
+        resolver.reset(ldns_resolver_new());
+        const bool v6 = server->host.find(':') != std::string::npos;
+        RdfPtr address(
+            ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, server->host.c_str()));
+        if (!address) throw std::runtime_error("bad DNS server address " + server->host);
+        ldns_resolver_push_nameserver(resolver.get(), address.get());
+        ldns_resolver_set_port(resolver.get(), server->port);
+    }
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    ldns_resolver_set_timeout(resolver.get(), tv);
+    ldns_resolver_set_retry(resolver.get(), 1);
+    ldns_resolver_set_recursive(resolver.get(), true);
+    ldns_resolver_set_dnssec(resolver.get(), false);
+    return resolver;
+}
+
+std::string rdfToName(const ldns_rdf* rdf) {
+    char* text = ldns_rdf2str(rdf);
+    std::string name = text ? text : "";
+    free(text);
+    if (!name.empty() && name.back() == '.') name.pop_back();
+    return name;
+}
+
+// The strings of one TXT record, joined (RFC 7208 §3.3 style; ACME values fit in one string).
+std::string joinTxtStrings(const ldns_rr* rr) {
+    std::string value;
+    for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+        const ldns_rdf* rdf = ldns_rr_rdf(rr, i);
+        const std::size_t size = ldns_rdf_size(rdf);
+        const std::uint8_t* data = ldns_rdf_data(rdf);
+        if (size == 0) continue;
+        const std::size_t length = std::min<std::size_t>(data[0], size - 1);
+        value.append(reinterpret_cast<const char*>(data + 1), length);
+    }
+    return value;
+}
+
+struct Answer {
+    LookupOutcome outcome;
+    std::vector<std::string> values;
+    std::optional<std::string> cnameTarget;
+    std::string detail;
+};
+
+Answer queryOnce(ldns_resolver* resolver, const std::string& name, const std::string& server) {
+    RdfPtr qname(ldns_dname_new_frm_str(name.c_str()));
+    if (!qname) return {LookupOutcome::Failed, {}, {}, "cannot encode name " + name};
+    ldns_pkt* raw = nullptr;
+    const ldns_status status = ldns_resolver_send(&raw, resolver, qname.get(), LDNS_RR_TYPE_TXT,
+                                                  LDNS_RR_CLASS_IN, LDNS_RD);
+    PacketPtr packet(raw);
+    if (status != LDNS_STATUS_OK || !packet)
+        return {LookupOutcome::Timeout, {}, {},
+                "no answer from " + server + " (" + ldns_get_errorstr_by_id(status) + ")"};
+    switch (ldns_pkt_get_rcode(packet.get())) {
+        case LDNS_RCODE_NOERROR: break;
+        case LDNS_RCODE_NXDOMAIN:
+            return {LookupOutcome::NxDomain, {}, {}, server + " answered NXDOMAIN for " + name};
+        case LDNS_RCODE_SERVFAIL:
+            return {LookupOutcome::ServFail, {}, {}, server + " answered SERVFAIL for " + name};
+        default:
+            return {LookupOutcome::Failed, {}, {},
+                    server + " answered rcode " +
+                        std::to_string(ldns_pkt_get_rcode(packet.get())) + " for " + name};
+    }
+    Answer answer{LookupOutcome::NoRecords, {}, {}, ""};
+    // Walk the answer section along the CNAME chain, as a recursive resolver may include it all.
+    std::string current = name;
+    const ldns_rr_list* records = ldns_pkt_answer(packet.get());
+    for (int hop = 0; hop <= kMaxCnameHops; ++hop) {
+        RdfPtr owner(ldns_dname_new_frm_str(current.c_str()));
+        std::optional<std::string> next;
+        for (std::size_t i = 0; records && i < ldns_rr_list_rr_count(records); ++i) {
+            const ldns_rr* rr = ldns_rr_list_rr(records, i);
+            if (ldns_dname_compare(ldns_rr_owner(rr), owner.get()) != 0) continue;
+            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT)
+                answer.values.push_back(joinTxtStrings(rr));
+            else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) > 0)
+                next = rdfToName(ldns_rr_rdf(rr, 0));
+        }
+        if (!answer.values.empty()) {
+            answer.outcome = LookupOutcome::Found;
+            answer.cnameTarget = current == name ? std::nullopt : std::optional(current);
+            return answer;
+        }
+        if (!next) break;
+        current = *next;
+        answer.cnameTarget = current;
+    }
+    answer.detail = server + " has no TXT record at " + current;
+    return answer;
+}
+
+}  // namespace
+
+std::vector<DnsServer> parseResolverList(std::string_view text) {
+    std::vector<DnsServer> servers;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = text.find(',', start);
+        std::string_view item =
+            text.substr(start, comma == std::string_view::npos ? std::string_view::npos
+                                                               : comma - start);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (item.empty()) throw std::invalid_argument("empty server in list");
+        DnsServer server;
+        std::optional<std::string_view> portText;
+        if (item.front() == '[') {
+            const std::size_t close = item.find(']');
+            if (close == std::string_view::npos) throw std::invalid_argument("missing ']'");
+            server.host = std::string(item.substr(1, close - 1));
+            const std::string_view rest = item.substr(close + 1);
+            if (!rest.empty()) {
+                if (rest.front() != ':') throw std::invalid_argument("expected ':' after ']'");
+                portText = rest.substr(1);
+            }
+        } else if (item.find(':') != item.rfind(':')) {
+            server.host = std::string(item);  // bare IPv6 literal, default port
+        } else if (const std::size_t colon = item.find(':'); colon != std::string_view::npos) {
+            server.host = std::string(item.substr(0, colon));
+            portText = item.substr(colon + 1);
+        } else {
+            server.host = std::string(item);
+        }
+        if (!isIpLiteral(server.host, AF_INET) && !isIpLiteral(server.host, AF_INET6))
+            throw std::invalid_argument("'" + server.host + "' is not an IP address");
+        if (portText) {
+            unsigned port = 0;
+            const char* first = portText->data();
+            const char* last = first + portText->size();
+            auto [end, ec] = std::from_chars(first, last, port);
+            if (ec != std::errc() || end != last || port == 0 || port > 65535)
+                throw std::invalid_argument("bad port '" + std::string(*portText) + "'");
+            server.port = static_cast<std::uint16_t>(port);
+        }
+        servers.push_back(server);
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    return servers;
+}
+
+std::string_view toString(LookupOutcome outcome) {
+    switch (outcome) {
+        case LookupOutcome::Found: return "found";
+        case LookupOutcome::NoRecords: return "no TXT record";
+        case LookupOutcome::NxDomain: return "NXDOMAIN";
+        case LookupOutcome::ServFail: return "SERVFAIL";
+        case LookupOutcome::Timeout: return "timeout";
+        case LookupOutcome::Failed: return "DNS error";
+    }
+    return "DNS error";
+}
+
+DnsResolver::DnsResolver(std::vector<DnsServer> servers, std::chrono::milliseconds timeout)
+    : servers_(std::move(servers)), timeout_(timeout) {}
+
+TxtLookup DnsResolver::lookupTxt(const std::string& name) const {
+    std::vector<const DnsServer*> targets;
+    for (const auto& server : servers_) targets.push_back(&server);
+    if (targets.empty()) targets.push_back(nullptr);
+
+    TxtLookup result;
+    for (const DnsServer* server : targets) {
+        const std::string label = server ? describe(*server) : "system resolver";
+        ResolverPtr resolver = makeResolver(server, timeout_);
+        std::string current = name;
+        Answer answer;
+        // A server that returns only the CNAME gets asked again for the target.
+        for (int hop = 0; hop <= kMaxCnameHops; ++hop) {
+            answer = queryOnce(resolver.get(), current, label);
+            if (answer.outcome != LookupOutcome::NoRecords || !answer.cnameTarget) break;
+            current = *answer.cnameTarget;
+            if (hop == kMaxCnameHops) answer.detail = "CNAME chain longer than 8 at " + name;
+        }
+        result.outcome = answer.outcome;
+        result.values = std::move(answer.values);
+        result.name = answer.cnameTarget.value_or(current);
+        result.detail = answer.detail;
+        if (answer.outcome != LookupOutcome::Timeout && answer.outcome != LookupOutcome::ServFail)
+            break;
+    }
+    return result;
+}
+
+bool txtValuesContain(const std::vector<std::string>& values, std::string_view expected) {
+    bool found = false;
+    for (const auto& value : values) found = constantTimeEquals(value, expected) || found;
+    return found;
+}
+
+}  // namespace dnsh

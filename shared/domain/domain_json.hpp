@@ -1,0 +1,17 @@
+#pragma once
+// The API's JSON views of domains and certificates (DESIGN.md "HTTP API").
+#include <Poco/JSON/Object.h>
+
+#include "domain/domain.hpp"
+
+namespace dnsh {
+
+// GET /domains/{id}, verify: the domain with what its status makes relevant.
+Poco::JSON::Object::Ptr domainJson(const Domain& domain);
+
+// POST /domains: the new domain with its token and the instructions to publish it.
+Poco::JSON::Object::Ptr registrationJson(const Domain& domain);
+
+Poco::JSON::Object::Ptr certificateJson(const CertificateInfo& certificate);
+
+}  // namespace dnsh

@@ -1,0 +1,122 @@
+#include "domain/domain_name.hpp"
+
+#include <arpa/inet.h>
+#include <idn2.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace dnsh {
+
+namespace {
+
+constexpr std::size_t kMaxInputLength = 1024;
+constexpr std::size_t kMaxNameLength = 253;  // RFC 1035 §2.3.4: 255 octets on the wire
+constexpr std::size_t kMaxLabelLength = 63;
+
+[[noreturn]] void invalid(const std::string& why) {
+    throw Error(ErrorCode::BadRequest, "invalid domain_name: " + why);
+}
+
+bool isAscii(std::string_view text) {
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+bool isLdh(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+bool isIpAddress(const std::string& text) {
+    unsigned char buffer[16];
+    return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+           inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+std::string toALabels(const std::string& name) {
+    char* output = nullptr;
+    // UTS #46 non-transitional processing maps case and compatibility forms, then IDNA 2008.
+    const int rc = idn2_to_ascii_8z(name.c_str(), &output, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    std::unique_ptr<char, decltype(&idn2_free)> owned(output, &idn2_free);
+    if (rc != IDN2_OK) invalid(std::string("not a valid internationalised name (") +
+                               idn2_strerror(rc) + ")");
+    return owned.get();
+}
+
+void validateLabel(std::string_view label, std::size_t position) {
+    const std::string where = "label " + std::to_string(position);
+    if (label.empty()) invalid("empty label (two dots in a row, or a leading dot)");
+    if (label.size() > kMaxLabelLength)
+        invalid(where + " is " + std::to_string(label.size()) + " characters; the limit is 63");
+    for (char c : label) {
+        if (!isLdh(c))
+            invalid(where + " contains a character other than letters, digits and hyphens");
+    }
+    if (label.front() == '-' || label.back() == '-')
+        invalid(where + " starts or ends with a hyphen");
+    // RFC 5891 §4.2.3.1: "??--" is reserved for A-labels ("xn--"); libidn2 checked those.
+    if (label.size() >= 4 && label.substr(2, 2) == "--" && label.substr(0, 4) != "xn--")
+        invalid(where + " has hyphens in the third and fourth positions");
+}
+
+}  // namespace
+
+std::string normalizeDomainName(std::string_view input) {
+    if (input.empty()) invalid("must not be empty");
+    if (input.size() > kMaxInputLength) invalid("longer than 253 characters");
+    if (input.find('\0') != std::string_view::npos) invalid("contains a NUL byte");
+    std::string name(input);
+    if (name.back() == '.') name.pop_back();  // the root label is implied
+    if (name.empty()) invalid("must not be just a dot");
+    if (name.rfind("*.", 0) == 0) invalid("wildcard names are not supported yet");
+    if (name.find_first_of(" \t\r\n/:@[]") != std::string::npos)
+        invalid("contains spaces or URL characters; send only the host name, e.g. example.com");
+    if (isIpAddress(name)) invalid("IP addresses cannot be registered, only domain names");
+
+    if (isAscii(name)) {
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        // An ASCII name that claims to be an A-label must round-trip through IDNA.
+        bool hasALabel = false;
+        for (std::size_t at = 0; (at = name.find("xn--", at)) != std::string::npos; at += 4)
+            if (at == 0 || name[at - 1] == '.') hasALabel = true;
+        if (hasALabel) name = toALabels(name);
+    } else {
+        name = toALabels(name);
+    }
+
+    if (name.size() > kMaxNameLength)
+        invalid("is " + std::to_string(name.size()) + " characters; the limit is 253");
+    std::size_t labels = 0;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t dot = name.find('.', start);
+        const std::string_view label =
+            std::string_view(name).substr(start, dot == std::string::npos ? std::string::npos
+                                                                          : dot - start);
+        validateLabel(label, ++labels);
+        if (dot == std::string::npos) break;
+        start = dot + 1;
+    }
+    if (labels < 2) invalid("needs at least two labels, e.g. example.com");
+    const std::string_view tld = std::string_view(name).substr(name.rfind('.') + 1);
+    if (std::all_of(tld.begin(), tld.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        invalid("the top-level label cannot be all digits");
+    return name;
+}
+
+std::string challengeName(std::string_view domainName) {
+    return "_acme-challenge." + std::string(domainName);
+}
+
+bool isDomainId(std::string_view text) {
+    return text.size() == 32 && std::all_of(text.begin(), text.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+}  // namespace dnsh

@@ -1,0 +1,18 @@
+#pragma once
+#include <string>
+#include <string_view>
+
+namespace dnsh {
+
+// Normalises a customer's domain name (case, trailing dot, IDN -> A-labels per UTS #46 / IDNA 2008)
+// and validates it (RFC 1035 lengths, LDH labels, at least two labels, not an IP address).
+// Throws Error(BadRequest) with a message saying what is wrong.
+std::string normalizeDomainName(std::string_view input);
+
+// "_acme-challenge.<domain>", the name that carries the TXT record (RFC 8555 §8.4).
+std::string challengeName(std::string_view domainName);
+
+// Ids are 32 lowercase hex characters (16 random bytes).
+bool isDomainId(std::string_view text);
+
+}  // namespace dnsh

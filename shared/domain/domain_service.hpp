@@ -1,0 +1,22 @@
+#pragma once
+// The domain use cases the handlers call: register, look up, verify, certificate metadata.
+// Expected failures are Error(code) with a message for the client.
+#include <string>
+#include <string_view>
+
+#include "db/database.hpp"
+#include "dns/resolver.hpp"
+#include "domain/domain.hpp"
+
+namespace dnsh {
+
+Domain registerDomain(Database& database, std::string_view requestedName);
+
+Domain findDomain(Database& database, std::string_view id);
+
+// Looks for the verification token at _acme-challenge.<domain> and moves pending -> verified.
+Domain verifyDomain(Database& database, const DnsResolver& resolver, std::string_view id);
+
+CertificateInfo findNewestCertificate(Database& database, std::string_view domainId);
+
+}  // namespace dnsh

@@ -1,0 +1,32 @@
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+
+namespace dnsh {
+
+struct Request {
+    std::string method;
+    std::string path;         // without the query string
+    std::string contentType;  // as sent, may be empty
+    std::string authorization;
+    std::string requestId;  // ours: the client's when sane, else fresh
+    std::optional<long long> contentLength;
+    std::string body;
+    std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
+
+    const std::string& param(const std::string& name) const;
+};
+
+// Matches "/domains/{id}/verify" against a path, filling `params`. Segments in braces match one
+// non-empty segment.
+bool matchRoute(const std::string& pattern, const std::string& path,
+                std::map<std::string, std::string>& params);
+
+// The client's X-Request-Id when it is sane (1-128 chars of [A-Za-z0-9._:-]), else a fresh one.
+std::string chooseRequestId(const std::string& fromClient);
+
+// "application/json" with optional parameters such as "; charset=utf-8", case-insensitive.
+bool isJsonContentType(const std::string& contentType);
+
+}  // namespace dnsh

@@ -1,0 +1,31 @@
+#pragma once
+#include <Poco/JSON/Object.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace dnsh {
+
+struct Response {
+    int status = 200;
+    std::string body;  // always JSON
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Response jsonResponse(int status, const Poco::JSON::Object::Ptr& body);
+
+// {"error": message} with the status that `code` maps to.
+Response errorResponse(ErrorCode code, const std::string& message);
+
+// The one table from error codes to HTTP statuses.
+int httpStatus(ErrorCode code);
+
+std::string reasonPhrase(int status);
+
+// "Status: ...\r\nContent-Type: ...\r\n...\r\n\r\nbody": the CGI/FastCGI response text.
+std::string serializeCgiResponse(const Response& response, const std::string& requestId);
+
+}  // namespace dnsh

@@ -1,0 +1,166 @@
+#include "http/serve.hpp"
+
+#include <fcgiapp.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <iterator>
+
+#include "crypto/random.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+namespace {
+
+using ParamLookup = std::function<std::string(const char*)>;
+
+std::string stripQuery(const std::string& uri) { return uri.substr(0, uri.find('?')); }
+
+// Reads the CGI variables both modes share. PATH_INFO wins (tests set it); REQUEST_URI is the
+// path the client sent, which lighttpd passes unchanged.
+Request readRequest(const ParamLookup& param) {
+    Request request;
+    request.method = param("REQUEST_METHOD");
+    request.path = param("PATH_INFO");
+    if (request.path.empty()) request.path = stripQuery(param("REQUEST_URI"));
+    request.contentType = param("CONTENT_TYPE");
+    request.authorization = param("HTTP_AUTHORIZATION");
+    request.requestId = chooseRequestId(param("HTTP_X_REQUEST_ID"));
+    const std::string length = param("CONTENT_LENGTH");
+    if (!length.empty()) {
+        try {
+            request.contentLength = std::stoll(length);
+        } catch (const std::exception&) {
+            request.contentLength = kMaxBodyBytes + 1;  // unparseable: treat as too large
+        }
+    }
+    return request;
+}
+
+bool bodyFits(const Request& request) {
+    return !request.contentLength || *request.contentLength <= kMaxBodyBytes;
+}
+
+void logRequest(const Request& request, const Response& response,
+                std::chrono::steady_clock::time_point started) {
+    const auto elapsed = std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - started)
+                             .count();
+    logEvent(response.status >= 500 ? LogLevel::Error : LogLevel::Info, "request",
+             {{"request_id", request.requestId},
+              {"method", request.method},
+              {"path", request.path.substr(0, 256)},
+              {"status", response.status},
+              {"duration_ms", static_cast<double>(static_cast<long long>(elapsed * 1000)) / 1000}});
+}
+
+std::unique_ptr<Context> makeContext() {
+    Config config = loadConfig();
+    setLogLevel(config.logLevel);
+    std::vector<DnsServer> servers;
+    if (!config.dnsResolver.empty()) servers = parseResolverList(config.dnsResolver);
+    auto database = Database(config.databaseUrl);
+    auto resolver = DnsResolver(servers, config.dnsTimeout);
+    return std::make_unique<Context>(
+        Context{std::move(config), std::move(database), std::move(resolver)});
+}
+
+int serveCgi(const Endpoint& endpoint, Context& context) {
+    const auto started = std::chrono::steady_clock::now();
+    Request request = readRequest([](const char* name) {
+        const char* value = std::getenv(name);
+        return std::string(value ? value : "");
+    });
+    if (bodyFits(request)) {
+        const long long length = request.contentLength.value_or(0);
+        request.body.resize(static_cast<std::size_t>(length));
+        std::cin.read(request.body.data(), length);
+        request.body.resize(static_cast<std::size_t>(std::cin.gcount()));
+    }
+    const Response response = dispatch(endpoint, context, request);
+    std::cout << serializeCgiResponse(response, request.requestId) << std::flush;
+    logRequest(request, response, started);
+    return 0;
+}
+
+void serveFastCgi(const Endpoint& endpoint, Context& context) {
+    FCGX_Request fcgi;
+    FCGX_InitRequest(&fcgi, 0, 0);
+    while (FCGX_Accept_r(&fcgi) >= 0) {
+        const auto started = std::chrono::steady_clock::now();
+        Request request = readRequest([&](const char* name) {
+            const char* value = FCGX_GetParam(name, fcgi.envp);
+            return std::string(value ? value : "");
+        });
+        if (bodyFits(request)) {
+            const long long length = request.contentLength.value_or(0);
+            request.body.resize(static_cast<std::size_t>(length));
+            const int got = FCGX_GetStr(request.body.data(), static_cast<int>(length), fcgi.in);
+            request.body.resize(static_cast<std::size_t>(got > 0 ? got : 0));
+        }
+        const Response response = dispatch(endpoint, context, request);
+        const std::string text = serializeCgiResponse(response, request.requestId);
+        FCGX_PutStr(text.data(), static_cast<int>(text.size()), fcgi.out);
+        FCGX_Finish_r(&fcgi);
+        logRequest(request, response, started);
+    }
+}
+
+}  // namespace
+
+Response dispatch(const Endpoint& endpoint, Context& context, Request& request) {
+    try {
+        if (!matchRoute(endpoint.pathPattern, request.path, request.params))
+            throw Error(ErrorCode::NotFound, "no such endpoint: " + request.path.substr(0, 200));
+        if (request.method != endpoint.method) {
+            Response response = errorResponse(ErrorCode::MethodNotAllowed,
+                                              "method " + request.method.substr(0, 20) +
+                                                  " not allowed; use " + endpoint.method);
+            response.headers.emplace_back("Allow", endpoint.method);
+            return response;
+        }
+        if (!context.config.authToken.empty()) {
+            const std::string expected = "Bearer " + context.config.authToken;
+            if (!constantTimeEquals(request.authorization, expected)) {
+                Response response = errorResponse(
+                    ErrorCode::Unauthorized, "missing or wrong Authorization: Bearer token");
+                response.headers.emplace_back("WWW-Authenticate", "Bearer");
+                return response;
+            }
+        }
+        if (!bodyFits(request))
+            throw Error(ErrorCode::PayloadTooLarge, "request body larger than 64 KiB");
+        if (endpoint.takesJsonBody && !isJsonContentType(request.contentType))
+            throw Error(ErrorCode::UnsupportedMediaType,
+                        "Content-Type must be application/json");
+        return endpoint.handle(request, context);
+    } catch (const Error& e) {
+        return errorResponse(e.code(), e.what());
+    } catch (const std::exception& e) {
+        // Details go to the log only; the client learns nothing about internals.
+        logEvent(LogLevel::Error, "unhandled error",
+                 {{"request_id", request.requestId}, {"detail", std::string(e.what())}});
+        return errorResponse(ErrorCode::Internal, "internal error");
+    }
+}
+
+int serve(const Endpoint& endpoint) {
+    std::signal(SIGPIPE, SIG_IGN);  // a client that hung up must not kill the process
+    std::unique_ptr<Context> context;
+    try {
+        context = makeContext();
+    } catch (const std::exception& e) {
+        logEvent(LogLevel::Error, "cannot start", {{"detail", std::string(e.what())}});
+        std::cerr << "configuration error: " << e.what() << std::endl;
+        return 1;
+    }
+    if (FCGX_Init() != 0) return 1;
+    if (FCGX_IsCGI()) return serveCgi(endpoint, *context);
+    serveFastCgi(endpoint, *context);
+    return 0;
+}
+
+}  // namespace dnsh

@@ -1,0 +1,38 @@
+#pragma once
+// The loop every handler executable runs: FastCGI under lighttpd, or one CGI request when started
+// directly (env + stdin + stdout). It owns configuration, the database session, the request id,
+// the request log line, the checks common to all endpoints and the error -> status mapping.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "db/database.hpp"
+#include "dns/resolver.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+
+namespace dnsh {
+
+// What a handler may use; created once per process.
+struct Context {
+    Config config;
+    Database database;
+    DnsResolver resolver;
+};
+
+struct Endpoint {
+    std::string method;       // the one method the endpoint accepts (others: 405 with Allow)
+    std::string pathPattern;  // e.g. "/domains/{id}/verify"
+    bool takesJsonBody = false;
+    std::function<Response(const Request&, Context&)> handle;
+};
+
+int serve(const Endpoint& endpoint);
+
+// Runs the common checks and the endpoint for one request, mapping errors to responses.
+Response dispatch(const Endpoint& endpoint, Context& context, Request& request);
+
+constexpr long long kMaxBodyBytes = 64 * 1024;
+
+}  // namespace dnsh

@@ -1,0 +1,25 @@
+#pragma once
+// Structured logs: one JSON object per line on stderr. Never pass keys, PEMs or tokens here.
+#include <Poco/Dynamic/Var.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace dnsh {
+
+using LogFields = std::vector<std::pair<std::string, Poco::Dynamic::Var>>;
+
+void setLogLevel(LogLevel level);
+bool logEnabled(LogLevel level);
+
+// {"ts": ..., "level": ..., "msg": message, fields...}
+void logEvent(LogLevel level, std::string_view message, const LogFields& fields = {});
+
+// RFC 3339 UTC with milliseconds, e.g. 2026-06-25T16:30:00.123Z.
+std::string nowRfc3339();
+
+}  // namespace dnsh
