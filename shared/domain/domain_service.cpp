@@ -62,10 +62,12 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver, std::string
               {"outcome", std::string(toString(lookup.outcome))},
               {"records", lookup.values.size()}});
     if (lookup.outcome != LookupOutcome::Found) dnsFailure(lookup, name);
-    if (!txtValuesContain(lookup.values, domain.verificationToken))
-        throw Error(ErrorCode::BadRequest,
-                    "verification token not found among the " +
-                        std::to_string(lookup.values.size()) + " TXT record(s) at " + name);
+    if (!txtValuesContain(lookup.values, domain.verificationToken)) {
+        const std::string via = lookup.name == name ? "" : " (via CNAME to " + lookup.name + ")";
+        throw Error(ErrorCode::BadRequest, "verification token not found among the " +
+                                               std::to_string(lookup.values.size()) +
+                                               " TXT record(s) at " + name + via);
+    }
 
     const bool won = database.withSession([&](Poco::Data::Session& session) {
         return DomainRepository(session).compareAndSetStatus(domain.id, DomainStatus::Pending,

@@ -1,0 +1,119 @@
+# Functions shared by deploy/up, deploy/down and deploy/test: build, start and stop the services
+# of a stack (PostgreSQL, pebble-challtestsrv, lighttpd), each with a pid file. Sourced, not run.
+
+DNSH_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+dnsh_log() { printf '%s\n' "$*" >&2; }
+dnsh_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+dnsh_build() {
+    local build_dir=$1
+    cmake -S "$DNSH_HOME" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build_dir" -j "$(nproc)" >"$build_dir.log" 2>&1 ||
+        { tail -n 60 "$build_dir.log" >&2; dnsh_die "build failed (full log: $build_dir.log)"; }
+}
+
+dnsh_port_in_use() { ss -Hltnu "( sport = :$1 )" 2>/dev/null | grep -q .; }
+
+# A free loopback port in 20000-59999, TCP and UDP both.
+dnsh_free_port() {
+    local port
+    for _ in $(seq 200); do
+        port=$((20000 + RANDOM % 40000))
+        dnsh_port_in_use "$port" || { echo "$port"; return 0; }
+    done
+    dnsh_die "no free port found"
+}
+
+dnsh_pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+dnsh_wait_tcp() {
+    local host=$1 port=$2 what=$3
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    dnsh_die "$what did not start listening on $host:$port"
+}
+
+# Splits SERVER_ADDR ("host:port", ":port", "[::1]:port") into DNSH_BIND and DNSH_PORT.
+dnsh_parse_server_addr() {
+    local addr=$1
+    case "$addr" in
+        \[*\]:*) DNSH_BIND=${addr%%]*}; DNSH_BIND=${DNSH_BIND#[}; DNSH_PORT=${addr##*]:} ;;
+        *:*) DNSH_BIND=${addr%:*}; DNSH_PORT=${addr##*:} ;;
+        *) dnsh_die "SERVER_ADDR=$addr: expected host:port or :port" ;;
+    esac
+    [ -n "$DNSH_BIND" ] || DNSH_BIND=0.0.0.0
+    [[ "$DNSH_PORT" =~ ^[0-9]+$ ]] && [ "$DNSH_PORT" -ge 1 ] && [ "$DNSH_PORT" -le 65535 ] ||
+        dnsh_die "SERVER_ADDR=$addr: bad port"
+}
+
+# PostgreSQL on a unix socket only, run as the postgres user (it refuses root) in a data
+# directory that user owns. Sets DATABASE_URL.
+dnsh_start_postgres() {
+    local dir=$1 pidfile=$2; shift 2
+    local data=$dir/data sock=$dir/socket
+    mkdir -p "$dir" "$sock"
+    chown postgres:postgres "$dir" "$sock"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        runuser -u postgres -- "$PG_BIN/initdb" -D "$data" -A trust -U postgres -E UTF8 \
+            --no-locale >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; dnsh_die "initdb failed"; }
+    fi
+    DATABASE_URL="host=$sock port=5432 dbname=dnsh user=postgres"
+    if ! runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
+            -o "-k $sock -c listen_addresses='' -p 5432 $*" start >/dev/null ||
+            { tail -n 20 "$dir/postgres.log" >&2; dnsh_die "PostgreSQL did not start"; }
+    fi
+    head -n 1 "$data/postmaster.pid" >"$pidfile"
+    if ! runuser -u postgres -- "$PG_BIN/psql" -h "$sock" -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'dnsh'" | grep -q 1; then
+        runuser -u postgres -- "$PG_BIN/createdb" -h "$sock" dnsh
+    fi
+}
+
+dnsh_stop_postgres() {
+    local dir=$1
+    [ -f "$dir/data/PG_VERSION" ] || return 0
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# The sandbox DNS: answers what its management API is told (set-txt, set-cname, set-servfail).
+dnsh_start_challtestsrv() {
+    local dns_port=$1 api_port=$2 pidfile=$3 logfile=$4
+    dnsh_pid_alive "$pidfile" && return 0
+    nohup pebble-challtestsrv -dns01 "127.0.0.1:$dns_port" -management "127.0.0.1:$api_port" \
+        -http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+        >>"$logfile" 2>&1 &
+    echo $! >"$pidfile"
+    dnsh_wait_tcp 127.0.0.1 "$api_port" pebble-challtestsrv
+}
+
+# lighttpd with the project's lighttpd.conf; the environment carries every setting.
+dnsh_start_lighttpd() {
+    local bin_dir=$1 run_dir=$2 log_dir=$3
+    dnsh_pid_alive "$run_dir/lighttpd.pid" && return 0
+    mkdir -p "$run_dir" "$log_dir"
+    DNSH_HOME=$DNSH_HOME DNSH_BIN_DIR=$bin_dir DNSH_RUN_DIR=$run_dir DNSH_LOG_DIR=$log_dir \
+        DNSH_BIND=$DNSH_BIND DNSH_PORT=$DNSH_PORT DNSH_HANDLER_PROCS=${DNSH_HANDLER_PROCS:-4} \
+        lighttpd -f "$DNSH_HOME/lighttpd.conf" 2>>"$log_dir/lighttpd-error.log" ||
+        { tail -n 20 "$log_dir/lighttpd-error.log" >&2; dnsh_die "lighttpd did not start"; }
+    local host=$DNSH_BIND
+    [ "$host" = 0.0.0.0 ] && host=127.0.0.1
+    dnsh_wait_tcp "$host" "$DNSH_PORT" lighttpd
+}
+
+# Stops a process by pid file: its children first (lighttpd's FastCGI handlers), then itself.
+dnsh_stop_pidfile() {
+    local pidfile=$1 pid
+    [ -f "$pidfile" ] || return 0
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+}

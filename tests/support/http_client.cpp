@@ -1,0 +1,72 @@
+#include "support/http_client.hpp"
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "support/test_env.hpp"
+
+namespace dnsh::test {
+
+namespace {
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+}  // namespace
+
+std::string HttpResult::header(const std::string& name) const {
+    const auto found = headers.find(lower(name));
+    return found == headers.end() ? "" : found->second;
+}
+
+Poco::JSON::Object::Ptr HttpResult::json() const {
+    Poco::JSON::Parser parser;
+    const Poco::Dynamic::Var parsed = parser.parse(body);
+    if (parsed.type() != typeid(Poco::JSON::Object::Ptr))
+        throw std::runtime_error("response body is not a JSON object: " + body);
+    return parsed.extract<Poco::JSON::Object::Ptr>();
+}
+
+std::string HttpResult::jsonString(const std::string& field) const {
+    const auto object = json();
+    return object->has(field) ? object->getValue<std::string>(field) : "";
+}
+
+HttpResult send(const std::string& baseUrl, const HttpRequest& request) {
+    const Poco::URI base(baseUrl);
+    Poco::Net::HTTPClientSession session(base.getHost(), base.getPort());
+    session.setTimeout(Poco::Timespan(30, 0));
+    Poco::Net::HTTPRequest httpRequest(request.method, request.path,
+                                       Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!request.contentType.empty()) httpRequest.setContentType(request.contentType);
+    for (const auto& [name, value] : request.headers) httpRequest.set(name, value);
+    if (!request.body.empty() || request.method == "POST")
+        httpRequest.setContentLength(static_cast<std::streamsize>(request.body.size()));
+    session.sendRequest(httpRequest) << request.body;
+
+    Poco::Net::HTTPResponse httpResponse;
+    std::istream& in = session.receiveResponse(httpResponse);
+    HttpResult result;
+    result.status = static_cast<int>(httpResponse.getStatus());
+    for (const auto& [name, value] : httpResponse) result.headers[lower(name)] = value;
+    Poco::StreamCopier::copyToString(in, result.body);
+    return result;
+}
+
+HttpResult get(const std::string& path) { return send(baseUrl(), {"GET", path, "", "", {}}); }
+
+HttpResult postJson(const std::string& path, const std::string& body) {
+    return send(baseUrl(), {"POST", path, body, "application/json", {}});
+}
+
+}  // namespace dnsh::test

@@ -1,0 +1,35 @@
+#pragma once
+// A small HTTP client for the end-to-end tests (Poco Net), with the JSON body parsed.
+#include <Poco/JSON/Object.h>
+
+#include <map>
+#include <string>
+
+namespace dnsh::test {
+
+struct HttpResult {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // names lower-cased
+    std::string body;
+
+    std::string header(const std::string& name) const;  // "" when absent
+    // The body as a JSON object; fails the test when it is not one.
+    Poco::JSON::Object::Ptr json() const;
+    std::string jsonString(const std::string& field) const;  // "" when absent
+};
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string path;  // appended to the base URL
+    std::string body;
+    std::string contentType = "application/json";  // empty: no Content-Type header
+    std::map<std::string, std::string> headers;
+};
+
+HttpResult send(const std::string& baseUrl, const HttpRequest& request);
+
+// Shorthands against BASE_URL.
+HttpResult get(const std::string& path);
+HttpResult postJson(const std::string& path, const std::string& body);
+
+}  // namespace dnsh::test

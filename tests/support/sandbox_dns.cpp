@@ -1,0 +1,50 @@
+#include "support/sandbox_dns.hpp"
+
+#include <Poco/JSON/Object.h>
+
+#include <sstream>
+#include <stdexcept>
+
+#include "support/http_client.hpp"
+#include "support/test_env.hpp"
+
+namespace dnsh::test {
+
+namespace {
+
+void call(const std::string& path, const Poco::JSON::Object& body) {
+    std::ostringstream text;
+    body.stringify(text);
+    const HttpResult result = send(sandboxDnsApi(), {"POST", path, text.str(), "application/json", {}});
+    if (result.status != 200)
+        throw std::runtime_error("sandbox DNS " + path + " answered " +
+                                 std::to_string(result.status) + ": " + result.body);
+}
+
+Poco::JSON::Object hostBody(const std::string& host) {
+    Poco::JSON::Object body;
+    body.set("host", host + ".");
+    return body;
+}
+
+}  // namespace
+
+void setTxt(const std::string& host, const std::string& value) {
+    Poco::JSON::Object body = hostBody(host);
+    body.set("value", value);
+    call("/set-txt", body);
+}
+
+void clearTxt(const std::string& host) { call("/clear-txt", hostBody(host)); }
+
+void setCname(const std::string& host, const std::string& target) {
+    Poco::JSON::Object body = hostBody(host);
+    body.set("target", target + ".");
+    call("/set-cname", body);
+}
+
+void clearCname(const std::string& host) { call("/clear-cname", hostBody(host)); }
+void setServfail(const std::string& host) { call("/set-servfail", hostBody(host)); }
+void clearServfail(const std::string& host) { call("/clear-servfail", hostBody(host)); }
+
+}  // namespace dnsh::test
