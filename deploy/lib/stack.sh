@@ -9,9 +9,11 @@ dnsh_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 dnsh_build() {
     local build_dir=$1
-    cmake -S "$DNSH_HOME" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-    cmake --build "$build_dir" -j "$(nproc)" >"$build_dir.log" 2>&1 ||
-        { tail -n 60 "$build_dir.log" >&2; dnsh_die "build failed (full log: $build_dir.log)"; }
+    local log=$build_dir/build.log
+    mkdir -p "$build_dir"
+    cmake -S "$DNSH_HOME" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${@:2}" >"$log" 2>&1 &&
+        cmake --build "$build_dir" -j "$(nproc)" >>"$log" 2>&1 ||
+        { tail -n 60 "$log" >&2; dnsh_die "build failed (full log: $log)"; }
 }
 
 dnsh_port_in_use() { ss -Hltnu "( sport = :$1 )" 2>/dev/null | grep -q .; }
@@ -96,10 +98,12 @@ dnsh_start_lighttpd() {
     local bin_dir=$1 run_dir=$2 log_dir=$3
     dnsh_pid_alive "$run_dir/lighttpd.pid" && return 0
     mkdir -p "$run_dir" "$log_dir"
+    # Foreground (-D) in the background: the handlers inherit its stderr, so their JSON log
+    # lines land in handlers.log (under systemd: the journal).
     DNSH_HOME=$DNSH_HOME DNSH_BIN_DIR=$bin_dir DNSH_RUN_DIR=$run_dir DNSH_LOG_DIR=$log_dir \
         DNSH_BIND=$DNSH_BIND DNSH_PORT=$DNSH_PORT DNSH_HANDLER_PROCS=${DNSH_HANDLER_PROCS:-4} \
-        lighttpd -f "$DNSH_HOME/lighttpd.conf" 2>>"$log_dir/lighttpd-error.log" ||
-        { tail -n 20 "$log_dir/lighttpd-error.log" >&2; dnsh_die "lighttpd did not start"; }
+        nohup lighttpd -D -f "$DNSH_HOME/lighttpd.conf" </dev/null >>"$log_dir/handlers.log" 2>&1 &
+    echo $! >"$run_dir/lighttpd.pid"
     local host=$DNSH_BIND
     [ "$host" = 0.0.0.0 ] && host=127.0.0.1
     dnsh_wait_tcp "$host" "$DNSH_PORT" lighttpd

@@ -20,6 +20,7 @@ constexpr long long kMigrationLockId = 0x646e7368;
 
 std::vector<std::string> applyMigrations(Poco::Data::Session& session,
                                          const std::vector<Migration>& migrations) {
+    executeScript(session, "SET client_min_messages = warning");  // no "already exists" notices
     executeScript(session, "SELECT pg_advisory_lock(" + std::to_string(kMigrationLockId) + ")");
     std::vector<std::string> applied;
     try {
