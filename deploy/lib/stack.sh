@@ -93,6 +93,48 @@ dnsh_start_challtestsrv() {
     dnsh_wait_tcp 127.0.0.1 "$api_port" pebble-challtestsrv
 }
 
+# The key-encryption key for private keys at rest: 32 random bytes as hex, mode 0600.
+dnsh_ensure_kek() {
+    local file=$1
+    [ -s "$file" ] && return 0
+    (umask 077 && openssl rand -hex 32 >"$file")
+}
+
+# Pebble, the ACME test CA, with a TLS certificate of its own (it ships none) and its DNS
+# pointed at the sandbox DNS. PEBBLE_* variables in the environment reach it. Sets
+# ACME_DIRECTORY and ACME_CA_BUNDLE.
+dnsh_start_pebble() {
+    local dir=$1 acme_port=$2 mgmt_port=$3 dns=$4 pidfile=$5 logfile=$6
+    mkdir -p "$dir"
+    if [ ! -s "$dir/cert.pem" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+            -subj /CN=pebble-sandbox -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+            -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+    fi
+    cat >"$dir/pebble.json" <<JSON
+{"pebble": {"listenAddress": "127.0.0.1:$acme_port", "managementListenAddress": "127.0.0.1:$mgmt_port",
+  "certificate": "$dir/cert.pem", "privateKey": "$dir/key.pem",
+  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+JSON
+    ACME_DIRECTORY=https://127.0.0.1:$acme_port/dir
+    ACME_CA_BUNDLE=$dir/cert.pem
+    PEBBLE_MANAGEMENT=https://127.0.0.1:$mgmt_port
+    dnsh_pid_alive "$pidfile" && return 0
+    nohup pebble -config "$dir/pebble.json" -dnsserver "$dns" </dev/null >>"$logfile" 2>&1 &
+    echo $! >"$pidfile"
+    dnsh_wait_tcp 127.0.0.1 "$acme_port" pebble
+}
+
+# The issuance daemon; its JSON log lines go to the log file.
+dnsh_start_scheduler() {
+    local bin=$1 pidfile=$2 logfile=$3
+    dnsh_pid_alive "$pidfile" && return 0
+    nohup "$bin" </dev/null >>"$logfile" 2>&1 &
+    echo $! >"$pidfile"
+    sleep 0.2
+    dnsh_pid_alive "$pidfile" || { tail -n 5 "$logfile" >&2; dnsh_die "dns-scheduler did not start"; }
+}
+
 # lighttpd with the project's lighttpd.conf; the environment carries every setting.
 dnsh_start_lighttpd() {
     local bin_dir=$1 run_dir=$2 log_dir=$3

@@ -29,7 +29,7 @@ CREATE TABLE acme_accounts (
     directory_url  text NOT NULL UNIQUE,
     account_url    text,
     contact        text,
-    key_ciphertext bytea NOT NULL,
+    key_ciphertext text NOT NULL,
     key_id         text NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now()
@@ -47,7 +47,7 @@ CREATE TABLE acme_orders (
                            CHECK (status IN ('pending', 'ready', 'processing', 'valid', 'invalid', 'replaced')),
     expires_at             timestamptz,
     step                   text NOT NULL DEFAULT 'await_dns',
-    cert_key_ciphertext    bytea,              -- generated and persisted before finalize
+    cert_key_ciphertext    text,                -- generated and persisted before finalize
     cert_key_id            text,
     error                  text,
     created_at             timestamptz NOT NULL DEFAULT now(),
@@ -81,7 +81,7 @@ CREATE TABLE certificates (
     order_id               text REFERENCES acme_orders (id),
     certificate_pem        text NOT NULL,      -- leaf
     chain_pem              text NOT NULL,      -- issuer chain
-    private_key_ciphertext bytea NOT NULL,
+    private_key_ciphertext text NOT NULL,
     key_id                 text NOT NULL,
     issued_at              timestamptz NOT NULL, -- the certificate's notBefore
     expires_at             timestamptz NOT NULL, -- the certificate's notAfter

@@ -64,6 +64,7 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     config.dnsTimeout = durationVariable(lookup, "DNS_TIMEOUT", config.dnsTimeout);
     config.pollInterval = durationVariable(lookup, "POLL_INTERVAL", config.pollInterval);
     config.pollTimeout = durationVariable(lookup, "POLL_TIMEOUT", config.pollTimeout);
+    config.leaseDuration = durationVariable(lookup, "SCHEDULER_LEASE", config.leaseDuration);
 
     if (const auto value = lookup("SCHEDULER_WORKERS"); value && !value->empty()) {
         int workers = 0;

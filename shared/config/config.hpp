@@ -23,6 +23,7 @@ struct Config {
     std::chrono::milliseconds pollInterval{10'000};
     std::chrono::milliseconds pollTimeout{300'000};
     int schedulerWorkers = 8;
+    std::chrono::milliseconds leaseDuration{60'000};  // SCHEDULER_LEASE: a claim's lifetime
     CertKeyType certKeyType = CertKeyType::EcdsaP256;
     std::string keyEncryptionKeyFile;
     std::string authToken;

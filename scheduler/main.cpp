@@ -1,0 +1,14 @@
+#include <iostream>
+
+#include "config/config.hpp"
+#include "scheduler_app.hpp"
+
+int main(int argc, char** argv) {
+    try {
+        dnsh::SchedulerApp app;
+        return app.run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "dns-scheduler: " << e.what() << std::endl;
+        return 1;
+    }
+}

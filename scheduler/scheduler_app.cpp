@@ -1,0 +1,109 @@
+#include "scheduler_app.hpp"
+
+#include <Poco/Environment.h>
+#include <Poco/Process.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "issuance/issuer.hpp"
+#include "issuance/worker.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+namespace {
+
+constexpr std::chrono::milliseconds kIdleDelay{100};
+constexpr std::chrono::milliseconds kErrorDelay{1000};
+
+}  // namespace
+
+void SchedulerApp::defineOptions(Poco::Util::OptionSet& options) {
+    ServerApplication::defineOptions(options);
+    options.addOption(Poco::Util::Option("help", "h", "show this help").callback(
+        Poco::Util::OptionCallback<SchedulerApp>(this, &SchedulerApp::handleHelp)));
+    options.addOption(Poco::Util::Option("config-file", "f",
+                                         "properties file with the variables of the README "
+                                         "(KEY=value); the environment wins")
+                          .argument("FILE")
+                          .callback(Poco::Util::OptionCallback<SchedulerApp>(
+                              this, &SchedulerApp::handleConfigFile)));
+}
+
+void SchedulerApp::handleHelp(const std::string&, const std::string&) {
+    Poco::Util::HelpFormatter help(options());
+    help.setCommand(commandName());
+    help.setUsage("[--daemon] [--pidfile=FILE] [--config-file=FILE]");
+    help.setHeader("Advances certificate_pending domains through their ACME orders.");
+    help.format(std::cout);
+    stopOptionsProcessing();
+    helpRequested_ = true;
+}
+
+void SchedulerApp::handleConfigFile(const std::string&, const std::string& value) {
+    loadConfiguration(value);
+}
+
+void SchedulerApp::initialize(Poco::Util::Application& self) {
+    ServerApplication::initialize(self);
+    if (helpRequested_) return;
+    // The environment first, then the properties file for what the environment leaves unset.
+    config_ = loadConfig([this](const std::string& name) -> std::optional<std::string> {
+        if (auto value = processEnvironment(name)) return value;
+        if (config().hasProperty(name)) return config().getString(name);
+        return std::nullopt;
+    });
+    setLogLevel(config_.logLevel);
+    if (config_.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
+    loadKeyEncryptor(config_);  // refuse to start without the key-encryption key
+}
+
+bool SchedulerApp::sleepUnlessStopped(std::chrono::milliseconds duration) {
+    std::unique_lock<std::mutex> lock(stopMutex_);
+    return stopSignal_.wait_for(lock, duration, [this] { return stopping_.load(); });
+}
+
+void SchedulerApp::workerLoop(int index) {
+    const std::string owner = Poco::Environment::nodeName() + ":" +
+                              std::to_string(Poco::Process::id()) + ":" + std::to_string(index);
+    std::unique_ptr<IssuanceWorker> worker;
+    while (!stopping_) {
+        try {
+            if (!worker) worker = std::make_unique<IssuanceWorker>(config_, owner);
+            // A step finishes before the loop looks at the stop flag again: in-flight work is
+            // either completed or its lease simply runs out.
+            if (!worker->runOnce() && sleepUnlessStopped(kIdleDelay)) break;
+        } catch (const std::exception& e) {
+            logEvent(LogLevel::Error, "worker error", {{"worker", owner}, {"detail", std::string(e.what())}});
+            if (sleepUnlessStopped(kErrorDelay)) break;
+        }
+    }
+}
+
+int SchedulerApp::main(const std::vector<std::string>&) {
+    if (helpRequested_) return EXIT_OK;
+    logEvent(LogLevel::Info, "scheduler started",
+             {{"workers", config_.schedulerWorkers},
+              {"acme_directory", config_.acmeDirectory},
+              {"poll_interval_ms", config_.pollInterval.count()},
+              {"poll_timeout_ms", config_.pollTimeout.count()}});
+    std::vector<std::thread> workers;
+    for (int i = 0; i < config_.schedulerWorkers; ++i) workers.emplace_back([this, i] { workerLoop(i); });
+    waitForTerminationRequest();
+    logEvent(LogLevel::Info, "scheduler stopping");
+    {
+        std::lock_guard<std::mutex> lock(stopMutex_);
+        stopping_ = true;
+    }
+    stopSignal_.notify_all();
+    for (auto& worker : workers) worker.join();
+    logEvent(LogLevel::Info, "scheduler stopped");
+    return EXIT_OK;
+}
+
+}  // namespace dnsh

@@ -1,0 +1,34 @@
+#pragma once
+// dns-scheduler: a Poco ServerApplication (foreground for systemd; --daemon and --pidfile come
+// with ServerApplication) running SCHEDULER_WORKERS issuance workers until SIGTERM/SIGINT.
+#include <Poco/Util/ServerApplication.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "config/config.hpp"
+
+namespace dnsh {
+
+class SchedulerApp : public Poco::Util::ServerApplication {
+protected:
+    void defineOptions(Poco::Util::OptionSet& options) override;
+    void initialize(Poco::Util::Application& self) override;
+    int main(const std::vector<std::string>& arguments) override;
+
+private:
+    void handleHelp(const std::string& name, const std::string& value);
+    void handleConfigFile(const std::string& name, const std::string& value);
+    void workerLoop(int index);
+    // Waits up to `duration`, returning early (true) once stop was requested.
+    bool sleepUnlessStopped(std::chrono::milliseconds duration);
+
+    bool helpRequested_ = false;
+    Config config_;
+    std::atomic<bool> stopping_{false};
+    std::mutex stopMutex_;
+    std::condition_variable stopSignal_;
+};
+
+}  // namespace dnsh

@@ -1,0 +1,149 @@
+#include "acme/client.hpp"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include <sstream>
+
+#include "crypto/keys.hpp"
+
+namespace dnsh::acme {
+
+namespace {
+
+std::string text(const Poco::JSON::Object::Ptr& object, const std::string& name) {
+    return object->optValue<std::string>(name, "");
+}
+
+std::string problemDetail(const Poco::JSON::Object::Ptr& object) {
+    const auto error = object->getObject("error");
+    if (!error) return "";
+    std::string detail = text(error, "detail");
+    if (const std::string type = text(error, "type"); !type.empty()) detail += " (" + type + ")";
+    return detail;
+}
+
+std::string stringify(const Poco::JSON::Object& object) {
+    std::ostringstream out;
+    object.stringify(out);
+    return out.str();
+}
+
+Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url) {
+    Order order;
+    order.url = url;
+    order.status = text(json, "status");
+    order.expires = text(json, "expires");
+    order.finalize = text(json, "finalize");
+    order.certificate = text(json, "certificate");
+    order.error = problemDetail(json);
+    if (const auto list = json->getArray("authorizations"))
+        for (std::size_t i = 0; i < list->size(); ++i)
+            order.authorizations.push_back(list->getElement<std::string>(i));
+    return order;
+}
+
+Challenge parseChallenge(const Poco::JSON::Object::Ptr& json) {
+    return Challenge{text(json, "type"), text(json, "url"), text(json, "status"),
+                     text(json, "token"), problemDetail(json)};
+}
+
+}  // namespace
+
+Client::Client(Transport& transport, std::string directoryUrl)
+    : transport_(transport), directoryUrl_(std::move(directoryUrl)) {}
+
+const Directory& Client::directory() {
+    if (!directory_) {
+        const auto json = transport_.get(directoryUrl_).json();
+        Directory directory{text(json, "newNonce"), text(json, "newAccount"), text(json, "newOrder")};
+        if (directory.newNonce.empty() || directory.newAccount.empty() || directory.newOrder.empty())
+            throw AcmeError(Problem{"", directoryUrl_ + " is not an ACME directory", 502});
+        transport_.setNewNonceUrl(directory.newNonce);
+        directory_ = directory;
+    }
+    return *directory_;
+}
+
+std::string Client::newAccount(EVP_PKEY* accountKey, const std::string& email) {
+    Poco::JSON::Object payload;
+    payload.set("termsOfServiceAgreed", true);
+    if (!email.empty()) {
+        Poco::JSON::Array contact;
+        contact.add("mailto:" + email);
+        payload.set("contact", contact);
+    }
+    // No kid: the JWK goes in the header (RFC 8555 §6.2). 200 = existing account, 201 = new.
+    const HttpReply reply =
+        transport_.post(directory().newAccount, stringify(payload), accountKey, std::nullopt);
+    if (reply.location.empty())
+        throw AcmeError(Problem{"", "newAccount answered without Location", reply.status});
+    useAccount(accountKey, reply.location);
+    return reply.location;
+}
+
+void Client::useAccount(EVP_PKEY* accountKey, std::string accountUrl) {
+    accountKey_ = accountKey;
+    accountUrl_ = std::move(accountUrl);
+}
+
+HttpReply Client::postAsAccount(const std::string& url, const std::string& payload) {
+    directory();  // the nonce URL must be known
+    return transport_.post(url, payload, accountKey_, accountUrl_);
+}
+
+Order Client::newOrder(const std::vector<std::string>& dnsNames) {
+    Poco::JSON::Array identifiers;
+    for (const auto& name : dnsNames) {
+        Poco::JSON::Object identifier;
+        identifier.set("type", "dns");
+        identifier.set("value", name);
+        identifiers.add(identifier);
+    }
+    Poco::JSON::Object payload;
+    payload.set("identifiers", identifiers);
+    const HttpReply reply = postAsAccount(directory().newOrder, stringify(payload));
+    if (reply.location.empty())
+        throw AcmeError(Problem{"", "newOrder answered without Location", reply.status});
+    return parseOrder(reply.json(), reply.location);
+}
+
+Order Client::getOrder(const std::string& url) {
+    return parseOrder(postAsAccount(url, "").json(), url);
+}
+
+Authorization Client::getAuthorization(const std::string& url) {
+    const auto json = postAsAccount(url, "").json();
+    Authorization authorization;
+    authorization.url = url;
+    authorization.status = text(json, "status");
+    authorization.wildcard = json->optValue<bool>("wildcard", false);
+    if (const auto identifier = json->getObject("identifier"))
+        authorization.identifier = text(identifier, "value");
+    if (const auto list = json->getArray("challenges")) {
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            Challenge challenge = parseChallenge(list->getObject(i));
+            if (!challenge.error.empty()) authorization.error = challenge.error;
+            authorization.challenges.push_back(std::move(challenge));
+        }
+    }
+    return authorization;
+}
+
+Challenge Client::respondChallenge(const std::string& url) {
+    // RFC 8555 §7.5.1: an empty JSON object tells the CA to validate now.
+    return parseChallenge(postAsAccount(url, "{}").json());
+}
+
+Order Client::finalize(const Order& order, const std::string& csrDer) {
+    Poco::JSON::Object payload;
+    payload.set("csr", base64UrlEncode(csrDer));
+    return parseOrder(postAsAccount(order.finalize, stringify(payload)).json(), order.url);
+}
+
+std::string Client::downloadCertificate(const std::string& url) {
+    // RFC 8555 §7.4.2: application/pem-certificate-chain, leaf first.
+    return postAsAccount(url, "").body;
+}
+
+}  // namespace dnsh::acme

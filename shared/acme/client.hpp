@@ -1,0 +1,70 @@
+#pragma once
+// RFC 8555 resources, one method each. Protocol structs keep the RFC's field names.
+#include <openssl/evp.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acme/transport.hpp"
+
+namespace dnsh::acme {
+
+// RFC 8555 §7.1.1
+struct Directory {
+    std::string newNonce, newAccount, newOrder;
+};
+
+// RFC 8555 §7.1.3
+struct Order {
+    std::string url;  // from Location (newOrder) or the URL we fetched
+    std::string status;
+    std::string expires;
+    std::vector<std::string> authorizations;
+    std::string finalize;
+    std::string certificate;
+    std::string error;  // the problem detail when invalid
+};
+
+// RFC 8555 §7.1.5
+struct Challenge {
+    std::string type, url, status, token, error;
+};
+
+// RFC 8555 §7.1.4
+struct Authorization {
+    std::string url, status, identifier;
+    bool wildcard = false;
+    std::vector<Challenge> challenges;
+    std::string error;  // from an invalid challenge
+};
+
+class Client {
+public:
+    Client(Transport& transport, std::string directoryUrl);
+
+    const Directory& directory();
+
+    // RFC 8555 §7.3: registers (or finds, when the key is known) the account; returns its URL.
+    std::string newAccount(EVP_PKEY* accountKey, const std::string& email);
+
+    void useAccount(EVP_PKEY* accountKey, std::string accountUrl);
+
+    Order newOrder(const std::vector<std::string>& dnsNames);        // §7.4
+    Order getOrder(const std::string& url);                          // POST-as-GET, §7.4
+    Authorization getAuthorization(const std::string& url);          // §7.5
+    Challenge respondChallenge(const std::string& url);              // §7.5.1, payload {}
+    Order finalize(const Order& order, const std::string& csrDer);   // §7.4
+    std::string downloadCertificate(const std::string& url);         // §7.4.2, PEM chain
+
+private:
+    HttpReply postAsAccount(const std::string& url, const std::string& payload);
+
+    Transport& transport_;
+    std::string directoryUrl_;
+    std::optional<Directory> directory_;
+    EVP_PKEY* accountKey_ = nullptr;
+    std::string accountUrl_;
+};
+
+}  // namespace dnsh::acme

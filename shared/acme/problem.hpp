@@ -1,0 +1,44 @@
+#pragma once
+// RFC 8555 §6.7 / RFC 7807 problem documents, turned into one typed error in one place
+// (transport.cpp). Callers compare `type`, never parse messages.
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace dnsh::acme {
+
+// RFC 8555 §6.7 error types this client acts on.
+namespace ProblemType {
+inline constexpr const char* kBadNonce = "urn:ietf:params:acme:error:badNonce";
+inline constexpr const char* kRateLimited = "urn:ietf:params:acme:error:rateLimited";
+inline constexpr const char* kServerInternal = "urn:ietf:params:acme:error:serverInternal";
+inline constexpr const char* kAccountDoesNotExist = "urn:ietf:params:acme:error:accountDoesNotExist";
+inline constexpr const char* kMalformed = "urn:ietf:params:acme:error:malformed";
+inline constexpr const char* kOrderNotReady = "urn:ietf:params:acme:error:orderNotReady";
+}  // namespace ProblemType
+
+struct Problem {
+    std::string type;
+    std::string detail;
+    int status = 0;
+};
+
+class AcmeError : public std::runtime_error {
+public:
+    // `problem.status` 0 means the CA was not reached at all (network, TLS, timeout).
+    AcmeError(Problem problem, std::optional<std::chrono::seconds> retryAfter = std::nullopt);
+
+    const Problem& problem() const noexcept { return problem_; }
+    bool is(const char* type) const { return problem_.type == type; }
+    bool unreachable() const noexcept { return problem_.status == 0; }
+    // Worth trying again later: network failures, 5xx, rateLimited, serverInternal, badNonce.
+    bool retryable() const noexcept;
+    std::optional<std::chrono::seconds> retryAfter() const noexcept { return retryAfter_; }
+
+private:
+    Problem problem_;
+    std::optional<std::chrono::seconds> retryAfter_;
+};
+
+}  // namespace dnsh::acme

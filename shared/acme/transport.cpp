@@ -1,0 +1,159 @@
+#include "acme/transport.hpp"
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+
+#include <mutex>
+
+namespace dnsh::acme {
+
+namespace {
+
+constexpr int kBadNonceRetries = 5;
+
+void initializeSslOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] { Poco::Net::initializeSSL(); });
+}
+
+std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value) {
+    // RFC 8555 §6.6 / RFC 7231 §7.1.3: delay-seconds (HTTP dates are rare from ACME CAs).
+    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    return std::chrono::seconds(std::stol(value.substr(0, 9)));
+}
+
+// RFC 7807: a problem+json body becomes the error; anything else keeps the status and body.
+AcmeError toError(const HttpReply& reply, const std::string& url) {
+    Problem problem{"", "", reply.status};
+    try {
+        Poco::JSON::Parser parser;
+        const auto parsed = parser.parse(reply.body);
+        if (parsed.type() == typeid(Poco::JSON::Object::Ptr)) {
+            const auto object = parsed.extract<Poco::JSON::Object::Ptr>();
+            problem.type = object->optValue<std::string>("type", "");
+            problem.detail = object->optValue<std::string>("detail", "");
+        }
+    } catch (const Poco::Exception&) {
+    }
+    if (problem.detail.empty())
+        problem.detail = "HTTP " + std::to_string(reply.status) + " from " + url;
+    return AcmeError(problem, reply.retryAfter);
+}
+
+}  // namespace
+
+AcmeError::AcmeError(Problem problem, std::optional<std::chrono::seconds> retryAfter)
+    : std::runtime_error(problem.status == 0 ? "ACME CA unreachable: " + problem.detail
+                                             : "ACME CA error: " + problem.detail +
+                                                   (problem.type.empty() ? "" : " (" + problem.type + ")")),
+      problem_(std::move(problem)),
+      retryAfter_(retryAfter) {}
+
+bool AcmeError::retryable() const noexcept {
+    return problem_.status == 0 || problem_.status >= 500 || is(ProblemType::kRateLimited) ||
+           is(ProblemType::kServerInternal) || is(ProblemType::kBadNonce);
+}
+
+Poco::JSON::Object::Ptr HttpReply::json() const {
+    try {
+        Poco::JSON::Parser parser;
+        const auto parsed = parser.parse(body);
+        if (parsed.type() == typeid(Poco::JSON::Object::Ptr))
+            return parsed.extract<Poco::JSON::Object::Ptr>();
+    } catch (const Poco::Exception&) {
+    }
+    throw AcmeError(Problem{"", "the CA sent a body that is not a JSON object", status});
+}
+
+Transport::Transport(std::string caBundlePath, std::chrono::milliseconds timeout)
+    : timeout_(timeout) {
+    initializeSslOnce();
+    // An empty CA location with loadDefaultCAs=true means the system store.
+    context_ = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", caBundlePath,
+                                      Poco::Net::Context::VERIFY_STRICT, 9, caBundlePath.empty());
+}
+
+Poco::Net::HTTPSClientSession& Transport::sessionFor(const std::string& scheme,
+                                                     const std::string& host, unsigned short port) {
+    if (scheme != "https")
+        throw AcmeError(Problem{"", "ACME requires https (RFC 8555 §6.1), got " + scheme, 0});
+    const std::string key = host + ":" + std::to_string(port);
+    auto& session = sessions_[key];
+    if (!session) {
+        session = std::make_unique<Poco::Net::HTTPSClientSession>(host, port, context_);
+        session->setKeepAlive(true);
+        session->setTimeout(Poco::Timespan(static_cast<long>(timeout_.count() / 1000),
+                                           static_cast<long>((timeout_.count() % 1000) * 1000)));
+    }
+    return *session;
+}
+
+HttpReply Transport::send(const std::string& method, const std::string& url,
+                          const std::string& body) {
+    const Poco::URI uri(url);
+    auto& session = sessionFor(uri.getScheme(), uri.getHost(), uri.getPort());
+    Poco::Net::HTTPRequest request(method, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
+    request.set("User-Agent", "dns-handling/1.0");
+    if (method == "POST") {
+        request.setContentType("application/jose+json");  // RFC 8555 §6.2
+        request.setContentLength(static_cast<std::streamsize>(body.size()));
+    }
+    HttpReply reply;
+    try {
+        session.sendRequest(request) << body;
+        Poco::Net::HTTPResponse response;
+        std::istream& in = session.receiveResponse(response);
+        Poco::StreamCopier::copyToString(in, reply.body);
+        reply.status = static_cast<int>(response.getStatus());
+        reply.location = response.get("Location", "");
+        reply.contentType = response.getContentType();
+        reply.retryAfter = parseRetryAfter(response.get("Retry-After", ""));
+        // RFC 8555 §6.5.1: every response may carry a fresh nonce; keep it for the next POST.
+        if (const std::string nonce = response.get("Replay-Nonce", ""); !nonce.empty())
+            nonces_.push_back(nonce);
+    } catch (const Poco::Exception& e) {
+        session.reset();  // a broken connection is not reused
+        throw AcmeError(Problem{"", e.displayText() + " (" + url + ")", 0});
+    }
+    return reply;
+}
+
+HttpReply Transport::get(const std::string& url) {
+    HttpReply reply = send("GET", url, "");
+    if (reply.status >= 400) throw toError(reply, url);
+    return reply;
+}
+
+std::string Transport::takeNonce() {
+    if (nonces_.empty()) {
+        // RFC 8555 §7.2: newNonce (GET is allowed and answers 204; no HEAD body pitfalls).
+        if (newNonceUrl_.empty()) throw AcmeError(Problem{"", "directory has no newNonce", 0});
+        send("GET", newNonceUrl_, "");
+        if (nonces_.empty())
+            throw AcmeError(Problem{"", "newNonce answered without Replay-Nonce", 500});
+    }
+    std::string nonce = nonces_.front();
+    nonces_.pop_front();
+    return nonce;
+}
+
+HttpReply Transport::post(const std::string& url, const std::string& payload,
+                          EVP_PKEY* accountKey, const std::optional<std::string>& kid) {
+    for (int attempt = 0;; ++attempt) {
+        const std::string jws = signJws(accountKey, JwsHeader{url, takeNonce(), kid}, payload);
+        HttpReply reply = send("POST", url, jws);
+        if (reply.status < 400) return reply;
+        AcmeError error = toError(reply, url);
+        // RFC 8555 §6.5: badNonce carries a fresh nonce; retry with it, a bounded number of times.
+        if (error.is(ProblemType::kBadNonce) && attempt < kBadNonceRetries) continue;
+        throw error;
+    }
+}
+
+}  // namespace dnsh::acme

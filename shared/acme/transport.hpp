@@ -1,0 +1,57 @@
+#pragma once
+// All HTTPS to the CA in one place: keep-alive sessions per host (Poco NetSSL, trust from
+// ACME_CA_BUNDLE or the system store), the nonce pool, signing, badNonce retries, and problem
+// documents -> AcmeError. One instance per thread.
+#include <Poco/JSON/Object.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPSClientSession.h>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "acme/jws.hpp"
+#include "acme/problem.hpp"
+
+namespace dnsh::acme {
+
+struct HttpReply {
+    int status = 0;
+    std::string body;
+    std::string location;
+    std::string contentType;
+    std::optional<std::chrono::seconds> retryAfter;
+
+    Poco::JSON::Object::Ptr json() const;  // throws AcmeError when the body is not an object
+};
+
+class Transport {
+public:
+    Transport(std::string caBundlePath, std::chrono::milliseconds timeout);
+
+    HttpReply get(const std::string& url);
+
+    // Signed POST (RFC 8555 §6.2). kid empty: JWK in the header (newAccount). Retries badNonce a
+    // bounded number of times with a fresh nonce (RFC 8555 §6.5).
+    HttpReply post(const std::string& url, const std::string& payload, EVP_PKEY* accountKey,
+                   const std::optional<std::string>& kid);
+
+    void setNewNonceUrl(const std::string& url) { newNonceUrl_ = url; }
+
+private:
+    HttpReply send(const std::string& method, const std::string& url, const std::string& body);
+    std::string takeNonce();
+    Poco::Net::HTTPSClientSession& sessionFor(const std::string& scheme, const std::string& host,
+                                              unsigned short port);
+
+    Poco::Net::Context::Ptr context_;
+    std::chrono::milliseconds timeout_;
+    std::map<std::string, std::unique_ptr<Poco::Net::HTTPSClientSession>> sessions_;
+    std::deque<std::string> nonces_;
+    std::string newNonceUrl_;
+};
+
+}  // namespace dnsh::acme

@@ -1,0 +1,25 @@
+#pragma once
+// CSRs for finalize and the facts we keep from an issued chain.
+#include <openssl/evp.h>
+
+#include <string>
+
+namespace dnsh {
+
+// DER PKCS#10 with the name as CN and the only SAN (RFC 8555 §7.4).
+std::string makeCsrDer(EVP_PKEY* key, const std::string& domainName);
+
+struct IssuedCertificate {
+    std::string leafPem;
+    std::string chainPem;   // the issuers after the leaf
+    std::string notBefore;  // RFC 3339 UTC
+    std::string notAfter;
+};
+
+// Splits a PEM chain (leaf first) and reads the leaf's validity. Throws std::runtime_error.
+IssuedCertificate parseCertificateChain(const std::string& pemChain);
+
+// True when the leaf's public key is the key's.
+bool certificateMatchesKey(const std::string& leafPem, EVP_PKEY* key);
+
+}  // namespace dnsh

@@ -1,0 +1,34 @@
+#pragma once
+// One scheduler worker: claims a due certificate_pending domain (FOR UPDATE SKIP LOCKED + lease),
+// advances it one step, gives it back with its next attempt time. Each worker has its own
+// database session and ACME connection.
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "db/database.hpp"
+#include "dns/resolver.hpp"
+#include "issuance/issuer.hpp"
+
+namespace dnsh {
+
+class IssuanceWorker {
+public:
+    IssuanceWorker(const Config& config, std::string owner);
+
+    // Claims and advances at most one domain; false when nothing was due (or on an error).
+    bool runOnce();
+
+    const std::string& owner() const { return owner_; }
+
+private:
+    const Config& config_;
+    std::string owner_;
+    Database database_;
+    DnsResolver resolver_;
+    std::unique_ptr<Issuer> issuer_;
+};
+
+}  // namespace dnsh
