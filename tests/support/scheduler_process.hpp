@@ -1,0 +1,27 @@
+#pragma once
+// A dns-scheduler child process for end-to-end tests: started with the test environment plus
+// overrides (POLL_INTERVAL=200ms by default), killed with -9 on destruction if still running.
+#include <map>
+#include <string>
+
+namespace dnsh::test {
+
+class SchedulerProcess {
+public:
+    explicit SchedulerProcess(const std::map<std::string, std::string>& env = {});
+    ~SchedulerProcess();
+    SchedulerProcess(const SchedulerProcess&) = delete;
+    SchedulerProcess& operator=(const SchedulerProcess&) = delete;
+
+    int pid() const { return pid_; }
+    bool running() const;
+    void kill9();     // as a crash would
+    int terminate();  // SIGTERM, then the exit status
+    const std::string& logFile() const { return logFile_; }
+
+private:
+    int pid_ = -1;
+    std::string logFile_;
+};
+
+}  // namespace dnsh::test
