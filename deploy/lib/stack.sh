@@ -100,24 +100,29 @@ dnsh_ensure_kek() {
     (umask 077 && openssl rand -hex 32 >"$file")
 }
 
-# Pebble, the ACME test CA, with a TLS certificate of its own (it ships none) and its DNS
-# pointed at the sandbox DNS. PEBBLE_* variables in the environment reach it. Sets
-# ACME_DIRECTORY and ACME_CA_BUNDLE.
-dnsh_start_pebble() {
-    local dir=$1 acme_port=$2 mgmt_port=$3 dns=$4 pidfile=$5 logfile=$6
+# A TLS certificate for Pebble's listener (Pebble ships none), valid for 127.0.0.1.
+dnsh_pebble_tls() {
+    local dir=$1
     mkdir -p "$dir"
-    if [ ! -s "$dir/cert.pem" ]; then
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-            -subj /CN=pebble-sandbox -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-            -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-    fi
+    [ -s "$dir/cert.pem" ] && return 0
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+        -subj /CN=pebble-sandbox -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+}
+
+# Pebble, the ACME test CA, its DNS pointed at the sandbox DNS. PEBBLE_* variables in the
+# environment reach it. Sets ACME_DIRECTORY, ACME_CA_BUNDLE and PEBBLE_MANAGEMENT.
+dnsh_start_pebble() {
+    local dir=$1 acme_port=$2 mgmt_port=$3 dns=$4 pidfile=$5 logfile=$6 tls=${7:-$1}
+    mkdir -p "$dir"
+    dnsh_pebble_tls "$tls"
     cat >"$dir/pebble.json" <<JSON
 {"pebble": {"listenAddress": "127.0.0.1:$acme_port", "managementListenAddress": "127.0.0.1:$mgmt_port",
-  "certificate": "$dir/cert.pem", "privateKey": "$dir/key.pem",
+  "certificate": "$tls/cert.pem", "privateKey": "$tls/key.pem",
   "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
 JSON
     ACME_DIRECTORY=https://127.0.0.1:$acme_port/dir
-    ACME_CA_BUNDLE=$dir/cert.pem
+    ACME_CA_BUNDLE=$tls/cert.pem
     PEBBLE_MANAGEMENT=https://127.0.0.1:$mgmt_port
     dnsh_pid_alive "$pidfile" && return 0
     nohup pebble -config "$dir/pebble.json" -dnsserver "$dns" </dev/null >>"$logfile" 2>&1 &
@@ -162,4 +167,69 @@ dnsh_stop_pidfile() {
         kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$pidfile"
+}
+
+# The throw-away stack of deploy/test and the benchmarks: every service on a free loopback port,
+# data under $test_dir (in /tmp, owned by postgres: CI may clone where postgres cannot enter).
+# Exports what the tests read: BASE_URL, DATABASE_URL, DNS_RESOLVER, SANDBOX_DNS_API,
+# ACME_DIRECTORY(_NONCEREJECT), ACME_CA_BUNDLE, PEBBLE_MANAGEMENT, KEY_ENCRYPTION_KEY_FILE, ...
+dnsh_start_test_stack() {
+    local build=$1 test_dir=$2
+    local run=$test_dir/run log=$test_dir/log
+    chmod 755 "$test_dir"
+    mkdir -p "$run" "$log"
+    # Throw-away data: durability is not needed, speed is.
+    dnsh_start_postgres "$test_dir/postgres" "$run/postgres.pid" \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300
+    export DATABASE_URL
+    "$build/tools/dnsh-admin" migrate >/dev/null
+
+    local dns_port api_port
+    dns_port=$(dnsh_free_port)
+    api_port=$(dnsh_free_port)
+    dnsh_start_challtestsrv "$dns_port" "$api_port" "$run/challtestsrv.pid" "$log/challtestsrv.log"
+    export DNS_RESOLVER=127.0.0.1:$dns_port
+    export SANDBOX_DNS_API=http://127.0.0.1:$api_port
+    export DNS_TIMEOUT=${DNS_TIMEOUT:-2s} LOG_LEVEL=${LOG_LEVEL:-info}
+
+    # Two sandbox CAs: a plain one, and one rejecting half of all nonces (badNonce tests).
+    export PEBBLE_VA_NOSLEEP=${PEBBLE_VA_NOSLEEP:-1}
+    PEBBLE_WFE_NONCEREJECT=50 dnsh_start_pebble "$test_dir/pebble-nonce" "$(dnsh_free_port)" \
+        "$(dnsh_free_port)" "$DNS_RESOLVER" "$run/pebble-nonce.pid" "$log/pebble-nonce.log" \
+        "$test_dir/pebble-tls"
+    export ACME_DIRECTORY_NONCEREJECT=$ACME_DIRECTORY
+    dnsh_start_pebble "$test_dir/pebble" "$(dnsh_free_port)" "$(dnsh_free_port)" "$DNS_RESOLVER" \
+        "$run/pebble.pid" "$log/pebble.log" "$test_dir/pebble-tls"
+    export ACME_DIRECTORY ACME_CA_BUNDLE PEBBLE_MANAGEMENT
+    export KEY_ENCRYPTION_KEY_FILE=$test_dir/kek
+    dnsh_ensure_kek "$KEY_ENCRYPTION_KEY_FILE"
+    export DNSH_SCHEDULER_BIN=$build/scheduler/dns-scheduler DNSH_ADMIN_BIN=$build/tools/dnsh-admin
+
+    DNSH_BIND=127.0.0.1
+    DNSH_PORT=$(dnsh_free_port)
+    dnsh_start_lighttpd "$build/handlers" "$run" "$log"
+    export BASE_URL=http://127.0.0.1:$DNSH_PORT
+    export DNSH_HANDLER_DIR=$build/handlers DNSH_TEST_LOG_DIR=$log DNSH_TEST_RUN_DIR=$run
+}
+
+# Stops what dnsh_start_test_stack started; with show_logs=1 prints the services' last lines.
+dnsh_stop_test_stack() {
+    local test_dir=$1 show_logs=${2:-0}
+    local run=$test_dir/run
+    for service in lighttpd challtestsrv pebble pebble-nonce; do
+        dnsh_stop_pidfile "$run/$service.pid"
+    done
+    # Schedulers the tests started and could not stop (a crashed test) carry the stack's env.
+    for pid in $(pgrep -x dns-scheduler); do
+        grep -qz "KEY_ENCRYPTION_KEY_FILE=$test_dir/kek" "/proc/$pid/environ" 2>/dev/null &&
+            kill -9 "$pid" 2>/dev/null
+    done
+    dnsh_stop_postgres "$test_dir/postgres"
+    if [ "$show_logs" = 1 ]; then
+        echo "--- last lines of the service logs ($test_dir/log) ---" >&2
+        for f in "$test_dir"/log/*.log "$test_dir/postgres/postgres.log"; do
+            [ -f "$f" ] && { echo "== $f" >&2; tail -n 30 "$f" >&2; }
+        done
+    fi
+    rm -rf "$test_dir"
 }
