@@ -1,17 +1,56 @@
 #include "http/json_body.hpp"
 
 #include <Poco/JSON/JSONException.h>
+#include <Poco/JSON/ParseHandler.h>
 #include <Poco/JSON/Parser.h>
+
+#include <algorithm>
+#include <set>
+#include <vector>
 
 #include "core/error.hpp"
 
 namespace dnsh {
 
+namespace {
+
+// Rejects objects that repeat a key: which of the values counts would be a guess.
+class StrictParseHandler : public Poco::JSON::ParseHandler {
+public:
+    void reset() override {
+        keys_.clear();
+        ParseHandler::reset();
+    }
+    void startObject() override {
+        keys_.emplace_back();
+        ParseHandler::startObject();
+    }
+    void endObject() override {
+        if (!keys_.empty()) keys_.pop_back();
+        ParseHandler::endObject();
+    }
+    void key(const std::string& name) override {
+        if (!keys_.empty() && !keys_.back().insert(name).second) {
+            const bool printable = name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+                return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+            });
+            throw Error(ErrorCode::BadRequest, "duplicate key in JSON object" +
+                                                   (printable ? ": " + name : std::string()));
+        }
+        ParseHandler::key(name);
+    }
+
+private:
+    std::vector<std::set<std::string>> keys_;
+};
+
+}  // namespace
+
 Poco::JSON::Object::Ptr parseJsonObject(const std::string& body) {
     if (body.empty()) throw Error(ErrorCode::BadRequest, "request body is empty; expected a JSON object");
     Poco::Dynamic::Var parsed;
     try {
-        Poco::JSON::Parser parser;
+        Poco::JSON::Parser parser(new StrictParseHandler);
         parsed = parser.parse(body);
     } catch (const Poco::Exception&) {
         throw Error(ErrorCode::BadRequest, "request body is not valid JSON");
