@@ -7,12 +7,15 @@ PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 dnsh_log() { printf '%s\n' "$*" >&2; }
 dnsh_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# dnsh_build DIR [cmake options...]; DNSH_BUILD_TARGET limits it (deploy/up: "product").
 dnsh_build() {
     local build_dir=$1
     local log=$build_dir/build.log
+    local target=()
+    [ -n "${DNSH_BUILD_TARGET:-}" ] && target=(--target "$DNSH_BUILD_TARGET")
     mkdir -p "$build_dir"
     cmake -S "$DNSH_HOME" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${@:2}" >"$log" 2>&1 &&
-        cmake --build "$build_dir" -j "$(nproc)" >>"$log" 2>&1 ||
+        cmake --build "$build_dir" -j "$(nproc)" "${target[@]}" >>"$log" 2>&1 ||
         { tail -n 60 "$log" >&2; dnsh_die "build failed (full log: $log)"; }
 }
 

@@ -17,6 +17,8 @@ namespace {
 constexpr std::chrono::milliseconds kCaPollDelay{250};
 constexpr std::chrono::milliseconds kMaxRetryDelay{60'000};
 constexpr std::chrono::milliseconds kAcmeTimeout{30'000};
+// Orders a domain may go through (replacements after a CA forgot one) before it fails.
+constexpr int kMaxOrdersPerDomain = 3;
 
 Error badGateway(const acme::AcmeError& e) {
     return Error(ErrorCode::BadGateway, e.unreachable()
@@ -158,17 +160,21 @@ StepOutcome Issuer::advance(const std::string& domainId, const std::string& leas
     auto order = database_.withSession(
         [&](Poco::Data::Session& session) { return OrderStore(session).liveOrder(domainId); });
     try {
-        if (!order) {
-            // The handler died between the CA and the database: place the order ourselves.
-            const Domain domain = findDomain(database_, domainId);
-            NewOrderRow row = placeOrder(domain.id, domain.domainName);
-            database_.withSession([&](Poco::Data::Session& session) {
-                return OrderStore(session).createOrder(row, "certificate_pending");
-            });
-            return StepOutcome{false, {}, "repair_order"};
-        }
+        // No live order: the handler died between the CA and the database. Place it ourselves.
+        if (!order) return replaceOrder(domainId, "repair_order");
         return step(*order, leaseOwner);
     } catch (const acme::AcmeError& e) {
+        // The CA no longer knows the order (restarted, purged): a fresh one, never a loop.
+        if (order && e.problem().status == 404) {
+            const int replaced = database_.withSession([&](Poco::Data::Session& session) {
+                return OrderStore(session).orderCount(domainId);
+            });
+            if (replaced < kMaxOrdersPerDomain) {
+                logEvent(LogLevel::Warn, "acme order unknown to the CA; placing a new one",
+                         {{"domain_id", domainId}, {"order_id", order->id}, {"detail", std::string(e.what())}});
+                return replaceOrder(domainId, "replace_order");
+            }
+        }
         const std::string reason = e.what();
         const bool expired = order && order->ageMs > config_.pollTimeout.count();
         if (e.retryable() && !expired) {
@@ -180,6 +186,17 @@ StepOutcome Issuer::advance(const std::string& domainId, const std::string& leas
         }
         return fail(domainId, order ? std::optional(order->id) : std::nullopt, reason, leaseOwner);
     }
+}
+
+StepOutcome Issuer::replaceOrder(const std::string& domainId, const std::string& stepName) {
+    const Domain domain = findDomain(database_, domainId);
+    NewOrderRow row = placeOrder(domain.id, domain.domainName);
+    database_.withSession([&](Poco::Data::Session& session) {
+        return OrderStore(session).createOrder(row, "certificate_pending");
+    });
+    logEvent(LogLevel::Info, "certificate order created",
+             {{"domain_id", domainId}, {"order_id", row.id}, {"step", stepName}});
+    return StepOutcome{false, {}, stepName};
 }
 
 StepOutcome Issuer::step(StoredOrder& order, const std::string& leaseOwner) {

@@ -114,6 +114,12 @@ std::optional<StoredOrder> OrderStore::liveOrder(const std::string& domainId) {
                        optional(r.get<10>()), optional(r.get<11>()), optional(r.get<12>())};
 }
 
+int OrderStore::orderCount(const std::string& domainId) {
+    Poco::Int64 count = 0;
+    session_ << "SELECT count(*) FROM acme_orders WHERE domain_id = $1", bind(domainId), into(count), now;
+    return static_cast<int>(count);
+}
+
 void OrderStore::setStep(const std::string& orderId, const std::string& step) {
     session_ << "UPDATE acme_orders SET step = $2, updated_at = now() WHERE id = $1", bind(orderId),
         bind(step), now;

@@ -50,6 +50,7 @@ public:
     bool createOrder(const NewOrderRow& row, const std::string& fromStatus);
 
     std::optional<StoredOrder> liveOrder(const std::string& domainId);
+    int orderCount(const std::string& domainId);
     void setStep(const std::string& orderId, const std::string& step);
     // Persists the certificate key once; returns the stored one (ours or an earlier run's).
     std::string saveCertKey(const std::string& orderId, const std::string& ciphertext,
