@@ -124,6 +124,7 @@ dnsh_start_pebble() {
   "certificate": "$tls/cert.pem", "privateKey": "$tls/key.pem",
   "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
 JSON
+    echo "$dns" >"$dir/dnsserver"
     ACME_DIRECTORY=https://127.0.0.1:$acme_port/dir
     ACME_CA_BUNDLE=$tls/cert.pem
     PEBBLE_MANAGEMENT=https://127.0.0.1:$mgmt_port
@@ -213,6 +214,7 @@ dnsh_start_test_stack() {
     dnsh_start_lighttpd "$build/handlers" "$run" "$log"
     export BASE_URL=http://127.0.0.1:$DNSH_PORT
     export DNSH_HANDLER_DIR=$build/handlers DNSH_TEST_LOG_DIR=$log DNSH_TEST_RUN_DIR=$run
+    export DNSH_TEST_DIR=$test_dir DNSH_SERVICE_CONTROL=$DNSH_HOME/deploy/lib/service-control
 }
 
 # Stops what dnsh_start_test_stack started; with show_logs=1 prints the services' last lines.
