@@ -1,5 +1,6 @@
 #include "acme/transport.hpp"
 
+#include <Poco/Exception.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -49,9 +50,10 @@ AcmeError toError(const HttpReply& reply, const std::string& url) {
 }  // namespace
 
 AcmeError::AcmeError(Problem problem, std::optional<std::chrono::seconds> retryAfter)
-    : std::runtime_error(problem.status == 0 ? "ACME CA unreachable: " + problem.detail
-                                             : "ACME CA error: " + problem.detail +
-                                                   (problem.type.empty() ? "" : " (" + problem.type + ")")),
+    : std::runtime_error(problem.status == 0
+                             ? "ACME CA unreachable: " + problem.detail
+                             : "ACME CA error: " + problem.detail +
+                                   (problem.type.empty() ? "" : " (" + problem.type + ")")),
       problem_(std::move(problem)),
       retryAfter_(retryAfter) {}
 
@@ -105,21 +107,27 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
         request.setContentLength(static_cast<std::streamsize>(body.size()));
     }
     HttpReply reply;
-    try {
-        session.sendRequest(request) << body;
-        Poco::Net::HTTPResponse response;
-        std::istream& in = session.receiveResponse(response);
-        Poco::StreamCopier::copyToString(in, reply.body);
-        reply.status = static_cast<int>(response.getStatus());
-        reply.location = response.get("Location", "");
-        reply.contentType = response.getContentType();
-        reply.retryAfter = parseRetryAfter(response.get("Retry-After", ""));
-        // RFC 8555 §6.5.1: every response may carry a fresh nonce; keep it for the next POST.
-        if (const std::string nonce = response.get("Replay-Nonce", ""); !nonce.empty())
-            nonces_.push_back(nonce);
-    } catch (const Poco::Exception& e) {
-        session.reset();  // a broken connection is not reused
-        throw AcmeError(Problem{"", e.displayText() + " (" + url + ")", 0});
+    // A kept-alive connection the server has since closed fails on first use: retry once on a
+    // fresh connection before calling the CA unreachable.
+    for (int attempt = 0;; ++attempt) {
+        try {
+            session.sendRequest(request) << body;
+            Poco::Net::HTTPResponse response;
+            std::istream& in = session.receiveResponse(response);
+            Poco::StreamCopier::copyToString(in, reply.body);
+            reply.status = static_cast<int>(response.getStatus());
+            reply.location = response.get("Location", "");
+            reply.contentType = response.getContentType();
+            reply.retryAfter = parseRetryAfter(response.get("Retry-After", ""));
+            // RFC 8555 §6.5.1: every response may carry a fresh nonce; keep it for the next POST.
+            if (const std::string nonce = response.get("Replay-Nonce", ""); !nonce.empty())
+                nonces_.push_back(nonce);
+            break;
+        } catch (const Poco::Exception& e) {
+            session.reset();  // a broken connection is not reused
+            if (attempt == 0 && !dynamic_cast<const Poco::TimeoutException*>(&e)) continue;
+            throw AcmeError(Problem{"", e.displayText() + " (" + url + ")", 0});
+        }
     }
     return reply;
 }
@@ -143,8 +151,8 @@ std::string Transport::takeNonce() {
     return nonce;
 }
 
-HttpReply Transport::post(const std::string& url, const std::string& payload,
-                          EVP_PKEY* accountKey, const std::optional<std::string>& kid) {
+HttpReply Transport::post(const std::string& url, const std::string& payload, EVP_PKEY* accountKey,
+                          const std::optional<std::string>& kid) {
     for (int attempt = 0;; ++attempt) {
         const std::string jws = signJws(accountKey, JwsHeader{url, takeNonce(), kid}, payload);
         HttpReply reply = send("POST", url, jws);

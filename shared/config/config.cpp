@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include <charconv>
 #include <cstdlib>
 
 #include "config/duration.hpp"
@@ -68,13 +69,10 @@ Config loadConfig(const EnvironmentLookup& lookup) {
 
     if (const auto value = lookup("SCHEDULER_WORKERS"); value && !value->empty()) {
         int workers = 0;
-        try {
-            std::size_t used = 0;
-            workers = std::stoi(*value, &used);
-            if (used != value->size()) workers = 0;
-        } catch (const std::exception&) {
+        const char* last = value->data() + value->size();
+        if (auto [end, ec] = std::from_chars(value->data(), last, workers);
+            ec != std::errc() || end != last || (*value)[0] == '0')
             workers = 0;
-        }
         if (workers < 1 || workers > 256) reject("SCHEDULER_WORKERS", *value, "expected 1..256");
         config.schedulerWorkers = workers;
     }

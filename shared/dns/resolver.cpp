@@ -161,6 +161,8 @@ std::vector<DnsServer> parseResolverList(std::string_view text) {
             const std::size_t close = item.find(']');
             if (close == std::string_view::npos) throw std::invalid_argument("missing ']'");
             server.host = std::string(item.substr(1, close - 1));
+            if (!isIpLiteral(server.host, AF_INET6))
+                throw std::invalid_argument("brackets are for IPv6 addresses only");
             const std::string_view rest = item.substr(close + 1);
             if (!rest.empty()) {
                 if (rest.front() != ':') throw std::invalid_argument("expected ':' after ']'");

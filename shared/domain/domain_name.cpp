@@ -67,7 +67,7 @@ void validateLabel(std::string_view label, std::size_t position) {
 
 std::string normalizeDomainName(std::string_view input) {
     if (input.empty()) invalid("must not be empty");
-    if (input.size() > kMaxInputLength) invalid("longer than 253 characters");
+    if (input.size() > kMaxInputLength) invalid("too long; the limit is 253 characters");
     if (input.find('\0') != std::string_view::npos) invalid("contains a NUL byte");
     std::string name(input);
     if (name.back() == '.') name.pop_back();  // the root label is implied
@@ -87,6 +87,8 @@ std::string normalizeDomainName(std::string_view input) {
         if (hasALabel) name = toALabels(name);
     } else {
         name = toALabels(name);
+        // UTS #46 maps other full stops (U+3002, U+FF0E, U+FF61) to '.': one may end the name.
+        if (!name.empty() && name.back() == '.') name.pop_back();
     }
 
     if (name.size() > kMaxNameLength)

@@ -11,8 +11,13 @@ Response jsonResponse(int status, const Poco::JSON::Object::Ptr& body) {
 }
 
 Response errorResponse(ErrorCode code, const std::string& message) {
+    // Messages may quote client input: keep them printable ASCII so the body is always valid
+    // JSON (RFC 8259 §8.1), whatever bytes the client sent.
+    std::string printable = message;
+    for (char& c : printable)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
     Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
-    body->set("error", message);
+    body->set("error", printable);
     return jsonResponse(httpStatus(code), body);
 }
 

@@ -45,7 +45,7 @@ bool IssuanceWorker::runOnce() {
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
-    logEvent(LogLevel::Debug, "step",
+    logEvent(outcome.step == "await_dns" ? LogLevel::Debug : LogLevel::Info, "step",
              {{"domain_id", *domainId}, {"step", outcome.step}, {"duration_ms", elapsed.count()}});
     if (!outcome.finished) {
         try {

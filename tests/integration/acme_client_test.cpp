@@ -1,0 +1,102 @@
+// The RFC 8555 client against the real Pebble of deploy/test: one method per resource, and CA
+// errors arriving as typed problems.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+
+#include "acme/client.hpp"
+#include "acme/jws.hpp"
+#include "crypto/keys.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh;
+using dnsh::test::requireEnv;
+
+namespace {
+
+acme::Transport makeTransport() {
+    return acme::Transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(10));
+}
+
+}  // namespace
+
+TEST_CASE("acme client: directory, account, order, authorization and dns-01 challenge") {
+    acme::Transport transport = makeTransport();
+    acme::Client client(transport, requireEnv("ACME_DIRECTORY"));
+    CHECK(client.directory().newOrder.rfind("https://", 0) == 0);
+
+    const Pkey key = generateEcdsaP256Key();
+    const std::string accountUrl = client.newAccount(key.get(), "ops@example.com");
+    CHECK(accountUrl.rfind("https://", 0) == 0);
+    // RFC 8555 §7.3.1: the same key finds the same account.
+    acme::Client again(transport, requireEnv("ACME_DIRECTORY"));
+    CHECK(again.newAccount(key.get(), "") == accountUrl);
+
+    const acme::Order order = client.newOrder({"client-test.example"});
+    CHECK(order.status == "pending");
+    REQUIRE(order.authorizations.size() == 1);
+    CHECK(!order.finalize.empty());
+    CHECK(client.getOrder(order.url).status == "pending");
+
+    const acme::Authorization authorization = client.getAuthorization(order.authorizations[0]);
+    CHECK(authorization.identifier == "client-test.example");
+    CHECK(authorization.status == "pending");
+    bool hasDns01 = false;
+    for (const auto& challenge : authorization.challenges)
+        if (challenge.type == "dns-01") {
+            hasDns01 = true;
+            CHECK(challenge.token.size() >= 22);  // RFC 8555 §8.1: at least 128 bits, base64url
+            CHECK(!challenge.url.empty());
+        }
+    CHECK(hasDns01);
+}
+
+TEST_CASE("acme client: problem documents become typed errors") {
+    acme::Transport transport = makeTransport();
+    acme::Client client(transport, requireEnv("ACME_DIRECTORY"));
+    const Pkey key = generateEcdsaP256Key();
+    client.newAccount(key.get(), "");
+
+    SUBCASE("an identifier the CA refuses") {
+        try {
+            client.newOrder({"not a valid name!"});
+            FAIL("newOrder accepted an invalid identifier");
+        } catch (const acme::AcmeError& e) {
+            CHECK(e.problem().status >= 400);
+            CHECK(e.problem().status < 500);
+            CHECK(e.problem().type.rfind("urn:ietf:params:acme:error:", 0) == 0);
+            CHECK_FALSE(e.retryable());
+            CHECK_FALSE(e.unreachable());
+        }
+    }
+    SUBCASE("an account the CA does not know") {
+        const Pkey stranger = generateEcdsaP256Key();
+        client.useAccount(stranger.get(), "https://127.0.0.1/my-account/does-not-exist");
+        try {
+            client.newOrder({"stranger.example"});
+            FAIL("newOrder worked for an unknown account");
+        } catch (const acme::AcmeError& e) {
+            CHECK(e.problem().status >= 400);
+            CHECK_FALSE(e.unreachable());
+        }
+    }
+    SUBCASE("an unreachable CA") {
+        acme::Client nowhere(transport, "https://127.0.0.1:9/dir");
+        try {
+            nowhere.directory();
+            FAIL("reached a CA on the discard port");
+        } catch (const acme::AcmeError& e) {
+            CHECK(e.unreachable());
+            CHECK(e.retryable());
+        }
+    }
+}
+
+TEST_CASE("acme client: badNonce is retried until a nonce is accepted") {
+    acme::Transport transport = makeTransport();
+    acme::Client client(transport, requireEnv("ACME_DIRECTORY_NONCEREJECT"));
+    const Pkey key = generateEcdsaP256Key();
+    client.newAccount(key.get(), "");
+    // With half of all nonces rejected, 10 orders need retries; none may surface as an error.
+    for (int i = 0; i < 10; ++i) CHECK(client.newOrder({"nonce-" + std::to_string(i) + ".example"}).status == "pending");
+}

@@ -1,0 +1,179 @@
+// Configuration from the environment: defaults, overrides, and a ConfigError naming the variable
+// for every bad value.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+using namespace dnsh;
+using std::chrono::milliseconds;
+
+namespace {
+
+using Environment = std::map<std::string, std::string>;
+
+EnvironmentLookup lookupIn(const Environment& environment) {
+    return [environment](const std::string& name) -> std::optional<std::string> {
+        const auto found = environment.find(name);
+        if (found == environment.end()) return std::nullopt;
+        return found->second;
+    };
+}
+
+}  // namespace
+
+TEST_CASE("loadConfig defaults when nothing is set") {
+    const Config config = loadConfig(lookupIn({}));
+    CHECK(config.serverAddr == ":8080");
+    CHECK(config.dnsTimeout == milliseconds(10'000));
+    CHECK(config.pollInterval == milliseconds(10'000));
+    CHECK(config.pollTimeout == milliseconds(300'000));
+    CHECK(config.schedulerWorkers == 8);
+    CHECK(config.certKeyType == CertKeyType::EcdsaP256);
+    CHECK(config.logLevel == LogLevel::Info);
+    CHECK(config.dnsResolver.empty());
+    CHECK(config.databaseUrl.empty());
+    CHECK(config.authToken.empty());
+}
+
+TEST_CASE("loadConfig treats empty values as unset") {
+    const Config config = loadConfig(lookupIn({{"SERVER_ADDR", ""},
+                                               {"DNS_TIMEOUT", ""},
+                                               {"SCHEDULER_WORKERS", ""},
+                                               {"CERT_KEY_TYPE", ""},
+                                               {"LOG_LEVEL", ""},
+                                               {"DNS_RESOLVER", ""}}));
+    CHECK(config.serverAddr == ":8080");
+    CHECK(config.dnsTimeout == milliseconds(10'000));
+    CHECK(config.schedulerWorkers == 8);
+    CHECK(config.certKeyType == CertKeyType::EcdsaP256);
+    CHECK(config.logLevel == LogLevel::Info);
+    CHECK(config.dnsResolver.empty());
+}
+
+TEST_CASE("loadConfig applies overrides") {
+    const Config config = loadConfig(lookupIn({
+        {"SERVER_ADDR", "127.0.0.1:9000"},
+        {"DATABASE_URL", "postgresql://dnsh@localhost/dnsh"},
+        {"ACME_DIRECTORY", "https://localhost:14000/dir"},
+        {"ACME_EMAIL", "ops@example.com"},
+        {"DNS_RESOLVER", "127.0.0.1:8053,[::1]:53"},
+        {"DNS_TIMEOUT", "500ms"},
+        {"POLL_INTERVAL", "2s"},
+        {"POLL_TIMEOUT", "1h"},
+        {"SCHEDULER_LEASE", "90s"},
+        {"SCHEDULER_WORKERS", "3"},
+        {"CERT_KEY_TYPE", "rsa-2048"},
+        {"LOG_LEVEL", "debug"},
+        {"AUTH_TOKEN", "secret"},
+    }));
+    CHECK(config.serverAddr == "127.0.0.1:9000");
+    CHECK(config.databaseUrl == "postgresql://dnsh@localhost/dnsh");
+    CHECK(config.acmeDirectory == "https://localhost:14000/dir");
+    CHECK(config.acmeEmail == "ops@example.com");
+    CHECK(config.dnsResolver == "127.0.0.1:8053,[::1]:53");
+    CHECK(config.dnsTimeout == milliseconds(500));
+    CHECK(config.pollInterval == milliseconds(2000));
+    CHECK(config.pollTimeout == milliseconds(3'600'000));
+    CHECK(config.leaseDuration == milliseconds(90'000));
+    CHECK(config.schedulerWorkers == 3);
+    CHECK(config.certKeyType == CertKeyType::Rsa2048);
+    CHECK(config.logLevel == LogLevel::Debug);
+    CHECK(config.authToken == "secret");
+}
+
+TEST_CASE("loadConfig accepts every valid log level and worker bounds") {
+    struct Case {
+        std::string description;
+        Environment environment;
+        LogLevel level;
+        int workers;
+    };
+    const std::vector<Case> cases{
+        {"debug, one worker", {{"LOG_LEVEL", "debug"}, {"SCHEDULER_WORKERS", "1"}}, LogLevel::Debug, 1},
+        {"info", {{"LOG_LEVEL", "info"}}, LogLevel::Info, 8},
+        {"warn", {{"LOG_LEVEL", "warn"}}, LogLevel::Warn, 8},
+        {"error, 256 workers", {{"LOG_LEVEL", "error"}, {"SCHEDULER_WORKERS", "256"}}, LogLevel::Error, 256},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        Config config;
+        REQUIRE_NOTHROW(config = loadConfig(lookupIn(c.environment)));
+        CHECK(config.logLevel == c.level);
+        CHECK(config.schedulerWorkers == c.workers);
+    }
+}
+
+TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable") {
+    struct Case {
+        std::string description;
+        std::string variable;
+        std::string value;
+    };
+    const std::vector<Case> cases{
+        {"DNS timeout not a duration", "DNS_TIMEOUT", "abc"},
+        {"DNS timeout without unit", "DNS_TIMEOUT", "10"},
+        {"poll interval zero", "POLL_INTERVAL", "0s"},
+        {"poll interval negative", "POLL_INTERVAL", "-5s"},
+        {"poll timeout in days", "POLL_TIMEOUT", "1d"},
+        {"lease not a duration", "SCHEDULER_LEASE", "forever"},
+        {"zero workers", "SCHEDULER_WORKERS", "0"},
+        {"negative workers", "SCHEDULER_WORKERS", "-1"},
+        {"workers not a number", "SCHEDULER_WORKERS", "abc"},
+        {"workers with trailing text", "SCHEDULER_WORKERS", "8x"},
+        {"workers with a trailing space", "SCHEDULER_WORKERS", "8 "},
+        {"workers with a leading space", "SCHEDULER_WORKERS", " 8"},
+        {"workers with a plus sign", "SCHEDULER_WORKERS", "+8"},
+        {"workers with a leading zero", "SCHEDULER_WORKERS", "08"},
+        {"workers fractional", "SCHEDULER_WORKERS", "1.5"},
+        {"too many workers", "SCHEDULER_WORKERS", "1000"},
+        {"just above the worker cap", "SCHEDULER_WORKERS", "257"},
+        {"workers overflow int", "SCHEDULER_WORKERS", "99999999999999999999"},
+        {"unknown key type", "CERT_KEY_TYPE", "dsa"},
+        {"key type in upper case", "CERT_KEY_TYPE", "ECDSA-P256"},
+        {"unknown log level", "LOG_LEVEL", "loud"},
+        {"log level in upper case", "LOG_LEVEL", "INFO"},
+        {"resolver not an IP", "DNS_RESOLVER", "not-an-ip"},
+        {"resolver host name", "DNS_RESOLVER", "dns.example:53"},
+        {"resolver bad port", "DNS_RESOLVER", "127.0.0.1:70000"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CAPTURE(c.value);
+        bool threw = false;
+        try {
+            loadConfig(lookupIn({{c.variable, c.value}}));
+        } catch (const ConfigError& e) {
+            threw = true;
+            CAPTURE(e.what());
+            CHECK(std::string(e.what()).find(c.variable) != std::string::npos);
+        } catch (const std::exception& e) {
+            CAPTURE(e.what());
+            FAIL_CHECK("threw something other than ConfigError");
+        }
+        CHECK_MESSAGE(threw, "bad value accepted");
+    }
+}
+
+TEST_CASE("parseLogLevel") {
+    struct Case {
+        std::string description;
+        std::string text;
+        std::optional<LogLevel> expected;
+    };
+    const std::vector<Case> cases{
+        {"debug", "debug", LogLevel::Debug}, {"info", "info", LogLevel::Info},
+        {"warn", "warn", LogLevel::Warn},    {"error", "error", LogLevel::Error},
+        {"empty", "", std::nullopt},         {"warning spelled out", "warning", std::nullopt},
+        {"upper case", "DEBUG", std::nullopt},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(parseLogLevel(c.text) == c.expected);
+    }
+}

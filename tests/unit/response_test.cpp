@@ -1,0 +1,158 @@
+// Responses: the one error-code -> status table, the {"error": ...} envelope, CGI serialisation.
+#include <doctest/doctest.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "http/response.hpp"
+
+using namespace dnsh;
+
+namespace {
+
+Poco::JSON::Object::Ptr parse(const std::string& body) {
+    Poco::JSON::Parser parser;
+    return parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+}
+
+}  // namespace
+
+TEST_CASE("httpStatus maps every error code") {
+    struct Case {
+        std::string description;
+        ErrorCode code;
+        int status;
+    };
+    const std::vector<Case> cases{
+        {"BadRequest", ErrorCode::BadRequest, 400},
+        {"Unauthorized", ErrorCode::Unauthorized, 401},
+        {"NotFound", ErrorCode::NotFound, 404},
+        {"MethodNotAllowed", ErrorCode::MethodNotAllowed, 405},
+        {"Conflict", ErrorCode::Conflict, 409},
+        {"PayloadTooLarge", ErrorCode::PayloadTooLarge, 413},
+        {"UnsupportedMediaType", ErrorCode::UnsupportedMediaType, 415},
+        {"FailedDependency", ErrorCode::FailedDependency, 424},
+        {"BadGateway", ErrorCode::BadGateway, 502},
+        {"DatabaseUnavailable", ErrorCode::DatabaseUnavailable, 503},
+        {"Internal", ErrorCode::Internal, 500},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(httpStatus(c.code) == c.status);
+        CHECK(reasonPhrase(c.status) != "Unknown");
+    }
+}
+
+TEST_CASE("reasonPhrase") {
+    struct Case {
+        int status;
+        std::string phrase;
+    };
+    const std::vector<Case> cases{
+        {200, "OK"},          {201, "Created"},          {202, "Accepted"},
+        {400, "Bad Request"}, {404, "Not Found"},        {405, "Method Not Allowed"},
+        {413, "Payload Too Large"},                      {415, "Unsupported Media Type"},
+        {424, "Failed Dependency"},                      {502, "Bad Gateway"},
+        {503, "Service Unavailable"},                    {500, "Internal Server Error"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.status);
+        CHECK(reasonPhrase(c.status) == c.phrase);
+    }
+}
+
+TEST_CASE("errorResponse body is exactly {\"error\": message}") {
+    struct Case {
+        std::string description;
+        ErrorCode code;
+        std::string message;
+        int status;
+        std::string body;
+    };
+    const std::vector<Case> cases{
+        {"not found", ErrorCode::NotFound, "domain not found", 404,
+         R"({"error":"domain not found"})"},
+        {"bad request", ErrorCode::BadRequest, "invalid domain_name: must not be empty", 400,
+         R"({"error":"invalid domain_name: must not be empty"})"},
+        {"quotes and backslash escaped", ErrorCode::Conflict, "say \"hi\" \\ bye", 409,
+         R"({"error":"say \"hi\" \\ bye"})"},
+        {"empty message", ErrorCode::BadGateway, "", 502, R"({"error":""})"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        const Response response = errorResponse(c.code, c.message);
+        CHECK(response.status == c.status);
+        CHECK(response.body == c.body);
+        const auto object = parse(response.body);
+        CHECK(object->size() == 1);
+        CHECK(object->getValue<std::string>("error") == c.message);
+    }
+}
+
+TEST_CASE("errorResponse keeps the body printable ASCII JSON whatever the message holds") {
+    struct Case {
+        std::string description;
+        std::string message;
+        std::string expected;
+    };
+    const std::vector<Case> cases{
+        {"control characters", std::string("tab\there, nul") + '\0' + "end", "tab?here, nul?end"},
+        {"invalid UTF-8 from a client path", "no such endpoint: /\xff\xfe", "no such endpoint: /??"},
+        {"a multibyte character cut in half", "name \xc3", "name ?"},
+        {"plain text unchanged", "domain not found", "domain not found"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        const Response response = errorResponse(ErrorCode::BadRequest, c.message);
+        for (unsigned char byte : response.body) CHECK((byte >= 0x20 && byte < 0x7f));
+        CHECK(parse(response.body)->getValue<std::string>("error") == c.expected);
+    }
+}
+
+TEST_CASE("serializeCgiResponse writes CGI headers then the body") {
+    Response response = errorResponse(ErrorCode::NotFound, "domain not found");
+    const std::string text = serializeCgiResponse(response, "req-42");
+    CHECK(text.rfind("Status: 404 Not Found\r\n", 0) == 0);
+    CHECK(text.find("\r\nContent-Type: application/json\r\n") != std::string::npos);
+    CHECK(text.find("\r\nX-Request-Id: req-42\r\n") != std::string::npos);
+    CHECK(text.find("\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n") !=
+          std::string::npos);
+    const std::size_t blank = text.find("\r\n\r\n");
+    REQUIRE(blank != std::string::npos);
+    CHECK(text.substr(blank + 4) == response.body);
+}
+
+TEST_CASE("serializeCgiResponse includes extra headers and success statuses") {
+    struct Case {
+        std::string description;
+        int status;
+        std::string statusLine;
+    };
+    const std::vector<Case> cases{
+        {"created", 201, "Status: 201 Created\r\n"},
+        {"accepted", 202, "Status: 202 Accepted\r\n"},
+        {"method not allowed", 405, "Status: 405 Method Not Allowed\r\n"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        Response response{c.status, "{}", {{"Allow", "GET, POST"}}};
+        const std::string text = serializeCgiResponse(response, "abc");
+        CHECK(text.rfind(c.statusLine, 0) == 0);
+        const std::size_t blank = text.find("\r\n\r\n");
+        REQUIRE(blank != std::string::npos);
+        CHECK(text.substr(0, blank + 2).find("\r\nAllow: GET, POST\r\n") != std::string::npos);
+        CHECK(text.substr(blank + 4) == "{}");
+    }
+}
+
+TEST_CASE("jsonResponse stringifies the object") {
+    Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
+    body->set("status", std::string("pending"));
+    const Response response = jsonResponse(201, body);
+    CHECK(response.status == 201);
+    CHECK(response.body == R"({"status":"pending"})");
+}
