@@ -134,6 +134,38 @@ JSON
     dnsh_wait_tcp 127.0.0.1 "$acme_port" pebble
 }
 
+# Knot DNS, authoritative for the zone nxdomain.test (only its apex records): the real source of
+# NXDOMAIN answers, which pebble-challtestsrv cannot give. Loopback only.
+dnsh_start_knot() {
+    local dir=$1 port=$2 pidfile=$3 logfile=$4
+    mkdir -p "$dir/db"
+    cat >"$dir/nxdomain.test.zone" <<ZONE
+\$ORIGIN nxdomain.test.
+\$TTL 60
+@   SOA ns.nxdomain.test. hostmaster.nxdomain.test. 1 3600 600 86400 60
+@   NS  ns
+ns  A   127.0.0.1
+ZONE
+    cat >"$dir/knot.conf" <<CONF
+server:
+    rundir: "$dir"
+    listen: 127.0.0.1@$port
+database:
+    storage: "$dir/db"
+log:
+  - target: stderr
+    any: warning
+zone:
+  - domain: nxdomain.test
+    storage: "$dir"
+    file: "nxdomain.test.zone"
+CONF
+    dnsh_pid_alive "$pidfile" && return 0
+    nohup knotd -c "$dir/knot.conf" </dev/null >>"$logfile" 2>&1 &
+    echo $! >"$pidfile"
+    dnsh_wait_tcp 127.0.0.1 "$port" knotd
+}
+
 # The issuance daemon; its JSON log lines go to the log file.
 dnsh_start_scheduler() {
     local bin=$1 pidfile=$2 logfile=$3
@@ -196,6 +228,11 @@ dnsh_start_test_stack() {
     export SANDBOX_DNS_API=http://127.0.0.1:$api_port
     export DNS_TIMEOUT=${DNS_TIMEOUT:-2s} LOG_LEVEL=${LOG_LEVEL:-info}
 
+    local knot_port
+    knot_port=$(dnsh_free_port)
+    dnsh_start_knot "$test_dir/knot" "$knot_port" "$run/knot.pid" "$log/knot.log"
+    export DNSH_TEST_AUTHORITATIVE_DNS=127.0.0.1:$knot_port
+
     # Two sandbox CAs: a plain one, and one rejecting half of all nonces (badNonce tests).
     export PEBBLE_VA_NOSLEEP=${PEBBLE_VA_NOSLEEP:-1}
     PEBBLE_WFE_NONCEREJECT=50 dnsh_start_pebble "$test_dir/pebble-nonce" "$(dnsh_free_port)" \
@@ -221,7 +258,7 @@ dnsh_start_test_stack() {
 dnsh_stop_test_stack() {
     local test_dir=$1 show_logs=${2:-0}
     local run=$test_dir/run
-    for service in lighttpd challtestsrv pebble pebble-nonce; do
+    for service in lighttpd challtestsrv pebble pebble-nonce knot; do
         dnsh_stop_pidfile "$run/$service.pid"
     done
     # Schedulers the tests started and could not stop (a crashed test) carry the stack's env.
