@@ -70,7 +70,8 @@ std::string normalizeDomainName(std::string_view input) {
     if (input.size() > kMaxInputLength) invalid("too long; the limit is 253 characters");
     if (input.find('\0') != std::string_view::npos) invalid("contains a NUL byte");
     std::string name(input);
-    if (name.back() == '.') name.pop_back();  // the root label is implied
+    const bool trailingDot = name.back() == '.';
+    if (trailingDot) name.pop_back();  // the root label is implied
     if (name.empty()) invalid("must not be just a dot");
     if (name.rfind("*.", 0) == 0) invalid("wildcard names are not supported yet");
     if (name.find_first_of(" \t\r\n/:@[]") != std::string::npos)
@@ -87,8 +88,9 @@ std::string normalizeDomainName(std::string_view input) {
         if (hasALabel) name = toALabels(name);
     } else {
         name = toALabels(name);
-        // UTS #46 maps other full stops (U+3002, U+FF0E, U+FF61) to '.': one may end the name.
-        if (!name.empty() && name.back() == '.') name.pop_back();
+        // UTS #46 maps other full stops (U+3002, U+FF0E, U+FF61) to '.': one may end the name
+        // (once: a name already ending in '.' keeps the second one and fails as an empty label).
+        if (!trailingDot && !name.empty() && name.back() == '.') name.pop_back();
     }
 
     if (name.size() > kMaxNameLength)

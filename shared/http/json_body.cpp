@@ -48,6 +48,15 @@ private:
 
 Poco::JSON::Object::Ptr parseJsonObject(const std::string& body) {
     if (body.empty()) throw Error(ErrorCode::BadRequest, "request body is empty; expected a JSON object");
+    // Poco rejects a top-level scalar as invalid; it is valid JSON (RFC 8259), just not ours.
+    const std::size_t first = body.find_first_not_of(" \t\r\n");
+    const std::size_t last = body.find_last_not_of(" \t\r\n");
+    if (first != std::string::npos) {
+        const std::string trimmed = body.substr(first, last - first + 1);
+        const bool scalar = std::string("\"-0123456789").find(trimmed[0]) != std::string::npos ||
+                            trimmed == "true" || trimmed == "false" || trimmed == "null";
+        if (scalar) throw Error(ErrorCode::BadRequest, "request body must be a JSON object");
+    }
     Poco::Dynamic::Var parsed;
     try {
         Poco::JSON::Parser parser(new StrictParseHandler);

@@ -83,6 +83,8 @@ TEST_CASE("normalizeDomainName rejects bad names with BadRequest \"invalid domai
         {"empty label in the middle", "a..b.com"},
         {"leading dot", ".a.com"},
         {"two trailing dots", "example.com.."},
+        {"IDN with two trailing dots", "b\u00fccher.example.."},
+        {"IDN with a dot and an ideographic full stop", "b\u00fccher.example.\u3002"},
         {"label starts with hyphen", "-a.com"},
         {"label ends with hyphen", "a-.com"},
         {"top-level label ends with hyphen", "example.com-"},

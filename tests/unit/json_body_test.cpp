@@ -87,6 +87,14 @@ TEST_CASE("parseJsonObject rejects anything but one JSON object") {
     }
 }
 
+TEST_CASE("valid JSON that is not an object is named as such, not as invalid JSON") {
+    for (const std::string body : {"42", "null", "true", "\"x.example\"", "[1,2]", "  7 "}) {
+        CAPTURE(body);
+        CHECK(badRequestMessage([&] { parseJsonObject(body); }) == "request body must be a JSON object");
+    }
+    CHECK(badRequestMessage([&] { parseJsonObject("{\"a\":"); }) == "request body is not valid JSON");
+}
+
 TEST_CASE("requireStringField returns a string field") {
     const auto object = parseJsonObject(R"({"domain_name":"Example.com","other":1})");
     CHECK(requireStringField(object, "domain_name") == "Example.com");

@@ -1,0 +1,106 @@
+// What every handler shares (shared/http/serve.cpp): database failures, unknown paths.
+#include <string>
+#include <vector>
+
+#include "crypto/random.hpp"
+#include "integration_support.hpp"
+
+namespace dnsh::test {
+
+namespace {
+
+struct HandlerCall {
+    std::string handler;
+    std::string method;
+    std::string path;
+    std::string body;
+    std::string contentType;
+};
+
+// One request each handler serves only with the database (well-formed ids, a valid body).
+std::vector<HandlerCall> callsNeedingTheDatabase() {
+    const std::string id = randomHex(16);
+    return {
+        {"create_domain", "POST", "/domains", domainNameBody(uniqueDomainName("dbdown")),
+         "application/json"},
+        {"get_domain", "GET", "/domains/" + id, "", ""},
+        {"verify_domain", "POST", "/domains/" + id + "/verify", "", ""},
+        {"get_certificate", "GET", "/domains/" + id + "/certificate", "", ""},
+    };
+}
+
+HttpResult call(const HandlerCall& c, const std::map<std::string, std::string>& env) {
+    CgiRequest request;
+    request.method = c.method;
+    request.path = c.path;
+    request.body = c.body;
+    request.contentType = c.contentType;
+    request.env = env;
+    return runCgi(c.handler, request);
+}
+
+}  // namespace
+
+TEST_CASE("every handler answers 503 database unavailable when PostgreSQL cannot be reached") {
+    struct Database {
+        std::string description;
+        std::string url;
+    };
+    const std::vector<Database> databases = {
+        {"a socket directory with no server", "host=/nonexistent port=5432 dbname=x user=postgres"},
+        {"a TCP port nobody listens on", "host=127.0.0.1 port=1 dbname=x user=postgres"},
+        {"a URI to a socket directory with no server",
+         "postgresql:///x?host=/nonexistent&user=postgres"},
+    };
+    for (const Database& database : databases) {
+        for (const HandlerCall& c : callsNeedingTheDatabase()) {
+            INFO(database.description << "; " << c.handler);
+            const HttpResult result =
+                call(c, {{"DATABASE_URL", database.url}, {"HTTP_X_REQUEST_ID", "db-down-1"}});
+            checkError(result, 503, "database unavailable");
+            CHECK(result.body == R"({"error":"database unavailable"})");
+            CHECK(result.header("X-Request-Id") == "db-down-1");
+        }
+    }
+}
+
+TEST_CASE("the database-down create_domain request left nothing behind once it is back") {
+    const std::string name = uniqueDomainName("dbdown-retry");
+    const HttpResult down =
+        createDomainRaw(domainNameBody(name), "application/json",
+                        {{"DATABASE_URL", "host=/nonexistent port=5432 dbname=x user=postgres"}});
+    CHECK(down.status == 503);
+    CHECK(domainRowsNamed(name) == 0);
+    // The same request against the real database works: nothing half-registered blocks it.
+    CHECK(createDomain(name).status == 201);
+    CHECK(domainRowsNamed(name) == 1);
+}
+
+TEST_CASE("paths a handler does not serve are 404 JSON") {
+    struct Case {
+        std::string handler;
+        std::string method;
+        std::string path;
+    };
+    const std::string id = randomHex(16);
+    const std::vector<Case> cases = {
+        {"create_domain", "POST", "/domain"},
+        {"create_domain", "POST", "/domains/extra"},
+        {"get_domain", "GET", "/domains/" + id + "/extra"},
+        {"get_domain", "GET", "/domains/"},
+        {"verify_domain", "POST", "/domains/" + id + "/verification"},
+        {"get_certificate", "GET", "/domains/" + id + "/certificates"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.handler << " " << c.method << " " << c.path);
+        CgiRequest request;
+        request.method = c.method;
+        request.path = c.path;
+        request.contentType = c.method == "POST" ? "application/json" : "";
+        if (c.method == "POST") request.body = domainNameBody(uniqueDomainName("nopath"));
+        checkError(sendExpectingNoNewRow([&] { return runCgi(c.handler, request); }), 404,
+                   "no such endpoint");
+    }
+}
+
+}  // namespace dnsh::test

@@ -1,0 +1,90 @@
+// GET /domains/{id} through the get_domain handler (CGI) against the real PostgreSQL.
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <vector>
+
+#include "crypto/random.hpp"
+#include "integration_support.hpp"
+
+namespace dnsh::test {
+
+TEST_CASE("get_domain: a pending domain is 200 with timestamps and without its token") {
+    const RegisteredDomain domain = registerFreshDomain("get");
+    const HttpResult result = getDomain(domain.id);
+    INFO("body: " << result.body);
+    REQUIRE(result.status == 200);
+    checkEnvelope(result);
+    const auto body = result.json();
+    CHECK(keysOf(body) ==
+          std::set<std::string>{"id", "domain_name", "status", "created_at", "updated_at"});
+    CHECK(result.jsonString("id") == domain.id);
+    CHECK(result.jsonString("domain_name") == domain.name);
+    CHECK(result.jsonString("status") == "pending");
+    CHECK(std::regex_match(result.jsonString("created_at"), rfc3339Utc()));
+    CHECK(std::regex_match(result.jsonString("updated_at"), rfc3339Utc()));
+    CHECK_FALSE(body->has("verification_token"));
+    CHECK_FALSE(body->has("verified_at"));
+    CHECK(result.body.find(domain.token) == std::string::npos);
+}
+
+TEST_CASE("get_domain: timestamps are the database's, in UTC") {
+    const RegisteredDomain domain = registerFreshDomain("gettime");
+    // A fixed instant given with a +02:00 offset must come back as the same instant in UTC.
+    execute(
+        "UPDATE domains SET created_at = '2026-03-04 07:08:09+02', "
+        "updated_at = '2026-12-31 23:59:59-05' WHERE id = " +
+        sqlQuote(domain.id));
+    const HttpResult result = getDomain(domain.id);
+    REQUIRE(result.status == 200);
+    CHECK(result.jsonString("created_at") == "2026-03-04T05:08:09Z");
+    CHECK(result.jsonString("updated_at") == "2027-01-01T04:59:59Z");
+}
+
+TEST_CASE("get_domain: unknown and malformed ids are 404 domain not found") {
+    const RegisteredDomain domain = registerFreshDomain("getbad");
+    std::string upperId = domain.id;
+    std::transform(upperId.begin(), upperId.end(), upperId.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    REQUIRE(upperId != domain.id);  // ids of 32 digits only would make this case moot
+    struct Case {
+        std::string description;
+        std::string id;
+    };
+    const std::vector<Case> cases = {
+        {"well-formed but unknown", randomHex(16)},
+        {"too short", domain.id.substr(0, 31)},
+        {"too long", domain.id + "0"},
+        {"a short word", "abc"},
+        {"the real id in upper case", upperId},
+        {"non-hex letters", std::string(32, 'g')},
+        {"quotes and SQL", "'; DROP TABLE domains; --"},
+        {"a double quote", "\"" + domain.id + "\""},
+        {"percent-encoded", "%27" + domain.id},
+        {"10 KB", std::string(10240, 'a')},
+    };
+    for (const Case& c : cases) {
+        INFO(c.description << ": " << c.id.substr(0, 60));
+        const HttpResult result = getDomain(c.id);
+        checkError(result, 404, "domain not found");
+        CHECK(result.jsonString("error") == "domain not found");
+    }
+    CHECK(domainRowsNamed(domain.name) == 1);  // the SQL-looking id did no harm
+}
+
+TEST_CASE("get_domain: other methods are 405 with Allow: GET") {
+    const RegisteredDomain domain = registerFreshDomain("getmethod");
+    for (const std::string method : {"POST", "PUT", "DELETE", "PATCH"}) {
+        INFO("method " << method);
+        CgiRequest request;
+        request.method = method;
+        request.path = "/domains/" + domain.id;
+        const HttpResult result = runCgi("get_domain", request);
+        checkError(result, 405, "use GET");
+        CHECK(result.header("Allow") == "GET");
+    }
+    CHECK(domainRowsNamed(domain.name) == 1);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + sqlQuote(domain.id)) == "pending");
+}
+
+}  // namespace dnsh::test

@@ -1,0 +1,211 @@
+#pragma once
+// Helpers the handler (CGI) tests share: requests to the handlers, checks of the JSON envelope,
+// direct SQL, and a guard that removes sandbox DNS records at the end of a case.
+#include <Poco/JSON/Object.h>
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/cgi.hpp"
+#include "support/database.hpp"
+#include "support/sandbox_dns.hpp"
+#include "support/test_env.hpp"
+
+namespace dnsh::test {
+
+inline const std::regex& rfc3339Utc() {
+    static const std::regex pattern(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$)");
+    return pattern;
+}
+
+inline bool isLowerHex(const std::string& text, std::size_t length) {
+    static const std::regex hex("^[0-9a-f]*$");
+    return text.size() == length && std::regex_match(text, hex);
+}
+
+// SQL string literal (tests build their SQL by hand; names are ours, but quote them anyway).
+inline std::string sqlQuote(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) {
+        if (c == '\'') quoted.push_back('\'');
+        quoted.push_back(c);
+    }
+    return quoted + "'";
+}
+
+inline long long domainRows() {
+    return count("SELECT count(*) FROM domains");
+}
+
+// Sends a request that must not add a row to domains, and checks that it did not. Other people's
+// tests may register domains on the same database meanwhile: an attempt during which the count
+// moved is repeated (these requests are rejections, so repeating them is harmless), and only five
+// disturbed attempts in a row count as a failure. A repeat must answer exactly as the first
+// attempt did: a first attempt that did insert would make its repeat a 409, which is caught here.
+// Callers also check that no row carries the names their request used.
+inline HttpResult sendExpectingNoNewRow(const std::function<HttpResult()>& send) {
+    HttpResult first;
+    long long before = 0;
+    long long after = 0;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        before = domainRows();
+        const HttpResult result = send();
+        after = domainRows();
+        if (attempt == 0) {
+            first = result;
+        } else if (result.status != first.status || result.body != first.body) {
+            FAIL_CHECK("a repeated request answered " << result.status << " " << result.body
+                                                      << " after " << first.status << " "
+                                                      << first.body);
+            break;
+        }
+        if (after == before) break;
+    }
+    CHECK_MESSAGE(after == before, "rows in domains went from " << before << " to " << after);
+    return first;
+}
+
+inline long long domainRowsNamed(const std::string& name) {
+    return count("SELECT count(*) FROM domains WHERE domain_name = " + sqlQuote(name));
+}
+
+// {"domain_name": <name>} with JSON escaping done by Poco.
+inline std::string domainNameBody(const std::string& name) {
+    Poco::JSON::Object body;
+    body.set("domain_name", name);
+    std::ostringstream text;
+    body.stringify(text);
+    return text.str();
+}
+
+inline HttpResult createDomainRaw(const std::string& body,
+                                  const std::string& contentType = "application/json",
+                                  const std::map<std::string, std::string>& env = {}) {
+    CgiRequest request;
+    request.method = "POST";
+    request.path = "/domains";
+    request.body = body;
+    request.contentType = contentType;
+    request.env = env;
+    return runCgi("create_domain", request);
+}
+
+inline HttpResult createDomain(const std::string& name) {
+    return createDomainRaw(domainNameBody(name));
+}
+
+inline HttpResult getDomain(const std::string& id,
+                            const std::map<std::string, std::string>& env = {}) {
+    CgiRequest request;
+    request.method = "GET";
+    request.path = "/domains/" + id;
+    request.contentType = "";
+    request.env = env;
+    return runCgi("get_domain", request);
+}
+
+inline HttpResult verifyDomain(const std::string& id,
+                               const std::map<std::string, std::string>& env = {}) {
+    CgiRequest request;
+    request.method = "POST";
+    request.path = "/domains/" + id + "/verify";
+    request.contentType = "";
+    request.env = env;
+    return runCgi("verify_domain", request);
+}
+
+inline HttpResult getCertificate(const std::string& id,
+                                 const std::map<std::string, std::string>& env = {}) {
+    CgiRequest request;
+    request.method = "GET";
+    request.path = "/domains/" + id + "/certificate";
+    request.contentType = "";
+    request.env = env;
+    return runCgi("get_certificate", request);
+}
+
+inline std::set<std::string> keysOf(const Poco::JSON::Object::Ptr& object) {
+    std::vector<std::string> names;
+    object->getNames(names);
+    return {names.begin(), names.end()};
+}
+
+// Every response: JSON content type and an X-Request-Id.
+inline void checkEnvelope(const HttpResult& result) {
+    CHECK(result.header("Content-Type").rfind("application/json", 0) == 0);
+    CHECK_FALSE(result.header("X-Request-Id").empty());
+}
+
+// An error response: the status, and a body that is exactly {"error": "...<fragment>..."}.
+inline void checkError(const HttpResult& result, int status, const std::string& fragment) {
+    INFO("body: " << result.body);
+    CHECK(result.status == status);
+    checkEnvelope(result);
+    const auto body = result.json();
+    CHECK(keysOf(body) == std::set<std::string>{"error"});
+    const std::string message = result.jsonString("error");
+    CHECK_MESSAGE(message.find(fragment) != std::string::npos,
+                  "error \"" << message << "\" does not mention \"" << fragment << "\"");
+}
+
+struct RegisteredDomain {
+    std::string id;
+    std::string name;
+    std::string token;
+};
+
+// Registers a fresh domain through the handler; fails the case when that does not work.
+inline RegisteredDomain registerFreshDomain(const std::string& prefix) {
+    const std::string name = uniqueDomainName(prefix);
+    const HttpResult result = createDomain(name);
+    INFO("create_domain answered: " << result.body);
+    REQUIRE(result.status == 201);
+    return {result.jsonString("id"), result.jsonString("domain_name"),
+            result.jsonString("verification_token")};
+}
+
+inline std::string challengeNameOf(const std::string& domainName) {
+    return "_acme-challenge." + domainName;
+}
+
+// Runs the clean-up actions on scope exit (also when an assertion threw).
+class DnsCleanup {
+public:
+    DnsCleanup() = default;
+    DnsCleanup(const DnsCleanup&) = delete;
+    DnsCleanup& operator=(const DnsCleanup&) = delete;
+    ~DnsCleanup() {
+        for (auto it = actions_.rbegin(); it != actions_.rend(); ++it) {
+            try {
+                (*it)();
+            } catch (const std::exception&) {
+                // A failed clean-up must not hide the test's own result.
+            }
+        }
+    }
+
+    void txt(const std::string& host, const std::string& value) {
+        setTxt(host, value);
+        actions_.push_back([host] { clearTxt(host); });
+    }
+    void cname(const std::string& host, const std::string& target) {
+        setCname(host, target);
+        actions_.push_back([host] { clearCname(host); });
+    }
+    void servfail(const std::string& host) {
+        setServfail(host);
+        actions_.push_back([host] { clearServfail(host); });
+    }
+
+private:
+    std::vector<std::function<void()>> actions_;
+};
+
+}  // namespace dnsh::test

@@ -1,0 +1,221 @@
+// POST /domains/{id}/verify through the verify_domain handler (CGI), with the TXT records
+// published in pebble-challtestsrv (the DNS_RESOLVER of the test environment).
+#include <string>
+#include <vector>
+
+#include "crypto/random.hpp"
+#include "integration_support.hpp"
+
+namespace dnsh::test {
+
+namespace {
+
+std::string statusOf(const std::string& id) {
+    return scalar("SELECT status FROM domains WHERE id = " + sqlQuote(id));
+}
+
+std::string verifiedAtOf(const std::string& id) {
+    return scalar("SELECT verified_at FROM domains WHERE id = " + sqlQuote(id));
+}
+
+void checkVerified(const HttpResult& result, const RegisteredDomain& domain) {
+    INFO("body: " << result.body);
+    REQUIRE(result.status == 200);
+    checkEnvelope(result);
+    const auto body = result.json();
+    CHECK(keysOf(body) == std::set<std::string>{"id", "domain_name", "status", "verified_at",
+                                                "created_at", "updated_at"});
+    CHECK(result.jsonString("id") == domain.id);
+    CHECK(result.jsonString("domain_name") == domain.name);
+    CHECK(result.jsonString("status") == "verified");
+    CHECK(std::regex_match(result.jsonString("verified_at"), rfc3339Utc()));
+    CHECK(result.body.find(domain.token) == std::string::npos);
+    CHECK(statusOf(domain.id) == "verified");
+    CHECK_FALSE(verifiedAtOf(domain.id).empty());
+}
+
+// A failed verification leaves the domain pending and unverified.
+void checkStillPending(const RegisteredDomain& domain) {
+    CHECK(statusOf(domain.id) == "pending");
+    CHECK(verifiedAtOf(domain.id).empty());
+}
+
+}  // namespace
+
+TEST_CASE("verify_domain: the token in DNS verifies the domain") {
+    struct Case {
+        std::string description;
+        // Publishes whatever the case needs for `domain`, through `dns` (cleared afterwards).
+        std::function<void(DnsCleanup& dns, const RegisteredDomain& domain)> publish;
+    };
+    const std::vector<Case> cases = {
+        {"the token as the only TXT value",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             dns.txt(challengeNameOf(d.name), d.token);
+         }},
+        {"the token among several TXT values",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             const std::string name = challengeNameOf(d.name);
+             dns.txt(name, "v=spf1 -all");
+             dns.txt(name, randomHex(32));
+             dns.txt(name, d.token);
+             dns.txt(name, "another-unrelated-value");
+         }},
+        {"the challenge name is a CNAME to a name holding the token",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             const std::string target = uniqueDomainName("cname-target");
+             dns.txt(target, d.token);
+             dns.cname(challengeNameOf(d.name), target);
+         }},
+    };
+    for (const Case& c : cases) {
+        INFO(c.description);
+        const RegisteredDomain domain = registerFreshDomain("verify");
+        DnsCleanup dns;
+        c.publish(dns, domain);
+        checkVerified(verifyDomain(domain.id), domain);
+        // What GET shows afterwards agrees.
+        const HttpResult shown = getDomain(domain.id);
+        CHECK(shown.status == 200);
+        CHECK(shown.jsonString("status") == "verified");
+        CHECK(std::regex_match(shown.jsonString("verified_at"), rfc3339Utc()));
+    }
+}
+
+TEST_CASE("verify_domain: a verified domain cannot be verified again") {
+    const RegisteredDomain domain = registerFreshDomain("verify-twice");
+    DnsCleanup dns;
+    dns.txt(challengeNameOf(domain.name), domain.token);
+    const HttpResult first = verifyDomain(domain.id);
+    REQUIRE(first.status == 200);
+    const std::string verifiedAt = verifiedAtOf(domain.id);
+
+    const HttpResult second = verifyDomain(domain.id);
+    checkError(second, 400, "current status: verified");
+    CHECK(statusOf(domain.id) == "verified");
+    CHECK(verifiedAtOf(domain.id) == verifiedAt);  // the first verification's time stands
+}
+
+TEST_CASE("verify_domain: TXT values without the token are 400 and the domain stays pending") {
+    struct Case {
+        std::string description;
+        std::function<void(DnsCleanup& dns, const RegisteredDomain& domain)> publish;
+        std::string fragment;
+    };
+    const std::vector<Case> cases = {
+        {"only a wrong token",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             dns.txt(challengeNameOf(d.name), randomHex(32));
+         },
+         "verification token not found among the 1 TXT record(s)"},
+        {"the token in upper case",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             std::string upperToken = d.token;
+             for (char& ch : upperToken)
+                 if (ch >= 'a' && ch <= 'f') ch = static_cast<char>(ch - 'a' + 'A');
+             dns.txt(challengeNameOf(d.name), upperToken);
+         },
+         "verification token not found"},
+        {"the token with one character missing",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             dns.txt(challengeNameOf(d.name), d.token.substr(0, 63));
+         },
+         "verification token not found"},
+        {"the token at the domain itself, not at _acme-challenge",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             dns.txt(d.name, d.token);
+             dns.txt(challengeNameOf(d.name), "something-else");
+         },
+         "verification token not found"},
+        {"a CNAME to a name with the wrong value",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             const std::string target = uniqueDomainName("cname-wrong");
+             dns.txt(target, randomHex(32));
+             dns.cname(challengeNameOf(d.name), target);
+         },
+         "via CNAME to"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.description);
+        const RegisteredDomain domain = registerFreshDomain("verify-wrong");
+        DnsCleanup dns;
+        c.publish(dns, domain);
+        checkError(verifyDomain(domain.id), 400, c.fragment);
+        checkStillPending(domain);
+    }
+}
+
+TEST_CASE("verify_domain: a failed attempt does not stop a later one") {
+    const RegisteredDomain domain = registerFreshDomain("verify-retry");
+    DnsCleanup dns;
+    dns.txt(challengeNameOf(domain.name), randomHex(32));
+    CHECK(verifyDomain(domain.id).status == 400);
+    checkStillPending(domain);
+    dns.txt(challengeNameOf(domain.name), domain.token);
+    checkVerified(verifyDomain(domain.id), domain);
+}
+
+TEST_CASE("verify_domain: DNS failures are 424 and the domain stays pending") {
+    struct Case {
+        std::string description;
+        std::function<void(DnsCleanup& dns, const RegisteredDomain& domain)> publish;
+        std::map<std::string, std::string> env;
+        std::string fragment;
+    };
+    const auto nothing = [](DnsCleanup&, const RegisteredDomain&) {};
+    const std::vector<Case> cases = {
+        {"no TXT record at all", nothing, {}, "no TXT record"},
+        {"SERVFAIL at the challenge name",
+         [](DnsCleanup& dns, const RegisteredDomain& d) { dns.servfail(challengeNameOf(d.name)); },
+         {},
+         "SERVFAIL"},
+        {"a CNAME to a name without TXT",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             dns.cname(challengeNameOf(d.name), uniqueDomainName("cname-empty"));
+         },
+         {},
+         "no TXT record"},
+        {"the resolver does not answer",
+         [](DnsCleanup& dns, const RegisteredDomain& d) {
+             dns.txt(challengeNameOf(d.name), d.token);  // there, but nobody asks the sandbox
+         },
+         {{"DNS_RESOLVER", "127.0.0.1:9"}, {"DNS_TIMEOUT", "500ms"}},
+         "timeout"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.description);
+        const RegisteredDomain domain = registerFreshDomain("verify-dns");
+        DnsCleanup dns;
+        c.publish(dns, domain);
+        const HttpResult result = verifyDomain(domain.id, c.env);
+        checkError(result, 424, c.fragment);
+        CHECK(result.jsonString("error").find(challengeNameOf(domain.name)) != std::string::npos);
+        checkStillPending(domain);
+    }
+}
+
+TEST_CASE("verify_domain: unknown or malformed ids are 404") {
+    for (const std::string& id : {randomHex(16), std::string("abc"), std::string(32, 'G')}) {
+        INFO("id " << id);
+        checkError(verifyDomain(id), 404, "domain not found");
+    }
+}
+
+TEST_CASE("verify_domain: other methods are 405 with Allow: POST") {
+    const RegisteredDomain domain = registerFreshDomain("verify-method");
+    DnsCleanup dns;
+    dns.txt(challengeNameOf(domain.name), domain.token);  // a GET must not verify either
+    for (const std::string method : {"GET", "PUT", "DELETE"}) {
+        INFO("method " << method);
+        CgiRequest request;
+        request.method = method;
+        request.path = "/domains/" + domain.id + "/verify";
+        request.contentType = "";
+        const HttpResult result = runCgi("verify_domain", request);
+        checkError(result, 405, "use POST");
+        CHECK(result.header("Allow") == "POST");
+    }
+    checkStillPending(domain);
+}
+
+}  // namespace dnsh::test
