@@ -84,7 +84,7 @@ void SchedulerApp::workerLoop(int index) {
             // either completed or its lease simply runs out.
             if (!worker->runOnce() && sleepUnlessStopped(kIdleDelay)) break;
         } catch (const std::exception& e) {
-            logEvent(LogLevel::Error, "worker error", {{"worker", owner}, {"detail", std::string(e.what())}});
+            logEvent(LogLevel::Error, "worker error", {{"worker", owner}, {"detail", errorDetail(e)}});
             if (sleepUnlessStopped(kErrorDelay)) break;
         }
     }

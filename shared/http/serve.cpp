@@ -142,7 +142,7 @@ Response dispatch(const Endpoint& endpoint, Context& context, Request& request) 
     } catch (const std::exception& e) {
         // Details go to the log only; the client learns nothing about internals.
         logEvent(LogLevel::Error, "unhandled error",
-                 {{"request_id", request.requestId}, {"detail", std::string(e.what())}});
+                 {{"request_id", request.requestId}, {"detail", errorDetail(e)}});
         return errorResponse(ErrorCode::Internal, "internal error");
     }
 }
@@ -153,7 +153,7 @@ int serve(const Endpoint& endpoint) {
     try {
         context = makeContext();
     } catch (const std::exception& e) {
-        logEvent(LogLevel::Error, "cannot start", {{"detail", std::string(e.what())}});
+        logEvent(LogLevel::Error, "cannot start", {{"detail", errorDetail(e)}});
         std::cerr << "configuration error: " << e.what() << std::endl;
         return 1;
     }

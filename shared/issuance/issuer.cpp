@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "acme/jws.hpp"
+#include "config/duration.hpp"
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
@@ -134,7 +135,7 @@ StartedIssuance Issuer::start(const std::string& domainId) {
     try {
         row = placeOrder(domain.id, domain.domainName);
     } catch (const acme::AcmeError& e) {
-        logEvent(LogLevel::Warn, "acme order failed", {{"domain_id", domain.id}, {"detail", std::string(e.what())}});
+        logEvent(LogLevel::Warn, "acme order failed", {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
         throw badGateway(e);
     }
     const bool created = database_.withSession(
@@ -171,7 +172,7 @@ StepOutcome Issuer::advance(const std::string& domainId, const std::string& leas
             });
             if (replaced < kMaxOrdersPerDomain) {
                 logEvent(LogLevel::Warn, "acme order unknown to the CA; placing a new one",
-                         {{"domain_id", domainId}, {"order_id", order->id}, {"detail", std::string(e.what())}});
+                         {{"domain_id", domainId}, {"order_id", order->id}, {"detail", errorDetail(e)}});
                 return replaceOrder(domainId, "replace_order");
             }
         }
@@ -215,7 +216,7 @@ StepOutcome Issuer::awaitDns(StoredOrder& order, const std::string& leaseOwner) 
         if (order.ageMs >= config_.pollTimeout.count())
             return fail(order.domainId, order.id,
                         "TXT record " + *order.txtName + " with the expected value not visible within " +
-                            std::to_string(config_.pollTimeout.count() / 1000) + "s (last lookup: " +
+                            formatDuration(config_.pollTimeout) + " (last lookup: " +
                             std::string(toString(lookup.outcome)) + ")",
                         leaseOwner);
         return StepOutcome{false, config_.pollInterval, "await_dns"};

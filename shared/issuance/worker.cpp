@@ -29,7 +29,7 @@ bool IssuanceWorker::runOnce() {
             return OrderStore(session).claimDue(owner_, config_.leaseDuration.count());
         });
     } catch (const std::exception& e) {
-        logEvent(LogLevel::Error, "claim failed", {{"worker", owner_}, {"detail", std::string(e.what())}});
+        logEvent(LogLevel::Error, "claim failed", {{"worker", owner_}, {"detail", errorDetail(e)}});
         return false;
     }
     if (!domainId) return false;
@@ -41,7 +41,7 @@ bool IssuanceWorker::runOnce() {
     } catch (const std::exception& e) {
         // Database or unexpected errors: the lease and the retry delay keep the domain safe.
         logEvent(LogLevel::Error, "step failed",
-                 {{"domain_id", *domainId}, {"worker", owner_}, {"detail", std::string(e.what())}});
+                 {{"domain_id", *domainId}, {"worker", owner_}, {"detail", errorDetail(e)}});
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
@@ -54,7 +54,7 @@ bool IssuanceWorker::runOnce() {
             });
         } catch (const std::exception& e) {
             logEvent(LogLevel::Error, "release failed",
-                     {{"domain_id", *domainId}, {"detail", std::string(e.what())}});
+                     {{"domain_id", *domainId}, {"detail", errorDetail(e)}});
         }
     }
     return true;

@@ -1,6 +1,7 @@
 #include "log/log.hpp"
 
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/Exception.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Timestamp.h>
 
@@ -27,6 +28,11 @@ std::string_view levelName(LogLevel level) {
 }
 
 }  // namespace
+
+std::string errorDetail(const std::exception& error) {
+    if (const auto* poco = dynamic_cast<const Poco::Exception*>(&error)) return poco->displayText();
+    return error.what();
+}
 
 void setLogLevel(LogLevel level) { minimumLevel = level; }
 

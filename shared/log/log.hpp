@@ -2,6 +2,7 @@
 // Structured logs: one JSON object per line on stderr. Never pass keys, PEMs or tokens here.
 #include <Poco/Dynamic/Var.h>
 
+#include <exception>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,10 @@ bool logEnabled(LogLevel level);
 
 // {"ts": ..., "level": ..., "msg": message, fields...}
 void logEvent(LogLevel level, std::string_view message, const LogFields& fields = {});
+
+// What went wrong, for a log line: Poco exceptions' what() is only their class name, so their
+// displayText() is used instead.
+std::string errorDetail(const std::exception& error);
 
 // RFC 3339 UTC with milliseconds, e.g. 2026-06-25T16:30:00.123Z.
 std::string nowRfc3339();

@@ -1,10 +1,12 @@
 #include "support/scheduler_process.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -22,14 +24,32 @@ SchedulerProcess::SchedulerProcess(const std::map<std::string, std::string>& env
     std::map<std::string, std::string> settings{{"POLL_INTERVAL", "200ms"}, {"LOG_LEVEL", "info"}};
     for (const auto& [name, value] : env) settings[name] = value;
 
+    // Everything the child needs is prepared before fork(): the test process has threads, and
+    // between fork and exec only async-signal-safe calls (dup2, execve) are safe.
+    std::vector<std::string> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        const std::string text = *entry;
+        if (settings.count(text.substr(0, text.find('='))) == 0) environment.push_back(text);
+    }
+    for (const auto& [name, value] : settings) environment.push_back(name + "=" + value);
+    std::vector<char*> envp;
+    for (auto& text : environment) envp.push_back(text.data());
+    envp.push_back(nullptr);
+    std::string program = binary;
+    char* argv[] = {program.data(), nullptr};
+    const int log = ::open(logFile_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log < 0) throw std::runtime_error("cannot open " + logFile_);
+    std::fflush(nullptr);  // or the child would repeat what the test had buffered
+
     pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
-        for (const auto& [name, value] : settings) setenv(name.c_str(), value.c_str(), 1);
-        if (!freopen(logFile_.c_str(), "a", stderr) || !freopen(logFile_.c_str(), "a", stdout)) _exit(126);
-        execl(binary.c_str(), binary.c_str(), static_cast<char*>(nullptr));
+        ::dup2(log, STDOUT_FILENO);
+        ::dup2(log, STDERR_FILENO);
+        ::execve(program.c_str(), argv, envp.data());
         _exit(127);
     }
+    ::close(log);
+    if (pid_ < 0) throw std::runtime_error("fork failed");
 }
 
 SchedulerProcess::~SchedulerProcess() {

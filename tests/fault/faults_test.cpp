@@ -1,0 +1,712 @@
+// Faults injected for real (issue 4, "Faults"): PostgreSQL stopped under load and its sessions
+// killed, a FastCGI handler killed mid-request, the ACME CA unreachable or restarted, the database
+// refusing the certificate insert, a dead scheduler replica's lease. Every case restores what it
+// broke (RAII guards, also when an assertion stops it) and fails what it leaves in
+// certificate_pending, so the next case starts from a working stack.
+#include <doctest/doctest.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "crypto/certificate.hpp"
+#include "crypto/key_encryption.hpp"
+#include "crypto/keys.hpp"
+#include "db/database.hpp"
+#include "issuance/order_store.hpp"
+#include "support/cgi.hpp"
+#include "support/database.hpp"
+#include "support/http_client.hpp"
+#include "support/sandbox_dns.hpp"
+#include "support/scheduler_process.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh::test;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+using Env = std::map<std::string, std::string>;
+
+namespace {
+
+const std::regex kHexId(R"(^[0-9a-f]{32}$)");
+const std::regex kTxtValue(R"(^[A-Za-z0-9_-]{43}$)");
+
+double secondsSince(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string quoted(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) {
+        if (c == '\'') out += '\'';
+        out += c;
+    }
+    return out + "'";
+}
+
+bool waitFor(std::chrono::milliseconds timeout, const std::function<bool()>& done,
+             std::chrono::milliseconds interval = 150ms) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        if (done()) return true;
+        std::this_thread::sleep_for(interval);
+    }
+    return done();
+}
+
+// The body is a JSON object ("" when it is), else why not.
+std::string jsonProblem(const HttpResult& result) {
+    try {
+        result.json();
+        return "";
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+}
+
+bool isJsonAnswer(const HttpResult& result) {
+    return result.header("Content-Type").rfind("application/json", 0) == 0 &&
+           jsonProblem(result).empty();
+}
+
+std::string errorOf(const HttpResult& result) {
+    try {
+        return result.jsonString("error");
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
+// A request that never throws: a transport failure becomes status 0 with the reason as body.
+HttpResult sendSafely(const HttpRequest& request) {
+    try {
+        return send(baseUrl(), request);
+    } catch (const std::exception& e) {
+        HttpResult failed;
+        failed.body = std::string("transport error: ") + e.what();
+        return failed;
+    }
+}
+
+HttpRequest getDomainRequest(const std::string& id) { return {"GET", "/domains/" + id, "", "", {}}; }
+
+HttpRequest createRequest(const std::string& name) {
+    return {"POST", "/domains", "{\"domain_name\": \"" + name + "\"}", "application/json", {}};
+}
+
+// --- services -------------------------------------------------------------------------------
+
+void serviceControl(const std::string& action, const std::string& service) {
+    const std::string command = requireEnv("DNSH_SERVICE_CONTROL") + " " + action + " " + service;
+    const int status = std::system(command.c_str());
+    if (status != 0) throw std::runtime_error(command + " failed with " + std::to_string(status));
+}
+
+// A service of the test stack this case stops; started again at the latest when the case ends.
+class StoppableService {
+public:
+    explicit StoppableService(std::string name) : name_(std::move(name)) {}
+    StoppableService(const StoppableService&) = delete;
+    StoppableService& operator=(const StoppableService&) = delete;
+    ~StoppableService() {
+        try {
+            start();
+        } catch (...) {
+            // Nothing more to do here; the next case will notice.
+        }
+    }
+    void stop() {
+        stopped_ = true;
+        serviceControl("stop", name_);
+    }
+    void start() {
+        if (!stopped_) return;
+        serviceControl("start", name_);
+        stopped_ = false;
+    }
+
+private:
+    std::string name_;
+    bool stopped_ = false;
+};
+
+// --- domains --------------------------------------------------------------------------------
+
+struct TestDomain {
+    std::string id;
+    std::string name;
+    std::string token;
+    std::string challengeName() const { return "_acme-challenge." + name; }
+};
+
+// Fails what a case leaves in certificate_pending and clears its TXT records, however it ends.
+// Declare it before any scheduler, so the schedulers are gone when it runs.
+class Leftovers {
+public:
+    Leftovers() = default;
+    Leftovers(const Leftovers&) = delete;
+    Leftovers& operator=(const Leftovers&) = delete;
+    void add(const TestDomain& domain) { domains_.push_back(domain); }
+    ~Leftovers() {
+        for (const auto& domain : domains_) {
+            try {
+                execute("UPDATE domains SET status = 'failed', error = 'left over by a fault test', "
+                        "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL "
+                        "WHERE status = 'certificate_pending' AND id = " + quoted(domain.id));
+            } catch (...) {
+            }
+            try {
+                clearTxt(domain.challengeName());
+            } catch (...) {
+            }
+        }
+    }
+
+private:
+    std::vector<TestDomain> domains_;
+};
+
+TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers) {
+    const std::string name = uniqueDomainName(prefix);
+    const HttpResult created = send(baseUrl(), createRequest(name));
+    REQUIRE_MESSAGE(created.status == 201, created.body);
+    TestDomain domain{created.jsonString("id"), name, created.jsonString("verification_token")};
+    REQUIRE(std::regex_match(domain.id, kHexId));
+    leftovers.add(domain);
+    return domain;
+}
+
+TestDomain verifiedDomain(const std::string& prefix, Leftovers& leftovers) {
+    TestDomain domain = registerDomain(prefix, leftovers);
+    setTxt(domain.challengeName(), domain.token);
+    const HttpResult verified = postJson("/domains/" + domain.id + "/verify", "");
+    REQUIRE_MESSAGE(verified.status == 200, verified.body);
+    REQUIRE(verified.jsonString("status") == "verified");
+    return domain;
+}
+
+// issue-certificate through lighttpd; returns the TXT value the CA expects.
+std::string issueOk(const TestDomain& domain) {
+    const HttpResult started = postJson("/domains/" + domain.id + "/issue-certificate", "");
+    REQUIRE_MESSAGE(started.status == 202, started.body);
+    const std::string value = started.jsonString("expected_txt_value");
+    REQUIRE(std::regex_match(value, kTxtValue));
+    return value;
+}
+
+void publish(const TestDomain& domain, const std::string& value) {
+    clearTxt(domain.challengeName());
+    setTxt(domain.challengeName(), value);
+}
+
+std::string domainStatus(const TestDomain& domain) {
+    return scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id));
+}
+
+std::string domainSummary(const TestDomain& domain) {
+    return scalar("SELECT status || coalesce(' (' || error || ')', '') || ' lease=' || "
+                  "coalesce(lease_owner, '-') FROM domains WHERE id = " + quoted(domain.id));
+}
+
+long long orderCount(const TestDomain& domain) {
+    return count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id));
+}
+
+long long certificateCount(const TestDomain& domain) {
+    return count("SELECT count(*) FROM certificates WHERE domain_id = " + quoted(domain.id));
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Lines of a log file containing every one of `parts`.
+int countLogLines(const std::string& path, const std::vector<std::string>& parts) {
+    std::istringstream lines(readFile(path));
+    std::string line;
+    int found = 0;
+    while (std::getline(lines, line)) {
+        if (std::all_of(parts.begin(), parts.end(),
+                        [&](const std::string& part) { return line.find(part) != std::string::npos; }))
+            ++found;
+    }
+    return found;
+}
+
+// The stored certificate's key, decrypted with the KEK, is the certificate's key.
+void checkStoredKeyMatches(const TestDomain& domain) {
+    const std::string id = quoted(domain.id);
+    const std::string leaf = scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + id +
+                                    " ORDER BY created_at DESC LIMIT 1");
+    const std::string sealed = scalar(
+        "SELECT private_key_ciphertext FROM certificates WHERE domain_id = " + id +
+        " ORDER BY created_at DESC LIMIT 1");
+    REQUIRE(leaf.find("BEGIN CERTIFICATE") != std::string::npos);
+    CHECK(sealed.find("PRIVATE KEY") == std::string::npos);  // ciphertext, not PEM
+    const auto encryptor = dnsh::KeyEncryptor::fromFile(requireEnv("KEY_ENCRYPTION_KEY_FILE"));
+    const dnsh::Pkey key = dnsh::privateKeyFromPem(encryptor.decrypt(sealed));
+    CHECK(dnsh::certificateMatchesKey(leaf, key.get()));
+}
+
+// --- processes ------------------------------------------------------------------------------
+
+struct ProcInfo {
+    char state = '?';
+    pid_t ppid = 0;
+};
+
+std::optional<ProcInfo> procInfo(pid_t pid) {
+    const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split at the last ')'.
+    const std::size_t close = stat.rfind(')');
+    if (close == std::string::npos) return std::nullopt;
+    std::istringstream rest(stat.substr(close + 1));
+    ProcInfo info;
+    long ppid = 0;
+    if (!(rest >> info.state >> ppid)) return std::nullopt;
+    info.ppid = static_cast<pid_t>(ppid);
+    return info;
+}
+
+// Live (not zombie) children of `parent` whose command line names handlers/<handler>.
+std::vector<pid_t> handlerProcesses(pid_t parent, const std::string& handler) {
+    std::vector<pid_t> found;
+    DIR* proc = opendir("/proc");
+    if (proc == nullptr) return found;
+    while (const dirent* entry = readdir(proc)) {
+        const std::string name = entry->d_name;
+        if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+        const pid_t pid = static_cast<pid_t>(std::stol(name));
+        const auto info = procInfo(pid);
+        if (!info || info->ppid != parent || info->state == 'Z') continue;
+        std::string cmdline = readFile("/proc/" + name + "/cmdline");
+        std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+        if (cmdline.find("handlers/" + handler + " ") != std::string::npos) found.push_back(pid);
+    }
+    closedir(proc);
+    std::sort(found.begin(), found.end());
+    return found;
+}
+
+pid_t lighttpdPid() {
+    const std::string text = readFile(requireEnv("DNSH_TEST_DIR") + "/run/lighttpd.pid");
+    return static_cast<pid_t>(std::stol(text));
+}
+
+// Handler processes this case stopped: killed when it ends (lighttpd respawns them), so none is
+// left frozen whatever happens.
+class FrozenHandlers {
+public:
+    FrozenHandlers(pid_t parent, std::vector<pid_t> pids) : parent_(parent), pids_(std::move(pids)) {
+        for (pid_t pid : pids_) ::kill(pid, SIGSTOP);
+    }
+    FrozenHandlers(const FrozenHandlers&) = delete;
+    FrozenHandlers& operator=(const FrozenHandlers&) = delete;
+    ~FrozenHandlers() { killAll(); }
+    void killAll() {
+        for (pid_t pid : pids_) {
+            const auto info = procInfo(pid);
+            if (info && info->ppid == parent_ && info->state != 'Z') ::kill(pid, SIGKILL);
+        }
+        pids_.clear();
+    }
+
+private:
+    pid_t parent_;
+    std::vector<pid_t> pids_;
+};
+
+// Runs `perThread` requests on each of `threads` threads; `make(thread, i)` builds each one.
+std::vector<HttpResult> sendParallel(int threads, int perThread,
+                                     const std::function<HttpRequest(int, int)>& make) {
+    std::vector<std::vector<HttpResult>> results(static_cast<std::size_t>(threads));
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < perThread; ++i)
+                results[static_cast<std::size_t>(t)].push_back(sendSafely(make(t, i)));
+        });
+    }
+    for (auto& thread : pool) thread.join();
+    std::vector<HttpResult> all;
+    for (auto& part : results) all.insert(all.end(), part.begin(), part.end());
+    return all;
+}
+
+std::string otherBackendsSql(const std::string& what) {
+    return "SELECT " + what + " FROM pg_stat_activity WHERE datname = current_database() "
+           "AND pid <> pg_backend_pid() AND backend_type = 'client backend'";
+}
+
+}  // namespace
+
+TEST_CASE("fault: PostgreSQL stopped under load gives quick JSON 503s and service resumes by itself") {
+    Leftovers leftovers;
+    const TestDomain domain = registerDomain("pg-load", leftovers);
+    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});  // must ride out the outage too
+    StoppableService postgres("postgres");
+
+    struct Sample {
+        Clock::time_point started, finished;
+        bool create = false;
+        HttpResult result;
+    };
+    std::mutex samplesMutex;
+    std::vector<Sample> samples;
+    std::atomic<bool> running{true};
+    auto client = [&](bool create) {
+        // Bounded in count and time: at most 300 requests, paced 20 ms apart.
+        for (int i = 0; i < 300 && running; ++i) {
+            Sample sample;
+            sample.create = create;
+            sample.started = Clock::now();
+            sample.result = sendSafely(create ? createRequest(uniqueDomainName("pg-load-new"))
+                                              : getDomainRequest(domain.id));
+            sample.finished = Clock::now();
+            {
+                std::lock_guard<std::mutex> lock(samplesMutex);
+                samples.push_back(std::move(sample));
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+    };
+
+    const auto begin = Clock::now();
+    std::vector<std::thread> clients;
+    clients.emplace_back(client, false);
+    clients.emplace_back(client, false);
+    clients.emplace_back(client, true);
+    Clock::time_point stopDone, startBegin, startDone;
+    try {
+        std::this_thread::sleep_for(300ms);
+        postgres.stop();
+        stopDone = Clock::now();
+        std::this_thread::sleep_for(1500ms);
+        startBegin = Clock::now();
+        postgres.start();
+        startDone = Clock::now();
+        std::this_thread::sleep_for(1000ms);
+    } catch (...) {
+        running = false;
+        for (auto& thread : clients) thread.join();
+        throw;
+    }
+    running = false;
+    for (auto& thread : clients) thread.join();
+    MESSAGE("stop took " << std::chrono::duration<double>(stopDone - begin).count() - 0.3
+                         << " s, start took " << std::chrono::duration<double>(startDone - startBegin).count()
+                         << " s, " << samples.size() << " requests in " << secondsSince(begin) << " s");
+
+    int duringOutage = 0, unavailable = 0, succeeded = 0;
+    double slowest = 0;
+    for (const Sample& sample : samples) {
+        const double seconds = std::chrono::duration<double>(sample.finished - sample.started).count();
+        slowest = std::max(slowest, seconds);
+        INFO((sample.create ? "POST /domains" : "GET /domains/{id}") << " -> " << sample.result.status
+                                                                      << " " << sample.result.body);
+        CHECK(isJsonAnswer(sample.result));
+        CHECK(seconds < 5.0);
+        const int okStatus = sample.create ? 201 : 200;
+        CHECK((sample.result.status == okStatus || sample.result.status == 503));
+        if (sample.result.status == okStatus) ++succeeded;
+        if (sample.result.status == 503) {
+            ++unavailable;
+            CHECK(errorOf(sample.result) == "database unavailable");
+        }
+        // Entirely inside the outage: the database was down for the whole request.
+        if (sample.started >= stopDone && sample.finished <= startBegin) {
+            ++duringOutage;
+            CHECK(sample.result.status == 503);
+        }
+    }
+    MESSAGE(succeeded << " succeeded, " << unavailable << " answered 503 (" << duringOutage
+                      << " entirely inside the outage), slowest " << slowest << " s");
+    CHECK(duringOutage >= 3);
+
+    // Back without restarting lighttpd: the handlers reconnect on their own.
+    const auto recovery = Clock::now();
+    HttpResult lastGet, lastCreate;
+    const bool recovered = waitFor(5s, [&] {
+        lastGet = sendSafely(getDomainRequest(domain.id));
+        lastCreate = sendSafely(createRequest(uniqueDomainName("pg-load-after")));
+        return lastGet.status == 200 && lastCreate.status == 201;
+    }, 200ms);
+    INFO("last GET: " << lastGet.status << " " << lastGet.body);
+    INFO("last POST: " << lastCreate.status << " " << lastCreate.body);
+    CHECK(recovered);
+    MESSAGE("serving again " << secondsSince(recovery) << " s after the load ended");
+    CHECK(lastGet.jsonString("id") == domain.id);
+    CHECK(scheduler.running());
+}
+
+TEST_CASE("fault: sessions killed with pg_terminate_backend are re-established transparently") {
+    Leftovers leftovers;
+    const TestDomain domain = registerDomain("pg-kill", leftovers);
+
+    // Warm up: parallel requests reach each handler process, which keeps its session open.
+    const auto warmup = sendParallel(4, 5, [&](int thread, int i) {
+        return (thread + i) % 2 == 0 ? getDomainRequest(domain.id)
+                                     : createRequest(uniqueDomainName("pg-kill-warm"));
+    });
+    for (const auto& result : warmup) REQUIRE_MESSAGE((result.status == 200 || result.status == 201), result.body);
+    const long long before = count(otherBackendsSql("count(*)"));
+    MESSAGE(before << " handler session(s) open before the kill");
+    REQUIRE(before >= 2);
+
+    const long long terminated = count("SELECT count(*) FROM (" +
+                                       otherBackendsSql("pg_terminate_backend(pid) AS done") +
+                                       ") killed WHERE killed.done");
+    CHECK(terminated == before);
+    CHECK(waitFor(3s, [] { return count(otherBackendsSql("count(*)")) == 0; }, 50ms));
+
+    // The first request of each process finds its session dead; it must reconnect and answer.
+    const auto after = sendParallel(4, 5, [&](int, int) { return getDomainRequest(domain.id); });
+    for (const auto& result : after) {
+        INFO(result.status << " " << result.body);
+        CHECK(result.status == 200);
+        CHECK(isJsonAnswer(result));
+    }
+    const auto creates = sendParallel(4, 2, [&](int, int) { return createRequest(uniqueDomainName("pg-kill-new")); });
+    for (const auto& result : creates) {
+        INFO(result.status << " " << result.body);
+        CHECK(result.status == 201);
+    }
+    CHECK(count(otherBackendsSql("count(*)")) >= 1);
+}
+
+TEST_CASE("fault: a handler killed mid-request gives a JSON 5xx and is respawned") {
+    Leftovers leftovers;
+    const TestDomain domain = registerDomain("kill-handler", leftovers);
+    REQUIRE(get("/domains/" + domain.id).status == 200);
+
+    const pid_t lighttpd = lighttpdPid();
+    const std::vector<pid_t> handlers = handlerProcesses(lighttpd, "get_domain");
+    MESSAGE(handlers.size() << " get_domain process(es) under lighttpd " << lighttpd);
+    REQUIRE(!handlers.empty());
+
+    HttpResult midRequest;
+    {
+        FrozenHandlers frozen(lighttpd, handlers);
+        auto pending = std::async(std::launch::async, [&] { return sendSafely(getDomainRequest(domain.id)); });
+        // The request reached a stopped handler and hangs there.
+        CHECK(pending.wait_for(300ms) == std::future_status::timeout);
+        frozen.killAll();
+        REQUIRE(pending.wait_for(15s) == std::future_status::ready);
+        midRequest = pending.get();
+    }
+    INFO("mid-request answer: " << midRequest.status << " " << midRequest.body);
+    CHECK(midRequest.status >= 500);
+    CHECK(midRequest.status <= 599);
+    CHECK(isJsonAnswer(midRequest));
+    CHECK_FALSE(errorOf(midRequest).empty());
+
+    // lighttpd respawns the handlers; every answer meanwhile is JSON too.
+    const auto killed = Clock::now();
+    std::vector<HttpResult> meanwhile;
+    const bool served = waitFor(5s, [&] {
+        meanwhile.push_back(sendSafely(getDomainRequest(domain.id)));
+        return meanwhile.back().status == 200;
+    }, 100ms);
+    for (const auto& result : meanwhile) {
+        INFO(result.status << " " << result.body);
+        CHECK(isJsonAnswer(result));
+    }
+    REQUIRE(served);
+    CHECK(meanwhile.back().jsonString("id") == domain.id);
+    MESSAGE("served again after " << secondsSince(killed) << " s, " << meanwhile.size() << " request(s)");
+    const std::vector<pid_t> respawned = handlerProcesses(lighttpd, "get_domain");
+    CHECK(!respawned.empty());
+    for (pid_t pid : respawned) CHECK(std::find(handlers.begin(), handlers.end(), pid) == handlers.end());
+}
+
+TEST_CASE("fault: CA unreachable at issue-certificate gives 502 and leaves the domain verified") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("ca-down", leftovers);
+    const auto started = Clock::now();
+    CgiRequest request;
+    request.method = "POST";
+    request.path = "/domains/" + domain.id + "/issue-certificate";
+    request.env = {{"ACME_DIRECTORY", "https://127.0.0.1:9/dir"},  // nothing listens there
+                   {"ACME_CA_BUNDLE", requireEnv("ACME_CA_BUNDLE")},
+                   {"KEY_ENCRYPTION_KEY_FILE", requireEnv("KEY_ENCRYPTION_KEY_FILE")}};
+    const HttpResult result = runCgi("issue_certificate", request);
+    INFO(result.status << " " << result.body);
+    CHECK(secondsSince(started) < 15.0);
+    CHECK(result.status == 502);
+    CHECK(isJsonAnswer(result));
+    CHECK(errorOf(result).find("CA") != std::string::npos);
+    CHECK(domainStatus(domain) == "verified");
+    CHECK(get("/domains/" + domain.id).jsonString("status") == "verified");
+    CHECK(orderCount(domain) == 0);
+}
+
+TEST_CASE("fault: a restarted Pebble leads to a fresh order, not a failure or a loop") {
+    Leftovers leftovers;
+    StoppableService pebble("pebble");
+    const std::string directory = requireEnv("ACME_DIRECTORY");
+    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
+    const TestDomain domain = verifiedDomain("pebble-restart", leftovers);
+    const std::string first = issueOk(domain);
+    REQUIRE(count("SELECT count(*) FROM acme_accounts WHERE directory_url = " + quoted(directory)) == 1);
+
+    pebble.stop();
+    std::this_thread::sleep_for(1000ms);
+    CHECK(domainStatus(domain) == "certificate_pending");
+    pebble.start();  // same ports, every account and order forgotten
+    CHECK(domainStatus(domain) == "certificate_pending");
+
+    // Publish whatever the API currently asks for; the scheduler must notice the CA forgot the
+    // first order and place a new one (new TXT value).
+    const auto started = Clock::now();
+    std::vector<std::string> published;
+    std::string status;
+    const bool settled = waitFor(30s, [&] {
+        const HttpResult current = sendSafely(getDomainRequest(domain.id));
+        if (current.status != 200) return false;
+        status = current.jsonString("status");
+        if (status == "active" || status == "failed") return true;
+        const std::string value = current.jsonString("expected_txt_value");
+        if (!value.empty() && (published.empty() || published.back() != value)) {
+            publish(domain, value);
+            published.push_back(value);
+        }
+        return false;
+    }, 200ms);
+    INFO("domain: " << domainSummary(domain));
+    INFO("values published: " << published.size());
+    REQUIRE(settled);
+    REQUIRE(status == "active");
+    MESSAGE("active " << secondsSince(started) << " s after Pebble came back; " << published.size()
+                      << " value(s) published, " << orderCount(domain) << " order(s)");
+    CHECK(published.size() >= 2);  // the first value, then the new order's
+    CHECK(published.front() == first);
+    CHECK(orderCount(domain) >= 2);
+    CHECK(orderCount(domain) <= 3);
+    CHECK(certificateCount(domain) == 1);
+    CHECK(count("SELECT count(*) FROM acme_accounts WHERE directory_url = " + quoted(directory)) == 1);
+    CHECK(scheduler.running());
+    checkStoredKeyMatches(domain);
+}
+
+TEST_CASE("fault: the database refusing the certificate insert is retried on the same valid order") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("cert-refused", leftovers);
+    const std::string function = "fault_refuse_cert_" + domain.id.substr(0, 8);
+    struct TriggerGuard {
+        std::string function;
+        ~TriggerGuard() {
+            try {
+                execute("DROP TRIGGER IF EXISTS " + function + " ON certificates; "
+                        "DROP FUNCTION IF EXISTS " + function + "()");
+            } catch (...) {
+            }
+        }
+    } guard{function};
+    // Only this domain's certificate is refused: nothing else in the database is affected.
+    execute("CREATE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.domain_id = " + quoted(domain.id) + " THEN RAISE EXCEPTION 'refused by test'; END IF; "
+            "RETURN NEW; END $$; "
+            "CREATE TRIGGER " + function + " BEFORE INSERT ON certificates FOR EACH ROW "
+            "EXECUTE FUNCTION " + function + "()");
+
+    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
+    publish(domain, issueOk(domain));
+    const std::string id = quoted(domain.id);
+    const bool refusedAgain = waitFor(25s, [&] {
+        return scalar("SELECT step FROM acme_orders WHERE domain_id = " + id +
+                      " ORDER BY created_at DESC LIMIT 1") == "await_order" &&
+               countLogLines(scheduler.logFile(), {"\"step failed\"", domain.id}) >= 3;
+    }, 200ms);
+    INFO("domain: " << domainSummary(domain));
+    INFO("scheduler log: " << scheduler.logFile());
+    REQUIRE(refusedAgain);
+    CHECK(countLogLines(scheduler.logFile(), {"\"step failed\"", domain.id, "refused by test"}) >= 1);
+    CHECK(domainStatus(domain) == "certificate_pending");
+    CHECK(certificateCount(domain) == 0);
+    CHECK(orderCount(domain) == 1);
+
+    execute("DROP TRIGGER " + function + " ON certificates; DROP FUNCTION " + function + "()");
+    const auto dropped = Clock::now();
+    const bool active = waitFor(15s, [&] {
+        const std::string status = domainStatus(domain);
+        return status == "active" || status == "failed";
+    });
+    REQUIRE(active);
+    REQUIRE_MESSAGE(domainStatus(domain) == "active", domainSummary(domain));
+    MESSAGE("active " << secondsSince(dropped) << " s after the trigger was dropped");
+    CHECK(certificateCount(domain) == 1);
+    CHECK(orderCount(domain) == 1);  // the valid order was fetched again, not replaced
+    CHECK(scalar("SELECT status FROM acme_orders WHERE domain_id = " + id) == "valid");
+    // The key stored with the certificate is the one persisted for the order before finalize.
+    CHECK(count("SELECT count(*) FROM certificates c JOIN acme_orders o ON o.id = c.order_id "
+                "WHERE c.domain_id = " + id + " AND c.private_key_ciphertext = o.cert_key_ciphertext") == 1);
+    checkStoredKeyMatches(domain);
+}
+
+TEST_CASE("fault: a dead replica's lease is taken over only when it expires and late writes are refused") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("lease", leftovers);
+    publish(domain, issueOk(domain));
+    const std::string id = quoted(domain.id);
+    const std::string snapshotSql =
+        "SELECT concat_ws('|', status, coalesce(error, '-'), lease_owner, lease_expires_at, "
+        "next_attempt_at, updated_at) || ' orders: ' || (SELECT string_agg(o.id || ':' || o.status || "
+        "':' || o.step, ',') FROM acme_orders o WHERE o.domain_id = d.id) FROM domains d WHERE d.id = " + id;
+
+    execute("UPDATE domains SET lease_owner = 'dead-replica', lease_expires_at = now() + interval '3 seconds' "
+            "WHERE id = " + id);
+    const auto leased = Clock::now();
+
+    // Owner guard: a late write from someone who does not hold the lease changes nothing.
+    const std::string before = scalar(snapshotSql);
+    dnsh::Database database(databaseUrl());
+    const auto [released, failed] = database.withSession([&](Poco::Data::Session& session) {
+        dnsh::OrderStore store(session);
+        const bool r = store.release(domain.id, "not-the-owner", 0);
+        const bool f = store.fail(domain.id, std::nullopt, "late", "not-the-owner");
+        return std::make_pair(r, f);
+    });
+    CHECK_FALSE(released);
+    CHECK_FALSE(failed);
+    CHECK(scalar(snapshotSql) == before);
+
+    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
+    std::this_thread::sleep_for(1500ms - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - leased));
+    CHECK(domainStatus(domain) == "certificate_pending");
+    CHECK(scalar("SELECT lease_owner FROM domains WHERE id = " + id) == "dead-replica");
+    CHECK(scalar(snapshotSql) == before);
+
+    const bool settled = waitFor(20s, [&] {
+        const std::string status = domainStatus(domain);
+        return status == "active" || status == "failed";
+    }, 200ms);
+    INFO("domain: " << domainSummary(domain));
+    REQUIRE(settled);
+    REQUIRE(domainStatus(domain) == "active");
+    MESSAGE("active " << secondsSince(leased) << " s after the dead replica's 3 s lease was set");
+    CHECK(secondsSince(leased) >= 3.0);
+    CHECK(scalar("SELECT coalesce(lease_owner, '') FROM domains WHERE id = " + id) == "");
+    CHECK(certificateCount(domain) == 1);
+    CHECK(orderCount(domain) == 1);
+}
