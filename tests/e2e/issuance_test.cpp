@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,7 +14,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -30,9 +28,9 @@
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "support/database.hpp"
+#include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
 #include "support/pebble.hpp"
-#include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
 
@@ -43,116 +41,6 @@ using Env = std::map<std::string, std::string>;
 namespace {
 
 const std::regex kRfc3339Utc(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$)");
-const std::regex kTxtValue(R"(^[A-Za-z0-9_-]{43}$)");  // base64url(SHA-256), unpadded
-const std::regex kHexId(R"(^[0-9a-f]{32}$)");
-
-struct TestDomain {
-    std::string id;
-    std::string name;
-    std::string token;
-    std::string challengeName() const { return "_acme-challenge." + name; }
-};
-
-std::string quoted(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') out += '\'';
-        out += c;
-    }
-    return out + "'";
-}
-
-std::string idList(const std::vector<TestDomain>& domains) {
-    std::string list;
-    for (const auto& domain : domains) {
-        if (!list.empty()) list += ',';
-        list += quoted(domain.id);
-    }
-    return list;
-}
-
-// Marks what a case leaves in certificate_pending as failed and clears its TXT records, also
-// when the case ends early. Declare it before the schedulers so it runs after they are gone.
-class Leftovers {
-public:
-    void add(const TestDomain& domain) { domains_.push_back(domain); }
-    ~Leftovers() {
-        if (domains_.empty()) return;
-        try {
-            execute("UPDATE domains SET status = 'failed', error = 'left over by an issuance test', "
-                    "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL "
-                    "WHERE status = 'certificate_pending' AND id IN (" + idList(domains_) + ")");
-        } catch (...) {
-        }
-        for (const auto& domain : domains_) {
-            try {
-                clearTxt(domain.challengeName());
-            } catch (...) {
-            }
-        }
-    }
-
-private:
-    std::vector<TestDomain> domains_;
-};
-
-TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers) {
-    const std::string name = uniqueDomainName(prefix);
-    const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
-    REQUIRE_MESSAGE(created.status == 201, created.body);
-    TestDomain domain{created.jsonString("id"), name, created.jsonString("verification_token")};
-    REQUIRE(std::regex_match(domain.id, kHexId));
-    REQUIRE(created.jsonString("status") == "pending");
-    leftovers.add(domain);
-    return domain;
-}
-
-void verifyDomain(const TestDomain& domain) {
-    setTxt(domain.challengeName(), domain.token);
-    const HttpResult verified = postJson("/domains/" + domain.id + "/verify", "");
-    REQUIRE_MESSAGE(verified.status == 200, verified.body);
-    REQUIRE(verified.jsonString("status") == "verified");
-}
-
-TestDomain verifiedDomain(const std::string& prefix, Leftovers& leftovers) {
-    TestDomain domain = registerDomain(prefix, leftovers);
-    verifyDomain(domain);
-    return domain;
-}
-
-HttpResult issue(const TestDomain& domain) {
-    return postJson("/domains/" + domain.id + "/issue-certificate", "");
-}
-
-// Issues through the API and returns the TXT value the CA expects.
-std::string issueOk(const TestDomain& domain) {
-    const HttpResult started = issue(domain);
-    REQUIRE_MESSAGE(started.status == 202, domain.name << ": " << started.body);
-    const std::string value = started.jsonString("expected_txt_value");
-    REQUIRE(std::regex_match(value, kTxtValue));
-    return value;
-}
-
-// Replaces the verification token at the challenge name by the ACME value.
-void publish(const TestDomain& domain, const std::string& value) {
-    clearTxt(domain.challengeName());
-    setTxt(domain.challengeName(), value);
-}
-
-bool waitFor(std::chrono::milliseconds timeout, const std::function<bool()>& done,
-             std::chrono::milliseconds interval = std::chrono::milliseconds(150)) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(interval);
-    }
-    return done();
-}
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // What a scheduler child is doing, for failure messages: its executable, state and log.
 std::string describe(const SchedulerProcess& scheduler) {
@@ -189,31 +77,9 @@ std::unique_ptr<SchedulerProcess> startScheduler(const Env& env = {}) {
     return scheduler;
 }
 
-std::string statusSummary(const std::vector<TestDomain>& domains) {
-    return scalar("SELECT string_agg(domain_name || '=' || status || coalesce(' (' || error || ')', ''), '; ' "
-                  "ORDER BY domain_name) FROM domains WHERE id IN (" + idList(domains) + ")");
-}
-
-// Waits until every domain is active; gives up early when one of them failed.
-void requireAllActive(const std::vector<TestDomain>& domains, std::chrono::milliseconds timeout) {
-    const std::string ids = idList(domains);
-    const auto started = Clock::now();
-    const bool settled = waitFor(timeout, [&] {
-        return count("SELECT count(*) FROM domains WHERE status IN ('active', 'failed') AND id IN (" +
-                     ids + ")") == static_cast<long long>(domains.size());
-    }) || count("SELECT count(*) FROM domains WHERE status = 'failed' AND id IN (" + ids + ")") > 0;
-    const auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    MESSAGE("waited " << seconds << " s for " << domains.size() << " domain(s)");
-    const long long active =
-        count("SELECT count(*) FROM domains WHERE status = 'active' AND id IN (" + ids + ")");
-    REQUIRE_MESSAGE(active == static_cast<long long>(domains.size()),
-                    (settled ? "" : "timed out: ") << statusSummary(domains));
-}
-
 // Exactly one certificate and one order per domain, the certificate from that order, its key
 // (decrypted with the KEK) matching it.
 void checkOneCertificateEach(const std::vector<TestDomain>& domains) {
-    const auto encryptor = dnsh::KeyEncryptor::fromFile(requireEnv("KEY_ENCRYPTION_KEY_FILE"));
     for (const auto& domain : domains) {
         CAPTURE(domain.name);
         const std::string id = quoted(domain.id);
@@ -222,56 +88,9 @@ void checkOneCertificateEach(const std::vector<TestDomain>& domains) {
         CHECK(scalar("SELECT status FROM acme_orders WHERE domain_id = " + id) == "valid");
         CHECK(count("SELECT count(*) FROM certificates c JOIN acme_orders o ON o.id = c.order_id "
                     "WHERE c.domain_id = " + id) == 1);
-        const std::string leaf = scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + id +
-                                        " ORDER BY created_at DESC LIMIT 1");
-        const std::string sealed = scalar("SELECT private_key_ciphertext FROM certificates WHERE domain_id = " +
-                                          id + " ORDER BY created_at DESC LIMIT 1");
-        REQUIRE(leaf.find("BEGIN CERTIFICATE") != std::string::npos);
-        CHECK(sealed.find("PRIVATE KEY") == std::string::npos);
-        const std::string keyPem = encryptor.decrypt(sealed);
-        CHECK(keyPem.find("PRIVATE KEY") != std::string::npos);
-        const dnsh::Pkey key = dnsh::privateKeyFromPem(keyPem);
-        CHECK(dnsh::certificateMatchesKey(leaf, key.get()));
+        checkStoredKeyMatches(domain);
     }
 }
-
-struct CommandResult {
-    int exitCode = -1;
-    std::string output;  // stdout and stderr
-};
-
-CommandResult run(const std::string& command) {
-    CommandResult result;
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    std::size_t read;
-    while ((read = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, read);
-    const int status = pclose(pipe);
-    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "dnsh-issuance.XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    std::string write(const std::string& name, const std::string& content) const {
-        const std::string file = path_ + "/" + name;
-        std::ofstream(file) << content;
-        return file;
-    }
-
-private:
-    std::string path_;
-};
 
 // "notAfter=Jun 25 16:30:00 2026 GMT" -> "2026-06-25T16:30:00Z"
 std::string opensslDateToRfc3339(const std::string& line) {
@@ -305,7 +124,7 @@ TEST_CASE("issuance: full lifecycle through lighttpd to an active, verifiable ce
     // No certificate before issuance.
     CHECK(get(path + "/certificate").status == 404);
 
-    const HttpResult started = issue(domain);
+    const HttpResult started = issueCertificate(domain);
     REQUIRE_MESSAGE(started.status == 202, started.body);
     CHECK(started.header("Content-Type").find("application/json") == 0);
     const std::string orderId = started.jsonString("order_id");
@@ -370,13 +189,14 @@ TEST_CASE("issuance: full lifecycle through lighttpd to an active, verifiable ce
     const std::string root = dir.write("root.pem", pebbleRootPem());
     const std::string chain = dir.write("chain.pem", chainPem);
     const std::string leaf = dir.write("leaf.pem", leafPem);
-    const CommandResult verify = run("openssl verify -CAfile " + root + " -untrusted " + chain + " " + leaf);
+    const CommandResult verify =
+        runCommand("openssl verify -CAfile " + root + " -untrusted " + chain + " " + leaf);
     CHECK_MESSAGE(verify.exitCode == 0, verify.output);
     CHECK(verify.output.find(leaf + ": OK") != std::string::npos);
     // Sanity of the check itself: the leaf alone (without its intermediate) does not verify.
-    CHECK(run("openssl verify -CAfile " + root + " " + leaf).exitCode != 0);
+    CHECK(runCommand("openssl verify -CAfile " + root + " " + leaf).exitCode != 0);
 
-    const CommandResult san = run("openssl x509 -noout -ext subjectAltName -in " + leaf);
+    const CommandResult san = runCommand("openssl x509 -noout -ext subjectAltName -in " + leaf);
     REQUIRE_MESSAGE(san.exitCode == 0, san.output);
     std::vector<std::string> dnsNames;
     const std::regex dnsName(R"(DNS:([^,\s]+))");
@@ -385,8 +205,8 @@ TEST_CASE("issuance: full lifecycle through lighttpd to an active, verifiable ce
         dnsNames.push_back((*it)[1]);
     CHECK_MESSAGE(dnsNames == std::vector<std::string>{domain.name}, san.output);
 
-    const CommandResult notBefore = run("openssl x509 -noout -startdate -in " + leaf);
-    const CommandResult notAfter = run("openssl x509 -noout -enddate -in " + leaf);
+    const CommandResult notBefore = runCommand("openssl x509 -noout -startdate -in " + leaf);
+    const CommandResult notAfter = runCommand("openssl x509 -noout -enddate -in " + leaf);
     CHECK(opensslDateToRfc3339(trimmed(notBefore.output)) == issuedAt.substr(0, 19) + "Z");
     CHECK(opensslDateToRfc3339(trimmed(notAfter.output)) == expiresAt.substr(0, 19) + "Z");
 
@@ -413,7 +233,7 @@ TEST_CASE("issuance: full lifecycle through lighttpd to an active, verifiable ce
 TEST_CASE("issuance: TXT value never published ends failed with the reason after POLL_TIMEOUT") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("issue-timeout", leftovers);
-    const std::string value = issueOk(domain);  // the verification token stays; value never set
+    const std::string value = startIssuance(domain);  // the verification token stays; value never set
     CHECK(get("/domains/" + domain.id).jsonString("expected_txt_value") == value);
     const auto scheduler = startScheduler(Env{{"POLL_TIMEOUT", "2s"}});
 
@@ -445,7 +265,7 @@ TEST_CASE("issuance: issue-certificate refuses unverified and unknown domains an
     Leftovers leftovers;
     const TestDomain domain = registerDomain("issue-unverified", leftovers);
 
-    const HttpResult unverified = issue(domain);
+    const HttpResult unverified = issueCertificate(domain);
     CHECK(unverified.status == 400);
     CHECK(unverified.header("Content-Type").find("application/json") == 0);
     CHECK(unverified.jsonString("error") == "domain must be verified first, current status: pending");
@@ -465,7 +285,7 @@ TEST_CASE("issuance: issue-certificate refuses unverified and unknown domains an
 
     // Once active (or failed) it is not verified either: the same 400 names the status.
     execute("UPDATE domains SET status = 'failed', error = 'test' WHERE id = " + quoted(domain.id));
-    const HttpResult failed = issue(domain);
+    const HttpResult failed = issueCertificate(domain);
     CHECK(failed.status == 400);
     CHECK(failed.jsonString("error") == "domain must be verified first, current status: failed");
 }
@@ -473,7 +293,7 @@ TEST_CASE("issuance: issue-certificate refuses unverified and unknown domains an
 TEST_CASE("issuance: concurrent issue calls on one verified domain give exactly one 202") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("issue-race", leftovers);
-    constexpr int kCalls = 10;
+    constexpr int kCalls = 20;
     std::vector<HttpResult> results(kCalls);
     std::vector<std::string> errors(kCalls);
     std::atomic<bool> go{false};
@@ -482,7 +302,7 @@ TEST_CASE("issuance: concurrent issue calls on one verified domain give exactly 
         threads.emplace_back([&, i] {
             while (!go) std::this_thread::yield();
             try {
-                results[static_cast<std::size_t>(i)] = issue(domain);
+                results[static_cast<std::size_t>(i)] = issueCertificate(domain);
             } catch (const std::exception& e) {
                 errors[static_cast<std::size_t>(i)] = e.what();
             }
@@ -522,7 +342,7 @@ TEST_CASE("issuance: kill -9 of the scheduler mid-flight, then a restart, ends w
     std::vector<TestDomain> domains;
     for (int i = 0; i < 5; ++i) {
         domains.push_back(verifiedDomain("issue-kill", leftovers));
-        publish(domains.back(), issueOk(domains.back()));
+        publish(domains.back(), startIssuance(domains.back()));
     }
     const std::string ids = idList(domains);
     {
@@ -572,7 +392,7 @@ TEST_CASE("issuance: two scheduler replicas take 20 domains to active, one certi
     std::vector<std::string> values;
     for (int i = 0; i < 20; ++i) {
         domains.push_back(verifiedDomain("issue-replicas", leftovers));
-        values.push_back(issueOk(domains.back()));
+        values.push_back(startIssuance(domains.back()));
     }
     for (std::size_t i = 0; i < domains.size(); ++i) publish(domains[i], values[i]);
 

@@ -13,13 +13,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <future>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -27,15 +25,12 @@
 #include <utility>
 #include <vector>
 
-#include "crypto/certificate.hpp"
-#include "crypto/key_encryption.hpp"
-#include "crypto/keys.hpp"
 #include "db/database.hpp"
 #include "issuance/order_store.hpp"
 #include "support/cgi.hpp"
 #include "support/database.hpp"
+#include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
-#include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
 
@@ -46,45 +41,8 @@ using Env = std::map<std::string, std::string>;
 
 namespace {
 
-const std::regex kHexId(R"(^[0-9a-f]{32}$)");
-const std::regex kTxtValue(R"(^[A-Za-z0-9_-]{43}$)");
-
 double secondsSince(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string quoted(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') out += '\'';
-        out += c;
-    }
-    return out + "'";
-}
-
-bool waitFor(std::chrono::milliseconds timeout, const std::function<bool()>& done,
-             std::chrono::milliseconds interval = 150ms) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(interval);
-    }
-    return done();
-}
-
-// The body is a JSON object ("" when it is), else why not.
-std::string jsonProblem(const HttpResult& result) {
-    try {
-        result.json();
-        return "";
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-}
-
-bool isJsonAnswer(const HttpResult& result) {
-    return result.header("Content-Type").rfind("application/json", 0) == 0 &&
-           jsonProblem(result).empty();
 }
 
 std::string errorOf(const HttpResult& result) {
@@ -150,73 +108,6 @@ private:
 
 // --- domains --------------------------------------------------------------------------------
 
-struct TestDomain {
-    std::string id;
-    std::string name;
-    std::string token;
-    std::string challengeName() const { return "_acme-challenge." + name; }
-};
-
-// Fails what a case leaves in certificate_pending and clears its TXT records, however it ends.
-// Declare it before any scheduler, so the schedulers are gone when it runs.
-class Leftovers {
-public:
-    Leftovers() = default;
-    Leftovers(const Leftovers&) = delete;
-    Leftovers& operator=(const Leftovers&) = delete;
-    void add(const TestDomain& domain) { domains_.push_back(domain); }
-    ~Leftovers() {
-        for (const auto& domain : domains_) {
-            try {
-                execute("UPDATE domains SET status = 'failed', error = 'left over by a fault test', "
-                        "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL "
-                        "WHERE status = 'certificate_pending' AND id = " + quoted(domain.id));
-            } catch (...) {
-            }
-            try {
-                clearTxt(domain.challengeName());
-            } catch (...) {
-            }
-        }
-    }
-
-private:
-    std::vector<TestDomain> domains_;
-};
-
-TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers) {
-    const std::string name = uniqueDomainName(prefix);
-    const HttpResult created = send(baseUrl(), createRequest(name));
-    REQUIRE_MESSAGE(created.status == 201, created.body);
-    TestDomain domain{created.jsonString("id"), name, created.jsonString("verification_token")};
-    REQUIRE(std::regex_match(domain.id, kHexId));
-    leftovers.add(domain);
-    return domain;
-}
-
-TestDomain verifiedDomain(const std::string& prefix, Leftovers& leftovers) {
-    TestDomain domain = registerDomain(prefix, leftovers);
-    setTxt(domain.challengeName(), domain.token);
-    const HttpResult verified = postJson("/domains/" + domain.id + "/verify", "");
-    REQUIRE_MESSAGE(verified.status == 200, verified.body);
-    REQUIRE(verified.jsonString("status") == "verified");
-    return domain;
-}
-
-// issue-certificate through lighttpd; returns the TXT value the CA expects.
-std::string issueOk(const TestDomain& domain) {
-    const HttpResult started = postJson("/domains/" + domain.id + "/issue-certificate", "");
-    REQUIRE_MESSAGE(started.status == 202, started.body);
-    const std::string value = started.jsonString("expected_txt_value");
-    REQUIRE(std::regex_match(value, kTxtValue));
-    return value;
-}
-
-void publish(const TestDomain& domain, const std::string& value) {
-    clearTxt(domain.challengeName());
-    setTxt(domain.challengeName(), value);
-}
-
 std::string domainStatus(const TestDomain& domain) {
     return scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id));
 }
@@ -234,13 +125,6 @@ long long certificateCount(const TestDomain& domain) {
     return count("SELECT count(*) FROM certificates WHERE domain_id = " + quoted(domain.id));
 }
 
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // Lines of a log file containing every one of `parts`.
 int countLogLines(const std::string& path, const std::vector<std::string>& parts) {
     std::istringstream lines(readFile(path));
@@ -252,21 +136,6 @@ int countLogLines(const std::string& path, const std::vector<std::string>& parts
             ++found;
     }
     return found;
-}
-
-// The stored certificate's key, decrypted with the KEK, is the certificate's key.
-void checkStoredKeyMatches(const TestDomain& domain) {
-    const std::string id = quoted(domain.id);
-    const std::string leaf = scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + id +
-                                    " ORDER BY created_at DESC LIMIT 1");
-    const std::string sealed = scalar(
-        "SELECT private_key_ciphertext FROM certificates WHERE domain_id = " + id +
-        " ORDER BY created_at DESC LIMIT 1");
-    REQUIRE(leaf.find("BEGIN CERTIFICATE") != std::string::npos);
-    CHECK(sealed.find("PRIVATE KEY") == std::string::npos);  // ciphertext, not PEM
-    const auto encryptor = dnsh::KeyEncryptor::fromFile(requireEnv("KEY_ENCRYPTION_KEY_FILE"));
-    const dnsh::Pkey key = dnsh::privateKeyFromPem(encryptor.decrypt(sealed));
-    CHECK(dnsh::certificateMatchesKey(leaf, key.get()));
 }
 
 // --- processes ------------------------------------------------------------------------------
@@ -567,7 +436,7 @@ TEST_CASE("fault: a restarted Pebble leads to a fresh order, not a failure or a 
     const std::string directory = requireEnv("ACME_DIRECTORY");
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
     const TestDomain domain = verifiedDomain("pebble-restart", leftovers);
-    const std::string first = issueOk(domain);
+    const std::string first = startIssuance(domain);
     REQUIRE(count("SELECT count(*) FROM acme_accounts WHERE directory_url = " + quoted(directory)) == 1);
 
     pebble.stop();
@@ -631,7 +500,7 @@ TEST_CASE("fault: the database refusing the certificate insert is retried on the
             "EXECUTE FUNCTION " + function + "()");
 
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
-    publish(domain, issueOk(domain));
+    publish(domain, startIssuance(domain));
     const std::string id = quoted(domain.id);
     const bool refusedAgain = waitFor(25s, [&] {
         return scalar("SELECT step FROM acme_orders WHERE domain_id = " + id +
@@ -667,7 +536,7 @@ TEST_CASE("fault: the database refusing the certificate insert is retried on the
 TEST_CASE("fault: a dead replica's lease is taken over only when it expires and late writes are refused") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("lease", leftovers);
-    publish(domain, issueOk(domain));
+    publish(domain, startIssuance(domain));
     const std::string id = quoted(domain.id);
     const std::string snapshotSql =
         "SELECT concat_ws('|', status, coalesce(error, '-'), lease_owner, lease_expires_at, "

@@ -4,178 +4,42 @@
 // check also sees what the fault cases logged; it issues a certificate of its own all the same.
 #include <doctest/doctest.h>
 
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "crypto/certificate.hpp"
 #include "crypto/keys.hpp"
 #include "support/cgi.hpp"
 #include "support/database.hpp"
+#include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
 #include "support/pebble.hpp"
-#include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh::test;
-using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using Env = std::map<std::string, std::string>;
 
 namespace {
 
-const std::regex kHexId(R"(^[0-9a-f]{32}$)");
-
-std::string quoted(const std::string& text) {
-    std::string out = "'";
-    for (char c : text) {
-        if (c == '\'') out += '\'';
-        out += c;
-    }
-    return out + "'";
-}
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-bool waitFor(std::chrono::milliseconds timeout, const std::function<bool()>& done,
-             std::chrono::milliseconds interval = 150ms) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(interval);
-    }
-    return done();
-}
-
-bool isJsonAnswer(const HttpResult& result) {
-    if (result.header("Content-Type").rfind("application/json", 0) != 0) return false;
-    try {
-        result.json();
-        return true;
-    } catch (const std::exception&) {
-        return false;
-    }
-}
-
-struct TestDomain {
-    std::string id;
-    std::string name;
-    std::string token;
-    std::string challengeName() const { return "_acme-challenge." + name; }
-};
-
-// Fails what the case leaves in certificate_pending and clears its TXT records, however it ends.
-class Leftovers {
-public:
-    Leftovers() = default;
-    Leftovers(const Leftovers&) = delete;
-    Leftovers& operator=(const Leftovers&) = delete;
-    void add(const TestDomain& domain) { domains_.push_back(domain); }
-    ~Leftovers() {
-        for (const auto& domain : domains_) {
-            try {
-                execute("UPDATE domains SET status = 'failed', error = 'left over by a fault test', "
-                        "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL "
-                        "WHERE status = 'certificate_pending' AND id = " + quoted(domain.id));
-            } catch (...) {
-            }
-            try {
-                clearTxt(domain.challengeName());
-            } catch (...) {
-            }
-        }
-    }
-
-private:
-    std::vector<TestDomain> domains_;
-};
-
-TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers) {
-    const std::string name = uniqueDomainName(prefix);
-    const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
-    REQUIRE_MESSAGE(created.status == 201, created.body);
-    TestDomain domain{created.jsonString("id"), name, created.jsonString("verification_token")};
-    REQUIRE(std::regex_match(domain.id, kHexId));
-    leftovers.add(domain);
-    return domain;
-}
-
 // Registered, verified, issued and published with a scheduler running, until active.
 TestDomain activeDomain(const std::string& prefix, Leftovers& leftovers) {
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
-    const TestDomain domain = registerDomain(prefix, leftovers);
-    setTxt(domain.challengeName(), domain.token);
-    const HttpResult verified = postJson("/domains/" + domain.id + "/verify", "");
-    REQUIRE_MESSAGE(verified.status == 200, verified.body);
-    const HttpResult issued = postJson("/domains/" + domain.id + "/issue-certificate", "");
-    REQUIRE_MESSAGE(issued.status == 202, issued.body);
-    clearTxt(domain.challengeName());
-    setTxt(domain.challengeName(), issued.jsonString("expected_txt_value"));
-    const std::string id = quoted(domain.id);
-    waitFor(20s, [&] {
-        const std::string status = scalar("SELECT status FROM domains WHERE id = " + id);
-        return status == "active" || status == "failed";
-    }, 200ms);
-    REQUIRE_MESSAGE(scalar("SELECT status FROM domains WHERE id = " + id) == "active",
-                    scalar("SELECT status || coalesce(' (' || error || ')', '') FROM domains WHERE id = " + id));
+    const TestDomain domain = verifiedDomain(prefix, leftovers);
+    publish(domain, startIssuance(domain));
+    requireAllActive({domain}, 20s);
     return domain;
 }
-
-struct CommandResult {
-    int exitCode = -1;
-    std::string output;  // stdout and stderr
-};
-
-CommandResult run(const std::string& command) {
-    CommandResult result;
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr) return result;
-    char buffer[4096];
-    std::size_t read = 0;
-    while ((read = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, read);
-    const int status = pclose(pipe);
-    result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
-
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "dnsh-fault.XXXXXX").string();
-        if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
 
 // Every maximal run of lowercase hex in `text` that holds a 64-character token, all windows.
 void collectHex64(const std::string& text, std::set<std::string>& out) {
@@ -264,8 +128,8 @@ TEST_CASE("fault: no secrets in logs and no scheduler without a KEK and export-c
 
     // export-cert: key.pem only for the owner, cert.pem verifies with chain.pem up to Pebble's root.
     TempDir out;
-    const CommandResult exported = run(requireEnv("DNSH_ADMIN_BIN") + " export-cert " + domain.id +
-                                       " --out " + out.path());
+    const CommandResult exported =
+        runCommand(requireEnv("DNSH_ADMIN_BIN") + " export-cert " + domain.id + " --out " + out.path());
     INFO("export-cert: " << exported.output);
     REQUIRE(exported.exitCode == 0);
     struct stat keyStat {};
@@ -276,8 +140,8 @@ TEST_CASE("fault: no secrets in logs and no scheduler without a KEK and export-c
     const dnsh::Pkey key = dnsh::privateKeyFromPem(readFile(out.path() + "/key.pem"));
     CHECK(dnsh::certificateMatchesKey(certPem, key.get()));
     std::ofstream(out.path() + "/root.pem") << pebbleRootPem();
-    const CommandResult verified = run("openssl verify -CAfile " + out.path() + "/root.pem -untrusted " +
-                                       out.path() + "/chain.pem " + out.path() + "/cert.pem");
+    const CommandResult verified = runCommand("openssl verify -CAfile " + out.path() + "/root.pem -untrusted " +
+                                              out.path() + "/chain.pem " + out.path() + "/cert.pem");
     INFO("openssl verify: " << verified.output);
     CHECK(verified.exitCode == 0);
 
