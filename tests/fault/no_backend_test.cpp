@@ -1,5 +1,5 @@
-// No live backend at all: a lighttpd whose handler executables die at once must still answer
-// JSON (503), from deploy/errors/, for every route.
+// No live backend at all (every handler crashed and the binaries are broken, as after a bad
+// deploy): lighttpd must still answer JSON (503, from deploy/errors/) on every route.
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -29,19 +29,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr const char* kHandlers[] = {"create_domain", "get_domain", "verify_domain",
+                                     "issue_certificate", "get_certificate"};
+
 // A lighttpd of its own on a free port, started with posix_spawn (safe in a threaded process).
 class DeadBackendServer {
 public:
-    explicit DeadBackendServer(const fs::path& dir) {
+    explicit DeadBackendServer(const fs::path& dir) : dir_(dir) {
         fs::create_directories(dir / "bin");
         fs::create_directories(dir / "run");
         fs::create_directories(dir / "log");
-        for (const char* handler : {"create_domain", "get_domain", "verify_domain",
-                                    "issue_certificate", "get_certificate"}) {
-            const fs::path script = dir / "bin" / handler;
-            std::ofstream(script) << "#!/bin/sh\nexit 1\n";
-            fs::permissions(script, fs::perms::owner_all);
-        }
+        for (const char* handler : kHandlers)
+            fs::copy_file(requireEnv("DNSH_HANDLER_DIR") + "/" + handler, dir / "bin" / handler);
         {
             // The kernel's choice of a free port; released just before lighttpd takes it.
             Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
@@ -76,7 +75,26 @@ public:
     }
     std::string baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
+    // Replaces every handler binary by one that exits at once, then kills the running handlers:
+    // lighttpd's respawns fail and no backend is left.
+    void breakBackends() {
+        for (const char* handler : kHandlers) {
+            const fs::path replacement = dir_ / "bin" / (std::string(handler) + ".new");
+            std::ofstream(replacement) << "#!/bin/sh\nexit 1\n";
+            fs::permissions(replacement, fs::perms::owner_all);
+            fs::rename(replacement, dir_ / "bin" / handler);
+        }
+        for (const auto& entry : fs::directory_iterator("/proc")) {
+            std::ifstream stat(entry.path() / "stat");
+            std::string pid, name, state;
+            pid_t parent = 0;
+            if (stat >> pid >> name >> state >> parent && parent == pid_)
+                ::kill(static_cast<pid_t>(std::stol(pid)), SIGKILL);
+        }
+    }
+
 private:
+    fs::path dir_;
     pid_t pid_ = -1;
     int port_ = 0;
 };
@@ -96,17 +114,18 @@ TEST_CASE("fault: with no live backend lighttpd answers JSON 503 on every route"
         {"issue", "POST", "/domains/0123456789abcdef0123456789abcdef/issue-certificate"},
         {"certificate", "GET", "/domains/0123456789abcdef0123456789abcdef/certificate"},
     };
-    // lighttpd needs a moment to listen (and to give up on its dying backends).
-    HttpResult first;
-    for (int i = 0; i < 50; ++i) {
+    // Up and serving first: a handler answers the malformed id with its own 404.
+    bool serving = false;
+    for (int i = 0; i < 50 && !serving; ++i) {
         try {
-            first = sendRaw(server.baseUrl(), "GET", cases[1].path, "", "");
-            break;
+            serving = sendRaw(server.baseUrl(), "GET", "/domains/x", "", "").status == 404;
         } catch (const std::exception&) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+        if (!serving) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    REQUIRE(first.status != 0);
+    REQUIRE(serving);
+    server.breakBackends();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
     for (const auto& c : cases) {
         CAPTURE(c.description);
         const HttpResult result = sendRaw(server.baseUrl(), c.method, c.path,

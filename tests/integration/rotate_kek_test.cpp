@@ -1,20 +1,25 @@
 // dnsh-admin rotate-kek: every sealed key is re-encrypted under the new KEK in one transaction;
-// a key sealed under an unknown KEK stops it with nothing changed.
+// a key sealed under an unknown KEK stops it with nothing changed. Rotation rewrites a whole
+// database, so the test gets a scratch database of its own on the test server.
 #include <doctest/doctest.h>
-
 #include <sys/wait.h>
 
+#include <Poco/Data/Statement.h>
+
 #include <cstdio>
+#include <memory>
 #include <cstdlib>
 #include <fstream>
 
 #include "crypto/key_encryption.hpp"
 #include "crypto/random.hpp"
+#include "db/database.hpp"
 #include "support/database.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh;
 using namespace dnsh::test;
+using namespace Poco::Data::Keywords;
 
 namespace {
 
@@ -24,61 +29,88 @@ struct TempKek {
     ~TempKek() { std::remove(path.c_str()); }
 };
 
-// Runs dnsh-admin with the given current KEK; returns its exit status.
-int admin(const std::string& currentKek, const std::string& arguments) {
-    const std::string command = "KEY_ENCRYPTION_KEY_FILE=" + currentKek + " " +
-                                requireEnv("DNSH_ADMIN_BIN") + " " + arguments + " >/dev/null 2>&1";
+class ScratchDatabase {
+public:
+    ScratchDatabase() : name_("dnsh_rotate_" + randomHex(4)) {
+        execute("CREATE DATABASE " + name_);
+        // libpq takes the last of a repeated keyword: same server, other database.
+        url_ = databaseUrl() + " dbname=" + name_;
+        database_ = std::make_unique<Database>(url_);
+    }
+    ~ScratchDatabase() {
+        database_.reset();
+        try {
+            execute("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+        } catch (...) {
+        }
+    }
+    const std::string& url() const { return url_; }
+    void run(const std::string& sql) {
+        database_->withSession([&](Poco::Data::Session& session) {
+            executeScript(session, sql);
+            return true;
+        });
+    }
+    std::string text(const std::string& sql) {
+        return database_->withSession([&](Poco::Data::Session& session) {
+            std::vector<std::string> values;
+            session << sql, into(values), now;
+            return values.empty() ? std::string() : values[0];
+        });
+    }
+
+private:
+    std::string name_, url_;
+    std::unique_ptr<Database> database_;
+};
+
+// Runs dnsh-admin against `databaseUrl` with `currentKek`; returns its exit status.
+int admin(const std::string& databaseUrl, const std::string& currentKek, const std::string& arguments) {
+    const std::string command = "DATABASE_URL='" + databaseUrl + "' KEY_ENCRYPTION_KEY_FILE=" +
+                                currentKek + " " + requireEnv("DNSH_ADMIN_BIN") + " " + arguments +
+                                " >/dev/null 2>&1";
     const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string sealedOf(const std::string& domainId) {
-    return scalar("SELECT private_key_ciphertext || ' ' || key_id FROM certificates WHERE domain_id = '" +
-                  domainId + "'");
+void insertSealedCertificate(ScratchDatabase& db, const std::string& domainId, const KeyEncryptor& kek,
+                             const std::string& secret) {
+    db.run("INSERT INTO domains (id, domain_name, verification_token) VALUES ('" + domainId + "', 'd" +
+           domainId.substr(0, 8) + ".example', '" + randomHex(32) + "')");
+    db.run("INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, private_key_ciphertext, "
+           "key_id, issued_at, expires_at) VALUES ('" + randomHex(16) + "', '" + domainId +
+           "', 'leaf', 'chain', '" + kek.encrypt(secret) + "', '" + kek.keyId() +
+           "', now(), now() + interval '90 days')");
 }
 
 }  // namespace
 
 TEST_CASE("rotate-kek re-encrypts every key under the new KEK, and refuses foreign ones") {
-    const std::string stackKek = requireEnv("KEY_ENCRYPTION_KEY_FILE");
-    const KeyEncryptor current = KeyEncryptor::fromFile(stackKek);
-    const TempKek next;
-    const KeyEncryptor replacement = KeyEncryptor::fromFile(next.path);
-
-    // A certificate row whose key is sealed under the stack's KEK.
-    const std::string domainId = randomHex(16);
-    execute("INSERT INTO domains (id, domain_name, verification_token, status, verified_at) VALUES ('" +
-            domainId + "', 'rotate-" + randomHex(4) + ".example', '" + randomHex(32) +
-            "', 'verified', now())");
-    execute("INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, private_key_ciphertext, "
-            "key_id, issued_at, expires_at) VALUES ('" + randomHex(16) + "', '" + domainId +
-            "', 'leaf', 'chain', '" + current.encrypt("KEY-MATERIAL") + "', '" + current.keyId() +
-            "', now(), now() + interval '90 days')");
-
-    REQUIRE(admin(stackKek, "rotate-kek --new-key-file " + next.path) == 0);
-    const std::string rotated = sealedOf(domainId);
-    const std::string ciphertext = rotated.substr(0, rotated.find(' '));
-    CHECK(rotated.substr(rotated.find(' ') + 1) == replacement.keyId());
-    CHECK(replacement.decrypt(ciphertext) == "KEY-MATERIAL");
-    CHECK_THROWS(current.decrypt(ciphertext));
-    CHECK(count("SELECT count(*) FROM certificates WHERE key_id = '" + current.keyId() + "'") == 0);
-
-    // A key sealed under a third KEK: the rotation back fails as a whole.
-    const TempKek stranger;
+    const TempKek first, second, stranger;
+    const KeyEncryptor current = KeyEncryptor::fromFile(first.path);
+    const KeyEncryptor replacement = KeyEncryptor::fromFile(second.path);
     const KeyEncryptor foreign = KeyEncryptor::fromFile(stranger.path);
-    const std::string foreignDomain = randomHex(16);
-    execute("INSERT INTO domains (id, domain_name, verification_token) VALUES ('" + foreignDomain +
-            "', 'foreign-" + randomHex(4) + ".example', '" + randomHex(32) + "')");
-    execute("INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, private_key_ciphertext, "
-            "key_id, issued_at, expires_at) VALUES ('" + randomHex(16) + "', '" + foreignDomain +
-            "', 'leaf', 'chain', '" + foreign.encrypt("OTHER") + "', '" + foreign.keyId() +
-            "', now(), now())");
-    CHECK(admin(next.path, "rotate-kek --new-key-file " + stackKek) != 0);
-    CHECK(sealedOf(domainId) == rotated);  // nothing changed
-    execute("DELETE FROM certificates WHERE domain_id = '" + foreignDomain + "'");
+    ScratchDatabase db;
+    REQUIRE(admin(db.url(), first.path, "migrate") == 0);
 
-    // Back to the stack's KEK, so later tests can still open every key.
-    CHECK(admin(next.path, "rotate-kek --new-key-file " + stackKek) == 0);
-    CHECK(count("SELECT count(*) FROM certificates WHERE key_id = '" + replacement.keyId() + "'") == 0);
-    CHECK(current.decrypt(sealedOf(domainId).substr(0, sealedOf(domainId).find(' '))) == "KEY-MATERIAL");
+    const std::string domainId = randomHex(16);
+    insertSealedCertificate(db, domainId, current, "KEY-MATERIAL");
+    db.run("INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id) VALUES "
+           "('https://ca.test/dir', '" + current.encrypt("ACCOUNT-KEY") + "', '" + current.keyId() + "')");
+
+    REQUIRE(admin(db.url(), first.path, "rotate-kek --new-key-file " + second.path) == 0);
+    const std::string certificateKey = db.text(
+        "SELECT private_key_ciphertext FROM certificates WHERE domain_id = '" + domainId + "'");
+    CHECK(replacement.decrypt(certificateKey) == "KEY-MATERIAL");
+    CHECK_THROWS(current.decrypt(certificateKey));
+    CHECK(replacement.decrypt(db.text("SELECT key_ciphertext FROM acme_accounts")) == "ACCOUNT-KEY");
+    CHECK(db.text("SELECT string_agg(DISTINCT key_id, ',') FROM (SELECT key_id FROM certificates "
+                  "UNION ALL SELECT key_id FROM acme_accounts) k") == replacement.keyId());
+
+    // A key sealed under a third KEK: rotating again fails as a whole and changes nothing.
+    insertSealedCertificate(db, randomHex(16), foreign, "OTHER");
+    CHECK(admin(db.url(), second.path, "rotate-kek --new-key-file " + first.path) != 0);
+    CHECK(db.text("SELECT private_key_ciphertext FROM certificates WHERE domain_id = '" + domainId +
+                  "'") == certificateKey);
+    CHECK(db.text("SELECT count(*)::text FROM certificates WHERE key_id = '" + current.keyId() + "'") == "0");
 }
