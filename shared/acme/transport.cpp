@@ -15,7 +15,9 @@ namespace dnsh::acme {
 
 namespace {
 
-constexpr int kBadNonceRetries = 5;
+// A CA may reject many nonces in a row (Pebble can be told to reject half); each retry is one
+// cheap round trip, and with 50% rejection 16 retries fail once in 131072 calls.
+constexpr int kBadNonceRetries = 16;
 
 void initializeSslOnce() {
     static std::once_flag once;
