@@ -4,6 +4,7 @@
 
 #include "acme/jws.hpp"
 #include "config/duration.hpp"
+#include "issuance/backoff.hpp"
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
@@ -16,7 +17,6 @@ namespace dnsh {
 namespace {
 
 constexpr std::chrono::milliseconds kCaPollDelay{250};
-constexpr std::chrono::milliseconds kMaxRetryDelay{60'000};
 constexpr std::chrono::milliseconds kAcmeTimeout{30'000};
 // Orders a domain may go through (replacements after a CA forgot one) before it fails.
 constexpr int kMaxOrdersPerDomain = 3;
@@ -107,6 +107,7 @@ NewOrderRow Issuer::placeOrder(const std::string& domainId, const std::string& d
         row.accountId = accountId_;
         row.orderUrl = order.url;
         row.finalizeUrl = order.finalize;
+        row.expires = order.expires;
         // An authorization the CA already holds as valid needs no challenge (RFC 8555 §7.1.4).
         row.step = authorization.status == "valid" ? "finalize" : "await_dns";
         if (authorization.status != "valid") {
@@ -163,14 +164,17 @@ StepOutcome Issuer::advance(const std::string& domainId, const std::string& leas
     try {
         // No live order: the handler died between the CA and the database. Place it ourselves.
         if (!order) return replaceOrder(domainId, "repair_order");
+        // An order past the CA's expiry cannot be finished: a fresh one, not a reused one.
+        if (order->expired) {
+            if (ordersOf(domainId) >= kMaxOrdersPerDomain)
+                return fail(domainId, order->id, "the ACME order expired", leaseOwner);
+            return replaceOrder(domainId, "replace_expired_order");
+        }
         return step(*order, leaseOwner);
     } catch (const acme::AcmeError& e) {
         // The CA no longer knows the order (restarted, purged): a fresh one, never a loop.
         if (order && e.problem().status == 404) {
-            const int replaced = database_.withSession([&](Poco::Data::Session& session) {
-                return OrderStore(session).orderCount(domainId);
-            });
-            if (replaced < kMaxOrdersPerDomain) {
+            if (ordersOf(domainId) < kMaxOrdersPerDomain) {
                 logEvent(LogLevel::Warn, "acme order unknown to the CA; placing a new one",
                          {{"domain_id", domainId}, {"order_id", order->id}, {"detail", errorDetail(e)}});
                 return replaceOrder(domainId, "replace_order");
@@ -179,14 +183,23 @@ StepOutcome Issuer::advance(const std::string& domainId, const std::string& leas
         const std::string reason = e.what();
         const bool expired = order && order->ageMs > config_.pollTimeout.count();
         if (e.retryable() && !expired) {
-            auto delay = std::max<std::chrono::milliseconds>(
-                config_.pollInterval, e.retryAfter().value_or(std::chrono::seconds(0)));
+            // Backoff in database time: the delay becomes the domain's next_attempt_at.
+            const int retries = !order ? 1 : database_.withSession([&](Poco::Data::Session& session) {
+                return OrderStore(session).recordRetry(order->id);
+            });
+            const auto delay = retryDelay(config_.pollInterval, retries, e.retryAfter());
             logEvent(LogLevel::Warn, "acme step will be retried",
-                     {{"domain_id", domainId}, {"detail", reason}, {"delay_ms", delay.count()}});
-            return StepOutcome{false, std::min(delay, kMaxRetryDelay), order ? order->step : "order"};
+                     {{"domain_id", domainId}, {"detail", reason}, {"retries", retries},
+                      {"delay_ms", delay.count()}});
+            return StepOutcome{false, delay, order ? order->step : "order"};
         }
         return fail(domainId, order ? std::optional(order->id) : std::nullopt, reason, leaseOwner);
     }
+}
+
+int Issuer::ordersOf(const std::string& domainId) {
+    return database_.withSession(
+        [&](Poco::Data::Session& session) { return OrderStore(session).orderCount(domainId); });
 }
 
 StepOutcome Issuer::replaceOrder(const std::string& domainId, const std::string& stepName) {

@@ -49,6 +49,7 @@ private:
     template <typename Call>
     auto withAccount(Call&& call) -> decltype(call());
     NewOrderRow placeOrder(const std::string& domainId, const std::string& domainName);
+    int ordersOf(const std::string& domainId);
     StepOutcome replaceOrder(const std::string& domainId, const std::string& stepName);
     StepOutcome step(StoredOrder& order, const std::string& leaseOwner);
     StepOutcome fail(const std::string& domainId, const std::optional<std::string>& orderId,

@@ -78,10 +78,10 @@ bool OrderStore::createOrder(const NewOrderRow& row, const std::string& fromStat
         session_ << "UPDATE acme_orders SET status = 'replaced', updated_at = now() "
                     "WHERE domain_id = $1 AND status IN ('pending', 'ready', 'processing')",
             bind(row.domainId), now;
-        session_ << "INSERT INTO acme_orders (id, domain_id, account_id, order_url, finalize_url, step) "
-                    "VALUES ($1, $2, $3, $4, $5, $6)",
+        session_ << "INSERT INTO acme_orders (id, domain_id, account_id, order_url, finalize_url, step, "
+                    "expires_at) VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::timestamptz)",
             bind(row.id), bind(row.domainId), bind(row.accountId), bind(row.orderUrl),
-            bind(row.finalizeUrl), bind(row.step), now;
+            bind(row.finalizeUrl), bind(row.step), bind(row.expires), now;
         if (row.challengeUrl) {
             session_ << "INSERT INTO acme_challenges (order_id, authorization_url, challenge_url, "
                         "token, txt_name, txt_value) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -96,12 +96,13 @@ std::optional<StoredOrder> OrderStore::liveOrder(const std::string& domainId) {
     using Row = Poco::Tuple<std::string, std::string, std::string, std::string, std::string,
                             std::string, std::string, Poco::Nullable<std::string>, Poco::Int64,
                             Poco::Nullable<std::string>, Poco::Nullable<std::string>,
-                            Poco::Nullable<std::string>, Poco::Nullable<std::string>>;
+                            Poco::Nullable<std::string>, Poco::Nullable<std::string>, int>;
     std::vector<Row> rows;
     session_ << "SELECT o.id, o.domain_id, d.domain_name, o.order_url, o.finalize_url, o.status, "
                 "o.step, o.cert_key_ciphertext, "
                 "(extract(epoch FROM now() - o.created_at) * 1000)::bigint, "
-                "c.authorization_url, c.challenge_url, c.txt_name, c.txt_value "
+                "c.authorization_url, c.challenge_url, c.txt_name, c.txt_value, "
+                "(coalesce(o.expires_at < now(), false))::int "
                 "FROM acme_orders o JOIN domains d ON d.id = o.domain_id "
                 "LEFT JOIN acme_challenges c ON c.order_id = o.id "
                 "WHERE o.domain_id = $1 AND o.status IN ('pending', 'ready', 'processing') "
@@ -109,9 +110,11 @@ std::optional<StoredOrder> OrderStore::liveOrder(const std::string& domainId) {
         bind(domainId), into(rows), now;
     if (rows.empty()) return std::nullopt;
     const Row& r = rows[0];
-    return StoredOrder{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>(),
-                       r.get<6>(), optional(r.get<7>()), r.get<8>(), optional(r.get<9>()),
-                       optional(r.get<10>()), optional(r.get<11>()), optional(r.get<12>())};
+    StoredOrder order{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>(),
+                      r.get<6>(), optional(r.get<7>()), r.get<8>(), false, optional(r.get<9>()),
+                      optional(r.get<10>()), optional(r.get<11>()), optional(r.get<12>())};
+    order.expired = r.get<13>() != 0;
+    return order;
 }
 
 int OrderStore::orderCount(const std::string& domainId) {
@@ -121,8 +124,16 @@ int OrderStore::orderCount(const std::string& domainId) {
 }
 
 void OrderStore::setStep(const std::string& orderId, const std::string& step) {
-    session_ << "UPDATE acme_orders SET step = $2, updated_at = now() WHERE id = $1", bind(orderId),
-        bind(step), now;
+    session_ << "UPDATE acme_orders SET step = $2, retries = 0, updated_at = now() WHERE id = $1",
+        bind(orderId), bind(step), now;
+}
+
+int OrderStore::recordRetry(const std::string& orderId) {
+    std::vector<Poco::Int64> retries;
+    session_ << "UPDATE acme_orders SET retries = retries + 1, updated_at = now() WHERE id = $1 "
+                "RETURNING retries",
+        bind(orderId), into(retries), now;
+    return retries.empty() ? 1 : static_cast<int>(retries.front());
 }
 
 std::string OrderStore::saveCertKey(const std::string& orderId, const std::string& ciphertext,

@@ -26,11 +26,13 @@ struct StoredOrder {
     std::string step;  // await_dns, await_authz, finalize, await_order
     std::optional<std::string> certKeyCiphertext;
     Poco::Int64 ageMs = 0;  // since the order was created (database clock)
+    bool expired = false;   // past the expiry the CA gave it (database clock)
     std::optional<std::string> authorizationUrl, challengeUrl, txtName, txtValue;
 };
 
 struct NewOrderRow {
     std::string id, domainId, orderUrl, finalizeUrl, step;
+    std::string expires;  // RFC 3339 from the CA, may be empty
     Poco::Int64 accountId = 0;
     std::optional<std::string> authorizationUrl, challengeUrl, token, txtName, txtValue;
 };
@@ -51,7 +53,10 @@ public:
 
     std::optional<StoredOrder> liveOrder(const std::string& domainId);
     int orderCount(const std::string& domainId);
+    // Moves the order on to `step` and resets its retry count.
     void setStep(const std::string& orderId, const std::string& step);
+    // Counts one more retryable CA error for the order; returns the count.
+    int recordRetry(const std::string& orderId);
     // Persists the certificate key once; returns the stored one (ours or an earlier run's).
     std::string saveCertKey(const std::string& orderId, const std::string& ciphertext,
                             const std::string& keyId);

@@ -31,6 +31,7 @@
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
 
@@ -578,4 +579,53 @@ TEST_CASE("fault: a dead replica's lease is taken over only when it expires and 
     CHECK(scalar("SELECT coalesce(lease_owner, '') FROM domains WHERE id = " + id) == "");
     CHECK(certificateCount(domain) == 1);
     CHECK(orderCount(domain) == 1);
+}
+
+TEST_CASE("fault: an order past the CA's expiry is replaced by a fresh one, not reused") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("order-expired", leftovers);
+    const std::string first = startIssuance(domain);
+    const std::string firstOrder = scalar("SELECT id FROM acme_orders WHERE domain_id = " + quoted(domain.id));
+    REQUIRE(!scalar("SELECT expires_at FROM acme_orders WHERE id = " + quoted(firstOrder)).empty());
+    execute("UPDATE acme_orders SET expires_at = now() - interval '1 second' WHERE id = " + quoted(firstOrder));
+    publish(domain, first);  // the old value: it must not be used for the old order
+
+    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
+    REQUIRE(waitFor(15s, [&] { return orderCount(domain) == 2; }));
+    CHECK(scalar("SELECT status FROM acme_orders WHERE id = " + quoted(firstOrder)) == "replaced");
+    std::string second;
+    REQUIRE(waitFor(10s, [&] {
+        second = sendSafely(getDomainRequest(domain.id)).jsonString("expected_txt_value");
+        return !second.empty() && second != first;
+    }));
+    clearTxt(domain.challengeName());
+    publish(domain, second);
+    REQUIRE(waitFor(20s, [&] { return domainStatus(domain) == "active"; }));
+    CHECK(orderCount(domain) == 2);
+    CHECK(certificateCount(domain) == 1);
+    CHECK(scalar("SELECT order_id FROM certificates WHERE domain_id = " + quoted(domain.id)) != firstOrder);
+}
+
+TEST_CASE("fault: a CA that stays down is retried with growing delays in database time") {
+    Leftovers leftovers;
+    StoppableService pebble("pebble");
+    const TestDomain domain = verifiedDomain("ca-backoff", leftovers);
+    publish(domain, startIssuance(domain));
+    pebble.stop();
+    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "100ms"}, {"POLL_TIMEOUT", "5m"}});
+    // Retries at 100, 200, 400, 800 ms...: at least four within ~3 s, and the next attempt the
+    // scheduler stored keeps moving further out.
+    REQUIRE(waitFor(10s, [&] {
+        return count("SELECT retries FROM acme_orders WHERE domain_id = " + quoted(domain.id)) >= 4;
+    }));
+    const std::string log = readFile(scheduler.logFile());
+    std::vector<long> delays;
+    const std::regex retried(R"re("msg":"acme step will be retried".*"delay_ms":(\d+))re");
+    for (std::sregex_iterator it(log.begin(), log.end(), retried), end; it != end; ++it)
+        delays.push_back(std::stol((*it)[1]));
+    INFO("delays: " << delays.size());
+    REQUIRE(delays.size() >= 4);
+    for (std::size_t i = 1; i < 4; ++i) CHECK(delays[i] == 2 * delays[i - 1]);
+    CHECK(domainStatus(domain) == "certificate_pending");  // retried, not failed
+    scheduler.kill9();
 }
