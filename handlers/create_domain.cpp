@@ -5,9 +5,11 @@
 #include "http/serve.hpp"
 
 int main() {
-    return dnsh::serve({"POST", "/domains", true, [](const dnsh::Request& request, dnsh::Context& context) {
-        const auto body = dnsh::parseJsonObject(request.body);
-        const auto name = dnsh::requireStringField(body, "domain_name");
-        return dnsh::jsonResponse(201, dnsh::registrationJson(dnsh::registerDomain(context.database, name)));
-    }});
+    return dnsh::serve(
+        {"POST", "/domains", true, [](const dnsh::Request& request, dnsh::Context& context) {
+             const auto body = dnsh::parseJsonObject(request.body);
+             const auto name = dnsh::requireStringField(body, "domain_name");
+             return dnsh::jsonResponse(
+                 201, dnsh::registrationJson(dnsh::registerDomain(context.database, name)));
+         }});
 }

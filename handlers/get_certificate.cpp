@@ -4,8 +4,10 @@
 #include "http/serve.hpp"
 
 int main() {
-    return dnsh::serve({"GET", "/domains/{id}/certificate", false, [](const dnsh::Request& request, dnsh::Context& context) {
-        const auto certificate = dnsh::findNewestCertificate(context.database, request.param("id"));
-        return dnsh::jsonResponse(200, dnsh::certificateJson(certificate));
-    }});
+    return dnsh::serve({"GET", "/domains/{id}/certificate", false,
+                        [](const dnsh::Request& request, dnsh::Context& context) {
+                            const auto certificate =
+                                dnsh::findNewestCertificate(context.database, request.param("id"));
+                            return dnsh::jsonResponse(200, dnsh::certificateJson(certificate));
+                        }});
 }

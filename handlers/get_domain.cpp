@@ -4,7 +4,9 @@
 #include "http/serve.hpp"
 
 int main() {
-    return dnsh::serve({"GET", "/domains/{id}", false, [](const dnsh::Request& request, dnsh::Context& context) {
-        return dnsh::jsonResponse(200, dnsh::domainJson(dnsh::findDomain(context.database, request.param("id"))));
-    }});
+    return dnsh::serve(
+        {"GET", "/domains/{id}", false, [](const dnsh::Request& request, dnsh::Context& context) {
+             return dnsh::jsonResponse(
+                 200, dnsh::domainJson(dnsh::findDomain(context.database, request.param("id"))));
+         }});
 }

@@ -4,9 +4,11 @@
 #include "issuance/issuer.hpp"
 
 int main() {
-    return dnsh::serve({"POST", "/domains/{id}/issue-certificate", false, [](const dnsh::Request& request, dnsh::Context& context) {
-        // One per process: the CA connection and the account stay warm across requests.
-        static dnsh::Issuer issuer(context.database, context.config, context.resolver);
-        return dnsh::jsonResponse(202, dnsh::issuanceJson(issuer.start(request.param("id"))));
-    }});
+    return dnsh::serve(
+        {"POST", "/domains/{id}/issue-certificate", false,
+         [](const dnsh::Request& request, dnsh::Context& context) {
+             // One per process: the CA connection and the account stay warm across requests.
+             static dnsh::Issuer issuer(context.database, context.config, context.resolver);
+             return dnsh::jsonResponse(202, dnsh::issuanceJson(issuer.start(request.param("id"))));
+         }});
 }

@@ -4,8 +4,10 @@
 #include "http/serve.hpp"
 
 int main() {
-    return dnsh::serve({"POST", "/domains/{id}/verify", false, [](const dnsh::Request& request, dnsh::Context& context) {
-        const auto domain = dnsh::verifyDomain(context.database, context.resolver, request.param("id"));
-        return dnsh::jsonResponse(200, dnsh::domainJson(domain));
-    }});
+    return dnsh::serve({"POST", "/domains/{id}/verify", false,
+                        [](const dnsh::Request& request, dnsh::Context& context) {
+                            const auto domain = dnsh::verifyDomain(
+                                context.database, context.resolver, request.param("id"));
+                            return dnsh::jsonResponse(200, dnsh::domainJson(domain));
+                        }});
 }

@@ -25,8 +25,9 @@ constexpr std::chrono::milliseconds kErrorDelay{1000};
 
 void SchedulerApp::defineOptions(Poco::Util::OptionSet& options) {
     ServerApplication::defineOptions(options);
-    options.addOption(Poco::Util::Option("help", "h", "show this help").callback(
-        Poco::Util::OptionCallback<SchedulerApp>(this, &SchedulerApp::handleHelp)));
+    options.addOption(
+        Poco::Util::Option("help", "h", "show this help")
+            .callback(Poco::Util::OptionCallback<SchedulerApp>(this, &SchedulerApp::handleHelp)));
     options.addOption(Poco::Util::Option("config-file", "f",
                                          "properties file with the variables of the README "
                                          "(KEY=value); the environment wins")
@@ -64,7 +65,8 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     const std::string host = config_.serverAddr.substr(0, config_.serverAddr.rfind(':'));
     const bool loopback = host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
     if (config_.authToken.empty() && !loopback)
-        logEvent(LogLevel::Warn, "the API is open: SERVER_ADDR is not loopback and AUTH_TOKEN is empty",
+        logEvent(LogLevel::Warn,
+                 "the API is open: SERVER_ADDR is not loopback and AUTH_TOKEN is empty",
                  {{"server_addr", config_.serverAddr}});
 }
 
@@ -84,7 +86,8 @@ void SchedulerApp::workerLoop(int index) {
             // either completed or its lease simply runs out.
             if (!worker->runOnce() && sleepUnlessStopped(kIdleDelay)) break;
         } catch (const std::exception& e) {
-            logEvent(LogLevel::Error, "worker error", {{"worker", owner}, {"detail", errorDetail(e)}});
+            logEvent(LogLevel::Error, "worker error",
+                     {{"worker", owner}, {"detail", errorDetail(e)}});
             if (sleepUnlessStopped(kErrorDelay)) break;
         }
     }
@@ -98,7 +101,8 @@ int SchedulerApp::main(const std::vector<std::string>&) {
               {"poll_interval_ms", config_.pollInterval.count()},
               {"poll_timeout_ms", config_.pollTimeout.count()}});
     std::vector<std::thread> workers;
-    for (int i = 0; i < config_.schedulerWorkers; ++i) workers.emplace_back([this, i] { workerLoop(i); });
+    for (int i = 0; i < config_.schedulerWorkers; ++i)
+        workers.emplace_back([this, i] { workerLoop(i); });
     waitForTerminationRequest();
     logEvent(LogLevel::Info, "scheduler stopping");
     {

@@ -1,7 +1,8 @@
 // dnsh-admin: operator commands.
 //   migrate                          apply the embedded schema migrations to DATABASE_URL
-//   export-cert <domain-id> --out D  write cert.pem, chain.pem, key.pem (0600) of the newest certificate
-//   rotate-kek --new-key-file F      re-encrypt every stored private key under the KEK in F
+//   export-cert <domain-id> --out D  write cert.pem, chain.pem, key.pem (0600) of the newest
+//   certificate rotate-kek --new-key-file F      re-encrypt every stored private key under the KEK
+//   in F
 #include <Poco/Util/Application.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>

@@ -56,8 +56,10 @@ Client::Client(Transport& transport, std::string directoryUrl)
 const Directory& Client::directory() {
     if (!directory_) {
         const auto json = transport_.get(directoryUrl_).json();
-        Directory directory{text(json, "newNonce"), text(json, "newAccount"), text(json, "newOrder")};
-        if (directory.newNonce.empty() || directory.newAccount.empty() || directory.newOrder.empty())
+        Directory directory{text(json, "newNonce"), text(json, "newAccount"),
+                            text(json, "newOrder")};
+        if (directory.newNonce.empty() || directory.newAccount.empty() ||
+            directory.newOrder.empty())
             throw AcmeError(Problem{"", directoryUrl_ + " is not an ACME directory", 502});
         transport_.setNewNonceUrl(directory.newNonce);
         directory_ = directory;

@@ -50,12 +50,12 @@ public:
 
     void useAccount(EVP_PKEY* accountKey, std::string accountUrl);
 
-    Order newOrder(const std::vector<std::string>& dnsNames);        // §7.4
-    Order getOrder(const std::string& url);                          // POST-as-GET, §7.4
-    Authorization getAuthorization(const std::string& url);          // §7.5
-    Challenge respondChallenge(const std::string& url);              // §7.5.1, payload {}
-    Order finalize(const Order& order, const std::string& csrDer);   // §7.4
-    std::string downloadCertificate(const std::string& url);         // §7.4.2, PEM chain
+    Order newOrder(const std::vector<std::string>& dnsNames);       // §7.4
+    Order getOrder(const std::string& url);                         // POST-as-GET, §7.4
+    Authorization getAuthorization(const std::string& url);         // §7.5
+    Challenge respondChallenge(const std::string& url);             // §7.5.1, payload {}
+    Order finalize(const Order& order, const std::string& csrDer);  // §7.4
+    std::string downloadCertificate(const std::string& url);        // §7.4.2, PEM chain
 
 private:
     HttpReply postAsAccount(const std::string& url, const std::string& payload);

@@ -48,13 +48,17 @@ std::string canonicalJson(const std::map<std::string, std::string>& members) {
 
 }  // namespace
 
-std::string publicJwkJson(EVP_PKEY* accountKey) { return canonicalJson(publicJwkMembers(accountKey)); }
+std::string publicJwkJson(EVP_PKEY* accountKey) {
+    return canonicalJson(publicJwkMembers(accountKey));
+}
 
 std::string jwkThumbprint(const std::map<std::string, std::string>& requiredMembers) {
     return base64UrlEncode(sha256(canonicalJson(requiredMembers)));
 }
 
-std::string jwkThumbprint(EVP_PKEY* accountKey) { return jwkThumbprint(publicJwkMembers(accountKey)); }
+std::string jwkThumbprint(EVP_PKEY* accountKey) {
+    return jwkThumbprint(publicJwkMembers(accountKey));
+}
 
 std::string keyAuthorization(const std::string& token, const std::string& thumbprint) {
     return token + "." + thumbprint;
@@ -66,7 +70,7 @@ std::string dns01TxtValue(const std::string& keyAuthorization) {
 
 std::string signEs256(EVP_PKEY* key, const std::string& signingInput) {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
-                                                                     &EVP_MD_CTX_free);
+                                                                    &EVP_MD_CTX_free);
     std::size_t size = 0;
     if (EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
         EVP_DigestSign(context.get(), nullptr, &size,
@@ -83,7 +87,8 @@ std::string signEs256(EVP_PKEY* key, const std::string& signingInput) {
         d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(size)), &ECDSA_SIG_free);
     if (!signature) throw std::runtime_error("ES256 signature not DER: " + opensslError());
     std::string raw(64, '\0');
-    BN_bn2binpad(ECDSA_SIG_get0_r(signature.get()), reinterpret_cast<unsigned char*>(raw.data()), 32);
+    BN_bn2binpad(ECDSA_SIG_get0_r(signature.get()), reinterpret_cast<unsigned char*>(raw.data()),
+                 32);
     BN_bn2binpad(ECDSA_SIG_get0_s(signature.get()),
                  reinterpret_cast<unsigned char*>(raw.data()) + 32, 32);
     return raw;

@@ -24,9 +24,9 @@ std::string keyAuthorization(const std::string& token, const std::string& thumbp
 std::string dns01TxtValue(const std::string& keyAuthorization);
 
 struct JwsHeader {
-    std::string url;                // RFC 8555 §6.4
-    std::string nonce;              // RFC 8555 §6.5
-    std::optional<std::string> kid; // account URL; without it the JWK is embedded
+    std::string url;                 // RFC 8555 §6.4
+    std::string nonce;               // RFC 8555 §6.5
+    std::optional<std::string> kid;  // account URL; without it the JWK is embedded
 };
 
 // Flattened JWS JSON {"protected","payload","signature"}. An empty payload is POST-as-GET

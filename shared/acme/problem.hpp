@@ -13,7 +13,8 @@ namespace ProblemType {
 inline constexpr const char* kBadNonce = "urn:ietf:params:acme:error:badNonce";
 inline constexpr const char* kRateLimited = "urn:ietf:params:acme:error:rateLimited";
 inline constexpr const char* kServerInternal = "urn:ietf:params:acme:error:serverInternal";
-inline constexpr const char* kAccountDoesNotExist = "urn:ietf:params:acme:error:accountDoesNotExist";
+inline constexpr const char* kAccountDoesNotExist =
+    "urn:ietf:params:acme:error:accountDoesNotExist";
 inline constexpr const char* kMalformed = "urn:ietf:params:acme:error:malformed";
 inline constexpr const char* kOrderNotReady = "urn:ietf:params:acme:error:orderNotReady";
 }  // namespace ProblemType

@@ -67,7 +67,8 @@ void exportCertificate(Database& database, const KeyEncryptor& kek, const std::s
     writeFile(outDir + "/key.pem", keyPem, 0600);
 }
 
-int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current, const KeyEncryptor& next) {
+int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current,
+                           const KeyEncryptor& next) {
     return database.withSession([&](Poco::Data::Session& session) {
         int rewritten = 0;
         session.begin();
@@ -75,8 +76,8 @@ int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current, cons
             for (const SealedColumn& column : kSealedColumns) {
                 std::vector<Poco::Tuple<std::string, std::string, std::string>> rows;
                 session << "SELECT " + std::string(column.id) + ", " + column.ciphertext + ", " +
-                               column.keyId + " FROM " + column.table + " WHERE " + column.ciphertext +
-                               " IS NOT NULL FOR UPDATE",
+                               column.keyId + " FROM " + column.table + " WHERE " +
+                               column.ciphertext + " IS NOT NULL FOR UPDATE",
                     into(rows), now;
                 for (auto& row : rows) {
                     if (row.get<2>() == next.keyId()) continue;  // already rotated (a rerun)

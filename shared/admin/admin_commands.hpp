@@ -14,6 +14,7 @@ void exportCertificate(Database& database, const KeyEncryptor& kek, const std::s
 
 // Re-encrypts every stored private key under `next`, in one transaction. Keys sealed under
 // another KEK than `current` make it fail without changing anything. Returns the keys rewritten.
-int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current, const KeyEncryptor& next);
+int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current,
+                           const KeyEncryptor& next);
 
 }  // namespace dnsh

@@ -24,7 +24,8 @@ std::optional<LogLevel> parseLogLevel(const std::string& text) {
 
 namespace {
 
-[[noreturn]] void reject(const std::string& name, const std::string& value, const std::string& why) {
+[[noreturn]] void reject(const std::string& name, const std::string& value,
+                         const std::string& why) {
     throw ConfigError("invalid " + name + "=\"" + value + "\": " + why);
 }
 
@@ -77,9 +78,12 @@ Config loadConfig(const EnvironmentLookup& lookup) {
         config.schedulerWorkers = workers;
     }
     if (const auto value = lookup("CERT_KEY_TYPE"); value && !value->empty()) {
-        if (*value == "ecdsa-p256") config.certKeyType = CertKeyType::EcdsaP256;
-        else if (*value == "rsa-2048") config.certKeyType = CertKeyType::Rsa2048;
-        else reject("CERT_KEY_TYPE", *value, "expected ecdsa-p256 or rsa-2048");
+        if (*value == "ecdsa-p256")
+            config.certKeyType = CertKeyType::EcdsaP256;
+        else if (*value == "rsa-2048")
+            config.certKeyType = CertKeyType::Rsa2048;
+        else
+            reject("CERT_KEY_TYPE", *value, "expected ecdsa-p256 or rsa-2048");
     }
     if (const auto value = lookup("LOG_LEVEL"); value && !value->empty()) {
         const auto level = parseLogLevel(*value);

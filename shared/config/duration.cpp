@@ -16,11 +16,16 @@ std::chrono::milliseconds parseDuration(std::string_view text) {
         throw std::invalid_argument("number too large");
     const std::string_view unit = text.substr(digits);
     long long factor = 0;
-    if (unit == "ms") factor = 1;
-    else if (unit == "s") factor = 1000;
-    else if (unit == "m") factor = 60'000;
-    else if (unit == "h") factor = 3'600'000;
-    else throw std::invalid_argument("unknown unit; use ms, s, m or h");
+    if (unit == "ms")
+        factor = 1;
+    else if (unit == "s")
+        factor = 1000;
+    else if (unit == "m")
+        factor = 60'000;
+    else if (unit == "h")
+        factor = 3'600'000;
+    else
+        throw std::invalid_argument("unknown unit; use ms, s, m or h");
     if (amount == 0) throw std::invalid_argument("must be greater than zero");
     return std::chrono::milliseconds(amount * factor);
 }

@@ -37,10 +37,12 @@ std::string makeCsrDer(EVP_PKEY* key, const std::string& domainName) {
     std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)> request(X509_REQ_new(), &X509_REQ_free);
     X509_NAME* subject = X509_REQ_get_subject_name(request.get());
     X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(domainName.c_str()), -1, -1, 0);
+                               reinterpret_cast<const unsigned char*>(domainName.c_str()), -1, -1,
+                               0);
     std::unique_ptr<STACK_OF(X509_EXTENSION), void (*)(STACK_OF(X509_EXTENSION)*)> extensions(
-        sk_X509_EXTENSION_new_null(),
-        [](STACK_OF(X509_EXTENSION)* list) { sk_X509_EXTENSION_pop_free(list, X509_EXTENSION_free); });
+        sk_X509_EXTENSION_new_null(), [](STACK_OF(X509_EXTENSION) * list) {
+            sk_X509_EXTENSION_pop_free(list, X509_EXTENSION_free);
+        });
     const std::string san = "DNS:" + domainName;
     X509_EXTENSION* extension =
         X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str());

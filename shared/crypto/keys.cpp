@@ -42,7 +42,8 @@ Pkey generateRsaKey(int bits) {
 
 std::string privateKeyToPem(EVP_PKEY* key) {
     Bio bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    if (!bio ||
+        PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
         throw std::runtime_error("cannot encode private key: " + opensslError());
     char* data = nullptr;
     const long size = BIO_get_mem_data(bio.get(), &data);

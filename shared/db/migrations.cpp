@@ -51,7 +51,8 @@ std::vector<std::string> applyMigrations(Poco::Data::Session& session,
             applied.push_back(migration.name);
         }
     } catch (...) {
-        executeScript(session, "SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockId) + ")");
+        executeScript(session,
+                      "SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockId) + ")");
         throw;
     }
     executeScript(session, "SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockId) + ")");

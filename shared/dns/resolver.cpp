@@ -101,18 +101,23 @@ Answer queryOnce(ldns_resolver* resolver, const std::string& name, const std::st
                                                   LDNS_RR_CLASS_IN, LDNS_RD);
     PacketPtr packet(raw);
     if (status != LDNS_STATUS_OK || !packet)
-        return {LookupOutcome::Timeout, {}, {},
+        return {LookupOutcome::Timeout,
+                {},
+                {},
                 "no answer from " + server + " (" + ldns_get_errorstr_by_id(status) + ")"};
     switch (ldns_pkt_get_rcode(packet.get())) {
-        case LDNS_RCODE_NOERROR: break;
+        case LDNS_RCODE_NOERROR:
+            break;
         case LDNS_RCODE_NXDOMAIN:
             return {LookupOutcome::NxDomain, {}, {}, server + " answered NXDOMAIN for " + name};
         case LDNS_RCODE_SERVFAIL:
             return {LookupOutcome::ServFail, {}, {}, server + " answered SERVFAIL for " + name};
         default:
-            return {LookupOutcome::Failed, {}, {},
-                    server + " answered rcode " +
-                        std::to_string(ldns_pkt_get_rcode(packet.get())) + " for " + name};
+            return {LookupOutcome::Failed,
+                    {},
+                    {},
+                    server + " answered rcode " + std::to_string(ldns_pkt_get_rcode(packet.get())) +
+                        " for " + name};
     }
     Answer answer{LookupOutcome::NoRecords, {}, {}, ""};
     // Walk the answer section along the CNAME chain, as a recursive resolver may include it all.
@@ -149,9 +154,8 @@ std::vector<DnsServer> parseResolverList(std::string_view text) {
     std::size_t start = 0;
     while (start <= text.size()) {
         const std::size_t comma = text.find(',', start);
-        std::string_view item =
-            text.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                               : comma - start);
+        std::string_view item = text.substr(
+            start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
         while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
         while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
         if (item.empty()) throw std::invalid_argument("empty server in list");
@@ -196,12 +200,18 @@ std::vector<DnsServer> parseResolverList(std::string_view text) {
 
 std::string_view toString(LookupOutcome outcome) {
     switch (outcome) {
-        case LookupOutcome::Found: return "found";
-        case LookupOutcome::NoRecords: return "no TXT record";
-        case LookupOutcome::NxDomain: return "NXDOMAIN";
-        case LookupOutcome::ServFail: return "SERVFAIL";
-        case LookupOutcome::Timeout: return "timeout";
-        case LookupOutcome::Failed: return "DNS error";
+        case LookupOutcome::Found:
+            return "found";
+        case LookupOutcome::NoRecords:
+            return "no TXT record";
+        case LookupOutcome::NxDomain:
+            return "NXDOMAIN";
+        case LookupOutcome::ServFail:
+            return "SERVFAIL";
+        case LookupOutcome::Timeout:
+            return "timeout";
+        case LookupOutcome::Failed:
+            return "DNS error";
     }
     return "DNS error";
 }

@@ -37,8 +37,8 @@ Poco::JSON::Object::Ptr registrationJson(const Domain& domain) {
     json->set("verification_token", domain.verificationToken);
     json->set("status", std::string(toString(domain.status)));
     json->set("challenge_domain", txtName);
-    json->set("instructions", "Create a TXT record for " + txtName +
-                                  " with value: " + domain.verificationToken);
+    json->set("instructions",
+              "Create a TXT record for " + txtName + " with value: " + domain.verificationToken);
     json->set("created_at", domain.createdAt);
     return json;
 }

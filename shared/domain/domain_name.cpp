@@ -42,8 +42,8 @@ std::string toALabels(const std::string& name) {
     // UTS #46 non-transitional processing maps case and compatibility forms, then IDNA 2008.
     const int rc = idn2_to_ascii_8z(name.c_str(), &output, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
     std::unique_ptr<char, decltype(&idn2_free)> owned(output, &idn2_free);
-    if (rc != IDN2_OK) invalid(std::string("not a valid internationalised name (") +
-                               idn2_strerror(rc) + ")");
+    if (rc != IDN2_OK)
+        invalid(std::string("not a valid internationalised name (") + idn2_strerror(rc) + ")");
     return owned.get();
 }
 
@@ -99,9 +99,8 @@ std::string normalizeDomainName(std::string_view input) {
     std::size_t start = 0;
     while (true) {
         const std::size_t dot = name.find('.', start);
-        const std::string_view label =
-            std::string_view(name).substr(start, dot == std::string::npos ? std::string::npos
-                                                                          : dot - start);
+        const std::string_view label = std::string_view(name).substr(
+            start, dot == std::string::npos ? std::string::npos : dot - start);
         validateLabel(label, ++labels);
         if (dot == std::string::npos) break;
         start = dot + 1;

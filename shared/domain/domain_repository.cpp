@@ -16,7 +16,9 @@ namespace {
 #define DNSH_RFC3339(column) \
     "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-std::string text(DomainStatus status) { return std::string(toString(status)); }
+std::string text(DomainStatus status) {
+    return std::string(toString(status));
+}
 
 }  // namespace
 

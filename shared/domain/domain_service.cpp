@@ -24,8 +24,8 @@ Domain requireDomain(Database& database, std::string_view id) {
 }
 
 [[noreturn]] void dnsFailure(const TxtLookup& lookup, const std::string& name) {
-    std::string message = "DNS lookup for " + name + " failed: " +
-                          std::string(toString(lookup.outcome));
+    std::string message =
+        "DNS lookup for " + name + " failed: " + std::string(toString(lookup.outcome));
     if (!lookup.detail.empty()) message += " (" + lookup.detail + ")";
     throw Error(ErrorCode::FailedDependency, message);
 }
@@ -44,7 +44,9 @@ Domain registerDomain(Database& database, std::string_view requestedName) {
     return requireDomain(database, id);
 }
 
-Domain findDomain(Database& database, std::string_view id) { return requireDomain(database, id); }
+Domain findDomain(Database& database, std::string_view id) {
+    return requireDomain(database, id);
+}
 
 Domain verifyDomain(Database& database, const DnsResolver& resolver, std::string_view id) {
     const Domain domain = requireDomain(database, id);

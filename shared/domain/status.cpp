@@ -32,11 +32,15 @@ std::optional<DomainStatus> parseDomainStatus(std::string_view text) {
 bool canTransition(DomainStatus from, DomainStatus to) {
     using S = DomainStatus;
     switch (from) {
-        case S::Pending: return to == S::Verified;
-        case S::Verified: return to == S::CertificatePending;
-        case S::CertificatePending: return to == S::Active || to == S::Failed;
+        case S::Pending:
+            return to == S::Verified;
+        case S::Verified:
+            return to == S::CertificatePending;
+        case S::CertificatePending:
+            return to == S::Active || to == S::Failed;
         case S::Active:
-        case S::Failed: return false;
+        case S::Failed:
+            return false;
     }
     return false;
 }

@@ -31,11 +31,12 @@ public:
     }
     void key(const std::string& name) override {
         if (!keys_.empty() && !keys_.back().insert(name).second) {
-            const bool printable = name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-                return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-            });
-            throw Error(ErrorCode::BadRequest, "duplicate key in JSON object" +
-                                                   (printable ? ": " + name : std::string()));
+            const bool printable =
+                name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+                    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+                });
+            throw Error(ErrorCode::BadRequest,
+                        "duplicate key in JSON object" + (printable ? ": " + name : std::string()));
         }
         ParseHandler::key(name);
     }
@@ -47,7 +48,8 @@ private:
 }  // namespace
 
 Poco::JSON::Object::Ptr parseJsonObject(const std::string& body) {
-    if (body.empty()) throw Error(ErrorCode::BadRequest, "request body is empty; expected a JSON object");
+    if (body.empty())
+        throw Error(ErrorCode::BadRequest, "request body is empty; expected a JSON object");
     // Poco rejects a top-level scalar as invalid; it is valid JSON (RFC 8259), just not ours.
     const std::size_t first = body.find_first_not_of(" \t\r\n");
     const std::size_t last = body.find_last_not_of(" \t\r\n");
@@ -72,7 +74,8 @@ Poco::JSON::Object::Ptr parseJsonObject(const std::string& body) {
 std::string requireStringField(const Poco::JSON::Object::Ptr& object, const std::string& name) {
     if (!object->has(name)) throw Error(ErrorCode::BadRequest, "missing field: " + name);
     const Poco::Dynamic::Var value = object->get(name);
-    if (!value.isString()) throw Error(ErrorCode::BadRequest, "field " + name + " must be a string");
+    if (!value.isString())
+        throw Error(ErrorCode::BadRequest, "field " + name + " must be a string");
     return value.extract<std::string>();
 }
 

@@ -17,8 +17,8 @@ std::vector<std::string> splitPath(const std::string& path) {
     if (!path.empty() && path.front() == '/') start = 1;
     while (start <= path.size()) {
         const std::size_t slash = path.find('/', start);
-        segments.push_back(path.substr(start, slash == std::string::npos ? std::string::npos
-                                                                         : slash - start));
+        segments.push_back(
+            path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
         if (slash == std::string::npos) break;
         start = slash + 1;
     }

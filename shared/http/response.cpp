@@ -23,44 +23,70 @@ Response errorResponse(ErrorCode code, const std::string& message) {
 
 int httpStatus(ErrorCode code) {
     switch (code) {
-        case ErrorCode::BadRequest: return 400;
-        case ErrorCode::Unauthorized: return 401;
-        case ErrorCode::NotFound: return 404;
-        case ErrorCode::MethodNotAllowed: return 405;
-        case ErrorCode::Conflict: return 409;
-        case ErrorCode::PayloadTooLarge: return 413;
-        case ErrorCode::UnsupportedMediaType: return 415;
-        case ErrorCode::FailedDependency: return 424;
-        case ErrorCode::BadGateway: return 502;
-        case ErrorCode::DatabaseUnavailable: return 503;
-        case ErrorCode::Internal: return 500;
+        case ErrorCode::BadRequest:
+            return 400;
+        case ErrorCode::Unauthorized:
+            return 401;
+        case ErrorCode::NotFound:
+            return 404;
+        case ErrorCode::MethodNotAllowed:
+            return 405;
+        case ErrorCode::Conflict:
+            return 409;
+        case ErrorCode::PayloadTooLarge:
+            return 413;
+        case ErrorCode::UnsupportedMediaType:
+            return 415;
+        case ErrorCode::FailedDependency:
+            return 424;
+        case ErrorCode::BadGateway:
+            return 502;
+        case ErrorCode::DatabaseUnavailable:
+            return 503;
+        case ErrorCode::Internal:
+            return 500;
     }
     return 500;
 }
 
 std::string reasonPhrase(int status) {
     switch (status) {
-        case 200: return "OK";
-        case 201: return "Created";
-        case 202: return "Accepted";
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 409: return "Conflict";
-        case 413: return "Payload Too Large";
-        case 415: return "Unsupported Media Type";
-        case 424: return "Failed Dependency";
-        case 500: return "Internal Server Error";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        default: return "Unknown";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 409:
+            return "Conflict";
+        case 413:
+            return "Payload Too Large";
+        case 415:
+            return "Unsupported Media Type";
+        case 424:
+            return "Failed Dependency";
+        case 500:
+            return "Internal Server Error";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Unknown";
     }
 }
 
 std::string serializeCgiResponse(const Response& response, const std::string& requestId) {
-    std::string text = "Status: " + std::to_string(response.status) + " " +
-                       reasonPhrase(response.status) + "\r\n";
+    std::string text =
+        "Status: " + std::to_string(response.status) + " " + reasonPhrase(response.status) + "\r\n";
     text += "Content-Type: application/json\r\n";
     text += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
     text += "Cache-Control: no-store\r\n";

@@ -17,7 +17,9 @@ namespace {
 
 using ParamLookup = std::function<std::string(const char*)>;
 
-std::string stripQuery(const std::string& uri) { return uri.substr(0, uri.find('?')); }
+std::string stripQuery(const std::string& uri) {
+    return uri.substr(0, uri.find('?'));
+}
 
 // Reads the CGI variables both modes share. PATH_INFO wins (tests set it); REQUEST_URI is the
 // path the client sent, which lighttpd passes unchanged.
@@ -46,9 +48,9 @@ bool bodyFits(const Request& request) {
 
 void logRequest(const Request& request, const Response& response,
                 std::chrono::steady_clock::time_point started) {
-    const auto elapsed = std::chrono::duration<double, std::milli>(
-                             std::chrono::steady_clock::now() - started)
-                             .count();
+    const auto elapsed =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
     logEvent(response.status >= 500 ? LogLevel::Error : LogLevel::Info, "request",
              {{"request_id", request.requestId},
               {"method", request.method},
@@ -116,17 +118,17 @@ Response dispatch(const Endpoint& endpoint, Context& context, Request& request) 
         if (!matchRoute(endpoint.pathPattern, request.path, request.params))
             throw Error(ErrorCode::NotFound, "no such endpoint: " + request.path.substr(0, 200));
         if (request.method != endpoint.method) {
-            Response response = errorResponse(ErrorCode::MethodNotAllowed,
-                                              "method " + request.method.substr(0, 20) +
-                                                  " not allowed; use " + endpoint.method);
+            Response response = errorResponse(
+                ErrorCode::MethodNotAllowed,
+                "method " + request.method.substr(0, 20) + " not allowed; use " + endpoint.method);
             response.headers.emplace_back("Allow", endpoint.method);
             return response;
         }
         if (!context.config.authToken.empty()) {
             const std::string expected = "Bearer " + context.config.authToken;
             if (!constantTimeEquals(request.authorization, expected)) {
-                Response response = errorResponse(
-                    ErrorCode::Unauthorized, "missing or wrong Authorization: Bearer token");
+                Response response = errorResponse(ErrorCode::Unauthorized,
+                                                  "missing or wrong Authorization: Bearer token");
                 response.headers.emplace_back("WWW-Authenticate", "Bearer");
                 return response;
             }
@@ -134,8 +136,7 @@ Response dispatch(const Endpoint& endpoint, Context& context, Request& request) 
         if (!bodyFits(request))
             throw Error(ErrorCode::PayloadTooLarge, "request body larger than 64 KiB");
         if (endpoint.takesJsonBody && !isJsonContentType(request.contentType))
-            throw Error(ErrorCode::UnsupportedMediaType,
-                        "Content-Type must be application/json");
+            throw Error(ErrorCode::UnsupportedMediaType, "Content-Type must be application/json");
         return endpoint.handle(request, context);
     } catch (const Error& e) {
         return errorResponse(e.code(), e.what());

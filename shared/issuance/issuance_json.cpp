@@ -8,8 +8,8 @@ Poco::JSON::Object::Ptr issuanceJson(const StartedIssuance& started) {
     json->set("status", "certificate_pending");
     json->set("challenge_domain", started.challengeDomain);
     json->set("expected_txt_value", started.expectedTxtValue);
-    json->set("instructions", "Update the TXT record for " + started.challengeDomain + " to: " +
-                                  started.expectedTxtValue);
+    json->set("instructions", "Update the TXT record for " + started.challengeDomain +
+                                  " to: " + started.expectedTxtValue);
     return json;
 }
 

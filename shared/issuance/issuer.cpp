@@ -4,12 +4,12 @@
 
 #include "acme/jws.hpp"
 #include "config/duration.hpp"
-#include "issuance/backoff.hpp"
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
 #include "domain/domain_name.hpp"
 #include "domain/domain_service.hpp"
+#include "issuance/backoff.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -22,9 +22,9 @@ constexpr std::chrono::milliseconds kAcmeTimeout{30'000};
 constexpr int kMaxOrdersPerDomain = 3;
 
 Error badGateway(const acme::AcmeError& e) {
-    return Error(ErrorCode::BadGateway, e.unreachable()
-                                            ? std::string("ACME CA unreachable: ") + e.problem().detail
-                                            : std::string("ACME CA refused: ") + e.problem().detail);
+    return Error(ErrorCode::BadGateway,
+                 e.unreachable() ? std::string("ACME CA unreachable: ") + e.problem().detail
+                                 : std::string("ACME CA refused: ") + e.problem().detail);
 }
 
 const acme::Challenge* findDns01(const acme::Authorization& authorization) {
@@ -37,8 +37,9 @@ const acme::Challenge* findDns01(const acme::Authorization& authorization) {
 
 KeyEncryptor loadKeyEncryptor(const Config& config) {
     if (config.keyEncryptionKeyFile.empty())
-        throw ConfigError("KEY_ENCRYPTION_KEY_FILE is not set: it names the key that encrypts "
-                          "private keys at rest (create one with: openssl rand -hex 32 > FILE)");
+        throw ConfigError(
+            "KEY_ENCRYPTION_KEY_FILE is not set: it names the key that encrypts "
+            "private keys at rest (create one with: openssl rand -hex 32 > FILE)");
     return KeyEncryptor::fromFile(config.keyEncryptionKeyFile);
 }
 
@@ -58,7 +59,8 @@ void Issuer::ensureAccount() {
         OrderStore store(session);
         if (auto found = store.findAccount(config_.acmeDirectory)) return *found;
         const Pkey key = generateEcdsaP256Key();
-        return store.insertAccount(config_.acmeDirectory, encryptor_.encrypt(privateKeyToPem(key.get())),
+        return store.insertAccount(config_.acmeDirectory,
+                                   encryptor_.encrypt(privateKeyToPem(key.get())),
                                    encryptor_.keyId(), config_.acmeEmail);
     });
     accountKey_ = privateKeyFromPem(encryptor_.decrypt(stored.keyCiphertext));
@@ -136,11 +138,13 @@ StartedIssuance Issuer::start(const std::string& domainId) {
     try {
         row = placeOrder(domain.id, domain.domainName);
     } catch (const acme::AcmeError& e) {
-        logEvent(LogLevel::Warn, "acme order failed", {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
+        logEvent(LogLevel::Warn, "acme order failed",
+                 {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
         throw badGateway(e);
     }
-    const bool created = database_.withSession(
-        [&](Poco::Data::Session& session) { return OrderStore(session).createOrder(row, "verified"); });
+    const bool created = database_.withSession([&](Poco::Data::Session& session) {
+        return OrderStore(session).createOrder(row, "verified");
+    });
     // A concurrent call won the compare-and-set; the order we placed is simply never used.
     if (!created) throw notVerified(findDomain(database_, domainId).status);
     logEvent(LogLevel::Info, "certificate order created",
@@ -154,7 +158,8 @@ StepOutcome Issuer::fail(const std::string& domainId, const std::optional<std::s
     database_.withSession([&](Poco::Data::Session& session) {
         return OrderStore(session).fail(domainId, orderId, reason, leaseOwner);
     });
-    logEvent(LogLevel::Warn, "certificate issuance failed", {{"domain_id", domainId}, {"reason", reason}});
+    logEvent(LogLevel::Warn, "certificate issuance failed",
+             {{"domain_id", domainId}, {"reason", reason}});
     return StepOutcome{true, {}, "failed"};
 }
 
@@ -175,8 +180,9 @@ StepOutcome Issuer::advance(const std::string& domainId, const std::string& leas
         // The CA no longer knows the order (restarted, purged): a fresh one, never a loop.
         if (order && e.problem().status == 404) {
             if (ordersOf(domainId) < kMaxOrdersPerDomain) {
-                logEvent(LogLevel::Warn, "acme order unknown to the CA; placing a new one",
-                         {{"domain_id", domainId}, {"order_id", order->id}, {"detail", errorDetail(e)}});
+                logEvent(
+                    LogLevel::Warn, "acme order unknown to the CA; placing a new one",
+                    {{"domain_id", domainId}, {"order_id", order->id}, {"detail", errorDetail(e)}});
                 return replaceOrder(domainId, "replace_order");
             }
         }
@@ -184,12 +190,15 @@ StepOutcome Issuer::advance(const std::string& domainId, const std::string& leas
         const bool expired = order && order->ageMs > config_.pollTimeout.count();
         if (e.retryable() && !expired) {
             // Backoff in database time: the delay becomes the domain's next_attempt_at.
-            const int retries = !order ? 1 : database_.withSession([&](Poco::Data::Session& session) {
-                return OrderStore(session).recordRetry(order->id);
-            });
+            const int retries =
+                !order ? 1 : database_.withSession([&](Poco::Data::Session& session) {
+                    return OrderStore(session).recordRetry(order->id);
+                });
             const auto delay = retryDelay(config_.pollInterval, retries, e.retryAfter());
             logEvent(LogLevel::Warn, "acme step will be retried",
-                     {{"domain_id", domainId}, {"detail", reason}, {"retries", retries},
+                     {{"domain_id", domainId},
+                      {"detail", reason},
+                      {"retries", retries},
                       {"delay_ms", delay.count()}});
             return StepOutcome{false, delay, order ? order->step : "order"};
         }
@@ -225,12 +234,14 @@ StepOutcome Issuer::awaitDns(StoredOrder& order, const std::string& leaseOwner) 
     if (!order.txtName || !order.txtValue || !order.challengeUrl)
         return fail(order.domainId, order.id, "order has no dns-01 challenge", leaseOwner);
     const TxtLookup lookup = resolver_.lookupTxt(*order.txtName);
-    if (lookup.outcome != LookupOutcome::Found || !txtValuesContain(lookup.values, *order.txtValue)) {
+    if (lookup.outcome != LookupOutcome::Found ||
+        !txtValuesContain(lookup.values, *order.txtValue)) {
         if (order.ageMs >= config_.pollTimeout.count())
             return fail(order.domainId, order.id,
-                        "TXT record " + *order.txtName + " with the expected value not visible within " +
-                            formatDuration(config_.pollTimeout) + " (last lookup: " +
-                            std::string(toString(lookup.outcome)) + ")",
+                        "TXT record " + *order.txtName +
+                            " with the expected value not visible within " +
+                            formatDuration(config_.pollTimeout) +
+                            " (last lookup: " + std::string(toString(lookup.outcome)) + ")",
                         leaseOwner);
         return StepOutcome{false, config_.pollInterval, "await_dns"};
     }
@@ -281,9 +292,8 @@ StepOutcome Issuer::finalize(StoredOrder& order, const std::string& leaseOwner) 
     const Pkey key = certificateKey(order);
     const acme::Order current = withAccount([&] { return client_.getOrder(order.orderUrl); });
     if (current.status == "ready") {
-        withAccount([&] {
-            return client_.finalize(current, makeCsrDer(key.get(), order.domainName));
-        });
+        withAccount(
+            [&] { return client_.finalize(current, makeCsrDer(key.get(), order.domainName)); });
     } else if (current.status == "invalid") {
         return fail(order.domainId, order.id, "the CA marked the order invalid: " + current.error,
                     leaseOwner);
@@ -307,20 +317,23 @@ StepOutcome Issuer::awaitOrder(StoredOrder& order, const std::string& leaseOwner
                     "the CA did not issue: order " + current.status +
                         (current.error.empty() ? "" : ": " + current.error),
                     leaseOwner);
-    const std::string chain = withAccount([&] { return client_.downloadCertificate(current.certificate); });
+    const std::string chain =
+        withAccount([&] { return client_.downloadCertificate(current.certificate); });
     const IssuedCertificate issued = parseCertificateChain(chain);
     const Pkey key = certificateKey(order);
     if (!certificateMatchesKey(issued.leafPem, key.get()))
-        return fail(order.domainId, order.id, "the issued certificate does not match our key", leaseOwner);
+        return fail(order.domainId, order.id, "the issued certificate does not match our key",
+                    leaseOwner);
     const bool stored = database_.withSession([&](Poco::Data::Session& session) {
-        return OrderStore(session).storeCertificate(order, randomHex(16), issued.leafPem,
-                                                    issued.chainPem, *order.certKeyCiphertext,
-                                                    encryptor_.keyId(), issued.notBefore,
-                                                    issued.notAfter, leaseOwner);
+        return OrderStore(session).storeCertificate(
+            order, randomHex(16), issued.leafPem, issued.chainPem, *order.certKeyCiphertext,
+            encryptor_.keyId(), issued.notBefore, issued.notAfter, leaseOwner);
     });
     if (stored)
         logEvent(LogLevel::Info, "certificate stored",
-                 {{"domain_id", order.domainId}, {"order_id", order.id}, {"expires_at", issued.notAfter}});
+                 {{"domain_id", order.domainId},
+                  {"order_id", order.id},
+                  {"expires_at", issued.notAfter}});
     return StepOutcome{true, {}, "active"};
 }
 

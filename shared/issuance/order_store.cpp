@@ -46,7 +46,8 @@ bool inTransaction(Poco::Data::Session& session, Work&& work) {
 
 std::optional<StoredAccount> OrderStore::findAccount(const std::string& directoryUrl) {
     std::vector<Poco::Tuple<Poco::Int64, Poco::Nullable<std::string>, std::string>> rows;
-    session_ << "SELECT id, account_url, key_ciphertext FROM acme_accounts WHERE directory_url = $1",
+    session_
+        << "SELECT id, account_url, key_ciphertext FROM acme_accounts WHERE directory_url = $1",
         bind(directoryUrl), into(rows), now;
     if (rows.empty()) return std::nullopt;
     return StoredAccount{rows[0].get<0>(), optional(rows[0].get<1>()), rows[0].get<2>()};
@@ -78,15 +79,16 @@ bool OrderStore::createOrder(const NewOrderRow& row, const std::string& fromStat
         session_ << "UPDATE acme_orders SET status = 'replaced', updated_at = now() "
                     "WHERE domain_id = $1 AND status IN ('pending', 'ready', 'processing')",
             bind(row.domainId), now;
-        session_ << "INSERT INTO acme_orders (id, domain_id, account_id, order_url, finalize_url, step, "
-                    "expires_at) VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::timestamptz)",
+        session_
+            << "INSERT INTO acme_orders (id, domain_id, account_id, order_url, finalize_url, step, "
+               "expires_at) VALUES ($1, $2, $3, $4, $5, $6, nullif($7, '')::timestamptz)",
             bind(row.id), bind(row.domainId), bind(row.accountId), bind(row.orderUrl),
             bind(row.finalizeUrl), bind(row.step), bind(row.expires), now;
         if (row.challengeUrl) {
             session_ << "INSERT INTO acme_challenges (order_id, authorization_url, challenge_url, "
                         "token, txt_name, txt_value) VALUES ($1, $2, $3, $4, $5, $6)",
-                bind(row.id), bind(*row.authorizationUrl), bind(*row.challengeUrl), bind(*row.token),
-                bind(*row.txtName), bind(*row.txtValue), now;
+                bind(row.id), bind(*row.authorizationUrl), bind(*row.challengeUrl),
+                bind(*row.token), bind(*row.txtName), bind(*row.txtValue), now;
         }
         return true;
     });
@@ -110,16 +112,28 @@ std::optional<StoredOrder> OrderStore::liveOrder(const std::string& domainId) {
         bind(domainId), into(rows), now;
     if (rows.empty()) return std::nullopt;
     const Row& r = rows[0];
-    StoredOrder order{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>(),
-                      r.get<6>(), optional(r.get<7>()), r.get<8>(), false, optional(r.get<9>()),
-                      optional(r.get<10>()), optional(r.get<11>()), optional(r.get<12>())};
+    StoredOrder order{r.get<0>(),
+                      r.get<1>(),
+                      r.get<2>(),
+                      r.get<3>(),
+                      r.get<4>(),
+                      r.get<5>(),
+                      r.get<6>(),
+                      optional(r.get<7>()),
+                      r.get<8>(),
+                      false,
+                      optional(r.get<9>()),
+                      optional(r.get<10>()),
+                      optional(r.get<11>()),
+                      optional(r.get<12>())};
     order.expired = r.get<13>() != 0;
     return order;
 }
 
 int OrderStore::orderCount(const std::string& domainId) {
     Poco::Int64 count = 0;
-    session_ << "SELECT count(*) FROM acme_orders WHERE domain_id = $1", bind(domainId), into(count), now;
+    session_ << "SELECT count(*) FROM acme_orders WHERE domain_id = $1", bind(domainId),
+        into(count), now;
     return static_cast<int>(count);
 }
 
@@ -138,8 +152,9 @@ int OrderStore::recordRetry(const std::string& orderId) {
 
 std::string OrderStore::saveCertKey(const std::string& orderId, const std::string& ciphertext,
                                     const std::string& keyId) {
-    session_ << "UPDATE acme_orders SET cert_key_ciphertext = $2, cert_key_id = $3, updated_at = now() "
-                "WHERE id = $1 AND cert_key_ciphertext IS NULL",
+    session_
+        << "UPDATE acme_orders SET cert_key_ciphertext = $2, cert_key_id = $3, updated_at = now() "
+           "WHERE id = $1 AND cert_key_ciphertext IS NULL",
         bind(orderId), bind(ciphertext), bind(keyId), now;
     std::string stored;
     session_ << "SELECT cert_key_ciphertext FROM acme_orders WHERE id = $1", bind(orderId),
@@ -159,9 +174,10 @@ bool OrderStore::storeCertificate(const StoredOrder& order, const std::string& c
                     "WHERE id = $1 AND status = 'certificate_pending' AND lease_owner = $2",
             bind(order.domainId), bind(leaseOwner);
         if (activate.execute() != 1) return false;
-        session_ << "INSERT INTO certificates (id, domain_id, order_id, certificate_pem, chain_pem, "
-                    "private_key_ciphertext, key_id, issued_at, expires_at) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz)",
+        session_
+            << "INSERT INTO certificates (id, domain_id, order_id, certificate_pem, chain_pem, "
+               "private_key_ciphertext, key_id, issued_at, expires_at) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz)",
             bind(certId), bind(order.domainId), bind(order.id), bind(leafPem), bind(chainPem),
             bind(keyCiphertext), bind(keyId), bind(notBefore), bind(notAfter), now;
         session_ << "UPDATE acme_orders SET status = 'valid', step = 'done', updated_at = now() "
@@ -204,7 +220,8 @@ std::optional<std::string> OrderStore::claimDue(const std::string& owner, Poco::
     return ids.front();
 }
 
-bool OrderStore::release(const std::string& domainId, const std::string& owner, Poco::Int64 delayMs) {
+bool OrderStore::release(const std::string& domainId, const std::string& owner,
+                         Poco::Int64 delayMs) {
     Poco::Data::Statement update(session_);
     update << "UPDATE domains SET lease_owner = NULL, lease_expires_at = NULL, "
               "next_attempt_at = now() + $3::bigint * interval '1 millisecond' "

@@ -19,10 +19,14 @@ std::mutex outputMutex;
 
 std::string_view levelName(LogLevel level) {
     switch (level) {
-        case LogLevel::Debug: return "debug";
-        case LogLevel::Info: return "info";
-        case LogLevel::Warn: return "warn";
-        case LogLevel::Error: return "error";
+        case LogLevel::Debug:
+            return "debug";
+        case LogLevel::Info:
+            return "info";
+        case LogLevel::Warn:
+            return "warn";
+        case LogLevel::Error:
+            return "error";
     }
     return "info";
 }
@@ -34,9 +38,13 @@ std::string errorDetail(const std::exception& error) {
     return error.what();
 }
 
-void setLogLevel(LogLevel level) { minimumLevel = level; }
+void setLogLevel(LogLevel level) {
+    minimumLevel = level;
+}
 
-bool logEnabled(LogLevel level) { return level >= minimumLevel.load(); }
+bool logEnabled(LogLevel level) {
+    return level >= minimumLevel.load();
+}
 
 std::string nowRfc3339() {
     return Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%S.%iZ");

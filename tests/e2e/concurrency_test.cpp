@@ -78,7 +78,8 @@ void checkEachIsJson(const std::vector<Outcome>& outcomes) {
 
 }  // namespace
 
-TEST_CASE("concurrency: 50 clients register one new name at once: one 201, forty-nine 409, one row") {
+TEST_CASE(
+    "concurrency: 50 clients register one new name at once: one 201, forty-nine 409, one row") {
     const std::string name = uniqueDomainName("race");
     const std::vector<Outcome> outcomes =
         race(50, {"POST", "/domains", createBody(name), "application/json", {}});

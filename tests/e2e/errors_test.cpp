@@ -130,7 +130,8 @@ TEST_CASE("errors: a body that is not JSON by Content-Type gives 415") {
     CHECK(rowsNamed(name) == 0);
 
     // A parameter on the JSON type is still JSON.
-    const HttpResult withCharset = post("/domains", createBody(name), "application/json; charset=utf-8");
+    const HttpResult withCharset =
+        post("/domains", createBody(name), "application/json; charset=utf-8");
     checkHandlerAnswer(withCharset, 201);
     CHECK(rowsNamed(name) == 1);
 }
@@ -140,8 +141,9 @@ TEST_CASE("errors: unknown routes give 404 JSON") {
     for (const std::string& path :
          {std::string("/"), std::string("/nope"), std::string("/domains/"),
           std::string("/domains/x/y/z"), std::string("/domains/" + domain.id + "/"),
-          std::string("/domains/" + domain.id + "/verify/"), std::string("/domains/" + domain.id + "/nope"),
-          std::string("/domainsx"), std::string("/index.html"), std::string("/status-404.html")}) {
+          std::string("/domains/" + domain.id + "/verify/"),
+          std::string("/domains/" + domain.id + "/nope"), std::string("/domainsx"),
+          std::string("/index.html"), std::string("/status-404.html")}) {
         CAPTURE(path);
         checkJsonAnswer(get(path), 404);
         checkJsonAnswer(post(path, "{}"), 404);
@@ -171,7 +173,8 @@ TEST_CASE("errors: wrong methods on known paths give 405 with Allow") {
         CAPTURE(c.path);
         const bool withBody = c.method == "POST" || c.method == "PUT" || c.method == "PATCH";
         const HttpResult result =
-            send(baseUrl(), {c.method, c.path, withBody ? "{}" : "", withBody ? "application/json" : "", {}});
+            send(baseUrl(),
+                 {c.method, c.path, withBody ? "{}" : "", withBody ? "application/json" : "", {}});
         checkHandlerAnswer(result, 405);
         CHECK(result.header("Allow") == c.allow);
     }
@@ -191,9 +194,9 @@ TEST_CASE("errors: a body over 64 KiB gives 413 JSON before any handler runs") {
     CHECK(tooLarge.jsonString("error").find("64 KiB") != std::string::npos);
     CHECK(rowsNamed(name) == 0);
 
-    checkJsonAnswer(postJson("/domains/00000000000000000000000000000000/verify",
-                             std::string(200 * 1024, ' ')),
-                    413);
+    checkJsonAnswer(
+        postJson("/domains/00000000000000000000000000000000/verify", std::string(200 * 1024, ' ')),
+        413);
 
     // Exactly 64 KiB is within the limit and reaches the handler.
     body.resize(64 * 1024);

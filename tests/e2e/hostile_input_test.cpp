@@ -69,16 +69,18 @@ std::vector<HostileRequest> loadCorpus() {
 }
 
 std::string tableCounts() {
-    return scalar("SELECT concat_ws(',', (SELECT count(*) FROM domains), "
-                  "(SELECT count(*) FROM domains WHERE status <> 'pending'), "
-                  "(SELECT count(*) FROM acme_orders), (SELECT count(*) FROM certificates), "
-                  "(SELECT max(updated_at) FROM domains))");
+    return scalar(
+        "SELECT concat_ws(',', (SELECT count(*) FROM domains), "
+        "(SELECT count(*) FROM domains WHERE status <> 'pending'), "
+        "(SELECT count(*) FROM acme_orders), (SELECT count(*) FROM certificates), "
+        "(SELECT max(updated_at) FROM domains))");
 }
 
 }  // namespace
 
 TEST_CASE("hostile input: every corpus request gets a 4xx JSON error and changes nothing") {
-    const auto created = postJson("/domains", R"({"domain_name":")" + uniqueDomainName("hostile") + "\"}");
+    const auto created =
+        postJson("/domains", R"({"domain_name":")" + uniqueDomainName("hostile") + "\"}");
     REQUIRE(created.status == 201);
     const std::string id = created.jsonString("id");
     const auto corpus = loadCorpus();

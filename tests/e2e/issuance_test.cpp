@@ -3,7 +3,6 @@
 // pebble-challtestsrv, and the database they share. Every case stops its schedulers (RAII) and
 // fails what it leaves in certificate_pending, so a later case's scheduler finds nothing of it.
 #include <doctest/doctest.h>
-
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,8 +47,8 @@ std::string describe(const SchedulerProcess& scheduler) {
     const std::string proc = "/proc/" + std::to_string(scheduler.pid());
     std::error_code error;
     out << "pid " << scheduler.pid() << (scheduler.running() ? " running" : " not running")
-        << ", exe " << std::filesystem::read_symlink(proc + "/exe", error).string()
-        << ", wchan " << readFile(proc + "/wchan");
+        << ", exe " << std::filesystem::read_symlink(proc + "/exe", error).string() << ", wchan "
+        << readFile(proc + "/wchan");
     std::istringstream status(readFile(proc + "/status"));
     for (std::string line; std::getline(status, line);)
         if (line.rfind("State:", 0) == 0 || line.rfind("Threads:", 0) == 0) out << ", " << line;
@@ -61,9 +60,12 @@ std::string describe(const SchedulerProcess& scheduler) {
 
 // Waits for the scheduler's "scheduler started" log line (it logs it once its workers run).
 void requireStarted(const SchedulerProcess& scheduler) {
-    const bool started = waitFor(std::chrono::seconds(5), [&] {
-        return readFile(scheduler.logFile()).find("\"scheduler started\"") != std::string::npos;
-    }, std::chrono::milliseconds(20));
+    const bool started = waitFor(
+        std::chrono::seconds(5),
+        [&] {
+            return readFile(scheduler.logFile()).find("\"scheduler started\"") != std::string::npos;
+        },
+        std::chrono::milliseconds(20));
     REQUIRE_MESSAGE(started, "dns-scheduler did not start within 5 s: " << describe(scheduler));
 }
 
@@ -87,7 +89,8 @@ void checkOneCertificateEach(const std::vector<TestDomain>& domains) {
         CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + id) == 1);
         CHECK(scalar("SELECT status FROM acme_orders WHERE domain_id = " + id) == "valid");
         CHECK(count("SELECT count(*) FROM certificates c JOIN acme_orders o ON o.id = c.order_id "
-                    "WHERE c.domain_id = " + id) == 1);
+                    "WHERE c.domain_id = " +
+                    id) == 1);
         checkStoredKeyMatches(domain);
     }
 }
@@ -96,7 +99,8 @@ void checkOneCertificateEach(const std::vector<TestDomain>& domains) {
 std::string opensslDateToRfc3339(const std::string& line) {
     const std::string text = line.substr(line.find('=') + 1);
     struct tm parts {};
-    if (strptime(text.c_str(), "%b %d %H:%M:%S %Y GMT", &parts) == nullptr) return "unparsable: " + text;
+    if (strptime(text.c_str(), "%b %d %H:%M:%S %Y GMT", &parts) == nullptr)
+        return "unparsable: " + text;
     char out[32];
     std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &parts);
     return out;
@@ -137,7 +141,8 @@ TEST_CASE("issuance: full lifecycle through lighttpd to an active, verifiable ce
     CHECK(started.jsonString("instructions") ==
           "Update the TXT record for " + domain.challengeName() + " to: " + value);
     CHECK(scalar("SELECT domain_id FROM acme_orders WHERE id = " + quoted(orderId)) == domain.id);
-    CHECK(scalar("SELECT txt_value FROM acme_challenges WHERE order_id = " + quoted(orderId)) == value);
+    CHECK(scalar("SELECT txt_value FROM acme_challenges WHERE order_id = " + quoted(orderId)) ==
+          value);
 
     const HttpResult pending = get(path);
     REQUIRE(pending.status == 200);
@@ -176,12 +181,16 @@ TEST_CASE("issuance: full lifecycle through lighttpd to an active, verifiable ce
     }
     CHECK(certificate.body.find("BEGIN") == std::string::npos);
     CHECK(certificate.body.find("PRIVATE") == std::string::npos);
-    CHECK(scalar("SELECT id FROM certificates WHERE domain_id = " + quoted(domain.id)) == certificateId);
-    CHECK(scalar("SELECT order_id FROM certificates WHERE domain_id = " + quoted(domain.id)) == orderId);
+    CHECK(scalar("SELECT id FROM certificates WHERE domain_id = " + quoted(domain.id)) ==
+          certificateId);
+    CHECK(scalar("SELECT order_id FROM certificates WHERE domain_id = " + quoted(domain.id)) ==
+          orderId);
 
     // The stored chain verifies against Pebble's root, for the right name, with the right dates.
-    const std::string leafPem = scalar("SELECT certificate_pem FROM certificates WHERE id = " + quoted(certificateId));
-    const std::string chainPem = scalar("SELECT chain_pem FROM certificates WHERE id = " + quoted(certificateId));
+    const std::string leafPem =
+        scalar("SELECT certificate_pem FROM certificates WHERE id = " + quoted(certificateId));
+    const std::string chainPem =
+        scalar("SELECT chain_pem FROM certificates WHERE id = " + quoted(certificateId));
     REQUIRE(leafPem.find("BEGIN CERTIFICATE") != std::string::npos);
     REQUIRE(chainPem.find("BEGIN CERTIFICATE") != std::string::npos);
     CHECK(leafPem != chainPem);
@@ -211,7 +220,8 @@ TEST_CASE("issuance: full lifecycle through lighttpd to an active, verifiable ce
     CHECK(opensslDateToRfc3339(trimmed(notAfter.output)) == expiresAt.substr(0, 19) + "Z");
 
     // The key: encrypted at rest, and the decrypted one is the certificate's.
-    const std::string sealed = scalar("SELECT private_key_ciphertext FROM certificates WHERE id = " + quoted(certificateId));
+    const std::string sealed = scalar(
+        "SELECT private_key_ciphertext FROM certificates WHERE id = " + quoted(certificateId));
     CHECK_FALSE(sealed.empty());
     CHECK(sealed.find("PRIVATE KEY") == std::string::npos);
     CHECK(sealed.find("BEGIN") == std::string::npos);
@@ -233,7 +243,8 @@ TEST_CASE("issuance: full lifecycle through lighttpd to an active, verifiable ce
 TEST_CASE("issuance: TXT value never published ends failed with the reason after POLL_TIMEOUT") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("issue-timeout", leftovers);
-    const std::string value = startIssuance(domain);  // the verification token stays; value never set
+    const std::string value =
+        startIssuance(domain);  // the verification token stays; value never set
     CHECK(get("/domains/" + domain.id).jsonString("expected_txt_value") == value);
     const auto scheduler = startScheduler(Env{{"POLL_TIMEOUT", "2s"}});
 
@@ -241,7 +252,8 @@ TEST_CASE("issuance: TXT value never published ends failed with the reason after
     const bool failed = waitFor(std::chrono::seconds(10), [&] {
         return scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "failed";
     });
-    MESSAGE("failed after " << std::chrono::duration<double>(Clock::now() - started).count() << " s");
+    MESSAGE("failed after " << std::chrono::duration<double>(Clock::now() - started).count()
+                            << " s");
     REQUIRE_MESSAGE(failed, statusSummary({domain}));
 
     const HttpResult shown = get("/domains/" + domain.id);
@@ -255,7 +267,8 @@ TEST_CASE("issuance: TXT value never published ends failed with the reason after
     CHECK_FALSE(shown.json()->has("expected_txt_value"));
     CHECK(get("/domains/" + domain.id + "/certificate").status == 404);
     CHECK(count("SELECT count(*) FROM certificates WHERE domain_id = " + quoted(domain.id)) == 0);
-    CHECK(scalar("SELECT status FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == "invalid");
+    CHECK(scalar("SELECT status FROM acme_orders WHERE domain_id = " + quoted(domain.id)) ==
+          "invalid");
     // Failed is final: the scheduler does not pick it up again.
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "failed");
@@ -268,11 +281,13 @@ TEST_CASE("issuance: issue-certificate refuses unverified and unknown domains an
     const HttpResult unverified = issueCertificate(domain);
     CHECK(unverified.status == 400);
     CHECK(unverified.header("Content-Type").find("application/json") == 0);
-    CHECK(unverified.jsonString("error") == "domain must be verified first, current status: pending");
+    CHECK(unverified.jsonString("error") ==
+          "domain must be verified first, current status: pending");
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "pending");
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
 
-    const HttpResult unknown = postJson("/domains/" + dnsh::randomHex(16) + "/issue-certificate", "");
+    const HttpResult unknown =
+        postJson("/domains/" + dnsh::randomHex(16) + "/issue-certificate", "");
     CHECK(unknown.status == 404);
     CHECK(unknown.header("Content-Type").find("application/json") == 0);
     CHECK_FALSE(unknown.jsonString("error").empty());
@@ -332,12 +347,16 @@ TEST_CASE("issuance: concurrent issue calls on one verified domain give exactly 
     CHECK(refused == kCalls - 1);
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 1);
     CHECK(count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
-                "WHERE o.domain_id = " + quoted(domain.id)) == 1);
+                "WHERE o.domain_id = " +
+                quoted(domain.id)) == 1);
     CHECK(scalar("SELECT id FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == orderId);
-    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "certificate_pending");
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) ==
+          "certificate_pending");
 }
 
-TEST_CASE("issuance: kill -9 of the scheduler mid-flight, then a restart, ends with every domain active") {
+TEST_CASE(
+    "issuance: kill -9 of the scheduler mid-flight, then a restart, ends with every domain "
+    "active") {
     Leftovers leftovers;
     std::vector<TestDomain> domains;
     for (int i = 0; i < 5; ++i) {
@@ -353,26 +372,31 @@ TEST_CASE("issuance: kill -9 of the scheduler mid-flight, then a restart, ends w
         const bool keyPersisted = waitFor(
             std::chrono::seconds(10),
             [&] {
-                return count("SELECT count(*) FROM acme_orders WHERE cert_key_ciphertext IS NOT NULL "
-                             "AND step <> 'done' AND domain_id IN (" + ids + ")") > 0;
+                return count(
+                           "SELECT count(*) FROM acme_orders WHERE cert_key_ciphertext IS NOT NULL "
+                           "AND step <> 'done' AND domain_id IN (" +
+                           ids + ")") > 0;
             },
             std::chrono::milliseconds(10));
-        if (!keyPersisted) FAIL_CHECK("no certificate key persisted within 10 s: " << describe(*first));
+        if (!keyPersisted)
+            FAIL_CHECK("no certificate key persisted within 10 s: " << describe(*first));
         first->kill9();
     }
     const std::string atKill = scalar(
         "SELECT string_agg(d.status || '/' || o.step || '/' || "
         "CASE WHEN o.cert_key_ciphertext IS NULL THEN 'no key' ELSE 'key' END || '/' || "
         "CASE WHEN d.lease_owner IS NULL THEN 'free' ELSE 'leased' END, ', ') "
-        "FROM domains d JOIN acme_orders o ON o.domain_id = d.id WHERE d.id IN (" + ids + ")");
+        "FROM domains d JOIN acme_orders o ON o.domain_id = d.id WHERE d.id IN (" +
+        ids + ")");
     MESSAGE("at the kill (status/step/key/lease): " << atKill);
     // Otherwise the kill hit nothing in flight and this case proves nothing.
-    REQUIRE(count("SELECT count(*) FROM domains WHERE status = 'certificate_pending' AND id IN (" + ids + ")") > 0);
+    REQUIRE(count("SELECT count(*) FROM domains WHERE status = 'certificate_pending' AND id IN (" +
+                  ids + ")") > 0);
     // Keys persisted before the kill must be the ones the certificates end up with.
     std::map<std::string, std::string> keysAtKill;
     for (const auto& domain : domains) {
-        const std::string sealed = scalar("SELECT cert_key_ciphertext FROM acme_orders WHERE domain_id = " +
-                                          quoted(domain.id));
+        const std::string sealed = scalar(
+            "SELECT cert_key_ciphertext FROM acme_orders WHERE domain_id = " + quoted(domain.id));
         if (!sealed.empty()) keysAtKill[domain.id] = sealed;
     }
 
@@ -381,12 +405,14 @@ TEST_CASE("issuance: kill -9 of the scheduler mid-flight, then a restart, ends w
     checkOneCertificateEach(domains);
     for (const auto& [id, sealed] : keysAtKill) {
         CAPTURE(id);
-        CHECK(scalar("SELECT private_key_ciphertext FROM certificates WHERE domain_id = " + quoted(id)) == sealed);
+        CHECK(scalar("SELECT private_key_ciphertext FROM certificates WHERE domain_id = " +
+                     quoted(id)) == sealed);
     }
     CHECK(second->terminate() == 0);
 }
 
-TEST_CASE("issuance: two scheduler replicas take 20 domains to active, one certificate and order each") {
+TEST_CASE(
+    "issuance: two scheduler replicas take 20 domains to active, one certificate and order each") {
     Leftovers leftovers;
     std::vector<TestDomain> domains;
     std::vector<std::string> values;
@@ -420,14 +446,17 @@ TEST_CASE("issuance: two scheduler replicas take 20 domains to active, one certi
     CHECK(second->terminate() == 0);
 }
 
-TEST_CASE("issuance: scheduler repairs an order-less pending domain against a CA rejecting half the nonces") {
+TEST_CASE(
+    "issuance: scheduler repairs an order-less pending domain against a CA rejecting half the "
+    "nonces") {
     Leftovers leftovers;
     std::vector<TestDomain> domains;
     for (int i = 0; i < 3; ++i) domains.push_back(verifiedDomain("issue-nonce", leftovers));
     const std::string ids = idList(domains);
     // As if the handler died between the status change and the order: no acme_orders row.
-    execute("UPDATE domains SET status = 'certificate_pending', next_attempt_at = now() WHERE id IN (" +
-            ids + ")");
+    execute(
+        "UPDATE domains SET status = 'certificate_pending', next_attempt_at = now() WHERE id IN (" +
+        ids + ")");
     REQUIRE(count("SELECT count(*) FROM acme_orders WHERE domain_id IN (" + ids + ")") == 0);
 
     const std::string directory = requireEnv("ACME_DIRECTORY_NONCEREJECT");
@@ -445,10 +474,13 @@ TEST_CASE("issuance: scheduler repairs an order-less pending domain against a CA
             if (published[domain.id]) continue;
             const std::string value = scalar(
                 "SELECT c.txt_value FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
-                "WHERE o.domain_id = " + quoted(domain.id) + " ORDER BY c.created_at DESC LIMIT 1");
+                "WHERE o.domain_id = " +
+                quoted(domain.id) + " ORDER BY c.created_at DESC LIMIT 1");
             if (value.empty()) continue;
-            CHECK(scalar("SELECT txt_name FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
-                         "WHERE o.domain_id = " + quoted(domain.id) + " LIMIT 1") == domain.challengeName());
+            CHECK(scalar("SELECT txt_name FROM acme_challenges c JOIN acme_orders o ON o.id = "
+                         "c.order_id "
+                         "WHERE o.domain_id = " +
+                         quoted(domain.id) + " LIMIT 1") == domain.challengeName());
             publish(domain, value);
             published[domain.id] = true;
         }
@@ -460,9 +492,10 @@ TEST_CASE("issuance: scheduler repairs an order-less pending domain against a CA
     requireAllActive(domains, std::chrono::seconds(30));
     checkOneCertificateEach(domains);
     // The orders were placed with the nonce-rejecting CA, not the plain one.
-    const std::string caBase = directory.substr(0, directory.find('/', std::string("https://").size()));
-    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id IN (" + ids + ") AND order_url LIKE " +
-                quoted(caBase + "/%")) == 3);
+    const std::string caBase =
+        directory.substr(0, directory.find('/', std::string("https://").size()));
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id IN (" + ids +
+                ") AND order_url LIKE " + quoted(caBase + "/%")) == 3);
 
     const std::string log = readFile(scheduler->logFile());
     CHECK(log.find("PRIVATE KEY") == std::string::npos);
@@ -479,8 +512,10 @@ TEST_CASE("issuance: scheduler repairs an order-less pending domain against a CA
     pebble.seekg(static_cast<std::streamoff>(pebbleLogStart));
     int fixedPosts = 0;
     for (std::string line; std::getline(pebble, line);)
-        for (const char* endpoint : {"POST /order-plz ", "POST /chalZ/", "POST /finalize-order/", "POST /certZ/"})
+        for (const char* endpoint :
+             {"POST /order-plz ", "POST /chalZ/", "POST /finalize-order/", "POST /certZ/"})
             if (line.find(endpoint) != std::string::npos) ++fixedPosts;
-    MESSAGE("POSTs to newOrder, challenge, finalize and certificate: " << fixedPosts << " (12 without rejections)");
+    MESSAGE("POSTs to newOrder, challenge, finalize and certificate: "
+            << fixedPosts << " (12 without rejections)");
     CHECK(fixedPosts > 12);
 }

@@ -104,9 +104,13 @@ TEST_CASE("request id: every handler answer has one; a sane client id comes back
         int status;
     };
     const std::vector<Case> cases = {
-        {"create (409)", {"POST", "/domains", createBody(domain.name), "application/json", {}}, 409},
+        {"create (409)",
+         {"POST", "/domains", createBody(domain.name), "application/json", {}},
+         409},
         {"get (200)", {"GET", "/domains/" + domain.id, "", "", {}}, 200},
-        {"verify (424, no TXT)", {"POST", "/domains/" + domain.id + "/verify", "", "application/json", {}}, 424},
+        {"verify (424, no TXT)",
+         {"POST", "/domains/" + domain.id + "/verify", "", "application/json", {}},
+         424},
         {"certificate (404)", {"GET", "/domains/" + domain.id + "/certificate", "", "", {}}, 404},
         {"wrong method (405)", {"DELETE", "/domains/" + domain.id, "", "", {}}, 405},
         {"bad JSON (400)", {"POST", "/domains", "{", "application/json", {}}, 400},

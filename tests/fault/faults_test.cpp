@@ -3,9 +3,8 @@
 // refusing the certificate insert, a dead scheduler replica's lease. Every case restores what it
 // broke (RAII guards, also when an assertion stops it) and fails what it leaves in
 // certificate_pending, so the next case starts from a working stack.
-#include <doctest/doctest.h>
-
 #include <dirent.h>
+#include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -65,7 +64,9 @@ HttpResult sendSafely(const HttpRequest& request) {
     }
 }
 
-HttpRequest getDomainRequest(const std::string& id) { return {"GET", "/domains/" + id, "", "", {}}; }
+HttpRequest getDomainRequest(const std::string& id) {
+    return {"GET", "/domains/" + id, "", "", {}};
+}
 
 HttpRequest createRequest(const std::string& name) {
     return {"POST", "/domains", "{\"domain_name\": \"" + name + "\"}", "application/json", {}};
@@ -114,8 +115,10 @@ std::string domainStatus(const TestDomain& domain) {
 }
 
 std::string domainSummary(const TestDomain& domain) {
-    return scalar("SELECT status || coalesce(' (' || error || ')', '') || ' lease=' || "
-                  "coalesce(lease_owner, '-') FROM domains WHERE id = " + quoted(domain.id));
+    return scalar(
+        "SELECT status || coalesce(' (' || error || ')', '') || ' lease=' || "
+        "coalesce(lease_owner, '-') FROM domains WHERE id = " +
+        quoted(domain.id));
 }
 
 long long orderCount(const TestDomain& domain) {
@@ -132,8 +135,9 @@ int countLogLines(const std::string& path, const std::vector<std::string>& parts
     std::string line;
     int found = 0;
     while (std::getline(lines, line)) {
-        if (std::all_of(parts.begin(), parts.end(),
-                        [&](const std::string& part) { return line.find(part) != std::string::npos; }))
+        if (std::all_of(parts.begin(), parts.end(), [&](const std::string& part) {
+                return line.find(part) != std::string::npos;
+            }))
             ++found;
     }
     return found;
@@ -188,7 +192,8 @@ pid_t lighttpdPid() {
 // left frozen whatever happens.
 class FrozenHandlers {
 public:
-    FrozenHandlers(pid_t parent, std::vector<pid_t> pids) : parent_(parent), pids_(std::move(pids)) {
+    FrozenHandlers(pid_t parent, std::vector<pid_t> pids)
+        : parent_(parent), pids_(std::move(pids)) {
         for (pid_t pid : pids_) ::kill(pid, SIGSTOP);
     }
     FrozenHandlers(const FrozenHandlers&) = delete;
@@ -225,13 +230,15 @@ std::vector<HttpResult> sendParallel(int threads, int perThread,
 }
 
 std::string otherBackendsSql(const std::string& what) {
-    return "SELECT " + what + " FROM pg_stat_activity WHERE datname = current_database() "
+    return "SELECT " + what +
+           " FROM pg_stat_activity WHERE datname = current_database() "
            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'";
 }
 
 }  // namespace
 
-TEST_CASE("fault: PostgreSQL stopped under load gives quick JSON 503s and service resumes by itself") {
+TEST_CASE(
+    "fault: PostgreSQL stopped under load gives quick JSON 503s and service resumes by itself") {
     Leftovers leftovers;
     const TestDomain domain = registerDomain("pg-load", leftovers);
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});  // must ride out the outage too
@@ -285,16 +292,18 @@ TEST_CASE("fault: PostgreSQL stopped under load gives quick JSON 503s and servic
     running = false;
     for (auto& thread : clients) thread.join();
     MESSAGE("stop took " << std::chrono::duration<double>(stopDone - begin).count() - 0.3
-                         << " s, start took " << std::chrono::duration<double>(startDone - startBegin).count()
-                         << " s, " << samples.size() << " requests in " << secondsSince(begin) << " s");
+                         << " s, start took "
+                         << std::chrono::duration<double>(startDone - startBegin).count() << " s, "
+                         << samples.size() << " requests in " << secondsSince(begin) << " s");
 
     int duringOutage = 0, unavailable = 0, succeeded = 0;
     double slowest = 0;
     for (const Sample& sample : samples) {
-        const double seconds = std::chrono::duration<double>(sample.finished - sample.started).count();
+        const double seconds =
+            std::chrono::duration<double>(sample.finished - sample.started).count();
         slowest = std::max(slowest, seconds);
-        INFO((sample.create ? "POST /domains" : "GET /domains/{id}") << " -> " << sample.result.status
-                                                                      << " " << sample.result.body);
+        INFO((sample.create ? "POST /domains" : "GET /domains/{id}")
+             << " -> " << sample.result.status << " " << sample.result.body);
         CHECK(isJsonAnswer(sample.result));
         CHECK(seconds < 5.0);
         const int okStatus = sample.create ? 201 : 200;
@@ -317,11 +326,14 @@ TEST_CASE("fault: PostgreSQL stopped under load gives quick JSON 503s and servic
     // Back without restarting lighttpd: the handlers reconnect on their own.
     const auto recovery = Clock::now();
     HttpResult lastGet, lastCreate;
-    const bool recovered = waitFor(5s, [&] {
-        lastGet = sendSafely(getDomainRequest(domain.id));
-        lastCreate = sendSafely(createRequest(uniqueDomainName("pg-load-after")));
-        return lastGet.status == 200 && lastCreate.status == 201;
-    }, 200ms);
+    const bool recovered = waitFor(
+        5s,
+        [&] {
+            lastGet = sendSafely(getDomainRequest(domain.id));
+            lastCreate = sendSafely(createRequest(uniqueDomainName("pg-load-after")));
+            return lastGet.status == 200 && lastCreate.status == 201;
+        },
+        200ms);
     INFO("last GET: " << lastGet.status << " " << lastGet.body);
     INFO("last POST: " << lastCreate.status << " " << lastCreate.body);
     CHECK(recovered);
@@ -339,16 +351,18 @@ TEST_CASE("fault: sessions killed with pg_terminate_backend are re-established t
         return (thread + i) % 2 == 0 ? getDomainRequest(domain.id)
                                      : createRequest(uniqueDomainName("pg-kill-warm"));
     });
-    for (const auto& result : warmup) REQUIRE_MESSAGE((result.status == 200 || result.status == 201), result.body);
+    for (const auto& result : warmup)
+        REQUIRE_MESSAGE((result.status == 200 || result.status == 201), result.body);
     const long long before = count(otherBackendsSql("count(*)"));
     MESSAGE(before << " handler session(s) open before the kill");
     REQUIRE(before >= 2);
 
-    const long long terminated = count("SELECT count(*) FROM (" +
-                                       otherBackendsSql("pg_terminate_backend(pid) AS done") +
-                                       ") killed WHERE killed.done");
+    const long long terminated =
+        count("SELECT count(*) FROM (" + otherBackendsSql("pg_terminate_backend(pid) AS done") +
+              ") killed WHERE killed.done");
     CHECK(terminated == before);
-    CHECK(waitFor(3s, [] { return count(otherBackendsSql("count(*)")) == 0; }, 50ms));
+    CHECK(waitFor(
+        3s, [] { return count(otherBackendsSql("count(*)")) == 0; }, 50ms));
 
     // The first request of each process finds its session dead; it must reconnect and answer.
     const auto after = sendParallel(4, 5, [&](int, int) { return getDomainRequest(domain.id); });
@@ -357,7 +371,8 @@ TEST_CASE("fault: sessions killed with pg_terminate_backend are re-established t
         CHECK(result.status == 200);
         CHECK(isJsonAnswer(result));
     }
-    const auto creates = sendParallel(4, 2, [&](int, int) { return createRequest(uniqueDomainName("pg-kill-new")); });
+    const auto creates = sendParallel(
+        4, 2, [&](int, int) { return createRequest(uniqueDomainName("pg-kill-new")); });
     for (const auto& result : creates) {
         INFO(result.status << " " << result.body);
         CHECK(result.status == 201);
@@ -378,7 +393,8 @@ TEST_CASE("fault: a handler killed mid-request gives a JSON 5xx and is respawned
     HttpResult midRequest;
     {
         FrozenHandlers frozen(lighttpd, handlers);
-        auto pending = std::async(std::launch::async, [&] { return sendSafely(getDomainRequest(domain.id)); });
+        auto pending =
+            std::async(std::launch::async, [&] { return sendSafely(getDomainRequest(domain.id)); });
         // The request reached a stopped handler and hangs there.
         CHECK(pending.wait_for(300ms) == std::future_status::timeout);
         frozen.killAll();
@@ -394,20 +410,25 @@ TEST_CASE("fault: a handler killed mid-request gives a JSON 5xx and is respawned
     // lighttpd respawns the handlers; every answer meanwhile is JSON too.
     const auto killed = Clock::now();
     std::vector<HttpResult> meanwhile;
-    const bool served = waitFor(5s, [&] {
-        meanwhile.push_back(sendSafely(getDomainRequest(domain.id)));
-        return meanwhile.back().status == 200;
-    }, 100ms);
+    const bool served = waitFor(
+        5s,
+        [&] {
+            meanwhile.push_back(sendSafely(getDomainRequest(domain.id)));
+            return meanwhile.back().status == 200;
+        },
+        100ms);
     for (const auto& result : meanwhile) {
         INFO(result.status << " " << result.body);
         CHECK(isJsonAnswer(result));
     }
     REQUIRE(served);
     CHECK(meanwhile.back().jsonString("id") == domain.id);
-    MESSAGE("served again after " << secondsSince(killed) << " s, " << meanwhile.size() << " request(s)");
+    MESSAGE("served again after " << secondsSince(killed) << " s, " << meanwhile.size()
+                                  << " request(s)");
     const std::vector<pid_t> respawned = handlerProcesses(lighttpd, "get_domain");
     CHECK(!respawned.empty());
-    for (pid_t pid : respawned) CHECK(std::find(handlers.begin(), handlers.end(), pid) == handlers.end());
+    for (pid_t pid : respawned)
+        CHECK(std::find(handlers.begin(), handlers.end(), pid) == handlers.end());
 }
 
 TEST_CASE("fault: CA unreachable at issue-certificate gives 502 and leaves the domain verified") {
@@ -438,7 +459,8 @@ TEST_CASE("fault: a restarted Pebble leads to a fresh order, not a failure or a 
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
     const TestDomain domain = verifiedDomain("pebble-restart", leftovers);
     const std::string first = startIssuance(domain);
-    REQUIRE(count("SELECT count(*) FROM acme_accounts WHERE directory_url = " + quoted(directory)) == 1);
+    REQUIRE(count("SELECT count(*) FROM acme_accounts WHERE directory_url = " +
+                  quoted(directory)) == 1);
 
     pebble.stop();
     std::this_thread::sleep_for(1000ms);
@@ -451,18 +473,21 @@ TEST_CASE("fault: a restarted Pebble leads to a fresh order, not a failure or a 
     const auto started = Clock::now();
     std::vector<std::string> published;
     std::string status;
-    const bool settled = waitFor(30s, [&] {
-        const HttpResult current = sendSafely(getDomainRequest(domain.id));
-        if (current.status != 200) return false;
-        status = current.jsonString("status");
-        if (status == "active" || status == "failed") return true;
-        const std::string value = current.jsonString("expected_txt_value");
-        if (!value.empty() && (published.empty() || published.back() != value)) {
-            publish(domain, value);
-            published.push_back(value);
-        }
-        return false;
-    }, 200ms);
+    const bool settled = waitFor(
+        30s,
+        [&] {
+            const HttpResult current = sendSafely(getDomainRequest(domain.id));
+            if (current.status != 200) return false;
+            status = current.jsonString("status");
+            if (status == "active" || status == "failed") return true;
+            const std::string value = current.jsonString("expected_txt_value");
+            if (!value.empty() && (published.empty() || published.back() != value)) {
+                publish(domain, value);
+                published.push_back(value);
+            }
+            return false;
+        },
+        200ms);
     INFO("domain: " << domainSummary(domain));
     INFO("values published: " << published.size());
     REQUIRE(settled);
@@ -474,12 +499,14 @@ TEST_CASE("fault: a restarted Pebble leads to a fresh order, not a failure or a 
     CHECK(orderCount(domain) >= 2);
     CHECK(orderCount(domain) <= 3);
     CHECK(certificateCount(domain) == 1);
-    CHECK(count("SELECT count(*) FROM acme_accounts WHERE directory_url = " + quoted(directory)) == 1);
+    CHECK(count("SELECT count(*) FROM acme_accounts WHERE directory_url = " + quoted(directory)) ==
+          1);
     CHECK(scheduler.running());
     checkStoredKeyMatches(domain);
 }
 
-TEST_CASE("fault: the database refusing the certificate insert is retried on the same valid order") {
+TEST_CASE(
+    "fault: the database refusing the certificate insert is retried on the same valid order") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("cert-refused", leftovers);
     const std::string function = "fault_refuse_cert_" + domain.id.substr(0, 8);
@@ -487,31 +514,43 @@ TEST_CASE("fault: the database refusing the certificate insert is retried on the
         std::string function;
         ~TriggerGuard() {
             try {
-                execute("DROP TRIGGER IF EXISTS " + function + " ON certificates; "
-                        "DROP FUNCTION IF EXISTS " + function + "()");
+                execute("DROP TRIGGER IF EXISTS " + function +
+                        " ON certificates; "
+                        "DROP FUNCTION IF EXISTS " +
+                        function + "()");
             } catch (...) {
             }
         }
     } guard{function};
     // Only this domain's certificate is refused: nothing else in the database is affected.
-    execute("CREATE FUNCTION " + function + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.domain_id = " + quoted(domain.id) + " THEN RAISE EXCEPTION 'refused by test'; END IF; "
+    execute("CREATE FUNCTION " + function +
+            "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.domain_id = " +
+            quoted(domain.id) +
+            " THEN RAISE EXCEPTION 'refused by test'; END IF; "
             "RETURN NEW; END $$; "
-            "CREATE TRIGGER " + function + " BEFORE INSERT ON certificates FOR EACH ROW "
-            "EXECUTE FUNCTION " + function + "()");
+            "CREATE TRIGGER " +
+            function +
+            " BEFORE INSERT ON certificates FOR EACH ROW "
+            "EXECUTE FUNCTION " +
+            function + "()");
 
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
     publish(domain, startIssuance(domain));
     const std::string id = quoted(domain.id);
-    const bool refusedAgain = waitFor(25s, [&] {
-        return scalar("SELECT step FROM acme_orders WHERE domain_id = " + id +
-                      " ORDER BY created_at DESC LIMIT 1") == "await_order" &&
-               countLogLines(scheduler.logFile(), {"\"step failed\"", domain.id}) >= 3;
-    }, 200ms);
+    const bool refusedAgain = waitFor(
+        25s,
+        [&] {
+            return scalar("SELECT step FROM acme_orders WHERE domain_id = " + id +
+                          " ORDER BY created_at DESC LIMIT 1") == "await_order" &&
+                   countLogLines(scheduler.logFile(), {"\"step failed\"", domain.id}) >= 3;
+        },
+        200ms);
     INFO("domain: " << domainSummary(domain));
     INFO("scheduler log: " << scheduler.logFile());
     REQUIRE(refusedAgain);
-    CHECK(countLogLines(scheduler.logFile(), {"\"step failed\"", domain.id, "refused by test"}) >= 1);
+    CHECK(countLogLines(scheduler.logFile(), {"\"step failed\"", domain.id, "refused by test"}) >=
+          1);
     CHECK(domainStatus(domain) == "certificate_pending");
     CHECK(certificateCount(domain) == 0);
     CHECK(orderCount(domain) == 1);
@@ -530,22 +569,31 @@ TEST_CASE("fault: the database refusing the certificate insert is retried on the
     CHECK(scalar("SELECT status FROM acme_orders WHERE domain_id = " + id) == "valid");
     // The key stored with the certificate is the one persisted for the order before finalize.
     CHECK(count("SELECT count(*) FROM certificates c JOIN acme_orders o ON o.id = c.order_id "
-                "WHERE c.domain_id = " + id + " AND c.private_key_ciphertext = o.cert_key_ciphertext") == 1);
+                "WHERE c.domain_id = " +
+                id + " AND c.private_key_ciphertext = o.cert_key_ciphertext") == 1);
     checkStoredKeyMatches(domain);
 }
 
-TEST_CASE("fault: a dead replica's lease is taken over only when it expires and late writes are refused") {
+TEST_CASE(
+    "fault: a dead replica's lease is taken over only when it expires and late writes are "
+    "refused") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("lease", leftovers);
     publish(domain, startIssuance(domain));
     const std::string id = quoted(domain.id);
     const std::string snapshotSql =
         "SELECT concat_ws('|', status, coalesce(error, '-'), lease_owner, lease_expires_at, "
-        "next_attempt_at, updated_at) || ' orders: ' || (SELECT string_agg(o.id || ':' || o.status || "
-        "':' || o.step, ',') FROM acme_orders o WHERE o.domain_id = d.id) FROM domains d WHERE d.id = " + id;
+        "next_attempt_at, updated_at) || ' orders: ' || (SELECT string_agg(o.id || ':' || o.status "
+        "|| "
+        "':' || o.step, ',') FROM acme_orders o WHERE o.domain_id = d.id) FROM domains d WHERE "
+        "d.id = " +
+        id;
 
-    execute("UPDATE domains SET lease_owner = 'dead-replica', lease_expires_at = now() + interval '3 seconds' "
-            "WHERE id = " + id);
+    execute(
+        "UPDATE domains SET lease_owner = 'dead-replica', lease_expires_at = now() + interval '3 "
+        "seconds' "
+        "WHERE id = " +
+        id);
     const auto leased = Clock::now();
 
     // Owner guard: a late write from someone who does not hold the lease changes nothing.
@@ -562,15 +610,19 @@ TEST_CASE("fault: a dead replica's lease is taken over only when it expires and 
     CHECK(scalar(snapshotSql) == before);
 
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
-    std::this_thread::sleep_for(1500ms - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - leased));
+    std::this_thread::sleep_for(
+        1500ms - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - leased));
     CHECK(domainStatus(domain) == "certificate_pending");
     CHECK(scalar("SELECT lease_owner FROM domains WHERE id = " + id) == "dead-replica");
     CHECK(scalar(snapshotSql) == before);
 
-    const bool settled = waitFor(20s, [&] {
-        const std::string status = domainStatus(domain);
-        return status == "active" || status == "failed";
-    }, 200ms);
+    const bool settled = waitFor(
+        20s,
+        [&] {
+            const std::string status = domainStatus(domain);
+            return status == "active" || status == "failed";
+        },
+        200ms);
     INFO("domain: " << domainSummary(domain));
     REQUIRE(settled);
     REQUIRE(domainStatus(domain) == "active");
@@ -585,9 +637,11 @@ TEST_CASE("fault: an order past the CA's expiry is replaced by a fresh one, not 
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("order-expired", leftovers);
     const std::string first = startIssuance(domain);
-    const std::string firstOrder = scalar("SELECT id FROM acme_orders WHERE domain_id = " + quoted(domain.id));
+    const std::string firstOrder =
+        scalar("SELECT id FROM acme_orders WHERE domain_id = " + quoted(domain.id));
     REQUIRE(!scalar("SELECT expires_at FROM acme_orders WHERE id = " + quoted(firstOrder)).empty());
-    execute("UPDATE acme_orders SET expires_at = now() - interval '1 second' WHERE id = " + quoted(firstOrder));
+    execute("UPDATE acme_orders SET expires_at = now() - interval '1 second' WHERE id = " +
+            quoted(firstOrder));
     publish(domain, first);  // the old value: it must not be used for the old order
 
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
@@ -603,7 +657,8 @@ TEST_CASE("fault: an order past the CA's expiry is replaced by a fresh one, not 
     REQUIRE(waitFor(20s, [&] { return domainStatus(domain) == "active"; }));
     CHECK(orderCount(domain) == 2);
     CHECK(certificateCount(domain) == 1);
-    CHECK(scalar("SELECT order_id FROM certificates WHERE domain_id = " + quoted(domain.id)) != firstOrder);
+    CHECK(scalar("SELECT order_id FROM certificates WHERE domain_id = " + quoted(domain.id)) !=
+          firstOrder);
 }
 
 TEST_CASE("fault: a CA that stays down is retried with growing delays in database time") {

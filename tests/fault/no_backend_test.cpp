@@ -1,10 +1,10 @@
 // No live backend at all (every handler crashed and the binaries are broken, as after a bad
 // deploy): lighttpd must still answer JSON (503, from deploy/errors/) on every route.
+#include <Poco/Net/ServerSocket.h>
 #include <doctest/doctest.h>
-
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,8 +15,6 @@
 #include <fstream>
 #include <thread>
 #include <vector>
-
-#include <Poco/Net/ServerSocket.h>
 
 #include "support/http_client.hpp"
 #include "support/raw_http.hpp"
@@ -46,10 +44,13 @@ public:
             Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
             port_ = probe.address().port();
         }
-        std::vector<std::string> env{"DNSH_HOME=" DNSH_SOURCE_DIR, "DNSH_BIN_DIR=" + (dir / "bin").string(),
+        std::vector<std::string> env{"DNSH_HOME=" DNSH_SOURCE_DIR,
+                                     "DNSH_BIN_DIR=" + (dir / "bin").string(),
                                      "DNSH_RUN_DIR=" + (dir / "run").string(),
-                                     "DNSH_LOG_DIR=" + (dir / "log").string(), "DNSH_BIND=127.0.0.1",
-                                     "DNSH_PORT=" + std::to_string(port_), "DNSH_HANDLER_PROCS=1",
+                                     "DNSH_LOG_DIR=" + (dir / "log").string(),
+                                     "DNSH_BIND=127.0.0.1",
+                                     "DNSH_PORT=" + std::to_string(port_),
+                                     "DNSH_HANDLER_PROCS=1",
                                      "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
         std::vector<char*> envp;
         for (auto& entry : env) envp.push_back(entry.data());
@@ -60,7 +61,8 @@ public:
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         const std::string log = (dir / "log" / "lighttpd.out").string();
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT, 0644);
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT,
+                                         0644);
         posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
         const int rc = posix_spawnp(&pid_, "lighttpd", &actions, nullptr, argv, envp.data());
         posix_spawn_file_actions_destroy(&actions);
@@ -102,7 +104,8 @@ private:
 }  // namespace
 
 TEST_CASE("fault: with no live backend lighttpd answers JSON 503 on every route") {
-    const fs::path dir = fs::temp_directory_path() / ("dnsh-nobackend-" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("dnsh-nobackend-" + std::to_string(::getpid()));
     DeadBackendServer server(dir);
     struct Case {
         std::string description, method, path;

@@ -3,7 +3,6 @@
 // token in any log of the run. This file sorts after faults_test.cpp, so in a plain run the log
 // check also sees what the fault cases logged; it issues a certificate of its own all the same.
 #include <doctest/doctest.h>
-
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,7 +79,7 @@ TEST_CASE("fault: AUTH_TOKEN requires a Bearer token on every endpoint") {
     CHECK(missing.body.find(domain.id) == std::string::npos);
 
     for (const char* wrong : {"Bearer wrong", "Bearer s3cre", "Bearer s3cretX", "Bearer  s3cret",
-                                     "Basic czNjcmV0", "s3cret", ""}) {
+                              "Basic czNjcmV0", "s3cret", ""}) {
         const HttpResult refused = getWith({{"HTTP_AUTHORIZATION", wrong}});
         INFO("Authorization: " << wrong << " -> " << refused.status << " " << refused.body);
         CHECK(refused.status == 401);
@@ -106,18 +105,24 @@ TEST_CASE("fault: AUTH_TOKEN requires a Bearer token on every endpoint") {
     CHECK(count("SELECT count(*) FROM domains WHERE domain_name = " + quoted(name)) == 0);
 }
 
-TEST_CASE("fault: no secrets in logs and no scheduler without a KEK and export-cert writes a verifiable pair") {
+TEST_CASE(
+    "fault: no secrets in logs and no scheduler without a KEK and export-cert writes a verifiable "
+    "pair") {
     // Without the key-encryption key the scheduler refuses to start, saying which variable.
     {
         SchedulerProcess scheduler(Env{{"KEY_ENCRYPTION_KEY_FILE", ""}});
         int status = 0;
         pid_t reaped = 0;
-        waitFor(5s, [&] {
-            reaped = waitpid(scheduler.pid(), &status, WNOHANG);
-            return reaped == scheduler.pid();
-        }, 50ms);
+        waitFor(
+            5s,
+            [&] {
+                reaped = waitpid(scheduler.pid(), &status, WNOHANG);
+                return reaped == scheduler.pid();
+            },
+            50ms);
         INFO("log: " << readFile(scheduler.logFile()));
-        REQUIRE_MESSAGE(reaped == scheduler.pid(), "dns-scheduler still running 5 s after start without a KEK");
+        REQUIRE_MESSAGE(reaped == scheduler.pid(),
+                        "dns-scheduler still running 5 s after start without a KEK");
         CHECK(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) != 0);
         CHECK(readFile(scheduler.logFile()).find("KEY_ENCRYPTION_KEY_FILE") != std::string::npos);
@@ -126,22 +131,25 @@ TEST_CASE("fault: no secrets in logs and no scheduler without a KEK and export-c
     Leftovers leftovers;
     const TestDomain domain = activeDomain("secrets", leftovers);
 
-    // export-cert: key.pem only for the owner, cert.pem verifies with chain.pem up to Pebble's root.
+    // export-cert: key.pem only for the owner, cert.pem verifies with chain.pem up to Pebble's
+    // root.
     TempDir out;
-    const CommandResult exported =
-        runCommand(requireEnv("DNSH_ADMIN_BIN") + " export-cert " + domain.id + " --out " + out.path());
+    const CommandResult exported = runCommand(requireEnv("DNSH_ADMIN_BIN") + " export-cert " +
+                                              domain.id + " --out " + out.path());
     INFO("export-cert: " << exported.output);
     REQUIRE(exported.exitCode == 0);
     struct stat keyStat {};
     REQUIRE(stat((out.path() + "/key.pem").c_str(), &keyStat) == 0);
     CHECK((keyStat.st_mode & 0777) == 0600);
     const std::string certPem = readFile(out.path() + "/cert.pem");
-    CHECK(certPem == scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + quoted(domain.id)));
+    CHECK(certPem == scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " +
+                            quoted(domain.id)));
     const dnsh::Pkey key = dnsh::privateKeyFromPem(readFile(out.path() + "/key.pem"));
     CHECK(dnsh::certificateMatchesKey(certPem, key.get()));
     std::ofstream(out.path() + "/root.pem") << pebbleRootPem();
-    const CommandResult verified = runCommand("openssl verify -CAfile " + out.path() + "/root.pem -untrusted " +
-                                              out.path() + "/chain.pem " + out.path() + "/cert.pem");
+    const CommandResult verified =
+        runCommand("openssl verify -CAfile " + out.path() + "/root.pem -untrusted " + out.path() +
+                   "/chain.pem " + out.path() + "/cert.pem");
     INFO("openssl verify: " << verified.output);
     CHECK(verified.exitCode == 0);
 
@@ -179,6 +187,7 @@ TEST_CASE("fault: no secrets in logs and no scheduler without a KEK and export-c
         INFO("e.g. token " << example);
         CHECK(leaked == 0);
     }
-    MESSAGE("checked " << files << " log file(s) in " << logDir << " against " << tokens.size() << " token(s)");
+    MESSAGE("checked " << files << " log file(s) in " << logDir << " against " << tokens.size()
+                       << " token(s)");
     CHECK(files >= 3);  // at least handlers.log, the lighttpd logs and a scheduler log
 }

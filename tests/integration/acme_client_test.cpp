@@ -98,5 +98,6 @@ TEST_CASE("acme client: badNonce is retried until a nonce is accepted") {
     const Pkey key = generateEcdsaP256Key();
     client.newAccount(key.get(), "");
     // With half of all nonces rejected, 10 orders need retries; none may surface as an error.
-    for (int i = 0; i < 10; ++i) CHECK(client.newOrder({"nonce-" + std::to_string(i) + ".example"}).status == "pending");
+    for (int i = 0; i < 10; ++i)
+        CHECK(client.newOrder({"nonce-" + std::to_string(i) + ".example"}).status == "pending");
 }

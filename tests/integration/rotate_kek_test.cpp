@@ -1,15 +1,14 @@
 // dnsh-admin rotate-kek: every sealed key is re-encrypted under the new KEK in one transaction;
 // a key sealed under an unknown KEK stops it with nothing changed. Rotation rewrites a whole
 // database, so the test gets a scratch database of its own on the test server.
+#include <Poco/Data/Statement.h>
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
-#include <Poco/Data/Statement.h>
-
 #include <cstdio>
-#include <memory>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 
 #include "crypto/key_encryption.hpp"
 #include "crypto/random.hpp"
@@ -65,22 +64,25 @@ private:
 };
 
 // Runs dnsh-admin against `databaseUrl` with `currentKek`; returns its exit status.
-int admin(const std::string& databaseUrl, const std::string& currentKek, const std::string& arguments) {
-    const std::string command = "DATABASE_URL='" + databaseUrl + "' KEY_ENCRYPTION_KEY_FILE=" +
-                                currentKek + " " + requireEnv("DNSH_ADMIN_BIN") + " " + arguments +
-                                " >/dev/null 2>&1";
+int admin(const std::string& databaseUrl, const std::string& currentKek,
+          const std::string& arguments) {
+    const std::string command = "DATABASE_URL='" + databaseUrl +
+                                "' KEY_ENCRYPTION_KEY_FILE=" + currentKek + " " +
+                                requireEnv("DNSH_ADMIN_BIN") + " " + arguments + " >/dev/null 2>&1";
     const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-void insertSealedCertificate(ScratchDatabase& db, const std::string& domainId, const KeyEncryptor& kek,
-                             const std::string& secret) {
-    db.run("INSERT INTO domains (id, domain_name, verification_token) VALUES ('" + domainId + "', 'd" +
-           domainId.substr(0, 8) + ".example', '" + randomHex(32) + "')");
-    db.run("INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, private_key_ciphertext, "
-           "key_id, issued_at, expires_at) VALUES ('" + randomHex(16) + "', '" + domainId +
-           "', 'leaf', 'chain', '" + kek.encrypt(secret) + "', '" + kek.keyId() +
-           "', now(), now() + interval '90 days')");
+void insertSealedCertificate(ScratchDatabase& db, const std::string& domainId,
+                             const KeyEncryptor& kek, const std::string& secret) {
+    db.run("INSERT INTO domains (id, domain_name, verification_token) VALUES ('" + domainId +
+           "', 'd" + domainId.substr(0, 8) + ".example', '" + randomHex(32) + "')");
+    db.run(
+        "INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
+        "private_key_ciphertext, "
+        "key_id, issued_at, expires_at) VALUES ('" +
+        randomHex(16) + "', '" + domainId + "', 'leaf', 'chain', '" + kek.encrypt(secret) + "', '" +
+        kek.keyId() + "', now(), now() + interval '90 days')");
 }
 
 }  // namespace
@@ -95,15 +97,18 @@ TEST_CASE("rotate-kek re-encrypts every key under the new KEK, and refuses forei
 
     const std::string domainId = randomHex(16);
     insertSealedCertificate(db, domainId, current, "KEY-MATERIAL");
-    db.run("INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id) VALUES "
-           "('https://ca.test/dir', '" + current.encrypt("ACCOUNT-KEY") + "', '" + current.keyId() + "')");
+    db.run(
+        "INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id) VALUES "
+        "('https://ca.test/dir', '" +
+        current.encrypt("ACCOUNT-KEY") + "', '" + current.keyId() + "')");
 
     REQUIRE(admin(db.url(), first.path, "rotate-kek --new-key-file " + second.path) == 0);
     const std::string certificateKey = db.text(
         "SELECT private_key_ciphertext FROM certificates WHERE domain_id = '" + domainId + "'");
     CHECK(replacement.decrypt(certificateKey) == "KEY-MATERIAL");
     CHECK_THROWS(current.decrypt(certificateKey));
-    CHECK(replacement.decrypt(db.text("SELECT key_ciphertext FROM acme_accounts")) == "ACCOUNT-KEY");
+    CHECK(replacement.decrypt(db.text("SELECT key_ciphertext FROM acme_accounts")) ==
+          "ACCOUNT-KEY");
     CHECK(db.text("SELECT string_agg(DISTINCT key_id, ',') FROM (SELECT key_id FROM certificates "
                   "UNION ALL SELECT key_id FROM acme_accounts) k") == replacement.keyId());
 
@@ -112,5 +117,6 @@ TEST_CASE("rotate-kek re-encrypts every key under the new KEK, and refuses forei
     CHECK(admin(db.url(), second.path, "rotate-kek --new-key-file " + first.path) != 0);
     CHECK(db.text("SELECT private_key_ciphertext FROM certificates WHERE domain_id = '" + domainId +
                   "'") == certificateKey);
-    CHECK(db.text("SELECT count(*)::text FROM certificates WHERE key_id = '" + current.keyId() + "'") == "0");
+    CHECK(db.text("SELECT count(*)::text FROM certificates WHERE key_id = '" + current.keyId() +
+                  "'") == "0");
 }

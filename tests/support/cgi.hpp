@@ -12,7 +12,8 @@ struct CgiRequest {
     std::string path;  // PATH_INFO
     std::string body;
     std::string contentType = "application/json";
-    std::map<std::string, std::string> env;  // extra variables (HTTP_X_REQUEST_ID, CONTENT_LENGTH, ...)
+    std::map<std::string, std::string>
+        env;  // extra variables (HTTP_X_REQUEST_ID, CONTENT_LENGTH, ...)
 };
 
 // Runs handlerPath(handler) with DATABASE_URL, DNS_RESOLVER and DNS_TIMEOUT from the test

@@ -1,7 +1,6 @@
 #include "support/domain_flows.hpp"
 
 #include <doctest/doctest.h>
-
 #include <stdlib.h>
 #include <sys/wait.h>
 
@@ -100,9 +99,11 @@ Leftovers::~Leftovers() {
     if (domains_.empty()) return;
     // A destructor must not throw: what cannot be cleaned up only affects these unique names.
     try {
-        execute("UPDATE domains SET status = 'failed', error = 'left over by a test', "
-                "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL "
-                "WHERE status = 'certificate_pending' AND id IN (" + idList(domains_) + ")");
+        execute(
+            "UPDATE domains SET status = 'failed', error = 'left over by a test', "
+            "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL "
+            "WHERE status = 'certificate_pending' AND id IN (" +
+            idList(domains_) + ")");
     } catch (...) {
     }
     for (const auto& domain : domains_) {
@@ -151,17 +152,25 @@ void publish(const TestDomain& domain, const std::string& value) {
 }
 
 std::string statusSummary(const std::vector<TestDomain>& domains) {
-    return scalar("SELECT string_agg(domain_name || '=' || status || coalesce(' (' || error || ')', ''), '; ' "
-                  "ORDER BY domain_name) FROM domains WHERE id IN (" + idList(domains) + ")");
+    return scalar(
+        "SELECT string_agg(domain_name || '=' || status || coalesce(' (' || error || ')', ''), '; "
+        "' "
+        "ORDER BY domain_name) FROM domains WHERE id IN (" +
+        idList(domains) + ")");
 }
 
 void requireAllActive(const std::vector<TestDomain>& domains, std::chrono::milliseconds timeout) {
     const std::string ids = idList(domains);
     const auto started = Clock::now();
-    const bool settled = waitFor(timeout, [&] {
-        return count("SELECT count(*) FROM domains WHERE status IN ('active', 'failed') AND id IN (" +
-                     ids + ")") == static_cast<long long>(domains.size());
-    }) || count("SELECT count(*) FROM domains WHERE status = 'failed' AND id IN (" + ids + ")") > 0;
+    const bool settled =
+        waitFor(timeout,
+                [&] {
+                    return count(
+                               "SELECT count(*) FROM domains WHERE status IN ('active', 'failed') "
+                               "AND id IN (" +
+                               ids + ")") == static_cast<long long>(domains.size());
+                }) ||
+        count("SELECT count(*) FROM domains WHERE status = 'failed' AND id IN (" + ids + ")") > 0;
     const auto seconds = std::chrono::duration<double>(Clock::now() - started).count();
     MESSAGE("waited " << seconds << " s for " << domains.size() << " domain(s)");
     const long long active =
@@ -172,10 +181,12 @@ void requireAllActive(const std::vector<TestDomain>& domains, std::chrono::milli
 
 void checkStoredKeyMatches(const TestDomain& domain) {
     const std::string id = quoted(domain.id);
-    const std::string leaf = scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + id +
-                                    " ORDER BY created_at DESC LIMIT 1");
-    const std::string sealed = scalar("SELECT private_key_ciphertext FROM certificates WHERE domain_id = " +
-                                      id + " ORDER BY created_at DESC LIMIT 1");
+    const std::string leaf =
+        scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + id +
+               " ORDER BY created_at DESC LIMIT 1");
+    const std::string sealed =
+        scalar("SELECT private_key_ciphertext FROM certificates WHERE domain_id = " + id +
+               " ORDER BY created_at DESC LIMIT 1");
     REQUIRE(leaf.find("BEGIN CERTIFICATE") != std::string::npos);
     CHECK(sealed.find("PRIVATE KEY") == std::string::npos);  // ciphertext, not PEM
     const auto encryptor = dnsh::KeyEncryptor::fromFile(requireEnv("KEY_ENCRYPTION_KEY_FILE"));

@@ -63,7 +63,9 @@ HttpResult send(const std::string& baseUrl, const HttpRequest& request) {
     return result;
 }
 
-HttpResult get(const std::string& path) { return send(baseUrl(), {"GET", path, "", "", {}}); }
+HttpResult get(const std::string& path) {
+    return send(baseUrl(), {"GET", path, "", "", {}});
+}
 
 HttpResult postJson(const std::string& path, const std::string& body) {
     return send(baseUrl(), {"POST", path, body, "application/json", {}});

@@ -14,8 +14,8 @@ HttpResult sendRaw(const std::string& baseUrl, const std::string& method, const 
     const Poco::URI base(baseUrl);
     Poco::Net::StreamSocket socket(Poco::Net::SocketAddress(base.getHost(), base.getPort()));
     socket.setReceiveTimeout(Poco::Timespan(30, 0));
-    std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + base.getHost() +
-                          "\r\nConnection: close\r\n";
+    std::string request =
+        method + " " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nConnection: close\r\n";
     if (!contentType.empty()) request += "Content-Type: " + contentType + "\r\n";
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
         request += "Content-Length: " + std::to_string(body.size()) + "\r\n";

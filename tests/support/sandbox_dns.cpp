@@ -15,7 +15,8 @@ namespace {
 void call(const std::string& path, const Poco::JSON::Object& body) {
     std::ostringstream text;
     body.stringify(text);
-    const HttpResult result = send(sandboxDnsApi(), {"POST", path, text.str(), "application/json", {}});
+    const HttpResult result =
+        send(sandboxDnsApi(), {"POST", path, text.str(), "application/json", {}});
     if (result.status != 200)
         throw std::runtime_error("sandbox DNS " + path + " answered " +
                                  std::to_string(result.status) + ": " + result.body);
@@ -35,7 +36,9 @@ void setTxt(const std::string& host, const std::string& value) {
     call("/set-txt", body);
 }
 
-void clearTxt(const std::string& host) { call("/clear-txt", hostBody(host)); }
+void clearTxt(const std::string& host) {
+    call("/clear-txt", hostBody(host));
+}
 
 void setCname(const std::string& host, const std::string& target) {
     Poco::JSON::Object body = hostBody(host);
@@ -43,8 +46,14 @@ void setCname(const std::string& host, const std::string& target) {
     call("/set-cname", body);
 }
 
-void clearCname(const std::string& host) { call("/clear-cname", hostBody(host)); }
-void setServfail(const std::string& host) { call("/set-servfail", hostBody(host)); }
-void clearServfail(const std::string& host) { call("/clear-servfail", hostBody(host)); }
+void clearCname(const std::string& host) {
+    call("/clear-cname", hostBody(host));
+}
+void setServfail(const std::string& host) {
+    call("/set-servfail", hostBody(host));
+}
+void clearServfail(const std::string& host) {
+    call("/clear-servfail", hostBody(host));
+}
 
 }  // namespace dnsh::test

@@ -14,10 +14,18 @@ std::string requireEnv(const std::string& name) {
     return value;
 }
 
-std::string baseUrl() { return requireEnv("BASE_URL"); }
-std::string databaseUrl() { return requireEnv("DATABASE_URL"); }
-std::string dnsResolver() { return requireEnv("DNS_RESOLVER"); }
-std::string sandboxDnsApi() { return requireEnv("SANDBOX_DNS_API"); }
+std::string baseUrl() {
+    return requireEnv("BASE_URL");
+}
+std::string databaseUrl() {
+    return requireEnv("DATABASE_URL");
+}
+std::string dnsResolver() {
+    return requireEnv("DNS_RESOLVER");
+}
+std::string sandboxDnsApi() {
+    return requireEnv("SANDBOX_DNS_API");
+}
 std::string handlerPath(const std::string& name) {
     return requireEnv("DNSH_HANDLER_DIR") + "/" + name;
 }

@@ -8,10 +8,10 @@ namespace dnsh::test {
 // The variable's value; fails the test with a clear message when it is unset.
 std::string requireEnv(const std::string& name);
 
-std::string baseUrl();         // BASE_URL, e.g. http://127.0.0.1:8080
-std::string databaseUrl();     // DATABASE_URL
-std::string dnsResolver();     // DNS_RESOLVER, the sandbox DNS (pebble-challtestsrv)
-std::string sandboxDnsApi();   // SANDBOX_DNS_API, its management API
+std::string baseUrl();        // BASE_URL, e.g. http://127.0.0.1:8080
+std::string databaseUrl();    // DATABASE_URL
+std::string dnsResolver();    // DNS_RESOLVER, the sandbox DNS (pebble-challtestsrv)
+std::string sandboxDnsApi();  // SANDBOX_DNS_API, its management API
 std::string handlerPath(const std::string& name);  // DNSH_HANDLER_DIR/<name>
 
 // A name no other test (or earlier run) uses: "<prefix>-<random>.test-dnsh.example".

@@ -1,10 +1,10 @@
+#include "issuance/backoff.hpp"
+
 #include <doctest/doctest.h>
 
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "issuance/backoff.hpp"
 
 using namespace dnsh;
 using namespace std::chrono_literals;

@@ -1,5 +1,7 @@
 // Configuration from the environment: defaults, overrides, and a ConfigError naming the variable
 // for every bad value.
+#include "config/config.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -7,8 +9,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "config/config.hpp"
 
 using namespace dnsh;
 using std::chrono::milliseconds;
@@ -95,10 +95,16 @@ TEST_CASE("loadConfig accepts every valid log level and worker bounds") {
         int workers;
     };
     const std::vector<Case> cases{
-        {"debug, one worker", {{"LOG_LEVEL", "debug"}, {"SCHEDULER_WORKERS", "1"}}, LogLevel::Debug, 1},
+        {"debug, one worker",
+         {{"LOG_LEVEL", "debug"}, {"SCHEDULER_WORKERS", "1"}},
+         LogLevel::Debug,
+         1},
         {"info", {{"LOG_LEVEL", "info"}}, LogLevel::Info, 8},
         {"warn", {{"LOG_LEVEL", "warn"}}, LogLevel::Warn, 8},
-        {"error, 256 workers", {{"LOG_LEVEL", "error"}, {"SCHEDULER_WORKERS", "256"}}, LogLevel::Error, 256},
+        {"error, 256 workers",
+         {{"LOG_LEVEL", "error"}, {"SCHEDULER_WORKERS", "256"}},
+         LogLevel::Error,
+         256},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
@@ -167,9 +173,9 @@ TEST_CASE("parseLogLevel") {
         std::optional<LogLevel> expected;
     };
     const std::vector<Case> cases{
-        {"debug", "debug", LogLevel::Debug}, {"info", "info", LogLevel::Info},
-        {"warn", "warn", LogLevel::Warn},    {"error", "error", LogLevel::Error},
-        {"empty", "", std::nullopt},         {"warning spelled out", "warning", std::nullopt},
+        {"debug", "debug", LogLevel::Debug},   {"info", "info", LogLevel::Info},
+        {"warn", "warn", LogLevel::Warn},      {"error", "error", LogLevel::Error},
+        {"empty", "", std::nullopt},           {"warning spelled out", "warning", std::nullopt},
         {"upper case", "DEBUG", std::nullopt},
     };
     for (const auto& c : cases) {

@@ -1,20 +1,23 @@
 // Domain name normalisation and validation (DESIGN.md "HTTP API": lower case, no trailing dot, IDNs
 // to A-labels, RFC 1035 lengths, LDH labels, at least two labels, not an IP address), the TXT
 // challenge name and domain ids.
+#include "domain/domain_name.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
-#include "domain/domain_name.hpp"
 
 using namespace dnsh;
 
 namespace {
 
 // "aaa...a" of `length` characters: a valid LDH label when length <= 63.
-std::string label(std::size_t length, char fill = 'a') { return std::string(length, fill); }
+std::string label(std::size_t length, char fill = 'a') {
+    return std::string(length, fill);
+}
 
 // Labels of 63 characters joined by dots, then one last label to reach exactly `total` characters.
 std::string nameOfLength(std::size_t total) {
@@ -43,8 +46,10 @@ TEST_CASE("normalizeDomainName accepts good names and normalises them") {
         {"single-character labels", "a.b.co", "a.b.co"},
         {"digits allowed in non-top labels", "123.example.com", "123.example.com"},
         {"IDN to A-label", "Bücher.example", "xn--bcher-kva.example"},
-        {"ideographic full stop as the trailing dot (UTS #46 maps it)", "example.com\u3002", "example.com"},
-        {"ideographic full stop between labels", "b\u00fccher\u3002example", "xn--bcher-kva.example"},
+        {"ideographic full stop as the trailing dot (UTS #46 maps it)", "example.com\u3002",
+         "example.com"},
+        {"ideographic full stop between labels", "b\u00fccher\u3002example",
+         "xn--bcher-kva.example"},
         {"IDN lower-case input", "bücher.example", "xn--bcher-kva.example"},
         {"IDN upper-case U-label folded (UTS #46)", "BÜCHER.example", "xn--bcher-kva.example"},
         {"non-ASCII capital folded (UTS #46)", "ÉXAMPLE.com", "xn--xample-9ua.com"},

@@ -1,12 +1,12 @@
 // Durations in configuration: a positive integer and one unit (ms, s, m, h).
+#include "config/duration.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "config/duration.hpp"
 
 using namespace dnsh;
 using std::chrono::milliseconds;

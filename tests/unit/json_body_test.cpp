@@ -1,11 +1,12 @@
 // Request bodies: a JSON object with fields of the expected type; everything else BadRequest.
+#include "http/json_body.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
-#include "http/json_body.hpp"
 
 using namespace dnsh;
 
@@ -90,9 +91,11 @@ TEST_CASE("parseJsonObject rejects anything but one JSON object") {
 TEST_CASE("valid JSON that is not an object is named as such, not as invalid JSON") {
     for (const std::string body : {"42", "null", "true", "\"x.example\"", "[1,2]", "  7 "}) {
         CAPTURE(body);
-        CHECK(badRequestMessage([&] { parseJsonObject(body); }) == "request body must be a JSON object");
+        CHECK(badRequestMessage([&] { parseJsonObject(body); }) ==
+              "request body must be a JSON object");
     }
-    CHECK(badRequestMessage([&] { parseJsonObject("{\"a\":"); }) == "request body is not valid JSON");
+    CHECK(badRequestMessage([&] { parseJsonObject("{\"a\":"); }) ==
+          "request body is not valid JSON");
 }
 
 TEST_CASE("requireStringField returns a string field") {
@@ -101,7 +104,9 @@ TEST_CASE("requireStringField returns a string field") {
     const auto empty = parseJsonObject(R"({"domain_name":""})");
     CHECK(requireStringField(empty, "domain_name").empty());
     const auto escaped = parseJsonObject(R"({"domain_name":"B\u00fccher.example"})");
-    CHECK(requireStringField(escaped, "domain_name") == "B\xC3\xBC" "cher.example");
+    CHECK(requireStringField(escaped, "domain_name") ==
+          "B\xC3\xBC"
+          "cher.example");
 }
 
 TEST_CASE("requireStringField rejects a missing or non-string field") {

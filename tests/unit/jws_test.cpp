@@ -1,12 +1,12 @@
 // RFC 7515 / 7638 / 8555 building blocks of the ACME client, checked against the RFCs' own
 // examples and against OpenSSL verifying what we signed.
-#include <doctest/doctest.h>
-#include <openssl/ecdsa.h>
+#include "acme/jws.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <doctest/doctest.h>
+#include <openssl/ecdsa.h>
 
-#include "acme/jws.hpp"
 #include "crypto/keys.hpp"
 
 using namespace dnsh;
@@ -22,10 +22,10 @@ bool verifyEs256(EVP_PKEY* key, const std::string& input, const std::string& raw
     unsigned char* der = nullptr;
     const int derSize = i2d_ECDSA_SIG(signature, &der);
     EVP_MD_CTX* context = EVP_MD_CTX_new();
-    const bool ok = EVP_DigestVerifyInit(context, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-                    EVP_DigestVerify(context, der, static_cast<std::size_t>(derSize),
-                                     reinterpret_cast<const unsigned char*>(input.data()),
-                                     input.size()) == 1;
+    const bool ok =
+        EVP_DigestVerifyInit(context, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+        EVP_DigestVerify(context, der, static_cast<std::size_t>(derSize),
+                         reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
     EVP_MD_CTX_free(context);
     OPENSSL_free(der);
     ECDSA_SIG_free(signature);
@@ -41,8 +41,10 @@ TEST_CASE("base64url without padding (RFC 4648 §10 vectors, URL alphabet)") {
         std::string encoded;
     };
     const std::vector<Case> cases{
-        {"empty", "", ""},          {"one byte", "f", "Zg"},
-        {"two bytes", "fo", "Zm8"}, {"three bytes", "foo", "Zm9v"},
+        {"empty", "", ""},
+        {"one byte", "f", "Zg"},
+        {"two bytes", "fo", "Zm8"},
+        {"three bytes", "foo", "Zm9v"},
         {"six bytes", "foobar", "Zm9vYmFy"},
         {"URL-safe characters instead of + and /", "\xfb\xff\xbf", "-_-_"},
     };
@@ -72,7 +74,8 @@ TEST_CASE("key authorization and dns-01 TXT value (RFC 8555 §8.1, §8.4)") {
     const std::string thumbprint = "nP1qzpXGymHBrUEepNY9HCsQk7K8KhOypzEt62jcerQ";
     const std::string keyAuthorization = acme::keyAuthorization(token, thumbprint);
     CHECK(keyAuthorization == token + "." + thumbprint);
-    // Expected value computed independently: printf '%s' KA | openssl dgst -sha256 -binary | basenc --base64url
+    // Expected value computed independently: printf '%s' KA | openssl dgst -sha256 -binary | basenc
+    // --base64url
     CHECK(acme::dns01TxtValue(keyAuthorization) == "NGwKoXBgCT8JhEa0bK7AwfSqHyu_ZWeugV07fLGIVq0");
 }
 
@@ -112,8 +115,8 @@ TEST_CASE("signed JWS: protected header by account state, signature verifies") {
         const std::string payloadB64 = jws->getValue<std::string>("payload");
         CHECK(base64UrlDecode(payloadB64) == c.payload);
         Poco::JSON::Parser headerParser;
-        const auto header = headerParser.parse(base64UrlDecode(protectedB64))
-                                .extract<Poco::JSON::Object::Ptr>();
+        const auto header =
+            headerParser.parse(base64UrlDecode(protectedB64)).extract<Poco::JSON::Object::Ptr>();
         CHECK(header->getValue<std::string>("alg") == "ES256");
         CHECK(header->getValue<std::string>("nonce") == "nonce-123");
         CHECK(header->getValue<std::string>("url") == "https://ca.test/new-order");

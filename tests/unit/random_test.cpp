@@ -1,4 +1,6 @@
 // CSPRNG hex strings (tokens, ids) and constant-time comparison of secrets.
+#include "crypto/random.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -6,16 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "crypto/random.hpp"
-
 using namespace dnsh;
 
 namespace {
 
 bool isLowerHex(const std::string& text) {
-    return std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-    });
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace

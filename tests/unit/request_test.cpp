@@ -1,4 +1,6 @@
 // Request helpers: route matching, X-Request-Id choice, JSON content type.
+#include "http/request.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -7,16 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "http/request.hpp"
-
 using namespace dnsh;
 
 namespace {
 
 bool isLowerHex(const std::string& text) {
-    return std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-    });
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace
@@ -34,7 +33,10 @@ TEST_CASE("matchRoute matches segments and fills parameters") {
         {"literal route", "/domains", "/domains", true, {}},
         {"id parameter", "/domains/{id}", "/domains/abc123", true, {{"id", "abc123"}}},
         {"id then literal", "/domains/{id}/verify", "/domains/abc/verify", true, {{"id", "abc"}}},
-        {"two parameters", "/domains/{id}/orders/{order}", "/domains/a/orders/b", true,
+        {"two parameters",
+         "/domains/{id}/orders/{order}",
+         "/domains/a/orders/b",
+         true,
          {{"id", "a"}, {"order", "b"}}},
         {"literal differs", "/domains", "/domain", false, {}},
         {"literal is case-sensitive", "/domains", "/Domains", false, {}},

@@ -1,14 +1,14 @@
 // Responses: the one error-code -> status table, the {"error": ...} envelope, CGI serialisation.
-#include <doctest/doctest.h>
+#include "http/response.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
-#include "http/response.hpp"
 
 using namespace dnsh;
 
@@ -53,11 +53,18 @@ TEST_CASE("reasonPhrase") {
         std::string phrase;
     };
     const std::vector<Case> cases{
-        {200, "OK"},          {201, "Created"},          {202, "Accepted"},
-        {400, "Bad Request"}, {404, "Not Found"},        {405, "Method Not Allowed"},
-        {413, "Payload Too Large"},                      {415, "Unsupported Media Type"},
-        {424, "Failed Dependency"},                      {502, "Bad Gateway"},
-        {503, "Service Unavailable"},                    {500, "Internal Server Error"},
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {400, "Bad Request"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {413, "Payload Too Large"},
+        {415, "Unsupported Media Type"},
+        {424, "Failed Dependency"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {500, "Internal Server Error"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.status);
@@ -101,7 +108,8 @@ TEST_CASE("errorResponse keeps the body printable ASCII JSON whatever the messag
     };
     const std::vector<Case> cases{
         {"control characters", std::string("tab\there, nul") + '\0' + "end", "tab?here, nul?end"},
-        {"invalid UTF-8 from a client path", "no such endpoint: /\xff\xfe", "no such endpoint: /??"},
+        {"invalid UTF-8 from a client path", "no such endpoint: /\xff\xfe",
+         "no such endpoint: /??"},
         {"a multibyte character cut in half", "name \xc3", "name ?"},
         {"plain text unchanged", "domain not found", "domain not found"},
     };

@@ -1,5 +1,7 @@
 // Domain status names and the lifecycle (DESIGN.md): pending -> verified -> certificate_pending ->
 // active, certificate_pending -> failed. Nothing else.
+#include "domain/status.hpp"
+
 #include <doctest/doctest.h>
 
 #include <optional>
@@ -8,15 +10,13 @@
 #include <utility>
 #include <vector>
 
-#include "domain/status.hpp"
-
 using namespace dnsh;
 
 namespace {
 
 const std::vector<DomainStatus> kAllStatuses{DomainStatus::Pending, DomainStatus::Verified,
-                                             DomainStatus::CertificatePending,
-                                             DomainStatus::Active, DomainStatus::Failed};
+                                             DomainStatus::CertificatePending, DomainStatus::Active,
+                                             DomainStatus::Failed};
 
 }  // namespace
 
