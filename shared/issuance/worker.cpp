@@ -45,7 +45,8 @@ bool IssuanceWorker::runOnce() {
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
-    logEvent(outcome.step == "await_dns" ? LogLevel::Debug : LogLevel::Info, "step",
+    // Polls that found nothing new are debug; every step that moved the domain on is info.
+    logEvent(outcome.step.rfind("await_", 0) == 0 ? LogLevel::Debug : LogLevel::Info, "step",
              {{"domain_id", *domainId}, {"step", outcome.step}, {"duration_ms", elapsed.count()}});
     if (!outcome.finished) {
         try {
