@@ -191,3 +191,26 @@ TEST_CASE(
                        << " token(s)");
     CHECK(files >= 3);  // at least handlers.log, the lighttpd logs and a scheduler log
 }
+
+TEST_CASE("fault: the scheduler warns when the API listens beyond loopback without AUTH_TOKEN") {
+    struct Case {
+        std::string description, serverAddr, authToken;
+        bool warns;
+    };
+    const std::vector<Case> cases{
+        {"all interfaces, no token", ":8080", "", true},
+        {"a public address, no token", "192.0.2.10:8080", "", true},
+        {"all interfaces with a token", ":8080", "s3cret", false},
+        {"loopback, no token", "127.0.0.1:8080", "", false},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        SchedulerProcess scheduler(Env{{"SERVER_ADDR", c.serverAddr}, {"AUTH_TOKEN", c.authToken}});
+        REQUIRE(waitFor(5s, [&] {
+            return readFile(scheduler.logFile()).find("scheduler started") != std::string::npos;
+        }));
+        const bool warned = readFile(scheduler.logFile()).find("the API is open") != std::string::npos;
+        CHECK(warned == c.warns);
+        CHECK(scheduler.terminate() == 0);  // SIGTERM: a clean stop
+    }
+}
