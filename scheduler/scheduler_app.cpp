@@ -62,9 +62,7 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     setLogLevel(config_.logLevel);
     if (config_.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
     loadKeyEncryptor(config_);  // refuse to start without the key-encryption key
-    const std::string host = config_.serverAddr.substr(0, config_.serverAddr.rfind(':'));
-    const bool loopback = host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
-    if (config_.authToken.empty() && !loopback)
+    if (apiOpenToNetwork(config_))
         logEvent(LogLevel::Warn,
                  "the API is open: SERVER_ADDR is not loopback and AUTH_TOKEN is empty",
                  {{"server_addr", config_.serverAddr}});

@@ -22,6 +22,13 @@ std::optional<LogLevel> parseLogLevel(const std::string& text) {
     return std::nullopt;
 }
 
+bool apiOpenToNetwork(const Config& config) {
+    if (!config.authToken.empty()) return false;
+    const std::string host = config.serverAddr.substr(0, config.serverAddr.rfind(':'));
+    const bool loopback = host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
+    return !loopback;
+}
+
 namespace {
 
 [[noreturn]] void reject(const std::string& name, const std::string& value,

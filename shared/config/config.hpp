@@ -44,4 +44,8 @@ Config loadConfig(const EnvironmentLookup& lookup = processEnvironment);
 
 std::optional<LogLevel> parseLogLevel(const std::string& text);
 
+// True when SERVER_ADDR is not a loopback address and AUTH_TOKEN is empty: anyone who can reach
+// the host can use the API. Programs warn about it at start.
+bool apiOpenToNetwork(const Config& config);
+
 }  // namespace dnsh

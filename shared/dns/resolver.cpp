@@ -219,6 +219,12 @@ std::string_view toString(LookupOutcome outcome) {
 DnsResolver::DnsResolver(std::vector<DnsServer> servers, std::chrono::milliseconds timeout)
     : servers_(std::move(servers)), timeout_(timeout) {}
 
+DnsResolver DnsResolver::fromConfig(const Config& config) {
+    return DnsResolver(config.dnsResolver.empty() ? std::vector<DnsServer>{}
+                                                  : parseResolverList(config.dnsResolver),
+                       config.dnsTimeout);
+}
+
 TxtLookup DnsResolver::lookupTxt(const std::string& name) const {
     std::vector<const DnsServer*> targets;
     for (const auto& server : servers_) targets.push_back(&server);

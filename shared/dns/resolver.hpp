@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
+
 namespace dnsh {
 
 struct DnsServer {
@@ -32,6 +34,9 @@ class DnsResolver {
 public:
     // An empty server list means the system's /etc/resolv.conf.
     DnsResolver(std::vector<DnsServer> servers, std::chrono::milliseconds timeout);
+
+    // DNS_RESOLVER (or /etc/resolv.conf when empty) and DNS_TIMEOUT of the configuration.
+    static DnsResolver fromConfig(const Config& config);
 
     // Looks up TXT records at `name`, following a bounded chain of CNAMEs. Servers are tried in
     // order; the next one is asked only after a timeout or SERVFAIL.

@@ -62,10 +62,8 @@ void logRequest(const Request& request, const Response& response,
 std::unique_ptr<Context> makeContext() {
     Config config = loadConfig();
     setLogLevel(config.logLevel);
-    std::vector<DnsServer> servers;
-    if (!config.dnsResolver.empty()) servers = parseResolverList(config.dnsResolver);
     auto database = Database(config.databaseUrl);
-    auto resolver = DnsResolver(servers, config.dnsTimeout);
+    auto resolver = DnsResolver::fromConfig(config);
     return std::make_unique<Context>(
         Context{std::move(config), std::move(database), std::move(resolver)});
 }

@@ -187,8 +187,8 @@ StepOutcome Issuer::advance(const std::string& domainId, const std::string& leas
             }
         }
         const std::string reason = e.what();
-        const bool expired = order && order->ageMs > config_.pollTimeout.count();
-        if (e.retryable() && !expired) {
+        const bool pastPollTimeout = order && order->ageMs > config_.pollTimeout.count();
+        if (e.retryable() && !pastPollTimeout) {
             // Backoff in database time: the delay becomes the domain's next_attempt_at.
             const int retries =
                 !order ? 1 : database_.withSession([&](Poco::Data::Session& session) {

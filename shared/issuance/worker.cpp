@@ -6,20 +6,11 @@
 
 namespace dnsh {
 
-namespace {
-
-std::vector<DnsServer> resolverServers(const Config& config) {
-    if (config.dnsResolver.empty()) return {};
-    return parseResolverList(config.dnsResolver);
-}
-
-}  // namespace
-
 IssuanceWorker::IssuanceWorker(const Config& config, std::string owner)
     : config_(config),
       owner_(std::move(owner)),
       database_(config.databaseUrl),
-      resolver_(resolverServers(config), config.dnsTimeout),
+      resolver_(DnsResolver::fromConfig(config)),
       issuer_(std::make_unique<Issuer>(database_, config_, resolver_)) {}
 
 bool IssuanceWorker::runOnce() {

@@ -183,3 +183,28 @@ TEST_CASE("parseLogLevel") {
         CHECK(parseLogLevel(c.text) == c.expected);
     }
 }
+
+TEST_CASE("apiOpenToNetwork: beyond loopback without AUTH_TOKEN") {
+    struct Case {
+        std::string description, serverAddr, authToken;
+        bool open;
+    };
+    const std::vector<Case> cases{
+        {"all interfaces (the default)", ":8080", "", true},
+        {"a public address", "192.0.2.10:8080", "", true},
+        {"all interfaces, explicit", "0.0.0.0:8080", "", true},
+        {"IPv6 all interfaces", "[::]:8080", "", true},
+        {"IPv4 loopback", "127.0.0.1:8080", "", false},
+        {"another 127/8 address", "127.0.0.2:9000", "", false},
+        {"IPv6 loopback", "[::1]:8080", "", false},
+        {"localhost", "localhost:8080", "", false},
+        {"all interfaces with a token", ":8080", "s3cret", false},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        Config config;
+        config.serverAddr = c.serverAddr;
+        config.authToken = c.authToken;
+        CHECK(apiOpenToNetwork(config) == c.open);
+    }
+}
