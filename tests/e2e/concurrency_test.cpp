@@ -107,7 +107,7 @@ TEST_CASE(
 }
 
 TEST_CASE("concurrency: 20 clients verify one domain at once: one 200, nineteen 400") {
-    DnsRecords dns;
+    SandboxRecords dns;
     const Registered domain = registerDomain("verifyrace");
     dns.txt(domain.challengeName(), domain.token);
     const std::vector<Outcome> outcomes =

@@ -32,7 +32,7 @@ void checkVerified(const HttpResult& result, const Registered& domain) {
 }  // namespace
 
 TEST_CASE("dns: a wrong token gives 400 and the domain stays pending") {
-    DnsRecords dns;
+    SandboxRecords dns;
     const Registered domain = registerDomain("wrongtok");
     const std::string other = dnsh::randomHex(32);
     REQUIRE(other != domain.token);
@@ -61,7 +61,7 @@ TEST_CASE("dns: a wrong token gives 400 and the domain stays pending") {
 }
 
 TEST_CASE("dns: SERVFAIL at the challenge name gives 424 naming SERVFAIL") {
-    DnsRecords dns;
+    SandboxRecords dns;
     const Registered domain = registerDomain("servfail");
     dns.txt(domain.challengeName(), domain.token);
     dns.servfail(domain.challengeName());
@@ -83,14 +83,14 @@ TEST_CASE("dns: no TXT record at the challenge name gives 424 naming it") {
     checkStillPending(domain);
 
     // A TXT record on the domain itself does not count for the challenge name.
-    DnsRecords dns;
+    SandboxRecords dns;
     dns.txt(domain.name, domain.token);
     checkError(post("/domains/" + domain.id + "/verify"), 424, "no TXT record");
     checkStillPending(domain);
 }
 
 TEST_CASE("dns: the token behind a CNAME at the challenge name verifies") {
-    DnsRecords dns;
+    SandboxRecords dns;
     const Registered domain = registerDomain("cname");
     const std::string target = "_acme-challenge." + uniqueDomainName("delegated");
     dns.cname(domain.challengeName(), target);
@@ -109,7 +109,7 @@ TEST_CASE("dns: the token behind a CNAME at the challenge name verifies") {
 }
 
 TEST_CASE("dns: the token among several TXT values verifies") {
-    DnsRecords dns;
+    SandboxRecords dns;
     const Registered domain = registerDomain("several");
     dns.txt(domain.challengeName(), "v=spf1 -all");
     dns.txt(domain.challengeName(), dnsh::randomHex(32));

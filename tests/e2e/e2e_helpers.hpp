@@ -96,41 +96,4 @@ inline Registered registerDomain(const std::string& prefix) {
     return domain;
 }
 
-// Sandbox DNS records of one case, cleared when it ends (also when an assertion stops it).
-class DnsRecords {
-public:
-    DnsRecords() = default;
-    DnsRecords(const DnsRecords&) = delete;
-    DnsRecords& operator=(const DnsRecords&) = delete;
-    ~DnsRecords() {
-        for (const auto& host : txt_) tryClear(clearTxt, host);
-        for (const auto& host : cnames_) tryClear(clearCname, host);
-        for (const auto& host : servfails_) tryClear(clearServfail, host);
-    }
-
-    void txt(const std::string& host, const std::string& value) {
-        txt_.push_back(host);
-        setTxt(host, value);
-    }
-    void cname(const std::string& host, const std::string& target) {
-        cnames_.push_back(host);
-        setCname(host, target);
-    }
-    void servfail(const std::string& host) {
-        servfails_.push_back(host);
-        setServfail(host);
-    }
-
-private:
-    static void tryClear(void (*clear)(const std::string&), const std::string& host) {
-        try {
-            clear(host);
-        } catch (...) {
-            // A destructor must not throw; a record left behind only affects this unique name.
-        }
-    }
-
-    std::vector<std::string> txt_, cnames_, servfails_;
-};
-
 }  // namespace dnsh::test::e2e

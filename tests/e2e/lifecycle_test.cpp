@@ -23,7 +23,7 @@ std::string upper(std::string text) {
 }  // namespace
 
 TEST_CASE("lifecycle: register, publish TXT, verify, read back, no certificate yet") {
-    DnsRecords dns;
+    SandboxRecords dns;
     const std::string name = uniqueDomainName("walk");
 
     // Sent in upper case with the root dot: stored normalised.

@@ -209,7 +209,8 @@ TEST_CASE("fault: the scheduler warns when the API listens beyond loopback witho
         REQUIRE(waitFor(5s, [&] {
             return readFile(scheduler.logFile()).find("scheduler started") != std::string::npos;
         }));
-        const bool warned = readFile(scheduler.logFile()).find("the API is open") != std::string::npos;
+        const bool warned =
+            readFile(scheduler.logFile()).find("the API is open") != std::string::npos;
         CHECK(warned == c.warns);
         CHECK(scheduler.terminate() == 0);  // SIGTERM: a clean stop
     }

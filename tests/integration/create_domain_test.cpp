@@ -42,7 +42,7 @@ void checkRegistration(const HttpResult& result, const std::string& expectedName
     CHECK(result.jsonString("instructions") ==
           "Create a TXT record for _acme-challenge." + expectedName + " with value: " + token);
 
-    const std::string where = " FROM domains WHERE id = " + sqlQuote(id);
+    const std::string where = " FROM domains WHERE id = " + quoted(id);
     CHECK(scalar("SELECT domain_name" + where) == expectedName);
     CHECK(scalar("SELECT verification_token" + where) == token);
     CHECK(scalar("SELECT status" + where) == "pending");
@@ -172,12 +172,12 @@ TEST_CASE("create_domain: a name already registered is 409, whatever its spellin
         INFO(c.description << ": " << c.again);
         if (domainRowsNamed(c.normalised) == 0) REQUIRE(createDomain(c.registered).status == 201);
         const std::string firstId =
-            scalar("SELECT id FROM domains WHERE domain_name = " + sqlQuote(c.normalised));
+            scalar("SELECT id FROM domains WHERE domain_name = " + quoted(c.normalised));
         const HttpResult result = sendExpectingNoNewRow([&] { return createDomain(c.again); });
         checkError(result, 409, "already registered");
         CHECK(result.jsonString("error").find(c.normalised) != std::string::npos);
         CHECK(domainRowsNamed(c.normalised) == 1);
-        CHECK(scalar("SELECT id FROM domains WHERE domain_name = " + sqlQuote(c.normalised)) ==
+        CHECK(scalar("SELECT id FROM domains WHERE domain_name = " + quoted(c.normalised)) ==
               firstId);
     }
 }

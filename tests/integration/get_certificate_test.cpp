@@ -28,11 +28,10 @@ std::string insertCertificate(const std::string& domainId, const CertificateRow&
     execute(
         "INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
         "private_key_ciphertext, key_id, issued_at, expires_at" +
-        std::string(row.createdAt.empty() ? "" : ", created_at") + ") VALUES (" + sqlQuote(id) +
-        ", " + sqlQuote(domainId) + ", " + sqlQuote(kPemMarker) + ", " + sqlQuote(kChainMarker) +
-        ", " + sqlQuote(kKeyMarker) + ", 'test', " + sqlQuote(row.issuedAt) + ", " +
-        sqlQuote(row.expiresAt) + (row.createdAt.empty() ? "" : ", " + sqlQuote(row.createdAt)) +
-        ")");
+        std::string(row.createdAt.empty() ? "" : ", created_at") + ") VALUES (" + quoted(id) +
+        ", " + quoted(domainId) + ", " + quoted(kPemMarker) + ", " + quoted(kChainMarker) + ", " +
+        quoted(kKeyMarker) + ", 'test', " + quoted(row.issuedAt) + ", " + quoted(row.expiresAt) +
+        (row.createdAt.empty() ? "" : ", " + quoted(row.createdAt)) + ")");
     return id;
 }
 

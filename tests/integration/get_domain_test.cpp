@@ -34,7 +34,7 @@ TEST_CASE("get_domain: timestamps are the database's, in UTC") {
     execute(
         "UPDATE domains SET created_at = '2026-03-04 07:08:09+02', "
         "updated_at = '2026-12-31 23:59:59-05' WHERE id = " +
-        sqlQuote(domain.id));
+        quoted(domain.id));
     const HttpResult result = getDomain(domain.id);
     REQUIRE(result.status == 200);
     CHECK(result.jsonString("created_at") == "2026-03-04T05:08:09Z");
@@ -84,7 +84,7 @@ TEST_CASE("get_domain: other methods are 405 with Allow: GET") {
         CHECK(result.header("Allow") == "GET");
     }
     CHECK(domainRowsNamed(domain.name) == 1);
-    CHECK(scalar("SELECT status FROM domains WHERE id = " + sqlQuote(domain.id)) == "pending");
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "pending");
 }
 
 }  // namespace dnsh::test

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "domain/domain_name.hpp"
 #include "support/cgi.hpp"
 #include "support/database.hpp"
 #include "support/sandbox_dns.hpp"
@@ -28,16 +29,6 @@ inline const std::regex& rfc3339Utc() {
 inline bool isLowerHex(const std::string& text, std::size_t length) {
     static const std::regex hex("^[0-9a-f]*$");
     return text.size() == length && std::regex_match(text, hex);
-}
-
-// SQL string literal (tests build their SQL by hand; names are ours, but quote them anyway).
-inline std::string sqlQuote(const std::string& text) {
-    std::string quoted = "'";
-    for (char c : text) {
-        if (c == '\'') quoted.push_back('\'');
-        quoted.push_back(c);
-    }
-    return quoted + "'";
 }
 
 inline long long domainRows() {
@@ -73,7 +64,7 @@ inline HttpResult sendExpectingNoNewRow(const std::function<HttpResult()>& send)
 }
 
 inline long long domainRowsNamed(const std::string& name) {
-    return count("SELECT count(*) FROM domains WHERE domain_name = " + sqlQuote(name));
+    return count("SELECT count(*) FROM domains WHERE domain_name = " + quoted(name));
 }
 
 // {"domain_name": <name>} with JSON escaping done by Poco.
@@ -170,42 +161,5 @@ inline RegisteredDomain registerFreshDomain(const std::string& prefix) {
     return {result.jsonString("id"), result.jsonString("domain_name"),
             result.jsonString("verification_token")};
 }
-
-inline std::string challengeNameOf(const std::string& domainName) {
-    return "_acme-challenge." + domainName;
-}
-
-// Runs the clean-up actions on scope exit (also when an assertion threw).
-class DnsCleanup {
-public:
-    DnsCleanup() = default;
-    DnsCleanup(const DnsCleanup&) = delete;
-    DnsCleanup& operator=(const DnsCleanup&) = delete;
-    ~DnsCleanup() {
-        for (auto it = actions_.rbegin(); it != actions_.rend(); ++it) {
-            try {
-                (*it)();
-            } catch (const std::exception&) {
-                // A failed clean-up must not hide the test's own result.
-            }
-        }
-    }
-
-    void txt(const std::string& host, const std::string& value) {
-        setTxt(host, value);
-        actions_.push_back([host] { clearTxt(host); });
-    }
-    void cname(const std::string& host, const std::string& target) {
-        setCname(host, target);
-        actions_.push_back([host] { clearCname(host); });
-    }
-    void servfail(const std::string& host) {
-        setServfail(host);
-        actions_.push_back([host] { clearServfail(host); });
-    }
-
-private:
-    std::vector<std::function<void()>> actions_;
-};
 
 }  // namespace dnsh::test

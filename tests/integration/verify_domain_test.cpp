@@ -11,11 +11,11 @@ namespace dnsh::test {
 namespace {
 
 std::string statusOf(const std::string& id) {
-    return scalar("SELECT status FROM domains WHERE id = " + sqlQuote(id));
+    return scalar("SELECT status FROM domains WHERE id = " + quoted(id));
 }
 
 std::string verifiedAtOf(const std::string& id) {
-    return scalar("SELECT verified_at FROM domains WHERE id = " + sqlQuote(id));
+    return scalar("SELECT verified_at FROM domains WHERE id = " + quoted(id));
 }
 
 void checkVerified(const HttpResult& result, const RegisteredDomain& domain) {
@@ -46,32 +46,32 @@ TEST_CASE("verify_domain: the token in DNS verifies the domain") {
     struct Case {
         std::string description;
         // Publishes whatever the case needs for `domain`, through `dns` (cleared afterwards).
-        std::function<void(DnsCleanup& dns, const RegisteredDomain& domain)> publish;
+        std::function<void(SandboxRecords& dns, const RegisteredDomain& domain)> publish;
     };
     const std::vector<Case> cases = {
         {"the token as the only TXT value",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
-             dns.txt(challengeNameOf(d.name), d.token);
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
+             dns.txt(dnsh::challengeName(d.name), d.token);
          }},
         {"the token among several TXT values",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
-             const std::string name = challengeNameOf(d.name);
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
+             const std::string name = dnsh::challengeName(d.name);
              dns.txt(name, "v=spf1 -all");
              dns.txt(name, randomHex(32));
              dns.txt(name, d.token);
              dns.txt(name, "another-unrelated-value");
          }},
         {"the challenge name is a CNAME to a name holding the token",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
              const std::string target = uniqueDomainName("cname-target");
              dns.txt(target, d.token);
-             dns.cname(challengeNameOf(d.name), target);
+             dns.cname(dnsh::challengeName(d.name), target);
          }},
     };
     for (const Case& c : cases) {
         INFO(c.description);
         const RegisteredDomain domain = registerFreshDomain("verify");
-        DnsCleanup dns;
+        SandboxRecords dns;
         c.publish(dns, domain);
         checkVerified(verifyDomain(domain.id), domain);
         // What GET shows afterwards agrees.
@@ -84,8 +84,8 @@ TEST_CASE("verify_domain: the token in DNS verifies the domain") {
 
 TEST_CASE("verify_domain: a verified domain cannot be verified again") {
     const RegisteredDomain domain = registerFreshDomain("verify-twice");
-    DnsCleanup dns;
-    dns.txt(challengeNameOf(domain.name), domain.token);
+    SandboxRecords dns;
+    dns.txt(dnsh::challengeName(domain.name), domain.token);
     const HttpResult first = verifyDomain(domain.id);
     REQUIRE(first.status == 200);
     const std::string verifiedAt = verifiedAtOf(domain.id);
@@ -99,46 +99,46 @@ TEST_CASE("verify_domain: a verified domain cannot be verified again") {
 TEST_CASE("verify_domain: TXT values without the token are 400 and the domain stays pending") {
     struct Case {
         std::string description;
-        std::function<void(DnsCleanup& dns, const RegisteredDomain& domain)> publish;
+        std::function<void(SandboxRecords& dns, const RegisteredDomain& domain)> publish;
         std::string fragment;
     };
     const std::vector<Case> cases = {
         {"only a wrong token",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
-             dns.txt(challengeNameOf(d.name), randomHex(32));
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
+             dns.txt(dnsh::challengeName(d.name), randomHex(32));
          },
          "verification token not found among the 1 TXT record(s)"},
         {"the token in upper case",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
              std::string upperToken = d.token;
              for (char& ch : upperToken)
                  if (ch >= 'a' && ch <= 'f') ch = static_cast<char>(ch - 'a' + 'A');
-             dns.txt(challengeNameOf(d.name), upperToken);
+             dns.txt(dnsh::challengeName(d.name), upperToken);
          },
          "verification token not found"},
         {"the token with one character missing",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
-             dns.txt(challengeNameOf(d.name), d.token.substr(0, 63));
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
+             dns.txt(dnsh::challengeName(d.name), d.token.substr(0, 63));
          },
          "verification token not found"},
         {"the token at the domain itself, not at _acme-challenge",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
              dns.txt(d.name, d.token);
-             dns.txt(challengeNameOf(d.name), "something-else");
+             dns.txt(dnsh::challengeName(d.name), "something-else");
          },
          "verification token not found"},
         {"a CNAME to a name with the wrong value",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
              const std::string target = uniqueDomainName("cname-wrong");
              dns.txt(target, randomHex(32));
-             dns.cname(challengeNameOf(d.name), target);
+             dns.cname(dnsh::challengeName(d.name), target);
          },
          "via CNAME to"},
     };
     for (const Case& c : cases) {
         INFO(c.description);
         const RegisteredDomain domain = registerFreshDomain("verify-wrong");
-        DnsCleanup dns;
+        SandboxRecords dns;
         c.publish(dns, domain);
         checkError(verifyDomain(domain.id), 400, c.fragment);
         checkStillPending(domain);
@@ -147,37 +147,39 @@ TEST_CASE("verify_domain: TXT values without the token are 400 and the domain st
 
 TEST_CASE("verify_domain: a failed attempt does not stop a later one") {
     const RegisteredDomain domain = registerFreshDomain("verify-retry");
-    DnsCleanup dns;
-    dns.txt(challengeNameOf(domain.name), randomHex(32));
+    SandboxRecords dns;
+    dns.txt(dnsh::challengeName(domain.name), randomHex(32));
     CHECK(verifyDomain(domain.id).status == 400);
     checkStillPending(domain);
-    dns.txt(challengeNameOf(domain.name), domain.token);
+    dns.txt(dnsh::challengeName(domain.name), domain.token);
     checkVerified(verifyDomain(domain.id), domain);
 }
 
 TEST_CASE("verify_domain: DNS failures are 424 and the domain stays pending") {
     struct Case {
         std::string description;
-        std::function<void(DnsCleanup& dns, const RegisteredDomain& domain)> publish;
+        std::function<void(SandboxRecords& dns, const RegisteredDomain& domain)> publish;
         std::map<std::string, std::string> env;
         std::string fragment;
     };
-    const auto nothing = [](DnsCleanup&, const RegisteredDomain&) {};
+    const auto nothing = [](SandboxRecords&, const RegisteredDomain&) {};
     const std::vector<Case> cases = {
         {"no TXT record at all", nothing, {}, "no TXT record"},
         {"SERVFAIL at the challenge name",
-         [](DnsCleanup& dns, const RegisteredDomain& d) { dns.servfail(challengeNameOf(d.name)); },
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
+             dns.servfail(dnsh::challengeName(d.name));
+         },
          {},
          "SERVFAIL"},
         {"a CNAME to a name without TXT",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
-             dns.cname(challengeNameOf(d.name), uniqueDomainName("cname-empty"));
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
+             dns.cname(dnsh::challengeName(d.name), uniqueDomainName("cname-empty"));
          },
          {},
          "no TXT record"},
         {"the resolver does not answer",
-         [](DnsCleanup& dns, const RegisteredDomain& d) {
-             dns.txt(challengeNameOf(d.name), d.token);  // there, but nobody asks the sandbox
+         [](SandboxRecords& dns, const RegisteredDomain& d) {
+             dns.txt(dnsh::challengeName(d.name), d.token);  // there, but nobody asks the sandbox
          },
          {{"DNS_RESOLVER", "127.0.0.1:9"}, {"DNS_TIMEOUT", "500ms"}},
          "timeout"},
@@ -185,11 +187,12 @@ TEST_CASE("verify_domain: DNS failures are 424 and the domain stays pending") {
     for (const Case& c : cases) {
         INFO(c.description);
         const RegisteredDomain domain = registerFreshDomain("verify-dns");
-        DnsCleanup dns;
+        SandboxRecords dns;
         c.publish(dns, domain);
         const HttpResult result = verifyDomain(domain.id, c.env);
         checkError(result, 424, c.fragment);
-        CHECK(result.jsonString("error").find(challengeNameOf(domain.name)) != std::string::npos);
+        CHECK(result.jsonString("error").find(dnsh::challengeName(domain.name)) !=
+              std::string::npos);
         checkStillPending(domain);
     }
 }
@@ -203,8 +206,8 @@ TEST_CASE("verify_domain: unknown or malformed ids are 404") {
 
 TEST_CASE("verify_domain: other methods are 405 with Allow: POST") {
     const RegisteredDomain domain = registerFreshDomain("verify-method");
-    DnsCleanup dns;
-    dns.txt(challengeNameOf(domain.name), domain.token);  // a GET must not verify either
+    SandboxRecords dns;
+    dns.txt(dnsh::challengeName(domain.name), domain.token);  // a GET must not verify either
     for (const std::string method : {"GET", "PUT", "DELETE"}) {
         INFO("method " << method);
         CgiRequest request;

@@ -34,6 +34,15 @@ long long count(const std::string& sql) {
     return text.empty() ? 0 : std::stoll(text);
 }
 
+std::string quoted(const std::string& text) {
+    std::string out = "'";
+    for (char c : text) {
+        if (c == '\'') out += '\'';
+        out += c;
+    }
+    return out + "'";
+}
+
 void execute(const std::string& sql) {
     testDatabase().withSession([&](Poco::Data::Session& session) {
         executeScript(session, sql);

@@ -9,4 +9,7 @@ std::string scalar(const std::string& sql);
 long long count(const std::string& sql);
 void execute(const std::string& sql);
 
+// An SQL string literal, for the SQL tests build by hand.
+std::string quoted(const std::string& text);
+
 }  // namespace dnsh::test

@@ -15,9 +15,6 @@ namespace dnsh::test {
 inline const std::regex kHexId(R"(^[0-9a-f]{32}$)");          // domain, order, certificate ids
 inline const std::regex kTxtValue(R"(^[A-Za-z0-9_-]{43}$)");  // base64url(SHA-256), unpadded
 
-// `text` as an SQL string literal, for the tests' own queries.
-std::string quoted(const std::string& text);
-
 std::string readFile(const std::string& path);  // "" when it cannot be read
 
 // Polls `done` until it holds or `timeout` passes; whether it held.

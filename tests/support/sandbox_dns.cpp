@@ -56,4 +56,29 @@ void clearServfail(const std::string& host) {
     call("/clear-servfail", hostBody(host));
 }
 
+SandboxRecords::~SandboxRecords() {
+    for (auto it = cleanups_.rbegin(); it != cleanups_.rend(); ++it) {
+        try {
+            (*it)();
+        } catch (const std::exception&) {
+            // A failed clean-up must not hide the test's own result; names are unique anyway.
+        }
+    }
+}
+
+void SandboxRecords::txt(const std::string& host, const std::string& value) {
+    setTxt(host, value);
+    cleanups_.push_back([host] { clearTxt(host); });
+}
+
+void SandboxRecords::cname(const std::string& host, const std::string& target) {
+    setCname(host, target);
+    cleanups_.push_back([host] { clearCname(host); });
+}
+
+void SandboxRecords::servfail(const std::string& host) {
+    setServfail(host);
+    cleanups_.push_back([host] { clearServfail(host); });
+}
+
 }  // namespace dnsh::test

@@ -1,7 +1,9 @@
 #pragma once
 // pebble-challtestsrv's management API (SANDBOX_DNS_API): publish and break DNS for a test.
 // Host names are given without the trailing dot; these add it (challtestsrv requires it).
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace dnsh::test {
 
@@ -11,5 +13,22 @@ void setCname(const std::string& host, const std::string& target);
 void clearCname(const std::string& host);
 void setServfail(const std::string& host);
 void clearServfail(const std::string& host);
+
+// The sandbox records one test case sets, removed again when it ends (also when an assertion
+// stops it), so later cases see a clean DNS.
+class SandboxRecords {
+public:
+    SandboxRecords() = default;
+    SandboxRecords(const SandboxRecords&) = delete;
+    SandboxRecords& operator=(const SandboxRecords&) = delete;
+    ~SandboxRecords();
+
+    void txt(const std::string& host, const std::string& value);
+    void cname(const std::string& host, const std::string& target);
+    void servfail(const std::string& host);
+
+private:
+    std::vector<std::function<void()>> cleanups_;
+};
 
 }  // namespace dnsh::test
