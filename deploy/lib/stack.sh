@@ -205,6 +205,10 @@ dnsh_stop_pidfile() {
     rm -f "$pidfile"
 }
 
+# Throw-away data: durability is not needed, speed is.
+DNSH_TEST_POSTGRES_OPTIONS=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off
+                            -c max_connections=300)
+
 # The throw-away stack of deploy/test and the benchmarks: every service on a free loopback port,
 # data under $test_dir (in /tmp, owned by postgres: CI may clone where postgres cannot enter).
 # Exports what the tests read: BASE_URL, DATABASE_URL, DNS_RESOLVER, SANDBOX_DNS_API,
@@ -214,9 +218,7 @@ dnsh_start_test_stack() {
     local run=$test_dir/run log=$test_dir/log
     chmod 755 "$test_dir"
     mkdir -p "$run" "$log"
-    # Throw-away data: durability is not needed, speed is.
-    dnsh_start_postgres "$test_dir/postgres" "$run/postgres.pid" \
-        -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300
+    dnsh_start_postgres "$test_dir/postgres" "$run/postgres.pid" "${DNSH_TEST_POSTGRES_OPTIONS[@]}"
     export DATABASE_URL
     "$build/tools/dnsh-admin" migrate >/dev/null
 
