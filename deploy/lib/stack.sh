@@ -19,6 +19,16 @@ dnsh_build() {
         { tail -n 60 "$log" >&2; dnsh_die "build failed (full log: $log)"; }
 }
 
+# "90s", "10m", "2h" -> seconds on stdout; fails on anything else.
+dnsh_duration_seconds() {
+    case "$1" in
+        [1-9]*s) [[ "${1%s}" =~ ^[0-9]+$ ]] && echo "${1%s}" ;;
+        [1-9]*m) [[ "${1%m}" =~ ^[0-9]+$ ]] && echo $((${1%m} * 60)) ;;
+        [1-9]*h) [[ "${1%h}" =~ ^[0-9]+$ ]] && echo $((${1%h} * 3600)) ;;
+        *) return 1 ;;
+    esac
+}
+
 dnsh_port_in_use() { ss -Hltnu "( sport = :$1 )" 2>/dev/null | grep -q .; }
 
 # A free loopback port in 20000-59999, TCP and UDP both.
@@ -114,16 +124,29 @@ dnsh_pebble_tls() {
 }
 
 # Pebble, the ACME test CA, its DNS pointed at the sandbox DNS. PEBBLE_* variables in the
-# environment reach it. Sets ACME_DIRECTORY, ACME_CA_BUNDLE and PEBBLE_MANAGEMENT.
+# environment reach it (PEBBLE_AUTHZREUSE, PEBBLE_WFE_NONCEREJECT, ...); DNSH_CERT_VALIDITY_SECONDS
+# sets the lifetime of the certificates it issues (its certificateValidityPeriod).
+# Sets ACME_DIRECTORY, ACME_CA_BUNDLE and PEBBLE_MANAGEMENT.
 dnsh_start_pebble() {
     local dir=$1 acme_port=$2 mgmt_port=$3 dns=$4 pidfile=$5 logfile=$6 tls=${7:-$1}
     mkdir -p "$dir"
     dnsh_pebble_tls "$tls"
-    cat >"$dir/pebble.json" <<JSON
+    local validity=""
+    [ -n "${DNSH_CERT_VALIDITY_SECONDS:-}" ] &&
+        validity=", \"certificateValidityPeriod\": $DNSH_CERT_VALIDITY_SECONDS"
+    local config
+    config=$(cat <<JSON
 {"pebble": {"listenAddress": "127.0.0.1:$acme_port", "managementListenAddress": "127.0.0.1:$mgmt_port",
   "certificate": "$tls/cert.pem", "privateKey": "$tls/key.pem",
-  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false$validity}}
 JSON
+)
+    # A running Pebble with another configuration (SANDBOX_CERT_VALIDITY changed) is restarted.
+    if [ "$config" != "$(cat "$dir/pebble.json" 2>/dev/null)" ] && dnsh_pid_alive "$pidfile"; then
+        dnsh_log "restarting Pebble with its new configuration"
+        dnsh_stop_pidfile "$pidfile"
+    fi
+    printf '%s\n' "$config" >"$dir/pebble.json"
     echo "$dns" >"$dir/dnsserver"
     ACME_DIRECTORY=https://127.0.0.1:$acme_port/dir
     ACME_CA_BUNDLE=$tls/cert.pem
@@ -235,13 +258,21 @@ dnsh_start_test_stack() {
     dnsh_start_knot "$test_dir/knot" "$knot_port" "$run/knot.pid" "$log/knot.log"
     export DNSH_TEST_AUTHORITATIVE_DNS=127.0.0.1:$knot_port
 
-    # Two sandbox CAs: a plain one, and one rejecting half of all nonces (badNonce tests).
+    # Sandbox CAs: a plain one, one rejecting half of all nonces (badNonce tests), and one for
+    # renewals. Pebble reuses valid authorizations half of the time unless told otherwise: the
+    # first two never do, so every order of theirs has values to publish.
     export PEBBLE_VA_NOSLEEP=${PEBBLE_VA_NOSLEEP:-1}
-    PEBBLE_WFE_NONCEREJECT=50 dnsh_start_pebble "$test_dir/pebble-nonce" "$(dnsh_free_port)" \
+    PEBBLE_AUTHZREUSE=0 PEBBLE_WFE_NONCEREJECT=50 dnsh_start_pebble "$test_dir/pebble-nonce" "$(dnsh_free_port)" \
         "$(dnsh_free_port)" "$DNS_RESOLVER" "$run/pebble-nonce.pid" "$log/pebble-nonce.log" \
         "$test_dir/pebble-tls"
     export ACME_DIRECTORY_NONCEREJECT=$ACME_DIRECTORY
-    dnsh_start_pebble "$test_dir/pebble" "$(dnsh_free_port)" "$(dnsh_free_port)" "$DNS_RESOLVER" \
+    # Renewal tests: a CA issuing 40-second certificates that reuses valid authorizations, as
+    # Let's Encrypt does (a renewal with nothing to publish).
+    PEBBLE_AUTHZREUSE=100 DNSH_CERT_VALIDITY_SECONDS=40 dnsh_start_pebble "$test_dir/pebble-reuse" \
+        "$(dnsh_free_port)" "$(dnsh_free_port)" "$DNS_RESOLVER" "$run/pebble-reuse.pid" \
+        "$log/pebble-reuse.log" "$test_dir/pebble-tls"
+    export ACME_DIRECTORY_REUSE=$ACME_DIRECTORY PEBBLE_MANAGEMENT_REUSE=$PEBBLE_MANAGEMENT
+    PEBBLE_AUTHZREUSE=0 dnsh_start_pebble "$test_dir/pebble" "$(dnsh_free_port)" "$(dnsh_free_port)" "$DNS_RESOLVER" \
         "$run/pebble.pid" "$log/pebble.log" "$test_dir/pebble-tls"
     export ACME_DIRECTORY ACME_CA_BUNDLE PEBBLE_MANAGEMENT
     export KEY_ENCRYPTION_KEY_FILE=$test_dir/kek
@@ -260,7 +291,7 @@ dnsh_start_test_stack() {
 dnsh_stop_test_stack() {
     local test_dir=$1 show_logs=${2:-0}
     local run=$test_dir/run
-    for service in lighttpd challtestsrv pebble pebble-nonce knot; do
+    for service in lighttpd challtestsrv pebble pebble-nonce pebble-reuse knot; do
         dnsh_stop_pidfile "$run/$service.pid"
     done
     # Schedulers the tests started and could not stop (a crashed test) carry the stack's env.

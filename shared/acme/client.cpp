@@ -32,7 +32,7 @@ std::string stringify(const Poco::JSON::Object& object) {
 Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url) {
     Order order;
     order.url = url;
-    order.status = text(json, "status");
+    order.status = parseOrderStatus(text(json, "status"));
     order.expires = text(json, "expires");
     order.finalize = text(json, "finalize");
     order.certificate = text(json, "certificate");
@@ -44,8 +44,9 @@ Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url) {
 }
 
 Challenge parseChallenge(const Poco::JSON::Object::Ptr& json) {
-    return Challenge{text(json, "type"), text(json, "url"), text(json, "status"),
-                     text(json, "token"), problemDetail(json)};
+    return Challenge{text(json, "type"), text(json, "url"),
+                     parseChallengeStatus(text(json, "status")), text(json, "token"),
+                     problemDetail(json)};
 }
 
 }  // namespace
@@ -57,7 +58,7 @@ const Directory& Client::directory() {
     if (!directory_) {
         const auto json = transport_.get(directoryUrl_).json();
         Directory directory{text(json, "newNonce"), text(json, "newAccount"),
-                            text(json, "newOrder")};
+                            text(json, "newOrder"), text(json, "renewalInfo")};
         if (directory.newNonce.empty() || directory.newAccount.empty() ||
             directory.newOrder.empty())
             throw AcmeError(Problem{"", directoryUrl_ + " is not an ACME directory", 502});
@@ -94,7 +95,7 @@ HttpReply Client::postAsAccount(const std::string& url, const std::string& paylo
     return transport_.post(url, payload, accountKey_, accountUrl_);
 }
 
-Order Client::newOrder(const std::vector<std::string>& dnsNames) {
+Order Client::newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces) {
     Poco::JSON::Array identifiers;
     for (const auto& name : dnsNames) {
         Poco::JSON::Object identifier;
@@ -104,6 +105,7 @@ Order Client::newOrder(const std::vector<std::string>& dnsNames) {
     }
     Poco::JSON::Object payload;
     payload.set("identifiers", identifiers);
+    if (!replaces.empty()) payload.set("replaces", replaces);
     const HttpReply reply = postAsAccount(directory().newOrder, stringify(payload));
     if (reply.location.empty())
         throw AcmeError(Problem{"", "newOrder answered without Location", reply.status});
@@ -118,7 +120,7 @@ Authorization Client::getAuthorization(const std::string& url) {
     const auto json = postAsAccount(url, "").json();
     Authorization authorization;
     authorization.url = url;
-    authorization.status = text(json, "status");
+    authorization.status = parseAuthorizationStatus(text(json, "status"));
     authorization.wildcard = json->optValue<bool>("wildcard", false);
     if (const auto identifier = json->getObject("identifier"))
         authorization.identifier = text(identifier, "value");
@@ -146,6 +148,13 @@ Order Client::finalize(const Order& order, const std::string& csrDer) {
 std::string Client::downloadCertificate(const std::string& url) {
     // RFC 8555 §7.4.2: application/pem-certificate-chain, leaf first.
     return postAsAccount(url, "").body;
+}
+
+HttpReply Client::getRenewalInfo(const std::string& certId) {
+    // RFC 9773 §4.1: an unauthenticated GET, so any replica may ask.
+    const std::string base = directory().renewalInfo;
+    if (base.empty()) throw AcmeError(Problem{"", "the CA offers no renewalInfo", 404});
+    return transport_.get(base + (base.back() == '/' ? "" : "/") + certId);
 }
 
 }  // namespace dnsh::acme

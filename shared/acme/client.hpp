@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/status.hpp"
 #include "acme/transport.hpp"
 
 namespace dnsh::acme {
@@ -13,12 +14,13 @@ namespace dnsh::acme {
 // RFC 8555 §7.1.1
 struct Directory {
     std::string newNonce, newAccount, newOrder;
+    std::string renewalInfo;  // RFC 9773 §3: empty when the CA offers no ARI
 };
 
 // RFC 8555 §7.1.3
 struct Order {
     std::string url;  // from Location (newOrder) or the URL we fetched
-    std::string status;
+    OrderStatus status = OrderStatus::Unknown;
     std::string expires;
     std::vector<std::string> authorizations;
     std::string finalize;
@@ -28,12 +30,16 @@ struct Order {
 
 // RFC 8555 §7.1.5
 struct Challenge {
-    std::string type, url, status, token, error;
+    std::string type, url;
+    ChallengeStatus status = ChallengeStatus::Unknown;
+    std::string token, error;
 };
 
 // RFC 8555 §7.1.4
 struct Authorization {
-    std::string url, status, identifier;
+    std::string url;
+    AuthorizationStatus status = AuthorizationStatus::Unknown;
+    std::string identifier;
     bool wildcard = false;
     std::vector<Challenge> challenges;
     std::string error;  // from an invalid challenge
@@ -50,12 +56,15 @@ public:
 
     void useAccount(EVP_PKEY* accountKey, std::string accountUrl);
 
-    Order newOrder(const std::vector<std::string>& dnsNames);       // §7.4
+    // §7.4; `replaces`: the ARI CertID of the certificate this order renews (RFC 9773 §5).
+    Order newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces = "");
     Order getOrder(const std::string& url);                         // POST-as-GET, §7.4
     Authorization getAuthorization(const std::string& url);         // §7.5
     Challenge respondChallenge(const std::string& url);             // §7.5.1, payload {}
     Order finalize(const Order& order, const std::string& csrDer);  // §7.4
     std::string downloadCertificate(const std::string& url);        // §7.4.2, PEM chain
+    // RFC 9773 §4.1: GET <renewalInfo>/<CertID>; the body and Retry-After. Throws AcmeError.
+    HttpReply getRenewalInfo(const std::string& certId);
 
 private:
     HttpReply postAsAccount(const std::string& url, const std::string& payload);

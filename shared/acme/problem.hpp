@@ -28,7 +28,8 @@ struct Problem {
 class AcmeError : public std::runtime_error {
 public:
     // `problem.status` 0 means the CA was not reached at all (network, TLS, timeout).
-    AcmeError(Problem problem, std::optional<std::chrono::seconds> retryAfter = std::nullopt);
+    AcmeError(Problem problem, std::optional<std::chrono::seconds> retryAfter = std::nullopt,
+              bool outcomeUnknown = false);
 
     const Problem& problem() const noexcept { return problem_; }
     bool is(const char* type) const { return problem_.type == type; }
@@ -36,10 +37,14 @@ public:
     // Worth trying again later: network failures, 5xx, rateLimited, serverInternal, badNonce.
     bool retryable() const noexcept;
     std::optional<std::chrono::seconds> retryAfter() const noexcept { return retryAfter_; }
+    // A signed POST was sent and its answer lost: the CA may have acted on it. Never re-sent;
+    // the caller reads the object's state again.
+    bool outcomeUnknown() const noexcept { return outcomeUnknown_; }
 
 private:
     Problem problem_;
     std::optional<std::chrono::seconds> retryAfter_;
+    bool outcomeUnknown_ = false;
 };
 
 }  // namespace dnsh::acme

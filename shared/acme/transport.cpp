@@ -51,13 +51,15 @@ AcmeError toError(const HttpReply& reply, const std::string& url) {
 
 }  // namespace
 
-AcmeError::AcmeError(Problem problem, std::optional<std::chrono::seconds> retryAfter)
+AcmeError::AcmeError(Problem problem, std::optional<std::chrono::seconds> retryAfter,
+                     bool outcomeUnknown)
     : std::runtime_error(problem.status == 0
                              ? "ACME CA unreachable: " + problem.detail
                              : "ACME CA error: " + problem.detail +
                                    (problem.type.empty() ? "" : " (" + problem.type + ")")),
       problem_(std::move(problem)),
-      retryAfter_(retryAfter) {}
+      retryAfter_(retryAfter),
+      outcomeUnknown_(outcomeUnknown) {}
 
 bool AcmeError::retryable() const noexcept {
     return problem_.status == 0 || problem_.status >= 500 || is(ProblemType::kRateLimited) ||
@@ -92,6 +94,9 @@ Poco::Net::HTTPSClientSession& Transport::sessionFor(const std::string& scheme,
     if (!session) {
         session = std::make_unique<Poco::Net::HTTPSClientSession>(host, port, context_);
         session->setKeepAlive(true);
+        // Reconnect rather than reuse a connection idle this long: a server that closed it
+        // would fail a signed POST, which is never sent twice.
+        session->setKeepAliveTimeout(Poco::Timespan(5, 0));
         session->setTimeout(Poco::Timespan(static_cast<long>(timeout_.count() / 1000),
                                            static_cast<long>((timeout_.count() % 1000) * 1000)));
     }
@@ -99,7 +104,7 @@ Poco::Net::HTTPSClientSession& Transport::sessionFor(const std::string& scheme,
 }
 
 HttpReply Transport::send(const std::string& method, const std::string& url,
-                          const std::string& body) {
+                          const std::string& body, bool replayable) {
     const Poco::URI uri(url);
     auto& session = sessionFor(uri.getScheme(), uri.getHost(), uri.getPort());
     Poco::Net::HTTPRequest request(method, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
@@ -108,9 +113,13 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
         request.setContentType("application/jose+json");  // RFC 8555 §6.2
         request.setContentLength(static_cast<std::streamsize>(body.size()));
     }
+    // An idle kept-alive connection that is readable has been closed by the server (or holds
+    // junk): open a fresh one rather than lose a request that may not be sent twice.
+    if (session.connected() && session.socket().poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ))
+        session.reset();
     HttpReply reply;
-    // A kept-alive connection the server has since closed fails on first use: retry once on a
-    // fresh connection before calling the CA unreachable.
+    // A kept-alive connection the server has since closed fails on first use: a replayable
+    // request is retried once on a fresh connection before calling the CA unreachable.
     for (int attempt = 0;; ++attempt) {
         try {
             session.sendRequest(request) << body;
@@ -127,6 +136,10 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             break;
         } catch (const Poco::Exception& e) {
             session.reset();  // a broken connection is not reused
+            if (!replayable)
+                throw AcmeError(
+                    Problem{"", e.displayText() + " (" + url + "; the CA's answer was lost)", 0},
+                    std::nullopt, true);
             if (attempt == 0 && !dynamic_cast<const Poco::TimeoutException*>(&e)) continue;
             throw AcmeError(Problem{"", e.displayText() + " (" + url + ")", 0});
         }
@@ -135,7 +148,7 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
 }
 
 HttpReply Transport::get(const std::string& url) {
-    HttpReply reply = send("GET", url, "");
+    HttpReply reply = send("GET", url, "", true);
     if (reply.status >= 400) throw toError(reply, url);
     return reply;
 }
@@ -144,7 +157,7 @@ std::string Transport::takeNonce() {
     if (nonces_.empty()) {
         // RFC 8555 §7.2: newNonce (GET is allowed and answers 204; no HEAD body pitfalls).
         if (newNonceUrl_.empty()) throw AcmeError(Problem{"", "directory has no newNonce", 0});
-        send("GET", newNonceUrl_, "");
+        send("GET", newNonceUrl_, "", true);
         if (nonces_.empty())
             throw AcmeError(Problem{"", "newNonce answered without Replay-Nonce", 500});
     }
@@ -157,7 +170,7 @@ HttpReply Transport::post(const std::string& url, const std::string& payload, EV
                           const std::optional<std::string>& kid) {
     for (int attempt = 0;; ++attempt) {
         const std::string jws = signJws(accountKey, JwsHeader{url, takeNonce(), kid}, payload);
-        HttpReply reply = send("POST", url, jws);
+        HttpReply reply = send("POST", url, jws, payload.empty());
         if (reply.status < 400) return reply;
         AcmeError error = toError(reply, url);
         // RFC 8555 §6.5: badNonce carries a fresh nonce; retry with it, a bounded number of times.

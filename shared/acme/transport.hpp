@@ -35,14 +35,20 @@ public:
     HttpReply get(const std::string& url);
 
     // Signed POST (RFC 8555 §6.2). kid empty: JWK in the header (newAccount). Retries badNonce a
-    // bounded number of times with a fresh nonce (RFC 8555 §6.5).
+    // bounded number of times with a fresh nonce (RFC 8555 §6.5). An empty payload is a
+    // POST-as-GET (§6.3), safe to send again after a connection failure; any other payload is
+    // sent once: a lost answer throws AcmeError with outcomeUnknown().
     HttpReply post(const std::string& url, const std::string& payload, EVP_PKEY* accountKey,
                    const std::optional<std::string>& kid);
 
     void setNewNonceUrl(const std::string& url) { newNonceUrl_ = url; }
 
 private:
-    HttpReply send(const std::string& method, const std::string& url, const std::string& body);
+    // `replayable`: the request may be sent again when the connection fails (GET, POST-as-GET).
+    // A signed POST with a payload is not: its outcome is unknown once sent (the caller re-reads
+    // the object with POST-as-GET instead).
+    HttpReply send(const std::string& method, const std::string& url, const std::string& body,
+                   bool replayable);
     std::string takeNonce();
     Poco::Net::HTTPSClientSession& sessionFor(const std::string& scheme, const std::string& host,
                                               unsigned short port);

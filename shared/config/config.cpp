@@ -47,6 +47,25 @@ std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, cons
     }
 }
 
+RenewBefore renewBeforeVariable(const EnvironmentLookup& lookup) {
+    RenewBefore renewBefore;
+    const auto value = lookup("RENEW_BEFORE");
+    if (!value || value->empty()) return renewBefore;
+    // A unit letter makes it a duration; otherwise a fraction of the lifetime in (0, 1).
+    if (value->find_first_of("smh") != std::string::npos) {
+        renewBefore.duration = durationVariable(lookup, "RENEW_BEFORE", {});
+        return renewBefore;
+    }
+    double fraction = 0;
+    const char* last = value->data() + value->size();
+    if (auto [end, ec] = std::from_chars(value->data(), last, fraction);
+        ec != std::errc() || end != last || !(fraction > 0 && fraction < 1))
+        reject("RENEW_BEFORE", *value,
+               "expected a duration (720h) or a fraction of the lifetime between 0 and 1 (0.33)");
+    renewBefore.fraction = fraction;
+    return renewBefore;
+}
+
 }  // namespace
 
 Config loadConfig(const EnvironmentLookup& lookup) {
@@ -74,6 +93,7 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     config.pollInterval = durationVariable(lookup, "POLL_INTERVAL", config.pollInterval);
     config.pollTimeout = durationVariable(lookup, "POLL_TIMEOUT", config.pollTimeout);
     config.leaseDuration = durationVariable(lookup, "SCHEDULER_LEASE", config.leaseDuration);
+    config.renewBefore = renewBeforeVariable(lookup);
 
     if (const auto value = lookup("SCHEDULER_WORKERS"); value && !value->empty()) {
         int workers = 0;

@@ -12,6 +12,13 @@ namespace dnsh {
 enum class LogLevel { Debug, Info, Warn, Error };
 enum class CertKeyType { EcdsaP256, Rsa2048 };
 
+// RENEW_BEFORE: how long before notAfter a certificate is renewed, as a duration ("720h") or
+// a fraction of the certificate's own lifetime ("0.33"); the default is a third of the lifetime.
+struct RenewBefore {
+    std::optional<std::chrono::milliseconds> duration;
+    double fraction = 1.0 / 3.0;  // used when duration is empty
+};
+
 struct Config {
     std::string serverAddr = ":8080";
     std::string databaseUrl;
@@ -25,6 +32,7 @@ struct Config {
     int schedulerWorkers = 8;
     std::chrono::milliseconds leaseDuration{60'000};  // SCHEDULER_LEASE: a claim's lifetime
     CertKeyType certKeyType = CertKeyType::EcdsaP256;
+    RenewBefore renewBefore;
     std::string keyEncryptionKeyFile;
     std::string authToken;
     LogLevel logLevel = LogLevel::Info;

@@ -22,11 +22,16 @@ enum class ErrorCode {
 
 class Error : public std::runtime_error {
 public:
-    Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+    // `errorCode`: the machine-readable reason of DESIGN.md ("txt_not_found", ...), sent as the
+    // response's "error_code" when not empty.
+    Error(ErrorCode code, const std::string& message, std::string errorCode = "")
+        : std::runtime_error(message), code_(code), errorCode_(std::move(errorCode)) {}
     ErrorCode code() const noexcept { return code_; }
+    const std::string& errorCode() const noexcept { return errorCode_; }
 
 private:
     ErrorCode code_;
+    std::string errorCode_;
 };
 
 }  // namespace dnsh

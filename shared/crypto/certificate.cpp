@@ -33,7 +33,9 @@ std::string rfc3339(const ASN1_TIME* time) {
 
 }  // namespace
 
-std::string makeCsrDer(EVP_PKEY* key, const std::string& domainName) {
+std::string makeCsrDer(EVP_PKEY* key, const std::vector<std::string>& dnsNames) {
+    if (dnsNames.empty()) throw std::invalid_argument("a CSR needs at least one name");
+    const std::string& domainName = dnsNames.front();
     std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)> request(X509_REQ_new(), &X509_REQ_free);
     X509_NAME* subject = X509_REQ_get_subject_name(request.get());
     X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
@@ -43,7 +45,8 @@ std::string makeCsrDer(EVP_PKEY* key, const std::string& domainName) {
         sk_X509_EXTENSION_new_null(), [](STACK_OF(X509_EXTENSION) * list) {
             sk_X509_EXTENSION_pop_free(list, X509_EXTENSION_free);
         });
-    const std::string san = "DNS:" + domainName;
+    std::string san;
+    for (const auto& name : dnsNames) san += (san.empty() ? "DNS:" : ",DNS:") + name;
     X509_EXTENSION* extension =
         X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san.c_str());
     if (extension == nullptr) throw std::runtime_error("cannot build SAN: " + opensslError());
@@ -72,6 +75,11 @@ IssuedCertificate parseCertificateChain(const std::string& pemChain) {
     if (!leaf) throw std::runtime_error("leaf certificate does not parse: " + opensslError());
     issued.notBefore = rfc3339(X509_get0_notBefore(leaf.get()));
     issued.notAfter = rfc3339(X509_get0_notAfter(leaf.get()));
+    int days = 0, seconds = 0;
+    if (ASN1_TIME_diff(&days, &seconds, X509_get0_notBefore(leaf.get()),
+                       X509_get0_notAfter(leaf.get())) != 1)
+        throw std::runtime_error("bad certificate validity");
+    issued.lifetime = std::chrono::seconds(static_cast<long long>(days) * 86400 + seconds);
     return issued;
 }
 

@@ -2,18 +2,22 @@
 // CSRs for finalize and the facts we keep from an issued chain.
 #include <openssl/evp.h>
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 namespace dnsh {
 
-// DER PKCS#10 with the name as CN and the only SAN (RFC 8555 §7.4).
-std::string makeCsrDer(EVP_PKEY* key, const std::string& domainName);
+// DER PKCS#10 with the first name as CN and every name as a SAN (RFC 8555 §7.4: the CSR names
+// exactly the order's identifiers).
+std::string makeCsrDer(EVP_PKEY* key, const std::vector<std::string>& dnsNames);
 
 struct IssuedCertificate {
     std::string leafPem;
     std::string chainPem;   // the issuers after the leaf
     std::string notBefore;  // RFC 3339 UTC
     std::string notAfter;
+    std::chrono::seconds lifetime{0};  // notAfter - notBefore
 };
 
 // Splits a PEM chain (leaf first) and reads the leaf's validity. Throws std::runtime_error.

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <vector>
 
@@ -20,6 +21,13 @@ std::string randomHex(std::size_t bytes) {
         hex.push_back(kDigits[byte & 0x0f]);
     }
     return hex;
+}
+
+double randomUnit() {
+    std::uint32_t value = 0;
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&value), sizeof value) != 1)
+        throw std::runtime_error("OpenSSL RAND_bytes failed");
+    return static_cast<double>(value) / 4294967296.0;
 }
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {

@@ -1,27 +1,16 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/status.hpp"
 
 namespace dnsh {
 
-// The dns-01 challenge a certificate_pending domain waits for (RFC 8555 §8.4).
+// A dns-01 TXT value the CA waits for (RFC 8555 §8.4).
 struct PendingChallenge {
     std::string txtName;
     std::string txtValue;
-};
-
-struct Domain {
-    std::string id;
-    std::string domainName;
-    std::string verificationToken;
-    DomainStatus status = DomainStatus::Pending;
-    std::optional<std::string> error;
-    std::optional<std::string> verifiedAt;  // RFC 3339 UTC, as all timestamps here
-    std::string createdAt;
-    std::string updatedAt;
-    std::optional<PendingChallenge> challenge;  // while certificate_pending
 };
 
 // Metadata only: PEM and key never leave the database through the API.
@@ -31,6 +20,31 @@ struct CertificateInfo {
     std::string issuedAt;
     std::string expiresAt;
     std::string createdAt;
+};
+
+// DESIGN.md "The domain view": renewal of an active domain's certificate.
+struct RenewalState {
+    std::string status;  // scheduled, awaiting_dns, in_progress, failed
+    std::optional<std::string> renewAt;
+    std::vector<PendingChallenge> challenges;  // awaiting_dns: what the customer must publish
+    std::optional<std::string> error;
+    std::optional<std::string> errorCode;
+};
+
+struct Domain {
+    std::string id;
+    std::string domainName;
+    std::string verificationToken;
+    DomainStatus status = DomainStatus::Pending;
+    std::optional<std::string> error;
+    std::optional<std::string> errorCode;
+    std::optional<std::string> verifiedAt;  // RFC 3339 UTC, as all timestamps here
+    std::string createdAt;
+    std::string updatedAt;
+    std::vector<PendingChallenge> challenges;    // while certificate_pending
+    std::optional<CertificateInfo> certificate;  // the newest
+    std::optional<RenewalState> renewal;         // once active
+    std::optional<std::string> lastCheck;        // JSON object: the last DNS lookup
 };
 
 }  // namespace dnsh

@@ -1,5 +1,9 @@
 #include "domain/domain_json.hpp"
 
+#include <Poco/JSON/Parser.h>
+
+#include <algorithm>
+
 #include "domain/domain_name.hpp"
 
 namespace dnsh {
@@ -10,7 +14,57 @@ Poco::JSON::Object::Ptr orderedObject() {
     return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
 }
 
+Poco::JSON::Array::Ptr challengesJson(const std::vector<PendingChallenge>& challenges) {
+    Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+    for (const auto& challenge : challenges) {
+        auto item = orderedObject();
+        item->set("challenge_domain", challenge.txtName);
+        item->set("expected_txt_value", challenge.txtValue);
+        list->add(item);
+    }
+    return list;
+}
+
+Poco::JSON::Object::Ptr renewalJson(const RenewalState& renewal) {
+    auto json = orderedObject();
+    json->set("status", renewal.status);
+    if (renewal.renewAt) json->set("renew_at", *renewal.renewAt);
+    if (!renewal.challenges.empty()) {
+        json->set("challenges", challengesJson(renewal.challenges));
+        json->set("instructions", publishInstructions(renewal.challenges));
+    }
+    if (renewal.error) json->set("error", *renewal.error);
+    if (renewal.errorCode) json->set("error_code", *renewal.errorCode);
+    return json;
+}
+
 }  // namespace
+
+std::string publishInstructions(const std::vector<PendingChallenge>& challenges) {
+    if (challenges.empty())
+        return "Nothing to publish: the CA already holds a valid authorization for this domain.";
+    // Grouped by name: a wildcard with its base name has two values at one name, and the CA
+    // checks each of them, so both records must be there at once.
+    std::vector<std::pair<std::string, std::vector<std::string>>> byName;
+    for (const auto& challenge : challenges) {
+        auto found = std::find_if(byName.begin(), byName.end(),
+                                  [&](const auto& entry) { return entry.first == challenge.txtName; });
+        if (found == byName.end()) found = byName.insert(byName.end(), {challenge.txtName, {}});
+        found->second.push_back(challenge.txtValue);
+    }
+    std::string text;
+    for (const auto& [name, values] : byName) {
+        if (!text.empty()) text += "; ";
+        if (values.size() == 1) {
+            text += "Update the TXT record for " + name + " to: " + values.front();
+            continue;
+        }
+        text += "Publish " + std::to_string(values.size()) + " TXT records for " + name +
+                " (one per value, all at once):";
+        for (const auto& value : values) text += " " + value;
+    }
+    return text;
+}
 
 Poco::JSON::Object::Ptr domainJson(const Domain& domain) {
     auto json = orderedObject();
@@ -20,12 +74,34 @@ Poco::JSON::Object::Ptr domainJson(const Domain& domain) {
     if (domain.verifiedAt) json->set("verified_at", *domain.verifiedAt);
     json->set("created_at", domain.createdAt);
     json->set("updated_at", domain.updatedAt);
-    if (domain.status == DomainStatus::CertificatePending && domain.challenge) {
-        json->set("challenge_domain", domain.challenge->txtName);
-        json->set("expected_txt_value", domain.challenge->txtValue);
+    if (domain.certificate) {
+        auto certificate = orderedObject();
+        certificate->set("id", domain.certificate->id);
+        certificate->set("issued_at", domain.certificate->issuedAt);
+        certificate->set("expires_at", domain.certificate->expiresAt);
+        json->set("certificate", certificate);
     }
-    if (domain.status == DomainStatus::Failed)
+    if (domain.status == DomainStatus::CertificatePending) {
+        json->set("challenges", challengesJson(domain.challenges));
+        // The first API's single fields repeat the first value; never an empty one.
+        if (!domain.challenges.empty()) {
+            json->set("challenge_domain", domain.challenges.front().txtName);
+            json->set("expected_txt_value", domain.challenges.front().txtValue);
+        }
+    }
+    if (domain.renewal) json->set("renewal", renewalJson(*domain.renewal));
+    if (domain.lastCheck) {
+        try {
+            Poco::JSON::Parser parser;
+            json->set("checks", parser.parse(*domain.lastCheck));
+        } catch (const Poco::Exception&) {
+            // Written by this service only; an unreadable one is simply not shown.
+        }
+    }
+    if (domain.status == DomainStatus::Failed) {
         json->set("error", domain.error.value_or("certificate issuance failed"));
+        json->set("error_code", domain.errorCode.value_or("internal"));
+    }
     return json;
 }
 

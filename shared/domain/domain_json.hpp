@@ -14,4 +14,7 @@ Poco::JSON::Object::Ptr registrationJson(const Domain& domain);
 
 Poco::JSON::Object::Ptr certificateJson(const CertificateInfo& certificate);
 
+// What to tell the customer to publish (every value: a wildcard order has two at one name).
+std::string publishInstructions(const std::vector<PendingChallenge>& challenges);
+
 }  // namespace dnsh

@@ -63,9 +63,23 @@ void validateLabel(std::string_view label, std::size_t position) {
         invalid(where + " has hyphens in the third and fourth positions");
 }
 
+std::string normalizeHostName(std::string_view input);
+
 }  // namespace
 
 std::string normalizeDomainName(std::string_view input) {
+    // "*.example.com": a wildcard in the leftmost label only (RFC 8555 §7.1.3), whose base is
+    // an ordinary name.
+    if (input.substr(0, 2) != "*.") return normalizeHostName(input);
+    std::string name = "*." + normalizeHostName(input.substr(2));
+    if (name.size() > kMaxNameLength)
+        invalid("is " + std::to_string(name.size()) + " characters; the limit is 253");
+    return name;
+}
+
+namespace {
+
+std::string normalizeHostName(std::string_view input) {
     if (input.empty()) invalid("must not be empty");
     if (input.size() > kMaxInputLength) invalid("too long; the limit is 253 characters");
     if (input.find('\0') != std::string_view::npos) invalid("contains a NUL byte");
@@ -73,7 +87,8 @@ std::string normalizeDomainName(std::string_view input) {
     const bool trailingDot = name.back() == '.';
     if (trailingDot) name.pop_back();  // the root label is implied
     if (name.empty()) invalid("must not be just a dot");
-    if (name.rfind("*.", 0) == 0) invalid("wildcard names are not supported yet");
+    if (name.find('*') != std::string::npos)
+        invalid("a wildcard is allowed only as the whole leftmost label, e.g. *.example.com");
     if (name.find_first_of(" \t\r\n/:@[]") != std::string::npos)
         invalid("contains spaces or URL characters; send only the host name, e.g. example.com");
     if (isIpAddress(name)) invalid("IP addresses cannot be registered, only domain names");
@@ -112,8 +127,22 @@ std::string normalizeDomainName(std::string_view input) {
     return name;
 }
 
+}  // namespace
+
+bool isWildcard(std::string_view domainName) { return domainName.substr(0, 2) == "*."; }
+
+std::string baseDomain(std::string_view domainName) {
+    return std::string(isWildcard(domainName) ? domainName.substr(2) : domainName);
+}
+
+std::vector<std::string> certificateNames(std::string_view domainName) {
+    if (isWildcard(domainName)) return {std::string(domainName), baseDomain(domainName)};
+    return {std::string(domainName)};
+}
+
 std::string challengeName(std::string_view domainName) {
-    return "_acme-challenge." + std::string(domainName);
+    // RFC 8555 §8.4: a wildcard's challenge lives at its base name.
+    return "_acme-challenge." + baseDomain(domainName);
 }
 
 bool isDomainId(std::string_view text) {

@@ -1,15 +1,24 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dnsh {
 
 // Normalises a customer's domain name (case, trailing dot, IDN -> A-labels per UTS #46 / IDNA 2008)
 // and validates it (RFC 1035 lengths, LDH labels, at least two labels, not an IP address).
+// "*.example.com" is a wildcard: "*." followed by such a name.
 // Throws Error(BadRequest) with a message saying what is wrong.
 std::string normalizeDomainName(std::string_view input);
 
-// "_acme-challenge.<domain>", the name that carries the TXT record (RFC 8555 §8.4).
+bool isWildcard(std::string_view domainName);
+// "example.com" for "*.example.com"; the name itself otherwise.
+std::string baseDomain(std::string_view domainName);
+// What the certificate covers: "*.example.com" and "example.com" for a wildcard.
+std::vector<std::string> certificateNames(std::string_view domainName);
+
+// "_acme-challenge.<domain>", the name that carries the TXT record (RFC 8555 §8.4); the base
+// name's for a wildcard.
 std::string challengeName(std::string_view domainName);
 
 // Ids are 32 lowercase hex characters (16 random bytes).

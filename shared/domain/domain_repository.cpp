@@ -1,5 +1,6 @@
 #include "domain/domain_repository.hpp"
 
+#include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 #include <Poco/Tuple.h>
@@ -16,10 +17,6 @@ namespace {
 #define DNSH_RFC3339(column) \
     "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-std::string text(DomainStatus status) {
-    return std::string(toString(status));
-}
-
 }  // namespace
 
 bool DomainRepository::insert(const std::string& id, const std::string& domainName,
@@ -32,47 +29,94 @@ bool DomainRepository::insert(const std::string& id, const std::string& domainNa
 }
 
 std::optional<Domain> DomainRepository::findById(const std::string& id) {
-    using Row = Poco::Tuple<std::string, std::string, std::string, std::string,
-                            Poco::Nullable<std::string>, Poco::Nullable<std::string>, std::string,
-                            std::string, Poco::Nullable<std::string>, Poco::Nullable<std::string>>;
-    std::vector<Row> rows;
-    // The newest challenge of the newest live order, shown while certificate_pending.
-    session_ << "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, "
-                DNSH_RFC3339("d.verified_at") ", " DNSH_RFC3339("d.created_at") ", "
-                DNSH_RFC3339("d.updated_at") ", c.txt_name, c.txt_value "
-                "FROM domains d "
-                "LEFT JOIN LATERAL (SELECT ch.txt_name, ch.txt_value FROM acme_orders o "
-                "  JOIN acme_challenges ch ON ch.order_id = o.id "
-                "  WHERE o.domain_id = d.id AND d.status = 'certificate_pending' "
-                "  ORDER BY o.created_at DESC, ch.id DESC LIMIT 1) c ON true "
-                "WHERE d.id = $1",
-        bind(id), into(rows), now;
-    if (rows.empty()) return std::nullopt;
-    const Row& row = rows.front();
+    Poco::Data::Statement select(session_);
+    // One round of LATERAL joins: the newest certificate, the live order, and the renewal order
+    // that last tried to replace the newest certificate.
+    select << "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
+              DNSH_RFC3339("d.verified_at") " AS verified_at, " DNSH_RFC3339("d.created_at")
+              " AS created_at, " DNSH_RFC3339("d.updated_at") " AS updated_at, d.last_check, "
+              "c.id AS cert_id, " DNSH_RFC3339("c.issued_at") " AS cert_issued_at, "
+              DNSH_RFC3339("c.expires_at") " AS cert_expires_at, " DNSH_RFC3339("c.created_at")
+              " AS cert_created_at, " DNSH_RFC3339("c.renew_at") " AS cert_renew_at, "
+              "o.id AS live_id, o.kind AS live_kind, o.step AS live_step, "
+              "r.error AS renewal_error, r.error_code AS renewal_error_code "
+              "FROM domains d "
+              "LEFT JOIN LATERAL (SELECT * FROM certificates WHERE domain_id = d.id "
+              "  ORDER BY created_at DESC, id DESC LIMIT 1) c ON true "
+              "LEFT JOIN LATERAL (SELECT * FROM acme_orders WHERE domain_id = d.id "
+              "  AND status IN ('pending', 'ready', 'processing') LIMIT 1) o ON true "
+              "LEFT JOIN LATERAL (SELECT * FROM acme_orders WHERE replaces_certificate_id = c.id "
+              "  AND status = 'invalid' ORDER BY created_at DESC LIMIT 1) r ON true "
+              "WHERE d.id = $1",
+        bind(id), now;
+    Poco::Data::RecordSet rows(select);
+    if (rows.rowCount() == 0) return std::nullopt;
+    auto text = [&](const char* column) { return rows[column].convert<std::string>(); };
+    auto optionalText = [&](const char* column) -> std::optional<std::string> {
+        if (rows.isNull(column)) return std::nullopt;
+        return rows[column].convert<std::string>();
+    };
     Domain domain;
-    domain.id = row.get<0>();
-    domain.domainName = row.get<1>();
-    domain.verificationToken = row.get<2>();
-    const auto status = parseDomainStatus(row.get<3>());
-    if (!status) throw Error(ErrorCode::Internal, "unknown status in database: " + row.get<3>());
+    domain.id = text("id");
+    domain.domainName = text("domain_name");
+    domain.verificationToken = text("verification_token");
+    const auto status = parseDomainStatus(text("status"));
+    if (!status) throw Error(ErrorCode::Internal, "unknown status in database: " + text("status"));
     domain.status = *status;
-    if (!row.get<4>().isNull()) domain.error = row.get<4>().value();
-    if (!row.get<5>().isNull()) domain.verifiedAt = row.get<5>().value();
-    domain.createdAt = row.get<6>();
-    domain.updatedAt = row.get<7>();
-    if (!row.get<8>().isNull() && !row.get<9>().isNull())
-        domain.challenge = PendingChallenge{row.get<8>().value(), row.get<9>().value()};
+    domain.error = optionalText("error");
+    domain.errorCode = optionalText("error_code");
+    domain.verifiedAt = optionalText("verified_at");
+    domain.createdAt = text("created_at");
+    domain.updatedAt = text("updated_at");
+    domain.lastCheck = optionalText("last_check");
+    if (const auto certId = optionalText("cert_id"))
+        domain.certificate = CertificateInfo{*certId, domain.id, text("cert_issued_at"),
+                                             text("cert_expires_at"), text("cert_created_at")};
+
+    const auto liveOrder = optionalText("live_id");
+    const auto liveStep = optionalText("live_step").value_or("");
+    std::vector<PendingChallenge> challenges;
+    // What the customer must publish: only while the order waits for DNS or the CA validates.
+    if (liveOrder && (liveStep == "await_dns" || liveStep == "await_authz")) {
+        std::vector<Poco::Tuple<std::string, std::string>> values;
+        session_ << "SELECT txt_name, txt_value FROM acme_challenges WHERE order_id = $1 "
+                    "ORDER BY id",
+            bind(*liveOrder), into(values), now;
+        for (const auto& value : values)
+            challenges.push_back(PendingChallenge{value.get<0>(), value.get<1>()});
+    }
+    if (domain.status == DomainStatus::CertificatePending) domain.challenges = challenges;
+    if (domain.status == DomainStatus::Active) {
+        RenewalState renewal;
+        renewal.renewAt = optionalText("cert_renew_at");
+        if (liveOrder && optionalText("live_kind") == std::string("renewal")) {
+            const bool waitsForCustomer = liveStep == "await_dns" && !challenges.empty();
+            renewal.status = waitsForCustomer ? "awaiting_dns" : "in_progress";
+            if (waitsForCustomer) renewal.challenges = challenges;
+        } else if (const auto error = optionalText("renewal_error")) {
+            // The current certificate stays; renew_at is the next try (none once it expired).
+            renewal.status = "failed";
+            renewal.error = error;
+            renewal.errorCode = optionalText("renewal_error_code");
+        } else {
+            renewal.status = "scheduled";
+        }
+        domain.renewal = renewal;
+    }
     return domain;
 }
 
-bool DomainRepository::compareAndSetStatus(const std::string& id, DomainStatus from,
-                                           DomainStatus to) {
-    Poco::Data::Statement statement(session_);
-    statement << "UPDATE domains SET status = $3, updated_at = now(), "
-                 "verified_at = CASE WHEN $3 = 'verified' THEN now() ELSE verified_at END "
-                 "WHERE id = $1 AND status = $2",
-        bind(id), bind(text(from)), bind(text(to));
-    return statement.execute() == 1;
+bool DomainRepository::makeDnsCheckDue(const std::string& id) {
+    Poco::Data::Statement update(session_);
+    update << "UPDATE acme_orders SET next_attempt_at = now() WHERE domain_id = $1 "
+              "AND status IN ('pending', 'ready', 'processing') AND step = 'await_dns'",
+        bind(id);
+    return update.execute() > 0;
+}
+
+void DomainRepository::recordCheck(const std::string& id, const std::string& checkJson) {
+    session_ << "UPDATE domains SET last_check = $2 WHERE id = $1", bind(id), bind(checkJson),
+        now;
 }
 
 std::optional<CertificateInfo> DomainRepository::newestCertificate(const std::string& domainId) {
@@ -87,6 +131,13 @@ std::optional<CertificateInfo> DomainRepository::newestCertificate(const std::st
     if (rows.empty()) return std::nullopt;
     const Row& row = rows.front();
     return CertificateInfo{row.get<0>(), row.get<1>(), row.get<2>(), row.get<3>(), row.get<4>()};
+}
+
+std::string DomainRepository::certificatePem(const std::string& certificateId) {
+    std::vector<std::string> pems;
+    session_ << "SELECT certificate_pem FROM certificates WHERE id = $1", bind(certificateId),
+        into(pems), now;
+    return pems.empty() ? "" : pems.front();
 }
 
 }  // namespace dnsh

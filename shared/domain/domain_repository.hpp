@@ -17,12 +17,21 @@ public:
     // False when the name is already registered (unique constraint, no exception).
     bool insert(const std::string& id, const std::string& domainName, const std::string& token);
 
+    // The domain view: the row, its newest certificate, the live order's challenges, the
+    // renewal state and the last check.
     std::optional<Domain> findById(const std::string& id);
 
-    // UPDATE ... WHERE id = $1 AND status = $2; true when this call made the change.
-    bool compareAndSetStatus(const std::string& id, DomainStatus from, DomainStatus to);
+    // POST /domains/{id}/check: the domain's order waiting for DNS becomes due now. False when
+    // none of its orders waits for DNS.
+    bool makeDnsCheckDue(const std::string& id);
+
+    // The last DNS lookup made for the domain (a JSON object), shown as "checks".
+    void recordCheck(const std::string& id, const std::string& checkJson);
 
     std::optional<CertificateInfo> newestCertificate(const std::string& domainId);
+
+    // The leaf PEM of a certificate ("" when gone), for ARI's CertID. Never for the API.
+    std::string certificatePem(const std::string& certificateId);
 
 private:
     Poco::Data::Session& session_;

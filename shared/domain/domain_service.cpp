@@ -3,7 +3,9 @@
 #include "core/error.hpp"
 #include "crypto/random.hpp"
 #include "domain/domain_name.hpp"
+#include "dns/txt_check.hpp"
 #include "domain/domain_repository.hpp"
+#include "domain/domain_transition.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -21,13 +23,6 @@ Domain requireDomain(Database& database, std::string_view id) {
     });
     if (!domain) throw Error(ErrorCode::NotFound, "domain not found");
     return *domain;
-}
-
-[[noreturn]] void dnsFailure(const TxtLookup& lookup, const std::string& name) {
-    std::string message =
-        "DNS lookup for " + name + " failed: " + std::string(toString(lookup.outcome));
-    if (!lookup.detail.empty()) message += " (" + lookup.detail + ")";
-    throw Error(ErrorCode::FailedDependency, message);
 }
 
 }  // namespace
@@ -56,29 +51,48 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver, std::string
     };
     if (domain.status != DomainStatus::Pending) throw notPending(domain.status);
 
-    const std::string name = challengeName(domain.domainName);
-    const TxtLookup lookup = resolver.lookupTxt(name);
+    const TxtCheck check =
+        checkTxt(resolver, challengeName(domain.domainName), {domain.verificationToken});
     logEvent(LogLevel::Info, "txt lookup",
              {{"domain_id", domain.id},
-              {"name", name},
-              {"outcome", std::string(toString(lookup.outcome))},
-              {"records", lookup.values.size()}});
-    if (lookup.outcome != LookupOutcome::Found) dnsFailure(lookup, name);
-    if (!txtValuesContain(lookup.values, domain.verificationToken)) {
-        const std::string via = lookup.name == name ? "" : " (via CNAME to " + lookup.name + ")";
-        throw Error(ErrorCode::BadRequest, "verification token not found among the " +
-                                               std::to_string(lookup.values.size()) +
-                                               " TXT record(s) at " + name + via);
-    }
-
+              {"name", check.name},
+              {"result", check.result},
+              {"records", check.seen.size()}});
     const bool won = database.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).compareAndSetStatus(domain.id, DomainStatus::Pending,
-                                                             DomainStatus::Verified);
+        DomainRepository(session).recordCheck(
+            domain.id, txtCheckJson(redacted(check, domain.verificationToken,
+                                             "(the verification token)"),
+                                    std::nullopt));
+        return check.passed() &&
+               transitionDomain(session, domain.id,
+                                {DomainStatus::Pending, DomainStatus::Verified, "", ""});
     });
+    if (!check.passed()) {
+        // TXT records without the token: the customer's record is wrong (400). No record or a
+        // lookup that failed: the DNS the request depends on (424).
+        if (check.result == "txt_mismatch")
+            throw Error(ErrorCode::BadRequest, "verification token not found: " + check.description,
+                        check.result);
+        throw Error(ErrorCode::FailedDependency,
+                    "DNS lookup for " + check.name + " failed: " + check.description, check.result);
+    }
     const Domain after = requireDomain(database, id);
     if (!won) throw notPending(after.status);  // a concurrent call verified it first
     logEvent(LogLevel::Info, "domain verified", {{"domain_id", domain.id}});
     return after;
+}
+
+Domain checkDomainNow(Database& database, std::string_view id) {
+    const Domain domain = requireDomain(database, id);
+    const bool due = database.withSession([&](Poco::Data::Session& session) {
+        return DomainRepository(session).makeDnsCheckDue(domain.id);
+    });
+    if (!due)
+        throw Error(ErrorCode::BadRequest,
+                    "nothing is waiting for DNS for this domain, current status: " +
+                        std::string(toString(domain.status)));
+    logEvent(LogLevel::Info, "dns check requested", {{"domain_id", domain.id}});
+    return domain;
 }
 
 CertificateInfo findNewestCertificate(Database& database, std::string_view domainId) {

@@ -17,6 +17,10 @@ Domain findDomain(Database& database, std::string_view id);
 // Looks for the verification token at _acme-challenge.<domain> and moves pending -> verified.
 Domain verifyDomain(Database& database, const DnsResolver& resolver, std::string_view id);
 
+// POST /domains/{id}/check: the pending DNS lookup (issuance or renewal) runs now instead of at
+// its next poll. BadRequest when nothing waits for DNS.
+Domain checkDomainNow(Database& database, std::string_view id);
+
 CertificateInfo findNewestCertificate(Database& database, std::string_view domainId);
 
 }  // namespace dnsh

@@ -1,32 +1,25 @@
 #include "domain/status.hpp"
 
-#include <array>
-#include <utility>
+#include "core/enum_names.hpp"
 
 namespace dnsh {
 
 namespace {
 
-constexpr std::array<std::pair<DomainStatus, std::string_view>, 5> kNames{{
+constexpr EnumNames<DomainStatus, 5> kNames{{{
     {DomainStatus::Pending, "pending"},
     {DomainStatus::Verified, "verified"},
     {DomainStatus::CertificatePending, "certificate_pending"},
     {DomainStatus::Active, "active"},
     {DomainStatus::Failed, "failed"},
-}};
+}}};
 
 }  // namespace
 
-std::string_view toString(DomainStatus status) {
-    for (const auto& [value, name] : kNames)
-        if (value == status) return name;
-    return "unknown";
-}
+std::string_view toString(DomainStatus status) { return kNames.toString(status); }
 
 std::optional<DomainStatus> parseDomainStatus(std::string_view text) {
-    for (const auto& [value, name] : kNames)
-        if (name == text) return value;
-    return std::nullopt;
+    return kNames.parse(text);
 }
 
 bool canTransition(DomainStatus from, DomainStatus to) {
@@ -38,9 +31,10 @@ bool canTransition(DomainStatus from, DomainStatus to) {
             return to == S::CertificatePending;
         case S::CertificatePending:
             return to == S::Active || to == S::Failed;
-        case S::Active:
         case S::Failed:
-            return false;
+            return to == S::CertificatePending;  // issue-certificate on a failed domain: the retry
+        case S::Active:
+            return false;  // renewal never moves an active domain
     }
     return false;
 }

@@ -10,7 +10,7 @@ Response jsonResponse(int status, const Poco::JSON::Object::Ptr& body) {
     return Response{status, text.str(), {}};
 }
 
-Response errorResponse(ErrorCode code, const std::string& message) {
+Response errorResponse(ErrorCode code, const std::string& message, const std::string& errorCode) {
     // Messages may quote client input: keep them printable ASCII so the body is always valid
     // JSON (RFC 8259 §8.1), whatever bytes the client sent.
     std::string printable = message;
@@ -18,6 +18,7 @@ Response errorResponse(ErrorCode code, const std::string& message) {
         if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
     Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
     body->set("error", printable);
+    if (!errorCode.empty()) body->set("error_code", errorCode);
     return jsonResponse(httpStatus(code), body);
 }
 

@@ -18,7 +18,8 @@ struct Response {
 Response jsonResponse(int status, const Poco::JSON::Object::Ptr& body);
 
 // {"error": message} with the status that `code` maps to.
-Response errorResponse(ErrorCode code, const std::string& message);
+Response errorResponse(ErrorCode code, const std::string& message,
+                       const std::string& errorCode = "");
 
 // The one table from error codes to HTTP statuses.
 int httpStatus(ErrorCode code);

@@ -137,7 +137,7 @@ Response dispatch(const Endpoint& endpoint, Context& context, Request& request) 
             throw Error(ErrorCode::UnsupportedMediaType, "Content-Type must be application/json");
         return endpoint.handle(request, context);
     } catch (const Error& e) {
-        return errorResponse(e.code(), e.what());
+        return errorResponse(e.code(), e.what(), e.errorCode());
     } catch (const std::exception& e) {
         // Details go to the log only; the client learns nothing about internals.
         logEvent(LogLevel::Error, "unhandled error",

@@ -1,15 +1,29 @@
 #include "issuance/issuance_json.hpp"
 
+#include "domain/domain_json.hpp"
+
 namespace dnsh {
 
 Poco::JSON::Object::Ptr issuanceJson(const StartedIssuance& started) {
     Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     json->set("order_id", started.orderId);
     json->set("status", "certificate_pending");
-    json->set("challenge_domain", started.challengeDomain);
-    json->set("expected_txt_value", started.expectedTxtValue);
-    json->set("instructions", "Update the TXT record for " + started.challengeDomain +
-                                  " to: " + started.expectedTxtValue);
+    Poco::JSON::Array challenges;
+    for (const auto& challenge : started.challenges) {
+        Poco::JSON::Object::Ptr item = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        item->set("challenge_domain", challenge.txtName);
+        item->set("expected_txt_value", challenge.txtValue);
+        challenges.add(item);
+    }
+    json->set("challenges", challenges);
+    // The first API's single fields: the first value, or just the name when nothing is to be
+    // published (an authorization the CA already holds as valid); never an empty value.
+    json->set("challenge_domain", started.challenges.empty() ? started.challengeDomain
+                                                             : started.challenges.front().txtName);
+    if (!started.challenges.empty())
+        json->set("expected_txt_value", started.challenges.front().txtValue);
+    json->set("instructions", publishInstructions(started.challenges));
+    json->set("delegated", false);
     return json;
 }
 

@@ -1,30 +1,47 @@
 #include "issuance/issuer.hpp"
 
-#include <algorithm>
+#include <Poco/DateTimeParser.h>
 
+#include <algorithm>
+#include <set>
+
+#include "acme/ari.hpp"
 #include "acme/jws.hpp"
 #include "config/duration.hpp"
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
+#include "dns/txt_check.hpp"
 #include "domain/domain_name.hpp"
+#include "domain/domain_repository.hpp"
 #include "domain/domain_service.hpp"
 #include "issuance/backoff.hpp"
+#include "issuance/renewal_time.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
 
 namespace {
 
-constexpr std::chrono::milliseconds kCaPollDelay{250};
-constexpr std::chrono::milliseconds kAcmeTimeout{30'000};
-// Orders a domain may go through (replacements after a CA forgot one) before it fails.
-constexpr int kMaxOrdersPerDomain = 3;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kCaPollDelay{250};
+constexpr milliseconds kAcmeTimeout{30'000};
+// Orders in one chain of replacements (a CA that forgot an order, an order past its expiry).
+constexpr int kMaxGenerations = 3;
+// Errors one order may meet: retryable CA errors, and (fewer) anything unexpected.
+constexpr int kMaxAttempts = 16;
+constexpr int kMaxUnexpectedAttempts = 3;
+// A renewal waiting for its customer past POLL_TIMEOUT polls less often; POST .../check is there
+// for "I have just published it".
+constexpr milliseconds kSlowDnsPoll{300'000};
+constexpr milliseconds kRenewalRetryCap{6 * 3'600'000};
 
 Error badGateway(const acme::AcmeError& e) {
     return Error(ErrorCode::BadGateway,
                  e.unreachable() ? std::string("ACME CA unreachable: ") + e.problem().detail
-                                 : std::string("ACME CA refused: ") + e.problem().detail);
+                                 : std::string("ACME CA refused: ") + e.problem().detail,
+                 errorCodeOf(e));
 }
 
 const acme::Challenge* findDns01(const acme::Authorization& authorization) {
@@ -33,7 +50,27 @@ const acme::Challenge* findDns01(const acme::Authorization& authorization) {
     return nullptr;
 }
 
+LogFields orderFields(const StoredOrder& order) {
+    return {{"domain_id", order.domainId},
+            {"order_id", order.id},
+            {"kind", std::string(toString(order.kind))}};
+}
+
+std::vector<std::string> expectedValues(const std::vector<OrderChallenge>& challenges,
+                                        const std::string& name) {
+    std::vector<std::string> values;
+    for (const auto& challenge : challenges)
+        if (challenge.txtName == name) values.push_back(challenge.txtValue);
+    return values;
+}
+
 }  // namespace
+
+std::string errorCodeOf(const acme::AcmeError& error) {
+    if (error.unreachable()) return "ca_unreachable";
+    if (error.is(acme::ProblemType::kRateLimited)) return "ca_rate_limited";
+    return "ca_refused";
+}
 
 KeyEncryptor loadKeyEncryptor(const Config& config) {
     if (config.keyEncryptionKeyFile.empty())
@@ -51,17 +88,24 @@ Issuer::Issuer(Database& database, const Config& config, const DnsResolver& reso
       transport_(config.acmeCaBundle, kAcmeTimeout),
       client_(transport_, config.acmeDirectory) {}
 
+template <typename Store>
+auto Issuer::store(Store&& work) {
+    return database_.withSession([&](Poco::Data::Session& session) {
+        OrderStore orders(session);
+        return work(orders);
+    });
+}
+
 void Issuer::ensureAccount() {
     if (accountKey_) return;
     // One account per directory URL, created once even when many processes ask at once: the
     // unique directory_url decides whose key wins, and everyone uses the winner's.
-    auto stored = database_.withSession([&](Poco::Data::Session& session) {
-        OrderStore store(session);
-        if (auto found = store.findAccount(config_.acmeDirectory)) return *found;
+    auto stored = store([&](OrderStore& orders) {
+        if (auto found = orders.findAccount(config_.acmeDirectory)) return *found;
         const Pkey key = generateEcdsaP256Key();
-        return store.insertAccount(config_.acmeDirectory,
-                                   encryptor_.encrypt(privateKeyToPem(key.get())),
-                                   encryptor_.keyId(), config_.acmeEmail);
+        return orders.insertAccount(config_.acmeDirectory,
+                                    encryptor_.encrypt(privateKeyToPem(key.get())),
+                                    encryptor_.keyId(), config_.acmeEmail);
     });
     accountKey_ = privateKeyFromPem(encryptor_.decrypt(stored.keyCiphertext));
     accountId_ = stored.id;
@@ -74,10 +118,10 @@ void Issuer::ensureAccount() {
 
 void Issuer::reRegister() {
     // newAccount with a known key returns the existing account (RFC 8555 §7.3.1), so racing
-    // processes end with the same URL.
+    // processes end with the same URL; sending it again is harmless.
     const std::string url = client_.newAccount(accountKey_.get(), config_.acmeEmail);
-    database_.withSession([&](Poco::Data::Session& session) {
-        OrderStore(session).setAccountUrl(accountId_, url);
+    store([&](OrderStore& orders) {
+        orders.setAccountUrl(accountId_, url);
         return true;
     });
     logEvent(LogLevel::Info, "acme account registered", {{"account_url", url}});
@@ -97,33 +141,41 @@ auto Issuer::withAccount(Call&& call) -> decltype(call()) {
     }
 }
 
-NewOrderRow Issuer::placeOrder(const std::string& domainId, const std::string& domainName) {
+template <typename Call>
+auto Issuer::caCall(const Claim& claim, Call&& call) -> decltype(call()) {
+    store([&](OrderStore& orders) {
+        orders.extendLease(claim.order.id, claim.owner, config_.leaseDuration.count());
+        return true;
+    });
+    return withAccount(std::forward<Call>(call));
+}
+
+PlacedOrder Issuer::placeOrder(const std::string& domainName, const std::string& replaces,
+                               const std::function<void()>& beforeEachCall) {
     return withAccount([&] {
-        const acme::Order order = client_.newOrder({domainName});
+        beforeEachCall();
+        const acme::Order order = client_.newOrder(certificateNames(domainName), replaces);
         if (order.authorizations.empty())
             throw acme::AcmeError(acme::Problem{"", "order without authorizations", 502});
-        const acme::Authorization authorization = client_.getAuthorization(order.authorizations[0]);
-        NewOrderRow row;
-        row.id = randomHex(16);
-        row.domainId = domainId;
-        row.accountId = accountId_;
-        row.orderUrl = order.url;
-        row.finalizeUrl = order.finalize;
-        row.expires = order.expires;
-        // An authorization the CA already holds as valid needs no challenge (RFC 8555 §7.1.4).
-        row.step = authorization.status == "valid" ? "finalize" : "await_dns";
-        if (authorization.status != "valid") {
+        PlacedOrder placed;
+        placed.accountId = accountId_;
+        placed.orderUrl = order.url;
+        placed.finalizeUrl = order.finalize;
+        placed.expires = order.expires;
+        const std::string thumbprint = acme::jwkThumbprint(accountKey_.get());
+        for (const auto& url : order.authorizations) {
+            beforeEachCall();
+            const acme::Authorization authorization = client_.getAuthorization(url);
+            // An authorization the CA already holds as valid needs no record (RFC 8555 §7.1.4).
+            if (authorization.status == acme::AuthorizationStatus::Valid) continue;
             const acme::Challenge* challenge = findDns01(authorization);
             if (challenge == nullptr)
                 throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
-            row.authorizationUrl = authorization.url;
-            row.challengeUrl = challenge->url;
-            row.token = challenge->token;
-            row.txtName = challengeName(domainName);
-            row.txtValue = acme::dns01TxtValue(
-                acme::keyAuthorization(challenge->token, acme::jwkThumbprint(accountKey_.get())));
+            placed.challenges.push_back(OrderChallenge{
+                authorization.url, challenge->url, challenge->token, challengeName(domainName),
+                acme::dns01TxtValue(acme::keyAuthorization(challenge->token, thumbprint))});
         }
-        return row;
+        return placed;
     });
 }
 
@@ -133,208 +185,338 @@ StartedIssuance Issuer::start(const std::string& domainId) {
         return Error(ErrorCode::BadRequest, "domain must be verified first, current status: " +
                                                 std::string(toString(status)));
     };
-    if (domain.status != DomainStatus::Verified) throw notVerified(domain.status);
-    NewOrderRow row;
+    // issue-certificate on a failed domain is the retry: a fresh order.
+    if (domain.status != DomainStatus::Verified && domain.status != DomainStatus::Failed)
+        throw notVerified(domain.status);
+    PlacedOrder placed;
     try {
-        row = placeOrder(domain.id, domain.domainName);
+        placed = placeOrder(domain.domainName, "", [] {});
     } catch (const acme::AcmeError& e) {
         logEvent(LogLevel::Warn, "acme order failed",
                  {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
         throw badGateway(e);
     }
-    const bool created = database_.withSession([&](Poco::Data::Session& session) {
-        return OrderStore(session).createOrder(row, "verified");
+    const std::string orderId = randomHex(16);
+    const bool created = store([&](OrderStore& orders) {
+        return orders.createIssueOrder(orderId, domain.id, domain.status, placed);
     });
     // A concurrent call won the compare-and-set; the order we placed is simply never used.
     if (!created) throw notVerified(findDomain(database_, domainId).status);
     logEvent(LogLevel::Info, "certificate order created",
-             {{"domain_id", domain.id}, {"order_id", row.id}, {"step", row.step}});
-    return StartedIssuance{row.id, row.txtName.value_or(challengeName(domain.domainName)),
-                           row.txtValue.value_or("")};
+             {{"domain_id", domain.id},
+              {"order_id", orderId},
+              {"step", std::string(toString(placed.step()))}});
+    StartedIssuance started{orderId, challengeName(domain.domainName), {}};
+    for (const auto& challenge : placed.challenges)
+        started.challenges.push_back(PendingChallenge{challenge.txtName, challenge.txtValue});
+    return started;
 }
 
-StepOutcome Issuer::fail(const std::string& domainId, const std::optional<std::string>& orderId,
-                         const std::string& reason, const std::string& leaseOwner) {
-    database_.withSession([&](Poco::Data::Session& session) {
-        return OrderStore(session).fail(domainId, orderId, reason, leaseOwner);
+StepOutcome Issuer::advance(const std::string& orderId, const std::string& leaseOwner) {
+    Claim claim{store([&](OrderStore& orders) { return orders.load(orderId, leaseOwner); }),
+                leaseOwner};
+    try {
+        return step(claim);
+    } catch (const LeaseLost&) {
+        throw;
+    } catch (const acme::AcmeError& e) {
+        // The CA no longer knows the order (restarted, purged): a fresh one, never a loop.
+        if (e.problem().status == 404 && !claim.order.orderUrl.empty() &&
+            claim.order.generation < kMaxGenerations)
+            return replace(claim, "acme order unknown to the CA");
+        return onError(claim, e.what(), errorCodeOf(e), e.retryable(), e.retryAfter());
+    } catch (const std::exception& e) {
+        // A chain that does not parse, a key that no longer decrypts, the database: counted
+        // like any other error, so it ends in failed instead of retrying forever.
+        return onError(claim, "internal error: " + errorDetail(e), "internal", false, {});
+    }
+}
+
+StepOutcome Issuer::onError(Claim& claim, const std::string& reason, const std::string& errorCode,
+                            bool retryable, std::optional<std::chrono::seconds> retryAfter) {
+    const int attempts = store(
+        [&](OrderStore& orders) { return orders.recordAttempt(claim.order.id, claim.owner); });
+    const bool pastPollTimeout = claim.order.stepAgeMs >= config_.pollTimeout.count();
+    const bool again = retryable ? attempts < kMaxAttempts && !pastPollTimeout
+                                 : errorCode == "internal" && attempts < kMaxUnexpectedAttempts;
+    if (!again) return fail(claim, reason, errorCode);
+    // Backoff in database time: the delay becomes the order's next_attempt_at.
+    const auto delay = retryDelay(config_.pollInterval, attempts, retryAfter);
+    LogFields fields = orderFields(claim.order);
+    fields.insert(fields.end(), {{"detail", reason},
+                                 {"attempts", attempts},
+                                 {"delay_ms", static_cast<Poco::Int64>(delay.count())}});
+    logEvent(LogLevel::Warn, "order step will be retried", fields);
+    return StepOutcome{false, delay, std::string(toString(claim.order.step))};
+}
+
+StepOutcome Issuer::fail(Claim& claim, const std::string& reason, const std::string& errorCode) {
+    const auto renewalRetry =
+        retryDelay(config_.pollInterval, claim.order.renewalFailures + 1, {}, kRenewalRetryCap);
+    store([&](OrderStore& orders) {
+        orders.fail(claim.order, claim.owner, reason, errorCode, renewalRetry.count());
+        return true;
     });
-    logEvent(LogLevel::Warn, "certificate issuance failed",
-             {{"domain_id", domainId}, {"reason", reason}});
+    LogFields fields = orderFields(claim.order);
+    fields.insert(fields.end(), {{"reason", reason}, {"error_code", errorCode}});
+    logEvent(LogLevel::Warn,
+             claim.order.kind == OrderKind::Renewal ? "certificate renewal failed"
+                                                    : "certificate issuance failed",
+             fields);
     return StepOutcome{true, {}, "failed"};
 }
 
-StepOutcome Issuer::advance(const std::string& domainId, const std::string& leaseOwner) {
-    auto order = database_.withSession(
-        [&](Poco::Data::Session& session) { return OrderStore(session).liveOrder(domainId); });
-    try {
-        // No live order: the handler died between the CA and the database. Place it ourselves.
-        if (!order) return replaceOrder(domainId, "repair_order");
-        // An order past the CA's expiry cannot be finished: a fresh one, not a reused one.
-        if (order->expired) {
-            if (ordersOf(domainId) >= kMaxOrdersPerDomain)
-                return fail(domainId, order->id, "the ACME order expired", leaseOwner);
-            return replaceOrder(domainId, "replace_expired_order");
-        }
-        return step(*order, leaseOwner);
-    } catch (const acme::AcmeError& e) {
-        // The CA no longer knows the order (restarted, purged): a fresh one, never a loop.
-        if (order && e.problem().status == 404) {
-            if (ordersOf(domainId) < kMaxOrdersPerDomain) {
-                logEvent(
-                    LogLevel::Warn, "acme order unknown to the CA; placing a new one",
-                    {{"domain_id", domainId}, {"order_id", order->id}, {"detail", errorDetail(e)}});
-                return replaceOrder(domainId, "replace_order");
-            }
-        }
-        const std::string reason = e.what();
-        const bool pastPollTimeout = order && order->ageMs > config_.pollTimeout.count();
-        if (e.retryable() && !pastPollTimeout) {
-            // Backoff in database time: the delay becomes the domain's next_attempt_at.
-            const int retries =
-                !order ? 1 : database_.withSession([&](Poco::Data::Session& session) {
-                    return OrderStore(session).recordRetry(order->id);
-                });
-            const auto delay = retryDelay(config_.pollInterval, retries, e.retryAfter());
-            logEvent(LogLevel::Warn, "acme step will be retried",
-                     {{"domain_id", domainId},
-                      {"detail", reason},
-                      {"retries", retries},
-                      {"delay_ms", delay.count()}});
-            return StepOutcome{false, delay, order ? order->step : "order"};
-        }
-        return fail(domainId, order ? std::optional(order->id) : std::nullopt, reason, leaseOwner);
+StepOutcome Issuer::replace(Claim& claim, const std::string& why) {
+    const std::string next =
+        store([&](OrderStore& orders) { return orders.replace(claim.order, claim.owner); });
+    LogFields fields = orderFields(claim.order);
+    fields.insert(fields.end(), {{"reason", why}, {"new_order_id", next}});
+    logEvent(LogLevel::Warn, "order replaced by a fresh one", fields);
+    return StepOutcome{true, {}, "replaced"};
+}
+
+StepOutcome Issuer::step(Claim& claim) {
+    StoredOrder& order = claim.order;
+    // An order past the CA's expiry cannot be finished: a fresh one (new values to publish),
+    // a bounded number of times.
+    if (order.expired && order.step != OrderStep::PlaceOrder) {
+        if (order.generation >= kMaxGenerations)
+            return fail(claim, "the ACME order expired", "timeout");
+        return replace(claim, "acme order expired");
     }
+    switch (order.step) {
+        case OrderStep::PlaceOrder:
+            return placeOrderStep(claim);
+        case OrderStep::AwaitDns:
+            return awaitDns(claim);
+        case OrderStep::AwaitAuthz:
+            return awaitAuthorization(claim);
+        case OrderStep::Finalize:
+            return finalize(claim);
+        case OrderStep::AwaitOrder:
+            return awaitOrder(claim);
+        case OrderStep::Done:
+            break;
+    }
+    return fail(claim, "order in an unexpected step", "internal");
 }
 
-int Issuer::ordersOf(const std::string& domainId) {
-    return database_.withSession(
-        [&](Poco::Data::Session& session) { return OrderStore(session).orderCount(domainId); });
-}
-
-StepOutcome Issuer::replaceOrder(const std::string& domainId, const std::string& stepName) {
-    const Domain domain = findDomain(database_, domainId);
-    NewOrderRow row = placeOrder(domain.id, domain.domainName);
-    database_.withSession([&](Poco::Data::Session& session) {
-        return OrderStore(session).createOrder(row, "certificate_pending");
+std::optional<std::string> Issuer::ariReplaces(const StoredOrder& order) {
+    if (!order.replacesCertificateId || client_.directory().renewalInfo.empty())
+        return std::nullopt;
+    const std::string leaf = database_.withSession([&](Poco::Data::Session& session) {
+        return DomainRepository(session).certificatePem(*order.replacesCertificateId);
     });
-    logEvent(LogLevel::Info, "certificate order created",
-             {{"domain_id", domainId}, {"order_id", row.id}, {"step", stepName}});
-    return StepOutcome{false, {}, stepName};
+    if (leaf.empty()) return std::nullopt;
+    return acme::ariCertId(leaf);
 }
 
-StepOutcome Issuer::step(StoredOrder& order, const std::string& leaseOwner) {
-    if (order.step == "await_dns") return awaitDns(order, leaseOwner);
-    if (order.step == "await_authz") return awaitAuthorization(order, leaseOwner);
-    if (order.step == "finalize") return finalize(order, leaseOwner);
-    if (order.step == "await_order") return awaitOrder(order, leaseOwner);
-    return fail(order.domainId, order.id, "unknown order step " + order.step, leaseOwner);
-}
-
-StepOutcome Issuer::awaitDns(StoredOrder& order, const std::string& leaseOwner) {
-    if (!order.txtName || !order.txtValue || !order.challengeUrl)
-        return fail(order.domainId, order.id, "order has no dns-01 challenge", leaseOwner);
-    const TxtLookup lookup = resolver_.lookupTxt(*order.txtName);
-    if (lookup.outcome != LookupOutcome::Found ||
-        !txtValuesContain(lookup.values, *order.txtValue)) {
-        if (order.ageMs >= config_.pollTimeout.count())
-            return fail(order.domainId, order.id,
-                        "TXT record " + *order.txtName +
-                            " with the expected value not visible within " +
-                            formatDuration(config_.pollTimeout) +
-                            " (last lookup: " + std::string(toString(lookup.outcome)) + ")",
-                        leaseOwner);
-        return StepOutcome{false, config_.pollInterval, "await_dns"};
-    }
-    // Pebble (and real CAs) mark the authorization invalid on one failed lookup, so answer the
-    // challenge only once our own lookup sees the value (RFC 8555 §8.2 retries are optional).
-    withAccount([&] { return client_.respondChallenge(*order.challengeUrl); });
-    database_.withSession([&](Poco::Data::Session& session) {
-        OrderStore(session).setStep(order.id, "await_authz");
+StepOutcome Issuer::placeOrderStep(Claim& claim) {
+    // RFC 9773 §5: a renewal names the certificate it replaces when the CA offers ARI.
+    const std::string replaces = withAccount([&] { return ariReplaces(claim.order); }).value_or("");
+    // A crash after newOrder and before recordPlaced leaves a pending order at the CA that
+    // nobody answers; it expires there. It cannot be re-read: its URL was never stored.
+    const PlacedOrder placed =
+        placeOrder(claim.order.domainName, replaces, [&] {
+            store([&](OrderStore& orders) {
+                orders.extendLease(claim.order.id, claim.owner, config_.leaseDuration.count());
+                return true;
+            });
+        });
+    store([&](OrderStore& orders) {
+        orders.recordPlaced(claim.order.id, claim.owner, placed);
         return true;
     });
-    return StepOutcome{false, kCaPollDelay, "answered_challenge"};
+    LogFields fields = orderFields(claim.order);
+    fields.insert(fields.end(), {{"values_to_publish", placed.challenges.size()}});
+    logEvent(LogLevel::Info, "certificate order placed", fields);
+    return StepOutcome{false, {}, "placed_order"};
 }
 
-StepOutcome Issuer::awaitAuthorization(StoredOrder& order, const std::string& leaseOwner) {
-    const acme::Authorization authorization =
-        withAccount([&] { return client_.getAuthorization(*order.authorizationUrl); });
-    if (authorization.status == "valid") {
+StepOutcome Issuer::awaitDns(Claim& claim) {
+    StoredOrder& order = claim.order;
+    if (order.challenges.empty()) return fail(claim, "order has no dns-01 challenge", "internal");
+    std::set<std::string> names;
+    for (const auto& challenge : order.challenges) names.insert(challenge.txtName);
+    std::optional<TxtCheck> missing;
+    TxtCheck last;
+    for (const auto& name : names) {
+        last = checkTxt(resolver_, name, expectedValues(order.challenges, name));
+        if (!last.passed()) {
+            missing = last;
+            break;
+        }
+    }
+    const bool pastPollTimeout = order.stepAgeMs >= config_.pollTimeout.count();
+    if (missing) {
+        // Issuance fails at POLL_TIMEOUT; a renewal keeps waiting for its customer (more slowly)
+        // until the CA's order expires, while the current certificate is still served.
+        const bool giveUp = order.kind == OrderKind::Issue && pastPollTimeout;
+        const milliseconds next = pastPollTimeout ? std::max(config_.pollInterval, kSlowDnsPoll)
+                                                  : config_.pollInterval;
         database_.withSession([&](Poco::Data::Session& session) {
-            OrderStore(session).setStep(order.id, "finalize");
+            DomainRepository(session).recordCheck(
+                order.domainId,
+                txtCheckJson(*missing, giveUp ? std::nullopt : std::optional(next)));
             return true;
         });
-        order.step = "finalize";
-        return finalize(order, leaseOwner);
+        if (giveUp)
+            return fail(claim,
+                        "TXT values not visible within " + formatDuration(config_.pollTimeout) +
+                            ": " + missing->description,
+                        missing->result);
+        return StepOutcome{false, next, "await_dns"};
     }
-    if (authorization.status == "pending" || authorization.status == "processing")
-        return StepOutcome{false, kCaPollDelay, "await_authz"};
-    return fail(order.domainId, order.id,
-                "the CA rejected the dns-01 challenge: " +
-                    (authorization.error.empty() ? authorization.status : authorization.error),
-                leaseOwner);
+    database_.withSession([&](Poco::Data::Session& session) {
+        DomainRepository(session).recordCheck(order.domainId, txtCheckJson(last, std::nullopt));
+        return true;
+    });
+    // Pebble (and real CAs) mark the authorization invalid on one failed lookup, so answer only
+    // once our own lookup sees every value (RFC 8555 §8.2 retries are optional). A challenge
+    // already processing or valid (answered before a crash) is not answered again.
+    for (const auto& challenge : order.challenges) {
+        const acme::Authorization authorization =
+            caCall(claim, [&] { return client_.getAuthorization(challenge.authorizationUrl); });
+        if (authorization.status == acme::AuthorizationStatus::Valid) continue;
+        if (authorization.status != acme::AuthorizationStatus::Pending)
+            return fail(claim,
+                        "the CA's authorization is " +
+                            std::string(acme::toString(authorization.status)) +
+                            (authorization.error.empty() ? "" : ": " + authorization.error),
+                        "ca_invalid");
+        const acme::Challenge* current = findDns01(authorization);
+        if (current != nullptr && current->status == acme::ChallengeStatus::Pending)
+            caCall(claim, [&] { return client_.respondChallenge(challenge.challengeUrl); });
+    }
+    store([&](OrderStore& orders) {
+        orders.setStep(order.id, claim.owner, OrderStep::AwaitAuthz);
+        return true;
+    });
+    return StepOutcome{false, kCaPollDelay, "answered_challenges"};
 }
 
-Pkey Issuer::certificateKey(StoredOrder& order) {
+StepOutcome Issuer::awaitAuthorization(Claim& claim) {
+    StoredOrder& order = claim.order;
+    bool allValid = true;
+    for (const auto& challenge : order.challenges) {
+        const acme::Authorization authorization =
+            caCall(claim, [&] { return client_.getAuthorization(challenge.authorizationUrl); });
+        switch (authorization.status) {
+            case acme::AuthorizationStatus::Valid:
+                continue;
+            case acme::AuthorizationStatus::Pending:
+                allValid = false;
+                continue;
+            default:
+                return fail(claim,
+                            "the CA rejected the dns-01 challenge: " +
+                                (authorization.error.empty()
+                                     ? std::string(acme::toString(authorization.status))
+                                     : authorization.error),
+                            "ca_invalid");
+        }
+    }
+    if (!allValid) {
+        if (order.stepAgeMs >= config_.pollTimeout.count())
+            return fail(claim, "the CA did not finish validating within " +
+                                   formatDuration(config_.pollTimeout), "timeout");
+        return StepOutcome{false, kCaPollDelay, "await_authz"};
+    }
+    store([&](OrderStore& orders) {
+        orders.setStep(order.id, claim.owner, OrderStep::Finalize);
+        return true;
+    });
+    order.step = OrderStep::Finalize;
+    return finalize(claim);
+}
+
+Pkey Issuer::certificateKey(Claim& claim) {
+    StoredOrder& order = claim.order;
     if (!order.certKeyCiphertext) {
         // Generated and persisted before finalize: a restart reuses it, so the certificate the CA
         // issues always matches a key we hold.
         const Pkey key = config_.certKeyType == CertKeyType::Rsa2048 ? generateRsaKey(2048)
                                                                      : generateEcdsaP256Key();
         const std::string sealed = encryptor_.encrypt(privateKeyToPem(key.get()));
-        order.certKeyCiphertext = database_.withSession([&](Poco::Data::Session& session) {
-            return OrderStore(session).saveCertKey(order.id, sealed, encryptor_.keyId());
+        order.certKeyCiphertext = store([&](OrderStore& orders) {
+            return orders.saveCertKey(order.id, claim.owner, sealed, encryptor_.keyId());
         });
     }
     return privateKeyFromPem(encryptor_.decrypt(*order.certKeyCiphertext));
 }
 
-StepOutcome Issuer::finalize(StoredOrder& order, const std::string& leaseOwner) {
-    const Pkey key = certificateKey(order);
-    const acme::Order current = withAccount([&] { return client_.getOrder(order.orderUrl); });
-    if (current.status == "ready") {
-        withAccount(
-            [&] { return client_.finalize(current, makeCsrDer(key.get(), order.domainName)); });
-    } else if (current.status == "invalid") {
-        return fail(order.domainId, order.id, "the CA marked the order invalid: " + current.error,
-                    leaseOwner);
-    } else if (current.status == "pending") {
-        return StepOutcome{false, kCaPollDelay, "finalize"};
+StepOutcome Issuer::finalize(Claim& claim) {
+    StoredOrder& order = claim.order;
+    const Pkey key = certificateKey(claim);
+    // Read before writing: after a lost answer to finalize (never re-sent) the order shows
+    // whether the CA took it.
+    const acme::Order current = caCall(claim, [&] { return client_.getOrder(order.orderUrl); });
+    switch (current.status) {
+        case acme::OrderStatus::Ready:
+            caCall(claim, [&] {
+                return client_.finalize(current,
+                                        makeCsrDer(key.get(), certificateNames(order.domainName)));
+            });
+            break;
+        case acme::OrderStatus::Pending:
+            return StepOutcome{false, kCaPollDelay, "finalize"};
+        case acme::OrderStatus::Processing:
+        case acme::OrderStatus::Valid:
+            break;  // finalize already happened (before a restart)
+        default:
+            return fail(claim, "the CA marked the order " +
+                                   std::string(acme::toString(current.status)) +
+                                   (current.error.empty() ? "" : ": " + current.error),
+                        "ca_invalid");
     }
-    // "processing" or "valid": finalize already happened (before a restart).
-    database_.withSession([&](Poco::Data::Session& session) {
-        OrderStore(session).setStep(order.id, "await_order");
+    store([&](OrderStore& orders) {
+        orders.setStep(order.id, claim.owner, OrderStep::AwaitOrder);
         return true;
     });
-    order.step = "await_order";
-    return awaitOrder(order, leaseOwner);
+    order.step = OrderStep::AwaitOrder;
+    return awaitOrder(claim);
 }
 
-StepOutcome Issuer::awaitOrder(StoredOrder& order, const std::string& leaseOwner) {
-    const acme::Order current = withAccount([&] { return client_.getOrder(order.orderUrl); });
-    if (current.status == "processing") return StepOutcome{false, kCaPollDelay, "await_order"};
-    if (current.status != "valid" || current.certificate.empty())
-        return fail(order.domainId, order.id,
-                    "the CA did not issue: order " + current.status +
+StepOutcome Issuer::awaitOrder(Claim& claim) {
+    StoredOrder& order = claim.order;
+    const acme::Order current = caCall(claim, [&] { return client_.getOrder(order.orderUrl); });
+    if (current.status == acme::OrderStatus::Processing) {
+        if (order.stepAgeMs >= config_.pollTimeout.count())
+            return fail(claim, "the CA did not issue within " + formatDuration(config_.pollTimeout),
+                        "timeout");
+        return StepOutcome{false, kCaPollDelay, "await_order"};
+    }
+    if (current.status != acme::OrderStatus::Valid || current.certificate.empty())
+        return fail(claim,
+                    "the CA did not issue: order " + std::string(acme::toString(current.status)) +
                         (current.error.empty() ? "" : ": " + current.error),
-                    leaseOwner);
+                    "ca_invalid");
     const std::string chain =
-        withAccount([&] { return client_.downloadCertificate(current.certificate); });
+        caCall(claim, [&] { return client_.downloadCertificate(current.certificate); });
     const IssuedCertificate issued = parseCertificateChain(chain);
-    const Pkey key = certificateKey(order);
+    const Pkey key = certificateKey(claim);
     if (!certificateMatchesKey(issued.leafPem, key.get()))
-        return fail(order.domainId, order.id, "the issued certificate does not match our key",
-                    leaseOwner);
-    const bool stored = database_.withSession([&](Poco::Data::Session& session) {
-        return OrderStore(session).storeCertificate(
-            order, randomHex(16), issued.leafPem, issued.chainPem, *order.certKeyCiphertext,
-            encryptor_.keyId(), issued.notBefore, issued.notAfter, leaseOwner);
+        return fail(claim, "the issued certificate does not match our key", "internal");
+
+    NewCertificate certificate{randomHex(16),     issued.leafPem,    issued.chainPem,
+                               *order.certKeyCiphertext, encryptor_.keyId(), issued.notBefore,
+                               issued.notAfter,   0};
+    certificate.renewBeforeMs =
+        renewBeforeExpiry(config_.renewBefore,
+                          std::chrono::duration_cast<milliseconds>(issued.lifetime), randomUnit())
+            .count();
+    store([&](OrderStore& orders) {
+        orders.storeCertificate(order, claim.owner, certificate);
+        return true;
     });
-    if (stored)
-        logEvent(LogLevel::Info, "certificate stored",
-                 {{"domain_id", order.domainId},
-                  {"order_id", order.id},
-                  {"expires_at", issued.notAfter}});
-    return StepOutcome{true, {}, "active"};
+    LogFields fields = orderFields(order);
+    fields.insert(fields.end(), {{"certificate_id", certificate.id},
+                                 {"expires_at", issued.notAfter},
+                                 {"renew_before_ms", certificate.renewBeforeMs}});
+    logEvent(LogLevel::Info,
+             order.kind == OrderKind::Renewal ? "certificate renewed" : "certificate stored",
+             fields);
+    return StepOutcome{true, {}, "valid"};
 }
 
 }  // namespace dnsh

@@ -1,12 +1,13 @@
 #pragma once
-// Certificate issuance: the handler's start (account, order, dns-01 challenge, move to
-// certificate_pending) and the scheduler's resumable steps. Every step persists its progress
-// before the next one begins, so a process killed at any point resumes without a lost key or a
-// second order.
+// Certificate issuance and renewal: the handler's start (account, order, dns-01 challenges, move
+// to certificate_pending) and the scheduler's resumable steps of an order. Every step persists
+// its progress before the next one begins, so a process killed at any point resumes without a
+// lost key or a second certificate.
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "acme/client.hpp"
 #include "config/config.hpp"
@@ -14,6 +15,7 @@
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
+#include "domain/domain.hpp"
 #include "issuance/order_store.hpp"
 
 namespace dnsh {
@@ -21,11 +23,11 @@ namespace dnsh {
 struct StartedIssuance {
     std::string orderId;
     std::string challengeDomain;
-    std::string expectedTxtValue;
+    std::vector<PendingChallenge> challenges;  // empty: the CA holds valid authorizations
 };
 
-// What one scheduler step decided: come back after `delay`, or the domain is done (active or
-// failed).
+// What one scheduler step decided: come back after `delay`, or the order is done (valid,
+// failed or replaced).
 struct StepOutcome {
     bool finished = false;
     std::chrono::milliseconds delay{0};
@@ -36,29 +38,44 @@ class Issuer {
 public:
     Issuer(Database& database, const Config& config, const DnsResolver& resolver);
 
-    // POST /domains/{id}/issue-certificate. Errors: NotFound, BadRequest (not verified),
-    // BadGateway (CA unreachable or refusing; the domain stays verified).
+    // POST /domains/{id}/issue-certificate. Errors: NotFound, BadRequest (not verified or
+    // failed), BadGateway (CA unreachable or refusing; the domain is unchanged).
     StartedIssuance start(const std::string& domainId);
 
-    // One step of a claimed certificate_pending domain; `leaseOwner` guards every write.
-    StepOutcome advance(const std::string& domainId, const std::string& leaseOwner);
+    // One step of a claimed order. Throws LeaseLost when another replica owns it now.
+    StepOutcome advance(const std::string& orderId, const std::string& leaseOwner);
 
 private:
+    struct Claim {
+        StoredOrder order;
+        std::string owner;
+    };
+
     void ensureAccount();
     void reRegister();
     template <typename Call>
     auto withAccount(Call&& call) -> decltype(call());
-    NewOrderRow placeOrder(const std::string& domainId, const std::string& domainName);
-    int ordersOf(const std::string& domainId);
-    StepOutcome replaceOrder(const std::string& domainId, const std::string& stepName);
-    StepOutcome step(StoredOrder& order, const std::string& leaseOwner);
-    StepOutcome fail(const std::string& domainId, const std::optional<std::string>& orderId,
-                     const std::string& reason, const std::string& leaseOwner);
-    StepOutcome awaitDns(StoredOrder& order, const std::string& leaseOwner);
-    StepOutcome awaitAuthorization(StoredOrder& order, const std::string& leaseOwner);
-    StepOutcome finalize(StoredOrder& order, const std::string& leaseOwner);
-    StepOutcome awaitOrder(StoredOrder& order, const std::string& leaseOwner);
-    Pkey certificateKey(StoredOrder& order);
+    // A CA call made while holding the lease: the lease is extended first, so a step that
+    // chains several slow calls never outlives it unnoticed.
+    template <typename Call>
+    auto caCall(const Claim& claim, Call&& call) -> decltype(call());
+    PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
+                           const std::function<void()>& beforeEachCall);
+    template <typename Store>
+    auto store(Store&& work);
+
+    StepOutcome step(Claim& claim);
+    StepOutcome onError(Claim& claim, const std::string& reason, const std::string& errorCode,
+                        bool retryable, std::optional<std::chrono::seconds> retryAfter);
+    StepOutcome fail(Claim& claim, const std::string& reason, const std::string& errorCode);
+    StepOutcome replace(Claim& claim, const std::string& why);
+    StepOutcome placeOrderStep(Claim& claim);
+    StepOutcome awaitDns(Claim& claim);
+    StepOutcome awaitAuthorization(Claim& claim);
+    StepOutcome finalize(Claim& claim);
+    StepOutcome awaitOrder(Claim& claim);
+    Pkey certificateKey(Claim& claim);
+    std::optional<std::string> ariReplaces(const StoredOrder& order);
 
     Database& database_;
     const Config& config_;
@@ -72,5 +89,8 @@ private:
 
 // The KEK of the configuration: KEY_ENCRYPTION_KEY_FILE, required for issuance.
 KeyEncryptor loadKeyEncryptor(const Config& config);
+
+// DESIGN.md error_code of a CA error: ca_unreachable, ca_rate_limited or ca_refused.
+std::string errorCodeOf(const acme::AcmeError& error);
 
 }  // namespace dnsh

@@ -1,14 +1,27 @@
 #pragma once
-// SQL for ACME accounts, orders, challenges and certificates. Every write that depends on the
-// domain's state is guarded in SQL (status compare-and-set, lease owner), so racing processes
-// and late writers cannot corrupt it.
+// SQL for ACME accounts, orders, challenges and certificates. The order is the scheduler's unit
+// of work: claimed with FOR UPDATE SKIP LOCKED and a lease, and every write a step makes is
+// guarded by the lease owner (a late writer gets LeaseLost and changes nothing). Domain status
+// moves go through transitionDomain().
 #include <Poco/Data/Session.h>
 #include <Poco/Types.h>
 
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "domain/status.hpp"
+#include "issuance/order_step.hpp"
 
 namespace dnsh {
+
+// The order is no longer ours: another replica took it over after our lease ran out.
+class LeaseLost : public std::runtime_error {
+public:
+    explicit LeaseLost(const std::string& orderId)
+        : std::runtime_error("lease on order " + orderId + " lost") {}
+};
 
 struct StoredAccount {
     Poco::Int64 id = 0;
@@ -16,25 +29,54 @@ struct StoredAccount {
     std::string keyCiphertext;
 };
 
+// RFC 8555 §8.4: one dns-01 challenge of an order's authorization that needs a TXT record.
+struct OrderChallenge {
+    std::string authorizationUrl;
+    std::string challengeUrl;
+    std::string token;
+    std::string txtName;
+    std::string txtValue;
+};
+
+// What newOrder and the authorizations gave us. Authorizations the CA already holds as valid
+// have no challenge here (nothing to publish).
+struct PlacedOrder {
+    Poco::Int64 accountId = 0;
+    std::string orderUrl;
+    std::string finalizeUrl;
+    std::string expires;  // RFC 3339 from the CA, may be empty
+    std::vector<OrderChallenge> challenges;
+    OrderStep step() const { return challenges.empty() ? OrderStep::Finalize : OrderStep::AwaitDns; }
+};
+
 struct StoredOrder {
     std::string id;
     std::string domainId;
     std::string domainName;
-    std::string orderUrl;
-    std::string finalizeUrl;
-    std::string status;
-    std::string step;  // await_dns, await_authz, finalize, await_order
+    OrderKind kind = OrderKind::Issue;
+    OrderStep step = OrderStep::AwaitDns;
+    std::string orderUrl;     // empty while PlaceOrder
+    std::string finalizeUrl;  // empty while PlaceOrder
     std::optional<std::string> certKeyCiphertext;
-    Poco::Int64 ageMs = 0;  // since the order was created (database clock)
-    bool expired = false;   // past the expiry the CA gave it (database clock)
-    std::optional<std::string> authorizationUrl, challengeUrl, txtName, txtValue;
+    std::optional<std::string> replacesCertificateId;  // renewals
+    int attempts = 0;
+    int generation = 1;
+    int renewalFailures = 0;      // of the certificate a renewal replaces
+    Poco::Int64 stepAgeMs = 0;    // since the order entered its step (database clock)
+    bool expired = false;         // past the expiry the CA gave it (database clock)
+    std::vector<OrderChallenge> challenges;
 };
 
-struct NewOrderRow {
-    std::string id, domainId, orderUrl, finalizeUrl, step;
-    std::string expires;  // RFC 3339 from the CA, may be empty
-    Poco::Int64 accountId = 0;
-    std::optional<std::string> authorizationUrl, challengeUrl, token, txtName, txtValue;
+// A certificate to store, with when to renew it.
+struct NewCertificate {
+    std::string id;
+    std::string leafPem;
+    std::string chainPem;
+    std::string keyCiphertext;
+    std::string keyId;
+    std::string notBefore;  // RFC 3339
+    std::string notAfter;
+    Poco::Int64 renewBeforeMs = 0;  // renew_at = notAfter - this
 };
 
 class OrderStore {
@@ -47,35 +89,49 @@ public:
                                 const std::string& keyId, const std::string& contact);
     void setAccountUrl(Poco::Int64 accountId, const std::string& accountUrl);
 
-    // In one transaction: domain `from` -> certificate_pending (compare-and-set), order and
-    // challenge rows. False (and nothing written) when the domain was not in `from`.
-    bool createOrder(const NewOrderRow& row, const std::string& fromStatus);
+    // issue-certificate: in one transaction the domain `from` -> certificate_pending and the
+    // order (kind issue) with its challenges. False (nothing written) when the domain was not
+    // in `from`.
+    bool createIssueOrder(const std::string& orderId, const std::string& domainId,
+                          DomainStatus from, const PlacedOrder& placed);
 
-    std::optional<StoredOrder> liveOrder(const std::string& domainId);
-    int orderCount(const std::string& domainId);
-    // Moves the order on to `step` and resets its retry count.
-    void setStep(const std::string& orderId, const std::string& step);
-    // Counts one more retryable CA error for the order; returns the count.
-    int recordRetry(const std::string& orderId);
-    // Persists the certificate key once; returns the stored one (ours or an earlier run's).
-    std::string saveCertKey(const std::string& orderId, const std::string& ciphertext,
-                            const std::string& keyId);
+    // Renewal scan: for up to `limit` certificates whose renew_at has come (an index range
+    // scan), a renewal order in step place_order; the certificate's renew_at is cleared in the
+    // same statement so no replica starts it twice. Returns how many were created.
+    int scheduleRenewals(int limit);
 
-    // In one transaction: certificate row, order valid, domain active (guarded by the lease).
-    bool storeCertificate(const StoredOrder& order, const std::string& certId,
-                          const std::string& leafPem, const std::string& chainPem,
-                          const std::string& keyCiphertext, const std::string& keyId,
-                          const std::string& notBefore, const std::string& notAfter,
-                          const std::string& leaseOwner);
-
-    // Order invalid, domain failed with the reason (guarded by the lease).
-    bool fail(const std::string& domainId, const std::optional<std::string>& orderId,
-              const std::string& reason, const std::string& leaseOwner);
-
-    // Scheduler queue: claims up to one due domain for `owner` until the lease runs out.
+    // --- The scheduler's queue. Writes below throw LeaseLost unless `owner` holds the lease.
+    // Claims one due live order for `owner` until the lease runs out.
     std::optional<std::string> claimDue(const std::string& owner, Poco::Int64 leaseMs);
-    // Gives the domain back with its next attempt `delayMs` from now (only if still ours).
-    bool release(const std::string& domainId, const std::string& owner, Poco::Int64 delayMs);
+    StoredOrder load(const std::string& orderId, const std::string& owner);
+    void extendLease(const std::string& orderId, const std::string& owner, Poco::Int64 leaseMs);
+    // Gives the order back with its next attempt `delayMs` from now.
+    void release(const std::string& orderId, const std::string& owner, Poco::Int64 delayMs);
+
+    // place_order done: the CA's order and its challenges; the step is placed.step().
+    void recordPlaced(const std::string& orderId, const std::string& owner,
+                      const PlacedOrder& placed);
+    void setStep(const std::string& orderId, const std::string& owner, OrderStep step);
+    // Counts one more error against the order; returns the count.
+    int recordAttempt(const std::string& orderId, const std::string& owner);
+    // Persists the certificate key once; returns the stored one (ours or an earlier run's).
+    std::string saveCertKey(const std::string& orderId, const std::string& owner,
+                            const std::string& ciphertext, const std::string& keyId);
+
+    // In one transaction: the certificate (newest of the domain; older ones stop renewing), the
+    // order valid, and for an issue order the domain certificate_pending -> active.
+    void storeCertificate(const StoredOrder& order, const std::string& owner,
+                          const NewCertificate& certificate);
+
+    // The order invalid with its reason; an issue order's domain certificate_pending -> failed;
+    // a renewal's certificate renews again `renewalRetryMs` from now (unless it has expired by
+    // then: then it is left alone, expired).
+    void fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
+              const std::string& errorCode, Poco::Int64 renewalRetryMs);
+
+    // The order abandoned (the CA forgot it, or it expired): a fresh order of the same kind in
+    // step place_order, one generation later. Returns the new order's id.
+    std::string replace(const StoredOrder& order, const std::string& owner);
 
 private:
     Poco::Data::Session& session_;

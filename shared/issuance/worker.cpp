@@ -6,6 +6,13 @@
 
 namespace dnsh {
 
+namespace {
+
+constexpr int kRenewalsPerScan = 100;
+constexpr std::chrono::seconds kRenewalScanInterval{1};
+
+}  // namespace
+
 IssuanceWorker::IssuanceWorker(const Config& config, std::string owner)
     : config_(config),
       owner_(std::move(owner)),
@@ -13,40 +20,57 @@ IssuanceWorker::IssuanceWorker(const Config& config, std::string owner)
       resolver_(DnsResolver::fromConfig(config)),
       issuer_(std::make_unique<Issuer>(database_, config_, resolver_)) {}
 
+void IssuanceWorker::scheduleRenewals() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < nextRenewalScan_) return;
+    nextRenewalScan_ = now + kRenewalScanInterval;
+    const int created = database_.withSession([&](Poco::Data::Session& session) {
+        return OrderStore(session).scheduleRenewals(kRenewalsPerScan);
+    });
+    if (created > 0)
+        logEvent(LogLevel::Info, "renewals scheduled", {{"orders", created}, {"worker", owner_}});
+}
+
 bool IssuanceWorker::runOnce() {
-    std::optional<std::string> domainId;
+    std::optional<std::string> orderId;
     try {
-        domainId = database_.withSession([&](Poco::Data::Session& session) {
+        orderId = database_.withSession([&](Poco::Data::Session& session) {
             return OrderStore(session).claimDue(owner_, config_.leaseDuration.count());
         });
+        if (!orderId) scheduleRenewals();
     } catch (const std::exception& e) {
         logEvent(LogLevel::Error, "claim failed", {{"worker", owner_}, {"detail", errorDetail(e)}});
         return false;
     }
-    if (!domainId) return false;
+    if (!orderId) return false;
 
     StepOutcome outcome{false, config_.pollInterval, "error"};
     const auto started = std::chrono::steady_clock::now();
     try {
-        outcome = issuer_->advance(*domainId, owner_);
+        outcome = issuer_->advance(*orderId, owner_);
+    } catch (const LeaseLost& e) {
+        // Another replica owns the order now: nothing of ours to write back.
+        logEvent(LogLevel::Warn, "lease lost", {{"order_id", *orderId}, {"worker", owner_}});
+        return true;
     } catch (const std::exception& e) {
-        // Database or unexpected errors: the lease and the retry delay keep the domain safe.
+        // The database failed mid-step: the lease and the retry delay keep the order safe.
         logEvent(LogLevel::Error, "step failed",
-                 {{"domain_id", *domainId}, {"worker", owner_}, {"detail", errorDetail(e)}});
+                 {{"order_id", *orderId}, {"worker", owner_}, {"detail", errorDetail(e)}});
     }
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
-    // Polls that found nothing new are debug; every step that moved the domain on is info.
+    // Polls that found nothing new are debug; every step that moved the order on is info.
     logEvent(outcome.step.rfind("await_", 0) == 0 ? LogLevel::Debug : LogLevel::Info, "step",
-             {{"domain_id", *domainId}, {"step", outcome.step}, {"duration_ms", elapsed.count()}});
+             {{"order_id", *orderId}, {"step", outcome.step}, {"duration_ms", elapsed.count()}});
     if (!outcome.finished) {
         try {
             database_.withSession([&](Poco::Data::Session& session) {
-                return OrderStore(session).release(*domainId, owner_, outcome.delay.count());
+                OrderStore(session).release(*orderId, owner_, outcome.delay.count());
+                return true;
             });
         } catch (const std::exception& e) {
             logEvent(LogLevel::Error, "release failed",
-                     {{"domain_id", *domainId}, {"detail", errorDetail(e)}});
+                     {{"order_id", *orderId}, {"detail", errorDetail(e)}});
         }
     }
     return true;

@@ -1,7 +1,7 @@
 #pragma once
-// One scheduler worker: claims a due certificate_pending domain (FOR UPDATE SKIP LOCKED + lease),
-// advances it one step, gives it back with its next attempt time. Each worker has its own
-// database session and ACME connection.
+// One scheduler worker: claims a due order (FOR UPDATE SKIP LOCKED + lease), advances it one
+// step, gives it back with its next attempt time. When nothing is due it starts the renewals
+// whose time has come. Each worker has its own database session and ACME connection.
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -18,17 +18,21 @@ class IssuanceWorker {
 public:
     IssuanceWorker(const Config& config, std::string owner);
 
-    // Claims and advances at most one domain; false when nothing was due (or on an error).
+    // Claims and advances at most one order; false when nothing was due (or on an error).
     bool runOnce();
 
     const std::string& owner() const { return owner_; }
 
 private:
+    // Renewal orders for certificates whose renew_at has come; at most once a second.
+    void scheduleRenewals();
+
     const Config& config_;
     std::string owner_;
     Database database_;
     DnsResolver resolver_;
     std::unique_ptr<Issuer> issuer_;
+    std::chrono::steady_clock::time_point nextRenewalScan_{};
 };
 
 }  // namespace dnsh

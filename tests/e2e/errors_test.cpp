@@ -96,7 +96,8 @@ TEST_CASE("errors: invalid domain names give 400 naming domain_name and store no
         {"slash", "a/b." + unique},
         {"label of 64", std::string(64, 'a') + "." + unique},
         {"name over 253", label63 + "." + label63 + "." + label63 + "." + label63 + "." + unique},
-        {"wildcard (no wildcard issuance yet)", "*." + unique},
+        {"wildcard not in the leftmost label", "a.*." + unique},
+        {"partial wildcard label", "a*." + unique},
         {"URL", "https://" + unique + "/"},
         {"email", "user@" + unique},
     };

@@ -117,7 +117,8 @@ std::string domainStatus(const TestDomain& domain) {
 std::string domainSummary(const TestDomain& domain) {
     return scalar(
         "SELECT status || coalesce(' (' || error || ')', '') || ' lease=' || "
-        "coalesce(lease_owner, '-') FROM domains WHERE id = " +
+        "coalesce((SELECT string_agg(o.lease_owner, ',') FROM acme_orders o "
+        "WHERE o.domain_id = d.id), '-') FROM domains d WHERE id = " +
         quoted(domain.id));
 }
 
@@ -506,9 +507,11 @@ TEST_CASE("fault: a restarted Pebble leads to a fresh order, not a failure or a 
 }
 
 TEST_CASE(
-    "fault: the database refusing the certificate insert is retried on the same valid order") {
+    "fault: the database refusing the certificate insert is retried on the same valid order, "
+    "and an error that keeps coming back ends in failed") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("cert-refused", leftovers);
+    const TestDomain stuck = verifiedDomain("cert-refused-always", leftovers);
     const std::string function = "fault_refuse_cert_" + domain.id.substr(0, 8);
     struct TriggerGuard {
         std::string function;
@@ -522,48 +525,48 @@ TEST_CASE(
             }
         }
     } guard{function};
-    // Only this domain's certificate is refused: nothing else in the database is affected.
-    execute("CREATE FUNCTION " + function +
-            "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.domain_id = " +
-            quoted(domain.id) +
-            " THEN RAISE EXCEPTION 'refused by test'; END IF; "
-            "RETURN NEW; END $$; "
-            "CREATE TRIGGER " +
-            function +
-            " BEFORE INSERT ON certificates FOR EACH ROW "
-            "EXECUTE FUNCTION " +
-            function + "()");
+    // Only these domains' certificates are refused: nothing else in the database is affected.
+    auto refuse = [&](const std::string& ids) {
+        execute("CREATE OR REPLACE FUNCTION " + function +
+                "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.domain_id IN (" +
+                ids +
+                ") THEN RAISE EXCEPTION 'refused by test'; END IF; "
+                "RETURN NEW; END $$; "
+                "CREATE OR REPLACE TRIGGER " +
+                function +
+                " BEFORE INSERT ON certificates FOR EACH ROW "
+                "EXECUTE FUNCTION " +
+                function + "()");
+    };
+    refuse(idList({domain, stuck}));
 
-    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
+    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "300ms"}});
     publish(domain, startIssuance(domain));
+    publish(stuck, startIssuance(stuck));
     const std::string id = quoted(domain.id);
-    const bool refusedAgain = waitFor(
+    // The first refusal counts one attempt and leaves the order where it was.
+    const bool refusedOnce = waitFor(
         25s,
         [&] {
-            return scalar("SELECT step FROM acme_orders WHERE domain_id = " + id +
-                          " ORDER BY created_at DESC LIMIT 1") == "await_order" &&
-                   countLogLines(scheduler.logFile(), {"\"step failed\"", domain.id}) >= 3;
+            return count("SELECT attempts FROM acme_orders WHERE domain_id = " + id) >= 1;
         },
-        200ms);
+        50ms);
     INFO("domain: " << domainSummary(domain));
-    INFO("scheduler log: " << scheduler.logFile());
-    REQUIRE(refusedAgain);
-    CHECK(countLogLines(scheduler.logFile(), {"\"step failed\"", domain.id, "refused by test"}) >=
-          1);
+    REQUIRE(refusedOnce);
+    refuse(quoted(stuck.id));  // from now on only the other domain is refused
+    CHECK(scalar("SELECT step FROM acme_orders WHERE domain_id = " + id) == "await_order");
+    CHECK(countLogLines(scheduler.logFile(), {"order step will be retried", domain.id,
+                                              "refused by test"}) >= 1);
     CHECK(domainStatus(domain) == "certificate_pending");
     CHECK(certificateCount(domain) == 0);
-    CHECK(orderCount(domain) == 1);
 
-    execute("DROP TRIGGER " + function + " ON certificates; DROP FUNCTION " + function + "()");
-    const auto dropped = Clock::now();
     const bool active = waitFor(15s, [&] {
         const std::string status = domainStatus(domain);
         return status == "active" || status == "failed";
     });
     REQUIRE(active);
     REQUIRE_MESSAGE(domainStatus(domain) == "active", domainSummary(domain));
-    MESSAGE("active " << secondsSince(dropped) << " s after the trigger was dropped");
     CHECK(certificateCount(domain) == 1);
     CHECK(orderCount(domain) == 1);  // the valid order was fetched again, not replaced
     CHECK(scalar("SELECT status FROM acme_orders WHERE domain_id = " + id) == "valid");
@@ -572,48 +575,88 @@ TEST_CASE(
                 "WHERE c.domain_id = " +
                 id + " AND c.private_key_ciphertext = o.cert_key_ciphertext") == 1);
     checkStoredKeyMatches(domain);
+
+    // Refused every time: a bounded number of attempts, then failed with the reason.
+    REQUIRE(waitFor(20s, [&] { return domainStatus(stuck) == "failed"; }));
+    CHECK(scalar("SELECT error_code FROM domains WHERE id = " + quoted(stuck.id)) == "internal");
+    CHECK(scalar("SELECT error FROM domains WHERE id = " + quoted(stuck.id))
+              .find("refused by test") != std::string::npos);
+    CHECK(count("SELECT attempts FROM acme_orders WHERE domain_id = " + quoted(stuck.id)) == 3);
+    CHECK(certificateCount(stuck) == 0);
 }
 
 TEST_CASE(
-    "fault: a dead replica's lease is taken over only when it expires and late writes are "
+    "fault: a dead replica's lease is taken over only when it expires and every late write is "
     "refused") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("lease", leftovers);
     publish(domain, startIssuance(domain));
     const std::string id = quoted(domain.id);
+    const std::string orderId = scalar("SELECT id FROM acme_orders WHERE domain_id = " + id);
     const std::string snapshotSql =
-        "SELECT concat_ws('|', status, coalesce(error, '-'), lease_owner, lease_expires_at, "
-        "next_attempt_at, updated_at) || ' orders: ' || (SELECT string_agg(o.id || ':' || o.status "
-        "|| "
-        "':' || o.step, ',') FROM acme_orders o WHERE o.domain_id = d.id) FROM domains d WHERE "
-        "d.id = " +
+        "SELECT concat_ws('|', d.status, coalesce(d.error, '-'), d.updated_at) || ' orders: ' || "
+        "(SELECT string_agg(concat_ws(':', o.id, o.status, o.step, o.lease_owner, "
+        "o.lease_expires_at, o.next_attempt_at, o.attempts, o.updated_at, "
+        "o.cert_key_ciphertext IS NULL), ',') FROM acme_orders o WHERE o.domain_id = d.id) || "
+        "' certificates: ' || (SELECT count(*) FROM certificates c WHERE c.domain_id = d.id) "
+        "FROM domains d WHERE d.id = " +
         id;
 
-    execute(
-        "UPDATE domains SET lease_owner = 'dead-replica', lease_expires_at = now() + interval '3 "
-        "seconds' "
-        "WHERE id = " +
-        id);
+    execute("UPDATE acme_orders SET lease_owner = 'dead-replica', "
+            "lease_expires_at = now() + interval '3 seconds' WHERE id = " +
+            quoted(orderId));
     const auto leased = Clock::now();
 
-    // Owner guard: a late write from someone who does not hold the lease changes nothing.
+    // Owner guard: every write a step makes, from someone who does not hold the lease, throws
+    // LeaseLost and changes nothing.
     const std::string before = scalar(snapshotSql);
     dnsh::Database database(databaseUrl());
-    const auto [released, failed] = database.withSession([&](Poco::Data::Session& session) {
-        dnsh::OrderStore store(session);
-        const bool r = store.release(domain.id, "not-the-owner", 0);
-        const bool f = store.fail(domain.id, std::nullopt, "late", "not-the-owner");
-        return std::make_pair(r, f);
-    });
-    CHECK_FALSE(released);
-    CHECK_FALSE(failed);
-    CHECK(scalar(snapshotSql) == before);
+    dnsh::StoredOrder order;
+    order.id = orderId;
+    order.domainId = domain.id;
+    order.kind = dnsh::OrderKind::Issue;
+    const std::string late = "not-the-owner";
+    const std::vector<std::pair<std::string, std::function<void(dnsh::OrderStore&)>>> writes{
+        {"load", [&](dnsh::OrderStore& s) { s.load(orderId, late); }},
+        {"extendLease", [&](dnsh::OrderStore& s) { s.extendLease(orderId, late, 60000); }},
+        {"release", [&](dnsh::OrderStore& s) { s.release(orderId, late, 0); }},
+        {"setStep", [&](dnsh::OrderStore& s) { s.setStep(orderId, late, dnsh::OrderStep::Done); }},
+        {"recordAttempt", [&](dnsh::OrderStore& s) { s.recordAttempt(orderId, late); }},
+        {"saveCertKey", [&](dnsh::OrderStore& s) { s.saveCertKey(orderId, late, "x", "k"); }},
+        {"recordPlaced", [&](dnsh::OrderStore& s) { s.recordPlaced(orderId, late, {}); }},
+        {"storeCertificate",
+         [&](dnsh::OrderStore& s) {
+             s.storeCertificate(order, late,
+                                {"0123456789abcdef0123456789abcdef", "leaf", "chain", "key", "k",
+                                 "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", 0});
+         }},
+        {"fail", [&](dnsh::OrderStore& s) { s.fail(order, late, "late", "internal", 0); }},
+        {"replace", [&](dnsh::OrderStore& s) { s.replace(order, late); }},
+    };
+    for (const auto& [name, write] : writes) {
+        CAPTURE(name);
+        bool refused = false;
+        try {
+            database.withSession([&](Poco::Data::Session& session) {
+                dnsh::OrderStore store(session);
+                write(store);
+                return true;
+            });
+        } catch (const dnsh::LeaseLost&) {
+            refused = true;
+        }
+        CHECK(refused);
+        CHECK(scalar(snapshotSql) == before);
+    }
 
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "200ms"}});
+    // The scheduler is up and polling (its first claim is logged at start) while the lease holds.
+    REQUIRE(waitFor(2s, [&] { return scheduler.running(); }));
     std::this_thread::sleep_for(
         1500ms - std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - leased));
     CHECK(domainStatus(domain) == "certificate_pending");
-    CHECK(scalar("SELECT lease_owner FROM domains WHERE id = " + id) == "dead-replica");
+    CHECK(scalar("SELECT lease_owner FROM acme_orders WHERE id = " + quoted(orderId)) ==
+          "dead-replica");
     CHECK(scalar(snapshotSql) == before);
 
     const bool settled = waitFor(
@@ -627,8 +670,11 @@ TEST_CASE(
     REQUIRE(settled);
     REQUIRE(domainStatus(domain) == "active");
     MESSAGE("active " << secondsSince(leased) << " s after the dead replica's 3 s lease was set");
-    CHECK(secondsSince(leased) >= 3.0);
-    CHECK(scalar("SELECT coalesce(lease_owner, '') FROM domains WHERE id = " + id) == "");
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE id = " + quoted(orderId) +
+                " AND updated_at < (SELECT lease_expires_at FROM acme_orders WHERE id = " +
+                quoted(orderId) + ")") == 0);
+    CHECK(scalar("SELECT coalesce(lease_owner, '') FROM acme_orders WHERE id = " +
+                 quoted(orderId)) == "");
     CHECK(certificateCount(domain) == 1);
     CHECK(orderCount(domain) == 1);
 }
@@ -668,19 +714,52 @@ TEST_CASE("fault: a CA that stays down is retried with growing delays in databas
     publish(domain, startIssuance(domain));
     pebble.stop();
     SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "100ms"}, {"POLL_TIMEOUT", "5m"}});
-    // Retries at 100, 200, 400, 800 ms...: at least four within ~3 s, and the next attempt the
-    // scheduler stored keeps moving further out.
-    REQUIRE(waitFor(10s, [&] {
-        return count("SELECT retries FROM acme_orders WHERE domain_id = " + quoted(domain.id)) >= 4;
-    }));
-    const std::string log = readFile(scheduler.logFile());
-    std::vector<long> delays;
-    const std::regex retried(R"re("msg":"acme step will be retried".*"delay_ms":(\d+))re");
-    for (std::sregex_iterator it(log.begin(), log.end(), retried), end; it != end; ++it)
-        delays.push_back(std::stol((*it)[1]));
-    INFO("delays: " << delays.size());
-    REQUIRE(delays.size() >= 4);
-    for (std::size_t i = 1; i < 4; ++i) CHECK(delays[i] == 2 * delays[i - 1]);
+    // Each retry stores its next attempt in the order: 100, 200, 400, 800 ms after the attempt.
+    const std::string sql =
+        "SELECT attempts || ':' || coalesce((extract(epoch FROM next_attempt_at - updated_at) * "
+        "1000)::bigint::text, '') FROM acme_orders WHERE domain_id = " +
+        quoted(domain.id);
+    std::map<int, long> delays;
+    REQUIRE(waitFor(
+        15s,
+        [&] {
+            const std::string row = scalar(sql);
+            const auto colon = row.find(':');
+            if (colon == std::string::npos || colon + 1 == row.size()) return false;
+            const int attempts = std::stoi(row.substr(0, colon));
+            const long delay = std::stol(row.substr(colon + 1));
+            if (attempts > 0 && delay > 0) delays.emplace(attempts, delay);
+            return delays.count(2) && delays.count(3) && delays.count(4);
+        },
+        10ms));
+    for (int attempt = 3; attempt <= 4; ++attempt) {
+        CAPTURE(attempt);
+        // The write of next_attempt_at follows the attempt count by a few milliseconds.
+        CHECK(delays[attempt] >= 2 * delays[attempt - 1] - 20);
+        CHECK(delays[attempt] <= 2 * delays[attempt - 1] + 60);
+    }
+    CHECK(delays[4] >= 800);
     CHECK(domainStatus(domain) == "certificate_pending");  // retried, not failed
     scheduler.kill9();
+}
+
+TEST_CASE("fault: a CA that stays down past POLL_TIMEOUT ends in failed with ca_unreachable") {
+    Leftovers leftovers;
+    StoppableService pebble("pebble");
+    const TestDomain domain = verifiedDomain("ca-timeout", leftovers);
+    publish(domain, startIssuance(domain));
+    pebble.stop();
+    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "100ms"}, {"POLL_TIMEOUT", "2s"}});
+    // Still retrying before POLL_TIMEOUT...
+    REQUIRE(waitFor(10s, [&] {
+        return count("SELECT attempts FROM acme_orders WHERE domain_id = " + quoted(domain.id)) >=
+               2;
+    }));
+    CHECK(domainStatus(domain) == "certificate_pending");
+    // ...and failed, with the reason, once it has passed.
+    REQUIRE(waitFor(15s, [&] { return domainStatus(domain) == "failed"; }));
+    CHECK(scalar("SELECT error_code FROM domains WHERE id = " + quoted(domain.id)) ==
+          "ca_unreachable");
+    CHECK(scalar("SELECT status FROM acme_orders WHERE domain_id = " + quoted(domain.id)) ==
+          "invalid");
 }

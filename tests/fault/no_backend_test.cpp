@@ -27,8 +27,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kHandlers[] = {"create_domain", "get_domain", "verify_domain",
-                                     "issue_certificate", "get_certificate"};
+// Every handler executable: CMake's one list (DNSH_HANDLERS), passed in as "a,b,c".
+std::vector<std::string> handlerNames() {
+    std::vector<std::string> names;
+    std::istringstream list(DNSH_HANDLER_NAMES);
+    for (std::string name; std::getline(list, name, ',');) names.push_back(name);
+    return names;
+}
+const std::vector<std::string> kHandlers = handlerNames();
 
 // A lighttpd of its own on a free port, started with posix_spawn (safe in a threaded process).
 class DeadBackendServer {
@@ -37,7 +43,7 @@ public:
         fs::create_directories(dir / "bin");
         fs::create_directories(dir / "run");
         fs::create_directories(dir / "log");
-        for (const char* handler : kHandlers)
+        for (const std::string& handler : kHandlers)
             fs::copy_file(requireEnv("DNSH_HANDLER_DIR") + "/" + handler, dir / "bin" / handler);
         {
             // The kernel's choice of a free port; released just before lighttpd takes it.
@@ -80,8 +86,8 @@ public:
     // Replaces every handler binary by one that exits at once, then kills the running handlers:
     // lighttpd's respawns fail and no backend is left.
     void breakBackends() {
-        for (const char* handler : kHandlers) {
-            const fs::path replacement = dir_ / "bin" / (std::string(handler) + ".new");
+        for (const std::string& handler : kHandlers) {
+            const fs::path replacement = dir_ / "bin" / (handler + ".new");
             std::ofstream(replacement) << "#!/bin/sh\nexit 1\n";
             fs::permissions(replacement, fs::perms::owner_all);
             fs::rename(replacement, dir_ / "bin" / handler);
@@ -116,6 +122,7 @@ TEST_CASE("fault: with no live backend lighttpd answers JSON 503 on every route"
         {"verify", "POST", "/domains/0123456789abcdef0123456789abcdef/verify"},
         {"issue", "POST", "/domains/0123456789abcdef0123456789abcdef/issue-certificate"},
         {"certificate", "GET", "/domains/0123456789abcdef0123456789abcdef/certificate"},
+        {"check", "POST", "/domains/0123456789abcdef0123456789abcdef/check"},
     };
     // Up and serving first: a handler answers the malformed id with its own 404.
     bool serving = false;

@@ -134,13 +134,20 @@ inline void checkEnvelope(const HttpResult& result) {
     CHECK_FALSE(result.header("X-Request-Id").empty());
 }
 
-// An error response: the status, and a body that is exactly {"error": "...<fragment>..."}.
-inline void checkError(const HttpResult& result, int status, const std::string& fragment) {
+// An error response: the status, and a body that is exactly {"error": "...<fragment>..."},
+// plus "error_code" when `errorCode` is given (DESIGN.md's machine-readable reasons).
+inline void checkError(const HttpResult& result, int status, const std::string& fragment,
+                       const std::string& errorCode = "") {
     INFO("body: " << result.body);
     CHECK(result.status == status);
     checkEnvelope(result);
     const auto body = result.json();
-    CHECK(keysOf(body) == std::set<std::string>{"error"});
+    if (errorCode.empty()) {
+        CHECK(keysOf(body) == std::set<std::string>{"error"});
+    } else {
+        CHECK(keysOf(body) == std::set<std::string>{"error", "error_code"});
+        CHECK(result.jsonString("error_code") == errorCode);
+    }
     const std::string message = result.jsonString("error");
     CHECK_MESSAGE(message.find(fragment) != std::string::npos,
                   "error \"" << message << "\" does not mention \"" << fragment << "\"");

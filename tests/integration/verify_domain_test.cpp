@@ -24,7 +24,12 @@ void checkVerified(const HttpResult& result, const RegisteredDomain& domain) {
     checkEnvelope(result);
     const auto body = result.json();
     CHECK(keysOf(body) == std::set<std::string>{"id", "domain_name", "status", "verified_at",
-                                                "created_at", "updated_at"});
+                                                "created_at", "updated_at", "checks"});
+    // The lookup that verified it, without the secret token itself (DESIGN.md "checks").
+    const auto checks = body->getObject("checks");
+    REQUIRE(checks);
+    CHECK(checks->getValue<std::string>("name") == dnsh::challengeName(domain.name));
+    CHECK(checks->getValue<std::string>("result") == "found");
     CHECK(result.jsonString("id") == domain.id);
     CHECK(result.jsonString("domain_name") == domain.name);
     CHECK(result.jsonString("status") == "verified");
@@ -102,12 +107,13 @@ TEST_CASE("verify_domain: TXT values without the token are 400 and the domain st
         std::function<void(SandboxRecords& dns, const RegisteredDomain& domain)> publish;
         std::string fragment;
     };
+    // Every one of them: error_code txt_mismatch, and the error says what was found where.
     const std::vector<Case> cases = {
         {"only a wrong token",
          [](SandboxRecords& dns, const RegisteredDomain& d) {
              dns.txt(dnsh::challengeName(d.name), randomHex(32));
          },
-         "verification token not found among the 1 TXT record(s)"},
+         "verification token not found: found 1 TXT value(s) at _acme-challenge."},
         {"the token in upper case",
          [](SandboxRecords& dns, const RegisteredDomain& d) {
              std::string upperToken = d.token;
@@ -140,7 +146,9 @@ TEST_CASE("verify_domain: TXT values without the token are 400 and the domain st
         const RegisteredDomain domain = registerFreshDomain("verify-wrong");
         SandboxRecords dns;
         c.publish(dns, domain);
-        checkError(verifyDomain(domain.id), 400, c.fragment);
+        const HttpResult result = verifyDomain(domain.id);
+        checkError(result, 400, c.fragment, "txt_mismatch");
+        CHECK(result.body.find(domain.token) == std::string::npos);
         checkStillPending(domain);
     }
 }
@@ -161,28 +169,32 @@ TEST_CASE("verify_domain: DNS failures are 424 and the domain stays pending") {
         std::function<void(SandboxRecords& dns, const RegisteredDomain& domain)> publish;
         std::map<std::string, std::string> env;
         std::string fragment;
+        std::string errorCode;
     };
     const auto nothing = [](SandboxRecords&, const RegisteredDomain&) {};
     const std::vector<Case> cases = {
-        {"no TXT record at all", nothing, {}, "no TXT record"},
+        {"no TXT record at all", nothing, {}, "no TXT record", "txt_not_found"},
         {"SERVFAIL at the challenge name",
          [](SandboxRecords& dns, const RegisteredDomain& d) {
              dns.servfail(dnsh::challengeName(d.name));
          },
          {},
-         "SERVFAIL"},
+         "SERVFAIL",
+         "dns_servfail"},
         {"a CNAME to a name without TXT",
          [](SandboxRecords& dns, const RegisteredDomain& d) {
              dns.cname(dnsh::challengeName(d.name), uniqueDomainName("cname-empty"));
          },
          {},
-         "no TXT record"},
+         "no TXT record",
+         "txt_not_found"},
         {"the resolver does not answer",
          [](SandboxRecords& dns, const RegisteredDomain& d) {
              dns.txt(dnsh::challengeName(d.name), d.token);  // there, but nobody asks the sandbox
          },
          {{"DNS_RESOLVER", "127.0.0.1:9"}, {"DNS_TIMEOUT", "500ms"}},
-         "timeout"},
+         "timed out",
+         "dns_timeout"},
     };
     for (const Case& c : cases) {
         INFO(c.description);
@@ -190,7 +202,7 @@ TEST_CASE("verify_domain: DNS failures are 424 and the domain stays pending") {
         SandboxRecords dns;
         c.publish(dns, domain);
         const HttpResult result = verifyDomain(domain.id, c.env);
-        checkError(result, 424, c.fragment);
+        checkError(result, 424, c.fragment, c.errorCode);
         CHECK(result.jsonString("error").find(dnsh::challengeName(domain.name)) !=
               std::string::npos);
         checkStillPending(domain);

@@ -12,7 +12,14 @@
 #include <thread>
 #include <vector>
 
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
 #include "crypto/random.hpp"
+#include "support/domain_flows.hpp"
 #include "support/test_env.hpp"
 
 namespace dnsh::test {
@@ -83,6 +90,44 @@ int SchedulerProcess::terminate() {
     }
     kill9();
     throw std::runtime_error("dns-scheduler did not stop within 10 s of SIGTERM");
+}
+
+// What a scheduler child is doing, for failure messages: its executable, state and log.
+std::string describe(const SchedulerProcess& scheduler) {
+    std::ostringstream out;
+    const std::string proc = "/proc/" + std::to_string(scheduler.pid());
+    std::error_code error;
+    out << "pid " << scheduler.pid() << (scheduler.running() ? " running" : " not running")
+        << ", exe " << std::filesystem::read_symlink(proc + "/exe", error).string() << ", wchan "
+        << readFile(proc + "/wchan");
+    std::istringstream status(readFile(proc + "/status"));
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("State:", 0) == 0 || line.rfind("Threads:", 0) == 0) out << ", " << line;
+    const std::string log = readFile(scheduler.logFile());
+    out << "\nlog " << scheduler.logFile() << " (" << log.size() << " bytes, last 2000):\n"
+        << log.substr(log.size() > 2000 ? log.size() - 2000 : 0);
+    return out.str();
+}
+
+// Waits for the scheduler's "scheduler started" log line (it logs it once its workers run).
+void requireStarted(const SchedulerProcess& scheduler) {
+    const bool started = waitFor(
+        std::chrono::seconds(5),
+        [&] {
+            return readFile(scheduler.logFile()).find("\"scheduler started\"") != std::string::npos;
+        },
+        std::chrono::milliseconds(20));
+    REQUIRE_MESSAGE(started, "dns-scheduler did not start within 5 s: " << describe(scheduler));
+}
+
+// A started dns-scheduler child. Flushes our output first: the child's freopen() of stdout
+// would otherwise write doctest's buffered output a second time.
+std::unique_ptr<SchedulerProcess> startScheduler(const std::map<std::string, std::string>& env) {
+    std::cout.flush();
+    std::fflush(nullptr);
+    auto scheduler = std::make_unique<SchedulerProcess>(env);
+    requireStarted(*scheduler);
+    return scheduler;
 }
 
 }  // namespace dnsh::test

@@ -2,6 +2,7 @@
 // A dns-scheduler child process for end-to-end tests: started with the test environment plus
 // overrides (POLL_INTERVAL=200ms by default), killed with -9 on destruction if still running.
 #include <map>
+#include <memory>
 #include <string>
 
 namespace dnsh::test {
@@ -23,5 +24,15 @@ private:
     int pid_ = -1;
     std::string logFile_;
 };
+
+// What a scheduler child is doing, for failure messages: its executable, state and log.
+std::string describe(const SchedulerProcess& scheduler);
+
+// Waits for the scheduler's "scheduler started" log line (the case stops if it does not come).
+void requireStarted(const SchedulerProcess& scheduler);
+
+// A started dns-scheduler child (see SchedulerProcess), once its workers run.
+std::unique_ptr<SchedulerProcess> startScheduler(
+    const std::map<std::string, std::string>& env = {});
 
 }  // namespace dnsh::test

@@ -147,6 +147,14 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         {"resolver not an IP", "DNS_RESOLVER", "not-an-ip"},
         {"resolver host name", "DNS_RESOLVER", "dns.example:53"},
         {"resolver bad port", "DNS_RESOLVER", "127.0.0.1:70000"},
+        {"renew-before fraction of 1", "RENEW_BEFORE", "1"},
+        {"renew-before fraction of 0", "RENEW_BEFORE", "0"},
+        {"renew-before negative fraction", "RENEW_BEFORE", "-0.3"},
+        {"renew-before fraction above 1", "RENEW_BEFORE", "1.5"},
+        {"renew-before percentage", "RENEW_BEFORE", "33%"},
+        {"renew-before in days", "RENEW_BEFORE", "30d"},
+        {"renew-before duration without number", "RENEW_BEFORE", "h"},
+        {"renew-before fraction with trailing text", "RENEW_BEFORE", "0.3x"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
@@ -164,6 +172,18 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         }
         CHECK_MESSAGE(threw, "bad value accepted");
     }
+}
+
+TEST_CASE("RENEW_BEFORE: a third of the lifetime by default, a duration or a fraction") {
+    const Config defaults = loadConfig(lookupIn({}));
+    CHECK_FALSE(defaults.renewBefore.duration.has_value());
+    CHECK(defaults.renewBefore.fraction == doctest::Approx(1.0 / 3.0));
+    const Config duration = loadConfig(lookupIn({{"RENEW_BEFORE", "720h"}}));
+    REQUIRE(duration.renewBefore.duration.has_value());
+    CHECK(*duration.renewBefore.duration == std::chrono::hours(720));
+    const Config fraction = loadConfig(lookupIn({{"RENEW_BEFORE", "0.5"}}));
+    CHECK_FALSE(fraction.renewBefore.duration.has_value());
+    CHECK(fraction.renewBefore.fraction == doctest::Approx(0.5));
 }
 
 TEST_CASE("parseLogLevel") {

@@ -38,6 +38,10 @@ TEST_CASE("normalizeDomainName accepts good names and normalises them") {
     const std::vector<Case> cases{
         {"already normal", "example.com", "example.com"},
         {"upper case lowered", "EXAMPLE.COM", "example.com"},
+        {"wildcard", "*.Example.COM", "*.example.com"},
+        {"wildcard with trailing dot", "*.example.com.", "*.example.com"},
+        {"wildcard of an IDN", "*.bücher.example", "*.xn--bcher-kva.example"},
+        {"wildcard of 253 characters", "*." + nameOfLength(251), "*." + nameOfLength(251)},
         {"mixed case lowered", "Example.Com", "example.com"},
         {"trailing dot removed", "example.com.", "example.com"},
         {"upper case and trailing dot", "WWW.Example.COM.", "www.example.com"},
@@ -112,7 +116,11 @@ TEST_CASE("normalizeDomainName rejects bad names with BadRequest \"invalid domai
         {"IPv6 loopback", "::1"},
         {"bracketed IPv6", "[::1]"},
         {"IPv6 documentation address", "2001:db8::1"},
-        {"wildcard", "*.example.com"},
+        {"wildcard of a single label", "*.com"},
+        {"wildcard of an IP address", "*.192.0.2.1"},
+        {"two wildcard labels", "*.*.example.com"},
+        {"bare star", "*"},
+        {"wildcard over 253 characters", "*." + nameOfLength(252)},
         {"star inside a label", "a*b.example.com"},
         {"star as an inner label", "a.*.example.com"},
         {"hyphens in third and fourth position, not xn--", "ab--cd.com"},
@@ -179,10 +187,29 @@ TEST_CASE("challengeName prefixes _acme-challenge (RFC 8555 §8.4)") {
         {"plain", "example.com", "_acme-challenge.example.com"},
         {"subdomain", "www.example.com", "_acme-challenge.www.example.com"},
         {"A-label", "xn--bcher-kva.example", "_acme-challenge.xn--bcher-kva.example"},
+        {"wildcard: its base name", "*.example.com", "_acme-challenge.example.com"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
         CHECK(challengeName(c.domain) == c.expected);
+    }
+}
+
+TEST_CASE("certificateNames: a wildcard covers itself and its base name") {
+    struct Case {
+        std::string description;
+        std::string domain;
+        std::vector<std::string> expected;
+    };
+    const std::vector<Case> cases{
+        {"plain name", "www.example.com", {"www.example.com"}},
+        {"wildcard", "*.example.com", {"*.example.com", "example.com"}},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(certificateNames(c.domain) == c.expected);
+        CHECK(isWildcard(c.domain) == (c.expected.size() == 2));
+        CHECK(baseDomain(c.domain) == c.expected.back());
     }
 }
 

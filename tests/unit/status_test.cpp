@@ -65,13 +65,14 @@ TEST_CASE("parseDomainStatus rejects unknown names") {
     }
 }
 
-TEST_CASE("canTransition allows exactly the four lifecycle steps") {
+TEST_CASE("canTransition allows exactly the five lifecycle steps") {
     using S = DomainStatus;
     const std::set<std::pair<S, S>> allowed{
         {S::Pending, S::Verified},
         {S::Verified, S::CertificatePending},
         {S::CertificatePending, S::Active},
         {S::CertificatePending, S::Failed},
+        {S::Failed, S::CertificatePending},
     };
     int allowedSeen = 0;
     for (const S from : kAllStatuses) {
@@ -84,5 +85,5 @@ TEST_CASE("canTransition allows exactly the four lifecycle steps") {
             if (canTransition(from, to)) ++allowedSeen;
         }
     }
-    CHECK(allowedSeen == 4);
+    CHECK(allowedSeen == 5);
 }

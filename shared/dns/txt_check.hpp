@@ -1,0 +1,36 @@
+#pragma once
+// One TXT check as the domain view's "checks" shows it (DESIGN.md): which name was asked, what
+// was expected, every value seen, and a result that says what to fix.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dns/resolver.hpp"
+
+namespace dnsh {
+
+struct TxtCheck {
+    std::string name;
+    std::vector<std::string> expected;
+    std::vector<std::string> seen;
+    // "found" (every expected value present) or an error_code of DESIGN.md: txt_not_found,
+    // txt_mismatch, dns_nxdomain, dns_servfail, dns_timeout.
+    std::string result;
+    std::string description;  // for error messages: what was seen, where
+    bool passed() const { return result == "found"; }
+};
+
+// Looks up `name` (following CNAMEs) and compares with `expected`, all of which must be there.
+TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
+                  const std::vector<std::string>& expected);
+
+// The check with `secret` (the verification token) replaced by `placeholder` wherever it stands:
+// what is shown to clients after registration never carries the token.
+TxtCheck redacted(TxtCheck check, const std::string& secret, const std::string& placeholder);
+
+// {name, expected, seen, result, checked_at, next_check_at?} for domains.last_check.
+std::string txtCheckJson(const TxtCheck& check,
+                         std::optional<std::chrono::milliseconds> nextCheckIn);
+
+}  // namespace dnsh

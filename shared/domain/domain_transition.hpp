@@ -1,0 +1,24 @@
+#pragma once
+// The one function that writes a domain's status. It refuses moves the lifecycle does not allow
+// (domain/status.hpp) and compare-and-sets in SQL, so of racing writers exactly one wins.
+#include <Poco/Data/Session.h>
+
+#include <string>
+
+#include "domain/status.hpp"
+
+namespace dnsh {
+
+struct StatusChange {
+    DomainStatus from;
+    DomainStatus to;
+    std::string error;      // why, for `failed` (empty otherwise)
+    std::string errorCode;  // DESIGN.md error_code, for `failed`
+};
+
+// UPDATE domains ... WHERE id = $1 AND status = <from>. True when this call made the change.
+// Throws Error(Internal) for a move the lifecycle does not allow.
+bool transitionDomain(Poco::Data::Session& session, const std::string& domainId,
+                      const StatusChange& change);
+
+}  // namespace dnsh

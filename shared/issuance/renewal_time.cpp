@@ -1,0 +1,18 @@
+#include "issuance/renewal_time.hpp"
+
+#include <algorithm>
+
+namespace dnsh {
+
+std::chrono::milliseconds renewBeforeExpiry(const RenewBefore& renewBefore,
+                                            std::chrono::milliseconds lifetime, double uniform01) {
+    using std::chrono::milliseconds;
+    const double life = static_cast<double>(lifetime.count());
+    const double base = renewBefore.duration ? static_cast<double>(renewBefore.duration->count())
+                                             : life * renewBefore.fraction;
+    const double jitter = life * 0.02 * std::clamp(uniform01, 0.0, 1.0);
+    const double before = std::min(base + jitter, life * 0.9);
+    return milliseconds(static_cast<milliseconds::rep>(std::max(before, 0.0)));
+}
+
+}  // namespace dnsh

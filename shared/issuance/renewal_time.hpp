@@ -1,0 +1,17 @@
+#pragma once
+// When to renew a certificate (DESIGN.md "Certificate lifecycle"), as a pure function.
+#include <chrono>
+
+#include "config/config.hpp"
+
+namespace dnsh {
+
+// How long before notAfter to renew a certificate of `lifetime`: RENEW_BEFORE (a duration, or
+// a fraction of the lifetime), plus a jitter of up to 2% of the lifetime (`uniform01` in [0,1),
+// drawn by the caller) so that a burst of issuances does not renew in one burst. Never more
+// than 90% of the lifetime, so a RENEW_BEFORE longer than a short certificate's life cannot
+// renew it the moment it is issued, again and again.
+std::chrono::milliseconds renewBeforeExpiry(const RenewBefore& renewBefore,
+                                            std::chrono::milliseconds lifetime, double uniform01);
+
+}  // namespace dnsh

@@ -1,0 +1,40 @@
+// When a certificate renews (DESIGN.md "Certificate lifecycle"): RENEW_BEFORE as a duration or a
+// fraction of the lifetime, a jitter of up to 2% of the lifetime, and never more than 90%.
+#include "issuance/renewal_time.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace dnsh;
+using namespace std::chrono_literals;
+
+TEST_CASE("renewBeforeExpiry: duration or fraction, jitter, bounded by the lifetime") {
+    const std::chrono::milliseconds days90 = 90 * 24h;
+    const std::chrono::milliseconds days45 = 45 * 24h;
+    struct Case {
+        std::string description;
+        RenewBefore renewBefore;
+        std::chrono::milliseconds lifetime;
+        double uniform01;
+        std::chrono::milliseconds expected;
+    };
+    const std::vector<Case> cases{
+        {"default: a third of 90 days, no jitter", {}, days90, 0.0, 30 * 24h},
+        {"default: a third of 45 days", {}, days45, 0.0, 15 * 24h},
+        {"jitter at its largest adds 2% of the lifetime", {}, days90, 1.0,
+         30 * 24h + std::chrono::milliseconds(days90.count() / 50)},
+        {"half the jitter", {}, days90, 0.5,
+         30 * 24h + std::chrono::milliseconds(days90.count() / 100)},
+        {"fraction 0.5", {std::nullopt, 0.5}, days90, 0.0, 45 * 24h},
+        {"duration 720h", {720h, 0}, days90, 0.0, 720h},
+        {"duration longer than a short certificate: 90% of it", {720h, 0}, 10min, 0.0, 9min},
+        {"fraction 0.99 capped at 90%", {std::nullopt, 0.99}, 100s, 0.0, 90s},
+        {"uniform01 out of range is clamped", {}, 300s, 7.0, 100s + 6s},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(renewBeforeExpiry(c.renewBefore, c.lifetime, c.uniform01) == c.expected);
+    }
+}
