@@ -94,7 +94,7 @@ TEST_CASE("lifecycle: an IDN is stored as A-labels and its A-label spelling is t
     CHECK(count("SELECT count(*) FROM domains WHERE domain_name = '" + stored + "'") == 1);
 }
 
-TEST_CASE("request id: every handler answer has one; a sane client id comes back unchanged") {
+TEST_CASE("request id: every handler answer has one, and a sane client id comes back unchanged") {
     const Registered domain = registerDomain("reqid");
     const std::string mine = "e2e-" + dnsh::randomHex(8) + ".client:1";
 

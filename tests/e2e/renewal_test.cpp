@@ -105,7 +105,7 @@ void publishRenewalValues(const TestDomain& domain, const Renewal& renewal) {
 }  // namespace
 
 TEST_CASE(
-    "renewal: a due certificate is renewed while the domain stays active; the values are shown, "
+    "renewal: a due certificate is renewed while the domain stays active: the values are shown, "
     "published, and the old certificate is kept") {
     Leftovers leftovers;
     const auto scheduler = startScheduler();
