@@ -141,12 +141,16 @@ dnsh_start_pebble() {
   "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false$validity}}
 JSON
 )
-    # A running Pebble with another configuration (SANDBOX_CERT_VALIDITY changed) is restarted.
-    if [ "$config" != "$(cat "$dir/pebble.json" 2>/dev/null)" ] && dnsh_pid_alive "$pidfile"; then
+    # A running Pebble started with another configuration or PEBBLE_* settings (say
+    # SANDBOX_CERT_VALIDITY changed) is restarted with the new ones.
+    local signature
+    signature="$config $(env | grep '^PEBBLE_' | grep -v '^PEBBLE_MANAGEMENT' | sort | tr '\n' ' ')"
+    if [ "$signature" != "$(cat "$dir/pebble.signature" 2>/dev/null)" ] && dnsh_pid_alive "$pidfile"; then
         dnsh_log "restarting Pebble with its new configuration"
         dnsh_stop_pidfile "$pidfile"
     fi
     printf '%s\n' "$config" >"$dir/pebble.json"
+    printf '%s\n' "$signature" >"$dir/pebble.signature"
     echo "$dns" >"$dir/dnsserver"
     ACME_DIRECTORY=https://127.0.0.1:$acme_port/dir
     ACME_CA_BUNDLE=$tls/cert.pem

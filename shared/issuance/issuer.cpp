@@ -1,5 +1,7 @@
 #include "issuance/issuer.hpp"
 
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeParser.h>
 
 #include <algorithm>
@@ -62,6 +64,16 @@ std::vector<std::string> expectedValues(const std::vector<OrderChallenge>& chall
     for (const auto& challenge : challenges)
         if (challenge.txtName == name) values.push_back(challenge.txtValue);
     return values;
+}
+
+// Milliseconds since the epoch of an RFC 3339 UTC time.
+Poco::Int64 epochMs(const std::string& rfc3339) {
+    int timeZoneDifferential = 0;
+    return Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FORMAT, rfc3339,
+                                       timeZoneDifferential)
+               .timestamp()
+               .epochMicroseconds() /
+           1000;
 }
 
 }  // namespace
@@ -311,6 +323,39 @@ std::optional<std::string> Issuer::ariReplaces(const StoredOrder& order) {
     return acme::ariCertId(leaf);
 }
 
+std::optional<Issuer::AriAdvice> Issuer::askRenewalInfo(const std::string& leafPem) {
+    try {
+        if (client_.directory().renewalInfo.empty()) return std::nullopt;
+    } catch (const acme::AcmeError&) {
+        return std::nullopt;  // the directory is read again on the next order
+    }
+    AriAdvice advice;
+    try {
+        const acme::HttpReply reply = client_.getRenewalInfo(acme::ariCertId(leafPem));
+        const acme::RenewalWindow window = acme::parseRenewalInfo(reply.body);
+        advice.renewAtEpochMs = std::chrono::duration_cast<milliseconds>(
+                                    acme::pickRenewalTime(window, randomUnit()).time_since_epoch())
+                                    .count();
+        advice.nextFetchMs =
+            std::chrono::duration_cast<milliseconds>(acme::ariRetryAfter(reply.retryAfter)).count();
+    } catch (const std::exception& e) {
+        // §4.3.3: an error is a long-term one: keep the renew_at we have, ask again later.
+        logEvent(LogLevel::Warn, "renewalInfo not usable", {{"detail", errorDetail(e)}});
+        advice.nextFetchMs =
+            std::chrono::duration_cast<milliseconds>(acme::ariRetryAfter(std::nullopt)).count();
+    }
+    return advice;
+}
+
+void Issuer::refreshRenewalInfo(const AriDue& due) {
+    const auto advice = askRenewalInfo(due.leafPem);
+    if (!advice) return;  // the hold set by the claim keeps it from being asked in a loop
+    store([&](OrderStore& orders) {
+        orders.recordAri(due.certificateId, advice->renewAtEpochMs, advice->nextFetchMs);
+        return true;
+    });
+}
+
 StepOutcome Issuer::placeOrderStep(Claim& claim) {
     // RFC 9773 §5: a renewal names the certificate it replaces when the CA offers ARI.
     const std::string replaces = withAccount([&] { return ariReplaces(claim.order); }).value_or("");
@@ -500,11 +545,19 @@ StepOutcome Issuer::awaitOrder(Claim& claim) {
 
     NewCertificate certificate{randomHex(16),     issued.leafPem,    issued.chainPem,
                                *order.certKeyCiphertext, encryptor_.keyId(), issued.notBefore,
-                               issued.notAfter,   0};
+                               issued.notAfter,   0,       std::nullopt};
     certificate.renewBeforeMs =
         renewBeforeExpiry(config_.renewBefore,
                           std::chrono::duration_cast<milliseconds>(issued.lifetime), randomUnit())
             .count();
+    // RFC 9773 §4.2: the CA's suggested window wins over RENEW_BEFORE when it has one.
+    if (const auto advice = askRenewalInfo(issued.leafPem)) {
+        certificate.ariNextFetchMs = advice->nextFetchMs;
+        if (advice->renewAtEpochMs) {
+            certificate.renewBeforeMs =
+                std::max<Poco::Int64>(0, epochMs(issued.notAfter) - *advice->renewAtEpochMs);
+        }
+    }
     store([&](OrderStore& orders) {
         orders.storeCertificate(order, claim.owner, certificate);
         return true;

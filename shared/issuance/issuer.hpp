@@ -45,7 +45,18 @@ public:
     // One step of a claimed order. Throws LeaseLost when another replica owns it now.
     StepOutcome advance(const std::string& orderId, const std::string& leaseOwner);
 
+    // RFC 9773: asks the CA's renewalInfo about a certificate again and records its advice.
+    void refreshRenewalInfo(const AriDue& due);
+
 private:
+    // The CA's renewal advice (RFC 9773 §4.2): when to renew, when to ask again. Nothing when
+    // the directory has no renewalInfo.
+    struct AriAdvice {
+        std::optional<Poco::Int64> renewAtEpochMs;  // none when the answer was unusable
+        Poco::Int64 nextFetchMs = 0;
+    };
+    std::optional<AriAdvice> askRenewalInfo(const std::string& leafPem);
+
     struct Claim {
         StoredOrder order;
         std::string owner;

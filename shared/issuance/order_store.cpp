@@ -129,6 +129,28 @@ int OrderStore::scheduleRenewals(int limit) {
     return static_cast<int>(created.size());
 }
 
+std::vector<AriDue> OrderStore::claimAriFetches(int limit, Poco::Int64 holdMs) {
+    std::vector<Poco::Tuple<std::string, std::string>> rows;
+    session_ << "UPDATE certificates SET ari_next_fetch_at = now() + $2::bigint * interval '1 ms' "
+                "WHERE id IN (SELECT id FROM certificates WHERE ari_next_fetch_at <= now() "
+                "  ORDER BY ari_next_fetch_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+                "RETURNING id, certificate_pem",
+        bind(limit), bind(holdMs), into(rows), now;
+    std::vector<AriDue> due;
+    for (const auto& row : rows) due.push_back(AriDue{row.get<0>(), row.get<1>()});
+    return due;
+}
+
+void OrderStore::recordAri(const std::string& certificateId,
+                           std::optional<Poco::Int64> renewAtEpochMs, Poco::Int64 nextFetchMs) {
+    const Poco::Int64 renewAt = renewAtEpochMs.value_or(-1);
+    session_ << "UPDATE certificates SET "
+                "renew_at = CASE WHEN renew_at IS NULL OR $2::bigint < 0 THEN renew_at "
+                "  ELSE to_timestamp($2::bigint / 1000.0) END, "
+                "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' WHERE id = $1",
+        bind(certificateId), bind(renewAt), bind(nextFetchMs), now;
+}
+
 std::optional<std::string> OrderStore::claimDue(const std::string& owner, Poco::Int64 leaseMs) {
     std::vector<std::string> ids;
     // SKIP LOCKED: replicas never wait on each other; the lease outlives this transaction so a
@@ -271,14 +293,18 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
         session_ << "UPDATE certificates SET renew_at = NULL, ari_next_fetch_at = NULL "
                     "WHERE domain_id = $1",
             bind(order.domainId), now;
+        // -1: no renewalInfo, never fetched again.
+        const Poco::Int64 ariNextFetchMs = certificate.ariNextFetchMs.value_or(-1);
         session_ << "INSERT INTO certificates (id, domain_id, order_id, certificate_pem, "
-                    "chain_pem, private_key_ciphertext, key_id, issued_at, expires_at, renew_at) "
+                    "chain_pem, private_key_ciphertext, key_id, issued_at, expires_at, renew_at, "
+                    "ari_next_fetch_at) "
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, "
-                    "$9::timestamptz - $10::bigint * interval '1 millisecond')",
+                    "$9::timestamptz - $10::bigint * interval '1 millisecond', "
+                    "CASE WHEN $11::bigint >= 0 THEN now() + $11::bigint * interval '1 ms' END)",
             bind(certificate.id), bind(order.domainId), bind(order.id), bind(certificate.leafPem),
             bind(certificate.chainPem), bind(certificate.keyCiphertext), bind(certificate.keyId),
             bind(certificate.notBefore), bind(certificate.notAfter),
-            bind(certificate.renewBeforeMs), now;
+            bind(certificate.renewBeforeMs), bind(ariNextFetchMs), now;
         return true;
     });
     if (!stored)

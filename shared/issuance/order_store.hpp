@@ -77,6 +77,14 @@ struct NewCertificate {
     std::string notBefore;  // RFC 3339
     std::string notAfter;
     Poco::Int64 renewBeforeMs = 0;  // renew_at = notAfter - this
+    // RFC 9773: when the CA has renewalInfo, when to ask it again (ms from now).
+    std::optional<Poco::Int64> ariNextFetchMs;
+};
+
+// A certificate whose ACME Renewal Information is due to be fetched again.
+struct AriDue {
+    std::string certificateId;
+    std::string leafPem;
 };
 
 class OrderStore {
@@ -99,6 +107,14 @@ public:
     // scan), a renewal order in step place_order; the certificate's renew_at is cleared in the
     // same statement so no replica starts it twice. Returns how many were created.
     int scheduleRenewals(int limit);
+
+    // RFC 9773 re-fetches: up to `limit` certificates whose ari_next_fetch_at has come, each
+    // held for `holdMs` (SKIP LOCKED) so replicas do not fetch the same one.
+    std::vector<AriDue> claimAriFetches(int limit, Poco::Int64 holdMs);
+    // The CA's suggestion: renew_at moves to `renewAtEpochMs` (unless a renewal already runs)
+    // and the next fetch is `nextFetchMs` from now.
+    void recordAri(const std::string& certificateId, std::optional<Poco::Int64> renewAtEpochMs,
+                   Poco::Int64 nextFetchMs);
 
     // --- The scheduler's queue. Writes below throw LeaseLost unless `owner` holds the lease.
     // Claims one due live order for `owner` until the lease runs out.

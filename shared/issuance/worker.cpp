@@ -10,6 +10,10 @@ namespace {
 
 constexpr int kRenewalsPerScan = 100;
 constexpr std::chrono::seconds kRenewalScanInterval{1};
+constexpr int kAriFetchesPerScan = 20;
+constexpr std::chrono::seconds kAriScanInterval{60};
+// A claimed renewalInfo fetch is not handed to another replica for this long.
+constexpr Poco::Int64 kAriHoldMs = 10 * 60 * 1000;
 
 }  // namespace
 
@@ -31,13 +35,34 @@ void IssuanceWorker::scheduleRenewals() {
         logEvent(LogLevel::Info, "renewals scheduled", {{"orders", created}, {"worker", owner_}});
 }
 
+void IssuanceWorker::refreshRenewalInfo() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < nextAriScan_) return;
+    nextAriScan_ = now + kAriScanInterval;
+    const auto due = database_.withSession([&](Poco::Data::Session& session) {
+        return OrderStore(session).claimAriFetches(kAriFetchesPerScan, kAriHoldMs);
+    });
+    for (const auto& certificate : due) {
+        try {
+            issuer_->refreshRenewalInfo(certificate);
+        } catch (const std::exception& e) {
+            logEvent(LogLevel::Warn, "renewalInfo refresh failed",
+                     {{"certificate_id", certificate.certificateId},
+                      {"detail", errorDetail(e)}});
+        }
+    }
+}
+
 bool IssuanceWorker::runOnce() {
     std::optional<std::string> orderId;
     try {
         orderId = database_.withSession([&](Poco::Data::Session& session) {
             return OrderStore(session).claimDue(owner_, config_.leaseDuration.count());
         });
-        if (!orderId) scheduleRenewals();
+        if (!orderId) {
+            scheduleRenewals();
+            refreshRenewalInfo();
+        }
     } catch (const std::exception& e) {
         logEvent(LogLevel::Error, "claim failed", {{"worker", owner_}, {"detail", errorDetail(e)}});
         return false;

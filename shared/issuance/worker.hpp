@@ -26,6 +26,8 @@ public:
 private:
     // Renewal orders for certificates whose renew_at has come; at most once a second.
     void scheduleRenewals();
+    // RFC 9773: renewalInfo asked again for the certificates whose time has come.
+    void refreshRenewalInfo();
 
     const Config& config_;
     std::string owner_;
@@ -33,6 +35,7 @@ private:
     DnsResolver resolver_;
     std::unique_ptr<Issuer> issuer_;
     std::chrono::steady_clock::time_point nextRenewalScan_{};
+    std::chrono::steady_clock::time_point nextAriScan_{};
 };
 
 }  // namespace dnsh

@@ -303,10 +303,12 @@ TEST_CASE("renewal: kill -9 of the scheduler mid-renewal ends with exactly one n
         const auto first = startScheduler(env);
         Watch watch;
         Renewal awaiting;
-        REQUIRE(watch.until(domain, 15s, [&](const HttpResult& view) {
-            awaiting = renewalOf(view);
-            return awaiting.status == "awaiting_dns";
-        }));
+        REQUIRE_MESSAGE(watch.until(domain, 15s,
+                                    [&](const HttpResult& view) {
+                                        awaiting = renewalOf(view);
+                                        return awaiting.status == "awaiting_dns";
+                                    }),
+                        watch.last.body << "\n" << describe(*first));
         publishRenewalValues(domain, awaiting);
         // Killed once the challenge is answered (or the key persisted): mid-flight at the CA.
         const std::string order = quoted(domain.id);
