@@ -92,7 +92,8 @@ Poco::JSON::Object::Ptr domainJson(const Domain& domain) {
     if (domain.renewal) json->set("renewal", renewalJson(*domain.renewal));
     if (domain.lastCheck) {
         try {
-            Poco::JSON::Parser parser;
+            // Keeps the stored key order (name, expected, seen, result, ...).
+            Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(true));
             json->set("checks", parser.parse(*domain.lastCheck));
         } catch (const Poco::Exception&) {
             // Written by this service only; an unreadable one is simply not shown.

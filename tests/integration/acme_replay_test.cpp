@@ -1,0 +1,121 @@
+// A signed POST whose answer is lost is never sent again (RFC 8555 §6.5 nonces make a replay
+// look like a new request to the CA: a second order, a second finalize). The CA here is a small
+// TLS server of the test's own that answers newNonce and then hangs up on every POST after
+// reading it whole: the one fault Pebble cannot be asked to make.
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SocketStream.h>
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "acme/transport.hpp"
+#include "crypto/keys.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh;
+using dnsh::test::requireEnv;
+
+namespace {
+
+// Loopback HTTPS with the test stack's Pebble certificate (valid for 127.0.0.1, trusted through
+// ACME_CA_BUNDLE): GET answers 204 with a fresh Replay-Nonce, POST is read and the connection
+// closed with no answer.
+class AnswerLosingServer {
+public:
+    AnswerLosingServer()
+        : context_(new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE,
+                                          requireEnv("DNSH_TEST_DIR") + "/pebble-tls/key.pem",
+                                          requireEnv("DNSH_TEST_DIR") + "/pebble-tls/cert.pem",
+                                          "", Poco::Net::Context::VERIFY_NONE)),
+          socket_(Poco::Net::SocketAddress("127.0.0.1", 0), 64, context_),
+          thread_([this] { serve(); }) {}
+    ~AnswerLosingServer() {
+        stopping_ = true;
+        thread_.join();
+        socket_.close();
+    }
+    std::string url(const std::string& path) const {
+        return "https://127.0.0.1:" + std::to_string(socket_.address().port()) + path;
+    }
+    int posts() const { return posts_; }
+
+private:
+    void serve() {
+        while (!stopping_) {
+            try {
+                // Polled, not blocked in accept(): closing a socket does not wake accept().
+                if (!socket_.poll(Poco::Timespan(0, 50'000), Poco::Net::Socket::SELECT_READ))
+                    continue;
+                Poco::Net::SecureStreamSocket client = socket_.acceptConnection();
+                client.setReceiveTimeout(Poco::Timespan(5, 0));
+                handle(client);
+            } catch (...) {
+                // closed by the destructor, or a client that went away
+            }
+        }
+    }
+    void handle(Poco::Net::SecureStreamSocket& client) {
+        Poco::Net::SocketStream stream(client);
+        for (int n = 0;; ++n) {
+            Poco::Net::HTTPRequest request;
+            request.read(stream);
+            if (request.getMethod() == "POST") {
+                std::string body(static_cast<std::size_t>(request.getContentLength()), '\0');
+                stream.read(body.data(), static_cast<std::streamsize>(body.size()));
+                ++posts_;
+                client.close();  // read whole, answered never
+                return;
+            }
+            Poco::Net::HTTPResponse response(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+            response.set("Replay-Nonce", "nonce-" + std::to_string(n));
+            response.setKeepAlive(true);
+            response.write(stream);
+            stream.flush();
+        }
+    }
+
+    Poco::Net::Context::Ptr context_;
+    Poco::Net::SecureServerSocket socket_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<int> posts_{0};
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("transport: a signed POST whose answer is lost is sent once, a POST-as-GET again") {
+    struct Case {
+        std::string description;
+        std::string payload;
+        int expectedPosts;
+        bool outcomeUnknown;
+    };
+    const std::vector<Case> cases{
+        {"newOrder-like payload: never replayed", R"({"identifiers":[]})", 1, true},
+        {"POST-as-GET (empty payload): read again once on a fresh connection", "", 2, false},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        AnswerLosingServer server;
+        acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(5));
+        transport.setNewNonceUrl(server.url("/nonce"));
+        const Pkey key = generateEcdsaP256Key();
+        bool threw = false;
+        try {
+            transport.post(server.url("/order"), c.payload, key.get(), std::string("kid"));
+        } catch (const acme::AcmeError& e) {
+            threw = true;
+            CHECK(e.unreachable());
+            CHECK(e.retryable());  // the step comes back later and reads the CA's state first
+            CHECK(e.outcomeUnknown() == c.outcomeUnknown);
+        }
+        CHECK(threw);
+        CHECK(server.posts() == c.expectedPosts);
+    }
+}

@@ -1,0 +1,104 @@
+// Migrations upgrade a live database without losing work (issue "renewal": the order becomes the
+// unit of work): a database at 002 with a certificate_pending domain mid-issuance, an active
+// domain with its certificate, and a certificate_pending domain without an order, upgraded to
+// the newest schema on a scratch database of the test server.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "db/migrations.hpp"
+#include "support/scratch_database.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+
+namespace {
+
+std::vector<Migration> migrationsUpTo(const std::string& last) {
+    std::vector<Migration> selected;
+    for (const auto& migration : embeddedMigrations())
+        if (migration.name <= last) selected.push_back(migration);
+    return selected;
+}
+
+void migrate(ScratchDatabase& scratch, const std::vector<Migration>& migrations) {
+    scratch.database().withSession([&](Poco::Data::Session& session) {
+        applyMigrations(session, migrations);
+        return true;
+    });
+}
+
+const std::string kPending(32, 'a'), kActive(32, 'b'), kOrphan(32, 'c');
+
+}  // namespace
+
+TEST_CASE("migrations: a database at 002 with work in flight upgrades without losing it") {
+    ScratchDatabase scratch("dnsh_migrate");
+    migrate(scratch, migrationsUpTo("002_order_retries"));
+    REQUIRE(scratch.text("SELECT count(*) FROM schema_migrations") == "2");
+    const std::string token(64, '0');
+    scratch.run(
+        "INSERT INTO acme_accounts (id, directory_url, account_url, key_ciphertext, key_id) "
+        "VALUES (1, 'https://ca.test/dir', 'https://ca.test/acct/1', 'sealed', 'k');"
+        // Mid-issuance, leased by a scheduler of the old version, next attempt in 5 s.
+        "INSERT INTO domains (id, domain_name, verification_token, status, verified_at, "
+        "  next_attempt_at, lease_owner, lease_expires_at) VALUES ('" +
+        kPending + "', 'pending.example', '" + token +
+        "', 'certificate_pending', now(), now() + interval '5 seconds', 'old-replica', "
+        "  now() + interval '30 seconds');"
+        "INSERT INTO acme_orders (id, domain_id, account_id, order_url, finalize_url, step, "
+        "  retries) VALUES ('" +
+        std::string(32, '1') + "', '" + kPending +
+        "', 1, 'https://ca.test/o/1', 'https://ca.test/f/1', 'await_dns', 2);"
+        "INSERT INTO acme_challenges (order_id, authorization_url, challenge_url, token, "
+        "  txt_name, txt_value) VALUES ('" +
+        std::string(32, '1') +
+        "', 'https://ca.test/a/1', 'https://ca.test/c/1', 't', "
+        "  '_acme-challenge.pending.example', 'value');"
+        // Active with a 90-day certificate issued 10 days ago.
+        "INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
+        "VALUES ('" +
+        kActive + "', 'active.example', '" + token +
+        "', 'active', now());"
+        "INSERT INTO acme_orders (id, domain_id, account_id, order_url, finalize_url, status, "
+        "  step) VALUES ('" +
+        std::string(32, '2') + "', '" + kActive +
+        "', 1, 'https://ca.test/o/2', 'https://ca.test/f/2', 'valid', 'done');"
+        "INSERT INTO certificates (id, domain_id, order_id, certificate_pem, chain_pem, "
+        "  private_key_ciphertext, key_id, issued_at, expires_at) VALUES ('" +
+        std::string(32, '3') + "', '" + kActive + "', '" + std::string(32, '2') +
+        "', 'pem', 'chain', 'sealed', 'k', now() - interval '10 days', "
+        "  now() + interval '80 days');"
+        // certificate_pending with no order at all (a handler of the old version died midway).
+        "INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
+        "VALUES ('" +
+        kOrphan + "', 'orphan.example', '" + token + "', 'certificate_pending', now());");
+
+    migrate(scratch, embeddedMigrations());
+
+    // The order in flight keeps its place in the queue, its lease and its retries.
+    CHECK(scratch.text("SELECT status FROM domains WHERE id = '" + kPending + "'") ==
+          "certificate_pending");
+    CHECK(scratch.text("SELECT concat_ws('|', kind, step, status, lease_owner, attempts, "
+                       "generation, next_attempt_at > now(), lease_expires_at > now()) "
+                       "FROM acme_orders WHERE domain_id = '" +
+                       kPending + "'") == "issue|await_dns|pending|old-replica|2|1|t|t");
+    CHECK(scratch.text("SELECT count(*) FROM acme_challenges") == "1");
+    // The active domain's certificate renews a third of its lifetime before it expires.
+    CHECK(scratch.text("SELECT round(extract(epoch FROM expires_at - renew_at) / 86400) "
+                       "FROM certificates WHERE domain_id = '" +
+                       kActive + "'") == "30");
+    CHECK(scratch.text("SELECT status FROM domains WHERE id = '" + kActive + "'") == "active");
+    // The order-less one cannot progress: failed, with a reason and a code, ready for a retry.
+    CHECK(scratch.text("SELECT concat_ws('|', status, error_code) FROM domains WHERE id = '" +
+                       kOrphan + "'") == "failed|internal");
+    CHECK_FALSE(scratch.text("SELECT error FROM domains WHERE id = '" + kOrphan + "'").empty());
+    // The old queue columns are gone: nothing can keep using them by mistake.
+    CHECK(scratch.text("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                       "'domains' AND column_name IN ('lease_owner', 'next_attempt_at')") == "0");
+    // Running the migrations again changes nothing.
+    migrate(scratch, embeddedMigrations());
+    CHECK(scratch.text("SELECT count(*) FROM schema_migrations") ==
+          std::to_string(embeddedMigrations().size()));
+}
