@@ -218,6 +218,14 @@ TEST_CASE("issuance: TXT value never published ends failed with the reason after
     CHECK(get("/domains/" + domain.id).jsonString("expected_txt_value") == value);
     const auto scheduler = startScheduler(Env{{"POLL_TIMEOUT", "2s"}});
 
+    // A missed lookup before POLL_TIMEOUT is not a failure: the first one leaves it pending.
+    REQUIRE(waitFor(std::chrono::seconds(5), [&] {
+        return scalar("SELECT last_check FROM domains WHERE id = " + quoted(domain.id))
+                   .find("next_check_at") != std::string::npos;
+    }));
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) ==
+          "certificate_pending");
+
     const auto started = Clock::now();
     const bool failed = waitFor(std::chrono::seconds(10), [&] {
         return scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "failed";

@@ -135,7 +135,13 @@ TEST_CASE("fault: with no live backend lighttpd answers JSON 503 on every route"
     }
     REQUIRE(serving);
     server.breakBackends();
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // lighttpd notices the dead backends on the next request to each; wait until it says so.
+    bool noticed = false;
+    for (int i = 0; i < 50 && !noticed; ++i) {
+        noticed = sendRaw(server.baseUrl(), "GET", "/domains/x", "", "").status == 503;
+        if (!noticed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(noticed);
     for (const auto& c : cases) {
         CAPTURE(c.description);
         const HttpResult result = sendRaw(server.baseUrl(), c.method, c.path,

@@ -12,14 +12,19 @@ namespace dnsh::test {
 HttpResult sendRaw(const std::string& baseUrl, const std::string& method, const std::string& path,
                    const std::string& contentType, const std::string& body) {
     const Poco::URI base(baseUrl);
-    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress(base.getHost(), base.getPort()));
-    socket.setReceiveTimeout(Poco::Timespan(30, 0));
     std::string request =
         method + " " + path + " HTTP/1.1\r\nHost: " + base.getHost() + "\r\nConnection: close\r\n";
     if (!contentType.empty()) request += "Content-Type: " + contentType + "\r\n";
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
         request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     request += "\r\n" + body;
+    return sendRawRequest(baseUrl, request);
+}
+
+HttpResult sendRawRequest(const std::string& baseUrl, const std::string& request) {
+    const Poco::URI base(baseUrl);
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress(base.getHost(), base.getPort()));
+    socket.setReceiveTimeout(Poco::Timespan(30, 0));
     std::size_t sent = 0;
     while (sent < request.size()) {
         try {

@@ -11,4 +11,8 @@ namespace dnsh::test {
 HttpResult sendRaw(const std::string& baseUrl, const std::string& method, const std::string& path,
                    const std::string& contentType, const std::string& body);
 
+// The request bytes exactly as given (request line, headers, body: the caller writes them all),
+// for requests no client would send: no Content-Length, chunked bodies, oversized headers.
+HttpResult sendRawRequest(const std::string& baseUrl, const std::string& request);
+
 }  // namespace dnsh::test
