@@ -153,12 +153,24 @@ auto Issuer::withAccount(Call&& call) -> decltype(call()) {
     }
 }
 
-template <typename Call>
-auto Issuer::caCall(const Claim& claim, Call&& call) -> decltype(call()) {
+void Issuer::keepLease(const Claim& claim) {
     store([&](OrderStore& orders) {
         orders.extendLease(claim.order.id, claim.owner, config_.leaseDuration.count());
         return true;
     });
+}
+
+void Issuer::moveTo(Claim& claim, OrderStep step) {
+    store([&](OrderStore& orders) {
+        orders.setStep(claim.order.id, claim.owner, step);
+        return true;
+    });
+    claim.order.step = step;
+}
+
+template <typename Call>
+auto Issuer::caCall(const Claim& claim, Call&& call) -> decltype(call()) {
+    keepLease(claim);
     return withAccount(std::forward<Call>(call));
 }
 
@@ -362,12 +374,7 @@ StepOutcome Issuer::placeOrderStep(Claim& claim) {
     // A crash after newOrder and before recordPlaced leaves a pending order at the CA that
     // nobody answers; it expires there. It cannot be re-read: its URL was never stored.
     const PlacedOrder placed =
-        placeOrder(claim.order.domainName, replaces, [&] {
-            store([&](OrderStore& orders) {
-                orders.extendLease(claim.order.id, claim.owner, config_.leaseDuration.count());
-                return true;
-            });
-        });
+        placeOrder(claim.order.domainName, replaces, [&] { keepLease(claim); });
     store([&](OrderStore& orders) {
         orders.recordPlaced(claim.order.id, claim.owner, placed);
         return true;
@@ -433,10 +440,7 @@ StepOutcome Issuer::awaitDns(Claim& claim) {
         if (current != nullptr && current->status == acme::ChallengeStatus::Pending)
             caCall(claim, [&] { return client_.respondChallenge(challenge.challengeUrl); });
     }
-    store([&](OrderStore& orders) {
-        orders.setStep(order.id, claim.owner, OrderStep::AwaitAuthz);
-        return true;
-    });
+    moveTo(claim, OrderStep::AwaitAuthz);
     return StepOutcome{false, kCaPollDelay, "answered_challenges"};
 }
 
@@ -467,11 +471,7 @@ StepOutcome Issuer::awaitAuthorization(Claim& claim) {
                                    formatDuration(config_.pollTimeout), "timeout");
         return StepOutcome{false, kCaPollDelay, "await_authz"};
     }
-    store([&](OrderStore& orders) {
-        orders.setStep(order.id, claim.owner, OrderStep::Finalize);
-        return true;
-    });
-    order.step = OrderStep::Finalize;
+    moveTo(claim, OrderStep::Finalize);
     return finalize(claim);
 }
 
@@ -514,11 +514,7 @@ StepOutcome Issuer::finalize(Claim& claim) {
                                    (current.error.empty() ? "" : ": " + current.error),
                         "ca_invalid");
     }
-    store([&](OrderStore& orders) {
-        orders.setStep(order.id, claim.owner, OrderStep::AwaitOrder);
-        return true;
-    });
-    order.step = OrderStep::AwaitOrder;
+    moveTo(claim, OrderStep::AwaitOrder);
     return awaitOrder(claim);
 }
 

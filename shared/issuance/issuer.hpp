@@ -66,8 +66,12 @@ private:
     void reRegister();
     template <typename Call>
     auto withAccount(Call&& call) -> decltype(call());
-    // A CA call made while holding the lease: the lease is extended first, so a step that
-    // chains several slow calls never outlives it unnoticed.
+    // Extends the lease (LeaseLost when it is gone), so a step that chains several slow CA
+    // calls never outlives it unnoticed.
+    void keepLease(const Claim& claim);
+    // Persists the next step (lease-guarded) and continues with it.
+    void moveTo(Claim& claim, OrderStep step);
+    // A CA call made while holding the lease: the lease is extended first.
     template <typename Call>
     auto caCall(const Claim& claim, Call&& call) -> decltype(call());
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,

@@ -73,12 +73,32 @@ TestDomain activeDomain(const std::string& prefix, Leftovers& leftovers) {
     return domain;
 }
 
+// As activeDomain, with a scheduler of its own that is stopped again: the case then starts the
+// schedulers it is about.
+TestDomain activeDomainNoScheduler(const std::string& prefix, Leftovers& leftovers) {
+    const auto scheduler = startScheduler();
+    const TestDomain domain = activeDomain(prefix, leftovers);
+    CHECK(scheduler->terminate() == 0);
+    return domain;
+}
+
 // Watches the domain view until `done` holds, recording every status it showed: a renewal must
 // never move an active domain.
 struct Watch {
     std::set<std::string> statuses;
     bool sawEmptyValue = false;
     HttpResult last;
+
+    // Until the renewal waits for DNS; what it asks to publish.
+    Renewal awaitingDns(const TestDomain& domain, std::chrono::milliseconds timeout) {
+        Renewal renewal;
+        const bool seen = until(domain, timeout, [&](const HttpResult& view) {
+            renewal = renewalOf(view);
+            return renewal.status == "awaiting_dns";
+        });
+        REQUIRE_MESSAGE(seen, "renewal never awaited DNS: " << last.body);
+        return renewal;
+    }
 
     bool until(const TestDomain& domain, std::chrono::milliseconds timeout,
                const std::function<bool(const HttpResult&)>& done) {
@@ -131,13 +151,7 @@ TEST_CASE(
 
     makeDue(domain);
     Watch watch;
-    Renewal awaiting;
-    REQUIRE_MESSAGE(watch.until(domain, 15s,
-                                [&](const HttpResult& view) {
-                                    awaiting = renewalOf(view);
-                                    return awaiting.status == "awaiting_dns";
-                                }),
-                    watch.last.body);
+    const Renewal awaiting = watch.awaitingDns(domain, 15s);
     REQUIRE(awaiting.challenges.size() == 1);
     CHECK(awaiting.challenges[0].first == domain.challengeName());
     CHECK(std::regex_match(awaiting.challenges[0].second, kTxtValue));
@@ -227,12 +241,7 @@ TEST_CASE(
     "renewal: a failing renewal keeps the current certificate, says why, and is retried with "
     "backoff until it succeeds") {
     Leftovers leftovers;
-    TestDomain domain;
-    {
-        const auto scheduler = startScheduler();
-        domain = activeDomain("renew-fail", leftovers);
-        CHECK(scheduler->terminate() == 0);
-    }
+    const TestDomain domain = activeDomainNoScheduler("renew-fail", leftovers);
     const std::string firstCert = newestCertificateId(domain);
     makeDue(domain);
     {
@@ -273,12 +282,7 @@ TEST_CASE(
     makeDue(domain);
     const auto scheduler = startScheduler();
     Watch watch;
-    Renewal awaiting;
-    REQUIRE(watch.until(domain, 15s, [&](const HttpResult& view) {
-        awaiting = renewalOf(view);
-        return awaiting.status == "awaiting_dns";
-    }));
-    publishRenewalValues(domain, awaiting);
+    publishRenewalValues(domain, watch.awaitingDns(domain, 15s));
     REQUIRE(watch.until(domain, 20s, [&](const HttpResult&) {
         return certificateCount(domain) == 2;
     }));
@@ -289,12 +293,7 @@ TEST_CASE(
 
 TEST_CASE("renewal: kill -9 of the scheduler mid-renewal ends with exactly one new certificate") {
     Leftovers leftovers;
-    TestDomain domain;
-    {
-        const auto scheduler = startScheduler();
-        domain = activeDomain("renew-kill", leftovers);
-        CHECK(scheduler->terminate() == 0);
-    }
+    const TestDomain domain = activeDomainNoScheduler("renew-kill", leftovers);
     const std::string firstCert = newestCertificateId(domain);
     makeDue(domain);
     const Env env{{"SCHEDULER_LEASE", "2s"}, {"POLL_INTERVAL", "100ms"}};
@@ -302,14 +301,8 @@ TEST_CASE("renewal: kill -9 of the scheduler mid-renewal ends with exactly one n
     {
         const auto first = startScheduler(env);
         Watch watch;
-        Renewal awaiting;
-        REQUIRE_MESSAGE(watch.until(domain, 15s,
-                                    [&](const HttpResult& view) {
-                                        awaiting = renewalOf(view);
-                                        return awaiting.status == "awaiting_dns";
-                                    }),
-                        watch.last.body << "\n" << describe(*first));
-        publishRenewalValues(domain, awaiting);
+        INFO("scheduler: " << describe(*first));
+        publishRenewalValues(domain, watch.awaitingDns(domain, 15s));
         // Killed once the challenge is answered (or the key persisted): mid-flight at the CA.
         const std::string order = quoted(domain.id);
         REQUIRE(waitFor(
