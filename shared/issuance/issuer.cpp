@@ -239,6 +239,12 @@ StartedIssuance Issuer::start(const std::string& domainId) {
 StepOutcome Issuer::advance(const std::string& orderId, const std::string& leaseOwner) {
     Claim claim{store([&](OrderStore& orders) { return orders.load(orderId, leaseOwner); }),
                 leaseOwner};
+    StepOutcome outcome = stepOrError(claim);
+    outcome.domainId = claim.order.domainId;
+    return outcome;
+}
+
+StepOutcome Issuer::stepOrError(Claim& claim) {
     try {
         return step(claim);
     } catch (const LeaseLost&) {

@@ -29,9 +29,13 @@ struct StartedIssuance {
 // What one scheduler step decided: come back after `delay`, or the order is done (valid,
 // failed or replaced).
 struct StepOutcome {
+    StepOutcome(bool finishedNow, std::chrono::milliseconds retryIn, std::string stepName)
+        : finished(finishedNow), delay(retryIn), step(std::move(stepName)) {}
+
     bool finished = false;
     std::chrono::milliseconds delay{0};
-    std::string step;  // for the log
+    std::string step;      // for the log
+    std::string domainId;  // for the log (set by advance)
 };
 
 class Issuer {
@@ -79,6 +83,7 @@ private:
     template <typename Store>
     auto store(Store&& work);
 
+    StepOutcome stepOrError(Claim& claim);  // the step, its errors counted against the order
     StepOutcome step(Claim& claim);
     StepOutcome onError(Claim& claim, const std::string& reason, const std::string& errorCode,
                         bool retryable, std::optional<std::chrono::seconds> retryAfter);

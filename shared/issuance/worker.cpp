@@ -86,7 +86,10 @@ bool IssuanceWorker::runOnce() {
         std::chrono::steady_clock::now() - started);
     // Polls that found nothing new are debug; every step that moved the order on is info.
     logEvent(outcome.step.rfind("await_", 0) == 0 ? LogLevel::Debug : LogLevel::Info, "step",
-             {{"order_id", *orderId}, {"step", outcome.step}, {"duration_ms", elapsed.count()}});
+             {{"domain_id", outcome.domainId},
+              {"order_id", *orderId},
+              {"step", outcome.step},
+              {"duration_ms", elapsed.count()}});
     if (!outcome.finished) {
         try {
             database_.withSession([&](Poco::Data::Session& session) {

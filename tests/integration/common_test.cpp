@@ -1,4 +1,6 @@
 // What every handler shares (shared/http/serve.cpp): database failures, unknown paths.
+#include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,8 @@ std::vector<HandlerCall> callsNeedingTheDatabase() {
         {"get_domain", "GET", "/domains/" + id, "", ""},
         {"verify_domain", "POST", "/domains/" + id + "/verify", "", ""},
         {"get_certificate", "GET", "/domains/" + id + "/certificate", "", ""},
+        {"issue_certificate", "POST", "/domains/" + id + "/issue-certificate", "", ""},
+        {"check_domain", "POST", "/domains/" + id + "/check", "", ""},
     };
 }
 
@@ -52,6 +56,16 @@ TEST_CASE("every handler answers 503 database unavailable when PostgreSQL cannot
         {"a URI to a socket directory with no server",
          "postgresql:///x?host=/nonexistent&user=postgres"},
     };
+    // Every handler executable the build made is among the calls (a new one must be added).
+    std::set<std::string> built, called;
+    for (const auto& entry : std::filesystem::directory_iterator(handlerPath(""))) {
+        using std::filesystem::perms;
+        if (entry.is_regular_file() &&
+            (entry.status().permissions() & perms::owner_exec) != perms::none)
+            built.insert(entry.path().filename().string());
+    }
+    for (const HandlerCall& c : callsNeedingTheDatabase()) called.insert(c.handler);
+    CHECK(built == called);
     for (const Database& database : databases) {
         for (const HandlerCall& c : callsNeedingTheDatabase()) {
             INFO(database.description << "; " << c.handler);

@@ -14,6 +14,7 @@
 #include "crypto/random.hpp"
 #include "db/database.hpp"
 #include "support/database.hpp"
+#include "support/scratch_database.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh;
@@ -26,41 +27,6 @@ struct TempKek {
     std::string path = "/tmp/dnsh-kek-" + randomHex(6);
     TempKek() { std::ofstream(path) << randomHex(32) << "\n"; }
     ~TempKek() { std::remove(path.c_str()); }
-};
-
-class ScratchDatabase {
-public:
-    ScratchDatabase() : name_("dnsh_rotate_" + randomHex(4)) {
-        execute("CREATE DATABASE " + name_);
-        // libpq takes the last of a repeated keyword: same server, other database.
-        url_ = databaseUrl() + " dbname=" + name_;
-        database_ = std::make_unique<Database>(url_);
-    }
-    ~ScratchDatabase() {
-        database_.reset();
-        try {
-            execute("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-        } catch (...) {
-        }
-    }
-    const std::string& url() const { return url_; }
-    void run(const std::string& sql) {
-        database_->withSession([&](Poco::Data::Session& session) {
-            executeScript(session, sql);
-            return true;
-        });
-    }
-    std::string text(const std::string& sql) {
-        return database_->withSession([&](Poco::Data::Session& session) {
-            std::vector<std::string> values;
-            session << sql, into(values), now;
-            return values.empty() ? std::string() : values[0];
-        });
-    }
-
-private:
-    std::string name_, url_;
-    std::unique_ptr<Database> database_;
 };
 
 // Runs dnsh-admin against `databaseUrl` with `currentKek`; returns its exit status.
@@ -85,6 +51,17 @@ void insertSealedCertificate(ScratchDatabase& db, const std::string& domainId,
         kek.keyId() + "', now(), now() + interval '90 days')");
 }
 
+// Every place a sealed key lives, as (ciphertext, key id) per row: what a failed rotation must
+// leave exactly as it was.
+std::string sealedState(ScratchDatabase& db) {
+    return db.text(
+        "SELECT string_agg(t || ' ' || id || ' ' || coalesce(c, '-') || ' ' || coalesce(k, '-'), "
+        "E'\\n' ORDER BY t, id) FROM ("
+        "SELECT 'account' t, id::text id, key_ciphertext c, key_id k FROM acme_accounts "
+        "UNION ALL SELECT 'order', id, cert_key_ciphertext, cert_key_id FROM acme_orders "
+        "UNION ALL SELECT 'certificate', id, private_key_ciphertext, key_id FROM certificates) s");
+}
+
 }  // namespace
 
 TEST_CASE("rotate-kek re-encrypts every key under the new KEK, and refuses foreign ones") {
@@ -92,7 +69,7 @@ TEST_CASE("rotate-kek re-encrypts every key under the new KEK, and refuses forei
     const KeyEncryptor current = KeyEncryptor::fromFile(first.path);
     const KeyEncryptor replacement = KeyEncryptor::fromFile(second.path);
     const KeyEncryptor foreign = KeyEncryptor::fromFile(stranger.path);
-    ScratchDatabase db;
+    ScratchDatabase db("dnsh_rotate");
     REQUIRE(admin(db.url(), first.path, "migrate") == 0);
 
     const std::string domainId = randomHex(16);
@@ -101,22 +78,60 @@ TEST_CASE("rotate-kek re-encrypts every key under the new KEK, and refuses forei
         "INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id) VALUES "
         "('https://ca.test/dir', '" +
         current.encrypt("ACCOUNT-KEY") + "', '" + current.keyId() + "')");
+    // A certificate key persisted before finalize (acme_orders.cert_key_ciphertext), and an
+    // order that has none yet.
+    const std::string orderId = randomHex(16);
+    db.run(
+        "INSERT INTO acme_orders (id, domain_id, account_id, order_url, finalize_url, status, "
+        "step, cert_key_ciphertext, cert_key_id) VALUES ('" +
+        orderId + "', '" + domainId +
+        "', (SELECT id FROM acme_accounts), 'https://ca.test/order/1', "
+        "'https://ca.test/finalize/1', 'processing', 'await_order', '" +
+        current.encrypt("ORDER-KEY") + "', '" + current.keyId() + "')");
+    db.run(
+        "INSERT INTO acme_orders (id, domain_id, account_id, order_url, finalize_url, status, "
+        "step) VALUES ('" +
+        randomHex(16) + "', '" + domainId +
+        "', (SELECT id FROM acme_accounts), 'https://ca.test/order/2', "
+        "'https://ca.test/finalize/2', 'invalid', 'await_dns')");
 
     REQUIRE(admin(db.url(), first.path, "rotate-kek --new-key-file " + second.path) == 0);
     const std::string certificateKey = db.text(
         "SELECT private_key_ciphertext FROM certificates WHERE domain_id = '" + domainId + "'");
     CHECK(replacement.decrypt(certificateKey) == "KEY-MATERIAL");
     CHECK_THROWS(current.decrypt(certificateKey));
-    CHECK(replacement.decrypt(db.text("SELECT key_ciphertext FROM acme_accounts")) ==
-          "ACCOUNT-KEY");
+    const std::string accountKey = db.text("SELECT key_ciphertext FROM acme_accounts");
+    CHECK(replacement.decrypt(accountKey) == "ACCOUNT-KEY");
+    CHECK_THROWS(current.decrypt(accountKey));
+    const std::string orderKey =
+        db.text("SELECT cert_key_ciphertext FROM acme_orders WHERE id = '" + orderId + "'");
+    CHECK(replacement.decrypt(orderKey) == "ORDER-KEY");
+    CHECK_THROWS(current.decrypt(orderKey));
     CHECK(db.text("SELECT string_agg(DISTINCT key_id, ',') FROM (SELECT key_id FROM certificates "
-                  "UNION ALL SELECT key_id FROM acme_accounts) k") == replacement.keyId());
+                  "UNION ALL SELECT key_id FROM acme_accounts UNION ALL SELECT cert_key_id FROM "
+                  "acme_orders WHERE cert_key_ciphertext IS NOT NULL) k") == replacement.keyId());
+    CHECK(db.text("SELECT count(*)::text FROM acme_orders WHERE cert_key_ciphertext IS NULL AND "
+                  "cert_key_id IS NULL") == "1");
 
-    // A key sealed under a third KEK: rotating again fails as a whole and changes nothing.
+    // A key sealed under a third KEK: rotating again fails as a whole and changes nothing. It is
+    // a certificate's, and certificates come after accounts and orders: their rewrites, already
+    // made in the transaction, must be rolled back too.
     insertSealedCertificate(db, randomHex(16), foreign, "OTHER");
+    const std::string before = sealedState(db);
+    REQUIRE(before.find(accountKey) != std::string::npos);
+    REQUIRE(before.find(orderKey) != std::string::npos);
     CHECK(admin(db.url(), second.path, "rotate-kek --new-key-file " + first.path) != 0);
+    CHECK(sealedState(db) == before);
     CHECK(db.text("SELECT private_key_ciphertext FROM certificates WHERE domain_id = '" + domainId +
                   "'") == certificateKey);
-    CHECK(db.text("SELECT count(*)::text FROM certificates WHERE key_id = '" + current.keyId() +
-                  "'") == "0");
+    CHECK(db.text("SELECT key_ciphertext FROM acme_accounts") == accountKey);
+    CHECK(db.text("SELECT key_id FROM acme_accounts") == replacement.keyId());
+    CHECK(db.text("SELECT cert_key_ciphertext FROM acme_orders WHERE id = '" + orderId + "'") ==
+          orderKey);
+    CHECK(db.text("SELECT cert_key_id FROM acme_orders WHERE id = '" + orderId + "'") ==
+          replacement.keyId());
+    CHECK(db.text("SELECT count(*)::text FROM (SELECT key_id FROM certificates UNION ALL SELECT "
+                  "key_id FROM acme_accounts UNION ALL SELECT cert_key_id FROM acme_orders) k "
+                  "WHERE key_id = '" +
+                  current.keyId() + "'") == "0");
 }
