@@ -8,6 +8,7 @@ int main() {
                         [](const dnsh::Request& request, dnsh::Context& context) {
                             const auto domain =
                                 dnsh::checkDomainNow(context.database, request.param("id"));
-                            return dnsh::jsonResponse(202, dnsh::domainJson(domain));
+                            return dnsh::jsonResponse(
+                                202, dnsh::domainJson(domain, context.config.delegationZone));
                         }});
 }

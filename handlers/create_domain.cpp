@@ -10,6 +10,7 @@ int main() {
              const auto body = dnsh::parseJsonObject(request.body);
              const auto name = dnsh::requireStringField(body, "domain_name");
              return dnsh::jsonResponse(
-                 201, dnsh::registrationJson(dnsh::registerDomain(context.database, name)));
+                 201, dnsh::registrationJson(dnsh::registerDomain(context.database, name),
+                                        context.config.delegationZone));
          }});
 }

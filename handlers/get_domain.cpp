@@ -7,6 +7,7 @@ int main() {
     return dnsh::serve(
         {"GET", "/domains/{id}", false, [](const dnsh::Request& request, dnsh::Context& context) {
              return dnsh::jsonResponse(
-                 200, dnsh::domainJson(dnsh::findDomain(context.database, request.param("id"))));
+                 200, dnsh::domainJson(dnsh::findDomain(context.database, request.param("id")),
+                                  context.config.delegationZone));
          }});
 }

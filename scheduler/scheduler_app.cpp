@@ -62,6 +62,7 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     setLogLevel(config_.logLevel);
     if (config_.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
     loadKeyEncryptor(config_);  // refuse to start without the key-encryption key
+    requireDelegationSettings(config_);
     if (apiOpenToNetwork(config_))
         logEvent(LogLevel::Warn,
                  "the API is open: SERVER_ADDR is not loopback and AUTH_TOKEN is empty",

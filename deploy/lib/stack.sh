@@ -1,5 +1,6 @@
 # Functions shared by deploy/up, deploy/down and deploy/test: build, start and stop the services
-# of a stack (PostgreSQL, pebble-challtestsrv, lighttpd), each with a pid file. Sourced, not run.
+# of a stack (PostgreSQL, pebble-challtestsrv, Pebble, Knot, Unbound, lighttpd), each with a pid
+# file. Sourced, not run.
 
 DNSH_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -123,7 +124,7 @@ dnsh_pebble_tls() {
         -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
 }
 
-# Pebble, the ACME test CA, its DNS pointed at the sandbox DNS. PEBBLE_* variables in the
+# Pebble, the ACME test CA, its DNS pointed at DNS (host:port). PEBBLE_* variables in the
 # environment reach it (PEBBLE_AUTHZREUSE, PEBBLE_WFE_NONCEREJECT, ...); DNSH_CERT_VALIDITY_SECONDS
 # sets the lifetime of the certificates it issues (its certificateValidityPeriod).
 # Sets ACME_DIRECTORY, ACME_CA_BUNDLE and PEBBLE_MANAGEMENT.
@@ -141,10 +142,10 @@ dnsh_start_pebble() {
   "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false$validity}}
 JSON
 )
-    # A running Pebble started with another configuration or PEBBLE_* settings (say
+    # A running Pebble started with another configuration, DNS server or PEBBLE_* settings (say
     # SANDBOX_CERT_VALIDITY changed) is restarted with the new ones.
     local signature
-    signature="$config $(env | grep '^PEBBLE_' | grep -v '^PEBBLE_MANAGEMENT' | sort | tr '\n' ' ')"
+    signature="$config -dnsserver $dns $(env | grep '^PEBBLE_' | grep -v '^PEBBLE_MANAGEMENT' | sort | tr '\n' ' ')"
     if [ "$signature" != "$(cat "$dir/pebble.signature" 2>/dev/null)" ] && dnsh_pid_alive "$pidfile"; then
         dnsh_log "restarting Pebble with its new configuration"
         dnsh_stop_pidfile "$pidfile"
@@ -193,6 +194,242 @@ CONF
     dnsh_wait_tcp 127.0.0.1 "$port" knotd
 }
 
+# --- Delegated validation (DESIGN.md): authoritative Knots for the delegation zone and for a
+# customer zone, and Unbound, the recursive resolver that Pebble and the service ask. ---
+
+# Whether anything listens on exactly ADDRESS:PORT (TCP or UDP).
+dnsh_address_in_use() { ss -Hltnu src "$1:$2" 2>/dev/null | grep -q .; }
+
+# A loopback address 127.A.B.C (A in 100..199) with nothing on port 53 yet. NS records carry no
+# port, so every authoritative server the precheck asks needs port 53 of an address of its own;
+# stacks running side by side (deploy/up, deploy/test) each pick their own. Linux routes all of
+# 127.0.0.0/8 to lo: nothing to configure.
+dnsh_free_loopback_address() {
+    local addr
+    for _ in $(seq 200); do
+        addr=127.$((100 + RANDOM % 100)).$((RANDOM % 256)).$((1 + RANDOM % 254))
+        dnsh_address_in_use "$addr" 53 || { echo "$addr"; return 0; }
+    done
+    dnsh_die "no free loopback address found"
+}
+
+# Waits until something listens on exactly ADDRESS:PORT, UDP and TCP (a wildcard listener of
+# another program on the port does not count) while the process of PIDFILE lives; dies with
+# LOGFILE's tail if that process exits or nothing appears within 10 s.
+dnsh_wait_dns() {
+    local address=$1 port=$2 pidfile=$3 what=$4 logfile=$5
+    for _ in $(seq 100); do
+        dnsh_pid_alive "$pidfile" || { tail -n 20 "$logfile" >&2; dnsh_die "$what exited (log: $logfile)"; }
+        ss -Hlun src "$address:$port" 2>/dev/null | grep -q . &&
+            ss -Hltn src "$address:$port" 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    tail -n 20 "$logfile" >&2
+    dnsh_die "$what did not start listening on $address:$port (log: $logfile)"
+}
+
+# The TSIG key of the dynamic updates, generated once into FILE (mode 0600) as
+# "hmac-sha256:NAME:BASE64" (32 random bytes), the form of DNS_UPDATE_TSIG. Sets DNSH_TSIG (that
+# line), DNSH_TSIG_NAME and DNSH_TSIG_SECRET.
+dnsh_ensure_tsig_key() {
+    local file=$1 name=${2:-dnsh-update.}
+    [ -s "$file" ] ||
+        (umask 077 && printf 'hmac-sha256:%s:%s\n' "$name" "$(openssl rand -base64 32)" >"$file")
+    DNSH_TSIG=$(cat "$file")
+    IFS=: read -r _ DNSH_TSIG_NAME DNSH_TSIG_SECRET <<<"$DNSH_TSIG"
+}
+
+# Knot DNS on ADDRESS port 53, primary (no notify) for each ZONE: "name" (NS ns1.name and
+# ns2.name both at ADDRESS) or "name:NS1-ADDRESS:NS2-ADDRESS" (one zone served by two independent
+# primaries: start both with the same argument; an update sent to one is not on the other). It
+# accepts RFC 2136 updates signed with the hmac-sha256 TSIG key NAME/SECRET (base64) and keeps
+# them in its journal under DIR (zonefile-sync: -1: the zone files stay as written here, the
+# journal is replayed over them at start). Anyone on loopback may query. Apex records TTL 1,
+# negative answers TTL 0. A running Knot whose configuration or zones changed is restarted with
+# an empty journal (its changes were made to the old zones).
+dnsh_start_knot_zones() {
+    local dir=$1 address=$2 pidfile=$3 logfile=$4 key_name=$5 key_secret=$6; shift 6
+    [ $# -gt 0 ] || dnsh_die "dnsh_start_knot_zones: no zone given"
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    local spec name ns1 ns2 zone_entries="" zone_texts=() zone_names=()
+    for spec in "$@"; do
+        IFS=: read -r name ns1 ns2 <<<"$spec"
+        name=${name%.}
+        ns1=${ns1:-$address}
+        ns2=${ns2:-$address}
+        zone_names+=("$name")
+        zone_texts+=("$(cat <<ZONE
+\$ORIGIN $name.
+\$TTL 1
+@    SOA ns1 hostmaster 1 60 10 3600 0
+@    NS  ns1
+@    NS  ns2
+ns1  A   $ns1
+ns2  A   $ns2
+ZONE
+)")
+        zone_entries+=$'\n'"  - domain: $name."$'\n'"    file: \"$name.zone\""
+    done
+    local config
+    config=$(cat <<CONF
+# Written by dnsh_start_knot_zones (deploy/lib/stack.sh).
+server:
+    rundir: "$dir"
+    listen: $address@53
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "$dir/db"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: $key_name
+    algorithm: hmac-sha256
+    secret: $key_secret
+acl:
+  - id: tsig-update
+    key: $key_name
+    action: update
+template:
+  - id: default
+    storage: "$dir/zones"
+    acl: tsig-update
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: changes
+zone:$zone_entries
+CONF
+)
+    local signature
+    signature=$(printf '%s\n' "$config" "${zone_texts[@]}" | md5sum | cut -d' ' -f1)
+    if [ "$signature" != "$(cat "$dir/knot.signature" 2>/dev/null)" ]; then
+        if dnsh_pid_alive "$pidfile"; then
+            dnsh_log "restarting Knot ($dir) with its new zones"
+            dnsh_stop_pidfile "$pidfile"
+        fi
+        rm -rf "$dir/db" "$dir/zones"
+        mkdir -p "$dir/zones"
+        local i
+        for i in "${!zone_names[@]}"; do
+            printf '%s\n' "${zone_texts[$i]}" >"$dir/zones/${zone_names[$i]}.zone"
+        done
+        (umask 077 && printf '%s\n' "$config" >"$dir/knot.conf")
+        echo "$signature" >"$dir/knot.signature"
+    fi
+    dnsh_pid_alive "$pidfile" && return 0
+    dnsh_address_in_use "$address" 53 && dnsh_die "$address:53 is taken by another process"
+    # Knot 3.2 does not create its database directory: without it, it answers queries but every
+    # update fails (SERVFAIL, "DDNS, processing failed (not exists)").
+    mkdir -p "$dir/db/journal" "$dir/db/timers"
+    nohup knotd -c "$dir/knot.conf" </dev/null >>"$logfile" 2>&1 &
+    echo $! >"$pidfile"
+    dnsh_wait_dns "$address" 53 "$pidfile" "knotd ($dir)" "$logfile"
+}
+
+# "host:port" or "host" (port 53) -> Unbound's "host@port".
+dnsh_unbound_address() {
+    case "$1" in
+        *:*) echo "${1%:*}@${1##*:}" ;;
+        *) echo "$1@53" ;;
+    esac
+}
+
+# Unbound, the stack's recursive resolver, on 127.0.0.1@PORT only. Each ZONE
+# ("name@address[:port][,address[:port]]...") is a stub zone asked at those authoritative servers
+# (port 53 unless given); every other name goes to FORWARD (host:port: the sandbox's
+# pebble-challtestsrv, which plays every customer's DNS). No DNSSEC validation, no cache worth
+# the name (every lookup reaches the servers), runs as the invoking user. A running Unbound whose
+# configuration changed is restarted.
+dnsh_start_unbound() {
+    local dir=$1 port=$2 pidfile=$3 logfile=$4 forward=$5; shift 5
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    local spec name addrs addr stubs=""
+    for spec in "$@"; do
+        name=${spec%%@*}
+        addrs=${spec#*@}
+        [ "$name" != "$spec" ] && [ -n "$addrs" ] || dnsh_die "dnsh_start_unbound: bad zone '$spec'"
+        stubs+=$'\n'"stub-zone:"$'\n'"    name: \"${name%.}.\""
+        for addr in ${addrs//,/ }; do
+            stubs+=$'\n'"    stub-addr: $(dnsh_unbound_address "$addr")"
+        done
+        stubs+=$'\n'"    stub-prime: no"$'\n'"    stub-first: no"
+    done
+    local config
+    config=$(cat <<CONF
+# Written by dnsh_start_unbound (deploy/lib/stack.sh).
+server:
+    interface: 127.0.0.1@$port
+    port: $port
+    access-control: 127.0.0.0/8 allow
+    outgoing-interface: 127.0.0.1
+    do-ip4: yes
+    do-ip6: no
+    do-udp: yes
+    do-tcp: yes
+    # Another program on this port must make the start fail, not share the port with us.
+    so-reuseport: no
+    num-threads: 1
+    username: ""
+    chroot: ""
+    directory: "$dir"
+    pidfile: "$dir/unbound.pid"
+    do-daemonize: no
+    use-syslog: no
+    logfile: "$logfile"
+    log-time-ascii: yes
+    log-servfail: yes
+    verbosity: 1
+    # No validator (no trust anchor, no root hints: "." is forwarded).
+    module-config: "iterator"
+    # The authoritative servers live on loopback addresses.
+    do-not-query-localhost: no
+    qname-minimisation: no
+    # Cache nothing: a value just written must be seen at once, one just removed gone at once.
+    cache-max-ttl: 0
+    cache-max-negative-ttl: 0
+    msg-cache-size: 64k
+    rrset-cache-size: 64k
+    key-cache-size: 64k
+    neg-cache-size: 64k
+    serve-expired: no
+    prefetch: no
+    # Servers of the stack are stopped and started by tests: do not back off from them for long.
+    infra-host-ttl: 30
+    infra-keep-probing: yes
+    # Unbound answers these special-use names itself (NXDOMAIN) by default; here they must reach
+    # the stub zones (zones under .test) or challtestsrv like any other name.
+    local-zone: "test." nodefault
+    local-zone: "invalid." nodefault
+    local-zone: "onion." nodefault
+    local-zone: "home.arpa." nodefault
+remote-control:
+    control-enable: no
+$stubs
+forward-zone:
+    name: "."
+    forward-addr: $(dnsh_unbound_address "$forward")
+    forward-first: no
+CONF
+)
+    if [ "$config" != "$(cat "$dir/unbound.conf" 2>/dev/null)" ]; then
+        if dnsh_pid_alive "$pidfile"; then
+            dnsh_log "restarting Unbound with its new configuration"
+            dnsh_stop_pidfile "$pidfile"
+        fi
+        printf '%s\n' "$config" >"$dir/unbound.conf"
+    fi
+    dnsh_pid_alive "$pidfile" && return 0
+    unbound-checkconf "$dir/unbound.conf" >>"$logfile" 2>&1 ||
+        { tail -n 5 "$logfile" >&2; dnsh_die "bad Unbound configuration $dir/unbound.conf"; }
+    nohup unbound -d -c "$dir/unbound.conf" </dev/null >>"$logfile" 2>&1 &
+    echo $! >"$pidfile"
+    dnsh_wait_dns 127.0.0.1 "$port" "$pidfile" unbound "$logfile"
+}
+
 # The issuance daemon; its JSON log lines go to the log file.
 dnsh_start_scheduler() {
     local bin=$1 pidfile=$2 logfile=$3
@@ -239,7 +476,11 @@ DNSH_TEST_POSTGRES_OPTIONS=(-c fsync=off -c synchronous_commit=off -c full_page_
 # The throw-away stack of deploy/test and the benchmarks: every service on a free loopback port,
 # data under $test_dir (in /tmp, owned by postgres: CI may clone where postgres cannot enter).
 # Exports what the tests read: BASE_URL, DATABASE_URL, DNS_RESOLVER, SANDBOX_DNS_API,
-# ACME_DIRECTORY(_NONCEREJECT), ACME_CA_BUNDLE, PEBBLE_MANAGEMENT, KEY_ENCRYPTION_KEY_FILE, ...
+# ACME_DIRECTORY(_NONCEREJECT), ACME_CA_BUNDLE, PEBBLE_MANAGEMENT, KEY_ENCRYPTION_KEY_FILE, ...;
+# for delegated validation DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG, DNSH_TEST_UNBOUND
+# (the resolver that follows CNAMEs into Knot), DNSH_TEST_CUSTOMER_ZONE/_NS1/_NS2 and
+# ACME_DIRECTORY_UNBOUND/PEBBLE_MANAGEMENT_UNBOUND (a CA resolving through that Unbound).
+# DNS_RESOLVER and the other CAs stay on challtestsrv.
 dnsh_start_test_stack() {
     local build=$1 test_dir=$2
     local run=$test_dir/run log=$test_dir/log
@@ -262,6 +503,36 @@ dnsh_start_test_stack() {
     dnsh_start_knot "$test_dir/knot" "$knot_port" "$run/knot.pid" "$log/knot.log"
     export DNSH_TEST_AUTHORITATIVE_DNS=127.0.0.1:$knot_port
 
+    # Delegated validation: a Knot for the delegation zone; two Knots, each an independent primary
+    # of one customer zone (NS ns1 -> the first, ns2 -> the second: an update sent to one is not on
+    # the other); Unbound asking them for their zones and challtestsrv for every other name. One
+    # TSIG key for the three.
+    dnsh_ensure_tsig_key "$test_dir/tsig.key" dnsh-update.
+    local delegation_address customer_ns1 customer_ns2 unbound_port
+    delegation_address=$(dnsh_free_loopback_address)
+    dnsh_start_knot_zones "$test_dir/knot-delegation" "$delegation_address" "$run/knot-delegation.pid" \
+        "$log/knot-delegation.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" acme-delegation.test
+    customer_ns1=$(dnsh_free_loopback_address)
+    while customer_ns2=$(dnsh_free_loopback_address); [ "$customer_ns2" = "$customer_ns1" ]; do :; done
+    dnsh_start_knot_zones "$test_dir/knot-customer-1" "$customer_ns1" "$run/knot-customer-1.pid" \
+        "$log/knot-customer-1.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" \
+        "customer-zone.test:$customer_ns1:$customer_ns2"
+    dnsh_start_knot_zones "$test_dir/knot-customer-2" "$customer_ns2" "$run/knot-customer-2.pid" \
+        "$log/knot-customer-2.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" \
+        "customer-zone.test:$customer_ns1:$customer_ns2"
+    unbound_port=$(dnsh_free_port)
+    dnsh_start_unbound "$test_dir/unbound" "$unbound_port" "$run/unbound.pid" "$log/unbound.log" \
+        "$DNS_RESOLVER" "acme-delegation.test@$delegation_address" \
+        "customer-zone.test@$customer_ns1,$customer_ns2" "nxdomain.test@127.0.0.1:$knot_port"
+    export DELEGATION_ZONE=acme-delegation.test
+    # challtestsrv plays every customer's DNS without NS records of its own: the tests that are
+    # about the authoritative precheck ask for it (customer-zone.test, the delegation zone).
+    export DNS_PRECHECK=resolver
+    export DNS_UPDATE_SERVER=$delegation_address:53 DNS_UPDATE_TSIG=$DNSH_TSIG
+    export DNSH_TEST_UNBOUND=127.0.0.1:$unbound_port
+    export DNSH_TEST_CUSTOMER_ZONE=customer-zone.test
+    export DNSH_TEST_CUSTOMER_NS1=$customer_ns1:53 DNSH_TEST_CUSTOMER_NS2=$customer_ns2:53
+
     # Sandbox CAs: a plain one, one rejecting half of all nonces (badNonce tests), and one for
     # renewals. Pebble reuses valid authorizations half of the time unless told otherwise: the
     # first two never do, so every order of theirs has values to publish.
@@ -276,8 +547,10 @@ dnsh_start_test_stack() {
         "$(dnsh_free_port)" "$(dnsh_free_port)" "$DNS_RESOLVER" "$run/pebble-reuse.pid" \
         "$log/pebble-reuse.log" "$test_dir/pebble-tls"
     export ACME_DIRECTORY_REUSE=$ACME_DIRECTORY PEBBLE_MANAGEMENT_REUSE=$PEBBLE_MANAGEMENT
-    PEBBLE_AUTHZREUSE=0 dnsh_start_pebble "$test_dir/pebble" "$(dnsh_free_port)" "$(dnsh_free_port)" "$DNS_RESOLVER" \
-        "$run/pebble.pid" "$log/pebble.log" "$test_dir/pebble-tls"
+    # The main CA asks Unbound, as a real CA asks a recursive resolver: it follows a customer's
+    # CNAME (challtestsrv) into the delegation zone (Knot).
+    PEBBLE_AUTHZREUSE=0 dnsh_start_pebble "$test_dir/pebble" "$(dnsh_free_port)" "$(dnsh_free_port)" \
+        "$DNSH_TEST_UNBOUND" "$run/pebble.pid" "$log/pebble.log" "$test_dir/pebble-tls"
     export ACME_DIRECTORY ACME_CA_BUNDLE PEBBLE_MANAGEMENT
     export KEY_ENCRYPTION_KEY_FILE=$test_dir/kek
     dnsh_ensure_kek "$KEY_ENCRYPTION_KEY_FILE"
@@ -295,7 +568,8 @@ dnsh_start_test_stack() {
 dnsh_stop_test_stack() {
     local test_dir=$1 show_logs=${2:-0}
     local run=$test_dir/run
-    for service in lighttpd challtestsrv pebble pebble-nonce pebble-reuse knot; do
+    for service in lighttpd pebble pebble-nonce pebble-reuse unbound challtestsrv knot \
+        knot-delegation knot-customer-1 knot-customer-2; do
         dnsh_stop_pidfile "$run/$service.pid"
     done
     # Schedulers the tests started and could not stop (a crashed test) carry the stack's env.

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "config/duration.hpp"
+#include "crypto/keys.hpp"
 #include "dns/resolver.hpp"
 
 namespace dnsh {
@@ -20,6 +21,41 @@ std::optional<LogLevel> parseLogLevel(const std::string& text) {
     if (text == "warn") return LogLevel::Warn;
     if (text == "error") return LogLevel::Error;
     return std::nullopt;
+}
+
+TsigKey parseTsigKey(const std::string& text) {
+    const std::size_t first = text.find(':');
+    const std::size_t second = first == std::string::npos ? first : text.find(':', first + 1);
+    if (second == std::string::npos)
+        throw std::invalid_argument("expected algorithm:name:base64secret");
+    TsigKey key{text.substr(0, first), text.substr(first + 1, second - first - 1),
+                text.substr(second + 1)};
+    // RFC 8945 §6: HMAC-SHA256 is mandatory to implement; MD5 and SHA-1 are not accepted here.
+    if (key.algorithm != "hmac-sha256" && key.algorithm != "hmac-sha384" &&
+        key.algorithm != "hmac-sha512")
+        throw std::invalid_argument("algorithm must be hmac-sha256, hmac-sha384 or hmac-sha512");
+    if (key.name.empty()) throw std::invalid_argument("the key name is empty");
+    std::string decoded;
+    try {
+        std::string urlSafe = key.secret;
+        for (char& c : urlSafe) c = c == '+' ? '-' : c == '/' ? '_' : c;
+        while (!urlSafe.empty() && urlSafe.back() == '=') urlSafe.pop_back();
+        decoded = base64UrlDecode(urlSafe);
+    } catch (const std::invalid_argument&) {
+        throw std::invalid_argument("the secret is not base64");
+    }
+    if (decoded.size() < 16) throw std::invalid_argument("the secret is shorter than 16 bytes");
+    return key;
+}
+
+void requireDelegationSettings(const Config& config) {
+    if (config.delegationZone.empty()) return;
+    if (config.dnsUpdateServer.empty())
+        throw ConfigError("DELEGATION_ZONE is set but DNS_UPDATE_SERVER is not: it names the "
+                          "primary server of " + config.delegationZone + " (host[:port])");
+    if (!config.dnsUpdateTsig)
+        throw ConfigError("DELEGATION_ZONE is set but DNS_UPDATE_TSIG is not: "
+                          "algorithm:name:base64secret of the key the primary accepts updates with");
 }
 
 bool apiOpenToNetwork(const Config& config) {
@@ -94,6 +130,35 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     config.pollTimeout = durationVariable(lookup, "POLL_TIMEOUT", config.pollTimeout);
     config.leaseDuration = durationVariable(lookup, "SCHEDULER_LEASE", config.leaseDuration);
     config.renewBefore = renewBeforeVariable(lookup);
+
+    if (const auto value = lookup("DNS_PRECHECK"); value && !value->empty()) {
+        if (*value == "authoritative")
+            config.dnsPrecheck = DnsPrecheck::Authoritative;
+        else if (*value == "resolver")
+            config.dnsPrecheck = DnsPrecheck::Resolver;
+        else
+            reject("DNS_PRECHECK", *value, "expected authoritative or resolver");
+    }
+    text("DELEGATION_ZONE", config.delegationZone);
+    while (!config.delegationZone.empty() && config.delegationZone.back() == '.')
+        config.delegationZone.pop_back();
+    text("DNS_UPDATE_SERVER", config.dnsUpdateServer);
+    if (!config.dnsUpdateServer.empty()) {
+        try {
+            if (parseResolverList(config.dnsUpdateServer).size() != 1)
+                throw std::invalid_argument("expected one server");
+        } catch (const std::invalid_argument& e) {
+            reject("DNS_UPDATE_SERVER", config.dnsUpdateServer, e.what());
+        }
+    }
+    if (const auto value = lookup("DNS_UPDATE_TSIG"); value && !value->empty()) {
+        try {
+            config.dnsUpdateTsig = parseTsigKey(*value);
+        } catch (const std::invalid_argument& e) {
+            // The value is a secret: the message names the variable and the problem only.
+            throw ConfigError("invalid DNS_UPDATE_TSIG: " + std::string(e.what()));
+        }
+    }
 
     if (const auto value = lookup("SCHEDULER_WORKERS"); value && !value->empty()) {
         int workers = 0;

@@ -11,6 +11,15 @@ namespace dnsh {
 
 enum class LogLevel { Debug, Info, Warn, Error };
 enum class CertKeyType { EcdsaP256, Rsa2048 };
+// Where the scheduler looks before answering a challenge (DESIGN.md "Delegated validation").
+enum class DnsPrecheck { Authoritative, Resolver };
+
+// DNS_UPDATE_TSIG "algorithm:name:base64secret" (RFC 8945), for RFC 2136 updates.
+struct TsigKey {
+    std::string algorithm;  // hmac-sha256, hmac-sha384 or hmac-sha512
+    std::string name;       // the key's name, as the server knows it
+    std::string secret;     // base64, as in the server's configuration
+};
 
 // RENEW_BEFORE: how long before notAfter a certificate is renewed, as a duration ("720h") or
 // a fraction of the certificate's own lifetime ("0.33"); the default is a third of the lifetime.
@@ -33,6 +42,10 @@ struct Config {
     std::chrono::milliseconds leaseDuration{60'000};  // SCHEDULER_LEASE: a claim's lifetime
     CertKeyType certKeyType = CertKeyType::EcdsaP256;
     RenewBefore renewBefore;
+    DnsPrecheck dnsPrecheck = DnsPrecheck::Authoritative;
+    std::string delegationZone;   // empty: delegation off; without the trailing dot
+    std::string dnsUpdateServer;  // host[:port] of the delegation zone's primary
+    std::optional<TsigKey> dnsUpdateTsig;
     std::string keyEncryptionKeyFile;
     std::string authToken;
     LogLevel logLevel = LogLevel::Info;
@@ -51,6 +64,13 @@ std::optional<std::string> processEnvironment(const std::string& name);
 Config loadConfig(const EnvironmentLookup& lookup = processEnvironment);
 
 std::optional<LogLevel> parseLogLevel(const std::string& text);
+
+// "hmac-sha256:name:c2VjcmV0..." -> TsigKey. Throws std::invalid_argument saying what is wrong.
+TsigKey parseTsigKey(const std::string& text);
+
+// With DELEGATION_ZONE set, the scheduler needs DNS_UPDATE_SERVER and DNS_UPDATE_TSIG: throws
+// ConfigError naming what is missing.
+void requireDelegationSettings(const Config& config);
 
 // True when SERVER_ADDR is not a loopback address and AUTH_TOKEN is empty: anyone who can reach
 // the host can use the API. Programs warn about it at start.

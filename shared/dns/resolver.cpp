@@ -147,7 +147,105 @@ Answer queryOnce(ldns_resolver* resolver, const std::string& name, const std::st
     return answer;
 }
 
+ldns_rr_type ldnsType(RecordType type) {
+    switch (type) {
+        case RecordType::Txt:
+            return LDNS_RR_TYPE_TXT;
+        case RecordType::Cname:
+            return LDNS_RR_TYPE_CNAME;
+        case RecordType::Soa:
+            return LDNS_RR_TYPE_SOA;
+        case RecordType::Ns:
+            return LDNS_RR_TYPE_NS;
+        case RecordType::A:
+            return LDNS_RR_TYPE_A;
+        case RecordType::Aaaa:
+            return LDNS_RR_TYPE_AAAA;
+    }
+    return LDNS_RR_TYPE_TXT;
+}
+
+std::optional<DnsRecord> toRecord(const ldns_rr* rr) {
+    DnsRecord record;
+    record.owner = rdfToName(ldns_rr_owner(rr));
+    const ldns_rr_type type = ldns_rr_get_type(rr);
+    if (type == LDNS_RR_TYPE_TXT) {
+        record.type = RecordType::Txt;
+        record.data = joinTxtStrings(rr);
+        return record;
+    }
+    if (ldns_rr_rd_count(rr) == 0) return std::nullopt;
+    switch (type) {
+        case LDNS_RR_TYPE_CNAME:
+            record.type = RecordType::Cname;
+            break;
+        case LDNS_RR_TYPE_SOA:
+            record.type = RecordType::Soa;
+            break;
+        case LDNS_RR_TYPE_NS:
+            record.type = RecordType::Ns;
+            break;
+        case LDNS_RR_TYPE_A:
+            record.type = RecordType::A;
+            break;
+        case LDNS_RR_TYPE_AAAA:
+            record.type = RecordType::Aaaa;
+            break;
+        default:
+            return std::nullopt;
+    }
+    record.data = rdfToName(ldns_rr_rdf(rr, 0));
+    return record;
+}
+
+std::vector<DnsRecord> toRecords(const ldns_rr_list* list) {
+    std::vector<DnsRecord> records;
+    for (std::size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i)
+        if (auto record = toRecord(ldns_rr_list_rr(list, i))) records.push_back(*record);
+    return records;
+}
+
 }  // namespace
+
+DnsResponse queryServer(const DnsServer* server, const std::string& name, RecordType type,
+                        bool recursive, std::chrono::milliseconds timeout) {
+    const std::string label = server ? describe(*server) : "system resolver";
+    ResolverPtr resolver = makeResolver(server, timeout);
+    ldns_resolver_set_recursive(resolver.get(), recursive);
+    RdfPtr qname(ldns_dname_new_frm_str(name.c_str()));
+    if (!qname) return {LookupOutcome::Failed, {}, {}, "cannot encode name " + name};
+    ldns_pkt* raw = nullptr;
+    const ldns_status status = ldns_resolver_send(&raw, resolver.get(), qname.get(),
+                                                  ldnsType(type), LDNS_RR_CLASS_IN,
+                                                  recursive ? LDNS_RD : 0);
+    PacketPtr packet(raw);
+    if (status != LDNS_STATUS_OK || !packet)
+        return {LookupOutcome::Timeout,
+                {},
+                {},
+                "no answer from " + label + " (" + ldns_get_errorstr_by_id(status) + ")"};
+    DnsResponse response;
+    switch (ldns_pkt_get_rcode(packet.get())) {
+        case LDNS_RCODE_NOERROR:
+            response.outcome = LookupOutcome::Found;
+            break;
+        case LDNS_RCODE_NXDOMAIN:
+            response.outcome = LookupOutcome::NxDomain;
+            response.detail = label + " answered NXDOMAIN for " + name;
+            break;
+        case LDNS_RCODE_SERVFAIL:
+            return {LookupOutcome::ServFail, {}, {}, label + " answered SERVFAIL for " + name};
+        default:
+            return {LookupOutcome::Failed,
+                    {},
+                    {},
+                    label + " answered rcode " +
+                        std::to_string(ldns_pkt_get_rcode(packet.get())) + " for " + name};
+    }
+    response.answer = toRecords(ldns_pkt_answer(packet.get()));
+    response.authority = toRecords(ldns_pkt_authority(packet.get()));
+    return response;
+}
 
 std::vector<DnsServer> parseResolverList(std::string_view text) {
     std::vector<DnsServer> servers;
@@ -251,6 +349,32 @@ TxtLookup DnsResolver::lookupTxt(const std::string& name) const {
             break;
     }
     return result;
+}
+
+DnsResponse DnsResolver::query(const std::string& name, RecordType type) const {
+    std::vector<const DnsServer*> targets;
+    for (const auto& server : servers_) targets.push_back(&server);
+    if (targets.empty()) targets.push_back(nullptr);
+    DnsResponse response;
+    for (const DnsServer* server : targets) {
+        response = queryServer(server, name, type, true, timeout_);
+        if (response.outcome != LookupOutcome::Timeout &&
+            response.outcome != LookupOutcome::ServFail)
+            break;
+    }
+    return response;
+}
+
+std::string DnsResolver::cnameTarget(const std::string& name) const {
+    auto lowered = [](std::string text) {
+        for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return text;
+    };
+    const DnsResponse response = query(name, RecordType::Cname);
+    for (const auto& record : response.answer)
+        if (record.type == RecordType::Cname && lowered(record.owner) == lowered(name))
+            return lowered(record.data);
+    return "";
 }
 
 bool txtValuesContain(const std::vector<std::string>& values, std::string_view expected) {

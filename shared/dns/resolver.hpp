@@ -30,6 +30,27 @@ struct TxtLookup {
     std::string detail;               // for errors: which server said what
 };
 
+// One DNS question's answer, for lookups other than the TXT one below (precheck, CNAMEs).
+enum class RecordType { Txt, Cname, Soa, Ns, A, Aaaa };
+
+struct DnsRecord {
+    std::string owner;  // without the trailing dot
+    RecordType type = RecordType::Txt;
+    std::string data;   // TXT: its strings joined; CNAME/NS/SOA: the name; A/AAAA: the address
+};
+
+struct DnsResponse {
+    LookupOutcome outcome = LookupOutcome::Failed;  // Found: NOERROR (records may still be none)
+    std::vector<DnsRecord> answer;
+    std::vector<DnsRecord> authority;
+    std::string detail;  // for errors: which server said what
+};
+
+// Asks `server` (nullptr: /etc/resolv.conf) once; `recursive` sets the RD bit (an authoritative
+// server is asked without it, RFC 1034 §4.3.1).
+DnsResponse queryServer(const DnsServer* server, const std::string& name, RecordType type,
+                        bool recursive, std::chrono::milliseconds timeout);
+
 class DnsResolver {
 public:
     // An empty server list means the system's /etc/resolv.conf.
@@ -41,6 +62,15 @@ public:
     // Looks up TXT records at `name`, following a bounded chain of CNAMEs. Servers are tried in
     // order; the next one is asked only after a timeout or SERVFAIL.
     TxtLookup lookupTxt(const std::string& name) const;
+
+    // A recursive query to the configured servers, the next one asked only after a timeout or
+    // SERVFAIL (as lookupTxt).
+    DnsResponse query(const std::string& name, RecordType type) const;
+
+    // The target of the CNAME at `name` (lower case, no trailing dot), "" when there is none.
+    std::string cnameTarget(const std::string& name) const;
+
+    std::chrono::milliseconds timeout() const { return timeout_; }
 
 private:
     std::vector<DnsServer> servers_;

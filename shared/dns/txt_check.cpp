@@ -9,10 +9,8 @@
 
 namespace dnsh {
 
-namespace {
-
-std::string resultOf(const TxtLookup& lookup, std::size_t missing) {
-    switch (lookup.outcome) {
+std::string txtResult(LookupOutcome outcome, std::size_t missing) {
+    switch (outcome) {
         case LookupOutcome::Found:
             return missing == 0 ? "found" : "txt_mismatch";
         case LookupOutcome::NoRecords:
@@ -27,6 +25,8 @@ std::string resultOf(const TxtLookup& lookup, std::size_t missing) {
     }
     return "dns_servfail";
 }
+
+namespace {
 
 std::string describe(const TxtCheck& check, const TxtLookup& lookup, std::size_t missing) {
     const std::string via = lookup.name.empty() || lookup.name == check.name
@@ -65,12 +65,12 @@ std::string rfc3339(const Poco::Timestamp& at) {
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
                   const std::vector<std::string>& expected) {
     const TxtLookup lookup = resolver.lookupTxt(name);
-    TxtCheck check{name, expected, lookup.values, "", ""};
+    TxtCheck check{name, expected, lookup.values, "", "", "", {}};
     std::size_t missing = 0;
     for (const auto& value : expected)
         if (lookup.outcome != LookupOutcome::Found || !txtValuesContain(lookup.values, value))
             ++missing;
-    check.result = resultOf(lookup, missing);
+    check.result = txtResult(lookup.outcome, missing);
     check.description = describe(check, lookup, missing);
     return check;
 }
@@ -92,6 +92,21 @@ std::string txtCheckJson(const TxtCheck& check,
     json.set("expected", expected);
     json.set("seen", seen);
     json.set("result", check.result);
+    if (!check.zone.empty()) {
+        json.set("zone", check.zone);
+        Poco::JSON::Array servers;
+        for (const auto& server : check.servers) {
+            Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
+            item.set("nameserver", server.nameserver);
+            item.set("address", server.address);
+            item.set("result", server.result);
+            Poco::JSON::Array values;
+            for (const auto& value : server.seen) values.add(value);
+            item.set("seen", values);
+            servers.add(item);
+        }
+        json.set("nameservers", servers);
+    }
     const Poco::Timestamp now;
     json.set("checked_at", rfc3339(now));
     if (nextCheckIn)

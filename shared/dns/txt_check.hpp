@@ -10,6 +10,14 @@
 
 namespace dnsh {
 
+// What one authoritative nameserver answered (DNS_PRECHECK=authoritative).
+struct NameserverAnswer {
+    std::string nameserver;  // its NS name
+    std::string address;     // the address asked
+    std::string result;      // as TxtCheck::result
+    std::vector<std::string> seen;
+};
+
 struct TxtCheck {
     std::string name;
     std::vector<std::string> expected;
@@ -18,8 +26,13 @@ struct TxtCheck {
     // txt_mismatch, dns_nxdomain, dns_servfail, dns_timeout.
     std::string result;
     std::string description;  // for error messages: what was seen, where
+    std::string zone;                      // authoritative precheck: the zone asked
+    std::vector<NameserverAnswer> servers;  // authoritative precheck: every server's answer
     bool passed() const { return result == "found"; }
 };
+
+// "found" when nothing expected is `missing`, else the error_code for a lookup's outcome.
+std::string txtResult(LookupOutcome outcome, std::size_t missing);
 
 // Looks up `name` (following CNAMEs) and compares with `expected`, all of which must be there.
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
@@ -29,7 +42,8 @@ TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
 // what is shown to clients after registration never carries the token.
 TxtCheck redacted(TxtCheck check, const std::string& secret, const std::string& placeholder);
 
-// {name, expected, seen, result, checked_at, next_check_at?} for domains.last_check.
+// {name, expected, seen, result, zone?, nameservers?, checked_at, next_check_at?} for
+// domains.last_check.
 std::string txtCheckJson(const TxtCheck& check,
                          std::optional<std::chrono::milliseconds> nextCheckIn);
 

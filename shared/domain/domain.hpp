@@ -45,6 +45,7 @@ struct Domain {
     std::optional<CertificateInfo> certificate;  // the newest
     std::optional<RenewalState> renewal;         // once active
     std::optional<std::string> lastCheck;        // JSON object: the last DNS lookup
+    std::string delegationStatus = "not_seen";   // not_seen, active, lost
 };
 
 }  // namespace dnsh

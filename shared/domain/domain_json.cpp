@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 
 namespace dnsh {
@@ -38,6 +39,16 @@ Poco::JSON::Object::Ptr renewalJson(const RenewalState& renewal) {
     return json;
 }
 
+// DESIGN.md "The domain view": the one CNAME that makes issuance and renewal zero-touch.
+Poco::JSON::Object::Ptr delegationJson(const Domain& domain, const std::string& zone) {
+    auto json = orderedObject();
+    json->set("record_name", challengeName(domain.domainName));
+    json->set("record_type", "CNAME");
+    json->set("record_value", delegationTarget(domain.verificationToken, domain.domainName, zone));
+    json->set("status", domain.delegationStatus);
+    return json;
+}
+
 }  // namespace
 
 std::string publishInstructions(const std::vector<PendingChallenge>& challenges) {
@@ -66,7 +77,7 @@ std::string publishInstructions(const std::vector<PendingChallenge>& challenges)
     return text;
 }
 
-Poco::JSON::Object::Ptr domainJson(const Domain& domain) {
+Poco::JSON::Object::Ptr domainJson(const Domain& domain, const std::string& delegationZone) {
     auto json = orderedObject();
     json->set("id", domain.id);
     json->set("domain_name", domain.domainName);
@@ -103,10 +114,11 @@ Poco::JSON::Object::Ptr domainJson(const Domain& domain) {
         json->set("error", domain.error.value_or("certificate issuance failed"));
         json->set("error_code", domain.errorCode.value_or("internal"));
     }
+    if (!delegationZone.empty()) json->set("delegation", delegationJson(domain, delegationZone));
     return json;
 }
 
-Poco::JSON::Object::Ptr registrationJson(const Domain& domain) {
+Poco::JSON::Object::Ptr registrationJson(const Domain& domain, const std::string& delegationZone) {
     auto json = orderedObject();
     const std::string txtName = challengeName(domain.domainName);
     json->set("id", domain.id);
@@ -114,9 +126,17 @@ Poco::JSON::Object::Ptr registrationJson(const Domain& domain) {
     json->set("verification_token", domain.verificationToken);
     json->set("status", std::string(toString(domain.status)));
     json->set("challenge_domain", txtName);
-    json->set("instructions",
-              "Create a TXT record for " + txtName + " with value: " + domain.verificationToken);
+    std::string instructions =
+        "Create a TXT record for " + txtName + " with value: " + domain.verificationToken;
+    if (!delegationZone.empty())
+        instructions += ". Or, once for every future certificate, a CNAME record for " + txtName +
+                        " pointing to " +
+                        delegationTarget(domain.verificationToken, domain.domainName,
+                                         delegationZone) +
+                        ": the service then publishes every ACME value itself";
+    json->set("instructions", instructions);
     json->set("created_at", domain.createdAt);
+    if (!delegationZone.empty()) json->set("delegation", delegationJson(domain, delegationZone));
     return json;
 }
 

@@ -6,11 +6,12 @@
 
 namespace dnsh {
 
-// GET /domains/{id}, verify: the domain with what its status makes relevant.
-Poco::JSON::Object::Ptr domainJson(const Domain& domain);
+// GET /domains/{id}, verify: the domain with what its status makes relevant. `delegationZone`
+// (DELEGATION_ZONE, may be empty) adds the delegation object.
+Poco::JSON::Object::Ptr domainJson(const Domain& domain, const std::string& delegationZone);
 
 // POST /domains: the new domain with its token and the instructions to publish it.
-Poco::JSON::Object::Ptr registrationJson(const Domain& domain);
+Poco::JSON::Object::Ptr registrationJson(const Domain& domain, const std::string& delegationZone);
 
 Poco::JSON::Object::Ptr certificateJson(const CertificateInfo& certificate);
 

@@ -34,11 +34,12 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
     // that last tried to replace the newest certificate.
     select << "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
               DNSH_RFC3339("d.verified_at") " AS verified_at, " DNSH_RFC3339("d.created_at")
-              " AS created_at, " DNSH_RFC3339("d.updated_at") " AS updated_at, d.last_check, "
+              " AS created_at, " DNSH_RFC3339("d.updated_at") " AS updated_at, d.last_check, d.delegation_status, "
               "c.id AS cert_id, " DNSH_RFC3339("c.issued_at") " AS cert_issued_at, "
               DNSH_RFC3339("c.expires_at") " AS cert_expires_at, " DNSH_RFC3339("c.created_at")
               " AS cert_created_at, " DNSH_RFC3339("c.renew_at") " AS cert_renew_at, "
               "o.id AS live_id, o.kind AS live_kind, o.step AS live_step, "
+              "coalesce(o.delegated, false) AS live_delegated, "
               "r.error AS renewal_error, r.error_code AS renewal_error_code "
               "FROM domains d "
               "LEFT JOIN LATERAL (SELECT * FROM certificates WHERE domain_id = d.id "
@@ -69,6 +70,7 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
     domain.createdAt = text("created_at");
     domain.updatedAt = text("updated_at");
     domain.lastCheck = optionalText("last_check");
+    domain.delegationStatus = text("delegation_status");
     if (const auto certId = optionalText("cert_id"))
         domain.certificate = CertificateInfo{*certId, domain.id, text("cert_issued_at"),
                                              text("cert_expires_at"), text("cert_created_at")};
@@ -90,12 +92,16 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
         RenewalState renewal;
         renewal.renewAt = optionalText("cert_renew_at");
         if (liveOrder && optionalText("live_kind") == std::string("renewal")) {
-            const bool waitsForCustomer = liveStep == "await_dns" && !challenges.empty();
+            // A delegated renewal waits for nobody: the service publishes the values itself.
+            const bool waitsForCustomer = liveStep == "await_dns" && !challenges.empty() &&
+                                          !rows["live_delegated"].convert<bool>();
             renewal.status = waitsForCustomer ? "awaiting_dns" : "in_progress";
             if (waitsForCustomer) renewal.challenges = challenges;
         } else if (const auto error = optionalText("renewal_error")) {
             // The current certificate stays; renew_at is the next try (none once it expired).
-            renewal.status = "failed";
+            // A delegated domain whose CNAME is gone places no order until it is back.
+            const auto code = optionalText("renewal_error_code");
+            renewal.status = code == std::string("delegation_lost") ? "delegation_lost" : "failed";
             renewal.error = error;
             renewal.errorCode = optionalText("renewal_error_code");
         } else {
@@ -104,6 +110,13 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
         domain.renewal = renewal;
     }
     return domain;
+}
+
+void DomainRepository::setDelegationStatus(const std::string& id, const std::string& status) {
+    session_ << "UPDATE domains SET delegation_status = $2, "
+                "updated_at = CASE WHEN delegation_status = $2 THEN updated_at ELSE now() END "
+                "WHERE id = $1",
+        bind(id), bind(status), now;
 }
 
 bool DomainRepository::makeDnsCheckDue(const std::string& id) {

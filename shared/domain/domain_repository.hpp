@@ -21,6 +21,9 @@ public:
     // renewal state and the last check.
     std::optional<Domain> findById(const std::string& id);
 
+    // not_seen, active (the CNAME points at our target) or lost (it did and no longer does).
+    void setDelegationStatus(const std::string& id, const std::string& status);
+
     // POST /domains/{id}/check: the domain's order waiting for DNS becomes due now. False when
     // none of its orders waits for DNS.
     bool makeDnsCheckDue(const std::string& id);

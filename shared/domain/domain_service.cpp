@@ -4,6 +4,7 @@
 #include "crypto/random.hpp"
 #include "domain/domain_name.hpp"
 #include "dns/txt_check.hpp"
+#include "domain/delegation.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_transition.hpp"
 #include "log/log.hpp"
@@ -43,16 +44,42 @@ Domain findDomain(Database& database, std::string_view id) {
     return requireDomain(database, id);
 }
 
-Domain verifyDomain(Database& database, const DnsResolver& resolver, std::string_view id) {
+Domain verifyDomain(Database& database, const DnsResolver& resolver,
+                    const std::string& delegationZone, std::string_view id) {
     const Domain domain = requireDomain(database, id);
     auto notPending = [](DomainStatus status) {
         return Error(ErrorCode::BadRequest, "domain is not pending verification, current status: " +
                                                 std::string(toString(status)));
     };
     if (domain.status != DomainStatus::Pending) throw notPending(domain.status);
+    const std::string name = challengeName(domain.domainName);
+
+    // Delegation first: the CNAME at our own target is the proof, and the name then has no TXT.
+    std::string cname;
+    if (!delegationZone.empty()) {
+        cname = resolver.cnameTarget(name);
+        const std::string target =
+            delegationTarget(domain.verificationToken, domain.domainName, delegationZone);
+        if (!cname.empty() && cname == target) {
+            const TxtCheck check{name, {target}, {cname}, "found", "CNAME to " + target, "", {}};
+            const bool won = database.withSession([&](Poco::Data::Session& session) {
+                DomainRepository repository(session);
+                repository.recordCheck(domain.id, txtCheckJson(check, std::nullopt));
+                if (!transitionDomain(session, domain.id,
+                                      {DomainStatus::Pending, DomainStatus::Verified, "", ""}))
+                    return false;
+                repository.setDelegationStatus(domain.id, "active");
+                return true;
+            });
+            const Domain after = requireDomain(database, id);
+            if (!won) throw notPending(after.status);
+            logEvent(LogLevel::Info, "domain verified", {{"domain_id", domain.id}, {"by", "cname"}});
+            return after;
+        }
+    }
 
     const TxtCheck check =
-        checkTxt(resolver, challengeName(domain.domainName), {domain.verificationToken});
+        checkTxt(resolver, name, {domain.verificationToken});
     logEvent(LogLevel::Info, "txt lookup",
              {{"domain_id", domain.id},
               {"name", check.name},
@@ -68,6 +95,17 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver, std::string
                                 {DomainStatus::Pending, DomainStatus::Verified, "", ""});
     });
     if (!check.passed()) {
+        // A CNAME into the delegation zone, but not to this domain's target: a wrong label. (A
+        // CNAME elsewhere is the customer's own arrangement; its TXT answer says what is wrong.)
+        const std::string zoneSuffix = "." + delegationZone;
+        if (!cname.empty() && cname.size() > zoneSuffix.size() &&
+            cname.compare(cname.size() - zoneSuffix.size(), zoneSuffix.size(), zoneSuffix) == 0)
+            throw Error(ErrorCode::BadRequest,
+                        name + " is a CNAME to " + cname + ", not to this domain's target " +
+                            delegationTarget(domain.verificationToken, domain.domainName,
+                                             delegationZone) +
+                            ", and no verification token was found there",
+                        "cname_mismatch");
         // TXT records without the token: the customer's record is wrong (400). No record or a
         // lookup that failed: the DNS the request depends on (424).
         if (check.result == "txt_mismatch")

@@ -15,7 +15,10 @@ Domain registerDomain(Database& database, std::string_view requestedName);
 Domain findDomain(Database& database, std::string_view id);
 
 // Looks for the verification token at _acme-challenge.<domain> and moves pending -> verified.
-Domain verifyDomain(Database& database, const DnsResolver& resolver, std::string_view id);
+// With a `delegationZone`, a CNAME there pointing at the domain's own delegation target proves
+// control too (a name holding a CNAME holds nothing else, RFC 1034 §3.6.2).
+Domain verifyDomain(Database& database, const DnsResolver& resolver,
+                    const std::string& delegationZone, std::string_view id);
 
 // POST /domains/{id}/check: the pending DNS lookup (issuance or renewal) runs now instead of at
 // its next poll. BadRequest when nothing waits for DNS.

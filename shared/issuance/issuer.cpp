@@ -13,7 +13,9 @@
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
+#include "dns/precheck.hpp"
 #include "dns/txt_check.hpp"
+#include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_service.hpp"
@@ -38,6 +40,8 @@ constexpr int kMaxUnexpectedAttempts = 3;
 // for "I have just published it".
 constexpr milliseconds kSlowDnsPoll{300'000};
 constexpr milliseconds kRenewalRetryCap{6 * 3'600'000};
+// DESIGN.md: a renewal that finds its delegation CNAME gone checks again daily.
+constexpr milliseconds kDelegationLostRetry{24 * 3'600'000};
 
 Error badGateway(const acme::AcmeError& e) {
     return Error(ErrorCode::BadGateway,
@@ -96,6 +100,7 @@ Issuer::Issuer(Database& database, const Config& config, const DnsResolver& reso
     : database_(database),
       config_(config),
       resolver_(resolver),
+      updater_(DnsUpdater::fromConfig(config)),
       encryptor_(loadKeyEncryptor(config)),
       transport_(config.acmeCaBundle, kAcmeTimeout),
       client_(transport_, config.acmeDirectory) {}
@@ -197,7 +202,7 @@ PlacedOrder Issuer::placeOrder(const std::string& domainName, const std::string&
                 throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
             placed.challenges.push_back(OrderChallenge{
                 authorization.url, challenge->url, challenge->token, challengeName(domainName),
-                acme::dns01TxtValue(acme::keyAuthorization(challenge->token, thumbprint))});
+                acme::dns01TxtValue(acme::keyAuthorization(challenge->token, thumbprint)), ""});
         }
         return placed;
     });
@@ -220,6 +225,8 @@ StartedIssuance Issuer::start(const std::string& domainId) {
                  {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
         throw badGateway(e);
     }
+    // A domain whose CNAME proved control is delegated: the scheduler publishes the values.
+    placed.delegated = !config_.delegationZone.empty() && domain.delegationStatus == "active";
     const std::string orderId = randomHex(16);
     const bool created = store([&](OrderStore& orders) {
         return orders.createIssueOrder(orderId, domain.id, domain.status, placed);
@@ -230,7 +237,7 @@ StartedIssuance Issuer::start(const std::string& domainId) {
              {{"domain_id", domain.id},
               {"order_id", orderId},
               {"step", std::string(toString(placed.step()))}});
-    StartedIssuance started{orderId, challengeName(domain.domainName), {}};
+    StartedIssuance started{orderId, challengeName(domain.domainName), {}, placed.delegated};
     for (const auto& challenge : placed.challenges)
         started.challenges.push_back(PendingChallenge{challenge.txtName, challenge.txtValue});
     return started;
@@ -280,13 +287,15 @@ StepOutcome Issuer::onError(Claim& claim, const std::string& reason, const std::
     return StepOutcome{false, delay, std::string(toString(claim.order.step))};
 }
 
-StepOutcome Issuer::fail(Claim& claim, const std::string& reason, const std::string& errorCode) {
-    const auto renewalRetry =
-        retryDelay(config_.pollInterval, claim.order.renewalFailures + 1, {}, kRenewalRetryCap);
+StepOutcome Issuer::fail(Claim& claim, const std::string& reason, const std::string& errorCode,
+                         std::optional<milliseconds> renewalRetry) {
+    const auto retryIn = renewalRetry.value_or(
+        retryDelay(config_.pollInterval, claim.order.renewalFailures + 1, {}, kRenewalRetryCap));
     store([&](OrderStore& orders) {
-        orders.fail(claim.order, claim.owner, reason, errorCode, renewalRetry.count());
+        orders.fail(claim.order, claim.owner, reason, errorCode, retryIn.count());
         return true;
     });
+    unpublish(claim.order);
     LogFields fields = orderFields(claim.order);
     fields.insert(fields.end(), {{"reason", reason}, {"error_code", errorCode}});
     logEvent(LogLevel::Warn,
@@ -299,6 +308,7 @@ StepOutcome Issuer::fail(Claim& claim, const std::string& reason, const std::str
 StepOutcome Issuer::replace(Claim& claim, const std::string& why) {
     const std::string next =
         store([&](OrderStore& orders) { return orders.replace(claim.order, claim.owner); });
+    unpublish(claim.order);
     LogFields fields = orderFields(claim.order);
     fields.insert(fields.end(), {{"reason", why}, {"new_order_id", next}});
     logEvent(LogLevel::Warn, "order replaced by a fresh one", fields);
@@ -374,13 +384,36 @@ void Issuer::refreshRenewalInfo(const AriDue& due) {
     });
 }
 
+std::string Issuer::delegationTargetOf(const StoredOrder& order) const {
+    return delegationTarget(order.verificationToken, order.domainName, config_.delegationZone);
+}
+
 StepOutcome Issuer::placeOrderStep(Claim& claim) {
+    bool delegated = claim.order.delegated;  // a replacement keeps what its order was
+    // A delegated domain's renewal needs its CNAME still in place: without it no order is placed
+    // (no rate limit burnt at the CA), delegation is "lost", and it is checked again daily.
+    if (claim.order.kind == OrderKind::Renewal && updater_ &&
+        claim.order.delegationStatus != "not_seen") {
+        const std::string target = delegationTargetOf(claim.order);
+        const bool inPlace = resolver_.cnameTarget(challengeName(claim.order.domainName)) == target;
+        database_.withSession([&](Poco::Data::Session& session) {
+            DomainRepository(session).setDelegationStatus(claim.order.domainId,
+                                                          inPlace ? "active" : "lost");
+            return true;
+        });
+        if (!inPlace)
+            return fail(claim,
+                        "the CNAME " + challengeName(claim.order.domainName) + " -> " + target +
+                            " is gone: renewal waits for it (checked again daily)",
+                        "delegation_lost", kDelegationLostRetry);
+        delegated = true;
+    }
     // RFC 9773 §5: a renewal names the certificate it replaces when the CA offers ARI.
     const std::string replaces = withAccount([&] { return ariReplaces(claim.order); }).value_or("");
     // A crash after newOrder and before recordPlaced leaves a pending order at the CA that
     // nobody answers; it expires there. It cannot be re-read: its URL was never stored.
-    const PlacedOrder placed =
-        placeOrder(claim.order.domainName, replaces, [&] { keepLease(claim); });
+    PlacedOrder placed = placeOrder(claim.order.domainName, replaces, [&] { keepLease(claim); });
+    placed.delegated = delegated;
     store([&](OrderStore& orders) {
         orders.recordPlaced(claim.order.id, claim.owner, placed);
         return true;
@@ -391,15 +424,66 @@ StepOutcome Issuer::placeOrderStep(Claim& claim) {
     return StepOutcome{false, {}, "placed_order"};
 }
 
+std::optional<StepOutcome> Issuer::publish(Claim& claim) {
+    if (!updater_)
+        return fail(claim, "the order is delegated but DELEGATION_ZONE is not configured",
+                    "internal");
+    const std::string target = delegationTargetOf(claim.order);
+    for (auto& challenge : claim.order.challenges) {
+        if (!challenge.publishedAt.empty()) continue;
+        keepLease(claim);
+        const UpdateResult result = updater_->addTxt(target, challenge.txtValue);
+        // A refused update (wrong key, not allowed) or an unreachable primary: retried with
+        // backoff until POLL_TIMEOUT, then failed with the reason.
+        if (!result.ok()) return onError(claim, result.detail, result.error, true, std::nullopt);
+        database_.withSession([&](Poco::Data::Session& session) {
+            OrderStore(session).markPublished(claim.order.id, challenge.authorizationUrl, target);
+            return true;
+        });
+        challenge.publishedAt = target;
+    }
+    return std::nullopt;
+}
+
+void Issuer::unpublish(const StoredOrder& order) {
+    for (const auto& challenge : order.challenges) {
+        if (challenge.publishedAt.empty() || !updater_) continue;
+        try {
+            const UpdateResult result = updater_->deleteTxt(challenge.publishedAt, challenge.txtValue);
+            if (!result.ok()) {
+                logEvent(LogLevel::Warn, "delegated TXT value not removed",
+                         {{"domain_id", order.domainId},
+                          {"order_id", order.id},
+                          {"detail", result.detail}});
+                continue;
+            }
+            database_.withSession([&](Poco::Data::Session& session) {
+                OrderStore(session).markPublished(order.id, challenge.authorizationUrl, "");
+                return true;
+            });
+        } catch (const std::exception& e) {
+            logEvent(LogLevel::Warn, "delegated TXT value not removed",
+                     {{"domain_id", order.domainId},
+                      {"order_id", order.id},
+                      {"detail", errorDetail(e)}});
+        }
+    }
+}
+
 StepOutcome Issuer::awaitDns(Claim& claim) {
     StoredOrder& order = claim.order;
     if (order.challenges.empty()) return fail(claim, "order has no dns-01 challenge", "internal");
+    if (order.delegated)
+        if (auto stopped = publish(claim)) return *stopped;
     std::set<std::string> names;
     for (const auto& challenge : order.challenges) names.insert(challenge.txtName);
     std::optional<TxtCheck> missing;
     TxtCheck last;
     for (const auto& name : names) {
-        last = checkTxt(resolver_, name, expectedValues(order.challenges, name));
+        // The authoritative servers, not a resolver's cache, are what the CA will see.
+        last = config_.dnsPrecheck == DnsPrecheck::Authoritative
+                   ? checkTxtAuthoritative(resolver_, name, expectedValues(order.challenges, name))
+                   : checkTxt(resolver_, name, expectedValues(order.challenges, name));
         if (!last.passed()) {
             missing = last;
             break;
@@ -564,6 +648,7 @@ StepOutcome Issuer::awaitOrder(Claim& claim) {
         orders.storeCertificate(order, claim.owner, certificate);
         return true;
     });
+    unpublish(order);
     LogFields fields = orderFields(order);
     fields.insert(fields.end(), {{"certificate_id", certificate.id},
                                  {"expires_at", issued.notAfter},

@@ -14,6 +14,7 @@
 #include "crypto/key_encryption.hpp"
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
+#include "dns/dns_update.hpp"
 #include "dns/resolver.hpp"
 #include "domain/domain.hpp"
 #include "issuance/order_store.hpp"
@@ -24,6 +25,7 @@ struct StartedIssuance {
     std::string orderId;
     std::string challengeDomain;
     std::vector<PendingChallenge> challenges;  // empty: the CA holds valid authorizations
+    bool delegated = false;                    // the service publishes the values itself
 };
 
 // What one scheduler step decided: come back after `delay`, or the order is done (valid,
@@ -87,7 +89,13 @@ private:
     StepOutcome step(Claim& claim);
     StepOutcome onError(Claim& claim, const std::string& reason, const std::string& errorCode,
                         bool retryable, std::optional<std::chrono::seconds> retryAfter);
-    StepOutcome fail(Claim& claim, const std::string& reason, const std::string& errorCode);
+    // `renewalRetry`: when a failed renewal is tried again (default: the backoff).
+    StepOutcome fail(Claim& claim, const std::string& reason, const std::string& errorCode,
+                     std::optional<std::chrono::milliseconds> renewalRetry = std::nullopt);
+    // Delegated orders: adds the values at the delegation target (RFC 2136), or removes them.
+    std::optional<StepOutcome> publish(Claim& claim);
+    void unpublish(const StoredOrder& order);
+    std::string delegationTargetOf(const StoredOrder& order) const;
     StepOutcome replace(Claim& claim, const std::string& why);
     StepOutcome placeOrderStep(Claim& claim);
     StepOutcome awaitDns(Claim& claim);
@@ -100,6 +108,7 @@ private:
     Database& database_;
     const Config& config_;
     const DnsResolver& resolver_;
+    std::optional<DnsUpdater> updater_;  // DELEGATION_ZONE set
     KeyEncryptor encryptor_;
     acme::Transport transport_;
     acme::Client client_;

@@ -97,10 +97,11 @@ bool OrderStore::createIssueOrder(const std::string& orderId, const std::string&
             return false;
         const std::string step(toString(placed.step()));
         session_ << "INSERT INTO acme_orders (id, domain_id, kind, account_id, order_url, "
-                    "finalize_url, step, expires_at, next_attempt_at) VALUES ($1, $2, 'issue', "
-                    "$3, $4, $5, $6, nullif($7, '')::timestamptz, now())",
+                    "finalize_url, step, expires_at, next_attempt_at, delegated) VALUES ($1, $2, "
+                    "'issue', $3, $4, $5, $6, nullif($7, '')::timestamptz, now(), $8)",
             bind(orderId), bind(domainId), bind(placed.accountId), bind(placed.orderUrl),
-            bind(placed.finalizeUrl), bind(step), bind(placed.expires), now;
+            bind(placed.finalizeUrl), bind(step), bind(placed.expires), bind(placed.delegated),
+            now;
         insertChallenges(session_, orderId, placed.challenges);
         return true;
     });
@@ -174,7 +175,8 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
               "o.finalize_url, o.cert_key_ciphertext, o.replaces_certificate_id, o.attempts, "
               "o.generation, coalesce(c.renewal_failures, 0) AS renewal_failures, "
               "(extract(epoch FROM now() - o.step_started_at) * 1000)::bigint AS step_age_ms, "
-              "coalesce(o.expires_at < now(), false) AS expired "
+              "coalesce(o.expires_at < now(), false) AS expired, o.delegated, "
+              "d.delegation_status, d.verification_token "
               "FROM acme_orders o JOIN domains d ON d.id = o.domain_id "
               "LEFT JOIN certificates c ON c.id = o.replaces_certificate_id "
               "WHERE o.id = $1 AND o.lease_owner = $2 AND o.lease_expires_at > now()",
@@ -200,15 +202,20 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
     order.renewalFailures = rows["renewal_failures"].convert<int>();
     order.stepAgeMs = rows["step_age_ms"].convert<Poco::Int64>();
     order.expired = rows["expired"].convert<bool>();
+    order.delegated = rows["delegated"].convert<bool>();
+    order.delegationStatus = text(rows, "delegation_status");
+    order.verificationToken = text(rows, "verification_token");
 
-    std::vector<Poco::Tuple<std::string, std::string, std::string, std::string, std::string>>
+    std::vector<Poco::Tuple<std::string, std::string, std::string, std::string, std::string,
+                            std::string>>
         challenges;
-    session_ << "SELECT authorization_url, challenge_url, token, txt_name, txt_value "
-                "FROM acme_challenges WHERE order_id = $1 ORDER BY id",
+    session_ << "SELECT authorization_url, challenge_url, token, txt_name, txt_value, "
+                "coalesce(published_at_name, '') FROM acme_challenges WHERE order_id = $1 "
+                "ORDER BY id",
         bind(orderId), into(challenges), now;
     for (const auto& c : challenges)
-        order.challenges.push_back(
-            OrderChallenge{c.get<0>(), c.get<1>(), c.get<2>(), c.get<3>(), c.get<4>()});
+        order.challenges.push_back(OrderChallenge{c.get<0>(), c.get<1>(), c.get<2>(), c.get<3>(),
+                                                  c.get<4>(), c.get<5>()});
     return order;
 }
 
@@ -238,9 +245,10 @@ void OrderStore::recordPlaced(const std::string& orderId, const std::string& own
         Poco::Data::Statement update(session_);
         update << "UPDATE acme_orders SET account_id = $3, order_url = $4, finalize_url = $5, "
                   "expires_at = nullif($6, '')::timestamptz, step = $7, step_started_at = now(), "
-                  "updated_at = now() WHERE id = $1 AND lease_owner = $2 AND step = 'place_order'",
+                  "delegated = $8, updated_at = now() "
+                  "WHERE id = $1 AND lease_owner = $2 AND step = 'place_order'",
             bind(orderId), bind(owner), bind(placed.accountId), bind(placed.orderUrl),
-            bind(placed.finalizeUrl), bind(placed.expires), bind(step);
+            bind(placed.finalizeUrl), bind(placed.expires), bind(step), bind(placed.delegated);
         executeGuarded(update, orderId);
         insertChallenges(session_, orderId, placed.challenges);
         return true;
@@ -254,6 +262,13 @@ void OrderStore::setStep(const std::string& orderId, const std::string& owner, O
               "WHERE id = $1 AND lease_owner = $2",
         bind(orderId), bind(owner), bind(name);
     executeGuarded(update, orderId);
+}
+
+void OrderStore::markPublished(const std::string& orderId, const std::string& authorizationUrl,
+                               const std::string& name) {
+    session_ << "UPDATE acme_challenges SET published_at_name = nullif($3, ''), "
+                "updated_at = now() WHERE order_id = $1 AND authorization_url = $2",
+        bind(orderId), bind(authorizationUrl), bind(name), now;
 }
 
 int OrderStore::recordAttempt(const std::string& orderId, const std::string& owner) {
@@ -349,9 +364,9 @@ std::string OrderStore::replace(const StoredOrder& order, const std::string& own
             bind(order.id), bind(owner);
         executeGuarded(replaced, order.id);
         session_ << "INSERT INTO acme_orders (id, domain_id, kind, step, generation, "
-                    "replaces_certificate_id, next_attempt_at) "
+                    "replaces_certificate_id, next_attempt_at, delegated) "
                     "SELECT $2, domain_id, kind, 'place_order', generation + 1, "
-                    "replaces_certificate_id, now() FROM acme_orders WHERE id = $1",
+                    "replaces_certificate_id, now(), delegated FROM acme_orders WHERE id = $1",
             bind(order.id), bind(newId), now;
         return true;
     });

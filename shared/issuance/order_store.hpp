@@ -36,6 +36,7 @@ struct OrderChallenge {
     std::string token;
     std::string txtName;
     std::string txtValue;
+    std::string publishedAt;  // delegated orders: where we added the value ("" when not there)
 };
 
 // What newOrder and the authorizations gave us. Authorizations the CA already holds as valid
@@ -46,6 +47,7 @@ struct PlacedOrder {
     std::string finalizeUrl;
     std::string expires;  // RFC 3339 from the CA, may be empty
     std::vector<OrderChallenge> challenges;
+    bool delegated = false;  // the service publishes the values (DESIGN.md "Delegated validation")
     OrderStep step() const { return challenges.empty() ? OrderStep::Finalize : OrderStep::AwaitDns; }
 };
 
@@ -64,6 +66,9 @@ struct StoredOrder {
     int renewalFailures = 0;      // of the certificate a renewal replaces
     Poco::Int64 stepAgeMs = 0;    // since the order entered its step (database clock)
     bool expired = false;         // past the expiry the CA gave it (database clock)
+    bool delegated = false;
+    std::string delegationStatus;   // the domain's: not_seen, active, lost
+    std::string verificationToken;  // the domain's secret, for its delegation target; never logged
     std::vector<OrderChallenge> challenges;
 };
 
@@ -128,6 +133,10 @@ public:
     void recordPlaced(const std::string& orderId, const std::string& owner,
                       const PlacedOrder& placed);
     void setStep(const std::string& orderId, const std::string& owner, OrderStep step);
+    // Delegated orders: the value of `authorizationUrl`'s challenge is now at `name` ("" once
+    // it has been removed again).
+    void markPublished(const std::string& orderId, const std::string& authorizationUrl,
+                       const std::string& name);
     // Counts one more error against the order; returns the count.
     int recordAttempt(const std::string& orderId, const std::string& owner);
     // Persists the certificate key once; returns the stored one (ours or an earlier run's).

@@ -395,8 +395,20 @@ TEST_CASE("fault: a handler killed mid-request gives a JSON 5xx and is respawned
         FrozenHandlers frozen(lighttpd, handlers);
         auto pending =
             std::async(std::launch::async, [&] { return sendSafely(getDomainRequest(domain.id)); });
-        // Every get_domain handler is stopped: the request waits in one of them (its answer is
-        // only ready once they are killed, below).
+        // Every get_domain handler is stopped: the request waits in the accept queue of one of
+        // their sockets (a listening socket's Recv-Q is its queue length) until they are killed.
+        const bool queued = waitFor(10s, [&] {
+            std::istringstream lines(runCommand("ss -xlH").output);
+            for (std::string line; std::getline(lines, line);) {
+                if (line.find("get_domain") == std::string::npos) continue;
+                std::istringstream fields(line);
+                std::string netid, state;
+                long receiveQueue = 0;
+                if (fields >> netid >> state >> receiveQueue && receiveQueue > 0) return true;
+            }
+            return false;
+        });
+        REQUIRE_MESSAGE(queued, "the request never reached a stopped handler");
         frozen.killAll();
         REQUIRE(pending.wait_for(15s) == std::future_status::ready);
         midRequest = pending.get();

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <regex>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -126,6 +127,14 @@ inline std::set<std::string> keysOf(const Poco::JSON::Object::Ptr& object) {
     std::vector<std::string> names;
     object->getNames(names);
     return {names.begin(), names.end()};
+}
+
+// The keys of a domain view: `keys`, plus "delegation" when DELEGATION_ZONE is configured (the
+// test stack configures it).
+inline std::set<std::string> domainViewKeys(std::set<std::string> keys) {
+    const char* zone = std::getenv("DELEGATION_ZONE");
+    if (zone != nullptr && *zone != '\0') keys.insert("delegation");
+    return keys;
 }
 
 // Every response: JSON content type and an X-Request-Id.

@@ -1,0 +1,44 @@
+#pragma once
+// RFC 2136 dynamic updates of TXT records, signed with TSIG (RFC 8945), through ldns: how the
+// scheduler publishes dns-01 values in the delegation zone and removes them afterwards.
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "dns/resolver.hpp"
+
+namespace dnsh {
+
+struct UpdateResult {
+    // "" when the server applied it; else an error_code-like reason: dns_update_refused
+    // (REFUSED/NOTAUTH: wrong key, not allowed), dns_timeout, dns_servfail.
+    std::string error;
+    std::string detail;  // server, rcode, name: what an operator needs
+    bool ok() const { return error.empty(); }
+};
+
+class DnsUpdater {
+public:
+    DnsUpdater(std::string zone, DnsServer primary, TsigKey key, std::chrono::milliseconds timeout);
+
+    // DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG; nothing when delegation is off.
+    static std::optional<DnsUpdater> fromConfig(const Config& config);
+
+    // RFC 2136 §2.5.1: adds one value to the TXT RRset at `name` (others stay).
+    UpdateResult addTxt(const std::string& name, const std::string& value) const;
+    // RFC 2136 §2.5.4: deletes exactly this value (class NONE, TTL 0); other values stay.
+    UpdateResult deleteTxt(const std::string& name, const std::string& value) const;
+
+    const std::string& zone() const { return zone_; }
+
+private:
+    UpdateResult send(const std::string& name, const std::string& value, bool add) const;
+
+    std::string zone_;
+    DnsServer primary_;
+    TsigKey key_;
+    std::chrono::milliseconds timeout_;
+};
+
+}  // namespace dnsh

@@ -1,0 +1,259 @@
+// Delegated validation end to end (DESIGN.md "Delegated validation"): the customer adds one CNAME
+// into the delegation zone (Knot, TSIG-signed RFC 2136 updates), and the service issues and
+// renews with no other action. Unbound is the recursive resolver the scheduler and Pebble ask;
+// the authoritative precheck asks Knot itself. Every case stops its schedulers (RAII) and clears
+// what it leaves live.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "crypto/random.hpp"
+#include "dns/dns_update.hpp"
+#include "dns/resolver.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/http_client.hpp"
+#include "support/sandbox_dns.hpp"
+#include "support/scheduler_process.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+using Env = std::map<std::string, std::string>;
+
+namespace {
+
+const std::regex kDelegationTarget(R"(^[0-9a-f]{32}\.acme-delegation\.test$)");
+
+// The scheduler of these cases: Unbound as its resolver (it follows the CNAME into the
+// delegation zone), the precheck at the authoritative servers.
+Env delegationScheduler(Env extra = {}) {
+    Env env{{"DNS_RESOLVER", requireEnv("DNSH_TEST_UNBOUND")}, {"DNS_PRECHECK", "authoritative"}};
+    for (const auto& [name, value] : extra) env[name] = value;
+    return env;
+}
+
+// The TXT values at `name` as the delegation zone's primary serves them (asked directly).
+std::vector<std::string> valuesAtPrimary(const std::string& name) {
+    const auto server = dnsh::parseResolverList(requireEnv("DNS_UPDATE_SERVER")).front();
+    std::vector<std::string> values;
+    for (const auto& record :
+         dnsh::queryServer(&server, name, dnsh::RecordType::Txt, false, 2s).answer)
+        if (record.type == dnsh::RecordType::Txt) values.push_back(record.data);
+    return values;
+}
+
+struct Delegated {
+    TestDomain domain;
+    std::string target;
+};
+
+// Registered with delegation on, the CNAME added in the customer's DNS, verified by it.
+Delegated delegatedDomain(const std::string& prefix, Leftovers& leftovers, SandboxRecords& dns,
+                          bool wildcard = false) {
+    const std::string base = uniqueDomainName(prefix);
+    const std::string requested = wildcard ? "*." + base : base;
+    const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + requested + "\"}");
+    REQUIRE_MESSAGE(created.status == 201, created.body);
+    const auto delegation = created.json()->getObject("delegation");
+    REQUIRE_MESSAGE(delegation, created.body);
+    Delegated result{{created.jsonString("id"), base, created.jsonString("verification_token")},
+                     delegation->getValue<std::string>("record_value")};
+    leftovers.add(result.domain);
+    CHECK(delegation->getValue<std::string>("record_name") == "_acme-challenge." + base);
+    CHECK(delegation->getValue<std::string>("record_type") == "CNAME");
+    CHECK(delegation->getValue<std::string>("status") == "not_seen");
+    CHECK(std::regex_match(result.target, kDelegationTarget));
+    CHECK(created.jsonString("instructions").find(result.target) != std::string::npos);
+
+    dns.cname("_acme-challenge." + base, result.target);
+    const HttpResult verified = postJson("/domains/" + result.domain.id + "/verify", "");
+    REQUIRE_MESSAGE(verified.status == 200, verified.body);
+    CHECK(verified.json()->getObject("delegation")->getValue<std::string>("status") == "active");
+    return result;
+}
+
+std::string domainStatus(const TestDomain& domain) {
+    return scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id));
+}
+
+long long certificateCount(const TestDomain& domain) {
+    return count("SELECT count(*) FROM certificates WHERE domain_id = " + quoted(domain.id));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "delegation: register, add the CNAME, verify, issue with nothing to publish, and the values "
+    "are removed afterwards") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg", leftovers, dns);
+    const auto scheduler = startScheduler(delegationScheduler());
+
+    const HttpResult started = issueCertificate(delegated.domain);
+    REQUIRE_MESSAGE(started.status == 202, started.body);
+    CHECK(started.json()->getValue<bool>("delegated"));
+    CHECK(started.json()->getArray("challenges")->size() == 1);
+    // Nothing is published by the test: the scheduler adds the value at the target itself.
+    requireAllActive({delegated.domain}, 30s);
+    const auto checks = get("/domains/" + delegated.domain.id).json()->getObject("checks");
+    REQUIRE(checks);
+    CHECK(checks->getValue<std::string>("result") == "found");
+    CHECK(checks->getValue<std::string>("zone") == "acme-delegation.test");
+    CHECK(checks->getArray("nameservers")->size() >= 1);
+    // The value it added is gone again, and recorded as gone.
+    CHECK(waitFor(5s, [&] { return valuesAtPrimary(delegated.target).empty(); }));
+    CHECK(count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+                "WHERE c.published_at_name IS NOT NULL AND o.domain_id = " +
+                quoted(delegated.domain.id)) == 0);
+    checkStoredKeyMatches(delegated.domain);
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE("delegation: a renewal needs no action at all, and a wildcard with its base shares one "
+          "target") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg-wild", leftovers, dns, true);
+    const auto scheduler = startScheduler(delegationScheduler());
+    const HttpResult started = issueCertificate(delegated.domain);
+    REQUIRE_MESSAGE(started.status == 202, started.body);
+    CHECK(started.json()->getArray("challenges")->size() == 2);  // *.base and base
+    requireAllActive({delegated.domain}, 30s);
+    // Removed right after the certificate is stored.
+    CHECK(waitFor(5s, [&] { return valuesAtPrimary(delegated.target).empty(); }));
+
+    execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " +
+            quoted(delegated.domain.id));
+    std::set<std::string> renewalStatuses;
+    REQUIRE(waitFor(30s, [&] {
+        const auto renewal = get("/domains/" + delegated.domain.id).json()->getObject("renewal");
+        if (renewal) renewalStatuses.insert(renewal->getValue<std::string>("status"));
+        return certificateCount(delegated.domain) == 2;
+    }));
+    CHECK(renewalStatuses.count("awaiting_dns") == 0);
+    CHECK(domainStatus(delegated.domain) == "active");
+    CHECK(waitFor(5s, [&] { return valuesAtPrimary(delegated.target).empty(); }));
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: a CNAME that is gone stops the renewal before any CA order, and its return "
+    "resumes it") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg-lost", leftovers, dns);
+    {
+        const auto scheduler = startScheduler(delegationScheduler());
+        REQUIRE(issueCertificate(delegated.domain).status == 202);
+        requireAllActive({delegated.domain}, 30s);
+        CHECK(scheduler->terminate() == 0);
+    }
+    clearCname("_acme-challenge." + delegated.domain.name);
+    execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " +
+            quoted(delegated.domain.id));
+    const auto scheduler = startScheduler(delegationScheduler());
+    REQUIRE(waitFor(15s, [&] {
+        const auto renewal = get("/domains/" + delegated.domain.id).json()->getObject("renewal");
+        return renewal && renewal->getValue<std::string>("status") == "delegation_lost";
+    }));
+    const auto view = get("/domains/" + delegated.domain.id).json();
+    CHECK(view->getValue<std::string>("status") == "active");
+    CHECK(view->getObject("delegation")->getValue<std::string>("status") == "lost");
+    // No order was placed at the CA, and the next look is a day away.
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND order_url IS NOT "
+                "NULL AND domain_id = " +
+                quoted(delegated.domain.id)) == 0);
+    CHECK(count("SELECT count(*) FROM certificates WHERE renew_at > now() + interval '23 hours' "
+                "AND domain_id = " +
+                quoted(delegated.domain.id)) == 1);
+
+    // The CNAME is back; at the next daily look (brought forward here) the renewal goes through.
+    dns.cname("_acme-challenge." + delegated.domain.name, delegated.target);
+    execute("UPDATE certificates SET renew_at = now() WHERE renew_at IS NOT NULL AND domain_id = " +
+            quoted(delegated.domain.id));
+    REQUIRE(waitFor(30s, [&] { return certificateCount(delegated.domain) == 2; }));
+    CHECK(get("/domains/" + delegated.domain.id)
+              .json()
+              ->getObject("delegation")
+              ->getValue<std::string>("status") == "active");
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE("delegation: a TSIG secret the primary does not know ends in a clear error, no crash") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg-tsig", leftovers, dns);
+    const dnsh::TsigKey key = dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG"));
+    const std::string wrong = key.algorithm + ":" + key.name + ":" +
+                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    const auto scheduler = startScheduler(
+        delegationScheduler({{"DNS_UPDATE_TSIG", wrong}, {"POLL_TIMEOUT", "2s"},
+                             {"POLL_INTERVAL", "100ms"}}));
+    REQUIRE(issueCertificate(delegated.domain).status == 202);
+    REQUIRE(waitFor(20s, [&] { return domainStatus(delegated.domain) == "failed"; }));
+    const HttpResult shown = get("/domains/" + delegated.domain.id);
+    CHECK(shown.jsonString("error_code") == "dns_update_refused");
+    CAPTURE(shown.jsonString("error"));
+    CHECK(shown.jsonString("error").find(requireEnv("DNS_UPDATE_SERVER").substr(0, 4)) !=
+          std::string::npos);
+    CHECK(scheduler->running());
+    CHECK(valuesAtPrimary(delegated.target).empty());
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "precheck: a value visible at one authoritative server and not yet at the other is not "
+    "answered") {
+    Leftovers leftovers;
+    // A customer zone served by two independent Knots (ns1, ns2); the order is placed by the
+    // scheduler (the zone is not in the handlers' sandbox DNS, so no verify through the API).
+    const std::string name = "p" + dnsh::randomHex(6) + "." + requireEnv("DNSH_TEST_CUSTOMER_ZONE");
+    const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
+    REQUIRE_MESSAGE(created.status == 201, created.body);
+    const TestDomain domain{created.jsonString("id"), name, created.jsonString("verification_token")};
+    leftovers.add(domain);
+    execute("UPDATE domains SET status = 'certificate_pending', verified_at = now() WHERE id = " +
+            quoted(domain.id) +
+            "; INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES "
+            "(replace(gen_random_uuid()::text, '-', ''), " +
+            quoted(domain.id) + ", 'issue', 'place_order', now())");
+    const auto scheduler = startScheduler(delegationScheduler({{"POLL_INTERVAL", "200ms"}}));
+    std::string value;
+    REQUIRE(waitFor(15s, [&] {
+        value = get("/domains/" + domain.id).jsonString("expected_txt_value");
+        return !value.empty();
+    }));
+    const dnsh::TsigKey key = dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG"));
+    auto updater = [&](const std::string& server) {
+        return dnsh::DnsUpdater(requireEnv("DNSH_TEST_CUSTOMER_ZONE"),
+                                dnsh::parseResolverList(server).front(), key, 2s);
+    };
+    REQUIRE(updater(requireEnv("DNSH_TEST_CUSTOMER_NS1")).addTxt(domain.challengeName(), value).ok());
+    // ns1 has it, ns2 not yet: the check says so, server by server, and nothing is answered.
+    REQUIRE(waitFor(10s, [&] {
+        const auto checks = get("/domains/" + domain.id).json()->getObject("checks");
+        if (!checks || !checks->has("nameservers")) return false;
+        const auto servers = checks->getArray("nameservers");
+        std::set<std::string> results;
+        for (std::size_t i = 0; i < servers->size(); ++i)
+            results.insert(servers->getObject(i)->getValue<std::string>("result"));
+        // ns2 answers that the name does not exist yet (NXDOMAIN).
+        return results.size() == 2 && results.count("found") == 1;
+    }));
+    CHECK(domainStatus(domain) == "certificate_pending");
+    CHECK(scalar("SELECT step FROM acme_orders WHERE domain_id = " + quoted(domain.id)) ==
+          "await_dns");
+    REQUIRE(updater(requireEnv("DNSH_TEST_CUSTOMER_NS2")).addTxt(domain.challengeName(), value).ok());
+    requireAllActive({domain}, 30s);
+    for (const char* server : {"DNSH_TEST_CUSTOMER_NS1", "DNSH_TEST_CUSTOMER_NS2"})
+        updater(requireEnv(server)).deleteTxt(domain.challengeName(), value);
+    CHECK(scheduler->terminate() == 0);
+}
