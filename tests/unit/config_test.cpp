@@ -228,3 +228,68 @@ TEST_CASE("apiOpenToNetwork: beyond loopback without AUTH_TOKEN") {
         CHECK(apiOpenToNetwork(config) == c.open);
     }
 }
+
+TEST_CASE("delegation settings: DNS_PRECHECK, DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG") {
+    const Config defaults = loadConfig(lookupIn({}));
+    CHECK(defaults.dnsPrecheck == DnsPrecheck::Authoritative);
+    CHECK(defaults.delegationZone.empty());
+    CHECK_NOTHROW(requireDelegationSettings(defaults));
+
+    const Config configured = loadConfig(lookupIn({
+        {"DNS_PRECHECK", "resolver"},
+        {"DELEGATION_ZONE", "acme-delegation.test."},
+        {"DNS_UPDATE_SERVER", "127.0.0.1:5353"},
+        {"DNS_UPDATE_TSIG", "hmac-sha256:dnsh-update.:c2VjcmV0LWJ5dGVzLWZvci10c2lnLXRlc3Q="},
+    }));
+    CHECK(configured.dnsPrecheck == DnsPrecheck::Resolver);
+    CHECK(configured.delegationZone == "acme-delegation.test");  // trailing dot dropped
+    REQUIRE(configured.dnsUpdateTsig.has_value());
+    CHECK(configured.dnsUpdateTsig->algorithm == "hmac-sha256");
+    CHECK(configured.dnsUpdateTsig->name == "dnsh-update.");
+    CHECK_NOTHROW(requireDelegationSettings(configured));
+
+    // A zone without the update settings stops the scheduler with a message naming them.
+    Config missing = configured;
+    missing.dnsUpdateTsig.reset();
+    CHECK_THROWS_WITH_AS(requireDelegationSettings(missing),
+                         doctest::Contains("DNS_UPDATE_TSIG"), ConfigError);
+    missing = configured;
+    missing.dnsUpdateServer.clear();
+    CHECK_THROWS_WITH_AS(requireDelegationSettings(missing),
+                         doctest::Contains("DNS_UPDATE_SERVER"), ConfigError);
+}
+
+TEST_CASE("parseTsigKey: algorithm:name:base64secret, strong HMACs only") {
+    struct Case {
+        std::string description;
+        std::string text;
+        bool valid;
+    };
+    const std::string secret = "c2VjcmV0LWJ5dGVzLWZvci10c2lnLXRlc3Q=";  // 25 bytes
+    const std::vector<Case> cases{
+        {"hmac-sha256", "hmac-sha256:key.:" + secret, true},
+        {"hmac-sha512", "hmac-sha512:key:" + secret, true},
+        {"hmac-md5 is not accepted (RFC 8945 §6)", "hmac-md5:key:" + secret, false},
+        {"hmac-sha1 is not accepted", "hmac-sha1:key:" + secret, false},
+        {"no name", "hmac-sha256::" + secret, false},
+        {"missing secret part", "hmac-sha256:key", false},
+        {"secret not base64", "hmac-sha256:key:not*base64!", false},
+        {"secret shorter than 16 bytes", "hmac-sha256:key:c2hvcnQ=", false},
+        {"empty", "", false},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        if (c.valid)
+            CHECK_NOTHROW(parseTsigKey(c.text));
+        else
+            CHECK_THROWS_AS(parseTsigKey(c.text), std::invalid_argument);
+    }
+    // The message of a bad DNS_UPDATE_TSIG names the variable, never the secret.
+    try {
+        loadConfig(lookupIn({{"DNS_UPDATE_TSIG", "hmac-md5:key:" + secret}}));
+        FAIL("accepted");
+    } catch (const ConfigError& e) {
+        CHECK(std::string(e.what()).find("DNS_UPDATE_TSIG") != std::string::npos);
+        CHECK(std::string(e.what()).find(secret) == std::string::npos);
+    }
+}
