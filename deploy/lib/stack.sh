@@ -66,6 +66,16 @@ dnsh_parse_server_addr() {
         dnsh_die "SERVER_ADDR=$addr: bad port"
 }
 
+# Warns (stderr) when SERVER_ADDR is not loopback and AUTH_TOKEN is empty: anyone who can reach
+# the host could use the API. dnsh_warn_if_api_open SERVER_ADDR AUTH_TOKEN
+dnsh_warn_if_api_open() {
+    local DNSH_BIND DNSH_PORT
+    dnsh_parse_server_addr "$1"
+    if [ -z "$2" ] && [[ ! "$DNSH_BIND" =~ ^(127\.|::1$|localhost$) ]]; then
+        dnsh_log "warning: SERVER_ADDR=$1 is not loopback and AUTH_TOKEN is empty: the API is open to the network"
+    fi
+}
+
 # PostgreSQL on a unix socket only, run as the postgres user (it refuses root) in a data
 # directory that user owns. Sets DATABASE_URL.
 dnsh_start_postgres() {

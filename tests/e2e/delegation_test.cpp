@@ -95,6 +95,12 @@ TEST_CASE(
     Leftovers leftovers;
     SandboxRecords dns;
     const Delegated delegated = delegatedDomain("deleg", leftovers, dns);
+    // Another value already at the target (an overlapping order, say): it must stay.
+    const dnsh::DnsUpdater primary(
+        requireEnv("DELEGATION_ZONE"),
+        dnsh::parseResolverList(requireEnv("DNS_UPDATE_SERVER")).front(),
+        dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG")), 2s);
+    REQUIRE(primary.addTxt(delegated.target, "another-order-value").ok());
     const auto scheduler = startScheduler(delegationScheduler());
 
     const HttpResult started = issueCertificate(delegated.domain);
@@ -108,8 +114,11 @@ TEST_CASE(
     CHECK(checks->getValue<std::string>("result") == "found");
     CHECK(checks->getValue<std::string>("zone") == "acme-delegation.test");
     CHECK(checks->getArray("nameservers")->size() >= 1);
-    // The value it added is gone again, and recorded as gone.
-    CHECK(waitFor(5s, [&] { return valuesAtPrimary(delegated.target).empty(); }));
+    // The value it added is gone again, and recorded as gone; the other one is still there.
+    CHECK(waitFor(5s, [&] {
+        return valuesAtPrimary(delegated.target) == std::vector<std::string>{"another-order-value"};
+    }));
+    CHECK(primary.deleteTxt(delegated.target, "another-order-value").ok());
     CHECK(count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
                 "WHERE c.published_at_name IS NOT NULL AND o.domain_id = " +
                 quoted(delegated.domain.id)) == 0);
