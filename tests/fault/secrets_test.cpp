@@ -286,20 +286,11 @@ TEST_CASE(
     // Without the key-encryption key the scheduler refuses to start, saying which variable.
     {
         SchedulerProcess scheduler(Env{{"KEY_ENCRYPTION_KEY_FILE", ""}});
-        int status = 0;
-        pid_t reaped = 0;
-        waitFor(
-            5s,
-            [&] {
-                reaped = waitpid(scheduler.pid(), &status, WNOHANG);
-                return reaped == scheduler.pid();
-            },
-            50ms);
+        const auto exitStatus = scheduler.exitStatusWithin(5s);
         INFO("log: " << readFile(scheduler.logFile()));
-        REQUIRE_MESSAGE(reaped == scheduler.pid(),
+        REQUIRE_MESSAGE(exitStatus.has_value(),
                         "dns-scheduler still running 5 s after start without a KEK");
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) != 0);
+        CHECK(*exitStatus != 0);
         CHECK(readFile(scheduler.logFile()).find("KEY_ENCRYPTION_KEY_FILE") != std::string::npos);
     }
 

@@ -92,6 +92,20 @@ int SchedulerProcess::terminate() {
     throw std::runtime_error("dns-scheduler did not stop within 10 s of SIGTERM");
 }
 
+std::optional<int> SchedulerProcess::exitStatusWithin(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (pid_ > 0) {
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return std::nullopt;
+}
+
 // What a scheduler child is doing, for failure messages: its executable, state and log.
 std::string describe(const SchedulerProcess& scheduler) {
     std::ostringstream out;

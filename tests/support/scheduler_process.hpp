@@ -1,7 +1,9 @@
 #pragma once
 // A dns-scheduler child process for end-to-end tests: started with the test environment plus
 // overrides (POLL_INTERVAL=200ms by default), killed with -9 on destruction if still running.
+#include <chrono>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -18,6 +20,8 @@ public:
     bool running() const;
     void kill9();     // as a crash would
     int terminate();  // SIGTERM, then the exit status
+    // The exit status once it has exited by itself within `timeout`; nothing while it runs.
+    std::optional<int> exitStatusWithin(std::chrono::milliseconds timeout);
     const std::string& logFile() const { return logFile_; }
 
 private:
