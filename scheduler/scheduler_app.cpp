@@ -80,7 +80,8 @@ void SchedulerApp::workerLoop(int index) {
     std::unique_ptr<IssuanceWorker> worker;
     while (!stopping_) {
         try {
-            if (!worker) worker = std::make_unique<IssuanceWorker>(config_, owner);
+            // Worker 0 also starts the due renewals (once a second, a cheap index scan).
+            if (!worker) worker = std::make_unique<IssuanceWorker>(config_, owner, index == 0);
             // A step finishes before the loop looks at the stop flag again: in-flight work is
             // either completed or its lease simply runs out.
             if (!worker->runOnce() && sleepUnlessStopped(kIdleDelay)) break;

@@ -17,12 +17,13 @@ constexpr Poco::Int64 kAriHoldMs = 10 * 60 * 1000;
 
 }  // namespace
 
-IssuanceWorker::IssuanceWorker(const Config& config, std::string owner)
+IssuanceWorker::IssuanceWorker(const Config& config, std::string owner, bool scans)
     : config_(config),
       owner_(std::move(owner)),
       database_(config.databaseUrl),
       resolver_(DnsResolver::fromConfig(config)),
-      issuer_(std::make_unique<Issuer>(database_, config_, resolver_)) {}
+      issuer_(std::make_unique<Issuer>(database_, config_, resolver_)),
+      scans_(scans) {}
 
 void IssuanceWorker::scheduleRenewals() {
     const auto now = std::chrono::steady_clock::now();
@@ -56,13 +57,15 @@ void IssuanceWorker::refreshRenewalInfo() {
 bool IssuanceWorker::runOnce() {
     std::optional<std::string> orderId;
     try {
-        orderId = database_.withSession([&](Poco::Data::Session& session) {
-            return OrderStore(session).claimDue(owner_, config_.leaseDuration.count());
-        });
-        if (!orderId) {
+        // Not only when idle: a queue that is never empty (many orders waiting for their
+        // customers' DNS) must not starve the renewals.
+        if (scans_) {
             scheduleRenewals();
             refreshRenewalInfo();
         }
+        orderId = database_.withSession([&](Poco::Data::Session& session) {
+            return OrderStore(session).claimDue(owner_, config_.leaseDuration.count());
+        });
     } catch (const std::exception& e) {
         logEvent(LogLevel::Error, "claim failed", {{"worker", owner_}, {"detail", errorDetail(e)}});
         return false;

@@ -1,7 +1,8 @@
 #pragma once
 // One scheduler worker: claims a due order (FOR UPDATE SKIP LOCKED + lease), advances it one
-// step, gives it back with its next attempt time. When nothing is due it starts the renewals
-// whose time has come. Each worker has its own database session and ACME connection.
+// step, gives it back with its next attempt time. One worker of each scheduler (`scans`) also
+// starts the renewals whose time has come, once a second however busy the queue is. Each worker
+// has its own database session and ACME connection.
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -16,7 +17,7 @@ namespace dnsh {
 
 class IssuanceWorker {
 public:
-    IssuanceWorker(const Config& config, std::string owner);
+    IssuanceWorker(const Config& config, std::string owner, bool scans);
 
     // Claims and advances at most one order; false when nothing was due (or on an error).
     bool runOnce();
@@ -34,6 +35,7 @@ private:
     Database database_;
     DnsResolver resolver_;
     std::unique_ptr<Issuer> issuer_;
+    bool scans_;
     std::chrono::steady_clock::time_point nextRenewalScan_{};
     std::chrono::steady_clock::time_point nextAriScan_{};
 };

@@ -69,7 +69,8 @@ TEST_CASE("claims: the scheduler answers the challenge only once its own lookup 
     CHECK(challengePosts() == 0);
     publish(domain, value);
     requireAllActive({domain}, 20s);
-    CHECK(challengePosts() == 1);
+    // Answered now (twice when Pebble rejected the first nonce: its default rejects 5%).
+    CHECK(challengePosts() >= 1);
     CHECK(scheduler->terminate() == 0);
 }
 

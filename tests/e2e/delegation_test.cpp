@@ -169,10 +169,16 @@ TEST_CASE(
     execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " +
             quoted(delegated.domain.id));
     const auto scheduler = startScheduler(delegationScheduler());
-    REQUIRE(waitFor(15s, [&] {
-        const auto renewal = get("/domains/" + delegated.domain.id).json()->getObject("renewal");
-        return renewal && renewal->getValue<std::string>("status") == "delegation_lost";
-    }));
+    REQUIRE_MESSAGE(waitFor(15s,
+                            [&] {
+                                const auto renewal = get("/domains/" + delegated.domain.id)
+                                                         .json()
+                                                         ->getObject("renewal");
+                                return renewal && renewal->getValue<std::string>("status") ==
+                                                      "delegation_lost";
+                            }),
+                    get("/domains/" + delegated.domain.id).body << "\n"
+                                                                << describe(*scheduler));
     const auto view = get("/domains/" + delegated.domain.id).json();
     CHECK(view->getValue<std::string>("status") == "active");
     CHECK(view->getObject("delegation")->getValue<std::string>("status") == "lost");
