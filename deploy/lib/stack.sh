@@ -368,6 +368,11 @@ dnsh_start_unbound() {
         done
         stubs+=$'\n'"    stub-prime: no"$'\n'"    stub-first: no"
     done
+    # Cache nothing: a value just written must be seen at once, one just removed gone at once.
+    # DNSH_UNBOUND_CACHING=1: the opposite, every answer kept an hour (a resolver serving a stale
+    # record, for the test that the authoritative precheck does not depend on it).
+    local cache="    cache-max-ttl: 0"$'\n'"    cache-max-negative-ttl: 0"
+    [ "${DNSH_UNBOUND_CACHING:-}" = 1 ] && cache="    cache-min-ttl: 3600"
     local config
     config=$(cat <<CONF
 # Written by dnsh_start_unbound (deploy/lib/stack.sh).
@@ -398,9 +403,7 @@ server:
     # The authoritative servers live on loopback addresses.
     do-not-query-localhost: no
     qname-minimisation: no
-    # Cache nothing: a value just written must be seen at once, one just removed gone at once.
-    cache-max-ttl: 0
-    cache-max-negative-ttl: 0
+$cache
     msg-cache-size: 64k
     rrset-cache-size: 64k
     key-cache-size: 64k
@@ -534,6 +537,13 @@ dnsh_start_test_stack() {
     dnsh_start_unbound "$test_dir/unbound" "$unbound_port" "$run/unbound.pid" "$log/unbound.log" \
         "$DNS_RESOLVER" "acme-delegation.test@$delegation_address" \
         "customer-zone.test@$customer_ns1,$customer_ns2" "nxdomain.test@127.0.0.1:$knot_port"
+    # A resolver that keeps every answer an hour: the stale cache an authoritative precheck ignores.
+    local caching_port
+    caching_port=$(dnsh_free_port)
+    DNSH_UNBOUND_CACHING=1 dnsh_start_unbound "$test_dir/unbound-caching" "$caching_port" \
+        "$run/unbound-caching.pid" "$log/unbound-caching.log" "$DNS_RESOLVER" \
+        "customer-zone.test@$customer_ns1,$customer_ns2"
+    export DNSH_TEST_CACHING_RESOLVER=127.0.0.1:$caching_port
     export DELEGATION_ZONE=acme-delegation.test
     # challtestsrv plays every customer's DNS without NS records of its own: the tests that are
     # about the authoritative precheck ask for it (customer-zone.test, the delegation zone).
@@ -578,7 +588,7 @@ dnsh_start_test_stack() {
 dnsh_stop_test_stack() {
     local test_dir=$1 show_logs=${2:-0}
     local run=$test_dir/run
-    for service in lighttpd pebble pebble-nonce pebble-reuse unbound challtestsrv knot \
+    for service in lighttpd pebble pebble-nonce pebble-reuse unbound unbound-caching challtestsrv knot \
         knot-delegation knot-customer-1 knot-customer-2; do
         dnsh_stop_pidfile "$run/$service.pid"
     done

@@ -33,17 +33,24 @@ Request readRequest(const ParamLookup& param) {
     request.requestId = chooseRequestId(param("HTTP_X_REQUEST_ID"));
     const std::string length = param("CONTENT_LENGTH");
     if (!length.empty()) {
-        try {
-            request.contentLength = std::stoll(length);
-        } catch (const std::exception&) {
-            request.contentLength = kMaxBodyBytes + 1;  // unparseable: treat as too large
+        // RFC 9110 §8.6: 1*DIGIT. A sign, a space or junk is a malformed request (400), never a
+        // size to allocate.
+        if (length.find_first_not_of("0123456789") != std::string::npos) {
+            request.contentLength = -1;
+        } else {
+            try {
+                request.contentLength = std::stoll(length);
+            } catch (const std::exception&) {
+                request.contentLength = kMaxBodyBytes + 1;  // too many digits: too large
+            }
         }
     }
     return request;
 }
 
 bool bodyFits(const Request& request) {
-    return !request.contentLength || *request.contentLength <= kMaxBodyBytes;
+    return !request.contentLength ||
+           (*request.contentLength >= 0 && *request.contentLength <= kMaxBodyBytes);
 }
 
 void logRequest(const Request& request, const Response& response,
@@ -52,8 +59,7 @@ void logRequest(const Request& request, const Response& response,
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     logEvent(response.status >= 500 ? LogLevel::Error : LogLevel::Info, "request",
-             {{"request_id", request.requestId},
-              {"method", request.method},
+             {{"method", request.method},
               {"path", request.path.substr(0, 256)},
               {"status", response.status},
               {"duration_ms", static_cast<double>(static_cast<long long>(elapsed * 1000)) / 1000}});
@@ -74,6 +80,7 @@ int serveCgi(const Endpoint& endpoint, Context& context) {
         const char* value = std::getenv(name);
         return std::string(value ? value : "");
     });
+    const LogContext logContext(request.requestId);
     if (bodyFits(request)) {
         const long long length = request.contentLength.value_or(0);
         request.body.resize(static_cast<std::size_t>(length));
@@ -95,6 +102,8 @@ void serveFastCgi(const Endpoint& endpoint, Context& context) {
             const char* value = FCGX_GetParam(name, fcgi.envp);
             return std::string(value ? value : "");
         });
+        // Every line logged while serving it carries the request id (DESIGN.md "Observability").
+        const LogContext logContext(request.requestId);
         if (bodyFits(request)) {
             const long long length = request.contentLength.value_or(0);
             request.body.resize(static_cast<std::size_t>(length));
@@ -131,6 +140,8 @@ Response dispatch(const Endpoint& endpoint, Context& context, Request& request) 
                 return response;
             }
         }
+        if (request.contentLength && *request.contentLength < 0)
+            throw Error(ErrorCode::BadRequest, "Content-Length is not a number of bytes");
         if (!bodyFits(request))
             throw Error(ErrorCode::PayloadTooLarge, "request body larger than 64 KiB");
         if (endpoint.takesJsonBody && !isJsonContentType(request.contentType))
@@ -141,7 +152,7 @@ Response dispatch(const Endpoint& endpoint, Context& context, Request& request) 
     } catch (const std::exception& e) {
         // Details go to the log only; the client learns nothing about internals.
         logEvent(LogLevel::Error, "unhandled error",
-                 {{"request_id", request.requestId}, {"detail", errorDetail(e)}});
+                 {{"detail", errorDetail(e)}});
         return errorResponse(ErrorCode::Internal, "internal error");
     }
 }

@@ -50,12 +50,25 @@ std::string nowRfc3339() {
     return Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%S.%iZ");
 }
 
+namespace {
+thread_local std::string currentRequestId;
+}  // namespace
+
+LogContext::LogContext(std::string requestId) : previous_(std::move(currentRequestId)) {
+    currentRequestId = std::move(requestId);
+}
+
+LogContext::~LogContext() {
+    currentRequestId = std::move(previous_);
+}
+
 void logEvent(LogLevel level, std::string_view message, const LogFields& fields) {
     if (!logEnabled(level)) return;
     Poco::JSON::Object line(Poco::JSON_PRESERVE_KEY_ORDER);
     line.set("ts", nowRfc3339());
     line.set("level", std::string(levelName(level)));
     line.set("msg", std::string(message));
+    if (!currentRequestId.empty()) line.set("request_id", currentRequestId);
     for (const auto& [key, value] : fields) line.set(key, value);
     std::ostringstream text;
     line.stringify(text);

@@ -17,7 +17,20 @@ using LogFields = std::vector<std::pair<std::string, Poco::Dynamic::Var>>;
 void setLogLevel(LogLevel level);
 bool logEnabled(LogLevel level);
 
-// {"ts": ..., "level": ..., "msg": message, fields...}
+// While one exists on a thread, every line that thread logs carries "request_id": the id of the
+// request being served (set by the handlers' serve loop).
+class LogContext {
+public:
+    explicit LogContext(std::string requestId);
+    ~LogContext();
+    LogContext(const LogContext&) = delete;
+    LogContext& operator=(const LogContext&) = delete;
+
+private:
+    std::string previous_;
+};
+
+// {"ts": ..., "level": ..., "msg": message, "request_id"?, fields...}
 void logEvent(LogLevel level, std::string_view message, const LogFields& fields = {});
 
 // What went wrong, for a log line: Poco exceptions' what() is only their class name, so their

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -223,19 +224,29 @@ TEST_CASE("claims: kill -9 of the scheduler at each stored step resumes to one c
     }
 }
 
-TEST_CASE("claims: the request id is in the handler's log lines and in the answer") {
+TEST_CASE("claims: the request id is in every log line written while serving the request") {
     Leftovers leftovers;
     const TestDomain domain = registerDomain("request-id", leftovers);
     const std::string id = "claims-" + domain.id.substr(0, 12);
-    const HttpResult answer =
-        send(baseUrl(), {"GET", "/domains/" + domain.id, "", "", {{"X-Request-Id", id}}});
+    setTxt(domain.challengeName(), domain.token);
+    const HttpResult answer = send(baseUrl(), {"POST", "/domains/" + domain.id + "/verify", "",
+                                               "application/json", {{"X-Request-Id", id}}});
     CHECK(answer.status == 200);
     CHECK(answer.header("X-Request-Id") == id);
-    // lighttpd's handlers write to handlers.log; the line may take a moment to be flushed.
-    REQUIRE(waitFor(5s, [&] {
-        return readFile(logPath("handlers.log")).find("\"request_id\":\"" + id + "\"") !=
-               std::string::npos;
-    }));
+    // The verify handler logs its lookup and the verification, then the request line: all three
+    // carry the id (lighttpd's handlers write to handlers.log; lines may take a moment).
+    auto linesWithId = [&](const std::string& message) {
+        std::istringstream lines(readFile(logPath("handlers.log")));
+        int found = 0;
+        for (std::string line; std::getline(lines, line);)
+            if (line.find("\"msg\":\"" + message + "\"") != std::string::npos &&
+                line.find("\"request_id\":\"" + id + "\"") != std::string::npos)
+                ++found;
+        return found;
+    };
+    REQUIRE(waitFor(5s, [&] { return linesWithId("request") == 1; }));
+    CHECK(linesWithId("txt lookup") == 1);
+    CHECK(linesWithId("domain verified") == 1);
 }
 
 TEST_CASE("claims: a POST without Content-Length gets lighttpd's 411 as JSON") {

@@ -272,3 +272,57 @@ TEST_CASE(
         updater(requireEnv(server)).deleteTxt(domain.challengeName(), value);
     CHECK(scheduler->terminate() == 0);
 }
+
+TEST_CASE("precheck: a recursive resolver holding a stale record does not hold up the order") {
+    Leftovers leftovers;
+    const std::string zone = requireEnv("DNSH_TEST_CUSTOMER_ZONE");
+    const std::string name = "s" + dnsh::randomHex(6) + "." + zone;
+    const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
+    REQUIRE_MESSAGE(created.status == 201, created.body);
+    const TestDomain domain{created.jsonString("id"), name, created.jsonString("verification_token")};
+    leftovers.add(domain);
+    const dnsh::TsigKey key = dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG"));
+    std::vector<dnsh::DnsUpdater> nameservers;
+    for (const char* server : {"DNSH_TEST_CUSTOMER_NS1", "DNSH_TEST_CUSTOMER_NS2"})
+        nameservers.emplace_back(zone, dnsh::parseResolverList(requireEnv(server)).front(), key,
+                                 2s);
+    // The customer's old record, and a resolver that has cached it (for an hour).
+    for (const auto& server : nameservers)
+        REQUIRE(server.addTxt(domain.challengeName(), "old-value").ok());
+    const auto cachingResolver =
+        dnsh::parseResolverList(requireEnv("DNSH_TEST_CACHING_RESOLVER")).front();
+    auto cached = [&] {
+        std::vector<std::string> values;
+        for (const auto& record : dnsh::queryServer(&cachingResolver, domain.challengeName(),
+                                                    dnsh::RecordType::Txt, true, 2s)
+                                      .answer)
+            if (record.type == dnsh::RecordType::Txt) values.push_back(record.data);
+        return values;
+    };
+    REQUIRE(cached() == std::vector<std::string>{"old-value"});
+
+    // The order, placed by a scheduler that uses the caching resolver.
+    execute("UPDATE domains SET status = 'certificate_pending', verified_at = now() WHERE id = " +
+            quoted(domain.id) +
+            "; INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES "
+            "(replace(gen_random_uuid()::text, '-', ''), " +
+            quoted(domain.id) + ", 'issue', 'place_order', now())");
+    const auto scheduler = startScheduler(
+        delegationScheduler({{"DNS_RESOLVER", requireEnv("DNSH_TEST_CACHING_RESOLVER")}}));
+    std::string value;
+    REQUIRE(waitFor(15s, [&] {
+        value = get("/domains/" + domain.id).jsonString("expected_txt_value");
+        return !value.empty();
+    }));
+    // The customer replaces the record; the resolver keeps serving the old one.
+    for (const auto& server : nameservers) {
+        REQUIRE(server.addTxt(domain.challengeName(), value).ok());
+        REQUIRE(server.deleteTxt(domain.challengeName(), "old-value").ok());
+    }
+    CHECK(cached() == std::vector<std::string>{"old-value"});
+    // The precheck asks the zone's own servers: it sees the new value and the order goes through.
+    requireAllActive({domain}, 30s);
+    CHECK(cached() == std::vector<std::string>{"old-value"});  // still stale throughout
+    for (const auto& server : nameservers) server.deleteTxt(domain.challengeName(), value);
+    CHECK(scheduler->terminate() == 0);
+}

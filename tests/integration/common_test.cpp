@@ -118,3 +118,31 @@ TEST_CASE("paths a handler does not serve are 404 JSON") {
 }
 
 }  // namespace dnsh::test
+
+namespace dnsh::test {
+
+TEST_CASE("a Content-Length that is not a number of bytes is 400, never a crash") {
+    struct Case {
+        std::string description, contentLength;
+    };
+    const std::vector<Case> cases{
+        {"negative", "-1"},
+        {"very negative", "-9223372036854775808"},
+        {"signed", "+5"},
+        {"with a space", " 5"},
+        {"not a number", "five"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CgiRequest request;
+        request.method = "POST";
+        request.path = "/domains";
+        request.body = R"({"domain_name":"cl.example"})";
+        request.env = {{"CONTENT_LENGTH", c.contentLength}};
+        const HttpResult result = runCgi("create_domain", request);
+        checkError(result, 400, "Content-Length");
+    }
+    CHECK(scalar("SELECT count(*) FROM domains WHERE domain_name = 'cl.example'") == "0");
+}
+
+}  // namespace dnsh::test
