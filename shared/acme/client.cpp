@@ -139,6 +139,11 @@ Challenge Client::respondChallenge(const std::string& url) {
     return parseChallenge(postAsAccount(url, "{}").json());
 }
 
+void Client::deactivateAuthorization(const std::string& url) {
+    // RFC 8555 §7.5.2: the client gives up the authorization; the CA will not validate it.
+    postAsAccount(url, R"({"status":"deactivated"})");
+}
+
 Order Client::finalize(const Order& order, const std::string& csrDer) {
     Poco::JSON::Object payload;
     payload.set("csr", base64UrlEncode(csrDer));

@@ -61,6 +61,7 @@ public:
     Order getOrder(const std::string& url);                         // POST-as-GET, §7.4
     Authorization getAuthorization(const std::string& url);         // §7.5
     Challenge respondChallenge(const std::string& url);             // §7.5.1, payload {}
+    void deactivateAuthorization(const std::string& url);           // §7.5.2
     Order finalize(const Order& order, const std::string& csrDer);  // §7.4
     std::string downloadCertificate(const std::string& url);        // §7.4.2, PEM chain
     // RFC 9773 §4.1: GET <renewalInfo>/<CertID>; the body and Retry-After. Throws AcmeError.

@@ -111,4 +111,11 @@ void executeScript(Poco::Data::Session& session, const std::string& sql) {
     }
 }
 
+void checkDatabase(Database& database) {
+    database.withSession([](Poco::Data::Session& session) {
+        executeScript(session, "SELECT 1");
+        return true;
+    });
+}
+
 }  // namespace dnsh

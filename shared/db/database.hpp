@@ -45,6 +45,9 @@ private:
     std::optional<Poco::Data::Session> session_;
 };
 
+// GET /readyz: one round trip; Error(DatabaseUnavailable) when PostgreSQL does not answer.
+void checkDatabase(Database& database);
+
 // libpq accepts URIs and key=value strings; Poco's connector only key=value. Converts either to
 // key=value with libpq's own parser. Throws std::invalid_argument.
 std::string toKeyValueConnectionString(const std::string& databaseUrl);

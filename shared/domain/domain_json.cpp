@@ -140,6 +140,17 @@ Poco::JSON::Object::Ptr registrationJson(const Domain& domain, const std::string
     return json;
 }
 
+Poco::JSON::Object::Ptr domainPageJson(const std::vector<Domain>& items,
+                                       const std::optional<std::string>& nextCursor,
+                                       const std::string& delegationZone) {
+    auto json = orderedObject();
+    Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+    for (const auto& domain : items) list->add(domainJson(domain, delegationZone));
+    json->set("items", list);
+    json->set("next_cursor", nextCursor ? Poco::Dynamic::Var(*nextCursor) : Poco::Dynamic::Var());
+    return json;
+}
+
 Poco::JSON::Object::Ptr certificateJson(const CertificateInfo& certificate) {
     auto json = orderedObject();
     json->set("id", certificate.id);

@@ -15,6 +15,11 @@ Poco::JSON::Object::Ptr registrationJson(const Domain& domain, const std::string
 
 Poco::JSON::Object::Ptr certificateJson(const CertificateInfo& certificate);
 
+// GET /domains: {items: [domain views], next_cursor: string|null}.
+Poco::JSON::Object::Ptr domainPageJson(const std::vector<Domain>& items,
+                                       const std::optional<std::string>& nextCursor,
+                                       const std::string& delegationZone);
+
 // What to tell the customer to publish (every value: a wildcard order has two at one name).
 std::string publishInstructions(const std::vector<PendingChallenge>& challenges);
 

@@ -112,6 +112,39 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
     return domain;
 }
 
+std::vector<DomainRepository::ListedId> DomainRepository::listIds(
+    const std::string& status, int limit, const std::optional<ListedId>& after) {
+    std::vector<Poco::Tuple<std::string, Poco::Int64>> rows;
+    const Poco::Int64 afterMicros = after ? after->createdAtMicros : 0;
+    const std::string afterId = after ? after->id : "";
+    const bool paged = after.has_value();
+    // Row comparison on (created_at, id) walks the index from the cursor (keyset pagination).
+    session_ << "SELECT id, (extract(epoch FROM created_at) * 1000000)::bigint FROM domains "
+                "WHERE ($1 = '' OR status = $1) "
+                "AND (NOT $2 OR (created_at, id) < "
+                "  ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4)) "
+                "ORDER BY created_at DESC, id DESC LIMIT $5",
+        bind(status), bind(paged), bind(afterMicros), bind(afterId), bind(limit), into(rows), now;
+    std::vector<ListedId> ids;
+    for (const auto& row : rows) ids.push_back(ListedId{row.get<0>(), row.get<1>()});
+    return ids;
+}
+
+bool DomainRepository::remove(const std::string& id) {
+    Poco::Data::Statement statement(session_);
+    statement << "DELETE FROM domains WHERE id = $1", bind(id);
+    return statement.execute() == 1;
+}
+
+std::vector<std::string> DomainRepository::liveAuthorizationUrls(const std::string& domainId) {
+    std::vector<std::string> urls;
+    session_ << "SELECT c.authorization_url FROM acme_challenges c JOIN acme_orders o "
+                "ON o.id = c.order_id WHERE o.domain_id = $1 "
+                "AND o.status IN ('pending', 'ready', 'processing') AND o.order_url IS NOT NULL",
+        bind(domainId), into(urls), now;
+    return urls;
+}
+
 void DomainRepository::setDelegationStatus(const std::string& id, const std::string& status) {
     session_ << "UPDATE domains SET delegation_status = $2, "
                 "updated_at = CASE WHEN delegation_status = $2 THEN updated_at ELSE now() END "

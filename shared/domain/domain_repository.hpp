@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "domain/domain.hpp"
 
@@ -20,6 +21,21 @@ public:
     // The domain view: the row, its newest certificate, the live order's challenges, the
     // renewal state and the last check.
     std::optional<Domain> findById(const std::string& id);
+
+    // GET /domains: up to `limit` ids, newest first, strictly after the (createdAt, id) cursor
+    // when given; `status` empty means all. createdAt travels as microseconds since the epoch.
+    struct ListedId {
+        std::string id;
+        long long createdAtMicros = 0;
+    };
+    std::vector<ListedId> listIds(const std::string& status, int limit,
+                                  const std::optional<ListedId>& after);
+
+    // DELETE /domains/{id}: the domain with its orders, challenges and certificates (cascade).
+    bool remove(const std::string& id);
+
+    // The live order's authorization URLs, to deactivate them at the CA before a delete.
+    std::vector<std::string> liveAuthorizationUrls(const std::string& domainId);
 
     // not_seen, active (the CNAME points at our target) or lost (it did and no longer does).
     void setDelegationStatus(const std::string& id, const std::string& status);

@@ -1,6 +1,7 @@
 #include "domain/domain_service.hpp"
 
 #include "core/error.hpp"
+#include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "domain/domain_name.hpp"
 #include "dns/txt_check.hpp"
@@ -131,6 +132,77 @@ Domain checkDomainNow(Database& database, std::string_view id) {
                         std::string(toString(domain.status)));
     logEvent(LogLevel::Info, "dns check requested", {{"domain_id", domain.id}});
     return domain;
+}
+
+namespace {
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 500;
+
+std::string encodeCursor(const DomainRepository::ListedId& last) {
+    return base64UrlEncode(std::to_string(last.createdAtMicros) + "." + last.id);
+}
+
+DomainRepository::ListedId decodeCursor(const std::string& cursor) {
+    const Error bad(ErrorCode::BadRequest, "cursor is not one this service returned");
+    std::string text;
+    try {
+        text = base64UrlDecode(cursor);
+    } catch (const std::invalid_argument&) {
+        throw bad;
+    }
+    const std::size_t dot = text.find('.');
+    if (dot == std::string::npos || dot == 0 || !isDomainId(text.substr(dot + 1)) ||
+        text.find_first_not_of("0123456789") < dot)
+        throw bad;
+    try {
+        return {text.substr(dot + 1), std::stoll(text.substr(0, dot))};
+    } catch (const std::exception&) {
+        throw bad;
+    }
+}
+
+}  // namespace
+
+DomainPage listDomains(Database& database, const std::map<std::string, std::string>& query) {
+    for (const auto& [name, value] : query)
+        if (name != "status" && name != "limit" && name != "cursor")
+            throw Error(ErrorCode::BadRequest, "unknown query parameter " + name.substr(0, 40) +
+                                                   "; use status, limit, cursor");
+    auto get = [&](const char* name) {
+        const auto found = query.find(name);
+        return found == query.end() ? std::string() : found->second;
+    };
+    const std::string status = get("status");
+    if (!status.empty() && !parseDomainStatus(status))
+        throw Error(ErrorCode::BadRequest,
+                    "status must be one of pending, verified, certificate_pending, active, failed");
+    int limit = kDefaultPageSize;
+    if (const std::string text = get("limit"); !text.empty()) {
+        if (text.size() > 3 || text.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoi(text) < 1 || std::stoi(text) > kMaxPageSize)
+            throw Error(ErrorCode::BadRequest, "limit must be a whole number from 1 to 500");
+        limit = std::stoi(text);
+    }
+    std::optional<DomainRepository::ListedId> after;
+    if (const std::string cursor = get("cursor"); !cursor.empty()) after = decodeCursor(cursor);
+
+    // One more than asked tells whether there is a next page.
+    auto ids = database.withSession([&](Poco::Data::Session& session) {
+        return DomainRepository(session).listIds(status, limit + 1, after);
+    });
+    DomainPage page;
+    if (static_cast<int>(ids.size()) > limit) {
+        ids.resize(static_cast<std::size_t>(limit));
+        page.nextCursor = encodeCursor(ids.back());
+    }
+    for (const auto& listed : ids) {
+        auto domain = database.withSession([&](Poco::Data::Session& session) {
+            return DomainRepository(session).findById(listed.id);
+        });
+        if (domain) page.items.push_back(std::move(*domain));  // deleted meanwhile: skipped
+    }
+    return page;
 }
 
 CertificateInfo findNewestCertificate(Database& database, std::string_view domainId) {

@@ -2,7 +2,10 @@
 // The domain use cases the handlers call: register, look up, verify, certificate metadata.
 // Expected failures are Error(code) with a message for the client.
 #include <string>
+#include <map>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
@@ -23,6 +26,14 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
 // POST /domains/{id}/check: the pending DNS lookup (issuance or renewal) runs now instead of at
 // its next poll. BadRequest when nothing waits for DNS.
 Domain checkDomainNow(Database& database, std::string_view id);
+
+// GET /domains?status=&limit=&cursor=: newest first, keyset pagination with an opaque cursor.
+struct DomainPage {
+    std::vector<Domain> items;
+    std::optional<std::string> nextCursor;  // none on the last page
+};
+// BadRequest for an unknown status, a limit outside 1..500, or a cursor this service did not make.
+DomainPage listDomains(Database& database, const std::map<std::string, std::string>& query);
 
 CertificateInfo findNewestCertificate(Database& database, std::string_view domainId);
 

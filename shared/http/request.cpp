@@ -1,5 +1,10 @@
 #include "http/request.hpp"
 
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+
+#include "core/error.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
@@ -31,6 +36,30 @@ const std::string& Request::param(const std::string& name) const {
     const auto found = params.find(name);
     if (found == params.end()) throw std::logic_error("route has no parameter " + name);
     return found->second;
+}
+
+std::map<std::string, std::string> parseQueryString(const std::string& text) {
+    std::map<std::string, std::string> query;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const std::size_t amp = text.find('&', start);
+        const std::string piece =
+            text.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+        if (!piece.empty()) {
+            const std::size_t eq = piece.find('=');
+            std::string name, value;
+            try {
+                Poco::URI::decode(piece.substr(0, eq), name, true);
+                if (eq != std::string::npos) Poco::URI::decode(piece.substr(eq + 1), value, true);
+            } catch (const Poco::Exception&) {
+                throw Error(ErrorCode::BadRequest, "malformed query string");
+            }
+            query[name] = value;
+        }
+        if (amp == std::string::npos) break;
+        start = amp + 1;
+    }
+    return query;
 }
 
 bool matchRoute(const std::string& pattern, const std::string& path,

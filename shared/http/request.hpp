@@ -9,14 +9,20 @@ struct Request {
     std::string method;
     std::string path;         // without the query string
     std::string contentType;  // as sent, may be empty
+    std::string queryString;  // QUERY_STRING, raw
     std::string authorization;
     std::string requestId;  // ours: the client's when sane, else fresh
     std::optional<long long> contentLength;
     std::string body;
     std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
+    std::map<std::string, std::string> query;   // QUERY_STRING, percent-decoded; last one wins
 
     const std::string& param(const std::string& name) const;
 };
+
+// "a=1&b=x%20y" -> {a: 1, b: "x y"}; pieces without '=' map to "". Throws Error(BadRequest) on
+// a malformed percent-encoding.
+std::map<std::string, std::string> parseQueryString(const std::string& text);
 
 // Matches "/domains/{id}/verify" against a path, filling `params`. Segments in braces match one
 // non-empty segment.

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "crypto/random.hpp"
+#include "http/routes.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -29,6 +30,7 @@ Request readRequest(const ParamLookup& param) {
     request.path = param("PATH_INFO");
     if (request.path.empty()) request.path = stripQuery(param("REQUEST_URI"));
     request.contentType = param("CONTENT_TYPE");
+    request.queryString = param("QUERY_STRING");
     request.authorization = param("HTTP_AUTHORIZATION");
     request.requestId = chooseRequestId(param("HTTP_X_REQUEST_ID"));
     const std::string length = param("CONTENT_LENGTH");
@@ -58,7 +60,12 @@ void logRequest(const Request& request, const Response& response,
     const auto elapsed =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
-    logEvent(response.status >= 500 ? LogLevel::Error : LogLevel::Info, "request",
+    // Health probes come every few seconds: their lines are debug unless they fail.
+    const bool probe = request.path == "/healthz" || request.path == "/readyz";
+    logEvent(response.status >= 500  ? LogLevel::Error
+             : probe                 ? LogLevel::Debug
+                                     : LogLevel::Info,
+             "request",
              {{"method", request.method},
               {"path", request.path.substr(0, 256)},
               {"status", response.status},
@@ -74,7 +81,7 @@ std::unique_ptr<Context> makeContext() {
         Context{std::move(config), std::move(database), std::move(resolver)});
 }
 
-int serveCgi(const Endpoint& endpoint, Context& context) {
+int serveCgi(const std::vector<Endpoint>& endpoints, Context& context) {
     const auto started = std::chrono::steady_clock::now();
     Request request = readRequest([](const char* name) {
         const char* value = std::getenv(name);
@@ -87,13 +94,13 @@ int serveCgi(const Endpoint& endpoint, Context& context) {
         std::cin.read(request.body.data(), length);
         request.body.resize(static_cast<std::size_t>(std::cin.gcount()));
     }
-    const Response response = dispatch(endpoint, context, request);
+    const Response response = dispatch(endpoints, context, request);
     std::cout << serializeCgiResponse(response, request.requestId) << std::flush;
     logRequest(request, response, started);
     return 0;
 }
 
-void serveFastCgi(const Endpoint& endpoint, Context& context) {
+void serveFastCgi(const std::vector<Endpoint>& endpoints, Context& context) {
     FCGX_Request fcgi;
     FCGX_InitRequest(&fcgi, 0, 0);
     while (FCGX_Accept_r(&fcgi) >= 0) {
@@ -110,7 +117,7 @@ void serveFastCgi(const Endpoint& endpoint, Context& context) {
             const int got = FCGX_GetStr(request.body.data(), static_cast<int>(length), fcgi.in);
             request.body.resize(static_cast<std::size_t>(got > 0 ? got : 0));
         }
-        const Response response = dispatch(endpoint, context, request);
+        const Response response = dispatch(endpoints, context, request);
         const std::string text = serializeCgiResponse(response, request.requestId);
         FCGX_PutStr(text.data(), static_cast<int>(text.size()), fcgi.out);
         FCGX_Finish_r(&fcgi);
@@ -120,17 +127,34 @@ void serveFastCgi(const Endpoint& endpoint, Context& context) {
 
 }  // namespace
 
-Response dispatch(const Endpoint& endpoint, Context& context, Request& request) {
+Response dispatch(const std::vector<Endpoint>& endpoints, Context& context, Request& request) {
     try {
-        if (!matchRoute(endpoint.pathPattern, request.path, request.params))
+        const Endpoint* endpoint = nullptr;
+        bool pathServed = false;
+        for (const auto& candidate : endpoints) {
+            if (!matchRoute(candidate.pathPattern, request.path, request.params)) continue;
+            pathServed = true;
+            if (candidate.method == request.method) {
+                endpoint = &candidate;
+                break;
+            }
+        }
+        // A path none of this executable's endpoints serves is not ours (lighttpd sends each
+        // path to its handler): 404.
+        if (!pathServed)
             throw Error(ErrorCode::NotFound, "no such endpoint: " + request.path.substr(0, 200));
-        if (request.method != endpoint.method) {
+        if (endpoint == nullptr) {
+            // Allow lists every method of the path, whichever executable serves it (RFC 9110
+            // §15.5.6).
+            std::string allow = allowedMethods(request.path);
+            if (allow.empty()) allow = endpoints.front().method;
             Response response = errorResponse(
                 ErrorCode::MethodNotAllowed,
-                "method " + request.method.substr(0, 20) + " not allowed; use " + endpoint.method);
-            response.headers.emplace_back("Allow", endpoint.method);
+                "method " + request.method.substr(0, 20) + " not allowed; use " + allow);
+            response.headers.emplace_back("Allow", allow);
             return response;
         }
+        request.query = parseQueryString(request.queryString);
         if (!context.config.authToken.empty()) {
             const std::string expected = "Bearer " + context.config.authToken;
             if (!constantTimeEquals(request.authorization, expected)) {
@@ -144,9 +168,9 @@ Response dispatch(const Endpoint& endpoint, Context& context, Request& request) 
             throw Error(ErrorCode::BadRequest, "Content-Length is not a number of bytes");
         if (!bodyFits(request))
             throw Error(ErrorCode::PayloadTooLarge, "request body larger than 64 KiB");
-        if (endpoint.takesJsonBody && !isJsonContentType(request.contentType))
+        if (endpoint->takesJsonBody && !isJsonContentType(request.contentType))
             throw Error(ErrorCode::UnsupportedMediaType, "Content-Type must be application/json");
-        return endpoint.handle(request, context);
+        return endpoint->handle(request, context);
     } catch (const Error& e) {
         return errorResponse(e.code(), e.what(), e.errorCode());
     } catch (const std::exception& e) {
@@ -157,7 +181,7 @@ Response dispatch(const Endpoint& endpoint, Context& context, Request& request) 
     }
 }
 
-int serve(const Endpoint& endpoint) {
+int serve(const std::vector<Endpoint>& endpoints) {
     std::signal(SIGPIPE, SIG_IGN);  // a client that hung up must not kill the process
     std::unique_ptr<Context> context;
     try {
@@ -168,8 +192,8 @@ int serve(const Endpoint& endpoint) {
         return 1;
     }
     if (FCGX_Init() != 0) return 1;
-    if (FCGX_IsCGI()) return serveCgi(endpoint, *context);
-    serveFastCgi(endpoint, *context);
+    if (FCGX_IsCGI()) return serveCgi(endpoints, *context);
+    serveFastCgi(endpoints, *context);
     return 0;
 }
 

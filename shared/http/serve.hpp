@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "db/database.hpp"
@@ -28,10 +29,13 @@ struct Endpoint {
     std::function<Response(const Request&, Context&)> handle;
 };
 
-int serve(const Endpoint& endpoint);
+// The endpoints one executable serves (lighttpd routes each route of http/routes.hpp to one).
+int serve(const std::vector<Endpoint>& endpoints);
+inline int serve(const Endpoint& endpoint) { return serve(std::vector<Endpoint>{endpoint}); }
 
-// Runs the common checks and the endpoint for one request, mapping errors to responses.
-Response dispatch(const Endpoint& endpoint, Context& context, Request& request);
+// Runs the common checks and the matching endpoint for one request, mapping errors to
+// responses. A path an endpoint serves with another method: 405 with Allow from the route table.
+Response dispatch(const std::vector<Endpoint>& endpoints, Context& context, Request& request);
 
 constexpr long long kMaxBodyBytes = 64 * 1024;
 

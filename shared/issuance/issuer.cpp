@@ -243,6 +243,28 @@ StartedIssuance Issuer::start(const std::string& domainId) {
     return started;
 }
 
+void Issuer::deleteDomain(const std::string& domainId) {
+    const Domain domain = findDomain(database_, domainId);
+    const auto authorizations = database_.withSession([&](Poco::Data::Session& session) {
+        return DomainRepository(session).liveAuthorizationUrls(domain.id);
+    });
+    for (const auto& url : authorizations) {
+        try {
+            withAccount([&] {
+                client_.deactivateAuthorization(url);
+                return true;
+            });
+        } catch (const std::exception& e) {
+            logEvent(LogLevel::Warn, "authorization not deactivated; deleting anyway",
+                     {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
+        }
+    }
+    const bool removed = database_.withSession(
+        [&](Poco::Data::Session& session) { return DomainRepository(session).remove(domain.id); });
+    if (!removed) throw Error(ErrorCode::NotFound, "domain not found");
+    logEvent(LogLevel::Info, "domain deleted", {{"domain_id", domain.id}});
+}
+
 StepOutcome Issuer::advance(const std::string& orderId, const std::string& leaseOwner) {
     Claim claim{store([&](OrderStore& orders) { return orders.load(orderId, leaseOwner); }),
                 leaseOwner};

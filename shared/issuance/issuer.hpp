@@ -51,6 +51,11 @@ public:
     // One step of a claimed order. Throws LeaseLost when another replica owns it now.
     StepOutcome advance(const std::string& orderId, const std::string& leaseOwner);
 
+    // DELETE /domains/{id}: deactivates the live order's authorizations at the CA when it can
+    // (its absence does not block the delete), then removes the domain with its orders,
+    // challenges, certificates and sealed keys in one statement. NotFound when unknown.
+    void deleteDomain(const std::string& domainId);
+
     // RFC 9773: asks the CA's renewalInfo about a certificate again and records its advice.
     void refreshRenewalInfo(const AriDue& due);
 

@@ -113,7 +113,7 @@ TEST_CASE("request id: every handler answer has one, and a sane client id comes 
          {"POST", "/domains/" + domain.id + "/verify", "", "application/json", {}},
          424},
         {"certificate (404)", {"GET", "/domains/" + domain.id + "/certificate", "", "", {}}, 404},
-        {"wrong method (405)", {"DELETE", "/domains/" + domain.id, "", "", {}}, 405},
+        {"wrong method (405)", {"PATCH", "/domains/" + domain.id, "", "", {}}, 405},
         {"bad JSON (400)", {"POST", "/domains", "{", "application/json", {}}, 400},
     };
     for (const auto& c : cases) {

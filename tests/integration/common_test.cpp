@@ -30,6 +30,9 @@ std::vector<HandlerCall> callsNeedingTheDatabase() {
         {"get_certificate", "GET", "/domains/" + id + "/certificate", "", ""},
         {"issue_certificate", "POST", "/domains/" + id + "/issue-certificate", "", ""},
         {"check_domain", "POST", "/domains/" + id + "/check", "", ""},
+        {"list_domains", "GET", "/domains", "", ""},
+        {"delete_domain", "DELETE", "/domains/" + id, "", ""},
+        {"health", "GET", "/readyz", "", ""},
     };
 }
 

@@ -1,0 +1,20 @@
+// GET /healthz -> 200 while the process serves; GET /readyz -> 200 while PostgreSQL answers,
+// else 503 (DESIGN.md "HTTP API").
+#include "db/database.hpp"
+#include "http/serve.hpp"
+
+int main() {
+    auto ok = [] {
+        Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
+        body->set("status", "ok");
+        return dnsh::jsonResponse(200, body);
+    };
+    return dnsh::serve(std::vector<dnsh::Endpoint>{
+        {"GET", "/healthz", false, [&](const dnsh::Request&, dnsh::Context&) { return ok(); }},
+        {"GET", "/readyz", false,
+         [&](const dnsh::Request&, dnsh::Context& context) {
+             dnsh::checkDatabase(context.database);  // Error(DatabaseUnavailable) -> 503
+             return ok();
+         }},
+    });
+}

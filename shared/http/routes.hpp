@@ -1,0 +1,22 @@
+#pragma once
+// The API's one route table (DESIGN.md "HTTP API"): path pattern -> method -> handler executable.
+// 405's Allow header comes from it, and lighttpd.conf's routing is checked against it
+// (tests/unit/routes_test.cpp), so the two cannot drift.
+#include <string>
+#include <vector>
+
+namespace dnsh {
+
+struct Route {
+    std::string pattern;  // "/domains/{id}/verify"
+    std::string method;
+    std::string handler;  // the executable under handlers/
+};
+
+const std::vector<Route>& routeTable();
+
+// Every method the table has for a path matching `path`, as an Allow header value ("GET, POST");
+// "" when no route matches it.
+std::string allowedMethods(const std::string& path);
+
+}  // namespace dnsh

@@ -1,0 +1,120 @@
+// The API a platform builds on (issue 10, first part): health and readiness, the domain list
+// with keyset pagination, DELETE, and 405 with Allow from the one route table.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/http_client.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh::test;
+
+namespace {
+
+HttpResult call(const std::string& method, const std::string& path) {
+    return send(baseUrl(), {method, path, "", method == "GET" || method == "DELETE" ? "" : "application/json", {}});
+}
+
+std::vector<std::string> idsOf(const HttpResult& page) {
+    std::vector<std::string> ids;
+    const auto items = page.json()->getArray("items");
+    for (std::size_t i = 0; items && i < items->size(); ++i)
+        ids.push_back(items->getObject(i)->getValue<std::string>("id"));
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("api: /healthz and /readyz answer 200 JSON, other methods 405") {
+    for (const char* path : {"/healthz", "/readyz"}) {
+        CAPTURE(path);
+        const HttpResult result = get(path);
+        CHECK(result.status == 200);
+        CHECK(result.jsonString("status") == "ok");
+        const HttpResult wrong = call("POST", path);
+        CHECK(wrong.status == 405);
+        CHECK(wrong.header("Allow") == "GET");
+    }
+}
+
+TEST_CASE("api: GET /domains lists newest first with an opaque cursor, and rejects bad queries") {
+    Leftovers leftovers;
+    std::vector<TestDomain> domains;
+    for (int i = 0; i < 3; ++i) domains.push_back(registerDomain("list", leftovers));
+    // e2e cases run one at a time: the three newest domains are these.
+    const HttpResult first = get("/domains?limit=2");
+    REQUIRE_MESSAGE(first.status == 200, first.body);
+    CHECK(idsOf(first) == std::vector<std::string>{domains[2].id, domains[1].id});
+    const std::string cursor = first.jsonString("next_cursor");
+    REQUIRE_FALSE(cursor.empty());
+    const HttpResult second = get("/domains?limit=2&cursor=" + cursor);
+    REQUIRE(second.status == 200);
+    REQUIRE_FALSE(idsOf(second).empty());
+    CHECK(idsOf(second).front() == domains[0].id);
+    // Items are full domain views; a filter by status.
+    const auto item = first.json()->getArray("items")->getObject(0);
+    CHECK(item->getValue<std::string>("status") == "pending");
+    CHECK_FALSE(item->has("verification_token"));
+    const HttpResult pending = get("/domains?status=pending&limit=1");
+    CHECK(idsOf(pending) == std::vector<std::string>{domains[2].id});
+    // The last page says so.
+    execute("UPDATE domains SET status = 'failed', error = 'test' WHERE id = " +
+            quoted(domains[0].id));
+    const HttpResult failed = get("/domains?status=failed&limit=500");
+    CHECK(failed.status == 200);
+    struct Case {
+        std::string description, query, fragment;
+    };
+    const std::vector<Case> bad{
+        {"unknown status", "status=bogus", "status must be one of"},
+        {"limit 0", "limit=0", "limit must be"},
+        {"limit over 500", "limit=501", "limit must be"},
+        {"limit not a number", "limit=ten", "limit must be"},
+        {"a cursor not from us", "cursor=bm90LWEtY3Vyc29y", "cursor"},
+        {"a cursor that is not base64url", "cursor=%%%", ""},
+        {"unknown parameter", "offset=10", "unknown query parameter"},
+    };
+    for (const auto& c : bad) {
+        CAPTURE(c.description);
+        const HttpResult result = get("/domains?" + c.query);
+        CHECK(result.status == 400);
+        CHECK(result.jsonString("error").find(c.fragment) != std::string::npos);
+    }
+}
+
+TEST_CASE("api: DELETE /domains/{id} removes the domain with its orders, and the name is free again") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("delete", leftovers);
+    REQUIRE(issueCertificate(domain).status == 202);  // a live order at the CA
+    const HttpResult deleted = call("DELETE", "/domains/" + domain.id);
+    CHECK(deleted.status == 204);
+    CHECK(get("/domains/" + domain.id).status == 404);
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
+    CHECK(count("SELECT count(*) FROM domains WHERE id = " + quoted(domain.id)) == 0);
+    CHECK(call("DELETE", "/domains/" + domain.id).status == 404);
+    CHECK(call("DELETE", "/domains/not-an-id").status == 404);
+    const HttpResult again =
+        postJson("/domains", "{\"domain_name\": \"" + domain.name + "\"}");
+    CHECK(again.status == 201);
+    if (again.status == 201) leftovers.add({again.jsonString("id"), domain.name, ""});
+}
+
+TEST_CASE("api: 405 lists every method of the path, whichever handler answers") {
+    struct Case {
+        std::string method, path, allow;
+    };
+    const std::vector<Case> cases{
+        {"PUT", "/domains", "GET, POST"},
+        {"POST", "/domains/0123456789abcdef0123456789abcdef", "GET, DELETE"},
+        {"GET", "/domains/0123456789abcdef0123456789abcdef/verify", "POST"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.method + " " + c.path);
+        const HttpResult result = call(c.method, c.path);
+        CHECK(result.status == 405);
+        CHECK(result.header("Allow") == c.allow);
+    }
+}

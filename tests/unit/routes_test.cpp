@@ -1,0 +1,108 @@
+// The route table (http/routes.hpp) is the one list of routes: 405's Allow comes from it, and
+// lighttpd.conf and CMake's handler list must say the same (so the three cannot drift).
+#include "http/routes.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+using namespace dnsh;
+
+namespace {
+
+std::string lighttpdConf() {
+    std::ifstream file(DNSH_SOURCE_DIR "/lighttpd.conf");
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+// "/domains/{id}/verify" -> "/domains/x/verify": a path the pattern matches.
+std::string examplePath(const std::string& pattern) {
+    return std::regex_replace(pattern, std::regex(R"(\{[a-z]+\})"), "0123abcd");
+}
+
+struct UrlBlock {
+    std::regex url;
+    std::string body;  // up to the next top-level url condition
+};
+
+std::vector<UrlBlock> urlBlocks(const std::string& conf) {
+    std::vector<UrlBlock> blocks;
+    const std::regex start(R"re(\n\$HTTP\["url"\] =~ "([^"]+)" \{)re");
+    std::vector<std::pair<std::size_t, std::string>> found;
+    for (std::sregex_iterator it(conf.begin(), conf.end(), start), end; it != end; ++it)
+        found.emplace_back(static_cast<std::size_t>(it->position()), (*it)[1]);
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        const std::size_t to = i + 1 < found.size() ? found[i + 1].first : conf.size();
+        blocks.push_back({std::regex(found[i].second), conf.substr(found[i].first, to - found[i].first)});
+    }
+    return blocks;
+}
+
+}  // namespace
+
+TEST_CASE("routes: Allow lists every method of a path, and nothing for unknown paths") {
+    struct Case {
+        std::string description, path, allow;
+    };
+    const std::vector<Case> cases{
+        {"the collection", "/domains", "GET, POST"},
+        {"one domain", "/domains/0123456789abcdef0123456789abcdef", "GET, DELETE"},
+        {"verify", "/domains/abc/verify", "POST"},
+        {"certificate", "/domains/abc/certificate", "GET"},
+        {"readiness", "/readyz", "GET"},
+        {"unknown", "/nope", ""},
+        {"too deep", "/domains/a/verify/x", ""},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(allowedMethods(c.path) == c.allow);
+    }
+}
+
+TEST_CASE("routes: lighttpd.conf and CMake's handler list say what the route table says") {
+    std::set<std::string> tableHandlers;
+    for (const auto& route : routeTable()) tableHandlers.insert(route.handler);
+
+    std::set<std::string> cmakeHandlers;
+    std::istringstream list(DNSH_HANDLER_NAMES);
+    for (std::string name; std::getline(list, name, ',');) cmakeHandlers.insert(name);
+    CHECK(cmakeHandlers == tableHandlers);
+
+    const std::string conf = lighttpdConf();
+    REQUIRE_FALSE(conf.empty());
+    std::set<std::string> confHandlers;
+    const std::regex binPath(R"re(env\.DNSH_BIN_DIR \+ "/([a-z_]+)")re");
+    for (std::sregex_iterator it(conf.begin(), conf.end(), binPath), end; it != end; ++it)
+        confHandlers.insert((*it)[1]);
+    CHECK(confHandlers == tableHandlers);
+
+    const auto blocks = urlBlocks(conf);
+    for (const auto& route : routeTable()) {
+        const std::string path = examplePath(route.pattern);
+        CAPTURE(route.pattern);
+        CAPTURE(route.method);
+        int matching = 0;
+        for (const auto& block : blocks) {
+            if (!std::regex_match(path, block.url)) continue;
+            ++matching;
+            const std::string bin = "\"/" + route.handler + "\"";
+            // With a method condition, the handler of that method is in its branch (before
+            // "} else"); the other routes of the path are in the else branch.
+            const std::string condition = "$HTTP[\"request-method\"] == \"" + route.method + "\" {";
+            const std::size_t at = block.body.find(condition);
+            if (at != std::string::npos) {
+                const std::size_t elseAt = block.body.find("} else", at);
+                CHECK(block.body.substr(at, elseAt - at).find(bin) != std::string::npos);
+            } else {
+                CHECK(block.body.find(bin) != std::string::npos);
+            }
+        }
+        CHECK(matching == 1);  // exactly one url block serves the path
+    }
+}
