@@ -20,15 +20,54 @@ namespace dnsh {
 
 namespace {
 
-void writeFile(const std::string& path, const std::string& content, mode_t mode) {
-    // O_EXCL-free but mode set at creation: a key file is never world-readable, not even briefly.
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-    ::fchmod(fd, mode);
-    const ssize_t written = ::write(fd, content.data(), content.size());
-    ::close(fd);
-    if (written != static_cast<ssize_t>(content.size()))
-        throw std::runtime_error("short write to " + path);
+[[noreturn]] void failWith(const std::string& what) {
+    throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+// The export directory: created 0700 when missing; an existing one must be a real directory
+// (not a symlink) owned by us and writable by nobody else, or another local user could have the
+// decrypted key written where they choose. Returns an O_DIRECTORY descriptor to write under.
+int openExportDirectory(const std::string& dir) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) failWith("cannot create " + dir);
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) failWith("refusing " + dir + " (not a directory, or a symlink)");
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) {
+        ::close(fd);
+        failWith("cannot stat " + dir);
+    }
+    if (info.st_uid != ::geteuid() || (info.st_mode & 022) != 0) {
+        ::close(fd);
+        throw std::runtime_error("refusing " + dir +
+                                 ": it must be owned by this user and writable by nobody else");
+    }
+    return fd;
+}
+
+// A new file (O_EXCL: never through a symlink or over a file someone placed there), its mode set
+// at creation, every write checked.
+void writeNewFile(int dirFd, const std::string& dir, const std::string& name,
+                  const std::string& content, mode_t mode) {
+    const std::string path = dir + "/" + name;
+    const int fd = ::openat(dirFd, name.c_str(),
+                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) failWith("cannot create " + path + " (it must not exist yet)");
+    auto fail = [&](const std::string& what) {
+        const int saved = errno;
+        ::close(fd);
+        ::unlinkat(dirFd, name.c_str(), 0);
+        errno = saved;
+        failWith(what + " " + path);
+    };
+    if (::fchmod(fd, mode) != 0) fail("cannot set the mode of");  // whatever the umask said
+    for (std::size_t done = 0; done < content.size();) {
+        const ssize_t written = ::write(fd, content.data() + done, content.size() - done);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) fail("cannot write");
+        done += static_cast<std::size_t>(written);
+    }
+    if (::fsync(fd) != 0) fail("cannot sync");
+    if (::close(fd) != 0) failWith("cannot close " + path);
 }
 
 // The tables and columns holding sealed private keys, with the column naming their KEK.
@@ -60,11 +99,16 @@ void exportCertificate(Database& database, const KeyEncryptor& kek, const std::s
     });
     if (rows.empty()) throw Error(ErrorCode::NotFound, "no certificate for domain " + domainId);
     const std::string keyPem = kek.decrypt(rows[0].get<2>());
-    if (::mkdir(outDir.c_str(), 0700) != 0 && errno != EEXIST)
-        throw std::runtime_error("cannot create " + outDir + ": " + std::strerror(errno));
-    writeFile(outDir + "/cert.pem", rows[0].get<0>(), 0644);
-    writeFile(outDir + "/chain.pem", rows[0].get<1>(), 0644);
-    writeFile(outDir + "/key.pem", keyPem, 0600);
+    const int dirFd = openExportDirectory(outDir);
+    try {
+        writeNewFile(dirFd, outDir, "cert.pem", rows[0].get<0>(), 0644);
+        writeNewFile(dirFd, outDir, "chain.pem", rows[0].get<1>(), 0644);
+        writeNewFile(dirFd, outDir, "key.pem", keyPem, 0600);
+    } catch (...) {
+        ::close(dirFd);
+        throw;
+    }
+    ::close(dirFd);
 }
 
 int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current,
