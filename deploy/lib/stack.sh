@@ -83,6 +83,8 @@ dnsh_start_postgres() {
     local data=$dir/data sock=$dir/socket
     mkdir -p "$dir" "$sock"
     chown postgres:postgres "$dir" "$sock"
+    # Trust authentication on this socket: only its owner (postgres) and root may reach it.
+    chmod 0700 "$sock"
     if [ ! -f "$data/PG_VERSION" ]; then
         runuser -u postgres -- "$PG_BIN/initdb" -D "$data" -A trust -U postgres -E UTF8 \
             --no-locale >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; dnsh_die "initdb failed"; }
