@@ -1,4 +1,5 @@
-// POST /domains/{id}/check -> 202 the domain; its pending DNS lookup runs now, not at the next poll.
+// POST /domains/{id}/check -> 202 the domain; its pending DNS lookup runs now, not at the next
+// poll.
 #include "domain/domain_json.hpp"
 #include "domain/domain_service.hpp"
 #include "http/serve.hpp"

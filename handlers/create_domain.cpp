@@ -11,6 +11,6 @@ int main() {
              const auto name = dnsh::requireStringField(body, "domain_name");
              return dnsh::jsonResponse(
                  201, dnsh::registrationJson(dnsh::registerDomain(context.database, name),
-                                        context.config.delegationZone));
+                                             context.config.delegationZone));
          }});
 }

@@ -3,11 +3,13 @@
 #include "issuance/issuer.hpp"
 
 int main() {
-    return dnsh::serve(
-        {"DELETE", "/domains/{id}", false, [](const dnsh::Request& request, dnsh::Context& context) {
-             // One per process: the CA connection and the account stay warm across requests.
-             static dnsh::Issuer issuer(context.database, context.config, context.resolver);
-             issuer.deleteDomain(request.param("id"));
-             return dnsh::Response{204, "", {}};
-         }});
+    return dnsh::serve({"DELETE", "/domains/{id}", false,
+                        [](const dnsh::Request& request, dnsh::Context& context) {
+                            // One per process: the CA connection and the account stay warm across
+                            // requests.
+                            static dnsh::Issuer issuer(context.database, context.config,
+                                                       context.resolver);
+                            issuer.deleteDomain(request.param("id"));
+                            return dnsh::Response{204, "", {}};
+                        }});
 }

@@ -7,8 +7,8 @@ int main() {
     return dnsh::serve({"POST", "/domains/{id}/verify", false,
                         [](const dnsh::Request& request, dnsh::Context& context) {
                             const auto domain = dnsh::verifyDomain(
-                                context.database, context.resolver,
-                                context.config.delegationZone, request.param("id"));
+                                context.database, context.resolver, context.config.delegationZone,
+                                request.param("id"));
                             return dnsh::jsonResponse(
                                 200, dnsh::domainJson(domain, context.config.delegationZone));
                         }});

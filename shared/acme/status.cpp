@@ -32,9 +32,15 @@ constexpr EnumNames<ChallengeStatus, 4> kChallenge{{{
 
 }  // namespace
 
-std::string_view toString(OrderStatus status) { return kOrder.toString(status); }
-std::string_view toString(AuthorizationStatus status) { return kAuthorization.toString(status); }
-std::string_view toString(ChallengeStatus status) { return kChallenge.toString(status); }
+std::string_view toString(OrderStatus status) {
+    return kOrder.toString(status);
+}
+std::string_view toString(AuthorizationStatus status) {
+    return kAuthorization.toString(status);
+}
+std::string_view toString(ChallengeStatus status) {
+    return kChallenge.toString(status);
+}
 
 OrderStatus parseOrderStatus(std::string_view text) {
     return kOrder.parse(text).value_or(OrderStatus::Unknown);

@@ -115,7 +115,8 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
     }
     // An idle kept-alive connection that is readable has been closed by the server (or holds
     // junk): open a fresh one rather than lose a request that may not be sent twice.
-    if (session.connected() && session.socket().poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ))
+    if (session.connected() &&
+        session.socket().poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ))
         session.reset();
     HttpReply reply;
     // A kept-alive connection the server has since closed fails on first use: a replayable

@@ -49,8 +49,8 @@ int openExportDirectory(const std::string& dir) {
 void writeNewFile(int dirFd, const std::string& dir, const std::string& name,
                   const std::string& content, mode_t mode) {
     const std::string path = dir + "/" + name;
-    const int fd = ::openat(dirFd, name.c_str(),
-                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    const int fd =
+        ::openat(dirFd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) failWith("cannot create " + path + " (it must not exist yet)");
     auto fail = [&](const std::string& what) {
         const int saved = errno;

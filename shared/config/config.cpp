@@ -51,11 +51,14 @@ TsigKey parseTsigKey(const std::string& text) {
 void requireDelegationSettings(const Config& config) {
     if (config.delegationZone.empty()) return;
     if (config.dnsUpdateServer.empty())
-        throw ConfigError("DELEGATION_ZONE is set but DNS_UPDATE_SERVER is not: it names the "
-                          "primary server of " + config.delegationZone + " (host[:port])");
+        throw ConfigError(
+            "DELEGATION_ZONE is set but DNS_UPDATE_SERVER is not: it names the "
+            "primary server of " +
+            config.delegationZone + " (host[:port])");
     if (!config.dnsUpdateTsig)
-        throw ConfigError("DELEGATION_ZONE is set but DNS_UPDATE_TSIG is not: "
-                          "algorithm:name:base64secret of the key the primary accepts updates with");
+        throw ConfigError(
+            "DELEGATION_ZONE is set but DNS_UPDATE_TSIG is not: "
+            "algorithm:name:base64secret of the key the primary accepts updates with");
 }
 
 bool apiOpenToNetwork(const Config& config) {

@@ -29,7 +29,9 @@ std::string serverText(const DnsServer& server) {
 
 DnsUpdater::DnsUpdater(std::string zone, DnsServer primary, TsigKey key,
                        std::chrono::milliseconds timeout)
-    : zone_(std::move(zone)), primary_(std::move(primary)), key_(std::move(key)),
+    : zone_(std::move(zone)),
+      primary_(std::move(primary)),
+      key_(std::move(key)),
       timeout_(timeout) {}
 
 std::optional<DnsUpdater> DnsUpdater::fromConfig(const Config& config) {
@@ -47,8 +49,7 @@ UpdateResult DnsUpdater::deleteTxt(const std::string& name, const std::string& v
     return send(name, value, false);
 }
 
-UpdateResult DnsUpdater::send(const std::string& name, const std::string& value,
-                              bool add) const {
+UpdateResult DnsUpdater::send(const std::string& name, const std::string& value, bool add) const {
     const std::string where = serverText(primary_);
     // dns-01 values are base64url (RFC 8555 §8.4): no quotes or escapes to worry about.
     if (value.find_first_of("\"\\ ") != std::string::npos)

@@ -24,8 +24,7 @@ std::string parentOf(const std::string& name) {
 
 // RFC 2308 §2.1/§2.2: a negative answer carries the zone's SOA in its authority section; a
 // positive SOA answer names the zone itself. Walks up until one of them says where the cut is.
-std::optional<std::string> zoneOf(const DnsResolver& resolver, std::string name,
-                                  std::string& why) {
+std::optional<std::string> zoneOf(const DnsResolver& resolver, std::string name, std::string& why) {
     while (!name.empty()) {
         const DnsResponse soa = resolver.query(name, RecordType::Soa);
         if (soa.outcome == LookupOutcome::Found || soa.outcome == LookupOutcome::NxDomain) {
@@ -114,20 +113,20 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
             if (result != "found" && worst == "found") {
                 worst = result;
                 check.seen = seen;
-                description = nameserver + " (" + address + ") " +
-                              (result == "txt_mismatch"
-                                   ? "has " + std::to_string(seen.size()) +
-                                         " TXT value(s) at " + current + ", " +
-                                         std::to_string(missing) + " expected value(s) missing"
-                               : result == "txt_not_found" ? "has no TXT record at " + current
-                                                           : "failed: " + txt.detail);
+                description =
+                    nameserver + " (" + address + ") " +
+                    (result == "txt_mismatch"
+                         ? "has " + std::to_string(seen.size()) + " TXT value(s) at " + current +
+                               ", " + std::to_string(missing) + " expected value(s) missing"
+                     : result == "txt_not_found" ? "has no TXT record at " + current
+                                                 : "failed: " + txt.detail);
             }
         }
     }
     check.result = worst;
-    check.description =
-        worst == "found" ? "every nameserver of " + *zone + " serves the value(s) at " + current
-                         : description;
+    check.description = worst == "found"
+                            ? "every nameserver of " + *zone + " serves the value(s) at " + current
+                            : description;
     return check;
 }
 

@@ -215,9 +215,8 @@ DnsResponse queryServer(const DnsServer* server, const std::string& name, Record
     RdfPtr qname(ldns_dname_new_frm_str(name.c_str()));
     if (!qname) return {LookupOutcome::Failed, {}, {}, "cannot encode name " + name};
     ldns_pkt* raw = nullptr;
-    const ldns_status status = ldns_resolver_send(&raw, resolver.get(), qname.get(),
-                                                  ldnsType(type), LDNS_RR_CLASS_IN,
-                                                  recursive ? LDNS_RD : 0);
+    const ldns_status status = ldns_resolver_send(&raw, resolver.get(), qname.get(), ldnsType(type),
+                                                  LDNS_RR_CLASS_IN, recursive ? LDNS_RD : 0);
     PacketPtr packet(raw);
     if (status != LDNS_STATUS_OK || !packet)
         return {LookupOutcome::Timeout,
@@ -239,8 +238,8 @@ DnsResponse queryServer(const DnsServer* server, const std::string& name, Record
             return {LookupOutcome::Failed,
                     {},
                     {},
-                    label + " answered rcode " +
-                        std::to_string(ldns_pkt_get_rcode(packet.get())) + " for " + name};
+                    label + " answered rcode " + std::to_string(ldns_pkt_get_rcode(packet.get())) +
+                        " for " + name};
     }
     response.answer = toRecords(ldns_pkt_answer(packet.get()));
     response.authority = toRecords(ldns_pkt_authority(packet.get()));

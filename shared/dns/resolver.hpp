@@ -36,7 +36,7 @@ enum class RecordType { Txt, Cname, Soa, Ns, A, Aaaa };
 struct DnsRecord {
     std::string owner;  // without the trailing dot
     RecordType type = RecordType::Txt;
-    std::string data;   // TXT: its strings joined; CNAME/NS/SOA: the name; A/AAAA: the address
+    std::string data;  // TXT: its strings joined; CNAME/NS/SOA: the name; A/AAAA: the address
 };
 
 struct DnsResponse {

@@ -36,13 +36,12 @@ std::string describe(const TxtCheck& check, const TxtLookup& lookup, std::size_t
     switch (lookup.outcome) {
         case LookupOutcome::Found:
             if (missing == 0) return "found the expected TXT value(s) at " + check.name + via;
-            return "found " + std::to_string(check.seen.size()) + " TXT value(s) at " +
-                   check.name + via + ", " +
+            return "found " + std::to_string(check.seen.size()) + " TXT value(s) at " + check.name +
+                   via + ", " +
                    (missing == check.expected.size()
                         ? std::string("none matching")
                         : std::to_string(missing) + " of the " +
-                              std::to_string(check.expected.size()) +
-                              " expected values missing");
+                              std::to_string(check.expected.size()) + " expected values missing");
         case LookupOutcome::NoRecords:
             return "no TXT record at " + check.name + via;
         case LookupOutcome::NxDomain:

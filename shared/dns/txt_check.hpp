@@ -25,8 +25,8 @@ struct TxtCheck {
     // "found" (every expected value present) or an error_code of DESIGN.md: txt_not_found,
     // txt_mismatch, dns_nxdomain, dns_servfail, dns_timeout.
     std::string result;
-    std::string description;  // for error messages: what was seen, where
-    std::string zone;                      // authoritative precheck: the zone asked
+    std::string description;                // for error messages: what was seen, where
+    std::string zone;                       // authoritative precheck: the zone asked
     std::vector<NameserverAnswer> servers;  // authoritative precheck: every server's answer
     bool passed() const { return result == "found"; }
 };

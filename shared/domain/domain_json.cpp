@@ -58,8 +58,9 @@ std::string publishInstructions(const std::vector<PendingChallenge>& challenges)
     // checks each of them, so both records must be there at once.
     std::vector<std::pair<std::string, std::vector<std::string>>> byName;
     for (const auto& challenge : challenges) {
-        auto found = std::find_if(byName.begin(), byName.end(),
-                                  [&](const auto& entry) { return entry.first == challenge.txtName; });
+        auto found = std::find_if(byName.begin(), byName.end(), [&](const auto& entry) {
+            return entry.first == challenge.txtName;
+        });
         if (found == byName.end()) found = byName.insert(byName.end(), {challenge.txtName, {}});
         found->second.push_back(challenge.txtValue);
     }
@@ -129,11 +130,11 @@ Poco::JSON::Object::Ptr registrationJson(const Domain& domain, const std::string
     std::string instructions =
         "Create a TXT record for " + txtName + " with value: " + domain.verificationToken;
     if (!delegationZone.empty())
-        instructions += ". Or, once for every future certificate, a CNAME record for " + txtName +
-                        " pointing to " +
-                        delegationTarget(domain.verificationToken, domain.domainName,
-                                         delegationZone) +
-                        ": the service then publishes every ACME value itself";
+        instructions +=
+            ". Or, once for every future certificate, a CNAME record for " + txtName +
+            " pointing to " +
+            delegationTarget(domain.verificationToken, domain.domainName, delegationZone) +
+            ": the service then publishes every ACME value itself";
     json->set("instructions", instructions);
     json->set("created_at", domain.createdAt);
     if (!delegationZone.empty()) json->set("delegation", delegationJson(domain, delegationZone));

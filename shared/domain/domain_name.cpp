@@ -129,7 +129,9 @@ std::string normalizeHostName(std::string_view input) {
 
 }  // namespace
 
-bool isWildcard(std::string_view domainName) { return domainName.substr(0, 2) == "*."; }
+bool isWildcard(std::string_view domainName) {
+    return domainName.substr(0, 2) == "*.";
+}
 
 std::string baseDomain(std::string_view domainName) {
     return std::string(isWildcard(domainName) ? domainName.substr(2) : domainName);

@@ -161,8 +161,7 @@ bool DomainRepository::makeDnsCheckDue(const std::string& id) {
 }
 
 void DomainRepository::recordCheck(const std::string& id, const std::string& checkJson) {
-    session_ << "UPDATE domains SET last_check = $2 WHERE id = $1", bind(id), bind(checkJson),
-        now;
+    session_ << "UPDATE domains SET last_check = $2 WHERE id = $1", bind(id), bind(checkJson), now;
 }
 
 std::optional<CertificateInfo> DomainRepository::newestCertificate(const std::string& domainId) {

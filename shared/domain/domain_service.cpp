@@ -3,9 +3,9 @@
 #include "core/error.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
-#include "domain/domain_name.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/delegation.hpp"
+#include "domain/domain_name.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_transition.hpp"
 #include "log/log.hpp"
@@ -74,13 +74,13 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
             });
             const Domain after = requireDomain(database, id);
             if (!won) throw notPending(after.status);
-            logEvent(LogLevel::Info, "domain verified", {{"domain_id", domain.id}, {"by", "cname"}});
+            logEvent(LogLevel::Info, "domain verified",
+                     {{"domain_id", domain.id}, {"by", "cname"}});
             return after;
         }
     }
 
-    const TxtCheck check =
-        checkTxt(resolver, name, {domain.verificationToken});
+    const TxtCheck check = checkTxt(resolver, name, {domain.verificationToken});
     logEvent(LogLevel::Info, "txt lookup",
              {{"domain_id", domain.id},
               {"name", check.name},
@@ -88,9 +88,9 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
               {"records", check.seen.size()}});
     const bool won = database.withSession([&](Poco::Data::Session& session) {
         DomainRepository(session).recordCheck(
-            domain.id, txtCheckJson(redacted(check, domain.verificationToken,
-                                             "(the verification token)"),
-                                    std::nullopt));
+            domain.id,
+            txtCheckJson(redacted(check, domain.verificationToken, "(the verification token)"),
+                         std::nullopt));
         return check.passed() &&
                transitionDomain(session, domain.id,
                                 {DomainStatus::Pending, DomainStatus::Verified, "", ""});
@@ -101,12 +101,12 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
         const std::string zoneSuffix = "." + delegationZone;
         if (!cname.empty() && cname.size() > zoneSuffix.size() &&
             cname.compare(cname.size() - zoneSuffix.size(), zoneSuffix.size(), zoneSuffix) == 0)
-            throw Error(ErrorCode::BadRequest,
-                        name + " is a CNAME to " + cname + ", not to this domain's target " +
-                            delegationTarget(domain.verificationToken, domain.domainName,
-                                             delegationZone) +
-                            ", and no verification token was found there",
-                        "cname_mismatch");
+            throw Error(
+                ErrorCode::BadRequest,
+                name + " is a CNAME to " + cname + ", not to this domain's target " +
+                    delegationTarget(domain.verificationToken, domain.domainName, delegationZone) +
+                    ", and no verification token was found there",
+                "cname_mismatch");
         // TXT records without the token: the customer's record is wrong (400). No record or a
         // lookup that failed: the DNS the request depends on (424).
         if (check.result == "txt_mismatch")

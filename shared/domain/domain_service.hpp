@@ -1,9 +1,9 @@
 #pragma once
 // The domain use cases the handlers call: register, look up, verify, certificate metadata.
 // Expected failures are Error(code) with a message for the client.
-#include <string>
 #include <map>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 

@@ -16,7 +16,9 @@ constexpr EnumNames<DomainStatus, 5> kNames{{{
 
 }  // namespace
 
-std::string_view toString(DomainStatus status) { return kNames.toString(status); }
+std::string_view toString(DomainStatus status) {
+    return kNames.toString(status);
+}
 
 std::optional<DomainStatus> parseDomainStatus(std::string_view text) {
     return kNames.parse(text);

@@ -3,13 +3,12 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
-#include "core/error.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
 #include <vector>
 
+#include "core/error.hpp"
 #include "crypto/random.hpp"
 
 namespace dnsh {

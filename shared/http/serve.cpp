@@ -62,9 +62,9 @@ void logRequest(const Request& request, const Response& response,
             .count();
     // Health probes come every few seconds: their lines are debug unless they fail.
     const bool probe = request.path == "/healthz" || request.path == "/readyz";
-    logEvent(response.status >= 500  ? LogLevel::Error
-             : probe                 ? LogLevel::Debug
-                                     : LogLevel::Info,
+    logEvent(response.status >= 500 ? LogLevel::Error
+             : probe                ? LogLevel::Debug
+                                    : LogLevel::Info,
              "request",
              {{"method", request.method},
               {"path", request.path.substr(0, 256)},
@@ -175,8 +175,7 @@ Response dispatch(const std::vector<Endpoint>& endpoints, Context& context, Requ
         return errorResponse(e.code(), e.what(), e.errorCode());
     } catch (const std::exception& e) {
         // Details go to the log only; the client learns nothing about internals.
-        logEvent(LogLevel::Error, "unhandled error",
-                 {{"detail", errorDetail(e)}});
+        logEvent(LogLevel::Error, "unhandled error", {{"detail", errorDetail(e)}});
         return errorResponse(ErrorCode::Internal, "internal error");
     }
 }

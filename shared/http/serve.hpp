@@ -31,7 +31,9 @@ struct Endpoint {
 
 // The endpoints one executable serves (lighttpd routes each route of http/routes.hpp to one).
 int serve(const std::vector<Endpoint>& endpoints);
-inline int serve(const Endpoint& endpoint) { return serve(std::vector<Endpoint>{endpoint}); }
+inline int serve(const Endpoint& endpoint) {
+    return serve(std::vector<Endpoint>{endpoint});
+}
 
 // Runs the common checks and the matching endpoint for one request, mapping errors to
 // responses. A path an endpoint serves with another method: 405 with Allow from the route table.

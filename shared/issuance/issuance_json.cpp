@@ -22,10 +22,10 @@ Poco::JSON::Object::Ptr issuanceJson(const StartedIssuance& started) {
                                                              : started.challenges.front().txtName);
     if (!started.challenges.empty())
         json->set("expected_txt_value", started.challenges.front().txtValue);
-    json->set("instructions",
-              started.delegated ? std::string("Nothing to publish: the service publishes the "
-                                              "values through the delegation CNAME")
-                                : publishInstructions(started.challenges));
+    json->set("instructions", started.delegated
+                                  ? std::string("Nothing to publish: the service publishes the "
+                                                "values through the delegation CNAME")
+                                  : publishInstructions(started.challenges));
     json->set("delegated", started.delegated);
     return json;
 }

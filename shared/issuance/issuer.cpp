@@ -471,7 +471,8 @@ void Issuer::unpublish(const StoredOrder& order) {
     for (const auto& challenge : order.challenges) {
         if (challenge.publishedAt.empty() || !updater_) continue;
         try {
-            const UpdateResult result = updater_->deleteTxt(challenge.publishedAt, challenge.txtValue);
+            const UpdateResult result =
+                updater_->deleteTxt(challenge.publishedAt, challenge.txtValue);
             if (!result.ok()) {
                 logEvent(LogLevel::Warn, "delegated TXT value not removed",
                          {{"domain_id", order.domainId},
@@ -516,8 +517,8 @@ StepOutcome Issuer::awaitDns(Claim& claim) {
         // Issuance fails at POLL_TIMEOUT; a renewal keeps waiting for its customer (more slowly)
         // until the CA's order expires, while the current certificate is still served.
         const bool giveUp = order.kind == OrderKind::Issue && pastPollTimeout;
-        const milliseconds next = pastPollTimeout ? std::max(config_.pollInterval, kSlowDnsPoll)
-                                                  : config_.pollInterval;
+        const milliseconds next =
+            pastPollTimeout ? std::max(config_.pollInterval, kSlowDnsPoll) : config_.pollInterval;
         database_.withSession([&](Poco::Data::Session& session) {
             DomainRepository(session).recordCheck(
                 order.domainId,
@@ -579,8 +580,10 @@ StepOutcome Issuer::awaitAuthorization(Claim& claim) {
     }
     if (!allValid) {
         if (order.stepAgeMs >= config_.pollTimeout.count())
-            return fail(claim, "the CA did not finish validating within " +
-                                   formatDuration(config_.pollTimeout), "timeout");
+            return fail(
+                claim,
+                "the CA did not finish validating within " + formatDuration(config_.pollTimeout),
+                "timeout");
         return StepOutcome{false, kCaPollDelay, "await_authz"};
     }
     moveTo(claim, OrderStep::Finalize);
@@ -621,9 +624,9 @@ StepOutcome Issuer::finalize(Claim& claim) {
         case acme::OrderStatus::Valid:
             break;  // finalize already happened (before a restart)
         default:
-            return fail(claim, "the CA marked the order " +
-                                   std::string(acme::toString(current.status)) +
-                                   (current.error.empty() ? "" : ": " + current.error),
+            return fail(claim,
+                        "the CA marked the order " + std::string(acme::toString(current.status)) +
+                            (current.error.empty() ? "" : ": " + current.error),
                         "ca_invalid");
     }
     moveTo(claim, OrderStep::AwaitOrder);
@@ -651,9 +654,10 @@ StepOutcome Issuer::awaitOrder(Claim& claim) {
     if (!certificateMatchesKey(issued.leafPem, key.get()))
         return fail(claim, "the issued certificate does not match our key", "internal");
 
-    NewCertificate certificate{randomHex(16),     issued.leafPem,    issued.chainPem,
-                               *order.certKeyCiphertext, encryptor_.keyId(), issued.notBefore,
-                               issued.notAfter,   0,       std::nullopt};
+    NewCertificate certificate{
+        randomHex(16),      issued.leafPem,   issued.chainPem, *order.certKeyCiphertext,
+        encryptor_.keyId(), issued.notBefore, issued.notAfter, 0,
+        std::nullopt};
     certificate.renewBeforeMs =
         renewBeforeExpiry(config_.renewBefore,
                           std::chrono::duration_cast<milliseconds>(issued.lifetime), randomUnit())

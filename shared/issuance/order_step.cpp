@@ -22,9 +22,17 @@ constexpr EnumNames<OrderStep, 6> kSteps{{{
 
 }  // namespace
 
-std::string_view toString(OrderKind kind) { return kKinds.toString(kind); }
-std::optional<OrderKind> parseOrderKind(std::string_view text) { return kKinds.parse(text); }
-std::string_view toString(OrderStep step) { return kSteps.toString(step); }
-std::optional<OrderStep> parseOrderStep(std::string_view text) { return kSteps.parse(text); }
+std::string_view toString(OrderKind kind) {
+    return kKinds.toString(kind);
+}
+std::optional<OrderKind> parseOrderKind(std::string_view text) {
+    return kKinds.parse(text);
+}
+std::string_view toString(OrderStep step) {
+    return kSteps.toString(step);
+}
+std::optional<OrderStep> parseOrderStep(std::string_view text) {
+    return kSteps.parse(text);
+}
 
 }  // namespace dnsh

@@ -100,8 +100,7 @@ bool OrderStore::createIssueOrder(const std::string& orderId, const std::string&
                     "finalize_url, step, expires_at, next_attempt_at, delegated) VALUES ($1, $2, "
                     "'issue', $3, $4, $5, $6, nullif($7, '')::timestamptz, now(), $8)",
             bind(orderId), bind(domainId), bind(placed.accountId), bind(placed.orderUrl),
-            bind(placed.finalizeUrl), bind(step), bind(placed.expires), bind(placed.delegated),
-            now;
+            bind(placed.finalizeUrl), bind(step), bind(placed.expires), bind(placed.delegated), now;
         insertChallenges(session_, orderId, placed.challenges);
         return true;
     });
@@ -206,16 +205,16 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
     order.delegationStatus = text(rows, "delegation_status");
     order.verificationToken = text(rows, "verification_token");
 
-    std::vector<Poco::Tuple<std::string, std::string, std::string, std::string, std::string,
-                            std::string>>
+    std::vector<
+        Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string>>
         challenges;
     session_ << "SELECT authorization_url, challenge_url, token, txt_name, txt_value, "
                 "coalesce(published_at_name, '') FROM acme_challenges WHERE order_id = $1 "
                 "ORDER BY id",
         bind(orderId), into(challenges), now;
     for (const auto& c : challenges)
-        order.challenges.push_back(OrderChallenge{c.get<0>(), c.get<1>(), c.get<2>(), c.get<3>(),
-                                                  c.get<4>(), c.get<5>()});
+        order.challenges.push_back(
+            OrderChallenge{c.get<0>(), c.get<1>(), c.get<2>(), c.get<3>(), c.get<4>(), c.get<5>()});
     return order;
 }
 
@@ -327,9 +326,8 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
                     "domain " + order.domainId + " was no longer certificate_pending");
 }
 
-void OrderStore::fail(const StoredOrder& order, const std::string& owner,
-                      const std::string& reason, const std::string& errorCode,
-                      Poco::Int64 renewalRetryMs) {
+void OrderStore::fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
+                      const std::string& errorCode, Poco::Int64 renewalRetryMs) {
     inTransaction(session_, [&] {
         Poco::Data::Statement invalid(session_);
         invalid << "UPDATE acme_orders SET status = 'invalid', error = $3, error_code = $4, "
@@ -339,9 +337,9 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner,
         executeGuarded(invalid, order.id);
         if (order.kind == OrderKind::Issue) {
             // Not certificate_pending any more (deleted, say): nothing else to record.
-            transitionDomain(session_, order.domainId,
-                             {DomainStatus::CertificatePending, DomainStatus::Failed, reason,
-                              errorCode});
+            transitionDomain(
+                session_, order.domainId,
+                {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode});
         } else if (order.replacesCertificateId) {
             // The current certificate stays; renewal is tried again until it expires.
             session_ << "UPDATE certificates SET renewal_failures = renewal_failures + 1, "

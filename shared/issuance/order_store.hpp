@@ -48,7 +48,9 @@ struct PlacedOrder {
     std::string expires;  // RFC 3339 from the CA, may be empty
     std::vector<OrderChallenge> challenges;
     bool delegated = false;  // the service publishes the values (DESIGN.md "Delegated validation")
-    OrderStep step() const { return challenges.empty() ? OrderStep::Finalize : OrderStep::AwaitDns; }
+    OrderStep step() const {
+        return challenges.empty() ? OrderStep::Finalize : OrderStep::AwaitDns;
+    }
 };
 
 struct StoredOrder {
@@ -63,9 +65,9 @@ struct StoredOrder {
     std::optional<std::string> replacesCertificateId;  // renewals
     int attempts = 0;
     int generation = 1;
-    int renewalFailures = 0;      // of the certificate a renewal replaces
-    Poco::Int64 stepAgeMs = 0;    // since the order entered its step (database clock)
-    bool expired = false;         // past the expiry the CA gave it (database clock)
+    int renewalFailures = 0;    // of the certificate a renewal replaces
+    Poco::Int64 stepAgeMs = 0;  // since the order entered its step (database clock)
+    bool expired = false;       // past the expiry the CA gave it (database clock)
     bool delegated = false;
     std::string delegationStatus;   // the domain's: not_seen, active, lost
     std::string verificationToken;  // the domain's secret, for its delegation target; never logged

@@ -48,8 +48,7 @@ void IssuanceWorker::refreshRenewalInfo() {
             issuer_->refreshRenewalInfo(certificate);
         } catch (const std::exception& e) {
             logEvent(LogLevel::Warn, "renewalInfo refresh failed",
-                     {{"certificate_id", certificate.certificateId},
-                      {"detail", errorDetail(e)}});
+                     {{"certificate_id", certificate.certificateId}, {"detail", errorDetail(e)}});
         }
     }
 }

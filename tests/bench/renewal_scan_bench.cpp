@@ -35,9 +35,8 @@ void timeQuery(dnsh::Database& database, const char* label, int rounds,
         });
     }
     std::sort(millis.begin(), millis.end());
-    std::printf("  %-28s rows %4ld   median %7.3f ms   p95 %7.3f ms   max %7.3f ms\n", label,
-                rows, millis[millis.size() / 2], millis[millis.size() * 95 / 100],
-                millis.back());
+    std::printf("  %-28s rows %4ld   median %7.3f ms   p95 %7.3f ms   max %7.3f ms\n", label, rows,
+                millis[millis.size() / 2], millis[millis.size() * 95 / 100], millis.back());
 }
 
 }  // namespace
@@ -52,8 +51,7 @@ int main(int argc, char** argv) {
     dnsh::Database database(url);
     timeQuery(database, "scheduleRenewals(100)", rounds,
               [](dnsh::OrderStore& store) { return store.scheduleRenewals(100); });
-    timeQuery(database, "claimDue", rounds, [](dnsh::OrderStore& store) {
-        return store.claimDue("bench", 60000) ? 1L : 0L;
-    });
+    timeQuery(database, "claimDue", rounds,
+              [](dnsh::OrderStore& store) { return store.claimDue("bench", 60000) ? 1L : 0L; });
     return 0;
 }

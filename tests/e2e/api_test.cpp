@@ -15,7 +15,9 @@ using namespace dnsh::test;
 namespace {
 
 HttpResult call(const std::string& method, const std::string& path) {
-    return send(baseUrl(), {method, path, "", method == "GET" || method == "DELETE" ? "" : "application/json", {}});
+    return send(
+        baseUrl(),
+        {method, path, "", method == "GET" || method == "DELETE" ? "" : "application/json", {}});
 }
 
 std::vector<std::string> idsOf(const HttpResult& page) {
@@ -85,7 +87,8 @@ TEST_CASE("api: GET /domains lists newest first with an opaque cursor, and rejec
     }
 }
 
-TEST_CASE("api: DELETE /domains/{id} removes the domain with its orders, and the name is free again") {
+TEST_CASE(
+    "api: DELETE /domains/{id} removes the domain with its orders, and the name is free again") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("delete", leftovers);
     REQUIRE(issueCertificate(domain).status == 202);  // a live order at the CA
@@ -96,8 +99,7 @@ TEST_CASE("api: DELETE /domains/{id} removes the domain with its orders, and the
     CHECK(count("SELECT count(*) FROM domains WHERE id = " + quoted(domain.id)) == 0);
     CHECK(call("DELETE", "/domains/" + domain.id).status == 404);
     CHECK(call("DELETE", "/domains/not-an-id").status == 404);
-    const HttpResult again =
-        postJson("/domains", "{\"domain_name\": \"" + domain.name + "\"}");
+    const HttpResult again = postJson("/domains", "{\"domain_name\": \"" + domain.name + "\"}");
     CHECK(again.status == 201);
     if (again.status == 201) leftovers.add({again.jsonString("id"), domain.name, ""});
 }

@@ -40,9 +40,10 @@ int linesWith(const std::string& text, const std::string& part) {
 }
 
 std::string orderStep(const TestDomain& domain) {
-    return scalar("SELECT step || CASE WHEN cert_key_ciphertext IS NULL THEN '' ELSE '+key' END "
-                  "FROM acme_orders WHERE domain_id = " +
-                  quoted(domain.id));
+    return scalar(
+        "SELECT step || CASE WHEN cert_key_ciphertext IS NULL THEN '' ELSE '+key' END "
+        "FROM acme_orders WHERE domain_id = " +
+        quoted(domain.id));
 }
 
 }  // namespace
@@ -58,8 +59,7 @@ TEST_CASE("claims: the scheduler answers the challenge only once its own lookup 
     auto challengePosts = [&] {
         return linesWith(readFile(pebbleLog).substr(logStart), "POST /chalZ/");
     };
-    const auto scheduler =
-        startScheduler(Env{{"POLL_INTERVAL", "100ms"}, {"LOG_LEVEL", "debug"}});
+    const auto scheduler = startScheduler(Env{{"POLL_INTERVAL", "100ms"}, {"LOG_LEVEL", "debug"}});
     // Several lookups that see only the verification token (each poll logs a debug step)...
     REQUIRE(waitFor(10s, [&] {
         return linesWith(readFile(scheduler->logFile()), "\"step\":\"await_dns\"") >= 3;
@@ -96,13 +96,14 @@ TEST_CASE("claims: the scheduler follows a CNAME from the challenge name to the 
 TEST_CASE("claims: a challenge the CA rejects ends failed with the CA's reason") {
     // The scheduler asks a DNS server of this case's own, which has the value; Pebble asks the
     // sandbox DNS, which does not: our lookup passes, the CA's validation fails.
-    const int dnsPort = 20000 + static_cast<int>(std::stoul(dnsh::randomHex(2), nullptr, 16)) % 20000;
+    const int dnsPort =
+        20000 + static_cast<int>(std::stoul(dnsh::randomHex(2), nullptr, 16)) % 20000;
     const int apiPort = dnsPort + 20000;
-    const CommandResult started = runCommand(
-        "pebble-challtestsrv -dns01 127.0.0.1:" + std::to_string(dnsPort) +
-        " -management 127.0.0.1:" + std::to_string(apiPort) +
-        " -http01 '' -https01 '' -tlsalpn01 '' -defaultIPv4 127.0.0.1 -defaultIPv6 '' "
-        ">/dev/null 2>&1 & echo $!");
+    const CommandResult started =
+        runCommand("pebble-challtestsrv -dns01 127.0.0.1:" + std::to_string(dnsPort) +
+                   " -management 127.0.0.1:" + std::to_string(apiPort) +
+                   " -http01 '' -https01 '' -tlsalpn01 '' -defaultIPv4 127.0.0.1 -defaultIPv6 '' "
+                   ">/dev/null 2>&1 & echo $!");
     REQUIRE(started.exitCode == 0);
     struct Killer {
         std::string pid;
@@ -146,8 +147,8 @@ TEST_CASE("claims: CERT_KEY_TYPE=rsa-2048 issues a certificate for a 2048-bit RS
     requireAllActive({domain}, 30s);
     TempDir dir;
     const std::string pem = dir.write(
-        "cert.pem", scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " +
-                           quoted(domain.id)));
+        "cert.pem",
+        scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + quoted(domain.id)));
     const CommandResult text = runCommand("openssl x509 -noout -text -in " + pem);
     REQUIRE(text.exitCode == 0);
     CHECK(text.output.find("rsaEncryption") != std::string::npos);
@@ -161,8 +162,8 @@ TEST_CASE("claims: a DNS_RESOLVER that does not answer is passed over for the ne
     const TestDomain domain = verifiedDomain("resolver-fallback", leftovers);
     publish(domain, startIssuance(domain));
     // Nothing listens on port 9: every lookup times out there first, then asks the sandbox DNS.
-    const auto scheduler = startScheduler(
-        Env{{"DNS_RESOLVER", "127.0.0.1:9," + requireEnv("DNS_RESOLVER")}, {"DNS_TIMEOUT", "300ms"}});
+    const auto scheduler = startScheduler(Env{
+        {"DNS_RESOLVER", "127.0.0.1:9," + requireEnv("DNS_RESOLVER")}, {"DNS_TIMEOUT", "300ms"}});
     requireAllActive({domain}, 20s);
     CHECK(scheduler->terminate() == 0);
 }
@@ -198,16 +199,17 @@ TEST_CASE("claims: kill -9 of the scheduler at each stored step resumes to one c
         {
             const auto first = startScheduler(env);
             if (c.state != "await_dns") publish(domain, value);
-            const bool reached =
-                waitFor(15s, [&] { return orderStep(domain) == c.state; }, 1ms);
+            const bool reached = waitFor(
+                15s, [&] { return orderStep(domain) == c.state; }, 1ms);
             first->kill9();
             if (c.state == "await_order+key")
                 execute("DROP TRIGGER " + trigger + " ON certificates; DROP FUNCTION " + trigger +
                         "()");
             REQUIRE_MESSAGE(reached, "order at " << orderStep(domain));
-            keyAtKill = scalar("SELECT coalesce(cert_key_ciphertext, '') FROM acme_orders "
-                               "WHERE domain_id = " +
-                               quoted(domain.id));
+            keyAtKill = scalar(
+                "SELECT coalesce(cert_key_ciphertext, '') FROM acme_orders "
+                "WHERE domain_id = " +
+                quoted(domain.id));
         }
         if (c.state == "await_dns") publish(domain, value);
         const auto second = startScheduler(env);
@@ -229,8 +231,11 @@ TEST_CASE("claims: the request id is in every log line written while serving the
     const TestDomain domain = registerDomain("request-id", leftovers);
     const std::string id = "claims-" + domain.id.substr(0, 12);
     setTxt(domain.challengeName(), domain.token);
-    const HttpResult answer = send(baseUrl(), {"POST", "/domains/" + domain.id + "/verify", "",
-                                               "application/json", {{"X-Request-Id", id}}});
+    const HttpResult answer = send(baseUrl(), {"POST",
+                                               "/domains/" + domain.id + "/verify",
+                                               "",
+                                               "application/json",
+                                               {{"X-Request-Id", id}}});
     CHECK(answer.status == 200);
     CHECK(answer.header("X-Request-Id") == id);
     // The verify handler logs its lookup and the verification, then the request line: all three
@@ -250,9 +255,10 @@ TEST_CASE("claims: the request id is in every log line written while serving the
 }
 
 TEST_CASE("claims: a POST without Content-Length gets lighttpd's 411 as JSON") {
-    const HttpResult answer = sendRawRequest(
-        baseUrl(), "POST /domains/0123456789abcdef0123456789abcdef/verify HTTP/1.1\r\nHost: "
-                   "127.0.0.1\r\nConnection: close\r\n\r\n");
+    const HttpResult answer =
+        sendRawRequest(baseUrl(),
+                       "POST /domains/0123456789abcdef0123456789abcdef/verify HTTP/1.1\r\nHost: "
+                       "127.0.0.1\r\nConnection: close\r\n\r\n");
     CHECK(answer.status == 411);
     CHECK(answer.header("Content-Type").rfind("application/json", 0) == 0);
     CHECK_FALSE(answer.jsonString("error").empty());

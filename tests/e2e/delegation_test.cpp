@@ -96,10 +96,9 @@ TEST_CASE(
     SandboxRecords dns;
     const Delegated delegated = delegatedDomain("deleg", leftovers, dns);
     // Another value already at the target (an overlapping order, say): it must stay.
-    const dnsh::DnsUpdater primary(
-        requireEnv("DELEGATION_ZONE"),
-        dnsh::parseResolverList(requireEnv("DNS_UPDATE_SERVER")).front(),
-        dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG")), 2s);
+    const dnsh::DnsUpdater primary(requireEnv("DELEGATION_ZONE"),
+                                   dnsh::parseResolverList(requireEnv("DNS_UPDATE_SERVER")).front(),
+                                   dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG")), 2s);
     REQUIRE(primary.addTxt(delegated.target, "another-order-value").ok());
     const auto scheduler = startScheduler(delegationScheduler());
 
@@ -126,8 +125,9 @@ TEST_CASE(
     CHECK(scheduler->terminate() == 0);
 }
 
-TEST_CASE("delegation: a renewal needs no action at all, and a wildcard with its base shares one "
-          "target") {
+TEST_CASE(
+    "delegation: a renewal needs no action at all, and a wildcard with its base shares one "
+    "target") {
     Leftovers leftovers;
     SandboxRecords dns;
     const Delegated delegated = delegatedDomain("deleg-wild", leftovers, dns, true);
@@ -169,16 +169,15 @@ TEST_CASE(
     execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " +
             quoted(delegated.domain.id));
     const auto scheduler = startScheduler(delegationScheduler());
-    REQUIRE_MESSAGE(waitFor(15s,
-                            [&] {
-                                const auto renewal = get("/domains/" + delegated.domain.id)
-                                                         .json()
-                                                         ->getObject("renewal");
-                                return renewal && renewal->getValue<std::string>("status") ==
-                                                      "delegation_lost";
-                            }),
-                    get("/domains/" + delegated.domain.id).body << "\n"
-                                                                << describe(*scheduler));
+    REQUIRE_MESSAGE(
+        waitFor(15s,
+                [&] {
+                    const auto renewal =
+                        get("/domains/" + delegated.domain.id).json()->getObject("renewal");
+                    return renewal && renewal->getValue<std::string>("status") == "delegation_lost";
+                }),
+        get("/domains/" + delegated.domain.id).body << "\n"
+                                                    << describe(*scheduler));
     const auto view = get("/domains/" + delegated.domain.id).json();
     CHECK(view->getValue<std::string>("status") == "active");
     CHECK(view->getObject("delegation")->getValue<std::string>("status") == "lost");
@@ -207,11 +206,10 @@ TEST_CASE("delegation: a TSIG secret the primary does not know ends in a clear e
     SandboxRecords dns;
     const Delegated delegated = delegatedDomain("deleg-tsig", leftovers, dns);
     const dnsh::TsigKey key = dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG"));
-    const std::string wrong = key.algorithm + ":" + key.name + ":" +
-                              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    const auto scheduler = startScheduler(
-        delegationScheduler({{"DNS_UPDATE_TSIG", wrong}, {"POLL_TIMEOUT", "2s"},
-                             {"POLL_INTERVAL", "100ms"}}));
+    const std::string wrong =
+        key.algorithm + ":" + key.name + ":" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    const auto scheduler = startScheduler(delegationScheduler(
+        {{"DNS_UPDATE_TSIG", wrong}, {"POLL_TIMEOUT", "2s"}, {"POLL_INTERVAL", "100ms"}}));
     REQUIRE(issueCertificate(delegated.domain).status == 202);
     REQUIRE(waitFor(20s, [&] { return domainStatus(delegated.domain) == "failed"; }));
     const HttpResult shown = get("/domains/" + delegated.domain.id);
@@ -233,7 +231,8 @@ TEST_CASE(
     const std::string name = "p" + dnsh::randomHex(6) + "." + requireEnv("DNSH_TEST_CUSTOMER_ZONE");
     const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
     REQUIRE_MESSAGE(created.status == 201, created.body);
-    const TestDomain domain{created.jsonString("id"), name, created.jsonString("verification_token")};
+    const TestDomain domain{created.jsonString("id"), name,
+                            created.jsonString("verification_token")};
     leftovers.add(domain);
     execute("UPDATE domains SET status = 'certificate_pending', verified_at = now() WHERE id = " +
             quoted(domain.id) +
@@ -251,7 +250,8 @@ TEST_CASE(
         return dnsh::DnsUpdater(requireEnv("DNSH_TEST_CUSTOMER_ZONE"),
                                 dnsh::parseResolverList(server).front(), key, 2s);
     };
-    REQUIRE(updater(requireEnv("DNSH_TEST_CUSTOMER_NS1")).addTxt(domain.challengeName(), value).ok());
+    REQUIRE(
+        updater(requireEnv("DNSH_TEST_CUSTOMER_NS1")).addTxt(domain.challengeName(), value).ok());
     // ns1 has it, ns2 not yet: the check says so, server by server, and nothing is answered.
     REQUIRE(waitFor(10s, [&] {
         const auto checks = get("/domains/" + domain.id).json()->getObject("checks");
@@ -266,7 +266,8 @@ TEST_CASE(
     CHECK(domainStatus(domain) == "certificate_pending");
     CHECK(scalar("SELECT step FROM acme_orders WHERE domain_id = " + quoted(domain.id)) ==
           "await_dns");
-    REQUIRE(updater(requireEnv("DNSH_TEST_CUSTOMER_NS2")).addTxt(domain.challengeName(), value).ok());
+    REQUIRE(
+        updater(requireEnv("DNSH_TEST_CUSTOMER_NS2")).addTxt(domain.challengeName(), value).ok());
     requireAllActive({domain}, 30s);
     for (const char* server : {"DNSH_TEST_CUSTOMER_NS1", "DNSH_TEST_CUSTOMER_NS2"})
         updater(requireEnv(server)).deleteTxt(domain.challengeName(), value);
@@ -279,7 +280,8 @@ TEST_CASE("precheck: a recursive resolver holding a stale record does not hold u
     const std::string name = "s" + dnsh::randomHex(6) + "." + zone;
     const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
     REQUIRE_MESSAGE(created.status == 201, created.body);
-    const TestDomain domain{created.jsonString("id"), name, created.jsonString("verification_token")};
+    const TestDomain domain{created.jsonString("id"), name,
+                            created.jsonString("verification_token")};
     leftovers.add(domain);
     const dnsh::TsigKey key = dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG"));
     std::vector<dnsh::DnsUpdater> nameservers;

@@ -71,11 +71,12 @@ std::vector<HostileRequest> loadCorpus() {
 // Everything a request could have changed about the real domain it may name: its row (status,
 // timestamps, last check) and its orders and certificates.
 std::string domainSnapshot(const std::string& id) {
-    return scalar("SELECT concat_ws('|', d.status, d.error, d.verified_at, d.updated_at, "
-                  "d.last_check, (SELECT count(*) FROM acme_orders o WHERE o.domain_id = d.id), "
-                  "(SELECT count(*) FROM certificates c WHERE c.domain_id = d.id)) "
-                  "FROM domains d WHERE d.id = " +
-                  quoted(id));
+    return scalar(
+        "SELECT concat_ws('|', d.status, d.error, d.verified_at, d.updated_at, "
+        "d.last_check, (SELECT count(*) FROM acme_orders o WHERE o.domain_id = d.id), "
+        "(SELECT count(*) FROM certificates c WHERE c.domain_id = d.id)) "
+        "FROM domains d WHERE d.id = " +
+        quoted(id));
 }
 
 // Names of the domains registered since `since` that the request's bytes mention: a hostile
@@ -85,9 +86,10 @@ std::vector<std::string> registeredFrom(const std::string& since, const std::str
     std::string lower = bytes;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::vector<std::string> names;
-    std::istringstream rows(scalar("SELECT string_agg(domain_name, E'\\n') FROM domains WHERE "
-                                   "created_at >= " +
-                                   quoted(since) + "::timestamptz"));
+    std::istringstream rows(
+        scalar("SELECT string_agg(domain_name, E'\\n') FROM domains WHERE "
+               "created_at >= " +
+               quoted(since) + "::timestamptz"));
     for (std::string name; std::getline(rows, name);)
         if (!name.empty() && lower.find(name) != std::string::npos) names.push_back(name);
     return names;
@@ -110,10 +112,9 @@ TEST_CASE("hostile input: every corpus request gets a 4xx JSON error and changes
         // RAW: the path column is the whole request (request line, headers, body), for hostile
         // framing: chunked bodies, lying Content-Length, oversized headers.
         const std::string path = expand(request.path, id), body = expand(request.body, id);
-        const HttpResult reply = request.method == "RAW"
-                                     ? sendRawRequest(baseUrl(), path)
-                                     : sendRaw(baseUrl(), request.method, path,
-                                               request.contentType, body);
+        const HttpResult reply = request.method == "RAW" ? sendRawRequest(baseUrl(), path)
+                                                         : sendRaw(baseUrl(), request.method, path,
+                                                                   request.contentType, body);
         if (request.expectedStatus != 0) {
             CHECK(reply.status == request.expectedStatus);
         } else {

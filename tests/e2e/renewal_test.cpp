@@ -156,8 +156,10 @@ TEST_CASE(
     CHECK(awaiting.challenges[0].first == domain.challengeName());
     CHECK(std::regex_match(awaiting.challenges[0].second, kTxtValue));
     CHECK(awaiting.challenges[0].second != firstValue);
-    CHECK(watch.last.json()->getObject("renewal")->getValue<std::string>("instructions").find(
-              awaiting.challenges[0].second) != std::string::npos);
+    CHECK(watch.last.json()
+              ->getObject("renewal")
+              ->getValue<std::string>("instructions")
+              .find(awaiting.challenges[0].second) != std::string::npos);
     // The current certificate is still the one served.
     CHECK(get("/domains/" + domain.id + "/certificate").jsonString("id") == firstCert);
 
@@ -226,9 +228,9 @@ TEST_CASE(
     CHECK_FALSE(watch.sawEmptyValue);
     CHECK(renewalStatuses.count("awaiting_dns") == 0);
     // The renewal order needed no challenge: the CA held the authorization as valid.
-    const std::string renewalOrder =
-        scalar("SELECT id FROM acme_orders WHERE kind = 'renewal' AND domain_id = " +
-               quoted(domain.id) + " ORDER BY created_at LIMIT 1");
+    const std::string renewalOrder = scalar(
+        "SELECT id FROM acme_orders WHERE kind = 'renewal' AND domain_id = " + quoted(domain.id) +
+        " ORDER BY created_at LIMIT 1");
     REQUIRE_FALSE(renewalOrder.empty());
     CHECK(scalar("SELECT status FROM acme_orders WHERE id = " + quoted(renewalOrder)) == "valid");
     CHECK(count("SELECT count(*) FROM acme_challenges WHERE order_id = " + quoted(renewalOrder)) ==
@@ -283,9 +285,8 @@ TEST_CASE(
     const auto scheduler = startScheduler();
     Watch watch;
     publishRenewalValues(domain, watch.awaitingDns(domain, 15s));
-    REQUIRE(watch.until(domain, 20s, [&](const HttpResult&) {
-        return certificateCount(domain) == 2;
-    }));
+    REQUIRE(
+        watch.until(domain, 20s, [&](const HttpResult&) { return certificateCount(domain) == 2; }));
     CHECK(watch.statuses == std::set<std::string>{"active"});
     CHECK(newestCertificateId(domain) != firstCert);
     CHECK(scheduler->terminate() == 0);
@@ -308,15 +309,17 @@ TEST_CASE("renewal: kill -9 of the scheduler mid-renewal ends with exactly one n
         REQUIRE(waitFor(
             15s,
             [&] {
-                return count("SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND "
-                             "step IN ('await_authz', 'finalize', 'await_order') AND domain_id = " +
-                             order) == 1;
+                return count(
+                           "SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND "
+                           "step IN ('await_authz', 'finalize', 'await_order') AND domain_id = " +
+                           order) == 1;
             },
             5ms));
         first->kill9();
-        keyAtKill = scalar("SELECT coalesce(cert_key_ciphertext, '') FROM acme_orders WHERE "
-                           "kind = 'renewal' AND domain_id = " +
-                           order);
+        keyAtKill = scalar(
+            "SELECT coalesce(cert_key_ciphertext, '') FROM acme_orders WHERE "
+            "kind = 'renewal' AND domain_id = " +
+            order);
     }
     const auto second = startScheduler(env);
     REQUIRE(waitFor(20s, [&] { return certificateCount(domain) == 2; }));
@@ -422,8 +425,8 @@ TEST_CASE("renewal: a wildcard and its base name are issued together, both value
 
     TempDir dir;
     const std::string pem = dir.write(
-        "cert.pem", scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " +
-                           quoted(domain.id)));
+        "cert.pem",
+        scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + quoted(domain.id)));
     const CommandResult sans = runCommand("openssl x509 -noout -ext subjectAltName -in " + pem);
     REQUIRE(sans.exitCode == 0);
     CHECK(sans.output.find("DNS:*." + base) != std::string::npos);
@@ -509,9 +512,10 @@ TEST_CASE(
         scheduler->kill9();
     }
     // As if the process had died between answering and saving the step.
-    execute("UPDATE acme_orders SET step = 'await_dns', lease_owner = NULL, "
-            "lease_expires_at = NULL, next_attempt_at = now() WHERE id = " +
-            quoted(order));
+    execute(
+        "UPDATE acme_orders SET step = 'await_dns', lease_owner = NULL, "
+        "lease_expires_at = NULL, next_attempt_at = now() WHERE id = " +
+        quoted(order));
     const auto scheduler = startScheduler();
     requireAllActive({domain}, 20s);
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 1);

@@ -27,11 +27,12 @@ std::string domainWithCertificate(Leftovers& leftovers) {
     const TestDomain domain = registerDomain("export", leftovers);
     const auto kek = dnsh::KeyEncryptor::fromFile(requireEnv("KEY_ENCRYPTION_KEY_FILE"));
     const dnsh::Pkey key = dnsh::generateEcdsaP256Key();
-    execute("INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
-            "private_key_ciphertext, key_id, issued_at, expires_at) VALUES (" +
-            quoted(dnsh::randomHex(16)) + ", " + quoted(domain.id) +
-            ", 'CERT', 'CHAIN', " + quoted(kek.encrypt(dnsh::privateKeyToPem(key.get()))) +
-            ", " + quoted(kek.keyId()) + ", now(), now() + interval '90 days')");
+    execute(
+        "INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
+        "private_key_ciphertext, key_id, issued_at, expires_at) VALUES (" +
+        quoted(dnsh::randomHex(16)) + ", " + quoted(domain.id) + ", 'CERT', 'CHAIN', " +
+        quoted(kek.encrypt(dnsh::privateKeyToPem(key.get()))) + ", " + quoted(kek.keyId()) +
+        ", now(), now() + interval '90 days')");
     return domain.id;
 }
 

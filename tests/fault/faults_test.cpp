@@ -563,17 +563,14 @@ TEST_CASE(
     const std::string id = quoted(domain.id);
     // The first refusal counts one attempt and leaves the order where it was.
     const bool refusedOnce = waitFor(
-        25s,
-        [&] {
-            return count("SELECT attempts FROM acme_orders WHERE domain_id = " + id) >= 1;
-        },
+        25s, [&] { return count("SELECT attempts FROM acme_orders WHERE domain_id = " + id) >= 1; },
         50ms);
     INFO("domain: " << domainSummary(domain));
     REQUIRE(refusedOnce);
     refuse(quoted(stuck.id));  // from now on only the other domain is refused
     CHECK(scalar("SELECT step FROM acme_orders WHERE domain_id = " + id) == "await_order");
-    CHECK(countLogLines(scheduler.logFile(), {"order step will be retried", domain.id,
-                                              "refused by test"}) >= 1);
+    CHECK(countLogLines(scheduler.logFile(),
+                        {"order step will be retried", domain.id, "refused by test"}) >= 1);
     CHECK(domainStatus(domain) == "certificate_pending");
     CHECK(certificateCount(domain) == 0);
 
@@ -618,9 +615,10 @@ TEST_CASE(
         "FROM domains d WHERE d.id = " +
         id;
 
-    execute("UPDATE acme_orders SET lease_owner = 'dead-replica', "
-            "lease_expires_at = now() + interval '3 seconds' WHERE id = " +
-            quoted(orderId));
+    execute(
+        "UPDATE acme_orders SET lease_owner = 'dead-replica', "
+        "lease_expires_at = now() + interval '3 seconds' WHERE id = " +
+        quoted(orderId));
     const auto leased = Clock::now();
 
     // Owner guard: every write a step makes, from someone who does not hold the lease, throws
@@ -775,7 +773,8 @@ TEST_CASE("fault: a CA that stays down past POLL_TIMEOUT ends in failed with ca_
                                 return count("SELECT attempts FROM acme_orders WHERE domain_id = " +
                                              quoted(domain.id)) >= 2;
                             }),
-                    domainSummary(domain) << "\n" << readFile(scheduler.logFile()));
+                    domainSummary(domain) << "\n"
+                                          << readFile(scheduler.logFile()));
     CHECK(domainStatus(domain) == "certificate_pending");
     // ...and failed, with the reason, once it has passed.
     REQUIRE(waitFor(15s, [&] { return domainStatus(domain) == "failed"; }));

@@ -30,9 +30,9 @@ TEST_CASE("startup: deploy/up warns when the API listens beyond loopback without
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
-        const CommandResult result = runCommand(
-            "bash -c 'source " DNSH_SOURCE_DIR "/deploy/lib/stack.sh && dnsh_warn_if_api_open \"" +
-            c.serverAddr + "\" \"" + c.authToken + "\"' 2>&1");
+        const CommandResult result = runCommand("bash -c 'source " DNSH_SOURCE_DIR
+                                                "/deploy/lib/stack.sh && dnsh_warn_if_api_open \"" +
+                                                c.serverAddr + "\" \"" + c.authToken + "\"' 2>&1");
         CHECK(result.exitCode == 0);
         CHECK((result.output.find("the API is open to the network") != std::string::npos) ==
               c.warns);
@@ -47,15 +47,20 @@ TEST_CASE("startup: the scheduler refuses delegation settings it cannot use, nam
         std::string named;
     };
     const std::vector<Case> cases{
-        {"zone without a TSIG key", {{"DELEGATION_ZONE", "acme-delegation.test"}, {"DNS_UPDATE_TSIG", ""}},
+        {"zone without a TSIG key",
+         {{"DELEGATION_ZONE", "acme-delegation.test"}, {"DNS_UPDATE_TSIG", ""}},
          "DNS_UPDATE_TSIG"},
         {"zone without a primary",
          {{"DELEGATION_ZONE", "acme-delegation.test"}, {"DNS_UPDATE_SERVER", ""}},
          "DNS_UPDATE_SERVER"},
-        {"a weak TSIG algorithm", {{"DNS_UPDATE_TSIG", "hmac-md5:key:" + secret}}, "DNS_UPDATE_TSIG"},
-        {"a TSIG key that is not algorithm:name:secret", {{"DNS_UPDATE_TSIG", "just-a-secret"}},
+        {"a weak TSIG algorithm",
+         {{"DNS_UPDATE_TSIG", "hmac-md5:key:" + secret}},
          "DNS_UPDATE_TSIG"},
-        {"a primary that is not an address", {{"DNS_UPDATE_SERVER", "primary.example:53"}},
+        {"a TSIG key that is not algorithm:name:secret",
+         {{"DNS_UPDATE_TSIG", "just-a-secret"}},
+         "DNS_UPDATE_TSIG"},
+        {"a primary that is not an address",
+         {{"DNS_UPDATE_SERVER", "primary.example:53"}},
          "DNS_UPDATE_SERVER"},
         {"an unknown precheck", {{"DNS_PRECHECK", "sometimes"}}, "DNS_PRECHECK"},
     };

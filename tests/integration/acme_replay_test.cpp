@@ -31,8 +31,8 @@ public:
     AnswerLosingServer()
         : context_(new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE,
                                           requireEnv("DNSH_TEST_DIR") + "/pebble-tls/key.pem",
-                                          requireEnv("DNSH_TEST_DIR") + "/pebble-tls/cert.pem",
-                                          "", Poco::Net::Context::VERIFY_NONE)),
+                                          requireEnv("DNSH_TEST_DIR") + "/pebble-tls/cert.pem", "",
+                                          Poco::Net::Context::VERIFY_NONE)),
           socket_(Poco::Net::SocketAddress("127.0.0.1", 0), 64, context_),
           thread_([this] { serve(); }) {}
     ~AnswerLosingServer() {

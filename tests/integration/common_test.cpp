@@ -129,10 +129,8 @@ TEST_CASE("a Content-Length that is not a number of bytes is 400, never a crash"
         std::string description, contentLength;
     };
     const std::vector<Case> cases{
-        {"negative", "-1"},
-        {"very negative", "-9223372036854775808"},
-        {"signed", "+5"},
-        {"with a space", " 5"},
+        {"negative", "-1"},       {"very negative", "-9223372036854775808"},
+        {"signed", "+5"},         {"with a space", " 5"},
         {"not a number", "five"},
     };
     for (const auto& c : cases) {

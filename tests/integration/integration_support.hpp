@@ -4,10 +4,10 @@
 #include <Poco/JSON/Object.h>
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <regex>
-#include <cstdlib>
 #include <set>
 #include <sstream>
 #include <stdexcept>

@@ -94,8 +94,7 @@ Leftovers::~Leftovers() {
             "UPDATE acme_orders SET status = 'invalid', error = 'left over by a test', "
             "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL "
             "WHERE status IN ('pending', 'ready', 'processing') AND domain_id IN (" +
-            idList(domains_) +
-            "); UPDATE certificates SET renew_at = NULL WHERE domain_id IN (" +
+            idList(domains_) + "); UPDATE certificates SET renew_at = NULL WHERE domain_id IN (" +
             idList(domains_) +
             "); UPDATE domains SET status = 'failed', error = 'left over by a test' "
             "WHERE status = 'certificate_pending' AND id IN (" +

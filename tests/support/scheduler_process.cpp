@@ -1,5 +1,6 @@
 #include "support/scheduler_process.hpp"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -8,15 +9,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <stdexcept>
-#include <thread>
-#include <vector>
-
-#include <doctest/doctest.h>
-
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "crypto/random.hpp"
 #include "support/domain_flows.hpp"

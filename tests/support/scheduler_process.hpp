@@ -3,8 +3,8 @@
 // overrides (POLL_INTERVAL=200ms by default), killed with -9 on destruction if still running.
 #include <chrono>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace dnsh::test {

@@ -12,8 +12,7 @@ using namespace Poco::Data::Keywords;
 
 namespace dnsh::test {
 
-ScratchDatabase::ScratchDatabase(const std::string& prefix)
-    : name_(prefix + "_" + randomHex(4)) {
+ScratchDatabase::ScratchDatabase(const std::string& prefix) : name_(prefix + "_" + randomHex(4)) {
     execute("CREATE DATABASE " + name_);
     // libpq takes the last of a repeated keyword: same server, other database.
     url_ = databaseUrl() + " dbname=" + name_;

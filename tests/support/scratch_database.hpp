@@ -17,7 +17,7 @@ public:
 
     const std::string& url() const { return url_; }
     Database& database() { return *database_; }
-    void run(const std::string& sql);        // a script of one or more statements
+    void run(const std::string& sql);          // a script of one or more statements
     std::string text(const std::string& sql);  // first column of the first row; "" when none
 
 private:

@@ -229,7 +229,8 @@ TEST_CASE("apiOpenToNetwork: beyond loopback without AUTH_TOKEN") {
     }
 }
 
-TEST_CASE("delegation settings: DNS_PRECHECK, DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG") {
+TEST_CASE(
+    "delegation settings: DNS_PRECHECK, DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG") {
     const Config defaults = loadConfig(lookupIn({}));
     CHECK(defaults.dnsPrecheck == DnsPrecheck::Authoritative);
     CHECK(defaults.delegationZone.empty());
@@ -251,12 +252,12 @@ TEST_CASE("delegation settings: DNS_PRECHECK, DELEGATION_ZONE, DNS_UPDATE_SERVER
     // A zone without the update settings stops the scheduler with a message naming them.
     Config missing = configured;
     missing.dnsUpdateTsig.reset();
-    CHECK_THROWS_WITH_AS(requireDelegationSettings(missing),
-                         doctest::Contains("DNS_UPDATE_TSIG"), ConfigError);
+    CHECK_THROWS_WITH_AS(requireDelegationSettings(missing), doctest::Contains("DNS_UPDATE_TSIG"),
+                         ConfigError);
     missing = configured;
     missing.dnsUpdateServer.clear();
-    CHECK_THROWS_WITH_AS(requireDelegationSettings(missing),
-                         doctest::Contains("DNS_UPDATE_SERVER"), ConfigError);
+    CHECK_THROWS_WITH_AS(requireDelegationSettings(missing), doctest::Contains("DNS_UPDATE_SERVER"),
+                         ConfigError);
 }
 
 TEST_CASE("parseTsigKey: algorithm:name:base64secret, strong HMACs only") {

@@ -39,7 +39,8 @@ std::vector<UrlBlock> urlBlocks(const std::string& conf) {
         found.emplace_back(static_cast<std::size_t>(it->position()), (*it)[1]);
     for (std::size_t i = 0; i < found.size(); ++i) {
         const std::size_t to = i + 1 < found.size() ? found[i + 1].first : conf.size();
-        blocks.push_back({std::regex(found[i].second), conf.substr(found[i].first, to - found[i].first)});
+        blocks.push_back(
+            {std::regex(found[i].second), conf.substr(found[i].first, to - found[i].first)});
     }
     return blocks;
 }

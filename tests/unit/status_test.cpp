@@ -68,10 +68,8 @@ TEST_CASE("parseDomainStatus rejects unknown names") {
 TEST_CASE("canTransition allows exactly the five lifecycle steps") {
     using S = DomainStatus;
     const std::set<std::pair<S, S>> allowed{
-        {S::Pending, S::Verified},
-        {S::Verified, S::CertificatePending},
-        {S::CertificatePending, S::Active},
-        {S::CertificatePending, S::Failed},
+        {S::Pending, S::Verified},          {S::Verified, S::CertificatePending},
+        {S::CertificatePending, S::Active}, {S::CertificatePending, S::Failed},
         {S::Failed, S::CertificatePending},
     };
     int allowedSeen = 0;
