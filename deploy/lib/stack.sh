@@ -371,6 +371,8 @@ dnsh_start_unbound() {
         stubs+=$'\n'"    stub-prime: no"$'\n'"    stub-first: no"
     done
     # Cache nothing: a value just written must be seen at once, one just removed gone at once.
+    # (Unbound still answers a zero-TTL record from its cache for the rest of the current second:
+    # tests that remove a record wait until the resolver no longer shows it.)
     # DNSH_UNBOUND_CACHING=1: the opposite, every answer kept an hour (a resolver serving a stale
     # record, for the test that the authoritative precheck does not depend on it).
     local cache="    cache-max-ttl: 0"$'\n'"    cache-max-negative-ttl: 0"
@@ -569,10 +571,16 @@ dnsh_start_test_stack() {
         "$(dnsh_free_port)" "$(dnsh_free_port)" "$DNS_RESOLVER" "$run/pebble-reuse.pid" \
         "$log/pebble-reuse.log" "$test_dir/pebble-tls"
     export ACME_DIRECTORY_REUSE=$ACME_DIRECTORY PEBBLE_MANAGEMENT_REUSE=$PEBBLE_MANAGEMENT
-    # The main CA asks Unbound, as a real CA asks a recursive resolver: it follows a customer's
-    # CNAME (challtestsrv) into the delegation zone (Knot).
+    # Delegated validation end to end: a CA asking Unbound, so it follows a customer's CNAME
+    # (challtestsrv) into the delegation zone (Knot). The other CAs ask challtestsrv directly:
+    # Unbound answers a zero-TTL record it just saw for the rest of that second, and the tests
+    # that replace records and have them validated at once must not see that.
+    PEBBLE_AUTHZREUSE=0 dnsh_start_pebble "$test_dir/pebble-unbound" "$(dnsh_free_port)" \
+        "$(dnsh_free_port)" "$DNSH_TEST_UNBOUND" "$run/pebble-unbound.pid" \
+        "$log/pebble-unbound.log" "$test_dir/pebble-tls"
+    export ACME_DIRECTORY_UNBOUND=$ACME_DIRECTORY
     PEBBLE_AUTHZREUSE=0 dnsh_start_pebble "$test_dir/pebble" "$(dnsh_free_port)" "$(dnsh_free_port)" \
-        "$DNSH_TEST_UNBOUND" "$run/pebble.pid" "$log/pebble.log" "$test_dir/pebble-tls"
+        "$DNS_RESOLVER" "$run/pebble.pid" "$log/pebble.log" "$test_dir/pebble-tls"
     export ACME_DIRECTORY ACME_CA_BUNDLE PEBBLE_MANAGEMENT
     export KEY_ENCRYPTION_KEY_FILE=$test_dir/kek
     dnsh_ensure_kek "$KEY_ENCRYPTION_KEY_FILE"
@@ -590,7 +598,8 @@ dnsh_start_test_stack() {
 dnsh_stop_test_stack() {
     local test_dir=$1 show_logs=${2:-0}
     local run=$test_dir/run
-    for service in lighttpd pebble pebble-nonce pebble-reuse unbound unbound-caching challtestsrv knot \
+    for service in lighttpd pebble pebble-nonce pebble-reuse pebble-unbound unbound unbound-caching \
+        challtestsrv knot \
         knot-delegation knot-customer-1 knot-customer-2; do
         dnsh_stop_pidfile "$run/$service.pid"
     done
