@@ -1,20 +1,25 @@
-// dnsh-admin: operator commands.
-//   migrate                          apply the embedded schema migrations to DATABASE_URL
-//   export-cert <domain-id> --out D  write cert.pem, chain.pem, key.pem (0600) of the newest
-//   certificate rotate-kek --new-key-file F      re-encrypt every stored private key under the KEK
-//   in F
+// dnsh-admin: operator commands (see --help): migrate, list, show, renew, retry, delete,
+// export-cert, rotate-kek. Settings come from the environment, as for the services.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
 #include <Poco/Util/Application.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <iomanip>
 #include <iostream>
 
 #include "admin/admin_commands.hpp"
 #include "config/config.hpp"
+#include "config/duration.hpp"
 #include "core/error.hpp"
 #include "db/database.hpp"
 #include "db/migrations.hpp"
+#include "dns/resolver.hpp"
+#include "domain/domain_json.hpp"
+#include "domain/domain_service.hpp"
+#include "issuance/issuance_json.hpp"
 #include "issuance/issuer.hpp"
 #include "log/log.hpp"
 
@@ -33,6 +38,15 @@ protected:
         options.addOption(Poco::Util::Option("new-key-file", "n", "rotate-kek: the new KEK file")
                               .argument("FILE")
                               .binding("admin.newKeyFile"));
+        options.addOption(Poco::Util::Option("status", "s", "list: only domains of this status")
+                              .argument("STATUS")
+                              .binding("admin.status"));
+        options.addOption(Poco::Util::Option("expiring-within", "e",
+                                             "list: certificates expiring within (30d, 12h)")
+                              .argument("DURATION")
+                              .binding("admin.expiringWithin"));
+        options.addOption(
+            Poco::Util::Option("json", "j", "machine-readable output").binding("admin.json"));
     }
 
     void handleHelp(const std::string&, const std::string&) {
@@ -43,6 +57,12 @@ protected:
             "Operator commands for DNS Handling (settings from the environment, see README).\n"
             "Commands:\n"
             "  migrate                            apply the schema migrations to DATABASE_URL\n"
+            "  list [--status S] [--expiring-within 30d] [--json]\n"
+            "                                     domains by soonest certificate expiry\n"
+            "  show DOMAIN_ID [--json]            the domain view, as GET /domains/{id}\n"
+            "  renew DOMAIN_ID                    renew the certificate now, whatever renew_at\n"
+            "  retry DOMAIN_ID [--json]           a fresh order for a failed domain\n"
+            "  delete DOMAIN_ID                   as DELETE /domains/{id}\n"
             "  export-cert DOMAIN_ID --out DIR    write cert.pem, chain.pem and key.pem (0600)\n"
             "  rotate-kek --new-key-file FILE     re-encrypt all private keys under a new KEK;\n"
             "                                     then point KEY_ENCRYPTION_KEY_FILE at FILE and\n"
@@ -65,6 +85,11 @@ protected:
             dnsh::Database database(config.databaseUrl);
             const std::string& command = arguments[0];
             if (command == "migrate") return migrate(database);
+            if (command == "list") return list(database);
+            if (command == "show") return show(database, config, arguments);
+            if (command == "renew") return renew(database, arguments);
+            if (command == "retry" || command == "delete")
+                return issuerCommand(database, config, arguments);
             if (command == "export-cert") return exportCert(database, config, arguments);
             if (command == "rotate-kek") return rotateKek(database, config);
             std::cerr << "unknown command: " << command << " (try --help)\n";
@@ -82,6 +107,112 @@ protected:
     }
 
 private:
+    bool json() const { return config().hasProperty("admin.json"); }
+
+    // "30d" (days), or a duration of the README ("12h", "90m").
+    static std::chrono::milliseconds parseWithin(const std::string& text) {
+        if (!text.empty() && text.back() == 'd' &&
+            text.find_first_not_of("0123456789") == text.size() - 1 && text.size() > 1)
+            return std::chrono::hours(24 * std::stoll(text.substr(0, text.size() - 1)));
+        return dnsh::parseDuration(text);
+    }
+
+    int list(dnsh::Database& database) {
+        const std::string status = config().getString("admin.status", "");
+        if (!status.empty() && !dnsh::parseDomainStatus(status)) {
+            std::cerr << "unknown status " << status << "\n";
+            return EXIT_USAGE;
+        }
+        std::optional<std::chrono::milliseconds> within;
+        if (config().hasProperty("admin.expiringWithin")) {
+            try {
+                within = parseWithin(config().getString("admin.expiringWithin"));
+            } catch (const std::exception& e) {
+                std::cerr << "--expiring-within: " << e.what() << "\n";
+                return EXIT_USAGE;
+            }
+        }
+        const auto rows = dnsh::listDomainSummaries(database, status, within, 10000);
+        if (json()) {
+            Poco::JSON::Array items;
+            for (const auto& row : rows) {
+                Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
+                item.set("id", row.id);
+                item.set("domain_name", row.domainName);
+                item.set("status", row.status);
+                item.set("expires_at", row.expiresAt.empty() ? Poco::Dynamic::Var()
+                                                             : Poco::Dynamic::Var(row.expiresAt));
+                item.set("renew_at", row.renewAt.empty() ? Poco::Dynamic::Var()
+                                                         : Poco::Dynamic::Var(row.renewAt));
+                items.add(item);
+            }
+            items.stringify(std::cout);
+            std::cout << "\n";
+            return EXIT_OK;
+        }
+        std::cout << std::left << std::setw(34) << "ID" << std::setw(40) << "DOMAIN"
+                  << std::setw(21) << "STATUS" << std::setw(22) << "EXPIRES"
+                  << "RENEWS\n";
+        for (const auto& row : rows)
+            std::cout << std::setw(34) << row.id << std::setw(40) << row.domainName << std::setw(21)
+                      << row.status << std::setw(22)
+                      << (row.expiresAt.empty() ? "-" : row.expiresAt)
+                      << (row.renewAt.empty() ? "-" : row.renewAt) << "\n";
+        return EXIT_OK;
+    }
+
+    int show(dnsh::Database& database, const dnsh::Config& config,
+             const std::vector<std::string>& arguments) {
+        if (arguments.size() != 2) {
+            std::cerr << "usage: dnsh-admin show DOMAIN_ID [--json]\n";
+            return EXIT_USAGE;
+        }
+        const auto view =
+            dnsh::domainJson(dnsh::findDomain(database, arguments[1]), config.delegationZone);
+        if (json()) {
+            view->stringify(std::cout);
+        } else {
+            view->stringify(std::cout, 2);
+        }
+        std::cout << "\n";
+        return EXIT_OK;
+    }
+
+    int renew(dnsh::Database& database, const std::vector<std::string>& arguments) {
+        if (arguments.size() != 2) {
+            std::cerr << "usage: dnsh-admin renew DOMAIN_ID\n";
+            return EXIT_USAGE;
+        }
+        dnsh::renewNow(database, arguments[1]);
+        std::cout << "renewal of " << arguments[1] << " starts at the scheduler's next scan\n";
+        return EXIT_OK;
+    }
+
+    // retry and delete go through the issuer, as the API's handlers do.
+    int issuerCommand(dnsh::Database& database, const dnsh::Config& config,
+                      const std::vector<std::string>& arguments) {
+        if (arguments.size() != 2) {
+            std::cerr << "usage: dnsh-admin " << arguments[0] << " DOMAIN_ID\n";
+            return EXIT_USAGE;
+        }
+        const dnsh::DnsResolver resolver = dnsh::DnsResolver::fromConfig(config);
+        dnsh::Issuer issuer(database, config, resolver);
+        if (arguments[0] == "delete") {
+            issuer.deleteDomain(arguments[1]);
+            std::cout << "deleted " << arguments[1] << "\n";
+            return EXIT_OK;
+        }
+        const auto started = issuer.start(arguments[1]);
+        if (json()) {
+            dnsh::issuanceJson(started)->stringify(std::cout);
+            std::cout << "\n";
+        } else {
+            std::cout << "order " << started.orderId << " placed: "
+                      << dnsh::issuanceJson(started)->getValue<std::string>("instructions") << "\n";
+        }
+        return EXIT_OK;
+    }
+
     int migrate(dnsh::Database& database) {
         const auto applied = dnsh::applyMigrations(database.session(), dnsh::embeddedMigrations());
         for (const auto& name : applied) std::cout << "applied " << name << "\n";

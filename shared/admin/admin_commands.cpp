@@ -146,4 +146,59 @@ int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current,
     });
 }
 
+std::vector<DomainSummary> listDomainSummaries(
+    Database& database, const std::string& status,
+    std::optional<std::chrono::milliseconds> expiringWithin, int limit) {
+    using Row = Poco::Tuple<std::string, std::string, std::string, std::string, std::string>;
+    std::vector<Row> rows;
+    const Poco::Int64 withinMs = expiringWithin ? expiringWithin->count() : -1;
+    database.withSession([&](Poco::Data::Session& session) {
+        std::string statusFilter = status;
+        Poco::Int64 within = withinMs;
+        int rowLimit = limit;
+        session << "SELECT d.id, d.domain_name, d.status, "
+                   "coalesce(to_char(c.expires_at AT TIME ZONE 'UTC', "
+                   "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), "
+                   "coalesce(to_char(c.renew_at AT TIME ZONE 'UTC', "
+                   "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') "
+                   "FROM domains d LEFT JOIN LATERAL (SELECT expires_at, renew_at FROM "
+                   "certificates WHERE domain_id = d.id ORDER BY created_at DESC, id DESC "
+                   "LIMIT 1) c ON true "
+                   "WHERE ($1 = '' OR d.status = $1) AND ($2::bigint < 0 OR "
+                   "c.expires_at < now() + $2::bigint * interval '1 millisecond') "
+                   "ORDER BY c.expires_at NULLS LAST, d.created_at LIMIT $3",
+            use(statusFilter), use(within), use(rowLimit), into(rows), now;
+        return true;
+    });
+    std::vector<DomainSummary> summaries;
+    for (const auto& row : rows)
+        summaries.push_back({row.get<0>(), row.get<1>(), row.get<2>(), row.get<3>(), row.get<4>()});
+    return summaries;
+}
+
+void renewNow(Database& database, const std::string& domainId) {
+    if (!isDomainId(domainId)) throw Error(ErrorCode::NotFound, "domain not found");
+    const int changed = database.withSession([&](Poco::Data::Session& session) {
+        std::string id = domainId;
+        Poco::Data::Statement update(session);
+        update << "UPDATE certificates SET renew_at = now() WHERE id = (SELECT c.id FROM "
+                  "certificates c JOIN domains d ON d.id = c.domain_id AND d.status = 'active' "
+                  "WHERE c.domain_id = $1 AND NOT EXISTS (SELECT 1 FROM acme_orders o WHERE "
+                  "o.domain_id = c.domain_id AND o.status IN ('pending', 'ready', 'processing')) "
+                  "ORDER BY c.created_at DESC, c.id DESC LIMIT 1)",
+            use(id);
+        return static_cast<int>(update.execute());
+    });
+    if (changed == 1) return;
+    const bool exists = database.withSession([&](Poco::Data::Session& session) {
+        std::string id = domainId;
+        int found = 0;
+        session << "SELECT count(*)::int FROM domains WHERE id = $1", use(id), into(found), now;
+        return found == 1;
+    });
+    if (!exists) throw Error(ErrorCode::NotFound, "domain not found");
+    throw Error(ErrorCode::BadRequest,
+                "nothing to renew: the domain is not active, or a renewal is already running");
+}
+
 }  // namespace dnsh

@@ -1,6 +1,9 @@
 #pragma once
 // Operator commands behind dnsh-admin (tools/dnsh_admin.cpp).
+#include <chrono>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "crypto/key_encryption.hpp"
 #include "db/database.hpp"
@@ -16,5 +19,25 @@ void exportCertificate(Database& database, const KeyEncryptor& kek, const std::s
 // another KEK than `current` make it fail without changing anything. Returns the keys rewritten.
 int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current,
                            const KeyEncryptor& next);
+
+// dnsh-admin list: a domain with its newest certificate's dates (RFC 3339; "" when none).
+struct DomainSummary {
+    std::string id;
+    std::string domainName;
+    std::string status;
+    std::string expiresAt;
+    std::string renewAt;
+};
+
+// Domains by soonest expiry (those without a certificate last), optionally of one status and
+// with a certificate expiring within `expiringWithin`; at most `limit`.
+std::vector<DomainSummary> listDomainSummaries(
+    Database& database, const std::string& status,
+    std::optional<std::chrono::milliseconds> expiringWithin, int limit);
+
+// dnsh-admin renew: the newest certificate of an active domain renews now, whatever renew_at
+// said. Error(NotFound) for an unknown domain, Error(BadRequest) when there is nothing to renew
+// (not active, or a renewal already runs).
+void renewNow(Database& database, const std::string& domainId);
 
 }  // namespace dnsh

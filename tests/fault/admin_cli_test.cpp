@@ -1,0 +1,105 @@
+// dnsh-admin for the day-to-day (issue 11): list (by expiry, status, --json), show, renew now,
+// retry a failed domain, delete; against the test stack's database and CA, as an operator runs it.
+#include <Poco/JSON/Parser.h>
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "crypto/random.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh::test;
+
+namespace {
+
+CommandResult admin(const std::string& arguments) {
+    return runCommand(requireEnv("DNSH_ADMIN_BIN") + " " + arguments);
+}
+
+// An active domain whose certificate expires `days` from now (rows written directly).
+TestDomain activeWithCertificate(const std::string& prefix, int days, Leftovers& leftovers) {
+    const TestDomain domain = registerDomain(prefix, leftovers);
+    execute("UPDATE domains SET status = 'active', verified_at = now() WHERE id = " +
+            quoted(domain.id) +
+            "; INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
+            "private_key_ciphertext, key_id, issued_at, expires_at, renew_at) VALUES (" +
+            quoted(dnsh::randomHex(16)) + ", " + quoted(domain.id) +
+            ", 'CERT', 'CHAIN', 'sealed', 'k', now(), now() + interval '" + std::to_string(days) +
+            " days', now() + interval '" + std::to_string(days / 2) + " days')");
+    return domain;
+}
+
+}  // namespace
+
+TEST_CASE("dnsh-admin: list by expiry with filters and --json, show, renew now") {
+    Leftovers leftovers;
+    const TestDomain soon = activeWithCertificate("admin-soon", 3, leftovers);
+    const TestDomain later = activeWithCertificate("admin-later", 60, leftovers);
+
+    const CommandResult table = admin("list --expiring-within 7d");
+    INFO(table.output);
+    REQUIRE(table.exitCode == 0);
+    CHECK(table.output.rfind("ID", 0) == 0);  // a header line, then rows
+    CHECK(table.output.find(soon.id) != std::string::npos);
+    CHECK(table.output.find(later.id) == std::string::npos);
+
+    const CommandResult json = admin("list --status active --expiring-within 90d --json");
+    REQUIRE(json.exitCode == 0);
+    Poco::JSON::Parser parser;
+    const auto items = parser.parse(json.output).extract<Poco::JSON::Array::Ptr>();
+    bool sawSoon = false, sawLater = false, ordered = true;
+    std::string previous;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+        const auto item = items->getObject(i);
+        CHECK(item->getValue<std::string>("status") == "active");
+        const std::string expires = item->getValue<std::string>("expires_at");
+        if (!previous.empty() && expires < previous) ordered = false;
+        previous = expires;
+        sawSoon |= item->getValue<std::string>("id") == soon.id;
+        sawLater |= item->getValue<std::string>("id") == later.id;
+    }
+    CHECK(sawSoon);
+    CHECK(sawLater);
+    CHECK(ordered);  // soonest expiry first
+
+    const CommandResult shown = admin("show " + later.id + " --json");
+    REQUIRE(shown.exitCode == 0);
+    const auto view = parser.parse(shown.output).extract<Poco::JSON::Object::Ptr>();
+    CHECK(view->getValue<std::string>("id") == later.id);
+    CHECK(view->getObject("renewal")->getValue<std::string>("status") == "scheduled");
+
+    CHECK(admin("renew " + later.id).exitCode == 0);
+    CHECK(count("SELECT count(*) FROM certificates WHERE renew_at <= now() AND domain_id = " +
+                quoted(later.id)) == 1);
+    execute("UPDATE certificates SET renew_at = NULL WHERE domain_id = " + quoted(later.id));
+
+    // Errors say what is wrong, with distinct exit codes.
+    CHECK(admin("renew 0123456789abcdef0123456789abcdef").exitCode == 65);  // EX_DATAERR
+    CHECK(admin("list --status bogus").exitCode == 64);                     // EX_USAGE
+    const TestDomain pending = registerDomain("admin-pending", leftovers);
+    const CommandResult nothing = admin("renew " + pending.id);
+    CHECK(nothing.exitCode != 0);
+    CHECK(nothing.output.find("nothing to renew") != std::string::npos);
+}
+
+TEST_CASE("dnsh-admin: retry places a fresh order for a failed domain, delete removes one") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("admin-retry", leftovers);
+    execute(
+        "UPDATE domains SET status = 'failed', error = 'test', error_code = 'internal' "
+        "WHERE id = " +
+        quoted(domain.id));
+    const CommandResult retried = admin("retry " + domain.id + " --json");
+    INFO(retried.output);
+    REQUIRE(retried.exitCode == 0);
+    CHECK(retried.output.find("\"status\":\"certificate_pending\"") != std::string::npos);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) ==
+          "certificate_pending");
+
+    CHECK(admin("delete " + domain.id).exitCode == 0);
+    CHECK(count("SELECT count(*) FROM domains WHERE id = " + quoted(domain.id)) == 0);
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
+    CHECK(admin("delete " + domain.id).exitCode == 65);
+}
