@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "db/sql_time.hpp"
 #include "domain/domain_name.hpp"
 
 using namespace Poco::Data::Keywords;
@@ -156,11 +157,8 @@ std::vector<DomainSummary> listDomainSummaries(
         std::string statusFilter = status;
         Poco::Int64 within = withinMs;
         int rowLimit = limit;
-        session << "SELECT d.id, d.domain_name, d.status, "
-                   "coalesce(to_char(c.expires_at AT TIME ZONE 'UTC', "
-                   "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), "
-                   "coalesce(to_char(c.renew_at AT TIME ZONE 'UTC', "
-                   "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') "
+        session << "SELECT d.id, d.domain_name, d.status, coalesce(" DNSH_RFC3339(
+                       "c.expires_at") ", ''), coalesce(" DNSH_RFC3339("c.renew_at") ", '') "
                    "FROM domains d LEFT JOIN LATERAL (SELECT expires_at, renew_at FROM "
                    "certificates WHERE domain_id = d.id ORDER BY created_at DESC, id DESC "
                    "LIMIT 1) c ON true "

@@ -130,4 +130,11 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
     return check;
 }
 
+TxtCheck precheckTxt(DnsPrecheck mode, const DnsResolver& resolver, const std::string& name,
+                     const std::vector<std::string>& expected) {
+    // The authoritative servers, not a resolver's cache, are what the CA will see.
+    return mode == DnsPrecheck::Authoritative ? checkTxtAuthoritative(resolver, name, expected)
+                                              : checkTxt(resolver, name, expected);
+}
+
 }  // namespace dnsh

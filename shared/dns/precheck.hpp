@@ -17,4 +17,8 @@ namespace dnsh {
 TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& name,
                                const std::vector<std::string>& expected);
 
+// DNS_PRECHECK: the authoritative check above, or a lookup through the resolver (checkTxt).
+TxtCheck precheckTxt(DnsPrecheck mode, const DnsResolver& resolver, const std::string& name,
+                     const std::vector<std::string>& expected);
+
 }  // namespace dnsh

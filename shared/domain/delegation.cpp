@@ -9,6 +9,12 @@
 
 namespace dnsh {
 
+bool isInZone(const std::string& name, const std::string& zone) {
+    const std::string suffix = "." + zone;
+    return !zone.empty() && name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 std::string delegationTarget(const std::string& verificationToken, const std::string& domainName,
                              const std::string& zone) {
     unsigned char digest[EVP_MAX_MD_SIZE];

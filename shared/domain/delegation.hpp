@@ -11,4 +11,7 @@ namespace dnsh {
 std::string delegationTarget(const std::string& verificationToken, const std::string& domainName,
                              const std::string& zone);
 
+// True when `name` lies below `zone` (both without the trailing dot, lower case).
+bool isInZone(const std::string& name, const std::string& zone);
+
 }  // namespace dnsh

@@ -6,18 +6,13 @@
 #include <Poco/Tuple.h>
 
 #include "core/error.hpp"
+#include "db/sql_time.hpp"
 
 using namespace Poco::Data::Keywords;
 
 namespace dnsh {
 
-namespace {
-
-// Timestamps leave SQL already formatted as RFC 3339 UTC, so no time zone logic lives in C++.
-#define DNSH_RFC3339(column) \
-    "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
-}  // namespace
+namespace {}  // namespace
 
 bool DomainRepository::insert(const std::string& id, const std::string& domainName,
                               const std::string& token) {

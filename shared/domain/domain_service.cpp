@@ -55,58 +55,42 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
     if (domain.status != DomainStatus::Pending) throw notPending(domain.status);
     const std::string name = challengeName(domain.domainName);
 
-    // Delegation first: the CNAME at our own target is the proof, and the name then has no TXT.
-    std::string cname;
-    if (!delegationZone.empty()) {
-        cname = resolver.cnameTarget(name);
-        const std::string target =
-            delegationTarget(domain.verificationToken, domain.domainName, delegationZone);
-        if (!cname.empty() && cname == target) {
-            const TxtCheck check{name, {target}, {cname}, "found", "CNAME to " + target, "", {}};
-            const bool won = database.withSession([&](Poco::Data::Session& session) {
-                DomainRepository repository(session);
-                repository.recordCheck(domain.id, txtCheckJson(check, std::nullopt));
-                if (!transitionDomain(session, domain.id,
-                                      {DomainStatus::Pending, DomainStatus::Verified, "", ""}))
-                    return false;
-                repository.setDelegationStatus(domain.id, "active");
-                return true;
-            });
-            const Domain after = requireDomain(database, id);
-            if (!won) throw notPending(after.status);
-            logEvent(LogLevel::Info, "domain verified",
-                     {{"domain_id", domain.id}, {"by", "cname"}});
-            return after;
-        }
-    }
-
-    const TxtCheck check = checkTxt(resolver, name, {domain.verificationToken});
-    logEvent(LogLevel::Info, "txt lookup",
+    // With delegation on, a CNAME at our own target is the proof (and the name then holds no
+    // TXT); otherwise the token among the TXT records.
+    const std::string target =
+        delegationZone.empty()
+            ? ""
+            : delegationTarget(domain.verificationToken, domain.domainName, delegationZone);
+    const std::string cname = target.empty() ? "" : resolver.cnameTarget(name);
+    const bool byCname = !cname.empty() && cname == target;
+    const TxtCheck check =
+        byCname ? TxtCheck{name, {target}, {cname}, "found", "CNAME to " + target, "", {}}
+                : redacted(checkTxt(resolver, name, {domain.verificationToken}),
+                           domain.verificationToken, "(the verification token)");
+    logEvent(LogLevel::Info, "dns lookup",
              {{"domain_id", domain.id},
               {"name", check.name},
+              {"by", byCname ? "cname" : "txt"},
               {"result", check.result},
               {"records", check.seen.size()}});
     const bool won = database.withSession([&](Poco::Data::Session& session) {
-        DomainRepository(session).recordCheck(
-            domain.id,
-            txtCheckJson(redacted(check, domain.verificationToken, "(the verification token)"),
-                         std::nullopt));
-        return check.passed() &&
-               transitionDomain(session, domain.id,
-                                {DomainStatus::Pending, DomainStatus::Verified, "", ""});
+        DomainRepository repository(session);
+        repository.recordCheck(domain.id, txtCheckJson(check, std::nullopt));
+        if (!check.passed() ||
+            !transitionDomain(session, domain.id,
+                              {DomainStatus::Pending, DomainStatus::Verified, "", ""}))
+            return false;
+        if (byCname) repository.setDelegationStatus(domain.id, "active");
+        return true;
     });
     if (!check.passed()) {
         // A CNAME into the delegation zone, but not to this domain's target: a wrong label. (A
         // CNAME elsewhere is the customer's own arrangement; its TXT answer says what is wrong.)
-        const std::string zoneSuffix = "." + delegationZone;
-        if (!cname.empty() && cname.size() > zoneSuffix.size() &&
-            cname.compare(cname.size() - zoneSuffix.size(), zoneSuffix.size(), zoneSuffix) == 0)
-            throw Error(
-                ErrorCode::BadRequest,
-                name + " is a CNAME to " + cname + ", not to this domain's target " +
-                    delegationTarget(domain.verificationToken, domain.domainName, delegationZone) +
-                    ", and no verification token was found there",
-                "cname_mismatch");
+        if (!cname.empty() && isInZone(cname, delegationZone))
+            throw Error(ErrorCode::BadRequest,
+                        name + " is a CNAME to " + cname + ", not to this domain's target " +
+                            target + ", and no verification token was found there",
+                        "cname_mismatch");
         // TXT records without the token: the customer's record is wrong (400). No record or a
         // lookup that failed: the DNS the request depends on (424).
         if (check.result == "txt_mismatch")

@@ -500,42 +500,30 @@ StepOutcome Issuer::awaitDns(Claim& claim) {
         if (auto stopped = publish(claim)) return *stopped;
     std::set<std::string> names;
     for (const auto& challenge : order.challenges) names.insert(challenge.txtName);
-    std::optional<TxtCheck> missing;
-    TxtCheck last;
+    TxtCheck check;
     for (const auto& name : names) {
-        // The authoritative servers, not a resolver's cache, are what the CA will see.
-        last = config_.dnsPrecheck == DnsPrecheck::Authoritative
-                   ? checkTxtAuthoritative(resolver_, name, expectedValues(order.challenges, name))
-                   : checkTxt(resolver_, name, expectedValues(order.challenges, name));
-        if (!last.passed()) {
-            missing = last;
-            break;
-        }
+        check = precheckTxt(config_.dnsPrecheck, resolver_, name,
+                            expectedValues(order.challenges, name));
+        if (!check.passed()) break;
     }
+    // Not visible yet: issuance fails at POLL_TIMEOUT; a renewal keeps waiting for its customer
+    // (more slowly) until the CA's order expires, while the current certificate is still served.
     const bool pastPollTimeout = order.stepAgeMs >= config_.pollTimeout.count();
-    if (missing) {
-        // Issuance fails at POLL_TIMEOUT; a renewal keeps waiting for its customer (more slowly)
-        // until the CA's order expires, while the current certificate is still served.
-        const bool giveUp = order.kind == OrderKind::Issue && pastPollTimeout;
-        const milliseconds next =
+    const bool giveUp = !check.passed() && order.kind == OrderKind::Issue && pastPollTimeout;
+    std::optional<milliseconds> next;
+    if (!check.passed() && !giveUp)
+        next =
             pastPollTimeout ? std::max(config_.pollInterval, kSlowDnsPoll) : config_.pollInterval;
-        database_.withSession([&](Poco::Data::Session& session) {
-            DomainRepository(session).recordCheck(
-                order.domainId,
-                txtCheckJson(*missing, giveUp ? std::nullopt : std::optional(next)));
-            return true;
-        });
-        if (giveUp)
-            return fail(claim,
-                        "TXT values not visible within " + formatDuration(config_.pollTimeout) +
-                            ": " + missing->description,
-                        missing->result);
-        return StepOutcome{false, next, "await_dns"};
-    }
     database_.withSession([&](Poco::Data::Session& session) {
-        DomainRepository(session).recordCheck(order.domainId, txtCheckJson(last, std::nullopt));
+        DomainRepository(session).recordCheck(order.domainId, txtCheckJson(check, next));
         return true;
     });
+    if (giveUp)
+        return fail(claim,
+                    "TXT values not visible within " + formatDuration(config_.pollTimeout) + ": " +
+                        check.description,
+                    check.result);
+    if (next) return StepOutcome{false, *next, "await_dns"};
     // Pebble (and real CAs) mark the authorization invalid on one failed lookup, so answer only
     // once our own lookup sees every value (RFC 8555 §8.2 retries are optional). A challenge
     // already processing or valid (answered before a crash) is not answered again.

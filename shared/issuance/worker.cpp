@@ -75,7 +75,7 @@ bool IssuanceWorker::runOnce() {
     const auto started = std::chrono::steady_clock::now();
     try {
         outcome = issuer_->advance(*orderId, owner_);
-    } catch (const LeaseLost& e) {
+    } catch (const LeaseLost&) {
         // Another replica owns the order now: nothing of ours to write back.
         logEvent(LogLevel::Warn, "lease lost", {{"order_id", *orderId}, {"worker", owner_}});
         return true;

@@ -145,11 +145,7 @@ TEST_CASE("claims: CERT_KEY_TYPE=rsa-2048 issues a certificate for a 2048-bit RS
     const TestDomain domain = verifiedDomain("rsa", leftovers);
     publish(domain, startIssuance(domain));
     requireAllActive({domain}, 30s);
-    TempDir dir;
-    const std::string pem = dir.write(
-        "cert.pem",
-        scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + quoted(domain.id)));
-    const CommandResult text = runCommand("openssl x509 -noout -text -in " + pem);
+    const CommandResult text = inspectCertificate(domain, "-text");
     REQUIRE(text.exitCode == 0);
     CHECK(text.output.find("rsaEncryption") != std::string::npos);
     CHECK(text.output.find("(2048 bit)") != std::string::npos);
@@ -250,7 +246,7 @@ TEST_CASE("claims: the request id is in every log line written while serving the
         return found;
     };
     REQUIRE(waitFor(5s, [&] { return linesWithId("request") == 1; }));
-    CHECK(linesWithId("txt lookup") == 1);
+    CHECK(linesWithId("dns lookup") == 1);
     CHECK(linesWithId("domain verified") == 1);
 }
 

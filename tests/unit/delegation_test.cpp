@@ -6,6 +6,7 @@
 
 #include <regex>
 #include <string>
+#include <vector>
 
 using namespace dnsh;
 
@@ -18,4 +19,23 @@ TEST_CASE("delegationTarget: 32 hex digits under the zone, stable, secret-depend
     CHECK(delegationTarget(token, "www.example.com", "acme-delegation.test") != target);
     // A wildcard shares its base name's challenge name, and so its target.
     CHECK(delegationTarget(token, "*.shop.example.com", "acme-delegation.test") == target);
+}
+
+TEST_CASE("isInZone: strictly below the zone, label boundaries respected") {
+    struct Case {
+        std::string description, name, zone;
+        bool inside;
+    };
+    const std::vector<Case> cases{
+        {"a label under the zone", "abc.acme-delegation.test", "acme-delegation.test", true},
+        {"the zone itself", "acme-delegation.test", "acme-delegation.test", false},
+        {"a name merely ending in the same letters", "xacme-delegation.test",
+         "acme-delegation.test", false},
+        {"another zone", "abc.example.com", "acme-delegation.test", false},
+        {"no zone configured", "abc.acme-delegation.test", "", false},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(isInZone(c.name, c.zone) == c.inside);
+    }
 }
