@@ -2,6 +2,7 @@
 // with keyset pagination, DELETE, and 405 with Allow from the one route table.
 #include <doctest/doctest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,11 +63,26 @@ TEST_CASE("api: GET /domains lists newest first with an opaque cursor, and rejec
     CHECK_FALSE(item->has("verification_token"));
     const HttpResult pending = get("/domains?status=pending&limit=1");
     CHECK(idsOf(pending) == std::vector<std::string>{domains[2].id});
-    // The last page says so.
+    // Another status, and the last page says so (next_cursor null).
     execute("UPDATE domains SET status = 'failed', error = 'test' WHERE id = " +
             quoted(domains[0].id));
-    const HttpResult failed = get("/domains?status=failed&limit=500");
-    CHECK(failed.status == 200);
+    const HttpResult failed = get("/domains?status=failed&limit=1");
+    REQUIRE(failed.status == 200);
+    CHECK(idsOf(failed) == std::vector<std::string>{domains[0].id});
+    // Walking every page: each domain once, newest first, ending with next_cursor null.
+    std::vector<std::string> all;
+    std::string next;
+    int pages = 0;
+    do {
+        const HttpResult page = get("/domains?limit=500" + (next.empty() ? "" : "&cursor=" + next));
+        REQUIRE(page.status == 200);
+        const auto ids = idsOf(page);
+        all.insert(all.end(), ids.begin(), ids.end());
+        next = page.json()->isNull("next_cursor") ? "" : page.jsonString("next_cursor");
+    } while (!next.empty() && ++pages < 100);
+    CHECK(next.empty());
+    CHECK(std::set<std::string>(all.begin(), all.end()).size() == all.size());
+    CHECK(count("SELECT count(*) FROM domains") == static_cast<long long>(all.size()));
     struct Case {
         std::string description, query, fragment;
     };

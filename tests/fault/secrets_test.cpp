@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-#include "api_server.hpp"
+#include "support/api_server.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/key_encryption.hpp"
 #include "crypto/keys.hpp"

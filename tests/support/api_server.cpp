@@ -1,4 +1,4 @@
-#include "api_server.hpp"
+#include "support/api_server.hpp"
 
 #include <Poco/Net/ServerSocket.h>
 #include <doctest/doctest.h>
@@ -12,11 +12,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "crypto/random.hpp"
+#include "http/routes.hpp"
 #include "support/raw_http.hpp"
 #include "support/test_env.hpp"
 
@@ -25,14 +27,6 @@ namespace dnsh::test {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Every handler executable: CMake's one list (DNSH_HANDLERS), passed in as "a,b,c".
-std::vector<std::string> handlerNames() {
-    std::vector<std::string> names;
-    std::istringstream list(DNSH_HANDLER_NAMES);
-    for (std::string name; std::getline(list, name, ',');) names.push_back(name);
-    return names;
-}
 
 // The children of `parent` (lighttpd's FastCGI handlers), from /proc.
 std::vector<pid_t> childrenOf(pid_t parent) {
@@ -54,6 +48,12 @@ constexpr const char* kPassedOn[] = {
 
 }  // namespace
 
+std::vector<std::string> handlerExecutables() {
+    std::set<std::string> names;
+    for (const auto& route : dnsh::routeTable()) names.insert(route.handler);
+    return {names.begin(), names.end()};
+}
+
 ApiServer::ApiServer(const std::string& name, const std::map<std::string, std::string>& env) {
     std::string pattern = (fs::temp_directory_path() / "dnsh-api.XXXXXX").string();
     REQUIRE(::mkdtemp(pattern.data()) != nullptr);
@@ -62,7 +62,7 @@ ApiServer::ApiServer(const std::string& name, const std::map<std::string, std::s
     fs::create_directories(dir_ / "bin");
     fs::create_directories(dir_ / "run");
     fs::create_directories(logDir_);
-    for (const std::string& handler : handlerNames())
+    for (const std::string& handler : handlerExecutables())
         fs::copy_file(requireEnv("DNSH_HANDLER_DIR") + "/" + handler, dir_ / "bin" / handler);
     {
         // The kernel's choice of a free port; released just before lighttpd takes it.

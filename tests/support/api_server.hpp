@@ -1,15 +1,19 @@
 #pragma once
 // A lighttpd of the test's own (the project's lighttpd.conf, copies of the handler binaries) on
 // a free loopback port, with the test stack's settings plus overrides (AUTH_TOKEN, LOG_LEVEL):
-// for what the shared lighttpd of deploy/test cannot be started with. Same approach as
-// no_backend_test.cpp: posix_spawn, safe in a threaded test process.
+// for what the shared lighttpd of deploy/test cannot be started with, or a case may break.
+// Started with posix_spawn, safe in a threaded test process.
 #include <sys/types.h>
 
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace dnsh::test {
+
+// Every handler executable, from the one route table (http/routes.hpp).
+std::vector<std::string> handlerExecutables();
 
 class ApiServer {
 public:
@@ -23,6 +27,8 @@ public:
     std::string baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
     const std::filesystem::path& logDir() const { return logDir_; }
     std::filesystem::path handlersLog() const { return logDir_ / "handlers.log"; }
+    std::filesystem::path binDir() const { return dir_ / "bin"; }  // its copies of the handlers
+    pid_t pid() const { return pid_; }
 
 private:
     void stop();

@@ -174,6 +174,14 @@ void requireAllActive(const std::vector<TestDomain>& domains, std::chrono::milli
                     (settled ? "" : "timed out: ") << statusSummary(domains));
 }
 
+CommandResult inspectCertificate(const TestDomain& domain, const std::string& arguments) {
+    TempDir dir;
+    const std::string pem = dir.write(
+        "cert.pem", scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " +
+                           quoted(domain.id) + " ORDER BY created_at DESC, id DESC LIMIT 1"));
+    return runCommand("openssl x509 -noout " + arguments + " -in " + pem);
+}
+
 void checkStoredKeyMatches(const TestDomain& domain) {
     const std::string id = quoted(domain.id);
     const std::string leaf =

@@ -94,6 +94,9 @@ std::string statusSummary(const std::vector<TestDomain>& domains);
 // Waits until every domain is active; gives up early when one of them failed.
 void requireAllActive(const std::vector<TestDomain>& domains, std::chrono::milliseconds timeout);
 
+// `openssl x509 -noout <arguments>` on the domain's newest stored certificate (-text, -ext ...).
+CommandResult inspectCertificate(const TestDomain& domain, const std::string& arguments);
+
 // The domain's latest certificate is stored with its key encrypted (not PEM), and that key,
 // decrypted with the KEK, is the certificate's.
 void checkStoredKeyMatches(const TestDomain& domain);
