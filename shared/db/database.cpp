@@ -3,12 +3,14 @@
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 
+#include "db/sql.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -31,12 +33,6 @@ std::string quoteValue(const std::string& value) {
         quoted.push_back(c);
     }
     return quoted + "'";
-}
-
-PGconn* rawConnection(Poco::Data::Session& session) {
-    auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(session.impl());
-    if (impl == nullptr) throw std::logic_error("not a PostgreSQL session");
-    return static_cast<PGconn*>(impl->handle());
 }
 
 }  // namespace
@@ -65,6 +61,7 @@ Database::Database(std::string connectionString) : connectionString_(std::move(c
 }
 
 Poco::Data::Session& Database::session() {
+    if (session_ && droppedWhileIdle()) disconnect();
     if (session_) return *session_;
     try {
         const std::string connection = toKeyValueConnectionString(connectionString_);
@@ -82,10 +79,21 @@ Poco::Data::Session& Database::session() {
 }
 
 bool Database::isConnected() {
-    return session_ && PQstatus(rawConnection(*session_)) == CONNECTION_OK;
+    return session_ && PQstatus(connectionOf(*session_)) == CONNECTION_OK;
+}
+
+// An idle connection has nothing to read (the service never LISTENs) unless the server wrote to
+// it: a FATAL message and end of file when it was terminated or shut down (pg_terminate_backend,
+// a restart). Anything there means the connection is replaced: cheaper than finding out.
+bool Database::droppedWhileIdle() {
+    const int socket = PQsocket(connectionOf(*session_));
+    if (socket < 0) return true;
+    pollfd readable{socket, POLLIN, 0};
+    return poll(&readable, 1, 0) != 0;
 }
 
 void Database::disconnect() {
+    if (session_) forgetPreparedStatements(connectionOf(*session_));
     try {
         if (session_) session_->close();
     } catch (const Poco::Exception&) {
@@ -101,7 +109,7 @@ void Database::unavailable(const std::string& detail) {
 }
 
 void executeScript(Poco::Data::Session& session, const std::string& sql) {
-    PGconn* connection = rawConnection(session);
+    PGconn* connection = connectionOf(session);
     std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(connection, sql.c_str()), &PQclear);
     const ExecStatusType status = PQresultStatus(result.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {

@@ -16,28 +16,30 @@ class Database {
 public:
     explicit Database(std::string connectionString);
 
-    // Runs `work` on the session. When the connection turns out to be lost, reconnects and runs
-    // it once more (the failed attempt's transaction did not commit); when the database cannot be
-    // reached, throws Error(DatabaseUnavailable).
+    // Runs `work` on the session, once. A connection the server dropped while idle is noticed
+    // before the work starts (no round trip) and replaced. A connection lost while the work runs
+    // is not retried: a write may have committed without the answer reaching us, and running it
+    // again would tell the client its own insert was a conflict. The caller gets
+    // Error(DatabaseUnavailable), a 503 the client may retry. Throws the same when the database
+    // cannot be reached.
     template <typename Work>
     auto withSession(Work&& work) -> std::invoke_result_t<Work&, Poco::Data::Session&> {
-        for (int attempt = 0;; ++attempt) {
-            Poco::Data::Session& current = session();
-            try {
-                return work(current);
-            } catch (const Poco::Data::DataException&) {
-                if (isConnected()) throw;
-                disconnect();
-                if (attempt > 0) unavailable("connection lost twice");
-            }
+        Poco::Data::Session& current = session();
+        try {
+            return work(current);
+        } catch (const Poco::Data::DataException&) {
+            if (isConnected()) throw;
+            unavailable("connection lost while a request used it");
         }
     }
 
-    // Opens the session now (for tools that want to fail early).
+    // The open session; opens one (or a fresh one, when the server closed the old one while it
+    // sat idle).
     Poco::Data::Session& session();
 
 private:
     bool isConnected();
+    bool droppedWhileIdle();
     void disconnect();
     [[noreturn]] void unavailable(const std::string& detail);
 

@@ -1,57 +1,79 @@
 #include "domain/domain_repository.hpp"
 
-#include <Poco/Data/RecordSet.h>
-#include <Poco/Data/Statement.h>
-#include <Poco/Nullable.h>
-#include <Poco/Tuple.h>
+#include <Poco/JSON/Parser.h>
 
 #include "core/error.hpp"
+#include "db/sql.hpp"
 #include "db/sql_time.hpp"
-
-using namespace Poco::Data::Keywords;
 
 namespace dnsh {
 
-namespace {}  // namespace
-
-bool DomainRepository::insert(const std::string& id, const std::string& domainName,
-                              const std::string& token) {
-    Poco::Data::Statement statement(session_);
-    statement << "INSERT INTO domains (id, domain_name, verification_token) VALUES ($1, $2, $3) "
-                 "ON CONFLICT (domain_name) DO NOTHING",
-        bind(id), bind(domainName), bind(token);
-    return statement.execute() == 1;
+std::optional<Domain> DomainRepository::insert(const std::string& id,
+                                              const std::string& domainName,
+                                              const std::string& token) {
+    // RETURNING gives the new row's view (nothing else exists for it yet): no read-back.
+    const SqlRows rows = runSql(
+        session_,
+        "INSERT INTO domains (id, domain_name, verification_token) VALUES ($1, $2, $3) "
+        "ON CONFLICT (domain_name) DO NOTHING RETURNING status, delegation_status, "
+        DNSH_RFC3339("created_at") " AS created_at, " DNSH_RFC3339("updated_at") " AS updated_at",
+        {id, domainName, token});
+    if (rows.empty()) return std::nullopt;
+    Domain domain;
+    domain.id = id;
+    domain.domainName = domainName;
+    domain.verificationToken = token;
+    domain.status = parseDomainStatus(rows.text(0, "status")).value_or(DomainStatus::Pending);
+    domain.createdAt = rows.text(0, "created_at");
+    domain.updatedAt = rows.text(0, "updated_at");
+    domain.delegationStatus = rows.text(0, "delegation_status");
+    return domain;
 }
 
-std::optional<Domain> DomainRepository::findById(const std::string& id) {
-    Poco::Data::Statement select(session_);
-    // One round of LATERAL joins: the newest certificate, the live order, and the renewal order
-    // that last tried to replace the newest certificate.
-    select << "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
-              DNSH_RFC3339("d.verified_at") " AS verified_at, " DNSH_RFC3339("d.created_at")
-              " AS created_at, " DNSH_RFC3339("d.updated_at") " AS updated_at, d.last_check, d.delegation_status, "
-              "c.id AS cert_id, " DNSH_RFC3339("c.issued_at") " AS cert_issued_at, "
-              DNSH_RFC3339("c.expires_at") " AS cert_expires_at, " DNSH_RFC3339("c.created_at")
-              " AS cert_created_at, " DNSH_RFC3339("c.renew_at") " AS cert_renew_at, "
-              "o.id AS live_id, o.kind AS live_kind, o.step AS live_step, "
-              "coalesce(o.delegated, false) AS live_delegated, "
-              "r.error AS renewal_error, r.error_code AS renewal_error_code "
-              "FROM domains d "
-              "LEFT JOIN LATERAL (SELECT * FROM certificates WHERE domain_id = d.id "
-              "  ORDER BY created_at DESC, id DESC LIMIT 1) c ON true "
-              "LEFT JOIN LATERAL (SELECT * FROM acme_orders WHERE domain_id = d.id "
-              "  AND status IN ('pending', 'ready', 'processing') LIMIT 1) o ON true "
-              "LEFT JOIN LATERAL (SELECT * FROM acme_orders WHERE replaces_certificate_id = c.id "
-              "  AND status = 'invalid' ORDER BY created_at DESC LIMIT 1) r ON true "
-              "WHERE d.id = $1",
-        bind(id), now;
-    Poco::Data::RecordSet rows(select);
-    if (rows.rowCount() == 0) return std::nullopt;
-    auto text = [&](const char* column) { return rows[column].convert<std::string>(); };
-    auto optionalText = [&](const char* column) -> std::optional<std::string> {
-        if (rows.isNull(column)) return std::nullopt;
-        return rows[column].convert<std::string>();
-    };
+namespace {
+
+// The domain view in one statement: the row and one round of LATERAL joins — the newest
+// certificate, the live order with the values it waits for (as JSON, only while it waits for DNS
+// or the CA validates), and the renewal order that last tried to replace the newest certificate.
+// `rows` is a derived table of domain ids (and what orders them) that the caller supplies.
+std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
+    return "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
+           DNSH_RFC3339("d.verified_at") " AS verified_at, " DNSH_RFC3339("d.created_at")
+           " AS created_at, (extract(epoch FROM d.created_at) * 1000000)::bigint AS created_micros, "
+           DNSH_RFC3339("d.updated_at") " AS updated_at, d.last_check, "
+           "d.delegation_status, c.id AS cert_id, " DNSH_RFC3339("c.issued_at") " AS cert_issued_at, "
+           DNSH_RFC3339("c.expires_at") " AS cert_expires_at, " DNSH_RFC3339("c.created_at")
+           " AS cert_created_at, " DNSH_RFC3339("c.renew_at") " AS cert_renew_at, "
+           "o.id AS live_id, o.kind AS live_kind, o.step AS live_step, "
+           "coalesce(o.delegated, false) AS live_delegated, "
+           "CASE WHEN o.step IN ('await_dns', 'await_authz') THEN (SELECT json_agg("
+           "  json_build_array(txt_name, txt_value) ORDER BY id) FROM acme_challenges "
+           "  WHERE order_id = o.id) END AS live_challenges, "
+           "r.error AS renewal_error, r.error_code AS renewal_error_code "
+           "FROM (" + rows + ") page JOIN domains d ON d.id = page.id "
+           "LEFT JOIN LATERAL (SELECT * FROM certificates WHERE domain_id = d.id "
+           "  ORDER BY created_at DESC, id DESC LIMIT 1) c ON true "
+           "LEFT JOIN LATERAL (SELECT * FROM acme_orders WHERE domain_id = d.id "
+           "  AND status IN ('pending', 'ready', 'processing') LIMIT 1) o ON true "
+           "LEFT JOIN LATERAL (SELECT * FROM acme_orders WHERE replaces_certificate_id = c.id "
+           "  AND status = 'invalid' ORDER BY created_at DESC LIMIT 1) r ON true " + orderBy;
+}
+
+std::vector<PendingChallenge> parseChallenges(const std::optional<std::string>& json) {
+    std::vector<PendingChallenge> challenges;
+    if (!json) return challenges;
+    const auto pairs = Poco::JSON::Parser().parse(*json).extract<Poco::JSON::Array::Ptr>();
+    for (std::size_t i = 0; i < pairs->size(); ++i) {
+        const auto pair = pairs->getArray(static_cast<unsigned>(i));
+        challenges.push_back(PendingChallenge{pair->getElement<std::string>(0),
+                                              pair->getElement<std::string>(1)});
+    }
+    return challenges;
+}
+
+Domain domainFromRow(const SqlRows& rows, int row) {
+    auto text = [&](const char* column) { return rows.text(row, column); };
+    auto optionalText = [&](const char* column) { return rows.optionalText(row, column); };
     Domain domain;
     domain.id = text("id");
     domain.domainName = text("domain_name");
@@ -72,16 +94,8 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
 
     const auto liveOrder = optionalText("live_id");
     const auto liveStep = optionalText("live_step").value_or("");
-    std::vector<PendingChallenge> challenges;
     // What the customer must publish: only while the order waits for DNS or the CA validates.
-    if (liveOrder && (liveStep == "await_dns" || liveStep == "await_authz")) {
-        std::vector<Poco::Tuple<std::string, std::string>> values;
-        session_ << "SELECT txt_name, txt_value FROM acme_challenges WHERE order_id = $1 "
-                    "ORDER BY id",
-            bind(*liveOrder), into(values), now;
-        for (const auto& value : values)
-            challenges.push_back(PendingChallenge{value.get<0>(), value.get<1>()});
-    }
+    const std::vector<PendingChallenge> challenges = parseChallenges(optionalText("live_challenges"));
     if (domain.status == DomainStatus::CertificatePending) domain.challenges = challenges;
     if (domain.status == DomainStatus::Active) {
         RenewalState renewal;
@@ -89,7 +103,7 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
         if (liveOrder && optionalText("live_kind") == std::string("renewal")) {
             // A delegated renewal waits for nobody: the service publishes the values itself.
             const bool waitsForCustomer = liveStep == "await_dns" && !challenges.empty() &&
-                                          !rows["live_delegated"].convert<bool>();
+                                          !rows.boolean(row, "live_delegated");
             renewal.status = waitsForCustomer ? "awaiting_dns" : "in_progress";
             if (waitsForCustomer) renewal.challenges = challenges;
         } else if (const auto error = optionalText("renewal_error")) {
@@ -107,77 +121,89 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
     return domain;
 }
 
-std::vector<DomainRepository::ListedId> DomainRepository::listIds(
-    const std::string& status, int limit, const std::optional<ListedId>& after) {
-    std::vector<Poco::Tuple<std::string, Poco::Int64>> rows;
-    const Poco::Int64 afterMicros = after ? after->createdAtMicros : 0;
+}  // namespace
+
+std::optional<Domain> DomainRepository::findById(const std::string& id) {
+    const SqlRows rows = runSql(session_, domainViewSql("SELECT $1::text AS id", ""), {id});
+    if (rows.empty()) return std::nullopt;
+    return domainFromRow(rows, 0);
+}
+
+std::vector<DomainRepository::Listed> DomainRepository::listPage(const std::string& status, int limit,
+                                               const std::optional<PageCursor>& after) {
+    const long long afterMicros = after ? after->createdAtMicros : 0;
     const std::string afterId = after ? after->id : "";
     const bool paged = after.has_value();
-    // Row comparison on (created_at, id) walks the index from the cursor (keyset pagination).
-    session_ << "SELECT id, (extract(epoch FROM created_at) * 1000000)::bigint FROM domains "
-                "WHERE ($1 = '' OR status = $1) "
-                "AND (NOT $2 OR (created_at, id) < "
-                "  ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4)) "
-                "ORDER BY created_at DESC, id DESC LIMIT $5",
-        bind(status), bind(paged), bind(afterMicros), bind(afterId), bind(limit), into(rows), now;
-    std::vector<ListedId> ids;
-    for (const auto& row : rows) ids.push_back(ListedId{row.get<0>(), row.get<1>()});
-    return ids;
+    // Row comparison on (created_at, id) walks the index from the cursor (keyset pagination);
+    // the views of the page's rows come with it, in the same statement.
+    const SqlRows rows = runSql(
+        session_,
+        domainViewSql("SELECT id, created_at FROM domains WHERE ($1 = '' OR status = $1) "
+                      "AND (NOT $2 OR (created_at, id) < "
+                      "  ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4)) "
+                      "ORDER BY created_at DESC, id DESC LIMIT $5",
+                      "ORDER BY page.created_at DESC, page.id DESC"),
+        {status, paged, afterMicros, afterId, limit});
+    std::vector<Listed> page;
+    for (int row = 0; row < rows.size(); ++row)
+        page.push_back(Listed{domainFromRow(rows, row),
+                              PageCursor{rows.text(row, "id"), rows.integer(row, "created_micros")}});
+    return page;
 }
 
 bool DomainRepository::remove(const std::string& id) {
-    Poco::Data::Statement statement(session_);
-    statement << "DELETE FROM domains WHERE id = $1", bind(id);
-    return statement.execute() == 1;
+    return runSql(session_, "DELETE FROM domains WHERE id = $1", {id}).affected() == 1;
 }
 
 std::vector<std::string> DomainRepository::liveAuthorizationUrls(const std::string& domainId) {
+    const SqlRows rows =
+        runSql(session_,
+               "SELECT c.authorization_url FROM acme_challenges c JOIN acme_orders o "
+               "ON o.id = c.order_id WHERE o.domain_id = $1 "
+               "AND o.status IN ('pending', 'ready', 'processing') AND o.order_url IS NOT NULL",
+               {domainId});
     std::vector<std::string> urls;
-    session_ << "SELECT c.authorization_url FROM acme_challenges c JOIN acme_orders o "
-                "ON o.id = c.order_id WHERE o.domain_id = $1 "
-                "AND o.status IN ('pending', 'ready', 'processing') AND o.order_url IS NOT NULL",
-        bind(domainId), into(urls), now;
+    for (int row = 0; row < rows.size(); ++row) urls.push_back(rows.text(row, "authorization_url"));
     return urls;
 }
 
 void DomainRepository::setDelegationStatus(const std::string& id, const std::string& status) {
-    session_ << "UPDATE domains SET delegation_status = $2, "
-                "updated_at = CASE WHEN delegation_status = $2 THEN updated_at ELSE now() END "
-                "WHERE id = $1",
-        bind(id), bind(status), now;
+    runSql(session_,
+           "UPDATE domains SET delegation_status = $2, "
+           "updated_at = CASE WHEN delegation_status = $2 THEN updated_at ELSE now() END "
+           "WHERE id = $1",
+           {id, status});
 }
 
 bool DomainRepository::makeDnsCheckDue(const std::string& id) {
-    Poco::Data::Statement update(session_);
-    update << "UPDATE acme_orders SET next_attempt_at = now() WHERE domain_id = $1 "
-              "AND status IN ('pending', 'ready', 'processing') AND step = 'await_dns'",
-        bind(id);
-    return update.execute() > 0;
+    return runSql(session_,
+                  "UPDATE acme_orders SET next_attempt_at = now() WHERE domain_id = $1 "
+                  "AND status IN ('pending', 'ready', 'processing') AND step = 'await_dns'",
+                  {id})
+               .affected() > 0;
 }
 
 void DomainRepository::recordCheck(const std::string& id, const std::string& checkJson) {
-    session_ << "UPDATE domains SET last_check = $2 WHERE id = $1", bind(id), bind(checkJson), now;
+    runSql(session_, "UPDATE domains SET last_check = $2 WHERE id = $1", {id, checkJson});
 }
 
 std::optional<CertificateInfo> DomainRepository::newestCertificate(const std::string& domainId) {
-    using Row = Poco::Tuple<std::string, std::string, std::string, std::string, std::string>;
-    std::vector<Row> rows;
-    session_ << "SELECT id, domain_id, " DNSH_RFC3339("issued_at") ", " DNSH_RFC3339(
-                    "expires_at") ", " DNSH_RFC3339("created_at") " FROM certificates "
-                                                                  "WHERE domain_id = $1 "
-                                                                  "ORDER BY created_at DESC, "
-                                                                  "id DESC LIMIT 1",
-        bind(domainId), into(rows), now;
+    const SqlRows rows = runSql(session_,
+                                "SELECT id, domain_id, " DNSH_RFC3339("issued_at") " AS issued_at, "
+                                DNSH_RFC3339("expires_at") " AS expires_at, "
+                                DNSH_RFC3339("created_at") " AS created_at FROM certificates "
+                                "WHERE domain_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+                                {domainId});
     if (rows.empty()) return std::nullopt;
-    const Row& row = rows.front();
-    return CertificateInfo{row.get<0>(), row.get<1>(), row.get<2>(), row.get<3>(), row.get<4>()};
+    return CertificateInfo{rows.text(0, "id"), rows.text(0, "domain_id"),
+                           rows.text(0, "issued_at"), rows.text(0, "expires_at"),
+                           rows.text(0, "created_at")};
 }
 
 std::string DomainRepository::certificatePem(const std::string& certificateId) {
-    std::vector<std::string> pems;
-    session_ << "SELECT certificate_pem FROM certificates WHERE id = $1", bind(certificateId),
-        into(pems), now;
-    return pems.empty() ? "" : pems.front();
+    const SqlRows rows =
+        runSql(session_, "SELECT certificate_pem FROM certificates WHERE id = $1", {certificateId});
+    return rows.empty() ? "" : rows.text(0, "certificate_pem");
 }
 
 }  // namespace dnsh

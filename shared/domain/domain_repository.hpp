@@ -15,21 +15,27 @@ class DomainRepository {
 public:
     explicit DomainRepository(Poco::Data::Session& session) : session_(session) {}
 
-    // False when the name is already registered (unique constraint, no exception).
-    bool insert(const std::string& id, const std::string& domainName, const std::string& token);
+    // The new domain's view; nullopt when the name is already registered (unique constraint, no
+    // exception).
+    std::optional<Domain> insert(const std::string& id, const std::string& domainName, const std::string& token);
 
     // The domain view: the row, its newest certificate, the live order's challenges, the
     // renewal state and the last check.
     std::optional<Domain> findById(const std::string& id);
 
-    // GET /domains: up to `limit` ids, newest first, strictly after the (createdAt, id) cursor
-    // when given; `status` empty means all. createdAt travels as microseconds since the epoch.
-    struct ListedId {
+    // GET /domains: up to `limit` domain views in one statement, newest first, strictly after
+    // the (createdAt, id) cursor when given; `status` empty means all. createdAt travels as
+    // microseconds since the epoch.
+    struct PageCursor {
         std::string id;
         long long createdAtMicros = 0;
     };
-    std::vector<ListedId> listIds(const std::string& status, int limit,
-                                  const std::optional<ListedId>& after);
+    struct Listed {
+        Domain domain;
+        PageCursor cursor;  // this row's place, for the next page's cursor
+    };
+    std::vector<Listed> listPage(const std::string& status, int limit,
+                                 const std::optional<PageCursor>& after);
 
     // DELETE /domains/{id}: the domain with its orders, challenges and certificates (cascade).
     bool remove(const std::string& id);

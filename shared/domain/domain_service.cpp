@@ -33,12 +33,12 @@ Domain registerDomain(Database& database, std::string_view requestedName) {
     const std::string name = normalizeDomainName(requestedName);
     const std::string id = randomHex(kIdBytes);
     const std::string token = randomHex(kTokenBytes);
-    const bool inserted = database.withSession([&](Poco::Data::Session& session) {
+    auto inserted = database.withSession([&](Poco::Data::Session& session) {
         return DomainRepository(session).insert(id, name, token);
     });
     if (!inserted) throw Error(ErrorCode::Conflict, "domain " + name + " is already registered");
     logEvent(LogLevel::Info, "domain registered", {{"domain_id", id}, {"domain_name", name}});
-    return requireDomain(database, id);
+    return *inserted;
 }
 
 Domain findDomain(Database& database, std::string_view id) {
@@ -123,11 +123,11 @@ namespace {
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 500;
 
-std::string encodeCursor(const DomainRepository::ListedId& last) {
+std::string encodeCursor(const DomainRepository::PageCursor& last) {
     return base64UrlEncode(std::to_string(last.createdAtMicros) + "." + last.id);
 }
 
-DomainRepository::ListedId decodeCursor(const std::string& cursor) {
+DomainRepository::PageCursor decodeCursor(const std::string& cursor) {
     const Error bad(ErrorCode::BadRequest, "cursor is not one this service returned");
     std::string text;
     try {
@@ -168,24 +168,19 @@ DomainPage listDomains(Database& database, const std::map<std::string, std::stri
             throw Error(ErrorCode::BadRequest, "limit must be a whole number from 1 to 500");
         limit = std::stoi(text);
     }
-    std::optional<DomainRepository::ListedId> after;
+    std::optional<DomainRepository::PageCursor> after;
     if (const std::string cursor = get("cursor"); !cursor.empty()) after = decodeCursor(cursor);
 
     // One more than asked tells whether there is a next page.
-    auto ids = database.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).listIds(status, limit + 1, after);
+    auto listed = database.withSession([&](Poco::Data::Session& session) {
+        return DomainRepository(session).listPage(status, limit + 1, after);
     });
     DomainPage page;
-    if (static_cast<int>(ids.size()) > limit) {
-        ids.resize(static_cast<std::size_t>(limit));
-        page.nextCursor = encodeCursor(ids.back());
+    if (static_cast<int>(listed.size()) > limit) {
+        listed.resize(static_cast<std::size_t>(limit));
+        page.nextCursor = encodeCursor(listed.back().cursor);
     }
-    for (const auto& listed : ids) {
-        auto domain = database.withSession([&](Poco::Data::Session& session) {
-            return DomainRepository(session).findById(listed.id);
-        });
-        if (domain) page.items.push_back(std::move(*domain));  // deleted meanwhile: skipped
-    }
+    for (auto& item : listed) page.items.push_back(std::move(item.domain));
     return page;
 }
 

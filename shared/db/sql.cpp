@@ -1,0 +1,149 @@
+#include "db/sql.hpp"
+
+#include <Poco/Data/DataException.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
+
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace dnsh {
+
+namespace {
+
+// Names of the statements prepared on each connection, by SQL text. A connection is identified
+// by its PGconn and its server process: a PGconn freed and reallocated at the same address after
+// a reconnect talks to a new backend, which has none of the old statements.
+struct ConnectionKey {
+    PGconn* connection;
+    int backendPid;
+    bool operator<(const ConnectionKey& other) const {
+        return connection != other.connection ? connection < other.connection
+                                              : backendPid < other.backendPid;
+    }
+};
+
+class PreparedStatements {
+public:
+    // The statement's name, and whether it still has to be prepared.
+    std::pair<std::string, bool> nameFor(PGconn* connection, const std::string& sql) {
+        std::lock_guard lock(mutex_);
+        auto& names = byConnection_[{connection, PQbackendPID(connection)}];
+        auto found = names.find(sql);
+        if (found != names.end()) return {found->second, false};
+        return {"dnsh_" + std::to_string(names.size() + 1), true};
+    }
+
+    void remember(PGconn* connection, const std::string& sql, const std::string& name) {
+        std::lock_guard lock(mutex_);
+        byConnection_[{connection, PQbackendPID(connection)}].emplace(sql, name);
+    }
+
+    void forget(PGconn* connection) {
+        std::lock_guard lock(mutex_);
+        for (auto it = byConnection_.begin(); it != byConnection_.end();)
+            it = it->first.connection == connection ? byConnection_.erase(it) : std::next(it);
+    }
+
+private:
+    std::mutex mutex_;
+    std::map<ConnectionKey, std::unordered_map<std::string, std::string>> byConnection_;
+};
+
+PreparedStatements& preparedStatements() {
+    static PreparedStatements instance;
+    return instance;
+}
+
+using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+[[noreturn]] void fail(PGconn* connection, PGresult* result) {
+    std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(connection);
+    if (message.empty()) message = PQerrorMessage(connection);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    throw Poco::Data::DataException(message);
+}
+
+bool succeeded(PGresult* result) {
+    const ExecStatusType status = PQresultStatus(result);
+    return result != nullptr && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK);
+}
+
+}  // namespace
+
+PGconn* connectionOf(Poco::Data::Session& session) {
+    auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(session.impl());
+    if (impl == nullptr) throw std::logic_error("not a PostgreSQL session");
+    return static_cast<PGconn*>(impl->handle());
+}
+
+void forgetPreparedStatements(PGconn* connection) {
+    preparedStatements().forget(connection);
+}
+
+SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
+               const std::vector<SqlValue>& params) {
+    PGconn* connection = connectionOf(session);
+    auto [name, unprepared] = preparedStatements().nameFor(connection, sql);
+    if (unprepared) {
+        const ResultPtr prepared(
+            PQprepare(connection, name.c_str(), sql.c_str(), static_cast<int>(params.size()),
+                      nullptr),
+            &PQclear);
+        if (!succeeded(prepared.get())) fail(connection, prepared.get());
+        preparedStatements().remember(connection, sql, name);
+    }
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& param : params) values.push_back(param.text() ? param.text()->c_str() : nullptr);
+    PGresult* result = PQexecPrepared(connection, name.c_str(), static_cast<int>(values.size()),
+                                      values.data(), nullptr, nullptr, 0);
+    if (!succeeded(result)) {
+        const ResultPtr owned(result, &PQclear);
+        fail(connection, result);
+    }
+    return SqlRows(result);
+}
+
+SqlRows::SqlRows(PGresult* result) : result_(result, &PQclear) {}
+
+int SqlRows::size() const {
+    return PQntuples(result_.get());
+}
+
+long long SqlRows::affected() const {
+    const char* count = PQcmdTuples(result_.get());
+    return count[0] == '\0' ? 0 : std::stoll(count);
+}
+
+int SqlRows::columnIndex(std::string_view column) const {
+    const int index = PQfnumber(result_.get(), std::string(column).c_str());
+    if (index < 0) throw std::logic_error("no column " + std::string(column) + " in the result");
+    return index;
+}
+
+bool SqlRows::isNull(int row, std::string_view column) const {
+    return PQgetisnull(result_.get(), row, columnIndex(column)) == 1;
+}
+
+std::string SqlRows::text(int row, std::string_view column) const {
+    const int index = columnIndex(column);
+    return std::string(PQgetvalue(result_.get(), row, index),
+                       static_cast<std::size_t>(PQgetlength(result_.get(), row, index)));
+}
+
+std::optional<std::string> SqlRows::optionalText(int row, std::string_view column) const {
+    if (isNull(row, column)) return std::nullopt;
+    return text(row, column);
+}
+
+long long SqlRows::integer(int row, std::string_view column) const {
+    return std::stoll(text(row, column));
+}
+
+bool SqlRows::boolean(int row, std::string_view column) const {
+    return text(row, column) == "t";
+}
+
+}  // namespace dnsh

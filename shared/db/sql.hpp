@@ -1,0 +1,78 @@
+#pragma once
+// Statements through libpq's extended query protocol, one named prepared statement per SQL text
+// and connection: the first use on a connection prepares it (Parse), every use after that is a
+// single Bind/Execute/Sync round trip. Poco Data 1.11 prepares, describes and deallocates each
+// statement anew (four round trips and a fresh plan per query); the session, its transactions and
+// its reconnects stay Poco's, these statements run on the same connection.
+//
+// Parameters and results are in text format: PostgreSQL infers each parameter's type from the
+// statement (cast in the SQL where it cannot, e.g. `$3::bigint`).
+#include <Poco/Data/Session.h>
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dnsh {
+
+// One parameter: text, or SQL NULL.
+class SqlValue {
+public:
+    SqlValue(const std::string& text) : text_(text) {}
+    SqlValue(std::string&& text) : text_(std::move(text)) {}
+    SqlValue(const char* text) : text_(std::string(text)) {}
+    SqlValue(std::string_view text) : text_(std::string(text)) {}
+    SqlValue(bool value) : text_(value ? "true" : "false") {}
+    SqlValue(int value) : text_(std::to_string(value)) {}
+    SqlValue(long value) : text_(std::to_string(value)) {}
+    SqlValue(long long value) : text_(std::to_string(value)) {}
+    SqlValue(std::nullopt_t) {}
+    template <typename T>
+    SqlValue(const std::optional<T>& value) {
+        if (value) text_ = SqlValue(*value).text_;
+    }
+
+    const std::optional<std::string>& text() const { return text_; }
+
+private:
+    std::optional<std::string> text_;
+};
+
+// The rows of one result, read by column name.
+class SqlRows {
+public:
+    explicit SqlRows(PGresult* result);
+
+    int size() const;
+    bool empty() const { return size() == 0; }
+    // Rows an INSERT/UPDATE/DELETE touched.
+    long long affected() const;
+
+    bool isNull(int row, std::string_view column) const;
+    std::string text(int row, std::string_view column) const;
+    std::optional<std::string> optionalText(int row, std::string_view column) const;
+    long long integer(int row, std::string_view column) const;
+    bool boolean(int row, std::string_view column) const;
+
+private:
+    int columnIndex(std::string_view column) const;
+
+    std::shared_ptr<PGresult> result_;
+};
+
+// Runs `sql` with `params` on the session's connection. Throws Poco::Data::DataException on any
+// error, as Poco's own statements do (Database::withSession tells a lost connection apart).
+SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
+               const std::vector<SqlValue>& params = {});
+
+// The session's libpq connection.
+PGconn* connectionOf(Poco::Data::Session& session);
+
+// Forgets what was prepared on a connection about to be closed.
+void forgetPreparedStatements(PGconn* connection);
+
+}  // namespace dnsh
