@@ -24,6 +24,12 @@ for (const [section, items] of [['paths', document.paths], ['webhooks', document
 }
 if (expected.length < 10) fail(`only ${expected.length} operations in the document`)
 
+// The page renders what lighttpd serves at /openapi.json: this checkout's document, as JSON.
+const servedDocument = await fetch(`${baseUrl}/openapi.json`)
+if (servedDocument.status !== 200) fail(`GET /openapi.json answered ${servedDocument.status}`)
+if (servedDocument.headers.get('content-type') !== 'application/json') fail('/openapi.json is not application/json')
+if (await servedDocument.text() !== readFileSync(process.argv[2], 'utf8')) fail('/openapi.json is not deploy/api/openapi.json')
+
 const served = await fetch(`${baseUrl}/docs`)
 if (served.status !== 200) fail(`GET /docs answered ${served.status}`)
 if (!served.headers.get('content-type')?.startsWith('text/html')) fail('GET /docs is not text/html')
