@@ -7,9 +7,12 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include <doctest/doctest.h>
+
 #include <algorithm>
 #include <stdexcept>
 
+#include "support/openapi_check.hpp"
 #include "support/test_env.hpp"
 
 namespace dnsh::test {
@@ -42,7 +45,7 @@ std::string HttpResult::jsonString(const std::string& field) const {
     return object->has(field) ? object->getValue<std::string>(field) : "";
 }
 
-HttpResult send(const std::string& baseUrl, const HttpRequest& request) {
+HttpResult sendToService(const std::string& baseUrl, const HttpRequest& request) {
     const Poco::URI base(baseUrl);
     Poco::Net::HTTPClientSession session(base.getHost(), base.getPort());
     session.setTimeout(Poco::Timespan(30, 0));
@@ -60,6 +63,15 @@ HttpResult send(const std::string& baseUrl, const HttpRequest& request) {
     result.status = static_cast<int>(httpResponse.getStatus());
     for (const auto& [name, value] : httpResponse) result.headers[lower(name)] = value;
     Poco::StreamCopier::copyToString(in, result.body);
+    return result;
+}
+
+HttpResult send(const std::string& baseUrl, const HttpRequest& request) {
+    HttpResult result = sendToService(baseUrl, request);
+    const auto violations = OpenApiDocument::ofProject().violations(
+        {request.method, request.path, result.status, result.header("Content-Type"), result.body});
+    for (const auto& violation : violations)
+        FAIL_CHECK("the answer differs from deploy/api/openapi.json: " << violation);
     return result;
 }
 

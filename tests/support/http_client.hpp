@@ -26,7 +26,12 @@ struct HttpRequest {
     std::map<std::string, std::string> headers;
 };
 
+// A request to the API: the answer is also held to deploy/api/openapi.json (support/openapi_check),
+// and any difference fails the test case that sent it.
 HttpResult send(const std::string& baseUrl, const HttpRequest& request);
+
+// A request to another service of the stack (pebble-challtestsrv's API, ...): not checked.
+HttpResult sendToService(const std::string& baseUrl, const HttpRequest& request);
 
 // Shorthands against BASE_URL.
 HttpResult get(const std::string& path);

@@ -16,7 +16,7 @@ void call(const std::string& path, const Poco::JSON::Object& body) {
     std::ostringstream text;
     body.stringify(text);
     const HttpResult result =
-        send(sandboxDnsApi(), {"POST", path, text.str(), "application/json", {}});
+        sendToService(sandboxDnsApi(), {"POST", path, text.str(), "application/json", {}});
     if (result.status != 200)
         throw std::runtime_error("sandbox DNS " + path + " answered " +
                                  std::to_string(result.status) + ": " + result.body);

@@ -1,0 +1,38 @@
+#pragma once
+// Checks an HTTP answer against the OpenAPI document (deploy/api/openapi.json), so the document
+// cannot drift from what the service answers: the operation is found by matching the request path
+// against the document's path templates, then the status must be documented, the Content-Type one
+// of the documented media types, and a JSON body must have every required field, with the
+// documented JSON type, following $ref, nested objects and arrays.
+#include <Poco/JSON/Object.h>
+
+#include <string>
+#include <vector>
+
+namespace dnsh::test {
+
+struct ObservedAnswer {
+    std::string method;  // as sent, e.g. "GET"
+    std::string path;    // as sent, query string allowed
+    int status = 0;
+    std::string contentType;  // "" when absent
+    std::string body;
+};
+
+class OpenApiDocument {
+public:
+    explicit OpenApiDocument(Poco::JSON::Object::Ptr document);
+
+    // deploy/api/openapi.json of this checkout, read once.
+    static const OpenApiDocument& ofProject();
+
+    // What the answer does differently from the document; empty when it conforms.
+    // A path the document does not have must get its NotFound response (404); a method its path
+    // does not have, MethodNotAllowed (405) or lighttpd's NotImplemented (501).
+    std::vector<std::string> violations(const ObservedAnswer& answer) const;
+
+private:
+    Poco::JSON::Object::Ptr document_;
+};
+
+}  // namespace dnsh::test
