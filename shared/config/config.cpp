@@ -128,6 +128,9 @@ Config loadConfig(const EnvironmentLookup& lookup) {
             reject("DNS_RESOLVER", config.dnsResolver, e.what());
         }
     }
+    if (const auto prepare = lookup("DATABASE_PREPARE");
+        prepare && !prepare->empty() && *prepare != "on" && *prepare != "off")
+        reject("DATABASE_PREPARE", *prepare, "expected on or off");
     config.dnsTimeout = durationVariable(lookup, "DNS_TIMEOUT", config.dnsTimeout);
     config.pollInterval = durationVariable(lookup, "POLL_INTERVAL", config.pollInterval);
     config.pollTimeout = durationVariable(lookup, "POLL_TIMEOUT", config.pollTimeout);

@@ -3,6 +3,7 @@
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
 
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -70,6 +71,17 @@ bool succeeded(PGresult* result) {
     return result != nullptr && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK);
 }
 
+// DATABASE_PREPARE=off (checked by loadConfig): behind a pooler that cannot keep named prepared
+// statements (PgBouncer before 1.21 in transaction mode), each statement goes as an unnamed one:
+// still one round trip, planned every time.
+bool preparing() {
+    static const bool enabled = [] {
+        const char* setting = std::getenv("DATABASE_PREPARE");
+        return setting == nullptr || std::string_view(setting) != "off";
+    }();
+    return enabled;
+}
+
 }  // namespace
 
 PGconn* connectionOf(Poco::Data::Session& session) {
@@ -85,6 +97,18 @@ void forgetPreparedStatements(PGconn* connection) {
 SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
                const std::vector<SqlValue>& params) {
     PGconn* connection = connectionOf(session);
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& param : params) values.push_back(param.text() ? param.text()->c_str() : nullptr);
+    if (!preparing()) {
+        PGresult* result = PQexecParams(connection, sql.c_str(), static_cast<int>(values.size()),
+                                        nullptr, values.data(), nullptr, nullptr, 0);
+        if (!succeeded(result)) {
+            const ResultPtr owned(result, &PQclear);
+            fail(connection, result);
+        }
+        return SqlRows(result);
+    }
     auto [name, unprepared] = preparedStatements().nameFor(connection, sql);
     if (unprepared) {
         const ResultPtr prepared(
@@ -94,9 +118,6 @@ SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
         if (!succeeded(prepared.get())) fail(connection, prepared.get());
         preparedStatements().remember(connection, sql, name);
     }
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& param : params) values.push_back(param.text() ? param.text()->c_str() : nullptr);
     PGresult* result = PQexecPrepared(connection, name.c_str(), static_cast<int>(values.size()),
                                       values.data(), nullptr, nullptr, 0);
     if (!succeeded(result)) {

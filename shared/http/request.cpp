@@ -4,6 +4,8 @@
 #include <Poco/URI.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cctype>
 #include <stdexcept>
 #include <vector>
@@ -85,7 +87,17 @@ std::string chooseRequestId(const std::string& fromClient) {
                       std::all_of(fromClient.begin(), fromClient.end(), [](unsigned char c) {
                           return std::isalnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
                       });
-    return sane ? fromClient : randomHex(16);
+    return sane ? fromClient : newRequestId();
+}
+
+std::string newRequestId() {
+    // Unique, not secret: a random prefix per process and a counter. No CSPRNG call per request
+    // (OpenSSL's RAND_bytes checks getpid() and runs a DRBG every time).
+    static const std::string processPrefix = randomHex(8);
+    static std::atomic<unsigned long long> counter{0};
+    char suffix[17];
+    std::snprintf(suffix, sizeof(suffix), "%016llx", ++counter);
+    return processPrefix + suffix;
 }
 
 bool isJsonContentType(const std::string& contentType) {

@@ -32,6 +32,9 @@ bool matchRoute(const std::string& pattern, const std::string& path,
 // The client's X-Request-Id when it is sane (1-128 chars of [A-Za-z0-9._:-]), else a fresh one.
 std::string chooseRequestId(const std::string& fromClient);
 
+// 32 hex digits, unique across processes and requests.
+std::string newRequestId();
+
 // "application/json" with optional parameters such as "; charset=utf-8", case-insensitive.
 bool isJsonContentType(const std::string& contentType);
 

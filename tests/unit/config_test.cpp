@@ -123,6 +123,7 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
     };
     const std::vector<Case> cases{
         {"DNS timeout not a duration", "DNS_TIMEOUT", "abc"},
+        {"statement preparation neither on nor off", "DATABASE_PREPARE", "yes"},
         {"DNS timeout without unit", "DNS_TIMEOUT", "10"},
         {"poll interval zero", "POLL_INTERVAL", "0s"},
         {"poll interval negative", "POLL_INTERVAL", "-5s"},
