@@ -187,19 +187,6 @@ void DomainRepository::recordCheck(const std::string& id, const std::string& che
     runSql(session_, "UPDATE domains SET last_check = $2 WHERE id = $1", {id, checkJson});
 }
 
-std::optional<CertificateInfo> DomainRepository::newestCertificate(const std::string& domainId) {
-    const SqlRows rows = runSql(session_,
-                                "SELECT id, domain_id, " DNSH_RFC3339("issued_at") " AS issued_at, "
-                                DNSH_RFC3339("expires_at") " AS expires_at, "
-                                DNSH_RFC3339("created_at") " AS created_at FROM certificates "
-                                "WHERE domain_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
-                                {domainId});
-    if (rows.empty()) return std::nullopt;
-    return CertificateInfo{rows.text(0, "id"), rows.text(0, "domain_id"),
-                           rows.text(0, "issued_at"), rows.text(0, "expires_at"),
-                           rows.text(0, "created_at")};
-}
-
 std::string DomainRepository::certificatePem(const std::string& certificateId) {
     const SqlRows rows =
         runSql(session_, "SELECT certificate_pem FROM certificates WHERE id = $1", {certificateId});

@@ -53,8 +53,6 @@ public:
     // The last DNS lookup made for the domain (a JSON object), shown as "checks".
     void recordCheck(const std::string& id, const std::string& checkJson);
 
-    std::optional<CertificateInfo> newestCertificate(const std::string& domainId);
-
     // The leaf PEM of a certificate ("" when gone), for ARI's CertID. Never for the API.
     std::string certificatePem(const std::string& certificateId);
 

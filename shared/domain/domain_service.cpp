@@ -73,16 +73,17 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
               {"by", byCname ? "cname" : "txt"},
               {"result", check.result},
               {"records", check.seen.size()}});
-    const bool won = database.withSession([&](Poco::Data::Session& session) {
-        DomainRepository repository(session);
-        repository.recordCheck(domain.id, txtCheckJson(check, std::nullopt));
-        if (!check.passed() ||
-            !transitionDomain(session, domain.id,
-                              {DomainStatus::Pending, DomainStatus::Verified, "", ""}))
-            return false;
-        if (byCname) repository.setDelegationStatus(domain.id, "active");
-        return true;
-    });
+    const std::string checkJson = txtCheckJson(check, std::nullopt);
+    const auto verifiedAt = database.withSession(
+        [&](Poco::Data::Session& session) -> std::optional<std::string> {
+            DomainRepository repository(session);
+            repository.recordCheck(domain.id, checkJson);
+            if (!check.passed()) return std::nullopt;
+            auto at = transitionDomainAt(session, domain.id,
+                                         {DomainStatus::Pending, DomainStatus::Verified, "", ""});
+            if (at && byCname) repository.setDelegationStatus(domain.id, "active");
+            return at;
+        });
     if (!check.passed()) {
         // A CNAME into the delegation zone, but not to this domain's target: a wrong label. (A
         // CNAME elsewhere is the customer's own arrangement; its TXT answer says what is wrong.)
@@ -99,9 +100,15 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
         throw Error(ErrorCode::FailedDependency,
                     "DNS lookup for " + check.name + " failed: " + check.description, check.result);
     }
-    const Domain after = requireDomain(database, id);
-    if (!won) throw notPending(after.status);  // a concurrent call verified it first
+    // A concurrent call verified it first: say what it is now.
+    if (!verifiedAt) throw notPending(requireDomain(database, id).status);
     logEvent(LogLevel::Info, "domain verified", {{"domain_id", domain.id}});
+    // The view after the change, from what was written (no read-back).
+    Domain after = domain;
+    after.status = DomainStatus::Verified;
+    after.verifiedAt = after.updatedAt = *verifiedAt;
+    after.lastCheck = checkJson;
+    if (byCname) after.delegationStatus = "active";
     return after;
 }
 
@@ -185,12 +192,11 @@ DomainPage listDomains(Database& database, const std::map<std::string, std::stri
 }
 
 CertificateInfo findNewestCertificate(Database& database, std::string_view domainId) {
+    // The domain view carries the newest certificate's metadata: one statement.
     const Domain domain = requireDomain(database, domainId);
-    auto certificate = database.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).newestCertificate(domain.id);
-    });
-    if (!certificate) throw Error(ErrorCode::NotFound, "no certificate issued for this domain yet");
-    return *certificate;
+    if (!domain.certificate)
+        throw Error(ErrorCode::NotFound, "no certificate issued for this domain yet");
+    return *domain.certificate;
 }
 
 }  // namespace dnsh

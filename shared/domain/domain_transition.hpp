@@ -3,6 +3,7 @@
 // (domain/status.hpp) and compare-and-sets in SQL, so of racing writers exactly one wins.
 #include <Poco/Data/Session.h>
 
+#include <optional>
 #include <string>
 
 #include "domain/status.hpp"
@@ -20,5 +21,12 @@ struct StatusChange {
 // Throws Error(Internal) for a move the lifecycle does not allow.
 bool transitionDomain(Poco::Data::Session& session, const std::string& domainId,
                       const StatusChange& change);
+
+// The same, returning when the change was made (RFC 3339, the row's new updated_at and, for
+// `verified`, verified_at), so a caller can answer with the new state without reading it back.
+// nullopt when another writer won.
+std::optional<std::string> transitionDomainAt(Poco::Data::Session& session,
+                                              const std::string& domainId,
+                                              const StatusChange& change);
 
 }  // namespace dnsh
