@@ -3,11 +3,13 @@
 #include "core/error.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
+#include "db/transaction.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_transition.hpp"
+#include "events/outbox.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -76,12 +78,15 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
     const bool won = database.withSession([&](Poco::Data::Session& session) {
         DomainRepository repository(session);
         repository.recordCheck(domain.id, txtCheckJson(check, std::nullopt));
-        if (!check.passed() ||
-            !transitionDomain(session, domain.id,
-                              {DomainStatus::Pending, DomainStatus::Verified, "", ""}))
-            return false;
-        if (byCname) repository.setDelegationStatus(domain.id, "active");
-        return true;
+        if (!check.passed()) return false;
+        return inTransaction(session, [&] {
+            if (!transitionDomain(session, domain.id,
+                                  {DomainStatus::Pending, DomainStatus::Verified, "", ""}))
+                return false;
+            if (byCname) repository.setDelegationStatus(domain.id, "active");
+            recordDomainEvent(session, EventType::DomainVerified, domain.id);
+            return true;
+        });
     });
     if (!check.passed()) {
         // A CNAME into the delegation zone, but not to this domain's target: a wrong label. (A

@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "crypto/random.hpp"
 #include "domain/domain_transition.hpp"
+#include "events/outbox.hpp"
 
 using namespace Poco::Data::Keywords;
 
@@ -250,6 +251,7 @@ void OrderStore::recordPlaced(const std::string& orderId, const std::string& own
             bind(placed.finalizeUrl), bind(placed.expires), bind(step), bind(placed.delegated);
         executeGuarded(update, orderId);
         insertChallenges(session_, orderId, placed.challenges);
+        recordRenewalActionRequired(session_, orderId);
         return true;
     });
 }
@@ -319,6 +321,9 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
             bind(certificate.chainPem), bind(certificate.keyCiphertext), bind(certificate.keyId),
             bind(certificate.notBefore), bind(certificate.notAfter),
             bind(certificate.renewBeforeMs), bind(ariNextFetchMs), now;
+        recordDomainEvent(session_, order.kind == OrderKind::Issue ? EventType::CertificateIssued
+                                                                   : EventType::CertificateRenewed,
+                          order.domainId);
         return true;
     });
     if (!stored)
@@ -337,9 +342,10 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
         executeGuarded(invalid, order.id);
         if (order.kind == OrderKind::Issue) {
             // Not certificate_pending any more (deleted, say): nothing else to record.
-            transitionDomain(
-                session_, order.domainId,
-                {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode});
+            if (transitionDomain(
+                    session_, order.domainId,
+                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode}))
+                recordDomainEvent(session_, EventType::CertificateFailed, order.domainId);
         } else if (order.replacesCertificateId) {
             // The current certificate stays; renewal is tried again until it expires.
             session_ << "UPDATE certificates SET renewal_failures = renewal_failures + 1, "
@@ -347,6 +353,7 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                         "  THEN now() + $2::bigint * interval '1 ms' END "
                         "WHERE id = $1",
                 bind(*order.replacesCertificateId), bind(renewalRetryMs), now;
+            recordDomainEvent(session_, renewalFailureEvent(errorCode), order.domainId);
         }
         return true;
     });

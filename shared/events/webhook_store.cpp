@@ -1,0 +1,59 @@
+#include "events/webhook_store.hpp"
+
+#include <Poco/Data/Statement.h>
+#include <Poco/Tuple.h>
+
+#include <vector>
+
+using namespace Poco::Data::Keywords;
+
+namespace dnsh {
+
+std::optional<ClaimedEvent> WebhookStore::claim(const std::string& owner, Poco::Int64 leaseMs) {
+    using Row = Poco::Tuple<Poco::Int64, std::string, std::string, std::string, std::string, int>;
+    std::vector<Row> rows;
+    // A leased head keeps its domain's later events back (NOT EXISTS sees it pending), so one
+    // domain is never sent two events at once, by this replica or another.
+    session_ << "UPDATE webhook_events SET lease_owner = $1, "
+                "lease_expires_at = now() + $2::bigint * interval '1 ms' "
+                "WHERE id = (SELECT e.id FROM webhook_events e "
+                "  WHERE e.state = 'pending' AND e.next_attempt_at <= now() "
+                "  AND (e.lease_expires_at IS NULL OR e.lease_expires_at < now()) "
+                "  AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.state = 'pending' "
+                "    AND p.domain_id = e.domain_id AND p.id < e.id) "
+                "  ORDER BY e.next_attempt_at, e.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                "RETURNING id, event_id, domain_id, type, payload, attempts",
+        bind(owner), bind(leaseMs), into(rows), now;
+    if (rows.empty()) return std::nullopt;
+    const Row& row = rows.front();
+    return ClaimedEvent{row.get<0>(), row.get<1>(), row.get<2>(),
+                        row.get<3>(), row.get<4>(), row.get<5>()};
+}
+
+bool WebhookStore::markDelivered(const ClaimedEvent& event, const std::string& owner) {
+    Poco::Data::Statement update(session_);
+    update << "UPDATE webhook_events SET state = 'delivered', delivered_at = now(), "
+              "attempts = attempts + 1, last_error = NULL, lease_owner = NULL, "
+              "lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2",
+        bind(event.id), bind(owner);
+    return update.execute() == 1;
+}
+
+std::string WebhookStore::markFailed(const ClaimedEvent& event, const std::string& owner,
+                                     const std::string& error, Poco::Int64 backoffMs,
+                                     Poco::Int64 retryWindowMs) {
+    std::vector<std::string> states;
+    // The last try falls at the end of the window rather than after it.
+    session_ << "UPDATE webhook_events SET attempts = attempts + 1, last_error = $3, "
+                "lease_owner = NULL, lease_expires_at = NULL, "
+                "state = CASE WHEN now() >= created_at + $5::bigint * interval '1 ms' "
+                "  THEN 'dead' ELSE 'pending' END, "
+                "next_attempt_at = least(now() + $4::bigint * interval '1 ms', "
+                "  created_at + $5::bigint * interval '1 ms') "
+                "WHERE id = $1 AND lease_owner = $2 RETURNING state",
+        bind(event.id), bind(owner), bind(error), bind(backoffMs), bind(retryWindowMs),
+        into(states), now;
+    return states.empty() ? "" : states.front();
+}
+
+}  // namespace dnsh
