@@ -14,6 +14,9 @@ CREATE TABLE webhook_events (
     lease_owner      text,
     lease_expires_at timestamptz,
     last_error       text,
+    -- The retry window runs from here: an event held back behind an older one of its domain
+    -- loses none of it while it waits.
+    first_attempt_at timestamptz,
     created_at       timestamptz NOT NULL DEFAULT now(),
     delivered_at     timestamptz
 );

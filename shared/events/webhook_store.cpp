@@ -15,6 +15,7 @@ std::optional<ClaimedEvent> WebhookStore::claim(const std::string& owner, Poco::
     // A leased head keeps its domain's later events back (NOT EXISTS sees it pending), so one
     // domain is never sent two events at once, by this replica or another.
     session_ << "UPDATE webhook_events SET lease_owner = $1, "
+                "first_attempt_at = coalesce(first_attempt_at, now()), "
                 "lease_expires_at = now() + $2::bigint * interval '1 ms' "
                 "WHERE id = (SELECT e.id FROM webhook_events e "
                 "  WHERE e.state = 'pending' AND e.next_attempt_at <= now() "
@@ -46,10 +47,10 @@ std::string WebhookStore::markFailed(const ClaimedEvent& event, const std::strin
     // The last try falls at the end of the window rather than after it.
     session_ << "UPDATE webhook_events SET attempts = attempts + 1, last_error = $3, "
                 "lease_owner = NULL, lease_expires_at = NULL, "
-                "state = CASE WHEN now() >= created_at + $5::bigint * interval '1 ms' "
+                "state = CASE WHEN now() >= first_attempt_at + $5::bigint * interval '1 ms' "
                 "  THEN 'dead' ELSE 'pending' END, "
                 "next_attempt_at = least(now() + $4::bigint * interval '1 ms', "
-                "  created_at + $5::bigint * interval '1 ms') "
+                "  first_attempt_at + $5::bigint * interval '1 ms') "
                 "WHERE id = $1 AND lease_owner = $2 RETURNING state",
         bind(event.id), bind(owner), bind(error), bind(backoffMs), bind(retryWindowMs),
         into(states), now;

@@ -31,7 +31,7 @@ public:
     bool markDelivered(const ClaimedEvent& event, const std::string& owner);
 
     // Not delivered: tried again `backoffMs` from now, or dead with `error` once the retry window
-    // (from the event's creation) has passed. Returns "pending", "dead", or "" when the lease
+    // (from the event's first attempt) has passed. Returns "pending", "dead", or "" when the lease
     // was no longer ours.
     std::string markFailed(const ClaimedEvent& event, const std::string& owner,
                            const std::string& error, Poco::Int64 backoffMs,
