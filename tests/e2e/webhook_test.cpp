@@ -164,6 +164,12 @@ TEST_CASE(
     }
     CHECK(ids.size() == 2);
     for (const auto& id : ids) CHECK(outboxState(id) == "delivered");
+    // Every attempt is logged, the secret never.
+    const std::string schedulerLog = readFile(scheduler->logFile());
+    CHECK(schedulerLog.find("\"webhook attempt\"") != std::string::npos);
+    const std::string key = stack.secret.substr(std::string("whsec_").size());
+    CHECK(schedulerLog.find(key) == std::string::npos);
+    CHECK(readFile(stack.api.handlersLog().string()).find(key) == std::string::npos);
 
     // The same events, sent again to a receiver that knows another secret: the reference
     // implementation refuses every one of them, so the checks above can fail.
