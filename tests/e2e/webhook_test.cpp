@@ -17,7 +17,6 @@
 #include <thread>
 #include <vector>
 
-#include "support/api_server.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
@@ -25,6 +24,7 @@
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
 #include "support/webhook_receiver.hpp"
+#include "support/webhook_stack.hpp"
 
 using namespace dnsh::test;
 using namespace std::chrono_literals;
@@ -45,14 +45,6 @@ Poco::JSON::Object::Ptr payloadOf(const ReceivedEvent& event) {
     return Poco::JSON::Parser().parse(event.body).extract<Poco::JSON::Object::Ptr>();
 }
 
-// The types of one domain's delivered (2xx) events, in arrival order.
-std::vector<std::string> deliveredTypes(const std::vector<ReceivedEvent>& events) {
-    std::vector<std::string> types;
-    for (const auto& event : events)
-        if (event.delivered()) types.push_back(event.type);
-    return types;
-}
-
 // A domain's events never overlap: none is sent before the previous one was delivered (or given
 // up). In arrival order, every attempt at the earlier event comes before the later one's first.
 void checkInOrder(const std::vector<ReceivedEvent>& events) {
@@ -68,47 +60,8 @@ void checkInOrder(const std::vector<ReceivedEvent>& events) {
     }
 }
 
-// The case's own API (the shared lighttpd of deploy/test runs without WEBHOOK_URL) and receiver.
-// BASE_URL is pointed at that API, so the domain_flows helpers go through it: each case runs in
-// a process of its own, and nothing has started threads yet when it is set.
-struct WebhookStack {
-    std::string secret = newWebhookSecret();
-    WebhookReceiver receiver{secret};
-    ApiServer api{"webhooks", {{"WEBHOOK_URL", receiver.url()}, {"WEBHOOK_SECRET", secret}}};
-
-    WebhookStack() {
-        discardPending();
-        ::setenv("BASE_URL", api.baseUrl().c_str(), 1);
-    }
-    ~WebhookStack() { discardPending(); }
-
-    // Schedulers delivering to the receiver, with a short backoff.
-    Env schedulerEnv(const Env& extra = {}) const {
-        Env env{{"WEBHOOK_URL", receiver.url()},
-                {"WEBHOOK_SECRET", secret},
-                {"WEBHOOK_BACKOFF", "200ms"},
-                {"WEBHOOK_TIMEOUT", "3s"}};
-        for (const auto& [name, value] : extra) env[name] = value;
-        return env;
-    }
-
-    // Events another case left undelivered would go to this case's receiver: none is left.
-    static void discardPending() {
-        execute("UPDATE webhook_events SET state = 'dead', last_error = 'discarded by the tests' "
-                "WHERE state = 'pending'");
-    }
-};
-
 HttpResult deleteDomain(const TestDomain& domain) {
     return send(baseUrl(), HttpRequest{"DELETE", "/domains/" + domain.id, "", "", {}});
-}
-
-// Waits until `count` of the domain's events were answered 2xx.
-bool waitDelivered(const WebhookReceiver& receiver, const TestDomain& domain, std::size_t count,
-                   std::chrono::milliseconds timeout) {
-    return waitFor(timeout, [&] {
-        return deliveredTypes(receiver.receivedFor(domain.id)).size() >= count;
-    });
 }
 
 std::string outboxState(const std::string& webhookId) {
@@ -134,7 +87,7 @@ TEST_CASE(
     const TestDomain domain = verifiedDomain("hook-flow", leftovers);
     publish(domain, startIssuance(domain));
     requireAllActive({domain}, 20s);
-    REQUIRE_MESSAGE(waitDelivered(stack.receiver, domain, 2, 10s),
+    REQUIRE_MESSAGE(waitDelivered(stack.receiver, domain.id, 2, 10s),
                     "received: " << stack.receiver.receivedFor(domain.id).size());
 
     const auto events = stack.receiver.receivedFor(domain.id);
@@ -215,7 +168,7 @@ TEST_CASE(
 
     for (const TestDomain* domain : {&first, &second}) {
         CAPTURE(domain->name);
-        REQUIRE(waitDelivered(stack.receiver, *domain, 2, 20s));
+        REQUIRE(waitDelivered(stack.receiver, domain->id, 2, 20s));
         const auto events = stack.receiver.receivedFor(domain->id);
         CHECK(deliveredTypes(events) == std::vector<std::string>{"domain.verified", "domain.deleted"});
         checkInOrder(events);
@@ -249,9 +202,9 @@ TEST_CASE("webhooks: a slow receiver for one domain does not hold up another dom
     CHECK(postJson("/domains/" + slow.id + "/verify", "").status == 200);
     const TestDomain quick = verifiedDomain("hook-quick", leftovers);
 
-    REQUIRE(waitDelivered(stack.receiver, quick, 1, 3s));
+    REQUIRE(waitDelivered(stack.receiver, quick.id, 1, 3s));
     CHECK(stack.receiver.receivedFor(slow.id).empty());  // still being answered
-    REQUIRE(waitDelivered(stack.receiver, slow, 1, 10s));
+    REQUIRE(waitDelivered(stack.receiver, slow.id, 1, 10s));
 }
 
 TEST_CASE("webhooks: two scheduler replicas deliver every event exactly once, in order per domain") {
@@ -267,7 +220,7 @@ TEST_CASE("webhooks: two scheduler replicas deliver every event exactly once, in
 
     for (const auto& domain : domains) {
         CAPTURE(domain.name);
-        REQUIRE(waitDelivered(stack.receiver, domain, 2, 30s));
+        REQUIRE(waitDelivered(stack.receiver, domain.id, 2, 30s));
     }
     std::this_thread::sleep_for(1s);  // any duplicate still on its way
     std::map<std::string, int> deliveries;
@@ -313,7 +266,7 @@ TEST_CASE(
                 " AND delivered_at IS NULL AND now() >= first_attempt_at + interval '3 s'") == 1);
 
     // domain.deleted was held back while domain.verified was being tried; now it goes out.
-    REQUIRE(waitDelivered(stack.receiver, domain, 1, 10s));
+    REQUIRE(waitDelivered(stack.receiver, domain.id, 1, 10s));
     const auto events = stack.receiver.receivedFor(domain.id);
     CHECK(deliveredTypes(events) == std::vector<std::string>{"domain.deleted"});
     checkInOrder(events);
@@ -334,7 +287,7 @@ TEST_CASE(
     requireAllActive({renewed}, 20s);
 
     execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " + quoted(renewed.id));
-    REQUIRE(waitDelivered(stack.receiver, renewed, 3, 15s));
+    REQUIRE(waitDelivered(stack.receiver, renewed.id, 3, 15s));
     const auto asked = stack.receiver.receivedFor(renewed.id).back();
     REQUIRE(asked.type == "renewal.action_required");
     const auto renewal = payloadOf(asked)->getObject("data")->getObject("renewal");
@@ -346,7 +299,7 @@ TEST_CASE(
     publish(renewed, value);
     CHECK(postJson("/domains/" + renewed.id + "/check", "").status == 202);
 
-    REQUIRE(waitDelivered(stack.receiver, renewed, 4, 20s));
+    REQUIRE(waitDelivered(stack.receiver, renewed.id, 4, 20s));
     const auto events = stack.receiver.receivedFor(renewed.id);
     CHECK(deliveredTypes(events) ==
           std::vector<std::string>{"domain.verified", "certificate.issued",
@@ -357,7 +310,7 @@ TEST_CASE(
         checkNothingSecret(event, renewed);
     }
 
-    REQUIRE(waitDelivered(stack.receiver, failed, 2, 20s));
+    REQUIRE(waitDelivered(stack.receiver, failed.id, 2, 20s));
     const auto failures = stack.receiver.receivedFor(failed.id);
     CHECK(deliveredTypes(failures) ==
           std::vector<std::string>{"domain.verified", "certificate.failed"});

@@ -138,4 +138,18 @@ std::vector<ReceivedEvent> WebhookReceiver::receivedFor(const std::string& domai
     return events;
 }
 
+std::vector<std::string> deliveredTypes(const std::vector<ReceivedEvent>& events) {
+    std::vector<std::string> types;
+    for (const auto& event : events)
+        if (event.delivered()) types.push_back(event.type);
+    return types;
+}
+
+bool waitDelivered(const WebhookReceiver& receiver, const std::string& domainId, std::size_t count,
+                   std::chrono::milliseconds timeout) {
+    return waitFor(timeout, [&] {
+        return deliveredTypes(receiver.receivedFor(domainId)).size() >= count;
+    });
+}
+
 }  // namespace dnsh::test

@@ -5,6 +5,7 @@
 // survives taking it down and up again. Killed on destruction.
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,13 @@ private:
     int port_ = 0;
     pid_t pid_ = -1;
 };
+
+// The types of the events answered 2xx, in arrival order.
+std::vector<std::string> deliveredTypes(const std::vector<ReceivedEvent>& events);
+
+// Waits until `count` of the domain's events were answered 2xx.
+bool waitDelivered(const WebhookReceiver& receiver, const std::string& domainId, std::size_t count,
+                   std::chrono::milliseconds timeout);
 
 // A fresh Standard Webhooks secret: whsec_ and 32 random bytes in base64.
 std::string newWebhookSecret();
