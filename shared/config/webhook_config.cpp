@@ -37,7 +37,8 @@ std::string decodeWebhookSecret(const std::string& secret) {
     // Poco's decoder skips characters it does not know; a typo must not pass silently.
     const bool wellFormed =
         !encoded.empty() && encoded.size() % 4 == 0 &&
-        encoded.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+        encoded.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
             std::string::npos &&
         encoded.find('=') >= encoded.size() - 2;
     if (!wellFormed) throw std::invalid_argument("the part after whsec_ is not base64");
@@ -76,8 +77,9 @@ WebhookSettings loadWebhookSettings(
         settings.secret = *value;
     }
     if (settings.enabled() && settings.secret.empty())
-        throw ConfigError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: whsec_<base64> signs "
-                          "every event");
+        throw ConfigError(
+            "WEBHOOK_URL is set but WEBHOOK_SECRET is not: whsec_<base64> signs "
+            "every event");
     settings.retryWindow = duration(lookup, "WEBHOOK_RETRY_WINDOW", settings.retryWindow);
     settings.initialBackoff = duration(lookup, "WEBHOOK_BACKOFF", settings.initialBackoff);
     settings.timeout = duration(lookup, "WEBHOOK_TIMEOUT", settings.timeout);

@@ -58,8 +58,7 @@ void recordDomainEvent(Poco::Data::Session& session, EventType type, const std::
     // The row lock orders this domain's events: whoever numbers the next event holds the lock
     // until it commits.
     std::vector<std::string> locked;
-    session << "SELECT id FROM domains WHERE id = $1 FOR UPDATE", bind(domainId), into(locked),
-        now;
+    session << "SELECT id FROM domains WHERE id = $1 FOR UPDATE", bind(domainId), into(locked), now;
     if (locked.empty()) return;
     if (type == EventType::DelegationLost) {
         // Checked again daily while it stays lost: one event when it is lost, not one a day.

@@ -24,16 +24,6 @@ namespace dnsh {
 
 namespace {
 
-constexpr std::chrono::milliseconds kMaxBackoff{3600 * 1000};
-
-// Exponential: initial, 2x, 4x ... capped at an hour (or at the initial delay, if longer).
-Poco::Int64 backoffAfter(int failedAttempts, std::chrono::milliseconds initial) {
-    const auto cap = std::max(kMaxBackoff, initial);
-    auto delay = initial;
-    for (int i = 1; i < failedAttempts && delay < cap; ++i) delay *= 2;
-    return std::min(delay, cap).count();
-}
-
 Poco::Net::Context::Ptr tlsContext() {
     static std::once_flag once;
     static Poco::Net::Context::Ptr context;
@@ -46,6 +36,14 @@ Poco::Net::Context::Ptr tlsContext() {
 }
 
 }  // namespace
+
+std::chrono::milliseconds webhookBackoff(int failedAttempts, std::chrono::milliseconds initial) {
+    constexpr std::chrono::milliseconds kMaxBackoff{3600 * 1000};
+    const auto cap = std::max(kMaxBackoff, initial);
+    auto delay = initial;
+    for (int i = 1; i < failedAttempts && delay < cap; ++i) delay *= 2;
+    return std::min(delay, cap);
+}
 
 WebhookDeliverer::WebhookDeliverer(const Config& config, std::string owner)
     : settings_(config.webhook),
@@ -96,9 +94,8 @@ WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
 bool WebhookDeliverer::runOnce() {
     // Long enough for the slowest request (connect, send, receive, each up to the timeout).
     const Poco::Int64 leaseMs = 3 * settings_.timeout.count() + 30'000;
-    const auto event = database_.withSession([&](Poco::Data::Session& session) {
-        return WebhookStore(session).claim(owner_, leaseMs);
-    });
+    const auto event = database_.withSession(
+        [&](Poco::Data::Session& session) { return WebhookStore(session).claim(owner_, leaseMs); });
     if (!event) return false;
     const auto started = std::chrono::steady_clock::now();
     const Attempt attempt = post(event->eventId, event->payload);
@@ -112,7 +109,7 @@ bool WebhookDeliverer::runOnce() {
             state = store.markDelivered(*event, owner_) ? "delivered" : "";
         else
             state = store.markFailed(*event, owner_, attempt.outcome,
-                                     backoffAfter(number, settings_.initialBackoff),
+                                     webhookBackoff(number, settings_.initialBackoff).count(),
                                      settings_.retryWindow.count());
         return true;
     });

@@ -4,12 +4,17 @@
 // delivered; anything else (5xx, timeout, refused connection) tried again with exponential
 // backoff until WEBHOOK_RETRY_WINDOW has passed, then dead with the last error. The scheduler
 // runs WEBHOOK_WORKERS of them, so one slow receiver holds up one domain, not all of them.
+#include <chrono>
 #include <string>
 
 #include "config/config.hpp"
 #include "db/database.hpp"
 
 namespace dnsh {
+
+// The delay after the `failedAttempts`-th failure: initial, 2x, 4x ... capped at an hour (or at
+// the initial delay, when that is longer).
+std::chrono::milliseconds webhookBackoff(int failedAttempts, std::chrono::milliseconds initial);
 
 class WebhookDeliverer {
 public:

@@ -2,16 +2,15 @@
 // dns-scheduler children with WEBHOOK_URL set, delivering to tests/node/webhook_receiver.mjs,
 // which checks every request with the Standard Webhooks reference implementation. Windows and
 // backoffs are shortened through WEBHOOK_RETRY_WINDOW / WEBHOOK_BACKOFF.
-#include <doctest/doctest.h>
-
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <doctest/doctest.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <map>
-#include <regex>
 #include <memory>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -91,7 +90,8 @@ TEST_CASE(
                     "received: " << stack.receiver.receivedFor(domain.id).size());
 
     const auto events = stack.receiver.receivedFor(domain.id);
-    CHECK(deliveredTypes(events) == std::vector<std::string>{"domain.verified", "certificate.issued"});
+    CHECK(deliveredTypes(events) ==
+          std::vector<std::string>{"domain.verified", "certificate.issued"});
     std::set<std::string> ids;
     for (const auto& event : events) {
         CHECK_MESSAGE(event.verified, event.error);
@@ -128,8 +128,10 @@ TEST_CASE(
     // implementation refuses every one of them, so the checks above can fail.
     REQUIRE(scheduler->terminate() == 0);
     WebhookReceiver wrong(newWebhookSecret());
-    execute("UPDATE webhook_events SET state = 'pending', next_attempt_at = now() "
-            "WHERE domain_id = " + quoted(domain.id));
+    execute(
+        "UPDATE webhook_events SET state = 'pending', next_attempt_at = now() "
+        "WHERE domain_id = " +
+        quoted(domain.id));
     const auto second = startScheduler(stack.schedulerEnv({{"WEBHOOK_URL", wrong.url()}}));
     // The first event, refused, is tried again and again; the second waits behind it.
     REQUIRE(waitFor(10s, [&] { return wrong.received().size() >= 2; }));
@@ -159,8 +161,7 @@ TEST_CASE(
     stack.receiver.stop();
     const std::string firstId = stack.receiver.receivedFor(first.id).front().webhookId;
     REQUIRE(waitFor(10s, [&] {
-        return scalar("SELECT last_error FROM webhook_events WHERE event_id = " +
-                      quoted(firstId))
+        return scalar("SELECT last_error FROM webhook_events WHERE event_id = " + quoted(firstId))
                    .find("refused") != std::string::npos;
     }));
     CHECK(outboxState(firstId) == "pending");
@@ -170,7 +171,8 @@ TEST_CASE(
         CAPTURE(domain->name);
         REQUIRE(waitDelivered(stack.receiver, domain->id, 2, 20s));
         const auto events = stack.receiver.receivedFor(domain->id);
-        CHECK(deliveredTypes(events) == std::vector<std::string>{"domain.verified", "domain.deleted"});
+        CHECK(deliveredTypes(events) ==
+              std::vector<std::string>{"domain.verified", "domain.deleted"});
         checkInOrder(events);
         for (const auto& event : events) {
             CHECK(event.verified);
@@ -207,7 +209,29 @@ TEST_CASE("webhooks: a slow receiver for one domain does not hold up another dom
     REQUIRE(waitDelivered(stack.receiver, slow.id, 1, 10s));
 }
 
-TEST_CASE("webhooks: two scheduler replicas deliver every event exactly once, in order per domain") {
+TEST_CASE(
+    "webhooks: a receiver slower than WEBHOOK_TIMEOUT: the attempt times out and is retried") {
+    WebhookStack stack;
+    Leftovers leftovers;
+    const TestDomain domain = registerDomain("hook-timeout", leftovers);
+    stack.receiver.answer(204, 2500, domain.id);
+    const auto scheduler = startScheduler(stack.schedulerEnv({{"WEBHOOK_TIMEOUT", "1s"}}));
+    setTxt(domain.challengeName(), domain.token);
+    CHECK(postJson("/domains/" + domain.id + "/verify", "").status == 200);
+    const std::string sql = "FROM webhook_events WHERE domain_id = " + quoted(domain.id);
+    REQUIRE(
+        waitFor(10s, [&] { return scalar("SELECT last_error " + sql).rfind("timeout", 0) == 0; }));
+    CHECK(scalar("SELECT state " + sql) == "pending");
+    stack.receiver.answer(204, 0, domain.id);
+    REQUIRE(waitFor(10s, [&] { return scalar("SELECT state " + sql) == "delivered"; }));
+    CHECK(count("SELECT attempts " + sql) >= 2);
+    std::set<std::string> ids;
+    for (const auto& event : stack.receiver.receivedFor(domain.id)) ids.insert(event.webhookId);
+    CHECK(ids.size() == 1);  // every attempt under the one webhook-id
+}
+
+TEST_CASE(
+    "webhooks: two scheduler replicas deliver every event exactly once, in order per domain") {
     WebhookStack stack;
     Leftovers leftovers;
     std::vector<TestDomain> domains;
@@ -230,9 +254,11 @@ TEST_CASE("webhooks: two scheduler replicas deliver every event exactly once, in
     }
     for (const auto& domain : domains) {
         const auto events = stack.receiver.receivedFor(domain.id);
-        CHECK(deliveredTypes(events) == std::vector<std::string>{"domain.verified", "domain.deleted"});
+        CHECK(deliveredTypes(events) ==
+              std::vector<std::string>{"domain.verified", "domain.deleted"});
         checkInOrder(events);
-        for (const auto& event : events) CHECK_MESSAGE(deliveries[event.webhookId] == 1, event.webhookId);
+        for (const auto& event : events)
+            CHECK_MESSAGE(deliveries[event.webhookId] == 1, event.webhookId);
     }
     // Both replicas took part.
     CHECK(readFile(one->logFile()).find("\"webhook attempt\"") != std::string::npos);

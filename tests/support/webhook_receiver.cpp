@@ -68,8 +68,9 @@ void WebhookReceiver::start() {
     std::vector<char*> envp;
     for (auto& entry : entries) envp.push_back(entry.data());
     envp.push_back(nullptr);
-    std::vector<std::string> arguments{"node",       kScript,         "--port", std::to_string(port_),
-                                       "--record",   dir_ + "/received.jsonl", "--ready", ready};
+    std::vector<std::string> arguments{
+        "node",    kScript, "--port", std::to_string(port_), "--record", dir_ + "/received.jsonl",
+        "--ready", ready};
     std::vector<char*> argv;
     for (auto& argument : arguments) argv.push_back(argument.data());
     argv.push_back(nullptr);
@@ -83,8 +84,9 @@ void WebhookReceiver::start() {
     const int rc = posix_spawnp(&pid_, "node", &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     REQUIRE_MESSAGE(rc == 0, "posix_spawnp node: " << rc);
-    const bool up = waitFor(std::chrono::seconds(15), [&] { return !readFile(ready).empty(); },
-                            std::chrono::milliseconds(50));
+    const bool up = waitFor(
+        std::chrono::seconds(15), [&] { return !readFile(ready).empty(); },
+        std::chrono::milliseconds(50));
     REQUIRE_MESSAGE(up, "webhook receiver did not start: " << readFile(log));
     port_ = std::stoi(readFile(ready));
 }
@@ -104,8 +106,9 @@ void WebhookReceiver::answer(int status, int delayMs, const std::string& domainI
     if (!domainId.empty()) mode.set("domain_id", domainId);
     std::ostringstream body;
     mode.stringify(body);
-    const auto result = send("http://127.0.0.1:" + std::to_string(port_),
-                             HttpRequest{"POST", "/control/mode", body.str(), "application/json", {}});
+    const auto result =
+        send("http://127.0.0.1:" + std::to_string(port_),
+             HttpRequest{"POST", "/control/mode", body.str(), "application/json", {}});
     REQUIRE_MESSAGE(result.status == 200, "receiver mode: " << result.body);
 }
 
@@ -147,9 +150,8 @@ std::vector<std::string> deliveredTypes(const std::vector<ReceivedEvent>& events
 
 bool waitDelivered(const WebhookReceiver& receiver, const std::string& domainId, std::size_t count,
                    std::chrono::milliseconds timeout) {
-    return waitFor(timeout, [&] {
-        return deliveredTypes(receiver.receivedFor(domainId)).size() >= count;
-    });
+    return waitFor(timeout,
+                   [&] { return deliveredTypes(receiver.receivedFor(domainId)).size() >= count; });
 }
 
 }  // namespace dnsh::test

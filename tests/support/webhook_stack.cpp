@@ -18,8 +18,9 @@ std::map<std::string, std::string> withWebhook(std::map<std::string, std::string
 
 // Events another case left undelivered would go to this case's receiver: none is left.
 void discardPending() {
-    execute("UPDATE webhook_events SET state = 'dead', last_error = 'discarded by the tests' "
-            "WHERE state = 'pending'");
+    execute(
+        "UPDATE webhook_events SET state = 'dead', last_error = 'discarded by the tests' "
+        "WHERE state = 'pending'");
 }
 
 }  // namespace
@@ -38,8 +39,8 @@ WebhookStack::~WebhookStack() {
 
 std::map<std::string, std::string> WebhookStack::schedulerEnv(
     const std::map<std::string, std::string>& extra) const {
-    auto env = withWebhook({{"WEBHOOK_BACKOFF", "200ms"}, {"WEBHOOK_TIMEOUT", "3s"}}, receiver,
-                           secret);
+    auto env =
+        withWebhook({{"WEBHOOK_BACKOFF", "200ms"}, {"WEBHOOK_TIMEOUT", "3s"}}, receiver, secret);
     for (const auto& [name, value] : extra) env[name] = value;
     return env;
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "events/webhook_delivery.hpp"
 #include "events/webhook_signature.hpp"
 
 using namespace dnsh;
@@ -69,12 +70,22 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
     };
     const std::string url = "http://127.0.0.1:9/hooks";
     const Case cases[] = {
-        {"no whsec_ prefix", {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, "WEBHOOK_SECRET"},
-        {"not base64", {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "whsec_not*base64!!"}}, "WEBHOOK_SECRET"},
-        {"too short a key", {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "whsec_c2VjcmV0"}}, "WEBHOOK_SECRET"},
+        {"no whsec_ prefix",
+         {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+         "WEBHOOK_SECRET"},
+        {"not base64",
+         {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "whsec_not*base64!!"}},
+         "WEBHOOK_SECRET"},
+        {"too short a key",
+         {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "whsec_c2VjcmV0"}},
+         "WEBHOOK_SECRET"},
         {"URL without a secret", {{"WEBHOOK_URL", url}}, "WEBHOOK_SECRET"},
-        {"not an http URL", {{"WEBHOOK_URL", "ftp://example.com/"}, {"WEBHOOK_SECRET", kSecret}}, "WEBHOOK_URL"},
-        {"URL without a host", {{"WEBHOOK_URL", "http:///x"}, {"WEBHOOK_SECRET", kSecret}}, "WEBHOOK_URL"},
+        {"not an http URL",
+         {{"WEBHOOK_URL", "ftp://example.com/"}, {"WEBHOOK_SECRET", kSecret}},
+         "WEBHOOK_URL"},
+        {"URL without a host",
+         {{"WEBHOOK_URL", "http:///x"}, {"WEBHOOK_SECRET", kSecret}},
+         "WEBHOOK_URL"},
         {"bad retry window", {{"WEBHOOK_RETRY_WINDOW", "3 days"}}, "WEBHOOK_RETRY_WINDOW"},
         {"bad backoff", {{"WEBHOOK_BACKOFF", "-1s"}}, "WEBHOOK_BACKOFF"},
         {"bad timeout", {{"WEBHOOK_TIMEOUT", "soon"}}, "WEBHOOK_TIMEOUT"},
@@ -92,5 +103,26 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
             if (secret != c.environment.end())
                 CHECK(message.find(secret->second) == std::string::npos);
         }
+    }
+}
+
+TEST_CASE("webhookBackoff doubles from the initial delay up to an hour") {
+    struct Case {
+        const char* description;
+        int failedAttempts;
+        milliseconds initial;
+        milliseconds expected;
+    };
+    const Case cases[] = {
+        {"first failure: the initial delay", 1, milliseconds(5'000), milliseconds(5'000)},
+        {"second: doubled", 2, milliseconds(5'000), milliseconds(10'000)},
+        {"fifth: 16 times", 5, milliseconds(200), milliseconds(3'200)},
+        {"capped at an hour", 30, milliseconds(5'000), milliseconds(3'600'000)},
+        {"a longer initial delay is its own cap", 3, milliseconds(7'200'000),
+         milliseconds(7'200'000)},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(webhookBackoff(c.failedAttempts, c.initial) == c.expected);
     }
 }
