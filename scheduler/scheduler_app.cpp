@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "events/outbox.hpp"
+#include "events/webhook_delivery.hpp"
 #include "issuance/issuer.hpp"
 #include "issuance/worker.hpp"
 #include "log/log.hpp"
@@ -63,6 +65,7 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     if (config_.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
     loadKeyEncryptor(config_);  // refuse to start without the key-encryption key
     requireDelegationSettings(config_);
+    configureOutbox(config_);  // WEBHOOK_URL may come from the properties file
     if (apiOpenToNetwork(config_))
         logEvent(LogLevel::Warn,
                  "the API is open: SERVER_ADDR is not loopback and AUTH_TOKEN is empty",
@@ -93,16 +96,36 @@ void SchedulerApp::workerLoop(int index) {
     }
 }
 
+void SchedulerApp::webhookLoop(int index) {
+    const std::string owner = Poco::Environment::nodeName() + ":" +
+                              std::to_string(Poco::Process::id()) + ":webhook-" +
+                              std::to_string(index);
+    std::unique_ptr<WebhookDeliverer> deliverer;
+    while (!stopping_) {
+        try {
+            if (!deliverer) deliverer = std::make_unique<WebhookDeliverer>(config_, owner);
+            if (!deliverer->runOnce() && sleepUnlessStopped(kIdleDelay)) break;
+        } catch (const std::exception& e) {
+            logEvent(LogLevel::Error, "webhook worker error",
+                     {{"worker", owner}, {"detail", errorDetail(e)}});
+            if (sleepUnlessStopped(kErrorDelay)) break;
+        }
+    }
+}
+
 int SchedulerApp::main(const std::vector<std::string>&) {
     if (helpRequested_) return EXIT_OK;
     logEvent(LogLevel::Info, "scheduler started",
              {{"workers", config_.schedulerWorkers},
               {"acme_directory", config_.acmeDirectory},
               {"poll_interval_ms", config_.pollInterval.count()},
-              {"poll_timeout_ms", config_.pollTimeout.count()}});
+              {"poll_timeout_ms", config_.pollTimeout.count()},
+              {"webhook_workers", config_.webhook.enabled() ? config_.webhook.workers : 0}});
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.schedulerWorkers; ++i)
         workers.emplace_back([this, i] { workerLoop(i); });
+    for (int i = 0; config_.webhook.enabled() && i < config_.webhook.workers; ++i)
+        workers.emplace_back([this, i] { webhookLoop(i); });
     waitForTerminationRequest();
     logEvent(LogLevel::Info, "scheduler stopping");
     {

@@ -21,6 +21,8 @@ private:
     void handleHelp(const std::string& name, const std::string& value);
     void handleConfigFile(const std::string& name, const std::string& value);
     void workerLoop(int index);
+    // WEBHOOK_WORKERS of these deliver the outbox when WEBHOOK_URL is set.
+    void webhookLoop(int index);
     // Waits up to `duration`, returning early (true) once stop was requested.
     bool sleepUnlessStopped(std::chrono::milliseconds duration);
 

@@ -183,6 +183,7 @@ Config loadConfig(const EnvironmentLookup& lookup) {
         else
             reject("CERT_KEY_TYPE", *value, "expected ecdsa-p256 or rsa-2048");
     }
+    config.webhook = loadWebhookSettings(lookup);
     if (const auto value = lookup("LOG_LEVEL"); value && !value->empty()) {
         const auto level = parseLogLevel(*value);
         if (!level) reject("LOG_LEVEL", *value, "expected debug, info, warn or error");

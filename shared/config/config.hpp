@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "config/webhook_config.hpp"
+
 namespace dnsh {
 
 enum class LogLevel { Debug, Info, Warn, Error };
@@ -48,6 +50,7 @@ struct Config {
     std::optional<TsigKey> dnsUpdateTsig;
     std::string keyEncryptionKeyFile;
     std::string authToken;
+    WebhookSettings webhook;  // WEBHOOK_*: off unless WEBHOOK_URL is set
     LogLevel logLevel = LogLevel::Info;
 };
 

@@ -3,11 +3,13 @@
 #include "core/error.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
+#include "db/transaction.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_transition.hpp"
+#include "events/outbox.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -79,9 +81,16 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
             DomainRepository repository(session);
             repository.recordCheck(domain.id, checkJson);
             if (!check.passed()) return std::nullopt;
-            auto at = transitionDomainAt(session, domain.id,
-                                         {DomainStatus::Pending, DomainStatus::Verified, "", ""});
-            if (at && byCname) repository.setDelegationStatus(domain.id, "active");
+            std::optional<std::string> at;
+            // The change, the delegation status and its event commit together.
+            inTransaction(session, [&] {
+                at = transitionDomainAt(session, domain.id,
+                                        {DomainStatus::Pending, DomainStatus::Verified, "", ""});
+                if (!at) return false;
+                if (byCname) repository.setDelegationStatus(domain.id, "active");
+                recordDomainEvent(session, EventType::DomainVerified, domain.id);
+                return true;
+            });
             return at;
         });
     if (!check.passed()) {

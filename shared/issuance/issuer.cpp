@@ -13,12 +13,14 @@
 #include "core/error.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
+#include "db/transaction.hpp"
 #include "dns/precheck.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_service.hpp"
+#include "events/outbox.hpp"
 #include "issuance/backoff.hpp"
 #include "issuance/renewal_time.hpp"
 #include "log/log.hpp"
@@ -259,8 +261,13 @@ void Issuer::deleteDomain(const std::string& domainId) {
                      {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
         }
     }
-    const bool removed = database_.withSession(
-        [&](Poco::Data::Session& session) { return DomainRepository(session).remove(domain.id); });
+    const bool removed = database_.withSession([&](Poco::Data::Session& session) {
+        return inTransaction(session, [&] {
+            // domain.deleted carries the view as it was just before the delete.
+            recordDomainEvent(session, EventType::DomainDeleted, domain.id);
+            return DomainRepository(session).remove(domain.id);
+        });
+    });
     if (!removed) throw Error(ErrorCode::NotFound, "domain not found");
     logEvent(LogLevel::Info, "domain deleted", {{"domain_id", domain.id}});
 }

@@ -4,6 +4,7 @@
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
 #include "domain/domain_transition.hpp"
+#include "events/outbox.hpp"
 
 namespace dnsh {
 
@@ -238,6 +239,7 @@ void OrderStore::recordPlaced(const std::string& orderId, const std::string& own
                    {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl,
                     placed.expires, step, placed.delegated});
         insertChallenges(session_, orderId, placed.challenges);
+        recordRenewalActionRequired(session_, orderId);
         return true;
     });
 }
@@ -308,6 +310,9 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
             {certificate.id, order.domainId, order.id, certificate.leafPem, certificate.chainPem,
              certificate.keyCiphertext, certificate.keyId, certificate.notBefore,
              certificate.notAfter, certificate.renewBeforeMs, ariNextFetchMs});
+        recordDomainEvent(session_, order.kind == OrderKind::Issue ? EventType::CertificateIssued
+                                                                   : EventType::CertificateRenewed,
+                          order.domainId);
         return true;
     });
     if (!stored)
@@ -325,9 +330,10 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                    {order.id, owner, reason, errorCode});
         if (order.kind == OrderKind::Issue) {
             // Not certificate_pending any more (deleted, say): nothing else to record.
-            transitionDomain(
-                session_, order.domainId,
-                {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode});
+            if (transitionDomain(
+                    session_, order.domainId,
+                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode}))
+                recordDomainEvent(session_, EventType::CertificateFailed, order.domainId);
         } else if (order.replacesCertificateId) {
             // The current certificate stays; renewal is tried again until it expires.
             runSql(session_,
@@ -336,6 +342,7 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                    "  THEN now() + $2::bigint * interval '1 ms' END "
                    "WHERE id = $1",
                    {*order.replacesCertificateId, renewalRetryMs});
+            recordDomainEvent(session_, renewalFailureEvent(errorCode), order.domainId);
         }
         return true;
     });

@@ -3,6 +3,7 @@
 // renews with no other action. Unbound is the recursive resolver the scheduler and Pebble ask;
 // the authoritative precheck asks Knot itself. Every case stops its schedulers (RAII) and clears
 // what it leaves live.
+#include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -23,6 +24,7 @@
 #include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
+#include "support/webhook_stack.hpp"
 
 using namespace dnsh::test;
 using namespace std::chrono_literals;
@@ -354,5 +356,56 @@ TEST_CASE("precheck: a recursive resolver holding a stale record does not hold u
     requireAllActive({domain}, 30s);
     CHECK(cached() == std::vector<std::string>{"old-value"});  // still stale throughout
     for (const auto& server : nameservers) server.deleteTxt(domain.challengeName(), value);
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: webhooks of a delegated domain: verified, issued, delegation.lost once the CNAME "
+    "is gone (not again at the next look), renewed once it is back, and never an action to take") {
+    WebhookStack stack({{"DELEGATION_ZONE", requireEnv("DELEGATION_ZONE")}});
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg-hook", leftovers, dns);
+    const TestDomain& domain = delegated.domain;
+    const auto scheduler = startScheduler(stack.schedulerEnv(delegationScheduler()));
+    REQUIRE(issueThroughUnboundCa(domain).status == 202);
+    requireAllActive({domain}, 30s);
+
+    clearCname("_acme-challenge." + domain.name);
+    REQUIRE(waitFor(5s, [&] { return cnameSeen("_acme-challenge." + domain.name).empty(); }));
+    execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " + quoted(domain.id));
+    REQUIRE(waitDelivered(stack.receiver, domain.id, 3, 15s));
+    // The next look finds it still gone: delegation.lost is not sent again.
+    execute("UPDATE certificates SET renew_at = now() WHERE renew_at IS NOT NULL AND domain_id = " +
+            quoted(domain.id));
+    REQUIRE(waitFor(10s, [&] {
+        return count("SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND status = "
+                     "'invalid' AND domain_id = " +
+                     quoted(domain.id)) == 2;
+    }));
+
+    dns.cname("_acme-challenge." + domain.name, delegated.target);
+    REQUIRE(waitFor(5s, [&] {
+        return cnameSeen("_acme-challenge." + domain.name) == delegated.target;
+    }));
+    execute("UPDATE certificates SET renew_at = now() WHERE renew_at IS NOT NULL AND domain_id = " +
+            quoted(domain.id));
+    REQUIRE(waitDelivered(stack.receiver, domain.id, 4, 30s));
+
+    const auto events = stack.receiver.receivedFor(domain.id);
+    CHECK(deliveredTypes(events) == std::vector<std::string>{"domain.verified",
+                                                             "certificate.issued",
+                                                             "delegation.lost",
+                                                             "certificate.renewed"});
+    for (const auto& event : events) {
+        CHECK(event.verified);
+        CHECK(event.body.find(domain.token) == std::string::npos);
+    }
+    const auto lost = Poco::JSON::Parser()
+                          .parse(events[2].body)
+                          .extract<Poco::JSON::Object::Ptr>()
+                          ->getObject("data");
+    CHECK(lost->getObject("delegation")->getValue<std::string>("status") == "lost");
+    CHECK(lost->getObject("renewal")->getValue<std::string>("status") == "delegation_lost");
     CHECK(scheduler->terminate() == 0);
 }

@@ -1,0 +1,97 @@
+#include "config/webhook_config.hpp"
+
+#include <Poco/Base64Decoder.h>
+#include <Poco/Exception.h>
+#include <Poco/URI.h>
+
+#include <charconv>
+#include <sstream>
+
+#include "config/config.hpp"
+#include "config/duration.hpp"
+
+namespace dnsh {
+
+namespace {
+
+constexpr std::string_view kSecretPrefix = "whsec_";
+
+std::chrono::milliseconds duration(
+    const std::function<std::optional<std::string>(const std::string&)>& lookup,
+    const std::string& name, std::chrono::milliseconds fallback) {
+    const auto value = lookup(name);
+    if (!value || value->empty()) return fallback;
+    try {
+        return parseDuration(*value);
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError("invalid " + name + "=\"" + *value + "\": " + e.what());
+    }
+}
+
+}  // namespace
+
+std::string decodeWebhookSecret(const std::string& secret) {
+    if (secret.rfind(kSecretPrefix, 0) != 0)
+        throw std::invalid_argument("expected whsec_ followed by base64");
+    const std::string encoded = secret.substr(kSecretPrefix.size());
+    // Poco's decoder skips characters it does not know; a typo must not pass silently.
+    const bool wellFormed =
+        !encoded.empty() && encoded.size() % 4 == 0 &&
+        encoded.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") ==
+            std::string::npos &&
+        encoded.find('=') >= encoded.size() - 2;
+    if (!wellFormed) throw std::invalid_argument("the part after whsec_ is not base64");
+    std::istringstream in(encoded);
+    Poco::Base64Decoder decoder(in);
+    std::string key((std::istreambuf_iterator<char>(decoder)), std::istreambuf_iterator<char>());
+    // Standard Webhooks: secrets are 24 to 64 bytes of random data.
+    if (key.size() < 24 || key.size() > 64)
+        throw std::invalid_argument("the key must be 24 to 64 bytes (it is " +
+                                    std::to_string(key.size()) + ")");
+    return key;
+}
+
+WebhookSettings loadWebhookSettings(
+    const std::function<std::optional<std::string>(const std::string&)>& lookup) {
+    WebhookSettings settings;
+    if (const auto value = lookup("WEBHOOK_URL"); value && !value->empty()) {
+        try {
+            const Poco::URI uri(*value);
+            if ((uri.getScheme() != "http" && uri.getScheme() != "https") || uri.getHost().empty())
+                throw std::invalid_argument("expected an http:// or https:// URL with a host");
+        } catch (const Poco::Exception& e) {
+            throw ConfigError("invalid WEBHOOK_URL=\"" + *value + "\": " + e.displayText());
+        } catch (const std::invalid_argument& e) {
+            throw ConfigError("invalid WEBHOOK_URL=\"" + *value + "\": " + e.what());
+        }
+        settings.url = *value;
+    }
+    if (const auto value = lookup("WEBHOOK_SECRET"); value && !value->empty()) {
+        try {
+            decodeWebhookSecret(*value);
+        } catch (const std::invalid_argument& e) {
+            // A secret: the message names the variable and the problem only.
+            throw ConfigError("invalid WEBHOOK_SECRET: " + std::string(e.what()));
+        }
+        settings.secret = *value;
+    }
+    if (settings.enabled() && settings.secret.empty())
+        throw ConfigError(
+            "WEBHOOK_URL is set but WEBHOOK_SECRET is not: whsec_<base64> signs "
+            "every event");
+    settings.retryWindow = duration(lookup, "WEBHOOK_RETRY_WINDOW", settings.retryWindow);
+    settings.initialBackoff = duration(lookup, "WEBHOOK_BACKOFF", settings.initialBackoff);
+    settings.timeout = duration(lookup, "WEBHOOK_TIMEOUT", settings.timeout);
+    if (const auto value = lookup("WEBHOOK_WORKERS"); value && !value->empty()) {
+        int workers = 0;
+        const char* last = value->data() + value->size();
+        if (auto [end, ec] = std::from_chars(value->data(), last, workers);
+            ec != std::errc() || end != last || workers < 1 || workers > 64)
+            throw ConfigError("invalid WEBHOOK_WORKERS=\"" + *value + "\": expected 1..64");
+        settings.workers = workers;
+    }
+    return settings;
+}
+
+}  // namespace dnsh

@@ -1,0 +1,28 @@
+#pragma once
+// WEBHOOK_* settings (DESIGN.md "Events (webhooks)"): where events go, the Standard Webhooks
+// signing secret, and how long and how often delivery is retried.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace dnsh {
+
+struct WebhookSettings {
+    std::string url;     // empty: webhooks off, nothing is written to the outbox
+    std::string secret;  // "whsec_<base64>", as given; never logged
+    std::chrono::milliseconds retryWindow{72LL * 3600 * 1000};  // WEBHOOK_RETRY_WINDOW
+    std::chrono::milliseconds initialBackoff{5'000};            // WEBHOOK_BACKOFF, doubled per try
+    std::chrono::milliseconds timeout{10'000};                  // WEBHOOK_TIMEOUT, per request
+    int workers = 4;  // WEBHOOK_WORKERS: domains delivered to concurrently per scheduler
+    bool enabled() const { return !url.empty(); }
+};
+
+// Throws ConfigError naming the variable (never quoting the secret).
+WebhookSettings loadWebhookSettings(
+    const std::function<std::optional<std::string>(const std::string&)>& lookup);
+
+// "whsec_<base64>" -> the key bytes. Throws std::invalid_argument saying what is wrong.
+std::string decodeWebhookSecret(const std::string& secret);
+
+}  // namespace dnsh

@@ -1,0 +1,105 @@
+#include "events/outbox.hpp"
+
+#include <Poco/JSON/Object.h>
+
+#include <mutex>
+#include <optional>
+#include <sstream>
+
+#include "crypto/random.hpp"
+#include "db/sql.hpp"
+#include "domain/domain_json.hpp"
+#include "domain/domain_repository.hpp"
+#include "log/log.hpp"
+
+
+namespace dnsh {
+
+namespace {
+
+struct OutboxSettings {
+    bool enabled = false;
+    std::string delegationZone;  // for the view's delegation object
+};
+
+std::mutex settingsMutex;
+std::optional<OutboxSettings> configured;
+
+OutboxSettings settings() {
+    std::lock_guard<std::mutex> lock(settingsMutex);
+    if (!configured) {
+        const Config config = loadConfig();
+        configured = OutboxSettings{config.webhook.enabled(), config.delegationZone};
+    }
+    return *configured;
+}
+
+// The payload never carries the domain's secret: the view has no token field, and any place a
+// future field might repeat it is masked here as the checks are.
+std::string withoutToken(std::string text, const std::string& token) {
+    if (token.empty()) return text;
+    const std::string mask = "(the verification token)";
+    for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at))
+        text.replace(at, token.size(), mask);
+    return text;
+}
+
+}  // namespace
+
+void configureOutbox(const Config& config) {
+    std::lock_guard<std::mutex> lock(settingsMutex);
+    configured = OutboxSettings{config.webhook.enabled(), config.delegationZone};
+}
+
+void recordDomainEvent(Poco::Data::Session& session, EventType type, const std::string& domainId) {
+    const OutboxSettings current = settings();
+    if (!current.enabled) return;
+    // The row lock orders this domain's events: whoever numbers the next event holds the lock
+    // until it commits.
+    if (runSql(session, "SELECT id FROM domains WHERE id = $1 FOR UPDATE", {domainId}).empty())
+        return;
+    if (type == EventType::DelegationLost) {
+        // Checked again daily while it stays lost: one event when it is lost, not one a day.
+        const SqlRows last = runSql(
+            session,
+            "SELECT type FROM webhook_events WHERE domain_id = $1 ORDER BY id DESC LIMIT 1",
+            {domainId});
+        if (!last.empty() && last.text(0, "type") == toString(EventType::DelegationLost)) return;
+    }
+    const auto domain = DomainRepository(session).findById(domainId);
+    if (!domain) return;
+    Poco::JSON::Object payload(Poco::JSON_PRESERVE_KEY_ORDER);
+    payload.set("type", std::string(toString(type)));
+    payload.set("timestamp", nowRfc3339());
+    payload.set("data", domainJson(*domain, current.delegationZone));
+    std::ostringstream body;
+    payload.stringify(body);
+    // webhook-id: stable across retries, so the receiver can drop a repeat.
+    const std::string eventId = "evt_" + randomHex(16);
+    const std::string typeName(toString(type));
+    const std::string text = withoutToken(body.str(), domain->verificationToken);
+    runSql(session,
+           "INSERT INTO webhook_events (event_id, domain_id, type, payload) "
+           "VALUES ($1, $2, $3, $4)",
+           {eventId, domainId, typeName, text});
+    logEvent(LogLevel::Info, "event recorded",
+             {{"event_id", eventId}, {"type", typeName}, {"domain_id", domainId}});
+}
+
+void recordRenewalActionRequired(Poco::Data::Session& session, const std::string& orderId) {
+    if (!settings().enabled) return;
+    const SqlRows orders =
+        runSql(session,
+               "SELECT o.domain_id FROM acme_orders o WHERE o.id = $1 AND o.kind = 'renewal' "
+               "AND NOT o.delegated AND o.step = 'await_dns' "
+               "AND EXISTS (SELECT 1 FROM acme_challenges c WHERE c.order_id = o.id)",
+               {orderId});
+    if (!orders.empty())
+        recordDomainEvent(session, EventType::RenewalActionRequired, orders.text(0, "domain_id"));
+}
+
+EventType renewalFailureEvent(const std::string& errorCode) {
+    return errorCode == "delegation_lost" ? EventType::DelegationLost : EventType::RenewalFailed;
+}
+
+}  // namespace dnsh

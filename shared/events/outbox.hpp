@@ -1,0 +1,32 @@
+#pragma once
+// The transactional outbox of DESIGN.md "Events (webhooks)": an event row written in the same
+// transaction as the state change it reports, so an event exists exactly when its change
+// committed. The scheduler delivers the rows (events/webhook_delivery.hpp). With WEBHOOK_URL
+// empty nothing is written.
+#include <Poco/Data/Session.h>
+
+#include <string>
+
+#include "config/config.hpp"
+#include "events/event_type.hpp"
+
+namespace dnsh {
+
+// Programs whose settings do not come from the process environment alone (the scheduler's
+// properties file) call this at start; otherwise the environment is read on first use.
+void configureOutbox(const Config& config);
+
+// Writes `type` for the domain with its view as this transaction sees it now (for
+// domain.deleted: call it before the DELETE). Locks the domain's row first, so a domain's events
+// are numbered in the order their transactions commit. Nothing when webhooks are off or the
+// domain is gone.
+void recordDomainEvent(Poco::Data::Session& session, EventType type, const std::string& domainId);
+
+// After a renewal order's challenges were stored: renewal.action_required when the customer must
+// publish them (a renewal, not delegated, waiting for DNS).
+void recordRenewalActionRequired(Poco::Data::Session& session, const std::string& orderId);
+
+// A failed renewal order's event: delegation.lost for its own error code, else renewal.failed.
+EventType renewalFailureEvent(const std::string& errorCode);
+
+}  // namespace dnsh

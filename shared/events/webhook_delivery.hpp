@@ -1,0 +1,39 @@
+#pragma once
+// One webhook delivery worker of the scheduler: claims the next event (events/webhook_store.hpp),
+// POSTs it to WEBHOOK_URL signed as Standard Webhooks says, and records the outcome: 2xx
+// delivered; anything else (5xx, timeout, refused connection) tried again with exponential
+// backoff until WEBHOOK_RETRY_WINDOW has passed, then dead with the last error. The scheduler
+// runs WEBHOOK_WORKERS of them, so one slow receiver holds up one domain, not all of them.
+#include <chrono>
+#include <string>
+
+#include "config/config.hpp"
+#include "db/database.hpp"
+
+namespace dnsh {
+
+// The delay after the `failedAttempts`-th failure: initial, 2x, 4x ... capped at an hour (or at
+// the initial delay, when that is longer).
+std::chrono::milliseconds webhookBackoff(int failedAttempts, std::chrono::milliseconds initial);
+
+class WebhookDeliverer {
+public:
+    WebhookDeliverer(const Config& config, std::string owner);
+
+    // Delivers (or tries) at most one event; false when none was due.
+    bool runOnce();
+
+private:
+    struct Attempt {
+        bool delivered = false;
+        std::string outcome;  // "HTTP 200", "timeout: ...", for the log and last_error
+    };
+    Attempt post(const std::string& eventId, const std::string& body) const;
+
+    const WebhookSettings& settings_;
+    std::string key_;  // decoded from WEBHOOK_SECRET; never logged
+    std::string owner_;
+    Database database_;
+};
+
+}  // namespace dnsh

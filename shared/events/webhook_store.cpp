@@ -1,0 +1,51 @@
+#include "events/webhook_store.hpp"
+
+#include "db/sql.hpp"
+
+namespace dnsh {
+
+std::optional<ClaimedEvent> WebhookStore::claim(const std::string& owner, Poco::Int64 leaseMs) {
+    // A leased head keeps its domain's later events back (NOT EXISTS sees it pending), so one
+    // domain is never sent two events at once, by this replica or another.
+    const SqlRows rows = runSql(session_, "UPDATE webhook_events SET lease_owner = $1, "
+                "first_attempt_at = coalesce(first_attempt_at, now()), "
+                "lease_expires_at = now() + $2::bigint * interval '1 ms' "
+                "WHERE id = (SELECT e.id FROM webhook_events e "
+                "  WHERE e.state = 'pending' AND e.next_attempt_at <= now() "
+                "  AND (e.lease_expires_at IS NULL OR e.lease_expires_at < now()) "
+                "  AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.state = 'pending' "
+                "    AND p.domain_id = e.domain_id AND p.id < e.id) "
+                "  ORDER BY e.next_attempt_at, e.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                "RETURNING id, event_id, domain_id, type, payload, attempts",
+        {owner, leaseMs});
+    if (rows.empty()) return std::nullopt;
+    return ClaimedEvent{rows.integer(0, "id"), rows.text(0, "event_id"), rows.text(0, "domain_id"),
+                        rows.text(0, "type"), rows.text(0, "payload"),
+                        static_cast<int>(rows.integer(0, "attempts"))};
+}
+
+bool WebhookStore::markDelivered(const ClaimedEvent& event, const std::string& owner) {
+    return runSql(session_,
+                  "UPDATE webhook_events SET state = 'delivered', delivered_at = now(), "
+                  "attempts = attempts + 1, last_error = NULL, lease_owner = NULL, "
+                  "lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2",
+                  {event.id, owner})
+               .affected() == 1;
+}
+
+std::string WebhookStore::markFailed(const ClaimedEvent& event, const std::string& owner,
+                                     const std::string& error, Poco::Int64 backoffMs,
+                                     Poco::Int64 retryWindowMs) {
+    // The last try falls at the end of the window rather than after it.
+    const SqlRows states = runSql(session_, "UPDATE webhook_events SET attempts = attempts + 1, last_error = $3, "
+                "lease_owner = NULL, lease_expires_at = NULL, "
+                "state = CASE WHEN now() >= first_attempt_at + $5::bigint * interval '1 ms' "
+                "  THEN 'dead' ELSE 'pending' END, "
+                "next_attempt_at = least(now() + $4::bigint * interval '1 ms', "
+                "  first_attempt_at + $5::bigint * interval '1 ms') "
+                "WHERE id = $1 AND lease_owner = $2 RETURNING state",
+        {event.id, owner, error, backoffMs, retryWindowMs});
+    return states.empty() ? "" : states.text(0, "state");
+}
+
+}  // namespace dnsh

@@ -1,0 +1,44 @@
+#pragma once
+// SQL for delivering the outbox (DESIGN.md "Events (webhooks)"). An event is claimed with
+// FOR UPDATE SKIP LOCKED and a lease, as orders are, so replicas never send one event at the same
+// time; only the oldest undelivered event of a domain can be claimed, so a domain's events go out
+// in order (the next waits until the previous one is delivered or dead).
+#include <Poco/Data/Session.h>
+#include <Poco/Types.h>
+
+#include <optional>
+#include <string>
+
+namespace dnsh {
+
+struct ClaimedEvent {
+    Poco::Int64 id = 0;
+    std::string eventId;  // webhook-id
+    std::string domainId;
+    std::string type;
+    std::string payload;
+    int attempts = 0;  // before this one
+};
+
+class WebhookStore {
+public:
+    explicit WebhookStore(Poco::Data::Session& session) : session_(session) {}
+
+    // The oldest due event at the head of its domain's queue, leased to `owner` for `leaseMs`.
+    std::optional<ClaimedEvent> claim(const std::string& owner, Poco::Int64 leaseMs);
+
+    // 2xx. False when the lease was no longer ours (another replica may send it again).
+    bool markDelivered(const ClaimedEvent& event, const std::string& owner);
+
+    // Not delivered: tried again `backoffMs` from now, or dead with `error` once the retry window
+    // (from the event's first attempt) has passed. Returns "pending", "dead", or "" when the lease
+    // was no longer ours.
+    std::string markFailed(const ClaimedEvent& event, const std::string& owner,
+                           const std::string& error, Poco::Int64 backoffMs,
+                           Poco::Int64 retryWindowMs);
+
+private:
+    Poco::Data::Session& session_;
+};
+
+}  // namespace dnsh

@@ -1,0 +1,91 @@
+// A webhook receiver for the end-to-end tests: every request is checked with `standardwebhooks`,
+// the Standard Webhooks reference implementation, never with the service's own code.
+//
+//   WEBHOOK_SECRET=whsec_... node webhook_receiver.mjs --port 0 --record FILE --ready FILE
+//
+// POST /hooks          an event. Verified, then recorded as one JSON line in FILE (so the record
+//                      survives a restart): {seq, webhook_id, verified, error?, type, domain_id,
+//                      answered, body}. Answers as the mode says; a request that fails
+//                      verification gets 401 whatever the mode.
+// POST /control/mode   {"status": 200|500|..., "delay_ms": n, "domain_id": "..."?}: how to answer
+//                      from now on (for one domain only when domain_id is given).
+// Once listening it writes its port to the --ready file. Binds 127.0.0.1 only.
+import { appendFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { Webhook } from "standardwebhooks";
+
+function option(name, fallback) {
+    const at = process.argv.indexOf(`--${name}`);
+    return at > 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
+}
+
+const recordFile = option("record");
+const readyFile = option("ready");
+const port = Number(option("port", "0"));
+if (!recordFile || !readyFile || !process.env.WEBHOOK_SECRET) {
+    console.error("usage: WEBHOOK_SECRET=whsec_... webhook_receiver.mjs --port N --record FILE --ready FILE");
+    process.exit(2);
+}
+const webhook = new Webhook(process.env.WEBHOOK_SECRET);
+
+const defaultMode = { status: 204, delay_ms: 0 };
+let modes = { all: defaultMode };  // "all", or a domain id
+let seq = 0;
+
+function readBody(request) {
+    return new Promise((resolve, reject) => {
+        const chunks = [];
+        request.on("data", (chunk) => chunks.push(chunk));
+        request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        request.on("error", reject);
+    });
+}
+
+async function receive(request, response) {
+    const body = await readBody(request);
+    const entry = { seq: ++seq, webhook_id: request.headers["webhook-id"] ?? "", verified: false };
+    try {
+        // Checks webhook-signature against "id.timestamp.body" and that the timestamp is recent.
+        const payload = webhook.verify(body, request.headers);
+        entry.verified = true;
+        entry.type = payload.type;
+        entry.domain_id = payload.data?.id ?? "";
+    } catch (error) {
+        entry.error = String(error.message ?? error);
+    }
+    entry.body = body;
+    const mode = entry.verified ? (modes[entry.domain_id] ?? modes.all) : { status: 401, delay_ms: 0 };
+    if (mode.delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, mode.delay_ms));
+    entry.answered = mode.status;
+    appendFileSync(recordFile, JSON.stringify(entry) + "\n");
+    response.writeHead(mode.status, { "Content-Type": "application/json" });
+    response.end(JSON.stringify({ received: entry.verified }));
+}
+
+async function control(request, response) {
+    const wanted = JSON.parse(await readBody(request));
+    const mode = { status: wanted.status ?? 204, delay_ms: wanted.delay_ms ?? 0 };
+    if (wanted.domain_id) modes[wanted.domain_id] = mode;
+    else modes = { all: mode };
+    response.writeHead(200, { "Content-Type": "application/json" });
+    response.end(JSON.stringify(modes));
+}
+
+const server = createServer((request, response) => {
+    const handler =
+        request.method === "POST" && request.url === "/hooks" ? receive
+        : request.method === "POST" && request.url === "/control/mode" ? control
+        : null;
+    if (!handler) {
+        response.writeHead(404).end();
+        return;
+    }
+    handler(request, response).catch((error) => {
+        response.writeHead(500).end(String(error));
+    });
+});
+server.keepAliveTimeout = 1000;
+server.listen(port, "127.0.0.1", () => {
+    writeFileSync(readyFile, String(server.address().port));
+});
+process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -1,0 +1,128 @@
+// Webhook settings and Standard Webhooks signing: the WEBHOOK_* variables (a bad one stops the
+// program naming it, never quoting the secret) and the signature against the specification's
+// own example.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "events/webhook_delivery.hpp"
+#include "events/webhook_signature.hpp"
+
+using namespace dnsh;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+EnvironmentLookup lookupIn(const std::map<std::string, std::string>& environment) {
+    return [environment](const std::string& name) -> std::optional<std::string> {
+        const auto found = environment.find(name);
+        if (found == environment.end()) return std::nullopt;
+        return found->second;
+    };
+}
+
+}  // namespace
+
+TEST_CASE("webhookSignature matches the Standard Webhooks example (and changes with the body)") {
+    // The example of the specification's reference libraries; tests/node's standardwebhooks
+    // 1.1.1 signs it to the same value.
+    const std::string key = decodeWebhookSecret(kSecret);
+    CHECK(webhookSignature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                           R"({"test": 2432232314})") ==
+          "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    CHECK(webhookSignature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                           R"({"test": 2432232315})") !=
+          "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+}
+
+TEST_CASE("webhooks are off by default, with a 3-day retry window") {
+    const Config config = loadConfig(lookupIn({}));
+    CHECK_FALSE(config.webhook.enabled());
+    CHECK(config.webhook.retryWindow == milliseconds(3LL * 24 * 3600 * 1000));
+    CHECK(config.webhook.workers == 4);
+}
+
+TEST_CASE("WEBHOOK_* overrides") {
+    const Config config = loadConfig(lookupIn({{"WEBHOOK_URL", "https://hooks.example.com/in?x=1"},
+                                               {"WEBHOOK_SECRET", kSecret},
+                                               {"WEBHOOK_RETRY_WINDOW", "10s"},
+                                               {"WEBHOOK_BACKOFF", "200ms"},
+                                               {"WEBHOOK_TIMEOUT", "1s"},
+                                               {"WEBHOOK_WORKERS", "2"}}));
+    CHECK(config.webhook.enabled());
+    CHECK(config.webhook.secret == kSecret);
+    CHECK(config.webhook.retryWindow == milliseconds(10'000));
+    CHECK(config.webhook.initialBackoff == milliseconds(200));
+    CHECK(config.webhook.timeout == milliseconds(1'000));
+    CHECK(config.webhook.workers == 2);
+}
+
+TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the secret") {
+    struct Case {
+        const char* description;
+        std::map<std::string, std::string> environment;
+        const char* named;
+    };
+    const std::string url = "http://127.0.0.1:9/hooks";
+    const Case cases[] = {
+        {"no whsec_ prefix",
+         {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+         "WEBHOOK_SECRET"},
+        {"not base64",
+         {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "whsec_not*base64!!"}},
+         "WEBHOOK_SECRET"},
+        {"too short a key",
+         {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "whsec_c2VjcmV0"}},
+         "WEBHOOK_SECRET"},
+        {"URL without a secret", {{"WEBHOOK_URL", url}}, "WEBHOOK_SECRET"},
+        {"not an http URL",
+         {{"WEBHOOK_URL", "ftp://example.com/"}, {"WEBHOOK_SECRET", kSecret}},
+         "WEBHOOK_URL"},
+        {"URL without a host",
+         {{"WEBHOOK_URL", "http:///x"}, {"WEBHOOK_SECRET", kSecret}},
+         "WEBHOOK_URL"},
+        {"bad retry window", {{"WEBHOOK_RETRY_WINDOW", "3 days"}}, "WEBHOOK_RETRY_WINDOW"},
+        {"bad backoff", {{"WEBHOOK_BACKOFF", "-1s"}}, "WEBHOOK_BACKOFF"},
+        {"bad timeout", {{"WEBHOOK_TIMEOUT", "soon"}}, "WEBHOOK_TIMEOUT"},
+        {"no workers", {{"WEBHOOK_WORKERS", "0"}}, "WEBHOOK_WORKERS"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        try {
+            loadConfig(lookupIn(c.environment));
+            FAIL("accepted");
+        } catch (const ConfigError& e) {
+            const std::string message = e.what();
+            CHECK(message.find(c.named) != std::string::npos);
+            const auto secret = c.environment.find("WEBHOOK_SECRET");
+            if (secret != c.environment.end())
+                CHECK(message.find(secret->second) == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("webhookBackoff doubles from the initial delay up to an hour") {
+    struct Case {
+        const char* description;
+        int failedAttempts;
+        milliseconds initial;
+        milliseconds expected;
+    };
+    const Case cases[] = {
+        {"first failure: the initial delay", 1, milliseconds(5'000), milliseconds(5'000)},
+        {"second: doubled", 2, milliseconds(5'000), milliseconds(10'000)},
+        {"fifth: 16 times", 5, milliseconds(200), milliseconds(3'200)},
+        {"capped at an hour", 30, milliseconds(5'000), milliseconds(3'600'000)},
+        {"a longer initial delay is its own cap", 3, milliseconds(7'200'000),
+         milliseconds(7'200'000)},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(webhookBackoff(c.failedAttempts, c.initial) == c.expected);
+    }
+}
