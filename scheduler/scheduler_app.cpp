@@ -13,6 +13,7 @@
 #include "issuance/issuer.hpp"
 #include "issuance/worker.hpp"
 #include "log/log.hpp"
+#include "metrics/heartbeat.hpp"
 
 namespace dnsh {
 
@@ -100,6 +101,9 @@ int SchedulerApp::main(const std::vector<std::string>&) {
               {"acme_directory", config_.acmeDirectory},
               {"poll_interval_ms", config_.pollInterval.count()},
               {"poll_timeout_ms", config_.pollTimeout.count()}});
+    const auto metrics = startSchedulerMetrics(
+        config_.databaseUrl,
+        Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id()));
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.schedulerWorkers; ++i)
         workers.emplace_back([this, i] { workerLoop(i); });
