@@ -1,6 +1,8 @@
 #pragma once
 // GET /metrics: the Prometheus text exposition format 0.0.4. State gauges come from PostgreSQL
-// (a fixed set of aggregate queries per scrape, so every handler process and replica agree);
+// (so every handler process and replica agree) through a fixed set of small queries: row counts
+// the triggers of 007_metrics.sql keep, range scans over partial indexes of the newest
+// certificates, and the due renewals by their index;
 // counters and histograms are the totals of metric_counters (metrics/counter_store.hpp).
 #include <Poco/Data/Session.h>
 

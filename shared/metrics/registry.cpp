@@ -50,6 +50,9 @@ std::string formatLabels(const MetricLabels& labels) {
 std::string formatMetricNumber(double value) {
     if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
     if (std::isnan(value)) return "NaN";
+    // Counts print as integers (800000, not 8e+05).
+    if (value == std::floor(value) && std::fabs(value) < 9.0e15)
+        return std::to_string(static_cast<long long>(value));
     char buffer[64];
     const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
     return std::string(buffer, result.ptr);
