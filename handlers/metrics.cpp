@@ -6,8 +6,8 @@ int main() {
     return dnsh::serve({"GET", "/metrics", false, [](const dnsh::Request&, dnsh::Context& context) {
                             dnsh::Response response;
                             response.contentType = dnsh::kExpositionContentType;
-                            response.body = context.database.withSession(
-                                [](Poco::Data::Session& session) {
+                            response.body =
+                                context.database.withSession([](Poco::Data::Session& session) {
                                     return dnsh::renderMetrics(session);
                                 });
                             return response;

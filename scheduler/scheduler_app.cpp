@@ -102,8 +102,7 @@ int SchedulerApp::main(const std::vector<std::string>&) {
               {"poll_interval_ms", config_.pollInterval.count()},
               {"poll_timeout_ms", config_.pollTimeout.count()}});
     const auto metrics = startSchedulerMetrics(
-        config_.databaseUrl,
-        Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id()));
+        config_, Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id()));
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.schedulerWorkers; ++i)
         workers.emplace_back([this, i] { workerLoop(i); });

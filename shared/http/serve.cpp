@@ -197,7 +197,8 @@ int serve(const std::vector<Endpoint>& endpoints) {
     if (FCGX_Init() != 0) return 1;
     if (FCGX_IsCGI()) return serveCgi(endpoints, *context);  // tests and pokes: not counted
     stopAcceptingOnTermination();
-    const MetricsFlusher metrics(context->config.databaseUrl);  // flushes once more at exit
+    // Flushes every METRICS_FLUSH_INTERVAL, and once more at exit.
+    const MetricsFlusher metrics(context->config.databaseUrl, context->config.metricsFlushInterval);
     serveFastCgi(endpoints, *context);
     return 0;
 }

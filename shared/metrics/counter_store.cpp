@@ -56,7 +56,8 @@ std::vector<CounterDelta> readStoredCounters(Poco::Data::Session& session) {
         into(labels), into(values), now;
     std::vector<CounterDelta> totals;
     totals.reserve(names.size());
-    for (std::size_t i = 0; i < names.size(); ++i) totals.push_back({names[i], labels[i], values[i]});
+    for (std::size_t i = 0; i < names.size(); ++i)
+        totals.push_back({names[i], labels[i], values[i]});
     return totals;
 }
 

@@ -183,8 +183,7 @@ void renderCertificates(std::string& out, Poco::Data::Session& session,
            "in every bucket).");
     for (const auto& [bound, column] : std::vector<std::pair<std::string, const char*>>{
              {"1d", "d1"}, {"7d", "d7"}, {"14d", "d14"}, {"30d", "d30"}})
-        sample(out, "dnsh_certificates", formatLabels({{"expires_within", bound}}),
-               number(column));
+        sample(out, "dnsh_certificates", formatLabels({{"expires_within", bound}}), number(column));
     sample(out, "dnsh_certificates", formatLabels({{"expires_within", "+Inf"}}),
            all == counts.end() ? 0 : all->second);
     header(out, "dnsh_certificate_soonest_expiry_timestamp_seconds", "gauge",
@@ -241,8 +240,9 @@ std::string renderCounterFamilies(const std::vector<CounterDelta>& stored) {
             renderHistogram(out, name, members);
             continue;
         }
-        std::sort(members.begin(), members.end(),
-                  [](const CounterDelta* a, const CounterDelta* b) { return a->labels < b->labels; });
+        std::sort(members.begin(), members.end(), [](const CounterDelta* a, const CounterDelta* b) {
+            return a->labels < b->labels;
+        });
         for (const auto* row : members) sample(out, row->name, row->labels, row->value);
     }
     return out;

@@ -14,8 +14,10 @@ constexpr std::chrono::seconds kMinInterval{1};
 
 }  // namespace
 
-MetricsFlusher::MetricsFlusher(std::string databaseUrl, SessionWork eachCycle, SessionWork atStop)
+MetricsFlusher::MetricsFlusher(std::string databaseUrl, std::chrono::milliseconds interval,
+                               SessionWork eachCycle, SessionWork atStop)
     : databaseUrl_(std::move(databaseUrl)),
+      interval_(interval),
       eachCycle_(std::move(eachCycle)),
       atStop_(std::move(atStop)),
       thread_([this] { run(); }) {}
@@ -51,11 +53,11 @@ void MetricsFlusher::flush(const SessionWork& work) {
 }
 
 void MetricsFlusher::run() {
-    auto lastFlush = std::chrono::steady_clock::now() - kInterval;  // the first cycle at once
+    auto lastFlush = std::chrono::steady_clock::now() - interval_;  // the first cycle at once
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stopping_) {
         const auto now = std::chrono::steady_clock::now();
-        if (now - lastFlush >= kInterval ||
+        if (now - lastFlush >= interval_ ||
             (now - lastFlush >= kMinInterval && pendingCounterEvents() >= kEarlyFlushEvents)) {
             lastFlush = now;
             lock.unlock();

@@ -1,8 +1,9 @@
 #pragma once
 // A background thread per process that adds this process's counts (metrics/registry.hpp) to the
-// shared metric_counters table: every few seconds, sooner once many events are pending, and once
-// more when it is destroyed (at exit). It has its own database session, closed when a cycle finds
-// nothing to write, so an idle handler process holds no second connection.
+// shared metric_counters table: every `interval` (METRICS_FLUSH_INTERVAL, 5 s), sooner once many
+// events are pending, and once more when it is destroyed (at exit). It has its own database
+// session, closed when a cycle finds nothing to write, so an idle handler process holds no second
+// connection.
 #include <Poco/Data/Session.h>
 
 #include <chrono>
@@ -22,13 +23,12 @@ public:
     // Runs on the flusher's session at every cycle and at stop (the scheduler's heartbeat).
     using SessionWork = std::function<void(Poco::Data::Session&)>;
 
-    explicit MetricsFlusher(std::string databaseUrl, SessionWork eachCycle = {},
-                            SessionWork atStop = {});
+    MetricsFlusher(std::string databaseUrl, std::chrono::milliseconds interval,
+                   SessionWork eachCycle = {}, SessionWork atStop = {});
     ~MetricsFlusher();
     MetricsFlusher(const MetricsFlusher&) = delete;
     MetricsFlusher& operator=(const MetricsFlusher&) = delete;
 
-    static constexpr std::chrono::seconds kInterval{5};
     static constexpr std::size_t kEarlyFlushEvents = 200;
 
 private:
@@ -37,6 +37,7 @@ private:
     void flush(const SessionWork& work);
 
     std::string databaseUrl_;
+    std::chrono::milliseconds interval_;
     std::optional<Database> database_;  // the flusher thread's, then the destructor's
     SessionWork eachCycle_;
     SessionWork atStop_;

@@ -2,11 +2,13 @@
 
 #include <Poco/Data/Statement.h>
 
+#include <algorithm>
+
 using namespace Poco::Data::Keywords;
 
 namespace dnsh {
 
-std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const std::string& databaseUrl,
+std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
                                                       const std::string& replica) {
     auto beat = [replica](Poco::Data::Session& session) {
         session << "INSERT INTO scheduler_heartbeats (replica) VALUES ($1) "
@@ -16,7 +18,9 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const std::string& databas
         session << "DELETE FROM scheduler_heartbeats WHERE last_seen_at < now() - interval '1 day'",
             now;
     };
-    return std::make_unique<MetricsFlusher>(databaseUrl, beat);
+    // The heartbeat at least every 5 s: "alive" means a beat in the last 60 s.
+    const auto interval = std::min(config.metricsFlushInterval, std::chrono::milliseconds(5000));
+    return std::make_unique<MetricsFlusher>(config.databaseUrl, interval, beat);
 }
 
 }  // namespace dnsh

@@ -59,8 +59,8 @@ std::string formatMetricNumber(double value) {
 }
 
 const std::vector<double>& durationBuckets() {
-    static const std::vector<double> bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                            0.5,   1,    2.5,   5,    10,  30, 60};
+    static const std::vector<double> bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                            1,     2.5,  5,     10,   30,  60};
     return bounds;
 }
 
@@ -77,7 +77,8 @@ void observeSeconds(std::string_view name, const MetricLabels& labels, double se
     // Cumulative buckets (each counts the observations <= its bound), as the format wants.
     for (double bound : durationBuckets())
         if (seconds <= bound)
-            counters.deltas[{base + "_bucket", prefix + "le=\"" + formatMetricNumber(bound) + "\""}] +=
+            counters
+                .deltas[{base + "_bucket", prefix + "le=\"" + formatMetricNumber(bound) + "\""}] +=
                 1;
     counters.deltas[{base + "_bucket", prefix + "le=\"+Inf\""}] += 1;
     counters.deltas[{base + "_sum", labelText}] += seconds;

@@ -23,7 +23,8 @@ std::string id(char c) {
 }
 
 std::string insertDomain(char c, const std::string& status) {
-    return "INSERT INTO domains (id, domain_name, verification_token, status, verified_at) VALUES ('" +
+    return "INSERT INTO domains (id, domain_name, verification_token, status, verified_at) VALUES "
+           "('" +
            id(c) + "', 'd" + std::string(1, c) + ".example', '" + kToken + "', '" + status +
            "', now());";
 }
@@ -42,8 +43,10 @@ std::string countsDisagree(ScratchDatabase& scratch) {
     return scratch.text(
         "WITH kept AS (SELECT counter, sum(value) AS n FROM metric_row_counts GROUP BY counter "
         "              HAVING sum(value) <> 0), "
-        "real AS (SELECT 'domains:' || status AS counter, count(*) AS n FROM domains GROUP BY status "
-        "         UNION ALL SELECT 'certificates:newest', count(DISTINCT domain_id) FROM certificates) "
+        "real AS (SELECT 'domains:' || status AS counter, count(*) AS n FROM domains GROUP BY "
+        "status "
+        "         UNION ALL SELECT 'certificates:newest', count(DISTINCT domain_id) FROM "
+        "certificates) "
         "SELECT string_agg(coalesce(k.counter, r.counter) || ' kept ' || coalesce(k.n, 0) || "
         "                  ' real ' || coalesce(r.n, 0), '; ') "
         "FROM kept k FULL JOIN real r ON r.counter = k.counter "
@@ -100,8 +103,8 @@ TEST_CASE("metrics counts: kept by triggers through every change, and from rows 
                        insertCertificate('3', 'b', 1, 89)},
         {"renewed: the new certificate is the newest", insertCertificate('4', 'b', 0, 90)},
         {"an older certificate stored late stays superseded", insertCertificate('5', 'b', 50, 40)},
-        {"a renewal failing", "UPDATE certificates SET renewal_failures = 1 WHERE id = '" +
-                                  id('2') + "';"},
+        {"a renewal failing",
+         "UPDATE certificates SET renewal_failures = 1 WHERE id = '" + id('2') + "';"},
         {"a domain deleted with its certificates",
          "DELETE FROM domains WHERE id = '" + id('a') + "';"},
         {"a rolled back change counts nothing",

@@ -46,8 +46,8 @@ TEST_CASE("metrics: a histogram observation fills every bucket at or above it, s
         std::string le;
         double count;
     };
-    for (const auto& c : std::vector<Case>{{"0.005", -1}, {"0.01", 1}, {"0.25", 1}, {"0.5", 2},
-                                           {"60", 2}, {"+Inf", 2}}) {
+    for (const auto& c : std::vector<Case>{
+             {"0.005", -1}, {"0.01", 1}, {"0.25", 1}, {"0.5", 2}, {"60", 2}, {"+Inf", 2}}) {
         CAPTURE(c.le);
         CHECK(deltaOf(deltas, "dnsh_test_seconds_bucket", "step=\"x\",le=\"" + c.le + "\"") ==
               c.count);
@@ -70,7 +70,8 @@ TEST_CASE("metrics: label values stay in small fixed sets, escaped as the format
          "badNonce"},
         {"a rate limit", acmeErrorTypeLabel({"urn:ietf:params:acme:error:rateLimited", "", 429}),
          "rateLimited"},
-        {"a made-up type", acmeErrorTypeLabel({"urn:ietf:params:acme:error:x" + std::string(300, 'y'), "", 400}),
+        {"a made-up type",
+         acmeErrorTypeLabel({"urn:ietf:params:acme:error:x" + std::string(300, 'y'), "", 400}),
          "other"},
         {"no problem document", acmeErrorTypeLabel({"", "HTTP 500", 500}), "other"},
         {"not reached", acmeErrorTypeLabel({"", "connection refused", 0}), "unreachable"},
@@ -98,7 +99,8 @@ TEST_CASE("metrics: stored rows render as families, buckets in order, known seri
     CHECK(at("# TYPE dnsh_order_step_duration_seconds histogram\n") != std::string::npos);
     CHECK(at("le=\"2.5\"} 2\n") < at("le=\"10\"} 3\n"));
     CHECK(at("le=\"10\"} 3\n") < at("le=\"+Inf\"} 3\n"));
-    CHECK(at("le=\"+Inf\"} 3\n") < at("dnsh_order_step_duration_seconds_sum{step=\"finalize\"} 7.5\n"));
+    CHECK(at("le=\"+Inf\"} 3\n") <
+          at("dnsh_order_step_duration_seconds_sum{step=\"finalize\"} 7.5\n"));
     CHECK(at("dnsh_orders_total{kind=\"issuance\",outcome=\"valid\"} 5\n") != std::string::npos);
     CHECK(at("dnsh_orders_total{kind=\"renewal\",outcome=\"failed\"} 0\n") != std::string::npos);
     CHECK(at("dnsh_dns_lookups_total{result=\"timeout\"} 0\n") != std::string::npos);
