@@ -15,6 +15,7 @@
 #include "issuance/issuer.hpp"
 #include "issuance/worker.hpp"
 #include "log/log.hpp"
+#include "metrics/heartbeat.hpp"
 
 namespace dnsh {
 
@@ -121,6 +122,8 @@ int SchedulerApp::main(const std::vector<std::string>&) {
               {"poll_interval_ms", config_.pollInterval.count()},
               {"poll_timeout_ms", config_.pollTimeout.count()},
               {"webhook_workers", config_.webhook.enabled() ? config_.webhook.workers : 0}});
+    const auto metrics = startSchedulerMetrics(
+        config_, Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id()));
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.schedulerWorkers; ++i)
         workers.emplace_back([this, i] { workerLoop(i); });

@@ -11,6 +11,8 @@
 
 #include <mutex>
 
+#include "metrics/events.hpp"
+
 namespace dnsh::acme {
 
 namespace {
@@ -59,7 +61,9 @@ AcmeError::AcmeError(Problem problem, std::optional<std::chrono::seconds> retryA
                                    (problem.type.empty() ? "" : " (" + problem.type + ")")),
       problem_(std::move(problem)),
       retryAfter_(retryAfter),
-      outcomeUnknown_(outcomeUnknown) {}
+      outcomeUnknown_(outcomeUnknown) {
+    countAcmeError(problem_);  // every CA error is born here, badNonce retries included
+}
 
 bool AcmeError::retryable() const noexcept {
     return problem_.status == 0 || problem_.status >= 500 || is(ProblemType::kRateLimited) ||

@@ -42,6 +42,7 @@ struct Config {
     std::chrono::milliseconds pollTimeout{300'000};
     int schedulerWorkers = 8;
     std::chrono::milliseconds leaseDuration{60'000};  // SCHEDULER_LEASE: a claim's lifetime
+    std::chrono::milliseconds metricsFlushInterval{5'000};  // METRICS_FLUSH_INTERVAL
     CertKeyType certKeyType = CertKeyType::EcdsaP256;
     RenewBefore renewBefore;
     DnsPrecheck dnsPrecheck = DnsPrecheck::Authoritative;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "metrics/events.hpp"
+
 namespace dnsh {
 
 namespace {
@@ -98,6 +100,7 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
             const DnsServer server{address, kDnsPort};
             const DnsResponse txt =
                 queryServer(&server, current, RecordType::Txt, false, resolver.timeout());
+            countDnsLookup(txt.outcome);
             std::vector<std::string> seen;
             for (const auto& record : txt.answer)
                 if (record.type == RecordType::Txt && record.owner == current)

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "crypto/random.hpp"
+#include "metrics/events.hpp"
 
 // Last: ldns headers define macros (e.g. `false`) that break later C++ standard headers.
 #include <ldns/ldns.h>
@@ -347,6 +348,7 @@ TxtLookup DnsResolver::lookupTxt(const std::string& name) const {
         if (answer.outcome != LookupOutcome::Timeout && answer.outcome != LookupOutcome::ServFail)
             break;
     }
+    countDnsLookup(result.outcome);
     return result;
 }
 
@@ -361,6 +363,7 @@ DnsResponse DnsResolver::query(const std::string& name, RecordType type) const {
             response.outcome != LookupOutcome::ServFail)
             break;
     }
+    countDnsLookup(response.outcome);
     return response;
 }
 

@@ -19,6 +19,7 @@
 #include "events/webhook_signature.hpp"
 #include "events/webhook_store.hpp"
 #include "log/log.hpp"
+#include "metrics/registry.hpp"
 
 namespace dnsh {
 
@@ -113,6 +114,10 @@ bool WebhookDeliverer::runOnce() {
                                      settings_.retryWindow.count());
         return true;
     });
+    // delivered, failed (to be retried) or dead (out of retries); a lost lease counts nothing.
+    if (!state.empty())
+        countEvent("dnsh_webhook_deliveries_total",
+                   {{"outcome", state == "pending" ? "failed" : state}});
     // The URL may carry credentials in its query: it is not logged, nor the secret or body.
     logEvent(attempt.delivered ? LogLevel::Info : LogLevel::Warn, "webhook attempt",
              {{"event_id", event->eventId},

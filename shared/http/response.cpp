@@ -88,7 +88,7 @@ std::string reasonPhrase(int status) {
 std::string serializeCgiResponse(const Response& response, const std::string& requestId) {
     std::string text =
         "Status: " + std::to_string(response.status) + " " + reasonPhrase(response.status) + "\r\n";
-    text += "Content-Type: application/json\r\n";
+    text += "Content-Type: " + response.contentType + "\r\n";
     text += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
     text += "Cache-Control: no-store\r\n";
     text += "X-Request-Id: " + requestId + "\r\n";

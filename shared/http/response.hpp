@@ -11,8 +11,9 @@ namespace dnsh {
 
 struct Response {
     int status = 200;
-    std::string body;  // always JSON
+    std::string body;  // JSON, except where contentType says otherwise (/metrics)
     std::vector<std::pair<std::string, std::string>> headers;
+    std::string contentType = "application/json";
 };
 
 Response jsonResponse(int status, const Poco::JSON::Object::Ptr& body);

@@ -18,6 +18,7 @@ const std::vector<Route>& routeTable() {
         {"/domains/{id}/certificate", "GET", "get_certificate"},
         {"/healthz", "GET", "health"},
         {"/readyz", "GET", "health"},
+        {"/metrics", "GET", "metrics"},
     };
     return routes;
 }

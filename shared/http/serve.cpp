@@ -10,7 +10,10 @@
 
 #include "crypto/random.hpp"
 #include "http/routes.hpp"
+#include "http/termination.hpp"
 #include "log/log.hpp"
+#include "metrics/events.hpp"
+#include "metrics/flusher.hpp"
 
 namespace dnsh {
 
@@ -70,6 +73,7 @@ void logRequest(const Request& request, const Response& response,
               {"path", request.path.substr(0, 256)},
               {"status", response.status},
               {"duration_ms", static_cast<double>(static_cast<long long>(elapsed * 1000)) / 1000}});
+    recordHttpRequest(request.method, request.path, response.status, elapsed / 1000);
 }
 
 std::unique_ptr<Context> makeContext() {
@@ -191,7 +195,10 @@ int serve(const std::vector<Endpoint>& endpoints) {
         return 1;
     }
     if (FCGX_Init() != 0) return 1;
-    if (FCGX_IsCGI()) return serveCgi(endpoints, *context);
+    if (FCGX_IsCGI()) return serveCgi(endpoints, *context);  // tests and pokes: not counted
+    stopAcceptingOnTermination();
+    // Flushes every METRICS_FLUSH_INTERVAL, and once more at exit.
+    const MetricsFlusher metrics(context->config.databaseUrl, context->config.metricsFlushInterval);
     serveFastCgi(endpoints, *context);
     return 0;
 }

@@ -24,6 +24,7 @@
 #include "issuance/backoff.hpp"
 #include "issuance/renewal_time.hpp"
 #include "log/log.hpp"
+#include "metrics/events.hpp"
 
 namespace dnsh {
 
@@ -275,7 +276,10 @@ void Issuer::deleteDomain(const std::string& domainId) {
 StepOutcome Issuer::advance(const std::string& orderId, const std::string& leaseOwner) {
     Claim claim{store([&](OrderStore& orders) { return orders.load(orderId, leaseOwner); }),
                 leaseOwner};
+    const auto started = std::chrono::steady_clock::now();
+    const OrderStep step = claim.order.step;
     StepOutcome outcome = stepOrError(claim);
+    observeOrderStep(step, started);
     outcome.domainId = claim.order.domainId;
     return outcome;
 }
@@ -324,6 +328,7 @@ StepOutcome Issuer::fail(Claim& claim, const std::string& reason, const std::str
         orders.fail(claim.order, claim.owner, reason, errorCode, retryIn.count());
         return true;
     });
+    countOrderFinished(claim.order.kind, false);
     unpublish(claim.order);
     LogFields fields = orderFields(claim.order);
     fields.insert(fields.end(), {{"reason", reason}, {"error_code", errorCode}});
@@ -669,6 +674,7 @@ StepOutcome Issuer::awaitOrder(Claim& claim) {
         orders.storeCertificate(order, claim.owner, certificate);
         return true;
     });
+    countOrderFinished(order.kind, true);
     unpublish(order);
     LogFields fields = orderFields(order);
     fields.insert(fields.end(), {{"certificate_id", certificate.id},

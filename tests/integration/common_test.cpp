@@ -33,6 +33,7 @@ std::vector<HandlerCall> callsNeedingTheDatabase() {
         {"list_domains", "GET", "/domains", "", ""},
         {"delete_domain", "DELETE", "/domains/" + id, "", ""},
         {"health", "GET", "/readyz", "", ""},
+        {"metrics", "GET", "/metrics", "", ""},
     };
 }
 

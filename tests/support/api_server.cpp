@@ -127,6 +127,16 @@ ApiServer::~ApiServer() {
     stop();
 }
 
+std::vector<pid_t> ApiServer::handlerProcesses(const std::string& handler) const {
+    std::vector<pid_t> found;
+    for (const pid_t child : childrenOf(pid_)) {
+        std::error_code error;
+        const fs::path exe = fs::read_symlink("/proc/" + std::to_string(child) + "/exe", error);
+        if (!error && exe == binDir() / handler) found.push_back(child);
+    }
+    return found;
+}
+
 void ApiServer::stop() {
     if (pid_ > 0) {
         const std::vector<pid_t> handlers = childrenOf(pid_);

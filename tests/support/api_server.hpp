@@ -29,6 +29,8 @@ public:
     std::filesystem::path handlersLog() const { return logDir_ / "handlers.log"; }
     std::filesystem::path binDir() const { return dir_ / "bin"; }  // its copies of the handlers
     pid_t pid() const { return pid_; }
+    // The running processes of one of its handlers (e.g. "health").
+    std::vector<pid_t> handlerProcesses(const std::string& handler) const;
 
 private:
     void stop();

@@ -1,0 +1,279 @@
+#include "metrics/exposition.hpp"
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "db/sql.hpp"
+#include "metrics/counter_store.hpp"
+#include "metrics/events.hpp"
+
+using namespace Poco::Data::Keywords;
+
+namespace dnsh {
+
+namespace {
+
+struct Family {
+    std::string_view name, type, help;
+};
+
+// Counters and histograms kept in metric_counters. A name missing here is still exposed (as an
+// untyped counter); a line here gives it its HELP.
+constexpr Family kCounterFamilies[]{
+    {"dnsh_http_requests_total", "counter",
+     "HTTP requests answered by the handlers, by route pattern, method and status."},
+    {"dnsh_http_request_duration_seconds", "histogram",
+     "Time a handler took to answer, by route pattern and method."},
+    {"dnsh_orders_total", "counter",
+     "ACME orders that finished, by kind (issuance, renewal) and outcome (valid, failed)."},
+    {"dnsh_order_step_duration_seconds", "histogram",
+     "Time one scheduler step of an order took, by the step the order was in."},
+    {"dnsh_acme_errors_total", "counter",
+     "Errors from the ACME CA by RFC 8555 problem type (URN suffix); unreachable: not reached; "
+     "other: a type outside the RFC's list."},
+    {"dnsh_dns_lookups_total", "counter",
+     "DNS lookups (TXT, CNAME, SOA, NS, A/AAAA of the precheck) by result."},
+    {"dnsh_webhook_deliveries_total", "counter", "Webhook delivery attempts by outcome."},
+};
+
+const Family* counterFamily(std::string_view name) {
+    for (const auto& family : kCounterFamilies)
+        if (family.name == name) return &family;
+    return nullptr;
+}
+
+// "x_bucket" -> "x" when x is a histogram; the name itself otherwise.
+std::string familyOf(const std::string& name) {
+    for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
+        if (name.size() <= suffix.size() ||
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+            continue;
+        const std::string base = name.substr(0, name.size() - suffix.size());
+        const Family* family = counterFamily(base);
+        if (family && family->type == "histogram") return base;
+    }
+    return name;
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+    out += "# HELP " + std::string(name) + " " + std::string(help) + "\n";
+    out += "# TYPE " + std::string(name) + " " + std::string(type) + "\n";
+}
+
+void sample(std::string& out, const std::string& name, const std::string& labels, double value) {
+    // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "{" + labels + "}".
+    out += name;
+    if (!labels.empty()) {
+        out += '{';
+        out += labels;
+        out += '}';
+    }
+    out += ' ';
+    out += formatMetricNumber(value);
+    out += '\n';
+}
+
+// Splits `a="x",le="0.5"` into the labels before le and the bound.
+std::pair<std::string, double> splitBucket(const std::string& labels) {
+    const std::size_t at = labels.rfind("le=\"");
+    const std::string bound = labels.substr(at + 4, labels.size() - at - 5);
+    const double value = bound == "+Inf" ? HUGE_VAL : std::strtod(bound.c_str(), nullptr);
+    return {at == 0 ? "" : labels.substr(0, at - 1), value};
+}
+
+void renderHistogram(std::string& out, const std::string& name,
+                     const std::vector<const CounterDelta*>& rows) {
+    struct Series {
+        std::vector<std::pair<double, double>> buckets;  // bound, count
+        double sum = 0, count = 0;
+    };
+    std::map<std::string, Series> series;
+    for (const auto* row : rows) {
+        if (row->name == name + "_bucket") {
+            const auto [labels, bound] = splitBucket(row->labels);
+            series[labels].buckets.emplace_back(bound, row->value);
+        } else if (row->name == name + "_sum") {
+            series[row->labels].sum = row->value;
+        } else {
+            series[row->labels].count = row->value;
+        }
+    }
+    for (auto& [labels, one] : series) {
+        std::sort(one.buckets.begin(), one.buckets.end());
+        const std::string prefix = labels.empty() ? "" : labels + ",";
+        for (const auto& [bound, count] : one.buckets)
+            sample(out, name + "_bucket", prefix + "le=\"" + formatMetricNumber(bound) + "\"",
+                   count);
+        sample(out, name + "_sum", labels, one.sum);
+        sample(out, name + "_count", labels, one.count);
+    }
+}
+
+// Series that exist from the start, so rate() and alerts see 0 rather than nothing.
+std::vector<CounterDelta> withZeroSeries(std::vector<CounterDelta> rows) {
+    std::set<std::pair<std::string, std::string>> present;
+    for (const auto& row : rows) present.insert({row.name, row.labels});
+    auto ensure = [&](const std::string& name, const MetricLabels& labels) {
+        const std::string text = formatLabels(labels);
+        if (present.insert({name, text}).second) rows.push_back({name, text, 0});
+    };
+    for (const char* kind : {"issuance", "renewal"})
+        for (const char* outcome : {"valid", "failed"})
+            ensure("dnsh_orders_total", {{"kind", kind}, {"outcome", outcome}});
+    for (auto outcome : {LookupOutcome::Found, LookupOutcome::NoRecords, LookupOutcome::NxDomain,
+                         LookupOutcome::ServFail, LookupOutcome::Timeout, LookupOutcome::Failed})
+        ensure("dnsh_dns_lookups_total", {{"result", std::string(dnsResultLabel(outcome))}});
+    return rows;
+}
+
+// Row counts kept by triggers (007_metrics.sql): a few rows per counter, whatever the table size.
+std::map<std::string, double> rowCounts(Poco::Data::Session& session) {
+    std::vector<std::string> counters;
+    std::vector<Poco::Int64> values;
+    session << "SELECT counter, sum(value)::bigint FROM metric_row_counts GROUP BY counter",
+        into(counters), into(values), now;
+    std::map<std::string, double> counts;
+    for (std::size_t i = 0; i < counters.size(); ++i)
+        counts[counters[i]] = static_cast<double>(values[i]);
+    return counts;
+}
+
+void renderDomains(std::string& out, const std::map<std::string, double>& counts) {
+    header(out, "dnsh_domains", "gauge", "Registered domains by status (the API's status values).");
+    for (const char* status : {"pending", "verified", "certificate_pending", "active", "failed"}) {
+        const auto found = counts.find(std::string("domains:") + status);
+        sample(out, "dnsh_domains", formatLabels({{"status", status}}),
+               found == counts.end() ? 0 : found->second);
+    }
+}
+
+// The newest certificate of each domain (superseded_at IS NULL): range scans over partial
+// indexes, so the cost follows the certificates near expiry, not the table.
+void renderCertificates(std::string& out, Poco::Data::Session& session,
+                        const std::map<std::string, double>& counts) {
+    const std::string newest = " FROM certificates WHERE superseded_at IS NULL";
+    auto within = [&](const char* interval) {
+        return "(SELECT count(*)" + newest + " AND expires_at <= now() + interval '" + interval +
+               "')";
+    };
+    Poco::Data::Statement select(session);
+    select << "SELECT " + within("1 day") + " AS d1, " + within("7 days") + " AS d7, " +
+                  within("14 days") + " AS d14, " + within("30 days") +
+                  " AS d30,"
+                  " (SELECT coalesce(extract(epoch FROM min(expires_at)), 0)::double precision" +
+                  newest +
+                  ") AS soonest,"
+                  " (SELECT count(*)" +
+                  newest +
+                  " AND overdue_at <= now()) AS overdue,"
+                  " (SELECT count(*)" +
+                  newest + " AND renewal_failures > 0) AS failing",
+        now;
+    Poco::Data::RecordSet row(select);
+    auto number = [&](const char* column) { return row[column].convert<double>(); };
+    const auto all = counts.find("certificates:newest");
+
+    header(out, "dnsh_certificates", "gauge",
+           "Newest certificate of each domain by time to expiry, cumulative (an expired one counts "
+           "in every bucket).");
+    for (const auto& [bound, column] : std::vector<std::pair<std::string, const char*>>{
+             {"1d", "d1"}, {"7d", "d7"}, {"14d", "d14"}, {"30d", "d30"}})
+        sample(out, "dnsh_certificates", formatLabels({{"expires_within", bound}}), number(column));
+    sample(out, "dnsh_certificates", formatLabels({{"expires_within", "+Inf"}}),
+           all == counts.end() ? 0 : all->second);
+    header(out, "dnsh_certificate_soonest_expiry_timestamp_seconds", "gauge",
+           "Unix time when the first of the domains' newest certificates expires (0: none).");
+    sample(out, "dnsh_certificate_soonest_expiry_timestamp_seconds", "", number("soonest"));
+    header(out, "dnsh_renewals_overdue", "gauge",
+           "Domains whose newest certificate is within the last tenth of its lifetime (or "
+           "expired): its renewal should have produced a new certificate by now.");
+    sample(out, "dnsh_renewals_overdue", "", number("overdue"));
+    header(out, "dnsh_certificates_renewal_failing", "gauge",
+           "Domains whose newest certificate has had a renewal order fail (retried with backoff "
+           "until it expires).");
+    sample(out, "dnsh_certificates_renewal_failing", "", number("failing"));
+}
+
+void renderRenewalsDue(std::string& out, Poco::Data::Session& session) {
+    Poco::Int64 due = 0;
+    // certificates_renew_at_idx: a range scan over what is due, not the table. The scheduler
+    // clears renew_at in the statement that creates the renewal order.
+    session << "SELECT count(*) FROM certificates WHERE renew_at <= now()", into(due), now;
+    header(out, "dnsh_renewals_due", "gauge",
+           "Certificates whose renewal time (renew_at) has passed and that have no renewal order "
+           "yet.");
+    sample(out, "dnsh_renewals_due", "", static_cast<double>(due));
+}
+
+void renderSchedulers(std::string& out, Poco::Data::Session& session) {
+    Poco::Int64 alive = 0;
+    double last = 0;
+    session << "SELECT count(*) FILTER (WHERE last_seen_at > now() - interval '60 seconds'),"
+               " coalesce(extract(epoch FROM max(last_seen_at)), 0)::double precision"
+               " FROM scheduler_heartbeats",
+        into(alive), into(last), now;
+    header(out, "dnsh_scheduler_replicas_alive", "gauge",
+           "dns-scheduler replicas that wrote a heartbeat in the last 60 seconds.");
+    sample(out, "dnsh_scheduler_replicas_alive", "", static_cast<double>(alive));
+    header(out, "dnsh_scheduler_last_heartbeat_timestamp_seconds", "gauge",
+           "Unix time of the newest heartbeat of any dns-scheduler replica (0: none yet).");
+    sample(out, "dnsh_scheduler_last_heartbeat_timestamp_seconds", "", last);
+}
+
+void renderWebhookOutbox(std::string& out, Poco::Data::Session& session) {
+    // webhook_events_pending_due_idx covers the pending events only: the cost follows the
+    // backlog, not the history of delivered events.
+    const SqlRows rows = runSql(
+        session,
+        "SELECT count(*) AS backlog, coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+        "::double precision AS oldest FROM webhook_events WHERE state = 'pending'");
+    header(out, "dnsh_webhook_outbox_backlog", "gauge",
+           "Webhook events written and not yet delivered (dead ones excluded).");
+    sample(out, "dnsh_webhook_outbox_backlog", "", static_cast<double>(rows.integer(0, "backlog")));
+    header(out, "dnsh_webhook_oldest_pending_age_seconds", "gauge",
+           "Age of the oldest undelivered webhook event (0: none).");
+    sample(out, "dnsh_webhook_oldest_pending_age_seconds", "", std::stod(rows.text(0, "oldest")));
+}
+
+}  // namespace
+
+std::string renderCounterFamilies(const std::vector<CounterDelta>& stored) {
+    const std::vector<CounterDelta> rows = withZeroSeries(stored);
+    std::map<std::string, std::vector<const CounterDelta*>> families;
+    for (const auto& row : rows) families[familyOf(row.name)].push_back(&row);
+    std::string out;
+    for (auto& [name, members] : families) {
+        const Family* family = counterFamily(name);
+        header(out, name, family ? family->type : "counter",
+               family ? family->help : "A counter of the service.");
+        if (family && family->type == "histogram") {
+            renderHistogram(out, name, members);
+            continue;
+        }
+        std::sort(members.begin(), members.end(), [](const CounterDelta* a, const CounterDelta* b) {
+            return a->labels < b->labels;
+        });
+        for (const auto* row : members) sample(out, row->name, row->labels, row->value);
+    }
+    return out;
+}
+
+std::string renderMetrics(Poco::Data::Session& session) {
+    std::string out;
+    const auto counts = rowCounts(session);
+    renderDomains(out, counts);
+    renderCertificates(out, session, counts);
+    renderRenewalsDue(out, session);
+    renderSchedulers(out, session);
+    renderWebhookOutbox(out, session);
+    out += renderCounterFamilies(readStoredCounters(session));
+    return out;
+}
+
+}  // namespace dnsh

@@ -1,0 +1,72 @@
+#include "metrics/flusher.hpp"
+
+#include "log/log.hpp"
+#include "metrics/counter_store.hpp"
+#include "metrics/registry.hpp"
+
+namespace dnsh {
+
+namespace {
+
+constexpr std::chrono::milliseconds kPollPending{250};
+// Many events flush early, but not more often than this.
+constexpr std::chrono::seconds kMinInterval{1};
+
+}  // namespace
+
+MetricsFlusher::MetricsFlusher(std::string databaseUrl, std::chrono::milliseconds interval,
+                               SessionWork eachCycle, SessionWork atStop)
+    : databaseUrl_(std::move(databaseUrl)),
+      interval_(interval),
+      eachCycle_(std::move(eachCycle)),
+      atStop_(std::move(atStop)),
+      thread_([this] { run(); }) {}
+
+MetricsFlusher::~MetricsFlusher() {
+    {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    flush(atStop_);  // what was counted since the last cycle is not lost at exit
+}
+
+void MetricsFlusher::flush(const SessionWork& work) {
+    const auto deltas = takeCounterDeltas();
+    if (deltas.empty() && !work) {
+        database_.reset();  // idle: no connection held until there is something to write
+        return;
+    }
+    try {
+        if (!database_) database_.emplace(databaseUrl_);
+        database_->withSession([&](Poco::Data::Session& session) {
+            addToStoredCounters(session, deltas);
+            if (work) work(session);
+            return true;
+        });
+    } catch (const std::exception& e) {
+        restoreCounterDeltas(deltas);
+        database_.reset();
+        logEvent(LogLevel::Warn, "metrics not stored; will retry", {{"detail", errorDetail(e)}});
+    }
+}
+
+void MetricsFlusher::run() {
+    auto lastFlush = std::chrono::steady_clock::now() - interval_;  // the first cycle at once
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopping_) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - lastFlush >= interval_ ||
+            (now - lastFlush >= kMinInterval && pendingCounterEvents() >= kEarlyFlushEvents)) {
+            lastFlush = now;
+            lock.unlock();
+            flush(eachCycle_);
+            lock.lock();
+            continue;
+        }
+        wake_.wait_for(lock, kPollPending, [this] { return stopping_; });
+    }
+}
+
+}  // namespace dnsh

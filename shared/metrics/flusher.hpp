@@ -1,0 +1,50 @@
+#pragma once
+// A background thread per process that adds this process's counts (metrics/registry.hpp) to the
+// shared metric_counters table: every `interval` (METRICS_FLUSH_INTERVAL, 5 s), sooner once many
+// events are pending, and once more when it is destroyed (at exit). It has its own database
+// session, closed when a cycle finds nothing to write, so an idle handler process holds no second
+// connection.
+#include <Poco/Data/Session.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "db/database.hpp"
+
+namespace dnsh {
+
+class MetricsFlusher {
+public:
+    // Runs on the flusher's session at every cycle and at stop (the scheduler's heartbeat).
+    using SessionWork = std::function<void(Poco::Data::Session&)>;
+
+    MetricsFlusher(std::string databaseUrl, std::chrono::milliseconds interval,
+                   SessionWork eachCycle = {}, SessionWork atStop = {});
+    ~MetricsFlusher();
+    MetricsFlusher(const MetricsFlusher&) = delete;
+    MetricsFlusher& operator=(const MetricsFlusher&) = delete;
+
+    static constexpr std::size_t kEarlyFlushEvents = 200;
+
+private:
+    void run();
+    // Writes what is pending (and runs `work`); on failure the counts stay pending.
+    void flush(const SessionWork& work);
+
+    std::string databaseUrl_;
+    std::chrono::milliseconds interval_;
+    std::optional<Database> database_;  // the flusher thread's, then the destructor's
+    SessionWork eachCycle_;
+    SessionWork atStop_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace dnsh

@@ -1,0 +1,26 @@
+#include "metrics/heartbeat.hpp"
+
+#include <Poco/Data/Statement.h>
+
+#include <algorithm>
+
+using namespace Poco::Data::Keywords;
+
+namespace dnsh {
+
+std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
+                                                      const std::string& replica) {
+    auto beat = [replica](Poco::Data::Session& session) {
+        session << "INSERT INTO scheduler_heartbeats (replica) VALUES ($1) "
+                   "ON CONFLICT (replica) DO UPDATE SET last_seen_at = now()",
+            bind(replica), now;
+        // A stopped replica's row stays a day (the last heartbeat stays visible), then goes.
+        session << "DELETE FROM scheduler_heartbeats WHERE last_seen_at < now() - interval '1 day'",
+            now;
+    };
+    // The heartbeat at least every 5 s: "alive" means a beat in the last 60 s.
+    const auto interval = std::min(config.metricsFlushInterval, std::chrono::milliseconds(5000));
+    return std::make_unique<MetricsFlusher>(config.databaseUrl, interval, beat);
+}
+
+}  // namespace dnsh

@@ -1,0 +1,17 @@
+#pragma once
+// dns-scheduler's part of /metrics: its counts flushed like a handler's, plus a heartbeat row
+// (scheduler_heartbeats) written at every flush cycle (kept a day after the replica stops), from
+// which dnsh_scheduler_replicas_alive and dnsh_scheduler_last_heartbeat_timestamp_seconds come.
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "metrics/flusher.hpp"
+
+namespace dnsh {
+
+// Flushes and beats until destroyed; `replica` names this process (host:pid).
+std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
+                                                      const std::string& replica);
+
+}  // namespace dnsh

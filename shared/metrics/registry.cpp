@@ -1,0 +1,113 @@
+#include "metrics/registry.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <mutex>
+
+namespace dnsh {
+
+namespace {
+
+struct PendingCounters {
+    std::mutex mutex;
+    std::map<std::pair<std::string, std::string>, double> deltas;  // ordered: one lock order
+    std::size_t events = 0;
+};
+
+PendingCounters& pending() {
+    static PendingCounters counters;  // per process; the table is what is shared
+    return counters;
+}
+
+void add(std::string name, std::string labels, double amount, std::size_t events) {
+    auto& counters = pending();
+    const std::lock_guard<std::mutex> lock(counters.mutex);
+    counters.deltas[{std::move(name), std::move(labels)}] += amount;
+    counters.events += events;
+}
+
+}  // namespace
+
+std::string formatLabels(const MetricLabels& labels) {
+    std::string text;
+    for (const auto& [name, value] : labels) {
+        if (!text.empty()) text += ',';
+        text += name + "=\"";
+        for (char c : value) {
+            if (c == '\\' || c == '"') text += '\\';
+            if (c == '\n') {
+                text += "\\n";
+                continue;
+            }
+            text += c;
+        }
+        text += '"';
+    }
+    return text;
+}
+
+std::string formatMetricNumber(double value) {
+    if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+    if (std::isnan(value)) return "NaN";
+    // Counts print as integers (800000, not 8e+05).
+    if (value == std::floor(value) && std::fabs(value) < 9.0e15)
+        return std::to_string(static_cast<long long>(value));
+    char buffer[64];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return std::string(buffer, result.ptr);
+}
+
+const std::vector<double>& durationBuckets() {
+    static const std::vector<double> bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                            1,     2.5,  5,     10,   30,  60};
+    return bounds;
+}
+
+void countEvent(std::string_view name, const MetricLabels& labels, double amount) {
+    add(std::string(name), formatLabels(labels), amount, 1);
+}
+
+void observeSeconds(std::string_view name, const MetricLabels& labels, double seconds) {
+    const std::string base(name);
+    const std::string labelText = formatLabels(labels);
+    const std::string prefix = labelText.empty() ? "" : labelText + ",";
+    auto& counters = pending();
+    const std::lock_guard<std::mutex> lock(counters.mutex);
+    // Cumulative buckets (each counts the observations <= its bound), as the format wants.
+    for (double bound : durationBuckets())
+        if (seconds <= bound)
+            counters
+                .deltas[{base + "_bucket", prefix + "le=\"" + formatMetricNumber(bound) + "\""}] +=
+                1;
+    counters.deltas[{base + "_bucket", prefix + "le=\"+Inf\""}] += 1;
+    counters.deltas[{base + "_sum", labelText}] += seconds;
+    counters.deltas[{base + "_count", labelText}] += 1;
+    ++counters.events;
+}
+
+std::vector<CounterDelta> takeCounterDeltas() {
+    auto& counters = pending();
+    std::map<std::pair<std::string, std::string>, double> taken;
+    {
+        const std::lock_guard<std::mutex> lock(counters.mutex);
+        taken.swap(counters.deltas);
+        counters.events = 0;
+    }
+    std::vector<CounterDelta> deltas;
+    deltas.reserve(taken.size());
+    for (auto& [key, value] : taken) deltas.push_back({key.first, key.second, value});
+    return deltas;
+}
+
+void restoreCounterDeltas(const std::vector<CounterDelta>& deltas) {
+    for (const auto& delta : deltas) add(delta.name, delta.labels, delta.value, 0);
+}
+
+std::size_t pendingCounterEvents() {
+    auto& counters = pending();
+    const std::lock_guard<std::mutex> lock(counters.mutex);
+    return counters.events;
+}
+
+}  // namespace dnsh

@@ -1,0 +1,108 @@
+// metrics/: the in-process counters (summed, cumulative buckets, taken once), the bounded label
+// values, and the exposition text of stored counters.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "metrics/events.hpp"
+#include "metrics/exposition.hpp"
+#include "metrics/registry.hpp"
+
+using namespace dnsh;
+
+namespace {
+
+double deltaOf(const std::vector<CounterDelta>& deltas, const std::string& name,
+               const std::string& labels) {
+    for (const auto& delta : deltas)
+        if (delta.name == name && delta.labels == labels) return delta.value;
+    return -1;
+}
+
+}  // namespace
+
+TEST_CASE("metrics: events add up in memory until taken, and a failed flush puts them back") {
+    takeCounterDeltas();  // whatever other cases counted
+    countEvent("dnsh_test_total", {{"outcome", "a"}});
+    countEvent("dnsh_test_total", {{"outcome", "a"}}, 2);
+    countEvent("dnsh_test_total", {{"outcome", "b"}});
+    CHECK(pendingCounterEvents() == 3);
+    auto deltas = takeCounterDeltas();
+    CHECK(deltaOf(deltas, "dnsh_test_total", "outcome=\"a\"") == 3);
+    CHECK(deltaOf(deltas, "dnsh_test_total", "outcome=\"b\"") == 1);
+    CHECK(takeCounterDeltas().empty());
+    restoreCounterDeltas(deltas);
+    countEvent("dnsh_test_total", {{"outcome", "a"}});
+    deltas = takeCounterDeltas();
+    CHECK(deltaOf(deltas, "dnsh_test_total", "outcome=\"a\"") == 4);
+}
+
+TEST_CASE("metrics: a histogram observation fills every bucket at or above it, sum and count") {
+    takeCounterDeltas();
+    observeSeconds("dnsh_test_seconds", {{"step", "x"}}, 0.3);
+    observeSeconds("dnsh_test_seconds", {{"step", "x"}}, 0.01);
+    const auto deltas = takeCounterDeltas();
+    struct Case {
+        std::string le;
+        double count;
+    };
+    for (const auto& c : std::vector<Case>{
+             {"0.005", -1}, {"0.01", 1}, {"0.25", 1}, {"0.5", 2}, {"60", 2}, {"+Inf", 2}}) {
+        CAPTURE(c.le);
+        CHECK(deltaOf(deltas, "dnsh_test_seconds_bucket", "step=\"x\",le=\"" + c.le + "\"") ==
+              c.count);
+    }
+    CHECK(deltaOf(deltas, "dnsh_test_seconds_sum", "step=\"x\"") == doctest::Approx(0.31));
+    CHECK(deltaOf(deltas, "dnsh_test_seconds_count", "step=\"x\"") == 2);
+}
+
+TEST_CASE("metrics: label values stay in small fixed sets, escaped as the format wants") {
+    struct Case {
+        std::string description, got, expected;
+    };
+    const std::vector<Case> cases{
+        {"a domain path is its pattern", routeLabel("/domains/0123456789abcdef0123456789abcdef"),
+         "/domains/{id}"},
+        {"a sub-resource", routeLabel("/domains/x/verify"), "/domains/{id}/verify"},
+        {"the scrape itself", routeLabel("/metrics"), "/metrics"},
+        {"any other path", routeLabel("/secret/customer.example"), "unmatched"},
+        {"an RFC 8555 type", acmeErrorTypeLabel({"urn:ietf:params:acme:error:badNonce", "", 400}),
+         "badNonce"},
+        {"a rate limit", acmeErrorTypeLabel({"urn:ietf:params:acme:error:rateLimited", "", 429}),
+         "rateLimited"},
+        {"a made-up type",
+         acmeErrorTypeLabel({"urn:ietf:params:acme:error:x" + std::string(300, 'y'), "", 400}),
+         "other"},
+        {"no problem document", acmeErrorTypeLabel({"", "HTTP 500", 500}), "other"},
+        {"not reached", acmeErrorTypeLabel({"", "connection refused", 0}), "unreachable"},
+        {"NXDOMAIN", std::string(dnsResultLabel(LookupOutcome::NxDomain)), "nxdomain"},
+        {"escaping", formatLabels({{"a", "q\"b\\s\nx"}}), "a=\"q\\\"b\\\\s\\nx\""},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(c.got == c.expected);
+    }
+}
+
+TEST_CASE("metrics: stored rows render as families, buckets in order, known series at zero") {
+    const std::vector<CounterDelta> rows{
+        {"dnsh_order_step_duration_seconds_bucket", "step=\"finalize\",le=\"+Inf\"", 3},
+        {"dnsh_order_step_duration_seconds_bucket", "step=\"finalize\",le=\"10\"", 3},
+        {"dnsh_order_step_duration_seconds_bucket", "step=\"finalize\",le=\"2.5\"", 2},
+        {"dnsh_order_step_duration_seconds_count", "step=\"finalize\"", 3},
+        {"dnsh_order_step_duration_seconds_sum", "step=\"finalize\"", 7.5},
+        {"dnsh_orders_total", "kind=\"issuance\",outcome=\"valid\"", 5},
+    };
+    const std::string text = renderCounterFamilies(rows);
+    INFO(text);
+    const auto at = [&](const std::string& part) { return text.find(part); };
+    CHECK(at("# TYPE dnsh_order_step_duration_seconds histogram\n") != std::string::npos);
+    CHECK(at("le=\"2.5\"} 2\n") < at("le=\"10\"} 3\n"));
+    CHECK(at("le=\"10\"} 3\n") < at("le=\"+Inf\"} 3\n"));
+    CHECK(at("le=\"+Inf\"} 3\n") <
+          at("dnsh_order_step_duration_seconds_sum{step=\"finalize\"} 7.5\n"));
+    CHECK(at("dnsh_orders_total{kind=\"issuance\",outcome=\"valid\"} 5\n") != std::string::npos);
+    CHECK(at("dnsh_orders_total{kind=\"renewal\",outcome=\"failed\"} 0\n") != std::string::npos);
+    CHECK(at("dnsh_dns_lookups_total{result=\"timeout\"} 0\n") != std::string::npos);
+    CHECK(at("# TYPE dnsh_orders_total counter\n") != std::string::npos);
+}
