@@ -64,9 +64,10 @@ protected:
             "  retry DOMAIN_ID [--json]           a fresh order for a failed domain\n"
             "  delete DOMAIN_ID                   as DELETE /domains/{id}\n"
             "  export-cert DOMAIN_ID --out DIR    write cert.pem, chain.pem and key.pem (0600)\n"
-            "  rotate-kek --new-key-file FILE     re-encrypt all private keys under a new KEK;\n"
-            "                                     then point KEY_ENCRYPTION_KEY_FILE at FILE and\n"
-            "                                     restart the services");
+            "  rotate-kek                         re-encrypt every private key under the first\n"
+            "                                     file of KEY_ENCRYPTION_KEY_FILE (see README)\n"
+            "  rotate-kek --new-key-file FILE     ... under FILE instead; then make FILE the\n"
+            "                                     first of KEY_ENCRYPTION_KEY_FILE");
         help.format(std::cout);
         stopOptionsProcessing();
         helpRequested_ = true;
@@ -232,17 +233,16 @@ private:
         return EXIT_OK;
     }
 
+    // Without --new-key-file: re-seal under the first file of KEY_ENCRYPTION_KEY_FILE (the
+    // rotation with no restart). With it: under FILE, KEY_ENCRYPTION_KEY_FILE's keys opening.
     int rotateKek(dnsh::Database& database, const dnsh::Config& config) {
         const std::string next = this->config().getString("admin.newKeyFile", "");
-        if (next.empty()) {
-            std::cerr << "usage: dnsh-admin rotate-kek --new-key-file FILE\n";
-            return EXIT_USAGE;
-        }
         const auto current = dnsh::loadKeyEncryptor(config);
-        const auto replacement = dnsh::KeyEncryptor::fromFile(next);
-        const int count = dnsh::rotateKeyEncryptionKey(database, current, replacement);
-        std::cout << "re-encrypted " << count << " private key(s) from KEK " << current.keyId()
-                  << " to " << replacement.keyId() << "\n";
+        const auto keys = next.empty()
+                              ? current
+                              : dnsh::KeyEncryptor::fromFile(next + "," + config.keyEncryptionKeyFile);
+        const int count = dnsh::rotateKeyEncryptionKey(database, keys);
+        std::cout << "re-encrypted " << count << " private key(s) to KEK " << keys.keyId() << "\n";
         return EXIT_OK;
     }
 

@@ -112,8 +112,10 @@ void exportCertificate(Database& database, const KeyEncryptor& kek, const std::s
     ::close(dirFd);
 }
 
-int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current,
-                           const KeyEncryptor& next) {
+int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& keys) {
+    // One set of KEKs for the whole transaction, whatever happens to the files meanwhile.
+    const KeyEncryptor ring = keys.snapshot();
+    const std::string target = ring.keyId();
     return database.withSession([&](Poco::Data::Session& session) {
         int rewritten = 0;
         session.begin();
@@ -125,16 +127,19 @@ int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current,
                                column.ciphertext + " IS NOT NULL FOR UPDATE",
                     into(rows), now;
                 for (auto& row : rows) {
-                    if (row.get<2>() == next.keyId()) continue;  // already rotated (a rerun)
-                    if (row.get<2>() != current.keyId())
+                    if (row.get<2>() == target) continue;  // already there (or a rerun)
+                    std::string plaintext;
+                    try {
+                        plaintext = ring.decrypt(row.get<1>());
+                    } catch (const std::runtime_error&) {
                         throw std::runtime_error(std::string(column.table) + " " + row.get<0>() +
                                                  " is sealed under KEK " + row.get<2>() +
-                                                 ", not the current " + current.keyId());
-                    std::string sealed = next.encrypt(current.decrypt(row.get<1>()));
-                    std::string keyId = next.keyId();
+                                                 ", which KEY_ENCRYPTION_KEY_FILE does not hold");
+                    }
+                    KeyEncryptor::Sealed sealed = ring.seal(plaintext);
                     session << "UPDATE " + std::string(column.table) + " SET " + column.ciphertext +
                                    " = $1, " + column.keyId + " = $2 WHERE " + column.id + " = $3",
-                        use(sealed), use(keyId), use(row.get<0>()), now;
+                        use(sealed.ciphertext), use(sealed.keyId), use(row.get<0>()), now;
                     ++rewritten;
                 }
             }

@@ -15,10 +15,10 @@ namespace dnsh {
 void exportCertificate(Database& database, const KeyEncryptor& kek, const std::string& domainId,
                        const std::string& outDir);
 
-// Re-encrypts every stored private key under `next`, in one transaction. Keys sealed under
-// another KEK than `current` make it fail without changing anything. Returns the keys rewritten.
-int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& current,
-                           const KeyEncryptor& next);
+// Re-seals every stored private key that is not under `keys`' sealing KEK (the first of
+// KEY_ENCRYPTION_KEY_FILE) with it, in one transaction, while the services keep running. A key
+// none of `keys` opens makes it fail without changing anything. Returns the keys rewritten.
+int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& keys);
 
 // dnsh-admin list: a domain with its newest certificate's dates (RFC 3339; "" when none).
 struct DomainSummary {

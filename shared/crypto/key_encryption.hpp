@@ -1,28 +1,54 @@
 #pragma once
 // Private keys at rest: AES-256-GCM under a key-encryption key (KEK) read from
-// KEY_ENCRYPTION_KEY_FILE. The database keeps only the ciphertext and the KEK's id, so the KEK can
-// be rotated (re-encrypt with the new one, keep the old one until done).
+// KEY_ENCRYPTION_KEY_FILE. The database keeps the ciphertext and the id of the KEK it is sealed
+// under. KEY_ENCRYPTION_KEY_FILE may name several files (comma-separated): the first one present
+// seals, every one present unseals, and the files are read again whenever one of them changes,
+// so a KEK rotation needs no restart (README, "Rotate the KEK").
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace dnsh {
 
 class KeyEncryptor {
 public:
-    // The file holds 64 hex characters (32 bytes); throws std::runtime_error naming the file.
-    static KeyEncryptor fromFile(const std::string& path);
+    // Each file holds 64 hex characters (32 bytes). A listed file that does not exist is skipped
+    // (a rotation adds and removes them); throws std::runtime_error naming the file when one
+    // cannot be read or parsed, or when none exists.
+    static KeyEncryptor fromFile(const std::string& paths);
+    // One fixed key, never re-read.
     explicit KeyEncryptor(std::string key32);
 
-    // First 16 hex characters of SHA-256 of the KEK: names it without revealing it.
-    const std::string& keyId() const { return keyId_; }
-
-    // base64url( 12-byte nonce || ciphertext || 16-byte tag ), fresh nonce each call.
-    std::string encrypt(const std::string& plaintext) const;
-    // Throws std::runtime_error when the ciphertext was tampered with or the KEK is wrong.
+    struct Sealed {
+        std::string ciphertext;
+        std::string keyId;  // the KEK it is sealed under
+    };
+    // base64url( 12-byte nonce || ciphertext || 16-byte tag ) under the sealing KEK, fresh nonce
+    // each call, with that KEK's id: one call, so a rotation in between cannot mislabel it.
+    Sealed seal(const std::string& plaintext) const;
+    std::string encrypt(const std::string& plaintext) const { return seal(plaintext).ciphertext; }
+    // Tries every KEK (the sealing one first); GCM's tag tells which one it was. Throws
+    // std::runtime_error when none opens it (tampered with, or a KEK no longer listed).
     std::string decrypt(const std::string& sealed) const;
+    // The id of the KEK that opens `sealed`; throws as decrypt does.
+    std::string keyIdOf(const std::string& sealed) const;
+
+    // First 16 hex characters of SHA-256 of the sealing KEK: names it without revealing it.
+    std::string keyId() const;
+    // The KEKs as they are now, never re-read: one consistent set for a whole rotation.
+    KeyEncryptor snapshot() const;
+
+    struct Key {
+        std::string bytes;
+        std::string id;
+    };
 
 private:
-    std::string key_;
-    std::string keyId_;
+    struct KeyRing;
+    explicit KeyEncryptor(std::shared_ptr<KeyRing> ring) : ring_(std::move(ring)) {}
+    std::shared_ptr<const std::vector<Key>> keys() const;
+
+    std::shared_ptr<KeyRing> ring_;  // shared by copies: one reload serves them all
 };
 
 }  // namespace dnsh

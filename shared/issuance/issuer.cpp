@@ -123,9 +123,9 @@ void Issuer::ensureAccount() {
     auto stored = store([&](OrderStore& orders) {
         if (auto found = orders.findAccount(config_.acmeDirectory)) return *found;
         const Pkey key = generateEcdsaP256Key();
-        return orders.insertAccount(config_.acmeDirectory,
-                                    encryptor_.encrypt(privateKeyToPem(key.get())),
-                                    encryptor_.keyId(), config_.acmeEmail);
+        const KeyEncryptor::Sealed sealed = encryptor_.seal(privateKeyToPem(key.get()));
+        return orders.insertAccount(config_.acmeDirectory, sealed.ciphertext, sealed.keyId,
+                                    config_.acmeEmail);
     });
     accountKey_ = privateKeyFromPem(encryptor_.decrypt(stored.keyCiphertext));
     accountId_ = stored.id;
@@ -597,9 +597,9 @@ Pkey Issuer::certificateKey(Claim& claim) {
         // issues always matches a key we hold.
         const Pkey key = config_.certKeyType == CertKeyType::Rsa2048 ? generateRsaKey(2048)
                                                                      : generateEcdsaP256Key();
-        const std::string sealed = encryptor_.encrypt(privateKeyToPem(key.get()));
+        const KeyEncryptor::Sealed sealed = encryptor_.seal(privateKeyToPem(key.get()));
         order.certKeyCiphertext = store([&](OrderStore& orders) {
-            return orders.saveCertKey(order.id, claim.owner, sealed, encryptor_.keyId());
+            return orders.saveCertKey(order.id, claim.owner, sealed.ciphertext, sealed.keyId);
         });
     }
     return privateKeyFromPem(encryptor_.decrypt(*order.certKeyCiphertext));
@@ -655,8 +655,10 @@ StepOutcome Issuer::awaitOrder(Claim& claim) {
         return fail(claim, "the issued certificate does not match our key", "internal");
 
     NewCertificate certificate{
-        randomHex(16),      issued.leafPem,   issued.chainPem, *order.certKeyCiphertext,
-        encryptor_.keyId(), issued.notBefore, issued.notAfter, 0,
+        randomHex(16), issued.leafPem, issued.chainPem, *order.certKeyCiphertext,
+        // The KEK that really opens it: rotate-kek may have re-sealed the order's copy since it
+        // was read, and a later rotate-kek moves this one by its label.
+        encryptor_.keyIdOf(*order.certKeyCiphertext), issued.notBefore, issued.notAfter, 0,
         std::nullopt};
     certificate.renewBeforeMs =
         renewBeforeExpiry(config_.renewBefore,
