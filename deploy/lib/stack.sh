@@ -32,11 +32,14 @@ dnsh_duration_seconds() {
 
 dnsh_port_in_use() { ss -Hltnu "( sport = :$1 )" 2>/dev/null | grep -q .; }
 
-# A free loopback port in 20000-59999, TCP and UDP both.
+# A free loopback port, TCP and UDP both, from 10000 up to the kernel's ephemeral range
+# (32768 by default): a port from that range can be taken between this check and the bind by
+# any outgoing connection or DNS query's source port (seen: unbound and knotd failing to bind).
 dnsh_free_port() {
-    local port
+    local port ephemeral_low
+    ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
     for _ in $(seq 200); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((10000 + RANDOM % (ephemeral_low - 10000)))
         dnsh_port_in_use "$port" || { echo "$port"; return 0; }
     done
     dnsh_die "no free port found"
