@@ -58,32 +58,39 @@ def main():
     def clear_txt(name):
         dns.post("/clear-txt", json.dumps({"host": name + "."}))
 
-    for i in range(client + 1, count + 1, clients):
-        name = f"{label}-{i}.bench.example"
+    def one(name):
         challenge = "_acme-challenge." + name
         status, body = api.post("/domains", json.dumps({"domain_name": name}))
         if status != 201:
             print(f"{name}: POST /domains answered {status}", file=sys.stderr)
-            continue
+            return
         domain = json.loads(body)
         set_txt(challenge, domain["verification_token"])
         status, body = api.post(f"/domains/{domain['id']}/verify", "")
         if status != 200:
             print(f"{name}: verify answered {status} {body[:200]!r}", file=sys.stderr)
-            continue
+            return
         clear_txt(challenge)
         asked = time.time()
         status, body = api.post(f"/domains/{domain['id']}/issue-certificate", "")
         placed = time.time()
         if status != 202:
             print(f"{name}: issue-certificate answered {status} {body[:200]!r}", file=sys.stderr)
-            continue
+            return
         value = json.loads(body)["expected_txt_value"]
         if publish:
             set_txt(challenge, value)
             print(f"{name} {placed:.6f} {time.time():.6f} {placed - asked:.6f}", flush=True)
         else:
             print(f"{name} {value}", flush=True)
+
+    # A domain whose call fails (a timeout included) is reported and skipped.
+    for i in range(client + 1, count + 1, clients):
+        name = f"{label}-{i}.bench.example"
+        try:
+            one(name)
+        except (OSError, http.client.HTTPException) as error:
+            print(f"{name}: {type(error).__name__}: {error}", file=sys.stderr)
 
 
 if __name__ == "__main__":
