@@ -28,7 +28,7 @@ class Endpoint:
     def post(self, path, body, content_type="application/json"):
         for attempt in range(2):
             if self.connection is None:
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=20)
             try:
                 self.connection.request("POST", path, body=body,
                                         headers={"Content-Type": content_type})
