@@ -469,6 +469,7 @@ dnsh_start_lighttpd() {
     # lines land in handlers.log (under systemd: the journal).
     DNSH_HOME=$DNSH_HOME DNSH_BIN_DIR=$bin_dir DNSH_RUN_DIR=$run_dir DNSH_LOG_DIR=$log_dir \
         DNSH_BIND=$DNSH_BIND DNSH_PORT=$DNSH_PORT DNSH_HANDLER_PROCS=${DNSH_HANDLER_PROCS:-4} \
+        DNSH_ISSUE_HANDLER_PROCS=${DNSH_ISSUE_HANDLER_PROCS:-${DNSH_HANDLER_PROCS:-4}} \
         nohup lighttpd -D -f "$DNSH_HOME/lighttpd.conf" </dev/null >>"$log_dir/handlers.log" 2>&1 &
     echo $! >"$run_dir/lighttpd.pid"
     local host=$DNSH_BIND

@@ -11,6 +11,7 @@
 
 #include <mutex>
 
+#include "log/log.hpp"
 #include "metrics/events.hpp"
 
 namespace dnsh::acme {
@@ -126,6 +127,8 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
     // A kept-alive connection the server has since closed fails on first use: a replayable
     // request is retried once on a fresh connection before calling the CA unreachable.
     for (int attempt = 0;; ++attempt) {
+        const auto started = std::chrono::steady_clock::now();
+        ++requestCount_;
         try {
             session.sendRequest(request) << body;
             Poco::Net::HTTPResponse response;
@@ -138,6 +141,16 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             // RFC 8555 §6.5.1: every response may carry a fresh nonce; keep it for the next POST.
             if (const std::string nonce = response.get("Replay-Nonce", ""); !nonce.empty())
                 nonces_.push_back(nonce);
+            if (logEnabled(LogLevel::Debug)) {
+                const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::steady_clock::now() - started)
+                                    .count();
+                logEvent(LogLevel::Debug, "acme request",
+                         {{"method", method},
+                          {"path", uri.getPath()},
+                          {"status", reply.status},
+                          {"duration_ms", static_cast<double>(us) / 1000}});
+            }
             break;
         } catch (const Poco::Exception& e) {
             session.reset();  // a broken connection is not reused

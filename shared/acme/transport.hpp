@@ -7,6 +7,7 @@
 #include <Poco/Net/HTTPSClientSession.h>
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -43,6 +44,9 @@ public:
 
     void setNewNonceUrl(const std::string& url) { newNonceUrl_ = url; }
 
+    // HTTP requests sent to the CA so far (newNonce, retries and reconnects included).
+    std::uint64_t requestCount() const { return requestCount_; }
+
 private:
     // `replayable`: the request may be sent again when the connection fails (GET, POST-as-GET).
     // A signed POST with a payload is not: its outcome is unknown once sent (the caller re-reads
@@ -58,6 +62,7 @@ private:
     std::map<std::string, std::unique_ptr<Poco::Net::HTTPSClientSession>> sessions_;
     std::deque<std::string> nonces_;
     std::string newNonceUrl_;
+    std::uint64_t requestCount_ = 0;
 };
 
 }  // namespace dnsh::acme
