@@ -107,7 +107,7 @@ void WebhookReceiver::answer(int status, int delayMs, const std::string& domainI
     std::ostringstream body;
     mode.stringify(body);
     const auto result =
-        send("http://127.0.0.1:" + std::to_string(port_),
+        sendToService("http://127.0.0.1:" + std::to_string(port_),
              HttpRequest{"POST", "/control/mode", body.str(), "application/json", {}});
     REQUIRE_MESSAGE(result.status == 200, "receiver mode: " << result.body);
 }
