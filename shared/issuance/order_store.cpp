@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
+#include "db/transaction.hpp"
 #include "domain/domain_transition.hpp"
 #include "events/outbox.hpp"
 
@@ -12,25 +13,6 @@ namespace {
 
 constexpr const char* kLive = "('pending', 'ready', 'processing')";
 
-// Runs `work` in a transaction; rolls back on any exception or when it returns false.
-template <typename Work>
-bool inTransaction(Poco::Data::Session& session, Work&& work) {
-    session.begin();
-    try {
-        if (!work()) {
-            session.rollback();
-            return false;
-        }
-        session.commit();
-        return true;
-    } catch (...) {
-        try {
-            session.rollback();
-        } catch (...) {
-        }
-        throw;
-    }
-}
 
 // Runs a statement whose WHERE clause names the lease owner: no row means not ours.
 SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,
