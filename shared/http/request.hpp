@@ -15,6 +15,7 @@ struct Request {
     std::optional<long long> contentLength;
     std::string body;
     std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
+    std::string route;                          // that pattern ("/domains/{id}"), once matched
     std::map<std::string, std::string> query;   // QUERY_STRING, percent-decoded; last one wins
 
     const std::string& param(const std::string& name) const;

@@ -73,7 +73,9 @@ void logRequest(const Request& request, const Response& response,
               {"path", request.path.substr(0, 256)},
               {"status", response.status},
               {"duration_ms", static_cast<double>(static_cast<long long>(elapsed * 1000)) / 1000}});
-    recordHttpRequest(request.method, request.path, response.status, elapsed / 1000);
+    // dispatch() knows the pattern it matched; only other paths are looked up.
+    recordHttpRequest(request.method, request.route.empty() ? routeLabel(request.path) : request.route,
+                      response.status, elapsed / 1000);
 }
 
 std::unique_ptr<Context> makeContext() {
@@ -138,6 +140,7 @@ Response dispatch(const std::vector<Endpoint>& endpoints, Context& context, Requ
         for (const auto& candidate : endpoints) {
             if (!matchRoute(candidate.pathPattern, request.path, request.params)) continue;
             pathServed = true;
+            request.route = candidate.pathPattern;
             if (candidate.method == request.method) {
                 endpoint = &candidate;
                 break;

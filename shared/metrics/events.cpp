@@ -28,9 +28,8 @@ std::string routeLabel(const std::string& path) {
     return "unmatched";
 }
 
-void recordHttpRequest(const std::string& method, const std::string& path, int status,
+void recordHttpRequest(const std::string& method, const std::string& route, int status,
                        double seconds) {
-    const std::string route = routeLabel(path);
     const std::string methodName = methodLabel(method);
     countEvent("dnsh_http_requests_total",
                {{"route", route}, {"method", methodName}, {"status", std::to_string(status)}});

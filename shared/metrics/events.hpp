@@ -12,8 +12,9 @@
 namespace dnsh {
 
 // dnsh_http_requests_total{route,method,status}, dnsh_http_request_duration_seconds{route,method}.
-// `route` is the route table's pattern ("/domains/{id}"), "unmatched" for any other path.
-void recordHttpRequest(const std::string& method, const std::string& path, int status,
+// `route` is the route table's pattern ("/domains/{id}"), "unmatched" for any other path
+// (routeLabel below).
+void recordHttpRequest(const std::string& method, const std::string& route, int status,
                        double seconds);
 
 // dnsh_orders_total{kind="issuance|renewal",outcome="valid|failed"}: an order that finished.

@@ -1,17 +1,28 @@
 #include "metrics/registry.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace dnsh {
 
 namespace {
 
+// One histogram series between flushes: a count per bucket (not cumulative: an observation is
+// one increment), made cumulative when taken.
+struct HistogramSeries {
+    std::vector<double> perBucket;  // durationBuckets(), then +Inf
+    double sum = 0;
+    double count = 0;
+};
+
 struct PendingCounters {
     std::mutex mutex;
     std::map<std::pair<std::string, std::string>, double> deltas;  // ordered: one lock order
+    std::map<std::pair<std::string, std::string>, HistogramSeries> histograms;
     std::size_t events = 0;
 };
 
@@ -69,30 +80,47 @@ void countEvent(std::string_view name, const MetricLabels& labels, double amount
 }
 
 void observeSeconds(std::string_view name, const MetricLabels& labels, double seconds) {
-    const std::string base(name);
-    const std::string labelText = formatLabels(labels);
-    const std::string prefix = labelText.empty() ? "" : labelText + ",";
+    const std::vector<double>& bounds = durationBuckets();
+    // The first bucket whose bound is >= seconds; bounds.size() is +Inf.
+    const auto bucket = static_cast<std::size_t>(
+        std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
+    std::pair<std::string, std::string> key{std::string(name), formatLabels(labels)};
     auto& counters = pending();
     const std::lock_guard<std::mutex> lock(counters.mutex);
-    // Cumulative buckets (each counts the observations <= its bound), as the format wants.
-    for (double bound : durationBuckets())
-        if (seconds <= bound)
-            counters
-                .deltas[{base + "_bucket", prefix + "le=\"" + formatMetricNumber(bound) + "\""}] +=
-                1;
-    counters.deltas[{base + "_bucket", prefix + "le=\"+Inf\""}] += 1;
-    counters.deltas[{base + "_sum", labelText}] += seconds;
-    counters.deltas[{base + "_count", labelText}] += 1;
+    HistogramSeries& series = counters.histograms[std::move(key)];
+    if (series.perBucket.empty()) series.perBucket.assign(bounds.size() + 1, 0);
+    series.perBucket[bucket] += 1;
+    series.sum += seconds;
+    series.count += 1;
     ++counters.events;
 }
 
 std::vector<CounterDelta> takeCounterDeltas() {
     auto& counters = pending();
     std::map<std::pair<std::string, std::string>, double> taken;
+    std::map<std::pair<std::string, std::string>, HistogramSeries> histograms;
     {
         const std::lock_guard<std::mutex> lock(counters.mutex);
         taken.swap(counters.deltas);
+        histograms.swap(counters.histograms);
         counters.events = 0;
+    }
+    // Cumulative buckets (each counts the observations <= its bound), as the format wants; a
+    // bucket below every observation is left out (its delta is 0).
+    const std::vector<double>& bounds = durationBuckets();
+    for (const auto& [key, series] : histograms) {
+        const auto& [base, labelText] = key;
+        const std::string prefix = labelText.empty() ? "" : labelText + ",";
+        double running = 0;
+        for (std::size_t i = 0; i <= bounds.size(); ++i) {
+            running += series.perBucket[i];
+            if (running == 0) continue;
+            const std::string bound =
+                i == bounds.size() ? "+Inf" : formatMetricNumber(bounds[i]);
+            taken[{base + "_bucket", prefix + "le=\"" + bound + "\""}] += running;
+        }
+        taken[{base + "_sum", labelText}] += series.sum;
+        taken[{base + "_count", labelText}] += series.count;
     }
     std::vector<CounterDelta> deltas;
     deltas.reserve(taken.size());
