@@ -78,40 +78,40 @@ bool SchedulerApp::sleepUnlessStopped(std::chrono::milliseconds duration) {
     return stopSignal_.wait_for(lock, duration, [this] { return stopping_.load(); });
 }
 
-void SchedulerApp::workerLoop(int index) {
-    const std::string owner = Poco::Environment::nodeName() + ":" +
-                              std::to_string(Poco::Process::id()) + ":" + std::to_string(index);
-    std::unique_ptr<IssuanceWorker> worker;
+// This replica's name in leases and heartbeats: host and process.
+std::string SchedulerApp::replicaName() {
+    return Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id());
+}
+
+template <typename Worker, typename Make>
+void SchedulerApp::runUntilStopped(const std::string& owner, const char* what, Make make) {
+    std::unique_ptr<Worker> worker;
     while (!stopping_) {
         try {
-            // Worker 0 also starts the due renewals (once a second, a cheap index scan).
-            if (!worker) worker = std::make_unique<IssuanceWorker>(config_, owner, index == 0);
+            if (!worker) worker = make();
             // A step finishes before the loop looks at the stop flag again: in-flight work is
             // either completed or its lease simply runs out.
             if (!worker->runOnce() && sleepUnlessStopped(kIdleDelay)) break;
         } catch (const std::exception& e) {
-            logEvent(LogLevel::Error, "worker error",
-                     {{"worker", owner}, {"detail", errorDetail(e)}});
+            logEvent(LogLevel::Error, what, {{"worker", owner}, {"detail", errorDetail(e)}});
             if (sleepUnlessStopped(kErrorDelay)) break;
         }
     }
 }
 
+void SchedulerApp::workerLoop(int index) {
+    const std::string owner = replicaName() + ":" + std::to_string(index);
+    // Worker 0 also starts the due renewals (once a second, a cheap index scan).
+    runUntilStopped<IssuanceWorker>(owner, "worker error", [&] {
+        return std::make_unique<IssuanceWorker>(config_, owner, index == 0);
+    });
+}
+
 void SchedulerApp::webhookLoop(int index) {
-    const std::string owner = Poco::Environment::nodeName() + ":" +
-                              std::to_string(Poco::Process::id()) + ":webhook-" +
-                              std::to_string(index);
-    std::unique_ptr<WebhookDeliverer> deliverer;
-    while (!stopping_) {
-        try {
-            if (!deliverer) deliverer = std::make_unique<WebhookDeliverer>(config_, owner);
-            if (!deliverer->runOnce() && sleepUnlessStopped(kIdleDelay)) break;
-        } catch (const std::exception& e) {
-            logEvent(LogLevel::Error, "webhook worker error",
-                     {{"worker", owner}, {"detail", errorDetail(e)}});
-            if (sleepUnlessStopped(kErrorDelay)) break;
-        }
-    }
+    const std::string owner = replicaName() + ":webhook-" + std::to_string(index);
+    runUntilStopped<WebhookDeliverer>(owner, "webhook worker error", [&] {
+        return std::make_unique<WebhookDeliverer>(config_, owner);
+    });
 }
 
 int SchedulerApp::main(const std::vector<std::string>&) {
@@ -122,8 +122,7 @@ int SchedulerApp::main(const std::vector<std::string>&) {
               {"poll_interval_ms", config_.pollInterval.count()},
               {"poll_timeout_ms", config_.pollTimeout.count()},
               {"webhook_workers", config_.webhook.enabled() ? config_.webhook.workers : 0}});
-    const auto metrics = startSchedulerMetrics(
-        config_, Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id()));
+    const auto metrics = startSchedulerMetrics(config_, replicaName());
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.schedulerWorkers; ++i)
         workers.emplace_back([this, i] { workerLoop(i); });

@@ -20,6 +20,10 @@ protected:
 private:
     void handleHelp(const std::string& name, const std::string& value);
     void handleConfigFile(const std::string& name, const std::string& value);
+    static std::string replicaName();
+    // Runs a worker made by `make` (again after an error) until the scheduler stops.
+    template <typename Worker, typename Make>
+    void runUntilStopped(const std::string& owner, const char* what, Make make);
     void workerLoop(int index);
     // WEBHOOK_WORKERS of these deliver the outbox when WEBHOOK_URL is set.
     void webhookLoop(int index);

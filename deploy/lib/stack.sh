@@ -460,9 +460,10 @@ dnsh_start_scheduler() {
     dnsh_pid_alive "$pidfile" || { tail -n 5 "$logfile" >&2; dnsh_die "dns-scheduler did not start"; }
 }
 
-# lighttpd with the project's lighttpd.conf; the environment carries every setting.
+# lighttpd with the project's lighttpd.conf (or CONF); the environment carries every setting.
+#   dnsh_start_lighttpd BIN_DIR RUN_DIR LOG_DIR [CONF]
 dnsh_start_lighttpd() {
-    local bin_dir=$1 run_dir=$2 log_dir=$3
+    local bin_dir=$1 run_dir=$2 log_dir=$3 conf=${4:-$DNSH_HOME/lighttpd.conf}
     dnsh_pid_alive "$run_dir/lighttpd.pid" && return 0
     mkdir -p "$run_dir" "$log_dir"
     # Foreground (-D) in the background: the handlers inherit its stderr, so their JSON log
@@ -470,7 +471,7 @@ dnsh_start_lighttpd() {
     DNSH_HOME=$DNSH_HOME DNSH_BIN_DIR=$bin_dir DNSH_RUN_DIR=$run_dir DNSH_LOG_DIR=$log_dir \
         DNSH_BIND=$DNSH_BIND DNSH_PORT=$DNSH_PORT DNSH_HANDLER_PROCS=${DNSH_HANDLER_PROCS:-4} \
         DNSH_ISSUE_HANDLER_PROCS=${DNSH_ISSUE_HANDLER_PROCS:-${DNSH_HANDLER_PROCS:-4}} \
-        nohup lighttpd -D -f "$DNSH_HOME/lighttpd.conf" </dev/null >>"$log_dir/handlers.log" 2>&1 &
+        nohup lighttpd -D -f "$conf" </dev/null >>"$log_dir/handlers.log" 2>&1 &
     echo $! >"$run_dir/lighttpd.pid"
     local host=$DNSH_BIND
     [ "$host" = 0.0.0.0 ] && host=127.0.0.1

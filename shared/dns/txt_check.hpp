@@ -38,6 +38,10 @@ std::string txtResult(LookupOutcome outcome, std::size_t missing);
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
                   const std::vector<std::string>& expected);
 
+// What stands where the verification token would, in anything shown after registration (checks,
+// webhook payloads).
+inline constexpr const char* kTokenPlaceholder = "(the verification token)";
+
 // The check with `secret` (the verification token) replaced by `placeholder` wherever it stands:
 // what is shown to clients after registration never carries the token.
 TxtCheck redacted(TxtCheck check, const std::string& secret, const std::string& placeholder);

@@ -68,7 +68,7 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
     const TxtCheck check =
         byCname ? TxtCheck{name, {target}, {cname}, "found", "CNAME to " + target, "", {}}
                 : redacted(checkTxt(resolver, name, {domain.verificationToken}),
-                           domain.verificationToken, "(the verification token)");
+                           domain.verificationToken, kTokenPlaceholder);
     logEvent(LogLevel::Info, "dns lookup",
              {{"domain_id", domain.id},
               {"name", check.name},

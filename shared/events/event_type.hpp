@@ -2,6 +2,8 @@
 // The event types of DESIGN.md "Events (webhooks)", as they appear in a payload's "type".
 #include <string_view>
 
+#include "core/enum_names.hpp"
+
 namespace dnsh {
 
 enum class EventType {
@@ -15,26 +17,20 @@ enum class EventType {
     DomainDeleted,          // DELETE /domains/{id}
 };
 
+// The payload's "type", from the one table (core/enum_names.hpp).
+inline constexpr EnumNames<EventType, 8> kEventTypeNames{{{
+    {EventType::DomainVerified, "domain.verified"},
+    {EventType::CertificateIssued, "certificate.issued"},
+    {EventType::CertificateRenewed, "certificate.renewed"},
+    {EventType::CertificateFailed, "certificate.failed"},
+    {EventType::RenewalActionRequired, "renewal.action_required"},
+    {EventType::RenewalFailed, "renewal.failed"},
+    {EventType::DelegationLost, "delegation.lost"},
+    {EventType::DomainDeleted, "domain.deleted"},
+}}};
+
 constexpr std::string_view toString(EventType type) {
-    switch (type) {
-        case EventType::DomainVerified:
-            return "domain.verified";
-        case EventType::CertificateIssued:
-            return "certificate.issued";
-        case EventType::CertificateRenewed:
-            return "certificate.renewed";
-        case EventType::CertificateFailed:
-            return "certificate.failed";
-        case EventType::RenewalActionRequired:
-            return "renewal.action_required";
-        case EventType::RenewalFailed:
-            return "renewal.failed";
-        case EventType::DelegationLost:
-            return "delegation.lost";
-        case EventType::DomainDeleted:
-            return "domain.deleted";
-    }
-    return "unknown";
+    return kEventTypeNames.toString(type);
 }
 
 }  // namespace dnsh

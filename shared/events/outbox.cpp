@@ -8,10 +8,10 @@
 
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
+#include "dns/txt_check.hpp"
 #include "domain/domain_json.hpp"
 #include "domain/domain_repository.hpp"
 #include "log/log.hpp"
-
 
 namespace dnsh {
 
@@ -38,7 +38,7 @@ OutboxSettings settings() {
 // future field might repeat it is masked here as the checks are.
 std::string withoutToken(std::string text, const std::string& token) {
     if (token.empty()) return text;
-    const std::string mask = "(the verification token)";
+    const std::string mask = kTokenPlaceholder;
     for (std::size_t at = text.find(token); at != std::string::npos; at = text.find(token, at))
         text.replace(at, token.size(), mask);
     return text;

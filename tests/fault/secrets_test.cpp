@@ -85,12 +85,9 @@ void checkRefused(const HttpResult& result, const std::vector<std::string>& notS
     for (const auto& text : notShown) CHECK(result.body.find(text) == std::string::npos);
 }
 
-// Registered, verified, issued and published through `server` with the token, until active. The
-// scheduler writing `schedulerLog` (at LOG_LEVEL=debug) polls the challenge name at least once
-// while it still holds the verification token before the ACME value is published.
-TestDomain activeDomainThrough(const ApiServer& server, const std::string& token,
-                               const std::string& schedulerLog, Leftovers& leftovers) {
-    const std::string name = uniqueDomainName("secrets");
+// `name` registered through `server` with the token, its TXT proof published.
+TestDomain registeredThrough(const ApiServer& server, const std::string& token,
+                             const std::string& name, Leftovers& leftovers) {
     const HttpResult created =
         call(server, "POST", "/domains", "{\"domain_name\": \"" + name + "\"}", bearer(token));
     REQUIRE_MESSAGE(created.status == 201, created.body);
@@ -99,6 +96,16 @@ TestDomain activeDomainThrough(const ApiServer& server, const std::string& token
     REQUIRE(std::regex_match(domain.id, kHexId));
     leftovers.add(domain);
     setTxt(domain.challengeName(), domain.token);
+    return domain;
+}
+
+// Registered, verified, issued and published through `server` with the token, until active. The
+// scheduler writing `schedulerLog` (at LOG_LEVEL=debug) polls the challenge name at least once
+// while it still holds the verification token before the ACME value is published.
+TestDomain activeDomainThrough(const ApiServer& server, const std::string& token,
+                               const std::string& schedulerLog, Leftovers& leftovers) {
+    const TestDomain domain =
+        registeredThrough(server, token, uniqueDomainName("secrets"), leftovers);
     const std::string path = "/domains/" + domain.id;
     const HttpResult verified = call(server, "POST", path + "/verify", "", bearer(token));
     REQUIRE_MESSAGE(verified.status == 200, verified.body);
@@ -218,14 +225,8 @@ TEST_CASE("fault: AUTH_TOKEN requires a Bearer token on every route through ligh
         checkRefused(result, {name});
         CHECK(count("SELECT count(*) FROM domains WHERE domain_name = " + quoted(name)) == 0);
     }
-    const HttpResult created = call(server, "POST", "/domains", body, bearer(token));
-    REQUIRE_MESSAGE(created.status == 201, created.body);
-    const TestDomain domain{created.jsonString("id"), name,
-                            created.jsonString("verification_token")};
-    REQUIRE(std::regex_match(domain.id, kHexId));
-    leftovers.add(domain);
     // The token is published: a verify that got through would succeed.
-    setTxt(domain.challengeName(), domain.token);
+    const TestDomain domain = registeredThrough(server, token, name, leftovers);
 
     const std::string id = quoted(domain.id);
     auto status = [&] { return scalar("SELECT status FROM domains WHERE id = " + id); };

@@ -10,20 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "unit/environment_lookup.hpp"
+
 using namespace dnsh;
+using dnsh::test::lookupIn;
 using std::chrono::milliseconds;
 
 namespace {
 
 using Environment = std::map<std::string, std::string>;
-
-EnvironmentLookup lookupIn(const Environment& environment) {
-    return [environment](const std::string& name) -> std::optional<std::string> {
-        const auto found = environment.find(name);
-        if (found == environment.end()) return std::nullopt;
-        return found->second;
-    };
-}
 
 }  // namespace
 

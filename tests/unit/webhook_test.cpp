@@ -10,21 +10,15 @@
 #include "config/config.hpp"
 #include "events/webhook_delivery.hpp"
 #include "events/webhook_signature.hpp"
+#include "unit/environment_lookup.hpp"
 
 using namespace dnsh;
+using dnsh::test::lookupIn;
 using std::chrono::milliseconds;
 
 namespace {
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-EnvironmentLookup lookupIn(const std::map<std::string, std::string>& environment) {
-    return [environment](const std::string& name) -> std::optional<std::string> {
-        const auto found = environment.find(name);
-        if (found == environment.end()) return std::nullopt;
-        return found->second;
-    };
-}
 
 }  // namespace
 
