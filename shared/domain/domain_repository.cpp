@@ -32,10 +32,11 @@ std::optional<Domain> DomainRepository::insert(const std::string& id,
 
 namespace {
 
-// The domain view in one statement: the row and one round of LATERAL joins — the newest
-// certificate, the live order with the values it waits for (as JSON, only while it waits for DNS
-// or the CA validates), and the renewal order that last tried to replace the newest certificate.
-// `rows` is a derived table of domain ids (and what orders them) that the caller supplies.
+// The domain view in one statement: the row, its current certificate and its live order (each
+// at most one row, by a unique partial index: plain joins), the values the live order waits for
+// (as JSON, only while it waits for DNS or the CA validates), and the renewal order that last
+// tried to replace the current certificate. `rows` is a derived table of domain ids (and what
+// orders them) that the caller supplies.
 std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
     return "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
            DNSH_RFC3339("d.verified_at") " AS verified_at, " DNSH_RFC3339("d.created_at")
@@ -51,12 +52,12 @@ std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
            "  WHERE order_id = o.id) END AS live_challenges, "
            "r.error AS renewal_error, r.error_code AS renewal_error_code "
            "FROM (" + rows + ") page JOIN domains d ON d.id = page.id "
-           "LEFT JOIN LATERAL (SELECT * FROM certificates WHERE domain_id = d.id "
-           "  ORDER BY created_at DESC, id DESC LIMIT 1) c ON true "
-           "LEFT JOIN LATERAL (SELECT * FROM acme_orders WHERE domain_id = d.id "
-           "  AND status IN ('pending', 'ready', 'processing') LIMIT 1) o ON true "
-           "LEFT JOIN LATERAL (SELECT * FROM acme_orders WHERE replaces_certificate_id = c.id "
-           "  AND status = 'invalid' ORDER BY created_at DESC LIMIT 1) r ON true " + orderBy;
+           "LEFT JOIN certificates c ON c.domain_id = d.id AND c.superseded_at IS NULL "
+           "LEFT JOIN acme_orders o ON o.domain_id = d.id "
+           "  AND o.status IN ('pending', 'ready', 'processing') "
+           "LEFT JOIN LATERAL (SELECT error, error_code FROM acme_orders "
+           "  WHERE replaces_certificate_id = c.id AND status = 'invalid' "
+           "  ORDER BY created_at DESC LIMIT 1) r ON true " + orderBy;
 }
 
 std::vector<PendingChallenge> parseChallenges(const std::optional<std::string>& json) {

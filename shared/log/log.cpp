@@ -1,14 +1,14 @@
 #include "log/log.hpp"
 
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/Exception.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/Timestamp.h>
+#include <Poco/UTF8String.h>
+#include <unistd.h>
 
 #include <atomic>
-#include <iostream>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
 #include <mutex>
-#include <sstream>
 
 namespace dnsh {
 
@@ -47,7 +47,20 @@ bool logEnabled(LogLevel level) {
 }
 
 std::string nowRfc3339() {
-    return Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%S.%iZ");
+    // Called for every log line: gmtime_r once per second, not a formatter per call.
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    thread_local time_t cachedSecond = -1;
+    thread_local char secondText[32];
+    if (now.tv_sec != cachedSecond) {
+        tm utc{};
+        gmtime_r(&now.tv_sec, &utc);
+        std::strftime(secondText, sizeof secondText, "%Y-%m-%dT%H:%M:%S", &utc);
+        cachedSecond = now.tv_sec;
+    }
+    char text[48];
+    std::snprintf(text, sizeof text, "%s.%03ldZ", secondText, now.tv_nsec / 1000000);
+    return text;
 }
 
 namespace {
@@ -62,19 +75,59 @@ LogContext::~LogContext() {
     currentRequestId = std::move(previous_);
 }
 
+namespace {
+
+void appendJsonString(std::string& line, const std::string& value) {
+    line += '"';
+    line += Poco::UTF8::escape(value, true);  // RFC 8259 §7, non-ASCII as \uXXXX
+    line += '"';
+}
+
+void appendJsonValue(std::string& line, const Poco::Dynamic::Var& value) {
+    if (value.isEmpty()) {
+        line += "null";
+    } else if (value.isBoolean()) {
+        line += value.extract<bool>() ? "true" : "false";
+    } else if (value.isNumeric()) {
+        line += value.convert<std::string>();
+    } else {
+        appendJsonString(line, value.convert<std::string>());
+    }
+}
+
+}  // namespace
+
 void logEvent(LogLevel level, std::string_view message, const LogFields& fields) {
     if (!logEnabled(level)) return;
-    Poco::JSON::Object line(Poco::JSON_PRESERVE_KEY_ORDER);
-    line.set("ts", nowRfc3339());
-    line.set("level", std::string(levelName(level)));
-    line.set("msg", std::string(message));
-    if (!currentRequestId.empty()) line.set("request_id", currentRequestId);
-    for (const auto& [key, value] : fields) line.set(key, value);
-    std::ostringstream text;
-    line.stringify(text);
-    text << '\n';
+    // One line per request at info: written straight into one string and one write(2), without
+    // a JSON object tree or a stream (they cost more than the request's own work).
+    std::string line;
+    line.reserve(256);
+    line += "{\"ts\":\"";
+    line += nowRfc3339();
+    line += "\",\"level\":\"";
+    line += levelName(level);
+    line += "\",\"msg\":";
+    appendJsonString(line, std::string(message));
+    if (!currentRequestId.empty()) {
+        line += ",\"request_id\":";
+        appendJsonString(line, currentRequestId);
+    }
+    for (const auto& [key, value] : fields) {
+        line += ',';
+        appendJsonString(line, key);
+        line += ':';
+        appendJsonValue(line, value);
+    }
+    line += "}\n";
     const std::lock_guard<std::mutex> lock(outputMutex);
-    std::cerr << text.str() << std::flush;
+    std::size_t written = 0;
+    while (written < line.size()) {
+        const ssize_t n = ::write(STDERR_FILENO, line.data() + written, line.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // nowhere to log to: the request goes on
+        written += static_cast<std::size_t>(n);
+    }
 }
 
 }  // namespace dnsh

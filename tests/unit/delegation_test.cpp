@@ -21,6 +21,13 @@ TEST_CASE("delegationTarget: 32 hex digits under the zone, stable, secret-depend
     CHECK(delegationTarget(token, "*.shop.example.com", "acme-delegation.test") == target);
 }
 
+TEST_CASE("delegationTarget: the HMAC-SHA256 label customers' CNAMEs already point to") {
+    // Known answer from `openssl dgst -sha256 -hmac <token>` over the message: a change of the
+    // HMAC's implementation must not move any published target.
+    CHECK(delegationTarget(std::string(64, 'a'), "shop.example.com", "acme-delegation.test") ==
+          "2146ed571a8c1123de37b739af044ee7.acme-delegation.test");
+}
+
 TEST_CASE("isInZone: strictly below the zone, label boundaries respected") {
     struct Case {
         std::string description, name, zone;

@@ -1,0 +1,92 @@
+// The JSON log lines (DESIGN.md "Observability"): one valid JSON object per line, whatever bytes
+// a field holds, with the request id of the LogContext.
+#include "log/log.hpp"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace dnsh;
+
+namespace {
+
+// Runs `work` with stderr sent to a temporary file and returns what it wrote.
+template <typename Work>
+std::string capturedStderr(Work&& work) {
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file != nullptr);
+    const int saved = ::dup(STDERR_FILENO);
+    ::dup2(::fileno(file), STDERR_FILENO);
+    work();
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    std::string text;
+    std::rewind(file);
+    for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file)) text.push_back(static_cast<char>(c));
+    std::fclose(file);
+    return text;
+}
+
+std::vector<Poco::JSON::Object::Ptr> parsedLines(const std::string& text) {
+    std::vector<Poco::JSON::Object::Ptr> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>());
+    return lines;
+}
+
+}  // namespace
+
+TEST_CASE("logEvent: one JSON object per line, every field typed, hostile bytes escaped") {
+    setLogLevel(LogLevel::Info);
+    const std::string hostile = std::string("/x\"y\\z\n\x01\xff\xc3\xa9", 11);
+    const std::string text = capturedStderr([&] {
+        const LogContext context("req-1");
+        logEvent(LogLevel::Info, "request",
+                 {{"path", hostile}, {"status", 404}, {"duration_ms", 1.5}, {"cached", true},
+                  {"nothing", Poco::Dynamic::Var()}});
+        logEvent(LogLevel::Debug, "hidden at info");
+    });
+    CHECK(text.find('\n') == text.size() - 1);  // exactly one line; the debug one is not written
+    const auto lines = parsedLines(text);
+    REQUIRE(lines.size() == 1);
+    const auto& line = lines.front();
+    CHECK(std::regex_match(line->getValue<std::string>("ts"),
+                           std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+    CHECK(line->getValue<std::string>("level") == "info");
+    CHECK(line->getValue<std::string>("msg") == "request");
+    CHECK(line->getValue<std::string>("request_id") == "req-1");
+    // Valid UTF-8 comes back as it was; a byte that is not UTF-8 becomes a \u escape.
+    const std::string path = line->getValue<std::string>("path");
+    CHECK(path.substr(0, 8) == std::string("/x\"y\\z\n\x01", 8));
+    CHECK(path.find("\xc3\xa9") != std::string::npos);
+    CHECK(line->get("status").isInteger());
+    CHECK(line->getValue<int>("status") == 404);
+    CHECK(line->getValue<double>("duration_ms") == doctest::Approx(1.5));
+    CHECK(line->getValue<bool>("cached"));
+    CHECK(line->isNull("nothing"));
+}
+
+TEST_CASE("logEvent: no request id outside a request, the context's id only while it lives") {
+    setLogLevel(LogLevel::Info);
+    const auto lines = parsedLines(capturedStderr([] {
+        logEvent(LogLevel::Warn, "before");
+        {
+            const LogContext context("req-2");
+            logEvent(LogLevel::Error, "during");
+        }
+        logEvent(LogLevel::Info, "after");
+    }));
+    REQUIRE(lines.size() == 3);
+    CHECK_FALSE(lines[0]->has("request_id"));
+    CHECK(lines[1]->getValue<std::string>("request_id") == "req-2");
+    CHECK(lines[1]->getValue<std::string>("level") == "error");
+    CHECK_FALSE(lines[2]->has("request_id"));
+}
