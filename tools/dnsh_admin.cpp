@@ -2,6 +2,7 @@
 // export-cert, rotate-kek. Settings come from the environment, as for the services.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Util/Application.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
@@ -171,9 +172,11 @@ private:
         const auto view =
             dnsh::domainJson(dnsh::findDomain(database, arguments[1]), config.delegationZone);
         if (json()) {
-            view->stringify(std::cout);
+            std::cout << view;
         } else {
-            view->stringify(std::cout, 2);
+            // Indented for people, keys in the API's order.
+            Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(true));
+            parser.parse(view).extract<Poco::JSON::Object::Ptr>()->stringify(std::cout, 2);
         }
         std::cout << "\n";
         return EXIT_OK;

@@ -6,47 +6,84 @@
 
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
+#include "http/json_text.hpp"
 
 namespace dnsh {
 
 namespace {
 
-Poco::JSON::Object::Ptr orderedObject() {
-    return new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+void writeChallenges(JsonText& json, const std::vector<PendingChallenge>& challenges) {
+    json.beginArray();
+    for (const auto& challenge : challenges)
+        json.beginObject()
+            .member("challenge_domain", challenge.txtName)
+            .member("expected_txt_value", challenge.txtValue)
+            .endObject();
+    json.endArray();
 }
 
-Poco::JSON::Array::Ptr challengesJson(const std::vector<PendingChallenge>& challenges) {
-    Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-    for (const auto& challenge : challenges) {
-        auto item = orderedObject();
-        item->set("challenge_domain", challenge.txtName);
-        item->set("expected_txt_value", challenge.txtValue);
-        list->add(item);
-    }
-    return list;
-}
-
-Poco::JSON::Object::Ptr renewalJson(const RenewalState& renewal) {
-    auto json = orderedObject();
-    json->set("status", renewal.status);
-    if (renewal.renewAt) json->set("renew_at", *renewal.renewAt);
+void writeRenewal(JsonText& json, const RenewalState& renewal) {
+    json.beginObject().member("status", renewal.status);
+    if (renewal.renewAt) json.member("renew_at", *renewal.renewAt);
     if (!renewal.challenges.empty()) {
-        json->set("challenges", challengesJson(renewal.challenges));
-        json->set("instructions", publishInstructions(renewal.challenges));
+        writeChallenges(json.key("challenges"), renewal.challenges);
+        json.member("instructions", publishInstructions(renewal.challenges));
     }
-    if (renewal.error) json->set("error", *renewal.error);
-    if (renewal.errorCode) json->set("error_code", *renewal.errorCode);
-    return json;
+    if (renewal.error) json.member("error", *renewal.error);
+    if (renewal.errorCode) json.member("error_code", *renewal.errorCode);
+    json.endObject();
 }
 
 // DESIGN.md "The domain view": the one CNAME that makes issuance and renewal zero-touch.
-Poco::JSON::Object::Ptr delegationJson(const Domain& domain, const std::string& zone) {
-    auto json = orderedObject();
-    json->set("record_name", challengeName(domain.domainName));
-    json->set("record_type", "CNAME");
-    json->set("record_value", delegationTarget(domain.verificationToken, domain.domainName, zone));
-    json->set("status", domain.delegationStatus);
-    return json;
+void writeDelegation(JsonText& json, const Domain& domain, const std::string& zone) {
+    json.beginObject()
+        .member("record_name", challengeName(domain.domainName))
+        .member("record_type", "CNAME")
+        .member("record_value", delegationTarget(domain.verificationToken, domain.domainName, zone))
+        .member("status", domain.delegationStatus)
+        .endObject();
+}
+
+// The stored result of the last DNS check, as stored (its key order: name, expected, seen,
+// result, ...). Written by this service only; one that does not parse is simply not shown.
+std::optional<std::string> readableCheck(const std::optional<std::string>& lastCheck) {
+    if (!lastCheck) return std::nullopt;
+    try {
+        Poco::JSON::Parser().parse(*lastCheck);
+        return lastCheck;
+    } catch (const Poco::Exception&) {
+        return std::nullopt;
+    }
+}
+
+void writeDomain(JsonText& json, const Domain& domain, const std::string& delegationZone) {
+    json.beginObject()
+        .member("id", domain.id)
+        .member("domain_name", domain.domainName)
+        .member("status", std::string(toString(domain.status)));
+    if (domain.verifiedAt) json.member("verified_at", *domain.verifiedAt);
+    json.member("created_at", domain.createdAt).member("updated_at", domain.updatedAt);
+    if (domain.certificate)
+        json.key("certificate")
+            .beginObject()
+            .member("id", domain.certificate->id)
+            .member("issued_at", domain.certificate->issuedAt)
+            .member("expires_at", domain.certificate->expiresAt)
+            .endObject();
+    if (domain.status == DomainStatus::CertificatePending) {
+        writeChallenges(json.key("challenges"), domain.challenges);
+        // The first API's single fields repeat the first value; never an empty one.
+        if (!domain.challenges.empty())
+            json.member("challenge_domain", domain.challenges.front().txtName)
+                .member("expected_txt_value", domain.challenges.front().txtValue);
+    }
+    if (domain.renewal) writeRenewal(json.key("renewal"), *domain.renewal);
+    if (const auto check = readableCheck(domain.lastCheck)) json.key("checks").raw(*check);
+    if (domain.status == DomainStatus::Failed)
+        json.member("error", domain.error.value_or("certificate issuance failed"))
+            .member("error_code", domain.errorCode.value_or("internal"));
+    if (!delegationZone.empty()) writeDelegation(json.key("delegation"), domain, delegationZone);
+    json.endObject();
 }
 
 }  // namespace
@@ -78,55 +115,14 @@ std::string publishInstructions(const std::vector<PendingChallenge>& challenges)
     return text;
 }
 
-Poco::JSON::Object::Ptr domainJson(const Domain& domain, const std::string& delegationZone) {
-    auto json = orderedObject();
-    json->set("id", domain.id);
-    json->set("domain_name", domain.domainName);
-    json->set("status", std::string(toString(domain.status)));
-    if (domain.verifiedAt) json->set("verified_at", *domain.verifiedAt);
-    json->set("created_at", domain.createdAt);
-    json->set("updated_at", domain.updatedAt);
-    if (domain.certificate) {
-        auto certificate = orderedObject();
-        certificate->set("id", domain.certificate->id);
-        certificate->set("issued_at", domain.certificate->issuedAt);
-        certificate->set("expires_at", domain.certificate->expiresAt);
-        json->set("certificate", certificate);
-    }
-    if (domain.status == DomainStatus::CertificatePending) {
-        json->set("challenges", challengesJson(domain.challenges));
-        // The first API's single fields repeat the first value; never an empty one.
-        if (!domain.challenges.empty()) {
-            json->set("challenge_domain", domain.challenges.front().txtName);
-            json->set("expected_txt_value", domain.challenges.front().txtValue);
-        }
-    }
-    if (domain.renewal) json->set("renewal", renewalJson(*domain.renewal));
-    if (domain.lastCheck) {
-        try {
-            // Keeps the stored key order (name, expected, seen, result, ...).
-            Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(true));
-            json->set("checks", parser.parse(*domain.lastCheck));
-        } catch (const Poco::Exception&) {
-            // Written by this service only; an unreadable one is simply not shown.
-        }
-    }
-    if (domain.status == DomainStatus::Failed) {
-        json->set("error", domain.error.value_or("certificate issuance failed"));
-        json->set("error_code", domain.errorCode.value_or("internal"));
-    }
-    if (!delegationZone.empty()) json->set("delegation", delegationJson(domain, delegationZone));
-    return json;
+std::string domainJson(const Domain& domain, const std::string& delegationZone) {
+    JsonText json;
+    writeDomain(json, domain, delegationZone);
+    return json.take();
 }
 
-Poco::JSON::Object::Ptr registrationJson(const Domain& domain, const std::string& delegationZone) {
-    auto json = orderedObject();
+std::string registrationJson(const Domain& domain, const std::string& delegationZone) {
     const std::string txtName = challengeName(domain.domainName);
-    json->set("id", domain.id);
-    json->set("domain_name", domain.domainName);
-    json->set("verification_token", domain.verificationToken);
-    json->set("status", std::string(toString(domain.status)));
-    json->set("challenge_domain", txtName);
     std::string instructions =
         "Create a TXT record for " + txtName + " with value: " + domain.verificationToken;
     if (!delegationZone.empty())
@@ -135,31 +131,43 @@ Poco::JSON::Object::Ptr registrationJson(const Domain& domain, const std::string
             " pointing to " +
             delegationTarget(domain.verificationToken, domain.domainName, delegationZone) +
             ": the service then publishes every ACME value itself";
-    json->set("instructions", instructions);
-    json->set("created_at", domain.createdAt);
-    if (!delegationZone.empty()) json->set("delegation", delegationJson(domain, delegationZone));
-    return json;
+    JsonText json;
+    json.beginObject()
+        .member("id", domain.id)
+        .member("domain_name", domain.domainName)
+        .member("verification_token", domain.verificationToken)
+        .member("status", std::string(toString(domain.status)))
+        .member("challenge_domain", txtName)
+        .member("instructions", instructions)
+        .member("created_at", domain.createdAt);
+    if (!delegationZone.empty()) writeDelegation(json.key("delegation"), domain, delegationZone);
+    return json.endObject().take();
 }
 
-Poco::JSON::Object::Ptr domainPageJson(const std::vector<Domain>& items,
-                                       const std::optional<std::string>& nextCursor,
-                                       const std::string& delegationZone) {
-    auto json = orderedObject();
-    Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-    for (const auto& domain : items) list->add(domainJson(domain, delegationZone));
-    json->set("items", list);
-    json->set("next_cursor", nextCursor ? Poco::Dynamic::Var(*nextCursor) : Poco::Dynamic::Var());
-    return json;
+std::string domainPageJson(const std::vector<Domain>& items,
+                           const std::optional<std::string>& nextCursor,
+                           const std::string& delegationZone) {
+    JsonText json;
+    json.beginObject().key("items").beginArray();
+    for (const auto& domain : items) writeDomain(json, domain, delegationZone);
+    json.endArray().key("next_cursor");
+    if (nextCursor)
+        json.string(*nextCursor);
+    else
+        json.null();
+    return json.endObject().take();
 }
 
-Poco::JSON::Object::Ptr certificateJson(const CertificateInfo& certificate) {
-    auto json = orderedObject();
-    json->set("id", certificate.id);
-    json->set("domain_id", certificate.domainId);
-    json->set("issued_at", certificate.issuedAt);
-    json->set("expires_at", certificate.expiresAt);
-    json->set("created_at", certificate.createdAt);
-    return json;
+std::string certificateJson(const CertificateInfo& certificate) {
+    return JsonText()
+        .beginObject()
+        .member("id", certificate.id)
+        .member("domain_id", certificate.domainId)
+        .member("issued_at", certificate.issuedAt)
+        .member("expires_at", certificate.expiresAt)
+        .member("created_at", certificate.createdAt)
+        .endObject()
+        .take();
 }
 
 }  // namespace dnsh

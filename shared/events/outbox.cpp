@@ -1,16 +1,14 @@
 #include "events/outbox.hpp"
 
-#include <Poco/JSON/Object.h>
-
 #include <mutex>
 #include <optional>
-#include <sstream>
 
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/domain_json.hpp"
 #include "domain/domain_repository.hpp"
+#include "http/json_text.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -68,16 +66,18 @@ void recordDomainEvent(Poco::Data::Session& session, EventType type, const std::
     }
     const auto domain = DomainRepository(session).findById(domainId);
     if (!domain) return;
-    Poco::JSON::Object payload(Poco::JSON_PRESERVE_KEY_ORDER);
-    payload.set("type", std::string(toString(type)));
-    payload.set("timestamp", nowRfc3339());
-    payload.set("data", domainJson(*domain, current.delegationZone));
-    std::ostringstream body;
-    payload.stringify(body);
+    const std::string typeName(toString(type));
+    const std::string body = JsonText()
+                                 .beginObject()
+                                 .member("type", typeName)
+                                 .member("timestamp", nowRfc3339())
+                                 .key("data")
+                                 .raw(domainJson(*domain, current.delegationZone))
+                                 .endObject()
+                                 .take();
     // webhook-id: stable across retries, so the receiver can drop a repeat.
     const std::string eventId = "evt_" + randomHex(16);
-    const std::string typeName(toString(type));
-    const std::string text = withoutToken(body.str(), domain->verificationToken);
+    const std::string text = withoutToken(body, domain->verificationToken);
     runSql(session,
            "INSERT INTO webhook_events (event_id, domain_id, type, payload) "
            "VALUES ($1, $2, $3, $4)",

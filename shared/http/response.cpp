@@ -10,6 +10,10 @@ Response jsonResponse(int status, const Poco::JSON::Object::Ptr& body) {
     return Response{status, text.str(), {}};
 }
 
+Response jsonResponse(int status, std::string json) {
+    return Response{status, std::move(json), {}};
+}
+
 Response errorResponse(ErrorCode code, const std::string& message, const std::string& errorCode) {
     // Messages may quote client input: keep them printable ASCII so the body is always valid
     // JSON (RFC 8259 §8.1), whatever bytes the client sent.

@@ -17,6 +17,8 @@ struct Response {
 };
 
 Response jsonResponse(int status, const Poco::JSON::Object::Ptr& body);
+// `json`: text that already is one JSON value.
+Response jsonResponse(int status, std::string json);
 
 // {"error": message} with the status that `code` maps to.
 Response errorResponse(ErrorCode code, const std::string& message,
