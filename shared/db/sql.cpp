@@ -4,6 +4,7 @@
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -12,6 +13,8 @@
 namespace dnsh {
 
 namespace {
+
+constexpr Oid kTimestamptzOid = 1184;  // pg_type.oid of timestamptz, fixed in the catalog
 
 // Names of the statements prepared on each connection, by SQL text. A connection is identified
 // by its PGconn and its server process: a PGconn freed and reallocated at the same address after
@@ -95,14 +98,15 @@ void forgetPreparedStatements(PGconn* connection) {
 }
 
 SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
-               const std::vector<SqlValue>& params) {
+               const std::vector<SqlValue>& params, SqlResults results) {
+    const int resultFormat = results == SqlResults::Binary ? 1 : 0;
     PGconn* connection = connectionOf(session);
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& param : params) values.push_back(param.text() ? param.text()->c_str() : nullptr);
     if (!preparing()) {
         PGresult* result = PQexecParams(connection, sql.c_str(), static_cast<int>(values.size()),
-                                        nullptr, values.data(), nullptr, nullptr, 0);
+                                        nullptr, values.data(), nullptr, nullptr, resultFormat);
         if (!succeeded(result)) {
             const ResultPtr owned(result, &PQclear);
             fail(connection, result);
@@ -119,7 +123,7 @@ SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
         preparedStatements().remember(connection, sql, name);
     }
     PGresult* result = PQexecPrepared(connection, name.c_str(), static_cast<int>(values.size()),
-                                      values.data(), nullptr, nullptr, 0);
+                                      values.data(), nullptr, nullptr, resultFormat);
     if (!succeeded(result)) {
         const ResultPtr owned(result, &PQclear);
         fail(connection, result);
@@ -159,12 +163,54 @@ std::optional<std::string> SqlRows::optionalText(int row, std::string_view colum
     return text(row, column);
 }
 
+bool SqlRows::isBinary(int index) const {
+    return PQfformat(result_.get(), index) == 1;
+}
+
+long long SqlRows::binaryInteger(int row, int index) const {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(result_.get(), row, index));
+    const int length = PQgetlength(result_.get(), row, index);
+    if (length != 2 && length != 4 && length != 8)
+        throw std::logic_error("column " + std::to_string(index) + " is not a binary integer");
+    std::uint64_t value = 0;
+    for (int i = 0; i < length; ++i) value = (value << 8) | bytes[i];
+    // Sign-extend the narrower ones (two's complement, network byte order).
+    const int unusedBits = 64 - 8 * length;
+    return static_cast<long long>(value << unusedBits) >> unusedBits;
+}
+
 long long SqlRows::integer(int row, std::string_view column) const {
+    const int index = columnIndex(column);
+    if (isBinary(index)) return binaryInteger(row, index);
     return std::stoll(text(row, column));
 }
 
 bool SqlRows::boolean(int row, std::string_view column) const {
+    const int index = columnIndex(column);
+    if (isBinary(index)) return PQgetlength(result_.get(), row, index) == 1 &&
+                                PQgetvalue(result_.get(), row, index)[0] == 1;
     return text(row, column) == "t";
+}
+
+long long SqlRows::unixMicros(int row, std::string_view column) const {
+    const int index = columnIndex(column);
+    if (!isBinary(index) || PQftype(result_.get(), index) != kTimestamptzOid)
+        throw std::logic_error("column " + std::string(column) + " is not a binary timestamptz");
+    // PostgreSQL counts microseconds from 2000-01-01 00:00:00 UTC.
+    constexpr long long kPostgresEpochMicros = 946684800LL * 1000000;
+    return binaryInteger(row, index) + kPostgresEpochMicros;
+}
+
+std::optional<std::string> SqlRows::rfc3339(int row, std::string_view column) const {
+    if (isNull(row, column)) return std::nullopt;
+    const long long micros = unixMicros(row, column);
+    // Whole seconds, rounded down (to_char's SS drops the fraction the same way).
+    const time_t seconds = static_cast<time_t>(micros / 1000000 - (micros % 1000000 < 0 ? 1 : 0));
+    tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return std::string(text);
 }
 
 }  // namespace dnsh

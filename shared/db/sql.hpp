@@ -5,8 +5,11 @@
 // statement anew (four round trips and a fresh plan per query); the session, its transactions and
 // its reconnects stay Poco's, these statements run on the same connection.
 //
-// Parameters and results are in text format: PostgreSQL infers each parameter's type from the
-// statement (cast in the SQL where it cannot, e.g. `$3::bigint`).
+// Parameters are in text format: PostgreSQL infers each parameter's type from the statement (cast
+// in the SQL where it cannot, e.g. `$3::bigint`). Results are text, or binary where asked for
+// (SqlResults::Binary): timestamps then arrive as integers in UTC whatever the session's TimeZone
+// and DateStyle, and are formatted here instead of by to_char() in the statement (the domain view
+// read on every GET formats seven).
 #include <Poco/Data/Session.h>
 #include <libpq-fe.h>
 
@@ -42,6 +45,8 @@ private:
     std::optional<std::string> text_;
 };
 
+enum class SqlResults { Text, Binary };
+
 // The rows of one result, read by column name.
 class SqlRows {
 public:
@@ -57,9 +62,17 @@ public:
     std::optional<std::string> optionalText(int row, std::string_view column) const;
     long long integer(int row, std::string_view column) const;
     bool boolean(int row, std::string_view column) const;
+    // A timestamptz column of a binary result, as RFC 3339 UTC to the second
+    // ("2026-11-27T20:02:07Z", what DNSH_RFC3339 gives in SQL); NULL as nullopt.
+    std::optional<std::string> rfc3339(int row, std::string_view column) const;
+    // A timestamptz column of a binary result: microseconds since 1970-01-01 UTC.
+    long long unixMicros(int row, std::string_view column) const;
 
 private:
     int columnIndex(std::string_view column) const;
+    bool isBinary(int index) const;
+    // The big-endian integer of a binary column (int2/int4/int8, and timestamptz's int8).
+    long long binaryInteger(int row, int index) const;
 
     std::shared_ptr<PGresult> result_;
 };
@@ -67,7 +80,7 @@ private:
 // Runs `sql` with `params` on the session's connection. Throws Poco::Data::DataException on any
 // error, as Poco's own statements do (Database::withSession tells a lost connection apart).
 SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
-               const std::vector<SqlValue>& params = {});
+               const std::vector<SqlValue>& params = {}, SqlResults results = SqlResults::Text);
 
 // The session's libpq connection.
 PGconn* connectionOf(Poco::Data::Session& session);
