@@ -241,9 +241,9 @@ private:
     int rotateKek(dnsh::Database& database, const dnsh::Config& config) {
         const std::string next = this->config().getString("admin.newKeyFile", "");
         const auto current = dnsh::loadKeyEncryptor(config);
-        const auto keys = next.empty()
-                              ? current
-                              : dnsh::KeyEncryptor::fromFile(next + "," + config.keyEncryptionKeyFile);
+        const auto keys =
+            next.empty() ? current
+                         : dnsh::KeyEncryptor::fromFile(next + "," + config.keyEncryptionKeyFile);
         const int count = dnsh::rotateKeyEncryptionKey(database, keys);
         std::cout << "re-encrypted " << count << " private key(s) to KEK " << keys.keyId() << "\n";
         return EXIT_OK;

@@ -3,8 +3,8 @@
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
 
+#include <chrono>
 #include <cstdlib>
-#include <ctime>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -103,7 +103,8 @@ SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
     PGconn* connection = connectionOf(session);
     std::vector<const char*> values;
     values.reserve(params.size());
-    for (const auto& param : params) values.push_back(param.text() ? param.text()->c_str() : nullptr);
+    for (const auto& param : params)
+        values.push_back(param.text() ? param.text()->c_str() : nullptr);
     if (!preparing()) {
         PGresult* result = PQexecParams(connection, sql.c_str(), static_cast<int>(values.size()),
                                         nullptr, values.data(), nullptr, nullptr, resultFormat);
@@ -115,10 +116,9 @@ SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
     }
     auto [name, unprepared] = preparedStatements().nameFor(connection, sql);
     if (unprepared) {
-        const ResultPtr prepared(
-            PQprepare(connection, name.c_str(), sql.c_str(), static_cast<int>(params.size()),
-                      nullptr),
-            &PQclear);
+        const ResultPtr prepared(PQprepare(connection, name.c_str(), sql.c_str(),
+                                           static_cast<int>(params.size()), nullptr),
+                                 &PQclear);
         if (!succeeded(prepared.get())) fail(connection, prepared.get());
         preparedStatements().remember(connection, sql, name);
     }
@@ -168,7 +168,8 @@ bool SqlRows::isBinary(int index) const {
 }
 
 long long SqlRows::binaryInteger(int row, int index) const {
-    const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(result_.get(), row, index));
+    const auto* bytes =
+        reinterpret_cast<const unsigned char*>(PQgetvalue(result_.get(), row, index));
     const int length = PQgetlength(result_.get(), row, index);
     if (length != 2 && length != 4 && length != 8)
         throw std::logic_error("column " + std::to_string(index) + " is not a binary integer");
@@ -187,8 +188,9 @@ long long SqlRows::integer(int row, std::string_view column) const {
 
 bool SqlRows::boolean(int row, std::string_view column) const {
     const int index = columnIndex(column);
-    if (isBinary(index)) return PQgetlength(result_.get(), row, index) == 1 &&
-                                PQgetvalue(result_.get(), row, index)[0] == 1;
+    if (isBinary(index))
+        return PQgetlength(result_.get(), row, index) == 1 &&
+               PQgetvalue(result_.get(), row, index)[0] == 1;
     return text(row, column) == "t";
 }
 
@@ -204,13 +206,31 @@ long long SqlRows::unixMicros(int row, std::string_view column) const {
 std::optional<std::string> SqlRows::rfc3339(int row, std::string_view column) const {
     if (isNull(row, column)) return std::nullopt;
     const long long micros = unixMicros(row, column);
-    // Whole seconds, rounded down (to_char's SS drops the fraction the same way).
-    const time_t seconds = static_cast<time_t>(micros / 1000000 - (micros % 1000000 < 0 ? 1 : 0));
-    tm utc{};
-    gmtime_r(&seconds, &utc);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return std::string(text);
+    // Whole seconds, rounded down (to_char's SS drops the fraction the same way). Calendar
+    // arithmetic by <chrono>: gmtime_r takes glibc's time zone lock on every call.
+    using namespace std::chrono;
+    const sys_seconds instant = floor<seconds>(sys_time<microseconds>(microseconds(micros)));
+    const sys_days day = floor<days>(instant);
+    const year_month_day date(day);
+    const hh_mm_ss time(instant - day);
+    char text[24];
+    auto digits = [&text](int at, long long value, int width) {
+        for (int i = width - 1; i >= 0; --i, value /= 10)
+            text[at + i] = static_cast<char>('0' + value % 10);
+    };
+    digits(0, static_cast<int>(date.year()), 4);
+    text[4] = '-';
+    digits(5, static_cast<unsigned>(date.month()), 2);
+    text[7] = '-';
+    digits(8, static_cast<unsigned>(date.day()), 2);
+    text[10] = 'T';
+    digits(11, time.hours().count(), 2);
+    text[13] = ':';
+    digits(14, time.minutes().count(), 2);
+    text[16] = ':';
+    digits(17, time.seconds().count(), 2);
+    text[19] = 'Z';
+    return std::string(text, 20);
 }
 
 }  // namespace dnsh

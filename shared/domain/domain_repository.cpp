@@ -8,15 +8,14 @@
 
 namespace dnsh {
 
-std::optional<Domain> DomainRepository::insert(const std::string& id,
-                                              const std::string& domainName,
-                                              const std::string& token) {
+std::optional<Domain> DomainRepository::insert(const std::string& id, const std::string& domainName,
+                                               const std::string& token) {
     // RETURNING gives the new row's view (nothing else exists for it yet): no read-back.
     const SqlRows rows = runSql(
         session_,
         "INSERT INTO domains (id, domain_name, verification_token) VALUES ($1, $2, $3) "
-        "ON CONFLICT (domain_name) DO NOTHING RETURNING status, delegation_status, "
-        DNSH_RFC3339("created_at") " AS created_at, " DNSH_RFC3339("updated_at") " AS updated_at",
+        "ON CONFLICT (domain_name) DO NOTHING RETURNING status, delegation_status, " DNSH_RFC3339(
+            "created_at") " AS created_at, " DNSH_RFC3339("updated_at") " AS updated_at",
         {id, domainName, token});
     if (rows.empty()) return std::nullopt;
     Domain domain;
@@ -50,13 +49,16 @@ std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
            "  json_build_array(txt_name, txt_value) ORDER BY id) FROM acme_challenges "
            "  WHERE order_id = o.id) END AS live_challenges, "
            "r.error AS renewal_error, r.error_code AS renewal_error_code "
-           "FROM (" + rows + ") page JOIN domains d ON d.id = page.id "
+           "FROM (" +
+           rows +
+           ") page JOIN domains d ON d.id = page.id "
            "LEFT JOIN certificates c ON c.domain_id = d.id AND c.superseded_at IS NULL "
            "LEFT JOIN acme_orders o ON o.domain_id = d.id "
            "  AND o.status IN ('pending', 'ready', 'processing') "
            "LEFT JOIN LATERAL (SELECT error, error_code FROM acme_orders "
            "  WHERE replaces_certificate_id = c.id AND status = 'invalid' "
-           "  ORDER BY created_at DESC LIMIT 1) r ON true " + orderBy;
+           "  ORDER BY created_at DESC LIMIT 1) r ON true " +
+           orderBy;
 }
 
 std::vector<PendingChallenge> parseChallenges(const std::optional<std::string>& json) {
@@ -65,8 +67,8 @@ std::vector<PendingChallenge> parseChallenges(const std::optional<std::string>& 
     const auto pairs = Poco::JSON::Parser().parse(*json).extract<Poco::JSON::Array::Ptr>();
     for (std::size_t i = 0; i < pairs->size(); ++i) {
         const auto pair = pairs->getArray(static_cast<unsigned>(i));
-        challenges.push_back(PendingChallenge{pair->getElement<std::string>(0),
-                                              pair->getElement<std::string>(1)});
+        challenges.push_back(
+            PendingChallenge{pair->getElement<std::string>(0), pair->getElement<std::string>(1)});
     }
     return challenges;
 }
@@ -90,15 +92,15 @@ Domain domainFromRow(const SqlRows& rows, int row) {
     domain.lastCheck = optionalText("last_check");
     domain.delegationStatus = text("delegation_status");
     if (const auto certId = optionalText("cert_id"))
-        domain.certificate = CertificateInfo{*certId, domain.id,
-                                             timestamp("cert_issued_at").value_or(""),
-                                             timestamp("cert_expires_at").value_or(""),
-                                             timestamp("cert_created_at").value_or("")};
+        domain.certificate = CertificateInfo{
+            *certId, domain.id, timestamp("cert_issued_at").value_or(""),
+            timestamp("cert_expires_at").value_or(""), timestamp("cert_created_at").value_or("")};
 
     const auto liveOrder = optionalText("live_id");
     const auto liveStep = optionalText("live_step").value_or("");
     // What the customer must publish: only while the order waits for DNS or the CA validates.
-    const std::vector<PendingChallenge> challenges = parseChallenges(optionalText("live_challenges"));
+    const std::vector<PendingChallenge> challenges =
+        parseChallenges(optionalText("live_challenges"));
     if (domain.status == DomainStatus::CertificatePending) domain.challenges = challenges;
     if (domain.status == DomainStatus::Active) {
         RenewalState renewal;
@@ -133,8 +135,8 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
     return domainFromRow(rows, 0);
 }
 
-std::vector<DomainRepository::Listed> DomainRepository::listPage(const std::string& status, int limit,
-                                               const std::optional<PageCursor>& after) {
+std::vector<DomainRepository::Listed> DomainRepository::listPage(
+    const std::string& status, int limit, const std::optional<PageCursor>& after) {
     const long long afterMicros = after ? after->createdAtMicros : 0;
     const std::string afterId = after ? after->id : "";
     const bool paged = after.has_value();
@@ -150,8 +152,9 @@ std::vector<DomainRepository::Listed> DomainRepository::listPage(const std::stri
         {status, paged, afterMicros, afterId, limit}, SqlResults::Binary);
     std::vector<Listed> page;
     for (int row = 0; row < rows.size(); ++row)
-        page.push_back(Listed{domainFromRow(rows, row),
-                              PageCursor{rows.text(row, "id"), rows.unixMicros(row, "created_at")}});
+        page.push_back(
+            Listed{domainFromRow(rows, row),
+                   PageCursor{rows.text(row, "id"), rows.unixMicros(row, "created_at")}});
     return page;
 }
 

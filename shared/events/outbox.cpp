@@ -58,10 +58,10 @@ void recordDomainEvent(Poco::Data::Session& session, EventType type, const std::
         return;
     if (type == EventType::DelegationLost) {
         // Checked again daily while it stays lost: one event when it is lost, not one a day.
-        const SqlRows last = runSql(
-            session,
-            "SELECT type FROM webhook_events WHERE domain_id = $1 ORDER BY id DESC LIMIT 1",
-            {domainId});
+        const SqlRows last =
+            runSql(session,
+                   "SELECT type FROM webhook_events WHERE domain_id = $1 ORDER BY id DESC LIMIT 1",
+                   {domainId});
         if (!last.empty() && last.text(0, "type") == toString(EventType::DelegationLost)) return;
     }
     const auto domain = DomainRepository(session).findById(domainId);

@@ -2,7 +2,29 @@
 
 #include <Poco/JSONString.h>
 
+#include <algorithm>
+
 namespace dnsh {
+
+namespace {
+
+// Ids, timestamps, names and statuses hold nothing JSON escapes: they go in as they are, and
+// only a string with a byte that may need escaping goes through Poco::toJSON.
+void appendQuoted(std::string& text, std::string_view value) {
+    const bool plain = std::all_of(value.begin(), value.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\' && c != '/';
+    });
+    if (plain) {
+        text += '"';
+        text += value;
+        text += '"';
+    } else {
+        text += Poco::toJSON(std::string(value), Poco::JSON_WRAP_STRINGS);
+    }
+}
+
+}  // namespace
 
 void JsonText::beforeValue() {
     if (afterKey_) {
@@ -47,7 +69,7 @@ JsonText& JsonText::endArray() {
 
 JsonText& JsonText::key(std::string_view name) {
     beforeValue();
-    text_ += Poco::toJSON(std::string(name), Poco::JSON_WRAP_STRINGS);
+    appendQuoted(text_, name);
     text_ += ':';
     afterKey_ = true;
     return *this;
@@ -55,7 +77,7 @@ JsonText& JsonText::key(std::string_view name) {
 
 JsonText& JsonText::string(const std::string& value) {
     beforeValue();
-    text_ += Poco::toJSON(value, Poco::JSON_WRAP_STRINGS);
+    appendQuoted(text_, value);
     return *this;
 }
 

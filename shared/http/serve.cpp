@@ -53,6 +53,13 @@ Request readRequest(const ParamLookup& param) {
     return request;
 }
 
+// Reads what is left of FCGI_STDIN up to its end (the empty record that closes it); true when
+// the end came within a few bytes: the body was read whole.
+bool endOfInput(FCGX_Stream* in) {
+    char rest[64];
+    return FCGX_GetStr(rest, sizeof rest, in) == 0 && FCGX_HasSeenEOF(in) != 0;
+}
+
 bool bodyFits(const Request& request) {
     return !request.contentLength ||
            (*request.contentLength >= 0 && *request.contentLength <= kMaxBodyBytes);
@@ -74,7 +81,8 @@ void logRequest(const Request& request, const Response& response,
               {"status", response.status},
               {"duration_ms", static_cast<double>(static_cast<long long>(elapsed * 1000)) / 1000}});
     // dispatch() knows the pattern it matched; only other paths are looked up.
-    recordHttpRequest(request.method, request.route.empty() ? routeLabel(request.path) : request.route,
+    recordHttpRequest(request.method,
+                      request.route.empty() ? routeLabel(request.path) : request.route,
                       response.status, elapsed / 1000);
 }
 
@@ -117,15 +125,22 @@ void serveFastCgi(const std::vector<Endpoint>& endpoints, Context& context) {
         });
         // Every line logged while serving it carries the request id (DESIGN.md "Observability").
         const LogContext logContext(request.requestId);
+        bool readToTheEnd = false;
         if (bodyFits(request)) {
             const long long length = request.contentLength.value_or(0);
             request.body.resize(static_cast<std::size_t>(length));
             const int got = FCGX_GetStr(request.body.data(), static_cast<int>(length), fcgi.in);
             request.body.resize(static_cast<std::size_t>(got > 0 ? got : 0));
+            readToTheEnd = endOfInput(fcgi.in);
         }
         const Response response = dispatch(endpoints, context, request);
         const std::string text = serializeCgiResponse(response, request.requestId);
         FCGX_PutStr(text.data(), static_cast<int>(text.size()), fcgi.out);
+        // libfcgi closes a connection by shutdown(), then waits until lighttpd has read the answer
+        // and closed its end: a sleep and a wake-up per request. Nothing is left to arrive once
+        // the whole request was read (FastCGI 1.0 §3.3: lighttpd sends no more records on it),
+        // so a plain close loses nothing; a request whose body was not read keeps libfcgi's wait.
+        if (readToTheEnd) FCGX_Detach(&fcgi);
         FCGX_Finish_r(&fcgi);
         logRequest(request, response, started);
     }

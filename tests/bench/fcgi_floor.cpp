@@ -26,9 +26,10 @@ bool selectOne(PGconn* connection) {
 int main() {
     const char* configured = std::getenv("DNSH_FLOOR_BODY");
     const std::string body = configured ? configured : "{}";
-    const std::string response = "Status: 200 OK\r\nContent-Type: application/json\r\n"
-                                 "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
-                                 body;
+    const std::string response =
+        "Status: 200 OK\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
     const std::string unavailable = "Status: 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
     PGconn* connection = nullptr;
     if (const char* url = std::getenv("DNSH_FLOOR_DATABASE_URL")) {
@@ -38,9 +39,15 @@ int main() {
     FCGX_Init();
     FCGX_Request request;
     FCGX_InitRequest(&request, 0, 0);
+    const bool plainClose = std::getenv("DNSH_FLOOR_PLAIN_CLOSE") != nullptr;
     while (FCGX_Accept_r(&request) >= 0) {
         const std::string& answer = connection && !selectOne(connection) ? unavailable : response;
         FCGX_PutStr(answer.data(), static_cast<int>(answer.size()), request.out);
+        if (plainClose) {
+            char rest[64];
+            if (FCGX_GetStr(rest, sizeof rest, request.in) == 0 && FCGX_HasSeenEOF(request.in))
+                FCGX_Detach(&request);
+        }
         FCGX_Finish_r(&request);
     }
     return 0;

@@ -29,7 +29,8 @@ std::string capturedStderr(Work&& work) {
     ::close(saved);
     std::string text;
     std::rewind(file);
-    for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file)) text.push_back(static_cast<char>(c));
+    for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file))
+        text.push_back(static_cast<char>(c));
     std::fclose(file);
     return text;
 }
@@ -50,7 +51,10 @@ TEST_CASE("logEvent: one JSON object per line, every field typed, hostile bytes 
     const std::string text = capturedStderr([&] {
         const LogContext context("req-1");
         logEvent(LogLevel::Info, "request",
-                 {{"path", hostile}, {"status", 404}, {"duration_ms", 1.5}, {"cached", true},
+                 {{"path", hostile},
+                  {"status", 404},
+                  {"duration_ms", 1.5},
+                  {"cached", true},
                   {"nothing", Poco::Dynamic::Var()}});
         logEvent(LogLevel::Debug, "hidden at info");
     });
