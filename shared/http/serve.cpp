@@ -1,6 +1,8 @@
 #include "http/serve.hpp"
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
+#include <poll.h>
 
 #include <chrono>
 #include <csignal>
@@ -114,10 +116,20 @@ int serveCgi(const std::vector<Endpoint>& endpoints, Context& context) {
     return 0;
 }
 
+// Whether lighttpd has another connection waiting on the listening socket (no wait).
+bool requestWaiting(int listeningSocket) {
+    pollfd listening{listeningSocket, POLLIN, 0};
+    return ::poll(&listening, 1, 0) > 0;
+}
+
 void serveFastCgi(const std::vector<Endpoint>& endpoints, Context& context) {
     FCGX_Request fcgi;
-    FCGX_InitRequest(&fcgi, 0, 0);
-    while (FCGX_Accept_r(&fcgi) >= 0) {
+    FCGX_InitRequest(&fcgi, FCGI_LISTENSOCK_FILENO, 0);
+    // Request lines are written in batches while requests keep coming, and before every wait.
+    const LogBatch logBatch;
+    while (true) {
+        if (!requestWaiting(FCGI_LISTENSOCK_FILENO)) flushLog();
+        if (FCGX_Accept_r(&fcgi) < 0) break;
         const auto started = std::chrono::steady_clock::now();
         Request request = readRequest([&](const char* name) {
             const char* value = FCGX_GetParam(name, fcgi.envp);

@@ -64,8 +64,40 @@ std::string nowRfc3339() {
 }
 
 namespace {
+
 thread_local std::string currentRequestId;
+thread_local bool batching = false;
+thread_local std::string batched;
+constexpr std::size_t kBatchBytes = 4096;
+
+// All of `text` to stderr; a log that cannot be written must not stop the request.
+void writeOut(const std::string& text) {
+    const std::lock_guard<std::mutex> lock(outputMutex);
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const ssize_t n = ::write(STDERR_FILENO, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        written += static_cast<std::size_t>(n);
+    }
+}
+
 }  // namespace
+
+LogBatch::LogBatch() {
+    batching = true;
+}
+
+LogBatch::~LogBatch() {
+    flushLog();
+    batching = false;
+}
+
+void flushLog() {
+    if (batched.empty()) return;
+    writeOut(batched);
+    batched.clear();
+}
 
 LogContext::LogContext(std::string requestId) : previous_(std::move(currentRequestId)) {
     currentRequestId = std::move(requestId);
@@ -99,8 +131,8 @@ void appendJsonValue(std::string& line, const Poco::Dynamic::Var& value) {
 
 void logEvent(LogLevel level, std::string_view message, const LogFields& fields) {
     if (!logEnabled(level)) return;
-    // One line per request at info: written straight into one string and one write(2), without
-    // a JSON object tree or a stream (they cost more than the request's own work).
+    // One line per request at info: written straight into one string, without a JSON object
+    // tree or a stream (they cost more than the request's own work).
     std::string line;
     line.reserve(256);
     line += "{\"ts\":\"";
@@ -120,14 +152,17 @@ void logEvent(LogLevel level, std::string_view message, const LogFields& fields)
         appendJsonValue(line, value);
     }
     line += "}\n";
-    const std::lock_guard<std::mutex> lock(outputMutex);
-    std::size_t written = 0;
-    while (written < line.size()) {
-        const ssize_t n = ::write(STDERR_FILENO, line.data() + written, line.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // nowhere to log to: the request goes on
-        written += static_cast<std::size_t>(n);
+    if (batching && level < LogLevel::Error) {
+        batched += line;
+        if (batched.size() >= kBatchBytes) flushLog();
+        return;
     }
+    if (!batched.empty()) {
+        batched += line;
+        flushLog();
+        return;
+    }
+    writeOut(line);
 }
 
 }  // namespace dnsh

@@ -30,6 +30,22 @@ private:
     std::string previous_;
 };
 
+// While one exists on a thread, the lines that thread logs below error are collected and written
+// together, by flushLog() or once 4 KiB are waiting: a FastCGI process with requests queued then
+// makes one write(2) per batch instead of one per request. The serve loop flushes whenever no
+// request is waiting, so a line is in the log before the process sits idle. Error lines, and
+// every other thread's lines, are written at once (after the ones collected before them).
+class LogBatch {
+public:
+    LogBatch();
+    ~LogBatch();
+    LogBatch(const LogBatch&) = delete;
+    LogBatch& operator=(const LogBatch&) = delete;
+};
+
+// Writes what this thread's LogBatch has collected.
+void flushLog();
+
 // {"ts": ..., "level": ..., "msg": message, "request_id"?, fields...}
 void logEvent(LogLevel level, std::string_view message, const LogFields& fields = {});
 

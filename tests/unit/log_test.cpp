@@ -94,3 +94,45 @@ TEST_CASE("logEvent: no request id outside a request, the context's id only whil
     CHECK(lines[1]->getValue<std::string>("level") == "error");
     CHECK_FALSE(lines[2]->has("request_id"));
 }
+
+TEST_CASE("LogBatch: lines wait for flushLog, an error line takes them along in order") {
+    setLogLevel(LogLevel::Info);
+    const std::string all = capturedStderr([] {
+        const LogBatch batch;
+        logEvent(LogLevel::Info, "first");
+        logEvent(LogLevel::Warn, "second");
+        flushLog();
+        logEvent(LogLevel::Info, "third");
+        logEvent(LogLevel::Error, "fourth");
+        logEvent(LogLevel::Info, "fifth");  // written when the batch ends
+    });
+    const auto lines = parsedLines(all);
+    REQUIRE(lines.size() == 5);
+    const std::vector<std::string> expected{"first", "second", "third", "fourth", "fifth"};
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        CHECK(lines[i]->getValue<std::string>("msg") == expected[i]);
+}
+
+TEST_CASE("LogBatch: nothing is written before flushLog, everything after it") {
+    setLogLevel(LogLevel::Info);
+    std::FILE* file = std::tmpfile();
+    REQUIRE(file != nullptr);
+    const int saved = ::dup(STDERR_FILENO);
+    ::dup2(::fileno(file), STDERR_FILENO);
+    long sizeWhileBatched = -1;
+    long sizeAfterFlush = -1;
+    {
+        const LogBatch batch;
+        logEvent(LogLevel::Info, "held");
+        std::fseek(file, 0, SEEK_END);
+        sizeWhileBatched = std::ftell(file);
+        flushLog();
+        std::fseek(file, 0, SEEK_END);
+        sizeAfterFlush = std::ftell(file);
+    }
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    std::fclose(file);
+    CHECK(sizeWhileBatched == 0);
+    CHECK(sizeAfterFlush > 0);
+}
