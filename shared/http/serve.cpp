@@ -149,9 +149,10 @@ void serveFastCgi(const std::vector<Endpoint>& endpoints, Context& context) {
         const std::string text = serializeCgiResponse(response, request.requestId);
         FCGX_PutStr(text.data(), static_cast<int>(text.size()), fcgi.out);
         // libfcgi closes a connection by shutdown(), then waits until lighttpd has read the answer
-        // and closed its end: a sleep and a wake-up per request. Nothing is left to arrive once
-        // the whole request was read (FastCGI 1.0 §3.3: lighttpd sends no more records on it),
-        // so a plain close loses nothing; a request whose body was not read keeps libfcgi's wait.
+        // and closed its end: a sleep and a wake-up per request. lighttpd leaves the close to the
+        // application (keepConn 0, FastCGI 1.0 §3.5) and sends nothing after the empty FCGI_STDIN
+        // record that ends a request (§5.3): once that was read, a plain close loses nothing. A
+        // request whose body was not read keeps libfcgi's wait.
         if (readToTheEnd) FCGX_Detach(&fcgi);
         FCGX_Finish_r(&fcgi);
         logRequest(request, response, started);
