@@ -31,33 +31,22 @@ std::optional<Domain> DomainRepository::insert(const std::string& id, const std:
 
 namespace {
 
-// The domain view in one statement: the row, its current certificate and its live order (each
-// at most one row, by a unique partial index: plain joins), the values the live order waits for
-// (as JSON, only while it waits for DNS or the CA validates), and the renewal order that last
-// tried to replace the current certificate. `rows` is a derived table of domain ids (and what
-// orders them) that the caller supplies.
+// The domain view in one statement: the domain's row and its row of domain_views (the current
+// certificate, the live order with the values it waits for, the renewal order that last failed
+// to replace the certificate), kept by triggers (migration 010): two primary-key reads. `rows` is
+// a derived table of domain ids (and what orders them) that the caller supplies.
 std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
     // Timestamps stay timestamptz: the statement runs with binary results and they are
     // formatted in C++ (SqlRows::rfc3339), cheaper than seven to_char() calls per view.
     return "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
            "d.verified_at, d.created_at, d.updated_at, d.last_check, d.delegation_status, "
-           "c.id AS cert_id, c.issued_at AS cert_issued_at, c.expires_at AS cert_expires_at, "
-           "c.created_at AS cert_created_at, c.renew_at AS cert_renew_at, "
-           "o.id AS live_id, o.kind AS live_kind, o.step AS live_step, "
-           "coalesce(o.delegated, false) AS live_delegated, "
-           "CASE WHEN o.step IN ('await_dns', 'await_authz') THEN (SELECT json_agg("
-           "  json_build_array(txt_name, txt_value) ORDER BY id) FROM acme_challenges "
-           "  WHERE order_id = o.id) END AS live_challenges, "
-           "r.error AS renewal_error, r.error_code AS renewal_error_code "
+           "v.cert_id, v.cert_issued_at, v.cert_expires_at, v.cert_created_at, v.cert_renew_at, "
+           "v.live_id, v.live_kind, v.live_step, coalesce(v.live_delegated, false) AS "
+           "live_delegated, v.live_challenges, v.renewal_error, v.renewal_error_code "
            "FROM (" +
            rows +
            ") page JOIN domains d ON d.id = page.id "
-           "LEFT JOIN certificates c ON c.domain_id = d.id AND c.superseded_at IS NULL "
-           "LEFT JOIN acme_orders o ON o.domain_id = d.id "
-           "  AND o.status IN ('pending', 'ready', 'processing') "
-           "LEFT JOIN LATERAL (SELECT error, error_code FROM acme_orders "
-           "  WHERE replaces_certificate_id = c.id AND status = 'invalid' "
-           "  ORDER BY created_at DESC LIMIT 1) r ON true " +
+           "LEFT JOIN domain_views v ON v.domain_id = d.id " +
            orderBy;
 }
 
