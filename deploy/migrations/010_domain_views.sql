@@ -41,8 +41,11 @@ CREATE TABLE domain_views (
 );
 
 -- Recomputes one domain's row; writes only when something changed. Nothing happens for a domain
--- deleted in this transaction (its row goes with it, ON DELETE CASCADE).
-CREATE FUNCTION refresh_domain_view(target text) RETURNS void LANGUAGE sql AS $$
+-- deleted in this transaction (its row goes with it, ON DELETE CASCADE). PL/pgSQL keeps the
+-- statement's plan for the session; an SQL-language function would plan the joins on every call
+-- (the issuance benchmark's store step went from 1 ms to 8 ms with one).
+CREATE FUNCTION refresh_domain_view(target text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO domain_views AS v
     SELECT * FROM domain_view_source WHERE domain_id = target
     ON CONFLICT (domain_id) DO UPDATE SET
@@ -53,6 +56,7 @@ CREATE FUNCTION refresh_domain_view(target text) RETURNS void LANGUAGE sql AS $$
         live_delegated = EXCLUDED.live_delegated, live_challenges = EXCLUDED.live_challenges,
         renewal_error = EXCLUDED.renewal_error, renewal_error_code = EXCLUDED.renewal_error_code
     WHERE v IS DISTINCT FROM EXCLUDED;
+END
 $$;
 
 -- certificates and acme_orders carry domain_id; acme_challenges reach it through their order.
