@@ -18,7 +18,11 @@ namespace {
 const std::string kToken(64, '0');
 
 std::string id(char c) {
-    return "'" + std::string(32, c) + "'";
+    // Built by appending: GCC 12 warns (-Wrestrict, a false positive) on "'" + std::string(...).
+    std::string quoted(1, '\'');
+    quoted.append(32, c);
+    quoted += '\'';
+    return quoted;
 }
 
 std::string insertDomain(char c, const std::string& status) {
