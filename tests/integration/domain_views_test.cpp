@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "db/migrations.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace dnsh;
@@ -73,13 +72,7 @@ std::string viewsDisagree(ScratchDatabase& scratch) {
 
 TEST_CASE("domain views: kept by triggers through every change, and from rows already there") {
     ScratchDatabase scratch("dnsh_views");
-    std::vector<Migration> upTo009;
-    for (const auto& migration : embeddedMigrations())
-        if (migration.name < "010") upTo009.push_back(migration);
-    scratch.database().withSession([&](Poco::Data::Session& session) {
-        applyMigrations(session, upTo009);
-        return true;
-    });
+    scratch.migrate("009_current_certificate_index");
     // Before the upgrade: an active domain renewed once with a renewal failing now, a domain
     // waiting for DNS with its challenge.
     scratch.run(
@@ -91,10 +84,7 @@ TEST_CASE("domain views: kept by triggers through every change, and from rows al
         "WHERE id = " +
         id('3') + ";" + insertDomain('b', "certificate_pending") +
         insertOrder('4', 'b', "issue", "await_dns") + insertChallenge('4', "v1"));
-    scratch.database().withSession([&](Poco::Data::Session& session) {
-        applyMigrations(session, embeddedMigrations());
-        return true;
-    });
+    scratch.migrate();
     CHECK(scratch.text("SELECT renewal_error FROM domain_views WHERE domain_id = " + id('a')) ==
           "CA said no");
     CHECK(scratch.text("SELECT live_challenges FROM domain_views WHERE domain_id = " + id('b')) ==

@@ -15,27 +15,13 @@ using namespace dnsh::test;
 
 namespace {
 
-std::vector<Migration> migrationsUpTo(const std::string& last) {
-    std::vector<Migration> selected;
-    for (const auto& migration : embeddedMigrations())
-        if (migration.name <= last) selected.push_back(migration);
-    return selected;
-}
-
-void migrate(ScratchDatabase& scratch, const std::vector<Migration>& migrations) {
-    scratch.database().withSession([&](Poco::Data::Session& session) {
-        applyMigrations(session, migrations);
-        return true;
-    });
-}
-
 const std::string kPending(32, 'a'), kActive(32, 'b'), kOrphan(32, 'c');
 
 }  // namespace
 
 TEST_CASE("migrations: a database at 002 with work in flight upgrades without losing it") {
     ScratchDatabase scratch("dnsh_migrate");
-    migrate(scratch, migrationsUpTo("002_order_retries"));
+    scratch.migrate("002_order_retries");
     REQUIRE(scratch.text("SELECT count(*) FROM schema_migrations") == "2");
     const std::string token(64, '0');
     scratch.run(
@@ -75,7 +61,7 @@ TEST_CASE("migrations: a database at 002 with work in flight upgrades without lo
         "VALUES ('" +
         kOrphan + "', 'orphan.example', '" + token + "', 'certificate_pending', now());");
 
-    migrate(scratch, embeddedMigrations());
+    scratch.migrate();
 
     // The order in flight keeps its place in the queue, its lease and its retries.
     CHECK(scratch.text("SELECT status FROM domains WHERE id = '" + kPending + "'") ==
@@ -98,7 +84,7 @@ TEST_CASE("migrations: a database at 002 with work in flight upgrades without lo
     CHECK(scratch.text("SELECT count(*) FROM information_schema.columns WHERE table_name = "
                        "'domains' AND column_name IN ('lease_owner', 'next_attempt_at')") == "0");
     // Running the migrations again changes nothing.
-    migrate(scratch, embeddedMigrations());
+    scratch.migrate();
     CHECK(scratch.text("SELECT count(*) FROM schema_migrations") ==
           std::to_string(embeddedMigrations().size()));
 }

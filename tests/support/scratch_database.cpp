@@ -2,9 +2,11 @@
 
 #include <Poco/Data/Statement.h>
 
+#include <stdexcept>
 #include <vector>
 
 #include "crypto/random.hpp"
+#include "db/migrations.hpp"
 #include "support/database.hpp"
 #include "support/test_env.hpp"
 
@@ -25,6 +27,21 @@ ScratchDatabase::~ScratchDatabase() {
         execute("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
     } catch (...) {
     }
+}
+
+void ScratchDatabase::migrate(const std::string& last) {
+    std::vector<Migration> selected;
+    bool found = last.empty();
+    for (const auto& migration : embeddedMigrations()) {
+        if (last.empty() || migration.name <= last) selected.push_back(migration);
+        found = found || migration.name == last;
+    }
+    // A misspelt name would quietly apply a different set: the upgrade under test would not be one.
+    if (!found) throw std::invalid_argument("no migration named " + last);
+    database_->withSession([&](Poco::Data::Session& session) {
+        applyMigrations(session, selected);
+        return true;
+    });
 }
 
 void ScratchDatabase::run(const std::string& sql) {

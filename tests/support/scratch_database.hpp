@@ -17,6 +17,9 @@ public:
 
     const std::string& url() const { return url_; }
     Database& database() { return *database_; }
+    // Applies the project's migrations up to and including `last` (a name such as
+    // "002_order_retries"); all of them when empty.
+    void migrate(const std::string& last = "");
     void run(const std::string& sql);          // a script of one or more statements
     std::string text(const std::string& sql);  // first column of the first row; "" when none
 
