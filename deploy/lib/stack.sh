@@ -590,6 +590,7 @@ dnsh_start_test_stack() {
     export KEY_ENCRYPTION_KEY_FILE=$test_dir/kek
     dnsh_ensure_kek "$KEY_ENCRYPTION_KEY_FILE"
     export DNSH_SCHEDULER_BIN=$build/scheduler/dns-scheduler DNSH_ADMIN_BIN=$build/tools/dnsh-admin
+    export DNSH_EDGE_SYNC_BIN=$build/tools/dnsh-edge-sync
 
     DNSH_BIND=127.0.0.1
     DNSH_PORT=$(dnsh_free_port)

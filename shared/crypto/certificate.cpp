@@ -1,6 +1,7 @@
 #include "crypto/certificate.hpp"
 
 #include <openssl/asn1.h>
+#include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -81,6 +82,19 @@ IssuedCertificate parseCertificateChain(const std::string& pemChain) {
         throw std::runtime_error("bad certificate validity");
     issued.lifetime = std::chrono::seconds(static_cast<long long>(days) * 86400 + seconds);
     return issued;
+}
+
+std::string certificateSerialHex(const std::string& leafPem) {
+    const X509Ptr leaf = readCertificate(leafPem);
+    if (!leaf) return "";
+    std::unique_ptr<BIGNUM, decltype(&BN_free)> serial(
+        ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf.get()), nullptr), &BN_free);
+    if (!serial) return "";
+    char* hex = BN_bn2hex(serial.get());
+    std::string text = hex ? hex : "";
+    OPENSSL_free(hex);
+    const auto first = text.find_first_not_of('0');
+    return first == std::string::npos ? "0" : text.substr(first);
 }
 
 bool certificateMatchesKey(const std::string& leafPem, EVP_PKEY* key) {

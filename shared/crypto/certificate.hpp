@@ -23,6 +23,10 @@ struct IssuedCertificate {
 // Splits a PEM chain (leaf first) and reads the leaf's validity. Throws std::runtime_error.
 IssuedCertificate parseCertificateChain(const std::string& pemChain);
 
+// The leaf's serial number in upper-case hex without leading zeros ("" when it is no PEM
+// certificate): what the edge agent compares with what a TLS terminator serves.
+std::string certificateSerialHex(const std::string& leafPem);
+
 // True when the leaf's public key is the key's.
 bool certificateMatchesKey(const std::string& leafPem, EVP_PKEY* key);
 

@@ -241,6 +241,32 @@ void renderWebhookOutbox(std::string& out, Poco::Data::Session& session) {
     sample(out, "dnsh_webhook_oldest_pending_age_seconds", "", std::stod(rows.text(0, "oldest")));
 }
 
+void renderEdgeAgents(std::string& out, Poco::Data::Session& session) {
+    // An agent heartbeats every 15 s; two minutes of silence is a dead one. The undelivered age
+    // is one probe of certificates_newest_created_idx past the laggiest live agent's
+    // applied_through (none yet: every certificate counts as undelivered).
+    const SqlRows rows = runSql(
+        session,
+        "WITH live AS (SELECT applied_through FROM edge_agents"
+        "               WHERE heartbeat_at > now() - interval '2 minutes')"
+        " SELECT (SELECT count(*) FROM live) AS live,"
+        "        (SELECT count(*) FROM edge_agents) AS known,"
+        "        coalesce((SELECT extract(epoch FROM now() - min(c.created_at)) FROM certificates c"
+        "                   WHERE c.superseded_at IS NULL AND c.created_at >"
+        "                         (SELECT min(coalesce(applied_through, '-infinity')) FROM live)),"
+        "                 0)::double precision AS oldest");
+    header(out, "dnsh_edge_agents_live", "gauge",
+           "Edge agents (dnsh-edge-sync) that wrote a heartbeat in the last 2 minutes.");
+    sample(out, "dnsh_edge_agents_live", "", static_cast<double>(rows.integer(0, "live")));
+    header(out, "dnsh_edge_agents_known", "gauge",
+           "Edge agents that ever wrote a heartbeat (rows of edge_agents).");
+    sample(out, "dnsh_edge_agents_known", "", static_cast<double>(rows.integer(0, "known")));
+    header(out, "dnsh_edge_undelivered_oldest_age_seconds", "gauge",
+           "Age of the oldest newest-certificate that some live edge agent has not applied yet "
+           "(0: every live agent has every certificate).");
+    sample(out, "dnsh_edge_undelivered_oldest_age_seconds", "", std::stod(rows.text(0, "oldest")));
+}
+
 }  // namespace
 
 std::string renderCounterFamilies(const std::vector<CounterDelta>& stored) {
@@ -272,6 +298,7 @@ std::string renderMetrics(Poco::Data::Session& session) {
     renderRenewalsDue(out, session);
     renderSchedulers(out, session);
     renderWebhookOutbox(out, session);
+    renderEdgeAgents(out, session);
     out += renderCounterFamilies(readStoredCounters(session));
     return out;
 }

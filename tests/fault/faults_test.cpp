@@ -32,6 +32,7 @@
 #include "support/http_client.hpp"
 #include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
+#include "support/service_control.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh::test;
@@ -74,39 +75,7 @@ HttpRequest createRequest(const std::string& name) {
 
 // --- services -------------------------------------------------------------------------------
 
-void serviceControl(const std::string& action, const std::string& service) {
-    const std::string command = requireEnv("DNSH_SERVICE_CONTROL") + " " + action + " " + service;
-    const int status = std::system(command.c_str());
-    if (status != 0) throw std::runtime_error(command + " failed with " + std::to_string(status));
-}
-
-// A service of the test stack this case stops; started again at the latest when the case ends.
-class StoppableService {
-public:
-    explicit StoppableService(std::string name) : name_(std::move(name)) {}
-    StoppableService(const StoppableService&) = delete;
-    StoppableService& operator=(const StoppableService&) = delete;
-    ~StoppableService() {
-        try {
-            start();
-        } catch (...) {
-            // Nothing more to do here; the next case will notice.
-        }
-    }
-    void stop() {
-        stopped_ = true;
-        serviceControl("stop", name_);
-    }
-    void start() {
-        if (!stopped_) return;
-        serviceControl("start", name_);
-        stopped_ = false;
-    }
-
-private:
-    std::string name_;
-    bool stopped_ = false;
-};
+// StoppableService: support/service_control.hpp.
 
 // --- domains --------------------------------------------------------------------------------
 

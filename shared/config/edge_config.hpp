@@ -1,0 +1,28 @@
+#pragma once
+// EDGE_* settings of the edge agent, dnsh-edge-sync (README, "Certificates on the TLS
+// terminators"). A missing or bad value stops it at start with a message naming the variable.
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace dnsh {
+
+struct EdgeSettings {
+    std::string dir;                // EDGE_DIR (required): where the files go
+    std::string haproxySocket;      // EDGE_HAPROXY_SOCKET: HAProxy's admin socket; empty: none
+    std::string reloadCommand;      // EDGE_RELOAD_COMMAND: run once per batch that changed files
+    std::optional<gid_t> group;     // EDGE_GROUP: key files 0640 for this group instead of 0600
+    std::chrono::milliseconds reconcileInterval{3'600'000};  // EDGE_RECONCILE_INTERVAL
+    std::chrono::milliseconds pollInterval{30'000};          // EDGE_POLL_INTERVAL
+    bool listen = true;  // EDGE_LISTEN: off behind a pooler in transaction mode
+    std::string agentName;  // EDGE_AGENT_NAME: the heartbeat's name; default <host>:<EDGE_DIR>
+};
+
+// Throws ConfigError naming the variable.
+EdgeSettings loadEdgeSettings(const EnvironmentLookup& lookup = processEnvironment);
+
+}  // namespace dnsh

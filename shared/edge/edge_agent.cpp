@@ -1,0 +1,122 @@
+#include "edge/edge_agent.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "core/error.hpp"
+#include "crypto/key_encryption.hpp"
+#include "edge/edge_directory.hpp"
+#include "edge/edge_source.hpp"
+#include "edge/edge_sync.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kStopCheck{500};                // how soon SIGTERM is noticed
+constexpr milliseconds kBatchWindow{200};              // notifications gathered into one batch
+constexpr milliseconds kHeartbeatInterval{15'000};     // /metrics calls an agent live for 2 min
+constexpr milliseconds kFirstBackoff{1'000};
+constexpr milliseconds kLastBackoff{30'000};
+
+void sleepUnlessStopped(milliseconds duration, const std::atomic<bool>& stop) {
+    const auto until = Clock::now() + duration;
+    while (!stop && Clock::now() < until)
+        std::this_thread::sleep_for(std::min(kStopCheck, std::chrono::duration_cast<milliseconds>(
+                                                             until - Clock::now())));
+}
+
+}  // namespace
+
+int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
+                 const std::atomic<bool>& stop) {
+    EdgeDirectory directory(settings.dir, settings.group);
+    const KeyEncryptor keys = KeyEncryptor::fromFile(options.keyEncryptionKeyFile);
+    EdgeSource source(options.databaseUrl, settings.listen && !options.once);
+    EdgeSync sync(settings, directory, keys);
+    logEvent(LogLevel::Info, "edge agent started",
+             {{"edge_dir", settings.dir},
+              {"agent", settings.agentName},
+              {"haproxy", !settings.haproxySocket.empty()},
+              {"listen", settings.listen}});
+
+    auto nextReconcile = Clock::now();
+    auto nextPoll = Clock::now() + settings.pollInterval;
+    auto nextHeartbeat = Clock::now();
+    auto nextHaproxyRetry = Clock::now();
+    milliseconds backoff = kFirstBackoff;
+    milliseconds haproxyBackoff = kFirstBackoff;
+    long long cursor = 0;
+    while (!stop) {
+        try {
+            if (Clock::now() >= nextReconcile) {
+                const long long asOf = source.now();
+                const EdgeRound round = sync.reconcile(source.allCertificates(), asOf);
+                cursor = asOf;
+                nextReconcile = Clock::now() + settings.reconcileInterval;
+                nextPoll = Clock::now() + settings.pollInterval;
+                if (options.once) {
+                    source.heartbeat(sync.heartbeat(settings.agentName));
+                    return round.failed > 0 || sync.haproxyBehind() ? 1 : 0;
+                }
+            } else {
+                const auto wakeUp = std::min({nextReconcile, nextPoll, nextHeartbeat,
+                                              Clock::now() + kStopCheck});
+                std::set<std::string> names = source.waitForNotifications(
+                    std::max(milliseconds(0),
+                             std::chrono::duration_cast<milliseconds>(wakeUp - Clock::now())));
+                // A burst (200 certificates stored in one go) becomes one batch.
+                const auto batchEnd = Clock::now() + kBatchWindow;
+                while (!names.empty() && Clock::now() < batchEnd) {
+                    const auto more = source.waitForNotifications(std::chrono::milliseconds(20));
+                    if (more.empty()) break;
+                    names.insert(more.begin(), more.end());
+                }
+                const long long asOf = source.now();
+                if (Clock::now() >= nextPoll) {
+                    const EdgeChanges changes = source.changesSince(cursor);
+                    names.insert(changes.domainNames.begin(), changes.domainNames.end());
+                    cursor = changes.cursorMicros;
+                    nextPoll = Clock::now() + settings.pollInterval;
+                }
+                if (!names.empty()) {
+                    sync.apply(names, source.certificatesOf(names), asOf);
+                } else if (sync.haproxyBehind() && Clock::now() >= nextHaproxyRetry) {
+                    if (sync.resyncHaproxy()) {
+                        haproxyBackoff = kFirstBackoff;
+                    } else {
+                        nextHaproxyRetry = Clock::now() + haproxyBackoff;
+                        haproxyBackoff = std::min(haproxyBackoff * 2, kLastBackoff);
+                    }
+                }
+            }
+            if (Clock::now() >= nextHeartbeat) {
+                source.heartbeat(sync.heartbeat(settings.agentName));
+                nextHeartbeat = Clock::now() + kHeartbeatInterval;
+            }
+            backoff = kFirstBackoff;
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::DatabaseUnavailable) throw;
+            // The files stay as they are; the cursor's poll catches up on what was missed.
+            if (options.once) return 1;
+            sleepUnlessStopped(backoff, stop);
+            backoff = std::min(backoff * 2, kLastBackoff);
+            nextPoll = Clock::now();
+        } catch (const std::runtime_error& e) {
+            logEvent(LogLevel::Error, "edge round failed, will retry",
+                     {{"detail", errorDetail(e)}});
+            if (options.once) return 1;
+            sleepUnlessStopped(backoff, stop);
+            backoff = std::min(backoff * 2, kLastBackoff);
+        }
+    }
+    logEvent(LogLevel::Info, "edge agent stopped");
+    return 0;
+}
+
+}  // namespace dnsh

@@ -1,0 +1,278 @@
+#include "edge/edge_sync.hpp"
+
+#include <openssl/crypto.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "crypto/certificate.hpp"
+#include "edge/edge_names.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+namespace {
+
+std::string withNewline(std::string pem) {
+    if (!pem.empty() && pem.back() != '\n') pem += '\n';
+    return pem;
+}
+
+// Decrypted key material is wiped before its memory goes back to the allocator.
+struct Wiped {
+    std::string text;
+    ~Wiped() { OPENSSL_cleanse(text.data(), text.size()); }
+};
+
+}  // namespace
+
+EdgeSync::EdgeSync(const EdgeSettings& settings, EdgeDirectory& directory,
+                   const KeyEncryptor& keys)
+    : settings_(settings), directory_(directory), keys_(keys) {
+    if (!settings.haproxySocket.empty())
+        haproxy_.emplace(settings.haproxySocket, directory.pathOf(kEdgeCrtList));
+}
+
+std::string EdgeSync::haproxyPath(const std::string& domainName) const {
+    return directory_.pathOf(edgeFileName(domainName));
+}
+
+bool EdgeSync::writeDomain(const EdgeCertificate& certificate) {
+    const std::string file = edgeFileName(certificate.domainName);
+    const std::string serial = certificateSerialHex(certificate.leafPem);
+    if (serial.empty()) throw std::runtime_error("the stored certificate is not a PEM certificate");
+    const Wiped key{withNewline(keys_.decrypt(certificate.sealedKey))};
+    const Wiped combined{withNewline(certificate.leafPem) + withNewline(certificate.chainPem) +
+                         key.text};
+    const bool changed = directory_.write(file, combined.text, EdgeDirectory::Mode::Secret);
+    served_[certificate.domainName] = {certificate.certificateId, serial,
+                                       certificate.createdMicros};
+    failing_.erase(certificate.domainName);
+    if (certificate.createdMicros >= newestApplied_) {
+        newestApplied_ = certificate.createdMicros;
+        appliedCertificateId_ = certificate.certificateId;
+    }
+    return changed;
+}
+
+void EdgeSync::writeSharedFiles() {
+    std::string crtList =
+        "# written by dnsh-edge-sync: every certificate of this directory (HAProxy crt-list)\n";
+    std::string wildcards =
+        "# written by dnsh-edge-sync: wildcard names to their files (nginx map, hostnames)\n";
+    for (const auto& [name, served] : served_) {
+        const std::string base = edgeBaseName(name);
+        crtList += directory_.pathOf(base + ".pem") + "\n";
+        if (name.rfind("*.", 0) != 0) continue;
+        // A wildcard's certificate also covers its apex (the API orders both names), unless the
+        // apex has a certificate of its own.
+        const std::string apex = name.substr(2);
+        wildcards += name + " " + base + ";\n";
+        if (!served_.count(apex)) wildcards += apex + " " + base + ";\n";
+    }
+    directory_.claim({kEdgeCrtList, kEdgeNginxWildcards});
+    directory_.write(kEdgeCrtList, crtList, EdgeDirectory::Mode::Public);
+    directory_.write(kEdgeNginxWildcards, wildcards, EdgeDirectory::Mode::Public);
+    directory_.sync();
+}
+
+std::set<std::string> EdgeSync::writeDomains(const std::vector<EdgeCertificate>& certificates,
+                                             EdgeRound& round) {
+    std::set<std::string> files;
+    for (const auto& certificate : certificates) {
+        try {
+            files.insert(edgeFileName(certificate.domainName));
+        } catch (const std::invalid_argument&) {
+            // Reported below, when its file name is asked for again.
+        }
+    }
+    const std::set<std::string> refused = directory_.claim(files);
+    std::set<std::string> changed;
+    for (const auto& certificate : certificates) {
+        try {
+            const std::string file = edgeFileName(certificate.domainName);
+            if (refused.count(file))
+                throw std::runtime_error("not replacing " + directory_.pathOf(file) +
+                                         ": the edge agent did not write it (not in its manifest)");
+            if (writeDomain(certificate)) changed.insert(certificate.domainName);
+        } catch (const std::exception& e) {
+            // Skipped: its older file (if any) stays and keeps serving; the rest go on.
+            ++round.failed;
+            failing_[certificate.domainName] = certificate.createdMicros;
+            logEvent(LogLevel::Error, "certificate not applied",
+                     {{"domain", certificate.domainName},
+                      {"certificate_id", certificate.certificateId},
+                      {"detail", errorDetail(e)}});
+        }
+    }
+    directory_.sync();
+    round.written = static_cast<int>(changed.size());
+    return changed;
+}
+
+EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
+                              long long asOfMicros) {
+    EdgeRound round;
+    std::set<std::string> desired;
+    for (const auto& certificate : certificates) desired.insert(certificate.domainName);
+    for (auto it = served_.begin(); it != served_.end();)
+        it = desired.count(it->first) ? std::next(it) : served_.erase(it);
+    for (auto it = failing_.begin(); it != failing_.end();)
+        it = desired.count(it->first) ? std::next(it) : failing_.erase(it);
+    writeDomains(certificates, round);
+    writeSharedFiles();
+    if (haproxy_) resyncHaproxy();
+    // Files of domains deleted while no agent ran (the manifest knows them; nothing else is
+    // touched), after HAProxy let go of them.
+    std::set<std::string> wanted{kEdgeCrtList, kEdgeNginxWildcards};
+    for (const auto& domain : desired) {
+        try {
+            wanted.insert(edgeFileName(domain));
+        } catch (const std::invalid_argument&) {
+            // Reported when it was written.
+        }
+    }
+    std::set<std::string> unwanted;
+    for (const auto& name : directory_.owned())
+        if (!wanted.count(name)) unwanted.insert(name);
+    round.removed = directory_.remove(unwanted);
+    if (round.written > 0 || round.removed > 0) runReloadCommand();
+    finishRound(asOfMicros, round);
+    return round;
+}
+
+EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
+                          const std::vector<EdgeCertificate>& certificates,
+                          long long asOfMicros) {
+    EdgeRound round;
+    const std::set<std::string> changed = writeDomains(certificates, round);
+    std::set<std::string> found;
+    for (const auto& certificate : certificates) found.insert(certificate.domainName);
+    std::set<std::string> removed;
+    std::set<std::string> removedFiles;
+    for (const auto& name : domainNames) {
+        if (found.count(name)) continue;
+        failing_.erase(name);
+        try {
+            const std::string file = edgeFileName(name);
+            if (served_.erase(name) > 0 || directory_.owns(file)) {
+                removed.insert(name);
+                removedFiles.insert(file);
+            }
+        } catch (const std::invalid_argument&) {
+            // Not a name the agent could have written a file for.
+        }
+    }
+    if (!changed.empty() || !removed.empty()) writeSharedFiles();
+    updateHaproxy(changed, removed);
+    directory_.remove(removedFiles);
+    round.removed = static_cast<int>(removed.size());
+    if (round.written > 0 || round.removed > 0) runReloadCommand();
+    finishRound(asOfMicros, round);
+    return round;
+}
+
+void EdgeSync::updateHaproxy(const std::set<std::string>& changed,
+                             const std::set<std::string>& removed) {
+    if (!haproxy_ || (changed.empty() && removed.empty() && !haproxyBehind_)) return;
+    if (haproxyBehind_) {
+        resyncHaproxy();
+        return;
+    }
+    try {
+        for (const auto& name : removed) {
+            const std::string path = haproxyPath(name);
+            if (!haproxyListed_.count(path)) continue;
+            haproxy_->remove(path);
+            haproxyListed_.erase(path);
+        }
+        for (const auto& name : changed) {
+            const std::string path = haproxyPath(name);
+            const auto pem = directory_.read(edgeFileName(name));
+            if (!pem) continue;
+            const Wiped content{*pem};
+            try {
+                haproxy_->install(path, content.text, served_[name].serial,
+                                  !haproxyListed_.count(path));
+            } catch (const HaproxyUnreachable&) {
+                throw;
+            } catch (const std::runtime_error& e) {
+                // HAProxy refused this one; it is compared again at the next full reconcile.
+                failing_[name] = served_[name].createdMicros;
+                logEvent(LogLevel::Error, "HAProxy refused a certificate",
+                         {{"domain", name}, {"detail", e.what()}});
+                continue;
+            }
+            haproxyListed_.insert(path);
+        }
+    } catch (const HaproxyUnreachable& e) {
+        haproxyBehind_ = true;  // the files are written; resyncHaproxy() catches up later
+        logEvent(LogLevel::Warn, "HAProxy not updated, will retry", {{"detail", e.what()}});
+    }
+}
+
+bool EdgeSync::resyncHaproxy() {
+    if (!haproxy_) return true;
+    try {
+        const std::set<std::string> listed = haproxy_->listed();
+        std::set<std::string> wanted;
+        for (const auto& entry : served_) wanted.insert(haproxyPath(entry.first));
+        const std::string prefix = directory_.path() + "/";
+        for (const auto& path : listed)
+            if (path.rfind(prefix, 0) == 0 && !wanted.count(path)) haproxy_->remove(path);
+        for (const auto& [name, served] : served_) {
+            const std::string path = haproxyPath(name);
+            const bool isListed = listed.count(path) > 0;
+            if (isListed && haproxy_->serialOf(path) == served.serial) continue;
+            const auto pem = directory_.read(edgeFileName(name));
+            if (!pem) continue;
+            const Wiped content{*pem};
+            try {
+                haproxy_->install(path, content.text, served.serial, !isListed);
+            } catch (const HaproxyUnreachable&) {
+                throw;
+            } catch (const std::runtime_error& e) {
+                failing_[name] = served.createdMicros;
+                logEvent(LogLevel::Error, "HAProxy refused a certificate",
+                         {{"domain", name}, {"detail", e.what()}});
+            }
+        }
+        haproxyListed_ = wanted;
+        if (haproxyBehind_) logEvent(LogLevel::Info, "HAProxy in step again");
+        haproxyBehind_ = false;
+        return true;
+    } catch (const std::runtime_error& e) {
+        haproxyBehind_ = true;
+        logEvent(LogLevel::Warn, "HAProxy not updated, will retry", {{"detail", e.what()}});
+        return false;
+    }
+}
+
+void EdgeSync::runReloadCommand() {
+    if (settings_.reloadCommand.empty()) return;
+    const int status = std::system(settings_.reloadCommand.c_str());
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    logEvent(code == 0 ? LogLevel::Info : LogLevel::Error, "EDGE_RELOAD_COMMAND ran",
+             {{"exit_code", code}});
+}
+
+void EdgeSync::finishRound(long long asOfMicros, const EdgeRound& round) {
+    if (round.written > 0 || round.removed > 0 || round.failed > 0)
+        logEvent(round.failed > 0 ? LogLevel::Warn : LogLevel::Info, "edge files updated",
+                 {{"written", round.written},
+                  {"removed", round.removed},
+                  {"failed", round.failed},
+                  {"certificates", static_cast<int>(served_.size())}});
+    if (haproxyBehind_) return;  // not served until HAProxy has it
+    long long through = asOfMicros;
+    for (const auto& [name, created] : failing_) through = std::min(through, created - 1);
+    appliedThrough_ = through;
+}
+
+EdgeHeartbeat EdgeSync::heartbeat(const std::string& agent) const {
+    return {agent, static_cast<int>(served_.size()), static_cast<int>(failing_.size()),
+            appliedThrough_, appliedCertificateId_};
+}
+
+}  // namespace dnsh

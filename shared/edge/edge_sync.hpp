@@ -1,0 +1,71 @@
+#pragma once
+// Keeps EDGE_DIR and a running HAProxy in step with the newest certificate of every live domain
+// (README, "Certificates on the TLS terminators"). Files first, then HAProxy's runtime API, so
+// the files always hold what HAProxy was told and a restarted HAProxy loads the same set.
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/edge_config.hpp"
+#include "crypto/key_encryption.hpp"
+#include "edge/edge_directory.hpp"
+#include "edge/edge_source.hpp"
+#include "edge/haproxy_runtime.hpp"
+
+namespace dnsh {
+
+struct EdgeRound {
+    int written = 0;  // domains whose files changed
+    int removed = 0;  // domains whose files went
+    int failed = 0;   // domains skipped (a key that does not open, a file refused or not written)
+};
+
+class EdgeSync {
+public:
+    EdgeSync(const EdgeSettings& settings, EdgeDirectory& directory, const KeyEncryptor& keys);
+
+    // Everything: the certificates are the whole desired set (files of other domains removed,
+    // HAProxy's crt-list compared entry by entry). `asOfMicros`: when they were read.
+    EdgeRound reconcile(const std::vector<EdgeCertificate>& certificates, long long asOfMicros);
+    // The named domains only: those without a certificate among `certificates` are removed.
+    EdgeRound apply(const std::set<std::string>& domainNames,
+                    const std::vector<EdgeCertificate>& certificates, long long asOfMicros);
+    // After HAProxy failed (down, restarting): compares and updates it entry by entry. Whether
+    // it is now in step (false: still unreachable; retried later).
+    bool resyncHaproxy();
+    bool haproxyBehind() const { return haproxyBehind_; }
+
+    EdgeHeartbeat heartbeat(const std::string& agent) const;
+
+private:
+    struct Served {
+        std::string certificateId;
+        std::string serial;
+        long long createdMicros = 0;
+    };
+    // Claims and writes the certificates' files; the domains whose file changed.
+    std::set<std::string> writeDomains(const std::vector<EdgeCertificate>& certificates,
+                                       EdgeRound& round);
+    bool writeDomain(const EdgeCertificate& certificate);  // whether its file changed
+    void writeSharedFiles();
+    void updateHaproxy(const std::set<std::string>& changed, const std::set<std::string>& removed);
+    void runReloadCommand();
+    void finishRound(long long asOfMicros, const EdgeRound& round);
+    std::string haproxyPath(const std::string& domainName) const;
+
+    const EdgeSettings& settings_;
+    EdgeDirectory& directory_;
+    const KeyEncryptor& keys_;
+    std::optional<HaproxyRuntime> haproxy_;
+    std::map<std::string, Served> served_;             // by domain name: what the files hold
+    std::map<std::string, long long> failing_;         // domain name -> its certificate's time
+    std::set<std::string> haproxyListed_;              // cert files in HAProxy's crt-list
+    bool haproxyBehind_ = false;
+    std::optional<long long> appliedThrough_;
+    std::string appliedCertificateId_;
+    long long newestApplied_ = 0;
+};
+
+}  // namespace dnsh

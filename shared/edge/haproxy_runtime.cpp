@@ -1,0 +1,169 @@
+#include "edge/haproxy_runtime.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+namespace dnsh {
+
+namespace {
+
+bool contains(const std::string& text, const char* needle) {
+    return text.find(needle) != std::string::npos;
+}
+
+class Socket {
+public:
+    explicit Socket(int fd) : fd_(fd) {}
+    ~Socket() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int fd() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+std::string normalisedSerial(const std::string& hex) {
+    std::string out;
+    for (char c : hex)
+        if (std::isxdigit(static_cast<unsigned char>(c)))
+            out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    const auto first = out.find_first_not_of('0');
+    return first == std::string::npos ? "0" : out.substr(first);
+}
+
+HaproxyRuntime::HaproxyRuntime(std::string socketPath, std::string crtList,
+                               std::chrono::milliseconds timeout)
+    : socketPath_(std::move(socketPath)), crtList_(std::move(crtList)), timeout_(timeout) {}
+
+std::string HaproxyRuntime::command(const std::string& line) {
+    Socket socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (socket.fd() < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (socketPath_.size() >= sizeof address.sun_path)
+        throw std::runtime_error("EDGE_HAPROXY_SOCKET is too long: " + socketPath_);
+    std::memcpy(address.sun_path, socketPath_.c_str(), socketPath_.size() + 1);
+    if (::connect(socket.fd(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+        throw HaproxyUnreachable("HAProxy is not reachable at " + socketPath_ + ": " +
+                                 std::strerror(errno));
+    const std::string request = line + "\n";
+    for (std::size_t done = 0; done < request.size();) {
+        const ssize_t sent =
+            ::send(socket.fd(), request.data() + done, request.size() - done, MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR) continue;
+        if (sent <= 0)
+            throw HaproxyUnreachable("HAProxy closed its socket: " +
+                                     std::string(std::strerror(errno)));
+        done += static_cast<std::size_t>(sent);
+    }
+    std::string answer;
+    char buffer[8192];
+    for (;;) {
+        pollfd readable{socket.fd(), POLLIN, 0};
+        const int ready = ::poll(&readable, 1, static_cast<int>(timeout_.count()));
+        if (ready == 0) throw HaproxyUnreachable("HAProxy did not answer in time");
+        if (ready < 0 && errno == EINTR) continue;
+        const ssize_t got = ::recv(socket.fd(), buffer, sizeof buffer, 0);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;  // it closes the connection after the answer
+        answer.append(buffer, static_cast<std::size_t>(got));
+    }
+    return answer;
+}
+
+std::set<std::string> HaproxyRuntime::listed() {
+    const std::string answer = command("show ssl crt-list " + crtList_);
+    if (!answer.empty() && answer.front() != '#')
+        throw std::runtime_error("show ssl crt-list " + crtList_ + ": " + answer);
+    std::set<std::string> files;
+    std::istringstream lines(answer);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.empty() || line.front() == '#') continue;
+        // "<file>[:<line>] [options] [filters]"
+        std::string file = line.substr(0, line.find_first_of(" \t["));
+        if (const auto colon = file.rfind(':'); colon != std::string::npos &&
+                                                 file.find_first_not_of("0123456789", colon + 1) ==
+                                                     std::string::npos)
+            file.resize(colon);
+        files.insert(file);
+    }
+    return files;
+}
+
+std::optional<std::string> HaproxyRuntime::serialOf(const std::string& certFile) {
+    const std::string answer = command("show ssl cert " + certFile);
+    std::istringstream lines(answer);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("Serial:", 0) == 0) return normalisedSerial(line.substr(7));
+    return std::nullopt;
+}
+
+void HaproxyRuntime::abortOpenTransaction() {
+    // "# transaction\n*<file>\n# filename\n...": the open one comes first, marked with '*'.
+    const std::string answer = command("show ssl cert");
+    if (answer.rfind("# transaction\n*", 0) != 0) return;
+    const std::size_t start = answer.find('*') + 1;
+    command("abort ssl cert " + answer.substr(start, answer.find('\n', start) - start));
+}
+
+void HaproxyRuntime::install(const std::string& certFile, const std::string& pem,
+                             const std::string& serial, bool isNew) {
+    const std::string set = "set ssl cert " + certFile + " <<\n" + pem + "\n";
+    // Requests of tune.bufsize (16 KiB) or more get an empty answer, and crashed HAProxy 2.6.12
+    // when tried here.
+    if (set.size() >= 15'000)
+        throw std::runtime_error("the certificate file of " + certFile + " is " +
+                                 std::to_string(pem.size()) +
+                                 " bytes, too large for HAProxy's runtime API (16 KiB buffer)");
+    abortOpenTransaction();
+    if (isNew) {
+        const std::string answer = command("new ssl cert " + certFile);
+        // Already known (an earlier run stopped between its commands): go on with `set`.
+        if (!contains(answer, "New empty certificate store") && !contains(answer, "already exists"))
+            throw std::runtime_error("new ssl cert " + certFile + ": " + answer);
+    }
+    // The payload ends at the first empty line; a PEM has none. The answer must name this file.
+    const std::string staged = command(set);
+    if (!contains(staged, ("for certificate " + certFile + "!").c_str())) {
+        abortOpenTransaction();
+        throw std::runtime_error("set ssl cert " + certFile + ": " + staged);
+    }
+    const std::string committed = command("commit ssl cert " + certFile);
+    if (!contains(committed, "Success!")) {
+        command("abort ssl cert " + certFile);  // a failed commit leaves the transaction open
+        throw std::runtime_error("commit ssl cert " + certFile + ": " + committed);
+    }
+    // `add` twice makes two entries: only when the list does not have it yet.
+    if (isNew && !listed().count(certFile)) {
+        const std::string answer = command("add ssl crt-list " + crtList_ + " " + certFile);
+        if (!contains(answer, "Success!"))
+            throw std::runtime_error("add ssl crt-list " + certFile + ": " + answer);
+    }
+    const auto loaded = serialOf(certFile);
+    if (loaded != normalisedSerial(serial))
+        throw std::runtime_error("HAProxy holds serial " + loaded.value_or("none") + " for " +
+                                 certFile + " after the update, not " + serial);
+}
+
+void HaproxyRuntime::remove(const std::string& certFile) {
+    const std::string unlisted = command("del ssl crt-list " + crtList_ + " " + certFile);
+    if (!contains(unlisted, "deleted") && !contains(unlisted, "can't be found"))
+        throw std::runtime_error("del ssl crt-list " + certFile + ": " + unlisted);
+    abortOpenTransaction();  // a certificate with a transaction open cannot be deleted
+    const std::string freed = command("del ssl cert " + certFile);
+    if (!contains(freed, "deleted!") && !contains(freed, "doesn't exist"))
+        throw std::runtime_error("del ssl cert " + certFile + ": " + freed);
+}
+
+}  // namespace dnsh

@@ -1,0 +1,57 @@
+#pragma once
+// HAProxy's runtime API on its stats socket (`stats socket <path> level admin`), for the
+// certificates of one crt-list: replaced, added and removed in the running process, with no
+// reload (HAProxy 2.6 management guide, "set ssl cert", "new ssl cert", "add ssl crt-list",
+// "del ssl crt-list", "del ssl cert"). The runtime API changes memory only: the edge agent writes
+// the same files first, so a restarted HAProxy loads the same set.
+#include <chrono>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+namespace dnsh {
+
+// HAProxy could not be asked at all (socket missing, connection refused, no answer): nothing
+// about one certificate, the whole update waits for it.
+class HaproxyUnreachable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class HaproxyRuntime {
+public:
+    // `socketPath`: EDGE_HAPROXY_SOCKET. `crtList`: the crt-list file as the bind line names it.
+    HaproxyRuntime(std::string socketPath, std::string crtList,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+    // Each throws HaproxyUnreachable, or std::runtime_error with HAProxy's answer.
+
+    // The certificate files the crt-list holds now.
+    std::set<std::string> listed();
+    // The serial of a loaded certificate (upper-case hex, as `show ssl cert` prints it), or none
+    // when HAProxy has no certificate of that name.
+    std::optional<std::string> serialOf(const std::string& certFile);
+    // Puts `pem` (leaf, chain, key) in place of what `certFile` holds, adding it to the crt-list
+    // when `isNew`, and checks that HAProxy then holds the certificate of `serial`.
+    void install(const std::string& certFile, const std::string& pem, const std::string& serial,
+                 bool isNew);
+    // Takes `certFile` out of the crt-list and frees it.
+    void remove(const std::string& certFile);
+    // One command, one connection (the socket closes after each answer without `prompt`).
+    std::string command(const std::string& line);
+
+private:
+    // Aborts a transaction an earlier run left open: HAProxy 2.6.12 (Debian 12) files a `set` for
+    // one certificate into another's open transaction instead of refusing it.
+    void abortOpenTransaction();
+
+    std::string socketPath_;
+    std::string crtList_;
+    std::chrono::milliseconds timeout_;
+};
+
+// "ABCDEF..." -> upper case without leading zeros, so HAProxy's and OpenSSL's spellings compare.
+std::string normalisedSerial(const std::string& hex);
+
+}  // namespace dnsh

@@ -1,0 +1,185 @@
+// The edge agent when what it depends on fails (README, "Certificates on the TLS terminators"):
+// PostgreSQL stopped, HAProxy restarted, the agent killed mid-batch, a full disk; and the
+// least-privilege role it is meant to run as.
+#include <doctest/doctest.h>
+#include <sys/mount.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+#include <thread>
+
+#include "edge/edge_support.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/service_control.hpp"
+#include "support/test_env.hpp"
+#include "support/tls_host.hpp"
+
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool servedBy(int port, const std::string& name, const std::string& serial,
+              std::chrono::milliseconds timeout = 15s) {
+    return waitFor(timeout, [&] { return servedCertificate(port, name).serial == serial; }, 200ms);
+}
+
+}  // namespace
+
+TEST_CASE("edge: PostgreSQL down leaves the files as they are, and the agent catches up by itself") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("outage");
+    const std::string id = domains.add(name);
+    const StoredCertificate first = domains.storeCertificate(id, name);
+    TlsHost host;
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    host.startAgent();
+    REQUIRE(servedBy(host.haproxyPort(), name, first.serial));
+    const std::string file = host.edgeDir() + "/" + name + ".pem";
+    const std::string before = readFile(file);
+    {
+        StoppableService postgres("postgres");
+        postgres.stop();
+        std::this_thread::sleep_for(3s);  // the agent polls (1 s) and fails meanwhile
+        CHECK(host.agent()->running());
+        CHECK(readFile(file) == before);
+        CHECK(servedCertificate(host.haproxyPort(), name).serial == first.serial);
+        postgres.start();
+    }
+    // Stored while the agent was reconnecting: its NOTIFY may be lost, the poll finds it.
+    const StoredCertificate second = domains.storeCertificate(id, name);
+    INFO(describe(*host.agent()));
+    CHECK(servedBy(host.haproxyPort(), name, second.serial, 30s));
+    CHECK(host.agent()->log().find("database unavailable") != std::string::npos);
+}
+
+TEST_CASE("edge: with HAProxy down the files are still written, and a restarted HAProxy serves "
+          "the full set") {
+    EdgeDomains domains;
+    const std::string kept = uniqueDomainName("kept");
+    const std::string added = uniqueDomainName("added-while-down");
+    const StoredCertificate keptCertificate = domains.storeCertificate(domains.add(kept), kept);
+    TlsHost host;
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    host.startAgent();
+    REQUIRE(servedBy(host.haproxyPort(), kept, keptCertificate.serial));
+    host.stopHaproxy();
+    const StoredCertificate addedCertificate = domains.storeCertificate(domains.add(added), added);
+    CHECK(waitFor(15s, [&] { return fs::exists(host.edgeDir() + "/" + added + ".pem"); }));
+    CHECK(waitFor(5s, [&] {
+        return host.agent()->log().find("HAProxy not updated, will retry") != std::string::npos;
+    }));
+    // The heartbeat does not claim what HAProxy has not got.
+    host.startHaproxy();
+    CHECK(servedBy(host.haproxyPort(), added, addedCertificate.serial));
+    CHECK(servedCertificate(host.haproxyPort(), kept).serial == keptCertificate.serial);
+    // A renewal after the restart goes through the runtime API again.
+    const StoredCertificate renewed = domains.storeCertificate(
+        scalar("SELECT id FROM domains WHERE domain_name = " + dnsh::test::quoted(kept)), kept);
+    INFO(describe(*host.agent()));
+    CHECK(servedBy(host.haproxyPort(), kept, renewed.serial));
+}
+
+TEST_CASE("edge: kill -9 in the middle of a batch, then a restart, ends with exactly the right "
+          "files") {
+    EdgeDomains domains;
+    TlsHost host;
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startAgent();
+    const std::string prefix = uniqueDomainName("killed");
+    std::string batch = "BEGIN;";
+    std::vector<std::string> ids;
+    for (std::size_t i = 0; i < 150; ++i) {
+        const std::string name = numberedName("k", static_cast<int>(i), prefix);
+        StoredCertificate certificate;
+        ids.push_back(domains.add(name));
+        batch += domains.certificateInsert(ids.back(), name, certificate);
+    }
+    execute(batch + "COMMIT;");
+    // Some files written, not all: then the agent dies as a crash would.
+    waitFor(20s, [&] {
+        std::size_t files = 0;
+        for (const auto& entry : fs::directory_iterator(host.edgeDir()))
+            files += entry.path().extension() == ".pem";
+        return files >= 20;
+    }, 5ms);
+    host.agent()->kill9();
+    // Half of them deleted meanwhile.
+    for (std::size_t i = 0; i < ids.size(); i += 2) domains.remove(ids[i]);
+    const CommandResult again = host.syncOnce();
+    CHECK_MESSAGE(again.exitCode == 0, again.output);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const std::string file =
+            host.edgeDir() + "/" + numberedName("k", static_cast<int>(i), prefix) + ".pem";
+        CAPTURE(file);
+        CHECK(fs::exists(file) == (i % 2 == 1));
+    }
+    for (const auto& entry : fs::directory_iterator(host.edgeDir()))
+        CHECK(entry.path().filename().string().rfind(".edge-sync.tmp.", 0) != 0);
+}
+
+TEST_CASE("edge: a full disk replaces no good file by a partial one") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("full");
+    const std::string id = domains.add(name);
+    domains.storeCertificate(id, name);
+    TlsHost host;
+    // EDGE_DIR on a small file system of its own, then filled up.
+    fs::create_directories(host.edgeDir());
+    REQUIRE(::mount("tmpfs", host.edgeDir().c_str(), "tmpfs", 0, "size=64k,mode=0755") == 0);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } unmount{host.edgeDir()};
+    REQUIRE(host.syncOnce().exitCode == 0);
+    const std::string file = host.edgeDir() + "/" + name + ".pem";
+    const std::string good = readFile(file);
+    REQUIRE(good.find("PRIVATE KEY") != std::string::npos);
+    {
+        std::ofstream filler(host.edgeDir() + "/filler");
+        const std::string block(4096, 'x');
+        while (filler.write(block.data(), block.size()) && filler.flush()) {
+        }
+    }
+    domains.storeCertificate(id, name);  // a renewal that cannot be written
+    const CommandResult full = host.syncOnce();
+    CHECK(full.exitCode == 1);
+    CHECK_MESSAGE(full.output.find("No space left on device") != std::string::npos, full.output);
+    CHECK(readFile(file) == good);
+    fs::remove(host.edgeDir() + "/filler");
+    CHECK(host.syncOnce().exitCode == 0);
+    CHECK(readFile(file) != good);
+}
+
+TEST_CASE("edge: the agent runs as the least-privilege role of deploy/edge/role.sql") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("least");
+    const StoredCertificate stored = domains.storeCertificate(domains.add(name), name);
+    const CommandResult granted = runCommand("psql '" + databaseUrl() +
+                                             "' -v ON_ERROR_STOP=1 -q -f " DNSH_SOURCE_DIR
+                                             "/deploy/edge/role.sql");
+    REQUIRE_MESSAGE(granted.exitCode == 0, granted.output);
+    const std::string asEdge = databaseUrl() + " user=dnsh_edge";
+    TlsHost host;
+    const CommandResult once =
+        host.syncOnce({{"DATABASE_URL", asEdge}});
+    CHECK_MESSAGE(once.exitCode == 0, once.output);
+    CHECK(fs::exists(host.edgeDir() + "/" + name + ".pem"));
+    // And nothing beyond: no verification token, no account key.
+    for (const std::string& sql : std::vector<std::string>{"SELECT verification_token FROM domains LIMIT 1",
+                                  "SELECT key_ciphertext FROM acme_accounts LIMIT 1",
+                                  "DELETE FROM certificates WHERE id = " + dnsh::test::quoted(stored.id)}) {
+        CAPTURE(sql);
+        const CommandResult refused = runCommand("psql '" + asEdge + "' -v ON_ERROR_STOP=1 -c \"" +
+                                                 sql + "\"");
+        CHECK(refused.exitCode != 0);
+        CHECK(refused.output.find("permission denied") != std::string::npos);
+    }
+}
