@@ -478,6 +478,42 @@ dnsh_start_lighttpd() {
     dnsh_wait_tcp "$host" "$DNSH_PORT" lighttpd
 }
 
+# The sandbox's TLS terminator: HAProxy on TLS_ADDR serving every certificate dnsh-edge-sync keeps
+# in VAR/edge (a self-signed default for names it does not know), updated through HAProxy's admin
+# socket with no reload. The agent's first pass writes the crt-list HAProxy starts from.
+#   dnsh_start_edge EDGE_SYNC_BIN VAR_DIR RUN_DIR LOG_DIR TLS_ADDR
+dnsh_start_edge() {
+    local bin=$1 var=$2 run=$3 log=$4 tls_addr=$5
+    local edge=$var/edge dir=$var/haproxy
+    mkdir -p "$dir" "$run" "$log"
+    if [ ! -f "$dir/default.pem" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+            -subj /CN=sandbox-default.invalid -keyout "$dir/default.key" -out "$dir/default.crt" \
+            2>/dev/null || dnsh_die "cannot make HAProxy's default certificate"
+        cat "$dir/default.crt" "$dir/default.key" >"$dir/default.pem"
+        chmod 0600 "$dir/default.pem" "$dir/default.key"
+    fi
+    if ! dnsh_pid_alive "$run/haproxy.pid"; then
+        dnsh_pid_alive "$run/edge-sync.pid" || EDGE_DIR=$edge EDGE_HAPROXY_SOCKET= "$bin" --once \
+            >>"$log/edge-sync.log" 2>&1 ||
+            dnsh_log "note: the edge agent's first pass left something out (see $log/edge-sync.log)"
+        sed -e "s|@TLS_ADDR@|$tls_addr|g" -e "s|@EDGE_DIR@|$edge|g" \
+            -e "s|@SOCKET@|$dir/admin.sock|g" -e "s|@DEFAULT_PEM@|$dir/default.pem|g" \
+            "$DNSH_HOME/deploy/edge/haproxy.cfg.in" >"$dir/haproxy.cfg"
+        haproxy -D -p "$run/haproxy.pid" -f "$dir/haproxy.cfg" >>"$log/haproxy.log" 2>&1 ||
+            { tail -n 5 "$log/haproxy.log" >&2; dnsh_die "HAProxy did not start"; }
+        dnsh_wait_tcp "${tls_addr%:*}" "${tls_addr##*:}" haproxy
+    fi
+    if ! dnsh_pid_alive "$run/edge-sync.pid"; then
+        EDGE_DIR=$edge EDGE_HAPROXY_SOCKET=$dir/admin.sock nohup "$bin" </dev/null \
+            >>"$log/edge-sync.log" 2>&1 &
+        echo $! >"$run/edge-sync.pid"
+        sleep 0.2
+        dnsh_pid_alive "$run/edge-sync.pid" ||
+            { tail -n 5 "$log/edge-sync.log" >&2; dnsh_die "dnsh-edge-sync did not start"; }
+    fi
+}
+
 # Stops a process by pid file: its children first (lighttpd's FastCGI handlers), then itself.
 dnsh_stop_pidfile() {
     local pidfile=$1 pid

@@ -23,6 +23,7 @@ constexpr milliseconds kBatchWindow{200};              // notifications gathered
 constexpr milliseconds kHeartbeatInterval{15'000};     // /metrics calls an agent live for 2 min
 constexpr milliseconds kFirstBackoff{1'000};
 constexpr milliseconds kLastBackoff{30'000};
+constexpr milliseconds kLastHaproxyBackoff{10'000};  // a restarted HAProxy is caught up soon
 
 void sleepUnlessStopped(milliseconds duration, const std::atomic<bool>& stop) {
     const auto until = Clock::now() + duration;
@@ -87,11 +88,11 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                 if (!names.empty()) {
                     sync.apply(names, source.certificatesOf(names), asOf);
                 } else if (sync.haproxyBehind() && Clock::now() >= nextHaproxyRetry) {
-                    if (sync.resyncHaproxy()) {
+                    if (sync.resyncHaproxy(asOf)) {
                         haproxyBackoff = kFirstBackoff;
                     } else {
                         nextHaproxyRetry = Clock::now() + haproxyBackoff;
-                        haproxyBackoff = std::min(haproxyBackoff * 2, kLastBackoff);
+                        haproxyBackoff = std::min(haproxyBackoff * 2, kLastHaproxyBackoff);
                     }
                 }
             }

@@ -122,7 +122,7 @@ EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
         it = desired.count(it->first) ? std::next(it) : failing_.erase(it);
     writeDomains(certificates, round);
     writeSharedFiles();
-    if (haproxy_) resyncHaproxy();
+    compareHaproxy();
     // Files of domains deleted while no agent ran (the manifest knows them; nothing else is
     // touched), after HAProxy let go of them.
     std::set<std::string> wanted{kEdgeCrtList, kEdgeNginxWildcards};
@@ -177,7 +177,7 @@ void EdgeSync::updateHaproxy(const std::set<std::string>& changed,
                              const std::set<std::string>& removed) {
     if (!haproxy_ || (changed.empty() && removed.empty() && !haproxyBehind_)) return;
     if (haproxyBehind_) {
-        resyncHaproxy();
+        compareHaproxy();
         return;
     }
     try {
@@ -212,7 +212,13 @@ void EdgeSync::updateHaproxy(const std::set<std::string>& changed,
     }
 }
 
-bool EdgeSync::resyncHaproxy() {
+bool EdgeSync::resyncHaproxy(long long asOfMicros) {
+    if (!compareHaproxy()) return false;
+    finishRound(asOfMicros, {});
+    return true;
+}
+
+bool EdgeSync::compareHaproxy() {
     if (!haproxy_) return true;
     try {
         const std::set<std::string> listed = haproxy_->listed();

@@ -33,8 +33,9 @@ public:
     EdgeRound apply(const std::set<std::string>& domainNames,
                     const std::vector<EdgeCertificate>& certificates, long long asOfMicros);
     // After HAProxy failed (down, restarting): compares and updates it entry by entry. Whether
-    // it is now in step (false: still unreachable; retried later).
-    bool resyncHaproxy();
+    // it is now in step (false: still unreachable; retried later); then every certificate read
+    // as of `asOfMicros` counts as applied.
+    bool resyncHaproxy(long long asOfMicros);
     bool haproxyBehind() const { return haproxyBehind_; }
 
     EdgeHeartbeat heartbeat(const std::string& agent) const;
@@ -50,6 +51,7 @@ private:
                                        EdgeRound& round);
     bool writeDomain(const EdgeCertificate& certificate);  // whether its file changed
     void writeSharedFiles();
+    bool compareHaproxy();  // resyncHaproxy() without the round
     void updateHaproxy(const std::set<std::string>& changed, const std::set<std::string>& removed);
     void runReloadCommand();
     void finishRound(long long asOfMicros, const EdgeRound& round);

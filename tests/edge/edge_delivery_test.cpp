@@ -254,3 +254,32 @@ TEST_CASE("edge: a key that does not open is skipped and reported, the other dom
     CHECK(scalar("SELECT failing FROM edge_agents WHERE agent = " +
                  dnsh::test::quoted("test:" + host.edgeDir())) == "1");
 }
+
+TEST_CASE("edge: /metrics counts live agents and how long a certificate has waited for one") {
+    auto metric = [](const std::string& name) {
+        const HttpResult metrics = sendToService(baseUrl(), {"GET", "/metrics", "", "", {}});
+        std::smatch match;
+        const std::regex line("\n" + name + " ([0-9.e+]+)");
+        return std::regex_search(metrics.body, match, line) ? std::stod(match[1]) : -1.0;
+    };
+    execute("DELETE FROM edge_agents");  // earlier cases' agents
+    CHECK(metric("dnsh_edge_agents_live") == 0);
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("metrics");
+    const std::string id = domains.add(name);
+    domains.storeCertificate(id, name);
+    TlsHost host;
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    host.startAgent();
+    CHECK(waitFor(10s, [&] { return metric("dnsh_edge_agents_live") == 1; }));
+    CHECK(metric("dnsh_edge_agents_known") == 1);
+    CHECK(metric("dnsh_edge_undelivered_oldest_age_seconds") == 0);
+    // HAProxy gone: the renewed certificate is on disk but not served, and the gauge says so.
+    host.stopHaproxy();
+    domains.storeCertificate(id, name);
+    INFO(describe(*host.agent()));
+    CHECK(waitFor(40s, [&] { return metric("dnsh_edge_undelivered_oldest_age_seconds") >= 2; }));
+    host.startHaproxy();
+    CHECK(waitFor(40s, [&] { return metric("dnsh_edge_undelivered_oldest_age_seconds") == 0; }));
+}
