@@ -109,12 +109,19 @@ std::optional<std::string> HaproxyRuntime::serialOf(const std::string& certFile)
     return std::nullopt;
 }
 
-void HaproxyRuntime::abortOpenTransaction() {
-    // "# transaction\n*<file>\n# filename\n...": the open one comes first, marked with '*'.
-    const std::string answer = command("show ssl cert");
-    if (answer.rfind("# transaction\n*", 0) != 0) return;
-    const std::size_t start = answer.find('*') + 1;
-    command("abort ssl cert " + answer.substr(start, answer.find('\n', start) - start));
+std::string HaproxyRuntime::stage(const std::string& certFile, const std::string& request) {
+    command("abort ssl cert " + certFile);  // ours, left open by a run that stopped midway
+    std::string staged = command(request);
+    // "Transaction updated for certificate <other>!": another file's transaction was open and
+    // took our payload. Abort that one (it holds our certificate now, not its own) and again.
+    const std::string marker = "Transaction updated for certificate ";
+    if (const auto at = staged.find(marker);
+        at != std::string::npos && !contains(staged, ("for certificate " + certFile + "!").c_str())) {
+        const std::size_t start = at + marker.size();
+        command("abort ssl cert " + staged.substr(start, staged.find("!\n", start) - start));
+        staged = command(request);
+    }
+    return staged;
 }
 
 void HaproxyRuntime::install(const std::string& certFile, const std::string& pem,
@@ -126,7 +133,6 @@ void HaproxyRuntime::install(const std::string& certFile, const std::string& pem
         throw std::runtime_error("the certificate file of " + certFile + " is " +
                                  std::to_string(pem.size()) +
                                  " bytes, too large for HAProxy's runtime API (16 KiB buffer)");
-    abortOpenTransaction();
     if (isNew) {
         const std::string answer = command("new ssl cert " + certFile);
         // Already known (an earlier run stopped between its commands): go on with `set`.
@@ -134,9 +140,9 @@ void HaproxyRuntime::install(const std::string& certFile, const std::string& pem
             throw std::runtime_error("new ssl cert " + certFile + ": " + answer);
     }
     // The payload ends at the first empty line; a PEM has none. The answer must name this file.
-    const std::string staged = command(set);
+    const std::string staged = stage(certFile, set);
     if (!contains(staged, ("for certificate " + certFile + "!").c_str())) {
-        abortOpenTransaction();
+        command("abort ssl cert " + certFile);
         throw std::runtime_error("set ssl cert " + certFile + ": " + staged);
     }
     const std::string committed = command("commit ssl cert " + certFile);
@@ -144,8 +150,8 @@ void HaproxyRuntime::install(const std::string& certFile, const std::string& pem
         command("abort ssl cert " + certFile);  // a failed commit leaves the transaction open
         throw std::runtime_error("commit ssl cert " + certFile + ": " + committed);
     }
-    // `add` twice makes two entries: only when the list does not have it yet.
-    if (isNew && !listed().count(certFile)) {
+    // `add` twice makes two entries: the caller says whether the list has it (listed()).
+    if (isNew) {
         const std::string answer = command("add ssl crt-list " + crtList_ + " " + certFile);
         if (!contains(answer, "Success!"))
             throw std::runtime_error("add ssl crt-list " + certFile + ": " + answer);
@@ -160,7 +166,7 @@ void HaproxyRuntime::remove(const std::string& certFile) {
     const std::string unlisted = command("del ssl crt-list " + crtList_ + " " + certFile);
     if (!contains(unlisted, "deleted") && !contains(unlisted, "can't be found"))
         throw std::runtime_error("del ssl crt-list " + certFile + ": " + unlisted);
-    abortOpenTransaction();  // a certificate with a transaction open cannot be deleted
+    command("abort ssl cert " + certFile);  // one with a transaction open cannot be deleted
     const std::string freed = command("del ssl cert " + certFile);
     if (!contains(freed, "deleted!") && !contains(freed, "doesn't exist"))
         throw std::runtime_error("del ssl cert " + certFile + ": " + freed);

@@ -33,7 +33,7 @@ public:
     // when HAProxy has no certificate of that name.
     std::optional<std::string> serialOf(const std::string& certFile);
     // Puts `pem` (leaf, chain, key) in place of what `certFile` holds, adding it to the crt-list
-    // when `isNew`, and checks that HAProxy then holds the certificate of `serial`.
+    // when `isNew` (the crt-list does not hold it: listed()), and checks that HAProxy then holds the certificate of `serial`.
     void install(const std::string& certFile, const std::string& pem, const std::string& serial,
                  bool isNew);
     // Takes `certFile` out of the crt-list and frees it.
@@ -42,9 +42,10 @@ public:
     std::string command(const std::string& line);
 
 private:
-    // Aborts a transaction an earlier run left open: HAProxy 2.6.12 (Debian 12) files a `set` for
-    // one certificate into another's open transaction instead of refusing it.
-    void abortOpenTransaction();
+    // `set ssl cert` of `request`, after aborting a transaction an earlier run left open:
+    // HAProxy 2.6.12 (Debian 12) files a `set` for one certificate into another's open
+    // transaction instead of refusing it. Returns HAProxy's answer.
+    std::string stage(const std::string& certFile, const std::string& request);
 
     std::string socketPath_;
     std::string crtList_;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "edge/edge_support.hpp"
+#include "edge/haproxy_runtime.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/service_control.hpp"
@@ -182,4 +183,29 @@ TEST_CASE("edge: the agent runs as the least-privilege role of deploy/edge/role.
         CHECK(refused.exitCode != 0);
         CHECK(refused.output.find("permission denied") != std::string::npos);
     }
+}
+
+TEST_CASE("edge: a transaction another run left open in HAProxy takes no certificate of ours") {
+    EdgeDomains domains;
+    const std::string left = uniqueDomainName("left-open");
+    const std::string renewedName = uniqueDomainName("renewed");
+    const StoredCertificate leftCertificate = domains.storeCertificate(domains.add(left), left);
+    const std::string renewedId = domains.add(renewedName);
+    domains.storeCertificate(renewedId, renewedName);
+    TlsHost host;
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    // An agent killed between `set ssl cert` and `commit`: HAProxy 2.6.12 then files the next
+    // `set` of any certificate into that open transaction.
+    const std::string leftFile = host.edgeDir() + "/" + left + ".pem";
+    dnsh::HaproxyRuntime runtime(host.socket(), host.edgeDir() + "/haproxy.crt-list");
+    const std::string opened =
+        runtime.command("set ssl cert " + leftFile + " <<\n" + readFile(leftFile) + "\n");
+    REQUIRE_MESSAGE(opened.find("Transaction created") != std::string::npos, opened);
+    host.startAgent();
+    const StoredCertificate renewed = domains.storeCertificate(renewedId, renewedName);
+    INFO(describe(*host.agent()));
+    CHECK(servedBy(host.haproxyPort(), renewedName, renewed.serial));
+    CHECK(servedCertificate(host.haproxyPort(), left).serial == leftCertificate.serial);
+    CHECK(runtime.serialOf(leftFile) == leftCertificate.serial);
 }
