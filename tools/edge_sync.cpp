@@ -20,7 +20,9 @@ namespace {
 
 std::atomic<bool> stopRequested{false};
 
-void requestStop(int) { stopRequested = true; }
+void requestStop(int) {
+    stopRequested = true;
+}
 
 // It holds decrypted keys in memory: no core file of it, and nobody else may ptrace it.
 void keepMemoryPrivate() {

@@ -18,9 +18,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kStopCheck{500};                // how soon SIGTERM is noticed
-constexpr milliseconds kBatchWindow{200};              // notifications gathered into one batch
-constexpr milliseconds kHeartbeatInterval{15'000};     // /metrics calls an agent live for 2 min
+constexpr milliseconds kStopCheck{500};             // how soon SIGTERM is noticed
+constexpr milliseconds kBatchWindow{200};           // notifications gathered into one batch
+constexpr milliseconds kHeartbeatInterval{15'000};  // /metrics calls an agent live for 2 min
 constexpr milliseconds kFirstBackoff{1'000};
 constexpr milliseconds kLastBackoff{30'000};
 constexpr milliseconds kLastHaproxyBackoff{10'000};  // a restarted HAProxy is caught up soon
@@ -28,8 +28,8 @@ constexpr milliseconds kLastHaproxyBackoff{10'000};  // a restarted HAProxy is c
 void sleepUnlessStopped(milliseconds duration, const std::atomic<bool>& stop) {
     const auto until = Clock::now() + duration;
     while (!stop && Clock::now() < until)
-        std::this_thread::sleep_for(std::min(kStopCheck, std::chrono::duration_cast<milliseconds>(
-                                                             until - Clock::now())));
+        std::this_thread::sleep_for(
+            std::min(kStopCheck, std::chrono::duration_cast<milliseconds>(until - Clock::now())));
 }
 
 }  // namespace
@@ -66,8 +66,8 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                     return round.failed > 0 || sync.haproxyBehind() ? 1 : 0;
                 }
             } else {
-                const auto wakeUp = std::min({nextReconcile, nextPoll, nextHeartbeat,
-                                              Clock::now() + kStopCheck});
+                const auto wakeUp =
+                    std::min({nextReconcile, nextPoll, nextHeartbeat, Clock::now() + kStopCheck});
                 std::set<std::string> names = source.waitForNotifications(
                     std::max(milliseconds(0),
                              std::chrono::duration_cast<milliseconds>(wakeUp - Clock::now())));
@@ -86,10 +86,13 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                     nextPoll = Clock::now() + settings.pollInterval;
                 }
                 if (!names.empty()) {
-                    sync.apply(names, source.certificatesOf(names), asOf);
+                    const EdgeRound round = sync.apply(names, source.certificatesOf(names), asOf);
+                    // What it applied shows on /metrics at once, not at the next heartbeat.
+                    if (round.written > 0 || round.removed > 0) nextHeartbeat = Clock::now();
                 } else if (sync.haproxyBehind() && Clock::now() >= nextHaproxyRetry) {
                     if (sync.resyncHaproxy(asOf)) {
                         haproxyBackoff = kFirstBackoff;
+                        nextHeartbeat = Clock::now();
                     } else {
                         nextHaproxyRetry = Clock::now() + haproxyBackoff;
                         haproxyBackoff = std::min(haproxyBackoff * 2, kLastHaproxyBackoff);

@@ -61,8 +61,8 @@ EdgeDirectory::EdgeDirectory(const std::string& path, std::optional<gid_t> group
         ::close(lockFd_);
         ::close(dirFd_);
         if (saved == EWOULDBLOCK)
-            throw std::runtime_error("another edge agent is running on " + path +
-                                     " (it holds " + kEdgeLock + ")");
+            throw std::runtime_error("another edge agent is running on " + path + " (it holds " +
+                                     kEdgeLock + ")");
         errno = saved;
         failWith("cannot lock " + path);
     }

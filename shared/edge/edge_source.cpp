@@ -40,15 +40,16 @@ struct EdgeSource::Result {
     std::unique_ptr<PGresult, decltype(&PQclear)> rows{nullptr, &PQclear};
     int size() const { return PQntuples(rows.get()); }
     std::string text(int row, int column) const {
-        return PQgetisnull(rows.get(), row, column) ? ""
-                                                    : PQgetvalue(rows.get(), row, column);
+        return PQgetisnull(rows.get(), row, column) ? "" : PQgetvalue(rows.get(), row, column);
     }
 };
 
 EdgeSource::EdgeSource(std::string databaseUrl, bool listen)
     : databaseUrl_(std::move(databaseUrl)), listen_(listen) {}
 
-EdgeSource::~EdgeSource() { drop(); }
+EdgeSource::~EdgeSource() {
+    drop();
+}
 
 void EdgeSource::drop() {
     if (connection_) PQfinish(connection_);
@@ -117,7 +118,9 @@ std::vector<EdgeCertificate> EdgeSource::certificates(
     return found;
 }
 
-std::vector<EdgeCertificate> EdgeSource::allCertificates() { return certificates("", {}); }
+std::vector<EdgeCertificate> EdgeSource::allCertificates() {
+    return certificates("", {});
+}
 
 std::vector<EdgeCertificate> EdgeSource::certificatesOf(const std::set<std::string>& domainNames) {
     if (domainNames.empty()) return {};

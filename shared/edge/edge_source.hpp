@@ -66,8 +66,8 @@ private:
     PGconn* connection();
     struct Result;
     Result run(const std::string& sql, const std::vector<std::optional<std::string>>& params);
-    std::vector<EdgeCertificate> certificates(const std::string& where,
-                                              const std::vector<std::optional<std::string>>& params);
+    std::vector<EdgeCertificate> certificates(
+        const std::string& where, const std::vector<std::optional<std::string>>& params);
     void drop();
 
     std::string databaseUrl_;

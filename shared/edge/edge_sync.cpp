@@ -27,8 +27,7 @@ struct Wiped {
 
 }  // namespace
 
-EdgeSync::EdgeSync(const EdgeSettings& settings, EdgeDirectory& directory,
-                   const KeyEncryptor& keys)
+EdgeSync::EdgeSync(const EdgeSettings& settings, EdgeDirectory& directory, const KeyEncryptor& keys)
     : settings_(settings), directory_(directory), keys_(keys) {
     if (!settings.haproxySocket.empty())
         haproxy_.emplace(settings.haproxySocket, directory.pathOf(kEdgeCrtList));
@@ -143,8 +142,7 @@ EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
 }
 
 EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
-                          const std::vector<EdgeCertificate>& certificates,
-                          long long asOfMicros) {
+                          const std::vector<EdgeCertificate>& certificates, long long asOfMicros) {
     EdgeRound round;
     const std::set<std::string> changed = writeDomains(certificates, round);
     std::set<std::string> found;

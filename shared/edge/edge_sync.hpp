@@ -61,9 +61,9 @@ private:
     EdgeDirectory& directory_;
     const KeyEncryptor& keys_;
     std::optional<HaproxyRuntime> haproxy_;
-    std::map<std::string, Served> served_;             // by domain name: what the files hold
-    std::map<std::string, long long> failing_;         // domain name -> its certificate's time
-    std::set<std::string> haproxyListed_;              // cert files in HAProxy's crt-list
+    std::map<std::string, Served> served_;      // by domain name: what the files hold
+    std::map<std::string, long long> failing_;  // domain name -> its certificate's time
+    std::set<std::string> haproxyListed_;       // cert files in HAProxy's crt-list
     bool haproxyBehind_ = false;
     std::optional<long long> appliedThrough_;
     std::string appliedCertificateId_;

@@ -92,9 +92,9 @@ std::set<std::string> HaproxyRuntime::listed() {
         if (line.empty() || line.front() == '#') continue;
         // "<file>[:<line>] [options] [filters]"
         std::string file = line.substr(0, line.find_first_of(" \t["));
-        if (const auto colon = file.rfind(':'); colon != std::string::npos &&
-                                                 file.find_first_not_of("0123456789", colon + 1) ==
-                                                     std::string::npos)
+        if (const auto colon = file.rfind(':');
+            colon != std::string::npos &&
+            file.find_first_not_of("0123456789", colon + 1) == std::string::npos)
             file.resize(colon);
         files.insert(file);
     }
@@ -116,7 +116,8 @@ std::string HaproxyRuntime::stage(const std::string& certFile, const std::string
     // took our payload. Abort that one (it holds our certificate now, not its own) and again.
     const std::string marker = "Transaction updated for certificate ";
     if (const auto at = staged.find(marker);
-        at != std::string::npos && !contains(staged, ("for certificate " + certFile + "!").c_str())) {
+        at != std::string::npos &&
+        !contains(staged, ("for certificate " + certFile + "!").c_str())) {
         const std::size_t start = at + marker.size();
         command("abort ssl cert " + staged.substr(start, staged.find("!\n", start) - start));
         staged = command(request);

@@ -33,7 +33,8 @@ public:
     // when HAProxy has no certificate of that name.
     std::optional<std::string> serialOf(const std::string& certFile);
     // Puts `pem` (leaf, chain, key) in place of what `certFile` holds, adding it to the crt-list
-    // when `isNew` (the crt-list does not hold it: listed()), and checks that HAProxy then holds the certificate of `serial`.
+    // when `isNew` (the crt-list does not hold it: listed()), and checks that HAProxy then holds
+    // the certificate of `serial`.
     void install(const std::string& certFile, const std::string& pem, const std::string& serial,
                  bool isNew);
     // Takes `certFile` out of the crt-list and frees it.

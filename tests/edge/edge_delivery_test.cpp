@@ -26,17 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Waits until the server presents `serial` for `name`; the last answer either way.
-ServedCertificate waitServed(int port, const std::string& name, const std::string& serial,
-                             std::chrono::milliseconds timeout = 15s) {
-    ServedCertificate served;
-    waitFor(timeout, [&] {
-        served = servedCertificate(port, name);
-        return served.serial == serial;
-    }, 200ms);
-    return served;
-}
-
 mode_t modeOf(const std::string& path) {
     struct stat info {};
     ::stat(path.c_str(), &info);
@@ -55,8 +44,9 @@ void startHost(TlsHost& host, bool nginx = true) {
 
 }  // namespace
 
-TEST_CASE("edge: an issued certificate reaches HAProxy and nginx, a renewal replaces it with no "
-          "reload, a delete takes it away") {
+TEST_CASE(
+    "edge: an issued certificate reaches HAProxy and nginx, a renewal replaces it with no "
+    "reload, a delete takes it away") {
     Leftovers leftovers;
     TlsHost host;
     startHost(host);
@@ -83,8 +73,8 @@ TEST_CASE("edge: an issued certificate reaches HAProxy and nginx, a renewal repl
     const int haproxyPid = host.haproxyPid();
     const int nginxWorker = host.nginxWorkerPid();
     REQUIRE(nginxWorker > 0);
-    execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " + dnsh::test::quoted(domain.id) +
-            " AND superseded_at IS NULL");
+    execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " +
+            dnsh::test::quoted(domain.id) + " AND superseded_at IS NULL");
     std::string renewalValue;
     REQUIRE(waitFor(30s, [&] {
         const HttpResult view = get("/domains/" + domain.id);
@@ -110,8 +100,8 @@ TEST_CASE("edge: an issued certificate reaches HAProxy and nginx, a renewal repl
     const std::string file = host.edgeDir() + "/" + domain.name + ".pem";
     CHECK(waitFor(15s, [&] { return !fs::exists(file); }));
     CHECK(waitFor(5s, [&] {
-        return servedCertificate(host.haproxyPort(), domain.name).subject.find(
-                   "edge-default.invalid") != std::string::npos;
+        return servedCertificate(host.haproxyPort(), domain.name)
+                   .subject.find("edge-default.invalid") != std::string::npos;
     }));
     CHECK(host.haproxyPid() == haproxyPid);
 }
@@ -156,7 +146,8 @@ TEST_CASE("edge: 200 certificates stored at once reach HAProxy in one batch") {
     REQUIRE(all);
     // One batch: one "edge files updated" line for the 200, one crt-list rewrite.
     const std::string log = host.agent()->log();
-    CHECK(std::regex_search(log, std::regex("\"msg\":\"edge files updated\"[^\n]*\"written\":200")));
+    CHECK(
+        std::regex_search(log, std::regex("\"msg\":\"edge files updated\"[^\n]*\"written\":200")));
     for (const int i : {0, 99, 199}) {
         CAPTURE(stored[i].first);
         CHECK(servedCertificate(host.haproxyPort(), stored[i].first).serial ==
@@ -166,8 +157,9 @@ TEST_CASE("edge: 200 certificates stored at once reach HAProxy in one batch") {
     CHECK(std::count(list.begin(), list.end(), '\n') == 201);  // a comment and 200 files
 }
 
-TEST_CASE("edge: files are 0640 for EDGE_GROUP or 0600, the directory writable by the agent "
-          "alone, and a file the agent did not write is never touched") {
+TEST_CASE(
+    "edge: files are 0640 for EDGE_GROUP or 0600, the directory writable by the agent "
+    "alone, and a file the agent did not write is never touched") {
     EdgeDomains domains;
     const std::string name = uniqueDomainName("modes");
     const std::string other = uniqueDomainName("planted");

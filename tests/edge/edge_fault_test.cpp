@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "edge/edge_support.hpp"
 #include "edge/haproxy_runtime.hpp"
@@ -23,16 +23,8 @@ using namespace dnsh::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-namespace {
-
-bool servedBy(int port, const std::string& name, const std::string& serial,
-              std::chrono::milliseconds timeout = 15s) {
-    return waitFor(timeout, [&] { return servedCertificate(port, name).serial == serial; }, 200ms);
-}
-
-}  // namespace
-
-TEST_CASE("edge: PostgreSQL down leaves the files as they are, and the agent catches up by itself") {
+TEST_CASE(
+    "edge: PostgreSQL down leaves the files as they are, and the agent catches up by itself") {
     EdgeDomains domains;
     const std::string name = uniqueDomainName("outage");
     const std::string id = domains.add(name);
@@ -41,7 +33,7 @@ TEST_CASE("edge: PostgreSQL down leaves the files as they are, and the agent cat
     REQUIRE(host.syncOnce().exitCode == 0);
     host.startHaproxy();
     host.startAgent();
-    REQUIRE(servedBy(host.haproxyPort(), name, first.serial));
+    REQUIRE(waitServed(host.haproxyPort(), name, first.serial).serial == first.serial);
     const std::string file = host.edgeDir() + "/" + name + ".pem";
     const std::string before = readFile(file);
     {
@@ -56,12 +48,13 @@ TEST_CASE("edge: PostgreSQL down leaves the files as they are, and the agent cat
     // Stored while the agent was reconnecting: its NOTIFY may be lost, the poll finds it.
     const StoredCertificate second = domains.storeCertificate(id, name);
     INFO(describe(*host.agent()));
-    CHECK(servedBy(host.haproxyPort(), name, second.serial, 30s));
+    CHECK(waitServed(host.haproxyPort(), name, second.serial, 30s).serial == second.serial);
     CHECK(host.agent()->log().find("database unavailable") != std::string::npos);
 }
 
-TEST_CASE("edge: with HAProxy down the files are still written, and a restarted HAProxy serves "
-          "the full set") {
+TEST_CASE(
+    "edge: with HAProxy down the files are still written, and a restarted HAProxy serves "
+    "the full set") {
     EdgeDomains domains;
     const std::string kept = uniqueDomainName("kept");
     const std::string added = uniqueDomainName("added-while-down");
@@ -70,7 +63,8 @@ TEST_CASE("edge: with HAProxy down the files are still written, and a restarted 
     REQUIRE(host.syncOnce().exitCode == 0);
     host.startHaproxy();
     host.startAgent();
-    REQUIRE(servedBy(host.haproxyPort(), kept, keptCertificate.serial));
+    REQUIRE(waitServed(host.haproxyPort(), kept, keptCertificate.serial).serial ==
+            keptCertificate.serial);
     host.stopHaproxy();
     const StoredCertificate addedCertificate = domains.storeCertificate(domains.add(added), added);
     CHECK(waitFor(15s, [&] { return fs::exists(host.edgeDir() + "/" + added + ".pem"); }));
@@ -79,17 +73,19 @@ TEST_CASE("edge: with HAProxy down the files are still written, and a restarted 
     }));
     // The heartbeat does not claim what HAProxy has not got.
     host.startHaproxy();
-    CHECK(servedBy(host.haproxyPort(), added, addedCertificate.serial));
+    CHECK(waitServed(host.haproxyPort(), added, addedCertificate.serial).serial ==
+          addedCertificate.serial);
     CHECK(servedCertificate(host.haproxyPort(), kept).serial == keptCertificate.serial);
     // A renewal after the restart goes through the runtime API again.
     const StoredCertificate renewed = domains.storeCertificate(
         scalar("SELECT id FROM domains WHERE domain_name = " + dnsh::test::quoted(kept)), kept);
     INFO(describe(*host.agent()));
-    CHECK(servedBy(host.haproxyPort(), kept, renewed.serial));
+    CHECK(waitServed(host.haproxyPort(), kept, renewed.serial).serial == renewed.serial);
 }
 
-TEST_CASE("edge: kill -9 in the middle of a batch, then a restart, ends with exactly the right "
-          "files") {
+TEST_CASE(
+    "edge: kill -9 in the middle of a batch, then a restart, ends with exactly the right "
+    "files") {
     EdgeDomains domains;
     TlsHost host;
     REQUIRE(host.syncOnce().exitCode == 0);
@@ -105,12 +101,15 @@ TEST_CASE("edge: kill -9 in the middle of a batch, then a restart, ends with exa
     }
     execute(batch + "COMMIT;");
     // Some files written, not all: then the agent dies as a crash would.
-    waitFor(20s, [&] {
-        std::size_t files = 0;
-        for (const auto& entry : fs::directory_iterator(host.edgeDir()))
-            files += entry.path().extension() == ".pem";
-        return files >= 20;
-    }, 5ms);
+    waitFor(
+        20s,
+        [&] {
+            std::size_t files = 0;
+            for (const auto& entry : fs::directory_iterator(host.edgeDir()))
+                files += entry.path().extension() == ".pem";
+            return files >= 20;
+        },
+        5ms);
     host.agent()->kill9();
     // Half of them deleted meanwhile.
     for (std::size_t i = 0; i < ids.size(); i += 2) domains.remove(ids[i]);
@@ -163,23 +162,23 @@ TEST_CASE("edge: the agent runs as the least-privilege role of deploy/edge/role.
     EdgeDomains domains;
     const std::string name = uniqueDomainName("least");
     const StoredCertificate stored = domains.storeCertificate(domains.add(name), name);
-    const CommandResult granted = runCommand("psql '" + databaseUrl() +
-                                             "' -v ON_ERROR_STOP=1 -q -f " DNSH_SOURCE_DIR
-                                             "/deploy/edge/role.sql");
+    const CommandResult granted =
+        runCommand("psql '" + databaseUrl() +
+                   "' -v ON_ERROR_STOP=1 -q -f " DNSH_SOURCE_DIR "/deploy/edge/role.sql");
     REQUIRE_MESSAGE(granted.exitCode == 0, granted.output);
     const std::string asEdge = databaseUrl() + " user=dnsh_edge";
     TlsHost host;
-    const CommandResult once =
-        host.syncOnce({{"DATABASE_URL", asEdge}});
+    const CommandResult once = host.syncOnce({{"DATABASE_URL", asEdge}});
     CHECK_MESSAGE(once.exitCode == 0, once.output);
     CHECK(fs::exists(host.edgeDir() + "/" + name + ".pem"));
     // And nothing beyond: no verification token, no account key.
-    for (const std::string& sql : std::vector<std::string>{"SELECT verification_token FROM domains LIMIT 1",
-                                  "SELECT key_ciphertext FROM acme_accounts LIMIT 1",
-                                  "DELETE FROM certificates WHERE id = " + dnsh::test::quoted(stored.id)}) {
+    for (const std::string& sql : std::vector<std::string>{
+             "SELECT verification_token FROM domains LIMIT 1",
+             "SELECT key_ciphertext FROM acme_accounts LIMIT 1",
+             "DELETE FROM certificates WHERE id = " + dnsh::test::quoted(stored.id)}) {
         CAPTURE(sql);
-        const CommandResult refused = runCommand("psql '" + asEdge + "' -v ON_ERROR_STOP=1 -c \"" +
-                                                 sql + "\"");
+        const CommandResult refused =
+            runCommand("psql '" + asEdge + "' -v ON_ERROR_STOP=1 -c \"" + sql + "\"");
         CHECK(refused.exitCode != 0);
         CHECK(refused.output.find("permission denied") != std::string::npos);
     }
@@ -205,7 +204,7 @@ TEST_CASE("edge: a transaction another run left open in HAProxy takes no certifi
     host.startAgent();
     const StoredCertificate renewed = domains.storeCertificate(renewedId, renewedName);
     INFO(describe(*host.agent()));
-    CHECK(servedBy(host.haproxyPort(), renewedName, renewed.serial));
+    CHECK(waitServed(host.haproxyPort(), renewedName, renewed.serial).serial == renewed.serial);
     CHECK(servedCertificate(host.haproxyPort(), left).serial == leftCertificate.serial);
     CHECK(runtime.serialOf(leftFile) == leftCertificate.serial);
 }

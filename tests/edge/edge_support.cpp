@@ -36,8 +36,8 @@ std::string EdgeDomains::certificateInsert(const std::string& domainId, const st
     if (name.rfind("*.", 0) == 0) names += ",DNS:" + name.substr(2);
     const CommandResult made = runCommand(
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "
-        "/CN=edge-test -addext 'subjectAltName=" + names + "' -keyout " + dir.path() +
-        "/key.pem -out " + dir.path() + "/cert.pem");
+        "/CN=edge-test -addext 'subjectAltName=" +
+        names + "' -keyout " + dir.path() + "/key.pem -out " + dir.path() + "/cert.pem");
     REQUIRE_MESSAGE(made.exitCode == 0, made.output);
     const std::string leaf = readFile(dir.path() + "/cert.pem");
     std::string sealed = sealedKey;
@@ -71,9 +71,9 @@ std::string numberedName(const std::string& label, int i, const std::string& par
 }
 
 std::string newestSerial(const std::string& domainId) {
-    return certificateSerialHex(scalar(
-        "SELECT certificate_pem FROM certificates WHERE domain_id = " + quoted(domainId) +
-        " AND superseded_at IS NULL"));
+    return certificateSerialHex(
+        scalar("SELECT certificate_pem FROM certificates WHERE domain_id = " + quoted(domainId) +
+               " AND superseded_at IS NULL"));
 }
 
 }  // namespace dnsh::test

@@ -104,7 +104,9 @@ std::optional<int> ChildProcess::exitStatusWithin(std::chrono::milliseconds time
     return std::nullopt;
 }
 
-std::string ChildProcess::log() const { return readFile(logFile_); }
+std::string ChildProcess::log() const {
+    return readFile(logFile_);
+}
 
 std::string describe(const ChildProcess& child) {
     std::ostringstream out;

@@ -18,7 +18,8 @@ namespace dnsh::test {
 
 namespace {
 
-std::string fromTemplate(const std::string& name, const std::map<std::string, std::string>& values) {
+std::string fromTemplate(const std::string& name,
+                         const std::map<std::string, std::string>& values) {
     std::string text = readFile(std::string(DNSH_SOURCE_DIR) + "/deploy/edge/" + name);
     REQUIRE_MESSAGE(!text.empty(), "cannot read deploy/edge/" << name);
     for (const auto& [key, value] : values) {
@@ -43,8 +44,8 @@ bool listening(int port) {
 }
 
 void waitListening(int port, const ChildProcess& child, const std::string& what) {
-    const bool up = waitFor(std::chrono::seconds(10), [&] { return listening(port); },
-                            std::chrono::milliseconds(50));
+    const bool up = waitFor(
+        std::chrono::seconds(10), [&] { return listening(port); }, std::chrono::milliseconds(50));
     REQUIRE_MESSAGE(up, what << " is not listening on " << port << ": " << describe(child));
 }
 
@@ -73,7 +74,8 @@ ServedCertificate servedCertificate(int port, const std::string& serverName,
     if (!caFile.empty()) client += " -CAfile " + caFile + " -verify_hostname " + serverName;
     ServedCertificate served;
     const CommandResult result =
-        runCommand("out=$(" + client + " </dev/null 2>&1); printf '%s\\n' \"$out\"; "
+        runCommand("out=$(" + client +
+                   " </dev/null 2>&1); printf '%s\\n' \"$out\"; "
                    "printf '%s\\n' \"$out\" | openssl x509 -noout -serial -subject -nameopt "
                    "oneline 2>&1");
     served.output = result.output;
@@ -86,10 +88,23 @@ ServedCertificate servedCertificate(int port, const std::string& serverName,
         served.serial = first == std::string::npos ? "0" : serial.substr(first);
         const auto subject = served.output.find("subject=", match.position(0));
         if (subject != std::string::npos)
-            served.subject = served.output.substr(
-                subject + 8, served.output.find('\n', subject) - subject - 8);
+            served.subject =
+                served.output.substr(subject + 8, served.output.find('\n', subject) - subject - 8);
     }
     served.verified = served.output.find("Verify return code: 0 (ok)") != std::string::npos;
+    return served;
+}
+
+ServedCertificate waitServed(int port, const std::string& name, const std::string& serial,
+                             std::chrono::milliseconds timeout) {
+    ServedCertificate served;
+    waitFor(
+        timeout,
+        [&] {
+            served = servedCertificate(port, name);
+            return served.serial == serial;
+        },
+        std::chrono::milliseconds(200));
     return served;
 }
 
@@ -103,9 +118,9 @@ TlsHost::TlsHost()
     defaultPem_ = run_.path() + "/default.pem";
     const CommandResult made = runCommand(
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 "
-        "-subj /CN=edge-default.invalid -keyout " + run_.path() + "/default.key -out " +
-        run_.path() + "/default.crt 2>&1 && cat " + run_.path() + "/default.crt " + run_.path() +
-        "/default.key > " + defaultPem_);
+        "-subj /CN=edge-default.invalid -keyout " +
+        run_.path() + "/default.key -out " + run_.path() + "/default.crt 2>&1 && cat " +
+        run_.path() + "/default.crt " + run_.path() + "/default.key > " + defaultPem_);
     REQUIRE_MESSAGE(made.exitCode == 0, made.output);
 }
 
@@ -135,9 +150,8 @@ CommandResult TlsHost::syncOnce(const std::map<std::string, std::string>& extra)
 }
 
 ChildProcess& TlsHost::startAgent(const std::map<std::string, std::string>& extra) {
-    agent_ = std::make_unique<ChildProcess>(requireEnv("DNSH_EDGE_SYNC_BIN"),
-                                            std::vector<std::string>{}, agentEnv(extra),
-                                            "edge-sync");
+    agent_ = std::make_unique<ChildProcess>(
+        requireEnv("DNSH_EDGE_SYNC_BIN"), std::vector<std::string>{}, agentEnv(extra), "edge-sync");
     const bool started = waitFor(
         std::chrono::seconds(10),
         [&] { return agent_->log().find("\"edge agent started\"") != std::string::npos; },
@@ -148,26 +162,27 @@ ChildProcess& TlsHost::startAgent(const std::map<std::string, std::string>& extr
 
 void TlsHost::startHaproxy() {
     const std::string config = run_.write(
-        "haproxy.cfg", fromTemplate("haproxy.cfg.in",
-                                    {{"TLS_ADDR", "127.0.0.1:" + std::to_string(haproxyPort_)},
-                                     {"EDGE_DIR", edgeDir_},
-                                     {"SOCKET", socket()},
-                                     {"DEFAULT_PEM", defaultPem_}}));
-    haproxy_ = std::make_unique<ChildProcess>(
-        "/usr/sbin/haproxy", std::vector<std::string>{"-db", "-f", config},
-        std::map<std::string, std::string>{}, "haproxy");
+        "haproxy.cfg",
+        fromTemplate("haproxy.cfg.in", {{"TLS_ADDR", "127.0.0.1:" + std::to_string(haproxyPort_)},
+                                        {"EDGE_DIR", edgeDir_},
+                                        {"SOCKET", socket()},
+                                        {"DEFAULT_PEM", defaultPem_}}));
+    haproxy_ = std::make_unique<ChildProcess>("/usr/sbin/haproxy",
+                                              std::vector<std::string>{"-db", "-f", config},
+                                              std::map<std::string, std::string>{}, "haproxy");
     waitListening(haproxyPort_, *haproxy_, "HAProxy");
 }
 
 void TlsHost::startNginx() {
     const std::string config = run_.write(
-        "nginx.conf", fromTemplate("nginx.conf.in",
-                                   {{"TLS_ADDR", "127.0.0.1:" + std::to_string(nginxPort_)},
-                                    {"EDGE_DIR", edgeDir_},
-                                    {"RUN_DIR", run_.path()}}));
+        "nginx.conf",
+        fromTemplate("nginx.conf.in", {{"TLS_ADDR", "127.0.0.1:" + std::to_string(nginxPort_)},
+                                       {"EDGE_DIR", edgeDir_},
+                                       {"RUN_DIR", run_.path()}}));
     nginx_ = std::make_unique<ChildProcess>(
         "/usr/sbin/nginx",
-        std::vector<std::string>{"-c", config, "-p", run_.path(), "-e", run_.path() + "/nginx-error.log"},
+        std::vector<std::string>{"-c", config, "-p", run_.path(), "-e",
+                                 run_.path() + "/nginx-error.log"},
         std::map<std::string, std::string>{}, "nginx");
     waitListening(nginxPort_, *nginx_, "nginx");
 }
@@ -182,6 +197,8 @@ int TlsHost::nginxWorkerPid() const {
     return pid;
 }
 
-std::string TlsHost::nginxLog() const { return readFile(run_.path() + "/nginx-error.log"); }
+std::string TlsHost::nginxLog() const {
+    return readFile(run_.path() + "/nginx-error.log");
+}
 
 }  // namespace dnsh::test

@@ -2,6 +2,7 @@
 // A TLS-terminating host for the edge tests, all on loopback: an EDGE_DIR of its own, HAProxy
 // and nginx (Debian's) started from deploy/edge/*.cfg.in on free ports and reading that
 // directory, and dnsh-edge-sync runs feeding them.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,13 +15,17 @@ namespace dnsh::test {
 // What a TLS server presented for one server name (openssl s_client).
 struct ServedCertificate {
     bool handshake = false;
-    std::string serial;   // upper-case hex, no leading zeros
-    std::string subject;  // openssl's one-line form
+    std::string serial;     // upper-case hex, no leading zeros
+    std::string subject;    // openssl's one-line form
     bool verified = false;  // against the CA file given, for that name
     std::string output;     // for failure messages
 };
 ServedCertificate servedCertificate(int port, const std::string& serverName,
                                     const std::string& caFile = "");
+
+// Asks until the server presents `serial` for `name` (or `timeout` passes); the last answer.
+ServedCertificate waitServed(int port, const std::string& name, const std::string& serial,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
 // A TCP port on 127.0.0.1 that nothing listens on now.
 int freeLoopbackPort();

@@ -15,7 +15,8 @@ using namespace dnsh;
 using dnsh::test::lookupIn;
 using std::chrono::milliseconds;
 
-TEST_CASE("edge file names: the domain name, a wildcard as _wildcard, nothing that leaves EDGE_DIR") {
+TEST_CASE(
+    "edge file names: the domain name, a wildcard as _wildcard, nothing that leaves EDGE_DIR") {
     struct Case {
         std::string description;
         std::string domain;
