@@ -645,8 +645,9 @@ dnsh_stop_test_stack() {
         knot-delegation knot-customer-1 knot-customer-2; do
         dnsh_stop_pidfile "$run/$service.pid"
     done
-    # Schedulers the tests started and could not stop (a crashed test) carry the stack's env.
-    for pid in $(pgrep -x dns-scheduler); do
+    # Schedulers, edge agents and TLS servers the tests started and could not stop (a crashed
+    # test) carry the stack's env.
+    for pid in $(pgrep -x dns-scheduler; pgrep -x dnsh-edge-sync; pgrep -x haproxy; pgrep -x nginx); do
         grep -qz "KEY_ENCRYPTION_KEY_FILE=$test_dir/kek" "/proc/$pid/environ" 2>/dev/null &&
             kill -9 "$pid" 2>/dev/null
     done

@@ -29,7 +29,7 @@ TEST_CASE(
     const std::string name = uniqueDomainName("outage");
     const std::string id = domains.add(name);
     const StoredCertificate first = domains.storeCertificate(id, name);
-    TlsHost host;
+    TlsHost host(domains.url());
     REQUIRE(host.syncOnce().exitCode == 0);
     host.startHaproxy();
     host.startAgent();
@@ -59,7 +59,7 @@ TEST_CASE(
     const std::string kept = uniqueDomainName("kept");
     const std::string added = uniqueDomainName("added-while-down");
     const StoredCertificate keptCertificate = domains.storeCertificate(domains.add(kept), kept);
-    TlsHost host;
+    TlsHost host(domains.url());
     REQUIRE(host.syncOnce().exitCode == 0);
     host.startHaproxy();
     host.startAgent();
@@ -78,7 +78,8 @@ TEST_CASE(
     CHECK(servedCertificate(host.haproxyPort(), kept).serial == keptCertificate.serial);
     // A renewal after the restart goes through the runtime API again.
     const StoredCertificate renewed = domains.storeCertificate(
-        scalar("SELECT id FROM domains WHERE domain_name = " + dnsh::test::quoted(kept)), kept);
+        domains.text("SELECT id FROM domains WHERE domain_name = " + dnsh::test::quoted(kept)),
+        kept);
     INFO(describe(*host.agent()));
     CHECK(waitServed(host.haproxyPort(), kept, renewed.serial).serial == renewed.serial);
 }
@@ -87,7 +88,7 @@ TEST_CASE(
     "edge: kill -9 in the middle of a batch, then a restart, ends with exactly the right "
     "files") {
     EdgeDomains domains;
-    TlsHost host;
+    TlsHost host(domains.url());
     REQUIRE(host.syncOnce().exitCode == 0);
     host.startAgent();
     const std::string prefix = uniqueDomainName("killed");
@@ -99,7 +100,7 @@ TEST_CASE(
         ids.push_back(domains.add(name));
         batch += domains.certificateInsert(ids.back(), name, certificate);
     }
-    execute(batch + "COMMIT;");
+    domains.run(batch + "COMMIT;");
     // Some files written, not all: then the agent dies as a crash would.
     waitFor(
         20s,
@@ -130,7 +131,7 @@ TEST_CASE("edge: a full disk replaces no good file by a partial one") {
     const std::string name = uniqueDomainName("full");
     const std::string id = domains.add(name);
     domains.storeCertificate(id, name);
-    TlsHost host;
+    TlsHost host(domains.url());
     // EDGE_DIR on a small file system of its own, then filled up.
     fs::create_directories(host.edgeDir());
     REQUIRE(::mount("tmpfs", host.edgeDir().c_str(), "tmpfs", 0, "size=64k,mode=0755") == 0);
@@ -163,11 +164,11 @@ TEST_CASE("edge: the agent runs as the least-privilege role of deploy/edge/role.
     const std::string name = uniqueDomainName("least");
     const StoredCertificate stored = domains.storeCertificate(domains.add(name), name);
     const CommandResult granted =
-        runCommand("psql '" + databaseUrl() +
+        runCommand("psql '" + domains.url() +
                    "' -v ON_ERROR_STOP=1 -q -f " DNSH_SOURCE_DIR "/deploy/edge/role.sql");
     REQUIRE_MESSAGE(granted.exitCode == 0, granted.output);
-    const std::string asEdge = databaseUrl() + " user=dnsh_edge";
-    TlsHost host;
+    const std::string asEdge = domains.url() + " user=dnsh_edge";
+    TlsHost host(domains.url());
     const CommandResult once = host.syncOnce({{"DATABASE_URL", asEdge}});
     CHECK_MESSAGE(once.exitCode == 0, once.output);
     CHECK(fs::exists(host.edgeDir() + "/" + name + ".pem"));
@@ -191,7 +192,7 @@ TEST_CASE("edge: a transaction another run left open in HAProxy takes no certifi
     const StoredCertificate leftCertificate = domains.storeCertificate(domains.add(left), left);
     const std::string renewedId = domains.add(renewedName);
     domains.storeCertificate(renewedId, renewedName);
-    TlsHost host;
+    TlsHost host(domains.url());
     REQUIRE(host.syncOnce().exitCode == 0);
     host.startHaproxy();
     // An agent killed between `set ssl cert` and `commit`: HAProxy 2.6.12 then files the next
@@ -207,4 +208,26 @@ TEST_CASE("edge: a transaction another run left open in HAProxy takes no certifi
     CHECK(waitServed(host.haproxyPort(), renewedName, renewed.serial).serial == renewed.serial);
     CHECK(servedCertificate(host.haproxyPort(), left).serial == leftCertificate.serial);
     CHECK(runtime.serialOf(leftFile) == leftCertificate.serial);
+}
+
+TEST_CASE("edge: a KEK added while the agent runs opens the keys sealed under it, no restart") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("rotated");
+    const std::string id = domains.add(name);
+    domains.storeCertificate(id, name);
+    TlsHost host(domains.url());
+    TempDir keys;
+    const std::string next = keys.path() + "/next.kek";  // not there yet: the rotation adds it
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    host.startAgent(
+        {{"KEY_ENCRYPTION_KEY_FILE", next + "," + requireEnv("KEY_ENCRYPTION_KEY_FILE")}});
+    // The operator's rotation: the new KEK first, then the scheduler seals under it.
+    REQUIRE(runCommand("umask 077; openssl rand -hex 32 > " + next).exitCode == 0);
+    StoredCertificate sealedUnderNext;
+    domains.run(domains.certificateInsert(id, name, sealedUnderNext, "", next));
+    INFO(describe(*host.agent()));
+    CHECK(waitServed(host.haproxyPort(), name, sealedUnderNext.serial).serial ==
+          sealedUnderNext.serial);
+    CHECK(host.agent()->log().find("certificate not applied") == std::string::npos);
 }

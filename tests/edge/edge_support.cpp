@@ -10,27 +10,22 @@
 
 namespace dnsh::test {
 
-EdgeDomains::~EdgeDomains() {
-    for (const auto& id : ids_) {
-        try {
-            execute("DELETE FROM domains WHERE id = " + quoted(id));
-        } catch (...) {
-            // PostgreSQL stopped by a failed case: the next case's names are fresh anyway.
-        }
-    }
+EdgeDomains::EdgeDomains() : database_("edge") {
+    database_.migrate();
 }
+
+EdgeDomains::~EdgeDomains() = default;
 
 std::string EdgeDomains::add(const std::string& name) {
     const std::string id = randomHex(16);
-    execute("INSERT INTO domains (id, domain_name, verification_token) VALUES (" + quoted(id) +
-            ", " + quoted(name) + ", " + quoted(randomHex(32)) + ")");
-    ids_.push_back(id);
+    run("INSERT INTO domains (id, domain_name, verification_token) VALUES (" + quoted(id) + ", " +
+        quoted(name) + ", " + quoted(randomHex(32)) + ")");
     return id;
 }
 
 std::string EdgeDomains::certificateInsert(const std::string& domainId, const std::string& name,
-                                           StoredCertificate& stored,
-                                           const std::string& sealedKey) {
+                                           StoredCertificate& stored, const std::string& sealedKey,
+                                           const std::string& kekFile) {
     TempDir dir;
     std::string names = "DNS:" + name;
     if (name.rfind("*.", 0) == 0) names += ",DNS:" + name.substr(2);
@@ -42,7 +37,8 @@ std::string EdgeDomains::certificateInsert(const std::string& domainId, const st
     const std::string leaf = readFile(dir.path() + "/cert.pem");
     std::string sealed = sealedKey;
     if (sealed.empty()) {
-        const auto kek = KeyEncryptor::fromFile(requireEnv("KEY_ENCRYPTION_KEY_FILE"));
+        const auto kek = KeyEncryptor::fromFile(
+            kekFile.empty() ? requireEnv("KEY_ENCRYPTION_KEY_FILE") : kekFile);
         sealed = kek.encrypt(readFile(dir.path() + "/key.pem"));
     }
     stored.id = randomHex(16);
@@ -56,12 +52,12 @@ std::string EdgeDomains::certificateInsert(const std::string& domainId, const st
 StoredCertificate EdgeDomains::storeCertificate(const std::string& domainId,
                                                 const std::string& name) {
     StoredCertificate stored;
-    execute(certificateInsert(domainId, name, stored));
+    run(certificateInsert(domainId, name, stored));
     return stored;
 }
 
 void EdgeDomains::remove(const std::string& id) {
-    execute("DELETE FROM domains WHERE id = " + quoted(id));
+    run("DELETE FROM domains WHERE id = " + quoted(id));
 }
 
 std::string numberedName(const std::string& label, int i, const std::string& parent) {

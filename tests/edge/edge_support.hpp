@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "support/domain_flows.hpp"
+#include "support/scratch_database.hpp"
 
 namespace dnsh::test {
 
@@ -14,10 +15,12 @@ struct StoredCertificate {
     std::string serial;  // upper-case hex, no leading zeros
 };
 
-// Domain rows the case inserts, deleted (with their certificates) when it ends.
+// A database of the case's own (migrated, dropped when the case ends) and the domain rows it
+// stores there: the agent reads every certificate of its database, and the shared one holds
+// other tests' placeholder certificates. Hand url() to the TlsHost.
 class EdgeDomains {
 public:
-    EdgeDomains() = default;
+    EdgeDomains();
     ~EdgeDomains();
     EdgeDomains(const EdgeDomains&) = delete;
     EdgeDomains& operator=(const EdgeDomains&) = delete;
@@ -25,14 +28,20 @@ public:
     // A domain row for `name` ("*.x" for a wildcard); its id.
     std::string add(const std::string& name);
     // The SQL that stores a fresh self-signed certificate for the domain's names (a wildcard's
-    // apex included) as its newest; run it alone or many in one transaction.
+    // apex included) as its newest; run it alone or many in one transaction. The key is sealed
+    // under `kekFile` (default: the stack's KEK), or stored as `sealedKey` when that is given.
     std::string certificateInsert(const std::string& domainId, const std::string& name,
-                                  StoredCertificate& stored, const std::string& sealedKey = "");
+                                  StoredCertificate& stored, const std::string& sealedKey = "",
+                                  const std::string& kekFile = "");
     StoredCertificate storeCertificate(const std::string& domainId, const std::string& name);
     void remove(const std::string& id);
 
+    const std::string& url() const { return database_.url(); }
+    void run(const std::string& sql) { database_.run(sql); }
+    std::string text(const std::string& sql) { return database_.text(sql); }
+
 private:
-    std::vector<std::string> ids_;
+    ScratchDatabase database_;
 };
 
 // "<label><i>.<parent>": the i-th of many domains below one parent.

@@ -108,8 +108,9 @@ ServedCertificate waitServed(int port, const std::string& name, const std::strin
     return served;
 }
 
-TlsHost::TlsHost()
-    : edgeDir_(run_.path() + "/edge"),
+TlsHost::TlsHost(std::string databaseUrl)
+    : databaseUrl_(std::move(databaseUrl)),
+      edgeDir_(run_.path() + "/edge"),
       haproxyPort_(freeLoopbackPort()),
       nginxPort_(freeLoopbackPort()) {
     // nginx's worker (www-data) must reach EDGE_DIR below it.
@@ -139,6 +140,7 @@ std::map<std::string, std::string> TlsHost::agentEnv(
                                            {"EDGE_GROUP", "www-data"},
                                            {"EDGE_AGENT_NAME", "test:" + edgeDir_},
                                            {"LOG_LEVEL", "info"}};
+    if (!databaseUrl_.empty()) env["DATABASE_URL"] = databaseUrl_;
     for (const auto& [name, value] : extra) env[name] = value;
     return env;
 }

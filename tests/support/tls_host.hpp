@@ -32,7 +32,8 @@ int freeLoopbackPort();
 
 class TlsHost {
 public:
-    TlsHost();
+    // `databaseUrl`: the agent's DATABASE_URL (default: the stack's).
+    explicit TlsHost(std::string databaseUrl = "");
     ~TlsHost();
     TlsHost(const TlsHost&) = delete;
     TlsHost& operator=(const TlsHost&) = delete;
@@ -64,6 +65,7 @@ public:
     std::string nginxLog() const;
 
 private:
+    std::string databaseUrl_;
     TempDir run_;
     std::string edgeDir_;
     std::string defaultPem_;
