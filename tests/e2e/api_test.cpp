@@ -1,6 +1,6 @@
 // The API a platform builds on (issue 10, first part): health and readiness, the domain list
-// with keyset pagination (400 for any cursor it did not make, issue 18 #11), DELETE, and 405
-// with Allow from the one route table.
+// with keyset pagination (400 for any cursor it did not make, issue 18 #11), DELETE, 405 with
+// Allow from the one route table, and HEAD on every GET route (issue 18 #12).
 #include <Poco/URI.h>
 #include <doctest/doctest.h>
 
@@ -12,6 +12,8 @@
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/openapi_check.hpp"
+#include "support/raw_http.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh::test;
@@ -32,6 +34,16 @@ std::vector<std::string> idsOf(const HttpResult& page) {
     return ids;
 }
 
+// HEAD as a load balancer sends it, read off the socket to the end (Connection: close), so a body
+// sent after the headers would show; the answer is held to the OpenAPI document as send() does.
+HttpResult head(const std::string& path) {
+    const HttpResult result = sendRaw(baseUrl(), "HEAD", path, "", "");
+    for (const auto& violation : OpenApiDocument::ofProject().violations(
+             {"HEAD", path, result.status, result.header("Content-Type"), result.body}))
+        FAIL_CHECK("the answer differs from deploy/api/openapi.json: " << violation);
+    return result;
+}
+
 // A query value as a client would send it: every byte outside base64url's alphabet escaped.
 std::string queryValue(const std::string& text) {
     std::string encoded;
@@ -49,7 +61,7 @@ TEST_CASE("api: /healthz and /readyz answer 200 JSON, other methods 405") {
         CHECK(result.jsonString("status") == "ok");
         const HttpResult wrong = call("POST", path);
         CHECK(wrong.status == 405);
-        CHECK(wrong.header("Allow") == "GET");
+        CHECK(wrong.header("Allow") == "GET, HEAD");
     }
 }
 
@@ -135,9 +147,11 @@ TEST_CASE("api: 405 lists every method of the path, whichever handler answers") 
         std::string method, path, allow;
     };
     const std::vector<Case> cases{
-        {"PUT", "/domains", "GET, POST"},
-        {"POST", "/domains/0123456789abcdef0123456789abcdef", "GET, DELETE"},
+        {"PUT", "/domains", "GET, HEAD, POST"},
+        {"POST", "/domains/0123456789abcdef0123456789abcdef", "GET, HEAD, DELETE"},
         {"GET", "/domains/0123456789abcdef0123456789abcdef/verify", "POST"},
+        {"HEAD", "/domains/0123456789abcdef0123456789abcdef/verify", "POST"},
+        {"POST", "/healthz", "GET, HEAD"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.method + " " + c.path);
@@ -235,4 +249,48 @@ TEST_CASE("api: GET /domains answers 400 JSON to every cursor it did not make, n
     }
     // The cursor we made still works.
     CHECK(get("/domains?limit=1&cursor=" + made).status == 200);
+}
+
+TEST_CASE("api: HEAD answers as GET without a body (RFC 9110 §9.3.2), for load balancers") {
+    Leftovers leftovers;
+    const TestDomain domain = registerDomain("head", leftovers);
+    struct Case {
+        std::string description, path;
+        int status;
+        bool sameBody;  // the GET body does not change between the two calls
+    };
+    const std::vector<Case> cases{
+        {"liveness", "/healthz", 200, true},
+        {"readiness", "/readyz", 200, true},
+        {"a domain", "/domains/" + domain.id, 200, true},
+        {"a domain that does not exist", "/domains/0123456789abcdef0123456789abcdef", 404, true},
+        {"a malformed id", "/domains/not-an-id", 404, true},
+        {"no certificate yet", "/domains/" + domain.id + "/certificate", 404, true},
+        {"the list", "/domains?limit=1", 200, true},
+        {"the list with a bad limit", "/domains?limit=0", 400, true},
+        {"metrics", "/metrics", 200, false},
+        {"the OpenAPI document (static)", "/openapi.json", 200, true},
+        {"an unknown path (lighttpd's 404)", "/nope", 404, true},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        const HttpResult asGet = get(c.path);
+        const HttpResult asHead = head(c.path);
+        CHECK(asGet.status == c.status);
+        CHECK(asHead.status == c.status);
+        CHECK(asHead.body == "");
+        CHECK(asHead.header("Content-Type") == asGet.header("Content-Type"));
+        CHECK(asHead.header("Allow") == "");
+        if (asGet.header("X-Request-Id") != "") CHECK(asHead.header("X-Request-Id") != "");
+        // Content-Length, when sent, is the GET body's (RFC 9110 §8.6), never 0 for a body.
+        if (c.sameBody && !asHead.header("Content-Length").empty())
+            CHECK(asHead.header("Content-Length") == std::to_string(asGet.body.size()));
+    }
+    // A path with no GET: 405 whose Allow has no HEAD either, and still no body.
+    const HttpResult wrong = head("/domains/" + domain.id + "/verify");
+    CHECK(wrong.status == 405);
+    CHECK(wrong.header("Allow") == "POST");
+    CHECK(wrong.body == "");
+    // HEAD changed nothing.
+    CHECK(get("/domains/" + domain.id).jsonString("status") == "pending");
 }
