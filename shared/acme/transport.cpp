@@ -27,13 +27,6 @@ void initializeSslOnce() {
     std::call_once(once, [] { Poco::Net::initializeSSL(); });
 }
 
-std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value) {
-    // RFC 8555 §6.6 / RFC 7231 §7.1.3: delay-seconds (HTTP dates are rare from ACME CAs).
-    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
-        return std::nullopt;
-    return std::chrono::seconds(std::stol(value.substr(0, 9)));
-}
-
 // RFC 7807: a problem+json body becomes the error; anything else keeps the status and body.
 AcmeError toError(const HttpReply& reply, const std::string& url) {
     Problem problem{"", "", reply.status};
@@ -53,6 +46,13 @@ AcmeError toError(const HttpReply& reply, const std::string& url) {
 }
 
 }  // namespace
+
+std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value) {
+    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    if (value.size() > 9) return std::chrono::seconds(999999999);
+    return std::chrono::seconds(std::stol(value));
+}
 
 AcmeError::AcmeError(Problem problem, std::optional<std::chrono::seconds> retryAfter,
                      bool outcomeUnknown)

@@ -29,6 +29,12 @@ struct HttpReply {
     Poco::JSON::Object::Ptr json() const;  // throws AcmeError when the body is not an object
 };
 
+// A Retry-After header's delay-seconds (RFC 8555 §6.6, RFC 9110 §10.2.3); nullopt when absent or
+// not a number (the HTTP-date form included: ACME CAs send seconds). More than nine digits
+// saturates at 999,999,999 s, never a truncated smaller number; the scheduler bounds what it
+// honours (issuance/backoff.hpp).
+std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value);
+
 class Transport {
 public:
     Transport(std::string caBundlePath, std::chrono::milliseconds timeout);

@@ -98,14 +98,14 @@ void forgetPreparedStatements(PGconn* connection) {
 }
 
 SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
-               const std::vector<SqlValue>& params, SqlResults results) {
+               const std::vector<SqlValue>& params, SqlResults results, SqlPlanning planning) {
     const int resultFormat = results == SqlResults::Binary ? 1 : 0;
     PGconn* connection = connectionOf(session);
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& param : params)
         values.push_back(param.text() ? param.text()->c_str() : nullptr);
-    if (!preparing()) {
+    if (!preparing() || planning == SqlPlanning::EachExecution) {
         PGresult* result = PQexecParams(connection, sql.c_str(), static_cast<int>(values.size()),
                                         nullptr, values.data(), nullptr, nullptr, resultFormat);
         if (!succeeded(result)) {

@@ -47,6 +47,13 @@ private:
 
 enum class SqlResults { Text, Binary };
 
+// Cached: a named prepared statement, planned by PostgreSQL's plan cache (custom plans for five
+// executions, then the generic plan when its estimate is no worse). EachExecution: an unnamed
+// statement, planned with the parameters' values every time (what plan_cache_mode =
+// force_custom_plan does, for this statement only), still one round trip: for a statement whose
+// good plan needs the values, such as a keyset page whose cursor must become an index condition.
+enum class SqlPlanning { Cached, EachExecution };
+
 // The rows of one result, read by column name.
 class SqlRows {
 public:
@@ -80,7 +87,8 @@ private:
 // Runs `sql` with `params` on the session's connection. Throws Poco::Data::DataException on any
 // error, as Poco's own statements do (Database::withSession tells a lost connection apart).
 SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
-               const std::vector<SqlValue>& params = {}, SqlResults results = SqlResults::Text);
+               const std::vector<SqlValue>& params = {}, SqlResults results = SqlResults::Text,
+               SqlPlanning planning = SqlPlanning::Cached);
 
 // The session's libpq connection.
 PGconn* connectionOf(Poco::Data::Session& session);

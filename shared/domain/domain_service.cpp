@@ -143,6 +143,14 @@ std::string encodeCursor(const DomainRepository::PageCursor& last) {
     return base64UrlEncode(std::to_string(last.createdAtMicros) + "." + last.id);
 }
 
+// A cursor's time: microseconds since the epoch, below the year 10000 (PostgreSQL's timestamptz
+// would take more, but 'epoch' + INT64_MAX microseconds overflows it: a 500, issue 18 #11).
+constexpr long long kCursorMicrosLimit = 253402300800000000;  // 10000-01-01T00:00:00Z
+constexpr std::size_t kCursorMicrosDigits = 18;               // its digits; fits a long long
+
+// Only what encodeCursor makes is a cursor: canonical base64url (no padding, no stray bits),
+// decimal digits with no sign and no leading zero, in range, a dot, a domain id. Anything else is
+// 400, before it reaches the database.
 DomainRepository::PageCursor decodeCursor(const std::string& cursor) {
     const Error bad(ErrorCode::BadRequest, "cursor is not one this service returned");
     std::string text;
@@ -151,15 +159,17 @@ DomainRepository::PageCursor decodeCursor(const std::string& cursor) {
     } catch (const std::invalid_argument&) {
         throw bad;
     }
+    if (base64UrlEncode(text) != cursor) throw bad;
     const std::size_t dot = text.find('.');
-    if (dot == std::string::npos || dot == 0 || !isDomainId(text.substr(dot + 1)) ||
-        text.find_first_not_of("0123456789") < dot)
+    if (dot == std::string::npos || dot == 0 || dot > kCursorMicrosDigits) throw bad;
+    const std::string digits = text.substr(0, dot);
+    const std::string id = text.substr(dot + 1);
+    if (digits.find_first_not_of("0123456789") != std::string::npos ||
+        (digits.size() > 1 && digits.front() == '0') || !isDomainId(id))
         throw bad;
-    try {
-        return {text.substr(dot + 1), std::stoll(text.substr(0, dot))};
-    } catch (const std::exception&) {
-        throw bad;
-    }
+    const long long micros = std::stoll(digits);
+    if (micros >= kCursorMicrosLimit) throw bad;
+    return {id, micros};
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ std::string serializeCgiResponse(const Response& response, const std::string& re
     text += "X-Request-Id: " + requestId + "\r\n";
     for (const auto& [name, value] : response.headers) text += name + ": " + value + "\r\n";
     text += "\r\n";
-    text += response.body;
+    if (!response.withoutBody) text += response.body;
     return text;
 }
 

@@ -14,6 +14,9 @@ struct Response {
     std::string body;  // JSON, except where contentType says otherwise (/metrics)
     std::vector<std::pair<std::string, std::string>> headers;
     std::string contentType = "application/json";
+    // HEAD (RFC 9110 §9.3.2): the GET answer's status and headers, Content-Length included, and
+    // no body. Set by dispatch() for every HEAD request, whatever answered it.
+    bool withoutBody = false;
 };
 
 Response jsonResponse(int status, const Poco::JSON::Object::Ptr& body);

@@ -30,6 +30,7 @@ std::string allowedMethods(const std::string& path) {
         if (!matchRoute(route.pattern, path, ignored)) continue;
         if (allowed.find(route.method) != std::string::npos) continue;
         allowed += (allowed.empty() ? "" : ", ") + route.method;
+        if (route.method == "GET") allowed += ", HEAD";
     }
     return allowed;
 }

@@ -15,8 +15,9 @@ struct Route {
 
 const std::vector<Route>& routeTable();
 
-// Every method the table has for a path matching `path`, as an Allow header value ("GET, POST");
-// "" when no route matches it.
+// Every method the table has for a path matching `path`, as an Allow header value ("GET, HEAD,
+// POST"): HEAD right after GET, since every GET route answers HEAD (RFC 9110 §9.3.2; the table
+// lists GET only). "" when no route matches it.
 std::string allowedMethods(const std::string& path);
 
 }  // namespace dnsh

@@ -159,17 +159,17 @@ void serveFastCgi(const std::vector<Endpoint>& endpoints, Context& context) {
     }
 }
 
-}  // namespace
-
-Response dispatch(const std::vector<Endpoint>& endpoints, Context& context, Request& request) {
+Response answer(const std::vector<Endpoint>& endpoints, Context& context, Request& request) {
     try {
+        // HEAD is GET without the body: the GET endpoint answers it.
+        const std::string method = request.method == "HEAD" ? "GET" : request.method;
         const Endpoint* endpoint = nullptr;
         bool pathServed = false;
         for (const auto& candidate : endpoints) {
             if (!matchRoute(candidate.pathPattern, request.path, request.params)) continue;
             pathServed = true;
             request.route = candidate.pathPattern;
-            if (candidate.method == request.method) {
+            if (candidate.method == method) {
                 endpoint = &candidate;
                 break;
             }
@@ -213,6 +213,14 @@ Response dispatch(const std::vector<Endpoint>& endpoints, Context& context, Requ
         logEvent(LogLevel::Error, "unhandled error", {{"detail", errorDetail(e)}});
         return errorResponse(ErrorCode::Internal, "internal error");
     }
+}
+
+}  // namespace
+
+Response dispatch(const std::vector<Endpoint>& endpoints, Context& context, Request& request) {
+    Response response = answer(endpoints, context, request);
+    response.withoutBody = request.method == "HEAD";
+    return response;
 }
 
 int serve(const std::vector<Endpoint>& endpoints) {

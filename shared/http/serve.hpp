@@ -37,6 +37,8 @@ inline int serve(const Endpoint& endpoint) {
 
 // Runs the common checks and the matching endpoint for one request, mapping errors to
 // responses. A path an endpoint serves with another method: 405 with Allow from the route table.
+// HEAD runs the GET endpoint and answers its status and headers without the body (RFC 9110
+// §9.3.2), errors included.
 Response dispatch(const std::vector<Endpoint>& endpoints, Context& context, Request& request);
 
 constexpr long long kMaxBodyBytes = 64 * 1024;

@@ -4,13 +4,20 @@
 
 namespace dnsh {
 
+std::chrono::seconds clampRetryAfter(std::chrono::seconds requested, RetryAfterKind kind) {
+    const std::chrono::seconds most =
+        kind == RetryAfterKind::RateLimit ? kMaxRateLimitRetryAfter : kMaxPollRetryAfter;
+    return std::clamp(requested, std::chrono::seconds(0), most);
+}
+
 std::chrono::milliseconds retryDelay(std::chrono::milliseconds pollInterval, int retries,
                                      std::optional<std::chrono::seconds> retryAfter,
-                                     std::chrono::milliseconds cap) {
+                                     std::chrono::milliseconds cap, RetryAfterKind kind) {
     std::chrono::milliseconds delay = pollInterval;
     for (int i = 1; i < retries && delay < cap; ++i) delay *= 2;
     delay = std::min(delay, cap);
-    if (retryAfter) delay = std::max<std::chrono::milliseconds>(delay, *retryAfter);
+    if (retryAfter)
+        delay = std::max<std::chrono::milliseconds>(delay, clampRetryAfter(*retryAfter, kind));
     return delay;
 }
 

@@ -5,10 +5,24 @@
 
 namespace dnsh {
 
+// The CA's Retry-After (RFC 8555 §6.6; delay-seconds, RFC 9110 §10.2.3) is honoured up to a bound:
+// a CA, or a proxy in front of it, saying 999,999,999 s would otherwise park an order for 31
+// years, long past POLL_TIMEOUT and the CA order's own expiry.
+enum class RetryAfterKind {
+    Poll,       // a retryable error while polling or calling (5xx, serverInternal, unreachable)
+    RateLimit,  // urn:ietf:params:acme:error:rateLimited (error_code ca_rate_limited)
+};
+inline constexpr std::chrono::seconds kMaxPollRetryAfter = std::chrono::hours(1);
+inline constexpr std::chrono::seconds kMaxRateLimitRetryAfter = std::chrono::hours(24);
+
+// `requested` bounded by the kind's maximum; 0 for a negative one.
+std::chrono::seconds clampRetryAfter(std::chrono::seconds requested, RetryAfterKind kind);
+
 // pollInterval doubled per retry (1st retry: pollInterval), capped at `cap`, never shorter than
-// the CA's Retry-After (RFC 8555 §6.6).
+// the CA's Retry-After once clamped (clampRetryAfter).
 std::chrono::milliseconds retryDelay(std::chrono::milliseconds pollInterval, int retries,
                                      std::optional<std::chrono::seconds> retryAfter,
-                                     std::chrono::milliseconds cap = std::chrono::minutes(5));
+                                     std::chrono::milliseconds cap = std::chrono::minutes(5),
+                                     RetryAfterKind kind = RetryAfterKind::Poll);
 
 }  // namespace dnsh

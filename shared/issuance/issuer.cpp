@@ -333,12 +333,18 @@ StepOutcome Issuer::onError(Claim& claim, const std::string& reason, const std::
     const bool again = retryable ? attempts < kMaxAttempts && !pastPollTimeout
                                  : errorCode == "internal" && attempts < kMaxUnexpectedAttempts;
     if (!again) return fail(claim, reason, errorCode);
-    // Backoff in database time: the delay becomes the order's next_attempt_at.
-    const auto delay = retryDelay(config_.pollInterval, attempts, retryAfter);
+    // Backoff in database time: the delay becomes the order's next_attempt_at. The CA's
+    // Retry-After is honoured up to an hour, a day for its rate limits (issuance/backoff.hpp).
+    const auto delay = retryDelay(
+        config_.pollInterval, attempts, retryAfter, std::chrono::minutes(5),
+        errorCode == "ca_rate_limited" ? RetryAfterKind::RateLimit : RetryAfterKind::Poll);
     LogFields fields = orderFields(claim.order);
     fields.insert(fields.end(), {{"detail", reason},
                                  {"attempts", attempts},
                                  {"delay_ms", static_cast<Poco::Int64>(delay.count())}});
+    if (retryAfter)
+        fields.insert(fields.end(),
+                      {{"retry_after_s", static_cast<Poco::Int64>(retryAfter->count())}});
     logEvent(LogLevel::Warn, "order step will be retried", fields);
     return StepOutcome{false, delay, std::string(toString(claim.order.step))};
 }

@@ -1,14 +1,19 @@
 // The API a platform builds on (issue 10, first part): health and readiness, the domain list
-// with keyset pagination, DELETE, and 405 with Allow from the one route table.
+// with keyset pagination (400 for any cursor it did not make, issue 18 #11), DELETE, 405 with
+// Allow from the one route table, and HEAD on every GET route (issue 18 #12).
+#include <Poco/URI.h>
 #include <doctest/doctest.h>
 
 #include <set>
 #include <string>
 #include <vector>
 
+#include "crypto/keys.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/openapi_check.hpp"
+#include "support/raw_http.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh::test;
@@ -29,6 +34,23 @@ std::vector<std::string> idsOf(const HttpResult& page) {
     return ids;
 }
 
+// HEAD as a load balancer sends it, read off the socket to the end (Connection: close), so a body
+// sent after the headers would show; the answer is held to the OpenAPI document as send() does.
+HttpResult head(const std::string& path) {
+    const HttpResult result = sendRaw(baseUrl(), "HEAD", path, "", "");
+    for (const auto& violation : OpenApiDocument::ofProject().violations(
+             {"HEAD", path, result.status, result.header("Content-Type"), result.body}))
+        FAIL_CHECK("the answer differs from deploy/api/openapi.json: " << violation);
+    return result;
+}
+
+// A query value as a client would send it: every byte outside base64url's alphabet escaped.
+std::string queryValue(const std::string& text) {
+    std::string encoded;
+    Poco::URI::encode(text, "!#$&'()*+,/:;=?@[]% \"", encoded);
+    return encoded;
+}
+
 }  // namespace
 
 TEST_CASE("api: /healthz and /readyz answer 200 JSON, other methods 405") {
@@ -39,7 +61,7 @@ TEST_CASE("api: /healthz and /readyz answer 200 JSON, other methods 405") {
         CHECK(result.jsonString("status") == "ok");
         const HttpResult wrong = call("POST", path);
         CHECK(wrong.status == 405);
-        CHECK(wrong.header("Allow") == "GET");
+        CHECK(wrong.header("Allow") == "GET, HEAD");
     }
 }
 
@@ -125,9 +147,11 @@ TEST_CASE("api: 405 lists every method of the path, whichever handler answers") 
         std::string method, path, allow;
     };
     const std::vector<Case> cases{
-        {"PUT", "/domains", "GET, POST"},
-        {"POST", "/domains/0123456789abcdef0123456789abcdef", "GET, DELETE"},
+        {"PUT", "/domains", "GET, HEAD, POST"},
+        {"POST", "/domains/0123456789abcdef0123456789abcdef", "GET, HEAD, DELETE"},
         {"GET", "/domains/0123456789abcdef0123456789abcdef/verify", "POST"},
+        {"HEAD", "/domains/0123456789abcdef0123456789abcdef/verify", "POST"},
+        {"POST", "/healthz", "GET, HEAD"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.method + " " + c.path);
@@ -135,4 +159,138 @@ TEST_CASE("api: 405 lists every method of the path, whichever handler answers") 
         CHECK(result.status == 405);
         CHECK(result.header("Allow") == c.allow);
     }
+}
+
+TEST_CASE("api: GET /domains answers 400 JSON to every cursor it did not make, never 5xx") {
+    Leftovers leftovers;
+    for (int i = 0; i < 2; ++i) registerDomain("cursor", leftovers);
+    const HttpResult first = get("/domains?limit=1");
+    REQUIRE(first.status == 200);
+    const std::string made = first.jsonString("next_cursor");
+    const std::string madeText = dnsh::base64UrlDecode(made);  // "<microseconds>.<id>"
+    const std::string id = madeText.substr(madeText.find('.') + 1);
+    const std::string micros = madeText.substr(0, madeText.find('.'));
+    REQUIRE(id.size() == 32);
+    auto cursor = [](const std::string& text) { return dnsh::base64UrlEncode(text); };
+    const std::string alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // The same bytes with unused low bits set in the last character: decodes to the same text,
+    // but is not what the service encodes (RFC 4648 §3.5).
+    auto nonCanonical = [&](std::string encoded) {
+        REQUIRE(encoded.size() % 4 != 0);
+        encoded.back() = alphabet[alphabet.find(encoded.back()) | 1];
+        return encoded;
+    };
+    struct Case {
+        std::string description, cursor;
+    };
+    const std::vector<Case> cases{
+        // Overflowing or out of range times (PostgreSQL: "timestamp out of range").
+        {"INT64_MAX microseconds", cursor("9223372036854775807." + id)},
+        {"INT64_MAX + 1", cursor("9223372036854775808." + id)},
+        {"a huge integer", cursor(std::string(40, '9') + "." + id)},
+        {"a thousand digits", cursor(std::string(1000, '7') + "." + id)},
+        {"past the year 9999", cursor("253402300800000000." + id)},
+        {"INT64_MIN", cursor("-9223372036854775808." + id)},
+        {"negative", cursor("-1." + id)},
+        {"a plus sign", cursor("+" + micros + "." + id)},
+        {"leading zeros", cursor("000" + micros + "." + id)},
+        {"a space", cursor(" " + micros + "." + id)},
+        {"a fraction", cursor(micros + ".5." + id)},
+        {"an exponent", cursor("1e15." + id)},
+        {"hex digits", cursor("0x1f." + id)},
+        {"non-digits", cursor("yesterday." + id)},
+        {"a NUL byte in the time", cursor(micros + std::string(1, '\0') + "." + id)},
+        // The id part.
+        {"id of 31 hex", cursor(micros + "." + id.substr(1))},
+        {"id of 33 hex", cursor(micros + "." + id + "0")},
+        {"id in upper case", cursor(micros + ".ABCDEF0123456789ABCDEF0123456789")},
+        {"id not hex", cursor(micros + "." + std::string(32, 'g'))},
+        {"id with a NUL byte", cursor(micros + "." + id.substr(0, 31) + std::string(1, '\0'))},
+        {"SQL in the id", cursor(micros + ".' OR '1'='1")},
+        // Missing parts.
+        {"empty time", cursor("." + id)},
+        {"empty id", cursor(micros + ".")},
+        {"only a dot", cursor(".")},
+        {"no dot", cursor(micros + id)},
+        {"only the time", cursor(micros)},
+        {"a NUL byte", "%00"},
+        // Not base64url, or not as we encode it.
+        {"percent signs", "%%%"},
+        {"a length of 4n+1", made + "A"},
+        {"padding", made + "=="},
+        {"standard base64 alphabet", std::string("+").append(made, 1)},
+        {"a slash", made.substr(0, 10) + "/" + made.substr(11)},
+        {"non-ASCII", "%C3%A9" + made},
+        {"non-canonical trailing bits", nonCanonical(made)},
+        {"a 4 KB cursor (lighttpd refuses 8 KiB of headers with 431)", std::string(4000, 'A')},
+        {"a cursor of another service", "eyJwYWdlIjoyfQ"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        const std::string query = c.cursor.find('%') == std::string::npos
+                                      ? queryValue(c.cursor)
+                                      : c.cursor;  // already escaped as the case wants
+        const HttpResult result = get("/domains?limit=1&cursor=" + query);
+        CHECK(result.status == 400);
+        CHECK(result.header("Content-Type") == "application/json");
+        // The handler names the cursor; lighttpd refuses some URLs itself (%00) with its own 400.
+        if (result.status == 400 && !result.header("X-Request-Id").empty())
+            CHECK(result.jsonString("error").find("cursor") != std::string::npos);
+    }
+    // Every one-character change of a cursor we made: another cursor that parses (200) or 400,
+    // never a 5xx.
+    for (std::size_t at = 0; at < made.size(); ++at) {
+        std::string mutated = made;
+        mutated[at] = alphabet[(alphabet.find(made[at]) + 1 + at * 7) % alphabet.size()];
+        CAPTURE(mutated);
+        const HttpResult result = get("/domains?limit=1&cursor=" + mutated);
+        CHECK((result.status == 200 || result.status == 400));
+    }
+    // The cursor we made still works.
+    CHECK(get("/domains?limit=1&cursor=" + made).status == 200);
+}
+
+TEST_CASE("api: HEAD answers as GET without a body (RFC 9110 §9.3.2), for load balancers") {
+    Leftovers leftovers;
+    const TestDomain domain = registerDomain("head", leftovers);
+    struct Case {
+        std::string description, path;
+        int status;
+        bool sameBody;  // the GET body does not change between the two calls
+    };
+    const std::vector<Case> cases{
+        {"liveness", "/healthz", 200, true},
+        {"readiness", "/readyz", 200, true},
+        {"a domain", "/domains/" + domain.id, 200, true},
+        {"a domain that does not exist", "/domains/0123456789abcdef0123456789abcdef", 404, true},
+        {"a malformed id", "/domains/not-an-id", 404, true},
+        {"no certificate yet", "/domains/" + domain.id + "/certificate", 404, true},
+        {"the list", "/domains?limit=1", 200, true},
+        {"the list with a bad limit", "/domains?limit=0", 400, true},
+        {"metrics", "/metrics", 200, false},
+        {"the OpenAPI document (static)", "/openapi.json", 200, true},
+        {"an unknown path (lighttpd's 404)", "/nope", 404, true},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        const HttpResult asGet = get(c.path);
+        const HttpResult asHead = head(c.path);
+        CHECK(asGet.status == c.status);
+        CHECK(asHead.status == c.status);
+        CHECK(asHead.body == "");
+        CHECK(asHead.header("Content-Type") == asGet.header("Content-Type"));
+        CHECK(asHead.header("Allow") == "");
+        if (asGet.header("X-Request-Id") != "") CHECK(asHead.header("X-Request-Id") != "");
+        // Content-Length, when sent, is the GET body's (RFC 9110 §8.6), never 0 for a body.
+        if (c.sameBody && !asHead.header("Content-Length").empty())
+            CHECK(asHead.header("Content-Length") == std::to_string(asGet.body.size()));
+    }
+    // A path with no GET: 405 whose Allow has no HEAD either, and still no body.
+    const HttpResult wrong = head("/domains/" + domain.id + "/verify");
+    CHECK(wrong.status == 405);
+    CHECK(wrong.header("Allow") == "POST");
+    CHECK(wrong.body == "");
+    // HEAD changed nothing.
+    CHECK(get("/domains/" + domain.id).jsonString("status") == "pending");
 }

@@ -159,14 +159,14 @@ TEST_CASE("errors: wrong methods on known paths give 405 with Allow") {
         std::string allow;
     };
     const std::vector<Case> cases = {
-        {"PUT", "/domains", "GET, POST"},
-        {"PATCH", "/domains", "GET, POST"},
-        {"POST", "/domains/" + domain.id, "GET, DELETE"},
-        {"PATCH", "/domains/" + domain.id, "GET, DELETE"},
+        {"PUT", "/domains", "GET, HEAD, POST"},
+        {"PATCH", "/domains", "GET, HEAD, POST"},
+        {"POST", "/domains/" + domain.id, "GET, HEAD, DELETE"},
+        {"PATCH", "/domains/" + domain.id, "GET, HEAD, DELETE"},
         {"GET", "/domains/" + domain.id + "/verify", "POST"},
         {"DELETE", "/domains/" + domain.id + "/verify", "POST"},
-        {"POST", "/domains/" + domain.id + "/certificate", "GET"},
-        {"PUT", "/domains/" + domain.id + "/certificate", "GET"},
+        {"POST", "/domains/" + domain.id + "/certificate", "GET, HEAD"},
+        {"PUT", "/domains/" + domain.id + "/certificate", "GET, HEAD"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.method);

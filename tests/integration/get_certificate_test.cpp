@@ -127,7 +127,7 @@ TEST_CASE("get_certificate: unknown or malformed domain ids are 404 domain not f
     }
 }
 
-TEST_CASE("get_certificate: other methods are 405 with Allow: GET") {
+TEST_CASE("get_certificate: other methods are 405 with Allow: GET, HEAD") {
     const RegisteredDomain domain = registerFreshDomain("cert-method");
     for (const std::string method : {"POST", "PUT", "DELETE"}) {
         INFO("method " << method);
@@ -135,8 +135,8 @@ TEST_CASE("get_certificate: other methods are 405 with Allow: GET") {
         request.method = method;
         request.path = "/domains/" + domain.id + "/certificate";
         const HttpResult result = runCgi("get_certificate", request);
-        checkError(result, 405, "use GET");
-        CHECK(result.header("Allow") == "GET");
+        checkError(result, 405, "use GET, HEAD");
+        CHECK(result.header("Allow") == "GET, HEAD");
     }
 }
 

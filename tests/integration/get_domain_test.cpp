@@ -72,7 +72,7 @@ TEST_CASE("get_domain: unknown and malformed ids are 404 domain not found") {
     CHECK(domainRowsNamed(domain.name) == 1);  // the SQL-looking id did no harm
 }
 
-TEST_CASE("get_domain: other methods are 405 with Allow: GET, DELETE") {
+TEST_CASE("get_domain: other methods are 405 with Allow: GET, HEAD, DELETE") {
     const RegisteredDomain domain = registerFreshDomain("getmethod");
     // DELETE is delete_domain's (lighttpd routes it there); as CGI this handler lists it too.
     for (const std::string method : {"POST", "PUT", "DELETE", "PATCH"}) {
@@ -81,11 +81,39 @@ TEST_CASE("get_domain: other methods are 405 with Allow: GET, DELETE") {
         request.method = method;
         request.path = "/domains/" + domain.id;
         const HttpResult result = runCgi("get_domain", request);
-        checkError(result, 405, "use GET, DELETE");
-        CHECK(result.header("Allow") == "GET, DELETE");
+        checkError(result, 405, "use GET, HEAD, DELETE");
+        CHECK(result.header("Allow") == "GET, HEAD, DELETE");
     }
     CHECK(domainRowsNamed(domain.name) == 1);
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "pending");
+}
+
+TEST_CASE("get_domain: HEAD is GET without the body, Content-Length that of the GET body") {
+    const RegisteredDomain domain = registerFreshDomain("gethead");
+    struct Case {
+        std::string description, id;
+        int status;
+    };
+    const std::vector<Case> cases{
+        {"the domain", domain.id, 200},
+        {"unknown", "0123456789abcdef0123456789abcdef", 404},
+        {"malformed", "x", 404},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CgiRequest request;
+        request.path = "/domains/" + c.id;
+        const HttpResult asGet = runCgi("get_domain", request);
+        request.method = "HEAD";
+        const HttpResult asHead = runCgi("get_domain", request);
+        CHECK(asGet.status == c.status);
+        CHECK(asHead.status == c.status);
+        CHECK(asHead.body == "");
+        CHECK_FALSE(asGet.body.empty());
+        CHECK(asHead.header("Content-Type") == asGet.header("Content-Type"));
+        CHECK(asHead.header("Content-Length") == std::to_string(asGet.body.size()));
+        CHECK(asHead.header("X-Request-Id") != "");
+    }
 }
 
 }  // namespace dnsh::test

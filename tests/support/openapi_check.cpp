@@ -275,6 +275,12 @@ std::vector<std::string> OpenApiDocument::violations(const ObservedAnswer& answe
         response = checker.responseFor(operation, answer.status);
         if (!response) out.push_back(what + ": status not documented for " + pattern);
     }
+    // HEAD (RFC 9110 §9.3.2): GET's status and headers, never a body; a documented body is what
+    // GET would send.
+    if (answer.method == "HEAD") {
+        if (!answer.body.empty()) out.push_back(what + ": a HEAD answer has a body");
+        return out;
+    }
     if (response) checker.checkAgainstResponse(answer, response, what, out);
     return out;
 }

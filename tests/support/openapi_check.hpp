@@ -28,7 +28,8 @@ public:
 
     // What the answer does differently from the document; empty when it conforms.
     // A path the document does not have must get its NotFound response (404); a method its path
-    // does not have, MethodNotAllowed (405) or lighttpd's NotImplemented (501).
+    // does not have, MethodNotAllowed (405) or lighttpd's NotImplemented (501). A HEAD answer
+    // has no body, whatever its status.
     std::vector<std::string> violations(const ObservedAnswer& answer) const;
 
 private:

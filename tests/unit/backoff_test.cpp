@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "acme/transport.hpp"
+
 using namespace dnsh;
 using namespace std::chrono_literals;
 
@@ -30,5 +32,63 @@ TEST_CASE("retryDelay doubles per retry from POLL_INTERVAL, capped, never under 
     for (const auto& c : cases) {
         CAPTURE(c.description);
         CHECK(retryDelay(c.interval, c.retries, c.retryAfter) == c.expected);
+    }
+}
+
+TEST_CASE("retryDelay honours the CA's Retry-After only up to a bound (RFC 8555 §6.6)") {
+    struct Case {
+        std::string description;
+        RetryAfterKind kind;
+        std::optional<std::chrono::seconds> retryAfter;
+        std::chrono::milliseconds expected;
+    };
+    constexpr auto poll = RetryAfterKind::Poll;
+    constexpr auto rateLimit = RetryAfterKind::RateLimit;
+    const std::vector<Case> cases{
+        {"an hour is honoured", poll, std::chrono::seconds(3600), 1h},
+        {"an hour and a second is an hour", poll, std::chrono::seconds(3601), 1h},
+        {"a day is an hour", poll, std::chrono::seconds(86400), 1h},
+        {"999,999,999 s (31 years) is an hour", poll, std::chrono::seconds(999999999), 1h},
+        {"the largest seconds value is an hour", poll, std::chrono::seconds::max(), 1h},
+        {"none: the backoff", poll, std::nullopt, 10s},
+        {"zero: the backoff", poll, std::chrono::seconds(0), 10s},
+        {"negative: the backoff", poll, std::chrono::seconds(-5), 10s},
+        {"rate limit: an hour is honoured", rateLimit, std::chrono::seconds(3600), 1h},
+        {"rate limit: a day is honoured", rateLimit, std::chrono::seconds(86400), 24h},
+        {"rate limit: a week is a day", rateLimit, std::chrono::seconds(7 * 86400), 24h},
+        {"rate limit: 999,999,999 s is a day", rateLimit, std::chrono::seconds(999999999), 24h},
+        {"rate limit: the largest value is a day", rateLimit, std::chrono::seconds::max(), 24h},
+        {"rate limit: none, the backoff", rateLimit, std::nullopt, 10s},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(retryDelay(10s, 1, c.retryAfter, 5min, c.kind) == c.expected);
+    }
+    // The default kind is the shorter bound.
+    CHECK(retryDelay(10s, 1, std::chrono::seconds(999999999)) == kMaxPollRetryAfter);
+    CHECK(kMaxPollRetryAfter == 1h);
+    CHECK(kMaxRateLimitRetryAfter == 24h);
+}
+
+TEST_CASE("parseRetryAfter reads delay-seconds, saturating instead of truncating") {
+    struct Case {
+        std::string description, header;
+        std::optional<std::chrono::seconds> expected;
+    };
+    const std::vector<Case> cases{
+        {"absent", "", std::nullopt},
+        {"zero", "0", std::chrono::seconds(0)},
+        {"two minutes", "120", std::chrono::seconds(120)},
+        {"nine digits", "999999999", std::chrono::seconds(999999999)},
+        {"ten digits saturate (not 123456789)", "1234567890", std::chrono::seconds(999999999)},
+        {"forty digits", std::string(40, '9'), std::chrono::seconds(999999999)},
+        {"negative", "-1", std::nullopt},
+        {"a fraction", "1.5", std::nullopt},
+        {"spaces", " 120", std::nullopt},
+        {"an HTTP-date", "Fri, 31 Dec 1999 23:59:59 GMT", std::nullopt},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(acme::parseRetryAfter(c.header) == c.expected);
     }
 }

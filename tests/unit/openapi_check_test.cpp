@@ -81,6 +81,22 @@ TEST_CASE("openapi check: conforming answers pass, and each difference is named"
          "documents no body"},
         {"an unknown path answered 200", {"GET", "/admin", 200, kJson, "{}"}, "must be 404"},
         {"a wrong method answered 200", {"PUT", "/domains", 200, kJson, "{}"}, "must be 405"},
+
+        // HEAD (RFC 9110 §9.3.2): GET's status and headers, never a body.
+        {"HEAD of a domain", {"HEAD", "/domains/" + kId, 200, kJson, ""}, ""},
+        {"HEAD of liveness", {"HEAD", "/healthz", 200, kJson, ""}, ""},
+        {"HEAD of the list, refused", {"HEAD", "/domains?limit=0", 400, kJson, ""}, ""},
+        {"HEAD of metrics", {"HEAD", "/metrics", 200, "text/plain; version=0.0.4", ""}, ""},
+        {"HEAD of an unknown domain", {"HEAD", "/domains/" + kId, 404, kJson, ""}, ""},
+        {"HEAD where there is no GET", {"HEAD", "/domains/" + kId + "/verify", 405, kJson, ""},
+         ""},
+        {"HEAD of an unknown path", {"HEAD", "/admin", 404, kJson, ""}, ""},
+        {"HEAD answered with a body", {"HEAD", "/healthz", 200, kJson, R"({"status":"ok"})"},
+         "a HEAD answer has a body"},
+        {"HEAD answered with a status GET does not document",
+         {"HEAD", "/domains/" + kId, 418, kJson, ""}, "status not documented for /domains/{id}"},
+        {"HEAD answered 200 where there is no GET",
+         {"HEAD", "/domains/" + kId + "/verify", 200, kJson, ""}, "must be 405"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);

@@ -157,6 +157,21 @@ TEST_CASE("serializeCgiResponse includes extra headers and success statuses") {
     }
 }
 
+TEST_CASE("serializeCgiResponse of a HEAD answer: the GET headers and Content-Length, no body") {
+    for (const int status : {200, 404, 405}) {
+        CAPTURE(status);
+        Response response{status, R"({"status":"ok"})", {}};
+        response.withoutBody = true;
+        const std::string text = serializeCgiResponse(response, "abc");
+        const std::size_t blank = text.find("\r\n\r\n");
+        REQUIRE(blank != std::string::npos);
+        CHECK(text.substr(0, blank + 2).find("\r\nContent-Length: 15\r\n") != std::string::npos);
+        CHECK(text.substr(0, blank + 2).find("\r\nContent-Type: application/json\r\n") !=
+              std::string::npos);
+        CHECK(text.substr(blank + 4) == "");
+    }
+}
+
 TEST_CASE("jsonResponse stringifies the object") {
     Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
     body->set("status", std::string("pending"));

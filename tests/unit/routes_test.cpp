@@ -45,6 +45,29 @@ std::vector<UrlBlock> urlBlocks(const std::string& conf) {
     return blocks;
 }
 
+// The handler lighttpd.conf sends `method` on `path` to: in the one url block matching the path,
+// the branch of a `$HTTP["request-method"] == "..."` condition naming the method, else the
+// `} else {` branch (or the block's only handler). "" when no block matches.
+std::string lighttpdHandler(const std::vector<UrlBlock>& blocks, const std::string& path,
+                            const std::string& method) {
+    const std::regex binPath(R"re(env\.DNSH_BIN_DIR \+ "/([a-z_]+)")re");
+    auto firstHandler = [&](const std::string& text) {
+        std::smatch found;
+        return std::regex_search(text, found, binPath) ? found[1].str() : std::string();
+    };
+    for (const auto& block : blocks) {
+        if (!std::regex_match(path, block.url)) continue;
+        const std::regex condition(R"re(\$HTTP\["request-method"\] == "([A-Z]+)" \{)re");
+        std::smatch found;
+        if (!std::regex_search(block.body, found, condition)) return firstHandler(block.body);
+        const std::size_t at = static_cast<std::size_t>(found.position(0));
+        const std::size_t elseAt = block.body.find("} else", at);
+        if (found[1] == method) return firstHandler(block.body.substr(at, elseAt - at));
+        return firstHandler(block.body.substr(elseAt));
+    }
+    return "";
+}
+
 }  // namespace
 
 TEST_CASE("routes: Allow lists every method of a path, and nothing for unknown paths") {
@@ -52,11 +75,12 @@ TEST_CASE("routes: Allow lists every method of a path, and nothing for unknown p
         std::string description, path, allow;
     };
     const std::vector<Case> cases{
-        {"the collection", "/domains", "GET, POST"},
-        {"one domain", "/domains/0123456789abcdef0123456789abcdef", "GET, DELETE"},
+        // HEAD wherever GET is (RFC 9110 §9.3.2), right after it.
+        {"the collection", "/domains", "GET, HEAD, POST"},
+        {"one domain", "/domains/0123456789abcdef0123456789abcdef", "GET, HEAD, DELETE"},
         {"verify", "/domains/abc/verify", "POST"},
-        {"certificate", "/domains/abc/certificate", "GET"},
-        {"readiness", "/readyz", "GET"},
+        {"certificate", "/domains/abc/certificate", "GET, HEAD"},
+        {"readiness", "/readyz", "GET, HEAD"},
         {"unknown", "/nope", ""},
         {"too deep", "/domains/a/verify/x", ""},
     };
@@ -105,5 +129,8 @@ TEST_CASE("routes: lighttpd.conf and CMake's handler list say what the route tab
             }
         }
         CHECK(matching == 1);  // exactly one url block serves the path
+        CHECK(lighttpdHandler(blocks, path, route.method) == route.handler);
+        // lighttpd sends HEAD where GET goes: that handler answers it as GET without the body.
+        if (route.method == "GET") CHECK(lighttpdHandler(blocks, path, "HEAD") == route.handler);
     }
 }
