@@ -3,11 +3,13 @@
 // No caching: every call asks the servers again.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
+#include "dns/dns_name.hpp"
 
 namespace dnsh {
 
@@ -46,10 +48,16 @@ struct DnsResponse {
     std::string detail;  // for errors: which server said what
 };
 
+using DnsDeadline = std::chrono::steady_clock::time_point;
+
 // Asks `server` (nullptr: /etc/resolv.conf) once; `recursive` sets the RD bit (an authoritative
-// server is asked without it, RFC 1034 §4.3.1).
+// server is asked without it, RFC 1034 §4.3.1). A truncated answer is asked again over TCP. With
+// a `deadline` the whole exchange ends by then (each wait is the shorter of `timeout` and what
+// is left; nothing is sent once it has passed: Timeout).
 DnsResponse queryServer(const DnsServer* server, const std::string& name, RecordType type,
-                        bool recursive, std::chrono::milliseconds timeout);
+                        bool recursive, std::chrono::milliseconds timeout,
+                        std::optional<DnsDeadline> deadline = std::nullopt);
+
 
 class DnsResolver {
 public:
@@ -65,7 +73,9 @@ public:
 
     // A recursive query to the configured servers, the next one asked only after a timeout or
     // SERVFAIL (as lookupTxt).
-    DnsResponse query(const std::string& name, RecordType type) const;
+    // With a deadline, the servers are asked only while it has not passed, each at most until it.
+    DnsResponse query(const std::string& name, RecordType type,
+                      std::optional<DnsDeadline> deadline = std::nullopt) const;
 
     // The target of the CNAME at `name` (lower case, no trailing dot), "" when there is none.
     std::string cnameTarget(const std::string& name) const;

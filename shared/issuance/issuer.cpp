@@ -171,11 +171,13 @@ auto Issuer::withAccount(Call&& call) -> decltype(call()) {
     }
 }
 
-void Issuer::keepLease(const Claim& claim) {
+void Issuer::keepLease(Claim& claim) {
+    const auto now = std::chrono::steady_clock::now();
     store([&](OrderStore& orders) {
         orders.extendLease(claim.order.id, claim.owner, config_.leaseDuration.count());
         return true;
     });
+    claim.leaseUntil = now + config_.leaseDuration;
 }
 
 void Issuer::moveTo(Claim& claim, OrderStep step) {
@@ -187,7 +189,7 @@ void Issuer::moveTo(Claim& claim, OrderStep step) {
 }
 
 template <typename Call>
-auto Issuer::caCall(const Claim& claim, Call&& call) -> decltype(call()) {
+auto Issuer::caCall(Claim& claim, Call&& call) -> decltype(call()) {
     keepLease(claim);
     return withAccount(std::forward<Call>(call));
 }
@@ -297,8 +299,10 @@ void Issuer::deleteDomain(const std::string& domainId) {
 }
 
 StepOutcome Issuer::advance(const std::string& orderId, const std::string& leaseOwner) {
+    // The worker claimed the order (for SCHEDULER_LEASE) just before this.
+    const auto claimedBy = std::chrono::steady_clock::now();
     Claim claim{store([&](OrderStore& orders) { return orders.load(orderId, leaseOwner); }),
-                leaseOwner};
+                leaseOwner, claimedBy + config_.leaseDuration};
     const auto started = std::chrono::steady_clock::now();
     const OrderStep step = claim.order.step;
     StepOutcome outcome = stepOrError(claim);
@@ -452,7 +456,9 @@ StepOutcome Issuer::placeOrderStep(Claim& claim) {
     if (claim.order.kind == OrderKind::Renewal && updater_ &&
         claim.order.delegationStatus != "not_seen") {
         const std::string target = delegationTargetOf(claim.order);
-        const bool inPlace = resolver_.cnameTarget(challengeName(claim.order.domainName)) == target;
+        const bool inPlace =
+            DnsName(resolver_.cnameTarget(challengeName(claim.order.domainName))) ==
+            DnsName(target);
         database_.withSession([&](Poco::Data::Session& session) {
             DomainRepository(session).setDelegationStatus(claim.order.domainId,
                                                           inPlace ? "active" : "lost");
@@ -535,11 +541,31 @@ StepOutcome Issuer::awaitDns(Claim& claim) {
         if (auto stopped = publish(claim)) return *stopped;
     std::set<std::string> names;
     for (const auto& challenge : order.challenges) names.insert(challenge.txtName);
+    // The customer's nameservers are asked within a deadline well inside the lease (extended
+    // first when less than twice the deadline is left of it), so the order stays ours meanwhile.
+    const milliseconds budget = precheckBudget(config_.leaseDuration);
+    if (std::chrono::steady_clock::now() + 2 * budget > claim.leaseUntil) keepLease(claim);
+    const PrecheckLimits limits{std::chrono::steady_clock::now() + budget, config_.precheckAllow};
     TxtCheck check;
     for (const auto& name : names) {
         check = precheckTxt(config_.dnsPrecheck, resolver_, name,
-                            expectedValues(order.challenges, name));
+                            expectedValues(order.challenges, name), limits);
         if (!check.passed()) break;
+    }
+    // Nameservers that do not answer in time cost a worker for the whole deadline: each such
+    // look counts as an attempt, and the next one waits a backoff (the order fails after
+    // kMaxAttempts or POLL_TIMEOUT), so a silent zone cannot keep the scheduler busy.
+    if (config_.dnsPrecheck == DnsPrecheck::Authoritative && check.result == "dns_timeout") {
+        const StepOutcome outcome = onError(claim, "TXT values not checked: " + check.description,
+                                            check.result, true, std::nullopt);
+        database_.withSession([&](Poco::Data::Session& session) {
+            DomainRepository(session).recordCheck(
+                order.domainId,
+                txtCheckJson(check, outcome.finished ? std::nullopt
+                                                     : std::optional<milliseconds>(outcome.delay)));
+            return true;
+        });
+        return outcome;
     }
     // Not visible yet: issuance fails at POLL_TIMEOUT; a renewal keeps waiting for its customer
     // (more slowly) until the CA's order expires, while the current certificate is still served.
