@@ -403,12 +403,34 @@ DnsResponse DnsResolver::query(const std::string& name, RecordType type,
     return response;
 }
 
-std::string DnsResolver::cnameTarget(const std::string& name) const {
+CnameLookup DnsResolver::lookupCname(const std::string& name) const {
     const DnsResponse response = query(name, RecordType::Cname);
-    for (const auto& record : response.answer)
-        if (record.type == RecordType::Cname && DnsName(record.owner) == DnsName(name))
-            return DnsName(record.data).lowered();
-    return "";
+    CnameLookup lookup;
+    lookup.detail = response.detail;
+    switch (response.outcome) {
+        case LookupOutcome::Found:
+            lookup.outcome = LookupOutcome::NoRecords;  // NOERROR: no CNAME unless one is here
+            for (const auto& record : response.answer)
+                if (record.type == RecordType::Cname && DnsName(record.owner) == DnsName(name)) {
+                    lookup.outcome = LookupOutcome::Found;
+                    lookup.target = DnsName(record.data);
+                    break;
+                }
+            break;
+        case LookupOutcome::NxDomain:
+            lookup.outcome = LookupOutcome::NxDomain;
+            break;
+        default:
+            lookup.outcome = response.outcome;  // ServFail, Timeout, Failed
+            if (lookup.detail.empty()) lookup.detail = std::string(toString(response.outcome));
+            break;
+    }
+    return lookup;
+}
+
+std::string DnsResolver::cnameTarget(const std::string& name) const {
+    const CnameLookup lookup = lookupCname(name);
+    return lookup.found() ? lookup.target.lowered() : "";
 }
 
 bool txtValuesContain(const std::vector<std::string>& values, std::string_view expected) {

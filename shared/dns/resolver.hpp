@@ -58,6 +58,18 @@ DnsResponse queryServer(const DnsServer* server, const std::string& name, Record
                         bool recursive, std::chrono::milliseconds timeout,
                         std::optional<DnsDeadline> deadline = std::nullopt);
 
+// What is at a name in place of a CNAME: Found (its target), NoRecords or NxDomain (an answer
+// that there is none), or an error (ServFail, Timeout, Failed: nothing is known).
+struct CnameLookup {
+    LookupOutcome outcome = LookupOutcome::Failed;
+    DnsName target;      // Found only
+    std::string detail;  // errors: which server said what
+    bool found() const { return outcome == LookupOutcome::Found; }
+    // An answer saying the name holds no CNAME (not an error).
+    bool absent() const {
+        return outcome == LookupOutcome::NoRecords || outcome == LookupOutcome::NxDomain;
+    }
+};
 
 class DnsResolver {
 public:
@@ -77,7 +89,12 @@ public:
     DnsResponse query(const std::string& name, RecordType type,
                       std::optional<DnsDeadline> deadline = std::nullopt) const;
 
-    // The target of the CNAME at `name` (lower case, no trailing dot), "" when there is none.
+    // The CNAME at `name`, telling "there is none" (NOERROR or NXDOMAIN without it) from a lookup
+    // that failed (SERVFAIL, timeout).
+    CnameLookup lookupCname(const std::string& name) const;
+
+    // The target of the CNAME at `name` (lower case, no trailing dot), "" when there is none or
+    // the lookup failed (lookupCname tells them apart).
     std::string cnameTarget(const std::string& name) const;
 
     std::chrono::milliseconds timeout() const { return timeout_; }

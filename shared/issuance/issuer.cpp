@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <set>
+#include <thread>
 
 #include "acme/ari.hpp"
 #include "acme/jws.hpp"
@@ -47,6 +48,8 @@ constexpr milliseconds kSlowDnsPoll{300'000};
 constexpr milliseconds kRenewalRetryCap{6 * 3'600'000};
 // DESIGN.md: a renewal that finds its delegation CNAME gone checks again daily.
 constexpr milliseconds kDelegationLostRetry{24 * 3'600'000};
+// An answer that the CNAME is gone is believed when a second lookup this long after says so too.
+constexpr milliseconds kCnameRecheckDelay{1'000};
 
 Error badGateway(const acme::AcmeError& e) {
     return Error(ErrorCode::BadGateway,
@@ -456,9 +459,25 @@ StepOutcome Issuer::placeOrderStep(Claim& claim) {
     if (claim.order.kind == OrderKind::Renewal && updater_ &&
         claim.order.delegationStatus != "not_seen") {
         const std::string target = delegationTargetOf(claim.order);
-        const bool inPlace =
-            DnsName(resolver_.cnameTarget(challengeName(claim.order.domainName))) ==
-            DnsName(target);
+        const std::string name = challengeName(claim.order.domainName);
+        // Only an answer that the CNAME is not there (NOERROR or NXDOMAIN without it), seen
+        // twice, is a lost delegation; a lookup that failed (SERVFAIL, timeout) is retried with
+        // backoff like any other error, the delegation left as it was.
+        auto seenInPlace = [&](const CnameLookup& lookup) {
+            return lookup.found() && lookup.target == DnsName(target);
+        };
+        CnameLookup lookup = resolver_.lookupCname(name);
+        if (!lookup.found() && !lookup.absent())
+            return onError(claim, "the CNAME lookup for " + name + " failed: " + lookup.detail,
+                           txtResult(lookup.outcome, 0), true, std::nullopt);
+        if (!seenInPlace(lookup)) {
+            std::this_thread::sleep_for(kCnameRecheckDelay);
+            lookup = resolver_.lookupCname(name);
+            if (!lookup.found() && !lookup.absent())
+                return onError(claim, "the CNAME lookup for " + name + " failed: " + lookup.detail,
+                               txtResult(lookup.outcome, 0), true, std::nullopt);
+        }
+        const bool inPlace = seenInPlace(lookup);
         database_.withSession([&](Poco::Data::Session& session) {
             DomainRepository(session).setDelegationStatus(claim.order.domainId,
                                                           inPlace ? "active" : "lost");

@@ -233,6 +233,53 @@ TEST_CASE(
     CHECK(scheduler->terminate() == 0);
 }
 
+TEST_CASE(
+    "delegation: a SERVFAIL where the CNAME is looked up is not a lost delegation: the renewal "
+    "retries with backoff and goes through once the DNS answers again") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg-sfail", leftovers, dns);
+    const TestDomain& domain = delegated.domain;
+    const std::string name = "_acme-challenge." + domain.name;
+    const auto scheduler = startScheduler(delegationScheduler());
+    REQUIRE(issueThroughUnboundCa(domain).status == 202);
+    requireAllActive({domain}, 30s);
+
+    // The customer's DNS fails where the CNAME is (SERVFAIL), and the resolver says so.
+    dns.servfail(name);
+    const auto unbound = dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")).front();
+    REQUIRE(waitFor(5s, [&] {
+        return dnsh::queryServer(&unbound, name, dnsh::RecordType::Cname, true, 2s).outcome ==
+               dnsh::LookupOutcome::ServFail;
+    }));
+    execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " + quoted(domain.id));
+    // The renewal retries, counting its attempts; the delegation is still active, not lost.
+    const std::string renewalAttempts =
+        "SELECT coalesce(max(attempts), 0) FROM acme_orders WHERE kind = 'renewal' AND "
+        "domain_id = " +
+        quoted(domain.id);
+    CHECK_MESSAGE(waitFor(15s, [&] { return count(renewalAttempts) >= 2; }),
+                  get("/domains/" + domain.id).body << "\n" << describe(*scheduler));
+    const auto view = get("/domains/" + domain.id).json();
+    CHECK(view->getObject("delegation")->getValue<std::string>("status") == "active");
+    REQUIRE(view->getObject("renewal"));
+    CHECK(view->getObject("renewal")->getValue<std::string>("status") != "delegation_lost");
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND status = 'invalid' "
+                "AND domain_id = " +
+                quoted(domain.id)) == 0);
+
+    // The DNS answers again: the renewal goes through with nobody doing anything.
+    clearServfail(name);
+    REQUIRE(waitFor(5s, [&] { return cnameSeen(name) == delegated.target; }));
+    CHECK_MESSAGE(waitFor(40s, [&] { return certificateCount(domain) == 2; }),
+                  get("/domains/" + domain.id).body);
+    CHECK(get("/domains/" + domain.id)
+              .json()
+              ->getObject("delegation")
+              ->getValue<std::string>("status") == "active");
+    CHECK(scheduler->terminate() == 0);
+}
+
 TEST_CASE("delegation: a TSIG secret the primary does not know ends in a clear error, no crash") {
     Leftovers leftovers;
     SandboxRecords dns;
