@@ -255,8 +255,10 @@ dnsh_ensure_tsig_key() {
 }
 
 # Knot DNS on ADDRESS port 53, primary (no notify) for each ZONE: "name" (NS ns1.name and
-# ns2.name both at ADDRESS) or "name:NS1-ADDRESS:NS2-ADDRESS" (one zone served by two independent
-# primaries: start both with the same argument; an update sent to one is not on the other). It
+# ns2.name both at ADDRESS) or "name:NS1-ADDRESSES:NS2-ADDRESSES[:NS3-ADDRESSES...]" (NS ns1.name,
+# ns2.name, ... each with the comma-separated IPv4 addresses given: one zone served by two
+# independent primaries is started on both with the same argument, an update sent to one is not
+# on the other; a zone whose nameservers live elsewhere is only described by this Knot). It
 # accepts RFC 2136 updates signed with the hmac-sha256 TSIG key NAME/SECRET (base64) and keeps
 # them in its journal under DIR (zonefile-sync: -1: the zone files stay as written here, the
 # journal is replayed over them at start). Anyone on loopback may query. Apex records TTL 1,
@@ -267,23 +269,23 @@ dnsh_start_knot_zones() {
     [ $# -gt 0 ] || dnsh_die "dnsh_start_knot_zones: no zone given"
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    local spec name ns1 ns2 zone_entries="" zone_texts=() zone_names=()
+    local spec name fields nameservers zone_entries="" zone_texts=() zone_names=() text i ns_addr
     for spec in "$@"; do
-        IFS=: read -r name ns1 ns2 <<<"$spec"
-        name=${name%.}
-        ns1=${ns1:-$address}
-        ns2=${ns2:-$address}
+        IFS=: read -r -a fields <<<"$spec"
+        name=${fields[0]%.}
+        nameservers=("${fields[@]:1}")
+        [ ${#nameservers[@]} -gt 0 ] || nameservers=("$address" "$address")
         zone_names+=("$name")
-        zone_texts+=("$(cat <<ZONE
-\$ORIGIN $name.
-\$TTL 1
-@    SOA ns1 hostmaster 1 60 10 3600 0
-@    NS  ns1
-@    NS  ns2
-ns1  A   $ns1
-ns2  A   $ns2
-ZONE
-)")
+        text=$'$ORIGIN '"$name."$'\n$TTL 1\n@    SOA ns1 hostmaster 1 60 10 3600 0'
+        for i in "${!nameservers[@]}"; do
+            text+=$'\n'"@    NS  ns$((i + 1))"
+        done
+        for i in "${!nameservers[@]}"; do
+            for ns_addr in ${nameservers[$i]//,/ }; do
+                text+=$'\n'"ns$((i + 1))  A   $ns_addr"
+            done
+        done
+        zone_texts+=("$text")
         zone_entries+=$'\n'"  - domain: $name."$'\n'"    file: \"$name.zone\""
     done
     local config
@@ -536,7 +538,9 @@ DNSH_TEST_POSTGRES_OPTIONS=(-c fsync=off -c synchronous_commit=off -c full_page_
 # Exports what the tests read: BASE_URL, DATABASE_URL, DNS_RESOLVER, SANDBOX_DNS_API,
 # ACME_DIRECTORY(_NONCEREJECT), ACME_CA_BUNDLE, PEBBLE_MANAGEMENT, KEY_ENCRYPTION_KEY_FILE, ...;
 # for delegated validation DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG, DNSH_TEST_UNBOUND
-# (the resolver that follows CNAMEs into Knot), DNSH_TEST_CUSTOMER_ZONE/_NS1/_NS2 and
+# (the resolver that follows CNAMEs into Knot), DNSH_TEST_CUSTOMER_ZONE/_NS1/_NS2,
+# DNSH_TEST_SILENT_ZONE/_NS_ADDRESSES and DNSH_TEST_PLAYED_ZONE/_NS_ADDRESS (zones whose
+# nameservers a test plays on loopback addresses) and
 # ACME_DIRECTORY_UNBOUND/PEBBLE_MANAGEMENT_UNBOUND (a CA resolving through that Unbound).
 # DNS_RESOLVER and the other CAs stay on challtestsrv.
 dnsh_start_test_stack() {
@@ -572,16 +576,36 @@ dnsh_start_test_stack() {
         "$log/knot-delegation.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" acme-delegation.test
     customer_ns1=$(dnsh_free_loopback_address)
     while customer_ns2=$(dnsh_free_loopback_address); [ "$customer_ns2" = "$customer_ns1" ]; do :; done
+    # Two zones whose nameservers the tests play themselves (tests/support/fake_nameservers):
+    # Knot describes them (SOA, NS, the nameservers' addresses) beside customer-zone.test, and
+    # their nameservers' addresses are free loopback addresses where nothing listens until a test
+    # binds port 53 there. silent-zone.test: 10 nameservers of 5 addresses each, more than the
+    # precheck asks, for a zone that never answers; played-zone.test: one nameserver.
+    local silent_spec=silent-zone.test silent_all="" played_address group address
+    for _ in $(seq 10); do
+        group=""
+        for _ in $(seq 5); do
+            while address=$(dnsh_free_loopback_address);
+                [[ ",$silent_all,$customer_ns1,$customer_ns2," == *",$address,"* ]]; do :; done
+            silent_all+=${silent_all:+,}$address
+            group+=${group:+,}$address
+        done
+        silent_spec+=:$group
+    done
+    while played_address=$(dnsh_free_loopback_address);
+        [[ ",$silent_all,$customer_ns1,$customer_ns2," == *",$played_address,"* ]]; do :; done
     dnsh_start_knot_zones "$test_dir/knot-customer-1" "$customer_ns1" "$run/knot-customer-1.pid" \
         "$log/knot-customer-1.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" \
-        "customer-zone.test:$customer_ns1:$customer_ns2"
+        "customer-zone.test:$customer_ns1:$customer_ns2" "$silent_spec" \
+        "played-zone.test:$played_address"
     dnsh_start_knot_zones "$test_dir/knot-customer-2" "$customer_ns2" "$run/knot-customer-2.pid" \
         "$log/knot-customer-2.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" \
         "customer-zone.test:$customer_ns1:$customer_ns2"
     unbound_port=$(dnsh_free_port)
     dnsh_start_unbound "$test_dir/unbound" "$unbound_port" "$run/unbound.pid" "$log/unbound.log" \
         "$DNS_RESOLVER" "acme-delegation.test@$delegation_address" \
-        "customer-zone.test@$customer_ns1,$customer_ns2" "nxdomain.test@127.0.0.1:$knot_port"
+        "customer-zone.test@$customer_ns1,$customer_ns2" "nxdomain.test@127.0.0.1:$knot_port" \
+        "silent-zone.test@$customer_ns1" "played-zone.test@$customer_ns1"
     # A resolver that keeps every answer an hour: the stale cache an authoritative precheck ignores.
     local caching_port
     caching_port=$(dnsh_free_port)
@@ -597,6 +621,8 @@ dnsh_start_test_stack() {
     export DNSH_TEST_UNBOUND=127.0.0.1:$unbound_port
     export DNSH_TEST_CUSTOMER_ZONE=customer-zone.test
     export DNSH_TEST_CUSTOMER_NS1=$customer_ns1:53 DNSH_TEST_CUSTOMER_NS2=$customer_ns2:53
+    export DNSH_TEST_SILENT_ZONE=silent-zone.test DNSH_TEST_SILENT_NS_ADDRESSES=$silent_all
+    export DNSH_TEST_PLAYED_ZONE=played-zone.test DNSH_TEST_PLAYED_NS_ADDRESS=$played_address
 
     # Sandbox CAs: a plain one, one rejecting half of all nonces (badNonce tests), and one for
     # renewals. Pebble reuses valid authorizations half of the time unless told otherwise: the

@@ -147,6 +147,14 @@ Config loadConfig(const EnvironmentLookup& lookup) {
         else
             reject("DNS_PRECHECK", *value, "expected authoritative or resolver");
     }
+    if (const auto value = lookup("DNS_PRECHECK_ALLOW"); value && !value->empty()) {
+        try {
+            config.precheckAllow = parseNetworkList(*value);
+        } catch (const std::invalid_argument& e) {
+            reject("DNS_PRECHECK_ALLOW", *value,
+                   std::string(e.what()) + "; expected CIDR networks, e.g. 10.0.0.0/8,fd00::/8");
+        }
+    }
     text("DELEGATION_ZONE", config.delegationZone);
     while (!config.delegationZone.empty() && config.delegationZone.back() == '.')
         config.delegationZone.pop_back();

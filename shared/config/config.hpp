@@ -6,7 +6,9 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "config/ip_network.hpp"
 #include "config/webhook_config.hpp"
 
 namespace dnsh {
@@ -46,6 +48,9 @@ struct Config {
     CertKeyType certKeyType = CertKeyType::EcdsaP256;
     RenewBefore renewBefore;
     DnsPrecheck dnsPrecheck = DnsPrecheck::Authoritative;
+    // DNS_PRECHECK_ALLOW: networks of non-public addresses the authoritative precheck may ask
+    // (a platform whose own nameservers are internal); empty: public unicast addresses only.
+    std::vector<IpNetwork> precheckAllow;
     std::string delegationZone;   // empty: delegation off; without the trailing dot
     std::string dnsUpdateServer;  // host[:port] of the delegation zone's primary
     std::optional<TsigKey> dnsUpdateTsig;

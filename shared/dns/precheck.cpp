@@ -1,6 +1,7 @@
 #include "dns/precheck.hpp"
 
 #include <algorithm>
+#include <future>
 #include <optional>
 
 #include "metrics/events.hpp"
@@ -13,33 +14,44 @@ constexpr int kMaxCnameHops = 8;
 constexpr std::uint16_t kDnsPort = 53;
 
 std::optional<std::string> firstData(const std::vector<DnsRecord>& records, RecordType type,
-                                     const std::string& owner = "") {
+                                     const DnsName& owner) {
     for (const auto& record : records)
-        if (record.type == type && (owner.empty() || record.owner == owner)) return record.data;
+        if (record.type == type && DnsName(record.owner) == owner) return record.data;
     return std::nullopt;
 }
 
-std::string parentOf(const std::string& name) {
-    const std::size_t dot = name.find('.');
-    return dot == std::string::npos ? "" : name.substr(dot + 1);
+// A lookup run on a thread of its own: an exception (a resolver that cannot be set up) becomes
+// a failed answer instead of escaping the future.
+template <typename Lookup>
+std::future<DnsResponse> inParallel(Lookup lookup) {
+    return std::async(std::launch::async, [lookup]() {
+        try {
+            return lookup();
+        } catch (const std::exception& e) {
+            return DnsResponse{LookupOutcome::Failed, {}, {}, e.what()};
+        }
+    });
 }
 
 // RFC 2308 §2.1/§2.2: a negative answer carries the zone's SOA in its authority section; a
-// positive SOA answer names the zone itself. Walks up until one of them says where the cut is.
-std::optional<std::string> zoneOf(const DnsResolver& resolver, std::string name, std::string& why) {
-    while (!name.empty()) {
-        const DnsResponse soa = resolver.query(name, RecordType::Soa);
-        if (soa.outcome == LookupOutcome::Found || soa.outcome == LookupOutcome::NxDomain) {
-            if (firstData(soa.answer, RecordType::Soa, name)) return name;
-            for (const auto& record : soa.authority)
-                if (record.type == RecordType::Soa) return record.owner;
-        } else {
-            why = soa.detail;
+// positive SOA answer names the zone itself. Walks up until one of them says where the cut is
+// (a zone the name is part of; anything else in the answer is ignored).
+std::optional<DnsName> zoneOf(const DnsResolver& resolver, DnsName name, DnsDeadline deadline,
+                              DnsResponse& failed) {
+    const DnsName start = name;
+    while (!name.isRoot()) {
+        const DnsResponse soa = resolver.query(name.text(), RecordType::Soa, deadline);
+        if (soa.outcome != LookupOutcome::Found && soa.outcome != LookupOutcome::NxDomain) {
+            failed = soa;
             return std::nullopt;
         }
-        name = parentOf(name);
+        if (firstData(soa.answer, RecordType::Soa, name)) return name;
+        for (const auto& record : soa.authority)
+            if (record.type == RecordType::Soa && start.isPartOf(DnsName(record.owner)))
+                return DnsName(record.owner);
+        name = name.parent();
     }
-    why = "no SOA found above the name";
+    failed = {LookupOutcome::ServFail, {}, {}, "no SOA found above the name"};
     return std::nullopt;
 }
 
@@ -49,95 +61,235 @@ TxtCheck failure(TxtCheck check, const std::string& result, const std::string& d
     return check;
 }
 
+// An error result of a lookup that did not get an answer: the deadline or a server's silence
+// is a timeout, anything else a failure.
+std::string errorResult(LookupOutcome outcome) {
+    return outcome == LookupOutcome::Timeout ? "dns_timeout" : "dns_servfail";
+}
+
+// Why `address` may not be asked ("" when it may): not an address, or not public unicast and in
+// no network of DNS_PRECHECK_ALLOW.
+std::string refusal(const std::string& address, const std::vector<IpNetwork>& allowed) {
+    const auto parsed = parseIpAddress(address);
+    if (!parsed) return "not an IP address";
+    const std::string_view kind = nonPublicKind(*parsed);
+    if (kind.empty()) return "";
+    for (const auto& network : allowed)
+        if (network.contains(*parsed)) return "";
+    return std::string(kind);
+}
+
+struct Nameserver {
+    std::string name;
+    std::vector<std::string> addresses;
+    std::string lookupResult;  // when it has no address: dns_timeout or dns_servfail
+    std::string lookupDetail;
+};
+
+struct Candidate {
+    std::size_t nameserver;  // index into the nameservers
+    std::string address;
+    std::string refusedAs;  // "" when it is asked
+};
+
 }  // namespace
 
+std::chrono::milliseconds precheckBudget(std::chrono::milliseconds lease) {
+    return std::min(kPrecheckMaxDuration, lease / 4);
+}
+
 TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& name,
-                               const std::vector<std::string>& expected) {
-    TxtCheck check{name, expected, {}, "", "", "", {}};
+                               const std::vector<std::string>& expected,
+                               const PrecheckLimits& limits) {
+    TxtCheck check{name, expected, {}, "", "", "", {}, 0, 0};
+    const DnsDeadline deadline = limits.deadline;
     // 1. Where the chain ends (a CNAME into a delegation zone, say).
-    std::string current = name;
+    DnsName current(name);
     for (int hop = 0;; ++hop) {
-        const DnsResponse cname = resolver.query(current, RecordType::Cname);
+        const DnsResponse cname = resolver.query(current.text(), RecordType::Cname, deadline);
         if (cname.outcome != LookupOutcome::Found && cname.outcome != LookupOutcome::NxDomain)
             return failure(check, txtResult(cname.outcome, expected.size()),
-                           "the CNAME lookup for " + current + " failed (" + cname.detail + ")");
+                           "the CNAME lookup for " + current.text() + " failed (" + cname.detail +
+                               ")");
         const auto target = firstData(cname.answer, RecordType::Cname, current);
         if (!target) break;
         if (hop == kMaxCnameHops)
             return failure(check, "dns_servfail", "CNAME chain longer than 8 at " + name);
-        current = *target;
+        current = DnsName(*target);
     }
-    // 2. The zone it is in, and that zone's nameservers.
-    std::string why;
-    const auto zone = zoneOf(resolver, current, why);
+    // 2. The zone it is in, and that zone's nameservers (at most kPrecheckMaxNameservers).
+    DnsResponse zoneFailure;
+    const auto zone = zoneOf(resolver, current, deadline, zoneFailure);
     if (!zone)
-        return failure(check, "dns_servfail", "no zone found for " + current + " (" + why + ")");
-    check.zone = *zone;
-    const DnsResponse ns = resolver.query(*zone, RecordType::Ns);
-    std::vector<std::string> nameservers;
+        return failure(check, errorResult(zoneFailure.outcome),
+                       "no zone found for " + current.text() + " (" + zoneFailure.detail + ")");
+    check.zone = zone->lowered();
+    const DnsResponse ns = resolver.query(zone->text(), RecordType::Ns, deadline);
+    std::vector<std::string> names;
     for (const auto& record : ns.answer)
-        if (record.type == RecordType::Ns && record.owner == *zone)
-            nameservers.push_back(record.data);
-    if (nameservers.empty())
-        return failure(check, "dns_servfail",
-                       "no NS records for the zone " + *zone + " (" + ns.detail + ")");
-    std::sort(nameservers.begin(), nameservers.end());
+        if (record.type == RecordType::Ns && DnsName(record.owner) == *zone)
+            names.push_back(DnsName(record.data).lowered());
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    if (names.empty())
+        return failure(check, errorResult(ns.outcome),
+                       "no NS records for the zone " + check.zone + " (" + ns.detail + ")");
+    if (names.size() > kPrecheckMaxNameservers) {
+        check.nameserversNotAsked = names.size() - kPrecheckMaxNameservers;
+        names.resize(kPrecheckMaxNameservers);
+    }
 
-    // 3. Every address of every nameserver, asked directly.
-    std::string worst = "found", description;
-    for (const auto& nameserver : nameservers) {
-        std::vector<std::string> addresses;
+    // 3. Their addresses, all looked up at once.
+    std::vector<Nameserver> nameservers;
+    std::vector<std::future<DnsResponse>> addressLookups;
+    for (const auto& nameserver : names) {
+        nameservers.push_back({nameserver, {}, "", ""});
         for (const RecordType type : {RecordType::A, RecordType::Aaaa})
-            for (const auto& record : resolver.query(nameserver, type).answer)
-                if (record.type == type) addresses.push_back(record.data);
-        if (addresses.empty()) {
-            check.servers.push_back({nameserver, "", "dns_servfail", {}});
-            worst = "dns_servfail";
-            description = "the nameserver " + nameserver + " of " + *zone + " has no address";
+            addressLookups.push_back(inParallel(
+                [&resolver, nameserver, type, deadline] {
+                    return resolver.query(nameserver, type, deadline);
+                }));
+    }
+    for (std::size_t i = 0; i < nameservers.size(); ++i) {
+        Nameserver& nameserver = nameservers[i];
+        bool timedOut = false;
+        for (std::size_t j = 0; j < 2; ++j) {
+            const RecordType type = j == 0 ? RecordType::A : RecordType::Aaaa;
+            const DnsResponse response = addressLookups[2 * i + j].get();
+            timedOut = timedOut || response.outcome == LookupOutcome::Timeout;
+            if (!response.detail.empty() && nameserver.lookupDetail.empty())
+                nameserver.lookupDetail = response.detail;
+            for (const auto& record : response.answer)
+                if (record.type == type &&
+                    std::find(nameserver.addresses.begin(), nameserver.addresses.end(),
+                              record.data) == nameserver.addresses.end())
+                    nameserver.addresses.push_back(record.data);
+        }
+        // Servers rotate their answers: in order, the same addresses are asked every time.
+        std::sort(nameserver.addresses.begin(), nameserver.addresses.end());
+        if (nameserver.addresses.empty())
+            nameserver.lookupResult = timedOut ? "dns_timeout" : "dns_servfail";
+    }
+
+    // 4. Which addresses are asked: in turn from each nameserver, allowed ones, at most
+    // kPrecheckMaxAddresses; refused ones are listed (never asked) in what room is left.
+    std::vector<Candidate> asked, refused;
+    std::size_t total = 0;
+    for (std::size_t round = 0;; ++round) {
+        bool more = false;
+        for (std::size_t i = 0; i < nameservers.size(); ++i) {
+            if (round >= nameservers[i].addresses.size()) continue;
+            more = true;
+            ++total;
+            const std::string& address = nameservers[i].addresses[round];
+            Candidate candidate{i, address, refusal(address, limits.allowed)};
+            if (!candidate.refusedAs.empty())
+                refused.push_back(candidate);
+            else if (asked.size() < kPrecheckMaxAddresses)
+                asked.push_back(candidate);
+        }
+        if (!more) break;
+    }
+    refused.resize(std::min(refused.size(), kPrecheckMaxAddresses - asked.size()));
+    check.addressesNotAsked = total - asked.size() - refused.size();
+
+    // 5. The TXT values at every address asked, all at once, without recursion.
+    std::vector<std::future<DnsResponse>> txtLookups;
+    for (const auto& candidate : asked)
+        txtLookups.push_back(inParallel([&resolver, &current, candidate, deadline] {
+            const DnsServer server{candidate.address, kDnsPort};
+            return queryServer(&server, current.text(), RecordType::Txt, false,
+                               resolver.timeout(), deadline);
+        }));
+    struct Asked {
+        NameserverAnswer answer;
+        std::string description;
+    };
+    std::vector<Asked> answers;
+    for (std::size_t k = 0; k < asked.size(); ++k) {
+        const Candidate& candidate = asked[k];
+        const std::string& nameserver = nameservers[candidate.nameserver].name;
+        const DnsResponse txt = txtLookups[k].get();
+        countDnsLookup(txt.outcome);
+        std::vector<std::string> seen;
+        for (const auto& record : txt.answer)
+            if (record.type == RecordType::Txt && DnsName(record.owner) == current)
+                seen.push_back(record.data);
+        std::size_t missing = 0;
+        for (const auto& value : expected)
+            if (!txtValuesContain(seen, value)) ++missing;
+        LookupOutcome outcome = txt.outcome;
+        if (outcome == LookupOutcome::Found && seen.empty()) outcome = LookupOutcome::NoRecords;
+        const std::string result = txtResult(outcome, missing);
+        const std::string where = nameserver + " (" + candidate.address + ") ";
+        answers.push_back(
+            {{nameserver, candidate.address, result, seen},
+             where + (result == "txt_mismatch"
+                          ? "has " + std::to_string(seen.size()) + " TXT value(s) at " +
+                                current.text() + ", " + std::to_string(missing) +
+                                " expected value(s) missing"
+                      : result == "txt_not_found" ? "has no TXT record at " + current.text()
+                                                  : "failed: " + txt.detail)});
+    }
+
+    // 6. The check, nameserver by nameserver, and its result: a timeout first (it is what costs
+    // the scheduler), then the first other failure, else found.
+    std::string worst = "found", description;
+    auto note = [&](const std::string& result, const std::string& why) {
+        if (result == "found") return;
+        if (worst == "found" || (result == "dns_timeout" && worst != "dns_timeout")) {
+            worst = result;
+            description = why;
+        }
+    };
+    for (std::size_t i = 0; i < nameservers.size(); ++i) {
+        const Nameserver& nameserver = nameservers[i];
+        if (nameserver.addresses.empty()) {
+            check.servers.push_back({nameserver.name, "", nameserver.lookupResult, {}});
+            note(nameserver.lookupResult,
+                 "the nameserver " + nameserver.name + " of " + check.zone + " has no address" +
+                     (nameserver.lookupDetail.empty() ? "" : " (" + nameserver.lookupDetail + ")"));
             continue;
         }
-        for (const auto& address : addresses) {
-            const DnsServer server{address, kDnsPort};
-            const DnsResponse txt =
-                queryServer(&server, current, RecordType::Txt, false, resolver.timeout());
-            countDnsLookup(txt.outcome);
-            std::vector<std::string> seen;
-            for (const auto& record : txt.answer)
-                if (record.type == RecordType::Txt && record.owner == current)
-                    seen.push_back(record.data);
-            std::size_t missing = 0;
-            for (const auto& value : expected)
-                if (!txtValuesContain(seen, value)) ++missing;
-            LookupOutcome outcome = txt.outcome;
-            if (outcome == LookupOutcome::Found && seen.empty()) outcome = LookupOutcome::NoRecords;
-            const std::string result = txtResult(outcome, missing);
-            check.servers.push_back({nameserver, address, result, seen});
-            if (check.seen.empty()) check.seen = seen;
-            if (result != "found" && worst == "found") {
-                worst = result;
-                check.seen = seen;
-                description =
-                    nameserver + " (" + address + ") " +
-                    (result == "txt_mismatch"
-                         ? "has " + std::to_string(seen.size()) + " TXT value(s) at " + current +
-                               ", " + std::to_string(missing) + " expected value(s) missing"
-                     : result == "txt_not_found" ? "has no TXT record at " + current
-                                                 : "failed: " + txt.detail);
-            }
+        for (std::size_t k = 0; k < asked.size(); ++k) {
+            if (asked[k].nameserver != i) continue;
+            check.servers.push_back(answers[k].answer);
+            if (check.seen.empty()) check.seen = answers[k].answer.seen;
+            const bool wasFound = worst == "found";
+            note(answers[k].answer.result, answers[k].description);
+            if (wasFound && worst != "found") check.seen = answers[k].answer.seen;
         }
+        for (const auto& candidate : refused)
+            if (candidate.nameserver == i)
+                check.servers.push_back({nameserver.name, candidate.address,
+                                         "address_not_allowed", {}});
+    }
+    if (asked.empty() && !refused.empty()) {
+        worst = "dns_address_not_allowed";
+        description = "no nameserver address of " + check.zone + " may be asked: " +
+                      refused.front().address + " (" +
+                      nameservers[refused.front().nameserver].name + ") is " +
+                      refused.front().refusedAs +
+                      " (only public addresses are asked, and those in DNS_PRECHECK_ALLOW)";
     }
     check.result = worst;
-    check.description = worst == "found"
-                            ? "every nameserver of " + *zone + " serves the value(s) at " + current
-                            : description;
+    if (worst == "found") {
+        description = "every nameserver of " + check.zone + " asked serves the value(s) at " +
+                      current.text();
+        if (!refused.empty())
+            description += " (" + std::to_string(refused.size()) +
+                           " address(es) not asked: not public, not in DNS_PRECHECK_ALLOW)";
+    }
+    check.description = description;
     return check;
 }
 
 TxtCheck precheckTxt(DnsPrecheck mode, const DnsResolver& resolver, const std::string& name,
-                     const std::vector<std::string>& expected) {
+                     const std::vector<std::string>& expected, const PrecheckLimits& limits) {
     // The authoritative servers, not a resolver's cache, are what the CA will see.
-    return mode == DnsPrecheck::Authoritative ? checkTxtAuthoritative(resolver, name, expected)
-                                              : checkTxt(resolver, name, expected);
+    return mode == DnsPrecheck::Authoritative
+               ? checkTxtAuthoritative(resolver, name, expected, limits)
+               : checkTxt(resolver, name, expected);
 }
 
 }  // namespace dnsh

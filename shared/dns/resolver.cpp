@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <optional>
@@ -209,16 +210,49 @@ std::vector<DnsRecord> toRecords(const ldns_rr_list* list) {
 }  // namespace
 
 DnsResponse queryServer(const DnsServer* server, const std::string& name, RecordType type,
-                        bool recursive, std::chrono::milliseconds timeout) {
+                        bool recursive, std::chrono::milliseconds timeout,
+                        std::optional<DnsDeadline> deadline) {
     const std::string label = server ? describe(*server) : "system resolver";
-    ResolverPtr resolver = makeResolver(server, timeout);
+    // What is left of the deadline, shared by the UDP question and a TCP one after truncation.
+    auto remaining = [&] {
+        if (!deadline) return timeout;
+        return std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     *deadline - std::chrono::steady_clock::now()));
+    };
+    auto deadlinePassed = [&] {
+        return DnsResponse{LookupOutcome::Timeout,
+                           {},
+                           {},
+                           "not asked: the check's deadline passed before " + label + " answered"};
+    };
+    std::chrono::milliseconds wait = remaining();
+    if (wait.count() <= 0) return deadlinePassed();
+    ResolverPtr resolver = makeResolver(server, wait);
     ldns_resolver_set_recursive(resolver.get(), recursive);
+    // A truncated answer is asked again over TCP below, within the deadline (ldns's own fallback
+    // would wait a full timeout again).
+    ldns_resolver_set_fallback(resolver.get(), false);
     RdfPtr qname(ldns_dname_new_frm_str(name.c_str()));
     if (!qname) return {LookupOutcome::Failed, {}, {}, "cannot encode name " + name};
     ldns_pkt* raw = nullptr;
-    const ldns_status status = ldns_resolver_send(&raw, resolver.get(), qname.get(), ldnsType(type),
-                                                  LDNS_RR_CLASS_IN, recursive ? LDNS_RD : 0);
+    ldns_status status = ldns_resolver_send(&raw, resolver.get(), qname.get(), ldnsType(type),
+                                            LDNS_RR_CLASS_IN, recursive ? LDNS_RD : 0);
     PacketPtr packet(raw);
+    if (status == LDNS_STATUS_OK && packet && ldns_pkt_tc(packet.get())) {
+        // TCP connects, then waits for the answer: within a deadline each gets half of what is
+        // left.
+        wait = deadline ? remaining() / 2 : timeout;
+        if (wait.count() <= 0) return deadlinePassed();
+        timeval tv{};
+        tv.tv_sec = static_cast<time_t>(wait.count() / 1000);
+        tv.tv_usec = static_cast<suseconds_t>((wait.count() % 1000) * 1000);
+        ldns_resolver_set_timeout(resolver.get(), tv);
+        ldns_resolver_set_usevc(resolver.get(), true);
+        raw = nullptr;
+        status = ldns_resolver_send(&raw, resolver.get(), qname.get(), ldnsType(type),
+                                    LDNS_RR_CLASS_IN, recursive ? LDNS_RD : 0);
+        packet.reset(raw);
+    }
     if (status != LDNS_STATUS_OK || !packet)
         return {LookupOutcome::Timeout,
                 {},
@@ -352,31 +386,51 @@ TxtLookup DnsResolver::lookupTxt(const std::string& name) const {
     return result;
 }
 
-DnsResponse DnsResolver::query(const std::string& name, RecordType type) const {
+DnsResponse DnsResolver::query(const std::string& name, RecordType type,
+                               std::optional<DnsDeadline> deadline) const {
     std::vector<const DnsServer*> targets;
     for (const auto& server : servers_) targets.push_back(&server);
     if (targets.empty()) targets.push_back(nullptr);
     DnsResponse response;
     for (const DnsServer* server : targets) {
-        response = queryServer(server, name, type, true, timeout_);
+        response = queryServer(server, name, type, true, timeout_, deadline);
         if (response.outcome != LookupOutcome::Timeout &&
             response.outcome != LookupOutcome::ServFail)
             break;
+        if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
     }
     countDnsLookup(response.outcome);
     return response;
 }
 
-std::string DnsResolver::cnameTarget(const std::string& name) const {
-    auto lowered = [](std::string text) {
-        for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return text;
-    };
+CnameLookup DnsResolver::lookupCname(const std::string& name) const {
     const DnsResponse response = query(name, RecordType::Cname);
-    for (const auto& record : response.answer)
-        if (record.type == RecordType::Cname && lowered(record.owner) == lowered(name))
-            return lowered(record.data);
-    return "";
+    CnameLookup lookup;
+    lookup.detail = response.detail;
+    switch (response.outcome) {
+        case LookupOutcome::Found:
+            lookup.outcome = LookupOutcome::NoRecords;  // NOERROR: no CNAME unless one is here
+            for (const auto& record : response.answer)
+                if (record.type == RecordType::Cname && DnsName(record.owner) == DnsName(name)) {
+                    lookup.outcome = LookupOutcome::Found;
+                    lookup.target = DnsName(record.data);
+                    break;
+                }
+            break;
+        case LookupOutcome::NxDomain:
+            lookup.outcome = LookupOutcome::NxDomain;
+            break;
+        default:
+            lookup.outcome = response.outcome;  // ServFail, Timeout, Failed
+            if (lookup.detail.empty()) lookup.detail = std::string(toString(response.outcome));
+            break;
+    }
+    return lookup;
+}
+
+std::string DnsResolver::cnameTarget(const std::string& name) const {
+    const CnameLookup lookup = lookupCname(name);
+    return lookup.found() ? lookup.target.lowered() : "";
 }
 
 bool txtValuesContain(const std::vector<std::string>& values, std::string_view expected) {

@@ -3,11 +3,13 @@
 // No caching: every call asks the servers again.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
+#include "dns/dns_name.hpp"
 
 namespace dnsh {
 
@@ -46,10 +48,28 @@ struct DnsResponse {
     std::string detail;  // for errors: which server said what
 };
 
+using DnsDeadline = std::chrono::steady_clock::time_point;
+
 // Asks `server` (nullptr: /etc/resolv.conf) once; `recursive` sets the RD bit (an authoritative
-// server is asked without it, RFC 1034 §4.3.1).
+// server is asked without it, RFC 1034 §4.3.1). A truncated answer is asked again over TCP. With
+// a `deadline` the whole exchange ends by then (each wait is the shorter of `timeout` and what
+// is left; nothing is sent once it has passed: Timeout).
 DnsResponse queryServer(const DnsServer* server, const std::string& name, RecordType type,
-                        bool recursive, std::chrono::milliseconds timeout);
+                        bool recursive, std::chrono::milliseconds timeout,
+                        std::optional<DnsDeadline> deadline = std::nullopt);
+
+// What is at a name in place of a CNAME: Found (its target), NoRecords or NxDomain (an answer
+// that there is none), or an error (ServFail, Timeout, Failed: nothing is known).
+struct CnameLookup {
+    LookupOutcome outcome = LookupOutcome::Failed;
+    DnsName target;      // Found only
+    std::string detail;  // errors: which server said what
+    bool found() const { return outcome == LookupOutcome::Found; }
+    // An answer saying the name holds no CNAME (not an error).
+    bool absent() const {
+        return outcome == LookupOutcome::NoRecords || outcome == LookupOutcome::NxDomain;
+    }
+};
 
 class DnsResolver {
 public:
@@ -65,9 +85,16 @@ public:
 
     // A recursive query to the configured servers, the next one asked only after a timeout or
     // SERVFAIL (as lookupTxt).
-    DnsResponse query(const std::string& name, RecordType type) const;
+    // With a deadline, the servers are asked only while it has not passed, each at most until it.
+    DnsResponse query(const std::string& name, RecordType type,
+                      std::optional<DnsDeadline> deadline = std::nullopt) const;
 
-    // The target of the CNAME at `name` (lower case, no trailing dot), "" when there is none.
+    // The CNAME at `name`, telling "there is none" (NOERROR or NXDOMAIN without it) from a lookup
+    // that failed (SERVFAIL, timeout).
+    CnameLookup lookupCname(const std::string& name) const;
+
+    // The target of the CNAME at `name` (lower case, no trailing dot), "" when there is none or
+    // the lookup failed (lookupCname tells them apart).
     std::string cnameTarget(const std::string& name) const;
 
     std::chrono::milliseconds timeout() const { return timeout_; }

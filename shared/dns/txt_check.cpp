@@ -64,7 +64,7 @@ std::string rfc3339(const Poco::Timestamp& at) {
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
                   const std::vector<std::string>& expected) {
     const TxtLookup lookup = resolver.lookupTxt(name);
-    TxtCheck check{name, expected, lookup.values, "", "", "", {}};
+    TxtCheck check{name, expected, lookup.values, "", "", "", {}, 0, 0};
     std::size_t missing = 0;
     for (const auto& value : expected)
         if (lookup.outcome != LookupOutcome::Found || !txtValuesContain(lookup.values, value))
@@ -105,6 +105,10 @@ std::string txtCheckJson(const TxtCheck& check,
             servers.add(item);
         }
         json.set("nameservers", servers);
+        if (check.nameserversNotAsked > 0)
+            json.set("nameservers_not_asked", static_cast<int>(check.nameserversNotAsked));
+        if (check.addressesNotAsked > 0)
+            json.set("addresses_not_asked", static_cast<int>(check.addressesNotAsked));
     }
     const Poco::Timestamp now;
     json.set("checked_at", rfc3339(now));

@@ -14,7 +14,7 @@ namespace dnsh {
 struct NameserverAnswer {
     std::string nameserver;  // its NS name
     std::string address;     // the address asked
-    std::string result;      // as TxtCheck::result
+    std::string result;      // as TxtCheck::result, or address_not_allowed (not asked)
     std::vector<std::string> seen;
 };
 
@@ -23,11 +23,16 @@ struct TxtCheck {
     std::vector<std::string> expected;
     std::vector<std::string> seen;
     // "found" (every expected value present) or an error_code of DESIGN.md: txt_not_found,
-    // txt_mismatch, dns_nxdomain, dns_servfail, dns_timeout.
+    // txt_mismatch, dns_nxdomain, dns_servfail, dns_timeout; the authoritative precheck also
+    // dns_address_not_allowed (no nameserver address it may ask).
     std::string result;
     std::string description;                // for error messages: what was seen, where
     std::string zone;                       // authoritative precheck: the zone asked
     std::vector<NameserverAnswer> servers;  // authoritative precheck: every server's answer
+    // Authoritative precheck, beyond its caps: nameservers whose addresses were not looked up,
+    // and addresses of the others neither asked nor listed.
+    std::size_t nameserversNotAsked = 0;
+    std::size_t addressesNotAsked = 0;
     bool passed() const { return result == "found"; }
 };
 
@@ -46,8 +51,8 @@ inline constexpr const char* kTokenPlaceholder = "(the verification token)";
 // what is shown to clients after registration never carries the token.
 TxtCheck redacted(TxtCheck check, const std::string& secret, const std::string& placeholder);
 
-// {name, expected, seen, result, zone?, nameservers?, checked_at, next_check_at?} for
-// domains.last_check.
+// {name, expected, seen, result, zone?, nameservers?, nameservers_not_asked?,
+// addresses_not_asked?, checked_at, next_check_at?} for domains.last_check.
 std::string txtCheckJson(const TxtCheck& check,
                          std::optional<std::chrono::milliseconds> nextCheckIn);
 

@@ -1,14 +1,13 @@
 #include "domain/delegation.hpp"
 
 #include "crypto/hmac.hpp"
+#include "dns/dns_name.hpp"
 #include "domain/domain_name.hpp"
 
 namespace dnsh {
 
 bool isInZone(const std::string& name, const std::string& zone) {
-    const std::string suffix = "." + zone;
-    return !zone.empty() && name.size() > suffix.size() &&
-           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return !zone.empty() && DnsName(name).isBelow(DnsName(zone));
 }
 
 std::string delegationTarget(const std::string& verificationToken, const std::string& domainName,

@@ -11,7 +11,8 @@ namespace dnsh {
 std::string delegationTarget(const std::string& verificationToken, const std::string& domainName,
                              const std::string& zone);
 
-// True when `name` lies below `zone` (both without the trailing dot, lower case).
+// True when `name` lies strictly below `zone` (DnsName: any case, with or without the trailing
+// dot).
 bool isInZone(const std::string& name, const std::string& zone);
 
 }  // namespace dnsh

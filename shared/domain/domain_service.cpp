@@ -4,6 +4,7 @@
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "db/transaction.hpp"
+#include "dns/dns_name.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
@@ -64,9 +65,9 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
             ? ""
             : delegationTarget(domain.verificationToken, domain.domainName, delegationZone);
     const std::string cname = target.empty() ? "" : resolver.cnameTarget(name);
-    const bool byCname = !cname.empty() && cname == target;
+    const bool byCname = !cname.empty() && DnsName(cname) == DnsName(target);
     const TxtCheck check =
-        byCname ? TxtCheck{name, {target}, {cname}, "found", "CNAME to " + target, "", {}}
+        byCname ? TxtCheck{name, {target}, {cname}, "found", "CNAME to " + target, "", {}, 0, 0}
                 : redacted(checkTxt(resolver, name, {domain.verificationToken}),
                            domain.verificationToken, kTokenPlaceholder);
     logEvent(LogLevel::Info, "dns lookup",

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <set>
+#include <thread>
 
 #include "acme/ari.hpp"
 #include "acme/jws.hpp"
@@ -47,6 +48,8 @@ constexpr milliseconds kSlowDnsPoll{300'000};
 constexpr milliseconds kRenewalRetryCap{6 * 3'600'000};
 // DESIGN.md: a renewal that finds its delegation CNAME gone checks again daily.
 constexpr milliseconds kDelegationLostRetry{24 * 3'600'000};
+// An answer that the CNAME is gone is believed when a second lookup this long after says so too.
+constexpr milliseconds kCnameRecheckDelay{1'000};
 
 Error badGateway(const acme::AcmeError& e) {
     return Error(ErrorCode::BadGateway,
@@ -171,11 +174,13 @@ auto Issuer::withAccount(Call&& call) -> decltype(call()) {
     }
 }
 
-void Issuer::keepLease(const Claim& claim) {
+void Issuer::keepLease(Claim& claim) {
+    const auto now = std::chrono::steady_clock::now();
     store([&](OrderStore& orders) {
         orders.extendLease(claim.order.id, claim.owner, config_.leaseDuration.count());
         return true;
     });
+    claim.leaseUntil = now + config_.leaseDuration;
 }
 
 void Issuer::moveTo(Claim& claim, OrderStep step) {
@@ -187,7 +192,7 @@ void Issuer::moveTo(Claim& claim, OrderStep step) {
 }
 
 template <typename Call>
-auto Issuer::caCall(const Claim& claim, Call&& call) -> decltype(call()) {
+auto Issuer::caCall(Claim& claim, Call&& call) -> decltype(call()) {
     keepLease(claim);
     return withAccount(std::forward<Call>(call));
 }
@@ -297,8 +302,10 @@ void Issuer::deleteDomain(const std::string& domainId) {
 }
 
 StepOutcome Issuer::advance(const std::string& orderId, const std::string& leaseOwner) {
+    // The worker claimed the order (for SCHEDULER_LEASE) just before this.
+    const auto claimedBy = std::chrono::steady_clock::now();
     Claim claim{store([&](OrderStore& orders) { return orders.load(orderId, leaseOwner); }),
-                leaseOwner};
+                leaseOwner, claimedBy + config_.leaseDuration};
     const auto started = std::chrono::steady_clock::now();
     const OrderStep step = claim.order.step;
     StepOutcome outcome = stepOrError(claim);
@@ -458,7 +465,25 @@ StepOutcome Issuer::placeOrderStep(Claim& claim) {
     if (claim.order.kind == OrderKind::Renewal && updater_ &&
         claim.order.delegationStatus != "not_seen") {
         const std::string target = delegationTargetOf(claim.order);
-        const bool inPlace = resolver_.cnameTarget(challengeName(claim.order.domainName)) == target;
+        const std::string name = challengeName(claim.order.domainName);
+        // Only an answer that the CNAME is not there (NOERROR or NXDOMAIN without it), seen
+        // twice, is a lost delegation; a lookup that failed (SERVFAIL, timeout) is retried with
+        // backoff like any other error, the delegation left as it was.
+        auto seenInPlace = [&](const CnameLookup& lookup) {
+            return lookup.found() && lookup.target == DnsName(target);
+        };
+        CnameLookup lookup = resolver_.lookupCname(name);
+        if (!lookup.found() && !lookup.absent())
+            return onError(claim, "the CNAME lookup for " + name + " failed: " + lookup.detail,
+                           txtResult(lookup.outcome, 0), true, std::nullopt);
+        if (!seenInPlace(lookup)) {
+            std::this_thread::sleep_for(kCnameRecheckDelay);
+            lookup = resolver_.lookupCname(name);
+            if (!lookup.found() && !lookup.absent())
+                return onError(claim, "the CNAME lookup for " + name + " failed: " + lookup.detail,
+                               txtResult(lookup.outcome, 0), true, std::nullopt);
+        }
+        const bool inPlace = seenInPlace(lookup);
         database_.withSession([&](Poco::Data::Session& session) {
             DomainRepository(session).setDelegationStatus(claim.order.domainId,
                                                           inPlace ? "active" : "lost");
@@ -541,11 +566,31 @@ StepOutcome Issuer::awaitDns(Claim& claim) {
         if (auto stopped = publish(claim)) return *stopped;
     std::set<std::string> names;
     for (const auto& challenge : order.challenges) names.insert(challenge.txtName);
+    // The customer's nameservers are asked within a deadline well inside the lease (extended
+    // first when less than twice the deadline is left of it), so the order stays ours meanwhile.
+    const milliseconds budget = precheckBudget(config_.leaseDuration);
+    if (std::chrono::steady_clock::now() + 2 * budget > claim.leaseUntil) keepLease(claim);
+    const PrecheckLimits limits{std::chrono::steady_clock::now() + budget, config_.precheckAllow};
     TxtCheck check;
     for (const auto& name : names) {
         check = precheckTxt(config_.dnsPrecheck, resolver_, name,
-                            expectedValues(order.challenges, name));
+                            expectedValues(order.challenges, name), limits);
         if (!check.passed()) break;
+    }
+    // Nameservers that do not answer in time cost a worker for the whole deadline: each such
+    // look counts as an attempt, and the next one waits a backoff (the order fails after
+    // kMaxAttempts or POLL_TIMEOUT), so a silent zone cannot keep the scheduler busy.
+    if (config_.dnsPrecheck == DnsPrecheck::Authoritative && check.result == "dns_timeout") {
+        const StepOutcome outcome = onError(claim, "TXT values not checked: " + check.description,
+                                            check.result, true, std::nullopt);
+        database_.withSession([&](Poco::Data::Session& session) {
+            DomainRepository(session).recordCheck(
+                order.domainId,
+                txtCheckJson(check, outcome.finished ? std::nullopt
+                                                     : std::optional<milliseconds>(outcome.delay)));
+            return true;
+        });
+        return outcome;
     }
     // Not visible yet: issuance fails at POLL_TIMEOUT; a renewal keeps waiting for its customer
     // (more slowly) until the CA's order expires, while the current certificate is still served.

@@ -71,6 +71,9 @@ private:
     struct Claim {
         StoredOrder order;
         std::string owner;
+        // Until when the lease is surely ours (this process's clock, from the claim or the last
+        // extension).
+        std::chrono::steady_clock::time_point leaseUntil;
     };
 
     void ensureAccount();
@@ -79,12 +82,12 @@ private:
     auto withAccount(Call&& call) -> decltype(call());
     // Extends the lease (LeaseLost when it is gone), so a step that chains several slow CA
     // calls never outlives it unnoticed.
-    void keepLease(const Claim& claim);
+    void keepLease(Claim& claim);
     // Persists the next step (lease-guarded) and continues with it.
     void moveTo(Claim& claim, OrderStep step);
     // A CA call made while holding the lease: the lease is extended first.
     template <typename Call>
-    auto caCall(const Claim& claim, Call&& call) -> decltype(call());
+    auto caCall(Claim& claim, Call&& call) -> decltype(call());
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
                            const std::function<void()>& beforeEachCall);
     template <typename Store>

@@ -35,10 +35,12 @@ namespace {
 const std::regex kDelegationTarget(R"(^[0-9a-f]{32}\.acme-delegation\.test$)");
 
 // The scheduler of these cases: Unbound as its resolver (it follows the CNAME into the
-// delegation zone), the precheck at the authoritative servers.
+// delegation zone), the precheck at the authoritative servers, which are the stack's Knots on
+// loopback addresses (allowed explicitly: by default the precheck asks public addresses only).
 Env delegationScheduler(Env extra = {}) {
     Env env{{"DNS_RESOLVER", requireEnv("DNSH_TEST_UNBOUND")},
             {"DNS_PRECHECK", "authoritative"},
+            {"DNS_PRECHECK_ALLOW", "127.0.0.0/8"},
             {"ACME_DIRECTORY", requireEnv("ACME_DIRECTORY_UNBOUND")}};
     for (const auto& [name, value] : extra) env[name] = value;
     return env;
@@ -225,6 +227,53 @@ TEST_CASE(
             quoted(delegated.domain.id));
     REQUIRE(waitFor(30s, [&] { return certificateCount(delegated.domain) == 2; }));
     CHECK(get("/domains/" + delegated.domain.id)
+              .json()
+              ->getObject("delegation")
+              ->getValue<std::string>("status") == "active");
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: a SERVFAIL where the CNAME is looked up is not a lost delegation: the renewal "
+    "retries with backoff and goes through once the DNS answers again") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg-sfail", leftovers, dns);
+    const TestDomain& domain = delegated.domain;
+    const std::string name = "_acme-challenge." + domain.name;
+    const auto scheduler = startScheduler(delegationScheduler());
+    REQUIRE(issueThroughUnboundCa(domain).status == 202);
+    requireAllActive({domain}, 30s);
+
+    // The customer's DNS fails where the CNAME is (SERVFAIL), and the resolver says so.
+    dns.servfail(name);
+    const auto unbound = dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")).front();
+    REQUIRE(waitFor(5s, [&] {
+        return dnsh::queryServer(&unbound, name, dnsh::RecordType::Cname, true, 2s).outcome ==
+               dnsh::LookupOutcome::ServFail;
+    }));
+    execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " + quoted(domain.id));
+    // The renewal retries, counting its attempts; the delegation is still active, not lost.
+    const std::string renewalAttempts =
+        "SELECT coalesce(max(attempts), 0) FROM acme_orders WHERE kind = 'renewal' AND "
+        "domain_id = " +
+        quoted(domain.id);
+    CHECK_MESSAGE(waitFor(15s, [&] { return count(renewalAttempts) >= 2; }),
+                  get("/domains/" + domain.id).body << "\n" << describe(*scheduler));
+    const auto view = get("/domains/" + domain.id).json();
+    CHECK(view->getObject("delegation")->getValue<std::string>("status") == "active");
+    REQUIRE(view->getObject("renewal"));
+    CHECK(view->getObject("renewal")->getValue<std::string>("status") != "delegation_lost");
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND status = 'invalid' "
+                "AND domain_id = " +
+                quoted(domain.id)) == 0);
+
+    // The DNS answers again: the renewal goes through with nobody doing anything.
+    clearServfail(name);
+    REQUIRE(waitFor(5s, [&] { return cnameSeen(name) == delegated.target; }));
+    CHECK_MESSAGE(waitFor(40s, [&] { return certificateCount(domain) == 2; }),
+                  get("/domains/" + domain.id).body);
+    CHECK(get("/domains/" + domain.id)
               .json()
               ->getObject("delegation")
               ->getValue<std::string>("status") == "active");

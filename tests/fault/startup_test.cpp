@@ -63,6 +63,9 @@ TEST_CASE("startup: the scheduler refuses delegation settings it cannot use, nam
          {{"DNS_UPDATE_SERVER", "primary.example:53"}},
          "DNS_UPDATE_SERVER"},
         {"an unknown precheck", {{"DNS_PRECHECK", "sometimes"}}, "DNS_PRECHECK"},
+        {"a precheck allow-list that is not CIDR networks",
+         {{"DNS_PRECHECK_ALLOW", "10.0.0.0/33"}},
+         "DNS_PRECHECK_ALLOW"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);

@@ -290,3 +290,18 @@ TEST_CASE("parseTsigKey: algorithm:name:base64secret, strong HMACs only") {
         CHECK(std::string(e.what()).find(secret) == std::string::npos);
     }
 }
+
+TEST_CASE("DNS_PRECHECK_ALLOW: a CIDR list, validated, the variable named when it is wrong") {
+    CHECK(loadConfig(lookupIn({})).precheckAllow.empty());
+    const Config configured =
+        loadConfig(lookupIn({{"DNS_PRECHECK_ALLOW", "127.0.0.0/8, 10.0.0.0/8,fd00::/8,192.0.2.7"}}));
+    REQUIRE(configured.precheckAllow.size() == 4);
+    CHECK(configured.precheckAllow[0].prefix == 8);
+    CHECK(configured.precheckAllow[3].prefix == 32);  // a bare address: itself alone
+    for (const std::string bad : {"127.0.0.0/33", "10.0.0.0/8,", "loopback", "10.1.2.3/8",
+                                  "fd00::/129", "10.0.0.0/-1", "10.0.0.0/", ",10.0.0.0/8"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_WITH_AS(loadConfig(lookupIn({{"DNS_PRECHECK_ALLOW", bad}})),
+                             doctest::Contains("DNS_PRECHECK_ALLOW"), ConfigError);
+    }
+}

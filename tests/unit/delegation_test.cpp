@@ -40,6 +40,10 @@ TEST_CASE("isInZone: strictly below the zone, label boundaries respected") {
          "acme-delegation.test", false},
         {"another zone", "abc.example.com", "acme-delegation.test", false},
         {"no zone configured", "abc.acme-delegation.test", "", false},
+        {"a CNAME target in another case", "ABC.Acme-Delegation.TEST", "acme-delegation.test",
+         true},
+        {"a target with its trailing dot", "abc.acme-delegation.test.", "acme-delegation.test",
+         true},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);

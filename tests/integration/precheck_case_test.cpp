@@ -1,0 +1,89 @@
+// The authoritative precheck compares DNS names without regard to case (RFC 4343), as every
+// other part of the service does: a customer's CNAME target typed in mixed case, and a nameserver
+// that answers with owner names in the case of its own zone data instead of the question's, still
+// pass. The zone's nameserver is played by the test on a loopback address (played-zone.test of
+// deploy/test); Unbound finds its zone cut and nameserver in Knot.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "crypto/random.hpp"
+#include "dns/precheck.hpp"
+#include "dns/resolver.hpp"
+#include "support/fake_nameservers.hpp"
+#include "support/sandbox_dns.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string lowered(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+std::string uppered(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "precheck: owner names and CNAME targets compare without regard to case (a mixed-case "
+    "CNAME target, owners in another case than the question)") {
+    const std::string zone = requireEnv("DNSH_TEST_PLAYED_ZONE");
+    const std::string value = dnsh::randomHex(16);
+    struct Case {
+        std::string description;
+        std::string challengeName;                  // what the precheck is asked about
+        std::string cnameTarget;                    // "" for none: the name is in the zone
+        std::string (*ownerCase)(std::string);      // how the nameserver writes owner names
+    };
+    const std::string label = dnsh::randomHex(6);
+    const std::vector<Case> cases{
+        {"a CNAME target in mixed case, the owner written in lower case",
+         "_acme-challenge." + uniqueDomainName("mixedcase"),
+         "Value-" + label + ".Played-Zone.TEST", lowered},
+        {"a name in the zone itself, the owner written in upper case",
+         "_acme-challenge.upper" + label + "." + zone, "", uppered},
+    };
+    // The zone's only nameserver: a TXT record with the value at any name under the zone, its
+    // owner written in the case the case says.
+    const Case* current = nullptr;
+    FakeNameservers played({requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS")},
+                           [&](const std::string& qname, const std::string& qtype) {
+                               std::vector<std::string> records;
+                               if (qtype == "TXT" && current != nullptr)
+                                   records.push_back(current->ownerCase(qname) + ". 0 IN TXT \"" +
+                                                     value + "\"");
+                               return records;
+                           });
+    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        current = &c;
+        SandboxRecords dns;
+        if (!c.cnameTarget.empty()) dns.cname(c.challengeName, c.cnameTarget);
+        // The played nameserver is on loopback: allowed explicitly.
+        const dnsh::PrecheckLimits limits{std::chrono::steady_clock::now() + 10s,
+                                          dnsh::parseNetworkList("127.0.0.0/8")};
+        const dnsh::TxtCheck check =
+            dnsh::checkTxtAuthoritative(resolver, c.challengeName, {value}, limits);
+        CAPTURE(check.description);
+        CHECK(check.result == "found");
+        CHECK(check.zone == zone);
+        CHECK(check.seen == std::vector<std::string>{value});
+        REQUIRE(check.servers.size() == 1);
+        CHECK(check.servers[0].result == "found");
+    }
+    CHECK(played.queries() >= 2);
+}
