@@ -102,8 +102,12 @@ Poco::Net::HTTPSClientSession& Transport::sessionFor(const std::string& scheme,
         // Reconnect rather than reuse a connection idle this long: a server that closed it
         // would fail a signed POST, which is never sent twice.
         session->setKeepAliveTimeout(Poco::Timespan(5, 0));
-        session->setTimeout(Poco::Timespan(static_cast<long>(timeout_.count() / 1000),
-                                           static_cast<long>((timeout_.count() % 1000) * 1000)));
+        // Poco 1.11's TLS socket waits twice for every read and write that has to wait: once
+        // in SSL_read/SSL_write (SO_RCVTIMEO/SO_SNDTIMEO), then again in poll() before giving up
+        // (SecureSocketImpl::mustRetry). Each is given half, so a CA that accepts and never
+        // answers fails the call after timeout_, not twice that (issue 23: 30 s gave 60 s).
+        const auto half = std::chrono::duration_cast<std::chrono::microseconds>(timeout_) / 2;
+        session->setTimeout(Poco::Timespan(half.count()));
     }
     return *session;
 }

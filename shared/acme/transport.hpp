@@ -37,6 +37,9 @@ std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value);
 
 class Transport {
 public:
+    // `timeout`: the longest one wait may take (connecting, the TLS handshake, sending, each
+    // read of the answer); a CA that accepts and never answers fails a call after about that.
+    // Not a bound on the whole request: a CA trickling bytes keeps each read alive.
     Transport(std::string caBundlePath, std::chrono::milliseconds timeout);
 
     HttpReply get(const std::string& url);

@@ -1,7 +1,8 @@
 // A signed POST whose answer is lost is never sent again (RFC 8555 §6.5 nonces make a replay
 // look like a new request to the CA: a second order, a second finalize). The CA here is a small
 // TLS server of the test's own that answers newNonce and then hangs up on every POST after
-// reading it whole: the one fault Pebble cannot be asked to make.
+// reading it whole: the one fault Pebble cannot be asked to make. The same server, told to,
+// reads a request and never answers (a CA that hangs, as Pebble's deadlock of issue 23 does).
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -11,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -28,8 +30,10 @@ namespace {
 // closed with no answer.
 class AnswerLosingServer {
 public:
-    AnswerLosingServer()
-        : context_(new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE,
+    enum class Mode { HangUpOnPost, NeverAnswer };
+    explicit AnswerLosingServer(Mode mode = Mode::HangUpOnPost)
+        : mode_(mode),
+          context_(new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE,
                                           requireEnv("DNSH_TEST_DIR") + "/pebble-tls/key.pem",
                                           requireEnv("DNSH_TEST_DIR") + "/pebble-tls/cert.pem", "",
                                           Poco::Net::Context::VERIFY_NONE)),
@@ -44,6 +48,7 @@ public:
         return "https://127.0.0.1:" + std::to_string(socket_.address().port()) + path;
     }
     int posts() const { return posts_; }
+    int requests() const { return requests_; }
 
 private:
     void serve() {
@@ -65,6 +70,12 @@ private:
         for (int n = 0;; ++n) {
             Poco::Net::HTTPRequest request;
             request.read(stream);
+            if (mode_ == Mode::NeverAnswer) {
+                ++requests_;
+                // Connection kept open, nothing sent, until the test ends.
+                while (!stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                return;
+            }
             if (request.getMethod() == "POST") {
                 std::string body(static_cast<std::size_t>(request.getContentLength()), '\0');
                 stream.read(body.data(), static_cast<std::streamsize>(body.size()));
@@ -80,10 +91,12 @@ private:
         }
     }
 
+    Mode mode_;
     Poco::Net::Context::Ptr context_;
     Poco::Net::SecureServerSocket socket_;
     std::atomic<bool> stopping_{false};
     std::atomic<int> posts_{0};
+    std::atomic<int> requests_{0};
     std::thread thread_;
 };
 
@@ -117,5 +130,41 @@ TEST_CASE("transport: a signed POST whose answer is lost is sent once, a POST-as
         }
         CHECK(threw);
         CHECK(server.posts() == c.expectedPosts);
+    }
+}
+
+TEST_CASE("transport: a CA that accepts and never answers fails the call after the timeout") {
+    // Poco's TLS socket waits twice per read (SO_RCVTIMEO, then poll): with the whole timeout on
+    // the session a 2 s transport gave up after 4 s, and the 30 s one of the issuer after 60 s.
+    struct Case {
+        std::string description;
+        bool post;
+    };
+    for (const auto& c : std::vector<Case>{{"GET (directory, newNonce)", false},
+                                           {"signed POST (its newNonce first)", true}}) {
+        CAPTURE(c.description);
+        AnswerLosingServer server(AnswerLosingServer::Mode::NeverAnswer);
+        const auto timeout = std::chrono::seconds(2);
+        acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), timeout);
+        transport.setNewNonceUrl(server.url("/nonce"));
+        const Pkey key = generateEcdsaP256Key();
+        const auto started = std::chrono::steady_clock::now();
+        bool threw = false;
+        try {
+            if (c.post)
+                transport.post(server.url("/order"), R"({"identifiers":[]})", key.get(),
+                               std::string("kid"));
+            else
+                transport.get(server.url("/dir"));
+        } catch (const acme::AcmeError& e) {
+            threw = true;
+            CHECK(e.unreachable());
+            CHECK(e.retryable());
+        }
+        const auto elapsed = std::chrono::steady_clock::now() - started;
+        CHECK(threw);
+        CHECK(server.requests() == 1);  // a timeout is not retried: the CA may be stuck
+        CHECK(elapsed >= timeout - std::chrono::milliseconds(300));
+        CHECK(elapsed < timeout + std::chrono::milliseconds(700));
     }
 }
