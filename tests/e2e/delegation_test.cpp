@@ -259,7 +259,8 @@ TEST_CASE(
         "domain_id = " +
         quoted(domain.id);
     CHECK_MESSAGE(waitFor(15s, [&] { return count(renewalAttempts) >= 2; }),
-                  get("/domains/" + domain.id).body << "\n" << describe(*scheduler));
+                  get("/domains/" + domain.id).body << "\n"
+                                                    << describe(*scheduler));
     const auto view = get("/domains/" + domain.id).json();
     CHECK(view->getObject("delegation")->getValue<std::string>("status") == "active");
     REQUIRE(view->getObject("renewal"));
@@ -307,17 +308,8 @@ TEST_CASE(
     Leftovers leftovers;
     // A customer zone served by two independent Knots (ns1, ns2); the order is placed by the
     // scheduler (the zone is not in the handlers' sandbox DNS, so no verify through the API).
-    const std::string name = "p" + dnsh::randomHex(6) + "." + requireEnv("DNSH_TEST_CUSTOMER_ZONE");
-    const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
-    REQUIRE_MESSAGE(created.status == 201, created.body);
-    const TestDomain domain{created.jsonString("id"), name,
-                            created.jsonString("verification_token")};
-    leftovers.add(domain);
-    execute("UPDATE domains SET status = 'certificate_pending', verified_at = now() WHERE id = " +
-            quoted(domain.id) +
-            "; INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES "
-            "(replace(gen_random_uuid()::text, '-', ''), " +
-            quoted(domain.id) + ", 'issue', 'place_order', now())");
+    const TestDomain domain = orderedDomain(requireEnv("DNSH_TEST_CUSTOMER_ZONE"), "p", leftovers);
+    const std::string name = domain.name;
     const auto scheduler = startScheduler(delegationScheduler({{"POLL_INTERVAL", "200ms"}}));
     std::string value;
     REQUIRE(waitFor(15s, [&] {
@@ -428,24 +420,23 @@ TEST_CASE(
     execute("UPDATE certificates SET renew_at = now() WHERE renew_at IS NOT NULL AND domain_id = " +
             quoted(domain.id));
     REQUIRE(waitFor(10s, [&] {
-        return count("SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND status = "
-                     "'invalid' AND domain_id = " +
-                     quoted(domain.id)) == 2;
+        return count(
+                   "SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND status = "
+                   "'invalid' AND domain_id = " +
+                   quoted(domain.id)) == 2;
     }));
 
     dns.cname("_acme-challenge." + domain.name, delegated.target);
-    REQUIRE(waitFor(5s, [&] {
-        return cnameSeen("_acme-challenge." + domain.name) == delegated.target;
-    }));
+    REQUIRE(waitFor(
+        5s, [&] { return cnameSeen("_acme-challenge." + domain.name) == delegated.target; }));
     execute("UPDATE certificates SET renew_at = now() WHERE renew_at IS NOT NULL AND domain_id = " +
             quoted(domain.id));
     REQUIRE(waitDelivered(stack.receiver, domain.id, 4, 30s));
 
     const auto events = stack.receiver.receivedFor(domain.id);
-    CHECK(deliveredTypes(events) == std::vector<std::string>{"domain.verified",
-                                                             "certificate.issued",
-                                                             "delegation.lost",
-                                                             "certificate.renewed"});
+    CHECK(deliveredTypes(events) ==
+          std::vector<std::string>{"domain.verified", "certificate.issued", "delegation.lost",
+                                   "certificate.renewed"});
     for (const auto& event : events) {
         CHECK(event.verified);
         CHECK(event.body.find(domain.token) == std::string::npos);

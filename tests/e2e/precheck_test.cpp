@@ -44,24 +44,6 @@ Env precheckScheduler(const Env& extra) {
     return env;
 }
 
-// A domain "<prefix><hex>.<zone>", verified, with an issue order the scheduler places itself (the
-// zones are not in the handlers' sandbox DNS, so no verify through the API).
-TestDomain orderedDomain(const std::string& zone, const std::string& prefix,
-                         Leftovers& leftovers) {
-    const std::string name = prefix + dnsh::randomHex(6) + "." + zone;
-    const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
-    REQUIRE_MESSAGE(created.status == 201, created.body);
-    const TestDomain domain{created.jsonString("id"), name,
-                            created.jsonString("verification_token")};
-    leftovers.add(domain);
-    execute("UPDATE domains SET status = 'certificate_pending', verified_at = now() WHERE id = " +
-            quoted(domain.id) +
-            "; INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES "
-            "(replace(gen_random_uuid()::text, '-', ''), " +
-            quoted(domain.id) + ", 'issue', 'place_order', now())");
-    return domain;
-}
-
 Poco::JSON::Object::Ptr checksOf(const TestDomain& domain) {
     return get("/domains/" + domain.id).json()->getObject("checks");
 }
@@ -111,7 +93,8 @@ TEST_CASE(
     std::string value;
     REQUIRE_MESSAGE(waitFor(15s,
                             [&] {
-                                value = get("/domains/" + other.id).jsonString("expected_txt_value");
+                                value =
+                                    get("/domains/" + other.id).jsonString("expected_txt_value");
                                 return !value.empty();
                             }),
                     "the other domain's order was never placed: " << describe(*scheduler));
@@ -120,7 +103,8 @@ TEST_CASE(
     for (const char* server : {"DNSH_TEST_CUSTOMER_NS1", "DNSH_TEST_CUSTOMER_NS2"})
         nameservers.emplace_back(zone, dnsh::parseResolverList(requireEnv(server)).front(), key,
                                  2s);
-    for (const auto& server : nameservers) REQUIRE(server.addTxt(other.challengeName(), value).ok());
+    for (const auto& server : nameservers)
+        REQUIRE(server.addTxt(other.challengeName(), value).ok());
     requireAllActive({other}, 40s);
     for (const auto& server : nameservers) server.deleteTxt(other.challengeName(), value);
 

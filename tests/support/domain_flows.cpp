@@ -13,6 +13,7 @@
 #include "crypto/certificate.hpp"
 #include "crypto/key_encryption.hpp"
 #include "crypto/keys.hpp"
+#include "crypto/random.hpp"
 #include "support/database.hpp"
 #include "support/sandbox_dns.hpp"
 #include "support/test_env.hpp"
@@ -197,6 +198,21 @@ void checkStoredKeyMatches(const TestDomain& domain) {
     CHECK(keyPem.find("PRIVATE KEY") != std::string::npos);
     const dnsh::Pkey key = dnsh::privateKeyFromPem(keyPem);
     CHECK(dnsh::certificateMatchesKey(leaf, key.get()));
+}
+
+TestDomain orderedDomain(const std::string& zone, const std::string& prefix, Leftovers& leftovers) {
+    const std::string name = prefix + randomHex(6) + "." + zone;
+    const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
+    REQUIRE_MESSAGE(created.status == 201, created.body);
+    const TestDomain domain{created.jsonString("id"), name,
+                            created.jsonString("verification_token")};
+    leftovers.add(domain);
+    execute("UPDATE domains SET status = 'certificate_pending', verified_at = now() WHERE id = " +
+            quoted(domain.id) +
+            "; INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES "
+            "(replace(gen_random_uuid()::text, '-', ''), " +
+            quoted(domain.id) + ", 'issue', 'place_order', now())");
+    return domain;
 }
 
 }  // namespace dnsh::test

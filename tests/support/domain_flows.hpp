@@ -79,6 +79,11 @@ TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers);
 // Registered, its token published and verified through the API.
 TestDomain verifiedDomain(const std::string& prefix, Leftovers& leftovers);
 
+// A domain "<prefix><hex>.<zone>" registered through the API, then made verified with an issue
+// order the scheduler places itself, for zones the handlers' sandbox DNS does not serve (the
+// precheck's zones: no verify through the API).
+TestDomain orderedDomain(const std::string& zone, const std::string& prefix, Leftovers& leftovers);
+
 // POST /domains/{id}/issue-certificate through lighttpd, whatever it answers.
 HttpResult issueCertificate(const TestDomain& domain);
 
