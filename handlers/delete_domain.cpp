@@ -8,7 +8,7 @@ int main() {
                             // One per process: the CA connection and the account stay warm across
                             // requests.
                             static dnsh::Issuer issuer(context.database, context.config,
-                                                       context.resolver);
+                                                       context.resolver, dnsh::CaCaller::Handler);
                             issuer.deleteDomain(request.param("id"));
                             return dnsh::Response{204, "", {}};
                         }});

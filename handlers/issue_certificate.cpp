@@ -8,7 +8,8 @@ int main() {
         {"POST", "/domains/{id}/issue-certificate", false,
          [](const dnsh::Request& request, dnsh::Context& context) {
              // One per process: the CA connection and the account stay warm across requests.
-             static dnsh::Issuer issuer(context.database, context.config, context.resolver);
+             static dnsh::Issuer issuer(context.database, context.config, context.resolver,
+                                         dnsh::CaCaller::Handler);
              return dnsh::jsonResponse(202, dnsh::issuanceJson(issuer.start(request.param("id"))));
          }});
 }

@@ -200,7 +200,7 @@ private:
             return EXIT_USAGE;
         }
         const dnsh::DnsResolver resolver = dnsh::DnsResolver::fromConfig(config);
-        dnsh::Issuer issuer(database, config, resolver);
+        dnsh::Issuer issuer(database, config, resolver, dnsh::CaCaller::Scheduler);
         if (arguments[0] == "delete") {
             issuer.deleteDomain(arguments[1]);
             std::cout << "deleted " << arguments[1] << "\n";

@@ -6,9 +6,9 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLManager.h>
-#include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "log/log.hpp"
@@ -21,6 +21,45 @@ namespace {
 // A CA may reject many nonces in a row (Pebble can be told to reject half); each retry is one
 // cheap round trip, and with 50% rejection 16 retries fail once in 131072 calls.
 constexpr int kBadNonceRetries = 16;
+
+using Clock = std::chrono::steady_clock;
+
+// Gives every wait of a request (connecting, the TLS handshake, sending, each read) what is left
+// of the request's budget, so the whole request ends by `deadline`. Poco 1.11's TLS socket waits
+// twice for every read and write that has to wait: once in SSL_read/SSL_write
+// (SO_RCVTIMEO/SO_SNDTIMEO), then again in poll() before giving up
+// (SecureSocketImpl::mustRetry); each wait is given half (issue 23: a 30 s timeout held
+// handlers and workers 60 s).
+void limitWaits(Poco::Net::HTTPSClientSession& session, Clock::time_point deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+    if (left.count() <= 0) throw Poco::TimeoutException("the request's time budget is spent");
+    const Poco::Timespan wait(std::max<long long>(left.count() / 2, 1000));
+    session.setTimeout(wait);  // read when connecting
+    if (session.connected()) {
+        session.socket().setReceiveTimeout(wait);
+        session.socket().setSendTimeout(wait);
+    }
+}
+
+// The answer's body, read in pieces so that a CA trickling bytes cannot keep a request alive
+// past its deadline.
+std::string readBody(std::istream& in, Poco::Net::HTTPSClientSession& session,
+                     Clock::time_point deadline) {
+    std::string body;
+    char buffer[8192];
+    for (;;) {
+        limitWaits(session, deadline);
+        in.read(buffer, sizeof buffer);
+        body.append(buffer, static_cast<std::size_t>(in.gcount()));
+        if (in.bad()) {
+            // The stream swallows the socket's exception (a timeout, a reset); a cut-short
+            // body is an error, never an answer.
+            if (const Poco::Exception* failure = session.networkException()) failure->rethrow();
+            throw Poco::IOException("the answer was cut short");
+        }
+        if (!in) return body;
+    }
+}
 
 void initializeSslOnce() {
     static std::once_flag once;
@@ -102,12 +141,6 @@ Poco::Net::HTTPSClientSession& Transport::sessionFor(const std::string& scheme,
         // Reconnect rather than reuse a connection idle this long: a server that closed it
         // would fail a signed POST, which is never sent twice.
         session->setKeepAliveTimeout(Poco::Timespan(5, 0));
-        // Poco 1.11's TLS socket waits twice for every read and write that has to wait: once
-        // in SSL_read/SSL_write (SO_RCVTIMEO/SO_SNDTIMEO), then again in poll() before giving up
-        // (SecureSocketImpl::mustRetry). Each is given half, so a CA that accepts and never
-        // answers fails the call after timeout_, not twice that (issue 23: 30 s gave 60 s).
-        const auto half = std::chrono::duration_cast<std::chrono::microseconds>(timeout_) / 2;
-        session->setTimeout(Poco::Timespan(half.count()));
     }
     return *session;
 }
@@ -128,16 +161,20 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
         session.socket().poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ))
         session.reset();
     HttpReply reply;
+    // The budget covers the whole request, a retry on a fresh connection included.
+    const auto deadline = Clock::now() + timeout_;
     // A kept-alive connection the server has since closed fails on first use: a replayable
     // request is retried once on a fresh connection before calling the CA unreachable.
     for (int attempt = 0;; ++attempt) {
         const auto started = std::chrono::steady_clock::now();
         ++requestCount_;
         try {
+            limitWaits(session, deadline);
             session.sendRequest(request) << body;
+            limitWaits(session, deadline);
             Poco::Net::HTTPResponse response;
             std::istream& in = session.receiveResponse(response);
-            Poco::StreamCopier::copyToString(in, reply.body);
+            reply.body = readBody(in, session, deadline);
             reply.status = static_cast<int>(response.getStatus());
             reply.location = response.get("Location", "");
             reply.contentType = response.getContentType();
@@ -164,6 +201,7 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
                     std::nullopt, true);
             if (attempt == 0 && !dynamic_cast<const Poco::TimeoutException*>(&e)) continue;
             throw AcmeError(Problem{"", e.displayText() + " (" + url + ")", 0});
+
         }
     }
     return reply;

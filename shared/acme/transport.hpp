@@ -37,9 +37,10 @@ std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value);
 
 class Transport {
 public:
-    // `timeout`: the longest one wait may take (connecting, the TLS handshake, sending, each
-    // read of the answer); a CA that accepts and never answers fails a call after about that.
-    // Not a bound on the whole request: a CA trickling bytes keeps each read alive.
+    // `timeout`: the budget of one request, all of it: connecting, the TLS handshake, sending,
+    // waiting for the answer and reading it (a CA trickling bytes included), and the one retry
+    // on a fresh connection a replayable request may get. A CA that accepts and never answers
+    // fails a call after about that long.
     Transport(std::string caBundlePath, std::chrono::milliseconds timeout);
 
     HttpReply get(const std::string& url);

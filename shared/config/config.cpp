@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -135,6 +136,21 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     config.pollInterval = durationVariable(lookup, "POLL_INTERVAL", config.pollInterval);
     config.pollTimeout = durationVariable(lookup, "POLL_TIMEOUT", config.pollTimeout);
     config.leaseDuration = durationVariable(lookup, "SCHEDULER_LEASE", config.leaseDuration);
+    config.acmeHandlerTimeout =
+        durationVariable(lookup, "ACME_HANDLER_TIMEOUT", config.acmeHandlerTimeout);
+    // The lease is renewed before each CA request: a request that may outlast it would let a
+    // second worker claim the same order while the first still waits for the CA. Unset, the
+    // default gives way to a short lease.
+    if (const auto value = lookup("ACME_SCHEDULER_TIMEOUT"); value && !value->empty()) {
+        config.acmeSchedulerTimeout =
+            durationVariable(lookup, "ACME_SCHEDULER_TIMEOUT", config.acmeSchedulerTimeout);
+        if (config.acmeSchedulerTimeout >= config.leaseDuration)
+            reject("ACME_SCHEDULER_TIMEOUT", *value,
+                   "must be shorter than SCHEDULER_LEASE (" + formatDuration(config.leaseDuration) +
+                       ")");
+    } else {
+        config.acmeSchedulerTimeout = std::min(config.acmeSchedulerTimeout, config.leaseDuration / 2);
+    }
     config.metricsFlushInterval =
         durationVariable(lookup, "METRICS_FLUSH_INTERVAL", config.metricsFlushInterval);
     config.renewBefore = renewBeforeVariable(lookup);

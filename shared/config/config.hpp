@@ -44,6 +44,12 @@ struct Config {
     std::chrono::milliseconds pollTimeout{300'000};
     int schedulerWorkers = 8;
     std::chrono::milliseconds leaseDuration{60'000};  // SCHEDULER_LEASE: a claim's lifetime
+    // The longest one request to the CA may take, connecting and reading the whole answer
+    // included: from an API handler (ACME_HANDLER_TIMEOUT; a client is waiting, and a FastCGI
+    // process is held meanwhile) and from a scheduler worker (ACME_SCHEDULER_TIMEOUT; under
+    // SCHEDULER_LEASE, which is renewed before every request).
+    std::chrono::milliseconds acmeHandlerTimeout{5'000};
+    std::chrono::milliseconds acmeSchedulerTimeout{15'000};
     std::chrono::milliseconds metricsFlushInterval{5'000};  // METRICS_FLUSH_INTERVAL
     CertKeyType certKeyType = CertKeyType::EcdsaP256;
     RenewBefore renewBefore;

@@ -1,6 +1,8 @@
 #pragma once
 // The project's one error type: a code (what kind of failure) and a message for the client.
 // http/status.cpp is the one place that maps codes to HTTP statuses.
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -29,9 +31,17 @@ public:
     ErrorCode code() const noexcept { return code_; }
     const std::string& errorCode() const noexcept { return errorCode_; }
 
+    // When the client may usefully try again (sent as Retry-After, RFC 9110 §10.2.3).
+    Error& retryAfter(std::chrono::seconds delay) {
+        retryAfter_ = delay;
+        return *this;
+    }
+    std::optional<std::chrono::seconds> retryAfter() const noexcept { return retryAfter_; }
+
 private:
     ErrorCode code_;
     std::string errorCode_;
+    std::optional<std::chrono::seconds> retryAfter_;
 };
 
 }  // namespace dnsh

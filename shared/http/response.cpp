@@ -26,6 +26,13 @@ Response errorResponse(ErrorCode code, const std::string& message, const std::st
     return jsonResponse(httpStatus(code), body);
 }
 
+Response errorResponse(const Error& error) {
+    Response response = errorResponse(error.code(), error.what(), error.errorCode());
+    if (const auto delay = error.retryAfter())
+        response.headers.emplace_back("Retry-After", std::to_string(delay->count()));
+    return response;
+}
+
 int httpStatus(ErrorCode code) {
     switch (code) {
         case ErrorCode::BadRequest:

@@ -27,6 +27,9 @@ Response jsonResponse(int status, std::string json);
 Response errorResponse(ErrorCode code, const std::string& message,
                        const std::string& errorCode = "");
 
+// errorResponse of the error's code, message and error code, with its Retry-After header.
+Response errorResponse(const Error& error);
+
 // The one table from error codes to HTTP statuses.
 int httpStatus(ErrorCode code);
 

@@ -36,7 +36,8 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr milliseconds kCaPollDelay{250};
-constexpr milliseconds kAcmeTimeout{30'000};
+// Retry-After of an API answer when the CA did not answer (or answered 5xx) without one.
+constexpr std::chrono::seconds kCaUnreachableRetryAfter{30};
 // Orders in one chain of replacements (a CA that forgot an order, an order past its expiry).
 constexpr int kMaxGenerations = 3;
 // Errors one order may meet: retryable CA errors, and (fewer) anything unexpected.
@@ -51,11 +52,23 @@ constexpr milliseconds kDelegationLostRetry{24 * 3'600'000};
 // An answer that the CNAME is gone is believed when a second lookup this long after says so too.
 constexpr milliseconds kCnameRecheckDelay{1'000};
 
+// What an API client is told when the CA failed it. The domain is unchanged, so trying again
+// is safe; Retry-After says when it may help: the CA's own (bounded) for its rate limits, a
+// short pause for a CA that did not answer.
 Error badGateway(const acme::AcmeError& e) {
-    return Error(ErrorCode::BadGateway,
-                 e.unreachable() ? std::string("ACME CA unreachable: ") + e.problem().detail
-                                 : std::string("ACME CA refused: ") + e.problem().detail,
-                 errorCodeOf(e));
+    Error error(ErrorCode::BadGateway,
+                e.unreachable() ? std::string("ACME CA unreachable: ") + e.problem().detail
+                                : std::string("ACME CA refused: ") + e.problem().detail,
+                errorCodeOf(e));
+    if (e.is(acme::ProblemType::kRateLimited))
+        error.retryAfter(clampRetryAfter(e.retryAfter().value_or(kCaUnreachableRetryAfter),
+                                         RetryAfterKind::RateLimit));
+    else if (e.retryable())
+        error.retryAfter(
+            clampRetryAfter(std::max(e.retryAfter().value_or(kCaUnreachableRetryAfter),
+                                     std::chrono::seconds(1)),
+                            RetryAfterKind::Poll));
+    return error;
 }
 
 const acme::Challenge* findDns01(const acme::Authorization& authorization) {
@@ -112,13 +125,15 @@ KeyEncryptor loadKeyEncryptor(const Config& config) {
     return KeyEncryptor::fromFile(config.keyEncryptionKeyFile);
 }
 
-Issuer::Issuer(Database& database, const Config& config, const DnsResolver& resolver)
+Issuer::Issuer(Database& database, const Config& config, const DnsResolver& resolver,
+               CaCaller caller)
     : database_(database),
       config_(config),
       resolver_(resolver),
       updater_(DnsUpdater::fromConfig(config)),
       encryptor_(loadKeyEncryptor(config)),
-      transport_(config.acmeCaBundle, kAcmeTimeout),
+      transport_(config.acmeCaBundle, caller == CaCaller::Handler ? config.acmeHandlerTimeout
+                                                                   : config.acmeSchedulerTimeout),
       client_(transport_, config.acmeDirectory) {}
 
 template <typename Store>
@@ -285,6 +300,11 @@ void Issuer::deleteDomain(const std::string& domainId) {
                 client_.deactivateAuthorization(url);
                 return true;
             });
+        } catch (const acme::AcmeError& e) {
+            logEvent(LogLevel::Warn, "authorization not deactivated; deleting anyway",
+                     {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
+            // A CA that did not answer one will not answer the next within the client's wait.
+            if (e.unreachable()) break;
         } catch (const std::exception& e) {
             logEvent(LogLevel::Warn, "authorization not deactivated; deleting anyway",
                      {{"domain_id", domain.id}, {"detail", errorDetail(e)}});

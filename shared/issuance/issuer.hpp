@@ -40,12 +40,19 @@ struct StepOutcome {
     std::string domainId;  // for the log (set by advance)
 };
 
+// Who waits on the CA, and so how long one request to it may take: an API handler
+// (ACME_HANDLER_TIMEOUT: a client waits, a FastCGI process is held) or a scheduler worker and
+// dnsh-admin (ACME_SCHEDULER_TIMEOUT).
+enum class CaCaller { Handler, Scheduler };
+
 class Issuer {
 public:
-    Issuer(Database& database, const Config& config, const DnsResolver& resolver);
+    Issuer(Database& database, const Config& config, const DnsResolver& resolver,
+           CaCaller caller);
 
     // POST /domains/{id}/issue-certificate. Errors: NotFound, BadRequest (not verified or
-    // failed), BadGateway (CA unreachable or refusing; the domain is unchanged).
+    // failed), BadGateway (CA unreachable, slower than ACME_HANDLER_TIMEOUT or refusing; with a
+    // Retry-After when trying again may help; the domain is unchanged).
     StartedIssuance start(const std::string& domainId);
 
     // One step of a claimed order. Throws LeaseLost when another replica owns it now.

@@ -22,7 +22,7 @@ IssuanceWorker::IssuanceWorker(const Config& config, std::string owner, bool sca
       owner_(std::move(owner)),
       database_(config.databaseUrl),
       resolver_(DnsResolver::fromConfig(config)),
-      issuer_(std::make_unique<Issuer>(database_, config_, resolver_)),
+      issuer_(std::make_unique<Issuer>(database_, config_, resolver_, CaCaller::Scheduler)),
       scans_(scans) {}
 
 void IssuanceWorker::scheduleRenewals() {

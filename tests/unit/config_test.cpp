@@ -305,3 +305,30 @@ TEST_CASE("DNS_PRECHECK_ALLOW: a CIDR list, validated, the variable named when i
                              doctest::Contains("DNS_PRECHECK_ALLOW"), ConfigError);
     }
 }
+
+TEST_CASE("ACME_HANDLER_TIMEOUT and ACME_SCHEDULER_TIMEOUT: budgets of one CA request") {
+    const Config defaults = loadConfig(lookupIn({}));
+    CHECK(defaults.acmeHandlerTimeout == std::chrono::seconds(5));
+    CHECK(defaults.acmeSchedulerTimeout == std::chrono::seconds(15));
+
+    const Config set = loadConfig(
+        lookupIn({{"ACME_HANDLER_TIMEOUT", "1500ms"}, {"ACME_SCHEDULER_TIMEOUT", "20s"}}));
+    CHECK(set.acmeHandlerTimeout == milliseconds(1500));
+    CHECK(set.acmeSchedulerTimeout == std::chrono::seconds(20));
+
+    // Unset, the scheduler's budget gives way to a short lease: the lease is renewed before each
+    // request and must outlast it.
+    const Config shortLease = loadConfig(lookupIn({{"SCHEDULER_LEASE", "2s"}}));
+    CHECK(shortLease.acmeSchedulerTimeout == std::chrono::seconds(1));
+
+    // Set, one that may outlast the lease is refused, naming both.
+    try {
+        loadConfig(lookupIn({{"SCHEDULER_LEASE", "10s"}, {"ACME_SCHEDULER_TIMEOUT", "10s"}}));
+        FAIL("accepted a CA request budget as long as the lease");
+    } catch (const dnsh::ConfigError& e) {
+        CHECK(std::string(e.what()).find("ACME_SCHEDULER_TIMEOUT") != std::string::npos);
+        CHECK(std::string(e.what()).find("SCHEDULER_LEASE") != std::string::npos);
+    }
+    CHECK_THROWS_AS(loadConfig(lookupIn({{"ACME_HANDLER_TIMEOUT", "0s"}})), dnsh::ConfigError);
+    CHECK_THROWS_AS(loadConfig(lookupIn({{"ACME_HANDLER_TIMEOUT", "5"}})), dnsh::ConfigError);
+}
