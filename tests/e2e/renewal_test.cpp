@@ -517,3 +517,50 @@ TEST_CASE(
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 1);
     CHECK(scheduler->terminate() == 0);
 }
+
+TEST_CASE("renewal: the CA's first error after a long wait for the customer's DNS is retried, not "
+          "taken for the CA's timeout") {
+    Leftovers leftovers;
+    const TestDomain domain = activeDomainNoScheduler("renew-late", leftovers);
+    const std::string firstCert = newestCertificateId(domain);
+    makeDue(domain);
+    const std::string liveRenewal = "domain_id = " + quoted(domain.id) +
+                                    " AND kind = 'renewal' AND status = 'pending'";
+    Watch watch;
+    Renewal renewal;
+    {
+        // The renewal waits for its customer past POLL_TIMEOUT (days, in production).
+        const auto waiting = startScheduler(Env{{"POLL_INTERVAL", "100ms"}, {"POLL_TIMEOUT", "1s"}});
+        renewal = watch.awaitingDns(domain, 20s);
+        REQUIRE(waitFor(10s, [&] {
+            return count("SELECT count(*) FROM acme_orders WHERE " + liveRenewal +
+                         " AND step = 'await_dns' AND step_started_at < now() - interval '2 s'") == 1;
+        }));
+        CHECK(waiting->terminate() == 0);
+    }
+    publishRenewalValues(domain, renewal);
+    execute("UPDATE acme_orders SET next_attempt_at = now() WHERE " + liveRenewal);
+    {
+        // The customer published; the CA's first answer is an error (nobody listens there).
+        const auto failing = startScheduler(Env{{"ACME_DIRECTORY", "https://127.0.0.1:9/dir"},
+                                                {"POLL_INTERVAL", "100ms"},
+                                                {"POLL_TIMEOUT", "1s"}});
+        REQUIRE_MESSAGE(waitFor(10s,
+                                [&] {
+                                    return count("SELECT count(*) FROM acme_orders WHERE domain_id = " +
+                                                 quoted(domain.id) +
+                                                 " AND kind = 'renewal' AND attempts > 0") >= 1;
+                                }),
+                        describe(*failing));
+        CHECK(failing->terminate() == 0);
+    }
+    // Retried later, not failed: the order is still live and the view does not say failed.
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE " + liveRenewal) == 1);
+    CHECK(renewalOf(get("/domains/" + domain.id)).status != "failed");
+    // And once the CA answers, it completes.
+    execute("UPDATE acme_orders SET next_attempt_at = now() WHERE " + liveRenewal);
+    const auto working = startScheduler(Env{{"POLL_INTERVAL", "100ms"}, {"POLL_TIMEOUT", "1s"}});
+    REQUIRE_MESSAGE(waitFor(20s, [&] { return newestCertificateId(domain) != firstCert; }),
+                    get("/domains/" + domain.id).body);
+    CHECK(watch.statuses == std::set<std::string>{"active"});
+}
