@@ -106,8 +106,7 @@ TEST_CASE("fault: /healthz answers 200 while PostgreSQL is frozen, /readyz 503 w
         std::this_thread::sleep_for(300ms);  // the readiness probe is in flight first
         live = probe("/healthz");
         const bool liveAnswered = live.wait_for(5s) == std::future_status::ready;
-        const bool readyAnswered =
-            liveAnswered && ready.wait_for(15s) == std::future_status::ready;
+        const bool readyAnswered = liveAnswered && ready.wait_for(15s) == std::future_status::ready;
         frozen.thaw();
         const Timed liveness = live.get();
         const Timed readiness = ready.get();
@@ -123,7 +122,8 @@ TEST_CASE("fault: /healthz answers 200 while PostgreSQL is frozen, /readyz 503 w
         CHECK_FALSE(readiness.result.header("Retry-After").empty());
     }
     // Thawed: ready again by itself.
-    CHECK(waitFor(10s, [] { return get("/readyz").status == 200; }, 200ms));
+    CHECK(waitFor(
+        10s, [] { return get("/readyz").status == 200; }, 200ms));
 }
 
 TEST_CASE("fault: /healthz answers 200 while PostgreSQL is stopped, /readyz 503") {
@@ -142,5 +142,6 @@ TEST_CASE("fault: /healthz answers 200 while PostgreSQL is stopped, /readyz 503"
     CHECK(liveness.seconds < 2.0);
     CHECK(readiness.result.status == 503);
     postgres.start();
-    CHECK(waitFor(10s, [] { return get("/readyz").status == 200; }, 200ms));
+    CHECK(waitFor(
+        10s, [] { return get("/readyz").status == 200; }, 200ms));
 }

@@ -56,8 +56,9 @@ struct Timed {
 
 }  // namespace
 
-TEST_CASE("timeouts: a row held by another session gives a JSON 503 with Retry-After within "
-          "DB_LOCK_TIMEOUT") {
+TEST_CASE(
+    "timeouts: a row held by another session gives a JSON 503 with Retry-After within "
+    "DB_LOCK_TIMEOUT") {
     const RegisteredDomain domain = registerFreshDomain("lock-timeout");
     struct Case {
         const char* description;
@@ -70,7 +71,8 @@ TEST_CASE("timeouts: a row held by another session gives a JSON 503 with Retry-A
          "SELECT id FROM domains WHERE id = '%' FOR KEY SHARE"},
     };
     for (const Case& c : cases) {
-        CAPTURE(c.description);
+        const std::string description = c.description;
+        CAPTURE(description);
         std::string lock = c.lock;
         lock.replace(lock.find('%'), 1, domain.id);
         std::future<Timed> deletion;
@@ -92,6 +94,7 @@ TEST_CASE("timeouts: a row held by another session gives a JSON 503 with Retry-A
         INFO("DELETE answered " << timed.result.status << " " << timed.result.body << " after "
                                 << timed.seconds << " s");
         CHECK_MESSAGE(answered, "the handler was still waiting for the row after 8 s");
+        REQUIRE(timed.result.status == 503);
         checkError(timed.result, 503, "database");
         CHECK_FALSE(timed.result.header("Retry-After").empty());
         CHECK(timed.seconds < 4.0);
