@@ -23,7 +23,11 @@ Response errorResponse(ErrorCode code, const std::string& message, const std::st
     Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
     body->set("error", printable);
     if (!errorCode.empty()) body->set("error_code", errorCode);
-    return jsonResponse(httpStatus(code), body);
+    Response response = jsonResponse(httpStatus(code), body);
+    // RFC 9110 §10.2.3: a 503 says when to come back. The database answers again after a
+    // failover or once the lock holder is done: seconds, not minutes.
+    if (response.status == 503) response.headers.emplace_back("Retry-After", "2");
+    return response;
 }
 
 int httpStatus(ErrorCode code) {
@@ -47,6 +51,7 @@ int httpStatus(ErrorCode code) {
         case ErrorCode::BadGateway:
             return 502;
         case ErrorCode::DatabaseUnavailable:
+        case ErrorCode::DatabaseTimeout:
             return 503;
         case ErrorCode::Internal:
             return 500;
