@@ -84,7 +84,7 @@ protected:
             const dnsh::Config config = dnsh::loadConfig();
             dnsh::setLogLevel(config.logLevel);
             if (config.databaseUrl.empty()) throw dnsh::ConfigError("DATABASE_URL is not set");
-            dnsh::Database database(config.databaseUrl);
+            dnsh::Database database(config.databaseUrl, config.databaseLimits);
             const std::string& command = arguments[0];
             if (command == "migrate") return migrate(database);
             if (command == "list") return list(database);

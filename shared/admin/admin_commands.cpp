@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
 
 #include "core/error.hpp"
+#include "db/database.hpp"
 #include "db/sql_time.hpp"
 #include "domain/domain_name.hpp"
 
@@ -112,6 +114,13 @@ void exportCertificate(Database& database, const KeyEncryptor& kek, const std::s
     ::close(dirFd);
 }
 
+namespace {
+
+constexpr std::chrono::milliseconds kRotationStatementTimeout = std::chrono::minutes(30);
+constexpr std::chrono::milliseconds kRotationLockTimeout = std::chrono::minutes(2);
+
+}  // namespace
+
 int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& keys) {
     // One set of KEKs for the whole transaction, whatever happens to the files meanwhile.
     const KeyEncryptor ring = keys.snapshot();
@@ -120,6 +129,10 @@ int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& keys) {
         int rewritten = 0;
         session.begin();
         try {
+            // The one transaction re-seals every key: longer than DB_STATEMENT_TIMEOUT allows a
+            // handler, and it may wait for a scheduler step holding a key row. Handlers that need
+            // a row it holds meanwhile answer 503 after DB_LOCK_TIMEOUT and are retried.
+            setTransactionTimeouts(session, kRotationStatementTimeout, kRotationLockTimeout);
             for (const SealedColumn& column : kSealedColumns) {
                 std::vector<Poco::Tuple<std::string, std::string, std::string>> rows;
                 session << "SELECT " + std::string(column.id) + ", " + column.ciphertext + ", " +

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <type_traits>
 
 #include "config/duration.hpp"
 #include "crypto/keys.hpp"
@@ -87,6 +88,38 @@ std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, cons
     }
 }
 
+// A DB_* duration: at least one `Unit`, in whole `Unit`s (libpq takes keepalives in seconds).
+template <typename Unit>
+Unit databaseDuration(const EnvironmentLookup& lookup, const std::string& name, Unit fallback) {
+    const auto value = lookup(name);
+    if (!value || value->empty()) return fallback;
+    const auto parsed = durationVariable(lookup, name, {});
+    if (parsed < Unit(1) || parsed % Unit(1) != std::chrono::milliseconds(0))
+        reject(name, *value,
+               std::is_same_v<Unit, std::chrono::seconds> ? "expected whole seconds, at least 1s"
+                                                          : "expected at least 1ms");
+    return std::chrono::duration_cast<Unit>(parsed);
+}
+
+DatabaseLimits databaseLimitsVariables(const EnvironmentLookup& lookup) {
+    DatabaseLimits limits;
+    limits.statementTimeout =
+        databaseDuration(lookup, "DB_STATEMENT_TIMEOUT", limits.statementTimeout);
+    limits.lockTimeout = databaseDuration(lookup, "DB_LOCK_TIMEOUT", limits.lockTimeout);
+    limits.keepaliveIdle = databaseDuration(lookup, "DB_KEEPALIVE_IDLE", limits.keepaliveIdle);
+    limits.keepaliveInterval =
+        databaseDuration(lookup, "DB_KEEPALIVE_INTERVAL", limits.keepaliveInterval);
+    if (const auto value = lookup("DB_KEEPALIVE_COUNT"); value && !value->empty()) {
+        int count = 0;
+        const char* last = value->data() + value->size();
+        if (auto [end, ec] = std::from_chars(value->data(), last, count);
+            ec != std::errc() || end != last || count < 1 || count > 100)
+            reject("DB_KEEPALIVE_COUNT", *value, "expected 1..100");
+        limits.keepaliveCount = count;
+    }
+    return limits;
+}
+
 RenewBefore renewBeforeVariable(const EnvironmentLookup& lookup) {
     RenewBefore renewBefore;
     const auto value = lookup("RENEW_BEFORE");
@@ -154,6 +187,7 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     config.metricsFlushInterval =
         durationVariable(lookup, "METRICS_FLUSH_INTERVAL", config.metricsFlushInterval);
     config.renewBefore = renewBeforeVariable(lookup);
+    config.databaseLimits = databaseLimitsVariables(lookup);
 
     if (const auto value = lookup("DNS_PRECHECK"); value && !value->empty()) {
         if (*value == "authoritative")

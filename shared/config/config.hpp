@@ -32,9 +32,21 @@ struct RenewBefore {
     double fraction = 1.0 / 3.0;  // used when duration is empty
 };
 
+// Bounds on every database connection (DB_*): a statement, a lock wait and a silent network
+// all end in an error the caller maps (a handler: 503 with Retry-After) instead of a wait with no
+// end. Sessions set the two timeouts when they connect; the keepalives are libpq's (TCP only).
+struct DatabaseLimits {
+    std::chrono::milliseconds statementTimeout{15'000};  // DB_STATEMENT_TIMEOUT
+    std::chrono::milliseconds lockTimeout{5'000};        // DB_LOCK_TIMEOUT
+    std::chrono::seconds keepaliveIdle{30};              // DB_KEEPALIVE_IDLE
+    std::chrono::seconds keepaliveInterval{10};          // DB_KEEPALIVE_INTERVAL
+    int keepaliveCount = 3;                              // DB_KEEPALIVE_COUNT
+};
+
 struct Config {
     std::string serverAddr = ":8080";
     std::string databaseUrl;
+    DatabaseLimits databaseLimits;
     std::string acmeDirectory = "https://acme-staging-v02.api.letsencrypt.org/directory";
     std::string acmeEmail;
     std::string acmeCaBundle;

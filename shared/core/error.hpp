@@ -19,6 +19,9 @@ enum class ErrorCode {
     FailedDependency,  // a DNS lookup the request depends on failed
     BadGateway,        // the ACME CA was unreachable or refused
     DatabaseUnavailable,
+    // A statement ran past DB_STATEMENT_TIMEOUT or waited past DB_LOCK_TIMEOUT (or PostgreSQL
+    // broke a deadlock by aborting it): rolled back, nothing changed, the client may retry.
+    DatabaseTimeout,
     Internal,
 };
 

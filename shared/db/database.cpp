@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -56,7 +57,35 @@ std::string toKeyValueConnectionString(const std::string& databaseUrl) {
     return result;
 }
 
-Database::Database(std::string connectionString) : connectionString_(std::move(connectionString)) {
+std::string withKeepalives(const std::string& keyValue, const DatabaseLimits& limits) {
+    const std::string padded = " " + keyValue;
+    std::string result = keyValue;
+    auto add = [&](const std::string& keyword, long long value) {
+        if (padded.find(" " + keyword + "=") != std::string::npos) return;  // the URL's own
+        if (!result.empty()) result += ' ';
+        result += keyword + "=" + quoteValue(std::to_string(value));
+    };
+    add("keepalives", 1);
+    add("keepalives_idle", limits.keepaliveIdle.count());
+    add("keepalives_interval", limits.keepaliveInterval.count());
+    add("keepalives_count", limits.keepaliveCount);
+    // Unacknowledged data (a statement sent into a partition) fails after as long as the
+    // keepalives take to give up on a silent peer.
+    add("tcp_user_timeout",
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            limits.keepaliveIdle + limits.keepaliveInterval * limits.keepaliveCount)
+            .count());
+    return result;
+}
+
+void setTransactionTimeouts(Poco::Data::Session& session, std::chrono::milliseconds statement,
+                            std::chrono::milliseconds lock) {
+    executeScript(session, "SET LOCAL statement_timeout = " + std::to_string(statement.count()) +
+                               "; SET LOCAL lock_timeout = " + std::to_string(lock.count()));
+}
+
+Database::Database(std::string connectionString, DatabaseLimits limits)
+    : connectionString_(std::move(connectionString)), limits_(limits) {
     registerConnectorOnce();
 }
 
@@ -64,18 +93,67 @@ Poco::Data::Session& Database::session() {
     if (session_ && droppedWhileIdle()) disconnect();
     if (session_) return *session_;
     try {
-        const std::string connection = toKeyValueConnectionString(connectionString_);
+        const std::string connection =
+            withKeepalives(toKeyValueConnectionString(connectionString_), limits_);
         // Poco 1.11 leaks the PGconn of a failed connect (~36 KB each, found by LeakSanitizer),
         // which a handler retrying through a long outage would pile up: ask first.
         if (PQping(connection.c_str()) != PQPING_OK)
             unavailable("PostgreSQL is not accepting connections");
         session_.emplace("PostgreSQL", connection);
+        // Every statement of the session is bounded (README "Configuration"). Set here rather
+        // than in the startup packet's options, which PgBouncer refuses. In milliseconds.
+        executeScript(
+            *session_,
+            "SET statement_timeout = " + std::to_string(limits_.statementTimeout.count()) +
+                "; SET lock_timeout = " + std::to_string(limits_.lockTimeout.count()));
     } catch (const Poco::Exception& e) {
         unavailable(e.displayText());
     } catch (const std::invalid_argument& e) {
         throw Error(ErrorCode::Internal, std::string("DATABASE_URL is not valid: ") + e.what());
     }
     return *session_;
+}
+
+bool Database::isTimeout(const SqlError& error) {
+    // 57014 query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout), 40P01
+    // deadlock_detected, 40001 serialization_failure: the transaction was rolled back whole.
+    const std::string& state = error.sqlState();
+    return state == "57014" || state == "55P03" || state == "40P01" || state == "40001";
+}
+
+void Database::timedOut(const SqlError& error) {
+    logEvent(LogLevel::Warn, "database statement cancelled",
+             {{"sqlstate", error.sqlState()}, {"detail", error.message()}});
+    const std::string what = error.sqlState() == "57014"   ? "a statement ran too long"
+                             : error.sqlState() == "55P03" ? "a row stayed locked too long"
+                                                           : "a concurrent change conflicted";
+    throw Error(ErrorCode::DatabaseTimeout, "database busy: " + what + "; retry");
+}
+
+void Database::ping(std::chrono::milliseconds within) {
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    PGconn* connection = connectionOf(session());
+    if (PQsendQuery(connection, "SELECT 1") != 1) unavailable(PQerrorMessage(connection));
+    while (true) {
+        if (PQconsumeInput(connection) != 1) unavailable(PQerrorMessage(connection));
+        if (PQisBusy(connection) == 0) break;
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            unavailable("no answer to SELECT 1 within " + std::to_string(within.count()) + " ms");
+        pollfd readable{PQsocket(connection), POLLIN, 0};
+        ::poll(&readable, 1, static_cast<int>(left.count()));
+    }
+    bool ok = true;
+    std::string detail;
+    while (PGresult* result = PQgetResult(connection)) {
+        if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+            ok = false;
+            detail = PQresultErrorMessage(result);
+        }
+        PQclear(result);
+    }
+    if (!ok) unavailable(detail);
 }
 
 bool Database::isConnected() {
@@ -112,18 +190,12 @@ void executeScript(Poco::Data::Session& session, const std::string& sql) {
     PGconn* connection = connectionOf(session);
     std::unique_ptr<PGresult, decltype(&PQclear)> result(PQexec(connection, sql.c_str()), &PQclear);
     const ExecStatusType status = PQresultStatus(result.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        std::string message = PQresultErrorMessage(result.get());
-        while (!message.empty() && message.back() == '\n') message.pop_back();
-        throw Poco::Data::DataException(message);
-    }
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+        throwSqlError(connection, result.get());
 }
 
 void checkDatabase(Database& database) {
-    database.withSession([](Poco::Data::Session& session) {
-        executeScript(session, "SELECT 1");
-        return true;
-    });
+    database.ping(kReadinessDeadline);
 }
 
 }  // namespace dnsh

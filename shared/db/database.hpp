@@ -4,34 +4,50 @@
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/Session.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <type_traits>
 
+#include "config/config.hpp"
 #include "core/error.hpp"
+#include "db/sql.hpp"
 
 namespace dnsh {
 
 class Database {
 public:
-    explicit Database(std::string connectionString);
+    // `limits`: DB_STATEMENT_TIMEOUT and DB_LOCK_TIMEOUT set on every session it opens, TCP
+    // keepalives on its connections (Config::databaseLimits; the defaults when not given).
+    explicit Database(std::string connectionString, DatabaseLimits limits = {});
 
     // Runs `work` on the session, once. A connection the server dropped while idle is noticed
     // before the work starts (no round trip) and replaced. A connection lost while the work runs
     // is not retried: a write may have committed without the answer reaching us, and running it
     // again would tell the client its own insert was a conflict. The caller gets
     // Error(DatabaseUnavailable), a 503 the client may retry. Throws the same when the database
-    // cannot be reached.
+    // cannot be reached. A statement PostgreSQL cancelled (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT,
+    // a deadlock it broke) rolled its transaction back: Error(DatabaseTimeout), a 503 too.
     template <typename Work>
     auto withSession(Work&& work) -> std::invoke_result_t<Work&, Poco::Data::Session&> {
         Poco::Data::Session& current = session();
         try {
             return work(current);
+        } catch (const SqlError& e) {
+            if (!isConnected()) unavailable("connection lost while a request used it");
+            if (isTimeout(e)) timedOut(e);
+            throw;
         } catch (const Poco::Data::DataException&) {
             if (isConnected()) throw;
             unavailable("connection lost while a request used it");
         }
     }
+
+    // GET /readyz: SELECT 1 answered within `within`, else Error(DatabaseUnavailable) and the
+    // connection is dropped (a server that stopped answering keeps no request waiting for it).
+    void ping(std::chrono::milliseconds within);
+
+    const DatabaseLimits& limits() const { return limits_; }
 
     // The open session; opens one (or a fresh one, when the server closed the old one while it
     // sat idle).
@@ -42,13 +58,29 @@ private:
     bool droppedWhileIdle();
     void disconnect();
     [[noreturn]] void unavailable(const std::string& detail);
+    static bool isTimeout(const SqlError& error);
+    [[noreturn]] static void timedOut(const SqlError& error);
 
     std::string connectionString_;
+    DatabaseLimits limits_;
     std::optional<Poco::Data::Session> session_;
 };
 
-// GET /readyz: one round trip; Error(DatabaseUnavailable) when PostgreSQL does not answer.
+// GET /readyz: one round trip within kReadinessDeadline; Error(DatabaseUnavailable) when
+// PostgreSQL does not answer in time.
+constexpr std::chrono::milliseconds kReadinessDeadline{2'000};
 void checkDatabase(Database& database);
+
+// The key=value connection string `keyValue` with libpq's TCP keepalive parameters (and
+// tcp_user_timeout, which bounds data the server never acknowledges) from `limits`, unless the
+// string sets them itself. They detect a partition while a statement waits for its answer;
+// libpq ignores them on unix sockets.
+std::string withKeepalives(const std::string& keyValue, const DatabaseLimits& limits);
+
+// For one transaction of a long operation (rotate-kek): statement and lock timeouts
+// of its own, `SET LOCAL` (0: none), back to the session's when the transaction ends.
+void setTransactionTimeouts(Poco::Data::Session& session, std::chrono::milliseconds statement,
+                            std::chrono::milliseconds lock);
 
 // libpq accepts URIs and key=value strings; Poco's connector only key=value. Converts either to
 // key=value with libpq's own parser. Throws std::invalid_argument.

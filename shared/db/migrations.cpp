@@ -6,6 +6,7 @@
 #include <set>
 
 #include "db/database.hpp"
+#include "db/sql.hpp"
 
 using namespace Poco::Data::Keywords;
 
@@ -16,10 +17,43 @@ namespace {
 // Arbitrary constant shared by every dns-handling process: "dnsh" in ASCII.
 constexpr long long kMigrationLockId = 0x646e7368;
 
+// Migrations are the one operation allowed to run long: an index built over millions of rows,
+// the wait for another host's migrations (the advisory lock). No statement or lock timeout while
+// they run; the session's own (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT) again afterwards.
+class UnboundedWhileMigrating {
+public:
+    explicit UnboundedWhileMigrating(Poco::Data::Session& session) : session_(session) {
+        const SqlRows saved = runSql(session_,
+                                     "SELECT current_setting('statement_timeout') AS statement, "
+                                     "current_setting('lock_timeout') AS lock");
+        statement_ = saved.text(0, "statement");
+        lock_ = saved.text(0, "lock");
+        executeScript(session_, "SET statement_timeout = 0; SET lock_timeout = 0");
+    }
+    ~UnboundedWhileMigrating() {
+        try {
+            runSql(session_,
+                   "SELECT set_config('statement_timeout', $1, false), "
+                   "set_config('lock_timeout', $2, false)",
+                   {statement_, lock_});
+        } catch (...) {
+            // A session that broke meanwhile is replaced, with its timeouts, on its next use.
+        }
+    }
+    UnboundedWhileMigrating(const UnboundedWhileMigrating&) = delete;
+    UnboundedWhileMigrating& operator=(const UnboundedWhileMigrating&) = delete;
+
+private:
+    Poco::Data::Session& session_;
+    std::string statement_;
+    std::string lock_;
+};
+
 }  // namespace
 
 std::vector<std::string> applyMigrations(Poco::Data::Session& session,
                                          const std::vector<Migration>& migrations) {
+    const UnboundedWhileMigrating unbounded(session);
     executeScript(session, "SET client_min_messages = warning");  // no "already exists" notices
     executeScript(session, "SELECT pg_advisory_lock(" + std::to_string(kMigrationLockId) + ")");
     std::vector<std::string> applied;

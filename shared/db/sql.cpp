@@ -63,10 +63,7 @@ PreparedStatements& preparedStatements() {
 using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
 [[noreturn]] void fail(PGconn* connection, PGresult* result) {
-    std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(connection);
-    if (message.empty()) message = PQerrorMessage(connection);
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    throw Poco::Data::DataException(message);
+    throwSqlError(connection, result);
 }
 
 bool succeeded(PGresult* result) {
@@ -91,6 +88,14 @@ PGconn* connectionOf(Poco::Data::Session& session) {
     auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(session.impl());
     if (impl == nullptr) throw std::logic_error("not a PostgreSQL session");
     return static_cast<PGconn*>(impl->handle());
+}
+
+void throwSqlError(PGconn* connection, PGresult* result) {
+    std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(connection);
+    if (message.empty()) message = PQerrorMessage(connection);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    throw SqlError(message, state ? state : "");
 }
 
 void forgetPreparedStatements(PGconn* connection) {

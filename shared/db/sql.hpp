@@ -10,6 +10,7 @@
 // (SqlResults::Binary): timestamps then arrive as integers in UTC whatever the session's TimeZone
 // and DateStyle, and are formatted here instead of by to_char() in the statement (the domain view
 // read on every GET formats seven).
+#include <Poco/Data/DataException.h>
 #include <Poco/Data/Session.h>
 #include <libpq-fe.h>
 
@@ -43,6 +44,19 @@ public:
 
 private:
     std::optional<std::string> text_;
+};
+
+// What the server said when a statement failed: its message and SQLSTATE (PostgreSQL
+// Appendix A, e.g. 55P03 lock_not_available), so callers tell kinds of failure apart by code,
+// never by message.
+class SqlError : public Poco::Data::DataException {
+public:
+    SqlError(const std::string& message, std::string sqlState)
+        : Poco::Data::DataException(message), sqlState_(std::move(sqlState)) {}
+    const std::string& sqlState() const { return sqlState_; }
+
+private:
+    std::string sqlState_;
 };
 
 enum class SqlResults { Text, Binary };
@@ -84,14 +98,18 @@ private:
     std::shared_ptr<PGresult> result_;
 };
 
-// Runs `sql` with `params` on the session's connection. Throws Poco::Data::DataException on any
-// error, as Poco's own statements do (Database::withSession tells a lost connection apart).
+// Runs `sql` with `params` on the session's connection. Throws SqlError (a
+// Poco::Data::DataException, as Poco's own statements throw) on any error; Database::withSession
+// tells a lost connection and a timeout apart.
 SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
                const std::vector<SqlValue>& params = {}, SqlResults results = SqlResults::Text,
                SqlPlanning planning = SqlPlanning::Cached);
 
 // The session's libpq connection.
 PGconn* connectionOf(Poco::Data::Session& session);
+
+// Throws the SqlError of a failed result (or of the connection, when there is no result).
+[[noreturn]] void throwSqlError(PGconn* connection, PGresult* result);
 
 // Forgets what was prepared on a connection about to be closed.
 void forgetPreparedStatements(PGconn* connection);

@@ -50,7 +50,7 @@ WebhookDeliverer::WebhookDeliverer(const Config& config, std::string owner)
     : settings_(config.webhook),
       key_(decodeWebhookSecret(config.webhook.secret)),
       owner_(std::move(owner)),
-      database_(config.databaseUrl) {}
+      database_(config.databaseUrl, config.databaseLimits) {}
 
 WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
                                                  const std::string& body) const {

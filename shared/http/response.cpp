@@ -23,13 +23,20 @@ Response errorResponse(ErrorCode code, const std::string& message, const std::st
     Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
     body->set("error", printable);
     if (!errorCode.empty()) body->set("error_code", errorCode);
-    return jsonResponse(httpStatus(code), body);
+    Response response = jsonResponse(httpStatus(code), body);
+    // RFC 9110 §10.2.3: a 503 says when to come back. The database answers again after a
+    // failover or once the lock holder is done: seconds, not minutes.
+    if (response.status == 503) response.headers.emplace_back("Retry-After", "2");
+    return response;
 }
 
 Response errorResponse(const Error& error) {
     Response response = errorResponse(error.code(), error.what(), error.errorCode());
-    if (const auto delay = error.retryAfter())
+    if (const auto delay = error.retryAfter()) {
+        // The error's own delay wins over the 503 default.
+        std::erase_if(response.headers, [](const auto& header) { return header.first == "Retry-After"; });
         response.headers.emplace_back("Retry-After", std::to_string(delay->count()));
+    }
     return response;
 }
 
@@ -54,6 +61,7 @@ int httpStatus(ErrorCode code) {
         case ErrorCode::BadGateway:
             return 502;
         case ErrorCode::DatabaseUnavailable:
+        case ErrorCode::DatabaseTimeout:
             return 503;
         case ErrorCode::Internal:
             return 500;

@@ -91,7 +91,7 @@ void logRequest(const Request& request, const Response& response,
 std::unique_ptr<Context> makeContext() {
     Config config = loadConfig();
     setLogLevel(config.logLevel);
-    auto database = Database(config.databaseUrl);
+    auto database = Database(config.databaseUrl, config.databaseLimits);
     auto resolver = DnsResolver::fromConfig(config);
     return std::make_unique<Context>(
         Context{std::move(config), std::move(database), std::move(resolver)});
@@ -237,7 +237,8 @@ int serve(const std::vector<Endpoint>& endpoints) {
     if (FCGX_IsCGI()) return serveCgi(endpoints, *context);  // tests and pokes: not counted
     stopAcceptingOnTermination();
     // Flushes every METRICS_FLUSH_INTERVAL, and once more at exit.
-    const MetricsFlusher metrics(context->config.databaseUrl, context->config.metricsFlushInterval);
+    const MetricsFlusher metrics(context->config.databaseUrl, context->config.databaseLimits,
+                                 context->config.metricsFlushInterval);
     serveFastCgi(endpoints, *context);
     return 0;
 }

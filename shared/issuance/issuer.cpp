@@ -339,6 +339,12 @@ StepOutcome Issuer::stepOrError(Claim& claim) {
         return step(claim);
     } catch (const LeaseLost&) {
         throw;
+    } catch (const Error& e) {
+        // The database timed out or went away: no attempt is counted against the order (it
+        // did nothing wrong); the worker gives it back for the next poll.
+        if (e.code() == ErrorCode::DatabaseTimeout || e.code() == ErrorCode::DatabaseUnavailable)
+            throw;
+        return onError(claim, "internal error: " + errorDetail(e), "internal", false, {});
     } catch (const acme::AcmeError& e) {
         // The CA no longer knows the order (restarted, purged): a fresh one, never a loop.
         if (e.problem().status == 404 && !claim.order.orderUrl.empty() &&

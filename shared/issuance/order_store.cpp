@@ -22,6 +22,26 @@ SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,
     return rows;
 }
 
+// One lock order for every transaction that writes more than one row of a domain: the domain's
+// row first (FOR NO KEY UPDATE: it does not block the key-share locks of foreign keys), then its
+// orders, challenges, certificates and view. DELETE /domains/{id} takes the domain row first too
+// (its cascade reaches the rest after it), so a delete and a scheduler write on one domain queue
+// on that row instead of each holding what the other needs next (issue 18 #9). False when the
+// domain is gone (deleted): its orders went with it.
+bool lockDomain(Poco::Data::Session& session, const std::string& domainId) {
+    return !runSql(session, "SELECT id FROM domains WHERE id = $1 FOR NO KEY UPDATE", {domainId})
+                .empty();
+}
+
+// The same, for a write that knows the order only.
+bool lockDomainOfOrder(Poco::Data::Session& session, const std::string& orderId) {
+    return !runSql(session,
+                   "SELECT d.id FROM acme_orders o JOIN domains d ON d.id = o.domain_id "
+                   "WHERE o.id = $1 FOR NO KEY UPDATE OF d",
+                   {orderId})
+                .empty();
+}
+
 void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
                       const std::vector<OrderChallenge>& challenges) {
     for (const auto& challenge : challenges)
@@ -79,7 +99,10 @@ bool OrderStore::createIssueOrder(const std::string& orderId, const std::string&
 int OrderStore::scheduleRenewals(int limit) {
     // One statement: the due certificates are locked (SKIP LOCKED: replicas split them), their
     // renew_at cleared and a renewal order inserted for each. A domain that already has a live
-    // order (or is not active) is skipped and keeps its renew_at.
+    // order (or is not active) is skipped and keeps its renew_at. The domain row is locked with
+    // its certificate, as every writer locks it (lockDomain): a domain being deleted is skipped
+    // (its row is locked) instead of waiting on it while holding the certificate its delete
+    // cascades to next.
     const SqlRows created = runSql(session_, "WITH due AS ("
                 "  SELECT c.id, c.domain_id FROM certificates c "
                 "  JOIN domains d ON d.id = c.domain_id AND d.status = 'active' "
@@ -87,7 +110,8 @@ int OrderStore::scheduleRenewals(int limit) {
                 "    WHERE o.domain_id = c.domain_id AND o.status IN " +
                     std::string(kLive) +
                     ") "
-                    "  ORDER BY c.renew_at LIMIT $1 FOR UPDATE OF c SKIP LOCKED), "
+                    "  ORDER BY c.renew_at LIMIT $1 "
+                    "  FOR UPDATE OF c SKIP LOCKED FOR NO KEY UPDATE OF d SKIP LOCKED), "
                     "taken AS (UPDATE certificates SET renew_at = NULL FROM due "
                     "  WHERE certificates.id = due.id RETURNING due.id, due.domain_id) "
                     "INSERT INTO acme_orders (id, domain_id, kind, step, replaces_certificate_id, "
@@ -212,6 +236,7 @@ void OrderStore::release(const std::string& orderId, const std::string& owner,
 void OrderStore::recordPlaced(const std::string& orderId, const std::string& owner,
                               const PlacedOrder& placed) {
     inTransaction(session_, [&] {
+        if (!lockDomainOfOrder(session_, orderId)) throw LeaseLost(orderId);
         const std::string step(toString(placed.step()));
         runGuarded(session_, orderId,
                    "UPDATE acme_orders SET account_id = $3, order_url = $4, finalize_url = $5, "
@@ -267,6 +292,7 @@ std::string OrderStore::saveCertKey(const std::string& orderId, const std::strin
 void OrderStore::storeCertificate(const StoredOrder& order, const std::string& owner,
                                   const NewCertificate& certificate) {
     const bool stored = inTransaction(session_, [&] {
+        if (!lockDomain(session_, order.domainId)) throw LeaseLost(order.id);
         runGuarded(session_, order.id,
                    "UPDATE acme_orders SET status = 'valid', step = 'done', error = NULL, "
                    "error_code = NULL, lease_owner = NULL, lease_expires_at = NULL, "
@@ -305,6 +331,7 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
 void OrderStore::fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
                       const std::string& errorCode, Poco::Int64 renewalRetryMs) {
     inTransaction(session_, [&] {
+        if (!lockDomain(session_, order.domainId)) throw LeaseLost(order.id);
         runGuarded(session_, order.id,
                    "UPDATE acme_orders SET status = 'invalid', error = $3, error_code = $4, "
                    "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, "
@@ -333,6 +360,7 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
 std::string OrderStore::replace(const StoredOrder& order, const std::string& owner) {
     const std::string newId = randomHex(16);
     inTransaction(session_, [&] {
+        if (!lockDomain(session_, order.domainId)) throw LeaseLost(order.id);
         runGuarded(session_, order.id,
                    "UPDATE acme_orders SET status = 'replaced', lease_owner = NULL, "
                    "lease_expires_at = NULL, next_attempt_at = NULL, updated_at = now() "

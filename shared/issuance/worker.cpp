@@ -20,7 +20,7 @@ constexpr Poco::Int64 kAriHoldMs = 10 * 60 * 1000;
 IssuanceWorker::IssuanceWorker(const Config& config, std::string owner, bool scans)
     : config_(config),
       owner_(std::move(owner)),
-      database_(config.databaseUrl),
+      database_(config.databaseUrl, config.databaseLimits),
       resolver_(DnsResolver::fromConfig(config)),
       issuer_(std::make_unique<Issuer>(database_, config_, resolver_, CaCaller::Scheduler)),
       scans_(scans) {}

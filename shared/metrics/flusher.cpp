@@ -14,9 +14,11 @@ constexpr std::chrono::seconds kMinInterval{1};
 
 }  // namespace
 
-MetricsFlusher::MetricsFlusher(std::string databaseUrl, std::chrono::milliseconds interval,
-                               SessionWork eachCycle, SessionWork atStop)
+MetricsFlusher::MetricsFlusher(std::string databaseUrl, DatabaseLimits limits,
+                               std::chrono::milliseconds interval, SessionWork eachCycle,
+                               SessionWork atStop)
     : databaseUrl_(std::move(databaseUrl)),
+      limits_(limits),
       interval_(interval),
       eachCycle_(std::move(eachCycle)),
       atStop_(std::move(atStop)),
@@ -39,7 +41,7 @@ void MetricsFlusher::flush(const SessionWork& work) {
         return;
     }
     try {
-        if (!database_) database_.emplace(databaseUrl_);
+        if (!database_) database_.emplace(databaseUrl_, limits_);
         database_->withSession([&](Poco::Data::Session& session) {
             addToStoredCounters(session, deltas);
             if (work) work(session);

@@ -23,8 +23,9 @@ public:
     // Runs on the flusher's session at every cycle and at stop (the scheduler's heartbeat).
     using SessionWork = std::function<void(Poco::Data::Session&)>;
 
-    MetricsFlusher(std::string databaseUrl, std::chrono::milliseconds interval,
-                   SessionWork eachCycle = {}, SessionWork atStop = {});
+    MetricsFlusher(std::string databaseUrl, DatabaseLimits limits,
+                   std::chrono::milliseconds interval, SessionWork eachCycle = {},
+                   SessionWork atStop = {});
     ~MetricsFlusher();
     MetricsFlusher(const MetricsFlusher&) = delete;
     MetricsFlusher& operator=(const MetricsFlusher&) = delete;
@@ -37,6 +38,7 @@ private:
     void flush(const SessionWork& work);
 
     std::string databaseUrl_;
+    DatabaseLimits limits_;
     std::chrono::milliseconds interval_;
     std::optional<Database> database_;  // the flusher thread's, then the destructor's
     SessionWork eachCycle_;

@@ -20,7 +20,8 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
     };
     // The heartbeat at least every 5 s: "alive" means a beat in the last 60 s.
     const auto interval = std::min(config.metricsFlushInterval, std::chrono::milliseconds(5000));
-    return std::make_unique<MetricsFlusher>(config.databaseUrl, interval, beat);
+    return std::make_unique<MetricsFlusher>(config.databaseUrl, config.databaseLimits, interval,
+                                            beat);
 }
 
 }  // namespace dnsh

@@ -3,6 +3,8 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <vector>
 
 #include "db/database.hpp"
@@ -41,6 +43,18 @@ std::string quoted(const std::string& text) {
         out += c;
     }
     return out + "'";
+}
+
+long long postgresLogLines(const std::string& text) {
+    const char* dir = std::getenv("DNSH_TEST_DIR");
+    if (dir == nullptr) return -1;
+    std::ifstream log(std::string(dir) + "/postgres/postgres.log");
+    if (!log) return -1;
+    long long found = 0;
+    std::string line;
+    while (std::getline(log, line))
+        if (line.find(text) != std::string::npos) ++found;
+    return found;
 }
 
 void execute(const std::string& sql) {

@@ -2,6 +2,7 @@
 
 #include <Poco/Data/Statement.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <vector>
 
@@ -18,7 +19,12 @@ ScratchDatabase::ScratchDatabase(const std::string& prefix) : name_(prefix + "_"
     execute("CREATE DATABASE " + name_);
     // libpq takes the last of a repeated keyword: same server, other database.
     url_ = databaseUrl() + " dbname=" + name_;
-    database_ = std::make_unique<Database>(url_);
+    // Tests load hundreds of thousands of rows in one statement here: the service's bounds
+    // (DB_STATEMENT_TIMEOUT) are not for them.
+    DatabaseLimits bulk;
+    bulk.statementTimeout = std::chrono::minutes(10);
+    bulk.lockTimeout = std::chrono::minutes(1);
+    database_ = std::make_unique<Database>(url_, bulk);
 }
 
 ScratchDatabase::~ScratchDatabase() {

@@ -36,6 +36,25 @@ TEST_CASE("loadConfig defaults when nothing is set") {
     CHECK(config.authToken.empty());
 }
 
+TEST_CASE("DB_*: every statement and connection bounded, defaults and overrides") {
+    const Config defaults = loadConfig(lookupIn({}));
+    CHECK(defaults.databaseLimits.statementTimeout == milliseconds(15'000));
+    CHECK(defaults.databaseLimits.lockTimeout == milliseconds(5'000));
+    CHECK(defaults.databaseLimits.keepaliveIdle == std::chrono::seconds(30));
+    CHECK(defaults.databaseLimits.keepaliveInterval == std::chrono::seconds(10));
+    CHECK(defaults.databaseLimits.keepaliveCount == 3);
+    const Config set = loadConfig(lookupIn({{"DB_STATEMENT_TIMEOUT", "2m"},
+                                            {"DB_LOCK_TIMEOUT", "750ms"},
+                                            {"DB_KEEPALIVE_IDLE", "1m"},
+                                            {"DB_KEEPALIVE_INTERVAL", "5s"},
+                                            {"DB_KEEPALIVE_COUNT", "4"}}));
+    CHECK(set.databaseLimits.statementTimeout == milliseconds(120'000));
+    CHECK(set.databaseLimits.lockTimeout == milliseconds(750));
+    CHECK(set.databaseLimits.keepaliveIdle == std::chrono::seconds(60));
+    CHECK(set.databaseLimits.keepaliveInterval == std::chrono::seconds(5));
+    CHECK(set.databaseLimits.keepaliveCount == 4);
+}
+
 TEST_CASE("loadConfig treats empty values as unset") {
     const Config config = loadConfig(lookupIn({{"SERVER_ADDR", ""},
                                                {"DNS_TIMEOUT", ""},
@@ -151,6 +170,14 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         {"renew-before in days", "RENEW_BEFORE", "30d"},
         {"renew-before duration without number", "RENEW_BEFORE", "h"},
         {"renew-before fraction with trailing text", "RENEW_BEFORE", "0.3x"},
+        {"statement timeout not a duration", "DB_STATEMENT_TIMEOUT", "forever"},
+        {"statement timeout zero", "DB_STATEMENT_TIMEOUT", "0s"},
+        {"lock timeout without a unit", "DB_LOCK_TIMEOUT", "5"},
+        {"keepalive idle below a second", "DB_KEEPALIVE_IDLE", "500ms"},
+        {"keepalive interval not whole seconds", "DB_KEEPALIVE_INTERVAL", "1500ms"},
+        {"keepalive count zero", "DB_KEEPALIVE_COUNT", "0"},
+        {"keepalive count not a number", "DB_KEEPALIVE_COUNT", "three"},
+        {"keepalive count too large", "DB_KEEPALIVE_COUNT", "1000"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);

@@ -38,6 +38,7 @@ TEST_CASE("httpStatus maps every error code") {
         {"FailedDependency", ErrorCode::FailedDependency, 424},
         {"BadGateway", ErrorCode::BadGateway, 502},
         {"DatabaseUnavailable", ErrorCode::DatabaseUnavailable, 503},
+        {"DatabaseTimeout", ErrorCode::DatabaseTimeout, 503},
         {"Internal", ErrorCode::Internal, 500},
     };
     for (const auto& c : cases) {
@@ -98,6 +99,18 @@ TEST_CASE("errorResponse body is exactly {\"error\": message}") {
         CHECK(object->size() == 1);
         CHECK(object->getValue<std::string>("error") == c.message);
     }
+}
+
+TEST_CASE("errorResponse: a 503 says when to retry, other errors do not") {
+    auto retryAfter = [](const Response& response) {
+        for (const auto& [name, value] : response.headers)
+            if (name == "Retry-After") return value;
+        return std::string();
+    };
+    CHECK(retryAfter(errorResponse(ErrorCode::DatabaseUnavailable, "database unavailable")) == "2");
+    CHECK(retryAfter(errorResponse(ErrorCode::DatabaseTimeout, "database busy")) == "2");
+    CHECK(retryAfter(errorResponse(ErrorCode::Internal, "internal error")).empty());
+    CHECK(retryAfter(errorResponse(ErrorCode::NotFound, "domain not found")).empty());
 }
 
 TEST_CASE("errorResponse keeps the body printable ASCII JSON whatever the message holds") {

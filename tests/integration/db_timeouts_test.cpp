@@ -1,0 +1,110 @@
+// Issue 18 #10: every statement is bounded. A row another session holds (here the domain's,
+// as `dnsh-admin rotate-kek` holds every key row for its whole transaction) makes a handler
+// answer a JSON 503 with Retry-After once DB_LOCK_TIMEOUT has passed, instead of waiting for as
+// long as the other session likes; the domain is untouched and the request can be repeated.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <future>
+#include <string>
+
+#include "db/database.hpp"
+#include "db/sql.hpp"
+#include "integration_support.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A session of the test holding rows in an open transaction until release().
+class HeldRows {
+public:
+    explicit HeldRows(const std::string& lockingSelect) : database_(databaseUrl()) {
+        database_.withSession([&](Poco::Data::Session& session) {
+            executeScript(session, "BEGIN");
+            REQUIRE(runSql(session, lockingSelect).size() == 1);
+            return true;
+        });
+    }
+    ~HeldRows() {
+        try {
+            release();
+        } catch (...) {
+        }
+    }
+    void release() {
+        if (released_) return;
+        released_ = true;
+        database_.withSession([&](Poco::Data::Session& session) {
+            executeScript(session, "COMMIT");
+            return true;
+        });
+    }
+
+private:
+    Database database_;
+    bool released_ = false;
+};
+
+struct Timed {
+    HttpResult result;
+    double seconds = 0;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "timeouts: a row held by another session gives a JSON 503 with Retry-After within "
+    "DB_LOCK_TIMEOUT") {
+    const RegisteredDomain domain = registerFreshDomain("lock-timeout");
+    struct Case {
+        const char* description;
+        const char* lock;  // what the other session holds
+    };
+    const Case cases[] = {
+        {"DELETE while the domain row is locked",
+         "SELECT id FROM domains WHERE id = '%' FOR UPDATE"},
+        {"DELETE while the domain row is share-locked (a child row being inserted elsewhere)",
+         "SELECT id FROM domains WHERE id = '%' FOR KEY SHARE"},
+    };
+    for (const Case& c : cases) {
+        const std::string description = c.description;
+        CAPTURE(description);
+        std::string lock = c.lock;
+        lock.replace(lock.find('%'), 1, domain.id);
+        std::future<Timed> deletion;
+        HeldRows held(lock);
+        deletion = std::async(std::launch::async, [&] {
+            CgiRequest request;
+            request.method = "DELETE";
+            request.path = "/domains/" + domain.id;
+            request.contentType = "";
+            request.env = {{"DB_LOCK_TIMEOUT", "1s"}, {"LOG_LEVEL", "error"}};
+            const auto started = Clock::now();
+            Timed timed{runCgi("delete_domain", request), 0};
+            timed.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+            return timed;
+        });
+        const bool answered = deletion.wait_for(8s) == std::future_status::ready;
+        held.release();  // lets a handler that waits without a bound finish
+        const Timed timed = deletion.get();
+        INFO("DELETE answered " << timed.result.status << " " << timed.result.body << " after "
+                                << timed.seconds << " s");
+        CHECK_MESSAGE(answered, "the handler was still waiting for the row after 8 s");
+        REQUIRE(timed.result.status == 503);
+        checkError(timed.result, 503, "database");
+        CHECK_FALSE(timed.result.header("Retry-After").empty());
+        CHECK(timed.seconds < 4.0);
+        // Nothing happened: the domain is still there.
+        CHECK(getDomain(domain.id).status == 200);
+    }
+    // Once the row is free the same request goes through.
+    CgiRequest request;
+    request.method = "DELETE";
+    request.path = "/domains/" + domain.id;
+    request.contentType = "";
+    CHECK(runCgi("delete_domain", request).status == 204);
+}

@@ -1,0 +1,424 @@
+// Issue 18 #9: one lock order everywhere, so a DELETE /domains/{id} racing a scheduler write on
+// the same domain never deadlocks, and transactions about unrelated domains whose backends share
+// a metric row-count slot neither wait for each other nor deadlock.
+//
+// Each race is forced, not hoped for: a session of the test holds a row the first party needs
+// half-way through its transaction, the second party is started and seen waiting, then the row
+// is let go. With the scheduler's write taking the order before the domain, and the delete the
+// domain before the order (its cascade), that interleaving is a deadlock PostgreSQL breaks by
+// aborting one of them after deadlock_timeout: a 500 for the client whose CA authorizations were
+// already deactivated. Each race runs several rounds (bounded) on a scratch database, and the
+// PostgreSQL log of the test stack must not say "deadlock detected" meanwhile.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/random.hpp"
+#include "db/database.hpp"
+#include "db/sql.hpp"
+#include "db/transaction.hpp"
+#include "domain/domain_repository.hpp"
+#include "issuance/order_store.hpp"
+#include "support/cgi.hpp"
+#include "support/database.hpp"
+#include "support/scratch_database.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kRounds = 5;
+const std::string kOwner = "lock-order-test";
+
+std::string literal(const std::string& text) {
+    return "'" + text + "'";
+}
+
+long long deadlocksLogged() {
+    return postgresLogLines("deadlock detected");
+}
+
+// A session of the test holding row locks in an open transaction until release().
+class HeldLock {
+public:
+    HeldLock(const std::string& url, const std::string& lockingSelect) : database_(url) {
+        database_.withSession([&](Poco::Data::Session& session) {
+            executeScript(session, "BEGIN");
+            const SqlRows rows = runSql(session, lockingSelect);
+            REQUIRE_MESSAGE(rows.size() >= 1, "nothing to hold: " << lockingSelect);
+            return true;
+        });
+    }
+    ~HeldLock() {
+        try {
+            release();
+        } catch (...) {
+        }
+    }
+    void release() {
+        if (released_) return;
+        released_ = true;
+        database_.withSession([&](Poco::Data::Session& session) {
+            executeScript(session, "COMMIT");
+            return true;
+        });
+    }
+
+private:
+    Database database_;
+    bool released_ = false;
+};
+
+// Sessions of the scratch database waiting for a lock.
+long long lockWaiters(ScratchDatabase& scratch) {
+    return std::stoll(scratch.text(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"));
+}
+
+// Waits until `waiters` sessions wait for a lock, or `done` is ready; false after 10 s.
+bool waitUntilBlocked(ScratchDatabase& scratch, long long waiters,
+                      const std::future<std::string>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done.wait_for(0s) == std::future_status::ready) return true;
+        if (lockWaiters(scratch) >= waiters) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+// What a party of the race ended with: "" when it succeeded, else its error.
+std::future<std::string> runParty(std::function<void()> work) {
+    return std::async(std::launch::async, [work = std::move(work)]() -> std::string {
+        try {
+            work();
+            return "";
+        } catch (const LeaseLost& e) {
+            // The order went with its domain: what a scheduler write finds after a delete.
+            return std::string("lease lost: ") + e.what();
+        } catch (const std::exception& e) {
+            return std::string("error: ") + e.what();
+        }
+    });
+}
+
+struct Fixture {
+    std::string domainId;
+    std::string orderId;
+    std::string certificateId;  // the domain's current certificate (renewals), else ""
+};
+
+void ensureAccount(ScratchDatabase& scratch) {
+    scratch.run(
+        "INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id) "
+        "VALUES ('https://ca.test/directory', 'sealed', 'k') ON CONFLICT DO NOTHING");
+}
+
+// A domain whose live order (issue or renewal) the test's "scheduler" holds the lease of.
+Fixture liveOrder(ScratchDatabase& scratch, const std::string& kind) {
+    ensureAccount(scratch);
+    Fixture fixture{randomHex(16), randomHex(16), ""};
+    const bool renewal = kind == "renewal";
+    scratch.run(
+        "INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
+        "VALUES (" +
+        literal(fixture.domainId) + ", 'lock-" + fixture.domainId + ".example', '" +
+        std::string(64, 'a') + "', " + (renewal ? "'active'" : "'certificate_pending'") +
+        ", now())");
+    if (renewal) {
+        fixture.certificateId = randomHex(16);
+        scratch.run(
+            "INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
+            "private_key_ciphertext, key_id, issued_at, expires_at) VALUES (" +
+            literal(fixture.certificateId) + ", " + literal(fixture.domainId) +
+            ", 'pem', 'chain', 'sealed', 'k', now() - interval '60 days', "
+            "now() + interval '30 days')");
+    }
+    scratch.run(
+        "INSERT INTO acme_orders (id, domain_id, kind, account_id, order_url, finalize_url, "
+        "status, step, lease_owner, lease_expires_at, replaces_certificate_id) VALUES (" +
+        literal(fixture.orderId) + ", " + literal(fixture.domainId) + ", '" + kind +
+        "', (SELECT id FROM acme_accounts), 'https://ca.test/order/" + fixture.orderId +
+        "', 'https://ca.test/finalize/" + fixture.orderId + "', 'processing', 'await_order', " +
+        literal(kOwner) + ", now() + interval '1 hour', " +
+        (renewal ? literal(fixture.certificateId) : "NULL") + ")");
+    return fixture;
+}
+
+StoredOrder storedOrder(const Fixture& fixture, OrderKind kind) {
+    StoredOrder order;
+    order.id = fixture.orderId;
+    order.domainId = fixture.domainId;
+    order.kind = kind;
+    order.step = OrderStep::AwaitOrder;
+    if (!fixture.certificateId.empty()) order.replacesCertificateId = fixture.certificateId;
+    return order;
+}
+
+NewCertificate newCertificate() {
+    NewCertificate certificate;
+    certificate.id = randomHex(16);
+    certificate.leafPem = "leaf";
+    certificate.chainPem = "chain";
+    certificate.keyCiphertext = "sealed";
+    certificate.keyId = "k";
+    certificate.notBefore = "2026-12-01T00:00:00Z";
+    certificate.notAfter = "2027-03-01T00:00:00Z";
+    certificate.renewBeforeMs = 30LL * 24 * 3600 * 1000;
+    return certificate;
+}
+
+// DELETE /domains/{id} through its handler, on the scratch database.
+HttpResult deleteThroughHandler(ScratchDatabase& scratch, const std::string& domainId) {
+    CgiRequest request;
+    request.method = "DELETE";
+    request.path = "/domains/" + domainId;
+    request.contentType = "";
+    request.env = {{"DATABASE_URL", scratch.url()}, {"LOG_LEVEL", "error"}};
+    return runCgi("delete_domain", request);
+}
+
+// One scheduler write of an order, racing the delete of its domain.
+struct Race {
+    const char* description;
+    const char* kind;  // the order's: issue or renewal
+    std::function<void(OrderStore&, const Fixture&)> write;
+};
+
+}  // namespace
+
+TEST_CASE("lock order: DELETE /domains/{id} racing each scheduler write never deadlocks") {
+    ScratchDatabase scratch("dnsh_lockorder");
+    scratch.migrate();
+    const long long deadlocksBefore = deadlocksLogged();
+
+    const std::vector<Race> races{
+        {"issuance completes: certificate stored, domain certificate_pending -> active", "issue",
+         [](OrderStore& orders, const Fixture& f) {
+             orders.storeCertificate(storedOrder(f, OrderKind::Issue), kOwner, newCertificate());
+         }},
+        {"issuance fails (the delete deactivated the authorizations): domain -> failed", "issue",
+         [](OrderStore& orders, const Fixture& f) {
+             orders.fail(storedOrder(f, OrderKind::Issue), kOwner,
+                         "the CA's authorization is deactivated", "ca_invalid", 60'000);
+         }},
+        {"order replaced by a fresh one (the CA forgot it)", "issue",
+         [](OrderStore& orders, const Fixture& f) {
+             orders.replace(storedOrder(f, OrderKind::Issue), kOwner);
+         }},
+        {"renewal completes: a newer certificate stored", "renewal",
+         [](OrderStore& orders, const Fixture& f) {
+             orders.storeCertificate(storedOrder(f, OrderKind::Renewal), kOwner, newCertificate());
+         }},
+    };
+
+    for (const Race& race : races) {
+        for (int round = 1; round <= kRounds; ++round) {
+            const std::string description = race.description;
+            CAPTURE(description);
+            CAPTURE(round);
+            const Fixture fixture = liveOrder(scratch, race.kind);
+            // Declared before the held row: whatever stops the case, the row is let go first.
+            std::future<std::string> write;
+            std::future<HttpResult> deletion;
+            Database schedulerDatabase(scratch.url());
+            // The scheduler's write stops at the domain's view row (its order trigger rewrites
+            // it) until the test lets go.
+            HeldLock held(scratch.url(), "SELECT domain_id FROM domain_views WHERE domain_id = " +
+                                             literal(fixture.domainId) + " FOR UPDATE");
+            write = runParty([&] {
+                schedulerDatabase.withSession([&](Poco::Data::Session& session) {
+                    OrderStore orders(session);
+                    race.write(orders, fixture);
+                    return true;
+                });
+            });
+            REQUIRE(waitUntilBlocked(scratch, 1, write));
+            deletion = std::async(std::launch::async,
+                                  [&] { return deleteThroughHandler(scratch, fixture.domainId); });
+            // Both parties waiting (or the delete already through), then the row is let go.
+            const auto deadline = std::chrono::steady_clock::now() + 10s;
+            while (lockWaiters(scratch) < 2 &&
+                   deletion.wait_for(20ms) != std::future_status::ready &&
+                   std::chrono::steady_clock::now() < deadline) {
+            }
+            held.release();
+            const std::string written = write.get();
+            const HttpResult deleted = deletion.get();
+            INFO("scheduler write: " << (written.empty() ? "ok" : written));
+            INFO("DELETE answered " << deleted.status << " " << deleted.body);
+            CHECK(deleted.status == 204);
+            CHECK(written.find("deadlock") == std::string::npos);
+            CHECK((written.empty() || written.rfind("lease lost", 0) == 0));
+            CHECK(scratch.text("SELECT count(*)::text FROM domains WHERE id = " +
+                               literal(fixture.domainId)) == "0");
+        }
+    }
+
+    if (deadlocksBefore >= 0) CHECK(deadlocksLogged() == deadlocksBefore);
+}
+
+TEST_CASE("lock order: DELETE /domains/{id} racing the renewal scan never deadlocks") {
+    ScratchDatabase scratch("dnsh_lockscan");
+    scratch.migrate();
+    const long long deadlocksBefore = deadlocksLogged();
+    // The renewal scan locks a due certificate, then inserts the renewal order (a key share of
+    // the domain row); a delete holds the domain row and cascades to that certificate.
+    for (int round = 1; round <= kRounds; ++round) {
+        CAPTURE(round);
+        ensureAccount(scratch);
+        const std::string domainId = randomHex(16), certificateId = randomHex(16),
+                          pastOrderId = randomHex(16);
+        scratch.run(
+            "INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
+            "VALUES (" +
+            literal(domainId) + ", 'scan-" + domainId + ".example', '" + std::string(64, 'a') +
+            "', 'active', now());"
+            "INSERT INTO acme_orders (id, domain_id, kind, account_id, order_url, finalize_url, "
+            "status, step) VALUES (" +
+            literal(pastOrderId) + ", " + literal(domainId) +
+            ", 'issue', (SELECT id FROM acme_accounts), 'https://ca.test/o', "
+            "'https://ca.test/f', 'valid', 'done');"
+            "INSERT INTO certificates (id, domain_id, order_id, certificate_pem, chain_pem, "
+            "private_key_ciphertext, key_id, issued_at, expires_at, renew_at) VALUES (" +
+            literal(certificateId) + ", " + literal(domainId) + ", " + literal(pastOrderId) +
+            ", 'pem', 'chain', 'sealed', 'k', now() - interval '60 days', "
+            "now() + interval '30 days', now() - interval '1 minute')");
+        std::future<HttpResult> deletion;
+        std::future<std::string> scan;
+        Database schedulerDatabase(scratch.url());
+        // The delete stops at the domain's past order (its cascade) until the test lets go.
+        HeldLock held(scratch.url(), "SELECT id FROM acme_orders WHERE id = " +
+                                         literal(pastOrderId) + " FOR UPDATE");
+        deletion =
+            std::async(std::launch::async, [&] { return deleteThroughHandler(scratch, domainId); });
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (lockWaiters(scratch) < 1 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(20ms);
+        scan = runParty([&] {
+            schedulerDatabase.withSession([&](Poco::Data::Session& session) {
+                OrderStore(session).scheduleRenewals(100);
+                return true;
+            });
+        });
+        REQUIRE(waitUntilBlocked(scratch, 2, scan));
+        held.release();
+        const std::string scanned = scan.get();
+        const HttpResult deleted = deletion.get();
+        INFO("renewal scan: " << (scanned.empty() ? "ok" : scanned));
+        INFO("DELETE answered " << deleted.status << " " << deleted.body);
+        CHECK(deleted.status == 204);
+        CHECK(scanned.empty());
+        CHECK(scratch.text("SELECT count(*)::text FROM domains WHERE id = " + literal(domainId)) ==
+              "0");
+    }
+
+    if (deadlocksBefore >= 0) CHECK(deadlocksLogged() == deadlocksBefore);
+}
+
+TEST_CASE("lock order: issue completion and a cascaded delete on one metric slot neither wait nor "
+          "deadlock") {
+    ScratchDatabase scratch("dnsh_lockslot");
+    scratch.migrate();
+    ensureAccount(scratch);
+    const long long deadlocksBefore = deadlocksLogged();
+
+    for (int round = 1; round <= kRounds; ++round) {
+        CAPTURE(round);
+        // Two sessions whose backends would share a slot of metric_row_counts (pid % 16): among
+        // 17 sessions two always do.
+        std::vector<std::unique_ptr<Database>> sessions;
+        std::map<long long, Database*> bySlot;
+        Database* completing = nullptr;
+        Database* deleting = nullptr;
+        for (int i = 0; i < 17 && completing == nullptr; ++i) {
+            sessions.push_back(std::make_unique<Database>(scratch.url()));
+            const long long pid = sessions.back()->withSession([](Poco::Data::Session& session) {
+                return runSql(session, "SELECT pg_backend_pid() AS pid").integer(0, "pid");
+            });
+            if (const auto seen = bySlot.find(pid % 16); seen != bySlot.end()) {
+                completing = seen->second;
+                deleting = sessions.back().get();
+            } else {
+                bySlot[pid % 16] = sessions.back().get();
+            }
+        }
+        REQUIRE(completing != nullptr);
+
+        // Domain P completes its issuance (it has an older certificate, which the test holds:
+        // the completion stops there after counting P as active); domain Q, active with a
+        // certificate, is deleted meanwhile.
+        const Fixture p = liveOrder(scratch, "issue");
+        const std::string oldCertificate = randomHex(16);
+        scratch.run(
+            "INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
+            "private_key_ciphertext, key_id, issued_at, expires_at) VALUES (" +
+            literal(oldCertificate) + ", " + literal(p.domainId) +
+            ", 'pem', 'chain', 'sealed', 'k', now() - interval '60 days', "
+            "now() + interval '30 days')");
+        const std::string q = randomHex(16);
+        scratch.run(
+            "INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
+            "VALUES (" +
+            literal(q) + ", 'slot-" + q + ".example', '" + std::string(64, 'a') +
+            "', 'active', now());"
+            "INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
+            "private_key_ciphertext, key_id, issued_at, expires_at) VALUES (" +
+            literal(randomHex(16)) + ", " + literal(q) +
+            ", 'pem', 'chain', 'sealed', 'k', now() - interval '1 day', "
+            "now() + interval '80 days')");
+
+        std::future<std::string> completion, deletion;
+        HeldLock held(scratch.url(), "SELECT id FROM certificates WHERE id = " +
+                                         literal(oldCertificate) + " FOR UPDATE");
+        completion = runParty([&] {
+            completing->withSession([&](Poco::Data::Session& session) {
+                OrderStore(session).storeCertificate(storedOrder(p, OrderKind::Issue), kOwner,
+                                                     newCertificate());
+                return true;
+            });
+        });
+        REQUIRE(waitUntilBlocked(scratch, 1, completion));
+        deletion = runParty([&] {
+            deleting->withSession([&](Poco::Data::Session& session) {
+                inTransaction(session, [&] { return DomainRepository(session).remove(q); });
+                return true;
+            });
+        });
+        // Q has nothing to do with P: its delete must not wait for P's transaction.
+        const bool deletedMeanwhile = deletion.wait_for(5s) == std::future_status::ready;
+        held.release();
+        CHECK_MESSAGE(deletedMeanwhile,
+                      "the delete of an unrelated domain waited for another domain's issuance "
+                      "(their backends share a slot of metric_row_counts)");
+        const std::string completed = completion.get();
+        const std::string deleted = deletion.get();
+        INFO("completion: " << (completed.empty() ? "ok" : completed));
+        INFO("delete: " << (deleted.empty() ? "ok" : deleted));
+        CHECK(completed.empty());
+        CHECK(deleted.empty());
+        CHECK(scratch.text("SELECT status FROM domains WHERE id = " + literal(p.domainId)) ==
+              "active");
+        // The kept counts still agree with the rows.
+        CHECK(scratch.text("SELECT coalesce(sum(value), 0)::text FROM metric_row_counts "
+                           "WHERE counter = 'certificates:newest'") ==
+              scratch.text("SELECT count(*)::text FROM certificates WHERE superseded_at IS NULL"));
+        CHECK(scratch.text("SELECT coalesce(sum(value), 0)::text FROM metric_row_counts "
+                           "WHERE counter = 'domains:active'") ==
+              scratch.text("SELECT count(*)::text FROM domains WHERE status = 'active'"));
+    }
+
+    if (deadlocksBefore >= 0) CHECK(deadlocksLogged() == deadlocksBefore);
+}
