@@ -42,7 +42,8 @@ std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
            "d.verified_at, d.created_at, d.updated_at, d.last_check, d.delegation_status, "
            "v.cert_id, v.cert_issued_at, v.cert_expires_at, v.cert_created_at, v.cert_renew_at, "
            "v.live_id, v.live_kind, v.live_step, coalesce(v.live_delegated, false) AS "
-           "live_delegated, v.live_challenges, v.renewal_error, v.renewal_error_code "
+           "live_delegated, v.live_challenges, v.renewal_error, v.renewal_error_code, "
+           "coalesce(v.cert_expires_at <= now(), false) AS cert_expired "
            "FROM (" +
            rows +
            ") page JOIN domains d ON d.id = page.id "
@@ -101,10 +102,13 @@ Domain domainFromRow(const SqlRows& rows, int row) {
             renewal.status = waitsForCustomer ? "awaiting_dns" : "in_progress";
             if (waitsForCustomer) renewal.challenges = challenges;
         } else if (const auto error = optionalText("renewal_error")) {
-            // The current certificate stays; renew_at is the next try (none once it expired).
-            // A delegated domain whose CNAME is gone places no order until it is back.
+            // The current certificate stays; renew_at is the next try, also once it expired
+            // (more slowly then). A delegated domain whose CNAME is gone places no order until
+            // it is back.
             const auto code = optionalText("renewal_error_code");
-            renewal.status = code == std::string("delegation_lost") ? "delegation_lost" : "failed";
+            renewal.status = code == std::string("delegation_lost") ? "delegation_lost"
+                             : rows.boolean(row, "cert_expired") ? "expired"
+                                                                 : "failed";
             renewal.error = error;
             renewal.errorCode = optionalText("renewal_error_code");
         } else {

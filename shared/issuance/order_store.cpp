@@ -12,7 +12,8 @@ namespace dnsh {
 namespace {
 
 constexpr const char* kLive = "('pending', 'ready', 'processing')";
-
+// A renewal of an expired certificate is retried no more often than this.
+constexpr Poco::Int64 kExpiredRenewalRetryMs = 30 * 60 * 1000;
 
 // Runs a statement whose WHERE clause names the lease owner: no row means not ours.
 SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,
@@ -344,13 +345,15 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                     {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode}))
                 recordDomainEvent(session_, EventType::CertificateFailed, order.domainId);
         } else if (order.replacesCertificateId) {
-            // The current certificate stays; renewal is tried again until it expires.
+            // The current certificate stays and renewal is tried again, past its expiry too: a
+            // domain must never be left with an expired certificate and nothing trying. Once
+            // expired, no faster than every kExpiredRenewalRetryMs (its customer has to act).
             runSql(session_,
                    "UPDATE certificates SET renewal_failures = renewal_failures + 1, "
-                   "renew_at = CASE WHEN now() + $2::bigint * interval '1 ms' < expires_at "
-                   "  THEN now() + $2::bigint * interval '1 ms' END "
+                   "renew_at = now() + CASE WHEN expires_at <= now() "
+                   "  THEN greatest($2::bigint, $3::bigint) ELSE $2::bigint END * interval '1 ms' "
                    "WHERE id = $1",
-                   {*order.replacesCertificateId, renewalRetryMs});
+                   {*order.replacesCertificateId, renewalRetryMs, kExpiredRenewalRetryMs});
             recordDomainEvent(session_, renewalFailureEvent(errorCode), order.domainId);
         }
         return true;

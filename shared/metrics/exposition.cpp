@@ -173,7 +173,9 @@ void renderCertificates(std::string& out, Poco::Data::Session& session,
                   newest +
                   " AND overdue_at <= now()) AS overdue,"
                   " (SELECT count(*)" +
-                  newest + " AND renewal_failures > 0) AS failing",
+                  newest + " AND renewal_failures > 0) AS failing,"
+                  " (SELECT count(*)" +
+                  newest + " AND expires_at <= now()) AS expired",
         now;
     Poco::Data::RecordSet row(select);
     auto number = [&](const char* column) { return row[column].convert<double>(); };
@@ -198,6 +200,10 @@ void renderCertificates(std::string& out, Poco::Data::Session& session,
            "Domains whose newest certificate has had a renewal order fail (retried with backoff "
            "until it expires).");
     sample(out, "dnsh_certificates_renewal_failing", "", number("failing"));
+    header(out, "dnsh_certificates_expired", "gauge",
+           "Domains whose newest certificate has expired: their TLS is broken; renewal keeps "
+           "being retried.");
+    sample(out, "dnsh_certificates_expired", "", number("expired"));
 }
 
 void renderRenewalsDue(std::string& out, Poco::Data::Session& session) {

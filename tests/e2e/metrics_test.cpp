@@ -92,6 +92,7 @@ TEST_CASE("metrics: a scrape through lighttpd passes promtool check metrics and 
          {"dnsh_domains{status=\"pending\"}", "dnsh_certificates{expires_within=\"+Inf\"}",
           "dnsh_certificate_soonest_expiry_timestamp_seconds", "dnsh_renewals_due",
           "dnsh_renewals_overdue", "dnsh_certificates_renewal_failing",
+          "dnsh_certificates_expired",
           "dnsh_orders_total{kind=\"issuance\",outcome=\"valid\"}",
           "dnsh_dns_lookups_total{result=\"found\"}", "dnsh_scheduler_replicas_alive",
           "dnsh_scheduler_last_heartbeat_timestamp_seconds"}) {

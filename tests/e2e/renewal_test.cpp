@@ -564,3 +564,47 @@ TEST_CASE("renewal: the CA's first error after a long wait for the customer's DN
                     get("/domains/" + domain.id).body);
     CHECK(watch.statuses == std::set<std::string>{"active"});
 }
+
+TEST_CASE("renewal: a certificate that expired while its renewal kept failing is still retried, "
+          "and the view and /metrics say it expired") {
+    Leftovers leftovers;
+    const TestDomain domain = activeDomainNoScheduler("renew-expired", leftovers);
+    const std::string cert = newestCertificateId(domain);
+    // Its notAfter passed while renewal was failing (the row moved instead of the clock).
+    execute("UPDATE certificates SET issued_at = now() - interval '1 day', "
+            "expires_at = now() - interval '1 minute', renew_at = now() WHERE id = " +
+            quoted(cert));
+    {
+        const auto failing = startScheduler(Env{{"ACME_DIRECTORY", "https://127.0.0.1:9/dir"},
+                                                {"POLL_INTERVAL", "100ms"},
+                                                {"POLL_TIMEOUT", "500ms"}});
+        REQUIRE(waitFor(15s, [&] {
+            return count("SELECT renewal_failures FROM certificates WHERE id = " + quoted(cert)) >= 1;
+        }));
+        CHECK(failing->terminate() == 0);
+    }
+    // Tried again, more slowly than before it expired: never left with nothing trying.
+    CHECK(count("SELECT count(*) FROM certificates WHERE id = " + quoted(cert) +
+                " AND renew_at > now() + interval '25 minutes'") == 1);
+    const HttpResult view = get("/domains/" + domain.id);
+    const Renewal renewal = renewalOf(view);
+    INFO(view.body);
+    CHECK(view.jsonString("status") == "active");
+    CHECK(renewal.status == "expired");
+    CHECK(renewal.errorCode == "ca_unreachable");
+    CHECK_FALSE(renewal.renewAt.empty());
+    const std::string metrics = get("/metrics").body;
+    const auto at = metrics.find("\ndnsh_certificates_expired ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(metrics.substr(at + 27)) >= 1);
+
+    // When that retry comes and the CA answers, the customer's values renew it.
+    makeDue(domain);
+    const auto scheduler = startScheduler();
+    Watch watch;
+    publishRenewalValues(domain, watch.awaitingDns(domain, 15s));
+    REQUIRE(
+        watch.until(domain, 20s, [&](const HttpResult&) { return certificateCount(domain) == 2; }));
+    CHECK(renewalOf(get("/domains/" + domain.id)).status == "scheduled");
+    CHECK(scheduler->terminate() == 0);
+}

@@ -116,6 +116,7 @@ TEST_CASE("metrics counts: kept by triggers through every change, and from rows 
     CHECK(text.find("dnsh_renewals_overdue 0\n") != std::string::npos);
     // Domain a (deleted) had the failing renewal; b's newest certificate has none.
     CHECK(text.find("dnsh_certificates_renewal_failing 0\n") != std::string::npos);
+    CHECK(text.find("dnsh_certificates_expired 0\n") != std::string::npos);
 
     // An expired newest certificate is in every bucket, overdue, and the soonest expiry.
     scratch.run(insertDomain('f', "active") + insertCertificate('6', 'f', 90, -1) +
@@ -126,6 +127,7 @@ TEST_CASE("metrics counts: kept by triggers through every change, and from rows 
     CHECK(expired.find("dnsh_certificates{expires_within=\"+Inf\"} 2\n") != std::string::npos);
     CHECK(expired.find("dnsh_renewals_overdue 1\n") != std::string::npos);
     CHECK(expired.find("dnsh_certificates_renewal_failing 1\n") != std::string::npos);
+    CHECK(expired.find("dnsh_certificates_expired 1\n") != std::string::npos);
     const double soonest = std::stod(scratch.text(
         "SELECT extract(epoch FROM expires_at) FROM certificates WHERE id = '" + id('6') + "'"));
     CHECK(expired.find("dnsh_certificate_soonest_expiry_timestamp_seconds " +
