@@ -325,7 +325,7 @@ StepOutcome Issuer::advance(const std::string& orderId, const std::string& lease
     // The worker claimed the order (for SCHEDULER_LEASE) just before this.
     const auto claimedBy = std::chrono::steady_clock::now();
     Claim claim{store([&](OrderStore& orders) { return orders.load(orderId, leaseOwner); }),
-                leaseOwner, claimedBy + config_.leaseDuration, false};
+                leaseOwner, claimedBy + config_.leaseDuration};
     const auto started = std::chrono::steady_clock::now();
     const OrderStep step = claim.order.step;
     StepOutcome outcome = stepOrError(claim);
@@ -362,10 +362,7 @@ StepOutcome Issuer::onError(Claim& claim, const std::string& reason, const std::
                             bool retryable, std::optional<std::chrono::seconds> retryAfter) {
     const int attempts = store(
         [&](OrderStore& orders) { return orders.recordAttempt(claim.order.id, claim.owner); });
-    // A renewal may wait days for its customer's DNS: the CA's first error after that is not
-    // past any budget of the CA's.
-    const bool pastPollTimeout =
-        !claim.customerWaitOver && claim.order.stepAgeMs >= config_.pollTimeout.count();
+    const bool pastPollTimeout = claim.order.stepAgeMs >= config_.pollTimeout.count();
     const bool again = retryable ? attempts < kMaxAttempts && !pastPollTimeout
                                  : errorCode == "internal" && attempts < kMaxUnexpectedAttempts;
     if (!again) return fail(claim, reason, errorCode);
@@ -639,7 +636,15 @@ StepOutcome Issuer::awaitDns(Claim& claim) {
                         check.description,
                     check.result);
     if (next) return StepOutcome{false, *next, "await_dns"};
-    claim.customerWaitOver = true;
+    // A renewal may wait days for its customer's DNS; that wait is not the CA's. The first time
+    // the values are seen (no CA error yet), POLL_TIMEOUT starts again for the CA's part.
+    if (order.attempts == 0 && order.stepAgeMs >= config_.pollTimeout.count()) {
+        store([&](OrderStore& orders) {
+            orders.setStep(order.id, claim.owner, OrderStep::AwaitDns);
+            return true;
+        });
+        claim.order.stepAgeMs = 0;
+    }
     // Pebble (and real CAs) mark the authorization invalid on one failed lookup, so answer only
     // once our own lookup sees every value (RFC 8555 §8.2 retries are optional). A challenge
     // already processing or valid (answered before a crash) is not answered again.

@@ -81,10 +81,6 @@ private:
         // Until when the lease is surely ours (this process's clock, from the claim or the last
         // extension).
         std::chrono::steady_clock::time_point leaseUntil;
-        // Set once awaitDns saw every value and turned to the CA: what the step's age measures
-        // from then on is the customer's wait, not the CA's, so POLL_TIMEOUT no longer applies
-        // to this step (its CA errors are bounded by their number).
-        bool customerWaitOver = false;
     };
 
     void ensureAccount();
