@@ -5,6 +5,13 @@
 DNSH_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
+# The sandbox's CA and customer DNS: the project's own build of Pebble and pebble-challtestsrv
+# (deploy/pebble/install, run by deploy/install-deps), never whatever is on the PATH.
+DNSH_PEBBLE_VERSION=v2.10.3
+DNSH_PEBBLE_DIR=$DNSH_HOME/.deps/pebble-$DNSH_PEBBLE_VERSION
+DNSH_PEBBLE=$DNSH_PEBBLE_DIR/bin/pebble
+DNSH_CHALLTESTSRV=$DNSH_PEBBLE_DIR/bin/pebble-challtestsrv
+
 dnsh_log() { printf '%s\n' "$*" >&2; }
 dnsh_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -111,12 +118,26 @@ dnsh_stop_postgres() {
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-# The sandbox DNS: answers what its management API is told (set-txt, set-cname, set-servfail).
+dnsh_require_pebble() {
+    [ -x "$DNSH_PEBBLE" ] && [ -x "$DNSH_CHALLTESTSRV" ] ||
+        dnsh_die "Pebble $DNSH_PEBBLE_VERSION is not built in $DNSH_PEBBLE_DIR: run deploy/install-deps"
+}
+
+# The sandbox DNS: answers what its management API is told (set-txt, set-cname, set-servfail), on
+# UDP and TCP (Pebble asks over TCP only). Only the DNS server and the API: no HTTP-01, TLS-ALPN-01
+# or DNS-over-HTTPS listeners.
 dnsh_start_challtestsrv() {
     local dns_port=$1 api_port=$2 pidfile=$3 logfile=$4
+    # One started from another binary (Debian's, by an older deploy/up) is replaced.
+    if dnsh_pid_alive "$pidfile" &&
+        [ "$(readlink "/proc/$(cat "$pidfile")/exe")" != "$DNSH_CHALLTESTSRV" ]; then
+        dnsh_log "restarting pebble-challtestsrv from $DNSH_CHALLTESTSRV"
+        dnsh_stop_pidfile "$pidfile"
+    fi
     dnsh_pid_alive "$pidfile" && return 0
-    nohup pebble-challtestsrv -dns01 "127.0.0.1:$dns_port" -management "127.0.0.1:$api_port" \
-        -http01 "" -https01 "" -tlsalpn01 "" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+    dnsh_require_pebble
+    nohup "$DNSH_CHALLTESTSRV" -dnsserver "127.0.0.1:$dns_port" -management "127.0.0.1:$api_port" \
+        -http01 "" -https01 "" -tlsalpn01 "" -doh "" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
         >>"$logfile" 2>&1 &
     echo $! >"$pidfile"
     dnsh_wait_tcp 127.0.0.1 "$api_port" pebble-challtestsrv
@@ -139,28 +160,34 @@ dnsh_pebble_tls() {
         -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
 }
 
-# Pebble, the ACME test CA, its DNS pointed at DNS (host:port). PEBBLE_* variables in the
-# environment reach it (PEBBLE_AUTHZREUSE, PEBBLE_WFE_NONCEREJECT, ...); DNSH_CERT_VALIDITY_SECONDS
-# sets the lifetime of the certificates it issues (its certificateValidityPeriod).
-# Sets ACME_DIRECTORY, ACME_CA_BUNDLE and PEBBLE_MANAGEMENT.
+# Pebble, the ACME test CA, its DNS pointed at DNS (host:port; Pebble asks it over TCP only).
+# PEBBLE_* variables in the environment reach it (PEBBLE_AUTHZREUSE, PEBBLE_WFE_NONCEREJECT, ...);
+# DNSH_CERT_VALIDITY_SECONDS sets the lifetime of the certificates it issues (the validityPeriod of
+# its one profile; Pebble's default is 90 days). Sets ACME_DIRECTORY, ACME_CA_BUNDLE and
+# PEBBLE_MANAGEMENT.
 dnsh_start_pebble() {
     local dir=$1 acme_port=$2 mgmt_port=$3 dns=$4 pidfile=$5 logfile=$6 tls=${7:-$1}
     mkdir -p "$dir"
     dnsh_pebble_tls "$tls"
-    local validity=""
-    [ -n "${DNSH_CERT_VALIDITY_SECONDS:-}" ] &&
-        validity=", \"certificateValidityPeriod\": $DNSH_CERT_VALIDITY_SECONDS"
+    # One profile, so every order gets it (Pebble picks a random profile for an order that names
+    # none); its validityPeriod is the only setting of the lifetime (the top-level
+    # certificateValidityPeriod of Pebble 2.4 is ignored). caaIdentities: the issuer domain the
+    # directory's meta.caaIdentities names (RFC 8555 §7.1.1), written out rather than left to
+    # Pebble's default, which is the same; Pebble itself checks no CAA.
+    local validity=${DNSH_CERT_VALIDITY_SECONDS:-7776000}
     local config
     config=$(cat <<JSON
 {"pebble": {"listenAddress": "127.0.0.1:$acme_port", "managementListenAddress": "127.0.0.1:$mgmt_port",
   "certificate": "$tls/cert.pem", "privateKey": "$tls/key.pem",
-  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false$validity}}
+  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false,
+  "caaIdentities": ["pebble.letsencrypt.org"],
+  "profiles": {"default": {"description": "the sandbox's certificates", "validityPeriod": $validity}}}}
 JSON
 )
-    # A running Pebble started with another configuration, DNS server or PEBBLE_* settings (say
-    # SANDBOX_CERT_VALIDITY changed) is restarted with the new ones.
+    # A running Pebble started with another configuration, DNS server, binary or PEBBLE_* settings
+    # (say SANDBOX_CERT_VALIDITY changed) is restarted with the new ones.
     local signature
-    signature="$config -dnsserver $dns $(env | grep '^PEBBLE_' | grep -v '^PEBBLE_MANAGEMENT' | sort | tr '\n' ' ')"
+    signature="$config $DNSH_PEBBLE $(cat "$DNSH_PEBBLE_DIR/stamp" 2>/dev/null) -dnsserver $dns $(env | grep '^PEBBLE_' | grep -v '^PEBBLE_MANAGEMENT' | sort | tr '\n' ' ')"
     if [ "$signature" != "$(cat "$dir/pebble.signature" 2>/dev/null)" ] && dnsh_pid_alive "$pidfile"; then
         dnsh_log "restarting Pebble with its new configuration"
         dnsh_stop_pidfile "$pidfile"
@@ -172,9 +199,21 @@ JSON
     ACME_CA_BUNDLE=$tls/cert.pem
     PEBBLE_MANAGEMENT=https://127.0.0.1:$mgmt_port
     dnsh_pid_alive "$pidfile" && return 0
-    nohup pebble -config "$dir/pebble.json" -dnsserver "$dns" </dev/null >>"$logfile" 2>&1 &
+    dnsh_launch_pebble "$dir" "$pidfile" "$logfile"
+}
+
+# Starts Pebble from the configuration dnsh_start_pebble wrote into DIR (also how the fault tests
+# bring a stopped one back). -strict: Pebble refuses what upcoming ACME changes will refuse, so the
+# product meets the stricter CA.
+dnsh_launch_pebble() {
+    local dir=$1 pidfile=$2 logfile=$3
+    dnsh_require_pebble
+    nohup "$DNSH_PEBBLE" -strict -config "$dir/pebble.json" -dnsserver "$(cat "$dir/dnsserver")" \
+        </dev/null >>"$logfile" 2>&1 &
     echo $! >"$pidfile"
-    dnsh_wait_tcp 127.0.0.1 "$acme_port" pebble
+    local port
+    port=$(sed -n 's/.*"listenAddress": "127.0.0.1:\([0-9]*\)".*/\1/p' "$dir/pebble.json")
+    dnsh_wait_tcp 127.0.0.1 "$port" pebble
 }
 
 # Knot DNS, authoritative for the zone nxdomain.test (only its apex records): the real source of
@@ -393,6 +432,7 @@ server:
     do-ip4: yes
     do-ip6: no
     do-udp: yes
+    # Pebble asks its DNS server over TCP only.
     do-tcp: yes
     # Another program on this port must make the start fail, not share the port with us.
     so-reuseport: no
@@ -558,6 +598,8 @@ dnsh_start_test_stack() {
     dnsh_start_challtestsrv "$dns_port" "$api_port" "$run/challtestsrv.pid" "$log/challtestsrv.log"
     export DNS_RESOLVER=127.0.0.1:$dns_port
     export SANDBOX_DNS_API=http://127.0.0.1:$api_port
+    # For a test that runs a challtestsrv of its own.
+    export DNSH_CHALLTESTSRV
     export DNS_TIMEOUT=${DNS_TIMEOUT:-2s} LOG_LEVEL=${LOG_LEVEL:-info}
 
     local knot_port

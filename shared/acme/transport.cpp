@@ -86,6 +86,11 @@ AcmeError toError(const HttpReply& reply, const std::string& url) {
 
 }  // namespace
 
+const std::string& userAgent() {
+    static const std::string value = std::string("dns-handling/") + DNSH_VERSION;
+    return value;
+}
+
 std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value) {
     if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
         return std::nullopt;
@@ -150,7 +155,7 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
     const Poco::URI uri(url);
     auto& session = sessionFor(uri.getScheme(), uri.getHost(), uri.getPort());
     Poco::Net::HTTPRequest request(method, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
-    request.set("User-Agent", "dns-handling/1.0");
+    request.set("User-Agent", userAgent());  // RFC 8555 §6.1
     if (method == "POST") {
         request.setContentType("application/jose+json");  // RFC 8555 §6.2
         request.setContentLength(static_cast<std::streamsize>(body.size()));

@@ -35,6 +35,10 @@ struct HttpReply {
 // honours (issuance/backoff.hpp).
 std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value);
 
+// "dns-handling/<version>" (the project's version in CMakeLists.txt): RFC 8555 §6.1 requires a
+// User-Agent on every request, and CAs refuse requests without one (Pebble 2.10 does).
+const std::string& userAgent();
+
 class Transport {
 public:
     // `timeout`: the budget of one request, all of it: connecting, the TLS handshake, sending,

@@ -99,11 +99,11 @@ TEST_CASE("claims: a challenge the CA rejects ends failed with the CA's reason")
     const int dnsPort =
         20000 + static_cast<int>(std::stoul(dnsh::randomHex(2), nullptr, 16)) % 20000;
     const int apiPort = dnsPort + 20000;
-    const CommandResult started =
-        runCommand("pebble-challtestsrv -dns01 127.0.0.1:" + std::to_string(dnsPort) +
-                   " -management 127.0.0.1:" + std::to_string(apiPort) +
-                   " -http01 '' -https01 '' -tlsalpn01 '' -defaultIPv4 127.0.0.1 -defaultIPv6 '' "
-                   ">/dev/null 2>&1 & echo $!");
+    const CommandResult started = runCommand(
+        requireEnv("DNSH_CHALLTESTSRV") + " -dnsserver 127.0.0.1:" + std::to_string(dnsPort) +
+        " -management 127.0.0.1:" + std::to_string(apiPort) +
+        " -http01 '' -https01 '' -tlsalpn01 '' -doh '' -defaultIPv4 127.0.0.1"
+        " -defaultIPv6 '' >/dev/null 2>&1 & echo $!");
     REQUIRE(started.exitCode == 0);
     struct Killer {
         std::string pid;

@@ -222,8 +222,12 @@ TEST_CASE("edge: a KEK added while the agent runs opens the keys sealed under it
     host.startHaproxy();
     host.startAgent(
         {{"KEY_ENCRYPTION_KEY_FILE", next + "," + requireEnv("KEY_ENCRYPTION_KEY_FILE")}});
-    // The operator's rotation: the new KEK first, then the scheduler seals under it.
-    REQUIRE(runCommand("umask 077; openssl rand -hex 32 > " + next).exitCode == 0);
+    // The operator's rotation: the new KEK first, then the scheduler seals under it. Written
+    // beside and renamed into place, as the README's rotation says: the agent must never read a
+    // half-written key (written in place, it read it empty once and logged the failure).
+    REQUIRE(runCommand("umask 077; openssl rand -hex 32 > " + next + ".tmp && mv " + next +
+                       ".tmp " + next)
+                .exitCode == 0);
     StoredCertificate sealedUnderNext;
     domains.run(domains.certificateInsert(id, name, sealedUnderNext, "", next));
     INFO(describe(*host.agent()));

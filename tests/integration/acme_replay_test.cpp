@@ -3,6 +3,7 @@
 // TLS server of the test's own that answers newNonce and then hangs up on every POST after
 // reading it whole: the one fault Pebble cannot be asked to make. The same server, told to,
 // reads a request and never answers (a CA that hangs, as Pebble's deadlock of issue 23 does).
+// It also keeps the User-Agent of every request it reads (RFC 8555 §6.1).
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -13,8 +14,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "acme/transport.hpp"
 #include "crypto/keys.hpp"
@@ -49,6 +53,11 @@ public:
     }
     int posts() const { return posts_; }
     int requests() const { return requests_; }
+    // "METHOD User-Agent" of every request read, in order ("(none)" when it had none).
+    std::vector<std::string> userAgents() const {
+        const std::lock_guard lock(mutex_);
+        return userAgents_;
+    }
 
 private:
     void serve() {
@@ -70,6 +79,11 @@ private:
         for (int n = 0;; ++n) {
             Poco::Net::HTTPRequest request;
             request.read(stream);
+            {
+                const std::lock_guard lock(mutex_);
+                userAgents_.push_back(request.getMethod() + " " +
+                                      request.get("User-Agent", "(none)"));
+            }
             if (mode_ == Mode::NeverAnswer) {
                 ++requests_;
                 // Connection kept open, nothing sent, until the test ends.
@@ -97,6 +111,8 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<int> posts_{0};
     std::atomic<int> requests_{0};
+    mutable std::mutex mutex_;
+    std::vector<std::string> userAgents_;
     std::thread thread_;
 };
 
@@ -167,4 +183,33 @@ TEST_CASE("transport: a CA that accepts and never answers fails the call after t
         CHECK(elapsed >= timeout - std::chrono::milliseconds(300));
         CHECK(elapsed < timeout + std::chrono::milliseconds(700));
     }
+}
+
+TEST_CASE("transport: every request names the product and its version in User-Agent") {
+    // RFC 8555 §6.1: ACME clients MUST send a User-Agent. Pebble 2.10 answers any request without
+    // one with `malformed`. Captured here for each kind of request the transport sends: a GET
+    // (directory), the newNonce GET, and signed POSTs (a payload, and a POST-as-GET read again).
+    AnswerLosingServer server;
+    acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(5));
+    transport.setNewNonceUrl(server.url("/nonce"));
+    const Pkey key = generateEcdsaP256Key();
+    transport.get(server.url("/dir"));
+    for (const char* payload : {R"({"identifiers":[]})", ""}) {
+        try {
+            transport.post(server.url("/order"), payload, key.get(), std::string("kid"));
+        } catch (const acme::AcmeError&) {
+            // the server hangs up on every POST; what was sent is what counts here
+        }
+    }
+    const std::regex expected(R"((GET|POST) dns-handling/[0-9]+\.[0-9]+\.[0-9]+)");
+    const std::vector<std::string> seen = server.userAgents();
+    int gets = 0, posts = 0;
+    for (const auto& line : seen) {
+        CAPTURE(line);
+        CHECK(std::regex_match(line, expected));
+        CHECK(line.substr(line.find(' ') + 1) == acme::userAgent());
+        (line.starts_with("GET") ? gets : posts) += 1;
+    }
+    CHECK(gets >= 2);   // the directory and at least one newNonce
+    CHECK(posts == 3);  // the order once, the POST-as-GET twice
 }
