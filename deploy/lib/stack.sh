@@ -559,6 +559,8 @@ dnsh_start_test_stack() {
     export DNS_RESOLVER=127.0.0.1:$dns_port
     export SANDBOX_DNS_API=http://127.0.0.1:$api_port
     export DNS_TIMEOUT=${DNS_TIMEOUT:-2s} LOG_LEVEL=${LOG_LEVEL:-info}
+    # A failed domain's retry waits 2 s, not 5 minutes (tests/e2e/issue_claims_test.cpp).
+    export ISSUE_RETRY_BACKOFF=${ISSUE_RETRY_BACKOFF:-2s}
 
     local knot_port
     knot_port=$(dnsh_free_port)

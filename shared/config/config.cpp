@@ -135,6 +135,8 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     config.pollInterval = durationVariable(lookup, "POLL_INTERVAL", config.pollInterval);
     config.pollTimeout = durationVariable(lookup, "POLL_TIMEOUT", config.pollTimeout);
     config.leaseDuration = durationVariable(lookup, "SCHEDULER_LEASE", config.leaseDuration);
+    config.issueRetryBackoff =
+        durationVariable(lookup, "ISSUE_RETRY_BACKOFF", config.issueRetryBackoff);
     config.metricsFlushInterval =
         durationVariable(lookup, "METRICS_FLUSH_INTERVAL", config.metricsFlushInterval);
     config.renewBefore = renewBeforeVariable(lookup);

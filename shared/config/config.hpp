@@ -44,6 +44,9 @@ struct Config {
     std::chrono::milliseconds pollTimeout{300'000};
     int schedulerWorkers = 8;
     std::chrono::milliseconds leaseDuration{60'000};  // SCHEDULER_LEASE: a claim's lifetime
+    // ISSUE_RETRY_BACKOFF: how long a domain whose issuance failed waits before issue-certificate
+    // may retry it; doubled with each failure in a row (issuance/backoff.hpp caps it).
+    std::chrono::milliseconds issueRetryBackoff{300'000};
     std::chrono::milliseconds metricsFlushInterval{5'000};  // METRICS_FLUSH_INTERVAL
     CertKeyType certKeyType = CertKeyType::EcdsaP256;
     RenewBefore renewBefore;

@@ -1,6 +1,8 @@
 #pragma once
 // The project's one error type: a code (what kind of failure) and a message for the client.
 // http/status.cpp is the one place that maps codes to HTTP statuses.
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -15,6 +17,7 @@ enum class ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     FailedDependency,  // a DNS lookup the request depends on failed
+    TooManyRequests,   // too soon (a backoff, a limit); Retry-After says when to ask again
     BadGateway,        // the ACME CA was unreachable or refused
     DatabaseUnavailable,
     Internal,
@@ -26,12 +29,22 @@ public:
     // response's "error_code" when not empty.
     Error(ErrorCode code, const std::string& message, std::string errorCode = "")
         : std::runtime_error(message), code_(code), errorCode_(std::move(errorCode)) {}
+    // TooManyRequests: ask again after `retryAfter` (sent as Retry-After, RFC 9110 §10.2.3,
+    // rounded up to whole seconds, at least 1).
+    static Error tooSoon(const std::string& message, std::chrono::milliseconds retryAfter) {
+        Error error(ErrorCode::TooManyRequests, message);
+        const auto seconds = (retryAfter.count() + 999) / 1000;
+        error.retryAfter_ = std::chrono::seconds(seconds < 1 ? 1 : seconds);
+        return error;
+    }
     ErrorCode code() const noexcept { return code_; }
     const std::string& errorCode() const noexcept { return errorCode_; }
+    const std::optional<std::chrono::seconds>& retryAfter() const noexcept { return retryAfter_; }
 
 private:
     ErrorCode code_;
     std::string errorCode_;
+    std::optional<std::chrono::seconds> retryAfter_;
 };
 
 }  // namespace dnsh

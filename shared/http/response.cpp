@@ -26,6 +26,13 @@ Response errorResponse(ErrorCode code, const std::string& message, const std::st
     return jsonResponse(httpStatus(code), body);
 }
 
+Response errorResponse(const Error& error) {
+    Response response = errorResponse(error.code(), error.what(), error.errorCode());
+    if (error.retryAfter())
+        response.headers.emplace_back("Retry-After", std::to_string(error.retryAfter()->count()));
+    return response;
+}
+
 int httpStatus(ErrorCode code) {
     switch (code) {
         case ErrorCode::BadRequest:
@@ -44,6 +51,8 @@ int httpStatus(ErrorCode code) {
             return 415;
         case ErrorCode::FailedDependency:
             return 424;
+        case ErrorCode::TooManyRequests:
+            return 429;
         case ErrorCode::BadGateway:
             return 502;
         case ErrorCode::DatabaseUnavailable:
@@ -78,6 +87,8 @@ std::string reasonPhrase(int status) {
             return "Unsupported Media Type";
         case 424:
             return "Failed Dependency";
+        case 429:
+            return "Too Many Requests";
         case 500:
             return "Internal Server Error";
         case 502:

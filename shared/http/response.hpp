@@ -27,6 +27,9 @@ Response jsonResponse(int status, std::string json);
 Response errorResponse(ErrorCode code, const std::string& message,
                        const std::string& errorCode = "");
 
+// The answer to an Error: its status, message, error_code and, for TooManyRequests, Retry-After.
+Response errorResponse(const Error& error);
+
 // The one table from error codes to HTTP statuses.
 int httpStatus(ErrorCode code);
 

@@ -207,7 +207,7 @@ Response answer(const std::vector<Endpoint>& endpoints, Context& context, Reques
             throw Error(ErrorCode::UnsupportedMediaType, "Content-Type must be application/json");
         return endpoint->handle(request, context);
     } catch (const Error& e) {
-        return errorResponse(e.code(), e.what(), e.errorCode());
+        return errorResponse(e);
     } catch (const std::exception& e) {
         // Details go to the log only; the client learns nothing about internals.
         logEvent(LogLevel::Error, "unhandled error", {{"detail", errorDetail(e)}});

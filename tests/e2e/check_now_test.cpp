@@ -21,8 +21,8 @@ using Env = std::map<std::string, std::string>;
 namespace {
 
 std::string liveOrder(const TestDomain& domain, const std::string& columns) {
-    return scalar("SELECT " + columns + " FROM acme_orders WHERE domain_id = " +
-                  quoted(domain.id) + " AND status IN ('pending', 'ready', 'processing')");
+    return scalar("SELECT " + columns + " FROM acme_orders WHERE domain_id = " + quoted(domain.id) +
+                  " AND status IN ('pending', 'ready', 'processing')");
 }
 
 // Released by the scheduler (no lease) with its next attempt at least `ahead` away.
@@ -51,13 +51,14 @@ TEST_CASE(
     {
         // One look at the zone's nameservers: dns_timeout, an attempt counted, a backoff from
         // POLL_INTERVAL (30 s) before the next.
-        const auto scheduler = startScheduler({{"DNS_RESOLVER", requireEnv("DNSH_TEST_UNBOUND")},
-                                               {"DNS_PRECHECK", "authoritative"},
-                                               {"ACME_DIRECTORY", requireEnv("ACME_DIRECTORY_UNBOUND")},
-                                               {"DNS_PRECHECK_ALLOW", "127.0.0.0/8"},
-                                               {"SCHEDULER_LEASE", "8s"},
-                                               {"DNS_TIMEOUT", "2s"},
-                                               {"POLL_INTERVAL", "30s"}});
+        const auto scheduler =
+            startScheduler({{"DNS_RESOLVER", requireEnv("DNSH_TEST_UNBOUND")},
+                            {"DNS_PRECHECK", "authoritative"},
+                            {"ACME_DIRECTORY", requireEnv("ACME_DIRECTORY_UNBOUND")},
+                            {"DNS_PRECHECK_ALLOW", "127.0.0.0/8"},
+                            {"SCHEDULER_LEASE", "8s"},
+                            {"DNS_TIMEOUT", "2s"},
+                            {"POLL_INTERVAL", "30s"}});
         REQUIRE_MESSAGE(waitFor(30s,
                                 [&] {
                                     return liveOrder(domain, "attempts") == "1" &&

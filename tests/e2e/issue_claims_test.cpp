@@ -45,7 +45,8 @@ std::string authorizationStatus(const std::string& url) {
     const std::string where = " FROM acme_accounts WHERE directory_url = " + quoted(directory);
     const dnsh::KeyEncryptor kek =
         dnsh::KeyEncryptor::fromFile(requireEnv("KEY_ENCRYPTION_KEY_FILE"));
-    const dnsh::Pkey key = dnsh::privateKeyFromPem(kek.decrypt(scalar("SELECT key_ciphertext" + where)));
+    const dnsh::Pkey key =
+        dnsh::privateKeyFromPem(kek.decrypt(scalar("SELECT key_ciphertext" + where)));
     dnsh::acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), 10s);
     dnsh::acme::Client client(transport, directory);
     client.useAccount(key.get(), scalar("SELECT account_url" + where));
@@ -132,10 +133,10 @@ TEST_CASE(
         CHECK(scheduler->terminate() == 0);
     }
     // RFC 8555 §7.5.2: the order nobody will finish gives its authorization back.
-    const std::string authorization =
-        scalar("SELECT c.authorization_url FROM acme_challenges c JOIN acme_orders o ON "
-               "o.id = c.order_id WHERE o.domain_id = " +
-               quoted(domain.id));
+    const std::string authorization = scalar(
+        "SELECT c.authorization_url FROM acme_challenges c JOIN acme_orders o ON "
+        "o.id = c.order_id WHERE o.domain_id = " +
+        quoted(domain.id));
     REQUIRE_FALSE(authorization.empty());
     CHECK(authorizationStatus(authorization) == "deactivated");
 
