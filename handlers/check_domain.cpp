@@ -7,8 +7,8 @@
 int main() {
     return dnsh::serve({"POST", "/domains/{id}/check", false,
                         [](const dnsh::Request& request, dnsh::Context& context) {
-                            const auto domain =
-                                dnsh::checkDomainNow(context.database, request.param("id"));
+                            const auto domain = dnsh::checkDomainNow(
+                                context.database, context.config.pollInterval, request.param("id"));
                             return dnsh::jsonResponse(
                                 202, dnsh::domainJson(domain, context.config.delegationZone));
                         }});

@@ -601,6 +601,8 @@ dnsh_start_test_stack() {
     # For a test that runs a challtestsrv of its own.
     export DNSH_CHALLTESTSRV
     export DNS_TIMEOUT=${DNS_TIMEOUT:-2s} LOG_LEVEL=${LOG_LEVEL:-info}
+    # A failed domain's retry waits 2 s, not 5 minutes (tests/e2e/issue_claims_test.cpp).
+    export ISSUE_RETRY_BACKOFF=${ISSUE_RETRY_BACKOFF:-2s}
 
     local knot_port
     knot_port=$(dnsh_free_port)

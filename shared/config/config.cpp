@@ -184,6 +184,8 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     } else {
         config.acmeSchedulerTimeout = std::min(config.acmeSchedulerTimeout, config.leaseDuration / 2);
     }
+    config.issueRetryBackoff =
+        durationVariable(lookup, "ISSUE_RETRY_BACKOFF", config.issueRetryBackoff);
     config.metricsFlushInterval =
         durationVariable(lookup, "METRICS_FLUSH_INTERVAL", config.metricsFlushInterval);
     config.renewBefore = renewBeforeVariable(lookup);

@@ -62,6 +62,9 @@ struct Config {
     // SCHEDULER_LEASE, which is renewed before every request).
     std::chrono::milliseconds acmeHandlerTimeout{5'000};
     std::chrono::milliseconds acmeSchedulerTimeout{15'000};
+    // ISSUE_RETRY_BACKOFF: how long a domain whose issuance failed waits before issue-certificate
+    // may retry it; doubled with each failure in a row (issuance/backoff.hpp caps it).
+    std::chrono::milliseconds issueRetryBackoff{300'000};
     std::chrono::milliseconds metricsFlushInterval{5'000};  // METRICS_FLUSH_INTERVAL
     CertKeyType certKeyType = CertKeyType::EcdsaP256;
     RenewBefore renewBefore;

@@ -17,6 +17,7 @@ enum class ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     FailedDependency,  // a DNS lookup the request depends on failed
+    TooManyRequests,   // too soon (a backoff, a limit); Retry-After says when to ask again
     BadGateway,        // the ACME CA was unreachable or refused
     DatabaseUnavailable,
     // A statement ran past DB_STATEMENT_TIMEOUT or waited past DB_LOCK_TIMEOUT (or PostgreSQL
@@ -31,6 +32,14 @@ public:
     // response's "error_code" when not empty.
     Error(ErrorCode code, const std::string& message, std::string errorCode = "")
         : std::runtime_error(message), code_(code), errorCode_(std::move(errorCode)) {}
+    // TooManyRequests: ask again after `retryAfter` (sent as Retry-After, RFC 9110 §10.2.3,
+    // rounded up to whole seconds, at least 1).
+    static Error tooSoon(const std::string& message, std::chrono::milliseconds retryAfter) {
+        const auto seconds = (retryAfter.count() + 999) / 1000;
+        Error error(ErrorCode::TooManyRequests, message);
+        error.retryAfter(std::chrono::seconds(seconds < 1 ? 1 : seconds));
+        return error;
+    }
     ErrorCode code() const noexcept { return code_; }
     const std::string& errorCode() const noexcept { return errorCode_; }
 

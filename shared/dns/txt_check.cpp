@@ -81,27 +81,73 @@ TxtCheck redacted(TxtCheck check, const std::string& secret, const std::string& 
     return check;
 }
 
+std::string shownText(std::string_view bytes, std::size_t maxBytes, bool* truncated) {
+    static constexpr std::string_view kEllipsis = "...";
+    std::string shown;
+    // Where each byte's piece ends, to cut between pieces, never inside an escape.
+    std::vector<std::size_t> ends;
+    for (const char c : bytes) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte == '\\') {
+            shown += "\\\\";
+        } else if (byte >= 0x20 && byte < 0x7f) {
+            shown += c;
+        } else {
+            shown += '\\';
+            shown += static_cast<char>('0' + byte / 100);
+            shown += static_cast<char>('0' + byte / 10 % 10);
+            shown += static_cast<char>('0' + byte % 10);
+        }
+        ends.push_back(shown.size());
+        if (shown.size() > maxBytes) break;  // the rest is cut anyway
+    }
+    if (shown.size() <= maxBytes) return shown;
+    if (truncated != nullptr) *truncated = true;
+    const std::size_t room = maxBytes > kEllipsis.size() ? maxBytes - kEllipsis.size() : 0;
+    std::size_t keep = 0;
+    for (const std::size_t end : ends)
+        if (end <= room) keep = end;
+    return shown.substr(0, keep) + std::string(kEllipsis);
+}
+
+namespace {
+
+// "seen" (and the marker when it is not everything) of a check or of one nameserver.
+void setSeen(Poco::JSON::Object& json, const std::vector<std::string>& values,
+             std::size_t maxValues) {
+    Poco::JSON::Array seen;
+    bool truncated = values.size() > maxValues;
+    for (std::size_t i = 0; i < values.size() && i < maxValues; ++i)
+        seen.add(shownText(values[i], kMaxShownValueBytes, &truncated));
+    json.set("seen", seen);
+    if (!truncated) return;
+    json.set("seen_truncated", true);
+    json.set("seen_total", static_cast<Poco::Int64>(values.size()));
+}
+
+}  // namespace
+
 std::string txtCheckJson(const TxtCheck& check,
                          std::optional<std::chrono::milliseconds> nextCheckIn) {
     Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+    // Our own: the challenge name and the values we asked for.
     json.set("name", check.name);
-    Poco::JSON::Array expected, seen;
+    Poco::JSON::Array expected;
     for (const auto& value : check.expected) expected.add(value);
-    for (const auto& value : check.seen) seen.add(value);
     json.set("expected", expected);
-    json.set("seen", seen);
+    // The customer's: what their DNS answered, capped and escaped.
+    setSeen(json, check.seen, kMaxSeenValues);
     json.set("result", check.result);
     if (!check.zone.empty()) {
-        json.set("zone", check.zone);
+        json.set("zone", shownText(check.zone, kMaxShownNameBytes));
         Poco::JSON::Array servers;
-        for (const auto& server : check.servers) {
+        for (std::size_t i = 0; i < check.servers.size() && i < kMaxListedNameservers; ++i) {
+            const NameserverAnswer& server = check.servers[i];
             Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
-            item.set("nameserver", server.nameserver);
-            item.set("address", server.address);
+            item.set("nameserver", shownText(server.nameserver, kMaxShownNameBytes));
+            item.set("address", shownText(server.address, kMaxShownNameBytes));
             item.set("result", server.result);
-            Poco::JSON::Array values;
-            for (const auto& value : server.seen) values.add(value);
-            item.set("seen", values);
+            setSeen(item, server.seen, kMaxNameserverSeenValues);
             servers.add(item);
         }
         json.set("nameservers", servers);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dns/resolver.hpp"
@@ -51,8 +52,30 @@ inline constexpr const char* kTokenPlaceholder = "(the verification token)";
 // what is shown to clients after registration never carries the token.
 TxtCheck redacted(TxtCheck check, const std::string& secret, const std::string& placeholder);
 
-// {name, expected, seen, result, zone?, nameservers?, nameservers_not_asked?,
-// addresses_not_asked?, checked_at, next_check_at?} for domains.last_check.
+// What a check keeps of what the customer's DNS returned (their zone, their values: any number,
+// any bytes). It is stored, shown in every domain view and list page and sent in webhooks, so it
+// is capped before it is stored: a view stays small whatever the DNS answered.
+inline constexpr std::size_t kMaxSeenValues = 8;            // the check's own "seen"
+inline constexpr std::size_t kMaxNameserverSeenValues = 2;  // "seen" of each nameserver listed
+inline constexpr std::size_t kMaxShownValueBytes = 100;     // one value, as shown (escaped)
+inline constexpr std::size_t kMaxShownNameBytes = 128;      // a zone, nameserver or address
+// Nameserver entries listed: the precheck makes at most 8 (nameservers without an address) + 16
+// (addresses asked or refused).
+inline constexpr std::size_t kMaxListedNameservers = 24;
+// The most txtCheckJson can produce with the caps above.
+inline constexpr std::size_t kMaxCheckJsonBytes = 20 * 1024;
+
+// `bytes` as shown to people: printable ASCII as it is, a backslash doubled, every other byte
+// (control bytes, DEL, anything from 0x80) as \DDD, RFC 1035 §5.1's presentation format (what
+// dig shows). Longer than `maxBytes`: cut at an escape boundary and ended with "...", and
+// `*truncated` set.
+std::string shownText(std::string_view bytes, std::size_t maxBytes, bool* truncated = nullptr);
+
+// {name, expected, seen, seen_truncated?, seen_total?, result, zone?, nameservers?,
+// nameservers_not_asked?, addresses_not_asked?, checked_at, next_check_at?} for
+// domains.last_check: at most kMaxSeenValues values of at most kMaxShownValueBytes each (and
+// kMaxNameserverSeenValues per nameserver), escaped; seen_truncated and seen_total (how many the
+// lookup returned) when something was left out or cut. Never more than kMaxCheckJsonBytes.
 std::string txtCheckJson(const TxtCheck& check,
                          std::optional<std::chrono::milliseconds> nextCheckIn);
 

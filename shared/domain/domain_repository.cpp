@@ -179,12 +179,35 @@ void DomainRepository::setDelegationStatus(const std::string& id, const std::str
            {id, status});
 }
 
-bool DomainRepository::makeDnsCheckDue(const std::string& id) {
-    return runSql(session_,
-                  "UPDATE acme_orders SET next_attempt_at = now() WHERE domain_id = $1 "
-                  "AND status IN ('pending', 'ready', 'processing') AND step = 'await_dns'",
-                  {id})
-               .affected() > 0;
+DomainRepository::DnsCheckRequest DomainRepository::requestDnsCheck(const std::string& id,
+                                                                   Poco::Int64 pollIntervalMs) {
+    // One statement: the live order waiting for DNS, locked; moved to now only when its next
+    // attempt is a DNS poll and no check was brought forward within POLL_INTERVAL.
+    const SqlRows rows = runSql(
+        session_,
+        "WITH live AS (SELECT id, dns_poll, next_attempt_at, dns_check_requested_at "
+        "  FROM acme_orders WHERE domain_id = $1 AND status IN ('pending', 'ready', "
+        "  'processing') AND step = 'await_dns' FOR UPDATE), "
+        "moved AS (UPDATE acme_orders o SET next_attempt_at = now(), "
+        "  dns_check_requested_at = now() FROM live WHERE o.id = live.id AND live.dns_poll "
+        "  AND live.next_attempt_at > now() AND (live.dns_check_requested_at IS NULL "
+        "  OR live.dns_check_requested_at <= now() - $2::bigint * interval '1 ms') "
+        "  RETURNING o.id) "
+        "SELECT live.dns_poll, EXISTS (SELECT 1 FROM moved) AS moved, "
+        "coalesce(live.next_attempt_at <= now(), true) AS due, "
+        "coalesce(ceil(extract(epoch FROM live.next_attempt_at - now()) * 1000), 0)::bigint "
+        "  AS next_in_ms, "
+        "coalesce(ceil(extract(epoch FROM live.dns_check_requested_at + $2::bigint * "
+        "  interval '1 ms' - now()) * 1000), 0)::bigint AS check_in_ms "
+        "FROM live",
+        {id, pollIntervalMs});
+    using Outcome = DnsCheckRequest::Outcome;
+    if (rows.empty()) return {Outcome::NothingWaiting, 0};
+    if (rows.boolean(0, "moved") || rows.boolean(0, "due")) return {Outcome::Due, 0};
+    const Poco::Int64 nextInMs = rows.integer(0, "next_in_ms");
+    if (!rows.boolean(0, "dns_poll")) return {Outcome::Backoff, nextInMs};
+    // The regular poll may come first.
+    return {Outcome::TooSoon, std::min<Poco::Int64>(nextInMs, rows.integer(0, "check_in_ms"))};
 }
 
 void DomainRepository::recordCheck(const std::string& id, const std::string& checkJson) {

@@ -46,9 +46,16 @@ public:
     // not_seen, active (the CNAME points at our target) or lost (it did and no longer does).
     void setDelegationStatus(const std::string& id, const std::string& status);
 
-    // POST /domains/{id}/check: the domain's order waiting for DNS becomes due now. False when
-    // none of its orders waits for DNS.
-    bool makeDnsCheckDue(const std::string& id);
+    // POST /domains/{id}/check: the DNS poll the domain's order waits for becomes due now,
+    // unless one was brought forward less than `pollIntervalMs` ago (TooSoon) or the order waits
+    // out a backoff after an error (Backoff: the CA's Retry-After, a zone that did not answer),
+    // which nothing brings forward. Due also when the order is due anyway.
+    struct DnsCheckRequest {
+        enum class Outcome { Due, NothingWaiting, Backoff, TooSoon };
+        Outcome outcome = Outcome::NothingWaiting;
+        Poco::Int64 waitMs = 0;  // Backoff, TooSoon: until it may be asked again
+    };
+    DnsCheckRequest requestDnsCheck(const std::string& id, Poco::Int64 pollIntervalMs);
 
     // The last DNS lookup made for the domain (a JSON object), shown as "checks".
     void recordCheck(const std::string& id, const std::string& checkJson);

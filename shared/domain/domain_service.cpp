@@ -1,6 +1,7 @@
 #include "domain/domain_service.hpp"
 
 #include "core/error.hpp"
+#include "config/duration.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "db/transaction.hpp"
@@ -122,15 +123,37 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
     return after;
 }
 
-Domain checkDomainNow(Database& database, std::string_view id) {
+Domain checkDomainNow(Database& database, std::chrono::milliseconds pollInterval,
+                      std::string_view id) {
     const Domain domain = requireDomain(database, id);
-    const bool due = database.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).makeDnsCheckDue(domain.id);
+    const auto request = database.withSession([&](Poco::Data::Session& session) {
+        return DomainRepository(session).requestDnsCheck(domain.id, pollInterval.count());
     });
-    if (!due)
-        throw Error(ErrorCode::BadRequest,
-                    "nothing is waiting for DNS for this domain, current status: " +
-                        std::string(toString(domain.status)));
+    using Outcome = DomainRepository::DnsCheckRequest::Outcome;
+    const std::chrono::milliseconds wait(request.waitMs);
+    const std::string inSeconds = std::to_string((request.waitMs + 999) / 1000) + " s";
+    switch (request.outcome) {
+        case Outcome::Due:
+            break;
+        case Outcome::NothingWaiting:
+            throw Error(ErrorCode::BadRequest,
+                        "nothing is waiting for DNS for this domain, current status: " +
+                            std::string(toString(domain.status)));
+        case Outcome::Backoff:
+            // A check brings a DNS lookup forward, never the retry after an error: the CA's
+            // Retry-After (RFC 8555 §6.6) and our backoff are what keep its limits.
+            throw Error::tooSoon(
+                "the order for this domain waits out a backoff after an error (the CA's "
+                "Retry-After or a DNS lookup that failed) for another " +
+                    inSeconds + "; a check cannot bring it forward",
+                wait);
+        case Outcome::TooSoon:
+            throw Error::tooSoon("a DNS lookup for this domain was brought forward less than "
+                                 "POLL_INTERVAL (" +
+                                     formatDuration(pollInterval) + ") ago; ask again in " +
+                                     inSeconds,
+                                 wait);
+    }
     logEvent(LogLevel::Info, "dns check requested", {{"domain_id", domain.id}});
     return domain;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The domain use cases the handlers call: register, look up, verify, certificate metadata.
 // Expected failures are Error(code) with a message for the client.
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,8 +25,11 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
                     const std::string& delegationZone, std::string_view id);
 
 // POST /domains/{id}/check: the pending DNS lookup (issuance or renewal) runs now instead of at
-// its next poll. BadRequest when nothing waits for DNS.
-Domain checkDomainNow(Database& database, std::string_view id);
+// its next poll, at most once per `pollInterval`. BadRequest when nothing waits for DNS;
+// TooManyRequests (with Retry-After) when one was brought forward less than `pollInterval` ago,
+// or when the order waits out a backoff after an error, which a check never shortens.
+Domain checkDomainNow(Database& database, std::chrono::milliseconds pollInterval,
+                      std::string_view id);
 
 // GET /domains?status=&limit=&cursor=: newest first, keyset pagination with an opaque cursor.
 struct DomainPage {

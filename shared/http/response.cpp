@@ -58,6 +58,8 @@ int httpStatus(ErrorCode code) {
             return 415;
         case ErrorCode::FailedDependency:
             return 424;
+        case ErrorCode::TooManyRequests:
+            return 429;
         case ErrorCode::BadGateway:
             return 502;
         case ErrorCode::DatabaseUnavailable:
@@ -93,6 +95,8 @@ std::string reasonPhrase(int status) {
             return "Unsupported Media Type";
         case 424:
             return "Failed Dependency";
+        case 429:
+            return "Too Many Requests";
         case 500:
             return "Internal Server Error";
         case 502:

@@ -15,6 +15,10 @@ enum class RetryAfterKind {
 inline constexpr std::chrono::seconds kMaxPollRetryAfter = std::chrono::hours(1);
 inline constexpr std::chrono::seconds kMaxRateLimitRetryAfter = std::chrono::hours(24);
 
+// issue-certificate on a domain whose issuance failed: ISSUE_RETRY_BACKOFF doubled per failure in
+// a row, at most this (README "How issuance and renewal work").
+inline constexpr std::chrono::milliseconds kMaxIssueRetryBackoff = std::chrono::hours(6);
+
 // `requested` bounded by the kind's maximum; 0 for a negative one.
 std::chrono::seconds clampRetryAfter(std::chrono::seconds requested, RetryAfterKind kind);
 

@@ -51,6 +51,9 @@ constexpr milliseconds kRenewalRetryCap{6 * 3'600'000};
 constexpr milliseconds kDelegationLostRetry{24 * 3'600'000};
 // An answer that the CNAME is gone is believed when a second lookup this long after says so too.
 constexpr milliseconds kCnameRecheckDelay{1'000};
+// How long an issue-certificate call holds its claim on a domain while it calls the CA; a claim
+// whose process died is abandoned by the next call after this.
+constexpr milliseconds kIssueClaimLease{5 * 60'000};
 
 // What an API client is told when the CA failed it. The domain is unchanged, so trying again
 // is safe; Retry-After says when it may help: the CA's own (bounded) for its rate limits, a
@@ -246,13 +249,45 @@ StartedIssuance Issuer::start(const std::string& domainId) {
     auto mark = std::chrono::steady_clock::now();
     const Domain domain = findDomain(database_, domainId);
     const double findMs = msSince(mark);
-    auto notVerified = [](DomainStatus status) {
+    // issue-certificate on a failed domain is the retry: a fresh order. A domain with a live
+    // order (certificate_pending, or another call placing one) has one already.
+    auto refused = [](DomainStatus status) {
+        if (status == DomainStatus::CertificatePending)
+            return Error(ErrorCode::Conflict,
+                         "a certificate order for this domain is already in progress");
         return Error(ErrorCode::BadRequest, "domain must be verified first, current status: " +
                                                 std::string(toString(status)));
     };
-    // issue-certificate on a failed domain is the retry: a fresh order.
     if (domain.status != DomainStatus::Verified && domain.status != DomainStatus::Failed)
-        throw notVerified(domain.status);
+        throw refused(domain.status);
+
+    // At most one live CA order per domain: the claim in the database first, the CA after, so
+    // concurrent calls cannot each place an order that only one of them can use.
+    mark = std::chrono::steady_clock::now();
+    const std::string orderId = randomHex(16);
+    const std::string owner = "issue-certificate:" + orderId;
+    const OrderStore::IssueClaim claim = store([&](OrderStore& orders) {
+        return orders.claimIssue(orderId, domain.id, domain.status, owner,
+                                 kIssueClaimLease.count());
+    });
+    using Claim = OrderStore::IssueClaim::Outcome;
+    switch (claim.outcome) {
+        case Claim::Claimed:
+            break;
+        case Claim::InProgress:
+            throw refused(DomainStatus::CertificatePending);
+        case Claim::TooSoon:
+            throw Error::tooSoon(
+                "certificate issuance for this domain failed " + std::to_string(claim.failures) +
+                    " time(s) in a row; retry in " + std::to_string((claim.waitMs + 999) / 1000) +
+                    " s (the wait doubles with each failure)",
+                milliseconds(claim.waitMs));
+        case Claim::Moved:
+            if (claim.status.empty()) throw Error(ErrorCode::NotFound, "domain not found");
+            throw refused(parseDomainStatus(claim.status).value_or(DomainStatus::Pending));
+    }
+    const double claimMs = msSince(mark);
+
     PlacedOrder placed;
     mark = std::chrono::steady_clock::now();
     const std::uint64_t caRequestsBefore = transport_.requestCount();
@@ -261,25 +296,53 @@ StartedIssuance Issuer::start(const std::string& domainId) {
     } catch (const acme::AcmeError& e) {
         logEvent(LogLevel::Warn, "acme order failed",
                  {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
+        // The domain stays as it was; after the CA's rate limit, its next call waits the
+        // CA's Retry-After (RFC 8555 §6.6, clamped) or the retry backoff.
+        std::optional<Poco::Int64> retryIn;
+        if (e.is(acme::ProblemType::kRateLimited))
+            retryIn = retryDelay(config_.issueRetryBackoff, 1, e.retryAfter(),
+                                 kMaxIssueRetryBackoff, RetryAfterKind::RateLimit)
+                          .count();
+        store([&](OrderStore& orders) {
+            orders.dropIssueClaim(orderId, owner, domain.id, retryIn);
+            return true;
+        });
         throw badGateway(e);
+    } catch (...) {
+        store([&](OrderStore& orders) {
+            orders.dropIssueClaim(orderId, owner, domain.id, std::nullopt);
+            return true;
+        });
+        throw;
     }
     // A domain whose CNAME proved control is delegated: the scheduler publishes the values.
     const double caMs = msSince(mark);
     const auto caRequests = static_cast<Poco::Int64>(transport_.requestCount() - caRequestsBefore);
     placed.delegated = !config_.delegationZone.empty() && domain.delegationStatus == "active";
-    const std::string orderId = randomHex(16);
     mark = std::chrono::steady_clock::now();
     const bool created = store([&](OrderStore& orders) {
-        return orders.createIssueOrder(orderId, domain.id, domain.status, placed);
+        return orders.completeIssueClaim(orderId, owner, domain.id, domain.status, placed);
     });
     const double storeMs = msSince(mark);
-    // A concurrent call won the compare-and-set; the order we placed is simply never used.
-    if (!created) throw notVerified(findDomain(database_, domainId).status);
+    if (!created) {
+        // The domain was deleted or moved meanwhile (or the claim outlived its lease): nobody
+        // will finish this order, so it gives its authorizations back (RFC 8555 §7.5.2).
+        std::vector<std::string> authorizations;
+        for (const auto& challenge : placed.challenges)
+            authorizations.push_back(challenge.authorizationUrl);
+        deactivateAuthorizations(authorizations, {{"domain_id", domain.id}});
+        store([&](OrderStore& orders) {
+            orders.dropIssueClaim(orderId, owner, domain.id, std::nullopt);
+            return true;
+        });
+        throw refused(findDomain(database_, domainId).status);
+    }
     logEvent(LogLevel::Info, "certificate order created",
              {{"domain_id", domain.id},
               {"order_id", orderId},
               {"step", std::string(toString(placed.step()))},
               {"find_ms", findMs},
+              {"claim_ms", claimMs},
               {"ca_ms", caMs},
               {"ca_requests", caRequests},
               {"store_ms", storeMs}});
@@ -289,27 +352,35 @@ StartedIssuance Issuer::start(const std::string& domainId) {
     return started;
 }
 
-void Issuer::deleteDomain(const std::string& domainId) {
-    const Domain domain = findDomain(database_, domainId);
-    const auto authorizations = database_.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).liveAuthorizationUrls(domain.id);
-    });
-    for (const auto& url : authorizations) {
+void Issuer::deactivateAuthorizations(const std::vector<std::string>& urls,
+                                      const LogFields& fields) {
+    for (const auto& url : urls) {
         try {
             withAccount([&] {
                 client_.deactivateAuthorization(url);
                 return true;
             });
         } catch (const acme::AcmeError& e) {
-            logEvent(LogLevel::Warn, "authorization not deactivated; deleting anyway",
-                     {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
+            LogFields failed = fields;
+            failed.push_back({"detail", errorDetail(e)});
+            logEvent(LogLevel::Warn, "authorization not deactivated", failed);
             // A CA that did not answer one will not answer the next within the client's wait.
             if (e.unreachable()) break;
         } catch (const std::exception& e) {
-            logEvent(LogLevel::Warn, "authorization not deactivated; deleting anyway",
-                     {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
+            LogFields failed = fields;
+            failed.push_back({"detail", errorDetail(e)});
+            logEvent(LogLevel::Warn, "authorization not deactivated", failed);
         }
     }
+}
+
+void Issuer::deleteDomain(const std::string& domainId) {
+    const Domain domain = findDomain(database_, domainId);
+    const auto authorizations = database_.withSession([&](Poco::Data::Session& session) {
+        return DomainRepository(session).liveAuthorizationUrls(domain.id);
+    });
+    // Its absence does not block the delete.
+    deactivateAuthorizations(authorizations, {{"domain_id", domain.id}});
     const bool removed = database_.withSession([&](Poco::Data::Session& session) {
         return inTransaction(session, [&] {
             // domain.deleted carries the view as it was just before the delete.
@@ -387,10 +458,20 @@ StepOutcome Issuer::fail(Claim& claim, const std::string& reason, const std::str
     const auto retryIn = renewalRetry.value_or(
         retryDelay(config_.pollInterval, claim.order.renewalFailures + 1, {}, kRenewalRetryCap));
     store([&](OrderStore& orders) {
-        orders.fail(claim.order, claim.owner, reason, errorCode, retryIn.count());
+        orders.fail(claim.order, claim.owner, reason, errorCode, retryIn.count(),
+                    config_.issueRetryBackoff.count());
         return true;
     });
     countOrderFinished(claim.order.kind, false);
+    // RFC 8555 §7.5.2: an order nobody will finish gives its authorizations back, so they stop
+    // counting against the account at the CA (pending authorizations are limited). Not when the
+    // CA itself could not be reached.
+    if (errorCode != "ca_unreachable") {
+        std::vector<std::string> authorizations;
+        for (const auto& challenge : claim.order.challenges)
+            authorizations.push_back(challenge.authorizationUrl);
+        deactivateAuthorizations(authorizations, orderFields(claim.order));
+    }
     unpublish(claim.order);
     LogFields fields = orderFields(claim.order);
     fields.insert(fields.end(), {{"reason", reason}, {"error_code", errorCode}});
@@ -635,7 +716,11 @@ StepOutcome Issuer::awaitDns(Claim& claim) {
                     "TXT values not visible within " + formatDuration(config_.pollTimeout) + ": " +
                         check.description,
                     check.result);
-    if (next) return StepOutcome{false, *next, "await_dns"};
+    if (next) {
+        StepOutcome poll{false, *next, "await_dns"};
+        poll.dnsPoll = true;
+        return poll;
+    }
     // A renewal may wait days for its customer's DNS; that wait is not the CA's. The first time
     // the values are seen (no CA error yet), POLL_TIMEOUT starts again for the CA's part.
     if (order.attempts == 0 && order.stepAgeMs >= config_.pollTimeout.count()) {

@@ -18,6 +18,7 @@
 #include "dns/resolver.hpp"
 #include "domain/domain.hpp"
 #include "issuance/order_store.hpp"
+#include "log/log.hpp"
 
 namespace dnsh {
 
@@ -38,6 +39,9 @@ struct StepOutcome {
     std::chrono::milliseconds delay{0};
     std::string step;      // for the log
     std::string domainId;  // for the log (set by advance)
+    // The next attempt is a DNS poll (the values were not visible yet), which POST .../check
+    // may bring forward; not a backoff after an error, which nothing brings forward.
+    bool dnsPoll = false;
 };
 
 // Who waits on the CA, and so how long one request to it may take: an API handler
@@ -50,9 +54,12 @@ public:
     Issuer(Database& database, const Config& config, const DnsResolver& resolver,
            CaCaller caller);
 
-    // POST /domains/{id}/issue-certificate. Errors: NotFound, BadRequest (not verified or
-    // failed), BadGateway (CA unreachable, slower than ACME_HANDLER_TIMEOUT or refusing; with a
-    // Retry-After when trying again may help; the domain is unchanged).
+    // POST /domains/{id}/issue-certificate: claims the domain in the database (at most one live
+    // CA order per domain), then places the order at the CA. Errors: NotFound, BadRequest (not
+    // verified or failed), Conflict (an order is in progress or being placed), TooManyRequests
+    // (within the retry backoff after a failure), BadGateway (CA unreachable, slower than
+    // ACME_HANDLER_TIMEOUT or refusing; with a Retry-After when trying again may help; the
+    // domain is unchanged).
     StartedIssuance start(const std::string& domainId);
 
     // One step of a claimed order. Throws LeaseLost when another replica owns it now.
@@ -83,6 +90,8 @@ private:
         std::chrono::steady_clock::time_point leaseUntil;
     };
 
+    // RFC 8555 §7.5.2, for orders nobody will finish; a failure is logged, never thrown.
+    void deactivateAuthorizations(const std::vector<std::string>& urls, const LogFields& fields);
     void ensureAccount();
     void reRegister();
     template <typename Call>

@@ -6,6 +6,7 @@
 #include "db/transaction.hpp"
 #include "domain/domain_transition.hpp"
 #include "events/outbox.hpp"
+#include "issuance/backoff.hpp"
 
 namespace dnsh {
 
@@ -80,19 +81,86 @@ void OrderStore::setAccountUrl(Poco::Int64 accountId, const std::string& account
            {accountId, accountUrl});
 }
 
-bool OrderStore::createIssueOrder(const std::string& orderId, const std::string& domainId,
-                                  DomainStatus from, const PlacedOrder& placed) {
+OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
+                                              const std::string& domainId, DomainStatus from,
+                                              const std::string& owner, Poco::Int64 leaseMs) {
+    IssueClaim claim;
+    inTransaction(session_, [&] {
+        // The domain row first, as every writer of a domain and its orders locks them.
+        const SqlRows domain = runSql(
+            session_,
+            "SELECT status, issue_failures, coalesce(ceil(extract(epoch FROM issue_retry_at - "
+            "now()) * 1000), 0)::bigint AS wait_ms FROM domains WHERE id = $1 FOR UPDATE",
+            {domainId});
+        if (domain.empty()) return false;
+        claim.status = domain.text(0, "status");
+        claim.failures = static_cast<int>(domain.integer(0, "issue_failures"));
+        if (claim.status != toString(from)) return false;
+        if (domain.integer(0, "wait_ms") > 0) {
+            claim.outcome = IssueClaim::Outcome::TooSoon;
+            claim.waitMs = domain.integer(0, "wait_ms");
+            return false;
+        }
+        // A claim whose process died before it finished: its CA order, if any, is unknown to us.
+        runSql(session_,
+               "UPDATE acme_orders SET status = 'invalid', error = 'abandoned: the "
+               "issue-certificate call that claimed it did not finish', error_code = 'internal', "
+               "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, "
+               "updated_at = now() WHERE domain_id = $1 AND kind = 'issue' AND step = "
+               "'place_order' AND next_attempt_at = 'infinity' AND lease_expires_at < now() "
+               "AND status IN " +
+                   std::string(kLive),
+               {domainId});
+        const SqlRows inserted = runSql(
+            session_,
+            "INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at, lease_owner, "
+            "lease_expires_at) VALUES ($1, $2, 'issue', 'place_order', 'infinity', $3, "
+            "now() + $4::bigint * interval '1 ms') ON CONFLICT (domain_id) WHERE status IN " +
+                std::string(kLive) + " DO NOTHING RETURNING id",
+            {orderId, domainId, owner, leaseMs});
+        claim.outcome = inserted.empty() ? IssueClaim::Outcome::InProgress
+                                         : IssueClaim::Outcome::Claimed;
+        return !inserted.empty();
+    });
+    return claim;
+}
+
+bool OrderStore::completeIssueClaim(const std::string& orderId, const std::string& owner,
+                                    const std::string& domainId, DomainStatus from,
+                                    const PlacedOrder& placed) {
     return inTransaction(session_, [&] {
+        // The domain first (the lock order of claimIssue), then the claim: still ours?
         if (!transitionDomain(session_, domainId, {from, DomainStatus::CertificatePending, "", ""}))
             return false;
         const std::string step(toString(placed.step()));
-        runSql(session_,
-               "INSERT INTO acme_orders (id, domain_id, kind, account_id, order_url, "
-               "finalize_url, step, expires_at, next_attempt_at, delegated) VALUES ($1, $2, "
-               "'issue', $3, $4, $5, $6, nullif($7, '')::timestamptz, now(), $8)",
-               {orderId, domainId, placed.accountId, placed.orderUrl, placed.finalizeUrl, step,
-                placed.expires, placed.delegated});
+        const SqlRows claimed = runSql(
+            session_,
+            "UPDATE acme_orders SET account_id = $3, order_url = $4, finalize_url = $5, "
+            "expires_at = nullif($6, '')::timestamptz, step = $7, step_started_at = now(), "
+            "delegated = $8, lease_owner = NULL, lease_expires_at = NULL, "
+            "next_attempt_at = now(), updated_at = now() "
+            "WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now() AND status IN " +
+                std::string(kLive),
+            {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl,
+             placed.expires, step, placed.delegated});
+        if (claimed.affected() == 0) return false;
         insertChallenges(session_, orderId, placed.challenges);
+        return true;
+    });
+}
+
+void OrderStore::dropIssueClaim(const std::string& orderId, const std::string& owner,
+                                const std::string& domainId,
+                                std::optional<Poco::Int64> retryInMs) {
+    inTransaction(session_, [&] {
+        // The domain first (the lock order of claimIssue).
+        runSql(session_,
+               "UPDATE domains SET issue_retry_at = CASE WHEN $2::bigint IS NULL "
+               "THEN issue_retry_at ELSE greatest(coalesce(issue_retry_at, now()), "
+               "now() + $2::bigint * interval '1 ms') END WHERE id = $1",
+               {domainId, retryInMs});
+        runSql(session_, "DELETE FROM acme_orders WHERE id = $1 AND lease_owner = $2",
+               {orderId, owner});
         return true;
     });
 }
@@ -226,12 +294,12 @@ void OrderStore::extendLease(const std::string& orderId, const std::string& owne
 }
 
 void OrderStore::release(const std::string& orderId, const std::string& owner,
-                         Poco::Int64 delayMs) {
+                         Poco::Int64 delayMs, bool dnsPoll) {
     runGuarded(session_, orderId,
                "UPDATE acme_orders SET lease_owner = NULL, lease_expires_at = NULL, "
-               "next_attempt_at = now() + $3::bigint * interval '1 millisecond' "
+               "next_attempt_at = now() + $3::bigint * interval '1 millisecond', dns_poll = $4 "
                "WHERE id = $1 AND lease_owner = $2",
-               {orderId, owner, delayMs});
+               {orderId, owner, delayMs, dnsPoll});
 }
 
 void OrderStore::recordPlaced(const std::string& orderId, const std::string& owner,
@@ -330,7 +398,8 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
 }
 
 void OrderStore::fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
-                      const std::string& errorCode, Poco::Int64 renewalRetryMs) {
+                      const std::string& errorCode, Poco::Int64 renewalRetryMs,
+                      Poco::Int64 issueRetryBaseMs) {
     inTransaction(session_, [&] {
         if (!lockDomain(session_, order.domainId)) throw LeaseLost(order.id);
         runGuarded(session_, order.id,
@@ -342,8 +411,16 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
             // Not certificate_pending any more (deleted, say): nothing else to record.
             if (transitionDomain(
                     session_, order.domainId,
-                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode}))
+                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode})) {
+                // The retry backoff: the base doubled per failure in a row, capped.
+                runSql(session_,
+                       "UPDATE domains SET issue_failures = issue_failures + 1, "
+                       "issue_retry_at = now() + least($2::bigint * power(2::double precision, "
+                       "least(issue_failures, 30)), $3::bigint) * interval '1 ms' WHERE id = $1",
+                       {order.domainId, issueRetryBaseMs,
+                        static_cast<Poco::Int64>(kMaxIssueRetryBackoff.count())});
                 recordDomainEvent(session_, EventType::CertificateFailed, order.domainId);
+            }
         } else if (order.replacesCertificateId) {
             // The current certificate stays and renewal is tried again, past its expiry too: a
             // domain must never be left with an expired certificate and nothing trying. Once

@@ -104,11 +104,35 @@ public:
                                 const std::string& keyId, const std::string& contact);
     void setAccountUrl(Poco::Int64 accountId, const std::string& accountUrl);
 
-    // issue-certificate: in one transaction the domain `from` -> certificate_pending and the
-    // order (kind issue) with its challenges. False (nothing written) when the domain was not
-    // in `from`.
-    bool createIssueOrder(const std::string& orderId, const std::string& domainId,
-                          DomainStatus from, const PlacedOrder& placed);
+    // --- issue-certificate: at most one live CA order per domain, so the claim comes first.
+    struct IssueClaim {
+        enum class Outcome {
+            Claimed,     // the claim is ours: call the CA
+            InProgress,  // another live order (or claim) holds the domain
+            TooSoon,     // the domain's retry backoff has not passed (waitMs)
+            Moved,       // the domain is not in `from` any more (status; "" when gone)
+        };
+        Outcome outcome = Outcome::Moved;
+        Poco::Int64 waitMs = 0;
+        int failures = 0;  // issuances of the domain that failed in a row
+        std::string status;
+    };
+    // In one transaction, the domain row locked: unless it moved, is within its retry backoff
+    // or has a live order, a claim: an issue order in place_order leased to `owner` for
+    // `leaseMs`, which no scheduler takes (its next attempt is 'infinity'). A claim whose lease
+    // ran out (its process died) is abandoned first. The unique index on live orders backs it.
+    IssueClaim claimIssue(const std::string& orderId, const std::string& domainId,
+                          DomainStatus from, const std::string& owner, Poco::Int64 leaseMs);
+    // The CA's order for the claim: in one transaction the domain `from` -> certificate_pending
+    // and the claim becomes the order with its challenges, due now and leased to nobody. False
+    // (nothing written) when the domain moved or the claim is no longer `owner`'s.
+    bool completeIssueClaim(const std::string& orderId, const std::string& owner,
+                            const std::string& domainId, DomainStatus from,
+                            const PlacedOrder& placed);
+    // The claim removed (the CA call failed, or the order is of no use): the domain as it was,
+    // except that with `retryInMs` its next issue-certificate waits that long (a CA rate limit).
+    void dropIssueClaim(const std::string& orderId, const std::string& owner,
+                        const std::string& domainId, std::optional<Poco::Int64> retryInMs);
 
     // Renewal scan: for up to `limit` certificates whose renew_at has come (an index range
     // scan), a renewal order in step place_order; the certificate's renew_at is cleared in the
@@ -128,8 +152,10 @@ public:
     std::optional<std::string> claimDue(const std::string& owner, Poco::Int64 leaseMs);
     StoredOrder load(const std::string& orderId, const std::string& owner);
     void extendLease(const std::string& orderId, const std::string& owner, Poco::Int64 leaseMs);
-    // Gives the order back with its next attempt `delayMs` from now.
-    void release(const std::string& orderId, const std::string& owner, Poco::Int64 delayMs);
+    // Gives the order back with its next attempt `delayMs` from now: a DNS poll (`dnsPoll`,
+    // which POST .../check may bring forward) or a backoff after an error.
+    void release(const std::string& orderId, const std::string& owner, Poco::Int64 delayMs,
+                 bool dnsPoll = false);
 
     // place_order done: the CA's order and its challenges; the step is placed.step().
     void recordPlaced(const std::string& orderId, const std::string& owner,
@@ -150,11 +176,13 @@ public:
     void storeCertificate(const StoredOrder& order, const std::string& owner,
                           const NewCertificate& certificate);
 
-    // The order invalid with its reason; an issue order's domain certificate_pending -> failed;
-    // a renewal's certificate renews again `renewalRetryMs` from now (unless it has expired by
-    // then: then it is left alone, expired).
+    // The order invalid with its reason; an issue order's domain certificate_pending -> failed,
+    // its next issue-certificate not before `issueRetryBaseMs` doubled per failure in a row
+    // (at most kMaxIssueRetryBackoff); a renewal's certificate renews again `renewalRetryMs` from
+    // now (unless it has expired by then: then it is left alone, expired).
     void fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
-              const std::string& errorCode, Poco::Int64 renewalRetryMs);
+              const std::string& errorCode, Poco::Int64 renewalRetryMs,
+              Poco::Int64 issueRetryBaseMs);
 
     // The order abandoned (the CA forgot it, or it expired): a fresh order of the same kind in
     // step place_order, one generation later. Returns the new order's id.

@@ -95,7 +95,8 @@ bool IssuanceWorker::runOnce() {
     if (!outcome.finished) {
         try {
             database_.withSession([&](Poco::Data::Session& session) {
-                OrderStore(session).release(*orderId, owner_, outcome.delay.count());
+                OrderStore(session).release(*orderId, owner_, outcome.delay.count(),
+                                            outcome.dnsPoll);
                 return true;
             });
         } catch (const std::exception& e) {

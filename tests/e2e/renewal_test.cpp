@@ -504,7 +504,17 @@ TEST_CASE(
     clearServfail(domain.challengeName());
 
     publish(domain, value);
-    CHECK(postJson("/domains/" + domain.id + "/check", "").status == 202);
+    // One lookup brought forward per POLL_INTERVAL (the stack's handlers: 10 s): the second
+    // check waits out the Retry-After the first one left (tests/e2e/check_now_test.cpp).
+    HttpResult again = postJson("/domains/" + domain.id + "/check", "");
+    if (again.status == 429) {
+        const int wait = std::stoi(again.header("retry-after"));
+        CHECK(wait >= 1);
+        CHECK(wait <= 10);
+        std::this_thread::sleep_for(std::chrono::seconds(wait));
+        again = postJson("/domains/" + domain.id + "/check", "");
+    }
+    CHECK(again.status == 202);
     // Active long before the 30 s poll would have looked again.
     REQUIRE(waitFor(10s, [&] {
         return scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "active";

@@ -81,6 +81,7 @@ TEST_CASE("loadConfig applies overrides") {
         {"POLL_INTERVAL", "2s"},
         {"POLL_TIMEOUT", "1h"},
         {"SCHEDULER_LEASE", "90s"},
+        {"ISSUE_RETRY_BACKOFF", "30s"},
         {"SCHEDULER_WORKERS", "3"},
         {"CERT_KEY_TYPE", "rsa-2048"},
         {"LOG_LEVEL", "debug"},
@@ -95,6 +96,7 @@ TEST_CASE("loadConfig applies overrides") {
     CHECK(config.pollInterval == milliseconds(2000));
     CHECK(config.pollTimeout == milliseconds(3'600'000));
     CHECK(config.leaseDuration == milliseconds(90'000));
+    CHECK(config.issueRetryBackoff == milliseconds(30'000));
     CHECK(config.schedulerWorkers == 3);
     CHECK(config.certKeyType == CertKeyType::Rsa2048);
     CHECK(config.logLevel == LogLevel::Debug);
@@ -143,6 +145,7 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         {"poll interval negative", "POLL_INTERVAL", "-5s"},
         {"poll timeout in days", "POLL_TIMEOUT", "1d"},
         {"lease not a duration", "SCHEDULER_LEASE", "forever"},
+        {"issue retry backoff not a duration", "ISSUE_RETRY_BACKOFF", "soon"},
         {"zero workers", "SCHEDULER_WORKERS", "0"},
         {"negative workers", "SCHEDULER_WORKERS", "-1"},
         {"workers not a number", "SCHEDULER_WORKERS", "abc"},

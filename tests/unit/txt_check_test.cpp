@@ -1,0 +1,109 @@
+#include "dns/txt_check.hpp"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+using namespace dnsh;
+
+TEST_CASE("shownText: printable ASCII as it is, other bytes as RFC 1035 \\DDD, cut with ...") {
+    struct Case {
+        std::string description;
+        std::string bytes;
+        std::size_t maxBytes;
+        std::string expected;
+        bool truncated;
+    };
+    const std::vector<Case> cases{
+        {"an ACME value is unchanged", "Xq3vJ0pZ0Yc4m8yQ1bG2nF5tR7wE9uI0oP3aS6dK8lM", 100,
+         "Xq3vJ0pZ0Yc4m8yQ1bG2nF5tR7wE9uI0oP3aS6dK8lM", false},
+        {"control bytes, an ANSI escape and DEL", "a\x01\x1b[31m\x7f", 100, "a\\001\\027[31m\\127",
+         false},
+        {"a NUL byte", std::string("a\0b", 3), 100, "a\\000b", false},
+        {"bytes from 0x80, invalid UTF-8 included", "\xff\xc3(", 100, "\\255\\195(", false},
+        {"a backslash is doubled", "a\\b", 100, "a\\\\b", false},
+        {"exactly the cap is whole", std::string(10, 'x'), 10, std::string(10, 'x'), false},
+        {"one over the cap is cut", std::string(11, 'x'), 10, "xxxxxxx...", true},
+        {"never inside an escape", "xxxxx\x01\x01", 10, "xxxxx...", true},
+        {"empty", "", 10, "", false},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        bool truncated = false;
+        const std::string shown = shownText(c.bytes, c.maxBytes, &truncated);
+        CHECK(shown == c.expected);
+        CHECK(shown.size() <= c.maxBytes);
+        CHECK(truncated == c.truncated);
+    }
+}
+
+namespace {
+
+// `fill` '\x01': every byte one that needs an escape (4 bytes shown, 5 in JSON).
+TxtCheck hostileCheck(std::size_t values, std::size_t valueBytes, std::size_t servers, char fill) {
+    const std::string value(valueBytes, fill);
+    TxtCheck check;
+    check.name = "_acme-challenge." + std::string(200, 'a') + ".example";
+    check.expected = {std::string(43, 'v'), std::string(43, 'w')};
+    check.seen.assign(values, value);
+    check.result = "txt_mismatch";
+    check.zone = std::string(253, '\x01');
+    for (std::size_t i = 0; i < servers; ++i)
+        check.servers.push_back({std::string(253, '\x01'), std::string(300, '\x01'),
+                                 "dns_address_not_allowed",
+                                 std::vector<std::string>(values, value)});
+    check.nameserversNotAsked = 1000;
+    check.addressesNotAsked = 1000;
+    return check;
+}
+
+}  // namespace
+
+TEST_CASE("txtCheckJson keeps at most the capped values, marks what it left out, stays bounded") {
+    struct Case {
+        std::string description;
+        std::size_t values, valueBytes, servers;
+        char fill;
+        bool truncated;
+    };
+    const std::vector<Case> cases{
+        {"one ACME-sized value: nothing cut, no marker", 1, 43, 0, 'x', false},
+        {"the cap exactly", kMaxSeenValues, 100, 0, 'x', false},
+        {"one escaped byte too many", 1, 26, 0, '\x01', true},
+        {"200 values of 251 bytes (the reproduction)", 200, 251, 0, 'x', true},
+        {"one value longer than shown", 1, 200, 0, 'x', true},
+        {"the worst the precheck can list, and more", 100000, 255, 100, '\x01', true},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        const std::string json =
+            txtCheckJson(hostileCheck(c.values, c.valueBytes, c.servers, c.fill),
+                         std::chrono::milliseconds(10'000));
+        MESSAGE(c.description << ": " << json.size() << " bytes");
+        CHECK(json.size() <= kMaxCheckJsonBytes);
+        const auto object = Poco::JSON::Parser().parse(json).extract<Poco::JSON::Object::Ptr>();
+        const auto seen = object->getArray("seen");
+        REQUIRE(seen);
+        CHECK(seen->size() == std::min(c.values, kMaxSeenValues));
+        CHECK(object->optValue<bool>("seen_truncated", false) == c.truncated);
+        CHECK(object->optValue<Poco::Int64>("seen_total", 0) ==
+              (c.truncated ? static_cast<Poco::Int64>(c.values) : 0));
+        for (std::size_t i = 0; i < seen->size(); ++i) {
+            const std::string value = seen->getElement<std::string>(static_cast<unsigned>(i));
+            CHECK(value.size() <= kMaxShownValueBytes);
+            CHECK(value.find('\x01') == std::string::npos);
+        }
+        if (c.servers > 0) {
+            const auto servers = object->getArray("nameservers");
+            REQUIRE(servers);
+            CHECK(servers->size() == kMaxListedNameservers);
+            const auto first = servers->getObject(0);
+            CHECK(first->getArray("seen")->size() == kMaxNameserverSeenValues);
+            CHECK(first->optValue<bool>("seen_truncated", false));
+            CHECK(first->getValue<std::string>("nameserver").size() <= kMaxShownNameBytes);
+        }
+    }
+}
