@@ -247,8 +247,9 @@ StartedIssuance Issuer::start(const std::string& domainId) {
     const Domain domain = findDomain(database_, domainId);
     const double findMs = msSince(mark);
     auto notVerified = [](DomainStatus status) {
-        return Error(ErrorCode::BadRequest, "domain must be verified first, current status: " +
-                                                std::string(toString(status)));
+        // RFC 9110 §15.5.10: well formed, but the domain's state does not allow it (409).
+        return Error(ErrorCode::Conflict, "domain must be verified first, current status: " +
+                                              std::string(toString(status)));
     };
     // issue-certificate on a failed domain is the retry: a fresh order.
     if (domain.status != DomainStatus::Verified && domain.status != DomainStatus::Failed)

@@ -280,7 +280,7 @@ TEST_CASE("issuance: issue-certificate refuses unverified and unknown domains an
     const TestDomain domain = registerDomain("issue-unverified", leftovers);
 
     const HttpResult unverified = issueCertificate(domain);
-    CHECK(unverified.status == 400);
+    CHECK(unverified.status == 409);
     CHECK(unverified.header("Content-Type").find("application/json") == 0);
     CHECK(unverified.jsonString("error") ==
           "domain must be verified first, current status: pending");
@@ -299,10 +299,10 @@ TEST_CASE("issuance: issue-certificate refuses unverified and unknown domains an
     CHECK(wrongMethod.header("Content-Type").find("application/json") == 0);
     CHECK_FALSE(wrongMethod.jsonString("error").empty());
 
-    // Once active it is not verified either: the same 400 names the status.
+    // Once active it is not verified either: the same 409 names the status.
     execute("UPDATE domains SET status = 'active' WHERE id = " + quoted(domain.id));
     const HttpResult active = issueCertificate(domain);
-    CHECK(active.status == 400);
+    CHECK(active.status == 409);
     CHECK(active.jsonString("error") == "domain must be verified first, current status: active");
 }
 
@@ -336,8 +336,8 @@ TEST_CASE("issuance: concurrent issue calls on one verified domain give exactly 
             ++accepted;
             orderId = result.jsonString("order_id");
         } else {
-            CHECK_MESSAGE(result.status == 400, result.body);
-            if (result.status == 400) {
+            CHECK_MESSAGE(result.status == 409, result.body);
+            if (result.status == 409) {
                 ++refused;
                 CHECK(result.jsonString("error") ==
                       "domain must be verified first, current status: certificate_pending");
