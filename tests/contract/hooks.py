@@ -1,11 +1,15 @@
 """schemathesis hooks for tests/contract/schemathesis_test (loaded through SCHEMATHESIS_HOOKS).
 
-One hook only, and it changes no request and no response: after a domain is registered, it
-publishes the domain's verification token in the test stack's DNS (pebble-challtestsrv's API,
-SANDBOX_DNS_API), as the customer would. Without it every verify answers 424, and the stateful
-phase's chain register -> verify -> issue-certificate -> get stops at its second step.
+They change no request and no response:
+- after a domain is registered, its verification token is published in the test stack's DNS
+  (pebble-challtestsrv's API, SANDBOX_DNS_API), as the customer would; without it every verify
+  answers 424 and the chain register -> verify -> issue-certificate -> get stops at its second step;
+- every answer's status is counted per operation and written to DNSH_CONTRACT_STATUSES at exit,
+  so that the test can tell the chain was really followed to its end.
 """
 
+import atexit
+import collections
 import json
 import os
 import urllib.request
@@ -13,11 +17,14 @@ import urllib.request
 import schemathesis
 
 SANDBOX_DNS_API = os.environ.get("SANDBOX_DNS_API", "")
+STATUSES_FILE = os.environ.get("DNSH_CONTRACT_STATUSES", "")
+statuses = collections.Counter()
 
 
 @schemathesis.hook
 def after_call(context, case, response):
-    if not SANDBOX_DNS_API or case.method.upper() != "POST" or case.path != "/domains":
+    statuses[f"{case.method.upper()} {case.operation.path} {response.status_code}"] += 1
+    if not SANDBOX_DNS_API or case.method.upper() != "POST" or case.operation.path != "/domains":
         return
     if response.status_code != 201:
         return
@@ -27,3 +34,10 @@ def after_call(context, case, response):
     request = urllib.request.Request(SANDBOX_DNS_API + "/set-txt", data=record, method="POST")
     with urllib.request.urlopen(request, timeout=5) as answer:
         answer.read()
+
+
+@atexit.register
+def write_statuses():
+    if STATUSES_FILE:
+        with open(STATUSES_FILE, "w") as out:
+            json.dump(dict(sorted(statuses.items())), out, indent=1)
