@@ -9,6 +9,7 @@ int main() {
         {"POST", "/domains", true, [](const dnsh::Request& request, dnsh::Context& context) {
              const auto body = dnsh::parseJsonObject(request.body);
              const auto name = dnsh::requireStringField(body, "domain_name");
+             dnsh::rejectUnknownFields(body, {"domain_name"});
              return dnsh::jsonResponse(
                  201, dnsh::registrationJson(dnsh::registerDomain(context.database, name),
                                              context.config.delegationZone));

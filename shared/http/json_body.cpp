@@ -79,4 +79,16 @@ std::string requireStringField(const Poco::JSON::Object::Ptr& object, const std:
     return value.extract<std::string>();
 }
 
+void rejectUnknownFields(const Poco::JSON::Object::Ptr& object,
+                         std::initializer_list<std::string_view> known) {
+    for (const auto& [name, value] : *object) {
+        if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+        std::string list;
+        for (const auto field : known) list += (list.empty() ? "" : ", ") + std::string(field);
+        // The name is the client's: at most 40 bytes of it (errorResponse makes it printable).
+        throw Error(ErrorCode::BadRequest,
+                    "unknown field " + name.substr(0, 40) + " in the request body; it has " + list);
+    }
+}
+
 }  // namespace dnsh

@@ -255,8 +255,9 @@ StartedIssuance Issuer::start(const std::string& domainId) {
         if (status == DomainStatus::CertificatePending)
             return Error(ErrorCode::Conflict,
                          "a certificate order for this domain is already in progress");
-        return Error(ErrorCode::BadRequest, "domain must be verified first, current status: " +
-                                                std::string(toString(status)));
+        // RFC 9110 §15.5.10: well formed, but the domain's state does not allow it (409).
+        return Error(ErrorCode::Conflict, "domain must be verified first, current status: " +
+                                              std::string(toString(status)));
     };
     if (domain.status != DomainStatus::Verified && domain.status != DomainStatus::Failed)
         throw refused(domain.status);

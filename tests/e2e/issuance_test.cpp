@@ -285,7 +285,7 @@ TEST_CASE("issuance: issue-certificate refuses unverified and unknown domains an
     const TestDomain domain = registerDomain("issue-unverified", leftovers);
 
     const HttpResult unverified = issueCertificate(domain);
-    CHECK(unverified.status == 400);
+    CHECK(unverified.status == 409);
     CHECK(unverified.header("Content-Type").find("application/json") == 0);
     CHECK(unverified.jsonString("error") ==
           "domain must be verified first, current status: pending");
@@ -304,10 +304,10 @@ TEST_CASE("issuance: issue-certificate refuses unverified and unknown domains an
     CHECK(wrongMethod.header("Content-Type").find("application/json") == 0);
     CHECK_FALSE(wrongMethod.jsonString("error").empty());
 
-    // Once active it is not verified either: the same 400 names the status.
+    // Once active it is not verified either: the same 409 names the status.
     execute("UPDATE domains SET status = 'active' WHERE id = " + quoted(domain.id));
     const HttpResult active = issueCertificate(domain);
-    CHECK(active.status == 400);
+    CHECK(active.status == 409);
     CHECK(active.jsonString("error") == "domain must be verified first, current status: active");
 }
 

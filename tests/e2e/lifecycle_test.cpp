@@ -75,8 +75,8 @@ TEST_CASE("lifecycle: register, publish TXT, verify, read back, no certificate y
     const HttpResult certificate = get("/domains/" + id + "/certificate");
     checkError(certificate, 404, "certificate");
 
-    // Verified once is verified: a second call is refused, the state stays.
-    checkError(post("/domains/" + id + "/verify"), 400, "verified");
+    // Verified once is verified: a second call conflicts with the state (409), which stays.
+    checkError(post("/domains/" + id + "/verify"), 409, "verified");
     CHECK(get("/domains/" + id).jsonString("verified_at") == verifiedAt);
 }
 

@@ -465,9 +465,9 @@ TEST_CASE(
     "once") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("checks", leftovers);
-    // Nothing waits for DNS yet: 400; unknown and malformed ids: 404.
+    // Nothing waits for DNS yet: 409; unknown and malformed ids: 404.
     const HttpResult early = postJson("/domains/" + domain.id + "/check", "");
-    CHECK(early.status == 400);
+    CHECK(early.status == 409);
     CHECK(early.jsonString("error").find("nothing is waiting for DNS") != std::string::npos);
     CHECK(postJson("/domains/0123456789abcdef0123456789abcdef/check", "").status == 404);
     CHECK(postJson("/domains/nope/check", "").status == 404);

@@ -96,7 +96,7 @@ TEST_CASE("verify_domain: a verified domain cannot be verified again") {
     const std::string verifiedAt = verifiedAtOf(domain.id);
 
     const HttpResult second = verifyDomain(domain.id);
-    checkError(second, 400, "current status: verified");
+    checkError(second, 409, "current status: verified");  // a conflict with its state
     CHECK(statusOf(domain.id) == "verified");
     CHECK(verifiedAtOf(domain.id) == verifiedAt);  // the first verification's time stands
 }
