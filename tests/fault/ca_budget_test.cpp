@@ -68,6 +68,8 @@ public:
         return seen;
     }
 
+    const ChildProcess& process() const { return *process_; }
+
 private:
     std::unique_ptr<ChildProcess> process_;
     int port_ = 0;
@@ -141,7 +143,8 @@ TEST_CASE("CA budget: a CA that never answers newOrder holds issue-certificate f
 
     // newOrder is a signed POST whose answer was lost: never sent twice (RFC 8555 §6.5 nonces
     // make a replay fail at best, a second order at worst).
-    CHECK(ca.requests("POST", "/order-plz") == 3);
+    CHECK_MESSAGE(ca.requests("POST", "/order-plz") == 3,
+                  "CA: " << describe(ca.process()) << "\nhandlers: " << readFile(api.handlersLog().string()));
     for (const auto& domain : domains) {
         CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
         CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);

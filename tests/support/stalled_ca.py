@@ -115,6 +115,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class TlsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of clients (retried after
+    # 1 s, which a client with a 2 s budget takes for a CA that does not answer).
+    request_queue_size = 128
 
 
 def serve_silent():
@@ -140,7 +143,10 @@ def main():
     BASE = f"https://127.0.0.1:{server.server_address[1]}"
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(ARGS.cert, ARGS.key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    # The handshake in each connection's thread, not in the one accepting thread: one slow
+    # handshake must not hold up the next client's connect.
+    server.socket = context.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
     print(f"listening {server.server_address[1]}", flush=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     threading.Event().wait()
