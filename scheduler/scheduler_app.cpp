@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "events/outbox.hpp"
+#include "domain/outbox.hpp"
 #include "events/webhook_delivery.hpp"
 #include "issuance/issuer.hpp"
 #include "issuance/worker.hpp"

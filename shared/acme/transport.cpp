@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "acme/error_metrics.hpp"
 #include "log/log.hpp"
-#include "metrics/events.hpp"
 
 namespace dnsh::acme {
 

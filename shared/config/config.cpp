@@ -6,8 +6,8 @@
 #include <type_traits>
 
 #include "config/duration.hpp"
+#include "config/server_list.hpp"
 #include "crypto/keys.hpp"
-#include "dns/resolver.hpp"
 
 namespace dnsh {
 

@@ -4,7 +4,7 @@
 #include <future>
 #include <optional>
 
-#include "metrics/events.hpp"
+#include "dns/lookup_metrics.hpp"
 
 namespace dnsh {
 

@@ -9,17 +9,10 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/server_list.hpp"
 #include "dns/dns_name.hpp"
 
 namespace dnsh {
-
-struct DnsServer {
-    std::string host;  // IPv4 or IPv6 literal
-    std::uint16_t port = 53;
-};
-
-// "host[:port][,host[:port]]", IPv6 as "[::1]:53". Throws std::invalid_argument.
-std::vector<DnsServer> parseResolverList(std::string_view text);
 
 enum class LookupOutcome { Found, NoRecords, NxDomain, ServFail, Timeout, Failed };
 

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
+#include "core/json_text.hpp"
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
-#include "http/json_text.hpp"
 
 namespace dnsh {
 

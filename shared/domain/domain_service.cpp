@@ -1,7 +1,7 @@
 #include "domain/domain_service.hpp"
 
-#include "core/error.hpp"
 #include "config/duration.hpp"
+#include "core/error.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 #include "db/transaction.hpp"
@@ -11,7 +11,7 @@
 #include "domain/domain_name.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_transition.hpp"
-#include "events/outbox.hpp"
+#include "domain/outbox.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {

@@ -19,7 +19,7 @@
 #include "events/webhook_signature.hpp"
 #include "events/webhook_store.hpp"
 #include "log/log.hpp"
-#include "metrics/registry.hpp"
+#include "core/metric_registry.hpp"
 
 namespace dnsh {
 

@@ -11,10 +11,10 @@
 #include <iterator>
 
 #include "crypto/random.hpp"
+#include "http/request_metrics.hpp"
 #include "http/routes.hpp"
 #include "http/termination.hpp"
 #include "log/log.hpp"
-#include "metrics/events.hpp"
 #include "metrics/flusher.hpp"
 
 namespace dnsh {

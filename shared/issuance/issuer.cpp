@@ -23,11 +23,11 @@
 #include "domain/domain_name.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_service.hpp"
-#include "events/outbox.hpp"
+#include "domain/outbox.hpp"
 #include "issuance/backoff.hpp"
+#include "issuance/order_metrics.hpp"
 #include "issuance/renewal_time.hpp"
 #include "log/log.hpp"
-#include "metrics/events.hpp"
 
 namespace dnsh {
 

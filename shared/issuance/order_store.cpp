@@ -5,7 +5,7 @@
 #include "db/sql.hpp"
 #include "db/transaction.hpp"
 #include "domain/domain_transition.hpp"
-#include "events/outbox.hpp"
+#include "domain/outbox.hpp"
 #include "issuance/backoff.hpp"
 
 namespace dnsh {

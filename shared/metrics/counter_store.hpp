@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "metrics/registry.hpp"
+#include "core/metric_registry.hpp"
 
 namespace dnsh {
 

@@ -10,8 +10,8 @@
 #include <string_view>
 
 #include "db/sql.hpp"
+#include "dns/lookup_metrics.hpp"
 #include "metrics/counter_store.hpp"
-#include "metrics/events.hpp"
 
 using namespace Poco::Data::Keywords;
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics/registry.hpp"
+#include "core/metric_registry.hpp"
 
 namespace dnsh {
 

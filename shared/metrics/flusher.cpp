@@ -1,8 +1,8 @@
 #include "metrics/flusher.hpp"
 
+#include "core/metric_registry.hpp"
 #include "log/log.hpp"
 #include "metrics/counter_store.hpp"
-#include "metrics/registry.hpp"
 
 namespace dnsh {
 

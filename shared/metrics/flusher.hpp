@@ -1,7 +1,7 @@
 #pragma once
-// A background thread per process that adds this process's counts (metrics/registry.hpp) to the
-// shared metric_counters table: every `interval` (METRICS_FLUSH_INTERVAL, 5 s), sooner once many
-// events are pending, and once more when it is destroyed (at exit). It has its own database
+// A background thread per process that adds this process's counts (core/metric_registry.hpp) to
+// the shared metric_counters table: every `interval` (METRICS_FLUSH_INTERVAL, 5 s), sooner once
+// many events are pending, and once more when it is destroyed (at exit). It has its own database
 // session, closed when a cycle finds nothing to write, so an idle handler process holds no second
 // connection.
 #include <Poco/Data/Session.h>

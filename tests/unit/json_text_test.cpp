@@ -1,6 +1,6 @@
 // JsonText builds the domain views' text directly: it must be the JSON a Poco::JSON::Object tree
 // would have printed, commas and nesting included, whatever the strings hold.
-#include "http/json_text.hpp"
+#include "core/json_text.hpp"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>

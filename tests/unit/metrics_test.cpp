@@ -4,9 +4,11 @@
 
 #include <string>
 
-#include "metrics/events.hpp"
+#include "acme/error_metrics.hpp"
+#include "core/metric_registry.hpp"
+#include "dns/lookup_metrics.hpp"
+#include "http/request_metrics.hpp"
 #include "metrics/exposition.hpp"
-#include "metrics/registry.hpp"
 
 using namespace dnsh;
 

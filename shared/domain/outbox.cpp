@@ -1,14 +1,14 @@
-#include "events/outbox.hpp"
+#include "domain/outbox.hpp"
 
 #include <mutex>
 #include <optional>
 
+#include "core/json_text.hpp"
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/domain_json.hpp"
 #include "domain/domain_repository.hpp"
-#include "http/json_text.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {

@@ -1,4 +1,4 @@
-#include "http/json_text.hpp"
+#include "core/json_text.hpp"
 
 #include <Poco/JSONString.h>
 

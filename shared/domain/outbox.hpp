@@ -8,7 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "events/event_type.hpp"
+#include "domain/event_type.hpp"
 
 namespace dnsh {
 

@@ -1,4 +1,4 @@
-#include "metrics/registry.hpp"
+#include "core/metric_registry.hpp"
 
 #include <algorithm>
 #include <charconv>

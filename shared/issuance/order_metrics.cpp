@@ -1,0 +1,20 @@
+#include "issuance/order_metrics.hpp"
+
+#include <string>
+
+#include "core/metric_registry.hpp"
+
+namespace dnsh {
+
+void countOrderFinished(OrderKind kind, bool valid) {
+    countEvent("dnsh_orders_total", {{"kind", kind == OrderKind::Renewal ? "renewal" : "issuance"},
+                                     {"outcome", valid ? "valid" : "failed"}});
+}
+
+void observeOrderStep(OrderStep step, std::chrono::steady_clock::time_point started) {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+    observeSeconds("dnsh_order_step_duration_seconds", {{"step", std::string(toString(step))}},
+                   elapsed.count());
+}
+
+}  // namespace dnsh
