@@ -66,6 +66,7 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     if (config_.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
     loadKeyEncryptor(config_);  // refuse to start without the key-encryption key
     requireDelegationSettings(config_);
+    requireWebhookSigningSecret(config_.webhook);  // it signs what the handlers write
     configureOutbox(config_);  // WEBHOOK_URL may come from the properties file
     if (apiOpenToNetwork(config_))
         logEvent(LogLevel::Warn,

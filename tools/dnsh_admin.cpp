@@ -15,6 +15,7 @@
 #include "config/config.hpp"
 #include "config/duration.hpp"
 #include "core/error.hpp"
+#include "core/process_hardening.hpp"
 #include "db/database.hpp"
 #include "db/migrations.hpp"
 #include "dns/resolver.hpp"
@@ -81,6 +82,8 @@ protected:
             return EXIT_USAGE;
         }
         try {
+            // export-cert, rotate-kek, retry and delete open private keys.
+            dnsh::disableCoreDumps();
             const dnsh::Config config = dnsh::loadConfig();
             dnsh::setLogLevel(config.logLevel);
             if (config.databaseUrl.empty()) throw dnsh::ConfigError("DATABASE_URL is not set");

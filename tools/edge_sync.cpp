@@ -4,8 +4,6 @@
 //   dnsh-edge-sync           follow changes until SIGTERM
 //   dnsh-edge-sync --once    one full reconcile (a timer or cron job), exit 1 if anything failed
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #include <atomic>
 #include <cstring>
@@ -13,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "config/edge_config.hpp"
+#include "core/process_hardening.hpp"
 #include "edge/edge_agent.hpp"
 #include "log/log.hpp"
 
@@ -22,13 +21,6 @@ std::atomic<bool> stopRequested{false};
 
 void requestStop(int) {
     stopRequested = true;
-}
-
-// It holds decrypted keys in memory: no core file of it, and nobody else may ptrace it.
-void keepMemoryPrivate() {
-    const rlimit none{0, 0};
-    ::setrlimit(RLIMIT_CORE, &none);
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 }  // namespace
@@ -51,7 +43,13 @@ int main(int argc, char** argv) {
             return 64;
         }
     }
-    keepMemoryPrivate();
+    // It holds decrypted keys in memory: no core file of it, and nobody else may ptrace it.
+    try {
+        dnsh::disableCoreDumps();
+    } catch (const std::exception& e) {
+        std::cerr << "dnsh-edge-sync: " << e.what() << "\n";
+        return 1;
+    }
     dnsh::EdgeSettings settings;
     dnsh::EdgeAgentOptions options;
     try {

@@ -143,11 +143,13 @@ dnsh_start_challtestsrv() {
     dnsh_wait_tcp 127.0.0.1 "$api_port" pebble-challtestsrv
 }
 
-# The key-encryption key for private keys at rest: 32 random bytes as hex, mode 0600.
+# The key-encryption key for private keys at rest: 32 random bytes as hex, mode 0600, owned by
+# whoever runs the stack (the programs refuse a KEK file group or others may access). One made
+# by an older checkout is made private too.
 dnsh_ensure_kek() {
     local file=$1
-    [ -s "$file" ] && return 0
-    (umask 077 && openssl rand -hex 32 >"$file")
+    [ -s "$file" ] || (umask 077 && openssl rand -hex 32 >"$file")
+    chmod go-rwx "$file"
 }
 
 # A TLS certificate for Pebble's listener (Pebble ships none), valid for 127.0.0.1.

@@ -101,12 +101,12 @@ void exportCertificate(Database& database, const KeyEncryptor& kek, const std::s
         return true;
     });
     if (rows.empty()) throw Error(ErrorCode::NotFound, "no certificate for domain " + domainId);
-    const std::string keyPem = kek.decrypt(rows[0].get<2>());
+    const SecretString keyPem = kek.decrypt(rows[0].get<2>());
     const int dirFd = openExportDirectory(outDir);
     try {
         writeNewFile(dirFd, outDir, "cert.pem", rows[0].get<0>(), 0644);
         writeNewFile(dirFd, outDir, "chain.pem", rows[0].get<1>(), 0644);
-        writeNewFile(dirFd, outDir, "key.pem", keyPem, 0600);
+        writeNewFile(dirFd, outDir, "key.pem", keyPem.str(), 0600);
     } catch (...) {
         ::close(dirFd);
         throw;
@@ -141,7 +141,7 @@ int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& keys) {
                     into(rows), now;
                 for (auto& row : rows) {
                     if (row.get<2>() == target) continue;  // already there (or a rerun)
-                    std::string plaintext;
+                    SecretString plaintext;
                     try {
                         plaintext = ring.decrypt(row.get<1>());
                     } catch (const std::runtime_error&) {

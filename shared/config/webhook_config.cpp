@@ -30,6 +30,13 @@ std::chrono::milliseconds duration(
 
 }  // namespace
 
+void requireWebhookSigningSecret(const WebhookSettings& settings) {
+    if (settings.enabled() && settings.secret.empty())
+        throw ConfigError(
+            "WEBHOOK_URL is set but WEBHOOK_SECRET is not: whsec_<base64> signs "
+            "every event");
+}
+
 std::string decodeWebhookSecret(const std::string& secret) {
     if (secret.rfind(kSecretPrefix, 0) != 0)
         throw std::invalid_argument("expected whsec_ followed by base64");
@@ -76,10 +83,6 @@ WebhookSettings loadWebhookSettings(
         }
         settings.secret = *value;
     }
-    if (settings.enabled() && settings.secret.empty())
-        throw ConfigError(
-            "WEBHOOK_URL is set but WEBHOOK_SECRET is not: whsec_<base64> signs "
-            "every event");
     settings.retryWindow = duration(lookup, "WEBHOOK_RETRY_WINDOW", settings.retryWindow);
     settings.initialBackoff = duration(lookup, "WEBHOOK_BACKOFF", settings.initialBackoff);
     settings.timeout = duration(lookup, "WEBHOOK_TIMEOUT", settings.timeout);

@@ -18,9 +18,14 @@ struct WebhookSettings {
     bool enabled() const { return !url.empty(); }
 };
 
-// Throws ConfigError naming the variable (never quoting the secret).
+// Throws ConfigError naming the variable (never quoting the secret). WEBHOOK_SECRET may be absent
+// with WEBHOOK_URL set: the handlers only write events to the outbox and never see the secret.
 WebhookSettings loadWebhookSettings(
     const std::function<std::optional<std::string>(const std::string&)>& lookup);
+
+// The scheduler, which signs and sends the events: with WEBHOOK_URL set, WEBHOOK_SECRET is
+// required (ConfigError naming it otherwise).
+void requireWebhookSigningSecret(const WebhookSettings& settings);
 
 // "whsec_<base64>" -> the key bytes. Throws std::invalid_argument saying what is wrong.
 std::string decodeWebhookSecret(const std::string& secret);

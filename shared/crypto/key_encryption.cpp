@@ -1,11 +1,16 @@
 #include "crypto/key_encryption.hpp"
 
+#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
-#include <fstream>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -22,14 +27,14 @@ constexpr int kTagBytes = 16;
 
 using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
-std::string fromHex(const std::string& hex) {
-    std::string bytes;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-        bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    return bytes;
+int hexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
 }
 
-KeyEncryptor::Key makeKey(std::string key32) {
+KeyEncryptor::Key makeKey(SecretString key32) {
     if (key32.size() != 32) throw std::invalid_argument("KEK must be 32 bytes");
     static constexpr char kDigits[] = "0123456789abcdef";
     std::string id;
@@ -39,6 +44,12 @@ KeyEncryptor::Key makeKey(std::string key32) {
         id += kDigits[byte & 15];
     }
     return {std::move(key32), std::move(id)};
+}
+
+std::string octalMode(mode_t mode) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+    return text;
 }
 
 // What tells that a key file changed: a rotation replaces files by rename (a new inode) or
@@ -62,19 +73,61 @@ FileStamp stampOf(const std::string& path) {
             static_cast<long long>(info.st_mtim.tv_sec) * 1000000000LL + info.st_mtim.tv_nsec};
 }
 
-// The key in `path`, or nothing when the file does not exist.
-std::optional<KeyEncryptor::Key> readKeyFile(const std::string& path) {
-    std::ifstream file(path);
-    if (!file) {
-        if (errno == ENOENT) return std::nullopt;
-        throw std::runtime_error("cannot read KEY_ENCRYPTION_KEY_FILE " + path);
+// Closes a file descriptor when it goes out of scope.
+struct FileDescriptor {
+    int fd;
+    ~FileDescriptor() {
+        if (fd >= 0) ::close(fd);
     }
-    std::string hex;
-    file >> hex;
-    if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+};
+
+// The key in `path`, or nothing when the file does not exist. Like ssh with a private key, a
+// file that group or others may read or write is refused: the KEK opens every private key.
+std::optional<KeyEncryptor::Key> readKeyFile(const std::string& path) {
+    const FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (file.fd < 0) {
+        if (errno == ENOENT) return std::nullopt;
+        throw std::runtime_error("cannot read KEY_ENCRYPTION_KEY_FILE " + path + ": " +
+                                 std::strerror(errno));
+    }
+    struct stat info {};
+    if (::fstat(file.fd, &info) != 0)
+        throw std::runtime_error("cannot read KEY_ENCRYPTION_KEY_FILE " + path + ": " +
+                                 std::strerror(errno));
+    if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        throw std::runtime_error("KEY_ENCRYPTION_KEY_FILE " + path + " has mode " +
+                                 octalMode(info.st_mode) +
+                                 ": group or others may access it; a key-encryption key must be "
+                                 "private to its owner (chmod 600 " + path + ")");
+    // 64 hex characters and a newline; anything much longer is not a key file.
+    char text[160];
+    ssize_t length = 0;
+    while (length < static_cast<ssize_t>(sizeof text)) {
+        const ssize_t got = ::read(file.fd, text + length, sizeof text - length);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        length += got;
+    }
+    std::size_t begin = 0, end = static_cast<std::size_t>(length);
+    while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+    while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+    SecretString key32;
+    if (end - begin == 64) {
+        char bytes[32];
+        bool hex = true;
+        for (std::size_t i = 0; i < 32 && hex; ++i) {
+            const int high = hexValue(text[begin + 2 * i]), low = hexValue(text[begin + 2 * i + 1]);
+            hex = high >= 0 && low >= 0;
+            bytes[i] = static_cast<char>(high * 16 + low);
+        }
+        if (hex) key32 = SecretString(bytes, sizeof bytes);
+        OPENSSL_cleanse(bytes, sizeof bytes);
+    }
+    OPENSSL_cleanse(text, sizeof text);
+    if (key32.empty())
         throw std::runtime_error("KEY_ENCRYPTION_KEY_FILE " + path +
                                  " must hold 64 hex characters (openssl rand -hex 32)");
-    return makeKey(fromHex(hex));
+    return makeKey(std::move(key32));
 }
 
 std::vector<std::string> splitPaths(const std::string& paths) {
@@ -86,13 +139,15 @@ std::vector<std::string> splitPaths(const std::string& paths) {
     return out;
 }
 
-std::optional<std::string> unseal(const KeyEncryptor::Key& key, const std::string& sealed) {
+// The plaintext, or nothing when `key` does not open `sealed`. What a failed attempt wrote before
+// the tag was checked is unauthenticated plaintext too: wiped all the same.
+std::optional<SecretString> unseal(const KeyEncryptor::Key& key, const std::string& sealed) {
     std::string in = base64UrlDecode(sealed);
     if (in.size() < static_cast<std::size_t>(kNonceBytes + kTagBytes))
         throw std::runtime_error("sealed key too short");
     auto* bytes = reinterpret_cast<unsigned char*>(in.data());
     const int bodySize = static_cast<int>(in.size()) - kNonceBytes - kTagBytes;
-    std::string out(static_cast<std::size_t>(bodySize), '\0');
+    SecretString out(std::string(static_cast<std::size_t>(bodySize), '\0'));
     CipherContext context(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
     int length = 0;
     if (EVP_DecryptInit_ex(context.get(), EVP_aes_256_gcm(), nullptr,
@@ -149,7 +204,7 @@ KeyEncryptor KeyEncryptor::fromFile(const std::string& paths) {
     return KeyEncryptor(std::move(ring));
 }
 
-KeyEncryptor::KeyEncryptor(std::string key32) : ring_(std::make_shared<KeyRing>()) {
+KeyEncryptor::KeyEncryptor(SecretString key32) : ring_(std::make_shared<KeyRing>()) {
     ring_->keys = std::make_shared<const std::vector<Key>>(1, makeKey(std::move(key32)));
 }
 
@@ -167,7 +222,7 @@ KeyEncryptor KeyEncryptor::snapshot() const {
     return KeyEncryptor(std::move(ring));
 }
 
-KeyEncryptor::Sealed KeyEncryptor::seal(const std::string& plaintext) const {
+KeyEncryptor::Sealed KeyEncryptor::seal(std::string_view plaintext) const {
     const auto current = keys();
     const Key& key = current->front();
     std::string out(kNonceBytes + plaintext.size() + kTagBytes, '\0');
@@ -187,7 +242,7 @@ KeyEncryptor::Sealed KeyEncryptor::seal(const std::string& plaintext) const {
     return {base64UrlEncode(out), key.id};
 }
 
-std::string KeyEncryptor::decrypt(const std::string& sealed) const {
+SecretString KeyEncryptor::decrypt(const std::string& sealed) const {
     for (const Key& key : *keys())
         if (auto plaintext = unseal(key, sealed)) return std::move(*plaintext);
     throw std::runtime_error("cannot decrypt key: wrong key-encryption key or damaged data");

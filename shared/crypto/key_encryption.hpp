@@ -3,10 +3,14 @@
 // KEY_ENCRYPTION_KEY_FILE. The database keeps the ciphertext and the id of the KEK it is sealed
 // under. KEY_ENCRYPTION_KEY_FILE may name several files (comma-separated): the first one present
 // seals, every one present unseals, and the files are read again whenever one of them changes,
-// so a KEK rotation needs no restart (README, "Rotate the KEK").
+// so a KEK rotation needs no restart (README, "Rotate the KEK"). A KEK file must be private to
+// its owner (no group or other permission bits), as ssh requires of private keys.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "crypto/secret_string.hpp"
 
 namespace dnsh {
 
@@ -14,10 +18,11 @@ class KeyEncryptor {
 public:
     // Each file holds 64 hex characters (32 bytes). A listed file that does not exist is skipped
     // (a rotation adds and removes them); throws std::runtime_error naming the file when one
-    // cannot be read or parsed, or when none exists.
+    // cannot be read or parsed, is accessible to group or others (naming its mode), or when
+    // none exists. The same holds whenever the files are read again.
     static KeyEncryptor fromFile(const std::string& paths);
     // One fixed key, never re-read.
-    explicit KeyEncryptor(std::string key32);
+    explicit KeyEncryptor(SecretString key32);
 
     struct Sealed {
         std::string ciphertext;
@@ -25,11 +30,12 @@ public:
     };
     // base64url( 12-byte nonce || ciphertext || 16-byte tag ) under the sealing KEK, fresh nonce
     // each call, with that KEK's id: one call, so a rotation in between cannot mislabel it.
-    Sealed seal(const std::string& plaintext) const;
-    std::string encrypt(const std::string& plaintext) const { return seal(plaintext).ciphertext; }
+    Sealed seal(std::string_view plaintext) const;
+    std::string encrypt(std::string_view plaintext) const { return seal(plaintext).ciphertext; }
     // Tries every KEK (the sealing one first); GCM's tag tells which one it was. Throws
-    // std::runtime_error when none opens it (tampered with, or a KEK no longer listed).
-    std::string decrypt(const std::string& sealed) const;
+    // std::runtime_error when none opens it (tampered with, or a KEK no longer listed). The
+    // plaintext is a private key: wiped when the caller drops it.
+    SecretString decrypt(const std::string& sealed) const;
     // The id of the KEK that opens `sealed`; throws as decrypt does.
     std::string keyIdOf(const std::string& sealed) const;
 
@@ -39,7 +45,7 @@ public:
     KeyEncryptor snapshot() const;
 
     struct Key {
-        std::string bytes;
+        SecretString bytes;
         std::string id;
     };
 

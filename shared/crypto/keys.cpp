@@ -40,17 +40,18 @@ Pkey generateRsaKey(int bits) {
     return key;
 }
 
-std::string privateKeyToPem(EVP_PKEY* key) {
+SecretString privateKeyToPem(EVP_PKEY* key) {
     Bio bio(BIO_new(BIO_s_mem()));
     if (!bio ||
         PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
         throw std::runtime_error("cannot encode private key: " + opensslError());
     char* data = nullptr;
     const long size = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(size));
+    // The memory BIO wipes its own buffer when freed (BUF_MEM_free); this copy is ours to wipe.
+    return SecretString(data, static_cast<std::size_t>(size));
 }
 
-Pkey privateKeyFromPem(const std::string& pem) {
+Pkey privateKeyFromPem(std::string_view pem) {
     Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
     if (!key) throw std::runtime_error("cannot decode private key: " + opensslError());

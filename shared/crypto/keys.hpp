@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/secret_string.hpp"
+
 namespace dnsh {
 
 struct PkeyDeleter {
@@ -17,9 +19,9 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 Pkey generateEcdsaP256Key();
 Pkey generateRsaKey(int bits);
 
-// PKCS#8 PEM of the private key. The result is a secret: never log it.
-std::string privateKeyToPem(EVP_PKEY* key);
-Pkey privateKeyFromPem(const std::string& pem);
+// PKCS#8 PEM of the private key. The result is a secret: never log it; wiped when dropped.
+SecretString privateKeyToPem(EVP_PKEY* key);
+Pkey privateKeyFromPem(std::string_view pem);
 
 std::vector<unsigned char> sha256(std::string_view data);
 

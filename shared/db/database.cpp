@@ -5,11 +5,15 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 #include "db/sql.hpp"
 #include "log/log.hpp"
@@ -36,7 +40,59 @@ std::string quoteValue(const std::string& value) {
     return quoted + "'";
 }
 
+// Whether `word` is a connection parameter libpq knows (host, port, sslmode...): a name, never a
+// value, so a message may keep it.
+bool isConnectionKeyword(std::string_view word) {
+    static const std::vector<std::string> keywords = [] {
+        std::vector<std::string> names;
+        std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> defaults(PQconndefaults(),
+                                                                              &PQconninfoFree);
+        for (PQconninfoOption* option = defaults.get(); option && option->keyword; ++option)
+            names.emplace_back(option->keyword);
+        return names;
+    }();
+    return std::find(keywords.begin(), keywords.end(), word) != keywords.end();
+}
+
 }  // namespace
+
+std::string redactConnectionError(std::string_view message) {
+    // libpq quotes what it could not parse: "missing \"=\" after \"<text>\" in connection info
+    // string", "invalid integer value \"<text>\" for connection option \"port\"". Quoted parts
+    // stay only when they are a keyword or one punctuation character.
+    std::string out;
+    std::size_t position = 0;
+    while (true) {
+        const std::size_t open = message.find('"', position);
+        if (open == std::string_view::npos) {
+            out.append(message.substr(position));
+            return out;
+        }
+        const std::size_t close = message.find('"', open + 1);
+        if (close == std::string_view::npos) {  // a quote inside a value: drop the rest
+            out.append(message.substr(position, open - position)).append("\"...\"");
+            return out;
+        }
+        const std::string_view quoted = message.substr(open + 1, close - open - 1);
+        const bool harmless = isConnectionKeyword(quoted) ||
+                              (quoted.size() == 1 && !std::isalnum(static_cast<unsigned char>(quoted[0])));
+        out.append(message.substr(position, open - position))
+            .append("\"")
+            .append(harmless ? quoted : "...")
+            .append("\"");
+        position = close + 1;
+        // libpq's own words between two quoted parts have a space on each side; anything else
+        // between two quotes is the rest of a value that held quote characters.
+        const std::size_t next = message.find('"', position);
+        if (next != std::string_view::npos && next > position) {
+            const std::string_view between = message.substr(position, next - position);
+            if (between.front() != ' ' || between.back() != ' ') {
+                out.append("...");
+                return out;
+            }
+        }
+    }
+}
 
 std::string toKeyValueConnectionString(const std::string& databaseUrl) {
     char* error = nullptr;
@@ -46,7 +102,8 @@ std::string toKeyValueConnectionString(const std::string& databaseUrl) {
         std::string why = error ? error : "unparseable";
         PQfreemem(error);
         while (!why.empty() && why.back() == '\n') why.pop_back();
-        throw std::invalid_argument(why);
+        // libpq's message quotes the part it could not parse, which may be the password.
+        throw std::invalid_argument(redactConnectionError(why));
     }
     std::string result;
     for (PQconninfoOption* option = options.get(); option->keyword != nullptr; ++option) {
@@ -109,7 +166,10 @@ Poco::Data::Session& Database::session() {
     } catch (const Poco::Exception& e) {
         unavailable(e.displayText());
     } catch (const std::invalid_argument& e) {
-        throw Error(ErrorCode::Internal, std::string("DATABASE_URL is not valid: ") + e.what());
+        // The operator learns what is wrong from the log (redacted: DATABASE_URL may hold a
+        // password); a client only that something is, never the URL or libpq's words about it.
+        logEvent(LogLevel::Error, "DATABASE_URL does not parse", {{"detail", e.what()}});
+        throw Error(ErrorCode::Internal, "internal error");
     }
     return *session_;
 }

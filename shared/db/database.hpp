@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "config/config.hpp"
@@ -83,8 +84,12 @@ void setTransactionTimeouts(Poco::Data::Session& session, std::chrono::milliseco
                             std::chrono::milliseconds lock);
 
 // libpq accepts URIs and key=value strings; Poco's connector only key=value. Converts either to
-// key=value with libpq's own parser. Throws std::invalid_argument.
+// key=value with libpq's own parser. Throws std::invalid_argument with libpq's reason, redacted.
 std::string toKeyValueConnectionString(const std::string& databaseUrl);
+
+// libpq's message about a connection string with every quoted part that is not a parameter name
+// replaced by "...": it quotes what it could not parse, which may be a password. Fit for a log.
+std::string redactConnectionError(std::string_view message);
 
 // Runs an SQL script of several statements (migrations) through libpq directly, since prepared
 // statements (what Poco uses) take only one statement each.

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/error.hpp"
+#include "db/database.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -59,6 +60,12 @@ void EdgeSource::drop() {
 PGconn* EdgeSource::connection() {
     if (connection_ && PQstatus(connection_) == CONNECTION_OK) return connection_;
     drop();
+    try {
+        toKeyValueConnectionString(databaseUrl_);  // libpq's parse error would quote a password
+    } catch (const std::invalid_argument& e) {
+        logEvent(LogLevel::Error, "DATABASE_URL does not parse", {{"detail", e.what()}});
+        throw Error(ErrorCode::DatabaseUnavailable, "database unavailable");
+    }
     connection_ = PQconnectdb(databaseUrl_.c_str());
     if (PQstatus(connection_) != CONNECTION_OK) {
         std::string why = PQerrorMessage(connection_);

@@ -1,12 +1,12 @@
 #include "edge/edge_sync.hpp"
 
-#include <openssl/crypto.h>
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
 
 #include "crypto/certificate.hpp"
+#include "crypto/secret_string.hpp"
 #include "edge/edge_names.hpp"
 #include "log/log.hpp"
 
@@ -14,16 +14,11 @@ namespace dnsh {
 
 namespace {
 
-std::string withNewline(std::string pem) {
-    if (!pem.empty() && pem.back() != '\n') pem += '\n';
-    return pem;
+// `pem` and, unless it ends with one, a newline.
+void appendPem(SecretString& out, std::string_view pem) {
+    out.append(pem);
+    if (!pem.empty() && pem.back() != '\n') out.append("\n");
 }
-
-// Decrypted key material is wiped before its memory goes back to the allocator.
-struct Wiped {
-    std::string text;
-    ~Wiped() { OPENSSL_cleanse(text.data(), text.size()); }
-};
 
 }  // namespace
 
@@ -41,10 +36,12 @@ bool EdgeSync::writeDomain(const EdgeCertificate& certificate) {
     const std::string file = edgeFileName(certificate.domainName);
     const std::string serial = certificateSerialHex(certificate.leafPem);
     if (serial.empty()) throw std::runtime_error("the stored certificate is not a PEM certificate");
-    const Wiped key{withNewline(keys_.decrypt(certificate.sealedKey))};
-    const Wiped combined{withNewline(certificate.leafPem) + withNewline(certificate.chainPem) +
-                         key.text};
-    const bool changed = directory_.write(file, combined.text, EdgeDirectory::Mode::Secret);
+    // Decrypted key material lives in wiped buffers only (crypto/secret_string.hpp).
+    SecretString combined;
+    appendPem(combined, certificate.leafPem);
+    appendPem(combined, certificate.chainPem);
+    appendPem(combined, keys_.decrypt(certificate.sealedKey));
+    const bool changed = directory_.write(file, combined.str(), EdgeDirectory::Mode::Secret);
     served_[certificate.domainName] = {certificate.certificateId, serial,
                                        certificate.createdMicros};
     failing_.erase(certificate.domainName);
@@ -187,11 +184,11 @@ void EdgeSync::updateHaproxy(const std::set<std::string>& changed,
         }
         for (const auto& name : changed) {
             const std::string path = haproxyPath(name);
-            const auto pem = directory_.read(edgeFileName(name));
+            auto pem = directory_.read(edgeFileName(name));
             if (!pem) continue;
-            const Wiped content{*pem};
+            const SecretString content(std::move(*pem));
             try {
-                haproxy_->install(path, content.text, served_[name].serial,
+                haproxy_->install(path, content.str(), served_[name].serial,
                                   !haproxyListed_.count(path));
             } catch (const HaproxyUnreachable&) {
                 throw;
@@ -229,11 +226,11 @@ bool EdgeSync::compareHaproxy() {
             const std::string path = haproxyPath(name);
             const bool isListed = listed.count(path) > 0;
             if (isListed && haproxy_->serialOf(path) == served.serial) continue;
-            const auto pem = directory_.read(edgeFileName(name));
+            auto pem = directory_.read(edgeFileName(name));
             if (!pem) continue;
-            const Wiped content{*pem};
+            const SecretString content(std::move(*pem));
             try {
-                haproxy_->install(path, content.text, served.serial, !isListed);
+                haproxy_->install(path, content.str(), served.serial, !isListed);
             } catch (const HaproxyUnreachable&) {
                 throw;
             } catch (const std::runtime_error& e) {

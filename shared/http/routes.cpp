@@ -11,9 +11,9 @@ const std::vector<Route>& routeTable() {
         {"/domains", "GET", "list_domains"},
         {"/domains", "POST", "create_domain"},
         {"/domains/{id}", "GET", "get_domain"},
-        {"/domains/{id}", "DELETE", "delete_domain"},
+        {"/domains/{id}", "DELETE", "delete_domain", true},  // the account key: deactivations
         {"/domains/{id}/verify", "POST", "verify_domain"},
-        {"/domains/{id}/issue-certificate", "POST", "issue_certificate"},
+        {"/domains/{id}/issue-certificate", "POST", "issue_certificate", true},
         {"/domains/{id}/check", "POST", "check_domain"},
         {"/domains/{id}/certificate", "GET", "get_certificate"},
         {"/healthz", "GET", "health"},

@@ -11,6 +11,9 @@ struct Route {
     std::string pattern;  // "/domains/{id}/verify"
     std::string method;
     std::string handler;  // the executable under handlers/
+    // It seals or opens private keys: the one kind of handler lighttpd.conf gives
+    // KEY_ENCRYPTION_KEY_FILE (var.key_handler_env); the others never see it.
+    bool opensPrivateKeys = false;
 };
 
 const std::vector<Route>& routeTable();

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "core/process_hardening.hpp"
 #include "crypto/random.hpp"
 #include "http/request_metrics.hpp"
 #include "http/routes.hpp"
@@ -227,6 +228,7 @@ int serve(const std::vector<Endpoint>& endpoints) {
     std::signal(SIGPIPE, SIG_IGN);  // a client that hung up must not kill the process
     std::unique_ptr<Context> context;
     try {
+        disableCoreDumps();  // issue_certificate and delete_domain open private keys
         context = makeContext();
     } catch (const std::exception& e) {
         logEvent(LogLevel::Error, "cannot start", {{"detail", errorDetail(e)}});

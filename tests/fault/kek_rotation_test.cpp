@@ -5,6 +5,7 @@
 // own, on a scratch database. No answer may be other than expected, nothing may fail, nothing is
 // restarted, and at the end every key is sealed under the new KEK and opens with it alone.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -37,6 +38,7 @@ namespace {
 void writeKeyFile(const std::string& path, const std::string& hex) {
     const std::string temporary = path + ".tmp";
     std::ofstream(temporary) << hex << "\n";
+    ::chmod(temporary.c_str(), 0600);  // a KEK file must be private to its owner
     std::filesystem::rename(temporary, path);
 }
 

@@ -346,11 +346,13 @@ TEST_CASE(
     addKeyBody(secrets, "the certificate key",
                encryptor.decrypt(scalar("SELECT private_key_ciphertext FROM certificates WHERE "
                                         "domain_id = " +
-                                        quoted(domain.id) + " ORDER BY created_at DESC LIMIT 1")));
+                                        quoted(domain.id) + " ORDER BY created_at DESC LIMIT 1"))
+                   .str());
     addKeyBody(secrets, "the ACME account key",
                encryptor.decrypt(scalar("SELECT key_ciphertext FROM acme_accounts WHERE "
                                         "directory_url = " +
-                                        quoted(requireEnv("ACME_DIRECTORY")))));
+                                        quoted(requireEnv("ACME_DIRECTORY"))))
+                   .str());
     std::set<std::string> tokens;
     {
         std::istringstream all(scalar("SELECT string_agg(verification_token, ' ') FROM domains"));

@@ -3,6 +3,7 @@
 // database, so the test gets a scratch database of its own on the test server.
 #include <Poco/Data/Statement.h>
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -25,7 +26,10 @@ namespace {
 
 struct TempKek {
     std::string path = "/tmp/dnsh-kek-" + randomHex(6);
-    TempKek() { std::ofstream(path) << randomHex(32) << "\n"; }
+    TempKek() {
+        std::ofstream(path) << randomHex(32) << "\n";
+        ::chmod(path.c_str(), 0600);  // a KEK file must be private to its owner
+    }
     ~TempKek() { std::remove(path.c_str()); }
 };
 

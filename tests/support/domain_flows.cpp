@@ -194,8 +194,8 @@ void checkStoredKeyMatches(const TestDomain& domain) {
     REQUIRE(leaf.find("BEGIN CERTIFICATE") != std::string::npos);
     CHECK(sealed.find("PRIVATE KEY") == std::string::npos);  // ciphertext, not PEM
     const auto encryptor = dnsh::KeyEncryptor::fromFile(requireEnv("KEY_ENCRYPTION_KEY_FILE"));
-    const std::string keyPem = encryptor.decrypt(sealed);
-    CHECK(keyPem.find("PRIVATE KEY") != std::string::npos);
+    const dnsh::SecretString keyPem = encryptor.decrypt(sealed);
+    CHECK(keyPem.view().find("PRIVATE KEY") != std::string::npos);
     const dnsh::Pkey key = dnsh::privateKeyFromPem(keyPem);
     CHECK(dnsh::certificateMatchesKey(leaf, key.get()));
 }

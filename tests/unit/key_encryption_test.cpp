@@ -1,5 +1,6 @@
 // KeyEncryptor with several KEK files (KEY_ENCRYPTION_KEY_FILE=a,b,c): the first present seals,
-// every present one opens, files are read again when they change, missing ones are skipped.
+// every present one opens, files are read again when they change, missing ones are skipped, and
+// a file that group or others may access is refused (as ssh refuses such a private key).
 #include "crypto/key_encryption.hpp"
 
 #include <doctest/doctest.h>
@@ -24,10 +25,13 @@ struct KekDir {
     KekDir() { fs::create_directories(path); }
     ~KekDir() { fs::remove_all(path); }
     std::string file(const std::string& name) const { return (path / name).string(); }
-    // Written beside and renamed into place, as the README's rotation steps do.
-    std::string write(const std::string& name, const std::string& hex) const {
+    // Written beside and renamed into place, as the README's rotation steps do; mode 0600
+    // unless told otherwise (a KEK file must be private to its owner).
+    std::string write(const std::string& name, const std::string& hex,
+                      fs::perms mode = fs::perms::owner_read | fs::perms::owner_write) const {
         const std::string temporary = file(name + ".tmp");
         std::ofstream(temporary) << hex << "\n";
+        fs::permissions(temporary, mode);
         fs::rename(temporary, file(name));
         return file(name);
     }
@@ -129,4 +133,49 @@ TEST_CASE("KEY_ENCRYPTION_KEY_FILE that names no usable file is refused") {
                       doctest::Contains("64 hex characters"));
     CHECK_THROWS_WITH(dnsh::KeyEncryptor::fromFile(dir.write("kek", kOld) + "," + dir.write("bad", "zz")),
                       doctest::Contains("64 hex characters"));
+}
+
+TEST_CASE("a KEK file that group or others may read or write is refused, naming it and its mode") {
+    const KekDir dir;
+    using fs::perms;
+    const perms owner = perms::owner_read | perms::owner_write;
+    struct Case {
+        const char* description;
+        perms mode;
+        const char* shown;
+    };
+    const Case refused[] = {
+        {"group-readable (the old README's 0640)", owner | perms::group_read, "0640"},
+        {"world-readable (umask 022)", owner | perms::group_read | perms::others_read, "0644"},
+        {"group-writable", owner | perms::group_write, "0620"},
+        {"others may write", owner | perms::others_write, "0602"},
+        {"others may execute", owner | perms::others_exec, "0601"},
+    };
+    for (const auto& c : refused) {
+        const std::string description = c.description;
+        CAPTURE(description);
+        const std::string path = dir.write("kek", kOld, c.mode);
+        try {
+            dnsh::KeyEncryptor::fromFile(path);
+            FAIL("accepted");
+        } catch (const std::runtime_error& e) {
+            const std::string message = e.what();
+            CHECK(message.find(path) != std::string::npos);
+            CHECK(message.find(std::string("mode ") + c.shown) != std::string::npos);
+            CHECK(message.find(kOld) == std::string::npos);
+        }
+    }
+    CHECK_NOTHROW(dnsh::KeyEncryptor::fromFile(dir.write("kek", kOld, owner)));
+    CHECK_NOTHROW(dnsh::KeyEncryptor::fromFile(dir.write("kek", kOld, perms::owner_read)));
+
+    // Read again during a rotation: a kek.next dropped in readable by others stops the use
+    // of the keys (naming it) instead of being taken.
+    const auto ring =
+        dnsh::KeyEncryptor::fromFile(dir.write("kek", kOld) + "," + dir.file("kek.next"));
+    const std::string sealed = ring.encrypt("secret");
+    dir.write("kek.next", kNew, owner | perms::group_read | perms::others_read);
+    const std::string refusal = dir.file("kek.next") + " has mode 0644";
+    CHECK_THROWS_WITH(ring.decrypt(sealed), doctest::Contains(refusal.c_str()));
+    fs::permissions(dir.file("kek.next"), owner);
+    CHECK(ring.decrypt(sealed) == "secret");
 }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -68,7 +69,47 @@ std::string lighttpdHandler(const std::vector<UrlBlock>& blocks, const std::stri
     return "";
 }
 
+// The names in lighttpd.conf's `var.<name> = <expression>`: quoted strings in parenthesized
+// lists, and other variables of the file, joined by "+".
+std::set<std::string> lighttpdList(const std::string& conf, const std::string& name) {
+    const std::regex definition("\nvar\\." + name + " = ([^\\n]*(\\n +[^\\n]*)*)");
+    std::smatch found;
+    REQUIRE_MESSAGE(std::regex_search(conf, found, definition), "no var." << name);
+    const std::string expression = found[1];
+    std::set<std::string> names;
+    const std::regex term(R"re("([A-Z_]+)"|var\.([a-z_]+))re");
+    for (std::sregex_iterator it(expression.begin(), expression.end(), term), end; it != end; ++it) {
+        if ((*it)[1].matched) {
+            names.insert((*it)[1]);
+        } else {
+            const auto inner = lighttpdList(conf, (*it)[2]);
+            names.insert(inner.begin(), inner.end());
+        }
+    }
+    return names;
+}
+
 }  // namespace
+
+TEST_CASE("routes: the KEK only for handlers that open keys, WEBHOOK_SECRET for none") {
+    const std::string conf = lighttpdConf();
+    // handler -> the variable list lighttpd copies into its environment
+    std::map<std::string, std::set<std::string>> environments;
+    const std::regex server(
+        R"re("bin-path" => env\.DNSH_BIN_DIR \+ "/([a-z_]+)"[^)]*"bin-copy-environment" => var\.([a-z_]+))re");
+    for (std::sregex_iterator it(conf.begin(), conf.end(), server), end; it != end; ++it)
+        environments[(*it)[1]] = lighttpdList(conf, (*it)[2]);
+    for (const auto& route : routeTable()) {
+        CAPTURE(route.handler);
+        REQUIRE(environments.count(route.handler) == 1);
+        const auto& environment = environments[route.handler];
+        CHECK(environment.count("DATABASE_URL") == 1);
+        CHECK(environment.count("KEY_ENCRYPTION_KEY_FILE") == (route.opensPrivateKeys ? 1 : 0));
+        CHECK(environment.count("WEBHOOK_SECRET") == 0);
+        CHECK(environment.count("WEBHOOK_URL") == 1);  // whether to write outbox events
+        CHECK(environment.count("DNS_UPDATE_TSIG") == 0);
+    }
+}
 
 TEST_CASE("routes: Allow lists every method of a path, and nothing for unknown paths") {
     struct Case {

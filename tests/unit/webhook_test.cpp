@@ -73,7 +73,6 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
         {"too short a key",
          {{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", "whsec_c2VjcmV0"}},
          "WEBHOOK_SECRET"},
-        {"URL without a secret", {{"WEBHOOK_URL", url}}, "WEBHOOK_SECRET"},
         {"not an http URL",
          {{"WEBHOOK_URL", "ftp://example.com/"}, {"WEBHOOK_SECRET", kSecret}},
          "WEBHOOK_URL"},
@@ -98,6 +97,19 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
                 CHECK(message.find(secret->second) == std::string::npos);
         }
     }
+}
+
+TEST_CASE("WEBHOOK_URL without WEBHOOK_SECRET: a handler's settings, refused by the scheduler") {
+    // Handlers write outbox events (WEBHOOK_URL says whether) and never get the secret.
+    const Config config = loadConfig(lookupIn({{"WEBHOOK_URL", "http://127.0.0.1:9/hooks"}}));
+    CHECK(config.webhook.enabled());
+    CHECK(config.webhook.secret.empty());
+    CHECK_THROWS_WITH_AS(requireWebhookSigningSecret(config.webhook),
+                         doctest::Contains("WEBHOOK_SECRET"), ConfigError);
+    const Config signing = loadConfig(
+        lookupIn({{"WEBHOOK_URL", "http://127.0.0.1:9/hooks"}, {"WEBHOOK_SECRET", kSecret}}));
+    CHECK_NOTHROW(requireWebhookSigningSecret(signing.webhook));
+    CHECK_NOTHROW(requireWebhookSigningSecret(loadConfig(lookupIn({})).webhook));
 }
 
 TEST_CASE("webhookBackoff doubles from the initial delay up to an hour") {
