@@ -53,7 +53,34 @@ void IssuanceWorker::refreshRenewalInfo() {
     }
 }
 
+void IssuanceWorker::release(const std::string& orderId, std::chrono::milliseconds delay,
+                             bool dnsPoll) {
+    database_.withSession([&](Poco::Data::Session& session) {
+        OrderStore(session).release(orderId, owner_, delay.count(), dnsPoll);
+        return true;
+    });
+}
+
+bool IssuanceWorker::releaseLeftover() {
+    if (!unreleased_) return true;
+    try {
+        release(unreleased_->orderId, unreleased_->delay, unreleased_->dnsPoll);
+        logEvent(LogLevel::Info, "order given back after the database returned",
+                 {{"order_id", unreleased_->orderId}, {"worker", owner_}});
+    } catch (const LeaseLost&) {
+        // The lease ran out and another replica has the order: nothing of ours to give back.
+    } catch (const std::exception& e) {
+        logEvent(LogLevel::Error, "release failed",
+                 {{"order_id", unreleased_->orderId}, {"detail", errorDetail(e)}});
+        return false;
+    }
+    unreleased_.reset();
+    return true;
+}
+
 bool IssuanceWorker::runOnce() {
+    // Before anything else: an order still leased to this idle worker is one nobody advances.
+    if (!releaseLeftover()) return false;
     std::optional<std::string> orderId;
     try {
         // Not only when idle: a queue that is never empty (many orders waiting for their
@@ -94,14 +121,15 @@ bool IssuanceWorker::runOnce() {
               {"duration_ms", elapsed.count()}});
     if (!outcome.finished) {
         try {
-            database_.withSession([&](Poco::Data::Session& session) {
-                OrderStore(session).release(*orderId, owner_, outcome.delay.count(),
-                                            outcome.dnsPoll);
-                return true;
-            });
+            release(*orderId, outcome.delay, outcome.dnsPoll);
+        } catch (const LeaseLost&) {
+            // Another replica owns the order now.
         } catch (const std::exception& e) {
+            // A failover or an outage: kept, and given back as soon as the database answers
+            // (the lease alone would hold the order for up to SCHEDULER_LEASE).
             logEvent(LogLevel::Error, "release failed",
                      {{"order_id", *orderId}, {"detail", errorDetail(e)}});
+            unreleased_ = Unreleased{*orderId, outcome.delay, outcome.dnsPoll};
         }
     }
     return true;

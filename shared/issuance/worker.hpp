@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/config.hpp"
@@ -30,8 +31,20 @@ private:
     // RFC 9773: renewalInfo asked again for the certificates whose time has come.
     void refreshRenewalInfo();
 
+    // An order this worker could not give back (the database went away before its release):
+    // given back first thing once the database answers again, instead of sitting out its lease.
+    struct Unreleased {
+        std::string orderId;
+        std::chrono::milliseconds delay;
+        bool dnsPoll;
+    };
+    // True when nothing is left to give back (or another replica holds the order now).
+    bool releaseLeftover();
+    void release(const std::string& orderId, std::chrono::milliseconds delay, bool dnsPoll);
+
     const Config& config_;
     std::string owner_;
+    std::optional<Unreleased> unreleased_;
     Database database_;
     DnsResolver resolver_;
     std::unique_ptr<Issuer> issuer_;
