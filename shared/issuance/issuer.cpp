@@ -459,7 +459,7 @@ StepOutcome Issuer::fail(Claim& claim, const std::string& reason, const std::str
     const auto retryIn = renewalRetry.value_or(
         retryDelay(config_.pollInterval, claim.order.renewalFailures + 1, {}, kRenewalRetryCap));
     store([&](OrderStore& orders) {
-        orders.fail(claim.order, claim.owner, reason, errorCode, retryIn.count(),
+        orders.fail(claim.order, claim.owner, reason, failureCodeOr(errorCode), retryIn.count(),
                     config_.issueRetryBackoff.count());
         return true;
     });

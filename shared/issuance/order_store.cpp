@@ -398,7 +398,7 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
 }
 
 void OrderStore::fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
-                      const std::string& errorCode, Poco::Int64 renewalRetryMs,
+                      FailureCode code, Poco::Int64 renewalRetryMs,
                       Poco::Int64 issueRetryBaseMs) {
     inTransaction(session_, [&] {
         if (!lockDomain(session_, order.domainId)) throw LeaseLost(order.id);
@@ -406,12 +406,13 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                    "UPDATE acme_orders SET status = 'invalid', error = $3, error_code = $4, "
                    "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, "
                    "updated_at = now() WHERE id = $1 AND lease_owner = $2",
-                   {order.id, owner, reason, errorCode});
+                   {order.id, owner, reason, std::string(toString(code))});
         if (order.kind == OrderKind::Issue) {
             // Not certificate_pending any more (deleted, say): nothing else to record.
             if (transitionDomain(
                     session_, order.domainId,
-                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode})) {
+                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason,
+                     std::string(toString(code))})) {
                 // The retry backoff: the base doubled per failure in a row, capped.
                 runSql(session_,
                        "UPDATE domains SET issue_failures = issue_failures + 1, "
@@ -431,7 +432,7 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                    "  THEN greatest($2::bigint, $3::bigint) ELSE $2::bigint END * interval '1 ms' "
                    "WHERE id = $1",
                    {*order.replacesCertificateId, renewalRetryMs, kExpiredRenewalRetryMs});
-            recordDomainEvent(session_, renewalFailureEvent(errorCode), order.domainId);
+            recordDomainEvent(session_, renewalFailureEvent(code), order.domainId);
         }
         return true;
     });

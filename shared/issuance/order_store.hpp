@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/failure_code.hpp"
 #include "domain/status.hpp"
 #include "issuance/order_step.hpp"
 
@@ -181,7 +182,7 @@ public:
     // (at most kMaxIssueRetryBackoff); a renewal's certificate renews again `renewalRetryMs` from
     // now (unless it has expired by then: then it is left alone, expired).
     void fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
-              const std::string& errorCode, Poco::Int64 renewalRetryMs,
+              FailureCode code, Poco::Int64 renewalRetryMs,
               Poco::Int64 issueRetryBaseMs);
 
     // The order abandoned (the CA forgot it, or it expired): a fresh order of the same kind in

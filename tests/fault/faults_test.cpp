@@ -618,7 +618,7 @@ TEST_CASE(
                                 {"0123456789abcdef0123456789abcdef", "leaf", "chain", "key", "k",
                                  "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", 0, std::nullopt});
          }},
-        {"fail", [&](dnsh::OrderStore& s) { s.fail(order, late, "late", "internal", 0, 0); }},
+        {"fail", [&](dnsh::OrderStore& s) { s.fail(order, late, "late", dnsh::FailureCode::Internal, 0, 0); }},
         {"replace", [&](dnsh::OrderStore& s) { s.replace(order, late); }},
     };
     for (const auto& [name, write] : writes) {
