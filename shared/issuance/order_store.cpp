@@ -328,12 +328,38 @@ void OrderStore::setStep(const std::string& orderId, const std::string& owner, O
                {orderId, owner, name});
 }
 
-void OrderStore::markPublished(const std::string& orderId, const std::string& authorizationUrl,
-                               const std::string& name) {
+void OrderStore::markPublished(const std::string& orderId, const std::string& owner,
+                               const std::string& authorizationUrl, const std::string& name) {
+    runGuarded(session_, orderId,
+               "UPDATE acme_challenges c SET published_at_name = nullif($4, ''), updated_at = now() "
+               "FROM acme_orders o WHERE o.id = $1 AND o.lease_owner = $2 "
+               "AND c.order_id = o.id AND c.authorization_url = $3",
+               {orderId, owner, authorizationUrl, name});
+}
+
+void OrderStore::recordCheck(const std::string& orderId, const std::string& owner,
+                             const std::string& checkJson) {
+    runGuarded(session_, orderId,
+               "UPDATE domains d SET last_check = $3 FROM acme_orders o "
+               "WHERE o.id = $1 AND o.lease_owner = $2 AND d.id = o.domain_id",
+               {orderId, owner, checkJson});
+}
+
+void OrderStore::setDelegationStatus(const std::string& orderId, const std::string& owner,
+                                     const std::string& status) {
+    runGuarded(session_, orderId,
+               "UPDATE domains d SET delegation_status = $3, updated_at = CASE WHEN "
+               "d.delegation_status = $3 THEN d.updated_at ELSE now() END FROM acme_orders o "
+               "WHERE o.id = $1 AND o.lease_owner = $2 AND d.id = o.domain_id",
+               {orderId, owner, status});
+}
+
+void OrderStore::markUnpublished(const std::string& orderId, const std::string& authorizationUrl) {
     runSql(session_,
-           "UPDATE acme_challenges SET published_at_name = nullif($3, ''), "
-           "updated_at = now() WHERE order_id = $1 AND authorization_url = $2",
-           {orderId, authorizationUrl, name});
+           "UPDATE acme_challenges c SET published_at_name = NULL, updated_at = now() "
+           "FROM acme_orders o WHERE o.id = $1 AND o.status NOT IN " +
+               std::string(kLive) + " AND c.order_id = o.id AND c.authorization_url = $2",
+           {orderId, authorizationUrl});
 }
 
 int OrderStore::recordAttempt(const std::string& orderId, const std::string& owner) {

@@ -162,10 +162,14 @@ public:
     void recordPlaced(const std::string& orderId, const std::string& owner,
                       const PlacedOrder& placed);
     void setStep(const std::string& orderId, const std::string& owner, OrderStep step);
-    // Delegated orders: the value of `authorizationUrl`'s challenge is now at `name` ("" once
-    // it has been removed again).
-    void markPublished(const std::string& orderId, const std::string& authorizationUrl,
-                       const std::string& name);
+    // Delegated orders: the value of `authorizationUrl`'s challenge is now at `name`.
+    void markPublished(const std::string& orderId, const std::string& owner,
+                       const std::string& authorizationUrl, const std::string& name);
+    // The domain's last TXT check (domains.last_check) and delegation status, as a step saw them.
+    void recordCheck(const std::string& orderId, const std::string& owner,
+                     const std::string& checkJson);
+    void setDelegationStatus(const std::string& orderId, const std::string& owner,
+                             const std::string& status);
     // Counts one more error against the order; returns the count.
     int recordAttempt(const std::string& orderId, const std::string& owner);
     // Persists the certificate key once; returns the stored one (ours or an earlier run's).
@@ -188,6 +192,11 @@ public:
     // The order abandoned (the CA forgot it, or it expired): a fresh order of the same kind in
     // step place_order, one generation later. Returns the new order's id.
     std::string replace(const StoredOrder& order, const std::string& owner);
+
+    // After the order finished (valid, failed or replaced: its lease is given back, so this
+    // write is guarded by that instead): the value of `authorizationUrl`'s challenge has been
+    // removed again. Nothing for a live order.
+    void markUnpublished(const std::string& orderId, const std::string& authorizationUrl);
 
 private:
     Poco::Data::Session& session_;
