@@ -2,7 +2,9 @@
 // SQL for ACME accounts, orders, challenges and certificates. The order is the scheduler's unit
 // of work: claimed with FOR UPDATE SKIP LOCKED and a lease, and every write a step makes is
 // guarded by the lease owner (a late writer gets LeaseLost and changes nothing). Domain status
-// moves go through transitionDomain().
+// moves go through transitionDomain(). Written in order_store.cpp (the queue, a step's writes),
+// order_store_issue.cpp (the account, issue-certificate's claim) and order_store_scans.cpp
+// (the renewal and renewalInfo scans).
 #include <Poco/Data/Session.h>
 #include <Poco/Types.h>
 
