@@ -57,9 +57,12 @@ StepResult runSteps(StepContext& context) {
     return result;
 }
 
-class Settle {
+}  // namespace
+
+// Applies a verdict to the order: the one place that fails, retries or replaces it.
+class OrderSettlement {
 public:
-    explicit Settle(StepContext& context) : context_(context) {}
+    explicit OrderSettlement(StepContext& context) : context_(context) {}
 
     StepOutcome operator()(const step::Next& next) {
         // runSteps never returns one; as a wait, should that change.
@@ -157,6 +160,8 @@ private:
     StepContext& context_;
 };
 
+namespace {
+
 // What an exception thrown by a step means for the order.
 StepResult verdictOf(StepContext& context) {
     try {
@@ -188,7 +193,7 @@ StepOutcome runOrder(EngineParts& parts, const std::string& orderId, const std::
     StepContext context(parts, orderId, owner, claimedAt);
     const auto started = std::chrono::steady_clock::now();
     const OrderStep step = context.order().step;
-    Settle settle(context);
+    OrderSettlement settle(context);
     StepOutcome outcome = [&] {
         try {
             return std::visit(settle, runSteps(context));

@@ -145,7 +145,8 @@ void OrderStore::recordCheck(const std::string& orderId, const std::string& owne
                              const std::string& checkJson) {
     runGuarded(session_, orderId,
                "UPDATE domains d SET last_check = $3 FROM acme_orders o "
-               "WHERE o.id = $1 AND o.lease_owner = $2 AND d.id = o.domain_id",
+               "WHERE o.id = $1 AND (o.lease_owner = $2 OR o.status NOT IN " +
+                   std::string(kLive) + ") AND d.id = o.domain_id",
                {orderId, owner, checkJson});
 }
 

@@ -168,6 +168,8 @@ public:
     void markPublished(const std::string& orderId, const std::string& owner,
                        const std::string& authorizationUrl, const std::string& name);
     // The domain's last TXT check (domains.last_check) and delegation status, as a step saw them.
+    // A check may also be recorded once the order finished (its last check, after the error
+    // that failed it), when the lease is no longer anyone's.
     void recordCheck(const std::string& orderId, const std::string& owner,
                      const std::string& checkJson);
     void setDelegationStatus(const std::string& orderId, const std::string& owner,

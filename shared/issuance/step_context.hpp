@@ -67,15 +67,19 @@ public:
     void restartStepClock();
     void recordPlaced(const PlacedOrder& placed);
     void markPublished(const std::string& authorizationUrl, const std::string& name);
+    // Also after the runner failed the order (the check that led to it).
     void recordCheck(const std::string& checkJson);
     void setDelegationStatus(const std::string& status);
     void storeCertificate(const NewCertificate& certificate);
+
+private:
+    // The order runner's writes: a step returns a verdict instead (step_result.hpp).
+    friend class OrderSettlement;
     int recordAttempt();
     void fail(const std::string& reason, FailureCode code,
               std::chrono::milliseconds renewalRetry);
     std::string replace();
 
-private:
     template <typename Write>
     auto write(Write&& work) {
         return parts_.database.withSession([&](Poco::Data::Session& session) {
