@@ -3,6 +3,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "core/error.hpp"
+#include "core/failure_code.hpp"
 #include "db/sql.hpp"
 #include "db/sql_time.hpp"
 
@@ -106,7 +107,8 @@ Domain domainFromRow(const SqlRows& rows, int row) {
             // (more slowly then). A delegated domain whose CNAME is gone places no order until
             // it is back.
             const auto code = optionalText("renewal_error_code");
-            renewal.status = code == std::string("delegation_lost") ? "delegation_lost"
+            renewal.status = code && parseFailureCode(*code) == FailureCode::DelegationLost
+                                 ? "delegation_lost"
                              : rows.boolean(row, "cert_expired") ? "expired"
                                                                  : "failed";
             renewal.error = error;

@@ -98,8 +98,8 @@ void recordRenewalActionRequired(Poco::Data::Session& session, const std::string
         recordDomainEvent(session, EventType::RenewalActionRequired, orders.text(0, "domain_id"));
 }
 
-EventType renewalFailureEvent(const std::string& errorCode) {
-    return errorCode == "delegation_lost" ? EventType::DelegationLost : EventType::RenewalFailed;
+EventType renewalFailureEvent(FailureCode code) {
+    return code == FailureCode::DelegationLost ? EventType::DelegationLost : EventType::RenewalFailed;
 }
 
 }  // namespace dnsh

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/failure_code.hpp"
 #include "domain/event_type.hpp"
 
 namespace dnsh {
@@ -27,6 +28,6 @@ void recordDomainEvent(Poco::Data::Session& session, EventType type, const std::
 void recordRenewalActionRequired(Poco::Data::Session& session, const std::string& orderId);
 
 // A failed renewal order's event: delegation.lost for its own error code, else renewal.failed.
-EventType renewalFailureEvent(const std::string& errorCode);
+EventType renewalFailureEvent(FailureCode code);
 
 }  // namespace dnsh

@@ -21,4 +21,11 @@ std::chrono::milliseconds retryDelay(std::chrono::milliseconds pollInterval, int
     return delay;
 }
 
+RetryVerdict retryVerdict(FailureCode code, bool retryable, int attempts, bool pastPollTimeout) {
+    const bool again = retryable ? attempts < kMaxAttempts && !pastPollTimeout
+                                 : code == FailureCode::Internal && attempts < kMaxUnexpectedAttempts;
+    return {again, code == FailureCode::CaRateLimited ? RetryAfterKind::RateLimit
+                                                      : RetryAfterKind::Poll};
+}
+
 }  // namespace dnsh

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <optional>
 
+#include "core/failure_code.hpp"
+
 namespace dnsh {
 
 // The CA's Retry-After (RFC 8555 §6.6; delay-seconds, RFC 9110 §10.2.3) is honoured up to a bound:
@@ -28,5 +30,19 @@ std::chrono::milliseconds retryDelay(std::chrono::milliseconds pollInterval, int
                                      std::optional<std::chrono::seconds> retryAfter,
                                      std::chrono::milliseconds cap = std::chrono::minutes(5),
                                      RetryAfterKind kind = RetryAfterKind::Poll);
+
+// Errors one order may meet: retryable ones (CA errors, DNS updates, lookups), and (fewer)
+// anything unexpected (error_code internal); others fail the order at once.
+inline constexpr int kMaxAttempts = 16;
+inline constexpr int kMaxUnexpectedAttempts = 3;
+
+struct RetryVerdict {
+    bool again;                     // else the order fails with the error
+    RetryAfterKind retryAfterKind;  // how far the CA's Retry-After is honoured
+};
+
+// Whether an order's step is tried again after an error that made `attempts` in all: retryable
+// errors until kMaxAttempts or POLL_TIMEOUT in the step, unexpected ones kMaxUnexpectedAttempts.
+RetryVerdict retryVerdict(FailureCode code, bool retryable, int attempts, bool pastPollTimeout);
 
 }  // namespace dnsh

@@ -1,5 +1,5 @@
 #pragma once
-// The orders' counters and step histogram, counted by issuance/issuer.cpp.
+// The orders' counters and step histogram, counted by issuance/order_runner.cpp.
 #include <chrono>
 
 #include "issuance/order_step.hpp"

@@ -20,6 +20,21 @@ constexpr EnumNames<OrderStep, 6> kSteps{{{
     {OrderStep::Done, "done"},
 }}};
 
+constexpr EnumNames<StepLabel, 12> kLabels{{{
+    {StepLabel::PlaceOrder, "place_order"},
+    {StepLabel::AwaitDns, "await_dns"},
+    {StepLabel::AwaitAuthz, "await_authz"},
+    {StepLabel::Finalize, "finalize"},
+    {StepLabel::AwaitOrder, "await_order"},
+    {StepLabel::Done, "done"},
+    {StepLabel::PlacedOrder, "placed_order"},
+    {StepLabel::AnsweredChallenges, "answered_challenges"},
+    {StepLabel::Valid, "valid"},
+    {StepLabel::Failed, "failed"},
+    {StepLabel::Replaced, "replaced"},
+    {StepLabel::Error, "error"},
+}}};
+
 }  // namespace
 
 std::string_view toString(OrderKind kind) {
@@ -33,6 +48,33 @@ std::string_view toString(OrderStep step) {
 }
 std::optional<OrderStep> parseOrderStep(std::string_view text) {
     return kSteps.parse(text);
+}
+
+std::string_view toString(StepLabel label) {
+    return kLabels.toString(label);
+}
+
+StepLabel labelOf(OrderStep step) {
+    switch (step) {
+        case OrderStep::PlaceOrder:
+            return StepLabel::PlaceOrder;
+        case OrderStep::AwaitDns:
+            return StepLabel::AwaitDns;
+        case OrderStep::AwaitAuthz:
+            return StepLabel::AwaitAuthz;
+        case OrderStep::Finalize:
+            return StepLabel::Finalize;
+        case OrderStep::AwaitOrder:
+            return StepLabel::AwaitOrder;
+        case OrderStep::Done:
+            break;
+    }
+    return StepLabel::Done;
+}
+
+bool isPoll(StepLabel label) {
+    return label == StepLabel::AwaitDns || label == StepLabel::AwaitAuthz ||
+           label == StepLabel::AwaitOrder;
 }
 
 }  // namespace dnsh

@@ -7,214 +7,18 @@
 #include "domain/domain_transition.hpp"
 #include "domain/outbox.hpp"
 #include "issuance/backoff.hpp"
+#include "issuance/order_store_sql.hpp"
 
 namespace dnsh {
 
+using namespace order_sql;
+
 namespace {
 
-constexpr const char* kLive = "('pending', 'ready', 'processing')";
 // A renewal of an expired certificate is retried no more often than this.
 constexpr Poco::Int64 kExpiredRenewalRetryMs = 30 * 60 * 1000;
 
-// Runs a statement whose WHERE clause names the lease owner: no row means not ours.
-SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,
-                   const std::string& sql, const std::vector<SqlValue>& params) {
-    SqlRows rows = runSql(session, sql, params);
-    if (rows.affected() == 0) throw LeaseLost(orderId);
-    return rows;
-}
-
-// One lock order for every transaction that writes more than one row of a domain: the domain's
-// row first (FOR NO KEY UPDATE: it does not block the key-share locks of foreign keys), then its
-// orders, challenges, certificates and view. DELETE /domains/{id} takes the domain row first too
-// (its cascade reaches the rest after it), so a delete and a scheduler write on one domain queue
-// on that row instead of each holding what the other needs next (issue 18 #9). False when the
-// domain is gone (deleted): its orders went with it.
-bool lockDomain(Poco::Data::Session& session, const std::string& domainId) {
-    return !runSql(session, "SELECT id FROM domains WHERE id = $1 FOR NO KEY UPDATE", {domainId})
-                .empty();
-}
-
-// The same, for a write that knows the order only.
-bool lockDomainOfOrder(Poco::Data::Session& session, const std::string& orderId) {
-    return !runSql(session,
-                   "SELECT d.id FROM acme_orders o JOIN domains d ON d.id = o.domain_id "
-                   "WHERE o.id = $1 FOR NO KEY UPDATE OF d",
-                   {orderId})
-                .empty();
-}
-
-void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
-                      const std::vector<OrderChallenge>& challenges) {
-    for (const auto& challenge : challenges)
-        runSql(session,
-               "INSERT INTO acme_challenges (order_id, authorization_url, challenge_url, "
-               "token, txt_name, txt_value) VALUES ($1, $2, $3, $4, $5, $6)",
-               {orderId, challenge.authorizationUrl, challenge.challengeUrl, challenge.token,
-                challenge.txtName, challenge.txtValue});
-}
-
 }  // namespace
-
-std::optional<StoredAccount> OrderStore::findAccount(const std::string& directoryUrl) {
-    const SqlRows rows = runSql(
-        session_,
-        "SELECT id, account_url, key_ciphertext FROM acme_accounts WHERE directory_url = $1",
-        {directoryUrl});
-    if (rows.empty()) return std::nullopt;
-    return StoredAccount{rows.integer(0, "id"), rows.optionalText(0, "account_url"),
-                         rows.text(0, "key_ciphertext")};
-}
-
-StoredAccount OrderStore::insertAccount(const std::string& directoryUrl,
-                                        const std::string& keyCiphertext, const std::string& keyId,
-                                        const std::string& contact) {
-    runSql(session_,
-           "INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id, contact) "
-           "VALUES ($1, $2, $3, $4) ON CONFLICT (directory_url) DO NOTHING",
-           {directoryUrl, keyCiphertext, keyId, contact});
-    return *findAccount(directoryUrl);
-}
-
-void OrderStore::setAccountUrl(Poco::Int64 accountId, const std::string& accountUrl) {
-    runSql(session_, "UPDATE acme_accounts SET account_url = $2, updated_at = now() WHERE id = $1",
-           {accountId, accountUrl});
-}
-
-OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
-                                              const std::string& domainId, DomainStatus from,
-                                              const std::string& owner, Poco::Int64 leaseMs) {
-    IssueClaim claim;
-    inTransaction(session_, [&] {
-        // The domain row first, as every writer of a domain and its orders locks them.
-        const SqlRows domain = runSql(
-            session_,
-            "SELECT status, issue_failures, coalesce(ceil(extract(epoch FROM issue_retry_at - "
-            "now()) * 1000), 0)::bigint AS wait_ms FROM domains WHERE id = $1 FOR UPDATE",
-            {domainId});
-        if (domain.empty()) return false;
-        claim.status = domain.text(0, "status");
-        claim.failures = static_cast<int>(domain.integer(0, "issue_failures"));
-        if (claim.status != toString(from)) return false;
-        if (domain.integer(0, "wait_ms") > 0) {
-            claim.outcome = IssueClaim::Outcome::TooSoon;
-            claim.waitMs = domain.integer(0, "wait_ms");
-            return false;
-        }
-        // A claim whose process died before it finished: its CA order, if any, is unknown to us.
-        runSql(session_,
-               "UPDATE acme_orders SET status = 'invalid', error = 'abandoned: the "
-               "issue-certificate call that claimed it did not finish', error_code = 'internal', "
-               "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, "
-               "updated_at = now() WHERE domain_id = $1 AND kind = 'issue' AND step = "
-               "'place_order' AND next_attempt_at = 'infinity' AND lease_expires_at < now() "
-               "AND status IN " +
-                   std::string(kLive),
-               {domainId});
-        const SqlRows inserted = runSql(
-            session_,
-            "INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at, lease_owner, "
-            "lease_expires_at) VALUES ($1, $2, 'issue', 'place_order', 'infinity', $3, "
-            "now() + $4::bigint * interval '1 ms') ON CONFLICT (domain_id) WHERE status IN " +
-                std::string(kLive) + " DO NOTHING RETURNING id",
-            {orderId, domainId, owner, leaseMs});
-        claim.outcome = inserted.empty() ? IssueClaim::Outcome::InProgress
-                                         : IssueClaim::Outcome::Claimed;
-        return !inserted.empty();
-    });
-    return claim;
-}
-
-bool OrderStore::completeIssueClaim(const std::string& orderId, const std::string& owner,
-                                    const std::string& domainId, DomainStatus from,
-                                    const PlacedOrder& placed) {
-    return inTransaction(session_, [&] {
-        // The domain first (the lock order of claimIssue), then the claim: still ours?
-        if (!transitionDomain(session_, domainId, {from, DomainStatus::CertificatePending, "", ""}))
-            return false;
-        const std::string step(toString(placed.step()));
-        const SqlRows claimed = runSql(
-            session_,
-            "UPDATE acme_orders SET account_id = $3, order_url = $4, finalize_url = $5, "
-            "expires_at = nullif($6, '')::timestamptz, step = $7, step_started_at = now(), "
-            "delegated = $8, lease_owner = NULL, lease_expires_at = NULL, "
-            "next_attempt_at = now(), updated_at = now() "
-            "WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now() AND status IN " +
-                std::string(kLive),
-            {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl,
-             placed.expires, step, placed.delegated});
-        if (claimed.affected() == 0) return false;
-        insertChallenges(session_, orderId, placed.challenges);
-        return true;
-    });
-}
-
-void OrderStore::dropIssueClaim(const std::string& orderId, const std::string& owner,
-                                const std::string& domainId,
-                                std::optional<Poco::Int64> retryInMs) {
-    inTransaction(session_, [&] {
-        // The domain first (the lock order of claimIssue).
-        runSql(session_,
-               "UPDATE domains SET issue_retry_at = CASE WHEN $2::bigint IS NULL "
-               "THEN issue_retry_at ELSE greatest(coalesce(issue_retry_at, now()), "
-               "now() + $2::bigint * interval '1 ms') END WHERE id = $1",
-               {domainId, retryInMs});
-        runSql(session_, "DELETE FROM acme_orders WHERE id = $1 AND lease_owner = $2",
-               {orderId, owner});
-        return true;
-    });
-}
-
-int OrderStore::scheduleRenewals(int limit) {
-    // One statement: the due certificates are locked (SKIP LOCKED: replicas split them), their
-    // renew_at cleared and a renewal order inserted for each. A domain that already has a live
-    // order (or is not active) is skipped and keeps its renew_at. The domain row is locked with
-    // its certificate, as every writer locks it (lockDomain): a domain being deleted is skipped
-    // (its row is locked) instead of waiting on it while holding the certificate its delete
-    // cascades to next.
-    const SqlRows created = runSql(session_, "WITH due AS ("
-                "  SELECT c.id, c.domain_id FROM certificates c "
-                "  JOIN domains d ON d.id = c.domain_id AND d.status = 'active' "
-                "  WHERE c.renew_at <= now() AND NOT EXISTS (SELECT 1 FROM acme_orders o "
-                "    WHERE o.domain_id = c.domain_id AND o.status IN " +
-                    std::string(kLive) +
-                    ") "
-                    "  ORDER BY c.renew_at LIMIT $1 "
-                    "  FOR UPDATE OF c SKIP LOCKED FOR NO KEY UPDATE OF d SKIP LOCKED), "
-                    "taken AS (UPDATE certificates SET renew_at = NULL FROM due "
-                    "  WHERE certificates.id = due.id RETURNING due.id, due.domain_id) "
-                    "INSERT INTO acme_orders (id, domain_id, kind, step, replaces_certificate_id, "
-                    "  next_attempt_at) "
-                    "SELECT replace(gen_random_uuid()::text, '-', ''), domain_id, 'renewal', "
-                    "  'place_order', id, now() FROM taken RETURNING id",
-        {limit});
-    return static_cast<int>(created.size());
-}
-
-std::vector<AriDue> OrderStore::claimAriFetches(int limit, Poco::Int64 holdMs) {
-    const SqlRows rows =
-        runSql(session_,
-               "UPDATE certificates SET ari_next_fetch_at = now() + $2::bigint * interval '1 ms' "
-               "WHERE id IN (SELECT id FROM certificates WHERE ari_next_fetch_at <= now() "
-               "  ORDER BY ari_next_fetch_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-               "RETURNING id, certificate_pem",
-               {limit, holdMs});
-    std::vector<AriDue> due;
-    for (int row = 0; row < rows.size(); ++row)
-        due.push_back(AriDue{rows.text(row, "id"), rows.text(row, "certificate_pem")});
-    return due;
-}
-
-void OrderStore::recordAri(const std::string& certificateId,
-                           std::optional<Poco::Int64> renewAtEpochMs, Poco::Int64 nextFetchMs) {
-    const Poco::Int64 renewAt = renewAtEpochMs.value_or(-1);
-    runSql(session_,
-           "UPDATE certificates SET "
-           "renew_at = CASE WHEN renew_at IS NULL OR $2::bigint < 0 THEN renew_at "
-           "  ELSE to_timestamp($2::bigint / 1000.0) END, "
-           "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' WHERE id = $1",
-           {certificateId, renewAt, nextFetchMs});
-}
 
 std::optional<std::string> OrderStore::claimDue(const std::string& owner, Poco::Int64 leaseMs) {
     // SKIP LOCKED: replicas never wait on each other; the lease outlives this transaction so a
@@ -328,12 +132,39 @@ void OrderStore::setStep(const std::string& orderId, const std::string& owner, O
                {orderId, owner, name});
 }
 
-void OrderStore::markPublished(const std::string& orderId, const std::string& authorizationUrl,
-                               const std::string& name) {
+void OrderStore::markPublished(const std::string& orderId, const std::string& owner,
+                               const std::string& authorizationUrl, const std::string& name) {
+    runGuarded(session_, orderId,
+               "UPDATE acme_challenges c SET published_at_name = nullif($4, ''), updated_at = now() "
+               "FROM acme_orders o WHERE o.id = $1 AND o.lease_owner = $2 "
+               "AND c.order_id = o.id AND c.authorization_url = $3",
+               {orderId, owner, authorizationUrl, name});
+}
+
+void OrderStore::recordCheck(const std::string& orderId, const std::string& owner,
+                             const std::string& checkJson) {
+    runGuarded(session_, orderId,
+               "UPDATE domains d SET last_check = $3 FROM acme_orders o "
+               "WHERE o.id = $1 AND (o.lease_owner = $2 OR o.status NOT IN " +
+                   std::string(kLive) + ") AND d.id = o.domain_id",
+               {orderId, owner, checkJson});
+}
+
+void OrderStore::setDelegationStatus(const std::string& orderId, const std::string& owner,
+                                     const std::string& status) {
+    runGuarded(session_, orderId,
+               "UPDATE domains d SET delegation_status = $3, updated_at = CASE WHEN "
+               "d.delegation_status = $3 THEN d.updated_at ELSE now() END FROM acme_orders o "
+               "WHERE o.id = $1 AND o.lease_owner = $2 AND d.id = o.domain_id",
+               {orderId, owner, status});
+}
+
+void OrderStore::markUnpublished(const std::string& orderId, const std::string& authorizationUrl) {
     runSql(session_,
-           "UPDATE acme_challenges SET published_at_name = nullif($3, ''), "
-           "updated_at = now() WHERE order_id = $1 AND authorization_url = $2",
-           {orderId, authorizationUrl, name});
+           "UPDATE acme_challenges c SET published_at_name = NULL, updated_at = now() "
+           "FROM acme_orders o WHERE o.id = $1 AND o.status NOT IN " +
+               std::string(kLive) + " AND c.order_id = o.id AND c.authorization_url = $2",
+           {orderId, authorizationUrl});
 }
 
 int OrderStore::recordAttempt(const std::string& orderId, const std::string& owner) {
@@ -398,7 +229,7 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
 }
 
 void OrderStore::fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
-                      const std::string& errorCode, Poco::Int64 renewalRetryMs,
+                      FailureCode code, Poco::Int64 renewalRetryMs,
                       Poco::Int64 issueRetryBaseMs) {
     inTransaction(session_, [&] {
         if (!lockDomain(session_, order.domainId)) throw LeaseLost(order.id);
@@ -406,12 +237,13 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                    "UPDATE acme_orders SET status = 'invalid', error = $3, error_code = $4, "
                    "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, "
                    "updated_at = now() WHERE id = $1 AND lease_owner = $2",
-                   {order.id, owner, reason, errorCode});
+                   {order.id, owner, reason, std::string(toString(code))});
         if (order.kind == OrderKind::Issue) {
             // Not certificate_pending any more (deleted, say): nothing else to record.
             if (transitionDomain(
                     session_, order.domainId,
-                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason, errorCode})) {
+                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason,
+                     std::string(toString(code))})) {
                 // The retry backoff: the base doubled per failure in a row, capped.
                 runSql(session_,
                        "UPDATE domains SET issue_failures = issue_failures + 1, "
@@ -431,7 +263,7 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                    "  THEN greatest($2::bigint, $3::bigint) ELSE $2::bigint END * interval '1 ms' "
                    "WHERE id = $1",
                    {*order.replacesCertificateId, renewalRetryMs, kExpiredRenewalRetryMs});
-            recordDomainEvent(session_, renewalFailureEvent(errorCode), order.domainId);
+            recordDomainEvent(session_, renewalFailureEvent(code), order.domainId);
         }
         return true;
     });

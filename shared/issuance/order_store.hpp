@@ -2,7 +2,9 @@
 // SQL for ACME accounts, orders, challenges and certificates. The order is the scheduler's unit
 // of work: claimed with FOR UPDATE SKIP LOCKED and a lease, and every write a step makes is
 // guarded by the lease owner (a late writer gets LeaseLost and changes nothing). Domain status
-// moves go through transitionDomain().
+// moves go through transitionDomain(). Written in order_store.cpp (the queue, a step's writes),
+// order_store_issue.cpp (the account, issue-certificate's claim) and order_store_scans.cpp
+// (the renewal and renewalInfo scans).
 #include <Poco/Data/Session.h>
 #include <Poco/Types.h>
 
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/failure_code.hpp"
 #include "domain/status.hpp"
 #include "issuance/order_step.hpp"
 
@@ -161,10 +164,16 @@ public:
     void recordPlaced(const std::string& orderId, const std::string& owner,
                       const PlacedOrder& placed);
     void setStep(const std::string& orderId, const std::string& owner, OrderStep step);
-    // Delegated orders: the value of `authorizationUrl`'s challenge is now at `name` ("" once
-    // it has been removed again).
-    void markPublished(const std::string& orderId, const std::string& authorizationUrl,
-                       const std::string& name);
+    // Delegated orders: the value of `authorizationUrl`'s challenge is now at `name`.
+    void markPublished(const std::string& orderId, const std::string& owner,
+                       const std::string& authorizationUrl, const std::string& name);
+    // The domain's last TXT check (domains.last_check) and delegation status, as a step saw them.
+    // A check may also be recorded once the order finished (its last check, after the error
+    // that failed it), when the lease is no longer anyone's.
+    void recordCheck(const std::string& orderId, const std::string& owner,
+                     const std::string& checkJson);
+    void setDelegationStatus(const std::string& orderId, const std::string& owner,
+                             const std::string& status);
     // Counts one more error against the order; returns the count.
     int recordAttempt(const std::string& orderId, const std::string& owner);
     // Persists the certificate key once; returns the stored one (ours or an earlier run's).
@@ -181,12 +190,17 @@ public:
     // (at most kMaxIssueRetryBackoff); a renewal's certificate renews again `renewalRetryMs` from
     // now (unless it has expired by then: then it is left alone, expired).
     void fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
-              const std::string& errorCode, Poco::Int64 renewalRetryMs,
+              FailureCode code, Poco::Int64 renewalRetryMs,
               Poco::Int64 issueRetryBaseMs);
 
     // The order abandoned (the CA forgot it, or it expired): a fresh order of the same kind in
     // step place_order, one generation later. Returns the new order's id.
     std::string replace(const StoredOrder& order, const std::string& owner);
+
+    // After the order finished (valid, failed or replaced: its lease is given back, so this
+    // write is guarded by that instead): the value of `authorizationUrl`'s challenge has been
+    // removed again. Nothing for a live order.
+    void markUnpublished(const std::string& orderId, const std::string& authorizationUrl);
 
 private:
     Poco::Data::Session& session_;

@@ -98,7 +98,7 @@ bool IssuanceWorker::runOnce() {
     }
     if (!orderId) return false;
 
-    StepOutcome outcome{false, config_.pollInterval, "error"};
+    StepOutcome outcome{false, config_.pollInterval, StepLabel::Error};
     const auto started = std::chrono::steady_clock::now();
     try {
         outcome = issuer_->advance(*orderId, owner_);
@@ -114,10 +114,10 @@ bool IssuanceWorker::runOnce() {
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started);
     // Polls that found nothing new are debug; every step that moved the order on is info.
-    logEvent(outcome.step.rfind("await_", 0) == 0 ? LogLevel::Debug : LogLevel::Info, "step",
+    logEvent(isPoll(outcome.step) ? LogLevel::Debug : LogLevel::Info, "step",
              {{"domain_id", outcome.domainId},
               {"order_id", *orderId},
-              {"step", outcome.step},
+              {"step", std::string(toString(outcome.step))},
               {"duration_ms", elapsed.count()}});
     if (!outcome.finished) {
         try {

@@ -610,6 +610,11 @@ TEST_CASE(
         {"release", [&](dnsh::OrderStore& s) { s.release(orderId, late, 0); }},
         {"setStep", [&](dnsh::OrderStore& s) { s.setStep(orderId, late, dnsh::OrderStep::Done); }},
         {"recordAttempt", [&](dnsh::OrderStore& s) { s.recordAttempt(orderId, late); }},
+        {"markPublished",
+         [&](dnsh::OrderStore& s) { s.markPublished(orderId, late, "https://ca/authz", "t."); }},
+        {"recordCheck", [&](dnsh::OrderStore& s) { s.recordCheck(orderId, late, "{}"); }},
+        {"setDelegationStatus",
+         [&](dnsh::OrderStore& s) { s.setDelegationStatus(orderId, late, "lost"); }},
         {"saveCertKey", [&](dnsh::OrderStore& s) { s.saveCertKey(orderId, late, "x", "k"); }},
         {"recordPlaced", [&](dnsh::OrderStore& s) { s.recordPlaced(orderId, late, {}); }},
         {"storeCertificate",
@@ -618,7 +623,7 @@ TEST_CASE(
                                 {"0123456789abcdef0123456789abcdef", "leaf", "chain", "key", "k",
                                  "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", 0, std::nullopt});
          }},
-        {"fail", [&](dnsh::OrderStore& s) { s.fail(order, late, "late", "internal", 0, 0); }},
+        {"fail", [&](dnsh::OrderStore& s) { s.fail(order, late, "late", dnsh::FailureCode::Internal, 0, 0); }},
         {"replace", [&](dnsh::OrderStore& s) { s.replace(order, late); }},
     };
     for (const auto& [name, write] : writes) {

@@ -212,7 +212,8 @@ TEST_CASE("lock order: DELETE /domains/{id} racing each scheduler write never de
         {"issuance fails (the delete deactivated the authorizations): domain -> failed", "issue",
          [](OrderStore& orders, const Fixture& f) {
              orders.fail(storedOrder(f, OrderKind::Issue), kOwner,
-                         "the CA's authorization is deactivated", "ca_invalid", 60000, 60000);
+                         "the CA's authorization is deactivated", FailureCode::CaInvalid, 60000,
+                         60000);
          }},
         {"order replaced by a fresh one (the CA forgot it)", "issue",
          [](OrderStore& orders, const Fixture& f) {

@@ -1,0 +1,34 @@
+#pragma once
+// The API's machine-readable reasons (DESIGN.md error_code; "error_code" of an error answer, of a
+// failed domain and of a failed renewal): one closed set, spelled once in failure_code.cpp.
+#include <optional>
+#include <string_view>
+
+namespace dnsh {
+
+enum class FailureCode {
+    TxtNotFound,
+    TxtMismatch,
+    CnameNotFound,
+    CnameMismatch,
+    DnsNxdomain,
+    DnsServfail,
+    DnsTimeout,
+    DnsAddressNotAllowed,
+    DnsUpdateRefused,  // RFC 2136 update refused (REFUSED/NOTAUTH, a bad TSIG signature)
+    CaUnreachable,
+    CaRefused,
+    CaInvalid,
+    CaRateLimited,
+    Timeout,
+    DelegationLost,
+    Internal,
+};
+
+std::string_view toString(FailureCode code);
+std::optional<FailureCode> parseFailureCode(std::string_view text);
+// A reason from a layer that still speaks strings (a TXT check's result, an update's error):
+// Internal for anything outside the set.
+FailureCode failureCodeOr(std::string_view text, FailureCode fallback = FailureCode::Internal);
+
+}  // namespace dnsh

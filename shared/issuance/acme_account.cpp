@@ -1,0 +1,117 @@
+#include "issuance/acme_account.hpp"
+
+#include "acme/jws.hpp"
+#include "core/error.hpp"
+#include "domain/domain_name.hpp"
+
+namespace dnsh {
+
+namespace {
+
+const acme::Challenge* findDns01(const acme::Authorization& authorization) {
+    for (const auto& challenge : authorization.challenges)
+        if (challenge.type == "dns-01") return &challenge;
+    return nullptr;
+}
+
+}  // namespace
+
+FailureCode failureCodeOf(const acme::AcmeError& error) {
+    if (error.unreachable()) return FailureCode::CaUnreachable;
+    if (error.is(acme::ProblemType::kRateLimited)) return FailureCode::CaRateLimited;
+    return FailureCode::CaRefused;
+}
+
+AcmeAccount::AcmeAccount(Database& database, const Config& config, const KeyEncryptor& encryptor,
+                         CaCaller caller)
+    : database_(database),
+      config_(config),
+      encryptor_(encryptor),
+      transport_(config.acmeCaBundle, caller == CaCaller::Handler ? config.acmeHandlerTimeout
+                                                                   : config.acmeSchedulerTimeout),
+      client_(transport_, config.acmeDirectory) {}
+
+void AcmeAccount::ensure() {
+    if (key_) return;
+    // One account per directory URL, created once even when many processes ask at once: the
+    // unique directory_url decides whose key wins, and everyone uses the winner's.
+    const StoredAccount stored = database_.withSession([&](Poco::Data::Session& session) {
+        OrderStore orders(session);
+        if (auto found = orders.findAccount(config_.acmeDirectory)) return *found;
+        const Pkey key = generateEcdsaP256Key();
+        const KeyEncryptor::Sealed sealed = encryptor_.seal(privateKeyToPem(key.get()));
+        return orders.insertAccount(config_.acmeDirectory, sealed.ciphertext, sealed.keyId,
+                                    config_.acmeEmail);
+    });
+    key_ = privateKeyFromPem(encryptor_.decrypt(stored.keyCiphertext));
+    id_ = stored.id;
+    if (stored.accountUrl) {
+        client_.useAccount(key_.get(), *stored.accountUrl);
+    } else {
+        reRegister();
+    }
+}
+
+void AcmeAccount::reRegister() {
+    // newAccount with a known key returns the existing account (RFC 8555 §7.3.1), so racing
+    // processes end with the same URL; sending it again is harmless.
+    const std::string url = client_.newAccount(key_.get(), config_.acmeEmail);
+    database_.withSession([&](Poco::Data::Session& session) {
+        OrderStore(session).setAccountUrl(id_, url);
+        return true;
+    });
+    logEvent(LogLevel::Info, "acme account registered", {{"account_url", url}});
+}
+
+PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::string& replaces,
+                                    const std::function<void()>& beforeEachCall) {
+    return call([&] {
+        beforeEachCall();
+        const acme::Order order = client_.newOrder(certificateNames(domainName), replaces);
+        if (order.authorizations.empty())
+            throw acme::AcmeError(acme::Problem{"", "order without authorizations", 502});
+        PlacedOrder placed;
+        placed.accountId = id_;
+        placed.orderUrl = order.url;
+        placed.finalizeUrl = order.finalize;
+        placed.expires = order.expires;
+        const std::string thumbprint = acme::jwkThumbprint(key_.get());
+        for (const auto& url : order.authorizations) {
+            beforeEachCall();
+            const acme::Authorization authorization = client_.getAuthorization(url);
+            // An authorization the CA already holds as valid needs no record (RFC 8555 §7.1.4).
+            if (authorization.status == acme::AuthorizationStatus::Valid) continue;
+            const acme::Challenge* challenge = findDns01(authorization);
+            if (challenge == nullptr)
+                throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
+            placed.challenges.push_back(OrderChallenge{
+                authorization.url, challenge->url, challenge->token, challengeName(domainName),
+                acme::dns01TxtValue(acme::keyAuthorization(challenge->token, thumbprint)), ""});
+        }
+        return placed;
+    });
+}
+
+void AcmeAccount::deactivateAuthorizations(const std::vector<std::string>& urls,
+                                           const LogFields& fields) {
+    for (const auto& url : urls) {
+        try {
+            call([&] {
+                client_.deactivateAuthorization(url);
+                return true;
+            });
+        } catch (const acme::AcmeError& e) {
+            LogFields failed = fields;
+            failed.push_back({"detail", errorDetail(e)});
+            logEvent(LogLevel::Warn, "authorization not deactivated", failed);
+            // A CA that did not answer one will not answer the next within the client's wait.
+            if (e.unreachable()) break;
+        } catch (const std::exception& e) {
+            LogFields failed = fields;
+            failed.push_back({"detail", errorDetail(e)});
+            logEvent(LogLevel::Warn, "authorization not deactivated", failed);
+        }
+    }
+}
+
+}  // namespace dnsh

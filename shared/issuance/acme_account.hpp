@@ -1,0 +1,76 @@
+#pragma once
+// The service's ACME account at the configured CA (RFC 8555 §7.3): its key (sealed in the
+// database, one account per directory URL), the client speaking for it, and registering again
+// when the CA forgot it. Everything that calls the CA goes through `call`.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acme/client.hpp"
+#include "config/config.hpp"
+#include "core/failure_code.hpp"
+#include "crypto/key_encryption.hpp"
+#include "crypto/keys.hpp"
+#include "db/database.hpp"
+#include "issuance/order_store.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+// Who waits on the CA, and so how long one request to it may take: an API handler
+// (ACME_HANDLER_TIMEOUT: a client waits, a FastCGI process is held) or a scheduler worker and
+// dnsh-admin (ACME_SCHEDULER_TIMEOUT).
+enum class CaCaller { Handler, Scheduler };
+
+// DESIGN.md error_code of a CA error: ca_unreachable, ca_rate_limited or ca_refused.
+FailureCode failureCodeOf(const acme::AcmeError& error);
+
+class AcmeAccount {
+public:
+    AcmeAccount(Database& database, const Config& config, const KeyEncryptor& encryptor,
+                CaCaller caller);
+
+    // `work` with the account in place (created or read on first use); a CA that answers
+    // accountDoesNotExist (it restarted) gets the same key registered again, and `work` runs
+    // once more.
+    template <typename Work>
+    auto call(Work&& work) -> decltype(work()) {
+        ensure();
+        try {
+            return work();
+        } catch (const acme::AcmeError& e) {
+            if (!e.is(acme::ProblemType::kAccountDoesNotExist)) throw;
+            logEvent(LogLevel::Warn, "acme account unknown to the CA; registering again");
+            reRegister();
+            return work();
+        }
+    }
+
+    // RFC 8555 §7.4: newOrder for the domain's names and its authorizations' dns-01 values;
+    // `beforeEachCall` runs before each request (a scheduler keeps its lease).
+    PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
+                           const std::function<void()>& beforeEachCall);
+
+    // RFC 8555 §7.5.2, for orders nobody will finish; a failure is logged, never thrown.
+    void deactivateAuthorizations(const std::vector<std::string>& urls, const LogFields& fields);
+
+    acme::Client& client() { return client_; }
+    // Requests sent so far (for the timing fields of a log line).
+    std::uint64_t requestCount() const { return transport_.requestCount(); }
+
+private:
+    void ensure();
+    void reRegister();
+
+    Database& database_;
+    const Config& config_;
+    const KeyEncryptor& encryptor_;
+    acme::Transport transport_;
+    acme::Client client_;
+    Pkey key_;
+    Poco::Int64 id_ = 0;
+};
+
+}  // namespace dnsh

@@ -1,0 +1,30 @@
+#include "issuance/domain_removal.hpp"
+
+#include "core/error.hpp"
+#include "db/transaction.hpp"
+#include "domain/domain_repository.hpp"
+#include "domain/domain_service.hpp"
+#include "domain/outbox.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+void removeDomain(Database& database, AcmeAccount& account, const std::string& domainId) {
+    const Domain domain = findDomain(database, domainId);
+    const auto authorizations = database.withSession([&](Poco::Data::Session& session) {
+        return DomainRepository(session).liveAuthorizationUrls(domain.id);
+    });
+    // Its absence does not block the delete.
+    account.deactivateAuthorizations(authorizations, {{"domain_id", domain.id}});
+    const bool removed = database.withSession([&](Poco::Data::Session& session) {
+        return inTransaction(session, [&] {
+            // domain.deleted carries the view as it was just before the delete.
+            recordDomainEvent(session, EventType::DomainDeleted, domain.id);
+            return DomainRepository(session).remove(domain.id);
+        });
+    });
+    if (!removed) throw Error(ErrorCode::NotFound, "domain not found");
+    logEvent(LogLevel::Info, "domain deleted", {{"domain_id", domain.id}});
+}
+
+}  // namespace dnsh

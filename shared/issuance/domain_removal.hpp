@@ -1,0 +1,15 @@
+#pragma once
+// DELETE /domains/{id} (and dnsh-admin delete).
+#include <string>
+
+#include "db/database.hpp"
+#include "issuance/acme_account.hpp"
+
+namespace dnsh {
+
+// Deactivates the live order's authorizations at the CA when it can (its absence does not block
+// the delete), then removes the domain with its orders, challenges, certificates and sealed keys
+// in one statement. NotFound when unknown.
+void removeDomain(Database& database, AcmeAccount& account, const std::string& domainId);
+
+}  // namespace dnsh

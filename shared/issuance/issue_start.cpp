@@ -1,0 +1,172 @@
+#include "issuance/issue_start.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+
+#include "core/error.hpp"
+#include "crypto/random.hpp"
+#include "domain/domain_name.hpp"
+#include "domain/domain_service.hpp"
+#include "issuance/backoff.hpp"
+#include "issuance/order_store.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// Retry-After of an API answer when the CA did not answer (or answered 5xx) without one.
+constexpr std::chrono::seconds kCaUnreachableRetryAfter{30};
+// How long an issue-certificate call holds its claim on a domain while it calls the CA; a claim
+// whose process died is abandoned by the next call after this.
+constexpr milliseconds kIssueClaimLease{5 * 60'000};
+
+// What an API client is told when the CA failed it. The domain is unchanged, so trying again
+// is safe; Retry-After says when it may help: the CA's own (bounded) for its rate limits, a
+// short pause for a CA that did not answer.
+Error badGateway(const acme::AcmeError& e) {
+    Error error(ErrorCode::BadGateway,
+                e.unreachable() ? std::string("ACME CA unreachable: ") + e.problem().detail
+                                : std::string("ACME CA refused: ") + e.problem().detail,
+                std::string(toString(failureCodeOf(e))));
+    if (e.is(acme::ProblemType::kRateLimited))
+        error.retryAfter(clampRetryAfter(e.retryAfter().value_or(kCaUnreachableRetryAfter),
+                                         RetryAfterKind::RateLimit));
+    else if (e.retryable())
+        error.retryAfter(
+            clampRetryAfter(std::max(e.retryAfter().value_or(kCaUnreachableRetryAfter),
+                                     std::chrono::seconds(1)),
+                            RetryAfterKind::Poll));
+    return error;
+}
+
+// issue-certificate on a failed domain is the retry: a fresh order. A domain with a live
+// order (certificate_pending, or another call placing one) has one already.
+Error refused(DomainStatus status) {
+    if (status == DomainStatus::CertificatePending)
+        return Error(ErrorCode::Conflict,
+                     "a certificate order for this domain is already in progress");
+    // RFC 9110 §15.5.10: well formed, but the domain's state does not allow it (409).
+    return Error(ErrorCode::Conflict,
+                 "domain must be verified first, current status: " + std::string(toString(status)));
+}
+
+// Milliseconds from `from` to now, to the microsecond, for timing fields of log lines.
+double msSince(std::chrono::steady_clock::time_point from) {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - from)
+                        .count();
+    return static_cast<double>(us) / 1000;
+}
+
+template <typename Work>
+auto withOrders(Database& database, Work&& work) {
+    return database.withSession([&](Poco::Data::Session& session) {
+        OrderStore orders(session);
+        return work(orders);
+    });
+}
+
+}  // namespace
+
+StartedIssuance startIssuance(Database& database, const Config& config, AcmeAccount& account,
+                              const std::string& domainId) {
+    // Where a call spends its time goes on the "certificate order created" line.
+    auto mark = std::chrono::steady_clock::now();
+    const Domain domain = findDomain(database, domainId);
+    const double findMs = msSince(mark);
+    if (domain.status != DomainStatus::Verified && domain.status != DomainStatus::Failed)
+        throw refused(domain.status);
+
+    // At most one live CA order per domain: the claim in the database first, the CA after, so
+    // concurrent calls cannot each place an order that only one of them can use.
+    mark = std::chrono::steady_clock::now();
+    const std::string orderId = randomHex(16);
+    const std::string owner = "issue-certificate:" + orderId;
+    const OrderStore::IssueClaim claim = withOrders(database, [&](OrderStore& orders) {
+        return orders.claimIssue(orderId, domain.id, domain.status, owner,
+                                 kIssueClaimLease.count());
+    });
+    using Claim = OrderStore::IssueClaim::Outcome;
+    switch (claim.outcome) {
+        case Claim::Claimed:
+            break;
+        case Claim::InProgress:
+            throw refused(DomainStatus::CertificatePending);
+        case Claim::TooSoon:
+            throw Error::tooSoon(
+                "certificate issuance for this domain failed " + std::to_string(claim.failures) +
+                    " time(s) in a row; retry in " + std::to_string((claim.waitMs + 999) / 1000) +
+                    " s (the wait doubles with each failure)",
+                milliseconds(claim.waitMs));
+        case Claim::Moved:
+            if (claim.status.empty()) throw Error(ErrorCode::NotFound, "domain not found");
+            throw refused(parseDomainStatus(claim.status).value_or(DomainStatus::Pending));
+    }
+    const double claimMs = msSince(mark);
+    auto dropClaim = [&](std::optional<Poco::Int64> retryIn) {
+        withOrders(database, [&](OrderStore& orders) {
+            orders.dropIssueClaim(orderId, owner, domain.id, retryIn);
+            return true;
+        });
+    };
+
+    PlacedOrder placed;
+    mark = std::chrono::steady_clock::now();
+    const std::uint64_t caRequestsBefore = account.requestCount();
+    try {
+        placed = account.placeOrder(domain.domainName, "", [] {});
+    } catch (const acme::AcmeError& e) {
+        logEvent(LogLevel::Warn, "acme order failed",
+                 {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
+        // The domain stays as it was; after the CA's rate limit, its next call waits the
+        // CA's Retry-After (RFC 8555 §6.6, clamped) or the retry backoff.
+        std::optional<Poco::Int64> retryIn;
+        if (e.is(acme::ProblemType::kRateLimited))
+            retryIn = retryDelay(config.issueRetryBackoff, 1, e.retryAfter(),
+                                 kMaxIssueRetryBackoff, RetryAfterKind::RateLimit)
+                          .count();
+        dropClaim(retryIn);
+        throw badGateway(e);
+    } catch (...) {
+        dropClaim(std::nullopt);
+        throw;
+    }
+    // A domain whose CNAME proved control is delegated: the scheduler publishes the values.
+    const double caMs = msSince(mark);
+    const auto caRequests = static_cast<Poco::Int64>(account.requestCount() - caRequestsBefore);
+    placed.delegated = !config.delegationZone.empty() && domain.delegationStatus == "active";
+    mark = std::chrono::steady_clock::now();
+    const bool created = withOrders(database, [&](OrderStore& orders) {
+        return orders.completeIssueClaim(orderId, owner, domain.id, domain.status, placed);
+    });
+    const double storeMs = msSince(mark);
+    if (!created) {
+        // The domain was deleted or moved meanwhile (or the claim outlived its lease): nobody
+        // will finish this order, so it gives its authorizations back (RFC 8555 §7.5.2).
+        std::vector<std::string> authorizations;
+        for (const auto& challenge : placed.challenges)
+            authorizations.push_back(challenge.authorizationUrl);
+        account.deactivateAuthorizations(authorizations, {{"domain_id", domain.id}});
+        dropClaim(std::nullopt);
+        throw refused(findDomain(database, domainId).status);
+    }
+    logEvent(LogLevel::Info, "certificate order created",
+             {{"domain_id", domain.id},
+              {"order_id", orderId},
+              {"step", std::string(toString(placed.step()))},
+              {"find_ms", findMs},
+              {"claim_ms", claimMs},
+              {"ca_ms", caMs},
+              {"ca_requests", caRequests},
+              {"store_ms", storeMs}});
+    StartedIssuance started{orderId, challengeName(domain.domainName), {}, placed.delegated};
+    for (const auto& challenge : placed.challenges)
+        started.challenges.push_back(PendingChallenge{challenge.txtName, challenge.txtValue});
+    return started;
+}
+
+}  // namespace dnsh

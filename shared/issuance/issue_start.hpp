@@ -1,0 +1,29 @@
+#pragma once
+// POST /domains/{id}/issue-certificate (and dnsh-admin retry): the claim on the domain, the CA
+// order, the move to certificate_pending.
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "db/database.hpp"
+#include "domain/domain.hpp"
+#include "issuance/acme_account.hpp"
+
+namespace dnsh {
+
+struct StartedIssuance {
+    std::string orderId;
+    std::string challengeDomain;
+    std::vector<PendingChallenge> challenges;  // empty: the CA holds valid authorizations
+    bool delegated = false;                    // the service publishes the values itself
+};
+
+// Claims the domain in the database (at most one live CA order per domain), then places the
+// order at the CA. Errors: NotFound, Conflict (not verified or failed, an order is in progress
+// or being placed), TooManyRequests (within the retry backoff after a failure), BadGateway (CA
+// unreachable, slower than ACME_HANDLER_TIMEOUT or refusing; with a Retry-After when trying
+// again may help; the domain is unchanged).
+StartedIssuance startIssuance(Database& database, const Config& config, AcmeAccount& account,
+                              const std::string& domainId);
+
+}  // namespace dnsh

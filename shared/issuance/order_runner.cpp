@@ -1,0 +1,211 @@
+#include "issuance/order_runner.hpp"
+
+#include <optional>
+#include <type_traits>
+
+#include "core/error.hpp"
+#include "issuance/backoff.hpp"
+#include "issuance/challenge_publisher.hpp"
+#include "issuance/order_metrics.hpp"
+#include "issuance/order_steps.hpp"
+
+namespace dnsh {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// Orders in one chain of replacements (a CA that forgot an order, an order past its expiry).
+constexpr int kMaxGenerations = 3;
+constexpr milliseconds kRenewalRetryCap{6 * 3'600'000};
+
+// The step the order is in. An order past the CA's expiry cannot be finished: a fresh one (new
+// values to publish), a bounded number of times.
+StepResult runStep(StepContext& context) {
+    const StoredOrder& order = context.order();
+    if (order.expired && order.step != OrderStep::PlaceOrder) {
+        if (order.generation >= kMaxGenerations)
+            return failOrder(FailureCode::Timeout, "the ACME order expired");
+        return replaceOrder("acme order expired");
+    }
+    switch (order.step) {
+        case OrderStep::PlaceOrder:
+            return placeOrderStep(context);
+        case OrderStep::AwaitDns:
+            return awaitDnsStep(context);
+        case OrderStep::AwaitAuthz:
+            return awaitAuthorizationStep(context);
+        case OrderStep::Finalize:
+            return finalizeStep(context);
+        case OrderStep::AwaitOrder:
+            return awaitOrderStep(context);
+        case OrderStep::Done:
+            break;
+    }
+    return failOrder(FailureCode::Internal, "order in an unexpected step");
+}
+
+// The step, and the ones it moves on to at once (each move persisted first), up to a verdict
+// that gives the order back or finishes it.
+StepResult runSteps(StepContext& context) {
+    StepResult result = runStep(context);
+    while (const auto* next = std::get_if<step::Next>(&result)) {
+        context.moveTo(next->step);
+        if (next->thenWait) return *next->thenWait;
+        result = runStep(context);
+    }
+    return result;
+}
+
+}  // namespace
+
+// Applies a verdict to the order: the one place that fails, retries or replaces it.
+class OrderSettlement {
+public:
+    explicit OrderSettlement(StepContext& context) : context_(context) {}
+
+    StepOutcome operator()(const step::Next& next) {
+        // runSteps never returns one; as a wait, should that change.
+        return StepOutcome{false, milliseconds(0), labelOf(next.step)};
+    }
+
+    StepOutcome operator()(const step::Wait& wait) {
+        StepOutcome outcome{false, wait.delay, wait.label};
+        outcome.dnsPoll = wait.dnsPoll;
+        return outcome;
+    }
+
+    StepOutcome operator()(const step::Done& done) {
+        const StoredOrder& order = context_.order();
+        countOrderFinished(order.kind, true);
+        context_.parts().publishers.of(order).cleanUp(order);
+        LogFields fields = orderFields(order);
+        fields.insert(fields.end(), done.certificate.begin(), done.certificate.end());
+        logEvent(LogLevel::Info,
+                 order.kind == OrderKind::Renewal ? "certificate renewed" : "certificate stored",
+                 fields);
+        return StepOutcome{true, milliseconds(0), StepLabel::Valid};
+    }
+
+    StepOutcome operator()(const step::Fail& failure) {
+        StoredOrder& order = context_.order();
+        const Config& config = context_.config();
+        const auto retryIn = failure.renewalRetry.value_or(
+            retryDelay(config.pollInterval, order.renewalFailures + 1, {}, kRenewalRetryCap));
+        context_.fail(failure.reason, failure.code, retryIn);
+        countOrderFinished(order.kind, false);
+        // RFC 8555 §7.5.2: an order nobody will finish gives its authorizations back, so they
+        // stop counting against the account at the CA (pending authorizations are limited). Not
+        // when the CA itself could not be reached.
+        if (failure.code != FailureCode::CaUnreachable) {
+            std::vector<std::string> authorizations;
+            for (const auto& challenge : order.challenges)
+                authorizations.push_back(challenge.authorizationUrl);
+            context_.parts().account.deactivateAuthorizations(authorizations, orderFields(order));
+        }
+        context_.parts().publishers.of(order).cleanUp(order);
+        LogFields fields = orderFields(order);
+        fields.insert(fields.end(), {{"reason", failure.reason},
+                                     {"error_code", std::string(toString(failure.code))}});
+        logEvent(LogLevel::Warn,
+                 order.kind == OrderKind::Renewal ? "certificate renewal failed"
+                                                  : "certificate issuance failed",
+                 fields);
+        return StepOutcome{true, milliseconds(0), StepLabel::Failed};
+    }
+
+    StepOutcome operator()(const step::Retry& retry) {
+        const StepOutcome outcome = retryOrFail(retry);
+        if (retry.afterDecision)
+            retry.afterDecision(outcome.finished ? std::nullopt
+                                                 : std::optional<milliseconds>(outcome.delay));
+        return outcome;
+    }
+
+    StepOutcome operator()(const step::Replace& replacement) {
+        const StoredOrder& order = context_.order();
+        const std::string next = context_.replace();
+        context_.parts().publishers.of(order).cleanUp(order);
+        LogFields fields = orderFields(order);
+        fields.insert(fields.end(), {{"reason", replacement.why}, {"new_order_id", next}});
+        logEvent(LogLevel::Warn, "order replaced by a fresh one", fields);
+        return StepOutcome{true, milliseconds(0), StepLabel::Replaced};
+    }
+
+private:
+    StepOutcome retryOrFail(const step::Retry& retry) {
+        const StoredOrder& order = context_.order();
+        const Config& config = context_.config();
+        const int attempts = context_.recordAttempt();
+        const RetryVerdict verdict =
+            retryVerdict(retry.code, retry.retryable, attempts,
+                         order.stepAgeMs >= config.pollTimeout.count());
+        if (!verdict.again)
+            return (*this)(step::Fail{retry.code, retry.reason, std::nullopt});
+        // Backoff in database time: the delay becomes the order's next_attempt_at. The CA's
+        // Retry-After is honoured up to an hour, a day for its rate limits (issuance/backoff.hpp).
+        const auto delay = retryDelay(config.pollInterval, attempts, retry.retryAfter,
+                                      std::chrono::minutes(5), verdict.retryAfterKind);
+        LogFields fields = orderFields(order);
+        fields.insert(fields.end(), {{"detail", retry.reason},
+                                     {"attempts", attempts},
+                                     {"delay_ms", static_cast<Poco::Int64>(delay.count())}});
+        if (retry.retryAfter)
+            fields.insert(fields.end(),
+                          {{"retry_after_s", static_cast<Poco::Int64>(retry.retryAfter->count())}});
+        logEvent(LogLevel::Warn, "order step will be retried", fields);
+        return StepOutcome{false, delay, labelOf(order.step)};
+    }
+
+    StepContext& context_;
+};
+
+namespace {
+
+// What an exception thrown by a step means for the order.
+StepResult verdictOf(StepContext& context) {
+    try {
+        throw;
+    } catch (const Error& e) {
+        // The database timed out or went away: no attempt is counted against the order (it
+        // did nothing wrong); the worker gives it back for the next poll.
+        if (e.code() == ErrorCode::DatabaseTimeout || e.code() == ErrorCode::DatabaseUnavailable)
+            throw;
+        return retryLater(FailureCode::Internal, "internal error: " + errorDetail(e), false);
+    } catch (const acme::AcmeError& e) {
+        // The CA no longer knows the order (restarted, purged): a fresh one, never a loop.
+        const StoredOrder& order = context.order();
+        if (e.problem().status == 404 && !order.orderUrl.empty() &&
+            order.generation < kMaxGenerations)
+            return replaceOrder("acme order unknown to the CA");
+        return retryLater(failureCodeOf(e), e.what(), e.retryable(), e.retryAfter());
+    } catch (const std::exception& e) {
+        // A chain that does not parse, a key that no longer decrypts, the database: counted
+        // like any other error, so it ends in failed instead of retrying forever.
+        return retryLater(FailureCode::Internal, "internal error: " + errorDetail(e), false);
+    }
+}
+
+}  // namespace
+
+StepOutcome runOrder(EngineParts& parts, const std::string& orderId, const std::string& owner,
+                     std::chrono::steady_clock::time_point claimedAt) {
+    StepContext context(parts, orderId, owner, claimedAt);
+    const auto started = std::chrono::steady_clock::now();
+    const OrderStep step = context.order().step;
+    OrderSettlement settle(context);
+    StepOutcome outcome = [&] {
+        try {
+            return std::visit(settle, runSteps(context));
+        } catch (const LeaseLost&) {
+            throw;
+        } catch (const std::exception&) {
+            return std::visit(settle, verdictOf(context));
+        }
+    }();
+    observeOrderStep(step, started);
+    outcome.domainId = context.order().domainId;
+    return outcome;
+}
+
+}  // namespace dnsh

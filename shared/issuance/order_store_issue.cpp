@@ -1,0 +1,125 @@
+#include "issuance/order_store.hpp"
+
+#include "core/error.hpp"
+#include "crypto/random.hpp"
+#include "db/sql.hpp"
+#include "db/transaction.hpp"
+#include "domain/domain_transition.hpp"
+#include "domain/outbox.hpp"
+#include "issuance/backoff.hpp"
+#include "issuance/order_store_sql.hpp"
+
+namespace dnsh {
+
+using namespace order_sql;
+
+std::optional<StoredAccount> OrderStore::findAccount(const std::string& directoryUrl) {
+    const SqlRows rows = runSql(
+        session_,
+        "SELECT id, account_url, key_ciphertext FROM acme_accounts WHERE directory_url = $1",
+        {directoryUrl});
+    if (rows.empty()) return std::nullopt;
+    return StoredAccount{rows.integer(0, "id"), rows.optionalText(0, "account_url"),
+                         rows.text(0, "key_ciphertext")};
+}
+
+StoredAccount OrderStore::insertAccount(const std::string& directoryUrl,
+                                        const std::string& keyCiphertext, const std::string& keyId,
+                                        const std::string& contact) {
+    runSql(session_,
+           "INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id, contact) "
+           "VALUES ($1, $2, $3, $4) ON CONFLICT (directory_url) DO NOTHING",
+           {directoryUrl, keyCiphertext, keyId, contact});
+    return *findAccount(directoryUrl);
+}
+
+void OrderStore::setAccountUrl(Poco::Int64 accountId, const std::string& accountUrl) {
+    runSql(session_, "UPDATE acme_accounts SET account_url = $2, updated_at = now() WHERE id = $1",
+           {accountId, accountUrl});
+}
+
+OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
+                                              const std::string& domainId, DomainStatus from,
+                                              const std::string& owner, Poco::Int64 leaseMs) {
+    IssueClaim claim;
+    inTransaction(session_, [&] {
+        // The domain row first, as every writer of a domain and its orders locks them.
+        const SqlRows domain = runSql(
+            session_,
+            "SELECT status, issue_failures, coalesce(ceil(extract(epoch FROM issue_retry_at - "
+            "now()) * 1000), 0)::bigint AS wait_ms FROM domains WHERE id = $1 FOR UPDATE",
+            {domainId});
+        if (domain.empty()) return false;
+        claim.status = domain.text(0, "status");
+        claim.failures = static_cast<int>(domain.integer(0, "issue_failures"));
+        if (claim.status != toString(from)) return false;
+        if (domain.integer(0, "wait_ms") > 0) {
+            claim.outcome = IssueClaim::Outcome::TooSoon;
+            claim.waitMs = domain.integer(0, "wait_ms");
+            return false;
+        }
+        // A claim whose process died before it finished: its CA order, if any, is unknown to us.
+        runSql(session_,
+               "UPDATE acme_orders SET status = 'invalid', error = 'abandoned: the "
+               "issue-certificate call that claimed it did not finish', error_code = 'internal', "
+               "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, "
+               "updated_at = now() WHERE domain_id = $1 AND kind = 'issue' AND step = "
+               "'place_order' AND next_attempt_at = 'infinity' AND lease_expires_at < now() "
+               "AND status IN " +
+                   std::string(kLive),
+               {domainId});
+        const SqlRows inserted = runSql(
+            session_,
+            "INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at, lease_owner, "
+            "lease_expires_at) VALUES ($1, $2, 'issue', 'place_order', 'infinity', $3, "
+            "now() + $4::bigint * interval '1 ms') ON CONFLICT (domain_id) WHERE status IN " +
+                std::string(kLive) + " DO NOTHING RETURNING id",
+            {orderId, domainId, owner, leaseMs});
+        claim.outcome = inserted.empty() ? IssueClaim::Outcome::InProgress
+                                         : IssueClaim::Outcome::Claimed;
+        return !inserted.empty();
+    });
+    return claim;
+}
+
+bool OrderStore::completeIssueClaim(const std::string& orderId, const std::string& owner,
+                                    const std::string& domainId, DomainStatus from,
+                                    const PlacedOrder& placed) {
+    return inTransaction(session_, [&] {
+        // The domain first (the lock order of claimIssue), then the claim: still ours?
+        if (!transitionDomain(session_, domainId, {from, DomainStatus::CertificatePending, "", ""}))
+            return false;
+        const std::string step(toString(placed.step()));
+        const SqlRows claimed = runSql(
+            session_,
+            "UPDATE acme_orders SET account_id = $3, order_url = $4, finalize_url = $5, "
+            "expires_at = nullif($6, '')::timestamptz, step = $7, step_started_at = now(), "
+            "delegated = $8, lease_owner = NULL, lease_expires_at = NULL, "
+            "next_attempt_at = now(), updated_at = now() "
+            "WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now() AND status IN " +
+                std::string(kLive),
+            {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl,
+             placed.expires, step, placed.delegated});
+        if (claimed.affected() == 0) return false;
+        insertChallenges(session_, orderId, placed.challenges);
+        return true;
+    });
+}
+
+void OrderStore::dropIssueClaim(const std::string& orderId, const std::string& owner,
+                                const std::string& domainId,
+                                std::optional<Poco::Int64> retryInMs) {
+    inTransaction(session_, [&] {
+        // The domain first (the lock order of claimIssue).
+        runSql(session_,
+               "UPDATE domains SET issue_retry_at = CASE WHEN $2::bigint IS NULL "
+               "THEN issue_retry_at ELSE greatest(coalesce(issue_retry_at, now()), "
+               "now() + $2::bigint * interval '1 ms') END WHERE id = $1",
+               {domainId, retryInMs});
+        runSql(session_, "DELETE FROM acme_orders WHERE id = $1 AND lease_owner = $2",
+               {orderId, owner});
+        return true;
+    });
+}
+
+}  // namespace dnsh

@@ -1,0 +1,67 @@
+#include "issuance/order_store.hpp"
+
+#include "core/error.hpp"
+#include "crypto/random.hpp"
+#include "db/sql.hpp"
+#include "db/transaction.hpp"
+#include "domain/domain_transition.hpp"
+#include "domain/outbox.hpp"
+#include "issuance/backoff.hpp"
+#include "issuance/order_store_sql.hpp"
+
+namespace dnsh {
+
+using namespace order_sql;
+
+int OrderStore::scheduleRenewals(int limit) {
+    // One statement: the due certificates are locked (SKIP LOCKED: replicas split them), their
+    // renew_at cleared and a renewal order inserted for each. A domain that already has a live
+    // order (or is not active) is skipped and keeps its renew_at. The domain row is locked with
+    // its certificate, as every writer locks it (lockDomain): a domain being deleted is skipped
+    // (its row is locked) instead of waiting on it while holding the certificate its delete
+    // cascades to next.
+    const SqlRows created = runSql(session_, "WITH due AS ("
+                "  SELECT c.id, c.domain_id FROM certificates c "
+                "  JOIN domains d ON d.id = c.domain_id AND d.status = 'active' "
+                "  WHERE c.renew_at <= now() AND NOT EXISTS (SELECT 1 FROM acme_orders o "
+                "    WHERE o.domain_id = c.domain_id AND o.status IN " +
+                    std::string(kLive) +
+                    ") "
+                    "  ORDER BY c.renew_at LIMIT $1 "
+                    "  FOR UPDATE OF c SKIP LOCKED FOR NO KEY UPDATE OF d SKIP LOCKED), "
+                    "taken AS (UPDATE certificates SET renew_at = NULL FROM due "
+                    "  WHERE certificates.id = due.id RETURNING due.id, due.domain_id) "
+                    "INSERT INTO acme_orders (id, domain_id, kind, step, replaces_certificate_id, "
+                    "  next_attempt_at) "
+                    "SELECT replace(gen_random_uuid()::text, '-', ''), domain_id, 'renewal', "
+                    "  'place_order', id, now() FROM taken RETURNING id",
+        {limit});
+    return static_cast<int>(created.size());
+}
+
+std::vector<AriDue> OrderStore::claimAriFetches(int limit, Poco::Int64 holdMs) {
+    const SqlRows rows =
+        runSql(session_,
+               "UPDATE certificates SET ari_next_fetch_at = now() + $2::bigint * interval '1 ms' "
+               "WHERE id IN (SELECT id FROM certificates WHERE ari_next_fetch_at <= now() "
+               "  ORDER BY ari_next_fetch_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+               "RETURNING id, certificate_pem",
+               {limit, holdMs});
+    std::vector<AriDue> due;
+    for (int row = 0; row < rows.size(); ++row)
+        due.push_back(AriDue{rows.text(row, "id"), rows.text(row, "certificate_pem")});
+    return due;
+}
+
+void OrderStore::recordAri(const std::string& certificateId,
+                           std::optional<Poco::Int64> renewAtEpochMs, Poco::Int64 nextFetchMs) {
+    const Poco::Int64 renewAt = renewAtEpochMs.value_or(-1);
+    runSql(session_,
+           "UPDATE certificates SET "
+           "renew_at = CASE WHEN renew_at IS NULL OR $2::bigint < 0 THEN renew_at "
+           "  ELSE to_timestamp($2::bigint / 1000.0) END, "
+           "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' WHERE id = $1",
+           {certificateId, renewAt, nextFetchMs});
+}
+
+}  // namespace dnsh

@@ -1,0 +1,35 @@
+#include "issuance/order_store_sql.hpp"
+
+namespace dnsh::order_sql {
+
+SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,
+                   const std::string& sql, const std::vector<SqlValue>& params) {
+    SqlRows rows = runSql(session, sql, params);
+    if (rows.affected() == 0) throw LeaseLost(orderId);
+    return rows;
+}
+
+bool lockDomain(Poco::Data::Session& session, const std::string& domainId) {
+    return !runSql(session, "SELECT id FROM domains WHERE id = $1 FOR NO KEY UPDATE", {domainId})
+                .empty();
+}
+
+bool lockDomainOfOrder(Poco::Data::Session& session, const std::string& orderId) {
+    return !runSql(session,
+                   "SELECT d.id FROM acme_orders o JOIN domains d ON d.id = o.domain_id "
+                   "WHERE o.id = $1 FOR NO KEY UPDATE OF d",
+                   {orderId})
+                .empty();
+}
+
+void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
+                      const std::vector<OrderChallenge>& challenges) {
+    for (const auto& challenge : challenges)
+        runSql(session,
+               "INSERT INTO acme_challenges (order_id, authorization_url, challenge_url, "
+               "token, txt_name, txt_value) VALUES ($1, $2, $3, $4, $5, $6)",
+               {orderId, challenge.authorizationUrl, challenge.challengeUrl, challenge.token,
+                challenge.txtName, challenge.txtValue});
+}
+
+}  // namespace dnsh::order_sql

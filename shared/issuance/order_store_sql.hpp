@@ -1,0 +1,35 @@
+#pragma once
+// SQL shared by the parts of OrderStore (order_store.cpp: the queue and a step's writes;
+// order_store_issue.cpp: the account and issue-certificate's claim; order_store_scans.cpp: the
+// renewal and renewalInfo scans). Not for use outside them.
+#include <Poco/Data/Session.h>
+
+#include <string>
+#include <vector>
+
+#include "db/sql.hpp"
+#include "issuance/order_store.hpp"
+
+namespace dnsh::order_sql {
+
+inline constexpr const char* kLive = "('pending', 'ready', 'processing')";
+
+// Runs a statement whose WHERE clause names the lease owner: no row means not ours.
+SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,
+                   const std::string& sql, const std::vector<SqlValue>& params);
+
+// One lock order for every transaction that writes more than one row of a domain: the domain's
+// row first (FOR NO KEY UPDATE: it does not block the key-share locks of foreign keys), then its
+// orders, challenges, certificates and view. DELETE /domains/{id} takes the domain row first too
+// (its cascade reaches the rest after it), so a delete and a scheduler write on one domain queue
+// on that row instead of each holding what the other needs next (issue 18 #9). False when the
+// domain is gone (deleted): its orders went with it.
+bool lockDomain(Poco::Data::Session& session, const std::string& domainId);
+
+// The same, for a write that knows the order only.
+bool lockDomainOfOrder(Poco::Data::Session& session, const std::string& orderId);
+
+void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
+                      const std::vector<OrderChallenge>& challenges);
+
+}  // namespace dnsh::order_sql

@@ -1,0 +1,117 @@
+#include <algorithm>
+#include <set>
+
+#include "config/duration.hpp"
+#include "dns/precheck.hpp"
+#include "dns/txt_check.hpp"
+#include "issuance/challenge_publisher.hpp"
+#include "issuance/order_steps.hpp"
+
+namespace dnsh {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// A renewal waiting for its customer past POLL_TIMEOUT polls less often; POST .../check is there
+// for "I have just published it".
+constexpr milliseconds kSlowDnsPoll{300'000};
+
+const acme::Challenge* findDns01(const acme::Authorization& authorization) {
+    for (const auto& challenge : authorization.challenges)
+        if (challenge.type == "dns-01") return &challenge;
+    return nullptr;
+}
+
+std::vector<std::string> expectedValues(const std::vector<OrderChallenge>& challenges,
+                                        const std::string& name) {
+    std::vector<std::string> values;
+    for (const auto& challenge : challenges)
+        if (challenge.txtName == name) values.push_back(challenge.txtValue);
+    return values;
+}
+
+// Every name's values as the customer's nameservers (or the resolver) show them; the first
+// check that did not pass, else the last one.
+TxtCheck checkValues(StepContext& context) {
+    const Config& config = context.config();
+    const StoredOrder& order = context.order();
+    std::set<std::string> names;
+    for (const auto& challenge : order.challenges) names.insert(challenge.txtName);
+    // The customer's nameservers are asked within a deadline well inside the lease (extended
+    // first when less than twice the deadline is left of it), so the order stays ours meanwhile.
+    const milliseconds budget = precheckBudget(config.leaseDuration);
+    if (std::chrono::steady_clock::now() + 2 * budget > context.leaseUntil()) context.keepLease();
+    const PrecheckLimits limits{std::chrono::steady_clock::now() + budget, config.precheckAllow};
+    TxtCheck check;
+    for (const auto& name : names) {
+        check = precheckTxt(config.dnsPrecheck, context.parts().resolver, name,
+                            expectedValues(order.challenges, name), limits);
+        if (!check.passed()) break;
+    }
+    return check;
+}
+
+// Pebble (and real CAs) mark the authorization invalid on one failed lookup, so answer only
+// once our own lookup sees every value (RFC 8555 §8.2 retries are optional). A challenge
+// already processing or valid (answered before a crash) is not answered again.
+StepResult answerChallenges(StepContext& context) {
+    for (const auto& challenge : context.order().challenges) {
+        const acme::Authorization authorization = context.ca(
+            [&] { return context.client().getAuthorization(challenge.authorizationUrl); });
+        if (authorization.status == acme::AuthorizationStatus::Valid) continue;
+        if (authorization.status != acme::AuthorizationStatus::Pending)
+            return failOrder(FailureCode::CaInvalid,
+                             "the CA's authorization is " +
+                                 std::string(acme::toString(authorization.status)) +
+                                 (authorization.error.empty() ? "" : ": " + authorization.error));
+        const acme::Challenge* current = findDns01(authorization);
+        if (current != nullptr && current->status == acme::ChallengeStatus::Pending)
+            context.ca([&] { return context.client().respondChallenge(challenge.challengeUrl); });
+    }
+    return moveOnAfter(OrderStep::AwaitAuthz, kCaPollDelay, StepLabel::AnsweredChallenges);
+}
+
+}  // namespace
+
+StepResult awaitDnsStep(StepContext& context) {
+    const Config& config = context.config();
+    StoredOrder& order = context.order();
+    if (order.challenges.empty())
+        return failOrder(FailureCode::Internal, "order has no dns-01 challenge");
+    if (auto stopped = context.parts().publishers.of(order).present(context))
+        return std::move(*stopped);
+    const TxtCheck check = checkValues(context);
+    // Nameservers that do not answer in time cost a worker for the whole deadline: each such
+    // look counts as an attempt, and the next one waits a backoff (the order fails after its
+    // attempts or POLL_TIMEOUT), so a silent zone cannot keep the scheduler busy. The check is
+    // recorded with the next attempt the runner decides on.
+    if (config.dnsPrecheck == DnsPrecheck::Authoritative && check.result == "dns_timeout") {
+        step::Retry retry{FailureCode::DnsTimeout, "TXT values not checked: " + check.description,
+                          true, std::nullopt, nullptr};
+        retry.afterDecision = [&context, check](std::optional<milliseconds> next) {
+            context.recordCheck(txtCheckJson(check, next));
+        };
+        return retry;
+    }
+    // Not visible yet: issuance fails at POLL_TIMEOUT; a renewal keeps waiting for its customer
+    // (more slowly) until the CA's order expires, while the current certificate is still served.
+    const bool pastPollTimeout = order.stepAgeMs >= config.pollTimeout.count();
+    const bool giveUp = !check.passed() && order.kind == OrderKind::Issue && pastPollTimeout;
+    std::optional<milliseconds> next;
+    if (!check.passed() && !giveUp)
+        next = pastPollTimeout ? std::max(config.pollInterval, kSlowDnsPoll) : config.pollInterval;
+    context.recordCheck(txtCheckJson(check, next));
+    if (giveUp)
+        return failOrder(failureCodeOr(check.result),
+                         "TXT values not visible within " + formatDuration(config.pollTimeout) +
+                             ": " + check.description);
+    if (next) return pollDnsAgain(*next);
+    // A renewal may wait days for its customer's DNS; that wait is not the CA's. The first time
+    // the values are seen (no CA error yet), POLL_TIMEOUT starts again for the CA's part.
+    if (order.attempts == 0 && order.stepAgeMs >= config.pollTimeout.count())
+        context.restartStepClock();
+    return answerChallenges(context);
+}
+
+}  // namespace dnsh

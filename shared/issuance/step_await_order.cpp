@@ -1,0 +1,83 @@
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeParser.h>
+
+#include <algorithm>
+
+#include "config/duration.hpp"
+#include "crypto/certificate.hpp"
+#include "crypto/random.hpp"
+#include "issuance/order_steps.hpp"
+#include "issuance/renewal_info.hpp"
+#include "issuance/renewal_time.hpp"
+
+namespace dnsh {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// Milliseconds since the epoch of an RFC 3339 UTC time.
+Poco::Int64 epochMs(const std::string& rfc3339) {
+    int timeZoneDifferential = 0;
+    return Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FORMAT, rfc3339,
+                                       timeZoneDifferential)
+               .timestamp()
+               .epochMicroseconds() /
+           1000;
+}
+
+// The certificate row to store: when to renew it (RENEW_BEFORE, or the CA's suggested window,
+// RFC 9773 §4.2, which wins when it has one) and when to ask the CA about it again.
+NewCertificate certificateToStore(StepContext& context, const IssuedCertificate& issued) {
+    const StoredOrder& order = context.order();
+    NewCertificate certificate{
+        randomHex(16), issued.leafPem, issued.chainPem, *order.certKeyCiphertext,
+        // The KEK that really opens it: rotate-kek may have re-sealed the order's copy since it
+        // was read, and a later rotate-kek moves this one by its label.
+        context.parts().encryptor.keyIdOf(*order.certKeyCiphertext), issued.notBefore,
+        issued.notAfter, 0, std::nullopt};
+    certificate.renewBeforeMs =
+        renewBeforeExpiry(context.config().renewBefore,
+                          std::chrono::duration_cast<milliseconds>(issued.lifetime), randomUnit())
+            .count();
+    if (const auto advice = askRenewalInfo(context.client(), issued.leafPem)) {
+        certificate.ariNextFetchMs = advice->nextFetchMs;
+        if (advice->renewAtEpochMs) {
+            certificate.renewBeforeMs =
+                std::max<Poco::Int64>(0, epochMs(issued.notAfter) - *advice->renewAtEpochMs);
+        }
+    }
+    return certificate;
+}
+
+}  // namespace
+
+StepResult awaitOrderStep(StepContext& context) {
+    const StoredOrder& order = context.order();
+    const Config& config = context.config();
+    const acme::Order current = context.ca([&] { return context.client().getOrder(order.orderUrl); });
+    if (current.status == acme::OrderStatus::Processing) {
+        if (order.stepAgeMs >= config.pollTimeout.count())
+            return failOrder(FailureCode::Timeout,
+                             "the CA did not issue within " + formatDuration(config.pollTimeout));
+        return pauseFor(kCaPollDelay, StepLabel::AwaitOrder);
+    }
+    if (current.status != acme::OrderStatus::Valid || current.certificate.empty())
+        return failOrder(FailureCode::CaInvalid,
+                         "the CA did not issue: order " +
+                             std::string(acme::toString(current.status)) +
+                             (current.error.empty() ? "" : ": " + current.error));
+    const std::string chain =
+        context.ca([&] { return context.client().downloadCertificate(current.certificate); });
+    const IssuedCertificate issued = parseCertificateChain(chain);
+    if (!certificateMatchesKey(issued.leafPem, context.certificateKey().get()))
+        return failOrder(FailureCode::Internal, "the issued certificate does not match our key");
+    const NewCertificate certificate = certificateToStore(context, issued);
+    context.storeCertificate(certificate);
+    return step::Done{{{"certificate_id", certificate.id},
+                       {"expires_at", issued.notAfter},
+                       {"renew_before_ms", certificate.renewBeforeMs}}};
+}
+
+}  // namespace dnsh

@@ -1,0 +1,109 @@
+#include "issuance/step_context.hpp"
+
+namespace dnsh {
+
+LogFields orderFields(const StoredOrder& order) {
+    return {{"domain_id", order.domainId},
+            {"order_id", order.id},
+            {"kind", std::string(toString(order.kind))}};
+}
+
+StepContext::StepContext(EngineParts& parts, const std::string& orderId, const std::string& owner,
+                         std::chrono::steady_clock::time_point claimedAt)
+    : parts_(parts),
+      owner_(owner),
+      leaseUntil_(claimedAt + parts.config.leaseDuration),
+      order_(write([&](OrderStore& orders) { return orders.load(orderId, owner); })) {}
+
+void StepContext::keepLease() {
+    const auto now = std::chrono::steady_clock::now();
+    write([&](OrderStore& orders) {
+        orders.extendLease(order_.id, owner_, config().leaseDuration.count());
+        return true;
+    });
+    leaseUntil_ = now + config().leaseDuration;
+}
+
+const Pkey& StepContext::certificateKey() {
+    if (certificateKey_) return certificateKey_;
+    if (!order_.certKeyCiphertext) {
+        const Pkey key = config().certKeyType == CertKeyType::Rsa2048 ? generateRsaKey(2048)
+                                                                      : generateEcdsaP256Key();
+        const KeyEncryptor::Sealed sealed = parts_.encryptor.seal(privateKeyToPem(key.get()));
+        order_.certKeyCiphertext = write([&](OrderStore& orders) {
+            return orders.saveCertKey(order_.id, owner_, sealed.ciphertext, sealed.keyId);
+        });
+    }
+    certificateKey_ = privateKeyFromPem(parts_.encryptor.decrypt(*order_.certKeyCiphertext));
+    return certificateKey_;
+}
+
+void StepContext::moveTo(OrderStep step) {
+    write([&](OrderStore& orders) {
+        orders.setStep(order_.id, owner_, step);
+        return true;
+    });
+    order_.step = step;
+}
+
+void StepContext::restartStepClock() {
+    write([&](OrderStore& orders) {
+        orders.setStep(order_.id, owner_, order_.step);
+        return true;
+    });
+    order_.stepAgeMs = 0;
+}
+
+void StepContext::recordPlaced(const PlacedOrder& placed) {
+    write([&](OrderStore& orders) {
+        orders.recordPlaced(order_.id, owner_, placed);
+        return true;
+    });
+}
+
+void StepContext::markPublished(const std::string& authorizationUrl, const std::string& name) {
+    write([&](OrderStore& orders) {
+        orders.markPublished(order_.id, owner_, authorizationUrl, name);
+        return true;
+    });
+}
+
+void StepContext::recordCheck(const std::string& checkJson) {
+    write([&](OrderStore& orders) {
+        orders.recordCheck(order_.id, owner_, checkJson);
+        return true;
+    });
+}
+
+void StepContext::setDelegationStatus(const std::string& status) {
+    write([&](OrderStore& orders) {
+        orders.setDelegationStatus(order_.id, owner_, status);
+        return true;
+    });
+}
+
+void StepContext::storeCertificate(const NewCertificate& certificate) {
+    write([&](OrderStore& orders) {
+        orders.storeCertificate(order_, owner_, certificate);
+        return true;
+    });
+}
+
+int StepContext::recordAttempt() {
+    return write([&](OrderStore& orders) { return orders.recordAttempt(order_.id, owner_); });
+}
+
+void StepContext::fail(const std::string& reason, FailureCode code,
+                       std::chrono::milliseconds renewalRetry) {
+    write([&](OrderStore& orders) {
+        orders.fail(order_, owner_, reason, code, renewalRetry.count(),
+                    config().issueRetryBackoff.count());
+        return true;
+    });
+}
+
+std::string StepContext::replace() {
+    return write([&](OrderStore& orders) { return orders.replace(order_, owner_); });
+}
+
+}  // namespace dnsh

@@ -1,0 +1,98 @@
+#pragma once
+// What a step of a claimed order works with: the claim (the order and its lease), CA calls made
+// while holding the lease, and the order's writes, every one lease-guarded (LeaseLost when
+// another replica owns the order now).
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "crypto/key_encryption.hpp"
+#include "crypto/keys.hpp"
+#include "db/database.hpp"
+#include "dns/resolver.hpp"
+#include "issuance/acme_account.hpp"
+#include "issuance/order_store.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+class ChallengePublishers;
+
+// What the steps and the order runner share; owned by the Issuer.
+struct EngineParts {
+    Database& database;
+    const Config& config;
+    const DnsResolver& resolver;
+    const KeyEncryptor& encryptor;
+    AcmeAccount& account;
+    ChallengePublishers& publishers;
+};
+
+// The order's identity for log lines: domain_id, order_id, kind.
+LogFields orderFields(const StoredOrder& order);
+
+class StepContext {
+public:
+    // Loads the order `owner` claimed at `claimedAt` (LeaseLost when it is not ours).
+    StepContext(EngineParts& parts, const std::string& orderId, const std::string& owner,
+                std::chrono::steady_clock::time_point claimedAt);
+
+    EngineParts& parts() { return parts_; }
+    const Config& config() const { return parts_.config; }
+    StoredOrder& order() { return order_; }
+    const std::string& owner() const { return owner_; }
+    // Until when the lease is surely ours (this process's clock, from the claim or the last
+    // extension).
+    std::chrono::steady_clock::time_point leaseUntil() const { return leaseUntil_; }
+
+    // Extends the lease (LeaseLost when it is gone), so a step that chains several slow CA
+    // calls never outlives it unnoticed.
+    void keepLease();
+    // A CA call made while holding the lease: the lease is extended first.
+    template <typename Call>
+    auto ca(Call&& call) -> decltype(call()) {
+        keepLease();
+        return parts_.account.call(std::forward<Call>(call));
+    }
+    acme::Client& client() { return parts_.account.client(); }
+
+    // The certificate key, generated and persisted on first use (a restart reuses it, so the
+    // certificate the CA issues always matches a key we hold); opened once per claim.
+    const Pkey& certificateKey();
+
+    // --- The order's writes, each lease-guarded.
+    void moveTo(OrderStep step);
+    // POLL_TIMEOUT starts again in the current step.
+    void restartStepClock();
+    void recordPlaced(const PlacedOrder& placed);
+    void markPublished(const std::string& authorizationUrl, const std::string& name);
+    // Also after the runner failed the order (the check that led to it).
+    void recordCheck(const std::string& checkJson);
+    void setDelegationStatus(const std::string& status);
+    void storeCertificate(const NewCertificate& certificate);
+
+private:
+    // The order runner's writes: a step returns a verdict instead (step_result.hpp).
+    friend class OrderSettlement;
+    int recordAttempt();
+    void fail(const std::string& reason, FailureCode code,
+              std::chrono::milliseconds renewalRetry);
+    std::string replace();
+
+    template <typename Write>
+    auto write(Write&& work) {
+        return parts_.database.withSession([&](Poco::Data::Session& session) {
+            OrderStore orders(session);
+            return work(orders);
+        });
+    }
+
+    EngineParts& parts_;
+    std::string owner_;
+    std::chrono::steady_clock::time_point leaseUntil_;
+    StoredOrder order_;
+    Pkey certificateKey_;
+};
+
+}  // namespace dnsh
