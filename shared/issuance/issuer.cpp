@@ -580,13 +580,13 @@ StepOutcome Issuer::placeOrderStep(Claim& claim) {
         auto seenInPlace = [&](const CnameLookup& lookup) {
             return lookup.found() && lookup.target == DnsName(target);
         };
-        CnameLookup lookup = resolver_.lookupCname(name);
+        CnameLookup lookup = resolver_.lookupCname(DnsName(name));
         if (!lookup.found() && !lookup.absent())
             return onError(claim, "the CNAME lookup for " + name + " failed: " + lookup.detail,
                            txtResult(lookup.outcome, 0), true, std::nullopt);
         if (!seenInPlace(lookup)) {
             std::this_thread::sleep_for(kCnameRecheckDelay);
-            lookup = resolver_.lookupCname(name);
+            lookup = resolver_.lookupCname(DnsName(name));
             if (!lookup.found() && !lookup.absent())
                 return onError(claim, "the CNAME lookup for " + name + " failed: " + lookup.detail,
                                txtResult(lookup.outcome, 0), true, std::nullopt);
@@ -628,7 +628,7 @@ std::optional<StepOutcome> Issuer::publish(Claim& claim) {
     for (auto& challenge : claim.order.challenges) {
         if (!challenge.publishedAt.empty()) continue;
         keepLease(claim);
-        const UpdateResult result = updater_->addTxt(target, challenge.txtValue);
+        const UpdateResult result = updater_->addTxt(DnsName(target), challenge.txtValue);
         // A refused update (wrong key, not allowed) or an unreachable primary: retried with
         // backoff until POLL_TIMEOUT, then failed with the reason.
         if (!result.ok()) return onError(claim, result.detail, result.error, true, std::nullopt);
@@ -646,7 +646,7 @@ void Issuer::unpublish(const StoredOrder& order) {
         if (challenge.publishedAt.empty() || !updater_) continue;
         try {
             const UpdateResult result =
-                updater_->deleteTxt(challenge.publishedAt, challenge.txtValue);
+                updater_->deleteTxt(DnsName(challenge.publishedAt), challenge.txtValue);
             if (!result.ok()) {
                 logEvent(LogLevel::Warn, "delegated TXT value not removed",
                          {{"domain_id", order.domainId},
