@@ -66,7 +66,7 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     if (config_.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
     loadKeyEncryptor(config_);  // refuse to start without the key-encryption key
     requireDelegationSettings(config_);
-    configureOutbox(config_);  // WEBHOOK_URL may come from the properties file
+    configureOutbox(config_);
     if (apiOpenToNetwork(config_))
         logEvent(LogLevel::Warn,
                  "the API is open: SERVER_ADDR is not loopback and AUTH_TOKEN is empty",
