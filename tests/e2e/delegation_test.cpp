@@ -1,6 +1,6 @@
-// Delegated validation end to end (DESIGN.md "Delegated validation"): the customer adds one CNAME
-// into the delegation zone (Knot, TSIG-signed RFC 2136 updates), and the service issues and
-// renews with no other action. Unbound is the recursive resolver the scheduler and Pebble ask;
+// Delegated validation end to end (README "Zero-touch: one CNAME, then nothing"): the customer adds
+// one CNAME into the delegation zone (Knot, TSIG-signed RFC 2136 updates), and the service issues
+// and renews with no other action. Unbound is the recursive resolver the scheduler and Pebble ask;
 // the authoritative precheck asks Knot itself. Every case stops its schedulers (RAII) and clears
 // what it leaves live.
 #include <Poco/JSON/Parser.h>
