@@ -1,6 +1,6 @@
 // GET /healthz -> 200 while the process serves (liveness: never a database round trip);
-// GET /readyz -> 200 while PostgreSQL answers within kReadinessDeadline, else 503 (DESIGN.md
-// "HTTP API"). lighttpd runs a process for each path, so /healthz never waits behind /readyz.
+// GET /readyz -> 200 while PostgreSQL answers within kReadinessDeadline, else 503 (README
+// "API"). lighttpd runs a process for each path, so /healthz never waits behind /readyz.
 #include "db/database.hpp"
 #include "http/serve.hpp"
 

@@ -1,4 +1,4 @@
-// GET /metrics -> 200, the Prometheus text exposition format 0.0.4 (DESIGN.md "Observability").
+// GET /metrics -> 200, the Prometheus text exposition format 0.0.4 (README "Metrics").
 #include "http/serve.hpp"
 #include "metrics/exposition.hpp"
 

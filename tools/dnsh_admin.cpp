@@ -21,6 +21,7 @@
 #include "dns/resolver.hpp"
 #include "domain/domain_json.hpp"
 #include "domain/domain_service.hpp"
+#include "domain/outbox.hpp"
 #include "issuance/issuance_json.hpp"
 #include "issuance/issuer.hpp"
 #include "log/log.hpp"
@@ -86,6 +87,7 @@ protected:
             dnsh::disableCoreDumps();
             const dnsh::Config config = dnsh::loadConfig();
             dnsh::setLogLevel(config.logLevel);
+            dnsh::configureOutbox(config);  // delete writes domain.deleted
             if (config.databaseUrl.empty()) throw dnsh::ConfigError("DATABASE_URL is not set");
             dnsh::Database database(config.databaseUrl, config.databaseLimits);
             const std::string& command = arguments[0];

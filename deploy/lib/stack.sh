@@ -250,8 +250,9 @@ CONF
     dnsh_wait_tcp 127.0.0.1 "$port" knotd
 }
 
-# --- Delegated validation (DESIGN.md): authoritative Knots for the delegation zone and for a
-# customer zone, and Unbound, the recursive resolver that Pebble and the service ask. ---
+# --- Delegated validation (README "Zero-touch: one CNAME, then nothing"): authoritative Knots for
+# the delegation zone and for a customer zone, and Unbound, the recursive resolver that Pebble and
+# the service ask. ---
 
 # Whether anything listens on exactly ADDRESS:PORT (TCP or UDP).
 dnsh_address_in_use() { ss -Hltnu src "$1:$2" 2>/dev/null | grep -q .; }

@@ -1,5 +1,5 @@
--- The whole schema of DESIGN.md. Issuance (issue-certificate, scheduler) uses the acme_* tables,
--- the lease columns of domains and certificates.
+-- The first schema (later files add to it). Issuance (issue-certificate, scheduler) uses the acme_*
+-- tables, the lease columns of domains and certificates.
 
 CREATE TABLE domains (
     id                 text PRIMARY KEY CHECK (id ~ '^[0-9a-f]{32}$'),

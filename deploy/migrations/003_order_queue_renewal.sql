@@ -1,4 +1,4 @@
--- The ACME order becomes the scheduler's unit of work (DESIGN.md "Certificate lifecycle"): its
+-- The ACME order becomes the scheduler's unit of work (README "How issuance and renewal work"): its
 -- kind, step, lease, attempts and next attempt live on the order, so a renewal runs while the
 -- domain stays active. Certificates get renew_at, the index the renewal scan walks.
 

@@ -1,4 +1,4 @@
--- Delegated validation (DESIGN.md "Delegated validation"): whether the customer's
+-- Delegated validation (README "Zero-touch: one CNAME, then nothing"): whether the customer's
 -- _acme-challenge CNAME points into DELEGATION_ZONE, which orders the service publishes the
 -- dns-01 values for itself, and which values it has published (to remove exactly those).
 

@@ -1,6 +1,6 @@
--- The webhook outbox (DESIGN.md "Events (webhooks)"): one row per event, written in the
--- transaction of the change it reports, delivered by the scheduler. `id` orders a domain's
--- events; no foreign key on domain_id, since domain.deleted outlives its domain.
+-- The webhook outbox (README "Webhooks"): one row per event, written in the transaction of the
+-- change it reports, delivered by the scheduler. `id` orders a domain's events; no foreign key on
+-- domain_id, since domain.deleted outlives its domain.
 CREATE TABLE webhook_events (
     id               bigserial PRIMARY KEY,
     event_id         text NOT NULL UNIQUE,  -- webhook-id, the same on every attempt

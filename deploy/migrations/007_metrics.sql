@@ -1,6 +1,6 @@
--- /metrics (DESIGN.md "Observability"). Counters are summed here across every handler process and
--- scheduler replica: each process adds what it counted since its last flush (an UPSERT every few
--- seconds), /metrics reads the totals. Rows are bounded by the label sets (no ids, no names).
+-- /metrics (README "Metrics"). Counters are summed here across every handler process and scheduler
+-- replica: each process adds what it counted since its last flush (an UPSERT every few seconds),
+-- /metrics reads the totals. Rows are bounded by the label sets (no ids, no names).
 CREATE TABLE metric_counters (
     name       text NOT NULL,              -- dnsh_orders_total, dnsh_..._bucket, _sum, _count
     labels     text NOT NULL DEFAULT '',   -- as exposed: route="/domains",method="GET"

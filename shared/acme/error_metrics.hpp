@@ -1,6 +1,7 @@
 #pragma once
-// dnsh_acme_errors_total, counted by acme/transport.cpp where every CA error is born. Its label
-// stays in a small fixed set, whatever the CA sends (DESIGN.md "Observability").
+// dnsh_acme_errors_total, counted by acme/transport.cpp where the CA's answer (an error status,
+// an answer it cannot use) or its silence becomes an error; not for errors the code raises itself.
+// Its label stays in a small fixed set, whatever the CA sends (README "Metrics").
 #include <string>
 
 #include "acme/problem.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // RFC 8555 §6.7 / RFC 7807 problem documents, turned into one typed error in one place
-// (transport.cpp). Callers compare `type`, never parse messages.
+// (transport.cpp, which also counts the CA's errors). Callers compare `type`, never parse
+// messages.
 #include <chrono>
 #include <optional>
 #include <stdexcept>

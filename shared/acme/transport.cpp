@@ -66,6 +66,15 @@ void initializeSslOnce() {
     std::call_once(once, [] { Poco::Net::initializeSSL(); });
 }
 
+// An error the CA caused: it answered with an error status or an answer the transport cannot
+// use, or it was not reached. The one place dnsh_acme_errors_total is counted (badNonce retries
+// included); errors the client raises itself (its own settings, an answer's content) are not.
+AcmeError caError(Problem problem, std::optional<std::chrono::seconds> retryAfter = std::nullopt,
+                  bool outcomeUnknown = false) {
+    countAcmeError(problem);
+    return AcmeError(std::move(problem), retryAfter, outcomeUnknown);
+}
+
 // RFC 7807: a problem+json body becomes the error; anything else keeps the status and body.
 AcmeError toError(const HttpReply& reply, const std::string& url) {
     Problem problem{"", "", reply.status};
@@ -81,7 +90,7 @@ AcmeError toError(const HttpReply& reply, const std::string& url) {
     }
     if (problem.detail.empty())
         problem.detail = "HTTP " + std::to_string(reply.status) + " from " + url;
-    return AcmeError(problem, reply.retryAfter);
+    return caError(problem, reply.retryAfter);
 }
 
 }  // namespace
@@ -106,9 +115,7 @@ AcmeError::AcmeError(Problem problem, std::optional<std::chrono::seconds> retryA
                                    (problem.type.empty() ? "" : " (" + problem.type + ")")),
       problem_(std::move(problem)),
       retryAfter_(retryAfter),
-      outcomeUnknown_(outcomeUnknown) {
-    countAcmeError(problem_);  // every CA error is born here, badNonce retries included
-}
+      outcomeUnknown_(outcomeUnknown) {}
 
 bool AcmeError::retryable() const noexcept {
     return problem_.status == 0 || problem_.status >= 500 || is(ProblemType::kRateLimited) ||
@@ -123,7 +130,7 @@ Poco::JSON::Object::Ptr HttpReply::json() const {
             return parsed.extract<Poco::JSON::Object::Ptr>();
     } catch (const Poco::Exception&) {
     }
-    throw AcmeError(Problem{"", "the CA sent a body that is not a JSON object", status});
+    throw caError(Problem{"", "the CA sent a body that is not a JSON object", status});
 }
 
 Transport::Transport(std::string caBundlePath, std::chrono::milliseconds timeout)
@@ -201,12 +208,11 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
         } catch (const Poco::Exception& e) {
             session.reset();  // a broken connection is not reused
             if (!replayable)
-                throw AcmeError(
+                throw caError(
                     Problem{"", e.displayText() + " (" + url + "; the CA's answer was lost)", 0},
                     std::nullopt, true);
             if (attempt == 0 && !dynamic_cast<const Poco::TimeoutException*>(&e)) continue;
-            throw AcmeError(Problem{"", e.displayText() + " (" + url + ")", 0});
-
+            throw caError(Problem{"", e.displayText() + " (" + url + ")", 0});
         }
     }
     return reply;
@@ -224,7 +230,7 @@ std::string Transport::takeNonce() {
         if (newNonceUrl_.empty()) throw AcmeError(Problem{"", "directory has no newNonce", 0});
         send("GET", newNonceUrl_, "", true);
         if (nonces_.empty())
-            throw AcmeError(Problem{"", "newNonce answered without Replay-Nonce", 500});
+            throw caError(Problem{"", "newNonce answered without Replay-Nonce", 500});
     }
     std::string nonce = nonces_.front();
     nonces_.pop_front();

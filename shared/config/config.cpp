@@ -109,6 +109,11 @@ DatabaseLimits databaseLimitsVariables(const EnvironmentLookup& lookup) {
     limits.keepaliveIdle = databaseDuration(lookup, "DB_KEEPALIVE_IDLE", limits.keepaliveIdle);
     limits.keepaliveInterval =
         databaseDuration(lookup, "DB_KEEPALIVE_INTERVAL", limits.keepaliveInterval);
+    if (const auto prepare = lookup("DATABASE_PREPARE"); prepare && !prepare->empty()) {
+        if (*prepare != "on" && *prepare != "off")
+            reject("DATABASE_PREPARE", *prepare, "expected on or off");
+        limits.prepareStatements = *prepare == "on";
+    }
     if (const auto value = lookup("DB_KEEPALIVE_COUNT"); value && !value->empty()) {
         int count = 0;
         const char* last = value->data() + value->size();
@@ -118,6 +123,21 @@ DatabaseLimits databaseLimitsVariables(const EnvironmentLookup& lookup) {
         limits.keepaliveCount = count;
     }
     return limits;
+}
+
+// One of the table's names ("expected a, b or c" otherwise); `fallback` when unset or empty.
+template <typename Enum, std::size_t N>
+Enum enumVariable(const EnvironmentLookup& lookup, const std::string& name,
+                  const EnumNames<Enum, N>& names, Enum fallback) {
+    const auto value = lookup(name);
+    if (!value || value->empty()) return fallback;
+    if (const auto parsed = names.parse(*value)) return *parsed;
+    std::string expected;
+    for (std::size_t i = 0; i < N; ++i) {
+        if (i > 0) expected += i + 1 == N ? " or " : ", ";
+        expected += names.names[i].second;
+    }
+    reject(name, *value, "expected " + expected);
 }
 
 RenewBefore renewBeforeVariable(const EnvironmentLookup& lookup) {
@@ -162,9 +182,6 @@ Config loadConfig(const EnvironmentLookup& lookup) {
             reject("DNS_RESOLVER", config.dnsResolver, e.what());
         }
     }
-    if (const auto prepare = lookup("DATABASE_PREPARE");
-        prepare && !prepare->empty() && *prepare != "on" && *prepare != "off")
-        reject("DATABASE_PREPARE", *prepare, "expected on or off");
     config.dnsTimeout = durationVariable(lookup, "DNS_TIMEOUT", config.dnsTimeout);
     config.pollInterval = durationVariable(lookup, "POLL_INTERVAL", config.pollInterval);
     config.pollTimeout = durationVariable(lookup, "POLL_TIMEOUT", config.pollTimeout);
@@ -191,14 +208,8 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     config.renewBefore = renewBeforeVariable(lookup);
     config.databaseLimits = databaseLimitsVariables(lookup);
 
-    if (const auto value = lookup("DNS_PRECHECK"); value && !value->empty()) {
-        if (*value == "authoritative")
-            config.dnsPrecheck = DnsPrecheck::Authoritative;
-        else if (*value == "resolver")
-            config.dnsPrecheck = DnsPrecheck::Resolver;
-        else
-            reject("DNS_PRECHECK", *value, "expected authoritative or resolver");
-    }
+    config.dnsPrecheck =
+        enumVariable(lookup, "DNS_PRECHECK", kDnsPrecheckNames, config.dnsPrecheck);
     if (const auto value = lookup("DNS_PRECHECK_ALLOW"); value && !value->empty()) {
         try {
             config.precheckAllow = parseNetworkList(*value);
@@ -237,14 +248,8 @@ Config loadConfig(const EnvironmentLookup& lookup) {
         if (workers < 1 || workers > 256) reject("SCHEDULER_WORKERS", *value, "expected 1..256");
         config.schedulerWorkers = workers;
     }
-    if (const auto value = lookup("CERT_KEY_TYPE"); value && !value->empty()) {
-        if (*value == "ecdsa-p256")
-            config.certKeyType = CertKeyType::EcdsaP256;
-        else if (*value == "rsa-2048")
-            config.certKeyType = CertKeyType::Rsa2048;
-        else
-            reject("CERT_KEY_TYPE", *value, "expected ecdsa-p256 or rsa-2048");
-    }
+    config.certKeyType =
+        enumVariable(lookup, "CERT_KEY_TYPE", kCertKeyTypeNames, config.certKeyType);
     config.webhook = loadWebhookSettings(lookup);
     if (const auto value = lookup("LOG_LEVEL"); value && !value->empty()) {
         const auto level = parseLogLevel(*value);

@@ -1,5 +1,5 @@
 #pragma once
-// Configuration from the environment (DESIGN.md "Configuration"). A bad value stops the program
+// Configuration from the environment (README "Configuration"). A bad value stops the program
 // at start with a message naming the variable (ConfigError).
 #include <chrono>
 #include <functional>
@@ -10,13 +10,24 @@
 
 #include "config/ip_network.hpp"
 #include "config/webhook_config.hpp"
+#include "core/enum_names.hpp"
 
 namespace dnsh {
 
 enum class LogLevel { Debug, Info, Warn, Error };
+// CERT_KEY_TYPE.
 enum class CertKeyType { EcdsaP256, Rsa2048 };
-// Where the scheduler looks before answering a challenge (DESIGN.md "Delegated validation").
+inline constexpr EnumNames<CertKeyType, 2> kCertKeyTypeNames{{{
+    {CertKeyType::EcdsaP256, "ecdsa-p256"},
+    {CertKeyType::Rsa2048, "rsa-2048"},
+}}};
+// DNS_PRECHECK: where the scheduler looks before answering a challenge (README "How issuance and
+// renewal work", "The authoritative precheck's limits").
 enum class DnsPrecheck { Authoritative, Resolver };
+inline constexpr EnumNames<DnsPrecheck, 2> kDnsPrecheckNames{{{
+    {DnsPrecheck::Authoritative, "authoritative"},
+    {DnsPrecheck::Resolver, "resolver"},
+}}};
 
 // DNS_UPDATE_TSIG "algorithm:name:base64secret" (RFC 8945), for RFC 2136 updates.
 struct TsigKey {
@@ -32,15 +43,18 @@ struct RenewBefore {
     double fraction = 1.0 / 3.0;  // used when duration is empty
 };
 
-// Bounds on every database connection (DB_*): a statement, a lock wait and a silent network
-// all end in an error the caller maps (a handler: 503 with Retry-After) instead of a wait with no
-// end. Sessions set the two timeouts when they connect; the keepalives are libpq's (TCP only).
+// How every database connection is used (DB_*, DATABASE_PREPARE). The bounds: a statement, a
+// lock wait and a silent network all end in an error the caller maps (a handler: 503 with
+// Retry-After) instead of a wait with no end. Sessions set the two timeouts when they connect; the
+// keepalives are libpq's (TCP only).
 struct DatabaseLimits {
     std::chrono::milliseconds statementTimeout{15'000};  // DB_STATEMENT_TIMEOUT
     std::chrono::milliseconds lockTimeout{5'000};        // DB_LOCK_TIMEOUT
     std::chrono::seconds keepaliveIdle{30};              // DB_KEEPALIVE_IDLE
     std::chrono::seconds keepaliveInterval{10};          // DB_KEEPALIVE_INTERVAL
     int keepaliveCount = 3;                              // DB_KEEPALIVE_COUNT
+    // DATABASE_PREPARE: named prepared statements (off behind a pooler that cannot keep them).
+    bool prepareStatements = true;
 };
 
 struct Config {

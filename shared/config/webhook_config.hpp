@@ -1,5 +1,5 @@
 #pragma once
-// WEBHOOK_* settings (DESIGN.md "Events (webhooks)"): where events go, the Standard Webhooks
+// WEBHOOK_* settings (README "Webhooks", "Configuration"): where events go, the Standard Webhooks
 // signing secret, and how long and how often delivery is retried.
 #include <chrono>
 #include <functional>

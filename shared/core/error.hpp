@@ -1,6 +1,6 @@
 #pragma once
 // The project's one error type: a code (what kind of failure) and a message for the client.
-// http/status.cpp is the one place that maps codes to HTTP statuses.
+// httpStatus() in http/response.cpp is the one place that maps codes to HTTP statuses.
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -28,7 +28,7 @@ enum class ErrorCode {
 
 class Error : public std::runtime_error {
 public:
-    // `errorCode`: the machine-readable reason of DESIGN.md ("txt_not_found", ...), sent as the
+    // `errorCode`: the machine-readable reason (README "API", `error_code` values), sent as the
     // response's "error_code" when not empty.
     Error(ErrorCode code, const std::string& message, std::string errorCode = "")
         : std::runtime_error(message), code_(code), errorCode_(std::move(errorCode)) {}

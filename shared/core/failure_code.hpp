@@ -1,5 +1,5 @@
 #pragma once
-// The API's machine-readable reasons (DESIGN.md error_code; "error_code" of an error answer, of a
+// The API's machine-readable reasons (README "API" error_code; "error_code" of an error answer, of a
 // failed domain and of a failed renewal): one closed set, spelled once in failure_code.cpp.
 #include <optional>
 #include <string_view>

@@ -1,5 +1,5 @@
 #pragma once
-// Counters of this process (DESIGN.md "Observability"): events are added up in memory and handed
+// Counters of this process (README "Metrics"): events are added up in memory and handed
 // to the flusher (metrics/flusher.hpp), which adds them to the metric_counters table that every
 // handler process and scheduler replica shares; /metrics reads the sums back. Adding a counter is
 // one line at the place of the event:

@@ -157,6 +157,7 @@ Poco::Data::Session& Database::session() {
         if (PQping(connection.c_str()) != PQPING_OK)
             unavailable("PostgreSQL is not accepting connections");
         session_.emplace("PostgreSQL", connection);
+        usePreparedStatements(connectionOf(*session_), limits_.prepareStatements);
         // Every statement of the session is bounded (README "Configuration"). Set here rather
         // than in the startup packet's options, which PgBouncer refuses. In milliseconds.
         executeScript(

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -30,6 +31,21 @@ struct ConnectionKey {
 
 class PreparedStatements {
 public:
+    void setEnabled(PGconn* connection, bool enabled) {
+        const ConnectionKey key{connection, PQbackendPID(connection)};
+        std::lock_guard lock(mutex_);
+        if (enabled)
+            disabled_.erase(key);
+        else
+            disabled_.insert(key);
+    }
+
+    bool enabled(PGconn* connection) {
+        const ConnectionKey key{connection, PQbackendPID(connection)};
+        std::lock_guard lock(mutex_);
+        return disabled_.count(key) == 0;
+    }
+
     // The statement's name, and whether it still has to be prepared.
     std::pair<std::string, bool> nameFor(PGconn* connection, const std::string& sql) {
         std::lock_guard lock(mutex_);
@@ -48,10 +64,13 @@ public:
         std::lock_guard lock(mutex_);
         for (auto it = byConnection_.begin(); it != byConnection_.end();)
             it = it->first.connection == connection ? byConnection_.erase(it) : std::next(it);
+        for (auto it = disabled_.begin(); it != disabled_.end();)
+            it = it->connection == connection ? disabled_.erase(it) : std::next(it);
     }
 
 private:
     std::mutex mutex_;
+    std::set<ConnectionKey> disabled_;  // DATABASE_PREPARE=off
     std::map<ConnectionKey, std::unordered_map<std::string, std::string>> byConnection_;
 };
 
@@ -71,17 +90,6 @@ bool succeeded(PGresult* result) {
     return result != nullptr && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK);
 }
 
-// DATABASE_PREPARE=off (checked by loadConfig): behind a pooler that cannot keep named prepared
-// statements (PgBouncer before 1.21 in transaction mode), each statement goes as an unnamed one:
-// still one round trip, planned every time.
-bool preparing() {
-    static const bool enabled = [] {
-        const char* setting = std::getenv("DATABASE_PREPARE");
-        return setting == nullptr || std::string_view(setting) != "off";
-    }();
-    return enabled;
-}
-
 }  // namespace
 
 PGconn* connectionOf(Poco::Data::Session& session) {
@@ -98,6 +106,10 @@ void throwSqlError(PGconn* connection, PGresult* result) {
     throw SqlError(message, state ? state : "");
 }
 
+void usePreparedStatements(PGconn* connection, bool prepare) {
+    preparedStatements().setEnabled(connection, prepare);
+}
+
 void forgetPreparedStatements(PGconn* connection) {
     preparedStatements().forget(connection);
 }
@@ -110,7 +122,7 @@ SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
     values.reserve(params.size());
     for (const auto& param : params)
         values.push_back(param.text() ? param.text()->c_str() : nullptr);
-    if (!preparing() || planning == SqlPlanning::EachExecution) {
+    if (planning == SqlPlanning::EachExecution || !preparedStatements().enabled(connection)) {
         PGresult* result = PQexecParams(connection, sql.c_str(), static_cast<int>(values.size()),
                                         nullptr, values.data(), nullptr, nullptr, resultFormat);
         if (!succeeded(result)) {

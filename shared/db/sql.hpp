@@ -111,6 +111,11 @@ PGconn* connectionOf(Poco::Data::Session& session);
 // Throws the SqlError of a failed result (or of the connection, when there is no result).
 [[noreturn]] void throwSqlError(PGconn* connection, PGresult* result);
 
+// DATABASE_PREPARE=off for this connection (Database, when it connects): behind a pooler that
+// cannot keep named prepared statements (PgBouncer before 1.21 in transaction mode), each
+// statement goes as an unnamed one: still one round trip, planned every time.
+void usePreparedStatements(PGconn* connection, bool prepare);
+
 // Forgets what was prepared on a connection about to be closed.
 void forgetPreparedStatements(PGconn* connection);
 

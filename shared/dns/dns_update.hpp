@@ -6,7 +6,8 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "dns/resolver.hpp"
+#include "config/server_list.hpp"
+#include "dns/dns_name.hpp"
 
 namespace dnsh {
 
@@ -20,22 +21,22 @@ struct UpdateResult {
 
 class DnsUpdater {
 public:
-    DnsUpdater(std::string zone, DnsServer primary, TsigKey key, std::chrono::milliseconds timeout);
+    DnsUpdater(DnsName zone, DnsServer primary, TsigKey key, std::chrono::milliseconds timeout);
 
     // DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG; nothing when delegation is off.
     static std::optional<DnsUpdater> fromConfig(const Config& config);
 
     // RFC 2136 §2.5.1: adds one value to the TXT RRset at `name` (others stay).
-    UpdateResult addTxt(const std::string& name, const std::string& value) const;
+    UpdateResult addTxt(const DnsName& name, const std::string& value) const;
     // RFC 2136 §2.5.4: deletes exactly this value (class NONE, TTL 0); other values stay.
-    UpdateResult deleteTxt(const std::string& name, const std::string& value) const;
+    UpdateResult deleteTxt(const DnsName& name, const std::string& value) const;
 
-    const std::string& zone() const { return zone_; }
+    const DnsName& zone() const { return zone_; }
 
 private:
-    UpdateResult send(const std::string& name, const std::string& value, bool add) const;
+    UpdateResult send(const DnsName& name, const std::string& value, bool add) const;
 
-    std::string zone_;
+    DnsName zone_;
     DnsServer primary_;
     TsigKey key_;
     std::chrono::milliseconds timeout_;

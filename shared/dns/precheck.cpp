@@ -10,15 +10,7 @@ namespace dnsh {
 
 namespace {
 
-constexpr int kMaxCnameHops = 8;
 constexpr std::uint16_t kDnsPort = 53;
-
-std::optional<std::string> firstData(const std::vector<DnsRecord>& records, RecordType type,
-                                     const DnsName& owner) {
-    for (const auto& record : records)
-        if (record.type == type && DnsName(record.owner) == owner) return record.data;
-    return std::nullopt;
-}
 
 // A lookup run on a thread of its own: an exception (a resolver that cannot be set up) becomes
 // a failed answer instead of escaping the future.
@@ -40,15 +32,14 @@ std::optional<DnsName> zoneOf(const DnsResolver& resolver, DnsName name, DnsDead
                               DnsResponse& failed) {
     const DnsName start = name;
     while (!name.isRoot()) {
-        const DnsResponse soa = resolver.query(name.text(), RecordType::Soa, deadline);
+        const DnsResponse soa = resolver.query(name, RecordType::Soa, deadline);
         if (soa.outcome != LookupOutcome::Found && soa.outcome != LookupOutcome::NxDomain) {
             failed = soa;
             return std::nullopt;
         }
-        if (firstData(soa.answer, RecordType::Soa, name)) return name;
+        if (!recordData(soa.answer, RecordType::Soa, name).empty()) return name;
         for (const auto& record : soa.authority)
-            if (record.type == RecordType::Soa && start.isPartOf(DnsName(record.owner)))
-                return DnsName(record.owner);
+            if (record.type == RecordType::Soa && start.isPartOf(record.owner)) return record.owner;
         name = name.parent();
     }
     failed = {LookupOutcome::ServFail, {}, {}, "no SOA found above the name"};
@@ -103,20 +94,20 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
                                const PrecheckLimits& limits) {
     TxtCheck check{name, expected, {}, "", "", "", {}, 0, 0};
     const DnsDeadline deadline = limits.deadline;
-    // 1. Where the chain ends (a CNAME into a delegation zone, say).
-    DnsName current(name);
-    for (int hop = 0;; ++hop) {
-        const DnsResponse cname = resolver.query(current.text(), RecordType::Cname, deadline);
-        if (cname.outcome != LookupOutcome::Found && cname.outcome != LookupOutcome::NxDomain)
-            return failure(check, txtResult(cname.outcome, expected.size()),
-                           "the CNAME lookup for " + current.text() + " failed (" + cname.detail +
-                               ")");
-        const auto target = firstData(cname.answer, RecordType::Cname, current);
-        if (!target) break;
-        if (hop == kMaxCnameHops)
-            return failure(check, "dns_servfail", "CNAME chain longer than 8 at " + name);
-        current = DnsName(*target);
-    }
+    // 1. Where the chain ends (a CNAME into a delegation zone, say), each name asked for its
+    // CNAME through the resolver.
+    const CnameChain chain = followCnames(
+        DnsName(name), RecordType::Cname,
+        [&](const DnsName& at, RecordType type) { return resolver.query(at, type, deadline); });
+    const DnsName& current = chain.end;
+    if (chain.tooLong)
+        return failure(check, "dns_servfail",
+                       "CNAME chain longer than " + std::to_string(kMaxCnameHops) + " at " + name);
+    if (chain.response.outcome != LookupOutcome::Found &&
+        chain.response.outcome != LookupOutcome::NxDomain)
+        return failure(
+            check, txtResult(chain.response.outcome, expected.size()),
+            "the CNAME lookup for " + current.text() + " failed (" + chain.response.detail + ")");
     // 2. The zone it is in, and that zone's nameservers (at most kPrecheckMaxNameservers).
     DnsResponse zoneFailure;
     const auto zone = zoneOf(resolver, current, deadline, zoneFailure);
@@ -124,11 +115,10 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         return failure(check, errorResult(zoneFailure.outcome),
                        "no zone found for " + current.text() + " (" + zoneFailure.detail + ")");
     check.zone = zone->lowered();
-    const DnsResponse ns = resolver.query(zone->text(), RecordType::Ns, deadline);
+    const DnsResponse ns = resolver.query(*zone, RecordType::Ns, deadline);
     std::vector<std::string> names;
-    for (const auto& record : ns.answer)
-        if (record.type == RecordType::Ns && DnsName(record.owner) == *zone)
-            names.push_back(DnsName(record.data).lowered());
+    for (const auto& nameserver : recordData(ns.answer, RecordType::Ns, *zone))
+        names.push_back(DnsName(nameserver).lowered());
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
     if (names.empty())
@@ -145,10 +135,9 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
     for (const auto& nameserver : names) {
         nameservers.push_back({nameserver, {}, "", ""});
         for (const RecordType type : {RecordType::A, RecordType::Aaaa})
-            addressLookups.push_back(inParallel(
-                [&resolver, nameserver, type, deadline] {
-                    return resolver.query(nameserver, type, deadline);
-                }));
+            addressLookups.push_back(inParallel([&resolver, nameserver, type, deadline] {
+                return resolver.query(DnsName(nameserver), type, deadline);
+            }));
     }
     for (std::size_t i = 0; i < nameservers.size(); ++i) {
         Nameserver& nameserver = nameservers[i];
@@ -198,8 +187,8 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
     for (const auto& candidate : asked)
         txtLookups.push_back(inParallel([&resolver, &current, candidate, deadline] {
             const DnsServer server{candidate.address, kDnsPort};
-            return queryServer(&server, current.text(), RecordType::Txt, false,
-                               resolver.timeout(), deadline);
+            return queryServer(&server, current, RecordType::Txt, false, resolver.timeout(),
+                               deadline);
         }));
     struct Asked {
         NameserverAnswer answer;
@@ -211,10 +200,7 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         const std::string& nameserver = nameservers[candidate.nameserver].name;
         const DnsResponse txt = txtLookups[k].get();
         countDnsLookup(txt.outcome);
-        std::vector<std::string> seen;
-        for (const auto& record : txt.answer)
-            if (record.type == RecordType::Txt && DnsName(record.owner) == current)
-                seen.push_back(record.data);
+        const std::vector<std::string> seen = recordData(txt.answer, RecordType::Txt, current);
         std::size_t missing = 0;
         for (const auto& value : expected)
             if (!txtValuesContain(seen, value)) ++missing;

@@ -1,10 +1,10 @@
 #pragma once
-// The DNS-01 precheck at the authoritative servers (DESIGN.md "Delegated validation"): a record
-// the customer just changed may still be cached by recursive resolvers, and the CA's view is the
-// zone's own servers, so the check asks them. The customer controls that zone, its nameservers
-// and their addresses: the check is bounded (README "How issuance and renewal work", the
-// precheck's limits) so that a zone can neither hold a scheduler worker past a deadline nor make
-// the service probe addresses of its own network.
+// The DNS-01 precheck at the authoritative servers (README "How issuance and renewal work",
+// `await_dns` and "The authoritative precheck's limits"): a record the customer just changed may
+// still be cached by recursive resolvers, and the CA's view is the zone's own servers, so the check
+// asks them. The customer controls that zone, its nameservers and their addresses: the check is
+// bounded so that a zone can neither hold a scheduler worker past a deadline nor make the service
+// probe addresses of its own network.
 #include <chrono>
 #include <cstddef>
 #include <string>

@@ -1,70 +1,17 @@
 #include "dns/resolver.hpp"
 
 #include <algorithm>
-#include <memory>
 #include <optional>
-#include <stdexcept>
 
 #include "crypto/random.hpp"
 #include "dns/lookup_metrics.hpp"
 
-// Last: ldns headers define macros (e.g. `false`) that break later C++ standard headers.
-#include <ldns/ldns.h>
+// Last: it ends with the ldns headers, whose macros break later C++ standard headers.
+#include "dns/ldns_support.hpp"
 
 namespace dnsh {
 
 namespace {
-
-constexpr int kMaxCnameHops = 8;
-
-struct LdnsDeleter {
-    void operator()(ldns_resolver* resolver) const { ldns_resolver_deep_free(resolver); }
-    void operator()(ldns_pkt* packet) const { ldns_pkt_free(packet); }
-    void operator()(ldns_rdf* rdf) const { ldns_rdf_deep_free(rdf); }
-};
-using ResolverPtr = std::unique_ptr<ldns_resolver, LdnsDeleter>;
-using PacketPtr = std::unique_ptr<ldns_pkt, LdnsDeleter>;
-using RdfPtr = std::unique_ptr<ldns_rdf, LdnsDeleter>;
-
-std::string describe(const DnsServer& server) {
-    if (server.host.find(':') != std::string::npos)
-        return "[" + server.host + "]:" + std::to_string(server.port);
-    return server.host + ":" + std::to_string(server.port);
-}
-
-ResolverPtr makeResolver(const DnsServer* server, std::chrono::milliseconds timeout) {
-    ResolverPtr resolver;
-    if (server == nullptr) {
-        ldns_resolver* fromFile = nullptr;
-        if (ldns_resolver_new_frm_file(&fromFile, nullptr) != LDNS_STATUS_OK)
-            throw std::runtime_error("cannot read /etc/resolv.conf");
-        resolver.reset(fromFile);
-    } else {
-        resolver.reset(ldns_resolver_new());
-        const bool v6 = server->host.find(':') != std::string::npos;
-        RdfPtr address(
-            ldns_rdf_new_frm_str(v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, server->host.c_str()));
-        if (!address) throw std::runtime_error("bad DNS server address " + server->host);
-        ldns_resolver_push_nameserver(resolver.get(), address.get());
-        ldns_resolver_set_port(resolver.get(), server->port);
-    }
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-    ldns_resolver_set_timeout(resolver.get(), tv);
-    ldns_resolver_set_retry(resolver.get(), 1);
-    ldns_resolver_set_recursive(resolver.get(), true);
-    ldns_resolver_set_dnssec(resolver.get(), false);
-    return resolver;
-}
-
-std::string rdfToName(const ldns_rdf* rdf) {
-    char* text = ldns_rdf2str(rdf);
-    std::string name = text ? text : "";
-    free(text);
-    if (!name.empty() && name.back() == '.') name.pop_back();
-    return name;
-}
 
 // The strings of one TXT record, joined (RFC 7208 §3.3 style; ACME values fit in one string).
 std::string joinTxtStrings(const ldns_rr* rr) {
@@ -80,116 +27,33 @@ std::string joinTxtStrings(const ldns_rr* rr) {
     return value;
 }
 
-struct Answer {
-    LookupOutcome outcome;
-    std::vector<std::string> values;
-    std::optional<std::string> cnameTarget;
-    std::string detail;
+constexpr std::pair<RecordType, ldns_rr_type> kLdnsTypes[]{
+    {RecordType::Txt, LDNS_RR_TYPE_TXT}, {RecordType::Cname, LDNS_RR_TYPE_CNAME},
+    {RecordType::Soa, LDNS_RR_TYPE_SOA}, {RecordType::Ns, LDNS_RR_TYPE_NS},
+    {RecordType::A, LDNS_RR_TYPE_A},     {RecordType::Aaaa, LDNS_RR_TYPE_AAAA},
 };
 
-Answer queryOnce(ldns_resolver* resolver, const std::string& name, const std::string& server) {
-    RdfPtr qname(ldns_dname_new_frm_str(name.c_str()));
-    if (!qname) return {LookupOutcome::Failed, {}, {}, "cannot encode name " + name};
-    ldns_pkt* raw = nullptr;
-    const ldns_status status = ldns_resolver_send(&raw, resolver, qname.get(), LDNS_RR_TYPE_TXT,
-                                                  LDNS_RR_CLASS_IN, LDNS_RD);
-    PacketPtr packet(raw);
-    if (status != LDNS_STATUS_OK || !packet)
-        return {LookupOutcome::Timeout,
-                {},
-                {},
-                "no answer from " + server + " (" + ldns_get_errorstr_by_id(status) + ")"};
-    switch (ldns_pkt_get_rcode(packet.get())) {
-        case LDNS_RCODE_NOERROR:
-            break;
-        case LDNS_RCODE_NXDOMAIN:
-            return {LookupOutcome::NxDomain, {}, {}, server + " answered NXDOMAIN for " + name};
-        case LDNS_RCODE_SERVFAIL:
-            return {LookupOutcome::ServFail, {}, {}, server + " answered SERVFAIL for " + name};
-        default:
-            return {LookupOutcome::Failed,
-                    {},
-                    {},
-                    server + " answered rcode " + std::to_string(ldns_pkt_get_rcode(packet.get())) +
-                        " for " + name};
-    }
-    Answer answer{LookupOutcome::NoRecords, {}, {}, ""};
-    // Walk the answer section along the CNAME chain, as a recursive resolver may include it all.
-    std::string current = name;
-    const ldns_rr_list* records = ldns_pkt_answer(packet.get());
-    for (int hop = 0; hop <= kMaxCnameHops; ++hop) {
-        RdfPtr owner(ldns_dname_new_frm_str(current.c_str()));
-        std::optional<std::string> next;
-        for (std::size_t i = 0; records && i < ldns_rr_list_rr_count(records); ++i) {
-            const ldns_rr* rr = ldns_rr_list_rr(records, i);
-            if (ldns_dname_compare(ldns_rr_owner(rr), owner.get()) != 0) continue;
-            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT)
-                answer.values.push_back(joinTxtStrings(rr));
-            else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && ldns_rr_rd_count(rr) > 0)
-                next = rdfToName(ldns_rr_rdf(rr, 0));
-        }
-        if (!answer.values.empty()) {
-            answer.outcome = LookupOutcome::Found;
-            answer.cnameTarget = current == name ? std::nullopt : std::optional(current);
-            return answer;
-        }
-        if (!next) break;
-        current = *next;
-        answer.cnameTarget = current;
-    }
-    answer.detail = server + " has no TXT record at " + current;
-    return answer;
-}
-
 ldns_rr_type ldnsType(RecordType type) {
-    switch (type) {
-        case RecordType::Txt:
-            return LDNS_RR_TYPE_TXT;
-        case RecordType::Cname:
-            return LDNS_RR_TYPE_CNAME;
-        case RecordType::Soa:
-            return LDNS_RR_TYPE_SOA;
-        case RecordType::Ns:
-            return LDNS_RR_TYPE_NS;
-        case RecordType::A:
-            return LDNS_RR_TYPE_A;
-        case RecordType::Aaaa:
-            return LDNS_RR_TYPE_AAAA;
-    }
+    for (const auto& [ours, theirs] : kLdnsTypes)
+        if (ours == type) return theirs;
     return LDNS_RR_TYPE_TXT;
 }
 
 std::optional<DnsRecord> toRecord(const ldns_rr* rr) {
-    DnsRecord record;
-    record.owner = rdfToName(ldns_rr_owner(rr));
     const ldns_rr_type type = ldns_rr_get_type(rr);
-    if (type == LDNS_RR_TYPE_TXT) {
-        record.type = RecordType::Txt;
-        record.data = joinTxtStrings(rr);
+    for (const auto& [ours, theirs] : kLdnsTypes) {
+        if (theirs != type) continue;
+        DnsRecord record{fromLdnsName(ldns_rr_owner(rr)), ours, ""};
+        if (ours == RecordType::Txt) {
+            record.data = joinTxtStrings(rr);
+        } else {
+            if (ldns_rr_rd_count(rr) == 0) return std::nullopt;
+            // Names without the trailing dot (DnsName's text), addresses as they are.
+            record.data = fromLdnsName(ldns_rr_rdf(rr, 0)).text();
+        }
         return record;
     }
-    if (ldns_rr_rd_count(rr) == 0) return std::nullopt;
-    switch (type) {
-        case LDNS_RR_TYPE_CNAME:
-            record.type = RecordType::Cname;
-            break;
-        case LDNS_RR_TYPE_SOA:
-            record.type = RecordType::Soa;
-            break;
-        case LDNS_RR_TYPE_NS:
-            record.type = RecordType::Ns;
-            break;
-        case LDNS_RR_TYPE_A:
-            record.type = RecordType::A;
-            break;
-        case LDNS_RR_TYPE_AAAA:
-            record.type = RecordType::Aaaa;
-            break;
-        default:
-            return std::nullopt;
-    }
-    record.data = rdfToName(ldns_rr_rdf(rr, 0));
-    return record;
+    return std::nullopt;
 }
 
 std::vector<DnsRecord> toRecords(const ldns_rr_list* list) {
@@ -199,12 +63,26 @@ std::vector<DnsRecord> toRecords(const ldns_rr_list* list) {
     return records;
 }
 
+std::optional<DnsName> cnameAt(const std::vector<DnsRecord>& records, const DnsName& owner) {
+    const auto targets = recordData(records, RecordType::Cname, owner);
+    if (targets.empty()) return std::nullopt;
+    return DnsName(targets.front());
+}
+
 }  // namespace
 
-DnsResponse queryServer(const DnsServer* server, const std::string& name, RecordType type,
+std::vector<std::string> recordData(const std::vector<DnsRecord>& records, RecordType type,
+                                    const DnsName& owner) {
+    std::vector<std::string> data;
+    for (const auto& record : records)
+        if (record.type == type && record.owner == owner) data.push_back(record.data);
+    return data;
+}
+
+DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType type,
                         bool recursive, std::chrono::milliseconds timeout,
                         std::optional<DnsDeadline> deadline) {
-    const std::string label = server ? describe(*server) : "system resolver";
+    const std::string label = serverLabel(server);
     // What is left of the deadline, shared by the UDP question and a TCP one after truncation.
     auto remaining = [&] {
         if (!deadline) return timeout;
@@ -219,26 +97,23 @@ DnsResponse queryServer(const DnsServer* server, const std::string& name, Record
     };
     std::chrono::milliseconds wait = remaining();
     if (wait.count() <= 0) return deadlinePassed();
-    ResolverPtr resolver = makeResolver(server, wait);
+    LdnsResolverPtr resolver = makeLdnsResolver(server, wait);
     ldns_resolver_set_recursive(resolver.get(), recursive);
     // A truncated answer is asked again over TCP below, within the deadline (ldns's own fallback
     // would wait a full timeout again).
     ldns_resolver_set_fallback(resolver.get(), false);
-    RdfPtr qname(ldns_dname_new_frm_str(name.c_str()));
-    if (!qname) return {LookupOutcome::Failed, {}, {}, "cannot encode name " + name};
+    LdnsRdfPtr qname = toLdnsName(name);
+    if (!qname) return {LookupOutcome::Failed, {}, {}, "cannot encode name " + name.text()};
     ldns_pkt* raw = nullptr;
     ldns_status status = ldns_resolver_send(&raw, resolver.get(), qname.get(), ldnsType(type),
                                             LDNS_RR_CLASS_IN, recursive ? LDNS_RD : 0);
-    PacketPtr packet(raw);
+    LdnsPacketPtr packet(raw);
     if (status == LDNS_STATUS_OK && packet && ldns_pkt_tc(packet.get())) {
         // TCP connects, then waits for the answer: within a deadline each gets half of what is
         // left.
         wait = deadline ? remaining() / 2 : timeout;
         if (wait.count() <= 0) return deadlinePassed();
-        timeval tv{};
-        tv.tv_sec = static_cast<time_t>(wait.count() / 1000);
-        tv.tv_usec = static_cast<suseconds_t>((wait.count() % 1000) * 1000);
-        ldns_resolver_set_timeout(resolver.get(), tv);
+        setLdnsTimeout(resolver.get(), wait);
         ldns_resolver_set_usevc(resolver.get(), true);
         raw = nullptr;
         status = ldns_resolver_send(&raw, resolver.get(), qname.get(), ldnsType(type),
@@ -257,38 +132,46 @@ DnsResponse queryServer(const DnsServer* server, const std::string& name, Record
             break;
         case LDNS_RCODE_NXDOMAIN:
             response.outcome = LookupOutcome::NxDomain;
-            response.detail = label + " answered NXDOMAIN for " + name;
+            response.detail = label + " answered NXDOMAIN for " + name.text();
             break;
         case LDNS_RCODE_SERVFAIL:
-            return {LookupOutcome::ServFail, {}, {}, label + " answered SERVFAIL for " + name};
+            return {
+                LookupOutcome::ServFail, {}, {}, label + " answered SERVFAIL for " + name.text()};
         default:
             return {LookupOutcome::Failed,
                     {},
                     {},
                     label + " answered rcode " + std::to_string(ldns_pkt_get_rcode(packet.get())) +
-                        " for " + name};
+                        " for " + name.text()};
     }
     response.answer = toRecords(ldns_pkt_answer(packet.get()));
     response.authority = toRecords(ldns_pkt_authority(packet.get()));
     return response;
 }
 
-std::string_view toString(LookupOutcome outcome) {
-    switch (outcome) {
-        case LookupOutcome::Found:
-            return "found";
-        case LookupOutcome::NoRecords:
-            return "no TXT record";
-        case LookupOutcome::NxDomain:
-            return "NXDOMAIN";
-        case LookupOutcome::ServFail:
-            return "SERVFAIL";
-        case LookupOutcome::Timeout:
-            return "timeout";
-        case LookupOutcome::Failed:
-            return "DNS error";
+CnameChain followCnames(const DnsName& name, RecordType type, const DnsQuestion& ask) {
+    CnameChain chain{name, {}, false};
+    int hops = 0;
+    while (true) {
+        chain.response = ask(chain.end, type);
+        if (chain.response.outcome != LookupOutcome::Found) return chain;
+        // Along the chain in this answer, until the records asked for or its last name.
+        const DnsName asked = chain.end;
+        while (type == RecordType::Cname ||
+               recordData(chain.response.answer, type, chain.end).empty()) {
+            const auto next = cnameAt(chain.response.answer, chain.end);
+            if (!next) break;
+            if (hops == kMaxCnameHops) {
+                chain.tooLong = true;
+                return chain;
+            }
+            ++hops;
+            chain.end = *next;
+        }
+        // The answer stopped at a CNAME's target without its records: ask there.
+        if (chain.end == asked || !recordData(chain.response.answer, type, chain.end).empty())
+            return chain;
     }
-    return "DNS error";
 }
 
 DnsResolver::DnsResolver(std::vector<DnsServer> servers, std::chrono::milliseconds timeout)
@@ -300,80 +183,59 @@ DnsResolver DnsResolver::fromConfig(const Config& config) {
                        config.dnsTimeout);
 }
 
-TxtLookup DnsResolver::lookupTxt(const std::string& name) const {
-    std::vector<const DnsServer*> targets;
-    for (const auto& server : servers_) targets.push_back(&server);
-    if (targets.empty()) targets.push_back(nullptr);
+DnsResponse DnsResolver::ask(const DnsName& name, RecordType type,
+                             std::optional<DnsDeadline> deadline) const {
+    if (servers_.empty()) return queryServer(nullptr, name, type, true, timeout_, deadline);
+    DnsResponse response;
+    for (const DnsServer& server : servers_) {
+        response = queryServer(&server, name, type, true, timeout_, deadline);
+        if (!askNextServer(response.outcome)) break;
+        if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
+    }
+    return response;
+}
 
-    TxtLookup result;
-    for (const DnsServer* server : targets) {
-        const std::string label = server ? describe(*server) : "system resolver";
-        ResolverPtr resolver = makeResolver(server, timeout_);
-        std::string current = name;
-        Answer answer;
-        // A server that returns only the CNAME gets asked again for the target.
-        for (int hop = 0; hop <= kMaxCnameHops; ++hop) {
-            answer = queryOnce(resolver.get(), current, label);
-            if (answer.outcome != LookupOutcome::NoRecords || !answer.cnameTarget) break;
-            current = *answer.cnameTarget;
-            if (hop == kMaxCnameHops) answer.detail = "CNAME chain longer than 8 at " + name;
+DnsResponse DnsResolver::query(const DnsName& name, RecordType type,
+                               std::optional<DnsDeadline> deadline) const {
+    DnsResponse response = ask(name, type, deadline);
+    countDnsLookup(response.outcome);
+    return response;
+}
+
+TxtLookup DnsResolver::lookupTxt(const DnsName& name) const {
+    const CnameChain chain = followCnames(
+        name, RecordType::Txt,
+        [this](const DnsName& at, RecordType type) { return ask(at, type, std::nullopt); });
+    TxtLookup result{chain.response.outcome, {}, chain.end, chain.response.detail};
+    if (chain.tooLong) {
+        result.outcome = LookupOutcome::NoRecords;
+        result.detail =
+            "CNAME chain longer than " + std::to_string(kMaxCnameHops) + " at " + name.text();
+    } else if (result.outcome == LookupOutcome::Found) {
+        result.values = recordData(chain.response.answer, RecordType::Txt, chain.end);
+        if (result.values.empty()) {
+            result.outcome = LookupOutcome::NoRecords;
+            result.detail = "no TXT record at " + chain.end.text();
         }
-        result.outcome = answer.outcome;
-        result.values = std::move(answer.values);
-        result.name = answer.cnameTarget.value_or(current);
-        result.detail = answer.detail;
-        if (answer.outcome != LookupOutcome::Timeout && answer.outcome != LookupOutcome::ServFail)
-            break;
     }
     countDnsLookup(result.outcome);
     return result;
 }
 
-DnsResponse DnsResolver::query(const std::string& name, RecordType type,
-                               std::optional<DnsDeadline> deadline) const {
-    std::vector<const DnsServer*> targets;
-    for (const auto& server : servers_) targets.push_back(&server);
-    if (targets.empty()) targets.push_back(nullptr);
-    DnsResponse response;
-    for (const DnsServer* server : targets) {
-        response = queryServer(server, name, type, true, timeout_, deadline);
-        if (response.outcome != LookupOutcome::Timeout &&
-            response.outcome != LookupOutcome::ServFail)
-            break;
-        if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
-    }
-    countDnsLookup(response.outcome);
-    return response;
-}
-
-CnameLookup DnsResolver::lookupCname(const std::string& name) const {
+CnameLookup DnsResolver::lookupCname(const DnsName& name) const {
     const DnsResponse response = query(name, RecordType::Cname);
     CnameLookup lookup;
+    lookup.outcome = response.outcome;  // NxDomain, ServFail, Timeout, Failed as they are
     lookup.detail = response.detail;
-    switch (response.outcome) {
-        case LookupOutcome::Found:
-            lookup.outcome = LookupOutcome::NoRecords;  // NOERROR: no CNAME unless one is here
-            for (const auto& record : response.answer)
-                if (record.type == RecordType::Cname && DnsName(record.owner) == DnsName(name)) {
-                    lookup.outcome = LookupOutcome::Found;
-                    lookup.target = DnsName(record.data);
-                    break;
-                }
-            break;
-        case LookupOutcome::NxDomain:
-            lookup.outcome = LookupOutcome::NxDomain;
-            break;
-        default:
-            lookup.outcome = response.outcome;  // ServFail, Timeout, Failed
-            if (lookup.detail.empty()) lookup.detail = std::string(toString(response.outcome));
-            break;
+    if (response.outcome == LookupOutcome::Found) {
+        // NOERROR: no CNAME unless one is here.
+        const auto target = cnameAt(response.answer, name);
+        lookup.outcome = target ? LookupOutcome::Found : LookupOutcome::NoRecords;
+        if (target) lookup.target = *target;
+    } else if (!lookup.absent() && lookup.detail.empty()) {
+        lookup.detail = std::string(toString(response.outcome));
     }
     return lookup;
-}
-
-std::string DnsResolver::cnameTarget(const std::string& name) const {
-    const CnameLookup lookup = lookupCname(name);
-    return lookup.found() ? lookup.target.lowered() : "";
 }
 
 bool txtValuesContain(const std::vector<std::string>& values, std::string_view expected) {

@@ -1,8 +1,10 @@
 #pragma once
-// TXT lookups with ldns against explicit servers (DNS_RESOLVER) or /etc/resolv.conf.
-// No caching: every call asks the servers again.
+// The one DNS engine: a question to one server with ldns (queryServer), the failover over the
+// configured servers (DnsResolver), and the CNAME follower (followCnames) that the TXT lookup
+// and the precheck share. Servers are DNS_RESOLVER's, or /etc/resolv.conf's. No caching: every
+// call asks the servers again.
 #include <chrono>
-#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,27 +13,19 @@
 #include "config/config.hpp"
 #include "config/server_list.hpp"
 #include "dns/dns_name.hpp"
+#include "dns/lookup_outcome.hpp"
 
 namespace dnsh {
 
-enum class LookupOutcome { Found, NoRecords, NxDomain, ServFail, Timeout, Failed };
-
-std::string_view toString(LookupOutcome outcome);
-
-struct TxtLookup {
-    LookupOutcome outcome = LookupOutcome::Failed;
-    std::vector<std::string> values;  // one per TXT record, its strings joined
-    std::string name;                 // the name the values were found at (after CNAMEs)
-    std::string detail;               // for errors: which server said what
-};
-
-// One DNS question's answer, for lookups other than the TXT one below (precheck, CNAMEs).
+// One DNS question's answer.
 enum class RecordType { Txt, Cname, Soa, Ns, A, Aaaa };
 
 struct DnsRecord {
-    std::string owner;  // without the trailing dot
+    DnsName owner;
     RecordType type = RecordType::Txt;
-    std::string data;  // TXT: its strings joined; CNAME/NS/SOA: the name; A/AAAA: the address
+    // TXT: its strings joined; CNAME/NS/SOA: the name (without the trailing dot); A/AAAA: the
+    // address.
+    std::string data;
 };
 
 struct DnsResponse {
@@ -41,15 +35,43 @@ struct DnsResponse {
     std::string detail;  // for errors: which server said what
 };
 
+// The data of the records of `type` owned by `owner`, in answer order.
+std::vector<std::string> recordData(const std::vector<DnsRecord>& records, RecordType type,
+                                    const DnsName& owner);
+
 using DnsDeadline = std::chrono::steady_clock::time_point;
 
 // Asks `server` (nullptr: /etc/resolv.conf) once; `recursive` sets the RD bit (an authoritative
 // server is asked without it, RFC 1034 §4.3.1). A truncated answer is asked again over TCP. With
 // a `deadline` the whole exchange ends by then (each wait is the shorter of `timeout` and what
 // is left; nothing is sent once it has passed: Timeout).
-DnsResponse queryServer(const DnsServer* server, const std::string& name, RecordType type,
+DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType type,
                         bool recursive, std::chrono::milliseconds timeout,
                         std::optional<DnsDeadline> deadline = std::nullopt);
+
+// CNAMEs followed from one name, at most: a longer chain is treated as broken.
+inline constexpr int kMaxCnameHops = 8;
+
+struct CnameChain {
+    DnsName end;           // where the chain ends: the name itself when it holds no CNAME
+    DnsResponse response;  // the last answer: for `end`, unless the chain was too long
+    bool tooLong = false;  // more than kMaxCnameHops CNAMEs
+};
+
+using DnsQuestion = std::function<DnsResponse(const DnsName& name, RecordType type)>;
+
+// Follows the CNAME chain from `name` to where records of `type` are (RFC 1034 §4.3.2): along
+// the chain a recursive resolver puts in its answer, asking `ask` again at the last target when
+// the answer stops there. With `type` Cname it asks each name for its CNAME and ends at the first
+// name without one. An error or NXDOMAIN ends it where it was asked.
+CnameChain followCnames(const DnsName& name, RecordType type, const DnsQuestion& ask);
+
+struct TxtLookup {
+    LookupOutcome outcome = LookupOutcome::Failed;
+    std::vector<std::string> values;  // one per TXT record, its strings joined
+    DnsName name;                     // the name the values were found at (after CNAMEs)
+    std::string detail;               // for errors: which server said what
+};
 
 // What is at a name in place of a CNAME: Found (its target), NoRecords or NxDomain (an answer
 // that there is none), or an error (ServFail, Timeout, Failed: nothing is known).
@@ -72,27 +94,26 @@ public:
     // DNS_RESOLVER (or /etc/resolv.conf when empty) and DNS_TIMEOUT of the configuration.
     static DnsResolver fromConfig(const Config& config);
 
-    // Looks up TXT records at `name`, following a bounded chain of CNAMEs. Servers are tried in
-    // order; the next one is asked only after a timeout or SERVFAIL.
-    TxtLookup lookupTxt(const std::string& name) const;
-
-    // A recursive query to the configured servers, the next one asked only after a timeout or
-    // SERVFAIL (as lookupTxt).
-    // With a deadline, the servers are asked only while it has not passed, each at most until it.
-    DnsResponse query(const std::string& name, RecordType type,
+    // A recursive query to the configured servers in order, the next one asked only after a
+    // timeout or SERVFAIL. With a deadline, the servers are asked only while it has not passed,
+    // each at most until it. Counted in dnsh_dns_lookups_total.
+    DnsResponse query(const DnsName& name, RecordType type,
                       std::optional<DnsDeadline> deadline = std::nullopt) const;
+
+    // The TXT records at `name`, CNAMEs followed (followCnames); counted once.
+    TxtLookup lookupTxt(const DnsName& name) const;
 
     // The CNAME at `name`, telling "there is none" (NOERROR or NXDOMAIN without it) from a lookup
     // that failed (SERVFAIL, timeout).
-    CnameLookup lookupCname(const std::string& name) const;
-
-    // The target of the CNAME at `name` (lower case, no trailing dot), "" when there is none or
-    // the lookup failed (lookupCname tells them apart).
-    std::string cnameTarget(const std::string& name) const;
+    CnameLookup lookupCname(const DnsName& name) const;
 
     std::chrono::milliseconds timeout() const { return timeout_; }
 
 private:
+    // query() without counting.
+    DnsResponse ask(const DnsName& name, RecordType type,
+                    std::optional<DnsDeadline> deadline) const;
+
     std::vector<DnsServer> servers_;
     std::chrono::milliseconds timeout_;
 };

@@ -29,9 +29,9 @@ std::string txtResult(LookupOutcome outcome, std::size_t missing) {
 namespace {
 
 std::string describe(const TxtCheck& check, const TxtLookup& lookup, std::size_t missing) {
-    const std::string via = lookup.name.empty() || lookup.name == check.name
+    const std::string via = lookup.name.isRoot() || lookup.name == DnsName(check.name)
                                 ? ""
-                                : " (via CNAME to " + lookup.name + ")";
+                                : " (via CNAME to " + lookup.name.text() + ")";
     const std::string detail = lookup.detail.empty() ? "" : " (" + lookup.detail + ")";
     switch (lookup.outcome) {
         case LookupOutcome::Found:
@@ -63,7 +63,7 @@ std::string rfc3339(const Poco::Timestamp& at) {
 
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
                   const std::vector<std::string>& expected) {
-    const TxtLookup lookup = resolver.lookupTxt(name);
+    const TxtLookup lookup = resolver.lookupTxt(DnsName(name));
     TxtCheck check{name, expected, lookup.values, "", "", "", {}, 0, 0};
     std::size_t missing = 0;
     for (const auto& value : expected)

@@ -1,5 +1,5 @@
 #pragma once
-// One TXT check as the domain view's "checks" shows it (DESIGN.md): which name was asked, what
+// One TXT check as the domain view's "checks" shows it (README "API"): which name was asked, what
 // was expected, every value seen, and a result that says what to fix.
 #include <chrono>
 #include <optional>
@@ -23,7 +23,7 @@ struct TxtCheck {
     std::string name;
     std::vector<std::string> expected;
     std::vector<std::string> seen;
-    // "found" (every expected value present) or an error_code of DESIGN.md: txt_not_found,
+    // "found" (every expected value present) or an error_code (README "API"): txt_not_found,
     // txt_mismatch, dns_nxdomain, dns_servfail, dns_timeout; the authoritative precheck also
     // dns_address_not_allowed (no nameserver address it may ask).
     std::string result;

@@ -1,6 +1,7 @@
 #pragma once
-// Delegated validation (DESIGN.md): the customer points _acme-challenge.<domain> with one CNAME at
-// <label>.<DELEGATION_ZONE>, where the service publishes the dns-01 values itself.
+// Delegated validation (README "Zero-touch: one CNAME, then nothing"): the customer points
+// _acme-challenge.<domain> with one CNAME at <label>.<DELEGATION_ZONE>, where the service publishes
+// the dns-01 values itself.
 #include <string>
 
 namespace dnsh {

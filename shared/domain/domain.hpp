@@ -22,7 +22,7 @@ struct CertificateInfo {
     std::string createdAt;
 };
 
-// DESIGN.md "The domain view": renewal of an active domain's certificate.
+// The domain view's "renewal" (README "API"): renewal of an active domain's certificate.
 struct RenewalState {
     std::string status;  // scheduled, awaiting_dns, in_progress, failed
     std::optional<std::string> renewAt;

@@ -34,7 +34,8 @@ void writeRenewal(JsonText& json, const RenewalState& renewal) {
     json.endObject();
 }
 
-// DESIGN.md "The domain view": the one CNAME that makes issuance and renewal zero-touch.
+// The domain view's delegation (README "Zero-touch: one CNAME, then nothing"): the one CNAME that
+// makes issuance and renewal zero-touch.
 void writeDelegation(JsonText& json, const Domain& domain, const std::string& zone) {
     json.beginObject()
         .member("record_name", challengeName(domain.domainName))

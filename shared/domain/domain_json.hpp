@@ -1,5 +1,5 @@
 #pragma once
-// The API's JSON views of domains and certificates (DESIGN.md "HTTP API"), as JSON text.
+// The API's JSON views of domains and certificates (README "API"), as JSON text.
 #include <optional>
 #include <string>
 #include <vector>

@@ -66,7 +66,12 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
         delegationZone.empty()
             ? ""
             : delegationTarget(domain.verificationToken, domain.domainName, delegationZone);
-    const std::string cname = target.empty() ? "" : resolver.cnameTarget(name);
+    // The CNAME's target as shown: lower case, without the trailing dot ("" for none, or a
+    // lookup that failed: the TXT lookup then says what is wrong).
+    std::string cname;
+    if (!target.empty())
+        if (const CnameLookup lookup = resolver.lookupCname(DnsName(name)); lookup.found())
+            cname = lookup.target.lowered();
     const bool byCname = !cname.empty() && DnsName(cname) == DnsName(target);
     const TxtCheck check =
         byCname ? TxtCheck{name, {target}, {cname}, "found", "CNAME to " + target, "", {}, 0, 0}

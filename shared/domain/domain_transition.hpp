@@ -14,7 +14,7 @@ struct StatusChange {
     DomainStatus from;
     DomainStatus to;
     std::string error;      // why, for `failed` (empty otherwise)
-    std::string errorCode;  // DESIGN.md error_code, for `failed`
+    std::string errorCode;  // the API's error_code (README "API"), for `failed`
 };
 
 // UPDATE domains ... WHERE id = $1 AND status = <from>. True when this call made the change.

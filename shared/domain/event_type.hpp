@@ -1,5 +1,5 @@
 #pragma once
-// The event types of DESIGN.md "Events (webhooks)", as they appear in a payload's "type".
+// The webhook event types (README "Webhooks"), as they appear in a payload's "type".
 #include <string_view>
 
 #include "core/enum_names.hpp"

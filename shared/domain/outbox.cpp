@@ -21,15 +21,11 @@ struct OutboxSettings {
 };
 
 std::mutex settingsMutex;
-std::optional<OutboxSettings> configured;
+OutboxSettings configured;  // off until configureOutbox
 
 OutboxSettings settings() {
     std::lock_guard<std::mutex> lock(settingsMutex);
-    if (!configured) {
-        const Config config = loadConfig();
-        configured = OutboxSettings{config.webhook.enabled(), config.delegationZone};
-    }
-    return *configured;
+    return configured;
 }
 
 // The payload never carries the domain's secret: the view has no token field, and any place a

@@ -1,8 +1,7 @@
 #pragma once
-// The transactional outbox of DESIGN.md "Events (webhooks)": an event row written in the same
-// transaction as the state change it reports, so an event exists exactly when its change
-// committed. The scheduler delivers the rows (events/webhook_delivery.hpp). With WEBHOOK_URL
-// empty nothing is written.
+// The transactional outbox (README "Webhooks"): an event row written in the same transaction as the
+// state change it reports, so an event exists exactly when its change committed. The scheduler
+// delivers the rows (events/webhook_delivery.hpp). With WEBHOOK_URL empty nothing is written.
 #include <Poco/Data/Session.h>
 
 #include <string>
@@ -13,8 +12,8 @@
 
 namespace dnsh {
 
-// Programs whose settings do not come from the process environment alone (the scheduler's
-// properties file) call this at start; otherwise the environment is read on first use.
+// Every program that changes domains calls this at start with its Config (WEBHOOK_URL,
+// DELEGATION_ZONE); until then no event is written.
 void configureOutbox(const Config& config);
 
 // Writes `type` for the domain with its view as this transaction sees it now (for

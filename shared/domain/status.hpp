@@ -1,6 +1,6 @@
 #pragma once
-// Domain status lifecycle (DESIGN.md): pending -> verified -> certificate_pending -> active,
-// certificate_pending -> failed, failed -> certificate_pending (the retry).
+// Domain status lifecycle (README "API", statuses): pending -> verified -> certificate_pending ->
+// active, certificate_pending -> failed, failed -> certificate_pending (the retry).
 #include <optional>
 #include <string>
 #include <string_view>

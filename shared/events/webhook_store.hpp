@@ -1,8 +1,8 @@
 #pragma once
-// SQL for delivering the outbox (DESIGN.md "Events (webhooks)"). An event is claimed with
-// FOR UPDATE SKIP LOCKED and a lease, as orders are, so replicas never send one event at the same
-// time; only the oldest undelivered event of a domain can be claimed, so a domain's events go out
-// in order (the next waits until the previous one is delivered or dead).
+// SQL for delivering the outbox (README "Webhooks"). An event is claimed with FOR UPDATE SKIP
+// LOCKED and a lease, as orders are, so replicas never send one event at the same time; only the
+// oldest undelivered event of a domain can be claimed, so a domain's events go out in order (the
+// next waits until the previous one is delivered or dead).
 #include <Poco/Data/Session.h>
 #include <Poco/Types.h>
 

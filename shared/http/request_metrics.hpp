@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP counters, counted by http/serve.cpp where each request is answered. Labels stay in a
-// small fixed set, whatever the input (DESIGN.md "Observability").
+// small fixed set, whatever the input (README "Metrics").
 #include <string>
 
 namespace dnsh {

@@ -1,5 +1,5 @@
 #pragma once
-// The API's one route table (DESIGN.md "HTTP API"): path pattern -> method -> handler executable.
+// The API's one route table (README "API"): path pattern -> method -> handler executable.
 // 405's Allow header comes from it, and lighttpd.conf's routing is checked against it
 // (tests/unit/routes_test.cpp), so the two cannot drift.
 #include <string>

@@ -12,6 +12,7 @@
 
 #include "core/process_hardening.hpp"
 #include "crypto/random.hpp"
+#include "domain/outbox.hpp"
 #include "http/request_metrics.hpp"
 #include "http/routes.hpp"
 #include "http/termination.hpp"
@@ -92,6 +93,7 @@ void logRequest(const Request& request, const Response& response,
 std::unique_ptr<Context> makeContext() {
     Config config = loadConfig();
     setLogLevel(config.logLevel);
+    configureOutbox(config);
     auto database = Database(config.databaseUrl, config.databaseLimits);
     auto resolver = DnsResolver::fromConfig(config);
     return std::make_unique<Context>(
@@ -136,7 +138,7 @@ void serveFastCgi(const std::vector<Endpoint>& endpoints, Context& context) {
             const char* value = FCGX_GetParam(name, fcgi.envp);
             return std::string(value ? value : "");
         });
-        // Every line logged while serving it carries the request id (DESIGN.md "Observability").
+        // Every line logged while serving it carries the request id (README "Operating it", logs).
         const LogContext logContext(request.requestId);
         bool readToTheEnd = false;
         if (bodyFits(request)) {

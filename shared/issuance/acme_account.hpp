@@ -24,7 +24,7 @@ namespace dnsh {
 // dnsh-admin (ACME_SCHEDULER_TIMEOUT).
 enum class CaCaller { Handler, Scheduler };
 
-// DESIGN.md error_code of a CA error: ca_unreachable, ca_rate_limited or ca_refused.
+// The API error_code (README "API") of a CA error: ca_unreachable, ca_rate_limited or ca_refused.
 FailureCode failureCodeOf(const acme::AcmeError& error);
 
 class AcmeAccount {

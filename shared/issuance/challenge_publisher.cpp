@@ -21,7 +21,7 @@ std::optional<StepResult> DelegatedPublishes::present(StepContext& context) {
     for (auto& challenge : order.challenges) {
         if (!challenge.publishedAt.empty()) continue;
         context.keepLease();
-        const UpdateResult result = updater_->addTxt(target, challenge.txtValue);
+        const UpdateResult result = updater_->addTxt(DnsName(target), challenge.txtValue);
         // A refused update (wrong key, not allowed) or an unreachable primary: retried with
         // backoff until POLL_TIMEOUT, then failed with the reason.
         if (!result.ok()) return retryLater(failureCodeOr(result.error), result.detail);
@@ -36,7 +36,7 @@ void DelegatedPublishes::cleanUp(const StoredOrder& order) {
         if (challenge.publishedAt.empty() || !updater_) continue;
         try {
             const UpdateResult result =
-                updater_->deleteTxt(challenge.publishedAt, challenge.txtValue);
+                updater_->deleteTxt(DnsName(challenge.publishedAt), challenge.txtValue);
             if (!result.ok()) {
                 logEvent(LogLevel::Warn, "delegated TXT value not removed",
                          {{"domain_id", order.domainId},

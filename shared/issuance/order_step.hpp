@@ -1,6 +1,6 @@
 #pragma once
-// What an order is for and where it stands: the scheduler's steps (DESIGN.md "Certificate
-// lifecycle"), stored in acme_orders.kind / acme_orders.step.
+// What an order is for and where it stands: the scheduler's steps (README "How issuance and
+// renewal work"), stored in acme_orders.kind / acme_orders.step.
 #include <optional>
 #include <string_view>
 

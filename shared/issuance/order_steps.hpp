@@ -1,5 +1,5 @@
 #pragma once
-// The steps of an order (DESIGN.md "Certificate lifecycle"), one file each. A step works on the
+// The steps of an order (README "How issuance and renewal work"), one file each. A step works on the
 // claimed order through its context and returns what it decided (step_result.hpp); it throws
 // what it cannot judge (a CA error, the database), which the order runner turns into a verdict.
 #include <chrono>

@@ -50,7 +50,7 @@ struct PlacedOrder {
     std::string finalizeUrl;
     std::string expires;  // RFC 3339 from the CA, may be empty
     std::vector<OrderChallenge> challenges;
-    bool delegated = false;  // the service publishes the values (DESIGN.md "Delegated validation")
+    bool delegated = false;  // the service publishes the values (README "Zero-touch")
     OrderStep step() const {
         return challenges.empty() ? OrderStep::Finalize : OrderStep::AwaitDns;
     }

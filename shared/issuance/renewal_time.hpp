@@ -1,5 +1,5 @@
 #pragma once
-// When to renew a certificate (DESIGN.md "Certificate lifecycle"), as a pure function.
+// When to renew a certificate (README "How issuance and renewal work"), as a pure function.
 #include <chrono>
 
 #include "config/config.hpp"

@@ -13,7 +13,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// DESIGN.md: a renewal that finds its delegation CNAME gone checks again daily.
+// README "Zero-touch": a renewal that finds its delegation CNAME gone checks again daily.
 constexpr milliseconds kDelegationLostRetry{24 * 3'600'000};
 // An answer that the CNAME is gone is believed when a second lookup this long after says so too.
 constexpr milliseconds kCnameRecheckDelay{1'000};
@@ -36,11 +36,11 @@ std::optional<StepResult> checkDelegation(StepContext& context) {
                           "the CNAME lookup for " + name + " failed: " + lookup.detail);
     };
     const DnsResolver& resolver = context.parts().resolver;
-    CnameLookup lookup = resolver.lookupCname(name);
+    CnameLookup lookup = resolver.lookupCname(DnsName(name));
     if (!lookup.found() && !lookup.absent()) return lookupFailed(lookup);
     if (!seenInPlace(lookup)) {
         std::this_thread::sleep_for(kCnameRecheckDelay);
-        lookup = resolver.lookupCname(name);
+        lookup = resolver.lookupCname(DnsName(name));
         if (!lookup.found() && !lookup.absent()) return lookupFailed(lookup);
     }
     const bool inPlace = seenInPlace(lookup);

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "db/sql.hpp"
-#include "dns/lookup_metrics.hpp"
+#include "dns/lookup_outcome.hpp"
 #include "metrics/counter_store.hpp"
 
 using namespace Poco::Data::Keywords;
@@ -126,9 +126,8 @@ std::vector<CounterDelta> withZeroSeries(std::vector<CounterDelta> rows) {
     for (const char* kind : {"issuance", "renewal"})
         for (const char* outcome : {"valid", "failed"})
             ensure("dnsh_orders_total", {{"kind", kind}, {"outcome", outcome}});
-    for (auto outcome : {LookupOutcome::Found, LookupOutcome::NoRecords, LookupOutcome::NxDomain,
-                         LookupOutcome::ServFail, LookupOutcome::Timeout, LookupOutcome::Failed})
-        ensure("dnsh_dns_lookups_total", {{"result", std::string(dnsResultLabel(outcome))}});
+    for (const auto& outcome : kLookupOutcomeNames.names)
+        ensure("dnsh_dns_lookups_total", {{"result", std::string(outcome.second)}});
     return rows;
 }
 

@@ -1,6 +1,6 @@
-// Racing clients through lighttpd (DESIGN.md: each transition is one compare-and-set in SQL, so
-// concurrent calls cannot both win). Threads only record what they got; the assertions run on
-// the main thread (doctest assertions are not thread-safe).
+// Racing clients through lighttpd (shared/domain/domain_transition.hpp: each transition is one
+// compare-and-set in SQL, so concurrent calls cannot both win). Threads only record what they got;
+// the assertions run on the main thread (doctest assertions are not thread-safe).
 #include <doctest/doctest.h>
 
 #include <latch>

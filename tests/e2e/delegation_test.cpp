@@ -1,6 +1,6 @@
-// Delegated validation end to end (DESIGN.md "Delegated validation"): the customer adds one CNAME
-// into the delegation zone (Knot, TSIG-signed RFC 2136 updates), and the service issues and
-// renews with no other action. Unbound is the recursive resolver the scheduler and Pebble ask;
+// Delegated validation end to end (README "Zero-touch: one CNAME, then nothing"): the customer adds
+// one CNAME into the delegation zone (Knot, TSIG-signed RFC 2136 updates), and the service issues
+// and renews with no other action. Unbound is the recursive resolver the scheduler and Pebble ask;
 // the authoritative precheck asks Knot itself. Every case stops its schedulers (RAII) and clears
 // what it leaves live.
 #include <Poco/JSON/Parser.h>
@@ -64,15 +64,17 @@ std::vector<std::string> valuesAtPrimary(const std::string& name) {
     const auto server = dnsh::parseResolverList(requireEnv("DNS_UPDATE_SERVER")).front();
     std::vector<std::string> values;
     for (const auto& record :
-         dnsh::queryServer(&server, name, dnsh::RecordType::Txt, false, 2s).answer)
+         dnsh::queryServer(&server, dnsh::DnsName(name), dnsh::RecordType::Txt, false, 2s).answer)
         if (record.type == dnsh::RecordType::Txt) values.push_back(record.data);
     return values;
 }
 
 // The CNAME target at `name` as the stack's resolver (Unbound) answers now ("" for none).
 std::string cnameSeen(const std::string& name) {
-    return dnsh::DnsResolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s)
-        .cnameTarget(name);
+    const dnsh::CnameLookup lookup =
+        dnsh::DnsResolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s)
+            .lookupCname(dnsh::DnsName(name));
+    return lookup.found() ? lookup.target.lowered() : "";
 }
 
 struct Delegated {
@@ -122,10 +124,10 @@ TEST_CASE(
     SandboxRecords dns;
     const Delegated delegated = delegatedDomain("deleg", leftovers, dns);
     // Another value already at the target (an overlapping order, say): it must stay.
-    const dnsh::DnsUpdater primary(requireEnv("DELEGATION_ZONE"),
+    const dnsh::DnsUpdater primary(dnsh::DnsName(requireEnv("DELEGATION_ZONE")),
                                    dnsh::parseResolverList(requireEnv("DNS_UPDATE_SERVER")).front(),
                                    dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG")), 2s);
-    REQUIRE(primary.addTxt(delegated.target, "another-order-value").ok());
+    REQUIRE(primary.addTxt(dnsh::DnsName(delegated.target), "another-order-value").ok());
     const auto scheduler = startScheduler(delegationScheduler());
 
     const HttpResult started = issueThroughUnboundCa(delegated.domain);
@@ -143,7 +145,7 @@ TEST_CASE(
     CHECK(waitFor(5s, [&] {
         return valuesAtPrimary(delegated.target) == std::vector<std::string>{"another-order-value"};
     }));
-    CHECK(primary.deleteTxt(delegated.target, "another-order-value").ok());
+    CHECK(primary.deleteTxt(dnsh::DnsName(delegated.target), "another-order-value").ok());
     CHECK(count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
                 "WHERE c.published_at_name IS NOT NULL AND o.domain_id = " +
                 quoted(delegated.domain.id)) == 0);
@@ -249,8 +251,8 @@ TEST_CASE(
     dns.servfail(name);
     const auto unbound = dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")).front();
     REQUIRE(waitFor(5s, [&] {
-        return dnsh::queryServer(&unbound, name, dnsh::RecordType::Cname, true, 2s).outcome ==
-               dnsh::LookupOutcome::ServFail;
+        return dnsh::queryServer(&unbound, dnsh::DnsName(name), dnsh::RecordType::Cname, true, 2s)
+                   .outcome == dnsh::LookupOutcome::ServFail;
     }));
     execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " + quoted(domain.id));
     // The renewal retries, counting its attempts; the delegation is still active, not lost.
@@ -321,11 +323,12 @@ TEST_CASE(
     }));
     const dnsh::TsigKey key = dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG"));
     auto updater = [&](const std::string& server) {
-        return dnsh::DnsUpdater(requireEnv("DNSH_TEST_CUSTOMER_ZONE"),
+        return dnsh::DnsUpdater(dnsh::DnsName(requireEnv("DNSH_TEST_CUSTOMER_ZONE")),
                                 dnsh::parseResolverList(server).front(), key, 2s);
     };
-    REQUIRE(
-        updater(requireEnv("DNSH_TEST_CUSTOMER_NS1")).addTxt(domain.challengeName(), value).ok());
+    REQUIRE(updater(requireEnv("DNSH_TEST_CUSTOMER_NS1"))
+                .addTxt(dnsh::DnsName(domain.challengeName()), value)
+                .ok());
     // ns1 has it, ns2 not yet: the check says so, server by server, and nothing is answered.
     REQUIRE(waitFor(10s, [&] {
         const auto checks = get("/domains/" + domain.id).json()->getObject("checks");
@@ -340,11 +343,12 @@ TEST_CASE(
     CHECK(domainStatus(domain) == "certificate_pending");
     CHECK(scalar("SELECT step FROM acme_orders WHERE domain_id = " + quoted(domain.id)) ==
           "await_dns");
-    REQUIRE(
-        updater(requireEnv("DNSH_TEST_CUSTOMER_NS2")).addTxt(domain.challengeName(), value).ok());
+    REQUIRE(updater(requireEnv("DNSH_TEST_CUSTOMER_NS2"))
+                .addTxt(dnsh::DnsName(domain.challengeName()), value)
+                .ok());
     requireAllActive({domain}, 30s);
     for (const char* server : {"DNSH_TEST_CUSTOMER_NS1", "DNSH_TEST_CUSTOMER_NS2"})
-        updater(requireEnv(server)).deleteTxt(domain.challengeName(), value);
+        updater(requireEnv(server)).deleteTxt(dnsh::DnsName(domain.challengeName()), value);
     CHECK(scheduler->terminate() == 0);
 }
 
@@ -360,18 +364,19 @@ TEST_CASE("precheck: a recursive resolver holding a stale record does not hold u
     const dnsh::TsigKey key = dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG"));
     std::vector<dnsh::DnsUpdater> nameservers;
     for (const char* server : {"DNSH_TEST_CUSTOMER_NS1", "DNSH_TEST_CUSTOMER_NS2"})
-        nameservers.emplace_back(zone, dnsh::parseResolverList(requireEnv(server)).front(), key,
-                                 2s);
+        nameservers.emplace_back(dnsh::DnsName(zone),
+                                 dnsh::parseResolverList(requireEnv(server)).front(), key, 2s);
     // The customer's old record, and a resolver that has cached it (for an hour).
     for (const auto& server : nameservers)
-        REQUIRE(server.addTxt(domain.challengeName(), "old-value").ok());
+        REQUIRE(server.addTxt(dnsh::DnsName(domain.challengeName()), "old-value").ok());
     const auto cachingResolver =
         dnsh::parseResolverList(requireEnv("DNSH_TEST_CACHING_RESOLVER")).front();
     auto cached = [&] {
         std::vector<std::string> values;
-        for (const auto& record : dnsh::queryServer(&cachingResolver, domain.challengeName(),
-                                                    dnsh::RecordType::Txt, true, 2s)
-                                      .answer)
+        for (const auto& record :
+             dnsh::queryServer(&cachingResolver, dnsh::DnsName(domain.challengeName()),
+                               dnsh::RecordType::Txt, true, 2s)
+                 .answer)
             if (record.type == dnsh::RecordType::Txt) values.push_back(record.data);
         return values;
     };
@@ -392,14 +397,15 @@ TEST_CASE("precheck: a recursive resolver holding a stale record does not hold u
     }));
     // The customer replaces the record; the resolver keeps serving the old one.
     for (const auto& server : nameservers) {
-        REQUIRE(server.addTxt(domain.challengeName(), value).ok());
-        REQUIRE(server.deleteTxt(domain.challengeName(), "old-value").ok());
+        REQUIRE(server.addTxt(dnsh::DnsName(domain.challengeName()), value).ok());
+        REQUIRE(server.deleteTxt(dnsh::DnsName(domain.challengeName()), "old-value").ok());
     }
     CHECK(cached() == std::vector<std::string>{"old-value"});
     // The precheck asks the zone's own servers: it sees the new value and the order goes through.
     requireAllActive({domain}, 30s);
     CHECK(cached() == std::vector<std::string>{"old-value"});  // still stale throughout
-    for (const auto& server : nameservers) server.deleteTxt(domain.challengeName(), value);
+    for (const auto& server : nameservers)
+        server.deleteTxt(dnsh::DnsName(domain.challengeName()), value);
     CHECK(scheduler->terminate() == 0);
 }
 

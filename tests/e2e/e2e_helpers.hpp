@@ -1,6 +1,6 @@
 #pragma once
 // Shared by the API end-to-end tests (lifecycle, errors, dns, concurrency): what every answer
-// must look like (DESIGN.md "HTTP API"), registering a domain, and sandbox DNS records that are
+// must look like (README "API"), registering a domain, and sandbox DNS records that are
 // cleared when a case ends, however it ends.
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // Requests the API refuses, through lighttpd: each answer is JSON {"error": "..."} with the
-// contract's status (DESIGN.md "HTTP API"), whether a handler or lighttpd itself produced it.
+// contract's status (README "API"), whether a handler or lighttpd itself produced it.
 #include <doctest/doctest.h>
 
 #include <string>

@@ -1,7 +1,8 @@
-// Certificate issuance end to end (issue 3, DESIGN.md "Issuance"): the issue-certificate
-// handler through lighttpd, dns-scheduler children against the test stack's Pebble and
-// pebble-challtestsrv, and the database they share. Every case stops its schedulers (RAII) and
-// fails what it leaves in certificate_pending, so a later case's scheduler finds nothing of it.
+// Certificate issuance end to end (issue 3, README "How issuance and renewal work"): the
+// issue-certificate handler through lighttpd, dns-scheduler children against the test stack's
+// Pebble and pebble-challtestsrv, and the database they share. Every case stops its schedulers
+// (RAII) and fails what it leaves in certificate_pending, so a later case's scheduler finds nothing
+// of it.
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-// The client's walk-through through lighttpd (DESIGN.md "HTTP API"): register, publish the token
+// The client's walk-through through lighttpd (README "Walk-through"): register, publish the token
 // in the sandbox DNS, verify, read the domain back; no certificate yet. Plus the request id.
 #include <doctest/doctest.h>
 

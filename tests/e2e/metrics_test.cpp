@@ -1,4 +1,4 @@
-// GET /metrics through lighttpd (issue 11, DESIGN.md "Observability"): the exposition passes
+// GET /metrics through lighttpd (issue 11, README "Metrics"): the exposition passes
 // promtool, names no domain, and its values follow real actions: a registered domain, requests
 // served by several handler processes (summed in PostgreSQL after their flushes), a scheduler's
 // issuance and heartbeat.

@@ -101,12 +101,13 @@ TEST_CASE(
     const dnsh::TsigKey key = dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG"));
     std::vector<dnsh::DnsUpdater> nameservers;
     for (const char* server : {"DNSH_TEST_CUSTOMER_NS1", "DNSH_TEST_CUSTOMER_NS2"})
-        nameservers.emplace_back(zone, dnsh::parseResolverList(requireEnv(server)).front(), key,
-                                 2s);
+        nameservers.emplace_back(dnsh::DnsName(zone),
+                                 dnsh::parseResolverList(requireEnv(server)).front(), key, 2s);
     for (const auto& server : nameservers)
-        REQUIRE(server.addTxt(other.challengeName(), value).ok());
+        REQUIRE(server.addTxt(dnsh::DnsName(other.challengeName()), value).ok());
     requireAllActive({other}, 40s);
-    for (const auto& server : nameservers) server.deleteTxt(other.challengeName(), value);
+    for (const auto& server : nameservers)
+        server.deleteTxt(dnsh::DnsName(other.challengeName()), value);
 
     // The slow order: its attempts counted, its lease never lost, every look well within it.
     CHECK(count("SELECT attempts FROM acme_orders WHERE domain_id = " + quoted(slow.id)) >= 1);

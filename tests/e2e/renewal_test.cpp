@@ -1,7 +1,8 @@
-// Renewal and the order-centric engine end to end (DESIGN.md "Certificate lifecycle", "The domain
-// view"): dns-scheduler children against the test stack's Pebbles (one that never reuses
-// authorizations, one issuing 40-second certificates that always does), through lighttpd. Every
-// case stops its schedulers (RAII) and clears what it leaves live, so later cases find nothing.
+// Renewal and the order-centric engine end to end (README "How issuance and renewal work", the
+// domain view of "API"): dns-scheduler children against the test stack's Pebbles (one that never
+// reuses authorizations, one issuing 40-second certificates that always does), through lighttpd.
+// Every case stops its schedulers (RAII) and clears what it leaves live, so later cases find
+// nothing.
 #include <doctest/doctest.h>
 
 #include <chrono>

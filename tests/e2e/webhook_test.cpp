@@ -1,4 +1,4 @@
-// Webhooks end to end (DESIGN.md "Events (webhooks)"): a lighttpd of the case's own and
+// Webhooks end to end (README "Webhooks"): a lighttpd of the case's own and
 // dns-scheduler children with WEBHOOK_URL set, delivering to tests/node/webhook_receiver.mjs,
 // which checks every request with the Standard Webhooks reference implementation. Windows and
 // backoffs are shortened through WEBHOOK_RETRY_WINDOW / WEBHOOK_BACKOFF.
@@ -31,7 +31,7 @@ using Env = std::map<std::string, std::string>;
 
 namespace {
 
-// What a case's events must never carry (DESIGN.md: no key, PEM or verification token).
+// What a case's events must never carry (README "Webhooks": no key, PEM or verification token).
 void checkNothingSecret(const ReceivedEvent& event, const TestDomain& domain) {
     INFO("body: " << event.body);
     CHECK(event.body.find(domain.token) == std::string::npos);

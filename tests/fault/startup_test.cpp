@@ -1,6 +1,6 @@
 // What refuses to start, or warns, before anything is served: deploy/up's warning for an API open
-// to the network, and the scheduler's refusal of delegation settings it cannot use (DESIGN.md:
-// a bad value stops the program at start with a message naming the variable).
+// to the network, and the scheduler's refusal of delegation settings it cannot use (README
+// "Configuration": a bad value stops the program at start with a message naming the variable).
 #include <doctest/doctest.h>
 
 #include <chrono>

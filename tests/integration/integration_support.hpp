@@ -144,7 +144,7 @@ inline void checkEnvelope(const HttpResult& result) {
 }
 
 // An error response: the status, and a body that is exactly {"error": "...<fragment>..."},
-// plus "error_code" when `errorCode` is given (DESIGN.md's machine-readable reasons).
+// plus "error_code" when `errorCode` is given (README "API", `error_code` values).
 inline void checkError(const HttpResult& result, int status, const std::string& fragment,
                        const std::string& errorCode = "") {
     INFO("body: " << result.body);

@@ -25,7 +25,8 @@ void checkVerified(const HttpResult& result, const RegisteredDomain& domain) {
     const auto body = result.json();
     CHECK(keysOf(body) == domainViewKeys({"id", "domain_name", "status", "verified_at",
                                           "created_at", "updated_at", "checks"}));
-    // The lookup that verified it, without the secret token itself (DESIGN.md "checks").
+    // The lookup that verified it, without the secret token itself (README "API", the domain view's
+    // `checks`).
     const auto checks = body->getObject("checks");
     REQUIRE(checks);
     CHECK(checks->getValue<std::string>("name") == dnsh::challengeName(domain.name));

@@ -1,5 +1,6 @@
-// The delegation target (DESIGN.md "Delegated validation"): <label>.<zone>, the label an HMAC of
-// the name under the domain's secret token, so it is stable and nobody without the token knows it.
+// The delegation target (README "Zero-touch: one CNAME, then nothing"): <label>.<zone>, the label
+// an HMAC of the name under the domain's secret token, so it is stable and nobody without the token
+// knows it.
 #include "domain/delegation.hpp"
 
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// Domain name normalisation and validation (DESIGN.md "HTTP API": lower case, no trailing dot, IDNs
+// Domain name normalisation and validation (README "API": lower case, no trailing dot, IDNs
 // to A-labels, RFC 1035 lengths, LDH labels, at least two labels, not an IP address), the TXT
 // challenge name and domain ids.
 #include "domain/domain_name.hpp"

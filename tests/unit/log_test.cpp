@@ -1,4 +1,4 @@
-// The JSON log lines (DESIGN.md "Observability"): one valid JSON object per line, whatever bytes
+// The JSON log lines (README "Operating it", logs): one valid JSON object per line, whatever bytes
 // a field holds, with the request id of the LogContext.
 #include "log/log.hpp"
 

@@ -77,7 +77,7 @@ TEST_CASE("metrics: label values stay in small fixed sets, escaped as the format
          "other"},
         {"no problem document", acmeErrorTypeLabel({"", "HTTP 500", 500}), "other"},
         {"not reached", acmeErrorTypeLabel({"", "connection refused", 0}), "unreachable"},
-        {"NXDOMAIN", std::string(dnsResultLabel(LookupOutcome::NxDomain)), "nxdomain"},
+        {"NXDOMAIN", std::string(toString(LookupOutcome::NxDomain)), "nxdomain"},
         {"escaping", formatLabels({{"a", "q\"b\\s\nx"}}), "a=\"q\\\"b\\\\s\\nx\""},
     };
     for (const auto& c : cases) {

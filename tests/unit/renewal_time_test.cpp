@@ -1,5 +1,6 @@
-// When a certificate renews (DESIGN.md "Certificate lifecycle"): RENEW_BEFORE as a duration or a
-// fraction of the lifetime, a jitter of up to 2% of the lifetime, and never more than 90%.
+// When a certificate renews (README "How issuance and renewal work", renewal): RENEW_BEFORE as a
+// duration or a fraction of the lifetime, a jitter of up to 2% of the lifetime, and never more than
+// 90%.
 #include "issuance/renewal_time.hpp"
 
 #include <doctest/doctest.h>

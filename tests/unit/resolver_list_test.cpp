@@ -1,6 +1,9 @@
-// DNS_RESOLVER parsing, TXT value matching and lookup outcome names (no network).
+// DNS_RESOLVER parsing, TXT value matching, lookup outcome names and the CNAME follower (no
+// network).
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -112,22 +115,110 @@ TEST_CASE("txtValuesContain needs an exact match of one whole value") {
     }
 }
 
-TEST_CASE("LookupOutcome names used in 424 messages") {
+TEST_CASE("LookupOutcome: one name table, the dnsh_dns_lookups_total label values") {
     struct Case {
-        std::string description;
         LookupOutcome outcome;
         std::string name;
     };
     const std::vector<Case> cases{
-        {"NXDOMAIN", LookupOutcome::NxDomain, "NXDOMAIN"},
-        {"SERVFAIL", LookupOutcome::ServFail, "SERVFAIL"},
-        {"timeout", LookupOutcome::Timeout, "timeout"},
-        {"no TXT record", LookupOutcome::NoRecords, "no TXT record"},
-        {"found", LookupOutcome::Found, "found"},
-        {"other DNS error", LookupOutcome::Failed, "DNS error"},
+        {LookupOutcome::Found, "found"},       {LookupOutcome::NoRecords, "no_records"},
+        {LookupOutcome::NxDomain, "nxdomain"}, {LookupOutcome::ServFail, "servfail"},
+        {LookupOutcome::Timeout, "timeout"},   {LookupOutcome::Failed, "error"},
     };
+    // Compared in double parentheses: doctest would print a LookupOutcome with our toString.
     for (const auto& c : cases) {
-        CAPTURE(c.description);
+        CAPTURE(c.name);
         CHECK(std::string(toString(c.outcome)) == c.name);
+        CHECK((kLookupOutcomeNames.parse(c.name) == c.outcome));
+    }
+}
+
+namespace {
+
+// Answers from a table: name -> records, anything else NXDOMAIN; every question noted.
+struct FakeDns {
+    std::map<std::string, std::vector<DnsRecord>> answers;
+    std::vector<std::string> asked;
+    DnsResponse operator()(const DnsName& name, RecordType) {
+        asked.push_back(name.lowered());
+        const auto found = answers.find(name.lowered());
+        if (found == answers.end()) return {LookupOutcome::NxDomain, {}, {}, "NXDOMAIN"};
+        return {LookupOutcome::Found, found->second, {}, ""};
+    }
+};
+
+DnsRecord cname(const std::string& owner, const std::string& target) {
+    return {DnsName(owner), RecordType::Cname, target};
+}
+
+DnsRecord txt(const std::string& owner, const std::string& value) {
+    return {DnsName(owner), RecordType::Txt, value};
+}
+
+}  // namespace
+
+TEST_CASE("followCnames: the chain in one answer, asked again where an answer stops, bounded") {
+    SUBCASE("a chain a resolver put in one answer, names in any case") {
+        FakeDns dns;
+        dns.answers["a.test"] = {cname("A.test", "b.test"), cname("b.TEST", "c.test"),
+                                 txt("c.test", "v")};
+        const auto ask = std::ref(dns);
+        const CnameChain chain = followCnames(DnsName("a.test."), RecordType::Txt, ask);
+        CHECK(chain.end == DnsName("c.test"));
+        CHECK(recordData(chain.response.answer, RecordType::Txt, chain.end) ==
+              std::vector<std::string>{"v"});
+        CHECK(dns.asked == std::vector<std::string>{"a.test"});
+    }
+    SUBCASE("an answer that stops at a CNAME: its target is asked") {
+        FakeDns dns;
+        dns.answers["a.test"] = {cname("a.test", "b.test")};
+        dns.answers["b.test"] = {txt("b.test", "v")};
+        const CnameChain chain = followCnames(DnsName("a.test"), RecordType::Txt, std::ref(dns));
+        CHECK(chain.end == DnsName("b.test"));
+        CHECK((chain.response.outcome == LookupOutcome::Found));
+        CHECK(dns.asked == std::vector<std::string>{"a.test", "b.test"});
+    }
+    SUBCASE("CNAME questions: one name at a time, ending at the first without one") {
+        FakeDns dns;
+        dns.answers["a.test"] = {cname("a.test", "b.test")};
+        dns.answers["b.test"] = {};
+        const CnameChain chain = followCnames(DnsName("a.test"), RecordType::Cname, std::ref(dns));
+        CHECK(chain.end == DnsName("b.test"));
+        CHECK_FALSE(chain.tooLong);
+        CHECK(dns.asked == std::vector<std::string>{"a.test", "b.test"});
+    }
+    SUBCASE("a target that does not exist ends the chain there") {
+        FakeDns dns;
+        dns.answers["a.test"] = {cname("a.test", "gone.test")};
+        const CnameChain chain = followCnames(DnsName("a.test"), RecordType::Txt, std::ref(dns));
+        CHECK(chain.end == DnsName("gone.test"));
+        CHECK((chain.response.outcome == LookupOutcome::NxDomain));
+    }
+    SUBCASE("kMaxCnameHops CNAMEs are followed, one more is too long, a loop too") {
+        // "n<i>.test", appended (GCC 12 warns falsely about "n" + std::string: -Wrestrict).
+        auto node = [](int i) {
+            std::string name = "n";
+            name += std::to_string(i);
+            name += ".test";
+            return name;
+        };
+        FakeDns dns;
+        for (int i = 0; i < kMaxCnameHops; ++i)
+            dns.answers[node(i)] = {cname(node(i), node(i + 1))};
+        dns.answers[node(kMaxCnameHops)] = {};
+        CHECK_FALSE(followCnames(DnsName("n0.test"), RecordType::Txt, std::ref(dns)).tooLong);
+        CHECK(followCnames(DnsName("n0.test"), RecordType::Txt, std::ref(dns)).end ==
+              DnsName(node(kMaxCnameHops)));
+        dns.answers[node(kMaxCnameHops)] = {cname(node(kMaxCnameHops), node(0))};
+        CHECK(followCnames(DnsName("n0.test"), RecordType::Txt, std::ref(dns)).tooLong);
+        CHECK(followCnames(DnsName("n0.test"), RecordType::Cname, std::ref(dns)).tooLong);
+    }
+    SUBCASE("an error is where the chain stops") {
+        const CnameChain chain =
+            followCnames(DnsName("a.test"), RecordType::Txt, [](const DnsName&, RecordType) {
+                return DnsResponse{LookupOutcome::ServFail, {}, {}, "SERVFAIL"};
+            });
+        CHECK(chain.end == DnsName("a.test"));
+        CHECK((chain.response.outcome == LookupOutcome::ServFail));
     }
 }

@@ -1,5 +1,5 @@
-// Domain status names and the lifecycle (DESIGN.md): pending -> verified -> certificate_pending ->
-// active, certificate_pending -> failed. Nothing else.
+// Domain status names and the lifecycle (README "API", statuses): pending -> verified ->
+// certificate_pending -> active, certificate_pending -> failed. Nothing else.
 #include "domain/status.hpp"
 
 #include <doctest/doctest.h>

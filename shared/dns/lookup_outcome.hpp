@@ -1,0 +1,31 @@
+#pragma once
+// How one DNS lookup ended, and the one spelling of each outcome: the dnsh_dns_lookups_total
+// label value, and what an error detail says when the server gave none.
+#include <string_view>
+
+#include "core/enum_names.hpp"
+
+namespace dnsh {
+
+// Found: NOERROR (for a TXT lookup: with values). NoRecords: NOERROR without what was asked.
+enum class LookupOutcome { Found, NoRecords, NxDomain, ServFail, Timeout, Failed };
+
+inline constexpr EnumNames<LookupOutcome, 6> kLookupOutcomeNames{{{
+    {LookupOutcome::Found, "found"},
+    {LookupOutcome::NoRecords, "no_records"},
+    {LookupOutcome::NxDomain, "nxdomain"},
+    {LookupOutcome::ServFail, "servfail"},
+    {LookupOutcome::Timeout, "timeout"},
+    {LookupOutcome::Failed, "error"},
+}}};
+
+constexpr std::string_view toString(LookupOutcome outcome) {
+    return kLookupOutcomeNames.toString(outcome);
+}
+
+// Worth asking the next server: this one did not answer, or answered SERVFAIL.
+constexpr bool askNextServer(LookupOutcome outcome) {
+    return outcome == LookupOutcome::Timeout || outcome == LookupOutcome::ServFail;
+}
+
+}  // namespace dnsh
