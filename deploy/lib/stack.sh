@@ -710,6 +710,21 @@ dnsh_start_test_stack() {
 }
 
 # Stops what dnsh_start_test_stack started; with show_logs=1 prints the services' last lines.
+# The names of the tests ctest saw fail in this run, each with the last lines of its output
+# (ctest keeps them in LastTest.log).
+dnsh_print_failed_tests() {
+    local dir=$1
+    [ -s "$dir/LastTestsFailed.log" ] || return 0
+    echo "=== failed tests" >&2
+    while IFS=: read -r number name; do
+        echo "--- $number: $name" >&2
+        awk -v header="^[0-9]+/[0-9]+ Testing: " -v name="$name" '
+            $0 ~ header { sub(header, ""); inside = ($0 == name); next }
+            inside && /^<end of output>/ { inside = 0 }
+            inside { print }' "$dir/LastTest.log" | tail -n 40 >&2
+    done < "$dir/LastTestsFailed.log"
+}
+
 dnsh_stop_test_stack() {
     local test_dir=$1 show_logs=${2:-0}
     local run=$test_dir/run
