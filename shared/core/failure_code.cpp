@@ -35,8 +35,4 @@ std::optional<FailureCode> parseFailureCode(std::string_view text) {
     return kFailureCodes.parse(text);
 }
 
-FailureCode failureCodeOr(std::string_view text, FailureCode fallback) {
-    return parseFailureCode(text).value_or(fallback);
-}
-
 }  // namespace dnsh

@@ -27,8 +27,5 @@ enum class FailureCode {
 
 std::string_view toString(FailureCode code);
 std::optional<FailureCode> parseFailureCode(std::string_view text);
-// A reason from a layer that still speaks strings (a TXT check's result, an update's error):
-// Internal for anything outside the set.
-FailureCode failureCodeOr(std::string_view text, FailureCode fallback = FailureCode::Internal);
 
 }  // namespace dnsh

@@ -64,9 +64,10 @@ UpdateResult DnsUpdater::send(const DnsName& name, const std::string& value, boo
     LdnsPacketPtr answer(rawAnswer);
     const std::string what = std::string(add ? "adding" : "deleting") + " TXT at " + name.text();
     if (status == LDNS_STATUS_CRYPTO_TSIG_BOGUS || status == LDNS_STATUS_CRYPTO_TSIG_ERR)
-        return {"dns_update_refused", where + " answered with a bad TSIG signature " + what};
+        return {FailureCode::DnsUpdateRefused,
+                where + " answered with a bad TSIG signature " + what};
     if (status != LDNS_STATUS_OK || !answer)
-        return {"dns_timeout", "no answer from " + where + " " + what + " (" +
+        return {FailureCode::DnsTimeout, "no answer from " + where + " " + what + " (" +
                                    ldns_get_errorstr_by_id(status) + ")"};
     const ldns_pkt_rcode rcode = ldns_pkt_get_rcode(answer.get());
     if (rcode == LDNS_RCODE_NOERROR) return {};
@@ -75,8 +76,8 @@ UpdateResult DnsUpdater::send(const DnsName& name, const std::string& value, boo
         where + " answered " + (rcodeText ? rcodeText : "an error") + " " + what;
     free(rcodeText);
     if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH)
-        return {"dns_update_refused", detail};
-    return {"dns_servfail", detail};
+        return {FailureCode::DnsUpdateRefused, detail};
+    return {FailureCode::DnsServfail, detail};
 }
 
 }  // namespace dnsh

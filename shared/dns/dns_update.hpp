@@ -7,16 +7,17 @@
 
 #include "config/config.hpp"
 #include "config/server_list.hpp"
+#include "core/failure_code.hpp"
 #include "dns/dns_name.hpp"
 
 namespace dnsh {
 
 struct UpdateResult {
-    // "" when the server applied it; else an error_code-like reason: dns_update_refused
-    // (REFUSED/NOTAUTH: wrong key, not allowed), dns_timeout, dns_servfail.
-    std::string error;
+    // None when the server applied it; else dns_update_refused (REFUSED/NOTAUTH: wrong key,
+    // not allowed), dns_timeout or dns_servfail.
+    std::optional<FailureCode> failure;
     std::string detail;  // server, rcode, name: what an operator needs
-    bool ok() const { return error.empty(); }
+    bool ok() const { return !failure; }
 };
 
 class DnsUpdater {

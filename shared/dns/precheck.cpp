@@ -46,16 +46,17 @@ std::optional<DnsName> zoneOf(const DnsResolver& resolver, DnsName name, DnsDead
     return std::nullopt;
 }
 
-TxtCheck failure(TxtCheck check, const std::string& result, const std::string& description) {
-    check.result = result;
+TxtCheck failure(TxtCheck check, std::optional<FailureCode> failure,
+                 const std::string& description) {
+    check.failure = failure;
     check.description = description;
     return check;
 }
 
 // An error result of a lookup that did not get an answer: the deadline or a server's silence
 // is a timeout, anything else a failure.
-std::string errorResult(LookupOutcome outcome) {
-    return outcome == LookupOutcome::Timeout ? "dns_timeout" : "dns_servfail";
+FailureCode errorResult(LookupOutcome outcome) {
+    return outcome == LookupOutcome::Timeout ? FailureCode::DnsTimeout : FailureCode::DnsServfail;
 }
 
 // Why `address` may not be asked ("" when it may): not an address, or not public unicast and in
@@ -73,7 +74,7 @@ std::string refusal(const std::string& address, const std::vector<IpNetwork>& al
 struct Nameserver {
     std::string name;
     std::vector<std::string> addresses;
-    std::string lookupResult;  // when it has no address: dns_timeout or dns_servfail
+    std::optional<FailureCode> lookupFailure;  // when it has no address: dns_timeout or dns_servfail
     std::string lookupDetail;
 };
 
@@ -92,7 +93,7 @@ std::chrono::milliseconds precheckBudget(std::chrono::milliseconds lease) {
 TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& name,
                                const std::vector<std::string>& expected,
                                const PrecheckLimits& limits) {
-    TxtCheck check{name, expected, {}, "", "", "", {}, 0, 0};
+    TxtCheck check{name, expected, {}, std::nullopt, "", "", {}, 0, 0};
     const DnsDeadline deadline = limits.deadline;
     // 1. Where the chain ends (a CNAME into a delegation zone, say), each name asked for its
     // CNAME through the resolver.
@@ -101,12 +102,12 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         [&](const DnsName& at, RecordType type) { return resolver.query(at, type, deadline); });
     const DnsName& current = chain.end;
     if (chain.tooLong)
-        return failure(check, "dns_servfail",
+        return failure(check, FailureCode::DnsServfail,
                        "CNAME chain longer than " + std::to_string(kMaxCnameHops) + " at " + name);
     if (chain.response.outcome != LookupOutcome::Found &&
         chain.response.outcome != LookupOutcome::NxDomain)
         return failure(
-            check, txtResult(chain.response.outcome, expected.size()),
+            check, txtFailure(chain.response.outcome, expected.size()),
             "the CNAME lookup for " + current.text() + " failed (" + chain.response.detail + ")");
     // 2. The zone it is in, and that zone's nameservers (at most kPrecheckMaxNameservers).
     DnsResponse zoneFailure;
@@ -133,7 +134,7 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
     std::vector<Nameserver> nameservers;
     std::vector<std::future<DnsResponse>> addressLookups;
     for (const auto& nameserver : names) {
-        nameservers.push_back({nameserver, {}, "", ""});
+        nameservers.push_back({nameserver, {}, std::nullopt, ""});
         for (const RecordType type : {RecordType::A, RecordType::Aaaa})
             addressLookups.push_back(inParallel([&resolver, nameserver, type, deadline] {
                 return resolver.query(DnsName(nameserver), type, deadline);
@@ -157,7 +158,7 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         // Servers rotate their answers: in order, the same addresses are asked every time.
         std::sort(nameserver.addresses.begin(), nameserver.addresses.end());
         if (nameserver.addresses.empty())
-            nameserver.lookupResult = timedOut ? "dns_timeout" : "dns_servfail";
+            nameserver.lookupFailure = timedOut ? FailureCode::DnsTimeout : FailureCode::DnsServfail;
     }
 
     // 4. Which addresses are asked: in turn from each nameserver, allowed ones, at most
@@ -206,33 +207,34 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
             if (!txtValuesContain(seen, value)) ++missing;
         LookupOutcome outcome = txt.outcome;
         if (outcome == LookupOutcome::Found && seen.empty()) outcome = LookupOutcome::NoRecords;
-        const std::string result = txtResult(outcome, missing);
+        const std::optional<FailureCode> failed = txtFailure(outcome, missing);
         const std::string where = nameserver + " (" + candidate.address + ") ";
         answers.push_back(
-            {{nameserver, candidate.address, result, seen},
-             where + (result == "txt_mismatch"
+            {{nameserver, candidate.address, failed, seen, false},
+             where + (failed == FailureCode::TxtMismatch
                           ? "has " + std::to_string(seen.size()) + " TXT value(s) at " +
                                 current.text() + ", " + std::to_string(missing) +
                                 " expected value(s) missing"
-                      : result == "txt_not_found" ? "has no TXT record at " + current.text()
+                      : failed == FailureCode::TxtNotFound ? "has no TXT record at " + current.text()
                                                   : "failed: " + txt.detail)});
     }
 
     // 6. The check, nameserver by nameserver, and its result: a timeout first (it is what costs
     // the scheduler), then the first other failure, else found.
-    std::string worst = "found", description;
-    auto note = [&](const std::string& result, const std::string& why) {
-        if (result == "found") return;
-        if (worst == "found" || (result == "dns_timeout" && worst != "dns_timeout")) {
-            worst = result;
+    std::optional<FailureCode> worst;
+    std::string description;
+    auto note = [&](const std::optional<FailureCode>& failed, const std::string& why) {
+        if (!failed) return;
+        if (!worst || (failed == FailureCode::DnsTimeout && worst != FailureCode::DnsTimeout)) {
+            worst = failed;
             description = why;
         }
     };
     for (std::size_t i = 0; i < nameservers.size(); ++i) {
         const Nameserver& nameserver = nameservers[i];
         if (nameserver.addresses.empty()) {
-            check.servers.push_back({nameserver.name, "", nameserver.lookupResult, {}});
-            note(nameserver.lookupResult,
+            check.servers.push_back({nameserver.name, "", nameserver.lookupFailure, {}, false});
+            note(nameserver.lookupFailure,
                  "the nameserver " + nameserver.name + " of " + check.zone + " has no address" +
                      (nameserver.lookupDetail.empty() ? "" : " (" + nameserver.lookupDetail + ")"));
             continue;
@@ -241,25 +243,25 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
             if (asked[k].nameserver != i) continue;
             check.servers.push_back(answers[k].answer);
             if (check.seen.empty()) check.seen = answers[k].answer.seen;
-            const bool wasFound = worst == "found";
-            note(answers[k].answer.result, answers[k].description);
-            if (wasFound && worst != "found") check.seen = answers[k].answer.seen;
+            const bool wasFound = !worst;
+            note(answers[k].answer.failure, answers[k].description);
+            if (wasFound && worst) check.seen = answers[k].answer.seen;
         }
         for (const auto& candidate : refused)
             if (candidate.nameserver == i)
-                check.servers.push_back({nameserver.name, candidate.address,
-                                         "address_not_allowed", {}});
+                check.servers.push_back(
+                    {nameserver.name, candidate.address, std::nullopt, {}, true});
     }
     if (asked.empty() && !refused.empty()) {
-        worst = "dns_address_not_allowed";
+        worst = FailureCode::DnsAddressNotAllowed;
         description = "no nameserver address of " + check.zone + " may be asked: " +
                       refused.front().address + " (" +
                       nameservers[refused.front().nameserver].name + ") is " +
                       refused.front().refusedAs +
                       " (only public addresses are asked, and those in DNS_PRECHECK_ALLOW)";
     }
-    check.result = worst;
-    if (worst == "found") {
+    check.failure = worst;
+    if (!worst) {
         description = "every nameserver of " + check.zone + " asked serves the value(s) at " +
                       current.text();
         if (!refused.empty())

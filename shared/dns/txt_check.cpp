@@ -9,21 +9,26 @@
 
 namespace dnsh {
 
-std::string txtResult(LookupOutcome outcome, std::size_t missing) {
+std::optional<FailureCode> txtFailure(LookupOutcome outcome, std::size_t missing) {
     switch (outcome) {
         case LookupOutcome::Found:
-            return missing == 0 ? "found" : "txt_mismatch";
+            if (missing == 0) return std::nullopt;
+            return FailureCode::TxtMismatch;
         case LookupOutcome::NoRecords:
-            return "txt_not_found";
+            return FailureCode::TxtNotFound;
         case LookupOutcome::NxDomain:
-            return "dns_nxdomain";
+            return FailureCode::DnsNxdomain;
         case LookupOutcome::Timeout:
-            return "dns_timeout";
+            return FailureCode::DnsTimeout;
         case LookupOutcome::ServFail:
         case LookupOutcome::Failed:
-            return "dns_servfail";
+            return FailureCode::DnsServfail;
     }
-    return "dns_servfail";
+    return FailureCode::DnsServfail;
+}
+
+std::string_view resultName(const std::optional<FailureCode>& failure) {
+    return failure ? toString(*failure) : "found";
 }
 
 namespace {
@@ -64,12 +69,12 @@ std::string rfc3339(const Poco::Timestamp& at) {
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
                   const std::vector<std::string>& expected) {
     const TxtLookup lookup = resolver.lookupTxt(DnsName(name));
-    TxtCheck check{name, expected, lookup.values, "", "", "", {}, 0, 0};
+    TxtCheck check{name, expected, lookup.values, std::nullopt, "", "", {}, 0, 0};
     std::size_t missing = 0;
     for (const auto& value : expected)
         if (lookup.outcome != LookupOutcome::Found || !txtValuesContain(lookup.values, value))
             ++missing;
-    check.result = txtResult(lookup.outcome, missing);
+    check.failure = txtFailure(lookup.outcome, missing);
     check.description = describe(check, lookup, missing);
     return check;
 }
@@ -137,7 +142,7 @@ std::string txtCheckJson(const TxtCheck& check,
     json.set("expected", expected);
     // The customer's: what their DNS answered, capped and escaped.
     setSeen(json, check.seen, kMaxSeenValues);
-    json.set("result", check.result);
+    json.set("result", std::string(resultName(check.failure)));
     if (!check.zone.empty()) {
         json.set("zone", shownText(check.zone, kMaxShownNameBytes));
         Poco::JSON::Array servers;
@@ -146,7 +151,9 @@ std::string txtCheckJson(const TxtCheck& check,
             Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
             item.set("nameserver", shownText(server.nameserver, kMaxShownNameBytes));
             item.set("address", shownText(server.address, kMaxShownNameBytes));
-            item.set("result", server.result);
+            // Not asked: not a failure of the zone, a rule of ours (DNS_PRECHECK_ALLOW).
+            item.set("result", server.notAllowed ? std::string("address_not_allowed")
+                                                 : std::string(resultName(server.failure)));
             setSeen(item, server.seen, kMaxNameserverSeenValues);
             servers.add(item);
         }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/failure_code.hpp"
 #include "dns/resolver.hpp"
 
 namespace dnsh {
@@ -15,18 +16,19 @@ namespace dnsh {
 struct NameserverAnswer {
     std::string nameserver;  // its NS name
     std::string address;     // the address asked
-    std::string result;      // as TxtCheck::result, or address_not_allowed (not asked)
+    std::optional<FailureCode> failure;  // as TxtCheck::failure
     std::vector<std::string> seen;
+    bool notAllowed = false;  // an address the precheck may not ask: never asked
 };
 
 struct TxtCheck {
     std::string name;
     std::vector<std::string> expected;
     std::vector<std::string> seen;
-    // "found" (every expected value present) or an error_code (README "API"): txt_not_found,
+    // None: every expected value is present. Else what to fix (README "API"): txt_not_found,
     // txt_mismatch, dns_nxdomain, dns_servfail, dns_timeout; the authoritative precheck also
     // dns_address_not_allowed (no nameserver address it may ask).
-    std::string result;
+    std::optional<FailureCode> failure;
     std::string description;                // for error messages: what was seen, where
     std::string zone;                       // authoritative precheck: the zone asked
     std::vector<NameserverAnswer> servers;  // authoritative precheck: every server's answer
@@ -34,11 +36,14 @@ struct TxtCheck {
     // and addresses of the others neither asked nor listed.
     std::size_t nameserversNotAsked = 0;
     std::size_t addressesNotAsked = 0;
-    bool passed() const { return result == "found"; }
+    bool passed() const { return !failure; }
 };
 
-// "found" when nothing expected is `missing`, else the error_code for a lookup's outcome.
-std::string txtResult(LookupOutcome outcome, std::size_t missing);
+// None when nothing expected is `missing`, else the failure a lookup's outcome means.
+std::optional<FailureCode> txtFailure(LookupOutcome outcome, std::size_t missing);
+
+// A check's "result" as shown: "found", or the failure's error_code.
+std::string_view resultName(const std::optional<FailureCode>& failure);
 
 // Looks up `name` (following CNAMEs) and compares with `expected`, all of which must be there.
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,

@@ -74,14 +74,14 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
             cname = lookup.target.lowered();
     const bool byCname = !cname.empty() && DnsName(cname) == DnsName(target);
     const TxtCheck check =
-        byCname ? TxtCheck{name, {target}, {cname}, "found", "CNAME to " + target, "", {}, 0, 0}
+        byCname ? TxtCheck{name, {target}, {cname}, std::nullopt, "CNAME to " + target, "", {}, 0, 0}
                 : redacted(checkTxt(resolver, name, {domain.verificationToken}),
                            domain.verificationToken, kTokenPlaceholder);
     logEvent(LogLevel::Info, "dns lookup",
              {{"domain_id", domain.id},
               {"name", check.name},
               {"by", byCname ? "cname" : "txt"},
-              {"result", check.result},
+              {"result", std::string(resultName(check.failure))},
               {"records", check.seen.size()}});
     const std::string checkJson = txtCheckJson(check, std::nullopt);
     const auto verifiedAt = database.withSession(
@@ -93,7 +93,7 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
             // The change, the delegation status and its event commit together.
             inTransaction(session, [&] {
                 at = transitionDomainAt(session, domain.id,
-                                        {DomainStatus::Pending, DomainStatus::Verified, "", ""});
+                                        {DomainStatus::Pending, DomainStatus::Verified, "", std::nullopt});
                 if (!at) return false;
                 if (byCname) repository.setDelegationStatus(domain.id, "active");
                 recordDomainEvent(session, EventType::DomainVerified, domain.id);
@@ -111,11 +111,12 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
                         "cname_mismatch");
         // TXT records without the token: the customer's record is wrong (400). No record or a
         // lookup that failed: the DNS the request depends on (424).
-        if (check.result == "txt_mismatch")
+        const std::string code(toString(*check.failure));
+        if (check.failure == FailureCode::TxtMismatch)
             throw Error(ErrorCode::BadRequest, "verification token not found: " + check.description,
-                        check.result);
+                        code);
         throw Error(ErrorCode::FailedDependency,
-                    "DNS lookup for " + check.name + " failed: " + check.description, check.result);
+                    "DNS lookup for " + check.name + " failed: " + check.description, code);
     }
     // A concurrent call verified it first: say what it is now.
     if (!verifiedAt) throw notPending(requireDomain(database, id).status);

@@ -20,7 +20,8 @@ std::optional<std::string> transitionDomainAt(Poco::Data::Session& session,
                "error_code = nullif($5, ''), updated_at = now(), "
                "verified_at = CASE WHEN $3 = 'verified' THEN now() ELSE verified_at END "
                "WHERE id = $1 AND status = $2 RETURNING " DNSH_RFC3339("now()") " AS changed_at",
-               {domainId, from, to, change.error, change.errorCode});
+               {domainId, from, to, change.error,
+                change.errorCode ? std::string(toString(*change.errorCode)) : std::string()});
     if (changed.empty()) return std::nullopt;
     return changed.text(0, "changed_at");
 }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "core/failure_code.hpp"
 #include "domain/status.hpp"
 
 namespace dnsh {
@@ -13,8 +14,8 @@ namespace dnsh {
 struct StatusChange {
     DomainStatus from;
     DomainStatus to;
-    std::string error;      // why, for `failed` (empty otherwise)
-    std::string errorCode;  // the API's error_code (README "API"), for `failed`
+    std::string error;                     // why, for `failed` (empty otherwise)
+    std::optional<FailureCode> errorCode;  // the API's error_code (README "API"), for `failed`
 };
 
 // UPDATE domains ... WHERE id = $1 AND status = <from>. True when this call made the change.

@@ -24,7 +24,7 @@ std::optional<StepResult> DelegatedPublishes::present(StepContext& context) {
         const UpdateResult result = updater_->addTxt(DnsName(target), challenge.txtValue);
         // A refused update (wrong key, not allowed) or an unreachable primary: retried with
         // backoff until POLL_TIMEOUT, then failed with the reason.
-        if (!result.ok()) return retryLater(failureCodeOr(result.error), result.detail);
+        if (!result.ok()) return retryLater(*result.failure, result.detail);
         context.markPublished(challenge.authorizationUrl, target);
         challenge.publishedAt = target;
     }

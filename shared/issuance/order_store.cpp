@@ -201,7 +201,7 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
                    {order.id, owner});
         if (order.kind == OrderKind::Issue &&
             !transitionDomain(session_, order.domainId,
-                              {DomainStatus::CertificatePending, DomainStatus::Active, "", ""}))
+                              {DomainStatus::CertificatePending, DomainStatus::Active, "", std::nullopt}))
             return false;
         runSql(session_,
                "UPDATE certificates SET renew_at = NULL, ari_next_fetch_at = NULL "
@@ -242,8 +242,7 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
             // Not certificate_pending any more (deleted, say): nothing else to record.
             if (transitionDomain(
                     session_, order.domainId,
-                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason,
-                     std::string(toString(code))})) {
+                    {DomainStatus::CertificatePending, DomainStatus::Failed, reason, code})) {
                 // The retry backoff: the base doubled per failure in a row, capped.
                 runSql(session_,
                        "UPDATE domains SET issue_failures = issue_failures + 1, "

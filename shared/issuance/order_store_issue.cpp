@@ -87,7 +87,7 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
                                     const PlacedOrder& placed) {
     return inTransaction(session_, [&] {
         // The domain first (the lock order of claimIssue), then the claim: still ours?
-        if (!transitionDomain(session_, domainId, {from, DomainStatus::CertificatePending, "", ""}))
+        if (!transitionDomain(session_, domainId, {from, DomainStatus::CertificatePending, "", std::nullopt}))
             return false;
         const std::string step(toString(placed.step()));
         const SqlRows claimed = runSql(

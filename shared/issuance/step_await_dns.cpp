@@ -86,7 +86,7 @@ StepResult awaitDnsStep(StepContext& context) {
     // look counts as an attempt, and the next one waits a backoff (the order fails after its
     // attempts or POLL_TIMEOUT), so a silent zone cannot keep the scheduler busy. The check is
     // recorded with the next attempt the runner decides on.
-    if (config.dnsPrecheck == DnsPrecheck::Authoritative && check.result == "dns_timeout") {
+    if (config.dnsPrecheck == DnsPrecheck::Authoritative && check.failure == FailureCode::DnsTimeout) {
         step::Retry retry{FailureCode::DnsTimeout, "TXT values not checked: " + check.description,
                           true, std::nullopt, nullptr};
         retry.afterDecision = [&context, check](std::optional<milliseconds> next) {
@@ -103,7 +103,7 @@ StepResult awaitDnsStep(StepContext& context) {
         next = pastPollTimeout ? std::max(config.pollInterval, kSlowDnsPoll) : config.pollInterval;
     context.recordCheck(txtCheckJson(check, next));
     if (giveUp)
-        return failOrder(failureCodeOr(check.result),
+        return failOrder(*check.failure,
                          "TXT values not visible within " + formatDuration(config.pollTimeout) +
                              ": " + check.description);
     if (next) return pollDnsAgain(*next);

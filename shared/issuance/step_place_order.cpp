@@ -32,7 +32,7 @@ std::optional<StepResult> checkDelegation(StepContext& context) {
         return lookup.found() && lookup.target == DnsName(target);
     };
     auto lookupFailed = [&](const CnameLookup& lookup) {
-        return retryLater(failureCodeOr(txtResult(lookup.outcome, 0)),
+        return retryLater(txtFailure(lookup.outcome, 0).value_or(FailureCode::DnsServfail),
                           "the CNAME lookup for " + name + " failed: " + lookup.detail);
     };
     const DnsResolver& resolver = context.parts().resolver;

@@ -49,12 +49,12 @@ TxtCheck hostileCheck(std::size_t values, std::size_t valueBytes, std::size_t se
     check.name = "_acme-challenge." + std::string(200, 'a') + ".example";
     check.expected = {std::string(43, 'v'), std::string(43, 'w')};
     check.seen.assign(values, value);
-    check.result = "txt_mismatch";
+    check.failure = FailureCode::TxtMismatch;
     check.zone = std::string(253, '\x01');
     for (std::size_t i = 0; i < servers; ++i)
         check.servers.push_back({std::string(253, '\x01'), std::string(300, '\x01'),
-                                 "dns_address_not_allowed",
-                                 std::vector<std::string>(values, value)});
+                                 FailureCode::DnsAddressNotAllowed,
+                                 std::vector<std::string>(values, value), false});
     check.nameserversNotAsked = 1000;
     check.addressesNotAsked = 1000;
     return check;
