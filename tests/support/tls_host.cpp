@@ -173,6 +173,13 @@ void TlsHost::startHaproxy() {
                                               std::vector<std::string>{"-db", "-f", config},
                                               std::map<std::string, std::string>{}, "haproxy");
     waitListening(haproxyPort_, *haproxy_, "HAProxy");
+    // HAProxy binds its stats socket under a temporary name and renames it into place after
+    // the TCP listeners: the port can answer before the runtime API exists.
+    const bool runtimeUp = waitFor(
+        std::chrono::seconds(10), [&] { return std::filesystem::exists(socket()); },
+        std::chrono::milliseconds(20));
+    REQUIRE_MESSAGE(runtimeUp, "HAProxy's runtime API did not appear at " << socket() << ": "
+                                                                       << describe(*haproxy_));
 }
 
 void TlsHost::startNginx() {
