@@ -218,36 +218,16 @@ dnsh_launch_pebble() {
     dnsh_wait_tcp 127.0.0.1 "$port" pebble
 }
 
-# Knot DNS, authoritative for the zone nxdomain.test (only its apex records): the real source of
-# NXDOMAIN answers, which pebble-challtestsrv cannot give. Loopback only.
-dnsh_start_knot() {
-    local dir=$1 port=$2 pidfile=$3 logfile=$4
-    mkdir -p "$dir/db"
-    cat >"$dir/nxdomain.test.zone" <<ZONE
-\$ORIGIN nxdomain.test.
-\$TTL 60
-@   SOA ns.nxdomain.test. hostmaster.nxdomain.test. 1 3600 600 86400 60
-@   NS  ns
-ns  A   127.0.0.1
-ZONE
-    cat >"$dir/knot.conf" <<CONF
-server:
-    rundir: "$dir"
-    listen: 127.0.0.1@$port
-database:
-    storage: "$dir/db"
-log:
-  - target: stderr
-    any: warning
-zone:
-  - domain: nxdomain.test
-    storage: "$dir"
-    file: "nxdomain.test.zone"
-CONF
-    dnsh_pid_alive "$pidfile" && return 0
-    nohup knotd -c "$dir/knot.conf" </dev/null >>"$logfile" 2>&1 &
-    echo $! >"$pidfile"
-    dnsh_wait_tcp 127.0.0.1 "$port" knotd
+# Prints deploy/stack/TEMPLATE with each placeholder @NAME@ replaced by VALUE of an argument
+# NAME=VALUE; dies on a placeholder left unfilled.
+dnsh_render() {
+    local template=$1 text pair; shift
+    text=$(<"$DNSH_HOME/deploy/stack/$template")
+    for pair in "$@"; do
+        text=${text//"@${pair%%=*}@"/"${pair#*=}"}
+    done
+    [[ $text =~ @[A-Z_]+@ ]] && dnsh_die "deploy/stack/$template: ${BASH_REMATCH[0]} not filled in"
+    printf '%s\n' "$text"
 }
 
 # --- Delegated validation (README "Zero-touch: one CNAME, then nothing"): authoritative Knots for
@@ -296,7 +276,7 @@ dnsh_ensure_tsig_key() {
     IFS=: read -r _ DNSH_TSIG_NAME DNSH_TSIG_SECRET <<<"$DNSH_TSIG"
 }
 
-# Knot DNS on ADDRESS port 53, primary (no notify) for each ZONE: "name" (NS ns1.name and
+# Knot DNS on ADDRESS port 53 (or ADDRESS@PORT), primary (no notify) for each ZONE: "name" (NS ns1.name and
 # ns2.name both at ADDRESS) or "name:NS1-ADDRESSES:NS2-ADDRESSES[:NS3-ADDRESSES...]" (NS ns1.name,
 # ns2.name, ... each with the comma-separated IPv4 addresses given: one zone served by two
 # independent primaries is started on both with the same argument, an update sent to one is not
@@ -307,7 +287,9 @@ dnsh_ensure_tsig_key() {
 # negative answers TTL 0. A running Knot whose configuration or zones changed is restarted with
 # an empty journal (its changes were made to the old zones).
 dnsh_start_knot_zones() {
-    local dir=$1 address=$2 pidfile=$3 logfile=$4 key_name=$5 key_secret=$6; shift 6
+    local dir=$1 address=${2%@*} port=53 pidfile=$3 logfile=$4 key_name=$5 key_secret=$6
+    [[ $2 == *@* ]] && port=${2##*@}
+    shift 6
     [ $# -gt 0 ] || dnsh_die "dnsh_start_knot_zones: no zone given"
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
@@ -331,37 +313,8 @@ dnsh_start_knot_zones() {
         zone_entries+=$'\n'"  - domain: $name."$'\n'"    file: \"$name.zone\""
     done
     local config
-    config=$(cat <<CONF
-# Written by dnsh_start_knot_zones (deploy/lib/stack.sh).
-server:
-    rundir: "$dir"
-    listen: $address@53
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "$dir/db"
-log:
-  - target: stderr
-    any: info
-key:
-  - id: $key_name
-    algorithm: hmac-sha256
-    secret: $key_secret
-acl:
-  - id: tsig-update
-    key: $key_name
-    action: update
-template:
-  - id: default
-    storage: "$dir/zones"
-    acl: tsig-update
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: changes
-zone:$zone_entries
-CONF
-)
+    config=$(dnsh_render knot.conf.in DIR="$dir" LISTEN="$address@$port" KEY_NAME="$key_name" \
+        KEY_SECRET="$key_secret" ZONES="$zone_entries")
     local signature
     signature=$(printf '%s\n' "$config" "${zone_texts[@]}" | md5sum | cut -d' ' -f1)
     if [ "$signature" != "$(cat "$dir/knot.signature" 2>/dev/null)" ]; then
@@ -379,13 +332,13 @@ CONF
         echo "$signature" >"$dir/knot.signature"
     fi
     dnsh_pid_alive "$pidfile" && return 0
-    dnsh_address_in_use "$address" 53 && dnsh_die "$address:53 is taken by another process"
+    dnsh_address_in_use "$address" "$port" && dnsh_die "$address:$port is taken by another process"
     # Knot 3.2 does not create its database directory: without it, it answers queries but every
     # update fails (SERVFAIL, "DDNS, processing failed (not exists)").
     mkdir -p "$dir/db/journal" "$dir/db/timers"
     nohup knotd -c "$dir/knot.conf" </dev/null >>"$logfile" 2>&1 &
     echo $! >"$pidfile"
-    dnsh_wait_dns "$address" 53 "$pidfile" "knotd ($dir)" "$logfile"
+    dnsh_wait_dns "$address" "$port" "$pidfile" "knotd ($dir)" "$logfile"
 }
 
 # "host:port" or "host" (port 53) -> Unbound's "host@port".
@@ -425,61 +378,8 @@ dnsh_start_unbound() {
     local cache="    cache-max-ttl: 0"$'\n'"    cache-max-negative-ttl: 0"
     [ "${DNSH_UNBOUND_CACHING:-}" = 1 ] && cache="    cache-min-ttl: 3600"
     local config
-    config=$(cat <<CONF
-# Written by dnsh_start_unbound (deploy/lib/stack.sh).
-server:
-    interface: 127.0.0.1@$port
-    port: $port
-    access-control: 127.0.0.0/8 allow
-    outgoing-interface: 127.0.0.1
-    do-ip4: yes
-    do-ip6: no
-    do-udp: yes
-    # Pebble asks its DNS server over TCP only.
-    do-tcp: yes
-    # Another program on this port must make the start fail, not share the port with us.
-    so-reuseport: no
-    num-threads: 1
-    username: ""
-    chroot: ""
-    directory: "$dir"
-    pidfile: "$dir/unbound.pid"
-    do-daemonize: no
-    use-syslog: no
-    logfile: "$logfile"
-    log-time-ascii: yes
-    log-servfail: yes
-    verbosity: 1
-    # No validator (no trust anchor, no root hints: "." is forwarded).
-    module-config: "iterator"
-    # The authoritative servers live on loopback addresses.
-    do-not-query-localhost: no
-    qname-minimisation: no
-$cache
-    msg-cache-size: 64k
-    rrset-cache-size: 64k
-    key-cache-size: 64k
-    neg-cache-size: 64k
-    serve-expired: no
-    prefetch: no
-    # Servers of the stack are stopped and started by tests: do not back off from them for long.
-    infra-host-ttl: 30
-    infra-keep-probing: yes
-    # Unbound answers these special-use names itself (NXDOMAIN) by default; here they must reach
-    # the stub zones (zones under .test) or challtestsrv like any other name.
-    local-zone: "test." nodefault
-    local-zone: "invalid." nodefault
-    local-zone: "onion." nodefault
-    local-zone: "home.arpa." nodefault
-remote-control:
-    control-enable: no
-$stubs
-forward-zone:
-    name: "."
-    forward-addr: $(dnsh_unbound_address "$forward")
-    forward-first: no
-CONF
-)
+    config=$(dnsh_render unbound.conf.in PORT="$port" DIR="$dir" LOGFILE="$logfile" CACHE="$cache" \
+        STUBS="$stubs" FORWARD="$(dnsh_unbound_address "$forward")")
     if [ "$config" != "$(cat "$dir/unbound.conf" 2>/dev/null)" ]; then
         if dnsh_pid_alive "$pidfile"; then
             dnsh_log "restarting Unbound with its new configuration"
@@ -576,47 +476,25 @@ dnsh_stop_pidfile() {
 DNSH_TEST_POSTGRES_OPTIONS=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off
                             -c max_connections=300)
 
-# The throw-away stack of deploy/test and the benchmarks: every service on a free loopback port,
-# data under $test_dir (in /tmp, owned by postgres: CI may clone where postgres cannot enter).
-# Exports what the tests read: BASE_URL, DATABASE_URL, DNS_RESOLVER, SANDBOX_DNS_API,
-# ACME_DIRECTORY(_NONCEREJECT), ACME_CA_BUNDLE, PEBBLE_MANAGEMENT, KEY_ENCRYPTION_KEY_FILE, ...;
-# for delegated validation DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG, DNSH_TEST_UNBOUND
-# (the resolver that follows CNAMEs into Knot), DNSH_TEST_CUSTOMER_ZONE/_NS1/_NS2,
-# DNSH_TEST_SILENT_ZONE/_NS_ADDRESSES and DNSH_TEST_PLAYED_ZONE/_NS_ADDRESS (zones whose
-# nameservers a test plays on loopback addresses) and
-# ACME_DIRECTORY_UNBOUND/PEBBLE_MANAGEMENT_UNBOUND (a CA resolving through that Unbound).
-# DNS_RESOLVER and the other CAs stay on challtestsrv.
-dnsh_start_test_stack() {
-    local build=$1 test_dir=$2
+# The test stack's own DNS servers under TEST_DIR, beside challtestsrv (DNS_RESOLVER): Knots for
+# nxdomain.test, the delegation zone and the customer zones, and two Unbounds; exports where each
+# one is (DNSH_TEST_*, DNS_UPDATE_*, DELEGATION_ZONE).
+dnsh_start_test_dns() {
+    local test_dir=$1
     local run=$test_dir/run log=$test_dir/log
-    chmod 755 "$test_dir"
-    mkdir -p "$run" "$log"
-    dnsh_start_postgres "$test_dir/postgres" "$run/postgres.pid" "${DNSH_TEST_POSTGRES_OPTIONS[@]}"
-    export DATABASE_URL
-    "$build/tools/dnsh-admin" migrate >/dev/null
-
-    local dns_port api_port
-    dns_port=$(dnsh_free_port)
-    api_port=$(dnsh_free_port)
-    dnsh_start_challtestsrv "$dns_port" "$api_port" "$run/challtestsrv.pid" "$log/challtestsrv.log"
-    export DNS_RESOLVER=127.0.0.1:$dns_port
-    export SANDBOX_DNS_API=http://127.0.0.1:$api_port
-    # For a test that runs a challtestsrv of its own.
-    export DNSH_CHALLTESTSRV
-    export DNS_TIMEOUT=${DNS_TIMEOUT:-2s} LOG_LEVEL=${LOG_LEVEL:-info}
-    # A failed domain's retry waits 2 s, not 5 minutes (tests/e2e/issue_claims_test.cpp).
-    export ISSUE_RETRY_BACKOFF=${ISSUE_RETRY_BACKOFF:-2s}
-
+    # One TSIG key for every Knot of the stack.
+    dnsh_ensure_tsig_key "$test_dir/tsig.key" dnsh-update.
+    # Knot, authoritative for the zone nxdomain.test (only its apex records): the real source of
+    # NXDOMAIN answers, which pebble-challtestsrv cannot give.
     local knot_port
     knot_port=$(dnsh_free_port)
-    dnsh_start_knot "$test_dir/knot" "$knot_port" "$run/knot.pid" "$log/knot.log"
+    dnsh_start_knot_zones "$test_dir/knot" "127.0.0.1@$knot_port" "$run/knot.pid" "$log/knot.log" \
+        "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" nxdomain.test:127.0.0.1
     export DNSH_TEST_AUTHORITATIVE_DNS=127.0.0.1:$knot_port
 
     # Delegated validation: a Knot for the delegation zone; two Knots, each an independent primary
     # of one customer zone (NS ns1 -> the first, ns2 -> the second: an update sent to one is not on
-    # the other); Unbound asking them for their zones and challtestsrv for every other name. One
-    # TSIG key for the three.
-    dnsh_ensure_tsig_key "$test_dir/tsig.key" dnsh-update.
+    # the other); Unbound asking them for their zones and challtestsrv for every other name.
     local delegation_address customer_ns1 customer_ns2 unbound_port
     delegation_address=$(dnsh_free_loopback_address)
     dnsh_start_knot_zones "$test_dir/knot-delegation" "$delegation_address" "$run/knot-delegation.pid" \
@@ -670,6 +548,40 @@ dnsh_start_test_stack() {
     export DNSH_TEST_CUSTOMER_NS1=$customer_ns1:53 DNSH_TEST_CUSTOMER_NS2=$customer_ns2:53
     export DNSH_TEST_SILENT_ZONE=silent-zone.test DNSH_TEST_SILENT_NS_ADDRESSES=$silent_all
     export DNSH_TEST_PLAYED_ZONE=played-zone.test DNSH_TEST_PLAYED_NS_ADDRESS=$played_address
+}
+
+# The throw-away stack of deploy/test and the benchmarks: every service on a free loopback port,
+# data under $test_dir (in /tmp, owned by postgres: CI may clone where postgres cannot enter).
+# Exports what the tests read: BASE_URL, DATABASE_URL, DNS_RESOLVER, SANDBOX_DNS_API,
+# ACME_DIRECTORY(_NONCEREJECT), ACME_CA_BUNDLE, PEBBLE_MANAGEMENT, KEY_ENCRYPTION_KEY_FILE, ...;
+# for delegated validation DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG, DNSH_TEST_UNBOUND
+# (the resolver that follows CNAMEs into Knot), DNSH_TEST_CUSTOMER_ZONE/_NS1/_NS2,
+# DNSH_TEST_SILENT_ZONE/_NS_ADDRESSES and DNSH_TEST_PLAYED_ZONE/_NS_ADDRESS (zones whose
+# nameservers a test plays on loopback addresses) and
+# ACME_DIRECTORY_UNBOUND/PEBBLE_MANAGEMENT_UNBOUND (a CA resolving through that Unbound).
+# DNS_RESOLVER and the other CAs stay on challtestsrv.
+dnsh_start_test_stack() {
+    local build=$1 test_dir=$2
+    local run=$test_dir/run log=$test_dir/log
+    chmod 755 "$test_dir"
+    mkdir -p "$run" "$log"
+    dnsh_start_postgres "$test_dir/postgres" "$run/postgres.pid" "${DNSH_TEST_POSTGRES_OPTIONS[@]}"
+    export DATABASE_URL
+    "$build/tools/dnsh-admin" migrate >/dev/null
+
+    local dns_port api_port
+    dns_port=$(dnsh_free_port)
+    api_port=$(dnsh_free_port)
+    dnsh_start_challtestsrv "$dns_port" "$api_port" "$run/challtestsrv.pid" "$log/challtestsrv.log"
+    export DNS_RESOLVER=127.0.0.1:$dns_port
+    export SANDBOX_DNS_API=http://127.0.0.1:$api_port
+    # For a test that runs a challtestsrv of its own.
+    export DNSH_CHALLTESTSRV
+    export DNS_TIMEOUT=${DNS_TIMEOUT:-2s} LOG_LEVEL=${LOG_LEVEL:-info}
+    # A failed domain's retry waits 2 s, not 5 minutes (tests/e2e/issue_claims_test.cpp).
+    export ISSUE_RETRY_BACKOFF=${ISSUE_RETRY_BACKOFF:-2s}
+
+    dnsh_start_test_dns "$test_dir"
 
     # Sandbox CAs: a plain one, one rejecting half of all nonces (badNonce tests), and one for
     # renewals. Pebble reuses valid authorizations half of the time unless told otherwise: the
