@@ -31,12 +31,6 @@ bool waitsAtLeast(const TestDomain& domain, const std::string& ahead) {
                                  ahead + "'") == "true";
 }
 
-// Retry-After (RFC 9110 §10.2.3) as delay-seconds; -1 when absent or not a number.
-long long retryAfter(const HttpResult& result) {
-    const std::string value = result.header("retry-after");
-    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) return -1;
-    return std::stoll(value);
-}
 
 }  // namespace
 
@@ -72,8 +66,8 @@ TEST_CASE(
     const HttpResult checked = postJson("/domains/" + domain.id + "/check", "");
     CAPTURE(checked.body);
     CHECK(checked.status == 429);
-    CHECK(retryAfter(checked) >= 15);
-    CHECK(retryAfter(checked) <= 30);
+    CHECK(checked.retryAfterSeconds() >= 15);
+    CHECK(checked.retryAfterSeconds() <= 30);
     CHECK(checked.jsonString("error").find("backoff") != std::string::npos);
     // The order still waits out its backoff.
     CHECK(liveOrder(domain, "next_attempt_at") == before);
@@ -104,8 +98,8 @@ TEST_CASE("check: POST /check brings a DNS lookup forward at most once per POLL_
     const HttpResult again = postJson("/domains/" + domain.id + "/check", "");
     CAPTURE(again.body);
     CHECK(again.status == 429);
-    CHECK(retryAfter(again) >= 1);
-    CHECK(retryAfter(again) <= 10);
+    CHECK(again.retryAfterSeconds() >= 1);
+    CHECK(again.retryAfterSeconds() <= 10);
     CHECK(again.jsonString("error").find("POLL_INTERVAL") != std::string::npos);
     CHECK(liveOrder(domain, "next_attempt_at") == second);
     CHECK(scheduler->terminate() == 0);

@@ -53,11 +53,6 @@ std::string authorizationStatus(const std::string& url) {
     return std::string(dnsh::acme::toString(client.getAuthorization(url).status));
 }
 
-long long retryAfter(const HttpResult& result) {
-    const std::string value = result.header("retry-after");
-    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) return -1;
-    return std::stoll(value);
-}
 
 }  // namespace
 
@@ -145,7 +140,7 @@ TEST_CASE(
     const HttpResult tooSoon = issueCertificate(domain);
     CAPTURE(tooSoon.body);
     CHECK(tooSoon.status == 429);
-    const long long wait = retryAfter(tooSoon);
+    const long long wait = tooSoon.retryAfterSeconds();
     CHECK(wait >= 1);
     CHECK(wait <= 2);  // ISSUE_RETRY_BACKOFF of the test stack, first failure
     CHECK(tooSoon.jsonString("error").find("retry") != std::string::npos);

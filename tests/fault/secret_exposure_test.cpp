@@ -77,19 +77,6 @@ std::string asLogged(const std::string& text) {
     return out;
 }
 
-// The children of `parent` (lighttpd's FastCGI handlers).
-std::vector<pid_t> childrenOf(pid_t parent) {
-    std::vector<pid_t> children;
-    for (const auto& entry : fs::directory_iterator("/proc")) {
-        std::ifstream stat(entry.path() / "stat");
-        std::string pid, name, state;
-        pid_t ppid = 0;
-        if (stat >> pid >> name >> state >> ppid && ppid == parent)
-            children.push_back(static_cast<pid_t>(std::stol(pid)));
-    }
-    return children;
-}
-
 // A copy of the stack's KEK with `mode`.
 struct KekCopy {
     TempDir dir;

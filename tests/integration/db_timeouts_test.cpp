@@ -11,6 +11,7 @@
 #include "db/database.hpp"
 #include "db/sql.hpp"
 #include "integration_support.hpp"
+#include "support/held_rows.hpp"
 
 using namespace dnsh;
 using namespace dnsh::test;
@@ -18,36 +19,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// A session of the test holding rows in an open transaction until release().
-class HeldRows {
-public:
-    explicit HeldRows(const std::string& lockingSelect) : database_(databaseUrl()) {
-        database_.withSession([&](Poco::Data::Session& session) {
-            executeScript(session, "BEGIN");
-            REQUIRE(runSql(session, lockingSelect).size() == 1);
-            return true;
-        });
-    }
-    ~HeldRows() {
-        try {
-            release();
-        } catch (...) {
-        }
-    }
-    void release() {
-        if (released_) return;
-        released_ = true;
-        database_.withSession([&](Poco::Data::Session& session) {
-            executeScript(session, "COMMIT");
-            return true;
-        });
-    }
-
-private:
-    Database database_;
-    bool released_ = false;
-};
 
 struct Timed {
     HttpResult result;
@@ -76,7 +47,7 @@ TEST_CASE(
         std::string lock = c.lock;
         lock.replace(lock.find('%'), 1, domain.id);
         std::future<Timed> deletion;
-        HeldRows held(lock);
+        HeldRows held(databaseUrl(), lock);
         deletion = std::async(std::launch::async, [&] {
             CgiRequest request;
             request.method = "DELETE";

@@ -29,6 +29,7 @@
 #include "issuance/order_store.hpp"
 #include "support/cgi.hpp"
 #include "support/database.hpp"
+#include "support/held_rows.hpp"
 #include "support/scratch_database.hpp"
 #include "support/test_env.hpp"
 
@@ -48,37 +49,6 @@ std::string literal(const std::string& text) {
 long long deadlocksLogged() {
     return postgresLogLines("deadlock detected");
 }
-
-// A session of the test holding row locks in an open transaction until release().
-class HeldLock {
-public:
-    HeldLock(const std::string& url, const std::string& lockingSelect) : database_(url) {
-        database_.withSession([&](Poco::Data::Session& session) {
-            executeScript(session, "BEGIN");
-            const SqlRows rows = runSql(session, lockingSelect);
-            REQUIRE_MESSAGE(rows.size() >= 1, "nothing to hold: " << lockingSelect);
-            return true;
-        });
-    }
-    ~HeldLock() {
-        try {
-            release();
-        } catch (...) {
-        }
-    }
-    void release() {
-        if (released_) return;
-        released_ = true;
-        database_.withSession([&](Poco::Data::Session& session) {
-            executeScript(session, "COMMIT");
-            return true;
-        });
-    }
-
-private:
-    Database database_;
-    bool released_ = false;
-};
 
 // Sessions of the scratch database waiting for a lock.
 long long lockWaiters(ScratchDatabase& scratch) {
@@ -237,7 +207,7 @@ TEST_CASE("lock order: DELETE /domains/{id} racing each scheduler write never de
             Database schedulerDatabase(scratch.url());
             // The scheduler's write stops at the domain's view row (its order trigger rewrites
             // it) until the test lets go.
-            HeldLock held(scratch.url(), "SELECT domain_id FROM domain_views WHERE domain_id = " +
+            HeldRows held(scratch.url(), "SELECT domain_id FROM domain_views WHERE domain_id = " +
                                              literal(fixture.domainId) + " FOR UPDATE");
             write = runParty([&] {
                 schedulerDatabase.withSession([&](Poco::Data::Session& session) {
@@ -301,7 +271,7 @@ TEST_CASE("lock order: DELETE /domains/{id} racing the renewal scan never deadlo
         std::future<std::string> scan;
         Database schedulerDatabase(scratch.url());
         // The delete stops at the domain's past order (its cascade) until the test lets go.
-        HeldLock held(scratch.url(), "SELECT id FROM acme_orders WHERE id = " +
+        HeldRows held(scratch.url(), "SELECT id FROM acme_orders WHERE id = " +
                                          literal(pastOrderId) + " FOR UPDATE");
         deletion =
             std::async(std::launch::async, [&] { return deleteThroughHandler(scratch, domainId); });
@@ -382,7 +352,7 @@ TEST_CASE("lock order: issue completion and a cascaded delete on one metric slot
             "now() + interval '80 days')");
 
         std::future<std::string> completion, deletion;
-        HeldLock held(scratch.url(), "SELECT id FROM certificates WHERE id = " +
+        HeldRows held(scratch.url(), "SELECT id FROM certificates WHERE id = " +
                                          literal(oldCertificate) + " FOR UPDATE");
         completion = runParty([&] {
             completing->withSession([&](Poco::Data::Session& session) {

@@ -26,9 +26,6 @@ namespace dnsh::test {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// The children of `parent` (lighttpd's FastCGI handlers), from /proc.
 std::vector<pid_t> childrenOf(pid_t parent) {
     std::vector<pid_t> children;
     for (const auto& entry : fs::directory_iterator("/proc")) {
@@ -40,6 +37,8 @@ std::vector<pid_t> childrenOf(pid_t parent) {
     }
     return children;
 }
+
+namespace {
 
 // The settings of the test stack the handlers need, as deploy/test exported them.
 constexpr const char* kPassedOn[] = {

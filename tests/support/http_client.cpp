@@ -32,6 +32,14 @@ std::string HttpResult::header(const std::string& name) const {
     return found == headers.end() ? "" : found->second;
 }
 
+long long HttpResult::retryAfterSeconds() const {
+    const std::string value = header("retry-after");
+    if (value.empty() || value.size() > 12 ||
+        value.find_first_not_of("0123456789") != std::string::npos)
+        return -1;
+    return std::stoll(value);
+}
+
 Poco::JSON::Object::Ptr HttpResult::json() const {
     Poco::JSON::Parser parser;
     const Poco::Dynamic::Var parsed = parser.parse(body);

@@ -13,6 +13,8 @@ struct HttpResult {
     std::string body;
 
     std::string header(const std::string& name) const;  // "" when absent
+    // Retry-After (RFC 9110 §10.2.3) as delay-seconds; -1 when absent or not a number.
+    long long retryAfterSeconds() const;
     // The body as a JSON object; fails the test when it is not one.
     Poco::JSON::Object::Ptr json() const;
     std::string jsonString(const std::string& field) const;  // "" when absent

@@ -1,0 +1,35 @@
+#include "support/held_rows.hpp"
+
+#include <doctest/doctest.h>
+
+#include "db/sql.hpp"
+
+namespace dnsh::test {
+
+HeldRows::HeldRows(const std::string& databaseUrl, const std::string& lockingSelect)
+    : database_(databaseUrl) {
+    database_.withSession([&](Poco::Data::Session& session) {
+        executeScript(session, "BEGIN");
+        const SqlRows rows = runSql(session, lockingSelect);
+        REQUIRE_MESSAGE(rows.size() >= 1, "nothing to hold: " << lockingSelect);
+        return true;
+    });
+}
+
+HeldRows::~HeldRows() {
+    try {
+        release();
+    } catch (...) {
+    }
+}
+
+void HeldRows::release() {
+    if (released_) return;
+    released_ = true;
+    database_.withSession([&](Poco::Data::Session& session) {
+        executeScript(session, "COMMIT");
+        return true;
+    });
+}
+
+}  // namespace dnsh::test
