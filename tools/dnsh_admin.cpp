@@ -8,9 +8,6 @@
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 
-#include <Poco/DateTimeFormatter.h>
-#include <Poco/Timestamp.h>
-
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -29,6 +26,7 @@
 #include "domain/domain_service.hpp"
 #include "domain/outbox.hpp"
 #include "issuance/ari_refresh.hpp"
+#include "issuance/ari_refresh_view.hpp"
 #include "issuance/issuance_json.hpp"
 #include "issuance/issuer.hpp"
 #include "log/log.hpp"
@@ -210,28 +208,6 @@ private:
         return EXIT_OK;
     }
 
-    static std::string rfc3339(std::optional<Poco::Int64> epochMs) {
-        if (!epochMs) return "-";
-        return Poco::DateTimeFormatter::format(Poco::Timestamp(*epochMs * 1000),
-                                               "%Y-%m-%dT%H:%M:%SZ");
-    }
-
-    static std::string explain(const dnsh::AriRefreshed& refreshed) {
-        switch (refreshed.outcome) {
-            case dnsh::AriRefreshOutcome::DueNow:
-                return "renewal due now (the CA's window has opened); starts within a second";
-            case dnsh::AriRefreshOutcome::Scheduled:
-                return "renews at " + rfc3339(refreshed.renewAtEpochMs) + " (in the CA's window)";
-            case dnsh::AriRefreshOutcome::RenewalRunning:
-                return "a renewal is already running";
-            case dnsh::AriRefreshOutcome::NotUsable:
-                return "the CA's answer is not usable, renew_at kept: " + refreshed.detail;
-            case dnsh::AriRefreshOutcome::NotOffered:
-                return "the CA offers no renewalInfo (ACME_DIRECTORY has no ARI)";
-        }
-        return "";
-    }
-
     // ari-refresh ID|--all: renewalInfo asked now. Exit 0 when every answer was usable, 69
     // (EX_UNAVAILABLE) when some were not (or the CA offers none), 65 for an unknown domain.
     int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
@@ -247,21 +223,10 @@ private:
         Poco::JSON::Array items;
         auto report = [&](const dnsh::AriRefreshed& refreshed) {
             ++counts[refreshed.outcome];
-            if (json()) {
-                Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
-                item.set("domain_id", refreshed.current.domainId);
-                item.set("domain_name", refreshed.current.domainName);
-                item.set("certificate_id", refreshed.current.certificate.certificateId);
-                item.set("outcome", std::string(dnsh::toString(refreshed.outcome)));
-                item.set("renew_at", refreshed.renewAtEpochMs
-                                         ? Poco::Dynamic::Var(rfc3339(refreshed.renewAtEpochMs))
-                                         : Poco::Dynamic::Var());
-                if (!refreshed.detail.empty()) item.set("detail", refreshed.detail);
-                items.add(item);
-                return;
-            }
-            std::cout << refreshed.current.domainName << " (" << refreshed.current.domainId
-                      << "): " << explain(refreshed) << "\n";
+            if (json())
+                items.add(dnsh::ariRefreshedJson(refreshed));
+            else
+                std::cout << dnsh::ariRefreshedLine(refreshed) << "\n";
         };
         if (all) {
             const int asked = dnsh::refreshAriForAll(database, client, config.acmeDirectory,

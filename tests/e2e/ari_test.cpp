@@ -3,6 +3,8 @@
 // dnsh-admin ari-refresh, ARI_MAX_WAIT, and a renewal the CA refuses as alreadyReplaced.
 // dns-scheduler children against the test stack's Pebbles (v2.10.3, -strict), through lighttpd.
 // Every case stops its schedulers (RAII) and leaves nothing live.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -224,6 +226,16 @@ TEST_CASE(
         CHECK_MESSAGE(all.output.find(domains[i].name + " (" + domains[i].id +
                                       "): renewal due now") != std::string::npos,
                       all.output);
+
+    // For scripts: the same as JSON (the outcome depends on how far its renewal got by now).
+    Env quiet = env;
+    quiet["LOG_LEVEL"] = "error";  // stdout alone: runCommand also reads stderr
+    const CommandResult json = admin("ari-refresh " + domains[1].id + " --json", quiet);
+    CHECK_MESSAGE(json.exitCode == 0, json.output);
+    const auto items = Poco::JSON::Parser().parse(json.output).extract<Poco::JSON::Array::Ptr>();
+    REQUIRE(items->size() == 1);
+    CHECK(items->getObject(0)->getValue<std::string>("domain_id") == domains[1].id);
+    CHECK(items->getObject(0)->getValue<std::string>("domain_name") == domains[1].name);
 
     requireAllActive({newcomer.domain}, 45s);
     const double newcomerSeconds =
