@@ -1,5 +1,5 @@
-// dnsh-admin: operator commands (see --help): migrate, list, show, renew, retry, delete,
-// export-cert, rotate-kek. Settings come from the environment, as for the services.
+// dnsh-admin: operator commands (see --help): migrate, list, show, renew, ari-refresh, retry,
+// delete, export-cert, rotate-kek. Settings come from the environment, as for the services.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -10,7 +10,10 @@
 
 #include <iomanip>
 #include <iostream>
+#include <map>
 
+#include "acme/client.hpp"
+#include "acme/transport.hpp"
 #include "admin/admin_commands.hpp"
 #include "config/config.hpp"
 #include "config/duration.hpp"
@@ -22,6 +25,8 @@
 #include "domain/domain_json.hpp"
 #include "domain/domain_service.hpp"
 #include "domain/outbox.hpp"
+#include "issuance/ari_refresh.hpp"
+#include "issuance/ari_refresh_view.hpp"
 #include "issuance/issuance_json.hpp"
 #include "issuance/issuer.hpp"
 #include "log/log.hpp"
@@ -50,6 +55,8 @@ protected:
                               .binding("admin.expiringWithin"));
         options.addOption(
             Poco::Util::Option("json", "j", "machine-readable output").binding("admin.json"));
+        options.addOption(Poco::Util::Option("all", "a", "ari-refresh: every active domain")
+                              .binding("admin.all"));
     }
 
     void handleHelp(const std::string&, const std::string&) {
@@ -64,6 +71,9 @@ protected:
             "                                     domains by soonest certificate expiry\n"
             "  show DOMAIN_ID [--json]            the domain view, as GET /domains/{id}\n"
             "  renew DOMAIN_ID                    renew the certificate now, whatever renew_at\n"
+            "  ari-refresh DOMAIN_ID|--all [--json]\n"
+            "                                     ask the CA's renewalInfo (RFC 9773) again now;\n"
+            "                                     a window that has opened renews at once\n"
             "  retry DOMAIN_ID [--json]           a fresh order for a failed domain\n"
             "  delete DOMAIN_ID                   as DELETE /domains/{id}\n"
             "  export-cert DOMAIN_ID --out DIR    write cert.pem, chain.pem and key.pem (0600)\n"
@@ -95,6 +105,7 @@ protected:
             if (command == "list") return list(database);
             if (command == "show") return show(database, config, arguments);
             if (command == "renew") return renew(database, arguments);
+            if (command == "ari-refresh") return ariRefresh(database, config, arguments);
             if (command == "retry" || command == "delete")
                 return issuerCommand(database, config, arguments);
             if (command == "export-cert") return exportCert(database, config, arguments);
@@ -195,6 +206,47 @@ private:
         dnsh::renewNow(database, arguments[1]);
         std::cout << "renewal of " << arguments[1] << " starts at the scheduler's next scan\n";
         return EXIT_OK;
+    }
+
+    // ari-refresh ID|--all: renewalInfo asked now. Exit 0 when every answer was usable, 69
+    // (EX_UNAVAILABLE) when some were not (or the CA offers none), 65 for an unknown domain.
+    int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
+                   const std::vector<std::string>& arguments) {
+        const bool all = this->config().hasProperty("admin.all");
+        if (all == (arguments.size() == 2) || arguments.size() > 2) {
+            std::cerr << "usage: dnsh-admin ari-refresh DOMAIN_ID|--all [--json]\n";
+            return EXIT_USAGE;
+        }
+        dnsh::acme::Transport transport(config.acmeCaBundle, config.acmeSchedulerTimeout);
+        dnsh::acme::Client client(transport, config.acmeDirectory);
+        std::map<dnsh::AriRefreshOutcome, int> counts;
+        Poco::JSON::Array items;
+        auto report = [&](const dnsh::AriRefreshed& refreshed) {
+            ++counts[refreshed.outcome];
+            if (json())
+                items.add(dnsh::ariRefreshedJson(refreshed));
+            else
+                std::cout << dnsh::ariRefreshedLine(refreshed) << "\n";
+        };
+        if (all) {
+            const int asked = dnsh::refreshAriForAll(database, client, config.acmeDirectory,
+                                                     config.ariMaxWait, report);
+            if (!json()) {
+                std::cout << "asked the CA about " << asked << " certificate(s):";
+                for (const auto& [outcome, count] : counts)
+                    std::cout << " " << count << " " << dnsh::toString(outcome);
+                std::cout << "\n";
+            }
+        } else {
+            report(dnsh::refreshAriForDomain(database, client, config.ariMaxWait, arguments[1]));
+        }
+        if (json()) {
+            items.stringify(std::cout);
+            std::cout << "\n";
+        }
+        const bool unusable = counts.count(dnsh::AriRefreshOutcome::NotUsable) > 0 ||
+                              counts.count(dnsh::AriRefreshOutcome::NotOffered) > 0;
+        return unusable ? EXIT_UNAVAILABLE : EXIT_OK;
     }
 
     // retry and delete go through the issuer, as the API's handlers do.

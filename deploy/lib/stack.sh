@@ -604,7 +604,7 @@ dnsh_start_test_stack() {
     PEBBLE_AUTHZREUSE=0 dnsh_start_pebble "$test_dir/pebble-unbound" "$(dnsh_free_port)" \
         "$(dnsh_free_port)" "$DNSH_TEST_UNBOUND" "$run/pebble-unbound.pid" \
         "$log/pebble-unbound.log" "$test_dir/pebble-tls"
-    export ACME_DIRECTORY_UNBOUND=$ACME_DIRECTORY
+    export ACME_DIRECTORY_UNBOUND=$ACME_DIRECTORY PEBBLE_MANAGEMENT_UNBOUND=$PEBBLE_MANAGEMENT
     PEBBLE_AUTHZREUSE=0 dnsh_start_pebble "$test_dir/pebble" "$(dnsh_free_port)" "$(dnsh_free_port)" \
         "$DNS_RESOLVER" "$run/pebble.pid" "$log/pebble.log" "$test_dir/pebble-tls"
     export ACME_DIRECTORY ACME_CA_BUNDLE PEBBLE_MANAGEMENT

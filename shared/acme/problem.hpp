@@ -18,6 +18,8 @@ inline constexpr const char* kAccountDoesNotExist =
     "urn:ietf:params:acme:error:accountDoesNotExist";
 inline constexpr const char* kMalformed = "urn:ietf:params:acme:error:malformed";
 inline constexpr const char* kOrderNotReady = "urn:ietf:params:acme:error:orderNotReady";
+// RFC 9773 §5 (registered in §7.4): the certificate named in `replaces` already has a replacement.
+inline constexpr const char* kAlreadyReplaced = "urn:ietf:params:acme:error:alreadyReplaced";
 }  // namespace ProblemType
 
 struct Problem {

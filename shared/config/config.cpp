@@ -205,6 +205,11 @@ Config loadConfig(const EnvironmentLookup& lookup) {
         durationVariable(lookup, "ISSUE_RETRY_BACKOFF", config.issueRetryBackoff);
     config.metricsFlushInterval =
         durationVariable(lookup, "METRICS_FLUSH_INTERVAL", config.metricsFlushInterval);
+    if (const auto value = lookup("ARI_MAX_WAIT"); value && !value->empty()) {
+        config.ariMaxWait = durationVariable(lookup, "ARI_MAX_WAIT", config.ariMaxWait);
+        if (config.ariMaxWait < std::chrono::seconds(1))
+            reject("ARI_MAX_WAIT", *value, "expected at least 1s");
+    }
     config.renewBefore = renewBeforeVariable(lookup);
     config.databaseLimits = databaseLimitsVariables(lookup);
 

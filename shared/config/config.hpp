@@ -80,6 +80,9 @@ struct Config {
     // may retry it; doubled with each failure in a row (issuance/backoff.hpp caps it).
     std::chrono::milliseconds issueRetryBackoff{300'000};
     std::chrono::milliseconds metricsFlushInterval{5'000};  // METRICS_FLUSH_INTERVAL
+    // ARI_MAX_WAIT: the longest wait between two renewalInfo fetches of a certificate, whatever
+    // the CA's Retry-After (RFC 9773 §4.3 already caps that at a day); short for drills and tests.
+    std::chrono::milliseconds ariMaxWait{24 * 3'600'000};
     CertKeyType certKeyType = CertKeyType::EcdsaP256;
     RenewBefore renewBefore;
     DnsPrecheck dnsPrecheck = DnsPrecheck::Authoritative;

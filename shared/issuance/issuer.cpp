@@ -39,7 +39,7 @@ void Issuer::deleteDomain(const std::string& domainId) {
 }
 
 void Issuer::refreshRenewalInfo(const AriDue& due) {
-    dnsh::refreshRenewalInfo(database_, account_.client(), due);
+    dnsh::refreshRenewalInfo(database_, account_.client(), due, config_.ariMaxWait);
 }
 
 }  // namespace dnsh

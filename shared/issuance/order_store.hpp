@@ -97,6 +97,14 @@ struct AriDue {
     std::string leafPem;
 };
 
+// A domain's current certificate (the newest, not superseded), for dnsh-admin ari-refresh.
+struct CurrentCertificate {
+    std::string domainId;
+    std::string domainName;
+    std::string domainStatus;
+    AriDue certificate;
+};
+
 class OrderStore {
 public:
     explicit OrderStore(Poco::Data::Session& session) : session_(session) {}
@@ -146,9 +154,18 @@ public:
     // held for `holdMs` (SKIP LOCKED) so replicas do not fetch the same one.
     std::vector<AriDue> claimAriFetches(int limit, Poco::Int64 holdMs);
     // The CA's suggestion: renew_at moves to `renewAtEpochMs` (unless a renewal already runs)
-    // and the next fetch is `nextFetchMs` from now.
-    void recordAri(const std::string& certificateId, std::optional<Poco::Int64> renewAtEpochMs,
-                   Poco::Int64 nextFetchMs);
+    // and the next fetch is `nextFetchMs` from now. Returns renew_at as stored now (ms since
+    // the epoch): none while a renewal runs.
+    std::optional<Poco::Int64> recordAri(const std::string& certificateId,
+                                         std::optional<Poco::Int64> renewAtEpochMs,
+                                         Poco::Int64 nextFetchMs);
+    // The domain's current certificate (none: no such domain, or no certificate yet).
+    std::optional<CurrentCertificate> currentCertificate(const std::string& domainId);
+    // The current certificates of active domains whose id follows `afterDomainId` that the CA
+    // of `directoryUrl` issued, by domain id, at most `limit`: pages for ari-refresh --all.
+    std::vector<CurrentCertificate> currentCertificates(const std::string& directoryUrl,
+                                                        const std::string& afterDomainId,
+                                                        int limit);
 
     // --- The scheduler's queue. Writes below throw LeaseLost unless `owner` holds the lease.
     // Claims one due live order for `owner` until the lease runs out.

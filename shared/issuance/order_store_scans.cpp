@@ -53,15 +53,58 @@ std::vector<AriDue> OrderStore::claimAriFetches(int limit, Poco::Int64 holdMs) {
     return due;
 }
 
-void OrderStore::recordAri(const std::string& certificateId,
-                           std::optional<Poco::Int64> renewAtEpochMs, Poco::Int64 nextFetchMs) {
+std::optional<Poco::Int64> OrderStore::recordAri(const std::string& certificateId,
+                                                 std::optional<Poco::Int64> renewAtEpochMs,
+                                                 Poco::Int64 nextFetchMs) {
     const Poco::Int64 renewAt = renewAtEpochMs.value_or(-1);
-    runSql(session_,
-           "UPDATE certificates SET "
-           "renew_at = CASE WHEN renew_at IS NULL OR $2::bigint < 0 THEN renew_at "
-           "  ELSE to_timestamp($2::bigint / 1000.0) END, "
-           "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' WHERE id = $1",
-           {certificateId, renewAt, nextFetchMs});
+    const SqlRows stored = runSql(
+        session_,
+        "UPDATE certificates SET "
+        "renew_at = CASE WHEN renew_at IS NULL OR $2::bigint < 0 THEN renew_at "
+        "  ELSE to_timestamp($2::bigint / 1000.0) END, "
+        "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' WHERE id = $1 "
+        "RETURNING (extract(epoch FROM renew_at) * 1000)::bigint AS renew_at_ms",
+        {certificateId, renewAt, nextFetchMs});
+    if (stored.empty() || stored.isNull(0, "renew_at_ms")) return std::nullopt;
+    return stored.integer(0, "renew_at_ms");
+}
+
+namespace {
+
+constexpr const char* kCurrentCertificateSql =
+    "SELECT d.id AS domain_id, d.domain_name, d.status, c.id, c.certificate_pem FROM domains d "
+    "JOIN certificates c ON c.domain_id = d.id AND c.superseded_at IS NULL ";
+
+CurrentCertificate currentCertificateAt(const SqlRows& rows, int row) {
+    return CurrentCertificate{rows.text(row, "domain_id"), rows.text(row, "domain_name"),
+                              rows.text(row, "status"),
+                              AriDue{rows.text(row, "id"), rows.text(row, "certificate_pem")}};
+}
+
+}  // namespace
+
+std::optional<CurrentCertificate> OrderStore::currentCertificate(const std::string& domainId) {
+    const SqlRows rows =
+        runSql(session_, std::string(kCurrentCertificateSql) + "WHERE d.id = $1", {domainId});
+    if (rows.empty()) return std::nullopt;
+    return currentCertificateAt(rows, 0);
+}
+
+std::vector<CurrentCertificate> OrderStore::currentCertificates(const std::string& directoryUrl,
+                                                                const std::string& afterDomainId,
+                                                                int limit) {
+    // Only what this CA issued: another CA (before ACME_DIRECTORY changed) does not know the
+    // CertID (RFC 9773 §4.1 names the issuer's key).
+    const SqlRows rows = runSql(
+        session_,
+        std::string(kCurrentCertificateSql) +
+            "JOIN acme_orders o ON o.id = c.order_id "
+            "JOIN acme_accounts a ON a.id = o.account_id AND a.directory_url = $1 "
+            "WHERE d.status = 'active' AND d.id > $2 ORDER BY d.id LIMIT $3",
+        {directoryUrl, afterDomainId, limit});
+    std::vector<CurrentCertificate> page;
+    for (int row = 0; row < rows.size(); ++row) page.push_back(currentCertificateAt(rows, row));
+    return page;
 }
 
 }  // namespace dnsh

@@ -1,5 +1,6 @@
 #include "issuance/renewal_info.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "acme/ari.hpp"
@@ -11,7 +12,8 @@ namespace dnsh {
 
 using std::chrono::milliseconds;
 
-std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string& leafPem) {
+std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string& leafPem,
+                                        milliseconds maxWait) {
     try {
         if (client.directory().renewalInfo.empty()) return std::nullopt;
     } catch (const acme::AcmeError&) {
@@ -24,13 +26,14 @@ std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string&
         advice.renewAtEpochMs = std::chrono::duration_cast<milliseconds>(
                                     acme::pickRenewalTime(window, randomUnit()).time_since_epoch())
                                     .count();
-        advice.nextFetchMs =
-            std::chrono::duration_cast<milliseconds>(acme::ariRetryAfter(reply.retryAfter)).count();
+        advice.nextFetchMs = std::min<milliseconds>(acme::ariRetryAfter(reply.retryAfter), maxWait)
+                                 .count();
     } catch (const std::exception& e) {
         // §4.3.3: an error is a long-term one: keep the renew_at we have, ask again later.
-        logEvent(LogLevel::Warn, "renewalInfo not usable", {{"detail", errorDetail(e)}});
+        advice.problem = errorDetail(e);
+        logEvent(LogLevel::Warn, "renewalInfo not usable", {{"detail", advice.problem}});
         advice.nextFetchMs =
-            std::chrono::duration_cast<milliseconds>(acme::ariRetryAfter(std::nullopt)).count();
+            std::min<milliseconds>(acme::ariRetryAfter(std::nullopt), maxWait).count();
     }
     return advice;
 }
@@ -46,8 +49,9 @@ std::optional<std::string> ariReplaces(Database& database, acme::Client& client,
     return acme::ariCertId(leaf);
 }
 
-void refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due) {
-    const auto advice = askRenewalInfo(client, due.leafPem);
+void refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due,
+                        milliseconds maxWait) {
+    const auto advice = askRenewalInfo(client, due.leafPem, maxWait);
     if (!advice) return;  // the hold set by the claim keeps it from being asked in a loop
     database.withSession([&](Poco::Data::Session& session) {
         OrderStore(session).recordAri(due.certificateId, advice->renewAtEpochMs,

@@ -3,6 +3,7 @@
 // CertID a renewal names as the certificate it replaces.
 #include <Poco/Types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -16,16 +17,20 @@ namespace dnsh {
 struct AriAdvice {
     std::optional<Poco::Int64> renewAtEpochMs;  // none when the answer was unusable
     Poco::Int64 nextFetchMs = 0;
+    std::string problem;  // why the answer was unusable ("" when it was)
 };
 
-// Nothing when the directory has no renewalInfo.
-std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string& leafPem);
+// Nothing when the directory has no renewalInfo. The next fetch waits what the CA's Retry-After
+// says (clamped as RFC 9773 §4.3 asks), at most `maxWait` (ARI_MAX_WAIT).
+std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string& leafPem,
+                                        std::chrono::milliseconds maxWait);
 
 // RFC 9773 §5: the CertID of the certificate a renewal replaces, when the CA offers ARI.
 std::optional<std::string> ariReplaces(Database& database, acme::Client& client,
                                        const StoredOrder& order);
 
 // Asks the CA's renewalInfo about a certificate again and records its advice.
-void refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due);
+void refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due,
+                        std::chrono::milliseconds maxWait);
 
 }  // namespace dnsh

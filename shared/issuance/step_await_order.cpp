@@ -41,7 +41,8 @@ NewCertificate certificateToStore(StepContext& context, const IssuedCertificate&
         renewBeforeExpiry(context.config().renewBefore,
                           std::chrono::duration_cast<milliseconds>(issued.lifetime), randomUnit())
             .count();
-    if (const auto advice = askRenewalInfo(context.client(), issued.leafPem)) {
+    if (const auto advice = askRenewalInfo(context.client(), issued.leafPem,
+                                             context.config().ariMaxWait)) {
         certificate.ariNextFetchMs = advice->nextFetchMs;
         if (advice->renewAtEpochMs) {
             certificate.renewBeforeMs =

@@ -1,5 +1,6 @@
 #include <thread>
 
+#include "acme/problem.hpp"
 #include "dns/dns_name.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/domain_name.hpp"
@@ -53,6 +54,30 @@ std::optional<StepResult> checkDelegation(StepContext& context) {
     return std::nullopt;
 }
 
+// RFC 9773 §5: newOrder with `replaces` when there is a certificate to name. A CA that already
+// holds that certificate as replaced (alreadyReplaced: another order of ours replaced it, say one
+// a restored database no longer knows) still issues for the names, so the order is placed again
+// without `replaces`, once: that second newOrder names no certificate and cannot be refused so.
+// `replaces` is left as what the placed order sent.
+PlacedOrder placeNamingReplaced(StepContext& context, std::string& replaces) {
+    const StoredOrder& order = context.order();
+    AcmeAccount& account = context.parts().account;
+    auto keepLease = [&] { context.keepLease(); };
+    if (replaces.empty()) return account.placeOrder(order.domainName, "", keepLease);
+    try {
+        return account.placeOrder(order.domainName, replaces, keepLease);
+    } catch (const acme::AcmeError& e) {
+        if (!e.is(acme::ProblemType::kAlreadyReplaced)) throw;
+        LogFields fields = orderFields(order);
+        fields.insert(fields.end(), {{"replaces", replaces}, {"detail", e.problem().detail}});
+        logEvent(LogLevel::Warn,
+                 "the CA says the certificate was already replaced; ordering without replaces",
+                 fields);
+    }
+    replaces.clear();
+    return account.placeOrder(order.domainName, "", keepLease);
+}
+
 }  // namespace
 
 StepResult placeOrderStep(StepContext& context) {
@@ -66,17 +91,17 @@ StepResult placeOrderStep(StepContext& context) {
     }
     // RFC 9773 §5: a renewal names the certificate it replaces when the CA offers ARI.
     AcmeAccount& account = context.parts().account;
-    const std::string replaces =
+    std::string replaces =
         account.call([&] { return ariReplaces(context.parts().database, account.client(), order); })
             .value_or("");
     // A crash after newOrder and before recordPlaced leaves a pending order at the CA that
     // nobody answers; it expires there. It cannot be re-read: its URL was never stored.
-    PlacedOrder placed =
-        account.placeOrder(order.domainName, replaces, [&] { context.keepLease(); });
+    PlacedOrder placed = placeNamingReplaced(context, replaces);
     placed.delegated = delegated;
     context.recordPlaced(placed);
     LogFields fields = orderFields(order);
-    fields.insert(fields.end(), {{"values_to_publish", placed.challenges.size()}});
+    fields.insert(fields.end(),
+                  {{"values_to_publish", placed.challenges.size()}, {"replaces", replaces}});
     logEvent(LogLevel::Info, "certificate order placed", fields);
     return pauseFor(milliseconds(0), StepLabel::PlacedOrder);
 }

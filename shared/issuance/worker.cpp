@@ -1,5 +1,7 @@
 #include "issuance/worker.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "issuance/order_store.hpp"
 #include "log/log.hpp"
@@ -39,10 +41,14 @@ void IssuanceWorker::scheduleRenewals() {
 void IssuanceWorker::refreshRenewalInfo() {
     const auto now = std::chrono::steady_clock::now();
     if (now < nextAriScan_) return;
-    nextAriScan_ = now + kAriScanInterval;
+    // ARI_MAX_WAIT shorter than the scan interval: looked for as often as it asks.
+    nextAriScan_ = now + std::min<std::chrono::milliseconds>(kAriScanInterval, config_.ariMaxWait);
     const auto due = database_.withSession([&](Poco::Data::Session& session) {
         return OrderStore(session).claimAriFetches(kAriFetchesPerScan, kAriHoldMs);
     });
+    // A full batch: more are due (a drill, a restart after a day): the next batch at the next
+    // turn of this worker, between orders, not a scan interval later.
+    if (due.size() == static_cast<std::size_t>(kAriFetchesPerScan)) nextAriScan_ = now;
     for (const auto& certificate : due) {
         try {
             issuer_->refreshRenewalInfo(certificate);

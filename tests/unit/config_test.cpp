@@ -68,6 +68,14 @@ TEST_CASE("loadConfig treats empty values as unset") {
     CHECK(config.certKeyType == CertKeyType::EcdsaP256);
     CHECK(config.logLevel == LogLevel::Info);
     CHECK(config.dnsResolver.empty());
+    CHECK(config.ariMaxWait == std::chrono::hours(24));  // RFC 9773 §4.3.2's day
+}
+
+TEST_CASE("ARI_MAX_WAIT caps the wait between renewalInfo fetches, down to a second") {
+    CHECK(loadConfig(lookupIn({{"ARI_MAX_WAIT", "2s"}})).ariMaxWait == milliseconds(2'000));
+    CHECK(loadConfig(lookupIn({{"ARI_MAX_WAIT", "1s"}})).ariMaxWait == milliseconds(1'000));
+    CHECK(loadConfig(lookupIn({{"ARI_MAX_WAIT", "6h"}})).ariMaxWait == std::chrono::hours(6));
+    CHECK(loadConfig(lookupIn({{"ARI_MAX_WAIT", ""}})).ariMaxWait == std::chrono::hours(24));
 }
 
 TEST_CASE("loadConfig applies overrides") {
@@ -181,6 +189,9 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         {"keepalive count zero", "DB_KEEPALIVE_COUNT", "0"},
         {"keepalive count not a number", "DB_KEEPALIVE_COUNT", "three"},
         {"keepalive count too large", "DB_KEEPALIVE_COUNT", "1000"},
+        {"ARI wait not a duration", "ARI_MAX_WAIT", "often"},
+        {"ARI wait below a second", "ARI_MAX_WAIT", "500ms"},
+        {"ARI wait zero", "ARI_MAX_WAIT", "0s"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);

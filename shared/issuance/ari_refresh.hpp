@@ -1,0 +1,63 @@
+#pragma once
+// dnsh-admin ari-refresh: the CA's renewalInfo (RFC 9773) asked again now, for one domain's
+// current certificate or for every active domain's, instead of when its Retry-After ends. A CA
+// that pulled a window forward (a mass revocation: the window is "now" or already past) gets
+// its renewals started at the scheduler's next scan, within a second.
+#include <Poco/Types.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "acme/client.hpp"
+#include "core/enum_names.hpp"
+#include "db/database.hpp"
+#include "issuance/order_store.hpp"
+
+namespace dnsh {
+
+enum class AriRefreshOutcome {
+    DueNow,          // the picked time has come: the renewal starts at the next scan
+    Scheduled,       // renew_at moved to the picked time, still ahead
+    RenewalRunning,  // a renewal order already runs; its certificate replaces this one
+    NotUsable,       // the CA's answer was an error or malformed: renew_at kept (§4.3.3)
+    NotOffered,      // the CA's directory has no renewalInfo
+};
+
+inline constexpr EnumNames<AriRefreshOutcome, 5> kAriRefreshOutcomeNames{{{
+    {AriRefreshOutcome::DueNow, "due_now"},
+    {AriRefreshOutcome::Scheduled, "scheduled"},
+    {AriRefreshOutcome::RenewalRunning, "renewal_running"},
+    {AriRefreshOutcome::NotUsable, "not_usable"},
+    {AriRefreshOutcome::NotOffered, "not_offered"},
+}}};
+
+inline std::string_view toString(AriRefreshOutcome outcome) {
+    return kAriRefreshOutcomeNames.toString(outcome);
+}
+
+struct AriRefreshed {
+    CurrentCertificate current;
+    AriRefreshOutcome outcome = AriRefreshOutcome::NotOffered;
+    std::optional<Poco::Int64> renewAtEpochMs;  // renew_at as stored after the refresh
+    std::string detail;                         // NotUsable: what was wrong with the answer
+};
+
+// One certificate: renewalInfo asked now, its advice recorded as the scheduler records it (the
+// next fetch at most `maxWait` away).
+AriRefreshed refreshAriNow(Database& database, acme::Client& client,
+                           std::chrono::milliseconds maxWait, const CurrentCertificate& current);
+
+// The domain's current certificate. Error(NotFound) for an unknown domain id, Error(BadRequest)
+// when the domain has no certificate yet.
+AriRefreshed refreshAriForDomain(Database& database, acme::Client& client,
+                                 std::chrono::milliseconds maxWait, const std::string& domainId);
+
+// Every active domain's current certificate that the CA of `directoryUrl` issued, page by page;
+// `each` sees every result as it comes. Returns how many were asked about.
+int refreshAriForAll(Database& database, acme::Client& client, const std::string& directoryUrl,
+                     std::chrono::milliseconds maxWait,
+                     const std::function<void(const AriRefreshed&)>& each);
+
+}  // namespace dnsh
