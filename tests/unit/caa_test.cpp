@@ -38,7 +38,7 @@ std::string rdata(std::uint8_t flags, const std::string& tag, const std::string&
 
 }  // namespace
 
-TEST_CASE("CAA RDATA: flags, tag and value per RFC 8659 §4.1; short or tagless RDATA rejected") {
+TEST_CASE("CAA RDATA: flags, tag and value per RFC 8659 §4.1, short or tagless RDATA rejected") {
     const auto parsed = parseCaaRdata(DnsName("example.com"), rdata(128, "issue", "ca.example"));
     REQUIRE(parsed);
     CHECK(parsed->flags == 128);
@@ -90,7 +90,7 @@ TEST_CASE("CAA issue value: RFC 8659 §4.2's grammar, parameters in order") {
     }
 }
 
-TEST_CASE("CAA decision: issue names the CA or not; no issue property restricts nothing") {
+TEST_CASE("CAA decision: issue names the CA or not, and no issue property restricts nothing") {
     CHECK(allows({}));
     CHECK(allows({record("iodef", "mailto:security@example.com")}));
     CHECK(allows({record("issue", "ca.example")}));
