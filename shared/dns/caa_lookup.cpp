@@ -11,8 +11,8 @@ CaaLookup findRelevantCaaSet(const DnsName& name, const DnsQuestion& ask) {
         const CnameChain chain = followCnames(at, RecordType::Caa, ask);
         if (chain.tooLong) {
             lookup.outcome = LookupOutcome::Failed;
-            lookup.detail = "CNAME chain longer than " + std::to_string(kMaxCnameHops) + " at " +
-                            at.text();
+            lookup.detail =
+                "CNAME chain longer than " + std::to_string(kMaxCnameHops) + " at " + at.text();
             return lookup;
         }
         const LookupOutcome outcome = chain.response.outcome;
@@ -41,9 +41,8 @@ CaaLookup findRelevantCaaSet(const DnsName& name, const DnsQuestion& ask) {
 }
 
 CaaLookup lookupCaa(const DnsResolver& resolver, const DnsName& name) {
-    return findRelevantCaaSet(name, [&resolver](const DnsName& at, RecordType type) {
-        return resolver.query(at, type);
-    });
+    return findRelevantCaaSet(
+        name, [&resolver](const DnsName& at, RecordType type) { return resolver.query(at, type); });
 }
 
 }  // namespace dnsh

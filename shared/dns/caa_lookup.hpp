@@ -18,12 +18,12 @@ struct CaaLookup {
     // Found: a non-empty set at `foundAt`. NoRecords: none up to the top (any CA may issue).
     // ServFail, Timeout, Failed: a lookup failed at the last name of `asked`.
     LookupOutcome outcome = LookupOutcome::Failed;
-    std::vector<DnsName> asked;       // in the order asked
-    DnsName foundAt;                  // Found: the name whose set it is
-    DnsName owner;                    // Found: where the records are (after CNAMEs)
-    std::vector<CaaRecord> records;   // Found: the set, every record of it
-    std::size_t unparsable = 0;       // records of the set whose RDATA RFC 8659 §4.1 rejects
-    std::string detail;               // errors: which server said what
+    std::vector<DnsName> asked;      // in the order asked
+    DnsName foundAt;                 // Found: the name whose set it is
+    DnsName owner;                   // Found: where the records are (after CNAMEs)
+    std::vector<CaaRecord> records;  // Found: the set, every record of it
+    std::size_t unparsable = 0;      // records of the set whose RDATA RFC 8659 §4.1 rejects
+    std::string detail;              // errors: which server said what
     bool failed() const {
         return outcome != LookupOutcome::Found && outcome != LookupOutcome::NoRecords;
     }

@@ -15,9 +15,9 @@ char lowerAscii(char c) {
 }
 
 bool equalsIgnoringCase(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(),
-                      [](char x, char y) { return lowerAscii(x) == lowerAscii(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return lowerAscii(x) == lowerAscii(y);
+           });
 }
 
 // Reads RFC 8659 §4.2's productions from the start of a value.
@@ -77,10 +77,10 @@ std::string mismatch(const CaaRecord& record, const CaaIssuer& issuer) {
     const auto value = parseCaaIssueValue(record.value);
     if (!value) return "its value does not follow RFC 8659 section 4.2";
     if (value->issuerDomainName.empty()) return "it names no CA (no CA may issue)";
-    const bool ours = std::any_of(
-        issuer.identities.begin(), issuer.identities.end(), [&](const std::string& identity) {
-            return DnsName(identity) == DnsName(value->issuerDomainName);
-        });
+    const bool ours = std::any_of(issuer.identities.begin(), issuer.identities.end(),
+                                  [&](const std::string& identity) {
+                                      return DnsName(identity) == DnsName(value->issuerDomainName);
+                                  });
     if (!ours) return "it names another CA, " + value->issuerDomainName;
     // RFC 8657 §3: accounturi binds the record to one ACME account. A parameter given twice is
     // not taken to mean either value: the record authorizes nothing.
@@ -100,8 +100,7 @@ std::string mismatch(const CaaRecord& record, const CaaIssuer& issuer) {
             if (comma == std::string_view::npos) break;
             rest.remove_prefix(comma + 1);
         }
-        if (!listed)
-            return "its validationmethods does not include " + issuer.validationMethod;
+        if (!listed) return "its validationmethods does not include " + issuer.validationMethod;
     }
     return "";
 }

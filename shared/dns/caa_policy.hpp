@@ -42,7 +42,7 @@ inline constexpr EnumNames<CaaVerdict, 2> kCaaVerdictNames{{{
 
 struct CaaDecision {
     CaaVerdict verdict = CaaVerdict::Allowed;
-    std::string reason;     // why, naming the record that decided
+    std::string reason;      // why, naming the record that decided
     bool issuewild = false;  // the property that governs the name (RFC 8659 §4.3)
     // Forbidden by a critical property we do not know (RFC 8659 §4.5): adding a record cannot
     // help, that one must go.

@@ -73,8 +73,9 @@ HttpResult requireRefused(const TestDomain& domain, const std::string& messagePa
 
 }  // namespace
 
-TEST_CASE("CAA: a record naming another CA answers 400 caa_forbidden with the record to add, "
-          "and no order reaches the CA") {
+TEST_CASE(
+    "CAA: a record naming another CA answers 400 caa_forbidden with the record to add, "
+    "and no order reaches the CA") {
     Leftovers leftovers;
     SandboxRecords records;
     const TestDomain domain = verifiedDomain("caa-other", leftovers);
@@ -99,8 +100,9 @@ TEST_CASE("CAA: a record naming another CA answers 400 caa_forbidden with the re
     CHECK(caaCheckOf(domain)->getValue<std::string>("result") == "allowed");
 }
 
-TEST_CASE("CAA: a record at the parent naming pebble.letsencrypt.org allows issuance, found by "
-          "climbing the tree") {
+TEST_CASE(
+    "CAA: a record at the parent naming pebble.letsencrypt.org allows issuance, found by "
+    "climbing the tree") {
     Leftovers leftovers;
     SandboxRecords records;
     const TestDomain domain = verifiedDomain("www.caa-parent", leftovers);
@@ -120,8 +122,9 @@ TEST_CASE("CAA: a record at the parent naming pebble.letsencrypt.org allows issu
     CHECK(asked->getElement<std::string>(1) == parent);
 }
 
-TEST_CASE("CAA: accounturi naming another account forbids, our own account's allows "
-          "(RFC 8657 section 3)") {
+TEST_CASE(
+    "CAA: accounturi naming another account forbids, our own account's allows "
+    "(RFC 8657 section 3)") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("caa-account", leftovers);
     {
@@ -131,8 +134,9 @@ TEST_CASE("CAA: accounturi naming another account forbids, our own account's all
         requireRefused(domain, "accounturi");
     }
     // The account the handler used (registered by now), as the CA's URL for it.
-    const std::string account = scalar("SELECT account_url FROM acme_accounts WHERE directory_url = " +
-                                       quoted(requireEnv("ACME_DIRECTORY")));
+    const std::string account =
+        scalar("SELECT account_url FROM acme_accounts WHERE directory_url = " +
+               quoted(requireEnv("ACME_DIRECTORY")));
     REQUIRE_FALSE(account.empty());
     SandboxRecords records;
     records.caa(domain.name, "issue", kCaIdentity + "; accounturi=" + account);
@@ -148,15 +152,17 @@ TEST_CASE("CAA: validationmethods without dns-01 forbids (RFC 8657 section 4)") 
     requireRefused(domain, "validationmethods");
 }
 
-TEST_CASE("CAA: a wildcard is refused by issuewild naming another CA, the suggestion an "
-          "issuewild record") {
+TEST_CASE(
+    "CAA: a wildcard is refused by issuewild naming another CA, the suggestion an "
+    "issuewild record") {
     Leftovers leftovers;
     SandboxRecords records;
     // A wildcard's TXT record is at its base name (TestDomain::name is the base here).
     const std::string base = uniqueDomainName("caa-wild");
     const HttpResult created = postJson("/domains", "{\"domain_name\": \"*." + base + "\"}");
     REQUIRE_MESSAGE(created.status == 201, created.body);
-    const TestDomain domain{created.jsonString("id"), base, created.jsonString("verification_token")};
+    const TestDomain domain{created.jsonString("id"), base,
+                            created.jsonString("verification_token")};
     leftovers.add(domain);
     records.txt("_acme-challenge." + base, domain.token);
     const HttpResult verified = postJson("/domains/" + domain.id + "/verify", "");
@@ -172,8 +178,9 @@ TEST_CASE("CAA: a wildcard is refused by issuewild naming another CA, the sugges
     CHECK(names->getObject(1)->getValue<std::string>("result") == "allowed");
 }
 
-TEST_CASE("CAA: a lookup that fails (SERVFAIL) is neither permission nor refusal: 424 with "
-          "Retry-After, the domain unchanged, and the next call goes through") {
+TEST_CASE(
+    "CAA: a lookup that fails (SERVFAIL) is neither permission nor refusal: 424 with "
+    "Retry-After, the domain unchanged, and the next call goes through") {
     Leftovers leftovers;
     const TestDomain domain = verifiedDomain("caa-servfail", leftovers);
     const int ordersBefore = ordersAtTheCa();
@@ -194,8 +201,9 @@ TEST_CASE("CAA: a lookup that fails (SERVFAIL) is neither permission nor refusal
     CHECK_MESSAGE(allowed.status == 202, allowed.body);
 }
 
-TEST_CASE("CAA: a renewal is retried while the CAA lookup fails, refused once CAA names another "
-          "CA (no order at the CA), and the view's renewal says why") {
+TEST_CASE(
+    "CAA: a renewal is retried while the CAA lookup fails, refused once CAA names another "
+    "CA (no order at the CA), and the view's renewal says why") {
     Leftovers leftovers;
     TestDomain domain;
     {
@@ -205,8 +213,8 @@ TEST_CASE("CAA: a renewal is retried while the CAA lookup fails, refused once CA
         requireAllActive({domain}, 20s);
         CHECK(scheduler->terminate() == 0);
     }
-    const std::string certificate = scalar(
-        "SELECT id FROM certificates WHERE domain_id = " + quoted(domain.id) + " LIMIT 1");
+    const std::string certificate =
+        scalar("SELECT id FROM certificates WHERE domain_id = " + quoted(domain.id) + " LIMIT 1");
     const std::string liveRenewal =
         "domain_id = " + quoted(domain.id) + " AND kind = 'renewal' AND status = 'pending'";
     const int ordersBefore = ordersAtTheCa();
@@ -228,8 +236,8 @@ TEST_CASE("CAA: a renewal is retried while the CAA lookup fails, refused once CA
         execute("UPDATE acme_orders SET next_attempt_at = now() WHERE " + liveRenewal);
         REQUIRE_MESSAGE(waitFor(15s,
                                 [&] {
-                                    return get("/domains/" + domain.id).body.find(
-                                               "\"error_code\":\"caa_forbidden\"") !=
+                                    return get("/domains/" + domain.id)
+                                               .body.find("\"error_code\":\"caa_forbidden\"") !=
                                            std::string::npos;
                                 }),
                         get("/domains/" + domain.id).body);
@@ -243,7 +251,7 @@ TEST_CASE("CAA: a renewal is retried while the CAA lookup fails, refused once CA
     CHECK(renewal->getValue<std::string>("status") == "failed");
     CHECK(renewal->getValue<std::string>("error_code") == "caa_forbidden");
     CHECK(renewal->getValue<std::string>("error").find(domain.name + ". CAA 0 issue \"" +
-                                                      kCaIdentity + "\"") != std::string::npos);
+                                                       kCaIdentity + "\"") != std::string::npos);
     // Tried again later (the renewal backoff): renew_at is set again.
     CHECK_FALSE(renewal->optValue<std::string>("renew_at", "").empty());
     CHECK(caaCheckOf(domain)->getValue<std::string>("result") == "caa_forbidden");

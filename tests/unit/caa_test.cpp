@@ -47,7 +47,7 @@ TEST_CASE("CAA RDATA: flags, tag and value per RFC 8659 §4.1, short or tagless 
     CHECK(parsed->value == "ca.example");
     CHECK(parseCaaRdata(DnsName("a.test"), rdata(0, "issue", ""))->value.empty());
     CHECK_FALSE(parseCaaRdata(DnsName("a.test"), std::string("\0", 1)));
-    CHECK_FALSE(parseCaaRdata(DnsName("a.test"), std::string("\0\0", 2)));           // no tag
+    CHECK_FALSE(parseCaaRdata(DnsName("a.test"), std::string("\0\0", 2)));         // no tag
     CHECK_FALSE(parseCaaRdata(DnsName("a.test"), std::string("\0\x09issue", 7)));  // too short
 }
 
@@ -65,9 +65,9 @@ TEST_CASE("CAA issue value: RFC 8659 §4.2's grammar, parameters in order") {
     CHECK(plain->issuerDomainName == "ca.example");
     CHECK(plain->parameters.empty());
 
-    const auto withParameters =
-        parseCaaIssueValue("  ca.example ;  accounturi = https://ca.example/a/1 ; "
-                           "validationmethods=dns-01,http-01  ");
+    const auto withParameters = parseCaaIssueValue(
+        "  ca.example ;  accounturi = https://ca.example/a/1 ; "
+        "validationmethods=dns-01,http-01  ");
     REQUIRE(withParameters);
     CHECK(withParameters->issuerDomainName == "ca.example");
     REQUIRE(withParameters->parameters.size() == 2);
@@ -94,7 +94,7 @@ TEST_CASE("CAA decision: issue names the CA or not, and no issue property restri
     CHECK(allows({}));
     CHECK(allows({record("iodef", "mailto:security@example.com")}));
     CHECK(allows({record("issue", "ca.example")}));
-    CHECK(allows({record("issue", "CA.Example")}));  // issuer domain names ignore case
+    CHECK(allows({record("issue", "CA.Example")}));        // issuer domain names ignore case
     CHECK(allows({record("ISSUE", "ca-alias.example")}));  // tags ignore case (RFC 8659 §4.1)
     CHECK(allows({record("issue", "other.example"), record("issue", "ca.example")}));
     const CaaDecision other = evaluateCaa({record("issue", "other-ca.example")}, false, kIssuer);
@@ -112,7 +112,8 @@ TEST_CASE("CAA decision: issuewild governs wildcards when present, else issue (R
     CHECK_FALSE(allows({record("issuewild", "ca.example"), record("issue", "other.example")}));
     // A wildcard: issuewild when there is one, whatever issue says.
     CHECK(allows({record("issuewild", "ca.example"), record("issue", "other.example")}, true));
-    CHECK_FALSE(allows({record("issuewild", "other.example"), record("issue", "ca.example")}, true));
+    CHECK_FALSE(
+        allows({record("issuewild", "other.example"), record("issue", "ca.example")}, true));
     CHECK_FALSE(allows({record("issuewild", ";")}, true));
     // A wildcard without issuewild: issue.
     CHECK(allows({record("issue", "ca.example")}, true));
@@ -139,21 +140,21 @@ TEST_CASE("CAA decision: accounturi must be our account, validationmethods must 
     CHECK(otherAccount.reason.find("accounturi") != std::string::npos);
     CHECK_FALSE(allows({record("issue", "ca.example; accounturi=" + kAccount + "/")}));
     CHECK_FALSE(allows({record("issue", "ca.example; AccountURI=https://ca.example/x")}));
-    CHECK_FALSE(allows({record("issue", "ca.example; accounturi=" + kAccount +
-                                            "; accounturi=" + kAccount)}));
+    CHECK_FALSE(allows(
+        {record("issue", "ca.example; accounturi=" + kAccount + "; accounturi=" + kAccount)}));
 
     CHECK(allows({record("issue", "ca.example; validationmethods=dns-01")}));
     CHECK(allows({record("issue", "ca.example; validationmethods=http-01,dns-01")}));
-    const CaaDecision http = evaluateCaa(
-        {record("issue", "ca.example; validationmethods=http-01")}, false, kIssuer);
+    const CaaDecision http =
+        evaluateCaa({record("issue", "ca.example; validationmethods=http-01")}, false, kIssuer);
     CHECK_FALSE(http.allowed());
     CHECK(http.reason.find("validationmethods") != std::string::npos);
     CHECK_FALSE(allows({record("issue", "ca.example; validationmethods=dns-01-x")}));
     // Both bind: each must hold.
-    CHECK(allows({record("issue", "ca.example; accounturi=" + kAccount +
-                                      "; validationmethods=dns-01")}));
-    CHECK_FALSE(allows({record("issue", "ca.example; accounturi=" + kAccount +
-                                            "; validationmethods=tls-alpn-01")}));
+    CHECK(allows(
+        {record("issue", "ca.example; accounturi=" + kAccount + "; validationmethods=dns-01")}));
+    CHECK_FALSE(allows({record(
+        "issue", "ca.example; accounturi=" + kAccount + "; validationmethods=tls-alpn-01")}));
     // Unknown parameters are ignored; another record may still allow it.
     CHECK(allows({record("issue", "ca.example; policy=ev")}));
     CHECK(allows({record("issue", "ca.example; validationmethods=http-01"),
@@ -217,8 +218,8 @@ TEST_CASE("CAA search: the name, then each parent, stopping at the first non-emp
     }
     SUBCASE("a CNAME is followed: the set at its target is the name's") {
         FakeDns dns;
-        dns.answers["shop.example.com"] = {{DnsName("shop.example.com"), RecordType::Cname,
-                                            "cdn.provider.test"}};
+        dns.answers["shop.example.com"] = {
+            {DnsName("shop.example.com"), RecordType::Cname, "cdn.provider.test"}};
         dns.answers["cdn.provider.test"] = {caa("cdn.provider.test", "issue", "other.example")};
         const CaaLookup lookup = findRelevantCaaSet(DnsName("shop.example.com"), std::ref(dns));
         CHECK((lookup.outcome == LookupOutcome::Found));
