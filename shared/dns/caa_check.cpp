@@ -68,7 +68,8 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
         const DnsName start = wildcard ? DnsName(name).parent() : DnsName(name);
         auto found = std::find_if(searched.begin(), searched.end(),
                                   [&](const auto& entry) { return entry.first == start; });
-        if (found == searched.end()) found = searched.insert(searched.end(), {start, lookup(start)});
+        if (found == searched.end())
+            found = searched.insert(searched.end(), {start, lookup(start)});
         CaaNameCheck checked;
         checked.name = name;
         checked.lookup = found->second;
@@ -82,10 +83,10 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
     std::vector<std::string> forbidden, failed;
     for (const auto& name : check.names) {
         if (name.lookup.failed()) {
-            failed.push_back("the CAA lookup for " + name.name + " failed at " +
-                             (name.lookup.asked.empty() ? name.name
-                                                        : name.lookup.asked.back().lowered()) +
-                             " (" + name.lookup.detail + ")");
+            failed.push_back(
+                "the CAA lookup for " + name.name + " failed at " +
+                (name.lookup.asked.empty() ? name.name : name.lookup.asked.back().lowered()) +
+                " (" + name.lookup.detail + ")");
         } else if (!name.decision.allowed()) {
             forbidden.push_back(describeForbidden(name, issuer));
             if (!name.suggestedRecord.empty() &&
@@ -144,7 +145,8 @@ std::string caaCheckJson(const CaaCheck& check) {
         const std::size_t total = name.lookup.records.size() + name.lookup.unparsable;
         bool truncated = total > kMaxShownCaaRecords || name.lookup.unparsable > 0;
         for (std::size_t i = 0; i < name.lookup.records.size() && i < kMaxShownCaaRecords; ++i) {
-            const std::string shown = caaPresentation(name.lookup.records[i], kMaxShownCaaValueBytes);
+            const std::string shown =
+                caaPresentation(name.lookup.records[i], kMaxShownCaaValueBytes);
             truncated = truncated || name.lookup.records[i].value.size() > kMaxShownCaaValueBytes;
             records.add(shown);
         }
@@ -154,8 +156,8 @@ std::string caaCheckJson(const CaaCheck& check) {
             item.set("records_total", static_cast<Poco::Int64>(total));
         }
         item.set("result", resultOf(name));
-        item.set("reason", name.lookup.failed() ? shownText(name.lookup.detail, 300)
-                                                : name.decision.reason);
+        item.set("reason",
+                 name.lookup.failed() ? shownText(name.lookup.detail, 300) : name.decision.reason);
         if (!name.suggestedRecord.empty()) item.set("suggested_record", name.suggestedRecord);
         names.add(item);
     }

@@ -21,8 +21,7 @@ std::string caaPresentation(const CaaRecord& record, std::size_t maxValueBytes) 
         value += c;
     }
     return shownText(record.owner.lowered(), kMaxShownNameBytes) + ". CAA " +
-           std::to_string(record.flags) + " " +
-           shownText(record.tag, 32) + " \"" + value + "\"";
+           std::to_string(record.flags) + " " + shownText(record.tag, 32) + " \"" + value + "\"";
 }
 
 }  // namespace dnsh
