@@ -58,7 +58,14 @@ const Directory& Client::directory() {
     if (!directory_) {
         const auto json = transport_.get(directoryUrl_).json();
         Directory directory{text(json, "newNonce"), text(json, "newAccount"),
-                            text(json, "newOrder"), text(json, "renewalInfo")};
+                            text(json, "newOrder"), text(json, "renewalInfo"), {}};
+        // RFC 8555 §7.1.1: the optional meta object; anything but strings in the list is skipped.
+        if (const auto meta = json->getObject("meta"))
+            if (const auto identities = meta->getArray("caaIdentities"))
+                for (std::size_t i = 0; i < identities->size(); ++i)
+                    if (const auto identity = identities->get(static_cast<unsigned>(i));
+                        identity.isString() && !identity.extract<std::string>().empty())
+                        directory.caaIdentities.push_back(identity.extract<std::string>());
         if (directory.newNonce.empty() || directory.newAccount.empty() ||
             directory.newOrder.empty())
             throw AcmeError(Problem{"", directoryUrl_ + " is not an ACME directory", 502});

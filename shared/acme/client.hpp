@@ -15,6 +15,9 @@ namespace dnsh::acme {
 struct Directory {
     std::string newNonce, newAccount, newOrder;
     std::string renewalInfo;  // RFC 9773 §3: empty when the CA offers no ARI
+    // meta.caaIdentities: the issuer domain names CAA records name this CA by (RFC 8659 §4.2);
+    // empty when the directory lists none.
+    std::vector<std::string> caaIdentities;
 };
 
 // RFC 8555 §7.1.3
@@ -55,6 +58,9 @@ public:
     std::string newAccount(EVP_PKEY* accountKey, const std::string& email);
 
     void useAccount(EVP_PKEY* accountKey, std::string accountUrl);
+    // The account's URL (RFC 8555 §7.3, the kid), as CAA's accounturi names it (RFC 8657 §3);
+    // empty before newAccount or useAccount.
+    const std::string& accountUrl() const { return accountUrl_; }
 
     // §7.4; `replaces`: the ARI CertID of the certificate this order renews (RFC 9773 §5).
     Order newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces = "");

@@ -50,10 +50,22 @@ public:
     }
     std::optional<std::chrono::seconds> retryAfter() const noexcept { return retryAfter_; }
 
+    // A member of the answer beside "error" and "error_code": `json`, a JSON value (e.g. the
+    // CAA check that refused an order), under `key`.
+    Error& detail(std::string key, std::string json) {
+        detailKey_ = std::move(key);
+        detailJson_ = std::move(json);
+        return *this;
+    }
+    const std::string& detailKey() const noexcept { return detailKey_; }
+    const std::string& detailJson() const noexcept { return detailJson_; }
+
 private:
     ErrorCode code_;
     std::string errorCode_;
     std::optional<std::chrono::seconds> retryAfter_;
+    std::string detailKey_;
+    std::string detailJson_;
 };
 
 }  // namespace dnsh

@@ -6,7 +6,7 @@ namespace dnsh {
 
 namespace {
 
-constexpr EnumNames<FailureCode, 16> kFailureCodes{{{
+constexpr EnumNames<FailureCode, 17> kFailureCodes{{{
     {FailureCode::TxtNotFound, "txt_not_found"},
     {FailureCode::TxtMismatch, "txt_mismatch"},
     {FailureCode::CnameNotFound, "cname_not_found"},
@@ -22,6 +22,7 @@ constexpr EnumNames<FailureCode, 16> kFailureCodes{{{
     {FailureCode::CaRateLimited, "ca_rate_limited"},
     {FailureCode::Timeout, "timeout"},
     {FailureCode::DelegationLost, "delegation_lost"},
+    {FailureCode::CaaForbidden, "caa_forbidden"},
     {FailureCode::Internal, "internal"},
 }}};
 

@@ -22,6 +22,7 @@ enum class FailureCode {
     CaRateLimited,
     Timeout,
     DelegationLost,
+    CaaForbidden,  // the name's CAA records do not let the CA issue (RFC 8659 §4)
     Internal,
 };
 

@@ -31,7 +31,20 @@ constexpr std::pair<RecordType, ldns_rr_type> kLdnsTypes[]{
     {RecordType::Txt, LDNS_RR_TYPE_TXT}, {RecordType::Cname, LDNS_RR_TYPE_CNAME},
     {RecordType::Soa, LDNS_RR_TYPE_SOA}, {RecordType::Ns, LDNS_RR_TYPE_NS},
     {RecordType::A, LDNS_RR_TYPE_A},     {RecordType::Aaaa, LDNS_RR_TYPE_AAAA},
+    {RecordType::Caa, LDNS_RR_TYPE_CAA},
 };
+
+// A record's RDATA in wire form: ldns splits CAA into flags, tag (with its length byte) and value
+// (or keeps one unknown-type field), each field holding its wire bytes, so joined they are the
+// RDATA as sent (RFC 8659 §4.1).
+std::string wireRdata(const ldns_rr* rr) {
+    std::string rdata;
+    for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+        const ldns_rdf* rdf = ldns_rr_rdf(rr, i);
+        rdata.append(reinterpret_cast<const char*>(ldns_rdf_data(rdf)), ldns_rdf_size(rdf));
+    }
+    return rdata;
+}
 
 ldns_rr_type ldnsType(RecordType type) {
     for (const auto& [ours, theirs] : kLdnsTypes)
@@ -46,6 +59,8 @@ std::optional<DnsRecord> toRecord(const ldns_rr* rr) {
         DnsRecord record{fromLdnsName(ldns_rr_owner(rr)), ours, ""};
         if (ours == RecordType::Txt) {
             record.data = joinTxtStrings(rr);
+        } else if (ours == RecordType::Caa) {
+            record.data = wireRdata(rr);
         } else {
             if (ldns_rr_rd_count(rr) == 0) return std::nullopt;
             // Names without the trailing dot (DnsName's text), addresses as they are.

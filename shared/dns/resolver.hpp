@@ -18,13 +18,13 @@
 namespace dnsh {
 
 // One DNS question's answer.
-enum class RecordType { Txt, Cname, Soa, Ns, A, Aaaa };
+enum class RecordType { Txt, Cname, Soa, Ns, A, Aaaa, Caa };
 
 struct DnsRecord {
     DnsName owner;
     RecordType type = RecordType::Txt;
     // TXT: its strings joined; CNAME/NS/SOA: the name (without the trailing dot); A/AAAA: the
-    // address.
+    // address; CAA: the RDATA bytes as received (RFC 8659 §4.1, parsed by dns/caa_record.hpp).
     std::string data;
 };
 

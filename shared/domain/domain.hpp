@@ -45,6 +45,7 @@ struct Domain {
     std::optional<CertificateInfo> certificate;  // the newest
     std::optional<RenewalState> renewal;         // once active
     std::optional<std::string> lastCheck;        // JSON object: the last DNS lookup
+    std::optional<std::string> caaCheck;         // JSON object: the last CAA check (checks.caa)
     std::string delegationStatus = "not_seen";   // not_seen, active, lost
 };
 

@@ -45,16 +45,27 @@ void writeDelegation(JsonText& json, const Domain& domain, const std::string& zo
         .endObject();
 }
 
-// The stored result of the last DNS check, as stored (its key order: name, expected, seen,
-// result, ...). Written by this service only; one that does not parse is simply not shown.
-std::optional<std::string> readableCheck(const std::optional<std::string>& lastCheck) {
-    if (!lastCheck) return std::nullopt;
+// A stored check that is a JSON object. Written by this service only; one that does not parse
+// is simply not shown.
+bool isJsonObject(const std::optional<std::string>& text) {
+    if (!text) return false;
     try {
-        Poco::JSON::Parser().parse(*lastCheck);
-        return lastCheck;
+        return Poco::JSON::Parser().parse(*text).type() == typeid(Poco::JSON::Object::Ptr);
     } catch (const Poco::Exception&) {
-        return std::nullopt;
+        return false;
     }
+}
+
+// The domain view's checks: the last DNS check as stored (its key order: name, expected, seen,
+// result, ...), and the last CAA check as its "caa" member.
+std::optional<std::string> readableCheck(const Domain& domain) {
+    if (!isJsonObject(domain.lastCheck)) return std::nullopt;
+    const std::string& check = *domain.lastCheck;
+    if (!isJsonObject(domain.caaCheck)) return check;
+    // Both are objects this service wrote: the CAA one goes in before the closing brace.
+    const std::size_t close = check.find_last_of('}');
+    const bool empty = check.find_first_not_of(" \t\r\n", check.find('{') + 1) == close;
+    return check.substr(0, close) + (empty ? "" : ",") + "\"caa\":" + *domain.caaCheck + "}";
 }
 
 void writeDomain(JsonText& json, const Domain& domain, const std::string& delegationZone) {
@@ -79,7 +90,7 @@ void writeDomain(JsonText& json, const Domain& domain, const std::string& delega
                 .member("expected_txt_value", domain.challenges.front().txtValue);
     }
     if (domain.renewal) writeRenewal(json.key("renewal"), *domain.renewal);
-    if (const auto check = readableCheck(domain.lastCheck)) json.key("checks").raw(*check);
+    if (const auto check = readableCheck(domain)) json.key("checks").raw(*check);
     if (domain.status == DomainStatus::Failed)
         json.member("error", domain.error.value_or("certificate issuance failed"))
             .member("error_code", domain.errorCode.value_or("internal"));

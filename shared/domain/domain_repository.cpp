@@ -40,7 +40,8 @@ std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
     // Timestamps stay timestamptz: the statement runs with binary results and they are
     // formatted in C++ (SqlRows::rfc3339), cheaper than seven to_char() calls per view.
     return "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
-           "d.verified_at, d.created_at, d.updated_at, d.last_check, d.delegation_status, "
+           "d.verified_at, d.created_at, d.updated_at, d.last_check, d.caa_check, "
+           "d.delegation_status, "
            "v.cert_id, v.cert_issued_at, v.cert_expires_at, v.cert_created_at, v.cert_renew_at, "
            "v.live_id, v.live_kind, v.live_step, coalesce(v.live_delegated, false) AS "
            "live_delegated, v.live_challenges, v.renewal_error, v.renewal_error_code, "
@@ -81,6 +82,7 @@ Domain domainFromRow(const SqlRows& rows, int row) {
     domain.createdAt = timestamp("created_at").value_or("");
     domain.updatedAt = timestamp("updated_at").value_or("");
     domain.lastCheck = optionalText("last_check");
+    domain.caaCheck = optionalText("caa_check");
     domain.delegationStatus = text("delegation_status");
     if (const auto certId = optionalText("cert_id"))
         domain.certificate = CertificateInfo{

@@ -1,5 +1,7 @@
 #include "http/response.hpp"
 
+#include <Poco/JSON/Parser.h>
+
 #include <sstream>
 
 namespace dnsh {
@@ -32,6 +34,18 @@ Response errorResponse(ErrorCode code, const std::string& message, const std::st
 
 Response errorResponse(const Error& error) {
     Response response = errorResponse(error.code(), error.what(), error.errorCode());
+    if (!error.detailKey().empty()) {
+        // The detail is this service's own JSON; one that does not parse is left out.
+        try {
+            Poco::JSON::Object::Ptr body =
+                Poco::JSON::Parser().parse(response.body).extract<Poco::JSON::Object::Ptr>();
+            body->set(error.detailKey(), Poco::JSON::Parser().parse(error.detailJson()));
+            std::ostringstream text;
+            body->stringify(text);
+            response.body = text.str();
+        } catch (const Poco::Exception&) {
+        }
+    }
     if (const auto delay = error.retryAfter()) {
         // The error's own delay wins over the 503 default.
         std::erase_if(response.headers, [](const auto& header) { return header.first == "Retry-After"; });

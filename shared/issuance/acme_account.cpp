@@ -92,6 +92,13 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
     });
 }
 
+CaaIssuer AcmeAccount::caaIssuer() {
+    std::vector<std::string> identities = client_.directory().caaIdentities;
+    if (identities.empty()) return {{}, "", "dns-01"};
+    const std::string accountUrl = call([&] { return client_.accountUrl(); });
+    return {std::move(identities), accountUrl, "dns-01"};
+}
+
 void AcmeAccount::deactivateAuthorizations(const std::vector<std::string>& urls,
                                            const LogFields& fields) {
     for (const auto& url : urls) {

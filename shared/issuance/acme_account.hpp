@@ -14,6 +14,7 @@
 #include "crypto/key_encryption.hpp"
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
+#include "dns/caa_policy.hpp"
 #include "issuance/order_store.hpp"
 #include "log/log.hpp"
 
@@ -52,6 +53,11 @@ public:
     // `beforeEachCall` runs before each request (a scheduler keeps its lease).
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
                            const std::function<void()>& beforeEachCall);
+
+    // The CA as CAA records name it: its directory's meta.caaIdentities (RFC 8555 §7.1.1), our
+    // account URL at it for accounturi (RFC 8657 §3; the account is registered first when it is
+    // new), and dns-01 for validationmethods (RFC 8657 §4). No identities: nothing else is asked.
+    CaaIssuer caaIssuer();
 
     // RFC 8555 §7.5.2, for orders nobody will finish; a failure is logged, never thrown.
     void deactivateAuthorizations(const std::vector<std::string>& urls, const LogFields& fields);

@@ -9,6 +9,7 @@
 #include "domain/domain_name.hpp"
 #include "domain/domain_service.hpp"
 #include "issuance/backoff.hpp"
+#include "issuance/caa_precheck.hpp"
 #include "issuance/order_store.hpp"
 #include "log/log.hpp"
 
@@ -72,7 +73,8 @@ auto withOrders(Database& database, Work&& work) {
 
 }  // namespace
 
-StartedIssuance startIssuance(Database& database, const Config& config, AcmeAccount& account,
+StartedIssuance startIssuance(Database& database, const Config& config,
+                              const DnsResolver& resolver, AcmeAccount& account,
                               const std::string& domainId) {
     // Where a call spends its time goes on the "certificate order created" line.
     auto mark = std::chrono::steady_clock::now();
@@ -115,9 +117,26 @@ StartedIssuance startIssuance(Database& database, const Config& config, AcmeAcco
     };
 
     PlacedOrder placed;
+    double caaMs = 0;
     mark = std::chrono::steady_clock::now();
     const std::uint64_t caRequestsBefore = account.requestCount();
     try {
+        // RFC 8659 §3: no order the CA would have to refuse for CAA. Recorded either way, for the
+        // domain view's checks.caa; a refusal or a failed lookup leaves the domain as it was.
+        const CaaCheck caa = precheckCaa(resolver, account, domain.domainName);
+        withOrders(database, [&](OrderStore& orders) {
+            orders.recordCaaCheck(orderId, owner, caaCheckJson(caa));
+            return true;
+        });
+        caaMs = msSince(mark);
+        if (!caa.passed()) {
+            logEvent(LogLevel::Warn, "certificate order not placed: CAA",
+                     {{"domain_id", domain.id},
+                      {"error_code", std::string(toString(caa.failureCode()))},
+                      {"detail", caa.description}});
+            throw caaRefusal(caa);
+        }
+        mark = std::chrono::steady_clock::now();
         placed = account.placeOrder(domain.domainName, "", [] {});
     } catch (const acme::AcmeError& e) {
         logEvent(LogLevel::Warn, "acme order failed",
@@ -160,6 +179,7 @@ StartedIssuance startIssuance(Database& database, const Config& config, AcmeAcco
               {"step", std::string(toString(placed.step()))},
               {"find_ms", findMs},
               {"claim_ms", claimMs},
+              {"caa_ms", caaMs},
               {"ca_ms", caMs},
               {"ca_requests", caRequests},
               {"store_ms", storeMs}});

@@ -26,7 +26,7 @@ Issuer::Issuer(Database& database, const Config& config, const DnsResolver& reso
       parts_{database, config, resolver, encryptor_, account_, publishers_} {}
 
 StartedIssuance Issuer::start(const std::string& domainId) {
-    return startIssuance(database_, config_, account_, domainId);
+    return startIssuance(database_, config_, parts_.resolver, account_, domainId);
 }
 
 StepOutcome Issuer::advance(const std::string& orderId, const std::string& leaseOwner) {

@@ -150,6 +150,15 @@ void OrderStore::recordCheck(const std::string& orderId, const std::string& owne
                {orderId, owner, checkJson});
 }
 
+void OrderStore::recordCaaCheck(const std::string& orderId, const std::string& owner,
+                                const std::string& checkJson) {
+    runGuarded(session_, orderId,
+               "UPDATE domains d SET caa_check = $3 FROM acme_orders o "
+               "WHERE o.id = $1 AND (o.lease_owner = $2 OR o.status NOT IN " +
+                   std::string(kLive) + ") AND d.id = o.domain_id",
+               {orderId, owner, checkJson});
+}
+
 void OrderStore::setDelegationStatus(const std::string& orderId, const std::string& owner,
                                      const std::string& status) {
     runGuarded(session_, orderId,

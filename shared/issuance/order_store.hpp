@@ -191,6 +191,10 @@ public:
                      const std::string& checkJson);
     void setDelegationStatus(const std::string& orderId, const std::string& owner,
                              const std::string& status);
+    // The CAA check made before placing the order (domains.caa_check); as recordCheck. The
+    // handler's claim is an order too: its check is recorded through it.
+    void recordCaaCheck(const std::string& orderId, const std::string& owner,
+                        const std::string& checkJson);
     // Counts one more error against the order; returns the count.
     int recordAttempt(const std::string& orderId, const std::string& owner);
     // Persists the certificate key once; returns the stored one (ours or an earlier run's).

@@ -75,6 +75,13 @@ void StepContext::recordCheck(const std::string& checkJson) {
     });
 }
 
+void StepContext::recordCaaCheck(const std::string& checkJson) {
+    write([&](OrderStore& orders) {
+        orders.recordCaaCheck(order_.id, owner_, checkJson);
+        return true;
+    });
+}
+
 void StepContext::setDelegationStatus(const std::string& status) {
     write([&](OrderStore& orders) {
         orders.setDelegationStatus(order_.id, owner_, status);

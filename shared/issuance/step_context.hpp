@@ -69,6 +69,7 @@ public:
     void markPublished(const std::string& authorizationUrl, const std::string& name);
     // Also after the runner failed the order (the check that led to it).
     void recordCheck(const std::string& checkJson);
+    void recordCaaCheck(const std::string& checkJson);
     void setDelegationStatus(const std::string& status);
     void storeCertificate(const NewCertificate& certificate);
 

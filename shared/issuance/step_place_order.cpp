@@ -4,6 +4,7 @@
 #include "dns/dns_name.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/domain_name.hpp"
+#include "issuance/caa_precheck.hpp"
 #include "issuance/challenge_publisher.hpp"
 #include "issuance/order_steps.hpp"
 #include "issuance/renewal_info.hpp"
@@ -78,6 +79,19 @@ PlacedOrder placeNamingReplaced(StepContext& context, std::string& replaces) {
     return account.placeOrder(order.domainName, "", keepLease);
 }
 
+// RFC 8659: no order the CA would have to refuse for CAA. A refusal fails the order (a renewal
+// is tried again after its backoff, the current certificate staying); a lookup that failed is
+// an error like any other, retried with backoff. Nothing when CAA allows it.
+std::optional<StepResult> checkCaa(StepContext& context) {
+    const CaaCheck caa =
+        precheckCaa(context.parts().resolver, context.parts().account, context.order().domainName);
+    context.recordCaaCheck(caaCheckJson(caa));
+    if (caa.passed()) return std::nullopt;
+    if (caa.result == CaaResult::Forbidden)
+        return failOrder(FailureCode::CaaForbidden, caa.description);
+    return retryLater(caa.failureCode(), caa.description);
+}
+
 }  // namespace
 
 StepResult placeOrderStep(StepContext& context) {
@@ -89,6 +103,7 @@ StepResult placeOrderStep(StepContext& context) {
         if (auto stopped = checkDelegation(context)) return std::move(*stopped);
         delegated = true;
     }
+    if (auto refused = checkCaa(context)) return std::move(*refused);
     // RFC 9773 §5: a renewal names the certificate it replaces when the CA offers ARI.
     AcmeAccount& account = context.parts().account;
     std::string replaces =

@@ -1,5 +1,6 @@
 #include "support/sandbox_dns.hpp"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
 #include <sstream>
@@ -56,6 +57,21 @@ void clearServfail(const std::string& host) {
     call("/clear-servfail", hostBody(host));
 }
 
+void addCaa(const std::string& host, const std::string& tag, const std::string& value) {
+    // pebble-challtestsrv's /add-caa: {"host", "policies": [{"tag", "value"}]}.
+    Poco::JSON::Object policy;
+    policy.set("tag", tag);
+    policy.set("value", value);
+    Poco::JSON::Array policies;
+    policies.add(policy);
+    Poco::JSON::Object body = hostBody(host);
+    body.set("policies", policies);
+    call("/add-caa", body);
+}
+void clearCaa(const std::string& host) {
+    call("/clear-caa", hostBody(host));
+}
+
 SandboxRecords::~SandboxRecords() {
     for (auto it = cleanups_.rbegin(); it != cleanups_.rend(); ++it) {
         try {
@@ -79,6 +95,12 @@ void SandboxRecords::cname(const std::string& host, const std::string& target) {
 void SandboxRecords::servfail(const std::string& host) {
     setServfail(host);
     cleanups_.push_back([host] { clearServfail(host); });
+}
+
+void SandboxRecords::caa(const std::string& host, const std::string& tag,
+                         const std::string& value) {
+    addCaa(host, tag, value);
+    cleanups_.push_back([host] { clearCaa(host); });
 }
 
 }  // namespace dnsh::test

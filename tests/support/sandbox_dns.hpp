@@ -13,6 +13,9 @@ void setCname(const std::string& host, const std::string& target);
 void clearCname(const std::string& host);
 void setServfail(const std::string& host);
 void clearServfail(const std::string& host);
+// CAA records (flags 0; challtestsrv sends no others): one more at `host` each call.
+void addCaa(const std::string& host, const std::string& tag, const std::string& value);
+void clearCaa(const std::string& host);  // removes all of `host`
 
 // The sandbox records one test case sets, removed again when it ends (also when an assertion
 // stops it), so later cases see a clean DNS.
@@ -26,6 +29,7 @@ public:
     void txt(const std::string& host, const std::string& value);
     void cname(const std::string& host, const std::string& target);
     void servfail(const std::string& host);
+    void caa(const std::string& host, const std::string& tag, const std::string& value);
 
 private:
     std::vector<std::function<void()>> cleanups_;

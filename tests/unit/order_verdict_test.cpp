@@ -29,6 +29,7 @@ TEST_CASE("FailureCode: every error_code of the API spelled once, both ways") {
         {FailureCode::CaRateLimited, "ca_rate_limited"},
         {FailureCode::Timeout, "timeout"},
         {FailureCode::DelegationLost, "delegation_lost"},
+        {FailureCode::CaaForbidden, "caa_forbidden"},
         {FailureCode::Internal, "internal"},
     };
     for (const auto& [code, name] : cases) {

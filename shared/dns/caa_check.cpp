@@ -1,0 +1,178 @@
+#include "dns/caa_check.hpp"
+
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/Timestamp.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "dns/txt_check.hpp"
+
+namespace dnsh {
+
+namespace {
+
+FailureCode lookupFailure(LookupOutcome outcome) {
+    return outcome == LookupOutcome::Timeout ? FailureCode::DnsTimeout : FailureCode::DnsServfail;
+}
+
+std::string resultOf(const CaaNameCheck& name) {
+    if (name.lookup.failed()) return std::string(toString(lookupFailure(name.lookup.outcome)));
+    return std::string(kCaaVerdictNames.toString(name.decision.verdict));
+}
+
+// The record that lets the CA issue: a plain issue (a wildcard: issuewild, RFC 8659 §4.3) with
+// its first identity, in the set that forbade it (one record allowing it is enough, §4.2).
+std::string suggestion(const CaaNameCheck& name, const CaaIssuer& issuer, bool wildcard) {
+    if (issuer.identities.empty() || name.decision.unknownCritical) return "";
+    const CaaRecord record{name.lookup.owner, 0, wildcard ? "issuewild" : "issue",
+                           issuer.identities.front()};
+    return caaPresentation(record, kMaxShownCaaValueBytes);
+}
+
+std::string describeForbidden(const CaaNameCheck& name, const CaaIssuer& issuer) {
+    std::string text = "CAA at " + name.lookup.foundAt.lowered() + " forbids " +
+                       issuer.identities.front() + " to issue for " + name.name + ": " +
+                       name.decision.reason;
+    if (name.decision.unknownCritical)
+        text += "; remove that record or its critical flag";
+    else
+        text += "; to allow it, add: " + name.suggestedRecord;
+    return text;
+}
+
+}  // namespace
+
+FailureCode CaaCheck::failureCode() const {
+    if (result == CaaResult::Forbidden) return FailureCode::CaaForbidden;
+    for (const auto& name : names)
+        if (name.lookup.failed()) return lookupFailure(name.lookup.outcome);
+    return FailureCode::Internal;
+}
+
+CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& issuer,
+                      const std::function<CaaLookup(const DnsName&)>& lookup) {
+    CaaCheck check;
+    check.identities = issuer.identities;
+    if (issuer.identities.empty()) {
+        check.result = CaaResult::Skipped;
+        check.description =
+            "the CA's directory lists no caaIdentities (RFC 8555 section 7.1.1): CAA not checked";
+        return check;
+    }
+    // A wildcard and its base name share one search (RFC 8659 §3): asked once.
+    std::vector<std::pair<DnsName, CaaLookup>> searched;
+    for (const auto& name : names) {
+        const bool wildcard = name.starts_with("*.");
+        const DnsName start = wildcard ? DnsName(name).parent() : DnsName(name);
+        auto found = std::find_if(searched.begin(), searched.end(),
+                                  [&](const auto& entry) { return entry.first == start; });
+        if (found == searched.end())
+            found = searched.insert(searched.end(), {start, lookup(start)});
+        CaaNameCheck checked;
+        checked.name = name;
+        checked.lookup = found->second;
+        if (!checked.lookup.failed()) {
+            checked.decision = evaluateCaa(checked.lookup.records, wildcard, issuer);
+            if (!checked.decision.allowed())
+                checked.suggestedRecord = suggestion(checked, issuer, wildcard);
+        }
+        check.names.push_back(std::move(checked));
+    }
+    std::vector<std::string> forbidden, failed;
+    for (const auto& name : check.names) {
+        if (name.lookup.failed()) {
+            failed.push_back(
+                "the CAA lookup for " + name.name + " failed at " +
+                (name.lookup.asked.empty() ? name.name : name.lookup.asked.back().lowered()) +
+                " (" + name.lookup.detail + ")");
+        } else if (!name.decision.allowed()) {
+            forbidden.push_back(describeForbidden(name, issuer));
+            if (!name.suggestedRecord.empty() &&
+                std::find(check.suggestedRecords.begin(), check.suggestedRecords.end(),
+                          name.suggestedRecord) == check.suggestedRecords.end())
+                check.suggestedRecords.push_back(name.suggestedRecord);
+        }
+    }
+    // A refusal is an answer; a failed lookup is none: a refusal wins.
+    auto joined = [](const std::vector<std::string>& parts) {
+        std::string text;
+        for (const auto& part : parts) text += (text.empty() ? "" : "; ") + part;
+        return text;
+    };
+    if (!forbidden.empty()) {
+        check.result = CaaResult::Forbidden;
+        check.description = joined(forbidden);
+    } else if (!failed.empty()) {
+        check.result = CaaResult::LookupFailed;
+        check.description = joined(failed) + ": CAA is checked again before the order";
+    } else {
+        check.result = CaaResult::Allowed;
+        check.description = "CAA allows " + issuer.identities.front() + " to issue for every name";
+    }
+    return check;
+}
+
+CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
+                  const CaaIssuer& issuer) {
+    return checkCaaWith(names, issuer,
+                        [&resolver](const DnsName& name) { return lookupCaa(resolver, name); });
+}
+
+std::string caaCheckJson(const CaaCheck& check) {
+    Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+    json.set("result", check.result == CaaResult::LookupFailed
+                           ? std::string(toString(check.failureCode()))
+                           : std::string(kCaaResultNames.toString(check.result)));
+    Poco::JSON::Array identities;
+    for (std::size_t i = 0; i < check.identities.size() && i < kMaxShownCaaIdentities; ++i)
+        identities.add(shownText(check.identities[i], kMaxShownNameBytes));
+    json.set("ca_identities", identities);
+    Poco::JSON::Array names;
+    for (const auto& name : check.names) {
+        Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
+        item.set("name", name.name);
+        Poco::JSON::Array asked;
+        for (std::size_t i = 0; i < name.lookup.asked.size() && i < kMaxShownCaaAsked; ++i)
+            asked.add(shownText(name.lookup.asked[i].lowered(), kMaxShownNameBytes));
+        item.set("asked", asked);
+        if (name.lookup.asked.size() > kMaxShownCaaAsked) item.set("asked_truncated", true);
+        if (name.lookup.outcome == LookupOutcome::Found)
+            item.set("found_at", shownText(name.lookup.foundAt.lowered(), kMaxShownNameBytes));
+        // The customer's records: at most kMaxShownCaaRecords, each value cut and escaped.
+        Poco::JSON::Array records;
+        const std::size_t total = name.lookup.records.size() + name.lookup.unparsable;
+        bool truncated = total > kMaxShownCaaRecords || name.lookup.unparsable > 0;
+        for (std::size_t i = 0; i < name.lookup.records.size() && i < kMaxShownCaaRecords; ++i) {
+            const std::string shown =
+                caaPresentation(name.lookup.records[i], kMaxShownCaaValueBytes);
+            truncated = truncated || name.lookup.records[i].value.size() > kMaxShownCaaValueBytes;
+            records.add(shown);
+        }
+        item.set("records", records);
+        if (truncated) {
+            item.set("records_truncated", true);
+            item.set("records_total", static_cast<Poco::Int64>(total));
+        }
+        item.set("result", resultOf(name));
+        item.set("reason",
+                 name.lookup.failed() ? shownText(name.lookup.detail, 300) : name.decision.reason);
+        if (!name.suggestedRecord.empty()) item.set("suggested_record", name.suggestedRecord);
+        names.add(item);
+    }
+    json.set("names", names);
+    if (!check.suggestedRecords.empty()) {
+        Poco::JSON::Array suggested;
+        for (const auto& record : check.suggestedRecords) suggested.add(record);
+        json.set("suggested_records", suggested);
+    }
+    json.set("description", check.description);
+    json.set("checked_at",
+             Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%SZ"));
+    std::ostringstream out;
+    json.stringify(out);
+    return out.str();
+}
+
+}  // namespace dnsh

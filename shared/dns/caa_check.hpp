@@ -1,0 +1,68 @@
+#pragma once
+// The CAA check before a CA order (RFC 8659, RFC 8657): for every name of the order its relevant
+// record set (dns/caa_lookup.hpp) and the decision on it (dns/caa_policy.hpp), the one result,
+// what to add when it forbids, and the bounded JSON the domain view's `checks.caa` shows.
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/enum_names.hpp"
+#include "core/failure_code.hpp"
+#include "dns/caa_lookup.hpp"
+#include "dns/caa_policy.hpp"
+
+namespace dnsh {
+
+// Skipped: the CA names no caaIdentities, so no record could name it (RFC 8555 §7.1.1).
+// LookupFailed: a lookup failed (SERVFAIL, timeout): neither permission nor refusal, ask again.
+enum class CaaResult { Allowed, Skipped, Forbidden, LookupFailed };
+
+inline constexpr EnumNames<CaaResult, 4> kCaaResultNames{{{
+    {CaaResult::Allowed, "allowed"},
+    {CaaResult::Skipped, "skipped"},
+    {CaaResult::Forbidden, "caa_forbidden"},
+    {CaaResult::LookupFailed, "lookup_failed"},
+}}};
+
+struct CaaNameCheck {
+    std::string name;  // as ordered: "shop.example.com", "*.example.com"
+    CaaLookup lookup;
+    CaaDecision decision;         // when the lookup did not fail
+    std::string suggestedRecord;  // when forbidden and a record would allow it
+};
+
+struct CaaCheck {
+    CaaResult result = CaaResult::Skipped;
+    std::vector<std::string> identities;  // the CA's caaIdentities
+    std::vector<CaaNameCheck> names;
+    std::string description;                    // for error messages and logs
+    std::vector<std::string> suggestedRecords;  // Forbidden: what to add, one per name
+    bool passed() const { return result == CaaResult::Allowed || result == CaaResult::Skipped; }
+    // Forbidden: caa_forbidden; LookupFailed: dns_timeout or dns_servfail.
+    FailureCode failureCode() const;
+};
+
+// Looks up and decides every name of `names` (a wildcard's search starts at its base name).
+// Without identities nothing is asked: Skipped.
+CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
+                  const CaaIssuer& issuer);
+
+// As checkCaa, with `lookup` asking for each name's relevant set (the tests' DNS).
+CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& issuer,
+                      const std::function<CaaLookup(const DnsName&)>& lookup);
+
+// What a check keeps of the customer's records: they are stored and shown in every domain view,
+// so capped like a TXT check's values (dns/txt_check.hpp).
+inline constexpr std::size_t kMaxShownCaaRecords = 8;       // per name
+inline constexpr std::size_t kMaxShownCaaValueBytes = 100;  // one record's value, escaped
+inline constexpr std::size_t kMaxShownCaaAsked = 16;        // names asked, per name checked
+inline constexpr std::size_t kMaxShownCaaIdentities = 8;
+
+// {result, ca_identities, names: [{name, asked, asked_truncated?, found_at?, records,
+// records_truncated?, records_total?, result, reason, suggested_record?}], suggested_records?,
+// description, checked_at}: `result` allowed, skipped, caa_forbidden, dns_servfail or
+// dns_timeout.
+std::string caaCheckJson(const CaaCheck& check);
+
+}  // namespace dnsh

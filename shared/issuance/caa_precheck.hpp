@@ -1,0 +1,26 @@
+#pragma once
+// The CAA precheck before any CA order (RFC 8659, RFC 8657): issue-certificate and the
+// scheduler's place_order ask it first, so an order the CA would refuse for CAA is never placed.
+// Our CA (Pebble in the sandbox) may not check CAA at all; a public CA does, and fails the order
+// only after it burnt an authorization.
+#include <string>
+
+#include "core/error.hpp"
+#include "dns/caa_check.hpp"
+#include "issuance/acme_account.hpp"
+
+namespace dnsh {
+
+// The check for every name of an order for `domainName` (the name, and a wildcard's base name).
+CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
+                     const std::string& domainName);
+
+// How long an API client waits before asking again after a CAA lookup failed (Retry-After).
+inline constexpr std::chrono::seconds kCaaLookupRetryAfter{30};
+
+// The API answer to a check that did not pass: 400 caa_forbidden (the customer's records must
+// change) or 424 dns_servfail / dns_timeout with Retry-After (a DNS failure, as verify answers
+// one); the check itself as the answer's "caa".
+Error caaRefusal(const CaaCheck& check);
+
+}  // namespace dnsh
