@@ -2,6 +2,8 @@
 // RFC 8555 resources, one method each. Protocol structs keep the RFC's field names.
 #include <openssl/evp.h>
 
+#include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +17,9 @@ namespace dnsh::acme {
 struct Directory {
     std::string newNonce, newAccount, newOrder;
     std::string renewalInfo;  // RFC 9773 §3: empty when the CA offers no ARI
+    // draft-ietf-acme-profiles §3: meta.profiles, name -> description; empty when the CA offers
+    // no profiles (then newOrder names none).
+    std::map<std::string, std::string> profiles;
 };
 
 // RFC 8555 §7.1.3
@@ -26,6 +31,9 @@ struct Order {
     std::string finalize;
     std::string certificate;
     std::string error;  // the problem detail when invalid
+    std::string profile;  // draft-ietf-acme-profiles §4: the CA's echo; empty when none
+    // RFC 8555 §7.4: how long the CA asks us to wait before polling again (processing).
+    std::optional<std::chrono::seconds> retryAfter;
 };
 
 // RFC 8555 §7.1.5
@@ -43,6 +51,8 @@ struct Authorization {
     bool wildcard = false;
     std::vector<Challenge> challenges;
     std::string error;  // from an invalid challenge
+    // RFC 8555 §7.5.1: how long the CA asks us to wait before polling again.
+    std::optional<std::chrono::seconds> retryAfter;
 };
 
 class Client {
@@ -56,8 +66,10 @@ public:
 
     void useAccount(EVP_PKEY* accountKey, std::string accountUrl);
 
-    // §7.4; `replaces`: the ARI CertID of the certificate this order renews (RFC 9773 §5).
-    Order newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces = "");
+    // §7.4; `replaces`: the ARI CertID of the certificate this order renews (RFC 9773 §5);
+    // `profile`: the CA's profile to issue under (draft-ietf-acme-profiles §4), "" for its default.
+    Order newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces = "",
+                   const std::string& profile = "");
     Order getOrder(const std::string& url);                         // POST-as-GET, §7.4
     Authorization getAuthorization(const std::string& url);         // §7.5
     Challenge respondChallenge(const std::string& url);             // §7.5.1, payload {}

@@ -6,7 +6,7 @@ namespace dnsh {
 
 namespace {
 
-constexpr EnumNames<FailureCode, 16> kFailureCodes{{{
+constexpr EnumNames<FailureCode, 17> kFailureCodes{{{
     {FailureCode::TxtNotFound, "txt_not_found"},
     {FailureCode::TxtMismatch, "txt_mismatch"},
     {FailureCode::CnameNotFound, "cname_not_found"},
@@ -20,6 +20,7 @@ constexpr EnumNames<FailureCode, 16> kFailureCodes{{{
     {FailureCode::CaRefused, "ca_refused"},
     {FailureCode::CaInvalid, "ca_invalid"},
     {FailureCode::CaRateLimited, "ca_rate_limited"},
+    {FailureCode::InvalidProfile, "invalid_profile"},
     {FailureCode::Timeout, "timeout"},
     {FailureCode::DelegationLost, "delegation_lost"},
     {FailureCode::Internal, "internal"},

@@ -20,6 +20,7 @@ struct CertificateInfo {
     std::string issuedAt;
     std::string expiresAt;
     std::string createdAt;
+    std::optional<std::string> profile;  // the CA profile it was issued under; none: the CA's default
 };
 
 // The domain view's "renewal" (README "API"): renewal of an active domain's certificate.
@@ -46,6 +47,9 @@ struct Domain {
     std::optional<RenewalState> renewal;         // once active
     std::optional<std::string> lastCheck;        // JSON object: the last DNS lookup
     std::string delegationStatus = "not_seen";   // not_seen, active, lost
+    // The CA profile chosen at registration (draft-ietf-acme-profiles) for every order of the
+    // domain; none: ACME_PROFILE at each order.
+    std::optional<std::string> profile;
 };
 
 }  // namespace dnsh

@@ -15,6 +15,7 @@
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
 #include "issuance/order_store.hpp"
+#include "issuance/profiles.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -24,7 +25,8 @@ namespace dnsh {
 // dnsh-admin (ACME_SCHEDULER_TIMEOUT).
 enum class CaCaller { Handler, Scheduler };
 
-// The API error_code (README "API") of a CA error: ca_unreachable, ca_rate_limited or ca_refused.
+// The API error_code (README "API") of a CA error: ca_unreachable, ca_rate_limited,
+// invalid_profile or ca_refused.
 FailureCode failureCodeOf(const acme::AcmeError& error);
 
 class AcmeAccount {
@@ -48,9 +50,11 @@ public:
         }
     }
 
-    // RFC 8555 §7.4: newOrder for the domain's names and its authorizations' dns-01 values;
-    // `beforeEachCall` runs before each request (a scheduler keeps its lease).
+    // RFC 8555 §7.4: newOrder for the domain's names under `profile` (checked against the
+    // directory first, profiles.hpp) and its authorizations' dns-01 values; `beforeEachCall`
+    // runs before each request (a scheduler keeps its lease).
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
+                           const OrderProfile& profile,
                            const std::function<void()>& beforeEachCall);
 
     // RFC 8555 §7.5.2, for orders nobody will finish; a failure is logged, never thrown.

@@ -118,7 +118,8 @@ StartedIssuance startIssuance(Database& database, const Config& config, AcmeAcco
     mark = std::chrono::steady_clock::now();
     const std::uint64_t caRequestsBefore = account.requestCount();
     try {
-        placed = account.placeOrder(domain.domainName, "", [] {});
+        placed = account.placeOrder(domain.domainName, "", orderProfile(domain.profile, config),
+                                    [] {});
     } catch (const acme::AcmeError& e) {
         logEvent(LogLevel::Warn, "acme order failed",
                  {{"domain_id", domain.id}, {"detail", errorDetail(e)}});

@@ -71,8 +71,11 @@ StepResult placeOrderStep(StepContext& context) {
             .value_or("");
     // A crash after newOrder and before recordPlaced leaves a pending order at the CA that
     // nobody answers; it expires there. It cannot be re-read: its URL was never stored.
+    // The domain's profile (or ACME_PROFILE) for every order, renewals and replacements too.
     PlacedOrder placed =
-        account.placeOrder(order.domainName, replaces, [&] { context.keepLease(); });
+        account.placeOrder(order.domainName, replaces,
+                           orderProfile(order.domainProfile, context.config()),
+                           [&] { context.keepLease(); });
     placed.delegated = delegated;
     context.recordPlaced(placed);
     LogFields fields = orderFields(order);

@@ -12,6 +12,7 @@ account (§7.3), an order with one pending authorization whose dns-01 challenge 
 stdout (unbuffered) before it is answered or stalled, after a first line "listening PORT", so a test counts what reached the CA.
 
   stalled_ca.py [--port P] --cert CERT --key KEY --stall new-order|challenge|handshake [--delay S]
+                [--no-profiles]
 """
 import argparse
 import http.server
@@ -34,6 +35,8 @@ def parse_args():
     parser.add_argument("--key", required=True)
     parser.add_argument("--stall", choices=["new-order", "challenge", "handshake"], required=True)
     parser.add_argument("--delay", type=float, default=0, help="0: never answer")
+    parser.add_argument("--no-profiles", action="store_true",
+                        help="a directory without meta.profiles")
     return parser.parse_args()
 
 
@@ -72,9 +75,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.log_request_line()
         if self.path == "/dir":
-            self.answer(200, {"newNonce": BASE + "/nonce", "newAccount": BASE + "/account",
-                              "newOrder": BASE + "/order-plz", "revokeCert": BASE + "/revoke",
-                              "keyChange": BASE + "/key-change"})
+            directory = {"newNonce": BASE + "/nonce", "newAccount": BASE + "/account",
+                         "newOrder": BASE + "/order-plz", "revokeCert": BASE + "/revoke",
+                         "keyChange": BASE + "/key-change"}
+            # The profile the test stack names (ACME_PROFILE=default), as Pebble offers it
+            # (draft-ietf-acme-profiles §3); --no-profiles: a CA that offers none.
+            if not ARGS.no_profiles:
+                directory["meta"] = {"profiles": {"default": "the stand-in's certificates"}}
+            self.answer(200, directory)
         elif self.path == "/nonce":
             self.answer(204)
         else:
