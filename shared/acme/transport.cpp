@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <regex>
 #include <sstream>
 
 #include "acme/error_metrics.hpp"
@@ -124,7 +125,11 @@ std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value,
         if (value.size() > 9) return std::chrono::seconds(999999999);
         return std::chrono::seconds(std::stol(value));
     }
-    // RFC 9110 §5.6.7: IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT".
+    // RFC 9110 §5.6.7: IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT", the form senders must use
+    // (Poco's parser alone would take "-1" for a date).
+    static const std::regex imfFixdate(
+        R"(^[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$)");
+    if (!std::regex_match(value, imfFixdate)) return std::nullopt;
     Poco::DateTime date;
     int timeZoneDifferential = 0;
     if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::HTTP_FORMAT, value, date,

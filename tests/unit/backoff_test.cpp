@@ -107,6 +107,8 @@ TEST_CASE("parseRetryAfter reads an HTTP-date as the wait from now (Pebble sends
         {"now", "Thu, 03 Dec 2026 09:00:00 GMT", std::chrono::seconds(0)},
         {"a second ago", "Thu, 03 Dec 2026 08:59:59 GMT", std::chrono::seconds(0)},
         {"not a date", "Thu, 33 Foo 2026 09:00:00 GMT", std::nullopt},
+        {"not GMT", "Thu, 03 Dec 2026 09:00:03 +0100", std::nullopt},
+        {"RFC 850's obsolete form", "Thursday, 03-Dec-26 09:00:03 GMT", std::nullopt},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
