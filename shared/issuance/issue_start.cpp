@@ -159,6 +159,7 @@ StartedIssuance startIssuance(Database& database, const Config& config, AcmeAcco
              {{"domain_id", domain.id},
               {"order_id", orderId},
               {"step", std::string(toString(placed.step()))},
+              {"profile", placed.profile},
               {"find_ms", findMs},
               {"claim_ms", claimMs},
               {"ca_ms", caMs},

@@ -79,7 +79,8 @@ StepResult placeOrderStep(StepContext& context) {
     placed.delegated = delegated;
     context.recordPlaced(placed);
     LogFields fields = orderFields(order);
-    fields.insert(fields.end(), {{"values_to_publish", placed.challenges.size()}});
+    fields.insert(fields.end(), {{"values_to_publish", placed.challenges.size()},
+                                 {"profile", placed.profile}});
     logEvent(LogLevel::Info, "certificate order placed", fields);
     return pauseFor(milliseconds(0), StepLabel::PlacedOrder);
 }
