@@ -164,26 +164,32 @@ dnsh_pebble_tls() {
 
 # Pebble, the ACME test CA, its DNS pointed at DNS (host:port; Pebble asks it over TCP only).
 # PEBBLE_* variables in the environment reach it (PEBBLE_AUTHZREUSE, PEBBLE_WFE_NONCEREJECT, ...);
-# DNSH_CERT_VALIDITY_SECONDS sets the lifetime of the certificates it issues (the validityPeriod of
-# its one profile; Pebble's default is 90 days). Sets ACME_DIRECTORY, ACME_CA_BUNDLE and
+# DNSH_CERT_VALIDITY_SECONDS sets the lifetime of the certificates of its profile "default"
+# (Pebble's default is 90 days); its profile "shortlived" issues for 160 hours (Let's Encrypt's),
+# or half of "default"'s lifetime when that is shorter. Sets ACME_DIRECTORY, ACME_CA_BUNDLE and
 # PEBBLE_MANAGEMENT.
 dnsh_start_pebble() {
     local dir=$1 acme_port=$2 mgmt_port=$3 dns=$4 pidfile=$5 logfile=$6 tls=${7:-$1}
     mkdir -p "$dir"
     dnsh_pebble_tls "$tls"
-    # One profile, so every order gets it (Pebble picks a random profile for an order that names
-    # none); its validityPeriod is the only setting of the lifetime (the top-level
-    # certificateValidityPeriod of Pebble 2.4 is ignored). caaIdentities: the issuer domain the
-    # directory's meta.caaIdentities names (RFC 8555 §7.1.1), written out rather than left to
-    # Pebble's default, which is the same; Pebble itself checks no CAA.
+    # Two profiles (draft-ietf-acme-profiles), each with its own lifetime: a profile's
+    # validityPeriod is the only setting of it (the top-level certificateValidityPeriod of Pebble
+    # 2.4 is ignored). Pebble picks a random profile for an order that names none, so the sandbox
+    # and the tests set ACME_PROFILE=default. caaIdentities: the issuer domain the directory's
+    # meta.caaIdentities names (RFC 8555 §7.1.1), written out rather than left to Pebble's
+    # default, which is the same; Pebble itself checks no CAA. domainBlocklist: names Pebble
+    # refuses with a rejectedIdentifier problem and a subproblem per name (RFC 8555 §6.7.1).
     local validity=${DNSH_CERT_VALIDITY_SECONDS:-7776000}
+    local shortlived=576000
+    [ $((validity / 2)) -lt "$shortlived" ] && shortlived=$(( validity / 2 > 0 ? validity / 2 : 1 ))
     local config
     config=$(cat <<JSON
 {"pebble": {"listenAddress": "127.0.0.1:$acme_port", "managementListenAddress": "127.0.0.1:$mgmt_port",
   "certificate": "$tls/cert.pem", "privateKey": "$tls/key.pem",
   "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false,
-  "caaIdentities": ["pebble.letsencrypt.org"],
-  "profiles": {"default": {"description": "the sandbox's certificates", "validityPeriod": $validity}}}}
+  "caaIdentities": ["pebble.letsencrypt.org"], "domainBlocklist": ["blocked-by-policy.test"],
+  "profiles": {"default": {"description": "the sandbox's certificates", "validityPeriod": $validity},
+               "shortlived": {"description": "short-lived certificates", "validityPeriod": $shortlived}}}}
 JSON
 )
     # A running Pebble started with another configuration, DNS server, binary or PEBBLE_* settings
@@ -608,6 +614,8 @@ dnsh_start_test_stack() {
     PEBBLE_AUTHZREUSE=0 dnsh_start_pebble "$test_dir/pebble" "$(dnsh_free_port)" "$(dnsh_free_port)" \
         "$DNS_RESOLVER" "$run/pebble.pid" "$log/pebble.log" "$test_dir/pebble-tls"
     export ACME_DIRECTORY ACME_CA_BUNDLE PEBBLE_MANAGEMENT
+    # Every order names its profile: Pebble gives one that names none a random one.
+    export ACME_PROFILE=default
     export KEY_ENCRYPTION_KEY_FILE=$test_dir/kek
     dnsh_ensure_kek "$KEY_ENCRYPTION_KEY_FILE"
     export DNSH_SCHEDULER_BIN=$build/scheduler/dns-scheduler DNSH_ADMIN_BIN=$build/tools/dnsh-admin

@@ -29,9 +29,12 @@ std::string stringify(const Poco::JSON::Object& object) {
     return out.str();
 }
 
-Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url) {
+Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url,
+                 std::optional<std::chrono::seconds> retryAfter) {
     Order order;
     order.url = url;
+    order.retryAfter = retryAfter;
+    order.profile = text(json, "profile");
     order.status = parseOrderStatus(text(json, "status"));
     order.expires = text(json, "expires");
     order.finalize = text(json, "finalize");
@@ -60,12 +63,17 @@ const Directory& Client::directory() {
         Directory directory{text(json, "newNonce"), text(json, "newAccount"),
                             text(json, "newOrder"), text(json, "renewalInfo"), {}};
         // RFC 8555 §7.1.1: the optional meta object; anything but strings in the list is skipped.
-        if (const auto meta = json->getObject("meta"))
+        if (const auto meta = json->getObject("meta")) {
             if (const auto identities = meta->getArray("caaIdentities"))
                 for (std::size_t i = 0; i < identities->size(); ++i)
                     if (const auto identity = identities->get(static_cast<unsigned>(i));
                         identity.isString() && !identity.extract<std::string>().empty())
                         directory.caaIdentities.push_back(identity.extract<std::string>());
+            if (const auto profiles = meta->getObject("profiles"))
+                for (const auto& [name, description] : *profiles)
+                    directory.profiles[name] =
+                        description.isString() ? description.extract<std::string>() : "";
+        }
         if (directory.newNonce.empty() || directory.newAccount.empty() ||
             directory.newOrder.empty())
             throw AcmeError(Problem{"", directoryUrl_ + " is not an ACME directory", 502});
@@ -102,7 +110,8 @@ HttpReply Client::postAsAccount(const std::string& url, const std::string& paylo
     return transport_.post(url, payload, accountKey_, accountUrl_);
 }
 
-Order Client::newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces) {
+Order Client::newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces,
+                       const std::string& profile) {
     Poco::JSON::Array identifiers;
     for (const auto& name : dnsNames) {
         Poco::JSON::Object identifier;
@@ -113,20 +122,24 @@ Order Client::newOrder(const std::vector<std::string>& dnsNames, const std::stri
     Poco::JSON::Object payload;
     payload.set("identifiers", identifiers);
     if (!replaces.empty()) payload.set("replaces", replaces);
+    if (!profile.empty()) payload.set("profile", profile);
     const HttpReply reply = postAsAccount(directory().newOrder, stringify(payload));
     if (reply.location.empty())
         throw AcmeError(Problem{"", "newOrder answered without Location", reply.status});
-    return parseOrder(reply.json(), reply.location);
+    return parseOrder(reply.json(), reply.location, reply.retryAfter);
 }
 
 Order Client::getOrder(const std::string& url) {
-    return parseOrder(postAsAccount(url, "").json(), url);
+    const HttpReply reply = postAsAccount(url, "");
+    return parseOrder(reply.json(), url, reply.retryAfter);
 }
 
 Authorization Client::getAuthorization(const std::string& url) {
-    const auto json = postAsAccount(url, "").json();
+    const HttpReply reply = postAsAccount(url, "");
+    const auto json = reply.json();
     Authorization authorization;
     authorization.url = url;
+    authorization.retryAfter = reply.retryAfter;
     authorization.status = parseAuthorizationStatus(text(json, "status"));
     authorization.wildcard = json->optValue<bool>("wildcard", false);
     if (const auto identifier = json->getObject("identifier"))
@@ -154,7 +167,10 @@ void Client::deactivateAuthorization(const std::string& url) {
 Order Client::finalize(const Order& order, const std::string& csrDer) {
     Poco::JSON::Object payload;
     payload.set("csr", base64UrlEncode(csrDer));
-    return parseOrder(postAsAccount(order.finalize, stringify(payload)).json(), order.url);
+    // RFC 8555 §7.4 asks for no Location on finalize's answer (Pebble sends none): the order is
+    // the one at the URL we already hold.
+    const HttpReply reply = postAsAccount(order.finalize, stringify(payload));
+    return parseOrder(reply.json(), order.url, reply.retryAfter);
 }
 
 std::string Client::downloadCertificate(const std::string& url) {

@@ -2,6 +2,8 @@
 // RFC 8555 resources, one method each. Protocol structs keep the RFC's field names.
 #include <openssl/evp.h>
 
+#include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,9 @@ struct Directory {
     // meta.caaIdentities: the issuer domain names CAA records name this CA by (RFC 8659 §4.2);
     // empty when the directory lists none.
     std::vector<std::string> caaIdentities;
+    // draft-ietf-acme-profiles §3: meta.profiles, name -> description; empty when the CA offers
+    // no profiles (then newOrder names none).
+    std::map<std::string, std::string> profiles;
 };
 
 // RFC 8555 §7.1.3
@@ -29,6 +34,9 @@ struct Order {
     std::string finalize;
     std::string certificate;
     std::string error;  // the problem detail when invalid
+    std::string profile;  // draft-ietf-acme-profiles §4: the CA's echo; empty when none
+    // RFC 8555 §7.4: how long the CA asks us to wait before polling again (processing).
+    std::optional<std::chrono::seconds> retryAfter;
 };
 
 // RFC 8555 §7.1.5
@@ -46,6 +54,8 @@ struct Authorization {
     bool wildcard = false;
     std::vector<Challenge> challenges;
     std::string error;  // from an invalid challenge
+    // RFC 8555 §7.5.1: how long the CA asks us to wait before polling again.
+    std::optional<std::chrono::seconds> retryAfter;
 };
 
 class Client {
@@ -62,8 +72,10 @@ public:
     // empty before newAccount or useAccount.
     const std::string& accountUrl() const { return accountUrl_; }
 
-    // §7.4; `replaces`: the ARI CertID of the certificate this order renews (RFC 9773 §5).
-    Order newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces = "");
+    // §7.4; `replaces`: the ARI CertID of the certificate this order renews (RFC 9773 §5);
+    // `profile`: the CA's profile to issue under (draft-ietf-acme-profiles §4), "" for its default.
+    Order newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces = "",
+                   const std::string& profile = "");
     Order getOrder(const std::string& url);                         // POST-as-GET, §7.4
     Authorization getAuthorization(const std::string& url);         // §7.5
     Challenge respondChallenge(const std::string& url);             // §7.5.1, payload {}

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace dnsh::acme {
 
@@ -20,6 +21,12 @@ inline constexpr const char* kMalformed = "urn:ietf:params:acme:error:malformed"
 inline constexpr const char* kOrderNotReady = "urn:ietf:params:acme:error:orderNotReady";
 // RFC 9773 §5 (registered in §7.4): the certificate named in `replaces` already has a replacement.
 inline constexpr const char* kAlreadyReplaced = "urn:ietf:params:acme:error:alreadyReplaced";
+// draft-ietf-acme-profiles §4: newOrder named a profile the CA does not offer.
+inline constexpr const char* kInvalidProfile = "urn:ietf:params:acme:error:invalidProfile";
+// RFC 8555 §7.3.3: a person has to act (agree to new terms, say) at the problem's `instance`
+// URL or the Link rel="terms-of-service" before the CA goes on.
+inline constexpr const char* kUserActionRequired =
+    "urn:ietf:params:acme:error:userActionRequired";
 }  // namespace ProblemType
 
 struct Problem {
@@ -27,6 +34,31 @@ struct Problem {
     std::string detail;
     int status = 0;
 };
+
+// RFC 8555 §6.7.1: one identifier's own problem inside a problem document.
+struct Subproblem {
+    std::string type;
+    std::string detail;
+    std::string identifier;  // "dns:example.com"; empty when the CA named none
+};
+
+// What a problem document's body says (RFC 7807, RFC 8555 §6.7). `instance`: the URL a person
+// visits (userActionRequired).
+struct ProblemDocument {
+    std::string type;
+    std::string detail;
+    std::string instance;
+    std::vector<Subproblem> subproblems;
+};
+
+// The body of an error answer; empty fields when it is not a JSON object.
+ProblemDocument parseProblemDocument(const std::string& body);
+
+// The detail shown for an error answer: the document's detail (or `fallback`) and, for
+// userActionRequired, where the person has to go: the document's `instance`, else the answer's
+// terms-of-service link (RFC 8555 §7.3.3).
+std::string problemDetailText(const ProblemDocument& document, const std::string& fallback,
+                              const std::string& termsOfServiceLink);
 
 class AcmeError : public std::runtime_error {
 public:

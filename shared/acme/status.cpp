@@ -14,8 +14,9 @@ constexpr EnumNames<OrderStatus, 5> kOrder{{{
     {OrderStatus::Invalid, "invalid"},
 }}};
 
-constexpr EnumNames<AuthorizationStatus, 6> kAuthorization{{{
+constexpr EnumNames<AuthorizationStatus, 7> kAuthorization{{{
     {AuthorizationStatus::Pending, "pending"},
+    {AuthorizationStatus::Processing, "processing"},
     {AuthorizationStatus::Valid, "valid"},
     {AuthorizationStatus::Invalid, "invalid"},
     {AuthorizationStatus::Deactivated, "deactivated"},

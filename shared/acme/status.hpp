@@ -9,7 +9,18 @@ namespace dnsh::acme {
 // RFC 8555 §7.1.6 order states. Unknown: a value this client does not know (kept distinct so
 // it is never mistaken for a known one).
 enum class OrderStatus { Pending, Ready, Processing, Valid, Invalid, Unknown };
-enum class AuthorizationStatus { Pending, Valid, Invalid, Deactivated, Expired, Revoked, Unknown };
+// Processing is not among RFC 8555 §7.1.6's authorization states; it is its challenge's while the
+// CA validates, and a CA that reports it for the authorization is waited on, not failed.
+enum class AuthorizationStatus {
+    Pending,
+    Processing,
+    Valid,
+    Invalid,
+    Deactivated,
+    Expired,
+    Revoked,
+    Unknown
+};
 enum class ChallengeStatus { Pending, Processing, Valid, Invalid, Unknown };
 
 std::string_view toString(OrderStatus status);

@@ -1,6 +1,10 @@
 #include "acme/transport.hpp"
 
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
+#include <Poco/String.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -10,6 +14,8 @@
 
 #include <algorithm>
 #include <mutex>
+#include <regex>
+#include <sstream>
 
 #include "acme/error_metrics.hpp"
 #include "log/log.hpp"
@@ -76,21 +82,33 @@ AcmeError caError(Problem problem, std::optional<std::chrono::seconds> retryAfte
 }
 
 // RFC 7807: a problem+json body becomes the error; anything else keeps the status and body.
+// RFC 8555 §6.7.1: each subproblem is logged with the identifier it is about (the error keeps the
+// top-level problem: callers act on its type). userActionRequired names where to act.
 AcmeError toError(const HttpReply& reply, const std::string& url) {
-    Problem problem{"", "", reply.status};
-    try {
-        Poco::JSON::Parser parser;
-        const auto parsed = parser.parse(reply.body);
-        if (parsed.type() == typeid(Poco::JSON::Object::Ptr)) {
-            const auto object = parsed.extract<Poco::JSON::Object::Ptr>();
-            problem.type = object->optValue<std::string>("type", "");
-            problem.detail = object->optValue<std::string>("detail", "");
-        }
-    } catch (const Poco::Exception&) {
-    }
-    if (problem.detail.empty())
-        problem.detail = "HTTP " + std::to_string(reply.status) + " from " + url;
+    const ProblemDocument document = parseProblemDocument(reply.body);
+    for (const auto& subproblem : document.subproblems)
+        logEvent(LogLevel::Warn, "acme subproblem",
+                 {{"url", url},
+                  {"problem_type", document.type},
+                  {"identifier", subproblem.identifier},
+                  {"subproblem_type", subproblem.type},
+                  {"detail", subproblem.detail}});
+    const Problem problem{
+        document.type,
+        problemDetailText(document, "HTTP " + std::to_string(reply.status) + " from " + url,
+                          reply.termsOfService),
+        reply.status};
     return caError(problem, reply.retryAfter);
+}
+
+// RFC 9110 §5.3: a header sent several times is one list; every Link value of the answer.
+std::vector<std::string> headerValues(const Poco::Net::HTTPResponse& response,
+                                      const std::string& name) {
+    std::vector<std::string> values;
+    for (auto it = response.find(name);
+         it != response.end() && Poco::icompare(it->first, name) == 0; ++it)
+        values.push_back(it->second);
+    return values;
 }
 
 }  // namespace
@@ -100,11 +118,59 @@ const std::string& userAgent() {
     return value;
 }
 
-std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value) {
-    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value,
+                                                    std::chrono::system_clock::time_point now) {
+    if (value.empty()) return std::nullopt;
+    if (value.find_first_not_of("0123456789") == std::string::npos) {
+        if (value.size() > 9) return std::chrono::seconds(999999999);
+        return std::chrono::seconds(std::stol(value));
+    }
+    // RFC 9110 §5.6.7: IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT", the form senders must use
+    // (Poco's parser alone would take "-1" for a date).
+    static const std::regex imfFixdate(
+        R"(^[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$)");
+    if (!std::regex_match(value, imfFixdate)) return std::nullopt;
+    Poco::DateTime date;
+    int timeZoneDifferential = 0;
+    if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::HTTP_FORMAT, value, date,
+                                        timeZoneDifferential))
         return std::nullopt;
-    if (value.size() > 9) return std::chrono::seconds(999999999);
-    return std::chrono::seconds(std::stol(value));
+    const auto at = std::chrono::system_clock::time_point(
+        std::chrono::microseconds(date.timestamp().epochMicroseconds() -
+                                  Poco::Timestamp::TimeDiff(timeZoneDifferential) * 1'000'000));
+    if (at <= now) return std::chrono::seconds(0);
+    const auto wait = std::chrono::ceil<std::chrono::seconds>(at - now);
+    return std::min(wait, std::chrono::seconds(999999999));
+}
+
+std::string linkTarget(const std::vector<std::string>& linkValues, const std::string& relation) {
+    for (const auto& value : linkValues) {
+        // Each link: <target> then its parameters up to the next '<' (RFC 8288 §3).
+        for (std::size_t open = value.find('<'); open != std::string::npos;) {
+            const std::size_t close = value.find('>', open);
+            if (close == std::string::npos) break;
+            const std::size_t next = value.find('<', close);
+            const std::string parameters = value.substr(close + 1, next - close - 1);
+            const std::size_t rel = parameters.find("rel=");
+            if (rel != std::string::npos) {
+                // rel="a b" (quoted, one or more relation types) or rel=a (a token).
+                std::size_t from = rel + 4;
+                std::string types;
+                if (from < parameters.size() && parameters[from] == '"') {
+                    const std::size_t end = parameters.find('"', from + 1);
+                    types = parameters.substr(from + 1, end - from - 1);
+                } else {
+                    types = parameters.substr(from, parameters.find_first_of(";, ", from) - from);
+                }
+                std::istringstream words(types);
+                for (std::string word; words >> word;)
+                    if (Poco::icompare(word, relation) == 0)
+                        return value.substr(open + 1, close - open - 1);
+            }
+            open = next;
+        }
+    }
+    return "";
 }
 
 AcmeError::AcmeError(Problem problem, std::optional<std::chrono::seconds> retryAfter,
@@ -191,6 +257,7 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             reply.location = response.get("Location", "");
             reply.contentType = response.getContentType();
             reply.retryAfter = parseRetryAfter(response.get("Retry-After", ""));
+            reply.termsOfService = linkTarget(headerValues(response, "Link"), "terms-of-service");
             // RFC 8555 §6.5.1: every response may carry a fresh nonce; keep it for the next POST.
             if (const std::string nonce = response.get("Replay-Nonce", ""); !nonce.empty())
                 nonces_.push_back(nonce);

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "acme/jws.hpp"
 #include "acme/problem.hpp"
@@ -25,15 +26,23 @@ struct HttpReply {
     std::string location;
     std::string contentType;
     std::optional<std::chrono::seconds> retryAfter;
+    std::string termsOfService;  // Link rel="terms-of-service" (RFC 8555 §7.3.3), if any
 
     Poco::JSON::Object::Ptr json() const;  // throws AcmeError when the body is not an object
 };
 
-// A Retry-After header's delay-seconds (RFC 8555 §6.6, RFC 9110 §10.2.3); nullopt when absent or
-// not a number (the HTTP-date form included: ACME CAs send seconds). More than nine digits
-// saturates at 999,999,999 s, never a truncated smaller number; the scheduler bounds what it
-// honours (issuance/backoff.hpp).
-std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value);
+// A Retry-After header (RFC 8555 §6.6, RFC 9110 §10.2.3) as a delay from `now`: delay-seconds,
+// or an HTTP-date (IMF-fixdate; Pebble sends either at random), rounded up to whole seconds and 0
+// when already past; nullopt when absent or neither form. More than nine digits saturates at
+// 999,999,999 s, never a truncated smaller number; the scheduler bounds what it honours
+// (issuance/backoff.hpp).
+std::optional<std::chrono::seconds> parseRetryAfter(
+    const std::string& value,
+    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// The target of the first link with `relation` among Link header values (RFC 8288:
+// `<url>;rel="name"`, several per value separated by commas); "" when none.
+std::string linkTarget(const std::vector<std::string>& linkValues, const std::string& relation);
 
 // "dns-handling/<version>" (the project's version in CMakeLists.txt): RFC 8555 §6.1 requires a
 // User-Agent on every request, and CAs refuse requests without one (Pebble 2.10 does).

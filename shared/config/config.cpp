@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "config/duration.hpp"
+#include "config/profile_name.hpp"
 #include "config/server_list.hpp"
 #include "crypto/keys.hpp"
 
@@ -171,6 +172,10 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     text("ACME_DIRECTORY", config.acmeDirectory);
     text("ACME_EMAIL", config.acmeEmail);
     text("ACME_CA_BUNDLE", config.acmeCaBundle);
+    text("ACME_PROFILE", config.acmeProfile);
+    // Whether the CA offers it is known only once its directory is read (at the first order).
+    if (!config.acmeProfile.empty() && !validProfileName(config.acmeProfile))
+        reject("ACME_PROFILE", config.acmeProfile, kProfileNameRule);
     text("DNS_RESOLVER", config.dnsResolver);
     text("KEY_ENCRYPTION_KEY_FILE", config.keyEncryptionKeyFile);
     text("AUTH_TOKEN", config.authToken);

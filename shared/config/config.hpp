@@ -64,6 +64,9 @@ struct Config {
     std::string acmeDirectory = "https://acme-staging-v02.api.letsencrypt.org/directory";
     std::string acmeEmail;
     std::string acmeCaBundle;
+    // ACME_PROFILE: the CA profile (draft-ietf-acme-profiles) of every order whose domain chose
+    // none; empty: newOrder names no profile and the CA uses its default.
+    std::string acmeProfile;
     std::string dnsResolver;  // empty: /etc/resolv.conf
     std::chrono::milliseconds dnsTimeout{10'000};
     std::chrono::milliseconds pollInterval{10'000};

@@ -20,6 +20,7 @@ constexpr EnumNames<FailureCode, 17> kFailureCodes{{{
     {FailureCode::CaRefused, "ca_refused"},
     {FailureCode::CaInvalid, "ca_invalid"},
     {FailureCode::CaRateLimited, "ca_rate_limited"},
+    {FailureCode::InvalidProfile, "invalid_profile"},
     {FailureCode::Timeout, "timeout"},
     {FailureCode::DelegationLost, "delegation_lost"},
     {FailureCode::CaaForbidden, "caa_forbidden"},

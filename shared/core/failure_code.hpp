@@ -20,6 +20,9 @@ enum class FailureCode {
     CaRefused,
     CaInvalid,
     CaRateLimited,
+    // The CA does not offer the order's profile (urn:ietf:params:acme:error:invalidProfile,
+    // draft-ietf-acme-profiles), or ACME_PROFILE names one its directory does not list.
+    InvalidProfile,
     Timeout,
     DelegationLost,
     CaaForbidden,  // the name's CAA records do not let the CA issue (RFC 8659 §4)

@@ -20,6 +20,7 @@ struct CertificateInfo {
     std::string issuedAt;
     std::string expiresAt;
     std::string createdAt;
+    std::optional<std::string> profile;  // the CA profile it was issued under; none: the CA's default
 };
 
 // The domain view's "renewal" (README "API"): renewal of an active domain's certificate.
@@ -47,6 +48,9 @@ struct Domain {
     std::optional<std::string> lastCheck;        // JSON object: the last DNS lookup
     std::optional<std::string> caaCheck;         // JSON object: the last CAA check (checks.caa)
     std::string delegationStatus = "not_seen";   // not_seen, active, lost
+    // The CA profile chosen at registration (draft-ietf-acme-profiles) for every order of the
+    // domain; none: ACME_PROFILE at each order.
+    std::optional<std::string> profile;
 };
 
 }  // namespace dnsh

@@ -75,13 +75,16 @@ void writeDomain(JsonText& json, const Domain& domain, const std::string& delega
         .member("status", std::string(toString(domain.status)));
     if (domain.verifiedAt) json.member("verified_at", *domain.verifiedAt);
     json.member("created_at", domain.createdAt).member("updated_at", domain.updatedAt);
-    if (domain.certificate)
+    if (domain.profile) json.member("profile", *domain.profile);
+    if (domain.certificate) {
         json.key("certificate")
             .beginObject()
             .member("id", domain.certificate->id)
             .member("issued_at", domain.certificate->issuedAt)
-            .member("expires_at", domain.certificate->expiresAt)
-            .endObject();
+            .member("expires_at", domain.certificate->expiresAt);
+        if (domain.certificate->profile) json.member("profile", *domain.certificate->profile);
+        json.endObject();
+    }
     if (domain.status == DomainStatus::CertificatePending) {
         writeChallenges(json.key("challenges"), domain.challenges);
         // The first API's single fields repeat the first value; never an empty one.
@@ -152,6 +155,7 @@ std::string registrationJson(const Domain& domain, const std::string& delegation
         .member("challenge_domain", txtName)
         .member("instructions", instructions)
         .member("created_at", domain.createdAt);
+    if (domain.profile) json.member("profile", *domain.profile);
     if (!delegationZone.empty()) writeDelegation(json.key("delegation"), domain, delegationZone);
     return json.endObject().take();
 }
@@ -171,15 +175,16 @@ std::string domainPageJson(const std::vector<Domain>& items,
 }
 
 std::string certificateJson(const CertificateInfo& certificate) {
-    return JsonText()
-        .beginObject()
+    JsonText json;
+    json.beginObject()
         .member("id", certificate.id)
         .member("domain_id", certificate.domainId)
         .member("issued_at", certificate.issuedAt)
         .member("expires_at", certificate.expiresAt)
-        .member("created_at", certificate.createdAt)
-        .endObject()
-        .take();
+        .member("created_at", certificate.createdAt);
+    // Only when its order named one (draft-ietf-acme-profiles); absent: the CA's default.
+    if (certificate.profile) json.member("profile", *certificate.profile);
+    return json.endObject().take();
 }
 
 }  // namespace dnsh

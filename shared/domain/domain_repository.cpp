@@ -10,19 +10,22 @@
 namespace dnsh {
 
 std::optional<Domain> DomainRepository::insert(const std::string& id, const std::string& domainName,
-                                               const std::string& token) {
+                                               const std::string& token,
+                                               const std::optional<std::string>& profile) {
     // RETURNING gives the new row's view (nothing else exists for it yet): no read-back.
     const SqlRows rows = runSql(
         session_,
-        "INSERT INTO domains (id, domain_name, verification_token) VALUES ($1, $2, $3) "
+        "INSERT INTO domains (id, domain_name, verification_token, profile) "
+        "VALUES ($1, $2, $3, nullif($4, '')) "
         "ON CONFLICT (domain_name) DO NOTHING RETURNING status, delegation_status, " DNSH_RFC3339(
             "created_at") " AS created_at, " DNSH_RFC3339("updated_at") " AS updated_at",
-        {id, domainName, token});
+        {id, domainName, token, profile.value_or("")});
     if (rows.empty()) return std::nullopt;
     Domain domain;
     domain.id = id;
     domain.domainName = domainName;
     domain.verificationToken = token;
+    domain.profile = profile;
     domain.status = parseDomainStatus(rows.text(0, "status")).value_or(DomainStatus::Pending);
     domain.createdAt = rows.text(0, "created_at");
     domain.updatedAt = rows.text(0, "updated_at");
@@ -41,8 +44,9 @@ std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
     // formatted in C++ (SqlRows::rfc3339), cheaper than seven to_char() calls per view.
     return "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
            "d.verified_at, d.created_at, d.updated_at, d.last_check, d.caa_check, "
-           "d.delegation_status, "
+           "d.delegation_status, d.profile, "
            "v.cert_id, v.cert_issued_at, v.cert_expires_at, v.cert_created_at, v.cert_renew_at, "
+           "v.cert_profile, "
            "v.live_id, v.live_kind, v.live_step, coalesce(v.live_delegated, false) AS "
            "live_delegated, v.live_challenges, v.renewal_error, v.renewal_error_code, "
            "coalesce(v.cert_expires_at <= now(), false) AS cert_expired "
@@ -84,10 +88,12 @@ Domain domainFromRow(const SqlRows& rows, int row) {
     domain.lastCheck = optionalText("last_check");
     domain.caaCheck = optionalText("caa_check");
     domain.delegationStatus = text("delegation_status");
+    domain.profile = optionalText("profile");
     if (const auto certId = optionalText("cert_id"))
         domain.certificate = CertificateInfo{
             *certId, domain.id, timestamp("cert_issued_at").value_or(""),
-            timestamp("cert_expires_at").value_or(""), timestamp("cert_created_at").value_or("")};
+            timestamp("cert_expires_at").value_or(""), timestamp("cert_created_at").value_or(""),
+            optionalText("cert_profile")};
 
     const auto liveOrder = optionalText("live_id");
     const auto liveStep = optionalText("live_step").value_or("");

@@ -17,7 +17,8 @@ public:
 
     // The new domain's view; nullopt when the name is already registered (unique constraint, no
     // exception).
-    std::optional<Domain> insert(const std::string& id, const std::string& domainName, const std::string& token);
+    std::optional<Domain> insert(const std::string& id, const std::string& domainName,
+                                 const std::string& token, const std::optional<std::string>& profile);
 
     // The domain view: the row, its newest certificate, the live order's challenges, the
     // renewal state and the last check.

@@ -33,15 +33,17 @@ Domain requireDomain(Database& database, std::string_view id) {
 
 }  // namespace
 
-Domain registerDomain(Database& database, std::string_view requestedName) {
+Domain registerDomain(Database& database, std::string_view requestedName,
+                      const std::optional<std::string>& profile) {
     const std::string name = normalizeDomainName(requestedName);
     const std::string id = randomHex(kIdBytes);
     const std::string token = randomHex(kTokenBytes);
     auto inserted = database.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).insert(id, name, token);
+        return DomainRepository(session).insert(id, name, token, profile);
     });
     if (!inserted) throw Error(ErrorCode::Conflict, "domain " + name + " is already registered");
-    logEvent(LogLevel::Info, "domain registered", {{"domain_id", id}, {"domain_name", name}});
+    logEvent(LogLevel::Info, "domain registered",
+             {{"domain_id", id}, {"domain_name", name}, {"profile", profile.value_or("")}});
     return *inserted;
 }
 

@@ -14,7 +14,10 @@
 
 namespace dnsh {
 
-Domain registerDomain(Database& database, std::string_view requestedName);
+// `profile`: the CA profile for every order of the domain (already checked against the CA,
+// issuance/profiles.hpp); none: ACME_PROFILE at each order.
+Domain registerDomain(Database& database, std::string_view requestedName,
+                      const std::optional<std::string>& profile = std::nullopt);
 
 Domain findDomain(Database& database, std::string_view id);
 

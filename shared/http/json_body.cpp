@@ -91,4 +91,10 @@ void rejectUnknownFields(const Poco::JSON::Object::Ptr& object,
     }
 }
 
+std::optional<std::string> optionalStringField(const Poco::JSON::Object::Ptr& object,
+                                               const std::string& name) {
+    if (!object->has(name)) return std::nullopt;
+    return requireStringField(object, name);
+}
+
 }  // namespace dnsh

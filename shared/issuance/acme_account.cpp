@@ -8,6 +8,8 @@ namespace dnsh {
 
 namespace {
 
+// RFC 8555 §7.5: the client picks one of the offered challenges. Types this service does not
+// speak (http-01, dns-account-01, dns-persist-01, ...) are passed over.
 const acme::Challenge* findDns01(const acme::Authorization& authorization) {
     for (const auto& challenge : authorization.challenges)
         if (challenge.type == "dns-01") return &challenge;
@@ -19,6 +21,7 @@ const acme::Challenge* findDns01(const acme::Authorization& authorization) {
 FailureCode failureCodeOf(const acme::AcmeError& error) {
     if (error.unreachable()) return FailureCode::CaUnreachable;
     if (error.is(acme::ProblemType::kRateLimited)) return FailureCode::CaRateLimited;
+    if (error.is(acme::ProblemType::kInvalidProfile)) return FailureCode::InvalidProfile;
     return FailureCode::CaRefused;
 }
 
@@ -64,10 +67,13 @@ void AcmeAccount::reRegister() {
 }
 
 PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::string& replaces,
+                                    const OrderProfile& profile,
                                     const std::function<void()>& beforeEachCall) {
     return call([&] {
         beforeEachCall();
-        const acme::Order order = client_.newOrder(certificateNames(domainName), replaces);
+        requireOffered(client_.directory(), profile);
+        const acme::Order order =
+            client_.newOrder(certificateNames(domainName), replaces, profile.name);
         if (order.authorizations.empty())
             throw acme::AcmeError(acme::Problem{"", "order without authorizations", 502});
         PlacedOrder placed;
@@ -75,6 +81,7 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
         placed.orderUrl = order.url;
         placed.finalizeUrl = order.finalize;
         placed.expires = order.expires;
+        placed.profile = profile.name;
         const std::string thumbprint = acme::jwkThumbprint(key_.get());
         for (const auto& url : order.authorizations) {
             beforeEachCall();

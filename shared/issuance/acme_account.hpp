@@ -16,6 +16,7 @@
 #include "db/database.hpp"
 #include "dns/caa_policy.hpp"
 #include "issuance/order_store.hpp"
+#include "issuance/profiles.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -25,7 +26,8 @@ namespace dnsh {
 // dnsh-admin (ACME_SCHEDULER_TIMEOUT).
 enum class CaCaller { Handler, Scheduler };
 
-// The API error_code (README "API") of a CA error: ca_unreachable, ca_rate_limited or ca_refused.
+// The API error_code (README "API") of a CA error: ca_unreachable, ca_rate_limited,
+// invalid_profile or ca_refused.
 FailureCode failureCodeOf(const acme::AcmeError& error);
 
 class AcmeAccount {
@@ -49,9 +51,11 @@ public:
         }
     }
 
-    // RFC 8555 §7.4: newOrder for the domain's names and its authorizations' dns-01 values;
-    // `beforeEachCall` runs before each request (a scheduler keeps its lease).
+    // RFC 8555 §7.4: newOrder for the domain's names under `profile` (checked against the
+    // directory first, profiles.hpp) and its authorizations' dns-01 values; `beforeEachCall`
+    // runs before each request (a scheduler keeps its lease).
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
+                           const OrderProfile& profile,
                            const std::function<void()>& beforeEachCall);
 
     // The CA as CAA records name it: its directory's meta.caaIdentities (RFC 8555 §7.1.1), our

@@ -21,6 +21,14 @@ std::chrono::milliseconds retryDelay(std::chrono::milliseconds pollInterval, int
     return delay;
 }
 
+std::chrono::milliseconds caPollDelay(std::optional<std::chrono::seconds> retryAfter,
+                                      std::chrono::milliseconds shortest,
+                                      std::chrono::milliseconds pollInterval) {
+    if (!retryAfter) return shortest;
+    return std::clamp<std::chrono::milliseconds>(*retryAfter, shortest,
+                                                 std::max(shortest, pollInterval));
+}
+
 RetryVerdict retryVerdict(FailureCode code, bool retryable, int attempts, bool pastPollTimeout) {
     const bool again = retryable ? attempts < kMaxAttempts && !pastPollTimeout
                                  : code == FailureCode::Internal && attempts < kMaxUnexpectedAttempts;

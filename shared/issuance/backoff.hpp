@@ -17,6 +17,14 @@ enum class RetryAfterKind {
 inline constexpr std::chrono::seconds kMaxPollRetryAfter = std::chrono::hours(1);
 inline constexpr std::chrono::seconds kMaxRateLimitRetryAfter = std::chrono::hours(24);
 
+// How soon an order or authorization the CA is still working on (pending, processing) is polled
+// again: `shortest` (the scheduler's own pace) unless the CA's Retry-After asks for longer
+// (RFC 8555 §7.4, §7.5.1), at most `pollInterval` (POLL_INTERVAL): a CA asking for an hour (or a
+// proxy's stray header) must not park an order past POLL_TIMEOUT while it is done in seconds.
+std::chrono::milliseconds caPollDelay(std::optional<std::chrono::seconds> retryAfter,
+                                      std::chrono::milliseconds shortest,
+                                      std::chrono::milliseconds pollInterval);
+
 // issue-certificate on a domain whose issuance failed: ISSUE_RETRY_BACKOFF doubled per failure in
 // a row, at most this (README "How issuance and renewal work").
 inline constexpr std::chrono::milliseconds kMaxIssueRetryBackoff = std::chrono::hours(6);

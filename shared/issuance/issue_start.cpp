@@ -137,7 +137,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
             throw caaRefusal(caa);
         }
         mark = std::chrono::steady_clock::now();
-        placed = account.placeOrder(domain.domainName, "", [] {});
+        placed = account.placeOrder(domain.domainName, "", orderProfile(domain.profile, config),
+                                    [] {});
     } catch (const acme::AcmeError& e) {
         logEvent(LogLevel::Warn, "acme order failed",
                  {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
@@ -177,6 +178,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
              {{"domain_id", domain.id},
               {"order_id", orderId},
               {"step", std::string(toString(placed.step()))},
+              {"profile", placed.profile},
               {"find_ms", findMs},
               {"claim_ms", claimMs},
               {"caa_ms", caaMs},

@@ -42,7 +42,7 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
               "o.generation, coalesce(c.renewal_failures, 0) AS renewal_failures, "
               "(extract(epoch FROM now() - o.step_started_at) * 1000)::bigint AS step_age_ms, "
               "coalesce(o.expires_at < now(), false) AS expired, o.delegated, "
-              "d.delegation_status, d.verification_token "
+              "d.delegation_status, d.verification_token, d.profile AS domain_profile "
               "FROM acme_orders o JOIN domains d ON d.id = o.domain_id "
               "LEFT JOIN certificates c ON c.id = o.replaces_certificate_id "
               "WHERE o.id = $1 AND o.lease_owner = $2 AND o.lease_expires_at > now()",
@@ -72,6 +72,7 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
     order.delegated = rows.boolean(0, "delegated");
     order.delegationStatus = text("delegation_status");
     order.verificationToken = text("verification_token");
+    order.domainProfile = optionalText("domain_profile");
 
     const SqlRows challenges =
         runSql(session_,
@@ -114,10 +115,11 @@ void OrderStore::recordPlaced(const std::string& orderId, const std::string& own
         runGuarded(session_, orderId,
                    "UPDATE acme_orders SET account_id = $3, order_url = $4, finalize_url = $5, "
                    "expires_at = nullif($6, '')::timestamptz, step = $7, "
-                   "step_started_at = now(), delegated = $8, updated_at = now() "
+                   "step_started_at = now(), delegated = $8, profile = nullif($9, ''), "
+                   "updated_at = now() "
                    "WHERE id = $1 AND lease_owner = $2 AND step = 'place_order'",
                    {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl,
-                    placed.expires, step, placed.delegated});
+                    placed.expires, step, placed.delegated, placed.profile});
         insertChallenges(session_, orderId, placed.challenges);
         recordRenewalActionRequired(session_, orderId);
         return true;
@@ -220,10 +222,12 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
         const Poco::Int64 ariNextFetchMs = certificate.ariNextFetchMs.value_or(-1);
         runSql(session_, "INSERT INTO certificates (id, domain_id, order_id, certificate_pem, "
                     "chain_pem, private_key_ciphertext, key_id, issued_at, expires_at, renew_at, "
-                    "ari_next_fetch_at) "
+                    "ari_next_fetch_at, profile) "
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, "
                     "$9::timestamptz - $10::bigint * interval '1 millisecond', "
-                    "CASE WHEN $11::bigint >= 0 THEN now() + $11::bigint * interval '1 ms' END)",
+                    "CASE WHEN $11::bigint >= 0 THEN now() + $11::bigint * interval '1 ms' END, "
+                    // The profile its order was placed with.
+                    "(SELECT profile FROM acme_orders WHERE id = $3))",
             {certificate.id, order.domainId, order.id, certificate.leafPem, certificate.chainPem,
              certificate.keyCiphertext, certificate.keyId, certificate.notBefore,
              certificate.notAfter, certificate.renewBeforeMs, ariNextFetchMs});

@@ -49,6 +49,7 @@ struct PlacedOrder {
     std::string orderUrl;
     std::string finalizeUrl;
     std::string expires;  // RFC 3339 from the CA, may be empty
+    std::string profile;  // what newOrder named (draft-ietf-acme-profiles); "" for none
     std::vector<OrderChallenge> challenges;
     bool delegated = false;  // the service publishes the values (README "Zero-touch")
     OrderStep step() const {
@@ -74,6 +75,7 @@ struct StoredOrder {
     bool delegated = false;
     std::string delegationStatus;   // the domain's: not_seen, active, lost
     std::string verificationToken;  // the domain's secret, for its delegation target; never logged
+    std::optional<std::string> domainProfile;  // chosen at POST /domains; none: ACME_PROFILE
     std::vector<OrderChallenge> challenges;
 };
 

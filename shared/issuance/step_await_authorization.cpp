@@ -1,4 +1,7 @@
+#include <algorithm>
+
 #include "config/duration.hpp"
+#include "issuance/backoff.hpp"
 #include "issuance/order_steps.hpp"
 
 namespace dnsh {
@@ -6,6 +9,7 @@ namespace dnsh {
 StepResult awaitAuthorizationStep(StepContext& context) {
     const StoredOrder& order = context.order();
     bool allValid = true;
+    std::optional<std::chrono::seconds> retryAfter;  // the longest the CA asked for
     for (const auto& challenge : order.challenges) {
         const acme::Authorization authorization = context.ca(
             [&] { return context.client().getAuthorization(challenge.authorizationUrl); });
@@ -13,7 +17,11 @@ StepResult awaitAuthorizationStep(StepContext& context) {
             case acme::AuthorizationStatus::Valid:
                 continue;
             case acme::AuthorizationStatus::Pending:
+            case acme::AuthorizationStatus::Processing:
                 allValid = false;
+                if (authorization.retryAfter)
+                    retryAfter = std::max(retryAfter.value_or(std::chrono::seconds(0)),
+                                          *authorization.retryAfter);
                 continue;
             default:
                 return failOrder(FailureCode::CaInvalid,
@@ -28,7 +36,8 @@ StepResult awaitAuthorizationStep(StepContext& context) {
     if (order.stepAgeMs >= config.pollTimeout.count())
         return failOrder(FailureCode::Timeout, "the CA did not finish validating within " +
                                                    formatDuration(config.pollTimeout));
-    return pauseFor(kCaPollDelay, StepLabel::AwaitAuthz);
+    return pauseFor(caPollDelay(retryAfter, kCaPollDelay, config.pollInterval),
+                    StepLabel::AwaitAuthz);
 }
 
 }  // namespace dnsh

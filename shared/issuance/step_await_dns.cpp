@@ -59,7 +59,10 @@ StepResult answerChallenges(StepContext& context) {
     for (const auto& challenge : context.order().challenges) {
         const acme::Authorization authorization = context.ca(
             [&] { return context.client().getAuthorization(challenge.authorizationUrl); });
-        if (authorization.status == acme::AuthorizationStatus::Valid) continue;
+        // Valid, or already being validated (answered before a restart): nothing to answer.
+        if (authorization.status == acme::AuthorizationStatus::Valid ||
+            authorization.status == acme::AuthorizationStatus::Processing)
+            continue;
         if (authorization.status != acme::AuthorizationStatus::Pending)
             return failOrder(FailureCode::CaInvalid,
                              "the CA's authorization is " +

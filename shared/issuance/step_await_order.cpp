@@ -7,6 +7,7 @@
 #include "config/duration.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
+#include "issuance/backoff.hpp"
 #include "issuance/order_steps.hpp"
 #include "issuance/renewal_info.hpp"
 #include "issuance/renewal_time.hpp"
@@ -62,7 +63,8 @@ StepResult awaitOrderStep(StepContext& context) {
         if (order.stepAgeMs >= config.pollTimeout.count())
             return failOrder(FailureCode::Timeout,
                              "the CA did not issue within " + formatDuration(config.pollTimeout));
-        return pauseFor(kCaPollDelay, StepLabel::AwaitOrder);
+        return pauseFor(caPollDelay(current.retryAfter, kCaPollDelay, config.pollInterval),
+                        StepLabel::AwaitOrder);
     }
     if (current.status != acme::OrderStatus::Valid || current.certificate.empty())
         return failOrder(FailureCode::CaInvalid,

@@ -1,5 +1,6 @@
 #include "crypto/certificate.hpp"
 #include "domain/domain_name.hpp"
+#include "issuance/backoff.hpp"
 #include "issuance/order_steps.hpp"
 
 namespace dnsh {
@@ -18,7 +19,9 @@ StepResult finalizeStep(StepContext& context) {
             });
             break;
         case acme::OrderStatus::Pending:
-            return pauseFor(kCaPollDelay, StepLabel::Finalize);
+            return pauseFor(
+                caPollDelay(current.retryAfter, kCaPollDelay, context.config().pollInterval),
+                StepLabel::Finalize);
         case acme::OrderStatus::Processing:
         case acme::OrderStatus::Valid:
             break;  // finalize already happened (before a restart)

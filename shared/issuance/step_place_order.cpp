@@ -64,9 +64,10 @@ PlacedOrder placeNamingReplaced(StepContext& context, std::string& replaces) {
     const StoredOrder& order = context.order();
     AcmeAccount& account = context.parts().account;
     auto keepLease = [&] { context.keepLease(); };
-    if (replaces.empty()) return account.placeOrder(order.domainName, "", keepLease);
+    const OrderProfile profile = orderProfile(order.domainProfile, context.config());
+    if (replaces.empty()) return account.placeOrder(order.domainName, "", profile, keepLease);
     try {
-        return account.placeOrder(order.domainName, replaces, keepLease);
+        return account.placeOrder(order.domainName, replaces, profile, keepLease);
     } catch (const acme::AcmeError& e) {
         if (!e.is(acme::ProblemType::kAlreadyReplaced)) throw;
         LogFields fields = orderFields(order);
@@ -76,7 +77,7 @@ PlacedOrder placeNamingReplaced(StepContext& context, std::string& replaces) {
                  fields);
     }
     replaces.clear();
-    return account.placeOrder(order.domainName, "", keepLease);
+    return account.placeOrder(order.domainName, "", profile, keepLease);
 }
 
 // RFC 8659: no order the CA would have to refuse for CAA. A refusal fails the order (a renewal
@@ -111,12 +112,14 @@ StepResult placeOrderStep(StepContext& context) {
             .value_or("");
     // A crash after newOrder and before recordPlaced leaves a pending order at the CA that
     // nobody answers; it expires there. It cannot be re-read: its URL was never stored.
+    // The domain's profile (or ACME_PROFILE) for every order, renewals and replacements too.
     PlacedOrder placed = placeNamingReplaced(context, replaces);
     placed.delegated = delegated;
     context.recordPlaced(placed);
     LogFields fields = orderFields(order);
-    fields.insert(fields.end(),
-                  {{"values_to_publish", placed.challenges.size()}, {"replaces", replaces}});
+    fields.insert(fields.end(), {{"values_to_publish", placed.challenges.size()},
+                                 {"replaces", replaces},
+                                 {"profile", placed.profile}});
     logEvent(LogLevel::Info, "certificate order placed", fields);
     return pauseFor(milliseconds(0), StepLabel::PlacedOrder);
 }

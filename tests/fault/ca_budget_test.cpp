@@ -21,6 +21,7 @@
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
 #include "support/scheduler_process.hpp"
+#include "support/stalled_ca.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh::test;
@@ -32,48 +33,6 @@ namespace {
 double secondsSince(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
-// The stand-in CA, started with `arguments` (--stall ..., --delay ...); its stdout is one line
-// per request that reached it.
-class StalledCa {
-public:
-    explicit StalledCa(const std::vector<std::string>& arguments) {
-        const std::filesystem::path cert = requireEnv("ACME_CA_BUNDLE");
-        std::vector<std::string> all = {std::string(DNSH_SOURCE_DIR) + "/tests/support/stalled_ca.py",
-                                        "--cert", cert.string(), "--key",
-                                        (cert.parent_path() / "key.pem").string()};
-        all.insert(all.end(), arguments.begin(), arguments.end());
-        process_ = std::make_unique<ChildProcess>("/usr/bin/python3", all, std::map<std::string, std::string>{},
-                                                  "stalled-ca");
-        std::smatch match;
-        REQUIRE_MESSAGE(waitFor(10s,
-                                [&] {
-                                    const std::string log = process_->log();
-                                    static const std::regex listening(R"(listening (\d+))");
-                                    if (!std::regex_search(log, match, listening)) return false;
-                                    port_ = std::stoi(match[1]);
-                                    return true;
-                                }),
-                        describe(*process_));
-    }
-
-    std::string directory() const { return "https://127.0.0.1:" + std::to_string(port_) + "/dir"; }
-
-    // How many requests "METHOD PATH-PREFIX..." reached it.
-    int requests(const std::string& method, const std::string& pathPrefix) const {
-        std::istringstream lines(process_->log());
-        int seen = 0;
-        for (std::string line; std::getline(lines, line);)
-            if (line.rfind(method + " " + pathPrefix, 0) == 0) ++seen;
-        return seen;
-    }
-
-    const ChildProcess& process() const { return *process_; }
-
-private:
-    std::unique_ptr<ChildProcess> process_;
-    int port_ = 0;
-};
 
 HttpRequest issueRequest(const TestDomain& domain) {
     return {"POST", "/domains/" + domain.id + "/issue-certificate", "", "application/json", {}};

@@ -43,7 +43,7 @@ namespace {
 // The settings of the test stack the handlers need, as deploy/test exported them.
 constexpr const char* kPassedOn[] = {
     "DATABASE_URL",   "DNS_RESOLVER",           "DNS_TIMEOUT", "LOG_LEVEL", "ACME_DIRECTORY",
-    "ACME_CA_BUNDLE", "KEY_ENCRYPTION_KEY_FILE"};
+    "ACME_CA_BUNDLE", "KEY_ENCRYPTION_KEY_FILE", "ACME_PROFILE"};
 
 }  // namespace
 

@@ -110,9 +110,12 @@ Leftovers::~Leftovers() {
     }
 }
 
-TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers) {
+TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers,
+                          const std::string& profile) {
     const std::string name = uniqueDomainName(prefix);
-    const HttpResult created = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
+    const HttpResult created = postJson(
+        "/domains", "{\"domain_name\": \"" + name + "\"" +
+                        (profile.empty() ? "" : ", \"profile\": \"" + profile + "\"") + "}");
     REQUIRE_MESSAGE(created.status == 201, created.body);
     TestDomain domain{created.jsonString("id"), name, created.jsonString("verification_token")};
     REQUIRE(std::regex_match(domain.id, kHexId));
@@ -121,8 +124,9 @@ TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers) {
     return domain;
 }
 
-TestDomain verifiedDomain(const std::string& prefix, Leftovers& leftovers) {
-    TestDomain domain = registerDomain(prefix, leftovers);
+TestDomain verifiedDomain(const std::string& prefix, Leftovers& leftovers,
+                          const std::string& profile) {
+    TestDomain domain = registerDomain(prefix, leftovers, profile);
     setTxt(domain.challengeName(), domain.token);
     const HttpResult verified = postJson("/domains/" + domain.id + "/verify", "");
     REQUIRE_MESSAGE(verified.status == 200, verified.body);

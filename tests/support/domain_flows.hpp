@@ -73,11 +73,14 @@ private:
     std::vector<TestDomain> domains_;
 };
 
-// POST /domains with a fresh name; the case stops unless it is created pending.
-TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers);
+// POST /domains with a fresh name (and `profile`, unless empty); the case stops unless it is
+// created pending.
+TestDomain registerDomain(const std::string& prefix, Leftovers& leftovers,
+                          const std::string& profile = "");
 
 // Registered, its token published and verified through the API.
-TestDomain verifiedDomain(const std::string& prefix, Leftovers& leftovers);
+TestDomain verifiedDomain(const std::string& prefix, Leftovers& leftovers,
+                          const std::string& profile = "");
 
 // A domain "<prefix><hex>.<zone>" registered through the API, then made verified with an issue
 // order the scheduler places itself, for zones the handlers' sandbox DNS does not serve (the

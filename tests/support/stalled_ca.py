@@ -11,16 +11,35 @@ account (§7.3), an order with one pending authorization whose dns-01 challenge 
 (§7.4, §7.5). Signatures are not checked. Each request is printed as one line, "METHOD PATH", to
 stdout (unbuffered) before it is answered or stalled, after a first line "listening PORT", so a test counts what reached the CA.
 
+With --stall none it stalls nothing and plays a whole order instead, with what Pebble cannot be
+made to send (tests/fault/ca_protocol_test.cpp): the authorization offers dns-account-01 and
+dns-persist-01 before dns-01 (RFC 8555 §7.5: the client picks); once the dns-01 challenge is
+answered the authorization is polled --processing-polls times before it is valid, answering
+"pending" and "processing" in turn with the challenge "processing"; finalize answers
+"processing" without a Location header (RFC 8555 §7.4 asks for none); the order is then polled
+--processing-polls times as "processing" before it is valid; and the certificate is the CSR
+signed with CERT/KEY (openssl). Every "processing" answer carries Retry-After: --retry-after,
+as delay-seconds and as an HTTP-date in turn (Pebble also sends either). Each request line ends
+with " t=<seconds>" (a monotonic clock), so a test can see how far apart the polls came.
+
   stalled_ca.py [--port P] --cert CERT --key KEY --stall new-order|challenge|handshake [--delay S]
+                [--no-profiles]
+  stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
+                [--processing-polls N] [--no-profiles] [--user-action-required]
 """
 import argparse
+import base64
+import email.utils
 import http.server
 import itertools
 import json
+import os
 import socket
 import socketserver
 import ssl
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -32,13 +51,58 @@ def parse_args():
     parser.add_argument("--port", type=int, default=0, help="0: any free one")
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
-    parser.add_argument("--stall", choices=["new-order", "challenge", "handshake"], required=True)
+    parser.add_argument("--stall", choices=["new-order", "challenge", "handshake", "none"],
+                        required=True)
+    parser.add_argument("--retry-after", type=int, default=0,
+                        help="--stall none: Retry-After of the processing answers (0: none)")
+    parser.add_argument("--processing-polls", type=int, default=2,
+                        help="--stall none: polls of the authorization and the order before valid")
     parser.add_argument("--delay", type=float, default=0, help="0: never answer")
+    parser.add_argument("--no-profiles", action="store_true",
+                        help="a directory without meta.profiles")
+    parser.add_argument("--user-action-required", action="store_true",
+                        help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
     return parser.parse_args()
 
 
 ARGS = parse_args()
 BASE = ""  # https://127.0.0.1:<port>, once bound
+STARTED = time.monotonic()
+LOCK = threading.Lock()
+PRINT_LOCK = threading.Lock()
+# --stall none: per order number, what happened so far.
+ANSWERED = set()        # orders whose dns-01 challenge was answered
+AUTHZ_POLLS = {}        # order -> polls of its authorization since
+FINALIZED = {}          # order -> polls of the order since finalize
+CERTIFICATES = {}       # order -> the PEM chain issued
+RETRY_AFTER_FORMS = itertools.count()
+
+
+def retry_after_header():
+    """Retry-After as delay-seconds, then as an HTTP-date (RFC 9110 §10.2.3), in turn."""
+    if ARGS.retry_after <= 0:
+        return []
+    if next(RETRY_AFTER_FORMS) % 2 == 0:
+        return [("Retry-After", str(ARGS.retry_after))]
+    return [("Retry-After", email.utils.formatdate(time.time() + ARGS.retry_after, usegmt=True))]
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_csr(csr_der):
+    """The leaf for the CSR, signed with the stand-in's own certificate, then that certificate."""
+    with tempfile.TemporaryDirectory() as scratch:
+        csr = os.path.join(scratch, "csr.der")
+        leaf = os.path.join(scratch, "leaf.pem")
+        with open(csr, "wb") as out:
+            out.write(csr_der)
+        subprocess.run(["openssl", "x509", "-req", "-inform", "DER", "-in", csr, "-CA", ARGS.cert,
+                        "-CAkey", ARGS.key, "-days", "1", "-copy_extensions", "copyall",
+                        "-out", leaf], check=True, capture_output=True)
+        with open(leaf) as issued, open(ARGS.cert) as issuer:
+            return issued.read() + issuer.read()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -48,15 +112,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def log_request_line(self):
-        print(f"{self.command} {self.path}", flush=True)
+        # One write per line, under a lock: print() writes the text and its newline apart, and
+        # concurrent requests' lines ran into each other ("POST /x t=0.3POST /x t=0.3\n\n").
+        with PRINT_LOCK:
+            sys.stdout.write(f"{self.command} {self.path} t={time.monotonic() - STARTED:.3f}\n")
+            sys.stdout.flush()
 
-    def answer(self, status, body=None, headers=()):
-        data = b"" if body is None else json.dumps(body).encode()
+    def answer(self, status, body=None, headers=(), content_type="application/json"):
+        if body is None:
+            data = b""
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Replay-Nonce", f"nonce-{next(counter)}")
         self.send_header("Cache-Control", "no-store")
         if body is not None:
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
         for name, value in headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
@@ -72,9 +145,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.log_request_line()
         if self.path == "/dir":
-            self.answer(200, {"newNonce": BASE + "/nonce", "newAccount": BASE + "/account",
-                              "newOrder": BASE + "/order-plz", "revokeCert": BASE + "/revoke",
-                              "keyChange": BASE + "/key-change"})
+            directory = {"newNonce": BASE + "/nonce", "newAccount": BASE + "/account",
+                         "newOrder": BASE + "/order-plz", "revokeCert": BASE + "/revoke",
+                         "keyChange": BASE + "/key-change"}
+            # The profile the test stack names (ACME_PROFILE=default), as Pebble offers it
+            # (draft-ietf-acme-profiles §3); --no-profiles: a CA that offers none.
+            if not ARGS.no_profiles:
+                directory["meta"] = {"profiles": {"default": "the stand-in's certificates"}}
+            self.answer(200, directory)
         elif self.path == "/nonce":
             self.answer(204)
         else:
@@ -86,9 +164,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.log_request_line()
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if ARGS.stall == "none" and self.play_order(body):
+            return
         if self.path == "/account":
             self.answer(201, {"status": "valid"}, [("Location", BASE + "/account/1")])
+        elif self.path == "/order-plz" and ARGS.user_action_required:
+            # RFC 8555 §7.3.3: new terms to agree to, at the problem's instance.
+            self.answer(403, {"type": "urn:ietf:params:acme:error:userActionRequired",
+                              "detail": "Terms of service have changed",
+                              "instance": BASE + "/agreement?token=W8Ih3PswD-8"},
+                        [("Link", f'<{BASE}/terms/v2>;rel="terms-of-service"')])
         elif self.path == "/order-plz":
             if ARGS.stall == "new-order":
                 self.stall()
@@ -111,6 +197,75 @@ class Handler(http.server.BaseHTTPRequestHandler):
                               "url": BASE + self.path, "token": "t"})
         else:
             self.answer(404, {"type": "urn:ietf:params:acme:error:malformed", "detail": "no"})
+
+
+    def play_order(self, body):
+        """--stall none: the order's resources after newOrder; False for the others."""
+        kind, _, number = self.path.strip("/").partition("/")
+        if not number.isdigit():
+            return False
+        n = int(number)
+        order = {"status": "pending", "expires": "2099-01-01T00:00:00Z", "identifiers": [],
+                 "authorizations": [f"{BASE}/authz/{n}"], "finalize": f"{BASE}/finalize/{n}"}
+        with LOCK:
+            if kind == "authz":
+                self.answer(200, *self.authorization(n))
+            elif kind == "chall":
+                ANSWERED.add(n)
+                AUTHZ_POLLS[n] = 0
+                self.answer(200, {"type": "dns-01", "status": "processing",
+                                  "url": BASE + self.path, "token": f"token{n:0>40}"})
+            elif kind == "other-chall":
+                self.answer(400, {"type": "urn:ietf:params:acme:error:malformed",
+                                  "detail": "a challenge type the client does not speak"})
+            elif kind == "order":
+                if n in FINALIZED:
+                    FINALIZED[n] += 1
+                    if FINALIZED[n] > ARGS.processing_polls:
+                        order.update(status="valid", certificate=f"{BASE}/cert/{n}")
+                    else:
+                        order["status"] = "processing"
+                        self.answer(200, order, retry_after_header())
+                        return True
+                elif AUTHZ_POLLS.get(n, 0) > ARGS.processing_polls:
+                    order["status"] = "ready"
+                self.answer(200, order)
+            elif kind == "finalize":
+                csr = json.loads(b64url_decode(json.loads(body)["payload"]))["csr"]
+                CERTIFICATES[n] = sign_csr(b64url_decode(csr))
+                FINALIZED[n] = 0
+                order["status"] = "processing"
+                # RFC 8555 §7.4: the updated order, and no Location header.
+                self.answer(200, order, retry_after_header())
+            elif kind == "cert" and n in CERTIFICATES:
+                self.answer(200, CERTIFICATES[n], content_type="application/pem-certificate-chain")
+            else:
+                return False
+        return True
+
+    def authorization(self, n):
+        """Pending; once its dns-01 challenge is answered, polled in "pending" and "processing"
+        turns before it is valid. Challenge types the client does not speak come first."""
+        status, challenge = "pending", "pending"
+        headers = []
+        if n in ANSWERED:
+            AUTHZ_POLLS[n] += 1
+            polls = AUTHZ_POLLS[n]
+            if polls > ARGS.processing_polls:
+                status = challenge = "valid"
+            else:
+                status = "pending" if polls % 2 else "processing"
+                challenge = "processing"
+                headers = retry_after_header()
+        return {"status": status, "expires": "2099-01-01T00:00:00Z",
+                "identifier": {"type": "dns", "value": "stand-in"},
+                "challenges": [
+                    {"type": "dns-account-01", "status": "pending",
+                     "url": f"{BASE}/other-chall/{n}", "token": f"other{n:0>40}"},
+                    {"type": "dns-persist-01", "status": "pending",
+                     "url": f"{BASE}/other-chall/{n}", "issuer-domain-names": ["stand-in.test"]},
+                    {"type": "dns-01", "status": challenge, "url": f"{BASE}/chall/{n}",
+                     "token": f"token{n:0>40}"}]}, headers
 
 
 class TlsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):

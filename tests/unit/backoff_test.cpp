@@ -85,10 +85,57 @@ TEST_CASE("parseRetryAfter reads delay-seconds, saturating instead of truncating
         {"negative", "-1", std::nullopt},
         {"a fraction", "1.5", std::nullopt},
         {"spaces", " 120", std::nullopt},
-        {"an HTTP-date", "Fri, 31 Dec 1999 23:59:59 GMT", std::nullopt},
+        {"an HTTP-date past", "Fri, 31 Dec 1999 23:59:59 GMT", std::chrono::seconds(0)},
+        {"a date in another format", "1999-12-31T23:59:59Z", std::nullopt},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
         CHECK(acme::parseRetryAfter(c.header) == c.expected);
+    }
+}
+
+TEST_CASE("parseRetryAfter reads an HTTP-date as the wait from now (Pebble sends either form)") {
+    // RFC 9110 §5.6.7 IMF-fixdate; 2026-12-03T09:00:00Z is a Thursday.
+    const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1796288400));
+    struct Case {
+        std::string description, header;
+        std::optional<std::chrono::seconds> expected;
+    };
+    const std::vector<Case> cases{
+        {"three seconds ahead", "Thu, 03 Dec 2026 09:00:03 GMT", std::chrono::seconds(3)},
+        {"an hour ahead", "Thu, 03 Dec 2026 10:00:00 GMT", std::chrono::seconds(3600)},
+        {"now", "Thu, 03 Dec 2026 09:00:00 GMT", std::chrono::seconds(0)},
+        {"a second ago", "Thu, 03 Dec 2026 08:59:59 GMT", std::chrono::seconds(0)},
+        {"not a date", "Thu, 33 Foo 2026 09:00:00 GMT", std::nullopt},
+        {"not GMT", "Thu, 03 Dec 2026 09:00:03 +0100", std::nullopt},
+        {"RFC 850's obsolete form", "Thursday, 03-Dec-26 09:00:03 GMT", std::nullopt},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(acme::parseRetryAfter(c.header, now) == c.expected);
+    }
+    // Part of a second ahead is a whole second: never sooner than asked.
+    const auto halfSecondEarlier = now - std::chrono::milliseconds(500);
+    CHECK(acme::parseRetryAfter("Thu, 03 Dec 2026 09:00:01 GMT", halfSecondEarlier) ==
+          std::chrono::seconds(2));
+}
+
+TEST_CASE("caPollDelay: the CA's Retry-After on a poll, between 250 ms and POLL_INTERVAL") {
+    struct Case {
+        std::string description;
+        std::optional<std::chrono::seconds> retryAfter;
+        std::chrono::milliseconds pollInterval;
+        std::chrono::milliseconds expected;
+    };
+    const std::vector<Case> cases{
+        {"none: the scheduler's own pace", std::nullopt, 10s, 250ms},
+        {"0: not sooner than the scheduler's pace", 0s, 10s, 250ms},
+        {"3 s honoured", 3s, 10s, 3s},
+        {"an hour: at most POLL_INTERVAL", 3600s, 10s, 10s},
+        {"a POLL_INTERVAL shorter than the pace", 3s, 100ms, 250ms},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(caPollDelay(c.retryAfter, 250ms, c.pollInterval) == c.expected);
     }
 }

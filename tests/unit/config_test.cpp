@@ -373,3 +373,18 @@ TEST_CASE("ACME_HANDLER_TIMEOUT and ACME_SCHEDULER_TIMEOUT: budgets of one CA re
     CHECK_THROWS_AS(loadConfig(lookupIn({{"ACME_HANDLER_TIMEOUT", "0s"}})), dnsh::ConfigError);
     CHECK_THROWS_AS(loadConfig(lookupIn({{"ACME_HANDLER_TIMEOUT", "5"}})), dnsh::ConfigError);
 }
+
+TEST_CASE("ACME_PROFILE: a profile name, or empty for the CA's default") {
+    CHECK(loadConfig(lookupIn({})).acmeProfile.empty());
+    CHECK(loadConfig(lookupIn({{"ACME_PROFILE", "shortlived"}})).acmeProfile == "shortlived");
+    for (const std::string& bad :
+         std::vector<std::string>{"short lived", "tls/server", std::string(65, 'a'), "é"}) {
+        CAPTURE(bad);
+        try {
+            loadConfig(lookupIn({{"ACME_PROFILE", bad}}));
+            FAIL("accepted");
+        } catch (const ConfigError& e) {
+            CHECK(std::string(e.what()).find("ACME_PROFILE") != std::string::npos);
+        }
+    }
+}

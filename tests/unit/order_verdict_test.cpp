@@ -27,6 +27,7 @@ TEST_CASE("FailureCode: every error_code of the API spelled once, both ways") {
         {FailureCode::CaRefused, "ca_refused"},
         {FailureCode::CaInvalid, "ca_invalid"},
         {FailureCode::CaRateLimited, "ca_rate_limited"},
+        {FailureCode::InvalidProfile, "invalid_profile"},
         {FailureCode::Timeout, "timeout"},
         {FailureCode::DelegationLost, "delegation_lost"},
         {FailureCode::CaaForbidden, "caa_forbidden"},

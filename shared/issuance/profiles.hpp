@@ -1,0 +1,35 @@
+#pragma once
+// CA profiles (draft-ietf-acme-profiles): which one an order names, and whether the CA offers it.
+// A CA without profiles ignores an unknown "profile" member of newOrder (RFC 8555 §7.4 lets it),
+// so the service checks the directory's meta.profiles itself before naming one, instead of
+// storing a certificate under a profile it never got.
+#include <optional>
+#include <string>
+
+#include "acme/client.hpp"
+#include "config/config.hpp"
+
+namespace dnsh {
+
+struct OrderProfile {
+    std::string name;          // "" : newOrder names none (the CA's default)
+    bool fromSetting = false;  // ACME_PROFILE, not the domain's own choice
+};
+
+// The domain's own profile, else ACME_PROFILE, else none.
+OrderProfile orderProfile(const std::optional<std::string>& domainProfile, const Config& config);
+
+// "a, b" of the profiles the directory lists, or "none".
+std::string offeredProfiles(const acme::Directory& directory);
+
+// Nothing when `profile` names none or one the directory lists; else an AcmeError of type
+// invalidProfile (error_code invalid_profile; not the CA's error, so not counted as one) naming
+// the setting or the domain's choice, and what the CA offers.
+void requireOffered(const acme::Directory& directory, const OrderProfile& profile);
+
+// POST /domains with a "profile": asks the CA's directory (within ACME_HANDLER_TIMEOUT).
+// BadRequest naming the offered profiles when it is not one of them (a CA without profiles
+// refuses every one); BadGateway when the CA does not answer.
+void requireProfileOffered(const Config& config, const std::string& profile);
+
+}  // namespace dnsh

@@ -1,0 +1,164 @@
+// RFC 8555 details Pebble cannot be made to show, against the stand-in CA
+// tests/support/stalled_ca.py --stall none (a whole order; see its usage): an authorization and
+// an order that stay "processing" with a Retry-After (as delay-seconds and as an HTTP-date) are
+// waited on as asked, up to POLL_INTERVAL (README "How issuance and renewal work"); finalize
+// answered without Location; dns-account-01 and dns-persist-01 offered before dns-01 are passed
+// over; userActionRequired names where to act; a CA without profiles refuses every profile.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/api_server.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/http_client.hpp"
+#include "support/scheduler_process.hpp"
+#include "support/stalled_ca.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+using Env = std::map<std::string, std::string>;
+
+namespace {
+
+HttpRequest issueRequest(const TestDomain& domain) {
+    return {"POST", "/domains/" + domain.id + "/issue-certificate", "", "application/json", {}};
+}
+
+// The times of the requests at or after `from`.
+std::vector<double> since(const std::vector<double>& times, double from) {
+    std::vector<double> later;
+    std::copy_if(times.begin(), times.end(), std::back_inserter(later),
+                 [&](double t) { return t >= from; });
+    return later;
+}
+
+// The gaps between consecutive times.
+std::vector<double> gaps(const std::vector<double>& times) {
+    std::vector<double> between;
+    for (std::size_t i = 1; i < times.size(); ++i) between.push_back(times[i] - times[i - 1]);
+    return between;
+}
+
+std::string listed(const std::vector<double>& values) {
+    std::string text;
+    for (double value : values) text += (text.empty() ? "" : ", ") + std::to_string(value);
+    return text;
+}
+
+// issue-certificate through an API server pointed at `ca`, the value published, a scheduler
+// pointed at it with `pollInterval`: the domain active within `timeout`.
+void issueThrough(const StalledCa& ca, const TestDomain& domain, const std::string& pollInterval,
+                  std::chrono::seconds timeout) {
+    ApiServer api("ca-protocol", {{"ACME_DIRECTORY", ca.directory()}});
+    const HttpResult started = send(api.baseUrl(), issueRequest(domain));
+    REQUIRE_MESSAGE(started.status == 202, started.body);
+    publish(domain, started.jsonString("expected_txt_value"));
+    const auto scheduler =
+        startScheduler(Env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", pollInterval}});
+    requireAllActive({domain}, timeout);
+    CHECK(scheduler->terminate() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("CA protocol: processing is waited on as Retry-After asks, finalize needs no Location, "
+          "challenge types other than dns-01 are passed over") {
+    Leftovers leftovers;
+    // Three "processing" answers each for the authorization and the order, Retry-After: 2.
+    StalledCa ca({"--stall", "none", "--retry-after", "2", "--processing-polls", "3"});
+    const TestDomain domain = verifiedDomain("ca-protocol", leftovers);
+    issueThrough(ca, domain, "5s", 60s);
+    INFO(describe(ca.process()));
+
+    // dns-01 answered once; the other types never touched.
+    CHECK(ca.requests("POST", "/chall/") == 1);
+    CHECK(ca.requests("POST", "/other-chall/") == 0);
+    // The authorization polled once soon after the answer, then as Retry-After asked: 2 s as
+    // delay-seconds, 1-2 s as an HTTP-date (whole seconds); never the scheduler's 250 ms pace,
+    // nor POLL_INTERVAL's 5 s.
+    const double answered = ca.requestTimes("POST", "/chall/").at(0);
+    const std::vector<double> authorizationPolls = since(ca.requestTimes("POST", "/authz/"), answered);
+    CAPTURE(listed(authorizationPolls));
+    REQUIRE(authorizationPolls.size() == 4);  // three processing, then valid
+    for (double gap : gaps(authorizationPolls)) {
+        CHECK(gap >= 0.9);
+        CHECK(gap < 3.5);
+    }
+    // Finalized once, answered without Location: the order polled at the URL we had.
+    REQUIRE(ca.requests("POST", "/finalize/") == 1);
+    const double finalized = ca.requestTimes("POST", "/finalize/").at(0);
+    const std::vector<double> orderPolls = since(ca.requestTimes("POST", "/order/"), finalized);
+    CAPTURE(listed(orderPolls));
+    REQUIRE(orderPolls.size() == 4);  // three processing, then valid
+    CHECK(orderPolls.front() - finalized < 1.0);
+    for (double gap : gaps(orderPolls)) {
+        CHECK(gap >= 0.9);
+        CHECK(gap < 3.5);
+    }
+    CHECK(ca.requests("POST", "/cert/") == 1);
+    CHECK(count("SELECT count(*) FROM certificates WHERE domain_id = " + quoted(domain.id)) == 1);
+}
+
+TEST_CASE("CA protocol: a Retry-After longer than POLL_INTERVAL is cut to POLL_INTERVAL") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--retry-after", "3600", "--processing-polls", "2"});
+    const TestDomain domain = verifiedDomain("ca-protocol-cut", leftovers);
+    issueThrough(ca, domain, "2s", 40s);
+    INFO(describe(ca.process()));
+    const double answered = ca.requestTimes("POST", "/chall/").at(0);
+    const std::vector<double> polls = since(ca.requestTimes("POST", "/authz/"), answered);
+    CAPTURE(listed(polls));
+    REQUIRE(polls.size() == 3);  // two processing, then valid
+    for (double gap : gaps(polls)) {
+        CHECK(gap >= 1.9);
+        CHECK(gap < 3.5);
+    }
+}
+
+TEST_CASE("CA protocol: userActionRequired fails issue-certificate naming where to act") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--user-action-required"});
+    const TestDomain domain = verifiedDomain("ca-protocol-tos", leftovers);
+    ApiServer api("ca-protocol", {{"ACME_DIRECTORY", ca.directory()}});
+    const HttpResult refused = send(api.baseUrl(), issueRequest(domain));
+    INFO(refused.body);
+    CHECK(refused.status == 502);
+    CHECK(refused.jsonString("error_code") == "ca_refused");
+    // The problem's instance, where the person agrees to the new terms (RFC 8555 §7.3.3).
+    const std::string where = ca.directory().substr(0, ca.directory().size() - 4) +
+                              "/agreement?token=W8Ih3PswD-8";
+    CHECK(refused.jsonString("error") == "ACME CA refused: Terms of service have changed; the CA "
+                                         "needs a person to act at " + where);
+    CHECK(get("/domains/" + domain.id).jsonString("status") == "verified");
+}
+
+TEST_CASE("CA protocol: a CA without profiles refuses every profile at POST /domains") {
+    StalledCa ca({"--stall", "none", "--no-profiles"});
+    ApiServer api("ca-protocol", {{"ACME_DIRECTORY", ca.directory()}});
+    const std::string name = "no-profiles-" + std::to_string(std::chrono::steady_clock::now()
+                                                                  .time_since_epoch()
+                                                                  .count()) +
+                             ".example";
+    const HttpResult refused =
+        send(api.baseUrl(), {"POST", "/domains",
+                             "{\"domain_name\": \"" + name + "\", \"profile\": \"default\"}",
+                             "application/json", {}});
+    CHECK(refused.status == 400);
+    CHECK(refused.jsonString("error") == "profile \"default\": the CA offers no profiles");
+    CHECK(refused.jsonString("error_code") == "invalid_profile");
+    CHECK(count("SELECT count(*) FROM domains WHERE domain_name = " + quoted(name)) == 0);
+    // Without a profile the CA is not asked at all.
+    const int directoryReads = ca.requests("GET", "/dir");
+    const HttpResult created = send(
+        api.baseUrl(), {"POST", "/domains", "{\"domain_name\": \"" + name + "\"}",
+                        "application/json", {}});
+    CHECK(created.status == 201);
+    CHECK(ca.requests("GET", "/dir") == directoryReads);
+    execute("DELETE FROM domains WHERE domain_name = " + quoted(name));
+}
