@@ -6,7 +6,7 @@ namespace dnsh {
 
 namespace {
 
-constexpr EnumNames<FailureCode, 17> kFailureCodes{{{
+constexpr EnumNames<FailureCode, 18> kFailureCodes{{{
     {FailureCode::TxtNotFound, "txt_not_found"},
     {FailureCode::TxtMismatch, "txt_mismatch"},
     {FailureCode::CnameNotFound, "cname_not_found"},
