@@ -172,7 +172,7 @@ dnsh_start_pebble() {
     local dir=$1 acme_port=$2 mgmt_port=$3 dns=$4 pidfile=$5 logfile=$6 tls=${7:-$1}
     mkdir -p "$dir"
     dnsh_pebble_tls "$tls"
-    # Two profiles (draft-ietf-acme-profiles), each with its own lifetime: a profile's
+    # deploy/stack/pebble.json.in. Two profiles (draft-ietf-acme-profiles), each with its own lifetime: a profile's
     # validityPeriod is the only setting of it (the top-level certificateValidityPeriod of Pebble
     # 2.4 is ignored). Pebble picks a random profile for an order that names none, so the sandbox
     # and the tests set ACME_PROFILE=default. caaIdentities: the issuer domain the directory's
@@ -183,15 +183,8 @@ dnsh_start_pebble() {
     local shortlived=576000
     [ $((validity / 2)) -lt "$shortlived" ] && shortlived=$(( validity / 2 > 0 ? validity / 2 : 1 ))
     local config
-    config=$(cat <<JSON
-{"pebble": {"listenAddress": "127.0.0.1:$acme_port", "managementListenAddress": "127.0.0.1:$mgmt_port",
-  "certificate": "$tls/cert.pem", "privateKey": "$tls/key.pem",
-  "httpPort": 5002, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false,
-  "caaIdentities": ["pebble.letsencrypt.org"], "domainBlocklist": ["blocked-by-policy.test"],
-  "profiles": {"default": {"description": "the sandbox's certificates", "validityPeriod": $validity},
-               "shortlived": {"description": "short-lived certificates", "validityPeriod": $shortlived}}}}
-JSON
-)
+    config=$(dnsh_render pebble.json.in ACME_PORT="$acme_port" MANAGEMENT_PORT="$mgmt_port" \
+        TLS_DIR="$tls" VALIDITY="$validity" SHORTLIVED="$shortlived")
     # A running Pebble started with another configuration, DNS server, binary or PEBBLE_* settings
     # (say SANDBOX_CERT_VALIDITY changed) is restarted with the new ones.
     local signature
