@@ -61,7 +61,7 @@ const Directory& Client::directory() {
     if (!directory_) {
         const auto json = transport_.get(directoryUrl_).json();
         Directory directory{text(json, "newNonce"), text(json, "newAccount"),
-                            text(json, "newOrder"), text(json, "renewalInfo"), {}};
+                            text(json, "newOrder"), text(json, "renewalInfo"), {}, {}};
         // RFC 8555 §7.1.1: the optional meta object; anything but strings in the list is skipped.
         if (const auto meta = json->getObject("meta")) {
             if (const auto identities = meta->getArray("caaIdentities"))
