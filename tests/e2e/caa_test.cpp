@@ -11,6 +11,7 @@
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/pebble.hpp"
 #include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
@@ -22,14 +23,6 @@ namespace {
 
 const std::string kCaIdentity = "pebble.letsencrypt.org";
 
-// Orders the stack's Pebble (ACME_DIRECTORY) has created so far: one "Added order" log line each.
-int ordersAtTheCa() {
-    std::ifstream log(requireEnv("DNSH_TEST_LOG_DIR") + "/pebble.log");
-    int orders = 0;
-    for (std::string line; std::getline(log, line);)
-        if (line.find("Added order") != std::string::npos) ++orders;
-    return orders;
-}
 
 long long ordersInTheDatabase(const TestDomain& domain) {
     return count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id));

@@ -21,6 +21,7 @@
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/pebble.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
 
@@ -29,14 +30,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Orders the stack's Pebble has created so far: one "Added order" line in its log each.
-int ordersAtTheCa() {
-    std::ifstream log(requireEnv("DNSH_TEST_LOG_DIR") + "/pebble.log");
-    int orders = 0;
-    for (std::string line; std::getline(log, line);)
-        if (line.find("Added order") != std::string::npos) ++orders;
-    return orders;
-}
 
 // The authorization's status as the CA says it, asked with the service's own account
 // (POST-as-GET, RFC 8555 §7.5).

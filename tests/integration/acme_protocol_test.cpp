@@ -15,34 +15,16 @@
 #include "crypto/keys.hpp"
 #include "issuance/acme_account.hpp"
 #include "support/test_env.hpp"
+#include "support/captured_stderr.hpp"
 
 using namespace dnsh;
+using namespace dnsh::test;
 using dnsh::test::requireEnv;
 
 namespace {
 
 acme::Transport makeTransport() {
     return acme::Transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(10));
-}
-
-// Runs `work` with stderr (the JSON log lines) sent to a temporary file; returns what it wrote.
-template <typename Work>
-std::string capturedStderr(Work&& work) {
-    std::fflush(stderr);
-    std::FILE* file = std::tmpfile();
-    REQUIRE(file != nullptr);
-    const int saved = ::dup(STDERR_FILENO);
-    ::dup2(::fileno(file), STDERR_FILENO);
-    work();
-    std::fflush(stderr);
-    ::dup2(saved, STDERR_FILENO);
-    ::close(saved);
-    std::string text;
-    std::rewind(file);
-    for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file))
-        text.push_back(static_cast<char>(c));
-    std::fclose(file);
-    return text;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "support/pebble.hpp"
 
+#include <fstream>
+
 #include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/Context.h>
@@ -17,6 +19,14 @@
 #include "support/test_env.hpp"
 
 namespace dnsh::test {
+
+int ordersAtTheCa() {
+    std::ifstream log(requireEnv("DNSH_TEST_LOG_DIR") + "/pebble.log");
+    int orders = 0;
+    for (std::string line; std::getline(log, line);)
+        if (line.find("Added order") != std::string::npos) ++orders;
+    return orders;
+}
 
 namespace {
 

@@ -1,6 +1,7 @@
 // The JSON log lines (README "Operating it", logs): one valid JSON object per line, whatever bytes
 // a field holds, with the request id of the LogContext.
 #include "log/log.hpp"
+#include "support/captured_stderr.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -14,26 +15,9 @@
 #include <vector>
 
 using namespace dnsh;
+using namespace dnsh::test;
 
 namespace {
-
-// Runs `work` with stderr sent to a temporary file and returns what it wrote.
-template <typename Work>
-std::string capturedStderr(Work&& work) {
-    std::FILE* file = std::tmpfile();
-    REQUIRE(file != nullptr);
-    const int saved = ::dup(STDERR_FILENO);
-    ::dup2(::fileno(file), STDERR_FILENO);
-    work();
-    ::dup2(saved, STDERR_FILENO);
-    ::close(saved);
-    std::string text;
-    std::rewind(file);
-    for (int c = std::fgetc(file); c != EOF; c = std::fgetc(file))
-        text.push_back(static_cast<char>(c));
-    std::fclose(file);
-    return text;
-}
 
 std::vector<Poco::JSON::Object::Ptr> parsedLines(const std::string& text) {
     std::vector<Poco::JSON::Object::Ptr> lines;
