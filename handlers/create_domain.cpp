@@ -1,8 +1,6 @@
 // POST /domains {"domain_name": "...", "profile": "..."} -> 201 the new domain and its
 // verification token. A profile is checked against the CA's directory first.
 #include "domain/domain_json.hpp"
-#include "domain/domain_name.hpp"
-#include "domain/domain_service.hpp"
 #include "http/json_body.hpp"
 #include "http/serve.hpp"
 #include "issuance/profiles.hpp"
@@ -14,11 +12,9 @@ int main() {
              const auto name = dnsh::requireStringField(body, "domain_name");
              const auto profile = dnsh::optionalStringField(body, "profile");
              dnsh::rejectUnknownFields(body, {"domain_name", "profile"});
-             // A bad name is refused before the CA is asked about the profile.
-             dnsh::normalizeDomainName(name);
-             if (profile) dnsh::requireProfileOffered(context.config, *profile);
              return dnsh::jsonResponse(
-                 201, dnsh::registrationJson(dnsh::registerDomain(context.database, name, profile),
+                 201, dnsh::registrationJson(dnsh::registerDomainWithProfile(
+                                                 context.database, context.config, name, profile),
                                              context.config.delegationZone));
          }});
 }

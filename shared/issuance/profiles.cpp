@@ -2,6 +2,8 @@
 
 #include "config/profile_name.hpp"
 #include "core/error.hpp"
+#include "domain/domain_name.hpp"
+#include "domain/domain_service.hpp"
 #include "issuance/acme_account.hpp"
 
 namespace dnsh {
@@ -50,6 +52,14 @@ void requireProfileOffered(const Config& config, const std::string& profile) {
                         e.problem().detail,
                     std::string(toString(failureCodeOf(e))));
     }
+}
+
+Domain registerDomainWithProfile(Database& database, const Config& config,
+                                 std::string_view requestedName,
+                                 const std::optional<std::string>& profile) {
+    normalizeDomainName(requestedName);
+    if (profile) requireProfileOffered(config, *profile);
+    return registerDomain(database, requestedName, profile);
 }
 
 }  // namespace dnsh

@@ -8,6 +8,8 @@
 
 #include "acme/client.hpp"
 #include "config/config.hpp"
+#include "db/database.hpp"
+#include "domain/domain.hpp"
 
 namespace dnsh {
 
@@ -31,5 +33,11 @@ void requireOffered(const acme::Directory& directory, const OrderProfile& profil
 // BadRequest naming the offered profiles when it is not one of them (a CA without profiles
 // refuses every one); BadGateway when the CA does not answer.
 void requireProfileOffered(const Config& config, const std::string& profile);
+
+// POST /domains: the name is checked first (a bad one is refused without asking the CA), then
+// the profile, when one is given, against the CA's directory; then the domain is registered.
+Domain registerDomainWithProfile(Database& database, const Config& config,
+                                 std::string_view requestedName,
+                                 const std::optional<std::string>& profile);
 
 }  // namespace dnsh
