@@ -21,6 +21,7 @@
 #include "support/scheduler_process.hpp"
 #include "support/scratch_database.hpp"
 #include "support/test_env.hpp"
+#include "support/tls_host.hpp"
 
 using namespace dnsh::test;
 using namespace std::chrono_literals;
@@ -96,9 +97,10 @@ TEST_CASE("claims: the scheduler follows a CNAME from the challenge name to the 
 TEST_CASE("claims: a challenge the CA rejects ends failed with the CA's reason") {
     // The scheduler asks a DNS server of this case's own, which has the value; Pebble asks the
     // sandbox DNS, which does not: our lookup passes, the CA's validation fails.
-    const int dnsPort =
-        20000 + static_cast<int>(std::stoul(dnsh::randomHex(2), nullptr, 16)) % 20000;
-    const int apiPort = dnsPort + 20000;
+    // Ports nothing listens on: a random one already taken made challtestsrv exit at once, and
+    // the case wait for an API that never came.
+    const int dnsPort = freeLoopbackPort();
+    const int apiPort = freeLoopbackPort();
     const CommandResult started = runCommand(
         requireEnv("DNSH_CHALLTESTSRV") + " -dnsserver 127.0.0.1:" + std::to_string(dnsPort) +
         " -management 127.0.0.1:" + std::to_string(apiPort) +
