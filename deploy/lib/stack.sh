@@ -638,9 +638,29 @@ dnsh_print_failed_tests() {
     done < "$dir/LastTestsFailed.log"
 }
 
+# After a failed run: where each of the test stack's Pebbles is stuck. Go prints every goroutine
+# on SIGQUIT (and exits); this names the Pebble frames of those waiting for a lock, counted, so a
+# CA that stopped answering shows which of its locks it waits on (README, "The 60-second CA stalls").
+dnsh_report_pebble_locks() {
+    local run=$1 log=$2 name pid
+    for name in pebble pebble-nonce pebble-reuse pebble-unbound; do
+        pid=$(cat "$run/$name.pid" 2>/dev/null) || continue
+        kill -0 "$pid" 2>/dev/null || continue
+        kill -QUIT "$pid" 2>/dev/null
+        for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        echo "--- $name: goroutines waiting for a lock when the run ended (SIGQUIT dump in $log/$name.log) ---" >&2
+        awk '/^goroutine .*\[(semacquire|sync\.RWMutex|sync\.Mutex)/ { waiting = 1; next }
+             /^goroutine / { waiting = 0 }
+             waiting && /pebble\/v2\/(wfe|va|db|core|ca)\./ { getline at; sub(/ \+0x.*/, "", at);
+                 sub(/^.*pebble\/v2\//, "", at); print at; waiting = 0 }' "$log/$name.log" |
+            sort | uniq -c | sort -rn | head -n 8 >&2
+    done
+}
+
 dnsh_stop_test_stack() {
     local test_dir=$1 show_logs=${2:-0}
     local run=$test_dir/run
+    [ "$show_logs" = 1 ] && dnsh_report_pebble_locks "$run" "$test_dir/log"
     for service in lighttpd pebble pebble-nonce pebble-reuse pebble-unbound unbound unbound-caching \
         challtestsrv knot \
         knot-delegation knot-customer-1 knot-customer-2; do

@@ -3,6 +3,9 @@
 //	mode same-order: one pending order, WORKERS goroutines POST-as-GET it in a loop for DURATION
 //	mode issue:      WORKERS goroutines each issue certificates (newOrder, dns-01 via challtestsrv,
 //	                 finalize, poll the order at once, download) until COUNT certificates
+//	mode deactivate: WORKERS goroutines each place an order, answer its dns-01 challenge and at
+//	                 once deactivate the authorization (what DELETE /domains/{id} does to an order
+//	                 in flight, RFC 8555 §7.5.2), then poll it, until COUNT orders
 //
 // Every request has its own deadline (REQ_TIMEOUT); a request past it is a stall. At the end it
 // probes: newNonce (no DB lock) and newOrder (DB lock) with a 5 s deadline each.
@@ -17,11 +20,14 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +39,7 @@ var (
 	dir        = flag.String("dir", "", "ACME directory URL")
 	caFile     = flag.String("ca", "", "Pebble TLS certificate")
 	dnsAPI     = flag.String("dnsapi", "", "challtestsrv management URL")
-	mode       = flag.String("mode", "same-order", "same-order | issue")
+	mode       = flag.String("mode", "same-order", "same-order | orders-authz | issue | deactivate")
 	workers    = flag.Int("workers", 16, "concurrent goroutines")
 	duration   = flag.Duration("duration", 20*time.Second, "same-order: how long")
 	count      = flag.Int("count", 200, "issue: certificates")
@@ -162,6 +168,33 @@ func main() {
 			}(w)
 		}
 		wg.Wait()
+	case "deactivate":
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for w := 0; w < *workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				client := newClient(httpClient)
+				if call("newAccount", func(c context.Context) error {
+					_, e := client.Register(c, &acme.Account{}, acme.AcceptTOS)
+					return e
+				}) != nil {
+					return
+				}
+				for {
+					i := next.Add(1)
+					if i > int64(*count) {
+						return
+					}
+					if err := deactivateInFlight(client, fmt.Sprintf("%s-%d.bench.example", *label, i), call); err != nil {
+						fmt.Printf("%s worker %d: %v\n", stamp(), w, err)
+						return
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
 	}
 	fmt.Printf("%s done in %s: %d requests answered, %d stalled\n", stamp(), time.Since(start).Round(time.Millisecond), ok.Load(), stalls.Load())
 	// Probes: a request that takes no DB lock, and one that does.
@@ -232,4 +265,97 @@ func issueOne(client *acme.Client, name string, call func(string, func(context.C
 		_, _, e := client.CreateOrderCert(c, order.FinalizeURL, csr, true)
 		return e
 	})
+}
+
+// deactivateInFlight answers an order's dns-01 challenge and deactivates its authorization while
+// the CA may still be validating it, then polls the authorization once.
+func deactivateInFlight(client *acme.Client, name string, call func(string, func(context.Context) error) error) error {
+	var order *acme.Order
+	if err := call("newOrder", func(c context.Context) (e error) { order, e = client.AuthorizeOrder(c, acme.DomainIDs(name)); return }); err != nil {
+		return err
+	}
+	url := order.AuthzURLs[0]
+	var authz *acme.Authorization
+	if err := call("authz", func(c context.Context) (e error) { authz, e = client.GetAuthorization(c, url); return }); err != nil {
+		return err
+	}
+	var chal *acme.Challenge
+	for _, ch := range authz.Challenges {
+		if ch.Type == "dns-01" {
+			chal = ch
+		}
+	}
+	value, _ := client.DNS01ChallengeRecord(chal.Token)
+	body, _ := json.Marshal(map[string]string{"host": "_acme-challenge." + name + ".", "value": value})
+	if r, err := http.Post(*dnsAPI+"/set-txt", "application/json", bytes.NewReader(body)); err != nil {
+		return err
+	} else {
+		r.Body.Close()
+	}
+	if err := call("challenge", func(c context.Context) error { _, e := client.Accept(c, chal); return e }); err != nil {
+		return err
+	}
+	// x/crypto/acme's RevokeAuthorization sends ACME v1's "resource" field, which -strict refuses.
+	if err := call("deactivate", func(c context.Context) error { return postSigned(c, client, url, `{"status":"deactivated"}`) }); err != nil {
+		return err
+	}
+	return call("authz poll", func(c context.Context) (e error) { _, e = client.GetAuthorization(c, url); return })
+}
+
+// postSigned sends one JWS-signed POST (RFC 8555 §6.2, ES256 with the account's "kid"), again
+// with a fresh nonce after badNonce (Pebble refuses 5% of nonces on purpose, RFC 8555 §6.5), and
+// fails on any other answer but 2xx.
+func postSigned(ctx context.Context, client *acme.Client, url, payload string) (err error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = postSignedOnce(ctx, client, url, payload); err == nil || !strings.Contains(err.Error(), "badNonce") {
+			return err
+		}
+	}
+	return err
+}
+
+func postSignedOnce(ctx context.Context, client *acme.Client, url, payload string) error {
+	dir, err := client.Discover(ctx)
+	if err != nil {
+		return err
+	}
+	head, err := http.NewRequestWithContext(ctx, http.MethodHead, dir.NonceURL, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.HTTPClient.Do(head)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	b64 := base64.RawURLEncoding.EncodeToString
+	protected, _ := json.Marshal(map[string]string{"alg": "ES256", "kid": string(client.KID),
+		"nonce": resp.Header.Get("Replay-Nonce"), "url": url})
+	signingInput := b64(protected) + "." + b64([]byte(payload))
+	digest := crypto.SHA256.New()
+	digest.Write([]byte(signingInput))
+	r, s, err := ecdsa.Sign(rand.Reader, client.Key.(*ecdsa.PrivateKey), digest.Sum(nil))
+	if err != nil {
+		return err
+	}
+	signature := make([]byte, 64)
+	r.FillBytes(signature[:32])
+	s.FillBytes(signature[32:])
+	body, _ := json.Marshal(map[string]string{"protected": b64(protected), "payload": b64([]byte(payload)), "signature": b64(signature)})
+	post, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	post.Header.Set("Content-Type", "application/jose+json")
+	post.Header.Set("User-Agent", "pebblestress/1")
+	resp, err = client.HTTPClient.Do(post)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, answer)
+	}
+	return nil
 }
