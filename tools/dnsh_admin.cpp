@@ -217,8 +217,15 @@ private:
             std::cerr << "usage: dnsh-admin ari-refresh DOMAIN_ID|--all [--json]\n";
             return EXIT_USAGE;
         }
-        dnsh::acme::Transport transport(config.acmeCaBundle, config.acmeSchedulerTimeout);
-        dnsh::acme::Client client(transport, config.acmeDirectory);
+        // Each certificate is asked about at the CA that issued it (RFC 9773 §4.1).
+        std::vector<std::unique_ptr<dnsh::acme::Transport>> transports;
+        std::vector<std::unique_ptr<dnsh::acme::Client>> clients;
+        for (const auto& ca : dnsh::configuredCas(config)) {
+            transports.push_back(std::make_unique<dnsh::acme::Transport>(
+                ca.caBundle, config.acmeSchedulerTimeout));
+            clients.push_back(
+                std::make_unique<dnsh::acme::Client>(*transports.back(), ca.directoryUrl));
+        }
         std::map<dnsh::AriRefreshOutcome, int> counts;
         Poco::JSON::Array items;
         auto report = [&](const dnsh::AriRefreshed& refreshed) {
@@ -229,8 +236,10 @@ private:
                 std::cout << dnsh::ariRefreshedLine(refreshed) << "\n";
         };
         if (all) {
-            const int asked = dnsh::refreshAriForAll(database, client, config.acmeDirectory,
-                                                     config.ariMaxWait, report);
+            int asked = 0;
+            for (const auto& client : clients)
+                asked += dnsh::refreshAriForAll(database, *client, client->directoryUrl(),
+                                                config.ariMaxWait, report);
             if (!json()) {
                 std::cout << "asked the CA about " << asked << " certificate(s):";
                 for (const auto& [outcome, count] : counts)
@@ -238,7 +247,14 @@ private:
                 std::cout << "\n";
             }
         } else {
-            report(dnsh::refreshAriForDomain(database, client, config.ariMaxWait, arguments[1]));
+            report(dnsh::refreshAriForDomain(
+                database,
+                [&](const std::string& directoryUrl) -> dnsh::acme::Client* {
+                    for (const auto& client : clients)
+                        if (client->directoryUrl() == directoryUrl) return client.get();
+                    return nullptr;
+                },
+                config.ariMaxWait, arguments[1]));
         }
         if (json()) {
             items.stringify(std::cout);

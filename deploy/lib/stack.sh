@@ -182,9 +182,18 @@ dnsh_start_pebble() {
     local validity=${DNSH_CERT_VALIDITY_SECONDS:-7776000}
     local shortlived=576000
     [ $((validity / 2)) -lt "$shortlived" ] && shortlived=$(( validity / 2 > 0 ? validity / 2 : 1 ))
+    # DNSH_PEBBLE_EAB_KID and DNSH_PEBBLE_EAB_KEY (base64url): a CA that requires External
+    # Account Binding (RFC 8555 §7.3.4) with that one key, as ZeroSSL and Google Trust Services
+    # do. DNSH_PEBBLE_CAA_IDENTITY: another issuer domain name for CAA (a second CA).
+    local eab_required=false eab_keys='{}'
+    if [ -n "${DNSH_PEBBLE_EAB_KID:-}" ]; then
+        eab_required=true
+        eab_keys="{\"$DNSH_PEBBLE_EAB_KID\": \"$DNSH_PEBBLE_EAB_KEY\"}"
+    fi
     local config
     config=$(dnsh_render pebble.json.in ACME_PORT="$acme_port" MANAGEMENT_PORT="$mgmt_port" \
-        TLS_DIR="$tls" VALIDITY="$validity" SHORTLIVED="$shortlived")
+        TLS_DIR="$tls" VALIDITY="$validity" SHORTLIVED="$shortlived" EAB_REQUIRED="$eab_required" \
+        EAB_KEYS="$eab_keys" CAA_IDENTITY="${DNSH_PEBBLE_CAA_IDENTITY:-pebble.letsencrypt.org}")
     # A running Pebble started with another configuration, DNS server, binary or PEBBLE_* settings
     # (say SANDBOX_CERT_VALIDITY changed) is restarted with the new ones.
     local signature
@@ -604,6 +613,17 @@ dnsh_start_test_stack() {
         "$(dnsh_free_port)" "$DNSH_TEST_UNBOUND" "$run/pebble-unbound.pid" \
         "$log/pebble-unbound.log" "$test_dir/pebble-tls"
     export ACME_DIRECTORY_UNBOUND=$ACME_DIRECTORY PEBBLE_MANAGEMENT_UNBOUND=$PEBBLE_MANAGEMENT
+    # Several CAs (README "Several CAs"): a second CA that requires External Account Binding and
+    # that CAA names by another issuer domain, the fallback of the multi-CA tests.
+    # (Not ACME_EAB_*: the one-CA form would send that key to every other CA of the tests.)
+    export DNSH_TEST_EAB_KID=dnsh-test-kid
+    DNSH_TEST_EAB_HMAC_KEY=$(openssl rand 32 | basenc --base64url | tr -d '=\n')
+    export DNSH_TEST_EAB_HMAC_KEY ACME_CAA_IDENTITY_EAB=fallback.pebble.test
+    DNSH_PEBBLE_EAB_KID=$DNSH_TEST_EAB_KID DNSH_PEBBLE_EAB_KEY=$DNSH_TEST_EAB_HMAC_KEY \
+        DNSH_PEBBLE_CAA_IDENTITY=$ACME_CAA_IDENTITY_EAB PEBBLE_AUTHZREUSE=0 \
+        dnsh_start_pebble "$test_dir/pebble-eab" "$(dnsh_free_port)" "$(dnsh_free_port)" \
+        "$DNS_RESOLVER" "$run/pebble-eab.pid" "$log/pebble-eab.log" "$test_dir/pebble-tls"
+    export ACME_DIRECTORY_EAB=$ACME_DIRECTORY PEBBLE_MANAGEMENT_EAB=$PEBBLE_MANAGEMENT
     PEBBLE_AUTHZREUSE=0 dnsh_start_pebble "$test_dir/pebble" "$(dnsh_free_port)" "$(dnsh_free_port)" \
         "$DNS_RESOLVER" "$run/pebble.pid" "$log/pebble.log" "$test_dir/pebble-tls"
     export ACME_DIRECTORY ACME_CA_BUNDLE PEBBLE_MANAGEMENT
@@ -643,7 +663,7 @@ dnsh_print_failed_tests() {
 # CA that stopped answering shows which of its locks it waits on (README, "The 60-second CA stalls").
 dnsh_report_pebble_locks() {
     local run=$1 log=$2 name pid
-    for name in pebble pebble-nonce pebble-reuse pebble-unbound; do
+    for name in pebble pebble-nonce pebble-reuse pebble-unbound pebble-eab; do
         pid=$(cat "$run/$name.pid" 2>/dev/null) || continue
         kill -0 "$pid" 2>/dev/null || continue
         kill -QUIT "$pid" 2>/dev/null
@@ -661,7 +681,7 @@ dnsh_stop_test_stack() {
     local test_dir=$1 show_logs=${2:-0}
     local run=$test_dir/run
     [ "$show_logs" = 1 ] && dnsh_report_pebble_locks "$run" "$test_dir/log"
-    for service in lighttpd pebble pebble-nonce pebble-reuse pebble-unbound unbound unbound-caching \
+    for service in lighttpd pebble pebble-nonce pebble-reuse pebble-unbound pebble-eab unbound unbound-caching \
         challtestsrv knot \
         knot-delegation knot-customer-1 knot-customer-2; do
         dnsh_stop_pidfile "$run/$service.pid"

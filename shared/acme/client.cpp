@@ -5,6 +5,9 @@
 
 #include <sstream>
 
+#include <Poco/JSON/Parser.h>
+
+#include "acme/jws.hpp"
 #include "crypto/keys.hpp"
 
 namespace dnsh::acme {
@@ -61,7 +64,7 @@ const Directory& Client::directory() {
     if (!directory_) {
         const auto json = transport_.get(directoryUrl_).json();
         Directory directory{text(json, "newNonce"), text(json, "newAccount"),
-                            text(json, "newOrder"), text(json, "renewalInfo"), {}, {}};
+                            text(json, "newOrder"), text(json, "renewalInfo"), {}, {}, false};
         // RFC 8555 §7.1.1: the optional meta object; anything but strings in the list is skipped.
         if (const auto meta = json->getObject("meta")) {
             if (const auto identities = meta->getArray("caaIdentities"))
@@ -69,6 +72,7 @@ const Directory& Client::directory() {
                     if (const auto identity = identities->get(static_cast<unsigned>(i));
                         identity.isString() && !identity.extract<std::string>().empty())
                         directory.caaIdentities.push_back(identity.extract<std::string>());
+            directory.externalAccountRequired = meta->optValue("externalAccountRequired", false);
             if (const auto profiles = meta->getObject("profiles"))
                 for (const auto& [name, description] : *profiles)
                     directory.profiles[name] =
@@ -83,13 +87,29 @@ const Directory& Client::directory() {
     return *directory_;
 }
 
-std::string Client::newAccount(EVP_PKEY* accountKey, const std::string& email) {
+std::string Client::newAccount(EVP_PKEY* accountKey, const std::string& email,
+                               const std::optional<ExternalAccountKey>& externalAccount) {
     Poco::JSON::Object payload;
     payload.set("termsOfServiceAgreed", true);
     if (!email.empty()) {
         Poco::JSON::Array contact;
         contact.add("mailto:" + email);
         payload.set("contact", contact);
+    }
+    if (externalAccount) {
+        // RFC 8555 §7.3.4: a JWS over our account's public key, MACed with the CA's key.
+        Poco::JSON::Parser parser;
+        payload.set("externalAccountBinding",
+                    parser.parse(externalAccountBinding(accountKey, externalAccount->keyId,
+                                                        externalAccount->hmacKey,
+                                                        directory().newAccount)));
+    } else if (directory().externalAccountRequired) {
+        // Not worth a request the CA must refuse: say what is missing, naming the CA.
+        throw AcmeError(Problem{std::string(ProblemType::kExternalAccountRequired),
+                                directoryUrl_ +
+                                    " requires External Account Binding: set its EAB key id "
+                                    "and HMAC key (README \"Several CAs\")",
+                                400});
     }
     // No kid: the JWK goes in the header (RFC 8555 §6.2). 200 = existing account, 201 = new.
     const HttpReply reply =

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "acme/status.hpp"
+#include "config/ca_settings.hpp"
 #include "acme/transport.hpp"
 
 namespace dnsh::acme {
@@ -23,6 +24,8 @@ struct Directory {
     // draft-ietf-acme-profiles §3: meta.profiles, name -> description; empty when the CA offers
     // no profiles (then newOrder names none).
     std::map<std::string, std::string> profiles;
+    // RFC 8555 §7.1.1 meta.externalAccountRequired: newAccount needs External Account Binding.
+    bool externalAccountRequired = false;
 };
 
 // RFC 8555 §7.1.3
@@ -62,10 +65,14 @@ class Client {
 public:
     Client(Transport& transport, std::string directoryUrl);
 
+    const std::string& directoryUrl() const { return directoryUrl_; }
+
     const Directory& directory();
 
     // RFC 8555 §7.3: registers (or finds, when the key is known) the account; returns its URL.
-    std::string newAccount(EVP_PKEY* accountKey, const std::string& email);
+    // `externalAccount`: the CA's key for External Account Binding (§7.3.4), when it wants one.
+    std::string newAccount(EVP_PKEY* accountKey, const std::string& email,
+                           const std::optional<ExternalAccountKey>& externalAccount = std::nullopt);
 
     void useAccount(EVP_PKEY* accountKey, std::string accountUrl);
     // The account's URL (RFC 8555 §7.3, the kid), as CAA's accounturi names it (RFC 8657 §3);

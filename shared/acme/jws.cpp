@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "crypto/hmac.hpp"
 #include "crypto/keys.hpp"
 
 namespace dnsh::acme {
@@ -121,6 +122,28 @@ std::string signJws(EVP_PKEY* accountKey, const JwsHeader& header, const std::st
     jws.set("protected", encodedHeader);
     jws.set("payload", encodedPayload);
     jws.set("signature", base64UrlEncode(signature));
+    std::ostringstream text;
+    jws.stringify(text);
+    return text.str();
+}
+
+std::string externalAccountBinding(EVP_PKEY* accountKey, const std::string& keyId,
+                                   const std::string& hmacKey, const std::string& newAccountUrl) {
+    Poco::JSON::Object header(Poco::JSON_PRESERVE_KEY_ORDER);
+    header.set("alg", "HS256");  // RFC 8555 §7.3.4: a MAC algorithm, no nonce
+    header.set("kid", keyId);
+    header.set("url", newAccountUrl);
+    std::ostringstream headerText;
+    header.stringify(headerText);
+    const std::string encodedHeader = base64UrlEncode(headerText.str());
+    const std::string encodedPayload = base64UrlEncode(publicJwkJson(accountKey));
+    const std::vector<unsigned char> mac =
+        hmacSha256(hmacKey, encodedHeader + "." + encodedPayload);
+
+    Poco::JSON::Object jws(Poco::JSON_PRESERVE_KEY_ORDER);
+    jws.set("protected", encodedHeader);
+    jws.set("payload", encodedPayload);
+    jws.set("signature", base64UrlEncode(mac));
     std::ostringstream text;
     jws.stringify(text);
     return text.str();

@@ -33,6 +33,12 @@ struct JwsHeader {
 // (RFC 8555 §6.3).
 std::string signJws(EVP_PKEY* accountKey, const JwsHeader& header, const std::string& payload);
 
+// RFC 8555 §7.3.4: the externalAccountBinding member of newAccount, a flattened JWS with
+// {"alg":"HS256","kid":<the CA's key id>,"url":<newAccount URL>} over the account's public JWK,
+// MACed with the CA's HMAC key (raw bytes).
+std::string externalAccountBinding(EVP_PKEY* accountKey, const std::string& keyId,
+                                   const std::string& hmacKey, const std::string& newAccountUrl);
+
 // ES256 signature as JWS wants it: R || S, 32 bytes each (RFC 7518 §3.4), not DER.
 std::string signEs256(EVP_PKEY* key, const std::string& signingInput);
 

@@ -27,6 +27,11 @@ inline constexpr const char* kInvalidProfile = "urn:ietf:params:acme:error:inval
 // URL or the Link rel="terms-of-service" before the CA goes on.
 inline constexpr const char* kUserActionRequired =
     "urn:ietf:params:acme:error:userActionRequired";
+// RFC 8555 §7.3.4: the CA wants External Account Binding and newAccount carried none.
+inline constexpr const char* kExternalAccountRequired =
+    "urn:ietf:params:acme:error:externalAccountRequired";
+// RFC 8555 §6.7: the JWS (here: the binding's MAC) did not verify, or the key is unknown.
+inline constexpr const char* kUnauthorized = "urn:ietf:params:acme:error:unauthorized";
 }  // namespace ProblemType
 
 struct Problem {

@@ -6,7 +6,6 @@
 #include <type_traits>
 
 #include "config/duration.hpp"
-#include "config/profile_name.hpp"
 #include "config/server_list.hpp"
 #include "crypto/keys.hpp"
 
@@ -49,6 +48,16 @@ TsigKey parseTsigKey(const std::string& text) {
     }
     if (decoded.size() < 16) throw std::invalid_argument("the secret is shorter than 16 bytes");
     return key;
+}
+
+std::vector<CaSettings> configuredCas(const Config& config) {
+    if (!config.cas.empty()) return config.cas;
+    CaSettings ca;
+    ca.name = "default";
+    ca.directoryUrl = config.acmeDirectory;
+    ca.caBundle = config.acmeCaBundle;
+    ca.profile = config.acmeProfile;
+    return {ca};
 }
 
 void requireDelegationSettings(const Config& config) {
@@ -169,13 +178,11 @@ Config loadConfig(const EnvironmentLookup& lookup) {
     };
     text("SERVER_ADDR", config.serverAddr);
     text("DATABASE_URL", config.databaseUrl);
-    text("ACME_DIRECTORY", config.acmeDirectory);
+    config.cas = loadCaSettings(lookup);
+    config.acmeDirectory = config.cas.front().directoryUrl;
+    config.acmeCaBundle = config.cas.front().caBundle;
+    config.acmeProfile = config.cas.front().profile;
     text("ACME_EMAIL", config.acmeEmail);
-    text("ACME_CA_BUNDLE", config.acmeCaBundle);
-    text("ACME_PROFILE", config.acmeProfile);
-    // Whether the CA offers it is known only once its directory is read (at the first order).
-    if (!config.acmeProfile.empty() && !validProfileName(config.acmeProfile))
-        reject("ACME_PROFILE", config.acmeProfile, kProfileNameRule);
     text("DNS_RESOLVER", config.dnsResolver);
     text("KEY_ENCRYPTION_KEY_FILE", config.keyEncryptionKeyFile);
     text("AUTH_TOKEN", config.authToken);

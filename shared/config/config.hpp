@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/ca_settings.hpp"
 #include "config/ip_network.hpp"
 #include "config/webhook_config.hpp"
 #include "core/enum_names.hpp"
@@ -61,12 +62,15 @@ struct Config {
     std::string serverAddr = ":8080";
     std::string databaseUrl;
     DatabaseLimits databaseLimits;
+    // The CAs in order of preference (ACME_CAS, or the one-CA form ACME_DIRECTORY ...): never
+    // empty after loadConfig.
+    std::vector<CaSettings> cas;
+    // The first CA's directory, bundle and profile (ACME_PROFILE: the CA profile,
+    // draft-ietf-acme-profiles, of every order whose domain chose none; empty: the CA's default).
     std::string acmeDirectory = "https://acme-staging-v02.api.letsencrypt.org/directory";
-    std::string acmeEmail;
     std::string acmeCaBundle;
-    // ACME_PROFILE: the CA profile (draft-ietf-acme-profiles) of every order whose domain chose
-    // none; empty: newOrder names no profile and the CA uses its default.
     std::string acmeProfile;
+    std::string acmeEmail;
     std::string dnsResolver;  // empty: /etc/resolv.conf
     std::chrono::milliseconds dnsTimeout{10'000};
     std::chrono::milliseconds pollInterval{10'000};
@@ -117,6 +121,10 @@ std::optional<LogLevel> parseLogLevel(const std::string& text);
 
 // "hmac-sha256:name:c2VjcmV0..." -> TsigKey. Throws std::invalid_argument saying what is wrong.
 TsigKey parseTsigKey(const std::string& text);
+
+// config.cas, or (a Config built field by field, as tests do) the one CA of acmeDirectory,
+// acmeCaBundle and acmeProfile.
+std::vector<CaSettings> configuredCas(const Config& config);
 
 // With DELEGATION_ZONE set, the scheduler needs DNS_UPDATE_SERVER and DNS_UPDATE_TSIG: throws
 // ConfigError naming what is missing.

@@ -6,7 +6,7 @@ namespace dnsh {
 
 namespace {
 
-constexpr EnumNames<FailureCode, 18> kFailureCodes{{{
+constexpr EnumNames<FailureCode, 20> kFailureCodes{{{
     {FailureCode::TxtNotFound, "txt_not_found"},
     {FailureCode::TxtMismatch, "txt_mismatch"},
     {FailureCode::CnameNotFound, "cname_not_found"},
@@ -21,6 +21,8 @@ constexpr EnumNames<FailureCode, 18> kFailureCodes{{{
     {FailureCode::CaInvalid, "ca_invalid"},
     {FailureCode::CaRateLimited, "ca_rate_limited"},
     {FailureCode::InvalidProfile, "invalid_profile"},
+    {FailureCode::CaAccount, "ca_account"},
+    {FailureCode::NoCaAvailable, "no_ca_available"},
     {FailureCode::Timeout, "timeout"},
     {FailureCode::DelegationLost, "delegation_lost"},
     {FailureCode::CaaForbidden, "caa_forbidden"},

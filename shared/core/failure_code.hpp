@@ -23,6 +23,12 @@ enum class FailureCode {
     // The CA does not offer the order's profile (urn:ietf:params:acme:error:invalidProfile,
     // draft-ietf-acme-profiles), or ACME_PROFILE names one its directory does not list.
     InvalidProfile,
+    // The CA refused our account (RFC 8555 §7.3): a missing or wrong External Account Binding
+    // key (§7.3.4), terms not agreed; the operator has to act.
+    CaAccount,
+    // No configured CA could take the order (every one unreachable, rate-limited, out of order
+    // budget, refusing our account or not allowed by CAA): README "Several CAs".
+    NoCaAvailable,
     Timeout,
     DelegationLost,
     CaaForbidden,  // the name's CAA records do not let the CA issue (RFC 8659 §4)

@@ -21,6 +21,7 @@ struct CertificateInfo {
     std::string expiresAt;
     std::string createdAt;
     std::optional<std::string> profile;  // the CA profile it was issued under; none: the CA's default
+    std::optional<std::string> ca;       // the directory URL of the CA that issued it
 };
 
 // The domain view's "renewal" (README "API"): renewal of an active domain's certificate.

@@ -83,6 +83,7 @@ void writeDomain(JsonText& json, const Domain& domain, const std::string& delega
             .member("issued_at", domain.certificate->issuedAt)
             .member("expires_at", domain.certificate->expiresAt);
         if (domain.certificate->profile) json.member("profile", *domain.certificate->profile);
+        if (domain.certificate->ca) json.member("ca", *domain.certificate->ca);
         json.endObject();
     }
     if (domain.status == DomainStatus::CertificatePending) {
@@ -184,6 +185,8 @@ std::string certificateJson(const CertificateInfo& certificate) {
         .member("created_at", certificate.createdAt);
     // Only when its order named one (draft-ietf-acme-profiles); absent: the CA's default.
     if (certificate.profile) json.member("profile", *certificate.profile);
+    // The CA that issued it (README "Several CAs"), by its directory URL.
+    if (certificate.ca) json.member("ca", *certificate.ca);
     return json.endObject().take();
 }
 

@@ -46,7 +46,7 @@ std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
            "d.verified_at, d.created_at, d.updated_at, d.last_check, d.caa_check, "
            "d.delegation_status, d.profile, "
            "v.cert_id, v.cert_issued_at, v.cert_expires_at, v.cert_created_at, v.cert_renew_at, "
-           "v.cert_profile, "
+           "v.cert_profile, v.cert_ca, "
            "v.live_id, v.live_kind, v.live_step, coalesce(v.live_delegated, false) AS "
            "live_delegated, v.live_challenges, v.renewal_error, v.renewal_error_code, "
            "coalesce(v.cert_expires_at <= now(), false) AS cert_expired "
@@ -93,7 +93,7 @@ Domain domainFromRow(const SqlRows& rows, int row) {
         domain.certificate = CertificateInfo{
             *certId, domain.id, timestamp("cert_issued_at").value_or(""),
             timestamp("cert_expires_at").value_or(""), timestamp("cert_created_at").value_or(""),
-            optionalText("cert_profile")};
+            optionalText("cert_profile"), optionalText("cert_ca")};
 
     const auto liveOrder = optionalText("live_id");
     const auto liveStep = optionalText("live_step").value_or("");
@@ -169,16 +169,20 @@ bool DomainRepository::remove(const std::string& id) {
     return runSql(session_, "DELETE FROM domains WHERE id = $1", {id}).affected() == 1;
 }
 
-std::vector<std::string> DomainRepository::liveAuthorizationUrls(const std::string& domainId) {
+LiveAuthorizations DomainRepository::liveAuthorizations(const std::string& domainId) {
     const SqlRows rows =
         runSql(session_,
-               "SELECT c.authorization_url FROM acme_challenges c JOIN acme_orders o "
-               "ON o.id = c.order_id WHERE o.domain_id = $1 "
+               "SELECT c.authorization_url, a.directory_url FROM acme_challenges c "
+               "JOIN acme_orders o ON o.id = c.order_id "
+               "JOIN acme_accounts a ON a.id = o.account_id WHERE o.domain_id = $1 "
                "AND o.status IN ('pending', 'ready', 'processing') AND o.order_url IS NOT NULL",
                {domainId});
-    std::vector<std::string> urls;
-    for (int row = 0; row < rows.size(); ++row) urls.push_back(rows.text(row, "authorization_url"));
-    return urls;
+    LiveAuthorizations live;
+    for (int row = 0; row < rows.size(); ++row) {
+        live.urls.push_back(rows.text(row, "authorization_url"));
+        live.caDirectory = rows.text(row, "directory_url");  // one live order per domain
+    }
+    return live;
 }
 
 void DomainRepository::setDelegationStatus(const std::string& id, const std::string& status) {

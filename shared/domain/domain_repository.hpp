@@ -11,6 +11,12 @@
 
 namespace dnsh {
 
+// A live order's authorizations at its CA (RFC 8555 §7.5.2 deactivation).
+struct LiveAuthorizations {
+    std::vector<std::string> urls;
+    std::string caDirectory;  // the CA's directory URL; "" when there are none
+};
+
 class DomainRepository {
 public:
     explicit DomainRepository(Poco::Data::Session& session) : session_(session) {}
@@ -41,8 +47,8 @@ public:
     // DELETE /domains/{id}: the domain with its orders, challenges and certificates (cascade).
     bool remove(const std::string& id);
 
-    // The live order's authorization URLs, to deactivate them at the CA before a delete.
-    std::vector<std::string> liveAuthorizationUrls(const std::string& domainId);
+    // The live order's authorization URLs and its CA, to deactivate them there before a delete.
+    LiveAuthorizations liveAuthorizations(const std::string& domainId);
 
     // not_seen, active (the CNAME points at our target) or lost (it did and no longer does).
     void setDelegationStatus(const std::string& id, const std::string& status);

@@ -22,17 +22,20 @@ FailureCode failureCodeOf(const acme::AcmeError& error) {
     if (error.unreachable()) return FailureCode::CaUnreachable;
     if (error.is(acme::ProblemType::kRateLimited)) return FailureCode::CaRateLimited;
     if (error.is(acme::ProblemType::kInvalidProfile)) return FailureCode::InvalidProfile;
+    if (dynamic_cast<const AccountRegistrationError*>(&error) != nullptr)
+        return FailureCode::CaAccount;
     return FailureCode::CaRefused;
 }
 
-AcmeAccount::AcmeAccount(Database& database, const Config& config, const KeyEncryptor& encryptor,
-                         CaCaller caller)
+AcmeAccount::AcmeAccount(Database& database, const Config& config, const CaSettings& ca,
+                         const KeyEncryptor& encryptor, CaCaller caller)
     : database_(database),
       config_(config),
+      ca_(ca),
       encryptor_(encryptor),
-      transport_(config.acmeCaBundle, caller == CaCaller::Handler ? config.acmeHandlerTimeout
-                                                                   : config.acmeSchedulerTimeout),
-      client_(transport_, config.acmeDirectory) {}
+      transport_(ca.caBundle, caller == CaCaller::Handler ? config.acmeHandlerTimeout
+                                                          : config.acmeSchedulerTimeout),
+      client_(transport_, ca.directoryUrl) {}
 
 void AcmeAccount::ensure() {
     if (key_) return;
@@ -40,10 +43,10 @@ void AcmeAccount::ensure() {
     // unique directory_url decides whose key wins, and everyone uses the winner's.
     const StoredAccount stored = database_.withSession([&](Poco::Data::Session& session) {
         OrderStore orders(session);
-        if (auto found = orders.findAccount(config_.acmeDirectory)) return *found;
+        if (auto found = orders.findAccount(ca_.directoryUrl)) return *found;
         const Pkey key = generateEcdsaP256Key();
         const KeyEncryptor::Sealed sealed = encryptor_.seal(privateKeyToPem(key.get()));
-        return orders.insertAccount(config_.acmeDirectory, sealed.ciphertext, sealed.keyId,
+        return orders.insertAccount(ca_.directoryUrl, sealed.ciphertext, sealed.keyId,
                                     config_.acmeEmail);
     });
     key_ = privateKeyFromPem(encryptor_.decrypt(stored.keyCiphertext));
@@ -58,12 +61,25 @@ void AcmeAccount::ensure() {
 void AcmeAccount::reRegister() {
     // newAccount with a known key returns the existing account (RFC 8555 §7.3.1), so racing
     // processes end with the same URL; sending it again is harmless.
-    const std::string url = client_.newAccount(key_.get(), config_.acmeEmail);
+    std::string url;
+    try {
+        url = client_.newAccount(key_.get(), config_.acmeEmail, ca_.externalAccount);
+    } catch (const acme::AcmeError& e) {
+        if (e.unreachable() || e.retryable()) throw;
+        // A refusal the next attempt would meet again: the operator has to act (README
+        // "Several CAs"); the key id may be named, the HMAC key never.
+        std::string detail = "the CA " + ca_.directoryUrl + " refused our account";
+        if (ca_.externalAccount)
+            detail += " (External Account Binding key id " + ca_.externalAccount->keyId + ")";
+        throw AccountRegistrationError(
+            acme::Problem{e.problem().type, detail + ": " + e.problem().detail, e.problem().status});
+    }
     database_.withSession([&](Poco::Data::Session& session) {
         OrderStore(session).setAccountUrl(id_, url);
         return true;
     });
-    logEvent(LogLevel::Info, "acme account registered", {{"account_url", url}});
+    logEvent(LogLevel::Info, "acme account registered",
+             {{"account_url", url}, {"ca", ca_.directoryUrl}});
 }
 
 PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::string& replaces,
@@ -78,6 +94,7 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
             throw acme::AcmeError(acme::Problem{"", "order without authorizations", 502});
         PlacedOrder placed;
         placed.accountId = id_;
+        placed.caDirectory = ca_.directoryUrl;
         placed.orderUrl = order.url;
         placed.finalizeUrl = order.finalize;
         placed.expires = order.expires;

@@ -1,7 +1,8 @@
 #pragma once
-// The service's ACME account at the configured CA (RFC 8555 §7.3): its key (sealed in the
-// database, one account per directory URL), the client speaking for it, and registering again
-// when the CA forgot it. Everything that calls the CA goes through `call`.
+// The service's ACME account at one CA (RFC 8555 §7.3): its key (sealed in the database, one
+// account per directory URL), the client speaking for it, External Account Binding at
+// registration (§7.3.4), and registering again when the CA forgot it. Everything that calls the
+// CA goes through `call`.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -27,13 +28,23 @@ namespace dnsh {
 enum class CaCaller { Handler, Scheduler };
 
 // The API error_code (README "API") of a CA error: ca_unreachable, ca_rate_limited,
-// invalid_profile or ca_refused.
+// invalid_profile, ca_account or ca_refused.
 FailureCode failureCodeOf(const acme::AcmeError& error);
+
+// newAccount refused (RFC 8555 §7.3): a missing or wrong External Account Binding key, terms
+// not agreed, ... The CA's problem, with a detail that names the CA (never the key).
+class AccountRegistrationError : public acme::AcmeError {
+public:
+    using acme::AcmeError::AcmeError;
+};
 
 class AcmeAccount {
 public:
-    AcmeAccount(Database& database, const Config& config, const KeyEncryptor& encryptor,
-                CaCaller caller);
+    AcmeAccount(Database& database, const Config& config, const CaSettings& ca,
+                const KeyEncryptor& encryptor, CaCaller caller);
+
+    // The CA this account is at (its directory URL identifies it).
+    const CaSettings& ca() const { return ca_; }
 
     // `work` with the account in place (created or read on first use); a CA that answers
     // accountDoesNotExist (it restarted) gets the same key registered again, and `work` runs
@@ -76,6 +87,7 @@ private:
 
     Database& database_;
     const Config& config_;
+    const CaSettings& ca_;
     const KeyEncryptor& encryptor_;
     acme::Transport transport_;
     acme::Client client_;

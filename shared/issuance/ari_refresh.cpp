@@ -48,7 +48,7 @@ AriRefreshed refreshAriNow(Database& database, acme::Client& client,
     return refreshed;
 }
 
-AriRefreshed refreshAriForDomain(Database& database, acme::Client& client,
+AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
                                  std::chrono::milliseconds maxWait, const std::string& domainId) {
     if (!isDomainId(domainId)) throw Error(ErrorCode::NotFound, "domain " + domainId + " not found");
     const auto current = database.withSession([&](Poco::Data::Session& session) {
@@ -61,7 +61,12 @@ AriRefreshed refreshAriForDomain(Database& database, acme::Client& client,
         if (!exists) throw Error(ErrorCode::NotFound, "domain " + domainId + " not found");
         throw Error(ErrorCode::BadRequest, "domain " + domainId + " has no certificate yet");
     }
-    return refreshAriNow(database, client, maxWait, *current);
+    acme::Client* client = clientOf(current->certificate.caDirectory);
+    if (client == nullptr)
+        throw Error(ErrorCode::BadRequest, "the CA that issued domain " + domainId +
+                                               "'s certificate (" + current->certificate.caDirectory +
+                                               ") is no longer configured");
+    return refreshAriNow(database, *client, maxWait, *current);
 }
 
 int refreshAriForAll(Database& database, acme::Client& client, const std::string& directoryUrl,

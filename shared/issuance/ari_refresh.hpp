@@ -49,9 +49,13 @@ struct AriRefreshed {
 AriRefreshed refreshAriNow(Database& database, acme::Client& client,
                            std::chrono::milliseconds maxWait, const CurrentCertificate& current);
 
-// The domain's current certificate. Error(NotFound) for an unknown domain id, Error(BadRequest)
-// when the domain has no certificate yet.
-AriRefreshed refreshAriForDomain(Database& database, acme::Client& client,
+// The client speaking to the CA of a directory URL; nullptr when that CA is not configured.
+using ClientOfCa = std::function<acme::Client*(const std::string& directoryUrl)>;
+
+// The domain's current certificate, asked at the CA that issued it. Error(NotFound) for an
+// unknown domain id, Error(BadRequest) when the domain has no certificate yet or its CA is no
+// longer configured.
+AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
                                  std::chrono::milliseconds maxWait, const std::string& domainId);
 
 // Every active domain's current certificate that the CA of `directoryUrl` issued, page by page;

@@ -9,13 +9,14 @@
 
 namespace dnsh {
 
-void removeDomain(Database& database, AcmeAccount& account, const std::string& domainId) {
+void removeDomain(Database& database, const CaAccounts& cas, const std::string& domainId) {
     const Domain domain = findDomain(database, domainId);
-    const auto authorizations = database.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).liveAuthorizationUrls(domain.id);
+    const LiveAuthorizations live = database.withSession([&](Poco::Data::Session& session) {
+        return DomainRepository(session).liveAuthorizations(domain.id);
     });
-    // Its absence does not block the delete.
-    account.deactivateAuthorizations(authorizations, {{"domain_id", domain.id}});
+    // Its absence does not block the delete (nor does a CA no longer configured).
+    if (AcmeAccount* account = cas.find(live.caDirectory))
+        account->deactivateAuthorizations(live.urls, {{"domain_id", domain.id}});
     const bool removed = database.withSession([&](Poco::Data::Session& session) {
         return inTransaction(session, [&] {
             // domain.deleted carries the view as it was just before the delete.

@@ -3,13 +3,13 @@
 #include <string>
 
 #include "db/database.hpp"
-#include "issuance/acme_account.hpp"
+#include "issuance/ca_accounts.hpp"
 
 namespace dnsh {
 
 // Deactivates the live order's authorizations at the CA when it can (its absence does not block
 // the delete), then removes the domain with its orders, challenges, certificates and sealed keys
 // in one statement. NotFound when unknown.
-void removeDomain(Database& database, AcmeAccount& account, const std::string& domainId);
+void removeDomain(Database& database, const CaAccounts& cas, const std::string& domainId);
 
 }  // namespace dnsh

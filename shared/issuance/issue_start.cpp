@@ -9,7 +9,9 @@
 #include "domain/domain_name.hpp"
 #include "domain/domain_service.hpp"
 #include "issuance/backoff.hpp"
+#include "issuance/ca_fallback.hpp"
 #include "issuance/caa_precheck.hpp"
+#include "issuance/profiles.hpp"
 #include "issuance/order_store.hpp"
 #include "log/log.hpp"
 
@@ -44,6 +46,39 @@ Error badGateway(const acme::AcmeError& e) {
     return error;
 }
 
+// No CA took the order (issuance/ca_fallback.hpp). One CA: its own error, answered as it always
+// was. Several: 400 caa_forbidden when CAA allows none of them; 429 ca_rate_limited with the
+// soonest Retry-After when each was rate-limited; else 502 no_ca_available with Retry-After.
+// A failed CAA lookup: 424 (caa_precheck.hpp).
+Error noCaTookIt(const CaPlacement& placement, const std::string& domainId) {
+    if (placement.caaLookupFailed) return caaRefusal(*placement.caa);
+    if (placement.forbiddenByCaa()) {
+        logEvent(LogLevel::Warn, "certificate order not placed: CAA",
+                 {{"domain_id", domainId},
+                  {"error_code", std::string(toString(FailureCode::CaaForbidden))},
+                  {"detail", placement.describe()}});
+        return caaRefusal(*placement.caa);
+    }
+    if (placement.passedOver.size() == 1 && placement.lastError)
+        std::rethrow_exception(placement.lastError);
+    logEvent(LogLevel::Warn, "certificate order not placed: no CA took it",
+             {{"domain_id", domainId}, {"detail", placement.describe()}});
+    if (placement.rateLimited())
+    {
+        Error error(ErrorCode::TooManyRequests,
+                    "every CA is rate-limiting orders now: " + placement.describe(),
+                    std::string(toString(FailureCode::CaRateLimited)));
+        error.retryAfter(clampRetryAfter(placement.retryAfter(kCaUnreachableRetryAfter),
+                                         RetryAfterKind::RateLimit));
+        return error;
+    }
+    Error error(ErrorCode::BadGateway, "no CA could take the order: " + placement.describe(),
+                std::string(toString(FailureCode::NoCaAvailable)));
+    error.retryAfter(clampRetryAfter(placement.retryAfter(kCaUnreachableRetryAfter),
+                                     RetryAfterKind::Poll));
+    return error;
+}
+
 // issue-certificate on a failed domain is the retry: a fresh order. A domain with a live
 // order (certificate_pending, or another call placing one) has one already.
 Error refused(DomainStatus status) {
@@ -74,7 +109,7 @@ auto withOrders(Database& database, Work&& work) {
 }  // namespace
 
 StartedIssuance startIssuance(Database& database, const Config& config,
-                              const DnsResolver& resolver, AcmeAccount& account,
+                              const DnsResolver& resolver, const CaAccounts& cas,
                               const std::string& domainId) {
     // Where a call spends its time goes on the "certificate order created" line.
     auto mark = std::chrono::steady_clock::now();
@@ -117,28 +152,27 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     };
 
     PlacedOrder placed;
-    double caaMs = 0;
+    AcmeAccount* account = nullptr;
     mark = std::chrono::steady_clock::now();
-    const std::uint64_t caRequestsBefore = account.requestCount();
+    std::uint64_t caRequestsBefore = 0;
+    for (const auto& each : cas.inPreference()) caRequestsBefore += each->requestCount();
     try {
-        // RFC 8659 §3: no order the CA would have to refuse for CAA. Recorded either way, for the
-        // domain view's checks.caa; a refusal or a failed lookup leaves the domain as it was.
-        const CaaCheck caa = precheckCaa(resolver, account, domain.domainName);
-        withOrders(database, [&](OrderStore& orders) {
-            orders.recordCaaCheck(orderId, owner, caaCheckJson(caa));
-            return true;
-        });
-        caaMs = msSince(mark);
-        if (!caa.passed()) {
-            logEvent(LogLevel::Warn, "certificate order not placed: CAA",
-                     {{"domain_id", domain.id},
-                      {"error_code", std::string(toString(caa.failureCode()))},
-                      {"detail", caa.description}});
-            throw caaRefusal(caa);
-        }
-        mark = std::chrono::steady_clock::now();
-        placed = account.placeOrder(domain.domainName, "", orderProfile(domain.profile, config),
-                                    [] {});
+        // The first CA that can take the order (issuance/ca_fallback.hpp), each CA's CAA
+        // precheck first (RFC 8659 §3). The check is recorded either way, for the domain view's
+        // checks.caa; no CA taking it leaves the domain as it was.
+        const CaPlacement placement =
+            placeAtFirstAvailable(cas, resolver, domain.domainName, [&](AcmeAccount& at) {
+                return at.placeOrder(domain.domainName, "", orderProfile(domain.profile, at.ca()),
+                                     [] {});
+            });
+        if (placement.caa)
+            withOrders(database, [&](OrderStore& orders) {
+                orders.recordCaaCheck(orderId, owner, caaCheckJson(*placement.caa));
+                return true;
+            });
+        if (placement.account == nullptr) throw noCaTookIt(placement, domain.id);
+        account = placement.account;
+        placed = placement.placed;
     } catch (const acme::AcmeError& e) {
         logEvent(LogLevel::Warn, "acme order failed",
                  {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
@@ -157,7 +191,9 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     }
     // A domain whose CNAME proved control is delegated: the scheduler publishes the values.
     const double caMs = msSince(mark);
-    const auto caRequests = static_cast<Poco::Int64>(account.requestCount() - caRequestsBefore);
+    std::uint64_t caRequestsAfter = 0;
+    for (const auto& each : cas.inPreference()) caRequestsAfter += each->requestCount();
+    const auto caRequests = static_cast<Poco::Int64>(caRequestsAfter - caRequestsBefore);
     placed.delegated = !config.delegationZone.empty() && domain.delegationStatus == "active";
     mark = std::chrono::steady_clock::now();
     const bool created = withOrders(database, [&](OrderStore& orders) {
@@ -170,7 +206,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         std::vector<std::string> authorizations;
         for (const auto& challenge : placed.challenges)
             authorizations.push_back(challenge.authorizationUrl);
-        account.deactivateAuthorizations(authorizations, {{"domain_id", domain.id}});
+        account->deactivateAuthorizations(authorizations, {{"domain_id", domain.id}});
         dropClaim(std::nullopt);
         throw refused(findDomain(database, domainId).status);
     }
@@ -179,9 +215,9 @@ StartedIssuance startIssuance(Database& database, const Config& config,
               {"order_id", orderId},
               {"step", std::string(toString(placed.step()))},
               {"profile", placed.profile},
+              {"ca", account->ca().directoryUrl},
               {"find_ms", findMs},
               {"claim_ms", claimMs},
-              {"caa_ms", caaMs},
               {"ca_ms", caMs},
               {"ca_requests", caRequests},
               {"store_ms", storeMs}});

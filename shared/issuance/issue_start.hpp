@@ -8,7 +8,7 @@
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
 #include "domain/domain.hpp"
-#include "issuance/acme_account.hpp"
+#include "issuance/ca_accounts.hpp"
 
 namespace dnsh {
 
@@ -19,15 +19,15 @@ struct StartedIssuance {
     bool delegated = false;                    // the service publishes the values itself
 };
 
-// Claims the domain in the database (at most one live CA order per domain), checks CAA
-// (issuance/caa_precheck.hpp), then places the order at the CA. Errors: NotFound, Conflict (not
+// Claims the domain in the database (at most one live CA order per domain), then places the
+// order at the first CA that takes it, after its CAA precheck (issuance/ca_fallback.hpp). Errors: NotFound, Conflict (not
 // verified or failed, an order is in progress or being placed), TooManyRequests (within the
 // retry backoff after a failure), BadRequest caa_forbidden (CAA does not let the CA issue),
 // FailedDependency (a CAA lookup failed; with Retry-After), BadGateway (CA unreachable, slower
 // than ACME_HANDLER_TIMEOUT or refusing; with a Retry-After when trying again may help). On
 // every error the domain is unchanged.
 StartedIssuance startIssuance(Database& database, const Config& config,
-                              const DnsResolver& resolver, AcmeAccount& account,
+                              const DnsResolver& resolver, const CaAccounts& cas,
                               const std::string& domainId);
 
 }  // namespace dnsh

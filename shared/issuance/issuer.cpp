@@ -22,11 +22,11 @@ Issuer::Issuer(Database& database, const Config& config, const DnsResolver& reso
       config_(config),
       publishers_(database, config),
       encryptor_(loadKeyEncryptor(config)),
-      account_(database, config, encryptor_, caller),
-      parts_{database, config, resolver, encryptor_, account_, publishers_} {}
+      cas_(database, config, encryptor_, caller),
+      parts_{database, config, resolver, encryptor_, cas_, publishers_} {}
 
 StartedIssuance Issuer::start(const std::string& domainId) {
-    return startIssuance(database_, config_, parts_.resolver, account_, domainId);
+    return startIssuance(database_, config_, parts_.resolver, cas_, domainId);
 }
 
 StepOutcome Issuer::advance(const std::string& orderId, const std::string& leaseOwner) {
@@ -35,11 +35,13 @@ StepOutcome Issuer::advance(const std::string& orderId, const std::string& lease
 }
 
 void Issuer::deleteDomain(const std::string& domainId) {
-    removeDomain(database_, account_, domainId);
+    removeDomain(database_, cas_, domainId);
 }
 
 void Issuer::refreshRenewalInfo(const AriDue& due) {
-    dnsh::refreshRenewalInfo(database_, account_.client(), due, config_.ariMaxWait);
+    AcmeAccount* account = cas_.find(due.caDirectory);
+    if (account == nullptr) return;  // its next fetch was put off when it was claimed
+    dnsh::refreshRenewalInfo(database_, account->client(), due, config_.ariMaxWait);
 }
 
 }  // namespace dnsh

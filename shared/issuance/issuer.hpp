@@ -12,7 +12,7 @@
 #include "crypto/key_encryption.hpp"
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
-#include "issuance/acme_account.hpp"
+#include "issuance/ca_accounts.hpp"
 #include "issuance/challenge_publisher.hpp"
 #include "issuance/issue_start.hpp"
 #include "issuance/order_runner.hpp"
@@ -37,15 +37,18 @@ public:
     // DELETE /domains/{id} (domain_removal.hpp).
     void deleteDomain(const std::string& domainId);
 
-    // RFC 9773: asks the CA's renewalInfo about a certificate again and records its advice.
+    // RFC 9773: asks the issuing CA's renewalInfo about a certificate again and records its
+    // advice (nothing when that CA is no longer configured).
     void refreshRenewalInfo(const AriDue& due);
+
+    const CaAccounts& cas() const { return cas_; }
 
 private:
     Database& database_;
     const Config& config_;
     ChallengePublishers publishers_;
     KeyEncryptor encryptor_;
-    AcmeAccount account_;
+    CaAccounts cas_;
     EngineParts parts_;
 };
 

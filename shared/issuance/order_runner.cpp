@@ -77,7 +77,7 @@ public:
 
     StepOutcome operator()(const step::Done& done) {
         const StoredOrder& order = context_.order();
-        countOrderFinished(order.kind, true);
+        countOrderFinished(order.kind, true, order.caDirectory);
         context_.parts().publishers.of(order).cleanUp(order);
         LogFields fields = orderFields(order);
         fields.insert(fields.end(), done.certificate.begin(), done.certificate.end());
@@ -93,7 +93,7 @@ public:
         const auto retryIn = failure.renewalRetry.value_or(
             retryDelay(config.pollInterval, order.renewalFailures + 1, {}, kRenewalRetryCap));
         context_.fail(failure.reason, failure.code, retryIn);
-        countOrderFinished(order.kind, false);
+        countOrderFinished(order.kind, false, order.caDirectory);
         // RFC 8555 §7.5.2: an order nobody will finish gives its authorizations back, so they
         // stop counting against the account at the CA (pending authorizations are limited). Not
         // when the CA itself could not be reached.
@@ -101,7 +101,8 @@ public:
             std::vector<std::string> authorizations;
             for (const auto& challenge : order.challenges)
                 authorizations.push_back(challenge.authorizationUrl);
-            context_.parts().account.deactivateAuthorizations(authorizations, orderFields(order));
+            if (AcmeAccount* account = context_.parts().cas.find(order.caDirectory))
+                account->deactivateAuthorizations(authorizations, orderFields(order));
         }
         context_.parts().publishers.of(order).cleanUp(order);
         LogFields fields = orderFields(order);

@@ -42,9 +42,13 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
               "o.generation, coalesce(c.renewal_failures, 0) AS renewal_failures, "
               "(extract(epoch FROM now() - o.step_started_at) * 1000)::bigint AS step_age_ms, "
               "coalesce(o.expires_at < now(), false) AS expired, o.delegated, "
-              "d.delegation_status, d.verification_token, d.profile AS domain_profile "
+              "d.delegation_status, d.verification_token, d.profile AS domain_profile, "
+              "oa.directory_url AS ca_directory, ca.directory_url AS replaces_ca_directory "
               "FROM acme_orders o JOIN domains d ON d.id = o.domain_id "
+              "LEFT JOIN acme_accounts oa ON oa.id = o.account_id "
               "LEFT JOIN certificates c ON c.id = o.replaces_certificate_id "
+              "LEFT JOIN acme_orders co ON co.id = c.order_id "
+              "LEFT JOIN acme_accounts ca ON ca.id = co.account_id "
               "WHERE o.id = $1 AND o.lease_owner = $2 AND o.lease_expires_at > now()",
         {orderId, owner});
     if (rows.empty()) throw LeaseLost(orderId);
@@ -73,6 +77,8 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
     order.delegationStatus = text("delegation_status");
     order.verificationToken = text("verification_token");
     order.domainProfile = optionalText("domain_profile");
+    order.caDirectory = optionalText("ca_directory").value_or("");
+    order.replacesCaDirectory = optionalText("replaces_ca_directory").value_or("");
 
     const SqlRows challenges =
         runSql(session_,
@@ -222,12 +228,14 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
         const Poco::Int64 ariNextFetchMs = certificate.ariNextFetchMs.value_or(-1);
         runSql(session_, "INSERT INTO certificates (id, domain_id, order_id, certificate_pem, "
                     "chain_pem, private_key_ciphertext, key_id, issued_at, expires_at, renew_at, "
-                    "ari_next_fetch_at, profile) "
+                    "ari_next_fetch_at, profile, ca) "
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, "
                     "$9::timestamptz - $10::bigint * interval '1 millisecond', "
                     "CASE WHEN $11::bigint >= 0 THEN now() + $11::bigint * interval '1 ms' END, "
-                    // The profile its order was placed with.
-                    "(SELECT profile FROM acme_orders WHERE id = $3))",
+                    // The profile its order was placed with, and the CA it was placed at.
+                    "(SELECT profile FROM acme_orders WHERE id = $3), "
+                    "(SELECT a.directory_url FROM acme_orders o JOIN acme_accounts a "
+                    "   ON a.id = o.account_id WHERE o.id = $3))",
             {certificate.id, order.domainId, order.id, certificate.leafPem, certificate.chainPem,
              certificate.keyCiphertext, certificate.keyId, certificate.notBefore,
              certificate.notAfter, certificate.renewBeforeMs, ariNextFetchMs});

@@ -46,6 +46,7 @@ struct OrderChallenge {
 // have no challenge here (nothing to publish).
 struct PlacedOrder {
     Poco::Int64 accountId = 0;
+    std::string caDirectory;  // the directory URL of the CA that took it
     std::string orderUrl;
     std::string finalizeUrl;
     std::string expires;  // RFC 3339 from the CA, may be empty
@@ -77,6 +78,10 @@ struct StoredOrder {
     std::string verificationToken;  // the domain's secret, for its delegation target; never logged
     std::optional<std::string> domainProfile;  // chosen at POST /domains; none: ACME_PROFILE
     std::vector<OrderChallenge> challenges;
+    // The directory URL of the CA the order was placed with ("" before it is placed), and of the
+    // CA that issued the certificate a renewal replaces (RFC 9773 §5: only that CA knows it).
+    std::string caDirectory;
+    std::string replacesCaDirectory;
 };
 
 // A certificate to store, with when to renew it.
@@ -97,6 +102,7 @@ struct NewCertificate {
 struct AriDue {
     std::string certificateId;
     std::string leafPem;
+    std::string caDirectory;  // the issuing CA's directory URL: only it knows the CertID
 };
 
 // A domain's current certificate (the newest, not superseded), for dnsh-admin ari-refresh.

@@ -42,14 +42,17 @@ int OrderStore::scheduleRenewals(int limit) {
 std::vector<AriDue> OrderStore::claimAriFetches(int limit, Poco::Int64 holdMs) {
     const SqlRows rows =
         runSql(session_,
-               "UPDATE certificates SET ari_next_fetch_at = now() + $2::bigint * interval '1 ms' "
-               "WHERE id IN (SELECT id FROM certificates WHERE ari_next_fetch_at <= now() "
+               "UPDATE certificates c SET ari_next_fetch_at = now() + $2::bigint * interval '1 ms' "
+               "FROM acme_orders o JOIN acme_accounts a ON a.id = o.account_id "
+               "WHERE o.id = c.order_id AND c.id IN (SELECT id FROM certificates "
+               "  WHERE ari_next_fetch_at <= now() "
                "  ORDER BY ari_next_fetch_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-               "RETURNING id, certificate_pem",
+               "RETURNING c.id, c.certificate_pem, a.directory_url",
                {limit, holdMs});
     std::vector<AriDue> due;
     for (int row = 0; row < rows.size(); ++row)
-        due.push_back(AriDue{rows.text(row, "id"), rows.text(row, "certificate_pem")});
+        due.push_back(AriDue{rows.text(row, "id"), rows.text(row, "certificate_pem"),
+                             rows.text(row, "directory_url")});
     return due;
 }
 
@@ -72,13 +75,16 @@ std::optional<Poco::Int64> OrderStore::recordAri(const std::string& certificateI
 namespace {
 
 constexpr const char* kCurrentCertificateSql =
-    "SELECT d.id AS domain_id, d.domain_name, d.status, c.id, c.certificate_pem FROM domains d "
+    "SELECT d.id AS domain_id, d.domain_name, d.status, c.id, c.certificate_pem, "
+    "(SELECT a.directory_url FROM acme_orders o JOIN acme_accounts a ON a.id = o.account_id "
+    "  WHERE o.id = c.order_id) AS directory_url FROM domains d "
     "JOIN certificates c ON c.domain_id = d.id AND c.superseded_at IS NULL ";
 
 CurrentCertificate currentCertificateAt(const SqlRows& rows, int row) {
     return CurrentCertificate{rows.text(row, "domain_id"), rows.text(row, "domain_name"),
                               rows.text(row, "status"),
-                              AriDue{rows.text(row, "id"), rows.text(row, "certificate_pem")}};
+                              AriDue{rows.text(row, "id"), rows.text(row, "certificate_pem"),
+                                     rows.optionalText(row, "directory_url").value_or("")}};
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "issuance/profiles.hpp"
 
+#include <cctype>
+
 #include "config/profile_name.hpp"
 #include "core/error.hpp"
 #include "domain/domain_name.hpp"
@@ -13,6 +15,17 @@ OrderProfile orderProfile(const std::optional<std::string>& domainProfile, const
     return OrderProfile{config.acmeProfile, !config.acmeProfile.empty()};
 }
 
+OrderProfile orderProfile(const std::optional<std::string>& domainProfile, const CaSettings& ca) {
+    if (domainProfile && !domainProfile->empty()) return OrderProfile{*domainProfile, false};
+    std::string setting = "ACME_PROFILE";
+    if (ca.name != "default") {
+        setting = "ACME_CA_";
+        for (char c : ca.name) setting += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        setting += "_PROFILE";
+    }
+    return OrderProfile{ca.profile, !ca.profile.empty(), setting};
+}
+
 std::string offeredProfiles(const acme::Directory& directory) {
     std::string names;
     for (const auto& [name, description] : directory.profiles)
@@ -23,7 +36,7 @@ std::string offeredProfiles(const acme::Directory& directory) {
 void requireOffered(const acme::Directory& directory, const OrderProfile& profile) {
     if (profile.name.empty() || directory.profiles.count(profile.name) == 1) return;
     const std::string what = profile.fromSetting
-                                 ? "ACME_PROFILE=\"" + profile.name + "\""
+                                 ? profile.setting + "=\"" + profile.name + "\""
                                  : "the domain's profile \"" + profile.name + "\"";
     throw acme::AcmeError(acme::Problem{acme::ProblemType::kInvalidProfile,
                                         what + " is not a profile the CA offers (it offers: " +
@@ -35,23 +48,37 @@ void requireProfileOffered(const Config& config, const std::string& profile) {
     // Checked before the CA is asked: nothing odd reaches it, the database or a log line.
     if (!validProfileName(profile))
         throw Error(ErrorCode::BadRequest, std::string("field profile: ") + kProfileNameRule);
-    acme::Transport transport(config.acmeCaBundle, config.acmeHandlerTimeout);
-    acme::Client client(transport, config.acmeDirectory);
-    try {
-        const acme::Directory& directory = client.directory();
-        if (directory.profiles.count(profile) == 1) return;
-        throw Error(ErrorCode::BadRequest,
-                    directory.profiles.empty()
-                        ? "profile \"" + profile + "\": the CA offers no profiles"
-                        : "profile \"" + profile + "\" is not offered by the CA; it offers: " +
-                              offeredProfiles(directory),
-                    std::string(toString(FailureCode::InvalidProfile)));
-    } catch (const acme::AcmeError& e) {
-        throw Error(ErrorCode::BadGateway,
-                    (e.unreachable() ? "ACME CA unreachable: " : "ACME CA refused: ") +
-                        e.problem().detail,
-                    std::string(toString(failureCodeOf(e))));
+    // With several CAs (README "Several CAs") one that offers it is enough: an order goes past a
+    // CA that does not (invalidProfile) to the next.
+    std::string offered;
+    std::optional<acme::AcmeError> unanswered;
+    const std::vector<CaSettings> cas = configuredCas(config);
+    for (const CaSettings& ca : cas) {
+        acme::Transport transport(ca.caBundle, config.acmeHandlerTimeout);
+        acme::Client client(transport, ca.directoryUrl);
+        try {
+            const acme::Directory& directory = client.directory();
+            if (directory.profiles.count(profile) == 1) return;
+            const std::string names = offeredProfiles(directory);
+            offered += (offered.empty() ? "" : "; ") +
+                       (cas.size() > 1 ? ca.directoryUrl + ": " : std::string()) + names;
+        } catch (const acme::AcmeError& e) {
+            unanswered = e;
+        }
     }
+    if (!offered.empty()) {
+        const bool none = cas.size() == 1 && offered == "none";
+        throw Error(ErrorCode::BadRequest,
+                    none ? "profile \"" + profile + "\": the CA offers no profiles"
+                         : "profile \"" + profile + "\" is not offered by the CA; it offers: " +
+                               offered,
+                    std::string(toString(FailureCode::InvalidProfile)));
+    }
+    const acme::AcmeError& e = *unanswered;
+    throw Error(ErrorCode::BadGateway,
+                (e.unreachable() ? "ACME CA unreachable: " : "ACME CA refused: ") +
+                    e.problem().detail,
+                std::string(toString(failureCodeOf(e))));
 }
 
 Domain registerDomainWithProfile(Database& database, const Config& config,

@@ -15,11 +15,14 @@ namespace dnsh {
 
 struct OrderProfile {
     std::string name;          // "" : newOrder names none (the CA's default)
-    bool fromSetting = false;  // ACME_PROFILE, not the domain's own choice
+    bool fromSetting = false;  // ACME_PROFILE (or the CA's ACME_CA_<NAME>_PROFILE), not the domain's
+    std::string setting = "ACME_PROFILE";  // the variable it came from, for messages
 };
 
 // The domain's own profile, else ACME_PROFILE, else none.
 OrderProfile orderProfile(const std::optional<std::string>& domainProfile, const Config& config);
+// The domain's own profile, else the CA's profile setting, else none.
+OrderProfile orderProfile(const std::optional<std::string>& domainProfile, const CaSettings& ca);
 
 // "a, b" of the profiles the directory lists, or "none".
 std::string offeredProfiles(const acme::Directory& directory);

@@ -1,5 +1,7 @@
 #include "issuance/step_context.hpp"
 
+#include "core/error.hpp"
+
 namespace dnsh {
 
 LogFields orderFields(const StoredOrder& order) {
@@ -14,6 +16,14 @@ StepContext::StepContext(EngineParts& parts, const std::string& orderId, const s
       owner_(owner),
       leaseUntil_(claimedAt + parts.config.leaseDuration),
       order_(write([&](OrderStore& orders) { return orders.load(orderId, owner); })) {}
+
+AcmeAccount& StepContext::account() {
+    if (order_.caDirectory.empty()) return parts_.cas.first();
+    if (AcmeAccount* account = parts_.cas.find(order_.caDirectory)) return *account;
+    throw Error(ErrorCode::Internal, "the order's CA " + order_.caDirectory +
+                                         " is no longer configured (ACME_CAS): it cannot be "
+                                         "finished; delete the domain or add the CA back");
+}
 
 void StepContext::keepLease() {
     const auto now = std::chrono::steady_clock::now();
@@ -59,6 +69,7 @@ void StepContext::recordPlaced(const PlacedOrder& placed) {
         orders.recordPlaced(order_.id, owner_, placed);
         return true;
     });
+    order_.caDirectory = placed.caDirectory;
 }
 
 void StepContext::markPublished(const std::string& authorizationUrl, const std::string& name) {

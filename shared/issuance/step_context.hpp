@@ -11,7 +11,7 @@
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
-#include "issuance/acme_account.hpp"
+#include "issuance/ca_accounts.hpp"
 #include "issuance/order_store.hpp"
 #include "log/log.hpp"
 
@@ -25,7 +25,7 @@ struct EngineParts {
     const Config& config;
     const DnsResolver& resolver;
     const KeyEncryptor& encryptor;
-    AcmeAccount& account;
+    CaAccounts& cas;
     ChallengePublishers& publishers;
 };
 
@@ -53,9 +53,12 @@ public:
     template <typename Call>
     auto ca(Call&& call) -> decltype(call()) {
         keepLease();
-        return parts_.account.call(std::forward<Call>(call));
+        return account().call(std::forward<Call>(call));
     }
-    acme::Client& client() { return parts_.account.client(); }
+    acme::Client& client() { return account().client(); }
+    // Our account at the CA the order was placed with (its first CA before it is placed).
+    // Error internal when that CA is no longer configured.
+    AcmeAccount& account();
 
     // The certificate key, generated and persisted on first use (a restart reuses it, so the
     // certificate the CA issues always matches a key we hold); opened once per claim.

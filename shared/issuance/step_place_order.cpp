@@ -4,6 +4,7 @@
 #include "dns/dns_name.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/domain_name.hpp"
+#include "issuance/ca_fallback.hpp"
 #include "issuance/caa_precheck.hpp"
 #include "issuance/challenge_publisher.hpp"
 #include "issuance/order_steps.hpp"
@@ -60,11 +61,11 @@ std::optional<StepResult> checkDelegation(StepContext& context) {
 // a restored database no longer knows) still issues for the names, so the order is placed again
 // without `replaces`, once: that second newOrder names no certificate and cannot be refused so.
 // `replaces` is left as what the placed order sent.
-PlacedOrder placeNamingReplaced(StepContext& context, std::string& replaces) {
+PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
+                                std::string& replaces) {
     const StoredOrder& order = context.order();
-    AcmeAccount& account = context.parts().account;
     auto keepLease = [&] { context.keepLease(); };
-    const OrderProfile profile = orderProfile(order.domainProfile, context.config());
+    const OrderProfile profile = orderProfile(order.domainProfile, account.ca());
     if (replaces.empty()) return account.placeOrder(order.domainName, "", profile, keepLease);
     try {
         return account.placeOrder(order.domainName, replaces, profile, keepLease);
@@ -80,17 +81,33 @@ PlacedOrder placeNamingReplaced(StepContext& context, std::string& replaces) {
     return account.placeOrder(order.domainName, "", profile, keepLease);
 }
 
-// RFC 8659: no order the CA would have to refuse for CAA. A refusal fails the order (a renewal
-// is tried again after its backoff, the current certificate staying); a lookup that failed is
-// an error like any other, retried with backoff. Nothing when CAA allows it.
-std::optional<StepResult> checkCaa(StepContext& context) {
-    const CaaCheck caa =
-        precheckCaa(context.parts().resolver, context.parts().account, context.order().domainName);
-    context.recordCaaCheck(caaCheckJson(caa));
-    if (caa.passed()) return std::nullopt;
-    if (caa.result == CaaResult::Forbidden)
-        return failOrder(FailureCode::CaaForbidden, caa.description);
-    return retryLater(caa.failureCode(), caa.description);
+// RFC 9773 §5: a renewal names the certificate it replaces when it goes to the CA that issued
+// it and that CA offers ARI; another CA never saw that certificate.
+std::string replacesAt(StepContext& context, AcmeAccount& account) {
+    const StoredOrder& order = context.order();
+    if (!order.replacesCertificateId ||
+        (!order.replacesCaDirectory.empty() &&
+         order.replacesCaDirectory != account.ca().directoryUrl))
+        return "";
+    return account.call([&] { return ariReplaces(context.parts().database, account.client(), order); })
+        .value_or("");
+}
+
+// No CA took the order (issuance/ca_fallback.hpp). One CA: its own error, as before there were
+// several. CAA allowing none: the order fails (a renewal is tried again after its backoff, the
+// current certificate staying). A failed CAA lookup or CAs that cannot take it now: retried.
+StepResult noCaTookIt(const CaPlacement& placement) {
+    if (placement.caaLookupFailed)
+        return retryLater(placement.caa->failureCode(), placement.caa->description);
+    if (placement.forbiddenByCaa())
+        return failOrder(FailureCode::CaaForbidden,
+                         placement.passedOver.size() == 1 ? placement.caa->description
+                                                          : placement.describe());
+    if (placement.passedOver.size() == 1 && placement.lastError)
+        std::rethrow_exception(placement.lastError);
+    return retryLater(placement.rateLimited() ? FailureCode::CaRateLimited
+                                              : FailureCode::NoCaAvailable,
+                      "no CA could take the order: " + placement.describe());
 }
 
 }  // namespace
@@ -104,22 +121,25 @@ StepResult placeOrderStep(StepContext& context) {
         if (auto stopped = checkDelegation(context)) return std::move(*stopped);
         delegated = true;
     }
-    if (auto refused = checkCaa(context)) return std::move(*refused);
-    // RFC 9773 §5: a renewal names the certificate it replaces when the CA offers ARI.
-    AcmeAccount& account = context.parts().account;
-    std::string replaces =
-        account.call([&] { return ariReplaces(context.parts().database, account.client(), order); })
-            .value_or("");
-    // A crash after newOrder and before recordPlaced leaves a pending order at the CA that
-    // nobody answers; it expires there. It cannot be re-read: its URL was never stored.
-    // The domain's profile (or ACME_PROFILE) for every order, renewals and replacements too.
-    PlacedOrder placed = placeNamingReplaced(context, replaces);
+    // The first CA that takes it, each CA's CAA precheck first; renewals start from the first
+    // CA again. A crash after newOrder and before recordPlaced leaves a pending order at the CA
+    // that nobody answers; it expires there. It cannot be re-read: its URL was never stored.
+    std::string replaces;
+    const CaPlacement placement = placeAtFirstAvailable(
+        context.parts().cas, context.parts().resolver, order.domainName, [&](AcmeAccount& at) {
+            replaces = replacesAt(context, at);
+            return placeNamingReplaced(context, at, replaces);
+        });
+    if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
+    if (placement.account == nullptr) return noCaTookIt(placement);
+    PlacedOrder placed = placement.placed;
     placed.delegated = delegated;
     context.recordPlaced(placed);
     LogFields fields = orderFields(order);
     fields.insert(fields.end(), {{"values_to_publish", placed.challenges.size()},
                                  {"replaces", replaces},
-                                 {"profile", placed.profile}});
+                                 {"profile", placed.profile},
+                                 {"ca", placed.caDirectory}});
     logEvent(LogLevel::Info, "certificate order placed", fields);
     return pauseFor(milliseconds(0), StepLabel::PlacedOrder);
 }

@@ -31,7 +31,11 @@ constexpr Family kCounterFamilies[]{
     {"dnsh_http_request_duration_seconds", "histogram",
      "Time a handler took to answer, by route pattern and method."},
     {"dnsh_orders_total", "counter",
-     "ACME orders that finished, by kind (issuance, renewal) and outcome (valid, failed)."},
+     "ACME orders that finished, by kind (issuance, renewal), outcome (valid, failed) and the CA "
+     "they were placed at (ca: its directory URL; none when never placed)."},
+    {"dnsh_certificates_issued_total", "counter",
+     "Certificates issued, by kind (issuance, renewal) and the CA that issued them (ca: its "
+     "directory URL)."},
     {"dnsh_order_step_duration_seconds", "histogram",
      "Time one scheduler step of an order took, by the step the order was in."},
     {"dnsh_acme_errors_total", "counter",

@@ -20,8 +20,8 @@
 
 namespace dnsh::test {
 
-int ordersAtTheCa() {
-    std::ifstream log(requireEnv("DNSH_TEST_LOG_DIR") + "/pebble.log");
+int ordersAtTheCa(const std::string& logName) {
+    std::ifstream log(requireEnv("DNSH_TEST_LOG_DIR") + "/" + logName);
     int orders = 0;
     for (std::string line; std::getline(log, line);)
         if (line.find("Added order") != std::string::npos) ++orders;

@@ -6,6 +6,7 @@
 #include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
 #include <openssl/ecdsa.h>
+#include <openssl/evp.h>
 
 #include "crypto/keys.hpp"
 
@@ -127,4 +128,31 @@ TEST_CASE("signed JWS: protected header by account state, signature verifies") {
         CHECK(verifyEs256(key.get(), protectedB64 + "." + payloadB64, signature));
         CHECK_FALSE(verifyEs256(key.get(), protectedB64 + "." + payloadB64 + "x", signature));
     }
+}
+
+TEST_CASE("externalAccountBinding: HS256 over our public JWK, the CA's kid and newAccount URL") {
+    // RFC 8555 §7.3.4; the MAC checked with OpenSSL's HMAC, not with the code under test.
+    const Pkey key = generateEcdsaP256Key();
+    const std::string hmacKey = "0123456789abcdef0123456789abcdef";
+    const std::string jws =
+        acme::externalAccountBinding(key.get(), "kid-7", hmacKey, "https://ca.test/new-acct");
+    Poco::JSON::Parser parser;
+    const auto object = parser.parse(jws).extract<Poco::JSON::Object::Ptr>();
+    const std::string header = base64UrlDecode(object->getValue<std::string>("protected"));
+    const auto protectedHeader = parser.parse(header).extract<Poco::JSON::Object::Ptr>();
+    CHECK(protectedHeader->getValue<std::string>("alg") == "HS256");
+    CHECK(protectedHeader->getValue<std::string>("kid") == "kid-7");
+    CHECK(protectedHeader->getValue<std::string>("url") == "https://ca.test/new-acct");
+    CHECK_FALSE(protectedHeader->has("nonce"));  // §7.3.4: the inner JWS has none
+    CHECK(base64UrlDecode(object->getValue<std::string>("payload")) ==
+          acme::publicJwkJson(key.get()));
+    const std::string input = object->getValue<std::string>("protected") + "." +
+                              object->getValue<std::string>("payload");
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    std::size_t macLength = 0;
+    REQUIRE(EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, hmacKey.data(), hmacKey.size(),
+                      reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac,
+                      sizeof mac, &macLength) != nullptr);
+    CHECK(object->getValue<std::string>("signature") ==
+          base64UrlEncode(std::string(reinterpret_cast<const char*>(mac), macLength)));
 }

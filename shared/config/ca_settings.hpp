@@ -1,0 +1,35 @@
+#pragma once
+// The ACME CAs the service orders from, in order of preference (README "Several CAs"): the file
+// ACME_CAS_FILE names holds ACME_CAS (their names) and ACME_CA_<NAME>_* for each; without it,
+// ACME_DIRECTORY and its companions (ACME_CA_BUNDLE, ACME_PROFILE, ACME_EAB_KID,
+// ACME_EAB_HMAC_KEY, ACME_ORDER_BUDGET) are the one CA. Checked at start: a bad list stops the program with a message that
+// names the variable and never quotes a secret.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dnsh {
+
+// RFC 8555 §7.3.4: the key a CA gave out of band to bind our account to an account of its own.
+struct ExternalAccountKey {
+    std::string keyId;    // ..._EAB_KID, as the CA gave it
+    std::string hmacKey;  // ..._EAB_HMAC_KEY decoded (the CA gives it base64url); never logged
+};
+
+struct CaSettings {
+    std::string name;          // "default" in the one-CA form; lower case in ACME_CAS
+    std::string directoryUrl;  // ..._DIRECTORY; identifies the CA everywhere (account, `ca`)
+    std::string caBundle;      // ..._CA_BUNDLE: PEM file to trust instead of the system's
+    std::optional<ExternalAccountKey> externalAccount;
+    // ..._PROFILE (draft-ietf-acme-profiles) for orders whose domain chose none; "": CA default.
+    std::string profile;
+    // ..._ORDER_BUDGET "<orders>/<duration>" as written; "": unlimited.
+    std::string orderBudget;
+};
+
+// Throws ConfigError naming the variable that is wrong.
+std::vector<CaSettings> loadCaSettings(
+    const std::function<std::optional<std::string>(const std::string&)>& lookup);
+
+}  // namespace dnsh

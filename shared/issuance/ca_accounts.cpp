@@ -1,0 +1,18 @@
+#include "issuance/ca_accounts.hpp"
+
+namespace dnsh {
+
+CaAccounts::CaAccounts(Database& database, const Config& config, const KeyEncryptor& encryptor,
+                       CaCaller caller)
+    : cas_(configuredCas(config)) {
+    for (const CaSettings& ca : cas_)
+        accounts_.push_back(std::make_unique<AcmeAccount>(database, config, ca, encryptor, caller));
+}
+
+AcmeAccount* CaAccounts::find(const std::string& directoryUrl) const {
+    for (const auto& account : accounts_)
+        if (account->ca().directoryUrl == directoryUrl) return account.get();
+    return nullptr;
+}
+
+}  // namespace dnsh

@@ -1,0 +1,88 @@
+#include "issuance/ca_fallback.hpp"
+
+#include <algorithm>
+
+#include "issuance/caa_precheck.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+bool passesOverCa(const acme::AcmeError& error) {
+    if (error.unreachable() || error.is(acme::ProblemType::kRateLimited)) return true;
+    // 5xx after the transport's own retries: the CA is not taking orders now.
+    if (error.problem().status >= 500) return true;
+    if (dynamic_cast<const AccountRegistrationError*>(&error) != nullptr) return true;
+    return error.is(acme::ProblemType::kExternalAccountRequired) ||
+           error.is(acme::ProblemType::kInvalidProfile);
+}
+
+bool CaPlacement::forbiddenByCaa() const {
+    return !passedOver.empty() &&
+           std::all_of(passedOver.begin(), passedOver.end(), [](const CaPassedOver& p) {
+               return p.code == FailureCode::CaaForbidden;
+           });
+}
+
+bool CaPlacement::rateLimited() const {
+    return !passedOver.empty() &&
+           std::all_of(passedOver.begin(), passedOver.end(), [](const CaPassedOver& p) {
+               return p.code == FailureCode::CaRateLimited;
+           });
+}
+
+std::chrono::seconds CaPlacement::retryAfter(std::chrono::seconds fallback) const {
+    std::optional<std::chrono::seconds> soonest;
+    for (const auto& passed : passedOver)
+        if (passed.retryAfter && (!soonest || *passed.retryAfter < *soonest))
+            soonest = passed.retryAfter;
+    return soonest.value_or(fallback);
+}
+
+std::string CaPlacement::describe() const {
+    std::string text;
+    for (const auto& passed : passedOver)
+        text += (text.empty() ? "" : "; ") + passed.ca + ": " + std::string(toString(passed.code)) +
+                ": " + passed.detail;
+    return text;
+}
+
+CaPlacement placeAtFirstAvailable(const CaAccounts& cas, const DnsResolver& resolver,
+                                  const std::string& domainName,
+                                  const std::function<PlacedOrder(AcmeAccount&)>& place) {
+    CaPlacement placement;
+    for (const auto& candidate : cas.inPreference()) {
+        AcmeAccount& account = *candidate;
+        const std::string& ca = account.ca().directoryUrl;
+        try {
+            // RFC 8659 §3: no order a CA would have to refuse for CAA.
+            CaaCheck caa = precheckCaa(resolver, account, domainName);
+            placement.caa = caa;
+            if (caa.result == CaaResult::LookupFailed) {
+                placement.caaLookupFailed = true;
+                return placement;
+            }
+            if (!caa.passed()) {
+                placement.passedOver.push_back({ca, FailureCode::CaaForbidden, caa.description, {}});
+                continue;
+            }
+            placement.placed = place(account);
+            placement.account = &account;
+            return placement;
+        } catch (const acme::AcmeError& e) {
+            if (!passesOverCa(e)) throw;
+            placement.passedOver.push_back(
+                {ca, failureCodeOf(e), e.problem().detail,
+                 e.is(acme::ProblemType::kRateLimited) ? e.retryAfter() : std::nullopt});
+            placement.lastError = std::current_exception();
+            if (cas.inPreference().size() > 1)
+                logEvent(LogLevel::Warn, "CA passed over",
+                         {{"ca", ca},
+                          {"domain", domainName},
+                          {"error_code", std::string(toString(failureCodeOf(e)))},
+                          {"detail", e.problem().detail}});
+        }
+    }
+    return placement;
+}
+
+}  // namespace dnsh

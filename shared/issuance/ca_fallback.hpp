@@ -1,0 +1,63 @@
+#pragma once
+// Which CA takes an order (README "Several CAs"): the configured CAs in order of preference, the
+// first one that is reachable, allowed by the names' CAA records and accepts the order. A CA is
+// passed over when it does not answer (past the transport's retries), rate-limits us, refuses
+// our account (External Account Binding) or the order's profile, or CAA does not allow it; any
+// other refusal stops the search (another CA would refuse the names too). Each order starts from
+// the first CA again, renewals included.
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "dns/caa_check.hpp"
+#include "dns/resolver.hpp"
+#include "issuance/ca_accounts.hpp"
+#include "issuance/order_store.hpp"
+
+namespace dnsh {
+
+// One CA the order did not go to, and why.
+struct CaPassedOver {
+    std::string ca;  // its directory URL
+    FailureCode code;
+    std::string detail;
+    std::optional<std::chrono::seconds> retryAfter;  // when the CA said (rate limits)
+};
+
+struct CaPlacement {
+    AcmeAccount* account = nullptr;  // nullptr: no CA took the order
+    PlacedOrder placed;
+    // The CAA check of the CA that took the order, or else of the last CA asked: the domain
+    // view's checks.caa.
+    std::optional<CaaCheck> caa;
+    // Set when a CAA lookup failed: the same DNS answers for every CA, so the search stopped.
+    bool caaLookupFailed = false;
+    std::vector<CaPassedOver> passedOver;
+    // The error of the last CA passed over (one CA configured: answered as before there were
+    // several).
+    std::exception_ptr lastError;
+
+    // Every CA passed over because CAA does not allow it: the customer's records must change.
+    bool forbiddenByCaa() const;
+    // Every CA passed over because of a rate limit (the CA's or our order budget).
+    bool rateLimited() const;
+    // The soonest a CA said it may take orders again; `fallback` when none said.
+    std::chrono::seconds retryAfter(std::chrono::seconds fallback) const;
+    // "primary (https://...): ca_unreachable: ...; secondary (...): ..." for messages and logs.
+    std::string describe() const;
+};
+
+// Tries each CA in turn: its CAA precheck (RFC 8659), then `place` at it. An AcmeError of a kind
+// listed above passes over to the next CA; any other error is thrown.
+CaPlacement placeAtFirstAvailable(const CaAccounts& cas, const DnsResolver& resolver,
+                                  const std::string& domainName,
+                                  const std::function<PlacedOrder(AcmeAccount&)>& place);
+
+// A CA error that sends the order to the next CA.
+bool passesOverCa(const acme::AcmeError& error);
+
+}  // namespace dnsh
