@@ -11,6 +11,7 @@
 
 #include "db/sql.hpp"
 #include "dns/lookup_outcome.hpp"
+#include "issuance/order_budget.hpp"
 #include "metrics/counter_store.hpp"
 
 using namespace Poco::Data::Keywords;
@@ -272,6 +273,25 @@ void renderEdgeAgents(std::string& out, Poco::Data::Session& session) {
     sample(out, "dnsh_edge_undelivered_oldest_age_seconds", "", std::stod(rows.text(0, "oldest")));
 }
 
+// One series per CA with a budget row (issuance/order_budget.hpp): a handful of rows, the refill
+// applied as they are read. No row, no family: a CA without a budget has nothing to report.
+void renderOrderBudgets(std::string& out, Poco::Data::Session& session) {
+    const std::vector<BudgetLevel> levels = budgetLevels(session);
+    if (levels.empty()) return;
+    header(out, "dnsh_ca_order_budget_remaining", "gauge",
+           "New orders the CA account may still place now (its order budget, refilled "
+           "continuously), by ACME directory URL.");
+    for (const auto& level : levels)
+        sample(out, "dnsh_ca_order_budget_remaining", formatLabels({{"ca", level.directoryUrl}}),
+               level.remaining);
+    header(out, "dnsh_ca_order_budget_empty_seconds", "gauge",
+           "How long the CA account's order budget has had less than one order left (0: not "
+           "empty), by ACME directory URL.");
+    for (const auto& level : levels)
+        sample(out, "dnsh_ca_order_budget_empty_seconds", formatLabels({{"ca", level.directoryUrl}}),
+               level.emptySeconds);
+}
+
 }  // namespace
 
 std::string renderCounterFamilies(const std::vector<CounterDelta>& stored) {
@@ -304,6 +324,7 @@ std::string renderMetrics(Poco::Data::Session& session) {
     renderSchedulers(out, session);
     renderWebhookOutbox(out, session);
     renderEdgeAgents(out, session);
+    renderOrderBudgets(out, session);
     out += renderCounterFamilies(readStoredCounters(session));
     return out;
 }
