@@ -278,18 +278,19 @@ void renderEdgeAgents(std::string& out, Poco::Data::Session& session) {
 void renderOrderBudgets(std::string& out, Poco::Data::Session& session) {
     const std::vector<BudgetLevel> levels = budgetLevels(session);
     if (levels.empty()) return;
-    header(out, "dnsh_ca_order_budget_remaining", "gauge",
-           "New orders the CA account may still place now (its order budget, refilled "
-           "continuously), by ACME directory URL.");
-    for (const auto& level : levels)
-        sample(out, "dnsh_ca_order_budget_remaining", formatLabels({{"ca", level.directoryUrl}}),
-               level.remaining);
-    header(out, "dnsh_ca_order_budget_empty_seconds", "gauge",
-           "How long the CA account's order budget has had less than one order left (0: not "
-           "empty), by ACME directory URL.");
-    for (const auto& level : levels)
-        sample(out, "dnsh_ca_order_budget_empty_seconds", formatLabels({{"ca", level.directoryUrl}}),
-               level.emptySeconds);
+    auto gauge = [&](const std::string& name, std::string_view help, double BudgetLevel::*value) {
+        header(out, name, "gauge", help);
+        for (const auto& level : levels)
+            sample(out, name, formatLabels({{"ca", level.directoryUrl}}), level.*value);
+    };
+    gauge("dnsh_ca_order_budget_remaining",
+          "New orders the CA account may still place now (its order budget, refilled "
+          "continuously), by ACME directory URL.",
+          &BudgetLevel::remaining);
+    gauge("dnsh_ca_order_budget_empty_seconds",
+          "How long the CA account's order budget has had less than one order left (0: not "
+          "empty), by ACME directory URL.",
+          &BudgetLevel::emptySeconds);
 }
 
 }  // namespace

@@ -137,9 +137,9 @@ TEST_CASE("order budget: 20 concurrent spenders over their own sessions get exac
             }
         });
     for (auto& spender : spenders) spender.join();
-    CHECK(failed == 0);
-    CHECK(granted == 5);
-    CHECK(refused == kSpenders - 5);
+    CHECK(failed.load() == 0);
+    CHECK(granted.load() == 5);
+    CHECK(refused.load() == kSpenders - 5);
     CHECK(std::stod(scratch.text("SELECT tokens FROM ca_order_budgets")) < 0.01);
 }
 
