@@ -11,6 +11,7 @@
 
 #include "db/sql.hpp"
 #include "dns/lookup_outcome.hpp"
+#include "issuance/order_budget.hpp"
 #include "metrics/counter_store.hpp"
 
 using namespace Poco::Data::Keywords;
@@ -276,6 +277,26 @@ void renderEdgeAgents(std::string& out, Poco::Data::Session& session) {
     sample(out, "dnsh_edge_undelivered_oldest_age_seconds", "", std::stod(rows.text(0, "oldest")));
 }
 
+// One series per CA with a budget row (issuance/order_budget.hpp): a handful of rows, the refill
+// applied as they are read. No row, no family: a CA without a budget has nothing to report.
+void renderOrderBudgets(std::string& out, Poco::Data::Session& session) {
+    const std::vector<BudgetLevel> levels = budgetLevels(session);
+    if (levels.empty()) return;
+    auto gauge = [&](const std::string& name, std::string_view help, double BudgetLevel::*value) {
+        header(out, name, "gauge", help);
+        for (const auto& level : levels)
+            sample(out, name, formatLabels({{"ca", level.directoryUrl}}), level.*value);
+    };
+    gauge("dnsh_ca_order_budget_remaining",
+          "New orders the CA account may still place now (its order budget, refilled "
+          "continuously), by ACME directory URL.",
+          &BudgetLevel::remaining);
+    gauge("dnsh_ca_order_budget_empty_seconds",
+          "How long the CA account's order budget has had less than one order left (0: not "
+          "empty), by ACME directory URL.",
+          &BudgetLevel::emptySeconds);
+}
+
 }  // namespace
 
 std::string renderCounterFamilies(const std::vector<CounterDelta>& stored) {
@@ -308,6 +329,7 @@ std::string renderMetrics(Poco::Data::Session& session) {
     renderSchedulers(out, session);
     renderWebhookOutbox(out, session);
     renderEdgeAgents(out, session);
+    renderOrderBudgets(out, session);
     out += renderCounterFamilies(readStoredCounters(session));
     return out;
 }
