@@ -93,7 +93,14 @@ CaSettings readCa(const Lookup& lookup, const std::string& name, const std::stri
     if (!ca.profile.empty() && !validProfileName(ca.profile))
         throw ConfigError("invalid " + profileVariable + "=\"" + ca.profile +
                           "\": " + kProfileNameRule);
-    ca.orderBudget = valueOf(lookup, budgetVariable);
+    if (const std::string budget = valueOf(lookup, budgetVariable); !budget.empty()) {
+        try {
+            ca.orderBudget = parseOrderBudget(budget);
+        } catch (const std::invalid_argument& e) {
+            throw ConfigError("invalid " + budgetVariable + "=\"" + budget + "\": " + e.what() +
+                              " (expected <orders>/<duration>, e.g. 300/3h)");
+        }
+    }
     ca.externalAccount = externalAccountKey(lookup, prefix);
     return ca;
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "config/order_budget_spec.hpp"
+
 namespace dnsh {
 
 // RFC 8555 §7.3.4: the key a CA gave out of band to bind our account to an account of its own.
@@ -24,8 +26,9 @@ struct CaSettings {
     std::optional<ExternalAccountKey> externalAccount;
     // ..._PROFILE (draft-ietf-acme-profiles) for orders whose domain chose none; "": CA default.
     std::string profile;
-    // ..._ORDER_BUDGET "<orders>/<duration>" as written; "": unlimited.
-    std::string orderBudget;
+    // ..._ORDER_BUDGET "<orders>/<duration>": new orders this CA takes from us, shared by every
+    // process (issuance/order_budget.hpp); none: unlimited.
+    std::optional<OrderBudgetSpec> orderBudget;
 };
 
 // Throws ConfigError naming the variable that is wrong.

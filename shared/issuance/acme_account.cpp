@@ -1,5 +1,8 @@
 #include "issuance/acme_account.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include "acme/jws.hpp"
 #include "core/error.hpp"
 #include "domain/domain_name.hpp"
@@ -7,6 +10,9 @@
 namespace dnsh {
 
 namespace {
+
+// How long a registration that lost a race with another process waits before it asks again.
+constexpr std::chrono::milliseconds kRegisterAgainAfter{250};
 
 // RFC 8555 §7.5: the client picks one of the offered challenges. Types this service does not
 // speak (http-01, dns-account-01, dns-persist-01, ...) are passed over.
@@ -63,7 +69,17 @@ void AcmeAccount::reRegister() {
     // processes end with the same URL; sending it again is harmless.
     std::string url;
     try {
-        url = client_.newAccount(key_.get(), config_.acmeEmail, ca_.externalAccount);
+        try {
+            url = client_.newAccount(key_.get(), config_.acmeEmail, ca_.externalAccount);
+        } catch (const acme::AcmeError& e) {
+            // Several processes registering the same new key at once: a CA may fail all but one
+            // with a 5xx (Pebble: "Error saving account"). Once more, a moment later, finds the
+            // account the winner created.
+            if (e.unreachable() || !e.retryable() || e.is(acme::ProblemType::kRateLimited))
+                throw;
+            std::this_thread::sleep_for(kRegisterAgainAfter);
+            url = client_.newAccount(key_.get(), config_.acmeEmail, ca_.externalAccount);
+        }
     } catch (const acme::AcmeError& e) {
         if (e.unreachable() || e.retryable()) throw;
         // A refusal the next attempt would meet again: the operator has to act (README

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "core/error.hpp"
 #include "issuance/caa_precheck.hpp"
+#include "issuance/order_budget.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -46,13 +48,45 @@ std::string CaPlacement::describe() const {
     return text;
 }
 
-CaPlacement placeAtFirstAvailable(const CaAccounts& cas, const DnsResolver& resolver,
-                                  const std::string& domainName,
+namespace {
+
+// One token of the CA's order budget (issuance/order_budget.hpp): nothing when it has none
+// configured or the order is exempt, else whether it was granted.
+std::optional<BudgetDecision> spendBudget(Database& database, const AcmeAccount& account) {
+    const auto& budget = account.ca().orderBudget;
+    if (!budget) return std::nullopt;
+    return database.withSession([&](Poco::Data::Session& session) {
+        return spendOrder(session, account.ca().directoryUrl, *budget);
+    });
+}
+
+void refundBudget(Database& database, const AcmeAccount& account) {
+    try {
+        database.withSession([&](Poco::Data::Session& session) {
+            return refundOrder(session, account.ca().directoryUrl, *account.ca().orderBudget);
+        });
+    } catch (const std::exception& e) {
+        // The token comes back with the refill anyway; the order's own error matters more.
+        logEvent(LogLevel::Warn, "order budget token not given back",
+                 {{"ca", account.ca().directoryUrl}, {"detail", errorDetail(e)}});
+    }
+}
+
+std::chrono::seconds wholeSeconds(std::chrono::milliseconds wait) {
+    return std::chrono::seconds((wait.count() + 999) / 1000);
+}
+
+}  // namespace
+
+CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
+                                  const DnsResolver& resolver, const std::string& domainName,
+                                  const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const std::function<PlacedOrder(AcmeAccount&)>& place) {
     CaPlacement placement;
     for (const auto& candidate : cas.inPreference()) {
         AcmeAccount& account = *candidate;
         const std::string& ca = account.ca().directoryUrl;
+        bool spent = false;
         try {
             // RFC 8659 §3: no order a CA would have to refuse for CAA.
             CaaCheck caa = precheckCaa(resolver, account, domainName);
@@ -65,10 +99,26 @@ CaPlacement placeAtFirstAvailable(const CaAccounts& cas, const DnsResolver& reso
                 placement.passedOver.push_back({ca, FailureCode::CaaForbidden, caa.description, {}});
                 continue;
             }
+            if (!exemptFromBudget(account)) {
+                if (const auto decision = spendBudget(database, account)) {
+                    if (!decision->granted) {
+                        placement.passedOver.push_back(
+                            {ca, FailureCode::CaRateLimited,
+                             "our order budget there (" +
+                                 formatOrderBudget(*account.ca().orderBudget) +
+                                 ") is spent; the next order in " +
+                                 std::to_string(wholeSeconds(decision->retryAfter).count()) + " s",
+                             wholeSeconds(decision->retryAfter)});
+                        continue;
+                    }
+                    spent = true;
+                }
+            }
             placement.placed = place(account);
             placement.account = &account;
             return placement;
         } catch (const acme::AcmeError& e) {
+            if (spent && !e.outcomeUnknown()) refundBudget(database, account);
             if (!passesOverCa(e)) throw;
             placement.passedOver.push_back(
                 {ca, failureCodeOf(e), e.problem().detail,

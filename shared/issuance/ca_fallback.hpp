@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "db/database.hpp"
 #include "dns/caa_check.hpp"
 #include "dns/resolver.hpp"
 #include "issuance/ca_accounts.hpp"
@@ -51,10 +52,15 @@ struct CaPlacement {
     std::string describe() const;
 };
 
-// Tries each CA in turn: its CAA precheck (RFC 8659), then `place` at it. An AcmeError of a kind
-// listed above passes over to the next CA; any other error is thrown.
-CaPlacement placeAtFirstAvailable(const CaAccounts& cas, const DnsResolver& resolver,
-                                  const std::string& domainName,
+// Tries each CA in turn: its CAA precheck (RFC 8659), its order budget (a CA with
+// ..._ORDER_BUDGET spent is passed over as rate-limited; `exemptFromBudget` says whether the
+// order at that CA is a renewal sent with ARI `replaces`, which Let's Encrypt does not count),
+// then `place` at it. An AcmeError of a kind listed above passes over to the next CA; any other
+// error is thrown. A newOrder that fails gives its budget token back, unless its answer was lost
+// (the CA may have created the order).
+CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
+                                  const DnsResolver& resolver, const std::string& domainName,
+                                  const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const std::function<PlacedOrder(AcmeAccount&)>& place);
 
 // A CA error that sends the order to the next CA.

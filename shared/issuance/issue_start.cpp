@@ -161,10 +161,12 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         // precheck first (RFC 8659 §3). The check is recorded either way, for the domain view's
         // checks.caa; no CA taking it leaves the domain as it was.
         const CaPlacement placement =
-            placeAtFirstAvailable(cas, resolver, domain.domainName, [&](AcmeAccount& at) {
-                return at.placeOrder(domain.domainName, "", orderProfile(domain.profile, at.ca()),
-                                     [] {});
-            });
+            placeAtFirstAvailable(
+                database, cas, resolver, domain.domainName, [](AcmeAccount&) { return false; },
+                [&](AcmeAccount& at) {
+                    return at.placeOrder(domain.domainName, "",
+                                         orderProfile(domain.profile, at.ca()), [] {});
+                });
         if (placement.caa)
             withOrders(database, [&](OrderStore& orders) {
                 orders.recordCaaCheck(orderId, owner, caaCheckJson(*placement.caa));

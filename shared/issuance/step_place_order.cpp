@@ -125,11 +125,14 @@ StepResult placeOrderStep(StepContext& context) {
     // CA again. A crash after newOrder and before recordPlaced leaves a pending order at the CA
     // that nobody answers; it expires there. It cannot be re-read: its URL was never stored.
     std::string replaces;
+    // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it).
     const CaPlacement placement = placeAtFirstAvailable(
-        context.parts().cas, context.parts().resolver, order.domainName, [&](AcmeAccount& at) {
+        context.parts().database, context.parts().cas, context.parts().resolver, order.domainName,
+        [&](AcmeAccount& at) {
             replaces = replacesAt(context, at);
-            return placeNamingReplaced(context, at, replaces);
-        });
+            return !replaces.empty();
+        },
+        [&](AcmeAccount& at) { return placeNamingReplaced(context, at, replaces); });
     if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
     if (placement.account == nullptr) return noCaTookIt(placement);
     PlacedOrder placed = placement.placed;

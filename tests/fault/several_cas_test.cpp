@@ -4,9 +4,12 @@
 // lighttpd and a scheduler of the case's own read. The first CA is stopped for real.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "support/api_server.hpp"
 #include "support/database.hpp"
@@ -91,6 +94,56 @@ std::string renewed(const TestDomain& domain) {
                     "no renewal: " << statusSummary({domain}));
     return scalar("SELECT ca FROM certificates WHERE domain_id = " + quoted(domain.id) +
                   " ORDER BY created_at DESC LIMIT 1");
+}
+
+// The CA file with an order budget at the first CA (and, unless `withFallback` is false, the
+// second CA after it).
+std::string budgetFile(const TempDir& dir, const std::string& budget, bool withFallback) {
+    std::string text = std::string("ACME_CAS=primary") + (withFallback ? ",fallback" : "") + "\n" +
+                       "ACME_CA_PRIMARY_DIRECTORY=" + primaryCa() + "\n" +
+                       "ACME_CA_PRIMARY_CA_BUNDLE=" + requireEnv("ACME_CA_BUNDLE") + "\n" +
+                       "ACME_CA_PRIMARY_PROFILE=default\n" +
+                       "ACME_CA_PRIMARY_ORDER_BUDGET=" + budget + "\n";
+    if (withFallback)
+        text += "ACME_CA_FALLBACK_DIRECTORY=" + fallbackCa() + "\n" +
+                "ACME_CA_FALLBACK_CA_BUNDLE=" + requireEnv("ACME_CA_BUNDLE") + "\n" +
+                "ACME_CA_FALLBACK_PROFILE=default\n" +
+                "ACME_CA_FALLBACK_EAB_KID=" + requireEnv("DNSH_TEST_EAB_KID") + "\n" +
+                "ACME_CA_FALLBACK_EAB_HMAC_KEY=" + requireEnv("DNSH_TEST_EAB_HMAC_KEY") + "\n";
+    return dir.write("cas.env", text);
+}
+
+// A budget this case starts full: the bucket of the first CA's URL is shared by the whole run.
+void resetBudget() {
+    execute("DELETE FROM ca_order_budgets WHERE directory_url = " + quoted(primaryCa()));
+}
+
+// issue-certificate for every domain at once, alternately through two lighttpds of their own
+// (two sets of handler processes sharing the budget through PostgreSQL).
+std::vector<HttpResult> issueAllAtOnce(const std::vector<TestDomain>& domains, const ApiServer& a,
+                                       const ApiServer& b) {
+    std::vector<HttpResult> results(domains.size());
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < domains.size(); ++i)
+        threads.emplace_back([&, i] {
+            while (!go) std::this_thread::yield();
+            try {
+                results[i] = issueAt(i % 2 == 0 ? a : b, domains[i]);
+            } catch (const std::exception& e) {
+                results[i].body = e.what();
+            }
+        });
+    go = true;
+    for (auto& thread : threads) thread.join();
+    return results;
+}
+
+// Orders in the database of `domains` placed at `ca`.
+long long ordersAt(const std::vector<TestDomain>& domains, const std::string& ca) {
+    return count("SELECT count(*) FROM acme_orders o JOIN acme_accounts a ON a.id = o.account_id "
+                 "WHERE a.directory_url = " + quoted(ca) + " AND o.domain_id IN (" +
+                 idList(domains) + ")");
 }
 
 }  // namespace
@@ -190,4 +243,87 @@ TEST_CASE("several CAs: one CA that requires EAB and has none configured: a clea
     CHECK(refused.jsonString("error").find(fallbackCa() + " requires External Account Binding") !=
           std::string::npos);
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+}
+
+TEST_CASE("order budget: 20 orders at once with 5 a minute at the first CA, the other 15 at the second") {
+    Leftovers leftovers;
+    TempDir dir;
+    const std::string file = budgetFile(dir, "5/1m", true);
+    resetBudget();
+    std::vector<TestDomain> domains;
+    for (int i = 0; i < 20; ++i) domains.push_back(verifiedDomain("budget-two", leftovers));
+    const ApiServer a("budget-a", severalCas(file));
+    const ApiServer b("budget-b", severalCas(file));
+
+    const std::vector<HttpResult> results = issueAllAtOnce(domains, a, b);
+    int accepted = 0;
+    for (const auto& result : results) {
+        if (result.status == 202) ++accepted;
+        else MESSAGE("refused: " << result.status << " " << result.body);
+    }
+    CHECK(accepted == 20);
+    CHECK(ordersAt(domains, primaryCa()) == 5);
+    CHECK(ordersAt(domains, fallbackCa()) == 15);
+}
+
+TEST_CASE("order budget: one CA with its budget spent answers 429 with Retry-After, the domain unchanged") {
+    Leftovers leftovers;
+    TempDir dir;
+    const std::string file = budgetFile(dir, "5/1m", false);
+    resetBudget();
+    std::vector<TestDomain> domains;
+    for (int i = 0; i < 20; ++i) domains.push_back(verifiedDomain("budget-one", leftovers));
+    const ApiServer a("budget-one-a", severalCas(file));
+    const ApiServer b("budget-one-b", severalCas(file));
+
+    const int atTheCa = ordersAtTheCa();
+    const std::vector<HttpResult> results = issueAllAtOnce(domains, a, b);
+    int accepted = 0, limited = 0;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const HttpResult& result = results[i];
+        if (result.status == 202) {
+            ++accepted;
+            continue;
+        }
+        INFO("answer: " << result.status << " " << result.body);
+        CHECK(result.status == 429);
+        CHECK(result.jsonString("error_code") == "ca_rate_limited");
+        CHECK(result.jsonString("error").find("order budget there (5/1m) is spent") !=
+              std::string::npos);
+        // One token back every 12 s.
+        CHECK(result.retryAfterSeconds() >= 1);
+        CHECK(result.retryAfterSeconds() <= 12);
+        CHECK(scalar("SELECT status FROM domains WHERE id = " + dnsh::test::quoted(domains[i].id)) ==
+              "verified");
+        if (result.status == 429) ++limited;
+    }
+    CHECK(accepted == 5);
+    CHECK(limited == 15);
+    CHECK(ordersAtTheCa() - atTheCa == 5);
+}
+
+TEST_CASE("order budget: a renewal sent with ARI replaces spends none of it") {
+    Leftovers leftovers;
+    TempDir dir;
+    // One order an hour at the first CA: the issuance spends it; the renewal (with `replaces`,
+    // the first CA offers ARI) still goes there, not to the second.
+    const std::string file = budgetFile(dir, "1/1h", true);
+    resetBudget();
+    const TestDomain domain = verifiedDomain("budget-ari", leftovers);
+    const ApiServer api("budget-ari", severalCas(file));
+    const auto scheduler = startScheduler(severalCas(file));
+    publish(domain, issuedAt(api, domain));
+    requireAllActive({domain}, 40s);
+    CHECK(certificateCa(domain) == primaryCa());
+    CHECK(count("SELECT count(*) FROM ca_order_budgets WHERE tokens < 1 AND directory_url = " +
+                quoted(primaryCa())) == 1);
+
+    // Spent, and still the first CA: the renewal was exempt (without the exemption it went to
+    // the second).
+    CHECK(renewed(domain) == primaryCa());
+    // A second domain's new order finds the budget spent: it goes to the second CA.
+    const TestDomain other = verifiedDomain("budget-ari-new", leftovers);
+    publish(other, issuedAt(api, other));
+    requireAllActive({other}, 40s);
+    CHECK(certificateCa(other) == fallbackCa());
 }

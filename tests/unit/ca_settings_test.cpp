@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -58,7 +59,9 @@ TEST_CASE("CAs: the one-CA form is ACME_DIRECTORY with its companions, EAB inclu
     CHECK(ca.directoryUrl == "https://ca.test/dir");
     CHECK(ca.caBundle == "/etc/ca.pem");
     CHECK(ca.profile == "tlsserver");
-    CHECK(ca.orderBudget == "300/3h");
+    REQUIRE(ca.orderBudget);
+    CHECK(ca.orderBudget->orders == 300);
+    CHECK(ca.orderBudget->period == std::chrono::hours(3));
     REQUIRE(ca.externalAccount);
     CHECK(ca.externalAccount->keyId == "kid-1");
     CHECK(ca.externalAccount->hmacKey == "secret-eab-hmac-key-bytes-0123456789");
@@ -85,7 +88,9 @@ TEST_CASE("CAs: ACME_CAS_FILE lists them in order of preference, each with its o
     REQUIRE(config.cas.size() == 2);
     CHECK(config.cas[0].name == "le");
     CHECK(config.cas[0].directoryUrl == "https://acme-v02.api.letsencrypt.org/directory");
-    CHECK(config.cas[0].orderBudget == "300/3h");
+    REQUIRE(config.cas[0].orderBudget);
+    CHECK(dnsh::formatOrderBudget(*config.cas[0].orderBudget) == "300/3h");
+    CHECK_FALSE(config.cas[1].orderBudget);
     CHECK_FALSE(config.cas[0].externalAccount);
     CHECK(config.cas[1].name == "zerossl");
     CHECK(config.cas[1].directoryUrl == "https://acme.zerossl.com/v2/DV90");
@@ -131,6 +136,8 @@ TEST_CASE("CAs: a bad list stops the start naming the setting, never the EAB key
     const std::string tooShort = refusal({{"ACME_CAS_FILE", shortKey.path.string()}});
     CHECK(tooShort.find("ACME_CA_A_EAB_HMAC_KEY") != std::string::npos);
     CHECK(tooShort.find("c2hvcnQ") == std::string::npos);
+    CHECK(refusal({{"ACME_ORDER_BUDGET", "300 per 3h"}}).find("invalid ACME_ORDER_BUDGET") !=
+          std::string::npos);
     const CaFile garbage("ACME_CAS=a\nnot a setting\n");
     CHECK(refusal({{"ACME_CAS_FILE", garbage.path.string()}}).find("line 2") != std::string::npos);
 }
