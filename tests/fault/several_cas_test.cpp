@@ -327,3 +327,51 @@ TEST_CASE("order budget: a renewal sent with ARI replaces spends none of it") {
     requireAllActive({other}, 40s);
     CHECK(certificateCa(other) == fallbackCa());
 }
+
+TEST_CASE("order budget: two schedulers renewing at once share it: 2 an hour at the first CA, the rest at the second") {
+    Leftovers leftovers;
+    TempDir dir;
+    const std::string file = budgetFile(dir, "2/1h", true);
+    const ApiServer api("budget-schedulers", severalCas(file));
+    std::vector<TestDomain> domains;
+    for (int i = 0; i < 6; ++i) domains.push_back(verifiedDomain("budget-sched", leftovers));
+    const auto first = startScheduler(severalCas(file));
+    const auto second = startScheduler(severalCas(file));
+
+    // Issued at the second CA while the first is down.
+    {
+        StoppableService down("pebble");
+        down.stop();
+        for (const auto& domain : domains) publish(domain, issuedAt(api, domain));
+        requireAllActive(domains, 60s);
+    }
+    for (const auto& domain : domains) REQUIRE(certificateCa(domain) == fallbackCa());
+
+    // Renewals start from the first CA again; there they name no certificate it issued (no
+    // `replaces`), so each spends its budget: 2 go there, 4 back to the second (with `replaces`).
+    resetBudget();
+    execute("UPDATE certificates SET renew_at = now() WHERE superseded_at IS NULL AND domain_id IN (" +
+            idList(domains) + ")");
+    const std::string pendingRenewals =
+        "SELECT o.domain_id, c.txt_value FROM acme_challenges c JOIN acme_orders o ON "
+        "o.id = c.order_id WHERE o.kind = 'renewal' AND o.status = 'pending' AND o.domain_id IN (" +
+        idList(domains) + ")";
+    REQUIRE_MESSAGE(waitFor(30s, [&] {
+                        return count("SELECT count(*) FROM (" + pendingRenewals + ") r") == 6;
+                    }),
+                    statusSummary(domains));
+    for (const auto& domain : domains)
+        publish(domain, scalar("SELECT c.txt_value FROM acme_challenges c JOIN acme_orders o ON "
+                               "o.id = c.order_id WHERE o.kind = 'renewal' AND o.status = "
+                               "'pending' AND o.domain_id = " + quoted(domain.id)));
+    const std::string renewedCount =
+        "SELECT count(*) FROM certificates WHERE superseded_at IS NULL AND order_id IN (SELECT id "
+        "FROM acme_orders WHERE kind = 'renewal' AND domain_id IN (" + idList(domains) + "))";
+    REQUIRE_MESSAGE(waitFor(60s, [&] { return count(renewedCount) == 6; }), statusSummary(domains));
+    const auto renewedAt = [&](const std::string& ca) {
+        return count("SELECT count(*) FROM certificates WHERE superseded_at IS NULL AND ca = " +
+                     quoted(ca) + " AND domain_id IN (" + idList(domains) + ")");
+    };
+    CHECK(renewedAt(primaryCa()) == 2);
+    CHECK(renewedAt(fallbackCa()) == 4);
+}
