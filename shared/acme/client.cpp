@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "acme/persist_challenge.hpp"
 #include "crypto/keys.hpp"
 
 namespace dnsh::acme {
@@ -49,7 +50,7 @@ Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url,
 Challenge parseChallenge(const Poco::JSON::Object::Ptr& json) {
     return Challenge{text(json, "type"), text(json, "url"),
                      parseChallengeStatus(text(json, "status")), text(json, "token"),
-                     problemDetail(json)};
+                     problemDetail(json), parseIssuerDomainNames(*json)};
 }
 
 }  // namespace
