@@ -8,6 +8,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "acme/jws.hpp"
+#include "acme/persist_challenge.hpp"
 #include "crypto/keys.hpp"
 
 namespace dnsh::acme {
@@ -52,7 +53,7 @@ Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url,
 Challenge parseChallenge(const Poco::JSON::Object::Ptr& json) {
     return Challenge{text(json, "type"), text(json, "url"),
                      parseChallengeStatus(text(json, "status")), text(json, "token"),
-                     problemDetail(json)};
+                     problemDetail(json), parseIssuerDomainNames(*json)};
 }
 
 }  // namespace

@@ -47,6 +47,10 @@ struct Challenge {
     std::string type, url;
     ChallengeStatus status = ChallengeStatus::Unknown;
     std::string token, error;
+    // dns-persist-01 (draft-ietf-acme-dns-persist-00 §3.1): the issuer names a
+    // _validation-persist record may name; empty for other types, or when the CA sent a list a
+    // client must reject (acme/persist_challenge.hpp).
+    std::vector<std::string> issuerDomainNames;
 };
 
 // RFC 8555 §7.1.4

@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 
 #include <sstream>
 #include <stdexcept>
@@ -70,6 +71,32 @@ void addCaa(const std::string& host, const std::string& tag, const std::string& 
 }
 void clearCaa(const std::string& host) {
     call("/clear-caa", hostBody(host));
+}
+
+std::vector<int> dnsQuestionTypes(const std::string& host) {
+    // The history is keyed by the question name without its trailing dot.
+    Poco::JSON::Object body;
+    body.set("host", host);
+    std::ostringstream text;
+    body.stringify(text);
+    const HttpResult result = sendToService(
+        sandboxDnsApi(), {"POST", "/dns-request-history", text.str(), "application/json", {}});
+    if (result.status != 200)
+        throw std::runtime_error("sandbox DNS /dns-request-history answered " +
+                                 std::to_string(result.status) + ": " + result.body);
+    // [{"Question": {"Name": "...", "Qtype": 16, "Qclass": 1}, "UserAgent": ""}, ...]
+    const auto events = Poco::JSON::Parser().parse(result.body).extract<Poco::JSON::Array::Ptr>();
+    std::vector<int> types;
+    for (std::size_t i = 0; i < events->size(); ++i)
+        types.push_back(events->getObject(i)->getObject("Question")->getValue<int>("Qtype"));
+    return types;
+}
+
+void clearDnsQuestions(const std::string& host) {
+    Poco::JSON::Object body;
+    body.set("host", host);
+    body.set("type", "dns");
+    call("/clear-request-history", body);
 }
 
 SandboxRecords::~SandboxRecords() {

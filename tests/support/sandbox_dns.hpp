@@ -16,6 +16,10 @@ void clearServfail(const std::string& host);
 // CAA records (flags 0; challtestsrv sends no others): one more at `host` each call.
 void addCaa(const std::string& host, const std::string& tag, const std::string& value);
 void clearCaa(const std::string& host);  // removes all of `host`
+// What challtestsrv was asked about `host` (its /dns-request-history, kept until cleared): the
+// QTYPE (RFC 1035 §3.2.2, TXT = 16) of every question, in order; and the clearing.
+std::vector<int> dnsQuestionTypes(const std::string& host);
+void clearDnsQuestions(const std::string& host);
 
 // The sandbox records one test case sets, removed again when it ends (also when an assertion
 // stops it), so later cases see a clean DNS.
