@@ -95,6 +95,22 @@ std::string signEs256(EVP_PKEY* key, const std::string& signingInput) {
     return raw;
 }
 
+namespace {
+
+// RFC 7515 §7.2.2: the flattened JSON serialization, members in this order.
+std::string flattenedJws(const std::string& encodedHeader, const std::string& encodedPayload,
+                         const std::string& encodedSignature) {
+    Poco::JSON::Object jws(Poco::JSON_PRESERVE_KEY_ORDER);
+    jws.set("protected", encodedHeader);
+    jws.set("payload", encodedPayload);
+    jws.set("signature", encodedSignature);
+    std::ostringstream text;
+    jws.stringify(text);
+    return text.str();
+}
+
+}  // namespace
+
 std::string signJws(EVP_PKEY* accountKey, const JwsHeader& header, const std::string& payload) {
     // RFC 8555 §6.2: alg, nonce, url, and exactly one of jwk / kid.
     std::string protectedHeader = "{\"alg\":\"ES256\",";
@@ -117,14 +133,7 @@ std::string signJws(EVP_PKEY* accountKey, const JwsHeader& header, const std::st
     const std::string encodedHeader = base64UrlEncode(protectedHeader);
     const std::string encodedPayload = base64UrlEncode(payload);
     const std::string signature = signEs256(accountKey, encodedHeader + "." + encodedPayload);
-
-    Poco::JSON::Object jws(Poco::JSON_PRESERVE_KEY_ORDER);
-    jws.set("protected", encodedHeader);
-    jws.set("payload", encodedPayload);
-    jws.set("signature", base64UrlEncode(signature));
-    std::ostringstream text;
-    jws.stringify(text);
-    return text.str();
+    return flattenedJws(encodedHeader, encodedPayload, base64UrlEncode(signature));
 }
 
 std::string externalAccountBinding(EVP_PKEY* accountKey, const std::string& keyId,
@@ -139,14 +148,7 @@ std::string externalAccountBinding(EVP_PKEY* accountKey, const std::string& keyI
     const std::string encodedPayload = base64UrlEncode(publicJwkJson(accountKey));
     const std::vector<unsigned char> mac =
         hmacSha256(hmacKey, encodedHeader + "." + encodedPayload);
-
-    Poco::JSON::Object jws(Poco::JSON_PRESERVE_KEY_ORDER);
-    jws.set("protected", encodedHeader);
-    jws.set("payload", encodedPayload);
-    jws.set("signature", base64UrlEncode(mac));
-    std::ostringstream text;
-    jws.stringify(text);
-    return text.str();
+    return flattenedJws(encodedHeader, encodedPayload, base64UrlEncode(mac));
 }
 
 }  // namespace dnsh::acme

@@ -142,59 +142,9 @@ func main() {
 		wg.Wait()
 		fmt.Printf("%s %d orders placed\n", stamp(), n.Load())
 	case "issue":
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := 0; w < *workers; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				client := newClient(httpClient)
-				if call("newAccount", func(c context.Context) error {
-					_, e := client.Register(c, &acme.Account{}, acme.AcceptTOS)
-					return e
-				}) != nil {
-					return
-				}
-				for {
-					i := next.Add(1)
-					if i > int64(*count) {
-						return
-					}
-					if err := issueOne(client, fmt.Sprintf("%s-%d.bench.example", *label, i), call); err != nil {
-						fmt.Printf("%s worker %d: %v\n", stamp(), w, err)
-						return
-					}
-				}
-			}(w)
-		}
-		wg.Wait()
+		eachName(httpClient, call, func(client *acme.Client, name string) error { return issueOne(client, name, call) })
 	case "deactivate":
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := 0; w < *workers; w++ {
-			wg.Add(1)
-			go func(w int) {
-				defer wg.Done()
-				client := newClient(httpClient)
-				if call("newAccount", func(c context.Context) error {
-					_, e := client.Register(c, &acme.Account{}, acme.AcceptTOS)
-					return e
-				}) != nil {
-					return
-				}
-				for {
-					i := next.Add(1)
-					if i > int64(*count) {
-						return
-					}
-					if err := deactivateInFlight(client, fmt.Sprintf("%s-%d.bench.example", *label, i), call); err != nil {
-						fmt.Printf("%s worker %d: %v\n", stamp(), w, err)
-						return
-					}
-				}
-			}(w)
-		}
-		wg.Wait()
+		eachName(httpClient, call, func(client *acme.Client, name string) error { return deactivateInFlight(client, name, call) })
 	}
 	fmt.Printf("%s done in %s: %d requests answered, %d stalled\n", stamp(), time.Since(start).Round(time.Millisecond), ok.Load(), stalls.Load())
 	// Probes: a request that takes no DB lock, and one that does.
@@ -358,4 +308,35 @@ func postSignedOnce(ctx context.Context, client *acme.Client, url, payload strin
 		return fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, answer)
 	}
 	return nil
+}
+
+// eachName runs WORKERS goroutines, each with an account of its own, over COUNT fresh names; a
+// goroutine whose flow fails stops.
+func eachName(httpClient *http.Client, call func(string, func(context.Context) error) error, flow func(*acme.Client, string) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < *workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			client := newClient(httpClient)
+			if call("newAccount", func(c context.Context) error {
+				_, e := client.Register(c, &acme.Account{}, acme.AcceptTOS)
+				return e
+			}) != nil {
+				return
+			}
+			for {
+				i := next.Add(1)
+				if i > int64(*count) {
+					return
+				}
+				if err := flow(client, fmt.Sprintf("%s-%d.bench.example", *label, i)); err != nil {
+					fmt.Printf("%s worker %d: %v\n", stamp(), w, err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
 }
