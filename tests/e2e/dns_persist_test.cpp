@@ -109,6 +109,9 @@ TEST_CASE(
     INFO("view: " << issued.body);
     CHECK(issued.jsonString("validation_method") == "dns-persist-01");
     CHECK(persistOutcome(domain) == "usable");
+    // No TXT check was made for the order: checks is still verify's lookup of the token.
+    CHECK(issued.json()->getObject("checks")->optValue<std::string>("name", "") ==
+          domain.challengeName());
     CHECK(challengesAnswered(domain, "dns-persist-01") == 1);
     CHECK(challengesAnswered(domain, "dns-01") == 0);
 
