@@ -79,8 +79,10 @@ TEST_CASE(
     REQUIRE_MESSAGE(started.status == 202, started.body);
     CHECK(started.json()->getValue<bool>("delegated"));
     CHECK(started.json()->getArray("challenges")->size() == 1);
+    CHECK(started.jsonString("validation_method") == "cname");
     // Nothing is published by the test: the scheduler adds the value at the target itself.
     requireAllActive({delegated.domain}, 30s);
+    CHECK(get("/domains/" + delegated.domain.id).jsonString("validation_method") == "cname");
     const auto checks = get("/domains/" + delegated.domain.id).json()->getObject("checks");
     REQUIRE(checks);
     CHECK(checks->getValue<std::string>("result") == "found");
