@@ -144,6 +144,51 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "delegation: a wildcard whose persist record lacks policy=wildcard: the base name answers "
+    "dns-persist-01, the wildcard dns-01 through the CNAME, only its value published") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const std::string accountQuery =
+        "SELECT coalesce(max(account_url), '') FROM acme_accounts WHERE directory_url = " +
+        quoted(requireEnv("ACME_DIRECTORY_UNBOUND"));
+    if (scalar(accountQuery).empty()) {
+        const Delegated first = delegatedDomain("deleg-account", leftovers, dns);
+        const HttpResult placed = issueThroughUnboundCa(first.domain);
+        REQUIRE_MESSAGE(placed.status == 202, placed.body);
+    }
+    const std::string account = scalar(accountQuery);
+    REQUIRE_FALSE(account.empty());
+    const Delegated delegated = delegatedDomain("deleg-mixed", leftovers, dns, true);
+    // Usable for the base name; a wildcard needs "; policy=wildcard" (draft §5).
+    dns.txt("_validation-persist." + delegated.domain.name,
+            "pebble.letsencrypt.org; accounturi=" + account);
+    const auto scheduler = startScheduler(delegationScheduler());
+
+    const HttpResult started = issueThroughUnboundCa(delegated.domain);
+    INFO("issue-certificate: " << started.body);
+    REQUIRE(started.status == 202);
+    CHECK(started.jsonString("validation_method") == "cname");
+    CHECK(started.json()->getArray("challenges")->size() == 1);
+    requireAllActive({delegated.domain}, 30s);
+    const HttpResult view = get("/domains/" + delegated.domain.id);
+    INFO("view: " << view.body);
+    CHECK(view.jsonString("validation_method") == "cname");
+    CHECK(view.json()->getObject("checks")->getObject("persist")->getValue<std::string>(
+              "outcome") == "needs_wildcard_policy");
+    const std::string ofDomain =
+        "FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id WHERE o.domain_id = " +
+        quoted(delegated.domain.id);
+    CHECK(count("SELECT count(*) " + ofDomain + " AND c.method = 'dns-01'") == 1);
+    CHECK(count("SELECT count(*) " + ofDomain + " AND c.method = 'dns-persist-01'") == 1);
+    // The dns-01 value was published and removed again; the persist challenge never touched.
+    CHECK(count("SELECT count(*) " + ofDomain +
+                " AND c.method = 'dns-01' AND c.updated_at > c.created_at") == 1);
+    CHECK(count("SELECT count(*) " + ofDomain +
+                " AND c.method = 'dns-persist-01' AND c.updated_at > c.created_at") == 0);
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
     "delegation: a renewal needs no action at all, and a wildcard with its base shares one "
     "target") {
     Leftovers leftovers;
