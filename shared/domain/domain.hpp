@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "domain/status.hpp"
+#include "domain/validation_method.hpp"
 
 namespace dnsh {
 
@@ -48,6 +49,10 @@ struct Domain {
     std::optional<RenewalState> renewal;         // once active
     std::optional<std::string> lastCheck;        // JSON object: the last DNS lookup
     std::optional<std::string> caaCheck;         // JSON object: the last CAA check (checks.caa)
+    // JSON object: the last dns-persist-01 record check (checks.persist)
+    std::optional<std::string> persistCheck;
+    // How the latest order proved control; none before the first order
+    std::optional<ValidationMethod> validationMethod;
     std::string delegationStatus = "not_seen";   // not_seen, active, lost
     // The CA profile chosen at registration (draft-ietf-acme-profiles) for every order of the
     // domain; none: ACME_PROFILE at each order.

@@ -57,15 +57,20 @@ bool isJsonObject(const std::optional<std::string>& text) {
 }
 
 // The domain view's checks: the last DNS check as stored (its key order: name, expected, seen,
-// result, ...), and the last CAA check as its "caa" member.
+// result, ...), the last CAA check as its "caa" member and the last dns-persist-01 record check
+// as its "persist" member, once there is a DNS check (verify makes the first).
 std::optional<std::string> readableCheck(const Domain& domain) {
     if (!isJsonObject(domain.lastCheck)) return std::nullopt;
-    const std::string& check = *domain.lastCheck;
-    if (!isJsonObject(domain.caaCheck)) return check;
-    // Both are objects this service wrote: the CAA one goes in before the closing brace.
-    const std::size_t close = check.find_last_of('}');
-    const bool empty = check.find_first_not_of(" \t\r\n", check.find('{') + 1) == close;
-    return check.substr(0, close) + (empty ? "" : ",") + "\"caa\":" + *domain.caaCheck + "}";
+    std::string check = *domain.lastCheck;
+    // Each is an object this service wrote: a member goes in before the closing brace.
+    auto append = [&check](const std::string& key, const std::string& object) {
+        const std::size_t close = check.find_last_of('}');
+        const bool empty = check.find_first_not_of(" \t\r\n", check.find('{') + 1) == close;
+        check = check.substr(0, close) + (empty ? "" : ",") + "\"" + key + "\":" + object + "}";
+    };
+    if (isJsonObject(domain.caaCheck)) append("caa", *domain.caaCheck);
+    if (isJsonObject(domain.persistCheck)) append("persist", *domain.persistCheck);
+    return check;
 }
 
 void writeDomain(JsonText& json, const Domain& domain, const std::string& delegationZone) {
@@ -76,6 +81,8 @@ void writeDomain(JsonText& json, const Domain& domain, const std::string& delega
     if (domain.verifiedAt) json.member("verified_at", *domain.verifiedAt);
     json.member("created_at", domain.createdAt).member("updated_at", domain.updatedAt);
     if (domain.profile) json.member("profile", *domain.profile);
+    if (domain.validationMethod)
+        json.member("validation_method", std::string(toString(*domain.validationMethod)));
     if (domain.certificate) {
         json.key("certificate")
             .beginObject()

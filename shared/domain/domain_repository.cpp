@@ -44,6 +44,7 @@ std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
     // formatted in C++ (SqlRows::rfc3339), cheaper than seven to_char() calls per view.
     return "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
            "d.verified_at, d.created_at, d.updated_at, d.last_check, d.caa_check, "
+           "d.persist_check, d.validation_method, "
            "d.delegation_status, d.profile, "
            "v.cert_id, v.cert_issued_at, v.cert_expires_at, v.cert_created_at, v.cert_renew_at, "
            "v.cert_profile, v.cert_ca, "
@@ -87,6 +88,9 @@ Domain domainFromRow(const SqlRows& rows, int row) {
     domain.updatedAt = timestamp("updated_at").value_or("");
     domain.lastCheck = optionalText("last_check");
     domain.caaCheck = optionalText("caa_check");
+    domain.persistCheck = optionalText("persist_check");
+    if (const auto method = optionalText("validation_method"))
+        domain.validationMethod = parseValidationMethod(*method);
     domain.delegationStatus = text("delegation_status");
     domain.profile = optionalText("profile");
     if (const auto certId = optionalText("cert_id"))

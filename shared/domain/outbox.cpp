@@ -88,7 +88,8 @@ void recordRenewalActionRequired(Poco::Data::Session& session, const std::string
         runSql(session,
                "SELECT o.domain_id FROM acme_orders o WHERE o.id = $1 AND o.kind = 'renewal' "
                "AND NOT o.delegated AND o.step = 'await_dns' "
-               "AND EXISTS (SELECT 1 FROM acme_challenges c WHERE c.order_id = o.id)",
+               "AND EXISTS (SELECT 1 FROM acme_challenges c WHERE c.order_id = o.id "
+               "AND c.method = 'dns-01')",
                {orderId});
     if (!orders.empty())
         recordDomainEvent(session, EventType::RenewalActionRequired, orders.text(0, "domain_id"));

@@ -5,6 +5,7 @@
 
 #include "acme/jws.hpp"
 #include "core/error.hpp"
+#include "dns/persist_record.hpp"
 #include "domain/domain_name.hpp"
 
 namespace dnsh {
@@ -15,11 +16,24 @@ namespace {
 constexpr std::chrono::milliseconds kRegisterAgainAfter{250};
 
 // RFC 8555 §7.5: the client picks one of the offered challenges. Types this service does not
-// speak (http-01, dns-account-01, dns-persist-01, ...) are passed over.
-const acme::Challenge* findDns01(const acme::Authorization& authorization) {
+// speak (http-01, dns-account-01, ...) are passed over.
+const acme::Challenge* findChallenge(const acme::Authorization& authorization,
+                                     ChallengeMethod method) {
     for (const auto& challenge : authorization.challenges)
-        if (challenge.type == "dns-01") return &challenge;
+        if (challenge.type == toString(method)) return &challenge;
     return nullptr;
+}
+
+// The authorization's dns-persist-01 challenge when the customer's record lets the CA use it
+// (draft §4.1.2); a challenge without issuer-domain-names cannot be used (§3.1).
+const acme::Challenge* usablePersistChallenge(const acme::Authorization& authorization,
+                                              const std::string& name,
+                                              const std::string& accountUrl,
+                                              const PersistRecordUsable& persistUsable) {
+    if (!persistUsable) return nullptr;
+    const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::DnsPersist01);
+    if (challenge == nullptr || challenge->issuerDomainNames.empty()) return nullptr;
+    return persistUsable(name, challenge->issuerDomainNames, accountUrl) ? challenge : nullptr;
 }
 
 }  // namespace
@@ -100,7 +114,8 @@ void AcmeAccount::reRegister() {
 
 PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::string& replaces,
                                     const OrderProfile& profile,
-                                    const std::function<void()>& beforeEachCall) {
+                                    const std::function<void()>& beforeEachCall,
+                                    const PersistRecordUsable& persistUsable) {
     return call([&] {
         beforeEachCall();
         requireOffered(client_.directory(), profile);
@@ -121,7 +136,17 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
             const acme::Authorization authorization = client_.getAuthorization(url);
             // An authorization the CA already holds as valid needs no record (RFC 8555 §7.1.4).
             if (authorization.status == acme::AuthorizationStatus::Valid) continue;
-            const acme::Challenge* challenge = findDns01(authorization);
+            // RFC 8555 §7.1.4: a wildcard's authorization names the base name.
+            const std::string name =
+                (authorization.wildcard ? "*." : "") + authorization.identifier;
+            if (const acme::Challenge* persist = usablePersistChallenge(
+                    authorization, name, client_.accountUrl(), persistUsable)) {
+                placed.challenges.push_back(OrderChallenge{
+                    authorization.url, persist->url, persist->token, persistRecordName(name), "",
+                    "", ChallengeMethod::DnsPersist01});
+                continue;
+            }
+            const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::Dns01);
             if (challenge == nullptr)
                 throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
             placed.challenges.push_back(OrderChallenge{

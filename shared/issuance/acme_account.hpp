@@ -38,6 +38,14 @@ public:
     using acme::AcmeError::AcmeError;
 };
 
+// draft-ietf-acme-dns-persist-00 §4.1.2: whether the customer's _validation-persist record of
+// `name` ("*.x" for a wildcard's authorization) lets the CA validate it, the CA named by the
+// challenge's issuer-domain-names (§3.1), for our account at `accountUrl`. Built where the
+// resolver is (issuance/persist_probe.hpp); an empty function asks nothing (dns-01 only).
+using PersistRecordUsable =
+    std::function<bool(const std::string& name, const std::vector<std::string>& issuerDomains,
+                       const std::string& accountUrl)>;
+
 class AcmeAccount {
 public:
     AcmeAccount(Database& database, const Config& config, const CaSettings& ca,
@@ -63,11 +71,14 @@ public:
     }
 
     // RFC 8555 §7.4: newOrder for the domain's names under `profile` (checked against the
-    // directory first, profiles.hpp) and its authorizations' dns-01 values; `beforeEachCall`
-    // runs before each request (a scheduler keeps its lease).
+    // directory first, profiles.hpp) and, per authorization, the challenge to answer: its
+    // dns-persist-01 one when it offers it and `persistUsable` says the customer's record
+    // allows it, else its dns-01 value; `beforeEachCall` runs before each request (a scheduler
+    // keeps its lease).
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
                            const OrderProfile& profile,
-                           const std::function<void()>& beforeEachCall);
+                           const std::function<void()>& beforeEachCall,
+                           const PersistRecordUsable& persistUsable);
 
     // The CA as CAA records name it: its directory's meta.caaIdentities (RFC 8555 §7.1.1), our
     // account URL at it for accounturi (RFC 8657 §3; the account is registered first when it is

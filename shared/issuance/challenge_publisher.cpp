@@ -19,7 +19,8 @@ std::optional<StepResult> DelegatedPublishes::present(StepContext& context) {
     StoredOrder& order = context.order();
     const std::string target = targetOf(order);
     for (auto& challenge : order.challenges) {
-        if (!challenge.publishedAt.empty()) continue;
+        // A dns-persist-01 challenge has nothing to publish: the customer's record is the proof.
+        if (!challenge.needsPublishing() || !challenge.publishedAt.empty()) continue;
         context.keepLease();
         const UpdateResult result = updater_->addTxt(DnsName(target), challenge.txtValue);
         // A refused update (wrong key, not allowed) or an unreachable primary: retried with

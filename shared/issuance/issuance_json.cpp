@@ -4,6 +4,21 @@
 
 namespace dnsh {
 
+namespace {
+
+std::string instructions(const StartedIssuance& started) {
+    if (started.validationMethod == ValidationMethod::DnsPersist01)
+        return "Nothing to publish: the CA validates with the dns-persist-01 record at "
+               "_validation-persist." +
+               started.challengeDomain.substr(started.challengeDomain.find('.') + 1);
+    if (started.delegated)
+        return "Nothing to publish: the service publishes the values through the delegation "
+               "CNAME";
+    return publishInstructions(started.challenges);
+}
+
+}  // namespace
+
 Poco::JSON::Object::Ptr issuanceJson(const StartedIssuance& started) {
     Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     json->set("order_id", started.orderId);
@@ -22,11 +37,9 @@ Poco::JSON::Object::Ptr issuanceJson(const StartedIssuance& started) {
                                                              : started.challenges.front().txtName);
     if (!started.challenges.empty())
         json->set("expected_txt_value", started.challenges.front().txtValue);
-    json->set("instructions", started.delegated
-                                  ? std::string("Nothing to publish: the service publishes the "
-                                                "values through the delegation CNAME")
-                                  : publishInstructions(started.challenges));
+    json->set("instructions", instructions(started));
     json->set("delegated", started.delegated);
+    json->set("validation_method", std::string(toString(started.validationMethod)));
     return json;
 }
 

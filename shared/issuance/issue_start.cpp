@@ -11,6 +11,7 @@
 #include "issuance/backoff.hpp"
 #include "issuance/ca_fallback.hpp"
 #include "issuance/caa_precheck.hpp"
+#include "issuance/persist_probe.hpp"
 #include "issuance/profiles.hpp"
 #include "issuance/order_store.hpp"
 #include "log/log.hpp"
@@ -153,6 +154,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
 
     PlacedOrder placed;
     AcmeAccount* account = nullptr;
+    // dns-persist-01 where the customer's record allows it (issuance/persist_probe.hpp).
+    PersistProbe persist(resolver, domain.id);
     mark = std::chrono::steady_clock::now();
     std::uint64_t caRequestsBefore = 0;
     for (const auto& each : cas.inPreference()) caRequestsBefore += each->requestCount();
@@ -165,7 +168,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
                 database, cas, resolver, domain.domainName, [](AcmeAccount&) { return false; },
                 [&](AcmeAccount& at) {
                     return at.placeOrder(domain.domainName, "",
-                                         orderProfile(domain.profile, at.ca()), [] {});
+                                         orderProfile(domain.profile, at.ca()), [] {},
+                                         persist.question());
                 });
         if (placement.caa)
             withOrders(database, [&](OrderStore& orders) {
@@ -197,6 +201,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     for (const auto& each : cas.inPreference()) caRequestsAfter += each->requestCount();
     const auto caRequests = static_cast<Poco::Int64>(caRequestsAfter - caRequestsBefore);
     placed.delegated = !config.delegationZone.empty() && domain.delegationStatus == "active";
+    placed.persistCheck = persist.checkJson();
     mark = std::chrono::steady_clock::now();
     const bool created = withOrders(database, [&](OrderStore& orders) {
         return orders.completeIssueClaim(orderId, owner, domain.id, domain.status, placed);
@@ -217,15 +222,19 @@ StartedIssuance startIssuance(Database& database, const Config& config,
               {"order_id", orderId},
               {"step", std::string(toString(placed.step()))},
               {"profile", placed.profile},
+              {"validation_method", std::string(toString(placed.validationMethod()))},
               {"ca", account->ca().directoryUrl},
               {"find_ms", findMs},
               {"claim_ms", claimMs},
               {"ca_ms", caMs},
               {"ca_requests", caRequests},
               {"store_ms", storeMs}});
-    StartedIssuance started{orderId, challengeName(domain.domainName), {}, placed.delegated};
+    StartedIssuance started{orderId, challengeName(domain.domainName), {}, placed.delegated,
+                            placed.validationMethod()};
+    // Only dns-01 values are published; a dns-persist-01 record is already in place.
     for (const auto& challenge : placed.challenges)
-        started.challenges.push_back(PendingChallenge{challenge.txtName, challenge.txtValue});
+        if (challenge.needsPublishing())
+            started.challenges.push_back(PendingChallenge{challenge.txtName, challenge.txtValue});
     return started;
 }
 

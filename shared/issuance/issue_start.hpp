@@ -8,6 +8,7 @@
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
 #include "domain/domain.hpp"
+#include "domain/validation_method.hpp"
 #include "issuance/ca_accounts.hpp"
 
 namespace dnsh {
@@ -15,8 +16,11 @@ namespace dnsh {
 struct StartedIssuance {
     std::string orderId;
     std::string challengeDomain;
-    std::vector<PendingChallenge> challenges;  // empty: the CA holds valid authorizations
-    bool delegated = false;                    // the service publishes the values itself
+    // dns-01 values to publish; empty: the CA holds valid authorizations, or every one is
+    // validated by the customer's dns-persist-01 record
+    std::vector<PendingChallenge> challenges;
+    bool delegated = false;  // the service publishes the values itself
+    ValidationMethod validationMethod = ValidationMethod::Dns01;
 };
 
 // Claims the domain in the database (at most one live CA order per domain), then places the

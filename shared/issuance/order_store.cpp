@@ -82,7 +82,7 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
 
     const SqlRows challenges =
         runSql(session_,
-               "SELECT authorization_url, challenge_url, token, txt_name, txt_value, "
+               "SELECT authorization_url, challenge_url, token, txt_name, txt_value, method, "
                "coalesce(published_at_name, '') AS published_at_name FROM acme_challenges "
                "WHERE order_id = $1 ORDER BY id",
                {orderId});
@@ -92,6 +92,9 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
                                                   column("challenge_url"), column("token"),
                                                   column("txt_name"), column("txt_value"),
                                                   column("published_at_name")});
+        // The table's CHECK allows only the names of kChallengeMethodNames.
+        order.challenges.back().method =
+            parseChallengeMethod(column("method")).value_or(ChallengeMethod::Dns01);
     }
     return order;
 }
@@ -127,6 +130,7 @@ void OrderStore::recordPlaced(const std::string& orderId, const std::string& own
                    {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl,
                     placed.expires, step, placed.delegated, placed.profile});
         insertChallenges(session_, orderId, placed.challenges);
+        recordValidation(session_, orderId, placed);
         recordRenewalActionRequired(session_, orderId);
         return true;
     });

@@ -15,6 +15,8 @@
 
 #include "core/failure_code.hpp"
 #include "domain/status.hpp"
+#include "domain/validation_method.hpp"
+#include "issuance/challenge_method.hpp"
 #include "issuance/order_step.hpp"
 
 namespace dnsh {
@@ -32,7 +34,10 @@ struct StoredAccount {
     std::string keyCiphertext;
 };
 
-// RFC 8555 §8.4: one dns-01 challenge of an order's authorization that needs a TXT record.
+// The challenge an order answers for one authorization: dns-01 (RFC 8555 §8.4), whose TXT value
+// must be published, or dns-persist-01 (draft-ietf-acme-dns-persist-00 §3.1), answered as it
+// is: the customer's record at txtName (_validation-persist.<name>) is already there, txtValue
+// is empty and nothing is ever published for it.
 struct OrderChallenge {
     std::string authorizationUrl;
     std::string challengeUrl;
@@ -40,6 +45,8 @@ struct OrderChallenge {
     std::string txtName;
     std::string txtValue;
     std::string publishedAt;  // delegated orders: where we added the value ("" when not there)
+    ChallengeMethod method = ChallengeMethod::Dns01;
+    bool needsPublishing() const { return method == ChallengeMethod::Dns01; }
 };
 
 // What newOrder and the authorizations gave us. Authorizations the CA already holds as valid
@@ -53,8 +60,20 @@ struct PlacedOrder {
     std::string profile;  // what newOrder named (draft-ietf-acme-profiles); "" for none
     std::vector<OrderChallenge> challenges;
     bool delegated = false;  // the service publishes the values (README "Zero-touch")
+    // The last dns-persist-01 record check made while placing it (the view's checks.persist,
+    // persistCheckJson); none when no authorization offered dns-persist-01.
+    std::optional<std::string> persistCheck;
     OrderStep step() const {
         return challenges.empty() ? OrderStep::Finalize : OrderStep::AwaitDns;
+    }
+    // dns-persist-01 when every challenge is (nothing to publish at all); else cname when the
+    // service publishes the values, else dns-01.
+    ValidationMethod validationMethod() const {
+        bool allPersist = !challenges.empty();
+        for (const auto& challenge : challenges)
+            if (challenge.needsPublishing()) allPersist = false;
+        if (allPersist) return ValidationMethod::DnsPersist01;
+        return delegated ? ValidationMethod::Cname : ValidationMethod::Dns01;
     }
 };
 

@@ -102,6 +102,7 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
              placed.expires, step, placed.delegated, placed.profile});
         if (claimed.affected() == 0) return false;
         insertChallenges(session_, orderId, placed.challenges);
+        recordValidation(session_, orderId, placed);
         return true;
     });
 }

@@ -27,9 +27,18 @@ void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
     for (const auto& challenge : challenges)
         runSql(session,
                "INSERT INTO acme_challenges (order_id, authorization_url, challenge_url, "
-               "token, txt_name, txt_value) VALUES ($1, $2, $3, $4, $5, $6)",
+               "token, txt_name, txt_value, method) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                {orderId, challenge.authorizationUrl, challenge.challengeUrl, challenge.token,
-                challenge.txtName, challenge.txtValue});
+                challenge.txtName, challenge.txtValue, toString(challenge.method)});
+}
+
+void recordValidation(Poco::Data::Session& session, const std::string& orderId,
+                      const PlacedOrder& placed) {
+    runSql(session,
+           "UPDATE domains d SET validation_method = $2, "
+           "persist_check = coalesce($3, d.persist_check) FROM acme_orders o "
+           "WHERE o.id = $1 AND d.id = o.domain_id",
+           {orderId, toString(placed.validationMethod()), placed.persistCheck});
 }
 
 }  // namespace dnsh::order_sql

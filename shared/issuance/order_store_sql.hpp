@@ -32,4 +32,9 @@ bool lockDomainOfOrder(Poco::Data::Session& session, const std::string& orderId)
 void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
                       const std::vector<OrderChallenge>& challenges);
 
+// The domain's validation_method (of its latest order) and, when a dns-persist-01 record was
+// looked up while placing it, that check (domains.persist_check), as the domain view shows them.
+void recordValidation(Poco::Data::Session& session, const std::string& orderId,
+                      const PlacedOrder& placed);
+
 }  // namespace dnsh::order_sql

@@ -17,9 +17,12 @@ using std::chrono::milliseconds;
 // for "I have just published it".
 constexpr milliseconds kSlowDnsPoll{300'000};
 
-const acme::Challenge* findDns01(const acme::Authorization& authorization) {
+// The challenge of the type the order answers (dns-01 or dns-persist-01) in the CA's current
+// view of the authorization.
+const acme::Challenge* findChallenge(const acme::Authorization& authorization,
+                                     ChallengeMethod method) {
     for (const auto& challenge : authorization.challenges)
-        if (challenge.type == "dns-01") return &challenge;
+        if (challenge.type == toString(method)) return &challenge;
     return nullptr;
 }
 
@@ -27,8 +30,16 @@ std::vector<std::string> expectedValues(const std::vector<OrderChallenge>& chall
                                         const std::string& name) {
     std::vector<std::string> values;
     for (const auto& challenge : challenges)
-        if (challenge.txtName == name) values.push_back(challenge.txtValue);
+        if (challenge.needsPublishing() && challenge.txtName == name)
+            values.push_back(challenge.txtValue);
     return values;
+}
+
+// dns-persist-01 challenges only (draft-ietf-acme-dns-persist-00 §4.1.2): the customer's record
+// was seen usable when the order was placed; nothing to publish or wait for.
+bool nothingToPublish(const StoredOrder& order) {
+    return std::none_of(order.challenges.begin(), order.challenges.end(),
+                        [](const OrderChallenge& challenge) { return challenge.needsPublishing(); });
 }
 
 // Every name's values as the customer's nameservers (or the resolver) show them; the first
@@ -37,7 +48,8 @@ TxtCheck checkValues(StepContext& context) {
     const Config& config = context.config();
     const StoredOrder& order = context.order();
     std::set<std::string> names;
-    for (const auto& challenge : order.challenges) names.insert(challenge.txtName);
+    for (const auto& challenge : order.challenges)
+        if (challenge.needsPublishing()) names.insert(challenge.txtName);
     // The customer's nameservers are asked within a deadline well inside the lease (extended
     // first when less than twice the deadline is left of it), so the order stays ours meanwhile.
     const milliseconds budget = precheckBudget(config.leaseDuration);
@@ -54,7 +66,8 @@ TxtCheck checkValues(StepContext& context) {
 
 // Pebble (and real CAs) mark the authorization invalid on one failed lookup, so answer only
 // once our own lookup sees every value (RFC 8555 §8.2 retries are optional). A challenge
-// already processing or valid (answered before a crash) is not answered again.
+// already processing or valid (answered before a crash) is not answered again. A dns-persist-01
+// challenge is answered with the same POST {} (draft §3.1, RFC 8555 §7.5.1).
 StepResult answerChallenges(StepContext& context) {
     for (const auto& challenge : context.order().challenges) {
         const acme::Authorization authorization = context.ca(
@@ -68,7 +81,7 @@ StepResult answerChallenges(StepContext& context) {
                              "the CA's authorization is " +
                                  std::string(acme::toString(authorization.status)) +
                                  (authorization.error.empty() ? "" : ": " + authorization.error));
-        const acme::Challenge* current = findDns01(authorization);
+        const acme::Challenge* current = findChallenge(authorization, challenge.method);
         if (current != nullptr && current->status == acme::ChallengeStatus::Pending)
             context.ca([&] { return context.client().respondChallenge(challenge.challengeUrl); });
     }
@@ -81,7 +94,8 @@ StepResult awaitDnsStep(StepContext& context) {
     const Config& config = context.config();
     StoredOrder& order = context.order();
     if (order.challenges.empty())
-        return failOrder(FailureCode::Internal, "order has no dns-01 challenge");
+        return failOrder(FailureCode::Internal, "order has no challenge to answer");
+    if (nothingToPublish(order)) return answerChallenges(context);
     if (auto stopped = context.parts().publishers.of(order).present(context))
         return std::move(*stopped);
     const TxtCheck check = checkValues(context);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <thread>
 
 #include "acme/problem.hpp"
@@ -8,6 +9,7 @@
 #include "issuance/caa_precheck.hpp"
 #include "issuance/challenge_publisher.hpp"
 #include "issuance/order_steps.hpp"
+#include "issuance/persist_probe.hpp"
 #include "issuance/renewal_info.hpp"
 
 namespace dnsh {
@@ -62,13 +64,15 @@ std::optional<StepResult> checkDelegation(StepContext& context) {
 // without `replaces`, once: that second newOrder names no certificate and cannot be refused so.
 // `replaces` is left as what the placed order sent.
 PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
-                                std::string& replaces) {
+                                std::string& replaces, PersistProbe& persist) {
     const StoredOrder& order = context.order();
     auto keepLease = [&] { context.keepLease(); };
     const OrderProfile profile = orderProfile(order.domainProfile, account.ca());
-    if (replaces.empty()) return account.placeOrder(order.domainName, "", profile, keepLease);
+    if (replaces.empty())
+        return account.placeOrder(order.domainName, "", profile, keepLease, persist.question());
     try {
-        return account.placeOrder(order.domainName, replaces, profile, keepLease);
+        return account.placeOrder(order.domainName, replaces, profile, keepLease,
+                                  persist.question());
     } catch (const acme::AcmeError& e) {
         if (!e.is(acme::ProblemType::kAlreadyReplaced)) throw;
         LogFields fields = orderFields(order);
@@ -78,7 +82,7 @@ PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
                  fields);
     }
     replaces.clear();
-    return account.placeOrder(order.domainName, "", profile, keepLease);
+    return account.placeOrder(order.domainName, "", profile, keepLease, persist.question());
 }
 
 // RFC 9773 §5: a renewal names the certificate it replaces when it goes to the CA that issued
@@ -125,6 +129,8 @@ StepResult placeOrderStep(StepContext& context) {
     // CA again. A crash after newOrder and before recordPlaced leaves a pending order at the CA
     // that nobody answers; it expires there. It cannot be re-read: its URL was never stored.
     std::string replaces;
+    // dns-persist-01 where the customer's record allows it (issuance/persist_probe.hpp).
+    PersistProbe persist(context.parts().resolver, order.domainId);
     // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it).
     const CaPlacement placement = placeAtFirstAvailable(
         context.parts().database, context.parts().cas, context.parts().resolver, order.domainName,
@@ -132,16 +138,22 @@ StepResult placeOrderStep(StepContext& context) {
             replaces = replacesAt(context, at);
             return !replaces.empty();
         },
-        [&](AcmeAccount& at) { return placeNamingReplaced(context, at, replaces); });
+        [&](AcmeAccount& at) { return placeNamingReplaced(context, at, replaces, persist); });
     if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
     if (placement.account == nullptr) return noCaTookIt(placement);
     PlacedOrder placed = placement.placed;
     placed.delegated = delegated;
+    placed.persistCheck = persist.checkJson();
     context.recordPlaced(placed);
     LogFields fields = orderFields(order);
-    fields.insert(fields.end(), {{"values_to_publish", placed.challenges.size()},
+    const auto valuesToPublish =
+        std::count_if(placed.challenges.begin(), placed.challenges.end(),
+                      [](const OrderChallenge& challenge) { return challenge.needsPublishing(); });
+    fields.insert(fields.end(), {{"values_to_publish", static_cast<long>(valuesToPublish)},
                                  {"replaces", replaces},
                                  {"profile", placed.profile},
+                                 {"validation_method",
+                                  std::string(toString(placed.validationMethod()))},
                                  {"ca", placed.caDirectory}});
     logEvent(LogLevel::Info, "certificate order placed", fields);
     return pauseFor(milliseconds(0), StepLabel::PlacedOrder);

@@ -79,8 +79,10 @@ TEST_CASE(
     REQUIRE_MESSAGE(started.status == 202, started.body);
     CHECK(started.json()->getValue<bool>("delegated"));
     CHECK(started.json()->getArray("challenges")->size() == 1);
+    CHECK(started.jsonString("validation_method") == "cname");
     // Nothing is published by the test: the scheduler adds the value at the target itself.
     requireAllActive({delegated.domain}, 30s);
+    CHECK(get("/domains/" + delegated.domain.id).jsonString("validation_method") == "cname");
     const auto checks = get("/domains/" + delegated.domain.id).json()->getObject("checks");
     REQUIRE(checks);
     CHECK(checks->getValue<std::string>("result") == "found");
@@ -95,6 +97,94 @@ TEST_CASE(
                 "WHERE c.published_at_name IS NOT NULL AND o.domain_id = " +
                 quoted(delegated.domain.id)) == 0);
     checkStoredKeyMatches(delegated.domain);
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: a usable dns-persist-01 record wins over the CNAME: the order is answered with "
+    "it and nothing is published at the target") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    // Our account at the CA that asks Unbound, registered by a first order when it is new.
+    const std::string accountQuery =
+        "SELECT coalesce(max(account_url), '') FROM acme_accounts WHERE directory_url = " +
+        quoted(requireEnv("ACME_DIRECTORY_UNBOUND"));
+    if (scalar(accountQuery).empty()) {
+        const Delegated first = delegatedDomain("deleg-account", leftovers, dns);
+        const HttpResult placed = issueThroughUnboundCa(first.domain);
+        REQUIRE_MESSAGE(placed.status == 202, placed.body);
+    }
+    const std::string account = scalar(accountQuery);
+    REQUIRE_FALSE(account.empty());
+    const Delegated delegated = delegatedDomain("deleg-persist", leftovers, dns);
+    // draft-ietf-acme-dns-persist-00 §4: the CA's issuer domain name and our account.
+    dns.txt("_validation-persist." + delegated.domain.name,
+            "pebble.letsencrypt.org; accounturi=" + account);
+    const auto scheduler = startScheduler(delegationScheduler());
+
+    const HttpResult started = issueThroughUnboundCa(delegated.domain);
+    INFO("issue-certificate: " << started.body);
+    REQUIRE(started.status == 202);
+    CHECK(started.json()->getValue<bool>("delegated"));
+    CHECK(started.jsonString("validation_method") == "dns-persist-01");
+    CHECK(started.json()->getArray("challenges")->size() == 0);
+    requireAllActive({delegated.domain}, 30s);
+    CHECK(get("/domains/" + delegated.domain.id).jsonString("validation_method") ==
+          "dns-persist-01");
+    // Answered with dns-persist-01, never published nor removed at the target (either would
+    // have stamped the challenge row's updated_at).
+    const std::string ofDomain =
+        "FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id WHERE o.domain_id = " +
+        quoted(delegated.domain.id);
+    CHECK(count("SELECT count(*) " + ofDomain + " AND c.method = 'dns-persist-01'") == 1);
+    CHECK(count("SELECT count(*) " + ofDomain +
+                " AND (c.method <> 'dns-persist-01' OR c.updated_at <> c.created_at)") == 0);
+    CHECK(valuesAtPrimary(delegated.target).empty());
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: a wildcard whose persist record lacks policy=wildcard: the base name answers "
+    "dns-persist-01, the wildcard dns-01 through the CNAME, only its value published") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const std::string accountQuery =
+        "SELECT coalesce(max(account_url), '') FROM acme_accounts WHERE directory_url = " +
+        quoted(requireEnv("ACME_DIRECTORY_UNBOUND"));
+    if (scalar(accountQuery).empty()) {
+        const Delegated first = delegatedDomain("deleg-account", leftovers, dns);
+        const HttpResult placed = issueThroughUnboundCa(first.domain);
+        REQUIRE_MESSAGE(placed.status == 202, placed.body);
+    }
+    const std::string account = scalar(accountQuery);
+    REQUIRE_FALSE(account.empty());
+    const Delegated delegated = delegatedDomain("deleg-mixed", leftovers, dns, true);
+    // Usable for the base name; a wildcard needs "; policy=wildcard" (draft §5).
+    dns.txt("_validation-persist." + delegated.domain.name,
+            "pebble.letsencrypt.org; accounturi=" + account);
+    const auto scheduler = startScheduler(delegationScheduler());
+
+    const HttpResult started = issueThroughUnboundCa(delegated.domain);
+    INFO("issue-certificate: " << started.body);
+    REQUIRE(started.status == 202);
+    CHECK(started.jsonString("validation_method") == "cname");
+    CHECK(started.json()->getArray("challenges")->size() == 1);
+    requireAllActive({delegated.domain}, 30s);
+    const HttpResult view = get("/domains/" + delegated.domain.id);
+    INFO("view: " << view.body);
+    CHECK(view.jsonString("validation_method") == "cname");
+    CHECK(view.json()->getObject("checks")->getObject("persist")->getValue<std::string>(
+              "outcome") == "needs_wildcard_policy");
+    const std::string ofDomain =
+        "FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id WHERE o.domain_id = " +
+        quoted(delegated.domain.id);
+    CHECK(count("SELECT count(*) " + ofDomain + " AND c.method = 'dns-01'") == 1);
+    CHECK(count("SELECT count(*) " + ofDomain + " AND c.method = 'dns-persist-01'") == 1);
+    // The dns-01 value was published and removed again; the persist challenge never touched.
+    CHECK(count("SELECT count(*) " + ofDomain +
+                " AND c.method = 'dns-01' AND c.updated_at > c.created_at") == 1);
+    CHECK(count("SELECT count(*) " + ofDomain +
+                " AND c.method = 'dns-persist-01' AND c.updated_at > c.created_at") == 0);
     CHECK(scheduler->terminate() == 0);
 }
 

@@ -1,0 +1,173 @@
+// dns-persist-01 in the issuance engine (issue 21; draft-ietf-acme-dns-persist-00; README
+// "dns-persist-01: one record, set once") against the test stack's Pebble (v2.10.3,
+// PEBBLE_AUTHZREUSE=0: every order has fresh authorizations, each offering dns-persist-01 with
+// issuer-domain-names = its caaIdentities) and pebble-challtestsrv as the customer's DNS. A record
+// at _validation-persist naming the CA and our account lets issuance and a renewal complete with
+// nothing published or even asked at _acme-challenge; a record naming another account falls back
+// to dns-01, the reason shown as checks.persist.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <regex>
+#include <string>
+
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/http_client.hpp"
+#include "support/sandbox_dns.hpp"
+#include "support/scheduler_process.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The test Pebble's issuer domain name: its meta.caaIdentities, copied into every
+// dns-persist-01 challenge's issuer-domain-names (draft §3.1).
+const std::string kIssuer = "pebble.letsencrypt.org";
+
+// Our account URL at ACME_DIRECTORY's CA; registered through a first order when there is none.
+std::string ourAccountUrl(Leftovers& leftovers) {
+    const std::string query = "SELECT coalesce(max(account_url), '') FROM acme_accounts "
+                              "WHERE directory_url = " +
+                              quoted(requireEnv("ACME_DIRECTORY"));
+    if (scalar(query).empty()) {
+        const TestDomain first = verifiedDomain("persist-account", leftovers);
+        const HttpResult started = issueCertificate(first);
+        REQUIRE_MESSAGE(started.status == 202, started.body);
+    }
+    const std::string url = scalar(query);
+    REQUIRE_FALSE(url.empty());
+    return url;
+}
+
+// draft §4: "<issuer>; accounturi=<uri>", the record a customer publishes once.
+std::string persistRecord(const std::string& accountUrl) {
+    return kIssuer + "; accounturi=" + accountUrl;
+}
+
+std::string persistName(const TestDomain& domain) { return "_validation-persist." + domain.name; }
+
+HttpResult view(const TestDomain& domain) {
+    const HttpResult result = get("/domains/" + domain.id);
+    REQUIRE_MESSAGE(result.status == 200, result.body);
+    return result;
+}
+
+// The view's checks.persist.outcome ("" when there is none).
+std::string persistOutcome(const TestDomain& domain) {
+    const HttpResult result = view(domain);
+    const auto checks = result.json()->getObject("checks");
+    if (!checks) return "";
+    const auto persist = checks->getObject("persist");
+    return persist ? persist->optValue<std::string>("outcome", "") : "";
+}
+
+long long certificates(const TestDomain& domain) {
+    return count("SELECT count(*) FROM certificates WHERE domain_id = " + quoted(domain.id));
+}
+
+long long challengesAnswered(const TestDomain& domain, const std::string& method) {
+    return count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+                 "WHERE o.domain_id = " +
+                 quoted(domain.id) + " AND c.method = " + quoted(method));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "dns-persist-01: a usable record issues and renews with nothing published or asked at "
+    "_acme-challenge") {
+    Leftovers leftovers;
+    SandboxRecords records;
+    const std::string account = ourAccountUrl(leftovers);
+    const TestDomain domain = verifiedDomain("persist-ok", leftovers);
+    records.txt(persistName(domain), persistRecord(account));
+    // The verification token is gone: nothing at all at _acme-challenge from now on.
+    clearTxt(domain.challengeName());
+    clearDnsQuestions(domain.challengeName());
+
+    {
+        const auto scheduler = startScheduler();
+        const HttpResult started = issueCertificate(domain);
+        INFO("issue-certificate: " << started.body);
+        REQUIRE(started.status == 202);
+        CHECK(started.jsonString("validation_method") == "dns-persist-01");
+        CHECK(started.json()->getArray("challenges")->size() == 0);
+        CHECK_FALSE(started.json()->has("expected_txt_value"));
+        CHECK(started.jsonString("instructions").find("_validation-persist." + domain.name) !=
+              std::string::npos);
+        // The view lists nothing to publish while the CA validates.
+        const HttpResult pending = view(domain);
+        if (pending.jsonString("status") == "certificate_pending")
+            CHECK_MESSAGE(pending.json()->getArray("challenges")->size() == 0, pending.body);
+        requireAllActive({domain}, 30s);
+        CHECK(scheduler->terminate() == 0);
+    }
+    const HttpResult issued = view(domain);
+    INFO("view: " << issued.body);
+    CHECK(issued.jsonString("validation_method") == "dns-persist-01");
+    CHECK(persistOutcome(domain) == "usable");
+    // No TXT check was made for the order: checks is still verify's lookup of the token.
+    CHECK(issued.json()->getObject("checks")->optValue<std::string>("name", "") ==
+          domain.challengeName());
+    CHECK(challengesAnswered(domain, "dns-persist-01") == 1);
+    CHECK(challengesAnswered(domain, "dns-01") == 0);
+
+    // A renewal: fresh authorizations (no reuse), answered with the same record, unchanged.
+    execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " + quoted(domain.id));
+    {
+        const auto scheduler = startScheduler();
+        REQUIRE_MESSAGE(waitFor(30s, [&] { return certificates(domain) == 2; }),
+                        (describe(*scheduler) + "\n" + view(domain).body));
+        CHECK(scheduler->terminate() == 0);
+    }
+    const HttpResult renewed = view(domain);
+    INFO("view after the renewal: " << renewed.body);
+    CHECK(renewed.jsonString("status") == "active");
+    CHECK(renewed.jsonString("validation_method") == "dns-persist-01");
+    // Pebble reuses a valid authorization 1% of the time even with PEBBLE_AUTHZREUSE=0
+    // (wfe.go: rand.Intn(100) > percent): then the renewal had no challenge to answer at all.
+    const long long renewalChallenges =
+        count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+              "WHERE o.kind = 'renewal' AND o.domain_id = " +
+              quoted(domain.id));
+    if (renewalChallenges == 0) MESSAGE("the CA reused the authorization: nothing to answer");
+    CHECK(challengesAnswered(domain, "dns-persist-01") == 1 + renewalChallenges);
+    CHECK(challengesAnswered(domain, "dns-01") == 0);
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id) +
+                " AND kind = 'renewal' AND status = 'valid'") == 1);
+    // Neither we nor the CA ever looked at _acme-challenge.
+    CHECK(dnsQuestionTypes(domain.challengeName()).empty());
+}
+
+TEST_CASE(
+    "dns-persist-01: a record naming another account falls back to dns-01 with the values to "
+    "publish, checks.persist saying why") {
+    Leftovers leftovers;
+    SandboxRecords records;
+    const TestDomain domain = verifiedDomain("persist-other", leftovers);
+    records.txt(persistName(domain), persistRecord("https://127.0.0.1:1/my-account/0"));
+
+    const auto scheduler = startScheduler();
+    const HttpResult started = issueCertificate(domain);
+    INFO("issue-certificate: " << started.body);
+    REQUIRE(started.status == 202);
+    CHECK(started.jsonString("validation_method") == "dns-01");
+    const std::string value = started.jsonString("expected_txt_value");
+    REQUIRE(std::regex_match(value, kTxtValue));
+
+    const HttpResult pending = view(domain);
+    INFO("view: " << pending.body);
+    CHECK(pending.jsonString("validation_method") == "dns-01");
+    CHECK(pending.json()->getArray("challenges")->size() == 1);
+    CHECK(persistOutcome(domain) == "wrong_account");
+
+    publish(domain, value);
+    requireAllActive({domain}, 30s);
+    CHECK(scheduler->terminate() == 0);
+    CHECK(view(domain).jsonString("validation_method") == "dns-01");
+    CHECK(challengesAnswered(domain, "dns-01") == 1);
+    CHECK(challengesAnswered(domain, "dns-persist-01") == 0);
+}
