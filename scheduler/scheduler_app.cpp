@@ -117,15 +117,10 @@ void SchedulerApp::webhookLoop(int index) {
 
 int SchedulerApp::main(const std::vector<std::string>&) {
     if (helpRequested_) return EXIT_OK;
-    // The CAs in order of preference, by directory URL (README "Several CAs"); never a key.
-    std::string cas;
-    for (const auto& ca : configuredCas(config_))
-        cas += (cas.empty() ? "" : " ") + ca.directoryUrl + (ca.externalAccount ? " (EAB)" : "") +
-               (ca.orderBudget ? " (budget " + formatOrderBudget(*ca.orderBudget) + ")" : "");
     logEvent(LogLevel::Info, "scheduler started",
              {{"workers", config_.schedulerWorkers},
               {"acme_directory", config_.acmeDirectory},
-              {"cas", cas},
+              {"cas", describeCas(configuredCas(config_))},
               {"poll_interval_ms", config_.pollInterval.count()},
               {"poll_timeout_ms", config_.pollTimeout.count()},
               {"webhook_workers", config_.webhook.enabled() ? config_.webhook.workers : 0}});

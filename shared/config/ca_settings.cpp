@@ -198,4 +198,12 @@ std::vector<CaSettings> loadCaSettings(const Lookup& environment) {
     return cas;
 }
 
+std::string describeCas(const std::vector<CaSettings>& cas) {
+    std::string text;
+    for (const auto& ca : cas)
+        text += (text.empty() ? "" : " ") + ca.directoryUrl + (ca.externalAccount ? " (EAB)" : "") +
+                (ca.orderBudget ? " (budget " + formatOrderBudget(*ca.orderBudget) + ")" : "");
+    return text;
+}
+
 }  // namespace dnsh

@@ -35,4 +35,8 @@ struct CaSettings {
 std::vector<CaSettings> loadCaSettings(
     const std::function<std::optional<std::string>(const std::string&)>& lookup);
 
+// "https://a/dir https://b/dir (EAB) (budget 300/3h)": the CAs in order, for a start log line;
+// never a key.
+std::string describeCas(const std::vector<CaSettings>& cas);
+
 }  // namespace dnsh

@@ -15,4 +15,10 @@ AcmeAccount* CaAccounts::find(const std::string& directoryUrl) const {
     return nullptr;
 }
 
+std::uint64_t CaAccounts::requestCount() const {
+    std::uint64_t sent = 0;
+    for (const auto& account : accounts_) sent += account->requestCount();
+    return sent;
+}
+
 }  // namespace dnsh

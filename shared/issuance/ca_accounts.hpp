@@ -1,6 +1,7 @@
 #pragma once
 // Our account at each configured CA (ACME_CAS, README "Several CAs"), in order of preference,
 // and the one an order or certificate placed earlier belongs to.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ public:
     // The account at the CA with this directory URL; nullptr when that CA is no longer
     // configured (an order placed before ACME_CAS changed).
     AcmeAccount* find(const std::string& directoryUrl) const;
+    // Requests sent to every CA so far (for the timing fields of a log line).
+    std::uint64_t requestCount() const;
 
 private:
     std::vector<CaSettings> cas_;  // each account refers to its entry: filled once, never moved

@@ -157,8 +157,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     // dns-persist-01 where the customer's record allows it (issuance/persist_probe.hpp).
     PersistProbe persist(resolver, domain.id);
     mark = std::chrono::steady_clock::now();
-    std::uint64_t caRequestsBefore = 0;
-    for (const auto& each : cas.inPreference()) caRequestsBefore += each->requestCount();
+    const std::uint64_t caRequestsBefore = cas.requestCount();
     try {
         // The first CA that can take the order (issuance/ca_fallback.hpp), each CA's CAA
         // precheck first (RFC 8659 §3). The check is recorded either way, for the domain view's
@@ -197,9 +196,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     }
     // A domain whose CNAME proved control is delegated: the scheduler publishes the values.
     const double caMs = msSince(mark);
-    std::uint64_t caRequestsAfter = 0;
-    for (const auto& each : cas.inPreference()) caRequestsAfter += each->requestCount();
-    const auto caRequests = static_cast<Poco::Int64>(caRequestsAfter - caRequestsBefore);
+    const auto caRequests = static_cast<Poco::Int64>(cas.requestCount() - caRequestsBefore);
     placed.delegated = !config.delegationZone.empty() && domain.delegationStatus == "active";
     placed.persistCheck = persist.checkJson();
     mark = std::chrono::steady_clock::now();

@@ -98,6 +98,10 @@ TEST_CASE("CAs: ACME_CAS_FILE lists them in order of preference, each with its o
     CHECK(config.cas[1].externalAccount->keyId == "kid-z");
     CHECK(config.cas[1].profile == "classic");
     CHECK(config.acmeDirectory == config.cas[0].directoryUrl);  // the first CA's
+    // The start line's description: in order, EAB and budget named, the key never.
+    CHECK(dnsh::describeCas(config.cas) ==
+          "https://acme-v02.api.letsencrypt.org/directory (budget 300/3h) "
+          "https://acme.zerossl.com/v2/DV90 (EAB)");
 }
 
 TEST_CASE("CAs: a bad list stops the start naming the setting, never the EAB key") {

@@ -169,32 +169,39 @@ func errOr(err error) string {
 	return err.Error()
 }
 
+// answerDns01 fetches an authorization, publishes its dns-01 value at challtestsrv and answers
+// the challenge.
+func answerDns01(client *acme.Client, name, url string, call func(string, func(context.Context) error) error) error {
+	var authz *acme.Authorization
+	if err := call("authz", func(c context.Context) (e error) { authz, e = client.GetAuthorization(c, url); return }); err != nil {
+		return err
+	}
+	var chal *acme.Challenge
+	for _, ch := range authz.Challenges {
+		if ch.Type == "dns-01" {
+			chal = ch
+		}
+	}
+	value, _ := client.DNS01ChallengeRecord(chal.Token)
+	body, _ := json.Marshal(map[string]string{"host": "_acme-challenge." + name + ".", "value": value})
+	if r, err := http.Post(*dnsAPI+"/set-txt", "application/json", bytes.NewReader(body)); err != nil {
+		return err
+	} else {
+		r.Body.Close()
+	}
+	return call("challenge", func(c context.Context) error { _, e := client.Accept(c, chal); return e })
+}
+
 func issueOne(client *acme.Client, name string, call func(string, func(context.Context) error) error) error {
 	var order *acme.Order
 	if err := call("newOrder", func(c context.Context) (e error) { order, e = client.AuthorizeOrder(c, acme.DomainIDs(name)); return }); err != nil {
 		return err
 	}
 	for _, url := range order.AuthzURLs {
+		if err := answerDns01(client, name, url, call); err != nil {
+			return err
+		}
 		var authz *acme.Authorization
-		if err := call("authz", func(c context.Context) (e error) { authz, e = client.GetAuthorization(c, url); return }); err != nil {
-			return err
-		}
-		var chal *acme.Challenge
-		for _, ch := range authz.Challenges {
-			if ch.Type == "dns-01" {
-				chal = ch
-			}
-		}
-		value, _ := client.DNS01ChallengeRecord(chal.Token)
-		body, _ := json.Marshal(map[string]string{"host": "_acme-challenge." + name + ".", "value": value})
-		if r, err := http.Post(*dnsAPI+"/set-txt", "application/json", bytes.NewReader(body)); err != nil {
-			return err
-		} else {
-			r.Body.Close()
-		}
-		if err := call("challenge", func(c context.Context) error { _, e := client.Accept(c, chal); return e }); err != nil {
-			return err
-		}
 		for {
 			if err := call("authz poll", func(c context.Context) (e error) { authz, e = client.GetAuthorization(c, url); return }); err != nil {
 				return err
@@ -225,24 +232,7 @@ func deactivateInFlight(client *acme.Client, name string, call func(string, func
 		return err
 	}
 	url := order.AuthzURLs[0]
-	var authz *acme.Authorization
-	if err := call("authz", func(c context.Context) (e error) { authz, e = client.GetAuthorization(c, url); return }); err != nil {
-		return err
-	}
-	var chal *acme.Challenge
-	for _, ch := range authz.Challenges {
-		if ch.Type == "dns-01" {
-			chal = ch
-		}
-	}
-	value, _ := client.DNS01ChallengeRecord(chal.Token)
-	body, _ := json.Marshal(map[string]string{"host": "_acme-challenge." + name + ".", "value": value})
-	if r, err := http.Post(*dnsAPI+"/set-txt", "application/json", bytes.NewReader(body)); err != nil {
-		return err
-	} else {
-		r.Body.Close()
-	}
-	if err := call("challenge", func(c context.Context) error { _, e := client.Accept(c, chal); return e }); err != nil {
+	if err := answerDns01(client, name, url, call); err != nil {
 		return err
 	}
 	// x/crypto/acme's RevokeAuthorization sends ACME v1's "resource" field, which -strict refuses.
