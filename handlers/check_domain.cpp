@@ -10,6 +10,7 @@ int main() {
                             const auto domain = dnsh::checkDomainNow(
                                 context.database, context.config.pollInterval, request.param("id"));
                             return dnsh::jsonResponse(
-                                202, dnsh::domainJson(domain, context.config.delegationZone));
+                                202, dnsh::domainJson(domain, dnsh::viewSettings(context.database,
+                                                                                 context.config)));
                         }});
 }

@@ -15,6 +15,6 @@ int main() {
              return dnsh::jsonResponse(
                  201, dnsh::registrationJson(dnsh::registerDomainWithProfile(
                                                  context.database, context.config, name, profile),
-                                             context.config.delegationZone));
+                                             dnsh::viewSettings(context.database, context.config)));
          }});
 }

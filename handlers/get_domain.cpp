@@ -8,6 +8,6 @@ int main() {
         {"GET", "/domains/{id}", false, [](const dnsh::Request& request, dnsh::Context& context) {
              return dnsh::jsonResponse(
                  200, dnsh::domainJson(dnsh::findDomain(context.database, request.param("id")),
-                                       context.config.delegationZone));
+                                       dnsh::viewSettings(context.database, context.config)));
          }});
 }

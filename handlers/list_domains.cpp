@@ -7,7 +7,8 @@ int main() {
     return dnsh::serve(
         {"GET", "/domains", false, [](const dnsh::Request& request, dnsh::Context& context) {
              const auto page = dnsh::listDomains(context.database, request.query);
-             return dnsh::jsonResponse(200, dnsh::domainPageJson(page.items, page.nextCursor,
-                                                                 context.config.delegationZone));
+             return dnsh::jsonResponse(
+                 200, dnsh::domainPageJson(page.items, page.nextCursor,
+                                           dnsh::viewSettings(context.database, context.config)));
          }});
 }

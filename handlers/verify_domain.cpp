@@ -10,6 +10,7 @@ int main() {
                                 context.database, context.resolver, context.config.delegationZone,
                                 request.param("id"));
                             return dnsh::jsonResponse(
-                                200, dnsh::domainJson(domain, context.config.delegationZone));
+                                200, dnsh::domainJson(domain, dnsh::viewSettings(context.database,
+                                                                                 context.config)));
                         }});
 }

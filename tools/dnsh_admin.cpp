@@ -185,8 +185,8 @@ private:
             std::cerr << "usage: dnsh-admin show DOMAIN_ID [--json]\n";
             return EXIT_USAGE;
         }
-        const auto view =
-            dnsh::domainJson(dnsh::findDomain(database, arguments[1]), config.delegationZone);
+        const auto view = dnsh::domainJson(dnsh::findDomain(database, arguments[1]),
+                                           dnsh::viewSettings(database, config));
         if (json()) {
             std::cout << view;
         } else {
@@ -221,8 +221,8 @@ private:
         std::vector<std::unique_ptr<dnsh::acme::Transport>> transports;
         std::vector<std::unique_ptr<dnsh::acme::Client>> clients;
         for (const auto& ca : dnsh::configuredCas(config)) {
-            transports.push_back(std::make_unique<dnsh::acme::Transport>(
-                ca.caBundle, config.acmeSchedulerTimeout));
+            transports.push_back(
+                std::make_unique<dnsh::acme::Transport>(ca.caBundle, config.acmeSchedulerTimeout));
             clients.push_back(
                 std::make_unique<dnsh::acme::Client>(*transports.back(), ca.directoryUrl));
         }

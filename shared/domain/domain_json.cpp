@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/json_text.hpp"
+#include "dns/persist_record.hpp"
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 
@@ -45,6 +46,30 @@ void writeDelegation(JsonText& json, const Domain& domain, const std::string& zo
         .endObject();
 }
 
+// The dns-persist-01 record to publish once for each CA that offers it (draft-ietf-acme-dns-
+// persist-00 §4), all at the one name: one TXT value per CA. A wildcard's base name and the
+// wildcard share the record, which must then allow wildcards (§5).
+void writePersist(JsonText& json, const Domain& domain, const std::vector<PersistOffer>& offers) {
+    json.beginArray();
+    for (const auto& offer : offers)
+        json.beginObject()
+            .member("record_name", persistRecordName(domain.domainName))
+            .member("record_type", "TXT")
+            .member("record_value", formatPersistRecord(offer.issuerDomain, offer.accountUrl,
+                                                        isWildcard(domain.domainName)))
+            .member("ca", offer.ca)
+            .endObject();
+    json.endArray();
+}
+
+// What every view ends with: the delegation CNAME and the persistent records, when offered.
+void writeWays(JsonText& json, const Domain& domain, const ViewSettings& settings) {
+    if (!settings.delegationZone.empty())
+        writeDelegation(json.key("delegation"), domain, settings.delegationZone);
+    if (!settings.persistOffers.empty())
+        writePersist(json.key("persist"), domain, settings.persistOffers);
+}
+
 // A stored check that is a JSON object. Written by this service only; one that does not parse
 // is simply not shown.
 bool isJsonObject(const std::optional<std::string>& text) {
@@ -73,7 +98,7 @@ std::optional<std::string> readableCheck(const Domain& domain) {
     return check;
 }
 
-void writeDomain(JsonText& json, const Domain& domain, const std::string& delegationZone) {
+void writeDomain(JsonText& json, const Domain& domain, const ViewSettings& settings) {
     json.beginObject()
         .member("id", domain.id)
         .member("domain_name", domain.domainName)
@@ -105,7 +130,7 @@ void writeDomain(JsonText& json, const Domain& domain, const std::string& delega
     if (domain.status == DomainStatus::Failed)
         json.member("error", domain.error.value_or("certificate issuance failed"))
             .member("error_code", domain.errorCode.value_or("internal"));
-    if (!delegationZone.empty()) writeDelegation(json.key("delegation"), domain, delegationZone);
+    writeWays(json, domain, settings);
     json.endObject();
 }
 
@@ -138,13 +163,18 @@ std::string publishInstructions(const std::vector<PendingChallenge>& challenges)
     return text;
 }
 
-std::string domainJson(const Domain& domain, const std::string& delegationZone) {
+ViewSettings viewSettings(Database& database, const Config& config) {
+    return {config.delegationZone, persistOffers(database, config)};
+}
+
+std::string domainJson(const Domain& domain, const ViewSettings& settings) {
     JsonText json;
-    writeDomain(json, domain, delegationZone);
+    writeDomain(json, domain, settings);
     return json.take();
 }
 
-std::string registrationJson(const Domain& domain, const std::string& delegationZone) {
+std::string registrationJson(const Domain& domain, const ViewSettings& settings) {
+    const std::string& delegationZone = settings.delegationZone;
     const std::string txtName = challengeName(domain.domainName);
     std::string instructions =
         "Create a TXT record for " + txtName + " with value: " + domain.verificationToken;
@@ -154,6 +184,12 @@ std::string registrationJson(const Domain& domain, const std::string& delegation
             " pointing to " +
             delegationTarget(domain.verificationToken, domain.domainName, delegationZone) +
             ": the service then publishes every ACME value itself";
+    if (!settings.persistOffers.empty())
+        instructions +=
+            ". For certificates with nothing to publish each time, also the TXT record "
+            "under persist at " +
+            persistRecordName(domain.domainName) +
+            ", set once (ownership is still proven with the token)";
     JsonText json;
     json.beginObject()
         .member("id", domain.id)
@@ -164,16 +200,16 @@ std::string registrationJson(const Domain& domain, const std::string& delegation
         .member("instructions", instructions)
         .member("created_at", domain.createdAt);
     if (domain.profile) json.member("profile", *domain.profile);
-    if (!delegationZone.empty()) writeDelegation(json.key("delegation"), domain, delegationZone);
+    writeWays(json, domain, settings);
     return json.endObject().take();
 }
 
 std::string domainPageJson(const std::vector<Domain>& items,
                            const std::optional<std::string>& nextCursor,
-                           const std::string& delegationZone) {
+                           const ViewSettings& settings) {
     JsonText json;
     json.beginObject().key("items").beginArray();
-    for (const auto& domain : items) writeDomain(json, domain, delegationZone);
+    for (const auto& domain : items) writeDomain(json, domain, settings);
     json.endArray().key("next_cursor");
     if (nextCursor)
         json.string(*nextCursor);

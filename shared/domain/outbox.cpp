@@ -68,7 +68,8 @@ void recordDomainEvent(Poco::Data::Session& session, EventType type, const std::
                                  .member("type", typeName)
                                  .member("timestamp", nowRfc3339())
                                  .key("data")
-                                 .raw(domainJson(*domain, current.delegationZone))
+                                 // No `persist`: what to publish once is set-up, not an event.
+                                 .raw(domainJson(*domain, ViewSettings{current.delegationZone, {}}))
                                  .endObject()
                                  .take();
     // webhook-id: stable across retries, so the receiver can drop a repeat.
@@ -96,7 +97,8 @@ void recordRenewalActionRequired(Poco::Data::Session& session, const std::string
 }
 
 EventType renewalFailureEvent(FailureCode code) {
-    return code == FailureCode::DelegationLost ? EventType::DelegationLost : EventType::RenewalFailed;
+    return code == FailureCode::DelegationLost ? EventType::DelegationLost
+                                               : EventType::RenewalFailed;
 }
 
 }  // namespace dnsh

@@ -89,8 +89,7 @@ void AcmeAccount::reRegister() {
             // Several processes registering the same new key at once: a CA may fail all but one
             // with a 5xx (Pebble: "Error saving account"). Once more, a moment later, finds the
             // account the winner created.
-            if (e.unreachable() || !e.retryable() || e.is(acme::ProblemType::kRateLimited))
-                throw;
+            if (e.unreachable() || !e.retryable() || e.is(acme::ProblemType::kRateLimited)) throw;
             std::this_thread::sleep_for(kRegisterAgainAfter);
             url = client_.newAccount(key_.get(), config_.acmeEmail, ca_.externalAccount);
         }
@@ -101,8 +100,8 @@ void AcmeAccount::reRegister() {
         std::string detail = "the CA " + ca_.directoryUrl + " refused our account";
         if (ca_.externalAccount)
             detail += " (External Account Binding key id " + ca_.externalAccount->keyId + ")";
-        throw AccountRegistrationError(
-            acme::Problem{e.problem().type, detail + ": " + e.problem().detail, e.problem().status});
+        throw AccountRegistrationError(acme::Problem{
+            e.problem().type, detail + ": " + e.problem().detail, e.problem().status});
     }
     database_.withSession([&](Poco::Data::Session& session) {
         OrderStore(session).setAccountUrl(id_, url);
@@ -136,14 +135,15 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
             const acme::Authorization authorization = client_.getAuthorization(url);
             // An authorization the CA already holds as valid needs no record (RFC 8555 §7.1.4).
             if (authorization.status == acme::AuthorizationStatus::Valid) continue;
+            notePersistOffer(authorization);
             // RFC 8555 §7.1.4: a wildcard's authorization names the base name.
             const std::string name =
                 (authorization.wildcard ? "*." : "") + authorization.identifier;
             if (const acme::Challenge* persist = usablePersistChallenge(
                     authorization, name, client_.accountUrl(), persistUsable)) {
-                placed.challenges.push_back(OrderChallenge{
-                    authorization.url, persist->url, persist->token, persistRecordName(name), "",
-                    "", ChallengeMethod::DnsPersist01});
+                placed.challenges.push_back(OrderChallenge{authorization.url, persist->url,
+                                                           persist->token, persistRecordName(name),
+                                                           "", "", ChallengeMethod::DnsPersist01});
                 continue;
             }
             const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::Dns01);
@@ -155,6 +155,35 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
         }
         return placed;
     });
+}
+
+bool AcmeAccount::recordPersistIssuer() {
+    const std::vector<std::string>& identities = client_.directory().caaIdentities;
+    if (identities.empty()) return false;
+    call([&] { return client_.accountUrl(); });
+    storePersistIssuer(identities.front(), std::nullopt);
+    return true;
+}
+
+void AcmeAccount::notePersistOffer(const acme::Authorization& authorization) {
+    const acme::Challenge* persist = findChallenge(authorization, ChallengeMethod::DnsPersist01);
+    // §3.1: a challenge without issuer-domain-names cannot be answered, so it is no offer.
+    const bool offered = persist != nullptr && !persist->issuerDomainNames.empty();
+    std::string issuer = offered ? persist->issuerDomainNames.front() : storedIssuer_.value_or("");
+    if (issuer.empty() && !client_.directory().caaIdentities.empty())
+        issuer = client_.directory().caaIdentities.front();
+    if (issuer.empty()) return;
+    storePersistIssuer(issuer, offered);
+}
+
+void AcmeAccount::storePersistIssuer(const std::string& issuer, std::optional<bool> offered) {
+    if (storedIssuer_ == issuer && (!offered || storedOffered_ == offered)) return;
+    database_.withSession([&](Poco::Data::Session& session) {
+        OrderStore(session).setPersistIssuer(id_, issuer, offered);
+        return true;
+    });
+    storedIssuer_ = issuer;
+    if (offered) storedOffered_ = offered;
 }
 
 CaaIssuer AcmeAccount::caaIssuer() {

@@ -76,14 +76,20 @@ public:
     // allows it, else its dns-01 value; `beforeEachCall` runs before each request (a scheduler
     // keeps its lease).
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
-                           const OrderProfile& profile,
-                           const std::function<void()>& beforeEachCall,
+                           const OrderProfile& profile, const std::function<void()>& beforeEachCall,
                            const PersistRecordUsable& persistUsable);
 
     // The CA as CAA records name it: its directory's meta.caaIdentities (RFC 8555 §7.1.1), our
     // account URL at it for accounturi (RFC 8657 §3; the account is registered first when it is
     // new), and dns-01 for validationmethods (RFC 8657 §4). No identities: nothing else is asked.
     CaaIssuer caaIssuer();
+
+    // Registers the account when it is new and keeps, for the dns-persist-01 record customers
+    // are told to publish (domain/persist_offers.hpp), the CA's issuer domain: its directory's
+    // first meta.caaIdentities entry, which a CA offers as the challenge's issuer-domain-names
+    // (draft-ietf-acme-dns-persist-00 §3.1). The scheduler calls it at start. False when the
+    // directory names no identity (no record can be given).
+    bool recordPersistIssuer();
 
     // RFC 8555 §7.5.2, for orders nobody will finish; a failure is logged, never thrown.
     void deactivateAuthorizations(const std::vector<std::string>& urls, const LogFields& fields);
@@ -95,6 +101,9 @@ public:
 private:
     void ensure();
     void reRegister();
+    // Keeps what an authorization showed: whether it offered dns-persist-01, and its issuer.
+    void notePersistOffer(const acme::Authorization& authorization);
+    void storePersistIssuer(const std::string& issuer, std::optional<bool> offered);
 
     Database& database_;
     const Config& config_;
@@ -104,6 +113,9 @@ private:
     acme::Client client_;
     Pkey key_;
     Poco::Int64 id_ = 0;
+    // What this process stored last (each is written again only when it changes).
+    std::optional<std::string> storedIssuer_;
+    std::optional<bool> storedOffered_;
 };
 
 }  // namespace dnsh

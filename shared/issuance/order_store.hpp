@@ -141,6 +141,11 @@ public:
     StoredAccount insertAccount(const std::string& directoryUrl, const std::string& keyCiphertext,
                                 const std::string& keyId, const std::string& contact);
     void setAccountUrl(Poco::Int64 accountId, const std::string& accountUrl);
+    // What POST /domains and the view tell a customer to publish for dns-persist-01 at this CA
+    // (domain/persist_offers.hpp): its issuer domain and, once an authorization showed it,
+    // whether it offers the method (none: not seen yet).
+    void setPersistIssuer(Poco::Int64 accountId, const std::string& issuerDomain,
+                          std::optional<bool> offered);
 
     // --- issue-certificate: at most one live CA order per domain, so the claim comes first.
     struct IssueClaim {
@@ -238,8 +243,7 @@ public:
     // (at most kMaxIssueRetryBackoff); a renewal's certificate renews again `renewalRetryMs` from
     // now (unless it has expired by then: then it is left alone, expired).
     void fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
-              FailureCode code, Poco::Int64 renewalRetryMs,
-              Poco::Int64 issueRetryBaseMs);
+              FailureCode code, Poco::Int64 renewalRetryMs, Poco::Int64 issueRetryBaseMs);
 
     // The order abandoned (the CA forgot it, or it expired): a fresh order of the same kind in
     // step place_order, one generation later. Returns the new order's id.

@@ -14,10 +14,10 @@ namespace dnsh {
 using namespace order_sql;
 
 std::optional<StoredAccount> OrderStore::findAccount(const std::string& directoryUrl) {
-    const SqlRows rows = runSql(
-        session_,
-        "SELECT id, account_url, key_ciphertext FROM acme_accounts WHERE directory_url = $1",
-        {directoryUrl});
+    const SqlRows rows =
+        runSql(session_,
+               "SELECT id, account_url, key_ciphertext FROM acme_accounts WHERE directory_url = $1",
+               {directoryUrl});
     if (rows.empty()) return std::nullopt;
     return StoredAccount{rows.integer(0, "id"), rows.optionalText(0, "account_url"),
                          rows.text(0, "key_ciphertext")};
@@ -36,6 +36,16 @@ StoredAccount OrderStore::insertAccount(const std::string& directoryUrl,
 void OrderStore::setAccountUrl(Poco::Int64 accountId, const std::string& accountUrl) {
     runSql(session_, "UPDATE acme_accounts SET account_url = $2, updated_at = now() WHERE id = $1",
            {accountId, accountUrl});
+}
+
+void OrderStore::setPersistIssuer(Poco::Int64 accountId, const std::string& issuerDomain,
+                                  std::optional<bool> offered) {
+    // An offer not seen yet keeps what an earlier authorization showed.
+    runSql(session_,
+           "UPDATE acme_accounts SET persist_issuer = $2, "
+           "persist_offered = coalesce($3::boolean, persist_offered), updated_at = now() "
+           "WHERE id = $1",
+           {accountId, issuerDomain, offered});
 }
 
 OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
@@ -75,8 +85,8 @@ OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
             "now() + $4::bigint * interval '1 ms') ON CONFLICT (domain_id) WHERE status IN " +
                 std::string(kLive) + " DO NOTHING RETURNING id",
             {orderId, domainId, owner, leaseMs});
-        claim.outcome = inserted.empty() ? IssueClaim::Outcome::InProgress
-                                         : IssueClaim::Outcome::Claimed;
+        claim.outcome =
+            inserted.empty() ? IssueClaim::Outcome::InProgress : IssueClaim::Outcome::Claimed;
         return !inserted.empty();
     });
     return claim;
@@ -87,7 +97,8 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
                                     const PlacedOrder& placed) {
     return inTransaction(session_, [&] {
         // The domain first (the lock order of claimIssue), then the claim: still ours?
-        if (!transitionDomain(session_, domainId, {from, DomainStatus::CertificatePending, "", std::nullopt}))
+        if (!transitionDomain(session_, domainId,
+                              {from, DomainStatus::CertificatePending, "", std::nullopt}))
             return false;
         const std::string step(toString(placed.step()));
         const SqlRows claimed = runSql(
@@ -98,8 +109,8 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
             "lease_expires_at = NULL, next_attempt_at = now(), updated_at = now() "
             "WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now() AND status IN " +
                 std::string(kLive),
-            {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl,
-             placed.expires, step, placed.delegated, placed.profile});
+            {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl, placed.expires,
+             step, placed.delegated, placed.profile});
         if (claimed.affected() == 0) return false;
         insertChallenges(session_, orderId, placed.challenges);
         recordValidation(session_, orderId, placed);
@@ -108,8 +119,7 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
 }
 
 void OrderStore::dropIssueClaim(const std::string& orderId, const std::string& owner,
-                                const std::string& domainId,
-                                std::optional<Poco::Int64> retryInMs) {
+                                const std::string& domainId, std::optional<Poco::Int64> retryInMs) {
     inTransaction(session_, [&] {
         // The domain first (the lock order of claimIssue).
         runSql(session_,

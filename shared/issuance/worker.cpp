@@ -16,6 +16,7 @@ constexpr int kAriFetchesPerScan = 20;
 constexpr std::chrono::seconds kAriScanInterval{60};
 // A claimed renewalInfo fetch is not handed to another replica for this long.
 constexpr Poco::Int64 kAriHoldMs = 10 * 60 * 1000;
+constexpr std::chrono::seconds kPersistPrepareRetry{60};
 
 }  // namespace
 
@@ -59,6 +60,23 @@ void IssuanceWorker::refreshRenewalInfo() {
     }
 }
 
+void IssuanceWorker::preparePersistOffers() {
+    const auto now = std::chrono::steady_clock::now();
+    if (persistPrepared_ || now < nextPersistPrepare_) return;
+    nextPersistPrepare_ = now + kPersistPrepareRetry;
+    bool all = true;
+    for (const auto& account : issuer_->cas().inPreference()) {
+        try {
+            account->recordPersistIssuer();
+        } catch (const std::exception& e) {
+            all = false;
+            logEvent(LogLevel::Warn, "acme account not ready",
+                     {{"ca", account->ca().directoryUrl}, {"detail", errorDetail(e)}});
+        }
+    }
+    persistPrepared_ = all;
+}
+
 void IssuanceWorker::release(const std::string& orderId, std::chrono::milliseconds delay,
                              bool dnsPoll) {
     database_.withSession([&](Poco::Data::Session& session) {
@@ -92,6 +110,7 @@ bool IssuanceWorker::runOnce() {
         // Not only when idle: a queue that is never empty (many orders waiting for their
         // customers' DNS) must not starve the renewals.
         if (scans_) {
+            preparePersistOffers();
             scheduleRenewals();
             refreshRenewalInfo();
         }

@@ -30,6 +30,10 @@ private:
     void scheduleRenewals();
     // RFC 9773: renewalInfo asked again for the certificates whose time has come.
     void refreshRenewalInfo();
+    // Our account at every CA registered and its dns-persist-01 issuer kept, so that the
+    // records POST /domains gives are there before the first order (AcmeAccount::
+    // recordPersistIssuer); a CA that fails is asked again a minute later.
+    void preparePersistOffers();
 
     // An order this worker could not give back (the database went away before its release):
     // given back first thing once the database answers again, instead of sitting out its lease.
@@ -51,6 +55,8 @@ private:
     bool scans_;
     std::chrono::steady_clock::time_point nextRenewalScan_{};
     std::chrono::steady_clock::time_point nextAriScan_{};
+    std::chrono::steady_clock::time_point nextPersistPrepare_{};
+    bool persistPrepared_ = false;
 };
 
 }  // namespace dnsh

@@ -27,19 +27,30 @@ namespace {
 // dns-persist-01 challenge's issuer-domain-names (draft §3.1).
 const std::string kIssuer = "pebble.letsencrypt.org";
 
-// Our account URL at ACME_DIRECTORY's CA; registered through a first order when there is none.
-std::string ourAccountUrl(Leftovers& leftovers) {
-    const std::string query = "SELECT coalesce(max(account_url), '') FROM acme_accounts "
-                              "WHERE directory_url = " +
-                              quoted(requireEnv("ACME_DIRECTORY"));
-    if (scalar(query).empty()) {
-        const TestDomain first = verifiedDomain("persist-account", leftovers);
-        const HttpResult started = issueCertificate(first);
-        REQUIRE_MESSAGE(started.status == 202, started.body);
+// Our account URL at ACME_DIRECTORY's CA, once the running scheduler registered it and kept the
+// CA's issuer (it does so at start, for the records POST /domains gives).
+std::string ourAccountUrl() {
+    const std::string query =
+        "SELECT coalesce(max(account_url), '') FROM acme_accounts "
+        "WHERE persist_issuer IS NOT NULL AND directory_url = " +
+        quoted(requireEnv("ACME_DIRECTORY"));
+    REQUIRE_MESSAGE(waitFor(15s, [&] { return !scalar(query).empty(); }),
+                    "the scheduler kept no issuer for the CA");
+    return scalar(query);
+}
+
+// The `persist` entry of a view or registration for ACME_DIRECTORY's CA ("" when none).
+std::string offeredRecord(const HttpResult& result, const std::string& recordName) {
+    const auto persist = result.json()->getArray("persist");
+    if (!persist) return "";
+    for (std::size_t i = 0; i < persist->size(); ++i) {
+        const auto record = persist->getObject(static_cast<unsigned>(i));
+        if (record->getValue<std::string>("ca") != requireEnv("ACME_DIRECTORY")) continue;
+        CHECK(record->getValue<std::string>("record_name") == recordName);
+        CHECK(record->getValue<std::string>("record_type") == "TXT");
+        return record->getValue<std::string>("record_value");
     }
-    const std::string url = scalar(query);
-    REQUIRE_FALSE(url.empty());
-    return url;
+    return "";
 }
 
 // draft §4: "<issuer>; accounturi=<uri>", the record a customer publishes once.
@@ -47,7 +58,9 @@ std::string persistRecord(const std::string& accountUrl) {
     return kIssuer + "; accounturi=" + accountUrl;
 }
 
-std::string persistName(const TestDomain& domain) { return "_validation-persist." + domain.name; }
+std::string persistName(const TestDomain& domain) {
+    return "_validation-persist." + domain.name;
+}
 
 HttpResult view(const TestDomain& domain) {
     const HttpResult result = get("/domains/" + domain.id);
@@ -69,9 +82,10 @@ long long certificates(const TestDomain& domain) {
 }
 
 long long challengesAnswered(const TestDomain& domain, const std::string& method) {
-    return count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
-                 "WHERE o.domain_id = " +
-                 quoted(domain.id) + " AND c.method = " + quoted(method));
+    return count(
+        "SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+        "WHERE o.domain_id = " +
+        quoted(domain.id) + " AND c.method = " + quoted(method));
 }
 
 }  // namespace
@@ -81,15 +95,39 @@ TEST_CASE(
     "_acme-challenge") {
     Leftovers leftovers;
     SandboxRecords records;
-    const std::string account = ourAccountUrl(leftovers);
-    const TestDomain domain = verifiedDomain("persist-ok", leftovers);
-    records.txt(persistName(domain), persistRecord(account));
-    // The verification token is gone: nothing at all at _acme-challenge from now on.
-    clearTxt(domain.challengeName());
-    clearDnsQuestions(domain.challengeName());
-
+    TestDomain domain;
     {
         const auto scheduler = startScheduler();
+        const std::string expected = persistRecord(ourAccountUrl());
+        // What the customer is told to publish once, in the registration and in the view (each
+        // handler process reads the CA's record within seconds of the scheduler keeping it).
+        HttpResult registered;
+        const auto registerUntilOffered = [&] {
+            const std::string name = uniqueDomainName("persist-ok");
+            registered = postJson("/domains", "{\"domain_name\": \"" + name + "\"}");
+            REQUIRE_MESSAGE(registered.status == 201, registered.body);
+            domain = TestDomain{registered.jsonString("id"), name,
+                                registered.jsonString("verification_token")};
+            leftovers.add(domain);
+            return offeredRecord(registered, persistName(domain)) == expected;
+        };
+        REQUIRE_MESSAGE(waitFor(15s, registerUntilOffered),
+                        "no persist record " << expected << " in " << registered.body);
+        INFO("registration: " << registered.body);
+        CHECK(registered.jsonString("instructions").find(persistName(domain)) != std::string::npos);
+        setTxt(domain.challengeName(), domain.token);
+        const HttpResult verified = postJson("/domains/" + domain.id + "/verify", "");
+        REQUIRE_MESSAGE(verified.status == 200, verified.body);
+        std::string shown;
+        REQUIRE(waitFor(15s, [&] {
+            shown = offeredRecord(view(domain), persistName(domain));
+            return shown == expected;
+        }));
+        records.txt(persistName(domain), shown);
+        // The verification token is gone: nothing at all at _acme-challenge from now on.
+        clearTxt(domain.challengeName());
+        clearDnsQuestions(domain.challengeName());
+
         const HttpResult started = issueCertificate(domain);
         INFO("issue-certificate: " << started.body);
         REQUIRE(started.status == 202);
@@ -129,10 +167,10 @@ TEST_CASE(
     CHECK(renewed.jsonString("validation_method") == "dns-persist-01");
     // Pebble reuses a valid authorization 1% of the time even with PEBBLE_AUTHZREUSE=0
     // (wfe.go: rand.Intn(100) > percent): then the renewal had no challenge to answer at all.
-    const long long renewalChallenges =
-        count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
-              "WHERE o.kind = 'renewal' AND o.domain_id = " +
-              quoted(domain.id));
+    const long long renewalChallenges = count(
+        "SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+        "WHERE o.kind = 'renewal' AND o.domain_id = " +
+        quoted(domain.id));
     if (renewalChallenges == 0) MESSAGE("the CA reused the authorization: nothing to answer");
     CHECK(challengesAnswered(domain, "dns-persist-01") == 1 + renewalChallenges);
     CHECK(challengesAnswered(domain, "dns-01") == 0);

@@ -57,11 +57,11 @@ TEST_CASE("domainJson: an unreadable stored check is left out, a readable one ke
     domain.status = DomainStatus::Pending;
     domain.createdAt = domain.updatedAt = "2026-11-27T00:00:00Z";
     domain.lastCheck = R"({"name":"_acme-challenge.shop.example.com","result":"missing"})";
-    CHECK(domainJson(domain, "") ==
+    CHECK(domainJson(domain, ViewSettings{}) ==
           R"({"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","domain_name":"shop.example.com",)"
           R"("status":"pending","created_at":"2026-11-27T00:00:00Z",)"
           R"("updated_at":"2026-11-27T00:00:00Z",)"
           R"("checks":{"name":"_acme-challenge.shop.example.com","result":"missing"}})");
     domain.lastCheck = R"({"name": broken)";
-    CHECK(domainJson(domain, "").find("checks") == std::string::npos);
+    CHECK(domainJson(domain, ViewSettings{}).find("checks") == std::string::npos);
 }
