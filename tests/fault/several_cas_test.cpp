@@ -375,3 +375,56 @@ TEST_CASE("order budget: two schedulers renewing at once share it: 2 an hour at 
     CHECK(renewedAt(primaryCa()) == 2);
     CHECK(renewedAt(fallbackCa()) == 4);
 }
+
+TEST_CASE("several CAs: a renewal no CA can take waits, the certificate kept, and says why") {
+    Leftovers leftovers;
+    TempDir goodDir;
+    const std::string good = caFile(goodDir, requireEnv("DNSH_TEST_EAB_HMAC_KEY"));
+    const TestDomain domain = verifiedDomain("twoca-renew-none", leftovers);
+    const ApiServer api("several-cas-renew-none", severalCas(good));
+    {
+        const auto scheduler = startScheduler(severalCas(good));
+        publish(domain, issuedAt(api, domain));
+        requireAllActive({domain}, 40s);
+        CHECK(scheduler->terminate() == 0);
+    }
+    const std::string current = "SELECT id FROM certificates WHERE superseded_at IS NULL AND "
+                                "domain_id = " + quoted(domain.id);
+    const std::string certificate = scalar(current);
+
+    // The first CA down, and the second (restarted: it forgot our account) refusing the key.
+    TempDir wrongDir;
+    const std::string wrong = caFile(wrongDir, "bm90LXRoZS1rZXktdGhlLWNhLWdhdmUtdXMtYXQtYWxs");
+    StoppableService second("pebble-eab");
+    second.stop();
+    second.start();
+    StoppableService first("pebble");
+    first.stop();
+    Env env = severalCas(wrong);
+    env["POLL_TIMEOUT"] = "3s";
+    const auto scheduler = startScheduler(env);
+    execute("UPDATE certificates SET renew_at = now() WHERE superseded_at IS NULL AND "
+            "domain_id = " + quoted(domain.id));
+
+    HttpResult view;
+    const auto renewalFailed = [&] {
+        view = get("/domains/" + domain.id);
+        const auto renewal = view.json()->getObject("renewal");
+        return renewal && renewal->optValue<std::string>("error_code", "") == "no_ca_available";
+    };
+    REQUIRE_MESSAGE(waitFor(40s, renewalFailed), view.body << "\n" << describe(*scheduler));
+    INFO("view: " << view.body);
+    // The customer keeps the certificate: still active, the same one served.
+    CHECK(view.jsonString("status") == "active");
+    CHECK(scalar(current) == certificate);
+    const std::string error = view.json()->getObject("renewal")->getValue<std::string>("error");
+    CHECK(error.find(primaryCa() + ": ca_unreachable") != std::string::npos);
+    CHECK(error.find(fallbackCa() + ": ca_account") != std::string::npos);
+    CHECK(error.find("bm90LXRoZS1rZXkt") == std::string::npos);
+    // It waited before it gave up: each retry logged with why.
+    const std::string log = scheduler->log();
+    CHECK(log.find("no CA could take the order") != std::string::npos);
+    // It is renewed again later (the renewal backoff), not dropped.
+    CHECK(count("SELECT count(*) FROM certificates WHERE renew_at > now() AND id = " +
+                quoted(certificate)) == 1);
+}
