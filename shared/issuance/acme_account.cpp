@@ -160,7 +160,11 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
 bool AcmeAccount::recordPersistIssuer() {
     const std::vector<std::string>& identities = client_.directory().caaIdentities;
     if (identities.empty()) return false;
-    call([&] { return client_.accountUrl(); });
+    ensure();
+    // RFC 8555 §7.3.1: newAccount with our key answers with our account's URL, registering it
+    // again where the CA forgot it (a sandbox CA restarted): the stored URL, which the records
+    // name as accounturi, is then the one the CA knows.
+    reRegister();
     storePersistIssuer(identities.front(), std::nullopt);
     return true;
 }

@@ -84,7 +84,8 @@ public:
     // new), and dns-01 for validationmethods (RFC 8657 §4). No identities: nothing else is asked.
     CaaIssuer caaIssuer();
 
-    // Registers the account when it is new and keeps, for the dns-persist-01 record customers
+    // Confirms our account with the CA (registered when new or forgotten) and keeps, for the
+    // dns-persist-01 record customers
     // are told to publish (domain/persist_offers.hpp), the CA's issuer domain: its directory's
     // first meta.caaIdentities entry, which a CA offers as the challenge's issuer-domain-names
     // (draft-ietf-acme-dns-persist-00 §3.1). The scheduler calls it at start. False when the
