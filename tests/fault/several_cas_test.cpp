@@ -428,3 +428,54 @@ TEST_CASE("several CAs: a renewal no CA can take waits, the certificate kept, an
     CHECK(count("SELECT count(*) FROM certificates WHERE renew_at > now() AND id = " +
                 quoted(certificate)) == 1);
 }
+
+TEST_CASE("several CAs: persist gives one record per CA at one name, and an order at the second CA is answered with its own") {
+    Leftovers leftovers;
+    SandboxRecords records;
+    TempDir dir;
+    const std::string file = caFile(dir, requireEnv("DNSH_TEST_EAB_HMAC_KEY"));
+    const TestDomain domain = verifiedDomain("twoca-persist", leftovers);
+    const ApiServer api("several-cas-persist", severalCas(file));
+    // The scheduler confirms our account at each CA (EAB-bound at the second) when it starts.
+    const auto scheduler = startScheduler(severalCas(file));
+
+    const std::string accountAt =
+        "SELECT coalesce(max(account_url), '') FROM acme_accounts WHERE persist_issuer IS NOT "
+        "NULL AND directory_url = ";
+    REQUIRE_MESSAGE(waitFor(15s, [&] { return !scalar(accountAt + quoted(fallbackCa())).empty(); }),
+                    describe(*scheduler));
+    const std::string expectedFirst =
+        "pebble.letsencrypt.org; accounturi=" + scalar(accountAt + quoted(primaryCa()));
+    const std::string expectedSecond = requireEnv("ACME_CAA_IDENTITY_EAB") +
+                                       "; accounturi=" + scalar(accountAt + quoted(fallbackCa()));
+    HttpRequest viewRequest;
+    viewRequest.path = "/domains/" + domain.id;
+    HttpResult view;
+    const auto bothOffered = [&] {
+        view = send(api.baseUrl(), viewRequest);
+        const auto persist = view.json()->getArray("persist");
+        return persist && persist->size() == 2 &&
+               persist->getObject(0)->getValue<std::string>("record_value") == expectedFirst &&
+               persist->getObject(1)->getValue<std::string>("record_value") == expectedSecond;
+    };
+    REQUIRE_MESSAGE(waitFor(15s, bothOffered), view.body);
+    const auto persist = view.json()->getArray("persist");
+    CHECK(persist->getObject(0)->getValue<std::string>("ca") == primaryCa());
+    CHECK(persist->getObject(1)->getValue<std::string>("ca") == fallbackCa());
+    const std::string recordName = "_validation-persist." + domain.name;
+    CHECK(persist->getObject(1)->getValue<std::string>("record_name") == recordName);
+
+    // Both values at the one name, as the customer is told; the first CA down.
+    records.txt(recordName, expectedFirst);
+    records.txt(recordName, expectedSecond);
+    StoppableService first("pebble");
+    first.stop();
+    const HttpResult started = issueAt(api, domain);
+    INFO("issue-certificate: " << started.body);
+    REQUIRE(started.status == 202);
+    CHECK(started.jsonString("validation_method") == "dns-persist-01");
+    requireAllActive({domain}, 40s);
+    CHECK(certificateCa(domain) == fallbackCa());
+    CHECK(count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+                "WHERE o.domain_id = " + quoted(domain.id) + " AND c.method = 'dns-01'") == 0);
+}
