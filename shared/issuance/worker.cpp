@@ -16,7 +16,7 @@ constexpr int kAriFetchesPerScan = 20;
 constexpr std::chrono::seconds kAriScanInterval{60};
 // A claimed renewalInfo fetch is not handed to another replica for this long.
 constexpr Poco::Int64 kAriHoldMs = 10 * 60 * 1000;
-constexpr std::chrono::seconds kPersistPrepareRetry{60};
+constexpr std::chrono::seconds kPersistPrepareRetryMax{3600};
 
 }  // namespace
 
@@ -62,19 +62,29 @@ void IssuanceWorker::refreshRenewalInfo() {
 
 void IssuanceWorker::preparePersistOffers() {
     const auto now = std::chrono::steady_clock::now();
+    const auto& accounts = issuer_->cas().inPreference();
     if (persistPrepared_ || now < nextPersistPrepare_) return;
-    nextPersistPrepare_ = now + kPersistPrepareRetry;
+    // Each CA once; one that fails is asked again later, less often each time (a CA that does
+    // not answer holds this worker, and so the renewal scan, for its timeout).
+    persistReady_.resize(accounts.size(), false);
     bool all = true;
-    for (const auto& account : issuer_->cas().inPreference()) {
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+        if (persistReady_[i]) continue;
         try {
-            account->recordPersistIssuer();
+            accounts[i]->recordPersistIssuer();
+            persistReady_[i] = true;
         } catch (const std::exception& e) {
             all = false;
             logEvent(LogLevel::Warn, "acme account not ready",
-                     {{"ca", account->ca().directoryUrl}, {"detail", errorDetail(e)}});
+                     {{"ca", accounts[i]->ca().directoryUrl},
+                      {"retry_in_s", static_cast<long long>(persistRetryIn_.count())},
+                      {"detail", errorDetail(e)}});
         }
     }
     persistPrepared_ = all;
+    if (all) return;
+    nextPersistPrepare_ = now + persistRetryIn_;
+    persistRetryIn_ = std::min(persistRetryIn_ * 2, kPersistPrepareRetryMax);
 }
 
 void IssuanceWorker::release(const std::string& orderId, std::chrono::milliseconds delay,

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "db/database.hpp"
@@ -32,7 +33,8 @@ private:
     void refreshRenewalInfo();
     // Our account at every CA registered and its dns-persist-01 issuer kept, so that the
     // records POST /domains gives are there before the first order (AcmeAccount::
-    // recordPersistIssuer); a CA that fails is asked again a minute later.
+    // recordPersistIssuer); a CA that fails is asked again a minute later, then less often
+    // (at most hourly).
     void preparePersistOffers();
 
     // An order this worker could not give back (the database went away before its release):
@@ -56,6 +58,8 @@ private:
     std::chrono::steady_clock::time_point nextRenewalScan_{};
     std::chrono::steady_clock::time_point nextAriScan_{};
     std::chrono::steady_clock::time_point nextPersistPrepare_{};
+    std::chrono::seconds persistRetryIn_{60};
+    std::vector<bool> persistReady_;  // per CA in preference order; sized at the first try
     bool persistPrepared_ = false;
 };
 
