@@ -5,12 +5,16 @@ token, calls issue-certificate and (publish=1) publishes the value to validate a
 connections to the API and to challtestsrv's management API, so the figures are the service's
 and not process start-ups.
 
-Prints per domain, publish=1: "name placed_at visible_at issue_seconds" (epoch seconds of this
-machine's clock: issue-certificate answered, challtestsrv accepted the value; issue_seconds:
-issue-certificate as this client saw it); publish=0: "name txt_value". A failed call is
-reported on stderr and its domain skipped.
+Prints per domain, publish=1: "name placed_at visible_at issue_seconds begun_at" (epoch seconds
+of this machine's clock: issue-certificate answered, challtestsrv accepted the value;
+issue_seconds: issue-certificate as this client saw it; begun_at: POST /domains sent);
+publish=0: "name txt_value". A failed call is reported on stderr and its domain skipped.
 
-    issuance_client.py BASE_URL SANDBOX_DNS_API LABEL CLIENT CLIENTS N PUBLISH
+With START_AT (epoch seconds) the first call waits until then: the clients' interpreters
+start and import first, and the clock starts with every client ready, as acmez-bench's starts
+once its process is up.
+
+    issuance_client.py BASE_URL SANDBOX_DNS_API LABEL CLIENT CLIENTS N PUBLISH [START_AT]
 """
 import http.client
 import json
@@ -49,6 +53,8 @@ class Endpoint:
 def main():
     base_url, dns_api, label = sys.argv[1:4]
     client, clients, count, publish = (int(a) for a in sys.argv[4:8])
+    if len(sys.argv) > 8:
+        time.sleep(max(0.0, float(sys.argv[8]) - time.time()))
     api, dns = Endpoint(base_url), Endpoint(dns_api)
 
     def set_txt(name, value):
@@ -60,6 +66,7 @@ def main():
 
     def one(name):
         challenge = "_acme-challenge." + name
+        begun = time.time()
         status, body = api.post("/domains", json.dumps({"domain_name": name}))
         if status != 201:
             print(f"{name}: POST /domains answered {status}", file=sys.stderr)
@@ -80,7 +87,7 @@ def main():
         value = json.loads(body)["expected_txt_value"]
         if publish:
             set_txt(challenge, value)
-            print(f"{name} {placed:.6f} {time.time():.6f} {placed - asked:.6f}", flush=True)
+            print(f"{name} {placed:.6f} {time.time():.6f} {placed - asked:.6f} {begun:.6f}", flush=True)
         else:
             print(f"{name} {value}", flush=True)
 
