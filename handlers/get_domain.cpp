@@ -9,5 +9,7 @@ int main() {
              return dnsh::jsonResponse(
                  200, dnsh::domainJson(dnsh::findDomain(context.database, request.param("id")),
                                        context.config.delegationZone));
-         }});
+         }},
+        // Connected and the view's statement prepared before the first request.
+        [](dnsh::Context& context) { dnsh::prepareFindDomain(context.database); });
 }
