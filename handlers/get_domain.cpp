@@ -5,7 +5,8 @@
 
 int main() {
     return dnsh::serve(
-        {"GET", "/domains/{id}", false, [](const dnsh::Request& request, dnsh::Context& context) {
+        {"GET", "/domains/{id}", false,
+         [](const dnsh::Request& request, dnsh::Context& context) {
              return dnsh::jsonResponse(
                  200, dnsh::domainJson(dnsh::findDomain(context.database, request.param("id")),
                                        context.config.delegationZone));

@@ -26,8 +26,9 @@ TEST_CASE("fault: every get_domain process has run the view's statement before i
     const auto processes = server.handlerProcesses("get_domain");
     REQUIRE_FALSE(processes.empty());
     const auto warmed = [&] {
-        return std::stoul(scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
-                                 application + "' AND query LIKE 'SELECT d.id, d.domain_name%'"));
+        return std::stoul(
+            scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = '" +
+                   application + "' AND query LIKE 'SELECT d.id, d.domain_name%'"));
     };
     CHECK(waitFor(10s, [&] { return warmed() == processes.size(); }));
     CHECK(warmed() == processes.size());
