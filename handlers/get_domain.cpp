@@ -5,9 +5,16 @@
 
 int main() {
     return dnsh::serve(
-        {"GET", "/domains/{id}", false, [](const dnsh::Request& request, dnsh::Context& context) {
+        {"GET", "/domains/{id}", false,
+         [](const dnsh::Request& request, dnsh::Context& context) {
              return dnsh::jsonResponse(
                  200, dnsh::domainJson(dnsh::findDomain(context.database, request.param("id")),
                                        dnsh::viewSettings(context.database, context.config)));
-         }});
+         }},
+        // Connected, the view's statement prepared and the persist records read before the first
+        // request.
+        [](dnsh::Context& context) {
+            dnsh::prepareFindDomain(context.database);
+            dnsh::viewSettings(context.database, context.config);
+        });
 }

@@ -51,6 +51,13 @@ Domain findDomain(Database& database, std::string_view id) {
     return requireDomain(database, id);
 }
 
+void prepareFindDomain(Database& database) {
+    database.withSession([](Poco::Data::Session& session) {
+        // Well formed (isDomainId), never generated: ids are random.
+        return DomainRepository(session).findById(std::string(32, '0'));
+    });
+}
+
 Domain verifyDomain(Database& database, const DnsResolver& resolver,
                     const std::string& delegationZone, std::string_view id) {
     const Domain domain = requireDomain(database, id);

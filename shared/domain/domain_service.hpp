@@ -20,6 +20,9 @@ Domain registerDomain(Database& database, std::string_view requestedName,
                       const std::optional<std::string>& profile = std::nullopt);
 
 Domain findDomain(Database& database, std::string_view id);
+// findDomain's statement run once for an id no domain has: the session connected, the statement
+// prepared and the server's caches for it loaded (http/serve.hpp, WarmUp).
+void prepareFindDomain(Database& database);
 
 // Looks for the verification token at _acme-challenge.<domain> and moves pending -> verified.
 // With a `delegationZone`, a CNAME there pointing at the domain's own delegation target proves

@@ -226,7 +226,7 @@ Response dispatch(const std::vector<Endpoint>& endpoints, Context& context, Requ
     return response;
 }
 
-int serve(const std::vector<Endpoint>& endpoints) {
+int serve(const std::vector<Endpoint>& endpoints, const WarmUp& warmUp) {
     std::signal(SIGPIPE, SIG_IGN);  // a client that hung up must not kill the process
     std::unique_ptr<Context> context;
     try {
@@ -243,6 +243,14 @@ int serve(const std::vector<Endpoint>& endpoints) {
     // Flushes every METRICS_FLUSH_INTERVAL, and once more at exit.
     const MetricsFlusher metrics(context->config.databaseUrl, context->config.databaseLimits,
                                  context->config.metricsFlushInterval);
+    if (warmUp) {
+        try {
+            warmUp(*context);
+        } catch (const std::exception& e) {
+            // The database may be down at start: the first request connects (or answers 503).
+            logEvent(LogLevel::Debug, "warm-up skipped", {{"detail", errorDetail(e)}});
+        }
+    }
     serveFastCgi(endpoints, *context);
     return 0;
 }

@@ -29,10 +29,16 @@ struct Endpoint {
     std::function<Response(const Request&, Context&)> handle;
 };
 
+// Run once by a FastCGI process before its first request: connects and prepares what the
+// endpoint's requests use, so the first requests after a start do not pay for it (a fresh
+// PostgreSQL backend's first statement loads its catalog caches and plans: 20-100 ms seen under
+// load, tests/bench/api "cold"). Best effort: a failure leaves it to the first request.
+using WarmUp = std::function<void(Context&)>;
+
 // The endpoints one executable serves (lighttpd routes each route of http/routes.hpp to one).
-int serve(const std::vector<Endpoint>& endpoints);
-inline int serve(const Endpoint& endpoint) {
-    return serve(std::vector<Endpoint>{endpoint});
+int serve(const std::vector<Endpoint>& endpoints, const WarmUp& warmUp = {});
+inline int serve(const Endpoint& endpoint, const WarmUp& warmUp = {}) {
+    return serve(std::vector<Endpoint>{endpoint}, warmUp);
 }
 
 // Runs the common checks and the matching endpoint for one request, mapping errors to

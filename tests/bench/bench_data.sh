@@ -1,0 +1,32 @@
+# Sourced by the benchmarks (tests/bench/api, tests/bench/instructions); needs sql().
+
+# Domains of every status, newest certificates for the active ones (dummy PEM text: the view
+# shows metadata only), inserted by SQL up to $1 rows in all.
+fill_domains() {
+    local total=$1
+    sql "INSERT INTO domains (id, domain_name, verification_token, status, verified_at,
+                              created_at, updated_at)
+         SELECT md5('bench-' || i), 'd' || i || '.bench.example', md5('t' || i) || md5('u' || i),
+                status, CASE WHEN status <> 'pending' THEN now() END,
+                now() - (i || ' seconds')::interval, now()
+         FROM generate_series((SELECT count(*) FROM domains) + 1, $total) AS i,
+              LATERAL (SELECT (ARRAY['pending','verified','active','active','failed'])[1 + i % 5]
+                       AS status) s
+         ON CONFLICT DO NOTHING"
+    # The certificates in one statement with the row triggers off (session_replication_role):
+    # one trigger refresh of the domain's view row per certificate took over 15 minutes for a
+    # million domains. What those triggers keep is then set the way they set it: overdue_at by
+    # the insert, the view rows from domain_view_source in one statement (the edge agent's events
+    # and the metric row counts are not kept: no benchmark reads them).
+    sql "SET session_replication_role = replica;
+         INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem,
+                                   private_key_ciphertext, key_id, issued_at, expires_at, renew_at,
+                                   overdue_at)
+         SELECT md5('cert-' || d.id), d.id, 'bench', 'bench', 'bench', 'bench', now(),
+                now() + interval '90 days', now() + interval '60 days', now() + interval '81 days'
+         FROM domains d WHERE d.status = 'active'
+         AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.domain_id = d.id);
+         INSERT INTO domain_views SELECT s.* FROM domain_view_source s
+          WHERE s.cert_id IS NOT NULL ON CONFLICT (domain_id) DO NOTHING"
+    sql "ANALYZE"
+}
