@@ -48,6 +48,12 @@ std::vector<PersistAccountRow> readRows(Database& database) {
     });
 }
 
+// A record can be given: our account is registered, the issuer known, and the CA's last
+// authorization (if any was seen) offered the method.
+bool hasOffer(const PersistAccountRow& row) {
+    return row.offered != false && !row.accountUrl.empty() && !row.persistIssuer.empty();
+}
+
 // Whether every CA has its answer: an offer, or an authorization that showed none.
 bool allKnown(const std::vector<CaSettings>& cas, const std::vector<PersistAccountRow>& rows) {
     return std::all_of(cas.begin(), cas.end(), [&](const CaSettings& ca) {
@@ -55,8 +61,7 @@ bool allKnown(const std::vector<CaSettings>& cas, const std::vector<PersistAccou
         return ca.directoryUrl.empty() ||
                std::any_of(rows.begin(), rows.end(), [&](const PersistAccountRow& row) {
                    return row.directoryUrl == ca.directoryUrl &&
-                          (row.offered == false ||
-                           (!row.accountUrl.empty() && !row.persistIssuer.empty()));
+                          (row.offered == false || hasOffer(row));
                });
     });
 }
@@ -68,8 +73,7 @@ std::vector<PersistOffer> persistOffersOf(const std::vector<CaSettings>& cas,
     std::vector<PersistOffer> offers;
     for (const auto& ca : cas)
         for (const auto& row : rows)
-            if (row.directoryUrl == ca.directoryUrl && row.offered != false &&
-                !row.accountUrl.empty() && !row.persistIssuer.empty())
+            if (row.directoryUrl == ca.directoryUrl && hasOffer(row))
                 offers.push_back({ca.directoryUrl, row.persistIssuer, row.accountUrl});
     return offers;
 }

@@ -63,7 +63,10 @@ void IssuanceWorker::refreshRenewalInfo() {
 void IssuanceWorker::preparePersistOffers() {
     const auto now = std::chrono::steady_clock::now();
     const auto& accounts = issuer_->cas().inPreference();
-    if (persistPrepared_ || now < nextPersistPrepare_) return;
+    const bool allReady =
+        persistReady_.size() == accounts.size() &&
+        std::all_of(persistReady_.begin(), persistReady_.end(), [](bool ready) { return ready; });
+    if (allReady || now < nextPersistPrepare_) return;
     // Each CA once; one that fails is asked again later, less often each time (a CA that does
     // not answer holds this worker, and so the renewal scan, for its timeout).
     persistReady_.resize(accounts.size(), false);
@@ -81,7 +84,6 @@ void IssuanceWorker::preparePersistOffers() {
                       {"detail", errorDetail(e)}});
         }
     }
-    persistPrepared_ = all;
     if (all) return;
     nextPersistPrepare_ = now + persistRetryIn_;
     persistRetryIn_ = std::min(persistRetryIn_ * 2, kPersistPrepareRetryMax);

@@ -60,7 +60,6 @@ private:
     std::chrono::steady_clock::time_point nextPersistPrepare_{};
     std::chrono::seconds persistRetryIn_{60};
     std::vector<bool> persistReady_;  // per CA in preference order; sized at the first try
-    bool persistPrepared_ = false;
 };
 
 }  // namespace dnsh
