@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "db/database.hpp"
+#include "db/sql.hpp"
+#include "db/transaction.hpp"
 #include "metrics/exposition.hpp"
 #include "support/scratch_database.hpp"
 
@@ -133,4 +136,64 @@ TEST_CASE("metrics counts: kept by triggers through every change, and from rows 
     CHECK(expired.find("dnsh_certificate_soonest_expiry_timestamp_seconds " +
                        formatMetricNumber(soonest)) != std::string::npos);
     CHECK(countsDisagree(scratch) == "");
+}
+
+TEST_CASE("metrics counts: a backend counts in one slot for its whole life, also after a "
+          "rollback, and no two backends share one") {
+    ScratchDatabase scratch("dnsh_metric_slots");
+    scratch.migrate();
+    Database first(scratch.url());
+    Database second(scratch.url());
+    auto run = [](Database& database, const std::string& sql) {
+        database.withSession([&](Poco::Data::Session& session) { return runSql(session, sql); });
+    };
+    // The slots this backend holds (advisory locks of the slot space, 020_session_metric_slots),
+    // and the one it counts in.
+    auto slotsHeld = [](Database& database) {
+        return database.withSession([](Poco::Data::Session& session) {
+            return runSql(session,
+                          "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' "
+                          "AND pid = pg_backend_pid() AND classid = 1836282996")
+                .integer(0, "n");
+        });
+    };
+    auto slotOf = [](Database& database) {
+        return database.withSession([](Poco::Data::Session& session) {
+            return runSql(session, "SELECT current_setting('dnsh.metric_row_slot', true) AS slot")
+                .text(0, "slot");
+        });
+    };
+
+    run(first, insertDomain('a', "pending"));
+    // Reserved once, kept after the commit: the next statement pays no reservation.
+    CHECK(slotsHeld(first) == 1);
+    const std::string slot = slotOf(first);
+    CHECK_FALSE(slot.empty());
+    run(first, insertDomain('b', "active"));
+    CHECK(slotsHeld(first) == 1);
+    CHECK(slotOf(first) == slot);
+
+    // A backend whose first count is rolled back: the setting is undone, the lock is not; it
+    // finds the slot it holds instead of taking a second.
+    second.withSession([](Poco::Data::Session& session) {
+        return inTransaction(session, [&] {
+            runSql(session, insertDomain('c', "pending"));
+            return false;  // rolled back
+        });
+    });
+    CHECK(slotsHeld(second) == 1);
+    const std::string secondSlot = slotOf(second);
+    CHECK(secondSlot.empty());
+    run(second, insertDomain('d', "pending"));
+    CHECK(slotsHeld(second) == 1);
+    CHECK_FALSE(slotOf(second).empty());
+    CHECK(slotOf(second) != slot);
+
+    // Updates and deletes count in the same slot; the kept counts agree with the rows.
+    run(second, "UPDATE domains SET status = 'failed' WHERE id = '" + id('d') + "'");
+    run(first, "DELETE FROM domains WHERE id = '" + id('a') + "'");
+    CHECK(slotsHeld(first) == 1);
+    CHECK(slotsHeld(second) == 1);
+    CHECK(countsDisagree(scratch) == "");
+    CHECK(scratch.text("SELECT count(DISTINCT slot) FROM metric_row_counts") == "2");
 }
