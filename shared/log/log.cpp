@@ -4,6 +4,7 @@
 #include <Poco/UTF8String.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -109,9 +110,18 @@ LogContext::~LogContext() {
 
 namespace {
 
-void appendJsonString(std::string& line, const std::string& value) {
+void appendJsonString(std::string& line, std::string_view value) {
     line += '"';
-    line += Poco::UTF8::escape(value, true);  // RFC 8259 §7, non-ASCII as \uXXXX
+    // Messages, ids, paths and statuses are printable ASCII without '"' or '\\': copied as they
+    // are (RFC 8259 §7 escapes nothing else), without the copy Poco's escaper returns.
+    const bool plain = std::all_of(value.begin(), value.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
+    });
+    if (plain)
+        line += value;
+    else
+        line += Poco::UTF8::escape(std::string(value), true);  // RFC 8259 §7, non-ASCII as \uXXXX
     line += '"';
 }
 
@@ -140,7 +150,7 @@ void logEvent(LogLevel level, std::string_view message, const LogFields& fields)
     line += "\",\"level\":\"";
     line += levelName(level);
     line += "\",\"msg\":";
-    appendJsonString(line, std::string(message));
+    appendJsonString(line, message);
     if (!currentRequestId.empty()) {
         line += ",\"request_id\":";
         appendJsonString(line, currentRequestId);
