@@ -6,17 +6,18 @@
 
 namespace dnsh {
 
-namespace {
-
-// Ids, timestamps, names, paths and statuses hold nothing JSON must escape (RFC 8259 §7: '"',
-// '\\' and control characters; '/' may stay as it is): they go in as they are, and only a string
-// with a byte that may need escaping goes through Poco::toJSON.
-void appendQuoted(std::string& text, std::string_view value) {
-    const bool plain = std::all_of(value.begin(), value.end(), [](char c) {
+bool isPlainJsonString(std::string_view value) {
+    return std::all_of(value.begin(), value.end(), [](char c) {
         const auto byte = static_cast<unsigned char>(c);
         return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
     });
-    if (plain) {
+}
+
+namespace {
+
+// Only a string that may need escaping goes through Poco::toJSON.
+void appendQuoted(std::string& text, std::string_view value) {
+    if (isPlainJsonString(value)) {
         text += '"';
         text += value;
         text += '"';

@@ -1,13 +1,17 @@
 #pragma once
 // Compact JSON text built in one string, for the views every read returns: a Poco::JSON::Object
 // tree (a map of Dynamic::Var per object, then a stream to stringify it) cost more than the
-// query behind GET /domains/{id}. Strings are escaped by Poco::toJSON, the routine the tree's
-// stringify uses, so the text is the same.
+// query behind GET /domains/{id}. A plain string (isPlainJsonString) goes in as it is; any other
+// is escaped by Poco::toJSON, the routine the tree's stringify uses.
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace dnsh {
+
+// Printable ASCII without '"' or '\\': JSON needs nothing escaped in it (RFC 8259 §7; '/' may
+// stay as it is), so it is copied as it is. Ids, timestamps, names, paths and statuses are.
+bool isPlainJsonString(std::string_view value);
 
 class JsonText {
 public:

@@ -4,12 +4,13 @@
 #include <Poco/UTF8String.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+
+#include "core/json_text.hpp"
 
 namespace dnsh {
 
@@ -112,13 +113,8 @@ namespace {
 
 void appendJsonString(std::string& line, std::string_view value) {
     line += '"';
-    // Messages, ids, paths and statuses are printable ASCII without '"' or '\\': copied as they
-    // are (RFC 8259 §7 escapes nothing else), without the copy Poco's escaper returns.
-    const bool plain = std::all_of(value.begin(), value.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
-    });
-    if (plain)
+    // Messages, ids, paths and statuses are plain: copied without the copy Poco's escaper returns.
+    if (isPlainJsonString(value))
         line += value;
     else
         line += Poco::UTF8::escape(std::string(value), true);  // RFC 8259 §7, non-ASCII as \uXXXX
