@@ -190,8 +190,9 @@ LiveAuthorizations DomainRepository::liveAuthorizations(const std::string& domai
 }
 
 void DomainRepository::setDelegationStatus(const std::string& id, const std::string& status) {
+    // $2::text: the column is a domain type (migration 021) and $2 is also compared with it.
     runSql(session_,
-           "UPDATE domains SET delegation_status = $2, "
+           "UPDATE domains SET delegation_status = $2::text, "
            "updated_at = CASE WHEN delegation_status = $2 THEN updated_at ELSE now() END "
            "WHERE id = $1",
            {id, status});

@@ -14,9 +14,11 @@ std::optional<std::string> transitionDomainAt(Poco::Data::Session& session,
                                              std::string(toString(change.from)) + " to " +
                                              std::string(toString(change.to)));
     const std::string from(toString(change.from)), to(toString(change.to));
+    // $3::text: status is a domain type (migration 021), and $3 is also compared with text; an
+    // uncast parameter would be deduced as both and refused.
     const SqlRows changed =
         runSql(session,
-               "UPDATE domains SET status = $3, error = nullif($4, ''), "
+               "UPDATE domains SET status = $3::text, error = nullif($4, ''), "
                "error_code = nullif($5, ''), updated_at = now(), "
                "verified_at = CASE WHEN $3 = 'verified' THEN now() ELSE verified_at END "
                "WHERE id = $1 AND status = $2 RETURNING " DNSH_RFC3339("now()") " AS changed_at",

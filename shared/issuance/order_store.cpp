@@ -173,8 +173,9 @@ void OrderStore::recordCaaCheck(const std::string& orderId, const std::string& o
 
 void OrderStore::setDelegationStatus(const std::string& orderId, const std::string& owner,
                                      const std::string& status) {
+    // $3::text: the column is a domain type (migration 021) and $3 is also compared with it.
     runGuarded(session_, orderId,
-               "UPDATE domains d SET delegation_status = $3, updated_at = CASE WHEN "
+               "UPDATE domains d SET delegation_status = $3::text, updated_at = CASE WHEN "
                "d.delegation_status = $3 THEN d.updated_at ELSE now() END FROM acme_orders o "
                "WHERE o.id = $1 AND o.lease_owner = $2 AND d.id = o.domain_id",
                {orderId, owner, status});
