@@ -46,17 +46,21 @@ private:
     std::optional<std::string> text_;
 };
 
-// What the server said when a statement failed: its message and SQLSTATE (PostgreSQL
-// Appendix A, e.g. 55P03 lock_not_available), so callers tell kinds of failure apart by code,
-// never by message.
+// What the server said when a statement failed: its message, SQLSTATE (PostgreSQL Appendix A,
+// e.g. 55P03 lock_not_available) and, for a constraint violation, the constraint's name, so
+// callers tell kinds of failure apart by code and name, never by message.
 class SqlError : public Poco::Data::DataException {
 public:
-    SqlError(const std::string& message, std::string sqlState)
-        : Poco::Data::DataException(message), sqlState_(std::move(sqlState)) {}
+    SqlError(const std::string& message, std::string sqlState, std::string constraint = {})
+        : Poco::Data::DataException(message),
+          sqlState_(std::move(sqlState)),
+          constraint_(std::move(constraint)) {}
     const std::string& sqlState() const { return sqlState_; }
+    const std::string& constraint() const { return constraint_; }
 
 private:
     std::string sqlState_;
+    std::string constraint_;
 };
 
 enum class SqlResults { Text, Binary };
