@@ -164,9 +164,14 @@ int SqlRows::columnIndex(std::string_view column) const {
     // Our column names are lower-case identifiers, as PostgreSQL returns them: compared as they
     // are. PQfnumber copies and case-folds the name on every call (it showed in the profile of
     // GET /domains/{id}, which reads 30 columns).
+    // Searched from the last one found, wrapping around: 30 lookups by name against a 30-column
+    // result took ~450 comparisons from the first column (3.5% of GET /domains/{id}'s own CPU).
     const int columns = PQnfields(result_.get());
-    for (int index = 0; index < columns; ++index)
-        if (column == PQfname(result_.get(), index)) return index;
+    int index = lastColumn_;
+    for (int step = 0; step < columns; ++step) {
+        if (column == PQfname(result_.get(), index)) return lastColumn_ = index;
+        index = index + 1 == columns ? 0 : index + 1;
+    }
     throw std::logic_error("no column " + std::string(column) + " in the result");
 }
 

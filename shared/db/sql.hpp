@@ -100,6 +100,10 @@ private:
     long long binaryInteger(int row, int index) const;
 
     std::shared_ptr<PGresult> result_;
+    // Where columnIndex found the last name: callers read a row's columns in about the order the
+    // statement lists them, each once or twice (isNull, then the value), so the search starts
+    // there and usually ends at the first or second name.
+    mutable int lastColumn_ = 0;
 };
 
 // Runs `sql` with `params` on the session's connection. Throws SqlError (a

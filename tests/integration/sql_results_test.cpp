@@ -3,6 +3,7 @@
 // booleans decode with their signs and sizes.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,23 @@ TEST_CASE("binary results: integers of every width keep their sign, booleans and
         CHECK(rows.text(0, "doc") == "[[\"a\",\"b\"]]");
         // A text column asked for as a timestamp is a programming error, not a wrong date.
         CHECK_THROWS_AS(rows.rfc3339(0, "words"), std::logic_error);
+        return true;
+    });
+}
+
+TEST_CASE("columns by name: found in any order, again and again, and a missing one is an error") {
+    Database database(test::databaseUrl());
+    database.withSession([&](Poco::Data::Session& session) {
+        const SqlRows rows = runSql(session, "SELECT 'a' AS first, 'b' AS second, 'c' AS third");
+        // Backwards, then repeated, then in order: the search starts where the last one ended.
+        CHECK(rows.text(0, "third") == "c");
+        CHECK(rows.text(0, "second") == "b");
+        CHECK(rows.text(0, "second") == "b");
+        CHECK(rows.text(0, "first") == "a");
+        CHECK(rows.text(0, "third") == "c");
+        CHECK(rows.text(0, "first") == "a");
+        CHECK_THROWS_AS(rows.text(0, "fourth"), std::logic_error);
+        CHECK(rows.text(0, "second") == "b");
         return true;
     });
 }
