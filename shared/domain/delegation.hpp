@@ -4,6 +4,8 @@
 // the dns-01 values itself.
 #include <string>
 
+#include "domain/domain.hpp"
+
 namespace dnsh {
 
 // "<label>.<zone>": label = the first 32 hex digits of HMAC-SHA256(key: the domain's secret
@@ -11,6 +13,14 @@ namespace dnsh {
 // point their own name at it) before the domain is registered.
 std::string delegationTarget(const std::string& verificationToken, const std::string& domainName,
                              const std::string& zone);
+
+// The label alone: fixed for the domain's life (its token and name never change), so it is
+// stored with the domain when registered (migration 022) and a view reads it instead of computing
+// an HMAC per view.
+std::string delegationLabel(const std::string& verificationToken, const std::string& domainName);
+
+// The domain's target: its stored label, or the label computed for a domain without one.
+std::string delegationTarget(const Domain& domain, const std::string& zone);
 
 // True when `name` lies strictly below `zone` (DnsName: any case, with or without the trailing
 // dot).

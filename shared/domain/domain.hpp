@@ -57,6 +57,9 @@ struct Domain {
     // The CA profile chosen at registration (draft-ietf-acme-profiles) for every order of the
     // domain; none: ACME_PROFILE at each order.
     std::optional<std::string> profile;
+    // The delegation CNAME's label (delegationLabel), stored at registration; none for a domain
+    // registered before migration 022 (computed when shown).
+    std::optional<std::string> delegationLabel;
 };
 
 }  // namespace dnsh

@@ -41,7 +41,7 @@ void writeDelegation(JsonText& json, const Domain& domain, const std::string& zo
     json.beginObject()
         .member("record_name", challengeName(domain.domainName))
         .member("record_type", "CNAME")
-        .member("record_value", delegationTarget(domain.verificationToken, domain.domainName, zone))
+        .member("record_value", delegationTarget(domain, zone))
         .member("status", domain.delegationStatus)
         .endObject();
 }
@@ -182,7 +182,7 @@ std::string registrationJson(const Domain& domain, const ViewSettings& settings)
         instructions +=
             ". Or, once for every future certificate, a CNAME record for " + txtName +
             " pointing to " +
-            delegationTarget(domain.verificationToken, domain.domainName, delegationZone) +
+            delegationTarget(domain, delegationZone) +
             ": the service then publishes every ACME value itself";
     if (!settings.persistOffers.empty())
         instructions +=

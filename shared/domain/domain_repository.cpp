@@ -11,7 +11,8 @@ namespace dnsh {
 
 std::optional<Domain> DomainRepository::insert(const std::string& id, const std::string& domainName,
                                                const std::string& token,
-                                               const std::optional<std::string>& profile) {
+                                               const std::optional<std::string>& profile,
+                                               const std::string& delegationLabel) {
     // RETURNING gives the new row's view (nothing else exists for it yet): no read-back. A plain
     // INSERT, not ON CONFLICT DO NOTHING: the name's unique index refuses a second row all the
     // same, and the speculative insertion ON CONFLICT sets up cost every POST ~20 us of
@@ -19,11 +20,11 @@ std::optional<Domain> DomainRepository::insert(const std::string& id, const std:
     std::optional<SqlRows> inserted;
     try {
         inserted.emplace(runSql(session_,
-                      "INSERT INTO domains (id, domain_name, verification_token, profile) "
-                      "VALUES ($1, $2, $3, nullif($4, '')) "
+                      "INSERT INTO domains (id, domain_name, verification_token, profile, "
+                      "delegation_label) VALUES ($1, $2, $3, nullif($4, ''), $5) "
                       "RETURNING status, delegation_status, " DNSH_RFC3339(
                           "created_at") " AS created_at, " DNSH_RFC3339("updated_at") " AS updated_at",
-                      {id, domainName, token, profile.value_or("")}));
+                      {id, domainName, token, profile.value_or(""), delegationLabel}));
     } catch (const SqlError& e) {
         // 23505 unique_violation (PostgreSQL Appendix A) on the name: registered already. The
         // statement alone failed (no transaction is open here), the session stays usable.
@@ -37,6 +38,7 @@ std::optional<Domain> DomainRepository::insert(const std::string& id, const std:
     domain.domainName = domainName;
     domain.verificationToken = token;
     domain.profile = profile;
+    domain.delegationLabel = delegationLabel;
     domain.status = parseDomainStatus(rows.text(0, "status")).value_or(DomainStatus::Pending);
     domain.createdAt = rows.text(0, "created_at");
     domain.updatedAt = rows.text(0, "updated_at");
@@ -56,7 +58,7 @@ std::string domainViewSql(const std::string& rows, const std::string& orderBy) {
     return "SELECT d.id, d.domain_name, d.verification_token, d.status, d.error, d.error_code, "
            "d.verified_at, d.created_at, d.updated_at, d.last_check, d.caa_check, "
            "d.persist_check, d.validation_method, "
-           "d.delegation_status, d.profile, "
+           "d.delegation_status, d.profile, d.delegation_label, "
            "v.cert_id, v.cert_issued_at, v.cert_expires_at, v.cert_created_at, v.cert_renew_at, "
            "v.cert_profile, v.cert_ca, "
            "v.live_id, v.live_kind, v.live_step, coalesce(v.live_delegated, false) AS "
@@ -104,6 +106,7 @@ Domain domainFromRow(const SqlRows& rows, int row) {
         domain.validationMethod = parseValidationMethod(*method);
     domain.delegationStatus = text("delegation_status");
     domain.profile = optionalText("profile");
+    domain.delegationLabel = optionalText("delegation_label");
     if (const auto certId = optionalText("cert_id"))
         domain.certificate = CertificateInfo{
             *certId, domain.id, timestamp("cert_issued_at").value_or(""),

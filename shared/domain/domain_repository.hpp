@@ -22,9 +22,10 @@ public:
     explicit DomainRepository(Poco::Data::Session& session) : session_(session) {}
 
     // The new domain's view; nullopt when the name is already registered (unique constraint, no
-    // exception).
+    // exception). `delegationLabel`: delegationLabel(token, domainName), stored with the row.
     std::optional<Domain> insert(const std::string& id, const std::string& domainName,
-                                 const std::string& token, const std::optional<std::string>& profile);
+                                 const std::string& token, const std::optional<std::string>& profile,
+                                 const std::string& delegationLabel);
 
     // The domain view: the row, its newest certificate, the live order's challenges, the
     // renewal state and the last check.

@@ -41,7 +41,8 @@ Domain registerDomain(Database& database, std::string_view requestedName,
     const std::string id = drawn.substr(0, 2 * kIdBytes);
     const std::string token = drawn.substr(2 * kIdBytes);
     auto inserted = database.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).insert(id, name, token, profile);
+        return DomainRepository(session).insert(id, name, token, profile,
+                                                delegationLabel(token, name));
     });
     if (!inserted) throw Error(ErrorCode::Conflict, "domain " + name + " is already registered");
     logEvent(LogLevel::Info, "domain registered",
@@ -76,7 +77,7 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
     const std::string target =
         delegationZone.empty()
             ? ""
-            : delegationTarget(domain.verificationToken, domain.domainName, delegationZone);
+            : delegationTarget(domain, delegationZone);
     // The CNAME's target as shown: lower case, without the trailing dot ("" for none, or a
     // lookup that failed: the TXT lookup then says what is wrong).
     std::string cname;

@@ -1,10 +1,12 @@
 // GET /domains/{id} through the get_domain handler (CGI) against the real PostgreSQL.
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "crypto/random.hpp"
+#include "domain/delegation.hpp"
 #include "integration_support.hpp"
 
 namespace dnsh::test {
@@ -26,6 +28,23 @@ TEST_CASE("get_domain: a pending domain is 200 with timestamps and without its t
     CHECK_FALSE(body->has("verification_token"));
     CHECK_FALSE(body->has("verified_at"));
     CHECK(result.body.find(domain.token) == std::string::npos);
+}
+
+TEST_CASE("get_domain: the delegation CNAME's label is stored at registration, and a domain without one (registered before migration 022) shows the same target") {
+    const char* zone = std::getenv("DELEGATION_ZONE");
+    REQUIRE(zone != nullptr);  // the test stack configures delegation
+    const RegisteredDomain domain = registerFreshDomain("label");
+    const std::string label = delegationLabel(domain.token, domain.name);
+    CHECK(scalar("SELECT delegation_label FROM domains WHERE id = " + quoted(domain.id)) == label);
+    auto shownTarget = [&] {
+        const HttpResult result = getDomain(domain.id);
+        INFO("body: " << result.body);
+        REQUIRE(result.status == 200);
+        return result.json()->getObject("delegation")->getValue<std::string>("record_value");
+    };
+    CHECK(shownTarget() == label + "." + zone);
+    execute("UPDATE domains SET delegation_label = NULL WHERE id = " + quoted(domain.id));
+    CHECK(shownTarget() == label + "." + zone);
 }
 
 TEST_CASE("get_domain: timestamps are the database's, in UTC") {

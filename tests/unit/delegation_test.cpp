@@ -29,6 +29,19 @@ TEST_CASE("delegationTarget: the HMAC-SHA256 label customers' CNAMEs already poi
           "2146ed571a8c1123de37b739af044ee7.acme-delegation.test");
 }
 
+TEST_CASE("delegationTarget of a domain: its stored label, else the label computed") {
+    Domain domain;
+    domain.domainName = "shop.example.com";
+    domain.verificationToken = std::string(64, 'a');
+    CHECK(delegationLabel(domain.verificationToken, domain.domainName) ==
+          "2146ed571a8c1123de37b739af044ee7");
+    CHECK(delegationTarget(domain, "acme-delegation.test") ==
+          "2146ed571a8c1123de37b739af044ee7.acme-delegation.test");
+    domain.delegationLabel = "0123456789abcdef0123456789abcdef";
+    CHECK(delegationTarget(domain, "acme-delegation.test") ==
+          "0123456789abcdef0123456789abcdef.acme-delegation.test");
+}
+
 TEST_CASE("isInZone: strictly below the zone, label boundaries respected") {
     struct Case {
         std::string description, name, zone;

@@ -1,0 +1,8 @@
+-- Issue 22: the delegation CNAME's label (README "Zero-touch: one CNAME, then nothing") is an
+-- HMAC of the domain's verification token and name, neither of which ever changes, yet every
+-- view computed it again: ~7 us of GET /domains/{id}'s CPU (OpenSSL's EVP layers, cold on each
+-- request), once per row of a list page. It is now computed once, when the domain is registered,
+-- and stored here. Rows from before this migration keep NULL and have it computed when shown (SQL
+-- cannot compute it: the HMAC needs no extension in C++, pgcrypto would be one more to install).
+-- A nullable column with no default: no table rewrite.
+ALTER TABLE domains ADD COLUMN delegation_label text;
