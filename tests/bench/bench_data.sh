@@ -4,14 +4,21 @@
 # shows metadata only), inserted by SQL up to $1 rows in all.
 fill_domains() {
     local total=$1
+    # Each row with the delegation label registration stores (shared/domain/delegation.cpp: the
+    # first 32 hex digits of HMAC-SHA256 under the token of "dns-handling delegation:" and the
+    # name), computed here by pgcrypto (a contrib module PostgreSQL ships; the service itself
+    # does not use it).
+    sql "CREATE EXTENSION IF NOT EXISTS pgcrypto"
     sql "INSERT INTO domains (id, domain_name, verification_token, status, verified_at,
-                              created_at, updated_at)
-         SELECT md5('bench-' || i), 'd' || i || '.bench.example', md5('t' || i) || md5('u' || i),
+                              created_at, updated_at, delegation_label)
+         SELECT md5('bench-' || i), name, token,
                 status, CASE WHEN status <> 'pending' THEN now() END,
-                now() - (i || ' seconds')::interval, now()
+                now() - (i || ' seconds')::interval, now(),
+                left(encode(hmac('dns-handling delegation:' || name, token, 'sha256'), 'hex'), 32)
          FROM generate_series((SELECT count(*) FROM domains) + 1, $total) AS i,
               LATERAL (SELECT (ARRAY['pending','verified','active','active','failed'])[1 + i % 5]
-                       AS status) s
+                       AS status, 'd' || i || '.bench.example' AS name,
+                       md5('t' || i) || md5('u' || i) AS token) s
          ON CONFLICT DO NOTHING"
     # The certificates in one statement with the row triggers off (session_replication_role):
     # one trigger refresh of the domain's view row per certificate took over 15 minutes for a
