@@ -103,7 +103,8 @@ void throwSqlError(PGconn* connection, PGresult* result) {
     if (message.empty()) message = PQerrorMessage(connection);
     while (!message.empty() && message.back() == '\n') message.pop_back();
     const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-    const char* constraint = result ? PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME) : nullptr;
+    const char* constraint =
+        result ? PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME) : nullptr;
     throw SqlError(message, state ? state : "", constraint ? constraint : "");
 }
 

@@ -24,7 +24,8 @@ public:
     // The new domain's view; nullopt when the name is already registered (unique constraint, no
     // exception). `delegationLabel`: delegationLabel(token, domainName), stored with the row.
     std::optional<Domain> insert(const std::string& id, const std::string& domainName,
-                                 const std::string& token, const std::optional<std::string>& profile,
+                                 const std::string& token,
+                                 const std::optional<std::string>& profile,
                                  const std::string& delegationLabel);
 
     // The domain view: the row, its newest certificate, the live order's challenges, the

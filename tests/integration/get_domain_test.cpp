@@ -30,7 +30,9 @@ TEST_CASE("get_domain: a pending domain is 200 with timestamps and without its t
     CHECK(result.body.find(domain.token) == std::string::npos);
 }
 
-TEST_CASE("get_domain: the delegation CNAME's label is stored at registration, and a domain without one (registered before migration 022) shows the same target") {
+TEST_CASE(
+    "get_domain: the delegation CNAME's label is stored at registration, and a domain without one "
+    "(registered before migration 022) shows the same target") {
     const char* zone = std::getenv("DELEGATION_ZONE");
     REQUIRE(zone != nullptr);  // the test stack configures delegation
     const RegisteredDomain domain = registerFreshDomain("label");
