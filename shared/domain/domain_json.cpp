@@ -1,9 +1,8 @@
 #include "domain/domain_json.hpp"
 
-#include <Poco/JSON/Parser.h>
-
 #include <algorithm>
 
+#include "core/json_shape.hpp"
 #include "core/json_text.hpp"
 #include "dns/persist_record.hpp"
 #include "domain/delegation.hpp"
@@ -73,12 +72,7 @@ void writeWays(JsonText& json, const Domain& domain, const ViewSettings& setting
 // A stored check that is a JSON object. Written by this service only; one that does not parse
 // is simply not shown.
 bool isJsonObject(const std::optional<std::string>& text) {
-    if (!text) return false;
-    try {
-        return Poco::JSON::Parser().parse(*text).type() == typeid(Poco::JSON::Object::Ptr);
-    } catch (const Poco::Exception&) {
-        return false;
-    }
+    return text && isJsonObjectText(*text);
 }
 
 // The domain view's checks: the last DNS check as stored (its key order: name, expected, seen,
