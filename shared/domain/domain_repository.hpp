@@ -45,6 +45,10 @@ public:
     };
     std::vector<Listed> listPage(const std::string& status, int limit,
                                  const std::optional<PageCursor>& after);
+    // The `limit` of the pages clients ask for unless they say otherwise: the default page of
+    // 100 and one more row, which tells whether a next page follows. Its statements are
+    // prepared once per connection; other sizes are planned with each execution.
+    static constexpr int kUsualPageRows = 101;
 
     // DELETE /domains/{id}: the domain with its orders, challenges and certificates (cascade).
     bool remove(const std::string& id);

@@ -178,7 +178,8 @@ Domain checkDomainNow(Database& database, std::chrono::milliseconds pollInterval
 
 namespace {
 
-constexpr int kDefaultPageSize = 100;
+// One less than the rows a page asks for: the last one tells whether a next page follows.
+constexpr int kDefaultPageSize = DomainRepository::kUsualPageRows - 1;
 constexpr int kMaxPageSize = 500;
 
 // A cursor is "<microseconds>.<domain id>" of a page's last item: where the next page starts.
