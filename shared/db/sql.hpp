@@ -95,6 +95,7 @@ public:
 
 private:
     int columnIndex(std::string_view column) const;
+    std::string textAt(int row, int index) const;
     bool isBinary(int index) const;
     // The big-endian integer of a binary column (int2/int4/int8, and timestamptz's int8).
     long long binaryInteger(int row, int index) const;
@@ -104,6 +105,8 @@ private:
     // statement lists them, each once or twice (isNull, then the value), so the search starts
     // there and usually ends at the first or second name.
     mutable int lastColumn_ = 0;
+    // The columns' names, measured at the first lookup.
+    mutable std::vector<std::string_view> names_;
 };
 
 // Runs `sql` with `params` on the session's connection. Throws SqlError (a
