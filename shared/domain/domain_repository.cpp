@@ -191,6 +191,7 @@ std::vector<DomainRepository::Listed> DomainRepository::listPage(
         SqlResults::Binary,
         limit == kUsualPageRows ? SqlPlanning::Cached : SqlPlanning::EachExecution);
     std::vector<Listed> page;
+    page.reserve(static_cast<std::size_t>(rows.size()));
     for (int row = 0; row < rows.size(); ++row)
         page.push_back(
             Listed{domainFromRow(rows, row),

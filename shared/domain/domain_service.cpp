@@ -248,6 +248,7 @@ DomainPage listDomains(Database& database, const std::map<std::string, std::stri
         listed.resize(static_cast<std::size_t>(limit));
         page.nextCursor = encodeCursor(listed.back().cursor);
     }
+    page.items.reserve(listed.size());
     for (auto& item : listed) page.items.push_back(std::move(item.domain));
     return page;
 }
