@@ -69,7 +69,8 @@ enum class SqlResults { Text, Binary };
 // executions, then the generic plan when its estimate is no worse). EachExecution: an unnamed
 // statement, planned with the parameters' values every time (what plan_cache_mode =
 // force_custom_plan does, for this statement only), still one round trip: for a statement whose
-// good plan needs the values, such as a keyset page whose cursor must become an index condition.
+// good plan needs the values, or a text a connection should not keep (a list page of a size
+// other than the default's, whose size is written into the text).
 enum class SqlPlanning { Cached, EachExecution };
 
 // The rows of one result, read by column name.
