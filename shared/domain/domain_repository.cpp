@@ -181,7 +181,7 @@ std::vector<DomainRepository::Listed> DomainRepository::listPage(
         params.emplace_back(after->createdAtMicros);
         params.emplace_back(after->id);
         const std::size_t micros = params.size() - 1;
-        pageRows += params.size() == 2 ? "WHERE " : "AND ";
+        pageRows += status.empty() ? "WHERE " : "AND ";
         pageRows += "(created_at, id) < ('epoch'::timestamptz + $" + std::to_string(micros) +
                     "::bigint * interval '1 microsecond', $" + std::to_string(micros + 1) + ") ";
     }
