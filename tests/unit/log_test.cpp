@@ -8,6 +8,8 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <regex>
 #include <sstream>
@@ -60,6 +62,40 @@ TEST_CASE("logEvent: one JSON object per line, every field typed, hostile bytes 
     CHECK(line->getValue<double>("duration_ms") == doctest::Approx(1.5));
     CHECK(line->getValue<bool>("cached"));
     CHECK(line->isNull("nothing"));
+}
+
+TEST_CASE("logEvent: numbers of every width as JSON numbers, not-a-number and infinities as null") {
+    setLogLevel(LogLevel::Info);
+    const auto lines = parsedLines(capturedStderr([] {
+        logEvent(LogLevel::Info, "numbers",
+                 {{"int", -7},
+                  {"long", 1234567890123L},
+                  {"long_long", -4503599627370497LL},
+                  {"unsigned", 4000000000U},
+                  {"size", std::size_t{18446744073709551615ULL}},
+                  {"ms", 0.253},
+                  {"tiny", 1e-7},
+                  {"float", 2.5F},
+                  {"nan", std::nan("")},
+                  {"inf", HUGE_VAL},
+                  {"minus_inf", -HUGE_VAL}});
+    }));
+    REQUIRE(lines.size() == 1);
+    const auto& line = lines.front();
+    CHECK(line->getValue<int>("int") == -7);
+    CHECK(line->getValue<long long>("long") == 1234567890123LL);
+    CHECK(line->getValue<long long>("long_long") == -4503599627370497LL);
+    CHECK(line->getValue<unsigned long long>("unsigned") == 4000000000ULL);
+    CHECK(line->getValue<unsigned long long>("size") == 18446744073709551615ULL);
+    // Doubles read back exactly (the shortest text that does, RFC 8259 §6 syntax).
+    CHECK(line->getValue<double>("ms") == 0.253);
+    CHECK(line->getValue<double>("tiny") == 1e-7);
+    CHECK(line->getValue<double>("float") == 2.5);
+    // RFC 8259 §6: "Numeric values that cannot be represented ... (such as Infinity and NaN) are
+    // not permitted": the line stays JSON, the value is null.
+    CHECK(line->isNull("nan"));
+    CHECK(line->isNull("inf"));
+    CHECK(line->isNull("minus_inf"));
 }
 
 TEST_CASE("logEvent: no request id outside a request, the context's id only while it lives") {
