@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace dnsh {
@@ -76,15 +77,23 @@ const std::vector<double>& durationBuckets() {
 }
 
 void countEvent(std::string_view name, const MetricLabels& labels, double amount) {
-    add(std::string(name), formatLabels(labels), amount, 1);
+    countEventFormatted(name, formatLabels(labels), amount);
+}
+
+void countEventFormatted(std::string_view name, std::string labelText, double amount) {
+    add(std::string(name), std::move(labelText), amount, 1);
 }
 
 void observeSeconds(std::string_view name, const MetricLabels& labels, double seconds) {
+    observeSecondsFormatted(name, formatLabels(labels), seconds);
+}
+
+void observeSecondsFormatted(std::string_view name, std::string labelText, double seconds) {
     const std::vector<double>& bounds = durationBuckets();
     // The first bucket whose bound is >= seconds; bounds.size() is +Inf.
     const auto bucket = static_cast<std::size_t>(
         std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
-    std::pair<std::string, std::string> key{std::string(name), formatLabels(labels)};
+    std::pair<std::string, std::string> key{std::string(name), std::move(labelText)};
     auto& counters = pending();
     const std::lock_guard<std::mutex> lock(counters.mutex);
     HistogramSeries& series = counters.histograms[std::move(key)];

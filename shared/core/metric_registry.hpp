@@ -20,6 +20,11 @@ void countEvent(std::string_view name, const MetricLabels& labels = {}, double a
 // A histogram as bucket counters: <name>_bucket{...,le} (cumulative), <name>_sum, <name>_count.
 void observeSeconds(std::string_view name, const MetricLabels& labels, double seconds);
 
+// The same two with the labels already formatted (formatLabels below), for a caller that counts
+// one series over and over and keeps its text (the HTTP counters, once per request).
+void countEventFormatted(std::string_view name, std::string labelText, double amount = 1);
+void observeSecondsFormatted(std::string_view name, std::string labelText, double seconds);
+
 // The bucket bounds (seconds) of every duration histogram: 5 ms .. 60 s.
 const std::vector<double>& durationBuckets();
 

@@ -31,11 +31,26 @@ std::string routeLabel(const std::string& path) {
 
 void recordHttpRequest(const std::string& method, const std::string& route, int status,
                        double seconds) {
-    const std::string methodName = methodLabel(method);
-    countEvent("dnsh_http_requests_total",
-               {{"route", route}, {"method", methodName}, {"status", std::to_string(status)}});
-    observeSeconds("dnsh_http_request_duration_seconds", {{"route", route}, {"method", methodName}},
-                   seconds);
+    // A handler process answers one route, nearly always with the same method and status: the
+    // label texts are formatted when one of the three changes, not at every request.
+    struct Series {
+        std::string method;
+        std::string route;
+        int status = -1;
+        std::string counted;  // route, method, status
+        std::string timed;    // route, method
+    };
+    thread_local Series last;
+    if (status != last.status || route != last.route || method != last.method) {
+        const std::string methodName = methodLabel(method);
+        last = Series{method, route, status,
+                      formatLabels({{"route", route},
+                                    {"method", methodName},
+                                    {"status", std::to_string(status)}}),
+                      formatLabels({{"route", route}, {"method", methodName}})};
+    }
+    countEventFormatted("dnsh_http_requests_total", last.counted);
+    observeSecondsFormatted("dnsh_http_request_duration_seconds", last.timed, seconds);
 }
 
 }  // namespace dnsh

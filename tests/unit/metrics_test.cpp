@@ -58,6 +58,29 @@ TEST_CASE("metrics: a histogram observation fills every bucket at or above it, s
     CHECK(deltaOf(deltas, "dnsh_test_seconds_count", "step=\"x\"") == 2);
 }
 
+TEST_CASE("metrics: each request is counted under its own route, method and status") {
+    takeCounterDeltas();
+    recordHttpRequest("GET", "/domains/{id}", 200, 0.001);
+    recordHttpRequest("GET", "/domains/{id}", 200, 0.001);
+    recordHttpRequest("GET", "/domains/{id}", 404, 0.001);
+    recordHttpRequest("POST", "/domains/{id}", 404, 0.001);
+    recordHttpRequest("BREW", "/domains/{id}", 404, 0.001);
+    recordHttpRequest("BREW", "/domains", 404, 0.02);
+    recordHttpRequest("GET", "/domains/{id}", 200, 0.001);
+    const auto deltas = takeCounterDeltas();
+    const std::string total = "dnsh_http_requests_total";
+    CHECK(deltaOf(deltas, total, R"(route="/domains/{id}",method="GET",status="200")") == 3);
+    CHECK(deltaOf(deltas, total, R"(route="/domains/{id}",method="GET",status="404")") == 1);
+    CHECK(deltaOf(deltas, total, R"(route="/domains/{id}",method="POST",status="404")") == 1);
+    CHECK(deltaOf(deltas, total, R"(route="/domains/{id}",method="other",status="404")") == 1);
+    CHECK(deltaOf(deltas, total, R"(route="/domains",method="other",status="404")") == 1);
+    const std::string count = "dnsh_http_request_duration_seconds_count";
+    CHECK(deltaOf(deltas, count, R"(route="/domains/{id}",method="GET")") == 4);
+    CHECK(deltaOf(deltas, count, R"(route="/domains",method="other")") == 1);
+    CHECK(deltaOf(deltas, "dnsh_http_request_duration_seconds_bucket",
+                  R"(route="/domains",method="other",le="0.025")") == 1);
+}
+
 TEST_CASE("metrics: label values stay in small fixed sets, escaped as the format wants") {
     struct Case {
         std::string description, got, expected;
