@@ -90,6 +90,12 @@ TEST_CASE("metrics counts: kept by triggers through every change, and from rows 
          "INSERT INTO domains (id, domain_name, verification_token, status) SELECT "
          "  repeat(to_hex(i), 16), 'm' || i || '.example', '" +
              kToken + "', 'pending' FROM generate_series(16, 21) i;"},
+        {"several statuses in one statement",
+         "INSERT INTO domains (id, domain_name, verification_token, status) SELECT "
+         "  repeat(to_hex(i), 16), 'n' || i || '.example', '" +
+             kToken +
+             "', CASE WHEN i % 2 = 0 THEN 'failed' ELSE 'certificate_pending' END "
+             "FROM generate_series(22, 25) i;"},
         {"verified", "UPDATE domains SET status = 'verified' WHERE id = '" + id('b') + "';"},
         {"an update that keeps the status", "UPDATE domains SET updated_at = now();"},
         {"issued", "UPDATE domains SET status = 'active' WHERE id = '" + id('b') + "';" +

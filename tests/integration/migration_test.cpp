@@ -19,6 +19,11 @@ namespace {
 
 const std::string kPending(32, 'a'), kActive(32, 'b'), kOrphan(32, 'c');
 
+// A value as an SQL string literal (the values of these tests hold no quote).
+std::string literal(const std::string& value) {
+    return "'" + value + "'";
+}
+
 }  // namespace
 
 TEST_CASE("migrations: a database at 002 with work in flight upgrades without losing it") {
@@ -125,13 +130,25 @@ TEST_CASE("migrations: the domains row rules refuse every bad value, on insert a
     };
     CHECK_FALSE(refused("status", "'pending'"));
     CHECK_FALSE(refused("validation_method", "'dns-persist-01'"));
-    CHECK(refused("id", "'" + std::string(32, 'A') + "'"));
-    CHECK(refused("id", "'" + std::string(31, 'a') + "'"));
+    CHECK(refused("id", literal(std::string(32, 'A'))));
+    CHECK(refused("id", literal(std::string(31, 'a'))));
     CHECK(refused("domain_name", "'Upper.example'"));
     CHECK(refused("domain_name", "'ab'"));
-    CHECK(refused("domain_name", "'" + std::string(254, 'a') + "'"));
-    CHECK(refused("verification_token", "'" + std::string(63, 'b') + "'"));
-    CHECK(refused("verification_token", "'" + std::string(64, 'g') + "'"));
+    CHECK(refused("domain_name", literal(std::string(254, 'a'))));
+    CHECK(refused("verification_token", literal(std::string(63, 'b'))));
+    CHECK(refused("verification_token", literal(std::string(64, 'g'))));
+    // The hexadecimal rules are a length and a class since 023_hex_rules.sql: one character too
+    // many, and the right length with a line break or a letter outside ASCII at the end.
+    for (const std::string& bad : {std::string(33, 'a'), std::string(31, 'a') + "\n",
+                                   std::string(31, 'a') + "\u00e9", std::string(31, 'a') + "g"}) {
+        CAPTURE(bad);
+        CHECK(refused("id", literal(bad)));
+    }
+    for (const std::string& bad : {std::string(65, 'b'), std::string(63, 'b') + "\n",
+                                   std::string(63, 'b') + "\u00e9"}) {
+        CAPTURE(bad);
+        CHECK(refused("verification_token", literal(bad)));
+    }
     CHECK(refused("status", "'done'"));
     CHECK(refused("status", "'verified'"));  // verified needs verified_at
     CHECK_FALSE(refused("verified_at", "now()"));
@@ -149,4 +166,57 @@ TEST_CASE("migrations: the domains row rules refuse every bad value, on insert a
     }
     scratch.run("UPDATE domains SET status = 'verified', verified_at = now()");
     CHECK(scratch.text("SELECT status FROM domains") == "verified");
+}
+
+// The ids of orders and certificates (001_init.sql, a length and a class since 023_hex_rules.sql):
+// 32 lowercase hexadecimal characters, on INSERT and on UPDATE.
+TEST_CASE("migrations: order and certificate ids are 32 lowercase hexadecimal characters") {
+    ScratchDatabase scratch("dnsh_hex_ids");
+    scratch.migrate();
+    const std::string domain(32, 'd');
+    scratch.run("INSERT INTO domains (id, domain_name, verification_token) VALUES ('" + domain +
+                "', 'ids.example', '" + std::string(64, 'e') + "')");
+    // True when the statement was refused by the rule `constraint` (not for another reason).
+    auto refusedByRule = [&](const std::string& sql, const std::string& constraint) {
+        try {
+            scratch.run(sql);
+            return false;
+        } catch (const std::exception& e) {
+            const std::string detail = errorDetail(e);
+            CHECK_MESSAGE(detail.find("check constraint \"" + constraint + "\"") !=
+                              std::string::npos,
+                          detail);
+            return true;
+        }
+    };
+    auto insertOrder = [&](const std::string& id) {
+        return "INSERT INTO acme_orders (id, domain_id, step) VALUES ('" + id + "', '" + domain +
+               "', 'place_order')";
+    };
+    auto insertCertificate = [&](const std::string& id) {
+        return "INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
+               "private_key_ciphertext, key_id, issued_at, expires_at) VALUES ('" +
+               id + "', '" + domain + "', 'pem', 'chain', 'sealed', 'k', now(), now())";
+    };
+    const std::vector<std::string> bad{std::string(31, 'a'),
+                                       std::string(33, 'a'),
+                                       std::string(32, 'A'),
+                                       std::string(31, 'a') + "g",
+                                       std::string(31, 'a') + "\n",
+                                       std::string(31, 'a') + "\u00e9"};
+    for (const auto& id : bad) {
+        CAPTURE(id);
+        CHECK(refusedByRule(insertOrder(id), "acme_orders_id_check"));
+        CHECK(refusedByRule(insertCertificate(id), "certificates_id_check"));
+    }
+    const std::string good = "0123456789abcdef0123456789abcdef";
+    scratch.run(insertOrder(good));
+    scratch.run(insertCertificate(good));
+    for (const auto& id : bad) {
+        CAPTURE(id);
+        CHECK(refusedByRule("UPDATE acme_orders SET id = '" + id + "'", "acme_orders_id_check"));
+        CHECK(refusedByRule("UPDATE certificates SET id = '" + id + "'",
+                            "certificates_id_check"));
+    }
+    CHECK(scratch.text("SELECT count(*) FROM acme_orders WHERE id = '" + good + "'") == "1");
 }
