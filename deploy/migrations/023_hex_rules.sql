@@ -11,7 +11,9 @@
 -- table CHECK, which PostgreSQL evaluates on every UPDATE of the row, whatever the columns set:
 -- every lease, step and release of an order paid it.
 --
--- The rules are checked again over every row (cheap now: about a second per million rows).
+-- The rules are checked again over every row, cheap now: per million domains 0.7 s for the ids
+-- and 1.0 s for the tokens, where the old rule took 4.0 s for the ids alone (and the same 0.7 s
+-- per million orders or certificates).
 ALTER DOMAIN domain_row_id DROP CONSTRAINT domain_row_id_check;
 ALTER DOMAIN domain_row_id ADD CONSTRAINT domain_row_id_check
     CHECK (length(VALUE) = 32 AND VALUE ~ '^[0-9a-f]*$');
