@@ -24,6 +24,22 @@ std::string literal(const std::string& value) {
     return "'" + value + "'";
 }
 
+// True when `sql` was refused by a CHECK rule (the one named `constraint`, when given), false when
+// it ran; a failure of another kind fails the test.
+bool refusedByRule(ScratchDatabase& scratch, const std::string& sql,
+                   const std::string& constraint = "") {
+    try {
+        scratch.run(sql);
+        return false;
+    } catch (const std::exception& e) {
+        const std::string detail = errorDetail(e);
+        const std::string expected =
+            constraint.empty() ? "check constraint" : "check constraint \"" + constraint + "\"";
+        CHECK_MESSAGE(detail.find(expected) != std::string::npos, detail);
+        return true;
+    }
+}
+
 }  // namespace
 
 TEST_CASE("migrations: a database at 002 with work in flight upgrades without losing it") {
@@ -118,15 +134,10 @@ TEST_CASE("migrations: the domains row rules refuse every bad value, on insert a
             columns += (columns.empty() ? "" : ", ") + name;
             values += (values.empty() ? "" : ", ") + literal;
         }
-        try {
-            scratch.run("INSERT INTO domains (" + columns + ") VALUES (" + values + ")");
-            scratch.run("DELETE FROM domains");
-            return false;
-        } catch (const std::exception& e) {
-            const std::string detail = errorDetail(e);
-            CHECK_MESSAGE(detail.find("check constraint") != std::string::npos, detail);
+        if (refusedByRule(scratch, "INSERT INTO domains (" + columns + ") VALUES (" + values + ")"))
             return true;
-        }
+        scratch.run("DELETE FROM domains");
+        return false;
     };
     CHECK_FALSE(refused("status", "'pending'"));
     CHECK_FALSE(refused("validation_method", "'dns-persist-01'"));
@@ -176,19 +187,6 @@ TEST_CASE("migrations: order and certificate ids are 32 lowercase hexadecimal ch
     const std::string domain(32, 'd');
     scratch.run("INSERT INTO domains (id, domain_name, verification_token) VALUES ('" + domain +
                 "', 'ids.example', '" + std::string(64, 'e') + "')");
-    // True when the statement was refused by the rule `constraint` (not for another reason).
-    auto refusedByRule = [&](const std::string& sql, const std::string& constraint) {
-        try {
-            scratch.run(sql);
-            return false;
-        } catch (const std::exception& e) {
-            const std::string detail = errorDetail(e);
-            CHECK_MESSAGE(detail.find("check constraint \"" + constraint + "\"") !=
-                              std::string::npos,
-                          detail);
-            return true;
-        }
-    };
     auto insertOrder = [&](const std::string& id) {
         return "INSERT INTO acme_orders (id, domain_id, step) VALUES ('" + id + "', '" + domain +
                "', 'place_order')";
@@ -206,16 +204,17 @@ TEST_CASE("migrations: order and certificate ids are 32 lowercase hexadecimal ch
                                        std::string(31, 'a') + "\u00e9"};
     for (const auto& id : bad) {
         CAPTURE(id);
-        CHECK(refusedByRule(insertOrder(id), "acme_orders_id_check"));
-        CHECK(refusedByRule(insertCertificate(id), "certificates_id_check"));
+        CHECK(refusedByRule(scratch, insertOrder(id), "acme_orders_id_check"));
+        CHECK(refusedByRule(scratch, insertCertificate(id), "certificates_id_check"));
     }
     const std::string good = "0123456789abcdef0123456789abcdef";
     scratch.run(insertOrder(good));
     scratch.run(insertCertificate(good));
     for (const auto& id : bad) {
         CAPTURE(id);
-        CHECK(refusedByRule("UPDATE acme_orders SET id = '" + id + "'", "acme_orders_id_check"));
-        CHECK(refusedByRule("UPDATE certificates SET id = '" + id + "'",
+        CHECK(refusedByRule(scratch, "UPDATE acme_orders SET id = '" + id + "'",
+                            "acme_orders_id_check"));
+        CHECK(refusedByRule(scratch, "UPDATE certificates SET id = '" + id + "'",
                             "certificates_id_check"));
     }
     CHECK(scratch.text("SELECT count(*) FROM acme_orders WHERE id = '" + good + "'") == "1");
