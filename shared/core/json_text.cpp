@@ -3,14 +3,51 @@
 #include <Poco/JSONString.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 namespace dnsh {
 
+namespace {
+
+bool isPlainByte(char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
+}
+
+// Eight bytes at a time: a byte-by-byte test cost about 11 instructions a byte (callgrind), and
+// every string of every answer and log line goes through it (a page of 100 domains is ~150 KB).
+// Each test below is exact as a yes or no (a flag may land on the wrong byte, never be missed):
+// the "has a byte less than n" test of Sean Anderson's Bit Twiddling Hacks, for n <= 0x80.
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+
+constexpr std::uint64_t hasByteBelow(std::uint64_t word, std::uint64_t limit) {
+    return (word - kOnes * limit) & ~word & kHighBits;
+}
+
+constexpr std::uint64_t hasByteEqual(std::uint64_t word, unsigned char byte) {
+    return hasByteBelow(word ^ (kOnes * byte), 1);
+}
+
+// 0x7f and above: the high bit is set, or adding one sets it (no byte below 0x7f carries).
+constexpr std::uint64_t hasByteFrom0x7f(std::uint64_t word) {
+    return (word | (word + kOnes)) & kHighBits;
+}
+
+}  // namespace
+
 bool isPlainJsonString(std::string_view value) {
-    return std::all_of(value.begin(), value.end(), [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
-    });
+    std::size_t at = 0;
+    for (; at + sizeof(std::uint64_t) <= value.size(); at += sizeof(std::uint64_t)) {
+        std::uint64_t word;
+        std::memcpy(&word, value.data() + at, sizeof word);
+        if (hasByteBelow(word, 0x20) | hasByteFrom0x7f(word) | hasByteEqual(word, '"') |
+            hasByteEqual(word, '\\'))
+            return false;
+    }
+    return std::all_of(value.begin() + static_cast<std::ptrdiff_t>(at), value.end(), isPlainByte);
 }
 
 namespace {

@@ -37,6 +37,30 @@ TEST_CASE("JsonText: the same text as a Poco::JSON tree with the same members") 
     CHECK(json.take() == expected.str());
 }
 
+TEST_CASE("isPlainJsonString: every byte value at every place of strings up to 17 bytes long") {
+    // The definition, one byte at a time (RFC 8259 §7: controls, '"' and '\\' are escaped; bytes
+    // from 0x7f on are left to the escaper too).
+    auto plainByte = [](unsigned char byte) {
+        return byte >= 0x20 && byte < 0x7f && byte != '"' && byte != '\\';
+    };
+    int checked = 0;
+    for (std::size_t length = 1; length <= 17; ++length)
+        for (std::size_t place = 0; place < length; ++place)
+            for (int value = 0; value < 256; ++value) {
+                // Around it the plain bytes nearest the edges: '!' (0x21) and '~' (0x7e).
+                std::string text(length, place % 2 == 0 ? '~' : '!');
+                text[place] = static_cast<char>(value);
+                if (isPlainJsonString(text) != plainByte(static_cast<unsigned char>(value))) {
+                    FAIL_CHECK("length " << length << ", byte " << value << " at " << place);
+                }
+                ++checked;
+            }
+    CHECK(checked == 39168);
+    CHECK(isPlainJsonString(""));
+    CHECK(isPlainJsonString("_acme-challenge.shop.example.com"));
+    CHECK_FALSE(isPlainJsonString("Create a TXT record with value \"v\" here"));
+}
+
 TEST_CASE("JsonText: raw text goes in as one value, with the commas around it") {
     const std::string text = JsonText()
                                  .beginObject()
