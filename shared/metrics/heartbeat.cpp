@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "db/sql.hpp"
+
 using namespace Poco::Data::Keywords;
 
 namespace dnsh {
@@ -17,6 +19,9 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
         // A stopped replica's row stays a day (the last heartbeat stays visible), then goes.
         session << "DELETE FROM scheduler_heartbeats WHERE last_seen_at < now() - interval '1 day'",
             now;
+        // New domains are counted as appended rows; each beat folds them into the kept counts so
+        // that /metrics sums a few rows, not one per registration (025_registration_deltas.sql).
+        runSql(session, "SELECT metric_row_deltas_fold()");
     };
     // The heartbeat at least every 5 s: "alive" means a beat in the last 60 s.
     const auto interval = std::min(config.metricsFlushInterval, std::chrono::milliseconds(5000));

@@ -1,7 +1,8 @@
 #pragma once
 // dns-scheduler's part of /metrics: its counts flushed like a handler's, plus a heartbeat row
 // (scheduler_heartbeats) written at every flush cycle (kept a day after the replica stops), from
-// which dnsh_scheduler_replicas_alive and dnsh_scheduler_last_heartbeat_timestamp_seconds come.
+// which dnsh_scheduler_replicas_alive and dnsh_scheduler_last_heartbeat_timestamp_seconds come,
+// and the fold of the domains registered since the last cycle into the kept row counts.
 #include <memory>
 #include <string>
 

@@ -4,13 +4,17 @@
 // renderMetrics must expose them. On a scratch database of the test server.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "config/config.hpp"
 #include "db/database.hpp"
 #include "db/sql.hpp"
 #include "db/transaction.hpp"
 #include "metrics/exposition.hpp"
+#include "metrics/heartbeat.hpp"
 #include "support/scratch_database.hpp"
 
 using namespace dnsh;
@@ -43,8 +47,9 @@ std::string insertCertificate(char c, char d, int ageDays, int expiresInDays) {
 // Kept counts against full counts: "" when they agree, else what differs.
 std::string countsDisagree(ScratchDatabase& scratch) {
     return scratch.text(
-        "WITH kept AS (SELECT counter, sum(value) AS n FROM metric_row_counts GROUP BY counter "
-        "              HAVING sum(value) <> 0), "
+        "WITH kept AS (SELECT counter, sum(value) AS n FROM (SELECT counter, value FROM "
+        "              metric_row_counts UNION ALL SELECT counter, value FROM metric_row_deltas) "
+        "              both_tables GROUP BY counter HAVING sum(value) <> 0), "
         "real AS (SELECT 'domains:' || status AS counter, count(*) AS n FROM domains GROUP BY "
         "status "
         "         UNION ALL SELECT 'certificates:newest', count(DISTINCT domain_id) FROM "
@@ -96,6 +101,7 @@ TEST_CASE("metrics counts: kept by triggers through every change, and from rows 
              kToken +
              "', CASE WHEN i % 2 = 0 THEN 'failed' ELSE 'certificate_pending' END "
              "FROM generate_series(22, 25) i;"},
+        {"the registrations folded into the kept counts", "SELECT metric_row_deltas_fold();"},
         {"verified", "UPDATE domains SET status = 'verified' WHERE id = '" + id('b') + "';"},
         {"an update that keeps the status", "UPDATE domains SET updated_at = now();"},
         {"issued", "UPDATE domains SET status = 'active' WHERE id = '" + id('b') + "';" +
@@ -132,6 +138,8 @@ TEST_CASE("metrics counts: kept by triggers through every change, and from rows 
                 "UPDATE certificates SET renewal_failures = 3 WHERE id = '" + id('6') + "';");
     const std::string expired = scrapeOf(scratch);
     INFO(expired);
+    // Domain f is not folded yet: counted from its appended row.
+    CHECK(expired.find("dnsh_domains{status=\"active\"} 2\n") != std::string::npos);
     CHECK(expired.find("dnsh_certificates{expires_within=\"1d\"} 1\n") != std::string::npos);
     CHECK(expired.find("dnsh_certificates{expires_within=\"+Inf\"} 2\n") != std::string::npos);
     CHECK(expired.find("dnsh_renewals_overdue 1\n") != std::string::npos);
@@ -170,36 +178,134 @@ TEST_CASE("metrics counts: a backend counts in one slot for its whole life, also
         });
     };
 
+    // A registration appends a row (025_registration_deltas.sql): it reserves no slot.
     run(first, insertDomain('a', "pending"));
-    // Reserved once, kept after the commit: the next statement pays no reservation.
+    CHECK(slotsHeld(first) == 0);
+    scratch.run(insertDomain('b', "pending") + insertDomain('c', "pending") +
+                insertDomain('d', "pending"));
+
+    // A change of status is counted in a slot: reserved once, kept after the commit, so the next
+    // statement pays no reservation.
+    auto fail = [](char c) {
+        return "UPDATE domains SET status = 'failed' WHERE id = '" + id(c) + "'";
+    };
+    run(first, fail('a'));
     CHECK(slotsHeld(first) == 1);
     const std::string slot = slotOf(first);
     CHECK_FALSE(slot.empty());
-    run(first, insertDomain('b', "active"));
+    run(first, fail('b'));
     CHECK(slotsHeld(first) == 1);
     CHECK(slotOf(first) == slot);
 
     // A backend whose first count is rolled back: the setting is undone, the lock is not; it
     // finds the slot it holds instead of taking a second.
-    second.withSession([](Poco::Data::Session& session) {
+    second.withSession([&](Poco::Data::Session& session) {
         return inTransaction(session, [&] {
-            runSql(session, insertDomain('c', "pending"));
+            runSql(session, fail('c'));
             return false;  // rolled back
         });
     });
     CHECK(slotsHeld(second) == 1);
     const std::string secondSlot = slotOf(second);
     CHECK(secondSlot.empty());
-    run(second, insertDomain('d', "pending"));
+    run(second, fail('d'));
     CHECK(slotsHeld(second) == 1);
     CHECK_FALSE(slotOf(second).empty());
     CHECK(slotOf(second) != slot);
 
-    // Updates and deletes count in the same slot; the kept counts agree with the rows.
-    run(second, "UPDATE domains SET status = 'failed' WHERE id = '" + id('d') + "'");
+    // Deletes count in the same slot; the kept counts agree with the rows.
     run(first, "DELETE FROM domains WHERE id = '" + id('a') + "'");
+    run(second, "DELETE FROM domains WHERE id = '" + id('c') + "'");
     CHECK(slotsHeld(first) == 1);
     CHECK(slotsHeld(second) == 1);
     CHECK(countsDisagree(scratch) == "");
     CHECK(scratch.text("SELECT count(DISTINCT slot) FROM metric_row_counts") == "2");
+}
+
+TEST_CASE("metrics counts: a fold takes only committed registrations, and two folds at once "
+          "count each one once") {
+    ScratchDatabase scratch("dnsh_metric_fold");
+    scratch.migrate();
+    Database registering(scratch.url());
+    Database folding(scratch.url());
+    Database otherFolding(scratch.url());
+    auto fold = [](Database& database) {
+        return database.withSession([](Poco::Data::Session& session) {
+            return runSql(session, "SELECT metric_row_deltas_fold() AS n").integer(0, "n");
+        });
+    };
+    auto appended = [&] { return scratch.text("SELECT count(*) FROM metric_row_deltas"); };
+
+    scratch.run(insertDomain('a', "pending") + insertDomain('b', "active"));
+    CHECK(appended() == "2");
+    // A registration still in its transaction: the fold neither sees nor deletes its row.
+    registering.withSession([&](Poco::Data::Session& session) {
+        return inTransaction(session, [&] {
+            runSql(session, insertDomain('c', "pending"));
+            CHECK(fold(folding) == 2);
+            return true;
+        });
+    });
+    CHECK(appended() == "1");
+    CHECK(countsDisagree(scratch) == "");
+    CHECK(fold(folding) == 1);
+    CHECK(appended() == "0");
+    CHECK(countsDisagree(scratch) == "");
+
+    // A fold left open while a second one runs: the second waits for the first's rows, finds them
+    // deleted when it commits, and adds nothing.
+    scratch.run(insertDomain('d', "pending") + insertDomain('e', "pending"));
+    int second = -1;
+    std::thread other;
+    struct JoinAtExit {
+        std::thread& thread;
+        ~JoinAtExit() {
+            if (thread.joinable()) thread.join();
+        }
+    } joinAtExit{other};
+    folding.withSession([&](Poco::Data::Session& session) {
+        return inTransaction(session, [&] {
+            CHECK(runSql(session, "SELECT metric_row_deltas_fold() AS n").integer(0, "n") == 2);
+            other = std::thread([&] { second = static_cast<int>(fold(otherFolding)); });
+            // Until it waits on a row lock (bounded: 10 s).
+            bool waiting = false;
+            for (int i = 0; i < 200 && !waiting; ++i) {
+                waiting = scratch.text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                       "current_database() AND wait_event_type = 'Lock' AND "
+                                       "query LIKE '%metric_row_deltas_fold%'") == "1";
+                if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+            CHECK(waiting);
+            return true;  // committed: the second fold goes on
+        });
+    });
+    other.join();
+    CHECK(second == 0);
+    CHECK(appended() == "0");
+    CHECK(countsDisagree(scratch) == "");
+    CHECK(scratch.text("SELECT sum(value) FROM metric_row_counts WHERE counter = "
+                       "'domains:pending'") == "4");
+}
+
+TEST_CASE("metrics counts: dns-scheduler's heartbeat folds the registrations into the kept counts") {
+    ScratchDatabase scratch("dnsh_metric_beat_fold");
+    scratch.migrate();
+    scratch.run(insertDomain('a', "pending") + insertDomain('b', "pending"));
+    REQUIRE(scratch.text("SELECT count(*) FROM metric_row_deltas") == "2");
+    Config config;
+    config.databaseUrl = scratch.url();
+    config.metricsFlushInterval = std::chrono::milliseconds(200);
+    const auto beating = startSchedulerMetrics(config, "test:1");
+    // The first cycle runs at once; bounded at 10 s.
+    bool folded = false;
+    for (int i = 0; i < 100 && !folded; ++i) {
+        folded = scratch.text("SELECT count(*) FROM metric_row_deltas") == "0";
+        if (!folded) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(folded);
+    CHECK(scratch.text("SELECT count(*) FROM scheduler_heartbeats WHERE replica = 'test:1'") ==
+          "1");
+    CHECK(scratch.text("SELECT sum(value) FROM metric_row_counts WHERE counter = "
+                       "'domains:pending'") == "2");
+    CHECK(countsDisagree(scratch) == "");
 }
