@@ -10,7 +10,7 @@
 -- setting (metric_row_slot() then finds the slot the backend still holds, as before).
 --
 -- Instructions per statement, one backend, pgbench -M prepared, the old and the new functions in
--- turns, twice: the INSERT a POST /domains makes 374k -> 364k; an UPDATE that changes a domain's
+-- turns, twice: the INSERT a POST /domains makes 374k -> 363k; an UPDATE that changes a domain's
 -- status 462k -> 444k (one that keeps it writes no counter and does not change).
 --
 -- Same slots, same rows, same order of counters (ORDER BY key) as 020.

@@ -1,16 +1,17 @@
 -- Issue 22: a new domain is counted by appending a row, not by a statement trigger.
 --
 -- The statement trigger of 007/020/024 counted an INSERT into domains from its transition table
--- with an INSERT ... ON CONFLICT DO UPDATE into metric_row_counts: about 115,000 of the 437,000
--- instructions of the insert a POST /domains makes (callgrind of a backend; none at all: 308,000),
--- and under wrk POST /domains served 12-15% more requests a second with that trigger disabled.
+-- with an INSERT ... ON CONFLICT DO UPDATE into metric_row_counts: about 129,000 of the 363,000
+-- instructions of the insert a POST /domains makes (callgrind of a backend; with no trigger at all
+-- 234,000), and under wrk POST /domains served 12-15% more requests a second with that trigger
+-- disabled (README "Benchmark").
 -- A row trigger that updated the counter row instead was tried and dropped: a multi-row INSERT
 -- updated one row once per inserted row within one transaction, each update walking that row's
 -- growing chain of versions (the benchmark's fill of a million domains did not finish).
 --
 -- Now each new domain appends one row to metric_row_deltas, a table without indexes or keys:
 -- no counter row is updated or locked, a multi-row INSERT appends as many rows, and the trigger
--- costs about 41,000 instructions (349,000 for the whole insert). A count is the sum of both
+-- costs about 33,000 instructions (267,000 for the whole insert). A count is the sum of both
 -- tables, read in one statement (one snapshot), so it is exact at every moment. dns-scheduler
 -- folds the appended rows into metric_row_counts at each heartbeat (at least every 5 s,
 -- metric_row_deltas_fold() below); without a running scheduler they stay, one small row per
