@@ -40,17 +40,25 @@ void MetricsFlusher::flush(const SessionWork& work) {
         database_.reset();  // idle: no connection held until there is something to write
         return;
     }
+    // The counts are committed by addToStoredCounters in a transaction of their own: put back
+    // only if that failed. A failure of `work` after it (the scheduler's heartbeat) must not
+    // have them added a second time by the next cycle.
+    bool stored = false;
     try {
         if (!database_) database_.emplace(databaseUrl_, limits_);
         database_->withSession([&](Poco::Data::Session& session) {
             addToStoredCounters(session, deltas);
+            stored = true;
             if (work) work(session);
             return true;
         });
     } catch (const std::exception& e) {
-        restoreCounterDeltas(deltas);
+        if (!stored) restoreCounterDeltas(deltas);
         database_.reset();
-        logEvent(LogLevel::Warn, "metrics not stored; will retry", {{"detail", errorDetail(e)}});
+        logEvent(LogLevel::Warn,
+                 stored ? "metrics stored, the cycle's other work failed; will retry"
+                        : "metrics not stored; will retry",
+                 {{"detail", errorDetail(e)}});
     }
 }
 

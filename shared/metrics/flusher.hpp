@@ -34,7 +34,7 @@ public:
 
 private:
     void run();
-    // Writes what is pending (and runs `work`); on failure the counts stay pending.
+    // Writes what is pending (and runs `work`); if they are not stored, the counts stay pending.
     void flush(const SessionWork& work);
 
     std::string databaseUrl_;
