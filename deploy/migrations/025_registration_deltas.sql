@@ -13,9 +13,9 @@
 -- no counter row is updated or locked, a multi-row INSERT appends as many rows, and the trigger
 -- costs about 33,000 instructions (267,000 for the whole insert). A count is the sum of both
 -- tables, read in one statement (one snapshot), so it is exact at every moment. dns-scheduler
--- folds the appended rows into metric_row_counts at each heartbeat (at least every 5 s,
--- metric_row_deltas_fold() below); without a running scheduler they stay, one small row per
--- registered domain, and are still counted.
+-- folds the appended rows into metric_row_counts at each heartbeat (at least every 5 s, up to
+-- 100,000 rows each time, metric_row_deltas_fold() below); without a running scheduler they
+-- stay, one small row per registered domain, and are still counted.
 --
 -- Updates and deletes of domains and every change of certificates count as before, in the
 -- backend's slot of metric_row_counts (020).
@@ -41,8 +41,11 @@ CREATE TRIGGER domains_count_inserted AFTER INSERT ON domains
 -- The appended rows into the kept counts, in one statement: the rows it deletes are the ones it
 -- adds. Rows of transactions still open when it runs are not visible to it and stay for the next
 -- fold; a second fold running at the same time waits for the first's rows and then skips them
--- (deleted), so nothing is counted twice. Returns how many rows it folded.
-CREATE FUNCTION metric_row_deltas_fold() RETURNS bigint LANGUAGE plpgsql AS $$
+-- (deleted), so nothing is counted twice. At most max_rows rows a call (NULL: all), so that a
+-- backlog (a bulk import, a scheduler stopped for long) is folded over several heartbeats, each
+-- well within DB_STATEMENT_TIMEOUT, instead of failing at every one. Returns how many it folded.
+CREATE FUNCTION metric_row_deltas_fold(max_rows integer DEFAULT 100000) RETURNS bigint
+LANGUAGE plpgsql AS $$
 DECLARE
     my_slot integer := nullif(current_setting('dnsh.metric_row_slot', true), '')::integer;
     folded  bigint;
@@ -50,7 +53,10 @@ BEGIN
     IF my_slot IS NULL THEN
         my_slot := metric_row_slot();
     END IF;
-    WITH moved AS (DELETE FROM metric_row_deltas RETURNING counter, value),
+    WITH moved AS (
+        DELETE FROM metric_row_deltas
+         WHERE ctid = ANY (ARRAY(SELECT ctid FROM metric_row_deltas LIMIT max_rows))
+        RETURNING counter, value),
     added AS (
         -- Counters in key order (only the shared slot -1 can be written by two backends at once).
         INSERT INTO metric_row_counts AS m (counter, slot, value)

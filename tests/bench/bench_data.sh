@@ -37,7 +37,7 @@ fill_domains() {
           WHERE s.cert_id IS NOT NULL ON CONFLICT (domain_id) DO NOTHING"
     # Each new domain appended a row to metric_row_deltas (025_registration_deltas.sql); folded
     # here, before the vacuum, rather than by the running scheduler at a moment of its choosing.
-    sql "SELECT metric_row_deltas_fold()" >/dev/null
+    sql "SELECT metric_row_deltas_fold(NULL)" >/dev/null
     # A bulk load leaves what a table filled over months never has all at once: a million rows
     # whose first vacuum (hint bits, the visibility map) and dirty pages are still to come.
     # Done here, before any clock runs, instead of by autovacuum and a checkpoint in the middle

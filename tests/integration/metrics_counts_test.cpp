@@ -222,8 +222,8 @@ TEST_CASE("metrics counts: a backend counts in one slot for its whole life, also
     CHECK(scratch.text("SELECT count(DISTINCT slot) FROM metric_row_counts") == "2");
 }
 
-TEST_CASE("metrics counts: a fold takes only committed registrations, and two folds at once "
-          "count each one once") {
+TEST_CASE("metrics counts: a fold takes only committed registrations, a batch at a time, and "
+          "two folds at once count each one once") {
     ScratchDatabase scratch("dnsh_metric_fold");
     scratch.migrate();
     Database registering(scratch.url());
@@ -250,6 +250,19 @@ TEST_CASE("metrics counts: a fold takes only committed registrations, and two fo
     CHECK(countsDisagree(scratch) == "");
     CHECK(fold(folding) == 1);
     CHECK(appended() == "0");
+    CHECK(countsDisagree(scratch) == "");
+
+    // A backlog is folded a batch at a time.
+    scratch.run(
+        "INSERT INTO domains (id, domain_name, verification_token) SELECT repeat(to_hex(i), 16), "
+        "'batch' || i || '.example', '" +
+        kToken + "' FROM generate_series(16, 20) i;");
+    CHECK(folding.withSession([](Poco::Data::Session& session) {
+        return runSql(session, "SELECT metric_row_deltas_fold(2) AS n").integer(0, "n");
+    }) == 2);
+    CHECK(appended() == "3");
+    CHECK(countsDisagree(scratch) == "");
+    CHECK(fold(folding) == 3);
     CHECK(countsDisagree(scratch) == "");
 
     // A fold left open while a second one runs: the second waits for the first's rows, finds them
@@ -284,7 +297,7 @@ TEST_CASE("metrics counts: a fold takes only committed registrations, and two fo
     CHECK(appended() == "0");
     CHECK(countsDisagree(scratch) == "");
     CHECK(scratch.text("SELECT sum(value) FROM metric_row_counts WHERE counter = "
-                       "'domains:pending'") == "4");
+                       "'domains:pending'") == "9");
 }
 
 TEST_CASE("metrics counts: dns-scheduler's heartbeat folds the registrations into the kept counts") {
