@@ -138,13 +138,11 @@ std::vector<CounterDelta> withZeroSeries(std::vector<CounterDelta> rows) {
 
 // Row counts kept by triggers (007_metrics.sql): a few rows per counter, whatever the table size,
 // plus the registrations not yet folded into them (025_registration_deltas.sql: at most a few
-// seconds' worth while dns-scheduler runs). One statement, one snapshot: a fold is seen whole.
+// seconds' worth while dns-scheduler runs), summed by the view metric_row_totals.
 std::map<std::string, double> rowCounts(Poco::Data::Session& session) {
     std::vector<std::string> counters;
     std::vector<Poco::Int64> values;
-    session << "SELECT counter, sum(value)::bigint FROM (SELECT counter, value FROM "
-               "metric_row_counts UNION ALL SELECT counter, value FROM metric_row_deltas) kept "
-               "GROUP BY counter",
+    session << "SELECT counter, value FROM metric_row_totals",
         into(counters), into(values), now;
     std::map<std::string, double> counts;
     for (std::size_t i = 0; i < counters.size(); ++i)
