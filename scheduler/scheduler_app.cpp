@@ -21,7 +21,6 @@ namespace dnsh {
 
 namespace {
 
-constexpr std::chrono::milliseconds kIdleDelay{100};
 constexpr std::chrono::milliseconds kErrorDelay{1000};
 
 }  // namespace
@@ -85,14 +84,15 @@ std::string SchedulerApp::replicaName() {
 }
 
 template <typename Worker, typename Make>
-void SchedulerApp::runUntilStopped(const std::string& owner, const char* what, Make make) {
+void SchedulerApp::runUntilStopped(IdlePolling& polling, bool keepsLooking,
+                                   const std::string& owner, const char* what, Make make) {
     std::unique_ptr<Worker> worker;
     while (!stopping_) {
         try {
             if (!worker) worker = make();
             // A step finishes before the loop looks at the stop flag again: in-flight work is
             // either completed or its lease simply runs out.
-            if (!worker->runOnce() && sleepUnlessStopped(kIdleDelay)) break;
+            if (!polling.next(worker->runOnce(), keepsLooking)) break;
         } catch (const std::exception& e) {
             logEvent(LogLevel::Error, what, {{"worker", owner}, {"detail", errorDetail(e)}});
             if (sleepUnlessStopped(kErrorDelay)) break;
@@ -102,16 +102,18 @@ void SchedulerApp::runUntilStopped(const std::string& owner, const char* what, M
 
 void SchedulerApp::workerLoop(int index) {
     const std::string owner = replicaName() + ":" + std::to_string(index);
-    // Worker 0 also starts the due renewals (once a second, a cheap index scan).
-    runUntilStopped<IssuanceWorker>(owner, "worker error", [&] {
-        return std::make_unique<IssuanceWorker>(config_, owner, index == 0);
+    // Worker 0 also starts the due renewals (once a second, a cheap index scan): it looks every
+    // interval when idle, the lookout of the others.
+    const bool scans = index == 0;
+    runUntilStopped<IssuanceWorker>(orderPolling_, scans, owner, "worker error", [&] {
+        return std::make_unique<IssuanceWorker>(config_, owner, scans, &orderPolling_);
     });
 }
 
 void SchedulerApp::webhookLoop(int index) {
     const std::string owner = replicaName() + ":webhook-" + std::to_string(index);
-    runUntilStopped<WebhookDeliverer>(owner, "webhook worker error", [&] {
-        return std::make_unique<WebhookDeliverer>(config_, owner);
+    runUntilStopped<WebhookDeliverer>(webhookPolling_, false, owner, "webhook worker error", [&] {
+        return std::make_unique<WebhookDeliverer>(config_, owner, &webhookPolling_);
     });
 }
 
@@ -137,6 +139,8 @@ int SchedulerApp::main(const std::vector<std::string>&) {
         stopping_ = true;
     }
     stopSignal_.notify_all();
+    orderPolling_.stop();
+    webhookPolling_.stop();
     for (auto& worker : workers) worker.join();
     logEvent(LogLevel::Info, "scheduler stopped");
     return EXIT_OK;

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "config/config.hpp"
+#include "core/idle_polling.hpp"
 
 namespace dnsh {
 
@@ -21,9 +22,11 @@ private:
     void handleHelp(const std::string& name, const std::string& value);
     void handleConfigFile(const std::string& name, const std::string& value);
     static std::string replicaName();
-    // Runs a worker made by `make` (again after an error) until the scheduler stops.
+    // Runs a worker made by `make` (again after an error) until the scheduler stops; idle, it
+    // looks for work as `polling` says (see IdlePolling).
     template <typename Worker, typename Make>
-    void runUntilStopped(const std::string& owner, const char* what, Make make);
+    void runUntilStopped(IdlePolling& polling, bool keepsLooking, const std::string& owner,
+                         const char* what, Make make);
     void workerLoop(int index);
     // WEBHOOK_WORKERS of these deliver the outbox when WEBHOOK_URL is set.
     void webhookLoop(int index);
@@ -35,6 +38,9 @@ private:
     std::atomic<bool> stopping_{false};
     std::mutex stopMutex_;
     std::condition_variable stopSignal_;
+    // An idle worker looks for work every 100 ms; one idle worker of each kind, not all of them.
+    IdlePolling orderPolling_{std::chrono::milliseconds(100)};
+    IdlePolling webhookPolling_{std::chrono::milliseconds(100)};
 };
 
 }  // namespace dnsh

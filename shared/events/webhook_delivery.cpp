@@ -46,11 +46,13 @@ std::chrono::milliseconds webhookBackoff(int failedAttempts, std::chrono::millis
     return std::min(delay, cap);
 }
 
-WebhookDeliverer::WebhookDeliverer(const Config& config, std::string owner)
+WebhookDeliverer::WebhookDeliverer(const Config& config, std::string owner,
+                                   IdlePolling* polling)
     : settings_(config.webhook),
       key_(decodeWebhookSecret(config.webhook.secret)),
       owner_(std::move(owner)),
-      database_(config.databaseUrl, config.databaseLimits) {}
+      database_(config.databaseUrl, config.databaseLimits),
+      polling_(polling) {}
 
 WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
                                                  const std::string& body) const {
@@ -98,6 +100,7 @@ bool WebhookDeliverer::runOnce() {
     const auto event = database_.withSession(
         [&](Poco::Data::Session& session) { return WebhookStore(session).claim(owner_, leaseMs); });
     if (!event) return false;
+    if (polling_) polling_->claimed();
     const auto started = std::chrono::steady_clock::now();
     const Attempt attempt = post(event->eventId, event->payload);
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(

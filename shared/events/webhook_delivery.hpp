@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/idle_polling.hpp"
 #include "db/database.hpp"
 
 namespace dnsh {
@@ -18,7 +19,8 @@ std::chrono::milliseconds webhookBackoff(int failedAttempts, std::chrono::millis
 
 class WebhookDeliverer {
 public:
-    WebhookDeliverer(const Config& config, std::string owner);
+    // `polling`, when given, hears when this deliverer claims an event.
+    WebhookDeliverer(const Config& config, std::string owner, IdlePolling* polling = nullptr);
 
     // Delivers (or tries) at most one event; false when none was due.
     bool runOnce();
@@ -34,6 +36,7 @@ private:
     std::string key_;  // decoded from WEBHOOK_SECRET; never logged
     std::string owner_;
     Database database_;
+    IdlePolling* polling_;
 };
 
 }  // namespace dnsh

@@ -20,13 +20,15 @@ constexpr std::chrono::seconds kPersistPrepareRetryMax{3600};
 
 }  // namespace
 
-IssuanceWorker::IssuanceWorker(const Config& config, std::string owner, bool scans)
+IssuanceWorker::IssuanceWorker(const Config& config, std::string owner, bool scans,
+                               IdlePolling* polling)
     : config_(config),
       owner_(std::move(owner)),
       database_(config.databaseUrl, config.databaseLimits),
       resolver_(DnsResolver::fromConfig(config)),
       issuer_(std::make_unique<Issuer>(database_, config_, resolver_, CaCaller::Scheduler)),
-      scans_(scans) {}
+      scans_(scans),
+      polling_(polling) {}
 
 void IssuanceWorker::scheduleRenewals() {
     const auto now = std::chrono::steady_clock::now();
@@ -95,6 +97,7 @@ void IssuanceWorker::release(const std::string& orderId, std::chrono::millisecon
         OrderStore(session).release(orderId, owner_, delay.count(), dnsPoll);
         return true;
     });
+    if (polling_) polling_->expect(std::chrono::steady_clock::now() + delay);
 }
 
 bool IssuanceWorker::releaseLeftover() {
@@ -134,6 +137,7 @@ bool IssuanceWorker::runOnce() {
         return false;
     }
     if (!orderId) return false;
+    if (polling_) polling_->claimed();
 
     StepOutcome outcome{false, config_.pollInterval, StepLabel::Error};
     const auto started = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/idle_polling.hpp"
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
 #include "issuance/issuer.hpp"
@@ -19,7 +20,10 @@ namespace dnsh {
 
 class IssuanceWorker {
 public:
-    IssuanceWorker(const Config& config, std::string owner, bool scans);
+    // `polling`, when given, hears when this worker claims an order and when an order it gave
+    // back comes due again.
+    IssuanceWorker(const Config& config, std::string owner, bool scans,
+                   IdlePolling* polling = nullptr);
 
     // Claims and advances at most one order; false when nothing was due (or on an error).
     bool runOnce();
@@ -55,6 +59,7 @@ private:
     DnsResolver resolver_;
     std::unique_ptr<Issuer> issuer_;
     bool scans_;
+    IdlePolling* polling_;
     std::chrono::steady_clock::time_point nextRenewalScan_{};
     std::chrono::steady_clock::time_point nextAriScan_{};
     std::chrono::steady_clock::time_point nextPersistPrepare_{};
