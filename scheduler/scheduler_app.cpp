@@ -84,15 +84,16 @@ std::string SchedulerApp::replicaName() {
 }
 
 template <typename Worker, typename Make>
-void SchedulerApp::runUntilStopped(IdlePolling& polling, bool keepsLooking,
-                                   const std::string& owner, const char* what, Make make) {
+void SchedulerApp::runUntilStopped(IdlePolling& polling, const std::string& owner,
+                                   const char* what, Make make) {
     std::unique_ptr<Worker> worker;
     while (!stopping_) {
         try {
             if (!worker) worker = make();
             // A step finishes before the loop looks at the stop flag again: in-flight work is
             // either completed or its lease simply runs out.
-            if (!polling.next(worker->runOnce(), keepsLooking)) break;
+            const bool worked = worker->runOnce();
+            if (!polling.next(worked, worker->keepsLooking())) break;
         } catch (const std::exception& e) {
             logEvent(LogLevel::Error, what, {{"worker", owner}, {"detail", errorDetail(e)}});
             if (sleepUnlessStopped(kErrorDelay)) break;
@@ -103,16 +104,15 @@ void SchedulerApp::runUntilStopped(IdlePolling& polling, bool keepsLooking,
 void SchedulerApp::workerLoop(int index) {
     const std::string owner = replicaName() + ":" + std::to_string(index);
     // Worker 0 also starts the due renewals (once a second, a cheap index scan): it looks every
-    // interval when idle, the lookout of the others.
-    const bool scans = index == 0;
-    runUntilStopped<IssuanceWorker>(orderPolling_, scans, owner, "worker error", [&] {
-        return std::make_unique<IssuanceWorker>(config_, owner, scans, &orderPolling_);
+    // interval when idle, the lookout of the others (IssuanceWorker::keepsLooking).
+    runUntilStopped<IssuanceWorker>(orderPolling_, owner, "worker error", [&] {
+        return std::make_unique<IssuanceWorker>(config_, owner, index == 0, &orderPolling_);
     });
 }
 
 void SchedulerApp::webhookLoop(int index) {
     const std::string owner = replicaName() + ":webhook-" + std::to_string(index);
-    runUntilStopped<WebhookDeliverer>(webhookPolling_, false, owner, "webhook worker error", [&] {
+    runUntilStopped<WebhookDeliverer>(webhookPolling_, owner, "webhook worker error", [&] {
         return std::make_unique<WebhookDeliverer>(config_, owner, &webhookPolling_);
     });
 }

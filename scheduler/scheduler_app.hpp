@@ -23,10 +23,10 @@ private:
     void handleConfigFile(const std::string& name, const std::string& value);
     static std::string replicaName();
     // Runs a worker made by `make` (again after an error) until the scheduler stops; idle, it
-    // looks for work as `polling` says (see IdlePolling).
+    // looks for work as `polling` says (see IdlePolling) and its keepsLooking() asks.
     template <typename Worker, typename Make>
-    void runUntilStopped(IdlePolling& polling, bool keepsLooking, const std::string& owner,
-                         const char* what, Make make);
+    void runUntilStopped(IdlePolling& polling, const std::string& owner, const char* what,
+                         Make make);
     void workerLoop(int index);
     // WEBHOOK_WORKERS of these deliver the outbox when WEBHOOK_URL is set.
     void webhookLoop(int index);

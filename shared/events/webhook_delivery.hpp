@@ -24,6 +24,8 @@ public:
 
     // Delivers (or tries) at most one event; false when none was due.
     bool runOnce();
+    // Nothing of its own to come back to: idle, it waits while another deliverer watches.
+    bool keepsLooking() const { return false; }
 
 private:
     struct Attempt {

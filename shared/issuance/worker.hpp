@@ -27,6 +27,10 @@ public:
 
     // Claims and advances at most one order; false when nothing was due (or on an error).
     bool runOnce();
+    // Looks again every interval even while other workers watch the queue (IdlePolling): it has
+    // the scans, or an order to give back once the database answers again (an idle worker that
+    // only waited for work would hold that order for its whole lease).
+    bool keepsLooking() const { return scans_ || unreleased_.has_value(); }
 
     const std::string& owner() const { return owner_; }
 
