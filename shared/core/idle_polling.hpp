@@ -26,8 +26,9 @@ public:
     void claimed();
     // Called by a worker's thread after each look (and the work it found); returns when the
     // worker is to look again: at once after work; after the interval as the lookout; when woken
-    // otherwise. A worker that `keepsLooking` (it has periodic work of its own besides the queue)
-    // looks every interval whatever the others do, as the lookout. False once stop() was called.
+    // otherwise. A worker that `keepsLooking` (it has work of its own besides the queue: periodic
+    // scans, something to give back) looks every interval whatever the others do, as the
+    // lookout. False once stop() was called.
     bool next(bool foundWork, bool keepsLooking = false);
     // Work known to come due at `when` (an order this process put back with a delay): the lookout
     // looks then, not up to an interval later. Times past the next minute are left to the looks.
