@@ -39,8 +39,9 @@ private:
     std::mutex stopMutex_;
     std::condition_variable stopSignal_;
     // An idle worker looks for work every 100 ms; one idle worker of each kind, not all of them.
-    IdlePolling orderPolling_{std::chrono::milliseconds(100)};
-    IdlePolling webhookPolling_{std::chrono::milliseconds(100)};
+    static constexpr std::chrono::milliseconds kIdleInterval{100};
+    IdlePolling orderPolling_{kIdleInterval};
+    IdlePolling webhookPolling_{kIdleInterval};
 };
 
 }  // namespace dnsh

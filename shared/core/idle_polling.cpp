@@ -55,8 +55,10 @@ void IdlePolling::expect(TimePoint when) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (when > std::chrono::steady_clock::now() + kExpectedHorizon) return;
     if (expected_.size() >= kMaxExpected) return;
+    // Only a time before every other one changes how long the lookout waits.
+    const bool earliest = expected_.empty() || when < expected_.top();
     expected_.push(when);
-    lookoutWait_.notify_all();
+    if (earliest) lookoutWait_.notify_all();
 }
 
 void IdlePolling::stop() {
