@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "core/process_hardening.hpp"
+#include "core/process_priority.hpp"
 #include "crypto/random.hpp"
 #include "domain/outbox.hpp"
 #include "http/request_metrics.hpp"
@@ -231,6 +232,9 @@ int serve(const std::vector<Endpoint>& endpoints, const WarmUp& warmUp) {
     std::unique_ptr<Context> context;
     try {
         disableCoreDumps();  // issue_certificate and delete_domain open private keys
+        // Before any thread starts: on Linux a nice value belongs to the thread that sets it,
+        // and the threads started later inherit it.
+        leaveInheritedPriority();
         context = makeContext();
     } catch (const std::exception& e) {
         logEvent(LogLevel::Error, "cannot start", {{"detail", errorDetail(e)}});

@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/process_priority.hpp"
+
 namespace {
 
 // One round trip; false when PostgreSQL did not answer (the responder then answers 503).
@@ -32,6 +34,8 @@ bool roundTrip(PGconn* connection, const std::string* name) {
 }  // namespace
 
 int main() {
+    // lighttpd's raised priority is its own: the floors run at the handlers' priority.
+    dnsh::leaveInheritedPriority();
     const char* configured = std::getenv("DNSH_FLOOR_BODY");
     const std::string body = configured ? configured : "{}";
     const bool write = std::getenv("DNSH_FLOOR_WRITE") != nullptr;
