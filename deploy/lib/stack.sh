@@ -415,7 +415,7 @@ dnsh_start_scheduler() {
 
 # lighttpd with the project's lighttpd.conf (or CONF); the environment carries every setting.
 # It runs at nice DNSH_LIGHTTPD_NICE (-5): the one process every request passes through is not
-# queued behind the handlers and PostgreSQL it feeds (README "Benchmarks"); each handler goes
+# queued behind the handlers and PostgreSQL it feeds (README "Benchmark"); each handler goes
 # back to nice 0 when it starts (shared/core/process_priority.hpp). Where raising a priority is
 # not permitted (not root), nice(1) says so in handlers.log and lighttpd runs at the caller's.
 #   dnsh_start_lighttpd BIN_DIR RUN_DIR LOG_DIR [CONF]
