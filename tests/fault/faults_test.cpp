@@ -30,6 +30,7 @@
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/processes.hpp"
 #include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/service_control.hpp"
@@ -121,16 +122,9 @@ struct ProcInfo {
 };
 
 std::optional<ProcInfo> procInfo(pid_t pid) {
-    const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split at the last ')'.
-    const std::size_t close = stat.rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    std::istringstream rest(stat.substr(close + 1));
-    ProcInfo info;
-    long ppid = 0;
-    if (!(rest >> info.state >> ppid)) return std::nullopt;
-    info.ppid = static_cast<pid_t>(ppid);
-    return info;
+    const std::vector<std::string> fields = statOf(pid);
+    if (fields.size() < 2) return std::nullopt;
+    return ProcInfo{fields[0][0], static_cast<pid_t>(std::stol(fields[1]))};
 }
 
 // Live (not zombie) children of `parent` whose command line names handlers/<handler>.

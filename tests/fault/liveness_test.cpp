@@ -10,13 +10,13 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/processes.hpp"
 #include "support/service_control.hpp"
 #include "support/test_env.hpp"
 
@@ -44,17 +44,6 @@ std::future<Timed> probe(const std::string& path) {
         timed.seconds = std::chrono::duration<double>(Clock::now() - started).count();
         return timed;
     });
-}
-
-pid_t parentOf(pid_t pid) {
-    const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-    const std::size_t close = stat.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(stat.substr(close + 1));
-    char state = '?';
-    long parent = 0;
-    rest >> state >> parent;
-    return static_cast<pid_t>(parent);
 }
 
 // The test stack's PostgreSQL, every process of it stopped (SIGSTOP) until the guard ends.

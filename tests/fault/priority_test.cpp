@@ -1,16 +1,15 @@
 // lighttpd runs above the processes it feeds: the stack starts it at nice -5 (DNSH_LIGHTTPD_NICE)
 // and each handler it spawns goes back to nice 0 (shared/core/process_priority.hpp; README
-// "Benchmarks": the GET tail). Where raising a priority is not permitted, lighttpd still starts.
+// "Benchmark": the GET tail). Where raising a priority is not permitted, lighttpd still starts.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
-#include "support/api_server.hpp"
 #include "support/domain_flows.hpp"
+#include "support/processes.hpp"
 #include "support/test_env.hpp"
 #include "support/tls_host.hpp"
 
@@ -18,21 +17,6 @@ using namespace dnsh::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Field 19 of /proc/<pid>/stat; the command (field 2) may hold spaces, so count after its ')'.
-int niceOf(pid_t pid) {
-    const std::string stat = readFile("/proc/" + std::to_string(pid) + "/stat");
-    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-    std::string field;
-    for (int number = 3; number <= 19 && fields >> field; ++number) {
-    }
-    return std::stoi(field);
-}
-
-std::string exeOf(pid_t pid) {
-    std::error_code error;
-    return fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", error).string();
-}
 
 // `dnsh_start_lighttpd` of deploy/lib/stack.sh with a configuration that serves nothing (no
 // handler to spawn), run by `user`; prints lighttpd's nice value, then stops it.
@@ -62,8 +46,8 @@ TEST_CASE("priority: the stack's lighttpd runs at nice -5 and every handler it s
     const std::string handlerDir = fs::canonical(requireEnv("DNSH_HANDLER_DIR")).string();
     int handlers = 0;
     for (const pid_t child : childrenOf(lighttpd)) {
-        if (exeOf(child).rfind(handlerDir + "/", 0) != 0) continue;
-        CAPTURE(exeOf(child));
+        if (executableOf(child).rfind(handlerDir + "/", 0) != 0) continue;
+        CAPTURE(executableOf(child));
         CHECK(niceOf(child) == 0);
         ++handlers;
     }

@@ -22,6 +22,7 @@
 #include "support/api_server.hpp"
 #include "support/child_process.hpp"
 #include "support/domain_flows.hpp"
+#include "support/processes.hpp"
 #include "support/http_client.hpp"
 #include "support/raw_http.hpp"
 #include "support/scheduler_process.hpp"
@@ -62,11 +63,6 @@ std::string coreLimitOf(pid_t pid) {
     return "(no limits line)";
 }
 
-std::string exeOf(pid_t pid) {
-    std::error_code error;
-    return fs::read_symlink("/proc/" + std::to_string(pid) + "/exe", error).string();
-}
-
 // A copy of the stack's KEK with `mode`.
 struct KekCopy {
     TempDir dir;
@@ -93,7 +89,7 @@ std::unique_ptr<ChildProcess> runProgram(const std::string& program,
                                          const Env& env, const std::string& logName) {
     auto child = std::make_unique<ChildProcess>(program, arguments, env, logName);
     const std::string executable = fs::canonical(program).string();
-    REQUIRE_MESSAGE(waitFor(10s, [&] { return exeOf(child->pid()) == executable; }),
+    REQUIRE_MESSAGE(waitFor(10s, [&] { return executableOf(child->pid()) == executable; }),
                     describe(*child));
     return child;
 }
@@ -175,8 +171,8 @@ TEST_CASE("fault: no core dumps from the handlers, the scheduler, dnsh-admin or 
     const std::string handlerDir = fs::canonical(requireEnv("DNSH_HANDLER_DIR")).string();
     int handlers = 0;
     for (const pid_t child : childrenOf(lighttpd)) {
-        if (exeOf(child).rfind(handlerDir + "/", 0) != 0) continue;
-        CAPTURE(exeOf(child));
+        if (executableOf(child).rfind(handlerDir + "/", 0) != 0) continue;
+        CAPTURE(executableOf(child));
         CHECK(coreLimitOf(child) == "0 0");
         ++handlers;
     }

@@ -19,24 +19,13 @@
 
 #include "crypto/random.hpp"
 #include "http/routes.hpp"
+#include "support/processes.hpp"
 #include "support/raw_http.hpp"
 #include "support/test_env.hpp"
 
 namespace dnsh::test {
 
 namespace fs = std::filesystem;
-
-std::vector<pid_t> childrenOf(pid_t parent) {
-    std::vector<pid_t> children;
-    for (const auto& entry : fs::directory_iterator("/proc")) {
-        std::ifstream stat(entry.path() / "stat");
-        std::string pid, name, state;
-        pid_t ppid = 0;
-        if (stat >> pid >> name >> state >> ppid && ppid == parent)
-            children.push_back(static_cast<pid_t>(std::stol(pid)));
-    }
-    return children;
-}
 
 namespace {
 
@@ -129,11 +118,8 @@ ApiServer::~ApiServer() {
 
 std::vector<pid_t> ApiServer::handlerProcesses(const std::string& handler) const {
     std::vector<pid_t> found;
-    for (const pid_t child : childrenOf(pid_)) {
-        std::error_code error;
-        const fs::path exe = fs::read_symlink("/proc/" + std::to_string(child) + "/exe", error);
-        if (!error && exe == binDir() / handler) found.push_back(child);
-    }
+    for (const pid_t child : childrenOf(pid_))
+        if (executableOf(child) == (binDir() / handler).string()) found.push_back(child);
     return found;
 }
 
@@ -147,10 +133,8 @@ void ApiServer::stop() {
         // lighttpd stops its FastCGI children; any one it left behind (still running our copy
         // of a handler binary) is stopped here.
         for (const pid_t handler : handlers) {
-            std::error_code error;
-            const fs::path exe =
-                fs::read_symlink("/proc/" + std::to_string(handler) + "/exe", error);
-            if (!error && exe.string().rfind((dir_ / "bin").string(), 0) == 0)
+            const std::string exe = executableOf(handler);
+            if (exe.rfind((dir_ / "bin").string(), 0) == 0)
                 ::kill(handler, SIGKILL);
         }
     }

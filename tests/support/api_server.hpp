@@ -12,9 +12,6 @@
 
 namespace dnsh::test {
 
-// The children of `parent` (lighttpd's FastCGI handlers), from /proc.
-std::vector<pid_t> childrenOf(pid_t parent);
-
 // Every handler executable, from the one route table (http/routes.hpp).
 std::vector<std::string> handlerExecutables();
 
