@@ -2,7 +2,6 @@
 
 #include <Poco/JSONString.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -10,11 +9,6 @@
 namespace dnsh {
 
 namespace {
-
-bool isPlainByte(char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\';
-}
 
 // Eight bytes at a time: a byte-by-byte test cost about 11 instructions a byte (callgrind), and
 // every string of every answer and log line goes through it (a page of 100 domains is ~150 KB).
@@ -36,18 +30,36 @@ constexpr std::uint64_t hasByteFrom0x7f(std::uint64_t word) {
     return (word | (word + kOnes)) & kHighBits;
 }
 
+constexpr bool isPlainWord(std::uint64_t word) {
+    return !(hasByteBelow(word, 0x20) | hasByteFrom0x7f(word) | hasByteEqual(word, '"') |
+             hasByteEqual(word, '\\'));
+}
+
+constexpr std::size_t kWordSize = sizeof(std::uint64_t);
+
+std::uint64_t wordAt(const char* bytes) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes, kWordSize);
+    return word;
+}
+
 }  // namespace
 
 bool isPlainJsonString(std::string_view value) {
-    std::size_t at = 0;
-    for (; at + sizeof(std::uint64_t) <= value.size(); at += sizeof(std::uint64_t)) {
-        std::uint64_t word;
-        std::memcpy(&word, value.data() + at, sizeof word);
-        if (hasByteBelow(word, 0x20) | hasByteFrom0x7f(word) | hasByteEqual(word, '"') |
-            hasByteEqual(word, '\\'))
-            return false;
+    // Most strings are keys and short values: a byte-by-byte tail cost them ~117 instructions a
+    // call (callgrind, GET /domains/{id} at steady state). Now every string is whole words: one
+    // shorter than a word is padded with a plain byte, the tail of a longer one is the word that
+    // ends it (its first bytes tested twice).
+    if (value.size() < kWordSize) {
+        std::uint64_t word = kOnes * static_cast<unsigned char>('a');
+        // An empty view's data() may be null, which memcpy must not get even for 0 bytes.
+        if (!value.empty()) std::memcpy(&word, value.data(), value.size());
+        return isPlainWord(word);
     }
-    return std::all_of(value.begin() + static_cast<std::ptrdiff_t>(at), value.end(), isPlainByte);
+    std::size_t at = 0;
+    for (; at + kWordSize <= value.size(); at += kWordSize)
+        if (!isPlainWord(wordAt(value.data() + at))) return false;
+    return at == value.size() || isPlainWord(wordAt(value.data() + value.size() - kWordSize));
 }
 
 namespace {

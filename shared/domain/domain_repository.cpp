@@ -151,8 +151,9 @@ Domain domainFromRow(const SqlRows& rows, int row) {
 }  // namespace
 
 std::optional<Domain> DomainRepository::findById(const std::string& id) {
-    const SqlRows rows =
-        runSql(session_, domainViewSql("SELECT $1::text AS id", ""), {id}, SqlResults::Binary);
+    // The same text for every call: built once per process, not at every GET.
+    static const std::string sql = domainViewSql("SELECT $1::text AS id", "");
+    const SqlRows rows = runSql(session_, sql, {id}, SqlResults::Binary);
     if (rows.empty()) return std::nullopt;
     return domainFromRow(rows, 0);
 }

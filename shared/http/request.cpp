@@ -5,33 +5,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cctype>
 #include <stdexcept>
-#include <vector>
+#include <string_view>
 
 #include "core/error.hpp"
 #include "crypto/random.hpp"
 
 namespace dnsh {
-
-namespace {
-
-std::vector<std::string> splitPath(const std::string& path) {
-    std::vector<std::string> segments;
-    std::size_t start = 0;
-    if (!path.empty() && path.front() == '/') start = 1;
-    while (start <= path.size()) {
-        const std::size_t slash = path.find('/', start);
-        segments.push_back(
-            path.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-        if (slash == std::string::npos) break;
-        start = slash + 1;
-    }
-    return segments;
-}
-
-}  // namespace
 
 const std::string& Request::param(const std::string& name) const {
     const auto found = params.find(name);
@@ -65,18 +46,35 @@ std::map<std::string, std::string> parseQueryString(const std::string& text) {
 
 bool matchRoute(const std::string& pattern, const std::string& path,
                 std::map<std::string, std::string>& params) {
-    const auto expected = splitPath(pattern);
-    const auto actual = splitPath(path);
-    if (expected.size() != actual.size()) return false;
+    // Segment by segment, both walked together as views: no vector of copies of each (every
+    // request is matched against its handler's routes; callgrind put the split copies at ~4,000
+    // instructions of a GET /domains/{id}). A leading '/' is not a segment; an empty segment
+    // (a trailing or doubled '/') is one, so "/domains/x/" has three and matches no two-segment
+    // pattern.
+    auto withoutLeadingSlash = [](std::string_view text) {
+        if (!text.empty() && text.front() == '/') text.remove_prefix(1);
+        return text;
+    };
+    std::string_view want = withoutLeadingSlash(pattern);
+    std::string_view have = withoutLeadingSlash(path);
     std::map<std::string, std::string> found;
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        const std::string& want = expected[i];
-        if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-            if (actual[i].empty()) return false;
-            found[want.substr(1, want.size() - 2)] = actual[i];
-        } else if (want != actual[i]) {
+    while (true) {
+        const std::size_t wantEnd = want.find('/');
+        const std::size_t haveEnd = have.find('/');
+        const std::string_view wanted = want.substr(0, wantEnd);
+        const std::string_view given = have.substr(0, haveEnd);
+        if (wanted.size() > 2 && wanted.front() == '{' && wanted.back() == '}') {
+            if (given.empty()) return false;
+            found[std::string(wanted.substr(1, wanted.size() - 2))] = std::string(given);
+        } else if (wanted != given) {
             return false;
         }
+        // One has more segments than the other.
+        if ((wantEnd == std::string_view::npos) != (haveEnd == std::string_view::npos))
+            return false;
+        if (wantEnd == std::string_view::npos) break;
+        want.remove_prefix(wantEnd + 1);
+        have.remove_prefix(haveEnd + 1);
     }
     params = std::move(found);
     return true;
@@ -95,9 +93,16 @@ std::string newRequestId() {
     // (OpenSSL's RAND_bytes checks getpid() and runs a DRBG every time).
     static const std::string processPrefix = randomHex(8);
     static std::atomic<unsigned long long> counter{0};
-    char suffix[17];
-    std::snprintf(suffix, sizeof(suffix), "%016llx", ++counter);
-    return processPrefix + suffix;
+    // The counter as 16 hex digits, written by hand: snprintf's format parsing cost ~1,000
+    // instructions a request (callgrind).
+    static constexpr char kHexDigits[] = "0123456789abcdef";
+    constexpr std::size_t kDigits = 16;
+    unsigned long long value = ++counter;
+    std::string id = processPrefix;
+    id.resize(processPrefix.size() + kDigits);
+    for (std::size_t at = id.size(); at > processPrefix.size(); value >>= 4)
+        id[--at] = kHexDigits[value & 0xf];
+    return id;
 }
 
 bool isJsonContentType(const std::string& contentType) {

@@ -3,6 +3,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include <sstream>
+#include <string_view>
 
 namespace dnsh {
 
@@ -123,15 +124,23 @@ std::string reasonPhrase(int status) {
 }
 
 std::string serializeCgiResponse(const Response& response, const std::string& requestId) {
-    std::string text =
-        "Status: " + std::to_string(response.status) + " " + reasonPhrase(response.status) + "\r\n";
-    text += "Content-Type: " + response.contentType + "\r\n";
-    text += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
-    text += "Cache-Control: no-store\r\n";
-    text += "X-Request-Id: " + requestId + "\r\n";
-    for (const auto& [name, value] : response.headers) text += name + ": " + value + "\r\n";
-    text += "\r\n";
-    if (!response.withoutBody) text += response.body;
+    const std::string reason = reasonPhrase(response.status);
+    const std::string_view body = response.withoutBody ? std::string_view() : response.body;
+    // Sized once and appended in place: built with operator+ it was seven allocations and the
+    // body copied again as the text grew, in every answer (callgrind, GET /domains/{id}).
+    std::size_t size = 128 + reason.size() + response.contentType.size() + requestId.size() +
+                       body.size();
+    for (const auto& [name, value] : response.headers) size += name.size() + value.size() + 4;
+    std::string text;
+    text.reserve(size);
+    text.append("Status: ").append(std::to_string(response.status)).append(" ").append(reason);
+    text.append("\r\nContent-Type: ").append(response.contentType);
+    text.append("\r\nContent-Length: ").append(std::to_string(response.body.size()));
+    text.append("\r\nCache-Control: no-store\r\nX-Request-Id: ").append(requestId);
+    text.append("\r\n");
+    for (const auto& [name, value] : response.headers)
+        text.append(name).append(": ").append(value).append("\r\n");
+    text.append("\r\n").append(body);
     return text;
 }
 

@@ -109,6 +109,16 @@ TEST_CASE("chooseRequestId makes a different fresh id each time") {
     CHECK(chooseRequestId("") != chooseRequestId(""));
 }
 
+TEST_CASE("a fresh request id is the process's prefix, then a counter in 16 hex digits") {
+    const std::string first = newRequestId();
+    const std::string second = newRequestId();
+    REQUIRE(first.size() == 32);
+    CHECK(isLowerHex(first));
+    CHECK(first.substr(0, 16) == second.substr(0, 16));
+    CHECK(std::stoull(second.substr(16), nullptr, 16) ==
+          std::stoull(first.substr(16), nullptr, 16) + 1);
+}
+
 TEST_CASE("isJsonContentType") {
     struct Case {
         std::string description;
