@@ -33,7 +33,11 @@ EVP_MAC_CTX* sha256Template() {
 }  // namespace
 
 std::vector<unsigned char> hmacSha256(const std::string& key, const std::string& message) {
-    const std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> context(
+    // One context per thread, copied from the template once and re-keyed by every call
+    // (EVP_MAC_init with a key starts a new MAC; RFC 4231's values in tests/unit/hmac_test.cpp,
+    // one key after another and from several threads): a copy and a free at every call were
+    // ~4,300 of the ~18,300 instructions an HMAC took (callgrind, POST /domains at steady state).
+    thread_local const std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> context(
         EVP_MAC_CTX_dup(sha256Template()), EVP_MAC_CTX_free);
     std::vector<unsigned char> digest(32);
     std::size_t length = 0;
