@@ -13,9 +13,11 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 
+#include "core/hex.hpp"
 #include "crypto/keys.hpp"
 
 namespace dnsh {
@@ -36,13 +38,9 @@ int hexValue(char c) {
 
 KeyEncryptor::Key makeKey(SecretString key32) {
     if (key32.size() != 32) throw std::invalid_argument("KEK must be 32 bytes");
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string id;
-    for (unsigned char byte : sha256(key32)) {
-        if (id.size() == 16) break;
-        id += kDigits[byte >> 4];
-        id += kDigits[byte & 15];
-    }
+    // The key's id: the first 8 bytes of its SHA-256, 16 hex digits.
+    const std::vector<unsigned char> digest = sha256(key32);
+    std::string id = lowerHex(std::span(digest).first(8));
     return {std::move(key32), std::move(id)};
 }
 

@@ -7,20 +7,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/hex.hpp"
+
 namespace dnsh {
 
 std::string randomHex(std::size_t bytes) {
     std::vector<unsigned char> buffer(bytes);
     if (RAND_bytes(buffer.data(), static_cast<int>(buffer.size())) != 1)
         throw std::runtime_error("OpenSSL RAND_bytes failed");
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string hex;
-    hex.reserve(bytes * 2);
-    for (unsigned char byte : buffer) {
-        hex.push_back(kDigits[byte >> 4]);
-        hex.push_back(kDigits[byte & 0x0f]);
-    }
-    return hex;
+    return lowerHex(buffer);
 }
 
 double randomUnit() {

@@ -1,5 +1,8 @@
 #include "domain/delegation.hpp"
 
+#include <span>
+
+#include "core/hex.hpp"
 #include "crypto/hmac.hpp"
 #include "dns/dns_name.hpp"
 #include "domain/domain_name.hpp"
@@ -14,13 +17,8 @@ std::string delegationLabel(const std::string& verificationToken, const std::str
     // The base name: a wildcard and its base share _acme-challenge.<base> (RFC 8555 §8.4).
     const auto digest =
         hmacSha256(verificationToken, "dns-handling delegation:" + baseDomain(domainName));
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string label;
-    for (std::size_t i = 0; i < 16 && i < digest.size(); ++i) {
-        label.push_back(kDigits[digest[i] >> 4]);
-        label.push_back(kDigits[digest[i] & 0x0f]);
-    }
-    return label;
+    // The digest's first 16 bytes (of 32): a 32-character label.
+    return lowerHex(std::span(digest).first(16));
 }
 
 std::string delegationTarget(const std::string& verificationToken, const std::string& domainName,

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/hex.hpp"
 #include "crypto/random.hpp"
 
 namespace dnsh {
@@ -93,16 +94,9 @@ std::string newRequestId() {
     // (OpenSSL's RAND_bytes checks getpid() and runs a DRBG every time).
     static const std::string processPrefix = randomHex(8);
     static std::atomic<unsigned long long> counter{0};
-    // The counter as 16 hex digits, written by hand: snprintf's format parsing cost ~1,000
-    // instructions a request (callgrind).
-    static constexpr char kHexDigits[] = "0123456789abcdef";
-    constexpr std::size_t kDigits = 16;
-    unsigned long long value = ++counter;
-    std::string id = processPrefix;
-    id.resize(processPrefix.size() + kDigits);
-    for (std::size_t at = id.size(); at > processPrefix.size(); value >>= 4)
-        id[--at] = kHexDigits[value & 0xf];
-    return id;
+    // The counter as 16 hex digits (snprintf's format parsing cost ~1,000 instructions a
+    // request, callgrind).
+    return processPrefix + lowerHex(static_cast<std::uint64_t>(++counter));
 }
 
 bool isJsonContentType(const std::string& contentType) {

@@ -2,9 +2,10 @@
 // with different keys and again: each call's context is re-keyed, never carried over.
 #include "crypto/hmac.hpp"
 
+#include "core/hex.hpp"
+
 #include <doctest/doctest.h>
 
-#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -12,16 +13,6 @@
 using namespace dnsh;
 
 namespace {
-
-std::string hex(const std::vector<unsigned char>& bytes) {
-    std::string text;
-    char pair[3];
-    for (unsigned char byte : bytes) {
-        std::snprintf(pair, sizeof pair, "%02x", byte);
-        text += pair;
-    }
-    return text;
-}
 
 struct Vector {
     std::string description, key, message, mac;
@@ -47,12 +38,12 @@ TEST_CASE("HMAC-SHA256 gives RFC 4231's values, whatever came before it") {
         for (const auto& vector : rfc4231()) {
             CAPTURE(pass);
             CAPTURE(vector.description);
-            CHECK(hex(hmacSha256(vector.key, vector.message)) == vector.mac);
+            CHECK(lowerHex(hmacSha256(vector.key, vector.message)) == vector.mac);
         }
     }
     // The long key last, then the short one: nothing of the long key stays.
-    CHECK(hex(hmacSha256(rfc4231()[2].key, rfc4231()[2].message)) == rfc4231()[2].mac);
-    CHECK(hex(hmacSha256(rfc4231()[1].key, rfc4231()[1].message)) == rfc4231()[1].mac);
+    CHECK(lowerHex(hmacSha256(rfc4231()[2].key, rfc4231()[2].message)) == rfc4231()[2].mac);
+    CHECK(lowerHex(hmacSha256(rfc4231()[1].key, rfc4231()[1].message)) == rfc4231()[1].mac);
 }
 
 TEST_CASE("HMAC-SHA256 from several threads at once gives the same values") {
@@ -62,7 +53,7 @@ TEST_CASE("HMAC-SHA256 from several threads at once gives the same values") {
         threads.emplace_back([&wrong, t] {
             for (int round = 0; round < 200; ++round)
                 for (const auto& vector : rfc4231())
-                    if (hex(hmacSha256(vector.key, vector.message)) != vector.mac) ++wrong[t];
+                    if (lowerHex(hmacSha256(vector.key, vector.message)) != vector.mac) ++wrong[t];
         });
     for (auto& thread : threads) thread.join();
     for (int count : wrong) CHECK(count == 0);
