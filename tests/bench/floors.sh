@@ -14,6 +14,7 @@ create_floor_table() {
 #   /floor             a FastCGI responder that does nothing
 #   /floor-plain-close the same, closing its FastCGI connections as the handlers do
 #   /floor-db          one prepared SELECT 1 per request (the "db floor")
+#   /floor-db-plain-close  the same, closing its FastCGI connections as the handlers do
 #   /floor-write       one INSERT ... RETURNING committed per request (the "write floor")
 floor_routes() {
     cat <<CONF
@@ -38,6 +39,15 @@ floor_routes() {
         "socket" => env.DNSH_RUN_DIR + "/fcgi_floor_db.sock",
         "max-procs" => env.DNSH_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
         "bin-environment" => ("DNSH_FLOOR_DATABASE_URL" => env.DATABASE_URL),
+        "check-local" => "disable", "fix-root-scriptname" => "enable")))
+}
+\$HTTP["url"] == "/floor-db-plain-close" {
+    fastcgi.server = ("/" => ((
+        "bin-path" => "$1",
+        "socket" => env.DNSH_RUN_DIR + "/fcgi_floor_db_plain.sock",
+        "max-procs" => env.DNSH_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
+        "bin-environment" => ("DNSH_FLOOR_DATABASE_URL" => env.DATABASE_URL,
+                              "DNSH_FLOOR_PLAIN_CLOSE" => "1"),
         "check-local" => "disable", "fix-root-scriptname" => "enable")))
 }
 \$HTTP["url"] == "/floor-write" {
