@@ -17,7 +17,8 @@ std::string lowerHex(std::span<const unsigned char> bytes) {
 
 std::string lowerHex(std::uint64_t value) {
     std::array<unsigned char, sizeof value> bytes{};
-    for (std::size_t at = bytes.size(); at > 0; value >>= 8) bytes[--at] = static_cast<unsigned char>(value & 0xff);
+    for (std::size_t at = bytes.size(); at > 0; value >>= 8)
+        bytes[--at] = static_cast<unsigned char>(value & 0xff);
     return lowerHex(bytes);
 }
 

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/hex.hpp"
 #include "support/api_server.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/key_encryption.hpp"
@@ -178,15 +179,9 @@ std::string derHex(const std::vector<std::string>& base64Lines) {
     for (const auto& line : base64Lines) joined += line;
     std::istringstream in(joined);
     Poco::Base64Decoder decoder(in);
-    const std::string der{std::istreambuf_iterator<char>(decoder),
-                          std::istreambuf_iterator<char>()};
-    static const char* digits = "0123456789abcdef";
-    std::string hex;
-    for (const unsigned char byte : der) {
-        hex += digits[byte >> 4];
-        hex += digits[byte & 0xf];
-    }
-    return hex;
+    const std::vector<unsigned char> der{std::istreambuf_iterator<char>(decoder),
+                                         std::istreambuf_iterator<char>()};
+    return dnsh::lowerHex(der);
 }
 
 // What must never be in a log, each with what it is (for the failure message).
