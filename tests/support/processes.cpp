@@ -12,7 +12,15 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> statOf(pid_t pid) {
     std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-    const std::string stat{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+    return statFrom(file);
+}
+
+std::vector<std::string> statFrom(std::ifstream& file) {
+    // One line. Read through the stream, not its buffer: a read that fails (ESRCH once the
+    // process is gone) sets the stream's badbit, where an istreambuf_iterator would let
+    // libstdc++'s exception out.
+    std::string stat;
+    std::getline(file, stat);
     const std::size_t close = stat.rfind(')');
     if (close == std::string::npos) return {};
     std::istringstream rest(stat.substr(close + 1));

@@ -3,6 +3,7 @@
 // executable and children, e.g. lighttpd's FastCGI handlers.
 #include <sys/types.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,9 @@ namespace dnsh::test {
 // [0] the state, [1] the parent, [16] the nice value (proc(5) fields 3, 4 and 19). Empty when
 // the process is gone.
 std::vector<std::string> statOf(pid_t pid);
+// The same from a /proc/<pid>/stat opened earlier: empty when the process has gone since (its
+// read fails with ESRCH).
+std::vector<std::string> statFrom(std::ifstream& file);
 
 pid_t parentOf(pid_t pid);  // 0 when the process is gone
 int niceOf(pid_t pid);      // throws when the process is gone
