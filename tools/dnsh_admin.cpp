@@ -1,5 +1,6 @@
 // dnsh-admin: operator commands (see --help): migrate, list, show, renew, ari-refresh, retry,
-// delete, export-cert, rotate-kek. Settings come from the environment, as for the services.
+// delete, export-cert, rotate-kek, handler-procs. Settings come from the environment, as for the
+// services.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -15,11 +16,13 @@
 #include "acme/client.hpp"
 #include "acme/transport.hpp"
 #include "admin/admin_commands.hpp"
+#include "admin/handler_processes.hpp"
 #include "config/config.hpp"
 #include "config/duration.hpp"
 #include "core/error.hpp"
 #include "core/process_hardening.hpp"
 #include "db/database.hpp"
+#include "db/database_host.hpp"
 #include "db/migrations.hpp"
 #include "dns/resolver.hpp"
 #include "domain/domain_json.hpp"
@@ -80,7 +83,11 @@ protected:
             "  rotate-kek                         re-encrypt every private key under the first\n"
             "                                     file of KEY_ENCRYPTION_KEY_FILE (see README)\n"
             "  rotate-kek --new-key-file FILE     ... under FILE instead; then make FILE the\n"
-            "                                     first of KEY_ENCRYPTION_KEY_FILE");
+            "                                     first of KEY_ENCRYPTION_KEY_FILE\n"
+            "  handler-procs                      processes for each handler that only reads\n"
+            "                                     PostgreSQL when DNSH_READ_HANDLER_PROCS is not\n"
+            "                                     set: the cores when DATABASE_URL is on this\n"
+            "                                     host, else 4 (README \"Configuration\")");
         help.format(std::cout);
         stopOptionsProcessing();
         helpRequested_ = true;
@@ -99,6 +106,13 @@ protected:
             dnsh::setLogLevel(config.logLevel);
             dnsh::configureOutbox(config);  // delete writes domain.deleted
             if (config.databaseUrl.empty()) throw dnsh::ConfigError("DATABASE_URL is not set");
+            if (arguments[0] == "handler-procs") {
+                // Reads DATABASE_URL only: no connection (start-api runs it before lighttpd).
+                std::cout << dnsh::readHandlerProcesses(
+                                 dnsh::databaseOnThisHost(config.databaseUrl), dnsh::usableCores())
+                          << "\n";
+                return EXIT_OK;
+            }
             dnsh::Database database(config.databaseUrl, config.databaseLimits);
             const std::string& command = arguments[0];
             if (command == "migrate") return migrate(database);

@@ -94,7 +94,8 @@ std::string redactConnectionError(std::string_view message) {
     }
 }
 
-std::string toKeyValueConnectionString(const std::string& databaseUrl) {
+std::vector<std::pair<std::string, std::string>> connectionParameters(
+    const std::string& databaseUrl) {
     char* error = nullptr;
     std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
         PQconninfoParse(databaseUrl.c_str(), &error), &PQconninfoFree);
@@ -105,11 +106,17 @@ std::string toKeyValueConnectionString(const std::string& databaseUrl) {
         // libpq's message quotes the part it could not parse, which may be the password.
         throw std::invalid_argument(redactConnectionError(why));
     }
+    std::vector<std::pair<std::string, std::string>> parameters;
+    for (PQconninfoOption* option = options.get(); option->keyword != nullptr; ++option)
+        if (option->val != nullptr) parameters.emplace_back(option->keyword, option->val);
+    return parameters;
+}
+
+std::string toKeyValueConnectionString(const std::string& databaseUrl) {
     std::string result;
-    for (PQconninfoOption* option = options.get(); option->keyword != nullptr; ++option) {
-        if (option->val == nullptr) continue;
+    for (const auto& [keyword, value] : connectionParameters(databaseUrl)) {
         if (!result.empty()) result += ' ';
-        result += std::string(option->keyword) + "=" + quoteValue(option->val);
+        result += keyword + "=" + quoteValue(value);
     }
     return result;
 }

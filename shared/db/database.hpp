@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "config/config.hpp"
 #include "core/error.hpp"
@@ -83,8 +85,14 @@ std::string withKeepalives(const std::string& keyValue, const DatabaseLimits& li
 void setTransactionTimeouts(Poco::Data::Session& session, std::chrono::milliseconds statement,
                             std::chrono::milliseconds lock);
 
+// The parameters a connection string sets (keyword, value), in libpq's order, read by libpq's
+// own parser from either form it accepts (URI or key=value). Throws std::invalid_argument with
+// libpq's reason, redacted.
+std::vector<std::pair<std::string, std::string>> connectionParameters(
+    const std::string& databaseUrl);
+
 // libpq accepts URIs and key=value strings; Poco's connector only key=value. Converts either to
-// key=value with libpq's own parser. Throws std::invalid_argument with libpq's reason, redacted.
+// key=value (connectionParameters).
 std::string toKeyValueConnectionString(const std::string& databaseUrl);
 
 // libpq's message about a connection string with every quoted part that is not a parameter name

@@ -16,20 +16,22 @@ create_floor_table() {
 #   /floor-db          one prepared SELECT 1 per request (the "db floor")
 #   /floor-db-plain-close  the same, closing its FastCGI connections as the handlers do
 #   /floor-write       one INSERT ... RETURNING committed per request (the "write floor")
+# with as many processes as the handlers they are held to: the read-only handlers'
+# (DNSH_READ_HANDLER_PROCS) for the first four, create_domain's (DNSH_HANDLER_PROCS) for the last.
 floor_routes() {
     cat <<CONF
 \$HTTP["url"] == "/floor" {
     fastcgi.server = ("/" => ((
         "bin-path" => "$1",
         "socket" => env.DNSH_RUN_DIR + "/fcgi_floor.sock",
-        "max-procs" => env.DNSH_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
+        "max-procs" => env.DNSH_READ_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
         "check-local" => "disable", "fix-root-scriptname" => "enable")))
 }
 \$HTTP["url"] == "/floor-plain-close" {
     fastcgi.server = ("/" => ((
         "bin-path" => "$1",
         "socket" => env.DNSH_RUN_DIR + "/fcgi_floor_plain.sock",
-        "max-procs" => env.DNSH_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
+        "max-procs" => env.DNSH_READ_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
         "bin-environment" => ("DNSH_FLOOR_PLAIN_CLOSE" => "1"),
         "check-local" => "disable", "fix-root-scriptname" => "enable")))
 }
@@ -37,7 +39,7 @@ floor_routes() {
     fastcgi.server = ("/" => ((
         "bin-path" => "$1",
         "socket" => env.DNSH_RUN_DIR + "/fcgi_floor_db.sock",
-        "max-procs" => env.DNSH_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
+        "max-procs" => env.DNSH_READ_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
         "bin-environment" => ("DNSH_FLOOR_DATABASE_URL" => env.DATABASE_URL),
         "check-local" => "disable", "fix-root-scriptname" => "enable")))
 }
@@ -45,7 +47,7 @@ floor_routes() {
     fastcgi.server = ("/" => ((
         "bin-path" => "$1",
         "socket" => env.DNSH_RUN_DIR + "/fcgi_floor_db_plain.sock",
-        "max-procs" => env.DNSH_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
+        "max-procs" => env.DNSH_READ_HANDLER_PROCS, "bin-copy-environment" => ("DNSH_FLOOR_BODY"),
         "bin-environment" => ("DNSH_FLOOR_DATABASE_URL" => env.DATABASE_URL,
                               "DNSH_FLOOR_PLAIN_CLOSE" => "1"),
         "check-local" => "disable", "fix-root-scriptname" => "enable")))

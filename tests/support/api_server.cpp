@@ -64,6 +64,7 @@ ApiServer::ApiServer(const std::string& name, const std::map<std::string, std::s
                                                 {"DNSH_BIND", "127.0.0.1"},
                                                 {"DNSH_PORT", std::to_string(port_)},
                                                 {"DNSH_HANDLER_PROCS", "1"},
+                                                {"DNSH_READ_HANDLER_PROCS", "1"},
                                                 {"DNSH_ISSUE_HANDLER_PROCS", "1"},
                                                 {"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}};
     for (const char* variable : kPassedOn)

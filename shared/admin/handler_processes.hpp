@@ -1,0 +1,20 @@
+#pragma once
+// How many FastCGI processes the handlers that only read PostgreSQL (get_domain, list_domains,
+// get_certificate) run when DNSH_READ_HANDLER_PROCS is not set: `dnsh-admin handler-procs`
+// prints it for start-api and deploy/up (README "Configuration").
+
+namespace dnsh {
+
+// The CPUs this process may run on (sched_getaffinity(2), as nproc(1) counts them), at least 1.
+int usableCores();
+
+// PostgreSQL on this host: as many processes as cores, at least 2. A read is CPU in the handler
+// and then in its backend, on the same cores, with nothing to wait for in between; a process
+// more than the cores only adds a runnable task, and the kernel then leaves backends waiting for
+// a CPU for tens to hundreds of ms (README "Benchmark", "Fewer handler processes": same
+// throughput, the tail flat). PostgreSQL elsewhere: 4, the other handlers' default, so that
+// processes waiting on the network keep the cores busy. Writers keep 4 either way: each waits
+// for its commit's WAL flush (fewer processes measured fewer POSTs a second).
+int readHandlerProcesses(bool databaseOnThisHost, int cores);
+
+}  // namespace dnsh
