@@ -11,10 +11,12 @@ int usableCores();
 // PostgreSQL on this host: as many processes as cores, at least 2. A read is CPU in the handler
 // and then in its backend, on the same cores, with nothing to wait for in between; a process
 // more than the cores only adds a runnable task, and the kernel then leaves backends waiting for
-// a CPU for tens to hundreds of ms (README "Benchmark", "Fewer handler processes": same
+// a CPU for tens to hundreds of ms (README "Benchmark", "Fewer processes for reads": same
 // throughput, the tail flat). PostgreSQL elsewhere: 4, the other handlers' default, so that
-// processes waiting on the network keep the cores busy. Writers keep 4 either way: each waits
-// for its commit's WAL flush (fewer processes measured fewer POSTs a second).
+// processes waiting on the network keep the cores busy. Writers keep 4 either way: a commit
+// waits, idle, for its WAL to reach the disk (synchronous_commit), and POST /domains with a
+// profile for the CA's directory; with the flush off (tests/bench/api) 2 and 4 processes gave
+// about as many POSTs a second.
 int readHandlerProcesses(bool databaseOnThisHost, int cores);
 
 }  // namespace dnsh
