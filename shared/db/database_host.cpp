@@ -40,10 +40,15 @@ bool localServer(std::string_view host) {
 
 bool databaseOnThisHost(const std::string& databaseUrl) {
     std::string host, hostaddr;
+    bool service = false;
     for (const auto& [keyword, value] : connectionParameters(databaseUrl)) {
         if (keyword == "host") host = value;
         if (keyword == "hostaddr") hostaddr = value;
+        if (keyword == "service") service = true;
     }
+    // A service names its server in a pg_service.conf that libpq reads only when it connects:
+    // without a host of its own here, where it points is unknown, so not this host.
+    if (service && host.empty() && hostaddr.empty()) return false;
     const std::vector<std::string> hosts = commaItems(host);
     const std::vector<std::string> addresses = commaItems(hostaddr);
     const std::size_t servers = std::max(hosts.size(), addresses.size());

@@ -9,7 +9,8 @@ namespace dnsh {
 
 // True when every server the URL names (libpq's host and hostaddr lists, either form of the
 // URL) is a Unix-domain socket or a loopback address: no host (libpq's default socket), a
-// socket directory ("/run/postgresql", "@abstract"), "localhost", 127.0.0.0/8 or ::1. Throws
+// socket directory ("/run/postgresql", "@abstract"), "localhost", 127.0.0.0/8 or ::1. A
+// service (pg_service.conf) without a host in the URL is not known to be here: false. Throws
 // std::invalid_argument (the password never shown) when libpq cannot parse it.
 bool databaseOnThisHost(const std::string& databaseUrl);
 

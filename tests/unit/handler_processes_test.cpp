@@ -35,6 +35,11 @@ TEST_CASE("databaseOnThisHost: sockets and loopback are this host, any other ser
     // hostaddr is where libpq connects; host is then only a name.
     CHECK_FALSE(databaseOnThisHost("host=localhost hostaddr=10.0.0.5 dbname=dnsh"));
     CHECK(databaseOnThisHost("host=db.internal hostaddr=127.0.0.1 dbname=dnsh"));
+    // A service's server is in pg_service.conf, read only at connect: unknown, so not here;
+    // a host in the URL wins over the service's.
+    CHECK_FALSE(databaseOnThisHost("service=dnsh"));
+    CHECK_FALSE(databaseOnThisHost("postgresql:///?service=dnsh"));
+    CHECK(databaseOnThisHost("service=dnsh host=/run/postgresql"));
     // A name that merely starts like loopback is a name.
     CHECK_FALSE(databaseOnThisHost("postgresql://127.0.0.1.example/dnsh"));
 }
