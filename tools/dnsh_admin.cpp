@@ -22,7 +22,6 @@
 #include "core/error.hpp"
 #include "core/process_hardening.hpp"
 #include "db/database.hpp"
-#include "db/database_host.hpp"
 #include "db/migrations.hpp"
 #include "dns/resolver.hpp"
 #include "domain/domain_json.hpp"
@@ -85,9 +84,10 @@ protected:
             "  rotate-kek --new-key-file FILE     ... under FILE instead; then make FILE the\n"
             "                                     first of KEY_ENCRYPTION_KEY_FILE\n"
             "  handler-procs                      processes for each handler that only reads\n"
-            "                                     PostgreSQL when DNSH_READ_HANDLER_PROCS is not\n"
-            "                                     set: the cores when DATABASE_URL is on this\n"
-            "                                     host, else 4 (README \"Configuration\")");
+            "                                     PostgreSQL: DNSH_READ_HANDLER_PROCS, else\n"
+            "                                     DNSH_HANDLER_PROCS, else the cores when\n"
+            "                                     DATABASE_URL is on this host, else 4\n"
+            "                                     (README \"Configuration\")");
         help.format(std::cout);
         stopOptionsProcessing();
         helpRequested_ = true;
@@ -108,9 +108,7 @@ protected:
             if (config.databaseUrl.empty()) throw dnsh::ConfigError("DATABASE_URL is not set");
             if (arguments[0] == "handler-procs") {
                 // Reads DATABASE_URL only: no connection (start-api runs it before lighttpd).
-                std::cout << dnsh::readHandlerProcesses(
-                                 dnsh::databaseOnThisHost(config.databaseUrl), dnsh::usableCores())
-                          << "\n";
+                std::cout << dnsh::readHandlerProcessesToStart(config) << "\n";
                 return EXIT_OK;
             }
             dnsh::Database database(config.databaseUrl, config.databaseLimits);

@@ -426,13 +426,11 @@ dnsh_start_lighttpd() {
     [[ $nice =~ ^-?[0-9]+$ ]] && ((nice >= -20 && nice <= 19)) ||
         dnsh_die "DNSH_LIGHTTPD_NICE=$nice: expected a nice value from -20 to 19"
     mkdir -p "$run_dir" "$log_dir"
-    # The read-only handlers: DNSH_HANDLER_PROCS when set (it used to size every handler), else
-    # as many as dnsh-admin says for where DATABASE_URL points (README "Configuration").
-    local read_procs=${DNSH_READ_HANDLER_PROCS:-${DNSH_HANDLER_PROCS:-}}
-    if [ -z "$read_procs" ]; then
-        read_procs=$("${DNSH_ADMIN_BIN:-$(dirname "$bin_dir")/tools/dnsh-admin}" handler-procs) ||
-            dnsh_die "dnsh-admin handler-procs failed"
-    fi
+    # The read-only handlers: as many as dnsh-admin says (the settings, else where DATABASE_URL
+    # points; README "Configuration").
+    local read_procs
+    read_procs=$("${DNSH_ADMIN_BIN:-$(dirname "$bin_dir")/tools/dnsh-admin}" handler-procs) ||
+        dnsh_die "dnsh-admin handler-procs failed"
     # Foreground (-D) in the background: the handlers inherit its stderr, so their JSON log
     # lines land in handlers.log (under systemd: the journal).
     DNSH_HOME=$DNSH_HOME DNSH_BIN_DIR=$bin_dir DNSH_RUN_DIR=$run_dir DNSH_LOG_DIR=$log_dir \

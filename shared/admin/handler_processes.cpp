@@ -4,7 +4,15 @@
 
 #include <algorithm>
 
+#include "db/database_host.hpp"
+
 namespace dnsh {
+
+int readHandlerProcessesToStart(const Config& config) {
+    if (config.readHandlerProcs) return *config.readHandlerProcs;
+    if (config.handlerProcs) return *config.handlerProcs;
+    return readHandlerProcesses(databaseOnThisHost(config.databaseUrl), usableCores());
+}
 
 int usableCores() {
     cpu_set_t cpus;
@@ -14,8 +22,7 @@ int usableCores() {
 }
 
 int readHandlerProcesses(bool databaseOnThisHost, int cores) {
-    constexpr int kWhenWaitingOnTheNetwork = 4;
-    return databaseOnThisHost ? std::max(2, cores) : kWhenWaitingOnTheNetwork;
+    return databaseOnThisHost ? std::max(2, cores) : kDefaultHandlerProcs;
 }
 
 }  // namespace dnsh

@@ -1,9 +1,15 @@
 #pragma once
 // How many FastCGI processes the handlers that only read PostgreSQL (get_domain, list_domains,
-// get_certificate) run when DNSH_READ_HANDLER_PROCS is not set: `dnsh-admin handler-procs`
-// prints it for start-api and deploy/up (README "Configuration").
+// get_certificate) run: `dnsh-admin handler-procs` prints it for start-api and deploy/up
+// (README "Configuration").
+#include "config/config.hpp"
 
 namespace dnsh {
+
+// DNSH_READ_HANDLER_PROCS when set; else DNSH_HANDLER_PROCS when set (it sized every handler
+// before the read-only ones had their own); else readHandlerProcesses for where DATABASE_URL
+// points and the cores here.
+int readHandlerProcessesToStart(const Config& config);
 
 // The CPUs this process may run on (sched_getaffinity(2), as nproc(1) counts them), at least 1.
 int usableCores();

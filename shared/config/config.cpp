@@ -87,6 +87,21 @@ namespace {
     throw ConfigError("invalid " + name + "=\"" + value + "\": " + why);
 }
 
+// A count from 1 to `most`, written in plain decimal (no sign, no leading zero); nothing when
+// the variable is unset or empty.
+std::optional<int> countVariable(const EnvironmentLookup& lookup, const std::string& name,
+                                 int most) {
+    const auto value = lookup(name);
+    if (!value || value->empty()) return std::nullopt;
+    int count = 0;
+    const char* last = value->data() + value->size();
+    if (auto [end, ec] = std::from_chars(value->data(), last, count);
+        ec != std::errc() || end != last || (*value)[0] == '0')
+        count = 0;
+    if (count < 1 || count > most) reject(name, *value, "expected 1.." + std::to_string(most));
+    return count;
+}
+
 std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, const std::string& name,
                                            std::chrono::milliseconds fallback) {
     const auto value = lookup(name);
@@ -256,15 +271,10 @@ Config loadConfig(const EnvironmentLookup& lookup) {
         }
     }
 
-    if (const auto value = lookup("SCHEDULER_WORKERS"); value && !value->empty()) {
-        int workers = 0;
-        const char* last = value->data() + value->size();
-        if (auto [end, ec] = std::from_chars(value->data(), last, workers);
-            ec != std::errc() || end != last || (*value)[0] == '0')
-            workers = 0;
-        if (workers < 1 || workers > 256) reject("SCHEDULER_WORKERS", *value, "expected 1..256");
-        config.schedulerWorkers = workers;
-    }
+    if (const auto workers = countVariable(lookup, "SCHEDULER_WORKERS", 256))
+        config.schedulerWorkers = *workers;
+    config.handlerProcs = countVariable(lookup, "DNSH_HANDLER_PROCS", kMostHandlerProcs);
+    config.readHandlerProcs = countVariable(lookup, "DNSH_READ_HANDLER_PROCS", kMostHandlerProcs);
     config.certKeyType =
         enumVariable(lookup, "CERT_KEY_TYPE", kCertKeyTypeNames, config.certKeyType);
     config.webhook = loadWebhookSettings(lookup);

@@ -31,6 +31,11 @@ inline constexpr EnumNames<DnsPrecheck, 2> kDnsPrecheckNames{{{
 }}};
 
 // DNS_UPDATE_TSIG "algorithm:name:base64secret" (RFC 8945), for RFC 2136 updates.
+// The most FastCGI processes of one handler DNSH_HANDLER_PROCS and DNSH_READ_HANDLER_PROCS take,
+// and DNSH_HANDLER_PROCS's default (deploy/debian/start-api and deploy/lib/stack.sh write it too).
+inline constexpr int kMostHandlerProcs = 256;
+inline constexpr int kDefaultHandlerProcs = 4;
+
 struct TsigKey {
     std::string algorithm;  // hmac-sha256, hmac-sha384 or hmac-sha512
     std::string name;       // the key's name, as the server knows it
@@ -76,6 +81,10 @@ struct Config {
     std::chrono::milliseconds pollInterval{10'000};
     std::chrono::milliseconds pollTimeout{300'000};
     int schedulerWorkers = 8;
+    // lighttpd's FastCGI processes per handler (DNSH_HANDLER_PROCS) and per read-only handler
+    // (DNSH_READ_HANDLER_PROCS): read by `dnsh-admin handler-procs`, which says what to start.
+    std::optional<int> handlerProcs;
+    std::optional<int> readHandlerProcs;
     std::chrono::milliseconds leaseDuration{60'000};  // SCHEDULER_LEASE: a claim's lifetime
     // The longest one request to the CA may take, connecting and reading the whole answer
     // included: from an API handler (ACME_HANDLER_TIMEOUT; a client is waiting, and a FastCGI

@@ -1,7 +1,8 @@
 #include "db/database_host.hpp"
 
+#include <Poco/String.h>
+
 #include <algorithm>
-#include <cctype>
 #include <string_view>
 #include <vector>
 
@@ -28,11 +29,8 @@ bool localServer(std::string_view host) {
     // No host: libpq's compiled-in socket directory. A leading '/' or '@' is a socket
     // directory or an abstract socket (libpq "Parameter Key Words", host).
     if (host.empty() || host.front() == '/' || host.front() == '@') return true;
-    std::string lower(host);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (lower == "localhost") return true;
-    const auto address = parseIpAddress(lower);
+    if (Poco::icompare(std::string(host), "localhost") == 0) return true;
+    const auto address = parseIpAddress(host);
     return address && nonPublicKind(*address) == "loopback";
 }
 

@@ -5,6 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include "environment_lookup.hpp"
+
+#include <algorithm>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -64,4 +68,21 @@ TEST_CASE("readHandlerProcesses: the cores when PostgreSQL shares them, at least
     CHECK(readHandlerProcesses(false, 2) == 4);
     CHECK(readHandlerProcesses(false, 64) == 4);
     CHECK(usableCores() >= 1);
+}
+
+TEST_CASE("readHandlerProcessesToStart: DNSH_READ_HANDLER_PROCS, else DNSH_HANDLER_PROCS, else the rule") {
+    const std::string remote = "postgresql://db.example.internal/dnsh";
+    auto start = [](const std::map<std::string, std::string>& environment) {
+        return readHandlerProcessesToStart(loadConfig(test::lookupIn(environment)));
+    };
+    CHECK(start({{"DATABASE_URL", remote}}) == 4);
+    CHECK(start({{"DATABASE_URL", "host=/run/postgresql"}}) == std::max(2, usableCores()));
+    // An operator's DNSH_HANDLER_PROCS sizes every handler, the read-only ones too ...
+    CHECK(start({{"DATABASE_URL", remote}, {"DNSH_HANDLER_PROCS", "7"}}) == 7);
+    // ... unless they have their own.
+    CHECK(start({{"DATABASE_URL", remote}, {"DNSH_HANDLER_PROCS", "7"},
+                 {"DNSH_READ_HANDLER_PROCS", "3"}}) == 3);
+    CHECK(start({{"DATABASE_URL", remote}, {"DNSH_READ_HANDLER_PROCS", "1"}}) == 1);
+    // Empty is unset, as for every variable.
+    CHECK(start({{"DATABASE_URL", remote}, {"DNSH_HANDLER_PROCS", ""}}) == 4);
 }
