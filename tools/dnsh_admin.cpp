@@ -85,8 +85,9 @@ protected:
             "                                     first of KEY_ENCRYPTION_KEY_FILE\n"
             "  handler-procs                      processes for each handler that only reads\n"
             "                                     PostgreSQL: DNSH_READ_HANDLER_PROCS, else\n"
-            "                                     DNSH_HANDLER_PROCS, else the cores when\n"
-            "                                     DATABASE_URL is on this host, else 4\n"
+            "                                     DNSH_HANDLER_PROCS, else the cores (fewer\n"
+            "                                     under a cgroup CPU limit) when DATABASE_URL\n"
+            "                                     is on this host, else 4\n"
             "                                     (README \"Configuration\")");
         help.format(std::cout);
         stopOptionsProcessing();

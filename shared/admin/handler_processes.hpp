@@ -11,7 +11,8 @@ namespace dnsh {
 // points and the cores here.
 int readHandlerProcessesToStart(const Config& config);
 
-// The CPUs this process may run on (sched_getaffinity(2), as nproc(1) counts them), at least 1.
+// The CPUs this process may run on (sched_getaffinity(2), as nproc(1) counts them), or fewer when
+// its cgroup's CPU limit is lower (admin/cpu_limit.hpp; rounded up), at least 1.
 int usableCores();
 
 // PostgreSQL on this host: as many processes as cores, at least 2. A read is CPU in the handler

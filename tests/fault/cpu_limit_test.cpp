@@ -1,0 +1,136 @@
+// usableCores() (admin/handler_processes.hpp) under a real cgroup CPU limit, as a container
+// runtime or systemd's CPUQuota= sets one: a child process is moved into a cgroup of the v1 `cpu`
+// controller made for the case, with a quota, and counts its cores there. Needs root and a
+// writable v1 `cpu` hierarchy (the project's machines have both); elsewhere it says why it
+// cannot run.
+#include <doctest/doctest.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "admin/cpu_limit.hpp"
+#include "admin/handler_processes.hpp"
+
+using namespace dnsh;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fileText(const std::string& path) {
+    std::ostringstream text;
+    text << std::ifstream(path).rdbuf();
+    return text.str();
+}
+
+// This process's directory in the v1 `cpu` hierarchy, if there is one.
+std::optional<std::string> cpuV1Directory() {
+    for (const CpuCgroup& found :
+         cpuCgroups(fileText("/proc/self/cgroup"), fileText("/proc/self/mountinfo")))
+        if (found.version == CgroupVersion::v1) return found.directory;
+    return std::nullopt;
+}
+
+// Cgroups made under a directory, removed (innermost first) when the case ends.
+class ScratchCgroups {
+public:
+    ~ScratchCgroups() {
+        for (auto it = made_.rbegin(); it != made_.rend(); ++it) ::rmdir(it->c_str());
+    }
+    bool make(const std::string& path, long quotaUs) {
+        if (::mkdir(path.c_str(), 0755) != 0) return false;
+        made_.push_back(path);
+        std::ofstream(path + "/cpu.cfs_period_us") << 100000;
+        std::ofstream quota(path + "/cpu.cfs_quota_us");
+        quota << quotaUs;
+        quota.close();
+        return !quota.fail();
+    }
+
+private:
+    std::vector<std::string> made_;
+};
+
+// The kernel refuses a child's quota above its parent's (EINVAL): parents are set first.
+void setQuota(const std::string& cgroup, long quotaUs) {
+    std::ofstream quota(cgroup + "/cpu.cfs_quota_us");
+    quota << quotaUs;
+    quota.close();
+    REQUIRE_MESSAGE(!quota.fail(), cgroup << ": quota " << quotaUs << " refused");
+}
+
+// usableCores() as a child process in `cgroup` counts it (-1 when the move failed).
+int usableCoresIn(const std::string& cgroup) {
+    int pipeEnds[2];
+    REQUIRE(::pipe(pipeEnds) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        std::ofstream(cgroup + "/cgroup.procs") << ::getpid() << std::flush;
+        int cores = -1;
+        if (fileText("/proc/self/cgroup").find(cgroup.substr(cgroup.rfind("/dnsh-cpu-limit-"))) !=
+            std::string::npos)
+            cores = usableCores();
+        (void)!::write(pipeEnds[1], &cores, sizeof cores);
+        ::_exit(0);
+    }
+    ::close(pipeEnds[1]);
+    int cores = -1;
+    const bool read = ::read(pipeEnds[0], &cores, sizeof cores) == sizeof cores;
+    ::close(pipeEnds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(read);
+    return cores;
+}
+
+int affinityCores() {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    REQUIRE(sched_getaffinity(0, sizeof cpus, &cpus) == 0);
+    return CPU_COUNT(&cpus);
+}
+
+}  // namespace
+
+TEST_CASE("cpu limit: usableCores counts a cgroup's CPU quota and its parent's, rounded up") {
+    const auto here = cpuV1Directory();
+    const std::string outer =
+        (here ? *here : std::string()) + "/dnsh-cpu-limit-" + std::to_string(::getpid());
+    ScratchCgroups cgroups;
+    if (!here || ::geteuid() != 0 || !cgroups.make(outer, -1)) {
+        MESSAGE("not run: needs root and a writable cgroup v1 cpu hierarchy");
+        return;
+    }
+    const int cores = affinityCores();
+    REQUIRE(cores >= 2);  // a limit of 1 must show as fewer cores than the CPUs
+
+    // No quota anywhere: the CPUs the process may run on.
+    CHECK(usableCoresIn(outer) == cores);
+
+    // Half a CPU of time every period: rounded up to one core.
+    setQuota(outer, 50000);
+    CHECK(usableCoresIn(outer) == 1);
+
+    // A cgroup without a quota of its own under one with: the parent's bounds it.
+    const std::string inner = outer + "/handlers";
+    REQUIRE(cgroups.make(inner, -1));
+    CHECK(usableCoresIn(inner) == 1);
+
+    // A parent's quota above the CPUs: the CPUs.
+    setQuota(outer, 100000L * (cores + 1));
+    CHECK(usableCoresIn(inner) == cores);
+    // The inner one's own, below its parent's.
+    setQuota(inner, 100000);
+    CHECK(usableCoresIn(inner) == 1);
+    setQuota(inner, 150000);
+    CHECK(usableCoresIn(inner) == 2);  // 1.5 rounded up
+}
