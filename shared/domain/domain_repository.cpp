@@ -9,6 +9,12 @@
 
 namespace dnsh {
 
+const char* const kInsertDomainSql =
+    "INSERT INTO domains (id, domain_name, verification_token, profile, delegation_label) "
+    "VALUES ($1, $2, $3, nullif($4, ''), $5) "
+    "RETURNING status, delegation_status, " DNSH_RFC3339("created_at") " AS created_at, "
+    DNSH_RFC3339("updated_at") " AS updated_at";
+
 std::optional<Domain> DomainRepository::insert(const std::string& id, const std::string& domainName,
                                                const std::string& token,
                                                const std::optional<std::string>& profile,
@@ -19,13 +25,8 @@ std::optional<Domain> DomainRepository::insert(const std::string& id, const std:
     // PostgreSQL's CPU (README "Benchmark") to spare the rare duplicate an error.
     std::optional<SqlRows> inserted;
     try {
-        inserted.emplace(runSql(
-            session_,
-            "INSERT INTO domains (id, domain_name, verification_token, profile, "
-            "delegation_label) VALUES ($1, $2, $3, nullif($4, ''), $5) "
-            "RETURNING status, delegation_status, " DNSH_RFC3339(
-                "created_at") " AS created_at, " DNSH_RFC3339("updated_at") " AS updated_at",
-            {id, domainName, token, profile.value_or(""), delegationLabel}));
+        inserted.emplace(runSql(session_, kInsertDomainSql,
+                                {id, domainName, token, profile.value_or(""), delegationLabel}));
     } catch (const SqlError& e) {
         // 23505 unique_violation (PostgreSQL Appendix A) on the name: registered already. The
         // statement alone failed (no transaction is open here), the session stays usable.

@@ -17,6 +17,10 @@ struct LiveAuthorizations {
     std::string caDirectory;  // the CA's directory URL; "" when there are none
 };
 
+// POST /domains' one statement: $1 id, $2 name, $3 token, $4 profile ("" for none), $5 the
+// delegation label. Named so that tests/bench/api's row floor runs the very same statement.
+extern const char* const kInsertDomainSql;
+
 class DomainRepository {
 public:
     explicit DomainRepository(Poco::Data::Session& session) : session_(session) {}

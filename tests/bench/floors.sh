@@ -16,8 +16,9 @@ create_floor_table() {
 #   /floor-db          one prepared SELECT 1 per request (the "db floor")
 #   /floor-db-plain-close  the same, closing its FastCGI connections as the handlers do
 #   /floor-write       one INSERT ... RETURNING committed per request (the "write floor")
+#   /floor-write-row   POST /domains' own INSERT of a domains row (the "row floor")
 # with as many processes as the handlers they are held to: the read-only handlers'
-# (DNSH_READ_HANDLER_PROCS) for the first four, create_domain's (DNSH_HANDLER_PROCS) for the last.
+# (DNSH_READ_HANDLER_PROCS) for the first four, create_domain's (DNSH_HANDLER_PROCS) for the writes.
 floor_routes() {
     cat <<CONF
 \$HTTP["url"] == "/floor" {
@@ -60,6 +61,16 @@ floor_routes() {
         "bin-environment" => ("DNSH_FLOOR_DATABASE_URL" => env.DATABASE_URL,
                               "DNSH_FLOOR_BODY" => env.DNSH_FLOOR_POST_BODY,
                               "DNSH_FLOOR_WRITE" => "1", "DNSH_FLOOR_PLAIN_CLOSE" => "1"),
+        "check-local" => "disable", "fix-root-scriptname" => "enable")))
+}
+\$HTTP["url"] == "/floor-write-row" {
+    fastcgi.server = ("/" => ((
+        "bin-path" => "$1",
+        "socket" => env.DNSH_RUN_DIR + "/fcgi_floor_write_row.sock",
+        "max-procs" => env.DNSH_HANDLER_PROCS,
+        "bin-environment" => ("DNSH_FLOOR_DATABASE_URL" => env.DATABASE_URL,
+                              "DNSH_FLOOR_BODY" => env.DNSH_FLOOR_POST_BODY,
+                              "DNSH_FLOOR_WRITE" => "row", "DNSH_FLOOR_PLAIN_CLOSE" => "1"),
         "check-local" => "disable", "fix-root-scriptname" => "enable")))
 }
 CONF
