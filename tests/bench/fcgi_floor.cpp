@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -41,17 +42,28 @@ void setParameters(Work work, const std::string& mark, const std::string& markHe
         parameters[0] = mark;
         parameters[0] += std::to_string(served);
     } else if (work == Work::insertDomainRow) {
+        // The id scattered as POST's random ids are (a counter's would always land on the
+        // primary key's rightmost page, which PostgreSQL inserts into on a fast path): the
+        // count mixed by splitmix64, unique per process as the mix is a bijection.
+        std::uint64_t mixed = served * 0x9e3779b97f4a7c15ULL;
+        mixed = (mixed ^ (mixed >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        mixed = (mixed ^ (mixed >> 27)) * 0x94d049bb133111ebULL;
+        mixed ^= mixed >> 31;
         char counter[17];
-        std::snprintf(counter, sizeof counter, "%016llx", served);
+        std::snprintf(counter, sizeof counter, "%016llx", static_cast<unsigned long long>(mixed));
         parameters.resize(5);
-        parameters[0] = markHex;  // id: 16 + 16 hexadecimal digits
-        parameters[0] += counter;
+        parameters[0] = counter;  // id: 16 + 16 hexadecimal digits
+        parameters[0] += markHex;
+        // The name in order, as wrk's are for POST (a count per thread).
+        std::snprintf(counter, sizeof counter, "%016llx", served);
         parameters[1].assign(1, 'r');
-        parameters[1] += parameters[0];
+        parameters[1] += markHex;
+        parameters[1] += counter;
         parameters[1] += ".row-floor.example";
-        parameters[2] = parameters[0] + parameters[0];  // token: 64
-        parameters[3].clear();                          // no profile
-        parameters[4] = parameters[0];                  // delegation label: 32
+        parameters[2] = parameters[0];  // token: 64
+        parameters[2] += parameters[0];
+        parameters[3].clear();  // no profile
+        parameters[4] = parameters[0];  // delegation label: 32
     }
 }
 
