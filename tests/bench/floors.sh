@@ -18,7 +18,8 @@ create_floor_table() {
 #   /floor-write       one INSERT ... RETURNING committed per request (the "write floor")
 #   /floor-write-row   POST /domains' own INSERT of a domains row (the "row floor")
 # with as many processes as the handlers they are held to: the read-only handlers'
-# (DNSH_READ_HANDLER_PROCS) for the first four, create_domain's (DNSH_HANDLER_PROCS) for the writes.
+# (DNSH_READ_HANDLER_PROCS) for the first four, create_domain's (DNSH_HANDLER_PROCS) for the
+# writes.
 floor_routes() {
     cat <<CONF
 \$HTTP["url"] == "/floor" {
