@@ -163,12 +163,18 @@ std::vector<CpuCgroup> cpuCgroups(std::string_view procSelfCgroup,
     return found;
 }
 
-std::optional<double> cgroupCpuLimit() {
+std::vector<CpuCgroup> thisProcessCpuCgroups() {
+    // operator<< from a file's buffer sets failbit on a failed read rather than throwing: an
+    // unreadable file reads as empty, no cgroup.
     std::ostringstream cgroup, mountinfo;
     cgroup << std::ifstream("/proc/self/cgroup").rdbuf();
     mountinfo << std::ifstream("/proc/self/mountinfo").rdbuf();
+    return cpuCgroups(cgroup.str(), mountinfo.str());
+}
+
+std::optional<double> cgroupCpuLimit() {
     std::optional<double> tightest;
-    for (const CpuCgroup& found : cpuCgroups(cgroup.str(), mountinfo.str())) {
+    for (const CpuCgroup& found : thisProcessCpuCgroups()) {
         // A parent's limit bounds its children's: each directory up to the mount point counts.
         for (std::filesystem::path directory = found.directory;;
              directory = directory.parent_path()) {

@@ -37,4 +37,7 @@ struct CpuCgroup {
 std::vector<CpuCgroup> cpuCgroups(std::string_view procSelfCgroup,
                                   std::string_view procSelfMountinfo);
 
+// cpuCgroups of this process, read from its /proc files (none when they cannot be read).
+std::vector<CpuCgroup> thisProcessCpuCgroups();
+
 }  // namespace dnsh

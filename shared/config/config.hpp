@@ -30,12 +30,12 @@ inline constexpr EnumNames<DnsPrecheck, 2> kDnsPrecheckNames{{{
     {DnsPrecheck::Resolver, "resolver"},
 }}};
 
-// DNS_UPDATE_TSIG "algorithm:name:base64secret" (RFC 8945), for RFC 2136 updates.
 // The most FastCGI processes of one handler DNSH_HANDLER_PROCS and DNSH_READ_HANDLER_PROCS take,
 // and DNSH_HANDLER_PROCS's default (deploy/debian/start-api and deploy/lib/stack.sh write it too).
 inline constexpr int kMostHandlerProcs = 256;
 inline constexpr int kDefaultHandlerProcs = 4;
 
+// DNS_UPDATE_TSIG "algorithm:name:base64secret" (RFC 8945), for RFC 2136 updates.
 struct TsigKey {
     std::string algorithm;  // hmac-sha256, hmac-sha384 or hmac-sha512
     std::string name;       // the key's name, as the server knows it

@@ -54,24 +54,24 @@ floor_routes() {
                               "DNSH_FLOOR_PLAIN_CLOSE" => "1"),
         "check-local" => "disable", "fix-root-scriptname" => "enable")))
 }
-\$HTTP["url"] == "/floor-write" {
-    fastcgi.server = ("/" => ((
-        "bin-path" => "$1",
-        "socket" => env.DNSH_RUN_DIR + "/fcgi_floor_write.sock",
-        "max-procs" => env.DNSH_HANDLER_PROCS,
-        "bin-environment" => ("DNSH_FLOOR_DATABASE_URL" => env.DATABASE_URL,
-                              "DNSH_FLOOR_BODY" => env.DNSH_FLOOR_POST_BODY,
-                              "DNSH_FLOOR_WRITE" => "1", "DNSH_FLOOR_PLAIN_CLOSE" => "1"),
-        "check-local" => "disable", "fix-root-scriptname" => "enable")))
+CONF
+    write_floor_route "$1" /floor-write fcgi_floor_write 1
+    write_floor_route "$1" /floor-write-row fcgi_floor_write_row row
 }
-\$HTTP["url"] == "/floor-write-row" {
+
+# One write floor's route: $1 the executable, $2 the path, $3 the socket's name, $4
+# DNSH_FLOOR_WRITE ("1": the floor's own table; "row": POST /domains' INSERT). As many processes
+# as create_domain, answering POST's bytes, closing as the handlers do.
+write_floor_route() {
+    cat <<CONF
+\$HTTP["url"] == "$2" {
     fastcgi.server = ("/" => ((
         "bin-path" => "$1",
-        "socket" => env.DNSH_RUN_DIR + "/fcgi_floor_write_row.sock",
+        "socket" => env.DNSH_RUN_DIR + "/$3.sock",
         "max-procs" => env.DNSH_HANDLER_PROCS,
         "bin-environment" => ("DNSH_FLOOR_DATABASE_URL" => env.DATABASE_URL,
                               "DNSH_FLOOR_BODY" => env.DNSH_FLOOR_POST_BODY,
-                              "DNSH_FLOOR_WRITE" => "row", "DNSH_FLOOR_PLAIN_CLOSE" => "1"),
+                              "DNSH_FLOOR_WRITE" => "$4", "DNSH_FLOOR_PLAIN_CLOSE" => "1"),
         "check-local" => "disable", "fix-root-scriptname" => "enable")))
 }
 CONF

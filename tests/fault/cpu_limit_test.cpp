@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,39 +24,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fileText(const std::string& path) {
-    std::ostringstream text;
-    text << std::ifstream(path).rdbuf();
-    return text.str();
-}
-
 // This process's directory in the v1 `cpu` hierarchy, if there is one.
 std::optional<std::string> cpuV1Directory() {
-    for (const CpuCgroup& found :
-         cpuCgroups(fileText("/proc/self/cgroup"), fileText("/proc/self/mountinfo")))
+    for (const CpuCgroup& found : thisProcessCpuCgroups())
         if (found.version == CgroupVersion::v1) return found.directory;
     return std::nullopt;
 }
-
-// Cgroups made under a directory, removed (innermost first) when the case ends.
-class ScratchCgroups {
-public:
-    ~ScratchCgroups() {
-        for (auto it = made_.rbegin(); it != made_.rend(); ++it) ::rmdir(it->c_str());
-    }
-    bool make(const std::string& path, long quotaUs) {
-        if (::mkdir(path.c_str(), 0755) != 0) return false;
-        made_.push_back(path);
-        std::ofstream(path + "/cpu.cfs_period_us") << 100000;
-        std::ofstream quota(path + "/cpu.cfs_quota_us");
-        quota << quotaUs;
-        quota.close();
-        return !quota.fail();
-    }
-
-private:
-    std::vector<std::string> made_;
-};
 
 // The kernel refuses a child's quota above its parent's (EINVAL): parents are set first.
 void setQuota(const std::string& cgroup, long quotaUs) {
@@ -67,6 +39,23 @@ void setQuota(const std::string& cgroup, long quotaUs) {
     REQUIRE_MESSAGE(!quota.fail(), cgroup << ": quota " << quotaUs << " refused");
 }
 
+// Cgroups made under a directory (no quota until one is set), removed innermost first when the
+// case ends.
+class ScratchCgroups {
+public:
+    ~ScratchCgroups() {
+        for (auto it = made_.rbegin(); it != made_.rend(); ++it) ::rmdir(it->c_str());
+    }
+    bool make(const std::string& path) {
+        if (::mkdir(path.c_str(), 0755) != 0) return false;
+        made_.push_back(path);
+        return true;
+    }
+
+private:
+    std::vector<std::string> made_;
+};
+
 // usableCores() as a child process in `cgroup` counts it (-1 when the move failed).
 int usableCoresIn(const std::string& cgroup) {
     int pipeEnds[2];
@@ -75,10 +64,7 @@ int usableCoresIn(const std::string& cgroup) {
     REQUIRE(child >= 0);
     if (child == 0) {
         std::ofstream(cgroup + "/cgroup.procs") << ::getpid() << std::flush;
-        int cores = -1;
-        if (fileText("/proc/self/cgroup").find(cgroup.substr(cgroup.rfind("/dnsh-cpu-limit-"))) !=
-            std::string::npos)
-            cores = usableCores();
+        const int cores = cpuV1Directory() == cgroup ? usableCores() : -1;
         (void)!::write(pipeEnds[1], &cores, sizeof cores);
         ::_exit(0);
     }
@@ -106,7 +92,7 @@ TEST_CASE("cpu limit: usableCores counts a cgroup's CPU quota and its parent's, 
     const std::string outer =
         (here ? *here : std::string()) + "/dnsh-cpu-limit-" + std::to_string(::getpid());
     ScratchCgroups cgroups;
-    if (!here || ::geteuid() != 0 || !cgroups.make(outer, -1)) {
+    if (!here || ::geteuid() != 0 || !cgroups.make(outer)) {
         MESSAGE("not run: needs root and a writable cgroup v1 cpu hierarchy");
         return;
     }
@@ -122,7 +108,7 @@ TEST_CASE("cpu limit: usableCores counts a cgroup's CPU quota and its parent's, 
 
     // A cgroup without a quota of its own under one with: the parent's bounds it.
     const std::string inner = outer + "/handlers";
-    REQUIRE(cgroups.make(inner, -1));
+    REQUIRE(cgroups.make(inner));
     CHECK(usableCoresIn(inner) == 1);
 
     // A parent's quota above the CPUs: the CPUs.
