@@ -1,5 +1,5 @@
 // dnsh-admin: operator commands (see --help): migrate, list, show, renew, ari-refresh, retry,
-// delete, export-cert, rotate-kek, handler-procs. Settings come from the environment, as for the
+// delete, export-cert, rotate-kek, handler-procs, host-check. Settings come from the environment, as for the
 // services.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -17,11 +17,13 @@
 #include "acme/transport.hpp"
 #include "admin/admin_commands.hpp"
 #include "admin/handler_processes.hpp"
+#include "admin/host_check.hpp"
 #include "config/config.hpp"
 #include "config/duration.hpp"
 #include "core/error.hpp"
 #include "core/process_hardening.hpp"
 #include "db/database.hpp"
+#include "db/database_host.hpp"
 #include "db/migrations.hpp"
 #include "dns/resolver.hpp"
 #include "domain/domain_json.hpp"
@@ -88,7 +90,10 @@ protected:
             "                                     DNSH_HANDLER_PROCS, else the cores (fewer\n"
             "                                     under a cgroup CPU limit) when DATABASE_URL\n"
             "                                     is on this host, else 4\n"
-            "                                     (README \"Configuration\")");
+            "                                     (README \"Configuration\")\n"
+            "  host-check                         warn (stderr) of settings of this host that\n"
+            "                                     hurt the service; start-api runs it\n"
+            "                                     (README \"Running in production\")");
         help.format(std::cout);
         stopOptionsProcessing();
         helpRequested_ = true;
@@ -110,6 +115,14 @@ protected:
             if (arguments[0] == "handler-procs") {
                 // Reads DATABASE_URL only: no connection (start-api runs it before lighttpd).
                 std::cout << dnsh::readHandlerProcessesToStart(config) << "\n";
+                return EXIT_OK;
+            }
+            if (arguments[0] == "host-check") {
+                // DATABASE_URL and /proc only, no connection: a warning never stops the start.
+                for (const std::string& warning :
+                     dnsh::hostWarnings(dnsh::databaseOnThisHost(config.databaseUrl),
+                                        dnsh::sessionGroupsSetting()))
+                    std::cerr << "warning: " << warning << "\n";
                 return EXIT_OK;
             }
             dnsh::Database database(config.databaseUrl, config.databaseLimits);
