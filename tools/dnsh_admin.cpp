@@ -1,6 +1,6 @@
 // dnsh-admin: operator commands (see --help): migrate, list, show, renew, ari-refresh, retry,
-// delete, export-cert, rotate-kek, handler-procs, host-check. Settings come from the environment, as for the
-// services.
+// delete, export-cert, rotate-kek, handler-procs, host-check. Settings come from the environment,
+// as for the services.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>

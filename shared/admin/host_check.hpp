@@ -4,7 +4,6 @@
 // want: a warning in the journal, not a refusal to start.
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace dnsh {
