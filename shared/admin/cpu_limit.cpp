@@ -1,5 +1,7 @@
 #include "admin/cpu_limit.hpp"
 
+#include "admin/proc_file.hpp"
+
 #include <Poco/NumberParser.h>
 #include <Poco/String.h>
 #include <Poco/StringTokenizer.h>
@@ -103,13 +105,7 @@ std::optional<std::string> cgroupPath(std::string_view procSelfCgroup,
     return std::nullopt;
 }
 
-std::string readFirstLine(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    std::string line;
-    std::getline(in, line);  // a failed read leaves it empty: no limit read
-    return line;
-}
-
+// An unreadable file reads as empty: no limit.
 std::optional<double> limitIn(const CpuCgroup& cgroup, const std::filesystem::path& directory) {
     if (cgroup.version == CgroupVersion::v2)
         return cpuLimitFromCpuMax(readFirstLine(directory / "cpu.max"));
