@@ -527,7 +527,10 @@ dnsh_start_test_dns() {
     # Knot describes them (SOA, NS, the nameservers' addresses) beside customer-zone.test, and
     # their nameservers' addresses are free loopback addresses where nothing listens until a test
     # binds port 53 there. silent-zone.test: 10 nameservers of 5 addresses each, more than the
-    # precheck asks, for a zone that never answers; played-zone.test: one nameserver.
+    # precheck asks, for a zone that never answers; played-zone.test: one nameserver;
+    # partly-reachable.test: one nameserver at the played address and at 255.255.255.255, the
+    # address every Linux host refuses to send to at once (EACCES without SO_BROADCAST), as a
+    # host without IPv6 refuses a nameserver's IPv6 address (ENETUNREACH).
     local silent_spec=silent-zone.test silent_all="" played_address group address
     for _ in $(seq 10); do
         group=""
@@ -544,7 +547,7 @@ dnsh_start_test_dns() {
     dnsh_start_knot_zones "$test_dir/knot-customer-1" "$customer_ns1" "$run/knot-customer-1.pid" \
         "$log/knot-customer-1.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" \
         "customer-zone.test:$customer_ns1:$customer_ns2" "$silent_spec" \
-        "played-zone.test:$played_address"
+        "played-zone.test:$played_address" "partly-reachable.test:$played_address,255.255.255.255"
     dnsh_start_knot_zones "$test_dir/knot-customer-2" "$customer_ns2" "$run/knot-customer-2.pid" \
         "$log/knot-customer-2.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" \
         "customer-zone.test:$customer_ns1:$customer_ns2"
@@ -552,7 +555,8 @@ dnsh_start_test_dns() {
     dnsh_start_unbound "$test_dir/unbound" "$unbound_port" "$run/unbound.pid" "$log/unbound.log" \
         "$DNS_RESOLVER" "acme-delegation.test@$delegation_address" \
         "customer-zone.test@$customer_ns1,$customer_ns2" "nxdomain.test@127.0.0.1:$knot_port" \
-        "silent-zone.test@$customer_ns1" "played-zone.test@$customer_ns1"
+        "silent-zone.test@$customer_ns1" "played-zone.test@$customer_ns1" \
+        "partly-reachable.test@$customer_ns1"
     # A resolver that keeps every answer an hour: the stale cache an authoritative precheck ignores.
     local caching_port
     caching_port=$(dnsh_free_port)
@@ -570,6 +574,8 @@ dnsh_start_test_dns() {
     export DNSH_TEST_CUSTOMER_NS1=$customer_ns1:53 DNSH_TEST_CUSTOMER_NS2=$customer_ns2:53
     export DNSH_TEST_SILENT_ZONE=silent-zone.test DNSH_TEST_SILENT_NS_ADDRESSES=$silent_all
     export DNSH_TEST_PLAYED_ZONE=played-zone.test DNSH_TEST_PLAYED_NS_ADDRESS=$played_address
+    export DNSH_TEST_PARTLY_REACHABLE_ZONE=partly-reachable.test
+    export DNSH_TEST_UNSENDABLE_ADDRESS=255.255.255.255
 }
 
 # The throw-away stack of deploy/test and the benchmarks: every service on a free loopback port,
@@ -579,7 +585,8 @@ dnsh_start_test_dns() {
 # for delegated validation DELEGATION_ZONE, DNS_UPDATE_SERVER, DNS_UPDATE_TSIG, DNSH_TEST_UNBOUND
 # (the resolver that follows CNAMEs into Knot), DNSH_TEST_CUSTOMER_ZONE/_NS1/_NS2,
 # DNSH_TEST_SILENT_ZONE/_NS_ADDRESSES and DNSH_TEST_PLAYED_ZONE/_NS_ADDRESS (zones whose
-# nameservers a test plays on loopback addresses) and
+# nameservers a test plays on loopback addresses), DNSH_TEST_PARTLY_REACHABLE_ZONE and
+# DNSH_TEST_UNSENDABLE_ADDRESS (the played nameserver, plus an address no packet can go to) and
 # ACME_DIRECTORY_UNBOUND/PEBBLE_MANAGEMENT_UNBOUND (a CA resolving through that Unbound).
 # DNS_RESOLVER and the other CAs stay on challtestsrv.
 dnsh_start_test_stack() {

@@ -14,7 +14,7 @@ namespace dnsh {
 namespace {
 
 FailureCode lookupFailure(LookupOutcome outcome) {
-    return outcome == LookupOutcome::Timeout ? FailureCode::DnsTimeout : FailureCode::DnsServfail;
+    return noAnswer(outcome) ? FailureCode::DnsTimeout : FailureCode::DnsServfail;
 }
 
 std::string resultOf(const CaaNameCheck& name) {

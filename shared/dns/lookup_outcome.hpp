@@ -8,14 +8,17 @@
 namespace dnsh {
 
 // Found: NOERROR (for a TXT lookup: with values). NoRecords: NOERROR without what was asked.
-enum class LookupOutcome { Found, NoRecords, NxDomain, ServFail, Timeout, Failed };
+// Unreachable: the question could not be sent at all (no route to the server's network, an
+// address family this host lacks); Timeout: sent, and no answer in time.
+enum class LookupOutcome { Found, NoRecords, NxDomain, ServFail, Timeout, Unreachable, Failed };
 
-inline constexpr EnumNames<LookupOutcome, 6> kLookupOutcomeNames{{{
+inline constexpr EnumNames<LookupOutcome, 7> kLookupOutcomeNames{{{
     {LookupOutcome::Found, "found"},
     {LookupOutcome::NoRecords, "no_records"},
     {LookupOutcome::NxDomain, "nxdomain"},
     {LookupOutcome::ServFail, "servfail"},
     {LookupOutcome::Timeout, "timeout"},
+    {LookupOutcome::Unreachable, "unreachable"},
     {LookupOutcome::Failed, "error"},
 }}};
 
@@ -23,9 +26,15 @@ constexpr std::string_view toString(LookupOutcome outcome) {
     return kLookupOutcomeNames.toString(outcome);
 }
 
+// No answer came, whether the question was lost or could not be sent: dns_timeout, asked again
+// later.
+constexpr bool noAnswer(LookupOutcome outcome) {
+    return outcome == LookupOutcome::Timeout || outcome == LookupOutcome::Unreachable;
+}
+
 // Worth asking the next server: this one did not answer, or answered SERVFAIL.
 constexpr bool askNextServer(LookupOutcome outcome) {
-    return outcome == LookupOutcome::Timeout || outcome == LookupOutcome::ServFail;
+    return noAnswer(outcome) || outcome == LookupOutcome::ServFail;
 }
 
 }  // namespace dnsh

@@ -36,6 +36,7 @@ PersistCheck persistCheckFrom(const std::string& name, const TxtLookup& lookup,
             break;
         case LookupOutcome::ServFail:
         case LookupOutcome::Timeout:
+        case LookupOutcome::Unreachable:
         case LookupOutcome::Failed:
             check.lookupFailure = txtFailure(lookup.outcome, 1);
             check.lookupDetail = lookup.detail;

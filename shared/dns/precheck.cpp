@@ -56,7 +56,7 @@ TxtCheck failure(TxtCheck check, std::optional<FailureCode> failure,
 // An error result of a lookup that did not get an answer: the deadline or a server's silence
 // is a timeout, anything else a failure.
 FailureCode errorResult(LookupOutcome outcome) {
-    return outcome == LookupOutcome::Timeout ? FailureCode::DnsTimeout : FailureCode::DnsServfail;
+    return noAnswer(outcome) ? FailureCode::DnsTimeout : FailureCode::DnsServfail;
 }
 
 // Why `address` may not be asked ("" when it may): not an address, or not public unicast and in
@@ -146,7 +146,7 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         for (std::size_t j = 0; j < 2; ++j) {
             const RecordType type = j == 0 ? RecordType::A : RecordType::Aaaa;
             const DnsResponse response = addressLookups[2 * i + j].get();
-            timedOut = timedOut || response.outcome == LookupOutcome::Timeout;
+            timedOut = timedOut || noAnswer(response.outcome);
             if (!response.detail.empty() && nameserver.lookupDetail.empty())
                 nameserver.lookupDetail = response.detail;
             for (const auto& record : response.answer)
@@ -196,6 +196,7 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         std::string description;
     };
     std::vector<Asked> answers;
+    std::size_t reached = 0;  // addresses a question could be sent to
     for (std::size_t k = 0; k < asked.size(); ++k) {
         const Candidate& candidate = asked[k];
         const std::string& nameserver = nameservers[candidate.nameserver].name;
@@ -207,10 +208,18 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
             if (!txtValuesContain(seen, value)) ++missing;
         LookupOutcome outcome = txt.outcome;
         if (outcome == LookupOutcome::Found && seen.empty()) outcome = LookupOutcome::NoRecords;
-        const std::optional<FailureCode> failed = txtFailure(outcome, missing);
         const std::string where = nameserver + " (" + candidate.address + ") ";
+        if (outcome == LookupOutcome::Unreachable) {
+            // Nothing to compare: listed, not held against the zone (its other addresses are).
+            answers.push_back({{nameserver, candidate.address, std::nullopt, {},
+                                AddressAsked::Unreachable},
+                               where + "could not be sent to: " + txt.detail});
+            continue;
+        }
+        ++reached;
+        const std::optional<FailureCode> failed = txtFailure(outcome, missing);
         answers.push_back(
-            {{nameserver, candidate.address, failed, seen, false},
+            {{nameserver, candidate.address, failed, seen, AddressAsked::Asked},
              where + (failed == FailureCode::TxtMismatch
                           ? "has " + std::to_string(seen.size()) + " TXT value(s) at " +
                                 current.text() + ", " + std::to_string(missing) +
@@ -233,7 +242,8 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
     for (std::size_t i = 0; i < nameservers.size(); ++i) {
         const Nameserver& nameserver = nameservers[i];
         if (nameserver.addresses.empty()) {
-            check.servers.push_back({nameserver.name, "", nameserver.lookupFailure, {}, false});
+            check.servers.push_back({nameserver.name, "", nameserver.lookupFailure, {},
+                                     AddressAsked::Asked});
             note(nameserver.lookupFailure,
                  "the nameserver " + nameserver.name + " of " + check.zone + " has no address" +
                      (nameserver.lookupDetail.empty() ? "" : " (" + nameserver.lookupDetail + ")"));
@@ -249,8 +259,15 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         }
         for (const auto& candidate : refused)
             if (candidate.nameserver == i)
-                check.servers.push_back(
-                    {nameserver.name, candidate.address, std::nullopt, {}, true});
+                check.servers.push_back({nameserver.name, candidate.address, std::nullopt, {},
+                                         AddressAsked::NotAllowed});
+    }
+    if (!asked.empty() && reached == 0) {
+        // Every address asked was out of this host's reach (an IPv4-only host, a zone served
+        // over IPv6 alone): nothing was compared, so nothing passed.
+        worst = FailureCode::DnsTimeout;
+        description = "no nameserver address of " + check.zone +
+                      " could be sent a question from this host: " + answers.front().description;
     }
     if (asked.empty() && !refused.empty()) {
         worst = FailureCode::DnsAddressNotAllowed;
@@ -267,6 +284,9 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         if (!refused.empty())
             description += " (" + std::to_string(refused.size()) +
                            " address(es) not asked: not public, not in DNS_PRECHECK_ALLOW)";
+        if (reached < asked.size())
+            description += " (" + std::to_string(asked.size() - reached) +
+                           " address(es) this host cannot send to)";
     }
     check.description = description;
     return check;

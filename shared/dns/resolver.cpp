@@ -123,6 +123,12 @@ DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType
     ldns_status status = ldns_resolver_send(&raw, resolver.get(), qname.get(), ldnsType(type),
                                             LDNS_RR_CLASS_IN, recursive ? LDNS_RD : 0);
     LdnsPacketPtr packet(raw);
+    // ldns's UDP send reports a socket that could not be made or a datagram the kernel refused
+    // at once (ENETUNREACH: no route, as to an IPv6 address on a host without IPv6) as
+    // SOCKET_ERROR, and a question sent but not answered in time as NETWORK_ERR.
+    if (status == LDNS_STATUS_SOCKET_ERROR)
+        return {LookupOutcome::Unreachable, {}, {}, "could not send to " + label + " (" +
+                                                        ldns_get_errorstr_by_id(status) + ")"};
     if (status == LDNS_STATUS_OK && packet && ldns_pkt_tc(packet.get())) {
         // TCP connects, then waits for the answer: within a deadline each gets half of what is
         // left.

@@ -19,6 +19,7 @@ std::optional<FailureCode> txtFailure(LookupOutcome outcome, std::size_t missing
         case LookupOutcome::NxDomain:
             return FailureCode::DnsNxdomain;
         case LookupOutcome::Timeout:
+        case LookupOutcome::Unreachable:
             return FailureCode::DnsTimeout;
         case LookupOutcome::ServFail:
         case LookupOutcome::Failed:
@@ -29,6 +30,20 @@ std::optional<FailureCode> txtFailure(LookupOutcome outcome, std::size_t missing
 
 std::string_view resultName(const std::optional<FailureCode>& failure) {
     return failure ? toString(*failure) : "found";
+}
+
+std::string_view addressResult(const NameserverAnswer& server) {
+    switch (server.asked) {
+        case AddressAsked::Asked:
+            return resultName(server.failure);
+        // Not asked: not a failure of the zone, a rule of ours (DNS_PRECHECK_ALLOW).
+        case AddressAsked::NotAllowed:
+            return "address_not_allowed";
+        // Not a failure of the zone either: this host has no way to it.
+        case AddressAsked::Unreachable:
+            return "address_unreachable";
+    }
+    return "found";
 }
 
 namespace {
@@ -53,6 +68,8 @@ std::string describe(const TxtCheck& check, const TxtLookup& lookup, std::size_t
             return check.name + " does not exist (NXDOMAIN)" + detail;
         case LookupOutcome::Timeout:
             return "the DNS lookup for " + check.name + " timed out" + detail;
+        case LookupOutcome::Unreachable:
+            return "the DNS lookup for " + check.name + " could not be sent" + detail;
         case LookupOutcome::ServFail:
         case LookupOutcome::Failed:
             return "the DNS servers failed to answer for " + check.name + " (SERVFAIL)" + detail;
@@ -151,9 +168,7 @@ std::string txtCheckJson(const TxtCheck& check,
             Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
             item.set("nameserver", shownText(server.nameserver, kMaxShownNameBytes));
             item.set("address", shownText(server.address, kMaxShownNameBytes));
-            // Not asked: not a failure of the zone, a rule of ours (DNS_PRECHECK_ALLOW).
-            item.set("result", server.notAllowed ? std::string("address_not_allowed")
-                                                 : std::string(resultName(server.failure)));
+            item.set("result", std::string(addressResult(server)));
             setSeen(item, server.seen, kMaxNameserverSeenValues);
             servers.add(item);
         }

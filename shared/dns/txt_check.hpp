@@ -12,13 +12,20 @@
 
 namespace dnsh {
 
+// Whether the precheck asked an address of a nameserver, and if not, why (README "API").
+enum class AddressAsked {
+    Asked,
+    NotAllowed,   // not public and not in DNS_PRECHECK_ALLOW: never sent a packet
+    Unreachable,  // this host could not send to it (no route): no answer to compare
+};
+
 // What one authoritative nameserver answered (DNS_PRECHECK=authoritative).
 struct NameserverAnswer {
     std::string nameserver;  // its NS name
     std::string address;     // the address asked
     std::optional<FailureCode> failure;  // as TxtCheck::failure
     std::vector<std::string> seen;
-    bool notAllowed = false;  // an address the precheck may not ask: never asked
+    AddressAsked asked = AddressAsked::Asked;
 };
 
 struct TxtCheck {
@@ -44,6 +51,8 @@ std::optional<FailureCode> txtFailure(LookupOutcome outcome, std::size_t missing
 
 // A check's "result" as shown: "found", or the failure's error_code.
 std::string_view resultName(const std::optional<FailureCode>& failure);
+// One nameserver address's "result" as shown: its check's, or why it was not asked.
+std::string_view addressResult(const NameserverAnswer& server);
 
 // Looks up `name` (following CNAMEs) and compares with `expected`, all of which must be there.
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,

@@ -3,6 +3,9 @@
 // that answers with owner names in the case of its own zone data instead of the question's, still
 // pass. The zone's nameserver is played by the test on a loopback address (played-zone.test of
 // deploy/test); Unbound finds its zone cut and nameserver in Knot.
+// A nameserver address this host cannot send to (no route to its network, as an IPv6 address on
+// a host without IPv6) has nothing to compare: listed, not held against a zone whose other
+// addresses answer (partly-reachable.test: the played address and 255.255.255.255).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -86,4 +89,53 @@ TEST_CASE(
         CHECK(dnsh::resultName(check.servers[0].failure) == "found");
     }
     CHECK(played.queries() >= 2);
+}
+
+TEST_CASE(
+    "precheck: a nameserver address this host cannot send to is unreachable at once, listed as "
+    "address_unreachable and not held against the zone, and fails the check when nothing else "
+    "could be asked") {
+    const std::string zone = requireEnv("DNSH_TEST_PARTLY_REACHABLE_ZONE");
+    const std::string unsendable = requireEnv("DNSH_TEST_UNSENDABLE_ADDRESS");
+    const std::string value = dnsh::randomHex(16);
+    const std::string name = "_acme-challenge.www." + zone;
+    FakeNameservers played({requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS")},
+                           [&](const std::string& qname, const std::string& qtype) {
+                               std::vector<std::string> records;
+                               if (qtype == "TXT")
+                                   records.push_back(qname + ". 0 IN TXT \"" + value + "\"");
+                               return records;
+                           });
+    // The address itself: the kernel refuses the datagram, so no timeout is waited for.
+    const dnsh::DnsServer server{unsendable, 53};
+    const dnsh::DnsResponse direct =
+        dnsh::queryServer(&server, dnsh::DnsName(name), dnsh::RecordType::Txt, false, 2s, {});
+    CAPTURE(direct.detail);
+    CHECK(std::string(dnsh::toString(direct.outcome)) == "unreachable");
+
+    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    // Both addresses allowed (neither is public): the played one answers, the other cannot be
+    // sent to.
+    const dnsh::TxtCheck check = dnsh::checkTxtAuthoritative(
+        resolver, name, {value},
+        {std::chrono::steady_clock::now() + 10s,
+         dnsh::parseNetworkList("127.0.0.0/8," + unsendable + "/32")});
+    CAPTURE(check.description);
+    CHECK(dnsh::resultName(check.failure) == "found");
+    CHECK(check.zone == zone);
+    REQUIRE(check.servers.size() == 2);
+    for (const auto& answer : check.servers) {
+        CAPTURE(answer.address);
+        CHECK(dnsh::addressResult(answer) ==
+              (answer.address == unsendable ? "address_unreachable" : "found"));
+    }
+    CHECK(dnsh::txtCheckJson(check, std::nullopt).find("\"address_unreachable\"") !=
+          std::string::npos);
+
+    // The unsendable address alone may be asked: nothing was compared, so nothing passed.
+    const dnsh::TxtCheck alone = dnsh::checkTxtAuthoritative(
+        resolver, name, {value},
+        {std::chrono::steady_clock::now() + 10s, dnsh::parseNetworkList(unsendable + "/32")});
+    CAPTURE(alone.description);
+    CHECK(dnsh::resultName(alone.failure) == "dns_timeout");
 }

@@ -123,7 +123,8 @@ TEST_CASE("LookupOutcome: one name table, the dnsh_dns_lookups_total label value
     const std::vector<Case> cases{
         {LookupOutcome::Found, "found"},       {LookupOutcome::NoRecords, "no_records"},
         {LookupOutcome::NxDomain, "nxdomain"}, {LookupOutcome::ServFail, "servfail"},
-        {LookupOutcome::Timeout, "timeout"},   {LookupOutcome::Failed, "error"},
+        {LookupOutcome::Timeout, "timeout"},   {LookupOutcome::Unreachable, "unreachable"},
+        {LookupOutcome::Failed, "error"},
     };
     // Compared in double parentheses: doctest would print a LookupOutcome with our toString.
     for (const auto& c : cases) {

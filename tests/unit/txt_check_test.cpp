@@ -54,7 +54,7 @@ TxtCheck hostileCheck(std::size_t values, std::size_t valueBytes, std::size_t se
     for (std::size_t i = 0; i < servers; ++i)
         check.servers.push_back({std::string(253, '\x01'), std::string(300, '\x01'),
                                  FailureCode::DnsAddressNotAllowed,
-                                 std::vector<std::string>(values, value), false});
+                                 std::vector<std::string>(values, value), AddressAsked::Asked});
     check.nameserversNotAsked = 1000;
     check.addressesNotAsked = 1000;
     return check;
