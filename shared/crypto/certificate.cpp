@@ -2,6 +2,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -17,11 +18,38 @@ namespace dnsh {
 namespace {
 
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 
 X509Ptr readCertificate(const std::string& pem) {
     std::unique_ptr<BIO, decltype(&BIO_free)> bio(
         BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
     return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+}
+
+// The next certificate of `in`, null at the end of the text. PEM_read_bio_X509 returns null at
+// the end and on a certificate that does not parse alike; only the end leaves "no start line".
+X509Ptr nextCertificate(BIO* in) {
+    X509Ptr certificate(PEM_read_bio_X509(in, nullptr, nullptr, nullptr), &X509_free);
+    if (certificate) return certificate;
+    const unsigned long error = ERR_peek_last_error();
+    if (ERR_GET_LIB(error) != ERR_LIB_PEM || ERR_GET_REASON(error) != PEM_R_NO_START_LINE)
+        throw std::runtime_error("a certificate does not parse: " + opensslError());
+    ERR_clear_error();
+    return certificate;
+}
+
+// PEM_write_bio_X509's form: base64 lines of 64, LF line ends, no blank line.
+std::string certificatePem(X509* certificate) {
+    BioPtr out(BIO_new(BIO_s_mem()), &BIO_free);
+    if (!out || PEM_write_bio_X509(out.get(), certificate) != 1)
+        throw std::runtime_error("cannot encode a certificate: " + opensslError());
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(out.get(), &data);
+    return std::string(data, static_cast<std::size_t>(size));
+}
+
+bool isBlank(std::string_view text) {
+    return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
 std::string rfc3339(const ASN1_TIME* time) {
@@ -68,12 +96,20 @@ IssuedCertificate parseCertificateChain(const std::string& pemChain) {
     static const std::string kEnd = "-----END CERTIFICATE-----";
     const std::size_t leafEnd = pemChain.find(kEnd);
     if (leafEnd == std::string::npos) throw std::runtime_error("no certificate in the chain");
-    IssuedCertificate issued;
-    issued.leafPem = pemChain.substr(0, leafEnd + kEnd.size()) + "\n";
     const std::size_t next = pemChain.find("-----BEGIN", leafEnd);
-    issued.chainPem = next == std::string::npos ? "" : pemChain.substr(next);
-    const X509Ptr leaf = readCertificate(issued.leafPem);
+    const std::string chainAsSent = next == std::string::npos ? "" : pemChain.substr(next);
+    const X509Ptr leaf = readCertificate(pemChain.substr(0, leafEnd + kEnd.size()) + "\n");
     if (!leaf) throw std::runtime_error("leaf certificate does not parse: " + opensslError());
+    // Stored canonical, so the API's download and the edge's files have no blank line or CR
+    // (canonicalCertificatesPem). A chain OpenSSL cannot read is kept as sent, as it always was:
+    // the leaf is good, and the edge agent refuses that chain when it delivers it.
+    IssuedCertificate issued;
+    issued.leafPem = certificatePem(leaf.get());
+    try {
+        issued.chainPem = canonicalCertificatesPem(chainAsSent);
+    } catch (const std::runtime_error&) {
+        issued.chainPem = chainAsSent;
+    }
     issued.notBefore = rfc3339(X509_get0_notBefore(leaf.get()));
     issued.notAfter = rfc3339(X509_get0_notAfter(leaf.get()));
     int days = 0, seconds = 0;
@@ -82,6 +118,18 @@ IssuedCertificate parseCertificateChain(const std::string& pemChain) {
         throw std::runtime_error("bad certificate validity");
     issued.lifetime = std::chrono::seconds(static_cast<long long>(days) * 86400 + seconds);
     return issued;
+}
+
+std::string canonicalCertificatesPem(std::string_view pem) {
+    if (isBlank(pem)) return "";  // a leaf-only order's chain
+    const BioPtr in(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+    if (!in) throw std::runtime_error("cannot read the certificates: " + opensslError());
+    ERR_clear_error();  // nextCertificate() reads the queue: only its own errors in it
+    std::string canonical;
+    while (const X509Ptr certificate = nextCertificate(in.get()))
+        canonical += certificatePem(certificate.get());
+    if (canonical.empty()) throw std::runtime_error("no PEM certificate in the text");
+    return canonical;
 }
 
 std::string certificateSerialHex(const std::string& leafPem) {

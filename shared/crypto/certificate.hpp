@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dnsh {
@@ -13,8 +14,8 @@ namespace dnsh {
 std::string makeCsrDer(EVP_PKEY* key, const std::vector<std::string>& dnsNames);
 
 struct IssuedCertificate {
-    std::string leafPem;
-    std::string chainPem;   // the issuers after the leaf
+    std::string leafPem;    // canonical (canonicalCertificatesPem)
+    std::string chainPem;   // the issuers after the leaf: canonical, or as sent when unreadable
     std::string notBefore;  // RFC 3339 UTC
     std::string notAfter;
     std::chrono::seconds lifetime{0};  // notAfter - notBefore
@@ -22,6 +23,14 @@ struct IssuedCertificate {
 
 // Splits a PEM chain (leaf first) and reads the leaf's validity. Throws std::runtime_error.
 IssuedCertificate parseCertificateChain(const std::string& pemChain);
+
+// Every certificate of `pem`, in order, re-encoded by OpenSSL: RFC 7468's strict form (§3; base64
+// lines of 64, §2) with LF line ends and nothing between certificates, so no blank line and no CR
+// whatever the source had (Boulder sends a blank line before each chain certificate; some CAs
+// send CRLF). Text around the certificates goes (RFC 7468 §2 permits it; it is not certificate
+// data); blank text gives "". Throws std::runtime_error when a certificate does not parse or
+// non-blank text holds none.
+std::string canonicalCertificatesPem(std::string_view pem);
 
 // The leaf's serial number in upper-case hex without leading zeros ("" when it is no PEM
 // certificate): what the edge agent compares with what a TLS terminator serves.

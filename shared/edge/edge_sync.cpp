@@ -20,6 +20,18 @@ void appendPem(SecretString& out, std::string_view pem) {
     if (!pem.empty() && pem.back() != '\n') out.append("\n");
 }
 
+// A row's certificates as OpenSSL re-encodes them (crypto/certificate.hpp): rows hold what the CA
+// sent, blank lines between certificates (Boulder) or CRLF, and HAProxy's runtime API ends a
+// `set ssl cert` payload at its first empty line (management guide §9.3, "set ssl cert"), which
+// would cut the rest of the chain and the key off. Rows stored before that was done included.
+std::string canonicalColumn(const std::string& pem, const char* column) {
+    try {
+        return canonicalCertificatesPem(pem);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string("the stored ") + column + ": " + e.what());
+    }
+}
+
 }  // namespace
 
 EdgeSync::EdgeSync(const EdgeSettings& settings, EdgeDirectory& directory, const KeyEncryptor& keys)
@@ -38,8 +50,9 @@ bool EdgeSync::writeDomain(const EdgeCertificate& certificate) {
     if (serial.empty()) throw std::runtime_error("the stored certificate is not a PEM certificate");
     // Decrypted key material lives in wiped buffers only (crypto/secret_string.hpp).
     SecretString combined;
-    appendPem(combined, certificate.leafPem);
-    appendPem(combined, certificate.chainPem);
+    appendPem(combined, canonicalColumn(certificate.leafPem, "certificate_pem"));
+    appendPem(combined, canonicalColumn(certificate.chainPem, "chain_pem"));
+    // privateKeyToPem's PEM_write_bio_PrivateKey: LF lines, no blank line (install() checks).
     appendPem(combined, keys_.decrypt(certificate.sealedKey));
     const bool changed = directory_.write(file, combined.str(), EdgeDirectory::Mode::Secret);
     served_[certificate.domainName] = {certificate.certificateId, serial,

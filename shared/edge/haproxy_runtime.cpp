@@ -42,6 +42,12 @@ std::string normalisedSerial(const std::string& hex) {
     return first == std::string::npos ? "0" : out.substr(first);
 }
 
+bool isWholeCliPayload(std::string_view payload) {
+    return !payload.empty() && payload.front() != '\n' && payload.back() == '\n' &&
+           payload.find("\n\n") == std::string_view::npos &&
+           payload.find('\r') == std::string_view::npos;
+}
+
 HaproxyRuntime::HaproxyRuntime(std::string socketPath, std::string crtList,
                                std::chrono::milliseconds timeout)
     : socketPath_(std::move(socketPath)), crtList_(std::move(crtList)), timeout_(timeout) {}
@@ -134,13 +140,20 @@ void HaproxyRuntime::install(const std::string& certFile, const std::string& pem
         throw std::runtime_error("the certificate file of " + certFile + " is " +
                                  std::to_string(pem.size()) +
                                  " bytes, too large for HAProxy's runtime API (16 KiB buffer)");
+    // Checked before anything is sent: the lines after an empty one (the key's) would otherwise
+    // reach HAProxy as commands. The message names no content: the file holds the key.
+    if (!isWholeCliPayload(pem))
+        throw std::runtime_error("the certificate file of " + certFile +
+                                 " is not one `set ssl cert` payload (an empty line or a CR, or "
+                                 "no final line end)");
     if (isNew) {
         const std::string answer = command("new ssl cert " + certFile);
         // Already known (an earlier run stopped between its commands): go on with `set`.
         if (!contains(answer, "New empty certificate store") && !contains(answer, "already exists"))
             throw std::runtime_error("new ssl cert " + certFile + ": " + answer);
     }
-    // The payload ends at the first empty line; a PEM has none. The answer must name this file.
+    // The payload ends at the empty line after it (checked above: it has none of its own). The
+    // answer must name this file.
     const std::string staged = stage(certFile, set);
     if (!contains(staged, ("for certificate " + certFile + "!").c_str())) {
         command("abort ssl cert " + certFile);

@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace dnsh {
 
@@ -55,5 +56,11 @@ private:
 
 // "ABCDEF..." -> upper case without leading zeros, so HAProxy's and OpenSSL's spellings compare.
 std::string normalisedSerial(const std::string& hex);
+
+// Whether `payload` reaches HAProxy whole after `<<`: it ends at the first empty line (management
+// guide §9.3, "set ssl cert"), and the lines after one would be read as commands. So: not empty,
+// no empty line, ending with a line end, and no CR (the agent writes LF-only PEM: a CR means a
+// file not made so, and a line of a lone CR may count as empty).
+bool isWholeCliPayload(std::string_view payload);
 
 }  // namespace dnsh

@@ -41,12 +41,19 @@ std::string EdgeDomains::certificateInsert(const std::string& domainId, const st
             kekFile.empty() ? requireEnv("KEY_ENCRYPTION_KEY_FILE") : kekFile);
         sealed = kek.encrypt(readFile(dir.path() + "/key.pem"));
     }
+    return insertSql(domainId, leaf, "", sealed, stored);
+}
+
+std::string EdgeDomains::insertSql(const std::string& domainId, const std::string& leafPem,
+                                   const std::string& chainPem, const std::string& sealedKey,
+                                   StoredCertificate& stored) {
     stored.id = randomHex(16);
-    stored.serial = certificateSerialHex(leaf);
+    stored.serial = certificateSerialHex(leafPem);
     return "INSERT INTO certificates (id, domain_id, certificate_pem, chain_pem, "
            "private_key_ciphertext, key_id, issued_at, expires_at) VALUES (" +
-           quoted(stored.id) + ", " + quoted(domainId) + ", " + quoted(leaf) + ", '', " +
-           quoted(sealed) + ", 'edge-test', now(), now() + interval '30 days');";
+           quoted(stored.id) + ", " + quoted(domainId) + ", " + quoted(leafPem) + ", " +
+           quoted(chainPem) + ", " + quoted(sealedKey) +
+           ", 'edge-test', now(), now() + interval '30 days');";
 }
 
 StoredCertificate EdgeDomains::storeCertificate(const std::string& domainId,
@@ -54,6 +61,37 @@ StoredCertificate EdgeDomains::storeCertificate(const std::string& domainId,
     StoredCertificate stored;
     run(certificateInsert(domainId, name, stored));
     return stored;
+}
+
+StoredCertificate EdgeDomains::storeIssued(const std::string& domainId,
+                                           const std::string& leafPem,
+                                           const std::string& chainPem,
+                                           const std::string& keyPem) {
+    const auto kek = KeyEncryptor::fromFile(requireEnv("KEY_ENCRYPTION_KEY_FILE"));
+    StoredCertificate stored;
+    run(insertSql(domainId, leafPem, chainPem, kek.encrypt(keyPem), stored));
+    REQUIRE_FALSE(stored.serial.empty());
+    return stored;
+}
+
+IssuedChain issueThroughIntermediate(const std::string& name) {
+    TempDir dir;
+    const std::string at = dir.path() + "/";
+    // `req -x509 -CA` (OpenSSL 3) signs with the issuer's key; the default extensions make each
+    // a CA (basicConstraints CA:TRUE) but the leaf, which says otherwise.
+    const std::string newKey =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 ";
+    const CommandResult made = runCommand(
+        newKey + "-subj /CN=edge-test-root -keyout " + at + "root.key -out " + at +
+        "root.pem 2>&1 && " + newKey + "-CA " + at + "root.pem -CAkey " + at +
+        "root.key -subj /CN=edge-test-intermediate -keyout " + at + "intermediate.key -out " +
+        at + "intermediate.pem 2>&1 && " + newKey + "-CA " + at + "intermediate.pem -CAkey " +
+        at + "intermediate.key -subj /CN=edge-test -addext 'subjectAltName=DNS:" + name +
+        "' -addext 'basicConstraints=critical,CA:FALSE' -keyout " + at + "leaf.key -out " + at +
+        "leaf.pem 2>&1");
+    REQUIRE_MESSAGE(made.exitCode == 0, made.output);
+    return {readFile(at + "leaf.pem"), readFile(at + "intermediate.pem"),
+            readFile(at + "root.pem"), readFile(at + "leaf.key")};
 }
 
 void EdgeDomains::remove(const std::string& id) {

@@ -15,6 +15,16 @@ struct StoredCertificate {
     std::string serial;  // upper-case hex, no leading zeros
 };
 
+// A certificate as a CA issues one, made for the call by openssl: a leaf for a name (and nothing
+// else: CA:FALSE) signed by an intermediate CA that a root CA signed.
+struct IssuedChain {
+    std::string leafPem;
+    std::string intermediatePem;
+    std::string rootPem;  // what a client verifies the served chain with
+    std::string keyPem;   // the leaf's
+};
+IssuedChain issueThroughIntermediate(const std::string& name);
+
 // A database of the case's own (migrated, dropped when the case ends) and the domain rows it
 // stores there: the agent reads every certificate of its database, and the shared one holds
 // other tests' placeholder certificates. Hand url() to the TlsHost.
@@ -34,6 +44,10 @@ public:
                                   StoredCertificate& stored, const std::string& sealedKey = "",
                                   const std::string& kekFile = "");
     StoredCertificate storeCertificate(const std::string& domainId, const std::string& name);
+    // Stores `leafPem` and `chainPem` as given (a CA's blank lines and CRLF kept) and `keyPem`
+    // sealed under the stack's KEK, as the domain's newest certificate.
+    StoredCertificate storeIssued(const std::string& domainId, const std::string& leafPem,
+                                  const std::string& chainPem, const std::string& keyPem);
     void remove(const std::string& id);
 
     const std::string& url() const { return database_.url(); }
@@ -41,6 +55,11 @@ public:
     std::string text(const std::string& sql) { return database_.text(sql); }
 
 private:
+    // The INSERT of one certificate row; fills `stored`.
+    static std::string insertSql(const std::string& domainId, const std::string& leafPem,
+                                 const std::string& chainPem, const std::string& sealedKey,
+                                 StoredCertificate& stored);
+
     ScratchDatabase database_;
 };
 

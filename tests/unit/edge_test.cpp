@@ -50,6 +50,17 @@ TEST_CASE("serials compare whatever the spelling") {
     CHECK(normalisedSerial("00") == "0");
 }
 
+TEST_CASE("a `set ssl cert` payload goes whole only with no empty line and no CR") {
+    const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    CHECK(isWholeCliPayload(pem + pem));
+    CHECK_FALSE(isWholeCliPayload(""));
+    CHECK_FALSE(isWholeCliPayload(pem + "\n" + pem));  // HAProxy would stop at the blank line
+    CHECK_FALSE(isWholeCliPayload("\n" + pem));
+    CHECK_FALSE(isWholeCliPayload(pem + "\r\n" + pem));
+    CHECK_FALSE(isWholeCliPayload("-----BEGIN CERTIFICATE-----\r\nMIIB\r\n"));
+    CHECK_FALSE(isWholeCliPayload(pem.substr(0, pem.size() - 1)));  // its last line unended
+}
+
 TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the variable") {
     const EdgeSettings defaults = loadEdgeSettings(lookupIn({{"EDGE_DIR", "/srv/edge/"}}));
     CHECK(defaults.dir == "/srv/edge");
