@@ -32,12 +32,16 @@ bool CaPlacement::rateLimited() const {
            });
 }
 
-std::chrono::seconds CaPlacement::retryAfter(std::chrono::seconds fallback) const {
+std::optional<std::chrono::seconds> CaPlacement::soonestRetryAfter() const {
     std::optional<std::chrono::seconds> soonest;
     for (const auto& passed : passedOver)
         if (passed.retryAfter && (!soonest || *passed.retryAfter < *soonest))
             soonest = passed.retryAfter;
-    return soonest.value_or(fallback);
+    return soonest;
+}
+
+std::chrono::seconds CaPlacement::retryAfter(std::chrono::seconds fallback) const {
+    return soonestRetryAfter().value_or(fallback);
 }
 
 std::string CaPlacement::describe() const {

@@ -46,7 +46,10 @@ struct CaPlacement {
     bool forbiddenByCaa() const;
     // Every CA passed over because of a rate limit (the CA's or our order budget).
     bool rateLimited() const;
-    // The soonest a CA said it may take orders again; `fallback` when none said.
+    // The soonest a CA (or our order budget at it) said it may take orders again; nothing when
+    // none said. The API's Retry-After and the scheduler's next attempt both wait that long.
+    std::optional<std::chrono::seconds> soonestRetryAfter() const;
+    // soonestRetryAfter(), or `fallback` when none said.
     std::chrono::seconds retryAfter(std::chrono::seconds fallback) const;
     // "primary (https://...): ca_unreachable: ...; secondary (...): ..." for messages and logs.
     std::string describe() const;

@@ -99,7 +99,8 @@ std::string replacesAt(StepContext& context, AcmeAccount& account) {
 
 // No CA took the order (issuance/ca_fallback.hpp). One CA: its own error, as before there were
 // several. CAA allowing none: the order fails (a renewal is tried again after its backoff, the
-// current certificate staying). A failed CAA lookup or CAs that cannot take it now: retried.
+// current certificate staying). A failed CAA lookup or CAs that cannot take it now: retried, no
+// sooner than the CAs' Retry-After or our spent order budget says (as the API's Retry-After).
 StepResult noCaTookIt(const CaPlacement& placement) {
     if (placement.caaLookupFailed)
         return retryLater(placement.caa->failureCode(), placement.caa->description);
@@ -111,7 +112,8 @@ StepResult noCaTookIt(const CaPlacement& placement) {
         std::rethrow_exception(placement.lastError);
     return retryLater(placement.rateLimited() ? FailureCode::CaRateLimited
                                               : FailureCode::NoCaAvailable,
-                      "no CA could take the order: " + placement.describe());
+                      "no CA could take the order: " + placement.describe(), true,
+                      placement.soonestRetryAfter());
 }
 
 }  // namespace

@@ -118,6 +118,26 @@ void resetBudget() {
     execute("DELETE FROM ca_order_budgets WHERE directory_url = " + quoted(primaryCa()));
 }
 
+// The first CA's budget as `orders` per hour with none left now, as if just spent.
+void spendBudgetPerHour(int orders) {
+    resetBudget();
+    execute("INSERT INTO ca_order_budgets (directory_url, capacity, period_ms, tokens, "
+            "computed_at, empty_since) VALUES (" + quoted(primaryCa()) + ", " +
+            std::to_string(orders) + ", 3600000, 0, now(), now())");
+}
+
+// The CA file with the second CA only.
+std::string fallbackOnlyFile(const TempDir& dir) {
+    return dir.write("fallback.env",
+                     "ACME_CAS=fallback\n"
+                     "ACME_CA_FALLBACK_DIRECTORY=" + fallbackCa() + "\n"
+                     "ACME_CA_FALLBACK_CA_BUNDLE=" + requireEnv("ACME_CA_BUNDLE") + "\n"
+                     "ACME_CA_FALLBACK_PROFILE=default\n"
+                     "ACME_CA_FALLBACK_EAB_KID=" + requireEnv("DNSH_TEST_EAB_KID") + "\n"
+                     "ACME_CA_FALLBACK_EAB_HMAC_KEY=" + requireEnv("DNSH_TEST_EAB_HMAC_KEY") +
+                         "\n");
+}
+
 // issue-certificate for every domain at once, alternately through two lighttpds of their own
 // (two sets of handler processes sharing the budget through PostgreSQL).
 std::vector<HttpResult> issueAllAtOnce(const std::vector<TestDomain>& domains, const ApiServer& a,
@@ -326,6 +346,49 @@ TEST_CASE("order budget: a renewal sent with ARI replaces spends none of it") {
     publish(other, issuedAt(api, other));
     requireAllActive({other}, 40s);
     CHECK(certificateCa(other) == fallbackCa());
+}
+
+TEST_CASE("order budget: a renewal at one CA with its budget spent waits until an order is back") {
+    Leftovers leftovers;
+    TempDir dir;
+    const TestDomain domain = verifiedDomain("budget-renew-wait", leftovers);
+    // Issued at the second CA: a renewal at the first names no certificate that CA issued (no
+    // `replaces`), so it needs the first CA's budget.
+    {
+        const std::string second = fallbackOnlyFile(dir);
+        const ApiServer api("budget-renew-wait", severalCas(second));
+        const auto scheduler = startScheduler(severalCas(second));
+        publish(domain, issuedAt(api, domain));
+        requireAllActive({domain}, 40s);
+        CHECK(scheduler->terminate() == 0);
+    }
+    REQUIRE(certificateCa(domain) == fallbackCa());
+
+    // The first CA alone, one order an hour there and none left.
+    spendBudgetPerHour(1);
+    const auto scheduler = startScheduler(severalCas(budgetFile(dir, "1/1h", false)));
+    execute("UPDATE certificates SET renew_at = now() WHERE superseded_at IS NULL AND "
+            "domain_id = " + quoted(domain.id));
+    const std::string renewal = "FROM acme_orders WHERE kind = 'renewal' AND domain_id = " +
+                                quoted(domain.id);
+    // Tried once, refused by the budget, given back until its next attempt.
+    REQUIRE_MESSAGE(waitFor(20s, [&] {
+                        return count("SELECT count(*) " + renewal + " AND attempts >= 1 AND "
+                                     "lease_owner IS NULL AND next_attempt_at IS NOT NULL") == 1;
+                    }),
+                    statusSummary({domain}) << "\n" << describe(*scheduler));
+    // The next attempt when an order is back (an hour), not POLL_INTERVAL's backoff (200 ms,
+    // doubling: a retry every few seconds that the budget refuses each time).
+    const long long waitS =
+        count("SELECT extract(epoch FROM next_attempt_at - now())::bigint " + renewal);
+    INFO("next attempt in " << waitS << " s\n" << scheduler->log());
+    CHECK(waitS > 3500);
+    CHECK(waitS <= 3600);
+    CHECK(count("SELECT attempts " + renewal) == 1);
+    CHECK(scheduler->log().find("order budget there (1/1h) is spent") != std::string::npos);
+    // The customer keeps the certificate meanwhile.
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "active");
+    resetBudget();
 }
 
 TEST_CASE("order budget: two schedulers renewing at once share it: 2 an hour at the first CA, the rest at the second") {

@@ -25,6 +25,48 @@ struct Timed {
     double seconds = 0;
 };
 
+Timed runTimed(const std::string& handler, const CgiRequest& request) {
+    const auto started = Clock::now();
+    Timed timed{runCgi(handler, request), 0};
+    timed.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return timed;
+}
+
+// A session of the test holding `table` ACCESS EXCLUSIVE in an open transaction until release()
+// (or the end of its scope), as a migration's ALTER TABLE does: every reader waits, even to
+// parse a statement that names the table.
+class HeldTable {
+public:
+    explicit HeldTable(const std::string& table) : database_(databaseUrl()) {
+        database_.withSession([&](Poco::Data::Session& session) {
+            executeScript(session, "BEGIN");
+            executeScript(session, "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
+            return true;
+        });
+    }
+    ~HeldTable() {
+        try {
+            release();
+        } catch (...) {
+        }
+    }
+    HeldTable(const HeldTable&) = delete;
+    HeldTable& operator=(const HeldTable&) = delete;
+
+    void release() {
+        if (released_) return;
+        released_ = true;
+        database_.withSession([&](Poco::Data::Session& session) {
+            executeScript(session, "COMMIT");
+            return true;
+        });
+    }
+
+private:
+    Database database_;
+    bool released_ = false;
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -78,4 +120,34 @@ TEST_CASE(
     request.path = "/domains/" + domain.id;
     request.contentType = "";
     CHECK(runCgi("delete_domain", request).status == 204);
+}
+
+// /metrics reads scheduler_heartbeats through one of Poco's own statements, not runSql: Poco's
+// exception has no SQLSTATE (its Parse step drops it), and a lock timeout there was a 500
+// "internal error" without Retry-After. It is the same 503 as any handler's now.
+TEST_CASE(
+    "timeouts: GET /metrics while a table it reads is locked gives a JSON 503 with Retry-After "
+    "within DB_LOCK_TIMEOUT") {
+    CgiRequest request;
+    request.method = "GET";
+    request.path = "/metrics";
+    request.contentType = "";
+    request.env = {{"DB_LOCK_TIMEOUT", "1s"}, {"LOG_LEVEL", "error"}};
+    {
+        HeldTable held("scheduler_heartbeats");
+        std::future<Timed> scrape =
+            std::async(std::launch::async, [&] { return runTimed("metrics", request); });
+        const bool answered = scrape.wait_for(8s) == std::future_status::ready;
+        held.release();  // lets a handler that waits without a bound finish
+        const Timed timed = scrape.get();
+        INFO("GET /metrics answered " << timed.result.status << " " << timed.result.body
+                                      << " after " << timed.seconds << " s");
+        CHECK_MESSAGE(answered, "the handler was still waiting for the table after 8 s");
+        REQUIRE(timed.result.status == 503);
+        checkError(timed.result, 503, "database busy");
+        CHECK_FALSE(timed.result.header("Retry-After").empty());
+        CHECK(timed.seconds < 4.0);
+    }
+    // Once the table is free the same scrape goes through.
+    CHECK(runCgi("metrics", request).status == 200);
 }
