@@ -88,6 +88,16 @@ StepResult answerChallenges(StepContext& context) {
     return moveOnAfter(OrderStep::AwaitAuthz, kCaPollDelay, StepLabel::AnsweredChallenges);
 }
 
+// A renewal waits for its customer until the CA's order expires, so a nameserver that did not
+// answer in time (one lost packet will do) neither fails it nor counts as an attempt: attempts
+// == 0 is how awaitDnsStep knows no CA error came yet. Looked at again at the slow pace, a silent
+// zone costs a worker one precheck deadline per 5 minutes, no more than the backoff would.
+StepResult lookAgainAfterTimeout(StepContext& context, const TxtCheck& check) {
+    const milliseconds next = std::max(context.config().pollInterval, kSlowDnsPoll);
+    context.recordCheck(txtCheckJson(check, next));
+    return pollDnsAgain(next);
+}
+
 }  // namespace
 
 StepResult awaitDnsStep(StepContext& context) {
@@ -99,11 +109,12 @@ StepResult awaitDnsStep(StepContext& context) {
     if (auto stopped = context.parts().publishers.of(order).present(context))
         return std::move(*stopped);
     const TxtCheck check = checkValues(context);
-    // Nameservers that do not answer in time cost a worker for the whole deadline: each such
-    // look counts as an attempt, and the next one waits a backoff (the order fails after its
-    // attempts or POLL_TIMEOUT), so a silent zone cannot keep the scheduler busy. The check is
-    // recorded with the next attempt the runner decides on.
+    // Nameservers that do not answer in time cost a worker for the whole deadline: for an issue
+    // order each such look counts as an attempt, and the next one waits a backoff (the order
+    // fails after its attempts or POLL_TIMEOUT), so a silent zone cannot keep the scheduler busy.
+    // The check is recorded with the next attempt the runner decides on.
     if (config.dnsPrecheck == DnsPrecheck::Authoritative && check.failure == FailureCode::DnsTimeout) {
+        if (order.kind == OrderKind::Renewal) return lookAgainAfterTimeout(context, check);
         step::Retry retry{FailureCode::DnsTimeout, "TXT values not checked: " + check.description,
                           true, std::nullopt, nullptr};
         retry.afterDecision = [&context, check](std::optional<milliseconds> next) {

@@ -19,6 +19,7 @@
 #include "acme/transport.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
+#include "support/fake_nameservers.hpp"
 #include "support/http_client.hpp"
 #include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
@@ -601,6 +602,74 @@ TEST_CASE("renewal: the CA's first error after a long wait for the customer's DN
     REQUIRE_MESSAGE(waitFor(20s, [&] { return newestCertificateId(domain) != firstCert; }),
                     get("/domains/" + domain.id).body);
     CHECK(watch.statuses == std::set<std::string>{"active"});
+}
+
+TEST_CASE("renewal: a DNS lookup that times out while the renewal waits for its customer past "
+          "POLL_TIMEOUT is looked at again, the same values asked, and the renewal completes") {
+    Leftovers leftovers;
+    const TestDomain domain = activeDomainNoScheduler("renew-dns-timeout", leftovers);
+    makeDue(domain);
+    const Env fast{{"POLL_INTERVAL", "100ms"}, {"POLL_TIMEOUT", "1s"}};
+    Watch watch;
+    Renewal awaiting;
+    std::string order;
+    {
+        // The renewal waits for its customer past POLL_TIMEOUT (days, in production).
+        const auto waiting = startScheduler(fast);
+        awaiting = watch.awaitingDns(domain, 20s);
+        REQUIRE(waitFor(10s, [&] {
+            order = scalar("SELECT id FROM acme_orders WHERE domain_id = " + quoted(domain.id) +
+                           " AND kind = 'renewal' AND status = 'pending' AND step = 'await_dns' "
+                           "AND step_started_at < now() - interval '2 s'");
+            return !order.empty();
+        }));
+        CHECK(waiting->terminate() == 0);
+    }
+    REQUIRE(awaiting.challenges.size() == 1);
+    {
+        // One authoritative check times out: the resolver that finds the zone's nameservers is
+        // silent here, as a nameserver that lost the one UDP packet would be.
+        const std::string silentAddress =
+            splitList(requireEnv("DNSH_TEST_SILENT_NS_ADDRESSES")).front();
+        FakeNameservers silent({silentAddress});
+        Env timingOut = fast;
+        timingOut.insert({{"DNS_PRECHECK", "authoritative"},
+                          {"DNS_RESOLVER", silentAddress + ":53"},
+                          {"DNS_TIMEOUT", "1s"}});
+        execute("UPDATE acme_orders SET next_attempt_at = now() WHERE id = " + quoted(order));
+        const auto scheduler = startScheduler(timingOut);
+        REQUIRE_MESSAGE(waitFor(15s,
+                                [&] {
+                                    const auto checks =
+                                        get("/domains/" + domain.id).json()->getObject("checks");
+                                    return silent.queries() > 0 && checks &&
+                                           checks->getValue<std::string>("result") ==
+                                               "dns_timeout";
+                                }),
+                        describe(*scheduler));
+        CHECK(scheduler->terminate() == 0);
+    }
+    // Still the same order, waiting, no attempt counted (so the CA's part gets its own
+    // POLL_TIMEOUT once the values are seen), and the customer is asked for the same value.
+    CHECK(scalar("SELECT status || ':' || step || ':' || attempts FROM acme_orders WHERE id = " +
+                 quoted(order)) == "pending:await_dns:0");
+    const Renewal still = renewalOf(get("/domains/" + domain.id));
+    CHECK(still.status == "awaiting_dns");
+    REQUIRE(still.challenges.size() == 1);
+    CHECK(still.challenges[0].second == awaiting.challenges[0].second);
+
+    // Published: that order completes, the only renewal order.
+    publishRenewalValues(domain, awaiting);
+    execute("UPDATE acme_orders SET next_attempt_at = now() WHERE id = " + quoted(order));
+    const auto scheduler = startScheduler(fast);
+    REQUIRE_MESSAGE(
+        watch.until(domain, 20s, [&](const HttpResult&) { return certificateCount(domain) == 2; }),
+        watch.last.body);
+    CHECK(scalar("SELECT string_agg(id || ':' || status, ',') FROM acme_orders WHERE kind = "
+                 "'renewal' AND domain_id = " +
+                 quoted(domain.id)) == order + ":valid");
+    CHECK(watch.statuses == std::set<std::string>{"active"});
+    CHECK(scheduler->terminate() == 0);
 }
 
 TEST_CASE("renewal: a certificate that expired while its renewal kept failing is still retried, "
