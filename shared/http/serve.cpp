@@ -14,6 +14,7 @@
 #include "core/process_priority.hpp"
 #include "crypto/random.hpp"
 #include "domain/outbox.hpp"
+#include "http/bearer.hpp"
 #include "http/request_metrics.hpp"
 #include "http/routes.hpp"
 #include "http/termination.hpp"
@@ -195,8 +196,8 @@ Response answer(const std::vector<Endpoint>& endpoints, Context& context, Reques
         }
         request.query = parseQueryString(request.queryString);
         if (!context.config.authToken.empty()) {
-            const std::string expected = "Bearer " + context.config.authToken;
-            if (!constantTimeEquals(request.authorization, expected)) {
+            const auto token = bearerToken(request.authorization);
+            if (!token || !constantTimeEquals(*token, context.config.authToken)) {
                 Response response = errorResponse(ErrorCode::Unauthorized,
                                                   "missing or wrong Authorization: Bearer token");
                 response.headers.emplace_back("WWW-Authenticate", "Bearer");

@@ -69,7 +69,8 @@ std::vector<Credentials> wrongCredentials(const std::string& token) {
         {"another token", "Bearer wrong"},
         {"the token less its last character", bearer(token.substr(0, token.size() - 1))},
         {"the token and one character more", bearer(token + "X")},
-        {"two spaces after Bearer", "Bearer  " + token},
+        {"the scheme with no token", "Bearer "},
+        {"the token as the scheme", "Bearer" + token},
         {"the Basic scheme", "Basic " + token},
         {"the token without a scheme", token},
     };
@@ -270,6 +271,13 @@ TEST_CASE("fault: AUTH_TOKEN requires a Bearer token on every route through ligh
         CHECK(allowed.status == route.allowed);
         CHECK(isJsonAnswer(allowed));
         CHECK(allowed.header("WWW-Authenticate").empty());
+    }
+    // The scheme in any case (RFC 9110 §11.1), one or more spaces before the token (RFC 6750
+    // §2.1), as clients write them.
+    for (const std::string& authorization :
+         {"bearer " + token, "BEARER " + token, "Bearer  " + token}) {
+        CAPTURE(authorization);
+        CHECK(call(server, "GET", base, "", authorization).status == 200);
     }
     CHECK(status() == "certificate_pending");
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + id +
