@@ -65,6 +65,25 @@ bool EdgeSync::writeDomain(const EdgeCertificate& certificate) {
     return changed;
 }
 
+// After a restart served_ knows nothing of a domain whose newest certificate cannot be applied:
+// what its older file serves is read from the file (if the agent wrote one), or the crt-list
+// would drop it and HAProxy let go of it (README: "its older file, if any, keeps serving").
+void EdgeSync::keepServingOlderFile(const EdgeCertificate& notApplied) {
+    if (served_.count(notApplied.domainName)) return;  // written by this process: known
+    try {
+        const std::string file = edgeFileName(notApplied.domainName);
+        auto pem = directory_.owns(file) ? directory_.read(file) : std::nullopt;
+        if (!pem) return;
+        const SecretString content(std::move(*pem));
+        const std::string serial = certificateSerialHex(content.str());
+        if (serial.empty()) return;
+        // It stands in for the certificate not applied: a refusal by HAProxy dates from that one.
+        served_[notApplied.domainName] = {"", serial, notApplied.createdMicros};
+    } catch (const std::exception&) {
+        // No name for a file, or none readable: nothing of it is served.
+    }
+}
+
 void EdgeSync::writeSharedFiles() {
     std::string crtList =
         "# written by dnsh-edge-sync: every certificate of this directory (HAProxy crt-list)\n";
@@ -113,6 +132,7 @@ std::set<std::string> EdgeSync::writeDomains(const std::vector<EdgeCertificate>&
                      {{"domain", certificate.domainName},
                       {"certificate_id", certificate.certificateId},
                       {"detail", errorDetail(e)}});
+            keepServingOlderFile(certificate);
         }
     }
     directory_.sync();
@@ -146,7 +166,11 @@ EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
     for (const auto& name : directory_.owned())
         if (!wanted.count(name)) unwanted.insert(name);
     round.removed = directory_.remove(unwanted);
-    if (round.written > 0 || round.removed > 0) runReloadCommand();
+    // The first reconcile of a process reloads even when it changed nothing: one killed after
+    // its renames but before the command left files the proxy has not read, which this run
+    // finds unchanged. One reload per start is cheap (nginx's is graceful) and needs no state;
+    // a "reload due" marker would cost a write and two fsyncs per batch to save it.
+    if (round.written > 0 || round.removed > 0 || !reloadedSinceStart_) runReloadCommand();
     finishRound(asOfMicros, round);
     return round;
 }
@@ -191,33 +215,65 @@ void EdgeSync::updateHaproxy(const std::set<std::string>& changed,
     try {
         for (const auto& name : removed) {
             const std::string path = haproxyPath(name);
-            if (!haproxyListed_.count(path)) continue;
-            haproxy_->remove(path);
-            haproxyListed_.erase(path);
+            if (haproxyListed_.count(path) && removeFromHaproxy(path)) haproxyListed_.erase(path);
         }
         for (const auto& name : changed) {
             const std::string path = haproxyPath(name);
-            auto pem = directory_.read(edgeFileName(name));
-            if (!pem) continue;
-            const SecretString content(std::move(*pem));
-            try {
-                haproxy_->install(path, content.str(), served_[name].serial,
-                                  !haproxyListed_.count(path));
-            } catch (const HaproxyUnreachable&) {
-                throw;
-            } catch (const std::runtime_error& e) {
-                // HAProxy refused this one; it is compared again at the next full reconcile.
-                failing_[name] = served_[name].createdMicros;
-                logEvent(LogLevel::Error, "HAProxy refused a certificate",
-                         {{"domain", name}, {"detail", e.what()}});
-                continue;
-            }
-            haproxyListed_.insert(path);
+            if (installInHaproxy(name, !haproxyLists(path))) haproxyListed_.insert(path);
         }
-    } catch (const HaproxyUnreachable& e) {
-        haproxyBehind_ = true;  // the files are written; resyncHaproxy() catches up later
+    } catch (const std::runtime_error& e) {
+        // Unreachable, or an answer about no one entry: the files are written; resyncHaproxy()
+        // compares it all later.
+        haproxyBehind_ = true;
         logEvent(LogLevel::Warn, "HAProxy not updated, will retry", {{"detail", e.what()}});
     }
+}
+
+bool EdgeSync::installInHaproxy(const std::string& domainName, bool isNew) {
+    const std::string path = haproxyPath(domainName);
+    auto pem = directory_.read(edgeFileName(domainName));
+    if (!pem) return false;
+    const SecretString content(std::move(*pem));
+    const Served& served = served_.at(domainName);
+    try {
+        haproxy_->install(path, content.str(), served.serial, isNew);
+    } catch (const HaproxyUnreachable&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        // Compared again at the next full reconcile. A new file refused is not in the crt-list:
+        // install() adds it last.
+        failing_[domainName] = served.createdMicros;
+        logEvent(LogLevel::Error, "HAProxy refused a certificate",
+                 {{"domain", domainName}, {"detail", e.what()}});
+        return false;
+    }
+    haproxyUnremoved_.erase(path);
+    return true;
+}
+
+bool EdgeSync::removeFromHaproxy(const std::string& path) {
+    try {
+        haproxy_->remove(path);
+    } catch (const HaproxyUnreachable&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        // "certificate '<file>' is empty!", "... in several entries", "Operations on certificates
+        // are currently locked!" (management guide §9.3, "del ssl crt-list"): this entry stays,
+        // tried again at the next full reconcile if still listed; the others go on.
+        haproxyUnremoved_.insert(path);
+        logEvent(LogLevel::Error, "HAProxy did not remove a certificate",
+                 {{"file", path}, {"detail", e.what()}});
+        return false;
+    }
+    haproxyUnremoved_.erase(path);
+    return true;
+}
+
+bool EdgeSync::haproxyLists(const std::string& path) {
+    if (!haproxyUnremoved_.count(path)) return haproxyListed_.count(path) > 0;
+    // After a refused removal only HAProxy knows: a second `add ssl crt-list` would list the file
+    // twice, and `del ssl crt-list` refuses a file listed twice.
+    return haproxy_->listed().count(path) > 0;
 }
 
 bool EdgeSync::resyncHaproxy(long long asOfMicros) {
@@ -232,27 +288,20 @@ bool EdgeSync::compareHaproxy() {
         const std::set<std::string> listed = haproxy_->listed();
         std::set<std::string> wanted;
         for (const auto& entry : served_) wanted.insert(haproxyPath(entry.first));
+        haproxyUnremoved_.clear();
+        std::set<std::string> nowListed;  // what the crt-list holds after this compare
         const std::string prefix = directory_.path() + "/";
-        for (const auto& path : listed)
-            if (path.rfind(prefix, 0) == 0 && !wanted.count(path)) haproxy_->remove(path);
+        for (const auto& path : listed) {
+            if (path.rfind(prefix, 0) != 0) continue;  // not the agent's
+            if (wanted.count(path) || !removeFromHaproxy(path)) nowListed.insert(path);
+        }
         for (const auto& [name, served] : served_) {
             const std::string path = haproxyPath(name);
             const bool isListed = listed.count(path) > 0;
             if (isListed && haproxy_->serialOf(path) == served.serial) continue;
-            auto pem = directory_.read(edgeFileName(name));
-            if (!pem) continue;
-            const SecretString content(std::move(*pem));
-            try {
-                haproxy_->install(path, content.str(), served.serial, !isListed);
-            } catch (const HaproxyUnreachable&) {
-                throw;
-            } catch (const std::runtime_error& e) {
-                failing_[name] = served.createdMicros;
-                logEvent(LogLevel::Error, "HAProxy refused a certificate",
-                         {{"domain", name}, {"detail", e.what()}});
-            }
+            if (installInHaproxy(name, !isListed)) nowListed.insert(path);
         }
-        haproxyListed_ = wanted;
+        haproxyListed_ = nowListed;
         if (haproxyBehind_) logEvent(LogLevel::Info, "HAProxy in step again");
         haproxyBehind_ = false;
         return true;
@@ -267,6 +316,7 @@ void EdgeSync::runReloadCommand() {
     if (settings_.reloadCommand.empty()) return;
     const int status = std::system(settings_.reloadCommand.c_str());
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 0) reloadedSinceStart_ = true;  // until then, every reconcile runs it
     logEvent(code == 0 ? LogLevel::Info : LogLevel::Error, "EDGE_RELOAD_COMMAND ran",
              {{"exit_code", code}});
 }
@@ -285,8 +335,9 @@ void EdgeSync::finishRound(long long asOfMicros, const EdgeRound& round) {
 }
 
 EdgeHeartbeat EdgeSync::heartbeat(const std::string& agent) const {
-    return {agent, static_cast<int>(served_.size()), static_cast<int>(failing_.size()),
-            appliedThrough_, appliedCertificateId_};
+    return {agent, static_cast<int>(served_.size()),
+            static_cast<int>(failing_.size() + haproxyUnremoved_.size()), appliedThrough_,
+            appliedCertificateId_};
 }
 
 }  // namespace dnsh

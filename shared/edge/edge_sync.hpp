@@ -50,9 +50,15 @@ private:
     std::set<std::string> writeDomains(const std::vector<EdgeCertificate>& certificates,
                                        EdgeRound& round);
     bool writeDomain(const EdgeCertificate& certificate);  // whether its file changed
+    void keepServingOlderFile(const EdgeCertificate& notApplied);
     void writeSharedFiles();
     bool compareHaproxy();  // resyncHaproxy() without the round
     void updateHaproxy(const std::set<std::string>& changed, const std::set<std::string>& removed);
+    // One entry each: whether HAProxy did it. A refusal is logged and counted, and the caller
+    // goes on with the other entries; only HaproxyUnreachable stops the whole update.
+    bool installInHaproxy(const std::string& domainName, bool isNew);
+    bool removeFromHaproxy(const std::string& path);
+    bool haproxyLists(const std::string& path);  // whether HAProxy's crt-list holds the file
     void runReloadCommand();
     void finishRound(long long asOfMicros, const EdgeRound& round);
     std::string haproxyPath(const std::string& domainName) const;
@@ -64,6 +70,9 @@ private:
     std::map<std::string, Served> served_;      // by domain name: what the files hold
     std::map<std::string, long long> failing_;  // domain name -> its certificate's time
     std::set<std::string> haproxyListed_;       // cert files in HAProxy's crt-list
+    std::set<std::string> haproxyUnremoved_;    // cert files HAProxy refused to let go of
+                                                // (counted as failing in the heartbeat)
+    bool reloadedSinceStart_ = false;           // EDGE_RELOAD_COMMAND succeeded in this process
     bool haproxyBehind_ = false;
     std::optional<long long> appliedThrough_;
     std::string appliedCertificateId_;

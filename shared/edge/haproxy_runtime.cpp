@@ -164,16 +164,17 @@ void HaproxyRuntime::install(const std::string& certFile, const std::string& pem
         command("abort ssl cert " + certFile);  // a failed commit leaves the transaction open
         throw std::runtime_error("commit ssl cert " + certFile + ": " + committed);
     }
-    // `add` twice makes two entries: the caller says whether the list has it (listed()).
+    const auto loaded = serialOf(certFile);
+    if (loaded != normalisedSerial(serial))
+        throw std::runtime_error("HAProxy holds serial " + loaded.value_or("none") + " for " +
+                                 certFile + " after the update, not " + serial);
+    // `add` twice makes two entries: the caller says whether the list has it (listed()). Last,
+    // so a new file whose install throws is not in the crt-list (EdgeSync counts on it).
     if (isNew) {
         const std::string answer = command("add ssl crt-list " + crtList_ + " " + certFile);
         if (!contains(answer, "Success!"))
             throw std::runtime_error("add ssl crt-list " + certFile + ": " + answer);
     }
-    const auto loaded = serialOf(certFile);
-    if (loaded != normalisedSerial(serial))
-        throw std::runtime_error("HAProxy holds serial " + loaded.value_or("none") + " for " +
-                                 certFile + " after the update, not " + serial);
 }
 
 void HaproxyRuntime::remove(const std::string& certFile) {

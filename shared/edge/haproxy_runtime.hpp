@@ -33,9 +33,9 @@ public:
     // The serial of a loaded certificate (upper-case hex, as `show ssl cert` prints it), or none
     // when HAProxy has no certificate of that name.
     std::optional<std::string> serialOf(const std::string& certFile);
-    // Puts `pem` (leaf, chain, key) in place of what `certFile` holds, adding it to the crt-list
-    // when `isNew` (the crt-list does not hold it: listed()), and checks that HAProxy then holds
-    // the certificate of `serial`.
+    // Puts `pem` (leaf, chain, key) in place of what `certFile` holds, checks that HAProxy then
+    // holds the certificate of `serial`, and adds it to the crt-list when `isNew` (the crt-list
+    // does not hold it: listed()). A new file whose install throws is not in the crt-list.
     void install(const std::string& certFile, const std::string& pem, const std::string& serial,
                  bool isNew);
     // Takes `certFile` out of the crt-list and frees it.

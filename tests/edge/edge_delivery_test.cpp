@@ -251,6 +251,34 @@ TEST_CASE("edge: a key that does not open is skipped and reported, the other dom
                        dnsh::test::quoted("test:" + host.edgeDir())) == "1");
 }
 
+TEST_CASE(
+    "edge: after a restart, a domain whose newest key does not open stays in HAProxy with its "
+    "older file") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("kept-older");
+    const std::string id = domains.add(name);
+    const StoredCertificate older = domains.storeCertificate(id, name);
+    TlsHost host(domains.url());
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    REQUIRE(waitServed(host.haproxyPort(), name, older.serial).serial == older.serial);
+    // A renewal sealed under a KEK this host lacks (a rotation under way), seen by a fresh agent:
+    // it knows the domain only from the file an earlier run wrote.
+    StoredCertificate unusable;
+    domains.run(domains.certificateInsert(id, name, unusable, "bm90LWEtc2VhbGVkLWtleQ"));
+    const CommandResult restarted = host.syncOnce();
+    CHECK(restarted.exitCode == 1);
+    CHECK(restarted.output.find("\"certificate not applied\"") != std::string::npos);
+    const std::string file = host.edgeDir() + "/" + name + ".pem";
+    CHECK(readFile(host.edgeDir() + "/haproxy.crt-list").find(file + "\n") != std::string::npos);
+    const ServedCertificate served = servedCertificate(host.haproxyPort(), name);
+    CHECK_MESSAGE(served.serial == older.serial, served.output);
+    // A restarted HAProxy loads it again from the crt-list.
+    host.stopHaproxy();
+    host.startHaproxy();
+    CHECK(servedCertificate(host.haproxyPort(), name).serial == older.serial);
+}
+
 TEST_CASE("edge: /metrics counts live agents and how long a certificate has waited for one") {
     EdgeDomains domains;
     // The metrics handler, as CGI, on the case's database.

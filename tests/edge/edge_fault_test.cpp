@@ -210,6 +210,56 @@ TEST_CASE("edge: a transaction another run left open in HAProxy takes no certifi
     CHECK(runtime.serialOf(leftFile) == leftCertificate.serial);
 }
 
+TEST_CASE(
+    "edge: a removal HAProxy refuses is reported, and a renewal in the same batch still "
+    "reaches it") {
+    EdgeDomains domains;
+    const std::string gone = uniqueDomainName("unremovable");
+    const std::string renewedName = uniqueDomainName("renewed-beside");
+    const std::string goneId = domains.add(gone);
+    domains.storeCertificate(goneId, gone);
+    const std::string renewedId = domains.add(renewedName);
+    const StoredCertificate first = domains.storeCertificate(renewedId, renewedName);
+    TlsHost host(domains.url());
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    host.startAgent();
+    REQUIRE(waitServed(host.haproxyPort(), renewedName, first.serial).serial == first.serial);
+    // Behind the agent's back the entry becomes an empty certificate store, as a `new ssl cert`
+    // whose `set` failed leaves one: HAProxy answers its `del ssl crt-list` with "Can't delete
+    // the entry: certificate '<file>' is empty!".
+    const std::string goneFile = host.edgeDir() + "/" + gone + ".pem";
+    dnsh::HaproxyRuntime runtime(host.socket(), host.edgeDir() + "/haproxy.crt-list");
+    runtime.remove(goneFile);
+    const std::string emptied = runtime.command("new ssl cert " + goneFile);
+    REQUIRE_MESSAGE(emptied.find("New empty certificate store") != std::string::npos, emptied);
+    // The delete and a renewal in one transaction: one batch, removals first.
+    StoredCertificate renewed;
+    domains.run("BEGIN;" + domains.certificateInsert(renewedId, renewedName, renewed) +
+                "DELETE FROM domains WHERE id = " + dnsh::test::quoted(goneId) + "; COMMIT;");
+    INFO(describe(*host.agent()));
+    CHECK(waitServed(host.haproxyPort(), renewedName, renewed.serial).serial == renewed.serial);
+    CHECK(host.agent()->log().find("HAProxy did not remove a certificate") != std::string::npos);
+    CHECK(host.agent()->log().find("edge round failed") == std::string::npos);
+    CHECK(waitFor(5s, [&] { return !fs::exists(goneFile); }));
+}
+
+TEST_CASE("edge: a reload a crash cut off after the renames runs when the agent starts again") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("reload-due");
+    domains.storeCertificate(domains.add(name), name);
+    TlsHost host(domains.url());
+    // The files renamed into place, then the agent gone before EDGE_RELOAD_COMMAND ran: a run
+    // without the command leaves EDGE_DIR just so, and the next finds nothing to change.
+    REQUIRE(host.syncOnce().exitCode == 0);
+    TempDir hook;
+    const std::string reloaded = hook.path() + "/reloaded";
+    host.startAgent({{"EDGE_RELOAD_COMMAND", "touch " + reloaded}});
+    INFO(describe(*host.agent()));
+    CHECK(waitFor(10s, [&] { return fs::exists(reloaded); }));
+    CHECK(host.agent()->log().find("\"edge files updated\"") == std::string::npos);
+}
+
 TEST_CASE("edge: a KEK added while the agent runs opens the keys sealed under it, no restart") {
     EdgeDomains domains;
     const std::string name = uniqueDomainName("rotated");
