@@ -208,17 +208,37 @@ bool DomainRepository::remove(const std::string& id) {
 LiveAuthorizations DomainRepository::liveAuthorizations(const std::string& domainId) {
     const SqlRows rows =
         runSql(session_,
-               "SELECT c.authorization_url, a.directory_url FROM acme_challenges c "
+               "SELECT c.authorization_url, coalesce(c.identifier, '') AS identifier, "
+               "a.directory_url FROM acme_challenges c "
                "JOIN acme_orders o ON o.id = c.order_id "
                "JOIN acme_accounts a ON a.id = o.account_id WHERE o.domain_id = $1 "
                "AND o.status IN ('pending', 'ready', 'processing') AND o.order_url IS NOT NULL",
                {domainId});
     LiveAuthorizations live;
     for (int row = 0; row < rows.size(); ++row) {
-        live.urls.push_back(rows.text(row, "authorization_url"));
+        live.authorizations.push_back(
+            HeldAuthorization{rows.text(row, "authorization_url"), rows.text(row, "identifier")});
         live.caDirectory = rows.text(row, "directory_url");  // one live order per domain
     }
     return live;
+}
+
+std::set<std::string> DomainRepository::identifiersNeededElsewhere(
+    const std::string& domainId, const std::vector<std::string>& identifiers) {
+    if (identifiers.empty()) return {};
+    // One parameter, the names space-separated (a DNS name has no space). Only verified domains
+    // count: a registration nobody proved control of gives no claim to the name.
+    std::string names;
+    for (const auto& identifier : identifiers) names += (names.empty() ? "" : " ") + identifier;
+    const SqlRows rows = runSql(
+        session_,
+        "SELECT DISTINCT i.name FROM unnest(string_to_array($2, ' ')) AS i(name) "
+        "WHERE EXISTS (SELECT 1 FROM domains d WHERE d.id <> $1 AND d.status <> 'pending' "
+        "AND d.domain_name IN (i.name, '*.' || i.name))",
+        {domainId, names});
+    std::set<std::string> needed;
+    for (int row = 0; row < rows.size(); ++row) needed.insert(rows.text(row, "name"));
+    return needed;
 }
 
 void DomainRepository::setDelegationStatus(const std::string& id, const std::string& status) {

@@ -4,6 +4,7 @@
 #include <Poco/Data/Session.h>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,9 +12,16 @@
 
 namespace dnsh {
 
+// One authorization an order holds at its CA: its URL and the name it is for, as the order
+// names it ("*.x" for a wildcard's); "" when stored before migration 027 (not known).
+struct HeldAuthorization {
+    std::string url;
+    std::string identifier;
+};
+
 // A live order's authorizations at its CA (RFC 8555 §7.5.2 deactivation).
 struct LiveAuthorizations {
-    std::vector<std::string> urls;
+    std::vector<HeldAuthorization> authorizations;
     std::string caDirectory;  // the CA's directory URL; "" when there are none
 };
 
@@ -57,8 +65,13 @@ public:
     // DELETE /domains/{id}: the domain with its orders, challenges and certificates (cascade).
     bool remove(const std::string& id);
 
-    // The live order's authorization URLs and its CA, to deactivate them there before a delete.
+    // The live order's authorizations and its CA, to deactivate them there before a delete.
     LiveAuthorizations liveAuthorizations(const std::string& domainId);
+
+    // Of `identifiers` (as an order names them, "*.x" for a wildcard), those the certificate of
+    // a verified domain other than `domainId` covers: "x" is needed by "x" and "*.x".
+    std::set<std::string> identifiersNeededElsewhere(const std::string& domainId,
+                                                     const std::vector<std::string>& identifiers);
 
     // not_seen, active (the CNAME points at our target) or lost (it did and no longer does).
     void setDelegationStatus(const std::string& id, const std::string& status);

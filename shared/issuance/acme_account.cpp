@@ -141,9 +141,9 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
                 (authorization.wildcard ? "*." : "") + authorization.identifier;
             if (const acme::Challenge* persist = usablePersistChallenge(
                     authorization, name, client_.accountUrl(), persistUsable)) {
-                placed.challenges.push_back(OrderChallenge{authorization.url, persist->url,
-                                                           persist->token, persistRecordName(name),
-                                                           "", "", ChallengeMethod::DnsPersist01});
+                placed.challenges.push_back(OrderChallenge{
+                    authorization.url, persist->url, persist->token, persistRecordName(name), "",
+                    "", ChallengeMethod::DnsPersist01, name});
                 continue;
             }
             const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::Dns01);
@@ -151,7 +151,8 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
                 throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
             placed.challenges.push_back(OrderChallenge{
                 authorization.url, challenge->url, challenge->token, challengeName(domainName),
-                acme::dns01TxtValue(acme::keyAuthorization(challenge->token, thumbprint)), ""});
+                acme::dns01TxtValue(acme::keyAuthorization(challenge->token, thumbprint)), "",
+                ChallengeMethod::Dns01, name});
         }
         return placed;
     });

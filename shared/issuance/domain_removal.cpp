@@ -5,6 +5,7 @@
 #include "domain/domain_repository.hpp"
 #include "domain/domain_service.hpp"
 #include "domain/outbox.hpp"
+#include "issuance/authorization_release.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -16,7 +17,8 @@ void removeDomain(Database& database, const CaAccounts& cas, const std::string& 
     });
     // Its absence does not block the delete (nor does a CA no longer configured).
     if (AcmeAccount* account = cas.find(live.caDirectory))
-        account->deactivateAuthorizations(live.urls, {{"domain_id", domain.id}});
+        giveBackAuthorizations(database, *account, domain.id, domain.domainName,
+                               live.authorizations, {{"domain_id", domain.id}});
     const bool removed = database.withSession([&](Poco::Data::Session& session) {
         return inTransaction(session, [&] {
             // domain.deleted carries the view as it was just before the delete.

@@ -7,7 +7,8 @@
 
 namespace dnsh {
 
-// Deactivates the live order's authorizations at the CA when it can (its absence does not block
+// Deactivates the live order's authorizations at the CA when it can, but for names another
+// verified domain needs (issuance/authorization_release.hpp; the CA's absence does not block
 // the delete), then removes the domain with its orders, challenges, certificates and sealed keys
 // in one statement. NotFound when unknown.
 void removeDomain(Database& database, const CaAccounts& cas, const std::string& domainId);

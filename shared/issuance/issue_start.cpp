@@ -8,6 +8,7 @@
 #include "crypto/random.hpp"
 #include "domain/domain_name.hpp"
 #include "domain/domain_service.hpp"
+#include "issuance/authorization_release.hpp"
 #include "issuance/backoff.hpp"
 #include "issuance/ca_fallback.hpp"
 #include "issuance/caa_precheck.hpp"
@@ -206,11 +207,10 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     const double storeMs = msSince(mark);
     if (!created) {
         // The domain was deleted or moved meanwhile (or the claim outlived its lease): nobody
-        // will finish this order, so it gives its authorizations back (RFC 8555 §7.5.2).
-        std::vector<std::string> authorizations;
-        for (const auto& challenge : placed.challenges)
-            authorizations.push_back(challenge.authorizationUrl);
-        account->deactivateAuthorizations(authorizations, {{"domain_id", domain.id}});
+        // will finish this order, so it gives its authorizations back (RFC 8555 §7.5.2; those
+        // no other domain needs, authorization_release.hpp).
+        giveBackAuthorizations(database, *account, domain.id, domain.domainName,
+                               heldAuthorizations(placed.challenges), {{"domain_id", domain.id}});
         dropClaim(std::nullopt);
         throw refused(findDomain(database, domainId).status);
     }

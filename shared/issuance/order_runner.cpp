@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "core/error.hpp"
+#include "issuance/authorization_release.hpp"
 #include "issuance/backoff.hpp"
 #include "issuance/challenge_publisher.hpp"
 #include "issuance/order_metrics.hpp"
@@ -94,15 +95,14 @@ public:
             retryDelay(config.pollInterval, order.renewalFailures + 1, {}, kRenewalRetryCap));
         context_.fail(failure.reason, failure.code, retryIn);
         countOrderFinished(order.kind, false, order.caDirectory);
-        // RFC 8555 §7.5.2: an order nobody will finish gives its authorizations back, so they
-        // stop counting against the account at the CA (pending authorizations are limited). Not
-        // when the CA itself could not be reached.
+        // RFC 8555 §7.5.2: an order nobody will finish gives its authorizations back (those
+        // no other domain needs, authorization_release.hpp). Not when the CA itself could not
+        // be reached.
         if (failure.code != FailureCode::CaUnreachable) {
-            std::vector<std::string> authorizations;
-            for (const auto& challenge : order.challenges)
-                authorizations.push_back(challenge.authorizationUrl);
             if (AcmeAccount* account = context_.parts().cas.find(order.caDirectory))
-                account->deactivateAuthorizations(authorizations, orderFields(order));
+                giveBackAuthorizations(context_.parts().database, *account, order.domainId,
+                                       order.domainName, heldAuthorizations(order.challenges),
+                                       orderFields(order));
         }
         context_.parts().publishers.of(order).cleanUp(order);
         LogFields fields = orderFields(order);

@@ -83,18 +83,18 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
     const SqlRows challenges =
         runSql(session_,
                "SELECT authorization_url, challenge_url, token, txt_name, txt_value, method, "
-               "coalesce(published_at_name, '') AS published_at_name FROM acme_challenges "
+               "coalesce(published_at_name, '') AS published_at_name, "
+               "coalesce(identifier, '') AS identifier FROM acme_challenges "
                "WHERE order_id = $1 ORDER BY id",
                {orderId});
     for (int row = 0; row < challenges.size(); ++row) {
         auto column = [&](const char* name) { return challenges.text(row, name); };
-        order.challenges.push_back(OrderChallenge{column("authorization_url"),
-                                                  column("challenge_url"), column("token"),
-                                                  column("txt_name"), column("txt_value"),
-                                                  column("published_at_name")});
         // The table's CHECK allows only the names of kChallengeMethodNames.
-        order.challenges.back().method =
-            parseChallengeMethod(column("method")).value_or(ChallengeMethod::Dns01);
+        order.challenges.push_back(OrderChallenge{
+            column("authorization_url"), column("challenge_url"), column("token"),
+            column("txt_name"), column("txt_value"), column("published_at_name"),
+            parseChallengeMethod(column("method")).value_or(ChallengeMethod::Dns01),
+            column("identifier")});
     }
     return order;
 }

@@ -46,6 +46,10 @@ struct OrderChallenge {
     std::string txtValue;
     std::string publishedAt;  // delegated orders: where we added the value ("" when not there)
     ChallengeMethod method = ChallengeMethod::Dns01;
+    // The name the authorization is for, as the order names it ("*.x" for a wildcard's, RFC
+    // 8555 §7.1.4); "" when stored before migration 027. Decides whether the authorization is
+    // given back when the order ends (issuance/authorization_release.hpp).
+    std::string identifier;
     bool needsPublishing() const { return method == ChallengeMethod::Dns01; }
 };
 

@@ -27,9 +27,11 @@ void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
     for (const auto& challenge : challenges)
         runSql(session,
                "INSERT INTO acme_challenges (order_id, authorization_url, challenge_url, "
-               "token, txt_name, txt_value, method) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+               "token, txt_name, txt_value, method, identifier) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''))",
                {orderId, challenge.authorizationUrl, challenge.challengeUrl, challenge.token,
-                challenge.txtName, challenge.txtValue, toString(challenge.method)});
+                challenge.txtName, challenge.txtValue, toString(challenge.method),
+                challenge.identifier});
 }
 
 void recordValidation(Poco::Data::Session& session, const std::string& orderId,

@@ -1,0 +1,31 @@
+#pragma once
+// Giving the authorizations of an order nobody will finish back to the CA (RFC 8555 §7.5.2):
+// a deleted domain's live order, a failed order, an order placed for a domain that went away.
+#include <string>
+#include <vector>
+
+#include "db/database.hpp"
+#include "domain/domain_repository.hpp"
+#include "issuance/acme_account.hpp"
+#include "issuance/order_store.hpp"
+#include "log/log.hpp"
+
+namespace dnsh {
+
+// The authorizations an order's challenges answer.
+std::vector<HeldAuthorization> heldAuthorizations(const std::vector<OrderChallenge>& challenges);
+
+// The URLs, of `held` (the authorizations of domain `domainId`'s order, `domainName` its name),
+// to deactivate: those for a name no other verified domain's certificate needs.
+std::vector<std::string> authorizationsToGiveBack(Poco::Data::Session& session,
+                                                  const std::string& domainId,
+                                                  const std::string& domainName,
+                                                  const std::vector<HeldAuthorization>& held);
+
+// Deactivates those at `account`'s CA. A failure is logged, never thrown: the order has ended
+// either way.
+void giveBackAuthorizations(Database& database, AcmeAccount& account, const std::string& domainId,
+                            const std::string& domainName,
+                            const std::vector<HeldAuthorization>& held, const LogFields& fields);
+
+}  // namespace dnsh
