@@ -1,5 +1,6 @@
 #include "issuance/acme_account.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -120,42 +121,79 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
         requireOffered(client_.directory(), profile);
         const acme::Order order =
             client_.newOrder(certificateNames(domainName), replaces, profile.name);
-        if (order.authorizations.empty())
-            throw acme::AcmeError(acme::Problem{"", "order without authorizations", 502});
+        // From here on the CA holds the order, whatever follows.
         PlacedOrder placed;
-        placed.accountId = id_;
-        placed.caDirectory = ca_.directoryUrl;
-        placed.orderUrl = order.url;
-        placed.finalizeUrl = order.finalize;
-        placed.expires = order.expires;
-        placed.profile = profile.name;
-        const std::string thumbprint = acme::jwkThumbprint(key_.get());
-        for (const auto& url : order.authorizations) {
-            beforeEachCall();
-            const acme::Authorization authorization = client_.getAuthorization(url);
-            // An authorization the CA already holds as valid needs no record (RFC 8555 §7.1.4).
-            if (authorization.status == acme::AuthorizationStatus::Valid) continue;
-            notePersistOffer(authorization);
-            // RFC 8555 §7.1.4: a wildcard's authorization names the base name.
-            const std::string name =
-                (authorization.wildcard ? "*." : "") + authorization.identifier;
-            if (const acme::Challenge* persist = usablePersistChallenge(
-                    authorization, name, client_.accountUrl(), persistUsable)) {
-                placed.challenges.push_back(OrderChallenge{
-                    authorization.url, persist->url, persist->token, persistRecordName(name), "",
-                    "", ChallengeMethod::DnsPersist01, name});
-                continue;
+        std::vector<std::string> valid;
+        try {
+            if (order.authorizations.empty())
+                throw acme::AcmeError(acme::Problem{"", "order without authorizations", 502});
+            placed.accountId = id_;
+            placed.caDirectory = ca_.directoryUrl;
+            placed.orderUrl = order.url;
+            placed.finalizeUrl = order.finalize;
+            placed.expires = order.expires;
+            placed.profile = profile.name;
+            for (const auto& url : order.authorizations) {
+                beforeEachCall();
+                const acme::Authorization authorization = client_.getAuthorization(url);
+                // An authorization the CA already holds as valid needs no record (RFC 8555
+                // §7.1.4).
+                if (authorization.status == acme::AuthorizationStatus::Valid) {
+                    valid.push_back(url);
+                    continue;
+                }
+                // RFC 8555 §7.1.4: a wildcard's authorization names the base name.
+                const std::string name =
+                    (authorization.wildcard ? "*." : "") + authorization.identifier;
+                placed.challenges.push_back(
+                    challengeToAnswer(authorization, name, domainName, persistUsable));
             }
-            const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::Dns01);
-            if (challenge == nullptr)
-                throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
-            placed.challenges.push_back(OrderChallenge{
-                authorization.url, challenge->url, challenge->token, challengeName(domainName),
-                acme::dns01TxtValue(acme::keyAuthorization(challenge->token, thumbprint)), "",
-                ChallengeMethod::Dns01, name});
+            return placed;
+        } catch (const acme::AcmeError& e) {
+            throw abandoned(order, placed, valid, e);
         }
-        return placed;
     });
+}
+
+OrderChallenge AcmeAccount::challengeToAnswer(const acme::Authorization& authorization,
+                                              const std::string& name,
+                                              const std::string& domainName,
+                                              const PersistRecordUsable& persistUsable) {
+    notePersistOffer(authorization);
+    if (const acme::Challenge* persist =
+            usablePersistChallenge(authorization, name, client_.accountUrl(), persistUsable))
+        return OrderChallenge{authorization.url, persist->url, persist->token,
+                              persistRecordName(name), "", "", ChallengeMethod::DnsPersist01,
+                              name};
+    const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::Dns01);
+    if (challenge == nullptr)
+        throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
+    const std::string thumbprint = acme::jwkThumbprint(key_.get());
+    return OrderChallenge{
+        authorization.url, challenge->url, challenge->token, challengeName(domainName),
+        acme::dns01TxtValue(acme::keyAuthorization(challenge->token, thumbprint)), "",
+        ChallengeMethod::Dns01, name};
+}
+
+OrderAbandonedError AcmeAccount::abandoned(const acme::Order& order, const PlacedOrder& placed,
+                                           const std::vector<std::string>& validAuthorizations,
+                                           const acme::AcmeError& error) {
+    logEvent(LogLevel::Warn, "acme order abandoned after newOrder",
+             {{"ca", ca_.directoryUrl}, {"order_url", order.url}, {"detail", errorDetail(error)}});
+    // Those read name their identifier; the one that failed and those never read do not: who
+    // else needs them is then judged by every name of the certificate.
+    std::vector<HeldAuthorization> notValid;
+    for (const auto& url : order.authorizations) {
+        if (std::find(validAuthorizations.begin(), validAuthorizations.end(), url) !=
+            validAuthorizations.end())
+            continue;
+        const auto answered = std::find_if(
+            placed.challenges.begin(), placed.challenges.end(),
+            [&](const OrderChallenge& challenge) { return challenge.authorizationUrl == url; });
+        notValid.push_back(HeldAuthorization{
+            url, answered == placed.challenges.end() ? "" : answered->identifier});
+    }
+    return OrderAbandonedError(error, order.url, std::move(notValid));
 }
 
 bool AcmeAccount::recordPersistIssuer() {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "acme/client.hpp"
@@ -16,6 +17,7 @@
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
 #include "dns/caa_policy.hpp"
+#include "domain/domain_repository.hpp"
 #include "issuance/order_store.hpp"
 #include "issuance/profiles.hpp"
 #include "log/log.hpp"
@@ -36,6 +38,27 @@ FailureCode failureCodeOf(const acme::AcmeError& error);
 class AccountRegistrationError : public acme::AcmeError {
 public:
     using acme::AcmeError::AcmeError;
+};
+
+// newOrder succeeded and what followed failed (an authorization the CA did not give, one
+// without a dns-01 challenge): the CA holds an order nobody will use, which it counts against our
+// limits like any other (RFC 8555 §7.4). The cause's problem, and the order's authorizations not
+// seen valid, to give back (RFC 8555 §7.5.2): the identifier of one not read is "" (not known).
+class OrderAbandonedError : public acme::AcmeError {
+public:
+    OrderAbandonedError(const acme::AcmeError& cause, std::string orderUrl,
+                        std::vector<HeldAuthorization> notValid)
+        : acme::AcmeError(cause.problem(), cause.retryAfter(), cause.outcomeUnknown()),
+          orderUrl_(std::move(orderUrl)),
+          notValid_(std::move(notValid)) {}
+    const std::string& orderUrl() const noexcept { return orderUrl_; }
+    const std::vector<HeldAuthorization>& authorizationsNotValid() const noexcept {
+        return notValid_;
+    }
+
+private:
+    std::string orderUrl_;
+    std::vector<HeldAuthorization> notValid_;
 };
 
 // draft-ietf-acme-dns-persist-00 §4.1.2: whether the customer's _validation-persist record of
@@ -74,7 +97,7 @@ public:
     // directory first, profiles.hpp) and, per authorization, the challenge to answer: its
     // dns-persist-01 one when it offers it and `persistUsable` says the customer's record
     // allows it, else its dns-01 value; `beforeEachCall` runs before each request (a scheduler
-    // keeps its lease).
+    // keeps its lease). A CA error after newOrder: OrderAbandonedError.
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
                            const OrderProfile& profile, const std::function<void()>& beforeEachCall,
                            const PersistRecordUsable& persistUsable);
@@ -102,6 +125,16 @@ public:
 private:
     void ensure();
     void reRegister();
+    // The challenge to answer of one authorization that is not valid yet, for `name` ("*.x" for
+    // a wildcard's).
+    OrderChallenge challengeToAnswer(const acme::Authorization& authorization,
+                                     const std::string& name, const std::string& domainName,
+                                     const PersistRecordUsable& persistUsable);
+    // After `error` following newOrder: the order logged; what to throw, naming its
+    // authorizations not seen valid (`placed`'s challenges are those read so far).
+    OrderAbandonedError abandoned(const acme::Order& order, const PlacedOrder& placed,
+                                  const std::vector<std::string>& validAuthorizations,
+                                  const acme::AcmeError& error);
     // Keeps what an authorization showed: whether it offered dns-persist-01, and its issuer.
     void notePersistOffer(const acme::Authorization& authorization);
     void storePersistIssuer(const std::string& issuer, std::optional<bool> offered);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "issuance/authorization_release.hpp"
 #include "issuance/caa_precheck.hpp"
 #include "issuance/order_budget.hpp"
 #include "log/log.hpp"
@@ -76,6 +77,28 @@ void refundBudget(Database& database, const AcmeAccount& account) {
     }
 }
 
+// RFC 8555 §7.4: a CA counts every order it created, used or not, so its token stays spent:
+// newOrder's answer was lost (the CA may have created it), or newOrder succeeded and what
+// followed failed.
+bool caMayHoldTheOrder(const acme::AcmeError& error) {
+    return error.outcomeUnknown() || dynamic_cast<const OrderAbandonedError*>(&error) != nullptr;
+}
+
+// RFC 8555 §7.5.2: an order abandoned after newOrder gives back its authorizations not seen
+// valid, those no other verified domain needs (authorization_release.hpp): nobody will answer
+// them, its URL never being stored. A CA that did not answer would not answer this either; the
+// order then expires there.
+void giveBackAbandonedOrder(Database& database, AcmeAccount& account, const std::string& domainId,
+                            const std::string& domainName, const acme::AcmeError& error) {
+    const auto* abandoned = dynamic_cast<const OrderAbandonedError*>(&error);
+    if (abandoned == nullptr || abandoned->unreachable()) return;
+    giveBackAuthorizations(database, account, domainId, domainName,
+                           abandoned->authorizationsNotValid(),
+                           {{"domain_id", domainId},
+                            {"ca", account.ca().directoryUrl},
+                            {"order_url", abandoned->orderUrl()}});
+}
+
 std::chrono::seconds wholeSeconds(std::chrono::milliseconds wait) {
     return std::chrono::seconds((wait.count() + 999) / 1000);
 }
@@ -83,7 +106,8 @@ std::chrono::seconds wholeSeconds(std::chrono::milliseconds wait) {
 }  // namespace
 
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
-                                  const DnsResolver& resolver, const std::string& domainName,
+                                  const DnsResolver& resolver, const std::string& domainId,
+                                  const std::string& domainName,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const std::function<PlacedOrder(AcmeAccount&)>& place) {
     CaPlacement placement;
@@ -122,7 +146,8 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
             placement.account = &account;
             return placement;
         } catch (const acme::AcmeError& e) {
-            if (spent && !e.outcomeUnknown()) refundBudget(database, account);
+            giveBackAbandonedOrder(database, account, domainId, domainName, e);
+            if (spent && !caMayHoldTheOrder(e)) refundBudget(database, account);
             if (!passesOverCa(e)) throw;
             placement.passedOver.push_back(
                 {ca, failureCodeOf(e), e.problem().detail,

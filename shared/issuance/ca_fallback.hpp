@@ -59,10 +59,13 @@ struct CaPlacement {
 // ..._ORDER_BUDGET spent is passed over as rate-limited; `exemptFromBudget` says whether the
 // order at that CA is a renewal sent with ARI `replaces`, which Let's Encrypt does not count),
 // then `place` at it. An AcmeError of a kind listed above passes over to the next CA; any other
-// error is thrown. A newOrder that fails gives its budget token back, unless its answer was lost
-// (the CA may have created the order).
+// error is thrown. A failed order gives its budget token back only when the CA surely created
+// none: not when newOrder's answer was lost, nor when what followed newOrder failed
+// (OrderAbandonedError; that order's authorizations are given back). `domainId` is the order's
+// domain, `domainName` its name.
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
-                                  const DnsResolver& resolver, const std::string& domainName,
+                                  const DnsResolver& resolver, const std::string& domainId,
+                                  const std::string& domainName,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const std::function<PlacedOrder(AcmeAccount&)>& place);
 

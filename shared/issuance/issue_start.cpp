@@ -165,7 +165,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         // checks.caa; no CA taking it leaves the domain as it was.
         const CaPlacement placement =
             placeAtFirstAvailable(
-                database, cas, resolver, domain.domainName, [](AcmeAccount&) { return false; },
+                database, cas, resolver, domain.id, domain.domainName,
+                [](AcmeAccount&) { return false; },
                 [&](AcmeAccount& at) {
                     return at.placeOrder(domain.domainName, "",
                                          orderProfile(domain.profile, at.ca()), [] {},

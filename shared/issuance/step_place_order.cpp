@@ -135,7 +135,8 @@ StepResult placeOrderStep(StepContext& context) {
     PersistProbe persist(context.parts().resolver, order.domainId);
     // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it).
     const CaPlacement placement = placeAtFirstAvailable(
-        context.parts().database, context.parts().cas, context.parts().resolver, order.domainName,
+        context.parts().database, context.parts().cas, context.parts().resolver, order.domainId,
+        order.domainName,
         [&](AcmeAccount& at) {
             replaces = replacesAt(context, at);
             return !replaces.empty();

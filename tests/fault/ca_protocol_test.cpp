@@ -3,7 +3,9 @@
 // an order that stay "processing" with a Retry-After (as delay-seconds and as an HTTP-date) are
 // waited on as asked, up to POLL_INTERVAL (README "How issuance and renewal work"); finalize
 // answered without Location; dns-account-01 and dns-persist-01 offered before dns-01 are passed
-// over; userActionRequired names where to act; a CA without profiles refuses every profile.
+// over; userActionRequired names where to act; a CA without profiles refuses every profile; an
+// order whose authorization the CA fails after newOrder keeps its budget token spent and gives
+// its authorization back.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -161,4 +163,30 @@ TEST_CASE("CA protocol: a CA without profiles refuses every profile at POST /dom
     CHECK(created.status == 201);
     CHECK(ca.requests("GET", "/dir") == directoryReads);
     execute("DELETE FROM domains WHERE domain_name = " + quoted(name));
+}
+
+TEST_CASE("CA protocol: an authorization the CA fails after newOrder keeps the order budget token "
+          "spent and is deactivated") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--authorization-error", "500"});
+    const TestDomain domain = verifiedDomain("ca-protocol-authz", leftovers);
+    ApiServer api("ca-protocol",
+                  {{"ACME_DIRECTORY", ca.directory()}, {"ACME_ORDER_BUDGET", "5/1h"}});
+    const HttpResult refused = send(api.baseUrl(), issueRequest(domain));
+    INFO(refused.body << "\n" << describe(ca.process()));
+    CHECK(refused.status == 502);
+    REQUIRE(ca.requests("POST", "/order-plz") == 1);
+    // The CA created the order and counts it (RFC 8555 §7.4): its token stays spent (before, it
+    // was given back: 5 left, as if no order had been placed).
+    const std::string budget =
+        "FROM ca_order_budgets WHERE directory_url = " + quoted(ca.directory());
+    REQUIRE(count("SELECT count(*) " + budget) == 1);
+    const double left = std::stod(scalar("SELECT tokens " + budget));
+    CHECK(left > 3.5);
+    CHECK(left < 4.5);
+    // Nobody will answer its authorization: given back (RFC 8555 §7.5.2).
+    CHECK(ca.requests("DEACTIVATED", "/authz/") == 1);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
+    execute("DELETE " + budget);
 }

@@ -26,6 +26,11 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--no-profiles]
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
                 [--processing-polls N] [--no-profiles] [--user-action-required]
+                [--authorization-error STATUS]
+
+With --authorization-error STATUS newOrder still creates the order (201), but reading its
+authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem; a
+deactivation of it (§7.5.2) is answered and printed as "DEACTIVATED PATH t=<seconds>".
 """
 import argparse
 import base64
@@ -62,6 +67,8 @@ def parse_args():
                         help="a directory without meta.profiles")
     parser.add_argument("--user-action-required", action="store_true",
                         help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
+    parser.add_argument("--authorization-error", type=int, default=0,
+                        help="the status reading an authorization answers (0: none)")
     return parser.parse_args()
 
 
@@ -111,11 +118,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def log_request_line(self):
+    def log_request_line(self, what=None):
         # One write per line, under a lock: print() writes the text and its newline apart, and
         # concurrent requests' lines ran into each other ("POST /x t=0.3POST /x t=0.3\n\n").
         with PRINT_LOCK:
-            sys.stdout.write(f"{self.command} {self.path} t={time.monotonic() - STARTED:.3f}\n")
+            sys.stdout.write(f"{what or self.command} {self.path} "
+                             f"t={time.monotonic() - STARTED:.3f}\n")
             sys.stdout.flush()
 
     def answer(self, status, body=None, headers=(), content_type="application/json"):
@@ -165,6 +173,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.log_request_line()
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if ARGS.authorization_error and self.path.startswith("/authz/"):
+            self.fail_authorization(body)
+            return
         if ARGS.stall == "none" and self.play_order(body):
             return
         if self.path == "/account":
@@ -198,6 +209,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.answer(404, {"type": "urn:ietf:params:acme:error:malformed", "detail": "no"})
 
+    def fail_authorization(self, body):
+        """--authorization-error: a read of the authorization (an empty payload) fails after
+        newOrder created the order; its deactivation is answered."""
+        if json.loads(body).get("payload", "") == "":
+            self.answer(ARGS.authorization_error,
+                        {"type": "urn:ietf:params:acme:error:serverInternal",
+                         "detail": "the stand-in cannot read this authorization"})
+            return
+        self.log_request_line("DEACTIVATED")
+        self.answer(200, {"status": "deactivated", "expires": "2099-01-01T00:00:00Z",
+                          "identifier": {"type": "dns", "value": "stand-in"}, "challenges": []})
 
     def play_order(self, body):
         """--stall none: the order's resources after newOrder; False for the others."""
