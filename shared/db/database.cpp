@@ -165,7 +165,6 @@ Poco::Data::Session& Database::session() {
             unavailable("PostgreSQL is not accepting connections");
         session_.emplace("PostgreSQL", connection);
         usePreparedStatements(connectionOf(*session_), limits_.prepareStatements);
-        recordFailures(connectionOf(*session_));
         // Every statement of the session is bounded (README "Configuration"). Set here rather
         // than in the startup packet's options, which PgBouncer refuses. In milliseconds.
         executeScript(

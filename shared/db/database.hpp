@@ -30,24 +30,19 @@ public:
     // again would tell the client its own insert was a conflict. The caller gets
     // Error(DatabaseUnavailable), a 503 the client may retry. Throws the same when the database
     // cannot be reached. A statement PostgreSQL cancelled (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT,
-    // a deadlock it broke) rolled its transaction back: Error(DatabaseTimeout), a 503 too,
-    // whether runSql or one of Poco's own statements ran it.
+    // a deadlock it broke) rolled its transaction back: Error(DatabaseTimeout), a 503 too.
     template <typename Work>
     auto withSession(Work&& work) -> std::invoke_result_t<Work&, Poco::Data::Session&> {
         Poco::Data::Session& current = session();
-        forgetFailures(connectionOf(current));
         try {
             return work(current);
         } catch (const SqlError& e) {
             if (!isConnected()) unavailable("connection lost while a request used it");
             if (isTimeout(e)) timedOut(e);
             throw;
-        } catch (const Poco::Data::DataException& e) {
-            if (!isConnected()) unavailable("connection lost while a request used it");
-            // Poco's exception does not carry the SQLSTATE; the connection kept it.
-            const SqlError failure(e.message(), lastFailedSqlState(connectionOf(current)));
-            if (isTimeout(failure)) timedOut(failure);
-            throw;
+        } catch (const Poco::Data::DataException&) {
+            if (isConnected()) throw;
+            unavailable("connection lost while a request used it");
         }
     }
 

@@ -2,16 +2,13 @@
 
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
-#include <libpq-events.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
-#include <string_view>
 #include <unordered_map>
 
 namespace dnsh {
@@ -93,64 +90,7 @@ bool succeeded(PGresult* result) {
     return result != nullptr && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK);
 }
 
-// What recordFailures keeps on a connection. A fixed buffer: filled from inside libpq, where
-// nothing may throw.
-struct LastFailure {
-    char sqlState[6] = {};  // five characters (PostgreSQL Appendix A), or none
-};
-
-int failureRecorder(PGEventId event, void* info, void* passThrough);
-
-LastFailure* lastFailureOf(const PGconn* connection) {
-    return static_cast<LastFailure*>(PQinstanceData(connection, failureRecorder));
-}
-
-int failureRecorder(PGEventId event, void* info, void*) {
-    switch (event) {
-        case PGEVT_REGISTER: {
-            PGconn* connection = static_cast<PGEventRegister*>(info)->conn;
-            auto failure = std::make_unique<LastFailure>();
-            if (PQsetInstanceData(connection, failureRecorder, failure.get()) == 0) return 0;
-            failure.release();  // freed at PGEVT_CONNDESTROY
-            return 1;
-        }
-        case PGEVT_RESULTCREATE: {
-            const auto* created = static_cast<PGEventResultCreate*>(info);
-            if (PQresultStatus(created->result) != PGRES_FATAL_ERROR) return 1;
-            const char* state = PQresultErrorField(created->result, PG_DIAG_SQLSTATE);
-            LastFailure* failure = lastFailureOf(created->conn);
-            if (state == nullptr || failure == nullptr) return 1;
-            // 25P02 in_failed_sql_transaction only follows a failure, e.g. the DEALLOCATE a Poco
-            // statement sends while its exception unwinds: the cause stays the one kept.
-            if (std::string_view(state) == "25P02") return 1;
-            const std::size_t length = std::string_view(state).copy(failure->sqlState, 5);
-            failure->sqlState[length] = '\0';
-            return 1;
-        }
-        case PGEVT_CONNDESTROY:
-            delete lastFailureOf(static_cast<PGEventConnDestroy*>(info)->conn);
-            return 1;
-        default:
-            return 1;
-    }
-}
-
 }  // namespace
-
-void recordFailures(PGconn* connection) {
-    // Not registered (out of memory): the SQLSTATE stays unknown and the failure is told apart
-    // as before, by the exception alone.
-    PQregisterEventProc(connection, failureRecorder, "dnsh_last_failure", nullptr);
-}
-
-std::string lastFailedSqlState(PGconn* connection) {
-    const LastFailure* failure = lastFailureOf(connection);
-    return failure ? failure->sqlState : "";
-}
-
-void forgetFailures(PGconn* connection) {
-    if (LastFailure* failure = lastFailureOf(connection)) failure->sqlState[0] = '\0';
-}
 
 PGconn* connectionOf(Poco::Data::Session& session) {
     auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(session.impl());

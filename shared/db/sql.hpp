@@ -123,17 +123,6 @@ PGconn* connectionOf(Poco::Data::Session& session);
 // Throws the SqlError of a failed result (or of the connection, when there is no result).
 [[noreturn]] void throwSqlError(PGconn* connection, PGresult* result);
 
-// Keeps, on the connection, the SQLSTATE of the last statement that failed on it, whichever
-// code ran it: Poco's own statements throw without it (their Parse step drops it, their Execute
-// step writes it into a message), so Database reads it here to tell their timeouts apart.
-// A libpq event procedure: every result created on the connection passes through it.
-void recordFailures(PGconn* connection);
-
-// The SQLSTATE of the last statement that failed on the connection since forgetFailures ("":
-// none, or not recorded).
-std::string lastFailedSqlState(PGconn* connection);
-void forgetFailures(PGconn* connection);
-
 // DATABASE_PREPARE=off for this connection (Database, when it connects): behind a pooler that
 // cannot keep named prepared statements (PgBouncer before 1.21 in transaction mode), each
 // statement goes as an unnamed one: still one round trip, planned every time.

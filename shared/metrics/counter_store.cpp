@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "db/database.hpp"
+#include "db/sql.hpp"
 
 using namespace Poco::Data::Keywords;
 
@@ -50,14 +51,15 @@ void addToStoredCounters(Poco::Data::Session& session, const std::vector<Counter
 }
 
 std::vector<CounterDelta> readStoredCounters(Poco::Data::Session& session) {
-    std::vector<std::string> names, labels;
-    std::vector<double> values;
-    session << "SELECT name, labels, value FROM metric_counters ORDER BY name, labels", into(names),
-        into(labels), into(values), now;
+    // Through runSql, as every statement of a request: its SqlError carries the SQLSTATE, so a
+    // timeout here is a 503 (Database::withSession).
+    const SqlRows rows = runSql(
+        session, "SELECT name, labels, value FROM metric_counters ORDER BY name, labels", {});
     std::vector<CounterDelta> totals;
-    totals.reserve(names.size());
-    for (std::size_t i = 0; i < names.size(); ++i)
-        totals.push_back({names[i], labels[i], values[i]});
+    totals.reserve(static_cast<std::size_t>(rows.size()));
+    for (int row = 0; row < rows.size(); ++row)
+        totals.push_back({rows.text(row, "name"), rows.text(row, "labels"),
+                          std::stod(rows.text(row, "value"))});
     return totals;
 }
 

@@ -1,7 +1,5 @@
 #include "metrics/exposition.hpp"
 
-#include <Poco/Data/RecordSet.h>
-#include <Poco/Data/Statement.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,7 +12,6 @@
 #include "issuance/order_budget.hpp"
 #include "metrics/counter_store.hpp"
 
-using namespace Poco::Data::Keywords;
 
 namespace dnsh {
 
@@ -140,13 +137,10 @@ std::vector<CounterDelta> withZeroSeries(std::vector<CounterDelta> rows) {
 // plus the registrations not yet folded into them (025_registration_deltas.sql: at most a few
 // seconds' worth while dns-scheduler runs), summed by the view metric_row_totals.
 std::map<std::string, double> rowCounts(Poco::Data::Session& session) {
-    std::vector<std::string> counters;
-    std::vector<Poco::Int64> values;
-    session << "SELECT counter, value FROM metric_row_totals",
-        into(counters), into(values), now;
+    const SqlRows rows = runSql(session, "SELECT counter, value FROM metric_row_totals", {});
     std::map<std::string, double> counts;
-    for (std::size_t i = 0; i < counters.size(); ++i)
-        counts[counters[i]] = static_cast<double>(values[i]);
+    for (int row = 0; row < rows.size(); ++row)
+        counts[rows.text(row, "counter")] = static_cast<double>(rows.integer(row, "value"));
     return counts;
 }
 
@@ -168,8 +162,9 @@ void renderCertificates(std::string& out, Poco::Data::Session& session,
         return "(SELECT count(*)" + newest + " AND expires_at <= now() + interval '" + interval +
                "')";
     };
-    Poco::Data::Statement select(session);
-    select << "SELECT " + within("1 day") + " AS d1, " + within("7 days") + " AS d7, " +
+    const SqlRows row = runSql(
+        session,
+        "SELECT " + within("1 day") + " AS d1, " + within("7 days") + " AS d7, " +
                   within("14 days") + " AS d14, " + within("30 days") +
                   " AS d30,"
                   " (SELECT coalesce(extract(epoch FROM min(expires_at)), 0)::double precision" +
@@ -182,9 +177,8 @@ void renderCertificates(std::string& out, Poco::Data::Session& session,
                   newest + " AND renewal_failures > 0) AS failing,"
                   " (SELECT count(*)" +
                   newest + " AND expires_at <= now()) AS expired",
-        now;
-    Poco::Data::RecordSet row(select);
-    auto number = [&](const char* column) { return row[column].convert<double>(); };
+        {});
+    auto number = [&](const char* column) { return std::stod(row.text(0, column)); };
     const auto all = counts.find("certificates:newest");
 
     header(out, "dnsh_certificates", "gauge",
@@ -213,10 +207,11 @@ void renderCertificates(std::string& out, Poco::Data::Session& session,
 }
 
 void renderRenewalsDue(std::string& out, Poco::Data::Session& session) {
-    Poco::Int64 due = 0;
     // certificates_renew_at_idx: a range scan over what is due, not the table. The scheduler
     // clears renew_at in the statement that creates the renewal order.
-    session << "SELECT count(*) FROM certificates WHERE renew_at <= now()", into(due), now;
+    const long long due =
+        runSql(session, "SELECT count(*) AS due FROM certificates WHERE renew_at <= now()", {})
+            .integer(0, "due");
     header(out, "dnsh_renewals_due", "gauge",
            "Certificates whose renewal time (renew_at) has passed and that have no renewal order "
            "yet.");
@@ -224,12 +219,14 @@ void renderRenewalsDue(std::string& out, Poco::Data::Session& session) {
 }
 
 void renderSchedulers(std::string& out, Poco::Data::Session& session) {
-    Poco::Int64 alive = 0;
-    double last = 0;
-    session << "SELECT count(*) FILTER (WHERE last_seen_at > now() - interval '60 seconds'),"
-               " coalesce(extract(epoch FROM max(last_seen_at)), 0)::double precision"
-               " FROM scheduler_heartbeats",
-        into(alive), into(last), now;
+    const SqlRows row = runSql(
+        session,
+        "SELECT count(*) FILTER (WHERE last_seen_at > now() - interval '60 seconds') AS alive,"
+        " coalesce(extract(epoch FROM max(last_seen_at)), 0)::double precision AS last"
+        " FROM scheduler_heartbeats",
+        {});
+    const long long alive = row.integer(0, "alive");
+    const double last = std::stod(row.text(0, "last"));
     header(out, "dnsh_scheduler_replicas_alive", "gauge",
            "dns-scheduler replicas that wrote a heartbeat in the last 60 seconds.");
     sample(out, "dnsh_scheduler_replicas_alive", "", static_cast<double>(alive));
