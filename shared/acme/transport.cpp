@@ -27,6 +27,15 @@ namespace {
 // A CA may reject many nonces in a row (Pebble can be told to reject half); each retry is one
 // cheap round trip, and with 50% rejection 16 retries fail once in 131072 calls.
 constexpr int kBadNonceRetries = 16;
+// What the CA may send in one answer. RFC 8555's are small (a certificate chain a few KiB, an
+// order a list of URLs); one larger is refused rather than held in memory whole.
+constexpr std::size_t kMaxAnswerBytes = 1 << 20;
+
+// An answer past kMaxAnswerBytes: not a network failure (nothing to retry), the CA's fault.
+class AnswerTooLarge : public std::runtime_error {
+public:
+    AnswerTooLarge() : std::runtime_error("the CA's answer is larger than 1 MiB") {}
+};
 
 using Clock = std::chrono::steady_clock;
 
@@ -57,6 +66,7 @@ std::string readBody(std::istream& in, Poco::Net::HTTPSClientSession& session,
         limitWaits(session, deadline);
         in.read(buffer, sizeof buffer);
         body.append(buffer, static_cast<std::size_t>(in.gcount()));
+        if (body.size() > kMaxAnswerBytes) throw AnswerTooLarge();
         if (in.bad()) {
             // The stream swallows the socket's exception (a timeout, a reset); a cut-short
             // body is an error, never an answer.
@@ -272,6 +282,11 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
                           {"duration_ms", static_cast<double>(us) / 1000}});
             }
             break;
+        } catch (const AnswerTooLarge& e) {
+            session.reset();  // the rest of the answer is never read
+            // A POST's outcome is then unknown: the CA acted on it before answering.
+            throw caError(Problem{"", std::string(e.what()) + " (" + url + ")", 502},
+                          std::nullopt, !replayable);
         } catch (const Poco::Exception& e) {
             session.reset();  // a broken connection is not reused
             if (!replayable)

@@ -140,6 +140,19 @@ TEST_CASE("CA protocol: userActionRequired fails issue-certificate naming where 
     CHECK(get("/domains/" + domain.id).jsonString("status") == "verified");
 }
 
+TEST_CASE("CA protocol: an answer larger than 1 MiB is refused, not read whole") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--oversized-directory"});
+    const TestDomain domain = verifiedDomain("ca-protocol-oversized", leftovers);
+    ApiServer api("ca-protocol", {{"ACME_DIRECTORY", ca.directory()}});
+    const HttpResult refused = send(api.baseUrl(), issueRequest(domain));
+    INFO(refused.body);
+    CHECK(refused.status == 502);
+    CHECK(refused.jsonString("error").find("the CA's answer is larger than 1 MiB") !=
+          std::string::npos);
+    CHECK(get("/domains/" + domain.id).jsonString("status") == "verified");
+}
+
 TEST_CASE("CA protocol: a CA without profiles refuses every profile at POST /domains") {
     StalledCa ca({"--stall", "none", "--no-profiles"});
     ApiServer api("ca-protocol", {{"ACME_DIRECTORY", ca.directory()}});

@@ -67,6 +67,8 @@ def parse_args():
                         help="a directory without meta.profiles")
     parser.add_argument("--user-action-required", action="store_true",
                         help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
+    parser.add_argument("--oversized-directory", action="store_true",
+                        help="a directory answer of 2 MiB (a CA's answer past the client's cap)")
     parser.add_argument("--authorization-error", type=int, default=0,
                         help="the status reading an authorization answers (0: none)")
     return parser.parse_args()
@@ -160,6 +162,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # (draft-ietf-acme-profiles §3); --no-profiles: a CA that offers none.
             if not ARGS.no_profiles:
                 directory["meta"] = {"profiles": {"default": "the stand-in's certificates"}}
+            if ARGS.oversized_directory:
+                directory.setdefault("meta", {})["website"] = "x" * (2 << 20)
             self.answer(200, directory)
         elif self.path == "/nonce":
             self.answer(204)
