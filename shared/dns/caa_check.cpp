@@ -115,9 +115,10 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
 }
 
 CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
-                  const CaaIssuer& issuer) {
-    return checkCaaWith(names, issuer,
-                        [&resolver](const DnsName& name) { return lookupCaa(resolver, name); });
+                  const CaaIssuer& issuer, const std::function<void()>& beforeLookup) {
+    return checkCaaWith(names, issuer, [&](const DnsName& name) {
+        return lookupCaa(resolver, name, beforeLookup);
+    });
 }
 
 std::string caaCheckJson(const CaaCheck& check) {

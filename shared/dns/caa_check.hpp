@@ -44,9 +44,9 @@ struct CaaCheck {
 };
 
 // Looks up and decides every name of `names` (a wildcard's search starts at its base name).
-// Without identities nothing is asked: Skipped.
+// Without identities nothing is asked: Skipped. `beforeLookup`: as for lookupCaa.
 CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
-                  const CaaIssuer& issuer);
+                  const CaaIssuer& issuer, const std::function<void()>& beforeLookup = [] {});
 
 // As checkCaa, with `lookup` asking for each name's relevant set (the tests' DNS).
 CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& issuer,

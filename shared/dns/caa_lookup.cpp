@@ -40,9 +40,12 @@ CaaLookup findRelevantCaaSet(const DnsName& name, const DnsQuestion& ask) {
     return lookup;
 }
 
-CaaLookup lookupCaa(const DnsResolver& resolver, const DnsName& name) {
-    return findRelevantCaaSet(
-        name, [&resolver](const DnsName& at, RecordType type) { return resolver.query(at, type); });
+CaaLookup lookupCaa(const DnsResolver& resolver, const DnsName& name,
+                    const std::function<void()>& beforeLookup) {
+    return findRelevantCaaSet(name, [&](const DnsName& at, RecordType type) {
+        beforeLookup();
+        return resolver.query(at, type);
+    });
 }
 
 }  // namespace dnsh

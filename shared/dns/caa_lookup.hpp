@@ -6,6 +6,7 @@
 // that failed (SERVFAIL, timeout) ends the search without an answer: neither permission nor
 // refusal.
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct CaaLookup {
 CaaLookup findRelevantCaaSet(const DnsName& name, const DnsQuestion& ask);
 
 // findRelevantCaaSet through the resolver (each question counted in dnsh_dns_lookups_total).
-CaaLookup lookupCaa(const DnsResolver& resolver, const DnsName& name);
+// `beforeLookup` runs before each question, CNAME hops included: a scheduler worker extends its
+// lease there, the walk having no overall bound.
+CaaLookup lookupCaa(const DnsResolver& resolver, const DnsName& name,
+                    const std::function<void()>& beforeLookup = [] {});
 
 }  // namespace dnsh

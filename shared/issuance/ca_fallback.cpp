@@ -109,15 +109,17 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const DnsResolver& resolver, const std::string& domainId,
                                   const std::string& domainName,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
-                                  const std::function<PlacedOrder(AcmeAccount&)>& place) {
+                                  const std::function<PlacedOrder(AcmeAccount&)>& place,
+                                  const std::function<void()>& beforeEachWait) {
     CaPlacement placement;
     for (const auto& candidate : cas.inPreference()) {
         AcmeAccount& account = *candidate;
         const std::string& ca = account.ca().directoryUrl;
         bool spent = false;
         try {
+            beforeEachWait();
             // RFC 8659 §3: no order a CA would have to refuse for CAA.
-            CaaCheck caa = precheckCaa(resolver, account, domainName);
+            CaaCheck caa = precheckCaa(resolver, account, domainName, beforeEachWait);
             placement.caa = caa;
             if (caa.result == CaaResult::LookupFailed) {
                 placement.caaLookupFailed = true;

@@ -62,12 +62,15 @@ struct CaPlacement {
 // error is thrown. A failed order gives its budget token back only when the CA surely created
 // none: not when newOrder's answer was lost, nor when what followed newOrder failed
 // (OrderAbandonedError; that order's authorizations are given back). `domainId` is the order's
-// domain, `domainName` its name.
+// domain, `domainName` its name. `beforeEachWait` runs before each CA is asked anything (its
+// directory, our account there) and before each DNS question of its CAA check: a scheduler
+// worker extends its lease there, as nothing else bounds how long the CAs and lookups take.
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const DnsResolver& resolver, const std::string& domainId,
                                   const std::string& domainName,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
-                                  const std::function<PlacedOrder(AcmeAccount&)>& place);
+                                  const std::function<PlacedOrder(AcmeAccount&)>& place,
+                                  const std::function<void()>& beforeEachWait = [] {});
 
 // A CA error that sends the order to the next CA.
 bool passesOverCa(const acme::AcmeError& error);

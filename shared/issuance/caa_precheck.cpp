@@ -5,8 +5,8 @@
 namespace dnsh {
 
 CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
-                     const std::string& domainName) {
-    return checkCaa(resolver, certificateNames(domainName), account.caaIssuer());
+                     const std::string& domainName, const std::function<void()>& beforeLookup) {
+    return checkCaa(resolver, certificateNames(domainName), account.caaIssuer(), beforeLookup);
 }
 
 Error caaRefusal(const CaaCheck& check) {

@@ -3,6 +3,7 @@
 // scheduler's place_order ask it first, so an order the CA would refuse for CAA is never placed.
 // Our CA (Pebble in the sandbox) may not check CAA at all; a public CA does, and fails the order
 // only after it burnt an authorization.
+#include <functional>
 #include <string>
 
 #include "core/error.hpp"
@@ -12,8 +13,10 @@
 namespace dnsh {
 
 // The check for every name of an order for `domainName` (the name, and a wildcard's base name).
+// `beforeLookup` runs before each DNS question (a scheduler worker keeps its lease there).
 CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
-                     const std::string& domainName);
+                     const std::string& domainName,
+                     const std::function<void()>& beforeLookup = [] {});
 
 // How long an API client waits before asking again after a CAA lookup failed (Retry-After).
 inline constexpr std::chrono::seconds kCaaLookupRetryAfter{30};

@@ -47,7 +47,7 @@ public:
     std::chrono::steady_clock::time_point leaseUntil() const { return leaseUntil_; }
 
     // Extends the lease (LeaseLost when it is gone), so a step that chains several slow CA
-    // calls never outlives it unnoticed.
+    // calls or DNS lookups never outlives it unnoticed. One UPDATE by the order's id.
     void keepLease();
     // A CA call made while holding the lease: the lease is extended first.
     template <typename Call>

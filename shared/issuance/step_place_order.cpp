@@ -40,12 +40,17 @@ std::optional<StepResult> checkDelegation(StepContext& context) {
         return retryLater(txtFailure(lookup.outcome, 0).value_or(FailureCode::DnsServfail),
                           "the CNAME lookup for " + name + " failed: " + lookup.detail);
     };
-    const DnsResolver& resolver = context.parts().resolver;
-    CnameLookup lookup = resolver.lookupCname(DnsName(name));
+    // The lease is extended before each lookup (each may wait DNS_TIMEOUT per server): no
+    // deadline cuts a slow resolver short, the lease just never runs out meanwhile.
+    auto lookUp = [&] {
+        context.keepLease();
+        return context.parts().resolver.lookupCname(DnsName(name));
+    };
+    CnameLookup lookup = lookUp();
     if (!lookup.found() && !lookup.absent()) return lookupFailed(lookup);
     if (!seenInPlace(lookup)) {
         std::this_thread::sleep_for(kCnameRecheckDelay);
-        lookup = resolver.lookupCname(DnsName(name));
+        lookup = lookUp();
         if (!lookup.found() && !lookup.absent()) return lookupFailed(lookup);
     }
     const bool inPlace = seenInPlace(lookup);
@@ -86,13 +91,15 @@ PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
 }
 
 // RFC 9773 §5: a renewal names the certificate it replaces when it goes to the CA that issued
-// it and that CA offers ARI; another CA never saw that certificate.
+// it and that CA offers ARI; another CA never saw that certificate. The ARI call (which may
+// register our account again) is a CA call: the lease is extended first.
 std::string replacesAt(StepContext& context, AcmeAccount& account) {
     const StoredOrder& order = context.order();
     if (!order.replacesCertificateId ||
         (!order.replacesCaDirectory.empty() &&
          order.replacesCaDirectory != account.ca().directoryUrl))
         return "";
+    context.keepLease();
     return account.call([&] { return ariReplaces(context.parts().database, account.client(), order); })
         .value_or("");
 }
@@ -133,7 +140,9 @@ StepResult placeOrderStep(StepContext& context) {
     std::string replaces;
     // dns-persist-01 where the customer's record allows it (issuance/persist_probe.hpp).
     PersistProbe persist(context.parts().resolver, order.domainId);
-    // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it).
+    // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it). The
+    // lease is extended before each CA and each of its CAA lookups: however many CAs and names
+    // there are, and however slow their DNS, the step ends while the order is still ours.
     const CaPlacement placement = placeAtFirstAvailable(
         context.parts().database, context.parts().cas, context.parts().resolver, order.domainId,
         order.domainName,
@@ -141,7 +150,8 @@ StepResult placeOrderStep(StepContext& context) {
             replaces = replacesAt(context, at);
             return !replaces.empty();
         },
-        [&](AcmeAccount& at) { return placeNamingReplaced(context, at, replaces, persist); });
+        [&](AcmeAccount& at) { return placeNamingReplaced(context, at, replaces, persist); },
+        [&context] { context.keepLease(); });
     if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
     if (placement.account == nullptr) return noCaTookIt(placement);
     PlacedOrder placed = placement.placed;

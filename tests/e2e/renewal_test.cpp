@@ -672,6 +672,42 @@ TEST_CASE("renewal: a DNS lookup that times out while the renewal waits for its 
     CHECK(scheduler->terminate() == 0);
 }
 
+TEST_CASE("renewal: DNS slower than the lease before the order is placed: the lease is kept, the "
+          "slow CAA walk succeeds and the order is placed") {
+    Leftovers leftovers;
+    const TestDomain domain = activeDomainNoScheduler("renew-slow-place", leftovers);
+    // Every question first waits DNS_TIMEOUT at a silent resolver, then gets the sandbox's
+    // answer: the CAA walk up the domain's three names alone takes 6 s, twice the lease, each
+    // lookup 2 s, within it. Before, nothing extended the lease until newOrder: that extension
+    // failed ("lease lost"), no attempt counted, and the order, still due, was claimed again at
+    // once, for ever. No deadline cuts the walk short either: it succeeds, slowly.
+    const std::string silentAddress =
+        splitList(requireEnv("DNSH_TEST_SILENT_NS_ADDRESSES")).front();
+    FakeNameservers silent({silentAddress});
+    execute("UPDATE domains SET caa_check = NULL WHERE id = " + quoted(domain.id));
+    makeDue(domain);
+    const auto scheduler =
+        startScheduler(Env{{"DNS_RESOLVER", silentAddress + ":53," + dnsResolver()},
+                           {"DNS_TIMEOUT", "2s"},
+                           {"SCHEDULER_LEASE", "3s"},
+                           {"POLL_INTERVAL", "100ms"}});
+    const std::string renewal =
+        "FROM acme_orders WHERE kind = 'renewal' AND domain_id = " + quoted(domain.id);
+    // Placed: the order moved on (await_dns, or further).
+    const bool placed = waitFor(30s, [&] {
+        return count("SELECT count(*) " + renewal + " AND step <> 'place_order'") >= 1;
+    });
+    CHECK_MESSAGE(placed, statusSummary({domain}) << "\n" << describe(*scheduler));
+    CHECK(silent.queries() > 0);
+    CHECK(scheduler->log().find("\"lease lost\"") == std::string::npos);
+    // The walk's own check, recorded by the step that placed the order.
+    CHECK(scalar("SELECT caa_check::json->>'result' FROM domains WHERE id = " +
+                 quoted(domain.id)) == "allowed");
+    // The customer keeps the current certificate meanwhile.
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "active");
+    CHECK(scheduler->terminate() == 0);
+}
+
 TEST_CASE("renewal: a certificate that expired while its renewal kept failing is still retried, "
           "and the view and /metrics say it expired") {
     Leftovers leftovers;
