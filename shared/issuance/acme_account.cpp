@@ -121,7 +121,7 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
         requireOffered(client_.directory(), profile);
         const acme::Order order =
             client_.newOrder(certificateNames(domainName), replaces, profile.name);
-        // From here on the CA holds the order, whatever follows.
+        // From here on the CA holds the order: a CA error is an OrderAbandonedError.
         PlacedOrder placed;
         std::vector<std::string> valid;
         try {

@@ -87,6 +87,8 @@ public:
             return work();
         } catch (const acme::AcmeError& e) {
             if (!e.is(acme::ProblemType::kAccountDoesNotExist)) throw;
+            // An order the CA already created is not placed a second time on its budget token.
+            if (dynamic_cast<const OrderAbandonedError*>(&e) != nullptr) throw;
             logEvent(LogLevel::Warn, "acme account unknown to the CA; registering again");
             reRegister();
             return work();

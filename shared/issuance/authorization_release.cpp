@@ -17,15 +17,6 @@ std::vector<std::string> possibleIdentifiers(const HeldAuthorization& authorizat
     return certificateNames(domainName);
 }
 
-}  // namespace
-
-std::vector<HeldAuthorization> heldAuthorizations(const std::vector<OrderChallenge>& challenges) {
-    std::vector<HeldAuthorization> held;
-    for (const auto& challenge : challenges)
-        held.push_back(HeldAuthorization{challenge.authorizationUrl, challenge.identifier});
-    return held;
-}
-
 // RFC 8555 §7.5.2: an order nobody will finish gives its authorizations back, so they stop
 // counting against the account (pending ones are limited) and our one account per CA keeps no
 // authority for a name that is no longer a customer's. But a CA reuses a valid authorization
@@ -54,6 +45,15 @@ std::vector<std::string> authorizationsToGiveBack(Poco::Data::Session& session,
         if (!shared) urls.push_back(authorization.url);
     }
     return urls;
+}
+
+}  // namespace
+
+std::vector<HeldAuthorization> heldAuthorizations(const std::vector<OrderChallenge>& challenges) {
+    std::vector<HeldAuthorization> held;
+    for (const auto& challenge : challenges)
+        held.push_back(HeldAuthorization{challenge.authorizationUrl, challenge.identifier});
+    return held;
 }
 
 void giveBackAuthorizations(Database& database, AcmeAccount& account, const std::string& domainId,

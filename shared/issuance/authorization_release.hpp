@@ -15,13 +15,6 @@ namespace dnsh {
 // The authorizations an order's challenges answer.
 std::vector<HeldAuthorization> heldAuthorizations(const std::vector<OrderChallenge>& challenges);
 
-// The URLs, of `held` (the authorizations of domain `domainId`'s order, `domainName` its name),
-// to deactivate: those for a name no other verified domain's certificate needs.
-std::vector<std::string> authorizationsToGiveBack(Poco::Data::Session& session,
-                                                  const std::string& domainId,
-                                                  const std::string& domainName,
-                                                  const std::vector<HeldAuthorization>& held);
-
 // Deactivates those at `account`'s CA. A failure is logged, never thrown: the order has ended
 // either way.
 void giveBackAuthorizations(Database& database, AcmeAccount& account, const std::string& domainId,

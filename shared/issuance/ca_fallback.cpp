@@ -148,6 +148,7 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
             placement.account = &account;
             return placement;
         } catch (const acme::AcmeError& e) {
+            beforeEachWait();  // the give-back below asks the CA again
             giveBackAbandonedOrder(database, account, domainId, domainName, e);
             if (spent && !caMayHoldTheOrder(e)) refundBudget(database, account);
             if (!passesOverCa(e)) throw;

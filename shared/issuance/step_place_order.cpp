@@ -106,8 +106,9 @@ std::string replacesAt(StepContext& context, AcmeAccount& account) {
 
 // No CA took the order (issuance/ca_fallback.hpp). One CA: its own error, as before there were
 // several. CAA allowing none: the order fails (a renewal is tried again after its backoff, the
-// current certificate staying). A failed CAA lookup or CAs that cannot take it now: retried, no
-// sooner than the CAs' Retry-After or our spent order budget says (as the API's Retry-After).
+// current certificate staying). A failed CAA lookup or CAs that cannot take it now: retried; when
+// every CA said to wait (rateLimited, or our spent order budget there), no sooner than the
+// soonest of those waits. One that was unreachable said nothing: the usual backoff then.
 StepResult noCaTookIt(const CaPlacement& placement) {
     if (placement.caaLookupFailed)
         return retryLater(placement.caa->failureCode(), placement.caa->description);
@@ -120,7 +121,7 @@ StepResult noCaTookIt(const CaPlacement& placement) {
     return retryLater(placement.rateLimited() ? FailureCode::CaRateLimited
                                               : FailureCode::NoCaAvailable,
                       "no CA could take the order: " + placement.describe(), true,
-                      placement.soonestRetryAfter());
+                      placement.rateLimited() ? placement.soonestRetryAfter() : std::nullopt);
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "metrics/exposition.hpp"
 
-
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -11,7 +10,6 @@
 #include "dns/lookup_outcome.hpp"
 #include "issuance/order_budget.hpp"
 #include "metrics/counter_store.hpp"
-
 
 namespace dnsh {
 
