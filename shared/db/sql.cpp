@@ -92,6 +92,20 @@ bool succeeded(PGresult* result) {
 
 }  // namespace
 
+std::string textArrayLiteral(const std::set<std::string>& values) {
+    std::string literal = "{";
+    for (const auto& value : values) {
+        if (literal.size() > 1) literal += ',';
+        literal += '"';
+        for (char c : value) {
+            if (c == '"' || c == '\\') literal += '\\';
+            literal += c;
+        }
+        literal += '"';
+    }
+    return literal + "}";
+}
+
 PGconn* connectionOf(Poco::Data::Session& session) {
     auto* impl = dynamic_cast<Poco::Data::PostgreSQL::SessionImpl*>(session.impl());
     if (impl == nullptr) throw std::logic_error("not a PostgreSQL session");

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -116,6 +117,10 @@ private:
 SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
                const std::vector<SqlValue>& params = {}, SqlResults results = SqlResults::Text,
                SqlPlanning planning = SqlPlanning::Cached);
+
+// `values` as one text[] parameter ($n::text[]): PostgreSQL's array input syntax, every element
+// double-quoted with its quotes and backslashes escaped.
+std::string textArrayLiteral(const std::set<std::string>& values);
 
 // The session's libpq connection.
 PGconn* connectionOf(Poco::Data::Session& session);

@@ -224,18 +224,16 @@ LiveAuthorizations DomainRepository::liveAuthorizations(const std::string& domai
 }
 
 std::set<std::string> DomainRepository::identifiersNeededElsewhere(
-    const std::string& domainId, const std::vector<std::string>& identifiers) {
+    const std::string& domainId, const std::set<std::string>& identifiers) {
     if (identifiers.empty()) return {};
-    // One parameter, the names space-separated (a DNS name has no space). Only verified domains
-    // count: a registration nobody proved control of gives no claim to the name.
-    std::string names;
-    for (const auto& identifier : identifiers) names += (names.empty() ? "" : " ") + identifier;
+    // Only verified domains count: a registration nobody proved control of gives no claim to
+    // the name.
     const SqlRows rows = runSql(
         session_,
-        "SELECT DISTINCT i.name FROM unnest(string_to_array($2, ' ')) AS i(name) "
+        "SELECT i.name FROM unnest($2::text[]) AS i(name) "
         "WHERE EXISTS (SELECT 1 FROM domains d WHERE d.id <> $1 AND d.status <> 'pending' "
         "AND d.domain_name IN (i.name, '*.' || i.name))",
-        {domainId, names});
+        {domainId, textArrayLiteral(identifiers)});
     std::set<std::string> needed;
     for (int row = 0; row < rows.size(); ++row) needed.insert(rows.text(row, "name"));
     return needed;

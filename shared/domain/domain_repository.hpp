@@ -71,7 +71,7 @@ public:
     // Of `identifiers` (as an order names them, "*.x" for a wildcard), those the certificate of
     // a verified domain other than `domainId` covers: "x" is needed by "x" and "*.x".
     std::set<std::string> identifiersNeededElsewhere(const std::string& domainId,
-                                                     const std::vector<std::string>& identifiers);
+                                                     const std::set<std::string>& identifiers);
 
     // not_seen, active (the CNAME points at our target) or lost (it did and no longer does).
     void setDelegationStatus(const std::string& id, const std::string& status);

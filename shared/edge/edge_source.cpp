@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "db/database.hpp"
+#include "db/sql.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -20,20 +21,6 @@ constexpr const char* kCertificateColumns =
     " (extract(epoch FROM c.created_at) * 1000000)::bigint AS created"
     " FROM certificates c JOIN domains d ON d.id = c.domain_id"
     " WHERE c.superseded_at IS NULL";
-
-std::string arrayLiteral(const std::set<std::string>& values) {
-    std::string literal = "{";
-    for (const auto& value : values) {
-        if (literal.size() > 1) literal += ',';
-        literal += '"';
-        for (char c : value) {
-            if (c == '"' || c == '\\') literal += '\\';
-            literal += c;
-        }
-        literal += '"';
-    }
-    return literal + "}";
-}
 
 }  // namespace
 
@@ -131,7 +118,7 @@ std::vector<EdgeCertificate> EdgeSource::allCertificates() {
 
 std::vector<EdgeCertificate> EdgeSource::certificatesOf(const std::set<std::string>& domainNames) {
     if (domainNames.empty()) return {};
-    return certificates(" AND d.domain_name = ANY($1::text[])", {arrayLiteral(domainNames)});
+    return certificates(" AND d.domain_name = ANY($1::text[])", {textArrayLiteral(domainNames)});
 }
 
 EdgeChanges EdgeSource::changesSince(long long cursorMicros) {

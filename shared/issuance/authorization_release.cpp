@@ -30,10 +30,10 @@ std::vector<std::string> authorizationsToGiveBack(Poco::Data::Session& session,
                                                   const std::string& domainName,
                                                   const std::vector<HeldAuthorization>& held) {
     if (held.empty()) return {};
-    std::vector<std::string> asked;
+    std::set<std::string> asked;
     for (const auto& authorization : held)
         for (auto& name : possibleIdentifiers(authorization, domainName))
-            asked.push_back(std::move(name));
+            asked.insert(std::move(name));
     const std::set<std::string> needed =
         DomainRepository(session).identifiersNeededElsewhere(domainId, asked);
     std::vector<std::string> urls;

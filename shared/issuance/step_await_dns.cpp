@@ -17,6 +17,11 @@ using std::chrono::milliseconds;
 // for "I have just published it".
 constexpr milliseconds kSlowDnsPoll{300'000};
 
+// How often a renewal past POLL_TIMEOUT looks at its customer's DNS again.
+milliseconds slowDnsPoll(const Config& config) {
+    return std::max(config.pollInterval, kSlowDnsPoll);
+}
+
 // The challenge of the type the order answers (dns-01 or dns-persist-01) in the CA's current
 // view of the authorization.
 const acme::Challenge* findChallenge(const acme::Authorization& authorization,
@@ -93,7 +98,7 @@ StepResult answerChallenges(StepContext& context) {
 // == 0 is how awaitDnsStep knows no CA error came yet. Looked at again at the slow pace, a silent
 // zone costs a worker one precheck deadline per 5 minutes, no more than the backoff would.
 StepResult lookAgainAfterTimeout(StepContext& context, const TxtCheck& check) {
-    const milliseconds next = std::max(context.config().pollInterval, kSlowDnsPoll);
+    const milliseconds next = slowDnsPoll(context.config());
     context.recordCheck(txtCheckJson(check, next));
     return pollDnsAgain(next);
 }
@@ -128,7 +133,7 @@ StepResult awaitDnsStep(StepContext& context) {
     const bool giveUp = !check.passed() && order.kind == OrderKind::Issue && pastPollTimeout;
     std::optional<milliseconds> next;
     if (!check.passed() && !giveUp)
-        next = pastPollTimeout ? std::max(config.pollInterval, kSlowDnsPoll) : config.pollInterval;
+        next = pastPollTimeout ? slowDnsPoll(config) : config.pollInterval;
     context.recordCheck(txtCheckJson(check, next));
     if (giveUp)
         return failOrder(*check.failure,

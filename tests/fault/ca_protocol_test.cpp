@@ -53,6 +53,14 @@ std::string listed(const std::vector<double>& values) {
     return text;
 }
 
+// The answer to issue-certificate from an API server pointed at `ca` (and `extra`).
+HttpResult issueAt(const StalledCa& ca, const TestDomain& domain, const Env& extra = {}) {
+    Env env{{"ACME_DIRECTORY", ca.directory()}};
+    env.insert(extra.begin(), extra.end());
+    ApiServer api("ca-protocol", env);
+    return send(api.baseUrl(), issueRequest(domain));
+}
+
 // issue-certificate through an API server pointed at `ca`, the value published, a scheduler
 // pointed at it with `pollInterval`: the domain active within `timeout`.
 void issueThrough(const StalledCa& ca, const TestDomain& domain, const std::string& pollInterval,
@@ -127,8 +135,7 @@ TEST_CASE("CA protocol: userActionRequired fails issue-certificate naming where 
     Leftovers leftovers;
     StalledCa ca({"--stall", "none", "--user-action-required"});
     const TestDomain domain = verifiedDomain("ca-protocol-tos", leftovers);
-    ApiServer api("ca-protocol", {{"ACME_DIRECTORY", ca.directory()}});
-    const HttpResult refused = send(api.baseUrl(), issueRequest(domain));
+    const HttpResult refused = issueAt(ca, domain);
     INFO(refused.body);
     CHECK(refused.status == 502);
     CHECK(refused.jsonString("error_code") == "ca_refused");
@@ -144,8 +151,7 @@ TEST_CASE("CA protocol: an answer larger than 1 MiB is refused, not read whole")
     Leftovers leftovers;
     StalledCa ca({"--stall", "none", "--oversized-directory"});
     const TestDomain domain = verifiedDomain("ca-protocol-oversized", leftovers);
-    ApiServer api("ca-protocol", {{"ACME_DIRECTORY", ca.directory()}});
-    const HttpResult refused = send(api.baseUrl(), issueRequest(domain));
+    const HttpResult refused = issueAt(ca, domain);
     INFO(refused.body);
     CHECK(refused.status == 502);
     CHECK(refused.jsonString("error").find("the CA's answer is larger than 1 MiB") !=
@@ -183,9 +189,7 @@ TEST_CASE("CA protocol: an authorization the CA fails after newOrder keeps the o
     Leftovers leftovers;
     StalledCa ca({"--stall", "none", "--authorization-error", "500"});
     const TestDomain domain = verifiedDomain("ca-protocol-authz", leftovers);
-    ApiServer api("ca-protocol",
-                  {{"ACME_DIRECTORY", ca.directory()}, {"ACME_ORDER_BUDGET", "5/1h"}});
-    const HttpResult refused = send(api.baseUrl(), issueRequest(domain));
+    const HttpResult refused = issueAt(ca, domain, {{"ACME_ORDER_BUDGET", "5/1h"}});
     INFO(refused.body << "\n" << describe(ca.process()));
     CHECK(refused.status == 502);
     REQUIRE(ca.requests("POST", "/order-plz") == 1);
