@@ -189,9 +189,10 @@ public:
     // RFC 9773 re-fetches: up to `limit` certificates whose ari_next_fetch_at has come, each
     // held for `holdMs` (SKIP LOCKED) so replicas do not fetch the same one.
     std::vector<AriDue> claimAriFetches(int limit, Poco::Int64 holdMs);
-    // The CA's suggestion: renew_at moves to `renewAtEpochMs` (unless a renewal already runs)
-    // and the next fetch is `nextFetchMs` from now. Returns renew_at as stored now (ms since
-    // the epoch): none while a renewal runs.
+    // The CA's suggestion: renew_at moves to `renewAtEpochMs` (unless a renewal already runs;
+    // after a failed renewal no earlier than its retry) and the next fetch is `nextFetchMs` from
+    // now. Returns renew_at as stored now (ms since the epoch): none while a renewal runs or
+    // once the certificate is superseded.
     std::optional<Poco::Int64> recordAri(const std::string& certificateId,
                                          std::optional<Poco::Int64> renewAtEpochMs,
                                          Poco::Int64 nextFetchMs);

@@ -45,7 +45,7 @@ std::vector<AriDue> OrderStore::claimAriFetches(int limit, Poco::Int64 holdMs) {
                "UPDATE certificates c SET ari_next_fetch_at = now() + $2::bigint * interval '1 ms' "
                "FROM acme_orders o JOIN acme_accounts a ON a.id = o.account_id "
                "WHERE o.id = c.order_id AND c.id IN (SELECT id FROM certificates "
-               "  WHERE ari_next_fetch_at <= now() "
+               "  WHERE ari_next_fetch_at <= now() AND superseded_at IS NULL "
                "  ORDER BY ari_next_fetch_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
                "RETURNING c.id, c.certificate_pem, a.directory_url",
                {limit, holdMs});
@@ -60,12 +60,18 @@ std::optional<Poco::Int64> OrderStore::recordAri(const std::string& certificateI
                                                  std::optional<Poco::Int64> renewAtEpochMs,
                                                  Poco::Int64 nextFetchMs) {
     const Poco::Int64 renewAt = renewAtEpochMs.value_or(-1);
+    // A renewal that failed keeps the retry time fail() set (its backoff, or the day's wait
+    // after a lost delegation): a window that has come does not start it sooner, a later one
+    // moves it later. A certificate a renewal has replaced meanwhile (superseded while its
+    // renewalInfo was fetched) is left alone: nothing about it is due any more.
     const SqlRows stored = runSql(
         session_,
         "UPDATE certificates SET "
         "renew_at = CASE WHEN renew_at IS NULL OR $2::bigint < 0 THEN renew_at "
+        "  WHEN renewal_failures > 0 THEN greatest(renew_at, to_timestamp($2::bigint / 1000.0)) "
         "  ELSE to_timestamp($2::bigint / 1000.0) END, "
-        "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' WHERE id = $1 "
+        "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' "
+        "WHERE id = $1 AND superseded_at IS NULL "
         "RETURNING (extract(epoch FROM renew_at) * 1000)::bigint AS renew_at_ms",
         {certificateId, renewAt, nextFetchMs});
     if (stored.empty() || stored.isNull(0, "renew_at_ms")) return std::nullopt;

@@ -1,3 +1,4 @@
+#include "config/duration.hpp"
 #include "crypto/certificate.hpp"
 #include "domain/domain_name.hpp"
 #include "issuance/backoff.hpp"
@@ -19,6 +20,14 @@ StepResult finalizeStep(StepContext& context) {
             });
             break;
         case acme::OrderStatus::Pending:
+            // Every authorization is valid, yet the CA has not made the order ready (RFC 8555
+            // §7.1.6: it should have). Waited on as long as any other step of the CA's, not until
+            // the order expires (a week at some CAs).
+            if (order.stepAgeMs >= context.config().pollTimeout.count())
+                return failOrder(FailureCode::Timeout,
+                                 "the CA did not make the order ready within " +
+                                     formatDuration(context.config().pollTimeout) +
+                                     " of its authorizations becoming valid");
             return pauseFor(
                 caPollDelay(current.retryAfter, kCaPollDelay, context.config().pollInterval),
                 StepLabel::Finalize);

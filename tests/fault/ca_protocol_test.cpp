@@ -5,7 +5,7 @@
 // answered without Location; dns-account-01 and dns-persist-01 offered before dns-01 are passed
 // over; userActionRequired names where to act; a CA without profiles refuses every profile; an
 // order whose authorization the CA fails after newOrder keeps its budget token spent and gives
-// its authorization back.
+// its authorization back; an order the CA never makes ready fails at POLL_TIMEOUT.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -206,4 +206,30 @@ TEST_CASE("CA protocol: an authorization the CA fails after newOrder keeps the o
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
     execute("DELETE " + budget);
+}
+
+TEST_CASE("CA protocol: an order the CA never makes ready after its authorizations are valid fails "
+          "at POLL_TIMEOUT") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--processing-polls", "1", "--order-never-ready"});
+    const TestDomain domain = verifiedDomain("ca-protocol-never-ready", leftovers);
+    const Env env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", "1s"},
+                  {"POLL_TIMEOUT", "4s"}};
+    ApiServer api("ca-protocol", env);
+    const HttpResult started = send(api.baseUrl(), issueRequest(domain));
+    REQUIRE_MESSAGE(started.status == 202, started.body);
+    publish(domain, started.jsonString("expected_txt_value"));
+    const auto scheduler = startScheduler(env);
+    const std::string orders = "FROM acme_orders WHERE domain_id = " + quoted(domain.id);
+    // Before, the order was polled as "pending" until it expired (here: 2099).
+    REQUIRE_MESSAGE(waitFor(30s, [&] {
+                        return scalar("SELECT status FROM domains WHERE id = " +
+                                      quoted(domain.id)) == "failed";
+                    }),
+                    describe(ca.process()) << "\n" << describe(*scheduler));
+    CHECK(scalar("SELECT error_code " + orders) == "timeout");
+    CHECK(scalar("SELECT error " + orders).find("did not make the order ready within 4s") !=
+          std::string::npos);
+    CHECK(ca.requests("POST", "/finalize/") == 0);
+    CHECK(scheduler->terminate() == 0);
 }

@@ -26,7 +26,10 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--no-profiles]
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
                 [--processing-polls N] [--no-profiles] [--user-action-required]
-                [--authorization-error STATUS]
+                [--authorization-error STATUS] [--order-never-ready]
+
+With --order-never-ready the order stays "pending" after its authorization is valid (RFC 8555
+§7.1.6 says it becomes "ready"): a CA that never lets it be finalized.
 
 With --authorization-error STATUS newOrder still creates the order (201), but reading its
 authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem; a
@@ -69,6 +72,9 @@ def parse_args():
                         help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
     parser.add_argument("--oversized-directory", action="store_true",
                         help="a directory answer of 2 MiB (a CA's answer past the client's cap)")
+    parser.add_argument("--order-never-ready", action="store_true",
+                        help="--stall none: the order stays pending once its authorization "
+                             "is valid")
     parser.add_argument("--authorization-error", type=int, default=0,
                         help="the status reading an authorization answers (0: none)")
     return parser.parse_args()
@@ -253,7 +259,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         order["status"] = "processing"
                         self.answer(200, order, retry_after_header())
                         return True
-                elif AUTHZ_POLLS.get(n, 0) > ARGS.processing_polls:
+                elif AUTHZ_POLLS.get(n, 0) > ARGS.processing_polls and not ARGS.order_never_ready:
                     order["status"] = "ready"
                 self.answer(200, order)
             elif kind == "finalize":
