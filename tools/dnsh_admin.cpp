@@ -9,6 +9,10 @@
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -340,6 +344,11 @@ private:
     int rotateKek(dnsh::Database& database, const dnsh::Config& config) {
         const std::string next = this->config().getString("admin.newKeyFile", "");
         const auto current = dnsh::loadKeyEncryptor(config);
+        // FILE alone first: in a list a missing file is skipped (a staged rotation), so a typo
+        // would "rotate" to the current KEK and report success.
+        if (!next.empty() && ::access(next.c_str(), F_OK) != 0)
+            throw dnsh::ConfigError("--new-key-file " + next + ": " + std::strerror(errno) +
+                                    " (nothing re-encrypted)");
         const auto keys =
             next.empty() ? current
                          : dnsh::KeyEncryptor::fromFile(next + "," + config.keyEncryptionKeyFile);

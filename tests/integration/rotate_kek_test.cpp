@@ -139,3 +139,20 @@ TEST_CASE("rotate-kek re-encrypts every key under the new KEK, and refuses forei
                   "WHERE key_id = '" +
                   current.keyId() + "'") == "0");
 }
+
+TEST_CASE("rotate-kek refuses a --new-key-file that does not exist and changes nothing") {
+    const TempKek first;
+    const KeyEncryptor current = KeyEncryptor::fromFile(first.path);
+    ScratchDatabase db("dnsh_rotate");
+    REQUIRE(admin(db.url(), first.path, "migrate") == 0);
+    const std::string domainId = randomHex(16);
+    insertSealedCertificate(db, domainId, current, "KEY-MATERIAL");
+    const std::string before = sealedState(db);
+    // A typo in the path: the ring would skip the missing file and "rotate" to the current KEK,
+    // exit 0, and the operator would retire the only KEK that opens the keys.
+    const std::string missing = "/tmp/dnsh-kek-missing-" + randomHex(6);
+    CHECK(admin(db.url(), first.path, "rotate-kek --new-key-file " + missing) != 0);
+    CHECK(sealedState(db) == before);
+    CHECK(db.text("SELECT key_id FROM certificates WHERE domain_id = '" + domainId + "'") ==
+          current.keyId());
+}
