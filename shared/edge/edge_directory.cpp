@@ -74,6 +74,8 @@ EdgeDirectory::EdgeDirectory(const std::string& path, std::optional<gid_t> group
         }
         ::closedir(listing);
     }
+    struct stat marker {};
+    reloadDue_ = ::fstatat(dirFd_, kEdgeReloadDue, &marker, AT_SYMLINK_NOFOLLOW) == 0;
     if (const auto manifest = read(kEdgeManifest)) {
         std::istringstream lines(*manifest);
         for (std::string line; std::getline(lines, line);)
@@ -135,6 +137,7 @@ bool EdgeDirectory::write(const std::string& name, const std::string& content, M
             (info.st_mode & 0777) == bits && (!group_ || info.st_gid == *group_))
             return false;
     }
+    markReloadDue();
     writeAtomically(name, content, bits);
     return true;
 }
@@ -143,6 +146,7 @@ int EdgeDirectory::remove(const std::set<std::string>& names) {
     int removed = 0;
     for (const auto& name : names) {
         if (!owns(name)) continue;
+        markReloadDue();
         if (::unlinkat(dirFd_, name.c_str(), 0) != 0 && errno != ENOENT)
             failWith("cannot remove " + pathOf(name));
         owned_.erase(name);
@@ -191,6 +195,23 @@ void EdgeDirectory::saveManifest() {
     for (const auto& name : owned_) content += name + "\n";
     writeAtomically(kEdgeManifest, content, 0644);
     sync();  // before any file it lists is renamed into place
+}
+
+void EdgeDirectory::markReloadDue() {
+    if (reloadDue_) return;
+    const int fd = ::openat(dirFd_, kEdgeReloadDue,
+                            O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) failWith("cannot create " + pathOf(kEdgeReloadDue));
+    ::close(fd);
+    sync();  // before the change it announces
+    reloadDue_ = true;
+}
+
+void EdgeDirectory::reloaded() {
+    if (!reloadDue_) return;
+    if (::unlinkat(dirFd_, kEdgeReloadDue, 0) != 0 && errno != ENOENT)
+        failWith("cannot remove " + pathOf(kEdgeReloadDue));
+    reloadDue_ = false;
 }
 
 void EdgeDirectory::sync() {

@@ -43,6 +43,13 @@ public:
     // fsync of the directory: the renames and removals before it survive a power cut.
     void sync();
 
+    // Whether files were replaced or removed that no reload has been told of: a marker file,
+    // made (and the directory synced) before the first such change after the last reload, so a
+    // run killed between its renames and EDGE_RELOAD_COMMAND leaves it for the next run.
+    bool reloadDue() const { return reloadDue_; }
+    // The reload ran: the marker goes (unsynced: if a power cut brings it back, one more reload).
+    void reloaded();
+
     bool owns(const std::string& name) const { return owned_.count(name) > 0; }
     const std::set<std::string>& owned() const { return owned_; }
     // What a file holds now; none when it does not exist (or is a symlink).
@@ -51,12 +58,14 @@ public:
 private:
     void writeAtomically(const std::string& name, const std::string& content, mode_t mode);
     void saveManifest();
+    void markReloadDue();
 
     std::string path_;
     std::optional<gid_t> group_;
     int dirFd_ = -1;
     int lockFd_ = -1;
     std::set<std::string> owned_;  // the manifest
+    bool reloadDue_ = false;       // kEdgeReloadDue exists
 };
 
 }  // namespace dnsh

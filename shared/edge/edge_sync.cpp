@@ -166,11 +166,11 @@ EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
     for (const auto& name : directory_.owned())
         if (!wanted.count(name)) unwanted.insert(name);
     round.removed = directory_.remove(unwanted);
-    // The first reconcile of a process reloads even when it changed nothing: one killed after
-    // its renames but before the command left files the proxy has not read, which this run
-    // finds unchanged. One reload per start is cheap (nginx's is graceful) and needs no state;
-    // a "reload due" marker would cost a write and two fsyncs per batch to save it.
-    if (round.written > 0 || round.removed > 0 || !reloadedSinceStart_) runReloadCommand();
+    // Whenever files changed since the last reload, not only in this round: a run killed after
+    // its renames but before the command (or whose command failed) left files the proxy has not
+    // read, which this one finds unchanged; the directory's marker says so. Nothing changed
+    // since the last reload: no reload, so `--once` from cron does not reload at every run.
+    if (directory_.reloadDue()) runReloadCommand();
     finishRound(asOfMicros, round);
     return round;
 }
@@ -200,7 +200,7 @@ EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
     updateHaproxy(changed, removed);
     directory_.remove(removedFiles);
     round.removed = static_cast<int>(removed.size());
-    if (round.written > 0 || round.removed > 0) runReloadCommand();
+    if (directory_.reloadDue()) runReloadCommand();
     finishRound(asOfMicros, round);
     return round;
 }
@@ -316,7 +316,7 @@ void EdgeSync::runReloadCommand() {
     if (settings_.reloadCommand.empty()) return;
     const int status = std::system(settings_.reloadCommand.c_str());
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (code == 0) reloadedSinceStart_ = true;  // until then, every reconcile runs it
+    if (code == 0) directory_.reloaded();  // until then, every round runs it
     logEvent(code == 0 ? LogLevel::Info : LogLevel::Error, "EDGE_RELOAD_COMMAND ran",
              {{"exit_code", code}});
 }

@@ -72,7 +72,6 @@ private:
     std::set<std::string> haproxyListed_;       // cert files in HAProxy's crt-list
     std::set<std::string> haproxyUnremoved_;    // cert files HAProxy refused to let go of
                                                 // (counted as failing in the heartbeat)
-    bool reloadedSinceStart_ = false;           // EDGE_RELOAD_COMMAND succeeded in this process
     bool haproxyBehind_ = false;
     std::optional<long long> appliedThrough_;
     std::string appliedCertificateId_;

@@ -4,9 +4,11 @@
 #include <doctest/doctest.h>
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -258,6 +260,38 @@ TEST_CASE("edge: a reload a crash cut off after the renames runs when the agent 
     INFO(describe(*host.agent()));
     CHECK(waitFor(10s, [&] { return fs::exists(reloaded); }));
     CHECK(host.agent()->log().find("\"edge files updated\"") == std::string::npos);
+}
+
+TEST_CASE("edge: --once runs EDGE_RELOAD_COMMAND only when files changed since the last reload") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("once-reload");
+    const std::string id = domains.add(name);
+    domains.storeCertificate(id, name);
+    TlsHost host(domains.url());
+    TempDir hook;
+    const std::string reloads = hook.path() + "/reloads";
+    const std::map<std::string, std::string> counting{
+        {"EDGE_RELOAD_COMMAND", "echo reloaded >> " + reloads}};
+    auto reloadCount = [&] {
+        const std::string text = fs::exists(reloads) ? readFile(reloads) : "";
+        return std::count(text.begin(), text.end(), '\n');
+    };
+    REQUIRE(host.syncOnce(counting).exitCode == 0);
+    CHECK(reloadCount() == 1);
+    // A timer's next runs with nothing changed: no reload (before, one every run).
+    REQUIRE(host.syncOnce(counting).exitCode == 0);
+    REQUIRE(host.syncOnce(counting).exitCode == 0);
+    CHECK(reloadCount() == 1);
+    // A renewal written by a run whose command failed: the next run reloads although it finds
+    // the files as they should be, and the one after it does not.
+    domains.storeCertificate(id, name);
+    const CommandResult failed = host.syncOnce({{"EDGE_RELOAD_COMMAND", "false"}});
+    INFO(failed.output);
+    CHECK(failed.output.find("\"written\":1") != std::string::npos);
+    REQUIRE(host.syncOnce(counting).exitCode == 0);
+    CHECK(reloadCount() == 2);
+    REQUIRE(host.syncOnce(counting).exitCode == 0);
+    CHECK(reloadCount() == 2);
 }
 
 TEST_CASE("edge: a KEK added while the agent runs opens the keys sealed under it, no restart") {
