@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
                          "newest certificate of every domain. Settings from the environment:\n"
                          "DATABASE_URL, KEY_ENCRYPTION_KEY_FILE, EDGE_DIR, EDGE_HAPROXY_SOCKET,\n"
                          "EDGE_RELOAD_COMMAND, EDGE_GROUP, EDGE_RECONCILE_INTERVAL,\n"
-                         "EDGE_POLL_INTERVAL, EDGE_LISTEN, EDGE_AGENT_NAME, LOG_LEVEL (README).\n";
+                         "EDGE_POLL_INTERVAL, EDGE_LISTEN, EDGE_AGENT_NAME, DB_KEEPALIVE_*,\n"
+                         "PGCONNECT_TIMEOUT, LOG_LEVEL (README).\n";
             return 0;
         } else {
             std::cerr << "dnsh-edge-sync: unknown argument " << argv[i] << " (try --help)\n";
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
         if (config.keyEncryptionKeyFile.empty())
             throw dnsh::ConfigError("KEY_ENCRYPTION_KEY_FILE is not set (it opens the keys)");
         settings = dnsh::loadEdgeSettings();
-        options = {config.databaseUrl, config.keyEncryptionKeyFile, once};
+        options = {config.databaseUrl, config.databaseLimits, config.keyEncryptionKeyFile, once};
     } catch (const dnsh::ConfigError& e) {
         std::cerr << "dnsh-edge-sync: configuration error: " << e.what() << "\n";
         return 78;  // EX_CONFIG

@@ -22,12 +22,18 @@ namespace dnsh {
 
 namespace {
 
+// Fail fast when the server is down instead of waiting for the OS TCP timeout: 3 s per host
+// unless the environment says otherwise (connect_timeout in DATABASE_URL wins over both).
+void defaultConnectTimeoutOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] { setenv("PGCONNECT_TIMEOUT", "3", 0); });
+}
+
 void registerConnectorOnce() {
     static std::once_flag once;
     std::call_once(once, [] {
         Poco::Data::PostgreSQL::Connector::registerConnector();
-        // Fail fast when the server is down instead of waiting for the OS TCP timeout.
-        setenv("PGCONNECT_TIMEOUT", "3", 0);
+        defaultConnectTimeoutOnce();
     });
 }
 
@@ -142,6 +148,11 @@ std::string withKeepalives(const std::string& keyValue, const DatabaseLimits& li
     return result;
 }
 
+std::string libpqConnectionString(const std::string& databaseUrl, const DatabaseLimits& limits) {
+    defaultConnectTimeoutOnce();
+    return withKeepalives(toKeyValueConnectionString(databaseUrl), limits);
+}
+
 void setTransactionTimeouts(Poco::Data::Session& session, std::chrono::milliseconds statement,
                             std::chrono::milliseconds lock) {
     executeScript(session, "SET LOCAL statement_timeout = " + std::to_string(statement.count()) +
@@ -157,8 +168,7 @@ Poco::Data::Session& Database::session() {
     if (session_ && droppedWhileIdle()) disconnect();
     if (session_) return *session_;
     try {
-        const std::string connection =
-            withKeepalives(toKeyValueConnectionString(connectionString_), limits_);
+        const std::string connection = libpqConnectionString(connectionString_, limits_);
         // Poco 1.11 leaks the PGconn of a failed connect (~36 KB each, found by LeakSanitizer),
         // which a handler retrying through a long outage would pile up: ask first.
         if (PQping(connection.c_str()) != PQPING_OK)

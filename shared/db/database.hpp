@@ -80,6 +80,13 @@ void checkDatabase(Database& database);
 // libpq ignores them on unix sockets.
 std::string withKeepalives(const std::string& keyValue, const DatabaseLimits& limits);
 
+// What every connection of the programs hands to libpq (Poco's sessions and the raw ones, the
+// edge agent's): `databaseUrl` as key=value (toKeyValueConnectionString) with the keepalives of
+// `limits` (withKeepalives); and, the first time, PGCONNECT_TIMEOUT set to 3 s in this process's
+// environment unless it is set (README "PostgreSQL failover"). Throws std::invalid_argument, as
+// connectionParameters.
+std::string libpqConnectionString(const std::string& databaseUrl, const DatabaseLimits& limits);
+
 // For one transaction of a long operation (rotate-kek): statement and lock timeouts
 // of its own, `SET LOCAL` (0: none), back to the session's when the transaction ends.
 void setTransactionTimeouts(Poco::Data::Session& session, std::chrono::milliseconds statement,

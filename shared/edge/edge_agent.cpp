@@ -38,7 +38,8 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                  const std::atomic<bool>& stop) {
     EdgeDirectory directory(settings.dir, settings.group);
     const KeyEncryptor keys = KeyEncryptor::fromFile(options.keyEncryptionKeyFile);
-    EdgeSource source(options.databaseUrl, settings.listen && !options.once);
+    EdgeSource source(options.databaseUrl, options.databaseLimits,
+                      settings.listen && !options.once);
     EdgeSync sync(settings, directory, keys);
     logEvent(LogLevel::Info, "edge agent started",
              {{"edge_dir", settings.dir},

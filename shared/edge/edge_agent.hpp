@@ -6,12 +6,14 @@
 #include <atomic>
 #include <string>
 
+#include "config/config.hpp"
 #include "config/edge_config.hpp"
 
 namespace dnsh {
 
 struct EdgeAgentOptions {
     std::string databaseUrl;
+    DatabaseLimits databaseLimits;  // its connection's keepalives (DB_KEEPALIVE_*)
     std::string keyEncryptionKeyFile;
     bool once = false;  // --once: one full reconcile, then exit
 };

@@ -32,8 +32,8 @@ struct EdgeSource::Result {
     }
 };
 
-EdgeSource::EdgeSource(std::string databaseUrl, bool listen)
-    : databaseUrl_(std::move(databaseUrl)), listen_(listen) {}
+EdgeSource::EdgeSource(std::string databaseUrl, DatabaseLimits limits, bool listen)
+    : databaseUrl_(std::move(databaseUrl)), limits_(limits), listen_(listen) {}
 
 EdgeSource::~EdgeSource() {
     drop();
@@ -47,13 +47,17 @@ void EdgeSource::drop() {
 PGconn* EdgeSource::connection() {
     if (connection_ && PQstatus(connection_) == CONNECTION_OK) return connection_;
     drop();
+    // Parsed here, not by PQconnectdb: libpq's parse error would quote a password. With the
+    // keepalives and the connect timeout of every other connection (README "PostgreSQL
+    // failover"): a vanished primary ends a wait in about a minute, not the kernel's hours.
+    std::string connectionString;
     try {
-        toKeyValueConnectionString(databaseUrl_);  // libpq's parse error would quote a password
+        connectionString = libpqConnectionString(databaseUrl_, limits_);
     } catch (const std::invalid_argument& e) {
         logEvent(LogLevel::Error, "DATABASE_URL does not parse", {{"detail", e.what()}});
         throw Error(ErrorCode::DatabaseUnavailable, "database unavailable");
     }
-    connection_ = PQconnectdb(databaseUrl_.c_str());
+    connection_ = PQconnectdb(connectionString.c_str());
     if (PQstatus(connection_) != CONNECTION_OK) {
         std::string why = PQerrorMessage(connection_);
         while (!why.empty() && why.back() == '\n') why.pop_back();

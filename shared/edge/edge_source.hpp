@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
+
 namespace dnsh {
 
 // The newest certificate of a domain that has one and is not deleted. The key is still sealed.
@@ -41,8 +43,9 @@ struct EdgeHeartbeat {
 
 class EdgeSource {
 public:
+    // `limits`: the TCP keepalives of its connection (DB_KEEPALIVE_*, as every program's);
     // `listen`: LISTEN dnsh_edge on every (re)connection (EDGE_LISTEN).
-    EdgeSource(std::string databaseUrl, bool listen);
+    EdgeSource(std::string databaseUrl, DatabaseLimits limits, bool listen);
     ~EdgeSource();
     EdgeSource(const EdgeSource&) = delete;
     EdgeSource& operator=(const EdgeSource&) = delete;
@@ -71,6 +74,7 @@ private:
     void drop();
 
     std::string databaseUrl_;
+    DatabaseLimits limits_;
     bool listen_;
     PGconn* connection_ = nullptr;
 };

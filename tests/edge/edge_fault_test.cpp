@@ -1,6 +1,6 @@
 // The edge agent when what it depends on fails (README, "Certificates on the TLS terminators"):
-// PostgreSQL stopped, HAProxy restarted, the agent killed mid-batch, a full disk; and the
-// least-privilege role it is meant to run as.
+// PostgreSQL stopped, HAProxy restarted, the agent killed mid-batch, a full disk, the TCP
+// keepalives that notice a vanished primary; and the least-privilege role it is meant to run as.
 #include <doctest/doctest.h>
 #include <sys/mount.h>
 
@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "edge/haproxy_runtime.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
+#include "support/pg_proxy.hpp"
 #include "support/service_control.hpp"
 #include "support/test_env.hpp"
 #include "support/tls_host.hpp"
@@ -52,6 +56,84 @@ TEST_CASE(
     INFO(describe(*host.agent()));
     CHECK(waitServed(host.haproxyPort(), name, second.serial, 30s).serial == second.serial);
     CHECK(host.agent()->log().find("database unavailable") != std::string::npos);
+}
+
+namespace {
+
+// A timer as ss prints it (iproute2's print_ms_timer): "119min", "1min5sec", "12sec", "4.688ms"
+// (4.688 s: seconds, then milliseconds), "350ms"; "" is 0. In milliseconds; nothing when the text
+// is none of those.
+std::optional<long long> ssTimerMillis(const std::string& text) {
+    static const std::regex form(R"(^(?:(\d+)min)?(?:(\d+)sec|(\d+)\.(\d{3})ms|(\d+)ms)?$)");
+    std::smatch match;
+    if (!std::regex_match(text, match, form)) return std::nullopt;
+    auto number = [&](int i) { return match[i].matched ? std::stoll(match[i].str()) : 0LL; };
+    return number(1) * 60'000 + (number(2) + number(3)) * 1'000 + number(4) + number(5);
+}
+
+// The keepalive timer (ms) of process `pid`'s established TCP connection to 127.0.0.1:`port`, as
+// `ss -tnpo` shows it; nothing while there is no such connection or it shows another timer (a
+// retransmission while a statement's bytes are unacknowledged). `seen`: ss's lines, for messages.
+std::optional<long long> keepaliveTimer(int pid, int port, std::string& seen) {
+    const CommandResult listed = runCommand("ss -Htnpo state established '( dport = :" +
+                                            std::to_string(port) + " )'");
+    seen = listed.output;
+    static const std::regex timer(R"(timer:\(keepalive,([^,]*),)");
+    std::istringstream lines(listed.output);
+    for (std::string line; std::getline(lines, line);) {
+        std::smatch match;
+        if (line.find("pid=" + std::to_string(pid) + ",") != std::string::npos &&
+            std::regex_search(line, match, timer))
+            return ssTimerMillis(match[1].str());
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("edge: ss timers are read as ss prints them") {
+    CHECK(ssTimerMillis("119min") == 119 * 60'000);
+    CHECK(ssTimerMillis("1min5sec") == 65'000);
+    CHECK(ssTimerMillis("12sec") == 12'000);
+    CHECK(ssTimerMillis("4.688ms") == 4'688);
+    CHECK(ssTimerMillis("3.024ms") == 3'024);
+    CHECK(ssTimerMillis("350ms") == 350);
+    CHECK(ssTimerMillis("") == 0);
+    CHECK_FALSE(ssTimerMillis("on").has_value());
+}
+
+TEST_CASE("edge: the agent's database connection has DB_KEEPALIVE_* like every other") {
+    // README, DB_KEEPALIVE_*: "TCP keepalives of every database connection". Without them a
+    // primary that vanished holds the agent's next statement for the kernel's retransmissions
+    // (about 15 min) and renewed certificates wait that long to reach HAProxy.
+    REQUIRE_MESSAGE(runCommand("command -v ss").exitCode == 0, "ss (iproute2) is not installed");
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("keepalive");
+    domains.storeCertificate(domains.add(name), name);
+    // Keepalives are TCP's: the stack's PostgreSQL listens on a unix socket only, so the agent
+    // reaches it through a TCP relay on loopback.
+    PgProxy proxy("", PgProxy::Listen::Loopback);
+    const std::string url =
+        proxy.databaseUrl() + " dbname=" + domains.text("SELECT current_database()");
+    TlsHost host(domains.url());
+    // The interval as short as the idle time: whether probes run or not, the timer stays <= 5 s.
+    host.startAgent(
+        {{"DATABASE_URL", url}, {"DB_KEEPALIVE_IDLE", "5s"}, {"DB_KEEPALIVE_INTERVAL", "5s"}});
+    INFO(describe(*host.agent()));
+    REQUIRE(waitFor(15s, [&] { return fs::exists(host.edgeDir() + "/" + name + ".pem"); }));
+    std::string seen;
+    std::optional<long long> timer;
+    const bool found = waitFor(
+        10s,
+        [&] {
+            timer = keepaliveTimer(host.agent()->pid(), proxy.port(), seen);
+            return timer.has_value();
+        },
+        100ms);
+    REQUIRE_MESSAGE(found, "no keepalive timer on the agent's connection to port "
+                               << proxy.port() << "; ss shows:\n"
+                               << seen);
+    CHECK_MESSAGE(*timer <= 5'000, "keepalive timer " << *timer << " ms; ss shows:\n" << seen);
 }
 
 TEST_CASE(

@@ -1,6 +1,7 @@
 #include "support/pg_proxy.hpp"
 
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,8 +20,8 @@ namespace {
 
 constexpr const char* kSocketName = "/.s.PGSQL.5432";
 
-// The test stack's connection options, with `host` replaced when given.
-std::string connectionString(const std::string& host, std::string* serverHost) {
+// The test stack's connection options, with `host` (and `port`, when not 0) replaced.
+std::string connectionString(const std::string& host, int port, std::string* serverHost) {
     char* error = nullptr;
     std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
         PQconninfoParse(databaseUrl().c_str(), &error), &PQconninfoFree);
@@ -33,8 +34,10 @@ std::string connectionString(const std::string& host, std::string* serverHost) {
             if (serverHost != nullptr) *serverHost = value;
             value = host;
         }
+        if (std::string(option->keyword) == "port" && port != 0) continue;
         result += std::string(option->keyword) + "='" + value + "' ";
     }
+    if (port != 0) result += "port='" + std::to_string(port) + "' ";
     return result;
 }
 
@@ -58,21 +61,33 @@ bool sendAll(int socket, const char* data, ssize_t size) {
 
 }  // namespace
 
-PgProxy::PgProxy(std::string dropReplyContaining) : trigger_(std::move(dropReplyContaining)) {
+PgProxy::PgProxy(std::string dropReplyContaining, Listen listen)
+    : trigger_(std::move(dropReplyContaining)) {
     char pattern[] = "/tmp/dnsh-pgproxy.XXXXXX";
     if (mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
     directory_ = pattern;
     std::string serverHost;
-    connectionString(directory_, &serverHost);
+    connectionString(directory_, 0, &serverHost);
     if (serverHost.empty() || serverHost.front() != '/')
         throw std::runtime_error("PgProxy needs DATABASE_URL with a unix socket directory");
     serverSocket_ = serverHost + kSocketName;
 
-    listener_ = socket(AF_UNIX, SOCK_STREAM, 0);
-    const sockaddr_un address = unixAddress(directory_ + kSocketName);
-    if (bind(listener_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 ||
-        listen(listener_, 16) != 0)
-        throw std::runtime_error("PgProxy cannot listen");
+    bool bound = false;
+    if (listen == Listen::UnixSocket) {
+        listener_ = socket(AF_UNIX, SOCK_STREAM, 0);
+        const sockaddr_un address = unixAddress(directory_ + kSocketName);
+        bound = bind(listener_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+    } else {
+        listener_ = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // port 0: the kernel picks a free one
+        socklen_t size = sizeof(address);
+        bound = bind(listener_, reinterpret_cast<const sockaddr*>(&address), size) == 0 &&
+                getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) == 0;
+        port_ = ntohs(address.sin_port);
+    }
+    if (!bound || ::listen(listener_, 16) != 0) throw std::runtime_error("PgProxy cannot listen");
     acceptor_ = std::thread([this] { acceptLoop(); });
 }
 
@@ -87,7 +102,8 @@ PgProxy::~PgProxy() {
 }
 
 std::string PgProxy::databaseUrl() const {
-    return connectionString(directory_, nullptr);
+    return port_ != 0 ? connectionString("127.0.0.1", port_, nullptr)
+                      : connectionString(directory_, 0, nullptr);
 }
 
 void PgProxy::acceptLoop() {
@@ -120,7 +136,8 @@ void PgProxy::relay(int client) {
             if (got <= 0) break;
             // Only the first such reply: the client's own retry must get through.
             int none = 0;
-            if (std::string_view(buffer, static_cast<std::size_t>(got)).find(trigger_) !=
+            if (!trigger_.empty() &&
+                std::string_view(buffer, static_cast<std::size_t>(got)).find(trigger_) !=
                     std::string_view::npos &&
                 dropped_.compare_exchange_strong(none, 1))
                 break;
