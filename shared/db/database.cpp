@@ -60,6 +60,48 @@ bool isConnectionKeyword(std::string_view word) {
     return std::find(keywords.begin(), keywords.end(), word) != keywords.end();
 }
 
+// Why libpq cannot open `connection`, of which PQping said `ping` (not PQPING_OK): PQping tells
+// only how far it got, so one more attempt, on a connection of libpq's own (closed at once; Poco
+// never sees it), for libpq's words. Each outcome has words worth the attempt: NO_ATTEMPT is an
+// option libpq refused ("invalid sslmode value"), with no I/O; REJECT a server that answered at
+// once (starting up, shutting down); NO_RESPONSE a refused or timed-out connect, an unknown host,
+// but also every failure on the client's side of TLS ("root certificate file ... does not
+// exist", a certificate that does not verify), which no SQLSTATE tells from a server that is not
+// there. The cost: a host that drops packets is waited for twice (README "PostgreSQL failover"). Redacted
+// (libpq quotes host names, paths and values: a password misplaced in a URI among them) and
+// bounded: it is a log field.
+std::string connectFailure(const std::string& connection, PGPing ping) {
+    const char* what = ping == PQPING_NO_ATTEMPT ? "no connection attempted"
+                       : ping == PQPING_REJECT     ? "PostgreSQL is not accepting connections"
+                                                   : "PostgreSQL could not be reached";
+    std::string reason;
+    {
+        std::unique_ptr<PGconn, decltype(&PQfinish)> probe(PQconnectdb(connection.c_str()),
+                                                           &PQfinish);
+        // CONNECTION_OK: it answered in between; the next use connects.
+        if (probe && PQstatus(probe.get()) != CONNECTION_OK)
+            reason = redactConnectionError(PQerrorMessage(probe.get()));
+    }
+    // One line: libpq ends each host's message with a newline, its hints with "\n\t".
+    std::string line;
+    for (char c : reason) {
+        const bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
+        if (!space)
+            line.push_back(c);
+        else if (!line.empty() && line.back() != ' ')
+            line.push_back(' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    constexpr std::size_t kMostReason = 1000;
+    if (line.size() > kMostReason) {
+        std::size_t cut = kMostReason;
+        while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+        line.resize(cut);
+        line += "...";
+    }
+    return line.empty() ? what : std::string(what) + ": " + line;
+}
+
 }  // namespace
 
 std::string redactConnectionError(std::string_view message) {
@@ -87,12 +129,14 @@ std::string redactConnectionError(std::string_view message) {
             .append(harmless ? quoted : "...")
             .append("\"");
         position = close + 1;
-        // libpq's own words between two quoted parts have a space on each side; anything else
-        // between two quotes is the rest of a value that held quote characters.
+        // libpq's own words between two quoted parts have a space on each side (or follow a
+        // host as `", port 5432 failed: ...`); anything else between two quotes is the rest of a
+        // value that held quote characters.
         const std::size_t next = message.find('"', position);
         if (next != std::string_view::npos && next > position) {
             const std::string_view between = message.substr(position, next - position);
-            if (between.front() != ' ' || between.back() != ' ') {
+            if ((between.front() != ' ' && between.substr(0, 7) != ", port ") ||
+                between.back() != ' ') {
                 out.append("...");
                 return out;
             }
@@ -170,9 +214,10 @@ Poco::Data::Session& Database::session() {
     try {
         const std::string connection = libpqConnectionString(connectionString_, limits_);
         // Poco 1.11 leaks the PGconn of a failed connect (~36 KB each, found by LeakSanitizer),
-        // which a handler retrying through a long outage would pile up: ask first.
-        if (PQping(connection.c_str()) != PQPING_OK)
-            unavailable("PostgreSQL is not accepting connections");
+        // which a handler retrying through a long outage would pile up: ask first, and learn why
+        // not on a connection of libpq's own.
+        if (const PGPing ping = PQping(connection.c_str()); ping != PQPING_OK)
+            unavailable(connectFailure(connection, ping));
         session_.emplace("PostgreSQL", connection);
         usePreparedStatements(connectionOf(*session_), limits_.prepareStatements);
         // Every statement of the session is bounded (README "Configuration"). Set here rather

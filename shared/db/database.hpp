@@ -102,8 +102,9 @@ std::vector<std::pair<std::string, std::string>> connectionParameters(
 // key=value (connectionParameters).
 std::string toKeyValueConnectionString(const std::string& databaseUrl);
 
-// libpq's message about a connection string with every quoted part that is not a parameter name
-// replaced by "...": it quotes what it could not parse, which may be a password. Fit for a log.
+// libpq's message about a connection string, or about a connection that failed, with every quoted
+// part that is not a parameter name replaced by "...": it quotes what it could not parse (a
+// password among it), host names, paths and values. Fit for a log.
 std::string redactConnectionError(std::string_view message);
 
 // Runs an SQL script of several statements (migrations) through libpq directly, since prepared

@@ -103,3 +103,27 @@ TEST_CASE("dnsh-admin: retry places a fresh order for a failed domain, delete re
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
     CHECK(admin("delete " + domain.id).exitCode == 65);
 }
+
+TEST_CASE("dnsh-admin migrate: a DATABASE_URL libpq refuses is named in the error, no password") {
+    // An option value libpq refuses before it connects: PQping says only PQPING_NO_ATTEMPT, and
+    // the log used to say "PostgreSQL is not accepting connections" for it.
+    const std::string password = "Pa55-" + dnsh::randomHex(8);
+    const std::string url = databaseUrl();
+    const bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+    const std::string broken =
+        uri ? url + (url.find('?') == std::string::npos ? "?" : "&") + "password=" + password +
+                  "&sslmode=verify_full"
+            : url + " password=" + password + " sslmode=verify_full";
+    std::string quotedUrl = "'";
+    for (char c : broken) quotedUrl += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    quotedUrl += "'";
+
+    const CommandResult migrated =
+        runCommand("DATABASE_URL=" + quotedUrl + " " + requireEnv("DNSH_ADMIN_BIN") + " migrate");
+    INFO(migrated.output);
+    CHECK(migrated.exitCode == 70);  // EX_SOFTWARE, as for any database unavailable
+    CHECK(migrated.output.find("database unavailable") != std::string::npos);
+    CHECK(migrated.output.find("sslmode") != std::string::npos);
+    CHECK(migrated.output.find("not accepting connections") == std::string::npos);
+    CHECK(migrated.output.find(password) == std::string::npos);
+}
