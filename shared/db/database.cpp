@@ -67,13 +67,18 @@ bool isConnectionKeyword(std::string_view word) {
 // once (starting up, shutting down); NO_RESPONSE a refused or timed-out connect, an unknown host,
 // but also every failure on the client's side of TLS ("root certificate file ... does not
 // exist", a certificate that does not verify), which no SQLSTATE tells from a server that is not
-// there. The cost: a host that drops packets is waited for twice (README "PostgreSQL failover"). Redacted
-// (libpq quotes host names, paths and values: a password misplaced in a URI among them) and
-// bounded: it is a log field.
-std::string connectFailure(const std::string& connection, PGPing ping) {
+// there. A ping that took `pinged` of a second or more waited for a host that did not answer:
+// asking again would only wait as long again (a handler's 503 twice as late), so that is said
+// as it is. Redacted (libpq quotes host names, paths and values: a password misplaced in a URI
+// among them) and bounded: it is a log field.
+std::string connectFailure(const std::string& connection, PGPing ping,
+                           std::chrono::milliseconds pinged) {
     const char* what = ping == PQPING_NO_ATTEMPT ? "no connection attempted"
                        : ping == PQPING_REJECT     ? "PostgreSQL is not accepting connections"
                                                    : "PostgreSQL could not be reached";
+    if (ping == PQPING_NO_RESPONSE && pinged >= std::chrono::seconds(1))
+        return std::string(what) + ": no answer in " + std::to_string(pinged.count()) +
+               " ms (PGCONNECT_TIMEOUT or connect_timeout per host)";
     std::string reason;
     {
         std::unique_ptr<PGconn, decltype(&PQfinish)> probe(PQconnectdb(connection.c_str()),
@@ -216,8 +221,12 @@ Poco::Data::Session& Database::session() {
         // Poco 1.11 leaks the PGconn of a failed connect (~36 KB each, found by LeakSanitizer),
         // which a handler retrying through a long outage would pile up: ask first, and learn why
         // not on a connection of libpq's own.
+        const auto pingStarted = std::chrono::steady_clock::now();
         if (const PGPing ping = PQping(connection.c_str()); ping != PQPING_OK)
-            unavailable(connectFailure(connection, ping));
+            unavailable(connectFailure(
+                connection, ping,
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - pingStarted)));
         session_.emplace("PostgreSQL", connection);
         usePreparedStatements(connectionOf(*session_), limits_.prepareStatements);
         // Every statement of the session is bounded (README "Configuration"). Set here rather
