@@ -7,14 +7,13 @@
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLManager.h>
-#include <Poco/NullStream.h>
-#include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
 #include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <sstream>
 
 #include "events/webhook_signature.hpp"
 #include "events/webhook_store.hpp"
@@ -34,6 +33,65 @@ Poco::Net::Context::Ptr tlsContext() {
                                          Poco::Net::Context::VERIFY_STRICT, 9, true);
     });
     return context;
+}
+
+using Clock = std::chrono::steady_clock;
+
+// The most of an answer read: its status line and headers. The body is never read.
+constexpr std::size_t kMaxHeadBytes = 16 * 1024;
+
+// Gives the attempt's next wait (connecting, the TLS handshake, sending, one read) what is left
+// until `deadline`, so the attempt ends by it however the receiver paces its bytes. Poco 1.11's
+// TLS socket waits twice when it has to wait (SSL_read/SSL_write, then poll() in
+// SecureSocketImpl::mustRetry), so over TLS each wait gets half (as acme/transport.cpp does).
+void limitWaits(Poco::Net::HTTPClientSession& session, bool tls, Clock::time_point deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+    if (left.count() <= 0) throw Poco::TimeoutException();
+    const Poco::Timespan wait(std::max<long long>(tls ? left.count() / 2 : left.count(), 1000));
+    session.setTimeout(wait);  // read when connecting
+    if (session.connected()) {
+        session.socket().setReceiveTimeout(wait);
+        session.socket().setSendTimeout(wait);
+    }
+}
+
+// Where the answer's head ends (past its empty line), or npos while it has not ended.
+std::size_t headEnd(const std::string& head) {
+    const std::size_t crlf = head.find("\r\n\r\n");
+    const std::size_t lf = head.find("\n\n");
+    if (crlf != std::string::npos && (lf == std::string::npos || crlf < lf)) return crlf + 4;
+    return lf == std::string::npos ? lf : lf + 2;
+}
+
+// The answer's final status code, from its status line and headers read straight from the
+// socket in pieces, each read given what is left until `deadline`. Not Poco's receiveResponse:
+// its reads wait the full socket timeout each, so a receiver sending a byte now and then kept an
+// attempt alive far past WEBHOOK_TIMEOUT (and past the lease, README "Webhooks").
+int answerStatus(Poco::Net::HTTPClientSession& session, bool tls, Clock::time_point deadline) {
+    std::string head;
+    char buffer[1024];
+    for (;;) {
+        if (const std::size_t end = headEnd(head); end != std::string::npos) {
+            std::istringstream in(head.substr(0, end));
+            Poco::Net::HTTPResponse response;
+            response.read(in);
+            const int status = static_cast<int>(response.getStatus());
+            if (status < 100 || status >= 200) return status;
+            head.erase(0, end);  // an interim 1xx answer: the final one follows
+            continue;
+        }
+        if (head.size() >= kMaxHeadBytes)
+            throw Poco::Net::MessageException("the answer's headers are longer than 16 KiB");
+        limitWaits(session, tls, deadline);
+        const int read = session.socket().receiveBytes(
+            buffer, static_cast<int>(std::min(sizeof buffer, kMaxHeadBytes - head.size())));
+        if (read <= 0) {
+            if (head.empty()) throw Poco::Net::NoMessageException();
+            throw Poco::Net::MessageException("the answer ended inside its headers");
+        }
+        head.append(buffer, static_cast<std::size_t>(read));
+    }
 }
 
 }  // namespace
@@ -56,15 +114,17 @@ WebhookDeliverer::WebhookDeliverer(const Config& config, std::string owner,
 
 WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
                                                  const std::string& body) const {
+    // One deadline for the whole attempt: connecting, sending, the status line and headers.
+    const auto deadline = Clock::now() + settings_.timeout;
     try {
         const Poco::URI uri(settings_.url);
+        const bool tls = uri.getScheme() == "https";
         std::unique_ptr<Poco::Net::HTTPClientSession> session;
-        if (uri.getScheme() == "https")
+        if (tls)
             session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
                                                                       tlsContext());
         else
             session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
-        session->setTimeout(Poco::Timespan(settings_.timeout.count() * 1000));
         const std::string path = uri.getPathAndQuery().empty() ? "/" : uri.getPathAndQuery();
         Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path,
                                        Poco::Net::HTTPMessage::HTTP_1_1);
@@ -78,12 +138,16 @@ WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
         request.set("webhook-id", eventId);
         request.set("webhook-timestamp", std::to_string(timestamp));
         request.set("webhook-signature", webhookSignature(key_, eventId, timestamp, body));
-        session->sendRequest(request) << body;
-        Poco::Net::HTTPResponse response;
-        std::istream& answer = session->receiveResponse(response);
-        Poco::NullOutputStream discard;
-        Poco::StreamCopier::copyStream(answer, discard);
-        const int status = static_cast<int>(response.getStatus());
+        limitWaits(*session, tls, deadline);
+        std::ostream& out = session->sendRequest(request);
+        limitWaits(*session, tls, deadline);
+        out << body;
+        out.flush();
+        // The streams swallow the socket's exception (a timeout, a reset), of the headers too.
+        if (const Poco::Exception* failure = session->networkException()) failure->rethrow();
+        if (!out) throw Poco::IOException("the request could not be sent");
+        // Decided by the status code; the body is not read (the session closes the connection).
+        const int status = answerStatus(*session, tls, deadline);
         return {status >= 200 && status < 300, "HTTP " + std::to_string(status)};
     } catch (const Poco::TimeoutException& e) {
         return {false, "timeout: " + e.displayText()};
@@ -95,7 +159,8 @@ WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
 }
 
 bool WebhookDeliverer::runOnce() {
-    // Long enough for the slowest request (connect, send, receive, each up to the timeout).
+    // An attempt ends by WEBHOOK_TIMEOUT (post()); the lease outlasts it by far, so no other
+    // worker claims the event while this one may still be sending it.
     const Poco::Int64 leaseMs = 3 * settings_.timeout.count() + 30'000;
     const auto event = database_.withSession(
         [&](Poco::Data::Session& session) { return WebhookStore(session).claim(owner_, leaseMs); });

@@ -6,6 +6,7 @@
 #include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -230,6 +231,72 @@ TEST_CASE(
     std::set<std::string> ids;
     for (const auto& event : stack.receiver.receivedFor(domain.id)) ids.insert(event.webhookId);
     CHECK(ids.size() == 1);  // every attempt under the one webhook-id
+}
+
+TEST_CASE(
+    "webhooks: a receiver trickling its answer: headers not all in by WEBHOOK_TIMEOUT are a "
+    "timeout, retried, never sent twice at once, then delivered; a 2xx status line with a "
+    "trickled body is delivered at once, the body not waited for") {
+    WebhookStack stack;
+    Leftovers leftovers;
+    // One byte every 300 ms: no read waits as long as WEBHOOK_TIMEOUT, and the answer never ends
+    // (40 s, past the lease of 3 x 1 s + 30 s).
+    const TestDomain slowHeaders = registerDomain("hook-trickle-head", leftovers);
+    const TestDomain slowBody = registerDomain("hook-trickle-body", leftovers);
+    stack.receiver.trickle(TricklePart::Headers, 200, 300, slowHeaders.id);
+    stack.receiver.trickle(TricklePart::Body, 200, 300, slowBody.id);
+    const auto scheduler = startScheduler(stack.schedulerEnv({{"WEBHOOK_TIMEOUT", "1s"}}));
+    for (const TestDomain* domain : {&slowHeaders, &slowBody}) {
+        setTxt(domain->challengeName(), domain->token);
+        CHECK(postJson("/domains/" + domain->id + "/verify", "").status == 200);
+    }
+    const auto row = [](const TestDomain& domain) {
+        return " FROM webhook_events WHERE domain_id = " + quoted(domain.id);
+    };
+
+    // Each attempt ends at its deadline, recorded as a timeout (it used to go on for as long as
+    // the receiver trickled, past the lease, with nothing recorded, and be sent again meanwhile).
+    REQUIRE(waitFor(6s, [&] {
+        return scalar("SELECT last_error" + row(slowHeaders)).rfind("timeout", 0) == 0;
+    }));
+    CHECK(count("SELECT attempts" + row(slowHeaders)) >= 1);
+    CHECK(scalar("SELECT state" + row(slowHeaders)) == "pending");
+    // The status line said 200: delivered, on the first attempt.
+    REQUIRE(waitFor(3s, [&] { return scalar("SELECT state" + row(slowBody)) == "delivered"; }));
+    CHECK(count("SELECT attempts" + row(slowBody)) == 1);
+
+    stack.receiver.answer(204, 0, slowHeaders.id);
+    REQUIRE(waitFor(15s, [&] { return scalar("SELECT state" + row(slowHeaders)) == "delivered"; }));
+    REQUIRE(waitDelivered(stack.receiver, slowHeaders.id, 1, 5s));
+    CHECK(deliveredTypes(stack.receiver.receivedFor(slowHeaders.id)) ==
+          std::vector<std::string>{"domain.verified"});
+    // The trickled body's one request, closed by the scheduler once it had the status.
+    REQUIRE(waitFor(5s, [&] { return !stack.receiver.receivedFor(slowBody.id).empty(); }));
+
+    for (const TestDomain* domain : {&slowHeaders, &slowBody}) {
+        CAPTURE(domain->name);
+        auto events = stack.receiver.receivedFor(domain->id);
+        std::sort(events.begin(), events.end(), [](const auto& a, const auto& b) {
+            return a.startedMs < b.startedMs;
+        });
+        int cut = 0;
+        long long lastEnded = 0;
+        for (const auto& event : events) {
+            INFO("seq " << event.seq << " " << event.webhookId << " answered " << event.answered
+                        << " from " << event.startedMs << " to " << event.endedMs);
+            CHECK(event.webhookId == events.front().webhookId);  // the one event, domain.verified
+            // The receiver never had two requests with the webhook-id at the same time.
+            CHECK(event.startedMs >= lastEnded);
+            lastEnded = std::max(lastEnded, event.endedMs);
+            if (event.cut) {
+                ++cut;
+                // Given up by WEBHOOK_TIMEOUT (1 s), with room for the receiver to notice.
+                CHECK(event.endedMs - event.startedMs < 2500);
+            }
+        }
+        CHECK(cut >= 1);
+        if (domain == &slowBody) CHECK(events.size() == 1);
+    }
 }
 
 TEST_CASE(

@@ -100,9 +100,21 @@ void WebhookReceiver::stop() {
 }
 
 void WebhookReceiver::answer(int status, int delayMs, const std::string& domainId) {
+    setMode(status, delayMs, 0, TricklePart::Body, domainId);
+}
+
+void WebhookReceiver::trickle(TricklePart part, int status, int byteEveryMs,
+                              const std::string& domainId) {
+    setMode(status, 0, byteEveryMs, part, domainId);
+}
+
+void WebhookReceiver::setMode(int status, int delayMs, int trickleMs, TricklePart part,
+                              const std::string& domainId) {
     Poco::JSON::Object mode;
     mode.set("status", status);
     mode.set("delay_ms", delayMs);
+    mode.set("trickle_ms", trickleMs);
+    mode.set("trickle", part == TricklePart::Headers ? "headers" : "body");
     if (!domainId.empty()) mode.set("domain_id", domainId);
     std::ostringstream body;
     mode.stringify(body);
@@ -127,6 +139,9 @@ std::vector<ReceivedEvent> WebhookReceiver::received() const {
         event.domainId = entry->optValue<std::string>("domain_id", "");
         event.answered = entry->getValue<int>("answered");
         event.body = entry->optValue<std::string>("body", "");
+        event.startedMs = entry->optValue<Poco::Int64>("started_ms", 0);
+        event.endedMs = entry->optValue<Poco::Int64>("ended_ms", 0);
+        event.cut = entry->optValue<bool>("cut", false);
         events.push_back(std::move(event));
     }
     // seq restarts with the process: the file's order is the arrival order.

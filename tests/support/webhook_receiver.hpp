@@ -21,8 +21,17 @@ struct ReceivedEvent {
     std::string domainId;
     int answered = 0;  // the status the receiver answered
     std::string body;
-    bool delivered() const { return answered >= 200 && answered < 300; }
+    // When the request came and when its answer was over or the connection gone (the
+    // receiver's clock, ms since the epoch); cut: the answer was never all sent (trickled).
+    long long startedMs = 0;
+    long long endedMs = 0;
+    bool cut = false;
+    bool delivered() const { return answered >= 200 && answered < 300 && !cut; }
 };
+
+// What a trickling receiver sends slowly: its body (status line and headers at once) or its
+// headers (the status line at once, the headers never ended).
+enum class TricklePart { Body, Headers };
 
 class WebhookReceiver {
 public:
@@ -35,6 +44,10 @@ public:
     std::string url() const;  // the WEBHOOK_URL to give the service
     // From now on answer `status` after `delayMs`, for `domainId` only when given.
     void answer(int status, int delayMs = 0, const std::string& domainId = "");
+    // From now on answer `status` and never finish: one byte of `part` every `byteEveryMs` (a
+    // body is announced as 1 MB) until the client goes away, 40 s at most; for `domainId` only
+    // when given.
+    void trickle(TricklePart part, int status, int byteEveryMs, const std::string& domainId = "");
     void stop();   // down: connections are refused
     void start();  // up again on the same port, answering 204, the record kept
 
@@ -43,6 +56,9 @@ public:
     std::vector<ReceivedEvent> receivedFor(const std::string& domainId) const;
 
 private:
+    void setMode(int status, int delayMs, int trickleMs, TricklePart part,
+                 const std::string& domainId);
+
     std::string secret_;
     std::string dir_;
     int port_ = 0;
