@@ -235,7 +235,7 @@ TEST_CASE(
 
 TEST_CASE(
     "webhooks: a receiver trickling its answer: headers not all in by WEBHOOK_TIMEOUT are a "
-    "timeout, retried, never sent twice at once, then delivered; a 2xx status line with a "
+    "timeout, retried, never sent twice at once, then delivered, and a 2xx status line with a "
     "trickled body is delivered at once, the body not waited for") {
     WebhookStack stack;
     Leftovers leftovers;
