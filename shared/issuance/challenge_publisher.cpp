@@ -1,6 +1,7 @@
 #include "issuance/challenge_publisher.hpp"
 
 #include "domain/delegation.hpp"
+#include "issuance/delegation_cleanup.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -26,7 +27,15 @@ std::optional<StepResult> DelegatedPublishes::present(StepContext& context) {
         // A refused update (wrong key, not allowed) or an unreachable primary: retried with
         // backoff until POLL_TIMEOUT, then failed with the reason.
         if (!result.ok()) return retryLater(*result.failure, result.detail);
-        context.markPublished(challenge.authorizationUrl, target);
+        try {
+            context.markPublished(challenge.authorizationUrl, target);
+        } catch (const LeaseLost&) {
+            // The order is gone (its domain deleted since keepLease) or another replica's now:
+            // the value just added is left to the sweep, which keeps it while a live order has
+            // it (delegation_cleanup.hpp).
+            queueForSweep(order, target, challenge.txtValue, 0, "");
+            throw;
+        }
         challenge.publishedAt = target;
     }
     return std::nullopt;
@@ -35,26 +44,47 @@ std::optional<StepResult> DelegatedPublishes::present(StepContext& context) {
 void DelegatedPublishes::cleanUp(const StoredOrder& order) {
     for (const auto& challenge : order.challenges) {
         if (challenge.publishedAt.empty() || !updater_) continue;
+        std::string detail;
         try {
             const UpdateResult result =
                 updater_->deleteTxt(DnsName(challenge.publishedAt), challenge.txtValue);
-            if (!result.ok()) {
-                logEvent(LogLevel::Warn, "delegated TXT value not removed",
-                         {{"domain_id", order.domainId},
-                          {"order_id", order.id},
-                          {"detail", result.detail}});
+            if (result.ok()) {
+                database_.withSession([&](Poco::Data::Session& session) {
+                    OrderStore(session).markUnpublished(order.id, challenge.authorizationUrl);
+                    return true;
+                });
                 continue;
             }
-            database_.withSession([&](Poco::Data::Session& session) {
-                OrderStore(session).markUnpublished(order.id, challenge.authorizationUrl);
-                return true;
-            });
+            detail = result.detail;
         } catch (const std::exception& e) {
-            logEvent(LogLevel::Warn, "delegated TXT value not removed",
-                     {{"domain_id", order.domainId},
-                      {"order_id", order.id},
-                      {"detail", errorDetail(e)}});
+            detail = errorDetail(e);
         }
+        // Tried again by the sweep, backing off from POLL_INTERVAL (delegation_cleanup.hpp);
+        // should this write fail too, the sweep finds the value still recorded as published.
+        queueForSweep(order, challenge.publishedAt, challenge.txtValue, 1, detail);
+        logEvent(LogLevel::Warn, "delegated TXT value not removed",
+                 {{"domain_id", order.domainId},
+                  {"order_id", order.id},
+                  {"retry_in_ms", static_cast<Poco::Int64>(
+                                      delegationCleanupDelay(config_, 1).count())},
+                  {"detail", detail}});
+    }
+}
+
+void DelegatedPublishes::queueForSweep(const StoredOrder& order, const std::string& name,
+                                       const std::string& value, int attempts,
+                                       const std::string& error) {
+    try {
+        database_.withSession([&](Poco::Data::Session& session) {
+            DelegationCleanupStore(session).queue(
+                name, value, attempts, delegationCleanupDelay(config_, attempts).count(), error);
+            return true;
+        });
+    } catch (const std::exception& e) {
+        logEvent(LogLevel::Warn, "delegated TXT value not queued for removal",
+                 {{"domain_id", order.domainId},
+                  {"order_id", order.id},
+                  {"detail", errorDetail(e)}});
     }
 }
 

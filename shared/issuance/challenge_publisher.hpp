@@ -22,7 +22,7 @@ public:
     // the verdict (an update refused: retried; publishing impossible: failed).
     virtual std::optional<StepResult> present(StepContext& context) = 0;
     // Removes what present() put in place, once the order is finished (valid, failed or
-    // replaced); a failure is logged, never thrown.
+    // replaced); a failure is logged and left to the scheduler's sweep, never thrown.
     virtual void cleanUp(const StoredOrder& order) = 0;
 };
 
@@ -48,6 +48,10 @@ public:
     std::string targetOf(const StoredOrder& order) const;
 
 private:
+    // Left to the sweep (issuance/delegation_cleanup.hpp), `attempts` made; a failure logged.
+    void queueForSweep(const StoredOrder& order, const std::string& name,
+                       const std::string& value, int attempts, const std::string& error);
+
     Database& database_;
     const Config& config_;
     std::optional<DnsUpdater> updater_;

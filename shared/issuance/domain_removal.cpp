@@ -2,15 +2,18 @@
 
 #include "core/error.hpp"
 #include "db/transaction.hpp"
+#include "domain/delegation.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_service.hpp"
 #include "domain/outbox.hpp"
 #include "issuance/authorization_release.hpp"
+#include "issuance/delegation_cleanup.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
 
-void removeDomain(Database& database, const CaAccounts& cas, const std::string& domainId) {
+void removeDomain(Database& database, const CaAccounts& cas, const std::string& domainId,
+                  const std::string& delegationZone) {
     const Domain domain = findDomain(database, domainId);
     const LiveAuthorizations live = database.withSession([&](Poco::Data::Session& session) {
         return DomainRepository(session).liveAuthorizations(domain.id);
@@ -23,6 +26,10 @@ void removeDomain(Database& database, const CaAccounts& cas, const std::string& 
         return inTransaction(session, [&] {
             // domain.deleted carries the view as it was just before the delete.
             recordDomainEvent(session, EventType::DomainDeleted, domain.id);
+            // What its orders published in the delegation zone outlives them: the scheduler's
+            // sweep removes it (this process has no update key).
+            DelegationCleanupStore(session).queueOfDomain(
+                domain.id, delegationZone.empty() ? "" : delegationTarget(domain, delegationZone));
             return DomainRepository(session).remove(domain.id);
         });
     });

@@ -10,7 +10,11 @@ namespace dnsh {
 // Deactivates the live order's authorizations at the CA when it can, but for names another
 // verified domain needs (issuance/authorization_release.hpp; the CA's absence does not block
 // the delete), then removes the domain with its orders, challenges, certificates and sealed keys
-// in one statement. NotFound when unknown.
-void removeDomain(Database& database, const CaAccounts& cas, const std::string& domainId);
+// in one statement. In the same transaction, the values its orders published (or may be
+// publishing) in the delegation zone are queued for the scheduler's sweep
+// (issuance/delegation_cleanup.hpp; `delegationZone`: DELEGATION_ZONE, "" when off).
+// NotFound when unknown.
+void removeDomain(Database& database, const CaAccounts& cas, const std::string& domainId,
+                  const std::string& delegationZone);
 
 }  // namespace dnsh

@@ -35,7 +35,7 @@ StepOutcome Issuer::advance(const std::string& orderId, const std::string& lease
 }
 
 void Issuer::deleteDomain(const std::string& domainId) {
-    removeDomain(database_, cas_, domainId);
+    removeDomain(database_, cas_, domainId, config_.delegationZone);
 }
 
 void Issuer::refreshRenewalInfo(const AriDue& due) {

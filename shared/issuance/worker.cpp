@@ -17,6 +17,15 @@ constexpr std::chrono::seconds kAriScanInterval{60};
 // A claimed renewalInfo fetch is not handed to another replica for this long.
 constexpr Poco::Int64 kAriHoldMs = 10 * 60 * 1000;
 constexpr std::chrono::seconds kPersistPrepareRetryMax{3600};
+// The delegation sweep: due values looked for every 2 s (an index scan of a table that is
+// almost always empty), at most 20 removed per turn; after a delete the primary did not take,
+// the next turn waits twice as long each time (from 2 s, at most 5 minutes), so a primary that
+// is down costs this worker one DNS_TIMEOUT per wait, not per value. Finished orders' values
+// still recorded as published are looked for once a minute.
+constexpr int kCleanupsPerScan = 20;
+constexpr std::chrono::milliseconds kCleanupScanInterval{2000};
+constexpr std::chrono::milliseconds kCleanupScanRetryMax{300'000};
+constexpr std::chrono::seconds kLeftoverScanInterval{60};
 
 }  // namespace
 
@@ -27,6 +36,7 @@ IssuanceWorker::IssuanceWorker(const Config& config, std::string owner, bool sca
       database_(config.databaseUrl, config.databaseLimits),
       resolver_(DnsResolver::fromConfig(config)),
       issuer_(std::make_unique<Issuer>(database_, config_, resolver_, CaCaller::Scheduler)),
+      sweep_(database_, config_),
       scans_(scans),
       polling_(polling) {}
 
@@ -91,6 +101,41 @@ void IssuanceWorker::preparePersistOffers() {
     persistRetryIn_ = std::min(persistRetryIn_ * 2, kPersistPrepareRetryMax);
 }
 
+void IssuanceWorker::sweepDelegationLeftovers() {
+    if (!sweep_.configured()) return;
+    const auto now = std::chrono::steady_clock::now();
+    try {
+        if (now >= nextLeftoverScan_) {
+            nextLeftoverScan_ = now + kLeftoverScanInterval;
+            sweep_.queueLeftovers();
+        }
+        if (now < nextCleanupScan_) return;
+        switch (sweep_.removeDue(kCleanupsPerScan)) {
+            case DelegationSweep::Outcome::More:
+                // A full batch: the next one at this worker's next turn.
+                cleanupRetryIn_ = {};
+                nextCleanupScan_ = now;
+                return;
+            case DelegationSweep::Outcome::Failed:
+                cleanupRetryIn_ = cleanupRetryIn_.count() == 0
+                                      ? kCleanupScanInterval
+                                      : std::min(cleanupRetryIn_ * 2, kCleanupScanRetryMax);
+                nextCleanupScan_ = now + cleanupRetryIn_;
+                return;
+            case DelegationSweep::Outcome::Idle:
+            case DelegationSweep::Outcome::Done:
+                cleanupRetryIn_ = {};
+                nextCleanupScan_ = now + kCleanupScanInterval;
+                return;
+        }
+    } catch (const std::exception& e) {
+        // The database: the orders' claim right after says so too; the sweep looks again later.
+        nextCleanupScan_ = now + kCleanupScanInterval;
+        logEvent(LogLevel::Error, "delegation sweep failed",
+                 {{"worker", owner_}, {"detail", errorDetail(e)}});
+    }
+}
+
 void IssuanceWorker::release(const std::string& orderId, std::chrono::milliseconds delay,
                              bool dnsPoll) {
     database_.withSession([&](Poco::Data::Session& session) {
@@ -128,6 +173,7 @@ bool IssuanceWorker::runOnce() {
             preparePersistOffers();
             scheduleRenewals();
             refreshRenewalInfo();
+            sweepDelegationLeftovers();
         }
         orderId = database_.withSession([&](Poco::Data::Session& session) {
             return OrderStore(session).claimDue(owner_, config_.leaseDuration.count());

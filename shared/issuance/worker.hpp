@@ -1,7 +1,8 @@
 #pragma once
 // One scheduler worker: claims a due order (FOR UPDATE SKIP LOCKED + lease), advances it one
 // step, gives it back with its next attempt time. One worker of each scheduler (`scans`) also
-// starts the renewals whose time has come, once a second however busy the queue is. Each worker
+// starts the renewals whose time has come, once a second however busy the queue is, and sweeps
+// the delegation zone of values left to it (issuance/delegation_cleanup.hpp). Each worker
 // has its own database session and ACME connection.
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "core/idle_polling.hpp"
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
+#include "issuance/delegation_cleanup.hpp"
 #include "issuance/issuer.hpp"
 
 namespace dnsh {
@@ -44,6 +46,10 @@ private:
     // recordPersistIssuer); a CA that fails is asked again a minute later, then less often
     // (at most hourly).
     void preparePersistOffers();
+    // Delegated values still in the zone that nothing else will remove (a deleted domain's, a
+    // delete the primary did not take): removed, every 2 s, or later while the primary fails
+    // (issuance/delegation_cleanup.hpp). Only when the service publishes (DELEGATION_ZONE).
+    void sweepDelegationLeftovers();
 
     // An order this worker could not give back (the database went away before its release):
     // given back first thing once the database answers again, instead of sitting out its lease.
@@ -62,6 +68,7 @@ private:
     Database database_;
     DnsResolver resolver_;
     std::unique_ptr<Issuer> issuer_;
+    DelegationSweep sweep_;
     bool scans_;
     IdlePolling* polling_;
     std::chrono::steady_clock::time_point nextRenewalScan_{};
@@ -69,6 +76,9 @@ private:
     std::chrono::steady_clock::time_point nextPersistPrepare_{};
     std::chrono::seconds persistRetryIn_{60};
     std::vector<bool> persistReady_;  // per CA in preference order; sized at the first try
+    std::chrono::steady_clock::time_point nextCleanupScan_{};
+    std::chrono::steady_clock::time_point nextLeftoverScan_{};
+    std::chrono::milliseconds cleanupRetryIn_{};
 };
 
 }  // namespace dnsh

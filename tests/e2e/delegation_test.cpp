@@ -77,6 +77,25 @@ std::string accountAtUnboundCa(Leftovers& leftovers, SandboxRecords& dns) {
     return account;
 }
 
+// The one dns-01 value of the domain's order once the scheduler has published it at the target
+// and recorded it as published (the case stops unless that happens within `within`).
+std::string publishedValue(const Delegated& delegated, std::chrono::milliseconds within,
+                           const SchedulerProcess& scheduler) {
+    const std::string query =
+        "SELECT coalesce(max(c.txt_value), '') FROM acme_challenges c JOIN acme_orders o "
+        "ON o.id = c.order_id WHERE c.published_at_name IS NOT NULL AND o.domain_id = " +
+        quoted(delegated.domain.id);
+    std::string value;
+    REQUIRE_MESSAGE(waitFor(within,
+                            [&] {
+                                value = scalar(query);
+                                return !value.empty() && valuesAtPrimary(delegated.target) ==
+                                                             std::vector<std::string>{value};
+                            }),
+                    describe(scheduler));
+    return value;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -337,6 +356,77 @@ TEST_CASE("delegation: a TSIG secret the primary does not know ends in a clear e
           std::string::npos);
     CHECK(scheduler->running());
     CHECK(valuesAtPrimary(delegated.target).empty());
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: a domain deleted while its order waits for DNS has the value it published "
+    "removed from the zone") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg-del", leftovers, dns);
+    const TestDomain& domain = delegated.domain;
+    // A resolver that never answers: the precheck never sees the value, so the order stays in
+    // await_dns after publishing it.
+    const auto scheduler = startScheduler(delegationScheduler({{"DNS_RESOLVER", "127.0.0.1:9"}}));
+    REQUIRE(issueThroughUnboundCa(domain).status == 202);
+    const std::string value = publishedValue(delegated, 15s, *scheduler);
+    CHECK(scalar("SELECT step FROM acme_orders WHERE domain_id = " + quoted(domain.id)) ==
+          "await_dns");
+
+    // The handler deletes the order and its challenges with the domain; it has no update key.
+    REQUIRE(send(baseUrl(), HttpRequest{"DELETE", "/domains/" + domain.id, "", "", {}}).status ==
+            204);
+    // The scheduler's sweep removes the value all the same, and forgets it once removed.
+    CHECK_MESSAGE(waitFor(10s, [&] { return valuesAtPrimary(delegated.target).empty(); }),
+                  describe(*scheduler));
+    CHECK(count("SELECT count(*) FROM delegation_cleanup WHERE value = " + quoted(value)) == 0);
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: a value whose removal the primary did not take is removed once the primary "
+    "answers again, and recorded as removed") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg-retry", leftovers, dns);
+    const TestDomain& domain = delegated.domain;
+    const std::string stillPublished =
+        "SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+        "WHERE c.published_at_name IS NOT NULL AND o.domain_id = " +
+        quoted(domain.id);
+    std::string value;
+    {
+        // Published, and held in await_dns: this scheduler's resolver never answers.
+        const auto publishing =
+            startScheduler(delegationScheduler({{"DNS_RESOLVER", "127.0.0.1:9"}}));
+        REQUIRE(issueThroughUnboundCa(domain).status == 202);
+        value = publishedValue(delegated, 15s, *publishing);
+        CHECK(publishing->terminate() == 0);
+    }
+    {
+        // The order goes through (the value is there); the removal after it goes to a port
+        // nothing answers on.
+        const auto failing =
+            startScheduler(delegationScheduler({{"DNS_UPDATE_SERVER", "127.0.0.1:9"}}));
+        requireAllActive({domain}, 30s);
+        REQUIRE_MESSAGE(waitFor(10s,
+                                [&] {
+                                    return failing->log().find(
+                                               "\"delegated TXT value not removed\"") !=
+                                           std::string::npos;
+                                }),
+                        describe(*failing));
+        CHECK(failing->terminate() == 0);
+    }
+    CHECK(valuesAtPrimary(delegated.target) == std::vector<std::string>{value});
+    CHECK(count(stillPublished) == 1);
+
+    // Nothing else happens to the domain: the value goes once the primary answers.
+    const auto scheduler = startScheduler(delegationScheduler());
+    CHECK_MESSAGE(waitFor(15s, [&] { return valuesAtPrimary(delegated.target).empty(); }),
+                  describe(*scheduler));
+    CHECK(waitFor(5s, [&] { return count(stillPublished) == 0; }));
     CHECK(scheduler->terminate() == 0);
 }
 
