@@ -17,79 +17,66 @@ namespace {
 // Arbitrary constant shared by every dns-handling process: "dnsh" in ASCII.
 constexpr long long kMigrationLockId = 0x646e7368;
 
-// Migrations are the one operation allowed to run long: an index built over millions of rows,
-// the wait for another host's migrations (the advisory lock). No statement or lock timeout while
-// they run; the session's own (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT) again afterwards.
-class UnboundedWhileMigrating {
-public:
-    explicit UnboundedWhileMigrating(Poco::Data::Session& session) : session_(session) {
-        const SqlRows saved = runSql(session_,
-                                     "SELECT current_setting('statement_timeout') AS statement, "
-                                     "current_setting('lock_timeout') AS lock");
-        statement_ = saved.text(0, "statement");
-        lock_ = saved.text(0, "lock");
-        executeScript(session_, "SET statement_timeout = 0; SET lock_timeout = 0");
-    }
-    ~UnboundedWhileMigrating() {
+// Every transaction of a run begins so: no statement or lock timeout (an index built over
+// millions of rows, the wait for another host's migrations), no "already exists" notices, and
+// the lock that keeps two hosts' runs apart. All of it for this transaction only (SET LOCAL,
+// pg_advisory_xact_lock): behind PgBouncer in transaction mode each transaction may run on
+// another server connection, where a session's lock or setting would stay behind after the run
+// (a lock no unlock reaches makes every later run wait for ever; a statement_timeout of 0 would
+// unbound other clients' statements on that connection).
+template <class Work>
+auto inMigrationTransaction(Poco::Data::Session& session, Work&& work) {
+    executeScript(session,
+                  "BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; "
+                  "SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" +
+                      std::to_string(kMigrationLockId) + ")");
+    try {
+        auto result = work();
+        executeScript(session, "COMMIT");
+        return result;
+    } catch (...) {
         try {
-            runSql(session_,
-                   "SELECT set_config('statement_timeout', $1, false), "
-                   "set_config('lock_timeout', $2, false)",
-                   {statement_, lock_});
+            executeScript(session, "ROLLBACK");
         } catch (...) {
-            // A session that broke meanwhile is replaced, with its timeouts, on its next use.
+            // A connection that broke has no transaction left to end.
         }
+        throw;
     }
-    UnboundedWhileMigrating(const UnboundedWhileMigrating&) = delete;
-    UnboundedWhileMigrating& operator=(const UnboundedWhileMigrating&) = delete;
-
-private:
-    Poco::Data::Session& session_;
-    std::string statement_;
-    std::string lock_;
-};
+}
 
 }  // namespace
 
 std::vector<std::string> applyMigrations(Poco::Data::Session& session,
                                          const std::vector<Migration>& migrations) {
-    const UnboundedWhileMigrating unbounded(session);
-    executeScript(session, "SET client_min_messages = warning");  // no "already exists" notices
-    executeScript(session, "SELECT pg_advisory_lock(" + std::to_string(kMigrationLockId) + ")");
-    std::vector<std::string> applied;
-    try {
+    const std::set<std::string> already = inMigrationTransaction(session, [&] {
         executeScript(session,
                       "CREATE TABLE IF NOT EXISTS schema_migrations ("
                       " name text PRIMARY KEY,"
                       " applied_at timestamptz NOT NULL DEFAULT now())");
         std::vector<std::string> done;
         session << "SELECT name FROM schema_migrations", into(done), now;
-        const std::set<std::string> already(done.begin(), done.end());
-
-        std::vector<Migration> ordered = migrations;
-        std::sort(ordered.begin(), ordered.end(),
-                  [](const Migration& a, const Migration& b) { return a.name < b.name; });
-        for (const Migration& migration : ordered) {
-            if (already.count(migration.name)) continue;
-            // One transaction per file: a failing migration leaves no half-applied schema.
-            executeScript(session, "BEGIN");
-            try {
-                executeScript(session, migration.sql);
-                std::string name = migration.name;
-                session << "INSERT INTO schema_migrations (name) VALUES ($1)", use(name), now;
-                executeScript(session, "COMMIT");
-            } catch (...) {
-                executeScript(session, "ROLLBACK");
-                throw;
-            }
-            applied.push_back(migration.name);
-        }
-    } catch (...) {
-        executeScript(session,
-                      "SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockId) + ")");
-        throw;
+        return std::set<std::string>(done.begin(), done.end());
+    });
+    std::vector<Migration> ordered = migrations;
+    std::sort(ordered.begin(), ordered.end(),
+              [](const Migration& a, const Migration& b) { return a.name < b.name; });
+    std::vector<std::string> applied;
+    for (const Migration& migration : ordered) {
+        if (already.count(migration.name)) continue;
+        // One transaction per file: a failing migration leaves no half-applied schema. Another
+        // host may have applied it since the list was read (it held the lock meanwhile).
+        const bool appliedNow = inMigrationTransaction(session, [&] {
+            if (!runSql(session, "SELECT 1 FROM schema_migrations WHERE name = $1",
+                        {migration.name})
+                     .empty())
+                return false;
+            executeScript(session, migration.sql);
+            std::string name = migration.name;
+            session << "INSERT INTO schema_migrations (name) VALUES ($1)", use(name), now;
+            return true;
+        });
+        if (appliedNow) applied.push_back(migration.name);
     }
-    executeScript(session, "SELECT pg_advisory_unlock(" + std::to_string(kMigrationLockId) + ")");
     return applied;
 }
 

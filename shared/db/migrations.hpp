@@ -1,7 +1,9 @@
 #pragma once
 // Schema migrations (deploy/migrations/NNN_name.sql), embedded in the binary at build time,
-// applied in order exactly once and recorded in schema_migrations. A PostgreSQL advisory lock
-// makes concurrent runs (two deploys at once) safe: the second waits, then finds nothing to do.
+// applied in order exactly once and recorded in schema_migrations, each in a transaction of its
+// own under a transaction-level advisory lock: concurrent runs (two deploys at once) are safe,
+// the second waits, then finds nothing to do; and a run through PgBouncer in transaction mode
+// leaves no lock or setting behind on a pooled connection.
 #include <Poco/Data/Session.h>
 
 #include <string>
