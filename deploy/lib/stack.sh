@@ -314,6 +314,8 @@ dnsh_start_knot_zones() {
         done
         for i in "${!nameservers[@]}"; do
             for ns_addr in ${nameservers[$i]//,/ }; do
+                # "none": a nameserver whose name has no address (a stale NS record).
+                [ "$ns_addr" = none ] && continue
                 text+=$'\n'"ns$((i + 1))  A   $ns_addr"
             done
         done
@@ -530,7 +532,8 @@ dnsh_start_test_dns() {
     # precheck asks, for a zone that never answers; played-zone.test: one nameserver;
     # partly-reachable.test: one nameserver at the played address and at 255.255.255.255, the
     # address every Linux host refuses to send to at once (EACCES without SO_BROADCAST), as a
-    # host without IPv6 refuses a nameserver's IPv6 address (ENETUNREACH).
+    # host without IPv6 refuses a nameserver's IPv6 address (ENETUNREACH); dangling-ns.test: one
+    # nameserver at the played address and one whose name has no address at all.
     local silent_spec=silent-zone.test silent_all="" played_address group address
     for _ in $(seq 10); do
         group=""
@@ -547,7 +550,8 @@ dnsh_start_test_dns() {
     dnsh_start_knot_zones "$test_dir/knot-customer-1" "$customer_ns1" "$run/knot-customer-1.pid" \
         "$log/knot-customer-1.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" \
         "customer-zone.test:$customer_ns1:$customer_ns2" "$silent_spec" \
-        "played-zone.test:$played_address" "partly-reachable.test:$played_address,255.255.255.255"
+        "played-zone.test:$played_address" "partly-reachable.test:$played_address,255.255.255.255" \
+        "dangling-ns.test:$played_address:none"
     dnsh_start_knot_zones "$test_dir/knot-customer-2" "$customer_ns2" "$run/knot-customer-2.pid" \
         "$log/knot-customer-2.log" "$DNSH_TSIG_NAME" "$DNSH_TSIG_SECRET" \
         "customer-zone.test:$customer_ns1:$customer_ns2"
@@ -556,7 +560,7 @@ dnsh_start_test_dns() {
         "$DNS_RESOLVER" "acme-delegation.test@$delegation_address" \
         "customer-zone.test@$customer_ns1,$customer_ns2" "nxdomain.test@127.0.0.1:$knot_port" \
         "silent-zone.test@$customer_ns1" "played-zone.test@$customer_ns1" \
-        "partly-reachable.test@$customer_ns1"
+        "partly-reachable.test@$customer_ns1" "dangling-ns.test@$customer_ns1"
     # A resolver that keeps every answer an hour: the stale cache an authoritative precheck ignores.
     local caching_port
     caching_port=$(dnsh_free_port)
@@ -575,6 +579,7 @@ dnsh_start_test_dns() {
     export DNSH_TEST_SILENT_ZONE=silent-zone.test DNSH_TEST_SILENT_NS_ADDRESSES=$silent_all
     export DNSH_TEST_PLAYED_ZONE=played-zone.test DNSH_TEST_PLAYED_NS_ADDRESS=$played_address
     export DNSH_TEST_PARTLY_REACHABLE_ZONE=partly-reachable.test
+    export DNSH_TEST_DANGLING_NS_ZONE=dangling-ns.test
     export DNSH_TEST_UNSENDABLE_ADDRESS=255.255.255.255
 }
 

@@ -143,10 +143,13 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
     for (std::size_t i = 0; i < nameservers.size(); ++i) {
         Nameserver& nameserver = nameservers[i];
         bool timedOut = false;
+        bool answered = true;  // both questions answered: addresses, no data or NXDOMAIN
         for (std::size_t j = 0; j < 2; ++j) {
             const RecordType type = j == 0 ? RecordType::A : RecordType::Aaaa;
             const DnsResponse response = addressLookups[2 * i + j].get();
             timedOut = timedOut || noAnswer(response.outcome);
+            answered = answered && (response.outcome == LookupOutcome::Found ||
+                                    response.outcome == LookupOutcome::NxDomain);
             if (!response.detail.empty() && nameserver.lookupDetail.empty())
                 nameserver.lookupDetail = response.detail;
             for (const auto& record : response.answer)
@@ -157,7 +160,10 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         }
         // Servers rotate their answers: in order, the same addresses are asked every time.
         std::sort(nameserver.addresses.begin(), nameserver.addresses.end());
-        if (nameserver.addresses.empty())
+        // A name the DNS says has no address (a stale NS record, a provider left long ago) is
+        // one no CA can ask either: listed, not held against the zone. One whose lookup failed
+        // may have addresses that do not serve the value.
+        if (nameserver.addresses.empty() && !answered)
             nameserver.lookupFailure = timedOut ? FailureCode::DnsTimeout : FailureCode::DnsServfail;
     }
 
@@ -243,7 +249,8 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         const Nameserver& nameserver = nameservers[i];
         if (nameserver.addresses.empty()) {
             check.servers.push_back({nameserver.name, "", nameserver.lookupFailure, {},
-                                     AddressAsked::Asked});
+                                     nameserver.lookupFailure ? AddressAsked::Asked
+                                                              : AddressAsked::NoAddress});
             note(nameserver.lookupFailure,
                  "the nameserver " + nameserver.name + " of " + check.zone + " has no address" +
                      (nameserver.lookupDetail.empty() ? "" : " (" + nameserver.lookupDetail + ")"));
@@ -269,6 +276,15 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         description = "no nameserver address of " + check.zone +
                       " could be sent a question from this host: " + answers.front().description;
     }
+    if (asked.empty() && refused.empty() && !worst) {
+        // Not one nameserver of the zone has an address: nothing was compared.
+        worst = FailureCode::DnsServfail;
+        description = "no nameserver of " + check.zone + " has an address (" + names.front() +
+                      (nameservers.front().lookupDetail.empty()
+                           ? ""
+                           : ": " + nameservers.front().lookupDetail) +
+                      ")";
+    }
     if (asked.empty() && !refused.empty()) {
         worst = FailureCode::DnsAddressNotAllowed;
         description = "no nameserver address of " + check.zone + " may be asked: " +
@@ -287,6 +303,13 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
         if (reached < asked.size())
             description += " (" + std::to_string(asked.size() - reached) +
                            " address(es) this host cannot send to)";
+        const auto addressless =
+            std::count_if(check.servers.begin(), check.servers.end(), [](const auto& server) {
+                return server.asked == AddressAsked::NoAddress;
+            });
+        if (addressless > 0)
+            description += " (" + std::to_string(addressless) +
+                           " nameserver(s) without an address, which no CA can ask)";
     }
     check.description = description;
     return check;

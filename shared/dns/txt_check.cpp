@@ -42,6 +42,9 @@ std::string_view addressResult(const NameserverAnswer& server) {
         // Not a failure of the zone either: this host has no way to it.
         case AddressAsked::Unreachable:
             return "address_unreachable";
+        // A nameserver name that resolves to nothing (a stale NS record): no CA asks it.
+        case AddressAsked::NoAddress:
+            return "no_address";
     }
     return "found";
 }

@@ -17,6 +17,7 @@ enum class AddressAsked {
     Asked,
     NotAllowed,   // not public and not in DNS_PRECHECK_ALLOW: never sent a packet
     Unreachable,  // this host could not send to it (no route): no answer to compare
+    NoAddress,    // its name has no A or AAAA record: the CA cannot ask it either
 };
 
 // What one authoritative nameserver answered (DNS_PRECHECK=authoritative).

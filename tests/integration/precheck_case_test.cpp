@@ -6,6 +6,8 @@
 // A nameserver address this host cannot send to (no route to its network, as an IPv6 address on
 // a host without IPv6) has nothing to compare: listed, not held against a zone whose other
 // addresses answer (partly-reachable.test: the played address and 255.255.255.255).
+// A nameserver whose name has no address (dangling-ns.test: ns1 at the played address, ns2 with
+// none) cannot be asked by a CA either: listed, not held against the zone.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -138,4 +140,35 @@ TEST_CASE(
         {std::chrono::steady_clock::now() + 10s, dnsh::parseNetworkList(unsendable + "/32")});
     CAPTURE(alone.description);
     CHECK(dnsh::resultName(alone.failure) == "dns_timeout");
+}
+
+TEST_CASE(
+    "precheck: a nameserver whose name has no address (a stale NS record) is listed as no_address "
+    "and not held against the zone, whose other nameserver serves the value") {
+    const std::string zone = requireEnv("DNSH_TEST_DANGLING_NS_ZONE");
+    const std::string value = dnsh::randomHex(16);
+    const std::string name = "_acme-challenge.www." + zone;
+    FakeNameservers played({requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS")},
+                           [&](const std::string& qname, const std::string& qtype) {
+                               std::vector<std::string> records;
+                               if (qtype == "TXT")
+                                   records.push_back(qname + ". 0 IN TXT \"" + value + "\"");
+                               return records;
+                           });
+    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    const dnsh::TxtCheck check = dnsh::checkTxtAuthoritative(
+        resolver, name, {value},
+        {std::chrono::steady_clock::now() + 10s, dnsh::parseNetworkList("127.0.0.0/8")});
+    CAPTURE(check.description);
+    // Before: dns_servfail ("the nameserver ns2.dangling-ns.test of dangling-ns.test has no
+    // address"), at every look, though the CA's resolver asks ns1 and validates.
+    CHECK(dnsh::resultName(check.failure) == "found");
+    CHECK(check.zone == zone);
+    REQUIRE(check.servers.size() == 2);
+    CHECK(check.servers[0].nameserver == "ns1." + zone);
+    CHECK(dnsh::addressResult(check.servers[0]) == "found");
+    CHECK(check.servers[1].nameserver == "ns2." + zone);
+    CHECK(dnsh::addressResult(check.servers[1]) == "no_address");
+    CHECK(check.description.find("1 nameserver(s) without an address") != std::string::npos);
+    CHECK(dnsh::txtCheckJson(check, std::nullopt).find("\"no_address\"") != std::string::npos);
 }
