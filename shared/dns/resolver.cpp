@@ -1,9 +1,12 @@
 #include "dns/resolver.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
+#include <string_view>
 
 #include "crypto/random.hpp"
+#include "dns/dns_tcp.hpp"
 #include "dns/lookup_metrics.hpp"
 
 // Last: it ends with the ldns headers, whose macros break later C++ standard headers.
@@ -84,6 +87,62 @@ std::optional<DnsName> cnameAt(const std::vector<DnsRecord>& records, const DnsN
     return DnsName(targets.front());
 }
 
+// The question asked again over TCP of `address` (the server whose UDP answer was truncated; the
+// resolver's first when ldns did not say) at the resolver's port, the whole exchange by `end`
+// (dns/dns_tcp.hpp). nullptr and `why` when no answer came.
+LdnsPacketPtr askAgainOverTcp(ldns_resolver* resolver, const ldns_rdf* address,
+                              const ldns_rdf* qname, ldns_rr_type type, std::uint16_t flags,
+                              std::chrono::steady_clock::time_point end, std::string& why) {
+    if (address == nullptr && ldns_resolver_nameserver_count(resolver) > 0)
+        address = ldns_resolver_nameservers(resolver)[0];
+    std::size_t toLength = 0;
+    sockaddr_storage* to =
+        address ? ldns_rdf2native_sockaddr_storage(address, ldns_resolver_port(resolver), &toLength)
+                : nullptr;
+    const std::unique_ptr<sockaddr_storage, decltype(&free)> toOwned(to, &free);
+    if (to == nullptr) {
+        why = "no address to ask";
+        return nullptr;
+    }
+    ldns_pkt* raw = nullptr;
+    const ldns_status made =
+        ldns_resolver_prepare_query_pkt(&raw, resolver, qname, type, LDNS_RR_CLASS_IN, flags);
+    const LdnsPacketPtr query(raw);
+    if (made != LDNS_STATUS_OK || !query) {
+        why = "cannot make the question";
+        return nullptr;
+    }
+    std::uint8_t* wire = nullptr;
+    std::size_t wireSize = 0;
+    const ldns_status encoded = ldns_pkt2wire(&wire, query.get(), &wireSize);
+    const std::unique_ptr<std::uint8_t, decltype(&free)> wireOwned(wire, &free);
+    if (encoded != LDNS_STATUS_OK) {
+        why = "cannot encode the question";
+        return nullptr;
+    }
+    const TcpAnswer answer =
+        askOverTcp(*to, static_cast<socklen_t>(toLength),
+                   std::string_view(reinterpret_cast<const char*>(wire), wireSize), end);
+    if (!answer.ok()) {
+        why = answer.error;
+        return nullptr;
+    }
+    raw = nullptr;
+    const ldns_status parsed =
+        ldns_wire2pkt(&raw, reinterpret_cast<const std::uint8_t*>(answer.wire.data()),
+                      answer.wire.size());
+    LdnsPacketPtr reply(raw);
+    if (parsed != LDNS_STATUS_OK || !reply) {
+        why = std::string("unreadable answer: ") + ldns_get_errorstr_by_id(parsed);
+        return nullptr;
+    }
+    if (ldns_pkt_id(reply.get()) != ldns_pkt_id(query.get())) {
+        why = "the answer's id is not the question's";
+        return nullptr;
+    }
+    return reply;
+}
+
 }  // namespace
 
 std::vector<std::string> recordData(const std::vector<DnsRecord>& records, RecordType type,
@@ -115,7 +174,7 @@ DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType
     LdnsResolverPtr resolver = makeLdnsResolver(server, wait);
     ldns_resolver_set_recursive(resolver.get(), recursive);
     // A truncated answer is asked again over TCP below, within the deadline (ldns's own fallback
-    // would wait a full timeout again).
+    // would wait a full timeout again, and that for each read of the answer).
     ldns_resolver_set_fallback(resolver.get(), false);
     LdnsRdfPtr qname = toLdnsName(name);
     if (!qname) return {LookupOutcome::Failed, {}, {}, "cannot encode name " + name.text()};
@@ -130,16 +189,20 @@ DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType
         return {LookupOutcome::Unreachable, {}, {}, "could not send to " + label + " (" +
                                                         ldns_get_errorstr_by_id(status) + ")"};
     if (status == LDNS_STATUS_OK && packet && ldns_pkt_tc(packet.get())) {
-        // TCP connects, then waits for the answer: within a deadline each gets half of what is
-        // left.
-        wait = deadline ? remaining() / 2 : timeout;
+        // Connecting, sending and reading the whole answer end by one time: what is left of the
+        // deadline or a full timeout, whichever is shorter. (ldns's TCP reader waits its timeout
+        // for every read: a server announcing 65535 bytes and sending one every few seconds
+        // held a worker for days.)
+        wait = remaining();
         if (wait.count() <= 0) return deadlinePassed();
-        setLdnsTimeout(resolver.get(), wait);
-        ldns_resolver_set_usevc(resolver.get(), true);
-        raw = nullptr;
-        status = ldns_resolver_send(&raw, resolver.get(), qname.get(), ldnsType(type),
-                                    LDNS_RR_CLASS_IN, recursive ? LDNS_RD : 0);
-        packet.reset(raw);
+        std::string why;
+        LdnsPacketPtr overTcp = askAgainOverTcp(
+            resolver.get(), ldns_pkt_answerfrom(packet.get()), qname.get(), ldnsType(type),
+            recursive ? LDNS_RD : 0, std::chrono::steady_clock::now() + wait, why);
+        if (!overTcp)
+            return {LookupOutcome::Timeout, {}, {}, "no answer from " + label + " over TCP (" +
+                                                        why + ")"};
+        packet = std::move(overTcp);
     }
     if (status != LDNS_STATUS_OK || !packet)
         return {LookupOutcome::Timeout,

@@ -8,6 +8,9 @@
 // addresses answer (partly-reachable.test: the played address and 255.255.255.255).
 // A nameserver whose name has no address (dangling-ns.test: ns1 at the played address, ns2 with
 // none) cannot be asked by a CA either: listed, not held against the zone.
+// An answer too big for UDP (TC set) is asked again over TCP, and that exchange ends by one time
+// however slowly the server sends: a played nameserver that announces 65535 bytes over TCP and
+// sends one every half second is cut off at DNS_TIMEOUT, within the check's deadline.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -171,4 +174,84 @@ TEST_CASE(
     CHECK(dnsh::addressResult(check.servers[1]) == "no_address");
     CHECK(check.description.find("1 nameserver(s) without an address") != std::string::npos);
     CHECK(dnsh::txtCheckJson(check, std::nullopt).find("\"no_address\"") != std::string::npos);
+}
+
+TEST_CASE(
+    "precheck: a TXT answer truncated over UDP (TC set, no records) is asked again over TCP, "
+    "where it is found") {
+    const std::string zone = requireEnv("DNSH_TEST_PLAYED_ZONE");
+    const std::string address = requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS");
+    const std::string value = dnsh::randomHex(16);
+    const std::string name = "_acme-challenge.tcp" + dnsh::randomHex(6) + "." + zone;
+    FakeNameservers played(
+        {address},
+        [&](const std::string& qname, const std::string& qtype) {
+            std::vector<std::string> records;
+            if (qtype == "TXT") records.push_back(qname + ". 0 IN TXT \"" + value + "\"");
+            return records;
+        },
+        FakeNameservers::Transport::Truncated);
+    // The server itself, without a deadline (DNS_TIMEOUT alone bounds it).
+    const dnsh::DnsServer server{address, 53};
+    const dnsh::DnsResponse direct =
+        dnsh::queryServer(&server, dnsh::DnsName(name), dnsh::RecordType::Txt, false, 2s, {});
+    CAPTURE(direct.detail);
+    CHECK(std::string(dnsh::toString(direct.outcome)) == "found");
+    CHECK(dnsh::recordData(direct.answer, dnsh::RecordType::Txt, dnsh::DnsName(name)) ==
+          std::vector<std::string>{value});
+    CHECK(played.queries() == 2);  // the UDP question and the TCP connection
+
+    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    const dnsh::TxtCheck check = dnsh::checkTxtAuthoritative(
+        resolver, name, {value},
+        {std::chrono::steady_clock::now() + 10s, dnsh::parseNetworkList("127.0.0.0/8")});
+    CAPTURE(check.description);
+    CHECK(dnsh::resultName(check.failure) == "found");
+    CHECK(check.zone == zone);
+    CHECK(check.seen == std::vector<std::string>{value});
+    CHECK(played.queries() == 4);
+}
+
+TEST_CASE(
+    "precheck: a nameserver that truncates over UDP and trickles its TCP answer (65535 bytes "
+    "announced, one sent every half second) is cut off at DNS_TIMEOUT within the deadline: "
+    "dns_timeout naming the address, not a worker held for hours") {
+    const std::string zone = requireEnv("DNSH_TEST_PLAYED_ZONE");
+    const std::string address = requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS");
+    const std::string value = dnsh::randomHex(16);
+    const std::string name = "_acme-challenge.trickled" + dnsh::randomHex(6) + "." + zone;
+    FakeNameservers played(
+        {address},
+        [&](const std::string& qname, const std::string& qtype) {
+            std::vector<std::string> records;
+            if (qtype == "TXT") records.push_back(qname + ". 0 IN TXT \"" + value + "\"");
+            return records;
+        },
+        FakeNameservers::Transport::Trickled);
+    using Clock = std::chrono::steady_clock;
+    // DNS_TIMEOUT 2 s, the check's deadline 3 s away. Before, each read of the TCP answer waited
+    // up to half of what was left (1 s), so a byte every half second kept it reading until the
+    // played server gave up (FakeNameservers::kTrickleFor, 20 s; a real one need not).
+    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    const auto start = Clock::now();
+    const dnsh::TxtCheck check = dnsh::checkTxtAuthoritative(
+        resolver, name, {value}, {start + 3s, dnsh::parseNetworkList("127.0.0.0/8")});
+    const auto took = Clock::now() - start;
+    CAPTURE(check.description);
+    CAPTURE(std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+    CHECK(took < 4s);
+    CHECK(dnsh::resultName(check.failure) == "dns_timeout");
+    CHECK(check.description.find(address) != std::string::npos);
+    CHECK(check.description.find("over TCP") != std::string::npos);
+    CHECK(played.queries() >= 2);  // the UDP question and the TCP connection
+
+    // Without a deadline (a resolver lookup's queryServer), DNS_TIMEOUT alone ends it.
+    const dnsh::DnsServer server{address, 53};
+    const auto directStart = Clock::now();
+    const dnsh::DnsResponse direct =
+        dnsh::queryServer(&server, dnsh::DnsName(name), dnsh::RecordType::Txt, false, 2s, {});
+    const auto directTook = Clock::now() - directStart;
+    CAPTURE(direct.detail);
+    CHECK(directTook < 3s);
+    CHECK(std::string(dnsh::toString(direct.outcome)) == "timeout");
 }

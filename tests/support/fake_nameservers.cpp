@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -63,17 +64,19 @@ std::vector<std::string> splitList(const std::string& text) {
     return items;
 }
 
-FakeNameservers::FakeNameservers(const std::vector<std::string>& addresses, Answer answer)
-    : answer_(std::move(answer)) {
+FakeNameservers::FakeNameservers(const std::vector<std::string>& addresses, Answer answer,
+                                 Transport transport)
+    : answer_(std::move(answer)), transport_(transport) {
     int pipeFds[2];
     if (::pipe2(pipeFds, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe failed");
     wakeRead_ = pipeFds[0];
     wakeWrite_ = pipeFds[1];
     try {
         for (const auto& address : addresses) {
-            sockets_.push_back({boundSocket(address, SOCK_DGRAM), address, Socket::Kind::Udp, ""});
             sockets_.push_back(
-                {boundSocket(address, SOCK_STREAM), address, Socket::Kind::TcpListener, ""});
+                {boundSocket(address, SOCK_DGRAM), address, Socket::Kind::Udp, "", {}, {}});
+            sockets_.push_back({boundSocket(address, SOCK_STREAM), address,
+                                Socket::Kind::TcpListener, "", {}, {}});
         }
     } catch (...) {
         for (const auto& socket : sockets_) ::close(socket.fd);
@@ -113,7 +116,7 @@ void FakeNameservers::count(const std::string& address) {
     ++queries_[address];
 }
 
-std::string FakeNameservers::respond(const std::string& query) const {
+std::string FakeNameservers::respond(const std::string& query, bool overUdp) const {
     ldns_pkt* parsed = nullptr;
     if (ldns_wire2pkt(&parsed, reinterpret_cast<const uint8_t*>(query.data()), query.size()) !=
             LDNS_STATUS_OK ||
@@ -137,7 +140,10 @@ std::string FakeNameservers::respond(const std::string& query) const {
     ldns_pkt_set_opcode(reply.get(), LDNS_PACKET_QUERY);
     ldns_pkt_set_rcode(reply.get(), LDNS_RCODE_NOERROR);
     ldns_pkt_push_rr(reply.get(), LDNS_SECTION_QUESTION, ldns_rr_clone(question));
-    for (const auto& text : answer_(qname, qtype)) {
+    // Too big for UDP (say so, and leave the records out): the client asks again over TCP.
+    const bool truncated = overUdp && transport_ != Transport::Same && qtype == "TXT";
+    ldns_pkt_set_tc(reply.get(), truncated);
+    for (const auto& text : truncated ? std::vector<std::string>{} : answer_(qname, qtype)) {
         ldns_rr* record = nullptr;
         if (ldns_rr_new_frm_str(&record, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK)
             continue;
@@ -155,9 +161,10 @@ std::string FakeNameservers::respond(const std::string& query) const {
 
 void FakeNameservers::serve() {
     while (!stopping_) {
+        const int wait = trickle(1000);
         std::vector<pollfd> fds{{wakeRead_, POLLIN, 0}};
         for (const auto& socket : sockets_) fds.push_back({socket.fd, POLLIN, 0});
-        if (::poll(fds.data(), fds.size(), 1000) <= 0) continue;
+        if (::poll(fds.data(), fds.size(), wait) <= 0) continue;
         if (fds[0].revents != 0) break;
         const std::size_t known = sockets_.size();
         for (std::size_t i = 0; i < known; ++i) {
@@ -172,7 +179,8 @@ void FakeNameservers::serve() {
                 if (got <= 0) continue;
                 count(socket.address);
                 if (!answer_) continue;
-                const std::string reply = respond(std::string(buffer, static_cast<size_t>(got)));
+                const std::string reply =
+                    respond(std::string(buffer, static_cast<size_t>(got)), true);
                 if (!reply.empty())
                     ::sendto(socket.fd, reply.data(), reply.size(), 0,
                              reinterpret_cast<const sockaddr*>(&from), fromLength);
@@ -182,7 +190,8 @@ void FakeNameservers::serve() {
                 if (connection < 0) continue;
                 count(socket.address);
                 // Held open (silent) or answered, until the peer closes it or the test ends.
-                sockets_.push_back({connection, socket.address, Socket::Kind::TcpConnection, ""});
+                sockets_.push_back(
+                    {connection, socket.address, Socket::Kind::TcpConnection, "", {}, {}});
             } else {
                 char buffer[4096];
                 const ssize_t got = ::read(socket.fd, buffer, sizeof buffer);
@@ -199,7 +208,18 @@ void FakeNameservers::serve() {
                         (static_cast<unsigned char>(socket.pending[0]) << 8) |
                         static_cast<unsigned char>(socket.pending[1]);
                     if (socket.pending.size() < 2 + length) break;
-                    const std::string reply = respond(socket.pending.substr(2, length));
+                    if (transport_ == Transport::Trickled) {
+                        // An answer of 65535 bytes announced, to come a byte at a time.
+                        socket.pending.clear();
+                        if (socket.nextByte) break;
+                        const auto now = std::chrono::steady_clock::now();
+                        socket.nextByte = now + kTrickleInterval;
+                        socket.trickleEnd = now + kTrickleFor;
+                        [[maybe_unused]] const auto sent =
+                            ::send(socket.fd, "\xff\xff", 2, MSG_NOSIGNAL);
+                        break;
+                    }
+                    const std::string reply = respond(socket.pending.substr(2, length), false);
                     socket.pending.erase(0, 2 + length);
                     if (reply.empty()) continue;
                     std::string framed;
@@ -214,6 +234,30 @@ void FakeNameservers::serve() {
         // Connections the peers closed.
         std::erase_if(sockets_, [](const Socket& socket) { return socket.fd < 0; });
     }
+}
+
+int FakeNameservers::trickle(int longest) {
+    const auto now = std::chrono::steady_clock::now();
+    auto wait = std::chrono::milliseconds(longest);
+    for (auto& socket : sockets_) {
+        if (!socket.nextByte || socket.fd < 0) continue;
+        if (now >= *socket.trickleEnd) {
+            ::close(socket.fd);  // the client never gave up: the server does
+            socket.fd = -1;
+            continue;
+        }
+        if (now >= *socket.nextByte) {
+            if (::send(socket.fd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN) {
+                ::close(socket.fd);  // the client closed it
+                socket.fd = -1;
+                continue;
+            }
+            socket.nextByte = now + kTrickleInterval;
+        }
+        wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(*socket.nextByte - now));
+    }
+    std::erase_if(sockets_, [](const Socket& socket) { return socket.fd < 0; });
+    return static_cast<int>(std::max<std::chrono::milliseconds::rep>(wait.count(), 0));
 }
 
 }  // namespace dnsh::test
