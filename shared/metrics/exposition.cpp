@@ -156,6 +156,10 @@ void renderDomains(std::string& out, const std::map<std::string, double>& counts
 void renderCertificates(std::string& out, Poco::Data::Session& session,
                         const std::map<std::string, double>& counts) {
     const std::string newest = " FROM certificates WHERE superseded_at IS NULL";
+    // Lifetime over 21 days: renewed (a third of the lifetime before expiry, RENEW_BEFORE's
+    // default) before its last 7 days. Word for word the predicate of
+    // certificates_newest_long_lived_expiry_idx (029), so the count is a range scan over it.
+    const std::string longLived = " AND expires_at - issued_at > interval '21 days'";
     auto within = [&](const char* interval) {
         return "(SELECT count(*)" + newest + " AND expires_at <= now() + interval '" + interval +
                "')";
@@ -174,7 +178,10 @@ void renderCertificates(std::string& out, Poco::Data::Session& session,
                   " (SELECT count(*)" +
                   newest + " AND renewal_failures > 0) AS failing,"
                   " (SELECT count(*)" +
-                  newest + " AND expires_at <= now()) AS expired",
+                  newest + " AND expires_at <= now()) AS expired,"
+                  " (SELECT count(*)" +
+                  newest + longLived +
+                  " AND expires_at <= now() + interval '7 days') AS d7_long_lived",
         {});
     auto number = [&](const char* column) { return std::stod(row.text(0, column)); };
     const auto all = counts.find("certificates:newest");
@@ -187,6 +194,12 @@ void renderCertificates(std::string& out, Poco::Data::Session& session,
         sample(out, "dnsh_certificates", formatLabels({{"expires_within", bound}}), number(column));
     sample(out, "dnsh_certificates", formatLabels({{"expires_within", "+Inf"}}),
            all == counts.end() ? 0 : all->second);
+    header(out, "dnsh_certificates_long_lived", "gauge",
+           "Newest certificates with a lifetime over 21 days that expire within 7 days (an "
+           "expired one included): renewed a third of their lifetime before expiry, they get "
+           "here only when renewal is stuck. Short-lived ones (160 hours) live there, left out.");
+    sample(out, "dnsh_certificates_long_lived", formatLabels({{"expires_within", "7d"}}),
+           number("d7_long_lived"));
     header(out, "dnsh_certificate_soonest_expiry_timestamp_seconds", "gauge",
            "Unix time when the first of the domains' newest certificates expires (0: none).");
     sample(out, "dnsh_certificate_soonest_expiry_timestamp_seconds", "", number("soonest"));

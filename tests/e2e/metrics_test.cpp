@@ -90,6 +90,7 @@ TEST_CASE("metrics: a scrape through lighttpd passes promtool check metrics and 
     // Every family the alert rules use is there.
     for (const char* name :
          {"dnsh_domains{status=\"pending\"}", "dnsh_certificates{expires_within=\"+Inf\"}",
+          "dnsh_certificates_long_lived{expires_within=\"7d\"}",
           "dnsh_certificate_soonest_expiry_timestamp_seconds", "dnsh_renewals_due",
           "dnsh_renewals_overdue", "dnsh_certificates_renewal_failing",
           "dnsh_certificates_expired",

@@ -147,7 +147,19 @@ TEST_CASE("metrics counts: kept by triggers through every change, and from rows 
         "SELECT extract(epoch FROM expires_at) FROM certificates WHERE id = '" + id('6') + "'"));
     CHECK(expired.find("dnsh_certificate_soonest_expiry_timestamp_seconds " +
                        formatMetricNumber(soonest)) != std::string::npos);
+    // The expired one lived 89 days: stuck renewal, in the long-lived 7-day count.
+    CHECK(expired.find("dnsh_certificates_long_lived{expires_within=\"7d\"} 1\n") !=
+          std::string::npos);
     CHECK(countsDisagree(scratch) == "");
+
+    // A healthy short-lived certificate (6 days, 2 left) is within 7 days but not long-lived:
+    // the alert's count stays at the stuck one.
+    scratch.run(insertDomain('9', "active") + insertCertificate('7', '9', 4, 2));
+    const std::string shortLived = scrapeOf(scratch);
+    INFO(shortLived);
+    CHECK(shortLived.find("dnsh_certificates{expires_within=\"7d\"} 2\n") != std::string::npos);
+    CHECK(shortLived.find("dnsh_certificates_long_lived{expires_within=\"7d\"} 1\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("metrics counts: a backend counts in one slot for its whole life, also after a "
