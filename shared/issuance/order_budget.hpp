@@ -43,8 +43,10 @@ struct BudgetLevel {
     OrderBudgetSpec spec;  // as of the last spend or refund
     double remaining = 0;  // refilled up to the time of reading
     // Since when fewer than one token is left (a spend would be refused); unset while one is.
+    // A granted spend that leaves less than one sets it anew: under steady demand it is never
+    // older than one refill interval (spec.period / spec.orders).
     std::optional<std::chrono::system_clock::time_point> emptySince;
-    // How long it has been empty, by the database's clock; 0 while it is not.
+    // How long since emptySince, by the database's clock; 0 while one token is left.
     double emptySeconds = 0;
 };
 

@@ -302,8 +302,10 @@ void renderOrderBudgets(std::string& out, Poco::Data::Session& session) {
           "continuously), by ACME directory URL.",
           &BudgetLevel::remaining);
     gauge("dnsh_ca_order_budget_empty_seconds",
-          "How long the CA account's order budget has had less than one order left (0: not "
-          "empty), by ACME directory URL.",
+          "How long since the CA account's order budget went under one order left with none "
+          "granted since (0: not empty), by ACME directory URL. Every order granted restarts "
+          "it: under steady demand it stays under the refill interval (36 s for 300/3h); the "
+          "average of dnsh_ca_order_budget_remaining shows how long orders have waited.",
           &BudgetLevel::emptySeconds);
 }
 
