@@ -1,4 +1,8 @@
 // GET /metrics -> 200, the Prometheus text exposition format 0.0.4 (README "Metrics").
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
 #include "http/serve.hpp"
 #include "metrics/exposition.hpp"
 
@@ -6,9 +10,13 @@ int main() {
     return dnsh::serve({"GET", "/metrics", false, [](const dnsh::Request&, dnsh::Context& context) {
                             dnsh::Response response;
                             response.contentType = dnsh::kExpositionContentType;
+                            // The configured CAs' series exist at 0 before their first order.
+                            std::vector<std::string> cas;
+                            for (const auto& ca : dnsh::configuredCas(context.config))
+                                cas.push_back(ca.directoryUrl);
                             response.body =
-                                context.database.withSession([](Poco::Data::Session& session) {
-                                    return dnsh::renderMetrics(session);
+                                context.database.withSession([&](Poco::Data::Session& session) {
+                                    return dnsh::renderMetrics(session, cas);
                                 });
                             return response;
                         }});

@@ -39,7 +39,9 @@ constexpr Family kCounterFamilies[]{
      "other: a type outside the RFC's list."},
     {"dnsh_dns_lookups_total", "counter",
      "DNS lookups (TXT, CNAME, SOA, NS, A/AAAA of the precheck) by result."},
-    {"dnsh_webhook_deliveries_total", "counter", "Webhook delivery attempts by outcome."},
+    {"dnsh_webhook_deliveries_total", "counter",
+     "Webhook delivery attempts by outcome (delivered; failed: to be retried; dead: out of "
+     "retries)."},
 };
 
 const Family* counterFamily(std::string_view name) {
@@ -115,19 +117,32 @@ void renderHistogram(std::string& out, const std::string& name,
     }
 }
 
-// Series that exist from the start, so rate() and alerts see 0 rather than nothing.
-std::vector<CounterDelta> withZeroSeries(std::vector<CounterDelta> rows) {
+// Series that exist from the start, so rate() and alerts see 0 rather than nothing: increase()
+// of a series that first appears with 1 is 0, so the first event of a series not here would be
+// missed. The labels in the order the counting code gives them (issuance/order_metrics.cpp,
+// events/webhook_delivery.cpp), or the zero would be a series of its own.
+std::vector<CounterDelta> withZeroSeries(std::vector<CounterDelta> rows,
+                                         const std::vector<std::string>& caDirectories) {
     std::set<std::pair<std::string, std::string>> present;
     for (const auto& row : rows) present.insert({row.name, row.labels});
     auto ensure = [&](const std::string& name, const MetricLabels& labels) {
         const std::string text = formatLabels(labels);
         if (present.insert({name, text}).second) rows.push_back({name, text, 0});
     };
-    for (const char* kind : {"issuance", "renewal"})
-        for (const char* outcome : {"valid", "failed"})
+    for (const char* kind : {"issuance", "renewal"}) {
+        for (const char* outcome : {"valid", "failed"}) {
+            // No ca: an order that failed before any CA took it.
             ensure("dnsh_orders_total", {{"kind", kind}, {"outcome", outcome}});
+            for (const auto& ca : caDirectories)
+                ensure("dnsh_orders_total", {{"kind", kind}, {"outcome", outcome}, {"ca", ca}});
+        }
+        for (const auto& ca : caDirectories)
+            ensure("dnsh_certificates_issued_total", {{"kind", kind}, {"ca", ca}});
+    }
     for (const auto& outcome : kLookupOutcomeNames.names)
         ensure("dnsh_dns_lookups_total", {{"result", std::string(outcome.second)}});
+    for (const char* outcome : {"delivered", "failed", "dead"})
+        ensure("dnsh_webhook_deliveries_total", {{"outcome", outcome}});
     return rows;
 }
 
@@ -311,8 +326,9 @@ void renderOrderBudgets(std::string& out, Poco::Data::Session& session) {
 
 }  // namespace
 
-std::string renderCounterFamilies(const std::vector<CounterDelta>& stored) {
-    const std::vector<CounterDelta> rows = withZeroSeries(stored);
+std::string renderCounterFamilies(const std::vector<CounterDelta>& stored,
+                                  const std::vector<std::string>& caDirectories) {
+    const std::vector<CounterDelta> rows = withZeroSeries(stored, caDirectories);
     std::map<std::string, std::vector<const CounterDelta*>> families;
     for (const auto& row : rows) families[familyOf(row.name)].push_back(&row);
     std::string out;
@@ -332,7 +348,8 @@ std::string renderCounterFamilies(const std::vector<CounterDelta>& stored) {
     return out;
 }
 
-std::string renderMetrics(Poco::Data::Session& session) {
+std::string renderMetrics(Poco::Data::Session& session,
+                          const std::vector<std::string>& caDirectories) {
     std::string out;
     const auto counts = rowCounts(session);
     renderDomains(out, counts);
@@ -342,7 +359,7 @@ std::string renderMetrics(Poco::Data::Session& session) {
     renderWebhookOutbox(out, session);
     renderEdgeAgents(out, session);
     renderOrderBudgets(out, session);
-    out += renderCounterFamilies(readStoredCounters(session));
+    out += renderCounterFamilies(readStoredCounters(session), caDirectories);
     return out;
 }
 

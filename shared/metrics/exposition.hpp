@@ -15,10 +15,16 @@ namespace dnsh {
 
 inline constexpr const char* kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
 
-std::string renderMetrics(Poco::Data::Session& session);
+// `caDirectories`: the directory URLs of the configured CAs (configuredCas), whose
+// dnsh_orders_total and dnsh_certificates_issued_total series are exposed at 0 before their
+// first order.
+std::string renderMetrics(Poco::Data::Session& session,
+                          const std::vector<std::string>& caDirectories);
 
 // One family's samples rendered under its HELP and TYPE lines (histogram rows sorted by bucket),
-// from stored counter rows; exposed for the unit tests.
-std::string renderCounterFamilies(const std::vector<CounterDelta>& rows);
+// from stored counter rows, with the known series not counted yet at 0; exposed for the unit
+// tests.
+std::string renderCounterFamilies(const std::vector<CounterDelta>& rows,
+                                  const std::vector<std::string>& caDirectories);
 
 }  // namespace dnsh

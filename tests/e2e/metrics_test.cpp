@@ -96,10 +96,15 @@ TEST_CASE("metrics: a scrape through lighttpd passes promtool check metrics and 
           "dnsh_certificates_expired",
           "dnsh_orders_total{kind=\"issuance\",outcome=\"valid\"}",
           "dnsh_dns_lookups_total{result=\"found\"}", "dnsh_scheduler_replicas_alive",
-          "dnsh_scheduler_last_heartbeat_timestamp_seconds"}) {
+          "dnsh_scheduler_last_heartbeat_timestamp_seconds",
+          "dnsh_webhook_deliveries_total{outcome=\"dead\"}"}) {
         CAPTURE(name);
         CHECK(valueOf(text, name).has_value());
     }
+    // The configured CA's renewal failures, at 0 before the first (DnshRenewalOrdersFailed).
+    CHECK(valueOf(text, "dnsh_orders_total{kind=\"renewal\",outcome=\"failed\",ca=\"" +
+                            requireEnv("ACME_DIRECTORY") + "\"}")
+              .has_value());
     CHECK(text.find(domain.id) == std::string::npos);
     CHECK(text.find(domain.name) == std::string::npos);
 }

@@ -8,6 +8,7 @@
 #include "core/metric_registry.hpp"
 #include "dns/lookup_metrics.hpp"
 #include "http/request_metrics.hpp"
+#include "issuance/order_metrics.hpp"
 #include "metrics/exposition.hpp"
 
 using namespace dnsh;
@@ -117,8 +118,11 @@ TEST_CASE("metrics: stored rows render as families, buckets in order, known seri
         {"dnsh_order_step_duration_seconds_count", "step=\"finalize\"", 3},
         {"dnsh_order_step_duration_seconds_sum", "step=\"finalize\"", 7.5},
         {"dnsh_orders_total", "kind=\"issuance\",outcome=\"valid\"", 5},
+        {"dnsh_orders_total",
+         "kind=\"issuance\",outcome=\"valid\",ca=\"https://a.example/dir\"", 4},
     };
-    const std::string text = renderCounterFamilies(rows);
+    const std::string text =
+        renderCounterFamilies(rows, {"https://a.example/dir", "https://b.example/dir"});
     INFO(text);
     const auto at = [&](const std::string& part) { return text.find(part); };
     CHECK(at("# TYPE dnsh_order_step_duration_seconds histogram\n") != std::string::npos);
@@ -130,4 +134,46 @@ TEST_CASE("metrics: stored rows render as families, buckets in order, known seri
     CHECK(at("dnsh_orders_total{kind=\"renewal\",outcome=\"failed\"} 0\n") != std::string::npos);
     CHECK(at("dnsh_dns_lookups_total{result=\"timeout\"} 0\n") != std::string::npos);
     CHECK(at("# TYPE dnsh_orders_total counter\n") != std::string::npos);
+    // Each configured CA's series: a stored one keeps its value (no second series at 0), the
+    // others are there at 0, so increase() sees the first failed renewal at a CA.
+    const std::string a = "ca=\"https://a.example/dir\"", b = "ca=\"https://b.example/dir\"";
+    CHECK(at("dnsh_orders_total{kind=\"issuance\",outcome=\"valid\"," + a + "} 4\n") !=
+          std::string::npos);
+    CHECK(at("dnsh_orders_total{kind=\"issuance\",outcome=\"valid\"," + a + "} 0\n") ==
+          std::string::npos);
+    for (const std::string& ca : {a, b}) {
+        CAPTURE(ca);
+        CHECK(at("dnsh_orders_total{kind=\"renewal\",outcome=\"failed\"," + ca + "} 0\n") !=
+              std::string::npos);
+        CHECK(at("dnsh_orders_total{kind=\"issuance\",outcome=\"failed\"," + ca + "} 0\n") !=
+              std::string::npos);
+        CHECK(at("dnsh_certificates_issued_total{kind=\"renewal\"," + ca + "} 0\n") !=
+              std::string::npos);
+    }
+    // Every delivery outcome (events/webhook_delivery.cpp), so the first dead one fires
+    // DnshWebhookDeliveriesDead.
+    for (const char* outcome : {"delivered", "failed", "dead"}) {
+        CAPTURE(outcome);
+        CHECK(at("dnsh_webhook_deliveries_total{outcome=\"" + std::string(outcome) + "\"} 0\n") !=
+              std::string::npos);
+    }
+    CHECK(at("# TYPE dnsh_webhook_deliveries_total counter\n") != std::string::npos);
+}
+
+TEST_CASE("metrics: the zero series of an order's counters are the ones its counting writes") {
+    // Label order matters: a zero series spelled otherwise is a series of its own, and the
+    // counted one still starts at 1, invisible to increase().
+    const std::string ca = "https://a.example/dir";
+    takeCounterDeltas();
+    countOrderFinished(OrderKind::Renewal, false, ca);
+    countOrderFinished(OrderKind::Issue, true, ca);
+    const auto deltas = takeCounterDeltas();
+    REQUIRE(deltas.size() == 3);
+    const std::string zeros = renderCounterFamilies({}, {ca});
+    INFO(zeros);
+    for (const auto& delta : deltas) {
+        CAPTURE(delta.name);
+        CAPTURE(delta.labels);
+        CHECK(zeros.find(delta.name + "{" + delta.labels + "} 0\n") != std::string::npos);
+    }
 }
