@@ -31,6 +31,13 @@ std::string suggestion(const CaaNameCheck& name, const CaaIssuer& issuer, bool w
     return caaPresentation(record, kMaxShownCaaValueBytes);
 }
 
+// A text made of pieces already shown (escaped and cut), cut to `maxBytes` when longer.
+std::string bounded(std::string text, std::size_t maxBytes) {
+    if (text.size() <= maxBytes) return text;
+    text.resize(maxBytes - 3);
+    return text + "...";
+}
+
 std::string describeForbidden(const CaaNameCheck& name, const CaaIssuer& issuer) {
     std::string text = "CAA at " + name.lookup.foundAt.lowered() + " forbids " +
                        issuer.identities.front() + " to issue for " + name.name + ": " +
@@ -157,8 +164,9 @@ std::string caaCheckJson(const CaaCheck& check) {
             item.set("records_total", static_cast<Poco::Int64>(total));
         }
         item.set("result", resultOf(name));
-        item.set("reason",
-                 name.lookup.failed() ? shownText(name.lookup.detail, 300) : name.decision.reason);
+        item.set("reason", name.lookup.failed()
+                               ? shownText(name.lookup.detail, 300)
+                               : bounded(name.decision.reason, kMaxShownCaaReasonBytes));
         if (!name.suggestedRecord.empty()) item.set("suggested_record", name.suggestedRecord);
         names.add(item);
     }

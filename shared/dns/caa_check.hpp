@@ -58,6 +58,9 @@ inline constexpr std::size_t kMaxShownCaaRecords = 8;       // per name
 inline constexpr std::size_t kMaxShownCaaValueBytes = 100;  // one record's value, escaped
 inline constexpr std::size_t kMaxShownCaaAsked = 16;        // names asked, per name checked
 inline constexpr std::size_t kMaxShownCaaIdentities = 8;
+// One name's reason: it quotes at most one record (cut as above) and one issuer name (cut to
+// kMaxShownValueBytes), so this is room to spare, a last bound on what is stored.
+inline constexpr std::size_t kMaxShownCaaReasonBytes = 1024;
 
 // {result, ca_identities, names: [{name, asked, asked_truncated?, found_at?, records,
 // records_truncated?, records_total?, result, reason, suggested_record?}], suggested_records?,

@@ -2,9 +2,16 @@
 
 #include <algorithm>
 
+#include "dns/txt_check.hpp"
+
 namespace dnsh {
 
 namespace {
+
+// RFC 8659 §4.2: issuer-domain-name is a domain name, so RFC 1035 §2.3.4's limits hold: labels
+// of at most 63 octets, the name at most 253 characters as text (255 octets on the wire).
+constexpr std::size_t kMaxIssuerLabelBytes = 63;
+constexpr std::size_t kMaxIssuerNameBytes = 253;
 
 bool isAlnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -81,7 +88,9 @@ std::string mismatch(const CaaRecord& record, const CaaIssuer& issuer) {
                                   [&](const std::string& identity) {
                                       return DnsName(identity) == DnsName(value->issuerDomainName);
                                   });
-    if (!ours) return "it names another CA, " + value->issuerDomainName;
+    // The customer's text, shown as every other piece of their records is: cut and escaped.
+    if (!ours)
+        return "it names another CA, " + shownText(value->issuerDomainName, kMaxShownValueBytes);
     // RFC 8657 §3: accounturi binds the record to one ACME account. A parameter given twice is
     // not taken to mean either value: the record authorizes nothing.
     const auto accounts = parameterValues(*value, "accounturi");
@@ -111,15 +120,16 @@ std::optional<CaaIssueValue> parseCaaIssueValue(std::string_view value) {
     IssueValueReader reader(value);
     CaaIssueValue parsed;
     reader.skipWsp();
-    // issuer-domain-name = label *("." label)
+    // issuer-domain-name = label *("." label), within a domain name's limits (RFC 1035).
     if (reader.startsLabel()) {
         auto label = reader.label();
-        if (!label) return std::nullopt;
+        if (!label || label->size() > kMaxIssuerLabelBytes) return std::nullopt;
         parsed.issuerDomainName = *label;
         while (reader.take('.')) {
             label = reader.label();
-            if (!label) return std::nullopt;
+            if (!label || label->size() > kMaxIssuerLabelBytes) return std::nullopt;
             parsed.issuerDomainName += "." + *label;
+            if (parsed.issuerDomainName.size() > kMaxIssuerNameBytes) return std::nullopt;
         }
         reader.skipWsp();
     }

@@ -29,8 +29,9 @@ struct CaaIssueValue {
 };
 
 // RFC 8659 §4.2's grammar, exactly: `*WSP [issuer-domain-name *WSP] [";" *WSP [parameters
-// *WSP]]`, parameters `tag *WSP "=" *WSP value` separated by ";". Nothing when the value does not
-// follow it (such a record authorizes no CA).
+// *WSP]]`, parameters `tag *WSP "=" *WSP value` separated by ";"; the issuer-domain-name, a domain
+// name, within RFC 1035's limits (labels of at most 63 characters, at most 253 in all). Nothing
+// when the value does not follow it (such a record authorizes no CA).
 std::optional<CaaIssueValue> parseCaaIssueValue(std::string_view value);
 
 enum class CaaVerdict { Allowed, Forbidden };

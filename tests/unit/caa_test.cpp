@@ -304,3 +304,54 @@ TEST_CASE("CAA check JSON: the customer's records capped and escaped") {
     CHECK(name->getValue<int>("records_total") == 50);
     for (const char c : json) CHECK(static_cast<unsigned char>(c) >= 0x20);
 }
+
+TEST_CASE("CAA check JSON: a long issuer name is not a domain name, and is never stored whole") {
+    // RFC 8659 §4.2's issuer-domain-name is a domain name: labels of at most 63 characters, at
+    // most 253 in all (RFC 1035). Longer is not the grammar: the record authorizes nothing.
+    CHECK(parseCaaIssueValue(std::string(63, 'a') + ".example"));
+    CHECK_FALSE(parseCaaIssueValue(std::string(64, 'a') + ".example"));
+    std::string longest;
+    for (int i = 0; i < 4; ++i) longest += std::string(62, 'a') + ".";
+    longest += "example";  // 4 * 63 + 7 = 259
+    CHECK_FALSE(parseCaaIssueValue(longest));
+    CHECK(parseCaaIssueValue(longest.substr(6)));  // 253
+
+    for (const bool wildcard : {false, true}) {
+        INFO("wildcard: " << wildcard);
+        const std::vector<std::string> names =
+            wildcard ? std::vector<std::string>{"*.shop.example.com", "shop.example.com"}
+                     : std::vector<std::string>{"shop.example.com"};
+        const CaaCheck check = checkCaaWith(names, kIssuer, [](const DnsName& at) {
+            CaaLookup lookup;
+            lookup.asked = {at};
+            lookup.outcome = LookupOutcome::Found;
+            lookup.foundAt = lookup.owner = at;
+            lookup.records = {record("issue", std::string(60000, 'a') + ".example")};
+            for (auto& found : lookup.records) found.owner = at;
+            return lookup;
+        });
+        CHECK((check.result == CaaResult::Forbidden));
+        CHECK(check.description.size() < 4096);
+        const std::string json = caaCheckJson(check);
+        CHECK(json.size() < 4096);
+        const auto object = Poco::JSON::Parser().parse(json).extract<Poco::JSON::Object::Ptr>();
+        const auto name = object->getArray("names")->getObject(0);
+        CHECK(name->getValue<std::string>("result") == "caa_forbidden");
+        CHECK(name->getValue<std::string>("reason").find("RFC 8659 section 4.2") !=
+              std::string::npos);
+        CHECK(name->getValue<std::string>("reason").size() <= kMaxShownCaaReasonBytes);
+        REQUIRE(name->getArray("records")->size() == 1);
+        CHECK(name->getArray("records")->getElement<std::string>(0).size() < 300);
+        CHECK(name->getValue<bool>("records_truncated"));
+        CHECK(name->getValue<std::string>("suggested_record") ==
+              "shop.example.com. CAA 0 " + std::string(wildcard ? "issuewild" : "issue") +
+                  " \"ca.example\"");
+    }
+
+    // A long name that follows the grammar is shown cut, as the record is.
+    const CaaDecision other =
+        evaluateCaa({record("issue", longest.substr(6))}, false, kIssuer);
+    CHECK_FALSE(other.allowed());
+    CHECK(other.reason.find("names another CA") != std::string::npos);
+    CHECK(other.reason.size() < kMaxShownCaaReasonBytes);
+}
