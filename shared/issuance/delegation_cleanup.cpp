@@ -4,16 +4,17 @@
 
 #include "core/error.hpp"
 #include "db/sql.hpp"
+#include "db/transaction.hpp"
 #include "domain/delegation.hpp"
 #include "issuance/backoff.hpp"
+#include "issuance/order_store.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
 
 namespace {
 
-// The statuses of a live order (as OrderStore's queue has them).
-constexpr const char* kLive = "('pending', 'ready', 'processing')";
+constexpr const char* kLive = kLiveOrderStatusesSql;
 
 // A claimed row is not handed to another replica for this long (an attempt takes at most
 // DNS_TIMEOUT).
@@ -105,13 +106,25 @@ std::optional<DelegationCleanupStore::Claimed> DelegationCleanupStore::claimNext
 }
 
 void DelegationCleanupStore::removed(const Claimed& row) {
-    runSql(session_,
-           "WITH gone AS (DELETE FROM delegation_cleanup WHERE id = $1) "
-           "UPDATE acme_challenges c SET published_at_name = NULL, updated_at = now() "
-           "FROM acme_orders o WHERE c.published_at_name = $2 AND c.txt_value = $3 "
-           "AND o.id = c.order_id AND o.status NOT IN " +
-               std::string(kLive),
-           {row.id, row.name, row.value});
+    // The one lock order of every writer of a domain's rows (order_store_sql.hpp, lockDomain):
+    // the domains' rows first, by id, then their challenges; so a DELETE /domains/{id} whose
+    // cascade reaches the same challenges (two orders of one domain with one value) waits on the
+    // domain row instead of deadlocking with this.
+    inTransaction(session_, [&] {
+        runSql(session_,
+               "SELECT 1 FROM domains WHERE id IN (SELECT o.domain_id FROM acme_challenges c "
+               "JOIN acme_orders o ON o.id = c.order_id WHERE c.published_at_name = $1 "
+               "AND c.txt_value = $2) ORDER BY id FOR NO KEY UPDATE",
+               {row.name, row.value});
+        runSql(session_,
+               "WITH gone AS (DELETE FROM delegation_cleanup WHERE id = $1) "
+               "UPDATE acme_challenges c SET published_at_name = NULL, updated_at = now() "
+               "FROM acme_orders o WHERE c.published_at_name = $2 AND c.txt_value = $3 "
+               "AND o.id = c.order_id AND o.status NOT IN " +
+                   std::string(kLive),
+               {row.id, row.name, row.value});
+        return true;
+    });
 }
 
 void DelegationCleanupStore::retryLater(const Claimed& row, Poco::Int64 delayMs,

@@ -21,6 +21,9 @@
 
 namespace dnsh {
 
+// The statuses of a live order (not finished), as an SQL list: "status IN " + this.
+inline constexpr const char* kLiveOrderStatusesSql = "('pending', 'ready', 'processing')";
+
 // The order is no longer ours: another replica took it over after our lease ran out.
 class LeaseLost : public std::runtime_error {
 public:

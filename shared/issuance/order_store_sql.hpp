@@ -12,7 +12,7 @@
 
 namespace dnsh::order_sql {
 
-inline constexpr const char* kLive = "('pending', 'ready', 'processing')";
+inline constexpr const char* kLive = kLiveOrderStatusesSql;
 
 // Runs a statement whose WHERE clause names the lease owner: no row means not ours.
 SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,

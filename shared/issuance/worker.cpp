@@ -17,13 +17,14 @@ constexpr std::chrono::seconds kAriScanInterval{60};
 // A claimed renewalInfo fetch is not handed to another replica for this long.
 constexpr Poco::Int64 kAriHoldMs = 10 * 60 * 1000;
 constexpr std::chrono::seconds kPersistPrepareRetryMax{3600};
-// The delegation sweep: due values looked for every 2 s (an index scan of a table that is
-// almost always empty), at most 20 removed per turn; after a delete the primary did not take,
-// the next turn waits twice as long each time (from 2 s, at most 5 minutes), so a primary that
+// The delegation sweep: due values looked for every 10 s (an index scan of a table that is
+// almost always empty: 0.1 statements a second of an idle scheduler), at most 20 removed per
+// turn; after a delete the primary did not take, the next turn waits twice as long each time
+// (from 10 s, at most 5 minutes), so a primary that
 // is down costs this worker one DNS_TIMEOUT per wait, not per value. Finished orders' values
 // still recorded as published are looked for once a minute.
 constexpr int kCleanupsPerScan = 20;
-constexpr std::chrono::milliseconds kCleanupScanInterval{2000};
+constexpr std::chrono::milliseconds kCleanupScanInterval{10'000};
 constexpr std::chrono::milliseconds kCleanupScanRetryMax{300'000};
 constexpr std::chrono::seconds kLeftoverScanInterval{60};
 

@@ -378,7 +378,7 @@ TEST_CASE(
     REQUIRE(send(baseUrl(), HttpRequest{"DELETE", "/domains/" + domain.id, "", "", {}}).status ==
             204);
     // The scheduler's sweep removes the value all the same, and forgets it once removed.
-    CHECK_MESSAGE(waitFor(10s, [&] { return valuesAtPrimary(delegated.target).empty(); }),
+    CHECK_MESSAGE(waitFor(25s, [&] { return valuesAtPrimary(delegated.target).empty(); }),
                   describe(*scheduler));
     CHECK(count("SELECT count(*) FROM delegation_cleanup WHERE value = " + quoted(value)) == 0);
     CHECK(scheduler->terminate() == 0);
@@ -424,7 +424,7 @@ TEST_CASE(
 
     // Nothing else happens to the domain: the value goes once the primary answers.
     const auto scheduler = startScheduler(delegationScheduler());
-    CHECK_MESSAGE(waitFor(15s, [&] { return valuesAtPrimary(delegated.target).empty(); }),
+    CHECK_MESSAGE(waitFor(25s, [&] { return valuesAtPrimary(delegated.target).empty(); }),
                   describe(*scheduler));
     CHECK(waitFor(5s, [&] { return count(stillPublished) == 0; }));
     CHECK(scheduler->terminate() == 0);

@@ -290,8 +290,9 @@ TEST_CASE(
             lastEnded = std::max(lastEnded, event.endedMs);
             if (event.cut) {
                 ++cut;
-                // Given up by WEBHOOK_TIMEOUT (1 s), with room for the receiver to notice.
-                CHECK(event.endedMs - event.startedMs < 2500);
+                // Given up by WEBHOOK_TIMEOUT (1 s), far from the receiver's 40 s of trickling,
+                // with room for a loaded machine.
+                CHECK(event.endedMs - event.startedMs < 10'000);
             }
         }
         CHECK(cut >= 1);

@@ -239,7 +239,8 @@ TEST_CASE(
     const auto took = Clock::now() - start;
     CAPTURE(check.description);
     CAPTURE(std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
-    CHECK(took < 4s);
+    // Far from the 20 s the played server trickles for, with room for a loaded machine.
+    CHECK(took < 12s);
     CHECK(dnsh::resultName(check.failure) == "dns_timeout");
     CHECK(check.description.find(address) != std::string::npos);
     CHECK(check.description.find("over TCP") != std::string::npos);
@@ -252,6 +253,6 @@ TEST_CASE(
         dnsh::queryServer(&server, dnsh::DnsName(name), dnsh::RecordType::Txt, false, 2s, {});
     const auto directTook = Clock::now() - directStart;
     CAPTURE(direct.detail);
-    CHECK(directTook < 3s);
+    CHECK(directTook < 12s);
     CHECK(std::string(dnsh::toString(direct.outcome)) == "timeout");
 }
