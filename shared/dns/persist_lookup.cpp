@@ -5,6 +5,8 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/Timestamp.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <sstream>
 
 #include "dns/txt_check.hpp"
@@ -76,11 +78,16 @@ std::string persistCheckJson(const PersistCheck& check) {
     }
     if (!check.usable() && !check.suggestedValue.empty())
         json.set("suggested_value", check.suggestedValue);
-    if (check.usable() && check.verdict.persistUntil)
-        json.set("persist_until", Poco::DateTimeFormatter::format(
-                                      Poco::Timestamp::fromEpochTime(
-                                          static_cast<std::time_t>(*check.verdict.persistUntil)),
-                                      "%Y-%m-%dT%H:%M:%SZ"));
+    if (check.usable() && check.verdict.persistUntil) {
+        // RFC 3339 has four digits of year; later (and Poco's microseconds overflow past 9.2e12
+        // seconds) is shown as the last second it can write.
+        constexpr std::int64_t kLastShownSecond = 253'402'300'799;  // 9999-12-31T23:59:59Z
+        const std::int64_t shown = std::min(*check.verdict.persistUntil, kLastShownSecond);
+        json.set("persist_until",
+                 Poco::DateTimeFormatter::format(
+                     Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(shown)),
+                     "%Y-%m-%dT%H:%M:%SZ"));
+    }
     json.set("checked_at",
              Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%SZ"));
     std::ostringstream out;

@@ -276,6 +276,18 @@ TEST_CASE("persist check JSON: outcome, found values capped and escaped, what to
     CHECK(goodJson->getValue<std::string>("persist_until") == "2027-01-01T00:00:00Z");
     CHECK_FALSE(goodJson->has("suggested_value"));
 
+    // A persistUntil past what a date-time can show (year 9999; past 9.2e12 the microseconds
+    // overflow, and it showed as 1969-12-31T23:59:59Z): shown as the last second of year 9999.
+    TxtLookup farOff = usable;
+    farOff.values = {formatPersistRecord(kIssuers[0], kAccount, false) +
+                     "; persistUntil=9300000000000"};
+    const PersistCheck forever =
+        persistCheckFrom("shop.example.com", farOff, kIssuers, kAccount, kNow);
+    REQUIRE(forever.usable());
+    const auto foreverJson =
+        Poco::JSON::Parser().parse(persistCheckJson(forever)).extract<Poco::JSON::Object::Ptr>();
+    CHECK(foreverJson->getValue<std::string>("persist_until") == "9999-12-31T23:59:59Z");
+
     TxtLookup nothing;
     nothing.outcome = LookupOutcome::NxDomain;
     CHECK(
