@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "acme/error_metrics.hpp"
+#include "acme/http_deadline.hpp"
 #include "log/log.hpp"
 
 namespace dnsh::acme {
@@ -39,23 +40,6 @@ public:
 
 using Clock = std::chrono::steady_clock;
 
-// Gives every wait of a request (connecting, the TLS handshake, sending, each read) what is left
-// of the request's budget, so the whole request ends by `deadline`. Poco 1.11's TLS socket waits
-// twice for every read and write that has to wait: once in SSL_read/SSL_write
-// (SO_RCVTIMEO/SO_SNDTIMEO), then again in poll() before giving up
-// (SecureSocketImpl::mustRetry); each wait is given half (issue 23: a 30 s timeout held
-// handlers and workers 60 s).
-void limitWaits(Poco::Net::HTTPSClientSession& session, Clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
-    if (left.count() <= 0) throw Poco::TimeoutException("the request's time budget is spent");
-    const Poco::Timespan wait(std::max<long long>(left.count() / 2, 1000));
-    session.setTimeout(wait);  // read when connecting
-    if (session.connected()) {
-        session.socket().setReceiveTimeout(wait);
-        session.socket().setSendTimeout(wait);
-    }
-}
-
 // The answer's body, read in pieces so that a CA trickling bytes cannot keep a request alive
 // past its deadline.
 std::string readBody(std::istream& in, Poco::Net::HTTPSClientSession& session,
@@ -63,7 +47,7 @@ std::string readBody(std::istream& in, Poco::Net::HTTPSClientSession& session,
     std::string body;
     char buffer[8192];
     for (;;) {
-        limitWaits(session, deadline);
+        limitWaits(session, true, deadline);
         in.read(buffer, sizeof buffer);
         body.append(buffer, static_cast<std::size_t>(in.gcount()));
         if (body.size() > kMaxAnswerBytes) throw AnswerTooLarge();
@@ -257,9 +241,9 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
         const auto started = std::chrono::steady_clock::now();
         ++requestCount_;
         try {
-            limitWaits(session, deadline);
+            limitWaits(session, true, deadline);
             session.sendRequest(request) << body;
-            limitWaits(session, deadline);
+            limitWaits(session, true, deadline);
             Poco::Net::HTTPResponse response;
             std::istream& in = session.receiveResponse(response);
             reply.body = readBody(in, session, deadline);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "acme/http_deadline.hpp"
 #include "events/webhook_signature.hpp"
 #include "events/webhook_store.hpp"
 #include "log/log.hpp"
@@ -39,22 +40,6 @@ using Clock = std::chrono::steady_clock;
 
 // The most of an answer read: its status line and headers. The body is never read.
 constexpr std::size_t kMaxHeadBytes = 16 * 1024;
-
-// Gives the attempt's next wait (connecting, the TLS handshake, sending, one read) what is left
-// until `deadline`, so the attempt ends by it however the receiver paces its bytes. Poco 1.11's
-// TLS socket waits twice when it has to wait (SSL_read/SSL_write, then poll() in
-// SecureSocketImpl::mustRetry), so over TLS each wait gets half (as acme/transport.cpp does).
-void limitWaits(Poco::Net::HTTPClientSession& session, bool tls, Clock::time_point deadline) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
-    if (left.count() <= 0) throw Poco::TimeoutException();
-    const Poco::Timespan wait(std::max<long long>(tls ? left.count() / 2 : left.count(), 1000));
-    session.setTimeout(wait);  // read when connecting
-    if (session.connected()) {
-        session.socket().setReceiveTimeout(wait);
-        session.socket().setSendTimeout(wait);
-    }
-}
 
 // Where the answer's head ends (past its empty line), or npos while it has not ended.
 std::size_t headEnd(const std::string& head) {

@@ -1,7 +1,5 @@
 #include <algorithm>
 
-#include "config/duration.hpp"
-#include "issuance/backoff.hpp"
 #include "issuance/order_steps.hpp"
 
 namespace dnsh {
@@ -32,12 +30,7 @@ StepResult awaitAuthorizationStep(StepContext& context) {
         }
     }
     if (allValid) return moveOn(OrderStep::Finalize);
-    const Config& config = context.config();
-    if (order.stepAgeMs >= config.pollTimeout.count())
-        return failOrder(FailureCode::Timeout, "the CA did not finish validating within " +
-                                                   formatDuration(config.pollTimeout));
-    return pauseFor(caPollDelay(retryAfter, kCaPollDelay, config.pollInterval),
-                    StepLabel::AwaitAuthz);
+    return waitForCa(context, retryAfter, StepLabel::AwaitAuthz, "finish validating");
 }
 
 }  // namespace dnsh

@@ -4,10 +4,8 @@
 
 #include <algorithm>
 
-#include "config/duration.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
-#include "issuance/backoff.hpp"
 #include "issuance/order_steps.hpp"
 #include "issuance/renewal_info.hpp"
 #include "issuance/renewal_time.hpp"
@@ -57,15 +55,9 @@ NewCertificate certificateToStore(StepContext& context, const IssuedCertificate&
 
 StepResult awaitOrderStep(StepContext& context) {
     const StoredOrder& order = context.order();
-    const Config& config = context.config();
     const acme::Order current = context.ca([&] { return context.client().getOrder(order.orderUrl); });
-    if (current.status == acme::OrderStatus::Processing) {
-        if (order.stepAgeMs >= config.pollTimeout.count())
-            return failOrder(FailureCode::Timeout,
-                             "the CA did not issue within " + formatDuration(config.pollTimeout));
-        return pauseFor(caPollDelay(current.retryAfter, kCaPollDelay, config.pollInterval),
-                        StepLabel::AwaitOrder);
-    }
+    if (current.status == acme::OrderStatus::Processing)
+        return waitForCa(context, current.retryAfter, StepLabel::AwaitOrder, "issue");
     if (current.status != acme::OrderStatus::Valid || current.certificate.empty())
         return failOrder(FailureCode::CaInvalid,
                          "the CA did not issue: order " +

@@ -1,7 +1,5 @@
-#include "config/duration.hpp"
 #include "crypto/certificate.hpp"
 #include "domain/domain_name.hpp"
-#include "issuance/backoff.hpp"
 #include "issuance/order_steps.hpp"
 
 namespace dnsh {
@@ -23,14 +21,8 @@ StepResult finalizeStep(StepContext& context) {
             // Every authorization is valid, yet the CA has not made the order ready (RFC 8555
             // §7.1.6: it should have). Waited on as long as any other step of the CA's, not until
             // the order expires (a week at some CAs).
-            if (order.stepAgeMs >= context.config().pollTimeout.count())
-                return failOrder(FailureCode::Timeout,
-                                 "the CA did not make the order ready within " +
-                                     formatDuration(context.config().pollTimeout) +
-                                     " of its authorizations becoming valid");
-            return pauseFor(
-                caPollDelay(current.retryAfter, kCaPollDelay, context.config().pollInterval),
-                StepLabel::Finalize);
+            return waitForCa(context, current.retryAfter, StepLabel::Finalize,
+                             "make the order ready");
         case acme::OrderStatus::Processing:
         case acme::OrderStatus::Valid:
             break;  // finalize already happened (before a restart)

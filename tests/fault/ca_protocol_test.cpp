@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,16 +62,21 @@ HttpResult issueAt(const StalledCa& ca, const TestDomain& domain, const Env& ext
     return send(api.baseUrl(), issueRequest(domain));
 }
 
-// issue-certificate through an API server pointed at `ca`, the value published, a scheduler
-// pointed at it with `pollInterval`: the domain active within `timeout`.
-void issueThrough(const StalledCa& ca, const TestDomain& domain, const std::string& pollInterval,
-                  std::chrono::seconds timeout) {
-    ApiServer api("ca-protocol", {{"ACME_DIRECTORY", ca.directory()}});
+// issue-certificate through an API server with `env` (pointed at the CA), the value published,
+// and a scheduler started with `env` to take the order on.
+std::unique_ptr<SchedulerProcess> startIssuance(const TestDomain& domain, const Env& env) {
+    ApiServer api("ca-protocol", env);
     const HttpResult started = send(api.baseUrl(), issueRequest(domain));
     REQUIRE_MESSAGE(started.status == 202, started.body);
     publish(domain, started.jsonString("expected_txt_value"));
-    const auto scheduler =
-        startScheduler(Env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", pollInterval}});
+    return startScheduler(env);
+}
+
+// The same, at `ca` with `pollInterval`: the domain active within `timeout`.
+void issueThrough(const StalledCa& ca, const TestDomain& domain, const std::string& pollInterval,
+                  std::chrono::seconds timeout) {
+    const auto scheduler = startIssuance(
+        domain, Env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", pollInterval}});
     requireAllActive({domain}, timeout);
     CHECK(scheduler->terminate() == 0);
 }
@@ -213,13 +219,9 @@ TEST_CASE("CA protocol: an order the CA never makes ready after its authorizatio
     Leftovers leftovers;
     StalledCa ca({"--stall", "none", "--processing-polls", "1", "--order-never-ready"});
     const TestDomain domain = verifiedDomain("ca-protocol-never-ready", leftovers);
-    const Env env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", "1s"},
-                  {"POLL_TIMEOUT", "4s"}};
-    ApiServer api("ca-protocol", env);
-    const HttpResult started = send(api.baseUrl(), issueRequest(domain));
-    REQUIRE_MESSAGE(started.status == 202, started.body);
-    publish(domain, started.jsonString("expected_txt_value"));
-    const auto scheduler = startScheduler(env);
+    const auto scheduler = startIssuance(domain, Env{{"ACME_DIRECTORY", ca.directory()},
+                                                     {"POLL_INTERVAL", "1s"},
+                                                     {"POLL_TIMEOUT", "4s"}});
     const std::string orders = "FROM acme_orders WHERE domain_id = " + quoted(domain.id);
     // Before, the order was polled as "pending" until it expired (here: 2099).
     REQUIRE_MESSAGE(waitFor(30s, [&] {

@@ -43,6 +43,21 @@ std::string uppered(std::string text) {
     return text;
 }
 
+// A played nameserver's answers: `value` as the TXT record at whatever name is asked.
+FakeNameservers::Answer servingTxt(const std::string& value) {
+    return [value](const std::string& qname, const std::string& qtype) {
+        std::vector<std::string> records;
+        if (qtype == "TXT") records.push_back(qname + ". 0 IN TXT \"" + value + "\"");
+        return records;
+    };
+}
+
+// The stack's Unbound, which finds the played zones' cuts and nameservers in Knot; 2 s per
+// question.
+dnsh::DnsResolver unbound() {
+    return dnsh::DnsResolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -75,7 +90,7 @@ TEST_CASE(
                                                      value + "\"");
                                return records;
                            });
-    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    const dnsh::DnsResolver resolver = unbound();
     for (const auto& c : cases) {
         CAPTURE(c.description);
         current = &c;
@@ -104,13 +119,7 @@ TEST_CASE(
     const std::string unsendable = requireEnv("DNSH_TEST_UNSENDABLE_ADDRESS");
     const std::string value = dnsh::randomHex(16);
     const std::string name = "_acme-challenge.www." + zone;
-    FakeNameservers played({requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS")},
-                           [&](const std::string& qname, const std::string& qtype) {
-                               std::vector<std::string> records;
-                               if (qtype == "TXT")
-                                   records.push_back(qname + ". 0 IN TXT \"" + value + "\"");
-                               return records;
-                           });
+    FakeNameservers played({requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS")}, servingTxt(value));
     // The address itself: the kernel refuses the datagram, so no timeout is waited for.
     const dnsh::DnsServer server{unsendable, 53};
     const dnsh::DnsResponse direct =
@@ -118,7 +127,7 @@ TEST_CASE(
     CAPTURE(direct.detail);
     CHECK(std::string(dnsh::toString(direct.outcome)) == "unreachable");
 
-    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    const dnsh::DnsResolver resolver = unbound();
     // Both addresses allowed (neither is public): the played one answers, the other cannot be
     // sent to.
     const dnsh::TxtCheck check = dnsh::checkTxtAuthoritative(
@@ -151,14 +160,8 @@ TEST_CASE(
     const std::string zone = requireEnv("DNSH_TEST_DANGLING_NS_ZONE");
     const std::string value = dnsh::randomHex(16);
     const std::string name = "_acme-challenge.www." + zone;
-    FakeNameservers played({requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS")},
-                           [&](const std::string& qname, const std::string& qtype) {
-                               std::vector<std::string> records;
-                               if (qtype == "TXT")
-                                   records.push_back(qname + ". 0 IN TXT \"" + value + "\"");
-                               return records;
-                           });
-    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    FakeNameservers played({requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS")}, servingTxt(value));
+    const dnsh::DnsResolver resolver = unbound();
     const dnsh::TxtCheck check = dnsh::checkTxtAuthoritative(
         resolver, name, {value},
         {std::chrono::steady_clock::now() + 10s, dnsh::parseNetworkList("127.0.0.0/8")});
@@ -183,14 +186,7 @@ TEST_CASE(
     const std::string address = requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS");
     const std::string value = dnsh::randomHex(16);
     const std::string name = "_acme-challenge.tcp" + dnsh::randomHex(6) + "." + zone;
-    FakeNameservers played(
-        {address},
-        [&](const std::string& qname, const std::string& qtype) {
-            std::vector<std::string> records;
-            if (qtype == "TXT") records.push_back(qname + ". 0 IN TXT \"" + value + "\"");
-            return records;
-        },
-        FakeNameservers::Transport::Truncated);
+    FakeNameservers played({address}, servingTxt(value), FakeNameservers::Transport::Truncated);
     // The server itself, without a deadline (DNS_TIMEOUT alone bounds it).
     const dnsh::DnsServer server{address, 53};
     const dnsh::DnsResponse direct =
@@ -201,7 +197,7 @@ TEST_CASE(
           std::vector<std::string>{value});
     CHECK(played.queries() == 2);  // the UDP question and the TCP connection
 
-    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    const dnsh::DnsResolver resolver = unbound();
     const dnsh::TxtCheck check = dnsh::checkTxtAuthoritative(
         resolver, name, {value},
         {std::chrono::steady_clock::now() + 10s, dnsh::parseNetworkList("127.0.0.0/8")});
@@ -220,19 +216,12 @@ TEST_CASE(
     const std::string address = requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS");
     const std::string value = dnsh::randomHex(16);
     const std::string name = "_acme-challenge.trickled" + dnsh::randomHex(6) + "." + zone;
-    FakeNameservers played(
-        {address},
-        [&](const std::string& qname, const std::string& qtype) {
-            std::vector<std::string> records;
-            if (qtype == "TXT") records.push_back(qname + ". 0 IN TXT \"" + value + "\"");
-            return records;
-        },
-        FakeNameservers::Transport::Trickled);
+    FakeNameservers played({address}, servingTxt(value), FakeNameservers::Transport::Trickled);
     using Clock = std::chrono::steady_clock;
     // DNS_TIMEOUT 2 s, the check's deadline 3 s away. Before, each read of the TCP answer waited
     // up to half of what was left (1 s), so a byte every half second kept it reading until the
     // played server gave up (FakeNameservers::kTrickleFor, 20 s; a real one need not).
-    const dnsh::DnsResolver resolver(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    const dnsh::DnsResolver resolver = unbound();
     const auto start = Clock::now();
     const dnsh::TxtCheck check = dnsh::checkTxtAuthoritative(
         resolver, name, {value}, {start + 3s, dnsh::parseNetworkList("127.0.0.0/8")});
