@@ -1,7 +1,4 @@
 // GET /metrics -> 200, the Prometheus text exposition format 0.0.4 (README "Metrics").
-#include <string>
-#include <vector>
-
 #include "config/config.hpp"
 #include "http/serve.hpp"
 #include "metrics/exposition.hpp"
@@ -11,9 +8,7 @@ int main() {
                             dnsh::Response response;
                             response.contentType = dnsh::kExpositionContentType;
                             // The configured CAs' series exist at 0 before their first order.
-                            std::vector<std::string> cas;
-                            for (const auto& ca : dnsh::configuredCas(context.config))
-                                cas.push_back(ca.directoryUrl);
+                            const auto cas = dnsh::configuredCaDirectories(context.config);
                             response.body =
                                 context.database.withSession([&](Poco::Data::Session& session) {
                                     return dnsh::renderMetrics(session, cas);

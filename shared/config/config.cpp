@@ -60,6 +60,12 @@ std::vector<CaSettings> configuredCas(const Config& config) {
     return {ca};
 }
 
+std::vector<std::string> configuredCaDirectories(const Config& config) {
+    std::vector<std::string> directories;
+    for (const auto& ca : configuredCas(config)) directories.push_back(ca.directoryUrl);
+    return directories;
+}
+
 void requireDelegationSettings(const Config& config) {
     if (config.delegationZone.empty()) return;
     if (config.dnsUpdateServer.empty())

@@ -134,6 +134,8 @@ TsigKey parseTsigKey(const std::string& text);
 // config.cas, or (a Config built field by field, as tests do) the one CA of acmeDirectory,
 // acmeCaBundle and acmeProfile.
 std::vector<CaSettings> configuredCas(const Config& config);
+// Their directory URLs, in the same order.
+std::vector<std::string> configuredCaDirectories(const Config& config);
 
 // With DELEGATION_ZONE set, the scheduler needs DNS_UPDATE_SERVER and DNS_UPDATE_TSIG: throws
 // ConfigError naming what is missing.
