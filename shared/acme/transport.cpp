@@ -10,15 +10,18 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SocketImpl.h>
 #include <Poco/URI.h>
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <sstream>
 
 #include "acme/error_metrics.hpp"
 #include "acme/http_deadline.hpp"
+#include "acme/socket_deadline.hpp"
 #include "log/log.hpp"
 
 namespace dnsh::acme {
@@ -240,10 +243,13 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
     for (int attempt = 0;; ++attempt) {
         const auto started = std::chrono::steady_clock::now();
         ++requestCount_;
+        // Set once connected: bounds the answer's status line, headers and body as a whole.
+        std::optional<SocketDeadline> answerDeadline;
         try {
             limitWaits(session, true, deadline);
             session.sendRequest(request) << body;
             limitWaits(session, true, deadline);
+            answerDeadline.emplace(session.socket().impl()->sockfd(), deadline);
             Poco::Net::HTTPResponse response;
             std::istream& in = session.receiveResponse(response);
             reply.body = readBody(in, session, deadline);
@@ -267,18 +273,27 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             }
             break;
         } catch (const AnswerTooLarge& e) {
+            answerDeadline.reset();
             session.reset();  // the rest of the answer is never read
             // A POST's outcome is then unknown: the CA acted on it before answering.
             throw caError(Problem{"", std::string(e.what()) + " (" + url + ")", 502},
                           std::nullopt, !replayable);
         } catch (const Poco::Exception& e) {
+            // The deadline's shutdown shows as whatever the read it ended saw (end of file, a
+            // reset): it is a timeout.
+            const bool cutAtDeadline = answerDeadline && answerDeadline->expired();
+            answerDeadline.reset();
             session.reset();  // a broken connection is not reused
+            const bool timedOut =
+                cutAtDeadline || dynamic_cast<const Poco::TimeoutException*>(&e) != nullptr;
+            const std::string reason =
+                cutAtDeadline ? Poco::TimeoutException("no answer in time").displayText()
+                              : e.displayText();
             if (!replayable)
-                throw caError(
-                    Problem{"", e.displayText() + " (" + url + "; the CA's answer was lost)", 0},
-                    std::nullopt, true);
-            if (attempt == 0 && !dynamic_cast<const Poco::TimeoutException*>(&e)) continue;
-            throw caError(Problem{"", e.displayText() + " (" + url + ")", 0});
+                throw caError(Problem{"", reason + " (" + url + "; the CA's answer was lost)", 0},
+                              std::nullopt, true);
+            if (attempt == 0 && !timedOut) continue;
+            throw caError(Problem{"", reason + " (" + url + ")", 0});
         }
     }
     return reply;

@@ -110,11 +110,16 @@ TEST_CASE("CA budget: a CA that never answers newOrder holds issue-certificate f
     }
 }
 
-TEST_CASE("CA budget: a CA that answers after 30 s, or never completes the TLS handshake") {
+TEST_CASE("CA budget: a CA that answers after 30 s, trickles its headers, or never completes "
+          "the TLS handshake") {
+    // The trickle sends a byte every 0.4 s for a minute: no single read waits long enough for
+    // a timeout per read to fire, only a deadline for the whole answer ends it.
     const std::vector<std::vector<std::string>> behaviours = {
-        {"--stall", "new-order", "--delay", "30"}, {"--stall", "handshake"}};
+        {"--stall", "new-order", "--delay", "30"},
+        {"--stall", "new-order", "--trickle", "0.4"},
+        {"--stall", "handshake"}};
     for (const auto& behaviour : behaviours) {
-        CAPTURE(behaviour[1]);
+        CAPTURE(behaviour.back());
         Leftovers leftovers;
         StalledCa ca(behaviour);
         ApiServer api("ca-budget", {{"ACME_DIRECTORY", ca.directory()}, {"ACME_HANDLER_TIMEOUT", "2s"},

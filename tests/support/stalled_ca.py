@@ -3,7 +3,8 @@
 
 It plays what Pebble did when it froze (README, "The 60-second CA stalls"): the directory,
 newNonce and newAccount answer at once; the requests named by --stall are read and then either
-never answered or answered after --delay seconds. With --stall handshake it accepts TCP
+never answered, answered after --delay seconds, or answered with headers trickled one byte
+every --trickle seconds. With --stall handshake it accepts TCP
 connections and never speaks TLS at all.
 
 Enough of RFC 8555 for the service to get that far: a directory (§7.1.1), nonces (§7.2), an
@@ -23,7 +24,7 @@ as delay-seconds and as an HTTP-date in turn (Pebble also sends either). Each re
 with " t=<seconds>" (a monotonic clock), so a test can see how far apart the polls came.
 
   stalled_ca.py [--port P] --cert CERT --key KEY --stall new-order|challenge|handshake [--delay S]
-                [--no-profiles]
+                [--trickle S] [--no-profiles]
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
                 [--processing-polls N] [--no-profiles] [--user-action-required]
                 [--authorization-error STATUS] [--order-never-ready]
@@ -66,6 +67,8 @@ def parse_args():
     parser.add_argument("--processing-polls", type=int, default=2,
                         help="--stall none: polls of the authorization and the order before valid")
     parser.add_argument("--delay", type=float, default=0, help="0: never answer")
+    parser.add_argument("--trickle", type=float, default=0,
+                        help="answer the stalled request's headers one byte every S seconds")
     parser.add_argument("--no-profiles", action="store_true",
                         help="a directory without meta.profiles")
     parser.add_argument("--user-action-required", action="store_true",
@@ -153,10 +156,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def stall(self):
+        if ARGS.trickle > 0:
+            self.trickle_headers()
+            return
         if ARGS.delay <= 0:
             while True:  # read, never answer; the client gives up
                 time.sleep(3600)
         time.sleep(ARGS.delay)
+
+    def trickle_headers(self):
+        """--trickle S: the status line at once, then a header one byte every S seconds for a
+        minute, so that no single read waits long (a timeout per read never fires)."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        self.wfile.flush()
+        ends = time.monotonic() + 60
+        while time.monotonic() < ends:
+            time.sleep(ARGS.trickle)
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:
+                return  # the client gave up
+        self.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
+        self.close_connection = True
 
     def do_GET(self):
         self.log_request_line()
