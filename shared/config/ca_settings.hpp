@@ -1,9 +1,11 @@
 #pragma once
 // The ACME CAs the service orders from, in order of preference (README "Several CAs"): the file
-// ACME_CAS_FILE names holds ACME_CAS (their names) and ACME_CA_<NAME>_* for each; without it,
-// ACME_DIRECTORY and its companions (ACME_CA_BUNDLE, ACME_PROFILE, ACME_EAB_KID,
-// ACME_EAB_HMAC_KEY, ACME_ORDER_BUDGET) are the one CA. Checked at start: a bad list stops the program with a message that
-// names the variable and never quotes a secret.
+// ACME_CAS_FILE names holds ACME_CAS (their names) and ACME_CA_<NAME>_* for each, and nothing
+// else; without it, ACME_DIRECTORY and its companions (ACME_CA_BUNDLE, ACME_PROFILE,
+// ACME_EAB_KID, ACME_EAB_HMAC_KEY, ACME_ORDER_BUDGET) are the one CA. With it, a companion set
+// in the environment that the file's CAs would not honour is refused rather than ignored.
+// Checked at start: a bad list stops the program with a message that names the variable and
+// never quotes a secret.
 #include <functional>
 #include <optional>
 #include <string>
