@@ -21,7 +21,8 @@ enum class ErrorCode {
     BadGateway,        // the ACME CA was unreachable or refused
     DatabaseUnavailable,
     // A statement ran past DB_STATEMENT_TIMEOUT or waited past DB_LOCK_TIMEOUT (or PostgreSQL
-    // broke a deadlock by aborting it): rolled back, nothing changed, the client may retry.
+    // broke a deadlock by aborting it, or a migration outdated a transaction's prepared
+    // statement, db/sql.cpp): rolled back, nothing changed, the client may retry.
     DatabaseTimeout,
     Internal,
 };

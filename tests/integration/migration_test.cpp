@@ -5,10 +5,15 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
+#include "db/database.hpp"
 #include "db/migrations.hpp"
+#include "db/sql.hpp"
+#include "db/transaction.hpp"
 #include "log/log.hpp"
 #include "support/database.hpp"
 #include "support/scratch_database.hpp"
@@ -224,4 +229,62 @@ TEST_CASE("migrations: order and certificate ids are 32 lowercase hexadecimal ch
     }
     const std::string goodValue = quoted(good);
     CHECK(scratch.text("SELECT count(*) FROM acme_orders WHERE id = " + goodValue) == "1");
+}
+
+// A process that prepared statements before `dnsh-admin migrate` (an old binary during a rolling
+// upgrade, README "Upgrade") keeps running them after it. Migration 021 changed domains.id and
+// status from text to domain types: PostgreSQL then refuses a statement prepared before, on every
+// execution ("cached plan must not change result type", SQLSTATE 0A000), and runSql used to keep
+// its name until the connection closed (every request reading the domain answered 500).
+TEST_CASE("migrations: statements prepared before 021 changed their result types run after it") {
+    ScratchDatabase scratch("dnsh_reprepare");
+    scratch.migrate("020_session_metric_slots");
+    const std::string id(32, 'e');
+    scratch.run("INSERT INTO domains (id, domain_name, verification_token) VALUES ('" + id +
+                "', 'prepared.example', '" + std::string(64, 'f') + "')");
+    // A connection of its own, as a handler's: the scratch database's migrates.
+    Database database(scratch.url());
+    const std::string outside = "SELECT id, status FROM domains WHERE id = $1";
+    const std::string inside = "SELECT id, status FROM domains WHERE id = $1 FOR UPDATE";
+    auto read = [&](Poco::Data::Session& session, const std::string& sql) {
+        const SqlRows rows = runSql(session, sql, {id});
+        REQUIRE(rows.size() == 1);
+        return rows.text(0, "id") + "|" + rows.text(0, "status");
+    };
+    const std::string expected = id + "|pending";
+    auto readInTransaction = [&](Poco::Data::Session& session) {
+        std::string seen;
+        inTransaction(session, [&] {
+            seen = read(session, inside);
+            return true;
+        });
+        return seen;
+    };
+    // Both prepared on the connection at 020.
+    CHECK(database.withSession([&](Poco::Data::Session& session) {
+        return read(session, outside);
+    }) == expected);
+    CHECK(database.withSession(readInTransaction) == expected);
+
+    scratch.migrate();
+    REQUIRE(scratch.text("SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = "
+                         "'domains'::regclass AND attname = 'status'") == "domain_row_status");
+
+    // Outside a transaction: prepared again and run, at once (twice: the new name stays).
+    for (int call = 0; call < 2; ++call) {
+        CAPTURE(call);
+        CHECK(database.withSession([&](Poco::Data::Session& session) {
+            return read(session, outside);
+        }) == expected);
+    }
+    // Inside one: at worst the retryable error (503 with Retry-After), then it runs. Called
+    // outside CHECK, which would take the exception for a failure of its own.
+    std::optional<std::string> first;
+    try {
+        first = database.withSession(readInTransaction);
+    } catch (const Error& e) {
+        CHECK_MESSAGE(e.code() == ErrorCode::DatabaseTimeout, e.what());
+    }
+    if (first) CHECK(*first == expected);
+    CHECK(database.withSession(readInTransaction) == expected);
 }
