@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "dns/persist_record.hpp"
 
 namespace dnsh {
 
@@ -17,6 +18,12 @@ namespace {
 constexpr std::size_t kMaxInputLength = 1024;
 constexpr std::size_t kMaxNameLength = 253;  // RFC 1035 §2.3.4: 255 octets on the wire
 constexpr std::size_t kMaxLabelLength = 63;
+// The service queries the name under a label (dns-01, RFC 8555 §8.4; dns-persist-01,
+// draft-ietf-acme-dns-persist-00 §4), and that query name must be within kMaxNameLength too:
+// a longer name could be registered but never verified (ldns cannot encode the query).
+constexpr std::size_t kMaxBaseNameLength =
+    kMaxNameLength - std::max(kAcmeChallengeLabel.size(), kPersistLabel.size()) - 1;
+static_assert(kMaxBaseNameLength == 233, "README and deploy/api/openapi.json state 233");
 
 [[noreturn]] void invalid(const std::string& why) {
     throw Error(ErrorCode::BadRequest, "invalid domain_name: " + why);
@@ -63,25 +70,31 @@ void validateLabel(std::string_view label, std::size_t position) {
         invalid(where + " has hyphens in the third and fourth positions");
 }
 
-std::string normalizeHostName(std::string_view input);
+// The limit is below RFC 1035's, so the message says why.
+[[noreturn]] void tooLong(const std::string& what) {
+    invalid(what + "; the limit is " + std::to_string(kMaxBaseNameLength) +
+            " characters, so that the challenge names " + std::string(kAcmeChallengeLabel) +
+            ".<name> and " + std::string(kPersistLabel) + ".<name> fit in " +
+            std::to_string(kMaxNameLength) + " characters");
+}
+
+std::string normalizeHostName(std::string_view input, bool wildcardBase);
 
 }  // namespace
 
 std::string normalizeDomainName(std::string_view input) {
     // "*.example.com": a wildcard in the leftmost label only (RFC 8555 §7.1.3), whose base is
-    // an ordinary name.
-    if (input.substr(0, 2) != "*.") return normalizeHostName(input);
-    std::string name = "*." + normalizeHostName(input.substr(2));
-    if (name.size() > kMaxNameLength)
-        invalid("is " + std::to_string(name.size()) + " characters; the limit is 253");
-    return name;
+    // an ordinary name. Its challenges are at the base name's (§8.4), so "*." adds no length
+    // to them: the base's limit is the wildcard's.
+    if (input.substr(0, 2) != "*.") return normalizeHostName(input, false);
+    return "*." + normalizeHostName(input.substr(2), true);
 }
 
 namespace {
 
-std::string normalizeHostName(std::string_view input) {
+std::string normalizeHostName(std::string_view input, bool wildcardBase) {
     if (input.empty()) invalid("must not be empty");
-    if (input.size() > kMaxInputLength) invalid("too long; the limit is 253 characters");
+    if (input.size() > kMaxInputLength) tooLong("too long");
     if (input.find('\0') != std::string_view::npos) invalid("contains a NUL byte");
     std::string name(input);
     const bool trailingDot = name.back() == '.';
@@ -108,8 +121,9 @@ std::string normalizeHostName(std::string_view input) {
         if (!trailingDot && !name.empty() && name.back() == '.') name.pop_back();
     }
 
-    if (name.size() > kMaxNameLength)
-        invalid("is " + std::to_string(name.size()) + " characters; the limit is 253");
+    if (name.size() > kMaxBaseNameLength)
+        tooLong("is " + std::to_string(name.size()) + " characters" +
+                (wildcardBase ? " after \"*.\"" : ""));
     std::size_t labels = 0;
     std::size_t start = 0;
     while (true) {
@@ -144,7 +158,7 @@ std::vector<std::string> certificateNames(std::string_view domainName) {
 
 std::string challengeName(std::string_view domainName) {
     // RFC 8555 §8.4: a wildcard's challenge lives at its base name.
-    return "_acme-challenge." + baseDomain(domainName);
+    return std::string(kAcmeChallengeLabel) + "." + baseDomain(domainName);
 }
 
 bool isDomainId(std::string_view text) {

@@ -1,5 +1,5 @@
 // Domain name normalisation and validation (README "API": lower case, no trailing dot, IDNs
-// to A-labels, RFC 1035 lengths, LDH labels, at least two labels, not an IP address), the TXT
+// to A-labels, lengths, LDH labels, at least two labels, not an IP address), the TXT
 // challenge name and domain ids.
 #include "domain/domain_name.hpp"
 
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "dns/persist_record.hpp"
 
 using namespace dnsh;
 
@@ -41,7 +42,8 @@ TEST_CASE("normalizeDomainName accepts good names and normalises them") {
         {"wildcard", "*.Example.COM", "*.example.com"},
         {"wildcard with trailing dot", "*.example.com.", "*.example.com"},
         {"wildcard of an IDN", "*.bücher.example", "*.xn--bcher-kva.example"},
-        {"wildcard of 253 characters", "*." + nameOfLength(251), "*." + nameOfLength(251)},
+        {"wildcard of 233 characters after *.", "*." + nameOfLength(233),
+         "*." + nameOfLength(233)},
         {"mixed case lowered", "Example.Com", "example.com"},
         {"trailing dot removed", "example.com.", "example.com"},
         {"upper case and trailing dot", "WWW.Example.COM.", "www.example.com"},
@@ -65,8 +67,8 @@ TEST_CASE("normalizeDomainName accepts good names and normalises them") {
         {"upper-case A-label lowered", "XN--BCHER-KVA.EXAMPLE", "xn--bcher-kva.example"},
         {"A-label in a subdomain", "shop.xn--mnchen-3ya.de", "shop.xn--mnchen-3ya.de"},
         {"label of exactly 63 characters", label(63) + ".com", label(63) + ".com"},
-        {"name of exactly 253 characters", nameOfLength(253), nameOfLength(253)},
-        {"253 characters plus trailing dot", nameOfLength(253) + ".", nameOfLength(253)},
+        {"name of exactly 233 characters", nameOfLength(233), nameOfLength(233)},
+        {"233 characters plus trailing dot", nameOfLength(233) + ".", nameOfLength(233)},
         {"digits in the top-level label next to letters", "example.c0m", "example.c0m"},
     };
     for (const auto& c : cases) {
@@ -98,6 +100,12 @@ TEST_CASE("normalizeDomainName rejects bad names with BadRequest \"invalid domai
         {"label ends with hyphen", "a-.com"},
         {"top-level label ends with hyphen", "example.com-"},
         {"label of 64 characters", label(64) + ".com"},
+        // _acme-challenge.<name> / _validation-persist.<name> would be over 253 characters.
+        {"name of 234 characters", nameOfLength(234)},
+        {"name of 234 characters plus trailing dot", nameOfLength(234) + "."},
+        {"name of 253 characters", nameOfLength(253)},
+        {"wildcard of 234 characters after *.", "*." + nameOfLength(234)},
+        {"wildcard of 253 characters", "*." + nameOfLength(251)},
         {"name of 254 characters", nameOfLength(254)},
         {"name of 255 characters", nameOfLength(255)},
         {"name of 254 characters plus trailing dot", nameOfLength(254) + "."},
@@ -164,6 +172,37 @@ TEST_CASE("normalizeDomainName rejects bad names with BadRequest \"invalid domai
             FAIL_CHECK("threw something other than dnsh::Error");
         }
         CHECK(threw);
+    }
+}
+
+TEST_CASE("normalizeDomainName: a name over 233 characters is refused, saying why") {
+    for (const std::string& input : {nameOfLength(234), "*." + nameOfLength(234)}) {
+        CAPTURE(input);
+        try {
+            normalizeDomainName(input);
+            FAIL_CHECK("accepted a name whose challenge names are over 253 characters");
+        } catch (const Error& e) {
+            const std::string message = e.what();
+            CAPTURE(message);
+            CHECK(e.code() == ErrorCode::BadRequest);
+            CHECK(message.find("is 234 characters") != std::string::npos);
+            CHECK(message.find("the limit is 233") != std::string::npos);
+            CHECK(message.find("_acme-challenge.<name>") != std::string::npos);
+            CHECK(message.find("_validation-persist.<name>") != std::string::npos);
+            CHECK(message.find("253") != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("normalizeDomainName: the longest accepted name's challenge names fit in 253") {
+    // RFC 1035 §2.3.4: ldns cannot encode a longer query name, so verify would fail for good.
+    for (const std::string& input : {nameOfLength(233), "*." + nameOfLength(233)}) {
+        CAPTURE(input);
+        const std::string name = normalizeDomainName(input);
+        CHECK(baseDomain(name).size() == 233);
+        CHECK(challengeName(name).size() <= 253);
+        CHECK(("_validation-persist." + baseDomain(name)).size() <= 253);
+        CHECK(persistRecordName(name).size() <= 253);
     }
 }
 
