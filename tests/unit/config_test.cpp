@@ -55,6 +55,53 @@ TEST_CASE("DB_*: every statement and connection bounded, defaults and overrides"
     CHECK(set.databaseLimits.keepaliveCount == 4);
 }
 
+TEST_CASE("DB_*: the most each duration may be, and the keepalives' sum") {
+    // The largest values every connection still takes.
+    const Config most = loadConfig(lookupIn({{"DB_STATEMENT_TIMEOUT", "35791m"},
+                                             {"DB_LOCK_TIMEOUT", "596h"},
+                                             {"DB_KEEPALIVE_IDLE", "32767s"},
+                                             {"DB_KEEPALIVE_INTERVAL", "32767s"}}));
+    CHECK(most.databaseLimits.statementTimeout == std::chrono::minutes(35791));
+    CHECK(most.databaseLimits.lockTimeout == std::chrono::hours(596));
+    CHECK(most.databaseLimits.keepaliveIdle == std::chrono::seconds(32767));
+    CHECK(most.databaseLimits.keepaliveInterval == std::chrono::seconds(32767));
+    CHECK(loadConfig(lookupIn({{"DB_KEEPALIVE_IDLE", "9h"}})).databaseLimits.keepaliveIdle ==
+          std::chrono::hours(9));
+
+    // Each within its limit, but tcp_user_timeout (idle + interval * count, in milliseconds)
+    // would be past an int: 30s + 9h * 100 = 3240030s.
+    try {
+        loadConfig(lookupIn({{"DB_KEEPALIVE_INTERVAL", "9h"}, {"DB_KEEPALIVE_COUNT", "100"}}));
+        FAIL_CHECK("accepted keepalives whose sum libpq refuses");
+    } catch (const ConfigError& e) {
+        const std::string message = e.what();
+        CAPTURE(message);
+        CHECK(message.find("DB_KEEPALIVE") != std::string::npos);
+        CHECK(message.find("3240030s") != std::string::npos);
+        CHECK(message.find("2147483s") != std::string::npos);
+    }
+
+    // The limit named for one value too large.
+    try {
+        loadConfig(lookupIn({{"DB_KEEPALIVE_IDLE", "32768s"}}));
+        FAIL_CHECK("accepted a keepalive the kernel refuses");
+    } catch (const ConfigError& e) {
+        const std::string message = e.what();
+        CAPTURE(message);
+        CHECK(message.find("DB_KEEPALIVE_IDLE") != std::string::npos);
+        CHECK(message.find("32767s") != std::string::npos);
+    }
+    try {
+        loadConfig(lookupIn({{"DB_STATEMENT_TIMEOUT", "35792m"}}));
+        FAIL_CHECK("accepted a statement timeout PostgreSQL refuses");
+    } catch (const ConfigError& e) {
+        const std::string message = e.what();
+        CAPTURE(message);
+        CHECK(message.find("DB_STATEMENT_TIMEOUT") != std::string::npos);
+        CHECK(message.find("2147483647ms") != std::string::npos);
+    }
+}
+
 TEST_CASE("loadConfig treats empty values as unset") {
     const Config config = loadConfig(lookupIn({{"SERVER_ADDR", ""},
                                                {"DNS_TIMEOUT", ""},
@@ -193,6 +240,12 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         {"keepalive count zero", "DB_KEEPALIVE_COUNT", "0"},
         {"keepalive count not a number", "DB_KEEPALIVE_COUNT", "three"},
         {"keepalive count too large", "DB_KEEPALIVE_COUNT", "1000"},
+        // Past the kernel's TCP_KEEPIDLE / TCP_KEEPINTVL maximum (32767 s), or PostgreSQL's
+        // int of milliseconds: the program would start, then fail every connection.
+        {"keepalive idle past the kernel's 32767s", "DB_KEEPALIVE_IDLE", "10h"},
+        {"keepalive interval past the kernel's 32767s", "DB_KEEPALIVE_INTERVAL", "32768s"},
+        {"statement timeout past an int of milliseconds", "DB_STATEMENT_TIMEOUT", "597h"},
+        {"lock timeout past an int of milliseconds", "DB_LOCK_TIMEOUT", "597h"},
         {"ARI wait not a duration", "ARI_MAX_WAIT", "often"},
         {"ARI wait below a second", "ARI_MAX_WAIT", "500ms"},
         {"ARI wait zero", "ARI_MAX_WAIT", "0s"},
@@ -338,8 +391,8 @@ TEST_CASE("parseTsigKey: algorithm:name:base64secret, strong HMACs only") {
 
 TEST_CASE("DNS_PRECHECK_ALLOW: a CIDR list, validated, the variable named when it is wrong") {
     CHECK(loadConfig(lookupIn({})).precheckAllow.empty());
-    const Config configured =
-        loadConfig(lookupIn({{"DNS_PRECHECK_ALLOW", "127.0.0.0/8, 10.0.0.0/8,fd00::/8,192.0.2.7"}}));
+    const Config configured = loadConfig(
+        lookupIn({{"DNS_PRECHECK_ALLOW", "127.0.0.0/8, 10.0.0.0/8,fd00::/8,192.0.2.7"}}));
     REQUIRE(configured.precheckAllow.size() == 4);
     CHECK(configured.precheckAllow[0].prefix == 8);
     CHECK(configured.precheckAllow[3].prefix == 32);  // a bare address: itself alone
