@@ -239,7 +239,8 @@ private:
     }
 
     // ari-refresh ID|--all: renewalInfo asked now. Exit 0 when every answer was usable, 69
-    // (EX_UNAVAILABLE) when some were not (or the CA offers none), 65 for an unknown domain.
+    // (EX_UNAVAILABLE) when some were not (or the CA offers none), 65 for an unknown domain, 70
+    // (EX_SOFTWARE) when an answer could not be stored (--all goes on and reports it).
     int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
                    const std::vector<std::string>& arguments) {
         const bool all = this->config().hasProperty("admin.all");
@@ -290,6 +291,7 @@ private:
             items.stringify(std::cout);
             std::cout << "\n";
         }
+        if (counts.count(dnsh::AriRefreshOutcome::NotRecorded) > 0) return EXIT_SOFTWARE;
         const bool unusable = counts.count(dnsh::AriRefreshOutcome::NotUsable) > 0 ||
                               counts.count(dnsh::AriRefreshOutcome::NotOffered) > 0;
         return unusable ? EXIT_UNAVAILABLE : EXIT_OK;

@@ -18,6 +18,19 @@ Poco::Int64 nowEpochMs() {
         .count();
 }
 
+// refreshAriNow for --all: one certificate's database timeout (rolled back, nothing stored; a
+// deadlock PostgreSQL broke among them) does not end the run: it is reported with the others and
+// the rest are still asked. A lost database does end it (the next page could not be read).
+AriRefreshed refreshOrReport(Database& database, acme::Client& client,
+                             std::chrono::milliseconds maxWait, const CurrentCertificate& current) {
+    try {
+        return refreshAriNow(database, client, maxWait, current);
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::DatabaseTimeout) throw;
+        return AriRefreshed{current, AriRefreshOutcome::NotRecorded, std::nullopt, e.what()};
+    }
+}
+
 }  // namespace
 
 AriRefreshed refreshAriNow(Database& database, acme::Client& client,
@@ -50,7 +63,8 @@ AriRefreshed refreshAriNow(Database& database, acme::Client& client,
 
 AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
                                  std::chrono::milliseconds maxWait, const std::string& domainId) {
-    if (!isDomainId(domainId)) throw Error(ErrorCode::NotFound, "domain " + domainId + " not found");
+    if (!isDomainId(domainId))
+        throw Error(ErrorCode::NotFound, "domain " + domainId + " not found");
     const auto current = database.withSession([&](Poco::Data::Session& session) {
         return OrderStore(session).currentCertificate(domainId);
     });
@@ -63,9 +77,9 @@ AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
     }
     acme::Client* client = clientOf(current->certificate.caDirectory);
     if (client == nullptr)
-        throw Error(ErrorCode::BadRequest, "the CA that issued domain " + domainId +
-                                               "'s certificate (" + current->certificate.caDirectory +
-                                               ") is no longer configured");
+        throw Error(ErrorCode::BadRequest,
+                    "the CA that issued domain " + domainId + "'s certificate (" +
+                        current->certificate.caDirectory + ") is no longer configured");
     return refreshAriNow(database, *client, maxWait, *current);
 }
 
@@ -76,10 +90,11 @@ int refreshAriForAll(Database& database, acme::Client& client, const std::string
     std::string after;
     for (;;) {
         const auto page = database.withSession([&](Poco::Data::Session& session) {
-            return OrderStore(session).currentCertificates(directoryUrl, after, kCertificatesPerPage);
+            return OrderStore(session).currentCertificates(directoryUrl, after,
+                                                           kCertificatesPerPage);
         });
         for (const auto& current : page) {
-            each(refreshAriNow(database, client, maxWait, current));
+            each(refreshOrReport(database, client, maxWait, current));
             ++asked;
         }
         if (page.size() < static_cast<std::size_t>(kCertificatesPerPage)) return asked;

@@ -23,14 +23,16 @@ enum class AriRefreshOutcome {
     RenewalRunning,  // a renewal order already runs; its certificate replaces this one
     NotUsable,       // the CA's answer was an error or malformed: renew_at kept (§4.3.3)
     NotOffered,      // the CA's directory has no renewalInfo
+    NotRecorded,     // --all: the answer could not be stored (the database timed out): ask again
 };
 
-inline constexpr EnumNames<AriRefreshOutcome, 5> kAriRefreshOutcomeNames{{{
+inline constexpr EnumNames<AriRefreshOutcome, 6> kAriRefreshOutcomeNames{{{
     {AriRefreshOutcome::DueNow, "due_now"},
     {AriRefreshOutcome::Scheduled, "scheduled"},
     {AriRefreshOutcome::RenewalRunning, "renewal_running"},
     {AriRefreshOutcome::NotUsable, "not_usable"},
     {AriRefreshOutcome::NotOffered, "not_offered"},
+    {AriRefreshOutcome::NotRecorded, "not_recorded"},
 }}};
 
 inline std::string_view toString(AriRefreshOutcome outcome) {
@@ -41,7 +43,7 @@ struct AriRefreshed {
     CurrentCertificate current;
     AriRefreshOutcome outcome = AriRefreshOutcome::NotOffered;
     std::optional<Poco::Int64> renewAtEpochMs;  // renew_at as stored after the refresh
-    std::string detail;                         // NotUsable: what was wrong with the answer
+    std::string detail;  // NotUsable: what was wrong with the answer; NotRecorded: the error
 };
 
 // One certificate: renewalInfo asked now, its advice recorded as the scheduler records it (the
@@ -59,7 +61,9 @@ AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
                                  std::chrono::milliseconds maxWait, const std::string& domainId);
 
 // Every active domain's current certificate that the CA of `directoryUrl` issued, page by page;
-// `each` sees every result as it comes. Returns how many were asked about.
+// `each` sees every result as it comes. A certificate whose answer the database did not store
+// in time (Error(DatabaseTimeout): a statement or lock timeout, a deadlock PostgreSQL broke) is
+// reported as NotRecorded and the others are still asked. Returns how many were asked about.
 int refreshAriForAll(Database& database, acme::Client& client, const std::string& directoryUrl,
                      std::chrono::milliseconds maxWait,
                      const std::function<void(const AriRefreshed&)>& each);

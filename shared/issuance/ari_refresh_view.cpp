@@ -24,6 +24,8 @@ std::string explain(const AriRefreshed& refreshed) {
             return "the CA's answer is not usable, renew_at kept: " + refreshed.detail;
         case AriRefreshOutcome::NotOffered:
             return "the CA offers no renewalInfo (ACME_DIRECTORY has no ARI)";
+        case AriRefreshOutcome::NotRecorded:
+            return "the CA's answer was not stored, renew_at kept: " + refreshed.detail;
     }
     return "";
 }

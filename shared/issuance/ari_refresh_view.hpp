@@ -13,7 +13,7 @@ namespace dnsh {
 std::string ariRefreshedLine(const AriRefreshed& refreshed);
 
 // {"domain_id", "domain_name", "certificate_id", "outcome", "renew_at" (RFC 3339 or null),
-// "detail" (when the answer was not usable)}.
+// "detail" (when the answer was not usable, or not recorded: why)}.
 Poco::JSON::Object ariRefreshedJson(const AriRefreshed& refreshed);
 
 }  // namespace dnsh

@@ -195,7 +195,8 @@ public:
     // The CA's suggestion: renew_at moves to `renewAtEpochMs` (unless a renewal already runs;
     // after a failed renewal no earlier than its retry) and the next fetch is `nextFetchMs` from
     // now. Returns renew_at as stored now (ms since the epoch): none while a renewal runs or
-    // once the certificate is superseded.
+    // once the certificate is superseded (or gone with its domain). Locks the domain's row
+    // first, in one transaction with the write (order_sql::lockDomain's lock order).
     std::optional<Poco::Int64> recordAri(const std::string& certificateId,
                                          std::optional<Poco::Int64> renewAtEpochMs,
                                          Poco::Int64 nextFetchMs);

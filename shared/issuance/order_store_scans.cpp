@@ -60,22 +60,39 @@ std::optional<Poco::Int64> OrderStore::recordAri(const std::string& certificateI
                                                  std::optional<Poco::Int64> renewAtEpochMs,
                                                  Poco::Int64 nextFetchMs) {
     const Poco::Int64 renewAt = renewAtEpochMs.value_or(-1);
-    // A renewal that failed keeps the retry time fail() set (its backoff, or the day's wait
-    // after a lost delegation): a window that has come does not start it sooner, a later one
-    // moves it later. A certificate a renewal has replaced meanwhile (superseded while its
-    // renewalInfo was fetched) is left alone: nothing about it is due any more.
-    const SqlRows stored = runSql(
-        session_,
-        "UPDATE certificates SET "
-        "renew_at = CASE WHEN renew_at IS NULL OR $2::bigint < 0 THEN renew_at "
-        "  WHEN renewal_failures > 0 THEN greatest(renew_at, to_timestamp($2::bigint / 1000.0)) "
-        "  ELSE to_timestamp($2::bigint / 1000.0) END, "
-        "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' "
-        "WHERE id = $1 AND superseded_at IS NULL "
-        "RETURNING (extract(epoch FROM renew_at) * 1000)::bigint AS renew_at_ms",
-        {certificateId, renewAt, nextFetchMs});
-    if (stored.empty() || stored.isNull(0, "renew_at_ms")) return std::nullopt;
-    return stored.integer(0, "renew_at_ms");
+    // The domain's row first (lockDomain's lock order): this UPDATE locks the certificate and
+    // its renew_at trigger then rewrites the domain's view row. Alone, it took the certificate
+    // and then the view row, while a renewal being stored or failing holds the domain row, then
+    // the view row (its order's trigger), and then updates the domain's certificates: each
+    // waited for the other and PostgreSQL aborted one (40P01), a renewal or an ari-refresh.
+    // Two statements in one transaction, not one statement whose WITH query locks the domain:
+    // PostgreSQL runs a WITH query only as far as the plan asks for its rows and documents no
+    // order between its row locks and the main statement's. BEGIN, COMMIT and the lock are three
+    // round trips more, on a path that has just waited for the CA's answer.
+    std::optional<Poco::Int64> stored;
+    inTransaction(session_, [&] {
+        // No row: the certificate went with its domain (deleted). Nothing to record.
+        if (!lockDomainOfCertificate(session_, certificateId)) return true;
+        // A renewal that failed keeps the retry time fail() set (its backoff, or the day's wait
+        // after a lost delegation): a window that has come does not start it sooner, a later
+        // one moves it later. A certificate a renewal has replaced meanwhile (superseded while
+        // its renewalInfo was fetched) is left alone: nothing about it is due any more.
+        const SqlRows rows = runSql(
+            session_,
+            "UPDATE certificates SET "
+            "renew_at = CASE WHEN renew_at IS NULL OR $2::bigint < 0 THEN renew_at "
+            "  WHEN renewal_failures > 0 "
+            "  THEN greatest(renew_at, to_timestamp($2::bigint / 1000.0)) "
+            "  ELSE to_timestamp($2::bigint / 1000.0) END, "
+            "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' "
+            "WHERE id = $1 AND superseded_at IS NULL "
+            "RETURNING (extract(epoch FROM renew_at) * 1000)::bigint AS renew_at_ms",
+            {certificateId, renewAt, nextFetchMs});
+        if (!rows.empty() && !rows.isNull(0, "renew_at_ms"))
+            stored = rows.integer(0, "renew_at_ms");
+        return true;
+    });
+    return stored;
 }
 
 namespace {

@@ -22,6 +22,14 @@ bool lockDomainOfOrder(Poco::Data::Session& session, const std::string& orderId)
                 .empty();
 }
 
+bool lockDomainOfCertificate(Poco::Data::Session& session, const std::string& certificateId) {
+    return !runSql(session,
+                   "SELECT d.id FROM certificates c JOIN domains d ON d.id = c.domain_id "
+                   "WHERE c.id = $1 FOR NO KEY UPDATE OF d",
+                   {certificateId})
+                .empty();
+}
+
 void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
                       const std::vector<OrderChallenge>& challenges) {
     for (const auto& challenge : challenges)

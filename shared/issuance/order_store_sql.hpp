@@ -29,6 +29,10 @@ bool lockDomain(Poco::Data::Session& session, const std::string& domainId);
 // The same, for a write that knows the order only.
 bool lockDomainOfOrder(Poco::Data::Session& session, const std::string& orderId);
 
+// The same, for a write that knows the certificate only (recordAri). The certificate itself is
+// read, not locked: the write that follows locks it, after the domain.
+bool lockDomainOfCertificate(Poco::Data::Session& session, const std::string& certificateId);
+
 void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
                       const std::vector<OrderChallenge>& challenges);
 

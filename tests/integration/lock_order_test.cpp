@@ -1,6 +1,7 @@
 // Issue 18 #9: one lock order everywhere, so a DELETE /domains/{id} racing a scheduler write on
 // the same domain never deadlocks, and transactions about unrelated domains whose backends share
-// a metric row-count slot neither wait for each other nor deadlock.
+// a metric row-count slot neither wait for each other nor deadlock; nor does a renewalInfo answer
+// recorded (ari-refresh, the scheduler's ARI fetches) while a renewal of its domain completes.
 //
 // Each race is forced, not hoped for: a session of the test holds a row the first party needs
 // half-way through its transaction, the second party is started and seen waiting, then the row
@@ -148,6 +149,13 @@ NewCertificate newCertificate() {
     certificate.notAfter = "2027-03-01T00:00:00Z";
     certificate.renewBeforeMs = 30LL * 24 * 3600 * 1000;
     return certificate;
+}
+
+// RFC 9773 answers: the time the CA picked, a day from now (ms since the epoch).
+Poco::Int64 inOneDayEpochMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               (std::chrono::system_clock::now() + 24h).time_since_epoch())
+        .count();
 }
 
 // DELETE /domains/{id} through its handler, on the scratch database.
@@ -390,6 +398,93 @@ TEST_CASE("lock order: issue completion and a cascaded delete on one metric slot
         CHECK(scratch.text("SELECT coalesce(sum(value), 0)::text FROM metric_row_totals "
                            "WHERE counter = 'domains:active'") ==
               scratch.text("SELECT count(*)::text FROM domains WHERE status = 'active'"));
+    }
+
+    if (deadlocksBefore >= 0) CHECK(deadlocksLogged() == deadlocksBefore);
+}
+
+TEST_CASE("lock order: a renewal stored or failing racing a renewalInfo answer for the certificate "
+          "it replaces never deadlocks") {
+    ScratchDatabase scratch("dnsh_lockari");
+    scratch.migrate();
+    const long long deadlocksBefore = deadlocksLogged();
+    // The renewal's last write holds the domain row, then its order's trigger takes the view
+    // row, then it updates the domain's certificates. The answer (OrderStore::recordAri, what
+    // ari-refresh --all and the scheduler's ARI fetches run) updates the certificate's renew_at,
+    // whose trigger takes the view row: it must take the domain row before the certificate.
+    struct RenewalEnd {
+        const char* description;
+        std::function<void(OrderStore&, const Fixture&)> write;
+        bool stored;  // a newer certificate stored; else the renewal failed
+    };
+    const std::vector<RenewalEnd> races{
+        {"renewal completes: a newer certificate stored",
+         [](OrderStore& orders, const Fixture& f) {
+             orders.storeCertificate(storedOrder(f, OrderKind::Renewal), kOwner, newCertificate());
+         },
+         true},
+        {"renewal fails: the current certificate stays, its retry set",
+         [](OrderStore& orders, const Fixture& f) {
+             orders.fail(storedOrder(f, OrderKind::Renewal), kOwner, "the CA refused the order",
+                         FailureCode::CaInvalid, 60000, 60000);
+         },
+         false},
+    };
+
+    for (const RenewalEnd& race : races) {
+        for (int round = 1; round <= kRounds; ++round) {
+            const std::string description = race.description;
+            CAPTURE(description);
+            CAPTURE(round);
+            const Fixture fixture = liveOrder(scratch, "renewal");
+            Database schedulerDatabase(scratch.url());
+            Database ariDatabase(scratch.url());
+            // Declared before the held row: whatever stops the case, the row is let go first.
+            std::future<std::string> write;
+            std::future<std::string> answer;
+            // The renewal's write stops at the domain's view row (its order trigger rewrites it)
+            // until the test lets go.
+            HeldRows held(scratch.url(), "SELECT domain_id FROM domain_views WHERE domain_id = " +
+                                             literal(fixture.domainId) + " FOR UPDATE");
+            write = runParty([&] {
+                schedulerDatabase.withSession([&](Poco::Data::Session& session) {
+                    OrderStore orders(session);
+                    race.write(orders, fixture);
+                    return true;
+                });
+            });
+            REQUIRE(waitUntilBlocked(scratch, 1, write));
+            answer = runParty([&] {
+                ariDatabase.withSession([&](Poco::Data::Session& session) {
+                    return OrderStore(session).recordAri(fixture.certificateId, inOneDayEpochMs(),
+                                                         3'600'000);
+                });
+            });
+            REQUIRE(waitUntilBlocked(scratch, 2, answer));
+            held.release();
+            const std::string written = write.get();
+            const std::string answered = answer.get();
+            INFO("renewal's write: " << (written.empty() ? "ok" : written));
+            INFO("renewalInfo answer: " << (answered.empty() ? "ok" : answered));
+            CHECK(written.empty());
+            CHECK(answered.empty());
+            const std::string current =
+                scratch.text("SELECT id FROM certificates WHERE superseded_at IS NULL "
+                             "AND domain_id = " +
+                             literal(fixture.domainId));
+            if (race.stored) {
+                // The certificate the renewal stored (its order's) is the current one.
+                CHECK(scratch.text("SELECT coalesce(order_id, '') FROM certificates WHERE id = " +
+                                   literal(current)) == fixture.orderId);
+            } else {
+                CHECK(current == fixture.certificateId);
+                CHECK(scratch.text("SELECT renewal_failures::text FROM certificates WHERE id = " +
+                                   literal(current)) == "1");
+            }
+            // The view shows it.
+            CHECK(scratch.text("SELECT coalesce(cert_id, '') FROM domain_views WHERE domain_id = " +
+                               literal(fixture.domainId)) == current);
+        }
     }
 
     if (deadlocksBefore >= 0) CHECK(deadlocksLogged() == deadlocksBefore);
