@@ -1,5 +1,7 @@
 #include "dns/resolver.hpp"
 
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -14,6 +16,21 @@ std::optional<DnsName> cnameAt(const std::vector<DnsRecord>& records, const DnsN
     const auto targets = recordData(records, RecordType::Cname, owner);
     if (targets.empty()) return std::nullopt;
     return DnsName(targets.front());
+}
+
+// The server of `servers` that last answered, per process and list. Asked in list order every
+// time, a dead first resolver would cost every lookup DNS_TIMEOUT: a precheck's few lookups its
+// whole deadline, a CAA walk's lookups more than the lease. Keyed by the list, so the
+// scheduler's workers (each with its own DnsResolver over DNS_RESOLVER) learn it once, and a
+// resolver over another list keeps its own. A process uses few lists: entries stay.
+std::atomic<std::size_t>& lastAnsweredOf(const std::vector<DnsServer>& servers) {
+    static std::mutex mutex;
+    static std::map<std::string, std::atomic<std::size_t>> byList;
+    std::string key;
+    for (const DnsServer& server : servers)
+        key += server.host + "#" + std::to_string(server.port) + ",";
+    const std::lock_guard<std::mutex> lock(mutex);
+    return byList[key];  // a map's elements stay where they are
 }
 
 }  // namespace
@@ -52,7 +69,9 @@ CnameChain followCnames(const DnsName& name, RecordType type, const DnsQuestion&
 }
 
 DnsResolver::DnsResolver(std::vector<DnsServer> servers, std::chrono::milliseconds timeout)
-    : servers_(std::move(servers)), timeout_(timeout) {}
+    : servers_(std::move(servers)), timeout_(timeout) {
+    if (!servers_.empty()) lastAnswered_ = &lastAnsweredOf(servers_);
+}
 
 DnsResolver DnsResolver::fromConfig(const Config& config) {
     return DnsResolver(config.dnsResolver.empty() ? std::vector<DnsServer>{}
@@ -63,10 +82,17 @@ DnsResolver DnsResolver::fromConfig(const Config& config) {
 DnsResponse DnsResolver::ask(const DnsName& name, RecordType type,
                              std::optional<DnsDeadline> deadline) const {
     if (servers_.empty()) return queryServer(nullptr, name, type, true, timeout_, deadline);
+    // From the server that answered last, every server once; a race between two lookups only
+    // decides which answering server the next one starts at.
+    const std::size_t first = lastAnswered_->load(std::memory_order_relaxed) % servers_.size();
     DnsResponse response;
-    for (const DnsServer& server : servers_) {
-        response = queryServer(&server, name, type, true, timeout_, deadline);
-        if (!askNextServer(response.outcome)) break;
+    for (std::size_t tried = 0; tried < servers_.size(); ++tried) {
+        const std::size_t index = (first + tried) % servers_.size();
+        response = queryServer(&servers_[index], name, type, true, timeout_, deadline);
+        if (!askNextServer(response.outcome)) {
+            if (index != first) lastAnswered_->store(index, std::memory_order_relaxed);
+            break;
+        }
         if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
     }
     return response;

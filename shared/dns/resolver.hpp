@@ -1,8 +1,9 @@
 #pragma once
 // The one DNS engine: a question to one server with ldns (queryServer), the failover over the
 // configured servers (DnsResolver), and the CNAME follower (followCnames) that the TXT lookup
-// and the precheck share. Servers are DNS_RESOLVER's, or /etc/resolv.conf's. No caching: every
-// call asks the servers again.
+// and the precheck share. Servers are DNS_RESOLVER's, or /etc/resolv.conf's. No caching of
+// answers: every call asks the servers again (only which server answered last is kept).
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -95,9 +96,11 @@ public:
     // DNS_RESOLVER (or /etc/resolv.conf when empty) and DNS_TIMEOUT of the configuration.
     static DnsResolver fromConfig(const Config& config);
 
-    // A recursive query to the configured servers in order, the next one asked only after a
-    // timeout or SERVFAIL. With a deadline, the servers are asked only while it has not passed,
-    // each at most until it. Counted in dnsh_dns_lookups_total.
+    // A recursive query to the configured servers, each at most once: first the one that last
+    // answered through this list in this process (the first listed until one has), then the
+    // ones after it in list order, wrapping round, the next one asked only after a timeout,
+    // unreachable server or SERVFAIL. With a deadline, the servers are asked only while it has
+    // not passed, each at most until it. Counted in dnsh_dns_lookups_total.
     DnsResponse query(const DnsName& name, RecordType type,
                       std::optional<DnsDeadline> deadline = std::nullopt) const;
 
@@ -117,6 +120,9 @@ private:
 
     std::vector<DnsServer> servers_;
     std::chrono::milliseconds timeout_;
+    // Where ask() starts: the index of the server that last answered, shared by every resolver
+    // of the process over the same list (nullptr for /etc/resolv.conf, which ldns walks itself).
+    std::atomic<std::size_t>* lastAnswered_ = nullptr;
 };
 
 // True when `expected` is one of the TXT values (constant-time per comparison).
