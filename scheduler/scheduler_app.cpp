@@ -65,6 +65,7 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     if (config_.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
     loadKeyEncryptor(config_);  // refuse to start without the key-encryption key
     requireDelegationSettings(config_);
+    requireDnsTimeoutWithinLease(config_);  // a lookup must end within the lease it extends
     requireWebhookSigningSecret(config_.webhook);  // it signs what the handlers write
     configureOutbox(config_);  // WEBHOOK_URL may come from the properties file
     if (apiOpenToNetwork(config_))

@@ -1,9 +1,12 @@
 #include "config/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
 #include <limits>
+#include <sstream>
 #include <type_traits>
 
 #include "config/duration.hpp"
@@ -78,6 +81,44 @@ void requireDelegationSettings(const Config& config) {
         throw ConfigError(
             "DELEGATION_ZONE is set but DNS_UPDATE_TSIG is not: "
             "algorithm:name:base64secret of the key the primary accepts updates with");
+}
+
+std::size_t resolvConfNameservers(const std::string& path) {
+    std::ifstream file(path);
+    std::size_t count = 0;
+    std::string line;
+    while (std::getline(file, line)) {
+        std::istringstream words(line);
+        std::string keyword;
+        words >> keyword;
+        for (char& c : keyword) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        // ldns takes the keyword in any case; a line put out of use ('#', ';') starts otherwise.
+        if (keyword == "nameserver") ++count;
+    }
+    return std::max<std::size_t>(count, 1);
+}
+
+std::chrono::milliseconds longestDnsLookup(const Config& config) {
+    return config.dnsTimeout * kLookupWaitsPerServer *
+           static_cast<std::chrono::milliseconds::rep>(config.dnsServerCount);
+}
+
+void requireDnsTimeoutWithinLease(const Config& config) {
+    const std::chrono::milliseconds longest = longestDnsLookup(config);
+    if (longest < config.leaseDuration) return;
+    const std::string servers =
+        std::to_string(config.dnsServerCount) +
+        (config.dnsResolver.empty()
+             ? std::string(" nameserver(s) of ") + kSystemResolvConf + " (DNS_RESOLVER unset)"
+             : " server(s) in DNS_RESOLVER");
+    throw ConfigError("invalid DNS_TIMEOUT=\"" + formatDuration(config.dnsTimeout) +
+                      "\": with " + servers + " one lookup may take " +
+                      formatDuration(longest) +
+                      " (two waits at each: UDP, then TCP for a truncated answer), not shorter "
+                      "than SCHEDULER_LEASE (" +
+                      formatDuration(config.leaseDuration) +
+                      "), which is extended before each lookup; shorten DNS_TIMEOUT (or leave it "
+                      "unset), list fewer servers or lengthen SCHEDULER_LEASE");
 }
 
 bool apiOpenToNetwork(const Config& config) {
@@ -226,7 +267,7 @@ RenewBefore renewBeforeVariable(const EnvironmentLookup& lookup) {
 
 }  // namespace
 
-Config loadConfig(const EnvironmentLookup& lookup) {
+Config loadConfig(const EnvironmentLookup& lookup, const std::string& resolvConf) {
     Config config;
     auto text = [&](const std::string& name, std::string& field) {
         if (const auto value = lookup(name); value && !value->empty()) field = *value;
@@ -244,15 +285,27 @@ Config loadConfig(const EnvironmentLookup& lookup) {
 
     if (!config.dnsResolver.empty()) {
         try {
-            parseResolverList(config.dnsResolver);
+            config.dnsServerCount = parseResolverList(config.dnsResolver).size();
         } catch (const std::invalid_argument& e) {
             reject("DNS_RESOLVER", config.dnsResolver, e.what());
         }
+    } else {
+        config.dnsServerCount = resolvConfNameservers(resolvConf);
     }
-    config.dnsTimeout = durationVariable(lookup, "DNS_TIMEOUT", config.dnsTimeout);
     config.pollInterval = durationVariable(lookup, "POLL_INTERVAL", config.pollInterval);
     config.pollTimeout = durationVariable(lookup, "POLL_TIMEOUT", config.pollTimeout);
     config.leaseDuration = durationVariable(lookup, "SCHEDULER_LEASE", config.leaseDuration);
+    // The lease is extended before each DNS lookup of a step: a lookup that may outlast it loses
+    // the order (requireDnsTimeoutWithinLease refuses a DNS_TIMEOUT set so). Unset, the default
+    // gives way to a short lease or many servers: all their waits and one more (the database
+    // work around a lookup) within the lease.
+    if (const auto value = lookup("DNS_TIMEOUT"); value && !value->empty()) {
+        config.dnsTimeout = durationVariable(lookup, "DNS_TIMEOUT", config.dnsTimeout);
+    } else {
+        const auto servers = static_cast<std::chrono::milliseconds::rep>(config.dnsServerCount);
+        config.dnsTimeout = std::clamp(config.leaseDuration / (kLookupWaitsPerServer * servers + 1),
+                                       std::chrono::milliseconds(1), config.dnsTimeout);
+    }
     config.acmeHandlerTimeout =
         durationVariable(lookup, "ACME_HANDLER_TIMEOUT", config.acmeHandlerTimeout);
     // The lease is renewed before each CA request: a request that may outlast it would let a

@@ -2,6 +2,7 @@
 // Configuration from the environment (README "Configuration"). A bad value stops the program
 // at start with a message naming the variable (ConfigError).
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -77,7 +78,12 @@ struct Config {
     std::string acmeProfile;
     std::string acmeEmail;
     std::string dnsResolver;  // empty: /etc/resolv.conf
+    // DNS_TIMEOUT: each server's wait. Unset, the default gives way to a short SCHEDULER_LEASE
+    // (kLookupWaitsPerServer below).
     std::chrono::milliseconds dnsTimeout{10'000};
+    // The servers one lookup may ask in turn: DNS_RESOLVER's, or when it is empty the
+    // nameservers of /etc/resolv.conf (at least 1).
+    std::size_t dnsServerCount = 1;
     std::chrono::milliseconds pollInterval{10'000};
     std::chrono::milliseconds pollTimeout{300'000};
     int schedulerWorkers = 8;
@@ -124,7 +130,33 @@ using EnvironmentLookup = std::function<std::optional<std::string>(const std::st
 
 std::optional<std::string> processEnvironment(const std::string& name);
 
-Config loadConfig(const EnvironmentLookup& lookup = processEnvironment);
+// Where ldns finds the system's nameservers when DNS_RESOLVER is unset.
+inline constexpr const char* kSystemResolvConf = "/etc/resolv.conf";
+
+// `resolvConf`: whose nameservers count as the servers when DNS_RESOLVER is unset (tests pass
+// their own file).
+Config loadConfig(const EnvironmentLookup& lookup = processEnvironment,
+                  const std::string& resolvConf = kSystemResolvConf);
+
+// The `nameserver` lines of a resolv.conf as ldns reads them: every one (glibc uses 3 at most,
+// ldns all). At least 1, also for a file that cannot be read.
+std::size_t resolvConfNameservers(const std::string& path);
+
+// Waits of DNS_TIMEOUT one server may cost a lookup: the UDP question, and a truncated answer
+// asked again over TCP with a wait of its own (dns/query_server.cpp).
+inline constexpr int kLookupWaitsPerServer = 2;
+
+// The longest one resolver lookup may take: every server in turn, each kLookupWaitsPerServer
+// waits of DNS_TIMEOUT.
+std::chrono::milliseconds longestDnsLookup(const Config& config);
+
+// The scheduler extends its lease before each DNS lookup of an order's step, so one lookup
+// must end within SCHEDULER_LEASE: else the extension after it fails (LeaseLost), the order is
+// claimed again at once, and the same lookup outlasts the lease again. Throws ConfigError naming
+// DNS_TIMEOUT, DNS_RESOLVER and SCHEDULER_LEASE when longestDnsLookup is not shorter than the
+// lease (an unset DNS_TIMEOUT was defaulted to fit). The scheduler's alone: the handlers hold no
+// such lease and are not given SCHEDULER_LEASE, so they keep its default.
+void requireDnsTimeoutWithinLease(const Config& config);
 
 std::optional<LogLevel> parseLogLevel(const std::string& text);
 

@@ -569,11 +569,13 @@ TEST_CASE("renewal: the CA's first error after a long wait for the customer's DN
     Renewal renewal;
     {
         // The renewal waits for its customer past POLL_TIMEOUT (days, in production).
-        const auto waiting = startScheduler(Env{{"POLL_INTERVAL", "100ms"}, {"POLL_TIMEOUT", "1s"}});
+        const auto waiting =
+            startScheduler(Env{{"POLL_INTERVAL", "100ms"}, {"POLL_TIMEOUT", "1s"}});
         renewal = watch.awaitingDns(domain, 20s);
         REQUIRE(waitFor(10s, [&] {
             return count("SELECT count(*) FROM acme_orders WHERE " + liveRenewal +
-                         " AND step = 'await_dns' AND step_started_at < now() - interval '2 s'") == 1;
+                         " AND step = 'await_dns' AND step_started_at < now() - "
+                         "interval '2 s'") == 1;
         }));
         CHECK(waiting->terminate() == 0);
     }
@@ -586,7 +588,8 @@ TEST_CASE("renewal: the CA's first error after a long wait for the customer's DN
                                                 {"POLL_TIMEOUT", "1s"}});
         REQUIRE_MESSAGE(waitFor(10s,
                                 [&] {
-                                    return count("SELECT count(*) FROM acme_orders WHERE domain_id = " +
+                                    return count("SELECT count(*) FROM acme_orders WHERE "
+                                                 "domain_id = " +
                                                  quoted(domain.id) +
                                                  " AND kind = 'renewal' AND attempts > 0") >= 1;
                                 }),
@@ -672,15 +675,17 @@ TEST_CASE("renewal: a DNS lookup that times out while the renewal waits for its 
     CHECK(scheduler->terminate() == 0);
 }
 
-TEST_CASE("renewal: DNS slower than the lease before the order is placed: the lease is kept, the "
-          "slow CAA walk succeeds and the order is placed") {
+TEST_CASE("renewal: a dead first DNS_RESOLVER before the order is placed: no lease is lost, the "
+          "CAA walk succeeds and the order is placed") {
     Leftovers leftovers;
     const TestDomain domain = activeDomainNoScheduler("renew-slow-place", leftovers);
-    // Every question first waits DNS_TIMEOUT at a silent resolver, then gets the sandbox's
-    // answer: the CAA walk up the domain's three names alone takes 6 s, twice the lease, each
-    // lookup 2 s, within it. Before, nothing extended the lease until newOrder: that extension
-    // failed ("lease lost"), no attempt counted, and the order, still due, was claimed again at
-    // once, for ever. No deadline cuts the walk short either: it succeeds, slowly.
+    // The first resolver never answers: the first question waits DNS_TIMEOUT there, then gets
+    // the sandbox's answer, and the next ones start at the sandbox (dns/resolver.cpp). Before,
+    // every question waited at the silent one, the walk outlasted the lease, and (until the
+    // lease was extended before each lookup) the extension failed ("lease lost"), no attempt
+    // counted, and the order, still due, was claimed again at once, for ever. A lookup fits the
+    // lease: 2 servers x 2 waits x 500 ms (a DNS_TIMEOUT that did not fit would stop the
+    // scheduler at start).
     const std::string silentAddress =
         splitList(requireEnv("DNSH_TEST_SILENT_NS_ADDRESSES")).front();
     FakeNameservers silent({silentAddress});
@@ -688,7 +693,7 @@ TEST_CASE("renewal: DNS slower than the lease before the order is placed: the le
     makeDue(domain);
     const auto scheduler =
         startScheduler(Env{{"DNS_RESOLVER", silentAddress + ":53," + dnsResolver()},
-                           {"DNS_TIMEOUT", "2s"},
+                           {"DNS_TIMEOUT", "500ms"},
                            {"SCHEDULER_LEASE", "3s"},
                            {"POLL_INTERVAL", "100ms"}});
     const std::string renewal =
@@ -722,7 +727,8 @@ TEST_CASE("renewal: a certificate that expired while its renewal kept failing is
                                                 {"POLL_INTERVAL", "100ms"},
                                                 {"POLL_TIMEOUT", "500ms"}});
         REQUIRE(waitFor(15s, [&] {
-            return count("SELECT renewal_failures FROM certificates WHERE id = " + quoted(cert)) >= 1;
+            return count("SELECT renewal_failures FROM certificates WHERE id = " +
+                         quoted(cert)) >= 1;
         }));
         CHECK(failing->terminate() == 0);
     }

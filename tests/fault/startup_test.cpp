@@ -66,6 +66,10 @@ TEST_CASE("startup: the scheduler refuses delegation settings it cannot use, nam
         {"a precheck allow-list that is not CIDR networks",
          {{"DNS_PRECHECK_ALLOW", "10.0.0.0/33"}},
          "DNS_PRECHECK_ALLOW"},
+        // One lookup through the stack's resolver may take 2 x 2 s, past the lease it extends.
+        {"a DNS_TIMEOUT that a lookup could outlast the lease with",
+         {{"DNS_TIMEOUT", "2s"}, {"SCHEDULER_LEASE", "3s"}},
+         "DNS_TIMEOUT"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);

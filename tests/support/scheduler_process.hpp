@@ -1,6 +1,8 @@
 #pragma once
 // A dns-scheduler child process for end-to-end tests: started with the test environment plus
-// overrides (POLL_INTERVAL=200ms by default), killed with -9 on destruction if still running.
+// overrides (POLL_INTERVAL=200ms by default; a SCHEDULER_LEASE the stack's DNS_TIMEOUT does not
+// fit, with no DNS_TIMEOUT of its own, leaves DNS_TIMEOUT unset so that its default fits), killed
+// with -9 on destruction if still running.
 #include <map>
 #include <memory>
 #include <string>

@@ -4,7 +4,12 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -20,10 +25,36 @@ namespace {
 
 using Environment = std::map<std::string, std::string>;
 
+// A resolv.conf in a fresh temporary path, removed with the object: the servers counted when
+// DNS_RESOLVER is unset, whatever the host's own file lists.
+struct ResolvConf {
+    std::string path;
+    explicit ResolvConf(const std::string& content) {
+        path = (std::filesystem::temp_directory_path() /
+                ("dnsh-resolv-" + std::to_string(::getpid()) + "-" +
+                 std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".conf"))
+                   .string();
+        std::ofstream(path) << content;
+    }
+    ~ResolvConf() { std::filesystem::remove(path); }
+};
+
+// The message requireDnsTimeoutWithinLease refuses `config` with ("" when it does not).
+std::string leaseRefusal(const Config& config) {
+    try {
+        requireDnsTimeoutWithinLease(config);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+
 }  // namespace
 
 TEST_CASE("loadConfig defaults when nothing is set") {
-    const Config config = loadConfig(lookupIn({}));
+    // One system nameserver (a host's resolv.conf listing 3 would shorten DNS_TIMEOUT).
+    const ResolvConf oneServer("nameserver 192.0.2.53\n");
+    const Config config = loadConfig(lookupIn({}), oneServer.path);
     CHECK(config.serverAddr == ":8080");
     CHECK(config.dnsTimeout == milliseconds(10'000));
     CHECK(config.pollInterval == milliseconds(10'000));
@@ -103,12 +134,14 @@ TEST_CASE("DB_*: the most each duration may be, and the keepalives' sum") {
 }
 
 TEST_CASE("loadConfig treats empty values as unset") {
+    const ResolvConf oneServer("nameserver 192.0.2.53\n");
     const Config config = loadConfig(lookupIn({{"SERVER_ADDR", ""},
                                                {"DNS_TIMEOUT", ""},
                                                {"SCHEDULER_WORKERS", ""},
                                                {"CERT_KEY_TYPE", ""},
                                                {"LOG_LEVEL", ""},
-                                               {"DNS_RESOLVER", ""}}));
+                                               {"DNS_RESOLVER", ""}}),
+                                     oneServer.path);
     CHECK(config.serverAddr == ":8080");
     CHECK(config.dnsTimeout == milliseconds(10'000));
     CHECK(config.schedulerWorkers == 8);
@@ -429,6 +462,72 @@ TEST_CASE("ACME_HANDLER_TIMEOUT and ACME_SCHEDULER_TIMEOUT: budgets of one CA re
     }
     CHECK_THROWS_AS(loadConfig(lookupIn({{"ACME_HANDLER_TIMEOUT", "0s"}})), dnsh::ConfigError);
     CHECK_THROWS_AS(loadConfig(lookupIn({{"ACME_HANDLER_TIMEOUT", "5"}})), dnsh::ConfigError);
+}
+
+TEST_CASE(
+    "DNS_TIMEOUT within SCHEDULER_LEASE: two waits at every server, refused by the scheduler when "
+    "set too long, defaulted down when unset") {
+    using std::chrono::seconds;
+    // Set: 3 servers x 2 waits x 20 s = 2 min, not under the lease of 60 s. loadConfig takes it
+    // (the handlers, not given SCHEDULER_LEASE, keep working); the scheduler refuses, naming
+    // the three settings.
+    const Config tooLong =
+        loadConfig(lookupIn({{"SCHEDULER_LEASE", "60s"},
+                             {"DNS_TIMEOUT", "20s"},
+                             {"DNS_RESOLVER", "192.0.2.1,192.0.2.2,192.0.2.3"}}));
+    CHECK(tooLong.dnsTimeout == seconds(20));
+    CHECK(tooLong.dnsServerCount == 3);
+    CHECK(longestDnsLookup(tooLong) == seconds(120));
+    const std::string refused = leaseRefusal(tooLong);
+    CAPTURE(refused);
+    CHECK(refused.find("DNS_TIMEOUT") != std::string::npos);
+    CHECK(refused.find("DNS_RESOLVER") != std::string::npos);
+    CHECK(refused.find("SCHEDULER_LEASE") != std::string::npos);
+
+    // Set, the boundary: 2 x 2 x 14 s = 56 s fits a 60 s lease, 2 x 2 x 15 s = 60 s does not.
+    const Environment twoServers{{"SCHEDULER_LEASE", "60s"}, {"DNS_RESOLVER", "192.0.2.1,[::1]"}};
+    Environment fits = twoServers, full = twoServers;
+    fits["DNS_TIMEOUT"] = "14s";
+    full["DNS_TIMEOUT"] = "15s";
+    CHECK(leaseRefusal(loadConfig(lookupIn(fits))).empty());
+    CHECK_FALSE(leaseRefusal(loadConfig(lookupIn(full))).empty());
+
+    // Unset, a lease of 10 s and two servers: DNS_TIMEOUT gives way, all four waits and one
+    // more within the lease (before: 10 s, a lookup of up to 40 s).
+    const Config shortLease =
+        loadConfig(lookupIn({{"SCHEDULER_LEASE", "10s"}, {"DNS_RESOLVER", "192.0.2.1,192.0.2.2"}}));
+    CHECK(shortLease.dnsTimeout == seconds(2));
+    CHECK(longestDnsLookup(shortLease) < seconds(10));
+    CHECK(leaseRefusal(shortLease).empty());
+
+    // The defaults with two servers fit: unchanged.
+    const Config defaults = loadConfig(lookupIn({{"DNS_RESOLVER", "192.0.2.1,192.0.2.2"}}));
+    CHECK(defaults.dnsTimeout == seconds(10));
+    CHECK(defaults.leaseDuration == seconds(60));
+    CHECK(leaseRefusal(defaults).empty());
+}
+
+TEST_CASE("DNS_TIMEOUT within SCHEDULER_LEASE: without DNS_RESOLVER, resolv.conf's nameservers") {
+    // ldns asks every nameserver line (the keyword in any case), not glibc's first 3.
+    const ResolvConf three(
+        "# the host's resolvers\nnameserver 192.0.2.1\nNAMESERVER 192.0.2.2\n"
+        "#nameserver 192.0.2.9\n; nameserver 192.0.2.10\noptions timeout:1\n"
+        "search example.com\nnameserver 2001:db8::1\n");
+    CHECK(resolvConfNameservers(three.path) == 3);
+    const Config defaulted = loadConfig(lookupIn({}), three.path);
+    CHECK(defaulted.dnsServerCount == 3);
+    CHECK(defaulted.dnsTimeout == milliseconds(60'000 / 7));  // 3 x 2 waits and one more: 8.57 s
+    CHECK(leaseRefusal(defaulted).empty());
+
+    const std::string refused = leaseRefusal(loadConfig(lookupIn({{"DNS_TIMEOUT", "10s"}}),
+                                                        three.path));
+    CAPTURE(refused);
+    CHECK(refused.find("DNS_TIMEOUT") != std::string::npos);
+    CHECK(refused.find("/etc/resolv.conf") != std::string::npos);
+    CHECK(refused.find("SCHEDULER_LEASE") != std::string::npos);
+
+    // No file to read: one server (ldns cannot ask any).
+    CHECK(resolvConfNameservers(three.path + ".missing") == 1);
 }
 
 TEST_CASE("ACME_PROFILE: a profile name, or empty for the CA's default") {
