@@ -54,6 +54,9 @@ void StepContext::moveTo(OrderStep step) {
         return true;
     });
     order_.step = step;
+    // setStep restarted the step's clock in the row; the steps that follow in this turn read it
+    // from here (each step has its own POLL_TIMEOUT, not the rest of the previous one's).
+    order_.stepAgeMs = 0;
 }
 
 void StepContext::restartStepClock() {

@@ -235,3 +235,32 @@ TEST_CASE("CA protocol: an order the CA never makes ready after its authorizatio
     CHECK(ca.requests("POST", "/finalize/") == 0);
     CHECK(scheduler->terminate() == 0);
 }
+
+TEST_CASE("CA protocol: each step has its own POLL_TIMEOUT: an order that reaches finalize late in "
+          "its authorization wait is issued, not failed after finalize") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--retry-after", "2", "--processing-polls", "3"});
+    const TestDomain domain = verifiedDomain("ca-protocol", leftovers);
+    const auto scheduler = startIssuance(
+        domain, Env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", "5s"}});
+    // After the last "processing" answer to an authorization poll, the step's clock is set back
+    // past POLL_TIMEOUT: as if the wait for the authorization had lasted that long (a CA down
+    // for minutes in between). The next poll finds it valid and the order goes on, in the same
+    // turn, to finalize and to the wait for the certificate, which has a clock of its own.
+    const auto processingPolls = [&] {
+        const auto answered = ca.requestTimes("POST", "/chall/");
+        if (answered.empty()) return std::size_t{0};
+        return since(ca.requestTimes("POST", "/authz/"), answered.at(0)).size();
+    };
+    REQUIRE_MESSAGE(waitFor(30s, [&] { return processingPolls() >= 3; }, 20ms),
+                    describe(ca.process()));
+    execute("UPDATE acme_orders SET step_started_at = now() - interval '1 day' WHERE domain_id = " +
+            quoted(domain.id));
+    REQUIRE_MESSAGE(processingPolls() == 3, "the valid answer came before the clock was set back");
+    // Before, the wait for the certificate saw the authorization's age: finalize was sent, the
+    // order failed "the CA did not issue within ..." and the certificate was never fetched.
+    requireAllActive({domain}, 40s);
+    CHECK(ca.requests("POST", "/finalize/") == 1);
+    CHECK(ca.requests("POST", "/cert/") == 1);
+    CHECK(scheduler->terminate() == 0);
+}
