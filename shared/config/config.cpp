@@ -1,14 +1,10 @@
 #include "config/config.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
-#include <limits>
-#include <sstream>
-#include <type_traits>
 
+#include "config/config_variables.hpp"
 #include "config/duration.hpp"
 #include "config/server_list.hpp"
 #include "crypto/keys.hpp"
@@ -83,44 +79,6 @@ void requireDelegationSettings(const Config& config) {
             "algorithm:name:base64secret of the key the primary accepts updates with");
 }
 
-std::size_t resolvConfNameservers(const std::string& path) {
-    std::ifstream file(path);
-    std::size_t count = 0;
-    std::string line;
-    while (std::getline(file, line)) {
-        std::istringstream words(line);
-        std::string keyword;
-        words >> keyword;
-        for (char& c : keyword) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        // ldns takes the keyword in any case; a line put out of use ('#', ';') starts otherwise.
-        if (keyword == "nameserver") ++count;
-    }
-    return std::max<std::size_t>(count, 1);
-}
-
-std::chrono::milliseconds longestDnsLookup(const Config& config) {
-    return config.dnsTimeout * kLookupWaitsPerServer *
-           static_cast<std::chrono::milliseconds::rep>(config.dnsServerCount);
-}
-
-void requireDnsTimeoutWithinLease(const Config& config) {
-    const std::chrono::milliseconds longest = longestDnsLookup(config);
-    if (longest < config.leaseDuration) return;
-    const std::string servers =
-        std::to_string(config.dnsServerCount) +
-        (config.dnsResolver.empty()
-             ? std::string(" nameserver(s) of ") + kSystemResolvConf + " (DNS_RESOLVER unset)"
-             : " server(s) in DNS_RESOLVER");
-    throw ConfigError("invalid DNS_TIMEOUT=\"" + formatDuration(config.dnsTimeout) +
-                      "\": with " + servers + " one lookup may take " +
-                      formatDuration(longest) +
-                      " (two waits at each: UDP, then TCP for a truncated answer), not shorter "
-                      "than SCHEDULER_LEASE (" +
-                      formatDuration(config.leaseDuration) +
-                      "), which is extended before each lookup; shorten DNS_TIMEOUT (or leave it "
-                      "unset), list fewer servers or lengthen SCHEDULER_LEASE");
-}
-
 bool apiOpenToNetwork(const Config& config) {
     if (!config.authToken.empty()) return false;
     const std::string host = config.serverAddr.substr(0, config.serverAddr.rfind(':'));
@@ -128,12 +86,31 @@ bool apiOpenToNetwork(const Config& config) {
     return !loopback;
 }
 
-namespace {
+namespace config_variables {
 
 [[noreturn]] void reject(const std::string& name, const std::string& value,
                          const std::string& why) {
     throw ConfigError("invalid " + name + "=\"" + value + "\": " + why);
 }
+
+std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, const std::string& name,
+                                           std::chrono::milliseconds fallback) {
+    const auto value = lookup(name);
+    if (!value || value->empty()) return fallback;
+    try {
+        return parseDuration(*value);
+    } catch (const std::invalid_argument& e) {
+        reject(name, *value, e.what());
+    }
+}
+
+}  // namespace config_variables
+
+using config_variables::databaseLimitsVariables;
+using config_variables::durationVariable;
+using config_variables::reject;
+
+namespace {
 
 // A count from 1 to `most`, written in plain decimal (no sign, no leading zero); nothing when
 // the variable is unset or empty.
@@ -148,87 +125,6 @@ std::optional<int> countVariable(const EnvironmentLookup& lookup, const std::str
         count = 0;
     if (count < 1 || count > most) reject(name, *value, "expected 1.." + std::to_string(most));
     return count;
-}
-
-std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, const std::string& name,
-                                           std::chrono::milliseconds fallback) {
-    const auto value = lookup(name);
-    if (!value || value->empty()) return fallback;
-    try {
-        return parseDuration(*value);
-    } catch (const std::invalid_argument& e) {
-        reject(name, *value, e.what());
-    }
-}
-
-// The most the DB_* durations may be: past them the program would start and then fail every
-// connection. Linux's MAX_TCP_KEEPIDLE and MAX_TCP_KEEPINTVL (libpq: "setsockopt(TCP_KEEPIDLE)
-// failed: Invalid argument").
-constexpr std::chrono::seconds kMaxKeepalive{32767};
-constexpr const char* kKeepaliveLimit = "the kernel's limit for TCP_KEEPIDLE and TCP_KEEPINTVL";
-// PostgreSQL's statement_timeout and lock_timeout and libpq's tcp_user_timeout are ints of
-// milliseconds: PostgreSQL refuses the SET, libpq the connection string ("invalid integer value").
-constexpr std::chrono::milliseconds kMaxIntMilliseconds{std::numeric_limits<int>::max()};
-constexpr const char* kTimeoutLimit =
-    "PostgreSQL's limit for statement_timeout and lock_timeout (an int of milliseconds, about "
-    "596h31m)";
-
-// A DB_* duration: at least one `Unit`, in whole `Unit`s (libpq takes keepalives in seconds),
-// at most `most` (`limit` says whose).
-template <typename Unit>
-Unit databaseDuration(const EnvironmentLookup& lookup, const std::string& name, Unit fallback,
-                      Unit most, const std::string& limit) {
-    const auto value = lookup(name);
-    if (!value || value->empty()) return fallback;
-    const auto parsed = durationVariable(lookup, name, {});
-    if (parsed < Unit(1) || parsed % Unit(1) != std::chrono::milliseconds(0))
-        reject(name, *value,
-               std::is_same_v<Unit, std::chrono::seconds> ? "expected whole seconds, at least 1s"
-                                                          : "expected at least 1ms");
-    if (parsed > most)
-        reject(name, *value, "expected at most " + formatDuration(most) + ", " + limit);
-    return std::chrono::duration_cast<Unit>(parsed);
-}
-
-DatabaseLimits databaseLimitsVariables(const EnvironmentLookup& lookup) {
-    DatabaseLimits limits;
-    limits.statementTimeout = databaseDuration(lookup, "DB_STATEMENT_TIMEOUT",
-                                               limits.statementTimeout, kMaxIntMilliseconds,
-                                               kTimeoutLimit);
-    limits.lockTimeout = databaseDuration(lookup, "DB_LOCK_TIMEOUT", limits.lockTimeout,
-                                          kMaxIntMilliseconds, kTimeoutLimit);
-    limits.keepaliveIdle = databaseDuration(lookup, "DB_KEEPALIVE_IDLE", limits.keepaliveIdle,
-                                            kMaxKeepalive, kKeepaliveLimit);
-    limits.keepaliveInterval = databaseDuration(lookup, "DB_KEEPALIVE_INTERVAL",
-                                                limits.keepaliveInterval, kMaxKeepalive,
-                                                kKeepaliveLimit);
-    if (const auto prepare = lookup("DATABASE_PREPARE"); prepare && !prepare->empty()) {
-        if (*prepare != "on" && *prepare != "off")
-            reject("DATABASE_PREPARE", *prepare, "expected on or off");
-        limits.prepareStatements = *prepare == "on";
-    }
-    if (const auto value = lookup("DB_KEEPALIVE_COUNT"); value && !value->empty()) {
-        int count = 0;
-        const char* last = value->data() + value->size();
-        if (auto [end, ec] = std::from_chars(value->data(), last, count);
-            ec != std::errc() || end != last || count < 1 || count > 100)
-            reject("DB_KEEPALIVE_COUNT", *value, "expected 1..100");
-        limits.keepaliveCount = count;
-    }
-    // withKeepalives (db/connection_string.cpp) sets libpq's tcp_user_timeout to their sum.
-    const auto userTimeout =
-        limits.keepaliveIdle + limits.keepaliveInterval * limits.keepaliveCount;
-    if (userTimeout > kMaxIntMilliseconds) {
-        const auto most = std::chrono::duration_cast<std::chrono::seconds>(kMaxIntMilliseconds);
-        throw ConfigError(
-            "invalid DB_KEEPALIVE_IDLE + DB_KEEPALIVE_INTERVAL * DB_KEEPALIVE_COUNT (" +
-            formatDuration(limits.keepaliveIdle) + " + " +
-            formatDuration(limits.keepaliveInterval) + " * " +
-            std::to_string(limits.keepaliveCount) + " = " + formatDuration(userTimeout) +
-            "): expected at most " + formatDuration(most) +
-            ", as libpq's tcp_user_timeout is their sum, an int of milliseconds");
-    }
-    return limits;
 }
 
 // One of the table's names ("expected a, b or c" otherwise); `fallback` when unset or empty.

@@ -22,7 +22,7 @@ enum class ErrorCode {
     DatabaseUnavailable,
     // A statement ran past DB_STATEMENT_TIMEOUT or waited past DB_LOCK_TIMEOUT (or PostgreSQL
     // broke a deadlock by aborting it, or a migration outdated a transaction's prepared
-    // statement, db/sql.cpp): rolled back, nothing changed, the client may retry.
+    // statement, db/prepared_statements.cpp): rolled back, nothing changed, the client may retry.
     DatabaseTimeout,
     Internal,
 };

@@ -1,0 +1,23 @@
+#pragma once
+// Between loadConfig's files only (config.cpp, database_limits.cpp): reading one variable, and
+// the DB_* settings loadConfig takes from database_limits.cpp.
+#include <chrono>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace dnsh::config_variables {
+
+// Throws ConfigError: invalid NAME="value": why.
+[[noreturn]] void reject(const std::string& name, const std::string& value,
+                         const std::string& why);
+
+// A duration as parseDuration reads it; `fallback` when the variable is unset or empty.
+std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, const std::string& name,
+                                           std::chrono::milliseconds fallback);
+
+// Config::databaseLimits: DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, DB_KEEPALIVE_IDLE,
+// DB_KEEPALIVE_INTERVAL, DB_KEEPALIVE_COUNT and DATABASE_PREPARE; the defaults where unset.
+DatabaseLimits databaseLimitsVariables(const EnvironmentLookup& lookup);
+
+}  // namespace dnsh::config_variables
