@@ -34,17 +34,17 @@ public:
     Error(ErrorCode code, const std::string& message, std::string errorCode = "")
         : std::runtime_error(message), code_(code), errorCode_(std::move(errorCode)) {}
     // TooManyRequests: ask again after `retryAfter` (sent as Retry-After, RFC 9110 §10.2.3,
-    // rounded up to whole seconds, at least 1).
+    // rounded up to whole seconds).
     static Error tooSoon(const std::string& message, std::chrono::milliseconds retryAfter) {
-        const auto seconds = (retryAfter.count() + 999) / 1000;
         Error error(ErrorCode::TooManyRequests, message);
-        error.retryAfter(std::chrono::seconds(seconds < 1 ? 1 : seconds));
+        error.retryAfter(std::chrono::ceil<std::chrono::seconds>(retryAfter));
         return error;
     }
     ErrorCode code() const noexcept { return code_; }
     const std::string& errorCode() const noexcept { return errorCode_; }
 
-    // When the client may usefully try again (sent as Retry-After, RFC 9110 §10.2.3).
+    // When the client may usefully try again (sent as Retry-After, RFC 9110 §10.2.3; at least
+    // 1 s there, whatever is set here: errorResponse in http/response.cpp).
     Error& retryAfter(std::chrono::seconds delay) {
         retryAfter_ = delay;
         return *this;

@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string_view>
 
@@ -48,9 +49,14 @@ Response errorResponse(const Error& error) {
         }
     }
     if (const auto delay = error.retryAfter()) {
-        // The error's own delay wins over the 503 default.
-        std::erase_if(response.headers, [](const auto& header) { return header.first == "Retry-After"; });
-        response.headers.emplace_back("Retry-After", std::to_string(delay->count()));
+        // The error's own delay wins over the 503 default. At least 1 s, the one place every
+        // Retry-After of an error is written (openapi.json components.headers.Retry-After):
+        // "Retry-After: 0" (a CA's 0, or its HTTP-date in the past) invites a client to ask again
+        // at once, in a loop, and a negative one is not delay-seconds at all (RFC 9110 §10.2.3).
+        std::erase_if(response.headers,
+                      [](const auto& header) { return header.first == "Retry-After"; });
+        const long long seconds = std::max<long long>(delay->count(), 1);
+        response.headers.emplace_back("Retry-After", std::to_string(seconds));
     }
     return response;
 }

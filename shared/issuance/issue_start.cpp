@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "core/error.hpp"
 #include "crypto/random.hpp"
@@ -30,21 +32,20 @@ constexpr std::chrono::seconds kCaUnreachableRetryAfter{30};
 constexpr milliseconds kIssueClaimLease{5 * 60'000};
 
 // What an API client is told when the CA failed it. The domain is unchanged, so trying again
-// is safe; Retry-After says when it may help: the CA's own (bounded) for its rate limits, a
-// short pause for a CA that did not answer.
-Error badGateway(const acme::AcmeError& e) {
+// is safe; Retry-After says when it may help. After the CA's rate limit, `blockedFor`: how long
+// the domain's next call is held off (the retry backoff or the CA's Retry-After, whichever is
+// longer, dropIssueClaim), so that a client obeying it is not refused 429 for asking too soon;
+// a short pause (or the CA's own, bounded) for a CA that did not answer or answered 5xx.
+Error badGateway(const acme::AcmeError& e, std::optional<milliseconds> blockedFor) {
     Error error(ErrorCode::BadGateway,
                 e.unreachable() ? std::string("ACME CA unreachable: ") + e.problem().detail
                                 : std::string("ACME CA refused: ") + e.problem().detail,
                 std::string(toString(failureCodeOf(e))));
-    if (e.is(acme::ProblemType::kRateLimited))
-        error.retryAfter(clampRetryAfter(e.retryAfter().value_or(kCaUnreachableRetryAfter),
-                                         RetryAfterKind::RateLimit));
+    if (blockedFor)
+        error.retryAfter(std::chrono::ceil<std::chrono::seconds>(*blockedFor));
     else if (e.retryable())
-        error.retryAfter(
-            clampRetryAfter(std::max(e.retryAfter().value_or(kCaUnreachableRetryAfter),
-                                     std::chrono::seconds(1)),
-                            RetryAfterKind::Poll));
+        error.retryAfter(clampRetryAfter(e.retryAfter().value_or(kCaUnreachableRetryAfter),
+                                         RetryAfterKind::Poll));
     return error;
 }
 
@@ -135,12 +136,20 @@ StartedIssuance startIssuance(Database& database, const Config& config,
             break;
         case Claim::InProgress:
             throw refused(DomainStatus::CertificatePending);
-        case Claim::TooSoon:
+        case Claim::TooSoon: {
+            const std::string retryIn =
+                "retry in " + std::to_string((claim.waitMs + 999) / 1000) + " s";
+            // No failure in a row: the wait is the one after the CA's rate limit (below).
             throw Error::tooSoon(
-                "certificate issuance for this domain failed " + std::to_string(claim.failures) +
-                    " time(s) in a row; retry in " + std::to_string((claim.waitMs + 999) / 1000) +
-                    " s (the wait doubles with each failure)",
+                claim.failures == 0
+                    ? "the CA refused this domain's last certificate order: it is "
+                      "rate-limiting the account; " + retryIn + " (the CA's Retry-After or "
+                      "ISSUE_RETRY_BACKOFF, whichever is longer)"
+                    : "certificate issuance for this domain failed " +
+                          std::to_string(claim.failures) + " time(s) in a row; " + retryIn +
+                          " (the wait doubles with each failure)",
                 milliseconds(claim.waitMs));
+        }
         case Claim::Moved:
             if (claim.status.empty()) throw Error(ErrorCode::NotFound, "domain not found");
             throw refused(parseDomainStatus(claim.status).value_or(DomainStatus::Pending));
@@ -184,14 +193,14 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         logEvent(LogLevel::Warn, "acme order failed",
                  {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
         // The domain stays as it was; after the CA's rate limit, its next call waits the
-        // CA's Retry-After (RFC 8555 §6.6, clamped) or the retry backoff.
-        std::optional<Poco::Int64> retryIn;
+        // CA's Retry-After (RFC 8555 §6.6, clamped) or the retry backoff, whichever is longer,
+        // and the answer's Retry-After says that same wait.
+        std::optional<milliseconds> blockedFor;
         if (e.is(acme::ProblemType::kRateLimited))
-            retryIn = retryDelay(config.issueRetryBackoff, 1, e.retryAfter(),
-                                 kMaxIssueRetryBackoff, RetryAfterKind::RateLimit)
-                          .count();
-        dropClaim(retryIn);
-        throw badGateway(e);
+            blockedFor = retryDelay(config.issueRetryBackoff, 1, e.retryAfter(),
+                                    kMaxIssueRetryBackoff, RetryAfterKind::RateLimit);
+        dropClaim(blockedFor ? std::optional<Poco::Int64>(blockedFor->count()) : std::nullopt);
+        throw badGateway(e, blockedFor);
     } catch (...) {
         dropClaim(std::nullopt);
         throw;

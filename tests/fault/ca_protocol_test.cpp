@@ -5,7 +5,8 @@
 // answered without Location; dns-account-01 and dns-persist-01 offered before dns-01 are passed
 // over; userActionRequired names where to act; a CA without profiles refuses every profile; an
 // order whose authorization the CA fails after newOrder keeps its budget token spent and gives
-// its authorization back; an order the CA never makes ready fails at POLL_TIMEOUT.
+// its authorization back; an order the CA never makes ready fails at POLL_TIMEOUT; after the CA
+// rate-limits newOrder, issue-certificate's Retry-After is the wait the next call is held to.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -99,7 +100,8 @@ TEST_CASE("CA protocol: processing is waited on as Retry-After asks, finalize ne
     // delay-seconds, 1-2 s as an HTTP-date (whole seconds); never the scheduler's 250 ms pace,
     // nor POLL_INTERVAL's 5 s.
     const double answered = ca.requestTimes("POST", "/chall/").at(0);
-    const std::vector<double> authorizationPolls = since(ca.requestTimes("POST", "/authz/"), answered);
+    const std::vector<double> authorizationPolls =
+        since(ca.requestTimes("POST", "/authz/"), answered);
     CAPTURE(listed(authorizationPolls));
     REQUIRE(authorizationPolls.size() == 4);  // three processing, then valid
     for (double gap : gaps(authorizationPolls)) {
@@ -151,6 +153,43 @@ TEST_CASE("CA protocol: userActionRequired fails issue-certificate naming where 
     CHECK(refused.jsonString("error") == "ACME CA refused: Terms of service have changed; the CA "
                                          "needs a person to act at " + where);
     CHECK(get("/domains/" + domain.id).jsonString("status") == "verified");
+}
+
+TEST_CASE("CA protocol: after the CA rate-limits newOrder, issue-certificate's Retry-After is the "
+          "wait the next call is held to, at least 1 s") {
+    // newOrder answered 429 rateLimited with Retry-After 10, 0, an HTTP-date in the past, or
+    // none. The domain's next call is held off ISSUE_RETRY_BACKOFF or the CA's Retry-After,
+    // whichever is longer: here ISSUE_RETRY_BACKOFF, 5 minutes, each time.
+    for (const std::string retryAfter : {"10", "0", "past", "none"}) {
+        CAPTURE(retryAfter);
+        Leftovers leftovers;
+        StalledCa ca({"--stall", "none", "--rate-limit-new-order", retryAfter});
+        ApiServer api("ca-protocol",
+                      {{"ACME_DIRECTORY", ca.directory()}, {"ISSUE_RETRY_BACKOFF", "5m"}});
+        const TestDomain domain = verifiedDomain("ca-protocol-rate-limited", leftovers);
+        const HttpResult limited = send(api.baseUrl(), issueRequest(domain));
+        INFO(limited.body << "\n" << describe(ca.process()));
+        REQUIRE(limited.status == 502);
+        CHECK(limited.jsonString("error_code") == "ca_rate_limited");
+        // Before, the CA's own value: 10, 0 (for "0" and the past date), 30 when it sent none,
+        // while the next call was refused for 5 minutes.
+        const long long promised = limited.retryAfterSeconds();
+        CHECK(promised >= 1);
+        CHECK(promised == 300);
+        // A client that obeys it is not refused: one that asks sooner is, without reaching the
+        // CA, and told to wait no longer than it was promised. Before: "certificate issuance
+        // for this domain failed 0 time(s) in a row; retry in 300 s".
+        const HttpResult again = send(api.baseUrl(), issueRequest(domain));
+        INFO(again.body);
+        CHECK(again.status == 429);
+        const long long wait = again.retryAfterSeconds();
+        CHECK(wait >= 1);
+        CHECK(wait <= promised);
+        CHECK(again.jsonString("error").find("failed 0 time") == std::string::npos);
+        CHECK(again.jsonString("error").find("rate-limiting the account") != std::string::npos);
+        CHECK(ca.requests("POST", "/order-plz") == 1);
+        CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+    }
 }
 
 TEST_CASE("CA protocol: an answer larger than 1 MiB is refused, not read whole") {

@@ -28,6 +28,12 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
                 [--processing-polls N] [--no-profiles] [--user-action-required]
                 [--authorization-error STATUS] [--order-never-ready]
+                [--rate-limit-new-order SECONDS|past|none]
+
+With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
+(RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
+§10.2.3) as delay-seconds when it is a number ("0" too), an HTTP-date an hour ago for "past",
+and no Retry-After at all for "none".
 
 With --order-never-ready the order stays "pending" after its authorization is valid (RFC 8555
 §7.1.6 says it becomes "ready"): a CA that never lets it be finalized.
@@ -55,6 +61,13 @@ import time
 counter = itertools.count(1)
 
 
+def rate_limit_retry_after(value):
+    """--rate-limit-new-order's value: whole seconds, "past" or "none"."""
+    if value in ("past", "none") or (value.isascii() and value.isdigit()):
+        return value
+    raise argparse.ArgumentTypeError("whole seconds, past or none")
+
+
 def parse_args():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0, help="0: any free one")
@@ -80,6 +93,10 @@ def parse_args():
                              "is valid")
     parser.add_argument("--authorization-error", type=int, default=0,
                         help="the status reading an authorization answers (0: none)")
+    parser.add_argument("--rate-limit-new-order", metavar="SECONDS|past|none",
+                        type=rate_limit_retry_after,
+                        help="newOrder answers 429 rateLimited with this Retry-After: delay-"
+                             "seconds, an HTTP-date an hour ago (past), or none")
     return parser.parse_args()
 
 
@@ -103,6 +120,16 @@ def retry_after_header():
     if next(RETRY_AFTER_FORMS) % 2 == 0:
         return [("Retry-After", str(ARGS.retry_after))]
     return [("Retry-After", email.utils.formatdate(time.time() + ARGS.retry_after, usegmt=True))]
+
+
+def rate_limit_header():
+    """--rate-limit-new-order: the Retry-After of the 429, if any."""
+    value = ARGS.rate_limit_new_order
+    if value == "none":
+        return []
+    if value == "past":
+        return [("Retry-After", email.utils.formatdate(time.time() - 3600, usegmt=True))]
+    return [("Retry-After", value)]
 
 
 def b64url_decode(text):
@@ -218,6 +245,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                               "detail": "Terms of service have changed",
                               "instance": BASE + "/agreement?token=W8Ih3PswD-8"},
                         [("Link", f'<{BASE}/terms/v2>;rel="terms-of-service"')])
+        elif self.path == "/order-plz" and ARGS.rate_limit_new_order is not None:
+            self.answer(429, {"type": "urn:ietf:params:acme:error:rateLimited",
+                              "detail": "too many new orders recently for this account"},
+                        rate_limit_header())
         elif self.path == "/order-plz":
             if ARGS.stall == "new-order":
                 self.stall()

@@ -5,6 +5,7 @@
 #include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,37 @@ TEST_CASE("errorResponse: a 503 says when to retry, other errors do not") {
     CHECK(retryAfter(errorResponse(ErrorCode::DatabaseTimeout, "database busy")) == "2");
     CHECK(retryAfter(errorResponse(ErrorCode::Internal, "internal error")).empty());
     CHECK(retryAfter(errorResponse(ErrorCode::NotFound, "domain not found")).empty());
+}
+
+TEST_CASE("errorResponse: an error's Retry-After is whole seconds, at least 1") {
+    auto retryAfter = [](const Error& error) {
+        std::string value;
+        int headers = 0;
+        for (const auto& [name, header] : errorResponse(error).headers)
+            if (name == "Retry-After") {
+                value = header;
+                ++headers;
+            }
+        CHECK(headers == 1);
+        return value;
+    };
+    auto after = [](std::chrono::seconds delay) {
+        return Error(ErrorCode::BadGateway, "ACME CA refused: rate limited", "ca_rate_limited")
+            .retryAfter(delay);
+    };
+    // Before, a CA's "Retry-After: 0" (or an HTTP-date in the past) was passed on as "0": ask
+    // again at once (openapi.json: at least 1).
+    CHECK(retryAfter(after(std::chrono::seconds(0))) == "1");
+    CHECK(retryAfter(after(std::chrono::seconds(-5))) == "1");
+    CHECK(retryAfter(after(std::chrono::seconds(1))) == "1");
+    CHECK(retryAfter(after(std::chrono::seconds(300))) == "300");
+    // A 503's own delay replaces the default 2.
+    CHECK(retryAfter(Error(ErrorCode::DatabaseTimeout, "database busy")
+                         .retryAfter(std::chrono::seconds(0))) == "1");
+    // tooSoon rounds its milliseconds up.
+    CHECK(retryAfter(Error::tooSoon("too soon", std::chrono::milliseconds(0))) == "1");
+    CHECK(retryAfter(Error::tooSoon("too soon", std::chrono::milliseconds(1001))) == "2");
+    CHECK(retryAfter(Error::tooSoon("too soon", std::chrono::milliseconds(2000))) == "2");
 }
 
 TEST_CASE("errorResponse keeps the body printable ASCII JSON whatever the message holds") {
