@@ -8,6 +8,7 @@
 #include <cctype>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/hex.hpp"
@@ -37,7 +38,12 @@ std::map<std::string, std::string> parseQueryString(const std::string& text) {
             } catch (const Poco::Exception&) {
                 throw Error(ErrorCode::BadRequest, "malformed query string");
             }
-            query[name] = value;
+            // Which of two values counts would be a guess (the last one did: `status=bogus&
+            // status=pending` listed pending domains past the 400 for bogus, `status=pending&
+            // status=verified` only the verified ones), as for a JSON body's keys (json_body.cpp).
+            if (!query.emplace(name, std::move(value)).second)
+                throw Error(ErrorCode::BadRequest,
+                            "query parameter " + name.substr(0, 40) + " given more than once");
         }
         if (amp == std::string::npos) break;
         start = amp + 1;

@@ -16,13 +16,14 @@ struct Request {
     std::string body;
     std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
     std::string route;                          // that pattern ("/domains/{id}"), once matched
-    std::map<std::string, std::string> query;   // QUERY_STRING, percent-decoded; last one wins
+    std::map<std::string, std::string> query;   // QUERY_STRING, percent-decoded, names unique
 
     const std::string& param(const std::string& name) const;
 };
 
 // "a=1&b=x%20y" -> {a: 1, b: "x y"}; pieces without '=' map to "". Throws Error(BadRequest) on
-// a malformed percent-encoding.
+// a malformed percent-encoding and on a name given more than once ("a=1&a=2", "a&a", "a=1&%61=2":
+// names compared decoded), naming it (its first 40 bytes).
 std::map<std::string, std::string> parseQueryString(const std::string& text);
 
 // Matches "/domains/{id}/verify" against a path, filling `params`. Segments in braces match one

@@ -121,11 +121,22 @@ TEST_CASE("api: GET /domains lists newest first with an opaque cursor, and rejec
         {"a cursor not from us", "cursor=bm90LWEtY3Vyc29y", "cursor"},
         {"a cursor that is not base64url", "cursor=%%%", ""},
         {"unknown parameter", "offset=10", "unknown query parameter"},
+        // A parameter given twice: before, the last one won, past the 400 of the first (200),
+        // and a client expecting OR from two statuses silently got only the last.
+        {"an unknown status, then a valid one", "status=bogus&status=pending",
+         "query parameter status given more than once"},
+        {"an empty status, then a valid one", "status=&status=active",
+         "query parameter status given more than once"},
+        {"limit 0, then a valid one", "limit=0&limit=2",
+         "query parameter limit given more than once"},
+        {"two valid statuses", "status=pending&status=verified",
+         "query parameter status given more than once"},
     };
     for (const auto& c : bad) {
         CAPTURE(c.description);
         const HttpResult result = get("/domains?" + c.query);
         CHECK(result.status == 400);
+        CHECK(isJsonAnswer(result));
         CHECK(result.jsonString("error").find(c.fragment) != std::string::npos);
     }
 }

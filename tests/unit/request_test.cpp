@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
+
 using namespace dnsh;
 
 namespace {
@@ -58,6 +60,48 @@ TEST_CASE("matchRoute matches segments and fills parameters") {
         Params params;
         CHECK(matchRoute(c.pattern, c.path, params) == c.matches);
         if (c.matches) CHECK(params == c.params);
+    }
+}
+
+TEST_CASE("parseQueryString decodes names and values") {
+    using Query = std::map<std::string, std::string>;
+    CHECK(parseQueryString("") == Query{});
+    CHECK(parseQueryString("a=1&b=x%20y") == Query{{"a", "1"}, {"b", "x y"}});
+    CHECK(parseQueryString("status=&limit=2") == Query{{"status", ""}, {"limit", "2"}});
+    CHECK(parseQueryString("flag&&b=c") == Query{{"flag", ""}, {"b", "c"}});
+    CHECK(parseQueryString("a=1=2") == Query{{"a", "1=2"}});
+    CHECK_THROWS_AS(parseQueryString("a=%zz"), Error);
+}
+
+TEST_CASE("parseQueryString refuses a parameter given more than once, naming it") {
+    struct Case {
+        std::string description;
+        std::string text;
+        std::string named;
+    };
+    // Before, the last one won: `status=bogus&status=pending` passed the 400 for bogus, and
+    // `status=pending&status=verified` listed only the verified domains.
+    const std::vector<Case> cases{
+        {"the same value twice", "a=1&a=1", "a"},
+        {"two values", "a=1&a=2", "a"},
+        {"an invalid value first", "status=bogus&status=pending", "status"},
+        {"an empty value first", "status=&status=active", "status"},
+        {"apart", "limit=0&cursor=x&limit=2", "limit"},
+        {"without values", "a&a", "a"},
+        {"one encoded", "a=1&%61=2", "a"},
+        {"a long name, cut", std::string(300, 'n') + "=1&" + std::string(300, 'n') + "=2",
+         std::string(40, 'n')},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        try {
+            parseQueryString(c.text);
+            FAIL_CHECK("no error");
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::BadRequest);
+            CHECK(std::string(e.what()) ==
+                  "query parameter " + c.named + " given more than once");
+        }
     }
 }
 
