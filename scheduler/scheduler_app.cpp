@@ -105,7 +105,9 @@ void SchedulerApp::runUntilStopped(IdlePolling& polling, const std::string& owne
 void SchedulerApp::workerLoop(int index) {
     const std::string owner = replicaName() + ":" + std::to_string(index);
     // Worker 0 also starts the due renewals (once a second, a cheap index scan): it looks every
-    // interval when idle, the lookout of the others (IssuanceWorker::keepsLooking).
+    // interval when idle, the lookout of the others (IssuanceWorker::keepsLooking). Its other
+    // scans (renewalInfo, the delegation sweep) wait on CAs and DNS servers: it hands the watch
+    // on before them.
     runUntilStopped<IssuanceWorker>(orderPolling_, owner, "worker error", [&] {
         return std::make_unique<IssuanceWorker>(config_, owner, index == 0, &orderPolling_);
     });

@@ -19,6 +19,17 @@ void IdlePolling::claimed() {
     }
 }
 
+void IdlePolling::busy() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Another worker keeps watch: nothing changes.
+    if (lookout_ && lookout_ != std::this_thread::get_id()) return;
+    lookout_.reset();
+    if (waiting_ > wakeups_) {
+        ++wakeups_;
+        workerWait_.notify_one();
+    }
+}
+
 bool IdlePolling::next(bool foundWork, bool keepsLooking) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (foundWork) return !stopping_;

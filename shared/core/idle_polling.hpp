@@ -6,7 +6,7 @@
 // idle worker, the lookout, looks every interval and the other idle workers wait. A worker that
 // claims work stops being the lookout and wakes one waiting worker at once: due work comes in
 // bursts (renewals due together, a batch of new domains), so a burst still reaches every worker,
-// one claim apart, and the queue is watched while the lookout works.
+// one claim apart, and the queue is watched while the lookout works (or scans: busy()).
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -24,6 +24,11 @@ public:
 
     // Called by a worker's thread as soon as its look claimed work, before doing it.
     void claimed();
+    // Called by a worker's thread before long work of its own that is not a claim (periodic
+    // scans that wait on a CA or a DNS server): when it keeps watch (or nobody does), the watch
+    // goes to a waiting worker, woken now, so the queue is still looked at meanwhile. Nothing
+    // when another worker keeps watch.
+    void busy();
     // Called by a worker's thread after each look (and the work it found); returns when the
     // worker is to look again: at once after work; after the interval as the lookout; when woken
     // otherwise. A worker that `keepsLooking` (it has work of its own besides the queue: periodic

@@ -41,6 +41,10 @@ IssuanceWorker::IssuanceWorker(const Config& config, std::string owner, bool sca
       scans_(scans),
       polling_(polling) {}
 
+void IssuanceWorker::handWatchOn() {
+    if (polling_) polling_->busy();
+}
+
 void IssuanceWorker::scheduleRenewals() {
     const auto now = std::chrono::steady_clock::now();
     if (now < nextRenewalScan_) return;
@@ -60,6 +64,8 @@ void IssuanceWorker::refreshRenewalInfo() {
     const auto due = database_.withSession([&](Poco::Data::Session& session) {
         return OrderStore(session).claimAriFetches(kAriFetchesPerScan, kAriHoldMs);
     });
+    if (due.empty()) return;
+    handWatchOn();  // up to 20 CA requests: the other workers take the new orders meanwhile
     // A full batch: more are due (a drill, a restart after a day): the next batch at the next
     // turn of this worker, between orders, not a scan interval later.
     if (due.size() == static_cast<std::size_t>(kAriFetchesPerScan)) nextAriScan_ = now;
@@ -81,7 +87,9 @@ void IssuanceWorker::preparePersistOffers() {
         std::all_of(persistReady_.begin(), persistReady_.end(), [](bool ready) { return ready; });
     if (allReady || now < nextPersistPrepare_) return;
     // Each CA once; one that fails is asked again later, less often each time (a CA that does
-    // not answer holds this worker, and so the renewal scan, for its timeout).
+    // not answer holds this worker, and so the renewal scan, for its timeout; not the orders:
+    // another worker looks for them meanwhile).
+    handWatchOn();
     persistReady_.resize(accounts.size(), false);
     bool all = true;
     for (std::size_t i = 0; i < accounts.size(); ++i) {
@@ -111,6 +119,8 @@ void IssuanceWorker::sweepDelegationLeftovers() {
             sweep_.queueLeftovers();
         }
         if (now < nextCleanupScan_) return;
+        // Each value removed may wait DNS_TIMEOUT on the primary: the orders go to another worker.
+        handWatchOn();
         switch (sweep_.removeDue(kCleanupsPerScan)) {
             case DelegationSweep::Outcome::More:
                 // A full batch: the next one at this worker's next turn.

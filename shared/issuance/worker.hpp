@@ -22,8 +22,9 @@ namespace dnsh {
 
 class IssuanceWorker {
 public:
-    // `polling`, when given, hears when this worker claims an order and when an order it gave
-    // back comes due again.
+    // `polling`, when given, hears when this worker claims an order, when an order it gave back
+    // comes due again, and when its scans are about to wait on a CA or the DNS (IdlePolling::
+    // busy: another worker looks for orders meanwhile).
     IssuanceWorker(const Config& config, std::string owner, bool scans,
                    IdlePolling* polling = nullptr);
 
@@ -47,7 +48,7 @@ private:
     // (at most hourly).
     void preparePersistOffers();
     // Delegated values still in the zone that nothing else will remove (a deleted domain's, a
-    // delete the primary did not take): removed, every 2 s, or later while the primary fails
+    // delete the primary did not take): removed, every 10 s, or later while the primary fails
     // (issuance/delegation_cleanup.hpp). Only when the service publishes (DELEGATION_ZONE).
     void sweepDelegationLeftovers();
 
@@ -61,6 +62,8 @@ private:
     // True when nothing is left to give back (or another replica holds the order now).
     bool releaseLeftover();
     void release(const std::string& orderId, std::chrono::milliseconds delay, bool dnsPoll);
+    // Before a scan waits on a CA or the DNS: the watch over the queue goes to another worker.
+    void handWatchOn();
 
     const Config& config_;
     std::string owner_;

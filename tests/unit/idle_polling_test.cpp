@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -48,14 +49,17 @@ private:
 };
 
 // `count` workers looking in `queue` as dns-scheduler's do (worker 0 keeps looking: it has the
-// renewal scans), each busy for `work` with an item it took; `busyMost` the most at once.
+// renewal scans, `scan`, run before each of its looks), each busy for `work` with an item it
+// took; `busyMost` the most at once.
 struct Workers {
-    Workers(IdlePolling& shared, Queue& queue, int count, std::chrono::milliseconds work)
+    Workers(IdlePolling& shared, Queue& queue, int count, std::chrono::milliseconds work,
+            std::function<void()> scan = {})
         : polling(shared) {
         for (int index = 0; index < count; ++index)
-            threads.emplace_back([this, &queue, index, work] {
+            threads.emplace_back([this, &queue, index, work, scan] {
                 bool running = true;
                 while (running) {
+                    if (index == 0 && scan) scan();
                     const bool found = queue.take();
                     if (found) {
                         polling.claimed();
@@ -129,6 +133,30 @@ TEST_CASE("a lookout that finds work hands the watch on: the queue is still look
     queue.add();
     std::this_thread::sleep_for(100ms);
     CHECK(queue.taken().size() == 2);
+    workers.stop();
+}
+
+TEST_CASE("a lookout that goes busy with a long scan of its own wakes another worker to look") {
+    IdlePolling polling(20ms);
+    Queue queue;
+    // Worker 0's scans, as dns-scheduler's worker 0 runs them before its look: quick, but once
+    // the case says so, one that waits 1 s on a CA or DNS server that does not answer.
+    std::atomic<bool> slowScan{false};
+    Workers workers(polling, queue, 4, 0ms, [&] {
+        if (!slowScan.exchange(false)) return;
+        polling.busy();
+        std::this_thread::sleep_for(1s);
+    });
+    std::this_thread::sleep_for(100ms);  // idle: worker 0 keeps the watch, the others wait
+    slowScan = true;
+    std::this_thread::sleep_for(100ms);  // worker 0 in its scan
+    const auto added = Clock::now();
+    queue.add();
+    std::this_thread::sleep_for(300ms);
+    // Taken by a woken worker within a look or two, not when the scan ends.
+    const auto taken = queue.taken();
+    REQUIRE(taken.size() == 1);
+    CHECK(taken.front() - added < 200ms);
     workers.stop();
 }
 
