@@ -38,10 +38,10 @@ void Issuer::deleteDomain(const std::string& domainId) {
     removeDomain(database_, cas_, domainId, config_.delegationZone);
 }
 
-void Issuer::refreshRenewalInfo(const AriDue& due) {
+bool Issuer::refreshRenewalInfo(const AriDue& due) {
     AcmeAccount* account = cas_.find(due.caDirectory);
-    if (account == nullptr) return;  // its next fetch was put off when it was claimed
-    dnsh::refreshRenewalInfo(database_, account->client(), due, config_.ariMaxWait);
+    if (account == nullptr) return true;  // its next fetch was put off when it was claimed
+    return dnsh::refreshRenewalInfo(database_, account->client(), due, config_.ariMaxWait);
 }
 
 }  // namespace dnsh

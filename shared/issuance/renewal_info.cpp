@@ -31,6 +31,8 @@ std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string&
     } catch (const std::exception& e) {
         // §4.3.3: an error is a long-term one: keep the renew_at we have, ask again later.
         advice.problem = errorDetail(e);
+        const auto* caError = dynamic_cast<const acme::AcmeError*>(&e);
+        advice.unanswered = caError != nullptr && caError->unreachable();
         logEvent(LogLevel::Warn, "renewalInfo not usable", {{"detail", advice.problem}});
         advice.nextFetchMs =
             std::min<milliseconds>(acme::ariRetryAfter(std::nullopt), maxWait).count();
@@ -49,15 +51,21 @@ std::optional<std::string> ariReplaces(Database& database, acme::Client& client,
     return acme::ariCertId(leaf);
 }
 
-void refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due,
+bool refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due,
                         milliseconds maxWait) {
+    try {
+        client.directory();  // kept once read; askRenewalInfo reads it too
+    } catch (const acme::AcmeError& e) {
+        return !e.unreachable();  // the hold set by the claim keeps it from being asked in a loop
+    }
     const auto advice = askRenewalInfo(client, due.leafPem, maxWait);
-    if (!advice) return;  // the hold set by the claim keeps it from being asked in a loop
+    if (!advice) return true;  // no renewalInfo: the claim's hold, as above
     database.withSession([&](Poco::Data::Session& session) {
         OrderStore(session).recordAri(due.certificateId, advice->renewAtEpochMs,
                                       advice->nextFetchMs);
         return true;
     });
+    return !advice->unanswered;
 }
 
 }  // namespace dnsh

@@ -18,6 +18,7 @@ struct AriAdvice {
     std::optional<Poco::Int64> renewAtEpochMs;  // none when the answer was unusable
     Poco::Int64 nextFetchMs = 0;
     std::string problem;  // why the answer was unusable ("" when it was)
+    bool unanswered = false;  // the CA was not reached, or its timeout was spent (the problem)
 };
 
 // Nothing when the directory has no renewalInfo. The next fetch waits what the CA's Retry-After
@@ -29,8 +30,10 @@ std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string&
 std::optional<std::string> ariReplaces(Database& database, acme::Client& client,
                                        const StoredOrder& order);
 
-// Asks the CA's renewalInfo about a certificate again and records its advice.
-void refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due,
+// Asks the CA's renewalInfo about a certificate again and records its advice. False when the CA
+// did not answer (not reached, or its timeout spent: on the directory, nothing is recorded and
+// the claim's hold stands): the next request to it would most likely wait as long.
+bool refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due,
                         std::chrono::milliseconds maxWait);
 
 }  // namespace dnsh

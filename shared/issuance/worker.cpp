@@ -1,6 +1,7 @@
 #include "issuance/worker.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "core/error.hpp"
 #include "issuance/order_store.hpp"
@@ -66,17 +67,28 @@ void IssuanceWorker::refreshRenewalInfo() {
     });
     if (due.empty()) return;
     handWatchOn();  // up to 20 CA requests: the other workers take the new orders meanwhile
-    // A full batch: more are due (a drill, a restart after a day): the next batch at the next
-    // turn of this worker, between orders, not a scan interval later.
-    if (due.size() == static_cast<std::size_t>(kAriFetchesPerScan)) nextAriScan_ = now;
+    // A CA that did not answer (its timeout spent, or not reached) is asked nothing more in this
+    // batch: its other certificates keep the claim's hold (kAriHoldMs) and come again after it.
+    std::set<std::string> unanswered;
     for (const auto& certificate : due) {
+        if (unanswered.count(certificate.caDirectory) != 0) continue;
         try {
-            issuer_->refreshRenewalInfo(certificate);
+            if (!issuer_->refreshRenewalInfo(certificate)) {
+                unanswered.insert(certificate.caDirectory);
+                logEvent(LogLevel::Warn, "renewalInfo fetches put off: the CA did not answer",
+                         {{"ca", certificate.caDirectory},
+                          {"certificate_id", certificate.certificateId},
+                          {"worker", owner_}});
+            }
         } catch (const std::exception& e) {
             logEvent(LogLevel::Warn, "renewalInfo refresh failed",
                      {{"certificate_id", certificate.certificateId}, {"detail", errorDetail(e)}});
         }
     }
+    // A full batch with every CA answering: more are due (a drill, a restart after a day): the
+    // next batch at the next turn of this worker, between orders, not a scan interval later.
+    if (due.size() == static_cast<std::size_t>(kAriFetchesPerScan) && unanswered.empty())
+        nextAriScan_ = now;
 }
 
 void IssuanceWorker::preparePersistOffers() {
