@@ -92,7 +92,8 @@ void SchedulerApp::runUntilStopped(IdlePolling& polling, const std::string& owne
         try {
             if (!worker) worker = make();
             // A step finishes before the loop looks at the stop flag again: in-flight work is
-            // either completed or its lease simply runs out.
+            // either completed or its lease simply runs out. Worker 0's scans look at it
+            // between two items (IssuanceWorker's stopRequested).
             const bool worked = worker->runOnce();
             if (!polling.next(worked, worker->keepsLooking())) break;
         } catch (const std::exception& e) {
@@ -107,9 +108,10 @@ void SchedulerApp::workerLoop(int index) {
     // Worker 0 also starts the due renewals (once a second, a cheap index scan): it looks every
     // interval when idle, the lookout of the others (IssuanceWorker::keepsLooking). Its other
     // scans (renewalInfo, the delegation sweep) wait on CAs and DNS servers: it hands the watch
-    // on before them.
+    // on before them, and ends them between two items once the scheduler stops.
     runUntilStopped<IssuanceWorker>(orderPolling_, owner, "worker error", [&] {
-        return std::make_unique<IssuanceWorker>(config_, owner, index == 0, &orderPolling_);
+        return std::make_unique<IssuanceWorker>(config_, owner, index == 0, &orderPolling_,
+                                                [this] { return stopping_.load(); });
     });
 }
 

@@ -156,7 +156,8 @@ int DelegationSweep::queueLeftovers() {
     return queued;
 }
 
-DelegationSweep::Outcome DelegationSweep::removeDue(int limit) {
+DelegationSweep::Outcome DelegationSweep::removeDue(int limit,
+                                                    const std::function<bool()>& stopRequested) {
     if (!updater_) return Outcome::Idle;
     using Claimed = DelegationCleanupStore::Claimed;
     auto store = [&](auto&& work) {
@@ -166,6 +167,8 @@ DelegationSweep::Outcome DelegationSweep::removeDue(int limit) {
         });
     };
     for (int handled = 0; handled < limit; ++handled) {
+        // Stopping: the rows not claimed yet wait for the next sweep, of any replica.
+        if (stopRequested && stopRequested()) return Outcome::More;
         const std::optional<Claimed> row = store([&](DelegationCleanupStore& cleanup) {
             return cleanup.claimNext(kClaimHoldMs, kInUseHoldMs,
                                      millis(kDelegationCleanupGiveUp));

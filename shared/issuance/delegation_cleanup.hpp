@@ -10,6 +10,7 @@
 #include <Poco/Types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -80,12 +81,14 @@ public:
     enum class Outcome {
         Idle,    // nothing was due
         Done,    // every due row handled, none failed
-        More,    // `limit` rows handled, none failed: more may be due
+        More,    // `limit` rows handled (or a stop came first), none failed: more may be due
         Failed,  // a delete failed: the primary is likely down, the rest waits for a later turn
     };
     // Up to `limit` due values deleted from the zone (each an RFC 2136 delete of that value
-    // alone); stops at the first that the primary does not take.
-    Outcome removeDue(int limit);
+    // alone, which may wait DNS_TIMEOUT); stops at the first that the primary does not take,
+    // and before the next row once `stopRequested` (when given) says so: a row is claimed only
+    // when it is about to be tried, so none is left half done.
+    Outcome removeDue(int limit, const std::function<bool()>& stopRequested = {});
     // Queues finished orders' leftovers (kDelegationLeftoverGrace); returns how many.
     int queueLeftovers();
 

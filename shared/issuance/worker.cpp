@@ -32,7 +32,7 @@ constexpr std::chrono::seconds kLeftoverScanInterval{60};
 }  // namespace
 
 IssuanceWorker::IssuanceWorker(const Config& config, std::string owner, bool scans,
-                               IdlePolling* polling)
+                               IdlePolling* polling, std::function<bool()> stopRequested)
     : config_(config),
       owner_(std::move(owner)),
       database_(config.databaseUrl, config.databaseLimits),
@@ -40,7 +40,8 @@ IssuanceWorker::IssuanceWorker(const Config& config, std::string owner, bool sca
       issuer_(std::make_unique<Issuer>(database_, config_, resolver_, CaCaller::Scheduler)),
       sweep_(database_, config_),
       scans_(scans),
-      polling_(polling) {}
+      polling_(polling),
+      stopRequested_(std::move(stopRequested)) {}
 
 void IssuanceWorker::handWatchOn() {
     if (polling_) polling_->busy();
@@ -71,6 +72,8 @@ void IssuanceWorker::refreshRenewalInfo() {
     // batch: its other certificates keep the claim's hold (kAriHoldMs) and come again after it.
     std::set<std::string> unanswered;
     for (const auto& certificate : due) {
+        // Stopping: the rest keep their hold too, as after a crash.
+        if (stopping()) return;
         if (unanswered.count(certificate.caDirectory) != 0) continue;
         try {
             if (!issuer_->refreshRenewalInfo(certificate)) {
@@ -105,6 +108,7 @@ void IssuanceWorker::preparePersistOffers() {
     persistReady_.resize(accounts.size(), false);
     bool all = true;
     for (std::size_t i = 0; i < accounts.size(); ++i) {
+        if (stopping()) return;
         if (persistReady_[i]) continue;
         try {
             accounts[i]->recordPersistIssuer();
@@ -133,7 +137,7 @@ void IssuanceWorker::sweepDelegationLeftovers() {
         if (now < nextCleanupScan_) return;
         // Each value removed may wait DNS_TIMEOUT on the primary: the orders go to another worker.
         handWatchOn();
-        switch (sweep_.removeDue(kCleanupsPerScan)) {
+        switch (sweep_.removeDue(kCleanupsPerScan, [this] { return stopping(); })) {
             case DelegationSweep::Outcome::More:
                 // A full batch: the next one at this worker's next turn.
                 cleanupRetryIn_ = {};
@@ -198,6 +202,8 @@ bool IssuanceWorker::runOnce() {
             refreshRenewalInfo();
             sweepDelegationLeftovers();
         }
+        // Stopping (maybe during the scans): no new order is taken on.
+        if (stopping()) return false;
         orderId = database_.withSession([&](Poco::Data::Session& session) {
             return OrderStore(session).claimDue(owner_, config_.leaseDuration.count());
         });

@@ -6,6 +6,7 @@
 // has its own database session and ACME connection.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,11 +25,14 @@ class IssuanceWorker {
 public:
     // `polling`, when given, hears when this worker claims an order, when an order it gave back
     // comes due again, and when its scans are about to wait on a CA or the DNS (IdlePolling::
-    // busy: another worker looks for orders meanwhile).
+    // busy: another worker looks for orders meanwhile). `stopRequested`, when given, says the
+    // process is stopping: the scans end between two items (a CA request or DNS update
+    // under way is finished first) and no order is claimed.
     IssuanceWorker(const Config& config, std::string owner, bool scans,
-                   IdlePolling* polling = nullptr);
+                   IdlePolling* polling = nullptr, std::function<bool()> stopRequested = {});
 
-    // Claims and advances at most one order; false when nothing was due (or on an error).
+    // Claims and advances at most one order; false when nothing was due (or on an error, or
+    // once a stop was requested).
     bool runOnce();
     // Looks again every interval even while other workers watch the queue (IdlePolling): it has
     // the scans, or an order to give back once the database answers again (an idle worker that
@@ -66,6 +70,7 @@ private:
     void release(const std::string& orderId, std::chrono::milliseconds delay, bool dnsPoll);
     // Before a scan waits on a CA or the DNS: the watch over the queue goes to another worker.
     void handWatchOn();
+    bool stopping() const { return stopRequested_ && stopRequested_(); }
 
     const Config& config_;
     std::string owner_;
@@ -76,6 +81,7 @@ private:
     DelegationSweep sweep_;
     bool scans_;
     IdlePolling* polling_;
+    std::function<bool()> stopRequested_;
     std::chrono::steady_clock::time_point nextRenewalScan_{};
     std::chrono::steady_clock::time_point nextAriScan_{};
     std::chrono::steady_clock::time_point nextPersistPrepare_{};
