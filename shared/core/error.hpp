@@ -16,6 +16,9 @@ enum class ErrorCode {
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
+    // Well formed, but it contradicts what the service holds: an Idempotency-Key reused with
+    // another request (draft-ietf-httpapi-idempotency-key-header-06 §2.7).
+    UnprocessableContent,
     FailedDependency,  // a DNS lookup the request depends on failed
     TooManyRequests,   // too soon (a backoff, a limit); Retry-After says when to ask again
     BadGateway,        // the ACME CA was unreachable or refused

@@ -6,7 +6,7 @@ namespace dnsh {
 
 namespace {
 
-constexpr EnumNames<FailureCode, 20> kFailureCodes{{{
+constexpr EnumNames<FailureCode, 22> kFailureCodes{{{
     {FailureCode::TxtNotFound, "txt_not_found"},
     {FailureCode::TxtMismatch, "txt_mismatch"},
     {FailureCode::CnameNotFound, "cname_not_found"},
@@ -26,6 +26,8 @@ constexpr EnumNames<FailureCode, 20> kFailureCodes{{{
     {FailureCode::Timeout, "timeout"},
     {FailureCode::DelegationLost, "delegation_lost"},
     {FailureCode::CaaForbidden, "caa_forbidden"},
+    {FailureCode::AlreadyRegistered, "already_registered"},
+    {FailureCode::IdempotencyKeyReused, "idempotency_key_reused"},
     {FailureCode::Internal, "internal"},
 }}};
 

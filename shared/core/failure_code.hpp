@@ -32,6 +32,12 @@ enum class FailureCode {
     Timeout,
     DelegationLost,
     CaaForbidden,  // the name's CAA records do not let the CA issue (RFC 8659 §4)
+    // POST /domains' 409: the name is registered, by a request with another Idempotency-Key or
+    // none (domain/registration.hpp).
+    AlreadyRegistered,
+    // POST /domains' 422: the Idempotency-Key was stored with another request, another name or
+    // profile (draft-ietf-httpapi-idempotency-key-header-06 §2.7).
+    IdempotencyKeyReused,
     Internal,
 };
 

@@ -5,48 +5,8 @@
 #include "core/error.hpp"
 #include "core/failure_code.hpp"
 #include "db/sql.hpp"
-#include "db/sql_time.hpp"
 
 namespace dnsh {
-
-const char* const kInsertDomainSql =
-    "INSERT INTO domains (id, domain_name, verification_token, profile, delegation_label) "
-    "VALUES ($1, $2, $3, nullif($4, ''), $5) "
-    "RETURNING status, delegation_status, " DNSH_RFC3339("created_at") " AS created_at, "
-    DNSH_RFC3339("updated_at") " AS updated_at";
-
-std::optional<Domain> DomainRepository::insert(const std::string& id, const std::string& domainName,
-                                               const std::string& token,
-                                               const std::optional<std::string>& profile,
-                                               const std::string& delegationLabel) {
-    // RETURNING gives the new row's view (nothing else exists for it yet): no read-back. A plain
-    // INSERT, not ON CONFLICT DO NOTHING: the name's unique index refuses a second row all the
-    // same, and the speculative insertion ON CONFLICT sets up cost every POST ~20 us of
-    // PostgreSQL's CPU (README "Benchmark") to spare the rare duplicate an error.
-    std::optional<SqlRows> inserted;
-    try {
-        inserted.emplace(runSql(session_, kInsertDomainSql,
-                                {id, domainName, token, profile.value_or(""), delegationLabel}));
-    } catch (const SqlError& e) {
-        // 23505 unique_violation (PostgreSQL Appendix A) on the name: registered already. The
-        // statement alone failed (no transaction is open here), the session stays usable.
-        if (e.sqlState() == "23505" && e.constraint() == "domains_domain_name_key")
-            return std::nullopt;
-        throw;
-    }
-    const SqlRows& rows = *inserted;
-    Domain domain;
-    domain.id = id;
-    domain.domainName = domainName;
-    domain.verificationToken = token;
-    domain.profile = profile;
-    domain.delegationLabel = delegationLabel;
-    domain.status = parseDomainStatus(rows.text(0, "status")).value_or(DomainStatus::Pending);
-    domain.createdAt = rows.text(0, "created_at");
-    domain.updatedAt = rows.text(0, "updated_at");
-    domain.delegationStatus = rows.text(0, "delegation_status");
-    return domain;
-}
 
 namespace {
 

@@ -25,20 +25,9 @@ struct LiveAuthorizations {
     std::string caDirectory;  // the CA's directory URL; "" when there are none
 };
 
-// POST /domains' one statement: $1 id, $2 name, $3 token, $4 profile ("" for none), $5 the
-// delegation label. Named so that tests/bench/api's row floor runs the very same statement.
-extern const char* const kInsertDomainSql;
-
 class DomainRepository {
 public:
     explicit DomainRepository(Poco::Data::Session& session) : session_(session) {}
-
-    // The new domain's view; nullopt when the name is already registered (unique constraint, no
-    // exception). `delegationLabel`: delegationLabel(token, domainName), stored with the row.
-    std::optional<Domain> insert(const std::string& id, const std::string& domainName,
-                                 const std::string& token,
-                                 const std::optional<std::string>& profile,
-                                 const std::string& delegationLabel);
 
     // The domain view: the row, its newest certificate, the live order's challenges, the
     // renewal state and the last check.

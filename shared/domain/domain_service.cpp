@@ -5,7 +5,6 @@
 #include "config/duration.hpp"
 #include "core/error.hpp"
 #include "crypto/keys.hpp"
-#include "crypto/random.hpp"
 #include "db/transaction.hpp"
 #include "dns/dns_name.hpp"
 #include "dns/txt_check.hpp"
@@ -20,9 +19,6 @@ namespace dnsh {
 
 namespace {
 
-constexpr std::size_t kIdBytes = 16;
-constexpr std::size_t kTokenBytes = 32;
-
 Domain requireDomain(Database& database, std::string_view id) {
     // A malformed id cannot exist: answer 404 without asking the database.
     if (!isDomainId(id)) throw Error(ErrorCode::NotFound, "domain not found");
@@ -34,21 +30,6 @@ Domain requireDomain(Database& database, std::string_view id) {
 }
 
 }  // namespace
-
-Domain registerDomain(Database& database, std::string_view requestedName,
-                      const std::optional<std::string>& profile) {
-    const std::string name = normalizeDomainName(requestedName);
-    const std::string id = randomHex(kIdBytes);
-    const std::string token = randomHex(kTokenBytes);
-    auto inserted = database.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).insert(id, name, token, profile,
-                                                delegationLabel(token, name));
-    });
-    if (!inserted) throw Error(ErrorCode::Conflict, "domain " + name + " is already registered");
-    logEvent(LogLevel::Info, "domain registered",
-             {{"domain_id", id}, {"domain_name", name}, {"profile", profile.value_or("")}});
-    return std::move(*inserted);
-}
 
 Domain findDomain(Database& database, std::string_view id) {
     return requireDomain(database, id);

@@ -1,6 +1,7 @@
 #pragma once
-// The domain use cases the handlers call: register, look up, verify, certificate metadata.
-// Expected failures are Error(code) with a message for the client.
+// The domain use cases the handlers call: look up, verify, list, certificate metadata
+// (registering: domain/registration.hpp). Expected failures are Error(code) with a message for
+// the client.
 #include <chrono>
 #include <map>
 #include <optional>
@@ -13,11 +14,6 @@
 #include "domain/domain.hpp"
 
 namespace dnsh {
-
-// `profile`: the CA profile for every order of the domain (already checked against the CA,
-// issuance/profiles.hpp); none: ACME_PROFILE at each order.
-Domain registerDomain(Database& database, std::string_view requestedName,
-                      const std::optional<std::string>& profile = std::nullopt);
 
 Domain findDomain(Database& database, std::string_view id);
 // findDomain's statement run once for an id no domain has: the session connected, the statement

@@ -12,6 +12,8 @@ struct Request {
     std::string queryString;  // QUERY_STRING, raw
     std::string authorization;
     std::string requestId;  // ours: the client's when sane, else fresh
+    // The Idempotency-Key field as sent, "" for none (http/idempotency_key.hpp parses it).
+    std::string idempotencyKey;
     std::optional<long long> contentLength;
     std::string body;
     std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}

@@ -77,6 +77,8 @@ int httpStatus(ErrorCode code) {
             return 413;
         case ErrorCode::UnsupportedMediaType:
             return 415;
+        case ErrorCode::UnprocessableContent:
+            return 422;
         case ErrorCode::FailedDependency:
             return 424;
         case ErrorCode::TooManyRequests:
@@ -114,6 +116,8 @@ std::string reasonPhrase(int status) {
             return "Payload Too Large";
         case 415:
             return "Unsupported Media Type";
+        case 422:
+            return "Unprocessable Content";  // RFC 9110 §15.5.21
         case 424:
             return "Failed Dependency";
         case 429:

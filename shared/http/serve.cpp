@@ -42,6 +42,7 @@ Request readRequest(const ParamLookup& param) {
     request.queryString = param("QUERY_STRING");
     request.authorization = param("HTTP_AUTHORIZATION");
     request.requestId = chooseRequestId(param("HTTP_X_REQUEST_ID"));
+    request.idempotencyKey = param("HTTP_IDEMPOTENCY_KEY");
     const std::string length = param("CONTENT_LENGTH");
     if (!length.empty()) {
         // RFC 9110 §8.6: 1*DIGIT. A sign, a space or junk is a malformed request (400), never a

@@ -5,7 +5,7 @@
 #include "config/profile_name.hpp"
 #include "core/error.hpp"
 #include "domain/domain_name.hpp"
-#include "domain/domain_service.hpp"
+#include "domain/registration.hpp"
 #include "issuance/acme_account.hpp"
 
 namespace dnsh {
@@ -83,10 +83,11 @@ void requireProfileOffered(const Config& config, const std::string& profile) {
 
 Domain registerDomainWithProfile(Database& database, const Config& config,
                                  std::string_view requestedName,
-                                 const std::optional<std::string>& profile) {
+                                 const std::optional<std::string>& profile,
+                                 const std::optional<std::string>& idempotencyKey) {
     normalizeDomainName(requestedName);
     if (profile) requireProfileOffered(config, *profile);
-    return registerDomain(database, requestedName, profile);
+    return registerDomain(database, requestedName, profile, idempotencyKey);
 }
 
 }  // namespace dnsh

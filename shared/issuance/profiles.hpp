@@ -38,9 +38,12 @@ void requireOffered(const acme::Directory& directory, const OrderProfile& profil
 void requireProfileOffered(const Config& config, const std::string& profile);
 
 // POST /domains: the name is checked first (a bad one is refused without asking the CA), then
-// the profile, when one is given, against the CA's directory; then the domain is registered.
+// the profile, when one is given, against the CA's directory (a retry with an Idempotency-Key
+// too); then the domain is registered, or the registration that holds `idempotencyKey` answered
+// again (domain/registration.hpp).
 Domain registerDomainWithProfile(Database& database, const Config& config,
                                  std::string_view requestedName,
-                                 const std::optional<std::string>& profile);
+                                 const std::optional<std::string>& profile,
+                                 const std::optional<std::string>& idempotencyKey = std::nullopt);
 
 }  // namespace dnsh

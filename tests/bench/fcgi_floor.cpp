@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "core/process_priority.hpp"
-#include "domain/domain_repository.hpp"
+#include "domain/registration.hpp"
 
 namespace {
 
@@ -33,8 +33,9 @@ enum class Work { none, select, insert, insertDomainRow };
 
 // The parameters of the request numbered `served` into `parameters` (kept from one request to
 // the next, so that the floors allocate nothing new): none for a read; a name for the write
-// floor; id, name, token, profile and delegation label for the row floor, of the shapes the
-// domains row's rules ask for. `mark` makes them unique across processes and runs.
+// floor; id, name, token, profile, delegation label and Idempotency-Key for the row floor, of the
+// shapes the domains row's rules ask for (no profile and no key, as most POSTs). `mark` makes
+// them unique across processes and runs.
 void setParameters(Work work, const std::string& mark, const std::string& markHex,
                    unsigned long long served, std::vector<std::string>& parameters) {
     if (work == Work::insert) {
@@ -51,7 +52,7 @@ void setParameters(Work work, const std::string& mark, const std::string& markHe
         mixed ^= mixed >> 31;
         char counter[17];
         std::snprintf(counter, sizeof counter, "%016llx", static_cast<unsigned long long>(mixed));
-        parameters.resize(5);
+        parameters.resize(6);
         parameters[0] = counter;  // id: 16 + 16 hexadecimal digits
         parameters[0] += markHex;
         // The name in order, as wrk's are for POST (a count per thread).
@@ -64,13 +65,14 @@ void setParameters(Work work, const std::string& mark, const std::string& markHe
         parameters[2] += parameters[0];
         parameters[3].clear();  // no profile
         parameters[4] = parameters[0];  // delegation label: 32
+        parameters[5].clear();          // no Idempotency-Key
     }
 }
 
 // One round trip; false when PostgreSQL did not answer (the responder then answers 503).
 bool roundTrip(PGconn* connection, const std::vector<std::string>& parameters) {
-    const char* values[5] = {};
-    for (std::size_t i = 0; i < parameters.size() && i < 5; ++i) values[i] = parameters[i].c_str();
+    const char* values[6] = {};
+    for (std::size_t i = 0; i < parameters.size() && i < 6; ++i) values[i] = parameters[i].c_str();
     PGresult* result = PQexecPrepared(connection, "floor", static_cast<int>(parameters.size()),
                                       values, nullptr, nullptr, 0);
     const bool answered = PQresultStatus(result) == PGRES_TUPLES_OK;

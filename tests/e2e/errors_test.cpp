@@ -25,7 +25,7 @@ long long rowsContaining(const std::string& part) {
 
 }  // namespace
 
-TEST_CASE("errors: registering a name twice gives 409 and keeps one row") {
+TEST_CASE("errors: registering a name twice gives 409 already_registered and keeps one row") {
     const Registered domain = registerDomain("dup");
     struct Case {
         const char* description;
@@ -38,7 +38,10 @@ TEST_CASE("errors: registering a name twice gives 409 and keeps one row") {
     };
     for (const auto& c : cases) {
         INFO("case: " << std::string(c.description));
-        checkError(postJson("/domains", createBody(c.name)), 409, "already registered");
+        const HttpResult taken = postJson("/domains", createBody(c.name));
+        checkError(taken, 409, "already registered");
+        // The machine-readable reason: a client tells it from any other 409 (README "API").
+        CHECK(taken.jsonString("error_code") == "already_registered");
     }
     CHECK(rowsNamed(domain.name) == 1);
     // The first registration is untouched.

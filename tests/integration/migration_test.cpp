@@ -114,8 +114,9 @@ TEST_CASE("migrations: a database at 002 with work in flight upgrades without lo
 }
 
 // The rules of a domains row (001_init.sql, 004_delegation.sql, 018_dns_persist.sql; since
-// 021_domain_value_types.sql the domain types of its columns, and one table CHECK): every bad
-// value refused, on INSERT and on UPDATE; NULLs pass where they may.
+// 021_domain_value_types.sql the domain types of its columns, and one table CHECK;
+// 030_idempotency_keys.sql): every bad value refused, on INSERT and on UPDATE; NULLs pass where
+// they may.
 TEST_CASE("migrations: the domains row rules refuse every bad value, on insert and update") {
     ScratchDatabase scratch("dnsh_row_rules");
     scratch.migrate();
@@ -130,7 +131,8 @@ TEST_CASE("migrations: the domains row rules refuse every bad value, on insert a
                                                {"status", "'pending'"},
                                                {"verified_at", "NULL"},
                                                {"delegation_status", "'not_seen'"},
-                                               {"validation_method", "NULL"}};
+                                               {"validation_method", "NULL"},
+                                               {"idempotency_key", "NULL"}};
         row[column] = value;
         std::string columns, values;
         for (const auto& [name, literal] : row) {
@@ -170,6 +172,18 @@ TEST_CASE("migrations: the domains row rules refuse every bad value, on insert a
     CHECK_FALSE(refused("verified_at", "now()"));
     CHECK(refused("delegation_status", "'gone'"));
     CHECK(refused("validation_method", "'http-01'"));
+    // The Idempotency-Key's rule is the handler's (http/idempotency_key.hpp): 1-255 printable
+    // ASCII characters.
+    const std::string keyRule = "domain_row_idempotency_key_check";
+    CHECK_FALSE(refused("idempotency_key", "'8e03978e-40d5-43e8-bc93-6894a57f9324'"));
+    CHECK_FALSE(refused("idempotency_key", quoted(" !\"~" + std::string(251, 'k'))));
+    CHECK(refused("idempotency_key", "''", keyRule));
+    CHECK(refused("idempotency_key", quoted(std::string(256, 'k')), keyRule));
+    for (const std::string& bad : {std::string("k\n"), std::string("k\t"),
+                                   std::string("k\u00e9"), std::string("k\x7f")}) {
+        CAPTURE(bad);
+        CHECK(refused("idempotency_key", quoted(bad), keyRule));
+    }
 
     // An UPDATE is held to the same rules.
     scratch.run("INSERT INTO domains (id, domain_name, verification_token) VALUES ('" + id +
@@ -182,6 +196,25 @@ TEST_CASE("migrations: the domains row rules refuse every bad value, on insert a
     }
     scratch.run("UPDATE domains SET status = 'verified', verified_at = now()");
     CHECK(scratch.text("SELECT status FROM domains") == "verified");
+
+    // One row per key (domains_idempotency_key_idx); any number without one.
+    scratch.run("DELETE FROM domains");
+    auto insert = [&](char idChar, const std::string& name, const std::string& key) {
+        scratch.run("INSERT INTO domains (id, domain_name, verification_token, idempotency_key) "
+                    "VALUES ('" + std::string(32, idChar) + "', '" + name + "', '" + token +
+                    "', " + key + ")");
+    };
+    insert('1', "one.example", "NULL");
+    insert('2', "two.example", "NULL");
+    insert('3', "three.example", "'key-1'");
+    try {
+        insert('4', "four.example", "'key-1'");
+        FAIL_CHECK("a second row with key-1 was stored");
+    } catch (const std::exception& e) {
+        CHECK_MESSAGE(errorDetail(e).find("domains_idempotency_key_idx") != std::string::npos,
+                      errorDetail(e));
+    }
+    CHECK(scratch.text("SELECT count(*) FROM domains") == "3");
 }
 
 // The ids of orders and certificates (001_init.sql, a length and a class since 023_hex_rules.sql):

@@ -12,7 +12,8 @@ using namespace dnsh;
 
 TEST_CASE("FailureCode: every error_code of the API spelled once, both ways") {
     // The OpenAPI description of error_code, plus dns_update_refused (a delegated order's
-    // RFC 2136 update refused).
+    // RFC 2136 update refused). already_registered and idempotency_key_reused are POST /domains'
+    // (409, 422).
     const std::vector<std::pair<FailureCode, std::string>> cases{
         {FailureCode::TxtNotFound, "txt_not_found"},
         {FailureCode::TxtMismatch, "txt_mismatch"},
@@ -31,6 +32,8 @@ TEST_CASE("FailureCode: every error_code of the API spelled once, both ways") {
         {FailureCode::Timeout, "timeout"},
         {FailureCode::DelegationLost, "delegation_lost"},
         {FailureCode::CaaForbidden, "caa_forbidden"},
+        {FailureCode::AlreadyRegistered, "already_registered"},
+        {FailureCode::IdempotencyKeyReused, "idempotency_key_reused"},
         {FailureCode::Internal, "internal"},
     };
     for (const auto& [code, name] : cases) {
