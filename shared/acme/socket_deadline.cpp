@@ -1,6 +1,8 @@
 #include "acme/socket_deadline.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -67,12 +69,21 @@ private:
 
 }  // namespace
 
+// A descriptor of our own for the same socket: the owner's may be closed before this is destroyed
+// (Poco's receiveResponse closes the session when a read fails), and its number reused by another
+// thread's socket, which must never be shut down. shutdown(2) acts on the socket, so shutting
+// down the copy ends the owner's reads as well.
 SocketDeadline::SocketDeadline(int socket, Clock::time_point deadline)
-    : socket_(socket), deadline_(deadline) {
+    : socket_(::fcntl(socket, F_DUPFD_CLOEXEC, 0)), deadline_(deadline) {
+    if (socket_ < 0) return;  // no descriptor left: the per-wait timeouts still bound the reads
     Watcher::instance().add(deadline_, socket_, &expired_);
 }
 
-SocketDeadline::~SocketDeadline() { Watcher::instance().remove(deadline_, socket_, &expired_); }
+SocketDeadline::~SocketDeadline() {
+    if (socket_ < 0) return;
+    Watcher::instance().remove(deadline_, socket_, &expired_);
+    ::close(socket_);
+}
 
 bool SocketDeadline::expired() const {
     std::lock_guard guard(Watcher::instance().lock);

@@ -10,7 +10,7 @@ namespace dnsh {
 
 class SocketDeadline {
 public:
-    // `socket`: a connected socket's descriptor, which must stay open until this is destroyed.
+    // `socket`: a connected socket's descriptor (duplicated: its owner may close it first).
     SocketDeadline(int socket, std::chrono::steady_clock::time_point deadline);
     // After it returns the socket is never shut down by this deadline (it may then be closed and
     // its number reused).
@@ -22,7 +22,7 @@ public:
     bool expired() const;
 
 private:
-    int socket_;
+    int socket_;  // our own descriptor of the socket, -1 when none could be made
     std::chrono::steady_clock::time_point deadline_;
     bool expired_ = false;  // written and read under the watcher's lock
 };

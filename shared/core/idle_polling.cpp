@@ -13,10 +13,7 @@ void IdlePolling::claimed() {
     std::lock_guard<std::mutex> lock(mutex_);
     // Busy now: the next worker to find nothing becomes the lookout.
     if (lookout_ == std::this_thread::get_id()) lookout_.reset();
-    if (waiting_ > wakeups_) {
-        ++wakeups_;
-        workerWait_.notify_one();
-    }
+    wakeOneWaiting();
 }
 
 void IdlePolling::busy() {
@@ -24,6 +21,10 @@ void IdlePolling::busy() {
     // Another worker keeps watch: nothing changes.
     if (lookout_ && lookout_ != std::this_thread::get_id()) return;
     lookout_.reset();
+    wakeOneWaiting();
+}
+
+void IdlePolling::wakeOneWaiting() {
     if (waiting_ > wakeups_) {
         ++wakeups_;
         workerWait_.notify_one();

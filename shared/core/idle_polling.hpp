@@ -45,6 +45,8 @@ private:
     using TimePoint = std::chrono::steady_clock::time_point;
     // As the lookout: until the interval has passed or an expected time has come.
     void watch(std::unique_lock<std::mutex>& lock);
+    // A waiting worker, if any is not already being woken, looks next (mutex_ held).
+    void wakeOneWaiting();
 
     const std::chrono::milliseconds interval_;
     std::mutex mutex_;

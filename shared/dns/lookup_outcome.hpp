@@ -32,6 +32,12 @@ constexpr bool noAnswer(LookupOutcome outcome) {
     return outcome == LookupOutcome::Timeout || outcome == LookupOutcome::Unreachable;
 }
 
+// The server answered the question: records, none, or no such name.
+constexpr bool answered(LookupOutcome outcome) {
+    return outcome == LookupOutcome::Found || outcome == LookupOutcome::NoRecords ||
+           outcome == LookupOutcome::NxDomain;
+}
+
 // Worth asking the next server: this one did not answer, or answered SERVFAIL.
 constexpr bool askNextServer(LookupOutcome outcome) {
     return noAnswer(outcome) || outcome == LookupOutcome::ServFail;

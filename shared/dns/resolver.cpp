@@ -90,7 +90,10 @@ DnsResponse DnsResolver::ask(const DnsName& name, RecordType type,
         const std::size_t index = (first + tried) % servers_.size();
         response = queryServer(&servers_[index], name, type, true, timeout_, deadline);
         if (!askNextServer(response.outcome)) {
-            if (index != first) lastAnswered_->store(index, std::memory_order_relaxed);
+            // Only a server that answered the question is the next lookup's first: one that
+            // refused it (Failed: REFUSED, NOTIMP) would become every lookup's dead end.
+            if (index != first && answered(response.outcome))
+                lastAnswered_->store(index, std::memory_order_relaxed);
             break;
         }
         if (deadline && std::chrono::steady_clock::now() >= *deadline) break;

@@ -505,8 +505,9 @@ TEST_CASE(
     CHECK_MESSAGE(waitFor(
                       10s,
                       [&] {
-                          issued = pebbleIds(readFile(pebbleLogPath), pebbleLogStart,
-                                             std::regex(R"(Issued certificate serial \S+ for order (\S+))"))
+                          const std::regex issuedLine(
+                              R"(Issued certificate serial \S+ for order (\S+))");
+                          issued = pebbleIds(readFile(pebbleLogPath), pebbleLogStart, issuedLine)
                                        .size();
                           stored = new_primary.number(
                               "SELECT count(*) FROM certificates WHERE domain_id IN (" + ids + ")");

@@ -89,7 +89,7 @@ TEST_CASE("a long delegation sweep holds back neither a new order nor the schedu
                 "INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES (" +
                 quoted(orderId) + ", " + quoted(domainId) + ", 'issue', 'place_order', now())");
     const auto placed = std::chrono::steady_clock::now();
-    CHECK_MESSAGE(waitFor(5s, [&] { return stepLogged(*scheduler, orderId); }),
+    CHECK_MESSAGE(waitFor(20s, [&] { return stepLogged(*scheduler, orderId); }),
                   describe(*scheduler));
     MESSAGE("first step logged "
             << std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -108,7 +108,7 @@ TEST_CASE("a long delegation sweep holds back neither a new order nor the schedu
     const auto stopTook = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - asked);
     MESSAGE("stopped in " << stopTook.count() << " ms");
-    CHECK(stopTook < 6s);  // the value under way (DNS_TIMEOUT), then the exit
+    CHECK(stopTook < 20s);  // the value under way (DNS_TIMEOUT), then the exit; 40 s before
     CHECK(scheduler->log().find("\"scheduler stopped\"") != std::string::npos);
     // Every value tried was given up; the rest wait, not claimed (their next attempt as queued).
     const int givenUp =

@@ -140,23 +140,30 @@ TEST_CASE("a lookout that goes busy with a long scan of its own wakes another wo
     IdlePolling polling(20ms);
     Queue queue;
     // Worker 0's scans, as dns-scheduler's worker 0 runs them before its look: quick, but once
-    // the case says so, one that waits 1 s on a CA or DNS server that does not answer.
-    std::atomic<bool> slowScan{false};
+    // the case says so, one that lasts until the item is taken (5 s at most): a CA or DNS server
+    // that does not answer. Taken while it lasts only if another worker looked meanwhile.
+    std::atomic<bool> slowScan{false}, scanning{false}, scanEnded{false}, takenDuringScan{false};
     Workers workers(polling, queue, 4, 0ms, [&] {
         if (!slowScan.exchange(false)) return;
         polling.busy();
-        std::this_thread::sleep_for(1s);
+        scanning = true;
+        const auto until = Clock::now() + 5s;
+        while (queue.taken().empty() && Clock::now() < until) std::this_thread::sleep_for(5ms);
+        takenDuringScan = !queue.taken().empty();
+        scanEnded = true;
     });
     std::this_thread::sleep_for(100ms);  // idle: worker 0 keeps the watch, the others wait
     slowScan = true;
-    std::this_thread::sleep_for(100ms);  // worker 0 in its scan
-    const auto added = Clock::now();
+    const auto waitUntil = [](const std::atomic<bool>& flag) {
+        for (const auto until = Clock::now() + 10s; !flag && Clock::now() < until;)
+            std::this_thread::sleep_for(5ms);
+        return flag.load();
+    };
+    REQUIRE(waitUntil(scanning));
     queue.add();
-    std::this_thread::sleep_for(300ms);
-    // Taken by a woken worker within a look or two, not when the scan ends.
-    const auto taken = queue.taken();
-    REQUIRE(taken.size() == 1);
-    CHECK(taken.front() - added < 200ms);
+    REQUIRE(waitUntil(scanEnded));
+    // Before, the others slept until worker 0's scan ended: the item waited for all of it.
+    CHECK(takenDuringScan);
     workers.stop();
 }
 
