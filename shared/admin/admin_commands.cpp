@@ -17,6 +17,7 @@
 #include "db/sql.hpp"
 #include "db/sql_time.hpp"
 #include "db/transaction.hpp"
+#include "domain/domain_lock.hpp"
 #include "domain/domain_name.hpp"
 
 using namespace Poco::Data::Keywords;
@@ -204,10 +205,7 @@ void renewNow(Database& database, const std::string& domainId) {
     long long changed = 0;
     database.withSession([&](Poco::Data::Session& session) {
         return inTransaction(session, [&] {
-            if (runSql(session, "SELECT id FROM domains WHERE id = $1 FOR NO KEY UPDATE",
-                       {domainId})
-                    .empty())
-                return true;
+            if (!lockDomain(session, domainId)) return true;
             changed =
                 runSql(session,
                        "UPDATE certificates SET renew_at = now() WHERE id = (SELECT c.id FROM "

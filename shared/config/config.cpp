@@ -93,10 +93,10 @@ namespace config_variables {
     throw ConfigError("invalid " + name + "=\"" + value + "\": " + why);
 }
 
-std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, const std::string& name,
-                                           std::chrono::milliseconds fallback) {
+std::optional<std::chrono::milliseconds> setDurationVariable(const EnvironmentLookup& lookup,
+                                                             const std::string& name) {
     const auto value = lookup(name);
-    if (!value || value->empty()) return fallback;
+    if (!value || value->empty()) return std::nullopt;
     try {
         return parseDuration(*value);
     } catch (const std::invalid_argument& e) {
@@ -104,10 +104,16 @@ std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, cons
     }
 }
 
+std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, const std::string& name,
+                                           std::chrono::milliseconds fallback) {
+    return setDurationVariable(lookup, name).value_or(fallback);
+}
+
 }  // namespace config_variables
 
 using config_variables::databaseLimitsVariables;
 using config_variables::durationVariable;
+using config_variables::setDurationVariable;
 using config_variables::reject;
 
 namespace {
@@ -195,8 +201,8 @@ Config loadConfig(const EnvironmentLookup& lookup, const std::string& resolvConf
     // the order (requireDnsTimeoutWithinLease refuses a DNS_TIMEOUT set so). Unset, the default
     // gives way to a short lease or many servers: all their waits and one more (the database
     // work around a lookup) within the lease.
-    if (const auto value = lookup("DNS_TIMEOUT"); value && !value->empty()) {
-        config.dnsTimeout = durationVariable(lookup, "DNS_TIMEOUT", config.dnsTimeout);
+    if (const auto set = setDurationVariable(lookup, "DNS_TIMEOUT")) {
+        config.dnsTimeout = *set;
     } else {
         const auto servers = static_cast<std::chrono::milliseconds::rep>(config.dnsServerCount);
         config.dnsTimeout = std::clamp(config.leaseDuration / (kLookupWaitsPerServer * servers + 1),
@@ -207,11 +213,10 @@ Config loadConfig(const EnvironmentLookup& lookup, const std::string& resolvConf
     // The lease is renewed before each CA request: a request that may outlast it would let a
     // second worker claim the same order while the first still waits for the CA. Unset, the
     // default gives way to a short lease.
-    if (const auto value = lookup("ACME_SCHEDULER_TIMEOUT"); value && !value->empty()) {
-        config.acmeSchedulerTimeout =
-            durationVariable(lookup, "ACME_SCHEDULER_TIMEOUT", config.acmeSchedulerTimeout);
+    if (const auto set = setDurationVariable(lookup, "ACME_SCHEDULER_TIMEOUT")) {
+        config.acmeSchedulerTimeout = *set;
         if (config.acmeSchedulerTimeout >= config.leaseDuration)
-            reject("ACME_SCHEDULER_TIMEOUT", *value,
+            reject("ACME_SCHEDULER_TIMEOUT", *lookup("ACME_SCHEDULER_TIMEOUT"),
                    "must be shorter than SCHEDULER_LEASE (" + formatDuration(config.leaseDuration) +
                        ")");
     } else {

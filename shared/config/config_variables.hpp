@@ -2,6 +2,7 @@
 // Between loadConfig's files only (config.cpp, database_limits.cpp): reading one variable, and
 // the DB_* settings loadConfig takes from database_limits.cpp.
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "config/config.hpp"
@@ -11,6 +12,11 @@ namespace dnsh::config_variables {
 // Throws ConfigError: invalid NAME="value": why.
 [[noreturn]] void reject(const std::string& name, const std::string& value,
                          const std::string& why);
+
+// A duration as parseDuration reads it; nothing when the variable is unset or empty (for a
+// default that depends on other settings).
+std::optional<std::chrono::milliseconds> setDurationVariable(const EnvironmentLookup& lookup,
+                                                             const std::string& name);
 
 // A duration as parseDuration reads it; `fallback` when the variable is unset or empty.
 std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, const std::string& name,

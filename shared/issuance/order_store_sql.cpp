@@ -9,11 +9,6 @@ SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,
     return rows;
 }
 
-bool lockDomain(Poco::Data::Session& session, const std::string& domainId) {
-    return !runSql(session, "SELECT id FROM domains WHERE id = $1 FOR NO KEY UPDATE", {domainId})
-                .empty();
-}
-
 bool lockDomainOfOrder(Poco::Data::Session& session, const std::string& orderId) {
     return !runSql(session,
                    "SELECT d.id FROM acme_orders o JOIN domains d ON d.id = o.domain_id "

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "db/sql.hpp"
+#include "domain/domain_lock.hpp"
 #include "issuance/order_store.hpp"
 
 namespace dnsh::order_sql {
@@ -18,13 +19,8 @@ inline constexpr const char* kLive = kLiveOrderStatusesSql;
 SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,
                    const std::string& sql, const std::vector<SqlValue>& params);
 
-// One lock order for every transaction that writes more than one row of a domain: the domain's
-// row first (FOR NO KEY UPDATE: it does not block the key-share locks of foreign keys), then its
-// orders, challenges, certificates and view. DELETE /domains/{id} takes the domain row first too
-// (its cascade reaches the rest after it), so a delete and a scheduler write on one domain queue
-// on that row instead of each holding what the other needs next (issue 18 #9). False when the
-// domain is gone (deleted): its orders went with it.
-bool lockDomain(Poco::Data::Session& session, const std::string& domainId);
+// The domain's row first (domain/domain_lock.hpp: the one lock order).
+using dnsh::lockDomain;
 
 // The same, for a write that knows the order only.
 bool lockDomainOfOrder(Poco::Data::Session& session, const std::string& orderId);
