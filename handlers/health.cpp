@@ -11,11 +11,13 @@ int main() {
         return dnsh::jsonResponse(200, body);
     };
     return dnsh::serve(std::vector<dnsh::Endpoint>{
-        {"GET", "/healthz", false, [&](const dnsh::Request&, dnsh::Context&) { return ok(); }},
+        {"GET", "/healthz", false, [&](const dnsh::Request&, dnsh::Context&) { return ok(); },
+         dnsh::Access::Open},
         {"GET", "/readyz", false,
          [&](const dnsh::Request&, dnsh::Context& context) {
              dnsh::checkDatabase(context.database);  // Error(DatabaseUnavailable) -> 503
              return ok();
-         }},
+         },
+         dnsh::Access::Open},
     });
 }

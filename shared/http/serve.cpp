@@ -196,7 +196,7 @@ Response answer(const std::vector<Endpoint>& endpoints, Context& context, Reques
             return response;
         }
         request.query = parseQueryString(request.queryString);
-        if (!context.config.authToken.empty()) {
+        if (!context.config.authToken.empty() && endpoint->access == Access::BearerToken) {
             const auto token = bearerToken(request.authorization);
             if (!token || !constantTimeEquals(*token, context.config.authToken)) {
                 Response response = errorResponse(ErrorCode::Unauthorized,

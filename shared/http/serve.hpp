@@ -22,11 +22,20 @@ struct Context {
     DnsResolver resolver;
 };
 
+// Who may call an endpoint when AUTH_TOKEN is set.
+enum class Access {
+    BearerToken,  // the token is required (every endpoint but the probes)
+    // Liveness and readiness probes answer only {"status":"ok"} or a 503: load balancers and
+    // orchestrators call them, and many cannot send a header (README "Configuration").
+    Open,
+};
+
 struct Endpoint {
     std::string method;       // the one method the endpoint accepts (others: 405 with Allow)
     std::string pathPattern;  // e.g. "/domains/{id}/verify"
     bool takesJsonBody = false;
     std::function<Response(const Request&, Context&)> handle;
+    Access access = Access::BearerToken;
 };
 
 // Run once by a FastCGI process before its first request: connects and prepares what the

@@ -272,6 +272,15 @@ TEST_CASE("fault: AUTH_TOKEN requires a Bearer token on every route through ligh
         CHECK(isJsonAnswer(allowed));
         CHECK(allowed.header("WWW-Authenticate").empty());
     }
+    // The probes answer without it: load balancers call them, and many cannot send a header.
+    // The metrics (counts of domains and orders) still need it.
+    for (const std::string path : {"/healthz", "/readyz"}) {
+        const HttpResult probe = call(server, "GET", path, "", std::nullopt);
+        INFO(path << " without a token: " << probe.status << " " << probe.body);
+        CHECK(probe.status == 200);
+        CHECK(probe.body.find("\"ok\"") != std::string::npos);
+    }
+    CHECK(call(server, "GET", "/metrics", "", std::nullopt).status == 401);
     // The scheme in any case (RFC 9110 §11.1), one or more spaces before the token (RFC 6750
     // §2.1), as clients write them.
     for (const std::string& authorization :
