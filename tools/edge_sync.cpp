@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
             throw dnsh::ConfigError("KEY_ENCRYPTION_KEY_FILE is not set (it opens the keys)");
         settings = dnsh::loadEdgeSettings();
         options = {config.databaseUrl, config.databaseLimits, config.keyEncryptionKeyFile, once};
+        // Read once above; EDGE_RELOAD_COMMAND runs with this environment, and the one file
+        // /etc/dns-handling/env of every host holds the scheduler's keys (README "Secrets").
+        dnsh::unsetSecretVariables();
     } catch (const dnsh::ConfigError& e) {
         std::cerr << "dnsh-edge-sync: configuration error: " << e.what() << "\n";
         return 78;  // EX_CONFIG

@@ -17,6 +17,12 @@ std::optional<std::string> processEnvironment(const std::string& name) {
     return std::string(value);
 }
 
+void unsetSecretVariables() {
+    for (const char* name : {"DATABASE_URL", "AUTH_TOKEN", "WEBHOOK_URL", "WEBHOOK_SECRET",
+                             "DNS_UPDATE_TSIG", "ACME_EAB_KID", "ACME_EAB_HMAC_KEY"})
+        ::unsetenv(name);
+}
+
 std::optional<LogLevel> parseLogLevel(const std::string& text) {
     if (text == "debug") return LogLevel::Debug;
     if (text == "info") return LogLevel::Info;

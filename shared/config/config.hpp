@@ -138,6 +138,12 @@ inline constexpr const char* kSystemResolvConf = "/etc/resolv.conf";
 Config loadConfig(const EnvironmentLookup& lookup = processEnvironment,
                   const std::string& resolvConf = kSystemResolvConf);
 
+// The variables that carry a secret (a password in DATABASE_URL, a credential in WEBHOOK_URL's
+// query, keys and tokens), removed from this process's environment once loadConfig has read them,
+// so that a command it starts (the edge agent's EDGE_RELOAD_COMMAND) inherits none of them.
+// libpq's own PG* variables stay: it reads them at every connect.
+void unsetSecretVariables();
+
 // The `nameserver` lines of a resolv.conf as ldns reads them: every one (glibc uses 3 at most,
 // ldns all). At least 1, also for a file that cannot be read.
 std::size_t resolvConfNameservers(const std::string& path);

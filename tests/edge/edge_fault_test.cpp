@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "edge/edge_support.hpp"
+#include "crypto/random.hpp"
 #include "edge/haproxy_runtime.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
@@ -374,6 +375,35 @@ TEST_CASE("edge: --once runs EDGE_RELOAD_COMMAND only when files changed since t
     CHECK(reloadCount() == 2);
     REQUIRE(host.syncOnce(counting).exitCode == 0);
     CHECK(reloadCount() == 2);
+}
+
+TEST_CASE("edge: EDGE_RELOAD_COMMAND inherits none of the secrets of the hosts' one env file") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("reload-env");
+    domains.storeCertificate(domains.add(name), name);
+    TlsHost host(domains.url());
+    TempDir hook;
+    const std::string seen = hook.path() + "/environment";
+    // As /etc/dns-handling/env gives them to every host's units.
+    const std::map<std::string, std::string> secrets{
+        {"AUTH_TOKEN", "auth-" + dnsh::randomHex(24)},
+        {"WEBHOOK_URL", "https://hooks.test/h?token=url-" + dnsh::randomHex(24)},
+        {"WEBHOOK_SECRET", "whsec_" + dnsh::randomHex(24)},
+        {"DNS_UPDATE_TSIG", "hmac-sha256:k:" + dnsh::randomHex(24)},
+        {"ACME_EAB_KID", "kid-" + dnsh::randomHex(24)},
+        {"ACME_EAB_HMAC_KEY", dnsh::randomHex(24)}};
+    std::map<std::string, std::string> environment = secrets;
+    environment["EDGE_RELOAD_COMMAND"] = "env > " + seen;
+    const CommandResult run = host.syncOnce(environment);
+    INFO(run.output);
+    REQUIRE(run.exitCode == 0);
+    const std::string inherited = readFile(seen);
+    CHECK(inherited.find("EDGE_DIR=") != std::string::npos);  // the rest is passed on
+    CHECK(inherited.find(domains.url()) == std::string::npos);  // DATABASE_URL
+    for (const auto& [variable, value] : secrets) {
+        CAPTURE(variable);
+        CHECK(inherited.find(value) == std::string::npos);
+    }
 }
 
 TEST_CASE("edge: a KEK added while the agent runs opens the keys sealed under it, no restart") {
