@@ -63,14 +63,16 @@ WebhookSettings loadWebhookSettings(
     const std::function<std::optional<std::string>(const std::string&)>& lookup) {
     WebhookSettings settings;
     if (const auto value = lookup("WEBHOOK_URL"); value && !value->empty()) {
+        // The URL may carry a credential in its path (Slack-style hooks) or query: a message
+        // never shows it, nor Poco's text, which quotes it.
+        const std::string notShown = " (the value is not shown: it may hold a credential)";
         try {
             const Poco::URI uri(*value);
             if ((uri.getScheme() != "http" && uri.getScheme() != "https") || uri.getHost().empty())
-                throw std::invalid_argument("expected an http:// or https:// URL with a host");
-        } catch (const Poco::Exception& e) {
-            throw ConfigError("invalid WEBHOOK_URL=\"" + *value + "\": " + e.displayText());
-        } catch (const std::invalid_argument& e) {
-            throw ConfigError("invalid WEBHOOK_URL=\"" + *value + "\": " + e.what());
+                throw ConfigError("invalid WEBHOOK_URL: expected an http:// or https:// URL with a "
+                                  "host" + notShown);
+        } catch (const Poco::Exception&) {
+            throw ConfigError("invalid WEBHOOK_URL: it does not parse as a URL" + notShown);
         }
         settings.url = *value;
     }

@@ -79,6 +79,15 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
         {"URL without a host",
          {{"WEBHOOK_URL", "http:///x"}, {"WEBHOOK_SECRET", kSecret}},
          "WEBHOOK_URL"},
+        // Slack-style: the path is the credential; others carry it in the query.
+        {"a typo in a URL whose path is a credential",
+         {{"WEBHOOK_URL", "htps://hooks.example.test/services/T0/B0/s3cr3t-path?token=s3cr3t-q"},
+          {"WEBHOOK_SECRET", kSecret}},
+         "WEBHOOK_URL"},
+        {"a URL that does not parse",
+         {{"WEBHOOK_URL", "https://hooks.example.test:99999/s3cr3t-path"},
+          {"WEBHOOK_SECRET", kSecret}},
+         "WEBHOOK_URL"},
         {"bad retry window", {{"WEBHOOK_RETRY_WINDOW", "3 days"}}, "WEBHOOK_RETRY_WINDOW"},
         {"bad backoff", {{"WEBHOOK_BACKOFF", "-1s"}}, "WEBHOOK_BACKOFF"},
         {"bad timeout", {{"WEBHOOK_TIMEOUT", "soon"}}, "WEBHOOK_TIMEOUT"},
@@ -95,6 +104,7 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
             const auto secret = c.environment.find("WEBHOOK_SECRET");
             if (secret != c.environment.end())
                 CHECK(message.find(secret->second) == std::string::npos);
+            CHECK(message.find("s3cr3t") == std::string::npos);
         }
     }
 }
