@@ -20,6 +20,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "acme/problem.hpp"
+#include "core/enum_names.hpp"
 #include "crypto/keys.hpp"
 
 namespace dnsh::acme {
@@ -50,6 +52,17 @@ constexpr std::chrono::seconds kMaxRetryAfter = std::chrono::hours(24);
 // RFC 9773 §4.3.3: "Retry-After is invalid or not present" is a long-term error, after which
 // clients "MUST make the next renewalInfo request as soon as possible after six hours have passed".
 constexpr std::chrono::seconds kLongTermErrorRetry = std::chrono::hours(6);
+// RFC 9773 §4.3.3: "On receiving a temporary error, clients SHOULD do exponential backoff". No
+// count of a certificate's failed fetches is kept, so the backoff is one short step; the worker
+// asks a CA that failed so nothing more in its batch (issuance/worker.cpp), which keeps the
+// requests to it at about one a minute however many certificates wait.
+constexpr std::chrono::seconds kTemporaryErrorRetry = std::chrono::minutes(5);
+
+constexpr EnumNames<AriErrorKind, 3> kAriErrorKindNames{{{
+    {AriErrorKind::Temporary, "temporary"},
+    {AriErrorKind::RateLimited, "rate_limited"},
+    {AriErrorKind::LongTerm, "long_term"},
+}}};
 
 X509Ptr readFirstCertificate(const std::string& pem) {
     if (pem.size() > static_cast<std::size_t>(INT_MAX))
@@ -224,6 +237,37 @@ std::chrono::seconds ariRetryAfter(std::optional<std::chrono::seconds> retryAfte
     // interval". A negative delay is not an RFC 9110 delay-seconds value: invalid, as if absent.
     if (!retryAfter || retryAfter->count() < 0) return kLongTermErrorRetry;
     return std::clamp(*retryAfter, kMinRetryAfter, kMaxRetryAfter);
+}
+
+std::string_view toString(AriErrorKind kind) { return kAriErrorKindNames.toString(kind); }
+
+AriErrorKind ariErrorKind(const std::exception& error) {
+    const auto* caError = dynamic_cast<const AcmeError*>(&error);
+    // §4.3.3: "RenewalInfo object is invalid" (and a certificate we cannot name is no better).
+    if (caError == nullptr) return AriErrorKind::LongTerm;
+    const int status = caError->problem().status;
+    if (caError->unreachable() || status >= 500) return AriErrorKind::Temporary;
+    if (status == 429 || caError->is(ProblemType::kRateLimited)) return AriErrorKind::RateLimited;
+    return AriErrorKind::LongTerm;  // §4.3.3: "Non-5xx HTTP error"
+}
+
+std::chrono::seconds ariErrorRetry(AriErrorKind kind,
+                                   std::optional<std::chrono::seconds> retryAfter) {
+    // A temporary error never waits longer than a long-term one would: a CA that is back early
+    // is seen within six hours whatever its 503 said.
+    const std::optional<std::chrono::seconds> asked =
+        retryAfter && retryAfter->count() >= 0
+            ? std::optional(std::clamp(*retryAfter, kMinRetryAfter, kLongTermErrorRetry))
+            : std::nullopt;
+    switch (kind) {
+        case AriErrorKind::Temporary:
+            return asked.value_or(kTemporaryErrorRetry);
+        case AriErrorKind::RateLimited:
+            return asked.value_or(kLongTermErrorRetry);
+        case AriErrorKind::LongTerm:
+            return kLongTermErrorRetry;
+    }
+    return kLongTermErrorRetry;
 }
 
 }  // namespace dnsh::acme

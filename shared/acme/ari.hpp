@@ -3,8 +3,10 @@
 // window, the renewal time picked in it, and how long to wait before asking again. Pure functions
 // of their inputs; fetching the renewalInfo resource is the client's job.
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace dnsh::acme {
 
@@ -29,8 +31,33 @@ RenewalWindow parseRenewalInfo(const std::string& json);
 std::chrono::system_clock::time_point pickRenewalTime(const RenewalWindow& window,
                                                       double uniform01);
 
-// RFC 9773 §4.3.2/§4.3.3: when to fetch renewalInfo again. The server's Retry-After clamped to
-// [1 minute, 1 day]; 6 hours when it is absent or invalid (negative).
+// RFC 9773 §4.3.2/§4.3.3: when to fetch renewalInfo again after a usable answer. The server's
+// Retry-After clamped to [1 minute, 1 day]; 6 hours when it is absent or invalid (negative).
 std::chrono::seconds ariRetryAfter(std::optional<std::chrono::seconds> retryAfter);
+
+// RFC 9773 §4.3.3 sorts a renewalInfo request that failed into temporary and long-term errors.
+enum class AriErrorKind {
+    // "Connection timeout", "Request timeout", "5xx HTTP errors": here every request that did
+    // not reach the CA or spent its timeout (the transport does not tell a refused connection
+    // or a failed DNS lookup, long-term in §4.3.3, from a timeout), and every 5xx answer.
+    Temporary,
+    // 429 or rateLimited (RFC 8555 §6.6): a "Non-5xx HTTP error", so long-term, unless the
+    // CA's Retry-After says when to come back.
+    RateLimited,
+    // Any other error answer, or an answer that is not a RenewalInfo object.
+    LongTerm,
+};
+
+std::string_view toString(AriErrorKind kind);
+
+// The kind of what askRenewalInfo caught: an AcmeError (acme/problem.hpp) by its status and
+// type, anything else (a body that does not parse, a certificate without a CertID) LongTerm.
+AriErrorKind ariErrorKind(const std::exception& error);
+
+// When to fetch renewalInfo again after an error answered with `retryAfter` (the error answer's
+// Retry-After). Temporary: the Retry-After clamped to [1 minute, 6 hours], 5 minutes without
+// one; RateLimited: the same, 6 hours without one; LongTerm: 6 hours whatever it says.
+std::chrono::seconds ariErrorRetry(AriErrorKind kind,
+                                   std::optional<std::chrono::seconds> retryAfter);
 
 }  // namespace dnsh::acme

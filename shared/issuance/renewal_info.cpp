@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 
-#include "acme/ari.hpp"
 #include "crypto/random.hpp"
 #include "domain/domain_repository.hpp"
 #include "log/log.hpp"
@@ -11,6 +10,15 @@
 namespace dnsh {
 
 using std::chrono::milliseconds;
+
+namespace {
+
+// A CA that did not answer, failed or rate-limited us would most likely do the same to the next
+// certificate of the batch: in a mass revocation, an overloaded CA is not sent 19 more requests
+// that each get a 503. A long-term error is the certificate's own (a 404 for its CertID, say).
+bool putsOffTheBatch(acme::AriErrorKind kind) { return kind != acme::AriErrorKind::LongTerm; }
+
+}  // namespace
 
 std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string& leafPem,
                                         milliseconds maxWait) {
@@ -29,13 +37,18 @@ std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string&
         advice.nextFetchMs = std::min<milliseconds>(acme::ariRetryAfter(reply.retryAfter), maxWait)
                                  .count();
     } catch (const std::exception& e) {
-        // §4.3.3: an error is a long-term one: keep the renew_at we have, ask again later.
+        // §4.3.3: keep the renew_at we have; ask again in minutes after a temporary error (or
+        // when its Retry-After says), in 6 hours after a long-term one.
         advice.problem = errorDetail(e);
+        advice.error = acme::ariErrorKind(e);
         const auto* caError = dynamic_cast<const acme::AcmeError*>(&e);
-        advice.unanswered = caError != nullptr && caError->unreachable();
-        logEvent(LogLevel::Warn, "renewalInfo not usable", {{"detail", advice.problem}});
-        advice.nextFetchMs =
-            std::min<milliseconds>(acme::ariRetryAfter(std::nullopt), maxWait).count();
+        const auto retry = acme::ariErrorRetry(
+            *advice.error, caError != nullptr ? caError->retryAfter() : std::nullopt);
+        advice.nextFetchMs = std::min<milliseconds>(retry, maxWait).count();
+        logEvent(LogLevel::Warn, "renewalInfo not usable",
+                 {{"detail", advice.problem},
+                  {"error", std::string(acme::toString(*advice.error))},
+                  {"next_fetch_in_s", static_cast<long long>(advice.nextFetchMs / 1000)}});
     }
     return advice;
 }
@@ -56,7 +69,8 @@ bool refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& 
     try {
         client.directory();  // kept once read; askRenewalInfo reads it too
     } catch (const acme::AcmeError& e) {
-        return !e.unreachable();  // the hold set by the claim keeps it from being asked in a loop
+        // The hold set by the claim keeps it from being asked in a loop.
+        return !putsOffTheBatch(acme::ariErrorKind(e));
     }
     const auto advice = askRenewalInfo(client, due.leafPem, maxWait);
     if (!advice) return true;  // no renewalInfo: the claim's hold, as above
@@ -65,7 +79,7 @@ bool refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& 
                                       advice->nextFetchMs);
         return true;
     });
-    return !advice->unanswered;
+    return !advice->error || !putsOffTheBatch(*advice->error);
 }
 
 }  // namespace dnsh

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "acme/ari.hpp"
 #include "acme/client.hpp"
 #include "db/database.hpp"
 #include "issuance/order_store.hpp"
@@ -18,11 +19,12 @@ struct AriAdvice {
     std::optional<Poco::Int64> renewAtEpochMs;  // none when the answer was unusable
     Poco::Int64 nextFetchMs = 0;
     std::string problem;  // why the answer was unusable ("" when it was)
-    bool unanswered = false;  // the CA was not reached, or its timeout was spent (the problem)
+    std::optional<acme::AriErrorKind> error;  // RFC 9773 §4.3.3's kind of the problem
 };
 
 // Nothing when the directory has no renewalInfo. The next fetch waits what the CA's Retry-After
-// says (clamped as RFC 9773 §4.3 asks), at most `maxWait` (ARI_MAX_WAIT).
+// says (clamped as RFC 9773 §4.3 asks; after an error as acme::ariErrorRetry says: minutes for
+// a temporary one, 6 hours for a long-term one), at most `maxWait` (ARI_MAX_WAIT).
 std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string& leafPem,
                                         std::chrono::milliseconds maxWait);
 
@@ -31,8 +33,9 @@ std::optional<std::string> ariReplaces(Database& database, acme::Client& client,
                                        const StoredOrder& order);
 
 // Asks the CA's renewalInfo about a certificate again and records its advice. False when the CA
-// did not answer (not reached, or its timeout spent: on the directory, nothing is recorded and
-// the claim's hold stands): the next request to it would most likely wait as long.
+// did not answer (not reached, or its timeout spent), failed (5xx) or rate-limited us (429): the
+// next request to it would most likely fare the same. When that was the directory's request,
+// nothing is recorded and the claim's hold stands.
 bool refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due,
                         std::chrono::milliseconds maxWait);
 

@@ -68,17 +68,20 @@ void IssuanceWorker::refreshRenewalInfo() {
     });
     if (due.empty()) return;
     handWatchOn();  // up to 20 CA requests: the other workers take the new orders meanwhile
-    // A CA that did not answer (its timeout spent, or not reached) is asked nothing more in this
-    // batch: its other certificates keep the claim's hold (kAriHoldMs) and come again after it.
-    std::set<std::string> unanswered;
+    // A CA that did not answer (its timeout spent, or not reached), failed (5xx) or rate-limited
+    // us is asked nothing more in this batch: its other certificates keep the claim's hold
+    // (kAriHoldMs) and come again after it.
+    std::set<std::string> putOff;
     for (const auto& certificate : due) {
         // Stopping: the rest keep their hold too, as after a crash.
         if (stopping()) return;
-        if (unanswered.count(certificate.caDirectory) != 0) continue;
+        if (putOff.count(certificate.caDirectory) != 0) continue;
         try {
             if (!issuer_->refreshRenewalInfo(certificate)) {
-                unanswered.insert(certificate.caDirectory);
-                logEvent(LogLevel::Warn, "renewalInfo fetches put off: the CA did not answer",
+                putOff.insert(certificate.caDirectory);
+                logEvent(LogLevel::Warn,
+                         "renewalInfo fetches put off: the CA did not answer, failed or "
+                         "rate-limited us",
                          {{"ca", certificate.caDirectory},
                           {"certificate_id", certificate.certificateId},
                           {"worker", owner_}});
@@ -88,9 +91,9 @@ void IssuanceWorker::refreshRenewalInfo() {
                      {{"certificate_id", certificate.certificateId}, {"detail", errorDetail(e)}});
         }
     }
-    // A full batch with every CA answering: more are due (a drill, a restart after a day): the
+    // A full batch with no CA put off: more are due (a drill, a restart after a day): the
     // next batch at the next turn of this worker, between orders, not a scan interval later.
-    if (due.size() == static_cast<std::size_t>(kAriFetchesPerScan) && unanswered.empty())
+    if (due.size() == static_cast<std::size_t>(kAriFetchesPerScan) && putOff.empty())
         nextAriScan_ = now;
 }
 

@@ -45,8 +45,9 @@ private:
     // Renewal orders for certificates whose renew_at has come; at most once a second.
     void scheduleRenewals();
     // RFC 9773: renewalInfo asked again for the certificates whose time has come, 20 at a time;
-    // after a CA that did not answer, the batch's other certificates of that CA wait out the
-    // claim's 10-minute hold (each would wait ACME_SCHEDULER_TIMEOUT as well).
+    // after a CA that did not answer (each would wait ACME_SCHEDULER_TIMEOUT as well), failed
+    // or rate-limited us, the batch's other certificates of that CA wait out the claim's
+    // 10-minute hold.
     void refreshRenewalInfo();
     // Our account at every CA registered and its dns-persist-01 issuer kept, so that the
     // records POST /domains gives are there before the first order (AcmeAccount::

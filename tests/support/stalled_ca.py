@@ -28,7 +28,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
                 [--processing-polls N] [--no-profiles] [--user-action-required]
                 [--authorization-error STATUS] [--order-never-ready]
-                [--rate-limit-new-order SECONDS|past|none]
+                [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -41,10 +41,19 @@ With --order-never-ready the order stays "pending" after its authorization is va
 With --authorization-error STATUS newOrder still creates the order (201), but reading its
 authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem; a
 deactivation of it (§7.5.2) is answered and printed as "DEACTIVATED PATH t=<seconds>".
+
+With --renewal-info ANSWERS the directory offers renewalInfo (RFC 9773 §4.1), the certificates
+issued carry an Authority Key Identifier (the CertID names it), and the renewalInfo requests
+about each certificate are answered in turn by the comma-separated ANSWERS, the last one
+repeated: "window" a RenewalInfo object (§4.2) whose window starts in an hour and lasts an
+hour, with Retry-After: 21600 (§4.2's example); "STATUS" or "STATUS:SECONDS" an error answer with
+that status (a rateLimited problem for 429, serverInternal for 5xx, malformed otherwise) and
+Retry-After: SECONDS when given. "503:60,window": a CA overloaded for a minute, then its window.
 """
 import argparse
 import base64
 import email.utils
+import hashlib
 import http.server
 import itertools
 import json
@@ -66,6 +75,21 @@ def rate_limit_retry_after(value):
     if value in ("past", "none") or (value.isascii() and value.isdigit()):
         return value
     raise argparse.ArgumentTypeError("whole seconds, past or none")
+
+
+def renewal_info_answers(value):
+    """--renewal-info's value: "window", "STATUS" or "STATUS:SECONDS", comma-separated."""
+    answers = []
+    for answer in value.split(","):
+        if answer == "window":
+            answers.append(("window", None))
+            continue
+        status, _, seconds = answer.partition(":")
+        if not (status.isascii() and status.isdigit() and 400 <= int(status) <= 599) or (
+                seconds and not (seconds.isascii() and seconds.isdigit())):
+            raise argparse.ArgumentTypeError('"window", STATUS or STATUS:SECONDS, comma-separated')
+        answers.append((int(status), seconds or None))
+    return answers
 
 
 def parse_args():
@@ -97,6 +121,9 @@ def parse_args():
                         type=rate_limit_retry_after,
                         help="newOrder answers 429 rateLimited with this Retry-After: delay-"
                              "seconds, an HTTP-date an hour ago (past), or none")
+    parser.add_argument("--renewal-info", metavar="ANSWERS", type=renewal_info_answers,
+                        help="offer renewalInfo and answer it in turn: window, STATUS or "
+                             "STATUS:RETRY_AFTER, comma-separated, the last one repeated")
     return parser.parse_args()
 
 
@@ -111,6 +138,7 @@ AUTHZ_POLLS = {}        # order -> polls of its authorization since
 FINALIZED = {}          # order -> polls of the order since finalize
 CERTIFICATES = {}       # order -> the PEM chain issued
 RETRY_AFTER_FORMS = itertools.count()
+RENEWAL_INFO_ASKED = {}  # --renewal-info: path (its CertID) -> requests for it so far
 
 
 def retry_after_header():
@@ -143,11 +171,31 @@ def sign_csr(csr_der):
         leaf = os.path.join(scratch, "leaf.pem")
         with open(csr, "wb") as out:
             out.write(csr_der)
-        subprocess.run(["openssl", "x509", "-req", "-inform", "DER", "-in", csr, "-CA", ARGS.cert,
-                        "-CAkey", ARGS.key, "-days", "1", "-copy_extensions", "copyall",
-                        "-out", leaf], check=True, capture_output=True)
+        command = ["openssl", "x509", "-req", "-inform", "DER", "-in", csr, "-CA", ARGS.cert,
+                   "-CAkey", ARGS.key, "-days", "1", "-copy_extensions", "copyall", "-out", leaf]
+        if ARGS.renewal_info:
+            command += ["-extfile", authority_key_id_extension(scratch)]
+        subprocess.run(command, check=True, capture_output=True)
         with open(leaf) as issued, open(ARGS.cert) as issuer:
             return issued.read() + issuer.read()
+
+
+def authority_key_id_extension(scratch):
+    """An extensions file giving the leaf an Authority Key Identifier (RFC 5280 §4.2.1.1): RFC
+    9773 §4.1 builds the CertID from its keyIdentifier. The stand-in's certificate has no Subject
+    Key Identifier to copy (openssl refuses "keyid:always"), so the key identifier is 20 bytes of
+    its own making, the length of RFC 5280 §4.2.1.2's SHA-1 one, as DER: SEQUENCE { [0] ... }."""
+    with open(ARGS.cert, "rb") as issuer:
+        key_id = hashlib.sha1(issuer.read()).digest()
+    path = os.path.join(scratch, "extensions.cnf")
+    with open(path, "w") as out:
+        out.write("authorityKeyIdentifier = DER:30:16:80:14:" +
+                  ":".join(f"{byte:02x}" for byte in key_id) + "\n")
+    return path
+
+
+def rfc3339(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -219,11 +267,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 directory["meta"] = {"profiles": {"default": "the stand-in's certificates"}}
             if ARGS.oversized_directory:
                 directory.setdefault("meta", {})["website"] = "x" * (2 << 20)
+            if ARGS.renewal_info:
+                directory["renewalInfo"] = BASE + "/renewal-info"
             self.answer(200, directory)
         elif self.path == "/nonce":
             self.answer(204)
+        elif ARGS.renewal_info and self.path.startswith("/renewal-info/"):
+            self.answer_renewal_info()
         else:
             self.answer(404, {"type": "urn:ietf:params:acme:error:malformed", "detail": "no"})
+
+    def answer_renewal_info(self):
+        """--renewal-info: the certificate's next answer, the last one repeated."""
+        answers = ARGS.renewal_info
+        with LOCK:
+            asked = RENEWAL_INFO_ASKED.get(self.path, 0)
+            RENEWAL_INFO_ASKED[self.path] = asked + 1
+        status, retry_after = answers[min(asked, len(answers) - 1)]
+        if status == "window":
+            start = time.time() + 3600
+            self.answer(200, {"suggestedWindow": {"start": rfc3339(start),
+                                                  "end": rfc3339(start + 3600)}},
+                        [("Retry-After", "21600")])
+            return
+        problem = "rateLimited" if status == 429 else "serverInternal" if status >= 500 \
+            else "malformed"
+        self.answer(status, {"type": f"urn:ietf:params:acme:error:{problem}",
+                             "detail": f"the stand-in's renewalInfo answers {status} for now"},
+                    [("Retry-After", retry_after)] if retry_after else [],
+                    content_type="application/problem+json")
 
     def do_HEAD(self):
         self.log_request_line()
