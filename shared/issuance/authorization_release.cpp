@@ -56,6 +56,28 @@ std::vector<HeldAuthorization> heldAuthorizations(const std::vector<OrderChallen
     return held;
 }
 
+std::vector<HeldAuthorization> stillPending(AcmeAccount& account,
+                                            const std::vector<HeldAuthorization>& held,
+                                            const LogFields& fields) {
+    std::vector<HeldAuthorization> pending;
+    for (const auto& authorization : held) {
+        try {
+            const acme::Authorization current = account.call(
+                [&] { return account.client().getAuthorization(authorization.url); });
+            if (current.status == acme::AuthorizationStatus::Pending)
+                pending.push_back(authorization);
+        } catch (const std::exception& e) {
+            LogFields failed = fields;
+            failed.push_back({"detail", errorDetail(e)});
+            logEvent(LogLevel::Warn, "authorization not read; not deactivated", failed);
+            // A CA that did not answer one will not answer the next within the client's wait.
+            const auto* caError = dynamic_cast<const acme::AcmeError*>(&e);
+            if (caError != nullptr && caError->unreachable()) break;
+        }
+    }
+    return pending;
+}
+
 void giveBackAuthorizations(Database& database, AcmeAccount& account, const std::string& domainId,
                             const std::string& domainName,
                             const std::vector<HeldAuthorization>& held, const LogFields& fields) {

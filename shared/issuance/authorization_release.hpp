@@ -15,6 +15,13 @@ namespace dnsh {
 // The authorizations an order's challenges answer.
 std::vector<HeldAuthorization> heldAuthorizations(const std::vector<OrderChallenge>& challenges);
 
+// Of `held`, those `account`'s CA still shows pending: what a failed order gives back. A valid
+// one stays, its domain's next order reuses it (RFC 8555 §7.1.4) where it would otherwise need a
+// new value published. One not read (logged) is kept: a pending one expires at the CA anyway.
+std::vector<HeldAuthorization> stillPending(AcmeAccount& account,
+                                            const std::vector<HeldAuthorization>& held,
+                                            const LogFields& fields);
+
 // Deactivates those at `account`'s CA. A failure is logged, never thrown: the order has ended
 // either way.
 void giveBackAuthorizations(Database& database, AcmeAccount& account, const std::string& domainId,

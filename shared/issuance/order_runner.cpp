@@ -95,14 +95,17 @@ public:
             retryDelay(config.pollInterval, order.renewalFailures + 1, {}, kRenewalRetryCap));
         context_.fail(failure.reason, failure.code, retryIn);
         countOrderFinished(order.kind, false, order.caDirectory);
-        // RFC 8555 §7.5.2: an order nobody will finish gives its authorizations back (those
-        // no other domain needs, authorization_release.hpp). Not when the CA itself could not
-        // be reached.
+        // RFC 8555 §7.5.2: an order nobody will finish gives back its authorizations still
+        // pending (those no other domain needs, authorization_release.hpp); its domain is still
+        // registered, and the valid ones spare its next order a new value (an order that got
+        // to finalize has only valid ones). Not when the CA itself could not be reached.
         if (failure.code != FailureCode::CaUnreachable) {
-            if (AcmeAccount* account = context_.parts().cas.find(order.caDirectory))
-                giveBackAuthorizations(context_.parts().database, *account, order.domainId,
-                                       order.domainName, heldAuthorizations(order.challenges),
-                                       orderFields(order));
+            if (AcmeAccount* account = context_.parts().cas.find(order.caDirectory)) {
+                const LogFields fields = orderFields(order);
+                giveBackAuthorizations(
+                    context_.parts().database, *account, order.domainId, order.domainName,
+                    stillPending(*account, heldAuthorizations(order.challenges), fields), fields);
+            }
         }
         context_.parts().publishers.of(order).cleanUp(order);
         LogFields fields = orderFields(order);

@@ -4,7 +4,8 @@
 // per CA orders for every domain: the base-name authorization of "*.x"'s order is what the order
 // of the domain "x" then relies on, without listing it (it needs no value). Ending "*.x"'s order
 // must leave that authorization valid, and still give back the one nobody else needs
-// (RFC 8555 §7.5.2).
+// (RFC 8555 §7.5.2). A failed order of a domain still registered gives back only its pending
+// authorizations: the valid ones are for the domain's own next order.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -58,6 +59,13 @@ std::string storedChallengesOf(const TestDomain& domain) {
            quoted(domain.id);
 }
 
+// The wildcard's order placed: two authorizations, one value each at _acme-challenge.<base>.
+void requirePlaced(const TestDomain& wildcard) {
+    REQUIRE_MESSAGE(
+        waitFor(15s, [&] { return count("SELECT count(*) " + storedChallengesOf(wildcard)) == 2; }),
+        statusSummary({wildcard}));
+}
+
 // The service's own account at the reusing CA, read from the database: the test answers one
 // challenge with it and asks the CA about authorizations (POST-as-GET, RFC 8555 §7.5).
 struct ServiceAccount {
@@ -82,6 +90,41 @@ struct ServiceAccount {
     dnsh::Pkey key;
 };
 
+// The two authorizations of a wildcard domain's placed order, and the base name's challenge.
+struct WildcardOrder {
+    std::string baseAuthorization, wildcardAuthorization, baseChallenge, baseValue;
+};
+
+WildcardOrder wildcardOrderOf(const TestDomain& wildcard, ServiceAccount& account) {
+    WildcardOrder order;
+    for (const std::string& url :
+         {scalar("SELECT min(c.authorization_url) " + storedChallengesOf(wildcard)),
+          scalar("SELECT max(c.authorization_url) " + storedChallengesOf(wildcard))}) {
+        if (account.client.getAuthorization(url).wildcard) {
+            order.wildcardAuthorization = url;
+            continue;
+        }
+        order.baseAuthorization = url;
+        const std::string row = storedChallengesOf(wildcard) +
+                                " AND c.authorization_url = " + quoted(url);
+        order.baseChallenge = scalar("SELECT c.challenge_url " + row);
+        order.baseValue = scalar("SELECT c.txt_value " + row);
+    }
+    REQUIRE_FALSE(order.baseAuthorization.empty());
+    REQUIRE_FALSE(order.wildcardAuthorization.empty());
+    return order;
+}
+
+// Only the base name's value is published and answered: that authorization turns valid, the
+// wildcard's stays pending, and so the order stays live (the scheduler waits for both values).
+void validateBaseOnly(const TestDomain& wildcard, const WildcardOrder& order,
+                      ServiceAccount& account) {
+    setTxt(wildcard.challengeName(), order.baseValue);
+    account.client.respondChallenge(order.baseChallenge);
+    REQUIRE(waitFor(15s, [&] { return account.status(order.baseAuthorization) == "valid"; }));
+    CHECK(account.status(order.wildcardAuthorization) == "pending");
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -93,36 +136,11 @@ TEST_CASE(
     const TestDomain plain = verifiedNamed(base, base, leftovers);
     const auto scheduler = startScheduler(reusingCa());
 
-    // The wildcard's order: two authorizations, one value each at _acme-challenge.<base>.
     queueIssueOrder(wildcard);
-    REQUIRE_MESSAGE(
-        waitFor(15s, [&] { return count("SELECT count(*) " + storedChallengesOf(wildcard)) == 2; }),
-        statusSummary({wildcard}));
+    requirePlaced(wildcard);
     ServiceAccount account;
-    std::string baseAuthorization, wildcardAuthorization, baseChallenge, baseValue;
-    for (const std::string& url :
-         {scalar("SELECT min(c.authorization_url) " + storedChallengesOf(wildcard)),
-          scalar("SELECT max(c.authorization_url) " + storedChallengesOf(wildcard))}) {
-        if (account.client.getAuthorization(url).wildcard) {
-            wildcardAuthorization = url;
-            continue;
-        }
-        baseAuthorization = url;
-        const std::string row = storedChallengesOf(wildcard) +
-                                " AND c.authorization_url = " + quoted(url);
-        baseChallenge = scalar("SELECT c.challenge_url " + row);
-        baseValue = scalar("SELECT c.txt_value " + row);
-    }
-    REQUIRE_FALSE(baseAuthorization.empty());
-    REQUIRE_FALSE(wildcardAuthorization.empty());
-
-    // Only the base name's value is published and answered: that authorization turns valid,
-    // the wildcard's stays pending, and so the order stays live (the scheduler waits for both
-    // values).
-    setTxt(plain.challengeName(), baseValue);
-    account.client.respondChallenge(baseChallenge);
-    REQUIRE(waitFor(15s, [&] { return account.status(baseAuthorization) == "valid"; }));
-    CHECK(account.status(wildcardAuthorization) == "pending");
+    const WildcardOrder order = wildcardOrderOf(wildcard, account);
+    validateBaseOnly(wildcard, order, account);
 
     // The domain <base>: the CA reuses that valid authorization, the order needs no value and
     // is issued at once, relying on an authorization only the wildcard's order lists.
@@ -143,6 +161,54 @@ TEST_CASE(
 
     // <base> is still a customer's name: its authorization stays valid for the orders that rely
     // on it. Nobody else has *.<base>: that one is given back.
-    CHECK(account.status(baseAuthorization) == "valid");
-    CHECK(account.status(wildcardAuthorization) == "deactivated");
+    CHECK(account.status(order.baseAuthorization) == "valid");
+    CHECK(account.status(order.wildcardAuthorization) == "deactivated");
+}
+
+TEST_CASE(
+    "authorizations: a failed wildcard order keeps the valid base-name authorization its own "
+    "domain's next order reuses, and deactivates the pending wildcard authorization") {
+    Leftovers leftovers;
+    const std::string base = uniqueDomainName("failed-authz");
+    const TestDomain wildcard = verifiedNamed("*." + base, base, leftovers);
+    const auto scheduler = startScheduler(reusingCa());
+    queueIssueOrder(wildcard);
+    requirePlaced(wildcard);
+    ServiceAccount account;
+    const WildcardOrder order = wildcardOrderOf(wildcard, account);
+    validateBaseOnly(wildcard, order, account);
+
+    // The wildcard's value is never published: with the step's clock set back past
+    // POLL_TIMEOUT, the next lookup fails the order ("TXT values not visible within ...").
+    execute("UPDATE acme_orders SET step_started_at = now() - interval '1 day' WHERE domain_id = " +
+            quoted(wildcard.id));
+    REQUIRE_MESSAGE(waitFor(15s,
+                            [&] {
+                                return scalar("SELECT status FROM domains WHERE id = " +
+                                              quoted(wildcard.id)) == "failed";
+                            }),
+                    statusSummary({wildcard}));
+    CHECK(scheduler->terminate() == 0);  // the failure settled, authorizations given back
+
+    // "*.<base>" is still registered and needs <base>: that authorization stays valid. Before,
+    // it was deactivated (no other domain needs <base>). The pending one is given back (RFC 8555
+    // §7.5.2).
+    CHECK(account.status(order.baseAuthorization) == "valid");
+    CHECK(account.status(order.wildcardAuthorization) == "deactivated");
+
+    // The retry, at the same CA, reuses it (RFC 8555 §7.1.4): one value to publish, the
+    // wildcard's. Before, a value for <base> too.
+    queueIssueOrder(wildcard);
+    const auto retrying = startScheduler(reusingCa());
+    const std::string retryOrder = " AND o.status <> 'invalid'";
+    REQUIRE_MESSAGE(waitFor(15s,
+                            [&] {
+                                return count("SELECT count(*) FROM acme_orders o WHERE "
+                                             "o.order_url IS NOT NULL AND o.domain_id = " +
+                                             quoted(wildcard.id) + retryOrder) == 1;
+                            }),
+                    statusSummary({wildcard}) << "\n" << describe(*retrying));
+    CHECK(scalar("SELECT string_agg(c.identifier, ',') " + storedChallengesOf(wildcard) +
+                 retryOrder) == "*." + base);
+    CHECK(retrying->terminate() == 0);
 }

@@ -5,8 +5,9 @@
 // answered without Location; dns-account-01 and dns-persist-01 offered before dns-01 are passed
 // over; userActionRequired names where to act; a CA without profiles refuses every profile; an
 // order whose authorization the CA fails after newOrder keeps its budget token spent and gives
-// its authorization back; an order the CA never makes ready fails at POLL_TIMEOUT; after the CA
-// rate-limits newOrder, issue-certificate's Retry-After is the wait the next call is held to.
+// its authorization back; an order the CA never makes ready fails at POLL_TIMEOUT and keeps its
+// valid authorization; after the CA rate-limits newOrder, issue-certificate's Retry-After is the
+// wait the next call is held to.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -273,6 +274,9 @@ TEST_CASE("CA protocol: an order the CA never makes ready after its authorizatio
           std::string::npos);
     CHECK(ca.requests("POST", "/finalize/") == 0);
     CHECK(scheduler->terminate() == 0);
+    // Its authorization is valid (the scheduler ends once the failure is settled): kept for the
+    // domain's next order. Before, it was deactivated like a pending one.
+    CHECK(ca.requests("DEACTIVATED", "/authz/") == 0);
 }
 
 TEST_CASE("CA protocol: each step has its own POLL_TIMEOUT: an order that reaches finalize late in "

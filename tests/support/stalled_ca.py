@@ -39,8 +39,10 @@ With --order-never-ready the order stays "pending" after its authorization is va
 §7.1.6 says it becomes "ready"): a CA that never lets it be finalized.
 
 With --authorization-error STATUS newOrder still creates the order (201), but reading its
-authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem; a
-deactivation of it (§7.5.2) is answered and printed as "DEACTIVATED PATH t=<seconds>".
+authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem.
+
+A deactivation of an authorization (RFC 8555 §7.5.2: a POST with a payload, where a read's is
+empty) is answered and printed as "DEACTIVATED PATH t=<seconds>", after its "POST PATH" line.
 
 With --renewal-info ANSWERS the directory offers renewalInfo (RFC 9773 §4.1), the certificates
 issued carry an Authority Key Identifier (the CertID names it), and the renewalInfo requests
@@ -352,6 +354,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         {"type": "urn:ietf:params:acme:error:serverInternal",
                          "detail": "the stand-in cannot read this authorization"})
             return
+        self.deactivate()
+
+    def deactivate(self):
+        """A deactivation of the authorization at this path (RFC 8555 §7.5.2): printed,
+        answered."""
         self.log_request_line("DEACTIVATED")
         self.answer(200, {"status": "deactivated", "expires": "2099-01-01T00:00:00Z",
                           "identifier": {"type": "dns", "value": "stand-in"}, "challenges": []})
@@ -365,7 +372,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         order = {"status": "pending", "expires": "2099-01-01T00:00:00Z", "identifiers": [],
                  "authorizations": [f"{BASE}/authz/{n}"], "finalize": f"{BASE}/finalize/{n}"}
         with LOCK:
-            if kind == "authz":
+            if kind == "authz" and json.loads(body).get("payload", "") != "":
+                self.deactivate()
+            elif kind == "authz":
                 self.answer(200, *self.authorization(n))
             elif kind == "chall":
                 ANSWERED.add(n)
