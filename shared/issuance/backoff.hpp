@@ -50,7 +50,8 @@ struct RetryVerdict {
 };
 
 // Whether an order's step is tried again after an error that made `attempts` in all: retryable
-// errors until kMaxAttempts or POLL_TIMEOUT in the step, unexpected ones kMaxUnexpectedAttempts.
+// errors until kMaxAttempts or the step's time (POLL_TIMEOUT, or in await_order the order's
+// expiry: pastStepTimeout), unexpected ones kMaxUnexpectedAttempts.
 RetryVerdict retryVerdict(FailureCode code, bool retryable, int attempts, bool pastPollTimeout);
 
 }  // namespace dnsh

@@ -141,9 +141,8 @@ private:
         const StoredOrder& order = context_.order();
         const Config& config = context_.config();
         const int attempts = context_.recordAttempt();
-        const RetryVerdict verdict =
-            retryVerdict(retry.code, retry.retryable, attempts,
-                         order.stepAgeMs >= config.pollTimeout.count());
+        const RetryVerdict verdict = retryVerdict(retry.code, retry.retryable, attempts,
+                                                  pastStepTimeout(order, config));
         if (!verdict.again)
             return (*this)(step::Fail{retry.code, retry.reason, std::nullopt});
         // Backoff in database time: the delay becomes the order's next_attempt_at. The CA's

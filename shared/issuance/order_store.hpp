@@ -99,6 +99,7 @@ struct StoredOrder {
     int renewalFailures = 0;    // of the certificate a renewal replaces
     Poco::Int64 stepAgeMs = 0;  // since the order entered its step (database clock)
     bool expired = false;       // past the expiry the CA gave it (database clock)
+    bool hasExpiry = false;     // the CA gave it one (RFC 8555 §7.1.3; some CAs may not)
     bool delegated = false;
     std::string delegationStatus;   // the domain's: not_seen, active, lost
     std::string verificationToken;  // the domain's secret, for its delegation target; never logged

@@ -42,9 +42,9 @@ struct Fail {
     std::optional<std::chrono::milliseconds> renewalRetry;
 };
 
-// An error: tried again (`retryable` errors until POLL_TIMEOUT or a number of attempts,
-// unexpected ones a few times), else failed. `retryAfter`: the CA's. `afterDecision`, when set,
-// learns the next attempt's delay (none: the order failed).
+// An error: tried again (`retryable` errors until the step's time runs out, pastStepTimeout,
+// or a number of attempts; unexpected ones a few times), else failed. `retryAfter`: the CA's.
+// `afterDecision`, when set, learns the next attempt's delay (none: the order failed).
 struct Retry {
     FailureCode code;
     std::string reason;

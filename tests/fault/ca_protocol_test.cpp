@@ -7,16 +7,17 @@
 // order whose authorization the CA fails after newOrder keeps its budget token spent and gives
 // its authorization back; an order the CA never makes ready fails at POLL_TIMEOUT and keeps its
 // valid authorization; after the CA rate-limits newOrder, issue-certificate's Retry-After is the
-// wait the next call is held to.
+// wait the next call is held to. How long an order the CA is issuing is waited on:
+// ca_issuing_test.cpp.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "fault/stand_in_issuance.hpp"
 #include "support/api_server.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
@@ -30,18 +31,6 @@ using namespace std::chrono_literals;
 using Env = std::map<std::string, std::string>;
 
 namespace {
-
-HttpRequest issueRequest(const TestDomain& domain) {
-    return {"POST", "/domains/" + domain.id + "/issue-certificate", "", "application/json", {}};
-}
-
-// The times of the requests at or after `from`.
-std::vector<double> since(const std::vector<double>& times, double from) {
-    std::vector<double> later;
-    std::copy_if(times.begin(), times.end(), std::back_inserter(later),
-                 [&](double t) { return t >= from; });
-    return later;
-}
 
 // The gaps between consecutive times.
 std::vector<double> gaps(const std::vector<double>& times) {
@@ -62,16 +51,6 @@ HttpResult issueAt(const StalledCa& ca, const TestDomain& domain, const Env& ext
     env.insert(extra.begin(), extra.end());
     ApiServer api("ca-protocol", env);
     return send(api.baseUrl(), issueRequest(domain));
-}
-
-// issue-certificate through an API server with `env` (pointed at the CA), the value published,
-// and a scheduler started with `env` to take the order on.
-std::unique_ptr<SchedulerProcess> startIssuance(const TestDomain& domain, const Env& env) {
-    ApiServer api("ca-protocol", env);
-    const HttpResult started = send(api.baseUrl(), issueRequest(domain));
-    REQUIRE_MESSAGE(started.status == 202, started.body);
-    publish(domain, started.jsonString("expected_txt_value"));
-    return startScheduler(env);
 }
 
 // The same, at `ca` with `pollInterval`: the domain active within `timeout`.
@@ -289,7 +268,9 @@ TEST_CASE("CA protocol: each step has its own POLL_TIMEOUT: an order that reache
     // After the last "processing" answer to an authorization poll, the step's clock is set back
     // past POLL_TIMEOUT: as if the wait for the authorization had lasted that long (a CA down
     // for minutes in between). The next poll finds it valid and the order goes on, in the same
-    // turn, to finalize and to the wait for the certificate, which has a clock of its own.
+    // turn, to finalize and to the wait for the certificate, which has a clock of its own. The
+    // order's expiry is cleared so that this wait has POLL_TIMEOUT as its bound (with one, only
+    // the expiry bounds it: ca_issuing_test.cpp).
     const auto processingPolls = [&] {
         const auto answered = ca.requestTimes("POST", "/chall/");
         if (answered.empty()) return std::size_t{0};
@@ -297,8 +278,8 @@ TEST_CASE("CA protocol: each step has its own POLL_TIMEOUT: an order that reache
     };
     REQUIRE_MESSAGE(waitFor(30s, [&] { return processingPolls() >= 3; }, 20ms),
                     describe(ca.process()));
-    execute("UPDATE acme_orders SET step_started_at = now() - interval '1 day' WHERE domain_id = " +
-            quoted(domain.id));
+    execute("UPDATE acme_orders SET step_started_at = now() - interval '1 day', expires_at = NULL "
+            "WHERE domain_id = " + quoted(domain.id));
     REQUIRE_MESSAGE(processingPolls() == 3, "the valid answer came before the clock was set back");
     // Before, the wait for the certificate saw the authorization's age: finalize was sent, the
     // order failed "the CA did not issue within ..." and the certificate was never fetched.
