@@ -22,10 +22,20 @@ std::string resultOf(const CaaNameCheck& name) {
     return std::string(kCaaVerdictNames.toString(name.decision.verdict));
 }
 
-// The record that lets the CA issue: a plain issue (a wildcard: issuewild, RFC 8659 §4.3) with
-// its first identity, in the set that forbade it (one record allowing it is enough, §4.2).
+// The record that lets the CA issue, in the set that forbade it (one record allowing it is
+// enough, RFC 8659 §4.2). When only validationmethods stood in the way, the customer's own record
+// with our method added (RFC 8657 §4): a record without it would lift their restriction; shown
+// only whole. Else a plain issue (a wildcard: issuewild, §4.3) with the CA's first identity.
 std::string suggestion(const CaaNameCheck& name, const CaaIssuer& issuer, bool wildcard) {
     if (issuer.identities.empty() || name.decision.unknownCritical) return "";
+    if (name.decision.recordWithOurMethod) {
+        CaaRecord amended = *name.decision.recordWithOurMethod;
+        bool cut = false;
+        shownText(amended.value, kMaxSuggestedCaaValueBytes, &cut);
+        if (cut) return "";
+        amended.owner = name.lookup.owner;
+        return caaPresentation(amended, kMaxSuggestedCaaValueBytes);
+    }
     const CaaRecord record{name.lookup.owner, 0, wildcard ? "issuewild" : "issue",
                            issuer.identities.front()};
     return caaPresentation(record, kMaxShownCaaValueBytes);
@@ -42,10 +52,17 @@ std::string describeForbidden(const CaaNameCheck& name, const CaaIssuer& issuer)
     std::string text = "CAA at " + name.lookup.foundAt.lowered() + " forbids " +
                        issuer.identities.front() + " to issue for " + name.name + ": " +
                        name.decision.reason;
-    if (name.decision.unknownCritical)
+    if (name.decision.unknownCritical) {
         text += "; remove that record or its critical flag";
-    else
+    } else if (name.decision.recordWithOurMethod) {
+        // The customer chose the methods (RFC 8657 §4): we name the one we would use.
+        text += "; to allow it, add " + name.ours.front() + " to the validationmethods of its " +
+                (name.decision.issuewild ? "issuewild" : "issue") + " record naming " +
+                issuer.identities.front();
+        if (!name.suggestedRecord.empty()) text += ": " + name.suggestedRecord;
+    } else {
         text += "; to allow it, add: " + name.suggestedRecord;
+    }
     return text;
 }
 
@@ -58,7 +75,18 @@ FailureCode CaaCheck::failureCode() const {
     return FailureCode::Internal;
 }
 
+bool CaaCheck::allowsMethod(const std::string& name, std::string_view method) const {
+    for (const auto& checked : names) {
+        if (!(DnsName(checked.name) == DnsName(name))) continue;
+        const auto& allowed = checked.decision.allowedMethods;
+        return !checked.lookup.failed() &&
+               std::find(allowed.begin(), allowed.end(), method) != allowed.end();
+    }
+    return true;
+}
+
 CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& issuer,
+                      const CaaMethodsFor& oursFor,
                       const std::function<CaaLookup(const DnsName&)>& lookup) {
     CaaCheck check;
     check.identities = issuer.identities;
@@ -81,7 +109,9 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
         checked.name = name;
         checked.lookup = found->second;
         if (!checked.lookup.failed()) {
-            checked.decision = evaluateCaa(checked.lookup.records, wildcard, issuer);
+            checked.ours = oursFor(name);
+            checked.decision =
+                evaluateCaa(checked.lookup.records, wildcard, issuer, checked.ours);
             if (!checked.decision.allowed())
                 checked.suggestedRecord = suggestion(checked, issuer, wildcard);
         }
@@ -122,8 +152,9 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
 }
 
 CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
-                  const CaaIssuer& issuer, const std::function<void()>& beforeLookup) {
-    return checkCaaWith(names, issuer, [&](const DnsName& name) {
+                  const CaaIssuer& issuer, const CaaMethodsFor& oursFor,
+                  const std::function<void()>& beforeLookup) {
+    return checkCaaWith(names, issuer, oursFor, [&](const DnsName& name) {
         return lookupCaa(resolver, name, beforeLookup);
     });
 }
@@ -167,6 +198,11 @@ std::string caaCheckJson(const CaaCheck& check) {
         item.set("reason", name.lookup.failed()
                                ? shownText(name.lookup.detail, 300)
                                : bounded(name.decision.reason, kMaxShownCaaReasonBytes));
+        if (!name.lookup.failed()) {
+            Poco::JSON::Array methods;
+            for (const auto& method : name.decision.allowedMethods) methods.add(method);
+            item.set("validation_methods", methods);
+        }
         if (!name.suggestedRecord.empty()) item.set("suggested_record", name.suggestedRecord);
         names.add(item);
     }

@@ -1,10 +1,12 @@
 #pragma once
 // The CAA check before a CA order (RFC 8659, RFC 8657): for every name of the order its relevant
-// record set (dns/caa_lookup.hpp) and the decision on it (dns/caa_policy.hpp), the one result,
-// what to add when it forbids, and the bounded JSON the domain view's `checks.caa` shows.
+// record set (dns/caa_lookup.hpp) and the decision on it (dns/caa_policy.hpp), which of our
+// validation methods each name allows, the one result, what to add when it forbids, and the
+// bounded JSON the domain view's `checks.caa` shows.
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/enum_names.hpp"
@@ -27,6 +29,7 @@ inline constexpr EnumNames<CaaResult, 4> kCaaResultNames{{{
 
 struct CaaNameCheck {
     std::string name;  // as ordered: "shop.example.com", "*.example.com"
+    CaaMethods ours;   // the methods we could validate it with
     CaaLookup lookup;
     CaaDecision decision;         // when the lookup did not fail
     std::string suggestedRecord;  // when forbidden and a record would allow it
@@ -39,17 +42,26 @@ struct CaaCheck {
     std::string description;                    // for error messages and logs
     std::vector<std::string> suggestedRecords;  // Forbidden: what to add, one per name
     bool passed() const { return result == CaaResult::Allowed || result == CaaResult::Skipped; }
+    // Whether the CA may validate `name` (as ordered) with `method` (RFC 8657 §4): one of ours
+    // that its CAA allows. A name not checked (Skipped: no caaIdentities) is not restricted.
+    bool allowsMethod(const std::string& name, std::string_view method) const;
     // Forbidden: caa_forbidden; LookupFailed: dns_timeout or dns_servfail.
     FailureCode failureCode() const;
 };
 
-// Looks up and decides every name of `names` (a wildcard's search starts at its base name).
-// Without identities nothing is asked: Skipped. `beforeLookup`: as for lookupCaa.
+// Our validation methods for one name of the order (caa_policy.hpp's CaaMethods).
+using CaaMethodsFor = std::function<CaaMethods(const std::string& name)>;
+
+// Looks up and decides every name of `names` (a wildcard's search starts at its base name), each
+// for the methods `oursFor` gives it. Without identities nothing is asked: Skipped.
+// `beforeLookup`: as for lookupCaa.
 CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
-                  const CaaIssuer& issuer, const std::function<void()>& beforeLookup = [] {});
+                  const CaaIssuer& issuer, const CaaMethodsFor& oursFor,
+                  const std::function<void()>& beforeLookup = [] {});
 
 // As checkCaa, with `lookup` asking for each name's relevant set (the tests' DNS).
 CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& issuer,
+                      const CaaMethodsFor& oursFor,
                       const std::function<CaaLookup(const DnsName&)>& lookup);
 
 // What a check keeps of the customer's records: they are stored and shown in every domain view,
@@ -58,14 +70,18 @@ inline constexpr std::size_t kMaxShownCaaRecords = 8;       // per name
 inline constexpr std::size_t kMaxShownCaaValueBytes = 100;  // one record's value, escaped
 inline constexpr std::size_t kMaxShownCaaAsked = 16;        // names asked, per name checked
 inline constexpr std::size_t kMaxShownCaaIdentities = 8;
+// A suggested record built from the customer's own (their parameters kept, our method added):
+// longer than this it is not shown, the description says what to add instead.
+inline constexpr std::size_t kMaxSuggestedCaaValueBytes = 300;
 // One name's reason: it quotes at most one record (cut as above) and one issuer name (cut to
 // kMaxShownValueBytes), so this is room to spare, a last bound on what is stored.
 inline constexpr std::size_t kMaxShownCaaReasonBytes = 1024;
 
 // {result, ca_identities, names: [{name, asked, asked_truncated?, found_at?, records,
-// records_truncated?, records_total?, result, reason, suggested_record?}], suggested_records?,
-// description, checked_at}: `result` allowed, skipped, caa_forbidden, dns_servfail or
-// dns_timeout.
+// records_truncated?, records_total?, result, reason, validation_methods?, suggested_record?}],
+// suggested_records?, description, checked_at}: `result` allowed, skipped, caa_forbidden,
+// dns_servfail or dns_timeout; validation_methods (unless the lookup failed) the methods of ours
+// CAA allows for the name.
 std::string caaCheckJson(const CaaCheck& check);
 
 }  // namespace dnsh

@@ -79,39 +79,80 @@ std::vector<std::string> parameterValues(const CaaIssueValue& value, std::string
     return values;
 }
 
-// Why this issue/issuewild record does not authorize `issuer` ("" when it does).
-std::string mismatch(const CaaRecord& record, const CaaIssuer& issuer) {
+bool contains(const CaaMethods& methods, std::string_view method) {
+    return std::find(methods.begin(), methods.end(), method) != methods.end();
+}
+
+std::string joined(const CaaMethods& methods) {
+    std::string text;
+    for (const auto& method : methods) text += (text.empty() ? "" : ", ") + method;
+    return text;
+}
+
+// RFC 8657 §4: validationmethods is a comma-separated list of method labels.
+CaaMethods listedMethods(std::string_view list) {
+    CaaMethods methods;
+    while (true) {
+        const std::size_t comma = list.find(',');
+        methods.emplace_back(list.substr(0, comma));
+        if (comma == std::string_view::npos) return methods;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+// `record` with `method` added to its validationmethods, its other parameters as they were.
+CaaRecord withMethodAdded(const CaaRecord& record, const CaaIssueValue& value,
+                          const std::string& method) {
+    std::string text = value.issuerDomainName;
+    for (const auto& [name, parameter] : value.parameters) {
+        text += "; " + name + "=" + parameter;
+        if (equalsIgnoringCase(name, "validationmethods"))
+            text += (parameter.empty() ? "" : ",") + method;
+    }
+    return CaaRecord{record.owner, record.flags, record.tag, text};
+}
+
+// What one issue/issuewild record says to `issuer` validating with one of `ours`.
+struct RecordAnswer {
+    CaaMethods allowed;   // of ours, those it lets the CA use (empty: it authorizes nothing)
+    std::string problem;  // when it allows none: why
+    std::optional<CaaRecord> withOurMethod;  // when only its validationmethods stood in the way
+};
+
+RecordAnswer judgeRecord(const CaaRecord& record, const CaaIssuer& issuer,
+                         const CaaMethods& ours) {
+    RecordAnswer answer;
     const auto value = parseCaaIssueValue(record.value);
-    if (!value) return "its value does not follow RFC 8659 section 4.2";
-    if (value->issuerDomainName.empty()) return "it names no CA (no CA may issue)";
-    const bool ours = std::any_of(issuer.identities.begin(), issuer.identities.end(),
-                                  [&](const std::string& identity) {
-                                      return DnsName(identity) == DnsName(value->issuerDomainName);
-                                  });
+    if (!value) return {{}, "its value does not follow RFC 8659 section 4.2", {}};
+    if (value->issuerDomainName.empty()) return {{}, "it names no CA (no CA may issue)", {}};
+    const bool named = std::any_of(issuer.identities.begin(), issuer.identities.end(),
+                                   [&](const std::string& identity) {
+                                       return DnsName(identity) == DnsName(value->issuerDomainName);
+                                   });
     // The customer's text, shown as every other piece of their records is: cut and escaped.
-    if (!ours)
-        return "it names another CA, " + shownText(value->issuerDomainName, kMaxShownValueBytes);
+    if (!named)
+        return {{},
+                "it names another CA, " + shownText(value->issuerDomainName, kMaxShownValueBytes),
+                {}};
     // RFC 8657 §3: accounturi binds the record to one ACME account. A parameter given twice is
     // not taken to mean either value: the record authorizes nothing.
     const auto accounts = parameterValues(*value, "accounturi");
-    if (accounts.size() > 1) return "it has more than one accounturi parameter";
+    if (accounts.size() > 1) return {{}, "it has more than one accounturi parameter", {}};
     if (accounts.size() == 1 && accounts.front() != issuer.accountUri)
-        return "its accounturi is not our ACME account (" + issuer.accountUri + ")";
-    // RFC 8657 §4: validationmethods lists the methods the CA may use.
+        return {{}, "its accounturi is not our ACME account (" + issuer.accountUri + ")", {}};
+    // RFC 8657 §4: validationmethods lists the methods the CA may use; without it, any.
     const auto methods = parameterValues(*value, "validationmethods");
-    if (methods.size() > 1) return "it has more than one validationmethods parameter";
-    if (methods.size() == 1) {
-        bool listed = false;
-        std::string_view rest = methods.front();
-        while (!listed) {
-            const std::size_t comma = rest.find(',');
-            listed = rest.substr(0, comma) == issuer.validationMethod;
-            if (comma == std::string_view::npos) break;
-            rest.remove_prefix(comma + 1);
-        }
-        if (!listed) return "its validationmethods does not include " + issuer.validationMethod;
-    }
-    return "";
+    if (methods.size() > 1) return {{}, "it has more than one validationmethods parameter", {}};
+    if (methods.empty()) return {ours, "", {}};
+    const CaaMethods listed = listedMethods(methods.front());
+    for (const auto& method : ours)
+        if (contains(listed, method)) answer.allowed.push_back(method);
+    if (!answer.allowed.empty()) return answer;
+    answer.problem = "its validationmethods (" + shownText(methods.front(), kMaxShownValueBytes) +
+                     ") lists none of the methods this service can use for the name (" +
+                     joined(ours) + ")";
+    if (!ours.empty()) answer.withOurMethod = withMethodAdded(record, *value, ours.front());
+    return answer;
 }
 
 }  // namespace
@@ -153,7 +194,7 @@ std::optional<CaaIssueValue> parseCaaIssueValue(std::string_view value) {
 }
 
 CaaDecision evaluateCaa(const std::vector<CaaRecord>& records, bool wildcard,
-                        const CaaIssuer& issuer) {
+                        const CaaIssuer& issuer, const CaaMethods& ours) {
     CaaDecision decision;
     // RFC 8659 §4.5: a critical property we do not understand forbids issuance outright.
     for (const auto& record : records)
@@ -162,7 +203,7 @@ CaaDecision evaluateCaa(const std::vector<CaaRecord>& records, bool wildcard,
                     "the record " + caaPresentation(record, 100) +
                         " has the critical flag on a property tag this service does not know "
                         "(RFC 8659 section 4.5)",
-                    false, true};
+                    false, true, {}, std::nullopt};
     // RFC 8659 §4.3: for a wildcard, issuewild properties (when any) replace issue; for any
     // other name issuewild is ignored.
     decision.issuewild =
@@ -177,17 +218,34 @@ CaaDecision evaluateCaa(const std::vector<CaaRecord>& records, bool wildcard,
         decision.reason = records.empty()
                               ? "no CAA record: any CA may issue"
                               : "no " + std::string(governing) + " property: any CA may issue";
+        decision.allowedMethods = ours;
         return decision;
     }
+    // RFC 8659 §4.2: one record authorizing the CA is enough, so each method allowed by any of
+    // them may be used.
     std::string why;
+    const CaaRecord* firstAllowing = nullptr;
+    CaaMethods allowedByAny;
     for (const CaaRecord* record : properties) {
-        const std::string problem = mismatch(*record, issuer);
-        if (problem.empty()) {
-            decision.reason = "allowed by " + caaPresentation(*record, 100);
-            return decision;
+        RecordAnswer answer = judgeRecord(*record, issuer, ours);
+        if (!answer.allowed.empty()) {
+            if (firstAllowing == nullptr) firstAllowing = record;
+            allowedByAny.insert(allowedByAny.end(), answer.allowed.begin(), answer.allowed.end());
+            continue;
         }
-        if (why.empty() || problem.rfind("it names another CA", 0) != 0)
-            why = caaPresentation(*record, 100) + ": " + problem;
+        if (!decision.recordWithOurMethod) decision.recordWithOurMethod = answer.withOurMethod;
+        if (why.empty() || answer.problem.rfind("it names another CA", 0) != 0)
+            why = caaPresentation(*record, 100) + ": " + answer.problem;
+    }
+    if (firstAllowing != nullptr) {
+        for (const auto& method : ours)
+            if (contains(allowedByAny, method)) decision.allowedMethods.push_back(method);
+        decision.recordWithOurMethod.reset();
+        decision.reason = "allowed by " + caaPresentation(*firstAllowing, 100);
+        if (decision.allowedMethods.size() < ours.size())
+            decision.reason += "; validationmethods lets the CA use only " +
+                               joined(decision.allowedMethods) + " (RFC 8657 section 4)";
+        return decision;
     }
     decision.verdict = CaaVerdict::Forbidden;
     decision.reason = "no " + std::string(governing) + " record allows this CA (" + why + ")";

@@ -115,7 +115,8 @@ void AcmeAccount::reRegister() {
 PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::string& replaces,
                                     const OrderProfile& profile,
                                     const std::function<void()>& beforeEachCall,
-                                    const PersistRecordUsable& persistUsable) {
+                                    const PersistRecordUsable& persistUsable,
+                                    const CaaCheck& caa) {
     return call([&] {
         beforeEachCall();
         requireOffered(client_.directory(), profile);
@@ -146,7 +147,7 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
                 const std::string name =
                     (authorization.wildcard ? "*." : "") + authorization.identifier;
                 placed.challenges.push_back(
-                    challengeToAnswer(authorization, name, domainName, persistUsable));
+                    challengeToAnswer(authorization, name, domainName, persistUsable, caa));
             }
             return placed;
         } catch (const acme::AcmeError& e) {
@@ -158,13 +159,28 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
 OrderChallenge AcmeAccount::challengeToAnswer(const acme::Authorization& authorization,
                                               const std::string& name,
                                               const std::string& domainName,
-                                              const PersistRecordUsable& persistUsable) {
+                                              const PersistRecordUsable& persistUsable,
+                                              const CaaCheck& caa) {
     notePersistOffer(authorization);
-    if (const acme::Challenge* persist =
-            usablePersistChallenge(authorization, name, client_.accountUrl(), persistUsable))
+    // Asked whenever offered (the precheck's lookup, kept), so that checks.persist shows the
+    // record even when CAA rules the method out.
+    const acme::Challenge* persist =
+        usablePersistChallenge(authorization, name, client_.accountUrl(), persistUsable);
+    // RFC 8657 §4: a CA that enforces validationmethods invalidates an authorization answered
+    // with a method the name's CAA does not list, so only a method CAA allows is chosen.
+    if (persist != nullptr && caa.allowsMethod(name, toString(ChallengeMethod::DnsPersist01)))
         return OrderChallenge{authorization.url, persist->url, persist->token,
                               persistRecordName(name), "", "", ChallengeMethod::DnsPersist01,
                               name};
+    // The precheck found dns-persist-01 usable for it, the authorization disagrees (its
+    // issuer-domain-names are not the CA's caaIdentities, or it offers no such challenge).
+    if (!caa.allowsMethod(name, toString(ChallengeMethod::Dns01)))
+        throw acme::AcmeError(acme::Problem{
+            "",
+            "CAA lets the CA validate " + name +
+                " with dns-persist-01 only (RFC 8657 section 4), and this authorization's "
+                "dns-persist-01 challenge cannot be answered with the customer's record",
+            502});
     const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::Dns01);
     if (challenge == nullptr)
         throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
@@ -231,9 +247,9 @@ void AcmeAccount::storePersistIssuer(const std::string& issuer, std::optional<bo
 
 CaaIssuer AcmeAccount::caaIssuer() {
     std::vector<std::string> identities = client_.directory().caaIdentities;
-    if (identities.empty()) return {{}, "", "dns-01"};
+    if (identities.empty()) return {};
     const std::string accountUrl = call([&] { return client_.accountUrl(); });
-    return {std::move(identities), accountUrl, "dns-01"};
+    return {std::move(identities), accountUrl};
 }
 
 void AcmeAccount::deactivateAuthorizations(const std::vector<std::string>& urls,

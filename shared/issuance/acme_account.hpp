@@ -16,7 +16,7 @@
 #include "crypto/key_encryption.hpp"
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
-#include "dns/caa_policy.hpp"
+#include "dns/caa_check.hpp"
 #include "domain/domain_repository.hpp"
 #include "issuance/order_store.hpp"
 #include "issuance/profiles.hpp"
@@ -96,18 +96,22 @@ public:
     }
 
     // RFC 8555 §7.4: newOrder for the domain's names under `profile` (checked against the
-    // directory first, profiles.hpp) and, per authorization, the challenge to answer: its
-    // dns-persist-01 one when it offers it and `persistUsable` says the customer's record
-    // allows it, else its dns-01 value; `beforeEachCall` runs before each request (a scheduler
-    // keeps its lease). A CA error after newOrder: OrderAbandonedError.
+    // directory first, profiles.hpp) and, per authorization, the challenge to answer, of those
+    // `caa` (this CA's precheck) allows for its name (RFC 8657 §4): its dns-persist-01 one when
+    // it offers it and `persistUsable` says the customer's record allows it, else its dns-01
+    // value; `beforeEachCall` runs before each request (a scheduler keeps its lease). A CA error
+    // after newOrder, or an authorization CAA leaves no method for: OrderAbandonedError.
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
                            const OrderProfile& profile, const std::function<void()>& beforeEachCall,
-                           const PersistRecordUsable& persistUsable);
+                           const PersistRecordUsable& persistUsable, const CaaCheck& caa);
 
-    // The CA as CAA records name it: its directory's meta.caaIdentities (RFC 8555 §7.1.1), our
-    // account URL at it for accounturi (RFC 8657 §3; the account is registered first when it is
-    // new), and dns-01 for validationmethods (RFC 8657 §4). No identities: nothing else is asked.
+    // The CA as CAA records name it: its directory's meta.caaIdentities (RFC 8555 §7.1.1) and
+    // our account URL at it for accounturi (RFC 8657 §3; the account is registered first when
+    // it is new). No identities: nothing else is asked.
     CaaIssuer caaIssuer();
+    // False once this process saw the CA's authorizations without a usable dns-persist-01
+    // challenge (until one offers it again): the CAA precheck then asks no persist record.
+    bool persistMayBeOffered() const { return storedOffered_ != false; }
 
     // Confirms our account with the CA (registered when new or forgotten) and keeps, for the
     // dns-persist-01 record customers
@@ -131,7 +135,8 @@ private:
     // a wildcard's).
     OrderChallenge challengeToAnswer(const acme::Authorization& authorization,
                                      const std::string& name, const std::string& domainName,
-                                     const PersistRecordUsable& persistUsable);
+                                     const PersistRecordUsable& persistUsable,
+                                     const CaaCheck& caa);
     // After `error` following newOrder: the order logged; what to throw, naming its
     // authorizations not seen valid (`placed`'s challenges are those read so far).
     OrderAbandonedError abandoned(const acme::Order& order, const PlacedOrder& placed,

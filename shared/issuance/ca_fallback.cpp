@@ -107,9 +107,9 @@ std::chrono::seconds wholeSeconds(std::chrono::milliseconds wait) {
 
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const DnsResolver& resolver, const std::string& domainId,
-                                  const std::string& domainName,
+                                  const std::string& domainName, PersistProbe& persist,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
-                                  const std::function<PlacedOrder(AcmeAccount&)>& place,
+                                  const PlaceOrderAt& place,
                                   const std::function<void()>& beforeEachWait) {
     CaPlacement placement;
     for (const auto& candidate : cas.inPreference()) {
@@ -119,7 +119,7 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
         try {
             beforeEachWait();
             // RFC 8659 §3: no order a CA would have to refuse for CAA.
-            CaaCheck caa = precheckCaa(resolver, account, domainName, beforeEachWait);
+            CaaCheck caa = precheckCaa(resolver, account, domainName, persist, beforeEachWait);
             placement.caa = caa;
             if (caa.result == CaaResult::LookupFailed) {
                 placement.caaLookupFailed = true;
@@ -144,7 +144,7 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                     spent = true;
                 }
             }
-            placement.placed = place(account);
+            placement.placed = place(account, caa);
             placement.account = &account;
             return placement;
         } catch (const acme::AcmeError& e) {

@@ -18,6 +18,7 @@
 #include "dns/resolver.hpp"
 #include "issuance/ca_accounts.hpp"
 #include "issuance/order_store.hpp"
+#include "issuance/persist_probe.hpp"
 
 namespace dnsh {
 
@@ -55,21 +56,26 @@ struct CaPlacement {
     std::string describe() const;
 };
 
-// Tries each CA in turn: its CAA precheck (RFC 8659), its order budget (a CA with
-// ..._ORDER_BUDGET spent is passed over as rate-limited; `exemptFromBudget` says whether the
-// order at that CA is a renewal sent with ARI `replaces`, which Let's Encrypt does not count),
-// then `place` at it. An AcmeError of a kind listed above passes over to the next CA; any other
-// error is thrown. A failed order gives its budget token back only when the CA surely created
-// none: not when newOrder's answer was lost, nor when what followed newOrder failed
-// (OrderAbandonedError; that order's authorizations are given back). `domainId` is the order's
-// domain, `domainName` its name. `beforeEachWait` runs before each CA is asked anything (its
-// directory, our account there) and before each DNS question of its CAA check: a scheduler
-// worker extends its lease there, as nothing else bounds how long the CAs and lookups take.
+// The order placed at one CA, given its CAA precheck.
+using PlaceOrderAt = std::function<PlacedOrder(AcmeAccount&, const CaaCheck&)>;
+
+// Tries each CA in turn: its CAA precheck (RFC 8659; `persist` tells where dns-persist-01 could
+// validate a name, RFC 8657 §4), its order budget (a CA with ..._ORDER_BUDGET spent is passed
+// over as rate-limited; `exemptFromBudget` says whether the order at that CA is a renewal sent
+// with ARI `replaces`, which Let's Encrypt does not count), then `place` at it with that check
+// (placeOrder answers only with the methods it allows). An AcmeError of a kind listed above
+// passes over to the next CA; any other error is thrown. A failed order gives its budget token
+// back only when the CA surely created none: not when newOrder's answer was lost, nor when what
+// followed newOrder failed (OrderAbandonedError; that order's authorizations are given back).
+// `domainId` is the order's domain, `domainName` its name. `beforeEachWait` runs before each CA
+// is asked anything (its directory, our account there) and before each DNS question of its CAA
+// check: a scheduler worker extends its lease there, as nothing else bounds how long the CAs and
+// lookups take.
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const DnsResolver& resolver, const std::string& domainId,
-                                  const std::string& domainName,
+                                  const std::string& domainName, PersistProbe& persist,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
-                                  const std::function<PlacedOrder(AcmeAccount&)>& place,
+                                  const PlaceOrderAt& place,
                                   const std::function<void()>& beforeEachWait = [] {});
 
 // A CA error that sends the order to the next CA.

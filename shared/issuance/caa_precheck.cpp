@@ -1,12 +1,42 @@
 #include "issuance/caa_precheck.hpp"
 
 #include "domain/domain_name.hpp"
+#include "issuance/challenge_method.hpp"
 
 namespace dnsh {
 
 CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
-                     const std::string& domainName, const std::function<void()>& beforeLookup) {
-    return checkCaa(resolver, certificateNames(domainName), account.caaIssuer(), beforeLookup);
+                     const std::string& domainName, PersistProbe& persist,
+                     const std::function<void()>& beforeLookup) {
+    const CaaIssuer issuer = account.caaIssuer();
+    const std::string persistMethod(toString(ChallengeMethod::DnsPersist01));
+    const bool persistPossible = account.persistMayBeOffered();
+    // Names whose record was not usable: why, should CAA allow them dns-persist-01 only.
+    std::string persistNotUsable;
+    const auto oursFor = [&](const std::string& name) {
+        CaaMethods ours;
+        if (persistPossible) {
+            beforeLookup();
+            if (persist.usableBeforeOrder(name, issuer.identities, issuer.accountUri))
+                ours.push_back(persistMethod);
+            else
+                persistNotUsable += "; dns-persist-01 is not usable for " + name + " (" +
+                                    persist.whyNotUsable(name) + ")";
+        }
+        ours.emplace_back(toString(ChallengeMethod::Dns01));
+        return ours;
+    };
+    CaaCheck check =
+        checkCaa(resolver, certificateNames(domainName), issuer, oursFor, beforeLookup);
+    // A customer who limited CAA to dns-persist-01 is told what is wrong with that record too,
+    // not only how to allow dns-01.
+    if (check.result == CaaResult::Forbidden && !persistNotUsable.empty())
+        for (const auto& name : check.names)
+            if (name.decision.recordWithOurMethod) {
+                check.description += persistNotUsable;
+                break;
+            }
+    return check;
 }
 
 Error caaRefusal(const CaaCheck& check) {

@@ -9,13 +9,17 @@
 #include "core/error.hpp"
 #include "dns/caa_check.hpp"
 #include "issuance/acme_account.hpp"
+#include "issuance/persist_probe.hpp"
 
 namespace dnsh {
 
-// The check for every name of an order for `domainName` (the name, and a wildcard's base name).
-// `beforeLookup` runs before each DNS question (a scheduler worker keeps its lease there).
+// The check for every name of an order for `domainName` (the name, and a wildcard's base name),
+// for the validation methods we could use for each (RFC 8657 §4): dns-persist-01 where `persist`
+// finds the customer's record usable at this CA, then dns-01. The check says which of them CAA
+// allows per name; placeOrder answers with those only. `beforeLookup` runs before each DNS
+// question (a scheduler worker keeps its lease there).
 CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
-                     const std::string& domainName,
+                     const std::string& domainName, PersistProbe& persist,
                      const std::function<void()>& beforeLookup = [] {});
 
 // How long an API client waits before asking again after a CAA lookup failed (Retry-After).

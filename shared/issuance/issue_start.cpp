@@ -164,7 +164,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
 
     PlacedOrder placed;
     AcmeAccount* account = nullptr;
-    // dns-persist-01 where the customer's record allows it (issuance/persist_probe.hpp).
+    // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
+    // issuance/caa_precheck.hpp).
     PersistProbe persist(resolver, domain.id);
     mark = std::chrono::steady_clock::now();
     const std::uint64_t caRequestsBefore = cas.requestCount();
@@ -174,12 +175,12 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         // checks.caa; no CA taking it leaves the domain as it was.
         const CaPlacement placement =
             placeAtFirstAvailable(
-                database, cas, resolver, domain.id, domain.domainName,
+                database, cas, resolver, domain.id, domain.domainName, persist,
                 [](AcmeAccount&) { return false; },
-                [&](AcmeAccount& at) {
+                [&](AcmeAccount& at, const CaaCheck& caa) {
                     return at.placeOrder(domain.domainName, "",
                                          orderProfile(domain.profile, at.ca()), [] {},
-                                         persist.question());
+                                         persist.question(), caa);
                 });
         if (placement.caa)
             withOrders(database, [&](OrderStore& orders) {

@@ -9,25 +9,50 @@ namespace dnsh {
 PersistRecordUsable PersistProbe::question() {
     return [this](const std::string& name, const std::vector<std::string>& issuerDomains,
                   const std::string& accountUrl) {
-        return usable(name, issuerDomains, accountUrl);
+        const PersistCheck& check = checked(name, issuerDomains, accountUrl);
+        // The first check that was not usable explains why dns-01 is asked for; else the last.
+        if (!shown_ || shown_->usable()) shown_ = check;
+        return check.usable();
     };
 }
 
-bool PersistProbe::usable(const std::string& name, const std::vector<std::string>& issuerDomains,
-                          const std::string& accountUrl) {
+bool PersistProbe::usableBeforeOrder(const std::string& name,
+                                     const std::vector<std::string>& issuerDomains,
+                                     const std::string& accountUrl) {
+    return checked(name, issuerDomains, accountUrl).usable();
+}
+
+std::string PersistProbe::whyNotUsable(const std::string& name) const {
+    for (auto asked = asked_.rbegin(); asked != asked_.rend(); ++asked) {
+        if (asked->name != name) continue;
+        const PersistCheck& check = asked->check;
+        if (check.usable()) return "";
+        return check.lookupFailure ? std::string(toString(*check.lookupFailure)) + ": " +
+                                         check.lookupDetail
+                                   : std::string(toString(check.verdict.outcome)) + ": " +
+                                         check.verdict.detail;
+    }
+    return "";
+}
+
+const PersistCheck& PersistProbe::checked(const std::string& name,
+                                          const std::vector<std::string>& issuerDomains,
+                                          const std::string& accountUrl) {
+    for (const auto& asked : asked_)
+        if (asked.name == name && asked.issuerDomains == issuerDomains &&
+            asked.accountUrl == accountUrl)
+            return asked.check;
     PersistCheck check = checkPersistRecord(resolver_, name, issuerDomains, accountUrl,
                                             std::chrono::system_clock::now());
-    const bool usable = check.usable();
-    if (!usable && check.verdict.outcome != PersistOutcome::Missing)
+    if (!check.usable() && check.verdict.outcome != PersistOutcome::Missing)
         logEvent(LogLevel::Info, "dns-persist-01 record not usable; answering dns-01",
                  {{"domain_id", domainId_},
                   {"name", check.recordName},
                   {"outcome", check.lookupFailure ? std::string(toString(*check.lookupFailure))
                                                   : std::string(toString(check.verdict.outcome))},
                   {"detail", check.lookupFailure ? check.lookupDetail : check.verdict.detail}});
-    // The first check that was not usable explains why dns-01 is asked for; else the last.
-    if (!shown_ || shown_->usable()) shown_ = std::move(check);
-    return usable;
+    asked_.push_back({name, issuerDomains, accountUrl, std::move(check)});
+    return asked_.back().check;
 }
 
 std::optional<std::string> PersistProbe::checkJson() const {

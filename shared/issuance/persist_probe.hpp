@@ -1,10 +1,12 @@
 #pragma once
-// The dns-persist-01 question placeOrder asks per authorization (draft-ietf-acme-dns-persist-00
-// §4.1.2), answered through the resolver: the customer's _validation-persist record looked up
-// and judged for the CA's issuer-domain-names and our account (dns/persist_lookup.hpp). It keeps
-// the check to show (the view's checks.persist): the first that was not usable, else the last.
-// A record that is not usable sends the authorization to dns-01 (or, delegated, the CNAME path)
-// as before, the reason logged and kept.
+// The dns-persist-01 question asked per name (draft-ietf-acme-dns-persist-00 §4.1.2), answered
+// through the resolver: the customer's _validation-persist record looked up and judged for the
+// CA's issuer-domain-names and our account (dns/persist_lookup.hpp). The CAA precheck asks it
+// first (RFC 8657 §4: whether dns-persist-01 is one of our methods for the name), then placeOrder
+// per authorization; the same question is looked up once. It keeps the check to show (the view's
+// checks.persist): of placeOrder's, the first that was not usable, else the last. A record that
+// is not usable sends the authorization to dns-01 (or, delegated, the CNAME path) as before, the
+// reason logged and kept.
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,15 +27,32 @@ public:
 
     // For AcmeAccount::placeOrder; refers to this probe, which must outlive the call.
     PersistRecordUsable question();
-    // persistCheckJson of the check to show; none when nothing was asked.
+    // For the CAA precheck, before the order: the CA's caaIdentities stand for the challenge's
+    // issuer-domain-names (a CA copies them there, README "dns-persist-01"). Not shown: the view
+    // shows the checks of authorizations that offered the method.
+    bool usableBeforeOrder(const std::string& name, const std::vector<std::string>& issuerDomains,
+                           const std::string& accountUrl);
+    // Why the record of `name` was not usable at its last check ("" when it was, or none was
+    // made).
+    std::string whyNotUsable(const std::string& name) const;
+    // persistCheckJson of the check to show; none when placeOrder asked nothing.
     std::optional<std::string> checkJson() const;
 
 private:
-    bool usable(const std::string& name, const std::vector<std::string>& issuerDomains,
-                const std::string& accountUrl);
+    struct Asked {
+        std::string name;
+        std::vector<std::string> issuerDomains;
+        std::string accountUrl;
+        PersistCheck check;
+    };
+    // The check of this question, looked up the first time it is asked.
+    const PersistCheck& checked(const std::string& name,
+                                const std::vector<std::string>& issuerDomains,
+                                const std::string& accountUrl);
 
     const DnsResolver& resolver_;
     std::string domainId_;
+    std::vector<Asked> asked_;
     std::optional<PersistCheck> shown_;
 };
 

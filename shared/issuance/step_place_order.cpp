@@ -67,17 +67,19 @@ std::optional<StepResult> checkDelegation(StepContext& context) {
 // holds that certificate as replaced (alreadyReplaced: another order of ours replaced it, say one
 // a restored database no longer knows) still issues for the names, so the order is placed again
 // without `replaces`, once: that second newOrder names no certificate and cannot be refused so.
-// `replaces` is left as what the placed order sent.
+// `replaces` is left as what the placed order sent. `caa`: the CA's precheck.
 PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
-                                std::string& replaces, PersistProbe& persist) {
+                                std::string& replaces, PersistProbe& persist,
+                                const CaaCheck& caa) {
     const StoredOrder& order = context.order();
     auto keepLease = [&] { context.keepLease(); };
     const OrderProfile profile = orderProfile(order.domainProfile, account.ca());
     if (replaces.empty())
-        return account.placeOrder(order.domainName, "", profile, keepLease, persist.question());
+        return account.placeOrder(order.domainName, "", profile, keepLease, persist.question(),
+                                  caa);
     try {
         return account.placeOrder(order.domainName, replaces, profile, keepLease,
-                                  persist.question());
+                                  persist.question(), caa);
     } catch (const acme::AcmeError& e) {
         if (!e.is(acme::ProblemType::kAlreadyReplaced)) throw;
         LogFields fields = orderFields(order);
@@ -87,7 +89,7 @@ PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
                  fields);
     }
     replaces.clear();
-    return account.placeOrder(order.domainName, "", profile, keepLease, persist.question());
+    return account.placeOrder(order.domainName, "", profile, keepLease, persist.question(), caa);
 }
 
 // RFC 9773 §5: a renewal names the certificate it replaces when it goes to the CA that issued
@@ -139,19 +141,22 @@ StepResult placeOrderStep(StepContext& context) {
     // CA again. A crash after newOrder and before recordPlaced leaves a pending order at the CA
     // that nobody answers; it expires there. It cannot be re-read: its URL was never stored.
     std::string replaces;
-    // dns-persist-01 where the customer's record allows it (issuance/persist_probe.hpp).
+    // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
+    // issuance/caa_precheck.hpp): a renewal picks it again only while CAA still lists it.
     PersistProbe persist(context.parts().resolver, order.domainId);
     // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it). The
     // lease is extended before each CA and each of its CAA lookups: however many CAs and names
     // there are, and however slow their DNS, the step ends while the order is still ours.
     const CaPlacement placement = placeAtFirstAvailable(
         context.parts().database, context.parts().cas, context.parts().resolver, order.domainId,
-        order.domainName,
+        order.domainName, persist,
         [&](AcmeAccount& at) {
             replaces = replacesAt(context, at);
             return !replaces.empty();
         },
-        [&](AcmeAccount& at) { return placeNamingReplaced(context, at, replaces, persist); },
+        [&](AcmeAccount& at, const CaaCheck& caa) {
+            return placeNamingReplaced(context, at, replaces, persist, caa);
+        },
         [&context] { context.keepLease(); });
     if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
     if (placement.account == nullptr) return noCaTookIt(placement);

@@ -4,7 +4,8 @@
 // issuer-domain-names = its caaIdentities) and pebble-challtestsrv as the customer's DNS. A record
 // at _validation-persist naming the CA and our account lets issuance and a renewal complete with
 // nothing published or even asked at _acme-challenge; a record naming another account falls back
-// to dns-01, the reason shown as checks.persist.
+// to dns-01, the reason shown as checks.persist. CAA's validationmethods (RFC 8657 §4) decides
+// between the two where the record is usable.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -86,6 +87,20 @@ long long challengesAnswered(const TestDomain& domain, const std::string& method
         "SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
         "WHERE o.domain_id = " +
         quoted(domain.id) + " AND c.method = " + quoted(method));
+}
+
+// The methods the view's checks.caa says CAA allows for the domain's name, comma-separated.
+std::string caaAllowedMethods(const TestDomain& domain) {
+    const HttpResult result = view(domain);
+    INFO("view: " << result.body);
+    const auto names = result.json()->getObject("checks")->getObject("caa")->getArray("names");
+    REQUIRE(names->size() == 1);
+    const auto methods = names->getObject(0)->getArray("validation_methods");
+    REQUIRE(methods);
+    std::string text;
+    for (std::size_t i = 0; i < methods->size(); ++i)
+        text += (text.empty() ? "" : ",") + methods->getElement<std::string>(i);
+    return text;
 }
 
 }  // namespace
@@ -208,4 +223,50 @@ TEST_CASE(
     CHECK(view(domain).jsonString("validation_method") == "dns-01");
     CHECK(challengesAnswered(domain, "dns-01") == 1);
     CHECK(challengesAnswered(domain, "dns-persist-01") == 0);
+}
+
+TEST_CASE(
+    "dns-persist-01: CAA validationmethods=dns-persist-01 with a usable record issues with "
+    "dns-persist-01 (RFC 8657 section 4)") {
+    Leftovers leftovers;
+    SandboxRecords records;
+    const TestDomain domain = verifiedDomain("persist-caa", leftovers);
+    const auto scheduler = startScheduler();
+    records.txt(persistName(domain), persistRecord(ourAccountUrl()));
+    records.caa(domain.name, "issue", kIssuer + "; validationmethods=dns-persist-01");
+
+    const HttpResult started = issueCertificate(domain);
+    INFO("issue-certificate: " << started.body);
+    REQUIRE(started.status == 202);
+    CHECK(started.jsonString("validation_method") == "dns-persist-01");
+    CHECK(started.json()->getArray("challenges")->size() == 0);
+    CHECK(caaAllowedMethods(domain) == "dns-persist-01");
+    requireAllActive({domain}, 30s);
+    CHECK(scheduler->terminate() == 0);
+    CHECK(view(domain).jsonString("validation_method") == "dns-persist-01");
+    CHECK(challengesAnswered(domain, "dns-persist-01") == 1);
+    CHECK(challengesAnswered(domain, "dns-01") == 0);
+}
+
+TEST_CASE(
+    "dns-persist-01: CAA validationmethods=dns-01 keeps the order on dns-01 though the record "
+    "is usable (RFC 8657 section 4)") {
+    Leftovers leftovers;
+    SandboxRecords records;
+    const TestDomain domain = verifiedDomain("persist-caa-dns01", leftovers);
+    const auto scheduler = startScheduler();
+    records.txt(persistName(domain), persistRecord(ourAccountUrl()));
+    records.caa(domain.name, "issue", kIssuer + "; validationmethods=dns-01");
+
+    const HttpResult started = issueCertificate(domain);
+    INFO("issue-certificate: " << started.body);
+    REQUIRE(started.status == 202);
+    CHECK(started.jsonString("validation_method") == "dns-01");
+    CHECK(std::regex_match(started.jsonString("expected_txt_value"), kTxtValue));
+    CHECK(challengesAnswered(domain, "dns-01") == 1);
+    CHECK(challengesAnswered(domain, "dns-persist-01") == 0);
+    CHECK(caaAllowedMethods(domain) == "dns-01");
+    // The record was usable: CAA alone kept the order on dns-01.
+    CHECK(persistOutcome(domain) == "usable");
+    CHECK(scheduler->terminate() == 0);
 }

@@ -18,14 +18,17 @@ using namespace dnsh;
 namespace {
 
 const std::string kAccount = "https://ca.example/acme/acct/42";
-const CaaIssuer kIssuer{{"ca.example", "ca-alias.example"}, kAccount, "dns-01"};
+const CaaIssuer kIssuer{{"ca.example", "ca-alias.example"}, kAccount};
+// dns-01 as our only method (tests/unit/caa_validation_methods_test.cpp: with dns-persist-01).
+const CaaMethods kDns01{"dns-01"};
+const CaaMethodsFor kDns01ForEveryName = [](const std::string&) { return kDns01; };
 
 CaaRecord record(const std::string& tag, const std::string& value, std::uint8_t flags = 0) {
     return CaaRecord{DnsName("example.com"), flags, tag, value};
 }
 
 bool allows(const std::vector<CaaRecord>& records, bool wildcard = false) {
-    return evaluateCaa(records, wildcard, kIssuer).allowed();
+    return evaluateCaa(records, wildcard, kIssuer, kDns01).allowed();
 }
 
 // RDATA bytes: flags, tag length, tag, value (RFC 8659 §4.1).
@@ -97,7 +100,8 @@ TEST_CASE("CAA decision: issue names the CA or not, and no issue property restri
     CHECK(allows({record("issue", "CA.Example")}));        // issuer domain names ignore case
     CHECK(allows({record("ISSUE", "ca-alias.example")}));  // tags ignore case (RFC 8659 §4.1)
     CHECK(allows({record("issue", "other.example"), record("issue", "ca.example")}));
-    const CaaDecision other = evaluateCaa({record("issue", "other-ca.example")}, false, kIssuer);
+    const CaaDecision other =
+        evaluateCaa({record("issue", "other-ca.example")}, false, kIssuer, kDns01);
     CHECK_FALSE(other.allowed());
     CHECK(other.reason.find("other-ca.example") != std::string::npos);
     CHECK_FALSE(allows({record("issue", ";")}));
@@ -118,12 +122,13 @@ TEST_CASE("CAA decision: issuewild governs wildcards when present, else issue (R
     // A wildcard without issuewild: issue.
     CHECK(allows({record("issue", "ca.example")}, true));
     CHECK_FALSE(allows({record("issue", "other.example")}, true));
-    CHECK(evaluateCaa({record("issuewild", "other.example")}, true, kIssuer).issuewild);
+    CHECK(evaluateCaa({record("issuewild", "other.example")}, true, kIssuer, kDns01).issuewild);
 }
 
 TEST_CASE("CAA decision: a critical unknown tag forbids, a critical known one does not (§4.5)") {
     const CaaDecision critical =
-        evaluateCaa({record("issue", "ca.example"), record("tbs", "x", 128)}, false, kIssuer);
+        evaluateCaa({record("issue", "ca.example"), record("tbs", "x", 128)}, false, kIssuer,
+                    kDns01);
     CHECK_FALSE(critical.allowed());
     CHECK(critical.unknownCritical);
     CHECK(critical.reason.find("critical") != std::string::npos);
@@ -134,8 +139,9 @@ TEST_CASE("CAA decision: a critical unknown tag forbids, a critical known one do
 
 TEST_CASE("CAA decision: accounturi must be our account, validationmethods must list dns-01") {
     CHECK(allows({record("issue", "ca.example; accounturi=" + kAccount)}));
-    const CaaDecision otherAccount = evaluateCaa(
-        {record("issue", "ca.example; accounturi=https://ca.example/acme/acct/7")}, false, kIssuer);
+    const CaaDecision otherAccount =
+        evaluateCaa({record("issue", "ca.example; accounturi=https://ca.example/acme/acct/7")},
+                    false, kIssuer, kDns01);
     CHECK_FALSE(otherAccount.allowed());
     CHECK(otherAccount.reason.find("accounturi") != std::string::npos);
     CHECK_FALSE(allows({record("issue", "ca.example; accounturi=" + kAccount + "/")}));
@@ -145,8 +151,8 @@ TEST_CASE("CAA decision: accounturi must be our account, validationmethods must 
 
     CHECK(allows({record("issue", "ca.example; validationmethods=dns-01")}));
     CHECK(allows({record("issue", "ca.example; validationmethods=http-01,dns-01")}));
-    const CaaDecision http =
-        evaluateCaa({record("issue", "ca.example; validationmethods=http-01")}, false, kIssuer);
+    const CaaDecision http = evaluateCaa({record("issue", "ca.example; validationmethods=http-01")},
+                                         false, kIssuer, kDns01);
     CHECK_FALSE(http.allowed());
     CHECK(http.reason.find("validationmethods") != std::string::npos);
     CHECK_FALSE(allows({record("issue", "ca.example; validationmethods=dns-01-x")}));
@@ -249,8 +255,8 @@ TEST_CASE("CAA check: the suggested record, skipped without identities, failures
             return lookup;
         };
     };
-    const CaaCheck forbidden =
-        checkCaaWith({"shop.example.com"}, kIssuer, found({record("issue", "other-ca.example")}));
+    const CaaCheck forbidden = checkCaaWith({"shop.example.com"}, kIssuer, kDns01ForEveryName,
+                                            found({record("issue", "other-ca.example")}));
     CHECK((forbidden.result == CaaResult::Forbidden));
     CHECK((forbidden.failureCode() == FailureCode::CaaForbidden));
     CHECK(forbidden.suggestedRecords ==
@@ -259,24 +265,27 @@ TEST_CASE("CAA check: the suggested record, skipped without identities, failures
           std::string::npos);
 
     const CaaCheck wildcard = checkCaaWith({"*.example.com", "example.com"}, kIssuer,
+                                           kDns01ForEveryName,
                                            found({record("issue", "other-ca.example")}));
     CHECK(wildcard.suggestedRecords ==
           std::vector<std::string>{"example.com. CAA 0 issuewild \"ca.example\"",
                                    "example.com. CAA 0 issue \"ca.example\""});
 
-    const CaaCheck skipped = checkCaaWith({"shop.example.com"}, CaaIssuer{{}, kAccount, "dns-01"},
-                                          found({record("issue", "other-ca.example")}));
+    const CaaCheck skipped =
+        checkCaaWith({"shop.example.com"}, CaaIssuer{{}, kAccount}, kDns01ForEveryName,
+                     found({record("issue", "other-ca.example")}));
     CHECK((skipped.result == CaaResult::Skipped));
     CHECK(skipped.passed());
     CHECK(skipped.names.empty());
 
-    const CaaCheck failed = checkCaaWith({"shop.example.com"}, kIssuer, [](const DnsName& at) {
-        CaaLookup lookup;
-        lookup.asked = {at};
-        lookup.outcome = LookupOutcome::Timeout;
-        lookup.detail = "no answer";
-        return lookup;
-    });
+    const CaaCheck failed =
+        checkCaaWith({"shop.example.com"}, kIssuer, kDns01ForEveryName, [](const DnsName& at) {
+            CaaLookup lookup;
+            lookup.asked = {at};
+            lookup.outcome = LookupOutcome::Timeout;
+            lookup.detail = "no answer";
+            return lookup;
+        });
     CHECK((failed.result == CaaResult::LookupFailed));
     CHECK_FALSE(failed.passed());
     CHECK((failed.failureCode() == FailureCode::DnsTimeout));
@@ -285,8 +294,8 @@ TEST_CASE("CAA check: the suggested record, skipped without identities, failures
 TEST_CASE("CAA check JSON: the customer's records capped and escaped") {
     std::vector<CaaRecord> records;
     for (int i = 0; i < 50; ++i) records.push_back(record("issue", std::string(300, '\x01')));
-    const CaaCheck check =
-        checkCaaWith({"shop.example.com"}, kIssuer, [&records](const DnsName& at) {
+    const CaaCheck check = checkCaaWith(
+        {"shop.example.com"}, kIssuer, kDns01ForEveryName, [&records](const DnsName& at) {
             CaaLookup lookup;
             lookup.asked = {at};
             lookup.outcome = LookupOutcome::Found;
@@ -321,7 +330,7 @@ TEST_CASE("CAA check JSON: a long issuer name is not a domain name, and is never
         const std::vector<std::string> names =
             wildcard ? std::vector<std::string>{"*.shop.example.com", "shop.example.com"}
                      : std::vector<std::string>{"shop.example.com"};
-        const CaaCheck check = checkCaaWith(names, kIssuer, [](const DnsName& at) {
+        const auto longIssuer = [](const DnsName& at) {
             CaaLookup lookup;
             lookup.asked = {at};
             lookup.outcome = LookupOutcome::Found;
@@ -329,7 +338,8 @@ TEST_CASE("CAA check JSON: a long issuer name is not a domain name, and is never
             lookup.records = {record("issue", std::string(60000, 'a') + ".example")};
             for (auto& found : lookup.records) found.owner = at;
             return lookup;
-        });
+        };
+        const CaaCheck check = checkCaaWith(names, kIssuer, kDns01ForEveryName, longIssuer);
         CHECK((check.result == CaaResult::Forbidden));
         CHECK(check.description.size() < 4096);
         const std::string json = caaCheckJson(check);
@@ -350,7 +360,7 @@ TEST_CASE("CAA check JSON: a long issuer name is not a domain name, and is never
 
     // A long name that follows the grammar is shown cut, as the record is.
     const CaaDecision other =
-        evaluateCaa({record("issue", longest.substr(6))}, false, kIssuer);
+        evaluateCaa({record("issue", longest.substr(6))}, false, kIssuer, kDns01);
     CHECK_FALSE(other.allowed());
     CHECK(other.reason.find("names another CA") != std::string::npos);
     CHECK(other.reason.size() < kMaxShownCaaReasonBytes);
