@@ -143,7 +143,10 @@ Domain registerDomain(Database& database, std::string_view requestedName,
                         "this Idempotency-Key was used with another request (another domain_name "
                         "or profile); a new request needs a new key",
                         std::string(toString(FailureCode::IdempotencyKeyReused)));
-        // §2.6, a retry after the original request completed: its result again.
+        // §2.6, a retry after the original request completed: its result again. That answer said
+        // "pending", as every registration does; where the domain is now, GET /domains/{id}
+        // tells (a 201 saying "verified" would be neither answer).
+        holder.domain.status = DomainStatus::Pending;
         fields.emplace(fields.begin(), "domain_id", holder.domain.id);
         logEvent(LogLevel::Info, "domain registration replayed", fields);
         return std::move(holder.domain);

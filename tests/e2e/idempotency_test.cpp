@@ -80,6 +80,26 @@ TEST_CASE("idempotency: the same key twice gives 201 twice, with the same id and
     CHECK(readFile(log).find(key) == std::string::npos);
 }
 
+TEST_CASE("idempotency: a retry after the domain was verified gets the first answer, pending") {
+    // The draft's §2.6: the result of the first request, not the domain as it is now (GET shows
+    // that); the 201's status is "pending" in the OpenAPI document, as a registration always is.
+    Leftovers leftovers;
+    const std::string name = uniqueDomainName("idem-verified");
+    const std::string key = freshKey();
+    const HttpResult first = postWithKey(createBody(name), quotedKey(key));
+    checkHandlerAnswer(first, 201);
+    const TestDomain domain{first.jsonString("id"), name, first.jsonString("verification_token")};
+    leftovers.add(domain);
+    publish(domain, domain.token);
+    checkHandlerAnswer(postJson("/domains/" + domain.id + "/verify", ""), 200);
+    REQUIRE(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+    const HttpResult again = postWithKey(createBody(name), quotedKey(key));
+    checkHandlerAnswer(again, 201);
+    CHECK(again.jsonString("status") == "pending");
+    CHECK(again.jsonString("id") == domain.id);
+    CHECK(again.jsonString("verification_token") == domain.token);
+}
+
 TEST_CASE("idempotency: the same key with another name is 422 and stores nothing") {
     const std::string name = uniqueDomainName("idem-a");
     const std::string key = freshKey();
