@@ -9,6 +9,7 @@
 
 #include "acme/jws.hpp"
 #include "acme/persist_challenge.hpp"
+#include "acme/problem.hpp"
 #include "crypto/keys.hpp"
 
 namespace dnsh::acme {
@@ -19,11 +20,14 @@ std::string text(const Poco::JSON::Object::Ptr& object, const std::string& name)
     return object->optValue<std::string>(name, "");
 }
 
+// An order's or a challenge's "error": its detail and type, bounded and printable as a problem
+// answer's are (problem.hpp): it becomes the order's and the domain's error.
 std::string problemDetail(const Poco::JSON::Object::Ptr& object) {
     const auto error = object->getObject("error");
     if (!error) return "";
-    std::string detail = text(error, "detail");
-    if (const std::string type = text(error, "type"); !type.empty()) detail += " (" + type + ")";
+    const ProblemDocument problem = parseProblemDocument(*error);
+    std::string detail = problem.detail;
+    if (!problem.type.empty()) detail += " (" + problem.type + ")";
     return detail;
 }
 

@@ -2,7 +2,10 @@
 // RFC 8555 §6.7 / RFC 7807 problem documents, turned into one typed error in one place
 // (transport.cpp, which also counts the CA's errors). Callers compare `type`, never parse
 // messages.
+#include <Poco/JSON/Object.h>
+
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,21 +50,42 @@ struct Subproblem {
     std::string identifier;  // "dns:example.com"; empty when the CA named none
 };
 
-// What a problem document's body says (RFC 7807, RFC 8555 §6.7). `instance`: the URL a person
-// visits (userActionRequired).
+// What is kept of a CA's problem text. Any bytes, up to the 1 MiB an answer may be (control
+// bytes and terminal escapes included, customer data quoted); it becomes the domain's and the
+// order's error, every domain view and list page, webhook payloads, the API's 502 and log
+// lines. So it is made printable and cut where it is parsed (core/shown_text.hpp): every text
+// field below holds at most its bound, escaped, whatever the CA sent.
+inline constexpr std::size_t kMaxProblemDetailBytes = 512;
+inline constexpr std::size_t kMaxProblemTypeBytes = 128;      // §6.7's URNs are under 60
+inline constexpr std::size_t kMaxProblemInstanceBytes = 256;  // a URL for a person to visit
+inline constexpr std::size_t kMaxIdentifierBytes = 300;       // "dns:" and a 253-byte name
+// Subproblems kept (each one logged): one per identifier of an order, which names a few.
+inline constexpr std::size_t kMaxKeptSubproblems = 10;
+
+// What a problem document's body says (RFC 7807, RFC 8555 §6.7), bounded as above.
+// `instance`: the URL a person visits (userActionRequired).
 struct ProblemDocument {
     std::string type;
     std::string detail;
     std::string instance;
-    std::vector<Subproblem> subproblems;
+    std::vector<Subproblem> subproblems;  // the first kMaxKeptSubproblems
+    std::size_t subproblemsLeftOut = 0;   // those past them
 };
 
 // The body of an error answer; empty fields when it is not a JSON object.
 ProblemDocument parseProblemDocument(const std::string& body);
 
+// A problem document inside another object: an order's or a challenge's "error" (RFC 8555
+// §7.1.3, §7.1.5), bounded the same way.
+ProblemDocument parseProblemDocument(const Poco::JSON::Object& object);
+
+// One log line per subproblem kept (with the identifier it is about), one more counting those
+// left out: a CA listing a thousand cannot flood the log.
+void logSubproblems(const ProblemDocument& document, const std::string& url);
+
 // The detail shown for an error answer: the document's detail (or `fallback`) and, for
 // userActionRequired, where the person has to go: the document's `instance`, else the answer's
-// terms-of-service link (RFC 8555 §7.3.3).
+// terms-of-service link (RFC 8555 §7.3.3), made printable and cut as `instance` is.
 std::string problemDetailText(const ProblemDocument& document, const std::string& fallback,
                               const std::string& termsOfServiceLink);
 

@@ -79,17 +79,12 @@ AcmeError caError(Problem problem, std::optional<std::chrono::seconds> retryAfte
 }
 
 // RFC 7807: a problem+json body becomes the error; anything else keeps the status and body.
-// RFC 8555 §6.7.1: each subproblem is logged with the identifier it is about (the error keeps the
-// top-level problem: callers act on its type). userActionRequired names where to act.
+// RFC 8555 §6.7.1: subproblems are logged with the identifier each is about (the error keeps the
+// top-level problem: callers act on its type). userActionRequired names where to act. The CA's
+// text is bounded and printable from here on (problem.hpp).
 AcmeError toError(const HttpReply& reply, const std::string& url) {
     const ProblemDocument document = parseProblemDocument(reply.body);
-    for (const auto& subproblem : document.subproblems)
-        logEvent(LogLevel::Warn, "acme subproblem",
-                 {{"url", url},
-                  {"problem_type", document.type},
-                  {"identifier", subproblem.identifier},
-                  {"subproblem_type", subproblem.type},
-                  {"detail", subproblem.detail}});
+    logSubproblems(document, url);
     const Problem problem{
         document.type,
         problemDetailText(document, "HTTP " + std::to_string(reply.status) + " from " + url,

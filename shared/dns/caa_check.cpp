@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/shown_text.hpp"
 #include "dns/txt_check.hpp"
 
 namespace dnsh {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/shown_text.hpp"
 #include "dns/txt_check.hpp"
 
 namespace dnsh {

@@ -1,5 +1,6 @@
 #include "dns/caa_record.hpp"
 
+#include "core/shown_text.hpp"
 #include "dns/txt_check.hpp"
 
 namespace dnsh {

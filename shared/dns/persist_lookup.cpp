@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <sstream>
 
+#include "core/shown_text.hpp"
 #include "dns/txt_check.hpp"
 
 namespace dnsh {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <set>
 
-#include "dns/txt_check.hpp"
+#include "core/shown_text.hpp"
 
 namespace dnsh {
 
@@ -25,7 +25,7 @@ std::string lowerAscii(std::string_view text) {
     return lowered;
 }
 
-// The customer's bytes inside a detail: escaped and cut (dns/txt_check.hpp's shownText).
+// The customer's bytes inside a detail: escaped and cut (core/shown_text.hpp).
 std::string quoted(std::string_view bytes) {
     // Appended, not "\"" + text + "\"": GCC 12 wrongly warns (-Wrestrict) on that.
     std::string text(1, '"');

@@ -80,12 +80,6 @@ inline constexpr std::size_t kMaxListedNameservers = 24;
 // The most txtCheckJson can produce with the caps above.
 inline constexpr std::size_t kMaxCheckJsonBytes = 20 * 1024;
 
-// `bytes` as shown to people: printable ASCII as it is, a backslash doubled, every other byte
-// (control bytes, DEL, anything from 0x80) as \DDD, RFC 1035 §5.1's presentation format (what
-// dig shows). Longer than `maxBytes`: cut at an escape boundary and ended with "...", and
-// `*truncated` set.
-std::string shownText(std::string_view bytes, std::size_t maxBytes, bool* truncated = nullptr);
-
 // {name, expected, seen, seen_truncated?, seen_total?, result, zone?, nameservers?,
 // nameservers_not_asked?, addresses_not_asked?, checked_at, next_check_at?} for
 // domains.last_check: at most kMaxSeenValues values of at most kMaxShownValueBytes each (and

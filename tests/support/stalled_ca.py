@@ -29,11 +29,18 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--processing-polls N] [--no-profiles] [--user-action-required]
                 [--authorization-error STATUS] [--order-never-ready]
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
+                [--noisy-problem new-order|authorization]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
 §10.2.3) as delay-seconds when it is a number ("0" too), an HTTP-date an hour ago for "past",
 and no Retry-After at all for "none".
+
+With --noisy-problem the CA's problem text is a terminal's clear-screen and line breaks
+("\x1b[2J\r\n") repeated until the answer is about 900 KiB (under the client's 1 MiB cap; JSON
+writes each 6 bytes of it in 13): "new-order" answers newOrder 400 rejectedIdentifier with such a
+detail and 1000 subproblems (tests/fault/ca_problem_text_test.cpp); "authorization" makes the
+authorization invalid once its dns-01 challenge is answered, the challenge's error such a detail.
 
 With --order-never-ready the order stays "pending" after its authorization is valid (RFC 8555
 §7.1.6 says it becomes "ready"): a CA that never lets it be finalized.
@@ -126,6 +133,9 @@ def parse_args():
     parser.add_argument("--renewal-info", metavar="ANSWERS", type=renewal_info_answers,
                         help="offer renewalInfo and answer it in turn: window, STATUS or "
                              "STATUS:RETRY_AFTER, comma-separated, the last one repeated")
+    parser.add_argument("--noisy-problem", choices=["new-order", "authorization"],
+                        help="newOrder's problem, or the authorization's challenge error once "
+                             "answered, about 900 KiB of control bytes")
     return parser.parse_args()
 
 
@@ -160,6 +170,24 @@ def rate_limit_header():
     if value == "past":
         return [("Retry-After", email.utils.formatdate(time.time() - 3600, usegmt=True))]
     return [("Retry-After", value)]
+
+
+NOISE = "\x1b[2J\r\n"  # a terminal's clear-screen and a line break
+NOISY_ANSWER_BYTES = 900 * 1024
+
+
+def noisy_problem(problem_type, subproblems=0):
+    """--noisy-problem: a problem whose detail is NOISE repeated until its JSON is about
+    NOISY_ANSWER_BYTES, with `subproblems` noisy ones (RFC 8555 §6.7.1)."""
+    problem = {"type": problem_type, "detail": ""}
+    if subproblems:
+        problem["subproblems"] = [
+            {"type": "urn:ietf:params:acme:error:rejectedIdentifier", "detail": NOISE * 4,
+             "identifier": {"type": "dns", "value": f"n{i}.example{NOISE}"}}
+            for i in range(subproblems)]
+    room = NOISY_ANSWER_BYTES - len(json.dumps(problem))
+    problem["detail"] = NOISE * (room // (len(json.dumps(NOISE)) - 2))
+    return problem
 
 
 def b64url_decode(text):
@@ -319,6 +347,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                               "detail": "Terms of service have changed",
                               "instance": BASE + "/agreement?token=W8Ih3PswD-8"},
                         [("Link", f'<{BASE}/terms/v2>;rel="terms-of-service"')])
+        elif self.path == "/order-plz" and ARGS.noisy_problem == "new-order":
+            self.answer(400, noisy_problem("urn:ietf:params:acme:error:rejectedIdentifier", 1000))
         elif self.path == "/order-plz" and ARGS.rate_limit_new_order is not None:
             self.answer(429, {"type": "urn:ietf:params:acme:error:rateLimited",
                               "detail": "too many new orders recently for this account"},
@@ -414,7 +444,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         turns before it is valid. Challenge types the client does not speak come first."""
         status, challenge = "pending", "pending"
         headers = []
-        if n in ANSWERED:
+        if n in ANSWERED and ARGS.noisy_problem == "authorization":
+            status = challenge = "invalid"
+        elif n in ANSWERED:
             AUTHZ_POLLS[n] += 1
             polls = AUTHZ_POLLS[n]
             if polls > ARGS.processing_polls:
@@ -423,6 +455,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status = "pending" if polls % 2 else "processing"
                 challenge = "processing"
                 headers = retry_after_header()
+        dns01 = {"type": "dns-01", "status": challenge, "url": f"{BASE}/chall/{n}",
+                 "token": f"token{n:0>40}"}
+        if challenge == "invalid":
+            dns01["error"] = noisy_problem("urn:ietf:params:acme:error:unauthorized")
         return {"status": status, "expires": "2099-01-01T00:00:00Z",
                 "identifier": {"type": "dns", "value": "stand-in"},
                 "challenges": [
@@ -430,8 +466,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                      "url": f"{BASE}/other-chall/{n}", "token": f"other{n:0>40}"},
                     {"type": "dns-persist-01", "status": "pending",
                      "url": f"{BASE}/other-chall/{n}", "issuer-domain-names": ["stand-in.test"]},
-                    {"type": "dns-01", "status": challenge, "url": f"{BASE}/chall/{n}",
-                     "token": f"token{n:0>40}"}]}, headers
+                    dns01]}, headers
 
 
 class TlsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -1,9 +1,15 @@
 // What an ACME error answer says beyond its type (RFC 8555 §6.7): subproblems with their
 // identifiers (§6.7.1), where a person has to act for userActionRequired (§7.3.3: the problem's
 // instance, else the Link rel="terms-of-service"), and the profile checks of
-// draft-ietf-acme-profiles (a profile the directory does not list is refused before newOrder).
+// draft-ietf-acme-profiles (a profile the directory does not list is refused before newOrder);
+// and that whatever text a CA sends is kept printable and bounded, and its subproblems' log lines
+// counted past a few.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -12,8 +18,53 @@
 #include "acme/transport.hpp"
 #include "issuance/acme_account.hpp"
 #include "issuance/profiles.hpp"
+#include "log/log.hpp"
+#include "support/captured_stderr.hpp"
 
 using namespace dnsh;
+
+namespace {
+
+// Nothing a terminal or a log reader would act on: printable ASCII only.
+bool printable(const std::string& text) {
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
+    });
+}
+
+// `bytes` of a terminal's clear-screen and line breaks, as a CA might put in a detail.
+std::string screenClears(std::size_t bytes) {
+    std::string noise;
+    while (noise.size() < bytes) noise += "\x1b[2J\r\n";
+    noise.resize(bytes);
+    return noise;
+}
+
+// A problem document of a CA that sends anything: a 900 KiB detail of control bytes, a type and
+// an instance of them, and 1000 subproblems with noisy details and identifiers.
+std::string hostileProblemBody() {
+    Poco::JSON::Object document;
+    document.set("type", "urn:ietf:params:acme:error:rejectedIdentifier" + screenClears(4096));
+    document.set("detail", screenClears(900 * 1024));
+    document.set("instance", "https://ca.test/act?" + screenClears(4096));
+    Poco::JSON::Array subproblems;
+    for (int i = 0; i < 1000; ++i) {
+        Poco::JSON::Object subproblem;
+        subproblem.set("type", "urn:ietf:params:acme:error:rejectedIdentifier");
+        subproblem.set("detail", "refused " + std::to_string(i) + screenClears(256));
+        Poco::JSON::Object identifier;
+        identifier.set("type", "dns");
+        identifier.set("value", "n" + std::to_string(i) + ".example" + screenClears(256));
+        subproblem.set("identifier", identifier);
+        subproblems.add(subproblem);
+    }
+    document.set("subproblems", subproblems);
+    std::ostringstream body;
+    document.stringify(body);
+    return body.str();
+}
+
+}  // namespace
 
 TEST_CASE("problem documents: subproblems keep their identifiers") {
     const acme::ProblemDocument document = acme::parseProblemDocument(R"({
@@ -37,6 +88,68 @@ TEST_CASE("problem documents: subproblems keep their identifiers") {
     // Not a problem document at all: nothing, and no exception.
     CHECK(acme::parseProblemDocument("<html>bad gateway</html>").type.empty());
     CHECK(acme::parseProblemDocument(R"({"type": 5, "subproblems": "x"})").subproblems.empty());
+}
+
+TEST_CASE("problem documents: the CA's text is kept printable and bounded, subproblems counted") {
+    const acme::ProblemDocument document = acme::parseProblemDocument(hostileProblemBody());
+    CAPTURE(document.detail.substr(0, 200));
+    CHECK(document.detail.size() <= acme::kMaxProblemDetailBytes);
+    CHECK(printable(document.detail));
+    // Cut, and said to be: escaped as RFC 1035 \DDD, ending "...".
+    CHECK(document.detail.rfind("\\027[2J\\013\\010", 0) == 0);
+    CHECK(document.detail.size() > 3);
+    CHECK(document.detail.substr(document.detail.size() - 3) == "...");
+    CHECK(document.type.size() <= acme::kMaxProblemTypeBytes);
+    CHECK(printable(document.type));
+    CHECK(document.instance.size() <= acme::kMaxProblemInstanceBytes);
+    CHECK(printable(document.instance));
+    // The first few kept, the rest counted.
+    REQUIRE(document.subproblems.size() == acme::kMaxKeptSubproblems);
+    CHECK(document.subproblemsLeftOut == 1000 - acme::kMaxKeptSubproblems);
+    for (const auto& subproblem : document.subproblems) {
+        CHECK(subproblem.detail.size() <= acme::kMaxProblemDetailBytes);
+        CHECK(printable(subproblem.detail));
+        CHECK(subproblem.identifier.size() <= acme::kMaxIdentifierBytes);
+        CHECK(printable(subproblem.identifier));
+    }
+    CHECK(document.subproblems[1].identifier.rfind("dns:n1.example\\027[2J", 0) == 0);
+
+    // What the API's 502 and the stored error are made of: bounded too, the terms link (a
+    // header, not the document) included.
+    acme::ProblemDocument userAction = document;
+    userAction.type = acme::ProblemType::kUserActionRequired;
+    userAction.instance.clear();
+    const std::string shown =
+        acme::problemDetailText(userAction, "fallback", "https://ca.test/tos?" +
+                                                            screenClears(8192));
+    CHECK(shown.size() <= acme::kMaxProblemDetailBytes + 64 + acme::kMaxProblemInstanceBytes);
+    CHECK(printable(shown));
+
+    // A thousand subproblems are not a thousand log lines.
+    setLogLevel(LogLevel::Info);
+    const std::string log = test::capturedStderr([&] { acme::logSubproblems(document, "url"); });
+    CHECK(log.size() < 16 * 1024);
+    std::size_t lines = 0;
+    for (std::size_t at = log.find("\"acme subproblem\""); at != std::string::npos;
+         at = log.find("\"acme subproblem\"", at + 1))
+        ++lines;
+    CHECK(lines == acme::kMaxKeptSubproblems);
+    CHECK(log.find("\"acme subproblems not logged\"") != std::string::npos);
+    CHECK(log.find("\"count\":990") != std::string::npos);
+}
+
+TEST_CASE("problem documents: short printable text is kept as it is") {
+    // As Pebble words a failed dns-01 validation: quotes are printable, nothing is escaped.
+    const std::string detail = "Incorrect TXT record \"abc\" found at _acme-challenge.a.example";
+    Poco::JSON::Object problem;
+    problem.set("type", "urn:ietf:params:acme:error:unauthorized");
+    problem.set("detail", detail);
+    problem.set("instance", "https://ca.test/a?token=W8Ih3PswD-8");
+    const acme::ProblemDocument document = acme::parseProblemDocument(problem);
+    CHECK(document.type == "urn:ietf:params:acme:error:unauthorized");
+    CHECK(document.detail == detail);
+    CHECK(document.instance == "https://ca.test/a?token=W8Ih3PswD-8");
+    CHECK(document.subproblemsLeftOut == 0);
 }
 
 TEST_CASE("problem documents: userActionRequired names where to act") {
