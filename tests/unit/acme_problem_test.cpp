@@ -51,10 +51,18 @@ std::string hostileProblemBody() {
     for (int i = 0; i < 1000; ++i) {
         Poco::JSON::Object subproblem;
         subproblem.set("type", "urn:ietf:params:acme:error:rejectedIdentifier");
-        subproblem.set("detail", "refused " + std::to_string(i) + screenClears(256));
+        // Built by appending: GCC 12's -Wrestrict misfires on a literal + a temporary string.
+        std::string detail = "refused ";
+        detail += std::to_string(i);
+        detail += screenClears(256);
+        subproblem.set("detail", detail);
         Poco::JSON::Object identifier;
         identifier.set("type", "dns");
-        identifier.set("value", "n" + std::to_string(i) + ".example" + screenClears(256));
+        std::string value = "n";
+        value += std::to_string(i);
+        value += ".example";
+        value += screenClears(256);
+        identifier.set("value", value);
         subproblem.set("identifier", identifier);
         subproblems.add(subproblem);
     }
