@@ -8,8 +8,9 @@
 // is let go. With the scheduler's write taking the order before the domain, and the delete the
 // domain before the order (its cascade), that interleaving is a deadlock PostgreSQL breaks by
 // aborting one of them after deadlock_timeout: a 500 for the client whose CA authorizations were
-// already deactivated. Each race runs several rounds (bounded) on a scratch database, and the
-// PostgreSQL log of the test stack must not say "deadlock detected" meanwhile.
+// already deactivated. Each race runs several rounds (bounded) on a scratch database, and
+// PostgreSQL must count no deadlock in that database meanwhile. A party that ends before it is
+// seen waiting fails the case: the writes would have run one after the other, proving nothing.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -29,7 +30,6 @@
 #include "domain/domain_repository.hpp"
 #include "issuance/order_store.hpp"
 #include "support/cgi.hpp"
-#include "support/database.hpp"
 #include "support/held_rows.hpp"
 #include "support/scratch_database.hpp"
 #include "support/test_env.hpp"
@@ -47,8 +47,23 @@ std::string literal(const std::string& text) {
     return "'" + text + "'";
 }
 
-long long deadlocksLogged() {
-    return postgresLogLines("deadlock detected");
+// Deadlocks PostgreSQL broke in the scratch database (pg_stat_database), read once its other
+// sessions have ended: a backend flushes its counts when it exits, before it leaves
+// pg_stat_activity. Not the server's log: a deploy/up stack (where `-L integration` runs too)
+// or a server of DATABASE_URL has none the test can read, and a log counts every database.
+long long deadlocksCounted(ScratchDatabase& scratch) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::stoll(scratch.text("SELECT count(*)::text FROM pg_stat_activity "
+                                   "WHERE datname = current_database() "
+                                   "AND backend_type = 'client backend' "
+                                   "AND pid <> pg_backend_pid()")) > 0) {
+        REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                        "sessions of the scratch database still open after 10 s: "
+                        "its deadlock count is not final");
+        std::this_thread::sleep_for(20ms);
+    }
+    return std::stoll(scratch.text(
+        "SELECT deadlocks::text FROM pg_stat_database WHERE datname = current_database()"));
 }
 
 // Sessions of the scratch database waiting for a lock.
@@ -58,16 +73,38 @@ long long lockWaiters(ScratchDatabase& scratch) {
         "AND wait_event_type = 'Lock'"));
 }
 
-// Waits until `waiters` sessions wait for a lock, or `done` is ready; false after 10 s.
-bool waitUntilBlocked(ScratchDatabase& scratch, long long waiters,
-                      const std::future<std::string>& done) {
+// How a party that has ended ended, for a failure message.
+std::string ending(std::future<std::string>& party) {
+    const std::string result = party.get();
+    return result.empty() ? "ok" : result;
+}
+std::string ending(std::future<HttpResult>& party) {
+    try {
+        const HttpResult result = party.get();
+        return "answered " + std::to_string(result.status) + " " + result.body;
+    } catch (const std::exception& e) {
+        return std::string("threw: ") + e.what();
+    }
+}
+
+// Waits until `waiters` sessions wait for a lock, `party` (`who`) among them. A party that ends
+// first was never made to wait, so the interleaving was not forced: the case fails, as it does
+// after 10 s.
+template <typename Result>
+void requireWaiting(ScratchDatabase& scratch, long long waiters, std::future<Result>& party,
+                    const std::string& who) {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done.wait_for(0s) == std::future_status::ready) return true;
-        if (lockWaiters(scratch) >= waiters) return true;
+    while (lockWaiters(scratch) < waiters) {
+        if (party.wait_for(0s) == std::future_status::ready) {
+            const std::string how = ending(party);
+            FAIL(who << " ended (" << how << ") before it was seen waiting for a lock: "
+                     << "the race was not forced");
+        }
+        REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                        "fewer than " << waiters << " sessions waiting for a lock after 10 s ("
+                                      << who << " was to be one)");
         std::this_thread::sleep_for(20ms);
     }
-    return false;
 }
 
 // What a party of the race ended with: "" when it succeeded, else its error.
@@ -180,7 +217,7 @@ struct Race {
 TEST_CASE("lock order: DELETE /domains/{id} racing each scheduler write never deadlocks") {
     ScratchDatabase scratch("dnsh_lockorder");
     scratch.migrate();
-    const long long deadlocksBefore = deadlocksLogged();
+    const long long deadlocksBefore = deadlocksCounted(scratch);
 
     const std::vector<Race> races{
         {"issuance completes: certificate stored, domain certificate_pending -> active", "issue",
@@ -224,15 +261,12 @@ TEST_CASE("lock order: DELETE /domains/{id} racing each scheduler write never de
                     return true;
                 });
             });
-            REQUIRE(waitUntilBlocked(scratch, 1, write));
+            requireWaiting(scratch, 1, write, "the scheduler's write");
             deletion = std::async(std::launch::async,
                                   [&] { return deleteThroughHandler(scratch, fixture.domainId); });
-            // Both parties waiting (or the delete already through), then the row is let go.
-            const auto deadline = std::chrono::steady_clock::now() + 10s;
-            while (lockWaiters(scratch) < 2 &&
-                   deletion.wait_for(20ms) != std::future_status::ready &&
-                   std::chrono::steady_clock::now() < deadline) {
-            }
+            // Both parties waiting, then the row is let go. The delete cannot be through first:
+            // the write holds the domain row (lockDomain) that the delete removes.
+            requireWaiting(scratch, 2, deletion, "the DELETE");
             held.release();
             const std::string written = write.get();
             const HttpResult deleted = deletion.get();
@@ -246,13 +280,13 @@ TEST_CASE("lock order: DELETE /domains/{id} racing each scheduler write never de
         }
     }
 
-    if (deadlocksBefore >= 0) CHECK(deadlocksLogged() == deadlocksBefore);
+    CHECK(deadlocksCounted(scratch) == deadlocksBefore);
 }
 
 TEST_CASE("lock order: DELETE /domains/{id} racing the renewal scan never deadlocks") {
     ScratchDatabase scratch("dnsh_lockscan");
     scratch.migrate();
-    const long long deadlocksBefore = deadlocksLogged();
+    const long long deadlocksBefore = deadlocksCounted(scratch);
     // The renewal scan locks a due certificate, then inserts the renewal order (a key share of
     // the domain row); a delete holds the domain row and cascades to that certificate.
     for (int round = 1; round <= kRounds; ++round) {
@@ -283,16 +317,22 @@ TEST_CASE("lock order: DELETE /domains/{id} racing the renewal scan never deadlo
                                          literal(pastOrderId) + " FOR UPDATE");
         deletion =
             std::async(std::launch::async, [&] { return deleteThroughHandler(scratch, domainId); });
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (lockWaiters(scratch) < 1 && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(20ms);
+        requireWaiting(scratch, 1, deletion, "the DELETE");
         scan = runParty([&] {
             schedulerDatabase.withSession([&](Poco::Data::Session& session) {
                 OrderStore(session).scheduleRenewals(100);
                 return true;
             });
         });
-        REQUIRE(waitUntilBlocked(scratch, 2, scan));
+        // The scan may end without waiting: it skips the domain whose row the delete holds
+        // (SKIP LOCKED), as it should. The race is forced by the delete being seen waiting
+        // with the domain row held; a scan that locks the certificate first waits here instead.
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (lockWaiters(scratch) < 2 && scan.wait_for(0s) != std::future_status::ready) {
+            REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                            "the renewal scan neither waited for a lock nor ended in 10 s");
+            std::this_thread::sleep_for(20ms);
+        }
         held.release();
         const std::string scanned = scan.get();
         const HttpResult deleted = deletion.get();
@@ -304,7 +344,7 @@ TEST_CASE("lock order: DELETE /domains/{id} racing the renewal scan never deadlo
               "0");
     }
 
-    if (deadlocksBefore >= 0) CHECK(deadlocksLogged() == deadlocksBefore);
+    CHECK(deadlocksCounted(scratch) == deadlocksBefore);
 }
 
 TEST_CASE("lock order: issue completion and a cascaded delete on one metric slot neither wait nor "
@@ -312,7 +352,7 @@ TEST_CASE("lock order: issue completion and a cascaded delete on one metric slot
     ScratchDatabase scratch("dnsh_lockslot");
     scratch.migrate();
     ensureAccount(scratch);
-    const long long deadlocksBefore = deadlocksLogged();
+    const long long deadlocksBefore = deadlocksCounted(scratch);
 
     for (int round = 1; round <= kRounds; ++round) {
         CAPTURE(round);
@@ -369,7 +409,7 @@ TEST_CASE("lock order: issue completion and a cascaded delete on one metric slot
                 return true;
             });
         });
-        REQUIRE(waitUntilBlocked(scratch, 1, completion));
+        requireWaiting(scratch, 1, completion, "the issue completion");
         deletion = runParty([&] {
             deleting->withSession([&](Poco::Data::Session& session) {
                 inTransaction(session, [&] { return DomainRepository(session).remove(q); });
@@ -400,14 +440,14 @@ TEST_CASE("lock order: issue completion and a cascaded delete on one metric slot
               scratch.text("SELECT count(*)::text FROM domains WHERE status = 'active'"));
     }
 
-    if (deadlocksBefore >= 0) CHECK(deadlocksLogged() == deadlocksBefore);
+    CHECK(deadlocksCounted(scratch) == deadlocksBefore);
 }
 
 TEST_CASE("lock order: a renewal stored or failing racing a renewalInfo answer for the certificate "
           "it replaces never deadlocks") {
     ScratchDatabase scratch("dnsh_lockari");
     scratch.migrate();
-    const long long deadlocksBefore = deadlocksLogged();
+    const long long deadlocksBefore = deadlocksCounted(scratch);
     // The renewal's last write holds the domain row, then its order's trigger takes the view
     // row, then it updates the domain's certificates. The answer (OrderStore::recordAri, what
     // ari-refresh --all and the scheduler's ARI fetches run) updates the certificate's renew_at,
@@ -453,14 +493,14 @@ TEST_CASE("lock order: a renewal stored or failing racing a renewalInfo answer f
                     return true;
                 });
             });
-            REQUIRE(waitUntilBlocked(scratch, 1, write));
+            requireWaiting(scratch, 1, write, "the renewal's write");
             answer = runParty([&] {
                 ariDatabase.withSession([&](Poco::Data::Session& session) {
                     return OrderStore(session).recordAri(fixture.certificateId, inOneDayEpochMs(),
                                                          3'600'000);
                 });
             });
-            REQUIRE(waitUntilBlocked(scratch, 2, answer));
+            requireWaiting(scratch, 2, answer, "the renewalInfo answer");
             held.release();
             const std::string written = write.get();
             const std::string answered = answer.get();
@@ -487,5 +527,5 @@ TEST_CASE("lock order: a renewal stored or failing racing a renewalInfo answer f
         }
     }
 
-    if (deadlocksBefore >= 0) CHECK(deadlocksLogged() == deadlocksBefore);
+    CHECK(deadlocksCounted(scratch) == deadlocksBefore);
 }
