@@ -58,6 +58,15 @@ bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
 
+// `ca`'s bucket as if `elapsed` had passed since it was last written: the refill runs from
+// computed_at on the database's clock, so the cases move that back instead of sleeping (a
+// loaded machine would stretch a sleep and the windows after it). `ca` holds no quote.
+void age(ScratchDatabase& scratch, const std::string& ca, milliseconds elapsed) {
+    const std::string shift = "interval '" + std::to_string(elapsed.count()) + " milliseconds'";
+    scratch.run("UPDATE ca_order_budgets SET computed_at = computed_at - " + shift +
+                ", empty_since = empty_since - " + shift + " WHERE directory_url = '" + ca + "'");
+}
+
 }  // namespace
 
 TEST_CASE("order budget: spent down to zero, then refused until one order is back") {
@@ -88,21 +97,23 @@ TEST_CASE("order budget: spent down to zero, then refused until one order is bac
 TEST_CASE("order budget: refilled continuously at orders/period, never above orders") {
     ScratchDatabase scratch("dnsh_budget");
     scratch.migrate();
-    const OrderBudgetSpec spec{2, 2s};  // one order a second
+    // One order an hour: the real time between statements is a rounding error of the refill.
+    const OrderBudgetSpec spec{2, 2h};
     CHECK(spend(scratch, kCa, spec).granted);
     CHECK(spend(scratch, kCa, spec).granted);
     const BudgetDecision refused = spend(scratch, kCa, spec);
     REQUIRE_FALSE(refused.granted);
-    CHECK(refused.retryAfter > 800ms);
-    CHECK(refused.retryAfter <= 1000ms);
+    CHECK(refused.retryAfter > milliseconds(1h) - 1min);
+    CHECK(refused.retryAfter <= milliseconds(1h));
 
-    std::this_thread::sleep_for(refused.retryAfter + 50ms);
+    // The wait it named, and a minute: one order back, and only one.
+    age(scratch, kCa, refused.retryAfter + 1min);
     const BudgetDecision refilled = spend(scratch, kCa, spec);
     CHECK(refilled.granted);
     CHECK(refilled.remaining < 0.5);
 
     // Two and a half periods idle: full at 2, not 5.
-    std::this_thread::sleep_for(2500ms);
+    age(scratch, kCa, 5h);
     const BudgetDecision full = spend(scratch, kCa, spec);
     CHECK(full.granted);
     CHECK(full.remaining == doctest::Approx(1).epsilon(0.01));
@@ -172,26 +183,27 @@ TEST_CASE("order budget: levels of every CA refilled at read time, with how long
     scratch.migrate();
     CHECK(levels(scratch).empty());
     const std::string other = "https://other.ca.test/dir";
-    spend(scratch, kCa, {2, 2s});
-    spend(scratch, kCa, {2, 2s});
+    spend(scratch, kCa, {2, 2h});  // one order an hour
+    spend(scratch, kCa, {2, 2h});
     spend(scratch, other, {5, 1h});
+    // Empty for 36 minutes.
+    age(scratch, kCa, 36min);
     const std::string stored = scratch.text(
         "SELECT tokens || ' ' || computed_at || ' ' || empty_since FROM ca_order_budgets "
         "WHERE directory_url = '" + kCa + "'");
 
-    std::this_thread::sleep_for(600ms);
     const std::vector<BudgetLevel> read = levels(scratch);
     REQUIRE(read.size() == 2);
     const BudgetLevel& empty = read[0];  // by URL: "https://acme..." before "https://other..."
     CHECK(empty.directoryUrl == kCa);
     CHECK(empty.spec.orders == 2);
-    CHECK(empty.spec.period == 2s);
-    // 600 ms at one order a second, applied as it was read: over half an order, still empty.
-    CHECK(empty.remaining > 0.55);
+    CHECK(empty.spec.period == 2h);
+    // 36 minutes at one order an hour, applied as it was read: over half an order, still empty.
+    CHECK(empty.remaining > 0.59);
     CHECK(empty.remaining < 1);
     CHECK(empty.emptySince.has_value());
-    CHECK(empty.emptySeconds >= 0.55);
-    CHECK(empty.emptySeconds < 5);
+    CHECK(empty.emptySeconds >= 36 * 60);
+    CHECK(empty.emptySeconds < 36 * 60 + 300);
     const BudgetLevel& spent = read[1];
     CHECK(spent.directoryUrl == other);
     CHECK(spent.remaining == doctest::Approx(4).epsilon(0.001));
@@ -202,7 +214,7 @@ TEST_CASE("order budget: levels of every CA refilled at read time, with how long
                        "ca_order_budgets WHERE directory_url = '" + kCa + "'") == stored);
 
     // Refilled past one order: not empty any more, though no spend has written it.
-    std::this_thread::sleep_for(500ms);
+    age(scratch, kCa, 30min);
     const BudgetLevel refilled = levels(scratch)[0];
     CHECK(refilled.remaining >= 1);
     CHECK_FALSE(refilled.emptySince.has_value());

@@ -5,7 +5,9 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -16,23 +18,40 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Polls `done` until it holds or `timeout` passes; whether it held. The cases wait for what
+// they assert instead of sleeping a fixed time, which a loaded machine (sanitizers, 2 cores)
+// may overrun.
+bool waitFor(std::chrono::milliseconds timeout, const std::function<bool()>& done) {
+    for (const auto until = Clock::now() + timeout; !done();) {
+        if (Clock::now() >= until) return false;
+        std::this_thread::sleep_for(2ms);
+    }
+    return true;
+}
+
 // A queue of work items as the scheduler's tables are to its workers: a look takes one item if
-// one is due, and a taken item keeps its worker busy for `work`.
+// one is due, and a taken item keeps its worker busy with its work. Looks are counted by worker.
 class Queue {
 public:
     void add(Clock::time_point due = Clock::now()) {
         std::lock_guard<std::mutex> lock(mutex_);
         due_.push_back(due);
     }
-    bool take() {
+    bool take(int worker) {
         std::lock_guard<std::mutex> lock(mutex_);
-        looks_++;
+        looks_[worker]++;
         if (due_.empty() || due_.front() > Clock::now()) return false;
         due_.pop_front();
         taken_.push_back(Clock::now());
         return true;
     }
     int looks() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        int all = 0;
+        for (const auto& [worker, looks] : looks_) all += looks;
+        return all;
+    }
+    std::map<int, int> looksByWorker() {
         std::lock_guard<std::mutex> lock(mutex_);
         return looks_;
     }
@@ -45,29 +64,58 @@ private:
     std::mutex mutex_;
     std::deque<Clock::time_point> due_;
     std::vector<Clock::time_point> taken_;
-    int looks_ = 0;
+    std::map<int, int> looks_;
 };
 
+// Every one of `count` workers has looked once: each is idle from then on (waiting, or the
+// lookout) until it is woken or keeps watch.
+void requireAllLooked(Queue& queue, int count) {
+    REQUIRE(waitFor(10s, [&] { return static_cast<int>(queue.looksByWorker().size()) == count; }));
+}
+
+// All idle, and settled: after every worker's first look the lookout looked twice more, so each
+// of the others has had an interval to start waiting (and a worker that kept watch before worker
+// 0 took it over has handed it back). The next look is an interval away.
+void requireSettled(Queue& queue, int count) {
+    requireAllLooked(queue, count);
+    const int looks = queue.looks();
+    REQUIRE(waitFor(30s, [&] { return queue.looks() >= looks + 2; }));
+}
+
+std::string describe(const std::map<int, int>& looks) {
+    std::string text;
+    for (const auto& [worker, count] : looks)
+        text += "worker " + std::to_string(worker) + ": " + std::to_string(count) + " ";
+    return text;
+}
+
 // `count` workers looking in `queue` as dns-scheduler's do (worker 0 keeps looking: it has the
-// renewal scans, `scan`, run before each of its looks), each busy for `work` with an item it
-// took; `busyMost` the most at once.
+// renewal scans, `scan`, run before each of its looks, unless `firstKeepsLooking` is false),
+// each doing `work` with an item it took; `busyMost` the most at once.
 struct Workers {
     Workers(IdlePolling& shared, Queue& queue, int count, std::chrono::milliseconds work,
-            std::function<void()> scan = {})
+            std::function<void()> scan = {}, bool firstKeepsLooking = true)
+        : Workers(shared, queue, count, std::function<void()>([work] {
+                      std::this_thread::sleep_for(work);
+                  }),
+                  std::move(scan), firstKeepsLooking) {}
+    Workers(IdlePolling& shared, Queue& queue, int count, std::function<void()> work,
+            std::function<void()> scan = {}, bool firstKeepsLooking = true)
         : polling(shared) {
         for (int index = 0; index < count; ++index)
-            threads.emplace_back([this, &queue, index, work, scan] {
+            threads.emplace_back([this, &queue, index, work, scan, firstKeepsLooking] {
+                const bool keepsLooking = index == 0 && firstKeepsLooking;
                 bool running = true;
                 while (running) {
                     if (index == 0 && scan) scan();
-                    const bool found = queue.take();
+                    const bool found = queue.take(index);
                     if (found) {
                         polling.claimed();
                         noteBusy(++busy);
-                        std::this_thread::sleep_for(work);
+                        work();
                         --busy;
                     }
-                    running = polling.next(found, index == 0);
+                    running = polling.next(found, keepsLooking);
                 }
             });
     }
@@ -92,47 +140,73 @@ struct Workers {
 }  // namespace
 
 TEST_CASE("idle workers: one looks every interval, the other seven wait") {
-    IdlePolling polling(20ms);
+    constexpr auto interval = 20ms;
+    IdlePolling polling(interval);
     Queue queue;
+    const auto started = Clock::now();
     Workers workers(polling, queue, 8, 0ms);
-    std::this_thread::sleep_for(500ms);
+    // The lookout (worker 0, which keeps looking) keeps looking: 10 looks, however long a busy
+    // machine makes them take. One that stopped looking fails here.
+    const bool lookoutLooked = waitFor(30s, [&] { return queue.looksByWorker()[0] >= 10; });
     workers.stop();
-    // Each worker's first look and the lookout's 25 intervals (at least 10 of them on a busy
-    // machine); every worker looking would make about 200.
-    CHECK(queue.looks() >= 8 + 10);
-    CHECK(queue.looks() <= 8 + 2 * 25);
+    const auto elapsed = Clock::now() - started;
+    REQUIRE(lookoutLooked);
+    const auto looks = queue.looksByWorker();
+    // Each of the others looks once, then waits; one may have kept watch until worker 0 took
+    // it over and look a few times more. Every worker looking would give each about 10 looks.
+    int othersLookingAgain = 0;
+    for (const auto& [worker, count] : looks)
+        if (worker != 0 && count > 1) ++othersLookingAgain;
+    INFO("looks: " << describe(looks));
+    CHECK(othersLookingAgain <= 1);
+    // No more than one look an interval: a lookout that does not wait spins.
+    CHECK(looks.at(0) <= 2 + elapsed / interval);
 }
 
 TEST_CASE("a burst of work reaches every worker at once, not one interval at a time") {
-    IdlePolling polling(20ms);
+    // One worker an interval (or one worker doing them all) would spread eight items over 7 s;
+    // woken by each claim, the workers take them within milliseconds of the first.
+    constexpr auto interval = 1s;
+    IdlePolling polling(interval);
     Queue queue;
-    Workers workers(polling, queue, 8, 300ms);
-    std::this_thread::sleep_for(100ms);  // all idle: one lookout, seven waiting
-    const auto added = Clock::now();
+    Workers workers(polling, queue, 8, 1s);
+    requireSettled(queue, 8);  // all idle: one lookout, seven waiting
     for (int item = 0; item < 8; ++item) queue.add();
-    std::this_thread::sleep_for(250ms);
-    // Each worker that takes an item wakes one more: all eight busy together within a look.
-    CHECK(workers.busyMost.load() == 8);
+    // The first is taken at the lookout's next look, within an interval.
+    REQUIRE(waitFor(30s, [&] { return queue.taken().size() == 8; }));
     const auto taken = queue.taken();
-    REQUIRE(taken.size() == 8);
-    CHECK(taken.back() - added < 100ms);
+    // Each worker that takes an item wakes one more: all eight busy together.
+    CHECK(taken.back() - taken.front() < interval / 2);
+    CHECK(workers.busyMost.load() == 8);
 }
 
 TEST_CASE("a lookout that finds work hands the watch on: the queue is still looked at") {
     IdlePolling polling(20ms);
     Queue queue;
-    // One item that keeps its worker, the lookout, busy for the whole case.
-    Workers workers(polling, queue, 4, 1s);
-    std::this_thread::sleep_for(50ms);
+    // Items keep their workers busy until the case ends. No worker keeps looking of its own
+    // accord (worker 0 would): the lookout is the only worker looking, so it takes the first
+    // item, and only its handing on can keep the queue looked at.
+    std::atomic<bool> holding{true};
+    const auto hold = [&] {
+        for (const auto until = Clock::now() + 60s; holding && Clock::now() < until;)
+            std::this_thread::sleep_for(5ms);
+    };
+    Workers workers(polling, queue, 4, std::function<void()>(hold), {}, false);
+    // Declared after the workers: whatever ends the case lets the held ones go before joining.
+    struct LetGo {
+        std::atomic<bool>& holding;
+        ~LetGo() { holding = false; }
+    } letGo{holding};
+    requireSettled(queue, 4);
     queue.add();
-    std::this_thread::sleep_for(100ms);
-    const int looksBefore = queue.looks();
-    std::this_thread::sleep_for(200ms);
-    // Another idle worker looks every interval meanwhile and takes what comes due.
-    CHECK(queue.looks() - looksBefore >= 3);
+    REQUIRE(waitFor(10s, [&] { return queue.taken().size() == 1; }));
+    // Another idle worker looks every interval meanwhile; without the hand-on nobody looks.
+    const int looksAtTake = queue.looks();
+    CHECK(waitFor(10s, [&] { return queue.looks() - looksAtTake >= 3; }));
     queue.add();
-    std::this_thread::sleep_for(100ms);
-    CHECK(queue.taken().size() == 2);
+    // And takes what comes due, while the first worker is still busy.
+    CHECK(waitFor(10s, [&] { return queue.taken().size() == 2; }));
+    holding = false;
     workers.stop();
 }
 
@@ -168,18 +242,18 @@ TEST_CASE("a lookout that goes busy with a long scan of its own wakes another wo
 }
 
 TEST_CASE("work expected at a time is looked for then, not an interval later") {
-    IdlePolling polling(10s);  // no look of its own during the case
+    // No look of its own during the case: an interval later would be a minute late.
+    IdlePolling polling(60s);
     Queue queue;
     Workers workers(polling, queue, 3, 0ms);
-    std::this_thread::sleep_for(50ms);
+    requireAllLooked(queue, 3);
     const auto due = Clock::now() + 100ms;
     queue.add(due);
     polling.expect(due);
-    std::this_thread::sleep_for(400ms);
+    REQUIRE(waitFor(10s, [&] { return queue.taken().size() == 1; }));
     const auto taken = queue.taken();
-    REQUIRE(taken.size() == 1);
     CHECK(taken.front() >= due);
-    CHECK(taken.front() - due < 200ms);
+    CHECK(taken.front() - due < 5s);
     workers.stop();
 }
 
