@@ -166,7 +166,7 @@ TEST_CASE("idle workers: one looks every interval, the other seven wait") {
 TEST_CASE("a burst of work reaches every worker at once, not one interval at a time") {
     // One worker an interval (or one worker doing them all) would spread eight items over 7 s;
     // woken by each claim, the workers take them within milliseconds of the first.
-    constexpr auto interval = 1s;
+    constexpr std::chrono::milliseconds interval = 1s;  // halved below: not whole seconds
     IdlePolling polling(interval);
     Queue queue;
     Workers workers(polling, queue, 8, 1s);
