@@ -29,6 +29,13 @@ std::chrono::milliseconds caPollDelay(std::optional<std::chrono::seconds> retryA
                                                  std::max(shortest, pollInterval));
 }
 
+std::chrono::milliseconds issuingPollDelay(std::optional<std::chrono::seconds> retryAfter,
+                                           std::chrono::milliseconds pollInterval) {
+    if (!retryAfter) return pollInterval;
+    return std::max<std::chrono::milliseconds>(pollInterval,
+                                               clampRetryAfter(*retryAfter, RetryAfterKind::Poll));
+}
+
 RetryVerdict retryVerdict(FailureCode code, bool retryable, int attempts, bool pastPollTimeout) {
     const bool again = retryable ? attempts < kMaxAttempts && !pastPollTimeout
                                  : code == FailureCode::Internal && attempts < kMaxUnexpectedAttempts;

@@ -25,6 +25,14 @@ std::chrono::milliseconds caPollDelay(std::optional<std::chrono::seconds> retryA
                                       std::chrono::milliseconds shortest,
                                       std::chrono::milliseconds pollInterval);
 
+// How soon an order the CA has been issuing for longer than POLL_TIMEOUT (await_order; it has an
+// expiry, else it failed) is polled again: the CA's Retry-After honoured (RFC 8555 §7.4) up to
+// kMaxPollRetryAfter, at least `pollInterval`. Such a CA issues in hours, not seconds (ZeroSSL
+// answers Retry-After: 86400 on a processing order): polled at caPollDelay's pace (8,640 times a
+// day at POLL_INTERVAL 10s) it may answer rateLimited, and those spend the order's kMaxAttempts.
+std::chrono::milliseconds issuingPollDelay(std::optional<std::chrono::seconds> retryAfter,
+                                           std::chrono::milliseconds pollInterval);
+
 // issue-certificate on a domain whose issuance failed: ISSUE_RETRY_BACKOFF doubled per failure in
 // a row, at most this (README "How issuance and renewal work").
 inline constexpr std::chrono::milliseconds kMaxIssueRetryBackoff = std::chrono::hours(6);
@@ -50,8 +58,8 @@ struct RetryVerdict {
 };
 
 // Whether an order's step is tried again after an error that made `attempts` in all: retryable
-// errors until kMaxAttempts or the step's time (POLL_TIMEOUT, or in await_order the order's
-// expiry: pastStepTimeout), unexpected ones kMaxUnexpectedAttempts.
+// errors until kMaxAttempts or the step's time (POLL_TIMEOUT, or in await_order a day:
+// pastStepTimeout), unexpected ones kMaxUnexpectedAttempts.
 RetryVerdict retryVerdict(FailureCode code, bool retryable, int attempts, bool pastPollTimeout);
 
 }  // namespace dnsh

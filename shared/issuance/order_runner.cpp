@@ -20,15 +20,24 @@ using std::chrono::milliseconds;
 constexpr int kMaxGenerations = 3;
 constexpr milliseconds kRenewalRetryCap{6 * 3'600'000};
 
+}  // namespace
+
+StepResult expiredOrder(const StoredOrder& order) {
+    if (order.generation >= kMaxGenerations)
+        return failOrder(FailureCode::Timeout, "the ACME order expired");
+    return replaceOrder("acme order expired");
+}
+
+namespace {
+
 // The step the order is in. An order past the CA's expiry cannot be finished: a fresh one (new
-// values to publish), a bounded number of times.
+// values to publish), a bounded number of times. Not before await_order has read it: the CA may
+// have issued it before its expiry, and that certificate is fetched, not thrown away.
 StepResult runStep(StepContext& context) {
     const StoredOrder& order = context.order();
-    if (order.expired && order.step != OrderStep::PlaceOrder) {
-        if (order.generation >= kMaxGenerations)
-            return failOrder(FailureCode::Timeout, "the ACME order expired");
-        return replaceOrder("acme order expired");
-    }
+    if (order.expired && order.step != OrderStep::PlaceOrder &&
+        order.step != OrderStep::AwaitOrder)
+        return expiredOrder(order);
     switch (order.step) {
         case OrderStep::PlaceOrder:
             return placeOrderStep(context);

@@ -56,9 +56,18 @@ NewCertificate certificateToStore(StepContext& context, const IssuedCertificate&
 StepResult awaitOrderStep(StepContext& context) {
     const StoredOrder& order = context.order();
     const acme::Order current = context.ca([&] { return context.client().getOrder(order.orderUrl); });
+    const bool hasCertificate =
+        current.status == acme::OrderStatus::Valid && !current.certificate.empty();
+    // Past its expiry (after a restart, a long Retry-After) an order not issued never will be: a
+    // fresh one (RFC 8555 §7.1.6: an expired order turns invalid). Read first, so that one the
+    // CA issued in time is downloaded; one it failed giving a reason (the order's error,
+    // §7.1.3) fails with that reason as before.
+    const bool failedByCa =
+        current.status == acme::OrderStatus::Invalid && !current.error.empty();
+    if (order.expired && !hasCertificate && !failedByCa) return expiredOrder(order);
     if (current.status == acme::OrderStatus::Processing)
         return waitForCa(context, current.retryAfter, StepLabel::AwaitOrder, "issue");
-    if (current.status != acme::OrderStatus::Valid || current.certificate.empty())
+    if (!hasCertificate)
         return failOrder(FailureCode::CaInvalid,
                          "the CA did not issue: order " +
                              std::string(acme::toString(current.status)) +

@@ -269,8 +269,8 @@ TEST_CASE("CA protocol: each step has its own POLL_TIMEOUT: an order that reache
     // past POLL_TIMEOUT: as if the wait for the authorization had lasted that long (a CA down
     // for minutes in between). The next poll finds it valid and the order goes on, in the same
     // turn, to finalize and to the wait for the certificate, which has a clock of its own. The
-    // order's expiry is cleared so that this wait has POLL_TIMEOUT as its bound (with one, only
-    // the expiry bounds it: ca_issuing_test.cpp).
+    // order's expiry is cleared so that this wait has POLL_TIMEOUT as its bound (with one, its
+    // bound is the expiry or a day, kMaxIssuingWait: ca_issuing_test.cpp).
     const auto processingPolls = [&] {
         const auto answered = ca.requestTimes("POST", "/chall/");
         if (answered.empty()) return std::size_t{0};

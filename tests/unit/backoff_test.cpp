@@ -139,3 +139,25 @@ TEST_CASE("caPollDelay: the CA's Retry-After on a poll, between 250 ms and POLL_
         CHECK(caPollDelay(c.retryAfter, 250ms, c.pollInterval) == c.expected);
     }
 }
+
+TEST_CASE("issuingPollDelay: an order issuing past POLL_TIMEOUT, polled as the CA's Retry-After "
+          "says, between POLL_INTERVAL and an hour") {
+    struct Case {
+        std::string description;
+        std::optional<std::chrono::seconds> retryAfter;
+        std::chrono::milliseconds expected;
+    };
+    const std::vector<Case> cases{
+        {"none: POLL_INTERVAL", std::nullopt, 10s},
+        {"0: POLL_INTERVAL", 0s, 10s},
+        {"shorter than POLL_INTERVAL: POLL_INTERVAL", 3s, 10s},
+        {"ten minutes honoured", 600s, 600s},
+        // ZeroSSL's on a processing order: 24 polls a day, not 8,640.
+        {"a day: at most kMaxPollRetryAfter", 86400s, kMaxPollRetryAfter},
+        {"a negative one: POLL_INTERVAL", -5s, 10s},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        CHECK(issuingPollDelay(c.retryAfter, 10s) == c.expected);
+    }
+}

@@ -7,8 +7,10 @@
 #include "core/failure_code.hpp"
 #include "issuance/backoff.hpp"
 #include "issuance/order_step.hpp"
+#include "issuance/order_steps.hpp"
 
 using namespace dnsh;
+using namespace std::chrono_literals;
 
 TEST_CASE("FailureCode: every error_code of the API spelled once, both ways") {
     // The OpenAPI description of error_code, plus dns_update_refused (a delegated order's
@@ -105,4 +107,25 @@ TEST_CASE("retryVerdict: retryable errors until the attempts or POLL_TIMEOUT run
         retryVerdict(FailureCode::CaUnreachable, true, 1, false).retryAfterKind ==
         RetryAfterKind::Poll;
     CHECK(polled);
+}
+
+TEST_CASE("stepTimeLimit: POLL_TIMEOUT, but a day in await_order for an order the CA gave an "
+          "expiry") {
+    Config config;
+    config.pollTimeout = 5min;
+    StoredOrder order;
+    order.hasExpiry = true;
+    order.step = OrderStep::AwaitAuthz;
+    CHECK(stepTimeLimit(order, config) == 5min);
+    order.step = OrderStep::AwaitOrder;
+    CHECK(stepTimeLimit(order, config) == 24h);
+    order.stepAgeMs = std::chrono::milliseconds(23h).count();
+    CHECK_FALSE(pastStepTimeout(order, config));  // issuing for hours: polled on
+    order.stepAgeMs = std::chrono::milliseconds(24h).count();
+    CHECK(pastStepTimeout(order, config));  // before, only the expiry (2099 at some CAs) ended it
+    config.pollTimeout = 48h;  // a POLL_TIMEOUT longer than a day is not cut short
+    CHECK(stepTimeLimit(order, config) == 48h);
+    order.hasExpiry = false;  // no bound of the CA's: POLL_TIMEOUT
+    config.pollTimeout = 5min;
+    CHECK(stepTimeLimit(order, config) == 5min);
 }
