@@ -2,6 +2,8 @@
 
 #include <Poco/JSON/Parser.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/failure_code.hpp"
 #include "db/sql.hpp"
@@ -165,22 +167,38 @@ bool DomainRepository::remove(const std::string& id) {
     return runSql(session_, "DELETE FROM domains WHERE id = $1", {id}).affected() == 1;
 }
 
-LiveAuthorizations DomainRepository::liveAuthorizations(const std::string& domainId) {
-    const SqlRows rows =
-        runSql(session_,
-               "SELECT c.authorization_url, coalesce(c.identifier, '') AS identifier, "
-               "a.directory_url FROM acme_challenges c "
-               "JOIN acme_orders o ON o.id = c.order_id "
-               "JOIN acme_accounts a ON a.id = o.account_id WHERE o.domain_id = $1 "
-               "AND o.status IN ('pending', 'ready', 'processing') AND o.order_url IS NOT NULL",
-               {domainId});
-    LiveAuthorizations live;
+std::vector<AuthorizationsAtCa> DomainRepository::authorizationsToRelease(
+    const std::string& domainId) {
+    // Failed orders too: since a failure gives back only the pending ones, a failed order may
+    // hold a valid one, and the domain's later orders rely on it without listing it (the CA
+    // reuses it, RFC 8555 §7.1.4). Not only the latest failed order for that reason.
+    const SqlRows rows = runSql(
+        session_,
+        "WITH held AS (SELECT c.authorization_url, coalesce(c.identifier, '') AS identifier, "
+        "  a.directory_url, o.status = 'invalid' AS failed, o.created_at, c.id "
+        "  FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+        "  JOIN acme_accounts a ON a.id = o.account_id WHERE o.domain_id = $1 "
+        "  AND o.status IN ('pending', 'ready', 'processing', 'invalid') "
+        "  AND o.order_url IS NOT NULL) "
+        "SELECT authorization_url, identifier, directory_url FROM ("
+        "  (SELECT *, 0 AS tier FROM held WHERE NOT failed) UNION ALL "
+        "  (SELECT *, 1 AS tier FROM held WHERE failed "
+        "   ORDER BY created_at DESC, id LIMIT $2::bigint)) AS released "
+        "ORDER BY tier, created_at DESC, id",
+        {domainId, static_cast<Poco::Int64>(kFailedOrderAuthorizations)});
+    std::vector<AuthorizationsAtCa> byCa;
+    std::set<std::string> seen;  // an authorization two orders listed (reused while pending)
     for (int row = 0; row < rows.size(); ++row) {
-        live.authorizations.push_back(
-            HeldAuthorization{rows.text(row, "authorization_url"), rows.text(row, "identifier")});
-        live.caDirectory = rows.text(row, "directory_url");  // one live order per domain
+        const std::string url = rows.text(row, "authorization_url");
+        if (!seen.insert(url).second) continue;
+        const std::string directory = rows.text(row, "directory_url");
+        auto atCa = std::find_if(byCa.begin(), byCa.end(), [&](const AuthorizationsAtCa& group) {
+            return group.caDirectory == directory;
+        });
+        if (atCa == byCa.end()) atCa = byCa.insert(byCa.end(), AuthorizationsAtCa{directory, {}});
+        atCa->authorizations.push_back(HeldAuthorization{url, rows.text(row, "identifier")});
     }
-    return live;
+    return byCa;
 }
 
 std::set<std::string> DomainRepository::identifiersNeededElsewhere(

@@ -19,10 +19,10 @@ struct HeldAuthorization {
     std::string identifier;
 };
 
-// A live order's authorizations at its CA (RFC 8555 §7.5.2 deactivation).
-struct LiveAuthorizations {
+// Authorizations a domain's orders hold at one CA (RFC 8555 §7.5.2 deactivation).
+struct AuthorizationsAtCa {
+    std::string caDirectory;  // the CA's directory URL
     std::vector<HeldAuthorization> authorizations;
-    std::string caDirectory;  // the CA's directory URL; "" when there are none
 };
 
 class DomainRepository {
@@ -54,8 +54,13 @@ public:
     // DELETE /domains/{id}: the domain with its orders, challenges and certificates (cascade).
     bool remove(const std::string& id);
 
-    // The live order's authorizations and its CA, to deactivate them there before a delete.
-    LiveAuthorizations liveAuthorizations(const std::string& domainId);
+    // What to deactivate before a delete, by CA: the authorizations of the live order and of
+    // the failed ones (a failure keeps the valid ones for the domain's next order), the latter
+    // newest first and at most kFailedOrderAuthorizations.
+    std::vector<AuthorizationsAtCa> authorizationsToRelease(const std::string& domainId);
+    // Each is one request to the CA while DELETE waits. A domain failing again and again is
+    // held to the retry backoff, and the older failures' authorizations have mostly expired.
+    static constexpr int kFailedOrderAuthorizations = 16;
 
     // Of `identifiers` (as an order names them, "*.x" for a wildcard), those the certificate of
     // a verified domain other than `domainId` covers: "x" is needed by "x" and "*.x".

@@ -1,5 +1,7 @@
 #include "issuance/domain_removal.hpp"
 
+#include <vector>
+
 #include "core/error.hpp"
 #include "db/transaction.hpp"
 #include "domain/delegation.hpp"
@@ -15,13 +17,15 @@ namespace dnsh {
 void removeDomain(Database& database, const CaAccounts& cas, const std::string& domainId,
                   const std::string& delegationZone) {
     const Domain domain = findDomain(database, domainId);
-    const LiveAuthorizations live = database.withSession([&](Poco::Data::Session& session) {
-        return DomainRepository(session).liveAuthorizations(domain.id);
-    });
-    // Its absence does not block the delete (nor does a CA no longer configured).
-    if (AcmeAccount* account = cas.find(live.caDirectory))
-        giveBackAuthorizations(database, *account, domain.id, domain.domainName,
-                               live.authorizations, {{"domain_id", domain.id}});
+    const std::vector<AuthorizationsAtCa> held =
+        database.withSession([&](Poco::Data::Session& session) {
+            return DomainRepository(session).authorizationsToRelease(domain.id);
+        });
+    // A CA's absence does not block the delete (nor does a CA no longer configured).
+    for (const AuthorizationsAtCa& atCa : held)
+        if (AcmeAccount* account = cas.find(atCa.caDirectory))
+            giveBackAuthorizations(database, *account, domain.id, domain.domainName,
+                                   atCa.authorizations, {{"domain_id", domain.id}});
     const bool removed = database.withSession([&](Poco::Data::Session& session) {
         return inTransaction(session, [&] {
             // domain.deleted carries the view as it was just before the delete.

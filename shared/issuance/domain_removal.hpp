@@ -7,7 +7,8 @@
 
 namespace dnsh {
 
-// Deactivates the live order's authorizations at the CA when it can, but for names another
+// Deactivates the authorizations of the live order and of the failed ones (valid ones a failure
+// kept; DomainRepository::authorizationsToRelease) at their CA when it can, but for names another
 // verified domain needs (issuance/authorization_release.hpp; the CA's absence does not block
 // the delete), then removes the domain with its orders, challenges, certificates and sealed keys
 // in one statement. In the same transaction, the values its orders published (or may be

@@ -5,7 +5,8 @@
 // of the domain "x" then relies on, without listing it (it needs no value). Ending "*.x"'s order
 // must leave that authorization valid, and still give back the one nobody else needs
 // (RFC 8555 §7.5.2). A failed order of a domain still registered gives back only its pending
-// authorizations: the valid ones are for the domain's own next order.
+// authorizations: the valid ones are for the domain's own next order, and deleting the domain
+// gives those back too.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -125,6 +126,38 @@ void validateBaseOnly(const TestDomain& wildcard, const WildcardOrder& order,
     CHECK(account.status(order.wildcardAuthorization) == "pending");
 }
 
+// The wildcard domain's order fails holding its base-name authorization valid: only that value
+// published and answered, never the wildcard's; with the step's clock set back past
+// POLL_TIMEOUT, the next lookup fails the order ("TXT values not visible within ..."). Returns
+// once the scheduler settled the failure (authorizations given back) and exited.
+WildcardOrder failWithBaseValid(const TestDomain& wildcard) {
+    const auto scheduler = startScheduler(reusingCa());
+    queueIssueOrder(wildcard);
+    requirePlaced(wildcard);
+    ServiceAccount account;  // registered by the scheduler by now
+    const WildcardOrder order = wildcardOrderOf(wildcard, account);
+    validateBaseOnly(wildcard, order, account);
+    execute("UPDATE acme_orders SET step_started_at = now() - interval '1 day' WHERE domain_id = " +
+            quoted(wildcard.id));
+    REQUIRE_MESSAGE(waitFor(15s,
+                            [&] {
+                                return scalar("SELECT status FROM domains WHERE id = " +
+                                              quoted(wildcard.id)) == "failed";
+                            }),
+                    statusSummary({wildcard}));
+    CHECK(scheduler->terminate() == 0);
+    return order;
+}
+
+// dnsh-admin delete (what DELETE /domains/{id} does), at the CA the domain's orders went to.
+void deleteThroughAdmin(const TestDomain& domain) {
+    std::string command;
+    for (const auto& [name, value] : reusingCa()) command += name + "='" + value + "' ";
+    const CommandResult deleted =
+        runCommand(command + requireEnv("DNSH_ADMIN_BIN") + " delete " + domain.id);
+    REQUIRE_MESSAGE(deleted.exitCode == 0, deleted.output);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -153,11 +186,7 @@ TEST_CASE(
 
     // The wildcard domain is deleted (dnsh-admin delete is DELETE /domains/{id}), at the CA its
     // order went to.
-    std::string command;
-    for (const auto& [name, value] : reusingCa()) command += name + "='" + value + "' ";
-    const CommandResult deleted =
-        runCommand(command + requireEnv("DNSH_ADMIN_BIN") + " delete " + wildcard.id);
-    REQUIRE_MESSAGE(deleted.exitCode == 0, deleted.output);
+    deleteThroughAdmin(wildcard);
 
     // <base> is still a customer's name: its authorization stays valid for the orders that rely
     // on it. Nobody else has *.<base>: that one is given back.
@@ -171,24 +200,8 @@ TEST_CASE(
     Leftovers leftovers;
     const std::string base = uniqueDomainName("failed-authz");
     const TestDomain wildcard = verifiedNamed("*." + base, base, leftovers);
-    const auto scheduler = startScheduler(reusingCa());
-    queueIssueOrder(wildcard);
-    requirePlaced(wildcard);
+    const WildcardOrder order = failWithBaseValid(wildcard);
     ServiceAccount account;
-    const WildcardOrder order = wildcardOrderOf(wildcard, account);
-    validateBaseOnly(wildcard, order, account);
-
-    // The wildcard's value is never published: with the step's clock set back past
-    // POLL_TIMEOUT, the next lookup fails the order ("TXT values not visible within ...").
-    execute("UPDATE acme_orders SET step_started_at = now() - interval '1 day' WHERE domain_id = " +
-            quoted(wildcard.id));
-    REQUIRE_MESSAGE(waitFor(15s,
-                            [&] {
-                                return scalar("SELECT status FROM domains WHERE id = " +
-                                              quoted(wildcard.id)) == "failed";
-                            }),
-                    statusSummary({wildcard}));
-    CHECK(scheduler->terminate() == 0);  // the failure settled, authorizations given back
 
     // "*.<base>" is still registered and needs <base>: that authorization stays valid. Before,
     // it was deactivated (no other domain needs <base>). The pending one is given back (RFC 8555
@@ -211,4 +224,23 @@ TEST_CASE(
     CHECK(scalar("SELECT string_agg(c.identifier, ',') " + storedChallengesOf(wildcard) +
                  retryOrder) == "*." + base);
     CHECK(retrying->terminate() == 0);
+}
+
+TEST_CASE(
+    "authorizations: deleting a domain whose wildcard order failed deactivates the valid "
+    "base-name authorization the failure kept") {
+    Leftovers leftovers;
+    const std::string base = uniqueDomainName("deleted-authz");
+    const TestDomain wildcard = verifiedNamed("*." + base, base, leftovers);
+    const WildcardOrder order = failWithBaseValid(wildcard);
+    ServiceAccount account;
+    REQUIRE(account.status(order.baseAuthorization) == "valid");  // kept for its next order
+
+    // The domain is deleted: it has no live order, only the failed one. Nobody else on the
+    // platform has <base>, so the valid authorization is given back (RFC 8555 §7.5.2) and our
+    // account keeps no authority for the name. Before, the delete read the live order's
+    // authorizations only, none, and it stayed valid until the CA expired it.
+    deleteThroughAdmin(wildcard);
+    CHECK(account.status(order.baseAuthorization) == "deactivated");
+    CHECK(account.status(order.wildcardAuthorization) == "deactivated");
 }
