@@ -20,6 +20,7 @@ FailureCode lookupFailure(LookupOutcome outcome) {
 
 std::string resultOf(const CaaNameCheck& name) {
     if (name.lookup.failed()) return std::string(toString(lookupFailure(name.lookup.outcome)));
+    if (name.undecided) return std::string(toString(name.undecided->failure));
     return std::string(kCaaVerdictNames.toString(name.decision.verdict));
 }
 
@@ -71,8 +72,10 @@ std::string describeForbidden(const CaaNameCheck& name, const CaaIssuer& issuer)
 
 FailureCode CaaCheck::failureCode() const {
     if (result == CaaResult::Forbidden) return FailureCode::CaaForbidden;
-    for (const auto& name : names)
+    for (const auto& name : names) {
         if (name.lookup.failed()) return lookupFailure(name.lookup.outcome);
+        if (name.undecided) return name.undecided->failure;
+    }
     return FailureCode::Internal;
 }
 
@@ -80,7 +83,7 @@ bool CaaCheck::allowsMethod(const std::string& name, std::string_view method) co
     for (const auto& checked : names) {
         if (!(DnsName(checked.name) == DnsName(name))) continue;
         const auto& allowed = checked.decision.allowedMethods;
-        return !checked.lookup.failed() &&
+        return !checked.failed() &&
                std::find(allowed.begin(), allowed.end(), method) != allowed.end();
     }
     return true;
@@ -110,10 +113,17 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
         checked.name = name;
         checked.lookup = found->second;
         if (!checked.lookup.failed()) {
-            checked.ours = oursFor(name);
+            const CaaOurMethods ours = oursFor(name);
+            checked.ours = ours.known;
             checked.decision =
                 evaluateCaa(checked.lookup.records, wildcard, issuer, checked.ours);
-            if (!checked.decision.allowed())
+            // RFC 8657 §4: a record that lists the method we could not tell (its lookup failed)
+            // and none we know is no refusal: had that lookup answered "usable", it would allow.
+            if (!checked.decision.allowed() && ours.unknown &&
+                evaluateCaa(checked.lookup.records, wildcard, issuer, {ours.unknown->method})
+                    .allowed())
+                checked.undecided = ours.unknown;
+            else if (!checked.decision.allowed())
                 checked.suggestedRecord = suggestion(checked, issuer, wildcard);
         }
         check.names.push_back(std::move(checked));
@@ -125,6 +135,12 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
                 "the CAA lookup for " + name.name + " failed at " +
                 (name.lookup.asked.empty() ? name.name : name.lookup.asked.back().lowered()) +
                 " (" + name.lookup.detail + ")");
+        } else if (name.undecided) {
+            const std::string& method = name.undecided->method;
+            failed.push_back("the " + method + " lookup for " + name.name + " failed (" +
+                             shownText(name.undecided->detail, 300) + "), and CAA lets " +
+                             issuer.identities.front() + " validate it with " + method +
+                             " and no other method of ours (RFC 8657 section 4)");
         } else if (!name.decision.allowed()) {
             forbidden.push_back(describeForbidden(name, issuer));
             if (!name.suggestedRecord.empty() &&
@@ -196,10 +212,16 @@ std::string caaCheckJson(const CaaCheck& check) {
             item.set("records_total", static_cast<Poco::Int64>(total));
         }
         item.set("result", resultOf(name));
-        item.set("reason", name.lookup.failed()
-                               ? shownText(name.lookup.detail, 300)
-                               : bounded(name.decision.reason, kMaxShownCaaReasonBytes));
-        if (!name.lookup.failed()) {
+        if (name.lookup.failed())
+            item.set("reason", shownText(name.lookup.detail, 300));
+        else if (name.undecided)
+            item.set("reason", bounded(name.decision.reason + "; the " + name.undecided->method +
+                                           " lookup failed: " +
+                                           shownText(name.undecided->detail, 300),
+                                       kMaxShownCaaReasonBytes));
+        else
+            item.set("reason", bounded(name.decision.reason, kMaxShownCaaReasonBytes));
+        if (!name.failed()) {
             Poco::JSON::Array methods;
             for (const auto& method : name.decision.allowedMethods) methods.add(method);
             item.set("validation_methods", methods);

@@ -5,8 +5,10 @@
 // bounded JSON the domain view's `checks.caa` shows.
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/enum_names.hpp"
@@ -27,12 +29,35 @@ inline constexpr EnumNames<CaaResult, 4> kCaaResultNames{{{
     {CaaResult::LookupFailed, "lookup_failed"},
 }}};
 
+// A validation method we could not tell is ours for a name: its own lookup failed (SERVFAIL,
+// timeout), as the lookup of dns-persist-01's _validation-persist record may. Like a failed CAA
+// lookup, neither permission nor refusal.
+struct CaaMethodUnknown {
+    std::string method;                              // "dns-persist-01"
+    FailureCode failure = FailureCode::DnsServfail;  // dns_servfail or dns_timeout
+    std::string detail;                              // which lookup, what the server said
+};
+
+// Our validation methods for one name: those we could use (caa_policy.hpp's CaaMethods, in our
+// order), and at most one we could not tell.
+struct CaaOurMethods {
+    // Implicit: every method known (the tests' lookup tables give CaaMethods).
+    CaaOurMethods(CaaMethods known = {}) : known(std::move(known)) {}
+    CaaMethods known;
+    std::optional<CaaMethodUnknown> unknown;
+};
+
 struct CaaNameCheck {
     std::string name;  // as ordered: "shop.example.com", "*.example.com"
     CaaMethods ours;   // the methods we could validate it with
     CaaLookup lookup;
     CaaDecision decision;         // when the lookup did not fail
     std::string suggestedRecord;  // when forbidden and a record would allow it
+    // Forbidden only for want of a method whose own lookup failed: with it CAA would allow the
+    // name (RFC 8657 §4). No answer, like a failed CAA lookup: the name's result is that failure.
+    std::optional<CaaMethodUnknown> undecided;
+    // The CAA lookup failed, or `undecided`: ask again.
+    bool failed() const { return lookup.failed() || undecided.has_value(); }
 };
 
 struct CaaCheck {
@@ -45,16 +70,18 @@ struct CaaCheck {
     // Whether the CA may validate `name` (as ordered) with `method` (RFC 8657 §4): one of ours
     // that its CAA allows. A name not checked (Skipped: no caaIdentities) is not restricted.
     bool allowsMethod(const std::string& name, std::string_view method) const;
-    // Forbidden: caa_forbidden; LookupFailed: dns_timeout or dns_servfail.
+    // Forbidden: caa_forbidden; LookupFailed: dns_timeout or dns_servfail (of the first name
+    // whose CAA lookup failed or that is undecided).
     FailureCode failureCode() const;
 };
 
-// Our validation methods for one name of the order (caa_policy.hpp's CaaMethods).
-using CaaMethodsFor = std::function<CaaMethods(const std::string& name)>;
+// Our validation methods for one name of the order; asked only once its CAA lookup answered.
+using CaaMethodsFor = std::function<CaaOurMethods(const std::string& name)>;
 
 // Looks up and decides every name of `names` (a wildcard's search starts at its base name), each
-// for the methods `oursFor` gives it. Without identities nothing is asked: Skipped.
-// `beforeLookup`: as for lookupCaa.
+// for the methods `oursFor` gives it. Without identities nothing is asked: Skipped. A refusal of
+// any name is Forbidden; else a failed lookup (CAA, or of a method CAA needs: `undecided`) is
+// LookupFailed. `beforeLookup`: as for lookupCaa.
 CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
                   const CaaIssuer& issuer, const CaaMethodsFor& oursFor,
                   const std::function<void()>& beforeLookup = [] {});
@@ -80,7 +107,7 @@ inline constexpr std::size_t kMaxShownCaaReasonBytes = 1024;
 // {result, ca_identities, names: [{name, asked, asked_truncated?, found_at?, records,
 // records_truncated?, records_total?, result, reason, validation_methods?, suggested_record?}],
 // suggested_records?, description, checked_at}: `result` allowed, skipped, caa_forbidden,
-// dns_servfail or dns_timeout; validation_methods (unless the lookup failed) the methods of ours
+// dns_servfail or dns_timeout; validation_methods (unless a lookup failed) the methods of ours
 // CAA allows for the name.
 std::string caaCheckJson(const CaaCheck& check);
 

@@ -13,18 +13,16 @@ CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
     const bool persistPossible = account.persistMayBeOffered();
     // Names whose record was not usable: why, should CAA allow them dns-persist-01 only.
     std::string persistNotUsable;
+    // Asked only once the name's CAA lookup answered (checkCaa), so a CAA lookup that fails or
+    // a CA without caaIdentities costs no persist lookup.
     const auto oursFor = [&](const std::string& name) {
-        CaaMethods ours;
-        if (persistPossible) {
-            beforeLookup();
-            if (persist.usableBeforeOrder(name, issuer.identities, issuer.accountUri))
-                ours.push_back(persistMethod);
-            else
-                persistNotUsable += "; dns-persist-01 is not usable for " + name + " (" +
-                                    persist.whyNotUsable(name) + ")";
-        }
-        ours.emplace_back(toString(ChallengeMethod::Dns01));
-        return ours;
+        if (!persistPossible) return ourCaaMethods(std::nullopt);
+        beforeLookup();
+        PersistCheck check = persist.checkBeforeOrder(name, issuer.identities, issuer.accountUri);
+        if (!check.usable())
+            persistNotUsable += "; " + persistMethod + " is not usable for " + name + " (" +
+                                persist.whyNotUsable(name) + ")";
+        return ourCaaMethods(std::move(check));
     };
     CaaCheck check =
         checkCaa(resolver, certificateNames(domainName), issuer, oursFor, beforeLookup);
@@ -37,6 +35,19 @@ CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
                 break;
             }
     return check;
+}
+
+CaaOurMethods ourCaaMethods(const std::optional<PersistCheck>& persist) {
+    const std::string persistMethod(toString(ChallengeMethod::DnsPersist01));
+    CaaOurMethods ours;
+    if (persist && persist->usable()) ours.known.push_back(persistMethod);
+    // Nothing is known of the record (README "CAA": neither permission nor refusal).
+    if (persist && persist->lookupFailure)
+        ours.unknown =
+            CaaMethodUnknown{persistMethod, *persist->lookupFailure,
+                             persist->recordName + ": " + persist->lookupDetail};
+    ours.known.emplace_back(toString(ChallengeMethod::Dns01));
+    return ours;
 }
 
 Error caaRefusal(const CaaCheck& check) {

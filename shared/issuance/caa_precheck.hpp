@@ -4,6 +4,7 @@
 // Our CA (Pebble in the sandbox) may not check CAA at all; a public CA does, and fails the order
 // only after it burnt an authorization.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "core/error.hpp"
@@ -21,6 +22,12 @@ namespace dnsh {
 CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
                      const std::string& domainName, PersistProbe& persist,
                      const std::function<void()>& beforeLookup = [] {});
+
+// Our methods for one name, given its dns-persist-01 record check (none: not asked, the CA is not
+// offering the method): dns-persist-01 where the record is usable, then dns-01. A lookup that
+// failed (SERVFAIL, timeout) leaves dns-persist-01 unknown: where CAA lists no other method of
+// ours the check is then a failed lookup (424, retried), not caa_forbidden.
+CaaOurMethods ourCaaMethods(const std::optional<PersistCheck>& persist);
 
 // How long an API client waits before asking again after a CAA lookup failed (Retry-After).
 inline constexpr std::chrono::seconds kCaaLookupRetryAfter{30};

@@ -16,10 +16,10 @@ PersistRecordUsable PersistProbe::question() {
     };
 }
 
-bool PersistProbe::usableBeforeOrder(const std::string& name,
-                                     const std::vector<std::string>& issuerDomains,
-                                     const std::string& accountUrl) {
-    return checked(name, issuerDomains, accountUrl).usable();
+PersistCheck PersistProbe::checkBeforeOrder(const std::string& name,
+                                            const std::vector<std::string>& issuerDomains,
+                                            const std::string& accountUrl) {
+    return checked(name, issuerDomains, accountUrl);
 }
 
 std::string PersistProbe::whyNotUsable(const std::string& name) const {

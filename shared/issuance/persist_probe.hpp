@@ -30,8 +30,9 @@ public:
     // For the CAA precheck, before the order: the CA's caaIdentities stand for the challenge's
     // issuer-domain-names (a CA copies them there, README "dns-persist-01"). Not shown: the view
     // shows the checks of authorizations that offered the method.
-    bool usableBeforeOrder(const std::string& name, const std::vector<std::string>& issuerDomains,
-                           const std::string& accountUrl);
+    PersistCheck checkBeforeOrder(const std::string& name,
+                                  const std::vector<std::string>& issuerDomains,
+                                  const std::string& accountUrl);
     // Why the record of `name` was not usable at its last check ("" when it was, or none was
     // made).
     std::string whyNotUsable(const std::string& name) const;

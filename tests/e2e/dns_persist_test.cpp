@@ -15,6 +15,7 @@
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/pebble.hpp"
 #include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
@@ -270,5 +271,52 @@ TEST_CASE(
     CHECK(caaAllowedMethods(domain) == "dns-01");
     // The record was usable: CAA alone kept the order on dns-01.
     CHECK(persistOutcome(domain) == "usable");
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "dns-persist-01: CAA validationmethods=dns-persist-01 and a SERVFAIL at _validation-persist "
+    "answer 424 with Retry-After, not caa_forbidden, and a later call orders") {
+    Leftovers leftovers;
+    SandboxRecords records;
+    const TestDomain domain = verifiedDomain("persist-caa-servfail", leftovers);
+    records.caa(domain.name, "issue", kIssuer + "; validationmethods=dns-persist-01");
+    {
+        // README "CAA": a lookup that fails is neither permission nor refusal. Only the persist
+        // record's lookup fails here; the CAA lookup answers.
+        SandboxRecords failing;
+        failing.servfail(persistName(domain));
+        const int ordersBefore = ordersAtTheCa();
+        const HttpResult failed = issueCertificate(domain);
+        INFO("issue-certificate: " << failed.body);
+        CHECK(failed.status == 424);
+        CHECK(failed.jsonString("error_code") == "dns_servfail");
+        CHECK_FALSE(failed.header("Retry-After").empty());
+        CHECK(failed.jsonString("error").find("dns-persist-01 lookup for " + domain.name) !=
+              std::string::npos);
+        const auto caa = failed.json()->getObject("caa");
+        REQUIRE(caa);
+        CHECK(caa->getValue<std::string>("result") == "dns_servfail");
+        CHECK_FALSE(caa->has("suggested_records"));
+        CHECK(caa->getArray("names")->getObject(0)->getValue<std::string>("result") ==
+              "dns_servfail");
+        CHECK(ordersAtTheCa() == ordersBefore);
+        CHECK(view(domain).jsonString("status") == "verified");
+    }
+    // The lookup answers again, the record published: the call orders with dns-persist-01 (a
+    // resolver may keep the SERVFAIL a few seconds, so 424 until then).
+    const auto scheduler = startScheduler();
+    records.txt(persistName(domain), persistRecord(ourAccountUrl()));
+    HttpResult started;
+    REQUIRE(waitFor(
+        20s,
+        [&] {
+            started = issueCertificate(domain);
+            return started.status != 424;
+        },
+        1s));
+    INFO("issue-certificate: " << started.body);
+    CHECK(started.status == 202);
+    CHECK(started.jsonString("validation_method") == "dns-persist-01");
     CHECK(scheduler->terminate() == 0);
 }
