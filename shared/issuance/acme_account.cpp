@@ -6,6 +6,7 @@
 
 #include "acme/jws.hpp"
 #include "core/error.hpp"
+#include "core/shown_text.hpp"
 #include "dns/persist_record.hpp"
 #include "domain/domain_name.hpp"
 
@@ -37,9 +38,64 @@ const acme::Challenge* usablePersistChallenge(const acme::Authorization& authori
     return persistUsable(name, challenge->issuerDomainNames, accountUrl) ? challenge : nullptr;
 }
 
+// Why `authorization` offers no dns-persist-01 challenge our customer's record answers, and
+// what the customer can change.
+std::string whyNoPersistChallenge(const acme::Authorization& authorization,
+                                  const std::string& name) {
+    const std::string addDns01 = "add dns-01 to the validationmethods of that CAA record";
+    const acme::Challenge* offered = findChallenge(authorization, ChallengeMethod::DnsPersist01);
+    if (offered == nullptr) return "offers no dns-persist-01 challenge: " + addDns01;
+    if (offered->issuerDomainNames.empty())
+        return "offers dns-persist-01 without issuer-domain-names (draft-ietf-acme-dns-persist-00 "
+               "section 3.1): " +
+               addDns01;
+    // The CA's text: made printable and cut, as a domain name is shown.
+    std::string issuers;
+    for (const auto& issuer : offered->issuerDomainNames) {
+        if (!issuers.empty()) issuers += ", ";
+        issuers += shownText(issuer, 128);
+    }
+    return "names the issuer-domain-names " + issuers + ", with which the record at " +
+           persistRecordName(name) + " is not usable for our account: publish it naming one " +
+           "of them, or " + addDns01;
+}
+
 }  // namespace
 
+bool refusedByCaa(const acme::AcmeError& error) {
+    if (dynamic_cast<const CaaMethodRefusal*>(&error) != nullptr) return true;
+    const auto* abandoned = dynamic_cast<const OrderAbandonedError*>(&error);
+    return abandoned != nullptr && abandoned->refusedByCaa();
+}
+
+const acme::Challenge& chooseChallenge(const acme::Authorization& authorization,
+                                       const std::string& name, const std::string& accountUrl,
+                                       const PersistRecordUsable& persistUsable,
+                                       const CaaCheck& caa) {
+    const acme::Challenge* persist =
+        usablePersistChallenge(authorization, name, accountUrl, persistUsable);
+    // RFC 8657 §4: a CA that enforces validationmethods invalidates an authorization answered
+    // with a method the name's CAA does not list, so only a method CAA allows is chosen.
+    if (persist != nullptr && caa.allowsMethod(name, toString(ChallengeMethod::DnsPersist01)))
+        return *persist;
+    // The precheck found dns-persist-01 usable for it with the CA's caaIdentities, and the
+    // authorization disagrees. Every order at this CA would meet the same until the customer's
+    // CAA or record changes: caa_forbidden, not retried (CaaMethodRefusal).
+    if (!caa.allowsMethod(name, toString(ChallengeMethod::Dns01)))
+        throw CaaMethodRefusal(acme::Problem{
+            "",
+            "CAA lets the CA validate " + name +
+                " with dns-persist-01 only (RFC 8657 section 4), and its authorization " +
+                whyNoPersistChallenge(authorization, name),
+            400});
+    const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::Dns01);
+    if (challenge == nullptr)
+        throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
+    return *challenge;
+}
+
 FailureCode failureCodeOf(const acme::AcmeError& error) {
+    if (refusedByCaa(error)) return FailureCode::CaaForbidden;
     if (error.unreachable()) return FailureCode::CaUnreachable;
     if (error.is(acme::ProblemType::kRateLimited)) return FailureCode::CaRateLimited;
     if (error.is(acme::ProblemType::kInvalidProfile)) return FailureCode::InvalidProfile;
@@ -162,32 +218,16 @@ OrderChallenge AcmeAccount::challengeToAnswer(const acme::Authorization& authori
                                               const PersistRecordUsable& persistUsable,
                                               const CaaCheck& caa) {
     notePersistOffer(authorization);
-    // Asked whenever offered (the precheck's lookup, kept), so that checks.persist shows the
-    // record even when CAA rules the method out.
-    const acme::Challenge* persist =
-        usablePersistChallenge(authorization, name, client_.accountUrl(), persistUsable);
-    // RFC 8657 §4: a CA that enforces validationmethods invalidates an authorization answered
-    // with a method the name's CAA does not list, so only a method CAA allows is chosen.
-    if (persist != nullptr && caa.allowsMethod(name, toString(ChallengeMethod::DnsPersist01)))
-        return OrderChallenge{authorization.url, persist->url, persist->token,
+    const acme::Challenge& challenge =
+        chooseChallenge(authorization, name, client_.accountUrl(), persistUsable, caa);
+    if (challenge.type == toString(ChallengeMethod::DnsPersist01))
+        return OrderChallenge{authorization.url, challenge.url, challenge.token,
                               persistRecordName(name), "", "", ChallengeMethod::DnsPersist01,
                               name};
-    // The precheck found dns-persist-01 usable for it, the authorization disagrees (its
-    // issuer-domain-names are not the CA's caaIdentities, or it offers no such challenge).
-    if (!caa.allowsMethod(name, toString(ChallengeMethod::Dns01)))
-        throw acme::AcmeError(acme::Problem{
-            "",
-            "CAA lets the CA validate " + name +
-                " with dns-persist-01 only (RFC 8657 section 4), and this authorization's "
-                "dns-persist-01 challenge cannot be answered with the customer's record",
-            502});
-    const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::Dns01);
-    if (challenge == nullptr)
-        throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
     const std::string thumbprint = acme::jwkThumbprint(key_.get());
     return OrderChallenge{
-        authorization.url, challenge->url, challenge->token, challengeName(domainName),
-        acme::dns01TxtValue(acme::keyAuthorization(challenge->token, thumbprint)), "",
+        authorization.url, challenge.url, challenge.token, challengeName(domainName),
+        acme::dns01TxtValue(acme::keyAuthorization(challenge.token, thumbprint)), "",
         ChallengeMethod::Dns01, name};
 }
 

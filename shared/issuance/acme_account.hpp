@@ -30,12 +30,22 @@ namespace dnsh {
 enum class CaCaller { Handler, Scheduler };
 
 // The API error_code (README "API") of a CA error: ca_unreachable, ca_rate_limited,
-// invalid_profile, ca_account or ca_refused.
+// invalid_profile, ca_account, caa_forbidden (refusedByCaa) or ca_refused.
 FailureCode failureCodeOf(const acme::AcmeError& error);
 
 // newAccount refused (RFC 8555 §7.3): a missing or wrong External Account Binding key, terms
 // not agreed, ... The CA's problem, with a detail that names the CA (never the key).
 class AccountRegistrationError : public acme::AcmeError {
+public:
+    using acme::AcmeError::AcmeError;
+};
+
+// RFC 8657 §4: the CA's authorization for a name offers none of the methods its CAA allows us:
+// CAA lists only dns-persist-01 and the authorization has no dns-persist-01 challenge the
+// customer's record answers (its issuer-domain-names are not the caaIdentities the precheck
+// looked the record up with, or it has none). Not the CA's fault, and the same order would meet
+// it again: caa_forbidden, not retried; the next CA is tried, its CAA may allow it.
+class CaaMethodRefusal : public acme::AcmeError {
 public:
     using acme::AcmeError::AcmeError;
 };
@@ -50,16 +60,23 @@ public:
                         std::vector<HeldAuthorization> notValid)
         : acme::AcmeError(cause.problem(), cause.retryAfter(), cause.outcomeUnknown()),
           orderUrl_(std::move(orderUrl)),
-          notValid_(std::move(notValid)) {}
+          notValid_(std::move(notValid)),
+          refusedByCaa_(dynamic_cast<const CaaMethodRefusal*>(&cause) != nullptr) {}
     const std::string& orderUrl() const noexcept { return orderUrl_; }
     const std::vector<HeldAuthorization>& authorizationsNotValid() const noexcept {
         return notValid_;
     }
+    // The cause was a CaaMethodRefusal.
+    bool refusedByCaa() const noexcept { return refusedByCaa_; }
 
 private:
     std::string orderUrl_;
     std::vector<HeldAuthorization> notValid_;
+    bool refusedByCaa_;
 };
+
+// A CaaMethodRefusal, or an order abandoned for one: error_code caa_forbidden.
+bool refusedByCaa(const acme::AcmeError& error);
 
 // draft-ietf-acme-dns-persist-00 §4.1.2: whether the customer's _validation-persist record of
 // `name` ("*.x" for a wildcard's authorization) lets the CA validate it, the CA named by the
@@ -68,6 +85,18 @@ private:
 using PersistRecordUsable =
     std::function<bool(const std::string& name, const std::vector<std::string>& issuerDomains,
                        const std::string& accountUrl)>;
+
+// Which challenge of `authorization` (for `name`, "*.x" for a wildcard's) to answer (RFC 8555
+// §7.5: the client picks), of the methods `caa` allows for the name (RFC 8657 §4): its
+// dns-persist-01 one when `persistUsable` says the customer's record names one of its
+// issuer-domain-names (draft-ietf-acme-dns-persist-00 §3.1) and our account at `accountUrl`, else
+// its dns-01 one. CAA allowing dns-persist-01 only and no such challenge: CaaMethodRefusal. No
+// dns-01 challenge: an AcmeError (502, the CA's). Asks `persistUsable` whenever the method is
+// offered, so checks.persist shows the record even when CAA rules the method out.
+const acme::Challenge& chooseChallenge(const acme::Authorization& authorization,
+                                       const std::string& name, const std::string& accountUrl,
+                                       const PersistRecordUsable& persistUsable,
+                                       const CaaCheck& caa);
 
 class AcmeAccount {
 public:
@@ -100,7 +129,8 @@ public:
     // `caa` (this CA's precheck) allows for its name (RFC 8657 §4): its dns-persist-01 one when
     // it offers it and `persistUsable` says the customer's record allows it, else its dns-01
     // value; `beforeEachCall` runs before each request (a scheduler keeps its lease). A CA error
-    // after newOrder, or an authorization CAA leaves no method for: OrderAbandonedError.
+    // after newOrder, or an authorization CAA leaves no method for: OrderAbandonedError (the
+    // latter refusedByCaa).
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
                            const OrderProfile& profile, const std::function<void()>& beforeEachCall,
                            const PersistRecordUsable& persistUsable, const CaaCheck& caa);
@@ -132,7 +162,7 @@ private:
     void ensure();
     void reRegister();
     // The challenge to answer of one authorization that is not valid yet, for `name` ("*.x" for
-    // a wildcard's).
+    // a wildcard's): chooseChallenge's, as an order keeps it.
     OrderChallenge challengeToAnswer(const acme::Authorization& authorization,
                                      const std::string& name, const std::string& domainName,
                                      const PersistRecordUsable& persistUsable,

@@ -12,6 +12,8 @@ namespace dnsh {
 
 bool passesOverCa(const acme::AcmeError& error) {
     if (error.unreachable() || error.is(acme::ProblemType::kRateLimited)) return true;
+    // As when its precheck forbids: another CA's CAA may allow a method we can use.
+    if (refusedByCaa(error)) return true;
     // 5xx after the transport's own retries: the CA is not taking orders now.
     if (error.problem().status >= 500) return true;
     if (dynamic_cast<const AccountRegistrationError*>(&error) != nullptr) return true;

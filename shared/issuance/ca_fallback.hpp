@@ -2,9 +2,10 @@
 // Which CA takes an order (README "Several CAs"): the configured CAs in order of preference, the
 // first one that is reachable, allowed by the names' CAA records and accepts the order. A CA is
 // passed over when it does not answer (past the transport's retries), rate-limits us, refuses
-// our account (External Account Binding) or the order's profile, or CAA does not allow it; any
-// other refusal stops the search (another CA would refuse the names too). Each order starts from
-// the first CA again, renewals included.
+// our account (External Account Binding) or the order's profile, or CAA does not allow it (its
+// precheck, or an authorization offering none of the methods CAA allows: refusedByCaa, the
+// order abandoned); any other refusal stops the search (another CA would refuse the names too).
+// Each order starts from the first CA again, renewals included.
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -43,7 +44,8 @@ struct CaPlacement {
     // several).
     std::exception_ptr lastError;
 
-    // Every CA passed over because CAA does not allow it: the customer's records must change.
+    // Every CA passed over because CAA does not allow it (its precheck, or refusedByCaa after
+    // newOrder): the customer's records must change.
     bool forbiddenByCaa() const;
     // Every CA passed over because of a rate limit (the CA's or our order budget).
     bool rateLimited() const;

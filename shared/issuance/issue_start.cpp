@@ -60,7 +60,16 @@ Error noCaTookIt(const CaPlacement& placement, const std::string& domainId) {
                  {{"domain_id", domainId},
                   {"error_code", std::string(toString(FailureCode::CaaForbidden))},
                   {"detail", placement.describe()}});
-        return caaRefusal(*placement.caa);
+        if (placement.caa->result == CaaResult::Forbidden) return caaRefusal(*placement.caa);
+        // The last CA's check passed and its authorization offered none of the methods CAA
+        // allows (acme_account.hpp's CaaMethodRefusal): 400 as for a refusing check (RFC 9110
+        // §15.5.1, the customer's DNS must change), the check that passed as "caa".
+        Error error(ErrorCode::BadRequest,
+                    placement.passedOver.size() == 1 ? placement.passedOver.front().detail
+                                                     : placement.describe(),
+                    std::string(toString(FailureCode::CaaForbidden)));
+        error.detail("caa", caaCheckJson(*placement.caa));
+        return error;
     }
     if (placement.passedOver.size() == 1 && placement.lastError)
         std::rethrow_exception(placement.lastError);

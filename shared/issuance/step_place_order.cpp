@@ -114,9 +114,11 @@ std::string replacesAt(StepContext& context, AcmeAccount& account) {
 StepResult noCaTookIt(const CaPlacement& placement) {
     if (placement.caaLookupFailed)
         return retryLater(placement.caa->failureCode(), placement.caa->description);
+    // One CA: why it was refused, by its precheck (the check's description) or by what its
+    // authorization offered (acme_account.hpp's CaaMethodRefusal; the check itself passed).
     if (placement.forbiddenByCaa())
         return failOrder(FailureCode::CaaForbidden,
-                         placement.passedOver.size() == 1 ? placement.caa->description
+                         placement.passedOver.size() == 1 ? placement.passedOver.front().detail
                                                           : placement.describe());
     if (placement.passedOver.size() == 1 && placement.lastError)
         std::rethrow_exception(placement.lastError);

@@ -1,8 +1,12 @@
 // The CAA precheck where dns-persist-01 is one of the methods CAA lists (RFC 8657 §4), on the
-// lookup tables checkCaaWith takes, no CA and no DNS: a lookup of the customer's
-// _validation-persist record that fails (SERVFAIL, timeout) is neither permission nor refusal:
-// where CAA lists only dns-persist-01 the check is a failed lookup (424 with Retry-After, a
-// renewal retried), not 400 caa_forbidden.
+// lookup tables checkCaaWith takes and hand-built authorizations, no CA and no DNS:
+// - a lookup of the customer's _validation-persist record that fails (SERVFAIL, timeout) is
+//   neither permission nor refusal: where CAA lists only dns-persist-01 the check is a failed
+//   lookup (424 with Retry-After, a renewal retried), not 400 caa_forbidden;
+// - an authorization offering none of the methods CAA allows (its dns-persist-01 challenge names
+//   other issuer-domain-names than the caaIdentities the record was looked up with) is
+//   caa_forbidden, not retried, and sends the order to the next CA: not a CA failure (ca_refused,
+//   retried 16 times, each a new order).
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
@@ -12,9 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "acme/client.hpp"
+#include "acme/problem.hpp"
 #include "core/error.hpp"
 #include "dns/caa_check.hpp"
 #include "dns/persist_lookup.hpp"
+#include "issuance/acme_account.hpp"
+#include "issuance/ca_fallback.hpp"
 #include "issuance/caa_precheck.hpp"
 
 using namespace dnsh;
@@ -66,6 +74,30 @@ CaaCheck checkWithPersist(const std::vector<std::string>& names, LookupOutcome o
 Poco::JSON::Object::Ptr parsed(const std::string& json) {
     return Poco::JSON::Parser().parse(json).extract<Poco::JSON::Object::Ptr>();
 }
+
+acme::Challenge challenge(const std::string& type, std::vector<std::string> issuers = {}) {
+    acme::Challenge offered;
+    offered.type = type;
+    offered.url = "https://ca.example/chall/" + type;
+    offered.token = "token-" + type;
+    offered.issuerDomainNames = std::move(issuers);
+    return offered;
+}
+
+acme::Authorization authorization(std::vector<acme::Challenge> challenges) {
+    acme::Authorization pending;
+    pending.url = "https://ca.example/authz/1";
+    pending.status = acme::AuthorizationStatus::Pending;
+    pending.identifier = "example.com";
+    pending.challenges = std::move(challenges);
+    return pending;
+}
+
+// The customer's record names "ca.example" (the CA's caaIdentities) and our account.
+const PersistRecordUsable kRecordNamesCaExample =
+    [](const std::string&, const std::vector<std::string>& issuers, const std::string& account) {
+        return issuers == std::vector<std::string>{"ca.example"} && account == kAccount;
+    };
 
 }  // namespace
 
@@ -181,4 +213,78 @@ TEST_CASE(
     CHECK_FALSE(wildcard.names[0].undecided);
     CHECK(wildcard.names[1].undecided);
     CHECK((wildcard.failureCode() == FailureCode::CaaForbidden));
+}
+
+TEST_CASE(
+    "CAA and the authorization: dns-persist-01 allowed only, a challenge naming other "
+    "issuer-domain-names is caa_forbidden, not retried, the next CA tried") {
+    const CaaCheck check = checkCaaWith(
+        {"example.com"}, kIssuer,
+        [](const std::string&) { return CaaMethods{"dns-persist-01", "dns-01"}; },
+        found({caa("issue", "ca.example; validationmethods=dns-persist-01")}));
+    REQUIRE((check.result == CaaResult::Allowed));
+
+    // The challenge names the CA's caaIdentities: the record answers it.
+    const acme::Authorization same = authorization(
+        {challenge("dns-01"), challenge("dns-persist-01", {"ca.example"})});
+    CHECK(chooseChallenge(same, "example.com", kAccount, kRecordNamesCaExample, check).type ==
+          "dns-persist-01");
+
+    const acme::Authorization other = authorization(
+        {challenge("dns-01"), challenge("dns-persist-01", {"other-issuer.example"})});
+    try {
+        chooseChallenge(other, "example.com", kAccount, kRecordNamesCaExample, check);
+        FAIL("an authorization CAA leaves no method for was answered");
+    } catch (const acme::AcmeError& e) {
+        CHECK(refusedByCaa(e));
+        CHECK((failureCodeOf(e) == FailureCode::CaaForbidden));
+        CHECK_FALSE(e.retryable());
+        CHECK(passesOverCa(e));
+        CHECK(e.problem().detail.find("example.com with dns-persist-01 only") !=
+              std::string::npos);
+        CHECK(e.problem().detail.find("other-issuer.example") != std::string::npos);
+        CHECK(e.problem().detail.find("add dns-01 to the validationmethods") !=
+              std::string::npos);
+
+        // As placeOrder throws it, the order abandoned: still caa_forbidden and not retried
+        // (the order runner's verdict), and the fallback records it as CAA's refusal.
+        const OrderAbandonedError abandoned(e, "https://ca.example/order/1",
+                                            {{"https://ca.example/authz/1", "example.com"}});
+        CHECK(refusedByCaa(abandoned));
+        CHECK((failureCodeOf(abandoned) == FailureCode::CaaForbidden));
+        CHECK_FALSE(abandoned.retryable());
+        CHECK(passesOverCa(abandoned));
+        CaPlacement placement;
+        placement.passedOver.push_back({"https://ca.example/dir", failureCodeOf(abandoned),
+                                        abandoned.problem().detail, std::nullopt});
+        CHECK(placement.forbiddenByCaa());
+    }
+
+    // No dns-persist-01 challenge at all: the same refusal, saying so.
+    try {
+        chooseChallenge(authorization({challenge("dns-01")}), "example.com", kAccount,
+                        kRecordNamesCaExample, check);
+        FAIL("an authorization without dns-persist-01 was answered");
+    } catch (const acme::AcmeError& e) {
+        CHECK((failureCodeOf(e) == FailureCode::CaaForbidden));
+        CHECK(e.problem().detail.find("offers no dns-persist-01 challenge") != std::string::npos);
+    }
+
+    // Where CAA allows dns-01, the same authorization is answered with it; a CA offering no
+    // dns-01 challenge then is the CA's failure, as before (ca_refused, retried).
+    const CaaCheck plain = checkCaaWith(
+        {"example.com"}, kIssuer,
+        [](const std::string&) { return CaaMethods{"dns-persist-01", "dns-01"}; },
+        found({caa("issue", "ca.example")}));
+    CHECK(chooseChallenge(other, "example.com", kAccount, kRecordNamesCaExample, plain).type ==
+          "dns-01");
+    try {
+        chooseChallenge(authorization({challenge("dns-persist-01", {"other-issuer.example"})}),
+                        "example.com", kAccount, kRecordNamesCaExample, plain);
+        FAIL("an authorization without dns-01 was answered");
+    } catch (const acme::AcmeError& e) {
+        CHECK_FALSE(refusedByCaa(e));
+        CHECK((failureCodeOf(e) == FailureCode::CaRefused));
+        CHECK(e.retryable());
+    }
 }
