@@ -20,30 +20,19 @@
 #include "acme/problem.hpp"
 #include "core/error.hpp"
 #include "dns/caa_check.hpp"
+#include "unit/caa_lookups.hpp"
 #include "dns/persist_lookup.hpp"
 #include "issuance/acme_account.hpp"
 #include "issuance/ca_fallback.hpp"
 #include "issuance/caa_precheck.hpp"
 
 using namespace dnsh;
+using dnsh::test::found;
 
 namespace {
 
 const std::string kAccount = "https://ca.example/acme/acct/42";
 const CaaIssuer kIssuer{{"ca.example"}, kAccount};
-
-// Every name's relevant set is `records`, found at the name asked.
-std::function<CaaLookup(const DnsName&)> found(std::vector<CaaRecord> records) {
-    return [records](const DnsName& at) {
-        CaaLookup lookup;
-        lookup.asked = {at};
-        lookup.outcome = LookupOutcome::Found;
-        lookup.foundAt = lookup.owner = at;
-        lookup.records = records;
-        for (auto& record : lookup.records) record.owner = at;
-        return lookup;
-    };
-}
 
 CaaRecord caa(const std::string& tag, const std::string& value) {
     return CaaRecord{DnsName("example.com"), 0, tag, value};

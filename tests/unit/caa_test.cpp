@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dns/caa_check.hpp"
+#include "unit/caa_lookups.hpp"
 #include "dns/caa_lookup.hpp"
 #include "dns/caa_policy.hpp"
 #include "dns/caa_record.hpp"
@@ -244,17 +245,7 @@ TEST_CASE("CAA search: the name, then each parent, stopping at the first non-emp
 }
 
 TEST_CASE("CAA check: the suggested record, skipped without identities, failures not refusals") {
-    auto found = [](std::vector<CaaRecord> records) {
-        return [records](const DnsName& at) {
-            CaaLookup lookup;
-            lookup.asked = {at};
-            lookup.outcome = LookupOutcome::Found;
-            lookup.foundAt = lookup.owner = at;
-            lookup.records = records;
-            for (auto& record : lookup.records) record.owner = at;
-            return lookup;
-        };
-    };
+    using dnsh::test::found;
     const CaaCheck forbidden = checkCaaWith({"shop.example.com"}, kIssuer, kDns01ForEveryName,
                                             found({record("issue", "other-ca.example")}));
     CHECK((forbidden.result == CaaResult::Forbidden));

@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "dns/caa_check.hpp"
+#include "unit/caa_lookups.hpp"
 #include "dns/caa_policy.hpp"
 
 using namespace dnsh;
+using dnsh::test::found;
 
 namespace {
 
@@ -27,19 +29,6 @@ CaaRecord issue(const std::string& value) {
 
 CaaDecision decide(const std::vector<CaaRecord>& records, const CaaMethods& ours) {
     return evaluateCaa(records, false, kIssuer, ours);
-}
-
-// Every name's relevant set is `records`, found at the name asked.
-std::function<CaaLookup(const DnsName&)> found(std::vector<CaaRecord> records) {
-    return [records](const DnsName& at) {
-        CaaLookup lookup;
-        lookup.asked = {at};
-        lookup.outcome = LookupOutcome::Found;
-        lookup.foundAt = lookup.owner = at;
-        lookup.records = records;
-        for (auto& record : lookup.records) record.owner = at;
-        return lookup;
-    };
 }
 
 }  // namespace
