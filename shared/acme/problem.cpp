@@ -83,7 +83,9 @@ void logSubproblems(const ProblemDocument& document, const std::string& url) {
 
 std::string problemDetailText(const ProblemDocument& document, const std::string& fallback,
                               const std::string& termsOfServiceLink) {
-    std::string detail = document.detail.empty() ? fallback : document.detail;
+    // The fallback names the CA's URL (from its own answers): bounded as its detail is.
+    std::string detail = document.detail.empty() ? shownText(fallback, kMaxProblemDetailBytes)
+                                                 : document.detail;
     if (document.type != ProblemType::kUserActionRequired) return detail;
     // The document's own fields were cleaned when parsed; the link comes from a header.
     const std::string where = document.instance.empty()

@@ -146,6 +146,17 @@ TEST_CASE("problem documents: the CA's text is kept printable and bounded, subpr
     CHECK(log.find("\"count\":990") != std::string::npos);
 }
 
+TEST_CASE("problem documents: an answer without a detail says the status and URL, bounded") {
+    // The URL is the CA's (an order's finalize or authorization URL): as unbounded as its detail.
+    const acme::ProblemDocument none = acme::parseProblemDocument(std::string("not json"));
+    std::string fallback = "HTTP 500 from https://ca.test/finalize/";  // appended: GCC 12 -Wrestrict
+    fallback += screenClears(8192);
+    const std::string text = acme::problemDetailText(none, fallback, "");
+    CHECK(text.size() <= acme::kMaxProblemDetailBytes);
+    CHECK(printable(text));
+    CHECK(text.rfind("HTTP 500 from https://ca.test/finalize/", 0) == 0);
+}
+
 TEST_CASE("problem documents: short printable text is kept as it is") {
     // As Pebble words a failed dns-01 validation: quotes are printable, nothing is escaped.
     const std::string detail = "Incorrect TXT record \"abc\" found at _acme-challenge.a.example";
