@@ -169,20 +169,24 @@ bool DomainRepository::remove(const std::string& id) {
 
 std::vector<AuthorizationsAtCa> DomainRepository::authorizationsToRelease(
     const std::string& domainId) {
-    // Failed orders too: since a failure gives back only the pending ones, a failed order may
-    // hold a valid one, and the domain's later orders rely on it without listing it (the CA
-    // reuses it, RFC 8555 §7.1.4). Not only the latest failed order for that reason.
+    // Failed and replaced orders too: since a failure gives back only the pending ones, such an
+    // order may hold a valid one, and the domain's later orders rely on it without listing it
+    // (the CA reuses it, RFC 8555 §7.1.4); a replaced order (expired past finalize) holds only
+    // valid ones. Of those, the newest row per name and CA: a retry failing again and again
+    // stores only its new pending rows, and the valid one stays with the first failure.
     const SqlRows rows = runSql(
         session_,
         "WITH held AS (SELECT c.authorization_url, coalesce(c.identifier, '') AS identifier, "
-        "  a.directory_url, o.status = 'invalid' AS failed, o.created_at, c.id "
+        "  a.directory_url, o.status IN ('invalid', 'replaced') AS settled, o.created_at, c.id "
         "  FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
         "  JOIN acme_accounts a ON a.id = o.account_id WHERE o.domain_id = $1 "
-        "  AND o.status IN ('pending', 'ready', 'processing', 'invalid') "
-        "  AND o.order_url IS NOT NULL) "
+        "  AND o.status IN ('pending', 'ready', 'processing', 'invalid', 'replaced') "
+        "  AND o.order_url IS NOT NULL), "
+        "newest_settled AS (SELECT DISTINCT ON (identifier, directory_url) * FROM held "
+        "  WHERE settled ORDER BY identifier, directory_url, created_at DESC, id) "
         "SELECT authorization_url, identifier, directory_url FROM ("
-        "  (SELECT *, 0 AS tier FROM held WHERE NOT failed) UNION ALL "
-        "  (SELECT *, 1 AS tier FROM held WHERE failed "
+        "  (SELECT *, 0 AS tier FROM held WHERE NOT settled) UNION ALL "
+        "  (SELECT *, 1 AS tier FROM newest_settled "
         "   ORDER BY created_at DESC, id LIMIT $2::bigint)) AS released "
         "ORDER BY tier, created_at DESC, id",
         {domainId, static_cast<Poco::Int64>(kFailedOrderAuthorizations)});

@@ -55,8 +55,8 @@ public:
     bool remove(const std::string& id);
 
     // What to deactivate before a delete, by CA: the authorizations of the live order and of
-    // the failed ones (a failure keeps the valid ones for the domain's next order), the latter
-    // newest first and at most kFailedOrderAuthorizations.
+    // the failed and replaced ones (a failure keeps the valid ones for the domain's next order),
+    // the latter the newest per name and CA, newest first, at most kFailedOrderAuthorizations.
     std::vector<AuthorizationsAtCa> authorizationsToRelease(const std::string& domainId);
     // Each is one request to the CA while DELETE waits. A domain failing again and again is
     // held to the retry backoff, and the older failures' authorizations have mostly expired.
