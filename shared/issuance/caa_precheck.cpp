@@ -21,7 +21,7 @@ CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
         PersistCheck check = persist.checkBeforeOrder(name, issuer.identities, issuer.accountUri);
         if (!check.usable())
             persistNotUsable += "; " + persistMethod + " is not usable for " + name + " (" +
-                                persist.whyNotUsable(name) + ")";
+                                whyNotUsable(check) + ")";
         return ourCaaMethods(std::move(check));
     };
     CaaCheck check =

@@ -22,17 +22,11 @@ PersistCheck PersistProbe::checkBeforeOrder(const std::string& name,
     return checked(name, issuerDomains, accountUrl);
 }
 
-std::string PersistProbe::whyNotUsable(const std::string& name) const {
-    for (auto asked = asked_.rbegin(); asked != asked_.rend(); ++asked) {
-        if (asked->name != name) continue;
-        const PersistCheck& check = asked->check;
-        if (check.usable()) return "";
-        return check.lookupFailure ? std::string(toString(*check.lookupFailure)) + ": " +
-                                         check.lookupDetail
-                                   : std::string(toString(check.verdict.outcome)) + ": " +
-                                         check.verdict.detail;
-    }
-    return "";
+std::string whyNotUsable(const PersistCheck& check) {
+    if (check.usable()) return "";
+    return check.lookupFailure
+               ? std::string(toString(*check.lookupFailure)) + ": " + check.lookupDetail
+               : std::string(toString(check.verdict.outcome)) + ": " + check.verdict.detail;
 }
 
 const PersistCheck& PersistProbe::checked(const std::string& name,

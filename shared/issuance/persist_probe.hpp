@@ -33,9 +33,6 @@ public:
     PersistCheck checkBeforeOrder(const std::string& name,
                                   const std::vector<std::string>& issuerDomains,
                                   const std::string& accountUrl);
-    // Why the record of `name` was not usable at its last check ("" when it was, or none was
-    // made).
-    std::string whyNotUsable(const std::string& name) const;
     // persistCheckJson of the check to show; none when placeOrder asked nothing.
     std::optional<std::string> checkJson() const;
 
@@ -56,5 +53,9 @@ private:
     std::vector<Asked> asked_;
     std::optional<PersistCheck> shown_;
 };
+
+// Why a checked record is not usable: the lookup's failure or the verdict's outcome, with its
+// detail ("" when it is usable).
+std::string whyNotUsable(const PersistCheck& check);
 
 }  // namespace dnsh
