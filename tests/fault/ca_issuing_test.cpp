@@ -68,11 +68,14 @@ std::string statusOf(const TestDomain& domain) {
 }
 
 // Sets the step's clock back by `age` (an SQL interval; 2 hours: past POLL_TIMEOUT, within
-// kMaxIssuingWait), and `alsoSet` ("expires_at = ...") when given.
-void setClockBack(const TestDomain& domain, const std::string& age = "2 hours",
-                  const std::string& alsoSet = "") {
+// kMaxIssuingWait), and `alsoSet` ("expires_at = ...") when given; the case stops unless the CA
+// was still issuing then (else it would test nothing of the wait).
+void setClockBack(const StalledCa& ca, const TestDomain& domain,
+                  const std::string& age = "2 hours", const std::string& alsoSet = "") {
     execute("UPDATE acme_orders SET step_started_at = now() - interval '" + age + "'" +
             (alsoSet.empty() ? "" : ", " + alsoSet) + " WHERE domain_id = " + quoted(domain.id));
+    REQUIRE_MESSAGE(orderPollsSinceFinalize(ca) < kProcessingPolls,
+                    "the order was valid before the clock was set back");
 }
 
 }  // namespace
@@ -83,9 +86,7 @@ TEST_CASE("CA protocol: an order still processing after finalize past POLL_TIMEO
     StalledCa ca(issuingSlowly(1));
     const TestDomain domain = verifiedDomain("ca-issuing-slow", leftovers);
     const auto scheduler = issuingAt(ca, domain);
-    setClockBack(domain);  // the stand-in's order expires in 2099
-    REQUIRE_MESSAGE(orderPollsSinceFinalize(ca) < kProcessingPolls,
-                    "the order was valid before the clock was set back");
+    setClockBack(ca, domain);  // the stand-in's order expires in 2099
     // Before, the next "processing" answer failed it "the CA did not issue within 1m", and the
     // certificate the CA went on to issue was never fetched. Three more polls, 2 s apart.
     requireAllActive({domain}, 30s);
@@ -102,9 +103,7 @@ TEST_CASE("CA protocol: an order still processing past POLL_TIMEOUT is polled ag
     StalledCa ca(issuingSlowly(86400));
     const TestDomain domain = verifiedDomain("ca-issuing-retry-after", leftovers);
     const auto scheduler = issuingAt(ca, domain);
-    setClockBack(domain);
-    REQUIRE_MESSAGE(orderPollsSinceFinalize(ca) < kProcessingPolls,
-                    "the order was valid before the clock was set back");
+    setClockBack(ca, domain);
     // The next poll answers "processing", Retry-After: 86400: the order's next attempt an hour
     // away (kMaxPollRetryAfter). Before, POLL_INTERVAL (2 s) away: 43,200 polls a day.
     const std::string orders = ordersOf(domain);
@@ -129,7 +128,7 @@ TEST_CASE("CA protocol: an order whose expiry passes while the CA is still issui
     StalledCa ca(issuingSlowly(1));
     const TestDomain domain = verifiedDomain("ca-issuing-expired", leftovers);
     const auto scheduler = issuingAt(ca, domain);
-    setClockBack(domain);
+    setClockBack(ca, domain);
     // Polled on past POLL_TIMEOUT (before, this poll failed the order); then its expiry passes.
     REQUIRE_MESSAGE(waitFor(15s, [&] { return orderPollsSinceFinalize(ca) >= 2; }, 20ms),
                     describe(ca.process()) << "\n" << describe(*scheduler));
@@ -181,9 +180,7 @@ TEST_CASE("CA protocol: an order still processing a day after finalize fails alt
     const TestDomain domain = verifiedDomain("ca-issuing-day", leftovers);
     const auto scheduler = issuingAt(ca, domain);
     // Past kMaxIssuingWait (24 h) in the step; the stand-in's order expires in 2099.
-    setClockBack(domain, "25 hours");
-    REQUIRE_MESSAGE(orderPollsSinceFinalize(ca) < kProcessingPolls,
-                    "the order was valid before the clock was set back");
+    setClockBack(ca, domain, "25 hours");
     // Before, nothing but the order's expiry ended the wait: the domain stayed
     // certificate_pending as long as the CA said "processing" (here it went on and issued).
     const std::string orders = ordersOf(domain);
@@ -205,9 +202,7 @@ TEST_CASE("CA protocol: an order still processing that newOrder gave no expiry f
     const auto scheduler = issuingAt(ca, domain);
     // As if newOrder had sent no expires (RFC 8555 §7.1.3 requires one of a pending order): no
     // bound of the CA's, so POLL_TIMEOUT is the bound.
-    setClockBack(domain, "2 hours", "expires_at = NULL");
-    REQUIRE_MESSAGE(orderPollsSinceFinalize(ca) < kProcessingPolls,
-                    "the order was valid before the clock was set back");
+    setClockBack(ca, domain, "2 hours", "expires_at = NULL");
     const std::string orders = ordersOf(domain);
     REQUIRE_MESSAGE(waitFor(15s, [&] { return statusOf(domain) == "failed"; }),
                     describe(ca.process()) << "\n" << describe(*scheduler));
