@@ -101,6 +101,13 @@ void giveBackAbandonedOrder(Database& database, AcmeAccount& account, const std:
                             {"order_url", abandoned->orderUrl()}});
 }
 
+// Whether the lookup of a name's CAA record set failed, rather than only that of a method CAA
+// needs (CaaNameCheck::undecided).
+bool caaLookupItselfFailed(const CaaCheck& caa) {
+    return std::any_of(caa.names.begin(), caa.names.end(),
+                       [](const CaaNameCheck& name) { return name.lookup.failed(); });
+}
+
 std::chrono::seconds wholeSeconds(std::chrono::milliseconds wait) {
     return std::chrono::seconds((wait.count() + 999) / 1000);
 }
@@ -114,6 +121,7 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const PlaceOrderAt& place,
                                   const std::function<void()>& beforeEachWait) {
     CaPlacement placement;
+    std::optional<CaaCheck> undecided;  // the first CA left undecided by a method's lookup
     for (const auto& candidate : cas.inPreference()) {
         AcmeAccount& account = *candidate;
         const std::string& ca = account.ca().directoryUrl;
@@ -124,8 +132,16 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
             CaaCheck caa = precheckCaa(resolver, account, domainName, persist, beforeEachWait);
             placement.caa = caa;
             if (caa.result == CaaResult::LookupFailed) {
-                placement.caaLookupFailed = true;
-                return placement;
+                // A CAA lookup failed: every CA would meet the same answer, so ask again later.
+                if (caaLookupItselfFailed(caa)) {
+                    placement.caaLookupFailed = true;
+                    return placement;
+                }
+                // Only a method's own lookup failed (the _validation-persist record, the one
+                // method this CA's CAA allows): another CA's CAA may allow dns-01.
+                placement.passedOver.push_back({ca, caa.failureCode(), caa.description, {}});
+                undecided = caa;
+                continue;
             }
             if (!caa.passed()) {
                 placement.passedOver.push_back({ca, FailureCode::CaaForbidden, caa.description, {}});
@@ -165,6 +181,17 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                           {"error_code", std::string(toString(failureCodeOf(e)))},
                           {"detail", e.problem().detail}});
         }
+    }
+    // No CA took it, and the only thing in the way was a failed lookup: the others' CAA forbids
+    // them, so the answer is that lookup's (ask again), as with one CA.
+    if (undecided && std::all_of(placement.passedOver.begin(), placement.passedOver.end(),
+                                 [](const CaPassedOver& p) {
+                                     return p.code == FailureCode::CaaForbidden ||
+                                            p.code == FailureCode::DnsServfail ||
+                                            p.code == FailureCode::DnsTimeout;
+                                 })) {
+        placement.caa = undecided;
+        placement.caaLookupFailed = true;
     }
     return placement;
 }

@@ -4,7 +4,8 @@
 // passed over when it does not answer (past the transport's retries), rate-limits us, refuses
 // our account (External Account Binding) or the order's profile, or CAA does not allow it (its
 // precheck, or an authorization offering none of the methods CAA allows: refusedByCaa, the
-// order abandoned); any other refusal stops the search (another CA would refuse the names too).
+// order abandoned), or its CAA allows only a method whose own lookup failed; any other refusal
+// stops the search (another CA would refuse the names too), and so does a failed CAA lookup.
 // Each order starts from the first CA again, renewals included.
 #include <chrono>
 #include <exception>
@@ -38,6 +39,9 @@ struct CaPlacement {
     // view's checks.caa.
     std::optional<CaaCheck> caa;
     // Set when a CAA lookup failed: the same DNS answers for every CA, so the search stopped.
+    // Also when a method's own lookup failed (a CA whose CAA allows only dns-persist-01, its
+    // record's lookup failing: that CA passed over, undecided) and every other CA was passed
+    // over for CAA: `caa` is then the undecided CA's check.
     bool caaLookupFailed = false;
     std::vector<CaPassedOver> passedOver;
     // The error of the last CA passed over (one CA configured: answered as before there were

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "dns/persist_record.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -36,8 +37,8 @@ const PersistCheck& PersistProbe::checked(const std::string& name,
         if (asked.name == name && asked.issuerDomains == issuerDomains &&
             asked.accountUrl == accountUrl)
             return asked.check;
-    PersistCheck check = checkPersistRecord(resolver_, name, issuerDomains, accountUrl,
-                                            std::chrono::system_clock::now());
+    PersistCheck check = persistCheckFrom(name, lookedUp(name), issuerDomains, accountUrl,
+                                          std::chrono::system_clock::now());
     if (!check.usable() && check.verdict.outcome != PersistOutcome::Missing)
         logEvent(LogLevel::Info, "dns-persist-01 record not usable; answering dns-01",
                  {{"domain_id", domainId_},
@@ -47,6 +48,15 @@ const PersistCheck& PersistProbe::checked(const std::string& name,
                   {"detail", check.lookupFailure ? check.lookupDetail : check.verdict.detail}});
     asked_.push_back({name, issuerDomains, accountUrl, std::move(check)});
     return asked_.back().check;
+}
+
+const TxtLookup& PersistProbe::lookedUp(const std::string& name) {
+    // "x" and "*.x" share one record (draft §5).
+    const std::string recordName = persistRecordName(name);
+    for (const auto& record : lookedUp_)
+        if (record.recordName == recordName) return record.lookup;
+    lookedUp_.push_back({recordName, resolver_.lookupTxt(DnsName(recordName))});
+    return lookedUp_.back().lookup;
 }
 
 std::optional<std::string> PersistProbe::checkJson() const {

@@ -3,7 +3,9 @@
 // through the resolver: the customer's _validation-persist record looked up and judged for the
 // CA's issuer-domain-names and our account (dns/persist_lookup.hpp). The CAA precheck asks it
 // first (RFC 8657 §4: whether dns-persist-01 is one of our methods for the name), then placeOrder
-// per authorization; the same question is looked up once. It keeps the check to show (the view's
+// per authorization; each record is looked up once, and judged for each question asked of it (the
+// precheck's caaIdentities, then the challenge's issuer-domain-names), so the precheck and the
+// authorization never see two answers of one record. It keeps the check to show (the view's
 // checks.persist): of placeOrder's, the first that was not usable, else the last. A record that
 // is not usable sends the authorization to dns-01 (or, delegated, the CNAME path) as before, the
 // reason logged and kept.
@@ -43,13 +45,21 @@ private:
         std::string accountUrl;
         PersistCheck check;
     };
-    // The check of this question, looked up the first time it is asked.
+    struct LookedUp {
+        std::string recordName;
+        TxtLookup lookup;
+    };
+    // The check of this question, judged the first time it is asked.
     const PersistCheck& checked(const std::string& name,
                                 const std::vector<std::string>& issuerDomains,
                                 const std::string& accountUrl);
+    // The record of `name` ("x" and "*.x" share one), looked up the first time a question
+    // needs it.
+    const TxtLookup& lookedUp(const std::string& name);
 
     const DnsResolver& resolver_;
     std::string domainId_;
+    std::vector<LookedUp> lookedUp_;
     std::vector<Asked> asked_;
     std::optional<PersistCheck> shown_;
 };

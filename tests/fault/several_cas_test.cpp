@@ -215,6 +215,51 @@ TEST_CASE("several CAs: CAA that allows only the second CA sends the order there
     CHECK(ordersAtTheCa("pebble-eab.log") == atSecond + 1);
 }
 
+TEST_CASE("several CAs: a SERVFAIL at _validation-persist leaves the first CA (CAA: dns-persist-01 only) undecided and the second, whose CAA allows dns-01, takes the order") {
+    Leftovers leftovers;
+    SandboxRecords records;
+    TempDir dir;
+    const std::string file = caFile(dir, requireEnv("DNSH_TEST_EAB_HMAC_KEY"));
+    const TestDomain domain = verifiedDomain("twoca-persist-servfail", leftovers);
+    records.caa(domain.name, "issue", "pebble.letsencrypt.org; validationmethods=dns-persist-01");
+    records.caa(domain.name, "issue", requireEnv("ACME_CAA_IDENTITY_EAB"));
+    records.servfail("_validation-persist." + domain.name);
+    const ApiServer api("several-cas-persist-servfail", severalCas(file));
+    const auto scheduler = startScheduler(severalCas(file));
+
+    const int atFirst = ordersAtTheCa();
+    const HttpResult started = issueAt(api, domain);
+    INFO("issue-certificate: " << started.body);
+    REQUIRE(started.status == 202);
+    CHECK(started.jsonString("validation_method") == "dns-01");
+    publish(domain, started.jsonString("expected_txt_value"));
+    requireAllActive({domain}, 40s);
+    CHECK(certificateCa(domain) == fallbackCa());
+    CHECK(ordersAtTheCa() == atFirst);
+}
+
+TEST_CASE("several CAs: a SERVFAIL at _validation-persist where the one CA CAA names allows only dns-persist-01: 424 dns_servfail, not caa_forbidden") {
+    Leftovers leftovers;
+    SandboxRecords records;
+    TempDir dir;
+    const std::string file = caFile(dir, requireEnv("DNSH_TEST_EAB_HMAC_KEY"));
+    const TestDomain domain = verifiedDomain("twoca-persist-servfail-one", leftovers);
+    records.caa(domain.name, "issue", "pebble.letsencrypt.org; validationmethods=dns-persist-01");
+    records.servfail("_validation-persist." + domain.name);
+    const ApiServer api("several-cas-persist-servfail-one", severalCas(file));
+
+    const HttpResult failed = issueAt(api, domain);
+    INFO("issue-certificate: " << failed.body);
+    // The second CA's CAA forbids it; the first's record may answer later: ask again.
+    CHECK(failed.status == 424);
+    CHECK(failed.jsonString("error_code") == "dns_servfail");
+    CHECK(failed.retryAfterSeconds() >= 1);
+    CHECK(failed.jsonString("error").find("dns-persist-01 lookup for " + domain.name) !=
+          std::string::npos);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
+}
+
 TEST_CASE("several CAs: none can take the order: 502 no_ca_available naming each, domain unchanged") {
     Leftovers leftovers;
     TempDir dir;

@@ -18,6 +18,7 @@
 #include "dns/persist_lookup.hpp"
 #include "dns/persist_record.hpp"
 #include "dns/resolver.hpp"
+#include "issuance/persist_probe.hpp"
 #include "support/sandbox_dns.hpp"
 #include "support/test_env.hpp"
 
@@ -203,4 +204,33 @@ TEST_CASE("dns-persist-01: a wildcard order needs policy=wildcard at its base na
     INFO("error: " << valid.error);
     CHECK((valid.status == acme::AuthorizationStatus::Valid));
     checkNoDns01(name);
+}
+
+TEST_CASE(
+    "dns-persist-01: an order's precheck and its authorization judge one answer of the record, "
+    "so a SERVFAIL in between cannot turn a usable record into a refusal") {
+    // The CAA precheck asks with the CA's caaIdentities, the authorization with its challenge's
+    // issuer-domain-names, which may differ (here: one more). A second lookup of the record that
+    // failed made the authorization's answer "not usable": with CAA allowing only
+    // dns-persist-01, a caa_forbidden that is never retried.
+    const std::string name = uniqueDomainName("persist-probe");
+    const std::string account = "https://ca.test/acme/acct/1";
+    SandboxRecords records;
+    records.txt(persistRecordName(name),
+                formatPersistRecord("pebble.letsencrypt.org", account, false));
+    const DnsResolver resolver = sandboxResolver();
+    PersistProbe probe(resolver, "probe-test");
+    REQUIRE(probe.checkBeforeOrder(name, {"pebble.letsencrypt.org"}, account).usable());
+
+    SandboxRecords failing;
+    failing.servfail(persistRecordName(name));
+    REQUIRE((resolver.lookupTxt(DnsName(persistRecordName(name))).outcome ==
+             LookupOutcome::ServFail));
+    const PersistRecordUsable usable = probe.question();
+    CHECK(usable(name, {"pebble.letsencrypt.org", "other-ca.test"}, account));
+    // The wildcard's question reads the same record (draft section 5): not usable without
+    // policy=wildcard, judged on that answer rather than on the failure.
+    CHECK_FALSE(usable("*." + name, {"pebble.letsencrypt.org"}, account));
+    REQUIRE(probe.checkJson());
+    CHECK(probe.checkJson()->find("dns_servfail") == std::string::npos);
 }
