@@ -18,26 +18,45 @@ Poco::Int64 nowEpochMs() {
         .count();
 }
 
-// refreshAriNow for --all: one certificate's database timeout (rolled back, nothing stored; a
-// deadlock PostgreSQL broke among them) does not end the run: it is reported with the others and
-// the rest are still asked. A lost database does end it (the next page could not be read).
-AriRefreshed refreshOrReport(Database& database, acme::Client& client,
-                             std::chrono::milliseconds maxWait, const CurrentCertificate& current) {
-    try {
-        return refreshAriNow(database, client, maxWait, current);
-    } catch (const Error& e) {
-        if (e.code() != ErrorCode::DatabaseTimeout) throw;
-        return AriRefreshed{current, AriRefreshOutcome::NotRecorded, std::nullopt, e.what()};
-    }
+// One certificate's result, and whether the CA is to be asked nothing more in this run.
+struct Asked {
+    AriRefreshed refreshed;
+    bool putsOffTheCa = false;
+};
+
+// A CA that is down is not a CA without renewalInfo: the operator is told which CA and why.
+// Bounded: the CA's own text in the error is cut where it is parsed (acme/problem.hpp), the
+// rest is ours and the directory URL the operator's.
+std::string directoryNotRead(const acme::Client& client, const acme::AcmeError& error) {
+    std::string detail = "the CA at ";
+    detail += client.directoryUrl();
+    detail += error.unreachable() ? " is unreachable" : " did not give its directory";
+    detail += " (";
+    detail += acme::toString(acme::ariErrorKind(error));
+    detail += " error): ";
+    detail += errorDetail(error);
+    return detail;
 }
 
-}  // namespace
-
-AriRefreshed refreshAriNow(Database& database, acme::Client& client,
-                           std::chrono::milliseconds maxWait, const CurrentCertificate& current) {
-    AriRefreshed refreshed{current, AriRefreshOutcome::NotOffered, std::nullopt, ""};
+Asked askNow(Database& database, acme::Client& client, std::chrono::milliseconds maxWait,
+             const CurrentCertificate& current) {
+    Asked asked{AriRefreshed{current, AriRefreshOutcome::NotOffered, std::nullopt, ""}};
+    AriRefreshed& refreshed = asked.refreshed;
+    try {
+        client.directory();  // kept once read; askRenewalInfo reads it too
+    } catch (const acme::AcmeError& e) {
+        // RFC 9773 §4.3.3: renew_at kept. Nothing is recorded: the scheduler's next fetch of
+        // this certificate stands. Every other certificate of this CA needs the same directory.
+        refreshed.outcome = AriRefreshOutcome::NotUsable;
+        refreshed.detail = directoryNotRead(client, e);
+        asked.putsOffTheCa = true;
+        logEvent(LogLevel::Warn, "renewalInfo not asked: directory not read",
+                 {{"certificate_id", current.certificate.certificateId},
+                  {"detail", refreshed.detail}});
+        return asked;
+    }
     const auto advice = askRenewalInfo(client, current.certificate.leafPem, maxWait);
-    if (!advice) return refreshed;
+    if (!advice) return asked;
     refreshed.renewAtEpochMs = database.withSession([&](Poco::Data::Session& session) {
         return OrderStore(session).recordAri(current.certificate.certificateId,
                                              advice->renewAtEpochMs, advice->nextFetchMs);
@@ -45,6 +64,7 @@ AriRefreshed refreshAriNow(Database& database, acme::Client& client,
     if (!advice->renewAtEpochMs) {
         refreshed.outcome = AriRefreshOutcome::NotUsable;
         refreshed.detail = advice->problem;
+        asked.putsOffTheCa = advice->error && putsOffTheBatch(*advice->error);
     } else if (!refreshed.renewAtEpochMs) {
         refreshed.outcome = AriRefreshOutcome::RenewalRunning;
     } else {
@@ -58,7 +78,28 @@ AriRefreshed refreshAriNow(Database& database, acme::Client& client,
              {{"domain_id", current.domainId},
               {"certificate_id", current.certificate.certificateId},
               {"outcome", std::string(toString(refreshed.outcome))}});
-    return refreshed;
+    return asked;
+}
+
+// refreshAriNow for --all: one certificate's database timeout (rolled back, nothing stored; a
+// deadlock PostgreSQL broke among them) does not end the run: it is reported with the others and
+// the rest are still asked. A lost database does end it (the next page could not be read).
+Asked askOrReport(Database& database, acme::Client& client, std::chrono::milliseconds maxWait,
+                  const CurrentCertificate& current) {
+    try {
+        return askNow(database, client, maxWait, current);
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::DatabaseTimeout) throw;
+        return Asked{AriRefreshed{current, AriRefreshOutcome::NotRecorded, std::nullopt,
+                                  e.what()}};
+    }
+}
+
+}  // namespace
+
+AriRefreshed refreshAriNow(Database& database, acme::Client& client,
+                           std::chrono::milliseconds maxWait, const CurrentCertificate& current) {
+    return askNow(database, client, maxWait, current).refreshed;
 }
 
 AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
@@ -86,18 +127,27 @@ AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
 int refreshAriForAll(Database& database, acme::Client& client, const std::string& directoryUrl,
                      std::chrono::milliseconds maxWait,
                      const std::function<void(const AriRefreshed&)>& each) {
-    int asked = 0;
+    int reported = 0;
     std::string after;
+    // The result that put the CA off, as the scheduler's batch is (refreshRenewalInfo): a CA
+    // that is down is not asked about 1,000 certificates, one timeout each.
+    std::optional<AriRefreshed> putOff;
     for (;;) {
         const auto page = database.withSession([&](Poco::Data::Session& session) {
             return OrderStore(session).currentCertificates(directoryUrl, after,
                                                            kCertificatesPerPage);
         });
         for (const auto& current : page) {
-            each(refreshOrReport(database, client, maxWait, current));
-            ++asked;
+            if (putOff) {
+                each(AriRefreshed{current, putOff->outcome, std::nullopt, putOff->detail});
+            } else {
+                const Asked asked = askOrReport(database, client, maxWait, current);
+                if (asked.putsOffTheCa) putOff = asked.refreshed;
+                each(asked.refreshed);
+            }
+            ++reported;
         }
-        if (page.size() < static_cast<std::size_t>(kCertificatesPerPage)) return asked;
+        if (page.size() < static_cast<std::size_t>(kCertificatesPerPage)) return reported;
         after = page.back().domainId;
     }
 }

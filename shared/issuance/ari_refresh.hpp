@@ -21,8 +21,9 @@ enum class AriRefreshOutcome {
     DueNow,          // the picked time has come: the renewal starts at the next scan
     Scheduled,       // renew_at moved to the picked time, still ahead
     RenewalRunning,  // a renewal order already runs; its certificate replaces this one
-    NotUsable,       // the CA's answer was an error or malformed: renew_at kept (§4.3.3)
-    NotOffered,      // the CA's directory has no renewalInfo
+    NotUsable,       // the CA's answer was an error or malformed, or its directory could not
+                     // be read: renew_at kept (§4.3.3)
+    NotOffered,      // the CA's directory, read, has no renewalInfo
     NotRecorded,     // --all: the answer could not be stored (the database timed out): ask again
 };
 
@@ -42,12 +43,15 @@ inline std::string_view toString(AriRefreshOutcome outcome) {
 struct AriRefreshed {
     CurrentCertificate current;
     AriRefreshOutcome outcome = AriRefreshOutcome::NotOffered;
-    std::optional<Poco::Int64> renewAtEpochMs;  // renew_at as stored after the refresh
+    // renew_at as stored after the refresh; none when nothing was recorded (the CA not asked)
+    std::optional<Poco::Int64> renewAtEpochMs;
     std::string detail;  // NotUsable: what was wrong with the answer; NotRecorded: the error
 };
 
 // One certificate: renewalInfo asked now, its advice recorded as the scheduler records it (the
-// next fetch at most `maxWait` away).
+// next fetch at most `maxWait` away). A directory that could not be read (the CA not reached,
+// its timeout spent, a 5xx) is NotUsable, its detail naming the CA and the kind of error, and
+// nothing is recorded: not NotOffered, which says the CA has no renewalInfo.
 AriRefreshed refreshAriNow(Database& database, acme::Client& client,
                            std::chrono::milliseconds maxWait, const CurrentCertificate& current);
 
@@ -63,7 +67,10 @@ AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
 // Every active domain's current certificate that the CA of `directoryUrl` issued, page by page;
 // `each` sees every result as it comes. A certificate whose answer the database did not store
 // in time (Error(DatabaseTimeout): a statement or lock timeout, a deadlock PostgreSQL broke) is
-// reported as NotRecorded and the others are still asked. Returns how many were asked about.
+// reported as NotRecorded and the others are still asked. Once the CA's directory could not be
+// read, or the CA did not answer, failed or rate-limited us (as the scheduler's batch is put
+// off), its remaining certificates are reported as that one was, without a request: one
+// timeout for the run, not one per certificate. Returns how many were reported.
 int refreshAriForAll(Database& database, acme::Client& client, const std::string& directoryUrl,
                      std::chrono::milliseconds maxWait,
                      const std::function<void(const AriRefreshed&)>& each);

@@ -11,20 +11,17 @@ namespace dnsh {
 
 using std::chrono::milliseconds;
 
-namespace {
-
 // A CA that did not answer, failed or rate-limited us would most likely do the same to the next
 // certificate of the batch: in a mass revocation, an overloaded CA is not sent 19 more requests
 // that each get a 503. A long-term error is the certificate's own (a 404 for its CertID, say).
 bool putsOffTheBatch(acme::AriErrorKind kind) { return kind != acme::AriErrorKind::LongTerm; }
-
-}  // namespace
 
 std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string& leafPem,
                                         milliseconds maxWait) {
     try {
         if (client.directory().renewalInfo.empty()) return std::nullopt;
     } catch (const acme::AcmeError&) {
+        // Told apart from "no renewalInfo" only by callers that read the directory first.
         return std::nullopt;  // the directory is read again on the next order
     }
     AriAdvice advice;

@@ -22,11 +22,17 @@ struct AriAdvice {
     std::optional<acme::AriErrorKind> error;  // RFC 9773 §4.3.3's kind of the problem
 };
 
-// Nothing when the directory has no renewalInfo. The next fetch waits what the CA's Retry-After
-// says (clamped as RFC 9773 §4.3 asks; after an error as acme::ariErrorRetry says: minutes for
-// a temporary one, 6 hours for a long-term one), at most `maxWait` (ARI_MAX_WAIT).
+// Nothing when the directory has no renewalInfo, or could not be read (refreshRenewalInfo and
+// refreshAriNow read it first, to tell a CA that is down from one without ARI). The next fetch
+// waits what the CA's Retry-After says (clamped as RFC 9773 §4.3 asks; after an error as
+// acme::ariErrorRetry says: minutes for a temporary one, 6 hours for a long-term one), at most
+// `maxWait` (ARI_MAX_WAIT).
 std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string& leafPem,
                                         std::chrono::milliseconds maxWait);
+
+// Whether an error of this kind (RFC 9773 §4.3.3) puts off the CA's other certificates of the
+// batch: a temporary or rate-limit error would most likely be the next one's too.
+bool putsOffTheBatch(acme::AriErrorKind kind);
 
 // RFC 9773 §5: the CertID of the certificate a renewal replaces, when the CA offers ARI.
 std::optional<std::string> ariReplaces(Database& database, acme::Client& client,

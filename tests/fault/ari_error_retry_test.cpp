@@ -5,10 +5,16 @@
 // 24-hour revocation deadline. Against the stand-in CA tests/support/stalled_ca.py
 // --renewal-info (Pebble's renewalInfo cannot be made to fail), with the test stack's
 // ARI_MAX_WAIT left at its 24 hours; the scheduler issues, then dnsh-admin ari-refresh asks.
+// And a CA whose directory stops answering after it issued (--stall-directory-when): ari-refresh
+// says it is unreachable (not that it offers no renewalInfo), and --all asks it once, not once
+// per certificate with a timeout each.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "acme/ari.hpp"
 #include "support/api_server.hpp"
@@ -26,20 +32,22 @@ using Env = std::map<std::string, std::string>;
 namespace {
 
 // issue-certificate through an API server pointed at the CA, the value published, and a
-// scheduler taking the order on until the domain is active; stopped then, so that nothing but
-// the case asks the CA's renewalInfo afterwards.
-void issueAndStop(const TestDomain& domain, const Env& env) {
+// scheduler taking the orders on until the domains are active; stopped then, so that nothing
+// but the case asks the CA's renewalInfo afterwards.
+void issueAndStop(const std::vector<TestDomain>& domains, const Env& env) {
     {
         ApiServer api("ari-error", env);
-        HttpRequest issue;
-        issue.method = "POST";
-        issue.path = "/domains/" + domain.id + "/issue-certificate";
-        const HttpResult started = send(api.baseUrl(), issue);
-        REQUIRE_MESSAGE(started.status == 202, started.body);
-        publish(domain, started.jsonString("expected_txt_value"));
+        for (const auto& domain : domains) {
+            HttpRequest issue;
+            issue.method = "POST";
+            issue.path = "/domains/" + domain.id + "/issue-certificate";
+            const HttpResult started = send(api.baseUrl(), issue);
+            REQUIRE_MESSAGE(started.status == 202, started.body);
+            publish(domain, started.jsonString("expected_txt_value"));
+        }
     }
     const auto scheduler = startScheduler(env);
-    requireAllActive({domain}, 60s);
+    requireAllActive(domains, 90s);
     CHECK(scheduler->terminate() == 0);
 }
 
@@ -50,10 +58,36 @@ long long secondsToNextFetch(const std::string& certificateId) {
                  quoted(certificateId));
 }
 
-CommandResult ariRefresh(const TestDomain& domain, const Env& env) {
+// dnsh-admin ari-refresh ARGUMENTS, given up on after two minutes (a CA that never answers
+// costs ACME_SCHEDULER_TIMEOUT per request).
+CommandResult ariRefresh(const std::string& arguments, const Env& env) {
     std::string command;
     for (const auto& [name, value] : env) command += name + "='" + value + "' ";
-    return runCommand(command + requireEnv("DNSH_ADMIN_BIN") + " ari-refresh " + domain.id);
+    command += "timeout 120 ";
+    command += requireEnv("DNSH_ADMIN_BIN");
+    command += " ari-refresh ";
+    command += arguments;
+    return runCommand(command);
+}
+
+// The items of ari-refresh --json (run with LOG_LEVEL=error: runCommand also reads stderr).
+Poco::JSON::Array::Ptr jsonItems(const CommandResult& result) {
+    Poco::JSON::Array::Ptr items;
+    try {
+        items = Poco::JSON::Parser().parse(result.output).extract<Poco::JSON::Array::Ptr>();
+    } catch (const std::exception&) {
+        items = nullptr;
+    }
+    REQUIRE_MESSAGE(!items.isNull(), result.output);
+    return items;
+}
+
+// What ari-refresh says of a certificate at a CA whose directory request timed out.
+std::string unreachableDetail(const StalledCa& ca) {
+    std::string detail = "the CA at ";
+    detail += ca.directory();
+    detail += " is unreachable (temporary error)";
+    return detail;
 }
 
 }  // namespace
@@ -67,7 +101,7 @@ TEST_CASE("ari: a renewalInfo answered 503 is asked again as its Retry-After say
     INFO(describe(ca.process()));
     const Env env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", "2s"}};
     const TestDomain domain = verifiedDomain("ari-error", leftovers);
-    issueAndStop(domain, env);
+    issueAndStop({domain}, env);
     const std::string certificate = scalar(
         "SELECT id FROM certificates WHERE superseded_at IS NULL AND domain_id = " +
         quoted(domain.id));
@@ -82,7 +116,7 @@ TEST_CASE("ari: a renewalInfo answered 503 is asked again as its Retry-After say
     CHECK(secondsToNextFetch(certificate) <= 120);
 
     // dnsh-admin ari-refresh during the outage: not usable (exit 69), asked again in a minute.
-    const CommandResult overloaded = ariRefresh(domain, env);
+    const CommandResult overloaded = ariRefresh(domain.id, env);
     CHECK_MESSAGE(overloaded.exitCode == 69, overloaded.output);
     CHECK(overloaded.output.find("not usable") != std::string::npos);
     REQUIRE(ca.requests("GET", renewalInfo) == 2);
@@ -91,7 +125,7 @@ TEST_CASE("ari: a renewalInfo answered 503 is asked again as its Retry-After say
     CHECK(afterRetryAfter <= 120);
 
     // A 503 without Retry-After: the short backoff, five minutes.
-    const CommandResult silent = ariRefresh(domain, env);
+    const CommandResult silent = ariRefresh(domain.id, env);
     CHECK_MESSAGE(silent.exitCode == 69, silent.output);
     REQUIRE(ca.requests("GET", renewalInfo) == 3);
     const long long afterBackoff = secondsToNextFetch(certificate);
@@ -99,7 +133,7 @@ TEST_CASE("ari: a renewalInfo answered 503 is asked again as its Retry-After say
     CHECK(afterBackoff <= 300);
 
     // The CA is back: its window is used and its Retry-After (6 hours) kept, as before.
-    const CommandResult usable = ariRefresh(domain, env);
+    const CommandResult usable = ariRefresh(domain.id, env);
     CHECK_MESSAGE(usable.exitCode == 0, usable.output);
     CHECK(usable.output.find("renews at") != std::string::npos);
     REQUIRE(ca.requests("GET", renewalInfo) == 4);
@@ -109,4 +143,81 @@ TEST_CASE("ari: a renewalInfo answered 503 is asked again as its Retry-After say
     CHECK(count("SELECT count(*) FROM certificates WHERE renew_at BETWEEN now() + interval "
                 "'55 minutes' AND now() + interval '2 hours' AND id = " +
                 quoted(certificate)) == 1);
+}
+
+TEST_CASE("ari: ari-refresh reports a CA whose directory does not answer as not usable and "
+          "unreachable, not as a CA that offers no renewalInfo") {
+    Leftovers leftovers;
+    const TempDir scratch;
+    const std::string down = scratch.path() + "/down";
+    StalledCa ca({"--stall", "none", "--renewal-info", "window", "--stall-directory-when", down});
+    INFO(describe(ca.process()));
+    const Env env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", "2s"}};
+    const TestDomain domain = verifiedDomain("ari-down", leftovers);
+    issueAndStop({domain}, env);
+    const int directoryReads = ca.requests("GET", "/dir");
+    const int renewalInfoReads = ca.requests("GET", "/renewal-info/");
+
+    // The CA goes down: its directory request is read and never answered.
+    scratch.write("down", "");
+    Env admin = env;
+    admin["ACME_SCHEDULER_TIMEOUT"] = "2s";
+    admin["LOG_LEVEL"] = "error";
+    const CommandResult refreshed = ariRefresh(domain.id + " --json", admin);
+    CHECK_MESSAGE(refreshed.exitCode == 69, refreshed.output);
+    const auto items = jsonItems(refreshed);
+    REQUIRE(items->size() == 1);
+    const auto item = items->getObject(0);
+    CHECK(item->getValue<std::string>("domain_id") == domain.id);
+    // Before: not_offered, "the CA offers no renewalInfo", no detail.
+    CHECK_MESSAGE(item->getValue<std::string>("outcome") == "not_usable", refreshed.output);
+    const std::string detail = item->optValue<std::string>("detail", "");
+    CHECK_MESSAGE(detail.rfind(unreachableDetail(ca), 0) == 0, detail);
+    CHECK(ca.requests("GET", "/dir") == directoryReads + 1);
+    CHECK(ca.requests("GET", "/renewal-info/") == renewalInfoReads);
+}
+
+TEST_CASE("ari: ari-refresh --all asks a CA whose directory does not answer once, not once per "
+          "certificate, and reports each of its certificates as not usable") {
+    Leftovers leftovers;
+    const TempDir scratch;
+    const std::string down = scratch.path() + "/down";
+    StalledCa ca({"--stall", "none", "--renewal-info", "window", "--stall-directory-when", down});
+    INFO(describe(ca.process()));
+    const Env env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", "2s"}};
+    std::vector<TestDomain> domains;
+    for (int i = 0; i < 3; ++i) domains.push_back(verifiedDomain("ari-down-all", leftovers));
+    issueAndStop(domains, env);
+    const int directoryReads = ca.requests("GET", "/dir");
+    const int renewalInfoReads = ca.requests("GET", "/renewal-info/");
+
+    scratch.write("down", "");
+    Env admin = env;
+    admin["ACME_SCHEDULER_TIMEOUT"] = "2s";
+    admin["LOG_LEVEL"] = "error";
+    const CommandResult all = ariRefresh("--all --json", admin);
+    CHECK_MESSAGE(all.exitCode == 69, all.output);
+    // One directory request, one timeout, for the run. Before: one per certificate, each
+    // waiting out its timeout.
+    CHECK_MESSAGE(ca.requests("GET", "/dir") == directoryReads + 1, all.output);
+    CHECK(ca.requests("GET", "/renewal-info/") == renewalInfoReads);
+
+    const auto items = jsonItems(all);
+    std::map<std::string, Poco::JSON::Object::Ptr> byDomain;
+    for (std::size_t i = 0; i < items->size(); ++i) {
+        const auto item = items->getObject(static_cast<unsigned>(i));
+        byDomain[item->getValue<std::string>("domain_id")] = item;
+    }
+    std::string firstDetail;
+    for (const auto& domain : domains) {
+        INFO(domain.id);
+        REQUIRE_MESSAGE(byDomain.count(domain.id) == 1, all.output);
+        const auto& item = byDomain[domain.id];
+        CHECK_MESSAGE(item->getValue<std::string>("outcome") == "not_usable", all.output);
+        const std::string detail = item->optValue<std::string>("detail", "");
+        CHECK_MESSAGE(detail.rfind(unreachableDetail(ca), 0) == 0, detail);
+        // The ones not asked are reported as the one that was.
+        if (firstDetail.empty()) firstDetail = detail;
+        CHECK(detail == firstDetail);
+    }
 }

@@ -29,7 +29,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--processing-polls N] [--no-profiles] [--user-action-required]
                 [--authorization-error STATUS] [--order-never-ready]
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
-                [--noisy-problem new-order|authorization]
+                [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -50,6 +50,10 @@ authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal
 
 A deactivation of an authorization (RFC 8555 §7.5.2: a POST with a payload, where a read's is
 empty) is answered and printed as "DEACTIVATED PATH t=<seconds>", after its "POST PATH" line.
+
+With --stall-directory-when FILE the directory request is printed, read and never answered (as
+--stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin
+ari-refresh (tests/fault/ari_error_retry_test.cpp counts its "GET /dir" lines).
 
 With --renewal-info ANSWERS the directory offers renewalInfo (RFC 9773 §4.1), the certificates
 issued carry an Authority Key Identifier (the CertID names it), and the renewalInfo requests
@@ -136,6 +140,8 @@ def parse_args():
     parser.add_argument("--noisy-problem", choices=["new-order", "authorization"],
                         help="newOrder's problem, or the authorization's challenge error once "
                              "answered, about 900 KiB of control bytes")
+    parser.add_argument("--stall-directory-when", metavar="FILE",
+                        help="the directory request is never answered while FILE exists")
     return parser.parse_args()
 
 
@@ -287,6 +293,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.log_request_line()
+        if self.path == "/dir" and ARGS.stall_directory_when and \
+                os.path.exists(ARGS.stall_directory_when):
+            self.stall()
+            self.close_connection = True
+            return
         if self.path == "/dir":
             directory = {"newNonce": BASE + "/nonce", "newAccount": BASE + "/account",
                          "newOrder": BASE + "/order-plz", "revokeCert": BASE + "/revoke",
