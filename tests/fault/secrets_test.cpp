@@ -279,8 +279,15 @@ TEST_CASE("fault: AUTH_TOKEN requires a Bearer token on every route through ligh
         INFO(path << " without a token: " << probe.status << " " << probe.body);
         CHECK(probe.status == 200);
         CHECK(probe.body.find("\"ok\"") != std::string::npos);
+        // HEAD too: probes that check with HEAD (deploy/api/openapi.json's head operations, open
+        // like their GET).
+        const HttpResult headProbe = call(server, "HEAD", path, "", std::nullopt);
+        INFO("HEAD " << path << " without a token: " << headProbe.status);
+        CHECK(headProbe.status == 200);
+        CHECK(headProbe.header("WWW-Authenticate").empty());
     }
     CHECK(call(server, "GET", "/metrics", "", std::nullopt).status == 401);
+    CHECK(call(server, "HEAD", "/metrics", "", std::nullopt).status == 401);
     // The scheme in any case (RFC 9110 §11.1), one or more spaces before the token (RFC 6750
     // §2.1), as clients write them.
     for (const std::string& authorization :
