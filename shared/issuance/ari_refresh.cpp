@@ -139,7 +139,10 @@ int refreshAriForAll(Database& database, acme::Client& client, const std::string
         });
         for (const auto& current : page) {
             if (putOff) {
-                each(AriRefreshed{current, putOff->outcome, std::nullopt, putOff->detail});
+                // Its own detail says it was not asked, and why: another certificate's answer.
+                std::string detail = "not asked: ";
+                detail += putOff->detail;
+                each(AriRefreshed{current, putOff->outcome, std::nullopt, detail});
             } else {
                 const Asked asked = askOrReport(database, client, maxWait, current);
                 if (asked.putsOffTheCa) putOff = asked.refreshed;
