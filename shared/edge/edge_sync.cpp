@@ -89,10 +89,23 @@ void EdgeSync::writeSharedFiles() {
         "# written by dnsh-edge-sync: every certificate of this directory (HAProxy crt-list)\n";
     std::string wildcards =
         "# written by dnsh-edge-sync: wildcard names to their files (nginx map, hostnames)\n";
+    std::set<std::string> wildcardApexes;  // S of every served *.S
+    for (const auto& entry : served_)
+        if (entry.first.rfind("*.", 0) == 0) wildcardApexes.insert(entry.first.substr(2));
     for (const auto& [name, served] : served_) {
         const std::string base = edgeBaseName(name);
         crtList += directory_.pathOf(base + ".pem") + "\n";
-        if (name.rfind("*.", 0) != 0) continue;
+        if (name.rfind("*.", 0) != 0) {
+            // In a `hostnames` map "*.S" matches names at any depth below S and wins over the
+            // default: a name below a wildcard with a certificate of its own needs an exact
+            // entry (exact entries win over wildcard ones), or nginx serves it the wildcard's.
+            for (auto dot = name.find('.'); dot != std::string::npos; dot = name.find('.', dot + 1))
+                if (wildcardApexes.count(name.substr(dot + 1))) {
+                    wildcards.append(name).append(" ").append(base).append(";\n");
+                    break;
+                }
+            continue;
+        }
         // A wildcard's certificate also covers its apex (the API orders both names), unless the
         // apex has a certificate of its own.
         const std::string apex = name.substr(2);

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "edge/edge_support.hpp"
 #include "support/cgi.hpp"
@@ -125,6 +127,37 @@ TEST_CASE("edge: a wildcard's certificate is served for a name below it and for 
     }
     // nginx: a name that is no host name never becomes a path.
     CHECK_FALSE(servedCertificate(host.nginxPort(), std::string("../../").append(apex)).handshake);
+}
+
+TEST_CASE(
+    "edge: a name below a wildcard with a certificate of its own gets its own from nginx too, at "
+    "any depth") {
+    // nginx's `hostnames` map sends every name below "*.S" (api.eu.S too) to the wildcard's file
+    // unless the name has an exact entry of its own.
+    EdgeDomains domains;
+    const std::string apex = uniqueDomainName("wild-own");
+    const std::string wildcardName = std::string("*.").append(apex);
+    const StoredCertificate wildcard =
+        domains.storeCertificate(domains.add(wildcardName), wildcardName);
+    const std::string own = std::string("own.").append(apex);
+    const std::string deep = std::string("deep.sub.").append(apex);
+    const StoredCertificate ownCertificate = domains.storeCertificate(domains.add(own), own);
+    const StoredCertificate deepCertificate = domains.storeCertificate(domains.add(deep), deep);
+    TlsHost host(domains.url());
+    startHost(host);  // nginx reads the wildcard map the first pass wrote
+    const std::vector<std::pair<std::string, std::string>> expected{
+        {own, ownCertificate.serial},
+        {deep, deepCertificate.serial},
+        {std::string("other.").append(apex), wildcard.serial}};
+    for (const auto& [name, serial] : expected) {
+        CAPTURE(name);
+        const ServedCertificate byNginx = servedCertificate(host.nginxPort(), name);
+        CHECK_MESSAGE(byNginx.serial == serial, byNginx.output);
+        CHECK(waitServed(host.haproxyPort(), name, serial).serial == serial);
+    }
+    INFO(readFile(host.edgeDir() + "/nginx-wildcards.map"));
+    CHECK(readFile(host.edgeDir() + "/nginx-wildcards.map").find(own + " " + own + ";\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("edge: 200 certificates stored at once reach HAProxy in one batch") {
