@@ -64,6 +64,8 @@ std::string HaproxyRuntime::command(const std::string& line) {
         throw HaproxyUnreachable("HAProxy is not reachable at " + socketPath_ + ": " +
                                  std::strerror(errno));
     const std::string request = line + "\n";
+    // For messages: the command without its payload (`set ssl cert`'s holds the key).
+    const std::string verb = line.substr(0, line.find('\n'));
     for (std::size_t done = 0; done < request.size();) {
         const ssize_t sent =
             ::send(socket.fd(), request.data() + done, request.size() - done, MSG_NOSIGNAL);
@@ -82,28 +84,49 @@ std::string HaproxyRuntime::command(const std::string& line) {
         if (ready < 0 && errno == EINTR) continue;
         const ssize_t got = ::recv(socket.fd(), buffer, sizeof buffer, 0);
         if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;  // it closes the connection after the answer
+        // A reset is no end of an answer: taken for one, a cut `show ssl crt-list` lists nothing.
+        if (got < 0)
+            throw HaproxyUnreachable("HAProxy's answer to `" + verb + "` was cut off: " +
+                                     std::strerror(errno));
+        if (got == 0) break;  // it closes the connection after the answer
         answer.append(buffer, static_cast<std::size_t>(got));
     }
+    // Every answer ends with at least the line end HAProxy adds after it (without `prompt`):
+    // nothing at all is a connection closed before any answer (HAProxy stopping, restarting).
+    if (answer.empty())
+        throw HaproxyUnreachable("HAProxy closed its socket without answering `" + verb + "`");
     return answer;
 }
 
-std::set<std::string> HaproxyRuntime::listed() {
-    const std::string answer = command("show ssl crt-list " + crtList_);
-    if (!answer.empty() && answer.front() != '#')
-        throw std::runtime_error("show ssl crt-list " + crtList_ + ": " + answer);
-    std::set<std::string> files;
+std::map<std::string, std::vector<int>> HaproxyRuntime::entries() {
+    const std::string request = "show ssl crt-list -n " + crtList_;
+    const std::string answer = command(request);
     std::istringstream lines(answer);
+    std::string header;
+    std::getline(lines, header);
+    // "# <crt-list>" first: an answer without it (an error, or anything cut short) is no list,
+    // and read as one it would say the crt-list is empty.
+    std::string name = crtList_;
+    while (name.size() > 1 && name.back() == '/') name.pop_back();  // as HAProxy names it
+    if (header != "# " + name) throw std::runtime_error(request + ": " + answer);
+    std::map<std::string, std::vector<int>> files;
     for (std::string line; std::getline(lines, line);) {
         if (line.empty() || line.front() == '#') continue;
-        // "<file>[:<line>] [options] [filters]"
-        std::string file = line.substr(0, line.find_first_of(" \t["));
-        if (const auto colon = file.rfind(':');
-            colon != std::string::npos &&
-            file.find_first_not_of("0123456789", colon + 1) == std::string::npos)
-            file.resize(colon);
-        files.insert(file);
+        // "<file>:<line>[ [options]][ filters]"
+        const std::string entry = line.substr(0, line.find_first_of(" \t["));
+        const auto colon = entry.rfind(':');
+        if (colon == std::string::npos || colon + 1 == entry.size() ||
+            entry.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+            entry.size() - colon > 10)
+            throw std::runtime_error(request + ": no line number in \"" + line + "\"");
+        files[entry.substr(0, colon)].push_back(std::stoi(entry.substr(colon + 1)));
     }
+    return files;
+}
+
+std::set<std::string> HaproxyRuntime::listed() {
+    std::set<std::string> files;
+    for (const auto& entry : entries()) files.insert(entry.first);
     return files;
 }
 
@@ -146,10 +169,12 @@ void HaproxyRuntime::install(const std::string& certFile, const std::string& pem
         throw std::runtime_error("the certificate file of " + certFile +
                                  " is not one `set ssl cert` payload (an empty line or a CR, or "
                                  "no final line end)");
+    bool existed = false;
     if (isNew) {
         const std::string answer = command("new ssl cert " + certFile);
         // Already known (an earlier run stopped between its commands): go on with `set`.
-        if (!contains(answer, "New empty certificate store") && !contains(answer, "already exists"))
+        existed = contains(answer, "already exists");
+        if (!contains(answer, "New empty certificate store") && !existed)
             throw std::runtime_error("new ssl cert " + certFile + ": " + answer);
     }
     // The payload ends at the empty line after it (checked above: it has none of its own). The
@@ -168,9 +193,11 @@ void HaproxyRuntime::install(const std::string& certFile, const std::string& pem
     if (loaded != normalisedSerial(serial))
         throw std::runtime_error("HAProxy holds serial " + loaded.value_or("none") + " for " +
                                  certFile + " after the update, not " + serial);
-    // `add` twice makes two entries: the caller says whether the list has it (listed()). Last,
-    // so a new file whose install throws is not in the crt-list (EdgeSync counts on it).
-    if (isNew) {
+    // `add` twice makes two entries (refused for a directory only): the caller says whether the
+    // list has it (listed()), and a store that already existed is looked up again, since the
+    // caller may have been wrong. Last, so a new file whose install throws is not in the
+    // crt-list (EdgeSync counts on it).
+    if (isNew && !(existed && listed().count(certFile))) {
         const std::string answer = command("add ssl crt-list " + crtList_ + " " + certFile);
         if (!contains(answer, "Success!"))
             throw std::runtime_error("add ssl crt-list " + certFile + ": " + answer);

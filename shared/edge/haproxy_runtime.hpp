@@ -5,16 +5,18 @@
 // "del ssl crt-list", "del ssl cert"). The runtime API changes memory only: the edge agent writes
 // the same files first, so a restarted HAProxy loads the same set.
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dnsh {
 
-// HAProxy could not be asked at all (socket missing, connection refused, no answer): nothing
-// about one certificate, the whole update waits for it.
+// HAProxy could not be asked at all (socket missing, connection refused, no answer or one cut
+// off by a reset): nothing about one certificate, the whole update waits for it.
 class HaproxyUnreachable : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -30,6 +32,9 @@ public:
 
     // The certificate files the crt-list holds now.
     std::set<std::string> listed();
+    // The same with each file's entries: the line numbers of `show ssl crt-list -n`, one per
+    // entry (a file listed twice has two).
+    std::map<std::string, std::vector<int>> entries();
     // The serial of a loaded certificate (upper-case hex, as `show ssl cert` prints it), or none
     // when HAProxy has no certificate of that name.
     std::optional<std::string> serialOf(const std::string& certFile);
