@@ -298,14 +298,31 @@ bool EdgeSync::resyncHaproxy(long long asOfMicros) {
 bool EdgeSync::compareHaproxy() {
     if (!haproxy_) return true;
     try {
-        const std::set<std::string> listed = haproxy_->listed();
+        const auto entries = haproxy_->entries();
         std::set<std::string> wanted;
         for (const auto& entry : served_) wanted.insert(haproxyPath(entry.first));
         haproxyUnremoved_.clear();
+        std::set<std::string> listed;
         std::set<std::string> nowListed;  // what the crt-list holds after this compare
+        std::set<std::string> duplicated;  // listed twice still: HAProxy refused a removal
         const std::string prefix = directory_.path() + "/";
-        for (const auto& path : listed) {
+        for (const auto& [path, lines] : entries) {
+            listed.insert(path);
             if (path.rfind(prefix, 0) != 0) continue;  // not the agent's
+            // A file listed twice (an `add ssl crt-list` repeated: HAProxy refuses that only
+            // for a directory) cannot be removed by name, so a deleted domain would stay served:
+            // its later entries go by line number.
+            for (std::size_t i = 1; i < lines.size(); ++i) {
+                try {
+                    haproxy_->removeEntry(path, lines[i]);
+                } catch (const HaproxyUnreachable&) {
+                    throw;
+                } catch (const std::runtime_error& e) {
+                    duplicated.insert(path);
+                    logEvent(LogLevel::Error, "HAProxy did not remove a duplicate entry",
+                             {{"file", path}, {"line", lines[i]}, {"detail", e.what()}});
+                }
+            }
             if (wanted.count(path) || !removeFromHaproxy(path)) nowListed.insert(path);
         }
         for (const auto& [name, served] : served_) {
@@ -315,6 +332,7 @@ bool EdgeSync::compareHaproxy() {
             if (installInHaproxy(name, !isListed)) nowListed.insert(path);
         }
         haproxyListed_ = nowListed;
+        haproxyUnremoved_.insert(duplicated.begin(), duplicated.end());  // failing until gone
         if (haproxyBehind_) logEvent(LogLevel::Info, "HAProxy in step again");
         haproxyBehind_ = false;
         return true;

@@ -130,6 +130,15 @@ std::set<std::string> HaproxyRuntime::listed() {
     return files;
 }
 
+void HaproxyRuntime::removeEntry(const std::string& certFile, int line) {
+    std::string entry = certFile;  // appended: GCC 12 misreads `+ std::string&&` (-Wrestrict)
+    entry.append(":").append(std::to_string(line));
+    const std::string answer = command("del ssl crt-list " + crtList_ + " " + entry);
+    // "Entry '<file>' deleted in crtlist '<list>'!"; "cannot be deleted" is a refusal.
+    if (!contains(answer, "deleted in crtlist"))
+        throw std::runtime_error("del ssl crt-list " + entry + ": " + answer);
+}
+
 std::optional<std::string> HaproxyRuntime::serialOf(const std::string& certFile) {
     const std::string answer = command("show ssl cert " + certFile);
     std::istringstream lines(answer);

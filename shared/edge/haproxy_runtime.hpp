@@ -35,6 +35,9 @@ public:
     // The same with each file's entries: the line numbers of `show ssl crt-list -n`, one per
     // entry (a file listed twice has two).
     std::map<std::string, std::vector<int>> entries();
+    // Takes the crt-list entry of `certFile` at `line` (entries()) out, leaving the file loaded
+    // and its other entries: `del ssl crt-list` without a line refuses a file listed twice.
+    void removeEntry(const std::string& certFile, int line);
     // The serial of a loaded certificate (upper-case hex, as `show ssl cert` prints it), or none
     // when HAProxy has no certificate of that name.
     std::optional<std::string> serialOf(const std::string& certFile);

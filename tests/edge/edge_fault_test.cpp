@@ -329,6 +329,59 @@ TEST_CASE(
     CHECK(waitFor(5s, [&] { return !fs::exists(goneFile); }));
 }
 
+namespace {
+
+// How many entries of `file` HAProxy's crt-list `list` holds (`show ssl crt-list`: one a line,
+// "<file>[ [options]][ filters]").
+int entriesOf(dnsh::HaproxyRuntime& runtime, const std::string& list, const std::string& file) {
+    std::istringstream lines(runtime.command("show ssl crt-list " + list));
+    int count = 0;
+    for (std::string line; std::getline(lines, line);)
+        if (line == file || line.rfind(file + " ", 0) == 0) ++count;
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "edge: a file HAProxy lists twice is listed once after a full reconcile, and a deleted "
+    "domain listed twice stops being served") {
+    EdgeDomains domains;
+    const std::string kept = uniqueDomainName("listed-twice");
+    const std::string gone = uniqueDomainName("deleted-listed-twice");
+    const StoredCertificate keptCertificate = domains.storeCertificate(domains.add(kept), kept);
+    const std::string goneId = domains.add(gone);
+    const StoredCertificate goneCertificate = domains.storeCertificate(goneId, gone);
+    TlsHost host(domains.url());
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    REQUIRE(waitServed(host.haproxyPort(), gone, goneCertificate.serial).serial ==
+            goneCertificate.serial);
+    // What an agent that read a dropped `show ssl crt-list` as an empty list did: `add ssl
+    // crt-list` of files listed already (HAProxy refuses that for a directory only).
+    const std::string list = host.edgeDir() + "/haproxy.crt-list";
+    const std::string keptFile = host.edgeDir() + "/" + kept + ".pem";
+    const std::string goneFile = host.edgeDir() + "/" + gone + ".pem";
+    dnsh::HaproxyRuntime runtime(host.socket(), list);
+    for (const std::string& file : {keptFile, goneFile}) {
+        const std::string added = runtime.command("add ssl crt-list " + list + " " + file);
+        REQUIRE_MESSAGE(added.find("Success!") != std::string::npos, added);
+        REQUIRE(entriesOf(runtime, list, file) == 2);
+    }
+    // `del ssl crt-list` by name refuses a file listed twice: the compare goes by line number.
+    domains.remove(goneId);
+    const CommandResult reconciled = host.syncOnce();
+    INFO(reconciled.output);
+    CHECK(reconciled.exitCode == 0);
+    CHECK(reconciled.output.find("HAProxy did not remove") == std::string::npos);
+    CHECK(entriesOf(runtime, list, goneFile) == 0);
+    CHECK(entriesOf(runtime, list, keptFile) == 1);
+    const ServedCertificate afterDelete = servedCertificate(host.haproxyPort(), gone);
+    CHECK_MESSAGE(afterDelete.subject.find("edge-default.invalid") != std::string::npos,
+                  afterDelete.output);
+    CHECK(servedCertificate(host.haproxyPort(), kept).serial == keptCertificate.serial);
+}
+
 TEST_CASE("edge: a reload a crash cut off after the renames runs when the agent starts again") {
     EdgeDomains domains;
     const std::string name = uniqueDomainName("reload-due");
