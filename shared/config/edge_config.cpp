@@ -39,6 +39,9 @@ EdgeSettings loadEdgeSettings(const EnvironmentLookup& lookup) {
         throw ConfigError("invalid EDGE_HAPROXY_SOCKET=\"" + settings.haproxySocket +
                           "\": expected the absolute path of HAProxy's admin socket");
     settings.reloadCommand = valueOf(lookup, "EDGE_RELOAD_COMMAND");
+    settings.reloadMinInterval =
+        durationOf(lookup, "EDGE_RELOAD_MIN_INTERVAL", settings.reloadMinInterval);
+    settings.reloadTimeout = durationOf(lookup, "EDGE_RELOAD_TIMEOUT", settings.reloadTimeout);
     if (const std::string group = valueOf(lookup, "EDGE_GROUP"); !group.empty()) {
         const ::group* entry = ::getgrnam(group.c_str());
         if (!entry) throw ConfigError("invalid EDGE_GROUP=\"" + group + "\": no such group");

@@ -14,7 +14,9 @@ namespace dnsh {
 struct EdgeSettings {
     std::string dir;             // EDGE_DIR (required): where the files go
     std::string haproxySocket;   // EDGE_HAPROXY_SOCKET: HAProxy's admin socket; empty: none
-    std::string reloadCommand;   // EDGE_RELOAD_COMMAND: per batch that changed files, until it ran
+    std::string reloadCommand;   // EDGE_RELOAD_COMMAND: after the wildcard map changed
+    std::chrono::milliseconds reloadMinInterval{10'000};  // EDGE_RELOAD_MIN_INTERVAL
+    std::chrono::milliseconds reloadTimeout{60'000};      // EDGE_RELOAD_TIMEOUT: then killed
     std::optional<gid_t> group;  // EDGE_GROUP: key files 0640 for this group instead of 0600
     std::chrono::milliseconds reconcileInterval{3'600'000};  // EDGE_RECONCILE_INTERVAL
     std::chrono::milliseconds pollInterval{30'000};          // EDGE_POLL_INTERVAL

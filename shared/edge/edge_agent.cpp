@@ -67,8 +67,10 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                     return round.failed > 0 || sync.haproxyBehind() ? 1 : 0;
                 }
             } else {
-                const auto wakeUp =
+                auto wakeUp =
                     std::min({nextReconcile, nextPoll, nextHeartbeat, Clock::now() + kStopCheck});
+                // A reload held back by EDGE_RELOAD_MIN_INTERVAL runs when its time comes.
+                if (const auto reloadAt = sync.reloadAt()) wakeUp = std::min(wakeUp, *reloadAt);
                 std::set<std::string> names = source.waitForNotifications(
                     std::max(milliseconds(0),
                              std::chrono::duration_cast<milliseconds>(wakeUp - Clock::now())));
@@ -99,6 +101,7 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                         haproxyBackoff = std::min(haproxyBackoff * 2, kLastHaproxyBackoff);
                     }
                 }
+                sync.reloadIfDue();
             }
             if (Clock::now() >= nextHeartbeat) {
                 source.heartbeat(sync.heartbeat(settings.agentName));

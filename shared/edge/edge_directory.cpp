@@ -34,6 +34,11 @@ void writeAll(int fd, const std::string& content) {
     }
 }
 
+// Whether a change of this file needs EDGE_RELOAD_COMMAND (reloadDue()).
+bool readOnlyAtReload(const std::string& name) {
+    return name == kEdgeNginxWildcards;
+}
+
 }  // namespace
 
 EdgeDirectory::EdgeDirectory(const std::string& path, std::optional<gid_t> group)
@@ -137,7 +142,7 @@ bool EdgeDirectory::write(const std::string& name, const std::string& content, M
             (info.st_mode & 0777) == bits && (!group_ || info.st_gid == *group_))
             return false;
     }
-    markReloadDue();
+    if (readOnlyAtReload(name)) markReloadDue();
     writeAtomically(name, content, bits);
     return true;
 }
@@ -146,7 +151,7 @@ int EdgeDirectory::remove(const std::set<std::string>& names) {
     int removed = 0;
     for (const auto& name : names) {
         if (!owns(name)) continue;
-        markReloadDue();
+        if (readOnlyAtReload(name)) markReloadDue();
         if (::unlinkat(dirFd_, name.c_str(), 0) != 0 && errno != ENOENT)
             failWith("cannot remove " + pathOf(name));
         owned_.erase(name);

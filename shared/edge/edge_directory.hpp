@@ -43,9 +43,12 @@ public:
     // fsync of the directory: the renames and removals before it survive a power cut.
     void sync();
 
-    // Whether files were replaced or removed that no reload has been told of: a marker file,
-    // made (and the directory synced) before the first such change after the last reload, so a
-    // run killed between its renames and EDGE_RELOAD_COMMAND leaves it for the next run.
+    // Whether a file a proxy reads only when it starts or reloads changed and no reload has been
+    // told of it: a marker file, made (and the directory synced) before the first such change
+    // after the last reload, so a run killed between its renames and EDGE_RELOAD_COMMAND leaves
+    // it for the next run. Only nginx's wildcard map is such a file (deploy/edge/nginx.conf.in):
+    // nginx opens the .pem files at every handshake and HAProxy is told through its runtime API,
+    // so a renewal (70 a second in a mass renewal) needs no reload.
     bool reloadDue() const { return reloadDue_; }
     // The reload ran: the marker goes (unsynced: if a power cut brings it back, one more reload).
     void reloaded();

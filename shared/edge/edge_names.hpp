@@ -23,7 +23,7 @@ inline constexpr const char* kEdgeNginxWildcards = "nginx-wildcards.map";
 inline constexpr const char* kEdgeManifest = ".edge-sync.manifest";
 inline constexpr const char* kEdgeLock = ".edge-sync.lock";
 inline constexpr const char* kEdgeTempPrefix = ".edge-sync.tmp.";
-// Present while files were changed that no EDGE_RELOAD_COMMAND has run since.
+// Present while the wildcard map changed and no EDGE_RELOAD_COMMAND has run since.
 inline constexpr const char* kEdgeReloadDue = ".edge-sync.reload-due";
 
 }  // namespace dnsh

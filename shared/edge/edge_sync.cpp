@@ -1,9 +1,14 @@
 #include "edge/edge_sync.hpp"
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
+#include <cerrno>
+#include <cstring>
+#include <thread>
 
 #include "crypto/certificate.hpp"
 #include "crypto/secret_string.hpp"
@@ -13,6 +18,12 @@
 namespace dnsh {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// After EDGE_RELOAD_COMMAND failed or hung, the next try waits twice as long, up to this.
+constexpr milliseconds kLastReloadBackoff{300'000};
 
 // `pem` and, unless it ends with one, a newline.
 void appendPem(SecretString& out, std::string_view pem) {
@@ -179,11 +190,11 @@ EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
     for (const auto& name : directory_.owned())
         if (!wanted.count(name)) unwanted.insert(name);
     round.removed = directory_.remove(unwanted);
-    // Whenever files changed since the last reload, not only in this round: a run killed after
-    // its renames but before the command (or whose command failed) left files the proxy has not
-    // read, which this one finds unchanged; the directory's marker says so. Nothing changed
-    // since the last reload: no reload, so `--once` from cron does not reload at every run.
-    if (directory_.reloadDue()) runReloadCommand();
+    // Whenever the map changed since the last reload, not only in this round: a run killed
+    // after its renames but before the command (or whose command failed) left a map the proxy
+    // has not read, which this one finds unchanged; the directory's marker says so. Nothing
+    // changed since the last reload: no reload, so `--once` from cron does not reload each run.
+    reloadIfDue();
     finishRound(asOfMicros, round);
     return round;
 }
@@ -213,7 +224,7 @@ EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
     updateHaproxy(changed, removed);
     directory_.remove(removedFiles);
     round.removed = static_cast<int>(removed.size());
-    if (directory_.reloadDue()) runReloadCommand();
+    reloadIfDue();
     finishRound(asOfMicros, round);
     return round;
 }
@@ -343,13 +354,82 @@ bool EdgeSync::compareHaproxy() {
     }
 }
 
-void EdgeSync::runReloadCommand() {
-    if (settings_.reloadCommand.empty()) return;
-    const int status = std::system(settings_.reloadCommand.c_str());
+std::optional<Clock::time_point> EdgeSync::reloadAt() const {
+    if (settings_.reloadCommand.empty() || !directory_.reloadDue()) return std::nullopt;
+    return nextReload_;
+}
+
+void EdgeSync::reloadIfDue() {
+    const auto at = reloadAt();
+    if (!at || Clock::now() < *at) return;
+    milliseconds wait = settings_.reloadMinInterval;
+    if (runReloadCommand()) {
+        reloadFailures_ = 0;
+    } else {
+        // Still due. A command that hangs holds the agent up to EDGE_RELOAD_TIMEOUT each time:
+        // rarer tries leave it delivering most of the time.
+        reloadFailures_ = std::min(reloadFailures_ + 1, 16);
+        for (int i = 1; i < reloadFailures_ && wait < kLastReloadBackoff; ++i) wait *= 2;
+        wait = std::max(settings_.reloadMinInterval, std::min(wait, kLastReloadBackoff));
+    }
+    nextReload_ = Clock::now() + wait;
+}
+
+// Through /bin/sh -c as system(3) did, but in a process group of its own and for
+// EDGE_RELOAD_TIMEOUT at most: a hung command froze the agent (no deliveries, no heartbeat).
+bool EdgeSync::runReloadCommand() {
+    posix_spawnattr_t attributes;
+    ::posix_spawnattr_init(&attributes);
+    sigset_t defaults;  // the agent ignores SIGPIPE and handles SIGTERM: the command must not
+    ::sigemptyset(&defaults);
+    for (const int number : {SIGPIPE, SIGTERM, SIGINT}) ::sigaddset(&defaults, number);
+    sigset_t noneBlocked;
+    ::sigemptyset(&noneBlocked);
+    ::posix_spawnattr_setsigdefault(&attributes, &defaults);
+    ::posix_spawnattr_setsigmask(&attributes, &noneBlocked);
+    ::posix_spawnattr_setpgroup(&attributes, 0);  // its own group: a timeout kills all it started
+    ::posix_spawnattr_setflags(
+        &attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    std::string shell = "sh";
+    std::string option = "-c";
+    std::string command = settings_.reloadCommand;
+    char* arguments[] = {shell.data(), option.data(), command.data(), nullptr};
+    pid_t pid = -1;
+    // `environ`: the agent's, without the secrets (tools/edge_sync.cpp unset them).
+    const int spawned = ::posix_spawn(&pid, "/bin/sh", nullptr, &attributes, arguments, environ);
+    ::posix_spawnattr_destroy(&attributes);
+    if (spawned != 0) {
+        logEvent(LogLevel::Error, "EDGE_RELOAD_COMMAND did not start",
+                 {{"detail", std::string(std::strerror(spawned))}});
+        return false;
+    }
+    const auto deadline = Clock::now() + settings_.reloadTimeout;
+    int status = 0;
+    milliseconds pause{1};
+    for (;;) {
+        const pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid) break;
+        if (done < 0 && errno != EINTR) {
+            logEvent(LogLevel::Error, "EDGE_RELOAD_COMMAND not waited for",
+                     {{"detail", std::string(std::strerror(errno))}});
+            return false;
+        }
+        if (Clock::now() >= deadline) {
+            ::kill(-pid, SIGKILL);
+            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            }
+            logEvent(LogLevel::Error, "EDGE_RELOAD_COMMAND timed out, killed",
+                     {{"timeout_ms", static_cast<long long>(settings_.reloadTimeout.count())}});
+            return false;
+        }
+        std::this_thread::sleep_for(pause);  // short at first: a reload takes milliseconds
+        pause = std::min(pause * 2, milliseconds(100));
+    }
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (code == 0) directory_.reloaded();  // until then, every round runs it
+    if (code == 0) directory_.reloaded();  // until then, it stays due
     logEvent(code == 0 ? LogLevel::Info : LogLevel::Error, "EDGE_RELOAD_COMMAND ran",
              {{"exit_code", code}});
+    return code == 0;
 }
 
 void EdgeSync::finishRound(long long asOfMicros, const EdgeRound& round) {

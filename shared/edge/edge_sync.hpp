@@ -2,6 +2,7 @@
 // Keeps EDGE_DIR and a running HAProxy in step with the newest certificate of every live domain
 // (README, "Certificates on the TLS terminators"). Files first, then HAProxy's runtime API, so
 // the files always hold what HAProxy was told and a restarted HAProxy loads the same set.
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -38,6 +39,12 @@ public:
     bool resyncHaproxy(long long asOfMicros);
     bool haproxyBehind() const { return haproxyBehind_; }
 
+    // When the due reload may run (EDGE_RELOAD_MIN_INTERVAL after the last one ended, longer
+    // after failures); none while none is due or there is no EDGE_RELOAD_COMMAND.
+    std::optional<std::chrono::steady_clock::time_point> reloadAt() const;
+    // Runs EDGE_RELOAD_COMMAND once that time has come (the rounds call it too).
+    void reloadIfDue();
+
     EdgeHeartbeat heartbeat(const std::string& agent) const;
 
 private:
@@ -59,7 +66,7 @@ private:
     bool installInHaproxy(const std::string& domainName, bool isNew);
     bool removeFromHaproxy(const std::string& path);
     bool haproxyLists(const std::string& path);  // whether HAProxy's crt-list holds the file
-    void runReloadCommand();
+    bool runReloadCommand();  // whether it exited 0 within EDGE_RELOAD_TIMEOUT
     void finishRound(long long asOfMicros, const EdgeRound& round);
     std::string haproxyPath(const std::string& domainName) const;
 
@@ -73,6 +80,8 @@ private:
     std::set<std::string> haproxyUnremoved_;    // cert files HAProxy refused to let go of
                                                 // (counted as failing in the heartbeat)
     bool haproxyBehind_ = false;
+    std::chrono::steady_clock::time_point nextReload_{};  // EDGE_RELOAD_MIN_INTERVAL apart
+    int reloadFailures_ = 0;                               // in a row
     std::optional<long long> appliedThrough_;
     std::string appliedCertificateId_;
     long long newestApplied_ = 0;

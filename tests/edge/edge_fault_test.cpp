@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "edge/edge_support.hpp"
+#include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
 #include "edge/haproxy_runtime.hpp"
 #include "support/database.hpp"
@@ -398,7 +399,37 @@ TEST_CASE("edge: a reload a crash cut off after the renames runs when the agent 
     CHECK(host.agent()->log().find("\"edge files updated\"") == std::string::npos);
 }
 
-TEST_CASE("edge: --once runs EDGE_RELOAD_COMMAND only when files changed since the last reload") {
+namespace {
+
+// Lines in `path`: one per run of a counting EDGE_RELOAD_COMMAND (0 before the first).
+long lineCount(const std::string& path) {
+    const std::string text = fs::exists(path) ? readFile(path) : "";
+    return static_cast<long>(std::count(text.begin(), text.end(), '\n'));
+}
+
+std::map<std::string, std::string> countingReloads(const std::string& path) {
+    return {{"EDGE_RELOAD_COMMAND", "echo reloaded >> " + path}};
+}
+
+// Whether the process is gone (a zombie counts: it runs nothing).
+bool processGone(int pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return true;
+    const std::size_t end = line.rfind(") ");
+    return end == std::string::npos || end + 2 >= line.size() || line[end + 2] == 'Z';
+}
+
+// The serial of the certificate `file` holds ("" while there is none).
+std::string servedSerial(const std::string& file) {
+    return dnsh::certificateSerialHex(readFile(file));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "edge: --once runs EDGE_RELOAD_COMMAND only when the wildcard map changed since the last "
+    "reload") {
     EdgeDomains domains;
     const std::string name = uniqueDomainName("once-reload");
     const std::string id = domains.add(name);
@@ -406,28 +437,122 @@ TEST_CASE("edge: --once runs EDGE_RELOAD_COMMAND only when files changed since t
     TlsHost host(domains.url());
     TempDir hook;
     const std::string reloads = hook.path() + "/reloads";
-    const std::map<std::string, std::string> counting{
-        {"EDGE_RELOAD_COMMAND", "echo reloaded >> " + reloads}};
-    auto reloadCount = [&] {
-        const std::string text = fs::exists(reloads) ? readFile(reloads) : "";
-        return std::count(text.begin(), text.end(), '\n');
-    };
+    const auto counting = countingReloads(reloads);
     REQUIRE(host.syncOnce(counting).exitCode == 0);
-    CHECK(reloadCount() == 1);
+    CHECK(lineCount(reloads) == 1);
     // A timer's next runs with nothing changed: no reload (before, one every run).
     REQUIRE(host.syncOnce(counting).exitCode == 0);
     REQUIRE(host.syncOnce(counting).exitCode == 0);
-    CHECK(reloadCount() == 1);
-    // A renewal written by a run whose command failed: the next run reloads although it finds
-    // the files as they should be, and the one after it does not.
+    CHECK(lineCount(reloads) == 1);
+    // A renewal: nginx opens the new file at its next handshake, nothing to reload.
     domains.storeCertificate(id, name);
+    const CommandResult renewal = host.syncOnce(counting);
+    INFO(renewal.output);
+    CHECK(renewal.output.find("\"written\":1") != std::string::npos);
+    CHECK(lineCount(reloads) == 1);
+    // A new wildcard (the map changes) written by a run whose command failed: the next run
+    // reloads although it finds the files as they should be, and the one after it does not.
+    const std::string wildcard = "*." + uniqueDomainName("once-reload-wild");
+    domains.storeCertificate(domains.add(wildcard), wildcard);
     const CommandResult failed = host.syncOnce({{"EDGE_RELOAD_COMMAND", "false"}});
     INFO(failed.output);
     CHECK(failed.output.find("\"written\":1") != std::string::npos);
     REQUIRE(host.syncOnce(counting).exitCode == 0);
-    CHECK(reloadCount() == 2);
+    CHECK(lineCount(reloads) == 2);
     REQUIRE(host.syncOnce(counting).exitCode == 0);
-    CHECK(reloadCount() == 2);
+    CHECK(lineCount(reloads) == 2);
+}
+
+TEST_CASE("edge: 30 renewals a few hundred ms apart run EDGE_RELOAD_COMMAND 3 times at most") {
+    // A mass renewal stores about 70 a second: a reload per batch was a reload storm on nginx,
+    // which needs none for a renewal.
+    EdgeDomains domains;
+    const std::string parent = uniqueDomainName("reload-storm");
+    std::vector<std::string> names;
+    std::vector<std::string> ids;
+    std::string batch = "BEGIN;";
+    for (int i = 0; i < 30; ++i) {
+        names.push_back(numberedName("r", i, parent));
+        ids.push_back(domains.add(names.back()));
+        StoredCertificate first;
+        batch += domains.certificateInsert(ids.back(), names.back(), first);
+    }
+    domains.run(batch + "COMMIT;");
+    TlsHost host(domains.url());
+    TempDir hook;
+    const std::string reloads = hook.path() + "/reloads";
+    REQUIRE(host.syncOnce(countingReloads(reloads)).exitCode == 0);
+    REQUIRE(lineCount(reloads) == 1);  // the map was new
+    host.startAgent(countingReloads(reloads));
+    INFO(describe(*host.agent()));
+    StoredCertificate last;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        last = domains.storeCertificate(ids[i], names[i]);  // a transaction of its own
+        std::this_thread::sleep_for(300ms);
+    }
+    const std::string lastFile = host.edgeDir() + "/" + names.back() + ".pem";
+    REQUIRE(waitFor(20s, [&] { return servedSerial(lastFile) == last.serial; }));
+    std::this_thread::sleep_for(2s);  // a reload the last batch started has ended
+    const long byAgent = lineCount(reloads) - 1;
+    CHECK(byAgent <= 3);
+}
+
+TEST_CASE(
+    "edge: new wildcards one by one reload at most once per EDGE_RELOAD_MIN_INTERVAL, the last "
+    "one included") {
+    EdgeDomains domains;
+    const std::string parent = uniqueDomainName("wildcard-storm");
+    TlsHost host(domains.url());
+    TempDir hook;
+    const std::string reloads = hook.path() + "/reloads";
+    REQUIRE(host.syncOnce(countingReloads(reloads)).exitCode == 0);
+    REQUIRE(lineCount(reloads) == 1);  // the (empty) map was new
+    auto settings = countingReloads(reloads);
+    settings["EDGE_RELOAD_MIN_INTERVAL"] = "2s";
+    host.startAgent(settings);
+    INFO(describe(*host.agent()));
+    std::string lastWildcard;
+    for (int i = 0; i < 12; ++i) {  // each changes the map: a reload per batch before
+        lastWildcard = "*." + numberedName("w", i, parent);
+        domains.storeCertificate(domains.add(lastWildcard), lastWildcard);
+        std::this_thread::sleep_for(300ms);
+    }
+    const std::string map = host.edgeDir() + "/nginx-wildcards.map";
+    REQUIRE(waitFor(15s, [&] { return readFile(map).find(lastWildcard) != std::string::npos; }));
+    // The map's last change is reloaded too, within the interval: the marker goes.
+    CHECK(waitFor(10s, [&] { return !fs::exists(host.edgeDir() + "/.edge-sync.reload-due"); }));
+    const long byAgent = lineCount(reloads) - 1;
+    CHECK(byAgent >= 1);
+    CHECK(byAgent <= 5);  // about 4 s of changes, 2 s apart
+}
+
+TEST_CASE("edge: a hung EDGE_RELOAD_COMMAND is killed at EDGE_RELOAD_TIMEOUT, deliveries go on") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("hung-reload");
+    const std::string id = domains.add(name);
+    domains.storeCertificate(id, name);
+    TlsHost host(domains.url());
+    // A run without the command leaves the reload due: the agent's first round runs it.
+    REQUIRE(host.syncOnce().exitCode == 0);
+    TempDir hook;
+    const std::string pidFile = hook.path() + "/sleep.pid";
+    // The shell waits for a child of its own: killing the shell alone would leave that running.
+    host.startAgent({{"EDGE_RELOAD_COMMAND", "sleep 60 & echo $! > " + pidFile + "; wait"},
+                     {"EDGE_RELOAD_TIMEOUT", "1s"}});
+    INFO(describe(*host.agent()));
+    REQUIRE(waitFor(10s, [&] { return readFile(pidFile).find('\n') != std::string::npos; }));
+    const int sleepPid = std::stoi(readFile(pidFile));
+    // Stored while the command hangs: delivered all the same (before, 60 s later).
+    const StoredCertificate renewed = domains.storeCertificate(id, name);
+    const std::string file = host.edgeDir() + "/" + name + ".pem";
+    CHECK(waitFor(15s, [&] { return servedSerial(file) == renewed.serial; }));
+    CHECK(waitFor(5s, [&] {
+        return host.agent()->log().find("EDGE_RELOAD_COMMAND timed out, killed") !=
+               std::string::npos;
+    }));
+    CHECK(waitFor(5s, [&] { return processGone(sleepPid); }));  // its whole process group
+    CHECK(host.agent()->running());
+    CHECK(fs::exists(host.edgeDir() + "/.edge-sync.reload-due"));  // still due
 }
 
 TEST_CASE("edge: EDGE_RELOAD_COMMAND inherits none of the secrets of the hosts' one env file") {

@@ -178,6 +178,8 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
     CHECK(defaults.haproxySocket.empty());
     CHECK(defaults.reconcileInterval == milliseconds(3'600'000));
     CHECK(defaults.pollInterval == milliseconds(30'000));
+    CHECK(defaults.reloadMinInterval == milliseconds(10'000));
+    CHECK(defaults.reloadTimeout == milliseconds(60'000));
     CHECK(defaults.listen);
     CHECK_FALSE(defaults.group.has_value());
     CHECK(defaults.agentName.find(":/srv/edge") != std::string::npos);
@@ -186,12 +188,16 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
                                                         {"EDGE_HAPROXY_SOCKET", "/run/h.sock"},
                                                         {"EDGE_RECONCILE_INTERVAL", "10m"},
                                                         {"EDGE_POLL_INTERVAL", "2s"},
+                                                        {"EDGE_RELOAD_MIN_INTERVAL", "1m"},
+                                                        {"EDGE_RELOAD_TIMEOUT", "5s"},
                                                         {"EDGE_LISTEN", "off"},
                                                         {"EDGE_GROUP", "root"},
                                                         {"EDGE_AGENT_NAME", "edge-1"}}));
     CHECK(set.haproxySocket == "/run/h.sock");
     CHECK(set.reconcileInterval == milliseconds(600'000));
     CHECK(set.pollInterval == milliseconds(2'000));
+    CHECK(set.reloadMinInterval == milliseconds(60'000));
+    CHECK(set.reloadTimeout == milliseconds(5'000));
     CHECK_FALSE(set.listen);
     CHECK(set.group == gid_t(0));
     CHECK(set.agentName == "edge-1");
@@ -201,6 +207,8 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
         {{{"EDGE_DIR", "relative/dir"}}, "EDGE_DIR"},
         {{{"EDGE_DIR", "/e"}, {"EDGE_HAPROXY_SOCKET", "admin.sock"}}, "EDGE_HAPROXY_SOCKET"},
         {{{"EDGE_DIR", "/e"}, {"EDGE_POLL_INTERVAL", "often"}}, "EDGE_POLL_INTERVAL"},
+        {{{"EDGE_DIR", "/e"}, {"EDGE_RELOAD_MIN_INTERVAL", "10"}}, "EDGE_RELOAD_MIN_INTERVAL"},
+        {{{"EDGE_DIR", "/e"}, {"EDGE_RELOAD_TIMEOUT", "-1s"}}, "EDGE_RELOAD_TIMEOUT"},
         {{{"EDGE_DIR", "/e"}, {"EDGE_LISTEN", "true"}}, "EDGE_LISTEN"},
         {{{"EDGE_DIR", "/e"}, {"EDGE_GROUP", "no-such-group-anywhere"}}, "EDGE_GROUP"},
     };
