@@ -64,7 +64,10 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                 nextPoll = Clock::now() + settings.pollInterval;
                 if (options.once) {
                     source.heartbeat(sync.heartbeat(settings.agentName));
-                    return round.failed > 0 || sync.haproxyBehind() ? 1 : 0;
+                    // A certificate HAProxy refused is not applied either (README: exit 1).
+                    const bool notApplied = round.failed > 0 || sync.haproxyBehind() ||
+                                            sync.haproxyRefusals() > 0;
+                    return notApplied ? 1 : 0;
                 }
             } else {
                 auto wakeUp =
@@ -101,6 +104,7 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                         haproxyBackoff = std::min(haproxyBackoff * 2, kLastHaproxyBackoff);
                     }
                 }
+                sync.retryHaproxyRefusals();
                 sync.reloadIfDue();
             }
             if (Clock::now() >= nextHeartbeat) {

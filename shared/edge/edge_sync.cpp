@@ -24,6 +24,8 @@ using std::chrono::milliseconds;
 
 // After EDGE_RELOAD_COMMAND failed or hung, the next try waits twice as long, up to this.
 constexpr milliseconds kLastReloadBackoff{300'000};
+// A certificate HAProxy keeps refusing (too large for its runtime API) is offered this often.
+constexpr milliseconds kLastRefusedBackoff{600'000};
 
 // `pem` and, unless it ends with one, a newline.
 void appendPem(SecretString& out, std::string_view pem) {
@@ -173,6 +175,8 @@ EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
         it = desired.count(it->first) ? std::next(it) : served_.erase(it);
     for (auto it = failing_.begin(); it != failing_.end();)
         it = desired.count(it->first) ? std::next(it) : failing_.erase(it);
+    for (auto it = haproxyRefused_.begin(); it != haproxyRefused_.end();)
+        it = desired.count(it->first) ? std::next(it) : haproxyRefused_.erase(it);
     writeDomains(certificates, round);
     writeSharedFiles();
     compareHaproxy();
@@ -210,6 +214,7 @@ EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
     for (const auto& name : domainNames) {
         if (found.count(name)) continue;
         failing_.erase(name);
+        haproxyRefused_.erase(name);
         try {
             const std::string file = edgeFileName(name);
             if (served_.erase(name) > 0 || directory_.owns(file)) {
@@ -222,6 +227,7 @@ EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
     }
     if (!changed.empty() || !removed.empty()) writeSharedFiles();
     updateHaproxy(changed, removed);
+    retryRefused(changed);
     directory_.remove(removedFiles);
     round.removed = static_cast<int>(removed.size());
     reloadIfDue();
@@ -264,14 +270,19 @@ bool EdgeSync::installInHaproxy(const std::string& domainName, bool isNew) {
     } catch (const HaproxyUnreachable&) {
         throw;
     } catch (const std::runtime_error& e) {
-        // Compared again at the next full reconcile. A new file refused is not in the crt-list:
-        // install() adds it last.
-        failing_[domainName] = served.createdMicros;
+        // Offered again by retryRefused() and compared at the next full reconcile. A new file
+        // refused is not in the crt-list: install() adds it last.
+        if (haproxyRefused_.empty()) {
+            refusedBackoff_ = settings_.pollInterval;
+            nextRefusedRetry_ = Clock::now() + refusedBackoff_;
+        }
+        haproxyRefused_[domainName] = served.createdMicros;
         logEvent(LogLevel::Error, "HAProxy refused a certificate",
                  {{"domain", domainName}, {"detail", e.what()}});
         return false;
     }
     haproxyUnremoved_.erase(path);
+    haproxyRefused_.erase(domainName);
     return true;
 }
 
@@ -352,6 +363,24 @@ bool EdgeSync::compareHaproxy() {
         logEvent(LogLevel::Warn, "HAProxy not updated, will retry", {{"detail", e.what()}});
         return false;
     }
+}
+
+bool EdgeSync::retryRefused(const std::set<std::string>& justTried) {
+    if (!haproxy_ || haproxyBehind_ || haproxyRefused_.empty() || Clock::now() < nextRefusedRetry_)
+        return false;
+    std::set<std::string> names;
+    for (const auto& entry : haproxyRefused_)
+        if (!justTried.count(entry.first) && served_.count(entry.first)) names.insert(entry.first);
+    if (names.empty()) return false;
+    updateHaproxy(names, {});
+    refusedBackoff_ = std::min(refusedBackoff_ * 2, kLastRefusedBackoff);
+    nextRefusedRetry_ = Clock::now() + refusedBackoff_;
+    return true;
+}
+
+void EdgeSync::retryHaproxyRefusals() {
+    // The last round's time still holds: it was held back by these refusals only.
+    if (retryRefused({}) && lastAsOf_ > 0) finishRound(lastAsOf_, {});
 }
 
 std::optional<Clock::time_point> EdgeSync::reloadAt() const {
@@ -439,15 +468,18 @@ void EdgeSync::finishRound(long long asOfMicros, const EdgeRound& round) {
                   {"removed", round.removed},
                   {"failed", round.failed},
                   {"certificates", static_cast<int>(served_.size())}});
+    lastAsOf_ = asOfMicros;
     if (haproxyBehind_) return;  // not served until HAProxy has it
     long long through = asOfMicros;
     for (const auto& [name, created] : failing_) through = std::min(through, created - 1);
+    for (const auto& [name, created] : haproxyRefused_) through = std::min(through, created - 1);
     appliedThrough_ = through;
 }
 
 EdgeHeartbeat EdgeSync::heartbeat(const std::string& agent) const {
-    return {agent, static_cast<int>(served_.size()),
-            static_cast<int>(failing_.size() + haproxyUnremoved_.size()), appliedThrough_,
+    std::size_t failing = failing_.size() + haproxyUnremoved_.size();
+    for (const auto& entry : haproxyRefused_) failing += failing_.count(entry.first) ? 0 : 1;
+    return {agent, static_cast<int>(served_.size()), static_cast<int>(failing), appliedThrough_,
             appliedCertificateId_};
 }
 

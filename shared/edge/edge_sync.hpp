@@ -38,6 +38,12 @@ public:
     // as of `asOfMicros` counts as applied.
     bool resyncHaproxy(long long asOfMicros);
     bool haproxyBehind() const { return haproxyBehind_; }
+    // Certificates HAProxy refused and has not taken since (counted as failing).
+    std::size_t haproxyRefusals() const { return haproxyRefused_.size(); }
+    // Offers them to HAProxy again: one poll interval after the first refusal, then less and
+    // less often while it still refuses (the rounds do it too). Their file is unchanged, so
+    // nothing else would before the next full reconcile.
+    void retryHaproxyRefusals();
 
     // When the due reload may run (EDGE_RELOAD_MIN_INTERVAL after the last one ended, longer
     // after failures); none while none is due or there is no EDGE_RELOAD_COMMAND.
@@ -67,6 +73,7 @@ private:
     bool removeFromHaproxy(const std::string& path);
     bool haproxyLists(const std::string& path);  // whether HAProxy's crt-list holds the file
     bool runReloadCommand();  // whether it exited 0 within EDGE_RELOAD_TIMEOUT
+    bool retryRefused(const std::set<std::string>& justTried);  // whether it tried any
     void finishRound(long long asOfMicros, const EdgeRound& round);
     std::string haproxyPath(const std::string& domainName) const;
 
@@ -76,6 +83,11 @@ private:
     std::optional<HaproxyRuntime> haproxy_;
     std::map<std::string, Served> served_;      // by domain name: what the files hold
     std::map<std::string, long long> failing_;  // domain name -> its certificate's time
+    // Domain name -> the time of the certificate HAProxy refused: only an install it takes
+    // clears it (a file written again unchanged says nothing about HAProxy).
+    std::map<std::string, long long> haproxyRefused_;
+    std::chrono::steady_clock::time_point nextRefusedRetry_{};
+    std::chrono::milliseconds refusedBackoff_{0};
     std::set<std::string> haproxyListed_;       // cert files in HAProxy's crt-list
     std::set<std::string> haproxyUnremoved_;    // cert files HAProxy refused to let go of
                                                 // (counted as failing in the heartbeat)
@@ -83,6 +95,7 @@ private:
     std::chrono::steady_clock::time_point nextReload_{};  // EDGE_RELOAD_MIN_INTERVAL apart
     int reloadFailures_ = 0;                               // in a row
     std::optional<long long> appliedThrough_;
+    long long lastAsOf_ = 0;  // the last round's time: what a retry that succeeds applies up to
     std::string appliedCertificateId_;
     long long newestApplied_ = 0;
 };

@@ -1,13 +1,16 @@
 // Chains as CAs send them reach a running HAProxy through its runtime API: Boulder (Let's
 // Encrypt) writes a blank line before each chain certificate and some CAs send CRLF, while
 // `set ssl cert` ends its payload at the first empty line (HAProxy management guide §9.3). The
-// rows are stored as sent, as the scheduler stored them before it re-encoded chains.
+// rows are stored as sent, as the scheduler stored them before it re-encoded chains. A chain too
+// long for the runtime API is refused, and reported as not applied until HAProxy takes one.
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "edge/edge_support.hpp"
+#include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/test_env.hpp"
 #include "support/tls_host.hpp"
@@ -21,6 +24,34 @@ std::string withCrlf(const std::string& text) {
     std::string out;
     for (const char c : text) out += c == '\n' ? std::string("\r\n") : std::string(1, c);
     return out;
+}
+
+// `issued`'s chain and 9 CA certificates more (RSA 4096, about 1.8 KB each): the domain's file
+// passes the 15,000 bytes HAProxy's runtime API takes in one request, so the agent refuses it
+// (README, "HAProxy"); the file itself is written.
+std::string oversizedChain(const IssuedChain& issued) {
+    TempDir dir;
+    const std::string at = dir.path() + "/";
+    std::string script = "openssl genrsa -out ";
+    script.append(at).append("ca.key 4096 2>&1");
+    for (int i = 0; i < 9; ++i) {
+        const std::string n = std::to_string(i);
+        script.append(" && openssl req -x509 -key ").append(at).append("ca.key -days 30 ");
+        script.append("-subj /CN=edge-test-ca-").append(n).append(" -out ").append(at);
+        script.append("ca").append(n).append(".pem 2>&1");
+    }
+    const CommandResult made = runCommand(script);
+    REQUIRE_MESSAGE(made.exitCode == 0, made.output);
+    std::string chain = issued.intermediatePem + issued.rootPem;
+    for (int i = 0; i < 9; ++i) chain += readFile(at + "ca" + std::to_string(i) + ".pem");
+    REQUIRE(chain.size() > 15'000);
+    return chain;
+}
+
+// edge_agents' row of the host's agent: `column`.
+std::string agentRow(EdgeDomains& domains, const TlsHost& host, const std::string& column) {
+    return domains.text("SELECT " + column + " FROM edge_agents WHERE agent = " +
+                        quoted("test:" + host.edgeDir()));
 }
 
 }  // namespace
@@ -73,4 +104,67 @@ TEST_CASE(
     }
     CHECK(host.haproxyPid() == haproxyPid);  // through the runtime API, no restart
     CHECK(host.agent()->log().find("HAProxy refused a certificate") == std::string::npos);
+}
+
+TEST_CASE("edge: --once exits 1 while HAProxy refuses a domain's certificate") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("refused-once");
+    const std::string id = domains.add(name);
+    const StoredCertificate first = domains.storeCertificate(id, name);
+    TlsHost host(domains.url());
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    REQUIRE(waitServed(host.haproxyPort(), name, first.serial).serial == first.serial);
+    const IssuedChain issued = issueThroughIntermediate(name);
+    domains.storeIssued(id, issued.leafPem, oversizedChain(issued), issued.keyPem);
+    // README: "exits (0, or 1 when something was not applied)".
+    const CommandResult refused = host.syncOnce();
+    INFO(refused.output);
+    CHECK(refused.output.find("HAProxy refused a certificate") != std::string::npos);
+    CHECK(refused.exitCode == 1);
+    // The next run finds the file as it should be: HAProxy still has not got it.
+    const CommandResult again = host.syncOnce();
+    INFO(again.output);
+    CHECK(again.exitCode == 1);
+    CHECK(agentRow(domains, host, "failing") == "1");
+    CHECK(servedCertificate(host.haproxyPort(), name).serial == first.serial);
+}
+
+TEST_CASE(
+    "edge: a certificate HAProxy refused stays failing in edge_agents after the polls that "
+    "read its domain again") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("refused-poll");
+    const std::string id = domains.add(name);
+    const StoredCertificate first = domains.storeCertificate(id, name);
+    TlsHost host(domains.url());
+    REQUIRE(host.syncOnce().exitCode == 0);
+    host.startHaproxy();
+    host.startAgent();  // EDGE_POLL_INTERVAL=1s
+    REQUIRE(waitServed(host.haproxyPort(), name, first.serial).serial == first.serial);
+    const IssuedChain issued = issueThroughIntermediate(name);
+    const StoredCertificate big =
+        domains.storeIssued(id, issued.leafPem, oversizedChain(issued), issued.keyPem);
+    INFO(describe(*host.agent()));
+    REQUIRE(waitFor(15s, [&] {
+        return host.agent()->log().find("HAProxy refused a certificate") != std::string::npos;
+    }));
+    // Each poll (30 s of overlap) reads the domain again and finds its file unchanged: that
+    // cleared the refusal before, and the next heartbeat said failing=0.
+    std::this_thread::sleep_for(3s);
+    const std::string mark = domains.text("SELECT now()");
+    CHECK(waitFor(20s, [&] {  // a heartbeat every 15 s
+        return !domains
+                    .text("SELECT 1 FROM edge_agents WHERE agent = " +
+                          quoted("test:" + host.edgeDir()) + " AND heartbeat_at > " +
+                          quoted(mark))
+                    .empty();
+    }));
+    CHECK(agentRow(domains, host, "failing") == "1");
+    // Nor does applied_through claim it (the undelivered-age gauge reads it).
+    CHECK(agentRow(domains, host,
+                   "applied_through < (SELECT created_at FROM certificates WHERE id = " +
+                       quoted(big.id) + ")") == "t");
+    CHECK(servedCertificate(host.haproxyPort(), name).serial == first.serial);
+    CHECK(host.agent()->running());
 }
