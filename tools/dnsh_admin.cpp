@@ -1,21 +1,26 @@
 // dnsh-admin: operator commands (see --help): migrate, list, show, renew, ari-refresh, retry,
 // delete, export-cert, rotate-kek, handler-procs, host-check. Settings come from the environment,
 // as for the services.
+#include <Poco/AutoPtr.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Util/Application.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
+#include <Poco/Util/OptionException.h>
 #include <Poco/Util/OptionSet.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <string_view>
+#include <vector>
 
 #include "acme/client.hpp"
 #include "acme/transport.hpp"
@@ -40,6 +45,42 @@
 #include "log/log.hpp"
 
 namespace {
+
+// The options that only some commands take, by the property their binding sets.
+struct CommandOption {
+    std::string_view name;
+    std::string_view property;
+};
+constexpr CommandOption kCommandOptions[] = {
+    {"out", "admin.out"},       {"new-key-file", "admin.newKeyFile"},
+    {"status", "admin.status"}, {"expiring-within", "admin.expiringWithin"},
+    {"json", "admin.json"},     {"all", "admin.all"},
+};
+
+// What a command takes: the words after it and the options. Anything else is bad usage, refused
+// before anything runs: an ignored word made `rotate-kek FILE` (without --new-key-file) re-seal
+// under the current KEK and report success, and `list failed` list every domain.
+struct CommandUsage {
+    std::string_view name;
+    std::size_t fewestWords;
+    std::size_t mostWords;
+    std::vector<std::string_view> options;
+    std::string_view usage;
+};
+const std::vector<CommandUsage> kCommandUsages = {
+    {"migrate", 0, 0, {}, "migrate"},
+    {"list", 0, 0, {"status", "expiring-within", "json"},
+     "list [--status S] [--expiring-within 30d] [--json]"},
+    {"show", 1, 1, {"json"}, "show DOMAIN_ID [--json]"},
+    {"renew", 1, 1, {}, "renew DOMAIN_ID"},
+    {"ari-refresh", 0, 1, {"all", "json"}, "ari-refresh DOMAIN_ID|--all [--json]"},
+    {"retry", 1, 1, {"json"}, "retry DOMAIN_ID [--json]"},
+    {"delete", 1, 1, {}, "delete DOMAIN_ID"},
+    {"export-cert", 1, 1, {"out"}, "export-cert DOMAIN_ID --out DIR"},
+    {"rotate-kek", 0, 0, {"new-key-file"}, "rotate-kek [--new-key-file FILE]"},
+    {"handler-procs", 0, 0, {}, "handler-procs"},
+    {"host-check", 0, 0, {}, "host-check"},
+};
 
 class AdminApplication : public Poco::Util::Application {
 protected:
@@ -109,6 +150,7 @@ protected:
             std::cerr << "usage: dnsh-admin COMMAND (try --help)\n";
             return EXIT_USAGE;
         }
+        if (!usageFits(arguments)) return EXIT_USAGE;
         try {
             // export-cert, rotate-kek, retry and delete open private keys.
             dnsh::disableCoreDumps();
@@ -140,8 +182,9 @@ protected:
                 return issuerCommand(database, config, arguments);
             if (command == "export-cert") return exportCert(database, config, arguments);
             if (command == "rotate-kek") return rotateKek(database, config);
-            std::cerr << "unknown command: " << command << " (try --help)\n";
-            return EXIT_USAGE;
+            // usageFits knows a command this does not dispatch.
+            std::cerr << "dnsh-admin " << command << ": not dispatched\n";
+            return EXIT_SOFTWARE;
         } catch (const dnsh::ConfigError& e) {
             std::cerr << "configuration error: " << e.what() << "\n";
             return EXIT_CONFIG;
@@ -156,6 +199,39 @@ protected:
 
 private:
     bool json() const { return config().hasProperty("admin.json"); }
+
+    // The command is known, and takes the words and options given (kCommandUsages); else says
+    // what is wrong and the command's usage on stderr.
+    bool usageFits(const std::vector<std::string>& arguments) const {
+        const std::string& command = arguments[0];
+        const auto usage =
+            std::find_if(kCommandUsages.begin(), kCommandUsages.end(),
+                         [&](const CommandUsage& known) { return known.name == command; });
+        if (usage == kCommandUsages.end()) {
+            std::cerr << "unknown command: " << command << " (try --help)\n";
+            return false;
+        }
+        bool fits = true;
+        const std::size_t words = arguments.size() - 1;
+        if (words > usage->mostWords) {
+            std::cerr << "dnsh-admin " << command << ": unexpected argument "
+                      << arguments[usage->mostWords + 1] << "\n";
+            fits = false;
+        } else if (words < usage->fewestWords) {
+            fits = false;
+        }
+        for (const CommandOption& option : kCommandOptions) {
+            if (!config().hasProperty(std::string(option.property))) continue;
+            if (std::find(usage->options.begin(), usage->options.end(), option.name) !=
+                usage->options.end())
+                continue;
+            std::cerr << "dnsh-admin " << command << ": --" << option.name
+                      << " does not apply to it\n";
+            fits = false;
+        }
+        if (!fits) std::cerr << "usage: dnsh-admin " << usage->usage << "\n";
+        return fits;
+    }
 
     // "30d" (days), or a duration of the README ("12h", "90m").
     static std::chrono::milliseconds parseWithin(const std::string& text) {
@@ -211,10 +287,6 @@ private:
 
     int show(dnsh::Database& database, const dnsh::Config& config,
              const std::vector<std::string>& arguments) {
-        if (arguments.size() != 2) {
-            std::cerr << "usage: dnsh-admin show DOMAIN_ID [--json]\n";
-            return EXIT_USAGE;
-        }
         const auto view = dnsh::domainJson(dnsh::findDomain(database, arguments[1]),
                                            dnsh::viewSettings(database, config));
         if (json()) {
@@ -229,10 +301,6 @@ private:
     }
 
     int renew(dnsh::Database& database, const std::vector<std::string>& arguments) {
-        if (arguments.size() != 2) {
-            std::cerr << "usage: dnsh-admin renew DOMAIN_ID\n";
-            return EXIT_USAGE;
-        }
         dnsh::renewNow(database, arguments[1]);
         std::cout << "renewal of " << arguments[1] << " starts at the scheduler's next scan\n";
         return EXIT_OK;
@@ -244,7 +312,7 @@ private:
     int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
                    const std::vector<std::string>& arguments) {
         const bool all = this->config().hasProperty("admin.all");
-        if (all == (arguments.size() == 2) || arguments.size() > 2) {
+        if (all == (arguments.size() == 2)) {
             std::cerr << "usage: dnsh-admin ari-refresh DOMAIN_ID|--all [--json]\n";
             return EXIT_USAGE;
         }
@@ -300,10 +368,6 @@ private:
     // retry and delete go through the issuer, as the API's handlers do.
     int issuerCommand(dnsh::Database& database, const dnsh::Config& config,
                       const std::vector<std::string>& arguments) {
-        if (arguments.size() != 2) {
-            std::cerr << "usage: dnsh-admin " << arguments[0] << " DOMAIN_ID\n";
-            return EXIT_USAGE;
-        }
         const dnsh::DnsResolver resolver = dnsh::DnsResolver::fromConfig(config);
         dnsh::Issuer issuer(database, config, resolver, dnsh::CaCaller::Scheduler);
         if (arguments[0] == "delete") {
@@ -332,7 +396,7 @@ private:
     int exportCert(dnsh::Database& database, const dnsh::Config& config,
                    const std::vector<std::string>& arguments) {
         const std::string out = this->config().getString("admin.out", "");
-        if (arguments.size() != 2 || out.empty()) {
+        if (out.empty()) {
             std::cerr << "usage: dnsh-admin export-cert DOMAIN_ID --out DIR\n";
             return EXIT_USAGE;
         }
@@ -364,4 +428,18 @@ private:
 
 }  // namespace
 
-POCO_APP_MAIN(AdminApplication)
+// POCO_APP_MAIN, but an option init() refuses (unknown, or without its value) is bad usage,
+// 64 as the README says, not 78 (EX_CONFIG) as POCO_APP_MAIN answers any exception of init().
+int main(int argc, char** argv) {
+    Poco::AutoPtr<AdminApplication> app = new AdminApplication;
+    try {
+        app->init(argc, argv);
+    } catch (const Poco::Util::OptionException& e) {
+        std::cerr << "dnsh-admin: " << e.displayText() << " (try --help)\n";
+        return Poco::Util::Application::EXIT_USAGE;
+    } catch (const Poco::Exception& e) {
+        app->logger().log(e);
+        return Poco::Util::Application::EXIT_CONFIG;
+    }
+    return app->run();
+}

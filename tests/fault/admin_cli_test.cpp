@@ -104,6 +104,18 @@ TEST_CASE("dnsh-admin: retry places a fresh order for a failed domain, delete re
     CHECK(admin("delete " + domain.id).exitCode == 65);
 }
 
+TEST_CASE("dnsh-admin: a word or an option the command does not take is refused with 64") {
+    // --status meant: the word was ignored and every domain listed, exit 0.
+    const CommandResult listed = admin("list failed");
+    INFO(listed.output);
+    CHECK(listed.exitCode == 64);  // EX_USAGE
+    CHECK(listed.output.find("usage: dnsh-admin list") != std::string::npos);
+    CHECK(listed.output.find("DOMAIN") == std::string::npos);  // no table
+    CHECK(admin("migrate extra").exitCode == 64);
+    // An option of another command: renew has no --json (it was 65, the unknown domain).
+    CHECK(admin("renew 0123456789abcdef0123456789abcdef --json").exitCode == 64);
+}
+
 TEST_CASE("dnsh-admin migrate: a DATABASE_URL libpq refuses is named in the error, no password") {
     // An option value libpq refuses before it connects: PQping says only PQPING_NO_ATTEMPT, and
     // the log used to say "PostgreSQL is not accepting connections" for it.

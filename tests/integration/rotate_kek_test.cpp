@@ -156,3 +156,24 @@ TEST_CASE("rotate-kek refuses a --new-key-file that does not exist and changes n
     CHECK(db.text("SELECT key_id FROM certificates WHERE domain_id = '" + domainId + "'") ==
           current.keyId());
 }
+
+TEST_CASE("rotate-kek with a word and no --new-key-file is bad usage and changes nothing") {
+    const TempKek first, second;
+    const KeyEncryptor older = KeyEncryptor::fromFile(second.path);
+    ScratchDatabase db("dnsh_rotate");
+    // Mid-rotation: the first file seals, the key is still under the second.
+    const std::string ring = first.path + "," + second.path;
+    REQUIRE(admin(db.url(), ring, "migrate") == 0);
+    const std::string domainId = randomHex(16);
+    insertSealedCertificate(db, domainId, older, "KEY-MATERIAL");
+    const std::string before = sealedState(db);
+    // --new-key-file forgotten: the word was ignored, the key re-sealed under the first file's
+    // KEK with exit 0, and the operator would go on to retire KEKs believing FILE sealed it.
+    CHECK(admin(db.url(), ring, "rotate-kek " + second.path) == 64);  // EX_USAGE
+    CHECK(sealedState(db) == before);
+    CHECK(db.text("SELECT key_id FROM certificates WHERE domain_id = '" + domainId + "'") ==
+          older.keyId());
+    // An option no command has (--expiring-within meant): Poco's option parsing refuses it,
+    // which answered 78 (EX_CONFIG) as if a setting were wrong.
+    CHECK(admin(db.url(), ring, "list --expires-within 7d") == 64);
+}
