@@ -117,7 +117,7 @@ protected:
             "Commands:\n"
             "  migrate                            apply the schema migrations to DATABASE_URL\n"
             "  list [--status S] [--expiring-within 30d] [--json]\n"
-            "                                     domains by soonest certificate expiry\n"
+            "                                     every domain by soonest certificate expiry\n"
             "  show DOMAIN_ID [--json]            the domain view, as GET /domains/{id}\n"
             "  renew DOMAIN_ID                    renew the certificate now, whatever renew_at\n"
             "  ari-refresh DOMAIN_ID|--all [--json]\n"
@@ -256,10 +256,12 @@ private:
                 return EXIT_USAGE;
             }
         }
-        const auto rows = dnsh::listDomainSummaries(database, status, within, 10000);
+        // Every row, printed as its page comes (forEachDomainSummary): memory stays bounded
+        // and the JSON array is written one item at a time.
         if (json()) {
-            Poco::JSON::Array items;
-            for (const auto& row : rows) {
+            std::cout << "[";
+            bool first = true;
+            dnsh::forEachDomainSummary(database, status, within, [&](const auto& row) {
                 Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
                 item.set("id", row.id);
                 item.set("domain_name", row.domainName);
@@ -268,20 +270,22 @@ private:
                                                              : Poco::Dynamic::Var(row.expiresAt));
                 item.set("renew_at", row.renewAt.empty() ? Poco::Dynamic::Var()
                                                          : Poco::Dynamic::Var(row.renewAt));
-                items.add(item);
-            }
-            items.stringify(std::cout);
-            std::cout << "\n";
+                if (!first) std::cout << ",";
+                first = false;
+                item.stringify(std::cout);
+            });
+            std::cout << "]\n";
             return EXIT_OK;
         }
         std::cout << std::left << std::setw(34) << "ID" << std::setw(40) << "DOMAIN"
                   << std::setw(21) << "STATUS" << std::setw(22) << "EXPIRES"
                   << "RENEWS\n";
-        for (const auto& row : rows)
+        dnsh::forEachDomainSummary(database, status, within, [](const auto& row) {
             std::cout << std::setw(34) << row.id << std::setw(40) << row.domainName << std::setw(21)
                       << row.status << std::setw(22)
                       << (row.expiresAt.empty() ? "-" : row.expiresAt)
                       << (row.renewAt.empty() ? "-" : row.renewAt) << "\n";
+        });
         return EXIT_OK;
     }
 

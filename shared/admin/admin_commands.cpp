@@ -9,13 +9,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include "core/error.hpp"
 #include "db/database.hpp"
 #include "db/sql.hpp"
-#include "db/sql_time.hpp"
 #include "db/transaction.hpp"
 #include "domain/domain_lock.hpp"
 #include "domain/domain_name.hpp"
@@ -168,31 +168,125 @@ int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& keys) {
     });
 }
 
-std::vector<DomainSummary> listDomainSummaries(
-    Database& database, const std::string& status,
-    std::optional<std::chrono::milliseconds> expiringWithin, int limit) {
-    using Row = Poco::Tuple<std::string, std::string, std::string, std::string, std::string>;
-    std::vector<Row> rows;
-    const Poco::Int64 withinMs = expiringWithin ? expiringWithin->count() : -1;
-    database.withSession([&](Poco::Data::Session& session) {
-        std::string statusFilter = status;
-        Poco::Int64 within = withinMs;
-        int rowLimit = limit;
-        session << "SELECT d.id, d.domain_name, d.status, coalesce(" DNSH_RFC3339(
-                       "c.expires_at") ", ''), coalesce(" DNSH_RFC3339("c.renew_at") ", '') "
-                   "FROM domains d LEFT JOIN LATERAL (SELECT expires_at, renew_at FROM "
-                   "certificates WHERE domain_id = d.id ORDER BY created_at DESC, id DESC "
-                   "LIMIT 1) c ON true "
-                   "WHERE ($1 = '' OR d.status = $1) AND ($2::bigint < 0 OR "
-                   "c.expires_at < now() + $2::bigint * interval '1 millisecond') "
-                   "ORDER BY c.expires_at NULLS LAST, d.created_at LIMIT $3",
-            use(statusFilter), use(within), use(rowLimit), into(rows), now;
-        return true;
-    });
-    std::vector<DomainSummary> summaries;
-    for (const auto& row : rows)
-        summaries.push_back({row.get<0>(), row.get<1>(), row.get<2>(), row.get<3>(), row.get<4>()});
-    return summaries;
+namespace {
+
+// Rows per page of the list: one statement each, one page held in memory at a time.
+constexpr int kListPageRows = 1000;
+
+// The list in two stretches, each walked by key along an index: the domains with a current
+// certificate by (expires_at, created_at, id) from certificates_newest_expiry_idx, then those
+// without one by (created_at, id) from domains_newest_idx. The current certificate is the one
+// not superseded: the newest by (created_at, id), kept so by certificates_mark_newest.
+enum class ListStretch { WithCertificate, WithoutCertificate };
+
+// The ORDER BY columns of a page's last row: the next page starts after it.
+struct ListCursor {
+    long long expiresAtMicros = 0;  // WithCertificate only
+    long long createdAtMicros = 0;
+    std::string id;
+};
+
+// A timestamptz from `placeholder`, microseconds since 1970: exact, as in listPage.
+std::string fromMicros(const std::string& placeholder) {
+    std::string sql = "('epoch'::timestamptz + ";
+    sql += placeholder;
+    sql += "::bigint * interval '1 microsecond')";
+    return sql;
+}
+
+// One page. One statement text per kind of page (a status or not, an expiry bound or not,
+// first or later) with no condition a parameter switches off, so that every plan of it, the
+// plan cache's generic one too, starts its index scan at the cursor (as listPage does).
+SqlRows readListPage(Poco::Data::Session& session, ListStretch stretch,
+                     const std::string& status, std::optional<Poco::Int64> withinMs,
+                     const std::optional<ListCursor>& after) {
+    std::vector<SqlValue> params;
+    auto parameter = [&params](SqlValue value) {
+        params.push_back(std::move(value));
+        std::string placeholder = "$";
+        placeholder += std::to_string(params.size());
+        return placeholder;
+    };
+    const bool withCertificate = stretch == ListStretch::WithCertificate;
+    std::string sql;
+    if (withCertificate)
+        sql = "SELECT d.id, d.domain_name, d.status, c.expires_at, c.renew_at, d.created_at "
+              "FROM certificates c JOIN domains d ON d.id = c.domain_id "
+              "WHERE c.superseded_at IS NULL";
+    else
+        sql = "SELECT d.id, d.domain_name, d.status, NULL::timestamptz AS expires_at, "
+              "NULL::timestamptz AS renew_at, d.created_at FROM domains d "
+              "WHERE NOT EXISTS (SELECT 1 FROM certificates c WHERE c.domain_id = d.id "
+              "AND c.superseded_at IS NULL)";
+    if (!status.empty()) {
+        sql += " AND d.status = ";
+        sql += parameter(status);
+    }
+    if (withinMs && withCertificate) {
+        sql += " AND c.expires_at < now() + ";
+        sql += parameter(*withinMs);
+        sql += "::bigint * interval '1 millisecond'";
+    }
+    if (after) {
+        std::string expiresAt;
+        if (withCertificate) expiresAt = fromMicros(parameter(after->expiresAtMicros));
+        const std::string createdAt = fromMicros(parameter(after->createdAtMicros));
+        const std::string id = parameter(after->id);
+        std::string rest = "(d.created_at, d.id) > (";
+        rest += createdAt;
+        rest += ", ";
+        rest += id;
+        rest += ")";
+        if (withCertificate) {
+            // The bound alone is what the index scan can start at.
+            sql += " AND c.expires_at >= ";
+            sql += expiresAt;
+            sql += " AND (c.expires_at > ";
+            sql += expiresAt;
+            sql += " OR ";
+            sql += rest;
+            sql += ")";
+        } else {
+            sql += " AND ";
+            sql += rest;
+        }
+    }
+    sql += withCertificate ? " ORDER BY c.expires_at, d.created_at, d.id"
+                           : " ORDER BY d.created_at, d.id";
+    sql += " LIMIT ";
+    sql += std::to_string(kListPageRows);
+    return runSql(session, sql, params, SqlResults::Binary);
+}
+
+}  // namespace
+
+void forEachDomainSummary(Database& database, const std::string& status,
+                          std::optional<std::chrono::milliseconds> expiringWithin,
+                          const std::function<void(const DomainSummary&)>& each) {
+    const std::optional<Poco::Int64> withinMs =
+        expiringWithin ? std::optional<Poco::Int64>(expiringWithin->count()) : std::nullopt;
+    for (const ListStretch stretch :
+         {ListStretch::WithCertificate, ListStretch::WithoutCertificate}) {
+        // An expiry bound leaves out every domain without a certificate.
+        if (stretch == ListStretch::WithoutCertificate && withinMs) break;
+        std::optional<ListCursor> after;
+        for (;;) {
+            const SqlRows rows = database.withSession([&](Poco::Data::Session& session) {
+                return readListPage(session, stretch, status, withinMs, after);
+            });
+            for (int row = 0; row < rows.size(); ++row)
+                each(DomainSummary{rows.text(row, "id"), rows.text(row, "domain_name"),
+                                   rows.text(row, "status"),
+                                   rows.rfc3339(row, "expires_at").value_or(""),
+                                   rows.rfc3339(row, "renew_at").value_or("")});
+            if (rows.size() < kListPageRows) break;
+            const int last = rows.size() - 1;
+            after = ListCursor{stretch == ListStretch::WithCertificate
+                                   ? rows.unixMicros(last, "expires_at")
+                                   : 0,
+                               rows.unixMicros(last, "created_at"), rows.text(last, "id")};
+        }
+    }
 }
 
 void renewNow(Database& database, const std::string& domainId) {

@@ -1,6 +1,7 @@
 #pragma once
 // Operator commands behind dnsh-admin (tools/dnsh_admin.cpp).
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,11 +30,14 @@ struct DomainSummary {
     std::string renewAt;
 };
 
-// Domains by soonest expiry (those without a certificate last), optionally of one status and
-// with a certificate expiring within `expiringWithin`; at most `limit`.
-std::vector<DomainSummary> listDomainSummaries(
-    Database& database, const std::string& status,
-    std::optional<std::chrono::milliseconds> expiringWithin, int limit);
+// Every domain by soonest expiry of its current certificate (ties by registration, then id;
+// those without a certificate last), optionally of one status and with a certificate expiring
+// within `expiringWithin`, each handed to `each` as it comes. Read in pages walked by key, so
+// memory stays bounded however many domains there are; a domain changed while the walk runs
+// may be seen at its old place, its new one, or both.
+void forEachDomainSummary(Database& database, const std::string& status,
+                          std::optional<std::chrono::milliseconds> expiringWithin,
+                          const std::function<void(const DomainSummary&)>& each);
 
 // dnsh-admin renew: the newest certificate of an active domain renews now, whatever renew_at
 // said. Error(NotFound) for an unknown domain, Error(BadRequest) when there is nothing to renew
