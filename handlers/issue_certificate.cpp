@@ -10,6 +10,8 @@ int main() {
              // One per process: the CA connection and the account stay warm across requests.
              static dnsh::Issuer issuer(context.database, context.config, context.resolver,
                                          dnsh::CaCaller::Handler);
-             return dnsh::jsonResponse(202, dnsh::issuanceJson(issuer.start(request.param("id"))));
+             return dnsh::jsonResponse(
+                 202, dnsh::issuanceJson(
+                          issuer.start(request.param("id"), dnsh::IssueRequester::Client)));
          }});
 }

@@ -30,6 +30,7 @@
 #include "config/config.hpp"
 #include "config/duration.hpp"
 #include "core/error.hpp"
+#include "core/failure_code.hpp"
 #include "core/process_hardening.hpp"
 #include "db/database.hpp"
 #include "db/database_host.hpp"
@@ -82,6 +83,25 @@ const std::vector<CommandUsage> kCommandUsages = {
     {"host-check", 0, 0, {}, "host-check"},
 };
 
+bool caRateLimited(const dnsh::Error& error) {
+    return error.errorCode() == dnsh::toString(dnsh::FailureCode::CaRateLimited);
+}
+
+// Exit codes of a failed command (README "Operating it"). A wait (the domain's, or the CA's
+// rate limit just met) is 75: trying later helps, and the message says when.
+int exitCodeOf(const dnsh::Error& error) {
+    using App = Poco::Util::Application;
+    if (caRateLimited(error)) return App::EXIT_TEMPFAIL;
+    switch (error.code()) {
+        case dnsh::ErrorCode::NotFound:
+            return App::EXIT_DATAERR;
+        case dnsh::ErrorCode::TooManyRequests:
+            return App::EXIT_TEMPFAIL;
+        default:
+            return App::EXIT_SOFTWARE;
+    }
+}
+
 class AdminApplication : public Poco::Util::Application {
 protected:
     void defineOptions(Poco::Util::OptionSet& options) override {
@@ -123,7 +143,8 @@ protected:
             "  ari-refresh DOMAIN_ID|--all [--json]\n"
             "                                     ask the CA's renewalInfo (RFC 9773) again now;\n"
             "                                     a window that has opened renews at once\n"
-            "  retry DOMAIN_ID [--json]           a fresh order for a failed domain\n"
+            "  retry DOMAIN_ID [--json]           a fresh order for a failed domain, at once:\n"
+            "                                     only a CA's rate-limit wait holds it (exit 75)\n"
             "  delete DOMAIN_ID                   as DELETE /domains/{id}\n"
             "  export-cert DOMAIN_ID --out DIR    write cert.pem, chain.pem and key.pem (0600)\n"
             "  rotate-kek                         re-encrypt every private key under the first\n"
@@ -189,8 +210,12 @@ protected:
             std::cerr << "configuration error: " << e.what() << "\n";
             return EXIT_CONFIG;
         } catch (const dnsh::Error& e) {
-            std::cerr << "dnsh-admin " << arguments[0] << ": " << e.what() << "\n";
-            return e.code() == dnsh::ErrorCode::NotFound ? EXIT_DATAERR : EXIT_SOFTWARE;
+            std::cerr << "dnsh-admin " << arguments[0] << ": " << e.what();
+            // The CA's wait travels as the API's Retry-After, not in the message.
+            if (caRateLimited(e) && e.retryAfter())
+                std::cerr << " (try again in " << e.retryAfter()->count() << " s)";
+            std::cerr << "\n";
+            return exitCodeOf(e);
         } catch (const std::exception& e) {
             std::cerr << "dnsh-admin " << arguments[0] << " failed: " << e.what() << "\n";
             return EXIT_SOFTWARE;
@@ -379,7 +404,8 @@ private:
             std::cout << "deleted " << arguments[1] << "\n";
             return EXIT_OK;
         }
-        const auto started = issuer.start(arguments[1]);
+        // The operator's retry: the backoff after failures does not hold it back.
+        const auto started = issuer.start(arguments[1], dnsh::IssueRequester::Operator);
         if (json()) {
             dnsh::issuanceJson(started)->stringify(std::cout);
             std::cout << "\n";

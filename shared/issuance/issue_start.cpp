@@ -122,7 +122,7 @@ auto withOrders(Database& database, Work&& work) {
 
 StartedIssuance startIssuance(Database& database, const Config& config,
                               const DnsResolver& resolver, const CaAccounts& cas,
-                              const std::string& domainId) {
+                              const std::string& domainId, IssueRequester requester) {
     // Where a call spends its time goes on the "certificate order created" line.
     auto mark = std::chrono::steady_clock::now();
     const Domain domain = findDomain(database, domainId);
@@ -137,7 +137,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     const std::string owner = "issue-certificate:" + orderId;
     const OrderStore::IssueClaim claim = withOrders(database, [&](OrderStore& orders) {
         return orders.claimIssue(orderId, domain.id, domain.status, owner,
-                                 kIssueClaimLease.count());
+                                 kIssueClaimLease.count(), requester);
     });
     using Claim = OrderStore::IssueClaim::Outcome;
     switch (claim.outcome) {

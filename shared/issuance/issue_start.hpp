@@ -10,6 +10,7 @@
 #include "domain/domain.hpp"
 #include "domain/validation_method.hpp"
 #include "issuance/ca_accounts.hpp"
+#include "issuance/issue_requester.hpp"
 
 namespace dnsh {
 
@@ -29,9 +30,10 @@ struct StartedIssuance {
 // retry backoff after a failure), BadRequest caa_forbidden (CAA does not let the CA issue),
 // FailedDependency (a CAA lookup failed; with Retry-After), BadGateway (CA unreachable, slower
 // than ACME_HANDLER_TIMEOUT or refusing; with a Retry-After when trying again may help). On
-// every error the domain is unchanged.
+// every error the domain is unchanged. TooManyRequests for an Operator only within a CA's
+// rate-limit wait (issue_requester.hpp).
 StartedIssuance startIssuance(Database& database, const Config& config,
                               const DnsResolver& resolver, const CaAccounts& cas,
-                              const std::string& domainId);
+                              const std::string& domainId, IssueRequester requester);
 
 }  // namespace dnsh

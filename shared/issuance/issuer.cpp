@@ -25,8 +25,8 @@ Issuer::Issuer(Database& database, const Config& config, const DnsResolver& reso
       cas_(database, config, encryptor_, caller),
       parts_{database, config, resolver, encryptor_, cas_, publishers_} {}
 
-StartedIssuance Issuer::start(const std::string& domainId) {
-    return startIssuance(database_, config_, parts_.resolver, cas_, domainId);
+StartedIssuance Issuer::start(const std::string& domainId, IssueRequester requester) {
+    return startIssuance(database_, config_, parts_.resolver, cas_, domainId, requester);
 }
 
 StepOutcome Issuer::advance(const std::string& orderId, const std::string& leaseOwner) {

@@ -28,8 +28,8 @@ public:
     Issuer(const Issuer&) = delete;
     Issuer& operator=(const Issuer&) = delete;
 
-    // POST /domains/{id}/issue-certificate (issue_start.hpp).
-    StartedIssuance start(const std::string& domainId);
+    // POST /domains/{id}/issue-certificate and dnsh-admin retry (issue_start.hpp).
+    StartedIssuance start(const std::string& domainId, IssueRequester requester);
 
     // One turn of a claimed order. Throws LeaseLost when another replica owns it now.
     StepOutcome advance(const std::string& orderId, const std::string& leaseOwner);

@@ -17,6 +17,7 @@
 #include "domain/status.hpp"
 #include "domain/validation_method.hpp"
 #include "issuance/challenge_method.hpp"
+#include "issuance/issue_requester.hpp"
 #include "issuance/order_step.hpp"
 
 namespace dnsh {
@@ -168,12 +169,14 @@ public:
         int failures = 0;  // issuances of the domain that failed in a row
         std::string status;
     };
-    // In one transaction, the domain row locked: unless it moved, is within its retry backoff
-    // or has a live order, a claim: an issue order in place_order leased to `owner` for
-    // `leaseMs`, which no scheduler takes (its next attempt is 'infinity'). A claim whose lease
-    // ran out (its process died) is abandoned first. The unique index on live orders backs it.
+    // In one transaction, the domain row locked: unless it moved, is within a retry wait that
+    // holds for `requester` or has a live order, a claim: an issue order in place_order leased
+    // to `owner` for `leaseMs`, which no scheduler takes (its next attempt is 'infinity'). A
+    // claim whose lease ran out (its process died) is abandoned first. The unique index on
+    // live orders backs it.
     IssueClaim claimIssue(const std::string& orderId, const std::string& domainId,
-                          DomainStatus from, const std::string& owner, Poco::Int64 leaseMs);
+                          DomainStatus from, const std::string& owner, Poco::Int64 leaseMs,
+                          IssueRequester requester);
     // The CA's order for the claim: in one transaction the domain `from` -> certificate_pending
     // and the claim becomes the order with its challenges, due now and leased to nobody. False
     // (nothing written) when the domain moved or the claim is no longer `owner`'s.

@@ -50,7 +50,8 @@ void OrderStore::setPersistIssuer(Poco::Int64 accountId, const std::string& issu
 
 OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
                                               const std::string& domainId, DomainStatus from,
-                                              const std::string& owner, Poco::Int64 leaseMs) {
+                                              const std::string& owner, Poco::Int64 leaseMs,
+                                              IssueRequester requester) {
     IssueClaim claim;
     inTransaction(session_, [&] {
         // The domain row first, as every writer of a domain and its orders locks them.
@@ -63,7 +64,12 @@ OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
         claim.status = domain.text(0, "status");
         claim.failures = static_cast<int>(domain.integer(0, "issue_failures"));
         if (claim.status != toString(from)) return false;
-        if (domain.integer(0, "wait_ms") > 0) {
+        // With no failure in a row issue_retry_at is a CA's rate-limit wait (dropIssueClaim),
+        // which holds for an operator too. With failures it is their backoff, which an operator
+        // skips, along with any rate-limit wait after them: the one column cannot tell those
+        // apart, and the CA refusing again only extends it.
+        const bool waitHolds = requester == IssueRequester::Client || claim.failures == 0;
+        if (waitHolds && domain.integer(0, "wait_ms") > 0) {
             claim.outcome = IssueClaim::Outcome::TooSoon;
             claim.waitMs = domain.integer(0, "wait_ms");
             return false;

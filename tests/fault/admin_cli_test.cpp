@@ -104,6 +104,44 @@ TEST_CASE("dnsh-admin: retry places a fresh order for a failed domain, delete re
     CHECK(admin("delete " + domain.id).exitCode == 65);
 }
 
+TEST_CASE("dnsh-admin retry: the backoff after failures does not hold an operator back") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("admin-backoff", leftovers);
+    // Five failures in a row, the next try two hours away: the operator has fixed the DNS with
+    // the customer. The retry was refused as issue-certificate's 429, exit 70.
+    std::string failed =
+        "UPDATE domains SET status = 'failed', error = 'test', error_code = 'internal', "
+        "issue_failures = 5, issue_retry_at = now() + interval '2 hours' WHERE id = ";
+    failed += quoted(domain.id);
+    execute(failed);
+    const CommandResult retried = admin("retry " + domain.id);
+    INFO(retried.output);
+    REQUIRE(retried.exitCode == 0);
+    std::string status = "SELECT status FROM domains WHERE id = ";
+    status += quoted(domain.id);
+    CHECK(scalar(status) == "certificate_pending");
+    CHECK(admin("delete " + domain.id).exitCode == 0);
+}
+
+TEST_CASE("dnsh-admin retry within a CA's rate-limit wait exits 75 and says how long") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("admin-ratelimited", leftovers);
+    // No failure in a row: the wait is the one after the CA's rate limit, which holds (asking
+    // sooner only earns another refusal). It exited 70, as for a broken database.
+    std::string limited =
+        "UPDATE domains SET issue_retry_at = now() + interval '2 hours' WHERE id = ";
+    limited += quoted(domain.id);
+    execute(limited);
+    const CommandResult refused = admin("retry " + domain.id);
+    INFO(refused.output);
+    CHECK(refused.exitCode == 75);  // EX_TEMPFAIL
+    CHECK(refused.output.find("rate-limiting") != std::string::npos);
+    CHECK(refused.output.find("retry in ") != std::string::npos);
+    std::string status = "SELECT status FROM domains WHERE id = ";
+    status += quoted(domain.id);
+    CHECK(scalar(status) == "verified");
+}
+
 TEST_CASE("dnsh-admin: a word or an option the command does not take is refused with 64") {
     // --status meant: the word was ignored and every domain listed, exit 0.
     const CommandResult listed = admin("list failed");
