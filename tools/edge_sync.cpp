@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
                          "Keeps EDGE_DIR (and HAProxy through EDGE_HAPROXY_SOCKET) serving the\n"
                          "newest certificate of every domain. Settings from the environment:\n"
                          "DATABASE_URL, KEY_ENCRYPTION_KEY_FILE, EDGE_DIR, EDGE_HAPROXY_SOCKET,\n"
-                         "EDGE_RELOAD_COMMAND, EDGE_RELOAD_MIN_INTERVAL, EDGE_RELOAD_TIMEOUT,\n"
-                         "EDGE_GROUP, EDGE_RECONCILE_INTERVAL,\n"
+                         "EDGE_RELOAD_COMMAND, EDGE_RELOAD_ON, EDGE_RELOAD_MIN_INTERVAL,\n"
+                         "EDGE_RELOAD_TIMEOUT, EDGE_GROUP, EDGE_RECONCILE_INTERVAL,\n"
                          "EDGE_POLL_INTERVAL, EDGE_LISTEN, EDGE_AGENT_NAME, DB_KEEPALIVE_*,\n"
                          "PGCONNECT_TIMEOUT, LOG_LEVEL (README).\n";
             return 0;

@@ -198,7 +198,7 @@ std::string fromMicros(const std::string& placeholder) {
 // first or later) with no condition a parameter switches off, so that every plan of it, the
 // plan cache's generic one too, starts its index scan at the cursor (as listPage does).
 SqlRows readListPage(Poco::Data::Session& session, ListStretch stretch,
-                     const std::string& status, std::optional<Poco::Int64> withinMs,
+                     const std::string& status, bool expiryBound, Poco::Int64 withinMs,
                      const std::optional<ListCursor>& after) {
     std::vector<SqlValue> params;
     auto parameter = [&params](SqlValue value) {
@@ -222,9 +222,9 @@ SqlRows readListPage(Poco::Data::Session& session, ListStretch stretch,
         sql += " AND d.status = ";
         sql += parameter(status);
     }
-    if (withinMs && withCertificate) {
+    if (expiryBound && withCertificate) {
         sql += " AND c.expires_at < now() + ";
-        sql += parameter(*withinMs);
+        sql += parameter(withinMs);
         sql += "::bigint * interval '1 millisecond'";
     }
     if (after) {
@@ -263,16 +263,17 @@ SqlRows readListPage(Poco::Data::Session& session, ListStretch stretch,
 void forEachDomainSummary(Database& database, const std::string& status,
                           std::optional<std::chrono::milliseconds> expiringWithin,
                           const std::function<void(const DomainSummary&)>& each) {
-    const std::optional<Poco::Int64> withinMs =
-        expiringWithin ? std::optional<Poco::Int64>(expiringWithin->count()) : std::nullopt;
+    // Two plain values, not an optional: GCC 12 -O2 sees the optional's value as maybe unset.
+    const bool expiryBound = expiringWithin.has_value();
+    const Poco::Int64 withinMs = expiryBound ? expiringWithin->count() : 0;
     for (const ListStretch stretch :
          {ListStretch::WithCertificate, ListStretch::WithoutCertificate}) {
         // An expiry bound leaves out every domain without a certificate.
-        if (stretch == ListStretch::WithoutCertificate && withinMs) break;
+        if (stretch == ListStretch::WithoutCertificate && expiryBound) break;
         std::optional<ListCursor> after;
         for (;;) {
             const SqlRows rows = database.withSession([&](Poco::Data::Session& session) {
-                return readListPage(session, stretch, status, withinMs, after);
+                return readListPage(session, stretch, status, expiryBound, withinMs, after);
             });
             for (int row = 0; row < rows.size(); ++row)
                 each(DomainSummary{rows.text(row, "id"), rows.text(row, "domain_name"),

@@ -39,6 +39,11 @@ EdgeSettings loadEdgeSettings(const EnvironmentLookup& lookup) {
         throw ConfigError("invalid EDGE_HAPROXY_SOCKET=\"" + settings.haproxySocket +
                           "\": expected the absolute path of HAProxy's admin socket");
     settings.reloadCommand = valueOf(lookup, "EDGE_RELOAD_COMMAND");
+    if (const std::string on = valueOf(lookup, "EDGE_RELOAD_ON"); !on.empty()) {
+        if (on != "map" && on != "any")
+            throw ConfigError("invalid EDGE_RELOAD_ON=\"" + on + "\": expected map or any");
+        settings.reloadOn = on == "any" ? EdgeReloadOn::Any : EdgeReloadOn::Map;
+    }
     settings.reloadMinInterval =
         durationOf(lookup, "EDGE_RELOAD_MIN_INTERVAL", settings.reloadMinInterval);
     settings.reloadTimeout = durationOf(lookup, "EDGE_RELOAD_TIMEOUT", settings.reloadTimeout);

@@ -11,10 +11,16 @@
 
 namespace dnsh {
 
+// Which changes run EDGE_RELOAD_COMMAND: Map, nginx's wildcard map only (nginx reads the .pem
+// files at each handshake, HAProxy is told through its runtime API); Any, every file written or
+// removed, for a terminator that reads its files only when it starts or reloads.
+enum class EdgeReloadOn { Map, Any };
+
 struct EdgeSettings {
     std::string dir;             // EDGE_DIR (required): where the files go
     std::string haproxySocket;   // EDGE_HAPROXY_SOCKET: HAProxy's admin socket; empty: none
     std::string reloadCommand;   // EDGE_RELOAD_COMMAND: after the wildcard map changed
+    EdgeReloadOn reloadOn = EdgeReloadOn::Map;           // EDGE_RELOAD_ON: map or any
     std::chrono::milliseconds reloadMinInterval{10'000};  // EDGE_RELOAD_MIN_INTERVAL
     std::chrono::milliseconds reloadTimeout{60'000};      // EDGE_RELOAD_TIMEOUT: then killed
     std::optional<gid_t> group;  // EDGE_GROUP: key files 0640 for this group instead of 0600

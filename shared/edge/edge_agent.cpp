@@ -36,7 +36,7 @@ void sleepUnlessStopped(milliseconds duration, const std::atomic<bool>& stop) {
 
 int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                  const std::atomic<bool>& stop) {
-    EdgeDirectory directory(settings.dir, settings.group);
+    EdgeDirectory directory(settings.dir, settings.group, settings.reloadOn);
     const KeyEncryptor keys = KeyEncryptor::fromFile(options.keyEncryptionKeyFile);
     EdgeSource source(options.databaseUrl, options.databaseLimits,
                       settings.listen && !options.once);

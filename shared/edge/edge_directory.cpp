@@ -34,15 +34,18 @@ void writeAll(int fd, const std::string& content) {
     }
 }
 
-// Whether a change of this file needs EDGE_RELOAD_COMMAND (reloadDue()).
-bool readOnlyAtReload(const std::string& name) {
+// Whether a change of this file needs EDGE_RELOAD_COMMAND (reloadDue()). The agent's own
+// dot-files (manifest, marker) are read by no terminator.
+bool readOnlyAtReload(const std::string& name, EdgeReloadOn reloadOn) {
+    if (reloadOn == EdgeReloadOn::Any) return name.front() != '.';
     return name == kEdgeNginxWildcards;
 }
 
 }  // namespace
 
-EdgeDirectory::EdgeDirectory(const std::string& path, std::optional<gid_t> group)
-    : path_(path), group_(group) {
+EdgeDirectory::EdgeDirectory(const std::string& path, std::optional<gid_t> group,
+                             EdgeReloadOn reloadOn)
+    : path_(path), group_(group), reloadOn_(reloadOn) {
     if (::mkdir(path.c_str(), group ? 0750 : 0755) == 0) {
         if (group && ::chown(path.c_str(), static_cast<uid_t>(-1), *group) != 0)
             failWith("cannot give " + path + " to EDGE_GROUP");
@@ -142,7 +145,7 @@ bool EdgeDirectory::write(const std::string& name, const std::string& content, M
             (info.st_mode & 0777) == bits && (!group_ || info.st_gid == *group_))
             return false;
     }
-    if (readOnlyAtReload(name)) markReloadDue();
+    if (readOnlyAtReload(name, reloadOn_)) markReloadDue();
     writeAtomically(name, content, bits);
     return true;
 }
@@ -151,7 +154,7 @@ int EdgeDirectory::remove(const std::set<std::string>& names) {
     int removed = 0;
     for (const auto& name : names) {
         if (!owns(name)) continue;
-        if (readOnlyAtReload(name)) markReloadDue();
+        if (readOnlyAtReload(name, reloadOn_)) markReloadDue();
         if (::unlinkat(dirFd_, name.c_str(), 0) != 0 && errno != ENOENT)
             failWith("cannot remove " + pathOf(name));
         owned_.erase(name);

@@ -10,6 +10,8 @@
 #include <set>
 #include <string>
 
+#include "config/edge_config.hpp"
+
 namespace dnsh {
 
 class EdgeDirectory {
@@ -19,7 +21,9 @@ public:
     // directory's lock (another agent holding it: std::runtime_error saying so), removes the
     // temporary files an interrupted run left, and reads the manifest. `group`: the gid the key
     // files are shared with (mode 0640), or none (0600).
-    EdgeDirectory(const std::string& path, std::optional<gid_t> group);
+    // `reloadOn`: which changes make a reload due (reloadDue()).
+    EdgeDirectory(const std::string& path, std::optional<gid_t> group,
+                  EdgeReloadOn reloadOn = EdgeReloadOn::Map);
     ~EdgeDirectory();
     EdgeDirectory(const EdgeDirectory&) = delete;
     EdgeDirectory& operator=(const EdgeDirectory&) = delete;
@@ -46,9 +50,10 @@ public:
     // Whether a file a proxy reads only when it starts or reloads changed and no reload has been
     // told of it: a marker file, made (and the directory synced) before the first such change
     // after the last reload, so a run killed between its renames and EDGE_RELOAD_COMMAND leaves
-    // it for the next run. Only nginx's wildcard map is such a file (deploy/edge/nginx.conf.in):
-    // nginx opens the .pem files at every handshake and HAProxy is told through its runtime API,
-    // so a renewal (70 a second in a mass renewal) needs no reload.
+    // it for the next run. With EdgeReloadOn::Map only nginx's wildcard map is such a file
+    // (deploy/edge/nginx.conf.in): nginx opens the .pem files at every handshake and HAProxy is
+    // told through its runtime API, so a renewal (70 a second in a mass renewal) needs no reload;
+    // with Any every file is.
     bool reloadDue() const { return reloadDue_; }
     // The reload ran: the marker goes (unsynced: if a power cut brings it back, one more reload).
     void reloaded();
@@ -65,6 +70,7 @@ private:
 
     std::string path_;
     std::optional<gid_t> group_;
+    EdgeReloadOn reloadOn_;
     int dirFd_ = -1;
     int lockFd_ = -1;
     std::set<std::string> owned_;  // the manifest

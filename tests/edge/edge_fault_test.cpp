@@ -461,6 +461,15 @@ TEST_CASE(
     CHECK(lineCount(reloads) == 2);
     REQUIRE(host.syncOnce(counting).exitCode == 0);
     CHECK(lineCount(reloads) == 2);
+    // EDGE_RELOAD_ON=any, for a terminator that reads its files only when it reloads: the
+    // renewal runs it, a run with nothing changed does not.
+    auto everyChange = counting;
+    everyChange["EDGE_RELOAD_ON"] = "any";
+    domains.storeCertificate(id, name);
+    REQUIRE(host.syncOnce(everyChange).exitCode == 0);
+    CHECK(lineCount(reloads) == 3);
+    REQUIRE(host.syncOnce(everyChange).exitCode == 0);
+    CHECK(lineCount(reloads) == 3);
 }
 
 TEST_CASE("edge: 30 renewals a few hundred ms apart run EDGE_RELOAD_COMMAND 3 times at most") {

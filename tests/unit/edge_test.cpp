@@ -180,6 +180,7 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
     CHECK(defaults.pollInterval == milliseconds(30'000));
     CHECK(defaults.reloadMinInterval == milliseconds(10'000));
     CHECK(defaults.reloadTimeout == milliseconds(60'000));
+    CHECK(defaults.reloadOn == EdgeReloadOn::Map);
     CHECK(defaults.listen);
     CHECK_FALSE(defaults.group.has_value());
     CHECK(defaults.agentName.find(":/srv/edge") != std::string::npos);
@@ -190,6 +191,7 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
                                                         {"EDGE_POLL_INTERVAL", "2s"},
                                                         {"EDGE_RELOAD_MIN_INTERVAL", "1m"},
                                                         {"EDGE_RELOAD_TIMEOUT", "5s"},
+                                                        {"EDGE_RELOAD_ON", "any"},
                                                         {"EDGE_LISTEN", "off"},
                                                         {"EDGE_GROUP", "root"},
                                                         {"EDGE_AGENT_NAME", "edge-1"}}));
@@ -198,6 +200,7 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
     CHECK(set.pollInterval == milliseconds(2'000));
     CHECK(set.reloadMinInterval == milliseconds(60'000));
     CHECK(set.reloadTimeout == milliseconds(5'000));
+    CHECK(set.reloadOn == EdgeReloadOn::Any);
     CHECK_FALSE(set.listen);
     CHECK(set.group == gid_t(0));
     CHECK(set.agentName == "edge-1");
@@ -209,6 +212,7 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
         {{{"EDGE_DIR", "/e"}, {"EDGE_POLL_INTERVAL", "often"}}, "EDGE_POLL_INTERVAL"},
         {{{"EDGE_DIR", "/e"}, {"EDGE_RELOAD_MIN_INTERVAL", "10"}}, "EDGE_RELOAD_MIN_INTERVAL"},
         {{{"EDGE_DIR", "/e"}, {"EDGE_RELOAD_TIMEOUT", "-1s"}}, "EDGE_RELOAD_TIMEOUT"},
+        {{{"EDGE_DIR", "/e"}, {"EDGE_RELOAD_ON", "renewals"}}, "EDGE_RELOAD_ON"},
         {{{"EDGE_DIR", "/e"}, {"EDGE_LISTEN", "true"}}, "EDGE_LISTEN"},
         {{{"EDGE_DIR", "/e"}, {"EDGE_GROUP", "no-such-group-anywhere"}}, "EDGE_GROUP"},
     };
