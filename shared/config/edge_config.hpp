@@ -19,8 +19,10 @@ enum class EdgeReloadOn { Map, Any };
 struct EdgeSettings {
     std::string dir;             // EDGE_DIR (required): where the files go
     std::string haproxySocket;   // EDGE_HAPROXY_SOCKET: HAProxy's admin socket; empty: none
-    std::string reloadCommand;   // EDGE_RELOAD_COMMAND: after the wildcard map changed
-    EdgeReloadOn reloadOn = EdgeReloadOn::Map;           // EDGE_RELOAD_ON: map or any
+    std::string reloadCommand;   // EDGE_RELOAD_COMMAND: after a change (reloadOn)
+    // EDGE_RELOAD_ON: any unless set; map for nginx. Any is what every terminator is safe with
+    // (and what the agent did before there was a choice).
+    EdgeReloadOn reloadOn = EdgeReloadOn::Any;
     std::chrono::milliseconds reloadMinInterval{10'000};  // EDGE_RELOAD_MIN_INTERVAL
     std::chrono::milliseconds reloadTimeout{60'000};      // EDGE_RELOAD_TIMEOUT: then killed
     std::optional<gid_t> group;  // EDGE_GROUP: key files 0640 for this group instead of 0600

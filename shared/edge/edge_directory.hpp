@@ -23,7 +23,7 @@ public:
     // files are shared with (mode 0640), or none (0600).
     // `reloadOn`: which changes make a reload due (reloadDue()).
     EdgeDirectory(const std::string& path, std::optional<gid_t> group,
-                  EdgeReloadOn reloadOn = EdgeReloadOn::Map);
+                  EdgeReloadOn reloadOn = EdgeReloadOn::Any);
     ~EdgeDirectory();
     EdgeDirectory(const EdgeDirectory&) = delete;
     EdgeDirectory& operator=(const EdgeDirectory&) = delete;

@@ -350,7 +350,12 @@ bool EdgeSync::compareHaproxy() {
         for (const auto& [name, served] : served_) {
             const std::string path = haproxyPath(name);
             const bool isListed = listed.count(path) > 0;
-            if (isListed && haproxy_->serialOf(path) == served.serial) continue;
+            if (isListed && haproxy_->serialOf(path) == served.serial) {
+                // Served (HAProxy read the file itself at a restart or reload, where the
+                // runtime API's size limit does not apply): a refusal of it no longer stands.
+                haproxyRefused_.erase(name);
+                continue;
+            }
             if (installInHaproxy(name, !isListed)) nowListed.insert(path);
         }
         haproxyListed_ = nowListed;
@@ -371,7 +376,22 @@ bool EdgeSync::retryRefused(const std::set<std::string>& justTried) {
     std::set<std::string> names;
     for (const auto& entry : haproxyRefused_)
         if (!justTried.count(entry.first) && served_.count(entry.first)) names.insert(entry.first);
-    if (names.empty()) return false;
+    const std::size_t asked = names.size();
+    try {
+        // One HAProxy serves already (it read the file itself at a restart or reload): done.
+        for (auto it = names.begin(); it != names.end();)
+            if (haproxy_->serialOf(haproxyPath(*it)) == served_.at(*it).serial) {
+                haproxyRefused_.erase(*it);
+                it = names.erase(it);
+            } else {
+                ++it;
+            }
+    } catch (const std::runtime_error& e) {
+        haproxyBehind_ = true;  // compared in full once it answers
+        logEvent(LogLevel::Warn, "HAProxy not updated, will retry", {{"detail", e.what()}});
+        return false;
+    }
+    if (names.empty()) return asked > 0;
     updateHaproxy(names, {});
     refusedBackoff_ = std::min(refusedBackoff_ * 2, kLastRefusedBackoff);
     nextRefusedRetry_ = Clock::now() + refusedBackoff_;

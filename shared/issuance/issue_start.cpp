@@ -148,9 +148,9 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         case Claim::TooSoon: {
             const std::string retryIn =
                 "retry in " + std::to_string((claim.waitMs + 999) / 1000) + " s";
-            // No failure in a row: the wait is the one after the CA's rate limit (below).
+            // The wait after the CA's rate limit (below), or the backoff after failures.
             throw Error::tooSoon(
-                claim.failures == 0
+                claim.rateLimited
                     ? "the CA refused this domain's last certificate order: it is "
                       "rate-limiting the account; " + retryIn + " (the CA's Retry-After or "
                       "ISSUE_RETRY_BACKOFF, whichever is longer)"

@@ -167,6 +167,8 @@ public:
         Outcome outcome = Outcome::Moved;
         Poco::Int64 waitMs = 0;
         int failures = 0;  // issuances of the domain that failed in a row
+        // TooSoon for a CA's rate-limit wait (dropIssueClaim's retryInMs), not the backoff.
+        bool rateLimited = false;
         std::string status;
     };
     // In one transaction, the domain row locked: unless it moved, is within a retry wait that

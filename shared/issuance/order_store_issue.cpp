@@ -1,5 +1,7 @@
 #include "issuance/order_store.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
@@ -58,20 +60,27 @@ OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
         const SqlRows domain = runSql(
             session_,
             "SELECT status, issue_failures, coalesce(ceil(extract(epoch FROM issue_retry_at - "
-            "now()) * 1000), 0)::bigint AS wait_ms FROM domains WHERE id = $1 FOR UPDATE",
+            "now()) * 1000), 0)::bigint AS wait_ms, coalesce(ceil(extract(epoch FROM "
+            "issue_rate_limited_until - now()) * 1000), 0)::bigint AS rate_limit_ms "
+            "FROM domains WHERE id = $1 FOR UPDATE",
             {domainId});
         if (domain.empty()) return false;
         claim.status = domain.text(0, "status");
         claim.failures = static_cast<int>(domain.integer(0, "issue_failures"));
         if (claim.status != toString(from)) return false;
-        // With no failure in a row issue_retry_at is a CA's rate-limit wait (dropIssueClaim),
-        // which holds for an operator too. With failures it is their backoff, which an operator
-        // skips, along with any rate-limit wait after them: the one column cannot tell those
-        // apart, and the CA refusing again only extends it.
-        const bool waitHolds = requester == IssueRequester::Client || claim.failures == 0;
-        if (waitHolds && domain.integer(0, "wait_ms") > 0) {
+        // A client waits for issue_retry_at: the backoff after failures or a CA's rate-limit
+        // wait, whichever is longer. An operator skips the backoff, never the CA's wait
+        // (issue_rate_limited_until; with no failure in a row issue_retry_at can only be one,
+        // set before that column was).
+        const Poco::Int64 waitMs = domain.integer(0, "wait_ms");
+        const Poco::Int64 rateLimitMs = domain.integer(0, "rate_limit_ms");
+        const Poco::Int64 holds = requester == IssueRequester::Client ? waitMs
+                                  : claim.failures == 0 ? std::max(waitMs, rateLimitMs)
+                                                        : rateLimitMs;
+        if (holds > 0) {
             claim.outcome = IssueClaim::Outcome::TooSoon;
-            claim.waitMs = domain.integer(0, "wait_ms");
+            claim.waitMs = holds;
+            claim.rateLimited = claim.failures == 0 || (rateLimitMs > 0 && rateLimitMs >= holds);
             return false;
         }
         // A claim whose process died before it finished: its CA order, if any, is unknown to us.
@@ -131,7 +140,10 @@ void OrderStore::dropIssueClaim(const std::string& orderId, const std::string& o
         runSql(session_,
                "UPDATE domains SET issue_retry_at = CASE WHEN $2::bigint IS NULL "
                "THEN issue_retry_at ELSE greatest(coalesce(issue_retry_at, now()), "
-               "now() + $2::bigint * interval '1 ms') END WHERE id = $1",
+               "now() + $2::bigint * interval '1 ms') END, "
+               "issue_rate_limited_until = CASE WHEN $2::bigint IS NULL "
+               "THEN issue_rate_limited_until ELSE greatest(coalesce(issue_rate_limited_until, "
+               "now()), now() + $2::bigint * interval '1 ms') END WHERE id = $1",
                {domainId, retryInMs});
         runSql(session_, "DELETE FROM acme_orders WHERE id = $1 AND lease_owner = $2",
                {orderId, owner});

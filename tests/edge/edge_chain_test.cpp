@@ -167,4 +167,19 @@ TEST_CASE(
                        quoted(big.id) + ")") == "t");
     CHECK(servedCertificate(host.haproxyPort(), name).serial == first.serial);
     CHECK(host.agent()->running());
+
+    // HAProxy restarted reads the file itself (no runtime API limit there) and serves it: the
+    // refusal no longer stands, and the agent says so (before: failing until the next
+    // certificate, and the retries refused again every few minutes).
+    host.stopHaproxy();
+    host.startHaproxy();
+    REQUIRE(waitServed(host.haproxyPort(), name, big.serial).serial == big.serial);
+    const std::string restarted = domains.text("SELECT now()");
+    CHECK(waitFor(60s, [&] {  // the refusal's retry backoff, then a heartbeat every 15 s
+        return agentRow(domains, host,
+                        "failing = 0 AND heartbeat_at > " + quoted(restarted)) == "t";
+    }));
+    CHECK(agentRow(domains, host,
+                   "applied_through >= (SELECT created_at FROM certificates WHERE id = " +
+                       quoted(big.id) + ")") == "t");
 }

@@ -142,6 +142,36 @@ TEST_CASE("dnsh-admin retry within a CA's rate-limit wait exits 75 and says how 
     CHECK(scalar(status) == "verified");
 }
 
+TEST_CASE("dnsh-admin retry of a failed domain is held by a CA's rate-limit wait after its failures") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("admin-failed-ratelimited", leftovers);
+    // Three failures, then the CA rate-limited a client's issue-certificate: its wait was lost
+    // among the backoff's (one column) and the operator's retry asked the CA again.
+    std::string limited =
+        "UPDATE domains SET status = 'failed', issue_failures = 3, issue_retry_at = now() + "
+        "interval '2 hours', issue_rate_limited_until = now() + interval '1 hour' WHERE id = ";
+    limited += quoted(domain.id);
+    execute(limited);
+    const CommandResult refused = admin("retry " + domain.id);
+    INFO(refused.output);
+    CHECK(refused.exitCode == 75);
+    CHECK(refused.output.find("rate-limiting") != std::string::npos);
+    CHECK(refused.output.find("retry in 3600 s") != std::string::npos);
+    std::string status = "SELECT status FROM domains WHERE id = ";
+    status += quoted(domain.id);
+    CHECK(scalar(status) == "failed");
+    // The wait over, the backoff's two hours do not hold the operator back.
+    std::string over = "UPDATE domains SET issue_rate_limited_until = now() - interval '1 second' "
+                       "WHERE id = ";
+    over += quoted(domain.id);
+    execute(over);
+    const CommandResult retried = admin("retry " + domain.id);
+    INFO(retried.output);
+    CHECK(retried.exitCode == 0);
+    CHECK(scalar(status) == "certificate_pending");
+    CHECK(admin("delete " + domain.id).exitCode == 0);
+}
+
 TEST_CASE("dnsh-admin: a word or an option the command does not take is refused with 64") {
     // --status meant: the word was ignored and every domain listed, exit 0.
     const CommandResult listed = admin("list failed");

@@ -180,7 +180,7 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
     CHECK(defaults.pollInterval == milliseconds(30'000));
     CHECK(defaults.reloadMinInterval == milliseconds(10'000));
     CHECK(defaults.reloadTimeout == milliseconds(60'000));
-    CHECK(defaults.reloadOn == EdgeReloadOn::Map);
+    CHECK(defaults.reloadOn == EdgeReloadOn::Any);
     CHECK(defaults.listen);
     CHECK_FALSE(defaults.group.has_value());
     CHECK(defaults.agentName.find(":/srv/edge") != std::string::npos);
@@ -191,7 +191,7 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
                                                         {"EDGE_POLL_INTERVAL", "2s"},
                                                         {"EDGE_RELOAD_MIN_INTERVAL", "1m"},
                                                         {"EDGE_RELOAD_TIMEOUT", "5s"},
-                                                        {"EDGE_RELOAD_ON", "any"},
+                                                        {"EDGE_RELOAD_ON", "map"},
                                                         {"EDGE_LISTEN", "off"},
                                                         {"EDGE_GROUP", "root"},
                                                         {"EDGE_AGENT_NAME", "edge-1"}}));
@@ -200,7 +200,7 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
     CHECK(set.pollInterval == milliseconds(2'000));
     CHECK(set.reloadMinInterval == milliseconds(60'000));
     CHECK(set.reloadTimeout == milliseconds(5'000));
-    CHECK(set.reloadOn == EdgeReloadOn::Any);
+    CHECK(set.reloadOn == EdgeReloadOn::Map);
     CHECK_FALSE(set.listen);
     CHECK(set.group == gid_t(0));
     CHECK(set.agentName == "edge-1");
