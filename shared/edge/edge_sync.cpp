@@ -1,18 +1,11 @@
 #include "edge/edge_sync.hpp"
 
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <thread>
 
 #include "crypto/certificate.hpp"
 #include "crypto/secret_string.hpp"
 #include "edge/edge_names.hpp"
+#include "edge/shell_command.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -424,61 +417,33 @@ void EdgeSync::reloadIfDue() {
     nextReload_ = Clock::now() + wait;
 }
 
-// Through /bin/sh -c as system(3) did, but in a process group of its own and for
-// EDGE_RELOAD_TIMEOUT at most: a hung command froze the agent (no deliveries, no heartbeat).
+// EDGE_RELOAD_TIMEOUT at most (edge/shell_command.hpp): a hung command froze the agent.
 bool EdgeSync::runReloadCommand() {
-    posix_spawnattr_t attributes;
-    ::posix_spawnattr_init(&attributes);
-    sigset_t defaults;  // the agent ignores SIGPIPE and handles SIGTERM: the command must not
-    ::sigemptyset(&defaults);
-    for (const int number : {SIGPIPE, SIGTERM, SIGINT}) ::sigaddset(&defaults, number);
-    sigset_t noneBlocked;
-    ::sigemptyset(&noneBlocked);
-    ::posix_spawnattr_setsigdefault(&attributes, &defaults);
-    ::posix_spawnattr_setsigmask(&attributes, &noneBlocked);
-    ::posix_spawnattr_setpgroup(&attributes, 0);  // its own group: a timeout kills all it started
-    ::posix_spawnattr_setflags(
-        &attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    std::string shell = "sh";
-    std::string option = "-c";
-    std::string command = settings_.reloadCommand;
-    char* arguments[] = {shell.data(), option.data(), command.data(), nullptr};
-    pid_t pid = -1;
-    // `environ`: the agent's, without the secrets (tools/edge_sync.cpp unset them).
-    const int spawned = ::posix_spawn(&pid, "/bin/sh", nullptr, &attributes, arguments, environ);
-    ::posix_spawnattr_destroy(&attributes);
-    if (spawned != 0) {
-        logEvent(LogLevel::Error, "EDGE_RELOAD_COMMAND did not start",
-                 {{"detail", std::string(std::strerror(spawned))}});
-        return false;
-    }
-    const auto deadline = Clock::now() + settings_.reloadTimeout;
-    int status = 0;
-    milliseconds pause{1};
-    for (;;) {
-        const pid_t done = ::waitpid(pid, &status, WNOHANG);
-        if (done == pid) break;
-        if (done < 0 && errno != EINTR) {
-            logEvent(LogLevel::Error, "EDGE_RELOAD_COMMAND not waited for",
-                     {{"detail", std::string(std::strerror(errno))}});
+    // The agent's environment, without the secrets (tools/edge_sync.cpp unset them).
+    const ShellRun run = runShellCommand(settings_.reloadCommand, settings_.reloadTimeout);
+    switch (run.outcome) {
+        case ShellOutcome::NotStarted:
+            logEvent(LogLevel::Error, "EDGE_RELOAD_COMMAND did not start",
+                     {{"detail", run.detail}});
             return false;
-        }
-        if (Clock::now() >= deadline) {
-            ::kill(-pid, SIGKILL);
-            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
+        case ShellOutcome::TimedOut:
             logEvent(LogLevel::Error, "EDGE_RELOAD_COMMAND timed out, killed",
                      {{"timeout_ms", static_cast<long long>(settings_.reloadTimeout.count())}});
             return false;
-        }
-        std::this_thread::sleep_for(pause);  // short at first: a reload takes milliseconds
-        pause = std::min(pause * 2, milliseconds(100));
+        case ShellOutcome::Succeeded:
+            directory_.reloaded();  // until then, it stays due
+            break;
+        case ShellOutcome::Failed:
+            if (!run.detail.empty()) {  // waitpid() failed: its exit status is not known
+                logEvent(LogLevel::Error, "EDGE_RELOAD_COMMAND not waited for",
+                         {{"detail", run.detail}});
+                return false;
+            }
+            break;
     }
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (code == 0) directory_.reloaded();  // until then, it stays due
-    logEvent(code == 0 ? LogLevel::Info : LogLevel::Error, "EDGE_RELOAD_COMMAND ran",
-             {{"exit_code", code}});
-    return code == 0;
+    logEvent(run.outcome == ShellOutcome::Succeeded ? LogLevel::Info : LogLevel::Error,
+             "EDGE_RELOAD_COMMAND ran", {{"exit_code", run.exitCode}});
+    return run.outcome == ShellOutcome::Succeeded;
 }
 
 void EdgeSync::finishRound(long long asOfMicros, const EdgeRound& round) {
