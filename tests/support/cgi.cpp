@@ -1,20 +1,87 @@
 #include "support/cgi.hpp"
 
-#include <Poco/Pipe.h>
-#include <Poco/PipeStream.h>
-#include <Poco/Process.h>
-#include <Poco/StreamCopier.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <stdexcept>
 
+#include "support/spawn_env.hpp"
 #include "support/test_env.hpp"
 
 namespace dnsh::test {
 
+namespace {
+
+void writeAll(int fd, const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // the handler stopped reading; its answer says why
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+std::string readAll(int fd) {
+    std::string out;
+    char buffer[8192];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return out;
+        out.append(buffer, static_cast<std::size_t>(n));
+    }
+}
+
+// posix_spawn, not fork: the test process has threads (std::async in the lock-order cases),
+// and a forked child of an ASan build can hang on an allocator lock another thread held.
+std::string runProcess(const std::string& program, const std::map<std::string, std::string>& env,
+                       const std::string& input, const std::string& name) {
+    SpawnEnvironment environment(env);
+    int toChild[2], fromChild[2];
+    if (::pipe2(toChild, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    if (::pipe2(fromChild, O_CLOEXEC) != 0) {
+        ::close(toChild[0]);
+        ::close(toChild[1]);
+        throw std::runtime_error("pipe failed");
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, toChild[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fromChild[1], STDOUT_FILENO);
+    std::string path = program;
+    char* argv[] = {path.data(), nullptr};
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, environment.envp());
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(toChild[0]);
+    ::close(fromChild[1]);
+    if (rc != 0) {
+        ::close(toChild[1]);
+        ::close(fromChild[0]);
+        throw std::runtime_error("posix_spawn " + program + ": " + std::to_string(rc));
+    }
+    writeAll(toChild[1], input);
+    ::close(toChild[1]);
+    const std::string output = readAll(fromChild[0]);
+    ::close(fromChild[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    const int exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (exitCode != 0) throw std::runtime_error(name + " exited with " + std::to_string(exitCode));
+    return output;
+}
+
+}  // namespace
+
 HttpResult runCgi(const std::string& handler, const CgiRequest& request) {
-    Poco::Process::Env env{
+    std::map<std::string, std::string> env{
         {"GATEWAY_INTERFACE", "CGI/1.1"},
         {"REQUEST_METHOD", request.method},
         {"PATH_INFO", request.path},
@@ -29,20 +96,7 @@ HttpResult runCgi(const std::string& handler, const CgiRequest& request) {
         env["CONTENT_LENGTH"] = std::to_string(request.body.size());
     for (const auto& [name, value] : request.env) env[name] = value;
 
-    Poco::Pipe input, output;
-    Poco::ProcessHandle process =
-        Poco::Process::launch(handlerPath(handler), {}, ".", &input, &output, nullptr, env);
-    {
-        Poco::PipeOutputStream to(input);
-        to << request.body;
-    }
-    input.close(Poco::Pipe::CLOSE_WRITE);
-    std::string raw;
-    Poco::PipeInputStream from(output);
-    Poco::StreamCopier::copyToString(from, raw);
-    const int exitCode = process.wait();
-    if (exitCode != 0)
-        throw std::runtime_error(handler + " exited with " + std::to_string(exitCode));
+    const std::string raw = runProcess(handlerPath(handler), env, request.body, handler);
 
     HttpResult result;
     const std::size_t split = raw.find("\r\n\r\n");

@@ -15,6 +15,7 @@
 
 #include "crypto/random.hpp"
 #include "support/domain_flows.hpp"
+#include "support/spawn_env.hpp"
 
 namespace dnsh::test {
 
@@ -27,15 +28,7 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
 
     // Everything the child needs is prepared before fork(): the test process has threads, and
     // between fork and exec only async-signal-safe calls (dup2, execve) are safe.
-    std::vector<std::string> environment;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-        const std::string text = *entry;
-        if (env.count(text.substr(0, text.find('='))) == 0) environment.push_back(text);
-    }
-    for (const auto& [name, value] : env) environment.push_back(name + "=" + value);
-    std::vector<char*> envp;
-    for (auto& text : environment) envp.push_back(text.data());
-    envp.push_back(nullptr);
+    SpawnEnvironment environment(env);
     std::vector<std::string> words{program};
     words.insert(words.end(), arguments.begin(), arguments.end());
     std::vector<char*> argv;
@@ -50,7 +43,7 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
     if (pid_ == 0) {
         ::dup2(log, STDOUT_FILENO);
         ::dup2(log, STDERR_FILENO);
-        ::execve(words[0].c_str(), argv.data(), envp.data());
+        ::execve(words[0].c_str(), argv.data(), environment.envp());
         _exit(127);
     }
     ::close(log);
