@@ -17,8 +17,6 @@ using std::chrono::milliseconds;
 
 // After EDGE_RELOAD_COMMAND failed or hung, the next try waits twice as long, up to this.
 constexpr milliseconds kLastReloadBackoff{300'000};
-// A certificate HAProxy keeps refusing (too large for its runtime API) is offered this often.
-constexpr milliseconds kLastRefusedBackoff{600'000};
 
 // `pem` and, unless it ends with one, a newline.
 void appendPem(SecretString& out, std::string_view pem) {
@@ -41,14 +39,8 @@ std::string canonicalColumn(const std::string& pem, const char* column) {
 }  // namespace
 
 EdgeSync::EdgeSync(const EdgeSettings& settings, EdgeDirectory& directory, const KeyEncryptor& keys)
-    : settings_(settings), directory_(directory), keys_(keys) {
-    if (!settings.haproxySocket.empty())
-        haproxy_.emplace(settings.haproxySocket, directory.pathOf(kEdgeCrtList));
-}
-
-std::string EdgeSync::haproxyPath(const std::string& domainName) const {
-    return directory_.pathOf(edgeFileName(domainName));
-}
+    : settings_(settings), directory_(directory), keys_(keys),
+      haproxy_(settings, directory, served_) {}
 
 bool EdgeSync::writeDomain(const EdgeCertificate& certificate) {
     const std::string file = edgeFileName(certificate.domainName);
@@ -168,11 +160,10 @@ EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
         it = desired.count(it->first) ? std::next(it) : served_.erase(it);
     for (auto it = failing_.begin(); it != failing_.end();)
         it = desired.count(it->first) ? std::next(it) : failing_.erase(it);
-    for (auto it = haproxyRefused_.begin(); it != haproxyRefused_.end();)
-        it = desired.count(it->first) ? std::next(it) : haproxyRefused_.erase(it);
+    haproxy_.forgetRefusalsExcept(desired);
     writeDomains(certificates, round);
     writeSharedFiles();
-    compareHaproxy();
+    haproxy_.compare();
     // Files of domains deleted while no agent ran (the manifest knows them; nothing else is
     // touched), after HAProxy let go of them.
     std::set<std::string> wanted{kEdgeCrtList, kEdgeNginxWildcards};
@@ -207,7 +198,7 @@ EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
     for (const auto& name : domainNames) {
         if (found.count(name)) continue;
         failing_.erase(name);
-        haproxyRefused_.erase(name);
+        haproxy_.forgetRefusal(name);
         try {
             const std::string file = edgeFileName(name);
             if (served_.erase(name) > 0 || directory_.owns(file)) {
@@ -219,8 +210,8 @@ EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
         }
     }
     if (!changed.empty() || !removed.empty()) writeSharedFiles();
-    updateHaproxy(changed, removed);
-    retryRefused(changed);
+    haproxy_.update(changed, removed);
+    haproxy_.retryRefused(changed);
     directory_.remove(removedFiles);
     round.removed = static_cast<int>(removed.size());
     reloadIfDue();
@@ -228,172 +219,15 @@ EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
     return round;
 }
 
-void EdgeSync::updateHaproxy(const std::set<std::string>& changed,
-                             const std::set<std::string>& removed) {
-    if (!haproxy_ || (changed.empty() && removed.empty() && !haproxyBehind_)) return;
-    if (haproxyBehind_) {
-        compareHaproxy();
-        return;
-    }
-    try {
-        for (const auto& name : removed) {
-            const std::string path = haproxyPath(name);
-            if (haproxyListed_.count(path) && removeFromHaproxy(path)) haproxyListed_.erase(path);
-        }
-        for (const auto& name : changed) {
-            const std::string path = haproxyPath(name);
-            if (installInHaproxy(name, !haproxyLists(path))) haproxyListed_.insert(path);
-        }
-    } catch (const std::runtime_error& e) {
-        // Unreachable, or an answer about no one entry: the files are written; resyncHaproxy()
-        // compares it all later.
-        haproxyBehind_ = true;
-        logEvent(LogLevel::Warn, "HAProxy not updated, will retry", {{"detail", e.what()}});
-    }
-}
-
-bool EdgeSync::installInHaproxy(const std::string& domainName, bool isNew) {
-    const std::string path = haproxyPath(domainName);
-    auto pem = directory_.read(edgeFileName(domainName));
-    if (!pem) return false;
-    const SecretString content(std::move(*pem));
-    const Served& served = served_.at(domainName);
-    try {
-        haproxy_->install(path, content.str(), served.serial, isNew);
-    } catch (const HaproxyUnreachable&) {
-        throw;
-    } catch (const std::runtime_error& e) {
-        // Offered again by retryRefused() and compared at the next full reconcile. A new file
-        // refused is not in the crt-list: install() adds it last.
-        if (haproxyRefused_.empty()) {
-            refusedBackoff_ = settings_.pollInterval;
-            nextRefusedRetry_ = Clock::now() + refusedBackoff_;
-        }
-        haproxyRefused_[domainName] = served.createdMicros;
-        logEvent(LogLevel::Error, "HAProxy refused a certificate",
-                 {{"domain", domainName}, {"detail", e.what()}});
-        return false;
-    }
-    haproxyUnremoved_.erase(path);
-    haproxyRefused_.erase(domainName);
-    return true;
-}
-
-bool EdgeSync::removeFromHaproxy(const std::string& path) {
-    try {
-        haproxy_->remove(path);
-    } catch (const HaproxyUnreachable&) {
-        throw;
-    } catch (const std::runtime_error& e) {
-        // "certificate '<file>' is empty!", "... in several entries", "Operations on certificates
-        // are currently locked!" (management guide §9.3, "del ssl crt-list"): this entry stays,
-        // tried again at the next full reconcile if still listed; the others go on.
-        haproxyUnremoved_.insert(path);
-        logEvent(LogLevel::Error, "HAProxy did not remove a certificate",
-                 {{"file", path}, {"detail", e.what()}});
-        return false;
-    }
-    haproxyUnremoved_.erase(path);
-    return true;
-}
-
-bool EdgeSync::haproxyLists(const std::string& path) {
-    if (!haproxyUnremoved_.count(path)) return haproxyListed_.count(path) > 0;
-    // After a refused removal only HAProxy knows: a second `add ssl crt-list` would list the file
-    // twice, and `del ssl crt-list` refuses a file listed twice.
-    return haproxy_->listed().count(path) > 0;
-}
-
 bool EdgeSync::resyncHaproxy(long long asOfMicros) {
-    if (!compareHaproxy()) return false;
+    if (!haproxy_.compare()) return false;
     finishRound(asOfMicros, {});
-    return true;
-}
-
-bool EdgeSync::compareHaproxy() {
-    if (!haproxy_) return true;
-    try {
-        const auto entries = haproxy_->entries();
-        std::set<std::string> wanted;
-        for (const auto& entry : served_) wanted.insert(haproxyPath(entry.first));
-        haproxyUnremoved_.clear();
-        std::set<std::string> listed;
-        std::set<std::string> nowListed;  // what the crt-list holds after this compare
-        std::set<std::string> duplicated;  // listed twice still: HAProxy refused a removal
-        const std::string prefix = directory_.path() + "/";
-        for (const auto& [path, lines] : entries) {
-            listed.insert(path);
-            if (path.rfind(prefix, 0) != 0) continue;  // not the agent's
-            // A file listed twice (an `add ssl crt-list` repeated: HAProxy refuses that only
-            // for a directory) cannot be removed by name, so a deleted domain would stay served:
-            // its later entries go by line number.
-            for (std::size_t i = 1; i < lines.size(); ++i) {
-                try {
-                    haproxy_->removeEntry(path, lines[i]);
-                } catch (const HaproxyUnreachable&) {
-                    throw;
-                } catch (const std::runtime_error& e) {
-                    duplicated.insert(path);
-                    logEvent(LogLevel::Error, "HAProxy did not remove a duplicate entry",
-                             {{"file", path}, {"line", lines[i]}, {"detail", e.what()}});
-                }
-            }
-            if (wanted.count(path) || !removeFromHaproxy(path)) nowListed.insert(path);
-        }
-        for (const auto& [name, served] : served_) {
-            const std::string path = haproxyPath(name);
-            const bool isListed = listed.count(path) > 0;
-            if (isListed && haproxy_->serialOf(path) == served.serial) {
-                // Served (HAProxy read the file itself at a restart or reload, where the
-                // runtime API's size limit does not apply): a refusal of it no longer stands.
-                haproxyRefused_.erase(name);
-                continue;
-            }
-            if (installInHaproxy(name, !isListed)) nowListed.insert(path);
-        }
-        haproxyListed_ = nowListed;
-        haproxyUnremoved_.insert(duplicated.begin(), duplicated.end());  // failing until gone
-        if (haproxyBehind_) logEvent(LogLevel::Info, "HAProxy in step again");
-        haproxyBehind_ = false;
-        return true;
-    } catch (const std::runtime_error& e) {
-        haproxyBehind_ = true;
-        logEvent(LogLevel::Warn, "HAProxy not updated, will retry", {{"detail", e.what()}});
-        return false;
-    }
-}
-
-bool EdgeSync::retryRefused(const std::set<std::string>& justTried) {
-    if (!haproxy_ || haproxyBehind_ || haproxyRefused_.empty() || Clock::now() < nextRefusedRetry_)
-        return false;
-    std::set<std::string> names;
-    for (const auto& entry : haproxyRefused_)
-        if (!justTried.count(entry.first) && served_.count(entry.first)) names.insert(entry.first);
-    const std::size_t asked = names.size();
-    try {
-        // One HAProxy serves already (it read the file itself at a restart or reload): done.
-        for (auto it = names.begin(); it != names.end();)
-            if (haproxy_->serialOf(haproxyPath(*it)) == served_.at(*it).serial) {
-                haproxyRefused_.erase(*it);
-                it = names.erase(it);
-            } else {
-                ++it;
-            }
-    } catch (const std::runtime_error& e) {
-        haproxyBehind_ = true;  // compared in full once it answers
-        logEvent(LogLevel::Warn, "HAProxy not updated, will retry", {{"detail", e.what()}});
-        return false;
-    }
-    if (names.empty()) return asked > 0;
-    updateHaproxy(names, {});
-    refusedBackoff_ = std::min(refusedBackoff_ * 2, kLastRefusedBackoff);
-    nextRefusedRetry_ = Clock::now() + refusedBackoff_;
     return true;
 }
 
 void EdgeSync::retryHaproxyRefusals() {
     // The last round's time still holds: it was held back by these refusals only.
-    if (retryRefused({}) && lastAsOf_ > 0) finishRound(lastAsOf_, {});
+    if (haproxy_.retryRefused({}) && lastAsOf_ > 0) finishRound(lastAsOf_, {});
 }
 
 std::optional<Clock::time_point> EdgeSync::reloadAt() const {
@@ -454,16 +288,16 @@ void EdgeSync::finishRound(long long asOfMicros, const EdgeRound& round) {
                   {"failed", round.failed},
                   {"certificates", static_cast<int>(served_.size())}});
     lastAsOf_ = asOfMicros;
-    if (haproxyBehind_) return;  // not served until HAProxy has it
+    if (haproxy_.behind()) return;  // not served until HAProxy has it
     long long through = asOfMicros;
     for (const auto& [name, created] : failing_) through = std::min(through, created - 1);
-    for (const auto& [name, created] : haproxyRefused_) through = std::min(through, created - 1);
+    for (const auto& [name, created] : haproxy_.refused()) through = std::min(through, created - 1);
     appliedThrough_ = through;
 }
 
 EdgeHeartbeat EdgeSync::heartbeat(const std::string& agent) const {
-    std::size_t failing = failing_.size() + haproxyUnremoved_.size();
-    for (const auto& entry : haproxyRefused_) failing += failing_.count(entry.first) ? 0 : 1;
+    std::size_t failing = failing_.size() + haproxy_.unremovedCount();
+    for (const auto& entry : haproxy_.refused()) failing += failing_.count(entry.first) ? 0 : 1;
     return {agent, static_cast<int>(served_.size()), static_cast<int>(failing), appliedThrough_,
             appliedCertificateId_};
 }
