@@ -13,6 +13,7 @@
 #include "crypto/key_encryption.hpp"
 #include "edge/edge_directory.hpp"
 #include "edge/edge_haproxy_sync.hpp"
+#include "edge/edge_reloader.hpp"
 #include "edge/edge_source.hpp"
 
 namespace dnsh {
@@ -60,17 +61,14 @@ private:
     bool writeDomain(const EdgeCertificate& certificate);  // whether its file changed
     void keepServingOlderFile(const EdgeCertificate& notApplied);
     void writeSharedFiles();
-    bool runReloadCommand();  // whether it exited 0 within EDGE_RELOAD_TIMEOUT
     void finishRound(long long asOfMicros, const EdgeRound& round);
 
-    const EdgeSettings& settings_;
     EdgeDirectory& directory_;
     const KeyEncryptor& keys_;
     std::map<std::string, EdgeServedFile> served_;  // by domain name: what the files hold
     std::map<std::string, long long> failing_;      // domain name -> its certificate's time
     EdgeHaproxySync haproxy_;                       // reads served_
-    std::chrono::steady_clock::time_point nextReload_{};  // EDGE_RELOAD_MIN_INTERVAL apart
-    int reloadFailures_ = 0;                               // in a row
+    EdgeReloader reloader_;
     std::optional<long long> appliedThrough_;
     long long lastAsOf_ = 0;  // the last round's time: what a retry that succeeds applies up to
     std::string appliedCertificateId_;
