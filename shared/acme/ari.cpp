@@ -5,6 +5,7 @@
 #include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/URI.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -57,6 +58,10 @@ constexpr std::chrono::seconds kLongTermErrorRetry = std::chrono::hours(6);
 // asks a CA that failed so nothing more in its batch (issuance/worker.cpp), which keeps the
 // requests to it at about one a minute however many certificates wait.
 constexpr std::chrono::seconds kTemporaryErrorRetry = std::chrono::minutes(5);
+// RFC 3339 timestamps as CAs write them are 20 to 35 bytes, but its time-secfrac takes any number
+// of digits, and libstdc++'s regex matcher recurses once per character: a fraction of 100,000
+// digits overflows an 8 MiB stack (the scheduler crashed). Longer ones are refused unread.
+constexpr std::size_t kMaxTimestampBytes = 64;
 
 constexpr EnumNames<AriErrorKind, 3> kAriErrorKindNames{{{
     {AriErrorKind::Temporary, "temporary"},
@@ -132,6 +137,9 @@ const std::regex& rfc3339Shape() {
 
 std::chrono::system_clock::time_point parseTimestamp(const std::string& text,
                                                      const std::string& field) {
+    if (text.size() > kMaxTimestampBytes)
+        throw std::runtime_error("renewalInfo: " + field + " is not an RFC 3339 timestamp: " +
+                                 std::to_string(text.size()) + " bytes");
     if (!std::regex_match(text, rfc3339Shape()))
         throw std::runtime_error("renewalInfo: " + field + " is not an RFC 3339 timestamp: \"" +
                                  text.substr(0, 64) + "\"");
@@ -174,6 +182,25 @@ std::string stringMember(const Poco::JSON::Object::Ptr& object, const std::strin
     return value.extract<std::string>();
 }
 
+// RFC 9773 §4.2's explanationURL as it may be shown to the operator (ari.hpp), else "".
+std::string usableExplanationUrl(const std::string& url) {
+    if (url.size() > kMaxExplanationUrlBytes) return "";
+    // RFC 3986 §2: a URI is printable ASCII, without space and these.
+    constexpr std::string_view kNotInUris = "\"<>\\^`{|}";
+    for (const char c : url) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= 0x20 || byte >= 0x7f || kNotInUris.find(c) != std::string_view::npos)
+            return "";
+    }
+    try {
+        const Poco::URI uri(url);  // lowers the scheme (RFC 3986 §3.1: case-insensitive)
+        if (uri.getScheme() != "https" || uri.getHost().empty()) return "";
+    } catch (const Poco::Exception&) {
+        return "";
+    }
+    return url;
+}
+
 }  // namespace
 
 std::string ariCertId(const std::string& leafPem) {
@@ -211,9 +238,11 @@ RenewalWindow parseRenewalInfo(const std::string& json) {
     if (window.end <= window.start)
         throw std::runtime_error("renewalInfo: suggestedWindow.end does not follow start");
 
-    // RFC 9773 §4.2: "explanationURL (string, optional)".
+    // RFC 9773 §4.2: "explanationURL (string, optional)". One not fit to show is dropped; the
+    // window is the answer, the URL only explains it.
     if (object->has("explanationURL"))
-        window.explanationUrl = stringMember(object, "explanationURL", "explanationURL");
+        window.explanationUrl =
+            usableExplanationUrl(stringMember(object, "explanationURL", "explanationURL"));
     return window;
 }
 

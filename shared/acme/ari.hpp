@@ -3,6 +3,7 @@
 // window, the renewal time picked in it, and how long to wait before asking again. Pure functions
 // of their inputs; fetching the renewalInfo resource is the client's job.
 #include <chrono>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <string>
@@ -15,15 +16,22 @@ namespace dnsh::acme {
 // std::runtime_error when the PEM does not parse or there is no AKI keyIdentifier.
 std::string ariCertId(const std::string& leafPem);
 
+// RFC 9773 §4.2's explanationURL is for the operator to follow: kept only when it is an https URL
+// of printable characters within this many bytes. One longer is dropped, not cut (a cut URL is a
+// broken link).
+inline constexpr std::size_t kMaxExplanationUrlBytes = 2048;
+
 // RFC 9773 §4.2: a RenewalInfo object. `start` < `end` always holds for a parsed window.
 struct RenewalWindow {
     std::chrono::system_clock::time_point start, end;  // suggestedWindow
-    std::string explanationUrl;                        // explanationURL; empty when absent
+    // explanationURL; empty when absent, or not an https URL within kMaxExplanationUrlBytes (the
+    // window stands without it).
+    std::string explanationUrl;
 };
 
 // RFC 9773 §4.2. Throws std::runtime_error when the body is not a JSON object, suggestedWindow is
-// missing or malformed, a timestamp is not RFC 3339, or end does not follow start; the caller then
-// treats it as a long-term error (§4.3.3).
+// missing or malformed, a timestamp is not RFC 3339 (or longer than 64 bytes), or end does not
+// follow start; the caller then treats it as a long-term error (§4.3.3).
 RenewalWindow parseRenewalInfo(const std::string& json);
 
 // RFC 9773 §4.2 step 2: a uniform random time in [start, end). `uniform01` in [0, 1) is drawn by

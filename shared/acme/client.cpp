@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include <Poco/JSON/Parser.h>
@@ -10,6 +11,8 @@
 #include "acme/jws.hpp"
 #include "acme/persist_challenge.hpp"
 #include "acme/problem.hpp"
+#include "config/profile_name.hpp"
+#include "core/shown_text.hpp"
 #include "crypto/keys.hpp"
 
 namespace dnsh::acme {
@@ -31,6 +34,15 @@ std::string problemDetail(const Poco::JSON::Object::Ptr& object) {
     return detail;
 }
 
+// RFC 8659 §4.2: an issuer-domain-name is labels of letters, digits and '-', joined by '.'.
+bool issuerDomainNameShape(const std::string& name) {
+    return !name.empty() && name.size() <= kMaxCaaIdentityBytes &&
+           std::all_of(name.begin(), name.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '-' || c == '.';
+           });
+}
+
 std::string stringify(const Poco::JSON::Object& object) {
     std::ostringstream out;
     object.stringify(out);
@@ -42,7 +54,10 @@ Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url,
     Order order;
     order.url = url;
     order.retryAfter = retryAfter;
-    order.profile = text(json, "profile");
+    // draft-ietf-acme-profiles §4: the CA echoes the profile newOrder named, and the service
+    // names only valid ones (issuance/profiles.cpp); anything else is not our profile.
+    if (std::string echoed = text(json, "profile"); validProfileName(echoed))
+        order.profile = std::move(echoed);
     order.status = parseOrderStatus(text(json, "status"));
     order.expires = text(json, "expires");
     order.finalize = text(json, "finalize");
@@ -75,13 +90,20 @@ const Directory& Client::directory() {
             if (const auto identities = meta->getArray("caaIdentities"))
                 for (std::size_t i = 0; i < identities->size(); ++i)
                     if (const auto identity = identities->get(static_cast<unsigned>(i));
-                        identity.isString() && !identity.extract<std::string>().empty())
+                        identity.isString() &&
+                        issuerDomainNameShape(identity.extract<std::string>()))
                         directory.caaIdentities.push_back(identity.extract<std::string>());
             directory.externalAccountRequired = meta->optValue("externalAccountRequired", false);
+            // A name the service could never ask for is no offer to it (and would be listed in
+            // every invalidProfile message).
             if (const auto profiles = meta->getObject("profiles"))
                 for (const auto& [name, description] : *profiles)
-                    directory.profiles[name] =
-                        description.isString() ? description.extract<std::string>() : "";
+                    if (validProfileName(name))
+                        directory.profiles[name] =
+                            description.isString()
+                                ? shownText(description.extract<std::string>(),
+                                            kMaxProfileDescriptionBytes)
+                                : "";
         }
         if (directory.newNonce.empty() || directory.newAccount.empty() ||
             directory.newOrder.empty())

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,15 +15,26 @@
 
 namespace dnsh::acme {
 
+// What the directory's meta holds of the CA's text (RFC 8555 §7.1.1, draft-ietf-acme-profiles §3)
+// is kept only when it is something the service could use, each entry within its bound: it is
+// named in errors (the domain's, the API's 400 and 502), stored and shown in CAA and
+// _validation-persist suggestions.
+// A caaIdentities entry is an issuer domain name (RFC 8659 §4.2): at most 253 bytes of letters,
+// digits, '-' and '.'; no CAA record can name another, so others are dropped.
+inline constexpr std::size_t kMaxCaaIdentityBytes = 253;
+// A profile's description, made printable and cut (core/shown_text.hpp).
+inline constexpr std::size_t kMaxProfileDescriptionBytes = 256;
+
 // RFC 8555 §7.1.1
 struct Directory {
     std::string newNonce, newAccount, newOrder;
     std::string renewalInfo;  // RFC 9773 §3: empty when the CA offers no ARI
     // meta.caaIdentities: the issuer domain names CAA records name this CA by (RFC 8659 §4.2);
-    // empty when the directory lists none.
+    // empty when the directory lists none (or none within kMaxCaaIdentityBytes).
     std::vector<std::string> caaIdentities;
     // draft-ietf-acme-profiles §3: meta.profiles, name -> description; empty when the CA offers
-    // no profiles (then newOrder names none).
+    // no profiles (then newOrder names none). Only names newOrder could carry
+    // (config/profile_name.hpp's validProfileName: the only ones the service asks for) are kept.
     std::map<std::string, std::string> profiles;
     // RFC 8555 §7.1.1 meta.externalAccountRequired: newAccount needs External Account Binding.
     bool externalAccountRequired = false;
@@ -37,7 +49,9 @@ struct Order {
     std::string finalize;
     std::string certificate;
     std::string error;  // the problem detail when invalid
-    std::string profile;  // draft-ietf-acme-profiles §4: the CA's echo; empty when none
+    // draft-ietf-acme-profiles §4: the CA's echo of the profile newOrder named; empty when none,
+    // or when it is no validProfileName (then it is not an echo of ours).
+    std::string profile;
     // RFC 8555 §7.4: how long the CA asks us to wait before polling again (processing).
     std::optional<std::chrono::seconds> retryAfter;
 };

@@ -22,6 +22,7 @@
 #include "acme/error_metrics.hpp"
 #include "acme/http_deadline.hpp"
 #include "acme/socket_deadline.hpp"
+#include "core/shown_text.hpp"
 #include "log/log.hpp"
 
 namespace dnsh::acme {
@@ -76,6 +77,16 @@ AcmeError caError(Problem problem, std::optional<std::chrono::seconds> retryAfte
                   bool outcomeUnknown = false) {
     countAcmeError(problem);
     return AcmeError(std::move(problem), retryAfter, outcomeUnknown);
+}
+
+// A request that failed, as its error's detail says it: the URL is often the CA's own (an order's
+// finalize, authorization and certificate URLs, any length up to the answer's 1 MiB), and the
+// detail becomes the domain's error: both made printable and cut as a problem's text is
+// (problem.hpp).
+std::string failureDetail(const std::string& reason, const std::string& url,
+                          const std::string& note = "") {
+    return shownText(reason, kMaxProblemInstanceBytes) + " (" +
+           shownText(url, kMaxProblemInstanceBytes) + note + ")";
 }
 
 // RFC 7807: a problem+json body becomes the error; anything else keeps the status and body.
@@ -271,8 +282,8 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             answerDeadline.reset();
             session.reset();  // the rest of the answer is never read
             // A POST's outcome is then unknown: the CA acted on it before answering.
-            throw caError(Problem{"", std::string(e.what()) + " (" + url + ")", 502},
-                          std::nullopt, !replayable);
+            throw caError(Problem{"", failureDetail(e.what(), url), 502}, std::nullopt,
+                          !replayable);
         } catch (const Poco::Exception& e) {
             // The deadline's shutdown shows as whatever the read it ended saw (end of file, a
             // reset): it is a timeout.
@@ -285,10 +296,11 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
                 cutAtDeadline ? Poco::TimeoutException("no answer in time").displayText()
                               : e.displayText();
             if (!replayable)
-                throw caError(Problem{"", reason + " (" + url + "; the CA's answer was lost)", 0},
-                              std::nullopt, true);
+                throw caError(
+                    Problem{"", failureDetail(reason, url, "; the CA's answer was lost"), 0},
+                    std::nullopt, true);
             if (attempt == 0 && !timedOut) continue;
-            throw caError(Problem{"", reason + " (" + url + ")", 0});
+            throw caError(Problem{"", failureDetail(reason, url), 0});
         }
     }
     return reply;

@@ -27,10 +27,18 @@ OrderProfile orderProfile(const std::optional<std::string>& domainProfile, const
 }
 
 std::string offeredProfiles(const acme::Directory& directory) {
+    // Each name is a validProfileName, at most 64 bytes (acme::Client keeps no other).
     std::string names;
-    for (const auto& [name, description] : directory.profiles)
+    std::size_t listed = 0;
+    for (const auto& [name, description] : directory.profiles) {
+        if (listed == kMaxListedProfiles) break;
         names += (names.empty() ? "" : ", ") + name;
-    return names.empty() ? "none" : names;
+        ++listed;
+    }
+    if (names.empty()) return "none";
+    if (directory.profiles.size() > listed)
+        names += " and " + std::to_string(directory.profiles.size() - listed) + " more";
+    return names;
 }
 
 void requireOffered(const acme::Directory& directory, const OrderProfile& profile) {

@@ -3,6 +3,7 @@
 // A CA without profiles ignores an unknown "profile" member of newOrder (RFC 8555 §7.4 lets it),
 // so the service checks the directory's meta.profiles itself before naming one, instead of
 // storing a certificate under a profile it never got.
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -24,7 +25,11 @@ OrderProfile orderProfile(const std::optional<std::string>& domainProfile, const
 // The domain's own profile, else the CA's profile setting, else none.
 OrderProfile orderProfile(const std::optional<std::string>& domainProfile, const CaSettings& ca);
 
-// "a, b" of the profiles the directory lists, or "none".
+// Profiles named in one message: Let's Encrypt offers three or four; a CA listing thousands
+// must not make every invalidProfile error (stored as the domain's, the API's 400) as long.
+inline constexpr std::size_t kMaxListedProfiles = 10;
+
+// "a, b" of the profiles the directory lists, or "none"; past kMaxListedProfiles, "and N more".
 std::string offeredProfiles(const acme::Directory& directory);
 
 // Nothing when `profile` names none or one the directory lists; else an AcmeError of type

@@ -30,6 +30,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--authorization-error STATUS] [--order-never-ready]
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
+                [--long-strings]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -50,6 +51,14 @@ authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal
 
 A deactivation of an authorization (RFC 8555 §7.5.2: a POST with a payload, where a read's is
 empty) is answered and printed as "DEACTIVATED PATH t=<seconds>", after its "POST PATH" line.
+
+With --long-strings the CA's own strings are far past what the client keeps of them
+(tests/fault/ca_long_strings_test.cpp), each LONG_BYTES long: the directory's meta.profiles holds
+"default" with a description of control bytes, a profile whose name is LONG_BYTES long, and 2,000
+more; meta.caaIdentities holds "stand-in.test", a name of LONG_BYTES and one with a space;
+newOrder echoes a "profile" of LONG_BYTES and lists one authorization at 127.0.0.1 port 1 (where
+nothing answers) under a path of LONG_BYTES; and a --renewal-info window carries an
+explanationURL of LONG_BYTES.
 
 With --stall-directory-when FILE the directory request is printed, read and never answered (as
 --stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin
@@ -140,6 +149,9 @@ def parse_args():
     parser.add_argument("--noisy-problem", choices=["new-order", "authorization"],
                         help="newOrder's problem, or the authorization's challenge error once "
                              "answered, about 900 KiB of control bytes")
+    parser.add_argument("--long-strings", action="store_true",
+                        help="profile names, caaIdentities, newOrder's profile and authorization "
+                             "URL, and explanationURL of LONG_BYTES")
     parser.add_argument("--stall-directory-when", metavar="FILE",
                         help="the directory request is never answered while FILE exists")
     return parser.parse_args()
@@ -194,6 +206,17 @@ def noisy_problem(problem_type, subproblems=0):
     room = NOISY_ANSWER_BYTES - len(json.dumps(problem))
     problem["detail"] = NOISE * (room // (len(json.dumps(NOISE)) - 2))
     return problem
+
+
+LONG_BYTES = 100_000  # --long-strings: each string's length, far past any bound of the client
+
+
+def long_strings_meta():
+    """--long-strings: the directory's meta (RFC 8555 §7.1.1, draft-ietf-acme-profiles §3)."""
+    profiles = {"default": NOISE * 1000, "p" * LONG_BYTES: "a name no client could send"}
+    profiles.update({f"extra-{i:04}": "one of many" for i in range(2000)})
+    return {"profiles": profiles,
+            "caaIdentities": ["stand-in.test", "x" * LONG_BYTES + ".test", "bad name.test"]}
 
 
 def b64url_decode(text):
@@ -306,6 +329,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # (draft-ietf-acme-profiles §3); --no-profiles: a CA that offers none.
             if not ARGS.no_profiles:
                 directory["meta"] = {"profiles": {"default": "the stand-in's certificates"}}
+            if ARGS.long_strings:
+                directory["meta"] = long_strings_meta()
             if ARGS.oversized_directory:
                 directory.setdefault("meta", {})["website"] = "x" * (2 << 20)
             if ARGS.renewal_info:
@@ -327,9 +352,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         status, retry_after = answers[min(asked, len(answers) - 1)]
         if status == "window":
             start = time.time() + 3600
-            self.answer(200, {"suggestedWindow": {"start": rfc3339(start),
-                                                  "end": rfc3339(start + 3600)}},
-                        [("Retry-After", "21600")])
+            window = {"suggestedWindow": {"start": rfc3339(start), "end": rfc3339(start + 3600)}}
+            if ARGS.long_strings:
+                window["explanationURL"] = "https://stand-in.test/ari/" + "a" * LONG_BYTES
+            self.answer(200, window, [("Retry-After", "21600")])
             return
         problem = "rateLimited" if status == 429 else "serverInternal" if status >= 500 \
             else "malformed"
@@ -368,10 +394,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if ARGS.stall == "new-order":
                 self.stall()
             n = next(counter)
-            self.answer(201, {"status": "pending", "expires": "2099-01-01T00:00:00Z",
-                              "identifiers": [], "authorizations": [f"{BASE}/authz/{n}"],
-                              "finalize": f"{BASE}/finalize/{n}"},
-                        [("Location", f"{BASE}/order/{n}")])
+            order = {"status": "pending", "expires": "2099-01-01T00:00:00Z",
+                     "identifiers": [], "authorizations": [f"{BASE}/authz/{n}"],
+                     "finalize": f"{BASE}/finalize/{n}"}
+            if ARGS.long_strings:
+                order["profile"] = "p" * LONG_BYTES
+                order["authorizations"] = [f"https://127.0.0.1:1/authz/{n}/" + "a" * LONG_BYTES]
+            self.answer(201, order, [("Location", f"{BASE}/order/{n}")])
         elif self.path.startswith("/authz/"):
             n = self.path.rsplit("/", 1)[1]
             self.answer(200, {"status": "pending", "expires": "2099-01-01T00:00:00Z",

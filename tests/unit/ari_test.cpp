@@ -219,6 +219,59 @@ TEST_CASE("parseRenewalInfo rejects invalid RenewalInfo objects") {
     }
 }
 
+TEST_CASE("parseRenewalInfo keeps an explanationURL only when it is an https URL of at most "
+          "2,048 printable bytes, and the window either way") {
+    const auto withUrl = [](const std::string& url) {
+        return R"({"suggestedWindow":{"start":"2025-01-02T04:00:00Z",)"
+               R"("end":"2025-01-03T04:00:00Z"},"explanationURL":")" +
+               url + R"("})";
+    };
+    const std::string base = "https://acme.example.com/ari/";
+    const std::string longest = base + std::string(kMaxExplanationUrlBytes - base.size(), 'a');
+    struct Case {
+        const char* description;
+        std::string url;
+        bool kept;
+    };
+    const std::vector<Case> cases{
+        {"https", base + "incident-42", true},
+        {"the scheme in capitals (RFC 3986 §3.1)", "HTTPS://acme.example.com/ari", true},
+        {"2,048 bytes", longest, true},
+        {"2,049 bytes: dropped, not cut into a broken link", longest + "a", false},
+        {"100,000 bytes", base + std::string(100'000, 'a'), false},
+        {"http", "http://acme.example.com/ari", false},
+        {"javascript", "javascript:alert(1)", false},
+        {"no host", "https:///ari", false},
+        {"not a URL", "see our status page", false},
+        {"a space", base + "a b", false},
+        {"a terminal escape", base + "\u001b[2J", false},
+        {"a line break", base + "\r\nX-Injected: 1", false},
+        {"bytes past ASCII", base + "\u00e9", false},
+        {"empty", "", false},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        const RenewalWindow window = parseRenewalInfo(withUrl(c.url));
+        CHECK(window.start == utc(2025, 1, 2, std::chrono::hours(4)));
+        CHECK(window.explanationUrl == (c.kept ? c.url : ""));
+    }
+}
+
+TEST_CASE("parseRenewalInfo refuses a timestamp longer than 64 bytes before its regex reads it") {
+    // RFC 3339's time-secfrac takes any number of digits; libstdc++'s regex matcher recurses per
+    // character, and 900,000 of them (an answer under the 1 MiB cap) overflowed the stack.
+    const std::string longFraction = "2025-01-02T04:00:00." + std::string(900'000, '1') + "Z";
+    CHECK_THROWS_AS(parseRenewalInfo(renewalInfo(longFraction, "2025-01-03T04:00:00Z")),
+                    std::runtime_error);
+    CHECK_THROWS_AS(parseRenewalInfo(renewalInfo("2025-01-02T04:00:00Z", longFraction)),
+                    std::runtime_error);
+    // 64 bytes still parse: 43 fraction digits.
+    const std::string longest = "2025-01-02T04:00:00." + std::string(43, '0') + "Z";
+    REQUIRE(longest.size() == 64);
+    CHECK(parseRenewalInfo(renewalInfo(longest, "2025-01-03T04:00:00Z")).start ==
+          utc(2025, 1, 2, std::chrono::hours(4)));
+}
+
 TEST_CASE("pickRenewalTime maps uniform01 onto the window from start up to end") {
     struct Case {
         const char* description;
