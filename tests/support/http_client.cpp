@@ -77,7 +77,8 @@ HttpResult sendToService(const std::string& baseUrl, const HttpRequest& request)
 HttpResult send(const std::string& baseUrl, const HttpRequest& request) {
     HttpResult result = sendToService(baseUrl, request);
     const auto violations = OpenApiDocument::ofProject().violations(
-        {request.method, request.path, result.status, result.header("Content-Type"), result.body});
+        {request.method, request.path, result.status, result.header("Content-Type"), result.body,
+         result.header("Retry-After")});
     for (const auto& violation : violations)
         FAIL_CHECK("the answer differs from deploy/api/openapi.json: " << violation);
     return result;

@@ -158,6 +158,20 @@ public:
             checkValue(body, media->get("schema"), what + " body", out);
     }
 
+    // A Retry-After is what a client waits on (RFC 9110 §10.2.3): the response must declare it,
+    // and the value must fit the declared schema.
+    void checkRetryAfter(const std::string& value, const Object::Ptr& response,
+                         const std::string& what, std::vector<std::string>& out) const {
+        const Object::Ptr headers = response->getObject("headers");
+        if (!headers || !headers->has("Retry-After")) {
+            out.push_back(what + " carries Retry-After, which the document does not declare");
+            return;
+        }
+        const Object::Ptr header = resolve(headers->get("Retry-After"));
+        if (header && header->has("schema"))
+            checkValue(Var(value), header->get("schema"), what + " Retry-After", out);
+    }
+
     // The path item whose template matches `path`, most literal segments first; null when none.
     Object::Ptr pathItem(const std::string& path, std::string& templateFound) const {
         const Object::Ptr paths = document_->getObject("paths");
@@ -275,6 +289,8 @@ std::vector<std::string> OpenApiDocument::violations(const ObservedAnswer& answe
         response = checker.responseFor(operation, answer.status);
         if (!response) out.push_back(what + ": status not documented for " + pattern);
     }
+    if (response && !answer.retryAfter.empty())
+        checker.checkRetryAfter(answer.retryAfter, response, what, out);
     // HEAD (RFC 9110 §9.3.2): GET's status and headers, never a body; a documented body is what
     // GET would send.
     if (answer.method == "HEAD") {

@@ -97,6 +97,21 @@ TEST_CASE("openapi check: conforming answers pass, and each difference is named"
          {"HEAD", "/domains/" + kId, 418, kJson, ""}, "status not documented for /domains/{id}"},
         {"HEAD answered 200 where there is no GET",
          {"HEAD", "/domains/" + kId + "/verify", 200, kJson, ""}, "must be 405"},
+
+        // Retry-After (RFC 9110 §10.2.3): declared by the response, whole seconds of at least 1.
+        {"a handler's 503 with Retry-After",
+         {"GET", "/readyz", 503, kJson, R"({"error":"database unavailable"})", "2"}, ""},
+        {"a 429 with Retry-After",
+         {"POST", "/domains/" + kId + "/check", 429, kJson, R"({"error":"too soon"})", "15"}, ""},
+        {"Retry-After where the response declares none",
+         {"GET", "/domains/" + kId, 404, kJson, R"({"error":"domain not found"})", "2"},
+         "carries Retry-After, which the document does not declare"},
+        {"Retry-After of 0 seconds",
+         {"GET", "/readyz", 503, kJson, R"({"error":"database unavailable"})", "0"},
+         "Retry-After \"0\" does not match"},
+        {"HEAD with a Retry-After its response does not declare",
+         {"HEAD", "/domains/" + kId, 404, kJson, "", "2"},
+         "carries Retry-After, which the document does not declare"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
@@ -108,6 +123,27 @@ TEST_CASE("openapi check: conforming answers pass, and each difference is named"
             CHECK(violations.empty());
         } else {
             CHECK(all.find(c.violationPart) != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("openapi check: a HEAD 503 carries its GET's Retry-After on every GET path") {
+    // HEAD runs the GET endpoint (RFC 9110 §9.3.2), a database failure's Retry-After included;
+    // the document used to declare it on no HEAD 503, telling a probe that uses HEAD to expect
+    // none.
+    const std::vector<std::string> paths{"/domains", "/domains/" + kId,
+                                         "/domains/" + kId + "/certificate", "/healthz", "/readyz",
+                                         "/metrics"};
+    for (const std::string& path : paths) {
+        for (const std::string method : {"GET", "HEAD"}) {
+            CAPTURE(method + " " + path);
+            const std::string body = method == "HEAD" ? "" : R"({"error":"database unavailable"})";
+            const auto violations = OpenApiDocument::ofProject().violations(
+                {method, path, 503, kJson, body, "2"});
+            std::string all;
+            for (const auto& violation : violations) all += violation + "\n";
+            CAPTURE(all);
+            CHECK(violations.empty());
         }
     }
 }
