@@ -1,11 +1,13 @@
 // No live backend at all (every handler crashed and the binaries are broken, as after a bad
-// deploy): lighttpd must still answer JSON (503, from deploy/errors/) on every route.
+// deploy): lighttpd must still answer JSON (503, from deploy/errors/) on every route, and HEAD
+// as GET (RFC 9110 §9.3.2): the same status and Retry-After, no body.
 #include <doctest/doctest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,7 +57,14 @@ TEST_CASE("fault: with no live backend lighttpd answers JSON 503 on every route"
         {"certificate", "GET", "/domains/0123456789abcdef0123456789abcdef/certificate"},
         {"check", "POST", "/domains/0123456789abcdef0123456789abcdef/check"},
         {"readiness", "GET", "/readyz"},
+        {"liveness", "GET", "/healthz"},
+        // After their GETs: each HEAD is compared with the GET of its path.
+        {"read a domain, headers only", "HEAD", "/domains/0123456789abcdef0123456789abcdef"},
+        {"readiness, headers only", "HEAD", "/readyz"},
+        {"liveness, headers only", "HEAD", "/healthz"},
     };
+    // The Retry-After of each path's GET answer ("" when none: lighttpd's own 503 has none).
+    std::map<std::string, std::string> getRetryAfter;
     breakBackends(server);
     // lighttpd notices a dead backend on the next request to it, and a respawn of the broken
     // binary can still take a connection before it exits (answered 500): every answer is JSON
@@ -71,6 +80,13 @@ TEST_CASE("fault: with no live backend lighttpd answers JSON 503 on every route"
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         CHECK(result.status == 503);
-        CHECK(result.jsonString("error") == "service unavailable");
+        if (c.method == "HEAD") {
+            CHECK(result.body == "");
+            REQUIRE(getRetryAfter.count(c.path) == 1);
+            CHECK(result.header("Retry-After") == getRetryAfter[c.path]);
+        } else {
+            CHECK(result.jsonString("error") == "service unavailable");
+            getRetryAfter[c.path] = result.header("Retry-After");
+        }
     }
 }
