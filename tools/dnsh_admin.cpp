@@ -416,9 +416,12 @@ private:
         return EXIT_OK;
     }
 
+    // Each migration is printed as it commits: when one fails (rolled back, the error on
+    // stderr names it, exit 70), the ones applied before it, which stay, are listed above.
     int migrate(dnsh::Database& database) {
-        const auto applied = dnsh::applyMigrations(database.session(), dnsh::embeddedMigrations());
-        for (const auto& name : applied) std::cout << "applied " << name << "\n";
+        const auto applied = dnsh::applyMigrations(
+            database.session(), dnsh::embeddedMigrations(),
+            [](const std::string& name) { std::cout << "applied " << name << std::endl; });
         if (applied.empty()) std::cout << "schema is up to date\n";
         return EXIT_OK;
     }

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <set>
 
+#include "core/error.hpp"
 #include "db/database.hpp"
 #include "db/sql.hpp"
+#include "log/log.hpp"
 
 using namespace Poco::Data::Keywords;
 
@@ -47,7 +49,8 @@ auto inMigrationTransaction(Poco::Data::Session& session, Work&& work) {
 }  // namespace
 
 std::vector<std::string> applyMigrations(Poco::Data::Session& session,
-                                         const std::vector<Migration>& migrations) {
+                                         const std::vector<Migration>& migrations,
+                                         const MigrationApplied& onApplied) {
     const std::set<std::string> already = inMigrationTransaction(session, [&] {
         executeScript(session,
                       "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -65,17 +68,29 @@ std::vector<std::string> applyMigrations(Poco::Data::Session& session,
         if (already.count(migration.name)) continue;
         // One transaction per file: a failing migration leaves no half-applied schema. Another
         // host may have applied it since the list was read (it held the lock meanwhile).
-        const bool appliedNow = inMigrationTransaction(session, [&] {
-            if (!runSql(session, "SELECT 1 FROM schema_migrations WHERE name = $1",
-                        {migration.name})
-                     .empty())
-                return false;
-            executeScript(session, migration.sql);
-            std::string name = migration.name;
-            session << "INSERT INTO schema_migrations (name) VALUES ($1)", use(name), now;
-            return true;
-        });
-        if (appliedNow) applied.push_back(migration.name);
+        bool appliedNow = false;
+        try {
+            appliedNow = inMigrationTransaction(session, [&] {
+                if (!runSql(session, "SELECT 1 FROM schema_migrations WHERE name = $1",
+                            {migration.name})
+                         .empty())
+                    return false;
+                executeScript(session, migration.sql);
+                std::string name = migration.name;
+                session << "INSERT INTO schema_migrations (name) VALUES ($1)", use(name), now;
+                return true;
+            });
+        } catch (const std::exception& e) {
+            // Which one failed, not only PostgreSQL's words (a Poco exception's what() is only
+            // its class name).
+            const auto* error = dynamic_cast<const Error*>(&e);
+            throw Error(error != nullptr ? error->code() : ErrorCode::Internal,
+                        "migration " + migration.name + " failed and was rolled back: " +
+                            errorDetail(e));
+        }
+        if (!appliedNow) continue;
+        applied.push_back(migration.name);
+        if (onApplied) onApplied(migration.name);
     }
     return applied;
 }

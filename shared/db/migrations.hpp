@@ -6,6 +6,7 @@
 // leaves no lock or setting behind on a pooled connection.
 #include <Poco/Data/Session.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,15 @@ struct Migration {
 
 const std::vector<Migration>& embeddedMigrations();
 
-// Returns the names of the migrations this call applied.
+// Called with each migration's name as its transaction commits, in order.
+using MigrationApplied = std::function<void(const std::string& name)>;
+
+// Returns the names of the migrations this call applied; `onApplied` (if set) hears of each as it
+// commits, so that a caller can say which ones were when a later one fails. A migration that
+// fails is rolled back and ends the run: Error naming it and what PostgreSQL said (the code of
+// the Error it threw, else Internal); those before it stay applied.
 std::vector<std::string> applyMigrations(Poco::Data::Session& session,
-                                         const std::vector<Migration>& migrations);
+                                         const std::vector<Migration>& migrations,
+                                         const MigrationApplied& onApplied = {});
 
 }  // namespace dnsh

@@ -8,6 +8,7 @@
 #include "crypto/random.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
+#include "support/scratch_database.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh::test;
@@ -16,6 +17,13 @@ namespace {
 
 CommandResult admin(const std::string& arguments) {
     return runCommand(requireEnv("DNSH_ADMIN_BIN") + " " + arguments);
+}
+
+// `text` quoted for the shell.
+std::string shellQuoted(const std::string& text) {
+    std::string quotedText = "'";
+    for (char c : text) quotedText += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quotedText + "'";
 }
 
 // An active domain whose certificate expires `days` from now (rows written directly).
@@ -194,16 +202,37 @@ TEST_CASE("dnsh-admin migrate: a DATABASE_URL libpq refuses is named in the erro
         uri ? url + (url.find('?') == std::string::npos ? "?" : "&") + "password=" + password +
                   "&sslmode=verify_full"
             : url + " password=" + password + " sslmode=verify_full";
-    std::string quotedUrl = "'";
-    for (char c : broken) quotedUrl += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    quotedUrl += "'";
-
-    const CommandResult migrated =
-        runCommand("DATABASE_URL=" + quotedUrl + " " + requireEnv("DNSH_ADMIN_BIN") + " migrate");
+    const CommandResult migrated = runCommand("DATABASE_URL=" + shellQuoted(broken) + " " +
+                                              requireEnv("DNSH_ADMIN_BIN") + " migrate");
     INFO(migrated.output);
     CHECK(migrated.exitCode == 70);  // EX_SOFTWARE, as for any database unavailable
     CHECK(migrated.output.find("database unavailable") != std::string::npos);
     CHECK(migrated.output.find("sslmode") != std::string::npos);
     CHECK(migrated.output.find("not accepting connections") == std::string::npos);
     CHECK(migrated.output.find(password) == std::string::npos);
+}
+
+TEST_CASE("dnsh-admin migrate: a migration that fails is named, after the ones applied before it") {
+    // A database at 028 where what 031 adds is there already (made by hand): 029 and 030 apply,
+    // 031 fails. Only "failed: Database Exception" was shown, not that 029 and 030 were applied.
+    ScratchDatabase scratch("dnsh_migrate_fails");
+    scratch.migrate("028_delegation_cleanup");
+    scratch.run("ALTER TABLE domains ADD COLUMN issue_rate_limited_until timestamptz");
+    const TempDir logs;
+    const std::string errors = logs.path() + "/stderr";
+    const CommandResult migrated =
+        runCommand("{ DATABASE_URL=" + shellQuoted(scratch.url()) + " LOG_LEVEL=error " +
+                   requireEnv("DNSH_ADMIN_BIN") + " migrate 2>" + shellQuoted(errors) + "; }");
+    const std::string failure = readFile(errors);
+    INFO("stdout: " << migrated.output << "\nstderr: " << failure);
+    CHECK(migrated.exitCode == 70);
+    CHECK(migrated.output ==
+          "applied 029_long_lived_expiry_index\napplied 030_idempotency_keys\n");
+    CHECK(failure.find("migration 031_issue_rate_limit failed and was rolled back") !=
+          std::string::npos);
+    CHECK(failure.find("already exists") != std::string::npos);
+    // 029 and 030 stay applied, 031 is not recorded.
+    CHECK(scratch.text("SELECT string_agg(name, ',' ORDER BY name) FROM schema_migrations "
+                       "WHERE name >= '029'") ==
+          "029_long_lived_expiry_index,030_idempotency_keys");
 }
