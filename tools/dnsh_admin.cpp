@@ -2,7 +2,6 @@
 // delete, export-cert, rotate-kek, handler-procs, host-check. Settings come from the environment,
 // as for the services.
 #include <Poco/AutoPtr.h>
-#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Util/Application.h>
@@ -16,9 +15,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +30,7 @@
 #include "admin/admin_commands.hpp"
 #include "admin/handler_processes.hpp"
 #include "admin/host_check.hpp"
+#include "admin/operator_stop.hpp"
 #include "config/config.hpp"
 #include "config/duration.hpp"
 #include "core/error.hpp"
@@ -101,6 +105,37 @@ int exitCodeOf(const dnsh::Error& error) {
             return App::EXIT_SOFTWARE;
     }
 }
+
+// A JSON array written to stdout one item at a time (memory stays bounded), and closed when it
+// goes out of scope: also when an error ends the command part way, so that the items written
+// before it still form a valid JSON text, followed on stderr by what went wrong.
+class JsonArrayOnStdout {
+public:
+    JsonArrayOnStdout() { std::cout << "["; }
+    ~JsonArrayOnStdout() { std::cout << "]\n" << std::flush; }
+    JsonArrayOnStdout(const JsonArrayOnStdout&) = delete;
+    JsonArrayOnStdout& operator=(const JsonArrayOnStdout&) = delete;
+
+    void add(const Poco::JSON::Object& item) {
+        if (!empty_) std::cout << ",";
+        empty_ = false;
+        item.stringify(std::cout);
+    }
+
+private:
+    bool empty_ = true;
+};
+
+// An operator's signal, seen between two certificates of ari-refresh (admin/operator_stop.hpp).
+class StoppedBySignal : public std::runtime_error {
+public:
+    explicit StoppedBySignal(int signal)
+        : std::runtime_error("stopped by signal " + std::to_string(signal)), signal_(signal) {}
+    int signal() const { return signal_; }
+
+private:
+    int signal_;
+};
 
 class AdminApplication : public Poco::Util::Application {
 protected:
@@ -217,7 +252,9 @@ protected:
             std::cerr << "\n";
             return exitCodeOf(e);
         } catch (const std::exception& e) {
-            std::cerr << "dnsh-admin " << arguments[0] << " failed: " << e.what() << "\n";
+            // errorDetail: a Poco exception's what() is only its class name ("Database Exception").
+            std::cerr << "dnsh-admin " << arguments[0] << " failed: " << dnsh::errorDetail(e)
+                      << "\n";
             return EXIT_SOFTWARE;
         }
     }
@@ -284,8 +321,7 @@ private:
         // Every row, printed as its page comes (forEachDomainSummary): memory stays bounded
         // and the JSON array is written one item at a time.
         if (json()) {
-            std::cout << "[";
-            bool first = true;
+            JsonArrayOnStdout items;
             dnsh::forEachDomainSummary(database, status, within, [&](const auto& row) {
                 Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
                 item.set("id", row.id);
@@ -295,11 +331,8 @@ private:
                                                              : Poco::Dynamic::Var(row.expiresAt));
                 item.set("renew_at", row.renewAt.empty() ? Poco::Dynamic::Var()
                                                          : Poco::Dynamic::Var(row.renewAt));
-                if (!first) std::cout << ",";
-                first = false;
-                item.stringify(std::cout);
+                items.add(item);
             });
-            std::cout << "]\n";
             return EXIT_OK;
         }
         std::cout << std::left << std::setw(34) << "ID" << std::setw(40) << "DOMAIN"
@@ -337,7 +370,10 @@ private:
 
     // ari-refresh ID|--all: renewalInfo asked now. Exit 0 when every answer was usable, 69
     // (EX_UNAVAILABLE) when some were not (or the CA offers none), 65 for an unknown domain, 70
-    // (EX_SOFTWARE) when an answer could not be stored (--all goes on and reports it).
+    // (EX_SOFTWARE) when an answer could not be stored (--all goes on and reports it). Each
+    // certificate is printed as it is asked, and flushed: a run that stops part way (an error,
+    // the database lost: its exit code; an operator's signal: 128 + the signal) has printed
+    // every certificate it asked, whose renew_at may have changed, the --json array closed.
     int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
                    const std::vector<std::string>& arguments) {
         const bool all = this->config().hasProperty("admin.all");
@@ -354,44 +390,62 @@ private:
             clients.push_back(
                 std::make_unique<dnsh::acme::Client>(*transports.back(), ca.directoryUrl));
         }
+        dnsh::catchOperatorStop();
         std::map<dnsh::AriRefreshOutcome, int> counts;
-        Poco::JSON::Array items;
+        int reported = 0;
+        std::optional<JsonArrayOnStdout> items;
+        if (json()) items.emplace();
         auto report = [&](const dnsh::AriRefreshed& refreshed) {
             ++counts[refreshed.outcome];
-            if (json())
-                items.add(dnsh::ariRefreshedJson(refreshed));
+            ++reported;
+            if (items)
+                items->add(dnsh::ariRefreshedJson(refreshed));
             else
                 std::cout << dnsh::ariRefreshedLine(refreshed) << "\n";
+            std::cout.flush();  // kept, on the screen or in the file, even if it is killed
+            if (const int number = dnsh::operatorStopSignal()) throw StoppedBySignal(number);
         };
-        if (all) {
-            int asked = 0;
-            for (const auto& client : clients)
-                asked += dnsh::refreshAriForAll(database, *client, client->directoryUrl(),
-                                                config.ariMaxWait, report);
-            if (!json()) {
-                std::cout << "asked the CA about " << asked << " certificate(s):";
-                for (const auto& [outcome, count] : counts)
-                    std::cout << " " << count << " " << dnsh::toString(outcome);
-                std::cout << "\n";
-            }
-        } else {
-            report(dnsh::refreshAriForDomain(
-                database,
-                [&](const std::string& directoryUrl) -> dnsh::acme::Client* {
-                    for (const auto& client : clients)
-                        if (client->directoryUrl() == directoryUrl) return client.get();
-                    return nullptr;
-                },
-                config.ariMaxWait, arguments[1]));
+        try {
+            askAri(database, config, all ? std::string() : arguments[1], clients, report);
+        } catch (const StoppedBySignal& stopped) {
+            items.reset();  // the array closed before the message
+            std::cerr << "dnsh-admin ari-refresh: " << stopped.what() << " after " << reported
+                      << " certificate(s), each printed above; the others were not asked\n";
+            return 128 + stopped.signal();
         }
-        if (json()) {
-            items.stringify(std::cout);
+        items.reset();
+        if (all && !json()) {
+            std::cout << "asked the CA about " << reported << " certificate(s):";
+            for (const auto& [outcome, count] : counts)
+                std::cout << " " << count << " " << dnsh::toString(outcome);
             std::cout << "\n";
         }
         if (counts.count(dnsh::AriRefreshOutcome::NotRecorded) > 0) return EXIT_SOFTWARE;
         const bool unusable = counts.count(dnsh::AriRefreshOutcome::NotUsable) > 0 ||
                               counts.count(dnsh::AriRefreshOutcome::NotOffered) > 0;
         return unusable ? EXIT_UNAVAILABLE : EXIT_OK;
+    }
+
+    // ari-refresh's asking: every active domain's certificate at each CA (no `domainId`: --all),
+    // or the domain's at the CA that issued it; `report` sees each result as it comes.
+    static void askAri(dnsh::Database& database, const dnsh::Config& config,
+                       const std::string& domainId,
+                       const std::vector<std::unique_ptr<dnsh::acme::Client>>& clients,
+                       const std::function<void(const dnsh::AriRefreshed&)>& report) {
+        if (domainId.empty()) {
+            for (const auto& client : clients)
+                dnsh::refreshAriForAll(database, *client, client->directoryUrl(),
+                                       config.ariMaxWait, report);
+            return;
+        }
+        report(dnsh::refreshAriForDomain(
+            database,
+            [&](const std::string& directoryUrl) -> dnsh::acme::Client* {
+                for (const auto& client : clients)
+                    if (client->directoryUrl() == directoryUrl) return client.get();
+                return nullptr;
+            },
+            config.ariMaxWait, domainId));
     }
 
     // retry and delete go through the issuer, as the API's handlers do.

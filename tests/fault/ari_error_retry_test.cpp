@@ -7,17 +7,21 @@
 // ARI_MAX_WAIT left at its 24 hours; the scheduler issues, then dnsh-admin ari-refresh asks.
 // And a CA whose directory stops answering after it issued (--stall-directory-when): ari-refresh
 // says it is unreachable (not that it offers no renewalInfo), and --all asks it once, not once
-// per certificate with a timeout each.
+// per certificate with a timeout each. And an ari-refresh --all --json that stops part way (a
+// signal, a database error) still prints, as a valid JSON array, the certificates it asked.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <csignal>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "acme/ari.hpp"
 #include "support/api_server.hpp"
+#include "support/child_process.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
@@ -59,27 +63,53 @@ long long secondsToNextFetch(const std::string& certificateId) {
 }
 
 // dnsh-admin ari-refresh ARGUMENTS, given up on after two minutes (a CA that never answers
-// costs ACME_SCHEDULER_TIMEOUT per request).
-CommandResult ariRefresh(const std::string& arguments, const Env& env) {
+// costs ACME_SCHEDULER_TIMEOUT per request). With `errors`, its stderr goes to that file and
+// the output is its stdout alone.
+CommandResult ariRefresh(const std::string& arguments, const Env& env,
+                         const std::string& errors = "") {
     std::string command;
     for (const auto& [name, value] : env) command += name + "='" + value + "' ";
     command += "timeout 120 ";
     command += requireEnv("DNSH_ADMIN_BIN");
     command += " ari-refresh ";
     command += arguments;
-    return runCommand(command);
+    if (errors.empty()) return runCommand(command);
+    return runCommand("{ " + command + " 2>'" + errors + "'; }");
 }
 
 // The items of ari-refresh --json (run with LOG_LEVEL=error: runCommand also reads stderr).
-Poco::JSON::Array::Ptr jsonItems(const CommandResult& result) {
+Poco::JSON::Array::Ptr jsonItems(const std::string& output) {
     Poco::JSON::Array::Ptr items;
     try {
-        items = Poco::JSON::Parser().parse(result.output).extract<Poco::JSON::Array::Ptr>();
+        items = Poco::JSON::Parser().parse(output).extract<Poco::JSON::Array::Ptr>();
     } catch (const std::exception&) {
         items = nullptr;
     }
-    REQUIRE_MESSAGE(!items.isNull(), result.output);
+    REQUIRE_MESSAGE(!items.isNull(), "not a JSON array: '" << output << "'");
     return items;
+}
+
+Poco::JSON::Array::Ptr jsonItems(const CommandResult& result) {
+    return jsonItems(result.output);
+}
+
+// Three domains with a certificate from `ca`, in the order ari-refresh --all asks them (by id).
+std::vector<TestDomain> threeIssued(const StalledCa& ca, const std::string& prefix,
+                                    Leftovers& leftovers) {
+    std::vector<TestDomain> domains;
+    for (int i = 0; i < 3; ++i) domains.push_back(verifiedDomain(prefix, leftovers));
+    issueAndStop(domains, Env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", "2s"}});
+    std::sort(domains.begin(), domains.end(),
+              [](const TestDomain& a, const TestDomain& b) { return a.id < b.id; });
+    return domains;
+}
+
+// The path of the CA's renewalInfo about the domain's current certificate (RFC 9773 §4.1).
+std::string renewalInfoPath(const TestDomain& domain) {
+    return "/renewal-info/" +
+           dnsh::acme::ariCertId(scalar("SELECT certificate_pem FROM certificates WHERE "
+                                        "superseded_at IS NULL AND domain_id = " +
+                                        quoted(domain.id)));
 }
 
 // What ari-refresh says of a certificate at a CA whose directory request timed out.
@@ -228,4 +258,102 @@ TEST_CASE("ari: ari-refresh --all asks a CA whose directory does not answer once
     for (const auto& [id, item] : byDomain)
         if (item->optValue<std::string>("detail", "").rfind("not asked: ", 0) == 0)
             CHECK(item->getValue<std::string>("detail") == "not asked: " + askedDetail);
+}
+
+TEST_CASE("ari: ari-refresh --all --json stopped by SIGTERM part way prints the certificates it "
+          "asked as a closed JSON array, and exits 143") {
+    Leftovers leftovers;
+    const TempDir scratch;
+    const std::string allowance = scratch.path() + "/allowance";
+    StalledCa ca({"--stall", "none", "--renewal-info", "window", "--renewal-info-allowance",
+                  allowance});
+    INFO(describe(ca.process()));
+    const std::vector<TestDomain> domains = threeIssued(ca, "ari-stopped", leftovers);
+    const int renewalInfoReads = ca.requests("GET", "/renewal-info/");
+    const std::string third = renewalInfoPath(domains[2]);
+    const int thirdReads = ca.requests("GET", third);
+
+    // One more renewalInfo answered, then the CA reads them and never answers: the run is
+    // stopped while it waits for the second certificate's answer.
+    scratch.write("allowance", "1");
+    const std::string out = scratch.path() + "/out.json";
+    ChildProcess run("/bin/sh",
+                     {"-c", "exec '" + requireEnv("DNSH_ADMIN_BIN") +
+                                "' ari-refresh --all --json >'" + out + "'"},
+                     {{"ACME_DIRECTORY", ca.directory()},
+                      {"ACME_SCHEDULER_TIMEOUT", "2s"},
+                      {"LOG_LEVEL", "error"}},
+                     "ari-refresh-stopped");
+    REQUIRE_MESSAGE(waitFor(60s,
+                            [&] {
+                                return ca.requests("GET", "/renewal-info/") >=
+                                       renewalInfoReads + 2;
+                            }),
+                    describe(run));
+    const int status = run.terminate();  // the first certificate asked, its renew_at moved
+    INFO(run.log());
+    CHECK(status == 128 + SIGTERM);
+
+    // Before: nothing at all, the array built in memory was lost with the process.
+    const auto items = jsonItems(readFile(out));
+    REQUIRE(items->size() == 2);  // the one answered, the one stopped in (its timeout)
+    const auto first = items->getObject(0);
+    CHECK(first->getValue<std::string>("domain_id") == domains[0].id);
+    CHECK(first->getValue<std::string>("outcome") == "scheduled");
+    CHECK_FALSE(first->isNull("renew_at"));
+    const auto second = items->getObject(1);
+    CHECK(second->getValue<std::string>("domain_id") == domains[1].id);
+    CHECK(second->getValue<std::string>("outcome") == "not_usable");
+    // The third was not asked.
+    CHECK(ca.requests("GET", third) == thirdReads);
+    CHECK(run.log().find("stopped by signal " + std::to_string(SIGTERM) +
+                         " after 2 certificate(s)") != std::string::npos);
+}
+
+TEST_CASE("ari: ari-refresh --all --json ended by a database error part way prints the "
+          "certificates asked before it as a closed JSON array, and exits 70") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--renewal-info", "window"});
+    INFO(describe(ca.process()));
+    const std::vector<TestDomain> domains = threeIssued(ca, "ari-db-error", leftovers);
+    const std::string third = renewalInfoPath(domains[2]);
+    const int thirdReads = ca.requests("GET", third);
+
+    // The second certificate's answer cannot be stored: the database refuses it, an error that
+    // ends the run (a timeout would be reported as not_recorded, the others still asked).
+    const std::string function = "ari_refuse_" + domains[1].id.substr(0, 8);
+    struct TriggerGuard {
+        std::string function;
+        ~TriggerGuard() {
+            try {
+                execute("DROP TRIGGER IF EXISTS " + function + " ON certificates; " +
+                        "DROP FUNCTION IF EXISTS " + function + "()");
+            } catch (...) {
+            }
+        }
+    } guard{function};
+    execute("CREATE FUNCTION " + function +
+            "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.domain_id = " +
+            quoted(domains[1].id) +
+            " THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER " +
+            function + " BEFORE UPDATE ON certificates FOR EACH ROW EXECUTE FUNCTION " +
+            function + "()");
+
+    const TempDir scratch;
+    const std::string errors = scratch.path() + "/stderr";
+    const CommandResult refreshed =
+        ariRefresh("--all --json",
+                   {{"ACME_DIRECTORY", ca.directory()}, {"LOG_LEVEL", "error"}}, errors);
+    INFO(readFile(errors));
+    CHECK(refreshed.exitCode == 70);
+    // Before: nothing on stdout, the array built in memory was never printed.
+    const auto items = jsonItems(refreshed);
+    REQUIRE(items->size() == 1);
+    const auto first = items->getObject(0);
+    CHECK(first->getValue<std::string>("domain_id") == domains[0].id);
+    CHECK(first->getValue<std::string>("outcome") == "scheduled");
+    // The error says what the database said (before: "Database Exception", Poco's class name).
+    CHECK(readFile(errors).find("refused by test") != std::string::npos);
+    CHECK(ca.requests("GET", third) == thirdReads);
 }

@@ -31,6 +31,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
                 [--long-strings]
+                [--renewal-info-allowance FILE]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -63,6 +64,11 @@ explanationURL of LONG_BYTES.
 With --stall-directory-when FILE the directory request is printed, read and never answered (as
 --stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin
 ari-refresh (tests/fault/ari_error_retry_test.cpp counts its "GET /dir" lines).
+
+With --renewal-info-allowance FILE, while FILE exists it holds how many more renewalInfo requests
+are answered: each answer takes one off, and at 0 the requests are printed, read and never
+answered (as --stall's): a CA that stops answering part way through dnsh-admin ari-refresh --all
+(tests/fault/ari_error_retry_test.cpp stops the run while it waits).
 
 With --renewal-info ANSWERS the directory offers renewalInfo (RFC 9773 §4.1), the certificates
 issued carry an Authority Key Identifier (the CertID names it), and the renewalInfo requests
@@ -154,6 +160,9 @@ def parse_args():
                              "URL, and explanationURL of LONG_BYTES")
     parser.add_argument("--stall-directory-when", metavar="FILE",
                         help="the directory request is never answered while FILE exists")
+    parser.add_argument("--renewal-info-allowance", metavar="FILE",
+                        help="while FILE exists, the renewalInfo requests answered from now on "
+                             "(the number it holds, less one per answer); the others stall")
     return parser.parse_args()
 
 
@@ -257,6 +266,22 @@ def rfc3339(seconds):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
+def renewal_info_allowed():
+    """--renewal-info-allowance: whether this renewalInfo request is answered (one taken off
+    what FILE holds); all of them are without the option or FILE."""
+    path = ARGS.renewal_info_allowance
+    with LOCK:
+        if not path or not os.path.exists(path):
+            return True
+        with open(path) as allowance:
+            left = int(allowance.read().strip() or "0")
+        if left <= 0:
+            return False
+        with open(path, "w") as allowance:
+            allowance.write(str(left - 1))
+        return True
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -339,6 +364,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif self.path == "/nonce":
             self.answer(204)
         elif ARGS.renewal_info and self.path.startswith("/renewal-info/"):
+            if not renewal_info_allowed():
+                self.stall()
+                self.close_connection = True
+                return
             self.answer_renewal_info()
         else:
             self.answer(404, {"type": "urn:ietf:params:acme:error:malformed", "detail": "no"})
