@@ -18,10 +18,23 @@ constexpr std::size_t kRowsPerStatement = 500;
 
 }  // namespace
 
-void addToStoredCounters(Poco::Data::Session& session, const std::vector<CounterDelta>& deltas) {
-    if (deltas.empty()) return;
+bool addToStoredCounters(Poco::Data::Session& session, const CounterBatch& batch) {
+    const std::vector<CounterDelta>& deltas = batch.deltas;
     executeScript(session, "BEGIN");
     try {
+        // No row back: this number (or a later one) is stored, the batch was added already.
+        const bool alreadyStored =
+            runSql(session,
+                   "INSERT INTO metric_counter_batches (flusher, batch) VALUES ($1, $2::bigint) "
+                   "ON CONFLICT (flusher) DO UPDATE SET batch = EXCLUDED.batch, "
+                   "stored_at = now() WHERE metric_counter_batches.batch < EXCLUDED.batch "
+                   "RETURNING batch",
+                   {batch.flusher, std::to_string(batch.number)})
+                .empty();
+        if (alreadyStored) {
+            executeScript(session, "ROLLBACK");
+            return false;
+        }
         for (std::size_t first = 0; first < deltas.size(); first += kRowsPerStatement) {
             const std::size_t last = std::min(deltas.size(), first + kRowsPerStatement);
             std::string sql = "INSERT INTO metric_counters (name, labels, value) VALUES ";
@@ -41,6 +54,7 @@ void addToStoredCounters(Poco::Data::Session& session, const std::vector<Counter
             statement.execute();
         }
         executeScript(session, "COMMIT");
+        return true;
     } catch (...) {
         try {
             executeScript(session, "ROLLBACK");

@@ -1,6 +1,9 @@
 #include "metrics/flusher.hpp"
 
+#include <utility>
+
 #include "core/metric_registry.hpp"
+#include "crypto/random.hpp"
 #include "log/log.hpp"
 #include "metrics/counter_store.hpp"
 
@@ -22,6 +25,7 @@ MetricsFlusher::MetricsFlusher(std::string databaseUrl, DatabaseLimits limits,
       interval_(interval),
       eachCycle_(std::move(eachCycle)),
       atStop_(std::move(atStop)),
+      flusherId_(randomHex(8)),
       thread_([this] { run(); }) {}
 
 MetricsFlusher::~MetricsFlusher() {
@@ -35,25 +39,36 @@ MetricsFlusher::~MetricsFlusher() {
 }
 
 void MetricsFlusher::flush(const SessionWork& work) {
-    const auto deltas = takeCounterDeltas();
-    if (deltas.empty() && !work) {
+    std::vector<CounterDelta> fresh = takeCounterDeltas();
+    if (!unsettled_ && fresh.empty() && !work) {
         database_.reset();  // idle: no connection held until there is something to write
         return;
     }
-    // The counts are committed by addToStoredCounters in a transaction of their own: put back
-    // only if that failed. A failure of `work` after it (the scheduler's heartbeat) must not
-    // have them added a second time by the next cycle.
+    // A batch whose COMMIT may have happened (its answer lost) goes again as it was, under its
+    // number, never merged with later counts: stored already, it adds nothing. Counts never sent
+    // can be put back and go with a later batch. The counts are committed by addToStoredCounters
+    // in a transaction of their own: a failure of `work` after it (the scheduler's heartbeat)
+    // must not have them added a second time by the next cycle.
     bool stored = false;
     try {
         if (!database_) database_.emplace(databaseUrl_, limits_);
         database_->withSession([&](Poco::Data::Session& session) {
-            addToStoredCounters(session, deltas);
+            if (unsettled_) {
+                addToStoredCounters(session, *unsettled_);
+                unsettled_.reset();
+            }
+            if (!fresh.empty()) {
+                unsettled_.emplace(CounterBatch{flusherId_, ++batchesNumbered_,
+                                                std::exchange(fresh, {})});
+                addToStoredCounters(session, *unsettled_);
+                unsettled_.reset();
+            }
             stored = true;
             if (work) work(session);
             return true;
         });
     } catch (const std::exception& e) {
-        if (!stored) restoreCounterDeltas(deltas);
+        if (!fresh.empty()) restoreCounterDeltas(fresh);
         database_.reset();
         logEvent(LogLevel::Warn,
                  stored ? "metrics stored, the cycle's other work failed; will retry"

@@ -3,11 +3,13 @@
 // the shared metric_counters table: every `interval` (METRICS_FLUSH_INTERVAL, 5 s), sooner once
 // many events are pending, and once more when it is destroyed (at exit). It has its own database
 // session, closed when a cycle finds nothing to write, so an idle handler process holds no second
-// connection.
+// connection. Each flush is added once (032_metric_counter_batches.sql): a batch whose COMMIT's
+// answer was lost is sent again alone under its number, and adds nothing if it had committed.
 #include <Poco/Data/Session.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -15,6 +17,7 @@
 #include <thread>
 
 #include "db/database.hpp"
+#include "metrics/counter_store.hpp"
 
 namespace dnsh {
 
@@ -34,7 +37,8 @@ public:
 
 private:
     void run();
-    // Writes what is pending (and runs `work`); if they are not stored, the counts stay pending.
+    // Writes what is pending (and runs `work`); counts not stored stay pending: a batch sent
+    // whose outcome is unknown as `unsettled_`, counts never sent in the registry.
     void flush(const SessionWork& work);
 
     std::string databaseUrl_;
@@ -43,6 +47,9 @@ private:
     std::optional<Database> database_;  // the flusher thread's, then the destructor's
     SessionWork eachCycle_;
     SessionWork atStop_;
+    std::string flusherId_;                  // names this flusher's batches
+    std::uint64_t batchesNumbered_ = 0;      // the number of the last batch made
+    std::optional<CounterBatch> unsettled_;  // sent, its COMMIT not known to have happened
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;

@@ -19,6 +19,10 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
         // A stopped replica's row stays a day (the last heartbeat stays visible), then goes.
         session << "DELETE FROM scheduler_heartbeats WHERE last_seen_at < now() - interval '1 day'",
             now;
+        // The last batch number of a flusher that stored nothing for a day (its process ended,
+        // mostly): what keeps metric_counter_batches at about one row per live process.
+        session << "DELETE FROM metric_counter_batches WHERE stored_at < now() - interval '1 day'",
+            now;
         // New domains are counted as appended rows; each beat folds them into the kept counts so
         // that /metrics sums a few rows, not one per registration (025_registration_deltas.sql).
         runSql(session, "SELECT metric_row_deltas_fold()");

@@ -2,7 +2,8 @@
 // dns-scheduler's part of /metrics: its counts flushed like a handler's, plus a heartbeat row
 // (scheduler_heartbeats) written at every flush cycle (kept a day after the replica stops), from
 // which dnsh_scheduler_replicas_alive and dnsh_scheduler_last_heartbeat_timestamp_seconds come,
-// and the fold of the domains registered since the last cycle into the kept row counts.
+// the fold of the domains registered since the last cycle into the kept row counts, and the
+// deletion of flushers' batch numbers a day old (032_metric_counter_batches.sql).
 #include <memory>
 #include <string>
 

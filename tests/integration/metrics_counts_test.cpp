@@ -337,10 +337,16 @@ TEST_CASE("metrics counts: a backlog that came after the fold's plan was made is
                        "'domains:pending'") == "100000");
 }
 
-TEST_CASE("metrics counts: dns-scheduler's heartbeat folds the registrations into the kept counts") {
+TEST_CASE("metrics counts: dns-scheduler's heartbeat folds the registrations into the kept counts "
+          "and deletes batch numbers a day old") {
     ScratchDatabase scratch("dnsh_metric_beat_fold");
     scratch.migrate();
     scratch.run(insertDomain('a', "pending") + insertDomain('b', "pending"));
+    // The last batch numbers of two flushers (032_metric_counter_batches.sql): one that stored
+    // nothing for two days, one that stored a minute ago.
+    scratch.run("INSERT INTO metric_counter_batches (flusher, batch, stored_at) VALUES "
+                "('gone', 7, now() - interval '2 days'), "
+                "('live', 9, now() - interval '1 minute')");
     REQUIRE(scratch.text("SELECT count(*) FROM metric_row_deltas") == "2");
     Config config;
     config.databaseUrl = scratch.url();
@@ -355,6 +361,9 @@ TEST_CASE("metrics counts: dns-scheduler's heartbeat folds the registrations int
     CHECK(folded);
     CHECK(scratch.text("SELECT count(*) FROM scheduler_heartbeats WHERE replica = 'test:1'") ==
           "1");
+    // The fold runs after the delete, in the same beat.
+    CHECK(scratch.text("SELECT string_agg(flusher, ',' ORDER BY flusher) FROM "
+                       "metric_counter_batches WHERE flusher IN ('gone', 'live')") == "live");
     CHECK(scratch.text("SELECT sum(value) FROM metric_row_counts WHERE counter = "
                        "'domains:pending'") == "2");
     CHECK(countsDisagree(scratch) == "");
