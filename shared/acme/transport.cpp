@@ -10,7 +10,6 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLManager.h>
-#include <Poco/Net/SocketImpl.h>
 #include <Poco/URI.h>
 
 #include <algorithm>
@@ -21,7 +20,6 @@
 
 #include "acme/error_metrics.hpp"
 #include "acme/http_deadline.hpp"
-#include "acme/socket_deadline.hpp"
 #include "core/shown_text.hpp"
 #include "log/log.hpp"
 
@@ -210,14 +208,14 @@ Transport::Transport(std::string caBundlePath, std::chrono::milliseconds timeout
                                       Poco::Net::Context::VERIFY_STRICT, 9, caBundlePath.empty());
 }
 
-Poco::Net::HTTPSClientSession& Transport::sessionFor(const std::string& scheme,
-                                                     const std::string& host, unsigned short port) {
+CaSession& Transport::sessionFor(const std::string& scheme, const std::string& host,
+                                 unsigned short port) {
     if (scheme != "https")
         throw AcmeError(Problem{"", "ACME requires https (RFC 8555 §6.1), got " + scheme, 0});
     const std::string key = host + ":" + std::to_string(port);
     auto& session = sessions_[key];
     if (!session) {
-        session = std::make_unique<Poco::Net::HTTPSClientSession>(host, port, context_);
+        session = std::make_unique<CaSession>(host, port, context_);
         session->setKeepAlive(true);
         // Reconnect rather than reuse a connection idle this long: a server that closed it
         // would fail a signed POST, which is never sent twice.
@@ -249,13 +247,13 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
     for (int attempt = 0;; ++attempt) {
         const auto started = std::chrono::steady_clock::now();
         ++requestCount_;
-        // Set once connected: bounds the answer's status line, headers and body as a whole.
-        std::optional<SocketDeadline> answerDeadline;
+        // Bounds the exchange as a whole: connecting and the TLS handshake when sendRequest opens
+        // the connection, sending, and the answer's status line, headers and body.
+        ExchangeDeadline exchangeDeadline(session, deadline);
         try {
             limitWaits(session, true, deadline);
             session.sendRequest(request) << body;
             limitWaits(session, true, deadline);
-            answerDeadline.emplace(session.socket().impl()->sockfd(), deadline);
             Poco::Net::HTTPResponse response;
             std::istream& in = session.receiveResponse(response);
             reply.body = readBody(in, session, deadline);
@@ -279,16 +277,15 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             }
             break;
         } catch (const AnswerTooLarge& e) {
-            answerDeadline.reset();
+            exchangeDeadline.end();
             session.reset();  // the rest of the answer is never read
             // A POST's outcome is then unknown: the CA acted on it before answering.
             throw caError(Problem{"", failureDetail(e.what(), url), 502}, std::nullopt,
                           !replayable);
         } catch (const Poco::Exception& e) {
-            // The deadline's shutdown shows as whatever the read it ended saw (end of file, a
-            // reset): it is a timeout.
-            const bool cutAtDeadline = answerDeadline && answerDeadline->expired();
-            answerDeadline.reset();
+            // The deadline's shutdown shows as whatever the read, write or handshake it ended saw
+            // (end of file, a reset, a TLS error): it is a timeout.
+            const bool cutAtDeadline = exchangeDeadline.end();
             session.reset();  // a broken connection is not reused
             const bool timedOut =
                 cutAtDeadline || dynamic_cast<const Poco::TimeoutException*>(&e) != nullptr;

@@ -4,7 +4,6 @@
 // documents -> AcmeError. One instance per thread.
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/Context.h>
-#include <Poco/Net/HTTPSClientSession.h>
 
 #include <chrono>
 #include <cstdint>
@@ -15,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/ca_session.hpp"
 #include "acme/jws.hpp"
 #include "acme/problem.hpp"
 
@@ -77,12 +77,11 @@ private:
     HttpReply send(const std::string& method, const std::string& url, const std::string& body,
                    bool replayable);
     std::string takeNonce();
-    Poco::Net::HTTPSClientSession& sessionFor(const std::string& scheme, const std::string& host,
-                                              unsigned short port);
+    CaSession& sessionFor(const std::string& scheme, const std::string& host, unsigned short port);
 
     Poco::Net::Context::Ptr context_;
     std::chrono::milliseconds timeout_;
-    std::map<std::string, std::unique_ptr<Poco::Net::HTTPSClientSession>> sessions_;
+    std::map<std::string, std::unique_ptr<CaSession>> sessions_;
     std::deque<std::string> nonces_;
     std::string newNonceUrl_;
     std::uint64_t requestCount_ = 0;

@@ -17,6 +17,7 @@ public:
     explicit StalledCa(const std::vector<std::string>& arguments);
 
     std::string directory() const { return "https://127.0.0.1:" + std::to_string(port_) + "/dir"; }
+    int port() const { return port_; }
 
     // How many requests "METHOD PATH-PREFIX..." reached it.
     int requests(const std::string& method, const std::string& pathPrefix) const;

@@ -1,0 +1,67 @@
+// A CA (or a middlebox) that trickles its TLS handshake, one small chunk every 200 ms, holds a
+// request no longer than its budget: the deadline of a request covers connecting, the handshake
+// and sending, not only the answer (acme/ca_session.hpp). The CA is the stand-in
+// tests/support/stalled_ca.py, which the client trusts through ACME_CA_BUNDLE, behind
+// tests/support/trickle_relay.py.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "acme/transport.hpp"
+#include "support/stalled_ca.hpp"
+#include "support/test_env.hpp"
+#include "support/trickle_relay.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+TEST_CASE("CA handshake: a TLS handshake trickled in fails a 2 s request after 2 s, as a timeout") {
+    StalledCa ca({"--stall", "none"});
+    // The stand-in's handshake flight is some 800 bytes: 8 bytes every 200 ms is about 20 s,
+    // and no single wait of the client ever goes 200 ms without a byte.
+    TrickleRelay relay(ca.port(), 8, 200ms);
+    const auto budget = 2s;
+    acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), budget);
+    const auto started = Clock::now();
+    bool threw = false;
+    try {
+        transport.get(relay.httpsUrl("/dir"));
+    } catch (const acme::AcmeError& e) {
+        threw = true;
+        INFO(e.what());
+        // What a CA that never answers gets (the transport tests): unreachable, tried again
+        // later, and not sent again now (a stuck CA is not asked twice in one budget).
+        CHECK(e.unreachable());
+        CHECK(e.retryable());
+        CHECK_FALSE(e.outcomeUnknown());
+        CHECK(e.problem().detail.find("Timeout") != std::string::npos);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    INFO("the request returned after " << seconds << " s; relay: " << describe(relay.process()));
+    CHECK(threw);
+    // Before: the handshake ran to its end (about 20 s), each wait well within its timeout.
+    CHECK(seconds < 3.0);
+    CHECK(seconds >= 1.7);  // the deadline ended it, not a broken relay or certificate
+    CHECK(relay.connections() == 1);
+    CHECK(ca.requests("GET", "/dir") == 0);  // cut in the handshake: nothing was sent
+}
+
+TEST_CASE("CA handshake: through the relay untrickled, requests succeed and share a connection "
+          "that outlives the first one's deadline") {
+    StalledCa ca({"--stall", "none"});
+    TrickleRelay relay(ca.port(), 65536, 0ms);
+    const auto budget = 2s;
+    acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), budget);
+    CHECK(transport.get(relay.httpsUrl("/dir")).status == 200);
+    // Past the first request's deadline, within the 5 s a connection is kept idle: a deadline
+    // left armed would have shut the kept-alive connection down, and the next one reconnect.
+    std::this_thread::sleep_for(budget + 500ms);
+    CHECK(transport.get(relay.httpsUrl("/dir")).status == 200);
+    INFO(describe(relay.process()));
+    CHECK(relay.connections() == 1);
+    CHECK(ca.requests("GET", "/dir") == 2);
+}
