@@ -5,7 +5,6 @@
 #include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/URI.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -21,6 +20,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "acme/ca_strings.hpp"
 #include "acme/problem.hpp"
 #include "core/enum_names.hpp"
 #include "crypto/keys.hpp"
@@ -184,21 +184,7 @@ std::string stringMember(const Poco::JSON::Object::Ptr& object, const std::strin
 
 // RFC 9773 §4.2's explanationURL as it may be shown to the operator (ari.hpp), else "".
 std::string usableExplanationUrl(const std::string& url) {
-    if (url.size() > kMaxExplanationUrlBytes) return "";
-    // RFC 3986 §2: a URI is printable ASCII, without space and these.
-    constexpr std::string_view kNotInUris = "\"<>\\^`{|}";
-    for (const char c : url) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte <= 0x20 || byte >= 0x7f || kNotInUris.find(c) != std::string_view::npos)
-            return "";
-    }
-    try {
-        const Poco::URI uri(url);  // lowers the scheme (RFC 3986 §3.1: case-insensitive)
-        if (uri.getScheme() != "https" || uri.getHost().empty()) return "";
-    } catch (const Poco::Exception&) {
-        return "";
-    }
-    return url;
+    return isHttpsUrl(url, kMaxExplanationUrlBytes) ? url : "";
 }
 
 }  // namespace

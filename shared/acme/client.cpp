@@ -2,12 +2,14 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/String.h>
 
 #include <algorithm>
 #include <sstream>
 
 #include <Poco/JSON/Parser.h>
 
+#include "acme/ca_strings.hpp"
 #include "acme/jws.hpp"
 #include "acme/persist_challenge.hpp"
 #include "acme/problem.hpp"
@@ -18,6 +20,8 @@
 namespace dnsh::acme {
 
 namespace {
+
+constexpr std::size_t kMaxDnsNameBytes = 253;  // RFC 1035 §2.3.4, in presentation form
 
 std::string text(const Poco::JSON::Object::Ptr& object, const std::string& name) {
     return object->optValue<std::string>(name, "");
@@ -43,6 +47,43 @@ bool issuerDomainNameShape(const std::string& name) {
            });
 }
 
+// The CA answered what RFC 8555 does not allow: its error, as an answer that is no ACME
+// directory or an order without authorizations is (502: the CA's fault, another CA may be
+// tried), and never acted on. `value`, the CA's, is named cut as a problem's text is
+// (problem.hpp): the detail becomes the domain's error.
+AcmeError protocolError(const std::string& what, const std::string& value = "") {
+    return AcmeError(Problem{
+        "",
+        "the CA's answer " + what +
+            (value.empty() ? "" : ": " + shownText(value, kMaxProblemInstanceBytes)),
+        502});
+}
+
+// RFC 8555 §6.1: every URL the CA names is https; each is requested, and stored or named in
+// errors, so one past kMaxCaUrlBytes is refused, not cut (a cut URL names another resource).
+void requireCaUrl(const std::string& url, const std::string& what) {
+    if (!isHttpsUrl(url, kMaxCaUrlBytes))
+        throw protocolError("has " + what + " that is no https URL of at most " +
+                                std::to_string(kMaxCaUrlBytes) + " bytes",
+                            url);
+}
+
+// The URL member `name` of `object`, "" when absent; refused as requireCaUrl says.
+std::string caUrl(const Poco::JSON::Object::Ptr& object, const std::string& name) {
+    std::string url = text(object, name);
+    if (!url.empty()) requireCaUrl(url, "a \"" + name + "\"");
+    return url;
+}
+
+// Identifiers as a set: DNS names compare without case (RFC 4343 §3), in any order, and a CA
+// names each once (Pebble lowers, sorts apart and merges those asked for).
+std::vector<std::string> identifierSet(std::vector<std::string> names) {
+    for (auto& name : names) Poco::toLowerInPlace(name);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    return names;
+}
+
 std::string stringify(const Poco::JSON::Object& object) {
     std::ostringstream out;
     object.stringify(out);
@@ -60,19 +101,43 @@ Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url,
         order.profile = std::move(echoed);
     order.status = parseOrderStatus(text(json, "status"));
     order.expires = text(json, "expires");
-    order.finalize = text(json, "finalize");
-    order.certificate = text(json, "certificate");
+    order.finalize = caUrl(json, "finalize");
+    order.certificate = caUrl(json, "certificate");
     order.error = problemDetail(json);
-    if (const auto list = json->getArray("authorizations"))
+    // RFC 8555 §7.1.3: "identifiers (required, array of object)"; the values, any type.
+    if (const auto list = json->getArray("identifiers"))
         for (std::size_t i = 0; i < list->size(); ++i)
-            order.authorizations.push_back(list->getElement<std::string>(i));
+            if (const auto identifier = list->getObject(static_cast<unsigned>(i)))
+                order.identifiers.push_back(text(identifier, "value"));
+    // RFC 8555 §7.1.3: one authorization per identifier the order needs authorized. Each is a
+    // request and a stored row: more are refused unread.
+    if (const auto list = json->getArray("authorizations")) {
+        if (list->size() > order.identifiers.size())
+            throw protocolError("lists " + std::to_string(list->size()) +
+                                " authorizations for an order of " +
+                                std::to_string(order.identifiers.size()) + " identifiers");
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const Poco::Dynamic::Var url = list->get(static_cast<unsigned>(i));
+            if (!url.isString()) throw protocolError("has an authorization that is no URL");
+            order.authorizations.push_back(url.extract<std::string>());
+            requireCaUrl(order.authorizations.back(), "an authorization");
+        }
+    }
     return order;
 }
 
 Challenge parseChallenge(const Poco::JSON::Object::Ptr& json) {
-    return Challenge{text(json, "type"), text(json, "url"),
-                     parseChallengeStatus(text(json, "status")), text(json, "token"),
-                     problemDetail(json), parseIssuerDomainNames(*json)};
+    Challenge challenge{text(json, "type"), caUrl(json, "url"),
+                        parseChallengeStatus(text(json, "status")), text(json, "token"),
+                        problemDetail(json), parseIssuerDomainNames(*json)};
+    // RFC 8555 §8.1: a token is base64url of at least 128 bits, no padding. It is stored and
+    // put in the key authorization; a type without one (dns-persist-01) sends none, or "".
+    if (!challenge.token.empty() && !isChallengeToken(challenge.token))
+        throw protocolError("has a challenge token that is no base64url of " +
+                                std::to_string(kMinChallengeTokenBytes) + " to " +
+                                std::to_string(kMaxChallengeTokenBytes) + " characters",
+                            challenge.token);
+    return challenge;
 }
 
 }  // namespace
@@ -143,6 +208,7 @@ std::string Client::newAccount(EVP_PKEY* accountKey, const std::string& email,
         transport_.post(directory().newAccount, stringify(payload), accountKey, std::nullopt);
     if (reply.location.empty())
         throw AcmeError(Problem{"", "newAccount answered without Location", reply.status});
+    requireCaUrl(reply.location, "a newAccount Location");
     useAccount(accountKey, reply.location);
     return reply.location;
 }
@@ -173,7 +239,14 @@ Order Client::newOrder(const std::vector<std::string>& dnsNames, const std::stri
     const HttpReply reply = postAsAccount(directory().newOrder, stringify(payload));
     if (reply.location.empty())
         throw AcmeError(Problem{"", "newOrder answered without Location", reply.status});
-    return parseOrder(reply.json(), reply.location, reply.retryAfter);
+    requireCaUrl(reply.location, "a newOrder Location");
+    Order order = parseOrder(reply.json(), reply.location, reply.retryAfter);
+    // RFC 8555 §7.4: the CA answers with the order it created, for the identifiers asked for.
+    // Another order's authorizations are no ours to fetch, answer or store.
+    if (order.identifiers.size() > dnsNames.size() ||
+        identifierSet(order.identifiers) != identifierSet(dnsNames))
+        throw protocolError("is an order for other identifiers than those asked for");
+    return order;
 }
 
 Order Client::getOrder(const std::string& url) {
@@ -191,6 +264,11 @@ Authorization Client::getAuthorization(const std::string& url) {
     authorization.wildcard = json->optValue<bool>("wildcard", false);
     if (const auto identifier = json->getObject("identifier"))
         authorization.identifier = text(identifier, "value");
+    // The identifier is stored and named in errors: no longer than a DNS name. Whether it is
+    // one of the order's: authorizesIdentifierOf.
+    if (authorization.identifier.size() > kMaxDnsNameBytes)
+        throw protocolError("has an authorization identifier longer than a DNS name",
+                            authorization.identifier);
     if (const auto list = json->getArray("challenges")) {
         for (std::size_t i = 0; i < list->size(); ++i) {
             Challenge challenge = parseChallenge(list->getObject(i));
@@ -223,6 +301,14 @@ Order Client::finalize(const Order& order, const std::string& csrDer) {
 std::string Client::downloadCertificate(const std::string& url) {
     // RFC 8555 §7.4.2: application/pem-certificate-chain, leaf first.
     return postAsAccount(url, "").body;
+}
+
+bool authorizesIdentifierOf(const Authorization& authorization, const Order& order) {
+    const std::string name = (authorization.wildcard ? "*." : "") + authorization.identifier;
+    return std::any_of(order.identifiers.begin(), order.identifiers.end(),
+                       [&](const std::string& identifier) {
+                           return Poco::icompare(identifier, name) == 0;
+                       });
 }
 
 HttpReply Client::getRenewalInfo(const std::string& certId) {

@@ -45,6 +45,11 @@ struct Order {
     std::string url;  // from Location (newOrder) or the URL we fetched
     OrderStatus status = OrderStatus::Unknown;
     std::string expires;
+    // The identifiers' values (RFC 8555 §7.1.3); newOrder's are the names it asked for.
+    std::vector<std::string> identifiers;
+    // At most one per identifier; each, the finalize and the certificate URL (and the url from
+    // newOrder's Location) an https URL within kMaxCaUrlBytes (acme/ca_strings.hpp). An answer
+    // that breaks this is refused: an AcmeError of status 502.
     std::vector<std::string> authorizations;
     std::string finalize;
     std::string certificate;
@@ -56,7 +61,8 @@ struct Order {
     std::optional<std::chrono::seconds> retryAfter;
 };
 
-// RFC 8555 §7.1.5
+// RFC 8555 §7.1.5. `url` within kMaxCaUrlBytes, `token` (when not empty) base64url
+// within kMaxChallengeTokenBytes (acme/ca_strings.hpp), else the answer is refused.
 struct Challenge {
     std::string type, url;
     ChallengeStatus status = ChallengeStatus::Unknown;
@@ -71,13 +77,17 @@ struct Challenge {
 struct Authorization {
     std::string url;
     AuthorizationStatus status = AuthorizationStatus::Unknown;
-    std::string identifier;
+    std::string identifier;  // at most 253 bytes, else the answer is refused
     bool wildcard = false;
     std::vector<Challenge> challenges;
     std::string error;  // from an invalid challenge
     // RFC 8555 §7.5.1: how long the CA asks us to wait before polling again.
     std::optional<std::chrono::seconds> retryAfter;
 };
+
+// RFC 8555 §7.1.4: whether `authorization` is for one of `order`'s identifiers (a wildcard's
+// names its base name and says "wildcard"), compared without case (RFC 4343 §3).
+bool authorizesIdentifierOf(const Authorization& authorization, const Order& order);
 
 class Client {
 public:

@@ -87,6 +87,19 @@ std::string failureDetail(const std::string& reason, const std::string& url,
            shownText(url, kMaxProblemInstanceBytes) + note + ")";
 }
 
+// A URL to ask the CA at; most are the CA's own (its directory's; the order's, parsed by the
+// client), and Poco::URI throws Poco::SyntaxException for one that does not parse: the CA's
+// protocol error, as the client's (502), never an exception the scheduler takes for an internal
+// error.
+Poco::URI caUri(const std::string& url) {
+    try {
+        return Poco::URI(url);
+    } catch (const Poco::Exception& e) {
+        throw caError(Problem{"", failureDetail("the URL does not parse: " + e.displayText(), url),
+                              502});
+    }
+}
+
 // RFC 7807: a problem+json body becomes the error; anything else keeps the status and body.
 // RFC 8555 §6.7.1: subproblems are logged with the identifier each is about (the error keeps the
 // top-level problem: callers act on its type). userActionRequired names where to act. The CA's
@@ -226,7 +239,7 @@ CaSession& Transport::sessionFor(const std::string& scheme, const std::string& h
 
 HttpReply Transport::send(const std::string& method, const std::string& url,
                           const std::string& body, bool replayable) {
-    const Poco::URI uri(url);
+    const Poco::URI uri = caUri(url);
     auto& session = sessionFor(uri.getScheme(), uri.getHost(), uri.getPort());
     Poco::Net::HTTPRequest request(method, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
     request.set("User-Agent", userAgent());  // RFC 8555 §6.1

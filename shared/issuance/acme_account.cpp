@@ -193,6 +193,16 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
             for (const auto& url : order.authorizations) {
                 beforeEachCall();
                 const acme::Authorization authorization = client_.getAuthorization(url);
+                // RFC 8555 §7.1.4: the order's authorizations are for its identifiers; one for
+                // another name is not ours to answer, store or name in the domain's records.
+                if (!acme::authorizesIdentifierOf(authorization, order))
+                    throw acme::AcmeError(acme::Problem{
+                        "",
+                        "the CA's authorization " +
+                            shownText(url, acme::kMaxProblemInstanceBytes) + " is for " +
+                            shownText(authorization.identifier, acme::kMaxIdentifierBytes) +
+                            ", none of the order's identifiers (RFC 8555 §7.1.4)",
+                        502});
                 // An authorization the CA already holds as valid needs no record (RFC 8555
                 // §7.1.4).
                 if (authorization.status == acme::AuthorizationStatus::Valid) {

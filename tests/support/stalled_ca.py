@@ -30,7 +30,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--authorization-error STATUS] [--order-never-ready]
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
-                [--long-strings]
+                [--long-strings] [--bad-answer WHAT]
                 [--renewal-info-allowance FILE]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
@@ -58,8 +58,17 @@ With --long-strings the CA's own strings are far past what the client keeps of t
 "default" with a description of control bytes, a profile whose name is LONG_BYTES long, and 2,000
 more; meta.caaIdentities holds "stand-in.test", a name of LONG_BYTES and one with a space;
 newOrder echoes a "profile" of LONG_BYTES and lists one authorization at 127.0.0.1 port 1 (where
-nothing answers) under a path of LONG_BYTES; and a --renewal-info window carries an
-explanationURL of LONG_BYTES.
+nothing answers) under a path of 2,000 bytes (a URL the client takes: at most 2,048); and a
+--renewal-info window carries an explanationURL of LONG_BYTES.
+
+An order names the identifiers newOrder asked for (RFC 8555 §7.4) and its authorization the
+first of them (a wildcard's base name, "wildcard": true; RFC 8555 §7.1.4). With --bad-answer WHAT
+one answer breaks what RFC 8555 allows (tests/fault/ca_order_shape_test.cpp): newOrder lists
+1,000 authorizations for its one identifier ("many-authorizations"), names identifiers other than
+those asked for ("other-identifiers"), an authorization URL of LONG_BYTES ("long-url") or an http
+finalize URL ("http-url"); the directory's newOrder URL does not parse, "%zz" in its path
+("unparseable-url"); the authorization is for another name ("other-authorization"), or its dns-01
+token is LONG_BYTES long ("long-token") or base64url with '=' padding ("padded-token").
 
 With --stall-directory-when FILE the directory request is printed, read and never answered (as
 --stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin
@@ -158,6 +167,11 @@ def parse_args():
     parser.add_argument("--long-strings", action="store_true",
                         help="profile names, caaIdentities, newOrder's profile and authorization "
                              "URL, and explanationURL of LONG_BYTES")
+    parser.add_argument("--bad-answer", choices=["many-authorizations", "other-identifiers",
+                                                 "long-url", "http-url", "unparseable-url",
+                                                 "other-authorization", "long-token",
+                                                 "padded-token"],
+                        help="one answer breaks RFC 8555's shape (see the usage)")
     parser.add_argument("--stall-directory-when", metavar="FILE",
                         help="the directory request is never answered while FILE exists")
     parser.add_argument("--renewal-info-allowance", metavar="FILE",
@@ -178,6 +192,7 @@ FINALIZED = {}          # order -> polls of the order since finalize
 CERTIFICATES = {}       # order -> the PEM chain issued
 RETRY_AFTER_FORMS = itertools.count()
 RENEWAL_INFO_ASKED = {}  # --renewal-info: path (its CertID) -> requests for it so far
+ORDER_IDENTIFIERS = {}  # order -> the identifiers its newOrder asked for
 
 
 def retry_after_header():
@@ -230,6 +245,39 @@ def long_strings_meta():
 
 def b64url_decode(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jws_payload(body):
+    """The JSON a JWS request carries (RFC 7515 flattened JSON; signatures are not checked)."""
+    return json.loads(b64url_decode(json.loads(body)["payload"]))
+
+
+def order_identifiers(n):
+    """The identifiers order n's newOrder asked for (RFC 8555 §7.4 echoes them); one of the
+    stand-in's own for an order it does not know. Read without LOCK, which play_order holds (a
+    dict's get is atomic; each entry is written once)."""
+    return ORDER_IDENTIFIERS.get(n) or [{"type": "dns", "value": "stand-in.example"}]
+
+
+def authorization_identifier(n):
+    """The identifier of order n's authorization: its first, a wildcard as its base name with
+    "wildcard": true (RFC 8555 §7.1.4); "other.example" with --bad-answer other-authorization."""
+    names = [identifier["value"] for identifier in order_identifiers(n)]
+    if ARGS.bad_answer == "other-authorization":
+        names = ["other.example"]
+    if names[0].startswith("*."):
+        return {"identifier": {"type": "dns", "value": names[0][2:]}, "wildcard": True}
+    return {"identifier": {"type": "dns", "value": names[0]}}
+
+
+def challenge_token(n):
+    """The dns-01 token of order n (RFC 8555 §8.1: base64url, 45 characters here), unless
+    --bad-answer asks for a long or a padded one."""
+    if ARGS.bad_answer == "long-token":
+        return "t" * LONG_BYTES
+    if ARGS.bad_answer == "padded-token":
+        return base64.urlsafe_b64encode(bytes(32)).decode()  # 44 characters, one '='
+    return f"token{n:0>40}"
 
 
 def sign_csr(csr_der):
@@ -360,6 +408,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 directory.setdefault("meta", {})["website"] = "x" * (2 << 20)
             if ARGS.renewal_info:
                 directory["renewalInfo"] = BASE + "/renewal-info"
+            if ARGS.bad_answer == "unparseable-url":
+                directory["newOrder"] = BASE + "/order-plz%zz"
             self.answer(200, directory)
         elif self.path == "/nonce":
             self.answer(204)
@@ -423,27 +473,44 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if ARGS.stall == "new-order":
                 self.stall()
             n = next(counter)
-            order = {"status": "pending", "expires": "2099-01-01T00:00:00Z",
-                     "identifiers": [], "authorizations": [f"{BASE}/authz/{n}"],
-                     "finalize": f"{BASE}/finalize/{n}"}
-            if ARGS.long_strings:
-                order["profile"] = "p" * LONG_BYTES
-                order["authorizations"] = [f"https://127.0.0.1:1/authz/{n}/" + "a" * LONG_BYTES]
-            self.answer(201, order, [("Location", f"{BASE}/order/{n}")])
+            with LOCK:
+                ORDER_IDENTIFIERS[n] = jws_payload(body).get("identifiers", [])
+            self.answer(201, self.new_order(n), [("Location", f"{BASE}/order/{n}")])
         elif self.path.startswith("/authz/"):
-            n = self.path.rsplit("/", 1)[1]
+            n = int(self.path.rsplit("/", 1)[1])
             self.answer(200, {"status": "pending", "expires": "2099-01-01T00:00:00Z",
-                              "identifier": {"type": "dns", "value": "stand-in"},
+                              **authorization_identifier(n),
                               "challenges": [{"type": "dns-01", "status": "pending",
                                               "url": f"{BASE}/chall/{n}",
-                                              "token": f"token{n:0>40}"}]})
+                                              "token": challenge_token(n)}]})
         elif self.path.startswith("/chall/"):
             if ARGS.stall == "challenge":
                 self.stall()
+            n = int(self.path.rsplit("/", 1)[1])
             self.answer(200, {"type": "dns-01", "status": "processing",
-                              "url": BASE + self.path, "token": "t"})
+                              "url": BASE + self.path, "token": challenge_token(n)})
         else:
             self.answer(404, {"type": "urn:ietf:params:acme:error:malformed", "detail": "no"})
+
+    def new_order(self, n):
+        """newOrder's answer for order n (RFC 8555 §7.4), as --long-strings and --bad-answer
+        change it."""
+        order = {"status": "pending", "expires": "2099-01-01T00:00:00Z",
+                 "identifiers": order_identifiers(n), "authorizations": [f"{BASE}/authz/{n}"],
+                 "finalize": f"{BASE}/finalize/{n}"}
+        if ARGS.long_strings:
+            order["profile"] = "p" * LONG_BYTES
+            order["authorizations"] = [f"https://127.0.0.1:1/authz/{n}/" + "a" * 2000]
+        bad = ARGS.bad_answer
+        if bad == "many-authorizations":
+            order["authorizations"] = [f"{BASE}/authz/{n}{i:04}" for i in range(1000)]
+        elif bad == "other-identifiers":
+            order["identifiers"] = [{"type": "dns", "value": "other.example"}]
+        elif bad == "long-url":
+            order["authorizations"] = [f"{BASE}/authz/{n}/" + "a" * LONG_BYTES]
+        elif bad == "http-url":
+            order["finalize"] = f"http://127.0.0.1:{BASE.rsplit(':', 1)[1]}/finalize/{n}"
+        return order
 
     def fail_authorization(self, body):
         """--authorization-error: a read of the authorization (an empty payload) fails after
@@ -468,8 +535,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not number.isdigit():
             return False
         n = int(number)
-        order = {"status": "pending", "expires": "2099-01-01T00:00:00Z", "identifiers": [],
-                 "authorizations": [f"{BASE}/authz/{n}"], "finalize": f"{BASE}/finalize/{n}"}
+        order = {"status": "pending", "expires": "2099-01-01T00:00:00Z",
+                 "identifiers": order_identifiers(n), "authorizations": [f"{BASE}/authz/{n}"],
+                 "finalize": f"{BASE}/finalize/{n}"}
         with LOCK:
             if kind == "authz" and json.loads(body).get("payload", "") != "":
                 self.deactivate()
@@ -479,7 +547,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 ANSWERED.add(n)
                 AUTHZ_POLLS[n] = 0
                 self.answer(200, {"type": "dns-01", "status": "processing",
-                                  "url": BASE + self.path, "token": f"token{n:0>40}"})
+                                  "url": BASE + self.path, "token": challenge_token(n)})
             elif kind == "other-chall":
                 self.answer(400, {"type": "urn:ietf:params:acme:error:malformed",
                                   "detail": "a challenge type the client does not speak"})
@@ -525,11 +593,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 challenge = "processing"
                 headers = retry_after_header()
         dns01 = {"type": "dns-01", "status": challenge, "url": f"{BASE}/chall/{n}",
-                 "token": f"token{n:0>40}"}
+                 "token": challenge_token(n)}
         if challenge == "invalid":
             dns01["error"] = noisy_problem("urn:ietf:params:acme:error:unauthorized")
         return {"status": status, "expires": "2099-01-01T00:00:00Z",
-                "identifier": {"type": "dns", "value": "stand-in"},
+                **authorization_identifier(n),
                 "challenges": [
                     {"type": "dns-account-01", "status": "pending",
                      "url": f"{BASE}/other-chall/{n}", "token": f"other{n:0>40}"},

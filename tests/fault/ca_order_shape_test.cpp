@@ -1,0 +1,164 @@
+// Order and authorization answers of a shape RFC 8555 does not allow, against the stand-in CA
+// tests/support/stalled_ca.py --bad-answer: the ACME client refuses each as the CA's protocol
+// error (an AcmeError of status 502, its detail bounded) before it requests, stores or answers
+// anything the answer names (acme/client.hpp, acme/ca_strings.hpp). The CA's long strings that
+// are dropped, not refused: ca_long_strings_test.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "acme/client.hpp"
+#include "acme/problem.hpp"
+#include "crypto/keys.hpp"
+#include "fault/stand_in_issuance.hpp"
+#include "support/api_server.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/http_client.hpp"
+#include "support/stalled_ca.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+
+namespace {
+
+// A refusal's detail names the CA's value cut to kMaxProblemInstanceBytes, never whole.
+constexpr std::size_t kMaxRefusalDetailBytes = 600;
+
+acme::Transport makeTransport() {
+    return acme::Transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(10));
+}
+
+// newOrder for one name at a stand-in answering --bad-answer `what`: its error, after checking
+// it is the CA's protocol error and that no authorization was asked for.
+acme::AcmeError newOrderRefusal(const std::string& what) {
+    StalledCa ca({"--stall", "none", "--bad-answer", what});
+    acme::Transport transport = makeTransport();
+    acme::Client client(transport, ca.directory());
+    const Pkey key = generateEcdsaP256Key();
+    client.newAccount(key.get(), "");
+    try {
+        const acme::Order order = client.newOrder({"order-shape.example"}, "", "default");
+        // Before: the order as sent, its authorizations for the scheduler to fetch and store.
+        FAIL("newOrder took the answer: " << order.authorizations.size()
+                                          << " authorizations, finalize "
+                                          << order.finalize.substr(0, 100));
+    } catch (const acme::AcmeError& e) {
+        INFO(e.problem().detail.substr(0, 700));
+        CHECK(e.problem().status == 502);
+        CHECK(e.retryable());
+        CHECK(e.problem().detail.size() <= kMaxRefusalDetailBytes);
+        CHECK(ca.requests("POST", "/authz/") == 0);
+        return e;
+    }
+    return acme::AcmeError(acme::Problem{});
+}
+
+// getAuthorization of the order's one authorization at a stand-in answering --bad-answer
+// `what`: its error, checked as newOrderRefusal's.
+acme::AcmeError authorizationRefusal(const std::string& what) {
+    StalledCa ca({"--stall", "none", "--bad-answer", what});
+    acme::Transport transport = makeTransport();
+    acme::Client client(transport, ca.directory());
+    const Pkey key = generateEcdsaP256Key();
+    client.newAccount(key.get(), "");
+    const acme::Order order = client.newOrder({"order-shape.example"}, "", "default");
+    REQUIRE(order.authorizations.size() == 1);
+    try {
+        const acme::Authorization authorization =
+            client.getAuthorization(order.authorizations.front());
+        // Before: the token as sent, stored in acme_challenges and put in the TXT value.
+        FAIL("the authorization was taken, its token "
+             << authorization.challenges.back().token.size() << " bytes");
+    } catch (const acme::AcmeError& e) {
+        INFO(e.problem().detail.substr(0, 700));
+        CHECK(e.problem().status == 502);
+        CHECK(e.problem().detail.size() <= kMaxRefusalDetailBytes);
+        return e;
+    }
+    return acme::AcmeError(acme::Problem{});
+}
+
+bool names(const acme::AcmeError& error, const std::string& text) {
+    return error.problem().detail.find(text) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("CA order shape: newOrder listing 1,000 authorizations for one identifier is refused "
+          "unread") {
+    // Before: 1,000 authorization URLs; AcmeAccount::placeOrder read each (1,000 requests).
+    CHECK(names(newOrderRefusal("many-authorizations"), "lists 1000 authorizations"));
+}
+
+TEST_CASE("CA order shape: an order for other identifiers than newOrder asked for is refused") {
+    // Before: the order for other.example taken as order-shape.example's.
+    CHECK(names(newOrderRefusal("other-identifiers"), "other identifiers"));
+}
+
+TEST_CASE("CA order shape: an authorization URL of 100,000 bytes is refused, named cut") {
+    // Before: the URL taken whole (stored in acme_challenges, read by the scheduler).
+    const acme::AcmeError refused = newOrderRefusal("long-url");
+    CHECK(names(refused, "no https URL of at most 2048 bytes"));
+    CHECK(names(refused, "/authz/"));
+}
+
+TEST_CASE("CA order shape: an http finalize URL is refused (RFC 8555 §6.1)") {
+    // Before: taken; finalize was refused only when sent (as an unreachable CA, retried).
+    const acme::AcmeError refused = newOrderRefusal("http-url");
+    CHECK(names(refused, "\"finalize\""));
+    CHECK(names(refused, "http://127.0.0.1:"));
+}
+
+TEST_CASE("CA order shape: a dns-01 token of 100,000 bytes is refused") {
+    // Before: the 100,000-byte token, for acme_challenges and the key authorization.
+    CHECK(names(authorizationRefusal("long-token"), "challenge token"));
+}
+
+TEST_CASE("CA order shape: a dns-01 token with base64 padding is refused (RFC 8555 §8.1)") {
+    // Before: "AAAA...A=" taken as the token.
+    CHECK(names(authorizationRefusal("padded-token"), "challenge token"));
+}
+
+TEST_CASE("CA order shape: a CA URL that does not parse is the CA's error, not Poco's exception") {
+    // The directory's newOrder URL has "%zz" in its path (Poco::URI throws SyntaxException).
+    StalledCa ca({"--stall", "none", "--bad-answer", "unparseable-url"});
+    acme::Transport transport = makeTransport();
+    acme::Client client(transport, ca.directory());
+    const Pkey key = generateEcdsaP256Key();
+    client.newAccount(key.get(), "");
+    try {
+        client.newOrder({"order-shape.example"}, "", "default");
+        FAIL("newOrder was sent to a URL that does not parse");
+    } catch (const acme::AcmeError& e) {
+        // Before: Poco::SyntaxException escaped the client (doctest reports it as an unexpected
+        // exception); the scheduler took it for an internal error ("internal error: ...").
+        INFO(e.problem().detail);
+        CHECK(e.problem().status == 502);
+        CHECK(names(e, "does not parse"));
+        CHECK(names(e, "/order-plz%zz"));
+    }
+    CHECK(ca.requests("POST", "/order-plz") == 0);
+}
+
+TEST_CASE("CA order shape: an authorization for a name the order does not hold fails "
+          "issue-certificate and is given back") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--bad-answer", "other-authorization"});
+    const TestDomain domain = verifiedDomain("ca-order-shape", leftovers);
+    ApiServer api("ca-order-shape", {{"ACME_DIRECTORY", ca.directory()}});
+    const HttpResult refused = send(api.baseUrl(), issueRequest(domain));
+    INFO(refused.body << "\n" << describe(ca.process()));
+    // Before: 202, the challenge for other.example stored as the domain's to answer.
+    CHECK(refused.status == 502);
+    CHECK(refused.jsonString("error_code") == "ca_refused");
+    CHECK(refused.jsonString("error").find("is for other.example") != std::string::npos);
+    CHECK(ca.requests("POST", "/chall/") == 0);
+    // RFC 8555 §7.5.2: nobody answers it; given back as any authorization of an abandoned order.
+    CHECK(ca.requests("DEACTIVATED", "/authz/") == 1);
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+}
