@@ -106,13 +106,16 @@ int exitCodeOf(const dnsh::Error& error) {
     }
 }
 
-// A JSON array written to stdout one item at a time (memory stays bounded), and closed when it
-// goes out of scope: also when an error ends the command part way, so that the items written
-// before it still form a valid JSON text, followed on stderr by what went wrong.
+// A JSON array written to stdout one item at a time (memory stays bounded). Closed only when the
+// command finished or an operator stopped it (close()): a command an error ended part way leaves
+// it unterminated, so that a script reading it fails rather than take a cut list (or "[]" from
+// a database that never answered) for a whole one; the items written before it stay readable.
 class JsonArrayOnStdout {
 public:
     JsonArrayOnStdout() { std::cout << "["; }
-    ~JsonArrayOnStdout() { std::cout << "]\n" << std::flush; }
+    ~JsonArrayOnStdout() {
+        if (!closed_) std::cout << "\n" << std::flush;
+    }
     JsonArrayOnStdout(const JsonArrayOnStdout&) = delete;
     JsonArrayOnStdout& operator=(const JsonArrayOnStdout&) = delete;
 
@@ -121,9 +124,14 @@ public:
         empty_ = false;
         item.stringify(std::cout);
     }
+    void close() {
+        if (!closed_) std::cout << "]\n" << std::flush;
+        closed_ = true;
+    }
 
 private:
     bool empty_ = true;
+    bool closed_ = false;
 };
 
 // An operator's signal, seen between two certificates of ari-refresh (admin/operator_stop.hpp).
@@ -333,6 +341,7 @@ private:
                                                          : Poco::Dynamic::Var(row.renewAt));
                 items.add(item);
             });
+            items.close();
             return EXIT_OK;
         }
         std::cout << std::left << std::setw(34) << "ID" << std::setw(40) << "DOMAIN"
@@ -408,12 +417,12 @@ private:
         try {
             askAri(database, config, all ? std::string() : arguments[1], clients, report);
         } catch (const StoppedBySignal& stopped) {
-            items.reset();  // the array closed before the message
+            if (items) items->close();  // the array closed before the message
             std::cerr << "dnsh-admin ari-refresh: " << stopped.what() << " after " << reported
                       << " certificate(s), each printed above; the others were not asked\n";
             return 128 + stopped.signal();
         }
-        items.reset();
+        if (items) items->close();
         if (all && !json()) {
             std::cout << "asked the CA about " << reported << " certificate(s):";
             for (const auto& [outcome, count] : counts)

@@ -212,6 +212,24 @@ TEST_CASE("dnsh-admin migrate: a DATABASE_URL libpq refuses is named in the erro
     CHECK(migrated.output.find(password) == std::string::npos);
 }
 
+TEST_CASE("dnsh-admin list --json with the database unreachable exits 70 with no JSON a script "
+          "could take for an empty list") {
+    // Its array is opened before the first page is read; closed at the error it was "[]", which
+    // `dnsh-admin list --json | jq length` read as 0 domains.
+    const CommandResult listed = runCommand(
+        "DATABASE_URL='host=127.0.0.1 port=1 dbname=dnsh connect_timeout=2' " +
+        requireEnv("DNSH_ADMIN_BIN") + " list --json 2>/dev/null");
+    INFO(listed.output);
+    CHECK(listed.exitCode == 70);
+    bool parsed = true;
+    try {
+        Poco::JSON::Parser().parse(listed.output);
+    } catch (const std::exception&) {
+        parsed = false;
+    }
+    CHECK_MESSAGE(!parsed, "a failed list --json parses as JSON: '" << listed.output << "'");
+}
+
 TEST_CASE("dnsh-admin migrate: a migration that fails is named, after the ones applied before it") {
     // A database at 028 where what 031 adds is there already (made by hand): 029 and 030 apply,
     // 031 fails. Only "failed: Database Exception" was shown, not that 029 and 030 were applied.
