@@ -216,9 +216,10 @@ TEST_CASE("dnsh-admin list --json with the database unreachable exits 70 with no
           "could take for an empty list") {
     // Its array is opened before the first page is read; closed at the error it was "[]", which
     // `dnsh-admin list --json | jq length` read as 0 domains.
+    // stdout alone: runCommand adds 2>&1 after the command, outside these braces.
     const CommandResult listed = runCommand(
-        "DATABASE_URL='host=127.0.0.1 port=1 dbname=dnsh connect_timeout=2' " +
-        requireEnv("DNSH_ADMIN_BIN") + " list --json 2>/dev/null");
+        "{ DATABASE_URL='host=127.0.0.1 port=1 dbname=dnsh connect_timeout=2' " +
+        requireEnv("DNSH_ADMIN_BIN") + " list --json 2>/dev/null; }");
     INFO(listed.output);
     CHECK(listed.exitCode == 70);
     bool parsed = true;
