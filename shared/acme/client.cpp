@@ -109,13 +109,14 @@ Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url,
         for (std::size_t i = 0; i < list->size(); ++i)
             if (const auto identifier = list->getObject(static_cast<unsigned>(i)))
                 order.identifiers.push_back(text(identifier, "value"));
-    // RFC 8555 §7.1.3: one authorization per identifier the order needs authorized. Each is a
-    // request and a stored row: more are refused unread.
+    // RFC 8555 §7.1.3: the CA's policy decides which authorizations an order needs, not one per
+    // identifier; each is checked to be for one of them where it is read (placeOrder). Each is
+    // a request and a stored row: past kMaxOrderAuthorizations they are refused unread.
     if (const auto list = json->getArray("authorizations")) {
-        if (list->size() > order.identifiers.size())
+        if (list->size() > kMaxOrderAuthorizations)
             throw protocolError("lists " + std::to_string(list->size()) +
-                                " authorizations for an order of " +
-                                std::to_string(order.identifiers.size()) + " identifiers");
+                                " authorizations, more than the " +
+                                std::to_string(kMaxOrderAuthorizations) + " an order may have");
         for (std::size_t i = 0; i < list->size(); ++i) {
             const Poco::Dynamic::Var url = list->get(static_cast<unsigned>(i));
             if (!url.isString()) throw protocolError("has an authorization that is no URL");
@@ -237,16 +238,24 @@ Order Client::newOrder(const std::vector<std::string>& dnsNames, const std::stri
     if (!replaces.empty()) payload.set("replaces", replaces);
     if (!profile.empty()) payload.set("profile", profile);
     const HttpReply reply = postAsAccount(directory().newOrder, stringify(payload));
-    if (reply.location.empty())
-        throw AcmeError(Problem{"", "newOrder answered without Location", reply.status});
-    requireCaUrl(reply.location, "a newOrder Location");
-    Order order = parseOrder(reply.json(), reply.location, reply.retryAfter);
-    // RFC 8555 §7.4: the CA answers with the order it created, for the identifiers asked for.
-    // Another order's authorizations are no ours to fetch, answer or store.
-    if (order.identifiers.size() > dnsNames.size() ||
-        identifierSet(order.identifiers) != identifierSet(dnsNames))
-        throw protocolError("is an order for other identifiers than those asked for");
-    return order;
+    // From here on the CA has created the order (RFC 8555 §7.4: 201 and its Location), so a
+    // refusal of the answer is an order it holds and counts, not one never placed.
+    std::string orderUrl;
+    try {
+        if (reply.location.empty())
+            throw AcmeError(Problem{"", "newOrder answered without Location", reply.status});
+        requireCaUrl(reply.location, "a newOrder Location");
+        orderUrl = reply.location;
+        Order order = parseOrder(reply.json(), reply.location, reply.retryAfter);
+        // RFC 8555 §7.4: the CA answers with the order it created, for the identifiers asked
+        // for. Another order's authorizations are not ours to fetch, answer or store.
+        if (order.identifiers.size() > dnsNames.size() ||
+            identifierSet(order.identifiers) != identifierSet(dnsNames))
+            throw protocolError("is an order for other identifiers than those asked for");
+        return order;
+    } catch (const AcmeError& e) {
+        throw OrderAnswerRefused(e, orderUrl);
+    }
 }
 
 Order Client::getOrder(const std::string& url) {

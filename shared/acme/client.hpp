@@ -7,8 +7,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "acme/problem.hpp"
 #include "acme/status.hpp"
 #include "config/ca_settings.hpp"
 #include "acme/transport.hpp"
@@ -40,6 +42,12 @@ struct Directory {
     bool externalAccountRequired = false;
 };
 
+// How many authorizations an order may list. RFC 8555 §7.1.3: "The authorizations required are
+// dictated by server policy; there may not be a 1:1 relationship between the order identifiers
+// and the authorizations required." Each is a request and a stored row, so a bound remains: Let's
+// Encrypt's 100 names per order; an answer listing more is refused unread.
+inline constexpr std::size_t kMaxOrderAuthorizations = 100;
+
 // RFC 8555 §7.1.3
 struct Order {
     std::string url;  // from Location (newOrder) or the URL we fetched
@@ -47,9 +55,9 @@ struct Order {
     std::string expires;
     // The identifiers' values (RFC 8555 §7.1.3); newOrder's are the names it asked for.
     std::vector<std::string> identifiers;
-    // At most one per identifier; each, the finalize and the certificate URL (and the url from
-    // newOrder's Location) an https URL within kMaxCaUrlBytes (acme/ca_strings.hpp). An answer
-    // that breaks this is refused: an AcmeError of status 502.
+    // At most kMaxOrderAuthorizations; each, the finalize and the certificate URL (and the url
+    // from newOrder's Location) an https URL within kMaxCaUrlBytes (acme/ca_strings.hpp). An
+    // answer that breaks this is refused: an AcmeError of status 502.
     std::vector<std::string> authorizations;
     std::string finalize;
     std::string certificate;
@@ -85,6 +93,20 @@ struct Authorization {
     std::optional<std::chrono::seconds> retryAfter;
 };
 
+// newOrder was answered (RFC 8555 §7.4: the CA created the order) and the answer refused for its
+// shape: the CA holds an order nobody will use and counts it like any other. The refusal's
+// problem, and the order's Location: "" when it had none or that was refused.
+class OrderAnswerRefused : public AcmeError {
+public:
+    OrderAnswerRefused(const AcmeError& refusal, std::string orderUrl)
+        : AcmeError(refusal.problem(), refusal.retryAfter(), refusal.outcomeUnknown()),
+          orderUrl_(std::move(orderUrl)) {}
+    const std::string& orderUrl() const noexcept { return orderUrl_; }
+
+private:
+    std::string orderUrl_;
+};
+
 // RFC 8555 §7.1.4: whether `authorization` is for one of `order`'s identifiers (a wildcard's
 // names its base name and says "wildcard"), compared without case (RFC 4343 §3).
 bool authorizesIdentifierOf(const Authorization& authorization, const Order& order);
@@ -109,6 +131,7 @@ public:
 
     // §7.4; `replaces`: the ARI CertID of the certificate this order renews (RFC 9773 §5);
     // `profile`: the CA's profile to issue under (draft-ietf-acme-profiles §4), "" for its default.
+    // An answer refused for its shape: OrderAnswerRefused (the CA created the order).
     Order newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces = "",
                    const std::string& profile = "");
     Order getOrder(const std::string& url);                         // POST-as-GET, §7.4

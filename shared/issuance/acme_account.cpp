@@ -176,11 +176,21 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
     return call([&] {
         beforeEachCall();
         requireOffered(client_.directory(), profile);
-        const acme::Order order =
-            client_.newOrder(certificateNames(domainName), replaces, profile.name);
+        acme::Order order;
+        try {
+            order = client_.newOrder(certificateNames(domainName), replaces, profile.name);
+        } catch (const acme::OrderAnswerRefused& e) {
+            // The CA created it and its answer was refused: held, counted, none of its
+            // authorizations read, so none is given back (their URLs were not taken).
+            acme::Order refused;
+            refused.url = e.orderUrl();
+            throw abandoned(refused, {}, {}, e);
+        }
         // From here on the CA holds the order: a CA error is an OrderAbandonedError.
         PlacedOrder placed;
-        std::vector<std::string> valid;
+        // Those not to give back: valid ones (reused, RFC 8555 §7.1.4) and one for a name that
+        // is none of the order's (another domain's, perhaps: not ours to deactivate).
+        std::vector<std::string> kept;
         try {
             if (order.authorizations.empty())
                 throw acme::AcmeError(acme::Problem{"", "order without authorizations", 502});
@@ -194,8 +204,10 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
                 beforeEachCall();
                 const acme::Authorization authorization = client_.getAuthorization(url);
                 // RFC 8555 §7.1.4: the order's authorizations are for its identifiers; one for
-                // another name is not ours to answer, store or name in the domain's records.
-                if (!acme::authorizesIdentifierOf(authorization, order))
+                // another name is not ours to answer, store, name in the domain's records or
+                // deactivate (a CA reuses a valid one for any order of the account and name).
+                if (!acme::authorizesIdentifierOf(authorization, order)) {
+                    kept.push_back(url);
                     throw acme::AcmeError(acme::Problem{
                         "",
                         "the CA's authorization " +
@@ -203,10 +215,11 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
                             shownText(authorization.identifier, acme::kMaxIdentifierBytes) +
                             ", none of the order's identifiers (RFC 8555 §7.1.4)",
                         502});
+                }
                 // An authorization the CA already holds as valid needs no record (RFC 8555
                 // §7.1.4).
                 if (authorization.status == acme::AuthorizationStatus::Valid) {
-                    valid.push_back(url);
+                    kept.push_back(url);
                     continue;
                 }
                 // RFC 8555 §7.1.4: a wildcard's authorization names the base name.
@@ -217,7 +230,7 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
             }
             return placed;
         } catch (const acme::AcmeError& e) {
-            throw abandoned(order, placed, valid, e);
+            throw abandoned(order, placed, kept, e);
         }
     });
 }
@@ -242,7 +255,7 @@ OrderChallenge AcmeAccount::challengeToAnswer(const acme::Authorization& authori
 }
 
 OrderAbandonedError AcmeAccount::abandoned(const acme::Order& order, const PlacedOrder& placed,
-                                           const std::vector<std::string>& validAuthorizations,
+                                           const std::vector<std::string>& keptAuthorizations,
                                            const acme::AcmeError& error) {
     logEvent(LogLevel::Warn, "acme order abandoned after newOrder",
              {{"ca", ca_.directoryUrl}, {"order_url", order.url}, {"detail", errorDetail(error)}});
@@ -250,8 +263,8 @@ OrderAbandonedError AcmeAccount::abandoned(const acme::Order& order, const Place
     // else needs them is then judged by every name of the certificate.
     std::vector<HeldAuthorization> notValid;
     for (const auto& url : order.authorizations) {
-        if (std::find(validAuthorizations.begin(), validAuthorizations.end(), url) !=
-            validAuthorizations.end())
+        if (std::find(keptAuthorizations.begin(), keptAuthorizations.end(), url) !=
+            keptAuthorizations.end())
             continue;
         const auto answered = std::find_if(
             placed.challenges.begin(), placed.challenges.end(),

@@ -50,10 +50,12 @@ public:
     using acme::AcmeError::AcmeError;
 };
 
-// newOrder succeeded and what followed failed (an authorization the CA did not give, one
-// without a dns-01 challenge): the CA holds an order nobody will use, which it counts against our
-// limits like any other (RFC 8555 §7.4). The cause's problem, and the order's authorizations not
-// seen valid, to give back (RFC 8555 §7.5.2): the identifier of one not read is "" (not known).
+// newOrder was answered and what followed failed (an answer refused for its shape, an
+// authorization the CA did not give, one without a dns-01 challenge): the CA holds an order
+// nobody will use, which it counts against our limits like any other (RFC 8555 §7.4). The cause's
+// problem, and the order's authorizations not seen valid, to give back (RFC 8555 §7.5.2): the
+// identifier of one not read is "" (not known); none when newOrder's answer was refused (its
+// authorizations are not read) or for one that is for none of the order's names.
 class OrderAbandonedError : public acme::AcmeError {
 public:
     OrderAbandonedError(const acme::AcmeError& cause, std::string orderUrl,
@@ -168,9 +170,10 @@ private:
                                      const PersistRecordUsable& persistUsable,
                                      const CaaCheck& caa);
     // After `error` following newOrder: the order logged; what to throw, naming its
-    // authorizations not seen valid (`placed`'s challenges are those read so far).
+    // authorizations to give back: all but `keptAuthorizations` (seen valid, or for another
+    // name); `placed`'s challenges are those read so far.
     OrderAbandonedError abandoned(const acme::Order& order, const PlacedOrder& placed,
-                                  const std::vector<std::string>& validAuthorizations,
+                                  const std::vector<std::string>& keptAuthorizations,
                                   const acme::AcmeError& error);
     // Keeps what an authorization showed: whether it offered dns-persist-01, and its issuer.
     void notePersistOffer(const acme::Authorization& authorization);

@@ -1,8 +1,10 @@
 // Order and authorization answers of a shape RFC 8555 does not allow, against the stand-in CA
 // tests/support/stalled_ca.py --bad-answer: the ACME client refuses each as the CA's protocol
 // error (an AcmeError of status 502, its detail bounded) before it requests, stores or answers
-// anything the answer names (acme/client.hpp, acme/ca_strings.hpp). The CA's long strings that
-// are dropped, not refused: ca_long_strings_test.
+// anything the answer names (acme/client.hpp, acme/ca_strings.hpp); a refused newOrder answer is
+// an order the CA holds (its budget token stays spent), and an authorization for another name is
+// not deactivated. An answer that is unusual but allowed (two authorizations for one identifier)
+// is taken. The CA's long strings that are dropped, not refused: ca_long_strings_test.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -52,6 +54,10 @@ acme::AcmeError newOrderRefusal(const std::string& what) {
         CHECK(e.retryable());
         CHECK(e.problem().detail.size() <= kMaxRefusalDetailBytes);
         CHECK(ca.requests("POST", "/authz/") == 0);
+        // The CA created the order (201): refused as one it holds, at its Location.
+        const auto* held = dynamic_cast<const acme::OrderAnswerRefused*>(&e);
+        REQUIRE(held != nullptr);
+        CHECK(held->orderUrl().find("/order/") != std::string::npos);
         return e;
     }
     return acme::AcmeError(acme::Problem{});
@@ -86,12 +92,64 @@ bool names(const acme::AcmeError& error, const std::string& text) {
     return error.problem().detail.find(text) != std::string::npos;
 }
 
+// issue-certificate, under an order budget of 5/1h, at a stand-in whose newOrder answer (201, the
+// order created) is refused for --bad-answer `what`: the CA's 502 after one newOrder, the order's
+// budget token kept spent and none of its authorizations read or deactivated.
+void checkRefusedOrderKeepsItsToken(const std::string& what) {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--bad-answer", what});
+    const TestDomain domain = verifiedDomain("ca-order-shape-budget", leftovers);
+    const HttpResult refused = [&] {
+        ApiServer api("ca-order-shape",
+                      {{"ACME_DIRECTORY", ca.directory()}, {"ACME_ORDER_BUDGET", "5/1h"}});
+        return send(api.baseUrl(), issueRequest(domain));
+    }();
+    INFO(refused.body << "\n" << describe(ca.process()));
+    CHECK(refused.status == 502);
+    CHECK(refused.jsonString("error_code") == "ca_refused");
+    REQUIRE(ca.requests("POST", "/order-plz") == 1);
+    // RFC 8555 §7.4: the CA created the order and counts it, so its token stays spent. Before,
+    // the refusal was taken for an order never placed: the token given back (5 left), and each
+    // retry placed another order at the CA without spending one.
+    const std::string budget =
+        "FROM ca_order_budgets WHERE directory_url = " + quoted(ca.directory());
+    REQUIRE(count("SELECT count(*) " + budget) == 1);
+    const double left = std::stod(scalar("SELECT tokens " + budget));
+    CHECK(left > 3.5);
+    CHECK(left < 4.5);
+    // The answer's authorizations are not read, so none is given back either.
+    CHECK(ca.requests("POST", "/authz/") == 0);
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+    execute("DELETE " + budget);
+}
+
 }  // namespace
 
 TEST_CASE("CA order shape: newOrder listing 1,000 authorizations for one identifier is refused "
           "unread") {
     // Before: 1,000 authorization URLs; AcmeAccount::placeOrder read each (1,000 requests).
     CHECK(names(newOrderRefusal("many-authorizations"), "lists 1000 authorizations"));
+}
+
+TEST_CASE("CA order shape: an order listing two authorizations for its one identifier is taken "
+          "(RFC 8555 §7.1.3: no 1:1 relationship)") {
+    StalledCa ca({"--stall", "none", "--bad-answer", "two-authorizations"});
+    acme::Transport transport = makeTransport();
+    acme::Client client(transport, ca.directory());
+    const Pkey key = generateEcdsaP256Key();
+    client.newAccount(key.get(), "");
+    acme::Order order;
+    try {
+        order = client.newOrder({"order-shape.example"}, "", "default");
+    } catch (const acme::AcmeError& e) {
+        // Before: "the CA's answer lists 2 authorizations for an order of 1 identifiers".
+        FAIL("newOrder refused it: " << e.problem().detail.substr(0, 300));
+    }
+    REQUIRE(order.authorizations.size() == 2);
+    // Each is still checked to be for one of the order's identifiers where it is read.
+    for (const auto& url : order.authorizations)
+        CHECK(acme::authorizesIdentifierOf(client.getAuthorization(url), order));
 }
 
 TEST_CASE("CA order shape: an order for other identifiers than newOrder asked for is refused") {
@@ -111,6 +169,16 @@ TEST_CASE("CA order shape: an http finalize URL is refused (RFC 8555 §6.1)") {
     const acme::AcmeError refused = newOrderRefusal("http-url");
     CHECK(names(refused, "\"finalize\""));
     CHECK(names(refused, "http://127.0.0.1:"));
+}
+
+TEST_CASE("CA order shape: a refused order for other identifiers keeps the order budget token "
+          "spent") {
+    checkRefusedOrderKeepsItsToken("other-identifiers");
+}
+
+TEST_CASE("CA order shape: a refused order with an http finalize URL keeps the order budget token "
+          "spent") {
+    checkRefusedOrderKeepsItsToken("http-url");
 }
 
 TEST_CASE("CA order shape: a dns-01 token of 100,000 bytes is refused") {
@@ -145,7 +213,7 @@ TEST_CASE("CA order shape: a CA URL that does not parse is the CA's error, not P
 }
 
 TEST_CASE("CA order shape: an authorization for a name the order does not hold fails "
-          "issue-certificate and is given back") {
+          "issue-certificate and is not deactivated") {
     Leftovers leftovers;
     StalledCa ca({"--stall", "none", "--bad-answer", "other-authorization"});
     const TestDomain domain = verifiedDomain("ca-order-shape", leftovers);
@@ -157,8 +225,11 @@ TEST_CASE("CA order shape: an authorization for a name the order does not hold f
     CHECK(refused.jsonString("error_code") == "ca_refused");
     CHECK(refused.jsonString("error").find("is for other.example") != std::string::npos);
     CHECK(ca.requests("POST", "/chall/") == 0);
-    // RFC 8555 §7.5.2: nobody answers it; given back as any authorization of an abandoned order.
-    CHECK(ca.requests("DEACTIVATED", "/authz/") == 1);
+    // Not ours to give back (RFC 8555 §7.5.2): the CA reuses a valid authorization for any
+    // order of the account and name (§7.1.4), so deactivating another name's could fail another
+    // domain's order. Before: deactivated, judged by this domain's names (1).
+    CHECK(ca.requests("POST", "/authz/") == 1);
+    CHECK(ca.requests("DEACTIVATED", "/authz/") == 0);
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
 }

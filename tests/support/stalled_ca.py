@@ -68,7 +68,10 @@ one answer breaks what RFC 8555 allows (tests/fault/ca_order_shape_test.cpp): ne
 those asked for ("other-identifiers"), an authorization URL of LONG_BYTES ("long-url") or an http
 finalize URL ("http-url"); the directory's newOrder URL does not parse, "%zz" in its path
 ("unparseable-url"); the authorization is for another name ("other-authorization"), or its dns-01
-token is LONG_BYTES long ("long-token") or base64url with '=' padding ("padded-token").
+token is LONG_BYTES long ("long-token") or base64url with '=' padding ("padded-token"). One is
+unusual and allowed (RFC 8555 §7.1.3: no 1:1 relationship between identifiers and
+authorizations): newOrder lists a second pending authorization for its first identifier
+("two-authorizations").
 
 With --stall-directory-when FILE the directory request is printed, read and never answered (as
 --stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin
@@ -170,7 +173,7 @@ def parse_args():
     parser.add_argument("--bad-answer", choices=["many-authorizations", "other-identifiers",
                                                  "long-url", "http-url", "unparseable-url",
                                                  "other-authorization", "long-token",
-                                                 "padded-token"],
+                                                 "padded-token", "two-authorizations"],
                         help="one answer breaks RFC 8555's shape (see the usage)")
     parser.add_argument("--stall-directory-when", metavar="FILE",
                         help="the directory request is never answered while FILE exists")
@@ -510,6 +513,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             order["authorizations"] = [f"{BASE}/authz/{n}/" + "a" * LONG_BYTES]
         elif bad == "http-url":
             order["finalize"] = f"http://127.0.0.1:{BASE.rsplit(':', 1)[1]}/finalize/{n}"
+        elif bad == "two-authorizations":
+            # Its own number, for the same identifiers: read as order n's authorization is.
+            second = next(counter)
+            with LOCK:
+                ORDER_IDENTIFIERS[second] = order_identifiers(n)
+            order["authorizations"].append(f"{BASE}/authz/{second}")
         return order
 
     def fail_authorization(self, body):
