@@ -163,6 +163,11 @@ public:
     FrozenHandlers(const FrozenHandlers&) = delete;
     FrozenHandlers& operator=(const FrozenHandlers&) = delete;
     ~FrozenHandlers() { killAll(); }
+    // Let them go on, unharmed.
+    void thaw() {
+        for (pid_t pid : pids_) ::kill(pid, SIGCONT);
+        pids_.clear();
+    }
     void killAll() {
         for (pid_t pid : pids_) {
             const auto info = procInfo(pid);
@@ -354,33 +359,55 @@ TEST_CASE("fault: a handler killed mid-request gives a JSON 5xx and is respawned
     REQUIRE(get("/domains/" + domain.id).status == 200);
 
     const pid_t lighttpd = lighttpdPid();
-    const std::vector<pid_t> handlers = handlerProcesses(lighttpd, "get_domain");
-    MESSAGE(handlers.size() << " get_domain process(es) under lighttpd " << lighttpd);
-    REQUIRE(!handlers.empty());
+    // A listening socket's Recv-Q is its accept queue's length.
+    const auto queuedAtAHandler = [] {
+        std::istringstream lines(runCommand("ss -xlH").output);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.find("get_domain") == std::string::npos) continue;
+            std::istringstream fields(line);
+            std::string netid, state;
+            long receiveQueue = 0;
+            if (fields >> netid >> state >> receiveQueue && receiveQueue > 0) return true;
+        }
+        return false;
+    };
 
     HttpResult midRequest;
-    {
+    std::vector<pid_t> killedHandlers;
+    bool killedMidRequest = false;
+    // Up to three tries: once (1 in ~3 full runs after the PostgreSQL fault cases) the request
+    // was answered without reaching the stopped handlers; what answered it is printed, and the
+    // handlers are let go unharmed to try again.
+    for (int attempt = 1; attempt <= 3 && !killedMidRequest; ++attempt) {
+        const std::vector<pid_t> handlers = handlerProcesses(lighttpd, "get_domain");
+        MESSAGE("try " << attempt << ": " << handlers.size()
+                       << " get_domain process(es) under lighttpd " << lighttpd);
+        REQUIRE(!handlers.empty());
         FrozenHandlers frozen(lighttpd, handlers);
         auto pending =
             std::async(std::launch::async, [&] { return sendSafely(getDomainRequest(domain.id)); });
         // Every get_domain handler is stopped: the request waits in the accept queue of one of
-        // their sockets (a listening socket's Recv-Q is its queue length) until they are killed.
+        // their sockets until they are killed.
         const bool queued = waitFor(10s, [&] {
-            std::istringstream lines(runCommand("ss -xlH").output);
-            for (std::string line; std::getline(lines, line);) {
-                if (line.find("get_domain") == std::string::npos) continue;
-                std::istringstream fields(line);
-                std::string netid, state;
-                long receiveQueue = 0;
-                if (fields >> netid >> state >> receiveQueue && receiveQueue > 0) return true;
-            }
-            return false;
-        });
-        REQUIRE_MESSAGE(queued, "the request never reached a stopped handler");
+            return queuedAtAHandler() ||
+                   pending.wait_for(0s) == std::future_status::ready;
+        }) && pending.wait_for(0s) != std::future_status::ready;
+        if (!queued) {
+            frozen.thaw();
+            REQUIRE(pending.wait_for(15s) == std::future_status::ready);
+            const HttpResult early = pending.get();
+            MESSAGE("try " << attempt << ": the request never reached a stopped handler; "
+                           << "answered " << early.status << " " << early.body);
+            std::this_thread::sleep_for(2s);
+            continue;
+        }
         frozen.killAll();
         REQUIRE(pending.wait_for(15s) == std::future_status::ready);
         midRequest = pending.get();
+        killedHandlers = handlers;
+        killedMidRequest = true;
     }
+    REQUIRE_MESSAGE(killedMidRequest, "in three tries the request never reached a stopped handler");
     INFO("mid-request answer: " << midRequest.status << " " << midRequest.body);
     CHECK(midRequest.status >= 500);
     CHECK(midRequest.status <= 599);
@@ -408,7 +435,8 @@ TEST_CASE("fault: a handler killed mid-request gives a JSON 5xx and is respawned
     const std::vector<pid_t> respawned = handlerProcesses(lighttpd, "get_domain");
     CHECK(!respawned.empty());
     for (pid_t pid : respawned)
-        CHECK(std::find(handlers.begin(), handlers.end(), pid) == handlers.end());
+        CHECK(std::find(killedHandlers.begin(), killedHandlers.end(), pid) ==
+              killedHandlers.end());
 }
 
 TEST_CASE("fault: CA unreachable at issue-certificate gives 502 and leaves the domain verified") {
