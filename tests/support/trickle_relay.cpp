@@ -44,4 +44,11 @@ int TrickleRelay::connections() const {
     return count;
 }
 
+std::optional<long> TrickleRelay::relayedWhenClientLeft() const {
+    std::istringstream lines(process_->log());
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("CUT relayed=", 0) == 0) return std::stol(line.substr(12));
+    return std::nullopt;
+}
+
 }  // namespace dnsh::test

@@ -5,6 +5,7 @@
 // wait to fire).
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "support/child_process.hpp"
@@ -21,6 +22,9 @@ public:
 
     // How many connections clients opened through it.
     int connections() const;
+    // The bytes of the target's a client had been sent when it went away with more of them
+    // still to come; nothing while none did.
+    std::optional<long> relayedWhenClientLeft() const;
 
     const ChildProcess& process() const { return *process_; }
 

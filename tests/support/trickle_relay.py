@@ -7,7 +7,9 @@ of a TLS server, a CA (or a middlebox) whose handshake takes as long as it likes
 single wait of the client sees bytes arrive well within its timeout.
 
 Prints "listening PORT" first, then "CONNECT t=<seconds>" for each connection (unbuffered,
-a monotonic clock), so a test counts the connections the client opened.
+a monotonic clock), so a test counts the connections the client opened, and "CUT relayed=R
+unrelayed=N" when a client went away after R bytes of the target's reached it, with N more the
+target had sent not yet relayed (a TLS handshake given up part way: R under the server's flight).
 
   trickle_relay.py --target PORT [--port P] [--chunk-bytes N] [--interval S]
 """
@@ -48,6 +50,7 @@ def close_quietly(connection):
 
 def forward(source, destination, chunk_bytes=0, interval=0.0):
     """Copies until either side ends, then ends both (the other direction's thread sees it)."""
+    relayed = 0
     try:
         while True:
             data = source.recv(65536)
@@ -58,7 +61,13 @@ def forward(source, destination, chunk_bytes=0, interval=0.0):
                 continue
             for at in range(0, len(data), chunk_bytes):
                 time.sleep(interval)
-                destination.sendall(data[at:at + chunk_bytes])
+                try:
+                    destination.sendall(data[at:at + chunk_bytes])
+                except OSError:
+                    # The client left before the target's bytes reached it all.
+                    say(f"CUT relayed={relayed} unrelayed={len(data) - at}")
+                    raise
+                relayed += len(data[at:at + chunk_bytes])
     except OSError:
         pass
     for connection in (source, destination):
