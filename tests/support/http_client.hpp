@@ -32,6 +32,10 @@ struct HttpRequest {
 // and any difference fails the test case that sent it.
 HttpResult send(const std::string& baseUrl, const HttpRequest& request);
 
+// Fails the running test case for every way the answer differs from deploy/api/openapi.json
+// (support/openapi_check): what send() does, for answers read another way (sendRaw).
+void holdToDocument(const std::string& method, const std::string& path, const HttpResult& answer);
+
 // A request to another service of the stack (pebble-challtestsrv's API, ...): not checked.
 HttpResult sendToService(const std::string& baseUrl, const HttpRequest& request);
 

@@ -158,18 +158,20 @@ public:
             checkValue(body, media->get("schema"), what + " body", out);
     }
 
-    // A Retry-After is what a client waits on (RFC 9110 §10.2.3): the response must declare it,
-    // and the value must fit the declared schema.
-    void checkRetryAfter(const std::string& value, const Object::Ptr& response,
-                         const std::string& what, std::vector<std::string>& out) const {
+    // A header a client acts on must be declared by the response, and its value fit the declared
+    // schema: Retry-After, what a client waits (RFC 9110 §10.2.3), and X-Request-Id, what an
+    // operator is given to find the request's log lines.
+    void checkDeclaredHeader(const std::string& name, const std::string& value,
+                             const Object::Ptr& response, const std::string& what,
+                             std::vector<std::string>& out) const {
         const Object::Ptr headers = response->getObject("headers");
-        if (!headers || !headers->has("Retry-After")) {
-            out.push_back(what + " carries Retry-After, which the document does not declare");
+        if (!headers || !headers->has(name)) {
+            out.push_back(what + " carries " + name + ", which the document does not declare");
             return;
         }
-        const Object::Ptr header = resolve(headers->get("Retry-After"));
+        const Object::Ptr header = resolve(headers->get(name));
         if (header && header->has("schema"))
-            checkValue(Var(value), header->get("schema"), what + " Retry-After", out);
+            checkValue(Var(value), header->get("schema"), what + " " + name, out);
     }
 
     // The path item whose template matches `path`, most literal segments first; null when none.
@@ -290,7 +292,9 @@ std::vector<std::string> OpenApiDocument::violations(const ObservedAnswer& answe
         if (!response) out.push_back(what + ": status not documented for " + pattern);
     }
     if (response && !answer.retryAfter.empty())
-        checker.checkRetryAfter(answer.retryAfter, response, what, out);
+        checker.checkDeclaredHeader("Retry-After", answer.retryAfter, response, what, out);
+    if (response && !answer.requestId.empty())
+        checker.checkDeclaredHeader("X-Request-Id", answer.requestId, response, what, out);
     // HEAD (RFC 9110 §9.3.2): GET's status and headers, never a body; a documented body is what
     // GET would send.
     if (answer.method == "HEAD") {

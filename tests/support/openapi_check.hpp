@@ -3,8 +3,8 @@
 // cannot drift from what the service answers: the operation is found by matching the request path
 // against the document's path templates, then the status must be documented, the Content-Type one
 // of the documented media types, a JSON body must have every required field, with the
-// documented JSON type, following $ref, nested objects and arrays, and a Retry-After must be
-// declared by the documented response and fit its schema.
+// documented JSON type, following $ref, nested objects and arrays, and a Retry-After or an
+// X-Request-Id the answer carries must be declared by the documented response and fit its schema.
 #include <Poco/JSON/Object.h>
 
 #include <string>
@@ -18,8 +18,9 @@ struct ObservedAnswer {
     int status = 0;
     std::string contentType;  // "" when absent
     std::string body;
-    // "" when absent; its initializer lets callers that do not look at it leave it out.
+    // "" when absent; their initializers let callers that do not look at them leave them out.
     std::string retryAfter{};
+    std::string requestId{};
 };
 
 class OpenApiDocument {

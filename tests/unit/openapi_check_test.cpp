@@ -112,6 +112,24 @@ TEST_CASE("openapi check: conforming answers pass, and each difference is named"
         {"HEAD with a Retry-After its response does not declare",
          {"HEAD", "/domains/" + kId, 404, kJson, "", "2"},
          "carries Retry-After, which the document does not declare"},
+
+        // X-Request-Id: every answer of a handler carries it, lighttpd's own answers do not.
+        {"a handler's 503 with its request id",
+         {"GET", "/readyz", 503, kJson, R"({"error":"database unavailable"})", "2", "req-1"}, ""},
+        {"a handler's 400 with its request id",
+         {"GET", "/domains/" + kId + "?a=1&a=2", 400, kJson, R"({"error":"a given twice"})", "",
+          "req-1"},
+         ""},
+        {"a handler's 413 with its request id",
+         {"POST", "/domains", 413, kJson, R"({"error":"too large"})", "", "req-1"}, ""},
+        {"HEAD 503 with its request id",
+         {"HEAD", "/domains/" + kId, 503, kJson, "", "2", "req-1"}, ""},
+        {"a request id where the response declares none",
+         {"GET", "/domains/" + kId, 502, kJson, R"({"error":"bad gateway"})", "", "req-1"},
+         "carries X-Request-Id, which the document does not declare"},
+        {"a request id outside its pattern",
+         {"GET", "/domains/" + kId, 404, kJson, R"({"error":"domain not found"})", "", "a b"},
+         "X-Request-Id \"a b\" does not match"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
