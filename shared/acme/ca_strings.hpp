@@ -7,8 +7,9 @@
 
 namespace dnsh::acme {
 
-// A URL the CA names: an order's, authorization's, finalize, certificate and challenge URLs and
-// the Location of newOrder and newAccount. RFC 8555 §6.1 requires https; 2,048 bytes is far past
+// A URL the CA names: its directory's newNonce, newAccount, newOrder and renewalInfo, an
+// order's, authorization's, finalize, certificate and challenge URLs and the Location of
+// newOrder and newAccount. RFC 8555 §6.1 requires https; 2,048 bytes is far past
 // any CA's (Pebble's and Let's Encrypt's are under 100) and what browsers and proxies take.
 inline constexpr std::size_t kMaxCaUrlBytes = 2048;
 

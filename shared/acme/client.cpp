@@ -16,6 +16,7 @@
 #include "config/profile_name.hpp"
 #include "core/shown_text.hpp"
 #include "crypto/keys.hpp"
+#include "log/log.hpp"
 
 namespace dnsh::acme {
 
@@ -127,6 +128,19 @@ Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url,
     return order;
 }
 
+// RFC 9773 is optional and the order works without it (renewal then waits for the certificate's
+// own renew_at), so a renewalInfo that is no https URL within kMaxCaUrlBytes is dropped, the CA
+// then taken as one without ARI, rather than refusing the whole directory and so every order at
+// the CA. Logged, so that an operator can tell it from a CA that offers none.
+void dropMalformedRenewalInfo(Directory& directory, const std::string& directoryUrl) {
+    if (directory.renewalInfo.empty() || isHttpsUrl(directory.renewalInfo, kMaxCaUrlBytes))
+        return;
+    logEvent(LogLevel::Warn, "renewalInfo ignored: the directory's is no https URL",
+             {{"ca", directoryUrl},
+              {"renewal_info", shownText(directory.renewalInfo, kMaxProblemInstanceBytes)}});
+    directory.renewalInfo.clear();
+}
+
 Challenge parseChallenge(const Poco::JSON::Object::Ptr& json) {
     Challenge challenge{text(json, "type"), caUrl(json, "url"),
                         parseChallengeStatus(text(json, "status")), text(json, "token"),
@@ -174,6 +188,13 @@ const Directory& Client::directory() {
         if (directory.newNonce.empty() || directory.newAccount.empty() ||
             directory.newOrder.empty())
             throw AcmeError(Problem{"", directoryUrl_ + " is not an ACME directory", 502});
+        // RFC 8555 §6.1: the resources the client asks for are https, as the order's URLs are;
+        // a directory naming others is refused whole (not cached: read again next time).
+        // revokeCert and keyChange are never asked for, so not looked at.
+        requireCaUrl(directory.newNonce, "a directory \"newNonce\"");
+        requireCaUrl(directory.newAccount, "a directory \"newAccount\"");
+        requireCaUrl(directory.newOrder, "a directory \"newOrder\"");
+        dropMalformedRenewalInfo(directory, directoryUrl_);
         transport_.setNewNonceUrl(directory.newNonce);
         directory_ = directory;
     }
@@ -242,8 +263,12 @@ Order Client::newOrder(const std::vector<std::string>& dnsNames, const std::stri
     // refusal of the answer is an order it holds and counts, not one never placed.
     std::string orderUrl;
     try {
+        // Its error is the CA's (502), not one keeping the 201: that would be neither retried
+        // nor passed over to the next CA. The order has no URL to carry: nothing to name or
+        // give back, and its budget token stays spent (the 201 says it was created).
         if (reply.location.empty())
-            throw AcmeError(Problem{"", "newOrder answered without Location", reply.status});
+            throw protocolError("to newOrder (HTTP " + std::to_string(reply.status) +
+                                ") has no Location header, the order's URL (RFC 8555 §7.4)");
         requireCaUrl(reply.location, "a newOrder Location");
         orderUrl = reply.location;
         Order order = parseOrder(reply.json(), reply.location, reply.retryAfter);

@@ -27,10 +27,14 @@ inline constexpr std::size_t kMaxCaaIdentityBytes = 253;
 // A profile's description, made printable and cut (core/shown_text.hpp).
 inline constexpr std::size_t kMaxProfileDescriptionBytes = 256;
 
-// RFC 8555 §7.1.1
+// RFC 8555 §7.1.1. newNonce, newAccount and newOrder are each an https URL within
+// kMaxCaUrlBytes (acme/ca_strings.hpp, RFC 8555 §6.1), else the directory is refused: an
+// AcmeError of status 502, as one missing any of them is.
 struct Directory {
     std::string newNonce, newAccount, newOrder;
-    std::string renewalInfo;  // RFC 9773 §3: empty when the CA offers no ARI
+    // RFC 9773 §3: empty when the CA offers no ARI, or when it names one that is no https URL
+    // within kMaxCaUrlBytes (ARI is optional: such a CA is used without it, not refused).
+    std::string renewalInfo;
     // meta.caaIdentities: the issuer domain names CAA records name this CA by (RFC 8659 §4.2);
     // empty when the directory lists none (or none within kMaxCaaIdentityBytes).
     std::vector<std::string> caaIdentities;
@@ -131,7 +135,8 @@ public:
 
     // §7.4; `replaces`: the ARI CertID of the certificate this order renews (RFC 9773 §5);
     // `profile`: the CA's profile to issue under (draft-ietf-acme-profiles §4), "" for its default.
-    // An answer refused for its shape: OrderAnswerRefused (the CA created the order).
+    // An answer refused for its shape (one without Location too): OrderAnswerRefused, status
+    // 502 (the CA created the order).
     Order newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces = "",
                    const std::string& profile = "");
     Order getOrder(const std::string& url);                         // POST-as-GET, §7.4

@@ -87,10 +87,10 @@ std::string failureDetail(const std::string& reason, const std::string& url,
            shownText(url, kMaxProblemInstanceBytes) + note + ")";
 }
 
-// A URL to ask the CA at; most are the CA's own (its directory's; the order's, parsed by the
-// client), and Poco::URI throws Poco::SyntaxException for one that does not parse: the CA's
-// protocol error, as the client's (502), never an exception the scheduler takes for an internal
-// error.
+// A URL to ask the CA at; most are the CA's own (its directory's and the order's, refused by the
+// client when they do not parse; stored ones were not always), and Poco::URI throws
+// Poco::SyntaxException for one that does not parse: the CA's protocol error, as the client's
+// (502), never an exception the scheduler takes for an internal error.
 Poco::URI caUri(const std::string& url) {
     try {
         return Poco::URI(url);

@@ -3,8 +3,10 @@
 // error (an AcmeError of status 502, its detail bounded) before it requests, stores or answers
 // anything the answer names (acme/client.hpp, acme/ca_strings.hpp); a refused newOrder answer is
 // an order the CA holds (its budget token stays spent), and an authorization for another name is
-// not deactivated. An answer that is unusual but allowed (two authorizations for one identifier)
-// is taken. The CA's long strings that are dropped, not refused: ca_long_strings_test.
+// not deactivated. A newOrder answer without Location is the CA's 502 too, so the next CA takes
+// the order. An answer that is unusual but allowed (two authorizations for one identifier) is
+// taken. The CA's long strings that are dropped, not refused: ca_long_strings_test; the
+// directory's URLs: ca_directory_shape_test.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/order_budget_check.hpp"
 #include "support/stalled_ca.hpp"
 #include "support/test_env.hpp"
 
@@ -35,8 +38,9 @@ acme::Transport makeTransport() {
 }
 
 // newOrder for one name at a stand-in answering --bad-answer `what`: its error, after checking
-// it is the CA's protocol error and that no authorization was asked for.
-acme::AcmeError newOrderRefusal(const std::string& what) {
+// it is the CA's protocol error and that no authorization was asked for. `located`: whether the
+// answer gave the order's Location.
+acme::AcmeError newOrderRefusal(const std::string& what, bool located = true) {
     StalledCa ca({"--stall", "none", "--bad-answer", what});
     acme::Transport transport = makeTransport();
     acme::Client client(transport, ca.directory());
@@ -54,10 +58,13 @@ acme::AcmeError newOrderRefusal(const std::string& what) {
         CHECK(e.retryable());
         CHECK(e.problem().detail.size() <= kMaxRefusalDetailBytes);
         CHECK(ca.requests("POST", "/authz/") == 0);
-        // The CA created the order (201): refused as one it holds, at its Location.
+        // The CA created the order (201): refused as one it holds, at its Location if any.
         const auto* held = dynamic_cast<const acme::OrderAnswerRefused*>(&e);
         REQUIRE(held != nullptr);
-        CHECK(held->orderUrl().find("/order/") != std::string::npos);
+        if (located)
+            CHECK(held->orderUrl().find("/order/") != std::string::npos);
+        else
+            CHECK(held->orderUrl().empty());
         return e;
     }
     return acme::AcmeError(acme::Problem{});
@@ -108,20 +115,14 @@ void checkRefusedOrderKeepsItsToken(const std::string& what) {
     CHECK(refused.status == 502);
     CHECK(refused.jsonString("error_code") == "ca_refused");
     REQUIRE(ca.requests("POST", "/order-plz") == 1);
-    // RFC 8555 §7.4: the CA created the order and counts it, so its token stays spent. Before,
-    // the refusal was taken for an order never placed: the token given back (5 left), and each
-    // retry placed another order at the CA without spending one.
-    const std::string budget =
-        "FROM ca_order_budgets WHERE directory_url = " + quoted(ca.directory());
-    REQUIRE(count("SELECT count(*) " + budget) == 1);
-    const double left = std::stod(scalar("SELECT tokens " + budget));
-    CHECK(left > 3.5);
-    CHECK(left < 4.5);
     // The answer's authorizations are not read, so none is given back either.
     CHECK(ca.requests("POST", "/authz/") == 0);
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
-    execute("DELETE " + budget);
+    // RFC 8555 §7.4: the CA created the order and counts it, so its token stays spent. Before,
+    // the refusal was taken for an order never placed: the token given back (5 left), and each
+    // retry placed another order at the CA without spending one.
+    checkOneOrderTokenSpent(ca.directory());
 }
 
 }  // namespace
@@ -191,27 +192,6 @@ TEST_CASE("CA order shape: a dns-01 token with base64 padding is refused (RFC 85
     CHECK(names(authorizationRefusal("padded-token"), "challenge token"));
 }
 
-TEST_CASE("CA order shape: a CA URL that does not parse is the CA's error, not Poco's exception") {
-    // The directory's newOrder URL has "%zz" in its path (Poco::URI throws SyntaxException).
-    StalledCa ca({"--stall", "none", "--bad-answer", "unparseable-url"});
-    acme::Transport transport = makeTransport();
-    acme::Client client(transport, ca.directory());
-    const Pkey key = generateEcdsaP256Key();
-    client.newAccount(key.get(), "");
-    try {
-        client.newOrder({"order-shape.example"}, "", "default");
-        FAIL("newOrder was sent to a URL that does not parse");
-    } catch (const acme::AcmeError& e) {
-        // Before: Poco::SyntaxException escaped the client (doctest reports it as an unexpected
-        // exception); the scheduler took it for an internal error ("internal error: ...").
-        INFO(e.problem().detail);
-        CHECK(e.problem().status == 502);
-        CHECK(names(e, "does not parse"));
-        CHECK(names(e, "/order-plz%zz"));
-    }
-    CHECK(ca.requests("POST", "/order-plz") == 0);
-}
-
 TEST_CASE("CA order shape: an authorization for a name the order does not hold fails "
           "issue-certificate and is not deactivated") {
     Leftovers leftovers;
@@ -232,4 +212,46 @@ TEST_CASE("CA order shape: an authorization for a name the order does not hold f
     CHECK(ca.requests("DEACTIVATED", "/authz/") == 0);
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+}
+
+TEST_CASE("CA order shape: newOrder answered 201 without Location is the CA's 502 (RFC 8555 "
+          "§7.4), the order unnamed") {
+    // Before: "newOrder answered without Location" of status 201, the answer's own: not
+    // retryable, and not passed over to the next CA (the status == 502 check fails: 201).
+    CHECK(names(newOrderRefusal("new-order-no-location", false), "no Location header"));
+}
+
+TEST_CASE("CA order shape: after newOrder answered 201 without Location the next CA takes the "
+          "order, the first one's budget token kept spent") {
+    Leftovers leftovers;
+    StalledCa first({"--stall", "none", "--bad-answer", "new-order-no-location"});
+    StalledCa second({"--stall", "none"});
+    const TestDomain domain = verifiedDomain("ca-order-no-location", leftovers);
+    const TempDir dir;
+    const std::string bundle = requireEnv("ACME_CA_BUNDLE");
+    const std::string file = dir.write("cas.env",
+                                       "ACME_CAS=first,second\n"
+                                       "ACME_CA_FIRST_DIRECTORY=" + first.directory() + "\n"
+                                       "ACME_CA_FIRST_CA_BUNDLE=" + bundle + "\n"
+                                       "ACME_CA_FIRST_PROFILE=default\n"
+                                       "ACME_CA_FIRST_ORDER_BUDGET=5/1h\n"
+                                       "ACME_CA_SECOND_DIRECTORY=" + second.directory() + "\n"
+                                       "ACME_CA_SECOND_CA_BUNDLE=" + bundle + "\n"
+                                       "ACME_CA_SECOND_PROFILE=default\n");
+    const HttpResult placed = [&] {
+        ApiServer api("ca-order-shape",
+                      {{"ACME_DIRECTORY", ""}, {"ACME_PROFILE", ""}, {"ACME_CAS_FILE", file}});
+        return send(api.baseUrl(), issueRequest(domain));
+    }();
+    INFO(placed.body << "\n" << describe(first.process()) << "\n" << describe(second.process()));
+    // Before: 502 ca_refused, the first CA's error (status 201) not one that passes over, and
+    // the second CA never asked (0 newOrders there).
+    CHECK(placed.status == 202);
+    CHECK(first.requests("POST", "/order-plz") == 1);
+    CHECK(second.requests("POST", "/order-plz") == 1);
+    // Its answer named no order, so nothing of it is read or given back; the CA created it and
+    // counts it (the 201), so its token stays spent.
+    CHECK(first.requests("POST", "/authz/") == 0);
+    CHECK(first.requests("DEACTIVATED", "/") == 0);
+    checkOneOrderTokenSpent(first.directory());
 }

@@ -66,9 +66,13 @@ first of them (a wildcard's base name, "wildcard": true; RFC 8555 §7.1.4). With
 one answer breaks what RFC 8555 allows (tests/fault/ca_order_shape_test.cpp): newOrder lists
 1,000 authorizations for its one identifier ("many-authorizations"), names identifiers other than
 those asked for ("other-identifiers"), an authorization URL of LONG_BYTES ("long-url") or an http
-finalize URL ("http-url"); the directory's newOrder URL does not parse, "%zz" in its path
-("unparseable-url"); the authorization is for another name ("other-authorization"), or its dns-01
-token is LONG_BYTES long ("long-token") or base64url with '=' padding ("padded-token"). One is
+finalize URL ("http-url"), or is answered 201 without a Location header ("new-order-no-location",
+RFC 8555 §7.4); the authorization is for another name ("other-authorization"), or its dns-01
+token is LONG_BYTES long ("long-token") or base64url with '=' padding ("padded-token"). Or the
+directory (tests/fault/ca_directory_shape_test.cpp): its newOrder URL does not parse, "%zz" in its
+path ("unparseable-url"), its newAccount URL is http ("directory-http-url", RFC 8555 §6.1), its
+newOrder URL is LONG_BYTES long ("directory-long-url"), or it offers renewalInfo at an http URL
+("directory-http-renewal-info"; RFC 9773 is optional: the client goes on without it). One is
 unusual and allowed (RFC 8555 §7.1.3: no 1:1 relationship between identifiers and
 authorizations): newOrder lists a second pending authorization for its first identifier
 ("two-authorizations").
@@ -173,7 +177,10 @@ def parse_args():
     parser.add_argument("--bad-answer", choices=["many-authorizations", "other-identifiers",
                                                  "long-url", "http-url", "unparseable-url",
                                                  "other-authorization", "long-token",
-                                                 "padded-token", "two-authorizations"],
+                                                 "padded-token", "two-authorizations",
+                                                 "new-order-no-location", "directory-http-url",
+                                                 "directory-long-url",
+                                                 "directory-http-renewal-info"],
                         help="one answer breaks RFC 8555's shape (see the usage)")
     parser.add_argument("--stall-directory-when", metavar="FILE",
                         help="the directory request is never answered while FILE exists")
@@ -411,8 +418,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 directory.setdefault("meta", {})["website"] = "x" * (2 << 20)
             if ARGS.renewal_info:
                 directory["renewalInfo"] = BASE + "/renewal-info"
-            if ARGS.bad_answer == "unparseable-url":
+            bad = ARGS.bad_answer
+            http_base = "http://127.0.0.1:" + BASE.rsplit(":", 1)[1]
+            if bad == "unparseable-url":
                 directory["newOrder"] = BASE + "/order-plz%zz"
+            elif bad == "directory-http-url":
+                directory["newAccount"] = http_base + "/account"
+            elif bad == "directory-long-url":
+                directory["newOrder"] = BASE + "/order-plz/" + "a" * LONG_BYTES
+            elif bad == "directory-http-renewal-info":
+                directory["renewalInfo"] = http_base + "/renewal-info"
             self.answer(200, directory)
         elif self.path == "/nonce":
             self.answer(204)
@@ -478,7 +493,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = next(counter)
             with LOCK:
                 ORDER_IDENTIFIERS[n] = jws_payload(body).get("identifiers", [])
-            self.answer(201, self.new_order(n), [("Location", f"{BASE}/order/{n}")])
+            # RFC 8555 §7.4: 201 and the order's URL in Location; --bad-answer
+            # new-order-no-location: the order created, its URL not given.
+            location = [] if ARGS.bad_answer == "new-order-no-location" else \
+                [("Location", f"{BASE}/order/{n}")]
+            self.answer(201, self.new_order(n), location)
         elif self.path.startswith("/authz/"):
             n = int(self.path.rsplit("/", 1)[1])
             self.answer(200, {"status": "pending", "expires": "2099-01-01T00:00:00Z",
