@@ -221,14 +221,14 @@ Transport::Transport(std::string caBundlePath, std::chrono::milliseconds timeout
                                       Poco::Net::Context::VERIFY_STRICT, 9, caBundlePath.empty());
 }
 
-CaSession& Transport::sessionFor(const std::string& scheme, const std::string& host,
-                                 unsigned short port) {
+HttpsDeadlineSession& Transport::sessionFor(const std::string& scheme,
+                                            const std::string& host, unsigned short port) {
     if (scheme != "https")
         throw AcmeError(Problem{"", "ACME requires https (RFC 8555 §6.1), got " + scheme, 0});
     const std::string key = host + ":" + std::to_string(port);
     auto& session = sessions_[key];
     if (!session) {
-        session = std::make_unique<CaSession>(host, port, context_);
+        session = std::make_unique<HttpsDeadlineSession>(host, port, context_);
         session->setKeepAlive(true);
         // Reconnect rather than reuse a connection idle this long: a server that closed it
         // would fail a signed POST, which is never sent twice.

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "acme/ca_session.hpp"
+#include "acme/deadline_session.hpp"
 #include "acme/jws.hpp"
 #include "acme/problem.hpp"
 
@@ -77,11 +77,12 @@ private:
     HttpReply send(const std::string& method, const std::string& url, const std::string& body,
                    bool replayable);
     std::string takeNonce();
-    CaSession& sessionFor(const std::string& scheme, const std::string& host, unsigned short port);
+    HttpsDeadlineSession& sessionFor(const std::string& scheme, const std::string& host,
+                                     unsigned short port);
 
     Poco::Net::Context::Ptr context_;
     std::chrono::milliseconds timeout_;
-    std::map<std::string, std::unique_ptr<CaSession>> sessions_;
+    std::map<std::string, std::unique_ptr<HttpsDeadlineSession>> sessions_;
     std::deque<std::string> nonces_;
     std::string newNonceUrl_;
     std::uint64_t requestCount_ = 0;

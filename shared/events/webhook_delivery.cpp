@@ -11,10 +11,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <mutex>
 #include <sstream>
+#include <type_traits>
 
+#include "acme/deadline_session.hpp"
 #include "acme/http_deadline.hpp"
 #include "events/webhook_signature.hpp"
 #include "events/webhook_store.hpp"
@@ -79,6 +80,35 @@ int answerStatus(Poco::Net::HTTPClientSession& session, bool tls, Clock::time_po
     }
 }
 
+// The answer's final status code for `request` and `body` sent over a new connection of
+// `session`, all of it (connecting, the TLS handshake, sending, the status line and headers)
+// ended by `deadline`: the connection is shut down then, whatever waits on it (README
+// "Webhooks"). Per-wait timeouts alone let a receiver trickling its handshake a few bytes at a
+// time hold the attempt for as long as it liked.
+template <class Session>
+int exchange(DeadlineSession<Session>& session, Poco::Net::HTTPRequest& request,
+             const std::string& body, Clock::time_point deadline) {
+    constexpr bool tls = std::is_base_of_v<Poco::Net::HTTPSClientSession, Session>;
+    ExchangeDeadline exchangeDeadline(session, deadline);
+    try {
+        limitWaits(session, tls, deadline);
+        std::ostream& out = session.sendRequest(request);
+        limitWaits(session, tls, deadline);
+        out << body;
+        out.flush();
+        // The streams swallow the socket's exception (a timeout, a reset), of the headers too.
+        if (const Poco::Exception* failure = session.networkException()) failure->rethrow();
+        if (!out) throw Poco::IOException("the request could not be sent");
+        // Decided by the status code; the body is not read (the session closes the connection).
+        return answerStatus(session, tls, deadline);
+    } catch (...) {
+        // The deadline's shutdown shows as whatever the read, write or handshake it ended saw
+        // (end of file, a reset, a TLS error): it is a timeout.
+        if (exchangeDeadline.end()) throw Poco::TimeoutException("no answer in time");
+        throw;
+    }
+}
+
 }  // namespace
 
 std::chrono::milliseconds webhookBackoff(int failedAttempts, std::chrono::milliseconds initial) {
@@ -99,17 +129,11 @@ WebhookDeliverer::WebhookDeliverer(const Config& config, std::string owner,
 
 WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
                                                  const std::string& body) const {
-    // One deadline for the whole attempt: connecting, sending, the status line and headers.
+    // One deadline for the whole attempt: connecting, the TLS handshake, sending, the status
+    // line and headers.
     const auto deadline = Clock::now() + settings_.timeout;
     try {
         const Poco::URI uri(settings_.url);
-        const bool tls = uri.getScheme() == "https";
-        std::unique_ptr<Poco::Net::HTTPClientSession> session;
-        if (tls)
-            session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
-                                                                      tlsContext());
-        else
-            session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
         const std::string path = uri.getPathAndQuery().empty() ? "/" : uri.getPathAndQuery();
         Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, path,
                                        Poco::Net::HTTPMessage::HTTP_1_1);
@@ -123,16 +147,14 @@ WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
         request.set("webhook-id", eventId);
         request.set("webhook-timestamp", std::to_string(timestamp));
         request.set("webhook-signature", webhookSignature(key_, eventId, timestamp, body));
-        limitWaits(*session, tls, deadline);
-        std::ostream& out = session->sendRequest(request);
-        limitWaits(*session, tls, deadline);
-        out << body;
-        out.flush();
-        // The streams swallow the socket's exception (a timeout, a reset), of the headers too.
-        if (const Poco::Exception* failure = session->networkException()) failure->rethrow();
-        if (!out) throw Poco::IOException("the request could not be sent");
-        // Decided by the status code; the body is not read (the session closes the connection).
-        const int status = answerStatus(*session, tls, deadline);
+        int status = 0;
+        if (uri.getScheme() == "https") {
+            HttpsDeadlineSession session(uri.getHost(), uri.getPort(), tlsContext());
+            status = exchange(session, request, body, deadline);
+        } else {
+            HttpDeadlineSession session(uri.getHost(), uri.getPort());
+            status = exchange(session, request, body, deadline);
+        }
         return {status >= 200 && status < 300, "HTTP " + std::to_string(status)};
     } catch (const Poco::TimeoutException& e) {
         return {false, "timeout: " + e.displayText()};

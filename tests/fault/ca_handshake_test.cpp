@@ -1,6 +1,6 @@
 // A CA (or a middlebox) that trickles its TLS handshake, one small chunk every 200 ms, holds a
 // request no longer than its budget: the deadline of a request covers connecting, the handshake
-// and sending, not only the answer (acme/ca_session.hpp). The CA is the stand-in
+// and sending, not only the answer (acme/deadline_session.hpp). The CA is the stand-in
 // tests/support/stalled_ca.py, which the client trusts through ACME_CA_BUNDLE, behind
 // tests/support/trickle_relay.py.
 #include <doctest/doctest.h>

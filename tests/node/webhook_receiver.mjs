@@ -2,7 +2,9 @@
 // the Standard Webhooks reference implementation, never with the service's own code.
 //
 //   WEBHOOK_SECRET=whsec_... node webhook_receiver.mjs --port 0 --record FILE --ready FILE
+//                                [--tls-cert PEM --tls-key PEM]
 //
+// With --tls-cert and --tls-key it speaks https (the control requests too), else http.
 // POST /hooks          an event. Verified, then recorded as one JSON line in FILE (so the record
 //                      survives a restart) once answered: {seq, webhook_id, verified, error?, type,
 //                      domain_id, answered, body, started_ms, ended_ms, cut}. Answers as the mode
@@ -17,8 +19,9 @@
 //                      then one byte of a header every trickle_ms, the headers never ended. Either
 //                      until the client goes away or 40 s have passed (the connection dropped).
 // Once listening it writes its port to the --ready file. Binds 127.0.0.1 only.
-import { appendFileSync, writeFileSync } from "node:fs";
-import { STATUS_CODES, createServer } from "node:http";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { STATUS_CODES, createServer as createHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { Webhook } from "standardwebhooks";
 
 function option(name, fallback) {
@@ -140,6 +143,13 @@ async function control(request, response) {
     response.writeHead(200, { "Content-Type": "application/json" });
     response.end(JSON.stringify(modes));
 }
+
+const tlsCert = option("tls-cert");
+const tlsKey = option("tls-key");
+const createServer = (handler) =>
+    tlsCert && tlsKey
+        ? createHttpsServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey) }, handler)
+        : createHttpServer(handler);
 
 const server = createServer((request, response) => {
     const handler =

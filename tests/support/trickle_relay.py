@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""A TCP relay that trickles, for the CA handshake-budget test (tests/fault/ca_handshake_test.cpp).
+"""A TCP relay that trickles, for the handshake-budget tests (tests/fault/ca_handshake_test.cpp,
+tests/fault/webhook_handshake_test.cpp).
 
 Each connection to it is relayed to 127.0.0.1:TARGET. What the client sends goes on at once;
 what the target sends goes on CHUNK bytes at a time, one chunk every INTERVAL seconds: in front
-of a TLS server, a CA (or a middlebox) whose handshake takes as long as it likes while every
-single wait of the client sees bytes arrive well within its timeout.
+of a TLS server, a CA or webhook receiver (or a middlebox) whose handshake takes as long as it
+likes while every single wait of the client sees bytes arrive well within its timeout.
 
 Prints "listening PORT" first, then "CONNECT t=<seconds>" for each connection (unbuffered,
 a monotonic clock), so a test counts the connections the client opened, and "CUT relayed=R

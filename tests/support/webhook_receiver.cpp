@@ -18,6 +18,7 @@
 #include "crypto/random.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/test_env.hpp"
 
 extern char** environ;
 
@@ -42,7 +43,8 @@ std::string newWebhookSecret() {
     return "whsec_" + out.str();
 }
 
-WebhookReceiver::WebhookReceiver(std::string secret) : secret_(std::move(secret)) {
+WebhookReceiver::WebhookReceiver(std::string secret, ReceiverScheme scheme)
+    : secret_(std::move(secret)), scheme_(scheme) {
     const char* logDir = std::getenv("DNSH_TEST_LOG_DIR");
     dir_ = std::string(logDir ? logDir : "/tmp") + "/webhook-receiver-" + randomHex(4);
     std::filesystem::create_directories(dir_);
@@ -54,7 +56,9 @@ WebhookReceiver::~WebhookReceiver() {
 }
 
 std::string WebhookReceiver::url() const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/hooks";
+    const bool tls = scheme_ == ReceiverScheme::Https;
+    return (tls ? "https" : "http") + std::string("://127.0.0.1:") + std::to_string(port_) +
+           "/hooks";
 }
 
 void WebhookReceiver::start() {
@@ -71,6 +75,13 @@ void WebhookReceiver::start() {
     std::vector<std::string> arguments{
         "node",    kScript, "--port", std::to_string(port_), "--record", dir_ + "/received.jsonl",
         "--ready", ready};
+    if (scheme_ == ReceiverScheme::Https) {
+        const std::filesystem::path cert = requireEnv("ACME_CA_BUNDLE");
+        for (const std::string& argument :
+             {std::string("--tls-cert"), cert.string(), std::string("--tls-key"),
+              (cert.parent_path() / "key.pem").string()})
+            arguments.push_back(argument);
+    }
     std::vector<char*> argv;
     for (auto& argument : arguments) argv.push_back(argument.data());
     argv.push_back(nullptr);
@@ -110,6 +121,7 @@ void WebhookReceiver::trickle(TricklePart part, int status, int byteEveryMs,
 
 void WebhookReceiver::setMode(int status, int delayMs, int trickleMs, TricklePart part,
                               const std::string& domainId) {
+    REQUIRE_MESSAGE(scheme_ == ReceiverScheme::Http, "an https receiver only answers 204");
     Poco::JSON::Object mode;
     mode.set("status", status);
     mode.set("delay_ms", delayMs);

@@ -33,15 +33,22 @@ struct ReceivedEvent {
 // headers (the status line at once, the headers never ended).
 enum class TricklePart { Body, Headers };
 
+// How the receiver listens: http, or https with the test stack's certificate for 127.0.0.1
+// (ACME_CA_BUNDLE and its key.pem, the stand-in CA's too), which a scheduler trusts when its
+// SSL_CERT_FILE names ACME_CA_BUNDLE (OpenSSL's default trust, which the deliverer uses).
+enum class ReceiverScheme { Http, Https };
+
 class WebhookReceiver {
 public:
-    // Verifies with `secret` (whsec_...); answers 204 until told otherwise.
-    explicit WebhookReceiver(std::string secret);
+    // Verifies with `secret` (whsec_...); answers 204 until told otherwise (over https it cannot
+    // be told otherwise: answer() and trickle() need http).
+    explicit WebhookReceiver(std::string secret, ReceiverScheme scheme = ReceiverScheme::Http);
     ~WebhookReceiver();
     WebhookReceiver(const WebhookReceiver&) = delete;
     WebhookReceiver& operator=(const WebhookReceiver&) = delete;
 
     std::string url() const;  // the WEBHOOK_URL to give the service
+    int port() const { return port_; }
     // From now on answer `status` after `delayMs`, for `domainId` only when given.
     void answer(int status, int delayMs = 0, const std::string& domainId = "");
     // From now on answer `status` and never finish: one byte of `part` every `byteEveryMs` (a
@@ -60,6 +67,7 @@ private:
                  const std::string& domainId);
 
     std::string secret_;
+    ReceiverScheme scheme_;
     std::string dir_;
     int port_ = 0;
     pid_t pid_ = -1;

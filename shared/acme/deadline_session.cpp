@@ -1,0 +1,67 @@
+#include "acme/deadline_session.hpp"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SocketImpl.h>
+
+#include <type_traits>
+
+namespace dnsh {
+
+template <class Session>
+void DeadlineSession<Session>::beginExchange(std::chrono::steady_clock::time_point deadline) {
+    disarmDeadline();
+    deadline_ = deadline;
+    expired_ = false;
+    if (this->connected()) armDeadline();  // a kept-alive connection: the request and its answer
+}
+
+template <class Session>
+bool DeadlineSession<Session>::endExchange() {
+    disarmDeadline();
+    deadline_.reset();
+    return expired_;
+}
+
+template <class Session>
+void DeadlineSession<Session>::armDeadline() {
+    disarmDeadline();
+    if (deadline_) socketDeadline_.emplace(this->socket().impl()->sockfd(), *deadline_);
+}
+
+template <class Session>
+void DeadlineSession<Session>::disarmDeadline() {
+    if (socketDeadline_ && socketDeadline_->expired()) expired_ = true;
+    socketDeadline_.reset();
+}
+
+template <class Session>
+void DeadlineSession<Session>::connect(const Poco::Net::SocketAddress& address) {
+    disarmDeadline();  // the connection this one replaces
+    if (deadline_ && std::chrono::steady_clock::now() >= *deadline_)
+        throw Poco::TimeoutException("the time budget is spent");
+    if constexpr (std::is_base_of_v<Poco::Net::HTTPSClientSession, Session>) {
+        Poco::Net::SecureStreamSocket secure(this->socket());
+        // The TCP connect alone: one wait, bounded by the session's connection timeout. (A lazy
+        // handshake takes no TLS session to resume: neither the CA's Context nor the webhooks'
+        // caches any.)
+        secure.setLazyHandshake(true);
+        Session::connect(address);
+        armDeadline();
+        // What Poco does when the handshake is not lazy (SecureSocketImpl::connectSSL): the
+        // handshake, then the certificate checked against the host name (RFC 8555 §6.1: HTTPS;
+        // RFC 9110 §4.3.4 for a webhook receiver's https URL).
+        if (secure.completeHandshake() != 1)
+            throw Poco::Net::SSLConnectionUnexpectedlyClosedException("during the TLS handshake");
+        secure.verifyPeerCertificate();
+    } else {
+        Session::connect(address);
+        armDeadline();
+    }
+}
+
+template class DeadlineSession<Poco::Net::HTTPClientSession>;
+template class DeadlineSession<Poco::Net::HTTPSClientSession>;
+
+}  // namespace dnsh

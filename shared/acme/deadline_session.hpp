@@ -1,0 +1,72 @@
+#pragma once
+// An HTTP or HTTPS session whose exchanges each have one deadline for all of it: the TCP connect
+// and TLS handshake that Poco runs inside sendRequest when the connection is new, sending the
+// request, and reading the answer. Poco bounds each wait alone: a peer that sends one byte of its
+// handshake per wait would hold the caller for as long as it likes. Used for the CA
+// (acme/transport.cpp, over a kept-alive connection) and for each webhook attempt
+// (events/webhook_delivery.cpp, over http or https).
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPSClientSession.h>
+
+#include <chrono>
+#include <optional>
+
+#include "acme/socket_deadline.hpp"
+
+namespace dnsh {
+
+// `Session`: Poco::Net::HTTPClientSession or Poco::Net::HTTPSClientSession (the two made in
+// deadline_session.cpp), with their constructors.
+template <class Session>
+class DeadlineSession : public Session {
+public:
+    using Session::Session;
+
+    // From here until endExchange(), the connection (the one open now, or the one sendRequest
+    // opens) is shut down at `deadline`: whatever waits on it then fails.
+    void beginExchange(std::chrono::steady_clock::time_point deadline);
+    // Whether the exchange's deadline shut its connection down; the connection is never shut
+    // down by it afterwards. Idempotent.
+    bool endExchange();
+
+protected:
+    // The base's connect, the exchange's deadline armed on the connected socket at once. Over
+    // TLS the handshake is held back (a lazy handshake) until then, then run and checked as
+    // Poco does.
+    void connect(const Poco::Net::SocketAddress& address) override;
+
+private:
+    void armDeadline();
+    void disarmDeadline();
+
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
+    std::optional<SocketDeadline> socketDeadline_;
+    bool expired_ = false;
+};
+
+using HttpDeadlineSession = DeadlineSession<Poco::Net::HTTPClientSession>;
+using HttpsDeadlineSession = DeadlineSession<Poco::Net::HTTPSClientSession>;
+
+extern template class DeadlineSession<Poco::Net::HTTPClientSession>;
+extern template class DeadlineSession<Poco::Net::HTTPSClientSession>;
+
+// An exchange's deadline for a scope: end() says whether it cut the connection.
+template <class Session>
+class ExchangeDeadline {
+public:
+    ExchangeDeadline(DeadlineSession<Session>& session,
+                     std::chrono::steady_clock::time_point deadline)
+        : session_(session) {
+        session_.beginExchange(deadline);
+    }
+    ~ExchangeDeadline() { session_.endExchange(); }
+    ExchangeDeadline(const ExchangeDeadline&) = delete;
+    ExchangeDeadline& operator=(const ExchangeDeadline&) = delete;
+
+    bool end() { return session_.endExchange(); }
+
+private:
+    DeadlineSession<Session>& session_;
+};
+
+}  // namespace dnsh
