@@ -10,6 +10,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include "acme/ca_strings.hpp"
+#include "acme/certificate_chain.hpp"
 #include "acme/jws.hpp"
 #include "acme/persist_challenge.hpp"
 #include "acme/problem.hpp"
@@ -332,9 +333,10 @@ Order Client::finalize(const Order& order, const std::string& csrDer) {
     return parseOrder(reply.json(), order.url, reply.retryAfter);
 }
 
-std::string Client::downloadCertificate(const std::string& url) {
+IssuedCertificate Client::downloadCertificate(const std::string& url, EVP_PKEY* certificateKey,
+                                              const std::vector<std::string>& dnsNames) {
     // RFC 8555 §7.4.2: application/pem-certificate-chain, leaf first.
-    return postAsAccount(url, "").body;
+    return issuedCertificate(postAsAccount(url, "").body, certificateKey, dnsNames);
 }
 
 bool authorizesIdentifierOf(const Authorization& authorization, const Order& order) {

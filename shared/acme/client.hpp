@@ -13,6 +13,7 @@
 #include "acme/problem.hpp"
 #include "acme/status.hpp"
 #include "config/ca_settings.hpp"
+#include "crypto/certificate.hpp"
 #include "acme/transport.hpp"
 
 namespace dnsh::acme {
@@ -144,7 +145,10 @@ public:
     Challenge respondChallenge(const std::string& url);             // §7.5.1, payload {}
     void deactivateAuthorization(const std::string& url);           // §7.5.2
     Order finalize(const Order& order, const std::string& csrDer);  // §7.4
-    std::string downloadCertificate(const std::string& url);        // §7.4.2, PEM chain
+    // §7.4.2: the PEM chain, checked as acme/certificate_chain.hpp says (the leaf for
+    // `certificateKey`, the CSR's, listing `dnsNames`), else the CA's error (502).
+    IssuedCertificate downloadCertificate(const std::string& url, EVP_PKEY* certificateKey,
+                                          const std::vector<std::string>& dnsNames);
     // RFC 9773 §4.1: GET <renewalInfo>/<CertID>; the body and Retry-After. Throws AcmeError.
     HttpReply getRenewalInfo(const std::string& certId);
 

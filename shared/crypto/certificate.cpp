@@ -2,6 +2,7 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -47,8 +48,43 @@ std::string certificatePem(X509* certificate) {
     return std::string(data, static_cast<std::size_t>(size));
 }
 
+constexpr std::string_view kWhitespace = " \t\r\n";
+constexpr std::string_view kPemBegin = "-----BEGIN ";
+
 bool isBlank(std::string_view text) {
-    return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
+    return text.find_first_not_of(kWhitespace) == std::string_view::npos;
+}
+
+struct OpenSslFree {
+    void operator()(void* memory) const { OPENSSL_free(memory); }
+};
+
+// How many PEM blocks `text` begins (for a message: nothing is parsed).
+std::size_t pemBlockCount(std::string_view text) {
+    std::size_t count = 0;
+    for (std::size_t at = text.find(kPemBegin); at != std::string_view::npos;
+         at = text.find(kPemBegin, at + kPemBegin.size()))
+        ++count;
+    return count;
+}
+
+// Why the next PEM block of `in` is no certificate, "" when it is one: a "CERTIFICATE" block
+// without headers (RFC 7468 §3's strict form has none) whose DER OpenSSL reads whole.
+std::string certificateBlockFault(BIO* in) {
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* data = nullptr;
+    long length = 0;
+    const int read = PEM_read_bio(in, &name, &header, &data, &length);
+    const std::unique_ptr<char, OpenSslFree> ownedName(name), ownedHeader(header);
+    const std::unique_ptr<unsigned char, OpenSslFree> ownedData(data);
+    if (read != 1) return "has a PEM block that does not parse";
+    if (std::string_view(name) != PEM_STRING_X509) return "has a PEM block that is no certificate";
+    if (header != nullptr && *header != '\0') return "has a PEM block with headers";
+    const unsigned char* cursor = data;
+    const X509Ptr certificate(d2i_X509(nullptr, &cursor, length), &X509_free);
+    if (!certificate || cursor != data + length) return "has a certificate that does not parse";
+    return "";
 }
 
 std::string rfc3339(const ASN1_TIME* time) {
@@ -100,8 +136,9 @@ IssuedCertificate parseCertificateChain(const std::string& pemChain) {
     const X509Ptr leaf = readCertificate(pemChain.substr(0, leafEnd + kEnd.size()) + "\n");
     if (!leaf) throw std::runtime_error("leaf certificate does not parse: " + opensslError());
     // Stored canonical, so the API's download and the edge's files have no blank line or CR
-    // (canonicalCertificatesPem). A chain OpenSSL cannot read is kept as sent, as it always was:
-    // the leaf is good, and the edge agent refuses that chain when it delivers it.
+    // (canonicalCertificatesPem). A chain OpenSSL cannot read is kept as sent (the edge agent
+    // refuses it when it delivers it); a CA's download is checked before it gets here
+    // (acme/certificate_chain.hpp), so only other callers' chains may be such.
     IssuedCertificate issued;
     issued.leafPem = certificatePem(leaf.get());
     try {
@@ -148,6 +185,48 @@ bool certificateMatchesKey(const std::string& leafPem, EVP_PKEY* key) {
     const X509Ptr leaf = readCertificate(leafPem);
     if (!leaf) return false;
     return EVP_PKEY_eq(X509_get0_pubkey(leaf.get()), key) == 1;
+}
+
+std::string pemCertificateChainFault(std::string_view pem, std::size_t maxCertificates) {
+    const BioPtr in(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+    if (!in) throw std::runtime_error("cannot read the certificates: " + opensslError());
+    std::size_t certificates = 0;
+    std::string fault;
+    while (fault.empty()) {
+        // What OpenSSL has not read yet: PEM_read_bio reads line by line up to the END line.
+        const std::string_view rest =
+            pem.substr(pem.size() - static_cast<std::size_t>(BIO_pending(in.get())));
+        const std::size_t start = rest.find_first_not_of(kWhitespace);
+        if (start == std::string_view::npos) break;
+        // PEM_read_bio would skip any text before a BEGIN line: only blank lines may be there.
+        if (rest.compare(start, kPemBegin.size(), kPemBegin) != 0 ||
+            (start > 0 && rest[start - 1] != '\n' && rest[start - 1] != '\r'))
+            fault = certificates == 0 && rest.find(kPemBegin) == std::string_view::npos
+                        ? "is no PEM text"
+                        : "has text outside its PEM blocks";
+        else if (certificates == maxCertificates)
+            fault = "holds " + std::to_string(certificates + pemBlockCount(rest)) +
+                    " PEM blocks, more than " + std::to_string(maxCertificates) + " certificates";
+        else
+            fault = certificateBlockFault(in.get());
+        if (fault.empty()) ++certificates;
+    }
+    ERR_clear_error();  // a block that did not parse left OpenSSL's reasons; the fault says it
+    if (fault.empty() && certificates == 0) fault = "holds no certificate";
+    return fault;
+}
+
+std::optional<std::string> nameNotListed(const std::string& leafPem,
+                                         const std::vector<std::string>& dnsNames) {
+    const X509Ptr leaf = readCertificate(leafPem);
+    // Literal comparison: the names are the order's, a wildcard's "*.x" among them. What a
+    // leaf covers is its subjectAltName (RFC 6125 §6.4.4: the CN counts only without one).
+    constexpr unsigned int kFlags =
+        X509_CHECK_FLAG_NO_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT;
+    for (const auto& name : dnsNames)
+        if (!leaf || X509_check_host(leaf.get(), name.data(), name.size(), kFlags, nullptr) != 1)
+            return name;
+    return std::nullopt;
 }
 
 }  // namespace dnsh

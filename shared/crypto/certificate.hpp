@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 
 #include <chrono>
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,5 +40,18 @@ std::string certificateSerialHex(const std::string& leafPem);
 
 // True when the leaf's public key is the key's.
 bool certificateMatchesKey(const std::string& leafPem, EVP_PKEY* key);
+
+// Why `pem` is no application/pem-certificate-chain (RFC 8555 §9.1) of 1 to `maxCertificates`
+// certificates, "" when it is one: each a PEM "CERTIFICATE" block without headers whose DER
+// OpenSSL reads whole, nothing but whitespace around them at line starts (§9.1: "MUST NOT
+// include explanatory text"; blank lines, as Boulder sends, and CRLF pass). Past
+// `maxCertificates` blocks nothing more is parsed.
+std::string pemCertificateChainFault(std::string_view pem, std::size_t maxCertificates);
+
+// The first of `dnsNames` the leaf's subjectAltName does not list as a DNS name, compared without
+// case and literally ("*.x" must be listed as "*.x"; the subject's CN is not looked at); none when
+// it lists them all. The first name when `leafPem` is no certificate.
+std::optional<std::string> nameNotListed(const std::string& leafPem,
+                                         const std::vector<std::string>& dnsNames);
 
 }  // namespace dnsh

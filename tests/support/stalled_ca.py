@@ -75,7 +75,12 @@ newOrder URL is LONG_BYTES long ("directory-long-url"), or it offers renewalInfo
 ("directory-http-renewal-info"; RFC 9773 is optional: the client goes on without it). One is
 unusual and allowed (RFC 8555 §7.1.3: no 1:1 relationship between identifiers and
 authorizations): newOrder lists a second pending authorization for its first identifier
-("two-authorizations").
+("two-authorizations"). The certificate download (RFC 8555 §7.4.2, tests/fault/ca_chain_test.cpp)
+holds the leaf and 799 small self-signed certificates, about 440 KiB ("chain-too-long"); the leaf
+and an HTML error page where its issuer should be ("chain-garbage"); the leaf in DER, no PEM at
+all ("chain-not-pem"); nothing ("chain-empty"); a leaf for another public key than the CSR's
+("chain-wrong-key", openssl's -force_pubkey) or naming other.example alone, the CSR's names not
+copied ("chain-other-names"), these two followed by the stand-in's certificate as a good one is.
 
 With --stall-directory-when FILE the directory request is printed, read and never answered (as
 --stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin
@@ -136,6 +141,11 @@ def renewal_info_answers(value):
     return answers
 
 
+# --bad-answer kinds that change the certificate download (sign_csr).
+CHAIN_ANSWERS = ["chain-too-long", "chain-garbage", "chain-not-pem", "chain-empty",
+                 "chain-wrong-key", "chain-other-names"]
+
+
 def parse_args():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0, help="0: any free one")
@@ -180,7 +190,7 @@ def parse_args():
                                                  "padded-token", "two-authorizations",
                                                  "new-order-no-location", "directory-http-url",
                                                  "directory-long-url",
-                                                 "directory-http-renewal-info"],
+                                                 "directory-http-renewal-info", *CHAIN_ANSWERS],
                         help="one answer breaks RFC 8555's shape (see the usage)")
     parser.add_argument("--stall-directory-when", metavar="FILE",
                         help="the directory request is never answered while FILE exists")
@@ -291,33 +301,83 @@ def challenge_token(n):
 
 
 def sign_csr(csr_der):
-    """The leaf for the CSR, signed with the stand-in's own certificate, then that certificate."""
+    """The leaf for the CSR, signed with the stand-in's own certificate, then that certificate;
+    the download --bad-answer chain-... asks for instead (str, or bytes for DER)."""
+    bad = ARGS.bad_answer
     with tempfile.TemporaryDirectory() as scratch:
         csr = os.path.join(scratch, "csr.der")
         leaf = os.path.join(scratch, "leaf.pem")
         with open(csr, "wb") as out:
             out.write(csr_der)
         command = ["openssl", "x509", "-req", "-inform", "DER", "-in", csr, "-CA", ARGS.cert,
-                   "-CAkey", ARGS.key, "-days", "1", "-copy_extensions", "copyall", "-out", leaf]
+                   "-CAkey", ARGS.key, "-days", "1", "-out", leaf]
+        extensions = []
+        if bad == "chain-other-names":
+            extensions.append("subjectAltName = DNS:other.example")
+        else:
+            command += ["-copy_extensions", "copyall"]
         if ARGS.renewal_info:
-            command += ["-extfile", authority_key_id_extension(scratch)]
+            extensions.append(authority_key_id_extension())
+        if extensions:
+            command += ["-extfile", write_file(scratch, "extensions.cnf", extensions)]
+        if bad == "chain-wrong-key":
+            command += ["-force_pubkey", another_public_key(scratch)]
         subprocess.run(command, check=True, capture_output=True)
         with open(leaf) as issued, open(ARGS.cert) as issuer:
-            return issued.read() + issuer.read()
+            leaf_pem, issuer_pem = issued.read(), issuer.read()
+        if bad == "chain-not-pem":
+            return subprocess.run(["openssl", "x509", "-in", leaf, "-outform", "DER"],
+                                  check=True, capture_output=True).stdout
+    if bad == "chain-too-long":
+        return leaf_pem + filler_certificate() * 799
+    if bad == "chain-garbage":
+        return leaf_pem + "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
+    if bad == "chain-empty":
+        return ""
+    return leaf_pem + issuer_pem
 
 
-def authority_key_id_extension(scratch):
-    """An extensions file giving the leaf an Authority Key Identifier (RFC 5280 §4.2.1.1): RFC
-    9773 §4.1 builds the CertID from its keyIdentifier. The stand-in's certificate has no Subject
-    Key Identifier to copy (openssl refuses "keyid:always"), so the key identifier is 20 bytes of
-    its own making, the length of RFC 5280 §4.2.1.2's SHA-1 one, as DER: SEQUENCE { [0] ... }."""
+def write_file(scratch, name, lines):
+    path = os.path.join(scratch, name)
+    with open(path, "w") as out:
+        out.write("".join(line + "\n" for line in lines))
+    return path
+
+
+def another_public_key(scratch):
+    """--bad-answer chain-wrong-key: the file of a P-256 public key nobody's CSR holds."""
+    key, public = os.path.join(scratch, "other.key"), os.path.join(scratch, "other.pub")
+    for command in (["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                     "-out", key], ["pkey", "-in", key, "-pubout", "-out", public]):
+        subprocess.run(["openssl", *command], check=True, capture_output=True)
+    return public
+
+
+FILLER = []  # --bad-answer chain-too-long: the one small certificate repeated, once made
+
+
+def filler_certificate():
+    """A self-signed P-256 certificate of about 560 bytes (its key thrown away)."""
+    if not FILLER:
+        with tempfile.TemporaryDirectory() as scratch:
+            FILLER.append(subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:P-256", "-nodes", "-keyout", os.path.join(scratch, "key.pem"),
+                 "-subj", "/CN=filler", "-days", "1"],
+                check=True, capture_output=True, text=True).stdout)
+    return FILLER[0]
+
+
+def authority_key_id_extension():
+    """The extensions file line giving the leaf an Authority Key Identifier (RFC 5280
+    §4.2.1.1): RFC 9773 §4.1 builds the CertID from its keyIdentifier. The stand-in's certificate
+    has no Subject Key Identifier to copy (openssl refuses "keyid:always"), so the key identifier
+    is 20 bytes of its own making, the length of RFC 5280 §4.2.1.2's SHA-1 one, as DER:
+    SEQUENCE { [0] ... }."""
     with open(ARGS.cert, "rb") as issuer:
         key_id = hashlib.sha1(issuer.read()).digest()
-    path = os.path.join(scratch, "extensions.cnf")
-    with open(path, "w") as out:
-        out.write("authorityKeyIdentifier = DER:30:16:80:14:" +
-                  ":".join(f"{byte:02x}" for byte in key_id) + "\n")
-    return path
+    return "authorityKeyIdentifier = DER:30:16:80:14:" + ":".join(f"{byte:02x}"
+                                                                  for byte in key_id)
 
 
 def rfc3339(seconds):
@@ -357,6 +417,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def answer(self, status, body=None, headers=(), content_type="application/json"):
         if body is None:
             data = b""
+        elif isinstance(body, bytes):
+            data = body
         elif isinstance(body, str):
             data = body.encode()
         else:

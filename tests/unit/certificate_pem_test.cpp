@@ -4,6 +4,7 @@
 // HAProxy's runtime API ends a `set ssl cert` payload at the first empty line.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -135,4 +136,43 @@ TEST_CASE("parseCertificateChain stores a Boulder or CRLF download canonical, an
                                           "-----END CERTIFICATE-----\n" +
                                           kIntermediate),
                     std::runtime_error);
+}
+
+TEST_CASE("pemCertificateChainFault: RFC 8555 §9.1's chain passes with blank lines and CRLF; text, "
+          "other blocks and more than the bound do not") {
+    const std::string chain = kLeaf + kIntermediate + kRoot;
+    for (const std::string& pem : {chain, kLeaf + "\n" + kIntermediate + "\n" + kRoot,
+                                   withCrlf(kLeaf + "\n" + kIntermediate), "\n" + kLeaf + "\n\n"})
+        CHECK(pemCertificateChainFault(pem, 3) == "");
+    std::string headers = kLeaf;
+    headers.insert(headers.find('\n') + 1, "Proc-Type: 4,ENCRYPTED\n\n");
+    const std::vector<std::pair<std::string, std::string>> refused{
+        {"", "holds no certificate"},
+        {"\r\n", "holds no certificate"},
+        {"<html>502</html>\n", "is no PEM text"},
+        {"subject=CN = pem-test.example\n" + chain, "has text outside its PEM blocks"},
+        {kLeaf + "note\n" + kIntermediate, "has text outside its PEM blocks"},
+        {chain + "trailing note", "has text outside its PEM blocks"},
+        {kLeaf + "  " + kIntermediate, "has text outside its PEM blocks"},
+        {kLeaf + kIntermediate + kRoot + kRoot, "holds 4 PEM blocks, more than 3 certificates"},
+        {kLeaf + "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+         "has a PEM block that is no certificate"},
+        {headers, "has a PEM block with headers"},
+        {kLeaf + kIntermediate.substr(0, kIntermediate.size() / 2),
+         "has a PEM block that does not parse"},
+    };
+    for (const auto& [pem, fault] : refused) {
+        CAPTURE(pem);
+        CHECK(pemCertificateChainFault(pem, 3) == fault);
+    }
+}
+
+TEST_CASE("nameNotListed: the leaf's subjectAltName, without case, a wildcard literally") {
+    CHECK_FALSE(nameNotListed(kLeaf, {"pem-test.example", "PEM-Test.Example"}).has_value());
+    CHECK(nameNotListed(kLeaf, {"pem-test.example", "*.pem-test.example"}) ==
+          std::optional<std::string>("*.pem-test.example"));
+    CHECK(nameNotListed(kLeaf, {"a.pem-test.example"}) ==
+          std::optional<std::string>("a.pem-test.example"));
+    CHECK(nameNotListed("no certificate", {"pem-test.example"}) ==
+          std::optional<std::string>("pem-test.example"));
 }

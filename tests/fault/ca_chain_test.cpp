@@ -1,0 +1,137 @@
+// The CA's certificate download (RFC 8555 §7.4.2), against the stand-in CA
+// tests/support/stalled_ca.py --bad-answer chain-...: a download that is no PEM certificate chain
+// of at most 10 certificates (RFC 8555 §9.1, acme/certificate_chain.hpp), or whose leaf is not
+// for the order's key or names, is the CA's error: nothing stored (no certificates row, so
+// nothing for GET .../certificate or the edge agent's HAProxy and nginx files), the download
+// retried, and the order failed ca_refused once its step's time is up. The stand-in's own
+// download (its leaf and its certificate) is stored, the domain active.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include "fault/stand_in_issuance.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/scheduler_process.hpp"
+#include "support/stalled_ca.hpp"
+
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string statusOf(const TestDomain& domain) {
+    return scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id));
+}
+
+std::string certificatesOf(const TestDomain& domain) {
+    return "FROM certificates WHERE domain_id = " + quoted(domain.id);
+}
+
+// How many PEM blocks `pem` begins.
+std::size_t pemBlocks(const std::string& pem) {
+    std::size_t blocks = 0;
+    for (auto at = pem.find("-----BEGIN "); at != std::string::npos;
+         at = pem.find("-----BEGIN ", at + 1))
+        ++blocks;
+    return blocks;
+}
+
+// What the domain holds now, for failure messages: its status, its order's error and, when one
+// was stored, its certificate's chain.
+std::string holding(const TestDomain& domain) {
+    std::string text = statusSummary({domain});
+    if (count("SELECT count(*) " + certificatesOf(domain)) > 0)
+        text += "; a certificate stored, its chain of " +
+                std::to_string(pemBlocks(scalar("SELECT chain_pem " + certificatesOf(domain)))) +
+                " certificates after the leaf";
+    return text;
+}
+
+// Issuance of a fresh domain at the stand-in answering the download with --bad-answer `what`:
+// the download refused and retried with nothing stored; then, the step's clock set back past
+// await_order's day (kMaxIssuingWait), the next refusal fails the order. Its error.
+std::string refusedDownload(const std::string& what) {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--processing-polls", "0", "--bad-answer", what});
+    const TestDomain domain = verifiedDomain("ca-chain", leftovers);
+    const auto scheduler = startIssuance(domain, {{"ACME_DIRECTORY", ca.directory()}});
+    const std::string orders = "FROM acme_orders WHERE domain_id = " + quoted(domain.id);
+    // Settled, or the download refused at least twice (retried, as the CA's errors are).
+    REQUIRE_MESSAGE(waitFor(30s,
+                            [&] {
+                                return statusOf(domain) != "certificate_pending" ||
+                                       count("SELECT count(*) " + certificatesOf(domain)) > 0 ||
+                                       ca.requests("POST", "/cert/") >= 2;
+                            }),
+                    holding(domain) << "\n" << describe(*scheduler));
+    INFO(holding(domain));
+    INFO(describe(*scheduler));
+    // Before: the leaf stored (with the 799 certificates after it, without the HTML, as read),
+    // the domain active; a download with no PEM in it, or a leaf for another key, failed the
+    // order at once as error_code internal.
+    REQUIRE(count("SELECT count(*) " + certificatesOf(domain)) == 0);
+    REQUIRE(statusOf(domain) == "certificate_pending");
+    CHECK(scheduler->log().find("certificate download") != std::string::npos);
+    execute("UPDATE acme_orders SET step_started_at = now() - interval '25 hours', "
+            "next_attempt_at = now() WHERE domain_id = " + quoted(domain.id));
+    REQUIRE_MESSAGE(waitFor(30s, [&] { return statusOf(domain) == "failed"; }),
+                    holding(domain));
+    CHECK(scalar("SELECT error_code " + orders) == "ca_refused");
+    CHECK(count("SELECT count(*) " + certificatesOf(domain)) == 0);
+    CHECK(ca.requests("POST", "/finalize/") == 1);  // one certificate issued, never a second
+    CHECK(scheduler->terminate() == 0);
+    return scalar("SELECT error " + orders);
+}
+
+bool says(const std::string& error, const std::string& text) {
+    return error.find(text) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("CA chain: the stand-in's own download, its leaf and its certificate, is stored") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--processing-polls", "0"});
+    const TestDomain domain = verifiedDomain("ca-chain-good", leftovers);
+    const auto scheduler = startIssuance(domain, {{"ACME_DIRECTORY", ca.directory()}});
+    requireAllActive({domain}, 30s);
+    CHECK(pemBlocks(scalar("SELECT chain_pem " + certificatesOf(domain))) == 1);
+    CHECK(ca.requests("POST", "/cert/") == 1);
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE("CA chain: a download of 800 certificates is refused, nothing stored") {
+    // Before: stored, the chain 799 certificates (about 440 KiB in every TLS handshake).
+    const std::string error = refusedDownload("chain-too-long");
+    CHECK(says(error, "holds 800 PEM blocks, more than 10 certificates"));
+}
+
+TEST_CASE("CA chain: a download with an HTML page after the leaf is refused, nothing stored") {
+    // Before: the leaf stored with an empty chain (the page dropped), the domain active.
+    CHECK(says(refusedDownload("chain-garbage"), "has text outside its PEM blocks"));
+}
+
+TEST_CASE("CA chain: a download that is no PEM (the leaf in DER) is the CA's error") {
+    // Before: "internal error: no certificate in the chain", failed internal after 3 attempts.
+    CHECK(says(refusedDownload("chain-not-pem"), "is no PEM text"));
+}
+
+TEST_CASE("CA chain: an empty download is the CA's error") {
+    // Before: as a download with no PEM, failed internal.
+    CHECK(says(refusedDownload("chain-empty"), "holds no certificate"));
+}
+
+TEST_CASE("CA chain: a leaf for another key than the CSR's is the CA's error") {
+    // Before: failed at once, error_code internal, "the issued certificate does not match our
+    // key" (the REQUIRE on certificate_pending above fails on it).
+    CHECK(says(refusedDownload("chain-wrong-key"), "for another public key"));
+}
+
+TEST_CASE("CA chain: a leaf that does not list the order's name is refused, nothing stored") {
+    // Before: stored, a certificate for other.example alone as the domain's, the domain active.
+    CHECK(says(refusedDownload("chain-other-names"), "does not list ca-chain"));
+}
