@@ -138,8 +138,8 @@ TEST_CASE("parseCertificateChain stores a Boulder or CRLF download canonical, an
                     std::runtime_error);
 }
 
-TEST_CASE("pemCertificateChainFault: RFC 8555 §9.1's chain passes with blank lines and CRLF; text, "
-          "other blocks and more than the bound do not") {
+TEST_CASE("pemCertificateChainFault: RFC 8555 §9.1's chain passes with blank lines and CRLF, "
+          "not with text, other blocks or more than the bound") {
     const std::string chain = kLeaf + kIntermediate + kRoot;
     for (const std::string& pem : {chain, kLeaf + "\n" + kIntermediate + "\n" + kRoot,
                                    withCrlf(kLeaf + "\n" + kIntermediate), "\n" + kLeaf + "\n\n"})
