@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/metric_registry.hpp"
+#include "metrics/counter_exposition.hpp"  // renderCounterFamilies: the counters' part
 
 namespace dnsh {
 
@@ -20,11 +20,5 @@ inline constexpr const char* kExpositionContentType = "text/plain; version=0.0.4
 // first order.
 std::string renderMetrics(Poco::Data::Session& session,
                           const std::vector<std::string>& caDirectories);
-
-// One family's samples rendered under its HELP and TYPE lines (histogram rows sorted by bucket),
-// from stored counter rows, with the known series not counted yet at 0; exposed for the unit
-// tests.
-std::string renderCounterFamilies(const std::vector<CounterDelta>& rows,
-                                  const std::vector<std::string>& caDirectories);
 
 }  // namespace dnsh
