@@ -1,6 +1,7 @@
 #pragma once
-// dnsh_acme_errors_total, counted by acme/transport.cpp where the CA's answer (an error status,
-// an answer it cannot use) or its silence becomes an error; not for errors the code raises itself.
+// dnsh_acme_errors_total, counted by acme/transport_errors.cpp where the CA's answer (an error
+// status, an answer it cannot use) or its silence becomes an error; not for errors the code raises
+// itself.
 // Its label stays in a small fixed set, whatever the CA sends (README "Metrics").
 #include <string>
 

@@ -1,6 +1,6 @@
 #pragma once
 // RFC 8555 §6.7 / RFC 7807 problem documents, turned into one typed error in one place
-// (transport.cpp, which also counts the CA's errors). Callers compare `type`, never parse
+// (transport_errors.cpp, which also counts the CA's errors). Callers compare `type`, never parse
 // messages.
 #include <Poco/JSON/Object.h>
 

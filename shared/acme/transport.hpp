@@ -17,6 +17,7 @@
 #include "acme/deadline_session.hpp"
 #include "acme/jws.hpp"
 #include "acme/problem.hpp"
+#include "acme/response_headers.hpp"  // parseRetryAfter, linkTarget
 
 namespace dnsh::acme {
 
@@ -30,19 +31,6 @@ struct HttpReply {
 
     Poco::JSON::Object::Ptr json() const;  // throws AcmeError when the body is not an object
 };
-
-// A Retry-After header (RFC 8555 §6.6, RFC 9110 §10.2.3) as a delay from `now`: delay-seconds,
-// or an HTTP-date (IMF-fixdate; Pebble sends either at random), rounded up to whole seconds and 0
-// when already past; nullopt when absent or neither form. More than nine digits saturates at
-// 999,999,999 s, never a truncated smaller number; the scheduler bounds what it honours
-// (issuance/backoff.hpp).
-std::optional<std::chrono::seconds> parseRetryAfter(
-    const std::string& value,
-    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
-
-// The target of the first link with `relation` among Link header values (RFC 8288:
-// `<url>;rel="name"`, several per value separated by commas); "" when none.
-std::string linkTarget(const std::vector<std::string>& linkValues, const std::string& relation);
 
 // "dns-handling/<version>" (the project's version in CMakeLists.txt): RFC 8555 §6.1 requires a
 // User-Agent on every request, and CAs refuse requests without one (Pebble 2.10 does).
