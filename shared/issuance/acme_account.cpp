@@ -17,81 +17,12 @@ namespace {
 // How long a registration that lost a race with another process waits before it asks again.
 constexpr std::chrono::milliseconds kRegisterAgainAfter{250};
 
-// RFC 8555 §7.5: the client picks one of the offered challenges. Types this service does not
-// speak (http-01, dns-account-01, ...) are passed over.
-const acme::Challenge* findChallenge(const acme::Authorization& authorization,
-                                     ChallengeMethod method) {
-    for (const auto& challenge : authorization.challenges)
-        if (challenge.type == toString(method)) return &challenge;
-    return nullptr;
-}
-
-// The authorization's dns-persist-01 challenge when the customer's record lets the CA use it
-// (draft §4.1.2); a challenge without issuer-domain-names cannot be used (§3.1).
-const acme::Challenge* usablePersistChallenge(const acme::Authorization& authorization,
-                                              const std::string& name,
-                                              const std::string& accountUrl,
-                                              const PersistRecordUsable& persistUsable) {
-    if (!persistUsable) return nullptr;
-    const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::DnsPersist01);
-    if (challenge == nullptr || challenge->issuerDomainNames.empty()) return nullptr;
-    return persistUsable(name, challenge->issuerDomainNames, accountUrl) ? challenge : nullptr;
-}
-
-// Why `authorization` offers no dns-persist-01 challenge our customer's record answers, and
-// what the customer can change.
-std::string whyNoPersistChallenge(const acme::Authorization& authorization,
-                                  const std::string& name) {
-    const std::string addDns01 = "add dns-01 to the validationmethods of that CAA record";
-    const acme::Challenge* offered = findChallenge(authorization, ChallengeMethod::DnsPersist01);
-    if (offered == nullptr) return "offers no dns-persist-01 challenge: " + addDns01;
-    if (offered->issuerDomainNames.empty())
-        return "offers dns-persist-01 without issuer-domain-names (draft-ietf-acme-dns-persist-00 "
-               "section 3.1): " +
-               addDns01;
-    // The CA's text: made printable and cut, as a domain name is shown.
-    std::string issuers;
-    for (const auto& issuer : offered->issuerDomainNames) {
-        if (!issuers.empty()) issuers += ", ";
-        issuers += shownText(issuer, 128);
-    }
-    return "names the issuer-domain-names " + issuers + ", with which the record at " +
-           persistRecordName(name) + " is not usable for our account: publish it naming one " +
-           "of them, or " + addDns01;
-}
-
 }  // namespace
 
 bool refusedByCaa(const acme::AcmeError& error) {
     if (dynamic_cast<const CaaMethodRefusal*>(&error) != nullptr) return true;
     const auto* abandoned = dynamic_cast<const OrderAbandonedError*>(&error);
     return abandoned != nullptr && abandoned->refusedByCaa();
-}
-
-const acme::Challenge& chooseChallenge(const acme::Authorization& authorization,
-                                       const std::string& name, const std::string& accountUrl,
-                                       const PersistRecordUsable& persistUsable,
-                                       const CaaCheck& caa) {
-    const acme::Challenge* persist =
-        usablePersistChallenge(authorization, name, accountUrl, persistUsable);
-    // RFC 8657 §4: a CA that enforces validationmethods invalidates an authorization answered
-    // with a method the name's CAA does not list, so only a method CAA allows is chosen.
-    if (persist != nullptr && caa.allowsMethod(name, toString(ChallengeMethod::DnsPersist01)))
-        return *persist;
-    // The precheck found dns-persist-01 usable for it with the CA's caaIdentities, and the
-    // authorization disagrees. Every order at this CA would meet the same until the customer's
-    // CAA or record changes: caa_forbidden, not retried (CaaMethodRefusal).
-    if (!caa.allowsMethod(name, toString(ChallengeMethod::Dns01)))
-        throw CaaMethodRefusal(acme::Problem{
-            "",
-            "CAA lets the CA validate " + name +
-                " with dns-persist-01 only (RFC 8657 section 4), and its authorization " +
-                whyNoPersistChallenge(authorization, name),
-            400});
-    const acme::Challenge* challenge = findChallenge(authorization, ChallengeMethod::Dns01);
-    if (challenge == nullptr)
-        throw acme::AcmeError(acme::Problem{"", "the CA offers no dns-01 challenge", 502});
-    return *challenge;
 }
 
 FailureCode failureCodeOf(const acme::AcmeError& error) {
@@ -273,46 +204,6 @@ OrderAbandonedError AcmeAccount::abandoned(const acme::Order& order, const Place
             url, answered == placed.challenges.end() ? "" : answered->identifier});
     }
     return OrderAbandonedError(error, order.url, std::move(notValid));
-}
-
-bool AcmeAccount::recordPersistIssuer() {
-    const std::vector<std::string>& identities = client_.directory().caaIdentities;
-    if (identities.empty()) return false;
-    ensure();
-    // RFC 8555 §7.3.1: newAccount with our key answers with our account's URL, registering it
-    // again where the CA forgot it (a sandbox CA restarted): the stored URL, which the records
-    // name as accounturi, is then the one the CA knows.
-    reRegister();
-    storePersistIssuer(identities.front(), std::nullopt);
-    return true;
-}
-
-void AcmeAccount::notePersistOffer(const acme::Authorization& authorization) {
-    const acme::Challenge* persist = findChallenge(authorization, ChallengeMethod::DnsPersist01);
-    // §3.1: a challenge without issuer-domain-names cannot be answered, so it is no offer.
-    const bool offered = persist != nullptr && !persist->issuerDomainNames.empty();
-    std::string issuer = offered ? persist->issuerDomainNames.front() : storedIssuer_.value_or("");
-    if (issuer.empty() && !client_.directory().caaIdentities.empty())
-        issuer = client_.directory().caaIdentities.front();
-    if (issuer.empty()) return;
-    storePersistIssuer(issuer, offered);
-}
-
-void AcmeAccount::storePersistIssuer(const std::string& issuer, std::optional<bool> offered) {
-    if (storedIssuer_ == issuer && (!offered || storedOffered_ == offered)) return;
-    database_.withSession([&](Poco::Data::Session& session) {
-        OrderStore(session).setPersistIssuer(id_, issuer, offered);
-        return true;
-    });
-    storedIssuer_ = issuer;
-    if (offered) storedOffered_ = offered;
-}
-
-CaaIssuer AcmeAccount::caaIssuer() {
-    std::vector<std::string> identities = client_.directory().caaIdentities;
-    if (identities.empty()) return {};
-    const std::string accountUrl = call([&] { return client_.accountUrl(); });
-    return {std::move(identities), accountUrl};
 }
 
 void AcmeAccount::deactivateAuthorizations(const std::vector<std::string>& urls,
