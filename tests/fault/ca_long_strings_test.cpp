@@ -21,7 +21,7 @@ using namespace dnsh::test;
 
 namespace {
 
-constexpr std::size_t kLongBytes = 100'000;  // stalled_ca.py's LONG_BYTES
+constexpr std::size_t kLongBytes = 100'000;  // stalled_ca_acme.py's LONG_BYTES
 
 acme::Transport makeTransport() {
     return acme::Transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(10));

@@ -1,0 +1,130 @@
+"""The pieces of stalled_ca.py's ACME answers (RFC 8555) and what it remembers of its orders:
+identifiers, tokens, Retry-After headers, the noisy problems and long strings, renewalInfo's
+allowance."""
+import base64
+import email.utils
+import itertools
+import json
+import os
+import threading
+import time
+
+from stalled_ca_args import ARGS
+
+# One sequence numbers the nonces (StandInHandler.answer) and the orders.
+counter = itertools.count(1)
+LOCK = threading.Lock()
+# --stall none: per order number, what happened so far.
+ANSWERED = set()        # orders whose dns-01 challenge was answered
+AUTHZ_POLLS = {}        # order -> polls of its authorization since
+FINALIZED = {}          # order -> polls of the order since finalize
+CERTIFICATES = {}       # order -> the PEM chain issued
+RETRY_AFTER_FORMS = itertools.count()
+RENEWAL_INFO_ASKED = {}  # --renewal-info: path (its CertID) -> requests for it so far
+ORDER_IDENTIFIERS = {}  # order -> the identifiers its newOrder asked for
+
+
+def retry_after_header():
+    """Retry-After as delay-seconds, then as an HTTP-date (RFC 9110 §10.2.3), in turn."""
+    if ARGS.retry_after <= 0:
+        return []
+    if next(RETRY_AFTER_FORMS) % 2 == 0:
+        return [("Retry-After", str(ARGS.retry_after))]
+    return [("Retry-After", email.utils.formatdate(time.time() + ARGS.retry_after, usegmt=True))]
+
+
+def rate_limit_header():
+    """--rate-limit-new-order: the Retry-After of the 429, if any."""
+    value = ARGS.rate_limit_new_order
+    if value == "none":
+        return []
+    if value == "past":
+        return [("Retry-After", email.utils.formatdate(time.time() - 3600, usegmt=True))]
+    return [("Retry-After", value)]
+
+
+NOISE = "\x1b[2J\r\n"  # a terminal's clear-screen and a line break
+NOISY_ANSWER_BYTES = 900 * 1024
+
+
+def noisy_problem(problem_type, subproblems=0):
+    """--noisy-problem: a problem whose detail is NOISE repeated until its JSON is about
+    NOISY_ANSWER_BYTES, with `subproblems` noisy ones (RFC 8555 §6.7.1)."""
+    problem = {"type": problem_type, "detail": ""}
+    if subproblems:
+        problem["subproblems"] = [
+            {"type": "urn:ietf:params:acme:error:rejectedIdentifier", "detail": NOISE * 4,
+             "identifier": {"type": "dns", "value": f"n{i}.example{NOISE}"}}
+            for i in range(subproblems)]
+    room = NOISY_ANSWER_BYTES - len(json.dumps(problem))
+    problem["detail"] = NOISE * (room // (len(json.dumps(NOISE)) - 2))
+    return problem
+
+
+LONG_BYTES = 100_000  # --long-strings: each string's length, far past any bound of the client
+
+
+def long_strings_meta():
+    """--long-strings: the directory's meta (RFC 8555 §7.1.1, draft-ietf-acme-profiles §3)."""
+    profiles = {"default": NOISE * 1000, "p" * LONG_BYTES: "a name no client could send"}
+    profiles.update({f"extra-{i:04}": "one of many" for i in range(2000)})
+    return {"profiles": profiles,
+            "caaIdentities": ["stand-in.test", "x" * LONG_BYTES + ".test", "bad name.test"]}
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jws_payload(body):
+    """The JSON a JWS request carries (RFC 7515 flattened JSON; signatures are not checked)."""
+    return json.loads(b64url_decode(json.loads(body)["payload"]))
+
+
+def order_identifiers(n):
+    """The identifiers order n's newOrder asked for (RFC 8555 §7.4 echoes them); one of the
+    stand-in's own for an order it does not know. Read without LOCK, which
+    AcmeHandler.play_order holds (a dict's get is atomic; each entry is written once)."""
+    return ORDER_IDENTIFIERS.get(n) or [{"type": "dns", "value": "stand-in.example"}]
+
+
+def authorization_identifier(n):
+    """The identifier of order n's authorization: its first, a wildcard as its base name with
+    "wildcard": true (RFC 8555 §7.1.4); "other.example" with --bad-answer other-authorization."""
+    names = [identifier["value"] for identifier in order_identifiers(n)]
+    if ARGS.bad_answer == "other-authorization":
+        names = ["other.example"]
+    if names[0].startswith("*."):
+        return {"identifier": {"type": "dns", "value": names[0][2:]}, "wildcard": True}
+    return {"identifier": {"type": "dns", "value": names[0]}}
+
+
+def challenge_token(n):
+    """The dns-01 token of order n (RFC 8555 §8.1: base64url, 45 characters here), unless
+    --bad-answer asks for a long or a padded one."""
+    if ARGS.bad_answer == "long-token":
+        return "t" * LONG_BYTES
+    if ARGS.bad_answer == "padded-token":
+        return base64.urlsafe_b64encode(bytes(32)).decode()  # 44 characters, one '='
+    return f"token{n:0>40}"
+
+
+def rfc3339(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def renewal_info_allowed():
+    """--renewal-info-allowance: whether this renewalInfo request is answered (one taken off
+    what FILE holds); all of them are without the option or FILE."""
+    path = ARGS.renewal_info_allowance
+    with LOCK:
+        if not path or not os.path.exists(path):
+            return True
+        with open(path) as allowance:
+            left = int(allowance.read().strip() or "0")
+        if left <= 0:
+            return False
+        with open(path, "w") as allowance:
+            allowance.write(str(left - 1))
+        return True
+

@@ -1,0 +1,87 @@
+"""stalled_ca.py's command line: its options, parsed once into ARGS (the usage is in
+stalled_ca.py)."""
+import argparse
+
+
+def rate_limit_retry_after(value):
+    """--rate-limit-new-order's value: whole seconds, "past" or "none"."""
+    if value in ("past", "none") or (value.isascii() and value.isdigit()):
+        return value
+    raise argparse.ArgumentTypeError("whole seconds, past or none")
+
+
+def renewal_info_answers(value):
+    """--renewal-info's value: "window", "STATUS" or "STATUS:SECONDS", comma-separated."""
+    answers = []
+    for answer in value.split(","):
+        if answer == "window":
+            answers.append(("window", None))
+            continue
+        status, _, seconds = answer.partition(":")
+        if not (status.isascii() and status.isdigit() and 400 <= int(status) <= 599) or (
+                seconds and not (seconds.isascii() and seconds.isdigit())):
+            raise argparse.ArgumentTypeError('"window", STATUS or STATUS:SECONDS, comma-separated')
+        answers.append((int(status), seconds or None))
+    return answers
+
+
+# --bad-answer kinds that change the certificate download (stalled_ca_certs.sign_csr).
+CHAIN_ANSWERS = ["chain-too-long", "chain-garbage", "chain-not-pem", "chain-empty",
+                 "chain-wrong-key", "chain-other-names"]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0, help="0: any free one")
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--stall", choices=["new-order", "challenge", "handshake", "none"],
+                        required=True)
+    parser.add_argument("--retry-after", type=int, default=0,
+                        help="--stall none: Retry-After of the processing answers (0: none)")
+    parser.add_argument("--processing-polls", type=int, default=2,
+                        help="--stall none: polls of the authorization and the order before valid")
+    parser.add_argument("--delay", type=float, default=0, help="0: never answer")
+    parser.add_argument("--trickle", type=float, default=0,
+                        help="answer the stalled request's headers one byte every S seconds")
+    parser.add_argument("--no-profiles", action="store_true",
+                        help="a directory without meta.profiles")
+    parser.add_argument("--user-action-required", action="store_true",
+                        help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
+    parser.add_argument("--oversized-directory", action="store_true",
+                        help="a directory answer of 2 MiB (a CA's answer past the client's cap)")
+    parser.add_argument("--order-never-ready", action="store_true",
+                        help="--stall none: the order stays pending once its authorization "
+                             "is valid")
+    parser.add_argument("--authorization-error", type=int, default=0,
+                        help="the status reading an authorization answers (0: none)")
+    parser.add_argument("--rate-limit-new-order", metavar="SECONDS|past|none",
+                        type=rate_limit_retry_after,
+                        help="newOrder answers 429 rateLimited with this Retry-After: delay-"
+                             "seconds, an HTTP-date an hour ago (past), or none")
+    parser.add_argument("--renewal-info", metavar="ANSWERS", type=renewal_info_answers,
+                        help="offer renewalInfo and answer it in turn: window, STATUS or "
+                             "STATUS:RETRY_AFTER, comma-separated, the last one repeated")
+    parser.add_argument("--noisy-problem", choices=["new-order", "authorization"],
+                        help="newOrder's problem, or the authorization's challenge error once "
+                             "answered, about 900 KiB of control bytes")
+    parser.add_argument("--long-strings", action="store_true",
+                        help="profile names, caaIdentities, newOrder's profile and authorization "
+                             "URL, and explanationURL of LONG_BYTES")
+    parser.add_argument("--bad-answer", choices=["many-authorizations", "other-identifiers",
+                                                 "long-url", "http-url", "unparseable-url",
+                                                 "other-authorization", "long-token",
+                                                 "padded-token", "two-authorizations",
+                                                 "new-order-no-location", "directory-http-url",
+                                                 "directory-long-url",
+                                                 "directory-http-renewal-info", *CHAIN_ANSWERS],
+                        help="one answer breaks RFC 8555's shape (see the usage)")
+    parser.add_argument("--stall-directory-when", metavar="FILE",
+                        help="the directory request is never answered while FILE exists")
+    parser.add_argument("--renewal-info-allowance", metavar="FILE",
+                        help="while FILE exists, the renewalInfo requests answered from now on "
+                             "(the number it holds, less one per answer); the others stall")
+    return parser.parse_args()
+
+
+ARGS = parse_args()

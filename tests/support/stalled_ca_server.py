@@ -1,0 +1,114 @@
+"""stalled_ca.py's HTTP side: the TLS server, a request's line on stdout, its answer, and the
+stalls (--stall, --delay, --trickle); with --stall handshake, a listener that never speaks TLS."""
+import http.server
+import json
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+
+from stalled_ca_acme import counter
+from stalled_ca_args import ARGS
+
+STARTED = time.monotonic()
+PRINT_LOCK = threading.Lock()
+
+
+class StandInHandler(http.server.BaseHTTPRequestHandler):
+    """What every request shares: its line on stdout, its answer, its stall.
+    stalled_ca_answers.AcmeHandler adds the ACME resources."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def log_request_line(self, what=None):
+        # One write per line, under a lock: print() writes the text and its newline apart, and
+        # concurrent requests' lines ran into each other ("POST /x t=0.3POST /x t=0.3\n\n").
+        with PRINT_LOCK:
+            sys.stdout.write(f"{what or self.command} {self.path} "
+                             f"t={time.monotonic() - STARTED:.3f}\n")
+            sys.stdout.flush()
+
+    def answer(self, status, body=None, headers=(), content_type="application/json"):
+        if body is None:
+            data = b""
+        elif isinstance(body, bytes):
+            data = body
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Replay-Nonce", f"nonce-{next(counter)}")
+        self.send_header("Cache-Control", "no-store")
+        if body is not None:
+            self.send_header("Content-Type", content_type)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def stall(self):
+        if ARGS.trickle > 0:
+            self.trickle_headers()
+            return
+        if ARGS.delay <= 0:
+            while True:  # read, never answer; the client gives up
+                time.sleep(3600)
+        time.sleep(ARGS.delay)
+
+    def trickle_headers(self):
+        """--trickle S: the status line at once, then a header one byte every S seconds for a
+        minute, so that no single read waits long (a timeout per read never fires)."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        self.wfile.flush()
+        ends = time.monotonic() + 60
+        while time.monotonic() < ends:
+            time.sleep(ARGS.trickle)
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:
+                return  # the client gave up
+        self.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
+        self.close_connection = True
+
+
+class TlsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of clients (retried after
+    # 1 s, which a client with a 2 s budget takes for a CA that does not answer).
+    request_queue_size = 128
+
+
+def serve_silent():
+    """Accepts connections and holds them without a byte: not even the TLS handshake."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", ARGS.port))
+    listener.listen(128)
+    print(f"listening {listener.getsockname()[1]}", flush=True)
+    held = []
+    while True:
+        connection, _ = listener.accept()
+        print("CONNECT", flush=True)
+        held.append(connection)
+
+
+
+def tls_server(handler):
+    """The threading HTTP server on 127.0.0.1:--port (0: a free one) speaking TLS with
+    --cert and --key, not yet serving."""
+    server = TlsServer(("127.0.0.1", ARGS.port), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(ARGS.cert, ARGS.key)
+    # The handshake in each connection's thread, not in the one accepting thread: one slow
+    # handshake must not hold up the next client's connect.
+    server.socket = context.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
+    return server
