@@ -6,6 +6,7 @@
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <csignal>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -53,6 +54,11 @@ void SchedulerApp::handleConfigFile(const std::string&, const std::string& value
 }
 
 void SchedulerApp::initialize(Poco::Util::Application& self) {
+    // A connection shut down at its deadline (a CA's, a webhook receiver's) can still get a TLS
+    // alert written to it: that must fail the write, not end the process (as systemd's
+    // IgnoreSIGPIPE= does for the service; set here for every other way it is started). Before
+    // the workers start, so their threads inherit it.
+    std::signal(SIGPIPE, SIG_IGN);
     ServerApplication::initialize(self);
     if (helpRequested_) return;
     // The environment first, then the properties file for what the environment leaves unset.

@@ -12,8 +12,10 @@ namespace {
 
 // The CA answered what it must not: its error, as an order answer of a shape RFC 8555 does not
 // allow is (client.cpp): 502, retried and then failed `ca_refused` by the scheduler.
+const std::string kDownload = "the CA's certificate download (RFC 8555 §7.4.2) ";
+
 AcmeError refusal(const std::string& what) {
-    return AcmeError(Problem{"", "the CA's certificate download (RFC 8555 §7.4.2) " + what, 502});
+    return AcmeError(Problem{"", kDownload + what, 502});
 }
 
 }  // namespace
@@ -31,10 +33,12 @@ IssuedCertificate issuedCertificate(std::string_view body, EVP_PKEY* certificate
     }
     // A certificate for another key is one we cannot serve: the CA issued it for another CSR.
     if (!certificateMatchesKey(issued.leafPem, certificateKey))
-        throw refusal("has a leaf for another public key than the order's CSR");
+        throw CertificateNotForOrder(kDownload +
+                                     "has a leaf for another public key than the order's CSR");
     // RFC 8555 §7.4: the CA issues for the order's identifiers, which the CSR names.
     if (const std::optional<std::string> missing = nameNotListed(issued.leafPem, dnsNames))
-        throw refusal("has a leaf that does not list " + *missing + ", one of the order's names");
+        throw CertificateNotForOrder(kDownload + "has a leaf that does not list " + *missing +
+                                     ", one of the order's names");
     return issued;
 }
 

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,11 +21,21 @@ namespace dnsh::acme {
 // Web PKI chains hold 2 to 4 (Let's Encrypt's 2 or 3, Pebble's 2).
 inline constexpr std::size_t kMaxChainCertificates = 10;
 
+// A download that reads as a certificate, but not one for this order: a leaf for another key than
+// the CSR's or not listing the order's names. The CA issued it so, and downloading it again gets
+// the same: the order fails at once (ca_refused), not after an hour of retries.
+class CertificateNotForOrder : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // `body`, the download, as the certificate to store, when it is application/pem-certificate-chain
 // (RFC 8555 §9.1; crypto/certificate.hpp's pemCertificateChainFault) of 1 to
 // kMaxChainCertificates certificates whose first (the leaf) has `certificateKey`'s public key (the
 // CSR's, RFC 8555 §7.4) and lists every one of `dnsNames` (the order's identifiers) as a
-// subjectAltName. Anything else is the CA's error (an AcmeError of status 502), never stored.
+// subjectAltName. A download that is no such chain is the CA's error (an AcmeError of status 502,
+// retried: a proxy may have cut or garbled it); one whose leaf is for another key or other names,
+// CertificateNotForOrder. Never stored.
 IssuedCertificate issuedCertificate(std::string_view body, EVP_PKEY* certificateKey,
                                     const std::vector<std::string>& dnsNames);
 

@@ -59,6 +59,17 @@ struct OpenSslFree {
     void operator()(void* memory) const { OPENSSL_free(memory); }
 };
 
+// Whether `text` starts with a whole pre-encapsulation boundary line, "-----BEGIN label-----"
+// then CR, LF or the end (RFC 7468 §2): PEM_read_bio skips every line that is not one.
+bool beginsBoundaryLine(std::string_view text) {
+    constexpr std::string_view kDashes = "-----";
+    const std::string_view line = text.substr(0, text.find_first_of("\r\n"));
+    return line.size() > kPemBegin.size() + kDashes.size() && line.starts_with(kPemBegin) &&
+           line.ends_with(kDashes) &&
+           line.substr(kPemBegin.size(), line.size() - kPemBegin.size() - kDashes.size())
+                   .find('-') == std::string_view::npos;
+}
+
 // How many PEM blocks `text` begins (for a message: nothing is parsed).
 std::size_t pemBlockCount(std::string_view text) {
     std::size_t count = 0;
@@ -198,8 +209,9 @@ std::string pemCertificateChainFault(std::string_view pem, std::size_t maxCertif
             pem.substr(pem.size() - static_cast<std::size_t>(BIO_pending(in.get())));
         const std::size_t start = rest.find_first_not_of(kWhitespace);
         if (start == std::string_view::npos) break;
-        // PEM_read_bio would skip any text before a BEGIN line: only blank lines may be there.
-        if (rest.compare(start, kPemBegin.size(), kPemBegin) != 0 ||
+        // PEM_read_bio would skip any line that is no whole "-----BEGIN label-----" line, and
+        // any text before one: only blank lines may be there (RFC 7468 §2).
+        if (!beginsBoundaryLine(rest.substr(start)) ||
             (start > 0 && rest[start - 1] != '\n' && rest[start - 1] != '\r'))
             fault = certificates == 0 && rest.find(kPemBegin) == std::string_view::npos
                         ? "is no PEM text"

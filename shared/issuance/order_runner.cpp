@@ -192,8 +192,9 @@ StepResult verdictOf(StepContext& context) {
             return replaceOrder("acme order unknown to the CA");
         return retryLater(failureCodeOf(e), e.what(), e.retryable(), e.retryAfter());
     } catch (const std::exception& e) {
-        // A chain that does not parse, a key that no longer decrypts, the database: counted
-        // like any other error, so it ends in failed instead of retrying forever.
+        // A key that no longer decrypts, the database refusing a write: counted like any other
+        // error, so it ends in failed instead of retrying forever. (A CA's download that is no
+        // chain is the CA's error: acme/certificate_chain.hpp.)
         return retryLater(FailureCode::Internal, "internal error: " + errorDetail(e), false);
     }
 }

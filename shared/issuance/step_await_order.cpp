@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "acme/certificate_chain.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
 #include "domain/domain_name.hpp"
@@ -75,13 +76,18 @@ StepResult awaitOrderStep(StepContext& context) {
                          "the CA did not issue: order " +
                              std::string(acme::toString(current.status)) +
                              (current.error.empty() ? "" : ": " + current.error));
-    // A download that is no chain for our key and names is the CA's error (retried, then
-    // failed ca_refused): acme/certificate_chain.hpp.
+    // A download that is no chain is the CA's error (retried, then failed ca_refused); one for
+    // another key or other names fails the order now: acme/certificate_chain.hpp.
     EVP_PKEY* key = context.certificateKey().get();
     const std::vector<std::string> names = certificateNames(order.domainName);
-    const IssuedCertificate issued = context.ca([&] {
-        return context.client().downloadCertificate(current.certificate, key, names);
-    });
+    IssuedCertificate issued;
+    try {
+        issued = context.ca([&] {
+            return context.client().downloadCertificate(current.certificate, key, names);
+        });
+    } catch (const acme::CertificateNotForOrder& e) {
+        return failOrder(FailureCode::CaRefused, e.what());
+    }
     const NewCertificate certificate = certificateToStore(context, issued);
     context.storeCertificate(certificate);
     return step::Done{{{"certificate_id", certificate.id},

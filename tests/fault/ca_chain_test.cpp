@@ -1,10 +1,11 @@
 // The CA's certificate download (RFC 8555 §7.4.2), against the stand-in CA
 // tests/support/stalled_ca.py --bad-answer chain-...: a download that is no PEM certificate chain
-// of at most 10 certificates (RFC 8555 §9.1, acme/certificate_chain.hpp), or whose leaf is not
-// for the order's key or names, is the CA's error: nothing stored (no certificates row, so
-// nothing for GET .../certificate or the edge agent's HAProxy and nginx files), the download
-// retried, and the order failed ca_refused once its step's time is up. The stand-in's own
-// download (its leaf and its certificate) is stored, the domain active.
+// of at most 10 certificates (RFC 8555 §9.1, acme/certificate_chain.hpp) is the CA's error:
+// nothing stored (no certificates row, so nothing for GET .../certificate or the edge agent's
+// HAProxy and nginx files), the download retried, and the order failed ca_refused once its step's
+// time is up. One whose leaf is for another key or other names than the order's fails the order
+// at once (downloading it again gets the same), nothing stored. The stand-in's own download (its
+// leaf and its certificate) is stored, the domain active.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -87,6 +88,32 @@ std::string refusedDownload(const std::string& what) {
     return scalar("SELECT error " + orders);
 }
 
+// Issuance of a fresh domain at the stand-in answering the download with a leaf not for the
+// order (--bad-answer `what`): downloaded once, nothing stored, the order failed ca_refused without
+// waiting out its step. Its error.
+std::string refusedAtOnce(const std::string& what) {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--processing-polls", "0", "--bad-answer", what});
+    const TestDomain domain = verifiedDomain("ca-chain", leftovers);
+    const auto scheduler = startIssuance(domain, {{"ACME_DIRECTORY", ca.directory()}});
+    const std::string orders = "FROM acme_orders WHERE domain_id = " + quoted(domain.id);
+    REQUIRE_MESSAGE(waitFor(30s,
+                            [&] {
+                                return statusOf(domain) != "certificate_pending" ||
+                                       count("SELECT count(*) " + certificatesOf(domain)) > 0;
+                            }),
+                    holding(domain) << "\n" << describe(*scheduler));
+    INFO(holding(domain));
+    INFO(describe(*scheduler));
+    CHECK(statusOf(domain) == "failed");
+    CHECK(scalar("SELECT error_code " + orders) == "ca_refused");
+    CHECK(count("SELECT count(*) " + certificatesOf(domain)) == 0);
+    CHECK(ca.requests("POST", "/cert/") == 1);
+    CHECK(ca.requests("POST", "/finalize/") == 1);
+    CHECK(scheduler->terminate() == 0);
+    return scalar("SELECT error " + orders);
+}
+
 bool says(const std::string& error, const std::string& text) {
     return error.find(text) != std::string::npos;
 }
@@ -125,13 +152,14 @@ TEST_CASE("CA chain: an empty download is the CA's error") {
     CHECK(says(refusedDownload("chain-empty"), "holds no certificate"));
 }
 
-TEST_CASE("CA chain: a leaf for another key than the CSR's is the CA's error") {
+TEST_CASE("CA chain: a leaf for another key than the CSR's fails the order at once, ca_refused") {
     // Before: failed at once, error_code internal, "the issued certificate does not match our
-    // key" (the REQUIRE on certificate_pending above fails on it).
-    CHECK(says(refusedDownload("chain-wrong-key"), "for another public key"));
+    // key"; then, for a while, retried for up to a day as a download that is no chain.
+    CHECK(says(refusedAtOnce("chain-wrong-key"), "for another public key"));
 }
 
-TEST_CASE("CA chain: a leaf that does not list the order's name is refused, nothing stored") {
-    // Before: stored, a certificate for other.example alone as the domain's, the domain active.
-    CHECK(says(refusedDownload("chain-other-names"), "does not list ca-chain"));
+TEST_CASE("CA chain: a leaf that does not list the order's name fails the order at once") {
+    // Before: stored, a certificate for other.example alone as the domain's, the domain active;
+    // then, for a while, retried for up to a day as a download that is no chain.
+    CHECK(says(refusedAtOnce("chain-other-names"), "does not list ca-chain"));
 }

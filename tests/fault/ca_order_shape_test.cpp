@@ -16,6 +16,7 @@
 #include "acme/client.hpp"
 #include "acme/problem.hpp"
 #include "crypto/keys.hpp"
+#include "fault/ca_refusal.hpp"
 #include "fault/stand_in_issuance.hpp"
 #include "support/api_server.hpp"
 #include "support/database.hpp"
@@ -30,19 +31,12 @@ using namespace dnsh::test;
 
 namespace {
 
-// A refusal's detail names the CA's value cut to kMaxProblemInstanceBytes, never whole.
-constexpr std::size_t kMaxRefusalDetailBytes = 600;
-
-acme::Transport makeTransport() {
-    return acme::Transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(10));
-}
-
 // newOrder for one name at a stand-in answering --bad-answer `what`: its error, after checking
 // it is the CA's protocol error and that no authorization was asked for. `located`: whether the
 // answer gave the order's Location.
 acme::AcmeError newOrderRefusal(const std::string& what, bool located = true) {
     StalledCa ca({"--stall", "none", "--bad-answer", what});
-    acme::Transport transport = makeTransport();
+    acme::Transport transport = makeStandInTransport();
     acme::Client client(transport, ca.directory());
     const Pkey key = generateEcdsaP256Key();
     client.newAccount(key.get(), "");
@@ -74,7 +68,7 @@ acme::AcmeError newOrderRefusal(const std::string& what, bool located = true) {
 // `what`: its error, checked as newOrderRefusal's.
 acme::AcmeError authorizationRefusal(const std::string& what) {
     StalledCa ca({"--stall", "none", "--bad-answer", what});
-    acme::Transport transport = makeTransport();
+    acme::Transport transport = makeStandInTransport();
     acme::Client client(transport, ca.directory());
     const Pkey key = generateEcdsaP256Key();
     client.newAccount(key.get(), "");
@@ -93,10 +87,6 @@ acme::AcmeError authorizationRefusal(const std::string& what) {
         return e;
     }
     return acme::AcmeError(acme::Problem{});
-}
-
-bool names(const acme::AcmeError& error, const std::string& text) {
-    return error.problem().detail.find(text) != std::string::npos;
 }
 
 // issue-certificate, under an order budget of 5/1h, at a stand-in whose newOrder answer (201, the
@@ -136,7 +126,7 @@ TEST_CASE("CA order shape: newOrder listing 1,000 authorizations for one identif
 TEST_CASE("CA order shape: an order listing two authorizations for its one identifier is taken "
           "(RFC 8555 §7.1.3: no 1:1 relationship)") {
     StalledCa ca({"--stall", "none", "--bad-answer", "two-authorizations"});
-    acme::Transport transport = makeTransport();
+    acme::Transport transport = makeStandInTransport();
     acme::Client client(transport, ca.directory());
     const Pkey key = generateEcdsaP256Key();
     client.newAccount(key.get(), "");

@@ -153,6 +153,12 @@ TEST_CASE("pemCertificateChainFault: RFC 8555 §9.1's chain passes with blank li
         {"subject=CN = pem-test.example\n" + chain, "has text outside its PEM blocks"},
         {kLeaf + "note\n" + kIntermediate, "has text outside its PEM blocks"},
         {chain + "trailing note", "has text outside its PEM blocks"},
+        // Lines PEM_read_bio would skip: a BEGIN line that is no whole boundary, before a
+        // block or between two.
+        {"-----BEGIN X\n<html>explanatory</html>\n" + chain, "has text outside its PEM blocks"},
+        {kLeaf + "-----BEGIN NOTE\nsome text\n" + kIntermediate,
+         "has text outside its PEM blocks"},
+        {kLeaf + "-----BEGIN -----\n" + kIntermediate, "has text outside its PEM blocks"},
         {kLeaf + "  " + kIntermediate, "has text outside its PEM blocks"},
         {kLeaf + kIntermediate + kRoot + kRoot, "holds 4 PEM blocks, more than 3 certificates"},
         {kLeaf + "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
@@ -167,6 +173,22 @@ TEST_CASE("pemCertificateChainFault: RFC 8555 §9.1's chain passes with blank li
     }
 }
 
+// A wildcard order's leaf: subjectAltName *.Wild-Test.example and wild-test.example, self-signed
+// (`openssl req -x509 ... -addext "subjectAltName=DNS:*.Wild-Test.example,DNS:wild-test.example"`).
+const std::string kWildcardLeaf = R"(-----BEGIN CERTIFICATE-----
+MIIBwTCCAWigAwIBAgIUBlsuK+VpLxZ5bpMmthvj4X3fuA4wCgYIKoZIzj0EAwIw
+HDEaMBgGA1UEAwwRd2lsZC10ZXN0LmV4YW1wbGUwHhcNMjYxMjA2MTQyMDA5WhcN
+MzYxMjAzMTQyMDA5WjAcMRowGAYDVQQDDBF3aWxkLXRlc3QuZXhhbXBsZTBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABCEDdZynlxP2a90qbMUYPpx3eBzAKq6Gu5eC
++dn7DwfFMQ4uqoRcOrCriZfqgRtcSERs6yqEz6feCBewwxXgX06jgYcwgYQwHQYD
+VR0OBBYEFOMXX0/NXZH5Sf375OBBj79G4buMMB8GA1UdIwQYMBaAFOMXX0/NXZH5
+Sf375OBBj79G4buMMA8GA1UdEwEB/wQFMAMBAf8wMQYDVR0RBCowKIITKi5XaWxk
+LVRlc3QuZXhhbXBsZYIRd2lsZC10ZXN0LmV4YW1wbGUwCgYIKoZIzj0EAwIDRwAw
+RAIgC4084Zsp9Dr9QHon2C0ZMuPO4W74BdXDMG3iNC7a3sICIC53Ayw2+gXkofMX
+LBWRNIGOvRwdWqFnbXNy861v7FmE
+-----END CERTIFICATE-----
+)";
+
 TEST_CASE("nameNotListed: the leaf's subjectAltName, without case, a wildcard literally") {
     CHECK_FALSE(nameNotListed(kLeaf, {"pem-test.example", "PEM-Test.Example"}).has_value());
     CHECK(nameNotListed(kLeaf, {"pem-test.example", "*.pem-test.example"}) ==
@@ -175,4 +197,13 @@ TEST_CASE("nameNotListed: the leaf's subjectAltName, without case, a wildcard li
           std::optional<std::string>("a.pem-test.example"));
     CHECK(nameNotListed("no certificate", {"pem-test.example"}) ==
           std::optional<std::string>("pem-test.example"));
+    // A wildcard order (its names "*.x" and "x"): the leaf's "*.x" is compared as a name, not
+    // matched as a pattern, so it covers "*.x" in any case and never "a.x".
+    CHECK_FALSE(
+        nameNotListed(kWildcardLeaf, {"*.wild-test.example", "wild-test.example"}).has_value());
+    CHECK_FALSE(nameNotListed(kWildcardLeaf, {"*.WILD-TEST.example"}).has_value());
+    CHECK(nameNotListed(kWildcardLeaf, {"a.wild-test.example"}) ==
+          std::optional<std::string>("a.wild-test.example"));
+    CHECK(nameNotListed(kWildcardLeaf, {"*.other.example"}) ==
+          std::optional<std::string>("*.other.example"));
 }
