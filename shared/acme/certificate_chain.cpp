@@ -4,18 +4,24 @@
 #include <stdexcept>
 #include <string>
 
+#include "acme/client_answers.hpp"
 #include "acme/problem.hpp"
 
 namespace dnsh::acme {
 
 namespace {
 
-// The CA answered what it must not: its error, as an order answer of a shape RFC 8555 does not
-// allow is (client.cpp): 502, retried and then failed `ca_refused` by the scheduler.
-const std::string kDownload = "the CA's certificate download (RFC 8555 §7.4.2) ";
+const std::string kDownload = "to the certificate download (RFC 8555 §7.4.2) ";
 
+// The CA answered what it must not: its error, as an order answer of a shape RFC 8555 does not
+// allow is (client_answers.hpp): 502, retried and then failed `ca_refused` by the scheduler.
 AcmeError refusal(const std::string& what) {
-    return AcmeError(Problem{"", kDownload + what, 502});
+    return client_answers::protocolError(kDownload + what);
+}
+
+// Read whole, but not a certificate for this order: certificate_chain.hpp.
+CertificateNotForOrder notForOrder(const std::string& what) {
+    return CertificateNotForOrder("the CA's answer " + kDownload + what);
 }
 
 }  // namespace
@@ -33,12 +39,10 @@ IssuedCertificate issuedCertificate(std::string_view body, EVP_PKEY* certificate
     }
     // A certificate for another key is one we cannot serve: the CA issued it for another CSR.
     if (!certificateMatchesKey(issued.leafPem, certificateKey))
-        throw CertificateNotForOrder(kDownload +
-                                     "has a leaf for another public key than the order's CSR");
+        throw notForOrder("has a leaf for another public key than the order's CSR");
     // RFC 8555 §7.4: the CA issues for the order's identifiers, which the CSR names.
     if (const std::optional<std::string> missing = nameNotListed(issued.leafPem, dnsNames))
-        throw CertificateNotForOrder(kDownload + "has a leaf that does not list " + *missing +
-                                     ", one of the order's names");
+        throw notForOrder("has a leaf that does not list " + *missing + ", one of the order's names");
     return issued;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Reading the CA's JSON answers, shared by the parts of Client (client.cpp: the directory and the
-// account; client_orders.cpp: orders, authorizations, challenges, the certificate). Not for use
-// outside them.
+// account; client_orders.cpp: orders, authorizations, challenges, the certificate;
+// certificate_chain.cpp: the certificate download checked). Not for use outside them.
 #include <Poco/JSON/Object.h>
 
 #include <string>
