@@ -42,7 +42,8 @@ IssuedCertificate issuedCertificate(std::string_view body, EVP_PKEY* certificate
         throw notForOrder("has a leaf for another public key than the order's CSR");
     // RFC 8555 §7.4: the CA issues for the order's identifiers, which the CSR names.
     if (const std::optional<std::string> missing = nameNotListed(issued.leafPem, dnsNames))
-        throw notForOrder("has a leaf that does not list " + *missing + ", one of the order's names");
+        throw notForOrder("has a leaf that does not list " + *missing +
+                          ", one of the order's names");
     return issued;
 }
 
