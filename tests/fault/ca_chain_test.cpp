@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "fault/stand_in_issuance.hpp"
@@ -25,11 +26,11 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string statusOf(const TestDomain& domain) {
-    return scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id));
+    return scalar("SELECT status FROM domains WHERE id = " + dnsh::test::quoted(domain.id));
 }
 
 std::string certificatesOf(const TestDomain& domain) {
-    return "FROM certificates WHERE domain_id = " + quoted(domain.id);
+    return "FROM certificates WHERE domain_id = " + dnsh::test::quoted(domain.id);
 }
 
 // How many PEM blocks `pem` begins.
@@ -52,15 +53,27 @@ std::string holding(const TestDomain& domain) {
     return text;
 }
 
-// Issuance of a fresh domain at the stand-in answering the download with --bad-answer `what`:
-// the download refused and retried with nothing stored; then, the step's clock set back past
+// Issuance of a fresh domain, by a scheduler of its own, at the stand-in answering the download
+// with --bad-answer `what`.
+struct BadDownload {
+    explicit BadDownload(const std::string& what)
+        : ca({"--stall", "none", "--processing-polls", "0", "--bad-answer", what}),
+          domain(verifiedDomain("ca-chain", leftovers)),
+          scheduler(startIssuance(domain, {{"ACME_DIRECTORY", ca.directory()}})),
+          orders("FROM acme_orders WHERE domain_id = " + dnsh::test::quoted(domain.id)) {}
+
+    Leftovers leftovers;
+    StalledCa ca;
+    TestDomain domain;
+    std::unique_ptr<SchedulerProcess> scheduler;
+    std::string orders;  // the FROM clause of the domain's order
+};
+
+// The download refused and retried with nothing stored; then, the step's clock set back past
 // await_order's day (kMaxIssuingWait), the next refusal fails the order. Its error.
 std::string refusedDownload(const std::string& what) {
-    Leftovers leftovers;
-    StalledCa ca({"--stall", "none", "--processing-polls", "0", "--bad-answer", what});
-    const TestDomain domain = verifiedDomain("ca-chain", leftovers);
-    const auto scheduler = startIssuance(domain, {{"ACME_DIRECTORY", ca.directory()}});
-    const std::string orders = "FROM acme_orders WHERE domain_id = " + quoted(domain.id);
+    BadDownload issuance(what);
+    auto& [leftovers, ca, domain, scheduler, orders] = issuance;
     // Settled, or the download refused at least twice (retried, as the CA's errors are).
     REQUIRE_MESSAGE(waitFor(30s,
                             [&] {
@@ -78,7 +91,7 @@ std::string refusedDownload(const std::string& what) {
     REQUIRE(statusOf(domain) == "certificate_pending");
     CHECK(scheduler->log().find("certificate download") != std::string::npos);
     execute("UPDATE acme_orders SET step_started_at = now() - interval '25 hours', "
-            "next_attempt_at = now() WHERE domain_id = " + quoted(domain.id));
+            "next_attempt_at = now() WHERE domain_id = " + dnsh::test::quoted(domain.id));
     REQUIRE_MESSAGE(waitFor(30s, [&] { return statusOf(domain) == "failed"; }),
                     holding(domain));
     CHECK(scalar("SELECT error_code " + orders) == "ca_refused");
@@ -88,15 +101,11 @@ std::string refusedDownload(const std::string& what) {
     return scalar("SELECT error " + orders);
 }
 
-// Issuance of a fresh domain at the stand-in answering the download with a leaf not for the
-// order (--bad-answer `what`): downloaded once, nothing stored, the order failed ca_refused without
-// waiting out its step. Its error.
+// A download whose leaf is not for the order (--bad-answer `what`): downloaded once, nothing
+// stored, the order failed ca_refused without waiting out its step. Its error.
 std::string refusedAtOnce(const std::string& what) {
-    Leftovers leftovers;
-    StalledCa ca({"--stall", "none", "--processing-polls", "0", "--bad-answer", what});
-    const TestDomain domain = verifiedDomain("ca-chain", leftovers);
-    const auto scheduler = startIssuance(domain, {{"ACME_DIRECTORY", ca.directory()}});
-    const std::string orders = "FROM acme_orders WHERE domain_id = " + quoted(domain.id);
+    BadDownload issuance(what);
+    auto& [leftovers, ca, domain, scheduler, orders] = issuance;
     REQUIRE_MESSAGE(waitFor(30s,
                             [&] {
                                 return statusOf(domain) != "certificate_pending" ||
