@@ -56,8 +56,7 @@ void SchedulerApp::handleConfigFile(const std::string&, const std::string& value
 void SchedulerApp::initialize(Poco::Util::Application& self) {
     // A connection shut down at its deadline (a CA's, a webhook receiver's) can still get a TLS
     // alert written to it: that must fail the write, not end the process (as systemd's
-    // IgnoreSIGPIPE= does for the service; set here for every other way it is started). Before
-    // the workers start, so their threads inherit it.
+    // IgnoreSIGPIPE= does for the service; set here for every other way it is started).
     std::signal(SIGPIPE, SIG_IGN);
     ServerApplication::initialize(self);
     if (helpRequested_) return;

@@ -1,4 +1,5 @@
 // dnsh-admin ari-refresh: the CA's renewalInfo (RFC 9773) asked again now.
+#include <csignal>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -69,6 +70,10 @@ int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
         std::cerr << "usage: dnsh-admin ari-refresh DOMAIN_ID|--all [--json]\n";
         return EXIT_USAGE;
     }
+    // A CA connection shut down at its deadline can still get a TLS alert written to it: that
+    // fails the write, as in the scheduler, instead of ending the run part way (a closed stdout
+    // then fails its writes too, and the run goes on storing what the CAs answer).
+    std::signal(SIGPIPE, SIG_IGN);
     // Each certificate is asked about at the CA that issued it (RFC 9773 §4.1).
     std::vector<std::unique_ptr<dnsh::acme::Transport>> transports;
     std::vector<std::unique_ptr<dnsh::acme::Client>> clients;

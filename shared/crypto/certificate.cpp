@@ -60,10 +60,13 @@ struct OpenSslFree {
 };
 
 // Whether `text` starts with a whole pre-encapsulation boundary line, "-----BEGIN label-----"
-// then CR, LF or the end (RFC 7468 §2): PEM_read_bio skips every line that is not one.
+// then blanks (RFC 7468 §3's lax form allows them; OpenSSL strips them) and CR, LF or the end:
+// PEM_read_bio skips every line that is not one. A label is compared as OpenSSL reads it: up to
+// the first "-".
 bool beginsBoundaryLine(std::string_view text) {
     constexpr std::string_view kDashes = "-----";
-    const std::string_view line = text.substr(0, text.find_first_of("\r\n"));
+    std::string_view line = text.substr(0, text.find_first_of("\r\n"));
+    line = line.substr(0, line.find_last_not_of(" \t") + 1);
     return line.size() > kPemBegin.size() + kDashes.size() && line.starts_with(kPemBegin) &&
            line.ends_with(kDashes) &&
            line.substr(kPemBegin.size(), line.size() - kPemBegin.size() - kDashes.size())

@@ -73,7 +73,12 @@ struct BadDownload {
 // await_order's day (kMaxIssuingWait), the next refusal fails the order. Its error.
 std::string refusedDownload(const std::string& what) {
     BadDownload issuance(what);
-    auto& [leftovers, ca, domain, scheduler, orders] = issuance;
+    // Plain references: lambdas below capture them (structured bindings would need C++20's
+    // capture of bindings, which not every compiler has).
+    StalledCa& ca = issuance.ca;
+    const TestDomain& domain = issuance.domain;
+    SchedulerProcess& scheduler = *issuance.scheduler;
+    const std::string& orders = issuance.orders;
     // Settled, or the download refused at least twice (retried, as the CA's errors are).
     REQUIRE_MESSAGE(waitFor(30s,
                             [&] {
@@ -81,15 +86,15 @@ std::string refusedDownload(const std::string& what) {
                                        count("SELECT count(*) " + certificatesOf(domain)) > 0 ||
                                        ca.requests("POST", "/cert/") >= 2;
                             }),
-                    holding(domain) << "\n" << describe(*scheduler));
+                    holding(domain) << "\n" << describe(scheduler));
     INFO(holding(domain));
-    INFO(describe(*scheduler));
+    INFO(describe(scheduler));
     // Before: the leaf stored (with the 799 certificates after it, without the HTML, as read),
     // the domain active; a download with no PEM in it, or a leaf for another key, failed the
     // order at once as error_code internal.
     REQUIRE(count("SELECT count(*) " + certificatesOf(domain)) == 0);
     REQUIRE(statusOf(domain) == "certificate_pending");
-    CHECK(scheduler->log().find("certificate download") != std::string::npos);
+    CHECK(scheduler.log().find("certificate download") != std::string::npos);
     execute("UPDATE acme_orders SET step_started_at = now() - interval '25 hours', "
             "next_attempt_at = now() WHERE domain_id = " + dnsh::test::quoted(domain.id));
     REQUIRE_MESSAGE(waitFor(30s, [&] { return statusOf(domain) == "failed"; }),
@@ -97,7 +102,7 @@ std::string refusedDownload(const std::string& what) {
     CHECK(scalar("SELECT error_code " + orders) == "ca_refused");
     CHECK(count("SELECT count(*) " + certificatesOf(domain)) == 0);
     CHECK(ca.requests("POST", "/finalize/") == 1);  // one certificate issued, never a second
-    CHECK(scheduler->terminate() == 0);
+    CHECK(scheduler.terminate() == 0);
     return scalar("SELECT error " + orders);
 }
 
@@ -105,21 +110,26 @@ std::string refusedDownload(const std::string& what) {
 // stored, the order failed ca_refused without waiting out its step. Its error.
 std::string refusedAtOnce(const std::string& what) {
     BadDownload issuance(what);
-    auto& [leftovers, ca, domain, scheduler, orders] = issuance;
+    // Plain references: lambdas below capture them (structured bindings would need C++20's
+    // capture of bindings, which not every compiler has).
+    StalledCa& ca = issuance.ca;
+    const TestDomain& domain = issuance.domain;
+    SchedulerProcess& scheduler = *issuance.scheduler;
+    const std::string& orders = issuance.orders;
     REQUIRE_MESSAGE(waitFor(30s,
                             [&] {
                                 return statusOf(domain) != "certificate_pending" ||
                                        count("SELECT count(*) " + certificatesOf(domain)) > 0;
                             }),
-                    holding(domain) << "\n" << describe(*scheduler));
+                    holding(domain) << "\n" << describe(scheduler));
     INFO(holding(domain));
-    INFO(describe(*scheduler));
+    INFO(describe(scheduler));
     CHECK(statusOf(domain) == "failed");
     CHECK(scalar("SELECT error_code " + orders) == "ca_refused");
     CHECK(count("SELECT count(*) " + certificatesOf(domain)) == 0);
     CHECK(ca.requests("POST", "/cert/") == 1);
     CHECK(ca.requests("POST", "/finalize/") == 1);
-    CHECK(scheduler->terminate() == 0);
+    CHECK(scheduler.terminate() == 0);
     return scalar("SELECT error " + orders);
 }
 

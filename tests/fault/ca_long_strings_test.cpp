@@ -12,6 +12,7 @@
 #include "acme/client.hpp"
 #include "acme/problem.hpp"
 #include "crypto/keys.hpp"
+#include "fault/ca_refusal.hpp"
 #include "issuance/profiles.hpp"
 #include "support/stalled_ca.hpp"
 #include "support/test_env.hpp"
@@ -23,16 +24,12 @@ namespace {
 
 constexpr std::size_t kLongBytes = 100'000;  // stalled_ca_acme.py's LONG_BYTES
 
-acme::Transport makeTransport() {
-    return acme::Transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(10));
-}
-
 }  // namespace
 
 TEST_CASE("CA long strings: the directory's profiles are the names newOrder could carry, "
           "listed ten at most, their descriptions cut") {
     StalledCa ca({"--stall", "none", "--long-strings"});
-    acme::Transport transport = makeTransport();
+    acme::Transport transport = makeStandInTransport();
     acme::Client client(transport, ca.directory());
     const acme::Directory& directory = client.directory();
     // Before: the 100,000-byte name was an offered profile, named in every invalidProfile error.
@@ -58,7 +55,7 @@ TEST_CASE("CA long strings: the directory's profiles are the names newOrder coul
 
 TEST_CASE("CA long strings: caaIdentities keeps only issuer domain names of at most 253 bytes") {
     StalledCa ca({"--stall", "none", "--long-strings"});
-    acme::Transport transport = makeTransport();
+    acme::Transport transport = makeStandInTransport();
     acme::Client client(transport, ca.directory());
     // Before: all three, the 100,005-byte one named in CAA descriptions and suggested records
     // and stored as the account's _validation-persist issuer.
@@ -69,7 +66,7 @@ TEST_CASE("CA long strings: caaIdentities keeps only issuer domain names of at m
 
 TEST_CASE("CA long strings: an order's profile echo that is no profile name is dropped") {
     StalledCa ca({"--stall", "none", "--long-strings"});
-    acme::Transport transport = makeTransport();
+    acme::Transport transport = makeStandInTransport();
     acme::Client client(transport, ca.directory());
     const Pkey key = generateEcdsaP256Key();
     client.newAccount(key.get(), "");
@@ -81,7 +78,7 @@ TEST_CASE("CA long strings: an order's profile echo that is no profile name is d
 
 TEST_CASE("CA long strings: a failed request to a CA URL of 2,000 bytes names it cut") {
     StalledCa ca({"--stall", "none", "--long-strings"});
-    acme::Transport transport = makeTransport();
+    acme::Transport transport = makeStandInTransport();
     acme::Client client(transport, ca.directory());
     const Pkey key = generateEcdsaP256Key();
     client.newAccount(key.get(), "");
@@ -105,7 +102,7 @@ TEST_CASE("CA long strings: a failed request to a CA URL of 2,000 bytes names it
 TEST_CASE("CA long strings: renewalInfo's explanationURL of 100,000 bytes is dropped, its window "
           "kept") {
     StalledCa ca({"--stall", "none", "--long-strings", "--renewal-info", "window"});
-    acme::Transport transport = makeTransport();
+    acme::Transport transport = makeStandInTransport();
     acme::Client client(transport, ca.directory());
     // The stand-in answers any CertID; RFC 9773 §4.1's shape is enough.
     const acme::HttpReply reply = client.getRenewalInfo("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");

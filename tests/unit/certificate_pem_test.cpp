@@ -141,8 +141,12 @@ TEST_CASE("parseCertificateChain stores a Boulder or CRLF download canonical, an
 TEST_CASE("pemCertificateChainFault: RFC 8555 §9.1's chain passes with blank lines and CRLF, "
           "not with text, other blocks or more than the bound") {
     const std::string chain = kLeaf + kIntermediate + kRoot;
+    // "-----BEGIN CERTIFICATE----- \t": RFC 7468 §3's lax form, which OpenSSL reads.
+    std::string trailingBlanks = kLeaf;
+    trailingBlanks.insert(trailingBlanks.find('\n'), " \t");
     for (const std::string& pem : {chain, kLeaf + "\n" + kIntermediate + "\n" + kRoot,
-                                   withCrlf(kLeaf + "\n" + kIntermediate), "\n" + kLeaf + "\n\n"})
+                                   withCrlf(kLeaf + "\n" + kIntermediate), "\n" + kLeaf + "\n\n",
+                                   trailingBlanks})
         CHECK(pemCertificateChainFault(pem, 3) == "");
     std::string headers = kLeaf;
     headers.insert(headers.find('\n') + 1, "Proc-Type: 4,ENCRYPTED\n\n");
