@@ -26,11 +26,11 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string statusOf(const TestDomain& domain) {
-    return scalar("SELECT status FROM domains WHERE id = " + dnsh::test::quoted(domain.id));
+    return scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id));
 }
 
 std::string certificatesOf(const TestDomain& domain) {
-    return "FROM certificates WHERE domain_id = " + dnsh::test::quoted(domain.id);
+    return "FROM certificates WHERE domain_id = " + quoted(domain.id);
 }
 
 // How many PEM blocks `pem` begins.
@@ -60,77 +60,72 @@ struct BadDownload {
         : ca({"--stall", "none", "--processing-polls", "0", "--bad-answer", what}),
           domain(verifiedDomain("ca-chain", leftovers)),
           scheduler(startIssuance(domain, {{"ACME_DIRECTORY", ca.directory()}})),
-          orders("FROM acme_orders WHERE domain_id = " + dnsh::test::quoted(domain.id)) {}
+          orders("FROM acme_orders WHERE domain_id = " + quoted(domain.id)) {}
+
+    // Waits (REQUIREd) until the domain settles, a certificate is stored, or `downloads`
+    // downloads were refused (0: not counted).
+    void waitSettled(int downloads) {
+        REQUIRE_MESSAGE(waitFor(30s,
+                                [&] {
+                                    return statusOf(domain) != "certificate_pending" ||
+                                           count("SELECT count(*) " + certificatesOf(domain)) >
+                                               0 ||
+                                           (downloads > 0 &&
+                                            ca.requests("POST", "/cert/") >= downloads);
+                                }),
+                        holding(domain) << "\n" << describe(*scheduler));
+    }
+
+    std::string orderColumn(const std::string& column) const {
+        return scalar("SELECT " + column + " " + orders);
+    }
 
     Leftovers leftovers;
     StalledCa ca;
-    TestDomain domain;
-    std::unique_ptr<SchedulerProcess> scheduler;
-    std::string orders;  // the FROM clause of the domain's order
+    const TestDomain domain;
+    const std::unique_ptr<SchedulerProcess> scheduler;
+    const std::string orders;  // the FROM clause of the domain's order
 };
 
 // The download refused and retried with nothing stored; then, the step's clock set back past
 // await_order's day (kMaxIssuingWait), the next refusal fails the order. Its error.
 std::string refusedDownload(const std::string& what) {
     BadDownload issuance(what);
-    // Plain references: lambdas below capture them (structured bindings would need C++20's
-    // capture of bindings, which not every compiler has).
-    StalledCa& ca = issuance.ca;
-    const TestDomain& domain = issuance.domain;
-    SchedulerProcess& scheduler = *issuance.scheduler;
-    const std::string& orders = issuance.orders;
     // Settled, or the download refused at least twice (retried, as the CA's errors are).
-    REQUIRE_MESSAGE(waitFor(30s,
-                            [&] {
-                                return statusOf(domain) != "certificate_pending" ||
-                                       count("SELECT count(*) " + certificatesOf(domain)) > 0 ||
-                                       ca.requests("POST", "/cert/") >= 2;
-                            }),
-                    holding(domain) << "\n" << describe(scheduler));
-    INFO(holding(domain));
-    INFO(describe(scheduler));
+    issuance.waitSettled(2);
+    INFO(holding(issuance.domain));
+    INFO(describe(*issuance.scheduler));
     // Before: the leaf stored (with the 799 certificates after it, without the HTML, as read),
     // the domain active; a download with no PEM in it, or a leaf for another key, failed the
     // order at once as error_code internal.
-    REQUIRE(count("SELECT count(*) " + certificatesOf(domain)) == 0);
-    REQUIRE(statusOf(domain) == "certificate_pending");
-    CHECK(scheduler.log().find("certificate download") != std::string::npos);
+    REQUIRE(count("SELECT count(*) " + certificatesOf(issuance.domain)) == 0);
+    REQUIRE(statusOf(issuance.domain) == "certificate_pending");
+    CHECK(issuance.scheduler->log().find("certificate download") != std::string::npos);
     execute("UPDATE acme_orders SET step_started_at = now() - interval '25 hours', "
-            "next_attempt_at = now() WHERE domain_id = " + dnsh::test::quoted(domain.id));
-    REQUIRE_MESSAGE(waitFor(30s, [&] { return statusOf(domain) == "failed"; }),
-                    holding(domain));
-    CHECK(scalar("SELECT error_code " + orders) == "ca_refused");
-    CHECK(count("SELECT count(*) " + certificatesOf(domain)) == 0);
-    CHECK(ca.requests("POST", "/finalize/") == 1);  // one certificate issued, never a second
-    CHECK(scheduler.terminate() == 0);
-    return scalar("SELECT error " + orders);
+            "next_attempt_at = now() WHERE domain_id = " + quoted(issuance.domain.id));
+    REQUIRE_MESSAGE(waitFor(30s, [&] { return statusOf(issuance.domain) == "failed"; }),
+                    holding(issuance.domain));
+    CHECK(issuance.orderColumn("error_code") == "ca_refused");
+    CHECK(count("SELECT count(*) " + certificatesOf(issuance.domain)) == 0);
+    CHECK(issuance.ca.requests("POST", "/finalize/") == 1);  // one certificate issued, not two
+    CHECK(issuance.scheduler->terminate() == 0);
+    return issuance.orderColumn("error");
 }
 
 // A download whose leaf is not for the order (--bad-answer `what`): downloaded once, nothing
 // stored, the order failed ca_refused without waiting out its step. Its error.
 std::string refusedAtOnce(const std::string& what) {
     BadDownload issuance(what);
-    // Plain references: lambdas below capture them (structured bindings would need C++20's
-    // capture of bindings, which not every compiler has).
-    StalledCa& ca = issuance.ca;
-    const TestDomain& domain = issuance.domain;
-    SchedulerProcess& scheduler = *issuance.scheduler;
-    const std::string& orders = issuance.orders;
-    REQUIRE_MESSAGE(waitFor(30s,
-                            [&] {
-                                return statusOf(domain) != "certificate_pending" ||
-                                       count("SELECT count(*) " + certificatesOf(domain)) > 0;
-                            }),
-                    holding(domain) << "\n" << describe(scheduler));
-    INFO(holding(domain));
-    INFO(describe(scheduler));
-    CHECK(statusOf(domain) == "failed");
-    CHECK(scalar("SELECT error_code " + orders) == "ca_refused");
-    CHECK(count("SELECT count(*) " + certificatesOf(domain)) == 0);
-    CHECK(ca.requests("POST", "/cert/") == 1);
-    CHECK(ca.requests("POST", "/finalize/") == 1);
-    CHECK(scheduler.terminate() == 0);
-    return scalar("SELECT error " + orders);
+    issuance.waitSettled(0);
+    INFO(holding(issuance.domain));
+    INFO(describe(*issuance.scheduler));
+    CHECK(statusOf(issuance.domain) == "failed");
+    CHECK(issuance.orderColumn("error_code") == "ca_refused");
+    CHECK(count("SELECT count(*) " + certificatesOf(issuance.domain)) == 0);
+    CHECK(issuance.ca.requests("POST", "/cert/") == 1);
+    CHECK(issuance.ca.requests("POST", "/finalize/") == 1);
+    CHECK(issuance.scheduler->terminate() == 0);
+    return issuance.orderColumn("error");
 }
 
 bool says(const std::string& error, const std::string& text) {
