@@ -1,11 +1,14 @@
 #include "acme/deadline_session.hpp"
 
 #include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/SSLException.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/SocketImpl.h>
 
 #include <type_traits>
+
+#include "acme/host_lookup.hpp"
 
 namespace dnsh {
 
@@ -37,12 +40,27 @@ void DeadlineSession<Session>::disarmDeadline() {
 }
 
 template <class Session>
+std::ostream& DeadlineSession<Session>::sendRequest(Poco::Net::HTTPRequest& request) {
+    if (hostName_.empty()) hostName_ = this->getHost();
+    if (!request.has(Poco::Net::HTTPRequest::HOST)) request.setHost(hostName_, this->getPort());
+    // The base's own test for a new connection (HTTPClientSession::sendRequest). Closing here
+    // is what it would do next; the host can only be changed while no connection is open.
+    if (!this->connected() || !this->getKeepAlive() || this->mustReconnect()) {
+        this->close();
+        this->setHost(deadline_ ? lookUpHostBy(hostName_, *deadline_).toString() : hostName_);
+    }
+    return Session::sendRequest(request);
+}
+
+template <class Session>
 void DeadlineSession<Session>::connect(const Poco::Net::SocketAddress& address) {
     disarmDeadline();  // the connection this one replaces
     if (deadline_ && std::chrono::steady_clock::now() >= *deadline_)
         throw Poco::TimeoutException("the time budget is spent");
     if constexpr (std::is_base_of_v<Poco::Net::HTTPSClientSession, Session>) {
         Poco::Net::SecureStreamSocket secure(this->socket());
+        // The server name sent (SNI) and checked: the URL's, not the address connected to.
+        if (!hostName_.empty()) secure.setPeerHostName(hostName_);
         // The TCP connect alone: one wait, bounded by the session's connection timeout. (A lazy
         // handshake takes no TLS session to resume: neither the CA's Context nor the webhooks'
         // caches any.)

@@ -1,7 +1,7 @@
 #pragma once
-// An HTTP or HTTPS session whose exchanges each have one deadline for all of it: the TCP connect
-// and TLS handshake that Poco runs inside sendRequest when the connection is new, sending the
-// request, and reading the answer. Poco bounds each wait alone: a peer that sends one byte of its
+// An HTTP or HTTPS session whose exchanges each have one deadline for all of it: the host name's
+// lookup, the TCP connect and TLS handshake that Poco runs inside sendRequest when the connection
+// is new, sending the request, and reading the answer. Poco bounds each wait alone: a peer that sends one byte of its
 // handshake per wait would hold the caller for as long as it likes. Used for the CA
 // (acme/transport.cpp, over a kept-alive connection) and for each webhook attempt
 // (events/webhook_delivery.cpp, over http or https).
@@ -29,6 +29,12 @@ public:
     // down by it afterwards. Idempotent.
     bool endExchange();
 
+    // The base's, with the host name looked up first within the exchange's deadline when a new
+    // connection is due (acme/host_lookup.hpp): Poco's own lookup has no time limit. The session
+    // then connects to that address; the Host header and the TLS server name and certificate
+    // check stay the host name's.
+    std::ostream& sendRequest(Poco::Net::HTTPRequest& request) override;
+
 protected:
     // The base's connect, the exchange's deadline armed on the connected socket at once. Over
     // TLS the handshake is held back (a lazy handshake) until then, then run and checked as
@@ -39,6 +45,7 @@ private:
     void armDeadline();
     void disarmDeadline();
 
+    std::string hostName_;  // the name the session was made for; its host may be an address
     std::optional<std::chrono::steady_clock::time_point> deadline_;
     std::optional<SocketDeadline> socketDeadline_;
     bool expired_ = false;

@@ -1,0 +1,144 @@
+// A resolver that never answers holds a CA request or a webhook attempt no longer than its
+// budget: the host name's lookup is inside the exchange's deadline (acme/host_lookup.hpp), not
+// left to getaddrinfo's own bound (resolv.conf's timeout x attempts x nameservers, 30 s with
+// the defaults). The case's process gets a mount namespace of its own whose /etc/resolv.conf
+// names one nameserver, a UDP socket on 127.0.0.1:53 that reads nothing and answers nothing.
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "acme/deadline_session.hpp"
+#include "acme/transport.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// resolv.conf's own bound on one lookup here: one attempt of 8 s at the one nameserver.
+constexpr auto kResolverGivesUpAfter = 8s;
+
+// A nameserver that never answers: queries wait in its socket's buffer, unread.
+class SilentNameserver {
+public:
+    SilentNameserver() : socket_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+        REQUIRE(socket_ >= 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(53);  // resolv.conf names no port
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE_MESSAGE(
+            ::bind(socket_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0,
+            "cannot bind 127.0.0.1:53 (needs root and a free port): " << std::strerror(errno));
+    }
+    ~SilentNameserver() { ::close(socket_); }
+    SilentNameserver(const SilentNameserver&) = delete;
+    SilentNameserver& operator=(const SilentNameserver&) = delete;
+
+    // The queries that reached it so far (read now, without waiting).
+    int queries() {
+        int count = 0;
+        char datagram[512];
+        while (::recv(socket_, datagram, sizeof datagram, MSG_DONTWAIT) > 0) ++count;
+        return count;
+    }
+
+private:
+    int socket_;
+};
+
+// This process alone sees a resolv.conf that names only 127.0.0.1: a mount namespace of its
+// own (the case runs in a process of its own, before it starts any thread), its mounts private
+// so that nothing reaches the machine's.
+void resolveOnlyThroughLoopback() {
+    REQUIRE_MESSAGE(::geteuid() == 0, "cannot run: needs root for a mount namespace");
+    REQUIRE_MESSAGE(::unshare(CLONE_NEWNS) == 0, "unshare: " << std::strerror(errno));
+    REQUIRE(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
+    char path[] = "/tmp/dnsh-resolv-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    std::ofstream(path) << "nameserver 127.0.0.1\noptions timeout:"
+                        << kResolverGivesUpAfter.count() << " attempts:1\n";
+    REQUIRE_MESSAGE(::mount(path, "/etc/resolv.conf", nullptr, MS_BIND, nullptr) == 0,
+                    "bind mount: " << std::strerror(errno));
+    ::unlink(path);  // the mount keeps the file
+}
+
+double secondsSince(Clock::time_point started) {
+    return std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+}  // namespace
+
+TEST_CASE("host lookup: a CA whose name a silent resolver never answers fails a 2 s request "
+          "after 2 s, as a timeout") {
+    SilentNameserver nameserver;
+    resolveOnlyThroughLoopback();
+    acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), 2s);
+    const auto started = Clock::now();
+    bool threw = false;
+    try {
+        transport.get("https://ca.unanswered.test:14000/dir");
+    } catch (const acme::AcmeError& e) {
+        threw = true;
+        INFO(e.what());
+        // What a CA that never answers gets (ca_handshake_test): unreachable, tried again later.
+        CHECK(e.unreachable());
+        CHECK(e.retryable());
+        CHECK(e.problem().detail.find("Timeout") != std::string::npos);
+    }
+    const double seconds = secondsSince(started);
+    INFO("the request returned after " << seconds << " s");
+    CHECK(threw);
+    // Before, the request waited for getaddrinfo to give up (8 s here) and failed as a name
+    // that does not resolve.
+    CHECK(seconds < std::chrono::duration<double>(kResolverGivesUpAfter).count() - 2);
+    CHECK(nameserver.queries() > 0);  // the lookup reached the silent nameserver
+}
+
+TEST_CASE("host lookup: a webhook receiver's name unanswered ends the attempt at its deadline") {
+    SilentNameserver nameserver;
+    resolveOnlyThroughLoopback();
+    // Webhook delivery's session (events/webhook_delivery.cpp), plain http.
+    HttpDeadlineSession session("hooks.unanswered.test", 8080);
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, "/",
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setContentLength(0);
+    const auto started = Clock::now();
+    std::string failure;
+    {
+        ExchangeDeadline deadline(session, started + 1s);
+        try {
+            session.sendRequest(request);
+        } catch (const Poco::TimeoutException& e) {
+            failure = e.displayText();
+        } catch (const Poco::Exception& e) {
+            failure = "not a timeout: " + e.displayText();
+        }
+    }
+    const double seconds = secondsSince(started);
+    INFO("sendRequest returned after " << seconds << " s: " << failure);
+    CHECK(failure.rfind("Timeout", 0) == 0);
+    CHECK(seconds < std::chrono::duration<double>(kResolverGivesUpAfter).count() - 2);
+    CHECK(nameserver.queries() > 0);
+    // The name is kept for the next connection and the Host header; the session connects to the
+    // address it looks up.
+    CHECK(request.getHost() == "hooks.unanswered.test:8080");
+}
