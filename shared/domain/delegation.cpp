@@ -13,6 +13,10 @@ bool isInZone(const std::string& name, const std::string& zone) {
     return !zone.empty() && DnsName(name).isBelow(DnsName(zone));
 }
 
+bool pointsAtTarget(const CnameLookup& lookup, const std::string& target) {
+    return lookup.found() && lookup.target == DnsName(target);
+}
+
 std::string delegationLabel(const std::string& verificationToken, const std::string& domainName) {
     // The base name: a wildcard and its base share _acme-challenge.<base> (RFC 8555 §8.4).
     const auto digest =

@@ -4,6 +4,7 @@
 // the dns-01 values itself.
 #include <string>
 
+#include "dns/resolver.hpp"
 #include "domain/domain.hpp"
 
 namespace dnsh {
@@ -21,6 +22,11 @@ std::string delegationLabel(const std::string& verificationToken, const std::str
 
 // The domain's target: its stored label, or the label computed for a domain without one.
 std::string delegationTarget(const Domain& domain, const std::string& zone);
+
+// True when a lookup of _acme-challenge.<name> found its CNAME pointing at `target`, the domain's
+// delegation target (one CNAME deep: README "Zero-touch" asks for exactly one). Absent, another
+// target, or a lookup that failed: false.
+bool pointsAtTarget(const CnameLookup& lookup, const std::string& target);
 
 // True when `name` lies strictly below `zone` (DnsName: any case, with or without the trailing
 // dot).

@@ -8,6 +8,8 @@
 
 #include "core/error.hpp"
 #include "crypto/random.hpp"
+#include "dns/dns_name.hpp"
+#include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 #include "domain/domain_service.hpp"
 #include "issuance/authorization_release.hpp"
@@ -108,6 +110,29 @@ double msSince(std::chrono::steady_clock::time_point from) {
                         std::chrono::steady_clock::now() - from)
                         .count();
     return static_cast<double>(us) / 1000;
+}
+
+// A domain verified with its token (delegation not_seen) whose customer has since put the
+// delegation CNAME in place, as the registration offers (README "Zero-touch"): one lookup, true
+// when it points at the domain's target. Absent, elsewhere, or a lookup that failed: false, and
+// the customer publishes, as before. Only for an order with values to publish (dns-persist-01
+// asks nothing at _acme-challenge), and only not_seen: `lost` is the renewals' to clear
+// (step_place_order.cpp), `active` needs no look. Never throws: the CA holds the order already.
+bool cnameAddedSinceVerify(const DnsResolver& resolver, const std::string& zone,
+                           const Domain& domain, const PlacedOrder& placed) {
+    const bool toPublish =
+        std::any_of(placed.challenges.begin(), placed.challenges.end(),
+                    [](const OrderChallenge& challenge) { return challenge.needsPublishing(); });
+    if (zone.empty() || domain.delegationStatus != "not_seen" || !toPublish) return false;
+    try {
+        const CnameLookup lookup =
+            resolver.lookupCname(DnsName(challengeName(domain.domainName)));
+        return pointsAtTarget(lookup, delegationTarget(domain, zone));
+    } catch (const std::exception& e) {
+        logEvent(LogLevel::Warn, "delegation CNAME lookup failed",
+                 {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
+        return false;
+    }
 }
 
 template <typename Work>
@@ -215,14 +240,19 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         dropClaim(std::nullopt);
         throw;
     }
-    // A domain whose CNAME proved control is delegated: the scheduler publishes the values.
     const double caMs = msSince(mark);
     const auto caRequests = static_cast<Poco::Int64>(cas.requestCount() - caRequestsBefore);
-    placed.delegated = !config.delegationZone.empty() && domain.delegationStatus == "active";
+    const bool cnameFound =
+        cnameAddedSinceVerify(resolver, config.delegationZone, domain, placed);
+    // A domain whose CNAME proved control at verify, or is found in place now, is delegated: the
+    // scheduler publishes the values.
+    placed.delegated = !config.delegationZone.empty() &&
+                       (domain.delegationStatus == "active" || cnameFound);
     placed.persistCheck = persist.checkJson();
     mark = std::chrono::steady_clock::now();
     const bool created = withOrders(database, [&](OrderStore& orders) {
-        return orders.completeIssueClaim(orderId, owner, domain.id, domain.status, placed);
+        return orders.completeIssueClaim(orderId, owner, domain.id, domain.status, placed,
+                                         cnameFound);
     });
     const double storeMs = msSince(mark);
     if (!created) {
@@ -234,6 +264,9 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         dropClaim(std::nullopt);
         throw refused(findDomain(database, domainId).status);
     }
+    if (cnameFound)
+        logEvent(LogLevel::Info, "delegation CNAME found after verification",
+                 {{"domain_id", domain.id}, {"order_id", orderId}});
     logEvent(LogLevel::Info, "certificate order created",
              {{"domain_id", domain.id},
               {"order_id", orderId},

@@ -31,7 +31,8 @@ struct StartedIssuance {
 // FailedDependency (a CAA lookup failed; with Retry-After), BadGateway (CA unreachable, slower
 // than ACME_HANDLER_TIMEOUT or refusing; with a Retry-After when trying again may help). On
 // every error the domain is unchanged. TooManyRequests for an Operator only within a CA's
-// rate-limit wait (issue_requester.hpp).
+// rate-limit wait (issue_requester.hpp). A domain verified with its token whose delegation CNAME
+// is now in place is delegated from this order on (README "Zero-touch").
 StartedIssuance startIssuance(Database& database, const Config& config,
                               const DnsResolver& resolver, const CaAccounts& cas,
                               const std::string& domainId, IssueRequester requester);

@@ -180,11 +180,13 @@ public:
                           DomainStatus from, const std::string& owner, Poco::Int64 leaseMs,
                           IssueRequester requester);
     // The CA's order for the claim: in one transaction the domain `from` -> certificate_pending
-    // and the claim becomes the order with its challenges, due now and leased to nobody. False
-    // (nothing written) when the domain moved or the claim is no longer `owner`'s.
+    // and the claim becomes the order with its challenges, due now and leased to nobody; with
+    // `delegationFound` (the call found the delegation CNAME of a domain verified with its token)
+    // the domain's delegation becomes active with them. False (nothing written) when the domain
+    // moved or the claim is no longer `owner`'s.
     bool completeIssueClaim(const std::string& orderId, const std::string& owner,
                             const std::string& domainId, DomainStatus from,
-                            const PlacedOrder& placed);
+                            const PlacedOrder& placed, bool delegationFound);
     // The claim removed (the CA call failed, or the order is of no use): the domain as it was,
     // except that with `retryInMs` its next issue-certificate waits that long (a CA rate limit).
     void dropIssueClaim(const std::string& orderId, const std::string& owner,

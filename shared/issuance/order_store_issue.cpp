@@ -6,6 +6,7 @@
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
 #include "db/transaction.hpp"
+#include "domain/domain_repository.hpp"
 #include "domain/domain_transition.hpp"
 #include "domain/outbox.hpp"
 #include "issuance/backoff.hpp"
@@ -109,7 +110,7 @@ OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
 
 bool OrderStore::completeIssueClaim(const std::string& orderId, const std::string& owner,
                                     const std::string& domainId, DomainStatus from,
-                                    const PlacedOrder& placed) {
+                                    const PlacedOrder& placed, bool delegationFound) {
     return inTransaction(session_, [&] {
         // The domain first (the lock order of claimIssue), then the claim: still ours?
         if (!transitionDomain(session_, domainId,
@@ -129,6 +130,8 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
         if (claimed.affected() == 0) return false;
         insertChallenges(session_, orderId, placed.challenges);
         recordValidation(session_, orderId, placed);
+        // As verify records a CNAME it finds (domain_service.cpp).
+        if (delegationFound) DomainRepository(session_).setDelegationStatus(domainId, "active");
         return true;
     });
 }

@@ -4,6 +4,7 @@
 #include "acme/problem.hpp"
 #include "dns/dns_name.hpp"
 #include "dns/txt_check.hpp"
+#include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 #include "issuance/ca_fallback.hpp"
 #include "issuance/caa_precheck.hpp"
@@ -33,9 +34,7 @@ std::optional<StepResult> checkDelegation(StepContext& context) {
     // Only an answer that the CNAME is not there (NOERROR or NXDOMAIN without it), seen twice,
     // is a lost delegation; a lookup that failed (SERVFAIL, timeout) is retried with backoff
     // like any other error, the delegation left as it was.
-    auto seenInPlace = [&](const CnameLookup& lookup) {
-        return lookup.found() && lookup.target == DnsName(target);
-    };
+    auto seenInPlace = [&](const CnameLookup& lookup) { return pointsAtTarget(lookup, target); };
     auto lookupFailed = [&](const CnameLookup& lookup) {
         return retryLater(txtFailure(lookup.outcome, 0).value_or(FailureCode::DnsServfail),
                           "the CNAME lookup for " + name + " failed: " + lookup.detail);
@@ -61,6 +60,28 @@ std::optional<StepResult> checkDelegation(StepContext& context) {
                              " is gone: renewal waits for it (checked again daily)",
                          kDelegationLostRetry);
     return std::nullopt;
+}
+
+// A renewal of a domain verified with its token (delegation not_seen) whose customer has since
+// put the delegation CNAME in place, as the registration offers (README "Zero-touch"): one lookup
+// once the order has values to publish (dns-persist-01 asks nothing at _acme-challenge); at the
+// target, the delegation is active from now on and this renewal is delegated. Absent, elsewhere,
+// or a lookup that failed: the customer publishes, as before; never `lost`, since it was never
+// in place.
+bool cnameAddedSinceVerify(StepContext& context, const PlacedOrder& placed) {
+    const StoredOrder& order = context.order();
+    const bool toPublish =
+        std::any_of(placed.challenges.begin(), placed.challenges.end(),
+                    [](const OrderChallenge& challenge) { return challenge.needsPublishing(); });
+    if (!toPublish) return false;
+    context.keepLease();  // the lookup may wait DNS_TIMEOUT per server
+    const CnameLookup lookup =
+        context.parts().resolver.lookupCname(DnsName(challengeName(order.domainName)));
+    if (!pointsAtTarget(lookup, context.parts().publishers.delegated().targetOf(order)))
+        return false;
+    context.setDelegationStatus("active");
+    logEvent(LogLevel::Info, "delegation CNAME found after verification", orderFields(order));
+    return true;
 }
 
 // RFC 9773 §5: newOrder with `replaces` when there is a certificate to name. A CA that already
@@ -133,9 +154,12 @@ StepResult noCaTookIt(const CaPlacement& placement) {
 StepResult placeOrderStep(StepContext& context) {
     const StoredOrder& order = context.order();
     bool delegated = order.delegated;  // a replacement keeps what its order was
-    if (order.kind == OrderKind::Renewal &&
-        context.parts().publishers.delegated().configured() &&
-        order.delegationStatus != "not_seen") {
+    // A renewal of a domain whose delegation was seen checks it before any CA order; one never
+    // seen looks for it once the order is placed (cnameAddedSinceVerify).
+    const bool delegationOn =
+        order.kind == OrderKind::Renewal && context.parts().publishers.delegated().configured();
+    const bool lookForCname = delegationOn && order.delegationStatus == "not_seen";
+    if (delegationOn && !lookForCname) {
         if (auto stopped = checkDelegation(context)) return std::move(*stopped);
         delegated = true;
     }
@@ -163,6 +187,7 @@ StepResult placeOrderStep(StepContext& context) {
     if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
     if (placement.account == nullptr) return noCaTookIt(placement);
     PlacedOrder placed = placement.placed;
+    if (lookForCname && cnameAddedSinceVerify(context, placed)) delegated = true;
     placed.delegated = delegated;
     placed.persistCheck = persist.checkJson();
     context.recordPlaced(placed);

@@ -96,6 +96,29 @@ std::string publishedValue(const Delegated& delegated, std::chrono::milliseconds
     return value;
 }
 
+// A domain verified with its token (delegation not_seen) whose customer then takes the
+// registration's offer: the token's TXT replaced by the CNAME to the view's record_value (a CNAME
+// excludes other data at its name, RFC 1034 §3.6.2). Returns that target once Unbound serves it.
+std::string cnameAfterVerify(const TestDomain& domain, SandboxRecords& dns) {
+    const HttpResult view = get("/domains/" + domain.id);
+    REQUIRE_MESSAGE(view.status == 200, view.body);
+    const auto delegation = view.json()->getObject("delegation");
+    REQUIRE_MESSAGE(delegation, view.body);
+    CHECK(delegation->getValue<std::string>("status") == "not_seen");
+    const std::string target = delegation->getValue<std::string>("record_value");
+    clearTxt(domain.challengeName());
+    dns.cname(domain.challengeName(), target);
+    REQUIRE(waitFor(5s, [&] { return cnameSeen(domain.challengeName()) == target; }));
+    return target;
+}
+
+std::string delegationStatusShown(const TestDomain& domain) {
+    return get("/domains/" + domain.id)
+        .json()
+        ->getObject("delegation")
+        ->getValue<std::string>("status");
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -133,6 +156,65 @@ TEST_CASE(
                 "WHERE c.published_at_name IS NOT NULL AND o.domain_id = " +
                 quoted(delegated.domain.id)) == 0);
     checkStoredKeyMatches(delegated.domain);
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: a CNAME added after verifying with the token is taken at issue-certificate: "
+    "delegated, nothing published by hand") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const TestDomain domain = verifiedDomain("deleg-late", leftovers);
+    const std::string target = cnameAfterVerify(domain, dns);
+    const auto scheduler = startScheduler(delegationScheduler());
+
+    const HttpResult started = issueThroughUnboundCa(domain);
+    REQUIRE_MESSAGE(started.status == 202, started.body);
+    CHECK(started.json()->getValue<bool>("delegated"));
+    CHECK(started.jsonString("validation_method") == "cname");
+    CHECK(started.jsonString("instructions").rfind("Nothing to publish", 0) == 0);
+    CHECK(delegationStatusShown(domain) == "active");
+    // Nothing is published by the test: the scheduler adds the value at the target itself.
+    requireAllActive({domain}, 30s);
+    CHECK(get("/domains/" + domain.id).jsonString("validation_method") == "cname");
+    CHECK(waitFor(5s, [&] { return valuesAtPrimary(target).empty(); }));
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: a CNAME added after the first certificate of a domain verified with the token is "
+    "taken at its next renewal: delegated, nothing published by hand") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const TestDomain domain = verifiedDomain("deleg-late-renew", leftovers);
+    {
+        // The first certificate the token's way: the ACME value published by hand.
+        const auto scheduler = startScheduler();
+        publish(domain, startIssuance(domain));
+        requireAllActive({domain}, 20s);
+        CHECK(scheduler->terminate() == 0);
+    }
+    const std::string target = cnameAfterVerify(domain, dns);
+    execute("UPDATE certificates SET renew_at = now() WHERE domain_id = " + quoted(domain.id));
+    const auto scheduler = startScheduler(delegationScheduler());
+    // Renewed with nobody publishing anything, never waiting for the customer on the way.
+    std::set<std::string> renewalStatuses;
+    const auto renewed = [&] {
+        const auto renewal = get("/domains/" + domain.id).json()->getObject("renewal");
+        if (renewal) renewalStatuses.insert(renewal->getValue<std::string>("status"));
+        return certificateCount(domain) == 2;
+    };
+    REQUIRE_MESSAGE(waitFor(30s, renewed),
+                    get("/domains/" + domain.id).body << "\n"
+                                                      << describe(*scheduler));
+    CHECK(renewalStatuses.count("awaiting_dns") == 0);
+    CHECK(domainStatus(domain) == "active");
+    CHECK(delegationStatusShown(domain) == "active");
+    // The renewal that issued was delegated (the scheduler published its values).
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND status = 'valid' "
+                "AND delegated AND domain_id = " +
+                quoted(domain.id)) == 1);
+    CHECK(waitFor(5s, [&] { return valuesAtPrimary(target).empty(); }));
     CHECK(scheduler->terminate() == 0);
 }
 

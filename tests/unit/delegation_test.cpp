@@ -64,3 +64,22 @@ TEST_CASE("isInZone: strictly below the zone, label boundaries respected") {
         CHECK(isInZone(c.name, c.zone) == c.inside);
     }
 }
+
+TEST_CASE("pointsAtTarget: only a CNAME found at the target, any case, with or without the dot") {
+    const std::string target = "2146ed571a8c1123de37b739af044ee7.acme-delegation.test";
+    auto found = [](const std::string& at) {
+        return CnameLookup{LookupOutcome::Found, DnsName(at), ""};
+    };
+    CHECK(pointsAtTarget(found(target), target));
+    CHECK(pointsAtTarget(found("2146ED571A8C1123DE37B739AF044EE7.Acme-Delegation.TEST."), target));
+    CHECK_FALSE(pointsAtTarget(found("0123456789abcdef0123456789abcdef.acme-delegation.test"),
+                               target));
+    CHECK_FALSE(pointsAtTarget(found("acme.example.net"), target));
+    // No CNAME there, or a lookup that failed: not in place (the caller goes on undelegated).
+    for (const LookupOutcome outcome : {LookupOutcome::NoRecords, LookupOutcome::NxDomain,
+                                        LookupOutcome::ServFail, LookupOutcome::Timeout,
+                                        LookupOutcome::Unreachable, LookupOutcome::Failed}) {
+        CAPTURE(static_cast<int>(outcome));
+        CHECK_FALSE(pointsAtTarget(CnameLookup{outcome, {}, "x"}, target));
+    }
+}
