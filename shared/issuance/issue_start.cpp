@@ -189,15 +189,33 @@ StartedIssuance startIssuance(Database& database, const Config& config,
             throw refused(parseDomainStatus(claim.status).value_or(DomainStatus::Pending));
     }
     const double claimMs = msSince(mark);
+    // The claim removed when the call fails, as a best effort: the database may be what failed
+    // (unavailable, or the domain row locked past DB_LOCK_TIMEOUT). A claim not removed holds
+    // the domain (409) until its lease runs out. True when this call removed it.
     auto dropClaim = [&](std::optional<Poco::Int64> retryIn) {
-        withOrders(database, [&](OrderStore& orders) {
-            orders.dropIssueClaim(orderId, owner, domain.id, retryIn);
-            return true;
-        });
+        try {
+            return withOrders(database, [&](OrderStore& orders) {
+                return orders.dropIssueClaim(orderId, owner, domain.id, retryIn);
+            });
+        } catch (const std::exception& e) {
+            logEvent(LogLevel::Warn, "issue claim not dropped; it holds the domain until its lease "
+                                     "runs out",
+                     {{"domain_id", domain.id}, {"order_id", orderId}, {"detail", errorDetail(e)}});
+            return false;
+        }
+    };
+    // The domain view's checks.caa: the check of the CA that took the order, or of the last one.
+    auto recordCaa = [&](const std::optional<CaaCheck>& caa) {
+        if (caa)
+            withOrders(database, [&](OrderStore& orders) {
+                orders.recordCaaCheck(orderId, owner, caaCheckJson(*caa));
+                return true;
+            });
     };
 
     PlacedOrder placed;
     AcmeAccount* account = nullptr;
+    std::optional<CaaCheck> caa;
     // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
     // issuance/caa_precheck.hpp).
     PersistProbe persist(resolver, domain.id);
@@ -211,19 +229,18 @@ StartedIssuance startIssuance(Database& database, const Config& config,
             placeAtFirstAvailable(
                 database, cas, resolver, domain.id, domain.domainName, persist,
                 [](AcmeAccount&) { return false; },
-                [&](AcmeAccount& at, const CaaCheck& caa) {
+                [&](AcmeAccount& at, const CaaCheck& check) {
                     return at.placeOrder(domain.domainName, "",
                                          orderProfile(domain.profile, at.ca()), [] {},
-                                         persist.question(), caa);
+                                         persist.question(), check);
                 });
-        if (placement.caa)
-            withOrders(database, [&](OrderStore& orders) {
-                orders.recordCaaCheck(orderId, owner, caaCheckJson(*placement.caa));
-                return true;
-            });
-        if (placement.account == nullptr) throw noCaTookIt(placement, domain.id);
+        if (placement.account == nullptr) {
+            recordCaa(placement.caa);
+            throw noCaTookIt(placement, domain.id);
+        }
         account = placement.account;
         placed = placement.placed;
+        caa = placement.caa;
     } catch (const acme::AcmeError& e) {
         logEvent(LogLevel::Warn, "acme order failed",
                  {{"domain_id", domain.id}, {"detail", errorDetail(e)}});
@@ -249,18 +266,35 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     placed.delegated = !config.delegationZone.empty() &&
                        (domain.delegationStatus == "active" || cnameFound);
     placed.persistCheck = persist.checkJson();
+    // RFC 8555 §7.5.2: an order nobody will finish gives its authorizations back (those no
+    // other domain needs, authorization_release.hpp).
+    auto giveBack = [&] {
+        giveBackAuthorizations(database, *account, domain.id, domain.domainName,
+                               heldAuthorizations(placed.challenges), {{"domain_id", domain.id}});
+    };
     mark = std::chrono::steady_clock::now();
-    const bool created = withOrders(database, [&](OrderStore& orders) {
-        return orders.completeIssueClaim(orderId, owner, domain.id, domain.status, placed,
-                                         cnameFound);
-    });
+    bool created = false;
+    try {
+        recordCaa(caa);
+        created = withOrders(database, [&](OrderStore& orders) {
+            return orders.completeIssueClaim(orderId, owner, domain.id, domain.status, placed,
+                                             cnameFound);
+        });
+    } catch (const std::exception& e) {
+        // The CA holds the order and the database did not take it (its error is the answer,
+        // 503 with Retry-After): the claim goes so that the retry may place a new one, and this
+        // order's authorizations go back. Only when the drop removed the claim: a store whose
+        // COMMIT's answer was lost may have stored the order, which the scheduler then finishes.
+        logEvent(LogLevel::Warn, "certificate order placed, not stored",
+                 {{"domain_id", domain.id}, {"order_id", orderId}, {"detail", errorDetail(e)}});
+        if (dropClaim(std::nullopt)) giveBack();
+        throw;
+    }
     const double storeMs = msSince(mark);
     if (!created) {
         // The domain was deleted or moved meanwhile (or the claim outlived its lease): nobody
-        // will finish this order, so it gives its authorizations back (RFC 8555 §7.5.2; those
-        // no other domain needs, authorization_release.hpp).
-        giveBackAuthorizations(database, *account, domain.id, domain.domainName,
-                               heldAuthorizations(placed.challenges), {{"domain_id", domain.id}});
+        // will finish this order.
+        giveBack();
         dropClaim(std::nullopt);
         throw refused(findDomain(database, domainId).status);
     }

@@ -189,7 +189,8 @@ public:
                             const PlacedOrder& placed, bool delegationFound);
     // The claim removed (the CA call failed, or the order is of no use): the domain as it was,
     // except that with `retryInMs` its next issue-certificate waits that long (a CA rate limit).
-    void dropIssueClaim(const std::string& orderId, const std::string& owner,
+    // False when the claim was no longer there as `owner`'s (completed, or abandoned).
+    bool dropIssueClaim(const std::string& orderId, const std::string& owner,
                         const std::string& domainId, std::optional<Poco::Int64> retryInMs);
 
     // Renewal scan: for up to `limit` certificates whose renew_at has come (an index range

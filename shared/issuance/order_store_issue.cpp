@@ -136,22 +136,28 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
     });
 }
 
-void OrderStore::dropIssueClaim(const std::string& orderId, const std::string& owner,
+bool OrderStore::dropIssueClaim(const std::string& orderId, const std::string& owner,
                                 const std::string& domainId, std::optional<Poco::Int64> retryInMs) {
+    bool dropped = false;
     inTransaction(session_, [&] {
-        // The domain first (the lock order of claimIssue).
-        runSql(session_,
-               "UPDATE domains SET issue_retry_at = CASE WHEN $2::bigint IS NULL "
-               "THEN issue_retry_at ELSE greatest(coalesce(issue_retry_at, now()), "
-               "now() + $2::bigint * interval '1 ms') END, "
-               "issue_rate_limited_until = CASE WHEN $2::bigint IS NULL "
-               "THEN issue_rate_limited_until ELSE greatest(coalesce(issue_rate_limited_until, "
-               "now()), now() + $2::bigint * interval '1 ms') END WHERE id = $1",
-               {domainId, retryInMs});
-        runSql(session_, "DELETE FROM acme_orders WHERE id = $1 AND lease_owner = $2",
-               {orderId, owner});
-        return true;
+        // The domain first (the lock order of claimIssue), only when a wait is to be recorded
+        // on it. Without one, the claim's row alone (then the domain view's, by its trigger):
+        // a drop after the domain row stayed locked past DB_LOCK_TIMEOUT must not wait for that
+        // lock again. Nobody else writes a claim within its lease but a domain's delete, whose
+        // cascade takes the order before the view too, so no deadlock.
+        if (retryInMs)
+            runSql(session_,
+                   "UPDATE domains SET issue_retry_at = greatest(coalesce(issue_retry_at, now()), "
+                   "now() + $2::bigint * interval '1 ms'), issue_rate_limited_until = "
+                   "greatest(coalesce(issue_rate_limited_until, now()), "
+                   "now() + $2::bigint * interval '1 ms') WHERE id = $1",
+                   {domainId, *retryInMs});
+        dropped = runSql(session_, "DELETE FROM acme_orders WHERE id = $1 AND lease_owner = $2",
+                         {orderId, owner})
+                      .affected() == 1;
+        return true;  // the wait is recorded either way
     });
+    return dropped;
 }
 
 }  // namespace dnsh

@@ -125,6 +125,8 @@ class AcmeHandler(StandInHandler):
             location = [] if ARGS.bad_answer == "new-order-no-location" else \
                 [("Location", f"{BASE}/order/{n}")]
             self.answer(201, self.new_order(n), location)
+        elif self.path.startswith("/authz/") and json.loads(body).get("payload", "") != "":
+            self.deactivate()  # a read's payload is empty (RFC 8555 §6.3)
         elif self.path.startswith("/authz/"):
             n = int(self.path.rsplit("/", 1)[1])
             self.answer(200, {"status": "pending", "expires": "2099-01-01T00:00:00Z",
