@@ -112,6 +112,21 @@ std::chrono::seconds wholeSeconds(std::chrono::milliseconds wait) {
     return std::chrono::seconds((wait.count() + 999) / 1000);
 }
 
+// Thrown by the SpendBudgetToken handed to `place` when the CA's budget is spent: how long
+// until a token is back. No std::exception: only placeAtFirstAvailable catches it.
+struct BudgetSpent {
+    std::chrono::milliseconds retryAfter;
+};
+
+// The CA passed over because its order budget is spent (README "Order budgets").
+CaPassedOver budgetSpentAt(const AcmeAccount& account, std::chrono::milliseconds retryAfter) {
+    return {account.ca().directoryUrl, FailureCode::CaRateLimited,
+            "our order budget there (" + formatOrderBudget(*account.ca().orderBudget) +
+                ") is spent; the next order in " +
+                std::to_string(wholeSeconds(retryAfter).count()) + " s",
+            wholeSeconds(retryAfter)};
+}
+
 }  // namespace
 
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
@@ -126,6 +141,14 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
         AcmeAccount& account = *candidate;
         const std::string& ca = account.ca().directoryUrl;
         bool spent = false;
+        // One token, at most once per CA; throws BudgetSpent when refused.
+        const SpendBudgetToken spendToken = [&] {
+            if (spent) return;
+            if (const auto decision = spendBudget(database, account)) {
+                if (!decision->granted) throw BudgetSpent{decision->retryAfter};
+                spent = true;
+            }
+        };
         try {
             beforeEachWait();
             // RFC 8659 §3: no order a CA would have to refuse for CAA.
@@ -147,24 +170,12 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                 placement.passedOver.push_back({ca, FailureCode::CaaForbidden, caa.description, {}});
                 continue;
             }
-            if (!exemptFromBudget(account)) {
-                if (const auto decision = spendBudget(database, account)) {
-                    if (!decision->granted) {
-                        placement.passedOver.push_back(
-                            {ca, FailureCode::CaRateLimited,
-                             "our order budget there (" +
-                                 formatOrderBudget(*account.ca().orderBudget) +
-                                 ") is spent; the next order in " +
-                                 std::to_string(wholeSeconds(decision->retryAfter).count()) + " s",
-                             wholeSeconds(decision->retryAfter)});
-                        continue;
-                    }
-                    spent = true;
-                }
-            }
-            placement.placed = place(account, caa);
+            if (!exemptFromBudget(account)) spendToken();
+            placement.placed = place(account, caa, spendToken);
             placement.account = &account;
             return placement;
+        } catch (const BudgetSpent& refused) {
+            placement.passedOver.push_back(budgetSpentAt(account, refused.retryAfter));
         } catch (const acme::AcmeError& e) {
             beforeEachWait();  // the give-back below asks the CA again
             giveBackAbandonedOrder(database, account, domainId, domainName, e);

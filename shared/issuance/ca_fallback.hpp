@@ -62,14 +62,23 @@ struct CaPlacement {
     std::string describe() const;
 };
 
+// Spends one token of the CA's order budget for an order that was exempt from it there
+// (`exemptFromBudget`) and goes out without that exemption after all: a renewal's newOrder sent
+// again without `replaces`, which the CA counts. Nothing when the CA has no budget. When the
+// budget is spent it throws, and the CA is passed over as rate-limited, as when it was spent up
+// front; the token comes back as that of any order the CA surely did not create.
+using SpendBudgetToken = std::function<void()>;
+
 // The order placed at one CA, given its CAA precheck.
-using PlaceOrderAt = std::function<PlacedOrder(AcmeAccount&, const CaaCheck&)>;
+using PlaceOrderAt =
+    std::function<PlacedOrder(AcmeAccount&, const CaaCheck&, const SpendBudgetToken&)>;
 
 // Tries each CA in turn: its CAA precheck (RFC 8659; `persist` tells where dns-persist-01 could
 // validate a name, RFC 8657 §4), its order budget (a CA with ..._ORDER_BUDGET spent is passed
 // over as rate-limited; `exemptFromBudget` says whether the order at that CA is a renewal sent
 // with ARI `replaces`, which Let's Encrypt does not count), then `place` at it with that check
-// (placeOrder answers only with the methods it allows). An AcmeError of a kind listed above
+// (placeOrder answers only with the methods it allows) and the means to spend the token after
+// all (SpendBudgetToken). An AcmeError of a kind listed above
 // passes over to the next CA; any other error is thrown. A failed order gives its budget token
 // back only when the CA surely created none: not when newOrder's answer was lost, nor when what
 // followed newOrder failed (OrderAbandonedError; that order's authorizations are given back).

@@ -229,7 +229,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
             placeAtFirstAvailable(
                 database, cas, resolver, domain.id, domain.domainName, persist,
                 [](AcmeAccount&) { return false; },
-                [&](AcmeAccount& at, const CaaCheck& check) {
+                [&](AcmeAccount& at, const CaaCheck& check, const SpendBudgetToken&) {
                     return at.placeOrder(domain.domainName, "",
                                          orderProfile(domain.profile, at.ca()), [] {},
                                          persist.question(), check);

@@ -88,10 +88,12 @@ bool cnameAddedSinceVerify(StepContext& context, const PlacedOrder& placed) {
 // holds that certificate as replaced (alreadyReplaced: another order of ours replaced it, say one
 // a restored database no longer knows) still issues for the names, so the order is placed again
 // without `replaces`, once: that second newOrder names no certificate and cannot be refused so.
-// `replaces` is left as what the placed order sent. `caa`: the CA's precheck.
+// Nor is it exempt from the CA's rate limit on new orders: it spends a token of the order budget
+// first (`spendToken`; a spent budget passes the CA over, as for any order). `replaces` is left
+// as what the placed order sent. `caa`: the CA's precheck.
 PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
                                 std::string& replaces, PersistProbe& persist,
-                                const CaaCheck& caa) {
+                                const CaaCheck& caa, const SpendBudgetToken& spendToken) {
     const StoredOrder& order = context.order();
     auto keepLease = [&] { context.keepLease(); };
     const OrderProfile profile = orderProfile(order.domainProfile, account.ca());
@@ -110,6 +112,7 @@ PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
                  fields);
     }
     replaces.clear();
+    spendToken();
     return account.placeOrder(order.domainName, "", profile, keepLease, persist.question(), caa);
 }
 
@@ -170,7 +173,8 @@ StepResult placeOrderStep(StepContext& context) {
     // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
     // issuance/caa_precheck.hpp): a renewal picks it again only while CAA still lists it.
     PersistProbe persist(context.parts().resolver, order.domainId);
-    // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it). The
+    // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it); sent
+    // again without it, it does (placeNamingReplaced). The
     // lease is extended before each CA and each of its CAA lookups: however many CAs and names
     // there are, and however slow their DNS, the step ends while the order is still ours.
     const CaPlacement placement = placeAtFirstAvailable(
@@ -180,8 +184,8 @@ StepResult placeOrderStep(StepContext& context) {
             replaces = replacesAt(context, at);
             return !replaces.empty();
         },
-        [&](AcmeAccount& at, const CaaCheck& caa) {
-            return placeNamingReplaced(context, at, replaces, persist, caa);
+        [&](AcmeAccount& at, const CaaCheck& caa, const SpendBudgetToken& spendToken) {
+            return placeNamingReplaced(context, at, replaces, persist, caa, spendToken);
         },
         [&context] { context.keepLease(); });
     if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));

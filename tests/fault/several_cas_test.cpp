@@ -393,6 +393,59 @@ TEST_CASE("order budget: a renewal sent with ARI replaces spends none of it") {
     CHECK(certificateCa(other) == fallbackCa());
 }
 
+TEST_CASE("order budget: a renewal the first CA refuses as alreadyReplaced needs a token there "
+          "to be ordered again without replaces; none left, it goes to the second") {
+    Leftovers leftovers;
+    TempDir dir;
+    const std::string file = budgetFile(dir, "1/1h", true);
+    resetBudget();
+    const TestDomain domain = verifiedDomain("budget-replaced", leftovers);
+    const ApiServer api("budget-replaced", severalCas(file));
+    const auto scheduler = startScheduler(severalCas(file));
+    publish(domain, issuedAt(api, domain));
+    requireAllActive({domain}, 40s);
+    REQUIRE(certificateCa(domain) == primaryCa());
+    const std::string first = scalar("SELECT id FROM certificates WHERE superseded_at IS NULL "
+                                     "AND domain_id = " + quoted(domain.id));
+    // Renewed with replaces = first (exempt from the budget): the first CA now holds `first` as
+    // replaced (tests/e2e/ari_test.cpp).
+    REQUIRE(renewed(domain, *scheduler) == primaryCa());
+
+    // A second renewal of `first`, as after a database restored to before the first one, with
+    // the first CA's budget spent: its newOrder with replaces is refused as alreadyReplaced, and
+    // the one without replaces that follows is counted by the CA like any other.
+    spendBudgetPerHour(1);
+    execute("INSERT INTO acme_orders (id, domain_id, kind, step, replaces_certificate_id, "
+            "next_attempt_at) VALUES (replace(gen_random_uuid()::text, '-', ''), " +
+            quoted(domain.id) + ", 'renewal', 'place_order', " + quoted(first) + ", now())");
+    const std::string placedAt =
+        "SELECT coalesce(max(a.directory_url), '') FROM acme_orders o JOIN acme_accounts a ON "
+        "a.id = o.account_id WHERE o.status = 'pending' AND o.replaces_certificate_id = " +
+        quoted(first) + " AND o.domain_id = " + quoted(domain.id);
+    std::string ca;
+    REQUIRE_MESSAGE(waitFor(20s, [&] { return !(ca = scalar(placedAt)).empty(); }),
+                    statusSummary({domain}) << "\n" << describe(*scheduler));
+    INFO(scheduler->log());
+    CHECK(scheduler->log().find("already replaced; ordering without replaces") !=
+          std::string::npos);
+    // Before: placed at the first CA without replaces, no token spent (none was left), so past
+    // the budget the CA's own rate limit counts.
+    REQUIRE(ca == fallbackCa());
+    CHECK(count("SELECT count(*) FROM ca_order_budgets WHERE tokens < 1 AND directory_url = " +
+                quoted(primaryCa())) == 1);
+    // The order completes at the second CA.
+    const std::string value = scalar(
+        "SELECT c.txt_value FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+        "WHERE o.status = 'pending' AND o.replaces_certificate_id = " + quoted(first) +
+        " AND o.domain_id = " + quoted(domain.id) + " LIMIT 1");
+    publish(domain, value);
+    CHECK(waitFor(40s, [&] {
+        return scalar("SELECT ca FROM certificates WHERE domain_id = " + quoted(domain.id) +
+                      " ORDER BY created_at DESC LIMIT 1") == fallbackCa();
+    }));
+    resetBudget();
+}
+
 TEST_CASE("order budget: a renewal at one CA with its budget spent waits until an order is back") {
     Leftovers leftovers;
     TempDir dir;
