@@ -31,12 +31,13 @@ StepResult expiredOrder(const StoredOrder& order) {
 namespace {
 
 // The step the order is in. An order past the CA's expiry cannot be finished: a fresh one (new
-// values to publish), a bounded number of times. Not before await_order has read it: the CA may
-// have issued it before its expiry, and that certificate is fetched, not thrown away.
+// values to publish), a bounded number of times. Not before finalize or await_order has read
+// it: the CA may have accepted a finalize whose answer was lost and issued before the expiry,
+// and that certificate is fetched, not thrown away (a second order would be issued twice).
 StepResult runStep(StepContext& context) {
     const StoredOrder& order = context.order();
     if (order.expired && order.step != OrderStep::PlaceOrder &&
-        order.step != OrderStep::AwaitOrder)
+        order.step != OrderStep::Finalize && order.step != OrderStep::AwaitOrder)
         return expiredOrder(order);
     switch (order.step) {
         case OrderStep::PlaceOrder:

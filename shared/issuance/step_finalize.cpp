@@ -9,7 +9,15 @@ StepResult finalizeStep(StepContext& context) {
     const Pkey& key = context.certificateKey();
     // Read before writing: after a lost answer to finalize (never re-sent) the order shows
     // whether the CA took it.
-    const acme::Order current = context.ca([&] { return context.client().getOrder(order.orderUrl); });
+    const acme::Order current =
+        context.ca([&] { return context.client().getOrder(order.orderUrl); });
+    // Finalize already happened (a lost answer, a restart): awaitOrderStep downloads what the
+    // CA issued, also past the order's expiry. Else an expired order cannot be finalized
+    // (RFC 8555 §7.1.6: it is invalid): replaced, not failed for the status it shows.
+    if (current.status == acme::OrderStatus::Processing ||
+        current.status == acme::OrderStatus::Valid)
+        return moveOn(OrderStep::AwaitOrder);
+    if (order.expired) return expiredOrder(order);
     switch (current.status) {
         case acme::OrderStatus::Ready:
             context.ca([&] {
@@ -23,9 +31,6 @@ StepResult finalizeStep(StepContext& context) {
             // the order expires (a week at some CAs).
             return waitForCa(context, current.retryAfter, StepLabel::Finalize,
                              "make the order ready");
-        case acme::OrderStatus::Processing:
-        case acme::OrderStatus::Valid:
-            break;  // finalize already happened (before a restart)
         default:
             return failOrder(FailureCode::CaInvalid,
                              "the CA marked the order " +

@@ -4,10 +4,11 @@
 // (24 h) from the step's start, not failed at POLL_TIMEOUT (some CAs take hours); past
 // POLL_TIMEOUT as often as the CA's Retry-After says (up to an hour), not every POLL_INTERVAL;
 // past its expiry it is read once more, downloaded if the CA issued it, else replaced by a fresh
-// order; an order newOrder gave no expiry still fails at POLL_TIMEOUT, its valid authorization
-// kept. The cases set the step's clock back past POLL_TIMEOUT after the CA's first "processing"
-// answer to an order poll, as if the CA had been issuing for hours (ZeroSSL answers Retry-After
-// up to 86400 on a processing order).
+// order (so is an order still in finalize whose answer was lost: read first, found issued,
+// downloaded); an order newOrder gave no expiry still fails at POLL_TIMEOUT, its valid
+// authorization kept. The await_order cases set the step's clock back past POLL_TIMEOUT after
+// the CA's first "processing" answer to an order poll, as if the CA had been issuing for hours
+// (ZeroSSL answers Retry-After up to 86400 on a processing order).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -167,6 +168,34 @@ TEST_CASE("CA protocol: an order the CA issued is downloaded, not replaced, when
     // The CA issued it: read first, downloaded and stored. Before, it was replaced by a fresh
     // order without asking (new values to publish) and the certificate was never fetched.
     requireAllActive({domain}, 30s);
+    CHECK(ca.requests("POST", "/cert/") == 1);
+    CHECK(ca.requests("POST", "/order-plz") == 1);
+    CHECK(count("SELECT count(*) " + ordersOf(domain) + " AND status = 'replaced'") == 0);
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE("CA protocol: an order whose finalize answer was lost is downloaded, not replaced, "
+          "when its expiry passed before the next attempt") {
+    Leftovers leftovers;
+    // The CA takes finalize and issues; its answer is lost (the connection closed), so the step
+    // stays finalize and is retried POLL_INTERVAL (5 s) later. The order is valid by then.
+    StalledCa ca({"--stall", "none", "--processing-polls", "0", "--lose-finalize-answer"});
+    const TestDomain domain = verifiedDomain("ca-issuing-lost-finalize", leftovers);
+    const auto scheduler = startIssuance(domain, Env{{"ACME_DIRECTORY", ca.directory()},
+                                                     {"POLL_INTERVAL", "5s"},
+                                                     {"POLL_TIMEOUT", "1m"}});
+    REQUIRE_MESSAGE(waitFor(30s, [&] { return ca.requests("LOST", "/finalize/") == 1; }, 20ms),
+                    describe(ca.process()) << "\n" << describe(*scheduler));
+    // Its expiry passes before that attempt, as over a long outage or a scheduler killed
+    // before it recorded the step.
+    execute("UPDATE acme_orders SET expires_at = now() - interval '1 second' WHERE domain_id = " +
+            quoted(domain.id));
+    REQUIRE_MESSAGE(ca.requests("POST", "/order/") == 1,  // the read before finalize (ready)
+                    "the order was read again before its expiry was set back");
+    // Read first, found valid, downloaded and stored. Before, runStep replaced it unread
+    // ("acme order expired"): a second newOrder, new values to publish, no certificate.
+    requireAllActive({domain}, 30s);
+    CHECK(ca.requests("POST", "/finalize/") == 1);
     CHECK(ca.requests("POST", "/cert/") == 1);
     CHECK(ca.requests("POST", "/order-plz") == 1);
     CHECK(count("SELECT count(*) " + ordersOf(domain) + " AND status = 'replaced'") == 0);

@@ -27,7 +27,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--trickle S] [--no-profiles]
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
                 [--processing-polls N] [--no-profiles] [--user-action-required]
-                [--authorization-error STATUS] [--order-never-ready]
+                [--authorization-error STATUS] [--order-never-ready] [--lose-finalize-answer]
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
                 [--long-strings] [--bad-answer WHAT]
@@ -46,6 +46,11 @@ authorization invalid once its dns-01 challenge is answered, the challenge's err
 
 With --order-never-ready the order stays "pending" after its authorization is valid (RFC 8555
 §7.1.6 says it becomes "ready"): a CA that never lets it be finalized.
+
+With --lose-finalize-answer finalize is acted on (the CSR signed, the order "processing" and
+then valid as above) and its connection closed without an answer, printed as "LOST PATH
+t=<seconds>" after its "POST PATH" line: a finalize the CA took whose answer was lost
+(tests/fault/ca_issuing_test.cpp).
 
 With --authorization-error STATUS newOrder still creates the order (201), but reading its
 authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem.

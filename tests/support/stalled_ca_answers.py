@@ -224,6 +224,11 @@ class AcmeHandler(StandInHandler):
                 csr = json.loads(b64url_decode(json.loads(body)["payload"]))["csr"]
                 CERTIFICATES[n] = sign_csr(b64url_decode(csr))
                 FINALIZED[n] = 0
+                if ARGS.lose_finalize_answer:
+                    # Taken, then lost on the way back: the client cannot know which.
+                    self.log_request_line("LOST")
+                    self.close_connection = True
+                    return True
                 order["status"] = "processing"
                 # RFC 8555 §7.4: the updated order, and no Location header.
                 self.answer(200, order, retry_after_header())

@@ -53,6 +53,9 @@ def parse_args():
     parser.add_argument("--order-never-ready", action="store_true",
                         help="--stall none: the order stays pending once its authorization "
                              "is valid")
+    parser.add_argument("--lose-finalize-answer", action="store_true",
+                        help="--stall none: finalize is acted on (the certificate issued) and "
+                             "its connection closed unanswered")
     parser.add_argument("--authorization-error", type=int, default=0,
                         help="the status reading an authorization answers (0: none)")
     parser.add_argument("--rate-limit-new-order", metavar="SECONDS|past|none",
