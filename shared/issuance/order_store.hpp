@@ -201,11 +201,12 @@ public:
     // RFC 9773 re-fetches: up to `limit` certificates whose ari_next_fetch_at has come, each
     // held for `holdMs` (SKIP LOCKED) so replicas do not fetch the same one.
     std::vector<AriDue> claimAriFetches(int limit, Poco::Int64 holdMs);
-    // The CA's suggestion: renew_at moves to `renewAtEpochMs` (unless a renewal already runs;
-    // after a failed renewal no earlier than its retry) and the next fetch is `nextFetchMs` from
-    // now. Returns renew_at as stored now (ms since the epoch): none while a renewal runs or
-    // once the certificate is superseded (or gone with its domain). Locks the domain's row
-    // first, in one transaction with the write (order_sql::lockDomain's lock order).
+    // The CA's suggestion: renew_at moves to `renewAtEpochMs`, at the latest overdue_at (unless
+    // a renewal already runs; after a failed renewal no earlier than its retry) and the next
+    // fetch is `nextFetchMs` from now. Returns renew_at as stored now (ms since the epoch): none
+    // while a renewal runs or once the certificate is superseded (or gone with its domain).
+    // Locks the domain's row first, in one transaction with the write (order_sql::lockDomain's
+    // lock order).
     std::optional<Poco::Int64> recordAri(const std::string& certificateId,
                                          std::optional<Poco::Int64> renewAtEpochMs,
                                          Poco::Int64 nextFetchMs);

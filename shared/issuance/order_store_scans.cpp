@@ -76,14 +76,16 @@ std::optional<Poco::Int64> OrderStore::recordAri(const std::string& certificateI
         // A renewal that failed keeps the retry time fail() set (its backoff, or the day's wait
         // after a lost delegation): a window that has come does not start it sooner, a later
         // one moves it later. A certificate a renewal has replaced meanwhile (superseded while
-        // its renewalInfo was fetched) is left alone: nothing about it is due any more.
+        // its renewalInfo was fetched) is left alone: nothing about it is due any more. The
+        // CA's time is never taken past overdue_at, the certificate's last tenth (askRenewalInfo
+        // says why, and warns; here for every caller): one after its expiry would let it lapse.
         const SqlRows rows = runSql(
             session_,
             "UPDATE certificates SET "
             "renew_at = CASE WHEN renew_at IS NULL OR $2::bigint < 0 THEN renew_at "
             "  WHEN renewal_failures > 0 "
-            "  THEN greatest(renew_at, to_timestamp($2::bigint / 1000.0)) "
-            "  ELSE to_timestamp($2::bigint / 1000.0) END, "
+            "  THEN greatest(renew_at, least(to_timestamp($2::bigint / 1000.0), overdue_at)) "
+            "  ELSE least(to_timestamp($2::bigint / 1000.0), overdue_at) END, "
             "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' "
             "WHERE id = $1 AND superseded_at IS NULL "
             "RETURNING (extract(epoch FROM renew_at) * 1000)::bigint AS renew_at_ms",

@@ -1,15 +1,65 @@
 #include "issuance/renewal_info.hpp"
 
+#include <Poco/DateTime.h>
+#include <Poco/DateTimeFormat.h>
+#include <Poco/DateTimeFormatter.h>
+#include <Poco/DateTimeParser.h>
+#include <Poco/Timestamp.h>
+
 #include <algorithm>
 #include <chrono>
 
+#include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
 #include "domain/domain_repository.hpp"
+#include "issuance/renewal_time.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
 
 using std::chrono::milliseconds;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+Clock::time_point fromRfc3339(const std::string& text) {
+    int timeZoneDifferential = 0;
+    const Poco::Timestamp at =
+        Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FORMAT, text,
+                                    timeZoneDifferential)
+            .timestamp();
+    return Clock::time_point(std::chrono::microseconds(at.epochMicroseconds()));
+}
+
+std::string rfc3339(Clock::time_point at) {
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count();
+    return Poco::DateTimeFormatter::format(Poco::Timestamp(micros),
+                                           Poco::DateTimeFormat::ISO8601_FORMAT);
+}
+
+// RFC 9773 §4.2 leaves the time to the client ("at a time of their choosing based on the
+// suggested renewal window"), and nothing in it asks for one past the certificate's expiry. A
+// window later than its last tenth (after its expiry even: a CA's bug, a stale answer of a cache
+// in front of it) would let it lapse with no renewal tried and none failed to retry: it is
+// renewed then at the latest (latestRenewal), the CA's window named in a warning.
+Clock::time_point renewalTimeIn(const acme::RenewalWindow& window, const std::string& leafPem,
+                                const std::string& certId) {
+    const Clock::time_point picked = acme::pickRenewalTime(window, randomUnit());
+    const IssuedCertificate certificate = parseCertificateChain(leafPem);
+    const Clock::time_point latest =
+        latestRenewal(fromRfc3339(certificate.notAfter), certificate.lifetime);
+    if (picked <= latest) return picked;
+    logEvent(LogLevel::Warn, "renewalInfo window too late; renewing earlier",
+             {{"cert_id", certId},
+              {"window_start", rfc3339(window.start)},
+              {"window_end", rfc3339(window.end)},
+              {"expires_at", certificate.notAfter},
+              {"renew_at", rfc3339(latest)}});
+    return latest;
+}
+
+}  // namespace
 
 // A CA that did not answer, failed or rate-limited us would most likely do the same to the next
 // certificate of the batch: in a mass revocation, an overloaded CA is not sent 19 more requests
@@ -26,10 +76,11 @@ std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string&
     }
     AriAdvice advice;
     try {
-        const acme::HttpReply reply = client.getRenewalInfo(acme::ariCertId(leafPem));
+        const std::string certId = acme::ariCertId(leafPem);
+        const acme::HttpReply reply = client.getRenewalInfo(certId);
         const acme::RenewalWindow window = acme::parseRenewalInfo(reply.body);
         advice.renewAtEpochMs = std::chrono::duration_cast<milliseconds>(
-                                    acme::pickRenewalTime(window, randomUnit()).time_since_epoch())
+                                    renewalTimeIn(window, leafPem, certId).time_since_epoch())
                                     .count();
         advice.nextFetchMs = std::min<milliseconds>(acme::ariRetryAfter(reply.retryAfter), maxWait)
                                  .count();

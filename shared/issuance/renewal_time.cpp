@@ -15,4 +15,10 @@ std::chrono::milliseconds renewBeforeExpiry(const RenewBefore& renewBefore,
     return milliseconds(static_cast<milliseconds::rep>(std::max(before, 0.0)));
 }
 
+std::chrono::system_clock::time_point latestRenewal(std::chrono::system_clock::time_point notAfter,
+                                                    std::chrono::seconds lifetime) {
+    // Whole milliseconds, as PostgreSQL computes overdue_at from the stored dates.
+    return notAfter - std::chrono::milliseconds(lifetime) / 10;
+}
+
 }  // namespace dnsh

@@ -14,4 +14,10 @@ namespace dnsh {
 std::chrono::milliseconds renewBeforeExpiry(const RenewBefore& renewBefore,
                                             std::chrono::milliseconds lifetime, double uniform01);
 
+// The latest a certificate expiring at `notAfter` is renewed whatever a CA's renewalInfo window
+// says: when the last tenth of its `lifetime` begins (certificates.overdue_at, migration 007,
+// from which dnsh_renewals_overdue counts it; RENEW_BEFORE's default renews at a third).
+std::chrono::system_clock::time_point latestRenewal(std::chrono::system_clock::time_point notAfter,
+                                                    std::chrono::seconds lifetime);
+
 }  // namespace dnsh

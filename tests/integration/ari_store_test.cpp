@@ -1,6 +1,7 @@
 // What the scheduler stores from a CA's renewalInfo (RFC 9773), on a scratch database through
-// OrderStore: a renewal that failed keeps its retry time, and a certificate a renewal replaced
-// while its renewalInfo was being fetched is not fetched again.
+// OrderStore: a renewal that failed keeps its retry time, a certificate a renewal replaced
+// while its renewalInfo was being fetched is not fetched again, and a window after the
+// certificate's expiry renews it no later than its last tenth (overdue_at).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -130,4 +131,31 @@ TEST_CASE("ari store: a certificate replaced while its renewalInfo was fetched i
         return OrderStore(session).claimAriFetches(10, kHourMs);
     });
     CHECK(again.empty());
+}
+
+TEST_CASE("ari store: a window after the certificate's expiry renews it when its last tenth "
+          "begins, not after it expired") {
+    ScratchDatabase scratch("dnsh_ari_store");
+    scratch.migrate();
+    // 90 days issued 60 days ago: it expires in 30 days, its last tenth (overdue_at) begins in 21.
+    const std::string certificateId = certificateDueForAri(scratch);
+    const Poco::Int64 afterExpiry = nowEpochMs() + 31 * 24 * kHourMs;
+    const auto stored = scratch.database().withSession([&](Poco::Data::Session& session) {
+        return OrderStore(session).recordAri(certificateId, afterExpiry, kHourMs);
+    });
+    const std::string where = " FROM certificates WHERE id = '" + certificateId + "'";
+    // RFC 9773 §4.2 leaves the time to the client. Before, renew_at was the window's, a day
+    // after expires_at: nothing renewed it before it expired.
+    CHECK(scratch.text("SELECT (renew_at = overdue_at AND renew_at < expires_at)::text" + where) ==
+          "true");
+    CHECK(stored == renewAtMs(scratch, certificateId));
+
+    // After a failed renewal too: its retry, if later, stands; the window cannot pass overdue_at.
+    scratch.run("UPDATE certificates SET renewal_failures = 1, "
+                "renew_at = now() + interval '1 hour' WHERE id = '" + certificateId + "'");
+    scratch.database().withSession([&](Poco::Data::Session& session) {
+        OrderStore(session).recordAri(certificateId, afterExpiry, kHourMs);
+        return true;
+    });
+    CHECK(scratch.text("SELECT (renew_at = overdue_at)::text" + where) == "true");
 }

@@ -100,9 +100,12 @@ With --renewal-info ANSWERS the directory offers renewalInfo (RFC 9773 §4.1), t
 issued carry an Authority Key Identifier (the CertID names it), and the renewalInfo requests
 about each certificate are answered in turn by the comma-separated ANSWERS, the last one
 repeated: "window" a RenewalInfo object (§4.2) whose window starts in an hour and lasts an
-hour, with Retry-After: 21600 (§4.2's example); "STATUS" or "STATUS:SECONDS" an error answer with
-that status (a rateLimited problem for 429, serverInternal for 5xx, malformed otherwise) and
-Retry-After: SECONDS when given. "503:60,window": a CA overloaded for a minute, then its window.
+hour, with Retry-After: 21600 (§4.2's example); "after-expiry" the same window two days ahead,
+after the end of the certificate (its certificates last a day: a CA's bug, or a stale answer
+from a cache; tests/fault/ari_window_clamp_test.cpp); "STATUS" or "STATUS:SECONDS" an error
+answer with that status (a rateLimited problem for 429, serverInternal for 5xx, malformed
+otherwise) and Retry-After: SECONDS when given. "503:60,window": a CA overloaded for a minute,
+then its window.
 """
 import os
 import sys

@@ -74,8 +74,9 @@ class AcmeHandler(StandInHandler):
             asked = RENEWAL_INFO_ASKED.get(self.path, 0)
             RENEWAL_INFO_ASKED[self.path] = asked + 1
         status, retry_after = answers[min(asked, len(answers) - 1)]
-        if status == "window":
-            start = time.time() + 3600
+        if status in ("window", "after-expiry"):
+            # after-expiry: two days ahead, past the end of any certificate it issued (a day).
+            start = time.time() + (3600 if status == "window" else 2 * 86400)
             window = {"suggestedWindow": {"start": rfc3339(start), "end": rfc3339(start + 3600)}}
             if ARGS.long_strings:
                 window["explanationURL"] = "https://stand-in.test/ari/" + "a" * LONG_BYTES

@@ -11,16 +11,18 @@ def rate_limit_retry_after(value):
 
 
 def renewal_info_answers(value):
-    """--renewal-info's value: "window", "STATUS" or "STATUS:SECONDS", comma-separated."""
+    """--renewal-info's value: "window", "after-expiry", "STATUS" or "STATUS:SECONDS",
+    comma-separated."""
     answers = []
     for answer in value.split(","):
-        if answer == "window":
-            answers.append(("window", None))
+        if answer in ("window", "after-expiry"):
+            answers.append((answer, None))
             continue
         status, _, seconds = answer.partition(":")
         if not (status.isascii() and status.isdigit() and 400 <= int(status) <= 599) or (
                 seconds and not (seconds.isascii() and seconds.isdigit())):
-            raise argparse.ArgumentTypeError('"window", STATUS or STATUS:SECONDS, comma-separated')
+            raise argparse.ArgumentTypeError(
+                '"window", "after-expiry", STATUS or STATUS:SECONDS, comma-separated')
         answers.append((int(status), seconds or None))
     return answers
 
@@ -63,8 +65,9 @@ def parse_args():
                         help="newOrder answers 429 rateLimited with this Retry-After: delay-"
                              "seconds, an HTTP-date an hour ago (past), or none")
     parser.add_argument("--renewal-info", metavar="ANSWERS", type=renewal_info_answers,
-                        help="offer renewalInfo and answer it in turn: window, STATUS or "
-                             "STATUS:RETRY_AFTER, comma-separated, the last one repeated")
+                        help="offer renewalInfo and answer it in turn: window, after-expiry, "
+                             "STATUS or STATUS:RETRY_AFTER, comma-separated, the last one "
+                             "repeated")
     parser.add_argument("--noisy-problem", choices=["new-order", "authorization"],
                         help="newOrder's problem, or the authorization's challenge error once "
                              "answered, about 900 KiB of control bytes")
