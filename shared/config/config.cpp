@@ -182,6 +182,7 @@ Config loadConfig(const EnvironmentLookup& lookup, const std::string& resolvConf
     };
     text("SERVER_ADDR", config.serverAddr);
     text("DATABASE_URL", config.databaseUrl);
+    config_variables::checkDatabaseUrl(config.databaseUrl);
     config.cas = loadCaSettings(lookup);
     config.acmeDirectory = config.cas.front().directoryUrl;
     config.acmeCaBundle = config.cas.front().caBundle;

@@ -1,6 +1,7 @@
 #pragma once
-// Between loadConfig's files only (config.cpp, database_limits.cpp): reading one variable, and
-// the DB_* settings loadConfig takes from database_limits.cpp.
+// Between loadConfig's files only (config.cpp, database_limits.cpp, database_url.cpp): reading
+// one variable, the DB_* settings loadConfig takes from database_limits.cpp, and DATABASE_URL's
+// check.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -25,5 +26,10 @@ std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, cons
 // Config::databaseLimits: DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, DB_KEEPALIVE_IDLE,
 // DB_KEEPALIVE_INTERVAL, DB_KEEPALIVE_COUNT and DATABASE_PREPARE; the defaults where unset.
 DatabaseLimits databaseLimitsVariables(const EnvironmentLookup& lookup);
+
+// Throws ConfigError, naming the keyword (never the value: it may be the password), when a value
+// of `databaseUrl` holds a space: the PostgreSQL connector of Poco 1.11, which every Database
+// session goes through, cannot pass one to libpq. A URL libpq cannot parse passes here.
+void checkDatabaseUrl(const std::string& databaseUrl);
 
 }  // namespace dnsh::config_variables

@@ -121,7 +121,9 @@ Poco::Data::Session& Database::session() {
             "SET statement_timeout = " + std::to_string(limits_.statementTimeout.count()) +
                 "; SET lock_timeout = " + std::to_string(limits_.lockTimeout.count()));
     } catch (const Poco::Exception& e) {
-        unavailable(e.displayText());
+        // libpq's words, as Poco passes them on: a connection string Poco mangled (a value with
+        // a space, which loadConfig refuses) makes them quote the piece after it, the password.
+        unavailable(redactConnectionError(e.displayText()));
     } catch (const std::invalid_argument& e) {
         // The operator learns what is wrong from the log (redacted: DATABASE_URL may hold a
         // password); a client only that something is, never the URL or libpq's words about it.
