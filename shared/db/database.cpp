@@ -80,11 +80,30 @@ std::string connectFailure(const std::string& connection, PGPing ping,
     return line.empty() ? what : std::string(what) + ": " + line;
 }
 
+// PGCONNECT_TIMEOUT's seconds when it is a whole number of at least 1; else 3 (libpq would wait
+// for ever on 0, and refuse every connection on anything that is not a number).
+std::string connectTimeoutSeconds() {
+    const char* value = std::getenv("PGCONNECT_TIMEOUT");
+    const std::string seconds = value ? value : "";
+    const bool valid = !seconds.empty() && seconds.size() <= 9 &&
+                       seconds.find_first_not_of("0123456789") == std::string::npos &&
+                       std::stol(seconds) >= 1;
+    return valid ? seconds : "3";
+}
+
 }  // namespace
 
 std::string libpqConnectionString(const std::string& databaseUrl, const DatabaseLimits& limits) {
     defaultConnectTimeoutOnce();
-    return withKeepalives(toKeyValueConnectionString(databaseUrl), limits);
+    std::string connection = withKeepalives(toKeyValueConnectionString(databaseUrl), limits);
+    // Poco 1.11's connector puts connect_timeout=<its login timeout, 60 s> into every string it
+    // opens (PostgreSQL::SessionImpl::open), and libpq takes a string's parameter over
+    // PGCONNECT_TIMEOUT: a host that drops packets cost 60 s per connection. So the string
+    // says it, unless the URL does (Poco keeps the string's own over its default).
+    if ((" " + connection).find(" connect_timeout=") == std::string::npos)
+        connection += (connection.empty() ? "" : " ") + std::string("connect_timeout='") +
+                      connectTimeoutSeconds() + "'";
+    return connection;
 }
 
 void setTransactionTimeouts(Poco::Data::Session& session, std::chrono::milliseconds statement,

@@ -82,8 +82,10 @@ std::string withKeepalives(const std::string& keyValue, const DatabaseLimits& li
 
 // What every connection of the programs hands to libpq (Poco's sessions and the raw ones, the
 // edge agent's): `databaseUrl` as key=value (toKeyValueConnectionString) with the keepalives of
-// `limits` (withKeepalives); and, the first time, PGCONNECT_TIMEOUT set to 3 s in this process's
-// environment unless it is set (README "PostgreSQL failover"). Throws std::invalid_argument, as
+// `limits` (withKeepalives) and, unless the URL sets one, connect_timeout: PGCONNECT_TIMEOUT's
+// whole seconds, 3 when it is unset, 0 or not a number (Poco's connector would otherwise put its
+// own 60 s there). The first time, PGCONNECT_TIMEOUT is set to 3 s in this process's environment
+// unless it is set (README "PostgreSQL failover"). Throws std::invalid_argument, as
 // connectionParameters.
 std::string libpqConnectionString(const std::string& databaseUrl, const DatabaseLimits& limits);
 

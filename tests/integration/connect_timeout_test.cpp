@@ -1,0 +1,103 @@
+// PGCONNECT_TIMEOUT bounds every host of a multi-host DATABASE_URL for Poco's sessions too (README
+// "PostgreSQL failover"): Poco 1.11's connector puts connect_timeout=60 into the string it hands
+// libpq unless the string has its own, so a first host that never answers cost a minute per
+// connection after libpq's ping had taken 3 s.
+#include <Poco/Net/ServerSocket.h>
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <future>
+#include <optional>
+#include <string>
+
+#include "db/database.hpp"
+#include "db/sql.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// PGCONNECT_TIMEOUT for the case's duration.
+class ScopedConnectTimeout {
+public:
+    explicit ScopedConnectTimeout(const std::string& seconds) {
+        if (const char* old = ::getenv("PGCONNECT_TIMEOUT")) previous_ = old;
+        ::setenv("PGCONNECT_TIMEOUT", seconds.c_str(), 1);
+    }
+    ~ScopedConnectTimeout() {
+        if (previous_)
+            ::setenv("PGCONNECT_TIMEOUT", previous_->c_str(), 1);
+        else
+            ::unsetenv("PGCONNECT_TIMEOUT");
+    }
+    ScopedConnectTimeout(const ScopedConnectTimeout&) = delete;
+    ScopedConnectTimeout& operator=(const ScopedConnectTimeout&) = delete;
+
+private:
+    std::optional<std::string> previous_;
+};
+
+std::string quotedValue(const std::string& value) {
+    std::string quoted = "'";
+    for (const char c : value) {
+        if (c == '\'' || c == '\\') quoted.push_back('\\');
+        quoted.push_back(c);
+    }
+    return quoted + "'";
+}
+
+// The stack's DATABASE_URL as key=value with `host`:`port` put before its own host: libpq tries
+// that one first.
+std::string urlWithFirstHost(const std::string& host, int port) {
+    std::string stackHost, stackPort = "5432", rest;
+    for (const auto& [keyword, value] : connectionParameters(databaseUrl())) {
+        if (keyword == "host")
+            stackHost = value;
+        else if (keyword == "port")
+            stackPort = value;
+        else
+            rest += " " + keyword + "=" + quotedValue(value);
+    }
+    REQUIRE_MESSAGE(!stackHost.empty(), "the stack's DATABASE_URL names no host");
+    return "host=" + quotedValue(host + "," + stackHost) +
+           " port=" + quotedValue(std::to_string(port) + "," + stackPort) + rest;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "database: a first host that never answers costs PGCONNECT_TIMEOUT, not Poco's 60 s, before "
+    "the second one serves") {
+    const ScopedConnectTimeout timeout("3");
+    // A loopback port whose kernel completes the TCP handshake (the listen backlog) and then
+    // says nothing: libpq's connect_timeout covers its whole wait for the server's first answer,
+    // as it does a SYN that is never answered (a host gone from the network).
+    std::optional<Poco::Net::ServerSocket> silent;
+    silent.emplace(Poco::Net::SocketAddress("127.0.0.1", 0));
+    const std::string url = urlWithFirstHost("127.0.0.1", silent->address().port());
+    Database database(url);
+    const auto started = Clock::now();
+    std::future<std::string> first = std::async(std::launch::async, [&] {
+        return database.withSession([](Poco::Data::Session& session) {
+            return runSql(session, "SELECT 'served' AS answer").text(0, "answer");
+        });
+    });
+    // Bounded: past 20 s the silent host is closed (its queued connections reset), which lets a
+    // connect that would wait out 60 s go on to the second host, so the case ends either way.
+    const bool inTime = first.wait_for(20s) == std::future_status::ready;
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    silent.reset();
+    const std::string answer = first.get();
+    INFO("the first connection took " << seconds << " s");
+    CHECK_MESSAGE(inTime, "still connecting after 20 s: the session waited out Poco's "
+                          "connect_timeout=60 on the silent host");
+    // libpq's ping and then the session each wait 2-3 s on the silent host (its deadline is
+    // counted in whole seconds).
+    CHECK(seconds < 10.0);
+    CHECK(answer == "served");
+}
