@@ -55,13 +55,13 @@ int main(int argc, char** argv) {
     dnsh::EdgeSettings settings;
     dnsh::EdgeAgentOptions options;
     try {
-        const dnsh::Config config = dnsh::loadConfig();
-        dnsh::setLogLevel(config.logLevel);
-        if (config.databaseUrl.empty()) throw dnsh::ConfigError("DATABASE_URL is not set");
-        if (config.keyEncryptionKeyFile.empty())
-            throw dnsh::ConfigError("KEY_ENCRYPTION_KEY_FILE is not set (it opens the keys)");
+        // Only what the agent uses, not loadConfig: a CA setting meant for the scheduler hosts
+        // (ACME_CAS_FILE, whose file holds EAB keys) must not stop it on a TLS host.
+        const dnsh::EdgeDatabaseSettings database = dnsh::loadEdgeDatabaseSettings();
+        dnsh::setLogLevel(database.logLevel);
         settings = dnsh::loadEdgeSettings();
-        options = {config.databaseUrl, config.databaseLimits, config.keyEncryptionKeyFile, once};
+        options = {database.databaseUrl, database.databaseLimits, database.keyEncryptionKeyFile,
+                   once};
         // Read once above; EDGE_RELOAD_COMMAND runs with this environment, and the one file
         // /etc/dns-handling/env of every host holds the scheduler's keys (README "Secrets").
         dnsh::unsetSecretVariables();

@@ -115,6 +115,14 @@ std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, cons
     return setDurationVariable(lookup, name).value_or(fallback);
 }
 
+LogLevel logLevelVariable(const EnvironmentLookup& lookup, LogLevel fallback) {
+    const auto value = lookup("LOG_LEVEL");
+    if (!value || value->empty()) return fallback;
+    const auto level = parseLogLevel(*value);
+    if (!level) reject("LOG_LEVEL", *value, "expected debug, info, warn or error");
+    return *level;
+}
+
 }  // namespace config_variables
 
 using config_variables::databaseLimitsVariables;
@@ -280,11 +288,7 @@ Config loadConfig(const EnvironmentLookup& lookup, const std::string& resolvConf
     config.certKeyType =
         enumVariable(lookup, "CERT_KEY_TYPE", kCertKeyTypeNames, config.certKeyType);
     config.webhook = loadWebhookSettings(lookup);
-    if (const auto value = lookup("LOG_LEVEL"); value && !value->empty()) {
-        const auto level = parseLogLevel(*value);
-        if (!level) reject("LOG_LEVEL", *value, "expected debug, info, warn or error");
-        config.logLevel = *level;
-    }
+    config.logLevel = config_variables::logLevelVariable(lookup, config.logLevel);
     return config;
 }
 

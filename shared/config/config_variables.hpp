@@ -1,7 +1,7 @@
 #pragma once
-// Between loadConfig's files only (config.cpp, database_limits.cpp, database_url.cpp): reading
-// one variable, the DB_* settings loadConfig takes from database_limits.cpp, and DATABASE_URL's
-// check.
+// Between loadConfig's files (config.cpp, database_limits.cpp, database_url.cpp) and the edge
+// agent's (edge_config.cpp) only: reading one variable, the DB_* settings from
+// database_limits.cpp, and DATABASE_URL's check.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -22,6 +22,9 @@ std::optional<std::chrono::milliseconds> setDurationVariable(const EnvironmentLo
 // A duration as parseDuration reads it; `fallback` when the variable is unset or empty.
 std::chrono::milliseconds durationVariable(const EnvironmentLookup& lookup, const std::string& name,
                                            std::chrono::milliseconds fallback);
+
+// LOG_LEVEL: debug, info, warn or error; `fallback` when unset or empty.
+LogLevel logLevelVariable(const EnvironmentLookup& lookup, LogLevel fallback);
 
 // Config::databaseLimits: DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, DB_KEEPALIVE_IDLE,
 // DB_KEEPALIVE_INTERVAL, DB_KEEPALIVE_COUNT and DATABASE_PREPARE; the defaults where unset.

@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include "config/config_variables.hpp"
 #include "config/duration.hpp"
 
 namespace dnsh {
@@ -66,6 +67,18 @@ EdgeSettings loadEdgeSettings(const EnvironmentLookup& lookup) {
         ::gethostname(host, sizeof host - 1);
         settings.agentName = std::string(host) + ":" + settings.dir;
     }
+    return settings;
+}
+
+EdgeDatabaseSettings loadEdgeDatabaseSettings(const EnvironmentLookup& lookup) {
+    EdgeDatabaseSettings settings;
+    settings.databaseUrl = valueOf(lookup, "DATABASE_URL");
+    if (settings.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
+    settings.keyEncryptionKeyFile = valueOf(lookup, "KEY_ENCRYPTION_KEY_FILE");
+    if (settings.keyEncryptionKeyFile.empty())
+        throw ConfigError("KEY_ENCRYPTION_KEY_FILE is not set (it opens the keys)");
+    settings.databaseLimits = config_variables::databaseLimitsVariables(lookup);
+    settings.logLevel = config_variables::logLevelVariable(lookup, settings.logLevel);
     return settings;
 }
 

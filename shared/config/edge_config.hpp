@@ -35,4 +35,20 @@ struct EdgeSettings {
 // Throws ConfigError naming the variable.
 EdgeSettings loadEdgeSettings(const EnvironmentLookup& lookup = processEnvironment);
 
+// The settings the agent shares with the other programs, and all it reads of theirs: not
+// loadConfig, as the env file every host shares also holds the API's and the scheduler's (CA,
+// DNS, webhook), which are not the agent's to refuse: ACME_CAS_FILE names a file with EAB keys
+// that a TLS host should not hold.
+struct EdgeDatabaseSettings {
+    std::string databaseUrl;  // DATABASE_URL (required)
+    DatabaseLimits databaseLimits;
+    std::string keyEncryptionKeyFile;  // KEY_ENCRYPTION_KEY_FILE (required)
+    LogLevel logLevel = LogLevel::Info;
+};
+
+// DATABASE_URL, KEY_ENCRYPTION_KEY_FILE, the DB_* settings and LOG_LEVEL, each checked as
+// loadConfig checks it. Throws ConfigError naming the variable.
+EdgeDatabaseSettings loadEdgeDatabaseSettings(
+    const EnvironmentLookup& lookup = processEnvironment);
+
 }  // namespace dnsh

@@ -265,6 +265,20 @@ TEST_CASE("edge: a second agent on the same directory, and bad settings, stop at
     }
 }
 
+// The env file is one for every host: the agent reads none of the CA settings, so a TLS host
+// needs neither ACME_CAS_FILE's file (it holds the CAs' EAB keys) nor a copy of it.
+TEST_CASE("edge: ACME_CAS_FILE naming a file this host does not have does not stop the agent") {
+    EdgeDomains domains;
+    const std::string name = uniqueDomainName("no-cas-file");
+    domains.storeCertificate(domains.add(name), name);
+    TlsHost host(domains.url());
+    const CommandResult once =
+        host.syncOnce({{"ACME_CAS_FILE", "/nonexistent/dns-handling/cas.env"}});
+    CHECK_MESSAGE(once.exitCode == 0, once.output);
+    CHECK_MESSAGE(once.output.find("ACME_CAS_FILE") == std::string::npos, once.output);
+    CHECK(fs::exists(host.edgeDir() + "/" + name + ".pem"));
+}
+
 TEST_CASE("edge: a key that does not open is skipped and reported, the other domains applied") {
     EdgeDomains domains;
     const std::string good = uniqueDomainName("good");
