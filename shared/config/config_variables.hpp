@@ -31,8 +31,9 @@ LogLevel logLevelVariable(const EnvironmentLookup& lookup, LogLevel fallback);
 DatabaseLimits databaseLimitsVariables(const EnvironmentLookup& lookup);
 
 // Throws ConfigError, naming the keyword (never the value: it may be the password), when a value
-// of `databaseUrl` holds a space: the PostgreSQL connector of Poco 1.11, which every Database
-// session goes through, cannot pass one to libpq. A URL libpq cannot parse passes here.
+// of `databaseUrl` holds a space that the PostgreSQL connector of Poco 1.11, which every Database
+// session goes through, would not pass to libpq whole (it splits at spaces and sorts the pieces).
+// A URL libpq cannot parse passes here.
 void checkDatabaseUrl(const std::string& databaseUrl);
 
 }  // namespace dnsh::config_variables

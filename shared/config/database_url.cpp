@@ -1,38 +1,117 @@
-// DATABASE_URL's values as Poco's PostgreSQL connector can pass them: none may hold a space.
+// DATABASE_URL's values as Poco's PostgreSQL connector can pass them to libpq.
 #include <libpq-fe.h>
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config_variables.hpp"
 
 namespace dnsh::config_variables {
 
-void checkDatabaseUrl(const std::string& databaseUrl) {
+namespace {
+
+using Parameters = std::vector<std::pair<std::string, std::string>>;
+
+// The parameters libpq reads from a URL or a key=value string; nullopt when it cannot parse it
+// (reported where the string is used, redacted: it may quote a password).
+std::optional<Parameters> parsed(const std::string& connection) {
     char* error = nullptr;
     std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
-        PQconninfoParse(databaseUrl.c_str(), &error), &PQconninfoFree);
+        PQconninfoParse(connection.c_str(), &error), &PQconninfoFree);
     PQfreemem(error);
-    // One libpq cannot parse is reported where it is used (redacted: it may quote a password).
-    if (!options) return;
-    for (const PQconninfoOption* option = options.get(); option->keyword; ++option) {
-        if (option->val == nullptr || std::string(option->val).find(' ') == std::string::npos)
-            continue;
-        // Poco 1.11 (PostgreSQL::SessionImpl::open) splits its connection string at every
-        // space, quoted or not, and sorts the pieces: libpq then reads a piece of this value as
-        // a keyword, and every connection fails. libpq's key=value syntax has no way to write a
-        // space without one. Named by its keyword only: the value may be the password.
-        // What lighttpd passes on to the handlers (lighttpd.conf's var.handler_env) besides:
-        // PGOPTIONS and PGPASSFILE; any other parameter goes in a libpq service file.
-        const std::string keyword = option->keyword;
-        const std::string instead =
-            keyword == "options"    ? "PGOPTIONS in the environment instead"
-            : keyword == "password" ? "a passfile instead (PGPASSFILE)"
-                                    : "a libpq service file instead (pg_service.conf, service=)";
-        throw ConfigError("invalid DATABASE_URL: the value of " + keyword +
-                          " holds a space, which the PostgreSQL connector cannot pass to libpq;" +
-                          " use " + instead);
+    if (!options) return std::nullopt;
+    Parameters parameters;
+    for (const PQconninfoOption* option = options.get(); option->keyword; ++option)
+        if (option->val) parameters.emplace_back(option->keyword, option->val);
+    return parameters;
+}
+
+// libpq's quoting of a key=value string's value, as db/connection_string.cpp writes it.
+std::string quoted(const std::string& value) {
+    std::string text = "'";
+    for (char c : value) {
+        if (c == '\'' || c == '\\') text.push_back('\\');
+        text.push_back(c);
     }
+    return text + "'";
+}
+
+std::string stripped(const std::string& text) {
+    const auto first = text.find_first_not_of(" \t\n\r\f\v");
+    if (first == std::string::npos) return "";
+    return text.substr(first, text.find_last_not_of(" \t\n\r\f\v") - first + 1);
+}
+
+// What Poco 1.11 (PostgreSQL::SessionImpl::open) hands libpq for `connection`: the string split
+// at every space, quoted or not; each piece `key=value`, stripped; one value per key, the last;
+// the keys in sorted order, joined by spaces. nullopt: a piece without '=', which Poco refuses.
+std::optional<std::string> asPocoPassesIt(const std::string& connection) {
+    std::map<std::string, std::string> pieces;
+    std::size_t start = 0;
+    while (start <= connection.size()) {
+        std::size_t end = connection.find(' ', start);
+        if (end == std::string::npos) end = connection.size();
+        const std::string piece = connection.substr(start, end - start);
+        const auto equals = piece.find('=');
+        if (equals == std::string::npos) return std::nullopt;
+        pieces[stripped(piece.substr(0, equals))] = stripped(piece.substr(equals + 1));
+        if (end + 1 >= connection.size()) break;
+        start = end + 1;
+    }
+    std::string result;
+    for (const auto& [key, value] : pieces) result += key + "=" + value + " ";
+    return result;
+}
+
+}  // namespace
+
+void checkDatabaseUrl(const std::string& databaseUrl) {
+    const auto parameters = parsed(databaseUrl);
+    if (!parameters) return;
+    std::vector<std::string> spaced;
+    for (const auto& [keyword, value] : *parameters)
+        if (value.find(' ') != std::string::npos) spaced.push_back(keyword);
+    if (spaced.empty()) return;
+    // A value with a space reaches libpq whole only when no other key sorts between its pieces
+    // (options=-c search_path=x does, beside no password or port): so the string the programs
+    // give Poco is passed through Poco's split here and read back. It is the URL's parameters
+    // and those db/ adds when the URL has none (database.cpp, connection_string.cpp); their
+    // values hold no space, only their names sort.
+    std::string connection;
+    std::map<std::string, bool> named;
+    for (const auto& [keyword, value] : *parameters) {
+        connection += keyword + "=" + quoted(value) + " ";
+        named[keyword] = true;
+    }
+    for (const char* added : {"keepalives", "keepalives_idle", "keepalives_interval",
+                              "keepalives_count", "tcp_user_timeout", "connect_timeout"})
+        if (!named.count(added)) connection += std::string(added) + "='1' ";
+    connection.pop_back();
+    const auto passed = asPocoPassesIt(connection);
+    const auto received = passed ? parsed(*passed) : std::nullopt;
+    bool intact = received.has_value();
+    if (received) {
+        std::map<std::string, std::string> values(received->begin(), received->end());
+        for (const auto& [keyword, value] : *parameters)
+            intact = intact && values.count(keyword) && values[keyword] == value;
+    }
+    if (intact) return;
+    // Named by its keyword only: the value may be the password. What lighttpd passes on to the
+    // handlers (lighttpd.conf's var.handler_env) besides: PGOPTIONS and PGPASSFILE; any other
+    // parameter goes in a libpq service file.
+    const std::string& keyword = spaced.front();
+    const std::string instead =
+        keyword == "options"    ? "PGOPTIONS in the environment instead"
+        : keyword == "password" ? "a passfile instead (PGPASSFILE)"
+                                : "a libpq service file instead (pg_service.conf, service=)";
+    throw ConfigError("invalid DATABASE_URL: the value of " + keyword +
+                      " holds a space, which the PostgreSQL connector (Poco 1.11) splits apart "
+                      "among this URL's other parameters, so libpq would not read it; use " +
+                      instead);
 }
 
 }  // namespace dnsh::config_variables

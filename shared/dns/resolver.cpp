@@ -128,8 +128,9 @@ TxtLookup DnsResolver::lookupTxt(const DnsName& name) const {
     return result;
 }
 
-CnameLookup DnsResolver::lookupCname(const DnsName& name) const {
-    const DnsResponse response = query(name, RecordType::Cname);
+CnameLookup DnsResolver::lookupCname(const DnsName& name,
+                                     std::optional<DnsDeadline> deadline) const {
+    const DnsResponse response = query(name, RecordType::Cname, deadline);
     CnameLookup lookup;
     lookup.outcome = response.outcome;  // NxDomain, ServFail, Timeout, Failed as they are
     lookup.detail = response.detail;

@@ -108,8 +108,9 @@ public:
     TxtLookup lookupTxt(const DnsName& name) const;
 
     // The CNAME at `name`, telling "there is none" (NOERROR or NXDOMAIN without it) from a lookup
-    // that failed (SERVFAIL, timeout).
-    CnameLookup lookupCname(const DnsName& name) const;
+    // that failed (SERVFAIL, timeout); with a deadline, as query() takes one.
+    CnameLookup lookupCname(const DnsName& name,
+                            std::optional<DnsDeadline> deadline = std::nullopt) const;
 
     std::chrono::milliseconds timeout() const { return timeout_; }
 

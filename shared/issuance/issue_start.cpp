@@ -125,8 +125,11 @@ bool cnameAddedSinceVerify(const DnsResolver& resolver, const std::string& zone,
                     [](const OrderChallenge& challenge) { return challenge.needsPublishing(); });
     if (zone.empty() || domain.delegationStatus != "not_seen" || !toPublish) return false;
     try {
+        // One DNS_TIMEOUT at most, whatever the servers: the CA holds the order already and
+        // the client waits for this answer.
         const CnameLookup lookup =
-            resolver.lookupCname(DnsName(challengeName(domain.domainName)));
+            resolver.lookupCname(DnsName(challengeName(domain.domainName)),
+                                 std::chrono::steady_clock::now() + resolver.timeout());
         return pointsAtTarget(lookup, delegationTarget(domain, zone));
     } catch (const std::exception& e) {
         logEvent(LogLevel::Warn, "delegation CNAME lookup failed",

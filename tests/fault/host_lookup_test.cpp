@@ -2,7 +2,9 @@
 // budget: the host name's lookup is inside the exchange's deadline (acme/host_lookup.hpp), not
 // left to getaddrinfo's own bound (resolv.conf's timeout x attempts x nameservers, 30 s with
 // the defaults). The case's process gets a mount namespace of its own whose /etc/resolv.conf
-// names one nameserver, a UDP socket on 127.0.0.1:53 that reads nothing and answers nothing.
+// names one nameserver, a UDP socket on port 53 of a loopback address of the case's own
+// (127.53.x.y: a resolver of the machine's on 127.0.0.1:53 is left alone) that reads nothing and
+// answers nothing.
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
@@ -39,13 +41,16 @@ class SilentNameserver {
 public:
     SilentNameserver() : socket_(::socket(AF_INET, SOCK_DGRAM, 0)) {
         REQUIRE(socket_ >= 0);
+        const unsigned pid = static_cast<unsigned>(::getpid());
+        address_ = "127.53." + std::to_string(pid / 250 % 250 + 1) + "." +
+                   std::to_string(pid % 250 + 1);
         sockaddr_in address{};
         address.sin_family = AF_INET;
         address.sin_port = htons(53);  // resolv.conf names no port
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::inet_pton(AF_INET, address_.c_str(), &address.sin_addr) == 1);
         REQUIRE_MESSAGE(
             ::bind(socket_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0,
-            "cannot bind 127.0.0.1:53 (needs root and a free port): " << std::strerror(errno));
+            "cannot bind " << address_ << ":53 (needs root): " << std::strerror(errno));
     }
     ~SilentNameserver() { ::close(socket_); }
     SilentNameserver(const SilentNameserver&) = delete;
@@ -59,22 +64,34 @@ public:
         return count;
     }
 
+    const std::string& address() const { return address_; }
+
 private:
     int socket_;
+    std::string address_;
 };
 
-// This process alone sees a resolv.conf that names only 127.0.0.1: a mount namespace of its
+// This process alone sees a resolv.conf that names only `nameserver`: a mount namespace of its
 // own (the case runs in a process of its own, before it starts any thread), its mounts private
-// so that nothing reaches the machine's.
-void resolveOnlyThroughLoopback() {
+// so that nothing reaches the machine's. glibc reads resolv.conf only for the `dns` source of
+// nsswitch.conf's hosts line (nss-resolve or nscd would answer without it).
+void resolveOnlyThrough(const SilentNameserver& nameserver) {
     REQUIRE_MESSAGE(::geteuid() == 0, "cannot run: needs root for a mount namespace");
+    std::ifstream nsswitch("/etc/nsswitch.conf");
+    std::string line;
+    std::string hosts;
+    while (std::getline(nsswitch, line))
+        if (line.rfind("hosts:", 0) == 0) hosts = line;
+    const bool plainDns =
+        hosts.find("dns") != std::string::npos && hosts.find("resolve") == std::string::npos;
+    REQUIRE_MESSAGE(plainDns, "cannot run: nsswitch.conf's hosts line asks no plain dns: " << hosts);
     REQUIRE_MESSAGE(::unshare(CLONE_NEWNS) == 0, "unshare: " << std::strerror(errno));
     REQUIRE(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
     char path[] = "/tmp/dnsh-resolv-XXXXXX";
     const int fd = ::mkstemp(path);
     REQUIRE(fd >= 0);
     ::close(fd);
-    std::ofstream(path) << "nameserver 127.0.0.1\noptions timeout:"
+    std::ofstream(path) << "nameserver " << nameserver.address() << "\noptions timeout:"
                         << kResolverGivesUpAfter.count() << " attempts:1\n";
     REQUIRE_MESSAGE(::mount(path, "/etc/resolv.conf", nullptr, MS_BIND, nullptr) == 0,
                     "bind mount: " << std::strerror(errno));
@@ -90,7 +107,7 @@ double secondsSince(Clock::time_point started) {
 TEST_CASE("host lookup: a CA whose name a silent resolver never answers fails a 2 s request "
           "after 2 s, as a timeout") {
     SilentNameserver nameserver;
-    resolveOnlyThroughLoopback();
+    resolveOnlyThrough(nameserver);
     acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), 2s);
     const auto started = Clock::now();
     bool threw = false;
@@ -115,7 +132,7 @@ TEST_CASE("host lookup: a CA whose name a silent resolver never answers fails a 
 
 TEST_CASE("host lookup: a webhook receiver's name unanswered ends the attempt at its deadline") {
     SilentNameserver nameserver;
-    resolveOnlyThroughLoopback();
+    resolveOnlyThrough(nameserver);
     // Webhook delivery's session (events/webhook_delivery.cpp), plain http.
     HttpDeadlineSession session("hooks.unanswered.test", 8080);
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, "/",

@@ -23,7 +23,7 @@ using namespace dnsh::test;
 using namespace std::chrono_literals;
 
 TEST_CASE("issue store failure: the domain row locked past DB_LOCK_TIMEOUT while the CA places "
-          "the order gives 503, the claim dropped and the authorization given back; the retry "
+          "the order gives 503, the claim dropped and the authorization given back, and the retry "
           "gets 202") {
     Leftovers leftovers;
     // newOrder answered after 3 s: time to lock the row while the handler waits for it.

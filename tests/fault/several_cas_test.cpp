@@ -394,7 +394,7 @@ TEST_CASE("order budget: a renewal sent with ARI replaces spends none of it") {
 }
 
 TEST_CASE("order budget: a renewal the first CA refuses as alreadyReplaced needs a token there "
-          "to be ordered again without replaces; none left, it goes to the second") {
+          "to be ordered again without replaces: none left, it goes to the second") {
     Leftovers leftovers;
     TempDir dir;
     const std::string file = budgetFile(dir, "1/1h", true);

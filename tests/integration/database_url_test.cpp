@@ -136,3 +136,39 @@ TEST_CASE("DATABASE_URL: options with a space go in PGOPTIONS, and connect") {
     });
     CHECK(log.find(password) == std::string::npos);
 }
+
+TEST_CASE("DATABASE_URL: options with a space that the connector keeps whole (no password or port "
+          "in the URL) still starts and connects") {
+    // The stack's URL without password and port (libpq takes the port from PGPORT): nothing
+    // sorts between options' two pieces, so Poco's split puts them back side by side.
+    std::string query;
+    std::string port = "5432";
+    for (const auto& [keyword, value] : connectionParameters(databaseUrl())) {
+        if (keyword == "port") port = value;
+        if (keyword != "password" && keyword != "port")
+            query += keyword + "=" + percentEncoded(value) + "&";
+    }
+    const std::string url = "postgresql://?" + query + "options=-c%20search_path%3Dpublic";
+    std::optional<std::string> previousPort;
+    if (const char* old = ::getenv("PGPORT")) previousPort = old;
+    ::setenv("PGPORT", port.c_str(), 1);
+    std::string refusal;
+    std::string searchPath;
+    try {
+        const Config config = loadConfig(lookupWith(url));
+        Database database(config.databaseUrl, config.databaseLimits);
+        searchPath = database.withSession([](Poco::Data::Session& session) {
+            return runSql(session, "SELECT current_setting('search_path') AS search_path")
+                .text(0, "search_path");
+        });
+    } catch (const std::exception& e) {
+        refusal = e.what();
+    }
+    if (previousPort)
+        ::setenv("PGPORT", previousPort->c_str(), 1);
+    else
+        ::unsetenv("PGPORT");
+    INFO("refused or failed: " << refusal);
+    CHECK(refusal.empty());
+    CHECK(searchPath == "public");
+}
