@@ -233,18 +233,27 @@ void DomainRepository::setDelegationStatus(const std::string& id, const std::str
 DomainRepository::DnsCheckRequest DomainRepository::requestDnsCheck(const std::string& id,
                                                                    Poco::Int64 pollIntervalMs) {
     // One statement: the live order waiting for DNS, locked; moved to now only when its next
-    // attempt is a DNS poll and no check was brought forward within POLL_INTERVAL.
+    // attempt is a DNS poll and no check was brought forward within POLL_INTERVAL. While a
+    // worker holds it (its lookup may predate the publish) the request is only remembered:
+    // OrderStore::release makes the order due at once when dns_check_requested_at is later
+    // than claimed_at. clock_timestamp(): taken once the row is ours, so after a racing claim.
     const SqlRows rows = runSql(
         session_,
-        "WITH live AS (SELECT id, dns_poll, next_attempt_at, dns_check_requested_at "
+        "WITH live AS (SELECT id, dns_poll, next_attempt_at, dns_check_requested_at, "
+        "  coalesce(lease_expires_at > now(), false) AS leased, "
+        "  coalesce(lease_expires_at > now() AND dns_check_requested_at > claimed_at, false) "
+        "    AS remembered "
         "  FROM acme_orders WHERE domain_id = $1 AND status IN ('pending', 'ready', "
         "  'processing') AND step = 'await_dns' FOR UPDATE), "
-        "moved AS (UPDATE acme_orders o SET next_attempt_at = now(), "
-        "  dns_check_requested_at = now() FROM live WHERE o.id = live.id AND live.dns_poll "
-        "  AND live.next_attempt_at > now() AND (live.dns_check_requested_at IS NULL "
+        "moved AS (UPDATE acme_orders o SET next_attempt_at = CASE WHEN live.leased "
+        "  THEN o.next_attempt_at ELSE now() END, dns_check_requested_at = clock_timestamp() "
+        "  FROM live WHERE o.id = live.id "
+        "  AND (live.leased OR (live.dns_poll AND live.next_attempt_at > now())) "
+        "  AND (live.dns_check_requested_at IS NULL "
         "  OR live.dns_check_requested_at <= now() - $2::bigint * interval '1 ms') "
         "  RETURNING o.id) "
-        "SELECT live.dns_poll, EXISTS (SELECT 1 FROM moved) AS moved, "
+        "SELECT live.dns_poll, live.leased, live.remembered, "
+        "EXISTS (SELECT 1 FROM moved) AS moved, "
         "coalesce(live.next_attempt_at <= now(), true) AS due, "
         "coalesce(ceil(extract(epoch FROM live.next_attempt_at - now()) * 1000), 0)::bigint "
         "  AS next_in_ms, "
@@ -254,11 +263,16 @@ DomainRepository::DnsCheckRequest DomainRepository::requestDnsCheck(const std::s
         {id, pollIntervalMs});
     using Outcome = DnsCheckRequest::Outcome;
     if (rows.empty()) return {Outcome::NothingWaiting, 0};
-    if (rows.boolean(0, "moved") || rows.boolean(0, "due")) return {Outcome::Due, 0};
+    if (rows.boolean(0, "moved") || rows.boolean(0, "remembered")) return {Outcome::Due, 0};
+    const Poco::Int64 checkInMs = rows.integer(0, "check_in_ms");
+    // Held by a worker, and a check was brought forward within POLL_INTERVAL (maybe the lookup
+    // running now): no second one.
+    if (rows.boolean(0, "leased")) return {Outcome::TooSoon, checkInMs};
+    if (rows.boolean(0, "due")) return {Outcome::Due, 0};
     const Poco::Int64 nextInMs = rows.integer(0, "next_in_ms");
     if (!rows.boolean(0, "dns_poll")) return {Outcome::Backoff, nextInMs};
     // The regular poll may come first.
-    return {Outcome::TooSoon, std::min<Poco::Int64>(nextInMs, rows.integer(0, "check_in_ms"))};
+    return {Outcome::TooSoon, std::min<Poco::Int64>(nextInMs, checkInMs)};
 }
 
 void DomainRepository::recordCheck(const std::string& id, const std::string& checkJson) {

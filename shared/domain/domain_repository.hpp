@@ -73,7 +73,9 @@ public:
     // POST /domains/{id}/check: the DNS poll the domain's order waits for becomes due now,
     // unless one was brought forward less than `pollIntervalMs` ago (TooSoon) or the order waits
     // out a backoff after an error (Backoff: the CA's Retry-After, a zone that did not answer),
-    // which nothing brings forward. Due also when the order is due anyway.
+    // which nothing brings forward. Due also when the order is due anyway. While a worker holds
+    // the order, Due remembers the request so that its release makes the order due at once
+    // (OrderStore::release); TooSoon if one was brought forward less than POLL_INTERVAL ago.
     struct DnsCheckRequest {
         enum class Outcome { Due, NothingWaiting, Backoff, TooSoon };
         Outcome outcome = Outcome::NothingWaiting;

@@ -23,8 +23,10 @@ constexpr Poco::Int64 kExpiredRenewalRetryMs = 30 * 60 * 1000;
 std::optional<std::string> OrderStore::claimDue(const std::string& owner, Poco::Int64 leaseMs) {
     // SKIP LOCKED: replicas never wait on each other; the lease outlives this transaction so a
     // crashed owner's order is taken over only once the lease has run out.
+    // claimed_at: a POST .../check after it is one this step's lookup may have missed (release).
     const SqlRows ids = runSql(session_, "UPDATE acme_orders SET lease_owner = $1, "
-                "lease_expires_at = now() + $2::bigint * interval '1 millisecond' "
+                "lease_expires_at = now() + $2::bigint * interval '1 millisecond', "
+                "claimed_at = now() "
                 "WHERE id = (SELECT id FROM acme_orders WHERE status IN " +
                     std::string(kLive) +
                     "  AND coalesce(next_attempt_at, '-infinity') <= now() "
@@ -111,9 +113,14 @@ void OrderStore::extendLease(const std::string& orderId, const std::string& owne
 
 void OrderStore::release(const std::string& orderId, const std::string& owner,
                          Poco::Int64 delayMs, bool dnsPoll) {
+    // A check requested while this step ran (requestDnsCheck) may have come after the lookup
+    // started, i.e. after the customer published: the next lookup is due at once, not after
+    // the poll's delay. Never the wait after an error (dnsPoll false).
     runGuarded(session_, orderId,
                "UPDATE acme_orders SET lease_owner = NULL, lease_expires_at = NULL, "
-               "next_attempt_at = now() + $3::bigint * interval '1 millisecond', dns_poll = $4 "
+               "next_attempt_at = now() + CASE WHEN $4::boolean AND step = 'await_dns' "
+               "  AND dns_check_requested_at > claimed_at THEN interval '0' "
+               "  ELSE $3::bigint * interval '1 millisecond' END, dns_poll = $4 "
                "WHERE id = $1 AND lease_owner = $2",
                {orderId, owner, delayMs, dnsPoll});
 }
