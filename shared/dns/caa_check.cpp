@@ -170,9 +170,10 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
 
 CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
                   const CaaIssuer& issuer, const CaaMethodsFor& oursFor,
-                  const std::function<void()>& beforeLookup) {
+                  const std::function<void()>& beforeLookup,
+                  std::optional<DnsDeadline> deadline) {
     return checkCaaWith(names, issuer, oursFor, [&](const DnsName& name) {
-        return lookupCaa(resolver, name, beforeLookup);
+        return lookupCaa(resolver, name, beforeLookup, deadline);
     });
 }
 

@@ -134,7 +134,8 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const std::string& domainName, PersistProbe& persist,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const PlaceOrderAt& place,
-                                  const std::function<void()>& beforeEachWait) {
+                                  const std::function<void()>& beforeEachWait,
+                                  CaaLookupBudget* caaBudget) {
     CaPlacement placement;
     std::optional<CaaCheck> undecided;  // the first CA left undecided by a method's lookup
     for (const auto& candidate : cas.inPreference()) {
@@ -152,7 +153,8 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
         try {
             beforeEachWait();
             // RFC 8659 §3: no order a CA would have to refuse for CAA.
-            CaaCheck caa = precheckCaa(resolver, account, domainName, persist, beforeEachWait);
+            CaaCheck caa =
+                precheckCaa(resolver, account, domainName, persist, beforeEachWait, caaBudget);
             placement.caa = caa;
             if (caa.result == CaaResult::LookupFailed) {
                 // A CAA lookup failed: every CA would meet the same answer, so ask again later.

@@ -10,7 +10,7 @@ namespace dnsh {
 PersistRecordUsable PersistProbe::question() {
     return [this](const std::string& name, const std::vector<std::string>& issuerDomains,
                   const std::string& accountUrl) {
-        const PersistCheck& check = checked(name, issuerDomains, accountUrl);
+        const PersistCheck& check = checked(name, issuerDomains, accountUrl, std::nullopt);
         // The first check that was not usable explains why dns-01 is asked for; else the last.
         if (!shown_ || shown_->usable()) shown_ = check;
         return check.usable();
@@ -19,8 +19,9 @@ PersistRecordUsable PersistProbe::question() {
 
 PersistCheck PersistProbe::checkBeforeOrder(const std::string& name,
                                             const std::vector<std::string>& issuerDomains,
-                                            const std::string& accountUrl) {
-    return checked(name, issuerDomains, accountUrl);
+                                            const std::string& accountUrl,
+                                            std::optional<DnsDeadline> deadline) {
+    return checked(name, issuerDomains, accountUrl, deadline);
 }
 
 std::string whyNotUsable(const PersistCheck& check) {
@@ -32,13 +33,14 @@ std::string whyNotUsable(const PersistCheck& check) {
 
 const PersistCheck& PersistProbe::checked(const std::string& name,
                                           const std::vector<std::string>& issuerDomains,
-                                          const std::string& accountUrl) {
+                                          const std::string& accountUrl,
+                                          std::optional<DnsDeadline> deadline) {
     for (const auto& asked : asked_)
         if (asked.name == name && asked.issuerDomains == issuerDomains &&
             asked.accountUrl == accountUrl)
             return asked.check;
-    PersistCheck check = persistCheckFrom(name, lookedUp(name), issuerDomains, accountUrl,
-                                          std::chrono::system_clock::now());
+    PersistCheck check = persistCheckFrom(name, lookedUp(name, deadline), issuerDomains,
+                                          accountUrl, std::chrono::system_clock::now());
     if (!check.usable() && check.verdict.outcome != PersistOutcome::Missing)
         logEvent(LogLevel::Info, "dns-persist-01 record not usable; answering dns-01",
                  {{"domain_id", domainId_},
@@ -50,12 +52,13 @@ const PersistCheck& PersistProbe::checked(const std::string& name,
     return asked_.back().check;
 }
 
-const TxtLookup& PersistProbe::lookedUp(const std::string& name) {
+const TxtLookup& PersistProbe::lookedUp(const std::string& name,
+                                        std::optional<DnsDeadline> deadline) {
     // "x" and "*.x" share one record (draft §5).
     const std::string recordName = persistRecordName(name);
     for (const auto& record : lookedUp_)
         if (record.recordName == recordName) return record.lookup;
-    lookedUp_.push_back({recordName, resolver_.lookupTxt(DnsName(recordName))});
+    lookedUp_.push_back({recordName, resolver_.lookupTxt(DnsName(recordName), deadline)});
     return lookedUp_.back().lookup;
 }
 
