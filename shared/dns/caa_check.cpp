@@ -170,10 +170,9 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
 
 CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
                   const CaaIssuer& issuer, const CaaMethodsFor& oursFor,
-                  const std::function<void()>& beforeLookup,
-                  std::optional<DnsDeadline> deadline) {
+                  const std::function<void()>& beforeLookup) {
     return checkCaaWith(names, issuer, oursFor, [&](const DnsName& name) {
-        return lookupCaa(resolver, name, beforeLookup, deadline);
+        return lookupCaa(resolver, name, beforeLookup);
     });
 }
 

@@ -81,11 +81,10 @@ using CaaMethodsFor = std::function<CaaOurMethods(const std::string& name)>;
 // Looks up and decides every name of `names` (a wildcard's search starts at its base name), each
 // for the methods `oursFor` gives it. Without identities nothing is asked: Skipped. A refusal of
 // any name is Forbidden; else a failed lookup (CAA, or of a method CAA needs: `undecided`) is
-// LookupFailed. `beforeLookup` and `deadline`: as for lookupCaa (every name's walk by it).
+// LookupFailed. `beforeLookup`: as for lookupCaa.
 CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
                   const CaaIssuer& issuer, const CaaMethodsFor& oursFor,
-                  const std::function<void()>& beforeLookup = [] {},
-                  std::optional<DnsDeadline> deadline = std::nullopt);
+                  const std::function<void()>& beforeLookup = [] {});
 
 // As checkCaa, with `lookup` asking for each name's relevant set (the tests' DNS).
 CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& issuer,

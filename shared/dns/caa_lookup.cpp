@@ -41,11 +41,10 @@ CaaLookup findRelevantCaaSet(const DnsName& name, const DnsQuestion& ask) {
 }
 
 CaaLookup lookupCaa(const DnsResolver& resolver, const DnsName& name,
-                    const std::function<void()>& beforeLookup,
-                    std::optional<DnsDeadline> deadline) {
+                    const std::function<void()>& beforeLookup) {
     return findRelevantCaaSet(name, [&](const DnsName& at, RecordType type) {
         beforeLookup();
-        return resolver.query(at, type, deadline);
+        return resolver.query(at, type);
     });
 }
 

@@ -108,11 +108,10 @@ DnsResponse DnsResolver::query(const DnsName& name, RecordType type,
     return response;
 }
 
-TxtLookup DnsResolver::lookupTxt(const DnsName& name,
-                                 std::optional<DnsDeadline> deadline) const {
+TxtLookup DnsResolver::lookupTxt(const DnsName& name) const {
     const CnameChain chain = followCnames(
         name, RecordType::Txt,
-        [this, deadline](const DnsName& at, RecordType type) { return ask(at, type, deadline); });
+        [this](const DnsName& at, RecordType type) { return ask(at, type, std::nullopt); });
     TxtLookup result{chain.response.outcome, {}, chain.end, chain.response.detail};
     if (chain.tooLong) {
         result.outcome = LookupOutcome::NoRecords;

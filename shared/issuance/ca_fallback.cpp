@@ -134,8 +134,7 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const std::string& domainName, PersistProbe& persist,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const PlaceOrderAt& place,
-                                  const std::function<void()>& beforeEachWait,
-                                  CaaLookupBudget* caaBudget) {
+                                  const std::function<void()>& beforeEachWait) {
     CaPlacement placement;
     std::optional<CaaCheck> undecided;  // the first CA left undecided by a method's lookup
     for (const auto& candidate : cas.inPreference()) {
@@ -153,8 +152,7 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
         try {
             beforeEachWait();
             // RFC 8659 §3: no order a CA would have to refuse for CAA.
-            CaaCheck caa =
-                precheckCaa(resolver, account, domainName, persist, beforeEachWait, caaBudget);
+            CaaCheck caa = precheckCaa(resolver, account, domainName, persist, beforeEachWait);
             placement.caa = caa;
             if (caa.result == CaaResult::LookupFailed) {
                 // A CAA lookup failed: every CA would meet the same answer, so ask again later.

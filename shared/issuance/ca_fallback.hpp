@@ -19,7 +19,6 @@
 #include "dns/caa_check.hpp"
 #include "dns/resolver.hpp"
 #include "issuance/ca_accounts.hpp"
-#include "issuance/caa_precheck.hpp"
 #include "issuance/order_store.hpp"
 #include "issuance/persist_probe.hpp"
 
@@ -85,16 +84,14 @@ using PlaceOrderAt =
 // followed newOrder failed (OrderAbandonedError; that order's authorizations are given back).
 // `domainId` is the order's domain, `domainName` its name. `beforeEachWait` runs before each CA
 // is asked anything (its directory, our account there) and before each DNS question of its CAA
-// check: a scheduler worker extends its lease there. `caaBudget`, when given, bounds the DNS
-// time of every CA's CAA check together (precheckCaa): once it is spent a check fails as timed
-// out, a failed CAA lookup (caaLookupFailed), and no order is placed.
+// check: a scheduler worker extends its lease there, as nothing else bounds how long the CAs and
+// lookups take.
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const DnsResolver& resolver, const std::string& domainId,
                                   const std::string& domainName, PersistProbe& persist,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const PlaceOrderAt& place,
-                                  const std::function<void()>& beforeEachWait = [] {},
-                                  CaaLookupBudget* caaBudget = nullptr);
+                                  const std::function<void()>& beforeEachWait = [] {});
 
 // A CA error that sends the order to the next CA.
 bool passesOverCa(const acme::AcmeError& error);

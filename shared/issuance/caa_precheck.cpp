@@ -1,9 +1,5 @@
 #include "issuance/caa_precheck.hpp"
 
-#include <algorithm>
-#include <chrono>
-#include <optional>
-
 #include "domain/domain_name.hpp"
 #include "issuance/challenge_method.hpp"
 
@@ -11,10 +7,8 @@ namespace dnsh {
 
 CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
                      const std::string& domainName, PersistProbe& persist,
-                     const std::function<void()>& beforeLookup, CaaLookupBudget* budget) {
-    const CaaIssuer issuer = account.caaIssuer();  // the CA's requests: not the budget's
-    std::optional<DnsDeadline> deadline;
-    if (budget != nullptr) deadline = std::chrono::steady_clock::now() + budget->left;
+                     const std::function<void()>& beforeLookup) {
+    const CaaIssuer issuer = account.caaIssuer();
     const std::string persistMethod(toString(ChallengeMethod::DnsPersist01));
     const bool persistPossible = account.persistMayBeOffered();
     // Names whose record was not usable: why, should CAA allow them dns-persist-01 only.
@@ -24,19 +18,14 @@ CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
     const auto oursFor = [&](const std::string& name) {
         if (!persistPossible) return ourCaaMethods(std::nullopt);
         beforeLookup();
-        PersistCheck check =
-            persist.checkBeforeOrder(name, issuer.identities, issuer.accountUri, deadline);
+        PersistCheck check = persist.checkBeforeOrder(name, issuer.identities, issuer.accountUri);
         if (!check.usable())
             persistNotUsable += "; " + persistMethod + " is not usable for " + name + " (" +
                                 whyNotUsable(check) + ")";
         return ourCaaMethods(std::move(check));
     };
     CaaCheck check =
-        checkCaa(resolver, certificateNames(domainName), issuer, oursFor, beforeLookup, deadline);
-    if (deadline)  // what the lookups took is spent
-        budget->left = std::max(std::chrono::milliseconds(0),
-                                std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    *deadline - std::chrono::steady_clock::now()));
+        checkCaa(resolver, certificateNames(domainName), issuer, oursFor, beforeLookup);
     // A customer who limited CAA to dns-persist-01 is told what is wrong with that record too,
     // not only how to allow dns-01.
     if (check.result == CaaResult::Forbidden && !persistNotUsable.empty())

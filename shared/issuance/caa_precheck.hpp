@@ -3,7 +3,6 @@
 // scheduler's place_order ask it first, so an order the CA would refuse for CAA is never placed.
 // Our CA (Pebble in the sandbox) may not check CAA at all; a public CA does, and fails the order
 // only after it burnt an authorization.
-#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,25 +14,14 @@
 
 namespace dnsh {
 
-// What the DNS lookups of one placement's CAA prechecks may still take, every CA's together:
-// issue-certificate's bound (issue_start.cpp). Only the lookups spend it, not the CA's requests
-// between them (those have ACME_HANDLER_TIMEOUT each), so a CA passed over late does not leave
-// the next one's check without time.
-struct CaaLookupBudget {
-    std::chrono::milliseconds left{0};
-};
-
 // The check for every name of an order for `domainName` (the name, and a wildcard's base name),
 // for the validation methods we could use for each (RFC 8657 §4): dns-persist-01 where `persist`
 // finds the customer's record usable at this CA, then dns-01. The check says which of them CAA
 // allows per name; placeOrder answers with those only. `beforeLookup` runs before each DNS
-// question (a scheduler worker keeps its lease there). With a `budget`, the lookups (CAA, and
-// the _validation-persist records CAA's decision needs) end by what is left of it, and spend
-// it; once it is out a lookup fails as timed out, so the check is LookupFailed (dns_timeout).
+// question (a scheduler worker keeps its lease there).
 CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
                      const std::string& domainName, PersistProbe& persist,
-                     const std::function<void()>& beforeLookup = [] {},
-                     CaaLookupBudget* budget = nullptr);
+                     const std::function<void()>& beforeLookup = [] {});
 
 // Our methods for one name, given its dns-persist-01 record check (none: not asked, the CA is not
 // offering the method): dns-persist-01 where the record is usable, then dns-01. A lookup that

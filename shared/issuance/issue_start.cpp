@@ -33,15 +33,6 @@ constexpr std::chrono::seconds kCaUnreachableRetryAfter{30};
 // whose process died is abandoned by the next call after this.
 constexpr milliseconds kIssueClaimLease{5 * 60'000};
 
-// The DNS time of one call's CAA prechecks, every CA's together (CaaLookupBudget). The walk asks
-// once per label (RFC 8659 §3), up to ~115 for a long name, each question within DNS_TIMEOUT:
-// a customer's slow nameserver held one of the few issue handlers for many minutes. Twice
-// DNS_TIMEOUT leaves a lookup room to wait out a dead first resolver (DNS_RESOLVER's failover)
-// and the rest of the walk as long again; with the default 10 s that is kPrecheckMaxDuration,
-// the bound of the scheduler's authoritative precheck. Spent, the call answers 424 dns_timeout
-// with Retry-After before any order, as for any failed CAA lookup.
-milliseconds caaLookupBudget(const DnsResolver& resolver) { return 2 * resolver.timeout(); }
-
 // What an API client is told when the CA failed it. The domain is unchanged, so trying again
 // is safe; Retry-After says when it may help. After the CA's rate limit, `blockedFor`: how long
 // the domain's next call is held off (the retry backoff or the CA's Retry-After, whichever is
@@ -231,7 +222,6 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
     // issuance/caa_precheck.hpp).
     PersistProbe persist(resolver, domain.id);
-    CaaLookupBudget caaBudget{caaLookupBudget(resolver)};
     mark = std::chrono::steady_clock::now();
     const std::uint64_t caRequestsBefore = cas.requestCount();
     try {
@@ -246,8 +236,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
                     return at.placeOrder(domain.domainName, "",
                                          orderProfile(domain.profile, at.ca()), [] {},
                                          persist.question(), check);
-                },
-                [] {}, &caaBudget);
+                });
         if (placement.account == nullptr) {
             recordCaa(placement.caa);
             throw noCaTookIt(placement, domain.id);

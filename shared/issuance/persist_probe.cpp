@@ -10,7 +10,7 @@ namespace dnsh {
 PersistRecordUsable PersistProbe::question() {
     return [this](const std::string& name, const std::vector<std::string>& issuerDomains,
                   const std::string& accountUrl) {
-        const PersistCheck& check = checked(name, issuerDomains, accountUrl, std::nullopt);
+        const PersistCheck& check = checked(name, issuerDomains, accountUrl);
         // The first check that was not usable explains why dns-01 is asked for; else the last.
         if (!shown_ || shown_->usable()) shown_ = check;
         return check.usable();
@@ -19,9 +19,8 @@ PersistRecordUsable PersistProbe::question() {
 
 PersistCheck PersistProbe::checkBeforeOrder(const std::string& name,
                                             const std::vector<std::string>& issuerDomains,
-                                            const std::string& accountUrl,
-                                            std::optional<DnsDeadline> deadline) {
-    return checked(name, issuerDomains, accountUrl, deadline);
+                                            const std::string& accountUrl) {
+    return checked(name, issuerDomains, accountUrl);
 }
 
 std::string whyNotUsable(const PersistCheck& check) {
@@ -33,14 +32,13 @@ std::string whyNotUsable(const PersistCheck& check) {
 
 const PersistCheck& PersistProbe::checked(const std::string& name,
                                           const std::vector<std::string>& issuerDomains,
-                                          const std::string& accountUrl,
-                                          std::optional<DnsDeadline> deadline) {
+                                          const std::string& accountUrl) {
     for (const auto& asked : asked_)
         if (asked.name == name && asked.issuerDomains == issuerDomains &&
             asked.accountUrl == accountUrl)
             return asked.check;
-    PersistCheck check = persistCheckFrom(name, lookedUp(name, deadline), issuerDomains,
-                                          accountUrl, std::chrono::system_clock::now());
+    PersistCheck check = persistCheckFrom(name, lookedUp(name), issuerDomains, accountUrl,
+                                          std::chrono::system_clock::now());
     if (!check.usable() && check.verdict.outcome != PersistOutcome::Missing)
         logEvent(LogLevel::Info, "dns-persist-01 record not usable; answering dns-01",
                  {{"domain_id", domainId_},
@@ -52,13 +50,12 @@ const PersistCheck& PersistProbe::checked(const std::string& name,
     return asked_.back().check;
 }
 
-const TxtLookup& PersistProbe::lookedUp(const std::string& name,
-                                        std::optional<DnsDeadline> deadline) {
+const TxtLookup& PersistProbe::lookedUp(const std::string& name) {
     // "x" and "*.x" share one record (draft §5).
     const std::string recordName = persistRecordName(name);
     for (const auto& record : lookedUp_)
         if (record.recordName == recordName) return record.lookup;
-    lookedUp_.push_back({recordName, resolver_.lookupTxt(DnsName(recordName), deadline)});
+    lookedUp_.push_back({recordName, resolver_.lookupTxt(DnsName(recordName))});
     return lookedUp_.back().lookup;
 }
 

@@ -31,12 +31,10 @@ public:
     PersistRecordUsable question();
     // For the CAA precheck, before the order: the CA's caaIdentities stand for the challenge's
     // issuer-domain-names (a CA copies them there, README "dns-persist-01"). Not shown: the view
-    // shows the checks of authorizations that offered the method. A record not yet looked up
-    // is looked up by `deadline` (the CAA precheck's), and what that found kept as any lookup.
+    // shows the checks of authorizations that offered the method.
     PersistCheck checkBeforeOrder(const std::string& name,
                                   const std::vector<std::string>& issuerDomains,
-                                  const std::string& accountUrl,
-                                  std::optional<DnsDeadline> deadline = std::nullopt);
+                                  const std::string& accountUrl);
     // persistCheckJson of the check to show; none when placeOrder asked nothing.
     std::optional<std::string> checkJson() const;
 
@@ -54,11 +52,10 @@ private:
     // The check of this question, judged the first time it is asked.
     const PersistCheck& checked(const std::string& name,
                                 const std::vector<std::string>& issuerDomains,
-                                const std::string& accountUrl,
-                                std::optional<DnsDeadline> deadline);
-    // The record of `name` ("x" and "*.x" share one), looked up (by `deadline`) the first time
-    // a question needs it.
-    const TxtLookup& lookedUp(const std::string& name, std::optional<DnsDeadline> deadline);
+                                const std::string& accountUrl);
+    // The record of `name` ("x" and "*.x" share one), looked up the first time a question
+    // needs it.
+    const TxtLookup& lookedUp(const std::string& name);
 
     const DnsResolver& resolver_;
     std::string domainId_;
