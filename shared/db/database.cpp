@@ -11,6 +11,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "config/config_variables.hpp"
 #include "db/sql.hpp"
 #include "log/log.hpp"
 
@@ -122,6 +123,14 @@ Poco::Data::Session& Database::session() {
     if (session_) return *session_;
     try {
         const std::string connection = libpqConnectionString(connectionString_, limits_);
+        // A URL Poco's connector would tear apart (a value with a space, which loadConfig
+        // refuses; a program may be given one all the same) is never handed to it: its connect
+        // would fail, leak its PGconn (below) and quote the piece after the tear, the password.
+        try {
+            config_variables::checkDatabaseUrl(connectionString_);
+        } catch (const ConfigError& e) {
+            unavailable(e.what());
+        }
         // Poco 1.11 leaks the PGconn of a failed connect (~36 KB each, found by LeakSanitizer),
         // which a handler retrying through a long outage would pile up: ask first, and learn why
         // not on a connection of libpq's own.
