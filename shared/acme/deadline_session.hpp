@@ -1,10 +1,11 @@
 #pragma once
 // An HTTP or HTTPS session whose exchanges each have one deadline for all of it: the host name's
 // lookup, the TCP connect and TLS handshake that Poco runs inside sendRequest when the connection
-// is new, sending the request, and reading the answer. Poco bounds each wait alone: a peer that sends one byte of its
-// handshake per wait would hold the caller for as long as it likes. Used for the CA
-// (acme/transport.cpp, over a kept-alive connection) and for each webhook attempt
-// (events/webhook_delivery.cpp, over http or https).
+// is new, sending the request, and reading the answer. Poco bounds each wait alone: a peer that
+// sends one byte of its handshake per wait would hold the caller for as long as it likes, and
+// its host name lookup has no bound but resolv.conf's. Used for the CA (acme/transport.cpp, over
+// a kept-alive connection) and for each webhook attempt (events/webhook_delivery.cpp, over http
+// or https).
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPSClientSession.h>
 

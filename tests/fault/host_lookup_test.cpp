@@ -84,7 +84,8 @@ void resolveOnlyThrough(const SilentNameserver& nameserver) {
         if (line.rfind("hosts:", 0) == 0) hosts = line;
     const bool plainDns =
         hosts.find("dns") != std::string::npos && hosts.find("resolve") == std::string::npos;
-    REQUIRE_MESSAGE(plainDns, "cannot run: nsswitch.conf's hosts line asks no plain dns: " << hosts);
+    REQUIRE_MESSAGE(plainDns,
+                    "cannot run: nsswitch.conf's hosts line asks no plain dns: " << hosts);
     REQUIRE_MESSAGE(::unshare(CLONE_NEWNS) == 0, "unshare: " << std::strerror(errno));
     REQUIRE(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
     char path[] = "/tmp/dnsh-resolv-XXXXXX";

@@ -13,6 +13,7 @@
 
 #include "db/database.hpp"
 #include "db/sql.hpp"
+#include "support/scoped_environment.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh;
@@ -21,26 +22,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// PGCONNECT_TIMEOUT for the case's duration.
-class ScopedConnectTimeout {
-public:
-    explicit ScopedConnectTimeout(const std::string& seconds) {
-        if (const char* old = ::getenv("PGCONNECT_TIMEOUT")) previous_ = old;
-        ::setenv("PGCONNECT_TIMEOUT", seconds.c_str(), 1);
-    }
-    ~ScopedConnectTimeout() {
-        if (previous_)
-            ::setenv("PGCONNECT_TIMEOUT", previous_->c_str(), 1);
-        else
-            ::unsetenv("PGCONNECT_TIMEOUT");
-    }
-    ScopedConnectTimeout(const ScopedConnectTimeout&) = delete;
-    ScopedConnectTimeout& operator=(const ScopedConnectTimeout&) = delete;
-
-private:
-    std::optional<std::string> previous_;
-};
 
 std::string quotedValue(const std::string& value) {
     std::string quoted = "'";
@@ -73,7 +54,7 @@ std::string urlWithFirstHost(const std::string& host, int port) {
 TEST_CASE(
     "database: a first host that never answers costs PGCONNECT_TIMEOUT, not Poco's 60 s, before "
     "the second one serves") {
-    const ScopedConnectTimeout timeout("3");
+    const ScopedEnvironmentVariable timeout("PGCONNECT_TIMEOUT", "3");
     // A loopback port whose kernel completes the TCP handshake (the listen backlog) and then
     // says nothing: libpq's connect_timeout covers its whole wait for the server's first answer,
     // as it does a SYN that is never answered (a host gone from the network).
