@@ -59,7 +59,9 @@ PGconn* EdgeSource::connection() {
     }
     connection_ = PQconnectdb(connectionString.c_str());
     if (PQstatus(connection_) != CONNECTION_OK) {
-        std::string why = PQerrorMessage(connection_);
+        // Host names and socket paths quoted as the handlers' and the scheduler's are: not
+        // shown in a log.
+        std::string why = redactConnectionError(PQerrorMessage(connection_));
         while (!why.empty() && why.back() == '\n') why.pop_back();
         drop();
         logEvent(LogLevel::Warn, "database unavailable", {{"detail", why}});
