@@ -73,6 +73,7 @@ Asked askNow(Database& database, acme::Client& client, std::chrono::milliseconds
         refreshed.outcome = *refreshed.renewAtEpochMs <= nowEpochMs()
                                 ? AriRefreshOutcome::DueNow
                                 : AriRefreshOutcome::Scheduled;
+        refreshed.beforeCaWindow = advice->windowTooLate;
     }
     logEvent(LogLevel::Debug, "renewalInfo refreshed",
              {{"domain_id", current.domainId},

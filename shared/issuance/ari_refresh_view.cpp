@@ -11,13 +11,18 @@ std::string rfc3339(Poco::Int64 epochMs) {
     return Poco::DateTimeFormatter::format(Poco::Timestamp(epochMs * 1000), "%Y-%m-%dT%H:%M:%SZ");
 }
 
+constexpr const char* kBeforeCaWindow =
+    "the start of the certificate's last tenth: the CA's window ends after it";
+
 std::string explain(const AriRefreshed& refreshed) {
     switch (refreshed.outcome) {
         case AriRefreshOutcome::DueNow:
-            return "renewal due now (the CA's window has opened); starts within a second";
+            return std::string("renewal due now (") +
+                   (refreshed.beforeCaWindow ? kBeforeCaWindow : "the CA's window has opened") +
+                   "); starts within a second";
         case AriRefreshOutcome::Scheduled:
-            return "renews at " + rfc3339(refreshed.renewAtEpochMs.value_or(0)) +
-                   " (in the CA's window)";
+            return "renews at " + rfc3339(refreshed.renewAtEpochMs.value_or(0)) + " (" +
+                   (refreshed.beforeCaWindow ? kBeforeCaWindow : "in the CA's window") + ")";
         case AriRefreshOutcome::RenewalRunning:
             return "a renewal is already running";
         case AriRefreshOutcome::NotUsable:
@@ -47,6 +52,7 @@ Poco::JSON::Object ariRefreshedJson(const AriRefreshed& refreshed) {
                              ? Poco::Dynamic::Var(rfc3339(*refreshed.renewAtEpochMs))
                              : Poco::Dynamic::Var());
     if (!refreshed.detail.empty()) item.set("detail", refreshed.detail);
+    if (refreshed.beforeCaWindow) item.set("detail", std::string(kBeforeCaWindow));
     return item;
 }
 

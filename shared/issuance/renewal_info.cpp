@@ -44,12 +44,13 @@ std::string rfc3339(Clock::time_point at) {
 // in front of it) would let it lapse with no renewal tried and none failed to retry: it is
 // renewed then at the latest (latestRenewal), the CA's window named in a warning.
 Clock::time_point renewalTimeIn(const acme::RenewalWindow& window, const std::string& leafPem,
-                                const std::string& certId) {
+                                const std::string& certId, bool& windowTooLate) {
     const Clock::time_point picked = acme::pickRenewalTime(window, randomUnit());
     const IssuedCertificate certificate = parseCertificateChain(leafPem);
     const Clock::time_point latest =
         latestRenewal(fromRfc3339(certificate.notAfter), certificate.lifetime);
-    if (picked <= latest) return picked;
+    windowTooLate = picked > latest;
+    if (!windowTooLate) return picked;
     logEvent(LogLevel::Warn, "renewalInfo window too late; renewing earlier",
              {{"cert_id", certId},
               {"window_start", rfc3339(window.start)},
@@ -80,7 +81,8 @@ std::optional<AriAdvice> askRenewalInfo(acme::Client& client, const std::string&
         const acme::HttpReply reply = client.getRenewalInfo(certId);
         const acme::RenewalWindow window = acme::parseRenewalInfo(reply.body);
         advice.renewAtEpochMs = std::chrono::duration_cast<milliseconds>(
-                                    renewalTimeIn(window, leafPem, certId).time_since_epoch())
+                                    renewalTimeIn(window, leafPem, certId, advice.windowTooLate)
+                                        .time_since_epoch())
                                     .count();
         advice.nextFetchMs = std::min<milliseconds>(acme::ariRetryAfter(reply.retryAfter), maxWait)
                                  .count();

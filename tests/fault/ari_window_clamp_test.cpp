@@ -54,6 +54,11 @@ TEST_CASE("ari: a renewalInfo window after the certificate's expiry renews it wh
                                                domain.id);
     CHECK_MESSAGE(refreshed.exitCode == 0, refreshed.output);
     CHECK(refreshed.output.find("renewalInfo window too late") != std::string::npos);
+    // The line on stdout names the time for what it is. Before: "(in the CA's window)".
+    CHECK_MESSAGE(refreshed.output.find("(the start of the certificate's last tenth: the CA's "
+                                        "window ends after it)") != std::string::npos,
+                  refreshed.output);
+    CHECK(refreshed.output.find("in the CA's window") == std::string::npos);
     CHECK(ca.requests("GET", "/renewal-info/") == 2);
     CHECK(scalar(atLastTenth + certificate) == "true");
 }
