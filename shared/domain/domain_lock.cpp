@@ -9,4 +9,8 @@ bool lockDomain(Poco::Data::Session& session, const std::string& domainId) {
                 .empty();
 }
 
+bool lockDomainToDelete(Poco::Data::Session& session, const std::string& domainId) {
+    return !runSql(session, "SELECT id FROM domains WHERE id = $1 FOR UPDATE", {domainId}).empty();
+}
+
 }  // namespace dnsh

@@ -14,4 +14,9 @@ namespace dnsh {
 // domain is gone (deleted): its orders went with it.
 bool lockDomain(Poco::Data::Session& session, const std::string& domainId);
 
+// The first lock of the transaction deleting a domain: FOR UPDATE, the lock its DELETE takes.
+// Holding lockDomain's weaker one, the DELETE would wait for any key-share lock (a foreign key's)
+// another transaction took on the row meanwhile. False when the domain is gone.
+bool lockDomainToDelete(Poco::Data::Session& session, const std::string& domainId);
+
 }  // namespace dnsh

@@ -31,7 +31,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
                 [--long-strings] [--bad-answer WHAT]
-                [--renewal-info-allowance FILE]
+                [--renewal-info-allowance FILE] [--hold-deactivation-while FILE]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -57,6 +57,9 @@ authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal
 
 A deactivation of an authorization (RFC 8555 §7.5.2: a POST with a payload, where a read's is
 empty) is answered and printed as "DEACTIVATED PATH t=<seconds>", after its "POST PATH" line.
+With --hold-deactivation-while FILE, one that comes while FILE exists is printed as "HELD PATH
+t=<seconds>" and answered once FILE is gone: a DELETE held between its CA requests while
+issue-certificate completes (tests/fault/delete_during_issue_test.cpp).
 
 With --long-strings the CA's own strings are far past what the client keeps of them
 (tests/fault/ca_long_strings_test.cpp), each LONG_BYTES long: the directory's meta.profiles holds

@@ -128,3 +128,13 @@ def renewal_info_allowed():
             allowance.write(str(left - 1))
         return True
 
+
+def hold_deactivation(handler):
+    """--hold-deactivation-while FILE: a deactivation waits while FILE exists, its "HELD PATH"
+    line printed first; outside LOCK, so that the stand-in answers everything else meanwhile."""
+    path = ARGS.hold_deactivation_while
+    if not path or not os.path.exists(path):
+        return
+    handler.log_request_line("HELD")
+    while os.path.exists(path):
+        time.sleep(0.02)

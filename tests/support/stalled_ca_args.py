@@ -84,6 +84,9 @@ def parse_args():
                         help="one answer breaks RFC 8555's shape (see the usage)")
     parser.add_argument("--stall-directory-when", metavar="FILE",
                         help="the directory request is never answered while FILE exists")
+    parser.add_argument("--hold-deactivation-while", metavar="FILE",
+                        help="a deactivation of an authorization is answered only once FILE "
+                             "is gone")
     parser.add_argument("--renewal-info-allowance", metavar="FILE",
                         help="while FILE exists, the renewalInfo requests answered from now on "
                              "(the number it holds, less one per answer); the others stall")

@@ -1,0 +1,101 @@
+// A DELETE /domains/{id} that overlaps the end of issue-certificate (README "Limits": orders
+// nobody finishes are given back). The delete gives back the authorizations its domain's orders
+// hold (RFC 8555 §7.5.2), one CA request each, and only then deletes the domain, whose cascade
+// removes every order. An issue-certificate call that stores its new order in between (the
+// domain failed, the call its retry) had that order deleted with the domain, and nobody
+// deactivated its authorization: the delete had read the orders before it was stored, the
+// handler's give-back runs only when its store finds the domain gone. Against the stand-in CA
+// (tests/support/stalled_ca.py --hold-deactivation-while), which holds the delete's first
+// deactivation until the retry has its 202.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <string>
+
+#include "support/api_server.hpp"
+#include "support/child_process.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/http_client.hpp"
+#include "support/stalled_ca.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The path at the stand-in of the authorization of the domain's order in `status`.
+std::string authorizationPath(const TestDomain& domain, const std::string& status) {
+    const std::string url = scalar(
+        "SELECT c.authorization_url FROM acme_challenges c JOIN acme_orders o "
+        "ON o.id = c.order_id WHERE o.domain_id = " +
+        quoted(domain.id) + " AND o.status = " + quoted(status));
+    const std::size_t at = url.find("/authz/");
+    REQUIRE_MESSAGE(at != std::string::npos, "no authorization stored: " << url);
+    return url.substr(at);
+}
+
+// Deactivations of the authorization at `path` the stand-in answered ("DEACTIVATED PATH t=").
+int deactivations(const StalledCa& ca, const std::string& path) {
+    return ca.requests("DEACTIVATED", path + " ");
+}
+
+}  // namespace
+
+TEST_CASE("delete during issue-certificate: the order stored while the delete gave back the "
+          "earlier ones has its authorization deactivated too") {
+    Leftovers leftovers;
+    const TempDir scratch;
+    const std::string hold = scratch.path() + "/hold";
+    StalledCa ca({"--stall", "none", "--hold-deactivation-while", hold});
+    ApiServer api("delete-during-issue",
+                  {{"ACME_DIRECTORY", ca.directory()}, {"ACME_HANDLER_TIMEOUT", "20s"}});
+    const TestDomain domain = verifiedDomain("delete-during-issue", leftovers);
+    const HttpRequest issue{"POST", "/domains/" + domain.id + "/issue-certificate", "",
+                            "application/json", {}};
+    const HttpRequest remove{"DELETE", "/domains/" + domain.id, "", "", {}};
+
+    // A first order, failed as the scheduler fails one: its authorization is one the delete
+    // gives back (a failed order's, RFC 8555 §7.1.4).
+    const HttpResult first = send(api.baseUrl(), issue);
+    REQUIRE_MESSAGE(first.status == 202, first.body);
+    execute("UPDATE acme_orders SET status = 'invalid', error = 'test', error_code = 'internal', "
+            "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL "
+            "WHERE domain_id = " + quoted(domain.id));
+    execute("UPDATE domains SET status = 'failed', error = 'test', error_code = 'internal' "
+            "WHERE id = " + quoted(domain.id));
+    const std::string failedAuthorization = authorizationPath(domain, "invalid");
+
+    // The delete waits at the CA on that deactivation while the retry stores its new order.
+    scratch.write("hold", "");
+    std::future<HttpResult> deletion;
+    // Declared after the future: whatever stops the case, the stand-in answers first.
+    struct LetGo {
+        std::string file;
+        ~LetGo() { std::filesystem::remove(file); }
+    } letGo{hold};
+    deletion = std::async(std::launch::async, [&] { return send(api.baseUrl(), remove); });
+    REQUIRE_MESSAGE(waitFor(10s, [&] { return ca.requests("HELD", "/authz/") == 1; }, 20ms),
+                    "the delete's deactivation never reached the stand-in: "
+                        << describe(ca.process()));
+    const HttpResult retry = send(api.baseUrl(), issue);
+    INFO("retry: " << retry.status << " " << retry.body);
+    REQUIRE(retry.status == 202);
+    const std::string retryAuthorization = authorizationPath(domain, "pending");
+    REQUIRE(retryAuthorization != failedAuthorization);
+
+    std::filesystem::remove(hold);
+    REQUIRE(deletion.wait_for(30s) == std::future_status::ready);
+    const HttpResult deleted = deletion.get();
+    INFO("DELETE: " << deleted.status << " " << deleted.body << "\nCA: " << describe(ca.process())
+                    << "\nhandlers: " << readFile(api.handlersLog().string()));
+    CHECK(deleted.status == 204);
+    CHECK(count("SELECT count(*) FROM domains WHERE id = " + quoted(domain.id)) == 0);
+    CHECK(deactivations(ca, failedAuthorization) == 1);
+    // Before: 0. The cascade removed the retry's order and its authorization stayed pending at
+    // the CA, counting against the account's pending authorizations until it expired.
+    CHECK(deactivations(ca, retryAuthorization) == 1);
+}
