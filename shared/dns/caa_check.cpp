@@ -72,6 +72,7 @@ std::string describeForbidden(const CaaNameCheck& name, const CaaIssuer& issuer)
 
 FailureCode CaaCheck::failureCode() const {
     if (result == CaaResult::Forbidden) return FailureCode::CaaForbidden;
+    if (deadlinePassed) return FailureCode::DnsTimeout;
     for (const auto& name : names) {
         if (name.lookup.failed()) return lookupFailure(name.lookup.outcome);
         if (name.undecided) return name.undecided->failure;
@@ -166,14 +167,6 @@ CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& is
         check.description = "CAA allows " + issuer.identities.front() + " to issue for every name";
     }
     return check;
-}
-
-CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
-                  const CaaIssuer& issuer, const CaaMethodsFor& oursFor,
-                  const std::function<void()>& beforeLookup) {
-    return checkCaaWith(names, issuer, oursFor, [&](const DnsName& name) {
-        return lookupCaa(resolver, name, beforeLookup);
-    });
 }
 
 std::string caaCheckJson(const CaaCheck& check) {

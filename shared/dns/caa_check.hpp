@@ -66,27 +66,26 @@ struct CaaCheck {
     std::vector<CaaNameCheck> names;
     std::string description;                    // for error messages and logs
     std::vector<std::string> suggestedRecords;  // Forbidden: what to add, one per name
+    // A lookup the check needed (CAA, or a method's own) was cut short by the caller's overall
+    // deadline (issue-certificate's, issuance/caa_lookups.hpp): LookupFailed, dns_timeout.
+    bool deadlinePassed = false;
     bool passed() const { return result == CaaResult::Allowed || result == CaaResult::Skipped; }
     // Whether the CA may validate `name` (as ordered) with `method` (RFC 8657 §4): one of ours
     // that its CAA allows. A name not checked (Skipped: no caaIdentities) is not restricted.
     bool allowsMethod(const std::string& name, std::string_view method) const;
-    // Forbidden: caa_forbidden; LookupFailed: dns_timeout or dns_servfail (of the first name
-    // whose CAA lookup failed or that is undecided).
+    // Forbidden: caa_forbidden; LookupFailed: dns_timeout past the deadline, else dns_timeout
+    // or dns_servfail (of the first name whose CAA lookup failed or that is undecided).
     FailureCode failureCode() const;
 };
 
 // Our validation methods for one name of the order; asked only once its CAA lookup answered.
 using CaaMethodsFor = std::function<CaaOurMethods(const std::string& name)>;
 
-// Looks up and decides every name of `names` (a wildcard's search starts at its base name), each
-// for the methods `oursFor` gives it. Without identities nothing is asked: Skipped. A refusal of
-// any name is Forbidden; else a failed lookup (CAA, or of a method CAA needs: `undecided`) is
-// LookupFailed. `beforeLookup`: as for lookupCaa.
-CaaCheck checkCaa(const DnsResolver& resolver, const std::vector<std::string>& names,
-                  const CaaIssuer& issuer, const CaaMethodsFor& oursFor,
-                  const std::function<void()>& beforeLookup = [] {});
-
-// As checkCaa, with `lookup` asking for each name's relevant set (the tests' DNS).
+// Decides every name of `names` (a wildcard's search starts at its base name), each for the
+// methods `oursFor` gives it, `lookup` giving each search's relevant set (lookupCaa; the
+// precheck's shared CaaLookups, the tests' DNS). Without identities nothing is asked: Skipped. A
+// refusal of any name is Forbidden; else a failed lookup (CAA, or of a method CAA needs:
+// `undecided`) is LookupFailed.
 CaaCheck checkCaaWith(const std::vector<std::string>& names, const CaaIssuer& issuer,
                       const CaaMethodsFor& oursFor,
                       const std::function<CaaLookup(const DnsName&)>& lookup);

@@ -41,10 +41,11 @@ CaaLookup findRelevantCaaSet(const DnsName& name, const DnsQuestion& ask) {
 }
 
 CaaLookup lookupCaa(const DnsResolver& resolver, const DnsName& name,
-                    const std::function<void()>& beforeLookup) {
+                    const std::function<void()>& beforeLookup,
+                    std::optional<DnsDeadline> deadline) {
     return findRelevantCaaSet(name, [&](const DnsName& at, RecordType type) {
         beforeLookup();
-        return resolver.query(at, type);
+        return resolver.query(at, type, deadline);
     });
 }
 

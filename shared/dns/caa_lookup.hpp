@@ -7,6 +7,7 @@
 // refusal.
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,11 @@ CaaLookup findRelevantCaaSet(const DnsName& name, const DnsQuestion& ask);
 
 // findRelevantCaaSet through the resolver (each question counted in dnsh_dns_lookups_total).
 // `beforeLookup` runs before each question, CNAME hops included: a scheduler worker extends its
-// lease there, the walk having no overall bound.
+// lease there. The walk asks once per label (up to ~115 for a long name), so only `deadline`
+// bounds it as a whole: no question is sent after it and one that was waits no longer (the walk
+// then ends as a failed lookup, Timeout).
 CaaLookup lookupCaa(const DnsResolver& resolver, const DnsName& name,
-                    const std::function<void()>& beforeLookup = [] {});
+                    const std::function<void()>& beforeLookup = [] {},
+                    std::optional<DnsDeadline> deadline = std::nullopt);
 
 }  // namespace dnsh

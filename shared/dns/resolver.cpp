@@ -108,10 +108,11 @@ DnsResponse DnsResolver::query(const DnsName& name, RecordType type,
     return response;
 }
 
-TxtLookup DnsResolver::lookupTxt(const DnsName& name) const {
+TxtLookup DnsResolver::lookupTxt(const DnsName& name,
+                                 std::optional<DnsDeadline> deadline) const {
     const CnameChain chain = followCnames(
         name, RecordType::Txt,
-        [this](const DnsName& at, RecordType type) { return ask(at, type, std::nullopt); });
+        [this, deadline](const DnsName& at, RecordType type) { return ask(at, type, deadline); });
     TxtLookup result{chain.response.outcome, {}, chain.end, chain.response.detail};
     if (chain.tooLong) {
         result.outcome = LookupOutcome::NoRecords;

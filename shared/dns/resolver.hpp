@@ -104,8 +104,10 @@ public:
     DnsResponse query(const DnsName& name, RecordType type,
                       std::optional<DnsDeadline> deadline = std::nullopt) const;
 
-    // The TXT records at `name`, CNAMEs followed (followCnames); counted once.
-    TxtLookup lookupTxt(const DnsName& name) const;
+    // The TXT records at `name`, CNAMEs followed (followCnames); counted once. With a deadline,
+    // every question of it as query() takes one.
+    TxtLookup lookupTxt(const DnsName& name,
+                        std::optional<DnsDeadline> deadline = std::nullopt) const;
 
     // The CNAME at `name`, telling "there is none" (NOERROR or NXDOMAIN without it) from a lookup
     // that failed (SERVFAIL, timeout); with a deadline, as query() takes one.

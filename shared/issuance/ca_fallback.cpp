@@ -130,7 +130,7 @@ CaPassedOver budgetSpentAt(const AcmeAccount& account, std::chrono::milliseconds
 }  // namespace
 
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
-                                  const DnsResolver& resolver, const std::string& domainId,
+                                  CaaLookups& caaLookups, const std::string& domainId,
                                   const std::string& domainName, PersistProbe& persist,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const PlaceOrderAt& place,
@@ -152,11 +152,13 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
         try {
             beforeEachWait();
             // RFC 8659 §3: no order a CA would have to refuse for CAA.
-            CaaCheck caa = precheckCaa(resolver, account, domainName, persist, beforeEachWait);
+            CaaCheck caa =
+                precheckCaa(caaLookups, account, domainName, persist, beforeEachWait);
             placement.caa = caa;
             if (caa.result == CaaResult::LookupFailed) {
                 // A CAA lookup failed: every CA would meet the same answer, so ask again later.
-                if (caaLookupItselfFailed(caa)) {
+                // So when the deadline cut one short: no time is left for the next CA either.
+                if (caaLookupItselfFailed(caa) || caa.deadlinePassed) {
                     placement.caaLookupFailed = true;
                     return placement;
                 }

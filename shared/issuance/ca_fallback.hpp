@@ -19,6 +19,7 @@
 #include "dns/caa_check.hpp"
 #include "dns/resolver.hpp"
 #include "issuance/ca_accounts.hpp"
+#include "issuance/caa_lookups.hpp"
 #include "issuance/order_store.hpp"
 #include "issuance/persist_probe.hpp"
 
@@ -82,12 +83,15 @@ using PlaceOrderAt =
 // passes over to the next CA; any other error is thrown. A failed order gives its budget token
 // back only when the CA surely created none: not when newOrder's answer was lost, nor when what
 // followed newOrder failed (OrderAbandonedError; that order's authorizations are given back).
-// `domainId` is the order's domain, `domainName` its name. `beforeEachWait` runs before each CA
-// is asked anything (its directory, our account there) and before each DNS question of its CAA
-// check: a scheduler worker extends its lease there, as nothing else bounds how long the CAs and
-// lookups take.
+// `domainId` is the order's domain, `domainName` its name. The CAA record sets come from
+// `caaLookups`, each search asked once for all the CAs (every CA judges the same answer); a
+// lookup its deadline cut short stops the search as a failed CAA lookup (caaLookupFailed,
+// dns_timeout), whatever CA would come next. `beforeEachWait` runs before each CA is asked
+// anything (its directory, our account there) and before each DNS question of the CAA checks: a
+// scheduler worker extends its lease there, as nothing else bounds how long the CAs and lookups
+// take.
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
-                                  const DnsResolver& resolver, const std::string& domainId,
+                                  CaaLookups& caaLookups, const std::string& domainId,
                                   const std::string& domainName, PersistProbe& persist,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const PlaceOrderAt& place,

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "dns/caa_check.hpp"
 #include "issuance/acme_account.hpp"
+#include "issuance/caa_lookups.hpp"
 #include "issuance/persist_probe.hpp"
 
 namespace dnsh {
@@ -17,11 +18,13 @@ namespace dnsh {
 // The check for every name of an order for `domainName` (the name, and a wildcard's base name),
 // for the validation methods we could use for each (RFC 8657 §4): dns-persist-01 where `persist`
 // finds the customer's record usable at this CA, then dns-01. The check says which of them CAA
-// allows per name; placeOrder answers with those only. `beforeLookup` runs before each DNS
-// question (a scheduler worker keeps its lease there).
-CaaCheck precheckCaa(const DnsResolver& resolver, AcmeAccount& account,
-                     const std::string& domainName, PersistProbe& persist,
-                     const std::function<void()>& beforeLookup = [] {});
+// allows per name; placeOrder answers with those only. The record sets come from `lookups`,
+// shared by every CA of the placement (each search asked once), whose deadline the
+// _validation-persist lookups end by too. A lookup that deadline cut short (this check's or an
+// earlier CA's) makes the check LookupFailed, dns_timeout, unless the records found forbid.
+// `beforeLookup` runs before each DNS question (a scheduler worker keeps its lease there).
+CaaCheck precheckCaa(CaaLookups& lookups, AcmeAccount& account, const std::string& domainName,
+                     PersistProbe& persist, const std::function<void()>& beforeLookup = [] {});
 
 // Our methods for one name, given its dns-persist-01 record check (none: not asked, the CA is not
 // offering the method): dns-persist-01 where the record is usable, then dns-01. A lookup that

@@ -33,6 +33,22 @@ constexpr std::chrono::seconds kCaUnreachableRetryAfter{30};
 // whose process died is abandoned by the next call after this.
 constexpr milliseconds kIssueClaimLease{5 * 60'000};
 
+// The walk's allowance in issue-certificate's CAA budget beyond one lookup at its longest, in
+// DNS_TIMEOUTs: a walk of a usual name answers in well under one.
+constexpr int kCaaWalkTimeouts = 4;
+
+// How long the DNS of one call's CAA prechecks may take, every CA's together (CaaLookups): the
+// walk asks once per label (RFC 8659 §3), up to ~115 for a long name, and a customer's
+// nameserver answering each slowly but within DNS_TIMEOUT held an issue handler past its claim.
+// One lookup at its longest (every server waited out, UDP and TCP: a dead resolver never fails
+// a healthy call, even with /etc/resolv.conf's servers asked in a random order) and
+// kCaaWalkTimeouts x DNS_TIMEOUT for the walk (60 s with the defaults and one server); at most
+// half the claim's lease, so that the call answers (424) while its claim holds.
+milliseconds caaLookupBudget(const Config& config) {
+    return std::min(longestDnsLookup(config) + kCaaWalkTimeouts * config.dnsTimeout,
+                    kIssueClaimLease / 2);
+}
+
 // What an API client is told when the CA failed it. The domain is unchanged, so trying again
 // is safe; Retry-After says when it may help. After the CA's rate limit, `blockedFor`: how long
 // the domain's next call is held off (the retry backoff or the CA's Retry-After, whichever is
@@ -222,6 +238,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
     // issuance/caa_precheck.hpp).
     PersistProbe persist(resolver, domain.id);
+    // One walk for every CA (issuance/caa_lookups.hpp), within its budget: past it, 424.
+    CaaLookups caaLookups(resolver, caaLookupBudget(config));
     mark = std::chrono::steady_clock::now();
     const std::uint64_t caRequestsBefore = cas.requestCount();
     try {
@@ -230,7 +248,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         // checks.caa; no CA taking it leaves the domain as it was.
         const CaPlacement placement =
             placeAtFirstAvailable(
-                database, cas, resolver, domain.id, domain.domainName, persist,
+                database, cas, caaLookups, domain.id, domain.domainName, persist,
                 [](AcmeAccount&) { return false; },
                 [&](AcmeAccount& at, const CaaCheck& check, const SpendBudgetToken&) {
                     return at.placeOrder(domain.domainName, "",

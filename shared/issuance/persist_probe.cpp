@@ -10,7 +10,7 @@ namespace dnsh {
 PersistRecordUsable PersistProbe::question() {
     return [this](const std::string& name, const std::vector<std::string>& issuerDomains,
                   const std::string& accountUrl) {
-        const PersistCheck& check = checked(name, issuerDomains, accountUrl);
+        const PersistCheck check = checked(name, issuerDomains, accountUrl, std::nullopt);
         // The first check that was not usable explains why dns-01 is asked for; else the last.
         if (!shown_ || shown_->usable()) shown_ = check;
         return check.usable();
@@ -19,8 +19,9 @@ PersistRecordUsable PersistProbe::question() {
 
 PersistCheck PersistProbe::checkBeforeOrder(const std::string& name,
                                             const std::vector<std::string>& issuerDomains,
-                                            const std::string& accountUrl) {
-    return checked(name, issuerDomains, accountUrl);
+                                            const std::string& accountUrl,
+                                            std::optional<DnsDeadline> deadline) {
+    return checked(name, issuerDomains, accountUrl, deadline);
 }
 
 std::string whyNotUsable(const PersistCheck& check) {
@@ -30,15 +31,23 @@ std::string whyNotUsable(const PersistCheck& check) {
                : std::string(toString(check.verdict.outcome)) + ": " + check.verdict.detail;
 }
 
-const PersistCheck& PersistProbe::checked(const std::string& name,
-                                          const std::vector<std::string>& issuerDomains,
-                                          const std::string& accountUrl) {
+PersistCheck PersistProbe::checked(const std::string& name,
+                                   const std::vector<std::string>& issuerDomains,
+                                   const std::string& accountUrl,
+                                   std::optional<DnsDeadline> deadline) {
     for (const auto& asked : asked_)
         if (asked.name == name && asked.issuerDomains == issuerDomains &&
             asked.accountUrl == accountUrl)
             return asked.check;
-    PersistCheck check = persistCheckFrom(name, lookedUp(name), issuerDomains, accountUrl,
-                                          std::chrono::system_clock::now());
+    bool cutShort = false;
+    const TxtLookup lookup = lookedUp(name, deadline, cutShort);
+    PersistCheck check =
+        persistCheckFrom(name, lookup, issuerDomains, accountUrl, std::chrono::system_clock::now());
+    // No answer and no time left for one: the CAA precheck's failed lookup (424), nothing kept.
+    if (cutShort) {
+        lookupCutShort_ = true;
+        return check;
+    }
     if (!check.usable() && check.verdict.outcome != PersistOutcome::Missing)
         logEvent(LogLevel::Info, "dns-persist-01 record not usable; answering dns-01",
                  {{"domain_id", domainId_},
@@ -46,17 +55,21 @@ const PersistCheck& PersistProbe::checked(const std::string& name,
                   {"outcome", check.lookupFailure ? std::string(toString(*check.lookupFailure))
                                                   : std::string(toString(check.verdict.outcome))},
                   {"detail", check.lookupFailure ? check.lookupDetail : check.verdict.detail}});
-    asked_.push_back({name, issuerDomains, accountUrl, std::move(check)});
-    return asked_.back().check;
+    asked_.push_back({name, issuerDomains, accountUrl, check});
+    return check;
 }
 
-const TxtLookup& PersistProbe::lookedUp(const std::string& name) {
+TxtLookup PersistProbe::lookedUp(const std::string& name, std::optional<DnsDeadline> deadline,
+                                 bool& cutShort) {
     // "x" and "*.x" share one record (draft §5).
     const std::string recordName = persistRecordName(name);
     for (const auto& record : lookedUp_)
         if (record.recordName == recordName) return record.lookup;
-    lookedUp_.push_back({recordName, resolver_.lookupTxt(DnsName(recordName))});
-    return lookedUp_.back().lookup;
+    TxtLookup lookup = resolver_.lookupTxt(DnsName(recordName), deadline);
+    cutShort = deadline && noAnswer(lookup.outcome) &&
+               std::chrono::steady_clock::now() >= *deadline;
+    if (!cutShort) lookedUp_.push_back({recordName, lookup});
+    return lookup;
 }
 
 std::optional<std::string> PersistProbe::checkJson() const {

@@ -31,10 +31,15 @@ public:
     PersistRecordUsable question();
     // For the CAA precheck, before the order: the CA's caaIdentities stand for the challenge's
     // issuer-domain-names (a CA copies them there, README "dns-persist-01"). Not shown: the view
-    // shows the checks of authorizations that offered the method.
+    // shows the checks of authorizations that offered the method. A record not yet looked up is
+    // looked up by `deadline` (the CAA precheck's, issuance/caa_lookups.hpp); one the deadline
+    // cut short is not kept (placeOrder's question never judges it as a failed lookup).
     PersistCheck checkBeforeOrder(const std::string& name,
                                   const std::vector<std::string>& issuerDomains,
-                                  const std::string& accountUrl);
+                                  const std::string& accountUrl,
+                                  std::optional<DnsDeadline> deadline = std::nullopt);
+    // Whether a checkBeforeOrder lookup was cut short by its deadline.
+    bool lookupCutShort() const { return lookupCutShort_; }
     // persistCheckJson of the check to show; none when placeOrder asked nothing.
     std::optional<std::string> checkJson() const;
 
@@ -49,19 +54,21 @@ private:
         std::string recordName;
         TxtLookup lookup;
     };
-    // The check of this question, judged the first time it is asked.
-    const PersistCheck& checked(const std::string& name,
-                                const std::vector<std::string>& issuerDomains,
-                                const std::string& accountUrl);
-    // The record of `name` ("x" and "*.x" share one), looked up the first time a question
-    // needs it.
-    const TxtLookup& lookedUp(const std::string& name);
+    // The check of this question, judged the first time it is asked (kept unless its lookup was
+    // cut short).
+    PersistCheck checked(const std::string& name, const std::vector<std::string>& issuerDomains,
+                         const std::string& accountUrl, std::optional<DnsDeadline> deadline);
+    // The record of `name` ("x" and "*.x" share one), looked up (by `deadline`) the first time a
+    // question needs it; `cutShort` set when the deadline cut the lookup short (not kept).
+    TxtLookup lookedUp(const std::string& name, std::optional<DnsDeadline> deadline,
+                       bool& cutShort);
 
     const DnsResolver& resolver_;
     std::string domainId_;
     std::vector<LookedUp> lookedUp_;
     std::vector<Asked> asked_;
     std::optional<PersistCheck> shown_;
+    bool lookupCutShort_ = false;
 };
 
 // Why a checked record is not usable: the lookup's failure or the verdict's outcome, with its

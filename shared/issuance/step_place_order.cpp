@@ -7,6 +7,7 @@
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 #include "issuance/ca_fallback.hpp"
+#include "issuance/caa_lookups.hpp"
 #include "issuance/caa_precheck.hpp"
 #include "issuance/challenge_publisher.hpp"
 #include "issuance/order_steps.hpp"
@@ -173,12 +174,14 @@ StepResult placeOrderStep(StepContext& context) {
     // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
     // issuance/caa_precheck.hpp): a renewal picks it again only while CAA still lists it.
     PersistProbe persist(context.parts().resolver, order.domainId);
+    // One walk for every CA, unbounded: the lease is extended before each question instead.
+    CaaLookups caaLookups(context.parts().resolver);
     // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it); sent
     // again without it, it does (placeNamingReplaced). The
     // lease is extended before each CA and each of its CAA lookups: however many CAs and names
     // there are, and however slow their DNS, the step ends while the order is still ours.
     const CaPlacement placement = placeAtFirstAvailable(
-        context.parts().database, context.parts().cas, context.parts().resolver, order.domainId,
+        context.parts().database, context.parts().cas, caaLookups, order.domainId,
         order.domainName, persist,
         [&](AcmeAccount& at) {
             replaces = replacesAt(context, at);

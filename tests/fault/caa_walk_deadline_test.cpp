@@ -1,0 +1,192 @@
+// issue-certificate's CAA precheck has one bound for its DNS (issue_start.cpp's caaLookupBudget:
+// one lookup at its longest, 2 x DNS_TIMEOUT x the servers, and 4 x DNS_TIMEOUT for the walk;
+// here DNS_TIMEOUT=1s and one server: 6 s). The walk asks once per label up to the TLD (RFC 8659
+// §3), so a customer's deep name behind a slow nameserver, each answer in time, held an issue
+// handler for the labels times the delay (about 10 minutes for ~115 labels at 5 s), past the
+// 5-minute issue claim. Now the call answers 424 dns_timeout with Retry-After once the bound is
+// spent, before any order, the domain as it was; and the walk is made once for every CA. The
+// slow DNS is a played server (tests/support/fake_nameservers) standing in as the API's
+// DNS_RESOLVER: NOERROR without records to every question unless a case says otherwise.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/api_server.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/fake_nameservers.hpp"
+#include "support/http_client.hpp"
+#include "support/pebble.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr double kBudgetSeconds = 6;  // 2 x 1 s x 1 server + 4 x 1 s
+
+std::string played() { return requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS"); }
+
+// "a." times `labels`.
+std::string deepPrefix(int labels) {
+    std::string prefix;
+    for (int i = 0; i < labels; ++i) prefix += "a.";
+    return prefix;
+}
+
+struct Timed {
+    HttpResult answer;
+    double seconds = 0;
+};
+
+// Bounded by the test client's own 30 s.
+Timed issueAt(const std::string& baseUrl, const TestDomain& domain) {
+    const auto started = Clock::now();
+    HttpResult answer = send(
+        baseUrl, {"POST", "/domains/" + domain.id + "/issue-certificate", "", "application/json",
+                  {}});
+    return {answer, std::chrono::duration<double>(Clock::now() - started).count()};
+}
+
+void requireNothingOrdered(const TestDomain& domain, int ordersBefore) {
+    CHECK(ordersAtTheCa() == ordersBefore);
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+}
+
+}  // namespace
+
+TEST_CASE("CAA walk deadline: a deep name whose DNS answers every CAA question slowly gets 424 "
+          "dns_timeout within the budget, no order placed, the domain still verified") {
+    Leftovers leftovers;
+    // 43 names to walk, 17 s at 400 ms each (each answer well within DNS_TIMEOUT).
+    const TestDomain domain = verifiedDomain(deepPrefix(40) + "caa-walk", leftovers);
+
+    std::atomic<int> caaQuestions{0};
+    FakeNameservers slowDns({played()}, [&](const std::string&, const std::string& qtype) {
+        if (qtype == "CAA") {
+            ++caaQuestions;
+            std::this_thread::sleep_for(400ms);
+        }
+        return std::vector<std::string>{};  // an empty non-terminal: on to the parent
+    });
+    // Verified through the stack's own API and DNS; only the issuing API gets the slow DNS.
+    ApiServer api("caa-walk-deadline", {{"DNS_RESOLVER", played() + ":53"}, {"DNS_TIMEOUT", "1s"}});
+    const int ordersBefore = ordersAtTheCa();
+
+    const Timed issued = issueAt(api.baseUrl(), domain);
+    INFO(issued.answer.status << " after " << issued.seconds << " s, " << caaQuestions.load()
+                              << " CAA questions: " << issued.answer.body);
+    CHECK(issued.answer.status == 424);
+    CHECK(issued.answer.jsonString("error_code") == "dns_timeout");
+    CHECK(issued.answer.retryAfterSeconds() > 0);
+    // The budget, plus the CA's directory and account (Pebble) and lighttpd.
+    CHECK(issued.seconds < kBudgetSeconds + 3);
+    // What fits in the budget (15 at 400 ms) and the one it cut short; not all 43.
+    CHECK(caaQuestions.load() <= 17);
+    requireNothingOrdered(domain, ordersBefore);
+}
+
+TEST_CASE("CAA walk deadline: a _validation-persist lookup the budget cuts short is a failed CAA "
+          "lookup (424 dns_timeout), not an order with dns-01") {
+    Leftovers leftovers;
+    // 15 names at 350 ms: 5.25 s of the 6; the record's answer (950 ms, within DNS_TIMEOUT)
+    // then comes after the budget.
+    const TestDomain domain = verifiedDomain(deepPrefix(12) + "caa-persist", leftovers);
+
+    std::atomic<int> caaQuestions{0}, persistQuestions{0};
+    FakeNameservers slowDns({played()}, [&](const std::string& qname, const std::string& qtype) {
+        if (qtype == "CAA") {
+            ++caaQuestions;
+            std::this_thread::sleep_for(350ms);
+        } else if (qtype == "TXT" && qname.starts_with("_validation-persist.")) {
+            ++persistQuestions;
+            std::this_thread::sleep_for(950ms);
+        }
+        return std::vector<std::string>{};
+    });
+    ApiServer api("caa-persist-deadline",
+                  {{"DNS_RESOLVER", played() + ":53"}, {"DNS_TIMEOUT", "1s"}});
+    const int ordersBefore = ordersAtTheCa();
+
+    const Timed issued = issueAt(api.baseUrl(), domain);
+    INFO(issued.answer.status << " after " << issued.seconds << " s, " << caaQuestions.load()
+                              << " CAA and " << persistQuestions.load()
+                              << " _validation-persist questions: " << issued.answer.body);
+    // The walk answered in time and the record was asked (Pebble offers dns-persist-01).
+    REQUIRE(caaQuestions.load() == 15);
+    REQUIRE(persistQuestions.load() >= 1);
+    CHECK(issued.answer.status == 424);
+    CHECK(issued.answer.jsonString("error_code") == "dns_timeout");
+    CHECK(issued.answer.retryAfterSeconds() > 0);
+    CHECK(issued.seconds < kBudgetSeconds + 3);
+    requireNothingOrdered(domain, ordersBefore);
+}
+
+TEST_CASE("CAA walk: two CAs share one walk, each name asked once; the second CA takes the "
+          "order the first one's CAA forbids") {
+    Leftovers leftovers;
+    TempDir dir;
+    const TestDomain domain = verifiedDomain("b.a.caa-shared", leftovers);
+    // "b.a.caa-shared-<hex>.<zone>": the set at the registered zone's base name allows only the
+    // second CA, so the first CA's check walks up to it and is forbidden, the second's allowed.
+    const std::string base = domain.name.substr(std::string("b.a.").size());
+    const std::string fallbackIdentity = requireEnv("ACME_CAA_IDENTITY_EAB");
+
+    std::mutex mutex;
+    std::map<std::string, int> caaAsked;  // qname (lowercase, with the dot) -> questions
+    FakeNameservers dns({played()}, [&](const std::string& qname, const std::string& qtype) {
+        std::vector<std::string> records;
+        if (qtype != "CAA") return records;
+        std::string name = qname;
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!name.ends_with(".")) name += ".";
+        const std::lock_guard<std::mutex> lock(mutex);
+        ++caaAsked[name];
+        if (name == base + ".")
+            records.push_back(base + ". 0 IN CAA 0 issue \"" + fallbackIdentity + "\"");
+        return records;
+    });
+    const std::string file = dir.write(
+        "cas.env",
+        "# written by caa_walk_deadline_test\n"
+        "ACME_CAS=primary,fallback\n"
+        "ACME_CA_PRIMARY_DIRECTORY=" + requireEnv("ACME_DIRECTORY") + "\n"
+        "ACME_CA_PRIMARY_CA_BUNDLE=" + requireEnv("ACME_CA_BUNDLE") + "\n"
+        "ACME_CA_FALLBACK_DIRECTORY=" + requireEnv("ACME_DIRECTORY_EAB") + "\n"
+        "ACME_CA_FALLBACK_CA_BUNDLE=" + requireEnv("ACME_CA_BUNDLE") + "\n"
+        "ACME_CA_FALLBACK_EAB_KID=" + requireEnv("DNSH_TEST_EAB_KID") + "\n"
+        "ACME_CA_FALLBACK_EAB_HMAC_KEY=\"" + requireEnv("DNSH_TEST_EAB_HMAC_KEY") + "\"\n");
+    ApiServer api("caa-walk-shared", {{"ACME_DIRECTORY", ""},
+                                      {"ACME_PROFILE", ""},
+                                      {"ACME_CAS_FILE", file},
+                                      {"DNS_RESOLVER", played() + ":53"},
+                                      {"DNS_TIMEOUT", "1s"}});
+    const int atFirst = ordersAtTheCa();
+    const int atSecond = ordersAtTheCa("pebble-eab.log");
+
+    const Timed issued = issueAt(api.baseUrl(), domain);
+    std::string asked;
+    {
+        const std::lock_guard<std::mutex> lock(mutex);
+        for (const auto& [name, times] : caaAsked)
+            asked += name + " x" + std::to_string(times) + " ";
+    }
+    INFO(issued.answer.status << ": " << issued.answer.body << "; CAA asked: " << asked);
+    CHECK(issued.answer.status == 202);
+    CHECK(ordersAtTheCa() == atFirst);
+    CHECK(ordersAtTheCa("pebble-eab.log") == atSecond + 1);
+    // b.a.X, a.X and X, each once, not once per CA.
+    const std::lock_guard<std::mutex> lock(mutex);
+    CHECK(caaAsked.size() == 3);
+    for (const auto& [name, times] : caaAsked) CHECK_MESSAGE(times == 1, name);
+}
