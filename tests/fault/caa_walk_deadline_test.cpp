@@ -132,7 +132,7 @@ TEST_CASE("CAA walk deadline: a _validation-persist lookup the budget cuts short
     requireNothingOrdered(domain, ordersBefore);
 }
 
-TEST_CASE("CAA walk: two CAs share one walk, each name asked once; the second CA takes the "
+TEST_CASE("CAA walk: two CAs share one walk, each name asked once, and the second CA takes the "
           "order the first one's CAA forbids") {
     Leftovers leftovers;
     TempDir dir;
