@@ -17,6 +17,42 @@ namespace {
 
 constexpr Oid kTimestamptzOid = 1184;  // pg_type.oid of timestamptz, fixed in the catalog
 
+constexpr std::string_view kValuesNotShown = "values not shown";
+
+// A constraint violation's DETAIL (SQLSTATE class 23) repeats what was written: "Failing row
+// contains (...)." or "Key (columns)=(values) already exists." (the forms of PostgreSQL's
+// errdetail). Those values may be a verification token or an Idempotency-Key, and the message
+// goes into log lines; the columns stay (with the constraint in the primary text, they say
+// which rule failed).
+bool holdsRowValues(std::string_view detail, std::string_view sqlState) {
+    return sqlState.starts_with("23") || detail.starts_with("Failing row contains (") ||
+           detail.starts_with("Key (");
+}
+
+std::string withoutRowValues(std::string_view detail) {
+    constexpr std::string_view failingRow = "Failing row contains (";
+    if (detail.starts_with(failingRow))
+        return std::string(failingRow) + std::string(kValuesNotShown) + ").";
+    if (const std::size_t values = detail.find(")=(");
+        detail.starts_with("Key (") && values != std::string_view::npos)
+        return std::string(detail.substr(0, values + 3)) + std::string(kValuesNotShown) + ").";
+    return "(" + std::string(kValuesNotShown) + ")";
+}
+
+// libpq's message with the DETAIL's row values left out (holdsRowValues); the severity, the
+// primary text and any other line stay as libpq wrote them. The detail is replaced as the field
+// reads, so a value with a line break in it goes with the rest.
+std::string redactedMessage(std::string message, PGresult* result, std::string_view sqlState) {
+    const char* field = result ? PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL) : nullptr;
+    if (field == nullptr || *field == '\0' || !holdsRowValues(field, sqlState)) return message;
+    const std::string_view detail(field);
+    if (const std::size_t at = message.find(detail); at != std::string::npos)
+        return message.replace(at, detail.size(), withoutRowValues(detail));
+    // Not found as the field reads (never seen): the primary line only.
+    return message.substr(0, message.find('\n')) + "\nDETAIL:  (" + std::string(kValuesNotShown) +
+           ")";
+}
+
 }  // namespace
 
 namespace sql_internal {
@@ -57,8 +93,9 @@ PGconn* connectionOf(Poco::Data::Session& session) {
 void throwSqlError(PGconn* connection, PGresult* result) {
     std::string message = result ? PQresultErrorMessage(result) : PQerrorMessage(connection);
     if (message.empty()) message = PQerrorMessage(connection);
-    while (!message.empty() && message.back() == '\n') message.pop_back();
     const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    message = redactedMessage(std::move(message), result, state ? state : "");
+    while (!message.empty() && message.back() == '\n') message.pop_back();
     const char* constraint =
         result ? PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME) : nullptr;
     throw SqlError(message, state ? state : "", constraint ? constraint : "");
