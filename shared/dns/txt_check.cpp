@@ -102,10 +102,25 @@ TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
 }
 
 TxtCheck redacted(TxtCheck check, const std::string& secret, const std::string& placeholder) {
-    for (auto* values : {&check.expected, &check.seen})
-        for (auto& value : *values)
+    if (secret.empty()) return check;
+    auto mask = [&](std::vector<std::string>& values) {
+        for (auto& value : values)
             if (value == secret) value = placeholder;
+    };
+    mask(check.expected);
+    mask(check.seen);
+    // DNS_PRECHECK=authoritative: every nameserver's answer holds its own copy.
+    for (auto& server : check.servers) mask(server.seen);
     return check;
+}
+
+std::string withoutToken(std::string text, const std::string& token) {
+    if (token.empty()) return text;
+    const std::string mask = kTokenPlaceholder;
+    for (std::size_t at = text.find(token); at != std::string::npos;
+         at = text.find(token, at + mask.size()))
+        text.replace(at, token.size(), mask);
+    return text;
 }
 
 namespace {

@@ -63,9 +63,14 @@ TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
 // webhook payloads).
 inline constexpr const char* kTokenPlaceholder = "(the verification token)";
 
-// The check with `secret` (the verification token) replaced by `placeholder` wherever it stands:
-// what is shown to clients after registration never carries the token.
+// The check with `secret` (the verification token) replaced by `placeholder` wherever it stands
+// as a value (expected, seen, each nameserver's seen): what is shown to clients after
+// registration never carries the token.
 TxtCheck redacted(TxtCheck check, const std::string& secret, const std::string& placeholder);
+
+// `text` (a stored check, a webhook payload) with every occurrence of `token` replaced by
+// kTokenPlaceholder: the last mask before anything is shown, also over rows stored unmasked.
+std::string withoutToken(std::string text, const std::string& token);
 
 // What a check keeps of what the customer's DNS returned (their zone, their values: any number,
 // any bytes). It is stored, shown in every domain view and list page and sent in webhooks, so it

@@ -5,6 +5,7 @@
 #include "core/json_shape.hpp"
 #include "core/json_text.hpp"
 #include "dns/persist_record.hpp"
+#include "dns/txt_check.hpp"
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 
@@ -77,7 +78,8 @@ bool isJsonObject(const std::optional<std::string>& text) {
 
 // The domain view's checks: the last DNS check as stored (its key order: name, expected, seen,
 // result, ...), the last CAA check as its "caa" member and the last dns-persist-01 record check
-// as its "persist" member, once there is a DNS check (verify makes the first).
+// as its "persist" member, once there is a DNS check (verify makes the first). The domain's own
+// token is masked as the checks are when stored: rows stored before they were are shown so too.
 std::optional<std::string> readableCheck(const Domain& domain) {
     if (!isJsonObject(domain.lastCheck)) return std::nullopt;
     std::string check = *domain.lastCheck;
@@ -89,7 +91,7 @@ std::optional<std::string> readableCheck(const Domain& domain) {
     };
     if (isJsonObject(domain.caaCheck)) append("caa", *domain.caaCheck);
     if (isJsonObject(domain.persistCheck)) append("persist", *domain.persistCheck);
-    return check;
+    return withoutToken(std::move(check), domain.verificationToken);
 }
 
 void writeDomain(JsonText& json, const Domain& domain, const ViewSettings& settings) {

@@ -113,7 +113,10 @@ StepResult awaitDnsStep(StepContext& context) {
     if (nothingToPublish(order)) return answerChallenges(context);
     if (auto stopped = context.parts().publishers.of(order).present(context))
         return std::move(*stopped);
-    const TxtCheck check = checkValues(context);
+    // What is recorded is shown in the domain view: the verification token the customer may
+    // still have at the name is masked, after the result is computed (so it decides nothing).
+    const TxtCheck check =
+        redacted(checkValues(context), order.verificationToken, kTokenPlaceholder);
     // Nameservers that do not answer in time cost a worker for the whole deadline: for an issue
     // order each such look counts as an attempt, and the next one waits a backoff (the order
     // fails after its attempts or POLL_TIMEOUT), so a silent zone cannot keep the scheduler busy.

@@ -557,6 +557,45 @@ TEST_CASE(
     CHECK(scheduler->terminate() == 0);
 }
 
+TEST_CASE(
+    "precheck: the verification token still published at the name is stored and shown masked, "
+    "in what every authoritative server answered too") {
+    Leftovers leftovers;
+    const std::string zone = requireEnv("DNSH_TEST_CUSTOMER_ZONE");
+    const TestDomain domain = orderedDomain(zone, "t", leftovers);
+    const dnsh::TsigKey key = dnsh::parseTsigKey(requireEnv("DNS_UPDATE_TSIG"));
+    std::vector<dnsh::DnsUpdater> nameservers;
+    for (const char* server : {"DNSH_TEST_CUSTOMER_NS1", "DNSH_TEST_CUSTOMER_NS2"})
+        nameservers.emplace_back(dnsh::DnsName(zone),
+                                 dnsh::parseResolverList(requireEnv(server)).front(), key, 2s);
+    // The customer's verification record, still there when the order waits for its value.
+    for (const auto& server : nameservers)
+        REQUIRE(server.addTxt(dnsh::DnsName(domain.challengeName()), domain.token).ok());
+    const auto scheduler = startScheduler(delegationScheduler({{"POLL_INTERVAL", "200ms"}}));
+    Poco::JSON::Object::Ptr checks;
+    const bool looked = waitFor(15s, [&] {
+        checks = get("/domains/" + domain.id).json()->getObject("checks");
+        return checks && checks->has("nameservers") &&
+               checks->getValue<std::string>("result") == "txt_mismatch";
+    });
+    CHECK(scheduler->terminate() == 0);
+    for (const auto& server : nameservers)
+        server.deleteTxt(dnsh::DnsName(domain.challengeName()), domain.token);
+    REQUIRE_MESSAGE(looked, get("/domains/" + domain.id).body);
+    CHECK(checks->getArray("seen")->getElement<std::string>(0) == kTokenShown);
+    const auto servers = checks->getArray("nameservers");
+    REQUIRE(servers->size() >= 2);
+    for (std::size_t i = 0; i < servers->size(); ++i) {
+        const auto server = servers->getObject(static_cast<unsigned>(i));
+        CAPTURE(server->getValue<std::string>("address"));
+        CHECK(server->getValue<std::string>("result") == "txt_mismatch");
+        const auto seen = server->getArray("seen");
+        REQUIRE(seen->size() == 1);
+        CHECK(seen->getElement<std::string>(0) == kTokenShown);
+    }
+    checkTokenNotShown(domain);
+}
+
 TEST_CASE("precheck: a recursive resolver holding a stale record does not hold up the order") {
     Leftovers leftovers;
     const std::string zone = requireEnv("DNSH_TEST_CUSTOMER_ZONE");

@@ -251,6 +251,9 @@ TEST_CASE("issuance: TXT value never published ends failed with the reason after
     CHECK(checks->getValue<std::string>("name") == domain.challengeName());
     CHECK(checks->getArray("expected")->getElement<std::string>(0) == value);
     CHECK(checks->getArray("seen")->size() == 1);
+    // What was seen is the verification token, shown as verify shows it, never itself.
+    CHECK(checks->getArray("seen")->getElement<std::string>(0) == kTokenShown);
+    checkTokenNotShown(domain);
     CHECK_FALSE(shown.json()->has("expected_txt_value"));
     CHECK(get("/domains/" + domain.id + "/certificate").status == 404);
     CHECK(count("SELECT count(*) FROM certificates WHERE domain_id = " + quoted(domain.id)) == 0);

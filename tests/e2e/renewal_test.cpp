@@ -491,6 +491,9 @@ TEST_CASE(
     CHECK(checks->getValue<std::string>("name") == domain.challengeName());
     CHECK(checks->getArray("expected")->getElement<std::string>(0) == value);
     CHECK(checks->getArray("seen")->size() == 1);
+    // The verification token still published: shown as verify shows it, never itself.
+    CHECK(checks->getArray("seen")->getElement<std::string>(0) == kTokenShown);
+    checkTokenNotShown(domain);
     CHECK(std::regex_match(checks->getValue<std::string>("checked_at"), kRfc3339Utc));
     CHECK(std::regex_match(checks->getValue<std::string>("next_check_at"), kRfc3339Utc));
 

@@ -101,9 +101,48 @@ TestDomain registeredThrough(const ApiServer& server, const std::string& token,
     return domain;
 }
 
+// Every maximal run of lowercase hex in `text` that holds a 64-character token, all windows.
+void collectHex64(const std::string& text, std::set<std::string>& out) {
+    auto isHex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (!isHex(text[i])) {
+            ++i;
+            continue;
+        }
+        std::size_t end = i;
+        while (end < text.size() && isHex(text[end])) ++end;
+        for (std::size_t start = i; start + 64 <= end; ++start) out.insert(text.substr(start, 64));
+        i = end;
+    }
+}
+
+// Every domain's verification token, as stored.
+std::set<std::string> allVerificationTokens() {
+    std::set<std::string> tokens;
+    std::istringstream all(scalar("SELECT string_agg(verification_token, ' ') FROM domains"));
+    for (std::string token; all >> token;) tokens.insert(token);
+    return tokens;
+}
+
+// How many of `tokens` stand in `text`; `example` is one of them.
+int tokensIn(const std::string& text, const std::set<std::string>& tokens, std::string& example) {
+    std::set<std::string> hex;
+    collectHex64(text, hex);
+    int found = 0;
+    for (const auto& candidate : hex) {
+        if (tokens.count(candidate)) {
+            ++found;
+            example = candidate;
+        }
+    }
+    return found;
+}
+
 // Registered, verified, issued and published through `server` with the token, until active. The
 // scheduler writing `schedulerLog` (at LOG_LEVEL=debug) polls the challenge name at least once
-// while it still holds the verification token before the ACME value is published.
+// while it still holds the verification token before the ACME value is published; the views
+// after that look (the domain's, the list page) show no domain's token.
 TestDomain activeDomainThrough(const ApiServer& server, const std::string& token,
                                const std::string& schedulerLog, Leftovers& leftovers) {
     const TestDomain domain =
@@ -119,12 +158,26 @@ TestDomain activeDomainThrough(const ApiServer& server, const std::string& token
         std::istringstream lines(readFile(schedulerLog));
         for (std::string line; std::getline(lines, line);)
             if (line.find("\"level\":\"debug\"") != std::string::npos &&
-                line.find("\"step\":\"await_dns\"") != std::string::npos)
+                line.find("\"step\":\"await_dns\"") != std::string::npos &&
+                line.find(domain.id) != std::string::npos)
                 return true;
         return false;
     });
     REQUIRE_MESSAGE(
         polled, "no debug await_dns step in " << schedulerLog << ": " << readFile(schedulerLog));
+    // That look saw the token still published and was recorded (the step line comes after it).
+    const std::set<std::string> tokens = allVerificationTokens();
+    REQUIRE(tokens.count(domain.token) == 1);
+    for (const std::string& shown : {path, std::string("/domains?limit=500")}) {
+        CAPTURE(shown);
+        const HttpResult result = call(server, "GET", shown, "", bearer(token));
+        REQUIRE_MESSAGE(result.status == 200, result.body);
+        CHECK(result.body.find(domain.id) != std::string::npos);
+        std::string example;
+        const int leaked = tokensIn(result.body, tokens, example);
+        INFO("e.g. token " << example);
+        CHECK(leaked == 0);
+    }
     publish(domain, value);
     const HttpResult checked = call(server, "POST", path + "/check", "", bearer(token));
     CHECK_MESSAGE(checked.status == 202, checked.body);
@@ -133,22 +186,6 @@ TestDomain activeDomainThrough(const ApiServer& server, const std::string& token
     CHECK_MESSAGE(certificate.status == 200, certificate.body);
     CHECK(call(server, "GET", path, "", bearer(token)).jsonString("status") == "active");
     return domain;
-}
-
-// Every maximal run of lowercase hex in `text` that holds a 64-character token, all windows.
-void collectHex64(const std::string& text, std::set<std::string>& out) {
-    auto isHex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
-    std::size_t i = 0;
-    while (i < text.size()) {
-        if (!isHex(text[i])) {
-            ++i;
-            continue;
-        }
-        std::size_t end = i;
-        while (end < text.size() && isHex(text[end])) ++end;
-        for (std::size_t start = i; start + 64 <= end; ++start) out.insert(text.substr(start, 64));
-        i = end;
-    }
 }
 
 std::string trimmed(const std::string& text) {
@@ -372,12 +409,7 @@ TEST_CASE(
                                         "directory_url = " +
                                         quoted(requireEnv("ACME_DIRECTORY"))))
                    .str());
-    std::set<std::string> tokens;
-    {
-        std::istringstream all(scalar("SELECT string_agg(verification_token, ' ') FROM domains"));
-        std::string token;
-        while (all >> token) tokens.insert(token);
-    }
+    const std::set<std::string> tokens = allVerificationTokens();
     REQUIRE(tokens.count(domain.token) == 1);
 
     // Every log of the run: the stack's (handlers.log: the shared lighttpd's handlers), every
@@ -406,16 +438,8 @@ TEST_CASE(
         // challtestsrv.log is the sandbox DNS server's own log: it records the TXT values
         // published in DNS, where the verification tokens are public by design.
         if (std::filesystem::path(file).filename() == "challtestsrv.log") continue;
-        std::set<std::string> hex;
-        collectHex64(text, hex);
-        int leaked = 0;
         std::string example;
-        for (const auto& candidate : hex) {
-            if (tokens.count(candidate)) {
-                ++leaked;
-                example = candidate;
-            }
-        }
+        const int leaked = tokensIn(text, tokens, example);
         INFO("e.g. token " << example);
         CHECK(leaked == 0);
     }

@@ -151,6 +151,33 @@ void publish(const TestDomain& domain, const std::string& value) {
     setTxt(domain.challengeName(), value);
 }
 
+void checkTokenNotShown(const TestDomain& domain) {
+    CAPTURE(domain.name);
+    REQUIRE(domain.token.size() == 64);
+    const HttpResult view = get("/domains/" + domain.id);
+    REQUIRE(view.status == 200);
+    CHECK(view.body.find(domain.token) == std::string::npos);
+    // Pages of 500, newest first, until one lists the domain.
+    bool listed = false;
+    std::string next;
+    for (int pages = 0; !listed && pages < 100; ++pages) {
+        const HttpResult page = get("/domains?limit=500" + (next.empty() ? "" : "&cursor=" + next));
+        REQUIRE(page.status == 200);
+        listed = page.body.find("\"id\":\"" + domain.id + "\"") != std::string::npos;
+        if (listed) CHECK(page.body.find(domain.token) == std::string::npos);
+        if (page.json()->isNull("next_cursor")) break;
+        next = page.jsonString("next_cursor");
+    }
+    CHECK(listed);
+    const CommandResult shown =
+        runCommand(requireEnv("DNSH_ADMIN_BIN") + " show " + domain.id + " --json");
+    CHECK_MESSAGE(shown.exitCode == 0, shown.output);
+    CHECK(shown.output.find(domain.token) == std::string::npos);
+    // Stored masked, not only shown so: the scheduler's checks as verify's.
+    CHECK(scalar("SELECT coalesce(last_check, '') FROM domains WHERE id = " + quoted(domain.id))
+              .find(domain.token) == std::string::npos);
+}
+
 std::string statusSummary(const std::vector<TestDomain>& domains) {
     return scalar(
         "SELECT string_agg(domain_name || '=' || status || coalesce(' (' || error || ')', ''), '; "

@@ -96,6 +96,13 @@ std::string startIssuance(const TestDomain& domain);
 // Replaces what the challenge name holds (the verification token) by the ACME value.
 void publish(const TestDomain& domain, const std::string& value);
 
+// The placeholder the API shows where a domain's verification token would stand (README "API").
+inline const std::string kTokenShown = "(the verification token)";
+
+// The domain's own token is only in its registration answer: not in its view, not in the
+// GET /domains page that lists it, not in `dnsh-admin show`, and not stored in its last check.
+void checkTokenNotShown(const TestDomain& domain);
+
 // "name=status (error); ..." for failure messages.
 std::string statusSummary(const std::vector<TestDomain>& domains);
 

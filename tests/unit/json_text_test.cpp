@@ -89,3 +89,22 @@ TEST_CASE("domainJson: an unreadable stored check is left out, a readable one ke
     domain.lastCheck = R"({"name": broken)";
     CHECK(domainJson(domain, ViewSettings{}).find("checks") == std::string::npos);
 }
+
+TEST_CASE("domainJson: the domain's own token in a stored check is shown as the placeholder") {
+    Domain domain;
+    domain.id = std::string(32, 'a');
+    domain.domainName = "shop.example.com";
+    domain.verificationToken = std::string(64, 'b');
+    domain.status = DomainStatus::CertificatePending;
+    domain.createdAt = domain.updatedAt = "2026-11-27T00:00:00Z";
+    // A row stored before the scheduler's checks were masked: seen, and a nameserver's seen.
+    const std::string& token = domain.verificationToken;
+    domain.lastCheck = R"({"name":"_acme-challenge.shop.example.com","seen":[")" + token +
+                       R"("],"result":"txt_mismatch","nameservers":[{"seen":[")" + token +
+                       R"("]}]})";
+    const std::string view = domainJson(domain, ViewSettings{});
+    CHECK(view.find(token) == std::string::npos);
+    CHECK(view.find(R"x("seen":["(the verification token)"],"result":"txt_mismatch")x") !=
+          std::string::npos);
+    CHECK(domainPageJson({domain}, std::nullopt, ViewSettings{}).find(token) == std::string::npos);
+}

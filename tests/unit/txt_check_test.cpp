@@ -76,3 +76,32 @@ TEST_CASE("txtCheckJson keeps at most the capped values, marks what it left out,
         }
     }
 }
+
+TEST_CASE("redacted masks the token wherever it stands as a value, each nameserver's answer too") {
+    const std::string token(64, 'b');
+    TxtCheck check;
+    check.name = "_acme-challenge.shop.example.com";
+    check.expected = {std::string(43, 'v')};
+    check.seen = {token, "other"};
+    check.failure = FailureCode::TxtMismatch;
+    check.zone = "example.com";
+    check.servers = {{"ns1.example.com", "192.0.2.1", FailureCode::TxtMismatch, {"other", token},
+                      AddressAsked::Asked},
+                     {"ns2.example.com", "192.0.2.2", FailureCode::TxtMismatch, {token},
+                      AddressAsked::Asked}};
+    const TxtCheck shown = redacted(check, token, kTokenPlaceholder);
+    CHECK(shown.seen == std::vector<std::string>{kTokenPlaceholder, "other"});
+    CHECK(shown.servers[0].seen == std::vector<std::string>{"other", kTokenPlaceholder});
+    CHECK(shown.servers[1].seen == std::vector<std::string>{kTokenPlaceholder});
+    CHECK(shown.expected == check.expected);
+    CHECK(shown.failure == check.failure);
+    CHECK(txtCheckJson(shown, std::nullopt).find(token) == std::string::npos);
+}
+
+TEST_CASE("withoutToken replaces every occurrence, and nothing when there is no token") {
+    const std::string token(64, 'c');
+    CHECK(withoutToken("[\"" + token + "\",\"x" + token + token + "\"]", token) ==
+          std::string("[\"") + kTokenPlaceholder + "\",\"x" + kTokenPlaceholder +
+              kTokenPlaceholder + "\"]");
+    CHECK(withoutToken("{\"seen\":[\"\"]}", "") == "{\"seen\":[\"\"]}");
+}
