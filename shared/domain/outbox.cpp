@@ -43,11 +43,12 @@ void recordDomainEvent(Poco::Data::Session& session, EventType type, const std::
     if (runSql(session, "SELECT id FROM domains WHERE id = $1 FOR UPDATE", {domainId}).empty())
         return;
     if (type == EventType::DelegationLost) {
-        // Checked again daily while it stays lost: one event when it is lost, not one a day.
-        const SqlRows last =
-            runSql(session,
-                   "SELECT type FROM webhook_events WHERE domain_id = $1 ORDER BY id DESC LIMIT 1",
-                   {domainId});
+        // Checked again daily while it stays lost: one event when it is lost, not one a day. A
+        // dead one never reached the customer, so it does not count: the next look tells again.
+        const SqlRows last = runSql(session,
+                                    "SELECT type FROM webhook_events WHERE domain_id = $1 "
+                                    "AND state <> 'dead' ORDER BY id DESC LIMIT 1",
+                                    {domainId});
         if (!last.empty() && last.text(0, "type") == toString(EventType::DelegationLost)) return;
     }
     const auto domain = DomainRepository(session).findById(domainId);
