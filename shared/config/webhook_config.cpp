@@ -88,6 +88,7 @@ WebhookSettings loadWebhookSettings(
     settings.retryWindow = duration(lookup, "WEBHOOK_RETRY_WINDOW", settings.retryWindow);
     settings.initialBackoff = duration(lookup, "WEBHOOK_BACKOFF", settings.initialBackoff);
     settings.timeout = duration(lookup, "WEBHOOK_TIMEOUT", settings.timeout);
+    settings.retention = duration(lookup, "WEBHOOK_RETENTION", settings.retention);
     if (const auto value = lookup("WEBHOOK_WORKERS"); value && !value->empty()) {
         int workers = 0;
         const char* last = value->data() + value->size();

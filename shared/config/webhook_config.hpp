@@ -1,6 +1,6 @@
 #pragma once
 // WEBHOOK_* settings (README "Webhooks", "Configuration"): where events go, the Standard Webhooks
-// signing secret, and how long and how often delivery is retried.
+// signing secret, how long and how often delivery is retried, and how long finished events stay.
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -15,6 +15,9 @@ struct WebhookSettings {
     std::chrono::milliseconds initialBackoff{5'000};            // WEBHOOK_BACKOFF, doubled per try
     std::chrono::milliseconds timeout{10'000};                  // WEBHOOK_TIMEOUT, per request
     int workers = 4;  // WEBHOOK_WORKERS: domains delivered to concurrently per scheduler
+    // WEBHOOK_RETENTION: how long a delivered or dead event is kept (from its delivery or its
+    // last attempt) before the scheduler deletes it; pending ones are kept however old.
+    std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};
     bool enabled() const { return !url.empty(); }
 };
 

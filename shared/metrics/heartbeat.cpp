@@ -5,14 +5,22 @@
 #include <algorithm>
 
 #include "db/sql.hpp"
+#include "events/webhook_store.hpp"
 
 using namespace Poco::Data::Keywords;
 
 namespace dnsh {
 
+namespace {
+
+constexpr Poco::Int64 kWebhookPruneBatch = 1000;  // of each state, per beat
+
+}  // namespace
+
 std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
                                                       const std::string& replica) {
-    auto beat = [replica](Poco::Data::Session& session) {
+    const Poco::Int64 webhookRetentionMs = config.webhook.retention.count();
+    auto beat = [replica, webhookRetentionMs](Poco::Data::Session& session) {
         session << "INSERT INTO scheduler_heartbeats (replica) VALUES ($1) "
                    "ON CONFLICT (replica) DO UPDATE SET last_seen_at = now()",
             bind(replica), now;
@@ -26,6 +34,10 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
         // New domains are counted as appended rows; each beat folds them into the kept counts so
         // that /metrics sums a few rows, not one per registration (025_registration_deltas.sql).
         runSql(session, "SELECT metric_row_deltas_fold()");
+        // Delivered and dead events past WEBHOOK_RETENTION, also with webhooks off now. A batch
+        // of each a beat is 12,000 rows a minute at the 5 s beat: a backlog of millions (a table
+        // that grew before this) goes within hours, never in one statement.
+        WebhookStore(session).pruneFinished(webhookRetentionMs, kWebhookPruneBatch);
     };
     // The heartbeat at least every 5 s: "alive" means a beat in the last 60 s.
     const auto interval = std::min(config.metricsFlushInterval, std::chrono::milliseconds(5000));

@@ -2,8 +2,9 @@
 // dns-scheduler's part of /metrics: its counts flushed like a handler's, plus a heartbeat row
 // (scheduler_heartbeats) written at every flush cycle (kept a day after the replica stops), from
 // which dnsh_scheduler_replicas_alive and dnsh_scheduler_last_heartbeat_timestamp_seconds come,
-// the fold of the domains registered since the last cycle into the kept row counts, and the
-// deletion of flushers' batch numbers a day old (032_metric_counter_batches.sql).
+// the fold of the domains registered since the last cycle into the kept row counts, the
+// deletion of flushers' batch numbers a day old (032_metric_counter_batches.sql), and of
+// delivered and dead webhook events past WEBHOOK_RETENTION (a batch of each per beat).
 #include <memory>
 #include <string>
 

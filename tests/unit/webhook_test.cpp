@@ -39,6 +39,7 @@ TEST_CASE("webhooks are off by default, with a 3-day retry window") {
     CHECK_FALSE(config.webhook.enabled());
     CHECK(config.webhook.retryWindow == milliseconds(3LL * 24 * 3600 * 1000));
     CHECK(config.webhook.workers == 4);
+    CHECK(config.webhook.retention == milliseconds(30LL * 24 * 3600 * 1000));
 }
 
 TEST_CASE("WEBHOOK_* overrides") {
@@ -47,13 +48,15 @@ TEST_CASE("WEBHOOK_* overrides") {
                                                {"WEBHOOK_RETRY_WINDOW", "10s"},
                                                {"WEBHOOK_BACKOFF", "200ms"},
                                                {"WEBHOOK_TIMEOUT", "1s"},
-                                               {"WEBHOOK_WORKERS", "2"}}));
+                                               {"WEBHOOK_WORKERS", "2"},
+                                               {"WEBHOOK_RETENTION", "48h"}}));
     CHECK(config.webhook.enabled());
     CHECK(config.webhook.secret == kSecret);
     CHECK(config.webhook.retryWindow == milliseconds(10'000));
     CHECK(config.webhook.initialBackoff == milliseconds(200));
     CHECK(config.webhook.timeout == milliseconds(1'000));
     CHECK(config.webhook.workers == 2);
+    CHECK(config.webhook.retention == milliseconds(48LL * 3600 * 1000));
 }
 
 TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the secret") {
@@ -92,6 +95,7 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
         {"bad backoff", {{"WEBHOOK_BACKOFF", "-1s"}}, "WEBHOOK_BACKOFF"},
         {"bad timeout", {{"WEBHOOK_TIMEOUT", "soon"}}, "WEBHOOK_TIMEOUT"},
         {"no workers", {{"WEBHOOK_WORKERS", "0"}}, "WEBHOOK_WORKERS"},
+        {"bad retention", {{"WEBHOOK_RETENTION", "30d"}}, "WEBHOOK_RETENTION"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);

@@ -1,0 +1,96 @@
+// How long the webhook outbox keeps its events (README "Webhooks", WEBHOOK_RETENTION), against the
+// real PostgreSQL on a scratch database of the test server: delivered and dead events go once
+// they are older than the retention, a batch at a time, by dns-scheduler's heartbeat; pending
+// ones stay however old, and recent ones stay.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "config/config.hpp"
+#include "db/database.hpp"
+#include "events/webhook_store.hpp"
+#include "metrics/heartbeat.hpp"
+#include "support/scratch_database.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+
+namespace {
+
+constexpr Poco::Int64 kThirtyDaysMs = 30LL * 24 * 3600 * 1000;
+
+// An event of `state` that finished (was delivered, or given up) `daysAgo` days ago; a pending
+// one was due then and is still being tried.
+std::string insertEvent(const std::string& eventId, const std::string& state, int daysAgo) {
+    const std::string finished = "now() - interval '" + std::to_string(daysAgo) + " days'";
+    const std::string created = "now() - interval '" + std::to_string(daysAgo + 3) + " days'";
+    return "INSERT INTO webhook_events (event_id, domain_id, type, payload, state, attempts, "
+           "created_at, first_attempt_at, next_attempt_at, delivered_at) VALUES ('" +
+           eventId + "', '" + std::string(32, 'a') + "', 'domain.verified', '{}', '" + state +
+           "', 1, " + created + ", " + created + ", " + finished + ", " +
+           (state == "delivered" ? finished : "NULL") + ");";
+}
+
+// The outbox's events: the old delivered and dead ones, and those that must stay.
+void insertEvents(ScratchDatabase& scratch, int oldDelivered) {
+    std::string sql;
+    for (int i = 0; i < oldDelivered; ++i)
+        sql += insertEvent("evt_delivered_old_" + std::to_string(i), "delivered", 31);
+    sql += insertEvent("evt_dead_old", "dead", 31);
+    sql += insertEvent("evt_delivered_recent", "delivered", 29);
+    sql += insertEvent("evt_dead_recent", "dead", 29);
+    // Held back (or retried) far longer than the retention: still to be delivered.
+    sql += insertEvent("evt_pending_old", "pending", 40);
+    scratch.run(sql);
+}
+
+std::string eventsLeft(ScratchDatabase& scratch) {
+    return scratch.text("SELECT string_agg(event_id, ',' ORDER BY event_id) FROM webhook_events");
+}
+
+Poco::Int64 prune(ScratchDatabase& scratch, Poco::Int64 batch) {
+    return scratch.database().withSession([&](Poco::Data::Session& session) {
+        return WebhookStore(session).pruneFinished(kThirtyDaysMs, batch);
+    });
+}
+
+}  // namespace
+
+TEST_CASE("webhook retention: delivered and dead events past the retention go a batch at a time, "
+          "pending and recent ones stay") {
+    ScratchDatabase scratch("dnsh_webhook_prune");
+    scratch.migrate();
+    insertEvents(scratch, 5);
+    // A batch of each state per call, oldest first.
+    CHECK(prune(scratch, 2) == 3);
+    CHECK(scratch.text("SELECT count(*) FROM webhook_events WHERE event_id LIKE "
+                       "'evt_delivered_old_%'") == "3");
+    CHECK(scratch.text("SELECT count(*) FROM webhook_events WHERE event_id = 'evt_dead_old'") ==
+          "0");
+    CHECK(prune(scratch, 2) == 2);
+    CHECK(prune(scratch, 2) == 1);
+    CHECK(prune(scratch, 2) == 0);
+    CHECK(eventsLeft(scratch) == "evt_dead_recent,evt_delivered_recent,evt_pending_old");
+}
+
+TEST_CASE("webhook retention: dns-scheduler's heartbeat deletes delivered and dead events past "
+          "WEBHOOK_RETENTION, also with webhooks off") {
+    ScratchDatabase scratch("dnsh_webhook_beat_prune");
+    scratch.migrate();
+    insertEvents(scratch, 2);
+    Config config;  // WEBHOOK_URL empty, WEBHOOK_RETENTION's default: 30 days
+    config.databaseUrl = scratch.url();
+    config.metricsFlushInterval = std::chrono::milliseconds(200);
+    REQUIRE(config.webhook.retention == std::chrono::milliseconds(kThirtyDaysMs));
+    const auto beating = startSchedulerMetrics(config, "test:1");
+    // The first cycle runs at once; bounded at 10 s.
+    const std::string kept = "evt_dead_recent,evt_delivered_recent,evt_pending_old";
+    bool pruned = false;
+    for (int i = 0; i < 100 && !pruned; ++i) {
+        pruned = eventsLeft(scratch) == kept;
+        if (!pruned) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(eventsLeft(scratch) == kept);
+}
