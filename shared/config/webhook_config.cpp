@@ -71,6 +71,12 @@ WebhookSettings loadWebhookSettings(
             if ((uri.getScheme() != "http" && uri.getScheme() != "https") || uri.getHost().empty())
                 throw ConfigError("invalid WEBHOOK_URL: expected an http:// or https:// URL with a "
                                   "host" + notShown);
+            // The delivery sends host, port, path and query only (no Authorization header from
+            // user:password@): accepted, every attempt would be a 401 until the event goes dead.
+            if (!uri.getUserInfo().empty())
+                throw ConfigError("invalid WEBHOOK_URL: credentials in its user info "
+                                  "(user:password@host) are not sent; put them in the path or "
+                                  "query" + notShown);
         } catch (const Poco::Exception&) {
             throw ConfigError("invalid WEBHOOK_URL: it does not parse as a URL" + notShown);
         }

@@ -21,8 +21,10 @@ struct WebhookSettings {
     bool enabled() const { return !url.empty(); }
 };
 
-// Throws ConfigError naming the variable (never quoting the secret). WEBHOOK_SECRET may be absent
-// with WEBHOOK_URL set: the handlers only write events to the outbox and never see the secret.
+// Throws ConfigError naming the variable, never quoting the secret nor WEBHOOK_URL (a credential
+// may sit in its path or query; user info is refused: it would never be sent). WEBHOOK_SECRET
+// may be absent with WEBHOOK_URL set: the handlers only write events to the outbox and never see
+// the secret.
 WebhookSettings loadWebhookSettings(
     const std::function<std::optional<std::string>(const std::string&)>& lookup);
 

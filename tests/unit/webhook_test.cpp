@@ -91,6 +91,10 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
          {{"WEBHOOK_URL", "https://hooks.example.test:99999/s3cr3t-path"},
           {"WEBHOOK_SECRET", kSecret}},
          "WEBHOOK_URL"},
+        {"credentials in the user info",
+         {{"WEBHOOK_URL", "https://hook-user:s3cr3t-pass@hooks.example.test/in"},
+          {"WEBHOOK_SECRET", kSecret}},
+         "WEBHOOK_URL"},
         {"bad retry window", {{"WEBHOOK_RETRY_WINDOW", "3 days"}}, "WEBHOOK_RETRY_WINDOW"},
         {"bad backoff", {{"WEBHOOK_BACKOFF", "-1s"}}, "WEBHOOK_BACKOFF"},
         {"bad timeout", {{"WEBHOOK_TIMEOUT", "soon"}}, "WEBHOOK_TIMEOUT"},
@@ -111,6 +115,31 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
             CHECK(message.find("s3cr3t") == std::string::npos);
         }
     }
+}
+
+TEST_CASE("WEBHOOK_URL with user info is refused (it would never be sent), without quoting it") {
+    // The delivery sends host, port, path and query: user:password@ would be dropped and every
+    // attempt answered 401 until the event went dead.
+    for (const std::string url : {"https://hook-user:s3cr3t-pass@hooks.example.test/in",
+                                  "http://s3cr3t-token@127.0.0.1:9/hooks"}) {
+        CAPTURE(url);
+        try {
+            loadConfig(lookupIn({{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", kSecret}}));
+            FAIL("accepted");
+        } catch (const ConfigError& e) {
+            const std::string message = e.what();
+            CHECK(message.find("WEBHOOK_URL") != std::string::npos);
+            CHECK(message.find("user info") != std::string::npos);
+            CHECK(message.find("s3cr3t") == std::string::npos);
+            CHECK(message.find("hook-user") == std::string::npos);
+            CHECK(message.find("hooks.example.test") == std::string::npos);
+        }
+    }
+    // An '@' in the path or query is no user info.
+    const Config config = loadConfig(lookupIn(
+        {{"WEBHOOK_URL", "https://hooks.example.test/to/a@b.example?cc=c@d.example"},
+         {"WEBHOOK_SECRET", kSecret}}));
+    CHECK(config.webhook.url == "https://hooks.example.test/to/a@b.example?cc=c@d.example");
 }
 
 TEST_CASE("WEBHOOK_URL without WEBHOOK_SECRET: a handler's settings, refused by the scheduler") {
