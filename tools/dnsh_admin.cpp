@@ -35,7 +35,8 @@ bool caRateLimited(const dnsh::Error& error) {
 }
 
 // Exit codes of a failed command (README "Operating it"). A wait (the domain's, or the CA's
-// rate limit just met) is 75: trying later helps, and the message says when.
+// rate limit just met) is 75: trying later helps, and the message says when. So is a database
+// busy past its wait (a lock or statement timeout; migrate's tables locked by others throughout).
 int exitCodeOf(const dnsh::Error& error) {
     using App = Poco::Util::Application;
     if (caRateLimited(error)) return App::EXIT_TEMPFAIL;
@@ -43,6 +44,7 @@ int exitCodeOf(const dnsh::Error& error) {
         case dnsh::ErrorCode::NotFound:
             return App::EXIT_DATAERR;
         case dnsh::ErrorCode::TooManyRequests:
+        case dnsh::ErrorCode::DatabaseTimeout:
             return App::EXIT_TEMPFAIL;
         default:
             return App::EXIT_SOFTWARE;

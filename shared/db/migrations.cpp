@@ -3,11 +3,16 @@
 #include <Poco/Data/Statement.h>
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <set>
+#include <thread>
 
+#include "config/duration.hpp"
 #include "core/error.hpp"
 #include "db/database.hpp"
 #include "db/sql.hpp"
+#include "db/sql_time.hpp"
 #include "log/log.hpp"
 
 using namespace Poco::Data::Keywords;
@@ -19,20 +24,33 @@ namespace {
 // Arbitrary constant shared by every dns-handling process: "dnsh" in ASCII.
 constexpr long long kMigrationLockId = 0x646e7368;
 
-// Every transaction of a run begins so: no statement or lock timeout (an index built over
-// millions of rows, the wait for another host's migrations), no "already exists" notices, and
-// the lock that keeps two hosts' runs apart. All of it for this transaction only (SET LOCAL,
-// pg_advisory_xact_lock): behind PgBouncer in transaction mode each transaction may run on
-// another server connection, where a session's lock or setting would stay behind after the run
-// (a lock no unlock reaches makes every later run wait for ever; a statement_timeout of 0 would
-// unbound other clients' statements on that connection).
+// SQLSTATE lock_not_available: lock_timeout ran out (PostgreSQL Appendix A).
+constexpr const char* kLockNotAvailable = "55P03";
+
+// Every transaction of a run begins so: no statement timeout (an index built over millions of
+// rows), no wait limit for the lock that keeps two hosts' runs apart (another host's migrations
+// may take minutes), no "already exists" notices. Then, for the tables the migration changes, a
+// short one (MigrationLockWaits): a longer wait would stall every request for them. On PostgreSQL
+// 14 and later the backend also checks every second that we are still there, so a migrate killed
+// mid-statement (systemd's TimeoutStartSec, Ctrl-C) does not leave its backend running on, its
+// locks held. All of it for this transaction only (SET LOCAL, set_config(..., true),
+// pg_advisory_xact_lock): behind PgBouncer in transaction mode each transaction may run on another
+// server connection, where a session's lock or setting would stay behind after the run (a lock no
+// unlock reaches makes every later run wait for ever; a statement_timeout of 0 would unbound other
+// clients' statements on that connection).
 template <class Work>
-auto inMigrationTransaction(Poco::Data::Session& session, Work&& work) {
-    executeScript(session,
-                  "BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; "
-                  "SET LOCAL client_min_messages = warning; SELECT pg_advisory_xact_lock(" +
-                      std::to_string(kMigrationLockId) + ")");
+auto inMigrationTransaction(Poco::Data::Session& session, std::chrono::milliseconds tableWait,
+                            Work&& work) {
     try {
+        // Inside the try: a failure here too leaves no aborted transaction on the connection.
+        executeScript(session,
+                      "BEGIN; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; "
+                      "SET LOCAL client_min_messages = warning; "
+                      "SELECT set_config('client_connection_check_interval', '1000', true) "
+                      "WHERE current_setting('server_version_num')::int >= 140000; "
+                      "SELECT pg_advisory_xact_lock(" +
+                          std::to_string(kMigrationLockId) +
+                          "); SET LOCAL lock_timeout = " + std::to_string(tableWait.count()));
         auto result = work();
         executeScript(session, "COMMIT");
         return result;
@@ -46,12 +64,92 @@ auto inMigrationTransaction(Poco::Data::Session& session, Work&& work) {
     }
 }
 
+// The sessions, other than this one, whose transactions have held a lock on a table of this
+// database since before the attempt that timed out began: what an ALTER TABLE waits behind (a
+// pg_dump, a psql left in a transaction). Not pg_blocking_pids(): the waiting backend cannot ask
+// it while it waits, and has no blockers left once its wait ended. No query text (it may hold
+// values). State and times are NULL for another role's session unless this role has
+// pg_read_all_stats; the role and application name are always shown.
+std::string tableLockHolders(Poco::Data::Session& session, std::chrono::milliseconds waited) {
+    static const std::string sql =
+        "SELECT a.pid, a.usename, a.application_name, a.state, "
+        DNSH_RFC3339("a.xact_start") " AS xact_start, "
+        DNSH_RFC3339("a.query_start") " AS query_start, "
+        "string_agg(DISTINCT c.relname::text, ',' ORDER BY c.relname::text) AS tables "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "JOIN pg_class c ON c.oid = l.relation "
+        "WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid() "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND c.relkind IN ('r', 'p') AND c.relnamespace <> 'pg_catalog'::regnamespace "
+        "AND (a.xact_start IS NULL OR a.xact_start < clock_timestamp() - $1::interval) "
+        "GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 5 NULLS LAST LIMIT 5";
+    const SqlRows rows =
+        runSql(session, sql, {std::to_string(waited.count()) + " milliseconds"});
+    std::string holders;
+    for (int row = 0; row < rows.size(); ++row) {
+        std::string holder = "pid " + rows.text(row, "pid") + " (role " +
+                             rows.optionalText(row, "usename").value_or("?") + ", application '" +
+                             rows.optionalText(row, "application_name").value_or("") + "'";
+        if (const auto state = rows.optionalText(row, "state")) holder += ", " + *state;
+        if (const auto since = rows.optionalText(row, "xact_start"))
+            holder += ", transaction since " + *since;
+        if (const auto since = rows.optionalText(row, "query_start"))
+            holder += ", last statement since " + *since;
+        holder += ", tables " + rows.text(row, "tables") + ")";
+        holders += (holders.empty() ? "" : "; ") + holder;
+    }
+    return holders.empty() ? "none found (the holder has ended, or it holds no table lock)"
+                           : holders;
+}
+
 }  // namespace
 
 std::vector<std::string> applyMigrations(Poco::Data::Session& session,
                                          const std::vector<Migration>& migrations,
-                                         const MigrationApplied& onApplied) {
-    const std::set<std::string> already = inMigrationTransaction(session, [&] {
+                                         const MigrationApplied& onApplied,
+                                         const MigrationLockWaits& lockWaits) {
+    using Clock = std::chrono::steady_clock;
+    // Since this run's first attempt that ran out of lock_timeout: the bound is the run's.
+    std::optional<Clock::time_point> retryingSince;
+    // `work` in a migration transaction, tried again while its tables stay locked (55P03). Each
+    // attempt is a transaction of its own, rolled back whole: nothing is half applied, and
+    // between attempts the requests queued behind it go through.
+    auto retryingLockWaits = [&](const std::string& what, auto&& work) {
+        std::chrono::milliseconds pause = lockWaits.firstPause;
+        for (int attempt = 1;; ++attempt) {
+            try {
+                return inMigrationTransaction(session, lockWaits.perAttempt, work);
+            } catch (const SqlError& e) {
+                if (e.sqlState() != kLockNotAvailable) throw;
+            }
+            if (!retryingSince) retryingSince = Clock::now();
+            std::string holders;
+            try {
+                holders = tableLockHolders(session, lockWaits.perAttempt);
+            } catch (const std::exception& e) {
+                holders = "not known (" + errorDetail(e) + ")";
+            }
+            const auto retrying = Clock::now() - *retryingSince;
+            if (retrying >= lockWaits.giveUpAfter)
+                throw Error(
+                    ErrorCode::DatabaseTimeout,
+                    "database busy: other transactions kept its tables locked (" +
+                        std::to_string(attempt) + " attempts of " +
+                        formatDuration(lockWaits.perAttempt) + " over " +
+                        std::to_string(
+                            std::chrono::duration_cast<std::chrono::seconds>(retrying).count()) +
+                        " s); held by " + holders +
+                        "; nothing of it was applied: run dnsh-admin migrate again once they end");
+            logEvent(LogLevel::Warn, "migration waits for tables other transactions hold",
+                     {{"migration", what},
+                      {"attempt", attempt},
+                      {"retry_in_ms", static_cast<long long>(pause.count())},
+                      {"holders", holders}});
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, lockWaits.longestPause);
+        }
+    };
+    const auto readApplied = [&] {
         executeScript(session,
                       "CREATE TABLE IF NOT EXISTS schema_migrations ("
                       " name text PRIMARY KEY,"
@@ -59,7 +157,13 @@ std::vector<std::string> applyMigrations(Poco::Data::Session& session,
         std::vector<std::string> done;
         session << "SELECT name FROM schema_migrations", into(done), now;
         return std::set<std::string>(done.begin(), done.end());
-    });
+    };
+    std::set<std::string> already;
+    try {
+        already = retryingLockWaits("schema_migrations", readApplied);
+    } catch (const Error& e) {
+        throw Error(e.code(), std::string("reading schema_migrations failed: ") + e.what());
+    }
     std::vector<Migration> ordered = migrations;
     std::sort(ordered.begin(), ordered.end(),
               [](const Migration& a, const Migration& b) { return a.name < b.name; });
@@ -70,7 +174,7 @@ std::vector<std::string> applyMigrations(Poco::Data::Session& session,
         // host may have applied it since the list was read (it held the lock meanwhile).
         bool appliedNow = false;
         try {
-            appliedNow = inMigrationTransaction(session, [&] {
+            appliedNow = retryingLockWaits(migration.name, [&] {
                 if (!runSql(session, "SELECT 1 FROM schema_migrations WHERE name = $1",
                             {migration.name})
                          .empty())
