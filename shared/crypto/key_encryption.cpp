@@ -214,6 +214,12 @@ std::string KeyEncryptor::keyId() const {
     return keys()->front().id;
 }
 
+std::vector<std::string> KeyEncryptor::keyIds() const {
+    std::vector<std::string> ids;
+    for (const Key& key : *keys()) ids.push_back(key.id);
+    return ids;
+}
+
 KeyEncryptor KeyEncryptor::snapshot() const {
     auto ring = std::make_shared<KeyRing>();
     ring->keys = keys();

@@ -41,6 +41,8 @@ public:
 
     // First 16 hex characters of SHA-256 of the sealing KEK: names it without revealing it.
     std::string keyId() const;
+    // The ids of every KEK it holds (the sealing one first): what it can open.
+    std::vector<std::string> keyIds() const;
     // The KEKs as they are now, never re-read: one consistent set for a whole rotation.
     KeyEncryptor snapshot() const;
 

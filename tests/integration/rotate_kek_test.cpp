@@ -1,6 +1,7 @@
-// dnsh-admin rotate-kek: every sealed key is re-encrypted under the new KEK in one transaction;
-// a key sealed under an unknown KEK stops it with nothing changed. Rotation rewrites a whole
-// database, so the test gets a scratch database of its own on the test server.
+// dnsh-admin rotate-kek: every sealed key is re-encrypted under the new KEK (in batches, see
+// rotate_kek_locks_test.cpp); a key sealed under an unknown KEK stops it with nothing changed.
+// Rotation rewrites a whole database, so the test gets a scratch database of its own on the test
+// server.
 #include <Poco/Data/Statement.h>
 #include <doctest/doctest.h>
 #include <sys/stat.h>
@@ -117,9 +118,9 @@ TEST_CASE("rotate-kek re-encrypts every key under the new KEK, and refuses forei
     CHECK(db.text("SELECT count(*)::text FROM acme_orders WHERE cert_key_ciphertext IS NULL AND "
                   "cert_key_id IS NULL") == "1");
 
-    // A key sealed under a third KEK: rotating again fails as a whole and changes nothing. It is
-    // a certificate's, and certificates come after accounts and orders: their rewrites, already
-    // made in the transaction, must be rolled back too.
+    // A key sealed under a third KEK: rotating again fails and changes nothing. It is a
+    // certificate's, and certificates come after accounts and orders, whose batches commit as
+    // they go: the KEK ids are checked before any key is rewritten.
     insertSealedCertificate(db, randomHex(16), foreign, "OTHER");
     const std::string before = sealedState(db);
     REQUIRE(before.find(accountKey) != std::string::npos);

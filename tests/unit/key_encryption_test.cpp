@@ -89,6 +89,11 @@ TEST_CASE("several KEK files: the first present seals, every present one opens")
             CHECK(ring.decrypt(sealed) == "from " + hex.substr(0, 1));
             CHECK(ring.keyIdOf(sealed) == single.keyId());
         }
+        // What rotate-kek checks every stored key's label against: the present files' KEKs.
+        std::vector<std::string> present;
+        for (const auto& hex : {c.kek, c.next, c.previous})
+            if (!hex.empty()) present.push_back(idOf(hex));
+        CHECK(ring.keyIds() == present);
         const auto stranger = dnsh::KeyEncryptor::fromFile(dir.write("stranger", kOther));
         CHECK_THROWS(ring.decrypt(stranger.encrypt("x")));
         CHECK_THROWS(ring.keyIdOf(stranger.encrypt("x")));
