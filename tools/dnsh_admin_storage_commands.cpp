@@ -50,7 +50,7 @@ int rotateKek(dnsh::Database& database, const dnsh::Config& config,
                                 " (nothing re-encrypted)");
     const auto keys =
         next.empty() ? current
-                     : dnsh::KeyEncryptor::fromFile(next + "," + config.keyEncryptionKeyFile);
+                     : dnsh::keyEncryptorFromFiles(next + "," + config.keyEncryptionKeyFile);
     const int count = dnsh::rotateKeyEncryptionKey(database, keys);
     std::cout << "re-encrypted " << count << " private key(s) to KEK " << keys.keyId() << "\n";
     return EXIT_OK;

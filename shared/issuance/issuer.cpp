@@ -13,7 +13,15 @@ KeyEncryptor loadKeyEncryptor(const Config& config) {
         throw ConfigError(
             "KEY_ENCRYPTION_KEY_FILE is not set: it names the key that encrypts "
             "private keys at rest (create one with: openssl rand -hex 32 > FILE)");
-    return KeyEncryptor::fromFile(config.keyEncryptionKeyFile);
+    return keyEncryptorFromFiles(config.keyEncryptionKeyFile);
+}
+
+KeyEncryptor keyEncryptorFromFiles(const std::string& paths) {
+    try {
+        return KeyEncryptor::fromFile(paths);
+    } catch (const std::runtime_error& e) {
+        throw ConfigError(e.what());
+    }
 }
 
 Issuer::Issuer(Database& database, const Config& config, const DnsResolver& resolver,

@@ -53,7 +53,13 @@ private:
     EngineParts parts_;
 };
 
-// The KEK of the configuration: KEY_ENCRYPTION_KEY_FILE, required for issuance.
+// The KEK of the configuration: KEY_ENCRYPTION_KEY_FILE, required for issuance. Throws
+// ConfigError when it is unset or its files cannot be used (none exists, one is unreadable,
+// not a key, or open to group or others), as keyEncryptorFromFiles.
 KeyEncryptor loadKeyEncryptor(const Config& config);
+
+// KeyEncryptor::fromFile(paths), its refusal of the files a ConfigError (the same message): a
+// setting to fix, which dnsh-admin answers with 78, not a failure to retry.
+KeyEncryptor keyEncryptorFromFiles(const std::string& paths);
 
 }  // namespace dnsh

@@ -2,6 +2,7 @@
 // retry a failed domain, delete; against the test stack's database and CA, as an operator runs it.
 #include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <string>
 
@@ -254,4 +255,36 @@ TEST_CASE("dnsh-admin migrate: a migration that fails is named, after the ones a
     CHECK(scratch.text("SELECT string_agg(name, ',' ORDER BY name) FROM schema_migrations "
                        "WHERE name >= '029'") ==
           "029_long_lived_expiry_index,030_idempotency_keys");
+}
+
+TEST_CASE("dnsh-admin: a KEK file missing, or open to group or others, is a configuration "
+          "error (78)") {
+    // The database is never reached: were the KEK accepted, the command would fail there (70).
+    const std::string nowhere =
+        "DATABASE_URL='host=127.0.0.1 port=1 dbname=dnsh connect_timeout=2' ";
+    const TempDir dir;
+    const std::string open = dir.write("kek", dnsh::randomHex(32) + "\n");
+    REQUIRE(::chmod(open.c_str(), 0640) == 0);  // the earlier advice
+    const std::string missing = dir.path() + "/kek.missing";
+    const std::string admin = requireEnv("DNSH_ADMIN_BIN");
+    const std::string exportCert =
+        " export-cert " + dnsh::randomHex(16) + " --out " + dir.path() + "/pem";
+    // KeyEncryptor's refusal was a plain error: exit 70, "other failures", for a setting to fix.
+    const CommandResult absent = runCommand(nowhere + "KEY_ENCRYPTION_KEY_FILE=" + missing + " " +
+                                            admin + exportCert);
+    INFO(absent.output);
+    CHECK(absent.exitCode == 78);  // EX_CONFIG
+    CHECK(absent.output.find("configuration error") != std::string::npos);
+    CHECK(absent.output.find(missing) != std::string::npos);
+    const CommandResult readable =
+        runCommand(nowhere + "KEY_ENCRYPTION_KEY_FILE=" + open + " " + admin + exportCert);
+    INFO(readable.output);
+    CHECK(readable.exitCode == 78);
+    CHECK(readable.output.find(open + " has mode 0640") != std::string::npos);
+    // rotate-kek's --new-key-file is read the same way.
+    const CommandResult rotated =
+        runCommand(nowhere + admin + " rotate-kek --new-key-file " + open);
+    INFO(rotated.output);
+    CHECK(rotated.exitCode == 78);
+    CHECK(rotated.output.find(open + " has mode 0640") != std::string::npos);
 }
