@@ -54,12 +54,17 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
     milliseconds backoff = kFirstBackoff;
     milliseconds haproxyBackoff = kFirstBackoff;
     long long cursor = 0;
+    bool reconciled = false;
+    // The names of a round that threw (a full disk, PostgreSQL gone mid-round): applied again
+    // by the next one, since the poll's cursor may have moved past their events meanwhile.
+    std::set<std::string> unfinishedNames;
     while (!stop) {
         try {
             if (Clock::now() >= nextReconcile) {
                 const long long asOf = source.now();
                 const EdgeRound round = sync.reconcile(source.allCertificates(), asOf);
                 cursor = asOf;
+                reconciled = true;
                 nextReconcile = Clock::now() + settings.reconcileInterval;
                 nextPoll = Clock::now() + settings.pollInterval;
                 if (options.once) {
@@ -91,10 +96,19 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                     cursor = changes.cursorMicros;
                     nextPoll = Clock::now() + settings.pollInterval;
                 }
-                if (!names.empty()) {
+                // Not applied (a KEK missing on this host, a full disk): tried again, less and
+                // less often, so a cause the operator fixes takes effect without a reconcile.
+                const std::set<std::string> due = sync.failingDue();
+                names.insert(due.begin(), due.end());
+                names.insert(unfinishedNames.begin(), unfinishedNames.end());
+                unfinishedNames = names;
+                if (!names.empty() || sync.roundUnfinished()) {
+                    const bool finishing = sync.roundUnfinished();
                     const EdgeRound round = sync.apply(names, source.certificatesOf(names), asOf);
+                    unfinishedNames.clear();
                     // What it applied shows on /metrics at once, not at the next heartbeat.
-                    if (round.written > 0 || round.removed > 0) nextHeartbeat = Clock::now();
+                    if (round.written > 0 || round.removed > 0 || finishing)
+                        nextHeartbeat = Clock::now();
                 } else if (sync.haproxyBehind() && Clock::now() >= nextHaproxyRetry) {
                     if (sync.resyncHaproxy(asOf)) {
                         haproxyBackoff = kFirstBackoff;
@@ -123,6 +137,16 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
             logEvent(LogLevel::Error, "edge round failed, will retry",
                      {{"detail", errorDetail(e)}});
             if (options.once) return 1;
+            // Still reporting while rounds fail: the failing count and an applied_through held
+            // back say what is not delivered (README, "Reporting").
+            if (reconciled && Clock::now() >= nextHeartbeat) {
+                try {
+                    source.heartbeat(sync.heartbeat(settings.agentName));
+                    nextHeartbeat = Clock::now() + kHeartbeatInterval;
+                } catch (const std::runtime_error&) {
+                    // PostgreSQL unreachable too: the next round says so.
+                }
+            }
             sleepUnlessStopped(backoff, stop);
             backoff = std::min(backoff * 2, kLastBackoff);
         }

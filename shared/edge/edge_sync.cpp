@@ -12,6 +12,10 @@ namespace dnsh {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// A domain that keeps failing (a row no KEK opens) is tried this often, as HAProxy's refusals.
+constexpr milliseconds kLastFailingBackoff{600'000};
 
 // `pem` and, unless it ends with one, a newline.
 void appendPem(SecretString& out, std::string_view pem) {
@@ -34,8 +38,9 @@ std::string canonicalColumn(const std::string& pem, const char* column) {
 }  // namespace
 
 EdgeSync::EdgeSync(const EdgeSettings& settings, EdgeDirectory& directory, const KeyEncryptor& keys)
-    : directory_(directory), keys_(keys), haproxy_(settings, directory, served_),
-      reloader_(settings, directory) {}
+    : directory_(directory), keys_(keys),
+      firstFailingBackoff_(std::max(settings.pollInterval, milliseconds(1'000))),
+      haproxy_(settings, directory, served_), reloader_(settings, directory) {}
 
 bool EdgeSync::writeDomain(const EdgeCertificate& certificate) {
     const std::string file = edgeFileName(certificate.domainName);
@@ -48,6 +53,10 @@ bool EdgeSync::writeDomain(const EdgeCertificate& certificate) {
     // privateKeyToPem's PEM_write_bio_PrivateKey: LF lines, no blank line (install() checks).
     appendPem(combined, keys_.decrypt(certificate.sealedKey));
     const bool changed = directory_.write(file, combined.str(), EdgeDirectory::Mode::Secret);
+    if (changed) {
+        untoldWritten_.insert(certificate.domainName);
+        untoldRemoved_.erase(certificate.domainName);
+    }
     served_[certificate.domainName] = {certificate.certificateId, serial,
                                        certificate.createdMicros};
     failing_.erase(certificate.domainName);
@@ -111,6 +120,23 @@ void EdgeSync::writeSharedFiles() {
     directory_.sync();
 }
 
+void EdgeSync::noteFailing(const EdgeCertificate& certificate) {
+    if (failing_.empty()) {
+        failingBackoff_ = firstFailingBackoff_;
+        nextFailingRetry_ = Clock::now() + failingBackoff_;
+    }
+    failing_[certificate.domainName] = certificate.createdMicros;
+}
+
+std::set<std::string> EdgeSync::failingDue() {
+    if (failing_.empty() || Clock::now() < nextFailingRetry_) return {};
+    std::set<std::string> names;
+    for (const auto& entry : failing_) names.insert(entry.first);
+    failingBackoff_ = std::min(failingBackoff_ * 2, kLastFailingBackoff);
+    nextFailingRetry_ = Clock::now() + failingBackoff_;
+    return names;
+}
+
 std::set<std::string> EdgeSync::writeDomains(const std::vector<EdgeCertificate>& certificates,
                                              EdgeRound& round) {
     std::set<std::string> files;
@@ -133,7 +159,7 @@ std::set<std::string> EdgeSync::writeDomains(const std::vector<EdgeCertificate>&
         } catch (const std::exception& e) {
             // Skipped: its older file (if any) stays and keeps serving; the rest go on.
             ++round.failed;
-            failing_[certificate.domainName] = certificate.createdMicros;
+            noteFailing(certificate);
             logEvent(LogLevel::Error, "certificate not applied",
                      {{"domain", certificate.domainName},
                       {"certificate_id", certificate.certificateId},
@@ -173,6 +199,8 @@ EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
     for (const auto& name : directory_.owned())
         if (!wanted.count(name)) unwanted.insert(name);
     round.removed = directory_.remove(unwanted);
+    untoldWritten_.clear();  // all of it compared and written above
+    untoldRemoved_.clear();
     // Whenever the map changed since the last reload, not only in this round: a run killed
     // after its renames but before the command (or whose command failed) left a map the proxy
     // has not read, which this one finds unchanged; the directory's marker says so. Nothing
@@ -185,11 +213,9 @@ EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
 EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
                           const std::vector<EdgeCertificate>& certificates, long long asOfMicros) {
     EdgeRound round;
-    const std::set<std::string> changed = writeDomains(certificates, round);
+    writeDomains(certificates, round);
     std::set<std::string> found;
     for (const auto& certificate : certificates) found.insert(certificate.domainName);
-    std::set<std::string> removed;
-    std::set<std::string> removedFiles;
     for (const auto& name : domainNames) {
         if (found.count(name)) continue;
         failing_.erase(name);
@@ -197,18 +223,33 @@ EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
         try {
             const std::string file = edgeFileName(name);
             if (served_.erase(name) > 0 || directory_.owns(file)) {
-                removed.insert(name);
-                removedFiles.insert(file);
+                untoldRemoved_.insert(name);
+                untoldWritten_.erase(name);
+                ++round.removed;
             }
         } catch (const std::invalid_argument&) {
             // Not a name the agent could have written a file for.
         }
     }
-    if (!changed.empty() || !removed.empty()) writeSharedFiles();
-    haproxy_.update(changed, removed);
-    haproxy_.retryRefused(changed);
+    // This round's changes and those of an earlier round that stopped before this point (its
+    // retry finds their files as they should be): without them a new domain's file would stay
+    // out of the crt-list and HAProxy until the next full reconcile (review-edge #1).
+    std::set<std::string> written;
+    for (const auto& name : untoldWritten_)
+        if (served_.count(name)) written.insert(name);
+    std::set<std::string> removed;
+    std::set<std::string> removedFiles;
+    for (const auto& name : untoldRemoved_)
+        if (!served_.count(name)) {
+            removed.insert(name);
+            removedFiles.insert(edgeFileName(name));  // a name it had a file for
+        }
+    if (!written.empty() || !removed.empty()) writeSharedFiles();
+    haproxy_.update(written, removed);
+    haproxy_.retryRefused(written);
     directory_.remove(removedFiles);
-    round.removed = static_cast<int>(removed.size());
+    untoldWritten_.clear();
+    untoldRemoved_.clear();
     reloadIfDue();
     finishRound(asOfMicros, round);
     return round;
@@ -237,7 +278,8 @@ void EdgeSync::finishRound(long long asOfMicros, const EdgeRound& round) {
                   {"failed", round.failed},
                   {"certificates", static_cast<int>(served_.size())}});
     lastAsOf_ = asOfMicros;
-    if (haproxy_.behind()) return;  // not served until HAProxy has it
+    // Not served until HAProxy (and the crt-list) has it.
+    if (haproxy_.behind() || roundUnfinished()) return;
     long long through = asOfMicros;
     for (const auto& [name, created] : failing_) through = std::min(through, created - 1);
     for (const auto& [name, created] : haproxy_.refused()) through = std::min(through, created - 1);
@@ -247,6 +289,9 @@ void EdgeSync::finishRound(long long asOfMicros, const EdgeRound& round) {
 EdgeHeartbeat EdgeSync::heartbeat(const std::string& agent) const {
     std::size_t failing = failing_.size() + haproxy_.unremovedCount();
     for (const auto& entry : haproxy_.refused()) failing += failing_.count(entry.first) ? 0 : 1;
+    // Written or removed by a round that stopped before HAProxy and the crt-list had them.
+    for (const auto& name : untoldWritten_) failing += failing_.count(name) ? 0 : 1;
+    failing += untoldRemoved_.size();
     return {agent, static_cast<int>(served_.size()), static_cast<int>(failing), appliedThrough_,
             appliedCertificateId_};
 }

@@ -45,6 +45,15 @@ public:
     // less often while it still refuses (the rounds do it too). Their file is unchanged, so
     // nothing else would before the next full reconcile.
     void retryHaproxyRefusals();
+    // Whether a round stopped (threw: a full disk) after it wrote or removed domains' files but
+    // before the crt-list, the wildcard map and HAProxy had them: the next apply() finishes
+    // that, even with no names, since a retry finds those files as they should be.
+    bool roundUnfinished() const { return !untoldWritten_.empty() || !untoldRemoved_.empty(); }
+    // The domains not applied (a KEK missing on this host, a full disk) once they are due for
+    // another try: one poll interval after the first failure, then twice as long each time up
+    // to 10 minutes, as HAProxy's refusals. Nothing else offers them before the next full
+    // reconcile once newer events move the poll's cursor 30 s past theirs.
+    std::set<std::string> failingDue();
 
     // When the due reload may run (EDGE_RELOAD_MIN_INTERVAL after the last one ended, longer
     // after failures); none while none is due or there is no EDGE_RELOAD_COMMAND.
@@ -61,12 +70,20 @@ private:
     bool writeDomain(const EdgeCertificate& certificate);  // whether its file changed
     void keepServingOlderFile(const EdgeCertificate& notApplied);
     void writeSharedFiles();
+    void noteFailing(const EdgeCertificate& certificate);
     void finishRound(long long asOfMicros, const EdgeRound& round);
 
     EdgeDirectory& directory_;
     const KeyEncryptor& keys_;
     std::map<std::string, EdgeServedFile> served_;  // by domain name: what the files hold
     std::map<std::string, long long> failing_;      // domain name -> its certificate's time
+    std::chrono::milliseconds firstFailingBackoff_;  // EDGE_POLL_INTERVAL
+    std::chrono::milliseconds failingBackoff_{0};
+    std::chrono::steady_clock::time_point nextFailingRetry_{};
+    // Domains whose file a round wrote, or which it removed, before it stopped: not yet in the
+    // crt-list and the map, nor told to HAProxy (README, "Files": "tries again").
+    std::set<std::string> untoldWritten_;
+    std::set<std::string> untoldRemoved_;
     EdgeHaproxySync haproxy_;                       // reads served_
     EdgeReloader reloader_;
     std::optional<long long> appliedThrough_;
