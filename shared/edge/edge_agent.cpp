@@ -62,7 +62,7 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
         try {
             if (Clock::now() >= nextReconcile) {
                 const long long asOf = source.now();
-                const EdgeRound round = sync.reconcile(source.allCertificates(), asOf);
+                const EdgeRound round = sync.reconcile(source, asOf);
                 cursor = asOf;
                 reconciled = true;
                 nextReconcile = Clock::now() + settings.reconcileInterval;

@@ -118,8 +118,25 @@ std::vector<EdgeCertificate> EdgeSource::certificates(
     return found;
 }
 
-std::vector<EdgeCertificate> EdgeSource::allCertificates() {
-    return certificates("", {});
+// domains' unique index on domain_name walked in order, each probing certificates_current_idx:
+// a page costs its own rows, wherever it starts.
+std::vector<EdgeCertificate> EdgeSource::certificatesAfter(const std::string& afterName,
+                                                           int limit) {
+    return certificates(" AND d.domain_name > $1 ORDER BY d.domain_name LIMIT $2::integer",
+                        {afterName, std::to_string(limit)});
+}
+
+std::vector<std::string> EdgeSource::certificateNamesAfter(const std::string& afterName,
+                                                           int limit) {
+    const Result result = run(
+        "SELECT d.domain_name FROM certificates c JOIN domains d ON d.id = c.domain_id"
+        " WHERE c.superseded_at IS NULL AND d.domain_name > $1"
+        " ORDER BY d.domain_name LIMIT $2::integer",
+        {afterName, std::to_string(limit)});
+    std::vector<std::string> names;
+    names.reserve(static_cast<std::size_t>(result.size()));
+    for (int row = 0; row < result.size(); ++row) names.push_back(result.text(row, 0));
+    return names;
 }
 
 std::vector<EdgeCertificate> EdgeSource::certificatesOf(const std::set<std::string>& domainNames) {

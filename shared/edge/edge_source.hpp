@@ -55,7 +55,12 @@ public:
 
     // PostgreSQL's clock, µs since 1970: the time a full read is as of.
     long long now();
-    std::vector<EdgeCertificate> allCertificates();
+    // The full set a page at a time, by domain name after `afterName` ("": from the first),
+    // at most `limit` of them. Keyset pages, each a query of its own: a reconcile never holds
+    // every PEM at once, nor a transaction open for the minutes it takes at a million domains.
+    std::vector<EdgeCertificate> certificatesAfter(const std::string& afterName, int limit);
+    // The same domains' names only (what the files to claim are known from).
+    std::vector<std::string> certificateNamesAfter(const std::string& afterName, int limit);
     std::vector<EdgeCertificate> certificatesOf(const std::set<std::string>& domainNames);
     // Names changed after `cursorMicros` (an overlap of 30 s covers transactions that commit
     // after a later one: edge_events rows are stamped when written, not when committed).

@@ -17,6 +17,11 @@ using std::chrono::milliseconds;
 // A domain that keeps failing (a row no KEK opens) is tried this often, as HAProxy's refusals.
 constexpr milliseconds kLastFailingBackoff{600'000};
 
+// A full reconcile reads this many certificates at a time: a few MB with real chains (3-6 KB a
+// row), held twice (libpq's result and the copies) while the page is written.
+constexpr int kReconcilePage = 200;
+constexpr int kNamePage = 10'000;  // about 30 bytes a row
+
 // `pem` and, unless it ends with one, a newline.
 void appendPem(SecretString& out, std::string_view pem) {
     out.append(pem);
@@ -172,17 +177,49 @@ std::set<std::string> EdgeSync::writeDomains(const std::vector<EdgeCertificate>&
     return changed;
 }
 
-EdgeRound EdgeSync::reconcile(const std::vector<EdgeCertificate>& certificates,
-                              long long asOfMicros) {
+void EdgeSync::claimAllFiles(EdgeSource& source) {
+    std::set<std::string> files;
+    std::string last;
+    for (;;) {
+        const std::vector<std::string> names = source.certificateNamesAfter(last, kNamePage);
+        for (const auto& name : names) {
+            try {
+                files.insert(edgeFileName(name));
+            } catch (const std::invalid_argument&) {
+                // Reported when its page is written.
+            }
+        }
+        if (names.size() < static_cast<std::size_t>(kNamePage)) break;
+        last = names.back();
+    }
+    // A file refused here is refused again, and reported, when its page is written.
+    directory_.claim(files);
+}
+
+EdgeRound EdgeSync::reconcile(EdgeSource& source, long long asOfMicros) {
     EdgeRound round;
+    claimAllFiles(source);
+    // Each page is a snapshot of its own, none older than asOfMicros: a certificate stored
+    // meanwhile is in its page, or its edge_events row is after asOfMicros (the cursor).
     std::set<std::string> desired;
-    for (const auto& certificate : certificates) desired.insert(certificate.domainName);
+    std::string last;
+    for (;;) {
+        const std::vector<EdgeCertificate> page = source.certificatesAfter(last, kReconcilePage);
+        if (page.empty()) break;
+        for (const auto& certificate : page) desired.insert(certificate.domainName);
+        EdgeRound written;
+        writeDomains(page, written);
+        round.written += written.written;
+        round.failed += written.failed;
+        if (page.size() < static_cast<std::size_t>(kReconcilePage)) break;
+        last = page.back().domainName;
+    }
+    // Only now is the desired set known: what no page held is forgotten.
     for (auto it = served_.begin(); it != served_.end();)
         it = desired.count(it->first) ? std::next(it) : served_.erase(it);
     for (auto it = failing_.begin(); it != failing_.end();)
         it = desired.count(it->first) ? std::next(it) : failing_.erase(it);
     haproxy_.forgetRefusalsExcept(desired);
-    writeDomains(certificates, round);
     writeSharedFiles();
     haproxy_.compare();
     // Files of domains deleted while no agent ran (the manifest knows them; nothing else is

@@ -28,9 +28,10 @@ class EdgeSync {
 public:
     EdgeSync(const EdgeSettings& settings, EdgeDirectory& directory, const KeyEncryptor& keys);
 
-    // Everything: the certificates are the whole desired set (files of other domains removed,
-    // HAProxy's crt-list compared entry by entry). `asOfMicros`: when they were read.
-    EdgeRound reconcile(const std::vector<EdgeCertificate>& certificates, long long asOfMicros);
+    // Everything: every certificate `source` holds is the desired set (files of other domains
+    // removed, HAProxy's crt-list compared entry by entry), read and written a page at a time
+    // (memory: the names, not the PEMs). `asOfMicros`: the database's time before the first page.
+    EdgeRound reconcile(EdgeSource& source, long long asOfMicros);
     // The named domains only: those without a certificate among `certificates` are removed.
     EdgeRound apply(const std::set<std::string>& domainNames,
                     const std::vector<EdgeCertificate>& certificates, long long asOfMicros);
@@ -68,6 +69,9 @@ private:
     std::set<std::string> writeDomains(const std::vector<EdgeCertificate>& certificates,
                                        EdgeRound& round);
     bool writeDomain(const EdgeCertificate& certificate);  // whether its file changed
+    // Claims the files of every domain with a certificate in one manifest write: claimed a page
+    // at a time, a first run would rewrite a manifest of up to a million lines once per page.
+    void claimAllFiles(EdgeSource& source);
     void keepServingOlderFile(const EdgeCertificate& notApplied);
     void writeSharedFiles();
     void noteFailing(const EdgeCertificate& certificate);
