@@ -168,19 +168,26 @@ TestDomain activeDomainThrough(const ApiServer& server, const std::string& token
     // That look saw the token still published and was recorded (the step line comes after it).
     const std::set<std::string> tokens = allVerificationTokens();
     REQUIRE(tokens.count(domain.token) == 1);
+    // The domain's view: no token of any domain. The list page (500 of the shared database's
+    // domains): not this domain's own; another registration's token at a name it shares (x and
+    // *.x look at one _acme-challenge name) is shown in that registration's checks (README).
     for (const std::string& shown : {path, std::string("/domains?limit=500")}) {
         CAPTURE(shown);
         const HttpResult result = call(server, "GET", shown, "", bearer(token));
         REQUIRE_MESSAGE(result.status == 200, result.body);
         CHECK(result.body.find(domain.id) != std::string::npos);
         std::string example;
-        const int leaked = tokensIn(result.body, tokens, example);
+        const int leaked =
+            tokensIn(result.body, shown == path ? tokens : std::set<std::string>{domain.token},
+                     example);
         INFO("e.g. token " << example);
         CHECK(leaked == 0);
     }
     publish(domain, value);
+    // Brings the lookup forward; the scheduler's own poll may have found the value first
+    // (409: nothing is waiting for DNS any more).
     const HttpResult checked = call(server, "POST", path + "/check", "", bearer(token));
-    CHECK_MESSAGE(checked.status == 202, checked.body);
+    CHECK_MESSAGE((checked.status == 202 || checked.status == 409), checked.body);
     requireAllActive({domain}, 30s);
     const HttpResult certificate = call(server, "GET", path + "/certificate", "", bearer(token));
     CHECK_MESSAGE(certificate.status == 200, certificate.body);
