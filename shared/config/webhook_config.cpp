@@ -4,6 +4,7 @@
 #include <Poco/Exception.h>
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
@@ -28,7 +29,54 @@ std::chrono::milliseconds duration(
     }
 }
 
+// RFC 7617 §2: neither part may hold a control character.
+bool holdsControlCharacter(const std::string& text) {
+    return std::any_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte < 0x20 || byte == 0x7f;
+    });
+}
+
+// `encoded` percent-decoded. Poco's text for a bad escape quotes it: never passed on.
+std::string percentDecoded(const std::string& encoded) {
+    std::string decoded;
+    try {
+        Poco::URI::decode(encoded, decoded);
+    } catch (const Poco::Exception&) {
+        throw std::invalid_argument("its user info holds a '%' not followed by two hex digits");
+    }
+    return decoded;
+}
+
 }  // namespace
+
+std::optional<WebhookUserInfo> webhookUserInfo(const std::string& url) {
+    std::string userInfo;
+    try {
+        // Still percent-encoded: Poco 1.11 decodes the path, not the user info.
+        userInfo = Poco::URI(url).getUserInfo();
+    } catch (const Poco::Exception&) {
+        throw std::invalid_argument("it does not parse as a URL");
+    }
+    if (userInfo.empty()) return std::nullopt;
+    // RFC 3986 §3.2.1: an '@' in the user info is written %40. Poco would keep only what follows
+    // the last but one '@' (https://u:p@ss@host/ -> "ss") and send the wrong credentials.
+    const std::size_t start = url.find("//") + 2;
+    const std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
+    if (std::count(authority.begin(), authority.end(), '@') > 1)
+        throw std::invalid_argument("an '@' in its user info must be written %40");
+    // Split at the first ':' before decoding, as curl does: a %3A is part of the password.
+    const std::size_t colon = userInfo.find(':');
+    WebhookUserInfo result{percentDecoded(userInfo.substr(0, colon)),
+                           colon == std::string::npos ? ""
+                                                      : percentDecoded(userInfo.substr(colon + 1))};
+    // RFC 7617 §2: "a user-id containing a colon character is invalid".
+    if (result.user.find(':') != std::string::npos)
+        throw std::invalid_argument("the user name in its user info holds a ':' (%3A)");
+    if (holdsControlCharacter(result.user) || holdsControlCharacter(result.password))
+        throw std::invalid_argument("its user info holds a control character");
+    return result;
+}
 
 void requireWebhookSigningSecret(const WebhookSettings& settings) {
     if (settings.enabled() && settings.secret.empty())
@@ -71,14 +119,14 @@ WebhookSettings loadWebhookSettings(
             if ((uri.getScheme() != "http" && uri.getScheme() != "https") || uri.getHost().empty())
                 throw ConfigError("invalid WEBHOOK_URL: expected an http:// or https:// URL with a "
                                   "host" + notShown);
-            // The delivery sends host, port, path and query only (no Authorization header from
-            // user:password@): accepted, every attempt would be a 401 until the event goes dead.
-            if (!uri.getUserInfo().empty())
-                throw ConfigError("invalid WEBHOOK_URL: credentials in its user info "
-                                  "(user:password@host) are not sent; put them in the path or "
-                                  "query" + notShown);
         } catch (const Poco::Exception&) {
             throw ConfigError("invalid WEBHOOK_URL: it does not parse as a URL" + notShown);
+        }
+        // Its user info is sent as Basic credentials: read it now, so that no attempt fails on it.
+        try {
+            webhookUserInfo(*value);
+        } catch (const std::invalid_argument& e) {
+            throw ConfigError("invalid WEBHOOK_URL: " + std::string(e.what()) + notShown);
         }
         settings.url = *value;
     }

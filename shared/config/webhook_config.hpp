@@ -22,11 +22,23 @@ struct WebhookSettings {
 };
 
 // Throws ConfigError naming the variable, never quoting the secret nor WEBHOOK_URL (a credential
-// may sit in its path or query; user info is refused: it would never be sent). WEBHOOK_SECRET
-// may be absent with WEBHOOK_URL set: the handlers only write events to the outbox and never see
-// the secret.
+// may sit in its user info, path or query). WEBHOOK_SECRET may be absent with WEBHOOK_URL set:
+// the handlers only write events to the outbox and never see the secret.
 WebhookSettings loadWebhookSettings(
     const std::function<std::optional<std::string>(const std::string&)>& lookup);
+
+// WEBHOOK_URL's user info (https://user:password@host/), which the delivery sends as
+// `Authorization: Basic` as HTTP clients do (RFC 7617 §2): split at the first ':' (none: the
+// password is empty), each part percent-decoded. Both are secrets: never logged.
+struct WebhookUserInfo {
+    std::string user;
+    std::string password;
+};
+
+// Nothing when `url` has no user info. Throws std::invalid_argument saying what is wrong, never
+// quoting the URL: an '@' not written %40, a bad %-escape, a ':' in the user, a control
+// character (RFC 7617 §2).
+std::optional<WebhookUserInfo> webhookUserInfo(const std::string& url);
 
 // The scheduler, which signs and sends the events: with WEBHOOK_URL set, WEBHOOK_SECRET is
 // required (ConfigError naming it otherwise).

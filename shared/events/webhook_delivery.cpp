@@ -1,6 +1,7 @@
 #include "events/webhook_delivery.hpp"
 
 #include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPBasicCredentials.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -123,6 +124,7 @@ WebhookDeliverer::WebhookDeliverer(const Config& config, std::string owner,
                                    IdlePolling* polling)
     : settings_(config.webhook),
       key_(decodeWebhookSecret(config.webhook.secret)),
+      userInfo_(webhookUserInfo(config.webhook.url)),
       owner_(std::move(owner)),
       database_(config.databaseUrl, config.databaseLimits),
       polling_(polling) {}
@@ -147,6 +149,11 @@ WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
         request.set("webhook-id", eventId);
         request.set("webhook-timestamp", std::to_string(timestamp));
         request.set("webhook-signature", webhookSignature(key_, eventId, timestamp, body));
+        // What curl and browsers do with user:password@ (RFC 7617 §2). The session gets host
+        // and port only, so no exception text of it can hold the credentials.
+        if (userInfo_)
+            Poco::Net::HTTPBasicCredentials(userInfo_->user, userInfo_->password)
+                .authenticate(request);
         int status = 0;
         if (uri.getScheme() == "https") {
             HttpsDeadlineSession session(uri.getHost(), uri.getPort(), tlsContext());
@@ -193,7 +200,8 @@ bool WebhookDeliverer::runOnce() {
     if (!state.empty())
         countEvent("dnsh_webhook_deliveries_total",
                    {{"outcome", state == "pending" ? "failed" : state}});
-    // The URL may carry credentials in its query: it is not logged, nor the secret or body.
+    // The URL may carry credentials in its user info, path or query: it is not logged, nor the
+    // secret or body.
     logEvent(attempt.delivered ? LogLevel::Info : LogLevel::Warn, "webhook attempt",
              {{"event_id", event->eventId},
               {"type", event->type},

@@ -5,6 +5,7 @@
 // backoff until WEBHOOK_RETRY_WINDOW has passed, then dead with the last error. The scheduler
 // runs WEBHOOK_WORKERS of them, so one slow receiver holds up one domain, not all of them.
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "config/config.hpp"
@@ -36,6 +37,7 @@ private:
 
     const WebhookSettings& settings_;
     std::string key_;  // decoded from WEBHOOK_SECRET; never logged
+    std::optional<WebhookUserInfo> userInfo_;  // WEBHOOK_URL's, sent as Basic; never logged
     std::string owner_;
     Database database_;
     IdlePolling* polling_;

@@ -197,6 +197,57 @@ TEST_CASE(
     CHECK(count("SELECT attempts FROM webhook_events WHERE event_id = " + quoted(firstId)) > 3);
 }
 
+TEST_CASE(
+    "webhooks: a WEBHOOK_URL with user info: handlers and scheduler start, every attempt carries "
+    "Authorization: Basic with the decoded user and password and a verified signature, and the "
+    "password is in no log, last_error or metric") {
+    // hook-user:p@ss, its '@' written %40 (RFC 3986 §3.2.1); RFC 7617 §2: "Basic " and the
+    // base64 of "hook-user:p@ss" (printf 'hook-user:p@ss' | base64).
+    const std::string expected = "Basic aG9vay11c2VyOnBAc3M=";
+    WebhookStack stack({}, "hook-user:p%40ss");  // the handlers start with it
+    Leftovers leftovers;
+    stack.receiver.answer(500);  // refused first: last_error gets "HTTP 500"
+    const auto scheduler = startScheduler(stack.schedulerEnv());
+    const TestDomain domain = verifiedDomain("hook-basic", leftovers);
+    const std::string row = " FROM webhook_events WHERE domain_id = " + quoted(domain.id);
+    REQUIRE(waitFor(10s, [&] { return !stack.receiver.receivedFor(domain.id).empty(); }));
+    // Then down: last_error gets Poco's text for the refused connection.
+    stack.receiver.stop();
+    REQUIRE(waitFor(10s, [&] {
+        return scalar("SELECT last_error" + row).find("refused") != std::string::npos;
+    }));
+    const std::string refused = scalar("SELECT last_error" + row);
+    stack.receiver.start();  // answers 204 again
+    CHECK(deleteDomain(domain).status == 204);
+    REQUIRE(waitDelivered(stack.receiver, domain.id, 2, 20s));
+
+    const auto events = stack.receiver.receivedFor(domain.id);
+    CHECK(deliveredTypes(events) == std::vector<std::string>{"domain.verified", "domain.deleted"});
+    for (const auto& event : events) {
+        INFO("seq " << event.seq << " " << event.type << " answered " << event.answered);
+        CHECK(event.authorization == expected);
+        CHECK_MESSAGE(event.verified, event.error);
+    }
+    CHECK(events.front().answered == 500);
+    for (const auto& event : events)
+        CHECK(waitFor(5s, [&] { return outboxState(event.webhookId) == "delivered"; }));
+
+    // Never shown: not the password (as given or decoded), nor the header's value.
+    const std::string lastErrors = scalar(
+        "SELECT coalesce(string_agg(last_error, ' | '), '')" + row) + " | " + refused;
+    const std::string metrics = get("/metrics").body;
+    const std::string schedulerLog = readFile(scheduler->logFile());
+    const std::string handlersLog = readFile(stack.api.handlersLog().string());
+    CHECK(schedulerLog.find("\"webhook attempt\"") != std::string::npos);
+    for (const std::string secret : {"p@ss", "p%40ss", "aG9vay11c2VyOnBAc3M="}) {
+        CAPTURE(secret);
+        CHECK(lastErrors.find(secret) == std::string::npos);
+        CHECK(schedulerLog.find(secret) == std::string::npos);
+        CHECK(handlersLog.find(secret) == std::string::npos);
+        CHECK(metrics.find(secret) == std::string::npos);
+    }
+}
+
 TEST_CASE("webhooks: a slow receiver for one domain does not hold up another domain's events") {
     WebhookStack stack;
     Leftovers leftovers;

@@ -7,8 +7,10 @@
 // With --tls-cert and --tls-key it speaks https (the control requests too), else http.
 // POST /hooks          an event. Verified, then recorded as one JSON line in FILE (so the record
 //                      survives a restart) once answered: {seq, webhook_id, verified, error?, type,
-//                      domain_id, answered, body, started_ms, ended_ms, cut}. Answers as the mode
-//                      says; a request that fails verification gets 401 whatever the mode.
+//                      domain_id, answered, body, authorization, started_ms, ended_ms, cut}.
+//                      Answers as the mode says; a request that fails verification gets 401
+//                      whatever the mode. authorization: the Authorization header as sent ("" for
+//                      none), not checked here.
 //                      started_ms: when the request came (Date.now()), ended_ms: when the answer
 //                      was over or the connection gone; cut: the answer's body never all sent.
 // POST /control/mode   {"status": 200|500|..., "delay_ms": n, "trickle_ms": n,
@@ -113,6 +115,7 @@ async function receive(request, response) {
         entry.error = String(error.message ?? error);
     }
     entry.body = body;
+    entry.authorization = request.headers.authorization ?? "";
     const mode = entry.verified ? (modes[entry.domain_id] ?? modes.all) : { status: 401, delay_ms: 0 };
     if (mode.delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, mode.delay_ms));
     entry.answered = mode.status;

@@ -151,6 +151,7 @@ std::vector<ReceivedEvent> WebhookReceiver::received() const {
         event.domainId = entry->optValue<std::string>("domain_id", "");
         event.answered = entry->getValue<int>("answered");
         event.body = entry->optValue<std::string>("body", "");
+        event.authorization = entry->optValue<std::string>("authorization", "");
         event.startedMs = entry->optValue<Poco::Int64>("started_ms", 0);
         event.endedMs = entry->optValue<Poco::Int64>("ended_ms", 0);
         event.cut = entry->optValue<bool>("cut", false);

@@ -21,6 +21,7 @@ struct ReceivedEvent {
     std::string domainId;
     int answered = 0;  // the status the receiver answered
     std::string body;
+    std::string authorization;  // its Authorization header as sent, "" for none
     // When the request came and when its answer was over or the connection gone (the
     // receiver's clock, ms since the epoch); cut: the answer was never all sent (trickled).
     long long startedMs = 0;

@@ -9,11 +9,17 @@ namespace dnsh::test {
 namespace {
 
 std::map<std::string, std::string> withWebhook(std::map<std::string, std::string> env,
-                                               const WebhookReceiver& receiver,
+                                               const std::string& url,
                                                const std::string& secret) {
-    env["WEBHOOK_URL"] = receiver.url();
+    env["WEBHOOK_URL"] = url;
     env["WEBHOOK_SECRET"] = secret;
     return env;
+}
+
+// `url` with "userInfo@" after its scheme's "://" (none when `userInfo` is empty).
+std::string withUserInfo(std::string url, const std::string& userInfo) {
+    if (!userInfo.empty()) url.insert(url.find("://") + 3, userInfo + "@");
+    return url;
 }
 
 // Events another case left undelivered would go to this case's receiver: none is left.
@@ -25,10 +31,12 @@ void discardPending() {
 
 }  // namespace
 
-WebhookStack::WebhookStack(const std::map<std::string, std::string>& apiEnv)
+WebhookStack::WebhookStack(const std::map<std::string, std::string>& apiEnv,
+                           const std::string& userInfo)
     : secret(newWebhookSecret()),
       receiver(secret),
-      api("webhooks", withWebhook(apiEnv, receiver, secret)) {
+      url(withUserInfo(receiver.url(), userInfo)),
+      api("webhooks", withWebhook(apiEnv, url, secret)) {
     discardPending();
     ::setenv("BASE_URL", api.baseUrl().c_str(), 1);
 }
@@ -40,7 +48,7 @@ WebhookStack::~WebhookStack() {
 std::map<std::string, std::string> WebhookStack::schedulerEnv(
     const std::map<std::string, std::string>& extra) const {
     auto env =
-        withWebhook({{"WEBHOOK_BACKOFF", "200ms"}, {"WEBHOOK_TIMEOUT", "3s"}}, receiver, secret);
+        withWebhook({{"WEBHOOK_BACKOFF", "200ms"}, {"WEBHOOK_TIMEOUT", "3s"}}, url, secret);
     for (const auto& [name, value] : extra) env[name] = value;
     return env;
 }

@@ -12,8 +12,11 @@
 namespace dnsh::test {
 
 struct WebhookStack {
-    // `apiEnv`: more settings for the handlers (DELEGATION_ZONE, say).
-    explicit WebhookStack(const std::map<std::string, std::string>& apiEnv = {});
+    // `apiEnv`: more settings for the handlers (DELEGATION_ZONE, say). `userInfo`, when given
+    // ("user:password", percent-encoded), goes into the WEBHOOK_URL of handlers and schedulers:
+    // http://user:password@127.0.0.1:port/hooks.
+    explicit WebhookStack(const std::map<std::string, std::string>& apiEnv = {},
+                          const std::string& userInfo = "");
     ~WebhookStack();
     WebhookStack(const WebhookStack&) = delete;
     WebhookStack& operator=(const WebhookStack&) = delete;
@@ -24,6 +27,7 @@ struct WebhookStack {
 
     std::string secret;
     WebhookReceiver receiver;
+    std::string url;  // the WEBHOOK_URL given to the service: the receiver's, with `userInfo`
     ApiServer api;
 };
 

@@ -91,10 +91,6 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
          {{"WEBHOOK_URL", "https://hooks.example.test:99999/s3cr3t-path"},
           {"WEBHOOK_SECRET", kSecret}},
          "WEBHOOK_URL"},
-        {"credentials in the user info",
-         {{"WEBHOOK_URL", "https://hook-user:s3cr3t-pass@hooks.example.test/in"},
-          {"WEBHOOK_SECRET", kSecret}},
-         "WEBHOOK_URL"},
         {"bad retry window", {{"WEBHOOK_RETRY_WINDOW", "3 days"}}, "WEBHOOK_RETRY_WINDOW"},
         {"bad backoff", {{"WEBHOOK_BACKOFF", "-1s"}}, "WEBHOOK_BACKOFF"},
         {"bad timeout", {{"WEBHOOK_TIMEOUT", "soon"}}, "WEBHOOK_TIMEOUT"},
@@ -117,11 +113,46 @@ TEST_CASE("bad WEBHOOK_* values stop the program naming the variable, not the se
     }
 }
 
-TEST_CASE("WEBHOOK_URL with user info is refused (it would never be sent), without quoting it") {
-    // The delivery sends host, port, path and query: user:password@ would be dropped and every
-    // attempt answered 401 until the event went dead.
-    for (const std::string url : {"https://hook-user:s3cr3t-pass@hooks.example.test/in",
-                                  "http://s3cr3t-token@127.0.0.1:9/hooks"}) {
+TEST_CASE("WEBHOOK_URL with user info is accepted, read as Basic credentials (RFC 7617)") {
+    // Sent as `Authorization: Basic`, as curl and browsers do: user and password split at the
+    // first ':' and percent-decoded ('+' stays '+'); without ':' the password is empty.
+    struct Case {
+        const char* url;
+        const char* user;
+        const char* password;
+    };
+    const Case cases[] = {
+        {"https://hook-user:s3cr3t%40pass@hooks.example.test/in", "hook-user", "s3cr3t@pass"},
+        {"http://s3cr3t-token@127.0.0.1:9/hooks", "s3cr3t-token", ""},
+        {"http://u%C3%A9:a%3Ab:c+d@127.0.0.1:9/hooks", "u\xC3\xA9", "a:b:c+d"},
+        {"http://:only-password@127.0.0.1:9/hooks", "", "only-password"},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.url);
+        const Config config =
+            loadConfig(lookupIn({{"WEBHOOK_URL", c.url}, {"WEBHOOK_SECRET", kSecret}}));
+        CHECK(config.webhook.url == c.url);  // as given: the delivery reads it again
+        const auto userInfo = webhookUserInfo(config.webhook.url);
+        REQUIRE(userInfo);
+        CHECK(userInfo->user == c.user);
+        CHECK(userInfo->password == c.password);
+    }
+    // An '@' in the path or query is no user info.
+    const Config config = loadConfig(lookupIn(
+        {{"WEBHOOK_URL", "https://hooks.example.test/to/a@b.example?cc=c@d.example"},
+         {"WEBHOOK_SECRET", kSecret}}));
+    CHECK(config.webhook.url == "https://hooks.example.test/to/a@b.example?cc=c@d.example");
+    CHECK_FALSE(webhookUserInfo(config.webhook.url));
+}
+
+TEST_CASE("WEBHOOK_URL user info that cannot be sent as meant is refused, without quoting it") {
+    // Poco would keep "pass" of the first as the user; Poco's own text for a bad
+    // %-escape quotes the user info.
+    for (const std::string url : {"https://hook-user:s3cr3t@pass@hooks.example.test/in",
+                                  "https://hook-user:s3cr3t%zzpass@hooks.example.test/in",
+                                  "https://hook-user:s3cr3t%4@hooks.example.test/in",
+                                  "https://hook%3Auser:s3cr3t@hooks.example.test/in",
+                                  "https://hook-user:s3cr3t%0D%0A@hooks.example.test/in"}) {
         CAPTURE(url);
         try {
             loadConfig(lookupIn({{"WEBHOOK_URL", url}, {"WEBHOOK_SECRET", kSecret}}));
@@ -129,17 +160,12 @@ TEST_CASE("WEBHOOK_URL with user info is refused (it would never be sent), witho
         } catch (const ConfigError& e) {
             const std::string message = e.what();
             CHECK(message.find("WEBHOOK_URL") != std::string::npos);
-            CHECK(message.find("user info") != std::string::npos);
+            CHECK(message.find("user") != std::string::npos);
             CHECK(message.find("s3cr3t") == std::string::npos);
-            CHECK(message.find("hook-user") == std::string::npos);
-            CHECK(message.find("hooks.example.test") == std::string::npos);
+            CHECK(message.find("hook") == std::string::npos);
+            CHECK(message.find("example.test") == std::string::npos);
         }
     }
-    // An '@' in the path or query is no user info.
-    const Config config = loadConfig(lookupIn(
-        {{"WEBHOOK_URL", "https://hooks.example.test/to/a@b.example?cc=c@d.example"},
-         {"WEBHOOK_SECRET", kSecret}}));
-    CHECK(config.webhook.url == "https://hooks.example.test/to/a@b.example?cc=c@d.example");
 }
 
 TEST_CASE("WEBHOOK_URL without WEBHOOK_SECRET: a handler's settings, refused by the scheduler") {
