@@ -79,6 +79,8 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                     std::min({nextReconcile, nextPoll, nextHeartbeat, Clock::now() + kStopCheck});
                 // A reload held back by EDGE_RELOAD_MIN_INTERVAL runs when its time comes.
                 if (const auto reloadAt = sync.reloadAt()) wakeUp = std::min(wakeUp, *reloadAt);
+                // So do failing domains' tries, a page after another.
+                if (const auto retryAt = sync.failingRetryAt()) wakeUp = std::min(wakeUp, *retryAt);
                 std::set<std::string> names = source.waitForNotifications(
                     std::max(milliseconds(0),
                              std::chrono::duration_cast<milliseconds>(wakeUp - Clock::now())));
@@ -97,7 +99,8 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                     nextPoll = Clock::now() + settings.pollInterval;
                 }
                 // Not applied (a KEK missing on this host, a full disk): tried again, less and
-                // less often, so a cause the operator fixes takes effect without a reconcile.
+                // less often, so a cause the operator fixes takes effect without a reconcile;
+                // a page of them per round, as certificatesOf() reads them in one result.
                 const std::set<std::string> due = sync.failingDue();
                 names.insert(due.begin(), due.end());
                 names.insert(unfinishedNames.begin(), unfinishedNames.end());

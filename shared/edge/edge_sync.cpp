@@ -129,17 +129,34 @@ void EdgeSync::noteFailing(const EdgeCertificate& certificate) {
     if (failing_.empty()) {
         failingBackoff_ = firstFailingBackoff_;
         nextFailingRetry_ = Clock::now() + failingBackoff_;
+        failingRetriedThrough_.clear();
     }
     failing_[certificate.domainName] = certificate.createdMicros;
 }
 
 std::set<std::string> EdgeSync::failingDue() {
     if (failing_.empty() || Clock::now() < nextFailingRetry_) return {};
+    // A page at a time, as the reconcile reads them: when every domain fails (a host left out
+    // of a KEK rotation) one query for them all would hold every PEM at once (review-batchB #1).
     std::set<std::string> names;
-    for (const auto& entry : failing_) names.insert(entry.first);
+    auto it = failingRetriedThrough_.empty() ? failing_.begin()
+                                             : failing_.upper_bound(failingRetriedThrough_);
+    for (; it != failing_.end() && names.size() < static_cast<std::size_t>(kReconcilePage); ++it)
+        names.insert(it->first);
+    if (it != failing_.end()) {
+        failingRetriedThrough_ = *names.rbegin();  // the next page is due at once
+        return names;
+    }
+    // Every failing domain had its try: the next round of tries waits longer.
+    failingRetriedThrough_.clear();
     failingBackoff_ = std::min(failingBackoff_ * 2, kLastFailingBackoff);
     nextFailingRetry_ = Clock::now() + failingBackoff_;
     return names;
+}
+
+std::optional<Clock::time_point> EdgeSync::failingRetryAt() const {
+    if (failing_.empty()) return std::nullopt;
+    return nextFailingRetry_;
 }
 
 std::set<std::string> EdgeSync::writeDomains(const std::vector<EdgeCertificate>& certificates,

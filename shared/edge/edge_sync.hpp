@@ -53,8 +53,12 @@ public:
     // The domains not applied (a KEK missing on this host, a full disk) once they are due for
     // another try: one poll interval after the first failure, then twice as long each time up
     // to 10 minutes, as HAProxy's refusals. Nothing else offers them before the next full
-    // reconcile once newer events move the poll's cursor 30 s past theirs.
+    // reconcile once newer events move the poll's cursor 30 s past theirs. At most a reconcile
+    // page of names a call (memory); the rest are due at once, in name order, until every one
+    // had its try.
     std::set<std::string> failingDue();
+    // When failingDue() has names again; none while none fails.
+    std::optional<std::chrono::steady_clock::time_point> failingRetryAt() const;
 
     // When the due reload may run (EDGE_RELOAD_MIN_INTERVAL after the last one ended, longer
     // after failures); none while none is due or there is no EDGE_RELOAD_COMMAND.
@@ -84,6 +88,7 @@ private:
     std::chrono::milliseconds firstFailingBackoff_;  // EDGE_POLL_INTERVAL
     std::chrono::milliseconds failingBackoff_{0};
     std::chrono::steady_clock::time_point nextFailingRetry_{};
+    std::string failingRetriedThrough_;  // the last name of this round of tries; "": none yet
     // Domains whose file a round wrote, or which it removed, before it stopped: not yet in the
     // crt-list and the map, nor told to HAProxy (README, "Files": "tries again").
     std::set<std::string> untoldWritten_;
