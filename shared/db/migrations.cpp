@@ -109,12 +109,14 @@ std::vector<std::string> applyMigrations(Poco::Data::Session& session,
                                          const MigrationApplied& onApplied,
                                          const MigrationLockWaits& lockWaits) {
     using Clock = std::chrono::steady_clock;
-    // Since this run's first attempt that ran out of lock_timeout: the bound is the run's.
-    std::optional<Clock::time_point> retryingSince;
     // `work` in a migration transaction, tried again while its tables stay locked (55P03). Each
     // attempt is a transaction of its own, rolled back whole: nothing is half applied, and
     // between attempts the requests queued behind it go through.
     auto retryingLockWaits = [&](const std::string& what, auto&& work) {
+        // Since this migration's first attempt that ran out of lock_timeout: the bound is each
+        // migration's, so time spent applying those before it (034 on a big table) does not
+        // count against it (review-batchB #3).
+        std::optional<Clock::time_point> retryingSince;
         std::chrono::milliseconds pause = lockWaits.firstPause;
         for (int attempt = 1;; ++attempt) {
             try {

@@ -28,8 +28,8 @@ using MigrationApplied = std::function<void(const std::string& name)>;
 // waited as long as a pg_dump or a transaction left open holds the table would hold up every
 // request (each answers 503 after DB_LOCK_TIMEOUT, 5 s). Each attempt waits at most `perAttempt`;
 // then it is rolled back, the transactions holding tables are logged, and it is tried again after
-// a pause (from `firstPause`, doubling up to `longestPause`), until the run has been retrying for
-// `giveUpAfter`.
+// a pause (from `firstPause`, doubling up to `longestPause`), until that migration has been
+// retrying for `giveUpAfter` (each migration's own tries: the next one starts the count again).
 struct MigrationLockWaits {
     std::chrono::milliseconds perAttempt{2'000};
     std::chrono::milliseconds firstPause{1'000};

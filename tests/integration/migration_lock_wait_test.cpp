@@ -5,6 +5,7 @@
 // holder lasted, and the migration waited with it, up to the units' TimeoutStartSec.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <string>
@@ -28,22 +29,25 @@ namespace {
 // EXCLUSIVE on it.
 const std::string kBeforeAlter = "029_long_lived_expiry_index";
 const std::string kAlter = "030_idempotency_keys";
+// A later migration on another table: 033_order_claimed_at alters acme_orders.
+const std::string kLaterAlter = "033_order_claimed_at";
 const std::string kHolderName = "migration_lock_holder";
 
-// A transaction that has read `domains` and stays open, as pg_dump's does (ACCESS SHARE on the
+// A transaction that has read `table` and stays open, as pg_dump's does (ACCESS SHARE on the
 // table until it ends).
-class OpenReadOfDomains {
+class OpenRead {
 public:
-    explicit OpenReadOfDomains(const std::string& url) : database_(url) {
-        database_.withSession([](Poco::Data::Session& session) {
+    explicit OpenRead(const std::string& url, const std::string& table = "domains")
+        : database_(url) {
+        database_.withSession([&](Poco::Data::Session& session) {
             executeScript(session, "SET application_name = '" + kHolderName +
-                                       "'; BEGIN; SELECT count(*) FROM domains");
+                                       "'; BEGIN; SELECT count(*) FROM " + table);
             return true;
         });
     }
-    ~OpenReadOfDomains() { end(); }
-    OpenReadOfDomains(const OpenReadOfDomains&) = delete;
-    OpenReadOfDomains& operator=(const OpenReadOfDomains&) = delete;
+    ~OpenRead() { end(); }
+    OpenRead(const OpenRead&) = delete;
+    OpenRead& operator=(const OpenRead&) = delete;
 
     void end() {
         if (ended_) return;
@@ -88,16 +92,17 @@ std::future<MigrationOutcome> migrateInBackground(const std::string& url,
     });
 }
 
-// True once a lock request on this database's `domains` waits (the migration's ALTER TABLE);
+// True once a lock request on this database's `table` waits (the migration's ALTER TABLE);
 // false when none did within a minute.
-bool lockOnDomainsWaits(Database& observer) {
+bool lockWaitsOn(Database& observer, const std::string& table = "domains") {
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (std::chrono::steady_clock::now() < deadline) {
-        const bool waits = observer.withSession([](Poco::Data::Session& session) {
+        const bool waits = observer.withSession([&](Poco::Data::Session& session) {
             return !runSql(session,
                            "SELECT 1 FROM pg_locks WHERE NOT granted AND locktype = 'relation' "
-                           "AND relation = 'domains'::regclass AND database = (SELECT oid FROM "
-                           "pg_database WHERE datname = current_database())")
+                           "AND relation = $1::regclass AND database = (SELECT oid FROM "
+                           "pg_database WHERE datname = current_database())",
+                           {table})
                         .empty();
         });
         if (waits) return true;
@@ -114,7 +119,7 @@ TEST_CASE("migrations: an ALTER TABLE waiting behind a long transaction lets req
     // Declared before the holder: a case that stops early ends the holder first, then waits for
     // the migration (which the holder's end lets finish).
     std::future<MigrationOutcome> migrated;
-    OpenReadOfDomains holder(scratch.url());
+    OpenRead holder(scratch.url());
     // The wait per attempt as shipped; short pauses and a bound longer than the case, so that
     // the migration keeps trying throughout and finishes soon after the holder ends.
     MigrationLockWaits lockWaits;
@@ -126,7 +131,7 @@ TEST_CASE("migrations: an ALTER TABLE waiting behind a long transaction lets req
     // A handler's connection (DB_LOCK_TIMEOUT as shipped, 5 s) reads domains while the
     // migration's request for it waits: it queues behind that request.
     Database handler(scratch.url());
-    CHECK_MESSAGE(lockOnDomainsWaits(handler), "the migration never waited for domains");
+    CHECK_MESSAGE(lockWaitsOn(handler), "the migration never waited for domains");
     std::string readError;
     try {
         handler.withSession([](Poco::Data::Session& session) {
@@ -160,7 +165,7 @@ TEST_CASE("migrations: a table locked past the bound fails the migration, naming
     scratch.migrate(kBeforeAlter);
     const std::string recordedBefore = scratch.text("SELECT count(*) FROM schema_migrations");
     std::future<MigrationOutcome> migrated;
-    OpenReadOfDomains holder(scratch.url());
+    OpenRead holder(scratch.url());
     MigrationLockWaits lockWaits;
     lockWaits.perAttempt = 500ms;
     lockWaits.firstPause = 100ms;
@@ -186,4 +191,42 @@ TEST_CASE("migrations: a table locked past the bound fails the migration, naming
     CHECK(scratch.text("SELECT count(*) FROM schema_migrations") == recordedBefore);
     CHECK(scratch.text("SELECT count(*) FROM information_schema.columns WHERE table_name = "
                        "'domains' AND column_name = 'idempotency_key'") == "0");
+}
+
+TEST_CASE("migrations: each migration held by another transaction gets the whole bound, however "
+          "long one before it waited") {
+    ScratchDatabase scratch("dnsh_migrate_bound_each");
+    scratch.migrate(kBeforeAlter);
+    std::future<MigrationOutcome> migrated;
+    OpenRead domainsHolder(scratch.url());
+    OpenRead ordersHolder(scratch.url(), "acme_orders");
+    // Each holder outlasts a few of a migration's tries and ends well within the 10 s bound
+    // (7 s, then 6 s); the two together outlast it.
+    MigrationLockWaits lockWaits;
+    lockWaits.perAttempt = 500ms;
+    lockWaits.firstPause = 100ms;
+    lockWaits.longestPause = 200ms;
+    lockWaits.giveUpAfter = 10s;
+    migrated = migrateInBackground(scratch.url(), lockWaits);
+
+    Database observer(scratch.url());
+    REQUIRE_MESSAGE(lockWaitsOn(observer), "030 never waited for domains");
+    std::this_thread::sleep_for(7s);
+    domainsHolder.end();
+    // 030 to 032 go through; 033 waits for acme_orders.
+    REQUIRE_MESSAGE(lockWaitsOn(observer, "acme_orders"), "033 never waited for acme_orders");
+    std::this_thread::sleep_for(6s);
+    // Before, the bound ran from 030's first timeout (0.5 s into its wait): 033 gave up about
+    // 3.5 s into its own tries ("migration 033_order_claimed_at failed and was rolled back:
+    // database busy ..."), 2 s before this holder ended. Now it may try until 10 s.
+    CHECK(migrated.wait_for(0s) == std::future_status::timeout);
+    ordersHolder.end();
+    REQUIRE_MESSAGE(migrated.wait_for(2min) == std::future_status::ready,
+                    "the migration had not finished 2 min after the holders ended");
+    const MigrationOutcome outcome = migrated.get();
+    CHECK_MESSAGE(!outcome.failed, outcome.error);
+    CHECK(std::find(outcome.applied.begin(), outcome.applied.end(), kLaterAlter) !=
+          outcome.applied.end());
+    CHECK(scratch.text("SELECT count(*) FROM schema_migrations") ==
+          std::to_string(embeddedMigrations().size()));
 }
