@@ -113,6 +113,8 @@ int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
             std::cout << " " << count << " " << dnsh::toString(outcome);
         std::cout << "\n";
     }
+    // A database timeout, yet 70, not 75 as for other commands (README "Operator commands"): the
+    // run went on, and its exit reports certificates left as they were, as 69 does.
     if (counts.count(dnsh::AriRefreshOutcome::NotRecorded) > 0) return EXIT_SOFTWARE;
     const bool unusable = counts.count(dnsh::AriRefreshOutcome::NotUsable) > 0 ||
                           counts.count(dnsh::AriRefreshOutcome::NotOffered) > 0;
