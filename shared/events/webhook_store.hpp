@@ -37,9 +37,9 @@ public:
                            const std::string& error, Poco::Int64 backoffMs,
                            Poco::Int64 retryWindowMs);
 
-    // Deletes up to `batch` delivered events delivered more than `retentionMs` ago, and up to
-    // `batch` dead events whose last attempt is that old, oldest first; pending ones stay. Returns
-    // how many went. Batched so that one call never deletes millions of rows in one statement.
+    // Deletes up to `batch` events, delivered more than `retentionMs` ago or dead with their
+    // last attempt that old, oldest first; pending ones stay. Returns how many went. Batched so
+    // that one call never deletes millions of rows in one statement.
     Poco::Int64 pruneFinished(Poco::Int64 retentionMs, Poco::Int64 batch);
 
 private:

@@ -13,7 +13,7 @@ namespace dnsh {
 
 namespace {
 
-constexpr Poco::Int64 kWebhookPruneBatch = 1000;  // of each state, per beat
+constexpr Poco::Int64 kWebhookPruneBatch = 1000;  // delivered and dead together, per beat
 
 }  // namespace
 
@@ -35,8 +35,8 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
         // that /metrics sums a few rows, not one per registration (025_registration_deltas.sql).
         runSql(session, "SELECT metric_row_deltas_fold()");
         // Delivered and dead events past WEBHOOK_RETENTION, also with webhooks off now. A batch
-        // of each a beat is 12,000 rows a minute at the 5 s beat: a backlog of millions (a table
-        // that grew before this) goes within hours, never in one statement.
+        // a beat is 12,000 rows a minute at the 5 s beat: a backlog of millions (a table that
+        // grew before this) goes within hours, never in one statement.
         WebhookStore(session).pruneFinished(webhookRetentionMs, kWebhookPruneBatch);
     };
     // The heartbeat at least every 5 s: "alive" means a beat in the last 60 s.

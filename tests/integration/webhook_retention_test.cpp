@@ -10,6 +10,8 @@
 
 #include "config/config.hpp"
 #include "db/database.hpp"
+#include "db/sql.hpp"
+#include "db/transaction.hpp"
 #include "events/webhook_store.hpp"
 #include "metrics/heartbeat.hpp"
 #include "support/scratch_database.hpp"
@@ -38,7 +40,7 @@ void insertEvents(ScratchDatabase& scratch, int oldDelivered) {
     std::string sql;
     for (int i = 0; i < oldDelivered; ++i)
         sql += insertEvent("evt_delivered_old_" + std::to_string(i), "delivered", 31);
-    sql += insertEvent("evt_dead_old", "dead", 31);
+    sql += insertEvent("evt_dead_old", "dead", 32);  // the oldest
     sql += insertEvent("evt_delivered_recent", "delivered", 29);
     sql += insertEvent("evt_dead_recent", "dead", 29);
     // Held back (or retried) far longer than the retention: still to be delivered.
@@ -63,14 +65,14 @@ TEST_CASE("webhook retention: delivered and dead events past the retention go a 
     ScratchDatabase scratch("dnsh_webhook_prune");
     scratch.migrate();
     insertEvents(scratch, 5);
-    // A batch of each state per call, oldest first.
-    CHECK(prune(scratch, 2) == 3);
+    // One batch a call, both states together, the oldest finished first: the dead one.
+    CHECK(prune(scratch, 2) == 2);
     CHECK(scratch.text("SELECT count(*) FROM webhook_events WHERE event_id LIKE "
-                       "'evt_delivered_old_%'") == "3");
+                       "'evt_delivered_old_%'") == "4");
     CHECK(scratch.text("SELECT count(*) FROM webhook_events WHERE event_id = 'evt_dead_old'") ==
           "0");
     CHECK(prune(scratch, 2) == 2);
-    CHECK(prune(scratch, 2) == 1);
+    CHECK(prune(scratch, 2) == 2);
     CHECK(prune(scratch, 2) == 0);
     CHECK(eventsLeft(scratch) == "evt_dead_recent,evt_delivered_recent,evt_pending_old");
 }
@@ -93,4 +95,43 @@ TEST_CASE("webhook retention: dns-scheduler's heartbeat deletes delivered and de
         if (!pruned) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     CHECK(eventsLeft(scratch) == kept);
+}
+
+TEST_CASE("webhook retention: 034 builds two indexes on webhook_events, and the prune reads it "
+          "through one of them, not a sequential scan") {
+    ScratchDatabase scratch("dnsh_webhook_prune_index");
+    scratch.migrate();
+    // Each index 034 builds is one full read of the table while event writes wait (README
+    // "Upgrade"): one for the prune of both states, one for recordDomainEvent's look.
+    CHECK(scratch.text("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
+                       "WHERE tablename = 'webhook_events'") ==
+          "webhook_events_domain_idx,webhook_events_event_id_key,webhook_events_finished_idx,"
+          "webhook_events_pending_domain_idx,webhook_events_pending_due_idx,webhook_events_pkey");
+    insertEvents(scratch, 5);
+    // Enough recent events that a sequential scan is not the cheap plan it is for a few rows.
+    scratch.run("INSERT INTO webhook_events (event_id, domain_id, type, payload, state, attempts, "
+                "created_at, first_attempt_at, next_attempt_at, delivered_at) "
+                "SELECT 'evt_bulk_' || i, md5(i::text), 'domain.verified', '{}', "
+                "CASE WHEN i % 10 = 0 THEN 'dead' ELSE 'delivered' END, 1, now(), now(), "
+                "now() - (i % 1000) * interval '1 minute', now() - (i % 1000) * interval "
+                "'1 minute' FROM generate_series(1, 20000) i; ANALYZE webhook_events");
+    Poco::Int64 pruned = 0;
+    std::string scans;
+    scratch.database().withSession([&](Poco::Data::Session& session) {
+        return inTransaction(session, [&] {
+            pruned = WebhookStore(session).pruneFinished(kThirtyDaysMs, 2);
+            // This transaction's own scans, not yet in pg_stat_user_tables.
+            const SqlRows counts = runSql(session,
+                                          "SELECT seq_scan FROM pg_stat_xact_user_tables "
+                                          "WHERE relname = 'webhook_events'");
+            scans = counts.empty() ? "none" : counts.text(0, "seq_scan");
+            return true;
+        });
+    });
+    CHECK(pruned == 2);
+    // Before, 034's two per-state indexes did not serve the prune of both states at once: it
+    // read all 20,000 rows, seq_scan 1 (and 034 built three indexes, the list above).
+    CHECK(scans == "0");
+    CHECK(scratch.text("SELECT count(*) FROM webhook_events WHERE event_id = 'evt_dead_old'") ==
+          "0");
 }
