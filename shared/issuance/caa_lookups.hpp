@@ -37,8 +37,11 @@ public:
     // the deadline has passed. Such a lookup is no answer to keep (README "CAA": 424, not a
     // dns-01 order).
     bool cutShort(LookupOutcome outcome) const;
-    // Whether one of relevantSet's lookups was cut short.
+    // Whether one of relevantSet's lookups was cut short since resetCutShort.
     bool walkCutShort() const { return walkCutShort_; }
+    // Each CA's check is judged by its own lookups (caa_precheck.cpp). A cut search was not
+    // kept: a later check that needs it asks again and is cut again.
+    void resetCutShort() { walkCutShort_ = false; }
     std::optional<std::chrono::milliseconds> budget() const { return budget_; }
 
 private:

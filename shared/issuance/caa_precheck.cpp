@@ -10,6 +10,10 @@ namespace dnsh {
 
 CaaCheck precheckCaa(CaaLookups& lookups, AcmeAccount& account, const std::string& domainName,
                      PersistProbe& persist, const std::function<void()>& beforeLookup) {
+    // Only this check's own lookups count: an earlier CA's cut lookup made its check fail, not
+    // this one, which may need no further DNS (its search kept, no persist record to ask).
+    lookups.resetCutShort();
+    persist.resetCutShort();
     const CaaIssuer issuer = account.caaIssuer();
     const std::string persistMethod(toString(ChallengeMethod::DnsPersist01));
     const bool persistPossible = account.persistMayBeOffered();

@@ -20,8 +20,10 @@ namespace dnsh {
 // finds the customer's record usable at this CA, then dns-01. The check says which of them CAA
 // allows per name; placeOrder answers with those only. The record sets come from `lookups`,
 // shared by every CA of the placement (each search asked once), whose deadline the
-// _validation-persist lookups end by too. A lookup that deadline cut short (this check's or an
-// earlier CA's) makes the check LookupFailed, dns_timeout, unless the records found forbid.
+// _validation-persist lookups end by too. A lookup of this check that deadline cut short makes
+// the check LookupFailed, dns_timeout, unless the records found forbid; a cut lookup is never
+// kept, so a later CA's check that needs it asks again and is cut at once (the deadline passed),
+// while one that needs no further DNS is judged on what was kept.
 // `beforeLookup` runs before each DNS question (a scheduler worker keeps its lease there).
 CaaCheck precheckCaa(CaaLookups& lookups, AcmeAccount& account, const std::string& domainName,
                      PersistProbe& persist, const std::function<void()>& beforeLookup = [] {});

@@ -38,8 +38,11 @@ public:
                                   const std::vector<std::string>& issuerDomains,
                                   const std::string& accountUrl,
                                   std::optional<DnsDeadline> deadline = std::nullopt);
-    // Whether a checkBeforeOrder lookup was cut short by its deadline.
+    // Whether a checkBeforeOrder lookup was cut short by its deadline since resetCutShort.
     bool lookupCutShort() const { return lookupCutShort_; }
+    // Each CA's check is judged by its own lookups (caa_precheck.cpp). A cut lookup was not
+    // kept: a later check that needs it asks again and is cut again.
+    void resetCutShort() { lookupCutShort_ = false; }
     // persistCheckJson of the check to show; none when placeOrder asked nothing.
     std::optional<std::string> checkJson() const;
 

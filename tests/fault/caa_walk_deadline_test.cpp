@@ -24,6 +24,7 @@
 #include "support/fake_nameservers.hpp"
 #include "support/http_client.hpp"
 #include "support/pebble.hpp"
+#include "support/stalled_ca.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh::test;
@@ -32,9 +33,20 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr double kBudgetSeconds = 6;  // 2 x 1 s x 1 server + 4 x 1 s
+// issue_start.cpp's caaLookupBudget with the one played server: one lookup at its longest
+// (longestDnsLookup: kLookupWaitsPerServer = 2 waits of DNS_TIMEOUT, UDP then TCP, x 1 server)
+// and kCaaWalkTimeouts = 4 x DNS_TIMEOUT for the walk; far below its cap (the claim's 5 min / 2).
+constexpr double caaBudgetSeconds(double dnsTimeoutSeconds) {
+    return 2 * dnsTimeoutSeconds * 1 + 4 * dnsTimeoutSeconds;
+}
+constexpr double kBudgetSeconds = caaBudgetSeconds(1);  // DNS_TIMEOUT=1s: 6 s
 
 std::string played() { return requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS"); }
+
+std::string lowercase(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
 
 // "a." times `labels`.
 std::string deepPrefix(int labels) {
@@ -189,4 +201,68 @@ TEST_CASE("CAA walk: two CAs share one walk, each name asked once, and the secon
     const std::lock_guard<std::mutex> lock(mutex);
     CHECK(caaAsked.size() == 3);
     for (const auto& [name, times] : caaAsked) CHECK_MESSAGE(times == 1, name);
+}
+
+TEST_CASE("CAA walk deadline: a CA passed over because CAA forbids it, its _validation-persist "
+          "lookup cut short by the budget, leaves the next CA, which needs no more DNS, the "
+          "order") {
+    Leftovers leftovers;
+    TempDir dir;
+    // DNS_TIMEOUT=2s: a budget of 12 s. 15 names at 700 ms: 10.5 s of it; the search ends at the
+    // domain's base name, whose set names another CA, so Pebble (which may offer dns-persist-01:
+    // its record is asked) is forbidden whatever the record says. That record's first answer
+    // (1.9 s, within DNS_TIMEOUT) comes after the budget: its lookup is cut short.
+    const std::string prefix = deepPrefix(14);
+    const TestDomain domain = verifiedDomain(prefix + "caa-next", leftovers);
+    const std::string base = domain.name.substr(prefix.size());
+    // The second CA: the stand-in, whose directory lists no caaIdentities, so its check asks
+    // nothing (RFC 8555 section 7.1.1: CAA not checked) and it takes the order at once.
+    StalledCa second({"--stall", "none"});
+
+    std::atomic<int> caaQuestions{0}, persistQuestions{0};
+    FakeNameservers slowDns({played()}, [&](const std::string& qname, const std::string& qtype) {
+        std::vector<std::string> records;
+        const std::string name = lowercase(qname.ends_with(".") ? qname : qname + ".");
+        if (qtype == "CAA") {
+            ++caaQuestions;
+            std::this_thread::sleep_for(700ms);
+            if (name == base + ".")
+                records.push_back(base + ". 0 IN CAA 0 issue \"other-ca.example\"");
+        } else if (qtype == "TXT" && name.starts_with("_validation-persist.")) {
+            // Only the first: the stand-in's placement asks the record again (a cut lookup is
+            // not kept) and gets its answer at once.
+            if (++persistQuestions == 1) std::this_thread::sleep_for(1900ms);
+        }
+        return records;
+    });
+    const std::string file = dir.write(
+        "cas.env",
+        "# written by caa_walk_deadline_test\n"
+        "ACME_CAS=primary,second\n"
+        "ACME_CA_PRIMARY_DIRECTORY=" + requireEnv("ACME_DIRECTORY") + "\n"
+        "ACME_CA_PRIMARY_CA_BUNDLE=" + requireEnv("ACME_CA_BUNDLE") + "\n"
+        "ACME_CA_SECOND_DIRECTORY=" + second.directory() + "\n"
+        "ACME_CA_SECOND_CA_BUNDLE=" + requireEnv("ACME_CA_BUNDLE") + "\n");
+    ApiServer api("caa-persist-next", {{"ACME_DIRECTORY", ""},
+                                       {"ACME_PROFILE", ""},
+                                       {"ACME_CAS_FILE", file},
+                                       {"DNS_RESOLVER", played() + ":53"},
+                                       {"DNS_TIMEOUT", "2s"}});
+    const int atFirst = ordersAtTheCa();
+
+    const Timed issued = issueAt(api.baseUrl(), domain);
+    INFO(issued.answer.status << " after " << issued.seconds << " s (budget "
+                              << caaBudgetSeconds(2) << " s), " << caaQuestions.load()
+                              << " CAA and " << persistQuestions.load()
+                              << " _validation-persist questions: " << issued.answer.body
+                              << "\nstand-in: " << describe(second.process()));
+    // The walk answered within the budget and Pebble's record was asked, then asked again.
+    REQUIRE(caaQuestions.load() == 15);
+    REQUIRE(persistQuestions.load() >= 1);
+    // Before: 424 dns_timeout, Pebble's cut lookup held against the stand-in's check too.
+    CHECK(issued.answer.status == 202);
+    CHECK(second.requests("POST", "/order-plz") == 1);
+    CHECK(ordersAtTheCa() == atFirst);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) ==
+          "certificate_pending");
 }
