@@ -2,10 +2,13 @@
 #include <thread>
 
 #include "acme/problem.hpp"
+#include "core/error.hpp"
 #include "dns/dns_name.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
+#include "domain/domain_service.hpp"
+#include "issuance/authorization_release.hpp"
 #include "issuance/ca_fallback.hpp"
 #include "issuance/caa_lookups.hpp"
 #include "issuance/caa_precheck.hpp"
@@ -153,6 +156,36 @@ StepResult noCaTookIt(const CaPlacement& placement) {
                       placement.rateLimited() ? placement.soonestRetryAfter() : std::nullopt);
 }
 
+// Whether the order's domain is gone (DELETE /domains/{id}, whose cascade removed the order
+// row): false when it is there, and when that could not be read.
+bool domainGone(StepContext& context) {
+    try {
+        findDomain(context.parts().database, context.order().domainId);
+        return false;
+    } catch (const Error& e) {
+        return e.code() == ErrorCode::NotFound;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+// RFC 8555 §7.5.2: an order placed while its domain was deleted (the delete committed while the
+// order was at the CA; storing it then found the row gone, LeaseLost) is finished by nobody, and
+// the delete, which read the domain's orders before this one was stored, gave none of its
+// authorizations back: they go back here, as issue-certificate's do (issue_start.cpp). Not when
+// the lease merely moved to another replica: its order may reuse the same pending authorization.
+void giveBackIfDomainGone(StepContext& context, AcmeAccount& account, const PlacedOrder& placed) {
+    if (!domainGone(context)) return;
+    const StoredOrder& order = context.order();
+    LogFields fields = orderFields(order);
+    fields.push_back({"ca", account.ca().directoryUrl});
+    fields.push_back({"order_url", placed.orderUrl});
+    logEvent(LogLevel::Info, "order placed for a deleted domain; giving its authorizations back",
+             fields);
+    giveBackAuthorizations(context.parts().database, account, order.domainId, order.domainName,
+                           heldAuthorizations(placed.challenges), fields);
+}
+
 }  // namespace
 
 StepResult placeOrderStep(StepContext& context) {
@@ -191,13 +224,21 @@ StepResult placeOrderStep(StepContext& context) {
             return placeNamingReplaced(context, at, replaces, persist, caa, spendToken);
         },
         [&context] { context.keepLease(); });
-    if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
-    if (placement.account == nullptr) return noCaTookIt(placement);
+    if (placement.account == nullptr) {
+        if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
+        return noCaTookIt(placement);
+    }
     PlacedOrder placed = placement.placed;
-    if (lookForCname && cnameAddedSinceVerify(context, placed)) delegated = true;
-    placed.delegated = delegated;
-    placed.persistCheck = persist.checkJson();
-    context.recordPlaced(placed);
+    try {
+        if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
+        if (lookForCname && cnameAddedSinceVerify(context, placed)) delegated = true;
+        placed.delegated = delegated;
+        placed.persistCheck = persist.checkJson();
+        context.recordPlaced(placed);
+    } catch (const LeaseLost&) {
+        giveBackIfDomainGone(context, *placement.account, placed);
+        throw;
+    }
     LogFields fields = orderFields(order);
     const auto valuesToPublish =
         std::count_if(placed.challenges.begin(), placed.challenges.end(),

@@ -6,7 +6,10 @@
 // deactivated its authorization: the delete had read the orders before it was stored, the
 // handler's give-back runs only when its store finds the domain gone. Against the stand-in CA
 // (tests/support/stalled_ca.py --hold-deactivation-while), which holds the delete's first
-// deactivation until the retry has its 202.
+// deactivation until the retry has its 202. And a scheduler's placement (a renewal, or an issue
+// order it places) still at the CA when the delete commits: its writes find the order row gone
+// (LeaseLost), and it gives the new order's authorizations back itself (--hold-authorization-
+// while holds its read of the authorization, after newOrder, until the delete is done).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -19,6 +22,7 @@
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/scheduler_process.hpp"
 #include "support/stalled_ca.hpp"
 #include "support/test_env.hpp"
 
@@ -98,4 +102,46 @@ TEST_CASE("delete during issue-certificate: the order stored while the delete ga
     // Before: 0. The cascade removed the retry's order and its authorization stayed pending at
     // the CA, counting against the account's pending authorizations until it expired.
     CHECK(deactivations(ca, retryAuthorization) == 1);
+}
+
+TEST_CASE("delete during a scheduler's placement: the order the CA created while the delete "
+          "committed has its authorization deactivated") {
+    Leftovers leftovers;
+    const TempDir scratch;
+    const std::string hold = scratch.path() + "/hold";
+    scratch.write("hold", "");
+    // Declared before the scheduler: whatever stops the case, the stand-in answers first.
+    struct LetGo {
+        std::string file;
+        ~LetGo() { std::filesystem::remove(file); }
+    } letGo{hold};
+    StalledCa ca({"--stall", "none", "--hold-authorization-while", hold});
+    // An issue order in place_order, as issue-certificate's retry after a failed store or
+    // replace() leave one for the scheduler; a renewal's placement is the same step.
+    const TestDomain domain = verifiedDomain("delete-during-placement", leftovers);
+    execute("UPDATE domains SET status = 'certificate_pending' WHERE id = " + quoted(domain.id) +
+            "; INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES "
+            "(replace(gen_random_uuid()::text, '-', ''), " +
+            quoted(domain.id) + ", 'issue', 'place_order', now())");
+    const auto scheduler = startScheduler({{"ACME_DIRECTORY", ca.directory()}});
+
+    // newOrder answered; the scheduler's read of the new order's authorization waits at the CA.
+    REQUIRE_MESSAGE(waitFor(20s, [&] { return ca.requests("HELD", "/authz/") == 1; }, 20ms),
+                    "the placement never reached the authorization: " << describe(ca.process())
+                                                                      << "\n"
+                                                                      << describe(*scheduler));
+    const HttpResult deleted = send(baseUrl(), {"DELETE", "/domains/" + domain.id, "", "", {}});
+    REQUIRE_MESSAGE(deleted.status == 204, deleted.body);
+    REQUIRE(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
+
+    std::filesystem::remove(hold);
+    // Before: the scheduler's LeaseLost ended the step and the authorization stayed pending at
+    // the CA, counting against the account's pending authorizations until it expired.
+    const bool deactivated =
+        waitFor(20s, [&] { return ca.requests("DEACTIVATED", "/authz/") == 1; }, 20ms);
+    INFO("CA: " << describe(ca.process()) << "\nscheduler: " << describe(*scheduler));
+    CHECK(deactivated);
+    CHECK(ca.requests("POST", "/order-plz") == 1);
+    CHECK(scheduler->log().find("order placed for a deleted domain") != std::string::npos);
+    CHECK(scheduler->terminate() == 0);
 }

@@ -32,6 +32,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
                 [--long-strings] [--bad-answer WHAT]
                 [--renewal-info-allowance FILE] [--hold-deactivation-while FILE]
+                [--hold-authorization-while FILE]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -59,7 +60,10 @@ A deactivation of an authorization (RFC 8555 §7.5.2: a POST with a payload, whe
 empty) is answered and printed as "DEACTIVATED PATH t=<seconds>", after its "POST PATH" line.
 With --hold-deactivation-while FILE, one that comes while FILE exists is printed as "HELD PATH
 t=<seconds>" and answered once FILE is gone: a DELETE held between its CA requests while
-issue-certificate completes (tests/fault/delete_during_issue_test.cpp).
+issue-certificate completes (tests/fault/delete_during_issue_test.cpp). With
+--hold-authorization-while FILE, a read of an authorization that comes while FILE exists is
+printed and answered so: a scheduler's placement held at the CA, after newOrder, while its domain
+is deleted (the same test).
 
 With --long-strings the CA's own strings are far past what the client keeps of them
 (tests/fault/ca_long_strings_test.cpp), each LONG_BYTES long: the directory's meta.profiles holds

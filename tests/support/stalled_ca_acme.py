@@ -129,10 +129,11 @@ def renewal_info_allowed():
         return True
 
 
-def hold_deactivation(handler):
-    """--hold-deactivation-while FILE: a deactivation waits while FILE exists, its "HELD PATH"
-    line printed first; outside LOCK, so that the stand-in answers everything else meanwhile."""
-    path = ARGS.hold_deactivation_while
+def hold_authorization_request(handler, deactivation):
+    """--hold-deactivation-while FILE (a deactivation) or --hold-authorization-while FILE (a
+    read): the request waits while FILE exists, its "HELD PATH" line printed first; outside
+    LOCK, so that the stand-in answers everything else meanwhile."""
+    path = ARGS.hold_deactivation_while if deactivation else ARGS.hold_authorization_while
     if not path or not os.path.exists(path):
         return
     handler.log_request_line("HELD")

@@ -7,7 +7,7 @@ import time
 
 from stalled_ca_acme import (ANSWERED, AUTHZ_POLLS, CERTIFICATES, FINALIZED, LOCK, LONG_BYTES,
                              ORDER_IDENTIFIERS, RENEWAL_INFO_ASKED, authorization_identifier,
-                             b64url_decode, challenge_token, counter, hold_deactivation,
+                             b64url_decode, challenge_token, counter, hold_authorization_request,
                              jws_payload, long_strings_meta, noisy_problem, order_identifiers,
                              rate_limit_header, renewal_info_allowed, retry_after_header, rfc3339)
 from stalled_ca_args import ARGS
@@ -96,8 +96,9 @@ class AcmeHandler(StandInHandler):
     def do_POST(self):
         self.log_request_line()
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.path.startswith("/authz/") and json.loads(body).get("payload", "") != "":
-            hold_deactivation(self)
+        if self.path.startswith("/authz/"):
+            # A read's payload is empty (RFC 8555 §6.3); a deactivation's is not (§7.5.2).
+            hold_authorization_request(self, json.loads(body).get("payload", "") != "")
         if ARGS.authorization_error and self.path.startswith("/authz/"):
             self.fail_authorization(body)
             return

@@ -87,6 +87,8 @@ def parse_args():
     parser.add_argument("--hold-deactivation-while", metavar="FILE",
                         help="a deactivation of an authorization is answered only once FILE "
                              "is gone")
+    parser.add_argument("--hold-authorization-while", metavar="FILE",
+                        help="a read of an authorization is answered only once FILE is gone")
     parser.add_argument("--renewal-info-allowance", metavar="FILE",
                         help="while FILE exists, the renewalInfo requests answered from now on "
                              "(the number it holds, less one per answer); the others stall")
