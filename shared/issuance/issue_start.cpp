@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 
-#include "core/error.hpp"
 #include "crypto/random.hpp"
 #include "dns/dns_name.hpp"
 #include "domain/delegation.hpp"
@@ -15,7 +14,7 @@
 #include "issuance/authorization_release.hpp"
 #include "issuance/backoff.hpp"
 #include "issuance/ca_fallback.hpp"
-#include "issuance/caa_precheck.hpp"
+#include "issuance/issue_failures.hpp"
 #include "issuance/persist_probe.hpp"
 #include "issuance/profiles.hpp"
 #include "issuance/order_store.hpp"
@@ -27,8 +26,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Retry-After of an API answer when the CA did not answer (or answered 5xx) without one.
-constexpr std::chrono::seconds kCaUnreachableRetryAfter{30};
 // How long an issue-certificate call holds its claim on a domain while it calls the CA; a claim
 // whose process died is abandoned by the next call after this.
 constexpr milliseconds kIssueClaimLease{5 * 60'000};
@@ -47,77 +44,6 @@ constexpr int kCaaWalkTimeouts = 4;
 milliseconds caaLookupBudget(const Config& config) {
     return std::min(longestDnsLookup(config) + kCaaWalkTimeouts * config.dnsTimeout,
                     kIssueClaimLease / 2);
-}
-
-// What an API client is told when the CA failed it. The domain is unchanged, so trying again
-// is safe; Retry-After says when it may help. After the CA's rate limit, `blockedFor`: how long
-// the domain's next call is held off (the retry backoff or the CA's Retry-After, whichever is
-// longer, dropIssueClaim), so that a client obeying it is not refused 429 for asking too soon;
-// a short pause (or the CA's own, bounded) for a CA that did not answer or answered 5xx.
-Error badGateway(const acme::AcmeError& e, std::optional<milliseconds> blockedFor) {
-    Error error(ErrorCode::BadGateway,
-                e.unreachable() ? std::string("ACME CA unreachable: ") + e.problem().detail
-                                : std::string("ACME CA refused: ") + e.problem().detail,
-                std::string(toString(failureCodeOf(e))));
-    if (blockedFor)
-        error.retryAfter(std::chrono::ceil<std::chrono::seconds>(*blockedFor));
-    else if (e.retryable())
-        error.retryAfter(clampRetryAfter(e.retryAfter().value_or(kCaUnreachableRetryAfter),
-                                         RetryAfterKind::Poll));
-    return error;
-}
-
-// No CA took the order (issuance/ca_fallback.hpp). One CA: its own error, answered as it always
-// was. Several: 400 caa_forbidden when CAA allows none of them; 429 ca_rate_limited with the
-// soonest Retry-After when each was rate-limited; else 502 no_ca_available with Retry-After.
-// A failed CAA lookup: 424 (caa_precheck.hpp).
-Error noCaTookIt(const CaPlacement& placement, const std::string& domainId) {
-    if (placement.caaLookupFailed) return caaRefusal(*placement.caa);
-    if (placement.forbiddenByCaa()) {
-        logEvent(LogLevel::Warn, "certificate order not placed: CAA",
-                 {{"domain_id", domainId},
-                  {"error_code", std::string(toString(FailureCode::CaaForbidden))},
-                  {"detail", placement.describe()}});
-        if (placement.caa->result == CaaResult::Forbidden) return caaRefusal(*placement.caa);
-        // The last CA's check passed and its authorization offered none of the methods CAA
-        // allows (acme_account.hpp's CaaMethodRefusal): 400 as for a refusing check (RFC 9110
-        // §15.5.1, the customer's DNS must change), the check that passed as "caa".
-        Error error(ErrorCode::BadRequest,
-                    placement.passedOver.size() == 1 ? placement.passedOver.front().detail
-                                                     : placement.describe(),
-                    std::string(toString(FailureCode::CaaForbidden)));
-        error.detail("caa", caaCheckJson(*placement.caa));
-        return error;
-    }
-    if (placement.passedOver.size() == 1 && placement.lastError)
-        std::rethrow_exception(placement.lastError);
-    logEvent(LogLevel::Warn, "certificate order not placed: no CA took it",
-             {{"domain_id", domainId}, {"detail", placement.describe()}});
-    if (placement.rateLimited())
-    {
-        Error error(ErrorCode::TooManyRequests,
-                    "every CA is rate-limiting orders now: " + placement.describe(),
-                    std::string(toString(FailureCode::CaRateLimited)));
-        error.retryAfter(clampRetryAfter(placement.retryAfter(kCaUnreachableRetryAfter),
-                                         RetryAfterKind::RateLimit));
-        return error;
-    }
-    Error error(ErrorCode::BadGateway, "no CA could take the order: " + placement.describe(),
-                std::string(toString(FailureCode::NoCaAvailable)));
-    error.retryAfter(clampRetryAfter(placement.retryAfter(kCaUnreachableRetryAfter),
-                                     RetryAfterKind::Poll));
-    return error;
-}
-
-// issue-certificate on a failed domain is the retry: a fresh order. A domain with a live
-// order (certificate_pending, or another call placing one) has one already.
-Error refused(DomainStatus status) {
-    if (status == DomainStatus::CertificatePending)
-        return Error(ErrorCode::Conflict,
-                     "a certificate order for this domain is already in progress");
-    // RFC 9110 §15.5.10: well formed, but the domain's state does not allow it (409).
-    return Error(ErrorCode::Conflict,
-                 "domain must be verified first, current status: " + std::string(toString(status)));
 }
 
 // Milliseconds from `from` to now, to the microsecond, for timing fields of log lines.
@@ -183,30 +109,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         return orders.claimIssue(orderId, domain.id, domain.status, owner,
                                  kIssueClaimLease.count(), requester);
     });
-    using Claim = OrderStore::IssueClaim::Outcome;
-    switch (claim.outcome) {
-        case Claim::Claimed:
-            break;
-        case Claim::InProgress:
-            throw refused(DomainStatus::CertificatePending);
-        case Claim::TooSoon: {
-            const std::string retryIn =
-                "retry in " + std::to_string((claim.waitMs + 999) / 1000) + " s";
-            // The wait after the CA's rate limit (below), or the backoff after failures.
-            throw Error::tooSoon(
-                claim.rateLimited
-                    ? "the CA refused this domain's last certificate order: it is "
-                      "rate-limiting the account; " + retryIn + " (the CA's Retry-After or "
-                      "ISSUE_RETRY_BACKOFF, whichever is longer)"
-                    : "certificate issuance for this domain failed " +
-                          std::to_string(claim.failures) + " time(s) in a row; " + retryIn +
-                          " (the wait doubles with each failure)",
-                milliseconds(claim.waitMs));
-        }
-        case Claim::Moved:
-            if (claim.status.empty()) throw Error(ErrorCode::NotFound, "domain not found");
-            throw refused(parseDomainStatus(claim.status).value_or(DomainStatus::Pending));
-    }
+    refuseUnlessClaimed(claim);
     const double claimMs = msSince(mark);
     // The claim removed when the call fails, as a best effort: the database may be what failed
     // (unavailable, or the domain row locked past DB_LOCK_TIMEOUT). A claim not removed holds
