@@ -48,20 +48,20 @@ std::string WebhookStore::markFailed(const ClaimedEvent& event, const std::strin
     return states.empty() ? "" : states.text(0, "state");
 }
 
+// One range scan of webhook_events_finished_idx (034_webhook_retention.sql: the expression and
+// the predicate must stay as written there), oldest first. A dead event's next_attempt_at is the
+// end of its retry window, where its last try was due (markFailed): about when it was given up.
+// SKIP LOCKED: two replicas' prunes never wait on each other.
+const char* const WebhookStore::kPruneFinishedSql =
+    "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events "
+    "WHERE state IN ('delivered', 'dead') "
+    "AND (CASE state WHEN 'delivered' THEN delivered_at ELSE next_attempt_at END) "
+    "< now() - $1::bigint * interval '1 ms' "
+    "ORDER BY (CASE state WHEN 'delivered' THEN delivered_at ELSE next_attempt_at END) "
+    "LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
 Poco::Int64 WebhookStore::pruneFinished(Poco::Int64 retentionMs, Poco::Int64 batch) {
-    // One range scan of webhook_events_finished_idx (034_webhook_retention.sql: the expression
-    // and the predicate must stay as written there), oldest first. A dead event's
-    // next_attempt_at is the end of its retry window, where its last try was due (markFailed):
-    // about when it was given up. SKIP LOCKED: two replicas' prunes never wait on each other.
-    return runSql(session_,
-                  "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events "
-                  "WHERE state IN ('delivered', 'dead') "
-                  "AND (CASE state WHEN 'delivered' THEN delivered_at ELSE next_attempt_at END) "
-                  "< now() - $1::bigint * interval '1 ms' "
-                  "ORDER BY (CASE state WHEN 'delivered' THEN delivered_at ELSE next_attempt_at "
-                  "END) LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                  {retentionMs, batch})
-        .affected();
+    return runSql(session_, kPruneFinishedSql, {retentionMs, batch}).affected();
 }
 
 }  // namespace dnsh

@@ -41,6 +41,8 @@ public:
     // last attempt that old, oldest first; pending ones stay. Returns how many went. Batched so
     // that one call never deletes millions of rows in one statement.
     Poco::Int64 pruneFinished(Poco::Int64 retentionMs, Poco::Int64 batch);
+    // pruneFinished's statement ($1 retention in ms, $2 batch), for a test to read its plan.
+    static const char* const kPruneFinishedSql;
 
 private:
     Poco::Data::Session& session_;
