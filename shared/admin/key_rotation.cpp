@@ -57,7 +57,7 @@ Result inRotationTransaction(Database& database, const std::string& what, Work&&
                     return true;
                 });
             } catch (const SqlError& e) {
-                if (e.sqlState() != "55P03") throw;  // lock_not_available: NOWAIT or lock_timeout
+                if (!e.lockNotAvailable()) throw;  // NOWAIT or lock_timeout
                 result.reset();
             }
             return result;

@@ -165,14 +165,14 @@ bool Database::isTimeout(const SqlError& error) {
     // 57014 query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout), 40P01
     // deadlock_detected, 40001 serialization_failure: the transaction was rolled back whole.
     const std::string& state = error.sqlState();
-    return state == "57014" || state == "55P03" || state == "40P01" || state == "40001";
+    return state == "57014" || error.lockNotAvailable() || state == "40P01" || state == "40001";
 }
 
 void Database::timedOut(const SqlError& error) {
     logEvent(LogLevel::Warn, "database statement cancelled",
              {{"sqlstate", error.sqlState()}, {"detail", error.message()}});
     const std::string what = error.sqlState() == "57014"   ? "a statement ran too long"
-                             : error.sqlState() == "55P03" ? "a row stayed locked too long"
+                             : error.lockNotAvailable()      ? "a row stayed locked too long"
                                                            : "a concurrent change conflicted";
     throw Error(ErrorCode::DatabaseTimeout, "database busy: " + what + "; retry");
 }

@@ -24,9 +24,6 @@ namespace {
 // Arbitrary constant shared by every dns-handling process: "dnsh" in ASCII.
 constexpr long long kMigrationLockId = 0x646e7368;
 
-// SQLSTATE lock_not_available: lock_timeout ran out (PostgreSQL Appendix A).
-constexpr const char* kLockNotAvailable = "55P03";
-
 // Every transaction of a run begins so: no statement timeout (an index built over millions of
 // rows), no wait limit for the lock that keeps two hosts' runs apart (another host's migrations
 // may take minutes), no "already exists" notices. Then, for the tables the migration changes, a
@@ -122,7 +119,7 @@ std::vector<std::string> applyMigrations(Poco::Data::Session& session,
             try {
                 return inMigrationTransaction(session, lockWaits.perAttempt, work);
             } catch (const SqlError& e) {
-                if (e.sqlState() != kLockNotAvailable) throw;
+                if (!e.lockNotAvailable()) throw;
             }
             if (!retryingSince) retryingSince = Clock::now();
             std::string holders;

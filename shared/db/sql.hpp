@@ -58,6 +58,9 @@ public:
           constraint_(std::move(constraint)) {}
     const std::string& sqlState() const { return sqlState_; }
     const std::string& constraint() const { return constraint_; }
+    // 55P03 lock_not_available: lock_timeout ran out, or a NOWAIT lock was held by another
+    // transaction (which was rolled back whole).
+    bool lockNotAvailable() const { return sqlState_ == "55P03"; }
 
 private:
     std::string sqlState_;
