@@ -144,9 +144,12 @@ DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType
                         std::optional<DnsDeadline> deadline) {
     const std::string label = serverLabel(server);
     // What is left of the deadline, shared by the UDP question and a TCP one after truncation.
+    // Rounded up: a wait the deadline cut ends at or after it, never a fraction of a millisecond
+    // before, so a caller telling a lookup cut by its deadline from one that timed out (the CAA
+    // budget, issuance/caa_lookups.hpp) sees the deadline passed.
     auto remaining = [&] {
         if (!deadline) return timeout;
-        return std::min(timeout, std::chrono::duration_cast<std::chrono::milliseconds>(
+        return std::min(timeout, std::chrono::ceil<std::chrono::milliseconds>(
                                      *deadline - std::chrono::steady_clock::now()));
     };
     auto deadlinePassed = [&] {
