@@ -172,7 +172,7 @@ void Database::timedOut(const SqlError& error) {
     logEvent(LogLevel::Warn, "database statement cancelled",
              {{"sqlstate", error.sqlState()}, {"detail", error.message()}});
     const std::string what = error.sqlState() == "57014"   ? "a statement ran too long"
-                             : error.lockNotAvailable()      ? "a row stayed locked too long"
+                             : error.lockNotAvailable()    ? "a row stayed locked too long"
                                                            : "a concurrent change conflicted";
     throw Error(ErrorCode::DatabaseTimeout, "database busy: " + what + "; retry");
 }
