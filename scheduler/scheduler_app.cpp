@@ -14,6 +14,7 @@
 #include "domain/outbox.hpp"
 #include "events/webhook_delivery.hpp"
 #include "issuance/issuer.hpp"
+#include "issuance/renewal_time.hpp"
 #include "issuance/worker.hpp"
 #include "log/log.hpp"
 #include "metrics/heartbeat.hpp"
@@ -73,6 +74,11 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     requireDnsTimeoutWithinLease(config_);  // a lookup must end within the lease it extends
     requireWebhookSigningSecret(config_.webhook);  // it signs what the handlers write
     configureOutbox(config_);  // WEBHOOK_URL may come from the properties file
+    // Allowed, as RENEW_BEFORE's 90% cap is: the fraction is raised, not refused.
+    if (renewBeforeUnderATenth(config_.renewBefore))
+        logEvent(LogLevel::Warn,
+                 "RENEW_BEFORE is under a tenth of the lifetime; renewing at a tenth instead",
+                 {{"renew_before", config_.renewBefore.fraction}});
     if (apiOpenToNetwork(config_))
         logEvent(LogLevel::Warn,
                  "the API is open: SERVER_ADDR is not loopback and AUTH_TOKEN is empty",

@@ -10,9 +10,15 @@ namespace dnsh {
 // a fraction of the lifetime), plus a jitter of up to 2% of the lifetime (`uniform01` in [0,1),
 // drawn by the caller) so that a burst of issuances does not renew in one burst. Never more
 // than 90% of the lifetime, so a RENEW_BEFORE longer than a short certificate's life cannot
-// renew it the moment it is issued, again and again.
+// renew it the moment it is issued, again and again. Never less than a tenth (before the jitter):
+// a renewal due in the last tenth would count as overdue (dnsh_renewals_overdue, its alert)
+// before it is even due: the bound latestRenewal puts on a CA's renewalInfo window.
 std::chrono::milliseconds renewBeforeExpiry(const RenewBefore& renewBefore,
                                             std::chrono::milliseconds lifetime, double uniform01);
+
+// A RENEW_BEFORE fraction under a tenth, which renewBeforeExpiry raises to a tenth: warned about
+// at the scheduler's start. (A duration's share depends on each certificate's lifetime.)
+bool renewBeforeUnderATenth(const RenewBefore& renewBefore);
 
 // The latest a certificate expiring at `notAfter` is renewed whatever a CA's renewalInfo window
 // says: when the last tenth of its `lifetime` begins (certificates.overdue_at, migration 007,

@@ -1,6 +1,6 @@
 // When a certificate renews (README "How issuance and renewal work", renewal): RENEW_BEFORE as a
-// duration or a fraction of the lifetime, a jitter of up to 2% of the lifetime, and never more than
-// 90%.
+// duration or a fraction of the lifetime, a jitter of up to 2% of the lifetime, never more than
+// 90% and never less than a tenth.
 #include "issuance/renewal_time.hpp"
 
 #include <doctest/doctest.h>
@@ -39,9 +39,27 @@ TEST_CASE("renewBeforeExpiry: duration or fraction, jitter, bounded by the lifet
         {"duration longer than a short certificate: 90% of it", {720h, 0}, 10min, 0.0, 9min},
         {"fraction 0.99 capped at 90%", {std::nullopt, 0.99}, 100s, 0.0, 90s},
         {"uniform01 out of range is clamped", {}, 300s, 7.0, 100s + 6s},
+        // Not in the last tenth, which dnsh_renewals_overdue counts as overdue: raised to it,
+        // the jitter still spread on top.
+        {"fraction 0.05 raised to a tenth", {std::nullopt, 0.05}, days90, 0.0, 9 * 24h},
+        {"duration 7d of 90 days raised to a tenth", {168h, 0}, days90, 0.0, 9 * 24h},
+        {"duration 12h of 160 hours raised to a tenth", {12h, 0}, 160h, 0.0, 16h},
+        {"raised to a tenth, then the jitter",
+         {168h, 0},
+         days90,
+         1.0,
+         9 * 24h + std::chrono::milliseconds(days90.count() / 50)},
+        {"a tenth of an odd lifetime rounds up", {1ms, 0}, 1001ms, 0.0, 101ms},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
         CHECK(renewBeforeExpiry(c.renewBefore, c.lifetime, c.uniform01) == c.expected);
     }
+}
+
+TEST_CASE("renewBeforeUnderATenth: only a fraction under a tenth, which the start warns about") {
+    CHECK(renewBeforeUnderATenth({std::nullopt, 0.05}));
+    CHECK_FALSE(renewBeforeUnderATenth({std::nullopt, 0.1}));
+    CHECK_FALSE(renewBeforeUnderATenth({}));
+    CHECK_FALSE(renewBeforeUnderATenth({1h, 0}));  // a duration's share depends on the lifetime
 }

@@ -1,0 +1,86 @@
+// Where a certificate stored with RENEW_BEFORE renews (README "How issuance and renewal work",
+// RENEW_BEFORE), against the real PostgreSQL on a scratch database through
+// OrderStore::storeCertificate: a RENEW_BEFORE under a tenth of the lifetime renews no later than
+// overdue_at (the start of the last tenth), from which dnsh_renewals_overdue and its alert count
+// a renewal that should have started.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "crypto/random.hpp"
+#include "issuance/order_store.hpp"
+#include "issuance/renewal_time.hpp"
+#include "support/scratch_database.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kOwner = "renew-before-test";
+
+// An active domain with a renewal order this test holds the lease of, as the scheduler's
+// await_order step has it when the CA has issued.
+StoredOrder renewalOrderHeld(ScratchDatabase& scratch) {
+    StoredOrder order;
+    order.id = randomHex(16);
+    order.domainId = randomHex(16);
+    order.kind = OrderKind::Renewal;
+    scratch.run("INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id) "
+                "VALUES ('https://ca.test/directory', 'sealed', 'k') ON CONFLICT DO NOTHING");
+    scratch.run("INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
+                "VALUES ('" + order.domainId + "', 'renew-" + order.domainId + ".example', '" +
+                std::string(64, 'a') + "', 'active', now())");
+    scratch.run("INSERT INTO acme_orders (id, domain_id, kind, account_id, order_url, "
+                "finalize_url, status, step, lease_owner, lease_expires_at) VALUES ('" +
+                order.id + "', '" + order.domainId +
+                "', 'renewal', (SELECT id FROM acme_accounts), 'https://ca.test/order/" + order.id +
+                "', 'https://ca.test/finalize/" + order.id + "', 'processing', 'await_order', '" +
+                kOwner + "', now() + interval '1 minute')");
+    return order;
+}
+
+}  // namespace
+
+TEST_CASE("renew before store: a RENEW_BEFORE under a tenth of the lifetime renews no later than "
+          "overdue_at") {
+    ScratchDatabase scratch("dnsh_renew_before");
+    scratch.migrate();
+    struct Case {
+        std::string description;
+        RenewBefore renewBefore;
+        std::string notAfter;  // notBefore is 2026-05-01T00:00:00Z
+        std::chrono::seconds lifetime;
+    };
+    // 90 days, and the 160 hours of a shortlived certificate; no daylight saving change within
+    // them, whatever the server's time zone, for overdue_at's whole days.
+    const std::vector<Case> cases{
+        {"fraction 0.05 of 90 days", {std::nullopt, 0.05}, "2026-07-30T00:00:00Z", 90 * 24h},
+        {"7 days of 90 days", {168h, 0}, "2026-07-30T00:00:00Z", 90 * 24h},
+        {"12 hours of 160 hours", {12h, 0}, "2026-05-07T16:00:00Z", 160h},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        const StoredOrder order = renewalOrderHeld(scratch);
+        NewCertificate certificate{randomHex(16), "leaf", "chain", "sealed", "k",
+                                   "2026-05-01T00:00:00Z", c.notAfter, 0, std::nullopt};
+        // No jitter: the latest renew_at RENEW_BEFORE can give.
+        certificate.renewBeforeMs =
+            renewBeforeExpiry(c.renewBefore, std::chrono::milliseconds(c.lifetime), 0.0).count();
+        scratch.database().withSession([&](Poco::Data::Session& session) {
+            OrderStore(session).storeCertificate(order, kOwner, certificate);
+            return true;
+        });
+        // Before the bound: renew_at 7 days (or 4.5 days, or 12 hours) before notAfter, after
+        // overdue_at (9 days, or 16 hours, before it): counted overdue before it was even due.
+        const std::string stored =
+            scratch.text("SELECT (renew_at <= overdue_at)::text || ' renew_at ' || renew_at::text "
+                         "|| ' overdue_at ' || overdue_at::text FROM certificates WHERE id = '" +
+                         certificate.id + "'");
+        INFO(stored);
+        CHECK(stored.starts_with("true "));
+    }
+}
