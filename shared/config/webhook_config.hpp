@@ -16,7 +16,8 @@ struct WebhookSettings {
     std::chrono::milliseconds timeout{10'000};                  // WEBHOOK_TIMEOUT, per request
     int workers = 4;  // WEBHOOK_WORKERS: domains delivered to concurrently per scheduler
     // WEBHOOK_RETENTION: how long a delivered or dead event is kept (from its delivery or its
-    // last attempt) before the scheduler deletes it; pending ones are kept however old.
+    // last attempt) before the scheduler deletes it; pending ones are kept however old while
+    // webhooks are on (a scheduler started with them off gives them up as dead).
     std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};
     bool enabled() const { return !url.empty(); }
 };

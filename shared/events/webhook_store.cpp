@@ -64,4 +64,15 @@ Poco::Int64 WebhookStore::pruneFinished(Poco::Int64 retentionMs, Poco::Int64 bat
     return runSql(session_, kPruneFinishedSql, {retentionMs, batch}).affected();
 }
 
+Poco::Int64 WebhookStore::giveUpPending(const std::string& reason, Poco::Int64 batch) {
+    // A range scan of webhook_events_pending_due_idx (006_webhooks.sql), as claim's.
+    return runSql(session_,
+                  "UPDATE webhook_events SET state = 'dead', last_error = $1, "
+                  "next_attempt_at = now(), lease_owner = NULL, lease_expires_at = NULL "
+                  "WHERE id IN (SELECT id FROM webhook_events WHERE state = 'pending' "
+                  "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                  {reason, batch})
+        .affected();
+}
+
 }  // namespace dnsh

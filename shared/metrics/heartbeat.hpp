@@ -4,7 +4,8 @@
 // which dnsh_scheduler_replicas_alive and dnsh_scheduler_last_heartbeat_timestamp_seconds come,
 // the fold of the domains registered since the last cycle into the kept row counts, the
 // deletion of flushers' batch numbers a day old (032_metric_counter_batches.sql), and of
-// delivered and dead webhook events past WEBHOOK_RETENTION (a batch of each per beat).
+// delivered and dead webhook events past WEBHOOK_RETENTION (a batch of each per beat); with
+// webhooks off, the pending events left from when they were on given up as dead.
 #include <memory>
 #include <string>
 
