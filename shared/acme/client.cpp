@@ -51,43 +51,47 @@ Client::Client(Transport& transport, std::string directoryUrl)
     : transport_(transport), directoryUrl_(std::move(directoryUrl)) {}
 
 const Directory& Client::directory() {
-    if (!directory_) {
-        const auto json = transport_.get(directoryUrl_).json();
-        Directory directory{text(json, "newNonce"), text(json, "newAccount"),
-                            text(json, "newOrder"), text(json, "renewalInfo"), {}, {}, false};
-        // RFC 8555 §7.1.1: the optional meta object; anything but strings in the list is skipped.
-        if (const auto meta = json->getObject("meta")) {
-            if (const auto identities = meta->getArray("caaIdentities"))
-                for (std::size_t i = 0; i < identities->size(); ++i)
-                    if (const auto identity = identities->get(static_cast<unsigned>(i));
-                        identity.isString() &&
-                        issuerDomainNameShape(identity.extract<std::string>()))
-                        directory.caaIdentities.push_back(identity.extract<std::string>());
-            directory.externalAccountRequired = meta->optValue("externalAccountRequired", false);
-            // A name the service could never ask for is no offer to it (and would be listed in
-            // every invalidProfile message).
-            if (const auto profiles = meta->getObject("profiles"))
-                for (const auto& [name, description] : *profiles)
-                    if (validProfileName(name))
-                        directory.profiles[name] =
-                            description.isString()
-                                ? shownText(description.extract<std::string>(),
-                                            kMaxProfileDescriptionBytes)
-                                : "";
-        }
-        if (directory.newNonce.empty() || directory.newAccount.empty() ||
-            directory.newOrder.empty())
-            throw AcmeError(Problem{"", directoryUrl_ + " is not an ACME directory", 502});
-        // RFC 8555 §6.1: the resources the client asks for are https, as the order's URLs are;
-        // a directory naming others is refused whole (not cached: read again next time).
-        // revokeCert and keyChange are never asked for, so not looked at.
-        requireCaUrl(directory.newNonce, "a directory \"newNonce\"");
-        requireCaUrl(directory.newAccount, "a directory \"newAccount\"");
-        requireCaUrl(directory.newOrder, "a directory \"newOrder\"");
-        dropMalformedRenewalInfo(directory, directoryUrl_);
-        transport_.setNewNonceUrl(directory.newNonce);
-        directory_ = directory;
+    if (!directory_ || std::chrono::steady_clock::now() - directoryReadAt_ >= kDirectoryLifetime)
+        return refreshDirectory();
+    return *directory_;
+}
+
+const Directory& Client::refreshDirectory() {
+    const auto json = transport_.get(directoryUrl_).json();
+    Directory directory{text(json, "newNonce"), text(json, "newAccount"),
+                        text(json, "newOrder"), text(json, "renewalInfo"), {}, {}, false};
+    // RFC 8555 §7.1.1: the optional meta object; anything but strings in the list is skipped.
+    if (const auto meta = json->getObject("meta")) {
+        if (const auto identities = meta->getArray("caaIdentities"))
+            for (std::size_t i = 0; i < identities->size(); ++i)
+                if (const auto identity = identities->get(static_cast<unsigned>(i));
+                    identity.isString() &&
+                    issuerDomainNameShape(identity.extract<std::string>()))
+                    directory.caaIdentities.push_back(identity.extract<std::string>());
+        directory.externalAccountRequired = meta->optValue("externalAccountRequired", false);
+        // A name the service could never ask for is no offer to it (and would be listed in
+        // every invalidProfile message).
+        if (const auto profiles = meta->getObject("profiles"))
+            for (const auto& [name, description] : *profiles)
+                if (validProfileName(name))
+                    directory.profiles[name] =
+                        description.isString()
+                            ? shownText(description.extract<std::string>(),
+                                        kMaxProfileDescriptionBytes)
+                            : "";
     }
+    if (directory.newNonce.empty() || directory.newAccount.empty() || directory.newOrder.empty())
+        throw AcmeError(Problem{"", directoryUrl_ + " is not an ACME directory", 502});
+    // RFC 8555 §6.1: the resources the client asks for are https, as the order's URLs are;
+    // a directory naming others is refused whole (not kept: read again next time).
+    // revokeCert and keyChange are never asked for, so not looked at.
+    requireCaUrl(directory.newNonce, "a directory \"newNonce\"");
+    requireCaUrl(directory.newAccount, "a directory \"newAccount\"");
+    requireCaUrl(directory.newOrder, "a directory \"newOrder\"");
+    dropMalformedRenewalInfo(directory, directoryUrl_);
+    transport_.setNewNonceUrl(directory.newNonce);
+    directory_ = std::move(directory);
+    directoryReadAt_ = std::chrono::steady_clock::now();
     return *directory_;
 }
 

@@ -116,13 +116,24 @@ private:
 // names its base name and says "wildcard"), compared without case (RFC 4343 §3).
 bool authorizesIdentifierOf(const Authorization& authorization, const Order& order);
 
+// How long a directory read is kept. A CA changes its directory without telling its clients (a
+// profile added, renewalInfo offered, caaIdentities or a resource's URL changed), and a handler
+// or scheduler process lives for weeks: it sees such a change within this.
+inline constexpr std::chrono::hours kDirectoryLifetime{1};
+
 class Client {
 public:
     Client(Transport& transport, std::string directoryUrl);
 
     const std::string& directoryUrl() const { return directoryUrl_; }
 
+    // RFC 8555 §7.1.1: read on first use and again once kDirectoryLifetime old. A read that
+    // fails throws (the CA's error) and keeps the copy held so far. A new read is assigned in
+    // place: references to the Directory or its members stay valid, their values updated.
     const Directory& directory();
+    // Reads the directory now, whatever the copy's age: before refusing what the copy does not
+    // list (a profile the CA added since, draft-ietf-acme-profiles §3).
+    const Directory& refreshDirectory();
 
     // RFC 8555 §7.3: registers (or finds, when the key is known) the account; returns its URL.
     // `externalAccount`: the CA's key for External Account Binding (§7.3.4), when it wants one.
@@ -158,6 +169,7 @@ private:
     Transport& transport_;
     std::string directoryUrl_;
     std::optional<Directory> directory_;
+    std::chrono::steady_clock::time_point directoryReadAt_;
     EVP_PKEY* accountKey_ = nullptr;
     std::string accountUrl_;
 };

@@ -106,7 +106,7 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
                                     const CaaCheck& caa) {
     return call([&] {
         beforeEachCall();
-        requireOffered(client_.directory(), profile);
+        requireOfferedNow(client_, profile);
         acme::Order order;
         try {
             order = client_.newOrder(certificateNames(domainName), replaces, profile.name);

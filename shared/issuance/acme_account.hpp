@@ -127,12 +127,12 @@ public:
     }
 
     // RFC 8555 §7.4: newOrder for the domain's names under `profile` (checked against the
-    // directory first, profiles.hpp) and, per authorization, the challenge to answer, of those
-    // `caa` (this CA's precheck) allows for its name (RFC 8657 §4): its dns-persist-01 one when
-    // it offers it and `persistUsable` says the customer's record allows it, else its dns-01
-    // value; `beforeEachCall` runs before each request (a scheduler keeps its lease). A CA error
-    // after newOrder, or an authorization CAA leaves no method for: OrderAbandonedError (the
-    // latter refusedByCaa).
+    // directory first, profiles.hpp's requireOfferedNow) and, per authorization, the challenge
+    // to answer, of those `caa` (this CA's precheck) allows for its name (RFC 8657 §4): its
+    // dns-persist-01 one when it offers it and `persistUsable` says the customer's record
+    // allows it, else its dns-01 value; `beforeEachCall` runs before each request (a scheduler
+    // keeps its lease). A CA error after newOrder, or an authorization CAA leaves no method
+    // for: OrderAbandonedError (the latter refusedByCaa).
     PlacedOrder placeOrder(const std::string& domainName, const std::string& replaces,
                            const OrderProfile& profile, const std::function<void()>& beforeEachCall,
                            const PersistRecordUsable& persistUsable, const CaaCheck& caa);

@@ -85,7 +85,7 @@ const acme::Challenge& chooseChallenge(const acme::Authorization& authorization,
 }
 
 bool AcmeAccount::recordPersistIssuer() {
-    const std::vector<std::string>& identities = client_.directory().caaIdentities;
+    const std::vector<std::string> identities = client_.directory().caaIdentities;
     if (identities.empty()) return false;
     ensure();
     // RFC 8555 §7.3.1: newAccount with our key answers with our account's URL, registering it

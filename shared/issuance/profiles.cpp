@@ -52,6 +52,11 @@ void requireOffered(const acme::Directory& directory, const OrderProfile& profil
                                         400});
 }
 
+void requireOfferedNow(acme::Client& client, const OrderProfile& profile) {
+    if (profile.name.empty() || client.directory().profiles.count(profile.name) == 1) return;
+    requireOffered(client.refreshDirectory(), profile);
+}
+
 void requireProfileOffered(const Config& config, const std::string& profile) {
     // Checked before the CA is asked: nothing odd reaches it, the database or a log line.
     if (!validProfileName(profile))

@@ -36,6 +36,10 @@ std::string offeredProfiles(const acme::Directory& directory);
 // invalidProfile (error_code invalid_profile; not the CA's error, so not counted as one) naming
 // the setting or the domain's choice, and what the CA offers.
 void requireOffered(const acme::Directory& directory, const OrderProfile& profile);
+// requireOffered against `client`'s directory, read again once before refusing a profile its
+// copy does not list: a CA adds profiles over time (draft-ietf-acme-profiles §3), and POST
+// /domains took the domain's against a fresh read.
+void requireOfferedNow(acme::Client& client, const OrderProfile& profile);
 
 // POST /domains with a "profile": asks the CA's directory (within ACME_HANDLER_TIMEOUT).
 // BadRequest naming the offered profiles when it is not one of them (a CA without profiles

@@ -32,7 +32,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
                 [--long-strings] [--bad-answer WHAT]
                 [--renewal-info-allowance FILE] [--hold-deactivation-while FILE]
-                [--hold-authorization-while FILE]
+                [--hold-authorization-while FILE] [--profiles-file FILE]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -93,6 +93,10 @@ and an HTML error page where its issuer should be ("chain-garbage"); the leaf in
 all ("chain-not-pem"); nothing ("chain-empty"); a leaf for another public key than the CSR's
 ("chain-wrong-key", openssl's -force_pubkey) or naming other.example alone, the CSR's names not
 copied ("chain-other-names"), these two followed by the stand-in's certificate as a good one is.
+
+With --profiles-file FILE the directory's meta.profiles are, while FILE exists, the names it
+holds, one a line, read again at each directory request (else "default" alone): a CA that adds
+a profile while the service runs (tests/fault/ca_directory_change_test.cpp).
 
 With --stall-directory-when FILE the directory request is printed, read and never answered (as
 --stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin

@@ -72,6 +72,18 @@ def long_strings_meta():
             "caaIdentities": ["stand-in.test", "x" * LONG_BYTES + ".test", "bad name.test"]}
 
 
+def directory_profiles():
+    """The directory's meta.profiles (draft-ietf-acme-profiles §3): "default", the profile the
+    test stack names (ACME_PROFILE=default), as Pebble offers it; with --profiles-file FILE, while
+    FILE exists, the names it holds, one a line: a CA that adds a profile while the service runs
+    (tests/fault/ca_directory_change_test.cpp)."""
+    path = ARGS.profiles_file
+    if not path or not os.path.exists(path):
+        return {"default": "the stand-in's certificates"}
+    with open(path) as names:
+        return {name: "from " + path for name in names.read().split()}
+
+
 def b64url_decode(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 

@@ -7,7 +7,8 @@ import time
 
 from stalled_ca_acme import (ANSWERED, AUTHZ_POLLS, CERTIFICATES, FINALIZED, LOCK, LONG_BYTES,
                              ORDER_IDENTIFIERS, RENEWAL_INFO_ASKED, authorization_identifier,
-                             b64url_decode, challenge_token, counter, hold_authorization_request,
+                             b64url_decode, challenge_token, counter, directory_profiles,
+                             hold_authorization_request,
                              jws_payload, long_strings_meta, noisy_problem, order_identifiers,
                              rate_limit_header, renewal_info_allowed, retry_after_header, rfc3339)
 from stalled_ca_args import ARGS
@@ -38,7 +39,7 @@ class AcmeHandler(StandInHandler):
             # The profile the test stack names (ACME_PROFILE=default), as Pebble offers it
             # (draft-ietf-acme-profiles §3); --no-profiles: a CA that offers none.
             if not ARGS.no_profiles:
-                directory["meta"] = {"profiles": {"default": "the stand-in's certificates"}}
+                directory["meta"] = {"profiles": directory_profiles()}
             if ARGS.long_strings:
                 directory["meta"] = long_strings_meta()
             if ARGS.oversized_directory:

@@ -48,6 +48,9 @@ def parse_args():
                         help="answer the stalled request's headers one byte every S seconds")
     parser.add_argument("--no-profiles", action="store_true",
                         help="a directory without meta.profiles")
+    parser.add_argument("--profiles-file", metavar="FILE",
+                        help="while FILE exists, the directory's meta.profiles are the names "
+                             "it holds, one a line, read at each directory request")
     parser.add_argument("--user-action-required", action="store_true",
                         help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
     parser.add_argument("--oversized-directory", action="store_true",

@@ -1,0 +1,62 @@
+// A CA that changes its directory while the service runs, against the stand-in CA
+// tests/support/stalled_ca.py --profiles-file: a profile it adds (draft-ietf-acme-profiles §3, as
+// Let's Encrypt added "tlsserver" in 2025) is taken by POST /domains, which reads the directory
+// fresh, and then by issue-certificate in a handler process that read the directory before the
+// profile was added: acme::Client reads it again before refusing a profile its copy does not
+// list (issuance/profiles.hpp requireOfferedNow).
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "fault/stand_in_issuance.hpp"
+#include "support/api_server.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/http_client.hpp"
+#include "support/sandbox_dns.hpp"
+#include "support/stalled_ca.hpp"
+#include "support/test_env.hpp"
+
+using namespace dnsh;
+using namespace dnsh::test;
+
+TEST_CASE("CA directory change: a profile the CA adds after a handler read its directory is "
+          "ordered by issue-certificate") {
+    Leftovers leftovers;
+    const TempDir dir;
+    const std::string profiles = dir.write("profiles", "default\n");
+    StalledCa ca({"--stall", "none", "--profiles-file", profiles});
+    // One issue-certificate process (ApiServer's DNSH_ISSUE_HANDLER_PROCS=1): the second order
+    // is placed by the process that read the directory for the first.
+    ApiServer api("ca-directory-change", {{"ACME_DIRECTORY", ca.directory()}});
+    const TestDomain first = verifiedDomain("ca-directory-before", leftovers);
+    const HttpResult firstOrder = send(api.baseUrl(), issueRequest(first));
+    REQUIRE_MESSAGE(firstOrder.status == 202, firstOrder.body << "\n" << describe(ca.process()));
+    REQUIRE(ca.requests("POST", "/order-plz") == 1);
+
+    dir.write("profiles", "default\ntlsserver\n");
+    // POST /domains reads the directory fresh: the new profile is offered.
+    const std::string name = uniqueDomainName("ca-directory-after");
+    const HttpResult created =
+        send(api.baseUrl(), {"POST", "/domains",
+                             "{\"domain_name\": \"" + name + "\", \"profile\": \"tlsserver\"}",
+                             "application/json", {}});
+    REQUIRE_MESSAGE(created.status == 201, created.body);
+    const TestDomain second{created.jsonString("id"), name,
+                            created.jsonString("verification_token")};
+    leftovers.add(second);
+    setTxt(second.challengeName(), second.token);
+    const HttpResult verified = postJson("/domains/" + second.id + "/verify", "");
+    REQUIRE_MESSAGE(verified.status == 200, verified.body);
+
+    const HttpResult placed = send(api.baseUrl(), issueRequest(second));
+    INFO(placed.body << "\n" << describe(ca.process()));
+    // Before: 502 invalid_profile, "the domain's profile "tlsserver" is not a profile the CA
+    // offers (it offers: default)", from the handler's copy of the directory read for the first
+    // order; no newOrder reached the CA (1 there).
+    CHECK(placed.status == 202);
+    CHECK(placed.jsonString("error_code") != "invalid_profile");
+    CHECK(ca.requests("POST", "/order-plz") == 2);
+    CHECK(scalar("SELECT profile FROM acme_orders WHERE domain_id = " + quoted(second.id)) ==
+          "tlsserver");
+}
