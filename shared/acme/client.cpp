@@ -119,9 +119,19 @@ std::string Client::newAccount(EVP_PKEY* accountKey, const std::string& email,
                                     "and HMAC key (README \"Several CAs\")",
                                 400});
     }
+    return postNewAccount(accountKey, stringify(payload));
+}
+
+std::string Client::existingAccount(EVP_PKEY* accountKey) {
+    Poco::JSON::Object payload;
+    payload.set("onlyReturnExisting", true);
+    return postNewAccount(accountKey, stringify(payload));
+}
+
+std::string Client::postNewAccount(EVP_PKEY* accountKey, const std::string& payload) {
     // No kid: the JWK goes in the header (RFC 8555 §6.2). 200 = existing account, 201 = new.
     const HttpReply reply =
-        transport_.post(directory().newAccount, stringify(payload), accountKey, std::nullopt);
+        transport_.post(directory().newAccount, payload, accountKey, std::nullopt);
     if (reply.location.empty())
         throw AcmeError(Problem{"", "newAccount answered without Location", reply.status});
     requireCaUrl(reply.location, "a newAccount Location");

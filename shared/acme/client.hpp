@@ -140,6 +140,11 @@ public:
     std::string newAccount(EVP_PKEY* accountKey, const std::string& email,
                            const std::optional<ExternalAccountKey>& externalAccount = std::nullopt);
 
+    // RFC 8555 §7.3.1: newAccount {"onlyReturnExisting": true}, no External Account Binding:
+    // the URL of `accountKey`'s account, which the CA never creates here. A CA that does not
+    // know the key answers accountDoesNotExist (an AcmeError).
+    std::string existingAccount(EVP_PKEY* accountKey);
+
     void useAccount(EVP_PKEY* accountKey, std::string accountUrl);
     // The account's URL (RFC 8555 §7.3, the kid), as CAA's accounturi names it (RFC 8657 §3);
     // empty before newAccount or useAccount.
@@ -165,6 +170,9 @@ public:
 
 private:
     HttpReply postAsAccount(const std::string& url, const std::string& payload);
+    // newAccount's `payload` signed with the JWK (no kid yet, RFC 8555 §6.2); the account's URL
+    // from Location, then used.
+    std::string postNewAccount(EVP_PKEY* accountKey, const std::string& payload);
 
     Transport& transport_;
     std::string directoryUrl_;

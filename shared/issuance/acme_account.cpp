@@ -45,8 +45,8 @@ AcmeAccount::AcmeAccount(Database& database, const Config& config, const CaSetti
                                                           : config.acmeSchedulerTimeout),
       client_(transport_, ca.directoryUrl) {}
 
-void AcmeAccount::ensure() {
-    if (key_) return;
+bool AcmeAccount::ensure() {
+    if (key_) return false;
     // One account per directory URL, created once even when many processes ask at once: the
     // unique directory_url decides whose key wins, and everyone uses the winner's.
     const StoredAccount stored = database_.withSession([&](Poco::Data::Session& session) {
@@ -61,14 +61,16 @@ void AcmeAccount::ensure() {
     id_ = stored.id;
     if (stored.accountUrl) {
         client_.useAccount(key_.get(), *stored.accountUrl);
-    } else {
-        reRegister();
+        return false;
     }
+    reRegister();
+    return true;
 }
 
 void AcmeAccount::reRegister() {
     // newAccount with a known key returns the existing account (RFC 8555 §7.3.1), so racing
-    // processes end with the same URL; sending it again is harmless.
+    // processes end with the same URL. With External Account Binding only while the CA has not
+    // bound the key yet: Sectigo/ZeroSSL refuse a second binding (confirmAccount).
     std::string url;
     try {
         try {
@@ -96,6 +98,26 @@ void AcmeAccount::reRegister() {
         return true;
     });
     logEvent(LogLevel::Info, "acme account registered",
+             {{"account_url", url}, {"ca", ca_.directoryUrl}});
+}
+
+void AcmeAccount::confirmAccount() {
+    const std::string stored = client_.accountUrl();
+    std::string url;
+    try {
+        url = client_.existingAccount(key_.get());
+    } catch (const acme::AcmeError& e) {
+        if (!e.is(acme::ProblemType::kAccountDoesNotExist)) throw;
+        // The CA forgot it (a sandbox CA restarted): a new account, bound again.
+        reRegister();
+        return;
+    }
+    if (url != stored)
+        database_.withSession([&](Poco::Data::Session& session) {
+            OrderStore(session).setAccountUrl(id_, url);
+            return true;
+        });
+    logEvent(LogLevel::Info, "acme account confirmed",
              {{"account_url", url}, {"ca", ca_.directoryUrl}});
 }
 

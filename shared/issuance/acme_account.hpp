@@ -145,10 +145,10 @@ public:
     // challenge (until one offers it again): the CAA precheck then asks no persist record.
     bool persistMayBeOffered() const { return storedOffered_ != false; }
 
-    // Confirms our account with the CA (registered when new or forgotten) and keeps, for the
-    // dns-persist-01 record customers
-    // are told to publish (domain/persist_offers.hpp), the CA's issuer domain: its directory's
-    // first meta.caaIdentities entry, which a CA offers as the challenge's issuer-domain-names
+    // Confirms our account with the CA (registered when new or forgotten; confirmAccount) and
+    // keeps, for the dns-persist-01 record customers are told to publish
+    // (domain/persist_offers.hpp), the CA's issuer domain: its directory's first
+    // meta.caaIdentities entry, which a CA offers as the challenge's issuer-domain-names
     // (draft-ietf-acme-dns-persist-00 §3.1). The scheduler calls it at start. False when the
     // directory names no identity (no record can be given).
     bool recordPersistIssuer();
@@ -161,8 +161,16 @@ public:
     std::uint64_t requestCount() const { return transport_.requestCount(); }
 
 private:
-    void ensure();
+    // The key read (or made) and the stored account used; registered when no URL is stored.
+    // Whether it registered the account just now.
+    bool ensure();
+    // newAccount with External Account Binding when the CA wants it (RFC 8555 §7.3.4): for a key
+    // with no account stored, or one the CA forgot (accountDoesNotExist).
     void reRegister();
+    // RFC 8555 §7.3.1: the stored account confirmed with {"onlyReturnExisting": true} and no
+    // binding (a CA that bound it already refuses a second: Sectigo/ZeroSSL's 400 "The account
+    // is not awaiting external account binding"); registered again only on accountDoesNotExist.
+    void confirmAccount();
     // The challenge to answer of one authorization that is not valid yet, for `name` ("*.x" for
     // a wildcard's): chooseChallenge's, as an order keeps it.
     OrderChallenge challengeToAnswer(const acme::Authorization& authorization,

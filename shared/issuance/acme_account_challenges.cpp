@@ -87,11 +87,10 @@ const acme::Challenge& chooseChallenge(const acme::Authorization& authorization,
 bool AcmeAccount::recordPersistIssuer() {
     const std::vector<std::string> identities = client_.directory().caaIdentities;
     if (identities.empty()) return false;
-    ensure();
-    // RFC 8555 §7.3.1: newAccount with our key answers with our account's URL, registering it
-    // again where the CA forgot it (a sandbox CA restarted): the stored URL, which the records
-    // name as accounturi, is then the one the CA knows.
-    reRegister();
+    // RFC 8555 §7.3.1: the stored URL, which the records name as accounturi, confirmed as the
+    // one the CA knows, the account registered again where the CA forgot it (a sandbox CA
+    // restarted). One registered just now needs no confirming.
+    if (!ensure()) confirmAccount();
     storePersistIssuer(identities.front(), std::nullopt);
     return true;
 }

@@ -32,7 +32,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
                 [--long-strings] [--bad-answer WHAT]
                 [--renewal-info-allowance FILE] [--hold-deactivation-while FILE]
-                [--hold-authorization-while FILE] [--profiles-file FILE]
+                [--hold-authorization-while FILE] [--profiles-file FILE] [--bind-once]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -97,6 +97,14 @@ copied ("chain-other-names"), these two followed by the stand-in's certificate a
 With --profiles-file FILE the directory's meta.profiles are, while FILE exists, the names it
 holds, one a line, read again at each directory request (else "default" alone): a CA that adds
 a profile while the service runs (tests/fault/ca_directory_change_test.cpp).
+
+With --bind-once the CA requires External Account Binding (RFC 8555 §7.3.4: its directory's
+meta says externalAccountRequired and lists caaIdentities "stand-in.test") and binds each
+account key once, as Sectigo/ZeroSSL do: newAccount with a binding for a new key registers it
+(its line printed again as "BOUND PATH t=<seconds>"); another binding for a key it knows is
+answered 400 malformed "The account is not awaiting external account binding" ("REBOUND PATH
+..."); onlyReturnExisting (§7.3.1) finds a known key's account, else accountDoesNotExist
+(tests/fault/ca_account_binding_test.cpp).
 
 With --stall-directory-when FILE the directory request is printed, read and never answered (as
 --stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin

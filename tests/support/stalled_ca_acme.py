@@ -84,6 +84,37 @@ def directory_profiles():
         return {name: "from " + path for name in names.read().split()}
 
 
+BOUND_KEYS = {}  # --bind-once: an account key's JWK (as JSON) -> its account number
+
+
+def bound_account(body, base):
+    """--bind-once: newAccount (RFC 8555 §7.3) at a CA that requires External Account Binding
+    (§7.3.4) and binds a key once, as Sectigo/ZeroSSL do: (status, answer, headers, what), what
+    the request is printed as again (None: not). A binding of a new key is taken (201, "BOUND"),
+    of a known one refused 400 malformed, Sectigo's answer ("REBOUND"); onlyReturnExisting
+    (§7.3.1) finds a known key's account (200), else accountDoesNotExist; a new key without a
+    binding: externalAccountRequired. Neither signatures nor MACs are checked."""
+    key = json.dumps(json.loads(b64url_decode(json.loads(body)["protected"]))["jwk"],
+                     sort_keys=True)
+    payload = jws_payload(body)
+    only_existing = payload.get("onlyReturnExisting") is True
+    binding = "externalAccountBinding" in payload and not only_existing
+    with LOCK:
+        known = BOUND_KEYS.get(key)
+        if known is None and binding:
+            known = BOUND_KEYS[key] = len(BOUND_KEYS) + 1
+            return 201, {"status": "valid"}, [("Location", f"{base}/account/{known}")], "BOUND"
+    if known is None:
+        problem = "accountDoesNotExist" if only_existing else "externalAccountRequired"
+        return 400, {"type": f"urn:ietf:params:acme:error:{problem}",
+                     "detail": "no account for this key, and no binding"}, [], None
+    if binding:
+        return 400, {"type": "urn:ietf:params:acme:error:malformed",
+                     "detail": "[External Account Binding] The account is not awaiting "
+                               "external account binding"}, [], "REBOUND"
+    return 200, {"status": "valid"}, [("Location", f"{base}/account/{known}")], None
+
+
 def b64url_decode(text):
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 

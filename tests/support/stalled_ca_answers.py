@@ -7,8 +7,8 @@ import time
 
 from stalled_ca_acme import (ANSWERED, AUTHZ_POLLS, CERTIFICATES, FINALIZED, LOCK, LONG_BYTES,
                              ORDER_IDENTIFIERS, RENEWAL_INFO_ASKED, authorization_identifier,
-                             b64url_decode, challenge_token, counter, directory_profiles,
-                             hold_authorization_request,
+                             b64url_decode, bound_account, challenge_token, counter,
+                             directory_profiles, hold_authorization_request,
                              jws_payload, long_strings_meta, noisy_problem, order_identifiers,
                              rate_limit_header, renewal_info_allowed, retry_after_header, rfc3339)
 from stalled_ca_args import ARGS
@@ -42,6 +42,11 @@ class AcmeHandler(StandInHandler):
                 directory["meta"] = {"profiles": directory_profiles()}
             if ARGS.long_strings:
                 directory["meta"] = long_strings_meta()
+            if ARGS.bind_once:
+                # A CA that binds accounts (RFC 8555 §7.3.4) and names itself for CAA, so the
+                # scheduler records its dns-persist-01 issuer at start.
+                directory.setdefault("meta", {}).update(externalAccountRequired=True,
+                                                        caaIdentities=["stand-in.test"])
             if ARGS.oversized_directory:
                 directory.setdefault("meta", {})["website"] = "x" * (2 << 20)
             if ARGS.renewal_info:
@@ -105,7 +110,13 @@ class AcmeHandler(StandInHandler):
             return
         if ARGS.stall == "none" and self.play_order(body):
             return
-        if self.path == "/account":
+        if self.path == "/account" and ARGS.bind_once:
+            status, answer, headers, what = bound_account(body, BASE)
+            if what:
+                self.log_request_line(what)
+            self.answer(status, answer, headers, content_type="application/problem+json"
+                        if status >= 400 else "application/json")
+        elif self.path == "/account":
             self.answer(201, {"status": "valid"}, [("Location", BASE + "/account/1")])
         elif self.path == "/order-plz" and ARGS.user_action_required:
             # RFC 8555 §7.3.3: new terms to agree to, at the problem's instance.

@@ -51,6 +51,9 @@ def parse_args():
     parser.add_argument("--profiles-file", metavar="FILE",
                         help="while FILE exists, the directory's meta.profiles are the names "
                              "it holds, one a line, read at each directory request")
+    parser.add_argument("--bind-once", action="store_true",
+                        help="a CA requiring External Account Binding that refuses a second "
+                             "binding of a key it knows, as Sectigo/ZeroSSL do")
     parser.add_argument("--user-action-required", action="store_true",
                         help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
     parser.add_argument("--oversized-directory", action="store_true",
