@@ -160,7 +160,11 @@ Authorization Client::getAuthorization(const std::string& url) {
                             authorization.identifier);
     if (const auto list = json->getArray("challenges")) {
         for (std::size_t i = 0; i < list->size(); ++i) {
-            Challenge challenge = parseChallenge(list->getObject(i));
+            // RFC 8555 §7.1.4: "challenges (required, array of objects)"; getObject gives a
+            // null Ptr for anything else, which parseChallenge must not be handed.
+            const auto entry = list->getObject(static_cast<unsigned>(i));
+            if (!entry) throw protocolError("has a challenge that is no object");
+            Challenge challenge = parseChallenge(entry);
             if (!challenge.error.empty()) authorization.error = challenge.error;
             authorization.challenges.push_back(std::move(challenge));
         }

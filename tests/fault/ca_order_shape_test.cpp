@@ -182,6 +182,48 @@ TEST_CASE("CA order shape: a dns-01 token with base64 padding is refused (RFC 85
     CHECK(names(authorizationRefusal("padded-token"), "challenge token"));
 }
 
+TEST_CASE("CA order shape: an authorization whose challenges hold a non-object is refused "
+          "(RFC 8555 §7.1.4)") {
+    // Before: getObject's null Ptr dereferenced, a Poco::NullPointerException (no AcmeError):
+    // the case ends with that exception unexpected.
+    CHECK(names(authorizationRefusal("challenge-not-object"), "challenge that is no object"));
+}
+
+TEST_CASE("CA order shape: after an authorization whose challenges hold a non-object the next CA "
+          "takes the order, the first one's authorization given back") {
+    Leftovers leftovers;
+    StalledCa first({"--stall", "none", "--bad-answer", "challenge-not-object"});
+    StalledCa second({"--stall", "none"});
+    const TestDomain domain = verifiedDomain("ca-challenge-not-object", leftovers);
+    const TempDir dir;
+    const std::string bundle = requireEnv("ACME_CA_BUNDLE");
+    const std::string file = dir.write("cas.env",
+                                       "ACME_CAS=first,second\n"
+                                       "ACME_CA_FIRST_DIRECTORY=" + first.directory() + "\n"
+                                       "ACME_CA_FIRST_CA_BUNDLE=" + bundle + "\n"
+                                       "ACME_CA_FIRST_PROFILE=default\n"
+                                       "ACME_CA_FIRST_ORDER_BUDGET=5/1h\n"
+                                       "ACME_CA_SECOND_DIRECTORY=" + second.directory() + "\n"
+                                       "ACME_CA_SECOND_CA_BUNDLE=" + bundle + "\n"
+                                       "ACME_CA_SECOND_PROFILE=default\n");
+    const HttpResult placed = [&] {
+        ApiServer api("ca-order-shape",
+                      {{"ACME_DIRECTORY", ""}, {"ACME_PROFILE", ""}, {"ACME_CAS_FILE", file}});
+        return send(api.baseUrl(), issueRequest(domain));
+    }();
+    INFO(placed.body << "\n" << describe(first.process()) << "\n" << describe(second.process()));
+    // Before: 500 "internal error" (the NullPointerException is no AcmeError, so
+    // placeAtFirstAvailable let it through): the second CA never asked (0 newOrders there) and
+    // the first one's authorization not deactivated (0).
+    CHECK(placed.status == 202);
+    CHECK(first.requests("POST", "/order-plz") == 1);
+    CHECK(second.requests("POST", "/order-plz") == 1);
+    // Nobody will answer it: given back (RFC 8555 §7.5.2); the CA created the order and counts
+    // it (§7.4), so its token stays spent.
+    CHECK(first.requests("DEACTIVATED", "/authz/") == 1);
+    checkOneOrderTokenSpent(first.directory());
+}
+
 TEST_CASE("CA order shape: an authorization for a name the order does not hold fails "
           "issue-certificate and is not deactivated") {
     Leftovers leftovers;

@@ -274,11 +274,13 @@ class AcmeHandler(StandInHandler):
                  "token": challenge_token(n)}
         if challenge == "invalid":
             dns01["error"] = noisy_problem("urn:ietf:params:acme:error:unauthorized")
+        challenges = [
+            {"type": "dns-account-01", "status": "pending",
+             "url": f"{BASE}/other-chall/{n}", "token": f"other{n:0>40}"},
+            {"type": "dns-persist-01", "status": "pending",
+             "url": f"{BASE}/other-chall/{n}", "issuer-domain-names": ["stand-in.test"]},
+            dns01]
+        if ARGS.bad_answer == "challenge-not-object":
+            challenges.insert(0, 1)  # RFC 8555 §7.1.4: "array of objects"
         return {"status": status, "expires": "2099-01-01T00:00:00Z",
-                **authorization_identifier(n),
-                "challenges": [
-                    {"type": "dns-account-01", "status": "pending",
-                     "url": f"{BASE}/other-chall/{n}", "token": f"other{n:0>40}"},
-                    {"type": "dns-persist-01", "status": "pending",
-                     "url": f"{BASE}/other-chall/{n}", "issuer-domain-names": ["stand-in.test"]},
-                    dns01]}, headers
+                **authorization_identifier(n), "challenges": challenges}, headers

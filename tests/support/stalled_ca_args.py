@@ -84,6 +84,7 @@ def parse_args():
                                                  "long-url", "http-url", "unparseable-url",
                                                  "other-authorization", "long-token",
                                                  "padded-token", "two-authorizations",
+                                                 "challenge-not-object",
                                                  "new-order-no-location", "directory-http-url",
                                                  "directory-long-url",
                                                  "directory-http-renewal-info", *CHAIN_ANSWERS],
