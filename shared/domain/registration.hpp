@@ -21,9 +21,9 @@ extern const char* const kInsertDomainSql;
 // issuance/profiles.hpp; none: ACME_PROFILE at each order) and `idempotencyKey` (already parsed,
 // http/idempotency_key.hpp), which is stored with the row for as long as the row lives.
 // The new domain. When a row holds the name or the key already:
-// - the domain as it is now (same id, token and created_at) when the row holding the key is
-//   for the same request (same normalised name, same profile): the retry of a request whose
-//   answer was lost (§2.6, "Retry");
+// - the first answer again (same id, token and created_at, status pending whatever the row's
+//   status is now) when the row holding the key is for the same request (same normalised name,
+//   same profile): the retry of a request whose answer was lost (§2.6, "Retry");
 // - Error(UnprocessableContent, error_code idempotency_key_reused) when the row holding the key
 //   is for another request (another name or profile, §2.7);
 // - else Error(Conflict, error_code already_registered): the name was registered by a request
