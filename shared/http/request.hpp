@@ -9,7 +9,10 @@ struct Request {
     std::string method;
     std::string path;         // without the query string
     std::string contentType;  // as sent, may be empty
-    std::string queryString;  // QUERY_STRING, raw
+    // QUERY_STRING, raw. Only an endpoint that takes parameters parses it (parseQueryString, in
+    // its handler): the others, the probes and /metrics among them, ignore any query, so a probe
+    // URL that carries one never gets a 400 the OpenAPI document does not declare for them.
+    std::string queryString;
     std::string authorization;
     std::string requestId;  // ours: the client's when sane, else fresh
     // The Idempotency-Key field as sent, "" for none (http/idempotency_key.hpp parses it).
@@ -18,7 +21,6 @@ struct Request {
     std::string body;
     std::map<std::string, std::string> params;  // from the route pattern, e.g. {id}
     std::string route;                          // that pattern ("/domains/{id}"), once matched
-    std::map<std::string, std::string> query;   // QUERY_STRING, percent-decoded, names unique
 
     const std::string& param(const std::string& name) const;
 };

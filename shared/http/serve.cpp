@@ -195,7 +195,6 @@ Response answer(const std::vector<Endpoint>& endpoints, Context& context, Reques
             response.headers.emplace_back("Allow", allow);
             return response;
         }
-        request.query = parseQueryString(request.queryString);
         if (!context.config.authToken.empty() && endpoint->access == Access::BearerToken) {
             const auto token = bearerToken(request.authorization);
             if (!token || !constantTimeEquals(*token, context.config.authToken)) {
