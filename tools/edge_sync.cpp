@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
     try {
         return dnsh::runEdgeAgent(settings, options, stopRequested);
+    } catch (const dnsh::ConfigError& e) {
+        // The KEK file missing or open to others: systemd does not restart for it (78).
+        std::cerr << "dnsh-edge-sync: configuration error: " << e.what() << "\n";
+        return 78;  // EX_CONFIG
     } catch (const std::exception& e) {
         dnsh::logEvent(dnsh::LogLevel::Error, "edge agent cannot run",
                        {{"detail", dnsh::errorDetail(e)}});

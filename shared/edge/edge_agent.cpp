@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "config/kek_file.hpp"
 #include "core/error.hpp"
 #include "crypto/key_encryption.hpp"
 #include "edge/edge_directory.hpp"
@@ -37,7 +38,7 @@ void sleepUnlessStopped(milliseconds duration, const std::atomic<bool>& stop) {
 int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                  const std::atomic<bool>& stop) {
     EdgeDirectory directory(settings.dir, settings.group, settings.reloadOn);
-    const KeyEncryptor keys = KeyEncryptor::fromFile(options.keyEncryptionKeyFile);
+    const KeyEncryptor keys = keyEncryptorFromFiles(options.keyEncryptionKeyFile);
     EdgeSource source(options.databaseUrl, options.databaseLimits,
                       settings.listen && !options.once);
     EdgeSync sync(settings, directory, keys);

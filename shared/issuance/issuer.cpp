@@ -16,14 +16,6 @@ KeyEncryptor loadKeyEncryptor(const Config& config) {
     return keyEncryptorFromFiles(config.keyEncryptionKeyFile);
 }
 
-KeyEncryptor keyEncryptorFromFiles(const std::string& paths) {
-    try {
-        return KeyEncryptor::fromFile(paths);
-    } catch (const std::runtime_error& e) {
-        throw ConfigError(e.what());
-    }
-}
-
 Issuer::Issuer(Database& database, const Config& config, const DnsResolver& resolver,
                CaCaller caller)
     : database_(database),

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "config/kek_file.hpp"
 #include "crypto/key_encryption.hpp"
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
@@ -57,9 +58,5 @@ private:
 // ConfigError when it is unset or its files cannot be used (none exists, one is unreadable,
 // not a key, or open to group or others), as keyEncryptorFromFiles.
 KeyEncryptor loadKeyEncryptor(const Config& config);
-
-// KeyEncryptor::fromFile(paths), its refusal of the files a ConfigError (the same message): a
-// setting to fix, which dnsh-admin answers with 78, not a failure to retry.
-KeyEncryptor keyEncryptorFromFiles(const std::string& paths);
 
 }  // namespace dnsh

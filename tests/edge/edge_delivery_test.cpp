@@ -244,11 +244,15 @@ TEST_CASE("edge: a second agent on the same directory, and bad settings, stop at
     const CommandResult second = host.syncOnce();
     CHECK(second.exitCode != 0);
     CHECK(second.output.find("another edge agent is running") != std::string::npos);
+    host.stopAgent();  // the KEK is read once the directory is the agent's
     struct Case {
         std::string description;
         std::map<std::string, std::string> env;
         std::string expected;
     };
+    const TempDir keys;
+    const std::string readableKek = keys.write("kek", std::string(64, 'a'));
+    fs::permissions(readableKek, fs::perms::others_read, fs::perm_options::add);
     const std::vector<Case> cases{
         {"no EDGE_DIR", {{"EDGE_DIR", ""}}, "EDGE_DIR is not set"},
         {"a relative EDGE_DIR", {{"EDGE_DIR", "edge"}}, "EDGE_DIR"},
@@ -256,6 +260,10 @@ TEST_CASE("edge: a second agent on the same directory, and bad settings, stop at
         {"a bad interval", {{"EDGE_RECONCILE_INTERVAL", "soon"}}, "EDGE_RECONCILE_INTERVAL"},
         {"EDGE_LISTEN neither on nor off", {{"EDGE_LISTEN", "yes"}}, "EDGE_LISTEN"},
         {"no KEK", {{"KEY_ENCRYPTION_KEY_FILE", ""}}, "KEY_ENCRYPTION_KEY_FILE"},
+        {"a KEK file this host lacks",
+         {{"KEY_ENCRYPTION_KEY_FILE", keys.path() + "/absent"}},
+         "cannot read KEY_ENCRYPTION_KEY_FILE"},
+        {"a KEK file open to others", {{"KEY_ENCRYPTION_KEY_FILE", readableKek}}, "has mode"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
