@@ -63,7 +63,14 @@ bool AcmeAccount::ensure() {
         client_.useAccount(key_.get(), *stored.accountUrl);
         return false;
     }
-    reRegister();
+    try {
+        reRegister();
+    } catch (...) {
+        // Not in use (useAccount never ran): the next call reads the row again and registers,
+        // or takes the URL a concurrent process stored, instead of signing with no key.
+        key_.reset();
+        throw;
+    }
     return true;
 }
 
@@ -84,14 +91,15 @@ void AcmeAccount::reRegister() {
             url = client_.newAccount(key_.get(), config_.acmeEmail, ca_.externalAccount);
         }
     } catch (const acme::AcmeError& e) {
-        if (e.unreachable() || e.retryable()) throw;
-        // A refusal the next attempt would meet again: the operator has to act (README
-        // "Several CAs"); the key id may be named, the HMAC key never.
-        std::string detail = "the CA " + ca_.directoryUrl + " refused our account";
-        if (ca_.externalAccount)
-            detail += " (External Account Binding key id " + ca_.externalAccount->keyId + ")";
-        throw AccountRegistrationError(acme::Problem{
-            e.problem().type, detail + ": " + e.problem().detail, e.problem().status});
+        // RFC 8555 §7.3.4: a binding refused because a concurrent process bound the key first
+        // (Sectigo/ZeroSSL: "not awaiting external account binding"), or whose answer was
+        // lost, may have made the account: found without a binding, it is ours.
+        const std::optional<std::string> found = boundMeanwhile(e);
+        if (!found) {
+            if (e.unreachable() || e.retryable()) throw;
+            throw registrationRefusal(e);
+        }
+        url = *found;
     }
     database_.withSession([&](Poco::Data::Session& session) {
         OrderStore(session).setAccountUrl(id_, url);
@@ -99,6 +107,34 @@ void AcmeAccount::reRegister() {
     });
     logEvent(LogLevel::Info, "acme account registered",
              {{"account_url", url}, {"ca", ca_.directoryUrl}});
+}
+
+std::optional<std::string> AcmeAccount::boundMeanwhile(const acme::AcmeError& refusal) {
+    // Only a binding can have been made: at a CA without one, newAccount with a known key
+    // answers the account itself (RFC 8555 §7.3.1).
+    if (!ca_.externalAccount) return std::nullopt;
+    const int status = refusal.problem().status;
+    const bool refused = status >= 400 && status < 500 && !refusal.retryable();
+    if (!refused && !refusal.outcomeUnknown()) return std::nullopt;
+    try {
+        return client_.existingAccount(key_.get());
+    } catch (const acme::AcmeError& e) {
+        // accountDoesNotExist: not bound; anything else says no more. The binding's answer is
+        // the one to give.
+        logEvent(LogLevel::Info, "acme account not found after its binding failed",
+                 {{"ca", ca_.directoryUrl}, {"detail", errorDetail(e)}});
+        return std::nullopt;
+    }
+}
+
+AccountRegistrationError AcmeAccount::registrationRefusal(const acme::AcmeError& e) const {
+    // A refusal the next attempt would meet again: the operator has to act (README "Several
+    // CAs"); the key id may be named, the HMAC key never.
+    std::string detail = "the CA " + ca_.directoryUrl + " refused our account";
+    if (ca_.externalAccount)
+        detail += " (External Account Binding key id " + ca_.externalAccount->keyId + ")";
+    return AccountRegistrationError(
+        acme::Problem{e.problem().type, detail + ": " + e.problem().detail, e.problem().status});
 }
 
 void AcmeAccount::confirmAccount() {

@@ -162,11 +162,19 @@ public:
 
 private:
     // The key read (or made) and the stored account used; registered when no URL is stored.
-    // Whether it registered the account just now.
+    // Whether it registered the account just now. A registration that throws leaves no key
+    // held: the next call reads the row again.
     bool ensure();
     // newAccount with External Account Binding when the CA wants it (RFC 8555 §7.3.4): for a key
     // with no account stored, or one the CA forgot (accountDoesNotExist).
     void reRegister();
+    // After newAccount with a binding was refused with a 4xx that will not change (a concurrent
+    // process bound the key first) or its answer was lost: our account's URL when the CA knows
+    // the key (onlyReturnExisting, RFC 8555 §7.3.1), else nothing. Nothing asked without a
+    // binding.
+    std::optional<std::string> boundMeanwhile(const acme::AcmeError& refusal);
+    // newAccount's refusal `e`, naming the CA and the binding's key id (never its HMAC key).
+    AccountRegistrationError registrationRefusal(const acme::AcmeError& e) const;
     // RFC 8555 §7.3.1: the stored account confirmed with {"onlyReturnExisting": true} and no
     // binding (a CA that bound it already refuses a second: Sectigo/ZeroSSL's 400 "The account
     // is not awaiting external account binding"); registered again only on accountDoesNotExist.

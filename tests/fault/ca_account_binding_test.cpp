@@ -11,8 +11,11 @@
 #include <map>
 #include <string>
 
+#include "fault/stand_in_issuance.hpp"
+#include "support/api_server.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
+#include "support/http_client.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/stalled_ca.hpp"
 #include "support/test_env.hpp"
@@ -30,15 +33,85 @@ void forgetStandInAccount(const StalledCa& ca) {
             "WHERE directory_url = " + quoted(ca.directory()));
 }
 
+// Our External Account Binding key at the stand-in (--bind-once checks no MAC).
+std::map<std::string, std::string> boundAt(const StalledCa& ca) {
+    return {{"ACME_DIRECTORY", ca.directory()},
+            {"ACME_EAB_KID", "stand-in-kid"},
+            {"ACME_EAB_HMAC_KEY", requireEnv("DNSH_TEST_EAB_HMAC_KEY")}};
+}
+
+struct TwoIssues {
+    HttpResult first;
+    HttpResult second;
+    std::string handlersLog;
+};
+
+// issue-certificate for two new verified domains, one after the other, by the one
+// issue-certificate process of an API server (ApiServer's DNSH_ISSUE_HANDLER_PROCS=1) whose
+// first request registers our account at `ca`.
+TwoIssues issueTwiceInOneProcess(const StalledCa& ca, const std::string& name) {
+    Leftovers leftovers;
+    const ApiServer api(name, boundAt(ca));
+    const TestDomain first = verifiedDomain(name + "-1-", leftovers);
+    const TestDomain second = verifiedDomain(name + "-2-", leftovers);
+    TwoIssues issues;
+    issues.first = send(api.baseUrl(), issueRequest(first));
+    issues.second = send(api.baseUrl(), issueRequest(second));
+    issues.handlersLog = readFile(api.handlersLog().string());
+    return issues;
+}
+
 }  // namespace
+
+TEST_CASE("CA account binding: a binding the CA refused once leaves the process's account "
+          "usable: its next issue-certificate binds it and orders") {
+    StalledCa ca({"--stall", "none", "--bind-once", "--first-binding", "refused"});
+    forgetStandInAccount(ca);
+    const TwoIssues issues = issueTwiceInOneProcess(ca, "ca-binding-refused");
+    INFO("first: " << issues.first.body << "\nsecond: " << issues.second.body << "\n"
+                   << describe(ca.process()) << "\nhandlers: " << issues.handlersLog);
+    // Refused (403 unauthorized), and not bound: the lookup finds no account.
+    CHECK(issues.first.status == 502);
+    CHECK(issues.first.jsonString("error_code") == "ca_account");
+    // Before: the process kept the key without the account (useAccount never ran), so every
+    // later request was signed with a kid and no key: 500 "internal error", the log saying
+    // "ES256 signing failed", for the process's life; no second binding, no newOrder.
+    CHECK(issues.second.status == 202);
+    CHECK(issues.handlersLog.find("ES256 signing failed") == std::string::npos);
+    CHECK(ca.requests("REFUSED", "/account") == 1);
+    CHECK(ca.requests("BOUND", "/account") == 1);
+    CHECK(ca.requests("POST", "/order-plz") == 1);
+}
+
+TEST_CASE("CA account binding: a binding refused because another process bound the key, or "
+          "whose answer was lost, finds the account without binding it again") {
+    for (const char* failure : {"taken", "lost"}) {
+        CAPTURE(failure);
+        StalledCa ca({"--stall", "none", "--bind-once", "--first-binding", failure});
+        forgetStandInAccount(ca);
+        const TwoIssues issues = issueTwiceInOneProcess(ca, std::string("ca-binding-") + failure);
+        INFO("first: " << issues.first.body << "\nsecond: " << issues.second.body << "\n"
+                       << describe(ca.process()) << "\nhandlers: " << issues.handlersLog);
+        // Before: the first answered 502 (ca_account for "taken", the stand-in's "The account
+        // is not awaiting external account binding"; ca_unreachable for "lost") and the second
+        // 500 "internal error" (ES256 signing failed); with the key dropped but no lookup, the
+        // second sent the binding again: REBOUND, 502 ca_account, no newOrder ever.
+        CHECK(issues.first.status == 202);
+        CHECK(issues.second.status == 202);
+        CHECK(ca.requests(failure == std::string("taken") ? "TAKEN" : "LOST", "/account") == 1);
+        CHECK(ca.requests("BOUND", "/account") == 0);
+        CHECK(ca.requests("REBOUND", "/account") == 0);
+        CHECK(ca.requests("POST", "/order-plz") == 2);
+        CHECK(scalar("SELECT coalesce(max(account_url), '') FROM acme_accounts WHERE "
+                     "directory_url = " + quoted(ca.directory())) ==
+              "https://127.0.0.1:" + std::to_string(ca.port()) + "/account/1");
+    }
+}
 
 TEST_CASE("CA account binding: a scheduler start binds our account at an EAB CA once and "
           "confirms it at the next start without binding it again") {
     StalledCa ca({"--stall", "none", "--bind-once"});
-    const std::map<std::string, std::string> env{
-        {"ACME_DIRECTORY", ca.directory()},
-        {"ACME_EAB_KID", "stand-in-kid"},
-        {"ACME_EAB_HMAC_KEY", requireEnv("DNSH_TEST_EAB_HMAC_KEY")}};
+    const std::map<std::string, std::string> env = boundAt(ca);
     forgetStandInAccount(ca);
     const std::string issuer = "SELECT coalesce(max(persist_issuer), '') FROM acme_accounts "
                                "WHERE directory_url = " + quoted(ca.directory());

@@ -33,6 +33,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--long-strings] [--bad-answer WHAT]
                 [--renewal-info-allowance FILE] [--hold-deactivation-while FILE]
                 [--hold-authorization-while FILE] [--profiles-file FILE] [--bind-once]
+                [--first-binding refused|lost|taken]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -105,7 +106,11 @@ account key once, as Sectigo/ZeroSSL do: newAccount with a binding for a new key
 (its line printed again as "BOUND PATH t=<seconds>"); another binding for a key it knows is
 answered 400 malformed "The account is not awaiting external account binding" ("REBOUND PATH
 ..."); onlyReturnExisting (§7.3.1) finds a known key's account, else accountDoesNotExist
-(tests/fault/ca_account_binding_test.cpp).
+(tests/fault/ca_account_binding_test.cpp). With --first-binding the first newAccount with a
+binding fails, printed again as "WHAT PATH ...": "refused" answers 403 unauthorized and binds
+nothing (REFUSED); "lost" binds the key and closes the connection unanswered (LOST); "taken"
+binds the key and answers as to a second binding, as a process that lost a race to bind it
+concurrently is answered (TAKEN).
 
 With --stall-directory-when FILE the directory request is printed, read and never answered (as
 --stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin

@@ -85,6 +85,10 @@ def directory_profiles():
 
 
 BOUND_KEYS = {}  # --bind-once: an account key's JWK (as JSON) -> its account number
+FIRST_BINDING = {"failed": False}  # --first-binding: whether the first binding was failed yet
+NOT_AWAITING_BINDING = {"type": "urn:ietf:params:acme:error:malformed",
+                        "detail": "[External Account Binding] The account is not awaiting "
+                                  "external account binding"}
 
 
 def bound_account(body, base):
@@ -93,25 +97,37 @@ def bound_account(body, base):
     the request is printed as again (None: not). A binding of a new key is taken (201, "BOUND"),
     of a known one refused 400 malformed, Sectigo's answer ("REBOUND"); onlyReturnExisting
     (§7.3.1) finds a known key's account (200), else accountDoesNotExist; a new key without a
-    binding: externalAccountRequired. Neither signatures nor MACs are checked."""
+    binding: externalAccountRequired. Neither signatures nor MACs are checked. --first-binding
+    fails the first binding (status None: the connection is closed unanswered)."""
     key = json.dumps(json.loads(b64url_decode(json.loads(body)["protected"]))["jwk"],
                      sort_keys=True)
     payload = jws_payload(body)
     only_existing = payload.get("onlyReturnExisting") is True
     binding = "externalAccountBinding" in payload and not only_existing
     with LOCK:
+        failure = None
+        if binding and ARGS.first_binding and not FIRST_BINDING["failed"]:
+            FIRST_BINDING["failed"] = True
+            failure = ARGS.first_binding
+        if failure == "refused":
+            return 403, {"type": "urn:ietf:params:acme:error:unauthorized",
+                         "detail": "[External Account Binding] the key id is not active yet"}, \
+                [], "REFUSED"
         known = BOUND_KEYS.get(key)
         if known is None and binding:
             known = BOUND_KEYS[key] = len(BOUND_KEYS) + 1
+            if failure == "lost":
+                return None, None, [], "LOST"
+            if failure == "taken":
+                # As a concurrent process's binding came first and this one lost the race.
+                return 400, NOT_AWAITING_BINDING, [], "TAKEN"
             return 201, {"status": "valid"}, [("Location", f"{base}/account/{known}")], "BOUND"
     if known is None:
         problem = "accountDoesNotExist" if only_existing else "externalAccountRequired"
         return 400, {"type": f"urn:ietf:params:acme:error:{problem}",
                      "detail": "no account for this key, and no binding"}, [], None
     if binding:
-        return 400, {"type": "urn:ietf:params:acme:error:malformed",
-                     "detail": "[External Account Binding] The account is not awaiting "
-                               "external account binding"}, [], "REBOUND"
+        return 400, NOT_AWAITING_BINDING, [], "REBOUND"
     return 200, {"status": "valid"}, [("Location", f"{base}/account/{known}")], None
 
 

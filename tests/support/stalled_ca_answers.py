@@ -114,6 +114,9 @@ class AcmeHandler(StandInHandler):
             status, answer, headers, what = bound_account(body, BASE)
             if what:
                 self.log_request_line(what)
+            if status is None:
+                self.close_connection = True  # acted on, its answer lost
+                return
             self.answer(status, answer, headers, content_type="application/problem+json"
                         if status >= 400 else "application/json")
         elif self.path == "/account":

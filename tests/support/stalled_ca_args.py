@@ -54,6 +54,10 @@ def parse_args():
     parser.add_argument("--bind-once", action="store_true",
                         help="a CA requiring External Account Binding that refuses a second "
                              "binding of a key it knows, as Sectigo/ZeroSSL do")
+    parser.add_argument("--first-binding", choices=["refused", "lost", "taken"],
+                        help="--bind-once: the first newAccount with a binding is refused 403 "
+                             "unbound, bound and its answer lost, or bound and answered as a "
+                             "second binding (a concurrent process's came first)")
     parser.add_argument("--user-action-required", action="store_true",
                         help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
     parser.add_argument("--oversized-directory", action="store_true",
