@@ -47,13 +47,29 @@ void dropMalformedRenewalInfo(Directory& directory, const std::string& directory
 
 }  // namespace
 
-Client::Client(Transport& transport, std::string directoryUrl)
-    : transport_(transport), directoryUrl_(std::move(directoryUrl)) {}
+Client::Client(Transport& transport, std::string directoryUrl,
+               std::chrono::milliseconds directoryLifetime)
+    : transport_(transport),
+      directoryUrl_(std::move(directoryUrl)),
+      directoryLifetime_(directoryLifetime) {}
 
 const Directory& Client::directory() {
-    if (!directory_ || std::chrono::steady_clock::now() - directoryReadAt_ >= kDirectoryLifetime)
+    if (!directory_) return refreshDirectory();
+    const auto now = std::chrono::steady_clock::now();
+    if (now < nextDirectoryRead_) return *directory_;
+    try {
         return refreshDirectory();
-    return *directory_;
+    } catch (const AcmeError& e) {
+        // Only stale: the copy still names the CA's resources, which usually stay put, and the
+        // request that asked is then sent rather than failed for the directory alone.
+        nextDirectoryRead_ = now + kDirectoryRetryAfterFailure;
+        logEvent(LogLevel::Warn, "acme directory not read again; the copy held is used",
+                 {{"ca", directoryUrl_},
+                  {"retry_in_s", static_cast<long long>(std::chrono::seconds(
+                                     kDirectoryRetryAfterFailure).count())},
+                  {"detail", errorDetail(e)}});
+        return *directory_;
+    }
 }
 
 const Directory& Client::refreshDirectory() {
@@ -91,7 +107,7 @@ const Directory& Client::refreshDirectory() {
     dropMalformedRenewalInfo(directory, directoryUrl_);
     transport_.setNewNonceUrl(directory.newNonce);
     directory_ = std::move(directory);
-    directoryReadAt_ = std::chrono::steady_clock::now();
+    nextDirectoryRead_ = std::chrono::steady_clock::now() + directoryLifetime_;
     return *directory_;
 }
 

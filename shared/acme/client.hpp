@@ -116,20 +116,27 @@ private:
 // names its base name and says "wildcard"), compared without case (RFC 4343 §3).
 bool authorizesIdentifierOf(const Authorization& authorization, const Order& order);
 
-// How long a directory read is kept. A CA changes its directory without telling its clients (a
-// profile added, renewalInfo offered, caaIdentities or a resource's URL changed), and a handler
-// or scheduler process lives for weeks: it sees such a change within this.
+// How long a directory read is kept by default (ACME_DIRECTORY_LIFETIME). A CA changes its
+// directory without telling its clients (a profile added, renewalInfo offered, caaIdentities or a
+// resource's URL changed), and a handler or scheduler process lives for weeks: it sees such a
+// change within this.
 inline constexpr std::chrono::hours kDirectoryLifetime{1};
+// After a failed read of a stale copy, how long the copy is used before the next read: not
+// every request while the CA's directory is down, each costing a timeout.
+inline constexpr std::chrono::minutes kDirectoryRetryAfterFailure{1};
 
 class Client {
 public:
-    Client(Transport& transport, std::string directoryUrl);
+    Client(Transport& transport, std::string directoryUrl,
+           std::chrono::milliseconds directoryLifetime = kDirectoryLifetime);
 
     const std::string& directoryUrl() const { return directoryUrl_; }
 
-    // RFC 8555 §7.1.1: read on first use and again once kDirectoryLifetime old. A read that
-    // fails throws (the CA's error) and keeps the copy held so far. A new read is assigned in
-    // place: references to the Directory or its members stay valid, their values updated.
+    // RFC 8555 §7.1.1: read on first use and again once the lifetime old. A first read that
+    // fails throws (the CA's error). A read of a stale copy that fails is logged and the copy
+    // used, read again kDirectoryRetryAfterFailure later: a CA whose directory alone is down
+    // still takes the requests of orders under way. A new read is assigned in place:
+    // references to the Directory or its members stay valid, their values updated.
     const Directory& directory();
     // Reads the directory now, whatever the copy's age: before refusing what the copy does not
     // list (a profile the CA added since, draft-ietf-acme-profiles §3).
@@ -177,7 +184,8 @@ private:
     Transport& transport_;
     std::string directoryUrl_;
     std::optional<Directory> directory_;
-    std::chrono::steady_clock::time_point directoryReadAt_;
+    std::chrono::milliseconds directoryLifetime_;
+    std::chrono::steady_clock::time_point nextDirectoryRead_;  // once directory_ is held
     EVP_PKEY* accountKey_ = nullptr;
     std::string accountUrl_;
 };

@@ -238,6 +238,12 @@ Config loadConfig(const EnvironmentLookup& lookup, const std::string& resolvConf
         config.acmeSchedulerTimeout =
             std::min(config.acmeSchedulerTimeout, config.leaseDuration / 2);
     }
+    if (const auto set = setDurationVariable(lookup, "ACME_DIRECTORY_LIFETIME")) {
+        if (*set < std::chrono::seconds(1))
+            reject("ACME_DIRECTORY_LIFETIME", *lookup("ACME_DIRECTORY_LIFETIME"),
+                   "expected at least 1s");
+        config.acmeDirectoryLifetime = *set;
+    }
     config.issueRetryBackoff =
         durationVariable(lookup, "ISSUE_RETRY_BACKOFF", config.issueRetryBackoff);
     config.metricsFlushInterval =

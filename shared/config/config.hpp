@@ -98,6 +98,9 @@ struct Config {
     // SCHEDULER_LEASE, which is renewed before every request).
     std::chrono::milliseconds acmeHandlerTimeout{5'000};
     std::chrono::milliseconds acmeSchedulerTimeout{15'000};
+    // ACME_DIRECTORY_LIFETIME: how long a process keeps a CA's directory before reading it again
+    // (acme/client.hpp); short for drills and tests.
+    std::chrono::milliseconds acmeDirectoryLifetime{3'600'000};
     // ISSUE_RETRY_BACKOFF: how long a domain whose issuance failed waits before issue-certificate
     // may retry it; doubled with each failure in a row (issuance/backoff.hpp caps it).
     std::chrono::milliseconds issueRetryBackoff{300'000};

@@ -43,7 +43,7 @@ AcmeAccount::AcmeAccount(Database& database, const Config& config, const CaSetti
       encryptor_(encryptor),
       transport_(ca.caBundle, caller == CaCaller::Handler ? config.acmeHandlerTimeout
                                                           : config.acmeSchedulerTimeout),
-      client_(transport_, ca.directoryUrl) {}
+      client_(transport_, ca.directoryUrl, config.acmeDirectoryLifetime) {}
 
 bool AcmeAccount::ensure() {
     if (key_) return false;

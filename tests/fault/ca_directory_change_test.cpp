@@ -3,10 +3,13 @@
 // Let's Encrypt added "tlsserver" in 2025) is taken by POST /domains, which reads the directory
 // fresh, and then by issue-certificate in a handler process that read the directory before the
 // profile was added: acme::Client reads it again before refusing a profile its copy does not
-// list (issuance/profiles.hpp requireOfferedNow).
+// list (issuance/profiles.hpp requireOfferedNow). A copy gone stale whose re-read fails stays in
+// use (acme/client.hpp directory()), with --fail-directory-when.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "fault/stand_in_issuance.hpp"
 #include "support/api_server.hpp"
@@ -59,4 +62,36 @@ TEST_CASE("CA directory change: a profile the CA adds after a handler read its d
     CHECK(ca.requests("POST", "/order-plz") == 2);
     CHECK(scalar("SELECT profile FROM acme_orders WHERE domain_id = " + quoted(second.id)) ==
           "tlsserver");
+}
+
+TEST_CASE("CA directory change: a stale copy whose re-read fails is used, the orders placed, and "
+          "read again only a minute later") {
+    Leftovers leftovers;
+    const TempDir dir;
+    const std::string down = dir.path() + "/directory-down";
+    StalledCa ca({"--stall", "none", "--fail-directory-when", down});
+    // One issue-certificate process whose copy is stale a second after its read.
+    ApiServer api("ca-directory-stale",
+                  {{"ACME_DIRECTORY", ca.directory()}, {"ACME_DIRECTORY_LIFETIME", "1s"}});
+    const TestDomain first = verifiedDomain("ca-directory-fresh", leftovers);
+    const TestDomain second = verifiedDomain("ca-directory-stale", leftovers);
+    const HttpResult firstOrder = send(api.baseUrl(), issueRequest(first));
+    REQUIRE_MESSAGE(firstOrder.status == 202, firstOrder.body << "\n" << describe(ca.process()));
+    // One read, or two when this order outlasted the copy's second.
+    const int readsBefore = ca.requests("GET", "/dir");
+
+    // The directory alone goes down (503), and the copy goes stale.
+    dir.write("directory-down", "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    const HttpResult secondOrder = send(api.baseUrl(), issueRequest(second));
+    const std::string log = readFile(api.handlersLog().string());
+    INFO(secondOrder.body << "\n" << describe(ca.process()) << "\nhandlers: " << log);
+    // Before: the failed re-read threw before the CAA precheck's and every later request: 502
+    // ca_refused ("the stand-in's directory is down for now"), no second newOrder.
+    CHECK(secondOrder.status == 202);
+    CHECK(ca.requests("POST", "/order-plz") == 2);
+    CHECK(log.find("acme directory not read again; the copy held is used") != std::string::npos);
+    // One failed read; the nonce, newOrder and authorization requests after it used the copy
+    // (before: each would have read the directory again first).
+    CHECK(ca.requests("GET", "/dir") == readsBefore + 1);
 }

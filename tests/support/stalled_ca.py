@@ -33,7 +33,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--long-strings] [--bad-answer WHAT]
                 [--renewal-info-allowance FILE] [--hold-deactivation-while FILE]
                 [--hold-authorization-while FILE] [--profiles-file FILE] [--bind-once]
-                [--first-binding refused|lost|taken]
+                [--first-binding refused|lost|taken] [--fail-directory-when FILE]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -111,6 +111,10 @@ binding fails, printed again as "WHAT PATH ...": "refused" answers 403 unauthori
 nothing (REFUSED); "lost" binds the key and closes the connection unanswered (LOST); "taken"
 binds the key and answers as to a second binding, as a process that lost a race to bind it
 concurrently is answered (TAKEN).
+
+With --fail-directory-when FILE the directory request is answered 503 serverInternal while
+FILE exists: a CA whose directory alone is down, its other resources answering
+(tests/fault/ca_directory_change_test.cpp).
 
 With --stall-directory-when FILE the directory request is printed, read and never answered (as
 --stall's requests) while FILE exists: a CA that went down after issuing, for dnsh-admin

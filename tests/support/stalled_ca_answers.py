@@ -32,6 +32,12 @@ class AcmeHandler(StandInHandler):
             self.stall()
             self.close_connection = True
             return
+        if self.path == "/dir" and ARGS.fail_directory_when and \
+                os.path.exists(ARGS.fail_directory_when):
+            self.answer(503, {"type": "urn:ietf:params:acme:error:serverInternal",
+                              "detail": "the stand-in's directory is down for now"},
+                        content_type="application/problem+json")
+            return
         if self.path == "/dir":
             directory = {"newNonce": BASE + "/nonce", "newAccount": BASE + "/account",
                          "newOrder": BASE + "/order-plz", "revokeCert": BASE + "/revoke",

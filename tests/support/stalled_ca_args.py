@@ -93,6 +93,8 @@ def parse_args():
                                                  "directory-long-url",
                                                  "directory-http-renewal-info", *CHAIN_ANSWERS],
                         help="one answer breaks RFC 8555's shape (see the usage)")
+    parser.add_argument("--fail-directory-when", metavar="FILE",
+                        help="the directory request is answered 503 while FILE exists")
     parser.add_argument("--stall-directory-when", metavar="FILE",
                         help="the directory request is never answered while FILE exists")
     parser.add_argument("--hold-deactivation-while", metavar="FILE",

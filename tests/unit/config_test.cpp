@@ -158,6 +158,16 @@ TEST_CASE("ARI_MAX_WAIT caps the wait between renewalInfo fetches, down to a sec
     CHECK(loadConfig(lookupIn({{"ARI_MAX_WAIT", ""}})).ariMaxWait == std::chrono::hours(24));
 }
 
+TEST_CASE("ACME_DIRECTORY_LIFETIME: how long a CA's directory is kept, down to a second") {
+    CHECK(loadConfig(lookupIn({})).acmeDirectoryLifetime == std::chrono::hours(1));
+    CHECK(loadConfig(lookupIn({{"ACME_DIRECTORY_LIFETIME", ""}})).acmeDirectoryLifetime ==
+          std::chrono::hours(1));
+    CHECK(loadConfig(lookupIn({{"ACME_DIRECTORY_LIFETIME", "1s"}})).acmeDirectoryLifetime ==
+          milliseconds(1'000));
+    CHECK(loadConfig(lookupIn({{"ACME_DIRECTORY_LIFETIME", "10m"}})).acmeDirectoryLifetime ==
+          std::chrono::minutes(10));
+}
+
 TEST_CASE("loadConfig applies overrides") {
     const Config config = loadConfig(lookupIn({
         {"SERVER_ADDR", "127.0.0.1:9000"},
@@ -282,6 +292,8 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         {"ARI wait not a duration", "ARI_MAX_WAIT", "often"},
         {"ARI wait below a second", "ARI_MAX_WAIT", "500ms"},
         {"ARI wait zero", "ARI_MAX_WAIT", "0s"},
+        {"directory lifetime below a second", "ACME_DIRECTORY_LIFETIME", "500ms"},
+        {"directory lifetime not a duration", "ACME_DIRECTORY_LIFETIME", "hourly"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
