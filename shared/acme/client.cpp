@@ -54,11 +54,11 @@ Client::Client(Transport& transport, std::string directoryUrl,
       directoryLifetime_(directoryLifetime) {}
 
 const Directory& Client::directory() {
-    if (!directory_) return refreshDirectory();
+    if (!directory_) return readDirectory();
     const auto now = std::chrono::steady_clock::now();
     if (now < nextDirectoryRead_) return *directory_;
     try {
-        return refreshDirectory();
+        return readDirectory();
     } catch (const AcmeError& e) {
         // Only stale: the copy still names the CA's resources, which usually stay put, and the
         // request that asked is then sent rather than failed for the directory alone.
@@ -72,7 +72,16 @@ const Directory& Client::directory() {
     }
 }
 
-const Directory& Client::refreshDirectory() {
+const Directory& Client::refreshDirectory(std::chrono::milliseconds unlessRefreshedWithin) {
+    const auto now = std::chrono::steady_clock::now();
+    if (directory_ && lastRefresh_ && now - *lastRefresh_ < unlessRefreshedWithin)
+        return *directory_;
+    const Directory& directory = readDirectory();
+    lastRefresh_ = now;  // a failed one does not count: the next asks again
+    return directory;
+}
+
+const Directory& Client::readDirectory() {
     const auto json = transport_.get(directoryUrl_).json();
     Directory directory{text(json, "newNonce"), text(json, "newAccount"),
                         text(json, "newOrder"), text(json, "renewalInfo"), {}, {}, false};

@@ -138,9 +138,11 @@ public:
     // still takes the requests of orders under way. A new read is assigned in place:
     // references to the Directory or its members stay valid, their values updated.
     const Directory& directory();
-    // Reads the directory now, whatever the copy's age: before refusing what the copy does not
-    // list (a profile the CA added since, draft-ietf-acme-profiles §3).
-    const Directory& refreshDirectory();
+    // Reads the directory now, whatever the copy's age, unless a refresh read it less than
+    // `unlessRefreshedWithin` ago: before refusing what the copy does not list (a profile the
+    // CA added since, draft-ietf-acme-profiles §3), at most that often. A failure throws.
+    const Directory& refreshDirectory(
+        std::chrono::milliseconds unlessRefreshedWithin = std::chrono::milliseconds(0));
 
     // RFC 8555 §7.3: registers (or finds, when the key is known) the account; returns its URL.
     // `externalAccount`: the CA's key for External Account Binding (§7.3.4), when it wants one.
@@ -177,6 +179,8 @@ public:
 
 private:
     HttpReply postAsAccount(const std::string& url, const std::string& payload);
+    // GET of the directory, checked and held (directory_), the next read due a lifetime later.
+    const Directory& readDirectory();
     // newAccount's `payload` signed with the JWK (no kid yet, RFC 8555 §6.2); the account's URL
     // from Location, then used.
     std::string postNewAccount(EVP_PKEY* accountKey, const std::string& payload);
@@ -186,6 +190,7 @@ private:
     std::optional<Directory> directory_;
     std::chrono::milliseconds directoryLifetime_;
     std::chrono::steady_clock::time_point nextDirectoryRead_;  // once directory_ is held
+    std::optional<std::chrono::steady_clock::time_point> lastRefresh_;  // refreshDirectory's
     EVP_PKEY* accountKey_ = nullptr;
     std::string accountUrl_;
 };

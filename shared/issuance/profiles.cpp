@@ -54,7 +54,7 @@ void requireOffered(const acme::Directory& directory, const OrderProfile& profil
 
 void requireOfferedNow(acme::Client& client, const OrderProfile& profile) {
     if (profile.name.empty() || client.directory().profiles.count(profile.name) == 1) return;
-    requireOffered(client.refreshDirectory(), profile);
+    requireOffered(client.refreshDirectory(kProfileRereadFloor), profile);
 }
 
 void requireProfileOffered(const Config& config, const std::string& profile) {

@@ -3,6 +3,7 @@
 // A CA without profiles ignores an unknown "profile" member of newOrder (RFC 8555 §7.4 lets it),
 // so the service checks the directory's meta.profiles itself before naming one, instead of
 // storing a certificate under a profile it never got.
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -36,9 +37,14 @@ std::string offeredProfiles(const acme::Directory& directory);
 // invalidProfile (error_code invalid_profile; not the CA's error, so not counted as one) naming
 // the setting or the domain's choice, and what the CA offers.
 void requireOffered(const acme::Directory& directory, const OrderProfile& profile);
-// requireOffered against `client`'s directory, read again once before refusing a profile its
-// copy does not list: a CA adds profiles over time (draft-ietf-acme-profiles §3), and POST
-// /domains took the domain's against a fresh read.
+// How often a profile the directory's copy does not list makes a process read it again: a
+// domain whose profile only a later CA offers (README "Several CAs"), or a misconfigured
+// ACME_CA_<NAME>_PROFILE, costs the first CA one directory read a minute, not one an order.
+inline constexpr std::chrono::seconds kProfileRereadFloor{60};
+
+// requireOffered against `client`'s directory, read again before refusing a profile its copy
+// does not list (unless such a read came within kProfileRereadFloor): a CA adds profiles over
+// time (draft-ietf-acme-profiles §3), and POST /domains took the domain's against a fresh read.
 void requireOfferedNow(acme::Client& client, const OrderProfile& profile);
 
 // POST /domains with a "profile": asks the CA's directory (within ACME_HANDLER_TIMEOUT).

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fault/stand_in_issuance.hpp"
 #include "support/api_server.hpp"
@@ -94,4 +95,29 @@ TEST_CASE("CA directory change: a stale copy whose re-read fails is used, the or
     // One failed read; the nonce, newOrder and authorization requests after it used the copy
     // (before: each would have read the directory again first).
     CHECK(ca.requests("GET", "/dir") == readsBefore + 1);
+}
+
+TEST_CASE("CA directory change: a profile the CA does not offer reads its directory again at "
+          "most once a minute, not at every order") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none"});
+    // A setting naming a profile the CA does not offer (as a domain's profile only a later CA
+    // offers is, at the first): every order is refused invalid_profile.
+    ApiServer api("ca-directory-miss",
+                  {{"ACME_DIRECTORY", ca.directory()}, {"ACME_PROFILE", "nonesuch"}});
+    std::vector<TestDomain> domains;
+    for (int i = 0; i < 3; ++i)
+        domains.push_back(verifiedDomain("ca-directory-miss", leftovers));
+    const int readsBefore = ca.requests("GET", "/dir");
+    for (const TestDomain& domain : domains) {
+        const HttpResult refused = send(api.baseUrl(), issueRequest(domain));
+        INFO(refused.body);
+        CHECK(refused.status == 502);
+        CHECK(refused.jsonString("error_code") == "invalid_profile");
+    }
+    INFO(describe(ca.process()));
+    CHECK(ca.requests("POST", "/order-plz") == 0);
+    // The first order's read and one re-read before refusing; the next two orders use it.
+    // Before: each refusal read it again first: 4 reads.
+    CHECK(ca.requests("GET", "/dir") == readsBefore + 2);
 }
