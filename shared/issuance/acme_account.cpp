@@ -143,9 +143,18 @@ void AcmeAccount::confirmAccount() {
     try {
         url = client_.existingAccount(key_.get());
     } catch (const acme::AcmeError& e) {
-        if (!e.is(acme::ProblemType::kAccountDoesNotExist)) throw;
-        // The CA forgot it (a sandbox CA restarted): a new account, bound again.
-        reRegister();
+        if (e.is(acme::ProblemType::kAccountDoesNotExist)) {
+            // The CA forgot it (a sandbox CA restarted): a new account, bound again.
+            reRegister();
+            return;
+        }
+        // A refusal that is not §7.3.1's answer (a CA wanting a binding on every newAccount,
+        // say: Sectigo's is not documented): the stored URL came from this CA, which gives it
+        // once, so it stands. Not reached, or a 5xx: asked again later.
+        const int status = e.problem().status;
+        if (e.unreachable() || status < 400 || status >= 500) throw;
+        logEvent(LogLevel::Warn, "acme account not confirmed; the stored URL is kept",
+                 {{"account_url", stored}, {"ca", ca_.directoryUrl}, {"detail", errorDetail(e)}});
         return;
     }
     if (url != stored)

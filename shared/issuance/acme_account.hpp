@@ -178,6 +178,7 @@ private:
     // RFC 8555 §7.3.1: the stored account confirmed with {"onlyReturnExisting": true} and no
     // binding (a CA that bound it already refuses a second: Sectigo/ZeroSSL's 400 "The account
     // is not awaiting external account binding"); registered again only on accountDoesNotExist.
+    // Another 4xx keeps the stored URL (logged); not reached or a 5xx throws.
     void confirmAccount();
     // The challenge to answer of one authorization that is not valid yet, for `name` ("*.x" for
     // a wildcard's): chooseChallenge's, as an order keeps it.

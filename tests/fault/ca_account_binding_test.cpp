@@ -144,3 +144,35 @@ TEST_CASE("CA account binding: a scheduler start binds our account at an EAB CA 
     CHECK(ca.requests("BOUND", "/account") == 1);
     CHECK(ca.requests("REBOUND", "/account") == 0);
 }
+
+TEST_CASE("CA account binding: a CA that refuses onlyReturnExisting (not accountDoesNotExist) "
+          "keeps the stored account, and the persist issuer is recorded") {
+    StalledCa ca({"--stall", "none", "--bind-once", "--refuse-only-existing"});
+    forgetStandInAccount(ca);
+    const std::map<std::string, std::string> env = boundAt(ca);
+    const std::string issuer = "SELECT coalesce(max(persist_issuer), '') FROM acme_accounts "
+                               "WHERE directory_url = " + quoted(ca.directory());
+    const auto issuerRecorded = [&] { return scalar(issuer) == "stand-in.test"; };
+    {
+        // The first start registers the key, bound (201): nothing to confirm.
+        const auto scheduler = startScheduler(env);
+        REQUIRE_MESSAGE(waitFor(15s, issuerRecorded),
+                        describe(*scheduler) << "\n" << describe(ca.process()));
+    }
+    execute("UPDATE acme_accounts SET persist_issuer = NULL WHERE directory_url = " +
+            quoted(ca.directory()));
+    const auto scheduler = startScheduler(env);
+    // Before: confirmAccount rethrew the 400 externalAccountRequired: "acme account not ready"
+    // on a doubling interval, persist_issuer never written.
+    REQUIRE_MESSAGE(waitFor(15s, issuerRecorded),
+                    describe(*scheduler) << "\n" << describe(ca.process()));
+    const std::string log = scheduler->log();
+    CHECK(log.find("acme account not confirmed; the stored URL is kept") != std::string::npos);
+    CHECK(log.find("acme account not ready") == std::string::npos);
+    CHECK(ca.requests("UNCONFIRMED", "/account") == 1);
+    CHECK(ca.requests("BOUND", "/account") == 1);
+    CHECK(ca.requests("REBOUND", "/account") == 0);
+    CHECK(scalar("SELECT coalesce(max(account_url), '') FROM acme_accounts WHERE "
+                 "directory_url = " + quoted(ca.directory())) ==
+          "https://127.0.0.1:" + std::to_string(ca.port()) + "/account/1");
+}

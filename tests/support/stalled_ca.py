@@ -33,7 +33,8 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--long-strings] [--bad-answer WHAT]
                 [--renewal-info-allowance FILE] [--hold-deactivation-while FILE]
                 [--hold-authorization-while FILE] [--profiles-file FILE] [--bind-once]
-                [--first-binding refused|lost|taken] [--fail-directory-when FILE]
+                [--first-binding refused|lost|taken] [--refuse-only-existing]
+                [--fail-directory-when FILE]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -110,7 +111,9 @@ answered 400 malformed "The account is not awaiting external account binding" ("
 binding fails, printed again as "WHAT PATH ...": "refused" answers 403 unauthorized and binds
 nothing (REFUSED); "lost" binds the key and closes the connection unanswered (LOST); "taken"
 binds the key and answers as to a second binding, as a process that lost a race to bind it
-concurrently is answered (TAKEN).
+concurrently is answered (TAKEN). With --refuse-only-existing onlyReturnExisting is answered
+400 externalAccountRequired whatever the key, printed again as "UNCONFIRMED PATH ...": a CA that
+does not answer §7.3.1 as written.
 
 With --fail-directory-when FILE the directory request is answered 503 serverInternal while
 FILE exists: a CA whose directory alone is down, its other resources answering

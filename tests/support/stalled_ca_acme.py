@@ -122,6 +122,9 @@ def bound_account(body, base):
                 # As a concurrent process's binding came first and this one lost the race.
                 return 400, NOT_AWAITING_BINDING, [], "TAKEN"
             return 201, {"status": "valid"}, [("Location", f"{base}/account/{known}")], "BOUND"
+    if only_existing and ARGS.refuse_only_existing:
+        return 400, {"type": "urn:ietf:params:acme:error:externalAccountRequired",
+                     "detail": "an External Account Binding is required"}, [], "UNCONFIRMED"
     if known is None:
         problem = "accountDoesNotExist" if only_existing else "externalAccountRequired"
         return 400, {"type": f"urn:ietf:params:acme:error:{problem}",

@@ -54,6 +54,9 @@ def parse_args():
     parser.add_argument("--bind-once", action="store_true",
                         help="a CA requiring External Account Binding that refuses a second "
                              "binding of a key it knows, as Sectigo/ZeroSSL do")
+    parser.add_argument("--refuse-only-existing", action="store_true",
+                        help="--bind-once: newAccount with onlyReturnExisting is answered 400 "
+                             "externalAccountRequired, known key or not")
     parser.add_argument("--first-binding", choices=["refused", "lost", "taken"],
                         help="--bind-once: the first newAccount with a binding is refused 403 "
                              "unbound, bound and its answer lost, or bound and answered as a "
