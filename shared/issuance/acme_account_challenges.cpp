@@ -100,8 +100,11 @@ void AcmeAccount::notePersistOffer(const acme::Authorization& authorization) {
     // §3.1: a challenge without issuer-domain-names cannot be answered, so it is no offer.
     const bool offered = persist != nullptr && !persist->issuerDomainNames.empty();
     std::string issuer = offered ? persist->issuerDomainNames.front() : storedIssuer_.value_or("");
-    if (issuer.empty() && !client_.directory().caaIdentities.empty())
-        issuer = client_.directory().caaIdentities.front();
+    if (issuer.empty()) {
+        // One copy: each directory() call may read the directory again and change the list.
+        const std::vector<std::string> identities = client_.directory().caaIdentities;
+        if (!identities.empty()) issuer = identities.front();
+    }
     if (issuer.empty()) return;
     storePersistIssuer(issuer, offered);
 }
