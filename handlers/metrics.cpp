@@ -9,9 +9,13 @@ int main() {
                             response.contentType = dnsh::kExpositionContentType;
                             // The configured CAs' series exist at 0 before their first order.
                             const auto cas = dnsh::configuredCaDirectories(context.config);
+                            // WEBHOOK_URL as lighttpd passes it to the handlers (handler_env).
+                            const auto webhooks = context.config.webhook.enabled()
+                                                      ? dnsh::Webhooks::On
+                                                      : dnsh::Webhooks::Off;
                             response.body =
                                 context.database.withSession([&](Poco::Data::Session& session) {
-                                    return dnsh::renderMetrics(session, cas);
+                                    return dnsh::renderMetrics(session, cas, webhooks);
                                 });
                             return response;
                         }});

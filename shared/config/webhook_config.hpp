@@ -17,7 +17,7 @@ struct WebhookSettings {
     int workers = 4;  // WEBHOOK_WORKERS: domains delivered to concurrently per scheduler
     // WEBHOOK_RETENTION: how long a delivered or dead event is kept (from its delivery or its
     // last attempt) before the scheduler deletes it; pending ones are kept however old while
-    // webhooks are on (a scheduler started with them off gives them up as dead).
+    // webhooks are on (a scheduler with them off gives up as dead those past retryWindow).
     std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};
     bool enabled() const { return !url.empty(); }
 };

@@ -64,14 +64,19 @@ Poco::Int64 WebhookStore::pruneFinished(Poco::Int64 retentionMs, Poco::Int64 bat
     return runSql(session_, kPruneFinishedSql, {retentionMs, batch}).affected();
 }
 
-Poco::Int64 WebhookStore::giveUpPending(const std::string& reason, Poco::Int64 batch) {
-    // A range scan of webhook_events_pending_due_idx (006_webhooks.sql), as claim's.
+Poco::Int64 WebhookStore::giveUpPending(const std::string& reason, Poco::Int64 retryWindowMs,
+                                        Poco::Int64 batch) {
+    // A range scan of webhook_events_pending_due_idx (006_webhooks.sql) up to now, as claim's:
+    // an event past its window is due (markFailed puts its next try within the window).
     return runSql(session_,
                   "UPDATE webhook_events SET state = 'dead', last_error = $1, "
                   "next_attempt_at = now(), lease_owner = NULL, lease_expires_at = NULL "
                   "WHERE id IN (SELECT id FROM webhook_events WHERE state = 'pending' "
-                  "ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                  {reason, batch})
+                  "AND next_attempt_at < now() "
+                  "AND coalesce(first_attempt_at, created_at) < now() - $2::bigint * "
+                  "interval '1 ms' "
+                  "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)",
+                  {reason, retryWindowMs, batch})
         .affected();
 }
 

@@ -44,10 +44,13 @@ public:
     // pruneFinished's statement ($1 retention in ms, $2 batch), for a test to read its plan.
     static const char* const kPruneFinishedSql;
 
-    // Webhooks turned off: up to `batch` pending events, oldest due first, made dead with
-    // `reason` as their last error, given up now (pruneFinished's clock for them). A delivery
-    // still under way elsewhere overrides it (markDelivered, markFailed). Returns how many.
-    Poco::Int64 giveUpPending(const std::string& reason, Poco::Int64 batch);
+    // Webhooks turned off here: up to `batch` pending events that delivery would already have
+    // given up (their first attempt, or their creation when never tried, more than
+    // `retryWindowMs` ago), oldest due first, made dead with `reason` as their last error, given
+    // up now (pruneFinished's clock for them). Newer ones stay for a replica with webhooks on.
+    // Returns how many.
+    Poco::Int64 giveUpPending(const std::string& reason, Poco::Int64 retryWindowMs,
+                              Poco::Int64 batch);
 
 private:
     Poco::Data::Session& session_;

@@ -130,19 +130,29 @@ void renderSchedulers(std::string& out, Poco::Data::Session& session) {
     sample(out, "dnsh_scheduler_last_heartbeat_timestamp_seconds", "", last);
 }
 
-void renderWebhookOutbox(std::string& out, Poco::Data::Session& session) {
-    // webhook_events_pending_due_idx covers the pending events only: the cost follows the
-    // backlog, not the history of delivered events.
-    const SqlRows rows = runSql(
-        session,
-        "SELECT count(*) AS backlog, coalesce(extract(epoch FROM now() - min(created_at)), 0)"
-        "::double precision AS oldest FROM webhook_events WHERE state = 'pending'");
+void renderWebhookOutbox(std::string& out, Poco::Data::Session& session, Webhooks webhooks) {
+    double backlog = 0;
+    double oldest = 0;
+    // Turned off on purpose, the events left pending raise no DnshWebhookBacklog: a scheduler
+    // gives them up once past WEBHOOK_RETRY_WINDOW. With webhooks on here the real backlog
+    // shows, so a scheduler started without WEBHOOK_URL by mistake is noticed.
+    if (webhooks == Webhooks::On) {
+        // webhook_events_pending_due_idx covers the pending events only: the cost follows the
+        // backlog, not the history of delivered events.
+        const SqlRows rows = runSql(
+            session,
+            "SELECT count(*) AS backlog, coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+            "::double precision AS oldest FROM webhook_events WHERE state = 'pending'");
+        backlog = static_cast<double>(rows.integer(0, "backlog"));
+        oldest = std::stod(rows.text(0, "oldest"));
+    }
     header(out, "dnsh_webhook_outbox_backlog", "gauge",
-           "Webhook events written and not yet delivered (dead ones excluded).");
-    sample(out, "dnsh_webhook_outbox_backlog", "", static_cast<double>(rows.integer(0, "backlog")));
+           "Webhook events written and not yet delivered (dead ones excluded; 0 while webhooks "
+           "are off).");
+    sample(out, "dnsh_webhook_outbox_backlog", "", backlog);
     header(out, "dnsh_webhook_oldest_pending_age_seconds", "gauge",
-           "Age of the oldest undelivered webhook event (0: none).");
-    sample(out, "dnsh_webhook_oldest_pending_age_seconds", "", std::stod(rows.text(0, "oldest")));
+           "Age of the oldest undelivered webhook event (0: none, or webhooks off).");
+    sample(out, "dnsh_webhook_oldest_pending_age_seconds", "", oldest);
 }
 
 void renderEdgeAgents(std::string& out, Poco::Data::Session& session) {
@@ -196,14 +206,14 @@ void renderOrderBudgets(std::string& out, Poco::Data::Session& session) {
 }  // namespace
 
 std::string renderMetrics(Poco::Data::Session& session,
-                          const std::vector<std::string>& caDirectories) {
+                          const std::vector<std::string>& caDirectories, Webhooks webhooks) {
     std::string out;
     const auto counts = rowCounts(session);
     renderDomains(out, counts);
     renderCertificates(out, session, counts);
     renderRenewalsDue(out, session);
     renderSchedulers(out, session);
-    renderWebhookOutbox(out, session);
+    renderWebhookOutbox(out, session, webhooks);
     renderEdgeAgents(out, session);
     renderOrderBudgets(out, session);
     out += renderCounterFamilies(readStoredCounters(session), caDirectories);

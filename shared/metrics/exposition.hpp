@@ -15,10 +15,14 @@ namespace dnsh {
 
 inline constexpr const char* kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+// Whether the process rendering the scrape has webhooks on (WEBHOOK_URL set, as lighttpd passes
+// it to the metrics handler).
+enum class Webhooks { On, Off };
+
 // `caDirectories`: the directory URLs of the configured CAs (configuredCas), whose
 // dnsh_orders_total and dnsh_certificates_issued_total series are exposed at 0 before their
-// first order.
+// first order. `webhooks` Off: the webhook backlog gauges read 0 (README "Webhooks").
 std::string renderMetrics(Poco::Data::Session& session,
-                          const std::vector<std::string>& caDirectories);
+                          const std::vector<std::string>& caDirectories, Webhooks webhooks);
 
 }  // namespace dnsh

@@ -22,13 +22,16 @@ constexpr const char* kWebhooksOff = "webhooks turned off";
 std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
                                                       const std::string& replica) {
     const Poco::Int64 webhookRetentionMs = config.webhook.retention.count();
-    // Started with webhooks off: the events left pending would wait for ever (no worker tries
-    // them, the prune keeps pending ones), DnshWebhookBacklog firing and a deleted domain's name
-    // kept; and turned on months later, the receiver would get views that old. Given up as dead
-    // a batch a beat until a beat finds less than a batch; the prune then deletes them.
-    bool givingUpPending = !config.webhook.enabled();
-    Poco::Int64 givenUp = 0;
-    auto beat = [replica, webhookRetentionMs, givingUpPending,
+    // Webhooks off here: the events pending longer than WEBHOOK_RETRY_WINDOW would wait for
+    // ever (no worker tries them, the prune keeps pending ones), DnshWebhookBacklog firing
+    // wherever a handler has webhooks on, and a deleted domain's name kept. Given up as dead, a
+    // batch a beat, on every beat: those delivery would already have given up. Newer ones wait
+    // for a replica with WEBHOOK_URL set (another, or this one restarted with it): a scheduler
+    // started without it by mistake gives up nothing that would still be delivered.
+    const bool webhooksOff = !config.webhook.enabled();
+    const Poco::Int64 retryWindowMs = config.webhook.retryWindow.count();
+    Poco::Int64 givenUp = 0;  // since the last warning
+    auto beat = [replica, webhookRetentionMs, webhooksOff, retryWindowMs,
                  givenUp](Poco::Data::Session& session) mutable {
         session << "INSERT INTO scheduler_heartbeats (replica) VALUES ($1) "
                    "ON CONFLICT (replica) DO UPDATE SET last_seen_at = now()",
@@ -47,15 +50,17 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
         // a beat is 12,000 rows a minute at the 5 s beat: a backlog of millions (a table that
         // grew before this) goes within hours, never in one statement.
         WebhookStore(session).pruneFinished(webhookRetentionMs, kWebhookPruneBatch);
-        if (givingUpPending) {
-            const Poco::Int64 batch =
-                WebhookStore(session).giveUpPending(kWebhooksOff, kWebhookPruneBatch);
+        if (webhooksOff) {
+            const Poco::Int64 batch = WebhookStore(session).giveUpPending(
+                kWebhooksOff, retryWindowMs, kWebhookPruneBatch);
             givenUp += batch;
-            if (batch < kWebhookPruneBatch) {
-                givingUpPending = false;
-                if (givenUp > 0)
-                    logEvent(LogLevel::Warn, "webhooks are off: pending events given up as dead",
-                             {{"events", givenUp}});
+            // One warning when a run of them ends, not one a beat.
+            if (batch < kWebhookPruneBatch && givenUp > 0) {
+                logEvent(LogLevel::Warn,
+                         "webhooks are off: events pending past WEBHOOK_RETRY_WINDOW given up "
+                         "as dead",
+                         {{"events", givenUp}});
+                givenUp = 0;
             }
         }
     };

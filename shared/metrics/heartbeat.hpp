@@ -5,7 +5,7 @@
 // the fold of the domains registered since the last cycle into the kept row counts, the
 // deletion of flushers' batch numbers a day old (032_metric_counter_batches.sql), and of
 // delivered and dead webhook events past WEBHOOK_RETENTION (a batch of each per beat); with
-// webhooks off, the pending events left from when they were on given up as dead.
+// webhooks off, the events pending longer than WEBHOOK_RETRY_WINDOW given up as dead.
 #include <memory>
 #include <string>
 

@@ -69,7 +69,7 @@ std::string newestDisagree(ScratchDatabase& scratch) {
 
 std::string scrapeOf(ScratchDatabase& scratch) {
     return scratch.database().withSession(
-        [](Poco::Data::Session& session) { return renderMetrics(session, {}); });
+        [](Poco::Data::Session& session) { return renderMetrics(session, {}, Webhooks::On); });
 }
 
 }  // namespace

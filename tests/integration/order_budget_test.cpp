@@ -44,7 +44,7 @@ std::vector<BudgetLevel> levels(ScratchDatabase& scratch) {
 
 std::string scrape(ScratchDatabase& scratch) {
     return scratch.database().withSession(
-        [](Poco::Data::Session& session) { return renderMetrics(session, {}); });
+        [](Poco::Data::Session& session) { return renderMetrics(session, {}, Webhooks::On); });
 }
 
 // The value of the sample `series` (name and labels as exposed); -1 when there is none.

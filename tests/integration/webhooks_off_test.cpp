@@ -1,11 +1,14 @@
 // Webhooks turned off with events still pending (README "Webhooks", WEBHOOK_URL), against the
 // real PostgreSQL on a scratch database: dns-scheduler's heartbeat, started with WEBHOOK_URL
-// empty, gives them up as dead ("webhooks turned off"), more than one batch of them, so that
-// /metrics no longer shows a backlog (DnshWebhookBacklog) and WEBHOOK_RETENTION deletes them.
-// Started with webhooks on, it leaves them pending for its delivery workers.
+// empty, gives up as dead ("webhooks turned off") the events pending longer than
+// WEBHOOK_RETRY_WINDOW, more than one batch of them and on every beat, and leaves newer ones
+// for a replica with webhooks on; /metrics rendered with webhooks off shows no backlog
+// (DnshWebhookBacklog), with them on the real one; WEBHOOK_RETENTION deletes the dead. Started
+// with webhooks on, the heartbeat leaves pending events to its delivery workers.
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -20,15 +23,26 @@ using namespace dnsh::test;
 
 namespace {
 
-// Left pending when webhooks were turned off: 2,500 due 40 days ago (more than one beat's batch
-// of 1,000), one never attempted, and one a replica was delivering when it stopped (its lease
-// still running); and one delivered, which stays as it is.
+// Left pending when webhooks were turned off (WEBHOOK_RETRY_WINDOW's default, 3 days):
+// - past the window: 2,500 first tried 40 days ago (more than one beat's batch of 1,000), and
+//   one never tried, held back 4 days behind its domain's head (its creation counts);
+// - within it: one first tried a day ago, one never tried written now, and one a replica is
+//   delivering (its lease still running);
+// and one delivered, which stays as it is.
 void insertLeftovers(ScratchDatabase& scratch) {
     scratch.run("INSERT INTO webhook_events (event_id, domain_id, type, payload, state, attempts, "
                 "created_at, first_attempt_at, next_attempt_at, last_error) "
                 "SELECT 'evt_pending_' || i, md5(i::text), 'domain.verified', '{}', 'pending', 3, "
                 "now() - interval '40 days', now() - interval '40 days', "
                 "now() - interval '40 days', 'HTTP 500' FROM generate_series(1, 2500) i;"
+                "INSERT INTO webhook_events (event_id, domain_id, type, payload, created_at, "
+                "next_attempt_at) VALUES ('evt_held_back_old', md5('held'), 'domain.deleted', "
+                "'{}', now() - interval '4 days', now() - interval '4 days');"
+                "INSERT INTO webhook_events (event_id, domain_id, type, payload, attempts, "
+                "created_at, first_attempt_at, next_attempt_at, last_error) VALUES "
+                "('evt_retrying', md5('retrying'), 'domain.verified', '{}', 5, "
+                "now() - interval '1 day', now() - interval '1 day', "
+                "now() - interval '1 minute', 'HTTP 503');"
                 "INSERT INTO webhook_events (event_id, domain_id, type, payload) "
                 "VALUES ('evt_never_tried', md5('never'), 'domain.deleted', '{}');"
                 "INSERT INTO webhook_events (event_id, domain_id, type, payload, lease_owner, "
@@ -39,52 +53,85 @@ void insertLeftovers(ScratchDatabase& scratch) {
                 "'delivered', 1, now())");
 }
 
-std::string pendingCount(ScratchDatabase& scratch) {
-    return scratch.text("SELECT count(*) FROM webhook_events WHERE state = 'pending'");
+long long count(ScratchDatabase& scratch, const std::string& where) {
+    return std::stoll(scratch.text("SELECT count(*) FROM webhook_events WHERE " + where));
 }
 
+std::string stateOf(ScratchDatabase& scratch, const std::string& eventId) {
+    return scratch.text("SELECT state FROM webhook_events WHERE event_id = '" + eventId + "'");
+}
+
+const std::string kGivenUp = "state = 'dead' AND last_error = 'webhooks turned off'";
+
 // Bounded at 10 s: the heartbeat's first cycle runs at once, then one every 200 ms.
-bool waitForNoPending(ScratchDatabase& scratch) {
+bool waitUntil(const std::function<bool()>& done) {
     for (int i = 0; i < 100; ++i) {
-        if (pendingCount(scratch) == "0") return true;
+        if (done()) return true;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return false;
 }
 
-std::string scrapeOf(ScratchDatabase& scratch) {
+std::string scrapeOf(ScratchDatabase& scratch, Webhooks webhooks) {
     return scratch.database().withSession(
-        [](Poco::Data::Session& session) { return renderMetrics(session, {}); });
+        [&](Poco::Data::Session& session) { return renderMetrics(session, {}, webhooks); });
+}
+
+// The value of an unlabelled gauge in `scrape`; -1 when it is not there.
+double gauge(const std::string& scrape, const std::string& name) {
+    const auto at = scrape.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stod(scrape.substr(at + name.size() + 2));
 }
 
 }  // namespace
 
-TEST_CASE("webhooks off: dns-scheduler's heartbeat gives the events left pending up as dead, "
-          "/metrics shows no backlog, and WEBHOOK_RETENTION deletes them") {
+TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events pending past "
+          "WEBHOOK_RETRY_WINDOW on every beat, keeps newer ones, /metrics with webhooks off "
+          "shows no backlog, and WEBHOOK_RETENTION deletes them") {
     ScratchDatabase scratch("dnsh_webhooks_off");
     scratch.migrate();
     insertLeftovers(scratch);
-    Config config;  // WEBHOOK_URL empty
+    Config config;  // WEBHOOK_URL empty, WEBHOOK_RETRY_WINDOW 3 days
     config.databaseUrl = scratch.url();
     config.metricsFlushInterval = std::chrono::milliseconds(200);
     {
         const auto beating = startSchedulerMetrics(config, "test:1");
         // Before: pending for ever, the gauge 40 days and growing (DnshWebhookBacklog firing).
-        CHECK(waitForNoPending(scratch));
+        CHECK(waitUntil([&] { return count(scratch, kGivenUp) >= 2501; }));
+        std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few beats more
+        // Within the window they stay pending: a scheduler with WEBHOOK_URL set (another
+        // replica, or this one restarted with it) still delivers them. Before: all dead.
+        CHECK(stateOf(scratch, "evt_retrying") == "pending");
+        CHECK(stateOf(scratch, "evt_never_tried") == "pending");
+        CHECK(stateOf(scratch, "evt_leased") == "pending");
+        // On every beat, not only from the start: one that passes its window later goes too.
+        // Before: the give-up stopped at the first short batch and this one stayed pending.
+        scratch.run("INSERT INTO webhook_events (event_id, domain_id, type, payload, attempts, "
+                    "created_at, first_attempt_at, next_attempt_at) VALUES ('evt_later', "
+                    "md5('later'), 'domain.verified', '{}', 9, now() - interval '4 days', "
+                    "now() - interval '4 days', now() - interval '1 day')");
+        CHECK(waitUntil([&] { return stateOf(scratch, "evt_later") == "dead"; }));
     }
-    CHECK(pendingCount(scratch) == "0");
-    CHECK(scratch.text("SELECT count(*) FROM webhook_events WHERE state = 'dead' AND "
-                       "last_error = 'webhooks turned off' AND lease_owner IS NULL AND "
-                       "lease_expires_at IS NULL") == "2502");
+    CHECK(count(scratch, kGivenUp + " AND lease_owner IS NULL AND lease_expires_at IS NULL") ==
+          2502);
+    CHECK(count(scratch, "state = 'pending'") == 3);
     // Attempts are kept as they were: only the state and its reason change.
     CHECK(scratch.text("SELECT attempts FROM webhook_events WHERE event_id = 'evt_pending_1'") ==
           "3");
-    CHECK(scratch.text("SELECT state FROM webhook_events WHERE event_id = 'evt_delivered'") ==
-          "delivered");
-    const std::string scrape = scrapeOf(scratch);
-    INFO(scrape);
-    CHECK(scrape.find("\ndnsh_webhook_outbox_backlog 0\n") != std::string::npos);
-    CHECK(scrape.find("\ndnsh_webhook_oldest_pending_age_seconds 0\n") != std::string::npos);
+    CHECK(stateOf(scratch, "evt_held_back_old") == "dead");
+    CHECK(stateOf(scratch, "evt_delivered") == "delivered");
+
+    // Rendered by a metrics handler with webhooks off, the three left pending raise no
+    // DnshWebhookBacklog (before: 3, and a day for evt_retrying); with webhooks on, as a handler
+    // beside a scheduler started without WEBHOOK_URL by mistake, the real backlog shows.
+    const std::string off = scrapeOf(scratch, Webhooks::Off);
+    INFO(off);
+    CHECK(gauge(off, "dnsh_webhook_outbox_backlog") == 0);
+    CHECK(gauge(off, "dnsh_webhook_oldest_pending_age_seconds") == 0);
+    const std::string on = scrapeOf(scratch, Webhooks::On);
+    INFO(on);
+    CHECK(gauge(on, "dnsh_webhook_outbox_backlog") == 3);
+    CHECK(gauge(on, "dnsh_webhook_oldest_pending_age_seconds") >= 24 * 3600);
 
     // Given up now: kept WEBHOOK_RETENTION from now (the 30 days' prune leaves them), then
     // deleted like any dead event.
@@ -96,7 +143,7 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives the events left pending
     CHECK(prune(30LL * 24 * 3600 * 1000) == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     CHECK(prune(10) == 2503);  // the delivered one too
-    CHECK(scratch.text("SELECT count(*) FROM webhook_events") == "0");
+    CHECK(count(scratch, "true") == 3);
 }
 
 TEST_CASE("webhooks off: started with webhooks on, the heartbeat leaves pending events to the "
@@ -116,5 +163,5 @@ TEST_CASE("webhooks off: started with webhooks on, the heartbeat leaves pending 
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         std::this_thread::sleep_for(std::chrono::milliseconds(600));
     }
-    CHECK(pendingCount(scratch) == "2502");
+    CHECK(count(scratch, "state = 'pending'") == 2504);
 }
