@@ -75,6 +75,7 @@ Poco::Int64 WebhookStore::giveUpPending(const std::string& reason, Poco::Int64 r
                   "AND next_attempt_at < now() "
                   "AND coalesce(first_attempt_at, created_at) < now() - $2::bigint * "
                   "interval '1 ms' "
+                  "AND (lease_expires_at IS NULL OR lease_expires_at < now()) "
                   "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)",
                   {reason, retryWindowMs, batch})
         .affected();

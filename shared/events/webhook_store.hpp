@@ -48,7 +48,9 @@ public:
     // given up (their first attempt, or their creation when never tried, more than
     // `retryWindowMs` ago), oldest due first, made dead with `reason` as their last error, given
     // up now (pruneFinished's clock for them). Newer ones stay for a replica with webhooks on.
-    // Returns how many.
+    // One under a running lease (a delivery under way on another replica) waits for a later
+    // call: giving it up would clear the lease, so markDelivered and markFailed (which require
+    // it) would record nothing and an event the receiver got would stay dead. Returns how many.
     Poco::Int64 giveUpPending(const std::string& reason, Poco::Int64 retryWindowMs,
                               Poco::Int64 batch);
 

@@ -1,8 +1,9 @@
 // Webhooks turned off with events still pending (README "Webhooks", WEBHOOK_URL), against the
 // real PostgreSQL on a scratch database: dns-scheduler's heartbeat, started with WEBHOOK_URL
 // empty, gives up as dead ("webhooks turned off") the events pending longer than
-// WEBHOOK_RETRY_WINDOW, more than one batch of them and on every beat, and leaves newer ones
-// for a replica with webhooks on; /metrics rendered with webhooks off shows no backlog
+// WEBHOOK_RETRY_WINDOW, more than one batch of them and on every beat, but not one under
+// another replica's running lease, and leaves newer ones for a replica with webhooks on;
+// /metrics rendered with webhooks off shows no backlog
 // (DnshWebhookBacklog), with them on the real one; WEBHOOK_RETENTION deletes the dead. Started
 // with webhooks on, the heartbeat leaves pending events to its delivery workers.
 #include <doctest/doctest.h>
@@ -24,10 +25,10 @@ using namespace dnsh::test;
 namespace {
 
 // Left pending when webhooks were turned off (WEBHOOK_RETRY_WINDOW's default, 3 days):
-// - past the window: 2,500 first tried 40 days ago (more than one beat's batch of 1,000), and
-//   one never tried, held back 4 days behind its domain's head (its creation counts);
-// - within it: one first tried a day ago, one never tried written now, and one a replica is
-//   delivering (its lease still running);
+// - past the window: 2,500 first tried 40 days ago (more than one beat's batch of 1,000), one
+//   never tried, held back 4 days behind its domain's head (its creation counts), and one
+//   another replica is delivering (first tried 40 days ago, its lease still running);
+// - within it: one first tried a day ago, and one never tried written now;
 // and one delivered, which stays as it is.
 void insertLeftovers(ScratchDatabase& scratch) {
     scratch.run("INSERT INTO webhook_events (event_id, domain_id, type, payload, state, attempts, "
@@ -45,9 +46,11 @@ void insertLeftovers(ScratchDatabase& scratch) {
                 "now() - interval '1 minute', 'HTTP 503');"
                 "INSERT INTO webhook_events (event_id, domain_id, type, payload) "
                 "VALUES ('evt_never_tried', md5('never'), 'domain.deleted', '{}');"
-                "INSERT INTO webhook_events (event_id, domain_id, type, payload, lease_owner, "
-                "lease_expires_at) VALUES ('evt_leased', md5('leased'), 'certificate.issued', "
-                "'{}', 'host:42:webhook-0', now() + interval '50 seconds');"
+                "INSERT INTO webhook_events (event_id, domain_id, type, payload, attempts, "
+                "created_at, first_attempt_at, next_attempt_at, lease_owner, lease_expires_at) "
+                "VALUES ('evt_leased', md5('leased'), 'certificate.issued', '{}', 3, "
+                "now() - interval '40 days', now() - interval '40 days', "
+                "now() - interval '40 days', 'host:42:webhook-0', now() + interval '50 seconds');"
                 "INSERT INTO webhook_events (event_id, domain_id, type, payload, state, attempts, "
                 "delivered_at) VALUES ('evt_delivered', md5('done'), 'domain.verified', '{}', "
                 "'delivered', 1, now())");
@@ -103,7 +106,16 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events p
         // replica, or this one restarted with it) still delivers them. Before: all dead.
         CHECK(stateOf(scratch, "evt_retrying") == "pending");
         CHECK(stateOf(scratch, "evt_never_tried") == "pending");
+        // Past it but under another replica's lease: pending while the lease runs, its
+        // delivery's outcome still recorded by markDelivered or markFailed. Before: dead, the
+        // lease cleared, and a 2xx from the receiver recorded nowhere ("lost lease").
         CHECK(stateOf(scratch, "evt_leased") == "pending");
+        CHECK(scratch.text("SELECT lease_owner FROM webhook_events WHERE event_id = "
+                           "'evt_leased'") == "host:42:webhook-0");
+        // That replica stopped: once its lease has run out, a later beat gives it up.
+        scratch.run("UPDATE webhook_events SET lease_expires_at = now() - interval '1 second' "
+                    "WHERE event_id = 'evt_leased'");
+        CHECK(waitUntil([&] { return stateOf(scratch, "evt_leased") == "dead"; }));
         // On every beat, not only from the start: one that passes its window later goes too.
         // Before: the give-up stopped at the first short batch and this one stayed pending.
         scratch.run("INSERT INTO webhook_events (event_id, domain_id, type, payload, attempts, "
@@ -113,16 +125,16 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events p
         CHECK(waitUntil([&] { return stateOf(scratch, "evt_later") == "dead"; }));
     }
     CHECK(count(scratch, kGivenUp + " AND lease_owner IS NULL AND lease_expires_at IS NULL") ==
-          2502);
-    CHECK(count(scratch, "state = 'pending'") == 3);
+          2503);
+    CHECK(count(scratch, "state = 'pending'") == 2);
     // Attempts are kept as they were: only the state and its reason change.
     CHECK(scratch.text("SELECT attempts FROM webhook_events WHERE event_id = 'evt_pending_1'") ==
           "3");
     CHECK(stateOf(scratch, "evt_held_back_old") == "dead");
     CHECK(stateOf(scratch, "evt_delivered") == "delivered");
 
-    // Rendered by a metrics handler with webhooks off, the three left pending raise no
-    // DnshWebhookBacklog (before: 3, and a day for evt_retrying); with webhooks on, as a handler
+    // Rendered by a metrics handler with webhooks off, the two left pending raise no
+    // DnshWebhookBacklog (before: 2, and a day for evt_retrying); with webhooks on, as a handler
     // beside a scheduler started without WEBHOOK_URL by mistake, the real backlog shows.
     const std::string off = scrapeOf(scratch, Webhooks::Off);
     INFO(off);
@@ -130,7 +142,7 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events p
     CHECK(gauge(off, "dnsh_webhook_oldest_pending_age_seconds") == 0);
     const std::string on = scrapeOf(scratch, Webhooks::On);
     INFO(on);
-    CHECK(gauge(on, "dnsh_webhook_outbox_backlog") == 3);
+    CHECK(gauge(on, "dnsh_webhook_outbox_backlog") == 2);
     CHECK(gauge(on, "dnsh_webhook_oldest_pending_age_seconds") >= 24 * 3600);
 
     // Given up now: kept WEBHOOK_RETENTION from now (the 30 days' prune leaves them), then
@@ -142,8 +154,8 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events p
     };
     CHECK(prune(30LL * 24 * 3600 * 1000) == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    CHECK(prune(10) == 2503);  // the delivered one too
-    CHECK(count(scratch, "true") == 3);
+    CHECK(prune(10) == 2504);  // the delivered one too
+    CHECK(count(scratch, "true") == 2);
 }
 
 TEST_CASE("webhooks off: started with webhooks on, the heartbeat leaves pending events to the "
