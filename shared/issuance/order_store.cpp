@@ -240,11 +240,16 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
                {order.domainId});
         // -1: no renewalInfo, never fetched again.
         const Poco::Int64 ariNextFetchMs = certificate.ariNextFetchMs.value_or(-1);
+        // renew_at never after overdue_at, from which dnsh_renewals_overdue counts it: the
+        // trigger's own expression (007_metrics.sql) in this session. Its interval is whole days,
+        // added in the session's TimeZone: across a daylight saving change an hour more or less
+        // than the milliseconds renewBeforeExpiry and latestRenewal count.
         runSql(session_, "INSERT INTO certificates (id, domain_id, order_id, certificate_pem, "
                     "chain_pem, private_key_ciphertext, key_id, issued_at, expires_at, renew_at, "
                     "ari_next_fetch_at, profile, ca) "
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, "
-                    "$9::timestamptz - $10::bigint * interval '1 millisecond', "
+                    "least($9::timestamptz - $10::bigint * interval '1 millisecond', "
+                    "  $9::timestamptz - ($9::timestamptz - $8::timestamptz) / 10), "
                     "CASE WHEN $11::bigint >= 0 THEN now() + $11::bigint * interval '1 ms' END, "
                     // The profile its order was placed with, and the CA it was placed at.
                     "(SELECT profile FROM acme_orders WHERE id = $3), "

@@ -121,7 +121,7 @@ struct NewCertificate {
     std::string keyId;
     std::string notBefore;  // RFC 3339
     std::string notAfter;
-    Poco::Int64 renewBeforeMs = 0;  // renew_at = notAfter - this
+    Poco::Int64 renewBeforeMs = 0;  // renew_at = notAfter - this, at the latest overdue_at
     // RFC 9773: when the CA has renewalInfo, when to ask it again (ms from now).
     std::optional<Poco::Int64> ariNextFetchMs;
 };

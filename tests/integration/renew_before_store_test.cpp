@@ -2,7 +2,8 @@
 // RENEW_BEFORE), against the real PostgreSQL on a scratch database through
 // OrderStore::storeCertificate: a RENEW_BEFORE under a tenth of the lifetime renews no later than
 // overdue_at (the start of the last tenth), from which dnsh_renewals_overdue and its alert count
-// a renewal that should have started.
+// a renewal that should have started; and no renew_at is stored after overdue_at, whatever the
+// session's TimeZone (the trigger adds whole days in it).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "crypto/random.hpp"
+#include "db/database.hpp"
 #include "issuance/order_store.hpp"
 #include "issuance/renewal_time.hpp"
 #include "support/scratch_database.hpp"
@@ -83,4 +85,38 @@ TEST_CASE("renew before store: a RENEW_BEFORE under a tenth of the lifetime rene
         INFO(stored);
         CHECK(stored.starts_with("true "));
     }
+}
+
+TEST_CASE("renew before store: renew_at is no later than overdue_at in a session whose TimeZone "
+          "has daylight saving, across its October change") {
+    ScratchDatabase scratch("dnsh_renew_before_dst");
+    scratch.migrate();
+    const StoredOrder order = renewalOrderHeld(scratch);
+    // 90 days whose last tenth spans 2026-10-25, when Europe/Berlin goes from CEST back to CET.
+    NewCertificate certificate{randomHex(16), "leaf", "chain", "sealed", "k",
+                               "2026-08-01T00:00:00Z", "2026-10-30T00:00:00Z", 0, std::nullopt};
+    // A CA's renewalInfo window ending after the last tenth, cut to it by latestRenewal: exactly
+    // a tenth of the lifetime, counted in milliseconds (216 hours).
+    const std::chrono::system_clock::time_point notAfter{std::chrono::hours(500'000)};
+    certificate.renewBeforeMs =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            notAfter - latestRenewal(notAfter, std::chrono::seconds(90 * 24h)))
+            .count();
+    scratch.database().withSession([&](Poco::Data::Session& session) {
+        executeScript(session, "SET TimeZone = 'Europe/Berlin'");
+        OrderStore(session).storeCertificate(order, kOwner, certificate);
+        return true;
+    });
+    const std::string where = " FROM certificates WHERE id = '" + certificate.id + "'";
+    // The trigger's overdue_at, notAfter minus '9 days' in this zone: 217 hours before it. (Were
+    // it 216, the server would lack the zone's rules and the case would prove nothing.)
+    CHECK(scratch.text("SELECT extract(epoch FROM expires_at - overdue_at)::bigint" + where) ==
+          "781200");
+    // Before the clamp: renew_at 216 hours before notAfter, an hour after overdue_at (counted
+    // overdue for that hour, plus however long the renewal takes).
+    const std::string stored =
+        scratch.text("SELECT (renew_at <= overdue_at)::text || ' renew_at ' || renew_at::text || "
+                     "' overdue_at ' || overdue_at::text" + where);
+    INFO(stored);
+    CHECK(stored.starts_with("true "));
 }
