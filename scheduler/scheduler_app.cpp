@@ -75,9 +75,10 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     requireWebhookSigningSecret(config_.webhook);  // it signs what the handlers write
     configureOutbox(config_);  // WEBHOOK_URL may come from the properties file
     // Allowed, as RENEW_BEFORE's 90% cap is: the fraction is raised, not refused.
-    if (renewBeforeUnderATenth(config_.renewBefore))
+    if (renewBeforeUnderTheFloor(config_.renewBefore))
         logEvent(LogLevel::Warn,
-                 "RENEW_BEFORE is under a tenth of the lifetime; renewing at a tenth instead",
+                 "RENEW_BEFORE is under 0.12 of the lifetime; renewing at a tenth plus a margin "
+                 "instead",
                  {{"renew_before", config_.renewBefore.fraction}});
     if (apiOpenToNetwork(config_))
         logEvent(LogLevel::Warn,

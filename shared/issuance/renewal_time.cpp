@@ -10,16 +10,19 @@ std::chrono::milliseconds renewBeforeExpiry(const RenewBefore& renewBefore,
     const double life = static_cast<double>(lifetime.count());
     const double base = renewBefore.duration ? static_cast<double>(renewBefore.duration->count())
                                              : life * renewBefore.fraction;
-    // Rounded up, so renew_at is never after overdue_at (notAfter minus a tenth, computed by
-    // PostgreSQL), which the metrics and alerts count as a renewal that should have started.
-    const double lastTenth = static_cast<double>((lifetime.count() + 9) / 10);
+    // From overdue_at (the last tenth) the metrics and DnshRenewalsOverdue (for: 30m) count a
+    // renewal that should have started. The margin lets a first attempt fail (the CA's 5xx or
+    // rate limit, then the renewal backoff) or a step be slow without counting there.
+    // 2% of the lifetime, the jitter's range: 43.2 hours of 90 days, 3.2 of 160 hours.
+    const double margin = life / 50;
+    const double earliest = life / 10 + margin;
     const double jitter = life * 0.02 * std::clamp(uniform01, 0.0, 1.0);
-    const double before = std::min(std::max(base, lastTenth) + jitter, life * 0.9);
+    const double before = std::min(std::max(base, earliest) + jitter, life * 0.9);
     return milliseconds(static_cast<milliseconds::rep>(std::max(before, 0.0)));
 }
 
-bool renewBeforeUnderATenth(const RenewBefore& renewBefore) {
-    return !renewBefore.duration && renewBefore.fraction < 0.1;
+bool renewBeforeUnderTheFloor(const RenewBefore& renewBefore) {
+    return !renewBefore.duration && renewBefore.fraction < 0.12;
 }
 
 std::chrono::system_clock::time_point latestRenewal(std::chrono::system_clock::time_point notAfter,

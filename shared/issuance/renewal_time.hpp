@@ -10,15 +10,17 @@ namespace dnsh {
 // a fraction of the lifetime), plus a jitter of up to 2% of the lifetime (`uniform01` in [0,1),
 // drawn by the caller) so that a burst of issuances does not renew in one burst. Never more
 // than 90% of the lifetime, so a RENEW_BEFORE longer than a short certificate's life cannot
-// renew it the moment it is issued, again and again. Never less than a tenth (before the jitter):
-// a renewal due in the last tenth would count as overdue (dnsh_renewals_overdue, its alert)
-// before it is even due: the bound latestRenewal puts on a CA's renewalInfo window.
+// renew it the moment it is issued, again and again. Never less (before the jitter) than a
+// tenth plus a margin of 2% of the lifetime: a renewal due in
+// the last tenth would count as overdue (dnsh_renewals_overdue, its alert) before it is even
+// due, and one due just before it would after a single failed attempt or a slow step.
 std::chrono::milliseconds renewBeforeExpiry(const RenewBefore& renewBefore,
                                             std::chrono::milliseconds lifetime, double uniform01);
 
-// A RENEW_BEFORE fraction under a tenth, which renewBeforeExpiry raises to a tenth: warned about
-// at the scheduler's start. (A duration's share depends on each certificate's lifetime.)
-bool renewBeforeUnderATenth(const RenewBefore& renewBefore);
+// A RENEW_BEFORE fraction under 0.12, which renewBeforeExpiry raises for every lifetime (to a
+// tenth plus 2%): warned about at the scheduler's start. (A duration's share depends on each
+// certificate's lifetime.)
+bool renewBeforeUnderTheFloor(const RenewBefore& renewBefore);
 
 // The latest a certificate expiring at `notAfter` is renewed whatever a CA's renewalInfo window
 // says: when the last tenth of its `lifetime` begins (certificates.overdue_at, migration 007,

@@ -1,6 +1,6 @@
 // When a certificate renews (README "How issuance and renewal work", renewal): RENEW_BEFORE as a
 // duration or a fraction of the lifetime, a jitter of up to 2% of the lifetime, never more than
-// 90% and never less than a tenth.
+// 90% and never less than a tenth plus a margin of 2% of the lifetime.
 #include "issuance/renewal_time.hpp"
 
 #include <doctest/doctest.h>
@@ -38,18 +38,30 @@ TEST_CASE("renewBeforeExpiry: duration or fraction, jitter, bounded by the lifet
         {"duration 720h", {720h, 0}, days90, 0.0, 720h},
         {"duration longer than a short certificate: 90% of it", {720h, 0}, 10min, 0.0, 9min},
         {"fraction 0.99 capped at 90%", {std::nullopt, 0.99}, 100s, 0.0, 90s},
-        {"uniform01 out of range is clamped", {}, 300s, 7.0, 100s + 6s},
-        // Not in the last tenth, which dnsh_renewals_overdue counts as overdue: raised to it,
-        // the jitter still spread on top.
-        {"fraction 0.05 raised to a tenth", {std::nullopt, 0.05}, days90, 0.0, 9 * 24h},
-        {"duration 7d of 90 days raised to a tenth", {168h, 0}, days90, 0.0, 9 * 24h},
-        {"duration 12h of 160 hours raised to a tenth", {12h, 0}, 160h, 0.0, 16h},
-        {"raised to a tenth, then the jitter",
+        {"uniform01 out of range is clamped",
+         {},
+         days90,
+         7.0,
+         30 * 24h + std::chrono::milliseconds(days90.count() / 50)},
+        // Not in the last tenth, which dnsh_renewals_overdue counts as overdue, nor just before
+        // it: raised to a tenth plus 2% of the lifetime (43.2 hours of 90 days, 3.2 of 160), the
+        // jitter still spread on top.
+        {"fraction 0.05 raised to a tenth plus 2%",
+         {std::nullopt, 0.05},
+         days90,
+         0.0,
+         9 * 24h + days90 / 50},
+        {"duration 7d of 90 days raised to a tenth plus 2%", {168h, 0}, days90, 0.0,
+         9 * 24h + days90 / 50},
+        {"fraction 0.1 raised too", {std::nullopt, 0.1}, days90, 0.0, 9 * 24h + days90 / 50},
+        {"duration 12h of 160 hours raised to a tenth plus 2%", {12h, 0}, 160h, 0.0, 16h + 192min},
+        {"raised, then the jitter",
          {168h, 0},
          days90,
          1.0,
-         9 * 24h + std::chrono::milliseconds(days90.count() / 50)},
-        {"a tenth of an odd lifetime rounds up", {1ms, 0}, 1001ms, 0.0, 101ms},
+         9 * 24h + days90 / 50 + std::chrono::milliseconds(days90.count() / 50)},
+        {"a short lifetime: the same shares", {1h, 0}, 48h, 0.0, 288min + 57min + 36s},
+        {"a lifetime of an hour: the default third is above the floor", {}, 1h, 0.0, 20min},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
@@ -57,9 +69,10 @@ TEST_CASE("renewBeforeExpiry: duration or fraction, jitter, bounded by the lifet
     }
 }
 
-TEST_CASE("renewBeforeUnderATenth: only a fraction under a tenth, which the start warns about") {
-    CHECK(renewBeforeUnderATenth({std::nullopt, 0.05}));
-    CHECK_FALSE(renewBeforeUnderATenth({std::nullopt, 0.1}));
-    CHECK_FALSE(renewBeforeUnderATenth({}));
-    CHECK_FALSE(renewBeforeUnderATenth({1h, 0}));  // a duration's share depends on the lifetime
+TEST_CASE("renewBeforeUnderTheFloor: only a fraction under 0.12, which the start warns about") {
+    CHECK(renewBeforeUnderTheFloor({std::nullopt, 0.05}));
+    CHECK(renewBeforeUnderTheFloor({std::nullopt, 0.11}));
+    CHECK_FALSE(renewBeforeUnderTheFloor({std::nullopt, 0.12}));
+    CHECK_FALSE(renewBeforeUnderTheFloor({}));
+    CHECK_FALSE(renewBeforeUnderTheFloor({1h, 0}));  // a duration's share depends on the lifetime
 }
