@@ -137,6 +137,17 @@ LdnsPacketPtr askAgainOverTcp(ldns_resolver* resolver, const ldns_rdf* address,
     return reply;
 }
 
+// A UDP answer ldns could not read because it ends before the records its header counts: what a
+// server sends that truncates at its size limit by cutting the datagram (TC set, RFC 1035
+// §4.1.1; RFC 2181 §9 only recommends dropping whole RRsets). ldns parses the reply before
+// anyone sees its TC bit and returns no packet, so this is as good as TC: ask again over TCP
+// (RFC 7766 §5), as the CA's resolver does.
+bool cutShort(ldns_status status) {
+    return status == LDNS_STATUS_WIRE_INCOMPLETE_ANSWER ||
+           status == LDNS_STATUS_WIRE_INCOMPLETE_AUTHORITY ||
+           status == LDNS_STATUS_WIRE_INCOMPLETE_ADDITIONAL;
+}
+
 }  // namespace
 
 DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType type,
@@ -177,21 +188,25 @@ DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType
     if (status == LDNS_STATUS_SOCKET_ERROR)
         return {LookupOutcome::Unreachable, {}, {}, "could not send to " + label + " (" +
                                                         ldns_get_errorstr_by_id(status) + ")"};
-    if (status == LDNS_STATUS_OK && packet && ldns_pkt_tc(packet.get())) {
+    const bool truncated = status == LDNS_STATUS_OK && packet && ldns_pkt_tc(packet.get());
+    if (truncated || cutShort(status)) {
         // Connecting, sending and reading the whole answer end by one time: what is left of the
         // deadline or a full timeout, whichever is shorter. (ldns's TCP reader waits its timeout
         // for every read: a server announcing 65535 bytes and sending one every few seconds
-        // held a worker for days.)
+        // held a worker for days.) A cut answer gives no packet to say who sent it: the
+        // resolver's first server, its only one when `server` is given.
         wait = remaining();
         if (wait.count() <= 0) return deadlinePassed();
         std::string why;
         LdnsPacketPtr overTcp = askAgainOverTcp(
-            resolver.get(), ldns_pkt_answerfrom(packet.get()), qname.get(), ldnsType(type),
-            recursive ? LDNS_RD : 0, std::chrono::steady_clock::now() + wait, why);
+            resolver.get(), packet ? ldns_pkt_answerfrom(packet.get()) : nullptr, qname.get(),
+            ldnsType(type), recursive ? LDNS_RD : 0, std::chrono::steady_clock::now() + wait,
+            why);
         if (!overTcp)
             return {LookupOutcome::Timeout, {}, {}, "no answer from " + label + " over TCP (" +
                                                         why + ")"};
         packet = std::move(overTcp);
+        status = LDNS_STATUS_OK;
     }
     if (status != LDNS_STATUS_OK || !packet)
         return {LookupOutcome::Timeout,

@@ -43,10 +43,11 @@ std::vector<std::string> recordData(const std::vector<DnsRecord>& records, Recor
 using DnsDeadline = std::chrono::steady_clock::time_point;
 
 // Asks `server` (nullptr: /etc/resolv.conf) once; `recursive` sets the RD bit (an authoritative
-// server is asked without it, RFC 1034 §4.3.1). A truncated answer is asked again over TCP of the
-// server that answered, connection and whole answer within one wait (dns/dns_tcp.hpp). With a
-// `deadline` the whole exchange ends by then (each wait, UDP's and TCP's, is the shorter of
-// `timeout` and what is left; nothing is sent once it has passed: Timeout).
+// server is asked without it, RFC 1034 §4.3.1). A truncated answer (TC set, or a datagram cut
+// before the records its header counts) is asked again over TCP of the server that answered,
+// connection and whole answer within one wait (dns/dns_tcp.hpp). With a `deadline` the whole
+// exchange ends by then (each wait, UDP's and TCP's, is the shorter of `timeout` and what is
+// left; nothing is sent once it has passed: Timeout).
 DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType type,
                         bool recursive, std::chrono::milliseconds timeout,
                         std::optional<DnsDeadline> deadline = std::nullopt);

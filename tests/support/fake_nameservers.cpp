@@ -140,13 +140,18 @@ std::string FakeNameservers::respond(const std::string& query, bool overUdp) con
     ldns_pkt_set_opcode(reply.get(), LDNS_PACKET_QUERY);
     ldns_pkt_set_rcode(reply.get(), LDNS_RCODE_NOERROR);
     ldns_pkt_push_rr(reply.get(), LDNS_SECTION_QUESTION, ldns_rr_clone(question));
-    // Too big for UDP (say so, and leave the records out): the client asks again over TCP.
+    // Too big for UDP (say so, and leave the records out or cut the datagram): the client asks
+    // again over TCP.
     const bool truncated = overUdp && transport_ != Transport::Same && qtype == "TXT";
+    const bool cut = truncated && transport_ == Transport::CutShort;
     ldns_pkt_set_tc(reply.get(), truncated);
-    for (const auto& text : truncated ? std::vector<std::string>{} : answer_(qname, qtype)) {
+    std::size_t lastRecordSize = 0;
+    for (const auto& text :
+         truncated && !cut ? std::vector<std::string>{} : answer_(qname, qtype)) {
         ldns_rr* record = nullptr;
         if (ldns_rr_new_frm_str(&record, text.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK)
             continue;
+        lastRecordSize = ldns_rr_uncompressed_size(record);
         ldns_pkt_push_rr(reply.get(), LDNS_SECTION_ANSWER, record);
     }
     // Without name compression: ldns would otherwise point an owner equal to the question's
@@ -155,8 +160,10 @@ std::string FakeNameservers::respond(const std::string& query, bool overUdp) con
                                                              ldns_buffer_free);
     if (ldns_pkt2buffer_wire_compress(wire.get(), reply.get(), nullptr) != LDNS_STATUS_OK)
         return "";
-    return std::string(reinterpret_cast<const char*>(ldns_buffer_begin(wire.get())),
-                       ldns_buffer_position(wire.get()));
+    std::size_t size = ldns_buffer_position(wire.get());
+    // Half of the last record left out (uncompressed, it is the datagram's last bytes).
+    if (cut) size -= (lastRecordSize + 1) / 2;
+    return std::string(reinterpret_cast<const char*>(ldns_buffer_begin(wire.get())), size);
 }
 
 void FakeNameservers::serve() {

@@ -31,6 +31,9 @@ public:
         Same,       // the same answer over both
         Truncated,  // a TXT question over UDP: TC set and no records (the answer does not fit),
                     // so the client asks again over TCP, which answers in full
+        CutShort,   // a TXT question over UDP: TC set, the header counting every record and
+                    // the datagram cut in the middle of the last one (a server truncating at
+                    // its byte limit, RFC 1035 §4.1.1); over TCP the answer in full
         Trickled,   // UDP as Truncated; over TCP, once the question is read, a length of 65535
                     // and then one byte every kTrickleInterval, until the client closes the
                     // connection (or kTrickleFor has passed: the server closes it)
