@@ -81,19 +81,27 @@ DnsResolver DnsResolver::fromConfig(const Config& config) {
 
 DnsResponse DnsResolver::ask(const DnsName& name, RecordType type,
                              std::optional<DnsDeadline> deadline) const {
-    if (servers_.empty()) return queryServer(nullptr, name, type, true, timeout_, deadline);
+    // Without DNS_RESOLVER, resolv.conf's nameservers go through the loop below too: handed to
+    // ldns all at once, each was waited for in full after the last, past the deadline.
+    std::vector<DnsServer> fromFile;
+    if (servers_.empty()) fromFile = resolvConfServers(kSystemResolvConf);
+    const std::vector<DnsServer>& servers = servers_.empty() ? fromFile : servers_;
+    // None to read: ldns says why (an unreadable file, no nameserver line).
+    if (servers.empty()) return queryServer(nullptr, name, type, true, timeout_, deadline);
+    std::atomic<std::size_t>& lastAnswered =
+        lastAnswered_ != nullptr ? *lastAnswered_ : lastAnsweredOf(servers);
     // From the server that answered last, every server once; a race between two lookups only
     // decides which answering server the next one starts at.
-    const std::size_t first = lastAnswered_->load(std::memory_order_relaxed) % servers_.size();
+    const std::size_t first = lastAnswered.load(std::memory_order_relaxed) % servers.size();
     DnsResponse response;
-    for (std::size_t tried = 0; tried < servers_.size(); ++tried) {
-        const std::size_t index = (first + tried) % servers_.size();
-        response = queryServer(&servers_[index], name, type, true, timeout_, deadline);
+    for (std::size_t tried = 0; tried < servers.size(); ++tried) {
+        const std::size_t index = (first + tried) % servers.size();
+        response = queryServer(&servers[index], name, type, true, timeout_, deadline);
         if (!askNextServer(response.outcome)) {
             // Only a server that answered the question is the next lookup's first: one that
             // refused it (Failed: REFUSED, NOTIMP) would become every lookup's dead end.
             if (index != first && answered(response.outcome))
-                lastAnswered_->store(index, std::memory_order_relaxed);
+                lastAnswered.store(index, std::memory_order_relaxed);
             break;
         }
         if (deadline && std::chrono::steady_clock::now() >= *deadline) break;

@@ -89,19 +89,24 @@ struct CnameLookup {
     }
 };
 
+// The `nameserver` lines of the resolv.conf at `path` as ldns reads them (every one, in file
+// order, at port 53); none when it cannot be read or lists none.
+std::vector<DnsServer> resolvConfServers(const std::string& path);
+
 class DnsResolver {
 public:
-    // An empty server list means the system's /etc/resolv.conf.
+    // An empty server list means the nameservers of the system's /etc/resolv.conf, read again at
+    // every lookup (a change to the file applies at once, as when ldns read it).
     DnsResolver(std::vector<DnsServer> servers, std::chrono::milliseconds timeout);
 
     // DNS_RESOLVER (or /etc/resolv.conf when empty) and DNS_TIMEOUT of the configuration.
     static DnsResolver fromConfig(const Config& config);
 
-    // A recursive query to the configured servers, each at most once: first the one that last
-    // answered through this list in this process (the first listed until one has), then the
-    // ones after it in list order, wrapping round, the next one asked only after a timeout,
-    // unreachable server or SERVFAIL. With a deadline, the servers are asked only while it has
-    // not passed, each at most until it. Counted in dnsh_dns_lookups_total.
+    // A recursive query to the configured servers (or resolv.conf's), each at most once: first
+    // the one that last answered through this list in this process (the first listed until one
+    // has), then the ones after it in list order, wrapping round, the next one asked only after
+    // a timeout, unreachable server or SERVFAIL. With a deadline, the servers are asked only
+    // while it has not passed, each at most until it. Counted in dnsh_dns_lookups_total.
     DnsResponse query(const DnsName& name, RecordType type,
                       std::optional<DnsDeadline> deadline = std::nullopt) const;
 
@@ -122,10 +127,10 @@ private:
     DnsResponse ask(const DnsName& name, RecordType type,
                     std::optional<DnsDeadline> deadline) const;
 
-    std::vector<DnsServer> servers_;
+    std::vector<DnsServer> servers_;  // empty: /etc/resolv.conf's, read by ask()
     std::chrono::milliseconds timeout_;
     // Where ask() starts: the index of the server that last answered, shared by every resolver
-    // of the process over the same list (nullptr for /etc/resolv.conf, which ldns walks itself).
+    // of the process over the same list (nullptr for /etc/resolv.conf: looked up per lookup).
     std::atomic<std::size_t>* lastAnswered_ = nullptr;
 };
 

@@ -1,7 +1,10 @@
-// DNS_RESOLVER parsing, TXT value matching, lookup outcome names and the CNAME follower (no
-// network).
+// DNS_RESOLVER parsing, resolv.conf's nameservers, TXT value matching, lookup outcome names and
+// the CNAME follower (no network).
 #include <doctest/doctest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -86,6 +89,31 @@ TEST_CASE("parseResolverList rejects bad lists with std::invalid_argument") {
         CAPTURE(c.text);
         CHECK_THROWS_AS(parseResolverList(c.text), std::invalid_argument);
     }
+}
+
+TEST_CASE("resolvConfServers: every nameserver line ldns reads, in order, at port 53") {
+    // Without DNS_RESOLVER, DnsResolver asks these one by one within the lookup's deadline
+    // (before, ldns was handed the file and waited for each of them in full).
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("dnsh-resolv-servers-" + std::to_string(::getpid()) + ".conf"))
+                                 .string();
+    std::ofstream(path) << "# the host's resolvers\nnameserver 192.0.2.1\nNAMESERVER 192.0.2.2\n"
+                           "#nameserver 192.0.2.9\n; nameserver 192.0.2.10\noptions timeout:1\n"
+                           "search example.com\nnameserver 2001:db8::1\n"
+                           "nameserver fe80::1%eth0\n";
+    const std::vector<DnsServer> servers = resolvConfServers(path);
+    std::filesystem::remove(path);
+    std::vector<std::string> hosts;
+    for (const auto& server : servers) {
+        hosts.push_back(server.host);
+        CHECK(server.port == 53);
+    }
+    CHECK(hosts == std::vector<std::string>{"192.0.2.1", "192.0.2.2", "2001:db8::1", "fe80::1"});
+    // No file, or none listed: no servers (ldns is then left to say why, as before).
+    CHECK(resolvConfServers(path + ".missing").empty());
+    std::ofstream(path) << "search example.com\n";
+    CHECK(resolvConfServers(path).empty());
+    std::filesystem::remove(path);
 }
 
 TEST_CASE("txtValuesContain needs an exact match of one whole value") {
