@@ -26,7 +26,15 @@ std::optional<StepResult> DelegatedPublishes::present(StepContext& context) {
         const UpdateResult result = updater_->addTxt(DnsName(target), challenge.txtValue);
         // A refused update (wrong key, not allowed) or an unreachable primary: retried with
         // backoff until POLL_TIMEOUT, then failed with the reason.
-        if (!result.ok()) return retryLater(*result.failure, result.detail);
+        if (!result.ok()) {
+            // No answer in time: the primary may have applied it all the same (a slow commit, a
+            // lost answer), and cleanUp() removes only values recorded as published. Left to the
+            // sweep, which keeps it while a live order has it and deletes it once the order
+            // ends (a no-op when the add never landed).
+            if (*result.failure == FailureCode::DnsTimeout)
+                queueForSweep(order, target, challenge.txtValue, 0, result.detail);
+            return retryLater(*result.failure, result.detail);
+        }
         try {
             context.markPublished(challenge.authorizationUrl, target);
         } catch (const LeaseLost&) {

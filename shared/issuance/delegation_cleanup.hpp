@@ -4,8 +4,9 @@
 // removes them. A value is queued when its domain is deleted (in the delete's transaction: the
 // order and its challenges go with the domain), when the primary did not take the delete after
 // the order finished (DelegatedPublishes::cleanUp), when a step lost its order right after adding
-// a value, and by the sweep itself for a finished order whose challenge still records its value
-// as published (the scheduler stopped before it removed it).
+// a value or got no answer to the add (the primary may have applied it), and by the sweep itself
+// for a finished order whose challenge still records its value as published (the scheduler
+// stopped before it removed it).
 #include <Poco/Data/Session.h>
 #include <Poco/Types.h>
 

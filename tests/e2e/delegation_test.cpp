@@ -17,6 +17,7 @@
 #include "crypto/random.hpp"
 #include "dns/dns_update.hpp"
 #include "dns/resolver.hpp"
+#include "support/answerless_relay.hpp"
 #include "support/cgi.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
@@ -509,6 +510,60 @@ TEST_CASE(
     CHECK_MESSAGE(waitFor(25s, [&] { return valuesAtPrimary(delegated.target).empty(); }),
                   describe(*scheduler));
     CHECK(waitFor(5s, [&] { return count(stillPublished) == 0; }));
+    CHECK(scheduler->terminate() == 0);
+}
+
+TEST_CASE(
+    "delegation: a TXT value the primary added without its answer coming back is queued for the "
+    "sweep, kept while the order lives, and removed once the order has failed") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    const Delegated delegated = delegatedDomain("deleg-noanswer", leftovers, dns);
+    const TestDomain& domain = delegated.domain;
+    const std::string queued = "SELECT count(*) FROM delegation_cleanup WHERE name = " +
+                               quoted(delegated.target) + " AND value = ";
+    std::string value;
+    {
+        // The primary behind a relay that passes every update on and drops Knot's answers: each
+        // add is applied, and times out here (DNS_TIMEOUT 1 s) until POLL_TIMEOUT fails the
+        // order.
+        AnswerlessRelay relay(dnsh::parseResolverList(requireEnv("DNS_UPDATE_SERVER")).front());
+        const auto scheduler = startScheduler(delegationScheduler(
+            {{"DNS_UPDATE_SERVER", "127.0.0.1:" + std::to_string(relay.port())},
+             {"DNS_TIMEOUT", "1s"},
+             {"POLL_TIMEOUT", "2s"},
+             {"POLL_INTERVAL", "100ms"}}));
+        REQUIRE(issueThroughUnboundCa(domain).status == 202);
+        REQUIRE_MESSAGE(waitFor(15s,
+                                [&] {
+                                    const auto values = valuesAtPrimary(delegated.target);
+                                    if (values.size() == 1) value = values.front();
+                                    return !value.empty();
+                                }),
+                        describe(*scheduler));
+        REQUIRE_MESSAGE(waitFor(30s, [&] { return domainStatus(domain) == "failed"; }),
+                        describe(*scheduler));
+        const HttpResult shown = get("/domains/" + domain.id);
+        CAPTURE(shown.body);
+        CHECK(shown.jsonString("error_code") == "dns_timeout");
+        CHECK(relay.forwarded() >= 1);
+        CHECK(relay.dropped() >= 1);
+        // Never recorded as published, so the order's own clean-up had nothing to remove.
+        CHECK(count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = "
+                    "c.order_id WHERE c.published_at_name IS NOT NULL AND o.domain_id = " +
+                    quoted(domain.id)) == 0);
+        // Before: no row, and nothing ever removed the value.
+        CHECK(count(queued + dnsh::test::quoted(value)) == 1);
+        CHECK(scheduler->terminate() == 0);
+    }
+    // The sweep put the row off by 10 minutes while the order was live (or, after it, tried the
+    // delete through the relay): brought forward, with the primary answering again.
+    execute("UPDATE delegation_cleanup SET next_attempt_at = now() WHERE value = " +
+            dnsh::test::quoted(value));
+    const auto scheduler = startScheduler(delegationScheduler());
+    CHECK_MESSAGE(waitFor(25s, [&] { return valuesAtPrimary(delegated.target).empty(); }),
+                  describe(*scheduler));
+    CHECK(waitFor(5s, [&] { return count(queued + dnsh::test::quoted(value)) == 0; }));
     CHECK(scheduler->terminate() == 0);
 }
 
