@@ -63,9 +63,14 @@ UpdateResult DnsUpdater::send(const DnsName& name, const std::string& value, boo
     const ldns_status status = ldns_resolver_send_pkt(&rawAnswer, resolver.get(), request.get());
     LdnsPacketPtr answer(rawAnswer);
     const std::string what = std::string(add ? "adding" : "deleting") + " TXT at " + name.text();
+    // A server that cannot verify our MAC (wrong secret: BADSIG; unknown key name: BADKEY)
+    // answers NOTAUTH unsigned (RFC 8945 §5.2.2), which ldns then fails to verify and drops: the
+    // usual cause is our key or a clock, not the primary's signature.
     if (status == LDNS_STATUS_CRYPTO_TSIG_BOGUS || status == LDNS_STATUS_CRYPTO_TSIG_ERR)
         return {FailureCode::DnsUpdateRefused,
-                where + " answered with a bad TSIG signature " + what};
+                where + " did not accept the TSIG signature " + what +
+                    ", or its answer failed TSIG verification: check DNS_UPDATE_TSIG (key name, "
+                    "algorithm, secret) against the primary's key, and both clocks"};
     if (status != LDNS_STATUS_OK || !answer)
         return {FailureCode::DnsTimeout, "no answer from " + where + " " + what + " (" +
                                    ldns_get_errorstr_by_id(status) + ")"};
