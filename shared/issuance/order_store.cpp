@@ -44,7 +44,7 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
               "o.generation, coalesce(c.renewal_failures, 0) AS renewal_failures, "
               "(extract(epoch FROM now() - o.step_started_at) * 1000)::bigint AS step_age_ms, "
               "coalesce(o.expires_at < now(), false) AS expired, "
-              "o.expires_at IS NOT NULL AS has_expiry, o.delegated, "
+              "o.expires_at IS NOT NULL AS has_expiry, o.delegated, o.dns_poll, "
               "d.delegation_status, d.verification_token, d.profile AS domain_profile, "
               "oa.directory_url AS ca_directory, ca.directory_url AS replaces_ca_directory "
               "FROM acme_orders o JOIN domains d ON d.id = o.domain_id "
@@ -78,6 +78,7 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
     order.expired = rows.boolean(0, "expired");
     order.hasExpiry = rows.boolean(0, "has_expiry");
     order.delegated = rows.boolean(0, "delegated");
+    order.dnsPoll = rows.boolean(0, "dns_poll");
     order.delegationStatus = text("delegation_status");
     order.verificationToken = text("verification_token");
     order.domainProfile = optionalText("domain_profile");

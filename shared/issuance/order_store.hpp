@@ -99,6 +99,9 @@ struct StoredOrder {
     int generation = 1;
     int renewalFailures = 0;    // of the certificate a renewal replaces
     Poco::Int64 stepAgeMs = 0;  // since the order entered its step (database clock)
+    // Its last turn ended as a DNS poll (the values not visible yet), not in a backoff after an
+    // error: await_dns then knows the customer, not the CA, took the time since.
+    bool dnsPoll = false;
     bool expired = false;       // past the expiry the CA gave it (database clock)
     bool hasExpiry = false;     // the CA gave it one (RFC 8555 §7.1.3; some CAs may not)
     bool delegated = false;

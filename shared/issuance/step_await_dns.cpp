@@ -94,9 +94,10 @@ StepResult answerChallenges(StepContext& context) {
 }
 
 // A renewal waits for its customer until the CA's order expires, so a nameserver that did not
-// answer in time (one lost packet will do) neither fails it nor counts as an attempt: attempts
-// == 0 is how awaitDnsStep knows no CA error came yet. Looked at again at the slow pace, a silent
-// zone costs a worker one precheck deadline per 5 minutes, no more than the backoff would.
+// answer in time (one lost packet will do) neither fails it nor counts as an attempt: it is a DNS
+// poll like any other, so the CA's part still gets its own POLL_TIMEOUT once the values are
+// seen. Looked at again at the slow pace, a silent zone costs a worker one precheck deadline per
+// 5 minutes, no more than the backoff would.
 StepResult lookAgainAfterTimeout(StepContext& context, const TxtCheck& check) {
     const milliseconds next = slowDnsPoll(context.config());
     context.recordCheck(txtCheckJson(check, next));
@@ -143,9 +144,11 @@ StepResult awaitDnsStep(StepContext& context) {
                          "TXT values not visible within " + formatDuration(config.pollTimeout) +
                              ": " + check.description);
     if (next) return pollDnsAgain(*next);
-    // A renewal may wait days for its customer's DNS; that wait is not the CA's. The first time
-    // the values are seen (no CA error yet), POLL_TIMEOUT starts again for the CA's part.
-    if (order.attempts == 0 && order.stepAgeMs >= config.pollTimeout.count())
+    // A renewal may wait days for its customer's DNS; that wait is not the CA's. When the values
+    // are seen after such a wait (the last turn was a DNS poll), POLL_TIMEOUT starts again for
+    // the CA's part. Not after a CA error's backoff: a CA that stays down still fails. Not by
+    // the order's attempts either: an error in an earlier step (place_order) counts there too.
+    if (order.dnsPoll && order.stepAgeMs >= config.pollTimeout.count())
         context.restartStepClock();
     return answerChallenges(context);
 }

@@ -27,7 +27,8 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--trickle S] [--no-profiles]
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
                 [--processing-polls N] [--no-profiles] [--user-action-required]
-                [--authorization-error STATUS] [--order-never-ready] [--lose-finalize-answer]
+                [--authorization-error STATUS [--authorization-errors-left FILE]]
+                [--order-never-ready] [--lose-finalize-answer]
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
                 [--long-strings] [--bad-answer WHAT]
@@ -56,7 +57,11 @@ t=<seconds>" after its "POST PATH" line: a finalize the CA took whose answer was
 (tests/fault/ca_issuing_test.cpp).
 
 With --authorization-error STATUS newOrder still creates the order (201), but reading its
-authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem.
+authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem. With
+--authorization-errors-left FILE too, only while FILE exists and holds a count above 0: each
+such error takes one off it, and every other request is answered as without the option (with
+--stall none, the whole order played): a CA error that passes, when and as often as a test
+writes it (tests/fault/renewal_late_customer_test.cpp).
 
 A deactivation of an authorization (RFC 8555 §7.5.2: a POST with a payload, where a read's is
 empty) is answered and printed as "DEACTIVATED PATH t=<seconds>", after its "POST PATH" line.

@@ -1,6 +1,6 @@
 """The pieces of stalled_ca.py's ACME answers (RFC 8555) and what it remembers of its orders:
 identifiers, tokens, Retry-After headers, the noisy problems and long strings, renewalInfo's
-allowance."""
+allowance, the authorization errors left."""
 import base64
 import email.utils
 import itertools
@@ -175,6 +175,17 @@ def rfc3339(seconds):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
+def take_one(path):
+    """Whether the count FILE holds is above 0, one then taken off it; under LOCK."""
+    with open(path) as count:
+        left = int(count.read().strip() or "0")
+    if left <= 0:
+        return False
+    with open(path, "w") as count:
+        count.write(str(left - 1))
+    return True
+
+
 def renewal_info_allowed():
     """--renewal-info-allowance: whether this renewalInfo request is answered (one taken off
     what FILE holds); all of them are without the option or FILE."""
@@ -182,13 +193,18 @@ def renewal_info_allowed():
     with LOCK:
         if not path or not os.path.exists(path):
             return True
-        with open(path) as allowance:
-            left = int(allowance.read().strip() or "0")
-        if left <= 0:
-            return False
-        with open(path, "w") as allowance:
-            allowance.write(str(left - 1))
+        return take_one(path)
+
+
+def authorization_error_due(read):
+    """--authorization-error: whether this request for an authorization (a read, else a
+    deactivation) fails. With --authorization-errors-left FILE only a read does, while FILE
+    holds a count above 0 (one taken off): an error that passes."""
+    path = ARGS.authorization_errors_left
+    if not path:
         return True
+    with LOCK:
+        return read and os.path.exists(path) and take_one(path)
 
 
 def hold_authorization_request(handler, deactivation):

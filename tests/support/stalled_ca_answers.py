@@ -6,7 +6,8 @@ import os
 import time
 
 from stalled_ca_acme import (ANSWERED, AUTHZ_POLLS, CERTIFICATES, FINALIZED, LOCK, LONG_BYTES,
-                             ORDER_IDENTIFIERS, RENEWAL_INFO_ASKED, authorization_identifier,
+                             ORDER_IDENTIFIERS, RENEWAL_INFO_ASKED, authorization_error_due,
+                             authorization_identifier,
                              b64url_decode, bound_account, challenge_token, counter,
                              directory_profiles, hold_authorization_request,
                              jws_payload, long_strings_meta, noisy_problem, order_identifiers,
@@ -111,7 +112,8 @@ class AcmeHandler(StandInHandler):
         if self.path.startswith("/authz/"):
             # A read's payload is empty (RFC 8555 §6.3); a deactivation's is not (§7.5.2).
             hold_authorization_request(self, json.loads(body).get("payload", "") != "")
-        if ARGS.authorization_error and self.path.startswith("/authz/"):
+        if ARGS.authorization_error and self.path.startswith("/authz/") and \
+                authorization_error_due(json.loads(body).get("payload", "") == ""):
             self.fail_authorization(body)
             return
         if ARGS.stall == "none" and self.play_order(body):

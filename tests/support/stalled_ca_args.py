@@ -73,6 +73,9 @@ def parse_args():
                              "its connection closed unanswered")
     parser.add_argument("--authorization-error", type=int, default=0,
                         help="the status reading an authorization answers (0: none)")
+    parser.add_argument("--authorization-errors-left", metavar="FILE",
+                        help="with --authorization-error: only while FILE exists, as many reads "
+                             "as the number it holds (less one per error); the others answered")
     parser.add_argument("--rate-limit-new-order", metavar="SECONDS|past|none",
                         type=rate_limit_retry_after,
                         help="newOrder answers 429 rateLimited with this Retry-After: delay-"
