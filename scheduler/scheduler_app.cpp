@@ -1,7 +1,5 @@
 #include "scheduler_app.hpp"
 
-#include <Poco/Environment.h>
-#include <Poco/Process.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
@@ -15,6 +13,7 @@
 #include "events/webhook_delivery.hpp"
 #include "issuance/issuer.hpp"
 #include "issuance/renewal_time.hpp"
+#include "issuance/replica_name.hpp"
 #include "issuance/worker.hpp"
 #include "log/log.hpp"
 #include "metrics/heartbeat.hpp"
@@ -91,11 +90,6 @@ bool SchedulerApp::sleepUnlessStopped(std::chrono::milliseconds duration) {
     return stopSignal_.wait_for(lock, duration, [this] { return stopping_.load(); });
 }
 
-// This replica's name in leases and heartbeats: host and process.
-std::string SchedulerApp::replicaName() {
-    return Poco::Environment::nodeName() + ":" + std::to_string(Poco::Process::id());
-}
-
 template <typename Worker, typename Make>
 void SchedulerApp::runUntilStopped(IdlePolling& polling, const std::string& owner,
                                    const char* what, Make make) {
@@ -116,7 +110,7 @@ void SchedulerApp::runUntilStopped(IdlePolling& polling, const std::string& owne
 }
 
 void SchedulerApp::workerLoop(int index) {
-    const std::string owner = replicaName() + ":" + std::to_string(index);
+    const std::string owner = replicaName_ + ":" + std::to_string(index);
     // Worker 0 also starts the due renewals (once a second, a cheap index scan): it looks every
     // interval when idle, the lookout of the others (IssuanceWorker::keepsLooking). Its other
     // scans (renewalInfo, the delegation sweep) wait on CAs and DNS servers: it hands the watch
@@ -128,7 +122,7 @@ void SchedulerApp::workerLoop(int index) {
 }
 
 void SchedulerApp::webhookLoop(int index) {
-    const std::string owner = replicaName() + ":webhook-" + std::to_string(index);
+    const std::string owner = replicaName_ + ":webhook-" + std::to_string(index);
     runUntilStopped<WebhookDeliverer>(webhookPolling_, owner, "webhook worker error", [&] {
         return std::make_unique<WebhookDeliverer>(config_, owner, &webhookPolling_);
     });
@@ -136,14 +130,17 @@ void SchedulerApp::webhookLoop(int index) {
 
 int SchedulerApp::main(const std::vector<std::string>&) {
     if (helpRequested_) return EXIT_OK;
+    // Here, not at construction: after --daemon's fork, before any worker reads it.
+    replicaName_ = newReplicaName();
     logEvent(LogLevel::Info, "scheduler started",
-             {{"workers", config_.schedulerWorkers},
+             {{"replica", replicaName_},
+              {"workers", config_.schedulerWorkers},
               {"acme_directory", config_.acmeDirectory},
               {"cas", describeCas(configuredCas(config_))},
               {"poll_interval_ms", config_.pollInterval.count()},
               {"poll_timeout_ms", config_.pollTimeout.count()},
               {"webhook_workers", config_.webhook.enabled() ? config_.webhook.workers : 0}});
-    const auto metrics = startSchedulerMetrics(config_, replicaName());
+    const auto metrics = startSchedulerMetrics(config_, replicaName_);
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.schedulerWorkers; ++i)
         workers.emplace_back([this, i] { workerLoop(i); });

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <string>
 
 #include "config/config.hpp"
 #include "core/idle_polling.hpp"
@@ -21,7 +22,6 @@ protected:
 private:
     void handleHelp(const std::string& name, const std::string& value);
     void handleConfigFile(const std::string& name, const std::string& value);
-    static std::string replicaName();
     // Runs a worker made by `make` (again after an error) until the scheduler stops; idle, it
     // looks for work as `polling` says (see IdlePolling) and its keepsLooking() asks.
     template <typename Worker, typename Make>
@@ -35,6 +35,8 @@ private:
 
     bool helpRequested_ = false;
     Config config_;
+    // This process's name in leases and its heartbeat (issuance/replica_name.hpp), set in main().
+    std::string replicaName_;
     std::atomic<bool> stopping_{false};
     std::mutex stopMutex_;
     std::condition_variable stopSignal_;

@@ -14,7 +14,7 @@
 
 namespace dnsh {
 
-// Flushes and beats until destroyed; `replica` names this process (host:pid).
+// Flushes and beats until destroyed; `replica` names this process (issuance/replica_name.hpp).
 std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
                                                       const std::string& replica);
 

@@ -166,10 +166,11 @@ TEST_CASE("metrics: a scheduler's issuance moves dnsh_orders_total and the step 
     publish(domain, value);
     const auto scheduler = startScheduler();
     // The heartbeat is written as the scheduler starts, then every 5 s: its own row (a replica
-    // of an earlier case may still be within its 60 s), and the gauge counts it.
+    // of an earlier case may still be within its 60 s), and the gauge counts it. Its name is
+    // host:pid:<random> (issuance/replica_name.hpp).
     const std::string ownBeat = "SELECT count(*) FROM scheduler_heartbeats WHERE replica LIKE '%:" +
                                 std::to_string(scheduler->pid()) +
-                                "' AND last_seen_at > now() - interval '60 seconds'";
+                                ":%' AND last_seen_at > now() - interval '60 seconds'";
     CHECK(waitFor(kFlushWait, [&] { return count(ownBeat) == 1; }));
     CHECK(counterOf(scrape(), "dnsh_scheduler_replicas_alive") >= 1);
     requireAllActive({domain}, 60s);

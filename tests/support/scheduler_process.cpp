@@ -5,6 +5,9 @@
 #include <chrono>
 #include <exception>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "support/domain_flows.hpp"
@@ -46,10 +49,22 @@ std::map<std::string, std::string> withDefaults(const std::map<std::string, std:
     return settings;
 }
 
+// The wrapper's own arguments, then the scheduler it runs.
+std::vector<std::string> wrappedArguments(const std::vector<std::string>& wrapper) {
+    if (wrapper.empty()) throw std::invalid_argument("SchedulerProcess: an empty wrapper");
+    std::vector<std::string> arguments(wrapper.begin() + 1, wrapper.end());
+    arguments.push_back(requireEnv("DNSH_SCHEDULER_BIN"));
+    return arguments;
+}
+
 }  // namespace
 
 SchedulerProcess::SchedulerProcess(const std::map<std::string, std::string>& env)
     : ChildProcess(requireEnv("DNSH_SCHEDULER_BIN"), {}, withDefaults(env), "scheduler") {}
+
+SchedulerProcess::SchedulerProcess(const std::map<std::string, std::string>& env,
+                                   const std::vector<std::string>& wrapper)
+    : ChildProcess(wrapper.at(0), wrappedArguments(wrapper), withDefaults(env), "scheduler") {}
 
 // Waits for the scheduler's "scheduler started" log line (it logs it once its workers run).
 void requireStarted(const SchedulerProcess& scheduler) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "support/child_process.hpp"
 
@@ -14,6 +15,10 @@ namespace dnsh::test {
 class SchedulerProcess : public ChildProcess {
 public:
     explicit SchedulerProcess(const std::map<std::string, std::string>& env = {});
+    // Run through `wrapper`, a command that runs the program named after its own arguments
+    // (e.g. "/usr/bin/unshare", "--pid", "--fork", "--kill-child"): the signals go to it.
+    SchedulerProcess(const std::map<std::string, std::string>& env,
+                     const std::vector<std::string>& wrapper);
 };
 
 // Waits for the scheduler's "scheduler started" log line (the case stops if it does not come).
