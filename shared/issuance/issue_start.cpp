@@ -126,13 +126,19 @@ StartedIssuance startIssuance(Database& database, const Config& config,
             return false;
         }
     };
-    // The domain view's checks.caa: the check of the CA that took the order, or of the last one.
-    auto recordCaa = [&](const std::optional<CaaCheck>& caa) {
-        if (caa)
+    // The domain view's checks.caa when no CA took the order: the last CA's check. False when
+    // the claim is gone (LeaseLost): a DELETE committed while the call was at the CAs.
+    auto recordLastCaa = [&](const std::optional<CaaCheck>& caa) {
+        if (!caa) return true;
+        try {
             withOrders(database, [&](OrderStore& orders) {
                 orders.recordCaaCheck(orderId, owner, caaCheckJson(*caa));
                 return true;
             });
+            return true;
+        } catch (const LeaseLost&) {
+            return false;
+        }
     };
 
     PlacedOrder placed;
@@ -159,7 +165,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
                                          persist.question(), check);
                 });
         if (placement.account == nullptr) {
-            recordCaa(placement.caa);
+            // A domain deleted meanwhile: 404 (findDomain), as for a call that came after.
+            if (!recordLastCaa(placement.caa)) findDomain(database, domainId);
             throw noCaTookIt(placement, domain.id);
         }
         account = placement.account;
@@ -199,10 +206,13 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     mark = std::chrono::steady_clock::now();
     bool created = false;
     try {
-        recordCaa(caa);
+        // The CA's check is written with the order, only while the claim is ours: a domain
+        // deleted while the call was at the CA is !created below (404, authorizations back).
+        const std::optional<std::string> caaJson =
+            caa ? std::optional<std::string>(caaCheckJson(*caa)) : std::nullopt;
         created = withOrders(database, [&](OrderStore& orders) {
             return orders.completeIssueClaim(orderId, owner, domain.id, domain.status, placed,
-                                             cnameFound);
+                                             cnameFound, caaJson);
         });
     } catch (const std::exception& e) {
         // The CA holds the order and the database did not take it (its error is the answer,
@@ -217,7 +227,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     const double storeMs = msSince(mark);
     if (!created) {
         // The domain was deleted or moved meanwhile (or the claim outlived its lease): nobody
-        // will finish this order.
+        // will finish this order. RFC 8555 §7.5.2: its authorizations go back; a deleted
+        // domain's answer is 404 (findDomain).
         giveBack();
         dropClaim(std::nullopt);
         throw refused(findDomain(database, domainId).status);

@@ -185,11 +185,13 @@ public:
     // The CA's order for the claim: in one transaction the domain `from` -> certificate_pending
     // and the claim becomes the order with its challenges, due now and leased to nobody; with
     // `delegationFound` (the call found the delegation CNAME of a domain verified with its token)
-    // the domain's delegation becomes active with them. False (nothing written) when the domain
-    // moved or the claim is no longer `owner`'s.
+    // the domain's delegation becomes active with them, and `caaCheckJson` (the check of the CA
+    // that took it) is the domain's caa_check. False (nothing written) when the domain moved or
+    // the claim is no longer `owner`'s.
     bool completeIssueClaim(const std::string& orderId, const std::string& owner,
                             const std::string& domainId, DomainStatus from,
-                            const PlacedOrder& placed, bool delegationFound);
+                            const PlacedOrder& placed, bool delegationFound,
+                            const std::optional<std::string>& caaCheckJson);
     // The claim removed (the CA call failed, or the order is of no use): the domain as it was,
     // except that with `retryInMs` its next issue-certificate waits that long (a CA rate limit).
     // False when the claim was no longer there as `owner`'s (completed, or abandoned).

@@ -110,7 +110,8 @@ OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
 
 bool OrderStore::completeIssueClaim(const std::string& orderId, const std::string& owner,
                                     const std::string& domainId, DomainStatus from,
-                                    const PlacedOrder& placed, bool delegationFound) {
+                                    const PlacedOrder& placed, bool delegationFound,
+                                    const std::optional<std::string>& caaCheckJson) {
     return inTransaction(session_, [&] {
         // The domain first (the lock order of claimIssue), then the claim: still ours?
         if (!transitionDomain(session_, domainId,
@@ -132,6 +133,12 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
         recordValidation(session_, orderId, placed);
         // As verify records a CNAME it finds (domain_service.cpp).
         if (delegationFound) DomainRepository(session_).setDelegationStatus(domainId, "active");
+        // Here, under the claim just completed: a write of its own after the CA answered found
+        // the claim gone when a DELETE committed meanwhile (LeaseLost, a 500), and the order's
+        // authorizations were never given back (issue_start.cpp).
+        if (caaCheckJson)
+            runSql(session_, "UPDATE domains SET caa_check = $2 WHERE id = $1",
+                   {domainId, *caaCheckJson});
         return true;
     });
 }

@@ -9,13 +9,18 @@
 // deactivation until the retry has its 202. And a scheduler's placement (a renewal, or an issue
 // order it places) still at the CA when the delete commits: its writes find the order row gone
 // (LeaseLost), and it gives the new order's authorizations back itself (--hold-authorization-
-// while holds its read of the authorization, after newOrder, until the delete is done).
+// while holds its read of the authorization, after newOrder, until the delete is done). And an
+// issue-certificate call at the CA (its read of the new order's authorization held the same way)
+// when the delete commits: 404, the order's authorizations given back (or, when the CA then fails
+// it, still 404), where its write of the CAA check found the claim gone (LeaseLost) and the call
+// answered 500.
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <filesystem>
 #include <future>
 #include <string>
+#include <vector>
 
 #include "support/api_server.hpp"
 #include "support/child_process.hpp"
@@ -47,7 +52,66 @@ int deactivations(const StalledCa& ca, const std::string& path) {
     return ca.requests("DEACTIVATED", path + " ");
 }
 
+// issue-certificate on a verified domain, its read of the new order's authorization held at
+// the stand-in (started with `caArgs` and --hold-authorization-while) until DELETE /domains/{id}
+// has answered 204: the issue call's answer.
+HttpResult issueWhileDeleted(const std::string& name, std::vector<std::string> caArgs) {
+    Leftovers leftovers;
+    const TempDir scratch;
+    const std::string hold = scratch.path() + "/hold";
+    caArgs.insert(caArgs.end(), {"--hold-authorization-while", hold});
+    StalledCa ca(caArgs);
+    ApiServer api(name, {{"ACME_DIRECTORY", ca.directory()}, {"ACME_HANDLER_TIMEOUT", "20s"}});
+    const TestDomain domain = verifiedDomain(name, leftovers);
+    scratch.write("hold", "");
+    std::future<HttpResult> issuing;
+    // Declared after the future: whatever stops the case, the stand-in answers first.
+    struct LetGo {
+        std::string file;
+        ~LetGo() { std::filesystem::remove(file); }
+    } letGo{hold};
+    issuing = std::async(std::launch::async, [&] {
+        return send(api.baseUrl(), {"POST", "/domains/" + domain.id + "/issue-certificate", "",
+                                    "application/json", {}});
+    });
+    // newOrder answered; the handler's read of the new order's authorization waits at the CA.
+    REQUIRE_MESSAGE(waitFor(10s, [&] { return ca.requests("HELD", "/authz/") == 1; }, 20ms),
+                    "the call never reached the authorization: " << describe(ca.process()));
+    const HttpResult deleted = send(api.baseUrl(), {"DELETE", "/domains/" + domain.id, "", "", {}});
+    REQUIRE_MESSAGE(deleted.status == 204, deleted.body);
+    std::filesystem::remove(hold);
+    REQUIRE(issuing.wait_for(30s) == std::future_status::ready);
+    const HttpResult issued = issuing.get();
+    INFO("issue-certificate: " << issued.status << " " << issued.body
+                               << "\nCA: " << describe(ca.process())
+                               << "\nhandlers: " << readFile(api.handlersLog().string()));
+    CHECK(ca.requests("POST", "/order-plz") == 1);
+    // Before: the handlers' log had "unhandled error ... lease on order ... lost".
+    CHECK(readFile(api.handlersLog().string()).find("unhandled error") == std::string::npos);
+    // RFC 8555 §7.5.2: nobody will answer the order's authorization (a failed read's order is
+    // given back by the placement itself). Before (a CA that took the order): 0.
+    CHECK(ca.requests("DEACTIVATED", "/authz/") == 1);
+    return issued;
+}
+
 }  // namespace
+
+TEST_CASE("delete during issue-certificate at the CA: the call answers 404 and gives the new "
+          "order's authorization back") {
+    const HttpResult issued = issueWhileDeleted("delete-at-ca", {"--stall", "none"});
+    // Before: 500 {"error":"internal error"}: the CAA check's write after the CA answered found
+    // the claim gone (LeaseLost), so the store's give-back never ran.
+    CHECK(issued.status == 404);
+}
+
+TEST_CASE("delete during issue-certificate that no CA takes: the call answers 404") {
+    // The held read is then failed (serverInternal): the CA is passed over, no CA took it.
+    const HttpResult issued =
+        issueWhileDeleted("delete-no-ca", {"--stall", "none", "--authorization-error", "500"});
+    // Before: 500 {"error":"internal error"}: the last CA's CAA check's write found the claim
+    // gone (LeaseLost).
+    CHECK(issued.status == 404);
+}
 
 TEST_CASE("delete during issue-certificate: the order stored while the delete gave back the "
           "earlier ones has its authorization deactivated too") {
