@@ -121,6 +121,15 @@ std::optional<Domain> DomainRepository::findById(const std::string& id) {
     return domainFromRow(rows, 0);
 }
 
+std::optional<Domain> DomainRepository::findByName(const std::string& domainName) {
+    // One read of the unique index on the name.
+    static const std::string sql =
+        domainViewSql("SELECT id FROM domains WHERE domain_name = $1", "");
+    const SqlRows rows = runSql(session_, sql, {domainName}, SqlResults::Binary);
+    if (rows.empty()) return std::nullopt;
+    return domainFromRow(rows, 0);
+}
+
 std::vector<DomainRepository::Listed> DomainRepository::listPage(
     const std::string& status, int limit, const std::optional<PageCursor>& after) {
     // Keyset pagination: a row comparison on (created_at, id) walks domains_newest_idx (or

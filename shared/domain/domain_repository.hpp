@@ -32,6 +32,8 @@ public:
     // The domain view: the row, its newest certificate, the live order's challenges, the
     // renewal state and the last check.
     std::optional<Domain> findById(const std::string& id);
+    // The same by the domain's name, as stored (normalised: domain_name.hpp).
+    std::optional<Domain> findByName(const std::string& domainName);
 
     // GET /domains: up to `limit` domain views in one statement, newest first, strictly after
     // the (createdAt, id) cursor when given; `status` empty means all. createdAt travels as

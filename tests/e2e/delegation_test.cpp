@@ -317,6 +317,43 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "delegation: x and *.x share one _acme-challenge name, so only one is delegated: verify of "
+    "the other names the one whose CNAME is there and warns that repointing stops its renewals") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    for (const bool wildcardFirst : {false, true}) {
+        CAPTURE(wildcardFirst);
+        const Delegated first = delegatedDomain(wildcardFirst ? "deleg-pair-wild" : "deleg-pair",
+                                                leftovers, dns, wildcardFirst);
+        const std::string base = first.domain.name;
+        const std::string firstName = wildcardFirst ? "*." + base : base;
+        const std::string secondName = wildcardFirst ? base : "*." + base;
+        const HttpResult created =
+            postJson("/domains", "{\"domain_name\": \"" + secondName + "\"}");
+        REQUIRE_MESSAGE(created.status == 201, created.body);
+        const TestDomain second{created.jsonString("id"), base,
+                                created.jsonString("verification_token")};
+        leftovers.add(second);
+        // Its own target, at the same name the first one's CNAME holds.
+        CHECK(created.json()->getObject("delegation")->getValue<std::string>("record_value") !=
+              first.target);
+
+        const HttpResult refused = postJson("/domains/" + second.id + "/verify", "");
+        INFO(refused.status << " " << refused.body);
+        CHECK(refused.status == 400);
+        CHECK(refused.jsonString("error_code") == "cname_mismatch");
+        // Before: only "... not to this domain's target ..., and no verification token was found
+        // there", whose advice (repoint the CNAME) takes the first one's delegation.
+        const std::string error = refused.jsonString("error");
+        CHECK(error.find("is the delegation target of " + firstName + " (domain " +
+                         first.domain.id + ")") != std::string::npos);
+        CHECK(error.find("stops " + firstName + "'s zero-touch renewals") != std::string::npos);
+        CHECK(domainStatus(second) == "pending");
+        CHECK(delegationStatusShown(first.domain) == "active");
+    }
+}
+
+TEST_CASE(
     "delegation: a CNAME that is gone stops the renewal before any CA order, and its return "
     "resumes it") {
     Leftovers leftovers;
