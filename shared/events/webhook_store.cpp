@@ -68,15 +68,21 @@ Poco::Int64 WebhookStore::giveUpPending(const std::string& reason, Poco::Int64 r
                                         Poco::Int64 batch) {
     // A range scan of webhook_events_pending_due_idx (006_webhooks.sql) up to now, as claim's:
     // an event past its window is due (markFailed puts its next try within the window).
+    // Only a domain's head, as claim takes it: an event held back behind an older pending one
+    // was never tried, and its window starts when it becomes head and is claimed, so its age
+    // since creation says nothing about what delivery would still do. The NOT EXISTS is one
+    // probe of webhook_events_pending_domain_idx.
     return runSql(session_,
                   "UPDATE webhook_events SET state = 'dead', last_error = $1, "
                   "next_attempt_at = now(), lease_owner = NULL, lease_expires_at = NULL "
-                  "WHERE id IN (SELECT id FROM webhook_events WHERE state = 'pending' "
-                  "AND next_attempt_at < now() "
-                  "AND coalesce(first_attempt_at, created_at) < now() - $2::bigint * "
+                  "WHERE id IN (SELECT e.id FROM webhook_events e WHERE e.state = 'pending' "
+                  "AND e.next_attempt_at < now() "
+                  "AND coalesce(e.first_attempt_at, e.created_at) < now() - $2::bigint * "
                   "interval '1 ms' "
-                  "AND (lease_expires_at IS NULL OR lease_expires_at < now()) "
-                  "ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)",
+                  "AND (e.lease_expires_at IS NULL OR e.lease_expires_at < now()) "
+                  "AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.state = 'pending' "
+                  "  AND p.domain_id = e.domain_id AND p.id < e.id) "
+                  "ORDER BY e.next_attempt_at, e.id LIMIT $3 FOR UPDATE SKIP LOCKED)",
                   {reason, retryWindowMs, batch})
         .affected();
 }

@@ -47,7 +47,9 @@ public:
     // Webhooks turned off here: up to `batch` pending events that delivery would already have
     // given up (their first attempt, or their creation when never tried, more than
     // `retryWindowMs` ago), oldest due first, made dead with `reason` as their last error, given
-    // up now (pruneFinished's clock for them). Newer ones stay for a replica with webhooks on.
+    // up now (pruneFinished's clock for them). Only a domain's head (its oldest pending event,
+    // the one claim takes): one held back behind it waits, as it would for delivery, and goes
+    // on a later call once the head is gone. Newer ones stay for a replica with webhooks on.
     // One under a running lease (a delivery under way on another replica) waits for a later
     // call: giving it up would clear the lease, so markDelivered and markFailed (which require
     // it) would record nothing and an event the receiver got would stay dead. Returns how many.

@@ -25,7 +25,8 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
     // Webhooks off here: the events pending longer than WEBHOOK_RETRY_WINDOW would wait for
     // ever (no worker tries them, the prune keeps pending ones), DnshWebhookBacklog firing
     // wherever a handler has webhooks on, and a deleted domain's name kept. Given up as dead, a
-    // batch a beat, on every beat: those delivery would already have given up. Newer ones wait
+    // batch a beat, on every beat: those delivery would already have given up (each domain's
+    // head only, so one held back behind a head still retried is kept). Newer ones wait
     // for a replica with WEBHOOK_URL set (another, or this one restarted with it): a scheduler
     // started without it by mistake gives up nothing that would still be delivered.
     const bool webhooksOff = !config.webhook.enabled();

@@ -2,7 +2,8 @@
 // real PostgreSQL on a scratch database: dns-scheduler's heartbeat, started with WEBHOOK_URL
 // empty, gives up as dead ("webhooks turned off") the events pending longer than
 // WEBHOOK_RETRY_WINDOW, more than one batch of them and on every beat, but not one under
-// another replica's running lease, and leaves newer ones for a replica with webhooks on;
+// another replica's running lease nor one held back behind its domain's head until that head is
+// gone, and leaves newer ones for a replica with webhooks on;
 // /metrics rendered with webhooks off shows no backlog
 // (DnshWebhookBacklog), with them on the real one; WEBHOOK_RETENTION deletes the dead. Started
 // with webhooks on, the heartbeat leaves pending events to its delivery workers.
@@ -25,10 +26,11 @@ using namespace dnsh::test;
 namespace {
 
 // Left pending when webhooks were turned off (WEBHOOK_RETRY_WINDOW's default, 3 days):
-// - past the window: 2,500 first tried 40 days ago (more than one beat's batch of 1,000), one
-//   never tried, held back 4 days behind its domain's head (its creation counts), and one
-//   another replica is delivering (first tried 40 days ago, its lease still running);
-// - within it: one first tried a day ago, and one never tried written now;
+// - past the window: 2,500 first tried 40 days ago (more than one beat's batch of 1,000), and
+//   one another replica is delivering (first tried 40 days ago, its lease still running);
+// - within it: one first tried a day ago, one never tried written now, and a domain's head
+//   first tried a day ago (written 5 days ago, itself held back that long) with one held back
+//   behind it, never tried and written 4 days ago: its window has not started;
 // and one delivered, which stays as it is.
 void insertLeftovers(ScratchDatabase& scratch) {
     scratch.run("INSERT INTO webhook_events (event_id, domain_id, type, payload, state, attempts, "
@@ -36,6 +38,11 @@ void insertLeftovers(ScratchDatabase& scratch) {
                 "SELECT 'evt_pending_' || i, md5(i::text), 'domain.verified', '{}', 'pending', 3, "
                 "now() - interval '40 days', now() - interval '40 days', "
                 "now() - interval '40 days', 'HTTP 500' FROM generate_series(1, 2500) i;"
+                "INSERT INTO webhook_events (event_id, domain_id, type, payload, attempts, "
+                "created_at, first_attempt_at, next_attempt_at, last_error) VALUES "
+                "('evt_held_head', md5('held'), 'domain.verified', '{}', 5, "
+                "now() - interval '5 days', now() - interval '1 day', "
+                "now() - interval '1 minute', 'HTTP 503');"
                 "INSERT INTO webhook_events (event_id, domain_id, type, payload, created_at, "
                 "next_attempt_at) VALUES ('evt_held_back_old', md5('held'), 'domain.deleted', "
                 "'{}', now() - interval '4 days', now() - interval '4 days');"
@@ -100,12 +107,22 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events p
     {
         const auto beating = startSchedulerMetrics(config, "test:1");
         // Before: pending for ever, the gauge 40 days and growing (DnshWebhookBacklog firing).
-        CHECK(waitUntil([&] { return count(scratch, kGivenUp) >= 2501; }));
+        CHECK(waitUntil([&] { return count(scratch, kGivenUp) >= 2500; }));
         std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few beats more
         // Within the window they stay pending: a scheduler with WEBHOOK_URL set (another
         // replica, or this one restarted with it) still delivers them. Before: all dead.
         CHECK(stateOf(scratch, "evt_retrying") == "pending");
         CHECK(stateOf(scratch, "evt_never_tried") == "pending");
+        CHECK(stateOf(scratch, "evt_held_head") == "pending");
+        // Held back behind that head, never tried and written 4 days ago: delivery would try it
+        // once the head is answered or given up, with its own window from then. Before: dead on
+        // the first beat, its creation counted as if it had been tried ("webhooks turned off").
+        CHECK(stateOf(scratch, "evt_held_back_old") == "pending");
+        // Its head given up by delivery (the end of its window, as markFailed does it): now the
+        // head itself, past the window by its creation, it goes on a later beat.
+        scratch.run("UPDATE webhook_events SET state = 'dead', next_attempt_at = now() "
+                    "WHERE event_id = 'evt_held_head'");
+        CHECK(waitUntil([&] { return stateOf(scratch, "evt_held_back_old") == "dead"; }));
         // Past it but under another replica's lease: pending while the lease runs, its
         // delivery's outcome still recorded by markDelivered or markFailed. Before: dead, the
         // lease cleared, and a 2xx from the receiver recorded nowhere ("lost lease").
@@ -154,7 +171,7 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events p
     };
     CHECK(prune(30LL * 24 * 3600 * 1000) == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    CHECK(prune(10) == 2504);  // the delivered one too
+    CHECK(prune(10) == 2505);  // the delivered one and the head delivery gave up too
     CHECK(count(scratch, "true") == 2);
 }
 
@@ -175,5 +192,5 @@ TEST_CASE("webhooks off: started with webhooks on, the heartbeat leaves pending 
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         std::this_thread::sleep_for(std::chrono::milliseconds(600));
     }
-    CHECK(count(scratch, "state = 'pending'") == 2504);
+    CHECK(count(scratch, "state = 'pending'") == 2505);
 }
