@@ -130,13 +130,27 @@ void renderSchedulers(std::string& out, Poco::Data::Session& session) {
     sample(out, "dnsh_scheduler_last_heartbeat_timestamp_seconds", "", last);
 }
 
+// Whether a scheduler replica alive now (a heartbeat in the last 60 s, as
+// dnsh_scheduler_replicas_alive counts) runs with WEBHOOK_URL set, so is delivering. Its own
+// flag, not recent attempts: webhook_events records only the first attempt, and in a long outage
+// of the receiver the retried heads' first attempts are hours old.
+bool schedulerDeliversWebhooks(Poco::Data::Session& session) {
+    return runSql(session,
+                  "SELECT count(*) AS delivering FROM scheduler_heartbeats WHERE webhooks_on "
+                  "AND last_seen_at > now() - interval '60 seconds'",
+                  {})
+               .integer(0, "delivering") > 0;
+}
+
 void renderWebhookOutbox(std::string& out, Poco::Data::Session& session, Webhooks webhooks) {
     double backlog = 0;
     double oldest = 0;
     // Turned off on purpose, the events left pending raise no DnshWebhookBacklog: a scheduler
     // gives them up once past WEBHOOK_RETRY_WINDOW. With webhooks on here the real backlog
-    // shows, so a scheduler started without WEBHOOK_URL by mistake is noticed.
-    if (webhooks == Webhooks::On) {
+    // shows, so a scheduler started without WEBHOOK_URL by mistake is noticed; off here but on
+    // for a live scheduler (this handler lost WEBHOOK_URL), it shows too: events are delivered
+    // and a receiver's outage must still raise DnshWebhookBacklog.
+    if (webhooks == Webhooks::On || schedulerDeliversWebhooks(session)) {
         // webhook_events_pending_due_idx covers the pending events only: the cost follows the
         // backlog, not the history of delivered events.
         const SqlRows rows = runSql(
@@ -148,10 +162,11 @@ void renderWebhookOutbox(std::string& out, Poco::Data::Session& session, Webhook
     }
     header(out, "dnsh_webhook_outbox_backlog", "gauge",
            "Webhook events written and not yet delivered (dead ones excluded; 0 while webhooks "
-           "are off).");
+           "are off here and for every live scheduler).");
     sample(out, "dnsh_webhook_outbox_backlog", "", backlog);
     header(out, "dnsh_webhook_oldest_pending_age_seconds", "gauge",
-           "Age of the oldest undelivered webhook event (0: none, or webhooks off).");
+           "Age of the oldest undelivered webhook event (0: none, or webhooks off here and for "
+           "every live scheduler).");
     sample(out, "dnsh_webhook_oldest_pending_age_seconds", "", oldest);
 }
 

@@ -21,7 +21,8 @@ enum class Webhooks { On, Off };
 
 // `caDirectories`: the directory URLs of the configured CAs (configuredCas), whose
 // dnsh_orders_total and dnsh_certificates_issued_total series are exposed at 0 before their
-// first order. `webhooks` Off: the webhook backlog gauges read 0 (README "Webhooks").
+// first order. `webhooks` Off: the webhook backlog gauges read 0 unless a live scheduler replica
+// has webhooks on (README "Webhooks").
 std::string renderMetrics(Poco::Data::Session& session,
                           const std::vector<std::string>& caDirectories, Webhooks webhooks);
 

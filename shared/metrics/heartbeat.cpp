@@ -3,6 +3,7 @@
 #include <Poco/Data/Statement.h>
 
 #include <algorithm>
+#include <string>
 
 #include "db/sql.hpp"
 #include "events/webhook_store.hpp"
@@ -32,11 +33,16 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
     const bool webhooksOff = !config.webhook.enabled();
     const Poco::Int64 retryWindowMs = config.webhook.retryWindow.count();
     Poco::Int64 givenUp = 0;  // since the last warning
-    auto beat = [replica, webhookRetentionMs, webhooksOff, retryWindowMs,
+    // webhooks_on: a /metrics handler with webhooks off shows the real backlog while a live
+    // replica delivers (exposition.cpp, renderWebhookOutbox).
+    const std::string beatSql =
+        std::string("INSERT INTO scheduler_heartbeats (replica, webhooks_on) VALUES ($1, ") +
+        (webhooksOff ? "false" : "true") +
+        ") ON CONFLICT (replica) DO UPDATE SET last_seen_at = now(), "
+        "webhooks_on = excluded.webhooks_on";
+    auto beat = [replica, beatSql, webhookRetentionMs, webhooksOff, retryWindowMs,
                  givenUp](Poco::Data::Session& session) mutable {
-        session << "INSERT INTO scheduler_heartbeats (replica) VALUES ($1) "
-                   "ON CONFLICT (replica) DO UPDATE SET last_seen_at = now()",
-            bind(replica), now;
+        session << beatSql, bind(replica), now;
         // A stopped replica's row stays a day (the last heartbeat stays visible), then goes.
         session << "DELETE FROM scheduler_heartbeats WHERE last_seen_at < now() - interval '1 day'",
             now;

@@ -5,8 +5,9 @@
 // another replica's running lease nor one held back behind its domain's head until that head is
 // gone, and leaves newer ones for a replica with webhooks on;
 // /metrics rendered with webhooks off shows no backlog
-// (DnshWebhookBacklog), with them on the real one; WEBHOOK_RETENTION deletes the dead. Started
-// with webhooks on, the heartbeat leaves pending events to its delivery workers.
+// (DnshWebhookBacklog), with them on the real one, and with them off but on for a live scheduler
+// replica the real one too; WEBHOOK_RETENTION deletes the dead. Started with webhooks on, the
+// heartbeat leaves pending events to its delivery workers and records that it delivers.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -161,6 +162,24 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events p
     INFO(on);
     CHECK(gauge(on, "dnsh_webhook_outbox_backlog") == 2);
     CHECK(gauge(on, "dnsh_webhook_oldest_pending_age_seconds") >= 24 * 3600);
+    // This scheduler's heartbeat (fresh, webhooks off) is no delivering replica: the 0 above.
+    CHECK(scratch.text("SELECT webhooks_on::text FROM scheduler_heartbeats WHERE replica = "
+                       "'test:1'") == "false");
+    // A handler that lost WEBHOOK_URL beside a live scheduler replica that has it: the events
+    // are being delivered, so a receiver's outage must still show. Before: 0 and 0, and
+    // DnshWebhookBacklog silent until events died days later.
+    scratch.run("INSERT INTO scheduler_heartbeats (replica, webhooks_on) "
+                "VALUES ('other:7:0badcafe', true)");
+    const std::string offBesideOn = scrapeOf(scratch, Webhooks::Off);
+    INFO(offBesideOn);
+    CHECK(gauge(offBesideOn, "dnsh_webhook_outbox_backlog") == 2);
+    CHECK(gauge(offBesideOn, "dnsh_webhook_oldest_pending_age_seconds") >= 24 * 3600);
+    // That replica stopped (no heartbeat for 2 minutes, not alive): 0 again.
+    scratch.run("UPDATE scheduler_heartbeats SET last_seen_at = now() - interval '2 minutes' "
+                "WHERE replica = 'other:7:0badcafe'");
+    const std::string offAfterOn = scrapeOf(scratch, Webhooks::Off);
+    INFO(offAfterOn);
+    CHECK(gauge(offAfterOn, "dnsh_webhook_outbox_backlog") == 0);
 
     // Given up now: kept WEBHOOK_RETENTION from now (the 30 days' prune leaves them), then
     // deleted like any dead event.
@@ -193,4 +212,8 @@ TEST_CASE("webhooks off: started with webhooks on, the heartbeat leaves pending 
         std::this_thread::sleep_for(std::chrono::milliseconds(600));
     }
     CHECK(count(scratch, "state = 'pending'") == 2505);
+    // Recorded with its heartbeat: a /metrics handler with webhooks off shows the real backlog
+    // while this replica is alive. Without that write it would read "false", the default.
+    CHECK(scratch.text("SELECT webhooks_on::text FROM scheduler_heartbeats WHERE replica = "
+                       "'test:1'") == "true");
 }
