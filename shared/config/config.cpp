@@ -238,10 +238,16 @@ Config loadConfig(const EnvironmentLookup& lookup, const std::string& resolvConf
         config.acmeSchedulerTimeout =
             std::min(config.acmeSchedulerTimeout, config.leaseDuration / 2);
     }
+    // At most 720h: a CA's changes to its directory are seen within a month, and a value meant
+    // as "never" cannot overflow steady_clock's nanoseconds (about 292 years) when added to now,
+    // which would make every CA request read the directory first.
     if (const auto set = setDurationVariable(lookup, "ACME_DIRECTORY_LIFETIME")) {
         if (*set < std::chrono::seconds(1))
             reject("ACME_DIRECTORY_LIFETIME", *lookup("ACME_DIRECTORY_LIFETIME"),
                    "expected at least 1s");
+        if (*set > std::chrono::hours(720))
+            reject("ACME_DIRECTORY_LIFETIME", *lookup("ACME_DIRECTORY_LIFETIME"),
+                   "expected at most 720h");
         config.acmeDirectoryLifetime = *set;
     }
     config.issueRetryBackoff =

@@ -158,7 +158,7 @@ TEST_CASE("ARI_MAX_WAIT caps the wait between renewalInfo fetches, down to a sec
     CHECK(loadConfig(lookupIn({{"ARI_MAX_WAIT", ""}})).ariMaxWait == std::chrono::hours(24));
 }
 
-TEST_CASE("ACME_DIRECTORY_LIFETIME: how long a CA's directory is kept, down to a second") {
+TEST_CASE("ACME_DIRECTORY_LIFETIME: how long a CA's directory is kept, from a second to 720h") {
     CHECK(loadConfig(lookupIn({})).acmeDirectoryLifetime == std::chrono::hours(1));
     CHECK(loadConfig(lookupIn({{"ACME_DIRECTORY_LIFETIME", ""}})).acmeDirectoryLifetime ==
           std::chrono::hours(1));
@@ -166,6 +166,8 @@ TEST_CASE("ACME_DIRECTORY_LIFETIME: how long a CA's directory is kept, down to a
           milliseconds(1'000));
     CHECK(loadConfig(lookupIn({{"ACME_DIRECTORY_LIFETIME", "10m"}})).acmeDirectoryLifetime ==
           std::chrono::minutes(10));
+    CHECK(loadConfig(lookupIn({{"ACME_DIRECTORY_LIFETIME", "720h"}})).acmeDirectoryLifetime ==
+          std::chrono::hours(720));
 }
 
 TEST_CASE("loadConfig applies overrides") {
@@ -294,6 +296,10 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         {"ARI wait zero", "ARI_MAX_WAIT", "0s"},
         {"directory lifetime below a second", "ACME_DIRECTORY_LIFETIME", "500ms"},
         {"directory lifetime not a duration", "ACME_DIRECTORY_LIFETIME", "hourly"},
+        // Meant as "never": added to steady_clock::now() it overflowed the nanoseconds, and
+        // every CA request read the directory first.
+        {"directory lifetime past 720h", "ACME_DIRECTORY_LIFETIME", "721h"},
+        {"directory lifetime meant as never", "ACME_DIRECTORY_LIFETIME", "10000000h"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
