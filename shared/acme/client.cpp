@@ -4,6 +4,7 @@
 #include <Poco/JSON/Object.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <Poco/JSON/Parser.h>
 
@@ -170,6 +171,9 @@ void Client::useAccount(EVP_PKEY* accountKey, std::string accountUrl) {
 }
 
 HttpReply Client::postAsAccount(const std::string& url, const std::string& payload) {
+    // A caller's mistake, not the CA's: nothing to sign with (useAccount cleared or never run).
+    if (accountKey_ == nullptr)
+        throw std::logic_error("acme request as an account before one is in use");
     directory();  // the nonce URL must be known
     return transport_.post(url, payload, accountKey_, accountUrl_);
 }

@@ -66,8 +66,10 @@ bool AcmeAccount::ensure() {
     try {
         reRegister();
     } catch (...) {
-        // Not in use (useAccount never ran): the next call reads the row again and registers,
-        // or takes the URL a concurrent process stored, instead of signing with no key.
+        // The next call reads the row again and registers, or takes the URL a concurrent
+        // process stored. newAccount may have put the key in the client before the URL failed
+        // to be stored: cleared with it, so no pointer to the freed key remains there.
+        client_.useAccount(nullptr, "");
         key_.reset();
         throw;
     }
