@@ -1,9 +1,40 @@
 #include "dns/dns_update.hpp"
 
+#include <cstdint>
+
 // Last: it ends with the ldns headers, whose macros break later C++ standard headers.
 #include "dns/ldns_support.hpp"
 
 namespace dnsh {
+
+namespace {
+
+// TSIG errors (RFC 8945 §4.2 and §5.2; ldns names none of them).
+constexpr std::uint16_t kTsigBadSig = 16;
+constexpr std::uint16_t kTsigBadKey = 17;
+constexpr std::uint16_t kTsigBadTime = 18;
+
+constexpr const char* kCheckKey =
+    "check DNS_UPDATE_TSIG (key name, algorithm, secret) against the primary's key";
+
+// The TSIG error of a NOTAUTH answer (its TSIG record's Error field, ldns's rdata 5) as advice,
+// "" when there is none to give.
+std::string tsigErrorHint(const ldns_pkt* answer) {
+    const ldns_rr* tsig = ldns_pkt_tsig(answer);
+    if (tsig == nullptr || ldns_rr_rd_count(tsig) < 6) return "";
+    switch (ldns_rdf2native_int16(ldns_rr_rdf(tsig, 5))) {
+        case kTsigBadTime:  // §5.2.3: signed, so ldns let it through
+            return " (TSIG BADTIME): the clocks differ by more than the TSIG fudge (300 s): "
+                   "check NTP on this host and on the primary";
+        case kTsigBadSig:
+        case kTsigBadKey:
+            return std::string(" (TSIG BADSIG or BADKEY): ") + kCheckKey;
+        default:
+            return "";
+    }
+}
+
+}  // namespace
 
 DnsUpdater::DnsUpdater(DnsName zone, DnsServer primary, TsigKey key,
                        std::chrono::milliseconds timeout)
@@ -63,14 +94,14 @@ UpdateResult DnsUpdater::send(const DnsName& name, const std::string& value, boo
     const ldns_status status = ldns_resolver_send_pkt(&rawAnswer, resolver.get(), request.get());
     LdnsPacketPtr answer(rawAnswer);
     const std::string what = std::string(add ? "adding" : "deleting") + " TXT at " + name.text();
-    // A server that cannot verify our MAC (wrong secret: BADSIG; unknown key name: BADKEY)
-    // answers NOTAUTH unsigned (RFC 8945 §5.2.2), which ldns then fails to verify and drops: the
-    // usual cause is our key or a clock, not the primary's signature.
+    // A server that cannot verify our MAC (wrong secret: BADSIG; unknown key name or algorithm:
+    // BADKEY) answers NOTAUTH unsigned (RFC 8945 §5.2.2), which ldns then fails to verify and
+    // drops: the cause is our key, not the primary's signature. (Clock skew is not: a BADTIME
+    // answer is signed, §5.2.3, and ldns checks only its MAC, so it arrives below as NOTAUTH.)
     if (status == LDNS_STATUS_CRYPTO_TSIG_BOGUS || status == LDNS_STATUS_CRYPTO_TSIG_ERR)
         return {FailureCode::DnsUpdateRefused,
                 where + " did not accept the TSIG signature " + what +
-                    ", or its answer failed TSIG verification: check DNS_UPDATE_TSIG (key name, "
-                    "algorithm, secret) against the primary's key, and both clocks"};
+                    ", or its answer failed TSIG verification: " + kCheckKey};
     if (status != LDNS_STATUS_OK || !answer)
         return {FailureCode::DnsTimeout, "no answer from " + where + " " + what + " (" +
                                    ldns_get_errorstr_by_id(status) + ")"};
@@ -80,8 +111,9 @@ UpdateResult DnsUpdater::send(const DnsName& name, const std::string& value, boo
     const std::string detail =
         where + " answered " + (rcodeText ? rcodeText : "an error") + " " + what;
     free(rcodeText);
-    if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH)
-        return {FailureCode::DnsUpdateRefused, detail};
+    if (rcode == LDNS_RCODE_NOTAUTH)
+        return {FailureCode::DnsUpdateRefused, detail + tsigErrorHint(answer.get())};
+    if (rcode == LDNS_RCODE_REFUSED) return {FailureCode::DnsUpdateRefused, detail};
     return {FailureCode::DnsServfail, detail};
 }
 
