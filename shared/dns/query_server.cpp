@@ -137,15 +137,30 @@ LdnsPacketPtr askAgainOverTcp(ldns_resolver* resolver, const ldns_rdf* address,
     return reply;
 }
 
-// A UDP answer ldns could not read because it ends before the records its header counts: what a
-// server sends that truncates at its size limit by cutting the datagram (TC set, RFC 1035
-// §4.1.1; RFC 2181 §9 only recommends dropping whole RRsets). ldns parses the reply before
-// anyone sees its TC bit and returns no packet, so this is as good as TC: ask again over TCP
-// (RFC 7766 §5), as the CA's resolver does.
-bool cutShort(ldns_status status) {
-    return status == LDNS_STATUS_WIRE_INCOMPLETE_ANSWER ||
-           status == LDNS_STATUS_WIRE_INCOMPLETE_AUTHORITY ||
-           status == LDNS_STATUS_WIRE_INCOMPLETE_ADDITIONAL;
+// A UDP answer ldns could not read: what a server sends that truncates at its size limit by
+// cutting the datagram (TC set, RFC 1035 §4.1.1; RFC 2181 §9 only recommends dropping whole
+// RRsets). ldns parses the reply before anyone sees its TC bit and returns no packet, so this is
+// as good as TC: ask again over TCP (RFC 7766 §5), as the CA's resolver does. Where the cut
+// lands decides the status (wire2host.c): in fixed fields, RDATA or a compression pointer,
+// WIRE_INCOMPLETE_*; inside an uncompressed owner name, LABEL_OVERFLOW (the label runs past the
+// end) or DOMAINNAME_OVERFLOW. Any other unreadable datagram is asked again too: it costs one TCP
+// try within the same deadline.
+bool unreadable(ldns_status status) {
+    switch (status) {
+        case LDNS_STATUS_WIRE_INCOMPLETE_HEADER:
+        case LDNS_STATUS_WIRE_INCOMPLETE_QUESTION:
+        case LDNS_STATUS_WIRE_INCOMPLETE_ANSWER:
+        case LDNS_STATUS_WIRE_INCOMPLETE_AUTHORITY:
+        case LDNS_STATUS_WIRE_INCOMPLETE_ADDITIONAL:
+        case LDNS_STATUS_PACKET_OVERFLOW:
+        case LDNS_STATUS_LABEL_OVERFLOW:
+        case LDNS_STATUS_DOMAINNAME_OVERFLOW:
+        case LDNS_STATUS_INVALID_POINTER:
+        case LDNS_STATUS_WIRE_RDATA_ERR:
+            return true;
+        default:
+            return false;
+    }
 }
 
 }  // namespace
@@ -189,7 +204,7 @@ DnsResponse queryServer(const DnsServer* server, const DnsName& name, RecordType
         return {LookupOutcome::Unreachable, {}, {}, "could not send to " + label + " (" +
                                                         ldns_get_errorstr_by_id(status) + ")"};
     const bool truncated = status == LDNS_STATUS_OK && packet && ldns_pkt_tc(packet.get());
-    if (truncated || cutShort(status)) {
+    if (truncated || unreadable(status)) {
         // Connecting, sending and reading the whole answer end by one time: what is left of the
         // deadline or a full timeout, whichever is shorter. (ldns's TCP reader waits its timeout
         // for every read: a server announcing 65535 bytes and sending one every few seconds

@@ -89,3 +89,39 @@ TEST_CASE("DNS: a UDP answer cut short with TC set is asked again over TCP, wher
     CHECK(check.zone == zone);
     CHECK(asSet(check.seen) == asSet(values));
 }
+
+TEST_CASE("DNS: a UDP answer cut inside an uncompressed owner name is asked again over TCP, "
+          "where its values are found") {
+    const std::string zone = requireEnv("DNSH_TEST_PLAYED_ZONE");
+    const std::string address = requireEnv("DNSH_TEST_PLAYED_NS_ADDRESS");
+    const std::vector<std::string> values = threeValues();
+    // A name long enough that the played server's cut (half of the last record, from its end)
+    // lands inside the record's owner name: ldns then says LDNS_STATUS_LABEL_OVERFLOW (the last
+    // label runs past the datagram's end, wire2host.c), not WIRE_INCOMPLETE_ANSWER.
+    const std::string name = "_acme-challenge." + dnsh::randomHex(20) + ".cut" +
+                             dnsh::randomHex(6) + "." + zone;
+    const std::size_t ownerWire = name.size() + 2;  // length bytes and the root label
+    const std::size_t record = ownerWire + 10 + 1 + 60;  // fixed fields, one 60-byte string
+    REQUIRE(record - (record + 1) / 2 < ownerWire);      // what is left of it ends in the owner
+    FakeNameservers played({address}, servingTxt(values), FakeNameservers::Transport::CutShort);
+
+    const dnsh::DnsServer server{address, 53};
+    const dnsh::DnsResponse direct =
+        dnsh::queryServer(&server, dnsh::DnsName(name), dnsh::RecordType::Txt, false, 2s,
+                          std::chrono::steady_clock::now() + 4s);
+    CAPTURE(direct.detail);
+    // Before: "timeout", "no answer from <address>:53 (Label length overflow)".
+    CHECK(std::string(dnsh::toString(direct.outcome)) == "found");
+    CHECK(asSet(dnsh::recordData(direct.answer, dnsh::RecordType::Txt, dnsh::DnsName(name))) ==
+          asSet(values));
+    CHECK(played.queries() == 2);  // the UDP question and the TCP connection
+
+    // The authoritative precheck (before: dns_timeout).
+    const dnsh::DnsResolver unbound(dnsh::parseResolverList(requireEnv("DNSH_TEST_UNBOUND")), 2s);
+    const dnsh::TxtCheck check = dnsh::checkTxtAuthoritative(
+        unbound, name, values,
+        {std::chrono::steady_clock::now() + 10s, dnsh::parseNetworkList("127.0.0.0/8")});
+    CAPTURE(check.description);
+    CHECK(dnsh::resultName(check.failure) == "found");
+    CHECK(asSet(check.seen) == asSet(values));
+}
