@@ -45,6 +45,7 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
               "(extract(epoch FROM now() - o.step_started_at) * 1000)::bigint AS step_age_ms, "
               "coalesce(o.expires_at < now(), false) AS expired, "
               "o.expires_at IS NOT NULL AS has_expiry, o.delegated, o.dns_poll, "
+              "o.step_clock_restarted, "
               "d.delegation_status, d.verification_token, d.profile AS domain_profile, "
               "oa.directory_url AS ca_directory, ca.directory_url AS replaces_ca_directory "
               "FROM acme_orders o JOIN domains d ON d.id = o.domain_id "
@@ -79,6 +80,7 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
     order.hasExpiry = rows.boolean(0, "has_expiry");
     order.delegated = rows.boolean(0, "delegated");
     order.dnsPoll = rows.boolean(0, "dns_poll");
+    order.stepClockRestarted = rows.boolean(0, "step_clock_restarted");
     order.delegationStatus = text("delegation_status");
     order.verificationToken = text("verification_token");
     order.domainProfile = optionalText("domain_profile");
@@ -148,10 +150,19 @@ void OrderStore::recordPlaced(const std::string& orderId, const std::string& own
 
 void OrderStore::setStep(const std::string& orderId, const std::string& owner, OrderStep step) {
     const std::string name(toString(step));
+    // `step` on the right is the row's old step: a new step's clock may be restarted once again.
     runGuarded(session_, orderId,
-               "UPDATE acme_orders SET step = $3, step_started_at = now(), updated_at = now() "
+               "UPDATE acme_orders SET step = $3, step_started_at = now(), updated_at = now(), "
+               "step_clock_restarted = step_clock_restarted AND step = $3 "
                "WHERE id = $1 AND lease_owner = $2",
                {orderId, owner, name});
+}
+
+void OrderStore::restartStepClock(const std::string& orderId, const std::string& owner) {
+    runGuarded(session_, orderId,
+               "UPDATE acme_orders SET step_started_at = now(), step_clock_restarted = true, "
+               "updated_at = now() WHERE id = $1 AND lease_owner = $2",
+               {orderId, owner});
 }
 
 void OrderStore::markPublished(const std::string& orderId, const std::string& owner,

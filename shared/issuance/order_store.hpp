@@ -102,6 +102,8 @@ struct StoredOrder {
     // Its last turn ended as a DNS poll (the values not visible yet), not in a backoff after an
     // error: await_dns then knows the customer, not the CA, took the time since.
     bool dnsPoll = false;
+    // await_dns already restarted this step's clock for the CA's part (at most once per step).
+    bool stepClockRestarted = false;
     bool expired = false;       // past the expiry the CA gave it (database clock)
     bool hasExpiry = false;     // the CA gave it one (RFC 8555 §7.1.3; some CAs may not)
     bool delegated = false;
@@ -236,7 +238,11 @@ public:
     // place_order done: the CA's order and its challenges; the step is placed.step().
     void recordPlaced(const std::string& orderId, const std::string& owner,
                       const PlacedOrder& placed);
+    // Moves the order to `step` (or keeps it there) with the step's clock started now; a step
+    // other than the order's clears step_clock_restarted.
     void setStep(const std::string& orderId, const std::string& owner, OrderStep step);
+    // The current step's clock started now, and marked so (StoredOrder::stepClockRestarted).
+    void restartStepClock(const std::string& orderId, const std::string& owner);
     // Delegated orders: the value of `authorizationUrl`'s challenge is now at `name`.
     void markPublished(const std::string& orderId, const std::string& owner,
                        const std::string& authorizationUrl, const std::string& name);

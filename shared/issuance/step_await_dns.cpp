@@ -146,9 +146,12 @@ StepResult awaitDnsStep(StepContext& context) {
     if (next) return pollDnsAgain(*next);
     // A renewal may wait days for its customer's DNS; that wait is not the CA's. When the values
     // are seen after such a wait (the last turn was a DNS poll), POLL_TIMEOUT starts again for
-    // the CA's part. Not after a CA error's backoff: a CA that stays down still fails. Not by
-    // the order's attempts either: an error in an earlier step (place_order) counts there too.
-    if (order.dnsPoll && order.stepAgeMs >= config.pollTimeout.count())
+    // the CA's part, once per step: a CA that stays down still fails at POLL_TIMEOUT, even when a
+    // look that timed out (lookAgainAfterTimeout, a DNS poll too) or values that dropped out of
+    // view come between its errors. Not by the order's attempts: an error in an earlier step
+    // (place_order) counts there too.
+    if (order.dnsPoll && !order.stepClockRestarted &&
+        order.stepAgeMs >= config.pollTimeout.count())
         context.restartStepClock();
     return answerChallenges(context);
 }

@@ -61,10 +61,11 @@ void StepContext::moveTo(OrderStep step) {
 
 void StepContext::restartStepClock() {
     write([&](OrderStore& orders) {
-        orders.setStep(order_.id, owner_, order_.step);
+        orders.restartStepClock(order_.id, owner_);
         return true;
     });
     order_.stepAgeMs = 0;
+    order_.stepClockRestarted = true;
 }
 
 void StepContext::recordPlaced(const PlacedOrder& placed) {

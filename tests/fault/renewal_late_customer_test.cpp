@@ -87,3 +87,58 @@ TEST_CASE("renewal: a placement retried once and values published after POLL_TIM
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "active");
     CHECK(answering->terminate() == 0);
 }
+
+TEST_CASE("renewal: POLL_TIMEOUT starts again for the CA's part once per step: a CA error past "
+          "it after a second customer's wait fails the renewal") {
+    Leftovers leftovers;
+    const TempDir scratch;
+    const std::string errorsLeft = scratch.path() + "/authorization-errors-left";
+    scratch.write("authorization-errors-left", "0");
+    StalledCa ca({"--stall", "none", "--authorization-error", "503",
+                  "--authorization-errors-left", errorsLeft});
+    INFO(describe(ca.process()));
+    const Env env{{"ACME_DIRECTORY", ca.directory()},
+                  {"POLL_INTERVAL", "100ms"},
+                  {"POLL_TIMEOUT", "3s"}};
+    const TestDomain domain = verifiedDomain("renew-restart-once", leftovers);
+    {
+        const auto issuing = startIssuance(domain, env);
+        requireAllActive({domain}, 60s);
+        CHECK(issuing->terminate() == 0);
+    }
+    execute("UPDATE certificates SET renew_at = now() WHERE superseded_at IS NULL AND "
+            "domain_id = " + quoted(domain.id));
+    const std::string renewal =
+        " FROM acme_orders WHERE kind = 'renewal' AND domain_id = " + quoted(domain.id);
+    {
+        const auto placing = startScheduler(env);
+        REQUIRE_MESSAGE(waitFor(30s,
+                                [&] {
+                                    return count("SELECT count(*)" + renewal +
+                                                 " AND status = 'pending' AND step = "
+                                                 "'await_dns'") == 1;
+                                }),
+                        statusSummary({domain}) << "\n" << describe(*placing));
+        CHECK(placing->terminate() == 0);
+    }
+    const std::string orderId = scalar("SELECT id" + renewal);
+    const std::string order = " FROM acme_orders WHERE id = " + quoted(orderId);
+    // Where the review's case stands after the first restart: the clock was restarted once in
+    // this step, the CA failed, then a look at the customer's nameservers timed out (a DNS poll:
+    // dns_poll true) and the restarted clock passed POLL_TIMEOUT meanwhile.
+    execute("UPDATE acme_orders SET step_clock_restarted = true, dns_poll = true, "
+            "step_started_at = now() - interval '4 seconds', next_attempt_at = now() "
+            "WHERE id = " + quoted(orderId));
+    publish(domain, scalar("SELECT txt_value FROM acme_challenges WHERE order_id = " +
+                           quoted(orderId)));
+    scratch.write("authorization-errors-left", "1");
+    const auto answering = startScheduler(env);
+    const bool settled = waitFor(40s, [&] { return scalar("SELECT status" + order) != "pending"; });
+    INFO(statusSummary({domain}) << "\n" << describe(*answering));
+    REQUIRE(settled);
+    // The CA's error past POLL_TIMEOUT fails the order. Before, the clock restarted again on
+    // every such DNS poll: the 503 was retried and the renewal went through ("valid").
+    CHECK(scalar("SELECT status" + order) == "invalid");
+    CHECK(count("SELECT count(*) FROM certificates WHERE domain_id = " + quoted(domain.id)) == 1);
+    CHECK(answering->terminate() == 0);
+}
