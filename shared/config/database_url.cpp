@@ -101,13 +101,14 @@ void checkDatabaseUrl(const std::string& databaseUrl) {
     }
     if (intact) return;
     // Named by its keyword only: the value may be the password. What lighttpd passes on to the
-    // handlers (lighttpd.conf's var.handler_env) besides: PGOPTIONS and PGPASSFILE; any other
-    // parameter goes in a libpq service file.
+    // handlers (lighttpd.conf's var.handler_env) besides: PGOPTIONS, PGPASSFILE; any other
+    // parameter goes in a libpq service file, named by PGSERVICEFILE (the service user's home is
+    // /nonexistent, so no ~/.pg_service.conf).
     const std::string& keyword = spaced.front();
     const std::string instead =
         keyword == "options"    ? "PGOPTIONS in the environment instead"
         : keyword == "password" ? "a passfile instead (PGPASSFILE)"
-                                : "a libpq service file instead (pg_service.conf, service=)";
+                                : "a libpq service file instead (service=, PGSERVICEFILE)";
     throw ConfigError("invalid DATABASE_URL: the value of " + keyword +
                       " holds a space, which the PostgreSQL connector (Poco 1.11) splits apart "
                       "among this URL's other parameters, so libpq would not read it; use " +

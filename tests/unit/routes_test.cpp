@@ -91,7 +91,8 @@ std::set<std::string> lighttpdList(const std::string& conf, const std::string& n
 
 }  // namespace
 
-TEST_CASE("routes: the KEK only for handlers that open keys, WEBHOOK_SECRET for none") {
+TEST_CASE("routes: the KEK only for handlers that open keys, WEBHOOK_SECRET for none, the libpq "
+          "variables for all") {
     const std::string conf = lighttpdConf();
     // handler -> the variable list lighttpd copies into its environment
     std::map<std::string, std::set<std::string>> environments;
@@ -108,6 +109,15 @@ TEST_CASE("routes: the KEK only for handlers that open keys, WEBHOOK_SECRET for 
         CHECK(environment.count("WEBHOOK_SECRET") == 0);
         CHECK(environment.count("WEBHOOK_URL") == 1);  // whether to write outbox events
         CHECK(environment.count("DNS_UPDATE_TSIG") == 0);
+        // libpq's variables the env file may set, as the scheduler and dnsh-admin see them: a
+        // handler without PGSERVICEFILE cannot connect to a DATABASE_URL of service=<name>.
+        for (const char* libpq :
+             {"PGCONNECT_TIMEOUT", "PGOPTIONS", "PGPASSFILE", "PGSERVICEFILE", "PGSERVICE",
+              "PGSYSCONFDIR", "PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGSSLCRL"}) {
+            CAPTURE(libpq);
+            CHECK(environment.count(libpq) == 1);
+        }
+        CHECK(environment.count("PGPASSWORD") == 0);  // a secret: a passfile instead
     }
 }
 
