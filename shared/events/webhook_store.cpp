@@ -1,5 +1,7 @@
 #include "events/webhook_store.hpp"
 
+#include <string>
+
 #include "db/sql.hpp"
 
 namespace dnsh {
@@ -52,6 +54,22 @@ std::string WebhookStore::markFailed(const ClaimedEvent& event, const std::strin
 // the predicate must stay as written there), oldest first. A dead event's next_attempt_at is the
 // end of its retry window, where its last try was due (markFailed): about when it was given up.
 // SKIP LOCKED: two replicas' prunes never wait on each other.
+namespace {
+
+// A scheduler's heartbeat (heartbeat.cpp) says whether it has WEBHOOK_URL set; alive is a beat
+// in the last 60 s, as dnsh_scheduler_replicas_alive counts it.
+constexpr const char* kLiveReplicaDeliversSql =
+    "EXISTS (SELECT 1 FROM scheduler_heartbeats h WHERE h.webhooks_on "
+    "AND h.last_seen_at > now() - interval '60 seconds')";
+
+}  // namespace
+
+bool WebhookStore::liveReplicaDelivers() {
+    return runSql(session_, std::string("SELECT ") + kLiveReplicaDeliversSql + " AS delivering",
+                  {})
+        .boolean(0, "delivering");
+}
+
 const char* const WebhookStore::kPruneFinishedSql =
     "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events "
     "WHERE state IN ('delivered', 'dead') "
@@ -82,6 +100,7 @@ Poco::Int64 WebhookStore::giveUpPending(const std::string& reason, Poco::Int64 r
                   "AND (e.lease_expires_at IS NULL OR e.lease_expires_at < now()) "
                   "AND NOT EXISTS (SELECT 1 FROM webhook_events p WHERE p.state = 'pending' "
                   "  AND p.domain_id = e.domain_id AND p.id < e.id) "
+                  "AND NOT " + std::string(kLiveReplicaDeliversSql) + " "
                   "ORDER BY e.next_attempt_at, e.id LIMIT $3 FOR UPDATE SKIP LOCKED)",
                   {reason, retryWindowMs, batch})
         .affected();

@@ -52,9 +52,15 @@ public:
     // on a later call once the head is gone. Newer ones stay for a replica with webhooks on.
     // One under a running lease (a delivery under way on another replica) waits for a later
     // call: giving it up would clear the lease, so markDelivered and markFailed (which require
-    // it) would record nothing and an event the receiver got would stay dead. Returns how many.
+    // it) would record nothing and an event the receiver got would stay dead. Nothing at all
+    // while a live scheduler replica has webhooks on (liveReplicaDelivers): it delivers them, and
+    // an event whose head it gives up next is its to claim. Returns how many.
     Poco::Int64 giveUpPending(const std::string& reason, Poco::Int64 retryWindowMs,
                               Poco::Int64 batch);
+
+    // Whether a scheduler replica alive now (a heartbeat in the last 60 s, as
+    // dnsh_scheduler_replicas_alive counts) runs with WEBHOOK_URL set, so is delivering.
+    bool liveReplicaDelivers();
 
 private:
     Poco::Data::Session& session_;

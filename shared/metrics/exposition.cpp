@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "db/sql.hpp"
+#include "events/webhook_store.hpp"
 #include "issuance/order_budget.hpp"
 #include "metrics/counter_store.hpp"
 #include "metrics/exposition_lines.hpp"
@@ -130,18 +131,6 @@ void renderSchedulers(std::string& out, Poco::Data::Session& session) {
     sample(out, "dnsh_scheduler_last_heartbeat_timestamp_seconds", "", last);
 }
 
-// Whether a scheduler replica alive now (a heartbeat in the last 60 s, as
-// dnsh_scheduler_replicas_alive counts) runs with WEBHOOK_URL set, so is delivering. Its own
-// flag, not recent attempts: webhook_events records only the first attempt, and in a long outage
-// of the receiver the retried heads' first attempts are hours old.
-bool schedulerDeliversWebhooks(Poco::Data::Session& session) {
-    return runSql(session,
-                  "SELECT count(*) AS delivering FROM scheduler_heartbeats WHERE webhooks_on "
-                  "AND last_seen_at > now() - interval '60 seconds'",
-                  {})
-               .integer(0, "delivering") > 0;
-}
-
 void renderWebhookOutbox(std::string& out, Poco::Data::Session& session, Webhooks webhooks) {
     double backlog = 0;
     double oldest = 0;
@@ -150,7 +139,9 @@ void renderWebhookOutbox(std::string& out, Poco::Data::Session& session, Webhook
     // shows, so a scheduler started without WEBHOOK_URL by mistake is noticed; off here but on
     // for a live scheduler (this handler lost WEBHOOK_URL), it shows too: events are delivered
     // and a receiver's outage must still raise DnshWebhookBacklog.
-    if (webhooks == Webhooks::On || schedulerDeliversWebhooks(session)) {
+    // A replica's own flag, not recent attempts: webhook_events records only the first attempt,
+    // and in a long outage of the receiver the retried heads' first attempts are hours old.
+    if (webhooks == Webhooks::On || WebhookStore(session).liveReplicaDelivers()) {
         // webhook_events_pending_due_idx covers the pending events only: the cost follows the
         // backlog, not the history of delivered events.
         const SqlRows rows = runSql(

@@ -141,9 +141,24 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events p
                     "md5('later'), 'domain.verified', '{}', 9, now() - interval '4 days', "
                     "now() - interval '4 days', now() - interval '1 day')");
         CHECK(waitUntil([&] { return stateOf(scratch, "evt_later") == "dead"; }));
+        // Another replica alive with webhooks on delivers: this one gives up nothing meanwhile,
+        // not even an event past its window (that replica may be claiming it). Before: dead on
+        // the next beat, whatever the other replica was doing.
+        scratch.run("INSERT INTO scheduler_heartbeats (replica, webhooks_on) "
+                    "VALUES ('other:8:5eedfeed', true)");
+        scratch.run("INSERT INTO webhook_events (event_id, domain_id, type, payload, attempts, "
+                    "created_at, first_attempt_at, next_attempt_at) VALUES ('evt_beside_on', "
+                    "md5('beside'), 'domain.verified', '{}', 9, now() - interval '4 days', "
+                    "now() - interval '4 days', now() - interval '1 day')");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // five beats
+        CHECK(stateOf(scratch, "evt_beside_on") == "pending");
+        // That replica gone (no heartbeat for 2 minutes): given up on a later beat.
+        scratch.run("UPDATE scheduler_heartbeats SET last_seen_at = now() - interval '2 minutes' "
+                    "WHERE replica = 'other:8:5eedfeed'");
+        CHECK(waitUntil([&] { return stateOf(scratch, "evt_beside_on") == "dead"; }));
     }
     CHECK(count(scratch, kGivenUp + " AND lease_owner IS NULL AND lease_expires_at IS NULL") ==
-          2503);
+          2504);
     CHECK(count(scratch, "state = 'pending'") == 2);
     // Attempts are kept as they were: only the state and its reason change.
     CHECK(scratch.text("SELECT attempts FROM webhook_events WHERE event_id = 'evt_pending_1'") ==
@@ -190,7 +205,7 @@ TEST_CASE("webhooks off: dns-scheduler's heartbeat gives up as dead the events p
     };
     CHECK(prune(30LL * 24 * 3600 * 1000) == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    CHECK(prune(10) == 2505);  // the delivered one and the head delivery gave up too
+    CHECK(prune(10) == 2506);  // the delivered one and the head delivery gave up too
     CHECK(count(scratch, "true") == 2);
 }
 
