@@ -80,9 +80,8 @@ TEST_CASE("resolver without DNS_RESOLVER: two dead resolv.conf nameservers, a 1 
     CAPTURE(cut.detail);
     CAPTURE(seconds);
     CHECK(std::string(dnsh::toString(cut.outcome)) == "timeout");
-    // Before: about 2 s (DNS_TIMEOUT at each server), both asked. The bound is loose (a loaded
-    // machine); the count below is the exact check.
-    CHECK(seconds < 1.9);
+    // Before: about 2 s (DNS_TIMEOUT at each server), both asked. The time is shown, not
+    // asserted (a loaded machine); that the second server is never asked is the check.
     CHECK(silent.queries() == 1);
     // The server asked is named (before: "system resolver").
     const std::set<std::string> asked = silent.addressesQueried();
