@@ -117,6 +117,7 @@ HttpsDeadlineSession& Transport::sessionFor(const std::string& scheme,
 
 HttpReply Transport::send(const std::string& method, const std::string& url,
                           const std::string& body, bool replayable) {
+    if (beforeEachRequest_) beforeEachRequest_(timeout_);
     const Poco::URI uri = caUri(url);
     auto& session = sessionFor(uri.getScheme(), uri.getHost(), uri.getPort());
     Poco::Net::HTTPRequest request(method, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);

@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "acme/deadline_session.hpp"
@@ -55,6 +57,14 @@ public:
 
     void setNewNonceUrl(const std::string& url) { newNonceUrl_ = url; }
 
+    // Runs before each request is sent, given the request's whole budget (`timeout`): one call
+    // may send several requests (a fresh nonce, badNonce retries, the directory read again),
+    // each allowed that long, and a scheduler keeps its lease for the one about to start.
+    // An exception it throws ends the call before the request is sent. Empty: nothing runs.
+    using BeforeRequest = std::function<void(std::chrono::milliseconds budget)>;
+    void setBeforeEachRequest(BeforeRequest hook) { beforeEachRequest_ = std::move(hook); }
+    const BeforeRequest& beforeEachRequest() const { return beforeEachRequest_; }
+
     // HTTP requests sent to the CA so far (newNonce, retries and reconnects included).
     std::uint64_t requestCount() const { return requestCount_; }
 
@@ -74,6 +84,7 @@ private:
     std::deque<std::string> nonces_;
     std::string newNonceUrl_;
     std::uint64_t requestCount_ = 0;
+    BeforeRequest beforeEachRequest_;
 };
 
 }  // namespace dnsh::acme

@@ -157,6 +157,13 @@ public:
     void deactivateAuthorizations(const std::vector<std::string>& urls, const LogFields& fields);
 
     acme::Client& client() { return client_; }
+    // What runs before each request to this CA (acme::Transport::setBeforeEachRequest).
+    void setBeforeEachRequest(acme::Transport::BeforeRequest hook) {
+        transport_.setBeforeEachRequest(std::move(hook));
+    }
+    const acme::Transport::BeforeRequest& beforeEachRequest() const {
+        return transport_.beforeEachRequest();
+    }
     // Requests sent so far (for the timing fields of a log line).
     std::uint64_t requestCount() const { return transport_.requestCount(); }
 

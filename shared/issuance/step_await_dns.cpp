@@ -58,7 +58,7 @@ TxtCheck checkValues(StepContext& context) {
     // The customer's nameservers are asked within a deadline well inside the lease (extended
     // first when less than twice the deadline is left of it), so the order stays ours meanwhile.
     const milliseconds budget = precheckBudget(config.leaseDuration);
-    if (std::chrono::steady_clock::now() + 2 * budget > context.leaseUntil()) context.keepLease();
+    context.keepLeaseFor(budget);
     const PrecheckLimits limits{std::chrono::steady_clock::now() + budget, config.precheckAllow};
     TxtCheck check;
     for (const auto& name : names) {

@@ -34,6 +34,18 @@ void StepContext::keepLease() {
     leaseUntil_ = now + config().leaseDuration;
 }
 
+void StepContext::keepLeaseFor(std::chrono::milliseconds budget) {
+    if (std::chrono::steady_clock::now() + 2 * budget > leaseUntil_) keepLease();
+}
+
+LeaseKeptPerRequest::LeaseKeptPerRequest(StepContext& context, AcmeAccount& account)
+    : account_(account), previous_(account.beforeEachRequest()) {
+    account.setBeforeEachRequest(
+        [&context](std::chrono::milliseconds budget) { context.keepLeaseFor(budget); });
+}
+
+LeaseKeptPerRequest::~LeaseKeptPerRequest() { account_.setBeforeEachRequest(previous_); }
+
 const Pkey& StepContext::certificateKey() {
     if (certificateKey_) return certificateKey_;
     if (!order_.certKeyCiphertext) {

@@ -32,6 +32,26 @@ struct EngineParts {
 // The order's identity for log lines: domain_id, order_id, kind.
 LogFields orderFields(const StoredOrder& order);
 
+class StepContext;
+
+// While it lives, each request to `account`'s CA starts with the lease kept for that request's
+// whole budget (StepContext::keepLeaseFor). One CA call may send several requests, each allowed
+// the whole ACME_SCHEDULER_TIMEOUT: a fresh nonce, badNonce retries (RFC 8555 §6.5), the
+// directory read again. Extending only before the call let a slow chain of them outlast the
+// lease, and a second replica claim the order and send the same finalize. The hook before it
+// is put back at the end.
+class LeaseKeptPerRequest {
+public:
+    LeaseKeptPerRequest(StepContext& context, AcmeAccount& account);
+    ~LeaseKeptPerRequest();
+    LeaseKeptPerRequest(const LeaseKeptPerRequest&) = delete;
+    LeaseKeptPerRequest& operator=(const LeaseKeptPerRequest&) = delete;
+
+private:
+    AcmeAccount& account_;
+    acme::Transport::BeforeRequest previous_;
+};
+
 class StepContext {
 public:
     // Loads the order `owner` claimed at `claimedAt` (LeaseLost when it is not ours).
@@ -42,18 +62,22 @@ public:
     const Config& config() const { return parts_.config; }
     StoredOrder& order() { return order_; }
     const std::string& owner() const { return owner_; }
-    // Until when the lease is surely ours (this process's clock, from the claim or the last
-    // extension).
-    std::chrono::steady_clock::time_point leaseUntil() const { return leaseUntil_; }
 
     // Extends the lease (LeaseLost when it is gone), so a step that chains several slow CA
     // calls or DNS lookups never outlives it unnoticed. One UPDATE by the order's id.
     void keepLease();
-    // A CA call made while holding the lease: the lease is extended first.
+    // Extends the lease when less than twice `budget` is left of it: something that may take
+    // `budget` (a CA request, a DNS precheck) ends with the lease still ours, and so does the
+    // write after it.
+    void keepLeaseFor(std::chrono::milliseconds budget);
+    // A CA call made while holding the lease: the lease is extended first, and again before any
+    // of the call's requests that could outlast it (LeaseKeptPerRequest).
     template <typename Call>
     auto ca(Call&& call) -> decltype(call()) {
         keepLease();
-        return account().call(std::forward<Call>(call));
+        AcmeAccount& at = account();
+        const LeaseKeptPerRequest kept(*this, at);
+        return at.call(std::forward<Call>(call));
     }
     acme::Client& client() { return account().client(); }
     // Our account at the CA the order was placed with (its first CA before it is placed).
@@ -94,6 +118,8 @@ private:
 
     EngineParts& parts_;
     std::string owner_;
+    // Until when the lease is surely ours (this process's clock, from the claim or the last
+    // extension).
     std::chrono::steady_clock::time_point leaseUntil_;
     StoredOrder order_;
     Pkey certificateKey_;

@@ -100,6 +100,7 @@ PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
                                 const CaaCheck& caa, const SpendBudgetToken& spendToken) {
     const StoredOrder& order = context.order();
     auto keepLease = [&] { context.keepLease(); };
+    const LeaseKeptPerRequest kept(context, account);
     const OrderProfile profile = orderProfile(order.domainProfile, account.ca());
     if (replaces.empty())
         return account.placeOrder(order.domainName, "", profile, keepLease, persist.question(),
@@ -130,6 +131,7 @@ std::string replacesAt(StepContext& context, AcmeAccount& account) {
          order.replacesCaDirectory != account.ca().directoryUrl))
         return "";
     context.keepLease();
+    const LeaseKeptPerRequest kept(context, account);
     return account.call([&] { return ariReplaces(context.parts().database, account.client(), order); })
         .value_or("");
 }

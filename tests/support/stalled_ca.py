@@ -28,7 +28,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
                 [--processing-polls N] [--no-profiles] [--user-action-required]
                 [--authorization-error STATUS [--authorization-errors-left FILE]]
-                [--order-never-ready] [--lose-finalize-answer]
+                [--order-never-ready] [--lose-finalize-answer] [--slow-finalize S]
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
                 [--long-strings] [--bad-answer WHAT]
@@ -55,6 +55,10 @@ With --lose-finalize-answer finalize is acted on (the CSR signed, the order "pro
 then valid as above) and its connection closed without an answer, printed as "LOST PATH
 t=<seconds>" after its "POST PATH" line: a finalize the CA took whose answer was lost
 (tests/fault/ca_issuing_test.cpp).
+
+With --slow-finalize S every finalize is answered S seconds after it came, the first with a
+badNonce problem (RFC 8555 §6.5; printed as "BADNONCE PATH t=<seconds>"): one call of the
+client's that sends two requests, each taking S (tests/fault/lease_per_request_test.cpp).
 
 With --authorization-error STATUS newOrder still creates the order (201), but reading its
 authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem. With

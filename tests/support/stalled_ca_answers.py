@@ -17,6 +17,7 @@ from stalled_ca_certs import sign_csr
 from stalled_ca_server import StandInHandler
 
 BASE = ""  # https://127.0.0.1:<port>, once bound
+SLOW_FINALIZE_ANSWERED = []  # --slow-finalize: the finalize requests answered so far
 
 
 def listening_on(port):
@@ -116,6 +117,9 @@ class AcmeHandler(StandInHandler):
                 authorization_error_due(json.loads(body).get("payload", "") == ""):
             self.fail_authorization(body)
             return
+        if ARGS.slow_finalize and self.path.startswith("/finalize/") and \
+                self.slow_finalize():
+            return
         if ARGS.stall == "none" and self.play_order(body):
             return
         if self.path == "/account" and ARGS.bind_once:
@@ -212,6 +216,21 @@ class AcmeHandler(StandInHandler):
         self.log_request_line("DEACTIVATED")
         self.answer(200, {"status": "deactivated", "expires": "2099-01-01T00:00:00Z",
                           "identifier": {"type": "dns", "value": "stand-in"}, "challenges": []})
+
+    def slow_finalize(self):
+        """--slow-finalize: waits S seconds (outside LOCK); True when this finalize was answered
+        badNonce (the first one)."""
+        time.sleep(ARGS.slow_finalize)
+        with LOCK:
+            first = not SLOW_FINALIZE_ANSWERED
+            SLOW_FINALIZE_ANSWERED.append(self.path)
+        if not first:
+            return False
+        self.log_request_line("BADNONCE")
+        self.answer(400, {"type": "urn:ietf:params:acme:error:badNonce",
+                          "detail": "JWS has an invalid anti-replay nonce"},
+                    content_type="application/problem+json")
+        return True
 
     def play_order(self, body):
         """--stall none: the order's resources after newOrder; False for the others."""

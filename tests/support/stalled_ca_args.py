@@ -71,6 +71,9 @@ def parse_args():
     parser.add_argument("--lose-finalize-answer", action="store_true",
                         help="--stall none: finalize is acted on (the certificate issued) and "
                              "its connection closed unanswered")
+    parser.add_argument("--slow-finalize", metavar="SECONDS", type=float, default=0,
+                        help="--stall none: every finalize answered SECONDS late, the first "
+                             "with badNonce")
     parser.add_argument("--authorization-error", type=int, default=0,
                         help="the status reading an authorization answers (0: none)")
     parser.add_argument("--authorization-errors-left", metavar="FILE",

@@ -1,0 +1,42 @@
+// A scheduler's lease across one CA call of several requests (README "Several replicas"),
+// against the stand-in CA tests/support/stalled_ca.py --slow-finalize: each request may take the
+// whole ACME_SCHEDULER_TIMEOUT, so the lease is kept before each request, not only before the
+// call. Extended only before the call, a finalize answered badNonce and sent again outlasted a
+// short SCHEDULER_LEASE: another replica could claim the order meanwhile and finalize it too.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include "fault/stand_in_issuance.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/scheduler_process.hpp"
+#include "support/stalled_ca.hpp"
+
+using namespace dnsh::test;
+using namespace std::chrono_literals;
+using Env = std::map<std::string, std::string>;
+
+TEST_CASE("lease: a finalize answered badNonce and sent again, each answer 1.8 s late, ends "
+          "within a 3 s lease") {
+    Leftovers leftovers;
+    // Each finalize is answered 1.8 s after it came, the first with badNonce (RFC 8555 §6.5):
+    // the client's one finalize call sends it twice, 3.6 s in all, each request within
+    // ACME_SCHEDULER_TIMEOUT (2.5 s) and the whole call longer than SCHEDULER_LEASE (3 s).
+    StalledCa ca({"--stall", "none", "--processing-polls", "1", "--slow-finalize", "1.8"});
+    const TestDomain domain = verifiedDomain("lease-per-request", leftovers);
+    const auto scheduler = startIssuance(domain, Env{{"ACME_DIRECTORY", ca.directory()},
+                                                     {"SCHEDULER_LEASE", "3s"},
+                                                     {"ACME_SCHEDULER_TIMEOUT", "2500ms"}});
+    requireAllActive({domain}, 60s);
+    // Before, the lease ran out while the second finalize was at the CA: another worker claimed
+    // the order and sent a third finalize, and the first worker's next extension failed
+    // ("lease lost"). Another replica would have done the same.
+    CHECK(ca.requests("BADNONCE", "/finalize/") == 1);
+    CHECK(ca.requests("POST", "/finalize/") == 2);
+    CHECK_MESSAGE(scheduler->log().find("\"lease lost\"") == std::string::npos,
+                  describe(*scheduler));
+    CHECK(scheduler->terminate() == 0);
+}
