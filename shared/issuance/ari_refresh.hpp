@@ -46,8 +46,8 @@ struct AriRefreshed {
     // renew_at as stored after the refresh; none when nothing was recorded (the CA not asked)
     std::optional<Poco::Int64> renewAtEpochMs;
     std::string detail;  // NotUsable: what was wrong with the answer; NotRecorded: the error
-    // DueNow/Scheduled: the CA's window ended after the certificate's last tenth, so renew_at is
-    // that tenth's start, before the window
+    // DueNow/Scheduled: the CA's window ended after the certificate's last tenth (less a
+    // margin, latestRenewal), so renew_at is that time, before the window
     bool beforeCaWindow = false;
 };
 

@@ -12,7 +12,7 @@ std::string rfc3339(Poco::Int64 epochMs) {
 }
 
 constexpr const char* kBeforeCaWindow =
-    "the start of the certificate's last tenth: the CA's window ends after it";
+    "2% of the certificate's lifetime before its last tenth: the CA's window ends after it";
 
 std::string explain(const AriRefreshed& refreshed) {
     switch (refreshed.outcome) {

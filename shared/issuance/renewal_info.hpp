@@ -20,8 +20,8 @@ struct AriAdvice {
     Poco::Int64 nextFetchMs = 0;
     std::string problem;  // why the answer was unusable ("" when it was)
     std::optional<acme::AriErrorKind> error;  // RFC 9773 §4.3.3's kind of the problem
-    // The CA's window ended after the certificate's last tenth: renewAtEpochMs is that tenth's
-    // start, earlier than the window (a warning names it).
+    // The CA's window ended after the certificate's last tenth (less a margin, latestRenewal):
+    // renewAtEpochMs is that time, earlier than the window (a warning names it).
     bool windowTooLate = false;
 };
 

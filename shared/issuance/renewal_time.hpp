@@ -23,8 +23,9 @@ std::chrono::milliseconds renewBeforeExpiry(const RenewBefore& renewBefore,
 bool renewBeforeUnderTheFloor(const RenewBefore& renewBefore);
 
 // The latest a certificate expiring at `notAfter` is renewed whatever a CA's renewalInfo window
-// says: when the last tenth of its `lifetime` begins (certificates.overdue_at, migration 007,
-// from which dnsh_renewals_overdue counts it; RENEW_BEFORE's default renews at a third).
+// says: 2% of its `lifetime` before its last tenth begins (certificates.overdue_at, migration
+// 007, from which dnsh_renewals_overdue counts it), the margin RENEW_BEFORE's floor keeps too
+// (RENEW_BEFORE's default renews at a third).
 std::chrono::system_clock::time_point latestRenewal(std::chrono::system_clock::time_point notAfter,
                                                     std::chrono::seconds lifetime);
 

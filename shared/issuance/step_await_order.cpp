@@ -31,7 +31,7 @@ Poco::Int64 epochMs(const std::string& rfc3339) {
 }
 
 // The certificate row to store: when to renew it (RENEW_BEFORE, or the CA's suggested window,
-// RFC 9773 §4.2, which wins when it has one, up to the certificate's last tenth:
+// RFC 9773 §4.2, which wins when it has one, up to 2% before the certificate's last tenth:
 // askRenewalInfo) and when to ask the CA about it again.
 NewCertificate certificateToStore(StepContext& context, const IssuedCertificate& issued) {
     const StoredOrder& order = context.order();

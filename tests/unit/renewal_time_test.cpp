@@ -76,3 +76,17 @@ TEST_CASE("renewBeforeUnderTheFloor: only a fraction under 0.12, which the start
     CHECK_FALSE(renewBeforeUnderTheFloor({}));
     CHECK_FALSE(renewBeforeUnderTheFloor({1h, 0}));  // a duration's share depends on the lifetime
 }
+
+TEST_CASE("latestRenewal: a tenth plus the 2% margin before expiry, as RENEW_BEFORE's floor") {
+    const auto notAfter = std::chrono::system_clock::time_point(1'900'000'000s);
+    // 90 days: 9 days and 43.2 hours before expiry, not when the last tenth begins (overdue_at,
+    // from which dnsh_renewals_overdue counts the certificate).
+    CHECK(latestRenewal(notAfter, std::chrono::seconds(90 * 24h)) ==
+          notAfter - 9 * 24h - 43h - 12min);
+    // The stand-in CA's day-long certificates: 2.4 hours and 28.8 minutes before.
+    CHECK(latestRenewal(notAfter, std::chrono::seconds(24h)) == notAfter - 144min - 28min - 48s);
+    // No later than what renewBeforeExpiry raises the shortest RENEW_BEFORE to.
+    const std::chrono::milliseconds lifetime = 160h;
+    CHECK(latestRenewal(notAfter, std::chrono::duration_cast<std::chrono::seconds>(lifetime)) ==
+          notAfter - renewBeforeExpiry({std::nullopt, 0.0}, lifetime, 0.0));
+}
