@@ -34,33 +34,42 @@ void registerConnectorOnce() {
     });
 }
 
-// Why libpq cannot open `connection`, of which PQping said `ping` (not PQPING_OK): PQping tells
-// only how far it got, so one more attempt, on a connection of libpq's own (closed at once; Poco
-// never sees it), for libpq's words. Each outcome has words worth the attempt: NO_ATTEMPT is an
-// option libpq refused ("invalid sslmode value"), with no I/O; REJECT a server that answered at
-// once (starting up, shutting down); NO_RESPONSE a refused or timed-out connect, an unknown host,
-// but also every failure on the client's side of TLS ("root certificate file ... does not
-// exist", a certificate that does not verify), which no SQLSTATE tells from a server that is not
-// there. A ping that took `pinged` of a second or more waited for a host that did not answer:
-// asking again would only wait as long again (a handler's 503 twice as late), so that is said
-// as it is. Redacted (libpq quotes host names, paths and values: a password misplaced in a URI
+// Why libpq cannot open `connection`, "" when it can: a connection of libpq's own, always
+// closed (PQfinish; Poco never sees it), made before Poco's. Poco 1.11 leaks the PGconn of a
+// failed connect (~36 KB, found by LeakSanitizer), and its socket with it: libpq keeps a failed
+// connection's socket open until PQfinish. PQping, asked first before, passes every refusal of
+// a server that answered but 57P03 as "accepting connections" (too many clients 53300, a wrong
+// password 28P01, pg_hba 28000, no such database 3D000), so each of those reached Poco and cost
+// a descriptor: a scheduler retrying through a role's connection limit ran out of them and
+// stayed stuck after PostgreSQL came back. On a failure PQping then names how far libpq got:
+// NO_ATTEMPT an option libpq refused ("invalid sslmode value"), with no I/O; REJECT a server that
+// answered at once (starting up, shutting down); OK one that answered and refused us; NO_RESPONSE
+// a refused or timed-out connect, an unknown host, but also every failure on the client's side
+// of TLS ("root certificate file ... does not exist"), which no SQLSTATE tells from a server
+// that is not there. An attempt that took a second or more waited for a host that did not
+// answer: PQping would only wait as long again (a handler's 503 twice as late), so it is not
+// asked. Redacted (libpq quotes host names, paths and values: a password misplaced in a URI
 // among them) and bounded: it is a log field.
-std::string connectFailure(const std::string& connection, PGPing ping,
-                           std::chrono::milliseconds pinged) {
-    const char* what = ping == PQPING_NO_ATTEMPT ? "no connection attempted"
-                       : ping == PQPING_REJECT     ? "PostgreSQL is not accepting connections"
-                                                   : "PostgreSQL could not be reached";
-    if (ping == PQPING_NO_RESPONSE && pinged >= std::chrono::seconds(1))
-        return std::string(what) + ": no answer in " + std::to_string(pinged.count()) +
-               " ms (PGCONNECT_TIMEOUT or connect_timeout per host)";
+std::string connectFailure(const std::string& connection) {
+    const auto started = std::chrono::steady_clock::now();
     std::string reason;
     {
         std::unique_ptr<PGconn, decltype(&PQfinish)> probe(PQconnectdb(connection.c_str()),
                                                            &PQfinish);
-        // CONNECTION_OK: it answered in between; the next use connects.
-        if (probe && PQstatus(probe.get()) != CONNECTION_OK)
-            reason = redactConnectionError(PQerrorMessage(probe.get()));
+        if (probe && PQstatus(probe.get()) == CONNECTION_OK) return "";
+        reason = probe ? redactConnectionError(PQerrorMessage(probe.get())) : "out of memory";
     }
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
+    const PGPing ping =
+        took >= std::chrono::seconds(1) ? PQPING_NO_RESPONSE : PQping(connection.c_str());
+    std::string what = ping == PQPING_NO_ATTEMPT ? "no connection attempted"
+                       : ping == PQPING_REJECT   ? "PostgreSQL is not accepting connections"
+                       : ping == PQPING_OK       ? "PostgreSQL refused the connection"
+                                                 : "PostgreSQL could not be reached";
+    if (took >= std::chrono::seconds(1))
+        what += ", no connection in " + std::to_string(took.count()) +
+                " ms (PGCONNECT_TIMEOUT or connect_timeout per host)";
     // One line: libpq ends each host's message with a newline, its hints with "\n\t".
     std::string line;
     for (char c : reason) {
@@ -131,15 +140,11 @@ Poco::Data::Session& Database::session() {
         } catch (const ConfigError& e) {
             unavailable(e.what());
         }
-        // Poco 1.11 leaks the PGconn of a failed connect (~36 KB each, found by LeakSanitizer),
-        // which a handler retrying through a long outage would pile up: ask first, and learn why
-        // not on a connection of libpq's own.
-        const auto pingStarted = std::chrono::steady_clock::now();
-        if (const PGPing ping = PQping(connection.c_str()); ping != PQPING_OK)
-            unavailable(connectFailure(
-                connection, ping,
-                std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - pingStarted)));
+        // Poco 1.11 leaks a failed connect, its socket included (connectFailure): a connection
+        // of libpq's own first. (One refused between the two still leaks; that takes a server
+        // that accepted us a moment before.)
+        if (const std::string failure = connectFailure(connection); !failure.empty())
+            unavailable(failure);
         session_.emplace("PostgreSQL", connection);
         usePreparedStatements(connectionOf(*session_), limits_.prepareStatements);
         // Every statement of the session is bounded (README "Configuration"). Set here rather
