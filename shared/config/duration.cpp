@@ -27,6 +27,11 @@ std::chrono::milliseconds parseDuration(std::string_view text) {
     else
         throw std::invalid_argument("unknown unit; use ms, s, m or h");
     if (amount == 0) throw std::invalid_argument("must be greater than zero");
+    // Programs add a duration to their clocks (steady_clock's nanoseconds overflow after about
+    // 292 years): one meant as "never" (9999999h) would wrap into the past and make a wait
+    // none at all.
+    if (amount * factor > kLongestDuration.count())
+        throw std::invalid_argument("longer than 876000h (100 years)");
     return std::chrono::milliseconds(amount * factor);
 }
 

@@ -25,6 +25,7 @@ TEST_CASE("parseDuration accepts a positive integer and one unit") {
         {"one millisecond", "1ms", milliseconds(1)},
         {"many hours", "48h", milliseconds(48LL * 3'600'000)},
         {"large seconds", "86400s", milliseconds(86'400'000)},
+        {"100 years, the longest", "876000h", milliseconds(876'000LL * 3'600'000)},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
@@ -59,6 +60,11 @@ TEST_CASE("parseDuration rejects anything else with std::invalid_argument") {
         {"microseconds", "10us"},
         {"overflowing number", "99999999999999999999s"},
         {"number above the cap", "1000000001ms"},
+        // Added to a clock, it would overflow steady_clock's nanoseconds (about 292 years) and
+        // wrap into the past: before, accepted.
+        {"over 100 years", "876001h"},
+        {"meant as never", "9999999h"},
+        {"the cap's number of hours in minutes", "1000000000m"},
         {"NUL after the unit", std::string("10s\0", 4)},
     };
     for (const auto& c : cases) {
