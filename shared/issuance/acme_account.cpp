@@ -289,6 +289,8 @@ void AcmeAccount::deactivateAuthorizations(const std::vector<std::string>& urls,
             logEvent(LogLevel::Warn, "authorization not deactivated", failed);
             // A CA that did not answer one will not answer the next within the client's wait.
             if (e.unreachable()) break;
+        } catch (const LeaseLost&) {
+            throw;
         } catch (const std::exception& e) {
             LogFields failed = fields;
             failed.push_back({"detail", errorDetail(e)});

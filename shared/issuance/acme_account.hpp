@@ -153,7 +153,9 @@ public:
     // directory names no identity (no record can be given).
     bool recordPersistIssuer();
 
-    // RFC 8555 §7.5.2, for orders nobody will finish; a failure is logged, never thrown.
+    // RFC 8555 §7.5.2, for orders nobody will finish; a failure is logged, never thrown, but
+    // LeaseLost (a scheduler's lease, kept before each request, is gone: another replica owns
+    // the order now and may answer the same authorizations).
     void deactivateAuthorizations(const std::vector<std::string>& urls, const LogFields& fields);
 
     acme::Client& client() { return client_; }

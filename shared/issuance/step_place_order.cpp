@@ -1,5 +1,7 @@
 #include <algorithm>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "acme/problem.hpp"
 #include "core/error.hpp"
@@ -100,7 +102,6 @@ PlacedOrder placeNamingReplaced(StepContext& context, AcmeAccount& account,
                                 const CaaCheck& caa, const SpendBudgetToken& spendToken) {
     const StoredOrder& order = context.order();
     auto keepLease = [&] { context.keepLease(); };
-    const LeaseKeptPerRequest kept(context, account);
     const OrderProfile profile = orderProfile(order.domainProfile, account.ca());
     if (replaces.empty())
         return account.placeOrder(order.domainName, "", profile, keepLease, persist.question(),
@@ -131,7 +132,6 @@ std::string replacesAt(StepContext& context, AcmeAccount& account) {
          order.replacesCaDirectory != account.ca().directoryUrl))
         return "";
     context.keepLease();
-    const LeaseKeptPerRequest kept(context, account);
     return account.call([&] { return ariReplaces(context.parts().database, account.client(), order); })
         .value_or("");
 }
@@ -215,17 +215,26 @@ StepResult placeOrderStep(StepContext& context) {
     // again without it, it does (placeNamingReplaced). The
     // lease is extended before each CA and each of its CAA lookups: however many CAs and names
     // there are, and however slow their DNS, the step ends while the order is still ours.
-    const CaPlacement placement = placeAtFirstAvailable(
-        context.parts().database, context.parts().cas, caaLookups, order.domainId,
-        order.domainName, persist,
-        [&](AcmeAccount& at) {
-            replaces = replacesAt(context, at);
-            return !replaces.empty();
-        },
-        [&](AcmeAccount& at, const CaaCheck& caa, const SpendBudgetToken& spendToken) {
-            return placeNamingReplaced(context, at, replaces, persist, caa, spendToken);
-        },
-        [&context] { context.keepLease(); });
+    const CaPlacement placement = [&] {
+        // And before each request to any CA that could outlast it: registering our account
+        // there (the CAA precheck's accounturi), newOrder and its authorizations, an abandoned
+        // order's give-back. Not the give-back after the lease is lost (below): its requests
+        // must go out all the same.
+        std::vector<std::unique_ptr<LeaseKeptPerRequest>> kept;
+        for (const auto& account : context.parts().cas.inPreference())
+            kept.push_back(std::make_unique<LeaseKeptPerRequest>(context, *account));
+        return placeAtFirstAvailable(
+            context.parts().database, context.parts().cas, caaLookups, order.domainId,
+            order.domainName, persist,
+            [&](AcmeAccount& at) {
+                replaces = replacesAt(context, at);
+                return !replaces.empty();
+            },
+            [&](AcmeAccount& at, const CaaCheck& caa, const SpendBudgetToken& spendToken) {
+                return placeNamingReplaced(context, at, replaces, persist, caa, spendToken);
+            },
+            [&context] { context.keepLease(); });
+    }();
     if (placement.account == nullptr) {
         if (placement.caa) context.recordCaaCheck(caaCheckJson(*placement.caa));
         return noCaTookIt(placement);
