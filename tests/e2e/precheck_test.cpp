@@ -114,7 +114,8 @@ TEST_CASE(
     CHECK(scheduler->log().find("\"lease lost\"") == std::string::npos);
     const std::vector<long long> durations = stepDurations(scheduler->log(), slow, "await_dns");
     CHECK_FALSE(durations.empty());
-    CHECK(std::all_of(durations.begin(), durations.end(), [](long long ms) { return ms < 4000; }));
+    // Within the lease (8 s) with room: each look waits DNS_TIMEOUT (2 s) once.
+    CHECK(std::all_of(durations.begin(), durations.end(), [](long long ms) { return ms < 6000; }));
     // The cap: 8 of the 10 nameservers, 16 of their 40 addresses (2 each), asked together.
     const auto asked = silent.addressesQueried();
     CAPTURE(asked.size());

@@ -251,16 +251,18 @@ TEST_CASE(
 TEST_CASE("webhooks: a slow receiver for one domain does not hold up another domain's events") {
     WebhookStack stack;
     Leftovers leftovers;
-    const auto scheduler = startScheduler(stack.schedulerEnv({{"WEBHOOK_TIMEOUT", "10s"}}));
+    const auto scheduler = startScheduler(stack.schedulerEnv({{"WEBHOOK_TIMEOUT", "20s"}}));
     const TestDomain slow = registerDomain("hook-slow", leftovers);
-    stack.receiver.answer(204, 4000, slow.id);
+    // 10 s: the quick domain's verification and delivery must come within it, on a loaded
+    // machine too (4 s left it about 3 s).
+    stack.receiver.answer(204, 10000, slow.id);
     setTxt(slow.challengeName(), slow.token);
     CHECK(postJson("/domains/" + slow.id + "/verify", "").status == 200);
     const TestDomain quick = verifiedDomain("hook-quick", leftovers);
 
-    REQUIRE(waitDelivered(stack.receiver, quick.id, 1, 3s));
+    REQUIRE(waitDelivered(stack.receiver, quick.id, 1, 8s));
     CHECK(stack.receiver.receivedFor(slow.id).empty());  // still being answered
-    REQUIRE(waitDelivered(stack.receiver, slow.id, 1, 10s));
+    REQUIRE(waitDelivered(stack.receiver, slow.id, 1, 20s));
 }
 
 TEST_CASE(
@@ -358,10 +360,16 @@ TEST_CASE(
     std::vector<TestDomain> domains;
     for (int i = 0; i < 8; ++i) domains.push_back(verifiedDomain("hook-replica", leftovers));
     for (const auto& domain : domains) CHECK(deleteDomain(domain).status == 204);
-    // Slow answers widen the window in which both replicas could take the same event.
-    stack.receiver.answer(204, 300);
-    const auto one = startScheduler(stack.schedulerEnv());
-    const auto two = startScheduler(stack.schedulerEnv());
+    // Slow answers widen the window in which both replicas could take the same event, and
+    // keep the first replica's 4 workers busy for 2 s a round (4 rounds for the 16 events):
+    // with answers of 300 ms it once could have delivered all 16 before the second had started
+    // (as the issuance replicas case did). WEBHOOK_TIMEOUT well past the answer's 2 s: a
+    // timed-out attempt would be sent again, a duplicate.
+    stack.receiver.answer(204, 2000);
+    auto env = stack.schedulerEnv();
+    env["WEBHOOK_TIMEOUT"] = "10s";
+    const auto one = startScheduler(env);
+    const auto two = startScheduler(env);
 
     for (const auto& domain : domains) {
         CAPTURE(domain.name);

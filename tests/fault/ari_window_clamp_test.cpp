@@ -1,7 +1,7 @@
 // A CA's renewalInfo window after the certificate's expiry (RFC 9773 §4.2; a CA's bug, a stale
 // answer of a cache in front of it) renews the certificate 2% of its lifetime before its last
-// tenth begins (overdue_at), not at or after its expiry: at issuance (the scheduler's first ask) and on
-// dnsh-admin ari-refresh, each with a warning naming the window. Against the stand-in CA
+// tenth begins (overdue_at), not at or after its expiry: at issuance (the scheduler's first
+// ask) and on dnsh-admin ari-refresh, each with a warning naming the window. Against the stand-in CA
 // tests/support/stalled_ca.py --renewal-info after-expiry (a window two days ahead; its
 // certificates last a day): Pebble's window is always within the certificate's dates.
 #include <doctest/doctest.h>

@@ -85,6 +85,9 @@ TEST_CASE("CA budget: a CA that never answers newOrder holds issue-certificate f
     std::vector<TestDomain> domains;
     for (int i = 0; i < 3; ++i) domains.push_back(verifiedDomain("ca-budget", leftovers));
 
+    // The view's handler connected to PostgreSQL first, so its time below is the answer's own.
+    REQUIRE(timedSend(api.baseUrl(), {"GET", "/domains/" + domains[0].id, "", "", {}})
+                .result.status == 200);
     std::vector<std::future<TimedResult>> issues;
     for (const auto& domain : domains)
         issues.push_back(std::async(std::launch::async, timedSend, api.baseUrl(), issueRequest(domain)));

@@ -87,7 +87,7 @@ TEST_CASE("CA protocol: processing is waited on as Retry-After asks, finalize ne
     REQUIRE(authorizationPolls.size() == 4);  // three processing, then valid
     for (double gap : gaps(authorizationPolls)) {
         CHECK(gap >= 0.9);
-        CHECK(gap < 3.5);
+        CHECK(gap < 4.5);  // under POLL_INTERVAL's 5 s with room for a loaded machine
     }
     // Finalized once, answered without Location: the order polled at the URL we had.
     REQUIRE(ca.requests("POST", "/finalize/") == 1);
@@ -95,10 +95,10 @@ TEST_CASE("CA protocol: processing is waited on as Retry-After asks, finalize ne
     const std::vector<double> orderPolls = since(ca.requestTimes("POST", "/order/"), finalized);
     CAPTURE(listed(orderPolls));
     REQUIRE(orderPolls.size() == 4);  // three processing, then valid
-    CHECK(orderPolls.front() - finalized < 1.0);
+    CHECK(orderPolls.front() - finalized < 1.8);  // in the same turn, not 2 s (Retry-After) on
     for (double gap : gaps(orderPolls)) {
         CHECK(gap >= 0.9);
-        CHECK(gap < 3.5);
+        CHECK(gap < 4.5);
     }
     CHECK(ca.requests("POST", "/cert/") == 1);
     CHECK(count("SELECT count(*) FROM certificates WHERE domain_id = " + quoted(domain.id)) == 1);
@@ -116,7 +116,7 @@ TEST_CASE("CA protocol: a Retry-After longer than POLL_INTERVAL is cut to POLL_I
     REQUIRE(polls.size() == 3);  // two processing, then valid
     for (double gap : gaps(polls)) {
         CHECK(gap >= 1.9);
-        CHECK(gap < 3.5);
+        CHECK(gap < 4.5);
     }
 }
 

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +34,28 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// The k-th CAA question answered k x `pace` after the first came: a walk of 15 at 700 ms ends
+// 10.5 s after its start however long the hops between took (a loaded machine). A sleep of
+// `pace` per question added each hop's own time, 1.5 s being all the slack for 15 hops.
+class PacedAnswers {
+public:
+    explicit PacedAnswers(std::chrono::milliseconds pace) : pace_(pace) {}
+    void waitForTurn(int turn) {
+        Clock::time_point first;
+        {
+            const std::lock_guard<std::mutex> lock(mutex_);
+            if (!first_) first_ = Clock::now();
+            first = *first_;
+        }
+        std::this_thread::sleep_until(first + turn * pace_);
+    }
+
+private:
+    std::chrono::milliseconds pace_;
+    std::mutex mutex_;
+    std::optional<Clock::time_point> first_;
+};
 
 // issue_start.cpp's caaLookupBudget with the one played server: one lookup at its longest
 // (longestDnsLookup: kLookupWaitsPerServer = 2 waits of DNS_TIMEOUT, UDP then TCP, x 1 server)
@@ -115,14 +138,15 @@ TEST_CASE("CAA walk deadline: a _validation-persist lookup the budget cuts short
     // DNS_TIMEOUT=2s: a budget of 12 s. 15 names at 700 ms: 10.5 s of it; the record's answer
     // (1.9 s, within DNS_TIMEOUT) then comes after the budget. The walk must end within the
     // budget and less than 1.9 s before its end (else the record answers in time): between
-    // 10.1 s and 12 s, so 1.5 s are left for the 15 round trips' own time (0.75 s at 1s).
+    // 10.1 s and 12 s. The answers are paced from the first question (PacedAnswers), so the
+    // walk ends at 10.5 s and one hop.
     const TestDomain domain = verifiedDomain(deepPrefix(12) + "caa-persist", leftovers);
 
     std::atomic<int> caaQuestions{0}, persistQuestions{0};
+    PacedAnswers paced(700ms);
     FakeNameservers slowDns({played()}, [&](const std::string& qname, const std::string& qtype) {
         if (qtype == "CAA") {
-            ++caaQuestions;
-            std::this_thread::sleep_for(700ms);
+            paced.waitForTurn(++caaQuestions);
         } else if (qtype == "TXT" && qname.starts_with("_validation-persist.")) {
             ++persistQuestions;
             std::this_thread::sleep_for(1900ms);
@@ -223,12 +247,12 @@ TEST_CASE("CAA walk deadline: a CA passed over because CAA forbids it, its _vali
     StalledCa second({"--stall", "none"});
 
     std::atomic<int> caaQuestions{0}, persistQuestions{0};
+    PacedAnswers paced(700ms);
     FakeNameservers slowDns({played()}, [&](const std::string& qname, const std::string& qtype) {
         std::vector<std::string> records;
         const std::string name = lowercase(qname.ends_with(".") ? qname : qname + ".");
         if (qtype == "CAA") {
-            ++caaQuestions;
-            std::this_thread::sleep_for(700ms);
+            paced.waitForTurn(++caaQuestions);
             if (name == base + ".")
                 records.push_back(base + ". 0 IN CAA 0 issue \"other-ca.example\"");
         } else if (qtype == "TXT" && name.starts_with("_validation-persist.")) {

@@ -105,7 +105,7 @@ TEST_CASE("fault: /healthz answers 200 while PostgreSQL is frozen, /readyz 503 w
                          << readiness.seconds << " s");
         CHECK_MESSAGE(liveAnswered, "/healthz did not answer within 5 s of PostgreSQL freezing");
         CHECK(liveness.result.status == 200);
-        CHECK(liveness.seconds < 2.0);
+        CHECK(liveness.seconds < 4.0);  // not held by the database (readyz: 15 s), loaded or not
         CHECK_MESSAGE(readyAnswered, "/readyz did not answer within 15 s");
         CHECK(readiness.result.status == 503);
         CHECK_FALSE(readiness.result.header("Retry-After").empty());
@@ -128,7 +128,7 @@ TEST_CASE("fault: /healthz answers 200 while PostgreSQL is stopped, /readyz 503"
     INFO("/healthz: " << liveness.result.status << " " << liveness.result.body);
     INFO("/readyz: " << readiness.result.status << " " << readiness.result.body);
     CHECK(liveness.result.status == 200);
-    CHECK(liveness.seconds < 2.0);
+    CHECK(liveness.seconds < 4.0);  // not held by the database (readyz: 15 s), loaded or not
     CHECK(readiness.result.status == 503);
     postgres.start();
     CHECK(waitFor(
