@@ -1,7 +1,7 @@
 // PGCONNECT_TIMEOUT bounds every host of a multi-host DATABASE_URL for Poco's sessions too (README
 // "PostgreSQL failover"): Poco 1.11's connector puts connect_timeout=60 into the string it hands
 // libpq unless the string has its own, so a first host that never answers cost a minute per
-// connection after libpq's ping had taken 3 s.
+// connection after libpq's own first connection (a ping then, a probe now) had taken 3 s.
 #include <Poco/Net/ServerSocket.h>
 #include <doctest/doctest.h>
 #include <stdlib.h>
