@@ -101,14 +101,14 @@ int runEdgeAgent(const EdgeSettings& settings, const EdgeAgentOptions& options,
                 }
                 // Not applied (a KEK missing on this host, a full disk): tried again, less and
                 // less often, so a cause the operator fixes takes effect without a reconcile;
-                // a page of them per round, as certificatesOf() reads them in one result.
+                // a page of them per round (EdgeSync::failingDue).
                 const std::set<std::string> due = sync.failingDue();
                 names.insert(due.begin(), due.end());
                 names.insert(unfinishedNames.begin(), unfinishedNames.end());
                 unfinishedNames = names;
                 if (!names.empty() || sync.roundUnfinished()) {
                     const bool finishing = sync.roundUnfinished();
-                    const EdgeRound round = sync.apply(names, source.certificatesOf(names), asOf);
+                    const EdgeRound round = sync.apply(source, names, asOf);
                     unfinishedNames.clear();
                     // What it applied shows on /metrics at once, not at the next heartbeat.
                     if (round.written > 0 || round.removed > 0 || finishing)

@@ -144,6 +144,19 @@ std::vector<EdgeCertificate> EdgeSource::certificatesOf(const std::set<std::stri
     return certificates(" AND d.domain_name = ANY($1::text[])", {textArrayLiteral(domainNames)});
 }
 
+std::vector<std::string> EdgeSource::certificateNamesOf(
+    const std::set<std::string>& domainNames) {
+    if (domainNames.empty()) return {};
+    const Result result = run(
+        "SELECT d.domain_name FROM certificates c JOIN domains d ON d.id = c.domain_id"
+        " WHERE c.superseded_at IS NULL AND d.domain_name = ANY($1::text[])",
+        {textArrayLiteral(domainNames)});
+    std::vector<std::string> names;
+    names.reserve(static_cast<std::size_t>(result.size()));
+    for (int row = 0; row < result.size(); ++row) names.push_back(result.text(row, 0));
+    return names;
+}
+
 EdgeChanges EdgeSource::changesSince(long long cursorMicros) {
     // edge_events_happened_idx: a range scan over the last moments, whatever the table holds.
     const Result result = run(

@@ -62,6 +62,8 @@ public:
     // The same domains' names only (what the files to claim are known from).
     std::vector<std::string> certificateNamesAfter(const std::string& afterName, int limit);
     std::vector<EdgeCertificate> certificatesOf(const std::set<std::string>& domainNames);
+    // Which of them have one (names only: what their files to claim are known from).
+    std::vector<std::string> certificateNamesOf(const std::set<std::string>& domainNames);
     // Names changed after `cursorMicros` (an overlap of 30 s covers transactions that commit
     // after a later one: edge_events rows are stamped when written, not when committed).
     EdgeChanges changesSince(long long cursorMicros);

@@ -62,18 +62,22 @@ std::optional<Clock::time_point> EdgeSync::failingRetryAt() const {
 }
 
 
+void EdgeSync::addFileNames(const std::vector<std::string>& names, std::set<std::string>& files) {
+    for (const auto& name : names) {
+        try {
+            files.insert(edgeFileName(name));
+        } catch (const std::invalid_argument&) {
+            // Reported when its page is written.
+        }
+    }
+}
+
 void EdgeSync::claimAllFiles(EdgeSource& source) {
     std::set<std::string> files;
     std::string last;
     for (;;) {
         const std::vector<std::string> names = source.certificateNamesAfter(last, kNamePage);
-        for (const auto& name : names) {
-            try {
-                files.insert(edgeFileName(name));
-            } catch (const std::invalid_argument&) {
-                // Reported when its page is written.
-            }
-        }
+        addFileNames(names, files);
         if (names.size() < static_cast<std::size_t>(kNamePage)) break;
         last = names.back();
     }
@@ -132,12 +136,31 @@ EdgeRound EdgeSync::reconcile(EdgeSource& source, long long asOfMicros) {
     return round;
 }
 
-EdgeRound EdgeSync::apply(const std::set<std::string>& domainNames,
-                          const std::vector<EdgeCertificate>& certificates, long long asOfMicros) {
+EdgeRound EdgeSync::apply(EdgeSource& source, const std::set<std::string>& domainNames,
+                          long long asOfMicros) {
     EdgeRound round;
-    writeDomains(certificates, round);
+    // The files of the burst's new domains claimed in one manifest write, not once per page.
+    std::set<std::string> files;
+    addFileNames(source.certificateNamesOf(domainNames), files);
+    directory_.claim(files);  // a file refused here is refused again, and reported, below
+    // A page of names at a time: one result for a burst (a mass renewal, a catch-up after
+    // PostgreSQL was unreachable) held every PEM of it twice, as a reconcile read whole did.
     std::set<std::string> found;
-    for (const auto& certificate : certificates) found.insert(certificate.domainName);
+    std::set<std::string> page;
+    auto writePage = [&] {
+        const std::vector<EdgeCertificate> certificates = source.certificatesOf(page);
+        EdgeRound written;
+        writeDomains(certificates, written);
+        round.written += written.written;
+        round.failed += written.failed;
+        for (const auto& certificate : certificates) found.insert(certificate.domainName);
+        page.clear();
+    };
+    for (const auto& name : domainNames) {
+        page.insert(name);
+        if (page.size() == static_cast<std::size_t>(kReconcilePage)) writePage();
+    }
+    if (!page.empty()) writePage();
     for (const auto& name : domainNames) {
         if (found.count(name)) continue;
         failing_.erase(name);

@@ -32,9 +32,10 @@ public:
     // removed, HAProxy's crt-list compared entry by entry), read and written a page at a time
     // (memory: the names, not the PEMs). `asOfMicros`: the database's time before the first page.
     EdgeRound reconcile(EdgeSource& source, long long asOfMicros);
-    // The named domains only: those without a certificate among `certificates` are removed.
-    EdgeRound apply(const std::set<std::string>& domainNames,
-                    const std::vector<EdgeCertificate>& certificates, long long asOfMicros);
+    // The named domains only, read from `source` a reconcile page at a time (a burst of
+    // thousands never holds every PEM at once); those without a certificate are removed.
+    EdgeRound apply(EdgeSource& source, const std::set<std::string>& domainNames,
+                    long long asOfMicros);
     // After HAProxy failed (down, restarting): compares and updates it entry by entry. Whether
     // it is now in step (false: still unreachable; retried later); then every certificate read
     // as of `asOfMicros` counts as applied.
@@ -76,6 +77,8 @@ private:
     // Claims the files of every domain with a certificate in one manifest write: claimed a page
     // at a time, a first run would rewrite a manifest of up to a million lines once per page.
     void claimAllFiles(EdgeSource& source);
+    // Adds the files of `names` to `files`; a name no file can be made for is left out.
+    static void addFileNames(const std::vector<std::string>& names, std::set<std::string>& files);
     void keepServingOlderFile(const EdgeCertificate& notApplied);
     void writeSharedFiles();
     void noteFailing(const EdgeCertificate& certificate);
