@@ -153,9 +153,14 @@ TEST_CASE("errors: unknown routes give 404 JSON") {
           std::string("/domains/x/y/z"), std::string("/domains/" + domain.id + "/"),
           std::string("/domains/" + domain.id + "/verify/"),
           std::string("/domains/" + domain.id + "/nope"), std::string("/domainsx"),
-          std::string("/index.html"), std::string("/status-404.html")}) {
+          std::string("/index.html"), std::string("/status-404.html"),
+          // lighttpd's error handler (deploy/errors/lighttpd-error.sh) asked for by its path.
+          std::string("/.lighttpd-error"), std::string("/lighttpd-error.sh")}) {
         CAPTURE(path);
-        checkJsonAnswer(get(path), 404);
+        const HttpResult got = get(path);
+        checkJsonAnswer(got, 404);
+        CHECK(got.jsonString("error") == "not found");
+        CHECK(got.header("Retry-After") == "");  // only a 503 says when to come back
         checkJsonAnswer(post(path, "{}"), 404);
     }
 }

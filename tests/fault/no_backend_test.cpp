@@ -1,6 +1,6 @@
 // No live backend at all (every handler crashed and the binaries are broken, as after a bad
-// deploy): lighttpd must still answer JSON (503, from deploy/errors/) on every route, and HEAD
-// as GET (RFC 9110 §9.3.2): the same status and Retry-After, no body.
+// deploy): lighttpd must still answer JSON (503, from deploy/errors/) with Retry-After on every
+// route, and HEAD as GET (RFC 9110 §9.3.2): the same status and Retry-After, no body.
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -63,7 +63,8 @@ TEST_CASE("fault: with no live backend lighttpd answers JSON 503 on every route"
         {"readiness, headers only", "HEAD", "/readyz"},
         {"liveness, headers only", "HEAD", "/healthz"},
     };
-    // The Retry-After of each path's GET answer ("" when none: lighttpd's own 503 has none).
+    // The Retry-After of each path's GET answer: lighttpd's own 503 says when to come back too
+    // (deploy/errors/lighttpd-error.sh), as a handler's does.
     std::map<std::string, std::string> getRetryAfter;
     breakBackends(server);
     // lighttpd notices a dead backend on the next request to it, and a respawn of the broken
@@ -86,6 +87,7 @@ TEST_CASE("fault: with no live backend lighttpd answers JSON 503 on every route"
             CHECK(result.header("Retry-After") == getRetryAfter[c.path]);
         } else {
             CHECK(result.jsonString("error") == "service unavailable");
+            CHECK(result.header("Retry-After") == "2");
             getRetryAfter[c.path] = result.header("Retry-After");
         }
     }
