@@ -29,6 +29,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--processing-polls N] [--no-profiles] [--user-action-required]
                 [--authorization-error STATUS [--authorization-errors-left FILE]]
                 [--order-never-ready] [--lose-finalize-answer] [--slow-finalize S]
+                [--slow-new-order S [--slow-new-order-while FILE]]
                 [--rate-limit-new-order SECONDS|past|none] [--renewal-info ANSWERS]
                 [--noisy-problem new-order|authorization] [--stall-directory-when FILE]
                 [--long-strings] [--bad-answer WHAT]
@@ -59,6 +60,12 @@ t=<seconds>" after its "POST PATH" line: a finalize the CA took whose answer was
 With --slow-finalize S every finalize is answered S seconds after it came, the first with a
 badNonce problem (RFC 8555 §6.5; printed as "BADNONCE PATH t=<seconds>"): one call of the
 client's that sends two requests, each taking S (tests/fault/lease_per_request_test.cpp).
+
+With --slow-new-order S every newOrder is answered S seconds after it came, the first with
+badNonce (printed as "BADNONCE /order-plz t=<seconds>"), as finalize is with --slow-finalize;
+with --slow-new-order-while FILE too, only those that come while FILE exists (the others at
+once): a scheduler's placement of a renewal whose newOrder call sends two requests, each taking
+S, issue-certificate's first order placed at once (tests/fault/lease_per_request_test.cpp).
 
 With --authorization-error STATUS newOrder still creates the order (201), but reading its
 authorization (POST-as-GET, RFC 8555 §6.3) answers STATUS with a serverInternal problem. With

@@ -207,6 +207,13 @@ def authorization_error_due(read):
         return read and os.path.exists(path) and take_one(path)
 
 
+def slow_new_order_due():
+    """--slow-new-order: whether this newOrder is answered late; with --slow-new-order-while
+    FILE only while FILE exists (a test's first order placed at once, its renewal's late)."""
+    path = ARGS.slow_new_order_while
+    return ARGS.slow_new_order > 0 and (not path or os.path.exists(path))
+
+
 def hold_authorization_request(handler, deactivation):
     """--hold-deactivation-while FILE (a deactivation) or --hold-authorization-while FILE (a
     read): the request waits while FILE exists, its "HELD PATH" line printed first; outside

@@ -11,13 +11,15 @@ from stalled_ca_acme import (ANSWERED, AUTHZ_POLLS, CERTIFICATES, FINALIZED, LOC
                              b64url_decode, bound_account, challenge_token, counter,
                              directory_profiles, hold_authorization_request,
                              jws_payload, long_strings_meta, noisy_problem, order_identifiers,
-                             rate_limit_header, renewal_info_allowed, retry_after_header, rfc3339)
+                             rate_limit_header, renewal_info_allowed, retry_after_header, rfc3339,
+                             slow_new_order_due)
 from stalled_ca_args import ARGS
 from stalled_ca_certs import sign_csr
 from stalled_ca_server import StandInHandler
 
 BASE = ""  # https://127.0.0.1:<port>, once bound
 SLOW_FINALIZE_ANSWERED = []  # --slow-finalize: the finalize requests answered so far
+SLOW_NEW_ORDERS_ANSWERED = []  # --slow-new-order: the newOrder requests answered late so far
 
 
 def listening_on(port):
@@ -118,7 +120,10 @@ class AcmeHandler(StandInHandler):
             self.fail_authorization(body)
             return
         if ARGS.slow_finalize and self.path.startswith("/finalize/") and \
-                self.slow_finalize():
+                self.answer_late(ARGS.slow_finalize, SLOW_FINALIZE_ANSWERED):
+            return
+        if self.path == "/order-plz" and slow_new_order_due() and \
+                self.answer_late(ARGS.slow_new_order, SLOW_NEW_ORDERS_ANSWERED):
             return
         if ARGS.stall == "none" and self.play_order(body):
             return
@@ -217,13 +222,13 @@ class AcmeHandler(StandInHandler):
         self.answer(200, {"status": "deactivated", "expires": "2099-01-01T00:00:00Z",
                           "identifier": {"type": "dns", "value": "stand-in"}, "challenges": []})
 
-    def slow_finalize(self):
-        """--slow-finalize: waits S seconds (outside LOCK); True when this finalize was answered
-        badNonce (the first one)."""
-        time.sleep(ARGS.slow_finalize)
+    def answer_late(self, seconds, answered):
+        """--slow-finalize, --slow-new-order: waits `seconds` (outside LOCK); True when this
+        request was answered badNonce, the first of those `answered` late so far."""
+        time.sleep(seconds)
         with LOCK:
-            first = not SLOW_FINALIZE_ANSWERED
-            SLOW_FINALIZE_ANSWERED.append(self.path)
+            first = not answered
+            answered.append(self.path)
         if not first:
             return False
         self.log_request_line("BADNONCE")

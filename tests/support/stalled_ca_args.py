@@ -74,6 +74,11 @@ def parse_args():
     parser.add_argument("--slow-finalize", metavar="SECONDS", type=float, default=0,
                         help="--stall none: every finalize answered SECONDS late, the first "
                              "with badNonce")
+    parser.add_argument("--slow-new-order", metavar="SECONDS", type=float, default=0,
+                        help="every newOrder answered SECONDS late, the first with badNonce")
+    parser.add_argument("--slow-new-order-while", metavar="FILE",
+                        help="with --slow-new-order: only the newOrders that come while FILE "
+                             "exists; the others answered at once")
     parser.add_argument("--authorization-error", type=int, default=0,
                         help="the status reading an authorization answers (0: none)")
     parser.add_argument("--authorization-errors-left", metavar="FILE",
