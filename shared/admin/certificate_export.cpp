@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "core/error.hpp"
@@ -87,11 +88,17 @@ void exportCertificate(Database& database, const KeyEncryptor& kek, const std::s
     if (rows.empty()) throw Error(ErrorCode::NotFound, "no certificate for domain " + domainId);
     const SecretString keyPem = kek.decrypt(rows[0].get<2>());
     const int dirFd = openExportDirectory(outDir);
+    // All three or none: a file left from a run that failed halfway (a full disk, a key.pem
+    // already there) would refuse the operator's retry until removed by hand.
+    std::vector<std::string> written;
     try {
         writeNewFile(dirFd, outDir, "cert.pem", rows[0].get<0>(), 0644);
+        written.push_back("cert.pem");
         writeNewFile(dirFd, outDir, "chain.pem", rows[0].get<1>(), 0644);
+        written.push_back("chain.pem");
         writeNewFile(dirFd, outDir, "key.pem", keyPem.str(), 0600);
     } catch (...) {
+        for (const auto& name : written) ::unlinkat(dirFd, name.c_str(), 0);
         ::close(dirFd);
         throw;
     }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -106,4 +107,29 @@ TEST_CASE("export-cert: refuses symlinks and directories others can write to, wr
         CHECK(fs::is_empty(victim));  // nothing reached the place the link pointed at
     }
     CHECK_FALSE(fs::exists(base.path() + "/open/key.pem"));
+}
+
+TEST_CASE("export-cert: a file it cannot write leaves none of the three behind, so a retry works") {
+    Leftovers leftovers;
+    const std::string id = domainWithCertificate(leftovers);
+    TempDir base;
+    const std::string out = base.path() + "/partly";
+    fs::create_directory(out);
+    fs::permissions(out, fs::perms::owner_all, fs::perm_options::replace);
+    // The last of the three already there (an earlier export's, or someone's).
+    { std::ofstream(out + "/key.pem") << "not ours"; }
+    const CommandResult refused = exportCert(id, out);
+    INFO(refused.output);
+    CHECK(refused.exitCode != 0);
+    CHECK(refused.output.find("key.pem (it must not exist yet)") != std::string::npos);
+    CHECK_FALSE(fs::exists(out + "/cert.pem"));
+    CHECK_FALSE(fs::exists(out + "/chain.pem"));
+    CHECK(readFile(out + "/key.pem") == "not ours");  // not this run's to remove
+    // Once the operator moved it away, the same command completes.
+    fs::remove(out + "/key.pem");
+    const CommandResult retried = exportCert(id, out);
+    INFO(retried.output);
+    CHECK(retried.exitCode == 0);
+    CHECK(readFile(out + "/cert.pem") == "CERT");
+    CHECK(readFile(out + "/key.pem").find("PRIVATE KEY") != std::string::npos);
 }
