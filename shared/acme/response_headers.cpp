@@ -28,11 +28,15 @@ std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value,
     if (!Poco::DateTimeParser::tryParse(Poco::DateTimeFormat::HTTP_FORMAT, value, date,
                                         timeZoneDifferential))
         return std::nullopt;
-    const auto at = std::chrono::system_clock::time_point(
-        std::chrono::microseconds(date.timestamp().epochMicroseconds() -
-                                  Poco::Timestamp::TimeDiff(timeZoneDifferential) * 1'000'000));
-    if (at <= now) return std::chrono::seconds(0);
-    const auto wait = std::chrono::ceil<std::chrono::seconds>(at - now);
+    // In microseconds: a date past 2262 (year 9999 at most) does not fit system_clock's
+    // nanoseconds and would wrap into the past, "ask again now".
+    const auto at = std::chrono::microseconds(
+        date.timestamp().epochMicroseconds() -
+        Poco::Timestamp::TimeDiff(timeZoneDifferential) * 1'000'000);
+    const auto sinceEpoch =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch());
+    if (at <= sinceEpoch) return std::chrono::seconds(0);
+    const auto wait = std::chrono::ceil<std::chrono::seconds>(at - sinceEpoch);
     return std::min(wait, std::chrono::seconds(999999999));
 }
 

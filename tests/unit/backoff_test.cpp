@@ -109,6 +109,10 @@ TEST_CASE("parseRetryAfter reads an HTTP-date as the wait from now (Pebble sends
         {"not a date", "Thu, 33 Foo 2026 09:00:00 GMT", std::nullopt},
         {"not GMT", "Thu, 03 Dec 2026 09:00:03 +0100", std::nullopt},
         {"RFC 850's obsolete form", "Thursday, 03-Dec-26 09:00:03 GMT", std::nullopt},
+        // Past system_clock's nanoseconds (2262): the longest wait, as delay-seconds saturate,
+        // not a time point wrapped into the past ("ask again now").
+        {"the year 9999", "Fri, 31 Dec 9999 23:59:59 GMT", std::chrono::seconds(999999999)},
+        {"the year 2263", "Mon, 01 Jan 2263 00:00:00 GMT", std::chrono::seconds(999999999)},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
