@@ -10,14 +10,19 @@ namespace {
 
 // The options that only some commands take, by the property their binding sets (the bindings of
 // AdminApplication::defineOptions, tools/dnsh_admin.cpp).
+// takesValue: it is given a value (--out DIR), which must not be empty.
 struct CommandOption {
     std::string_view name;
     std::string_view property;
+    bool takesValue;
 };
 constexpr CommandOption kCommandOptions[] = {
-    {"out", "admin.out"},       {"new-key-file", "admin.newKeyFile"},
-    {"status", "admin.status"}, {"expiring-within", "admin.expiringWithin"},
-    {"json", "admin.json"},     {"all", "admin.all"},
+    {"out", "admin.out", true},
+    {"new-key-file", "admin.newKeyFile", true},
+    {"status", "admin.status", true},
+    {"expiring-within", "admin.expiringWithin", true},
+    {"json", "admin.json", false},
+    {"all", "admin.all", false},
 };
 
 // What a command takes: the words after it and the options. Anything else is bad usage, refused
@@ -67,13 +72,21 @@ bool usageFits(const std::vector<std::string>& arguments,
         fits = false;
     }
     for (const CommandOption& option : kCommandOptions) {
-        if (!options.hasProperty(std::string(option.property))) continue;
-        if (std::find(usage->options.begin(), usage->options.end(), option.name) !=
-            usage->options.end())
-            continue;
-        std::cerr << "dnsh-admin " << command << ": --" << option.name
-                  << " does not apply to it\n";
-        fits = false;
+        const std::string property(option.property);
+        if (!options.hasProperty(property)) continue;
+        if (std::find(usage->options.begin(), usage->options.end(), option.name) ==
+            usage->options.end()) {
+            std::cerr << "dnsh-admin " << command << ": --" << option.name
+                      << " does not apply to it\n";
+            fits = false;
+        } else if (option.takesValue && options.getString(property).empty()) {
+            // Poco takes --new-key-file= (or a variable that is unset: --new-key-file "$F")
+            // as an empty value, which the commands read as no option: rotate-kek re-sealed
+            // under the current KEK with exit 0, and `list --status ""` listed every domain.
+            std::cerr << "dnsh-admin " << command << ": --" << option.name
+                      << " was given an empty value\n";
+            fits = false;
+        }
     }
     if (!fits) std::cerr << "usage: dnsh-admin " << usage->usage << "\n";
     return fits;

@@ -7,8 +7,9 @@
 
 namespace dnsh_admin {
 
-// The command is known, and takes the words and options given; else says what is wrong and the
-// command's usage on stderr. `options`: the options given, as the properties their bindings set.
+// The command is known, and takes the words and options given, each option that takes a value
+// with one that is not empty; else says what is wrong and the command's usage on stderr.
+// `options`: the options given, as the properties their bindings set.
 bool usageFits(const std::vector<std::string>& arguments,
                const Poco::Util::AbstractConfiguration& options);
 

@@ -191,6 +191,12 @@ TEST_CASE("dnsh-admin: a word or an option the command does not take is refused 
     CHECK(admin("migrate extra").exitCode == 64);
     // An option of another command: renew has no --json (it was 65, the unknown domain).
     CHECK(admin("renew 0123456789abcdef0123456789abcdef --json").exitCode == 64);
+    // An empty value (`--status "$S"` with S unset) was read as no option: every domain listed.
+    const CommandResult empty = admin("list --status=");
+    INFO(empty.output);
+    CHECK(empty.exitCode == 64);
+    CHECK(empty.output.find("--status was given an empty value") != std::string::npos);
+    CHECK(empty.output.find("DOMAIN") == std::string::npos);
 }
 
 TEST_CASE("dnsh-admin migrate: a DATABASE_URL libpq refuses is named in the error, no password") {

@@ -178,3 +178,25 @@ TEST_CASE("rotate-kek with a word and no --new-key-file is bad usage and changes
     // which answered 78 (EX_CONFIG) as if a setting were wrong.
     CHECK(admin(db.url(), ring, "list --expires-within 7d") == 64);
 }
+
+TEST_CASE("rotate-kek --new-key-file= (an empty value) is bad usage and changes nothing") {
+    const TempKek first, second;
+    const KeyEncryptor older = KeyEncryptor::fromFile(second.path);
+    ScratchDatabase db("dnsh_rotate");
+    // Mid-rotation, as above: a plain rotate-kek would re-seal the key under the first file.
+    const std::string ring = first.path + "," + second.path;
+    REQUIRE(admin(db.url(), ring, "migrate") == 0);
+    const std::string domainId = randomHex(16);
+    insertSealedCertificate(db, domainId, older, "KEY-MATERIAL");
+    const std::string before = sealedState(db);
+    // `--new-key-file "$NEWKEK"` with the variable unset: Poco gives the option an empty value,
+    // read as no option at all: the key was re-sealed under the first file's KEK, exit 0.
+    CHECK(admin(db.url(), ring, "rotate-kek --new-key-file=") == 64);  // EX_USAGE
+    CHECK(admin(db.url(), ring, "rotate-kek --new-key-file ''") == 64);
+    CHECK(sealedState(db) == before);
+    CHECK(db.text("SELECT key_id FROM certificates WHERE domain_id = '" + domainId + "'") ==
+          older.keyId());
+    // The same for a filter: `list --status=` listed every domain, exit 0.
+    CHECK(admin(db.url(), ring, "list --status=") == 64);
+    CHECK(admin(db.url(), ring, "list --status ''") == 64);
+}
