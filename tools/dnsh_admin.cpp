@@ -2,7 +2,7 @@
 // delete, export-cert, rotate-kek, handler-procs, host-check. Settings come from the environment,
 // as for the services.
 // This file: the options, --help, the dispatch to the commands (dnsh_admin_commands.hpp) and
-// the exit code of a command that failed.
+// the exit code of a command that failed, or whose output did not reach stdout.
 #include <Poco/AutoPtr.h>
 #include <Poco/Util/AbstractConfiguration.h>
 #include <Poco/Util/Application.h>
@@ -24,6 +24,7 @@
 #include "db/database.hpp"
 #include "db/database_host.hpp"
 #include "dnsh_admin_commands.hpp"
+#include "dnsh_admin_stdout.hpp"
 #include "dnsh_admin_usage.hpp"
 #include "domain/outbox.hpp"
 #include "log/log.hpp"
@@ -88,12 +89,19 @@ protected:
     }
 
     int main(const std::vector<std::string>& arguments) override {
-        if (helpRequested_) return EXIT_OK;
+        if (helpRequested_) return dnsh_admin::exitCodeAfterOutput("--help", EXIT_OK);
         if (arguments.empty()) {
             std::cerr << "usage: dnsh-admin COMMAND (try --help)\n";
             return EXIT_USAGE;
         }
         if (!dnsh_admin::usageFits(arguments, config())) return EXIT_USAGE;
+        // Done only once what it printed reached stdout (a full disk: 74).
+        return dnsh_admin::exitCodeAfterOutput(arguments[0], runCommand(arguments));
+    }
+
+private:
+    // The command, its usage checked; its exit code.
+    int runCommand(const std::vector<std::string>& arguments) {
         try {
             // export-cert, rotate-kek, retry and delete open private keys.
             dnsh::disableCoreDumps();
@@ -131,6 +139,8 @@ protected:
             // usageFits knows a command this does not dispatch.
             std::cerr << "dnsh-admin " << command << ": not dispatched\n";
             return EXIT_SOFTWARE;
+        } catch (const dnsh_admin::StdoutUnwritable&) {
+            return EXIT_IOERR;  // exitCodeAfterOutput says so
         } catch (const dnsh::ConfigError& e) {
             std::cerr << "configuration error: " << e.what() << "\n";
             return EXIT_CONFIG;
@@ -149,7 +159,6 @@ protected:
         }
     }
 
-private:
     bool helpRequested_ = false;
 };
 

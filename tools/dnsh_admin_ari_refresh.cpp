@@ -14,6 +14,7 @@
 #include "admin/operator_stop.hpp"
 #include "dnsh_admin_commands.hpp"
 #include "dnsh_admin_json_array.hpp"
+#include "dnsh_admin_stdout.hpp"
 #include "issuance/ari_refresh.hpp"
 #include "issuance/ari_refresh_view.hpp"
 
@@ -72,7 +73,8 @@ int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
     }
     // A CA connection shut down at its deadline can still get a TLS alert written to it: that
     // fails the write, as in the scheduler, instead of ending the run part way (a closed stdout
-    // then fails its writes too, and the run goes on storing what the CAs answer).
+    // then fails its writes too, and the run goes on storing what the CAs answer; its exit
+    // code still reports the certificates, while a full disk makes a 0 74: the report is cut).
     std::signal(SIGPIPE, SIG_IGN);
     // Each certificate is asked about at the CA that issued it (RFC 9773 §4.1).
     std::vector<std::unique_ptr<dnsh::acme::Transport>> transports;
@@ -96,6 +98,7 @@ int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
         else
             std::cout << dnsh::ariRefreshedLine(refreshed) << "\n";
         std::cout.flush();  // kept, on the screen or in the file, even if it is killed
+        stdoutWriteError();  // a failed write does not stop the run (exitCodeAfterOutput)
         if (const int number = dnsh::operatorStopSignal()) throw StoppedBySignal(number);
     };
     try {

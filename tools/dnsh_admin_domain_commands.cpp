@@ -13,6 +13,7 @@
 #include "dns/resolver.hpp"
 #include "dnsh_admin_commands.hpp"
 #include "dnsh_admin_json_array.hpp"
+#include "dnsh_admin_stdout.hpp"
 #include "domain/domain_json.hpp"
 #include "domain/domain_service.hpp"
 #include "issuance/issuance_json.hpp"
@@ -48,7 +49,7 @@ int list(dnsh::Database& database, const Poco::Util::AbstractConfiguration& opti
         }
     }
     // Every row, printed as its page comes (forEachDomainSummary): memory stays bounded
-    // and the JSON array is written one item at a time.
+    // and the JSON array is written one item at a time. Stopped once stdout fails (exit 74).
     if (json(options)) {
         JsonArrayOnStdout items;
         dnsh::forEachDomainSummary(database, status, within, [&](const auto& row) {
@@ -61,6 +62,7 @@ int list(dnsh::Database& database, const Poco::Util::AbstractConfiguration& opti
             item.set("renew_at", row.renewAt.empty() ? Poco::Dynamic::Var()
                                                      : Poco::Dynamic::Var(row.renewAt));
             items.add(item);
+            throwIfStdoutFailed();
         });
         items.close();
         return EXIT_OK;
@@ -73,6 +75,7 @@ int list(dnsh::Database& database, const Poco::Util::AbstractConfiguration& opti
                   << row.status << std::setw(22)
                   << (row.expiresAt.empty() ? "-" : row.expiresAt)
                   << (row.renewAt.empty() ? "-" : row.renewAt) << "\n";
+        throwIfStdoutFailed();
     });
     return EXIT_OK;
 }

@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include "dnsh_admin_stdout.hpp"
+
 namespace dnsh_admin {
 
 // A JSON array written to stdout one item at a time (memory stays bounded). Closed only when the
@@ -23,6 +25,7 @@ public:
         if (!empty_) std::cout << ",";
         empty_ = false;
         item.stringify(std::cout);
+        stdoutWriteError();  // why it failed, if it did, while errno still says
     }
     void close() {
         if (!closed_) std::cout << "]\n" << std::flush;

@@ -10,6 +10,7 @@
 #include "admin/key_rotation.hpp"
 #include "db/migrations.hpp"
 #include "dnsh_admin_commands.hpp"
+#include "dnsh_admin_stdout.hpp"
 #include "issuance/issuer.hpp"
 
 namespace dnsh_admin {
@@ -19,7 +20,10 @@ namespace dnsh_admin {
 int migrate(dnsh::Database& database) {
     const auto applied = dnsh::applyMigrations(
         database.session(), dnsh::embeddedMigrations(),
-        [](const std::string& name) { std::cout << "applied " << name << std::endl; });
+        [](const std::string& name) {
+            std::cout << "applied " << name << std::endl;
+            stdoutWriteError();  // why it failed, if it did, while errno still says
+        });
     if (applied.empty()) std::cout << "schema is up to date\n";
     return EXIT_OK;
 }

@@ -238,6 +238,20 @@ TEST_CASE("dnsh-admin list --json with the database unreachable exits 70 with no
     CHECK_MESSAGE(!parsed, "a failed list --json parses as JSON: '" << listed.output << "'");
 }
 
+TEST_CASE("dnsh-admin list with stdout on a full disk exits 74 and says so") {
+    // /dev/full fails every write with ENOSPC, as a full disk does under `list > report.txt`:
+    // it exited 0, the report empty. stdout alone goes there: runCommand adds 2>&1 after the
+    // braces.
+    for (const std::string arguments : {"list", "list --json"}) {
+        const CommandResult listed =
+            runCommand("{ " + requireEnv("DNSH_ADMIN_BIN") + " " + arguments + " >/dev/full; }");
+        INFO(arguments << ": " << listed.output);
+        CHECK(listed.exitCode == 74);  // EX_IOERR
+        CHECK(listed.output.find("dnsh-admin list: stdout could not be written") !=
+              std::string::npos);
+    }
+}
+
 TEST_CASE("dnsh-admin migrate: a migration that fails is named, after the ones applied before it") {
     // A database at 028 where what 031 adds is there already (made by hand): 029 and 030 apply,
     // 031 fails. Only "failed: Database Exception" was shown, not that 029 and 030 were applied.
