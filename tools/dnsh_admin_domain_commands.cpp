@@ -2,10 +2,14 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <charconv>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 
 #include "admin/domain_list.hpp"
 #include "admin/renew_now.hpp"
@@ -23,11 +27,26 @@ namespace dnsh_admin {
 
 namespace {
 
-// "30d" (days), or a duration of the README ("12h", "90m").
+// The longest --expiring-within in days: parseDuration's 876000h. Past it, "1000000000000d"
+// reached PostgreSQL ("interval out of range", exit 70), and near 4e17 days 24 * days overflowed.
+constexpr long long kLongestWithinDays =
+    std::chrono::duration_cast<std::chrono::days>(dnsh::kLongestDuration).count();
+
+// "30d" (days, at most kLongestWithinDays), or a duration of the README ("12h", "90m").
 std::chrono::milliseconds parseWithin(const std::string& text) {
-    if (!text.empty() && text.back() == 'd' &&
-        text.find_first_not_of("0123456789") == text.size() - 1 && text.size() > 1)
-        return std::chrono::hours(24 * std::stoll(text.substr(0, text.size() - 1)));
+    if (text.size() > 1 && text.back() == 'd' &&
+        text.find_first_not_of("0123456789") == text.size() - 1) {
+        const char* const digitsEnd = text.data() + text.size() - 1;
+        unsigned long long days = 0;
+        const auto [end, error] = std::from_chars(text.data(), digitsEnd, days);
+        if (error == std::errc::result_out_of_range ||
+            (error == std::errc() && days > kLongestWithinDays))
+            throw std::invalid_argument("longer than " + std::to_string(kLongestWithinDays) +
+                                        "d (100 years)");
+        if (error != std::errc() || end != digitsEnd)
+            throw std::invalid_argument("expected a number of days, e.g. 30d");
+        return std::chrono::days(days);
+    }
     return dnsh::parseDuration(text);
 }
 

@@ -238,6 +238,21 @@ TEST_CASE("dnsh-admin list --json with the database unreachable exits 70 with no
     CHECK_MESSAGE(!parsed, "a failed list --json parses as JSON: '" << listed.output << "'");
 }
 
+TEST_CASE("dnsh-admin list --expiring-within past 36500 days is bad usage (64)") {
+    // Days skipped parseDuration's cap (876000h): this reached PostgreSQL, "interval out of
+    // range", exit 70; near 4e17 days 24 * days overflowed (undefined behaviour).
+    for (const std::string within : {"36501d", "1000000000000d", "400000000000000000d",
+                                      "99999999999999999999999d"}) {
+        const CommandResult listed = admin("list --expiring-within " + within);
+        INFO(within << ": " << listed.output);
+        CHECK(listed.exitCode == 64);  // EX_USAGE
+        CHECK(listed.output.find("longer than 36500d") != std::string::npos);
+    }
+    const CommandResult longest = admin("list --status failed --expiring-within 36500d --json");
+    INFO(longest.output);
+    CHECK(longest.exitCode == 0);
+}
+
 TEST_CASE("dnsh-admin list with stdout on a full disk exits 74 and says so") {
     // /dev/full fails every write with ENOSPC, as a full disk does under `list > report.txt`:
     // it exited 0, the report empty. stdout alone goes there: runCommand adds 2>&1 after the
