@@ -72,6 +72,12 @@ protected:
                                              "list: certificates expiring within (30d, 12h)")
                               .argument("DURATION")
                               .binding("admin.expiringWithin"));
+        options.addOption(Poco::Util::Option("long-lived", "l",
+                                             "list: certificates with a lifetime over 21 days")
+                              .binding("admin.longLived"));
+        options.addOption(Poco::Util::Option("renewal-failing", "f",
+                                             "list: certificates a renewal failed to replace")
+                              .binding("admin.renewalFailing"));
         options.addOption(
             Poco::Util::Option("json", "j", "machine-readable output").binding("admin.json"));
         options.addOption(Poco::Util::Option("all", "a", "ari-refresh: every active domain")

@@ -53,25 +53,30 @@ std::chrono::milliseconds parseWithin(const std::string& text) {
 }  // namespace
 
 int list(dnsh::Database& database, const Poco::Util::AbstractConfiguration& options) {
-    const std::string status = options.getString("admin.status", "");
-    if (!status.empty() && !dnsh::parseDomainStatus(status)) {
-        std::cerr << "unknown status " << status << "\n";
+    dnsh::DomainListFilter filter;
+    filter.status = options.getString("admin.status", "");
+    if (!filter.status.empty() && !dnsh::parseDomainStatus(filter.status)) {
+        std::cerr << "unknown status " << filter.status << "\n";
         return EXIT_USAGE;
     }
-    std::optional<std::chrono::milliseconds> within;
     if (options.hasProperty("admin.expiringWithin")) {
         try {
-            within = parseWithin(options.getString("admin.expiringWithin"));
+            filter.expiringWithin = parseWithin(options.getString("admin.expiringWithin"));
         } catch (const std::exception& e) {
             std::cerr << "--expiring-within: " << e.what() << "\n";
             return EXIT_USAGE;
         }
     }
+    filter.longLived = options.hasProperty("admin.longLived");
+    filter.renewalFailing = options.hasProperty("admin.renewalFailing");
     // Every row, printed as its page comes (forEachDomainSummary): memory stays bounded
     // and the JSON array is written one item at a time. Stopped once stdout fails (exit 74).
     if (json(options)) {
         JsonArrayOnStdout items;
-        dnsh::forEachDomainSummary(database, status, within, [&](const auto& row) {
+        auto optional = [](const std::optional<std::string>& text) {
+            return text ? Poco::Dynamic::Var(*text) : Poco::Dynamic::Var();
+        };
+        dnsh::forEachDomainSummary(database, filter, [&](const auto& row) {
             Poco::JSON::Object item(Poco::JSON_PRESERVE_KEY_ORDER);
             item.set("id", row.id);
             item.set("domain_name", row.domainName);
@@ -80,6 +85,10 @@ int list(dnsh::Database& database, const Poco::Util::AbstractConfiguration& opti
                                                          : Poco::Dynamic::Var(row.expiresAt));
             item.set("renew_at", row.renewAt.empty() ? Poco::Dynamic::Var()
                                                      : Poco::Dynamic::Var(row.renewAt));
+            // The renewal that last failed to replace the certificate, as GET /domains/{id}
+            // shows it in renewal.error and renewal.error_code.
+            item.set("renewal_error", optional(row.renewalError));
+            item.set("renewal_error_code", optional(row.renewalErrorCode));
             items.add(item);
             throwIfStdoutFailed();
         });
@@ -89,7 +98,7 @@ int list(dnsh::Database& database, const Poco::Util::AbstractConfiguration& opti
     std::cout << std::left << std::setw(34) << "ID" << std::setw(40) << "DOMAIN"
               << std::setw(21) << "STATUS" << std::setw(22) << "EXPIRES"
               << "RENEWS\n";
-    dnsh::forEachDomainSummary(database, status, within, [](const auto& row) {
+    dnsh::forEachDomainSummary(database, filter, [](const auto& row) {
         std::cout << std::setw(34) << row.id << std::setw(40) << row.domainName << std::setw(21)
                   << row.status << std::setw(22)
                   << (row.expiresAt.empty() ? "-" : row.expiresAt)

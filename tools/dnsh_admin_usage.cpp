@@ -21,6 +21,8 @@ constexpr CommandOption kCommandOptions[] = {
     {"new-key-file", "admin.newKeyFile", true},
     {"status", "admin.status", true},
     {"expiring-within", "admin.expiringWithin", true},
+    {"long-lived", "admin.longLived", false},
+    {"renewal-failing", "admin.renewalFailing", false},
     {"json", "admin.json", false},
     {"all", "admin.all", false},
 };
@@ -37,8 +39,8 @@ struct CommandUsage {
 };
 const std::vector<CommandUsage> kCommandUsages = {
     {"migrate", 0, 0, {}, "migrate"},
-    {"list", 0, 0, {"status", "expiring-within", "json"},
-     "list [--status S] [--expiring-within 30d] [--json]"},
+    {"list", 0, 0, {"status", "expiring-within", "long-lived", "renewal-failing", "json"},
+     "list [--status S] [--expiring-within 30d] [--long-lived] [--renewal-failing] [--json]"},
     {"show", 1, 1, {"json"}, "show DOMAIN_ID [--json]"},
     {"renew", 1, 1, {}, "renew DOMAIN_ID"},
     {"ari-refresh", 0, 1, {"all", "json"}, "ari-refresh DOMAIN_ID|--all [--json]"},
@@ -96,8 +98,12 @@ const char* commandsHelp() {
     return "Operator commands for DNS Handling (settings from the environment, see README).\n"
            "Commands:\n"
            "  migrate                            apply the schema migrations to DATABASE_URL\n"
-           "  list [--status S] [--expiring-within 30d] [--json]\n"
-           "                                     every domain by soonest certificate expiry\n"
+           "  list [--status S] [--expiring-within 30d] [--long-lived] [--json]\n"
+           "                                     every domain by soonest certificate expiry;\n"
+           "                                     --long-lived: lifetimes over 21 days only\n"
+           "  list --renewal-failing [--json]    the domains whose certificate a renewal failed\n"
+           "                                     to replace, by id; --json gives renewal_error\n"
+           "                                     and renewal_error_code\n"
            "  show DOMAIN_ID [--json]            the domain view, as GET /domains/{id}\n"
            "  renew DOMAIN_ID                    renew the certificate now, whatever renew_at\n"
            "  ari-refresh DOMAIN_ID|--all [--json]\n"
