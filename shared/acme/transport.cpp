@@ -14,6 +14,7 @@
 
 #include "acme/http_deadline.hpp"
 #include "acme/transport_errors.hpp"
+#include "core/shown_text.hpp"
 #include "log/log.hpp"
 
 namespace dnsh::acme {
@@ -58,6 +59,23 @@ std::string readBody(std::istream& in, Poco::Net::HTTPSClientSession& session,
     }
 }
 
+// RFC 9112 §8: "A message that uses a valid Content-Length is incomplete if the size of the
+// message body received (in octets) is less than the value given by Content-Length." A body cut
+// by a clean close (TLS close_notify) reads as an end of stream, so readBody takes it whole; it
+// is a lost answer, as one cut by a reset is. Answers without a body (1xx, 204, 304) are not
+// held to the header.
+void refuseCutBody(const Poco::Net::HTTPResponse& response, std::size_t received) {
+    const auto status = response.getStatus();
+    if (status < 200 || status == Poco::Net::HTTPResponse::HTTP_NO_CONTENT ||
+        status == Poco::Net::HTTPResponse::HTTP_NOT_MODIFIED || !response.hasContentLength())
+        return;
+    const Poco::Int64 declared = response.getContentLength64();
+    if (static_cast<Poco::Int64>(received) < declared)
+        throw Poco::IOException("the answer was cut short: " + std::to_string(received) +
+                                " of the " + std::to_string(declared) +
+                                " bytes its Content-Length announced");
+}
+
 void initializeSslOnce() {
     static std::once_flag once;
     std::call_once(once, [] { Poco::Net::initializeSSL(); });
@@ -88,7 +106,15 @@ Poco::JSON::Object::Ptr HttpReply::json() const {
             return parsed.extract<Poco::JSON::Object::Ptr>();
     } catch (const Poco::Exception&) {
     }
-    throw caError(Problem{"", "the CA sent a body that is not a JSON object", status});
+    // Not the answer's own status (200, 201): an error of that status is neither retried nor
+    // passed over to the next CA (AcmeError::retryable), and a proxy's HTML page in a success
+    // answer passes. The CA's protocol error (502), as a certificate download that is no chain
+    // is (certificate_chain.hpp).
+    throw caError(Problem{"",
+                          "the CA's answer (HTTP " + std::to_string(status) + ", Content-Type " +
+                              shownText(contentType.empty() ? "none" : contentType, 100) +
+                              ") is not a JSON object",
+                          502});
 }
 
 Transport::Transport(std::string caBundlePath, std::chrono::milliseconds timeout)
@@ -149,6 +175,7 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             Poco::Net::HTTPResponse response;
             std::istream& in = session.receiveResponse(response);
             reply.body = readBody(in, session, deadline);
+            refuseCutBody(response, reply.body.size());
             reply.status = static_cast<int>(response.getStatus());
             reply.location = response.get("Location", "");
             reply.contentType = response.getContentType();

@@ -31,7 +31,9 @@ struct HttpReply {
     std::optional<std::chrono::seconds> retryAfter;
     std::string termsOfService;  // Link rel="terms-of-service" (RFC 8555 §7.3.3), if any
 
-    Poco::JSON::Object::Ptr json() const;  // throws AcmeError when the body is not an object
+    // The body as a JSON object; any other body (a proxy's HTML page in a 200) is the CA's
+    // protocol error: an AcmeError of status 502, retried and passed over as a 5xx is.
+    Poco::JSON::Object::Ptr json() const;
 };
 
 // "dns-handling/<version>" (the project's version in CMakeLists.txt): RFC 8555 §6.1 requires a
@@ -51,7 +53,8 @@ public:
     // Signed POST (RFC 8555 §6.2). kid empty: JWK in the header (newAccount). Retries badNonce a
     // bounded number of times with a fresh nonce (RFC 8555 §6.5). An empty payload is a
     // POST-as-GET (§6.3), safe to send again after a connection failure; any other payload is
-    // sent once: a lost answer throws AcmeError with outcomeUnknown().
+    // sent once: a lost answer (none, or a body short of its Content-Length) throws AcmeError
+    // with outcomeUnknown().
     HttpReply post(const std::string& url, const std::string& payload, EVP_PKEY* accountKey,
                    const std::optional<std::string>& kid);
 

@@ -112,6 +112,11 @@ and an HTML error page where its issuer should be ("chain-garbage"); the leaf in
 all ("chain-not-pem"); nothing ("chain-empty"); a leaf for another public key than the CSR's
 ("chain-wrong-key", openssl's -force_pubkey) or naming other.example alone, the CSR's names not
 copied ("chain-other-names"), these two followed by the stand-in's certificate as a good one is.
+The first read of each order (POST-as-GET, RFC 8555 §7.4; tests/fault/ca_answer_body_test.cpp)
+is answered 200 with an HTML page, as a proxy in front of a CA may ("order-not-json", printed
+again as "NOT-JSON PATH t=<seconds>"), or with the order whole under a Content-Length 64 bytes
+longer, the connection then ended with TLS close_notify: a body cut short by a clean close
+("order-cut", printed again as "CUT PATH t=<seconds>"). Later reads are answered as usual.
 
 With --profiles-file FILE the directory's meta.profiles are, while FILE exists, the names it
 holds, one a line, read again at each directory request (else "default" alone): a CA that adds

@@ -22,6 +22,7 @@ CERTIFICATES = {}       # order -> the PEM chain issued
 RETRY_AFTER_FORMS = itertools.count()
 RENEWAL_INFO_ASKED = {}  # --renewal-info: path (its CertID) -> requests for it so far
 ORDER_IDENTIFIERS = {}  # order -> the identifiers its newOrder asked for
+POLLED_ORDERS = set()  # orders read at least once (--bad-answer order-not-json, order-cut)
 
 
 def retry_after_header():

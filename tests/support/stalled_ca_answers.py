@@ -6,7 +6,8 @@ import os
 import time
 
 from stalled_ca_acme import (ANSWERED, AUTHZ_POLLS, CERTIFICATES, FINALIZED, LOCK, LONG_BYTES,
-                             ORDER_IDENTIFIERS, RENEWAL_INFO_ASKED, authorization_error_due,
+                             ORDER_IDENTIFIERS, POLLED_ORDERS, RENEWAL_INFO_ASKED,
+                             authorization_error_due,
                              authorization_identifier,
                              b64url_decode, bound_account, challenge_token, counter,
                              directory_profiles, hold_authorization_request,
@@ -18,6 +19,8 @@ from stalled_ca_certs import sign_csr
 from stalled_ca_server import StandInHandler
 
 BASE = ""  # https://127.0.0.1:<port>, once bound
+# --bad-answer order-not-json: what a proxy in front of a CA may answer in its place.
+NOT_JSON_PAGE = "<html><head><title>Maintenance</title></head><body>Back soon.</body></html>\n"
 SLOW_FINALIZE_ANSWERED = []  # --slow-finalize: the finalize requests answered so far
 SLOW_NEW_ORDERS_ANSWERED = []  # --slow-new-order: the newOrder requests answered late so far
 
@@ -260,6 +263,16 @@ class AcmeHandler(StandInHandler):
                 self.answer(400, {"type": "urn:ietf:params:acme:error:malformed",
                                   "detail": "a challenge type the client does not speak"})
             elif kind == "order":
+                first_read = n not in POLLED_ORDERS
+                POLLED_ORDERS.add(n)
+                if first_read and ARGS.bad_answer == "order-not-json":
+                    # A proxy's page where the order should be, in a success answer.
+                    self.log_request_line("NOT-JSON")
+                    self.answer(200, NOT_JSON_PAGE, content_type="text/html")
+                    return True
+                if first_read and ARGS.bad_answer == "order-cut":
+                    self.log_request_line("CUT")
+                    self.cut_short = True
                 if n in FINALIZED:
                     FINALIZED[n] += 1
                     if FINALIZED[n] > ARGS.processing_polls:

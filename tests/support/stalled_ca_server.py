@@ -13,6 +13,7 @@ from stalled_ca_acme import counter
 from stalled_ca_args import ARGS
 
 STARTED = time.monotonic()
+CUT_BYTES = 64  # how much more a cut answer's Content-Length announces than it sends
 PRINT_LOCK = threading.Lock()
 
 
@@ -21,6 +22,9 @@ class StandInHandler(http.server.BaseHTTPRequestHandler):
     stalled_ca_answers.AcmeHandler adds the ACME resources."""
 
     protocol_version = "HTTP/1.1"
+    # Set for one answer: its Content-Length says CUT_BYTES more than its body, and the
+    # connection is then closed cleanly (--bad-answer order-cut).
+    cut_short = False
 
     def log_message(self, *args):
         pass
@@ -49,9 +53,23 @@ class StandInHandler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
         for name, value in headers:
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
+        cut, self.cut_short = self.cut_short, False
+        self.send_header("Content-Length", str(len(data) + (CUT_BYTES if cut else 0)))
         self.end_headers()
         self.wfile.write(data)
+        if cut:
+            self.close_cleanly()
+
+    def close_cleanly(self):
+        """Ends the connection with TLS close_notify (RFC 8446 §6.1), as a server that sent all
+        it meant to: the client reads a clean end of the stream, no reset and no TLS error. The
+        client's own close_notify is not waited for."""
+        self.close_connection = True
+        try:
+            self.connection.settimeout(0)
+            self.connection.unwrap()
+        except (OSError, ValueError):
+            pass  # close_notify sent; the client's not there yet (SSLWantReadError)
 
     def stall(self):
         if ARGS.trickle > 0:
