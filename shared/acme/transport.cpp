@@ -183,7 +183,7 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             reply.termsOfService = linkTarget(headerValues(response, "Link"), "terms-of-service");
             // RFC 8555 §6.5.1: every response may carry a fresh nonce; keep it for the next POST.
             if (const std::string nonce = response.get("Replay-Nonce", ""); !nonce.empty())
-                nonces_.push_back(nonce);
+                keepNonce(nonce);
             if (logEnabled(LogLevel::Debug)) {
                 const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                                     std::chrono::steady_clock::now() - started)

@@ -50,8 +50,9 @@ public:
 
     HttpReply get(const std::string& url);
 
-    // Signed POST (RFC 8555 §6.2). kid empty: JWK in the header (newAccount). Retries badNonce a
-    // bounded number of times with a fresh nonce (RFC 8555 §6.5). An empty payload is a
+    // Signed POST (RFC 8555 §6.2). kid empty: JWK in the header (newAccount). Signed with the
+    // newest nonce held; retries badNonce a bounded number of times, with the nonce that
+    // badNonce answer carried when it had one (RFC 8555 §6.5). An empty payload is a
     // POST-as-GET (§6.3), safe to send again after a connection failure; any other payload is
     // sent once: a lost answer (none, or a body short of its Content-Length) throws AcmeError
     // with outcomeUnknown().
@@ -77,7 +78,10 @@ private:
     // the object with POST-as-GET instead).
     HttpReply send(const std::string& method, const std::string& url, const std::string& body,
                    bool replayable);
+    // The nonce pool (transport_post.cpp): the newest nonce is used first, and only the few
+    // newest are kept.
     std::string takeNonce();
+    void keepNonce(std::string nonce);
     HttpsDeadlineSession& sessionFor(const std::string& scheme, const std::string& host,
                                      unsigned short port);
 

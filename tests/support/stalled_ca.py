@@ -36,7 +36,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--renewal-info-allowance FILE] [--hold-deactivation-while FILE]
                 [--hold-authorization-while FILE] [--profiles-file FILE] [--bind-once]
                 [--first-binding refused|lost|taken] [--refuse-only-existing]
-                [--fail-directory-when FILE]
+                [--fail-directory-when FILE] [--fresh-nonces N]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -135,6 +135,11 @@ binds the key and answers as to a second binding, as a process that lost a race 
 concurrently is answered (TAKEN). With --refuse-only-existing onlyReturnExisting is answered
 400 externalAccountRequired whatever the key, printed again as "UNCONFIRMED PATH ...": a CA that
 does not answer §7.3.1 as written.
+
+With --fresh-nonces N a POST signed with a nonce (RFC 8555 §6.5) that is not one of the N
+newest it issued and not used yet is answered 400 badNonce (printed again as "BADNONCE PATH
+t=<seconds>"), with a fresh nonce as every answer: a CA that expires nonces, whose every answer,
+GETs' too, carries one (tests/fault/ca_nonce_test.cpp).
 
 With --fail-directory-when FILE the directory request is answered 503 serverInternal while
 FILE exists: a CA whose directory alone is down, its other resources answering

@@ -2,6 +2,7 @@
 identifiers, tokens, Retry-After headers, the noisy problems and long strings, renewalInfo's
 allowance, the authorization errors left."""
 import base64
+import collections
 import email.utils
 import itertools
 import json
@@ -23,6 +24,34 @@ RETRY_AFTER_FORMS = itertools.count()
 RENEWAL_INFO_ASKED = {}  # --renewal-info: path (its CertID) -> requests for it so far
 ORDER_IDENTIFIERS = {}  # order -> the identifiers its newOrder asked for
 POLLED_ORDERS = set()  # orders read at least once (--bad-answer order-not-json, order-cut)
+
+
+NONCE_LOCK = threading.Lock()  # apart from LOCK: answers are sent while LOCK is held
+FRESH_NONCES = collections.deque()  # --fresh-nonces: the newest nonces issued and not used
+
+
+def issue_nonce():
+    """A new Replay-Nonce (RFC 8555 §6.5), one of FRESH_NONCES with --fresh-nonces."""
+    nonce = f"nonce-{next(counter)}"
+    if ARGS.fresh_nonces:
+        with NONCE_LOCK:
+            FRESH_NONCES.append(nonce)
+            while len(FRESH_NONCES) > ARGS.fresh_nonces:
+                FRESH_NONCES.popleft()
+    return nonce
+
+
+def nonce_accepted(body):
+    """--fresh-nonces N: whether the JWS request `body` is signed with one of the N newest nonces
+    issued and not used yet (then it is used); any nonce without the option."""
+    if not ARGS.fresh_nonces:
+        return True
+    nonce = json.loads(b64url_decode(json.loads(body)["protected"])).get("nonce")
+    with NONCE_LOCK:
+        if nonce not in FRESH_NONCES:
+            return False
+        FRESH_NONCES.remove(nonce)
+        return True
 
 
 def retry_after_header():

@@ -11,7 +11,8 @@ from stalled_ca_acme import (ANSWERED, AUTHZ_POLLS, CERTIFICATES, FINALIZED, LOC
                              authorization_identifier,
                              b64url_decode, bound_account, challenge_token, counter,
                              directory_profiles, hold_authorization_request,
-                             jws_payload, long_strings_meta, noisy_problem, order_identifiers,
+                             jws_payload, long_strings_meta, noisy_problem, nonce_accepted,
+                             order_identifiers,
                              rate_limit_header, renewal_info_allowed, retry_after_header, rfc3339,
                              slow_new_order_due)
 from stalled_ca_args import ARGS
@@ -115,6 +116,13 @@ class AcmeHandler(StandInHandler):
     def do_POST(self):
         self.log_request_line()
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if not nonce_accepted(body):
+            # RFC 8555 §6.5: refused, with a fresh nonce (every answer carries one) to retry with.
+            self.log_request_line("BADNONCE")
+            self.answer(400, {"type": "urn:ietf:params:acme:error:badNonce",
+                              "detail": "JWS has an invalid anti-replay nonce"},
+                        content_type="application/problem+json")
+            return
         if self.path.startswith("/authz/"):
             # A read's payload is empty (RFC 8555 §6.3); a deactivation's is not (§7.5.2).
             hold_authorization_request(self, json.loads(body).get("payload", "") != "")

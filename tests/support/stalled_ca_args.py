@@ -79,6 +79,9 @@ def parse_args():
     parser.add_argument("--slow-new-order-while", metavar="FILE",
                         help="with --slow-new-order: only the newOrders that come while FILE "
                              "exists; the others answered at once")
+    parser.add_argument("--fresh-nonces", metavar="N", type=int, default=0,
+                        help="a POST not signed with one of the N newest nonces issued and not "
+                             "used yet is answered badNonce (0: any nonce)")
     parser.add_argument("--authorization-error", type=int, default=0,
                         help="the status reading an authorization answers (0: none)")
     parser.add_argument("--authorization-errors-left", metavar="FILE",

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from stalled_ca_acme import counter
+from stalled_ca_acme import issue_nonce
 from stalled_ca_args import ARGS
 
 STARTED = time.monotonic()
@@ -47,7 +47,7 @@ class StandInHandler(http.server.BaseHTTPRequestHandler):
         else:
             data = json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Replay-Nonce", f"nonce-{next(counter)}")
+        self.send_header("Replay-Nonce", issue_nonce())
         self.send_header("Cache-Control", "no-store")
         if body is not None:
             self.send_header("Content-Type", content_type)
