@@ -20,6 +20,7 @@ namespace dnsh::acme {
 
 namespace {
 
+using client_answers::protocolError;
 using client_answers::requireCaUrl;
 using client_answers::stringify;
 using client_answers::text;
@@ -155,9 +156,16 @@ std::string Client::existingAccount(EVP_PKEY* accountKey) {
 }
 
 std::string Client::postNewAccount(EVP_PKEY* accountKey, const std::string& payload) {
-    // No kid: the JWK goes in the header (RFC 8555 §6.2). 200 = existing account, 201 = new.
+    // No kid: the JWK goes in the header (RFC 8555 §6.2).
     const HttpReply reply =
         transport_.post(directory().newAccount, payload, accountKey, std::nullopt);
+    // RFC 8555 §7.3: 201 for an account created, 200 for the key's existing one (§7.3.1). Any
+    // other status is no account answer: a proxy's redirect (307), its Location kept as the
+    // account's URL for good. The CA's 502, nothing kept; named with that Location.
+    if (reply.status != 201 && reply.status != 200)
+        throw protocolError("to newAccount is HTTP " + std::to_string(reply.status) +
+                                ", neither 201 nor 200 (RFC 8555 §7.3)",
+                            reply.location);
     if (reply.location.empty())
         throw AcmeError(Problem{"", "newAccount answered without Location", reply.status});
     requireCaUrl(reply.location, "a newAccount Location");

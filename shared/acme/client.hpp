@@ -145,6 +145,8 @@ public:
         std::chrono::milliseconds unlessRefreshedWithin = std::chrono::milliseconds(0));
 
     // RFC 8555 §7.3: registers (or finds, when the key is known) the account; returns its URL.
+    // An answer of another status than 201 or 200 (a proxy's redirect) is the CA's error (502),
+    // its Location not kept.
     // `externalAccount`: the CA's key for External Account Binding (§7.3.4), when it wants one.
     std::string newAccount(EVP_PKEY* accountKey, const std::string& email,
                            const std::optional<ExternalAccountKey>& externalAccount = std::nullopt);
@@ -161,8 +163,8 @@ public:
 
     // §7.4; `replaces`: the ARI CertID of the certificate this order renews (RFC 9773 §5);
     // `profile`: the CA's profile to issue under (draft-ietf-acme-profiles §4), "" for its default.
-    // An answer refused for its shape (one without Location too): OrderAnswerRefused, status
-    // 502 (the CA created the order).
+    // An answer refused for its shape (one without Location, or of another status than 201
+    // or 200, too): OrderAnswerRefused, status 502 (the CA may have created the order).
     Order newOrder(const std::vector<std::string>& dnsNames, const std::string& replaces = "",
                    const std::string& profile = "");
     Order getOrder(const std::string& url);                         // POST-as-GET, §7.4

@@ -118,6 +118,15 @@ Order Client::newOrder(const std::vector<std::string>& dnsNames, const std::stri
     // refusal of the answer is an order it holds and counts, not one never placed.
     std::string orderUrl;
     try {
+        // RFC 8555 §7.4: 201 and the order; DigiCert answers 200 (win-acme issue 1568), taken
+        // too. Any other status (a proxy's redirect) is no order answer, its Location not the
+        // order's URL: refused as its shape would be, nothing read, and its budget token kept
+        // spent (the request reached something that answered; whether the CA made an order
+        // behind it cannot be told).
+        if (reply.status != 201 && reply.status != 200)
+            throw protocolError("to newOrder is HTTP " + std::to_string(reply.status) +
+                                    ", not 201 (RFC 8555 §7.4)",
+                                reply.location);
         // Its error is the CA's (502), not one keeping the 201: that would be neither retried
         // nor passed over to the next CA. The order has no URL to carry: nothing to name or
         // give back, and its budget token stays spent (the 201 says it was created).

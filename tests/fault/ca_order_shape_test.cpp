@@ -4,9 +4,9 @@
 // anything the answer names (acme/client.hpp, acme/ca_strings.hpp); a refused newOrder answer is
 // an order the CA holds (its budget token stays spent), and an authorization for another name is
 // not deactivated. A newOrder answer without Location is the CA's 502 too, so the next CA takes
-// the order. An answer that is unusual but allowed (two authorizations for one identifier) is
-// taken. The CA's long strings that are dropped, not refused: ca_long_strings_test; the
-// directory's URLs: ca_directory_shape_test.
+// the order, as is one of another status than 201 or 200 (a redirect). An answer that is unusual
+// but allowed (two authorizations for one identifier) is taken. The CA's long strings that are
+// dropped, not refused: ca_long_strings_test; the directory's URLs: ca_directory_shape_test.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -251,6 +251,14 @@ TEST_CASE("CA order shape: newOrder answered 201 without Location is the CA's 50
     // Before: "newOrder answered without Location" of status 201, the answer's own: not
     // retryable, and not passed over to the next CA (the status == 502 check fails: 201).
     CHECK(names(newOrderRefusal("new-order-no-location", false), "no Location header"));
+}
+
+TEST_CASE("CA order shape: newOrder answered 307 with the order in its body is the CA's 502 "
+          "(RFC 8555 §7.4), the redirect's Location not taken for the order's URL") {
+    const acme::AcmeError refused = newOrderRefusal("new-order-redirect", false);
+    // Before: the order taken, its URL https://elsewhere.example/order/N, polled there.
+    CHECK(names(refused, "HTTP 307"));
+    CHECK(names(refused, "https://elsewhere.example/order/"));
 }
 
 TEST_CASE("CA order shape: after newOrder answered 201 without Location the next CA takes the "

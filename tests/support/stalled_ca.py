@@ -117,6 +117,10 @@ is answered 200 with an HTML page, as a proxy in front of a CA may ("order-not-j
 again as "NOT-JSON PATH t=<seconds>"), or with the order whole under a Content-Length 64 bytes
 longer, the connection then ended with TLS close_notify: a body cut short by a clean close
 ("order-cut", printed again as "CUT PATH t=<seconds>"). Later reads are answered as usual.
+newAccount is answered 307 with "Location: https://elsewhere.example/acct/1"
+("account-redirect", RFC 8555 §7.3 answers 201 or 200; tests/fault/ca_answer_status_test.cpp),
+or newOrder 307 with "Location: https://elsewhere.example/order/N" and the order as its body
+("new-order-redirect", §7.4 answers 201), each printed again as "REDIRECTED PATH t=<seconds>".
 
 With --profiles-file FILE the directory's meta.profiles are, while FILE exists, the names it
 holds, one a line, read again at each directory request (else "default" alone): a CA that adds

@@ -20,6 +20,8 @@ from stalled_ca_certs import sign_csr
 from stalled_ca_server import StandInHandler
 
 BASE = ""  # https://127.0.0.1:<port>, once bound
+# --bad-answer account-redirect, new-order-redirect: where the redirect points.
+ELSEWHERE = "https://elsewhere.example"
 # --bad-answer order-not-json: what a proxy in front of a CA may answer in its place.
 NOT_JSON_PAGE = "<html><head><title>Maintenance</title></head><body>Back soon.</body></html>\n"
 SLOW_FINALIZE_ANSWERED = []  # --slow-finalize: the finalize requests answered so far
@@ -147,6 +149,9 @@ class AcmeHandler(StandInHandler):
                 return
             self.answer(status, answer, headers, content_type="application/problem+json"
                         if status >= 400 else "application/json")
+        elif self.path == "/account" and ARGS.bad_answer == "account-redirect":
+            self.log_request_line("REDIRECTED")
+            self.answer(307, {"status": "valid"}, [("Location", ELSEWHERE + "/acct/1")])
         elif self.path == "/account":
             self.answer(201, {"status": "valid"}, [("Location", BASE + "/account/1")])
         elif self.path == "/order-plz" and ARGS.user_action_required:
@@ -168,10 +173,14 @@ class AcmeHandler(StandInHandler):
             with LOCK:
                 ORDER_IDENTIFIERS[n] = jws_payload(body).get("identifiers", [])
             # RFC 8555 §7.4: 201 and the order's URL in Location; --bad-answer
-            # new-order-no-location: the order created, its URL not given.
+            # new-order-no-location: the order created, its URL not given; new-order-redirect:
+            # 307 to another host, the order in its body.
+            redirect = ARGS.bad_answer == "new-order-redirect"
             location = [] if ARGS.bad_answer == "new-order-no-location" else \
-                [("Location", f"{BASE}/order/{n}")]
-            self.answer(201, self.new_order(n), location)
+                [("Location", f"{ELSEWHERE if redirect else BASE}/order/{n}")]
+            if redirect:
+                self.log_request_line("REDIRECTED")
+            self.answer(307 if redirect else 201, self.new_order(n), location)
         elif self.path.startswith("/authz/") and json.loads(body).get("payload", "") != "":
             self.deactivate()  # a read's payload is empty (RFC 8555 §6.3)
         elif self.path.startswith("/authz/"):

@@ -109,7 +109,9 @@ def parse_args():
                                                  "new-order-no-location", "directory-http-url",
                                                  "directory-long-url",
                                                  "directory-http-renewal-info",
-                                                 "order-not-json", "order-cut", *CHAIN_ANSWERS],
+                                                 "order-not-json", "order-cut",
+                                                 "account-redirect", "new-order-redirect",
+                                                 *CHAIN_ANSWERS],
                         help="one answer breaks RFC 8555's shape (see the usage)")
     parser.add_argument("--fail-directory-when", metavar="FILE",
                         help="the directory request is answered 503 while FILE exists")
