@@ -17,6 +17,7 @@ void DeadlineSession<Session>::beginExchange(std::chrono::steady_clock::time_poi
     disarmDeadline();
     deadline_ = deadline;
     expired_ = false;
+    requestWritten_ = false;
     if (this->connected()) armDeadline();  // a kept-alive connection: the request and its answer
 }
 
@@ -77,6 +78,12 @@ void DeadlineSession<Session>::connect(const Poco::Net::SocketAddress& address) 
         Session::connect(address);
         armDeadline();
     }
+}
+
+template <class Session>
+int DeadlineSession<Session>::write(const char* buffer, std::streamsize length) {
+    requestWritten_ = true;
+    return Session::write(buffer, length);
 }
 
 template class DeadlineSession<Poco::Net::HTTPClientSession>;

@@ -30,6 +30,11 @@ public:
     // down by it afterwards. Idempotent.
     bool endExchange();
 
+    // Whether the exchange begun last has tried to write any of its request. A failure before
+    // that (the name's lookup, the connect, the TLS handshake, the certificate check) sent
+    // nothing to the peer.
+    bool requestWritten() const { return requestWritten_; }
+
     // The base's, with the host name looked up first within the exchange's deadline when a new
     // connection is due (acme/host_lookup.hpp): Poco's own lookup has no time limit. The session
     // then connects to that address; the Host header and the TLS server name and certificate
@@ -42,6 +47,10 @@ protected:
     // Poco does.
     void connect(const Poco::Net::SocketAddress& address) override;
 
+    // The base's, every byte of the request and its body going through it; noted first, since a
+    // write that fails may have sent part of its bytes.
+    int write(const char* buffer, std::streamsize length) override;
+
 private:
     void armDeadline();
     void disarmDeadline();
@@ -50,6 +59,7 @@ private:
     std::optional<std::chrono::steady_clock::time_point> deadline_;
     std::optional<SocketDeadline> socketDeadline_;
     bool expired_ = false;
+    bool requestWritten_ = false;
 };
 
 using HttpDeadlineSession = DeadlineSession<Poco::Net::HTTPClientSession>;

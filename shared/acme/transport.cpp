@@ -211,7 +211,11 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             const std::string reason =
                 cutAtDeadline ? Poco::TimeoutException("no answer in time").displayText()
                               : e.displayText();
-            if (!replayable)
+            // Only a request that began to leave may have reached the CA: one that failed in
+            // the name's lookup, the connect, the TLS handshake or the certificate check was
+            // never sent, so it is no lost answer (an order budget token is given back for it)
+            // and may be tried on a fresh connection as a replayable one is.
+            if (!replayable && session.requestWritten())
                 throw caError(
                     Problem{"", failureDetail(reason, url, "; the CA's answer was lost"), 0},
                     std::nullopt, true);

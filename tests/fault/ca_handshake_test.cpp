@@ -2,7 +2,8 @@
 // request no longer than its budget: the deadline of a request covers connecting, the handshake
 // and sending, not only the answer (acme/deadline_session.hpp). The CA is the stand-in
 // tests/support/stalled_ca.py, which the client trusts through ACME_CA_BUNDLE, behind
-// tests/support/trickle_relay.py.
+// tests/support/trickle_relay.py. A signed POST that failed before any of it was written (the
+// handshake cut, the connection refused) was never sent: no lost answer, its outcome known.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "acme/transport.hpp"
+#include "crypto/keys.hpp"
 #include "support/domain_flows.hpp"
 #include "support/stalled_ca.hpp"
 #include "support/test_env.hpp"
@@ -20,6 +22,28 @@ using namespace dnsh;
 using namespace dnsh::test;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A newOrder-like signed POST (a payload: never sent twice) to `url` through `transport`: its
+// error, after checking that it is one of a CA not reached and not a lost answer.
+void checkNeverSent(acme::Transport& transport, const std::string& url) {
+    const Pkey key = generateEcdsaP256Key();
+    try {
+        transport.post(url, R"({"identifiers":[]})", key.get(), std::string("kid"));
+        FAIL("the POST was answered");
+    } catch (const acme::AcmeError& e) {
+        INFO(e.what());
+        CHECK(e.unreachable());
+        CHECK(e.retryable());
+        // Before: "the CA's answer was lost" with outcomeUnknown, so a newOrder never sent kept
+        // its order budget token spent (issuance/ca_fallback.cpp's caMayHoldTheOrder).
+        CHECK_FALSE(e.outcomeUnknown());
+        CHECK(e.problem().detail.find("answer was lost") == std::string::npos);
+    }
+}
+
+}  // namespace
 
 TEST_CASE("CA handshake: a TLS handshake trickled in fails a 2 s request after 2 s, as a timeout") {
     StalledCa ca({"--stall", "none"});
@@ -74,4 +98,28 @@ TEST_CASE("CA handshake: through the relay untrickled, requests succeed and shar
     INFO(describe(relay.process()));
     CHECK(relay.connections() == 1);
     CHECK(ca.requests("GET", "/dir") == 2);
+}
+
+TEST_CASE("CA handshake: a signed POST cut in its TLS handshake was never sent: unreachable, "
+          "not a lost answer") {
+    StalledCa ca({"--stall", "none"});
+    TrickleRelay relay(ca.port(), 8, 200ms);
+    acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), 2s);
+    // The nonce straight from the stand-in, the POST through the relay, whose handshake the
+    // deadline cuts.
+    transport.setNewNonceUrl("https://127.0.0.1:" + std::to_string(ca.port()) + "/nonce");
+    checkNeverSent(transport, relay.httpsUrl("/order-plz"));
+    INFO(describe(ca.process()) << "\n" << describe(relay.process()));
+    CHECK(ca.requests("GET", "/nonce") == 1);
+    CHECK(ca.requests("POST", "/") == 0);
+}
+
+TEST_CASE("CA handshake: a signed POST to a port that refuses the connection was never sent: "
+          "unreachable, not a lost answer") {
+    StalledCa ca({"--stall", "none"});
+    acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), 2s);
+    transport.setNewNonceUrl("https://127.0.0.1:" + std::to_string(ca.port()) + "/nonce");
+    // The discard port, where nothing listens (acme_client_test's unreachable CA).
+    checkNeverSent(transport, "https://127.0.0.1:9/order-plz");
+    CHECK(ca.requests("GET", "/nonce") == 1);
 }
