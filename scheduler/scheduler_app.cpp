@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "db/database.hpp"
 #include "domain/outbox.hpp"
 #include "events/webhook_delivery.hpp"
 #include "issuance/issuer.hpp"
@@ -67,6 +68,8 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
         return std::nullopt;
     });
     setLogLevel(config_.logLevel);
+    // Every worker keeps trying while PostgreSQL is away: one line for the outage, not one a try.
+    summarizeDatabaseOutages();
     if (config_.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
     loadKeyEncryptor(config_);  // refuse to start without the key-encryption key
     requireDelegationSettings(config_);
@@ -103,7 +106,9 @@ void SchedulerApp::runUntilStopped(IdlePolling& polling, const std::string& owne
             const bool worked = worker->runOnce();
             if (!polling.next(worked, worker->keepsLooking())) break;
         } catch (const std::exception& e) {
-            logEvent(LogLevel::Error, what, {{"worker", owner}, {"detail", errorDetail(e)}});
+            // PostgreSQL unreachable: the database has logged it, once for the outage.
+            if (!databaseUnreachable(e))
+                logEvent(LogLevel::Error, what, {{"worker", owner}, {"detail", errorDetail(e)}});
             if (sleepUnlessStopped(kErrorDelay)) break;
         }
     }

@@ -5,10 +5,12 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include "config/config_variables.hpp"
@@ -90,6 +92,71 @@ std::string connectFailure(const std::string& connection) {
     return line.empty() ? what : std::string(what) + ": " + line;
 }
 
+// How this process logs a PostgreSQL it cannot reach (summarizeDatabaseOutages). One for the
+// process: its workers, each with a session of its own, fail together.
+class OutageLog {
+public:
+    void summarize() { summarized_ = true; }
+
+    void failed(const std::string& detail) {
+        if (!summarized_) {
+            logEvent(LogLevel::Error, "database unavailable", {{"detail", detail}});
+            return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!down_) {
+            down_ = true;
+            since_ = now;
+        }
+        ++failures_;
+        // Quiet within a minute of the last line, also across a short return in between (a
+        // connection limit some sessions get under): at most two lines a minute however it flaps.
+        if (lastLine_ && now - *lastLine_ < kOutageLineInterval) return;
+        logEvent(LogLevel::Error, reported_ ? "database still unavailable" : "database unavailable",
+                 {{"detail", detail},
+                  {"failures", failures_},
+                  {"unavailable_for_s", secondsSince(now)}});
+        reported_ = true;
+        lastLine_ = now;
+        failures_ = 0;
+    }
+
+    // A session opened: an outage whose failure was logged ends in a line of its own.
+    void reached() {
+        if (!summarized_) return;
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!down_) return;
+        if (reported_)
+            logEvent(LogLevel::Info, "database reachable again",
+                     {{"unavailable_for_s", secondsSince(std::chrono::steady_clock::now())},
+                      {"failures_unlogged", failures_}});
+        down_ = false;
+        reported_ = false;
+        failures_ = 0;
+    }
+
+private:
+    static constexpr std::chrono::minutes kOutageLineInterval{1};
+
+    long long secondsSince(std::chrono::steady_clock::time_point now) const {
+        return std::chrono::duration_cast<std::chrono::seconds>(now - since_).count();
+    }
+
+    std::atomic<bool> summarized_{false};
+    std::mutex mutex_;
+    bool down_ = false;      // a failure since the last session opened
+    bool reported_ = false;  // this outage's "database unavailable" is logged
+    long long failures_ = 0;  // since the last line
+    std::chrono::steady_clock::time_point since_;
+    std::optional<std::chrono::steady_clock::time_point> lastLine_;
+};
+
+OutageLog& outageLog() {
+    static OutageLog log;
+    return log;
+}
+
 // PGCONNECT_TIMEOUT's seconds when it is a whole number of at least 1; else 3 (libpq would wait
 // for ever on 0, and refuse every connection on anything that is not a number).
 std::string connectTimeoutSeconds() {
@@ -153,6 +220,7 @@ Poco::Data::Session& Database::session() {
             *session_,
             "SET statement_timeout = " + std::to_string(limits_.statementTimeout.count()) +
                 "; SET lock_timeout = " + std::to_string(limits_.lockTimeout.count()));
+        outageLog().reached();
     } catch (const Poco::Exception& e) {
         // libpq's words, as Poco passes them on: a connection string Poco mangled (a value with
         // a space, which loadConfig refuses) makes them quote the piece after it, the password.
@@ -234,8 +302,17 @@ void Database::disconnect() {
 
 void Database::unavailable(const std::string& detail) {
     disconnect();
-    logEvent(LogLevel::Error, "database unavailable", {{"detail", detail}});
+    outageLog().failed(detail);
     throw Error(ErrorCode::DatabaseUnavailable, "database unavailable");
+}
+
+void summarizeDatabaseOutages() {
+    outageLog().summarize();
+}
+
+bool databaseUnreachable(const std::exception& error) {
+    const auto* failure = dynamic_cast<const Error*>(&error);
+    return failure != nullptr && failure->code() == ErrorCode::DatabaseUnavailable;
 }
 
 void executeScript(Poco::Data::Session& session, const std::string& sql) {

@@ -5,6 +5,7 @@
 #include <Poco/Data/Session.h>
 
 #include <chrono>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,18 @@ private:
     DatabaseLimits limits_;
     std::optional<Poco::Data::Session> session_;
 };
+
+// How this process logs a PostgreSQL it cannot reach. Without this call (the handlers, dnsh-admin:
+// each failure is a request's or a command's own) every failure is an error line "database
+// unavailable" with libpq's reason. After it (dns-scheduler, whose workers keep trying while the
+// outage lasts): the outage's first failure is that line, then at most one "database still
+// unavailable" a minute (`failures` since the last line), and the first session opened after it
+// logs "database reachable again". Call it before any Database is used.
+void summarizeDatabaseOutages();
+
+// `error` is Error(DatabaseUnavailable): PostgreSQL could not be reached or the connection was
+// lost. Database has logged it already (summarizeDatabaseOutages).
+bool databaseUnreachable(const std::exception& error);
 
 // GET /readyz: one round trip within kReadinessDeadline; Error(DatabaseUnavailable) when
 // PostgreSQL does not answer in time.

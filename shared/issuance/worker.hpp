@@ -32,7 +32,8 @@ public:
                    IdlePolling* polling = nullptr, std::function<bool()> stopRequested = {});
 
     // Claims and advances at most one order; false when nothing was due (or on an error, or
-    // once a stop was requested).
+    // once a stop was requested). PostgreSQL unreachable: the following calls return false at
+    // once for 100 ms, then twice as long after each failure, at most 2 s (putOffLooks).
     bool runOnce();
     // Looks again every interval even while other workers watch the queue (IdlePolling): it has
     // the scans, or an order to give back once the database answers again (an idle worker that
@@ -69,6 +70,8 @@ private:
     // True when nothing is left to give back (or another replica holds the order now).
     bool releaseLeftover();
     void release(const std::string& orderId, std::chrono::milliseconds delay, bool dnsPoll);
+    // PostgreSQL could not be reached: runOnce asks it nothing for a while, longer each time.
+    void putOffLooks();
     // Before a scan waits on a CA or the DNS: the watch over the queue goes to another worker.
     void handWatchOn();
     bool stopping() const { return stopRequested_ && stopRequested_(); }
@@ -91,6 +94,8 @@ private:
     std::chrono::steady_clock::time_point nextCleanupScan_{};
     std::chrono::steady_clock::time_point nextLeftoverScan_{};
     std::chrono::milliseconds cleanupRetryIn_{};
+    std::chrono::steady_clock::time_point nextLook_{};  // putOffLooks
+    std::chrono::milliseconds unreachableRetryIn_{};
 };
 
 }  // namespace dnsh
