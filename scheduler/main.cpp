@@ -6,6 +6,9 @@
 
 int main(int argc, char** argv) {
     try {
+        // Before any thread exists: each inherits the mask, so a stop signal or SIGHUP is taken
+        // by the scheduler's sigwait and never ends the process in a worker (scheduler_app.hpp).
+        dnsh::SchedulerApp::blockWaitedSignals();
         // Before anything reads the KEK; --daemon's fork keeps it.
         dnsh::disableCoreDumps();
         dnsh::SchedulerApp app;

@@ -4,6 +4,9 @@
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -25,7 +28,47 @@ namespace {
 
 constexpr std::chrono::milliseconds kErrorDelay{1000};
 
+// What waitForStopSignal waits for: blocked in every thread, so that none of them dies of one.
+sigset_t waitedSignals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (const int waited : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&signals, waited);
+    return signals;
+}
+
+const char* signalName(int number) {
+    switch (number) {
+        case SIGINT:
+            return "SIGINT";
+        case SIGTERM:
+            return "SIGTERM";
+        case SIGQUIT:
+            return "SIGQUIT";
+        default:
+            return "SIGHUP";
+    }
+}
+
 }  // namespace
+
+void SchedulerApp::blockWaitedSignals() {
+    const sigset_t signals = waitedSignals();
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int SchedulerApp::waitForStopSignal() {
+    const sigset_t signals = waitedSignals();
+    while (true) {
+        int received = 0;
+        if (sigwait(&signals, &received) != 0) continue;
+        if (received != SIGHUP) return received;
+        // Nothing to reload: the settings are read once, at start (a changed environment or
+        // properties file is not seen by a running process either).
+        logEvent(LogLevel::Warn,
+                 "SIGHUP ignored: the configuration is read only at start; restart the scheduler "
+                 "to apply a change");
+    }
+}
 
 void SchedulerApp::defineOptions(Poco::Util::OptionSet& options) {
     ServerApplication::defineOptions(options);
@@ -145,14 +188,20 @@ int SchedulerApp::main(const std::vector<std::string>&) {
               {"poll_interval_ms", config_.pollInterval.count()},
               {"poll_timeout_ms", config_.pollTimeout.count()},
               {"webhook_workers", config_.webhook.enabled() ? config_.webhook.workers : 0}});
+    // Already blocked by main() before any thread (blockWaitedSignals); again here for a
+    // program that runs the application otherwise: the threads below inherit the mask.
+    blockWaitedSignals();
     const auto metrics = startSchedulerMetrics(config_, replicaName_);
     std::vector<std::thread> workers;
     for (int i = 0; i < config_.schedulerWorkers; ++i)
         workers.emplace_back([this, i] { workerLoop(i); });
     for (int i = 0; config_.webhook.enabled() && i < config_.webhook.workers; ++i)
         workers.emplace_back([this, i] { webhookLoop(i); });
-    waitForTerminationRequest();
-    logEvent(LogLevel::Info, "scheduler stopping");
+    // Not Poco's waitForTerminationRequest: it blocks the signals only in this thread and only
+    // now, so a second SIGTERM during the drain reached a worker and ended the process there,
+    // and it ignores SIGHUP, whose default action ended it too.
+    const int stopSignal = waitForStopSignal();
+    logEvent(LogLevel::Info, "scheduler stopping", {{"signal", signalName(stopSignal)}});
     {
         std::lock_guard<std::mutex> lock(stopMutex_);
         stopping_ = true;

@@ -1,6 +1,8 @@
 #pragma once
 // dns-scheduler: a Poco ServerApplication (foreground for systemd; --daemon and --pidfile come
-// with ServerApplication) running SCHEDULER_WORKERS issuance workers until SIGTERM/SIGINT.
+// with ServerApplication) running SCHEDULER_WORKERS issuance workers until SIGTERM, SIGINT or
+// SIGQUIT (the first one: later ones wait, blocked, while the workers finish). SIGHUP is logged
+// and ignored: the configuration is read only at start.
 #include <Poco/Util/ServerApplication.h>
 
 #include <atomic>
@@ -14,6 +16,11 @@
 namespace dnsh {
 
 class SchedulerApp : public Poco::Util::ServerApplication {
+public:
+    // Blocks SIGINT, SIGTERM, SIGQUIT and SIGHUP in the calling thread; main() calls it before
+    // anything else, so that every thread inherits the mask and only main's sigwait takes them.
+    static void blockWaitedSignals();
+
 protected:
     void defineOptions(Poco::Util::OptionSet& options) override;
     void initialize(Poco::Util::Application& self) override;
@@ -30,6 +37,8 @@ private:
     void workerLoop(int index);
     // WEBHOOK_WORKERS of these deliver the outbox when WEBHOOK_URL is set.
     void webhookLoop(int index);
+    // Returns the first SIGINT, SIGTERM or SIGQUIT; logs each SIGHUP and goes on waiting.
+    static int waitForStopSignal();
     // Waits up to `duration`, returning early (true) once stop was requested.
     bool sleepUnlessStopped(std::chrono::milliseconds duration);
 
