@@ -40,7 +40,11 @@ void Issuer::deleteDomain(const std::string& domainId) {
 
 bool Issuer::refreshRenewalInfo(const AriDue& due) {
     AcmeAccount* account = cas_.find(due.caDirectory);
-    if (account == nullptr) return true;  // its next fetch was put off when it was claimed
+    if (account == nullptr) {
+        // Its CA is no longer configured (taken out of ACME_CAS): nobody to ask now.
+        putOffRenewalInfo(database_, due.certificateId, config_.ariMaxWait);
+        return true;
+    }
     return dnsh::refreshRenewalInfo(database_, account->client(), due, config_.ariMaxWait);
 }
 

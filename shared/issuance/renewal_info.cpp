@@ -114,6 +114,14 @@ std::optional<std::string> ariReplaces(Database& database, acme::Client& client,
     return acme::ariCertId(leaf);
 }
 
+void putOffRenewalInfo(Database& database, const std::string& certificateId,
+                       milliseconds maxWait) {
+    database.withSession([&](Poco::Data::Session& session) {
+        OrderStore(session).recordAri(certificateId, std::nullopt, maxWait.count());
+        return true;
+    });
+}
+
 bool refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due,
                         milliseconds maxWait) {
     try {
@@ -123,7 +131,11 @@ bool refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& 
         return !putsOffTheBatch(acme::ariErrorKind(e));
     }
     const auto advice = askRenewalInfo(client, due.leafPem, maxWait);
-    if (!advice) return true;  // no renewalInfo: the claim's hold, as above
+    if (!advice) {
+        // The directory, read, offers no renewalInfo (any more): nothing to ask now.
+        putOffRenewalInfo(database, due.certificateId, maxWait);
+        return true;
+    }
     database.withSession([&](Poco::Data::Session& session) {
         OrderStore(session).recordAri(due.certificateId, advice->renewAtEpochMs,
                                       advice->nextFetchMs);

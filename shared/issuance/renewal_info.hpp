@@ -41,10 +41,19 @@ bool putsOffTheBatch(acme::AriErrorKind kind);
 std::optional<std::string> ariReplaces(Database& database, acme::Client& client,
                                        const StoredOrder& order);
 
+// Nothing to ask about the certificate now (its CA is no longer configured, or its directory
+// offers no renewalInfo): its renew_at kept, its next fetch `maxWait` (ARI_MAX_WAIT) from now,
+// not the claim's 10-minute hold; and not never (NULL): a CA put back in the configuration, or
+// one that comes to offer renewalInfo, is asked again within ARI_MAX_WAIT without an
+// ari-refresh.
+void putOffRenewalInfo(Database& database, const std::string& certificateId,
+                       std::chrono::milliseconds maxWait);
+
 // Asks the CA's renewalInfo about a certificate again and records its advice. False when the CA
 // did not answer (not reached, or its timeout spent), failed (5xx) or rate-limited us (429): the
 // next request to it would most likely fare the same. When that was the directory's request,
-// nothing is recorded and the claim's hold stands.
+// nothing is recorded and the claim's hold stands. A directory without renewalInfo:
+// putOffRenewalInfo.
 bool refreshRenewalInfo(Database& database, acme::Client& client, const AriDue& due,
                         std::chrono::milliseconds maxWait);
 
