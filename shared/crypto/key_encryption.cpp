@@ -65,7 +65,7 @@ FileStamp stampOf(const std::string& path) {
     struct stat info {};
     if (::stat(path.c_str(), &info) != 0) {
         if (errno == ENOENT) return {};
-        throw std::runtime_error("cannot read KEY_ENCRYPTION_KEY_FILE " + path);
+        throw KeyFileError("cannot read KEY_ENCRYPTION_KEY_FILE " + path);
     }
     return {true, info.st_dev, info.st_ino, info.st_size,
             static_cast<long long>(info.st_mtim.tv_sec) * 1000000000LL + info.st_mtim.tv_nsec};
@@ -85,15 +85,15 @@ std::optional<KeyEncryptor::Key> readKeyFile(const std::string& path) {
     const FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
     if (file.fd < 0) {
         if (errno == ENOENT) return std::nullopt;
-        throw std::runtime_error("cannot read KEY_ENCRYPTION_KEY_FILE " + path + ": " +
+        throw KeyFileError("cannot read KEY_ENCRYPTION_KEY_FILE " + path + ": " +
                                  std::strerror(errno));
     }
     struct stat info {};
     if (::fstat(file.fd, &info) != 0)
-        throw std::runtime_error("cannot read KEY_ENCRYPTION_KEY_FILE " + path + ": " +
+        throw KeyFileError("cannot read KEY_ENCRYPTION_KEY_FILE " + path + ": " +
                                  std::strerror(errno));
     if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        throw std::runtime_error("KEY_ENCRYPTION_KEY_FILE " + path + " has mode " +
+        throw KeyFileError("KEY_ENCRYPTION_KEY_FILE " + path + " has mode " +
                                  octalMode(info.st_mode) +
                                  ": group or others may access it; a key-encryption key must be "
                                  "private to its owner (chmod 600 " + path + ")");
@@ -123,7 +123,7 @@ std::optional<KeyEncryptor::Key> readKeyFile(const std::string& path) {
     }
     OPENSSL_cleanse(text, sizeof text);
     if (key32.empty())
-        throw std::runtime_error("KEY_ENCRYPTION_KEY_FILE " + path +
+        throw KeyFileError("KEY_ENCRYPTION_KEY_FILE " + path +
                                  " must hold 64 hex characters (openssl rand -hex 32)");
     return makeKey(std::move(key32));
 }
@@ -133,7 +133,7 @@ std::vector<std::string> splitPaths(const std::string& paths) {
     std::stringstream list(paths);
     for (std::string path; std::getline(list, path, ',');)
         if (!path.empty()) out.push_back(path);
-    if (out.empty()) throw std::runtime_error("KEY_ENCRYPTION_KEY_FILE names no file");
+    if (out.empty()) throw KeyFileError("KEY_ENCRYPTION_KEY_FILE names no file");
     return out;
 }
 
@@ -177,7 +177,7 @@ struct KeyEncryptor::KeyRing {
             if (auto key = readKeyFile(path)) loaded->push_back(std::move(*key));
         }
         if (loaded->empty())
-            throw std::runtime_error("cannot read KEY_ENCRYPTION_KEY_FILE " + paths.front() +
+            throw KeyFileError("cannot read KEY_ENCRYPTION_KEY_FILE " + paths.front() +
                                      ": none of its files exists");
         stamps = std::move(seen);
         keys = std::move(loaded);

@@ -6,6 +6,7 @@
 // so a KEK rotation needs no restart (README, "Rotate the KEK"). A KEK file must be private to
 // its owner (no group or other permission bits), as ssh requires of private keys.
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,12 +15,21 @@
 
 namespace dnsh {
 
+// A KEY_ENCRYPTION_KEY_FILE that cannot be used: none of the files exists, one cannot be read,
+// holds no key or is open to group or others. The operator's to fix, not a sealed key that fails
+// to open (that is a plain std::runtime_error).
+class KeyFileError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 class KeyEncryptor {
 public:
     // Each file holds 64 hex characters (32 bytes). A listed file that does not exist is skipped
-    // (a rotation adds and removes them); throws std::runtime_error naming the file when one
-    // cannot be read or parsed, is accessible to group or others (naming its mode), or when
-    // none exists. The same holds whenever the files are read again.
+    // (a rotation adds and removes them); throws KeyFileError naming the file when one cannot
+    // be read or parsed, is accessible to group or others (naming its mode), or when none
+    // exists. The same holds whenever the files are read again (the keys read before stay
+    // unused then: every use throws until the files are right again).
     static KeyEncryptor fromFile(const std::string& paths);
     // One fixed key, never re-read.
     explicit KeyEncryptor(SecretString key32);

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "core/error.hpp"
+#include "crypto/key_encryption.hpp"
 #include "issuance/authorization_release.hpp"
 #include "issuance/backoff.hpp"
 #include "issuance/challenge_publisher.hpp"
@@ -192,6 +193,12 @@ StepResult verdictOf(StepContext& context) {
             order.generation < kMaxGenerations)
             return replaceOrder("acme order unknown to the CA");
         return retryLater(failureCodeOf(e), e.what(), e.retryable(), e.retryAfter());
+    } catch (const KeyFileError&) {
+        // README "Secrets": a KEK file that became unusable while the scheduler runs (a
+        // rotation's kek.next left 0644, or root's) is the operator's to fix, not the order's
+        // fault: as when the database is away, no attempt is counted and the order waits (the
+        // worker logs why at each try). Counted, every order needing a key ended failed.
+        throw;
     } catch (const std::exception& e) {
         // A key that no longer decrypts, the database refusing a write: counted like any other
         // error, so it ends in failed instead of retrying forever. (A CA's download that is no

@@ -26,8 +26,8 @@ struct StepOutcome {
 };
 
 // One turn of the order `owner` claimed (for SCHEDULER_LEASE) at `claimedAt`. Throws LeaseLost
-// when another replica owns it now, and a database timeout or outage as it is (the order did
-// nothing wrong; the worker gives it back).
+// when another replica owns it now, and a database timeout or outage, or a KEK file that cannot
+// be used (KeyFileError), as it is (the order did nothing wrong; the worker gives it back).
 StepOutcome runOrder(EngineParts& parts, const std::string& orderId, const std::string& owner,
                      std::chrono::steady_clock::time_point claimedAt);
 

@@ -4,6 +4,9 @@
 // registration to an active certificate through a lighttpd of its own, with a scheduler of its
 // own, on a scratch database. No answer may be other than expected, nothing may fail, nothing is
 // restarted, and at the end every key is sealed under the new KEK and opens with it alone.
+// And a rotation done wrong (README "Secrets"): a kek.next that others may read, put in place
+// while an order is under way, holds that order (no attempt counted) until the file is fixed;
+// it does not fail it.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,12 +17,14 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "crypto/key_encryption.hpp"
 #include "crypto/random.hpp"
+#include "issuance/backoff.hpp"
 #include "support/api_server.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
@@ -35,11 +40,24 @@ using Env = std::map<std::string, std::string>;
 namespace {
 
 // Written beside and renamed into place: a process reading it sees the old file or the new one.
-void writeKeyFile(const std::string& path, const std::string& hex) {
+// A KEK file must be private to its owner: `mode` other than 0600 only for a rotation done wrong.
+void writeKeyFile(const std::string& path, const std::string& hex, mode_t mode = 0600) {
     const std::string temporary = path + ".tmp";
     std::ofstream(temporary) << hex << "\n";
-    ::chmod(temporary.c_str(), 0600);  // a KEK file must be private to its owner
+    ::chmod(temporary.c_str(), mode);
     std::filesystem::rename(temporary, path);
+}
+
+// The scheduler's "step failed" lines naming `text`: a step that threw past the order runner, the
+// order given back with no attempt counted (issuance/worker.cpp).
+int stepFailuresNaming(const SchedulerProcess& scheduler, const std::string& text) {
+    std::istringstream lines(scheduler.log());
+    int found = 0;
+    for (std::string line; std::getline(lines, line);)
+        if (line.find("\"msg\":\"step failed\"") != std::string::npos &&
+            line.find(text) != std::string::npos)
+            ++found;
+    return found;
 }
 
 CommandResult admin(const Env& env, const std::string& arguments) {
@@ -203,4 +221,67 @@ TEST_CASE("KEK rotation with no restart: issuance through the API and the schedu
             admin(newOnly, "export-cert " + id + " --out " + out.path() + "/pem");
         CHECK_MESSAGE(exported.exitCode == 0, id << ": " << exported.output);
     }
+}
+
+TEST_CASE("KEK rotation done wrong: a kek.next open to others holds an order under way, with no "
+          "attempt counted, and it goes on to active once the file is private") {
+    const TempDir keys;
+    const std::string kek = keys.path() + "/kek", next = keys.path() + "/kek.next";
+    writeKeyFile(kek, dnsh::randomHex(32));
+    ScratchDatabase db("dnsh_kek_next_mode");
+    const Env env{{"DATABASE_URL", db.url()}, {"KEY_ENCRYPTION_KEY_FILE", kek + "," + next}};
+    const CommandResult migrated = admin(env, "migrate");
+    REQUIRE_MESSAGE(migrated.exitCode == 0, migrated.output);
+    ApiServer server("kek-next-mode", env);
+    const auto scheduler = startScheduler(env);
+    const int schedulerPid = scheduler->pid();
+
+    // Registered, verified and ordered (the handler opens the account key) with the files right.
+    const std::string name = uniqueDomainName("keknextmode");
+    const HttpResult created = send(
+        server.baseUrl(),
+        {"POST", "/domains", "{\"domain_name\": \"" + name + "\"}", "application/json", {}});
+    REQUIRE_MESSAGE(created.status == 201, created.body);
+    const TestDomain domain{created.jsonString("id"), name,
+                            created.jsonString("verification_token")};
+    const std::string path = "/domains/" + domain.id;
+    auto call = [&](const std::string& method, const std::string& what) {
+        return send(server.baseUrl(), {method, what, "", "", {}});
+    };
+    setTxt(domain.challengeName(), domain.token);
+    const HttpResult verified = call("POST", path + "/verify");
+    REQUIRE_MESSAGE(verified.status == 200, verified.body);
+    const HttpResult issued = call("POST", path + "/issue-certificate");
+    REQUIRE_MESSAGE(issued.status == 202, issued.body);
+
+    // Step 1 of a rotation without the chmod: every read of the files from now on refuses them.
+    // The scheduler reads them again before it seals the certificate key (finalize).
+    writeKeyFile(next, dnsh::randomHex(32), 0644);
+    publish(domain, issued.jsonString("expected_txt_value"));
+    const std::string refusal = "kek.next has mode 0644";
+    std::string status;
+    // More tries than an order's unexpected errors are allowed: counted, it would have failed.
+    const bool heldLongEnough = waitFor(60s, [&] {
+        status = call("GET", path).jsonString("status");
+        return status != "certificate_pending" ||
+               stepFailuresNaming(*scheduler, refusal) > dnsh::kMaxUnexpectedAttempts;
+    });
+    INFO("status " << status << "; " << describe(*scheduler));
+    CHECK(heldLongEnough);
+    // Before: "internal error" counted three times, then the order and the domain failed.
+    CHECK(status == "certificate_pending");
+    CHECK(db.text("SELECT attempts::text FROM acme_orders WHERE domain_id = '" + domain.id +
+                  "'") == "0");
+
+    // Fixed: the order goes on with the keys as they are now, nothing restarted.
+    ::chmod(next.c_str(), 0600);
+    CHECK(waitFor(60s, [&] {
+        status = call("GET", path).jsonString("status");
+        return status == "active" || status == "failed";
+    }));
+    clearTxt(domain.challengeName());
+    CHECK(status == "active");
+    CHECK(call("GET", path + "/certificate").status == 200);
+    CHECK(scheduler->running());
+    CHECK(scheduler->pid() == schedulerPid);
 }
