@@ -89,7 +89,8 @@ using PlaceOrderAt =
 // dns_timeout), whatever CA would come next. `beforeEachWait` runs before each CA is asked
 // anything (its directory, our account there) and before each DNS question of the CAA checks: a
 // scheduler worker extends its lease there, as nothing else bounds how long the CAs and lookups
-// take.
+// take; stopping, it may end the placement there by throwing (the scheduler's does only before
+// its first `place`).
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   CaaLookups& caaLookups, const std::string& domainId,
                                   const std::string& domainName, PersistProbe& persist,

@@ -5,7 +5,8 @@
 // _validation-persist record up once). issue-certificate gives it a budget: the walk asks once
 // per label, up to ~115 for a long name, so a customer's nameserver answering each question
 // slowly but in time held an issue handler for minutes, past the issue claim's lease. The
-// scheduler gives none: it extends its lease before each question instead.
+// scheduler gives none: it extends its lease before each question instead, and once it is
+// stopping gives the order back there (StepContext::keepLease's stop point).
 #include <chrono>
 #include <functional>
 #include <optional>

@@ -58,15 +58,30 @@ StepResult runStep(StepContext& context) {
 }
 
 // The step, and the ones it moves on to at once (each move persisted first), up to a verdict
-// that gives the order back or finishes it.
+// that gives the order back or finishes it. Between two of them the scheduler's stop is heeded:
+// await_authz, finalize and await_order back to back are three CA requests or more.
 StepResult runSteps(StepContext& context) {
     StepResult result = runStep(context);
     while (const auto* next = std::get_if<step::Next>(&result)) {
         context.moveTo(next->step);
         if (next->thenWait) return *next->thenWait;
+        context.stopPoint();
         result = runStep(context);
     }
     return result;
+}
+
+// README "Stopping": the scheduler is stopping and the step has stopped at a stop point, with
+// nothing under way: the order goes back due at once, for whichever replica runs next, with no
+// attempt counted (it did nothing wrong) and its DNS poll flag as it was.
+StepOutcome givenBackOnStop(StepContext& context) {
+    const StoredOrder& order = context.order();
+    LogFields fields = orderFields(order);
+    fields.push_back({"step", std::string(toString(order.step))});
+    logEvent(LogLevel::Info, "order given back: the scheduler is stopping", fields);
+    StepOutcome outcome{false, milliseconds(0), labelOf(order.step)};
+    outcome.dnsPoll = order.dnsPoll;
+    return outcome;
 }
 
 }  // namespace
@@ -218,6 +233,8 @@ StepOutcome runOrder(EngineParts& parts, const std::string& orderId, const std::
     StepOutcome outcome = [&] {
         try {
             return std::visit(settle, runSteps(context));
+        } catch (const StopRequested&) {
+            return givenBackOnStop(context);
         } catch (const LeaseLost&) {
             throw;
         } catch (const std::exception&) {

@@ -26,6 +26,11 @@ AcmeAccount& StepContext::account() {
 }
 
 void StepContext::keepLease() {
+    stopPoint();
+    extendLease();
+}
+
+void StepContext::extendLease() {
     const auto now = std::chrono::steady_clock::now();
     write([&](OrderStore& orders) {
         orders.extendLease(order_.id, owner_, config().leaseDuration.count());
@@ -35,7 +40,11 @@ void StepContext::keepLease() {
 }
 
 void StepContext::keepLeaseFor(std::chrono::milliseconds budget) {
-    if (std::chrono::steady_clock::now() + 2 * budget > leaseUntil_) keepLease();
+    if (std::chrono::steady_clock::now() + 2 * budget > leaseUntil_) extendLease();
+}
+
+void StepContext::stopPoint() {
+    if (stopsHeld_ == 0 && parts_.stopRequested && parts_.stopRequested()) throw StopRequested{};
 }
 
 LeaseKeptPerRequest::LeaseKeptPerRequest(StepContext& context, AcmeAccount& account)

@@ -1,12 +1,15 @@
 #pragma once
 // What a step of a claimed order works with: the claim (the order and its lease), CA calls made
 // while holding the lease, and the order's writes, every one lease-guarded (LeaseLost when
-// another replica owns the order now).
+// another replica owns the order now). And the points where a step may stop unfinished once the
+// scheduler is stopping (StopRequested).
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "config/config.hpp"
+#include "core/idle_polling.hpp"
 #include "crypto/key_encryption.hpp"
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
@@ -27,7 +30,15 @@ struct EngineParts {
     const KeyEncryptor& encryptor;
     CaAccounts& cas;
     ChallengePublishers& publishers;
+    // Whether the process is stopping (SIGTERM): the scheduler's stop reaches the worker's
+    // thread through the IdlePolling it claimed the order from; false outside its workers.
+    std::function<bool()> stopRequested = IdlePolling::stopOfClaimRequested;
 };
+
+// Thrown at a step's stop point (StepContext::stopPoint) once the process is stopping: the
+// runner gives the order back, due at once, no attempt counted (README "Stopping"). No
+// std::exception: nothing on the way takes it for an error of the order.
+struct StopRequested {};
 
 // The order's identity for log lines: domain_id, order_id, kind.
 LogFields orderFields(const StoredOrder& order);
@@ -63,15 +74,32 @@ public:
     StoredOrder& order() { return order_; }
     const std::string& owner() const { return owner_; }
 
-    // Extends the lease (LeaseLost when it is gone), so a step that chains several slow CA
-    // calls or DNS lookups never outlives it unnoticed. One UPDATE by the order's id.
+    // A stop point, then the lease extended (LeaseLost when it is gone), so a step that chains
+    // several slow CA calls or DNS lookups never outlives it unnoticed, and the scheduler's stop
+    // waits for none of them but the one under way. One UPDATE by the order's id.
     void keepLease();
     // Extends the lease when less than twice `budget` is left of it: something that may take
     // `budget` (a CA request, a DNS precheck) ends with the lease still ours, and so does the
-    // write after it.
+    // write after it. No stop point: it runs between the requests of one CA call.
     void keepLeaseFor(std::chrono::milliseconds budget);
-    // A CA call made while holding the lease: the lease is extended first, and again before any
-    // of the call's requests that could outlast it (LeaseKeptPerRequest).
+    // Throws StopRequested when the process is stopping, unless a StopsHeld lives: where the
+    // step has nothing under way that must be finished or written down first.
+    void stopPoint();
+    // While it lives, the step's stop points let it go on: from newOrder until the order is
+    // recorded (recordPlaced), as an order the CA holds must be stored before the step ends.
+    class StopsHeld {
+    public:
+        explicit StopsHeld(StepContext& context) : context_(context) { ++context_.stopsHeld_; }
+        ~StopsHeld() { --context_.stopsHeld_; }
+        StopsHeld(const StopsHeld&) = delete;
+        StopsHeld& operator=(const StopsHeld&) = delete;
+
+    private:
+        StepContext& context_;
+    };
+    // A CA call made while holding the lease: a stop point and the lease extended first
+    // (keepLease), and the lease again before any of the call's requests that could outlast it
+    // (LeaseKeptPerRequest).
     template <typename Call>
     auto ca(Call&& call) -> decltype(call()) {
         keepLease();
@@ -108,6 +136,8 @@ private:
               std::chrono::milliseconds renewalRetry);
     std::string replace();
 
+    void extendLease();
+
     template <typename Write>
     auto write(Write&& work) {
         return parts_.database.withSession([&](Poco::Data::Session& session) {
@@ -123,6 +153,7 @@ private:
     std::chrono::steady_clock::time_point leaseUntil_;
     StoredOrder order_;
     Pkey certificateKey_;
+    int stopsHeld_ = 0;  // StopsHeld alive
 };
 
 }  // namespace dnsh

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -209,8 +210,13 @@ StepResult placeOrderStep(StepContext& context) {
     // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
     // issuance/caa_precheck.hpp): a renewal picks it again only while CAA still lists it.
     PersistProbe persist(context.parts().resolver, order.domainId);
-    // One walk for every CA, unbounded: the lease is extended before each question instead.
+    // One walk for every CA, unbounded: the lease is extended before each question instead, and
+    // a scheduler that is stopping gives the order back there (keepLease's stop point).
     CaaLookups caaLookups(context.parts().resolver);
+    // From the first newOrder on, no stop point ends the step: an order the CA holds is recorded
+    // (or, abandoned, its authorizations given back) first. The checks of a CA tried after one
+    // that failed past its newOrder (rare) run on too.
+    std::optional<StepContext::StopsHeld> placing;
     // A renewal sent with `replaces` spends no order budget (Let's Encrypt exempts it); sent
     // again without it, it does (placeNamingReplaced). The
     // lease is extended before each CA and each of its CAA lookups: however many CAs and names
@@ -231,6 +237,7 @@ StepResult placeOrderStep(StepContext& context) {
                 return !replaces.empty();
             },
             [&](AcmeAccount& at, const CaaCheck& caa, const SpendBudgetToken& spendToken) {
+                if (!placing) placing.emplace(context);
                 return placeNamingReplaced(context, at, replaces, persist, caa, spendToken);
             },
             [&context] { context.keepLease(); });
