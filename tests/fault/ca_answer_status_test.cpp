@@ -48,9 +48,9 @@ TEST_CASE("CA answer status: issue-certificate at a CA whose newAccount answers 
     StalledCa ca({"--stall", "none", "--bad-answer", "account-redirect"});
     // An earlier case's stand-in at this port may have left an account URL: this one would be
     // used, and newAccount never sent.
-    const std::string account =
-        "FROM acme_accounts WHERE directory_url = " + quoted(ca.directory());
-    execute("UPDATE acme_accounts SET account_url = NULL, persist_issuer = NULL " + account);
+    const std::string atStandIn = "WHERE directory_url = " + quoted(ca.directory());
+    const std::string account = "FROM acme_accounts " + atStandIn;
+    execute("UPDATE acme_accounts SET account_url = NULL, persist_issuer = NULL " + atStandIn);
     const TestDomain domain = verifiedDomain("ca-answer-status", leftovers);
     const HttpResult refused = [&] {
         ApiServer api("ca-answer-status", {{"ACME_DIRECTORY", ca.directory()}});
