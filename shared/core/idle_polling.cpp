@@ -7,13 +7,9 @@ namespace {
 constexpr std::chrono::minutes kExpectedHorizon{1};
 constexpr std::size_t kMaxExpected = 10'000;
 
-// The stop flag of the IdlePolling this thread last claimed work from.
-thread_local std::shared_ptr<const std::atomic<bool>> stopOfClaim;
-
 }  // namespace
 
 void IdlePolling::claimed() {
-    stopOfClaim = stopped_;
     std::lock_guard<std::mutex> lock(mutex_);
     // Busy now: the next worker to find nothing becomes the lookout.
     if (lookout_ == std::this_thread::get_id()) lookout_.reset();
@@ -82,13 +78,8 @@ void IdlePolling::stop() {
         std::lock_guard<std::mutex> lock(mutex_);
         stopping_ = true;
     }
-    stopped_->store(true);
     lookoutWait_.notify_all();
     workerWait_.notify_all();
-}
-
-bool IdlePolling::stopOfClaimRequested() {
-    return stopOfClaim && stopOfClaim->load();
 }
 
 }  // namespace dnsh

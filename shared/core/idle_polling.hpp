@@ -7,11 +7,9 @@
 // claims work stops being the lookout and wakes one waiting worker at once: due work comes in
 // bursts (renewals due together, a batch of new domains), so a burst still reaches every worker,
 // one claim apart, and the queue is watched while the lookout works (or scans: busy()).
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <queue>
@@ -24,8 +22,7 @@ class IdlePolling {
 public:
     explicit IdlePolling(std::chrono::milliseconds interval) : interval_(interval) {}
 
-    // Called by a worker's thread as soon as its look claimed work, before doing it. The work
-    // done on that thread from now on sees stop() (stopOfClaimRequested).
+    // Called by a worker's thread as soon as its look claimed work, before doing it.
     void claimed();
     // Called by a worker's thread before long work of its own that is not a claim (periodic
     // scans that wait on a CA or a DNS server): when it keeps watch (or nobody does), the watch
@@ -43,11 +40,6 @@ public:
     void expect(std::chrono::steady_clock::time_point when);
     // Ends every wait, now and later.
     void stop();
-    // Whether stop() was called on the IdlePolling this thread last claimed work from; false on
-    // a thread that never claimed. Long work (a scheduler step) asks it at the points where it
-    // can give its work back unfinished, so a stop need not wait for the work's end; it reaches
-    // the work this way, not through every layer between the worker loop and that work.
-    static bool stopOfClaimRequested();
 
 private:
     using TimePoint = std::chrono::steady_clock::time_point;
@@ -64,9 +56,6 @@ private:
     int waiting_ = 0;
     int wakeups_ = 0;  // waiting workers told to look, not yet awake
     bool stopping_ = false;
-    // stop() called: shared with the threads that claimed from here (claimed()), which may
-    // look at it after this object is gone.
-    std::shared_ptr<std::atomic<bool>> stopped_ = std::make_shared<std::atomic<bool>>(false);
     std::priority_queue<TimePoint, std::vector<TimePoint>, std::greater<>> expected_;
 };
 

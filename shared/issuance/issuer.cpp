@@ -1,6 +1,7 @@
 #include "issuance/issuer.hpp"
 
 #include <chrono>
+#include <utility>
 
 #include "core/error.hpp"
 #include "issuance/domain_removal.hpp"
@@ -17,13 +18,14 @@ KeyEncryptor loadKeyEncryptor(const Config& config) {
 }
 
 Issuer::Issuer(Database& database, const Config& config, const DnsResolver& resolver,
-               CaCaller caller)
+               CaCaller caller, std::function<bool()> stopRequested)
     : database_(database),
       config_(config),
       publishers_(database, config),
       encryptor_(loadKeyEncryptor(config)),
       cas_(database, config, encryptor_, caller),
-      parts_{database, config, resolver, encryptor_, cas_, publishers_} {}
+      parts_{database, config, resolver, encryptor_, cas_, publishers_,
+             std::move(stopRequested)} {}
 
 StartedIssuance Issuer::start(const std::string& domainId, IssueRequester requester) {
     return startIssuance(database_, config_, parts_.resolver, cas_, domainId, requester);

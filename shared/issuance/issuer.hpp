@@ -6,6 +6,7 @@
 // certificate. The parts: acme_account (the ACME account), issue_start, domain_removal,
 // order_runner (one turn of an order) with order_steps (one file per step) and
 // challenge_publisher, renewal_info (ARI).
+#include <functional>
 #include <string>
 
 #include "config/config.hpp"
@@ -24,8 +25,10 @@ namespace dnsh {
 
 class Issuer {
 public:
+    // `stopRequested`: a scheduler worker's stop flag, which its steps heed at their stop
+    // points (StepContext::stopPoint); none elsewhere.
     Issuer(Database& database, const Config& config, const DnsResolver& resolver,
-           CaCaller caller);
+           CaCaller caller, std::function<bool()> stopRequested = {});
     Issuer(const Issuer&) = delete;
     Issuer& operator=(const Issuer&) = delete;
 

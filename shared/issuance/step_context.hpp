@@ -9,7 +9,6 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "core/idle_polling.hpp"
 #include "crypto/key_encryption.hpp"
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
@@ -30,9 +29,9 @@ struct EngineParts {
     const KeyEncryptor& encryptor;
     CaAccounts& cas;
     ChallengePublishers& publishers;
-    // Whether the process is stopping (SIGTERM): the scheduler's stop reaches the worker's
-    // thread through the IdlePolling it claimed the order from; false outside its workers.
-    std::function<bool()> stopRequested = IdlePolling::stopOfClaimRequested;
+    // Whether the process is stopping (SIGTERM): the scheduler worker's own flag; none outside
+    // the scheduler (handlers, dnsh-admin), whose steps never stop halfway.
+    std::function<bool()> stopRequested;
 };
 
 // Thrown at a step's stop point (StepContext::stopPoint) once the process is stopping: the

@@ -6,7 +6,6 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -266,29 +265,4 @@ TEST_CASE("stop ends every wait at once") {
     const auto asked = Clock::now();
     workers.stop();
     CHECK(Clock::now() - asked < 1s);
-}
-
-TEST_CASE("work a thread claimed sees the stop, work of other threads and pollings does not") {
-    auto polling = std::make_unique<IdlePolling>(1h);
-    IdlePolling other(1h);
-    bool claimerSaw = true, otherSaw = true, neverClaimedSaw = true, afterStopSaw = false,
-         afterDestructionSaw = false;
-    std::thread([&] {
-        polling->claimed();
-        claimerSaw = IdlePolling::stopOfClaimRequested();  // not stopped yet
-        polling->stop();
-        afterStopSaw = IdlePolling::stopOfClaimRequested();
-        polling.reset();  // the flag outlives it
-        afterDestructionSaw = IdlePolling::stopOfClaimRequested();
-    }).join();
-    std::thread([&] {
-        other.claimed();
-        otherSaw = IdlePolling::stopOfClaimRequested();
-    }).join();
-    std::thread([&] { neverClaimedSaw = IdlePolling::stopOfClaimRequested(); }).join();
-    CHECK_FALSE(claimerSaw);
-    CHECK(afterStopSaw);
-    CHECK(afterDestructionSaw);
-    CHECK_FALSE(otherSaw);
-    CHECK_FALSE(neverClaimedSaw);
 }
