@@ -56,7 +56,9 @@ dnsh_pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 dnsh_wait_tcp() {
     local host=$1 port=$2 what=$3
-    for _ in $(seq 100); do
+    # 30 s: the tests' second Pebble (50% bad nonces) was once seen not listening after 10 s,
+    # its log ending at its settings (cause not found); a start that fails still fails.
+    for _ in $(seq 300); do
         (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && return 0
         sleep 0.1
     done

@@ -23,7 +23,7 @@ acme::Order placeOrder(acme::Client& client, const std::string& name) {
     try {
         return client.newOrder({name}, "", "default");
     } catch (const acme::AcmeError& e) {
-        FAIL("newOrder failed: " << e.what());
+        FAIL("newOrder failed: " << std::string(e.what()));
     }
     return {};
 }
