@@ -284,8 +284,12 @@ DomainRepository::DnsCheckRequest DomainRepository::requestDnsCheck(const std::s
     return {Outcome::TooSoon, std::min<Poco::Int64>(nextInMs, checkInMs)};
 }
 
-void DomainRepository::recordCheck(const std::string& id, const std::string& checkJson) {
-    runSql(session_, "UPDATE domains SET last_check = $2 WHERE id = $1", {id, checkJson});
+bool DomainRepository::recordPendingCheck(const std::string& id, const std::string& checkJson) {
+    return !runSql(session_,
+                   "UPDATE domains SET last_check = $2 WHERE id = $1 AND status = 'pending'"
+                   " RETURNING 1",
+                   {id, checkJson})
+                .empty();
 }
 
 std::string DomainRepository::certificatePem(const std::string& certificateId) {

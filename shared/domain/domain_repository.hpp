@@ -85,8 +85,9 @@ public:
     };
     DnsCheckRequest requestDnsCheck(const std::string& id, Poco::Int64 pollIntervalMs);
 
-    // The last DNS lookup made for the domain (a JSON object), shown as "checks".
-    void recordCheck(const std::string& id, const std::string& checkJson);
+    // verify's DNS lookup for the domain (a JSON object), shown as "checks", only while it is
+    // still pending: false (nothing written) once another call verified it, or it is gone.
+    bool recordPendingCheck(const std::string& id, const std::string& checkJson);
 
     // The leaf PEM of a certificate ("" when gone), for ARI's CertID. Never for the API.
     std::string certificatePem(const std::string& certificateId);

@@ -121,14 +121,22 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
               {"result", std::string(resultName(check.failure))},
               {"records", check.seen.size()}});
     const std::string checkJson = txtCheckJson(check, std::nullopt);
+    // Only while the domain is still pending: a call whose lookup ended after another call
+    // verified it (a client's retry after a timeout) must neither answer with its DNS error nor
+    // replace the checks the issuance has written since (409 below, as for a later call).
+    bool stillPending = false;
     const auto verifiedAt = database.withSession(
         [&](Poco::Data::Session& session) -> std::optional<std::string> {
             DomainRepository repository(session);
-            repository.recordCheck(domain.id, checkJson);
-            if (!check.passed()) return std::nullopt;
+            if (!check.passed()) {
+                stillPending = repository.recordPendingCheck(domain.id, checkJson);
+                return std::nullopt;
+            }
             std::optional<std::string> at;
-            // The change, the delegation status and its event commit together.
+            // The check, the change, the delegation status and its event commit together.
             inTransaction(session, [&] {
+                stillPending = repository.recordPendingCheck(domain.id, checkJson);
+                if (!stillPending) return false;
                 at = transitionDomainAt(session, domain.id,
                                         {DomainStatus::Pending, DomainStatus::Verified, "", std::nullopt});
                 if (!at) return false;
@@ -138,6 +146,7 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
             });
             return at;
         });
+    if (!stillPending) throw notPending(requireDomain(database, id).status);
     if (!check.passed()) {
         // A CNAME into the delegation zone, but not to this domain's target: a wrong label. (A
         // CNAME elsewhere is the customer's own arrangement; its TXT answer says what is wrong.)

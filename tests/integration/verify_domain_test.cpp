@@ -1,9 +1,13 @@
 // POST /domains/{id}/verify through the verify_domain handler (CGI), with the TXT records
 // published in pebble-challtestsrv (the DNS_RESOLVER of the test environment).
+#include <chrono>
+#include <future>
 #include <string>
 #include <vector>
 
 #include "crypto/random.hpp"
+#include "support/domain_flows.hpp"
+#include "support/fake_nameservers.hpp"
 #include "integration_support.hpp"
 
 namespace dnsh::test {
@@ -208,6 +212,36 @@ TEST_CASE("verify_domain: DNS failures are 424 and the domain stays pending") {
               std::string::npos);
         checkStillPending(domain);
     }
+}
+
+TEST_CASE("verify_domain: a call whose lookup ends after another call verified the domain is 409 "
+          "and leaves the domain's checks alone") {
+    const RegisteredDomain domain = registerFreshDomain("verify-late");
+    // The late call's lookup: a resolver that never answers, DNS_TIMEOUT later a dns_timeout.
+    const std::string silentAddress =
+        splitList(requireEnv("DNSH_TEST_SILENT_NS_ADDRESSES")).front();
+    FakeNameservers silent({silentAddress});
+    auto late = std::async(std::launch::async, [&] {
+        return verifyDomain(domain.id,
+                            {{"DNS_RESOLVER", silentAddress + ":53"}, {"DNS_TIMEOUT", "2s"}});
+    });
+    // While it waits (it read the domain, pending, before asking), another call verified it and
+    // the scheduler's issuance wrote its own check.
+    REQUIRE(waitFor(std::chrono::seconds(10), [&] { return silent.queries() > 0; }));
+    const std::string issuanceCheck =
+        R"({"name":"_acme-challenge.)" + domain.name +
+        R"(","expected":["issuance's value"],"seen":["issuance's value"],"result":"found",)"
+        R"("checked_at":"2026-12-07T09:00:00.000Z"})";
+    execute("UPDATE domains SET status = 'verified', verified_at = now(), last_check = " +
+            quoted(issuanceCheck) + " WHERE id = " + quoted(domain.id));
+    const HttpResult result = late.get();
+    INFO("body: " << result.body);
+    // Before: 424 dns_timeout for a verified domain, and its check replaced by the late lookup.
+    CHECK(result.status == 409);
+    CHECK(result.jsonString("error").find("current status: verified") != std::string::npos);
+    CHECK(scalar("SELECT last_check FROM domains WHERE id = " + quoted(domain.id)) ==
+          issuanceCheck);
+    CHECK(statusOf(domain.id) == "verified");
 }
 
 TEST_CASE("verify_domain: unknown or malformed ids are 404") {
