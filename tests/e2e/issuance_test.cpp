@@ -383,8 +383,15 @@ TEST_CASE(
     }
     // Both running before any order can move on: started one after the other with the values
     // already published, the first once took all 20 to active before the second had started.
-    const auto first = startScheduler(Env{{"SCHEDULER_WORKERS", "4"}});
-    const auto second = startScheduler(Env{{"SCHEDULER_WORKERS", "4"}});
+    // Each has polled an order (a "step" line, debug for a poll) before the values are published:
+    // a second replica still busy with its first turn once found all 20 taken by the first.
+    const Env replica{{"SCHEDULER_WORKERS", "4"}, {"LOG_LEVEL", "debug"}};
+    const auto first = startScheduler(replica);
+    const auto second = startScheduler(replica);
+    auto polling = [](const SchedulerProcess& scheduler) {
+        return scheduler.log().find("\"msg\":\"step\"") != std::string::npos;
+    };
+    REQUIRE(waitFor(std::chrono::seconds(20), [&] { return polling(*first) && polling(*second); }));
     for (std::size_t i = 0; i < domains.size(); ++i) publish(domains[i], values[i]);
     requireAllActive(domains, std::chrono::seconds(45));
     checkOneCertificateEach(domains);

@@ -17,7 +17,6 @@
 #include <string>
 #include <thread>
 
-#include "crypto/random.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/scheduler_process.hpp"
@@ -49,15 +48,6 @@ std::map<std::string, int> errorLines(const std::string& log) {
     return counts;
 }
 
-// The scheduler logged a step of the order.
-bool stepLogged(const SchedulerProcess& scheduler, const std::string& orderId) {
-    std::istringstream lines(scheduler.log());
-    for (std::string line; std::getline(lines, line);)
-        if (line.find("\"msg\":\"step\"") != std::string::npos &&
-            line.find("\"order_id\":\"" + orderId + "\"") != std::string::npos)
-            return true;
-    return false;
-}
 
 // Where DATABASE_URL points at no PostgreSQL: a free port of 127.0.0.1 whose every connection
 // is accepted, counted and closed at once (libpq's connect fails: "server closed the
@@ -174,15 +164,7 @@ TEST_CASE("fault: a scheduler logs a PostgreSQL outage once, not at every look, 
                           }),
                   describe(*scheduler));
     // And its workers take orders again: one placed now has a step logged.
-    const std::string domainId = dnsh::randomHex(16);
-    const std::string orderId = dnsh::randomHex(16);
-    scratch.run("INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
-                "VALUES (" +
-                quoted(domainId) + ", " + quoted(uniqueDomainName("outage-order")) + ", " +
-                quoted(dnsh::randomHex(32)) +
-                ", 'certificate_pending', now()); "
-                "INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES (" +
-                quoted(orderId) + ", " + quoted(domainId) + ", 'issue', 'place_order', now())");
+    const std::string orderId = insertDueIssueOrder(scratch, "outage-order");
     CHECK_MESSAGE(waitFor(20s, [&] { return stepLogged(*scheduler, orderId); }),
                   describe(*scheduler));
 

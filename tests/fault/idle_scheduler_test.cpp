@@ -6,11 +6,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <sstream>
 #include <string>
 #include <thread>
 
-#include "crypto/random.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/fake_nameservers.hpp"
@@ -23,15 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The scheduler logged a step of the order (its first one, here).
-bool stepLogged(const SchedulerProcess& scheduler, const std::string& orderId) {
-    std::istringstream lines(scheduler.log());
-    for (std::string line; std::getline(lines, line);)
-        if (line.find("\"msg\":\"step\"") != std::string::npos &&
-            line.find("\"order_id\":\"" + orderId + "\"") != std::string::npos)
-            return true;
-    return false;
-}
 
 }  // namespace
 
@@ -79,15 +68,7 @@ TEST_CASE("a long delegation sweep holds back neither a new order nor the schedu
 
     // A customer's issue order placed while the sweep runs: another worker takes it at once
     // (before, the others waited for the lookout, busy for the sweep's 40 s turn).
-    const std::string domainId = dnsh::randomHex(16);
-    const std::string orderId = dnsh::randomHex(16);
-    scratch.run("INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
-                "VALUES (" +
-                quoted(domainId) + ", " + quoted(uniqueDomainName("sweep-order")) + ", " +
-                quoted(dnsh::randomHex(32)) +
-                ", 'certificate_pending', now()); "
-                "INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES (" +
-                quoted(orderId) + ", " + quoted(domainId) + ", 'issue', 'place_order', now())");
+    const std::string orderId = insertDueIssueOrder(scratch, "sweep-order");
     const auto placed = std::chrono::steady_clock::now();
     CHECK_MESSAGE(waitFor(20s, [&] { return stepLogged(*scheduler, orderId); }),
                   describe(*scheduler));

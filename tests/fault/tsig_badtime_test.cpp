@@ -31,19 +31,6 @@ namespace {
 const std::string kLibfaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 const std::string kZone = "badtime.test";
 
-// deploy/stack/knot.conf.in with its placeholders filled in, as dnsh_start_knot_zones does.
-std::string knotConfig(const std::map<std::string, std::string>& values) {
-    std::string text = readFile(std::string(DNSH_SOURCE_DIR) + "/deploy/stack/knot.conf.in");
-    REQUIRE_MESSAGE(!text.empty(), "cannot read deploy/stack/knot.conf.in");
-    for (const auto& [key, value] : values) {
-        const std::string placeholder = "@" + key + "@";
-        for (auto at = text.find(placeholder); at != std::string::npos;
-             at = text.find(placeholder, at + value.size()))
-            text.replace(at, placeholder.size(), value);
-    }
-    return text;
-}
-
 bool txtAt(const dnsh::DnsServer& server, const dnsh::DnsName& name) {
     for (const auto& record :
          dnsh::queryServer(&server, name, dnsh::RecordType::Txt, false, 2s).answer)
@@ -70,12 +57,14 @@ TEST_CASE("DNS update: a primary whose clock is 15 minutes ahead answers a signe
                                               "@    NS  ns1\nns1  A   127.0.0.1\n");
     const int port = freeLoopbackPort();
     const std::string config = dir.write(
-        "knot.conf", knotConfig({{"DIR", dir.path()},
-                                 {"LISTEN", "127.0.0.1@" + std::to_string(port)},
-                                 {"KEY_NAME", key.name},
-                                 {"KEY_SECRET", key.secret},
-                                 {"ZONES", "\n  - domain: " + kZone + ".\n    file: \"" + kZone +
-                                               ".zone\""}}));
+        "knot.conf",
+        fromSourceTemplate("deploy/stack/knot.conf.in",
+                           {{"DIR", dir.path()},
+                            {"LISTEN", "127.0.0.1@" + std::to_string(port)},
+                            {"KEY_NAME", key.name},
+                            {"KEY_SECRET", key.secret},
+                            {"ZONES", "\n  - domain: " + kZone + ".\n    file: \"" + kZone +
+                                          ".zone\""}}));
     // The wall clock 15 minutes ahead (900 s, three times the fudge ldns signs with); the
     // monotonic clock left real (FAKETIME_DONT_FAKE_MONOTONIC): knotd's threads time their waits
     // on it, and timed waits on a shifted monotonic clock are what libfaketime's README says

@@ -5,11 +5,14 @@
 #include <chrono>
 #include <exception>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "crypto/random.hpp"
+#include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/test_env.hpp"
 
@@ -79,6 +82,28 @@ std::unique_ptr<SchedulerProcess> startScheduler(const std::map<std::string, std
     auto scheduler = std::make_unique<SchedulerProcess>(env);
     requireStarted(*scheduler);
     return scheduler;
+}
+
+bool stepLogged(const SchedulerProcess& scheduler, const std::string& orderId) {
+    std::istringstream lines(scheduler.log());
+    for (std::string line; std::getline(lines, line);)
+        if (line.find("\"msg\":\"step\"") != std::string::npos &&
+            line.find("\"order_id\":\"" + orderId + "\"") != std::string::npos)
+            return true;
+    return false;
+}
+
+std::string insertDueIssueOrder(ScratchDatabase& database, const std::string& label) {
+    const std::string domainId = randomHex(16);
+    const std::string orderId = randomHex(16);
+    database.run("INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
+                 "VALUES (" +
+                 quoted(domainId) + ", " + quoted(uniqueDomainName(label)) + ", " +
+                 quoted(randomHex(32)) +
+                 ", 'certificate_pending', now()); "
+                 "INSERT INTO acme_orders (id, domain_id, kind, step, next_attempt_at) VALUES (" +
+                 quoted(orderId) + ", " + quoted(domainId) + ", 'issue', 'place_order', now())");
+    return orderId;
 }
 
 }  // namespace dnsh::test

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/scratch_database.hpp"
 
 namespace dnsh::test {
 
@@ -27,5 +28,12 @@ void requireStarted(const SchedulerProcess& scheduler);
 // A started dns-scheduler child (see SchedulerProcess), once its workers run.
 std::unique_ptr<SchedulerProcess> startScheduler(
     const std::map<std::string, std::string>& env = {});
+
+// Whether the scheduler logged a step of the order.
+bool stepLogged(const SchedulerProcess& scheduler, const std::string& orderId);
+
+// A customer's issue order due now in `database` (a certificate_pending domain named after
+// `label`, its order at place_order): its id.
+std::string insertDueIssueOrder(ScratchDatabase& database, const std::string& label);
 
 }  // namespace dnsh::test

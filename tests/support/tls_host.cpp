@@ -20,15 +20,7 @@ namespace {
 
 std::string fromTemplate(const std::string& name,
                          const std::map<std::string, std::string>& values) {
-    std::string text = readFile(std::string(DNSH_SOURCE_DIR) + "/deploy/edge/" + name);
-    REQUIRE_MESSAGE(!text.empty(), "cannot read deploy/edge/" << name);
-    for (const auto& [key, value] : values) {
-        const std::string placeholder = "@" + key + "@";
-        for (auto at = text.find(placeholder); at != std::string::npos;
-             at = text.find(placeholder, at + value.size()))
-            text.replace(at, placeholder.size(), value);
-    }
-    return text;
+    return fromSourceTemplate("deploy/edge/" + name, values);
 }
 
 bool listening(int port) {
@@ -50,6 +42,19 @@ void waitListening(int port, const ChildProcess& child, const std::string& what)
 }
 
 }  // namespace
+
+std::string fromSourceTemplate(const std::string& relativePath,
+                               const std::map<std::string, std::string>& values) {
+    std::string text = readFile(std::string(DNSH_SOURCE_DIR) + "/" + relativePath);
+    REQUIRE_MESSAGE(!text.empty(), "cannot read " << relativePath);
+    for (const auto& [key, value] : values) {
+        const std::string placeholder = "@" + key + "@";
+        for (auto at = text.find(placeholder); at != std::string::npos;
+             at = text.find(placeholder, at + value.size()))
+            text.replace(at, placeholder.size(), value);
+    }
+    return text;
+}
 
 int freeLoopbackPort() {
     // Below the kernel's ephemeral range, so no outgoing connection takes it meanwhile.

@@ -30,6 +30,11 @@ ServedCertificate waitServed(int port, const std::string& name, const std::strin
 // A TCP port on 127.0.0.1 that nothing listens on now.
 int freeLoopbackPort();
 
+// The source tree's `relativePath` (deploy/edge/haproxy.cfg.in, deploy/stack/knot.conf.in) with
+// each @KEY@ of `values` replaced by its value.
+std::string fromSourceTemplate(const std::string& relativePath,
+                               const std::map<std::string, std::string>& values);
+
 class TlsHost {
 public:
     // `databaseUrl`: the agent's DATABASE_URL (default: the stack's).
