@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "crypto/key_encryption.hpp"
 #include "crypto/random.hpp"
@@ -158,7 +160,8 @@ TEST_CASE("rotate-kek refuses a --new-key-file that does not exist and changes n
           current.keyId());
 }
 
-TEST_CASE("rotate-kek with a word and no --new-key-file is bad usage and changes nothing") {
+TEST_CASE("rotate-kek and list given a stray word or an empty value are bad usage and change "
+          "nothing") {
     const TempKek first, second;
     const KeyEncryptor older = KeyEncryptor::fromFile(second.path);
     ScratchDatabase db("dnsh_rotate");
@@ -168,35 +171,24 @@ TEST_CASE("rotate-kek with a word and no --new-key-file is bad usage and changes
     const std::string domainId = randomHex(16);
     insertSealedCertificate(db, domainId, older, "KEY-MATERIAL");
     const std::string before = sealedState(db);
-    // --new-key-file forgotten: the word was ignored, the key re-sealed under the first file's
-    // KEK with exit 0, and the operator would go on to retire KEKs believing FILE sealed it.
-    CHECK(admin(db.url(), ring, "rotate-kek " + second.path) == 64);  // EX_USAGE
+    const std::vector<std::string> misuses{
+        // --new-key-file forgotten: the word was ignored, the key re-sealed under the first
+        // file's KEK with exit 0, and the operator would go on to retire KEKs believing FILE
+        // sealed it.
+        "rotate-kek " + second.path,
+        // `--new-key-file "$NEWKEK"` with the variable unset: Poco gives the option an empty
+        // value, which was read as no option at all: the same re-seal, exit 0.
+        "rotate-kek --new-key-file=", "rotate-kek --new-key-file ''",
+        // The same for a filter: `list --status=` listed every domain, exit 0.
+        "list --status=", "list --status ''",
+        // An option no command has (--expiring-within meant): Poco's option parsing refuses it,
+        // which answered 78 (EX_CONFIG) as if a setting were wrong.
+        "list --expires-within 7d"};
+    for (const std::string& misuse : misuses) {
+        CAPTURE(misuse);
+        CHECK(admin(db.url(), ring, misuse) == 64);  // EX_USAGE
+    }
     CHECK(sealedState(db) == before);
     CHECK(db.text("SELECT key_id FROM certificates WHERE domain_id = '" + domainId + "'") ==
           older.keyId());
-    // An option no command has (--expiring-within meant): Poco's option parsing refuses it,
-    // which answered 78 (EX_CONFIG) as if a setting were wrong.
-    CHECK(admin(db.url(), ring, "list --expires-within 7d") == 64);
-}
-
-TEST_CASE("rotate-kek --new-key-file= (an empty value) is bad usage and changes nothing") {
-    const TempKek first, second;
-    const KeyEncryptor older = KeyEncryptor::fromFile(second.path);
-    ScratchDatabase db("dnsh_rotate");
-    // Mid-rotation, as above: a plain rotate-kek would re-seal the key under the first file.
-    const std::string ring = first.path + "," + second.path;
-    REQUIRE(admin(db.url(), ring, "migrate") == 0);
-    const std::string domainId = randomHex(16);
-    insertSealedCertificate(db, domainId, older, "KEY-MATERIAL");
-    const std::string before = sealedState(db);
-    // `--new-key-file "$NEWKEK"` with the variable unset: Poco gives the option an empty value,
-    // read as no option at all: the key was re-sealed under the first file's KEK, exit 0.
-    CHECK(admin(db.url(), ring, "rotate-kek --new-key-file=") == 64);  // EX_USAGE
-    CHECK(admin(db.url(), ring, "rotate-kek --new-key-file ''") == 64);
-    CHECK(sealedState(db) == before);
-    CHECK(db.text("SELECT key_id FROM certificates WHERE domain_id = '" + domainId + "'") ==
-          older.keyId());
-    // The same for a filter: `list --status=` listed every domain, exit 0.
-    CHECK(admin(db.url(), ring, "list --status=") == 64);
-    CHECK(admin(db.url(), ring, "list --status ''") == 64);
 }
