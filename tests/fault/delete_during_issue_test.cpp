@@ -1,19 +1,18 @@
-// A DELETE /domains/{id} that overlaps the end of issue-certificate (README "Limits": orders
-// nobody finishes are given back). The delete gives back the authorizations its domain's orders
-// hold (RFC 8555 §7.5.2), one CA request each, and only then deletes the domain, whose cascade
-// removes every order. An issue-certificate call that stores its new order in between (the
-// domain failed, the call its retry) had that order deleted with the domain, and nobody
-// deactivated its authorization: the delete had read the orders before it was stored, the
-// handler's give-back runs only when its store finds the domain gone. Against the stand-in CA
-// (tests/support/stalled_ca.py --hold-deactivation-while), which holds the delete's first
-// deactivation until the retry has its 202. And a scheduler's placement (a renewal, or an issue
-// order it places) still at the CA when the delete commits: its writes find the order row gone
-// (LeaseLost), and it gives the new order's authorizations back itself (--hold-authorization-
-// while holds its read of the authorization, after newOrder, until the delete is done). And an
-// issue-certificate call at the CA (its read of the new order's authorization held the same way)
-// when the delete commits: 404, the order's authorizations given back (or, when the CA then fails
-// it, still 404), where its write of the CAA check found the claim gone (LeaseLost) and the call
-// answered 500.
+// A DELETE /domains/{id} and what its domain's orders hold at the CA (README "Limits": orders
+// nobody finishes are given back). The delete reads the authorizations under the domain's row
+// lock, in the transaction that deletes the domain (whose cascade removes every order), and gives
+// them back after its commit (RFC 8555 §7.5.2), one CA request each: an order stored just before
+// it is given back too, an issue-certificate retry while it is at the CA finds the domain gone,
+// and a delete that fails (the row held past DB_LOCK_TIMEOUT: 503) gives back nothing, so the
+// order the domain keeps can still finish. Against the stand-in CA (tests/support/stalled_ca.py
+// --hold-deactivation-while holds the delete's first deactivation). And a scheduler's placement
+// (a renewal, or an issue order it places) still at the CA when the delete commits: its writes
+// find the order row gone (LeaseLost), and it gives the new order's authorizations back itself
+// (--hold-authorization-while holds its read of the authorization, after newOrder, until the
+// delete is done). And an issue-certificate call at the CA (its read of the new order's
+// authorization held the same way) when the delete commits: 404, the order's authorizations
+// given back (or, when the CA then fails it, still 404), where its write of the CAA check found
+// the claim gone (LeaseLost) and the call answered 500.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -26,6 +25,7 @@
 #include "support/child_process.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
+#include "support/held_rows.hpp"
 #include "support/http_client.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/stalled_ca.hpp"
@@ -113,18 +113,17 @@ TEST_CASE("delete during issue-certificate that no CA takes: the call answers 40
     CHECK(issued.status == 404);
 }
 
-TEST_CASE("delete during issue-certificate: the order stored while the delete gave back the "
-          "earlier ones has its authorization deactivated too") {
+TEST_CASE("delete: the authorizations are given back after the commit, the failed order's and "
+          "the live one's, and a retry of issue-certificate meanwhile finds the domain gone") {
     Leftovers leftovers;
     const TempDir scratch;
     const std::string hold = scratch.path() + "/hold";
     StalledCa ca({"--stall", "none", "--hold-deactivation-while", hold});
-    ApiServer api("delete-during-issue",
+    ApiServer api("delete-gives-back",
                   {{"ACME_DIRECTORY", ca.directory()}, {"ACME_HANDLER_TIMEOUT", "20s"}});
-    const TestDomain domain = verifiedDomain("delete-during-issue", leftovers);
+    const TestDomain domain = verifiedDomain("delete-gives-back", leftovers);
     const HttpRequest issue{"POST", "/domains/" + domain.id + "/issue-certificate", "",
                             "application/json", {}};
-    const HttpRequest remove{"DELETE", "/domains/" + domain.id, "", "", {}};
 
     // A first order, failed as the scheduler fails one: its authorization is one the delete
     // gives back (a failed order's, RFC 8555 §7.1.4).
@@ -136,8 +135,13 @@ TEST_CASE("delete during issue-certificate: the order stored while the delete ga
     execute("UPDATE domains SET status = 'failed', error = 'test', error_code = 'internal' "
             "WHERE id = " + quoted(domain.id));
     const std::string failedAuthorization = authorizationPath(domain, "invalid");
+    // The retry of the failed domain: a live order, stored before the delete.
+    const HttpResult retry = send(api.baseUrl(), issue);
+    REQUIRE_MESSAGE(retry.status == 202, retry.body);
+    const std::string liveAuthorization = authorizationPath(domain, "pending");
+    REQUIRE(liveAuthorization != failedAuthorization);
 
-    // The delete waits at the CA on that deactivation while the retry stores its new order.
+    // The delete waits at the CA on its first deactivation.
     scratch.write("hold", "");
     std::future<HttpResult> deletion;
     // Declared after the future: whatever stops the case, the stand-in answers first.
@@ -145,15 +149,18 @@ TEST_CASE("delete during issue-certificate: the order stored while the delete ga
         std::string file;
         ~LetGo() { std::filesystem::remove(file); }
     } letGo{hold};
-    deletion = std::async(std::launch::async, [&] { return send(api.baseUrl(), remove); });
+    deletion = std::async(std::launch::async, [&] {
+        return send(api.baseUrl(), {"DELETE", "/domains/" + domain.id, "", "", {}});
+    });
     REQUIRE_MESSAGE(waitFor(10s, [&] { return ca.requests("HELD", "/authz/") == 1; }, 20ms),
                     "the delete's deactivation never reached the stand-in: "
                         << describe(ca.process()));
-    const HttpResult retry = send(api.baseUrl(), issue);
-    INFO("retry: " << retry.status << " " << retry.body);
-    REQUIRE(retry.status == 202);
-    const std::string retryAuthorization = authorizationPath(domain, "pending");
-    REQUIRE(retryAuthorization != failedAuthorization);
+    // Before: the domain was still there while the delete was at the CA (deactivated first,
+    // deleted after), and this call answered 409 for an order the delete was failing.
+    CHECK(count("SELECT count(*) FROM domains WHERE id = " + quoted(domain.id)) == 0);
+    const HttpResult again = send(api.baseUrl(), issue);
+    INFO("issue-certificate during the delete: " << again.status << " " << again.body);
+    CHECK(again.status == 404);
 
     std::filesystem::remove(hold);
     REQUIRE(deletion.wait_for(30s) == std::future_status::ready);
@@ -161,11 +168,48 @@ TEST_CASE("delete during issue-certificate: the order stored while the delete ga
     INFO("DELETE: " << deleted.status << " " << deleted.body << "\nCA: " << describe(ca.process())
                     << "\nhandlers: " << readFile(api.handlersLog().string()));
     CHECK(deleted.status == 204);
-    CHECK(count("SELECT count(*) FROM domains WHERE id = " + quoted(domain.id)) == 0);
+    CHECK(ca.requests("POST", "/order-plz") == 2);
     CHECK(deactivations(ca, failedAuthorization) == 1);
-    // Before: 0. The cascade removed the retry's order and its authorization stayed pending at
-    // the CA, counting against the account's pending authorizations until it expired.
-    CHECK(deactivations(ca, retryAuthorization) == 1);
+    CHECK(deactivations(ca, liveAuthorization) == 1);
+}
+
+TEST_CASE("delete that fails on a held row: nothing given back, the live order still pending") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none"});
+    ApiServer api("delete-fails", {{"ACME_DIRECTORY", ca.directory()},
+                                   {"ACME_HANDLER_TIMEOUT", "10s"},
+                                   {"DB_LOCK_TIMEOUT", "1s"}});
+    const TestDomain domain = verifiedDomain("delete-fails", leftovers);
+    const HttpResult issued = send(
+        api.baseUrl(),
+        {"POST", "/domains/" + domain.id + "/issue-certificate", "", "application/json", {}});
+    REQUIRE_MESSAGE(issued.status == 202, issued.body);
+    const std::string liveAuthorization = authorizationPath(domain, "pending");
+
+    HttpResult failed;
+    {
+        // An operator's long transaction, or a writer, holds the domain's row past
+        // DB_LOCK_TIMEOUT.
+        HeldRows held(databaseUrl(),
+                      "SELECT id FROM domains WHERE id = " + quoted(domain.id) + " FOR UPDATE");
+        failed = send(api.baseUrl(), {"DELETE", "/domains/" + domain.id, "", "", {}});
+        held.release();
+    }
+    INFO("DELETE: " << failed.status << " " << failed.body << "\nCA: " << describe(ca.process())
+                    << "\nhandlers: " << readFile(api.handlersLog().string()));
+    REQUIRE(failed.status == 503);
+    CHECK(failed.retryAfterSeconds() >= 1);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) ==
+          "certificate_pending");
+    // RFC 8555 §7.5.2 makes a deactivation final. Before: 1, the delete had given the live
+    // order's authorization back before its transaction, so the order the customer kept could
+    // only fail at the CA.
+    CHECK(deactivations(ca, liveAuthorization) == 0);
+
+    // The client's retry, as the 503 invites, deletes and gives it back.
+    const HttpResult deleted = send(api.baseUrl(), {"DELETE", "/domains/" + domain.id, "", "", {}});
+    CHECK(deleted.status == 204);
+    CHECK(deactivations(ca, liveAuthorization) == 1);
 }
 
 TEST_CASE("delete during a scheduler's placement: the order the CA created while the delete "
