@@ -4,11 +4,14 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "crypto/random.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
+#include "support/reader_gone.hpp"
 #include "support/scratch_database.hpp"
 #include "support/test_env.hpp"
 
@@ -264,6 +267,28 @@ TEST_CASE("dnsh-admin list with stdout on a full disk exits 74 and says so") {
         CHECK(listed.exitCode == 74);  // EX_IOERR
         CHECK(listed.output.find("dnsh-admin list: stdout could not be written") !=
               std::string::npos);
+    }
+}
+
+TEST_CASE("dnsh-admin list whose stdout reader went away exits 74 and says so: going on past "
+          "a closed pipe is ari-refresh's alone") {
+    // SIGPIPE ignored as it starts (inherited from a parent that ignores it), so the failed
+    // write reaches the command as EPIPE: the output is cut, 74 as on a full disk. (At SIGPIPE's
+    // default, `list | head -1` in a shell, the signal ends it before it can tell.) ari-refresh
+    // goes on and keeps its exit code (README): tests/fault/ari_error_retry_test.cpp.
+    Leftovers leftovers;
+    activeWithCertificate("admin-reader-gone", 30, leftovers);  // a row to print, at least
+    for (const bool asJson : {false, true}) {
+        std::vector<std::string> arguments{"list"};
+        if (asJson) arguments.push_back("--json");
+        const ReaderGoneRun run = runWithReaderGone(requireEnv("DNSH_ADMIN_BIN"), arguments, {},
+                                                    StartingSigpipe::Ignored,
+                                                    std::chrono::seconds(60));
+        INFO("--json: " << asJson << ", stderr: " << run.errors);
+        CHECK(run.exitCode == 74);  // EX_IOERR
+        CHECK(run.errors.find("dnsh-admin list: stdout could not be written") !=
+              std::string::npos);
+        CHECK(run.errors.find("stdout was closed") == std::string::npos);
     }
 }
 

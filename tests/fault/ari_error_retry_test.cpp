@@ -8,7 +8,8 @@
 // And a CA whose directory stops answering after it issued (--stall-directory-when): ari-refresh
 // says it is unreachable (not that it offers no renewalInfo), and --all asks it once, not once
 // per certificate with a timeout each. And an ari-refresh --all --json that stops part way (a
-// signal, a database error) still prints, as a valid JSON array, the certificates it asked.
+// signal, a database error) still prints, as a valid JSON array, the certificates it asked; one
+// whose stdout reader went away (`| head -1`: EPIPE) goes on to the end, storing every answer.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
@@ -25,6 +26,7 @@
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/reader_gone.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/stalled_ca.hpp"
 #include "support/test_env.hpp"
@@ -368,4 +370,57 @@ TEST_CASE("ari: ari-refresh --all --json ended by a database error part way prin
     // The error says what the database said (before: "Database Exception", Poco's class name).
     CHECK(readFile(errors).find("refused by test") != std::string::npos);
     CHECK(ca.requests("GET", third) == thirdReads);
+}
+
+TEST_CASE("ari: ari-refresh --all whose stdout reader went away (EPIPE) asks and stores every "
+          "certificate, and its exit code reports them") {
+    // README "ACME Renewal Information": a stdout its reader closed (`| head`, less quit early)
+    // does not stop the run; its exit code still reports the certificates, a note on stderr.
+    // SIGPIPE at its default as the run starts, as a shell starts `ari-refresh --all | head -1`.
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--renewal-info", "window"});
+    INFO(describe(ca.process()));
+    const std::vector<TestDomain> domains = threeIssued(ca, "ari-reader-gone", leftovers);
+    const std::string current =
+        " FROM certificates WHERE superseded_at IS NULL AND domain_id IN (" + idList(domains) +
+        ")";
+    for (const bool asJson : {false, true}) {
+        std::vector<std::string> arguments{"ari-refresh", "--all"};
+        if (asJson) arguments.push_back("--json");
+        INFO("--json: " << asJson);
+        // Where only this run's answers can move them: the window is an hour ahead, the next
+        // fetch its Retry-After (6 hours).
+        execute("UPDATE certificates SET renew_at = now() + interval '20 hours', "
+                "ari_next_fetch_at = now() + interval '20 hours'" +
+                current);
+        std::map<std::string, int> askedBefore;
+        for (const auto& domain : domains)
+            askedBefore[domain.id] = ca.requests("GET", renewalInfoPath(domain));
+
+        const ReaderGoneRun run = runWithReaderGone(
+            requireEnv("DNSH_ADMIN_BIN"), arguments,
+            {{"ACME_DIRECTORY", ca.directory()}, {"LOG_LEVEL", "error"}},
+            StartingSigpipe::Default, std::chrono::seconds(120));
+        INFO("stderr: " << run.errors);
+        // Every answer usable: 0. Killed by SIGPIPE at its first line it was 141 and the other
+        // certificates were not asked; taken for a full disk, 74.
+        CHECK(run.exitCode == 0);
+        CHECK(run.errors.find("dnsh-admin ari-refresh: stdout was closed") != std::string::npos);
+        CHECK(run.errors.find("the exit code reports the certificates") != std::string::npos);
+        CHECK(run.errors.find("could not be written") == std::string::npos);
+        for (const auto& domain : domains) {
+            INFO(domain.id);
+            CHECK(ca.requests("GET", renewalInfoPath(domain)) == askedBefore[domain.id] + 1);
+            const std::string certificate =
+                " FROM certificates WHERE superseded_at IS NULL AND domain_id = " +
+                quoted(domain.id);
+            // renew_at in the CA's window, as the scheduler would have stored it.
+            CHECK(count("SELECT count(*)" + certificate +
+                        " AND renew_at BETWEEN now() + interval '55 minutes' AND now() + "
+                        "interval '2 hours'") == 1);
+            const long long nextFetch = secondsToNextFetch(scalar("SELECT id" + certificate));
+            CHECK(nextFetch >= 6 * 3600 - 120);
+            CHECK(nextFetch <= 6 * 3600);
+        }
+    }
 }

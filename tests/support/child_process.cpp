@@ -29,11 +29,7 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
     // Everything the child needs is prepared before fork(): the test process has threads, and
     // between fork and exec only async-signal-safe calls (dup2, execve) are safe.
     SpawnEnvironment environment(env);
-    std::vector<std::string> words{program};
-    words.insert(words.end(), arguments.begin(), arguments.end());
-    std::vector<char*> argv;
-    for (auto& word : words) argv.push_back(word.data());
-    argv.push_back(nullptr);
+    SpawnArguments command(program, arguments);
     const int log = ::open(logFile_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log < 0) throw std::runtime_error("cannot open " + logFile_);
     std::cout.flush();
@@ -43,7 +39,7 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
     if (pid_ == 0) {
         ::dup2(log, STDOUT_FILENO);
         ::dup2(log, STDERR_FILENO);
-        ::execve(words[0].c_str(), argv.data(), environment.envp());
+        ::execve(command.program(), command.argv(), environment.envp());
         _exit(127);
     }
     ::close(log);

@@ -14,4 +14,12 @@ SpawnEnvironment::SpawnEnvironment(const std::map<std::string, std::string>& ove
     pointers_.push_back(nullptr);
 }
 
+SpawnArguments::SpawnArguments(const std::string& program,
+                               const std::vector<std::string>& arguments) {
+    words_.push_back(program);
+    words_.insert(words_.end(), arguments.begin(), arguments.end());
+    for (auto& word : words_) pointers_.push_back(word.data());
+    pointers_.push_back(nullptr);
+}
+
 }  // namespace dnsh::test
