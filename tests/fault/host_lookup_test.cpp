@@ -8,8 +8,6 @@
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 
 #include "acme/deadline_session.hpp"
 #include "acme/transport.hpp"
+#include "support/own_resolv_conf.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh;
@@ -71,12 +70,10 @@ private:
     std::string address_;
 };
 
-// This process alone sees a resolv.conf that names only `nameserver`: a mount namespace of its
-// own (the case runs in a process of its own, before it starts any thread), its mounts private
-// so that nothing reaches the machine's. glibc reads resolv.conf only for the `dns` source of
-// nsswitch.conf's hosts line (nss-resolve or nscd would answer without it).
+// This process alone sees a resolv.conf that names only `nameserver`. glibc reads resolv.conf
+// only for the `dns` source of nsswitch.conf's hosts line (nss-resolve or nscd would answer
+// without it).
 void resolveOnlyThrough(const SilentNameserver& nameserver) {
-    REQUIRE_MESSAGE(::geteuid() == 0, "cannot run: needs root for a mount namespace");
     std::ifstream nsswitch("/etc/nsswitch.conf");
     std::string line;
     std::string hosts;
@@ -86,17 +83,8 @@ void resolveOnlyThrough(const SilentNameserver& nameserver) {
         hosts.find("dns") != std::string::npos && hosts.find("resolve") == std::string::npos;
     REQUIRE_MESSAGE(plainDns,
                     "cannot run: nsswitch.conf's hosts line asks no plain dns: " << hosts);
-    REQUIRE_MESSAGE(::unshare(CLONE_NEWNS) == 0, "unshare: " << std::strerror(errno));
-    REQUIRE(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
-    char path[] = "/tmp/dnsh-resolv-XXXXXX";
-    const int fd = ::mkstemp(path);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    std::ofstream(path) << "nameserver " << nameserver.address() << "\noptions timeout:"
-                        << kResolverGivesUpAfter.count() << " attempts:1\n";
-    REQUIRE_MESSAGE(::mount(path, "/etc/resolv.conf", nullptr, MS_BIND, nullptr) == 0,
-                    "bind mount: " << std::strerror(errno));
-    ::unlink(path);  // the mount keeps the file
+    useOwnResolvConf("nameserver " + nameserver.address() + "\noptions timeout:" +
+                     std::to_string(kResolverGivesUpAfter.count()) + " attempts:1\n");
 }
 
 double secondsSince(Clock::time_point started) {

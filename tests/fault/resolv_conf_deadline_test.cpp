@@ -7,21 +7,16 @@
 // question read and counted, none answered) on loopback addresses of its own. Needs root (the
 // mount namespace and port 53), as deploy/test runs here.
 #include <doctest/doctest.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "dns/resolver.hpp"
 #include "support/fake_nameservers.hpp"
+#include "support/own_resolv_conf.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh::test;
@@ -39,24 +34,12 @@ std::vector<std::string> ownAddresses() {
     return {"127.54." + host, "127.55." + host};
 }
 
-// This process alone sees a resolv.conf naming `nameservers`: a mount namespace of its own (the
-// case runs in a process of its own; unshare must come before any thread starts), its mounts
-// private so that nothing reaches the machine's. ldns reads the file itself (no nsswitch).
+// This process alone sees a resolv.conf naming `nameservers` (ldns reads the file itself, no
+// nsswitch).
 void resolvConfNaming(const std::vector<std::string>& nameservers) {
-    REQUIRE_MESSAGE(::geteuid() == 0, "cannot run: needs root for a mount namespace");
-    REQUIRE_MESSAGE(::unshare(CLONE_NEWNS) == 0, "unshare: " << std::strerror(errno));
-    REQUIRE(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
-    char path[] = "/tmp/dnsh-resolv-XXXXXX";
-    const int fd = ::mkstemp(path);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    {
-        std::ofstream file(path);
-        for (const auto& address : nameservers) file << "nameserver " << address << "\n";
-    }
-    REQUIRE_MESSAGE(::mount(path, "/etc/resolv.conf", nullptr, MS_BIND, nullptr) == 0,
-                    "bind mount: " << std::strerror(errno));
-    ::unlink(path);  // the mount keeps the file
+    std::string content;
+    for (const auto& address : nameservers) content += "nameserver " + address + "\n";
+    useOwnResolvConf(content);
 }
 
 double secondsSince(Clock::time_point started) {
@@ -69,7 +52,7 @@ TEST_CASE("resolver without DNS_RESOLVER: two dead resolv.conf nameservers, a 1 
           "lookup ends by it, the second server not asked after it") {
     const std::vector<std::string> addresses = ownAddresses();
     resolvConfNaming(addresses);
-    const FakeNameservers silent(addresses);  // its thread only now: after unshare
+    const FakeNameservers silent(addresses);  // its thread only now: after the namespace
     // DNS_RESOLVER unset, DNS_TIMEOUT 1 s.
     const dnsh::DnsResolver resolver({}, 1s);
     const dnsh::DnsName name(uniqueDomainName("resolv-conf-deadline"));
