@@ -173,11 +173,25 @@ WebhookDeliverer::Attempt WebhookDeliverer::post(const std::string& eventId,
 }
 
 bool WebhookDeliverer::runOnce() {
+    // PostgreSQL was not reachable at the last claim: nothing is asked of it before the next.
+    if (!unreachable_.due()) return false;
     // An attempt ends by WEBHOOK_TIMEOUT (post()); the lease outlasts it by far, so no other
     // worker claims the event while this one may still be sending it.
     const Poco::Int64 leaseMs = 3 * settings_.timeout.count() + 30'000;
-    const auto event = database_.withSession(
-        [&](Poco::Data::Session& session) { return WebhookStore(session).claim(owner_, leaseMs); });
+    std::optional<ClaimedEvent> event;
+    try {
+        event = database_.withSession([&](Poco::Data::Session& session) {
+            return WebhookStore(session).claim(owner_, leaseMs);
+        });
+        unreachable_.reached();
+    } catch (const std::exception& e) {
+        // Unreachable: the next claim put off (the scheduler's error delay alone had every
+        // deliverer try each second), nothing logged here: the database logs the outage, once
+        // for it (summarizeDatabaseOutages). Other errors go on to the scheduler, which logs them.
+        if (!databaseUnreachable(e)) throw;
+        unreachable_.failed();
+        return false;
+    }
     if (!event) return false;
     if (polling_) polling_->claimed();
     const auto started = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "core/idle_polling.hpp"
 #include "db/database.hpp"
+#include "db/unreachable_backoff.hpp"
 
 namespace dnsh {
 
@@ -23,7 +24,10 @@ public:
     // `polling`, when given, hears when this deliverer claims an event.
     WebhookDeliverer(const Config& config, std::string owner, IdlePolling* polling = nullptr);
 
-    // Delivers (or tries) at most one event; false when none was due.
+    // Delivers (or tries) at most one event; false when none was due. PostgreSQL unreachable:
+    // false, and the following calls return false at once for 100 ms, then twice as long after
+    // each failure, at most 2 s (as an issuance worker's looks). A receiver's failures keep
+    // their own schedule (webhookBackoff).
     bool runOnce();
     // Nothing of its own to come back to: idle, it waits while another deliverer watches.
     bool keepsLooking() const { return false; }
@@ -41,6 +45,8 @@ private:
     std::string owner_;
     Database database_;
     IdlePolling* polling_;
+    // PostgreSQL could not be reached: runOnce claims nothing for a while, longer each time.
+    UnreachableBackoff unreachable_{kWorkerUnreachableRetryFirst, kWorkerUnreachableRetryMax};
 };
 
 }  // namespace dnsh

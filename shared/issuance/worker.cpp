@@ -28,12 +28,6 @@ constexpr int kCleanupsPerScan = 20;
 constexpr std::chrono::milliseconds kCleanupScanInterval{10'000};
 constexpr std::chrono::milliseconds kCleanupScanRetryMax{300'000};
 constexpr std::chrono::seconds kLeftoverScanInterval{60};
-// PostgreSQL not reachable: the next look 100 ms later, twice as long after each failure, at
-// most 2 s, so that its return is seen within that. Each look opens a connection (two when it
-// fails): a server refusing us for its connection limit is not asked 10 times a second by
-// every replica. Back to every interval at the first look that reaches it.
-constexpr std::chrono::milliseconds kUnreachableRetryFirst{100};
-constexpr std::chrono::milliseconds kUnreachableRetryMax{2'000};
 
 }  // namespace
 
@@ -195,7 +189,7 @@ bool IssuanceWorker::releaseLeftover() {
     } catch (const std::exception& e) {
         // Its first failure was logged when the step ended; an outage, by the database.
         if (databaseUnreachable(e)) {
-            putOffLooks();
+            unreachable_.failed();
         } else {
             logEvent(LogLevel::Error, "release failed",
                      {{"order_id", unreleased_->orderId}, {"detail", errorDetail(e)}});
@@ -206,16 +200,9 @@ bool IssuanceWorker::releaseLeftover() {
     return true;
 }
 
-void IssuanceWorker::putOffLooks() {
-    unreachableRetryIn_ = unreachableRetryIn_.count() == 0
-                              ? kUnreachableRetryFirst
-                              : std::min(unreachableRetryIn_ * 2, kUnreachableRetryMax);
-    nextLook_ = std::chrono::steady_clock::now() + unreachableRetryIn_;
-}
-
 bool IssuanceWorker::runOnce() {
     // PostgreSQL was not reachable at the last look: nothing is asked of it before the next.
-    if (std::chrono::steady_clock::now() < nextLook_) return false;
+    if (!unreachable_.due()) return false;
     // Before anything else: an order still leased to this idle worker is one nobody advances.
     if (!releaseLeftover()) return false;
     std::optional<std::string> orderId;
@@ -233,12 +220,12 @@ bool IssuanceWorker::runOnce() {
         orderId = database_.withSession([&](Poco::Data::Session& session) {
             return OrderStore(session).claimDue(owner_, config_.leaseDuration.count());
         });
-        unreachableRetryIn_ = {};
+        unreachable_.reached();
     } catch (const std::exception& e) {
         // Unreachable: the database logs it, once for the outage (summarizeDatabaseOutages),
         // not each look.
         if (databaseUnreachable(e)) {
-            putOffLooks();
+            unreachable_.failed();
         } else {
             logEvent(LogLevel::Error, "claim failed",
                      {{"worker", owner_}, {"detail", errorDetail(e)}});

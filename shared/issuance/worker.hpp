@@ -15,6 +15,7 @@
 #include "config/config.hpp"
 #include "core/idle_polling.hpp"
 #include "db/database.hpp"
+#include "db/unreachable_backoff.hpp"
 #include "dns/resolver.hpp"
 #include "issuance/delegation_cleanup.hpp"
 #include "issuance/issuer.hpp"
@@ -33,7 +34,7 @@ public:
 
     // Claims and advances at most one order; false when nothing was due (or on an error, or
     // once a stop was requested). PostgreSQL unreachable: the following calls return false at
-    // once for 100 ms, then twice as long after each failure, at most 2 s (putOffLooks).
+    // once for 100 ms, then twice as long after each failure, at most 2 s (unreachable_).
     bool runOnce();
     // Looks again every interval even while other workers watch the queue (IdlePolling): it has
     // the scans, or an order to give back once the database answers again (an idle worker that
@@ -70,8 +71,6 @@ private:
     // True when nothing is left to give back (or another replica holds the order now).
     bool releaseLeftover();
     void release(const std::string& orderId, std::chrono::milliseconds delay, bool dnsPoll);
-    // PostgreSQL could not be reached: runOnce asks it nothing for a while, longer each time.
-    void putOffLooks();
     // Before a scan waits on a CA or the DNS: the watch over the queue goes to another worker.
     void handWatchOn();
     bool stopping() const { return stopRequested_ && stopRequested_(); }
@@ -94,8 +93,8 @@ private:
     std::chrono::steady_clock::time_point nextCleanupScan_{};
     std::chrono::steady_clock::time_point nextLeftoverScan_{};
     std::chrono::milliseconds cleanupRetryIn_{};
-    std::chrono::steady_clock::time_point nextLook_{};  // putOffLooks
-    std::chrono::milliseconds unreachableRetryIn_{};
+    // PostgreSQL could not be reached: runOnce asks it nothing for a while, longer each time.
+    UnreachableBackoff unreachable_{kWorkerUnreachableRetryFirst, kWorkerUnreachableRetryMax};
 };
 
 }  // namespace dnsh

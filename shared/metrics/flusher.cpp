@@ -1,9 +1,11 @@
 #include "metrics/flusher.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/metric_registry.hpp"
 #include "crypto/random.hpp"
+#include "db/unreachable_backoff.hpp"
 #include "log/log.hpp"
 #include "metrics/counter_store.hpp"
 
@@ -14,6 +16,10 @@ namespace {
 constexpr std::chrono::milliseconds kPollPending{250};
 // Many events flush early, but not more often than this.
 constexpr std::chrono::seconds kMinInterval{1};
+// PostgreSQL unreachable: cycles at most this far apart (or an interval, when longer). A
+// scheduler's heartbeat is back within it once the database is: well inside the 60 s in which
+// a replica counts as alive.
+constexpr std::chrono::milliseconds kUnreachableRetryMax{20'000};
 
 }  // namespace
 
@@ -38,11 +44,11 @@ MetricsFlusher::~MetricsFlusher() {
     flush(atStop_);  // what was counted since the last cycle is not lost at exit
 }
 
-void MetricsFlusher::flush(const SessionWork& work) {
+bool MetricsFlusher::flush(const SessionWork& work) {
     std::vector<CounterDelta> fresh = takeCounterDeltas();
     if (!unsettled_ && fresh.empty() && !work) {
         database_.reset();  // idle: no connection held until there is something to write
-        return;
+        return true;
     }
     // A batch whose COMMIT may have happened (its answer lost) goes again as it was, under its
     // number, never merged with later counts: stored already, it adds nothing. Counts never sent
@@ -70,24 +76,39 @@ void MetricsFlusher::flush(const SessionWork& work) {
     } catch (const std::exception& e) {
         if (!fresh.empty()) restoreCounterDeltas(fresh);
         database_.reset();
+        // Unreachable: Database logged it (in dns-scheduler once for the outage,
+        // summarizeDatabaseOutages); a warning here too came at every cycle while it lasted.
+        if (databaseUnreachable(e)) return false;
         logEvent(LogLevel::Warn,
                  stored ? "metrics stored, the cycle's other work failed; will retry"
                         : "metrics not stored; will retry",
                  {{"detail", errorDetail(e)}});
     }
+    return true;
 }
 
 void MetricsFlusher::run() {
     auto lastFlush = std::chrono::steady_clock::now() - interval_;  // the first cycle at once
+    UnreachableBackoff unreachable(interval_, std::max(interval_, kUnreachableRetryMax));
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stopping_) {
         const auto now = std::chrono::steady_clock::now();
-        if (now - lastFlush >= interval_ ||
-            (now - lastFlush >= kMinInterval && pendingCounterEvents() >= kEarlyFlushEvents)) {
+        const auto sinceLast = now - lastFlush;
+        // While PostgreSQL cannot be reached: at the backoff's time only, never early.
+        const bool due = unreachable.failing()
+                             ? unreachable.due()
+                             : (sinceLast >= interval_ ||
+                                (sinceLast >= kMinInterval &&
+                                 pendingCounterEvents() >= kEarlyFlushEvents));
+        if (due) {
             lastFlush = now;
             lock.unlock();
-            flush(eachCycle_);
+            const bool reached = flush(eachCycle_);
             lock.lock();
+            if (reached)
+                unreachable.reached();
+            else
+                unreachable.failed();
             continue;
         }
         wake_.wait_for(lock, kPollPending, [this] { return stopping_; });

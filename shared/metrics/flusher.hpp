@@ -5,6 +5,9 @@
 // session, closed when a cycle finds nothing to write, so an idle handler process holds no second
 // connection. Each flush is added once (032_metric_counter_batches.sql): a batch whose COMMIT's
 // answer was lost is sent again alone under its number, and adds nothing if it had committed.
+// While PostgreSQL cannot be reached the cycles come less often (db/unreachable_backoff.hpp):
+// an interval after the first failure, twice as long after each further one, at most 20 s (or
+// the interval, when longer), none early; back to every interval at the first that reaches it.
 #include <Poco/Data/Session.h>
 
 #include <chrono>
@@ -38,8 +41,9 @@ public:
 private:
     void run();
     // Writes what is pending (and runs `work`); counts not stored stay pending: a batch sent
-    // whose outcome is unknown as `unsettled_`, counts never sent in the registry.
-    void flush(const SessionWork& work);
+    // whose outcome is unknown as `unsettled_`, counts never sent in the registry. False when
+    // PostgreSQL could not be reached (Database logged it: no warning of its own).
+    bool flush(const SessionWork& work);
 
     std::string databaseUrl_;
     DatabaseLimits limits_;
