@@ -12,6 +12,8 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "config/config_variables.hpp"
 #include "db/sql.hpp"
@@ -34,6 +36,28 @@ void registerConnectorOnce() {
         Poco::Data::PostgreSQL::Connector::registerConnector();
         defaultConnectTimeoutOnce();
     });
+}
+
+// libpq's words about a failed connection as one line (it ends each host's message with a
+// newline, its hints with "\n\t"), bounded: a log field.
+std::string oneLogLine(const std::string& reason) {
+    std::string line;
+    for (char c : reason) {
+        const bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
+        if (!space)
+            line.push_back(c);
+        else if (!line.empty() && line.back() != ' ')
+            line.push_back(' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    constexpr std::size_t kMostReason = 1000;
+    if (line.size() > kMostReason) {
+        std::size_t cut = kMostReason;
+        while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+        line.resize(cut);
+        line += "...";
+    }
+    return line;
 }
 
 // Why libpq cannot open `connection`, "" when it can: a connection of libpq's own, always
@@ -72,23 +96,7 @@ std::string connectFailure(const std::string& connection) {
     if (took >= std::chrono::seconds(1))
         what += ", no connection in " + std::to_string(took.count()) +
                 " ms (PGCONNECT_TIMEOUT or connect_timeout per host)";
-    // One line: libpq ends each host's message with a newline, its hints with "\n\t".
-    std::string line;
-    for (char c : reason) {
-        const bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
-        if (!space)
-            line.push_back(c);
-        else if (!line.empty() && line.back() != ' ')
-            line.push_back(' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    constexpr std::size_t kMostReason = 1000;
-    if (line.size() > kMostReason) {
-        std::size_t cut = kMostReason;
-        while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
-        line.resize(cut);
-        line += "...";
-    }
+    const std::string line = oneLogLine(reason);
     return line.empty() ? what : std::string(what) + ": " + line;
 }
 
@@ -151,6 +159,53 @@ private:
     std::chrono::steady_clock::time_point since_;
     std::optional<std::chrono::steady_clock::time_point> lastLine_;
 };
+
+// An idle connection has nothing to read (the service never LISTENs) unless the server wrote to
+// it: a FATAL message and end of file when it was terminated or shut down (pg_terminate_backend,
+// a restart). Anything there means the connection is replaced: cheaper than finding out.
+bool closedWhileIdle(PGconn* connection) {
+    const int socket = PQsocket(connection);
+    if (socket < 0) return true;
+    pollfd readable{socket, POLLIN, 0};
+    return poll(&readable, 1, 0) != 0;
+}
+
+// `connection` (one server) opened without blocking, by libpq's documented loop
+// ("PQconnectStartParams"), given up at `deadline`: null then, with the reason in `failure`.
+// (PQconnectStart still looks a host name up blocking, as libpq does.)
+std::unique_ptr<PGconn, decltype(&PQfinish)> connectWithin(
+    const std::string& connection, std::chrono::steady_clock::time_point deadline,
+    std::string& failure) {
+    const auto allowed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    std::unique_ptr<PGconn, decltype(&PQfinish)> opening(PQconnectStart(connection.c_str()),
+                                                         &PQfinish);
+    if (!opening) {
+        failure = "out of memory";
+        return opening;
+    }
+    // Before the first PQconnectPoll, as if it had asked to write.
+    PostgresPollingStatusType state = PQstatus(opening.get()) == CONNECTION_BAD
+                                          ? PGRES_POLLING_FAILED
+                                          : PGRES_POLLING_WRITING;
+    while (state != PGRES_POLLING_OK) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (state == PGRES_POLLING_FAILED || left.count() <= 0) {
+            failure = state == PGRES_POLLING_FAILED
+                          ? redactConnectionError(PQerrorMessage(opening.get()))
+                          : "no connection within " + std::to_string(allowed.count()) + " ms";
+            opening.reset();
+            return opening;
+        }
+        const short wanted = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        pollfd ready{PQsocket(opening.get()), wanted, 0};
+        // Interrupted, it is called all the same: its socket does not block, it asks again.
+        if (::poll(&ready, 1, static_cast<int>(left.count())) != 0)
+            state = PQconnectPoll(opening.get());
+    }
+    return opening;
+}
 
 OutageLog& outageLog() {
     static OutageLog log;
@@ -252,15 +307,21 @@ void Database::timedOut(const SqlError& error) {
 
 void Database::ping(std::chrono::milliseconds within) {
     const auto deadline = std::chrono::steady_clock::now() + within;
-    PGconn* connection = connectionOf(session());
-    if (PQsendQuery(connection, "SELECT 1") != 1) unavailable(PQerrorMessage(connection));
+    if (readiness_ && closedWhileIdle(readiness_.get())) readiness_.reset();
+    if (!readiness_) connectForReadiness(deadline);
+    PGconn* connection = readiness_.get();
+    auto fail = [&](const std::string& detail) {
+        readiness_.reset();
+        unavailable(detail);
+    };
+    if (PQsendQuery(connection, "SELECT 1") != 1) fail(PQerrorMessage(connection));
     while (true) {
-        if (PQconsumeInput(connection) != 1) unavailable(PQerrorMessage(connection));
+        if (PQconsumeInput(connection) != 1) fail(PQerrorMessage(connection));
         if (PQisBusy(connection) == 0) break;
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0)
-            unavailable("no answer to SELECT 1 within " + std::to_string(within.count()) + " ms");
+            fail("no answer to SELECT 1 within " + std::to_string(within.count()) + " ms");
         pollfd readable{PQsocket(connection), POLLIN, 0};
         ::poll(&readable, 1, static_cast<int>(left.count()));
     }
@@ -273,21 +334,50 @@ void Database::ping(std::chrono::milliseconds within) {
         }
         PQclear(result);
     }
-    if (!ok) unavailable(detail);
+    if (!ok) fail(detail);
+}
+
+// ping's connect, within its deadline. libpq's connect_timeout cannot bound it: "This timeout
+// applies separately to each host name or IP address" (two hosts and 5 s may take 10 s; libpq
+// "Parameter Key Words", connect_timeout), libpq 15 waits at least 2 s, and the parameter "is
+// ignored when using PQconnectPoll" ("PQconnectStartParams"). So the URL's servers one at a
+// time, without blocking, each given an equal share of the time left (the last all of it): a
+// first host that never answers costs part of the deadline, not connect_timeout, and the next
+// one is still tried, as libpq would.
+void Database::connectForReadiness(std::chrono::steady_clock::time_point deadline) {
+    std::vector<std::string> servers;
+    try {
+        servers = connectionStringPerServer(libpqConnectionString(connectionString_, limits_));
+    } catch (const std::invalid_argument& e) {
+        logEvent(LogLevel::Error, "DATABASE_URL does not parse", {{"detail", e.what()}});
+        throw Error(ErrorCode::Internal, "internal error");
+    }
+    std::string failures;
+    for (std::size_t server = 0; server < servers.size(); ++server) {
+        const auto share = (deadline - std::chrono::steady_clock::now()) /
+                           static_cast<long long>(servers.size() - server);
+        std::string failure = "no time left";
+        if (share.count() > 0)
+            readiness_ = connectWithin(servers[server], std::chrono::steady_clock::now() + share,
+                                       failure);
+        if (readiness_) {
+            outageLog().reached();
+            return;
+        }
+        if (!failures.empty()) failures += "; ";
+        if (servers.size() > 1) failures += "server " + std::to_string(server + 1) + ": ";
+        failures += failure;
+    }
+    unavailable("PostgreSQL could not be reached within the readiness deadline: " +
+                oneLogLine(failures));
 }
 
 bool Database::isConnected() {
     return session_ && PQstatus(connectionOf(*session_)) == CONNECTION_OK;
 }
 
-// An idle connection has nothing to read (the service never LISTENs) unless the server wrote to
-// it: a FATAL message and end of file when it was terminated or shut down (pg_terminate_backend,
-// a restart). Anything there means the connection is replaced: cheaper than finding out.
 bool Database::droppedWhileIdle() {
-    const int socket = PQsocket(connectionOf(*session_));
-    if (socket < 0) return true;
-    pollfd readable{socket, POLLIN, 0};
-    return poll(&readable, 1, 0) != 0;
+    return closedWhileIdle(connectionOf(*session_));
 }
 
 void Database::disconnect() {

@@ -3,9 +3,11 @@
 // it, so a long-lived FastCGI process survives database restarts and pg_terminate_backend().
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/Session.h>
+#include <libpq-fe.h>
 
 #include <chrono>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +51,9 @@ public:
 
     // GET /readyz: SELECT 1 answered within `within`, else Error(DatabaseUnavailable) and the
     // connection is dropped (a server that stopped answering keeps no request waiting for it).
+    // On a connection of its own, kept between calls; when there is none (or the server closed
+    // it) one is opened within the same `within`, never by the session's connect, which may
+    // wait connect_timeout on each host of the URL.
     void ping(std::chrono::milliseconds within);
 
     const DatabaseLimits& limits() const { return limits_; }
@@ -60,6 +65,7 @@ public:
 private:
     bool isConnected();
     bool droppedWhileIdle();
+    void connectForReadiness(std::chrono::steady_clock::time_point deadline);
     void disconnect();
     [[noreturn]] void unavailable(const std::string& detail);
     static bool isTimeout(const SqlError& error);
@@ -68,6 +74,7 @@ private:
     std::string connectionString_;
     DatabaseLimits limits_;
     std::optional<Poco::Data::Session> session_;
+    std::unique_ptr<PGconn, decltype(&PQfinish)> readiness_{nullptr, &PQfinish};  // ping's
 };
 
 // How this process logs a PostgreSQL it cannot reach. Without this call (the handlers, dnsh-admin:
@@ -82,8 +89,9 @@ void summarizeDatabaseOutages();
 // lost. Database has logged it already (summarizeDatabaseOutages).
 bool databaseUnreachable(const std::exception& error);
 
-// GET /readyz: one round trip within kReadinessDeadline; Error(DatabaseUnavailable) when
-// PostgreSQL does not answer in time.
+// GET /readyz: one round trip, and the connect before it when there is no open connection,
+// together within kReadinessDeadline; Error(DatabaseUnavailable) when PostgreSQL does not answer
+// in time.
 constexpr std::chrono::milliseconds kReadinessDeadline{2'000};
 void checkDatabase(Database& database);
 
@@ -116,6 +124,16 @@ std::vector<std::pair<std::string, std::string>> connectionParameters(
 // libpq accepts URIs and key=value strings; Poco's connector only key=value. Converts either to
 // key=value (connectionParameters).
 std::string toKeyValueConnectionString(const std::string& databaseUrl);
+
+// libpq's comma-separated lists (host, hostaddr, port: libpq "Specifying Multiple Hosts"), empty
+// items kept (an empty host is libpq's default socket).
+std::vector<std::string> libpqListItems(const std::string& text);
+
+// The key=value connection string `keyValue` once for each server its host, hostaddr and port
+// lists name, in libpq's order, every other parameter kept: to connect to one server at a time.
+// `keyValue` alone when it names one server, or lists whose lengths libpq refuses (its own error
+// then says so when it connects). Throws std::invalid_argument, as connectionParameters.
+std::vector<std::string> connectionStringPerServer(const std::string& keyValue);
 
 // libpq's message about a connection string, or about a connection that failed, with every quoted
 // part that is not a parameter name replaced by "...": it quotes what it could not parse (a

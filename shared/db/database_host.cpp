@@ -13,18 +13,6 @@ namespace dnsh {
 
 namespace {
 
-// libpq's comma-separated lists (libpq "Specifying Multiple Hosts"); empty items are kept.
-std::vector<std::string> commaItems(const std::string& text) {
-    std::vector<std::string> items;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t comma = text.find(',', start);
-        items.push_back(text.substr(start, comma - start));
-        if (comma == std::string::npos) return items;
-        start = comma + 1;
-    }
-}
-
 bool localServer(std::string_view host) {
     // No host: libpq's compiled-in socket directory. A leading '/' or '@' is a socket
     // directory or an abstract socket (libpq "Parameter Key Words", host).
@@ -47,8 +35,8 @@ bool databaseOnThisHost(const std::string& databaseUrl) {
     // A service names its server in a pg_service.conf that libpq reads only when it connects:
     // without a host of its own here, where it points is unknown, so not this host.
     if (service && host.empty() && hostaddr.empty()) return false;
-    const std::vector<std::string> hosts = commaItems(host);
-    const std::vector<std::string> addresses = commaItems(hostaddr);
+    const std::vector<std::string> hosts = libpqListItems(host);
+    const std::vector<std::string> addresses = libpqListItems(hostaddr);
     const std::size_t servers = std::max(hosts.size(), addresses.size());
     for (std::size_t i = 0; i < servers; ++i) {
         // hostaddr, when given for a server, is where libpq connects (host is then only the

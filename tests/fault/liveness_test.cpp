@@ -2,10 +2,13 @@
 // answers). With PostgreSQL frozen (every process stopped with SIGSTOP: a hung server, or a
 // network partition that keeps its sockets open) or stopped, /healthz still answers 200 at once,
 // and /readyz answers 503 within a bound instead of hanging. Through lighttpd, as a load
-// balancer probes them.
+// balancer probes them. The bound holds when /readyz must connect again (its connection was
+// closed) to a server that never answers: the connect is within it, not connect_timeout per host.
+#include <Poco/Net/ServerSocket.h>
 #include <dirent.h>
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "db/database.hpp"
+#include "support/api_server.hpp"
+#include "support/database.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
 #include "support/processes.hpp"
@@ -33,12 +39,12 @@ struct Timed {
 };
 
 // A GET that never throws: a transport failure is status 0 with the reason as body.
-std::future<Timed> probe(const std::string& path) {
-    return std::async(std::launch::async, [path] {
+std::future<Timed> probe(const std::string& path, const std::string& server = baseUrl()) {
+    return std::async(std::launch::async, [path, server] {
         const auto started = Clock::now();
         Timed timed;
         try {
-            timed.result = send(baseUrl(), HttpRequest{"GET", path, "", "", {}});
+            timed.result = send(server, HttpRequest{"GET", path, "", "", {}});
         } catch (const std::exception& e) {
             timed.result.body = std::string("transport error: ") + e.what();
         }
@@ -81,6 +87,54 @@ private:
     pid_t postmaster_ = 0;
     std::vector<pid_t> pids_;
 };
+
+std::string quotedValue(const std::string& value) {
+    std::string quoted = "'";
+    for (const char c : value) {
+        if (c == '\'' || c == '\\') quoted.push_back('\\');
+        quoted.push_back(c);
+    }
+    return quoted + "'";
+}
+
+// The stack's DATABASE_URL as key=value, its connections told apart by `application`
+// (application_name), with connect_timeout=10: far past the 6 s the cases below wait for an
+// answer. With `firstPort`, 127.0.0.1 on that port comes before the stack's server: libpq
+// tries it first.
+std::string stackUrl(const std::string& application, int firstPort = 0) {
+    std::string host, port = "5432", rest;
+    for (const auto& [keyword, value] : dnsh::connectionParameters(databaseUrl())) {
+        if (keyword == "host")
+            host = value;
+        else if (keyword == "port")
+            port = value;
+        else if (keyword != "connect_timeout" && keyword != "application_name")
+            rest += " " + keyword + "=" + quotedValue(value);
+    }
+    if (firstPort != 0) {
+        host = "127.0.0.1," + host;
+        port = std::to_string(firstPort) + "," + port;
+    }
+    return "host=" + quotedValue(host) + " port=" + quotedValue(port) + rest +
+           " connect_timeout=10 application_name=" + quotedValue(application);
+}
+
+// Ends every PostgreSQL connection of `application` (the /readyz handler's among them) and
+// waits until they are gone: the handler finds its connection closed at its next probe.
+void closeConnectionsOf(const std::string& application) {
+    const std::string pids =
+        scalar("SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE "
+               "application_name = " + quoted(application));
+    REQUIRE_FALSE(pids.empty());
+    CHECK(count("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) AS done FROM "
+                "pg_stat_activity WHERE pid IN (" + pids + ")) killed WHERE killed.done") >= 1);
+    const std::string left = "SELECT count(*) FROM pg_stat_activity WHERE pid IN (" + pids + ")";
+    REQUIRE(waitFor(10s, [&] { return count(left) == 0; }, 50ms));
+}
+
+std::string uniqueApplicationName(const std::string& name) {
+    return "dnsh-" + name + "-" + std::to_string(::getpid());
+}
 
 }  // namespace
 
@@ -139,4 +193,54 @@ TEST_CASE("fault: /healthz answers 200 while PostgreSQL is stopped, /readyz 503"
     postgres.start();
     CHECK(waitFor(
         10s, [] { return get("/readyz").status == 200; }, 200ms));
+}
+
+TEST_CASE("fault: /readyz reconnecting to a PostgreSQL that never answers is 503 within 2 s") {
+    const std::string name = uniqueApplicationName("readyz-reconnect");
+    ApiServer server("readyz-reconnect", {{"DATABASE_URL", stackUrl(name)}});
+    REQUIRE(send(server.baseUrl(), HttpRequest{"GET", "/readyz", "", "", {}}).status == 200);
+    closeConnectionsOf(name);
+    {
+        // Its next probe connects again, to a server whose kernel takes the connection and
+        // that says nothing (frozen): within the 2 s, not the URL's connect_timeout of 10 s.
+        FrozenPostgres frozen;
+        auto ready = probe("/readyz", server.baseUrl());
+        const bool answered = ready.wait_for(6s) == std::future_status::ready;
+        frozen.thaw();
+        const Timed readiness = ready.get();
+        INFO("/readyz: " << readiness.result.status << " " << readiness.result.body << " after "
+                         << readiness.seconds << " s");
+        CHECK_MESSAGE(answered, "/readyz did not answer within 6 s: its connect waited longer");
+        CHECK(readiness.result.status == 503);
+        CHECK_FALSE(readiness.result.header("Retry-After").empty());
+    }
+    CHECK(waitFor(
+        10s,
+        [&] {
+            return send(server.baseUrl(), HttpRequest{"GET", "/readyz", "", "", {}}).status == 200;
+        },
+        200ms));
+}
+
+TEST_CASE("fault: /readyz reconnecting past a first host that never answers reaches the second") {
+    const std::string name = uniqueApplicationName("readyz-first-host");
+    // The first host: a loopback port bound but not listening, so refused at once, until it
+    // listens below and never accepts (the kernel completes the handshake, nothing answers).
+    Poco::Net::ServerSocket firstHost;
+    firstHost.bind(Poco::Net::SocketAddress("127.0.0.1", 0));
+    ApiServer server("readyz-first-host",
+                     {{"DATABASE_URL", stackUrl(name, firstHost.address().port())}});
+    REQUIRE(send(server.baseUrl(), HttpRequest{"GET", "/readyz", "", "", {}}).status == 200);
+    closeConnectionsOf(name);
+    firstHost.listen();
+    // Its next probe connects again: the silent first host gets part of the 2 s, then the
+    // second host (the stack's server) answers. libpq alone would wait connect_timeout (10 s)
+    // on the first host for each connect.
+    auto ready = probe("/readyz", server.baseUrl());
+    const bool answered = ready.wait_for(6s) == std::future_status::ready;
+    const Timed readiness = ready.get();
+    INFO("/readyz: " << readiness.result.status << " " << readiness.result.body << " after "
+                     << readiness.seconds << " s");
+    CHECK_MESSAGE(answered, "/readyz did not answer within 6 s: its connect waited longer");
+    CHECK(readiness.result.status == 200);
 }
