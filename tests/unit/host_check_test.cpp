@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <string>
 
 using namespace dnsh;
@@ -20,10 +21,16 @@ TEST_CASE("hostWarnings: the kernel's session groups are said only with PostgreS
 }
 
 TEST_CASE("sessionGroupsSetting: this kernel's value, 0 or 1, when it has the file") {
-    const std::string setting = sessionGroupsSetting();
-    if (setting.empty()) {
-        MESSAGE("no readable /proc/sys/kernel/sched_autogroup_enabled here");
+    // The test reads the file itself, so a sessionGroupsSetting() that returns nothing (or the
+    // wrong file) fails here instead of skipping the check.
+    const char* const settingFile = "/proc/sys/kernel/sched_autogroup_enabled";
+    std::ifstream kernelFile(settingFile);
+    std::string kernelValue;
+    if (!std::getline(kernelFile, kernelValue)) {
+        MESSAGE("no readable " << settingFile << " here");
+        CHECK(sessionGroupsSetting().empty());
         return;
     }
-    CHECK((setting == "0" || setting == "1"));
+    CHECK((kernelValue == "0" || kernelValue == "1"));
+    CHECK(sessionGroupsSetting() == kernelValue);
 }
