@@ -2,7 +2,10 @@
 // PostgreSQL stopped, HAProxy restarted, the agent killed mid-batch, a full disk, the TCP
 // keepalives that notice a vanished primary; and the least-privilege role it is meant to run as.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +22,7 @@
 #include "edge/edge_support.hpp"
 #include "crypto/certificate.hpp"
 #include "crypto/random.hpp"
+#include "edge/edge_names.hpp"
 #include "edge/haproxy_runtime.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
@@ -173,46 +177,92 @@ TEST_CASE(
     CHECK(waitServed(host.haproxyPort(), kept, renewed.serial).serial == renewed.serial);
 }
 
+namespace {
+
+// A batch of more than one page of names (EdgeSync's kReconcilePage, 200): apply() writes the
+// pages in name order, so the first page's files are all written before any of the second's.
+constexpr int kKilledBatch = 220;
+
+}  // namespace
+
 TEST_CASE(
     "edge: kill -9 in the middle of a batch, then a restart, ends with exactly the right "
     "files") {
     EdgeDomains domains;
     TlsHost host(domains.url());
-    REQUIRE(host.syncOnce().exitCode == 0);
-    host.startAgent();
     const std::string prefix = uniqueDomainName("killed");
+    // Held mid-batch: a domain whose file the agent owns is made a FIFO, and its renewal joins
+    // the batch. Writing it, the agent first reads the old file (EdgeDirectory::write), and the
+    // open of a FIFO waits for a writer. Its name sorts after every "k<i>" name, so it is in the
+    // batch's second page: the first page (200 domains) is written by then, whatever order
+    // PostgreSQL returns a page in.
+    const std::string held = std::string("z-held.").append(prefix);
+    const std::string heldId = domains.add(held);
+    domains.storeCertificate(heldId, held);
+    REQUIRE(host.syncOnce().exitCode == 0);
+    // No poll for an hour: the poll's 30 s overlap would offer the held domain again, and the
+    // agent would stop at its FIFO before the batch. The batch comes by LISTEN.
+    domains.run("DELETE FROM edge_agents");  // the --once run's heartbeat
+    host.startAgent({{"EDGE_POLL_INTERVAL", "1h"}});
+    INFO(describe(*host.agent()));
+    // Its first reconcile done (the heartbeat follows it): it read the held file, and owns it.
+    REQUIRE(waitFor(30s, [&] { return domains.text("SELECT count(*) FROM edge_agents") == "1"; }));
+    const std::string heldFile = host.edgeDir() + "/" + held + ".pem";
+    REQUIRE(fs::remove(heldFile));
+    REQUIRE(::mkfifo(heldFile.c_str(), 0600) == 0);
+
     std::string batch = "BEGIN;";
     std::vector<std::string> ids;
-    for (std::size_t i = 0; i < 150; ++i) {
-        const std::string name = numberedName("k", static_cast<int>(i), prefix);
+    for (int i = 0; i < kKilledBatch; ++i) {
+        const std::string name = numberedName("k", i, prefix);
         StoredCertificate certificate;
         ids.push_back(domains.add(name));
         batch += domains.certificateInsert(ids.back(), name, certificate);
     }
+    StoredCertificate heldRenewal;
+    batch += domains.certificateInsert(heldId, held, heldRenewal);
     domains.run(batch + "COMMIT;");
-    // Some files written, not all: then the agent dies as a crash would.
-    waitFor(
-        20s,
-        [&] {
-            std::size_t files = 0;
-            for (const auto& entry : fs::directory_iterator(host.edgeDir()))
-                files += entry.path().extension() == ".pem";
-            return files >= 20;
-        },
-        5ms);
-    host.agent()->kill9();
+    // A FIFO opens for writing without blocking only once a reader has it open: the agent,
+    // reaching the held domain. The write end stays open, so its read waits (no EOF).
+    int heldWriter = -1;
+    const bool reached = waitFor(60s, [&] {
+        heldWriter = ::open(heldFile.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        return heldWriter >= 0;
+    });
+    REQUIRE_MESSAGE(reached, "the agent never reached the held domain's file");
+    int written = 0;
+    for (int i = 0; i < kKilledBatch; ++i)
+        written += fs::is_regular_file(host.edgeDir() + "/" + numberedName("k", i, prefix) +
+                                       ".pem");
+    const std::string crtList = readFile(host.edgeDir() + "/haproxy.crt-list");
+    host.agent()->kill9();  // as a crash would
+    ::close(heldWriter);
+    MESSAGE(written << " of the batch's " << kKilledBatch + 1 << " files written at the kill");
+    // Mid-batch: some files written, the held one not, nor the crt-list that ends a round.
+    REQUIRE(written >= 20);
+    REQUIRE(written < kKilledBatch + 1);
+    CHECK(crtList.find("/k0." + prefix) == std::string::npos);
+    REQUIRE(fs::remove(heldFile));
+    // What a kill inside a file's write leaves: a temporary file never renamed.
+    std::ofstream(host.edgeDir() + "/" + dnsh::kEdgeTempPrefix + "killed") << "partial";
     // Half of them deleted meanwhile.
     for (std::size_t i = 0; i < ids.size(); i += 2) domains.remove(ids[i]);
-    const CommandResult again = host.syncOnce();
-    CHECK_MESSAGE(again.exitCode == 0, again.output);
+
+    // The restart: its first reconcile ends with a heartbeat.
+    domains.run("DELETE FROM edge_agents");
+    host.startAgent();  // the INFO above describes this one now
+    REQUIRE(waitFor(60s, [&] { return domains.text("SELECT count(*) FROM edge_agents") == "1"; }));
     for (std::size_t i = 0; i < ids.size(); ++i) {
         const std::string file =
             host.edgeDir() + "/" + numberedName("k", static_cast<int>(i), prefix) + ".pem";
         CAPTURE(file);
         CHECK(fs::exists(file) == (i % 2 == 1));
     }
+    CHECK(fs::is_regular_file(heldFile));
+    CHECK(readFile(heldFile).find("PRIVATE KEY") != std::string::npos);
     for (const auto& entry : fs::directory_iterator(host.edgeDir()))
-        CHECK(entry.path().filename().string().rfind(".edge-sync.tmp.", 0) != 0);
+        CHECK(entry.path().filename().string().rfind(dnsh::kEdgeTempPrefix, 0) != 0);
+    CHECK(host.agent()->running());
 }
 
 TEST_CASE("edge: a full disk replaces no good file by a partial one") {
