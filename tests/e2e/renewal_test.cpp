@@ -327,38 +327,53 @@ TEST_CASE("renewal: kill -9 of the scheduler mid-renewal ends with exactly one n
     const std::string firstCert = newestCertificateId(domain);
     makeDue(domain);
     const Env env{{"SCHEDULER_LEASE", "2s"}, {"POLL_INTERVAL", "100ms"}};
+    const std::string quotedId = quoted(domain.id);
+    // The renewal's last step ends in one transaction: held there by refusing its certificate
+    // insert (as a database error would; claims_test does the same), so the kill always lands
+    // after the key is saved (finalize, StepContext::certificateKey) and before it is stored.
+    const std::string trigger = "renew_kill_" + domain.id.substr(0, 8);
+    execute("CREATE FUNCTION " + trigger +
+            "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.domain_id = " + quotedId +
+            " THEN RAISE EXCEPTION 'held by test'; END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER " +
+            trigger + " BEFORE INSERT ON certificates FOR EACH ROW EXECUTE FUNCTION " + trigger +
+            "()");
     std::string keyAtKill;
     {
         const auto first = startScheduler(env);
         Watch watch;
         INFO("scheduler: " << describe(*first));
         publishRenewalValues(domain, watch.awaitingDns(domain, 15s));
-        // Killed once the challenge is answered (or the key persisted): mid-flight at the CA.
-        const std::string order = quoted(domain.id);
-        REQUIRE(waitFor(
+        // Killed once the key is persisted: mid-flight at the CA, the key the CA may have our
+        // CSR for. Polled every 1 ms: three refused inserts (POLL_INTERVAL apart, doubling)
+        // would fail the order a few hundred ms later.
+        const bool keySaved = waitFor(
             15s,
             [&] {
-                return count(
-                           "SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND "
-                           "step IN ('await_authz', 'finalize', 'await_order') AND domain_id = " +
-                           order) == 1;
+                return count("SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND "
+                             "cert_key_ciphertext IS NOT NULL AND domain_id = " +
+                             quotedId) == 1;
             },
-            5ms));
+            1ms);
         first->kill9();
+        execute("DROP TRIGGER " + trigger + " ON certificates; DROP FUNCTION " + trigger + "()");
+        REQUIRE_MESSAGE(keySaved, "the renewal order's key was never saved");
         keyAtKill = scalar(
             "SELECT coalesce(cert_key_ciphertext, '') FROM acme_orders WHERE "
             "kind = 'renewal' AND domain_id = " +
-            order);
+            quotedId);
     }
+    REQUIRE_FALSE(keyAtKill.empty());
+    CHECK(certificateCount(domain) == 1);  // nothing stored before the kill
     const auto second = startScheduler(env);
     REQUIRE(waitFor(20s, [&] { return certificateCount(domain) == 2; }));
     CHECK(count("SELECT count(*) FROM acme_orders WHERE kind = 'renewal' AND domain_id = " +
                 quoted(domain.id)) == 1);
     CHECK(scalar("SELECT status FROM acme_orders WHERE kind = 'renewal' AND domain_id = " +
                  quoted(domain.id)) == "valid");
-    if (!keyAtKill.empty())
-        CHECK(scalar("SELECT private_key_ciphertext FROM certificates WHERE id = " +
-                     quoted(newestCertificateId(domain))) == keyAtKill);
+    // The key saved before the crash is the one the certificate was issued for.
+    CHECK(scalar("SELECT private_key_ciphertext FROM certificates WHERE id = " +
+                 quoted(newestCertificateId(domain))) == keyAtKill);
     // No third certificate follows: the renewed one is not due for years.
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "active");
     checkStoredKeyMatches(domain);
