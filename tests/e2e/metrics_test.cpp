@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -26,6 +28,9 @@ namespace {
 
 // Handlers flush every 5 s (metrics/flusher.hpp): a bound well past that.
 constexpr auto kFlushWait = 20s;
+
+// X-Request-Id as a handler makes it when the client sent none: the process's prefix, a counter.
+const std::regex kGeneratedRequestId(R"(^[0-9a-f]{32}$)");
 
 std::string scrape() {
     const HttpResult result = get("/metrics");
@@ -127,17 +132,38 @@ TEST_CASE("metrics: requests served by several handler processes are all counted
     const double requestsBefore = counterOf(text, requests);
     const double durationsBefore = counterOf(text, durations);
 
-    // 8 clients at once: lighttpd spreads them over the get_domain processes (4 in the stack).
+    // 8 clients at once: lighttpd spreads them over the get_domain processes
+    // (DNSH_READ_HANDLER_PROCS, dnsh-admin handler-procs).
     constexpr int kClients = 8, kEach = 10;
     std::atomic<int> answered404{0};
+    std::vector<std::vector<std::string>> requestIds(kClients);  // each client's own
     std::vector<std::thread> clients;
     for (int c = 0; c < kClients; ++c)
-        clients.emplace_back([&] {
-            for (int i = 0; i < kEach; ++i)
-                if (get(unknown).status == 404) ++answered404;
+        clients.emplace_back([&, c] {
+            for (int i = 0; i < kEach; ++i) {
+                const HttpResult answer = get(unknown);
+                if (answer.status == 404) ++answered404;
+                requestIds[c].push_back(answer.header("X-Request-Id"));
+            }
         });
     for (auto& client : clients) client.join();
     REQUIRE(answered404 == kClients * kEach);
+    // Which process answered: a request id the handler makes itself starts with a random
+    // prefix of its process (http/request.cpp, newRequestId: 16 hex digits, then a counter).
+    std::map<std::string, int> answersByProcess;
+    for (const auto& ids : requestIds)
+        for (const auto& id : ids) {
+            CAPTURE(id);
+            REQUIRE(std::regex_match(id, kGeneratedRequestId));
+            ++answersByProcess[id.substr(0, 16)];
+        }
+    std::ostringstream spread;
+    for (const auto& [process, answers] : answersByProcess)
+        spread << process << ": " << answers << "; ";
+    MESSAGE("answers by get_domain process: " << spread.str());
+    CHECK(answersByProcess.size() >= 2);
+    // A prefix names a process, not a request: some process answered several.
+    CHECK(answersByProcess.size() < static_cast<std::size_t>(kClients * kEach));
 
     CHECK(awaitCounter(requests, requestsBefore + kClients * kEach) ==
           requestsBefore + kClients * kEach);
