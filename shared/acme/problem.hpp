@@ -41,6 +41,9 @@ struct Problem {
     std::string type;
     std::string detail;
     int status = 0;
+    // How many subproblems the document listed (RFC 8555 §6.7.1), kept or not: the means a CA
+    // attributes an error to identifiers. They are logged where parsed, not kept here.
+    std::size_t subproblems = 0;
 };
 
 // RFC 8555 §6.7.1: one identifier's own problem inside a problem document.

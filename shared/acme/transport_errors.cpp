@@ -43,8 +43,9 @@ Poco::URI caUri(const std::string& url) {
 
 // RFC 7807: a problem+json body becomes the error; anything else keeps the status and body.
 // RFC 8555 §6.7.1: subproblems are logged with the identifier each is about (the error keeps the
-// top-level problem: callers act on its type). userActionRequired names where to act. The CA's
-// text is bounded and printable from here on (problem.hpp).
+// top-level problem, callers acting on its type, and how many subproblems it listed: the
+// fallback tells a refused account from refused names by it). userActionRequired names where to
+// act. The CA's text is bounded and printable from here on (problem.hpp).
 AcmeError toError(const HttpReply& reply, const std::string& url) {
     const ProblemDocument document = parseProblemDocument(reply.body);
     logSubproblems(document, url);
@@ -52,7 +53,7 @@ AcmeError toError(const HttpReply& reply, const std::string& url) {
         document.type,
         problemDetailText(document, "HTTP " + std::to_string(reply.status) + " from " + url,
                           reply.termsOfService),
-        reply.status};
+        reply.status, document.subproblems.size() + document.subproblemsLeftOut};
     return caError(problem, reply.retryAfter);
 }
 

@@ -16,6 +16,9 @@ enum class RetryAfterKind {
 };
 inline constexpr std::chrono::seconds kMaxPollRetryAfter = std::chrono::hours(1);
 inline constexpr std::chrono::seconds kMaxRateLimitRetryAfter = std::chrono::hours(24);
+// An API answer's Retry-After when a CA did not answer (or answered 5xx) without one:
+// issue-certificate's 502, and POST /domains' when a directory could not be read.
+inline constexpr std::chrono::seconds kCaUnreachableRetryAfter{30};
 
 // How soon an order or authorization the CA is still working on (pending, processing) is polled
 // again: `shortest` (the scheduler's own pace) unless the CA's Retry-After asks for longer

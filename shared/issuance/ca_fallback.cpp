@@ -1,6 +1,8 @@
 #include "issuance/ca_fallback.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 
 #include "core/error.hpp"
 #include "issuance/authorization_release.hpp"
@@ -10,16 +12,49 @@
 
 namespace dnsh {
 
-bool passesOverCa(const acme::AcmeError& error) {
-    if (error.unreachable() || error.is(acme::ProblemType::kRateLimited)) return true;
-    // As when its precheck forbids: another CA's CAA may allow a method we can use.
-    if (refusedByCaa(error)) return true;
-    // 5xx after the transport's own retries: the CA is not taking orders now.
-    if (error.problem().status >= 500) return true;
-    if (dynamic_cast<const AccountRegistrationError*>(&error) != nullptr) return true;
-    return error.is(acme::ProblemType::kExternalAccountRequired) ||
-           error.is(acme::ProblemType::kInvalidProfile);
+namespace {
+
+// RFC 8555 §7.3.6: "If a server receives a POST or POST-as-GET from a deactivated account, it MUST
+// return an error response with status code 401 (Unauthorized) and type
+// "urn:ietf:params:acme:error:unauthorized"". accountDoesNotExist is the refusal AcmeAccount::call
+// registers the same key again for; one that still comes back is a CA that will not take the
+// account. Either is about our account, not the customer's names, when it came before newOrder
+// took the order (an OrderAbandonedError comes after: the account was accepted then) and the
+// problem lists no subproblem: subproblems (§6.7.1) are how a CA ties an error to identifiers,
+// as when it cannot issue for some names of a newOrder. An `unauthorized` listing them refuses
+// the names (each logged as "acme subproblem" with its identifier): it stops the search and is
+// answered as the CA's refusal (ca_refused, its detail), as before, not hidden behind an order
+// at the next CA.
+bool ourAccountRefused(const acme::AcmeError& error) {
+    if (!error.is(acme::ProblemType::kUnauthorized) &&
+        !error.is(acme::ProblemType::kAccountDoesNotExist))
+        return false;
+    return dynamic_cast<const OrderAbandonedError*>(&error) == nullptr &&
+           error.problem().subproblems == 0;
 }
+
+}  // namespace
+
+std::optional<std::string_view> passOverReason(const acme::AcmeError& error) {
+    if (error.unreachable()) return "unreachable";
+    if (error.is(acme::ProblemType::kRateLimited)) return "rate_limited";
+    // As when its precheck forbids: another CA's CAA may allow a method we can use.
+    if (refusedByCaa(error)) return "caa_forbidden";
+    // 5xx after the transport's own retries: the CA is not taking orders now.
+    if (error.problem().status >= 500) return "server_error";
+    if (dynamic_cast<const AccountRegistrationError*>(&error) != nullptr)
+        return "account_registration_refused";
+    if (error.is(acme::ProblemType::kExternalAccountRequired)) return "external_account_required";
+    if (error.is(acme::ProblemType::kInvalidProfile)) return "invalid_profile";
+    // RFC 8555 §7.3.3: the CA wants a person to act for our account (new terms of service to
+    // agree to) before it takes any order from it: nothing about the names, and every order
+    // there meets it until someone does.
+    if (error.is(acme::ProblemType::kUserActionRequired)) return "user_action_required";
+    if (ourAccountRefused(error)) return "account_refused";
+    return std::nullopt;
+}
+
+bool passesOverCa(const acme::AcmeError& error) { return passOverReason(error).has_value(); }
 
 bool CaPlacement::forbiddenByCaa() const {
     return !passedOver.empty() &&
@@ -182,7 +217,8 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
             beforeEachWait();  // the give-back below asks the CA again
             giveBackAbandonedOrder(database, account, domainId, domainName, e);
             if (spent && !caMayHoldTheOrder(e)) refundBudget(database, account);
-            if (!passesOverCa(e)) throw;
+            const std::optional<std::string_view> reason = passOverReason(e);
+            if (!reason) throw;
             placement.passedOver.push_back(
                 {ca, failureCodeOf(e), e.problem().detail,
                  e.is(acme::ProblemType::kRateLimited) ? e.retryAfter() : std::nullopt});
@@ -192,6 +228,10 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                          {{"ca", ca},
                           {"domain", domainName},
                           {"error_code", std::string(toString(failureCodeOf(e)))},
+                          // error_code stays the CA's (ca_refused for a refused account, as
+                          // with one CA); the reason says why it was passed over.
+                          {"reason", std::string(*reason)},
+                          {"problem_type", e.problem().type},
                           {"detail", e.problem().detail}});
         }
     }

@@ -2,16 +2,19 @@
 // Which CA takes an order (README "Several CAs"): the configured CAs in order of preference, the
 // first one that is reachable, allowed by the names' CAA records and accepts the order. A CA is
 // passed over when it does not answer (past the transport's retries), rate-limits us, refuses
-// our account (External Account Binding) or the order's profile, or CAA does not allow it (its
-// precheck, or an authorization offering none of the methods CAA allows: refusedByCaa, the
-// order abandoned), or its CAA allows only a method whose own lookup failed; any other refusal
-// stops the search (another CA would refuse the names too), and so does a failed CAA lookup.
+// our account (External Account Binding; or the stored account on use: userActionRequired, new
+// terms to agree to, or a deactivated or unknown account, passOverReason) or the order's
+// profile, or CAA does not allow it (its precheck, or an authorization offering none of the
+// methods CAA allows: refusedByCaa, the order abandoned), or its CAA allows only a method whose
+// own lookup failed; any other refusal stops the search (another CA would refuse the names too),
+// and so does a failed CAA lookup.
 // Each order starts from the first CA again, renewals included.
 #include <chrono>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -98,7 +101,14 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const PlaceOrderAt& place,
                                   const std::function<void()>& beforeEachWait = [] {});
 
-// A CA error that sends the order to the next CA.
+// Why a CA error sends the order to the next CA, as the log line "CA passed over" names it
+// (`reason`): unreachable, rate_limited, caa_forbidden, server_error,
+// account_registration_refused, external_account_required, invalid_profile,
+// user_action_required (RFC 8555 §7.3.3), account_refused (unauthorized or accountDoesNotExist
+// before newOrder took the order, with no subproblem naming the names: §7.3.6's deactivated
+// account). Nothing when the error stops the search.
+std::optional<std::string_view> passOverReason(const acme::AcmeError& error);
+// Whether passOverReason names one.
 bool passesOverCa(const acme::AcmeError& error);
 
 }  // namespace dnsh

@@ -14,9 +14,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// Retry-After of an API answer when the CA did not answer (or answered 5xx) without one.
-constexpr std::chrono::seconds kCaUnreachableRetryAfter{30};
-
 }  // namespace
 
 Error refused(DomainStatus status) {

@@ -7,6 +7,7 @@
 #include "domain/domain_name.hpp"
 #include "domain/registration.hpp"
 #include "issuance/acme_account.hpp"
+#include "issuance/backoff.hpp"
 
 namespace dnsh {
 
@@ -57,41 +58,59 @@ void requireOfferedNow(acme::Client& client, const OrderProfile& profile) {
     requireOffered(client.refreshDirectory(kProfileRereadFloor), profile);
 }
 
+namespace {
+
+// POST /domains' 502 when a CA's directory could not be read: `unread` names each such CA and why
+// (the last one's error `e` gives error_code), `offered` what the CAs that answered offer. A
+// later call may read it: Retry-After as issue-certificate's 502 for a CA that did not answer.
+Error directoryUnread(const acme::AcmeError& e, const std::string& profile,
+                      const std::string& unread, const std::string& offered) {
+    std::string message =
+        (e.unreachable() ? "ACME CA unreachable: " : "ACME CA refused: ") + unread;
+    if (!offered.empty())
+        message += "; profile \"" + profile + "\" is not offered by the CAs that answered: " +
+                   offered;
+    Error error(ErrorCode::BadGateway, message, std::string(toString(failureCodeOf(e))));
+    error.retryAfter(clampRetryAfter(e.retryAfter().value_or(kCaUnreachableRetryAfter),
+                                     RetryAfterKind::Poll));
+    return error;
+}
+
+}  // namespace
+
 void requireProfileOffered(const Config& config, const std::string& profile) {
     // Checked before the CA is asked: nothing odd reaches it, the database or a log line.
     if (!validProfileName(profile))
         throw Error(ErrorCode::BadRequest, std::string("field profile: ") + kProfileNameRule);
     // With several CAs (README "Several CAs") one that offers it is enough: an order goes past a
     // CA that does not (invalidProfile) to the next.
-    std::string offered;
+    std::string offered;  // "a, b" (per CA with several: "URL: a, b; URL: ...")
+    std::string unread;   // per CA whose directory could not be read: why
     std::optional<acme::AcmeError> unanswered;
     const std::vector<CaSettings> cas = configuredCas(config);
     for (const CaSettings& ca : cas) {
+        const std::string named = cas.size() > 1 ? ca.directoryUrl + ": " : std::string();
         acme::Transport transport(ca.caBundle, config.acmeHandlerTimeout);
         acme::Client client(transport, ca.directoryUrl);
         try {
             const acme::Directory& directory = client.directory();
             if (directory.profiles.count(profile) == 1) return;
-            const std::string names = offeredProfiles(directory);
-            offered += (offered.empty() ? "" : "; ") +
-                       (cas.size() > 1 ? ca.directoryUrl + ": " : std::string()) + names;
+            offered += (offered.empty() ? "" : "; ") + named + offeredProfiles(directory);
         } catch (const acme::AcmeError& e) {
+            unread += (unread.empty() ? "" : "; ") + named + e.problem().detail;
             unanswered = e;
         }
     }
-    if (!offered.empty()) {
-        const bool none = cas.size() == 1 && offered == "none";
-        throw Error(ErrorCode::BadRequest,
-                    none ? "profile \"" + profile + "\": the CA offers no profiles"
-                         : "profile \"" + profile + "\" is not offered by the CA; it offers: " +
-                               offered,
-                    std::string(toString(FailureCode::InvalidProfile)));
-    }
-    const acme::AcmeError& e = *unanswered;
-    throw Error(ErrorCode::BadGateway,
-                (e.unreachable() ? "ACME CA unreachable: " : "ACME CA refused: ") +
-                    e.problem().detail,
-                std::string(toString(failureCodeOf(e))));
+    // A CA whose directory could not be read may offer it: not the client's mistake (400) before
+    // that directory is read, but the CA's failure, 502 as with one CA (README "Certificate
+    // profiles"), the domain not registered.
+    if (unanswered) throw directoryUnread(*unanswered, profile, unread, offered);
+    const bool none = cas.size() == 1 && offered == "none";
+    throw Error(ErrorCode::BadRequest,
+                none ? "profile \"" + profile + "\": the CA offers no profiles"
+                     : "profile \"" + profile + "\" is not offered by the CA; it offers: " +
+                           offered,
+                std::string(toString(FailureCode::InvalidProfile)));
 }
 
 Domain registerDomainWithProfile(Database& database, const Config& config,

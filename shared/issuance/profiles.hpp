@@ -47,9 +47,10 @@ inline constexpr std::chrono::seconds kProfileRereadFloor{60};
 // time (draft-ietf-acme-profiles §3), and POST /domains took the domain's against a fresh read.
 void requireOfferedNow(acme::Client& client, const OrderProfile& profile);
 
-// POST /domains with a "profile": asks the CA's directory (within ACME_HANDLER_TIMEOUT).
-// BadRequest naming the offered profiles when it is not one of them (a CA without profiles
-// refuses every one); BadGateway when the CA does not answer.
+// POST /domains with a "profile": asks each CA's directory (within ACME_HANDLER_TIMEOUT) until
+// one offers it. BadRequest naming the offered profiles when no CA does (a CA without profiles
+// refuses every one); BadGateway with Retry-After when a CA's directory could not be read and
+// none that answered offers it (the unread one may).
 void requireProfileOffered(const Config& config, const std::string& profile);
 
 // POST /domains: the name is checked first (a bad one is refused without asking the CA), then

@@ -27,6 +27,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--trickle S] [--no-profiles]
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
                 [--processing-polls N] [--no-profiles] [--user-action-required]
+                [--new-order-problem TYPE]
                 [--authorization-error STATUS [--authorization-errors-left FILE]]
                 [--order-never-ready] [--lose-finalize-answer] [--slow-finalize S]
                 [--slow-new-order S [--slow-new-order-while FILE]]
@@ -42,6 +43,15 @@ With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a ra
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
 §10.2.3) as delay-seconds when it is a number ("0" too), an HTTP-date an hour ago for "past",
 and no Retry-After at all for "none".
+
+With --new-order-problem TYPE every newOrder is refused, no order created, as a CA refuses our
+stored account or the names (tests/fault/ca_pass_over_test.cpp): "userActionRequired" 403
+with new terms to agree to at the problem's instance and a Link rel="terms-of-service" (RFC 8555
+§7.3.3; --user-action-required is the same); "unauthorized" 401 unauthorized, as for a
+deactivated account (§7.3.6); "accountDoesNotExist" 400 accountDoesNotExist, each time, even
+after newAccount registered the key again; "unauthorized-names" 403 unauthorized with one
+rejectedIdentifier subproblem per identifier asked for (§6.7.1): the names refused, not the
+account.
 
 With --noisy-problem the CA's problem text is a terminal's clear-screen and line breaks
 ("\x1b[2J\r\n") repeated until the answer is about 900 KiB (under the client's 1 MiB cap; JSON

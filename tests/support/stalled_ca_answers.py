@@ -154,12 +154,8 @@ class AcmeHandler(StandInHandler):
             self.answer(307, {"status": "valid"}, [("Location", ELSEWHERE + "/acct/1")])
         elif self.path == "/account":
             self.answer(201, {"status": "valid"}, [("Location", BASE + "/account/1")])
-        elif self.path == "/order-plz" and ARGS.user_action_required:
-            # RFC 8555 §7.3.3: new terms to agree to, at the problem's instance.
-            self.answer(403, {"type": "urn:ietf:params:acme:error:userActionRequired",
-                              "detail": "Terms of service have changed",
-                              "instance": BASE + "/agreement?token=W8Ih3PswD-8"},
-                        [("Link", f'<{BASE}/terms/v2>;rel="terms-of-service"')])
+        elif self.path == "/order-plz" and (ARGS.user_action_required or ARGS.new_order_problem):
+            self.refuse_new_order(body)
         elif self.path == "/order-plz" and ARGS.noisy_problem == "new-order":
             self.answer(400, noisy_problem("urn:ietf:params:acme:error:rejectedIdentifier", 1000))
         elif self.path == "/order-plz" and ARGS.rate_limit_new_order is not None:
@@ -198,6 +194,37 @@ class AcmeHandler(StandInHandler):
                               "url": BASE + self.path, "token": challenge_token(n)})
         else:
             self.answer(404, {"type": "urn:ietf:params:acme:error:malformed", "detail": "no"})
+
+    def refuse_new_order(self, body):
+        """--new-order-problem (--user-action-required: userActionRequired): newOrder refused,
+        no order created."""
+        kind = ARGS.new_order_problem or "userActionRequired"
+        if kind == "userActionRequired":
+            # RFC 8555 §7.3.3: new terms to agree to, at the problem's instance.
+            self.answer(403, {"type": "urn:ietf:params:acme:error:userActionRequired",
+                              "detail": "Terms of service have changed",
+                              "instance": BASE + "/agreement?token=W8Ih3PswD-8"},
+                        [("Link", f'<{BASE}/terms/v2>;rel="terms-of-service"')])
+        elif kind == "unauthorized":
+            # RFC 8555 §7.3.6: a deactivated account's requests are answered 401 unauthorized.
+            self.answer(401, {"type": "urn:ietf:params:acme:error:unauthorized",
+                              "detail": 'Account has status "deactivated"'},
+                        content_type="application/problem+json")
+        elif kind == "accountDoesNotExist":
+            self.answer(400, {"type": "urn:ietf:params:acme:error:accountDoesNotExist",
+                              "detail": "the stand-in knows no account for this key"},
+                        content_type="application/problem+json")
+        else:
+            # unauthorized-names: the names refused, each in a subproblem naming it (§6.7.1).
+            identifiers = jws_payload(body).get("identifiers", [])
+            self.answer(403, {"type": "urn:ietf:params:acme:error:unauthorized",
+                              "detail": "The stand-in will not issue for these names",
+                              "subproblems": [
+                                  {"type": "urn:ietf:params:acme:error:rejectedIdentifier",
+                                   "detail": f"will not issue for {identifier.get('value')}",
+                                   "identifier": identifier}
+                                  for identifier in identifiers]},
+                        content_type="application/problem+json")
 
     def new_order(self, n):
         """newOrder's answer for order n (RFC 8555 §7.4), as --long-strings and --bad-answer

@@ -63,6 +63,11 @@ def parse_args():
                              "second binding (a concurrent process's came first)")
     parser.add_argument("--user-action-required", action="store_true",
                         help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
+    parser.add_argument("--new-order-problem",
+                        choices=["userActionRequired", "unauthorized", "accountDoesNotExist",
+                                 "unauthorized-names"],
+                        help="newOrder is refused with this problem, the order not created "
+                             "(see the usage)")
     parser.add_argument("--oversized-directory", action="store_true",
                         help="a directory answer of 2 MiB (a CA's answer past the client's cap)")
     parser.add_argument("--order-never-ready", action="store_true",

@@ -3,7 +3,8 @@
 // instance, else the Link rel="terms-of-service"), and the profile checks of
 // draft-ietf-acme-profiles (a profile the directory does not list is refused before newOrder);
 // and that whatever text a CA sends is kept printable and bounded, and its subproblems' log lines
-// counted past a few.
+// counted past a few; and which refusals pass an order over to the next CA (README "Several
+// CAs"): one of our account, not one of the names.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <doctest/doctest.h>
@@ -17,6 +18,7 @@
 #include "acme/status.hpp"
 #include "acme/transport.hpp"
 #include "issuance/acme_account.hpp"
+#include "issuance/ca_fallback.hpp"
 #include "issuance/profiles.hpp"
 #include "log/log.hpp"
 #include "support/captured_stderr.hpp"
@@ -259,4 +261,49 @@ TEST_CASE("profiles: the CA's invalidProfile problem is error_code invalid_profi
     const acme::AcmeError error(
         acme::Problem{acme::ProblemType::kInvalidProfile, "unrecognized profile \"x\"", 400});
     CHECK(std::string(toString(failureCodeOf(error))) == "invalid_profile");
+}
+
+namespace {
+
+// passOverReason's reason, "" when the error stops the search.
+std::string passOverReasonOf(const acme::AcmeError& error) {
+    return std::string(passOverReason(error).value_or(""));
+}
+
+acme::AcmeError refusal(const char* type, int status, std::size_t subproblems = 0) {
+    return acme::AcmeError(acme::Problem{type, "refused", status, subproblems});
+}
+
+}  // namespace
+
+TEST_CASE("several CAs: a refusal of our account on newOrder passes over, one of the names stops "
+          "the search") {
+    // RFC 8555 §7.3.3: terms to agree to, wherever in the order it comes.
+    const acme::AcmeError terms = refusal(acme::ProblemType::kUserActionRequired, 403);
+    CHECK(passOverReasonOf(terms) == "user_action_required");
+    const OrderAbandonedError termsAfterNewOrder(terms, "https://ca.example/order/1", {});
+    CHECK(passOverReasonOf(termsAfterNewOrder) == "user_action_required");
+    // RFC 8555 §7.3.6: a deactivated account; accountDoesNotExist once registering again did
+    // not help.
+    const acme::AcmeError deactivated = refusal(acme::ProblemType::kUnauthorized, 401);
+    CHECK(passOverReasonOf(deactivated) == "account_refused");
+    CHECK(passesOverCa(deactivated));
+    CHECK(passOverReasonOf(refusal(acme::ProblemType::kAccountDoesNotExist, 400)) ==
+          "account_refused");
+    // Subproblems (§6.7.1) tie it to the names: the customer's error, not ours.
+    const acme::AcmeError names = refusal(acme::ProblemType::kUnauthorized, 403, 2);
+    CHECK_FALSE(passesOverCa(names));
+    CHECK(passOverReasonOf(names).empty());
+    // After newOrder took the order, the account was accepted.
+    const OrderAbandonedError afterNewOrder(deactivated, "https://ca.example/order/1", {});
+    CHECK_FALSE(passesOverCa(afterNewOrder));
+    // Refusals of the names stop the search, as before.
+    CHECK_FALSE(passesOverCa(refusal("urn:ietf:params:acme:error:rejectedIdentifier", 400)));
+    CHECK_FALSE(passesOverCa(refusal(acme::ProblemType::kMalformed, 400)));
+    // The reasons that passed over before keep doing so, named.
+    CHECK(passOverReasonOf(acme::AcmeError(acme::Problem{"", "refused", 0})) == "unreachable");
+    CHECK(passOverReasonOf(refusal(acme::ProblemType::kRateLimited, 429)) == "rate_limited");
+    CHECK(passOverReasonOf(refusal(acme::ProblemType::kServerInternal, 500)) == "server_error");
+    CHECK(passOverReasonOf(refusal(acme::ProblemType::kInvalidProfile, 400)) ==
+          "invalid_profile");
 }
