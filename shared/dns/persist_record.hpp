@@ -1,8 +1,10 @@
 #pragma once
 // The dns-persist-01 validation record (draft-ietf-acme-dns-persist-00 §4): the value a customer
 // publishes once at _validation-persist.<name>, and whether the TXT values there let the CA
-// validate an order of our account, judged as the CA judges them (Pebble v2.10.3's
-// validateDNSPersist01: issuer compared byte for byte, parameters parsed strictly).
+// validate an order of our account, judged as the draft has the CA judge them and as Let's
+// Encrypt's Boulder (va/dns_persist.go) does: the issuer compared normalised (§4, §3.1),
+// parameters parsed strictly, unknown tags ignored (§4 item 1). Pebble v2.10.3 is stricter: it
+// compares the issuer byte for byte and refuses any tag given twice, unknown ones too.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -24,16 +26,17 @@ std::string persistRecordName(const std::string& name);
 
 // What the TXT values at the record's name mean for an order of our account, the best record
 // winning (a record for another CA is ignored, §4.1.2):
-// Usable: one record names one of the CA's issuer domain names and our account, and allows the
-//   order (policy=wildcard for a wildcard, persistUntil not passed).
+// Usable: one record names one of the CA's issuer domain names (normalised: "LetsEncrypt.org."
+//   names letsencrypt.org) and our account, and allows the order (policy=wildcard for a
+//   wildcard, persistUntil not passed).
 // Missing: no record names one of the CA's issuer domain names.
 // WrongAccount: a record for the CA names another accounturi (§4 item 3).
 // NeedsWildcardPolicy: a wildcard order, and our account's record lacks policy=wildcard (§5).
 // Expired: our account's record has a persistUntil that has passed (§4 item 5).
 // Malformed: a record for the CA that it rejects as malformed (§9.2.1): a parameter that is not
-//   tag=value, a duplicate tag, a bad value byte, a persistUntil that is not an integer, no
-//   accounturi; also an issuer written in another case or with a trailing dot (§3.1, §7.6: the
-//   CA compares byte for byte).
+//   tag=value, a known tag (accounturi, policy, persistUntil, any case) given twice, a bad value
+//   byte in any parameter, a persistUntil that is not an integer, no accounturi. An unknown tag
+//   is ignored, given twice or not (§4 item 1).
 // A malformed record is reported before an authorization failure, as the CA reports it (Pebble).
 enum class PersistOutcome {
     Usable,
@@ -72,14 +75,19 @@ struct PersistVerdict {
     bool usable() const { return outcome == PersistOutcome::Usable; }
 };
 
+// §3.1's form of an issuer domain name, as §4 has the CA compare them: lowercase, A-labels
+// (UTS #46, NFC), no trailing dot (§9.1.1's steps). Nullopt for what cannot be one: empty, a NUL
+// byte, refused by IDNA, over 253 octets after normalisation, or over 1024 bytes before.
+std::optional<std::string> normalizeIssuerDomainName(std::string_view name);
+
 // The record to publish (§4, its examples' spelling): "<issuer>; accounturi=<uri>" and
 // "; policy=wildcard" for a wildcard. `issuerDomain`: one of the challenge's
-// issuer-domain-names, as the CA wrote it.
+// issuer-domain-names, shown normalised (as it is, if it cannot be).
 std::string formatPersistRecord(const std::string& issuerDomain, const std::string& accountUri,
                                 bool wildcard);
 
 // Judges every TXT value (each one record's strings joined) against the CA's issuer domain names
-// and our account URL (compared byte for byte, as the CA does) at `now`.
+// (both sides normalised) and our account URL (byte for byte, as the CA compares) at `now`.
 PersistVerdict evaluatePersistRecords(const std::vector<std::string>& txtValues,
                                       const std::vector<std::string>& issuerDomains,
                                       const std::string& accountUri, bool wildcard,

@@ -1,5 +1,6 @@
-// dns-persist-01 records (draft-ietf-acme-dns-persist-00 §4) judged as Pebble v2.10.3 judges
-// them, the value we tell a customer to publish, and the bounded check JSON.
+// dns-persist-01 records (draft-ietf-acme-dns-persist-00 §4) judged as the draft has the CA judge
+// them (Let's Encrypt's Boulder alike), the value we tell a customer to publish, and the bounded
+// check JSON.
 #include "dns/persist_record.hpp"
 
 #include <Poco/JSON/Object.h>
@@ -82,6 +83,17 @@ TEST_CASE(
                      true) == PersistOutcome::Usable));
     CHECK((outcomeOf({"pebble.letsencrypt.org; accounturi=" + kAccount + "; future-tag=x"}) ==
            PersistOutcome::Usable));
+    // §4 item 1: "the server MUST ignore any parameter within the issue-value that has an
+    // unrecognized tag", so one given twice (in any case) too, as Boulder does. Before: malformed
+    // ("repeats \"x\""), and the order fell back to dns-01.
+    for (const std::string unknown : {"; x=1; x=2", "; X=1; x=1", "; x=1; policy=wildcard; x=",
+                                      "; future-tag=a; Future-Tag=b; future-tag=c"}) {
+        CAPTURE(unknown);
+        CHECK((outcomeOf({"pebble.letsencrypt.org; accounturi=" + kAccount + unknown}) ==
+               PersistOutcome::Usable));
+    }
+    CHECK((outcomeOf({"pebble.letsencrypt.org; x=1; accounturi=" + kAccount + "; x=2"}) ==
+           PersistOutcome::Usable));
     // policy=wildcard on a plain name: allowed (it widens, it does not restrict).
     CHECK((outcomeOf({"pebble.letsencrypt.org; accounturi=" + kAccount + "; policy=wildcard"}) ==
            PersistOutcome::Usable));
@@ -99,16 +111,68 @@ TEST_CASE("persist record: another CA's record or none is missing") {
                .outcome == PersistOutcome::Missing));
 }
 
-TEST_CASE("persist record: the issuer is compared byte for byte (sections 3.1 and 7.6)") {
-    // Pebble compares exactly: another case or a trailing dot is refused, and the check says how
-    // to write it rather than that nothing is there.
-    for (const std::string issuer : {"Pebble.LetsEncrypt.org", "pebble.letsencrypt.org."}) {
+TEST_CASE("persist record: the issuer is compared normalised (sections 3.1 and 4)") {
+    // §4: "When comparing issuer domain names, the server MUST adhere to the normalization
+    // rules" (lowercase, A-labels, no trailing dot), as Boulder does. Before: both were
+    // malformed, "must be written \"pebble.letsencrypt.org\"", and the order fell back to dns-01
+    // (with CAA validationmethods=dns-persist-01 only: 400 caa_forbidden).
+    for (const std::string issuer : {"Pebble.LetsEncrypt.org", "pebble.letsencrypt.org.",
+                                     "PEBBLE.LETSENCRYPT.ORG.", " pebble.LetsEncrypt.org. "}) {
         CAPTURE(issuer);
         const PersistVerdict verdict = evaluatePersistRecords({issuer + "; accounturi=" + kAccount},
                                                               kIssuers, kAccount, false, kNow);
-        CHECK((verdict.outcome == PersistOutcome::Malformed));
-        CHECK(verdict.detail.find("\"pebble.letsencrypt.org\"") != std::string::npos);
+        CHECK((verdict.outcome == PersistOutcome::Usable));
+        CHECK(printable(verdict.detail));
     }
+    // An internationalised issuer: its U-label in any case is its A-label (UTS #46, NFC).
+    const std::vector<std::string> idnIssuers{"xn--bcher-kva.example"};
+    for (const std::string issuer :
+         {"b\xc3\xbc" "cher.example", "B\xc3\x9c" "CHER.example.", "XN--BCHER-KVA.example"}) {
+        CAPTURE(issuer);
+        CHECK((evaluatePersistRecords({issuer + "; accounturi=" + kAccount}, idnIssuers, kAccount,
+                                      false, kNow)
+                   .outcome == PersistOutcome::Usable));
+    }
+    // Normalised, still another name: for another CA, ignored.
+    const std::vector<std::string> others{
+        "pebble.letsencrypt.org..", ".pebble.letsencrypt.org", "pebble.letsencrypt.org.example.",
+        "pebble letsencrypt.org", std::string(2000, 'a') + ".pebble.letsencrypt.org"};
+    for (const auto& issuer : others) {
+        CAPTURE(issuer);
+        CHECK((outcomeOf({issuer + "; accounturi=" + kAccount}) == PersistOutcome::Missing));
+    }
+    // The CA's names are normalised too (§3.1 says it sends them so; one that does not still
+    // matches its records).
+    CHECK((evaluatePersistRecords({"pebble.letsencrypt.org; accounturi=" + kAccount},
+                                  {"Pebble.LetsEncrypt.org."}, kAccount, false, kNow)
+               .outcome == PersistOutcome::Usable));
+    // A malformed record for the CA is judged once its issuer matches, whatever its spelling.
+    CHECK((outcomeOf({"PEBBLE.letsencrypt.org.; accounturi="}) == PersistOutcome::Malformed));
+}
+
+TEST_CASE("persist record: issuer domain names normalised as section 9.1.1 has it") {
+    CHECK(normalizeIssuerDomainName("LetsEncrypt.org") == "letsencrypt.org");
+    CHECK(normalizeIssuerDomainName("letsencrypt.org.") == "letsencrypt.org");
+    CHECK(normalizeIssuerDomainName("EXAMPLE.com.") == "example.com");
+    CHECK(normalizeIssuerDomainName("b\xc3\xbc" "cher.example.") == "xn--bcher-kva.example");
+    // An ideographic full stop (U+3002) ends the name as a dot would.
+    CHECK(normalizeIssuerDomainName("b\xc3\xbc" "cher.example\xe3\x80\x82") ==
+          "xn--bcher-kva.example");
+    CHECK(normalizeIssuerDomainName("letsencrypt.org..") == "letsencrypt.org.");
+    CHECK_FALSE(normalizeIssuerDomainName(""));
+    CHECK_FALSE(normalizeIssuerDomainName("."));
+    CHECK_FALSE(normalizeIssuerDomainName(std::string("letsencrypt\0.org", 16)));
+    CHECK_FALSE(normalizeIssuerDomainName("\xff\xfe.example"));  // not UTF-8: IDNA refuses it
+    // At most 253 octets (§3.1).
+    const std::string labels = std::string(63, 'a') + "." + std::string(63, 'b') + "." +
+                               std::string(63, 'c') + ".";
+    CHECK(normalizeIssuerDomainName(labels + std::string(61, 'd') + ".") ==
+          labels + std::string(61, 'd'));
+    CHECK_FALSE(normalizeIssuerDomainName(labels + std::string(62, 'd')));
+    CHECK_FALSE(normalizeIssuerDomainName(std::string(1025, 'a')));
+    // What a customer is told to publish names the issuer in that form.
+    CHECK(formatPersistRecord("Pebble.LetsEncrypt.org.", kAccount, false) ==
+          "pebble.letsencrypt.org; accounturi=" + kAccount);
 }
 
 TEST_CASE("persist record: accounturi must be ours exactly") {
@@ -166,10 +230,15 @@ TEST_CASE("persist record: what the CA rejects as malformed (section 9.2.1)") {
         ours + "; wildcard",                                            // not tag=value
         ours + "; =x",                                                  // no tag
         ours + "; AccountUri=" + kAccount,                              // a tag twice (any case)
+        ours + "; x=1; accounturi=" + kAccount,                         // known, unknown between
+        ours + "; policy=wildcard; POLICY=wildcard",                    // policy twice
+        ours + "; persistUntil=1798761600; persistuntil=1798761600",    // persistUntil twice
         "pebble.letsencrypt.org; accounturi=" + kAccount + " x",        // a space in a value
         "pebble.letsencrypt.org; accounturi=" + kAccount + "\x01",      // a control byte
         "pebble.letsencrypt.org; accounturi=" + kAccount + "\xc3\xa9",  // 8-bit bytes
         ours + "; note=a\tb",                                           // even in an unknown tag
+        ours + "; x=1; x=a b",                                          // (repeated or not)
+        ours + "; x",                                                   // unknown, not tag=value
     };
     for (const auto& value : malformed) {
         CAPTURE(value);
@@ -195,6 +264,18 @@ TEST_CASE("persist record: among several records the usable one wins, then the C
     CHECK((evaluatePersistRecords({"second.example; accounturi=" + kAccount},
                                   {"first.example", "second.example"}, kAccount, false, kNow)
                .outcome == PersistOutcome::Usable));
+}
+
+TEST_CASE("persist record: a record of many unknown parameters is judged without keeping them") {
+    // Ignored, so nothing of them is kept or shown: the verdict is our record's.
+    std::string record = "pebble.letsencrypt.org; accounturi=" + kAccount;
+    for (int i = 0; i < 5000; ++i) record += "; x=" + std::to_string(i);
+    const PersistVerdict usable = evaluatePersistRecords({record}, kIssuers, kAccount, false, kNow);
+    CHECK((usable.outcome == PersistOutcome::Usable));
+    CHECK(usable.detail.size() <= kMaxPersistDetailBytes);
+    const PersistVerdict other = evaluatePersistRecords({record}, kIssuers, "x", false, kNow);
+    CHECK((other.outcome == PersistOutcome::WrongAccount));
+    CHECK(other.detail.size() <= kMaxPersistDetailBytes);
 }
 
 TEST_CASE("persist record: the detail quotes the customer's bytes escaped and bounded") {
