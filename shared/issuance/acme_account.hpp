@@ -149,8 +149,9 @@ public:
     // keeps, for the dns-persist-01 record customers are told to publish
     // (domain/persist_offers.hpp), the CA's issuer domain: its directory's first
     // meta.caaIdentities entry, which a CA offers as the challenge's issuer-domain-names
-    // (draft-ietf-acme-dns-persist-00 §3.1). The scheduler calls it at start. False when the
-    // directory names no identity (no record can be given).
+    // (draft-ietf-acme-dns-persist-00 §3.1), until an authorization offering the method named
+    // the challenge's: that one is kept (OrderStore::setDirectoryPersistIssuer). The scheduler
+    // calls it at start. False when the directory names no identity (no record can be given).
     bool recordPersistIssuer();
 
     // RFC 8555 §7.5.2, for orders nobody will finish; a failure is logged, never thrown, but

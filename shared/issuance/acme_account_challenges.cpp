@@ -91,7 +91,13 @@ bool AcmeAccount::recordPersistIssuer() {
     // one the CA knows, the account registered again where the CA forgot it (a sandbox CA
     // restarted). One registered just now needs no confirming.
     if (!ensure()) confirmAccount();
-    storePersistIssuer(identities.front(), std::nullopt);
+    // The directory's first identity is what a CA names in its challenges in practice, not by
+    // rule (draft-ietf-acme-dns-persist-00 §4 item 2: the record names one of the challenge's
+    // issuer-domain-names): an issuer a challenge named is kept, not undone at every start
+    // (README "Which record": "corrected by the first challenge seen").
+    storedIssuer_ = database_.withSession([&](Poco::Data::Session& session) {
+        return OrderStore(session).setDirectoryPersistIssuer(id_, identities.front());
+    });
     return true;
 }
 

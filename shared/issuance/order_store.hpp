@@ -160,6 +160,11 @@ public:
     // whether it offers the method (none: not seen yet).
     void setPersistIssuer(Poco::Int64 accountId, const std::string& issuerDomain,
                           std::optional<bool> offered);
+    // At a scheduler's start: the directory's issuer (its first meta.caaIdentities entry) stands
+    // in only until an authorization that offered the method named the challenge's (stored with
+    // persist_offered true), which is kept. The issuer stored afterwards; nullopt with no row.
+    std::optional<std::string> setDirectoryPersistIssuer(Poco::Int64 accountId,
+                                                         const std::string& issuerDomain);
 
     // --- issue-certificate: at most one live CA order per domain, so the claim comes first.
     struct IssueClaim {

@@ -51,6 +51,21 @@ void OrderStore::setPersistIssuer(Poco::Int64 accountId, const std::string& issu
            {accountId, issuerDomain, offered});
 }
 
+std::optional<std::string> OrderStore::setDirectoryPersistIssuer(Poco::Int64 accountId,
+                                                                 const std::string& issuerDomain) {
+    // One statement: a challenge's issuer stored meanwhile by another process is not lost.
+    // draft-ietf-acme-dns-persist-00 §4 item 2: the record must name one of the challenge's
+    // issuer-domain-names, which may differ from the CA's caaIdentities.
+    const SqlRows rows =
+        runSql(session_,
+               "UPDATE acme_accounts SET persist_issuer = CASE WHEN persist_offered IS TRUE AND "
+               "persist_issuer IS NOT NULL THEN persist_issuer ELSE $2 END, updated_at = now() "
+               "WHERE id = $1 RETURNING persist_issuer",
+               {accountId, issuerDomain});
+    if (rows.empty()) return std::nullopt;
+    return rows.optionalText(0, "persist_issuer");
+}
+
 OrderStore::IssueClaim OrderStore::claimIssue(const std::string& orderId,
                                               const std::string& domainId, DomainStatus from,
                                               const std::string& owner, Poco::Int64 leaseMs,
