@@ -1,10 +1,14 @@
 #include "issuance/ca_fallback.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <deque>
+#include <map>
 #include <optional>
 #include <string_view>
 
 #include "core/error.hpp"
+#include "domain/domain_name.hpp"
 #include "issuance/authorization_release.hpp"
 #include "issuance/caa_precheck.hpp"
 #include "issuance/order_budget.hpp"
@@ -167,13 +171,53 @@ CaPassedOver budgetSpentAt(const AcmeAccount& account, std::chrono::milliseconds
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   CaaLookups& caaLookups, const std::string& domainId,
                                   const std::string& domainName, PersistProbe& persist,
+                                  bool preferPersist,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const PlaceOrderAt& place,
                                   const std::function<void()>& beforeEachWait) {
     CaPlacement placement;
     std::optional<CaaCheck> undecided;  // the first CA left undecided by a method's lookup
-    for (const auto& candidate : cas.inPreference()) {
-        AcmeAccount& account = *candidate;
+    // The CAs still to try, in the operator's order but for one moved ahead (below).
+    std::deque<AcmeAccount*> toTry;
+    for (const auto& account : cas.inPreference()) toTry.push_back(account.get());
+    // Checks made before a CA's turn (looking ahead), used at its turn: one check per CA.
+    std::map<const AcmeAccount*, CaaCheck> checkedAhead;
+    const auto checkAt = [&](AcmeAccount& account) {
+        const auto ahead = checkedAhead.find(&account);
+        if (ahead != checkedAhead.end()) return ahead->second;
+        return precheckCaa(caaLookups, account, domainName, persist, beforeEachWait);
+    };
+    // Once per placement: a later CA whose check finds dns-persist-01 usable for every name,
+    // the first in order, when the CA whose turn it is would need dns-01 (its position in
+    // toTry). A CA that cannot be asked now (unreachable, refusing our account), or whose check
+    // the deadline cut short, is no candidate: the CA whose turn it is passed its own check.
+    // One whose check threw is asked again at its turn.
+    bool lookAhead = preferPersist;
+    const auto laterWithPersist = [&]() -> std::optional<std::size_t> {
+        lookAhead = false;
+        beforeEachWait();
+        // No record at some name: no CA can use it, and no CA is asked (one may be down).
+        if (!persist.publishedForEveryName(certificateNames(domainName), caaLookups.deadline()))
+            return std::nullopt;
+        for (std::size_t later = 0; later < toTry.size(); ++later) {
+            AcmeAccount& account = *toTry[later];
+            try {
+                beforeEachWait();
+                const CaaCheck& caa = checkedAhead.insert_or_assign(&account, checkAt(account))
+                                          .first->second;
+                if (persistUsableForEveryName(caa)) return later;
+            } catch (const acme::AcmeError& e) {
+                logEvent(LogLevel::Info, "CA not asked ahead of its turn",
+                         {{"ca", account.ca().directoryUrl},
+                          {"domain", domainName},
+                          {"detail", e.problem().detail}});
+            }
+        }
+        return std::nullopt;
+    };
+    while (!toTry.empty()) {
+        AcmeAccount& account = *toTry.front();
+        toTry.pop_front();
         const std::string& ca = account.ca().directoryUrl;
         bool spent = false;
         // One token, at most once per CA; throws BudgetSpent when refused.
@@ -187,8 +231,7 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
         try {
             beforeEachWait();
             // RFC 8659 §3: no order a CA would have to refuse for CAA.
-            CaaCheck caa =
-                precheckCaa(caaLookups, account, domainName, persist, beforeEachWait);
+            CaaCheck caa = checkAt(account);
             placement.caa = caa;
             if (caa.result == CaaResult::LookupFailed) {
                 // A CAA lookup failed: every CA would meet the same answer, so ask again later.
@@ -206,6 +249,28 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
             if (!caa.passed()) {
                 placement.passedOver.push_back({ca, FailureCode::CaaForbidden, caa.description, {}});
                 continue;
+            }
+            // README "dns-persist-01": the customer published the record once, for the CAs it
+            // names, and publishes nothing per order; an order at a CA where it is not usable
+            // asks for a dns-01 value that never comes. A delegated domain needs nothing from
+            // the customer at any CA: the operator's order stays.
+            if (lookAhead && !toTry.empty() && !persistUsableForEveryName(caa)) {
+                if (const auto later = laterWithPersist()) {
+                    AcmeAccount* persistCa = toTry[*later];
+                    logEvent(LogLevel::Info,
+                             "a later CA tried first: the customer's dns-persist-01 record is "
+                             "usable there, and here the order would need dns-01",
+                             {{"ca", persistCa->ca().directoryUrl},
+                              {"ahead_of", ca},
+                              {"domain_id", domainId},
+                              {"domain", domainName}});
+                    toTry.erase(toTry.begin() + static_cast<std::ptrdiff_t>(*later));
+                    // This CA next, its check kept: the operator's order after that one.
+                    checkedAhead.insert_or_assign(&account, caa);
+                    toTry.push_front(&account);
+                    toTry.push_front(persistCa);
+                    continue;
+                }
             }
             if (!exemptFromBudget(account)) spendToken();
             placement.placed = place(account, caa, spendToken);

@@ -8,7 +8,9 @@
 // methods CAA allows: refusedByCaa, the order abandoned), or its CAA allows only a method whose
 // own lookup failed; any other refusal stops the search (another CA would refuse the names too),
 // and so does a failed CAA lookup.
-// Each order starts from the first CA again, renewals included.
+// Each order starts from the first CA again, renewals included; but an order that would ask the
+// customer for a dns-01 value goes first to a later CA where their dns-persist-01 record is
+// usable for every name (README "dns-persist-01"), unless the domain is delegated.
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -86,6 +88,14 @@ using PlaceOrderAt =
 // passes over to the next CA; any other error is thrown. A failed order gives its budget token
 // back only when the CA surely created none: not when newOrder's answer was lost, nor when what
 // followed newOrder failed (OrderAbandonedError; that order's authorizations are given back).
+// `preferPersist` (the domain is not delegated: a dns-01 order asks the customer for a value):
+// when the CA whose turn it is passes its check and would need dns-01 for a name, and the
+// customer published a _validation-persist record at every name, the later CAs are checked
+// then (once per placement), and the first whose check finds dns-persist-01 usable for every
+// name (persistUsableForEveryName) is tried before it, logged with why; should that CA be passed
+// over, the operator's order goes on from the CA it went ahead of. A later CA's check made so is
+// kept for its turn; one that threw (the CA unreachable) or that the deadline cut short only
+// makes that CA no candidate.
 // `domainId` is the order's domain, `domainName` its name. The CAA record sets come from
 // `caaLookups`, each search asked once for all the CAs (every CA judges the same answer); a
 // lookup its deadline cut short stops the search as a failed CAA lookup (caaLookupFailed,
@@ -97,6 +107,7 @@ using PlaceOrderAt =
 CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   CaaLookups& caaLookups, const std::string& domainId,
                                   const std::string& domainName, PersistProbe& persist,
+                                  bool preferPersist,
                                   const std::function<bool(AcmeAccount&)>& exemptFromBudget,
                                   const PlaceOrderAt& place,
                                   const std::function<void()>& beforeEachWait = [] {});

@@ -1,5 +1,6 @@
 #include "issuance/caa_precheck.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -73,6 +74,16 @@ CaaOurMethods ourCaaMethods(const std::optional<PersistCheck>& persist) {
                              persist->recordName + ": " + persist->lookupDetail};
     ours.known.emplace_back(toString(ChallengeMethod::Dns01));
     return ours;
+}
+
+bool persistUsableForEveryName(const CaaCheck& check) {
+    const std::string persistMethod(toString(ChallengeMethod::DnsPersist01));
+    return check.result == CaaResult::Allowed && !check.names.empty() &&
+           std::all_of(check.names.begin(), check.names.end(), [&](const CaaNameCheck& name) {
+               const auto& allowed = name.decision.allowedMethods;
+               return !name.failed() &&
+                      std::find(allowed.begin(), allowed.end(), persistMethod) != allowed.end();
+           });
 }
 
 Error caaRefusal(const CaaCheck& check) {

@@ -34,6 +34,12 @@ CaaCheck precheckCaa(CaaLookups& lookups, AcmeAccount& account, const std::strin
 // ours the check is then a failed lookup (424, retried), not caa_forbidden.
 CaaOurMethods ourCaaMethods(const std::optional<PersistCheck>& persist);
 
+// Whether the order at the CA of `check` would ask the customer nothing: dns-persist-01 usable
+// (the customer's record names this CA and our account there) and allowed by CAA (RFC 8657 §4)
+// for every name of the order. A check that asked no record (Skipped: the CA lists no
+// caaIdentities; the CA not offering the method) says no.
+bool persistUsableForEveryName(const CaaCheck& check);
+
 // How long an API client waits before asking again after a CAA lookup failed (Retry-After).
 inline constexpr std::chrono::seconds kCaaLookupRetryAfter{30};
 

@@ -149,16 +149,21 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     PersistProbe persist(resolver, domain.id);
     // One walk for every CA (issuance/caa_lookups.hpp), within its budget: past it, 424.
     CaaLookups caaLookups(resolver, caaLookupBudget(config));
+    // Delegated since verify: the service publishes the values, at whichever CA.
+    const bool delegatedBefore =
+        !config.delegationZone.empty() && domain.delegationStatus == "active";
     mark = std::chrono::steady_clock::now();
     const std::uint64_t caRequestsBefore = cas.requestCount();
     try {
         // The first CA that can take the order (issuance/ca_fallback.hpp), each CA's CAA
         // precheck first (RFC 8659 §3). The check is recorded either way, for the domain view's
-        // checks.caa; no CA taking it leaves the domain as it was.
+        // checks.caa; no CA taking it leaves the domain as it was. A domain not delegated goes
+        // first to a CA where the customer's dns-persist-01 record is usable, should the first
+        // that can take it need a dns-01 value (the customer publishes none with the record).
         const CaPlacement placement =
             placeAtFirstAvailable(
                 database, cas, caaLookups, domain.id, domain.domainName, persist,
-                [](AcmeAccount&) { return false; },
+                !delegatedBefore, [](AcmeAccount&) { return false; },
                 [&](AcmeAccount& at, const CaaCheck& check, const SpendBudgetToken&) {
                     return at.placeOrder(domain.domainName, "",
                                          orderProfile(domain.profile, at.ca()), [] {},
@@ -194,8 +199,7 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         cnameAddedSinceVerify(resolver, config.delegationZone, domain, placed);
     // A domain whose CNAME proved control at verify, or is found in place now, is delegated: the
     // scheduler publishes the values.
-    placed.delegated = !config.delegationZone.empty() &&
-                       (domain.delegationStatus == "active" || cnameFound);
+    placed.delegated = delegatedBefore || cnameFound;
     placed.persistCheck = persist.checkJson();
     // RFC 8555 §7.5.2: an order nobody will finish gives its authorizations back (those no
     // other domain needs, authorization_release.hpp).

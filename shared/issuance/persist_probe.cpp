@@ -24,6 +24,18 @@ PersistCheck PersistProbe::checkBeforeOrder(const std::string& name,
     return checked(name, issuerDomains, accountUrl, deadline);
 }
 
+bool PersistProbe::publishedForEveryName(const std::vector<std::string>& names,
+                                         std::optional<DnsDeadline> deadline) {
+    if (names.empty()) return false;
+    for (const auto& name : names) {
+        bool cutShort = false;
+        const TxtLookup lookup = lookedUp(name, deadline, cutShort);
+        if (cutShort || lookup.outcome != LookupOutcome::Found || lookup.values.empty())
+            return false;
+    }
+    return true;
+}
+
 std::string whyNotUsable(const PersistCheck& check) {
     if (check.usable()) return "";
     return check.lookupFailure

@@ -38,6 +38,13 @@ public:
                                   const std::vector<std::string>& issuerDomains,
                                   const std::string& accountUrl,
                                   std::optional<DnsDeadline> deadline = std::nullopt);
+    // Whether the customer published anything at the _validation-persist record of every one
+    // of `names` (a TXT value, usable or not, for any CA): without that, no CA can validate the
+    // whole order with dns-persist-01, and the placement asks no further CA about it
+    // (ca_fallback.hpp). Each record looked up as checkBeforeOrder does, once; a lookup that
+    // failed or that `deadline` cut short: false.
+    bool publishedForEveryName(const std::vector<std::string>& names,
+                               std::optional<DnsDeadline> deadline = std::nullopt);
     // Whether a checkBeforeOrder lookup was cut short by its deadline since resetCutShort.
     bool lookupCutShort() const { return lookupCutShort_; }
     // Each CA's check is judged by its own lookups (caa_precheck.cpp). A cut lookup was not

@@ -229,9 +229,12 @@ StepResult placeOrderStep(StepContext& context) {
         std::vector<std::unique_ptr<LeaseKeptPerRequest>> kept;
         for (const auto& account : context.parts().cas.inPreference())
             kept.push_back(std::make_unique<LeaseKeptPerRequest>(context, *account));
+        // Not delegated: the customer answers a dns-01 order, so a CA where their
+        // dns-persist-01 record is usable goes first (a renewal whose last order used the
+        // record finds it usable at that CA again).
         return placeAtFirstAvailable(
             context.parts().database, context.parts().cas, caaLookups, order.domainId,
-            order.domainName, persist,
+            order.domainName, persist, !delegated,
             [&](AcmeAccount& at) {
                 replaces = replacesAt(context, at);
                 return !replaces.empty();

@@ -277,3 +277,34 @@ TEST_CASE(
         CHECK(e.retryable());
     }
 }
+
+TEST_CASE("CAA precheck: persistUsableForEveryName, which sends an order to a later CA where the "
+          "customer's record is usable (README dns-persist-01)") {
+    // No CAA records: every method of ours allowed.
+    CHECK(persistUsableForEveryName(checkWithPersist({"example.com"}, LookupOutcome::Found, {})));
+    // No record at the names: the order would need dns-01.
+    CHECK_FALSE(persistUsableForEveryName(
+        checkWithPersist({"example.com"}, LookupOutcome::NoRecords, {})));
+    // CAA keeps the name on dns-01 (RFC 8657 section 4): usable, not allowed.
+    CHECK_FALSE(persistUsableForEveryName(checkWithPersist(
+        {"example.com"}, LookupOutcome::Found,
+        {caa("issue", "ca.example; validationmethods=dns-01")})));
+    // One name of two without a usable record (the wildcard's: none there).
+    const CaaCheck mixed = checkCaaWith(
+        {"example.com", "*.example.com"}, kIssuer,
+        [](const std::string& name) {
+            return ourCaaMethods(persistAnswered(
+                name, name == "example.com" ? LookupOutcome::Found : LookupOutcome::NoRecords));
+        },
+        found({}));
+    CHECK_FALSE(persistUsableForEveryName(mixed));
+    // A CA that lists no caaIdentities: nothing checked, nothing known of the record.
+    const CaaCheck skipped = checkCaaWith(
+        {"example.com"}, CaaIssuer{{}, kAccount},
+        [](const std::string& name) {
+            return ourCaaMethods(persistAnswered(name, LookupOutcome::Found));
+        },
+        found({}));
+    CHECK((skipped.result == CaaResult::Skipped));
+    CHECK_FALSE(persistUsableForEveryName(skipped));
+}
