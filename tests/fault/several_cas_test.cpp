@@ -1,7 +1,9 @@
 // Several CAs (issue 21, README "Several CAs"): the test stack's Pebble is the first CA and a
 // second Pebble that requires External Account Binding (RFC 8555 §7.3.4; deploy/lib/stack.sh,
 // "pebble-eab", its key in DNSH_TEST_EAB_*) the fallback, both named in an ACME_CAS_FILE that a
-// lighttpd and a scheduler of the case's own read. The first CA is stopped for real.
+// lighttpd and a scheduler of the case's own read. The first CA is stopped for real. Where the
+// first CA must offer dns-01 alone, it is the stand-in CA tests/support/stalled_ca.py
+// --dns01-only and the stack's Pebble (which offers dns-persist-01) the second.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -19,6 +21,7 @@
 #include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/service_control.hpp"
+#include "support/stalled_ca.hpp"
 #include "support/test_env.hpp"
 
 using namespace dnsh::test;
@@ -649,4 +652,91 @@ TEST_CASE("several CAs: persist gives one record per CA at one name, and an orde
     CHECK(certificateCa(domain) == fallbackCa());
     CHECK(count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
                 "WHERE o.domain_id = " + quoted(domain.id) + " AND c.method = 'dns-01'") == 0);
+}
+
+TEST_CASE("several CAs: the first CA would need dns-01 and the customer's dns-persist-01 record is for the second: issuance and renewal go to the second, nothing asked at _acme-challenge") {
+    Leftovers leftovers;
+    SandboxRecords records;
+    TempDir dir;
+    // The first CA offers dns-01 alone and lists no caaIdentities (no `persist` record to give
+    // for it); the second is the stack's Pebble, which offers dns-persist-01.
+    StalledCa first({"--stall", "none", "--dns01-only"});
+    const std::string bundle = requireEnv("ACME_CA_BUNDLE");
+    const std::string file = dir.write("cas.env",
+                                       "# written by several_cas_test\n"
+                                       "ACME_CAS=first,second\n"
+                                       "ACME_CA_FIRST_DIRECTORY=" + first.directory() + "\n"
+                                       "ACME_CA_FIRST_CA_BUNDLE=" + bundle + "\n"
+                                       "ACME_CA_FIRST_PROFILE=default\n"
+                                       "ACME_CA_SECOND_DIRECTORY=" + primaryCa() + "\n"
+                                       "ACME_CA_SECOND_CA_BUNDLE=" + bundle + "\n"
+                                       "ACME_CA_SECOND_PROFILE=default\n");
+    const TestDomain domain = verifiedDomain("twoca-persist-second", leftovers);
+    Env apiEnv = severalCas(file);
+    apiEnv["LOG_LEVEL"] = "info";  // the line saying why the order went to the second CA
+    const ApiServer api("several-cas-persist-second", apiEnv);
+    // The scheduler confirms our account at Pebble (or registers it again, where an earlier case
+    // restarted it) when it starts: the record then names the URL Pebble knows.
+    const auto scheduler = startScheduler(severalCas(file));
+    const auto confirmedAtPebble = [&] {
+        const std::string log = scheduler->log();
+        return log.find("acme account registered") != std::string::npos ||
+               log.find("acme account confirmed") != std::string::npos;
+    };
+    REQUIRE_MESSAGE(waitFor(15s, confirmedAtPebble), describe(*scheduler));
+    const std::string accountAtPebble =
+        "SELECT coalesce(max(account_url), '') FROM acme_accounts WHERE persist_issuer IS NOT "
+        "NULL AND directory_url = " + quoted(primaryCa());
+    REQUIRE_MESSAGE(waitFor(15s, [&] { return !scalar(accountAtPebble).empty(); }),
+                    describe(*scheduler));
+    const std::string expected = "pebble.letsencrypt.org; accounturi=" + scalar(accountAtPebble);
+
+    // What the customer is told to publish: one record, for the second CA alone.
+    HttpRequest viewRequest;
+    viewRequest.path = "/domains/" + domain.id;
+    HttpResult view;
+    const auto offeredForSecondOnly = [&] {
+        view = send(api.baseUrl(), viewRequest);
+        const auto persist = view.json()->getArray("persist");
+        return persist && persist->size() == 1 &&
+               persist->getObject(0)->getValue<std::string>("ca") == primaryCa() &&
+               persist->getObject(0)->getValue<std::string>("record_value") == expected;
+    };
+    REQUIRE_MESSAGE(waitFor(15s, offeredForSecondOnly), view.body);
+    // Published once, as told; the verification token gone: nothing at _acme-challenge.
+    records.txt("_validation-persist." + domain.name, expected);
+    clearTxt(domain.challengeName());
+    clearDnsQuestions(domain.challengeName());
+
+    const HttpResult started = issueAt(api, domain);
+    INFO("issue-certificate: " << started.body << "\nstand-in: " << describe(first.process()));
+    REQUIRE(started.status == 202);
+    // Before: the first CA took the order (1 newOrder there) with dns-01, and the domain waited
+    // in certificate_pending for a value the customer never publishes.
+    CHECK(first.requests("POST", "/order-plz") == 0);
+    REQUIRE(started.jsonString("validation_method") == "dns-persist-01");
+    CHECK(started.json()->getArray("challenges")->size() == 0);
+    CHECK(waitFor(5s, [&] {
+        return readFile(api.handlersLog()).find("a later CA tried first") != std::string::npos;
+    }));
+    requireAllActive({domain}, 40s);
+    CHECK(certificateCa(domain) == primaryCa());
+
+    // The renewal (the scheduler's placement) goes there again, with the same record.
+    execute("UPDATE certificates SET renew_at = now() WHERE superseded_at IS NULL AND "
+            "domain_id = " + quoted(domain.id));
+    REQUIRE_MESSAGE(waitFor(40s, [&] { return certificatesOf(domain) == 2; }),
+                    statusSummary({domain}) << "\n" << describe(*scheduler));
+    CHECK(scalar("SELECT ca FROM certificates WHERE domain_id = " + quoted(domain.id) +
+                 " ORDER BY created_at DESC LIMIT 1") == primaryCa());
+    CHECK(scheduler->log().find("a later CA tried first") != std::string::npos);
+    CHECK(first.requests("POST", "/order-plz") == 0);
+    const HttpResult renewed = get("/domains/" + domain.id);
+    INFO("view: " << renewed.body);
+    CHECK(renewed.jsonString("status") == "active");
+    CHECK(renewed.jsonString("validation_method") == "dns-persist-01");
+    CHECK(count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+                "WHERE o.domain_id = " + quoted(domain.id) + " AND c.method = 'dns-01'") == 0);
+    // Nobody looked for a dns-01 value.
+    CHECK(dnsQuestionTypes(domain.challengeName()).empty());
 }

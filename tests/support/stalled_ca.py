@@ -14,9 +14,10 @@ stdout (unbuffered) before it is answered or stalled, after a first line "listen
 
 With --stall none it stalls nothing and plays a whole order instead, with what Pebble cannot be
 made to send (tests/fault/ca_protocol_test.cpp): the authorization offers dns-account-01 and
-dns-persist-01 before dns-01 (RFC 8555 §7.5: the client picks); once the dns-01 challenge is
-answered the authorization is polled --processing-polls times before it is valid, answering
-"pending" and "processing" in turn with the challenge "processing"; finalize answers
+dns-persist-01 before dns-01 (RFC 8555 §7.5: the client picks; with --dns01-only dns-01 alone,
+a CA that does not offer dns-persist-01, tests/fault/several_cas_test.cpp); once the dns-01
+challenge is answered the authorization is polled --processing-polls times before it is valid,
+answering "pending" and "processing" in turn with the challenge "processing"; finalize answers
 "processing" without a Location header (RFC 8555 §7.4 asks for none); the order is then polled
 --processing-polls times as "processing" before it is valid; and the certificate is the CSR
 signed with CERT/KEY (openssl). Every "processing" answer carries Retry-After: --retry-after,
@@ -26,7 +27,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
   stalled_ca.py [--port P] --cert CERT --key KEY --stall new-order|challenge|handshake [--delay S]
                 [--trickle S] [--no-profiles]
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
-                [--processing-polls N] [--no-profiles] [--user-action-required]
+                [--processing-polls N] [--no-profiles] [--dns01-only] [--user-action-required]
                 [--new-order-problem TYPE]
                 [--authorization-error STATUS [--authorization-errors-left FILE]]
                 [--order-never-ready] [--lose-finalize-answer] [--slow-finalize S]

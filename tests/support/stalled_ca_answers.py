@@ -348,7 +348,8 @@ class AcmeHandler(StandInHandler):
 
     def authorization(self, n):
         """Pending; once its dns-01 challenge is answered, polled in "pending" and "processing"
-        turns before it is valid. Challenge types the client does not speak come first."""
+        turns before it is valid. Challenge types the client does not speak come first, unless
+        --dns01-only."""
         status, challenge = "pending", "pending"
         headers = []
         if n in ANSWERED and ARGS.noisy_problem == "authorization":
@@ -366,12 +367,12 @@ class AcmeHandler(StandInHandler):
                  "token": challenge_token(n)}
         if challenge == "invalid":
             dns01["error"] = noisy_problem("urn:ietf:params:acme:error:unauthorized")
-        challenges = [
+        challenges = [] if ARGS.dns01_only else [
             {"type": "dns-account-01", "status": "pending",
              "url": f"{BASE}/other-chall/{n}", "token": f"other{n:0>40}"},
             {"type": "dns-persist-01", "status": "pending",
-             "url": f"{BASE}/other-chall/{n}", "issuer-domain-names": ["stand-in.test"]},
-            dns01]
+             "url": f"{BASE}/other-chall/{n}", "issuer-domain-names": ["stand-in.test"]}]
+        challenges.append(dns01)
         if ARGS.bad_answer == "challenge-not-object":
             challenges.insert(0, 1)  # RFC 8555 §7.1.4: "array of objects"
         return {"status": status, "expires": "2099-01-01T00:00:00Z",

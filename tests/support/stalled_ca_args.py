@@ -48,6 +48,9 @@ def parse_args():
                         help="answer the stalled request's headers one byte every S seconds")
     parser.add_argument("--no-profiles", action="store_true",
                         help="a directory without meta.profiles")
+    parser.add_argument("--dns01-only", action="store_true",
+                        help="--stall none: the authorization offers dns-01 alone, no "
+                             "dns-account-01 nor dns-persist-01")
     parser.add_argument("--profiles-file", metavar="FILE",
                         help="while FILE exists, the directory's meta.profiles are the names "
                              "it holds, one a line, read at each directory request")
