@@ -49,7 +49,7 @@ std::vector<PersistAccountRow> readRows(Database& database) {
 }
 
 // A record can be given: our account is registered, the issuer known, and the CA's last
-// authorization (if any was seen) offered the method.
+// authorization that decides it (if any was seen; AcmeAccount::notePersistOffer) offered it.
 bool hasOffer(const PersistAccountRow& row) {
     return row.offered != false && !row.accountUrl.empty() && !row.persistIssuer.empty();
 }

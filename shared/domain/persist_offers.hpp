@@ -3,8 +3,9 @@
 // README "dns-persist-01: one record, set once"): one per configured CA, in order of preference,
 // naming that CA's issuer domain and our account URL there. POST /domains and the domain view show
 // them as `persist`. The scheduler registers our accounts and keeps each CA's issuer
-// (AcmeAccount::recordPersistIssuer); a CA not ready yet, or whose last authorization did not
-// offer the method, has no record to give.
+// (AcmeAccount::recordPersistIssuer); a CA not ready yet, or whose last authorization for a name
+// (a wildcard's without it is passed over: AcmeAccount::notePersistOffer) did not offer the
+// method, has no record to give.
 #include <chrono>
 #include <optional>
 #include <string>

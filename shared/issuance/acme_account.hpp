@@ -141,8 +141,9 @@ public:
     // our account URL at it for accounturi (RFC 8657 §3; the account is registered first when
     // it is new). No identities: nothing else is asked.
     CaaIssuer caaIssuer();
-    // False once this process saw the CA's authorizations without a usable dns-persist-01
-    // challenge (until one offers it again): the CAA precheck then asks no persist record.
+    // False once this process saw the CA's authorization for a name (not a wildcard's) without
+    // a usable dns-persist-01 challenge, until one offers it again (notePersistOffer): the CAA
+    // precheck then asks no persist record.
     bool persistMayBeOffered() const { return storedOffered_ != false; }
 
     // Confirms our account with the CA (registered when new or forgotten; confirmAccount) and
@@ -202,7 +203,8 @@ private:
     OrderAbandonedError abandoned(const acme::Order& order, const PlacedOrder& placed,
                                   const std::vector<std::string>& keptAuthorizations,
                                   const acme::AcmeError& error);
-    // Keeps what an authorization showed: whether it offered dns-persist-01, and its issuer.
+    // Keeps what an authorization showed: whether it offered dns-persist-01, and its issuer. A
+    // wildcard's authorization without the method shows nothing (CAs offer wildcards less).
     void notePersistOffer(const acme::Authorization& authorization);
     void storePersistIssuer(const std::string& issuer, std::optional<bool> offered);
 

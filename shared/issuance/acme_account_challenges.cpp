@@ -105,6 +105,13 @@ void AcmeAccount::notePersistOffer(const acme::Authorization& authorization) {
     const acme::Challenge* persist = findChallenge(authorization, ChallengeMethod::DnsPersist01);
     // §3.1: a challenge without issuer-domain-names cannot be answered, so it is no offer.
     const bool offered = persist != nullptr && !persist->issuerDomainNames.empty();
+    // A CA may offer a wildcard's authorization fewer methods than a name's (Let's Encrypt
+    // offers it no http-01 or tls-alpn-01), and no directory field lists a CA's methods (RFC
+    // 8555 §7.1.1, draft-ietf-acme-dns-persist-00): only an authorization for a name says the CA
+    // stopped offering dns-persist-01. Else one wildcard order would take every domain's record
+    // off the views and keep the CAA precheck from the method until another authorization
+    // offered it, which no order might then come to show.
+    if (!offered && authorization.wildcard) return;
     std::string issuer = offered ? persist->issuerDomainNames.front() : storedIssuer_.value_or("");
     if (issuer.empty()) {
         // One copy: each directory() call may read the directory again and change the list.

@@ -15,7 +15,9 @@ stdout (unbuffered) before it is answered or stalled, after a first line "listen
 With --stall none it stalls nothing and plays a whole order instead, with what Pebble cannot be
 made to send (tests/fault/ca_protocol_test.cpp): the authorization offers dns-account-01 and
 dns-persist-01 before dns-01 (RFC 8555 §7.5: the client picks; with --dns01-only dns-01 alone,
-a CA that does not offer dns-persist-01, tests/fault/several_cas_test.cpp); once the dns-01
+a CA that does not offer dns-persist-01, tests/fault/several_cas_test.cpp; with
+--dns01-only-for-wildcards so for a wildcard's authorization alone, as a CA may offer wildcards
+fewer methods, tests/integration/persist_issuer_test.cpp); once the dns-01
 challenge is answered the authorization is polled --processing-polls times before it is valid,
 answering "pending" and "processing" in turn with the challenge "processing"; finalize answers
 "processing" without a Location header (RFC 8555 §7.4 asks for none); the order is then polled
@@ -27,7 +29,8 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
   stalled_ca.py [--port P] --cert CERT --key KEY --stall new-order|challenge|handshake [--delay S]
                 [--trickle S] [--no-profiles]
   stalled_ca.py [--port P] --cert CERT --key KEY --stall none [--retry-after S]
-                [--processing-polls N] [--no-profiles] [--dns01-only] [--user-action-required]
+                [--processing-polls N] [--no-profiles] [--dns01-only]
+                [--dns01-only-for-wildcards] [--user-action-required]
                 [--new-order-problem TYPE]
                 [--authorization-error STATUS [--authorization-errors-left FILE]]
                 [--order-never-ready] [--lose-finalize-answer] [--slow-finalize S]

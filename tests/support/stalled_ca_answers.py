@@ -349,7 +349,7 @@ class AcmeHandler(StandInHandler):
     def authorization(self, n):
         """Pending; once its dns-01 challenge is answered, polled in "pending" and "processing"
         turns before it is valid. Challenge types the client does not speak come first, unless
-        --dns01-only."""
+        --dns01-only (or --dns01-only-for-wildcards and a wildcard's)."""
         status, challenge = "pending", "pending"
         headers = []
         if n in ANSWERED and ARGS.noisy_problem == "authorization":
@@ -367,7 +367,10 @@ class AcmeHandler(StandInHandler):
                  "token": challenge_token(n)}
         if challenge == "invalid":
             dns01["error"] = noisy_problem("urn:ietf:params:acme:error:unauthorized")
-        challenges = [] if ARGS.dns01_only else [
+        identifier = authorization_identifier(n)
+        dns01_only = ARGS.dns01_only or \
+            (ARGS.dns01_only_for_wildcards and identifier.get("wildcard", False))
+        challenges = [] if dns01_only else [
             {"type": "dns-account-01", "status": "pending",
              "url": f"{BASE}/other-chall/{n}", "token": f"other{n:0>40}"},
             {"type": "dns-persist-01", "status": "pending",
@@ -376,4 +379,4 @@ class AcmeHandler(StandInHandler):
         if ARGS.bad_answer == "challenge-not-object":
             challenges.insert(0, 1)  # RFC 8555 §7.1.4: "array of objects"
         return {"status": status, "expires": "2099-01-01T00:00:00Z",
-                **authorization_identifier(n), "challenges": challenges}, headers
+                **identifier, "challenges": challenges}, headers

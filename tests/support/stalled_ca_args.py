@@ -51,6 +51,9 @@ def parse_args():
     parser.add_argument("--dns01-only", action="store_true",
                         help="--stall none: the authorization offers dns-01 alone, no "
                              "dns-account-01 nor dns-persist-01")
+    parser.add_argument("--dns01-only-for-wildcards", action="store_true",
+                        help="--stall none: as --dns01-only for a wildcard's authorization "
+                             "alone, a CA that offers wildcards fewer methods")
     parser.add_argument("--profiles-file", metavar="FILE",
                         help="while FILE exists, the directory's meta.profiles are the names "
                              "it holds, one a line, read at each directory request")
