@@ -120,38 +120,6 @@ std::vector<std::string> libpqListItems(const std::string& text) {
     }
 }
 
-std::vector<std::string> connectionStringPerServer(const std::string& keyValue) {
-    const auto parameters = connectionParameters(keyValue);
-    std::vector<std::string> hosts, addresses, ports;
-    for (const auto& [keyword, value] : parameters) {
-        if (value.empty()) continue;  // libpq: an empty list is no list (its default)
-        if (keyword == "host") hosts = libpqListItems(value);
-        if (keyword == "hostaddr") addresses = libpqListItems(value);
-        if (keyword == "port") ports = libpqListItems(value);
-    }
-    // libpq counts the servers by hostaddr when given, else by host; one port serves them all.
-    const std::size_t servers = !addresses.empty() ? addresses.size()
-                                : !hosts.empty()   ? hosts.size()
-                                                   : 1;
-    const bool matched = (hosts.empty() || hosts.size() == servers) &&
-                         (ports.size() <= 1 || ports.size() == servers);
-    if (servers == 1 || !matched) return {keyValue};
-    std::vector<std::string> each;
-    for (std::size_t server = 0; server < servers; ++server) {
-        std::string one;
-        for (const auto& [keyword, value] : parameters) {
-            std::string item = value;
-            if (keyword == "host" && !hosts.empty()) item = hosts[server];
-            if (keyword == "hostaddr" && !addresses.empty()) item = addresses[server];
-            if (keyword == "port" && !ports.empty()) item = ports[ports.size() == 1 ? 0 : server];
-            if (!one.empty()) one += ' ';
-            one += keyword + "=" + quoteValue(item);
-        }
-        each.push_back(one);
-    }
-    return each;
-}
-
 std::string withKeepalives(const std::string& keyValue, const DatabaseLimits& limits) {
     const std::string padded = " " + keyValue;
     std::string result = keyValue;

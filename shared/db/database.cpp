@@ -7,13 +7,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <vector>
+#include <thread>
 
 #include "config/config_variables.hpp"
 #include "db/sql.hpp"
@@ -170,41 +171,33 @@ bool closedWhileIdle(PGconn* connection) {
     return poll(&readable, 1, 0) != 0;
 }
 
-// `connection` (one server) opened without blocking, by libpq's documented loop
-// ("PQconnectStartParams"), given up at `deadline`: null then, with the reason in `failure`.
-// (PQconnectStart still looks a host name up blocking, as libpq does.)
-std::unique_ptr<PGconn, decltype(&PQfinish)> connectWithin(
-    const std::string& connection, std::chrono::steady_clock::time_point deadline,
-    std::string& failure) {
-    const auto allowed = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    std::unique_ptr<PGconn, decltype(&PQfinish)> opening(PQconnectStart(connection.c_str()),
-                                                         &PQfinish);
-    if (!opening) {
-        failure = "out of memory";
-        return opening;
+}  // namespace
+
+// A connect of ping's on a thread of its own: the thread and ping share it, so that whichever
+// ends last frees it (a connection nobody took is closed with it).
+struct ReadinessConnect {
+    std::mutex mutex;
+    std::condition_variable done;
+    bool finished = false;
+    PGconn* connection = nullptr;
+    ~ReadinessConnect() {
+        if (connection != nullptr) PQfinish(connection);
     }
-    // Before the first PQconnectPoll, as if it had asked to write.
-    PostgresPollingStatusType state = PQstatus(opening.get()) == CONNECTION_BAD
-                                          ? PGRES_POLLING_FAILED
-                                          : PGRES_POLLING_WRITING;
-    while (state != PGRES_POLLING_OK) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (state == PGRES_POLLING_FAILED || left.count() <= 0) {
-            failure = state == PGRES_POLLING_FAILED
-                          ? redactConnectionError(PQerrorMessage(opening.get()))
-                          : "no connection within " + std::to_string(allowed.count()) + " ms";
-            opening.reset();
-            return opening;
-        }
-        const short wanted = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-        pollfd ready{PQsocket(opening.get()), wanted, 0};
-        // Interrupted, it is called all the same: its socket does not block, it asks again.
-        if (::poll(&ready, 1, static_cast<int>(left.count())) != 0)
-            state = PQconnectPoll(opening.get());
-    }
-    return opening;
+};
+
+namespace {
+
+std::shared_ptr<ReadinessConnect> startReadinessConnect(const std::string& keyValue) {
+    auto connecting = std::make_shared<ReadinessConnect>();
+    // Detached: a process that ends meanwhile does not wait for connect_timeout.
+    std::thread([connecting, keyValue] {
+        PGconn* connection = PQconnectdb(keyValue.c_str());
+        const std::lock_guard<std::mutex> lock(connecting->mutex);
+        connecting->connection = connection;
+        connecting->finished = true;
+        connecting->done.notify_all();
+    }).detach();
+    return connecting;
 }
 
 OutageLog& outageLog() {
@@ -308,7 +301,7 @@ void Database::timedOut(const SqlError& error) {
 void Database::ping(std::chrono::milliseconds within) {
     const auto deadline = std::chrono::steady_clock::now() + within;
     if (readiness_ && closedWhileIdle(readiness_.get())) readiness_.reset();
-    if (!readiness_) connectForReadiness(deadline);
+    if (!readiness_) connectForReadiness(deadline, within);
     PGconn* connection = readiness_.get();
     auto fail = [&](const std::string& detail) {
         readiness_.reset();
@@ -337,39 +330,40 @@ void Database::ping(std::chrono::milliseconds within) {
     if (!ok) fail(detail);
 }
 
-// ping's connect, within its deadline. libpq's connect_timeout cannot bound it: "This timeout
-// applies separately to each host name or IP address" (two hosts and 5 s may take 10 s; libpq
-// "Parameter Key Words", connect_timeout), libpq 15 waits at least 2 s, and the parameter "is
-// ignored when using PQconnectPoll" ("PQconnectStartParams"). So the URL's servers one at a
-// time, without blocking, each given an equal share of the time left (the last all of it): a
-// first host that never answers costs part of the deadline, not connect_timeout, and the next
-// one is still tried, as libpq would.
-void Database::connectForReadiness(std::chrono::steady_clock::time_point deadline) {
-    std::vector<std::string> servers;
-    try {
-        servers = connectionStringPerServer(libpqConnectionString(connectionString_, limits_));
-    } catch (const std::invalid_argument& e) {
-        logEvent(LogLevel::Error, "DATABASE_URL does not parse", {{"detail", e.what()}});
-        throw Error(ErrorCode::Internal, "internal error");
-    }
-    std::string failures;
-    for (std::size_t server = 0; server < servers.size(); ++server) {
-        const auto share = (deadline - std::chrono::steady_clock::now()) /
-                           static_cast<long long>(servers.size() - server);
-        std::string failure = "no time left";
-        if (share.count() > 0)
-            readiness_ = connectWithin(servers[server], std::chrono::steady_clock::now() + share,
-                                       failure);
-        if (readiness_) {
-            outageLog().reached();
-            return;
+// ping's connect, waited for until `deadline`. libpq's connect_timeout cannot bound it: "This
+// timeout applies separately to each host name or IP address" (libpq "Parameter Key Words"), at
+// least 2 s in libpq 15, and a connect without blocking (PQconnectPoll) has none: it would stay
+// on a first host that never answers. So libpq connects as it always does, on a thread, and
+// ping waits for it no longer than its deadline: a first host that never answers makes the
+// probes 503 until libpq gives up on it (connect_timeout) and reaches the next one.
+void Database::connectForReadiness(std::chrono::steady_clock::time_point deadline,
+                                   std::chrono::milliseconds within) {
+    if (!connecting_) {
+        std::string keyValue;
+        try {
+            keyValue = libpqConnectionString(connectionString_, limits_);
+        } catch (const std::invalid_argument& e) {
+            logEvent(LogLevel::Error, "DATABASE_URL does not parse", {{"detail", e.what()}});
+            throw Error(ErrorCode::Internal, "internal error");
         }
-        if (!failures.empty()) failures += "; ";
-        if (servers.size() > 1) failures += "server " + std::to_string(server + 1) + ": ";
-        failures += failure;
+        connecting_ = startReadinessConnect(keyValue);
     }
-    unavailable("PostgreSQL could not be reached within the readiness deadline: " +
-                oneLogLine(failures));
+    std::unique_lock<std::mutex> lock(connecting_->mutex);
+    if (!connecting_->done.wait_until(lock, deadline, [&] { return connecting_->finished; })) {
+        lock.unlock();  // still under way: the next probe waits for the same connect
+        unavailable("no connection to PostgreSQL within " + std::to_string(within.count()) +
+                    " ms; still trying");
+    }
+    readiness_.reset(connecting_->connection);
+    connecting_->connection = nullptr;
+    lock.unlock();
+    connecting_.reset();
+    if (PQstatus(readiness_.get()) != CONNECTION_OK) {
+        const std::string reason = redactConnectionError(PQerrorMessage(readiness_.get()));
+        readiness_.reset();
+        unavailable(oneLogLine(reason));
+    }
+    outageLog().reached();
 }
 
 bool Database::isConnected() {

@@ -21,6 +21,9 @@
 
 namespace dnsh {
 
+// ping's connect under way on a thread of its own (database.cpp).
+struct ReadinessConnect;
+
 class Database {
 public:
     // `limits`: DB_STATEMENT_TIMEOUT and DB_LOCK_TIMEOUT set on every session it opens, TCP
@@ -51,9 +54,10 @@ public:
 
     // GET /readyz: SELECT 1 answered within `within`, else Error(DatabaseUnavailable) and the
     // connection is dropped (a server that stopped answering keeps no request waiting for it).
-    // On a connection of its own, kept between calls; when there is none (or the server closed
-    // it) one is opened within the same `within`, never by the session's connect, which may
-    // wait connect_timeout on each host of the URL.
+    // On a connection of its own, kept between calls. When there is none (or the server closed
+    // it), one is opened on a thread of its own, as libpq connects (the URL's hosts, a service
+    // file, PG* variables, connect_timeout per host), waited for until `within` has passed; one
+    // still under way then is a 503 and is waited for again by the next call.
     void ping(std::chrono::milliseconds within);
 
     const DatabaseLimits& limits() const { return limits_; }
@@ -65,7 +69,8 @@ public:
 private:
     bool isConnected();
     bool droppedWhileIdle();
-    void connectForReadiness(std::chrono::steady_clock::time_point deadline);
+    void connectForReadiness(std::chrono::steady_clock::time_point deadline,
+                             std::chrono::milliseconds within);
     void disconnect();
     [[noreturn]] void unavailable(const std::string& detail);
     static bool isTimeout(const SqlError& error);
@@ -75,6 +80,7 @@ private:
     DatabaseLimits limits_;
     std::optional<Poco::Data::Session> session_;
     std::unique_ptr<PGconn, decltype(&PQfinish)> readiness_{nullptr, &PQfinish};  // ping's
+    std::shared_ptr<ReadinessConnect> connecting_;  // ping's connect under way, if any
 };
 
 // How this process logs a PostgreSQL it cannot reach. Without this call (the handlers, dnsh-admin:
@@ -128,12 +134,6 @@ std::string toKeyValueConnectionString(const std::string& databaseUrl);
 // libpq's comma-separated lists (host, hostaddr, port: libpq "Specifying Multiple Hosts"), empty
 // items kept (an empty host is libpq's default socket).
 std::vector<std::string> libpqListItems(const std::string& text);
-
-// The key=value connection string `keyValue` once for each server its host, hostaddr and port
-// lists name, in libpq's order, every other parameter kept: to connect to one server at a time.
-// `keyValue` alone when it names one server, or lists whose lengths libpq refuses (its own error
-// then says so when it connects). Throws std::invalid_argument, as connectionParameters.
-std::vector<std::string> connectionStringPerServer(const std::string& keyValue);
 
 // libpq's message about a connection string, or about a connection that failed, with every quoted
 // part that is not a parameter name replaced by "...": it quotes what it could not parse (a
