@@ -189,28 +189,38 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
     };
     // Once per placement: a later CA whose check finds dns-persist-01 usable for every name,
     // the first in order, when the CA whose turn it is would need dns-01 (its position in
-    // toTry). A CA that cannot be asked now (unreachable, refusing our account), or whose check
-    // the deadline cut short, is no candidate: the CA whose turn it is passed its own check.
-    // One whose check threw is asked again at its turn.
+    // toTry). A CA that cannot be asked now (unreachable, refusing our account, any failure of
+    // its check), or whose check the deadline cut short, is no candidate: the CA whose turn it
+    // is passed its own check. One whose check threw is asked again at its turn. Looking ahead
+    // ends with the CAA lookups' deadline: the CA whose turn it is is then taken as it is.
     bool lookAhead = preferPersist;
+    // The CA moved ahead, if any: a guess, so any refusal of its passes over to the CA it was
+    // moved ahead of, which would have taken the order before the look-ahead existed.
+    const AcmeAccount* movedAhead = nullptr;
     const auto laterWithPersist = [&]() -> std::optional<std::size_t> {
         lookAhead = false;
         beforeEachWait();
         // No record at some name: no CA can use it, and no CA is asked (one may be down).
         if (!persist.publishedForEveryName(certificateNames(domainName), caaLookups.deadline()))
             return std::nullopt;
+        const std::optional<DnsDeadline> deadline = caaLookups.deadline();
         for (std::size_t later = 0; later < toTry.size(); ++later) {
+            if (deadline && std::chrono::steady_clock::now() >= *deadline) break;
             AcmeAccount& account = *toTry[later];
             try {
                 beforeEachWait();
                 const CaaCheck& caa = checkedAhead.insert_or_assign(&account, checkAt(account))
                                           .first->second;
                 if (persistUsableForEveryName(caa)) return later;
-            } catch (const acme::AcmeError& e) {
+            } catch (const LeaseLost&) {
+                throw;
+            } catch (const std::exception& e) {
+                // Its directory, its account (a key that does not open, a database error while
+                // registering): asked again at its own turn, where such a failure counts.
                 logEvent(LogLevel::Info, "CA not asked ahead of its turn",
                          {{"ca", account.ca().directoryUrl},
                           {"domain", domainName},
-                          {"detail", e.problem().detail}});
+                          {"detail", errorDetail(e)}});
             }
         }
         return std::nullopt;
@@ -269,6 +279,7 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                     checkedAhead.insert_or_assign(&account, caa);
                     toTry.push_front(&account);
                     toTry.push_front(persistCa);
+                    movedAhead = persistCa;
                     continue;
                 }
             }
@@ -282,7 +293,8 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
             beforeEachWait();  // the give-back below asks the CA again
             giveBackAbandonedOrder(database, account, domainId, domainName, e);
             if (spent && !caMayHoldTheOrder(e)) refundBudget(database, account);
-            const std::optional<std::string_view> reason = passOverReason(e);
+            std::optional<std::string_view> reason = passOverReason(e);
+            if (!reason && &account == movedAhead) reason = "refused_when_moved_ahead";
             if (!reason) throw;
             placement.passedOver.push_back(
                 {ca, failureCodeOf(e), e.problem().detail,

@@ -87,6 +87,7 @@ void requireProfileOffered(const Config& config, const std::string& profile) {
     std::string offered;  // "a, b" (per CA with several: "URL: a, b; URL: ...")
     std::string unread;   // per CA whose directory could not be read: why
     std::optional<acme::AcmeError> unanswered;
+    bool mayAnswerLater = false;  // an unread directory's failure is one that passes (below)
     const std::vector<CaSettings> cas = configuredCas(config);
     for (const CaSettings& ca : cas) {
         const std::string named = cas.size() > 1 ? ca.directoryUrl + ": " : std::string();
@@ -99,17 +100,22 @@ void requireProfileOffered(const Config& config, const std::string& profile) {
         } catch (const acme::AcmeError& e) {
             unread += (unread.empty() ? "" : "; ") + named + e.problem().detail;
             unanswered = e;
+            mayAnswerLater = mayAnswerLater || e.unreachable() || e.problem().status >= 500;
         }
     }
-    // A CA whose directory could not be read may offer it: not the client's mistake (400) before
-    // that directory is read, but the CA's failure, 502 as with one CA (README "Certificate
-    // profiles"), the domain not registered.
-    if (unanswered) throw directoryUnread(*unanswered, profile, unread, offered);
+    // A CA whose directory could not be read for now (unreachable, 5xx) may offer it: not the
+    // client's mistake (400) before that directory is read, but the CA's failure, 502 as with
+    // one CA (README "Certificate profiles"), the domain not registered. So with no directory
+    // read at all. A directory that answered a lasting refusal (a 404 of a wrong URL) will not
+    // offer it on a retry: 400 then, naming it, rather than a 502 retried for ever.
+    if (unanswered && (mayAnswerLater || offered.empty()))
+        throw directoryUnread(*unanswered, profile, unread, offered);
     const bool none = cas.size() == 1 && offered == "none";
-    throw Error(ErrorCode::BadRequest,
-                none ? "profile \"" + profile + "\": the CA offers no profiles"
-                     : "profile \"" + profile + "\" is not offered by the CA; it offers: " +
-                           offered,
+    std::string message =
+        none ? "profile \"" + profile + "\": the CA offers no profiles"
+             : "profile \"" + profile + "\" is not offered by the CA; it offers: " + offered;
+    if (unanswered) message += "; directory not read: " + unread;
+    throw Error(ErrorCode::BadRequest, message,
                 std::string(toString(FailureCode::InvalidProfile)));
 }
 

@@ -1,6 +1,5 @@
 #include "metrics/flusher.hpp"
 
-#include <algorithm>
 #include <utility>
 
 #include "core/metric_registry.hpp"
@@ -16,10 +15,6 @@ namespace {
 constexpr std::chrono::milliseconds kPollPending{250};
 // Many events flush early, but not more often than this.
 constexpr std::chrono::seconds kMinInterval{1};
-// PostgreSQL unreachable: cycles at most this far apart (or an interval, when longer). A
-// scheduler's heartbeat is back within it once the database is: well inside the 60 s in which
-// a replica counts as alive.
-constexpr std::chrono::milliseconds kUnreachableRetryMax{20'000};
 
 }  // namespace
 
@@ -89,7 +84,11 @@ bool MetricsFlusher::flush(const SessionWork& work) {
 
 void MetricsFlusher::run() {
     auto lastFlush = std::chrono::steady_clock::now() - interval_;  // the first cycle at once
-    UnreachableBackoff unreachable(interval_, std::max(interval_, kUnreachableRetryMax));
+    // PostgreSQL unreachable: a cycle an interval after the last, never early, and no longer
+    // apart: the scheduler's heartbeat is among its work, and a replica whose last beat is 60 s
+    // old counts as dead (one connect each 5 s is cheap; a doubling wait made a replica look
+    // dead for seconds after the database was back).
+    UnreachableBackoff unreachable(interval_, interval_);
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stopping_) {
         const auto now = std::chrono::steady_clock::now();
