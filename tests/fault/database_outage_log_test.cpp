@@ -208,6 +208,15 @@ TEST_CASE("fault: a scheduler logs a PostgreSQL outage once, not at every look, 
                                      std::string::npos;
                           }),
                   describe(*scheduler));
+    // Its heartbeat is back (the flusher keeps its 5 s cycle through the outage): a beat newer
+    // than any from before it, where a replica whose last beat is 60 s old counts as dead.
+    CHECK_MESSAGE(waitFor(15s,
+                          [&] {
+                              return scratch.text("SELECT count(*) FROM scheduler_heartbeats "
+                                                  "WHERE last_seen_at > now() - interval '4 "
+                                                  "seconds'") != "0";
+                          }),
+                  describe(*scheduler));
     // And its workers take orders again: one placed now has a step logged.
     const std::string orderId = insertDueIssueOrder(scratch, "outage-order");
     CHECK_MESSAGE(waitFor(20s, [&] { return stepLogged(*scheduler, orderId); }),
