@@ -41,7 +41,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--renewal-info-allowance FILE] [--hold-deactivation-while FILE]
                 [--hold-authorization-while FILE] [--profiles-file FILE] [--bind-once]
                 [--first-binding refused|lost|taken] [--refuse-only-existing]
-                [--fail-directory-when FILE] [--fresh-nonces N]
+                [--fail-directory-when FILE] [--fresh-nonces N] [--caa-identities]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -55,7 +55,12 @@ with new terms to agree to at the problem's instance and a Link rel="terms-of-se
 deactivated account (§7.3.6); "accountDoesNotExist" 400 accountDoesNotExist, each time, even
 after newAccount registered the key again; "unauthorized-names" 403 unauthorized with one
 rejectedIdentifier subproblem per identifier asked for (§6.7.1): the names refused, not the
-account.
+account; "rejectedIdentifier" 400 rejectedIdentifier naming them (§6.7), no subproblems.
+
+With --caa-identities the directory's meta lists caaIdentities "stand-in.test" (RFC 8555
+§7.1.1), the issuer its dns-persist-01 challenges name: a customer's _validation-persist record
+naming it and our account (the stand-in answers every newAccount with its /account/1) is usable
+there (tests/fault/ca_pass_over_test.cpp).
 
 With --noisy-problem the CA's problem text is a terminal's clear-screen and line breaks
 ("\x1b[2J\r\n") repeated until the answer is about 900 KiB (under the client's 1 MiB cap; JSON

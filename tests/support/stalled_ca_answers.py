@@ -63,6 +63,10 @@ class AcmeHandler(StandInHandler):
                 # scheduler records its dns-persist-01 issuer at start.
                 directory.setdefault("meta", {}).update(externalAccountRequired=True,
                                                         caaIdentities=["stand-in.test"])
+            if ARGS.caa_identities:
+                # The issuer its dns-persist-01 challenges name: a customer's record naming it
+                # and our account is usable (the CAA precheck reads these, RFC 8555 §7.1.1).
+                directory.setdefault("meta", {})["caaIdentities"] = ["stand-in.test"]
             if ARGS.oversized_directory:
                 directory.setdefault("meta", {})["website"] = "x" * (2 << 20)
             if ARGS.renewal_info:
@@ -213,6 +217,13 @@ class AcmeHandler(StandInHandler):
         elif kind == "accountDoesNotExist":
             self.answer(400, {"type": "urn:ietf:params:acme:error:accountDoesNotExist",
                               "detail": "the stand-in knows no account for this key"},
+                        content_type="application/problem+json")
+        elif kind == "rejectedIdentifier":
+            # RFC 8555 §6.7: "The server will not issue certificates for the identifier".
+            names = ", ".join(identifier.get("value", "")
+                              for identifier in jws_payload(body).get("identifiers", []))
+            self.answer(400, {"type": "urn:ietf:params:acme:error:rejectedIdentifier",
+                              "detail": f"The stand-in will not issue for {names}"},
                         content_type="application/problem+json")
         else:
             # unauthorized-names: the names refused, each in a subproblem naming it (§6.7.1).

@@ -54,6 +54,9 @@ def parse_args():
     parser.add_argument("--dns01-only-for-wildcards", action="store_true",
                         help="--stall none: as --dns01-only for a wildcard's authorization "
                              "alone, a CA that offers wildcards fewer methods")
+    parser.add_argument("--caa-identities", action="store_true",
+                        help="the directory's meta lists caaIdentities \"stand-in.test\", the "
+                             "issuer its dns-persist-01 challenges name")
     parser.add_argument("--profiles-file", metavar="FILE",
                         help="while FILE exists, the directory's meta.profiles are the names "
                              "it holds, one a line, read at each directory request")
@@ -71,7 +74,7 @@ def parse_args():
                         help="newOrder answers a userActionRequired problem (RFC 8555 §7.3.3)")
     parser.add_argument("--new-order-problem",
                         choices=["userActionRequired", "unauthorized", "accountDoesNotExist",
-                                 "unauthorized-names"],
+                                 "unauthorized-names", "rejectedIdentifier"],
                         help="newOrder is refused with this problem, the order not created "
                              "(see the usage)")
     parser.add_argument("--oversized-directory", action="store_true",
