@@ -5,9 +5,9 @@
 // session, closed when a cycle finds nothing to write, so an idle handler process holds no second
 // connection. Each flush is added once (032_metric_counter_batches.sql): a batch whose COMMIT's
 // answer was lost is sent again alone under its number, and adds nothing if it had committed.
-// While PostgreSQL cannot be reached the cycles come less often (db/unreachable_backoff.hpp):
-// an interval after the first failure, twice as long after each further one, at most 20 s (or
-// the interval, when longer), none early; back to every interval at the first that reaches it.
+// While PostgreSQL cannot be reached the cycles keep their interval (at most 5 s in the
+// scheduler: its heartbeat is among their work), none early, and log nothing of their own
+// (Database logs the outage).
 #include <Poco/Data/Session.h>
 
 #include <chrono>

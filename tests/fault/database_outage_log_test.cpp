@@ -4,8 +4,9 @@
 // says so and takes orders again. Counted in its log; PostgreSQL stopped as the liveness cases
 // stop it. And its looks come less often while they fail: counted as connections to a server
 // that closes each one at once. The scheduler runs with webhooks on and its metrics flusher (the
-// heartbeat) at its default interval: their loops wait the same way and add no line per try
-// (before, each webhook worker tried every second, and the flusher warned at every cycle).
+// heartbeat) at its default interval: the webhook workers wait as the issuance workers do, the
+// flusher keeps its 5 s interval, and none adds a line per try (before, each webhook worker
+// tried every second, and the flusher warned at every cycle).
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
