@@ -7,7 +7,8 @@
 // profile, or CAA does not allow it (its precheck, or an authorization offering none of the
 // methods CAA allows: refusedByCaa, the order abandoned), or its CAA allows only a method whose
 // own lookup failed; any other refusal stops the search (another CA would refuse the names too),
-// and so does a failed CAA lookup.
+// and so does a failed CAA lookup; but any refusal of a CA moved ahead for the customer's
+// dns-persist-01 record (below) passes over to the CA it was moved ahead of.
 // Each order starts from the first CA again, renewals included; but an order that would ask the
 // customer for a dns-01 value goes first to a later CA where their dns-persist-01 record is
 // usable for every name (README "dns-persist-01"), unless the domain is delegated.
@@ -84,18 +85,21 @@ using PlaceOrderAt =
 // over as rate-limited; `exemptFromBudget` says whether the order at that CA is a renewal sent
 // with ARI `replaces`, which Let's Encrypt does not count), then `place` at it with that check
 // (placeOrder answers only with the methods it allows) and the means to spend the token after
-// all (SpendBudgetToken). An AcmeError of a kind listed above
-// passes over to the next CA; any other error is thrown. A failed order gives its budget token
-// back only when the CA surely created none: not when newOrder's answer was lost, nor when what
-// followed newOrder failed (OrderAbandonedError; that order's authorizations are given back).
+// all (SpendBudgetToken). An AcmeError of a kind listed above passes over to the next CA; any
+// other error is thrown, but from a CA moved ahead (below): that one passes over too
+// (refused_when_moved_ahead). A failed order gives its budget token back only when the CA surely
+// created none: not when newOrder's answer was lost, nor when what followed newOrder failed
+// (OrderAbandonedError; that order's authorizations are given back).
 // `preferPersist` (the domain is not delegated: a dns-01 order asks the customer for a value):
 // when the CA whose turn it is passes its check and would need dns-01 for a name, and the
 // customer published a _validation-persist record at every name, the later CAs are checked
 // then (once per placement), and the first whose check finds dns-persist-01 usable for every
 // name (persistUsableForEveryName) is tried before it, logged with why; should that CA be passed
-// over, the operator's order goes on from the CA it went ahead of. A later CA's check made so is
-// kept for its turn; one that threw (the CA unreachable) or that the deadline cut short only
-// makes that CA no candidate.
+// over, the operator's order goes on from the CA it went ahead of. That move is a guess, so any
+// refusal there passes over, one that passOverReason names no reason for as
+// refused_when_moved_ahead: the CA it went ahead of passed its check and would have taken the
+// order. A later CA's check made so is kept for its turn; one that threw (the CA unreachable)
+// or that the deadline cut short only makes that CA no candidate.
 // `domainId` is the order's domain, `domainName` its name. The CAA record sets come from
 // `caaLookups`, each search asked once for all the CAs (every CA judges the same answer); a
 // lookup its deadline cut short stops the search as a failed CAA lookup (caaLookupFailed,
@@ -117,7 +121,9 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
 // account_registration_refused, external_account_required, invalid_profile,
 // user_action_required (RFC 8555 §7.3.3), account_refused (unauthorized or accountDoesNotExist
 // before newOrder took the order, with no subproblem naming the names: §7.3.6's deactivated
-// account). Nothing when the error stops the search.
+// account). Nothing when the error stops the search (at a CA moved ahead for the customer's
+// dns-persist-01 record placeAtFirstAvailable passes over all the same, as
+// refused_when_moved_ahead).
 std::optional<std::string_view> passOverReason(const acme::AcmeError& error);
 // Whether passOverReason names one.
 bool passesOverCa(const acme::AcmeError& error);
