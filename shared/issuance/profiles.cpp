@@ -61,8 +61,9 @@ void requireOfferedNow(acme::Client& client, const OrderProfile& profile) {
 namespace {
 
 // POST /domains' 502 when a CA's directory could not be read: `unread` names each such CA and why
-// (the last one's error `e` gives error_code), `offered` what the CAs that answered offer. A
-// later call may read it: Retry-After as issue-certificate's 502 for a CA that did not answer.
+// (`e`, the first of those that may answer later, else the last, gives error_code), `offered`
+// what the CAs that answered offer. A later call may read it: Retry-After as
+// issue-certificate's 502 for a CA that did not answer.
 Error directoryUnread(const acme::AcmeError& e, const std::string& profile,
                       const std::string& unread, const std::string& offered) {
     std::string message =
@@ -86,8 +87,9 @@ void requireProfileOffered(const Config& config, const std::string& profile) {
     // CA that does not (invalidProfile) to the next.
     std::string offered;  // "a, b" (per CA with several: "URL: a, b; URL: ...")
     std::string unread;   // per CA whose directory could not be read: why
+    // The 502's error (error_code, Retry-After): the first that may answer later, else the last.
     std::optional<acme::AcmeError> unanswered;
-    bool mayAnswerLater = false;  // an unread directory's failure is one that passes (below)
+    bool mayAnswerLater = false;  // some unread directory may answer later (unreachable, 5xx)
     const std::vector<CaSettings> cas = configuredCas(config);
     for (const CaSettings& ca : cas) {
         const std::string named = cas.size() > 1 ? ca.directoryUrl + ": " : std::string();
@@ -99,7 +101,9 @@ void requireProfileOffered(const Config& config, const std::string& profile) {
             offered += (offered.empty() ? "" : "; ") + named + offeredProfiles(directory);
         } catch (const acme::AcmeError& e) {
             unread += (unread.empty() ? "" : "; ") + named + e.problem().detail;
-            unanswered = e;
+            // A CA unreachable before one answering 404: the 502 is ca_unreachable, the error
+            // a retry may clear, not the lasting refusal.
+            if (!mayAnswerLater) unanswered = e;
             mayAnswerLater = mayAnswerLater || e.unreachable() || e.problem().status >= 500;
         }
     }

@@ -49,8 +49,11 @@ void requireOfferedNow(acme::Client& client, const OrderProfile& profile);
 
 // POST /domains with a "profile": asks each CA's directory (within ACME_HANDLER_TIMEOUT) until
 // one offers it. BadRequest naming the offered profiles when no CA does (a CA without profiles
-// refuses every one); BadGateway with Retry-After when a CA's directory could not be read and
-// none that answered offers it (the unread one may).
+// refuses every one); BadGateway with Retry-After when a CA's directory could not be read, none
+// that answered offers it, and an unread one may answer later (unreachable, 5xx) or none was
+// read (error_code that of the first unread one that may answer later). An unread directory
+// that refused for good (a 404) while another CA answered: BadRequest, naming it ("directory
+// not read: ..."), not a BadGateway no retry clears.
 void requireProfileOffered(const Config& config, const std::string& profile);
 
 // POST /domains: the name is checked first (a bad one is refused without asking the CA), then
