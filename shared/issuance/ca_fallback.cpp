@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/enum_names.hpp"
 #include "core/error.hpp"
 #include "domain/domain_name.hpp"
 #include "issuance/authorization_release.hpp"
@@ -37,28 +38,44 @@ bool ourAccountRefused(const acme::AcmeError& error) {
            error.problem().subproblems == 0;
 }
 
+// The log's `reason` (README "Several CAs"), spelled once.
+constexpr EnumNames<PassOverReason, 10> kPassOverReasons{{{
+    {PassOverReason::Unreachable, "unreachable"},
+    {PassOverReason::RateLimited, "rate_limited"},
+    {PassOverReason::CaaForbidden, "caa_forbidden"},
+    {PassOverReason::ServerError, "server_error"},
+    {PassOverReason::AccountRegistrationRefused, "account_registration_refused"},
+    {PassOverReason::ExternalAccountRequired, "external_account_required"},
+    {PassOverReason::InvalidProfile, "invalid_profile"},
+    {PassOverReason::UserActionRequired, "user_action_required"},
+    {PassOverReason::AccountRefused, "account_refused"},
+    {PassOverReason::RefusedWhenMovedAhead, "refused_when_moved_ahead"},
+}}};
+
 }  // namespace
 
-std::optional<std::string_view> passOverReason(const acme::AcmeError& error) {
-    if (error.unreachable()) return "unreachable";
-    if (error.is(acme::ProblemType::kRateLimited)) return "rate_limited";
+std::string_view toString(PassOverReason reason) { return kPassOverReasons.toString(reason); }
+
+std::optional<PassOverReason> passOverReason(const acme::AcmeError& error) {
+    if (error.unreachable()) return PassOverReason::Unreachable;
+    if (error.is(acme::ProblemType::kRateLimited)) return PassOverReason::RateLimited;
     // As when its precheck forbids: another CA's CAA may allow a method we can use.
-    if (refusedByCaa(error)) return "caa_forbidden";
+    if (refusedByCaa(error)) return PassOverReason::CaaForbidden;
     // 5xx after the transport's own retries: the CA is not taking orders now.
-    if (error.problem().status >= 500) return "server_error";
+    if (error.problem().status >= 500) return PassOverReason::ServerError;
     if (dynamic_cast<const AccountRegistrationError*>(&error) != nullptr)
-        return "account_registration_refused";
-    if (error.is(acme::ProblemType::kExternalAccountRequired)) return "external_account_required";
-    if (error.is(acme::ProblemType::kInvalidProfile)) return "invalid_profile";
+        return PassOverReason::AccountRegistrationRefused;
+    if (error.is(acme::ProblemType::kExternalAccountRequired))
+        return PassOverReason::ExternalAccountRequired;
+    if (error.is(acme::ProblemType::kInvalidProfile)) return PassOverReason::InvalidProfile;
     // RFC 8555 §7.3.3: the CA wants a person to act for our account (new terms of service to
     // agree to) before it takes any order from it: nothing about the names, and every order
     // there meets it until someone does.
-    if (error.is(acme::ProblemType::kUserActionRequired)) return "user_action_required";
-    if (ourAccountRefused(error)) return "account_refused";
+    if (error.is(acme::ProblemType::kUserActionRequired))
+        return PassOverReason::UserActionRequired;
+    if (ourAccountRefused(error)) return PassOverReason::AccountRefused;
     return std::nullopt;
 }
-
-bool passesOverCa(const acme::AcmeError& error) { return passOverReason(error).has_value(); }
 
 bool CaPlacement::forbiddenByCaa() const {
     return !passedOver.empty() &&
@@ -293,8 +310,8 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
             beforeEachWait();  // the give-back below asks the CA again
             giveBackAbandonedOrder(database, account, domainId, domainName, e);
             if (spent && !caMayHoldTheOrder(e)) refundBudget(database, account);
-            std::optional<std::string_view> reason = passOverReason(e);
-            if (!reason && &account == movedAhead) reason = "refused_when_moved_ahead";
+            std::optional<PassOverReason> reason = passOverReason(e);
+            if (!reason && &account == movedAhead) reason = PassOverReason::RefusedWhenMovedAhead;
             if (!reason) throw;
             placement.passedOver.push_back(
                 {ca, failureCodeOf(e), e.problem().detail,
@@ -307,7 +324,7 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                           {"error_code", std::string(toString(failureCodeOf(e)))},
                           // error_code stays the CA's (ca_refused for a refused account, as
                           // with one CA); the reason says why it was passed over.
-                          {"reason", std::string(*reason)},
+                          {"reason", std::string(toString(*reason))},
                           {"problem_type", e.problem().type},
                           {"detail", e.problem().detail}});
         }

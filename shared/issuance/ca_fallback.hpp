@@ -87,7 +87,7 @@ using PlaceOrderAt =
 // (placeOrder answers only with the methods it allows) and the means to spend the token after
 // all (SpendBudgetToken). An AcmeError of a kind listed above passes over to the next CA; any
 // other error is thrown, but from a CA moved ahead (below): that one passes over too
-// (refused_when_moved_ahead). A failed order gives its budget token back only when the CA surely
+// (RefusedWhenMovedAhead). A failed order gives its budget token back only when the CA surely
 // created none: not when newOrder's answer was lost, nor when what followed newOrder failed
 // (OrderAbandonedError; that order's authorizations are given back).
 // `preferPersist` (the domain is not delegated: a dns-01 order asks the customer for a value):
@@ -97,7 +97,7 @@ using PlaceOrderAt =
 // name (persistUsableForEveryName) is tried before it, logged with why; should that CA be passed
 // over, the operator's order goes on from the CA it went ahead of. That move is a guess, so any
 // refusal there passes over, one that passOverReason names no reason for as
-// refused_when_moved_ahead: the CA it went ahead of passed its check and would have taken the
+// RefusedWhenMovedAhead: the CA it went ahead of passed its check and would have taken the
 // order. A later CA's check made so is kept for its turn; one that threw (the CA unreachable)
 // or that the deadline cut short only makes that CA no candidate.
 // `domainId` is the order's domain, `domainName` its name. The CAA record sets come from
@@ -116,16 +116,30 @@ CaPlacement placeAtFirstAvailable(Database& database, const CaAccounts& cas,
                                   const PlaceOrderAt& place,
                                   const std::function<void()>& beforeEachWait = [] {});
 
-// Why a CA error sends the order to the next CA, as the log line "CA passed over" names it
-// (`reason`): unreachable, rate_limited, caa_forbidden, server_error,
-// account_registration_refused, external_account_required, invalid_profile,
-// user_action_required (RFC 8555 §7.3.3), account_refused (unauthorized or accountDoesNotExist
-// before newOrder took the order, with no subproblem naming the names: §7.3.6's deactivated
-// account). Nothing when the error stops the search (at a CA moved ahead for the customer's
-// dns-persist-01 record placeAtFirstAvailable passes over all the same, as
-// refused_when_moved_ahead).
-std::optional<std::string_view> passOverReason(const acme::AcmeError& error);
-// Whether passOverReason names one.
-bool passesOverCa(const acme::AcmeError& error);
+// Why a CA error sends the order to the next CA, named by the log line "CA passed over"
+// (`reason`, toString's spelling).
+enum class PassOverReason {
+    Unreachable,
+    RateLimited,
+    CaaForbidden,
+    ServerError,
+    AccountRegistrationRefused,
+    ExternalAccountRequired,
+    InvalidProfile,
+    UserActionRequired,  // RFC 8555 §7.3.3
+    // unauthorized or accountDoesNotExist before newOrder took the order, with no subproblem
+    // naming the names: §7.3.6's deactivated account.
+    AccountRefused,
+    // Any other refusal of a CA moved ahead for the customer's dns-persist-01 record
+    // (placeAtFirstAvailable): never passOverReason's answer.
+    RefusedWhenMovedAhead,
+};
+
+std::string_view toString(PassOverReason reason);
+
+// Why the error passes the order over to the next CA; nothing when it stops the search (at a CA
+// moved ahead for the customer's dns-persist-01 record placeAtFirstAvailable passes over all the
+// same, as RefusedWhenMovedAhead).
+std::optional<PassOverReason> passOverReason(const acme::AcmeError& error);
 
 }  // namespace dnsh

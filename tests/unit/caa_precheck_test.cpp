@@ -228,7 +228,7 @@ TEST_CASE(
         CHECK(refusedByCaa(e));
         CHECK((failureCodeOf(e) == FailureCode::CaaForbidden));
         CHECK_FALSE(e.retryable());
-        CHECK(passesOverCa(e));
+        CHECK(passOverReason(e).has_value());
         CHECK(e.problem().detail.find("example.com with dns-persist-01 only") !=
               std::string::npos);
         CHECK(e.problem().detail.find("other-issuer.example") != std::string::npos);
@@ -242,7 +242,7 @@ TEST_CASE(
         CHECK(refusedByCaa(abandoned));
         CHECK((failureCodeOf(abandoned) == FailureCode::CaaForbidden));
         CHECK_FALSE(abandoned.retryable());
-        CHECK(passesOverCa(abandoned));
+        CHECK(passOverReason(abandoned).has_value());
         CaPlacement placement;
         placement.passedOver.push_back({"https://ca.example/dir", failureCodeOf(abandoned),
                                         abandoned.problem().detail, std::nullopt});
