@@ -1,6 +1,7 @@
 #pragma once
 // How a loop that keeps asking PostgreSQL spaces its tries while it cannot be reached
-// (dns-scheduler's issuance workers and webhook deliverers, every process's metrics flusher):
+// (dns-scheduler's issuance workers and webhook deliverers; not the metrics flusher, which keeps
+// its interval so that the scheduler's heartbeat is back soon, metrics/flusher.hpp):
 // the next try `first` after a failure, twice as long after each further one, at most `most`,
 // and back to the loop's own pace at the first try that reaches it. Each try opens a connection
 // (two when it fails, db/database.cpp): a server refusing us for its connection limit is not
@@ -33,8 +34,7 @@ public:
 
     // The last try failed (no try has reached the database since).
     bool failing() const { return delay_.count() != 0; }
-    // No try before this; in the past unless the last try failed.
-    Clock::time_point nextTry() const { return nextTry_; }
+    // Whether the next try may go: always, unless the last try failed and its wait is not over.
     bool due() const { return Clock::now() >= nextTry_; }
 
 private:

@@ -4,7 +4,6 @@
 
 #include "core/metric_registry.hpp"
 #include "crypto/random.hpp"
-#include "db/unreachable_backoff.hpp"
 #include "log/log.hpp"
 #include "metrics/counter_store.hpp"
 
@@ -88,26 +87,19 @@ void MetricsFlusher::run() {
     // apart: the scheduler's heartbeat is among its work, and a replica whose last beat is 60 s
     // old counts as dead (one connect each 5 s is cheap; a doubling wait made a replica look
     // dead for seconds after the database was back).
-    UnreachableBackoff unreachable(interval_, interval_);
+    bool unreachable = false;  // the last cycle could not reach PostgreSQL
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stopping_) {
         const auto now = std::chrono::steady_clock::now();
         const auto sinceLast = now - lastFlush;
-        // While PostgreSQL cannot be reached: at the backoff's time only, never early.
-        const bool due = unreachable.failing()
-                             ? unreachable.due()
-                             : (sinceLast >= interval_ ||
-                                (sinceLast >= kMinInterval &&
-                                 pendingCounterEvents() >= kEarlyFlushEvents));
+        const bool due = sinceLast >= interval_ ||
+                         (!unreachable && sinceLast >= kMinInterval &&
+                          pendingCounterEvents() >= kEarlyFlushEvents);
         if (due) {
             lastFlush = now;
             lock.unlock();
-            const bool reached = flush(eachCycle_);
+            unreachable = !flush(eachCycle_);
             lock.lock();
-            if (reached)
-                unreachable.reached();
-            else
-                unreachable.failed();
             continue;
         }
         wake_.wait_for(lock, kPollPending, [this] { return stopping_; });
