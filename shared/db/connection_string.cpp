@@ -109,17 +109,6 @@ std::string toKeyValueConnectionString(const std::string& databaseUrl) {
     return result;
 }
 
-std::vector<std::string> libpqListItems(const std::string& text) {
-    std::vector<std::string> items;
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t comma = text.find(',', start);
-        items.push_back(text.substr(start, comma - start));
-        if (comma == std::string::npos) return items;
-        start = comma + 1;
-    }
-}
-
 std::string withKeepalives(const std::string& keyValue, const DatabaseLimits& limits) {
     const std::string padded = " " + keyValue;
     std::string result = keyValue;

@@ -131,10 +131,6 @@ std::vector<std::pair<std::string, std::string>> connectionParameters(
 // key=value (connectionParameters).
 std::string toKeyValueConnectionString(const std::string& databaseUrl);
 
-// libpq's comma-separated lists (host, hostaddr, port: libpq "Specifying Multiple Hosts"), empty
-// items kept (an empty host is libpq's default socket).
-std::vector<std::string> libpqListItems(const std::string& text);
-
 // libpq's message about a connection string, or about a connection that failed, with every quoted
 // part that is not a parameter name replaced by "...": it quotes what it could not parse (a
 // password among it), host names, paths and values. Fit for a log.

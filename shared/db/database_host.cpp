@@ -3,6 +3,7 @@
 #include <Poco/String.h>
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -12,6 +13,19 @@
 namespace dnsh {
 
 namespace {
+
+// libpq's comma-separated lists (host, hostaddr: libpq "Specifying Multiple Hosts"), empty items
+// kept (an empty host is libpq's default socket).
+std::vector<std::string> libpqListItems(const std::string& text) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = text.find(',', start);
+        items.push_back(text.substr(start, comma - start));
+        if (comma == std::string::npos) return items;
+        start = comma + 1;
+    }
+}
 
 bool localServer(std::string_view host) {
     // No host: libpq's compiled-in socket directory. A leading '/' or '@' is a socket
