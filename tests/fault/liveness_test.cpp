@@ -236,7 +236,8 @@ TEST_CASE("fault: /readyz reconnecting past a first host that never answers is 5
     firstHost.listen();
     // Its next probe connects again, as libpq does: connect_timeout (10 s) on the silent first
     // host, then the second (the stack's server). The probe does not wait for that: 503 within
-    // its 2 s. Before: the probe waited the 10 s itself.
+    // its 2 s. Before: the probe waited about 20 s itself, connecting twice (libpq's own
+    // connect, then Poco's session), each waiting the 10 s on the silent host.
     auto ready = probe("/readyz", server.baseUrl());
     const bool answered = ready.wait_for(6s) == std::future_status::ready;
     const Timed readiness = ready.get();
