@@ -13,11 +13,11 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "db/database.hpp"
 #include "support/api_server.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
@@ -88,35 +88,15 @@ private:
     std::vector<pid_t> pids_;
 };
 
-std::string quotedValue(const std::string& value) {
-    std::string quoted = "'";
-    for (const char c : value) {
-        if (c == '\'' || c == '\\') quoted.push_back('\\');
-        quoted.push_back(c);
-    }
-    return quoted + "'";
-}
-
 // The stack's DATABASE_URL as key=value, its connections told apart by `application`
 // (application_name), with connect_timeout=10: far past the 6 s the cases below wait for an
 // answer. With `firstPort`, 127.0.0.1 on that port comes before the stack's server: libpq
 // tries it first.
 std::string stackUrl(const std::string& application, int firstPort = 0) {
-    std::string host, port = "5432", rest;
-    for (const auto& [keyword, value] : dnsh::connectionParameters(databaseUrl())) {
-        if (keyword == "host")
-            host = value;
-        else if (keyword == "port")
-            port = value;
-        else if (keyword != "connect_timeout" && keyword != "application_name")
-            rest += " " + keyword + "=" + quotedValue(value);
-    }
-    if (firstPort != 0) {
-        host = "127.0.0.1," + host;
-        port = std::to_string(firstPort) + "," + port;
-    }
-    return "host=" + quotedValue(host) + " port=" + quotedValue(port) + rest +
-           " connect_timeout=10 application_name=" + quotedValue(application);
+    std::optional<FirstHost> first;
+    if (firstPort != 0) first = FirstHost{"127.0.0.1", firstPort};
+    return stackConnectionString(first,
+                                 {{"connect_timeout", "10"}, {"application_name", application}});
 }
 
 // Ends every PostgreSQL connection of `application` (the /readyz handler's among them) and

@@ -13,6 +13,7 @@
 
 #include "db/database.hpp"
 #include "db/sql.hpp"
+#include "support/database.hpp"
 #include "support/scoped_environment.hpp"
 #include "support/test_env.hpp"
 
@@ -20,36 +21,6 @@ using namespace dnsh;
 using namespace dnsh::test;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-namespace {
-
-std::string quotedValue(const std::string& value) {
-    std::string quoted = "'";
-    for (const char c : value) {
-        if (c == '\'' || c == '\\') quoted.push_back('\\');
-        quoted.push_back(c);
-    }
-    return quoted + "'";
-}
-
-// The stack's DATABASE_URL as key=value with `host`:`port` put before its own host: libpq tries
-// that one first.
-std::string urlWithFirstHost(const std::string& host, int port) {
-    std::string stackHost, stackPort = "5432", rest;
-    for (const auto& [keyword, value] : connectionParameters(databaseUrl())) {
-        if (keyword == "host")
-            stackHost = value;
-        else if (keyword == "port")
-            stackPort = value;
-        else
-            rest += " " + keyword + "=" + quotedValue(value);
-    }
-    REQUIRE_MESSAGE(!stackHost.empty(), "the stack's DATABASE_URL names no host");
-    return "host=" + quotedValue(host + "," + stackHost) +
-           " port=" + quotedValue(std::to_string(port) + "," + stackPort) + rest;
-}
-
-}  // namespace
 
 TEST_CASE(
     "database: a first host that never answers costs PGCONNECT_TIMEOUT, not Poco's 60 s, before "
@@ -60,7 +31,8 @@ TEST_CASE(
     // as it does a SYN that is never answered (a host gone from the network).
     std::optional<Poco::Net::ServerSocket> silent;
     silent.emplace(Poco::Net::SocketAddress("127.0.0.1", 0));
-    const std::string url = urlWithFirstHost("127.0.0.1", silent->address().port());
+    const std::string url =
+        stackConnectionString(FirstHost{"127.0.0.1", silent->address().port()});
     Database database(url);
     const auto started = Clock::now();
     std::future<std::string> first = std::async(std::launch::async, [&] {

@@ -2,7 +2,9 @@
 
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
+#include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
@@ -19,6 +21,16 @@ namespace {
 Database& testDatabase() {
     static Database database(databaseUrl());
     return database;
+}
+
+// A value of a key=value connection string, quoted as libpq reads it.
+std::string connectionValue(const std::string& value) {
+    std::string text = "'";
+    for (const char c : value) {
+        if (c == '\'' || c == '\\') text.push_back('\\');
+        text.push_back(c);
+    }
+    return text + "'";
 }
 
 }  // namespace
@@ -55,6 +67,32 @@ long long postgresLogLines(const std::string& text) {
     while (std::getline(log, line))
         if (line.find(text) != std::string::npos) ++found;
     return found;
+}
+
+std::string stackConnectionString(
+    const std::optional<FirstHost>& firstHost,
+    const std::vector<std::pair<std::string, std::string>>& settings) {
+    const auto setHere = [&](const std::string& keyword) {
+        return std::any_of(settings.begin(), settings.end(),
+                           [&](const auto& setting) { return setting.first == keyword; });
+    };
+    std::string host, port = "5432", rest;
+    for (const auto& [keyword, value] : connectionParameters(databaseUrl())) {
+        if (keyword == "host")
+            host = value;
+        else if (keyword == "port")
+            port = value;
+        else if (!setHere(keyword))
+            rest += " " + keyword + "=" + connectionValue(value);
+    }
+    if (firstHost) {
+        REQUIRE_MESSAGE(!host.empty(), "the stack's DATABASE_URL names no host");
+        host = firstHost->host + "," + host;
+        port = std::to_string(firstHost->port) + "," + port;
+    }
+    for (const auto& [keyword, value] : settings)
+        rest += " " + keyword + "=" + connectionValue(value);
+    return "host=" + connectionValue(host) + " port=" + connectionValue(port) + rest;
 }
 
 void execute(const std::string& sql) {
