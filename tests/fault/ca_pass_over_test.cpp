@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "fault/several_cas.hpp"
 #include "fault/stand_in_issuance.hpp"
 #include "support/api_server.hpp"
 #include "support/database.hpp"
@@ -32,24 +33,6 @@ using namespace std::chrono_literals;
 using Env = std::map<std::string, std::string>;
 
 namespace {
-
-// The CA file: "first" at `first`, then "second" at `second`, both trusted through the test
-// stack's bundle (the stand-ins present its certificate).
-std::string caFile(const TempDir& dir, const std::string& first, const std::string& second) {
-    const std::string bundle = requireEnv("ACME_CA_BUNDLE");
-    return dir.write("cas.env", "ACME_CAS=first,second\n"
-                                "ACME_CA_FIRST_DIRECTORY=" + first + "\n"
-                                "ACME_CA_FIRST_CA_BUNDLE=" + bundle + "\n"
-                                "ACME_CA_FIRST_PROFILE=default\n"
-                                "ACME_CA_SECOND_DIRECTORY=" + second + "\n"
-                                "ACME_CA_SECOND_CA_BUNDLE=" + bundle + "\n"
-                                "ACME_CA_SECOND_PROFILE=default\n");
-}
-
-// What the case's lighttpd runs with: the CA file instead of ACME_DIRECTORY.
-Env severalCas(const std::string& file) {
-    return {{"ACME_DIRECTORY", ""}, {"ACME_PROFILE", ""}, {"ACME_CAS_FILE", file}};
-}
 
 // The directory URL of the CA the domain's order is stored at ("" without one).
 std::string orderedAt(const TestDomain& domain) {
@@ -77,7 +60,7 @@ TEST_CASE("CA pass-over: newOrder refusing our account at the first CA (userActi
         const TestDomain domain = verifiedDomain("ca-pass-over", leftovers);
         const TempDir dir;
         ApiServer api("ca-pass-over",
-                      severalCas(caFile(dir, first.directory(), second.directory())));
+                      severalCas(twoCaFile(dir, first.directory(), second.directory())));
         const HttpResult placed = send(api.baseUrl(), issueRequest(domain));
         INFO(placed.body << "\n" << describe(first.process()) << "\n"
                          << describe(second.process()));
@@ -110,7 +93,7 @@ TEST_CASE("CA pass-over: an unauthorized newOrder whose subproblems name the ide
     const TestDomain domain = verifiedDomain("ca-pass-over-names", leftovers);
     const TempDir dir;
     ApiServer api("ca-pass-over-names",
-                  severalCas(caFile(dir, first.directory(), second.directory())));
+                  severalCas(twoCaFile(dir, first.directory(), second.directory())));
     const HttpResult refused = send(api.baseUrl(), issueRequest(domain));
     INFO(refused.body << "\n" << describe(first.process()) << "\n"
                       << describe(second.process()));
@@ -147,7 +130,7 @@ TEST_CASE("CA pass-over: a CA moved ahead for the customer's dns-persist-01 reco
     execute("UPDATE acme_accounts SET persist_offered = NULL WHERE directory_url = " +
             quoted(second.directory()));
     const TempDir dir;
-    Env env = severalCas(caFile(dir, first.directory(), second.directory()));
+    Env env = severalCas(twoCaFile(dir, first.directory(), second.directory()));
     env["LOG_LEVEL"] = "info";  // the line saying the second CA was tried first
     ApiServer api("ca-pass-over-moved", env);
     const HttpResult placed = send(api.baseUrl(), issueRequest(domain));
@@ -184,7 +167,7 @@ TEST_CASE("CA pass-over: POST /domains with a profile the CA that answered does 
     const TempDir dir;
     // The first CA at the discard port, where nothing listens (faults_test's unreachable CA).
     const std::string unread = "https://127.0.0.1:9/dir";
-    ApiServer api("ca-pass-over-profile", severalCas(caFile(dir, unread, second.directory())));
+    ApiServer api("ca-pass-over-profile", severalCas(twoCaFile(dir, unread, second.directory())));
     const std::string name = uniqueDomainName("ca-pass-over-profile");
     const auto registration = [&](const std::string& profile) {
         return send(api.baseUrl(), {"POST", "/domains",
@@ -223,7 +206,7 @@ TEST_CASE("CA pass-over: POST /domains with a profile the CA that answered does 
         "https://127.0.0.1:" + std::to_string(wrongPath.port()) + "/not-the-directory";
     const TempDir dir;
     ApiServer api("ca-pass-over-profile-404",
-                  severalCas(caFile(dir, unread, second.directory())));
+                  severalCas(twoCaFile(dir, unread, second.directory())));
     const std::string name = uniqueDomainName("ca-pass-over-profile-404");
     const HttpResult refused =
         send(api.baseUrl(), {"POST", "/domains",

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "fault/several_cas.hpp"
 #include "support/api_server.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
@@ -47,11 +48,6 @@ std::string caFile(const TempDir& dir, const std::string& hmacKey) {
                      "ACME_CA_FALLBACK_PROFILE=default\n"
                      "ACME_CA_FALLBACK_EAB_KID=" + requireEnv("DNSH_TEST_EAB_KID") + "\n"
                      "ACME_CA_FALLBACK_EAB_HMAC_KEY=\"" + hmacKey + "\"\n");
-}
-
-// What the case's own lighttpd and scheduler run with: the CA file instead of ACME_DIRECTORY.
-Env severalCas(const std::string& file) {
-    return {{"ACME_DIRECTORY", ""}, {"ACME_PROFILE", ""}, {"ACME_CAS_FILE", file}};
 }
 
 HttpResult issueAt(const ApiServer& api, const TestDomain& domain) {
@@ -661,16 +657,7 @@ TEST_CASE("several CAs: the first CA would need dns-01 and the customer's dns-pe
     // The first CA offers dns-01 alone and lists no caaIdentities (no `persist` record to give
     // for it); the second is the stack's Pebble, which offers dns-persist-01.
     StalledCa first({"--stall", "none", "--dns01-only"});
-    const std::string bundle = requireEnv("ACME_CA_BUNDLE");
-    const std::string file = dir.write("cas.env",
-                                       "# written by several_cas_test\n"
-                                       "ACME_CAS=first,second\n"
-                                       "ACME_CA_FIRST_DIRECTORY=" + first.directory() + "\n"
-                                       "ACME_CA_FIRST_CA_BUNDLE=" + bundle + "\n"
-                                       "ACME_CA_FIRST_PROFILE=default\n"
-                                       "ACME_CA_SECOND_DIRECTORY=" + primaryCa() + "\n"
-                                       "ACME_CA_SECOND_CA_BUNDLE=" + bundle + "\n"
-                                       "ACME_CA_SECOND_PROFILE=default\n");
+    const std::string file = twoCaFile(dir, first.directory(), primaryCa());
     const TestDomain domain = verifiedDomain("twoca-persist-second", leftovers);
     Env apiEnv = severalCas(file);
     apiEnv["LOG_LEVEL"] = "info";  // the line saying why the order went to the second CA
