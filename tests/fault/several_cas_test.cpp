@@ -650,7 +650,9 @@ TEST_CASE("several CAs: persist gives one record per CA at one name, and an orde
                 "WHERE o.domain_id = " + quoted(domain.id) + " AND c.method = 'dns-01'") == 0);
 }
 
-TEST_CASE("several CAs: the first CA would need dns-01 and the customer's dns-persist-01 record is for the second: issuance and renewal go to the second, nothing asked at _acme-challenge") {
+TEST_CASE("several CAs: the first CA would need dns-01 and the customer's dns-persist-01 record "
+          "is for the second: issuance and renewal go to the second, nothing asked at "
+          "_acme-challenge") {
     Leftovers leftovers;
     SandboxRecords records;
     TempDir dir;
