@@ -7,14 +7,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include "config/config_variables.hpp"
 #include "db/sql.hpp"
@@ -171,35 +169,6 @@ bool closedWhileIdle(PGconn* connection) {
     return poll(&readable, 1, 0) != 0;
 }
 
-}  // namespace
-
-// A connect of ping's on a thread of its own: the thread and ping share it, so that whichever
-// ends last frees it (a connection nobody took is closed with it).
-struct ReadinessConnect {
-    std::mutex mutex;
-    std::condition_variable done;
-    bool finished = false;
-    PGconn* connection = nullptr;
-    ~ReadinessConnect() {
-        if (connection != nullptr) PQfinish(connection);
-    }
-};
-
-namespace {
-
-std::shared_ptr<ReadinessConnect> startReadinessConnect(const std::string& keyValue) {
-    auto connecting = std::make_shared<ReadinessConnect>();
-    // Detached: a process that ends meanwhile does not wait for connect_timeout.
-    std::thread([connecting, keyValue] {
-        PGconn* connection = PQconnectdb(keyValue.c_str());
-        const std::lock_guard<std::mutex> lock(connecting->mutex);
-        connecting->connection = connection;
-        connecting->finished = true;
-        connecting->done.notify_all();
-    }).detach();
-    return connecting;
-}
-
 OutageLog& outageLog() {
     static OutageLog log;
     return log;
@@ -330,12 +299,9 @@ void Database::ping(std::chrono::milliseconds within) {
     if (!ok) fail(detail);
 }
 
-// ping's connect, waited for until `deadline`. libpq's connect_timeout cannot bound it: "This
-// timeout applies separately to each host name or IP address" (libpq "Parameter Key Words"), at
-// least 2 s in libpq 15, and a connect without blocking (PQconnectPoll) has none: it would stay
-// on a first host that never answers. So libpq connects as it always does, on a thread, and
-// ping waits for it no longer than its deadline: a first host that never answers makes the
-// probes 503 until libpq gives up on it (connect_timeout) and reaches the next one.
+// ping's connect (db/background_connect.hpp), waited for until `deadline`: a first host that
+// never answers makes the probes 503 until libpq gives up on it (connect_timeout) and reaches
+// the next one.
 void Database::connectForReadiness(std::chrono::steady_clock::time_point deadline,
                                    std::chrono::milliseconds within) {
     if (!connecting_) {
@@ -346,18 +312,15 @@ void Database::connectForReadiness(std::chrono::steady_clock::time_point deadlin
             logEvent(LogLevel::Error, "DATABASE_URL does not parse", {{"detail", e.what()}});
             throw Error(ErrorCode::Internal, "internal error");
         }
-        connecting_ = startReadinessConnect(keyValue);
+        connecting_.emplace(keyValue);
     }
-    std::unique_lock<std::mutex> lock(connecting_->mutex);
-    if (!connecting_->done.wait_until(lock, deadline, [&] { return connecting_->finished; })) {
-        lock.unlock();  // still under way: the next probe waits for the same connect
+    PgConnection opened = connecting_->takeBy(deadline);
+    // Still under way: the next probe waits for the same connect.
+    if (!opened)
         unavailable("no connection to PostgreSQL within " + std::to_string(within.count()) +
                     " ms; still trying");
-    }
-    readiness_.reset(connecting_->connection);
-    connecting_->connection = nullptr;
-    lock.unlock();
     connecting_.reset();
+    readiness_ = std::move(opened);
     if (PQstatus(readiness_.get()) != CONNECTION_OK) {
         const std::string reason = redactConnectionError(PQerrorMessage(readiness_.get()));
         readiness_.reset();

@@ -17,12 +17,10 @@
 
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "db/background_connect.hpp"
 #include "db/sql.hpp"
 
 namespace dnsh {
-
-// ping's connect under way on a thread of its own (database.cpp).
-struct ReadinessConnect;
 
 class Database {
 public:
@@ -79,8 +77,8 @@ private:
     std::string connectionString_;
     DatabaseLimits limits_;
     std::optional<Poco::Data::Session> session_;
-    std::unique_ptr<PGconn, decltype(&PQfinish)> readiness_{nullptr, &PQfinish};  // ping's
-    std::shared_ptr<ReadinessConnect> connecting_;  // ping's connect under way, if any
+    PgConnection readiness_{nullptr, &PQfinish};  // ping's
+    std::optional<BackgroundConnect> connecting_;  // ping's connect under way, if any
 };
 
 // How this process logs a PostgreSQL it cannot reach. Without this call (the handlers, dnsh-admin:
