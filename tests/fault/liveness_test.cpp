@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <optional>
 #include <string>
@@ -116,6 +117,31 @@ std::string uniqueApplicationName(const std::string& name) {
     return "dnsh-" + name + "-" + std::to_string(::getpid());
 }
 
+// GET /readyz of `server` answered within 6 s (its connect kept to the 2 s bound; the URL's
+// connect_timeout is 10 s), with 503 and Retry-After. `meanwhile` runs once the wait is over,
+// answered or not, before the answer is read (a frozen server thawed, so that it comes).
+void checkReadyz503Within6s(const ApiServer& server, const std::function<void()>& meanwhile) {
+    auto ready = probe("/readyz", server.baseUrl());
+    const bool answered = ready.wait_for(6s) == std::future_status::ready;
+    meanwhile();
+    const Timed readiness = ready.get();
+    INFO("/readyz: " << readiness.result.status << " " << readiness.result.body << " after "
+                     << readiness.seconds << " s");
+    CHECK_MESSAGE(answered, "/readyz did not answer within 6 s: its connect waited longer");
+    CHECK(readiness.result.status == 503);
+    CHECK_FALSE(readiness.result.header("Retry-After").empty());
+}
+
+// Whether GET /readyz of `server` answers 200 within `within`.
+bool readyzAnswers200Within(const ApiServer& server, std::chrono::seconds within) {
+    return waitFor(
+        within,
+        [&] {
+            return send(server.baseUrl(), HttpRequest{"GET", "/readyz", "", "", {}}).status == 200;
+        },
+        200ms);
+}
+
 }  // namespace
 
 TEST_CASE("fault: /healthz answers 200 while PostgreSQL is frozen, /readyz 503 within a bound") {
@@ -184,22 +210,9 @@ TEST_CASE("fault: /readyz reconnecting to a PostgreSQL that never answers is 503
         // Its next probe connects again, to a server whose kernel takes the connection and
         // that says nothing (frozen): within the 2 s, not the URL's connect_timeout of 10 s.
         FrozenPostgres frozen;
-        auto ready = probe("/readyz", server.baseUrl());
-        const bool answered = ready.wait_for(6s) == std::future_status::ready;
-        frozen.thaw();
-        const Timed readiness = ready.get();
-        INFO("/readyz: " << readiness.result.status << " " << readiness.result.body << " after "
-                         << readiness.seconds << " s");
-        CHECK_MESSAGE(answered, "/readyz did not answer within 6 s: its connect waited longer");
-        CHECK(readiness.result.status == 503);
-        CHECK_FALSE(readiness.result.header("Retry-After").empty());
+        checkReadyz503Within6s(server, [&] { frozen.thaw(); });
     }
-    CHECK(waitFor(
-        10s,
-        [&] {
-            return send(server.baseUrl(), HttpRequest{"GET", "/readyz", "", "", {}}).status == 200;
-        },
-        200ms));
+    CHECK(readyzAnswers200Within(server, 10s));
 }
 
 TEST_CASE("fault: /readyz reconnecting past a first host that never answers is 503 within 2 s "
@@ -218,20 +231,8 @@ TEST_CASE("fault: /readyz reconnecting past a first host that never answers is 5
     // host, then the second (the stack's server). The probe does not wait for that: 503 within
     // its 2 s. Before: the probe waited about 20 s itself, connecting twice (libpq's own
     // connect, then Poco's session), each waiting the 10 s on the silent host.
-    auto ready = probe("/readyz", server.baseUrl());
-    const bool answered = ready.wait_for(6s) == std::future_status::ready;
-    const Timed readiness = ready.get();
-    INFO("/readyz: " << readiness.result.status << " " << readiness.result.body << " after "
-                     << readiness.seconds << " s");
-    CHECK_MESSAGE(answered, "/readyz did not answer within 6 s: its connect waited longer");
-    CHECK(readiness.result.status == 503);
-    CHECK_FALSE(readiness.result.header("Retry-After").empty());
+    checkReadyz503Within6s(server, [] {});
     // The connect under way reaches the second host once libpq gives up on the first; the
     // probes after it answer 200 (the server is not restarted, nothing else changes).
-    CHECK(waitFor(
-        25s,
-        [&] {
-            return send(server.baseUrl(), HttpRequest{"GET", "/readyz", "", "", {}}).status == 200;
-        },
-        500ms));
+    CHECK(readyzAnswers200Within(server, 25s));
 }
