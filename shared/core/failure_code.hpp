@@ -1,15 +1,17 @@
 #pragma once
-// The API's machine-readable reasons (README "API" error_code; "error_code" of an error answer, of a
-// failed domain and of a failed renewal): one closed set, spelled once in failure_code.cpp.
+// The API's machine-readable reasons (README "API" error_code; "error_code" of an error answer,
+// of a failed domain and of a failed renewal): one closed set, spelled once in kFailureCodeNames
+// below (README and deploy/api/openapi.json list the same: tests/unit/error_code_docs_test.cpp).
 #include <optional>
 #include <string_view>
+
+#include "core/enum_names.hpp"
 
 namespace dnsh {
 
 enum class FailureCode {
     TxtNotFound,
     TxtMismatch,
-    CnameNotFound,
     CnameMismatch,
     DnsNxdomain,
     DnsServfail,
@@ -40,6 +42,30 @@ enum class FailureCode {
     IdempotencyKeyReused,
     Internal,
 };
+
+inline constexpr EnumNames<FailureCode, 21> kFailureCodeNames{{{
+    {FailureCode::TxtNotFound, "txt_not_found"},
+    {FailureCode::TxtMismatch, "txt_mismatch"},
+    {FailureCode::CnameMismatch, "cname_mismatch"},
+    {FailureCode::DnsNxdomain, "dns_nxdomain"},
+    {FailureCode::DnsServfail, "dns_servfail"},
+    {FailureCode::DnsTimeout, "dns_timeout"},
+    {FailureCode::DnsAddressNotAllowed, "dns_address_not_allowed"},
+    {FailureCode::DnsUpdateRefused, "dns_update_refused"},
+    {FailureCode::CaUnreachable, "ca_unreachable"},
+    {FailureCode::CaRefused, "ca_refused"},
+    {FailureCode::CaInvalid, "ca_invalid"},
+    {FailureCode::CaRateLimited, "ca_rate_limited"},
+    {FailureCode::InvalidProfile, "invalid_profile"},
+    {FailureCode::CaAccount, "ca_account"},
+    {FailureCode::NoCaAvailable, "no_ca_available"},
+    {FailureCode::Timeout, "timeout"},
+    {FailureCode::DelegationLost, "delegation_lost"},
+    {FailureCode::CaaForbidden, "caa_forbidden"},
+    {FailureCode::AlreadyRegistered, "already_registered"},
+    {FailureCode::IdempotencyKeyReused, "idempotency_key_reused"},
+    {FailureCode::Internal, "internal"},
+}}};
 
 std::string_view toString(FailureCode code);
 std::optional<FailureCode> parseFailureCode(std::string_view text);

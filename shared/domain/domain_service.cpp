@@ -54,13 +54,13 @@ Error cnameMismatch(Database& database, const Domain& domain, const std::string&
     const std::string wrongTarget =
         name + " is a CNAME to " + cname + ", not to this domain's target " + target;
     const std::optional<Domain> sibling = siblingAtTarget(database, domain, cname, zone);
+    const ErrorCode status = verifyFailureStatus(FailureCode::CnameMismatch);
+    const std::string code(toString(FailureCode::CnameMismatch));
     if (!sibling)
-        return Error(ErrorCode::BadRequest,
-                     wrongTarget + ", and no verification token was found there",
-                     "cname_mismatch");
+        return Error(status, wrongTarget + ", and no verification token was found there", code);
     const std::string& other = sibling->domainName;
     const std::string wildcard = "*." + baseDomain(domain.domainName);
-    return Error(ErrorCode::BadRequest,
+    return Error(status,
                  wrongTarget + ": " + cname + " is the delegation target of " + other +
                      " (domain " + sibling->id + "), which shares " + name +
                      " with this domain, and only one of the two can be delegated. "
@@ -70,10 +70,16 @@ Error cnameMismatch(Database& database, const Domain& domain, const std::string&
                           : "takes it from " + other) +
                      "; a certificate for " + wildcard + " covers " +
                      baseDomain(domain.domainName) + " too",
-                 "cname_mismatch");
+                 code);
 }
 
 }  // namespace
+
+ErrorCode verifyFailureStatus(FailureCode failure) {
+    if (failure == FailureCode::TxtMismatch || failure == FailureCode::CnameMismatch)
+        return ErrorCode::BadRequest;
+    return ErrorCode::FailedDependency;
+}
 
 Domain findDomain(Database& database, std::string_view id) {
     return requireDomain(database, id);
@@ -154,11 +160,11 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
             throw cnameMismatch(database, domain, name, cname, target, delegationZone);
         // TXT records without the token: the customer's record is wrong (400). No record or a
         // lookup that failed: the DNS the request depends on (424).
+        const ErrorCode status = verifyFailureStatus(*check.failure);
         const std::string code(toString(*check.failure));
-        if (check.failure == FailureCode::TxtMismatch)
-            throw Error(ErrorCode::BadRequest, "verification token not found: " + check.description,
-                        code);
-        throw Error(ErrorCode::FailedDependency,
+        if (status == ErrorCode::BadRequest)
+            throw Error(status, "verification token not found: " + check.description, code);
+        throw Error(status,
                     "DNS lookup for " + check.name + " failed: " + check.description, code);
     }
     // A concurrent call verified it first: say what it is now.

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
+#include "core/failure_code.hpp"
 #include "db/database.hpp"
 #include "dns/resolver.hpp"
 #include "domain/domain.hpp"
@@ -25,6 +27,12 @@ void prepareFindDomain(Database& database);
 // control too (a name holding a CNAME holds nothing else, RFC 1034 §3.6.2).
 Domain verifyDomain(Database& database, const DnsResolver& resolver,
                     const std::string& delegationZone, std::string_view id);
+
+// What verify answers a failed check with: the customer's record wrong (TXT records without the
+// token, txt_mismatch; a CNAME into the delegation zone with another label, cname_mismatch) is
+// BadRequest (400); no record, or a lookup that failed, is the DNS the request depends on,
+// FailedDependency (424). deploy/api/openapi.json documents each code under that status.
+ErrorCode verifyFailureStatus(FailureCode failure);
 
 // POST /domains/{id}/check: the pending DNS lookup (issuance or renewal) runs now instead of at
 // its next poll, at most once per `pollInterval`. BadRequest when nothing waits for DNS;
