@@ -297,6 +297,8 @@ Config loadConfig(const EnvironmentLookup& lookup, const std::string& resolvConf
         config.schedulerWorkers = *workers;
     config.handlerProcs = countVariable(lookup, "DNSH_HANDLER_PROCS", kMostHandlerProcs);
     config.readHandlerProcs = countVariable(lookup, "DNSH_READ_HANDLER_PROCS", kMostHandlerProcs);
+    config.issueHandlerProcs =
+        countVariable(lookup, "DNSH_ISSUE_HANDLER_PROCS", kMostHandlerProcs);
     config.certKeyType =
         enumVariable(lookup, "CERT_KEY_TYPE", kCertKeyTypeNames, config.certKeyType);
     config.webhook = loadWebhookSettings(lookup);

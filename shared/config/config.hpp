@@ -31,8 +31,9 @@ inline constexpr EnumNames<DnsPrecheck, 2> kDnsPrecheckNames{{{
     {DnsPrecheck::Resolver, "resolver"},
 }}};
 
-// The most FastCGI processes of one handler DNSH_HANDLER_PROCS and DNSH_READ_HANDLER_PROCS take,
-// and DNSH_HANDLER_PROCS's default (deploy/debian/start-api and deploy/lib/stack.sh write it too).
+// The most FastCGI processes of one handler DNSH_HANDLER_PROCS, DNSH_READ_HANDLER_PROCS and
+// DNSH_ISSUE_HANDLER_PROCS take, and DNSH_HANDLER_PROCS's default (deploy/debian/start-api and
+// deploy/lib/stack.sh write it too).
 inline constexpr int kMostHandlerProcs = 256;
 inline constexpr int kDefaultHandlerProcs = 4;
 
@@ -91,6 +92,10 @@ struct Config {
     // (DNSH_READ_HANDLER_PROCS): read by `dnsh-admin handler-procs`, which says what to start.
     std::optional<int> handlerProcs;
     std::optional<int> readHandlerProcs;
+    // issue_certificate's (DNSH_ISSUE_HANDLER_PROCS), which start-api and deploy/up pass to
+    // lighttpd as set: checked here only, by the `dnsh-admin handler-procs` they run first
+    // (lighttpd took 0 and started no process at all).
+    std::optional<int> issueHandlerProcs;
     std::chrono::milliseconds leaseDuration{60'000};  // SCHEDULER_LEASE: a claim's lifetime
     // The longest one request to the CA may take, connecting and reading the whole answer
     // included: from an API handler (ACME_HANDLER_TIMEOUT; a client is waiting, and a FastCGI

@@ -1,7 +1,7 @@
 #pragma once
 // Between loadConfig's files (config.cpp, database_limits.cpp, database_url.cpp) and the edge
 // agent's (edge_config.cpp) only: reading one variable, the DB_* settings from
-// database_limits.cpp, and DATABASE_URL's check.
+// database_limits.cpp, and DATABASE_URL's checks.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -30,10 +30,16 @@ LogLevel logLevelVariable(const EnvironmentLookup& lookup, LogLevel fallback);
 // DB_KEEPALIVE_INTERVAL, DB_KEEPALIVE_COUNT and DATABASE_PREPARE; the defaults where unset.
 DatabaseLimits databaseLimitsVariables(const EnvironmentLookup& lookup);
 
-// Throws ConfigError, naming the keyword (never the value: it may be the password), when a value
-// of `databaseUrl` holds a space that the PostgreSQL connector of Poco 1.11, which every Database
-// session goes through, would not pass to libpq whole (it splits at spaces and sorts the pieces).
-// A URL libpq cannot parse passes here.
+// Throws ConfigError, "invalid DATABASE_URL: libpq cannot parse it: <libpq's reason>", when
+// libpq cannot parse `databaseUrl`; the reason redacted as redactConnectionError does (every
+// quoted part that is not a parameter name is "...": it may be the password). The edge agent's
+// check: its connections are libpq's own.
+void checkDatabaseUrlParses(const std::string& databaseUrl);
+
+// checkDatabaseUrlParses, and throws ConfigError, naming the keyword (never the value: it may
+// be the password), when a value of `databaseUrl` holds a space that the PostgreSQL connector of
+// Poco 1.11, which every Database session goes through, would not pass to libpq whole (it splits
+// at spaces and sorts the pieces).
 void checkDatabaseUrl(const std::string& databaseUrl);
 
 }  // namespace dnsh::config_variables

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config_variables.hpp"
+#include "config/connection_message.hpp"
 
 namespace dnsh::config_variables {
 
@@ -16,12 +17,13 @@ namespace {
 
 using Parameters = std::vector<std::pair<std::string, std::string>>;
 
-// The parameters libpq reads from a URL or a key=value string; nullopt when it cannot parse it
-// (reported where the string is used, redacted: it may quote a password).
-std::optional<Parameters> parsed(const std::string& connection) {
+// The parameters libpq reads from a URL or a key=value string; nullopt when it cannot parse it,
+// and then libpq's reason in `why` when given (unredacted: it may quote the password).
+std::optional<Parameters> parsed(const std::string& connection, std::string* why = nullptr) {
     char* error = nullptr;
     std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
         PQconninfoParse(connection.c_str(), &error), &PQconninfoFree);
+    if (!options && why) *why = error ? error : "out of memory";
     PQfreemem(error);
     if (!options) return std::nullopt;
     Parameters parameters;
@@ -67,13 +69,30 @@ std::optional<std::string> asPocoPassesIt(const std::string& connection) {
     return result;
 }
 
+// DATABASE_URL's parameters as libpq reads them. One it cannot parse (?sslmod=, a keyword it
+// does not know) passed the start before: the edge agent then took it for an outage and retried
+// for ever, dnsh-admin (migrate too) exited 70 as for a software failure, not 78.
+Parameters parametersOf(const std::string& databaseUrl) {
+    std::string why;
+    auto parameters = parsed(databaseUrl, &why);
+    if (parameters) return std::move(*parameters);
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    // Redacted as every log line of libpq's words is: it quotes what it could not parse, which
+    // may be the password.
+    throw ConfigError("invalid DATABASE_URL: libpq cannot parse it: " +
+                      redactConnectionError(why));
+}
+
 }  // namespace
 
+void checkDatabaseUrlParses(const std::string& databaseUrl) {
+    parametersOf(databaseUrl);
+}
+
 void checkDatabaseUrl(const std::string& databaseUrl) {
-    const auto parameters = parsed(databaseUrl);
-    if (!parameters) return;
+    const Parameters parameters = parametersOf(databaseUrl);
     std::vector<std::string> spaced;
-    for (const auto& [keyword, value] : *parameters)
+    for (const auto& [keyword, value] : parameters)
         if (value.find(' ') != std::string::npos) spaced.push_back(keyword);
     if (spaced.empty()) return;
     // A value with a space reaches libpq whole only when no other key sorts between its pieces
@@ -83,7 +102,7 @@ void checkDatabaseUrl(const std::string& databaseUrl) {
     // values hold no space, only their names sort.
     std::string connection;
     std::map<std::string, bool> named;
-    for (const auto& [keyword, value] : *parameters) {
+    for (const auto& [keyword, value] : parameters) {
         connection += keyword + "=" + quoted(value) + " ";
         named[keyword] = true;
     }
@@ -96,7 +115,7 @@ void checkDatabaseUrl(const std::string& databaseUrl) {
     bool intact = received.has_value();
     if (received) {
         std::map<std::string, std::string> values(received->begin(), received->end());
-        for (const auto& [keyword, value] : *parameters)
+        for (const auto& [keyword, value] : parameters)
             intact = intact && values.count(keyword) && values[keyword] == value;
     }
     if (intact) return;

@@ -11,9 +11,9 @@ std::chrono::milliseconds parseDuration(std::string_view text) {
     if (digits == 0)
         throw std::invalid_argument("expected a number followed by ms, s, m or h, e.g. 10s");
     long long amount = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + digits, amount);
-    if (ec != std::errc() || amount > 1'000'000'000)
-        throw std::invalid_argument("number too large");
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, amount);
+    // Digits only: from_chars fails only past long long's range, far past the longest below.
+    const bool pastLongLong = ec != std::errc();
     const std::string_view unit = text.substr(digits);
     long long factor = 0;
     if (unit == "ms")
@@ -26,11 +26,12 @@ std::chrono::milliseconds parseDuration(std::string_view text) {
         factor = 3'600'000;
     else
         throw std::invalid_argument("unknown unit; use ms, s, m or h");
-    if (amount == 0) throw std::invalid_argument("must be greater than zero");
+    if (!pastLongLong && amount == 0) throw std::invalid_argument("must be greater than zero");
     // Programs add a duration to their clocks (steady_clock's nanoseconds overflow after about
     // 292 years): one meant as "never" (9999999h) would wrap into the past and make a wait
-    // none at all.
-    if (amount * factor > kLongestDuration.count())
+    // none at all. Compared before multiplying, which could overflow long long: any number up
+    // to the limit is taken, 2147483647ms (DB_STATEMENT_TIMEOUT's most) as well as 876000h.
+    if (pastLongLong || amount > kLongestDuration.count() / factor)
         throw std::invalid_argument("longer than 876000h (100 years)");
     return std::chrono::milliseconds(amount * factor);
 }

@@ -74,6 +74,9 @@ EdgeDatabaseSettings loadEdgeDatabaseSettings(const EnvironmentLookup& lookup) {
     EdgeDatabaseSettings settings;
     settings.databaseUrl = valueOf(lookup, "DATABASE_URL");
     if (settings.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
+    // Refused here, exit 78: at connect it counted as an outage, retried for ever. A value with
+    // a space is left alone, unlike loadConfig's check: libpq reads it whole here.
+    config_variables::checkDatabaseUrlParses(settings.databaseUrl);
     settings.keyEncryptionKeyFile = valueOf(lookup, "KEY_ENCRYPTION_KEY_FILE");
     if (settings.keyEncryptionKeyFile.empty())
         throw ConfigError("KEY_ENCRYPTION_KEY_FILE is not set (it opens the keys)");

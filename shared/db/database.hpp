@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/connection_message.hpp"  // redactConnectionError, for the users of sessions
 #include "core/error.hpp"
 #include "db/background_connect.hpp"
 #include "db/sql.hpp"
@@ -128,11 +129,6 @@ std::vector<std::pair<std::string, std::string>> connectionParameters(
 // libpq accepts URIs and key=value strings; Poco's connector only key=value. Converts either to
 // key=value (connectionParameters).
 std::string toKeyValueConnectionString(const std::string& databaseUrl);
-
-// libpq's message about a connection string, or about a connection that failed, with every quoted
-// part that is not a parameter name replaced by "...": it quotes what it could not parse (a
-// password among it), host names, paths and values. Fit for a log.
-std::string redactConnectionError(std::string_view message);
 
 // Runs an SQL script of several statements (migrations) through libpq directly, since prepared
 // statements (what Poco uses) take only one statement each.

@@ -264,6 +264,10 @@ TEST_CASE("edge: a second agent on the same directory, and bad settings, stop at
          {{"KEY_ENCRYPTION_KEY_FILE", keys.path() + "/absent"}},
          "cannot read KEY_ENCRYPTION_KEY_FILE"},
         {"a KEK file open to others", {{"KEY_ENCRYPTION_KEY_FILE", readableKek}}, "has mode"},
+        // Before, taken for an outage at every connect and retried for ever.
+        {"a DATABASE_URL libpq cannot parse",
+         {{"DATABASE_URL", "postgresql://127.0.0.1/dnsh?sslmod=verify-full"}},
+         "invalid DATABASE_URL"},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);

@@ -98,6 +98,12 @@ TEST_CASE("DB_*: the most each duration may be, and the keepalives' sum") {
     CHECK(most.databaseLimits.keepaliveInterval == std::chrono::seconds(32767));
     CHECK(loadConfig(lookupIn({{"DB_KEEPALIVE_IDLE", "9h"}})).databaseLimits.keepaliveIdle ==
           std::chrono::hours(9));
+    // The most as README and the env file write it, and as the refusal below names it: before,
+    // parseDuration refused any number past 10^9 ("number too large").
+    const Config mostInMilliseconds = loadConfig(
+        lookupIn({{"DB_STATEMENT_TIMEOUT", "2147483647ms"}, {"DB_LOCK_TIMEOUT", "2147483647ms"}}));
+    CHECK(mostInMilliseconds.databaseLimits.statementTimeout == milliseconds(2147483647));
+    CHECK(mostInMilliseconds.databaseLimits.lockTimeout == milliseconds(2147483647));
 
     // Each within its limit, but tcp_user_timeout (idle + interval * count, in milliseconds)
     // would be past an int: 30s + 9h * 100 = 3240030s.
@@ -183,6 +189,7 @@ TEST_CASE("loadConfig applies overrides") {
         {"SCHEDULER_LEASE", "90s"},
         {"ISSUE_RETRY_BACKOFF", "30s"},
         {"SCHEDULER_WORKERS", "3"},
+        {"DNSH_ISSUE_HANDLER_PROCS", "256"},
         {"CERT_KEY_TYPE", "rsa-2048"},
         {"LOG_LEVEL", "debug"},
         {"AUTH_TOKEN", "secret"},
@@ -198,6 +205,7 @@ TEST_CASE("loadConfig applies overrides") {
     CHECK(config.leaseDuration == milliseconds(90'000));
     CHECK(config.issueRetryBackoff == milliseconds(30'000));
     CHECK(config.schedulerWorkers == 3);
+    CHECK(config.issueHandlerProcs == 256);
     CHECK(config.certKeyType == CertKeyType::Rsa2048);
     CHECK(config.logLevel == LogLevel::Debug);
     CHECK(config.authToken == "secret");
@@ -262,6 +270,12 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         {"handler processes above the cap", "DNSH_HANDLER_PROCS", "257"},
         {"read handler processes in words", "DNSH_READ_HANDLER_PROCS", "four"},
         {"read handler processes negative", "DNSH_READ_HANDLER_PROCS", "-2"},
+        // lighttpd took these as they were: 0 started no issue_certificate process (every call
+        // 503 for ever), 300 passed the cap, words lighttpd refused in its own terms only.
+        {"zero issue handler processes", "DNSH_ISSUE_HANDLER_PROCS", "0"},
+        {"issue handler processes above the cap", "DNSH_ISSUE_HANDLER_PROCS", "257"},
+        {"issue handler processes in words", "DNSH_ISSUE_HANDLER_PROCS", "x"},
+        {"issue handler processes negative", "DNSH_ISSUE_HANDLER_PROCS", "-2"},
         {"unknown key type", "CERT_KEY_TYPE", "dsa"},
         {"key type in upper case", "CERT_KEY_TYPE", "ECDSA-P256"},
         {"unknown log level", "LOG_LEVEL", "loud"},
@@ -291,6 +305,7 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         {"keepalive interval past the kernel's 32767s", "DB_KEEPALIVE_INTERVAL", "32768s"},
         {"statement timeout past an int of milliseconds", "DB_STATEMENT_TIMEOUT", "597h"},
         {"lock timeout past an int of milliseconds", "DB_LOCK_TIMEOUT", "597h"},
+        {"statement timeout a millisecond past an int", "DB_STATEMENT_TIMEOUT", "2147483648ms"},
         {"ARI wait not a duration", "ARI_MAX_WAIT", "often"},
         {"ARI wait below a second", "ARI_MAX_WAIT", "500ms"},
         {"ARI wait zero", "ARI_MAX_WAIT", "0s"},
@@ -321,6 +336,49 @@ TEST_CASE("loadConfig rejects bad values with a ConfigError naming the variable"
         }
         CHECK_MESSAGE(threw, "bad value accepted");
     }
+}
+
+TEST_CASE("DATABASE_URL that libpq cannot parse: a ConfigError naming it and libpq's reason, "
+          "never the password") {
+    // Before, it passed the start: the edge agent retried for ever, dnsh-admin exited 70.
+    const std::string password = "Pa55-w0rd-kept-out";
+    struct Case {
+        std::string description;
+        std::string url;
+        std::string reason;  // libpq's words
+    };
+    const std::vector<Case> cases{
+        {"a misspelt URI parameter",
+         "postgresql://dnsh:" + password + "@db/dnsh?sslmod=verify-full",
+         "invalid URI query parameter"},
+        {"a keyword libpq does not know",
+         "host=db keepalive=1 password=" + password,
+         "invalid connection option"},
+        // libpq quotes the piece it choked on, here the password's second half.
+        {"a password with an unquoted space",
+         "host=db user=dnsh password=hunter2 " + password,
+         "missing \"=\" after \"...\""},
+        {"a password not percent-encoded",
+         "postgresql://dnsh:" + password + "%zz@db/dnsh",
+         "invalid percent-encoded token: \"...\""},
+    };
+    for (const auto& c : cases) {
+        CAPTURE(c.description);
+        std::string message;
+        try {
+            loadConfig(lookupIn({{"DATABASE_URL", c.url}}));
+        } catch (const ConfigError& e) {
+            message = e.what();
+        }
+        CAPTURE(message);
+        CHECK(message.find("invalid DATABASE_URL") != std::string::npos);
+        CHECK(message.find(c.reason) != std::string::npos);
+        CHECK(message.find(password) == std::string::npos);
+        CHECK(message.find("hunter2") == std::string::npos);
+    }
+    // A value libpq checks only when it connects still loads (libpq's own message then).
+    CHECK_NOTHROW(
+        loadConfig(lookupIn({{"DATABASE_URL", "postgresql://db/dnsh?sslmode=verify_full"}})));
 }
 
 TEST_CASE("RENEW_BEFORE: a third of the lifetime by default, a duration or a fraction") {

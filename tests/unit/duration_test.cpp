@@ -26,6 +26,15 @@ TEST_CASE("parseDuration accepts a positive integer and one unit") {
         {"many hours", "48h", milliseconds(48LL * 3'600'000)},
         {"large seconds", "86400s", milliseconds(86'400'000)},
         {"100 years, the longest", "876000h", milliseconds(876'000LL * 3'600'000)},
+        // Numbers past 10^9 were refused as "number too large", the documented most of
+        // DB_STATEMENT_TIMEOUT and DB_LOCK_TIMEOUT among them.
+        {"PostgreSQL's most, an int of milliseconds", "2147483647ms", milliseconds(2147483647)},
+        {"17 days in milliseconds", "1500000000ms", milliseconds(1'500'000'000)},
+        {"100 years in seconds", "3153600000s", milliseconds(3'153'600'000LL * 1000)},
+        {"100 years in minutes", "52560000m", milliseconds(52'560'000LL * 60'000)},
+        {"100 years in milliseconds", "3153600000000ms", milliseconds(3'153'600'000'000LL)},
+        {"leading zeros past long long's digits", "00000000000000000000000010s",
+         milliseconds(10'000)},
     };
     for (const auto& c : cases) {
         CAPTURE(c.description);
@@ -59,12 +68,20 @@ TEST_CASE("parseDuration rejects anything else with std::invalid_argument") {
         {"unit spelled out", "10sec"},
         {"microseconds", "10us"},
         {"overflowing number", "99999999999999999999s"},
-        {"number above the cap", "1000000001ms"},
+        {"past long long in milliseconds", "9223372036854775808ms"},
+        {"long long's most in hours", "9223372036854775807h"},
+        // Multiplied by 3600000 it wraps past long long to 2048384 ms (34 minutes): the limit
+        // is compared before the product is taken.
+        {"a number of hours whose product wraps", "5124095576031h"},
+        {"a number of seconds whose product wraps", "18446744073709552s"},
+        {"a second past 100 years", "3153600001s"},
+        {"a millisecond past 100 years", "3153600000001ms"},
+        {"a minute past 100 years", "52560001m"},
         // Added to a clock, it would overflow steady_clock's nanoseconds (about 292 years) and
         // wrap into the past: before, accepted.
         {"over 100 years", "876001h"},
         {"meant as never", "9999999h"},
-        {"the cap's number of hours in minutes", "1000000000m"},
+        {"a billion minutes", "1000000000m"},
         {"NUL after the unit", std::string("10s\0", 4)},
     };
     for (const auto& c : cases) {

@@ -227,6 +227,38 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
     }
 }
 
+TEST_CASE("loadEdgeDatabaseSettings: a DATABASE_URL libpq cannot parse stops the start, named, "
+          "without the password; a value with a space is the agent's to take") {
+    // Before, only an empty URL was refused: the agent took a URL libpq cannot parse for an
+    // outage at every connect and retried for ever, its unit active, nothing delivered.
+    const std::string password = "Pa55-" + randomHex(8);
+    const std::map<std::string, std::string> environment{{"KEY_ENCRYPTION_KEY_FILE", "/e/kek"}};
+    auto loadWith = [&](const std::string& url) {
+        auto withUrl = environment;
+        withUrl["DATABASE_URL"] = url;
+        return loadEdgeDatabaseSettings(lookupIn(withUrl));
+    };
+    for (const std::string& url :
+         {"postgresql://dnsh:" + password + "@db/dnsh?sslmod=verify-full",
+          "host=db user=dnsh password=hunter2 " + password}) {
+        CAPTURE(url);
+        std::string message;
+        try {
+            loadWith(url);
+        } catch (const ConfigError& e) {
+            message = e.what();
+        }
+        CAPTURE(message);
+        CHECK(message.find("invalid DATABASE_URL") != std::string::npos);
+        CHECK(message.find(password) == std::string::npos);
+    }
+    // The agent's connections are libpq's own, not Poco's connector: loadConfig's refusal of a
+    // value with a space is not the agent's.
+    const std::string spaced = "host=db dbname=dnsh options='-c search_path=dnsh' password=" +
+                               password;
+    CHECK(loadWith(spaced).databaseUrl == spaced);
+}
+
 TEST_CASE(
     "HAProxy's runtime API: a connection closed or reset before any answer is HAProxy "
     "unreachable, not an empty crt-list") {
