@@ -169,6 +169,29 @@ bool closedWhileIdle(PGconn* connection) {
     return poll(&readable, 1, 0) != 0;
 }
 
+// 25006 read_only_sql_transaction: a write on a server that takes none (a standby: the old
+// primary rejoined as one behind a multi-host URL without target_session_attrs, a DNS name or a
+// pooler still pointing at it; default_transaction_read_only turned on, as managed servers do
+// when their disk fills). 57P03 cannot_connect_now: starting up, shutting down, in recovery.
+bool refusesWrites(const std::string& state) {
+    return state == "25006" || state == "57P03";
+}
+
+// Class 53 insufficient_resources and class 58 system_error (PostgreSQL Appendix A): the
+// server's condition, not the statement's, for the operator to fix (a full disk, memory,
+// max_connections). In plain words a client may read: PostgreSQL's own text names the server's
+// files ("could not extend file \"base/...\": No space left on device"). "" for any other state.
+std::string resourceShortage(const std::string& state) {
+    if (state == "53100") return "its disk is full";
+    if (state == "53200") return "it is out of memory";
+    if (state == "53300") return "it has too many connections";
+    if (state == "53400") return "it reached a configured limit";
+    if (state.starts_with("53")) return "it is short of resources";
+    if (state == "58030") return "it could not read or write its storage";
+    if (state.starts_with("58")) return "it met a system error";
+    return "";
+}
+
 OutageLog& outageLog() {
     static OutageLog log;
     return log;
@@ -265,6 +288,24 @@ void Database::timedOut(const SqlError& error) {
                              : error.lockNotAvailable()    ? "a row stayed locked too long"
                                                            : "a concurrent change conflicted";
     throw Error(ErrorCode::DatabaseTimeout, "database busy: " + what + "; retry");
+}
+
+void Database::raiseDatabaseFailure(const SqlError& error) {
+    if (isTimeout(error)) timedOut(error);
+    const std::string& state = error.sqlState();
+    // This connection stays on a server that takes no writes, and libpq chooses a host
+    // (target_session_attrs) only when it connects: dropped, the next use connects again.
+    if (refusesWrites(state))
+        unavailable("PostgreSQL cannot take this connection's statements (SQLSTATE " + state +
+                    ": " + oneLogLine(error.message()) + "); closed, to connect again");
+    const std::string shortage = resourceShortage(state);
+    if (shortage.empty()) return;
+    // The transaction was rolled back whole; retried later it may go through, so it is not the
+    // request's or the order step's own failure (counted, a scheduler step would end the order
+    // failed with a certificate the CA issued left unstored).
+    logEvent(LogLevel::Warn, "database short of resources",
+             {{"sqlstate", state}, {"detail", error.message()}});
+    throw Error(ErrorCode::DatabaseTimeout, "database unavailable: " + shortage + "; retry later");
 }
 
 void Database::ping(std::chrono::milliseconds within) {

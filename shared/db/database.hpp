@@ -34,8 +34,10 @@ public:
     // is not retried: a write may have committed without the answer reaching us, and running it
     // again would tell the client its own insert was a conflict. The caller gets
     // Error(DatabaseUnavailable), a 503 the client may retry. Throws the same when the database
-    // cannot be reached. A statement PostgreSQL cancelled (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT,
-    // a deadlock it broke) rolled its transaction back: Error(DatabaseTimeout), a 503 too.
+    // cannot be reached, or takes no writes (the session is dropped: raiseDatabaseFailure). A
+    // statement PostgreSQL cancelled (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, a deadlock it broke)
+    // rolled its transaction back: Error(DatabaseTimeout), a 503 too; so is a server short of
+    // disk, memory or connections.
     template <typename Work>
     auto withSession(Work&& work) -> std::invoke_result_t<Work&, Poco::Data::Session&> {
         Poco::Data::Session& current = session();
@@ -43,9 +45,11 @@ public:
             return work(current);
         } catch (const SqlError& e) {
             if (!isConnected()) unavailable("connection lost while a request used it");
-            if (isTimeout(e)) timedOut(e);
+            raiseDatabaseFailure(e);
             throw;
         } catch (const Poco::Data::DataException&) {
+            // Poco's own (BEGIN, COMMIT, its statements) carry no SQLSTATE: its SessionHandle
+            // keeps PQerrorMessage's text and frees the result. Only a lost connection is told.
             if (isConnected()) throw;
             unavailable("connection lost while a request used it");
         }
@@ -72,6 +76,9 @@ private:
                              std::chrono::milliseconds within);
     void disconnect();
     [[noreturn]] void unavailable(const std::string& detail);
+    // The failure is the database's, not the work's: throws Error(DatabaseTimeout) or
+    // Error(DatabaseUnavailable), as the SQLSTATE says; returns for any other.
+    void raiseDatabaseFailure(const SqlError& error);
     static bool isTimeout(const SqlError& error);
     [[noreturn]] static void timedOut(const SqlError& error);
 

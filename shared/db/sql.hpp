@@ -116,10 +116,11 @@ private:
 
 // Runs `sql` with `params` on the session's connection. Throws SqlError (a
 // Poco::Data::DataException, as Poco's own statements throw) on any error; Database::withSession
-// tells a lost connection and a timeout apart. A statement prepared before a schema change that
-// changed its result's types (SQLSTATE 0A000, "cached plan must not change result type") is
-// prepared again and run once more outside a transaction; inside one (now aborted) it throws
-// Error(DatabaseTimeout), a 503 to retry, and the next use prepares it again.
+// tells a lost connection, a timeout and the server's own state (read-only, a full disk) apart
+// by its SQLSTATE. A statement prepared before a schema change that changed its result's types
+// (SQLSTATE 0A000, "cached plan must not change result type") is prepared again and run once
+// more outside a transaction; inside one (now aborted) it throws Error(DatabaseTimeout), a 503 to
+// retry, and the next use prepares it again.
 SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
                const std::vector<SqlValue>& params = {}, SqlResults results = SqlResults::Text,
                SqlPlanning planning = SqlPlanning::Cached);

@@ -196,8 +196,9 @@ StepResult verdictOf(StepContext& context) {
     try {
         throw;
     } catch (const Error& e) {
-        // The database timed out or went away: no attempt is counted against the order (it
-        // did nothing wrong); the worker gives it back for the next poll.
+        // The database timed out, went away, takes no writes or is short of disk or memory
+        // (Database::withSession): no attempt is counted against the order (it did nothing
+        // wrong); the worker gives it back for the next poll.
         if (e.code() == ErrorCode::DatabaseTimeout || e.code() == ErrorCode::DatabaseUnavailable)
             throw;
         return retryLater(FailureCode::Internal, "internal error: " + errorDetail(e), false);
@@ -215,9 +216,10 @@ StepResult verdictOf(StepContext& context) {
         // worker logs why at each try). Counted, every order needing a key ended failed.
         throw;
     } catch (const std::exception& e) {
-        // A key that no longer decrypts, the database refusing a write: counted like any other
-        // error, so it ends in failed instead of retrying forever. (A CA's download that is no
-        // chain is the CA's error: acme/certificate_chain.hpp.)
+        // A key that no longer decrypts, the database refusing a write (a constraint, a
+        // trigger; not a full disk, above): counted like any other error, so it ends in failed
+        // instead of retrying forever. (A CA's download that is no chain is the CA's error:
+        // acme/certificate_chain.hpp.)
         return retryLater(FailureCode::Internal, "internal error: " + errorDetail(e), false);
     }
 }

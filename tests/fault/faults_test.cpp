@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/random.hpp"
 #include "db/database.hpp"
 #include "issuance/order_store.hpp"
 #include "support/cgi.hpp"
@@ -353,6 +354,78 @@ TEST_CASE("fault: sessions killed with pg_terminate_backend are re-established t
     CHECK(count(otherBackendsSql("count(*)")) >= 1);
 }
 
+// A PostgreSQL that takes no writes (SQLSTATE 25006): a standby libpq kept (the old primary
+// rejoined as one behind a URL without target_session_attrs, a DNS name or a pooler still
+// pointing at it), or a managed server gone default_transaction_read_only as its disk fills.
+// Here the setting, reloaded: the handlers' open sessions take it at the reload. Every write is a
+// JSON 503 with Retry-After (it was a 500 "internal error"), reads still answer, and writes go
+// through again once the server takes them, with no restart.
+TEST_CASE("fault: a PostgreSQL that takes no writes gives JSON 503s with Retry-After, then 201 "
+          "once it takes them again") {
+    Leftovers leftovers;
+    const TestDomain domain = registerDomain("read-only", leftovers);
+    // The whole server's, as an operator's would be; reset however the case ends (declared after
+    // `leftovers`, whose clean-up writes).
+    struct ReadOnlyServer {
+        ReadOnlyServer() { reload("ALTER SYSTEM SET default_transaction_read_only = on"); }
+        ~ReadOnlyServer() {
+            try {
+                end();
+            } catch (...) {
+            }
+        }
+        void end() { reload("ALTER SYSTEM RESET default_transaction_read_only"); }
+        // ALTER SYSTEM takes no transaction block: a statement of its own.
+        static void reload(const std::string& alter) {
+            execute(alter);
+            execute("SELECT pg_reload_conf()");
+        }
+    } readOnly;
+
+    // The reload reaches each server process at its next statement.
+    HttpResult refused;
+    const bool refusing = waitFor(
+        5s,
+        [&] {
+            refused = sendSafely(createRequest(uniqueDomainName("read-only-refused")));
+            return refused.status != 201;
+        },
+        100ms);
+    INFO("first POST refused: " << refused.status << " " << refused.body);
+    REQUIRE(refusing);
+    CHECK(refused.status == 503);
+    // Several handler processes, each refused the same way; nothing written.
+    const std::string refusedPrefix = "read-only-" + dnsh::randomHex(4);
+    const auto answers = sendParallel(
+        4, 2, [&](int, int) { return createRequest(uniqueDomainName(refusedPrefix)); });
+    for (const HttpResult& answer : answers) {
+        INFO("POST /domains -> " << answer.status << " " << answer.body);
+        CHECK(answer.status == 503);
+        CHECK(isJsonAnswer(answer));
+        CHECK(errorOf(answer) == "database unavailable");
+        CHECK(answer.retryAfterSeconds() >= 1);
+    }
+    CHECK(count("SELECT count(*) FROM domains WHERE domain_name LIKE " +
+                quoted(refusedPrefix + "-%")) == 0);
+    // Reads need no writable server.
+    CHECK(sendSafely(getDomainRequest(domain.id)).status == 200);
+
+    readOnly.end();
+    HttpResult created;
+    std::vector<int> meanwhile;  // statuses until the first 201
+    const bool writing = waitFor(
+        5s,
+        [&] {
+            created = sendSafely(createRequest(uniqueDomainName("read-only-after")));
+            meanwhile.push_back(created.status);
+            return created.status == 201;
+        },
+        100ms);
+    INFO("last POST: " << created.status << " " << created.body);
+    CHECK(writing);
+    for (const int status : meanwhile) CHECK((status == 201 || status == 503));
+}
+
 TEST_CASE("fault: a handler killed mid-request gives a JSON 5xx and is respawned") {
     Leftovers leftovers;
     const TestDomain domain = registerDomain("kill-handler", leftovers);
@@ -592,6 +665,85 @@ TEST_CASE(
               .find("refused by test") != std::string::npos);
     CHECK(count("SELECT attempts FROM acme_orders WHERE domain_id = " + quoted(stuck.id)) == 3);
     CHECK(certificateCount(stuck) == 0);
+}
+
+// A full disk refusing the certificate insert (SQLSTATE 53100 disk_full; any of classes 53 and
+// 58 alike) is the operator's to fix, not the order's fault, as the KEK file's mode is: no
+// attempt is counted, the customer's error holds none of PostgreSQL's text, and the certificate
+// the CA issued is stored once there is room. Before, three refusals ended the order failed with
+// "internal error: ... No space left on device" and the certificate was thrown away.
+TEST_CASE(
+    "fault: a full disk refusing the certificate insert counts no attempt, and the order "
+    "completes once there is room") {
+    Leftovers leftovers;
+    const TestDomain domain = verifiedDomain("cert-disk-full", leftovers);
+    const std::string function = "fault_disk_full_" + domain.id.substr(0, 8);
+    struct TriggerGuard {
+        std::string function;
+        ~TriggerGuard() {
+            try {
+                drop();
+            } catch (...) {
+            }
+        }
+        void drop() {
+            execute("DROP TRIGGER IF EXISTS " + function + " ON certificates; " +
+                    "DROP FUNCTION IF EXISTS " + function + "()");
+        }
+    } guard{function};
+    // Only this domain's certificate is refused, as PostgreSQL refuses a write it has no room
+    // for (the message is PostgreSQL's, paths and all).
+    execute("CREATE OR REPLACE FUNCTION " + function +
+            "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.domain_id = " +
+            quoted(domain.id) +
+            " THEN RAISE EXCEPTION 'could not extend file \"base/16384/2619\": No space left "
+            "on device' USING ERRCODE = 'disk_full'; END IF; "
+            "RETURN NEW; END $$; "
+            "CREATE OR REPLACE TRIGGER " +
+            function + " BEFORE INSERT ON certificates FOR EACH ROW EXECUTE FUNCTION " +
+            function + "()");
+
+    SchedulerProcess scheduler(Env{{"POLL_INTERVAL", "300ms"}});
+    publish(domain, startIssuance(domain));
+    const std::string id = quoted(domain.id);
+    const std::string orderId = scalar("SELECT id FROM acme_orders WHERE domain_id = " + id);
+    const auto attempts = [&] {
+        return count("SELECT attempts FROM acme_orders WHERE domain_id = " + id);
+    };
+    // Each refusal is a step given back, logged with the reason in plain words.
+    const auto refusals = [&] {
+        return countLogLines(scheduler.logFile(), {"step failed", orderId, "its disk is full"});
+    };
+    const bool refusedTwice =
+        waitFor(25s, [&] { return refusals() >= 2 || attempts() >= 1; }, 50ms);
+    INFO("domain: " << domainSummary(domain));
+    REQUIRE(refusedTwice);
+    CHECK(attempts() == 0);
+    CHECK(refusals() >= 2);
+    CHECK(scalar("SELECT step FROM acme_orders WHERE domain_id = " + id) == "await_order");
+    CHECK(domainStatus(domain) == "certificate_pending");
+    CHECK(certificateCount(domain) == 0);
+    // Nothing of PostgreSQL's text where the customer reads, nor in the step's line.
+    CHECK(scalar("SELECT coalesce(error, '') FROM domains WHERE id = " + id) == "");
+    CHECK(scalar("SELECT coalesce(error, '') FROM acme_orders WHERE domain_id = " + id) == "");
+    CHECK(countLogLines(scheduler.logFile(), {"step failed", orderId, "No space left"}) == 0);
+    CHECK(countLogLines(scheduler.logFile(), {"order step will be retried", domain.id}) == 0);
+    // The operator's log has it, with the SQLSTATE.
+    CHECK(countLogLines(scheduler.logFile(), {"database short of resources", "53100",
+                                              "No space left on device"}) >= 1);
+
+    guard.drop();  // room again
+    const bool settled = waitFor(15s, [&] {
+        const std::string status = domainStatus(domain);
+        return status == "active" || status == "failed";
+    });
+    REQUIRE(settled);
+    REQUIRE_MESSAGE(domainStatus(domain) == "active", domainSummary(domain));
+    CHECK(certificateCount(domain) == 1);
+    CHECK(orderCount(domain) == 1);  // the CA's certificate of the same order, not a new one
+    CHECK(attempts() == 0);
+    checkStoredKeyMatches(domain);
 }
 
 TEST_CASE(
