@@ -9,11 +9,13 @@
 #include <Poco/Net/SSLManager.h>
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 
 #include "acme/http_deadline.hpp"
 #include "acme/transport_errors.hpp"
+#include "config/duration.hpp"
 #include "core/shown_text.hpp"
 #include "log/log.hpp"
 
@@ -75,6 +77,23 @@ void refuseCutBody(const Poco::Net::HTTPResponse& response, std::size_t received
                                 " of the " + std::to_string(declared) +
                                 " bytes its Content-Length announced");
 }
+
+// What a request took, however it ended, spent from its caller's budget (none: nothing).
+class SpentOnExit {
+public:
+    explicit SpentOnExit(CallBudget* budget) : budget_(budget), started_(Clock::now()) {}
+    ~SpentOnExit() {
+        if (budget_ != nullptr) budget_->spend(Clock::now() - started_);
+    }
+    SpentOnExit(const SpentOnExit&) = delete;
+    SpentOnExit& operator=(const SpentOnExit&) = delete;
+    // The request's deadline counts from here: one that ran to it spends all that was left.
+    Clock::time_point started() const { return started_; }
+
+private:
+    CallBudget* budget_;
+    Clock::time_point started_;
+};
 
 void initializeSslOnce() {
     static std::once_flag once;
@@ -143,7 +162,23 @@ HttpsDeadlineSession& Transport::sessionFor(const std::string& scheme,
 
 HttpReply Transport::send(const std::string& method, const std::string& url,
                           const std::string& body, bool replayable) {
-    if (beforeEachRequest_) beforeEachRequest_(timeout_);
+    // Under a caller's budget (CallBudget) a request gets what is left of it, and none once it
+    // is spent: the call then ends as at a CA that did not answer in time, without asking it
+    // (not counted in dnsh_acme_errors_total: the request that ran out was).
+    std::chrono::milliseconds budget = timeout_;
+    if (callBudget_ != nullptr) {
+        if (callBudget_->spent())
+            throw AcmeError(Problem{"",
+                                    failureDetail("no answer in time: this call's requests to the "
+                                                  "CAs took all of their " +
+                                                      formatDuration(callBudget_->total()) +
+                                                      "; not sent",
+                                                  url),
+                                    0});
+        budget = std::min(budget, callBudget_->left());
+    }
+    if (beforeEachRequest_) beforeEachRequest_(budget);
+    const SpentOnExit spending(callBudget_);
     const Poco::URI uri = caUri(url);
     auto& session = sessionFor(uri.getScheme(), uri.getHost(), uri.getPort());
     Poco::Net::HTTPRequest request(method, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
@@ -159,7 +194,7 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
         session.reset();
     HttpReply reply;
     // The budget covers the whole request, a retry on a fresh connection included.
-    const auto deadline = Clock::now() + timeout_;
+    const auto deadline = spending.started() + budget;
     // A kept-alive connection the server has since closed fails on first use: a replayable
     // request is retried once on a fresh connection before calling the CA unreachable.
     for (int attempt = 0;; ++attempt) {
@@ -211,16 +246,24 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
             const std::string reason =
                 cutAtDeadline ? Poco::TimeoutException("no answer in time").displayText()
                               : e.displayText();
+            // A request given only what was left of its caller's budget says so.
+            const std::string budgetNote =
+                timedOut && budget < timeout_
+                    ? "; the last of this call's " + formatDuration(callBudget_->total()) +
+                          " at the CAs"
+                    : "";
             // Only a request that began to leave may have reached the CA: one that failed in
             // the name's lookup, the connect, the TLS handshake or the certificate check was
             // never sent, so it is no lost answer (an order budget token is given back for it)
             // and may be tried on a fresh connection as a replayable one is.
             if (!replayable && session.requestWritten())
                 throw caError(
-                    Problem{"", failureDetail(reason, url, "; the CA's answer was lost"), 0},
+                    Problem{"",
+                            failureDetail(reason, url, budgetNote + "; the CA's answer was lost"),
+                            0},
                     std::nullopt, true);
             if (attempt == 0 && !timedOut) continue;
-            throw caError(Problem{"", failureDetail(reason, url), 0});
+            throw caError(Problem{"", failureDetail(reason, url, budgetNote), 0});
         }
     }
     return reply;

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "acme/call_budget.hpp"
 #include "acme/deadline_session.hpp"
 #include "acme/jws.hpp"
 #include "acme/problem.hpp"
@@ -61,13 +62,22 @@ public:
 
     void setNewNonceUrl(const std::string& url) { newNonceUrl_ = url; }
 
-    // Runs before each request is sent, given the request's whole budget (`timeout`): one call
-    // may send several requests (a fresh nonce, badNonce retries, the directory read again),
-    // each allowed that long, and a scheduler keeps its lease for the one about to start.
-    // An exception it throws ends the call before the request is sent. Empty: nothing runs.
+    // Runs before each request is sent, given the request's whole budget (`timeout`, or less
+    // under a CallBudget): one call may send several requests (a fresh nonce, badNonce retries,
+    // the directory read again), each allowed that long, and a scheduler keeps its lease for the
+    // one about to start. An exception it throws ends the call before the request is sent.
+    // Empty: nothing runs.
     using BeforeRequest = std::function<void(std::chrono::milliseconds budget)>;
     void setBeforeEachRequest(BeforeRequest hook) { beforeEachRequest_ = std::move(hook); }
     const BeforeRequest& beforeEachRequest() const { return beforeEachRequest_; }
+
+    // The budget every request takes its time from while it is set (acme/call_budget.hpp): a
+    // request is given what is left of it when that is less than `timeout`, and once it is
+    // spent none is sent: each fails at once as one the CA did not answer in time (unreachable,
+    // not outcomeUnknown). nullptr: each request has `timeout`, however many there are.
+    void setCallBudget(CallBudget* budget) { callBudget_ = budget; }
+    CallBudget* callBudget() const { return callBudget_; }
+    std::chrono::milliseconds timeout() const { return timeout_; }
 
     // HTTP requests sent to the CA so far (newNonce, retries and reconnects included).
     std::uint64_t requestCount() const { return requestCount_; }
@@ -92,6 +102,7 @@ private:
     std::string newNonceUrl_;
     std::uint64_t requestCount_ = 0;
     BeforeRequest beforeEachRequest_;
+    CallBudget* callBudget_ = nullptr;
 };
 
 }  // namespace dnsh::acme

@@ -3,6 +3,7 @@
 // account per directory URL), the client speaking for it, External Account Binding at
 // registration (§7.3.4), and registering again when the CA forgot it. Everything that calls the
 // CA goes through `call`.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -168,6 +169,13 @@ public:
     const acme::Transport::BeforeRequest& beforeEachRequest() const {
         return transport_.beforeEachRequest();
     }
+    // The budget each request to this CA takes its time from (acme::Transport::setCallBudget;
+    // nullptr: none).
+    void setCallBudget(acme::CallBudget* budget) { transport_.setCallBudget(budget); }
+    acme::CallBudget* callBudget() const { return transport_.callBudget(); }
+    // The longest one request to this CA may take (ACME_HANDLER_TIMEOUT or
+    // ACME_SCHEDULER_TIMEOUT, by the caller).
+    std::chrono::milliseconds requestTimeout() const { return transport_.timeout(); }
     // Requests sent so far (for the timing fields of a log line).
     std::uint64_t requestCount() const { return transport_.requestCount(); }
 

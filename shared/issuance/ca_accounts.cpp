@@ -1,5 +1,7 @@
 #include "issuance/ca_accounts.hpp"
 
+#include <cstddef>
+
 namespace dnsh {
 
 CaAccounts::CaAccounts(Database& database, const Config& config, const KeyEncryptor& encryptor,
@@ -19,6 +21,19 @@ std::uint64_t CaAccounts::requestCount() const {
     std::uint64_t sent = 0;
     for (const auto& account : accounts_) sent += account->requestCount();
     return sent;
+}
+
+CallBudgetAtEveryCa::CallBudgetAtEveryCa(const CaAccounts& cas, acme::CallBudget& budget)
+    : cas_(cas) {
+    for (const auto& account : cas_.inPreference()) {
+        previous_.push_back(account->callBudget());
+        account->setCallBudget(&budget);
+    }
+}
+
+CallBudgetAtEveryCa::~CallBudgetAtEveryCa() {
+    for (std::size_t i = 0; i < previous_.size(); ++i)
+        cas_.inPreference()[i]->setCallBudget(previous_[i]);
 }
 
 }  // namespace dnsh

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "acme/call_budget.hpp"
 #include "crypto/random.hpp"
 #include "dns/dns_name.hpp"
 #include "domain/delegation.hpp"
@@ -44,6 +45,23 @@ constexpr int kCaaWalkTimeouts = 4;
 milliseconds caaLookupBudget(const Config& config) {
     return std::min(longestDnsLookup(config) + kCaaWalkTimeouts * config.dnsTimeout,
                     kIssueClaimLease / 2);
+}
+
+// How many request timeouts one call's requests to the CAs may take together (caBudget): a
+// first order at a CA sends about this many (its directory, newAccount, a fresh nonce,
+// newOrder, a read of each authorization: two for a wildcard), so a CA answering each just
+// within its timeout still takes the order.
+constexpr int kCaBudgetTimeouts = 6;
+
+// How long one call's requests to the CAs may take together, every CA's and every retry's
+// (acme/call_budget.hpp; the DNS between them is CAA's budget, above). Each request is bounded
+// by ACME_HANDLER_TIMEOUT, but a call sends many: badNonce retries, up to 17 newOrders (RFC 8555
+// §6.5), a read per authorization, all again at each CA passed over; a CA answering each slowly
+// but in time held an issue handler, and its client, with no limit. kCaBudgetTimeouts request
+// timeouts (30 s with the defaults; dnsh-admin retry's are ACME_SCHEDULER_TIMEOUT), at most half
+// the claim's lease as the CAA budget is, so that the call answers (502) while its claim holds.
+milliseconds caBudget(const CaAccounts& cas) {
+    return std::min(kCaBudgetTimeouts * cas.requestTimeout(), kIssueClaimLease / 2);
 }
 
 // Milliseconds from `from` to now, to the microsecond, for timing fields of log lines.
@@ -154,7 +172,13 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         !config.delegationZone.empty() && domain.delegationStatus == "active";
     mark = std::chrono::steady_clock::now();
     const std::uint64_t caRequestsBefore = cas.requestCount();
+    // One budget for every request to any CA until the order is placed (caBudget): once spent,
+    // the CA not answered in time is passed over, as one that did not answer, and so is every CA
+    // after it, unasked. The give-backs after the placement (the order not stored) have their
+    // request timeouts as before.
+    acme::CallBudget caTime(caBudget(cas));
     try {
+        const CallBudgetAtEveryCa budgeted(cas, caTime);
         // The first CA that can take the order (issuance/ca_fallback.hpp), each CA's CAA
         // precheck first (RFC 8659 §3). The check is recorded either way, for the domain view's
         // checks.caa; no CA taking it leaves the domain as it was. A domain not delegated goes

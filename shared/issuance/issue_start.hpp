@@ -29,7 +29,8 @@ struct StartedIssuance {
 // verified or failed, an order is in progress or being placed), TooManyRequests (within the
 // retry backoff after a failure), BadRequest caa_forbidden (CAA does not let the CA issue),
 // FailedDependency (a CAA lookup failed; with Retry-After), BadGateway (CA unreachable, slower
-// than ACME_HANDLER_TIMEOUT or refusing; with a Retry-After when trying again may help). On
+// than ACME_HANDLER_TIMEOUT, the call's requests to the CAs past their budget together, or
+// refusing; with a Retry-After when trying again may help). On
 // every error the domain is unchanged. TooManyRequests for an Operator only within a CA's
 // rate-limit wait (issue_requester.hpp). A domain verified with its token whose delegation CNAME
 // is now in place is delegated from this order on (README "Zero-touch").
