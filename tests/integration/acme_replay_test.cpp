@@ -4,7 +4,8 @@
 // reading it whole: the one fault Pebble cannot be asked to make. The same server, told to,
 // reads each request and answers it only after a delay (a CA that hangs, as Pebble's deadlock of
 // issue 23 does, past the client's timeout or within it).
-// It also keeps the User-Agent of every request it reads (RFC 8555 §6.1).
+// It also keeps the User-Agent of every request it reads (RFC 8555 §6.1). Late answers also show
+// a call's budget (acme/call_budget.hpp) shared by its requests.
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -22,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "acme/call_budget.hpp"
 #include "acme/transport.hpp"
 #include "crypto/keys.hpp"
 #include "support/test_env.hpp"
@@ -231,4 +233,47 @@ TEST_CASE("transport: every request names the product and its version in User-Ag
     }
     CHECK(gets >= 2);   // the directory and at least one newNonce
     CHECK(posts == 3);  // the order once, the POST-as-GET twice
+}
+
+TEST_CASE("transport: under a call budget each request gets what is left of it, and none is "
+          "sent once it is spent") {
+    // issue-certificate's budget at the CAs (acme/call_budget.hpp): a 2.5 s budget over a 10 s
+    // request timeout, every answer 1.5 s late. The first request is answered within it; the
+    // second is given the less than 1 s left, so the answer comes too late for it; the third
+    // is not sent. Told apart by outcomes and by what the server read, not by timing.
+    using std::chrono::milliseconds;
+    AnswerLosingServer server(AnswerLosingServer::Mode::AnswerLate, milliseconds(1500));
+    acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(10));
+    acme::CallBudget budget(milliseconds(2500));
+    transport.setCallBudget(&budget);
+    std::vector<milliseconds> given;  // each request's budget, as the hook before it saw it
+    transport.setBeforeEachRequest([&given](milliseconds each) { given.push_back(each); });
+
+    transport.get(server.url("/dir"));
+    std::vector<std::string> details;
+    for (int i = 0; i < 2; ++i) {
+        try {
+            transport.get(server.url("/dir"));
+            FAIL("a request past the budget was answered");
+        } catch (const acme::AcmeError& e) {
+            CHECK(e.unreachable());  // passed over and answered as a CA that did not answer
+            CHECK(e.retryable());
+            CHECK_FALSE(e.outcomeUnknown());
+            details.push_back(e.problem().detail);
+        }
+    }
+    CHECK(budget.spent());
+    CHECK(server.requests() == 2);  // the third was not sent
+    REQUIRE(given.size() == 2);     // nor was the hook run for it
+    CHECK(given[0] == milliseconds(2500));
+    CHECK(given[1] <= milliseconds(1000));
+    REQUIRE(details.size() == 2);
+    CHECK(details[0].find("the last of this call's 2500ms at the CAs") != std::string::npos);
+    CHECK(details[1].find("not sent") != std::string::npos);
+
+    // Without the budget, each request has the whole timeout again.
+    transport.setCallBudget(nullptr);
+    transport.get(server.url("/dir"));
+    REQUIRE(given.size() == 3);
+    CHECK(given[2] == std::chrono::seconds(10));
 }

@@ -42,6 +42,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--hold-authorization-while FILE] [--profiles-file FILE] [--bind-once]
                 [--first-binding refused|lost|taken] [--refuse-only-existing]
                 [--fail-directory-when FILE] [--fresh-nonces N] [--caa-identities]
+                [--slow-answers S] [--bad-nonce-new-order]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -163,6 +164,13 @@ With --fresh-nonces N a POST signed with a nonce (RFC 8555 §6.5) that is not on
 newest it issued and not used yet is answered 400 badNonce (printed again as "BADNONCE PATH
 t=<seconds>"), with a fresh nonce as every answer: a CA that expires nonces, whose every answer,
 GETs' too, carries one (tests/fault/ca_nonce_test.cpp).
+
+With --slow-answers S every request, once its line is printed, waits S seconds before it is
+read further and answered (any --stall; the others are answered meanwhile): a CA whose every
+answer is slow but within the client's timeout. With --bad-nonce-new-order every newOrder is
+answered 400 badNonce (RFC 8555 §6.5; printed again as "BADNONCE /order-plz t=<seconds>"), with
+a fresh nonce, however often the client sends it again: each of its retries is one more round
+trip (tests/fault/ca_call_budget_test.cpp).
 
 With --fail-directory-when FILE the directory request is answered 503 serverInternal while
 FILE exists: a CA whose directory alone is down, its other resources answering

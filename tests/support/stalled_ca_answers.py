@@ -37,6 +37,7 @@ def listening_on(port):
 class AcmeHandler(StandInHandler):
     def do_GET(self):
         self.log_request_line()
+        self.slow_down()
         if self.path == "/dir" and ARGS.stall_directory_when and \
                 os.path.exists(ARGS.stall_directory_when):
             self.stall()
@@ -117,17 +118,15 @@ class AcmeHandler(StandInHandler):
 
     def do_HEAD(self):
         self.log_request_line()
+        self.slow_down()
         self.answer(200)
 
     def do_POST(self):
         self.log_request_line()
+        self.slow_down()
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if not nonce_accepted(body):
-            # RFC 8555 §6.5: refused, with a fresh nonce (every answer carries one) to retry with.
-            self.log_request_line("BADNONCE")
-            self.answer(400, {"type": "urn:ietf:params:acme:error:badNonce",
-                              "detail": "JWS has an invalid anti-replay nonce"},
-                        content_type="application/problem+json")
+        if not nonce_accepted(body) or (ARGS.bad_nonce_new_order and self.path == "/order-plz"):
+            self.refuse_nonce()
             return
         if self.path.startswith("/authz/"):
             # A read's payload is empty (RFC 8555 §6.3); a deactivation's is not (§7.5.2).
@@ -289,11 +288,16 @@ class AcmeHandler(StandInHandler):
             answered.append(self.path)
         if not first:
             return False
+        self.refuse_nonce()
+        return True
+
+    def refuse_nonce(self):
+        """RFC 8555 §6.5: the request refused badNonce, printed as "BADNONCE PATH t=<seconds>",
+        with a fresh nonce (every answer carries one) to retry with."""
         self.log_request_line("BADNONCE")
         self.answer(400, {"type": "urn:ietf:params:acme:error:badNonce",
                           "detail": "JWS has an invalid anti-replay nonce"},
                     content_type="application/problem+json")
-        return True
 
     def play_order(self, body):
         """--stall none: the order's resources after newOrder; False for the others."""

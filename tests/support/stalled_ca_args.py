@@ -93,6 +93,11 @@ def parse_args():
     parser.add_argument("--slow-new-order-while", metavar="FILE",
                         help="with --slow-new-order: only the newOrders that come while FILE "
                              "exists; the others answered at once")
+    parser.add_argument("--slow-answers", metavar="SECONDS", type=float, default=0,
+                        help="every request waits SECONDS before it is answered: a CA slow but "
+                             "in time")
+    parser.add_argument("--bad-nonce-new-order", action="store_true",
+                        help="every newOrder answered badNonce, however often it is sent again")
     parser.add_argument("--fresh-nonces", metavar="N", type=int, default=0,
                         help="a POST not signed with one of the N newest nonces issued and not "
                              "used yet is answered badNonce (0: any nonce)")

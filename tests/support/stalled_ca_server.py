@@ -1,5 +1,6 @@
 """stalled_ca.py's HTTP side: the TLS server, a request's line on stdout, its answer, and the
-stalls (--stall, --delay, --trickle); with --stall handshake, a listener that never speaks TLS."""
+stalls (--stall, --delay, --trickle, --slow-answers); with --stall handshake, a listener that
+never speaks TLS."""
 import http.server
 import json
 import socket
@@ -36,6 +37,12 @@ class StandInHandler(http.server.BaseHTTPRequestHandler):
             sys.stdout.write(f"{what or self.command} {self.path} "
                              f"t={time.monotonic() - STARTED:.3f}\n")
             sys.stdout.flush()
+
+    def slow_down(self):
+        """--slow-answers S: the request waits S seconds, once its line is printed and before it
+        is read further or answered; outside any lock, so that others are answered meanwhile."""
+        if ARGS.slow_answers > 0:
+            time.sleep(ARGS.slow_answers)
 
     def answer(self, status, body=None, headers=(), content_type="application/json"):
         if body is None:

@@ -1,0 +1,73 @@
+// One budget for all of an issue-certificate call's requests to the CAs (README "The 60-second
+// CA stalls"): ACME_HANDLER_TIMEOUT bounds each request, but a call sends many (newOrder sent
+// again on each badNonce, up to 17 times, RFC 8555 §6.5; one read per authorization; all again
+// at each CA passed over), so a CA answering each slowly but in time held the handler and its
+// client with no limit. Against the stand-in CA tests/support/stalled_ca.py --slow-answers
+// --bad-nonce-new-order: each answer 1 s late (under the 2 s ACME_HANDLER_TIMEOUT), every
+// newOrder refused badNonce.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+#include "support/api_server.hpp"
+#include "support/child_process.hpp"
+#include "support/database.hpp"
+#include "support/domain_flows.hpp"
+#include "support/http_client.hpp"
+#include "support/stalled_ca.hpp"
+
+using namespace dnsh::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The call's budget at the CAs: six ACME_HANDLER_TIMEOUTs (README, issue_start.cpp's
+// kCaBudgetTimeouts), 12 s with the 2 s below.
+constexpr int kBudgetSeconds = 6 * 2;
+// Each answer's delay at the stand-in: every request the call sends takes at least this long.
+constexpr int kAnswerSeconds = 1;
+// What the call sent without the budget: the directory, newAccount and 17 newOrders (the
+// first and its 16 badNonce retries, acme/transport_post.cpp's kBadNonceRetries).
+constexpr int kRequestsWithoutBudget = 1 + 1 + 17;
+
+}  // namespace
+
+TEST_CASE("CA call budget: a CA answering every request late but in time ends issue-certificate "
+          "after six ACME_HANDLER_TIMEOUTs at the CA, as a CA that did not answer") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--slow-answers", std::to_string(kAnswerSeconds),
+                  "--bad-nonce-new-order"});
+    ApiServer api("ca-call-budget",
+                  {{"ACME_DIRECTORY", ca.directory()}, {"ACME_HANDLER_TIMEOUT", "2s"}});
+    const TestDomain domain = verifiedDomain("ca-call-budget", leftovers);
+
+    const auto started = Clock::now();
+    const HttpResult answer =
+        send(api.baseUrl(),
+             {"POST", "/domains/" + domain.id + "/issue-certificate", "", "application/json", {}});
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    CAPTURE(seconds);
+    INFO(answer.status << ": " << answer.body << "\nCA: " << describe(ca.process())
+                       << "\nhandlers: " << readFile(api.handlersLog().string()));
+
+    // The answer of a CA that did not answer in time (ca_budget_test.cpp), naming this call's
+    // budget. Without the budget: the 17th badNonce, 502 ca_refused, some 19 s on.
+    CHECK(answer.status == 502);
+    REQUIRE(isJsonAnswer(answer));
+    CHECK(answer.jsonString("error_code") == "ca_unreachable");
+    CHECK(answer.jsonString("error").find("this call's") != std::string::npos);
+    CHECK(answer.retryAfterSeconds() > 0);
+
+    // Each request took at least kAnswerSeconds of the budget: no more than one per such
+    // second was sent, the last one perhaps cut by the budget's end.
+    const int sent = ca.requests("GET", "/") + ca.requests("POST", "/") + ca.requests("HEAD", "/");
+    CHECK(sent >= 3);  // the directory, newAccount and at least one newOrder
+    CHECK(sent <= kBudgetSeconds / kAnswerSeconds + 1);
+    CHECK(sent < kRequestsWithoutBudget);
+    CHECK(ca.requests("POST", "/order-plz") < 17);
+
+    // The domain as it was, no order kept (the claim removed).
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
+}
