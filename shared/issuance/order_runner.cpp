@@ -221,8 +221,7 @@ StepResult verdictOf(StepContext& context) {
         // A key that does not decrypt under its own KEK (damaged), the database refusing a
         // write (a constraint, a trigger; not a full disk, above): counted like any other error,
         // so it ends in failed instead of retrying forever. (A CA's download that is no chain is
-        // the CA's error:
-        // acme/certificate_chain.hpp.)
+        // the CA's error: acme/certificate_chain.hpp.)
         return retryLater(FailureCode::Internal, "internal error: " + errorDetail(e), false);
     }
 }
