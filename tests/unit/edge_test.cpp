@@ -228,7 +228,7 @@ TEST_CASE("loadEdgeSettings: defaults, overrides, and a ConfigError naming the v
 }
 
 TEST_CASE("loadEdgeDatabaseSettings: a DATABASE_URL libpq cannot parse stops the start, named, "
-          "without the password; a value with a space is the agent's to take") {
+          "without the password, and a value with a space is the agent's to take") {
     // Before, only an empty URL was refused: the agent took a URL libpq cannot parse for an
     // outage at every connect and retried for ever, its unit active, nothing delivered.
     const std::string password = "Pa55-" + randomHex(8);
