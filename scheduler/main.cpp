@@ -13,11 +13,6 @@ int main(int argc, char** argv) {
         dnsh::disableCoreDumps();
         dnsh::SchedulerApp app;
         return app.run(argc, argv);
-    } catch (const dnsh::ConfigError& e) {
-        // A setting to fix (the KEK file among them), which a restart does not fix: 78
-        // (EX_CONFIG), as dnsh-admin and dnsh-edge-sync answer, which the unit does not restart.
-        std::cerr << "dns-scheduler: " << e.what() << std::endl;
-        return Poco::Util::Application::EXIT_CONFIG;
     } catch (const std::exception& e) {
         std::cerr << "dns-scheduler: " << e.what() << std::endl;
         return 1;

@@ -7,14 +7,11 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <algorithm>
 #include <csignal>
 #include <iostream>
-#include <set>
 #include <thread>
 #include <vector>
 
-#include "admin/key_rotation.hpp"
 #include "db/database.hpp"
 #include "domain/outbox.hpp"
 #include "events/webhook_delivery.hpp"
@@ -50,57 +47,6 @@ const char* signalName(int number) {
         default:
             return "SIGHUP";
     }
-}
-
-// A label KeyEncryptor writes: a KEK's id, 16 lowercase hex digits. Any other label was written
-// by hand (as the tests' rows are) and names no KEK file a host could be given.
-bool isKekId(const std::string& label) {
-    return label.size() == 16 && std::all_of(label.begin(), label.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
-}
-
-// README "Secrets": a host whose KEY_ENCRYPTION_KEY_FILE lacks a KEK that stored keys are sealed
-// under (given a freshly generated KEK instead of a copy, or left out of a rotation) is refused
-// at start, a ConfigError naming those KEKs by id. It would otherwise count an attempt against
-// every order whose key it cannot open, and seal a CA account it registers first under a KEK no
-// other host holds. The same reading of the stored labels as rotate-kek's (keksNotHeld), one
-// statement per table under DB_STATEMENT_TIMEOUT. A database that cannot answer it now (not
-// reachable, not migrated, too slow) does not stop the start: the workers wait for it as
-// always, and a key that does not open for want of its KEK holds its order, uncounted.
-void refuseKeksNotHeld(const Config& config, const KeyEncryptor& keys) {
-    const std::vector<std::string> held = keys.keyIds();
-    std::vector<KekNotHeld> missing;
-    try {
-        Database database(config.databaseUrl, config.databaseLimits);
-        missing = database.withSession(
-            [&](Poco::Data::Session& session) { return keksNotHeld(session, held); });
-    } catch (const std::exception& e) {
-        logEvent(LogLevel::Warn,
-                 "the stored keys' KEK ids not checked at start; a key whose KEK this host "
-                 "lacks will hold its order",
-                 {{"detail", errorDetail(e)}});
-        return;
-    }
-    std::erase_if(missing, [](const KekNotHeld& kek) { return !isKekId(kek.keyId); });
-    if (missing.empty()) return;
-    std::set<std::string> ids;
-    std::string examples;
-    for (const KekNotHeld& kek : missing) {
-        ids.insert(kek.keyId);
-        examples += (examples.empty() ? "" : ", ") + kek.table + " " + kek.rowId + " under " +
-                    kek.keyId;
-    }
-    std::string missingIds, heldIds;
-    for (const std::string& id : ids) missingIds += (missingIds.empty() ? "" : ", ") + id;
-    for (const std::string& id : held) heldIds += (heldIds.empty() ? "" : ", ") + id;
-    // Ids only: the first 8 bytes of each KEK's SHA-256 (KeyEncryptor::keyId), never a key.
-    throw ConfigError(
-        "KEY_ENCRYPTION_KEY_FILE does not hold KEK " + missingIds +
-        ", under which stored keys are sealed (" + examples + "); this host holds " + heldIds +
-        ". Copy the KEK file(s) from a host that has them, the same files on every host (during "
-        "a rotation every host has the new key before any seals with it: README \"Rotate the "
-        "KEK\"), and start again");
 }
 
 }  // namespace
@@ -168,13 +114,11 @@ void SchedulerApp::initialize(Poco::Util::Application& self) {
     // Every worker keeps trying while PostgreSQL is away: one line for the outage, not one a try.
     summarizeDatabaseOutages();
     if (config_.databaseUrl.empty()) throw ConfigError("DATABASE_URL is not set");
-    const KeyEncryptor keys = loadKeyEncryptor(config_);  // refuse to start without the KEK
+    loadKeyEncryptor(config_);  // refuse to start without the key-encryption key
     requireDelegationSettings(config_);
     requireDnsTimeoutWithinLease(config_);  // a lookup must end within the lease it extends
     requireWebhookSigningSecret(config_.webhook);  // it signs what the handlers write
     configureOutbox(config_);  // WEBHOOK_URL may come from the properties file
-    // Last, once every setting read alone is right: it asks the database.
-    refuseKeksNotHeld(config_, keys);
     // Allowed, as RENEW_BEFORE's 90% cap is: the fraction is raised, not refused.
     if (renewBeforeUnderTheFloor(config_.renewBefore))
         logEvent(LogLevel::Warn,

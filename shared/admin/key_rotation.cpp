@@ -73,13 +73,21 @@ Result inRotationTransaction(Database& database, const std::string& what, Work&&
 // Before anything changes: a key labelled with a KEK `ring` does not hold (removed too early,
 // another installation's) would otherwise stop the rotation halfway.
 void refuseUnknownKeks(Database& database, const KeyEncryptor& ring) {
+    const std::vector<std::string> ids = ring.keyIds();
+    const std::string held = textArrayLiteral(std::set<std::string>(ids.begin(), ids.end()));
     const auto check = [&](Poco::Data::Session& session) {
-        const std::vector<KekNotHeld> unknown = keksNotHeld(session, ring.keyIds());
-        if (!unknown.empty())
-            throw std::runtime_error(
-                unknown.front().table + " " + unknown.front().rowId + " is sealed under KEK " +
-                unknown.front().keyId +
-                ", which KEY_ENCRYPTION_KEY_FILE does not hold (nothing re-encrypted)");
+        for (const SealedColumn& column : kSealedColumns) {
+            const SqlRows unknown = runSql(
+                session, "SELECT id::text AS row_id, " + std::string(column.keyId) +
+                             " AS key_id FROM " + column.table + " WHERE " + column.ciphertext +
+                             " IS NOT NULL AND " + column.keyId + " <> ALL($1::text[]) LIMIT 1",
+                {held});
+            if (!unknown.empty())
+                throw std::runtime_error(
+                    std::string(column.table) + " " + unknown.text(0, "row_id") +
+                    " is sealed under KEK " + unknown.text(0, "key_id") +
+                    ", which KEY_ENCRYPTION_KEY_FILE does not hold (nothing re-encrypted)");
+        }
         return true;
     };
     inRotationTransaction<bool>(database, "checking the KEK ids", check);
@@ -134,25 +142,6 @@ Batch resealBatch(Poco::Data::Session& session, const KeyEncryptor& ring,
 }
 
 }  // namespace
-
-std::vector<KekNotHeld> keksNotHeld(Poco::Data::Session& session,
-                                    const std::vector<std::string>& held) {
-    const std::string heldIds = textArrayLiteral(std::set<std::string>(held.begin(), held.end()));
-    std::vector<KekNotHeld> unknown;
-    for (const SealedColumn& column : kSealedColumns) {
-        // A NULL label is <> ALL(...) as NULL: not returned.
-        const std::string keyId = column.keyId;
-        const SqlRows rows =
-            runSql(session,
-                   "SELECT " + keyId + " AS key_id, min(id::text) AS row_id FROM " +
-                       column.table + " WHERE " + column.ciphertext + " IS NOT NULL AND " +
-                       keyId + " <> ALL($1::text[]) GROUP BY " + keyId + " ORDER BY " + keyId,
-                   {heldIds});
-        for (int i = 0; i < rows.size(); ++i)
-            unknown.push_back({rows.text(i, "key_id"), column.table, rows.text(i, "row_id")});
-    }
-    return unknown;
-}
 
 int rotateKeyEncryptionKey(Database& database, const KeyEncryptor& keys) {
     // One set of KEKs for the whole rotation, whatever happens to the files meanwhile.

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -161,20 +160,6 @@ std::optional<SecretString> unseal(const KeyEncryptor::Key& key, const std::stri
     return out;
 }
 
-// Why none of `keys` opened a key labelled `labelledKeyId`: its KEK missing from the files (the
-// operator's to fix: a copy of the KEK file), else the key itself (damaged, mislabelled).
-[[noreturn]] void throwUnopened(const std::vector<KeyEncryptor::Key>& keys,
-                                const std::optional<std::string>& labelledKeyId) {
-    const bool held = !labelledKeyId || std::any_of(keys.begin(), keys.end(), [&](const auto& key) {
-                          return key.id == *labelledKeyId;
-                      });
-    if (!held)
-        throw KeyFileError("the key is sealed under KEK " + *labelledKeyId +
-                           ", which KEY_ENCRYPTION_KEY_FILE does not hold on this host: copy the "
-                           "KEK file from a host that has it (README \"Rotate the KEK\")");
-    throw std::runtime_error("cannot decrypt key: wrong key-encryption key or damaged data");
-}
-
 }  // namespace
 
 // The KEKs and, when they come from files, what the files looked like when last read.
@@ -262,27 +247,15 @@ KeyEncryptor::Sealed KeyEncryptor::seal(std::string_view plaintext) const {
 }
 
 SecretString KeyEncryptor::decrypt(const std::string& sealed) const {
-    return decrypt(sealed, std::nullopt);
+    for (const Key& key : *keys())
+        if (auto plaintext = unseal(key, sealed)) return std::move(*plaintext);
+    throw std::runtime_error("cannot decrypt key: wrong key-encryption key or damaged data");
 }
 
 std::string KeyEncryptor::keyIdOf(const std::string& sealed) const {
-    return keyIdOf(sealed, std::nullopt);
-}
-
-SecretString KeyEncryptor::decrypt(const std::string& sealed,
-                                   const std::optional<std::string>& labelledKeyId) const {
-    const auto current = keys();
-    for (const Key& key : *current)
-        if (auto plaintext = unseal(key, sealed)) return std::move(*plaintext);
-    throwUnopened(*current, labelledKeyId);
-}
-
-std::string KeyEncryptor::keyIdOf(const std::string& sealed,
-                                  const std::optional<std::string>& labelledKeyId) const {
-    const auto current = keys();
-    for (const Key& key : *current)
+    for (const Key& key : *keys())
         if (unseal(key, sealed)) return key.id;
-    throwUnopened(*current, labelledKeyId);
+    throw std::runtime_error("cannot decrypt key: wrong key-encryption key or damaged data");
 }
 
 }  // namespace dnsh

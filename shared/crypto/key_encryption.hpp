@@ -6,7 +6,6 @@
 // so a KEK rotation needs no restart (README, "Rotate the KEK"). A KEK file must be private to
 // its owner (no group or other permission bits), as ssh requires of private keys.
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -17,9 +16,8 @@
 namespace dnsh {
 
 // A KEY_ENCRYPTION_KEY_FILE that cannot be used: none of the files exists, one cannot be read,
-// holds no key or is open to group or others; or it lacks the KEK a stored key is labelled with
-// (decrypt with the label). The operator's to fix, not a sealed key that fails to open (that is
-// a plain std::runtime_error).
+// holds no key or is open to group or others. The operator's to fix, not a sealed key that fails
+// to open (that is a plain std::runtime_error).
 class KeyFileError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -50,14 +48,6 @@ public:
     SecretString decrypt(const std::string& sealed) const;
     // The id of the KEK that opens `sealed`; throws as decrypt does.
     std::string keyIdOf(const std::string& sealed) const;
-    // The same for a key stored with the id of the KEK it was sealed under (`labelledKeyId`;
-    // none on rows from before the label): one that no KEK opens, labelled with a KEK none of
-    // the files holds, is a KeyFileError naming that id (a KEK file missing on this host, README
-    // "Secrets"); otherwise they throw as above (damaged, or mislabelled).
-    SecretString decrypt(const std::string& sealed,
-                         const std::optional<std::string>& labelledKeyId) const;
-    std::string keyIdOf(const std::string& sealed,
-                        const std::optional<std::string>& labelledKeyId) const;
 
     // First 16 hex characters of SHA-256 of the sealing KEK: names it without revealing it.
     std::string keyId() const;

@@ -57,9 +57,7 @@ bool AcmeAccount::ensure() {
         return orders.insertAccount(ca_.directoryUrl, sealed.ciphertext, sealed.keyId,
                                     config_.acmeEmail);
     });
-    // Sealed under a KEK this host lacks: KeyFileError, the operator's to fix, so an order
-    // waiting for it counts no attempt (issuance/order_runner.cpp).
-    key_ = privateKeyFromPem(encryptor_.decrypt(stored.keyCiphertext, stored.keyId));
+    key_ = privateKeyFromPem(encryptor_.decrypt(stored.keyCiphertext));
     id_ = stored.id;
     if (stored.accountUrl) {
         client_.useAccount(key_.get(), *stored.accountUrl);

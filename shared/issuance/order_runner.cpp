@@ -211,17 +211,15 @@ StepResult verdictOf(StepContext& context) {
         return retryLater(failureCodeOf(e), e.what(), e.retryable(), e.retryAfter());
     } catch (const KeyFileError&) {
         // README "Secrets": a KEK file that became unusable while the scheduler runs (a
-        // rotation's kek.next left 0644, or root's), or a key sealed under a KEK this host lacks
-        // (another host's, or one removed too early), is the operator's to fix, not the order's
+        // rotation's kek.next left 0644, or root's) is the operator's to fix, not the order's
         // fault: as when the database is away, no attempt is counted and the order waits (the
-        // worker logs why at each try; a host that has the KEK may take it meanwhile). Counted,
-        // every order needing a key ended failed.
+        // worker logs why at each try). Counted, every order needing a key ended failed.
         throw;
     } catch (const std::exception& e) {
-        // A key that does not decrypt under its own KEK (damaged), the database refusing a
-        // write (a constraint, a trigger; not a full disk, above): counted like any other error,
-        // so it ends in failed instead of retrying forever. (A CA's download that is no chain is
-        // the CA's error: acme/certificate_chain.hpp.)
+        // A key that no longer decrypts, the database refusing a write (a constraint, a
+        // trigger; not a full disk, above): counted like any other error, so it ends in failed
+        // instead of retrying forever. (A CA's download that is no chain is the CA's error:
+        // acme/certificate_chain.hpp.)
         return retryLater(FailureCode::Internal, "internal error: " + errorDetail(e), false);
     }
 }

@@ -40,8 +40,8 @@ std::optional<std::string> OrderStore::claimDue(const std::string& owner, Poco::
 
 StoredOrder OrderStore::load(const std::string& orderId, const std::string& owner) {
     const SqlRows rows = runSql(session_, "SELECT o.id, o.domain_id, d.domain_name, o.kind, o.step, o.order_url, "
-              "o.finalize_url, o.cert_key_ciphertext, o.cert_key_id, o.replaces_certificate_id, "
-              "o.attempts, o.generation, coalesce(c.renewal_failures, 0) AS renewal_failures, "
+              "o.finalize_url, o.cert_key_ciphertext, o.replaces_certificate_id, o.attempts, "
+              "o.generation, coalesce(c.renewal_failures, 0) AS renewal_failures, "
               "(extract(epoch FROM now() - o.step_started_at) * 1000)::bigint AS step_age_ms, "
               "coalesce(o.expires_at < now(), false) AS expired, "
               "o.expires_at IS NOT NULL AS has_expiry, o.delegated, o.dns_poll, "
@@ -71,7 +71,6 @@ StoredOrder OrderStore::load(const std::string& orderId, const std::string& owne
     order.orderUrl = optionalText("order_url").value_or("");
     order.finalizeUrl = optionalText("finalize_url").value_or("");
     order.certKeyCiphertext = optionalText("cert_key_ciphertext");
-    order.certKeyId = optionalText("cert_key_id");
     order.replacesCertificateId = optionalText("replaces_certificate_id");
     order.attempts = static_cast<int>(rows.integer(0, "attempts"));
     order.generation = static_cast<int>(rows.integer(0, "generation"));
@@ -220,18 +219,17 @@ int OrderStore::recordAttempt(const std::string& orderId, const std::string& own
     return static_cast<int>(rows.integer(0, "attempts"));
 }
 
-KeyEncryptor::Sealed OrderStore::saveCertKey(const std::string& orderId, const std::string& owner,
-                                             const std::string& ciphertext,
-                                             const std::string& keyId) {
+std::string OrderStore::saveCertKey(const std::string& orderId, const std::string& owner,
+                                    const std::string& ciphertext, const std::string& keyId) {
     // The key an earlier run persisted wins: the CA may already have our CSR for it.
     const SqlRows stored =
         runSql(session_,
                "UPDATE acme_orders SET cert_key_ciphertext = coalesce(cert_key_ciphertext, $3), "
                "cert_key_id = coalesce(cert_key_id, $4), updated_at = now() "
-               "WHERE id = $1 AND lease_owner = $2 RETURNING cert_key_ciphertext, cert_key_id",
+               "WHERE id = $1 AND lease_owner = $2 RETURNING cert_key_ciphertext",
                {orderId, owner, ciphertext, keyId});
     if (stored.empty()) throw LeaseLost(orderId);
-    return {stored.text(0, "cert_key_ciphertext"), stored.text(0, "cert_key_id")};
+    return stored.text(0, "cert_key_ciphertext");
 }
 
 void OrderStore::storeCertificate(const StoredOrder& order, const std::string& owner,

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "core/failure_code.hpp"
-#include "crypto/key_encryption.hpp"
 #include "domain/status.hpp"
 #include "domain/validation_method.hpp"
 #include "issuance/challenge_method.hpp"
@@ -37,7 +36,6 @@ struct StoredAccount {
     Poco::Int64 id = 0;
     std::optional<std::string> accountUrl;
     std::string keyCiphertext;
-    std::string keyId;  // of the KEK it is sealed under
 };
 
 // The challenge an order answers for one authorization: dns-01 (RFC 8555 §8.4), whose TXT value
@@ -96,7 +94,6 @@ struct StoredOrder {
     std::string orderUrl;     // empty while PlaceOrder
     std::string finalizeUrl;  // empty while PlaceOrder
     std::optional<std::string> certKeyCiphertext;
-    std::optional<std::string> certKeyId;  // the KEK it is sealed under (none on older rows)
     std::optional<std::string> replacesCertificateId;  // renewals
     int attempts = 0;
     int generation = 1;
@@ -267,10 +264,9 @@ public:
                         const std::string& checkJson);
     // Counts one more error against the order; returns the count.
     int recordAttempt(const std::string& orderId, const std::string& owner);
-    // Persists the certificate key once; returns the stored one (ours or an earlier run's),
-    // with the id of its KEK.
-    KeyEncryptor::Sealed saveCertKey(const std::string& orderId, const std::string& owner,
-                                     const std::string& ciphertext, const std::string& keyId);
+    // Persists the certificate key once; returns the stored one (ours or an earlier run's).
+    std::string saveCertKey(const std::string& orderId, const std::string& owner,
+                            const std::string& ciphertext, const std::string& keyId);
 
     // In one transaction: the certificate (newest of the domain; older ones stop renewing), the
     // order valid, and for an issue order the domain certificate_pending -> active.

@@ -19,12 +19,11 @@ using namespace order_sql;
 std::optional<StoredAccount> OrderStore::findAccount(const std::string& directoryUrl) {
     const SqlRows rows =
         runSql(session_,
-               "SELECT id, account_url, key_ciphertext, key_id FROM acme_accounts "
-               "WHERE directory_url = $1",
+               "SELECT id, account_url, key_ciphertext FROM acme_accounts WHERE directory_url = $1",
                {directoryUrl});
     if (rows.empty()) return std::nullopt;
     return StoredAccount{rows.integer(0, "id"), rows.optionalText(0, "account_url"),
-                         rows.text(0, "key_ciphertext"), rows.text(0, "key_id")};
+                         rows.text(0, "key_ciphertext")};
 }
 
 StoredAccount OrderStore::insertAccount(const std::string& directoryUrl,

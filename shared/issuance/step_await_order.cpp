@@ -39,8 +39,7 @@ NewCertificate certificateToStore(StepContext& context, const IssuedCertificate&
         randomHex(16), issued.leafPem, issued.chainPem, *order.certKeyCiphertext,
         // The KEK that really opens it: rotate-kek may have re-sealed the order's copy since it
         // was read, and a later rotate-kek moves this one by its label.
-        context.parts().encryptor.keyIdOf(*order.certKeyCiphertext, order.certKeyId),
-        issued.notBefore,
+        context.parts().encryptor.keyIdOf(*order.certKeyCiphertext), issued.notBefore,
         issued.notAfter, 0, std::nullopt};
     certificate.renewBeforeMs =
         renewBeforeExpiry(context.config().renewBefore,

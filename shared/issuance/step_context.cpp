@@ -61,15 +61,11 @@ const Pkey& StepContext::certificateKey() {
         const Pkey key = config().certKeyType == CertKeyType::Rsa2048 ? generateRsaKey(2048)
                                                                       : generateEcdsaP256Key();
         const KeyEncryptor::Sealed sealed = parts_.encryptor.seal(privateKeyToPem(key.get()));
-        const KeyEncryptor::Sealed stored = write([&](OrderStore& orders) {
+        order_.certKeyCiphertext = write([&](OrderStore& orders) {
             return orders.saveCertKey(order_.id, owner_, sealed.ciphertext, sealed.keyId);
         });
-        order_.certKeyCiphertext = stored.ciphertext;
-        order_.certKeyId = stored.keyId;
     }
-    // Sealed under a KEK this host lacks (another host's): KeyFileError, no attempt counted.
-    certificateKey_ = privateKeyFromPem(
-        parts_.encryptor.decrypt(*order_.certKeyCiphertext, order_.certKeyId));
+    certificateKey_ = privateKeyFromPem(parts_.encryptor.decrypt(*order_.certKeyCiphertext));
     return certificateKey_;
 }
 
