@@ -23,10 +23,15 @@ public:
     }
     bool spent() const { return left().count() == 0; }
     void spend(std::chrono::steady_clock::duration took) { left_ -= took; }
+    // A request was not sent, or was cut, for want of this budget: its failure says nothing of
+    // whether the CA answers (a give-back after it still asks, issuance/ca_fallback.cpp).
+    void markCut() { cut_ = true; }
+    bool cutARequest() const { return cut_; }
 
 private:
     std::chrono::milliseconds total_;
     std::chrono::steady_clock::duration left_;
+    bool cut_ = false;
 };
 
 }  // namespace dnsh::acme

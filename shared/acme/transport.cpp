@@ -167,14 +167,25 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
     // (not counted in dnsh_acme_errors_total: the request that ran out was).
     std::chrono::milliseconds budget = timeout_;
     if (callBudget_ != nullptr) {
-        if (callBudget_->spent())
+        // One that may not be sent twice (newOrder, newAccount, a deactivation) goes only with
+        // its whole timeout left: cut by the budget once written, its outcome would be unknown
+        // (an order the CA made and counted, which we never see). Not sent, it is known.
+        const bool tooLittleLeft =
+            callBudget_->spent() || (!replayable && callBudget_->left() < timeout_);
+        if (tooLittleLeft) {
+            callBudget_->markCut();
             throw AcmeError(Problem{"",
                                     failureDetail("no answer in time: this call's requests to the "
-                                                  "CAs took all of their " +
+                                                  "CAs took " +
+                                                      std::string(callBudget_->spent()
+                                                                      ? "all"
+                                                                      : "too much") +
+                                                      " of their " +
                                                       formatDuration(callBudget_->total()) +
                                                       "; not sent",
                                                   url),
                                     0});
+        }
         budget = std::min(budget, callBudget_->left());
     }
     if (beforeEachRequest_) beforeEachRequest_(budget);
@@ -247,8 +258,10 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
                 cutAtDeadline ? Poco::TimeoutException("no answer in time").displayText()
                               : e.displayText();
             // A request given only what was left of its caller's budget says so.
+            const bool cutByBudget = timedOut && budget < timeout_;
+            if (cutByBudget) callBudget_->markCut();
             const std::string budgetNote =
-                timedOut && budget < timeout_
+                cutByBudget
                     ? "; the last of this call's " + formatDuration(callBudget_->total()) +
                           " at the CAs"
                     : "";

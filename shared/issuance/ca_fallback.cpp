@@ -146,15 +146,27 @@ bool caMayHoldTheOrder(const acme::AcmeError& error) {
 // valid, those no other verified domain needs (authorization_release.hpp): nobody will answer
 // them, its URL never being stored. A CA that did not answer would not answer this either; the
 // order then expires there.
+// A request the caller's budget cut or did not send (acme/call_budget.hpp) says nothing of the
+// CA: the give-back still asks. It has each request's own timeout, not what is left of that
+// budget, as the give-backs after the placement have (README "The 60-second CA stalls").
 void giveBackAbandonedOrder(Database& database, AcmeAccount& account, const std::string& domainId,
                             const std::string& domainName, const acme::AcmeError& error) {
     const auto* abandoned = dynamic_cast<const OrderAbandonedError*>(&error);
-    if (abandoned == nullptr || abandoned->unreachable()) return;
-    giveBackAuthorizations(database, account, domainId, domainName,
-                           abandoned->authorizationsNotValid(),
-                           {{"domain_id", domainId},
-                            {"ca", account.ca().directoryUrl},
-                            {"order_url", abandoned->orderUrl()}});
+    acme::CallBudget* budget = account.callBudget();
+    const bool cutByBudget = budget != nullptr && budget->cutARequest();
+    if (abandoned == nullptr || (abandoned->unreachable() && !cutByBudget)) return;
+    account.setCallBudget(nullptr);
+    try {
+        giveBackAuthorizations(database, account, domainId, domainName,
+                               abandoned->authorizationsNotValid(),
+                               {{"domain_id", domainId},
+                                {"ca", account.ca().directoryUrl},
+                                {"order_url", abandoned->orderUrl()}});
+    } catch (...) {
+        account.setCallBudget(budget);
+        throw;
+    }
+    account.setCallBudget(budget);
 }
 
 // Whether the lookup of a name's CAA record set failed, rather than only that of a method CAA

@@ -71,3 +71,31 @@ TEST_CASE("CA call budget: a CA answering every request late but in time ends is
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
     CHECK(count("SELECT count(*) FROM acme_orders WHERE domain_id = " + quoted(domain.id)) == 0);
 }
+
+TEST_CASE("CA call budget: an order abandoned with little of the budget left still gives its "
+          "authorizations back, each request with its own timeout") {
+    // RFC 8555 §7.5.2: an order given up after newOrder deactivates its authorizations, its URL
+    // never stored. With 3 s per request the budget is 18 s; each answer takes 1 s. The
+    // directory, newAccount and 11 newOrders refused badNonce take 13 s, the 12th newOrder is
+    // sent with more than its 3 s left and taken, the authorization's read answers 500 (the
+    // order abandoned) with less than 3 s left: too little for the deactivation, a newOrder-like
+    // POST that is never sent with less than its timeout. Before, it went under the budget too,
+    // and was not sent.
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--slow-answers", "1", "--bad-nonce-new-order", "11",
+                  "--authorization-error", "500"});
+    ApiServer api("ca-call-budget-give-back",
+                  {{"ACME_DIRECTORY", ca.directory()}, {"ACME_HANDLER_TIMEOUT", "3s"}});
+    const TestDomain domain = verifiedDomain("ca-call-budget-give-back", leftovers);
+
+    const HttpResult answer =
+        send(api.baseUrl(),
+             {"POST", "/domains/" + domain.id + "/issue-certificate", "", "application/json", {}});
+    INFO(answer.status << ": " << answer.body << "\nCA: " << describe(ca.process())
+                       << "\nhandlers: " << readFile(api.handlersLog().string()));
+
+    CHECK(answer.status == 502);
+    REQUIRE(ca.requests("POST", "/order-plz") == 12);  // the order was taken at the CA
+    CHECK(ca.requests("DEACTIVATED", "/authz/") >= 1);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+}

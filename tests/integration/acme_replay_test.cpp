@@ -277,3 +277,34 @@ TEST_CASE("transport: under a call budget each request gets what is left of it, 
     REQUIRE(given.size() == 3);
     CHECK(given[2] == std::chrono::seconds(10));
 }
+
+TEST_CASE("transport: under a call budget a request that may not be sent twice goes only with its "
+          "whole timeout left, a read with what is left") {
+    // Cut by the budget once written, a newOrder's outcome would be unknown: an order the CA
+    // made and counted, never seen. Not sent, it is known (no lost answer). A POST-as-GET read
+    // (RFC 8555 §6.3) may be sent again, so it goes with what is left. The budget is spent by
+    // hand down to 1.5 s, under the 2 s request timeout; the server answers at once.
+    using std::chrono::milliseconds;
+    AnswerLosingServer server(AnswerLosingServer::Mode::AnswerLate, milliseconds(0));
+    acme::Transport transport(requireEnv("ACME_CA_BUNDLE"), std::chrono::seconds(2));
+    transport.setNewNonceUrl(server.url("/nonce"));
+    acme::CallBudget budget(milliseconds(3000));
+    budget.spend(milliseconds(1500));
+    transport.setCallBudget(&budget);
+    const Pkey key = generateEcdsaP256Key();
+
+    transport.post(server.url("/authz/1"), "", key.get(), std::string("kid"));  // a read: sent
+    const int readSent = server.requests();
+    CHECK(readSent >= 1);
+    try {
+        transport.post(server.url("/order"), R"({"identifiers":[]})", key.get(),
+                       std::string("kid"));
+        FAIL("a POST that may not be sent twice went with less than its timeout left");
+    } catch (const acme::AcmeError& e) {
+        CHECK(e.unreachable());
+        CHECK_FALSE(e.outcomeUnknown());
+        CHECK(e.problem().detail.find("not sent") != std::string::npos);
+    }
+    CHECK(server.requests() == readSent);  // nothing more reached the server
+    CHECK(budget.cutARequest());
+}

@@ -26,6 +26,18 @@ ELSEWHERE = "https://elsewhere.example"
 NOT_JSON_PAGE = "<html><head><title>Maintenance</title></head><body>Back soon.</body></html>\n"
 SLOW_FINALIZE_ANSWERED = []  # --slow-finalize: the finalize requests answered so far
 SLOW_NEW_ORDERS_ANSWERED = []  # --slow-new-order: the newOrder requests answered late so far
+NEW_ORDERS_REFUSED_NONCE = []  # --bad-nonce-new-order: the newOrders refused badNonce so far
+
+
+def new_order_refused_nonce():
+    """--bad-nonce-new-order [N]: whether this newOrder is refused badNonce (every one, or the
+    first N)."""
+    with LOCK:
+        wanted = ARGS.bad_nonce_new_order
+        if wanted == 0 or (wanted > 0 and len(NEW_ORDERS_REFUSED_NONCE) >= wanted):
+            return False
+        NEW_ORDERS_REFUSED_NONCE.append(True)
+        return True
 
 
 def listening_on(port):
@@ -125,7 +137,7 @@ class AcmeHandler(StandInHandler):
         self.log_request_line()
         self.slow_down()
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if not nonce_accepted(body) or (ARGS.bad_nonce_new_order and self.path == "/order-plz"):
+        if not nonce_accepted(body) or (self.path == "/order-plz" and new_order_refused_nonce()):
             self.refuse_nonce()
             return
         if self.path.startswith("/authz/"):

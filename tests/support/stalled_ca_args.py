@@ -96,8 +96,10 @@ def parse_args():
     parser.add_argument("--slow-answers", metavar="SECONDS", type=float, default=0,
                         help="every request waits SECONDS before it is answered: a CA slow but "
                              "in time")
-    parser.add_argument("--bad-nonce-new-order", action="store_true",
-                        help="every newOrder answered badNonce, however often it is sent again")
+    parser.add_argument("--bad-nonce-new-order", metavar="N", nargs="?", type=int, const=-1,
+                        default=0,
+                        help="every newOrder answered badNonce, however often it is sent again; "
+                             "with N only the first N")
     parser.add_argument("--fresh-nonces", metavar="N", type=int, default=0,
                         help="a POST not signed with one of the N newest nonces issued and not "
                              "used yet is answered badNonce (0: any nonce)")
