@@ -1,7 +1,9 @@
 #pragma once
 // The time one caller's requests to the CAs may take together, whatever CA and however many
 // requests (issue-certificate's, issuance/issue_start.cpp): each request is given what is left
-// of it, at most its own timeout (Transport), and what the request took is spent from it. Only
+// of it, at most its own timeout (Transport), and what the request took is spent from it; one
+// that may not be sent twice (newAccount, newOrder, a deactivation) goes only with its whole
+// timeout left, so that the budget never leaves its outcome unknown. Only
 // the time at the CAs counts, not the DNS lookups or database work in between, which have
 // budgets of their own. A caller that sets none (a scheduler worker, whose lease is kept
 // before each request instead) is bounded per request only.
@@ -26,7 +28,7 @@ public:
     // A request was not sent, or was cut, for want of this budget: its failure says nothing of
     // whether the CA answers (a give-back after it still asks, issuance/ca_fallback.cpp).
     void markCut() { cut_ = true; }
-    bool cutARequest() const { return cut_; }
+    bool anyRequestCut() const { return cut_; }
 
 private:
     std::chrono::milliseconds total_;

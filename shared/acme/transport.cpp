@@ -164,7 +164,7 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
                           const std::string& body, bool replayable) {
     // Under a caller's budget (CallBudget) a request gets what is left of it, and none once it
     // is spent: the call then ends as at a CA that did not answer in time, without asking it
-    // (not counted in dnsh_acme_errors_total: the request that ran out was).
+    // (not counted in dnsh_acme_errors_total: nothing was asked).
     std::chrono::milliseconds budget = timeout_;
     if (callBudget_ != nullptr) {
         // One that may not be sent twice (newOrder, newAccount, a deactivation) goes only with
@@ -175,15 +175,17 @@ HttpReply Transport::send(const std::string& method, const std::string& url,
         if (tooLittleLeft) {
             callBudget_->markCut();
             throw AcmeError(Problem{"",
-                                    failureDetail("no answer in time: this call's requests to the "
-                                                  "CAs took " +
-                                                      std::string(callBudget_->spent()
-                                                                      ? "all"
-                                                                      : "too much") +
-                                                      " of their " +
-                                                      formatDuration(callBudget_->total()) +
-                                                      "; not sent",
-                                                  url),
+                                    failureDetail(
+                                        "no answer in time: " +
+                                            std::string(callBudget_->spent()
+                                                            ? "this call's requests to the CAs "
+                                                              "took all of their "
+                                                            : "too little was left, for a request "
+                                                              "that may not be sent twice, of "
+                                                              "this call's ") +
+                                            formatDuration(callBudget_->total()) +
+                                            " at the CAs; not sent",
+                                        url),
                                     0});
         }
         budget = std::min(budget, callBudget_->left());

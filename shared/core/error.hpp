@@ -25,9 +25,9 @@ enum class ErrorCode {
     DatabaseUnavailable,
     // A statement ran past DB_STATEMENT_TIMEOUT or waited past DB_LOCK_TIMEOUT (or PostgreSQL
     // broke a deadlock by aborting it, or a migration outdated a transaction's prepared
-    // statement, db/prepared_statements.cpp), or PostgreSQL is short of disk, memory or
-    // connections (SQLSTATE classes 53 and 58, Database::withSession): rolled back, nothing
-    // changed, the client may retry.
+    // statement, db/prepared_statements.cpp), or PostgreSQL is short of disk or memory, or
+    // cannot read or write its storage (SQLSTATE classes 53 and 58, Database::withSession):
+    // rolled back, nothing changed, the client may retry.
     DatabaseTimeout,
     Internal,
 };

@@ -172,7 +172,9 @@ bool closedWhileIdle(PGconn* connection) {
 // 25006 read_only_sql_transaction: a write on a server that takes none (a standby: the old
 // primary rejoined as one behind a multi-host URL without target_session_attrs, a DNS name or a
 // pooler still pointing at it; default_transaction_read_only turned on, as managed servers do
-// when their disk fills). 57P03 cannot_connect_now: starting up, shutting down, in recovery.
+// when their disk fills). 57P03 cannot_connect_now: starting up, shutting down, in recovery; a
+// server sends it (and 53300 below) when a connection opens, where it is a database that cannot
+// be reached (unavailable): here only from a statement that raises it.
 bool refusesWrites(const std::string& state) {
     return state == "25006" || state == "57P03";
 }
@@ -290,7 +292,7 @@ void Database::timedOut(const SqlError& error) {
     throw Error(ErrorCode::DatabaseTimeout, "database busy: " + what + "; retry");
 }
 
-void Database::raiseDatabaseFailure(const SqlError& error) {
+void Database::raiseIfServerState(const SqlError& error) {
     if (isTimeout(error)) timedOut(error);
     const std::string& state = error.sqlState();
     // This connection stays on a server that takes no writes, and libpq chooses a host

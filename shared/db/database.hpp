@@ -34,10 +34,10 @@ public:
     // is not retried: a write may have committed without the answer reaching us, and running it
     // again would tell the client its own insert was a conflict. The caller gets
     // Error(DatabaseUnavailable), a 503 the client may retry. Throws the same when the database
-    // cannot be reached, or takes no writes (the session is dropped: raiseDatabaseFailure). A
+    // cannot be reached, or takes no writes (the session is dropped: raiseIfServerState). A
     // statement PostgreSQL cancelled (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, a deadlock it broke)
     // rolled its transaction back: Error(DatabaseTimeout), a 503 too; so is a server short of
-    // disk, memory or connections.
+    // disk or memory (SQLSTATE classes 53 and 58).
     template <typename Work>
     auto withSession(Work&& work) -> std::invoke_result_t<Work&, Poco::Data::Session&> {
         Poco::Data::Session& current = session();
@@ -45,7 +45,7 @@ public:
             return work(current);
         } catch (const SqlError& e) {
             if (!isConnected()) unavailable("connection lost while a request used it");
-            raiseDatabaseFailure(e);
+            raiseIfServerState(e);
             throw;
         } catch (const Poco::Data::DataException&) {
             // Poco's own (BEGIN, COMMIT, its statements) carry no SQLSTATE: its SessionHandle
@@ -78,7 +78,7 @@ private:
     [[noreturn]] void unavailable(const std::string& detail);
     // The failure is the database's, not the work's: throws Error(DatabaseTimeout) or
     // Error(DatabaseUnavailable), as the SQLSTATE says; returns for any other.
-    void raiseDatabaseFailure(const SqlError& error);
+    void raiseIfServerState(const SqlError& error);
     static bool isTimeout(const SqlError& error);
     [[noreturn]] static void timedOut(const SqlError& error);
 

@@ -1,7 +1,5 @@
 #include "issuance/ca_accounts.hpp"
 
-#include <cstddef>
-
 namespace dnsh {
 
 CaAccounts::CaAccounts(Database& database, const Config& config, const KeyEncryptor& encryptor,
@@ -23,17 +21,8 @@ std::uint64_t CaAccounts::requestCount() const {
     return sent;
 }
 
-CallBudgetAtEveryCa::CallBudgetAtEveryCa(const CaAccounts& cas, acme::CallBudget& budget)
-    : cas_(cas) {
-    for (const auto& account : cas_.inPreference()) {
-        previous_.push_back(account->callBudget());
-        account->setCallBudget(&budget);
-    }
-}
-
-CallBudgetAtEveryCa::~CallBudgetAtEveryCa() {
-    for (std::size_t i = 0; i < previous_.size(); ++i)
-        cas_.inPreference()[i]->setCallBudget(previous_[i]);
+CallBudgetAtEveryCa::CallBudgetAtEveryCa(const CaAccounts& cas, acme::CallBudget& budget) {
+    for (const auto& account : cas.inPreference()) set_.emplace_back(*account, &budget);
 }
 
 }  // namespace dnsh

@@ -3,6 +3,7 @@
 // and the one an order or certificate placed earlier belongs to.
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,23 @@ private:
     std::vector<std::unique_ptr<AcmeAccount>> accounts_;
 };
 
+// While it lives, `account`'s requests take their time from `budget` (nullptr: none, each
+// request its own timeout); the budget before it is put back at the end.
+class CallBudgetOn {
+public:
+    CallBudgetOn(AcmeAccount& account, acme::CallBudget* budget)
+        : account_(account), previous_(account.callBudget()) {
+        account_.setCallBudget(budget);
+    }
+    ~CallBudgetOn() { account_.setCallBudget(previous_); }
+    CallBudgetOn(const CallBudgetOn&) = delete;
+    CallBudgetOn& operator=(const CallBudgetOn&) = delete;
+
+private:
+    AcmeAccount& account_;
+    acme::CallBudget* previous_;
+};
+
 // While it lives, every request to any CA of `cas` takes its time from `budget`
 // (acme/call_budget.hpp): one budget for the whole of an issue-certificate call at the CAs,
 // however many requests it sends (badNonce retries, one read per authorization) and however
@@ -48,13 +66,11 @@ private:
 class CallBudgetAtEveryCa {
 public:
     CallBudgetAtEveryCa(const CaAccounts& cas, acme::CallBudget& budget);
-    ~CallBudgetAtEveryCa();
     CallBudgetAtEveryCa(const CallBudgetAtEveryCa&) = delete;
     CallBudgetAtEveryCa& operator=(const CallBudgetAtEveryCa&) = delete;
 
 private:
-    const CaAccounts& cas_;
-    std::vector<acme::CallBudget*> previous_;  // each account's, in inPreference's order
+    std::deque<CallBudgetOn> set_;  // one per account (a deque: never moved)
 };
 
 }  // namespace dnsh

@@ -152,21 +152,15 @@ bool caMayHoldTheOrder(const acme::AcmeError& error) {
 void giveBackAbandonedOrder(Database& database, AcmeAccount& account, const std::string& domainId,
                             const std::string& domainName, const acme::AcmeError& error) {
     const auto* abandoned = dynamic_cast<const OrderAbandonedError*>(&error);
-    acme::CallBudget* budget = account.callBudget();
-    const bool cutByBudget = budget != nullptr && budget->cutARequest();
+    const acme::CallBudget* budget = account.callBudget();
+    const bool cutByBudget = budget != nullptr && budget->anyRequestCut();
     if (abandoned == nullptr || (abandoned->unreachable() && !cutByBudget)) return;
-    account.setCallBudget(nullptr);
-    try {
-        giveBackAuthorizations(database, account, domainId, domainName,
-                               abandoned->authorizationsNotValid(),
-                               {{"domain_id", domainId},
-                                {"ca", account.ca().directoryUrl},
-                                {"order_url", abandoned->orderUrl()}});
-    } catch (...) {
-        account.setCallBudget(budget);
-        throw;
-    }
-    account.setCallBudget(budget);
+    const CallBudgetOn ownTimeouts(account, nullptr);
+    giveBackAuthorizations(database, account, domainId, domainName,
+                           abandoned->authorizationsNotValid(),
+                           {{"domain_id", domainId},
+                            {"ca", account.ca().directoryUrl},
+                            {"order_url", abandoned->orderUrl()}});
 }
 
 // Whether the lookup of a name's CAA record set failed, rather than only that of a method CAA

@@ -59,9 +59,13 @@ constexpr int kCaBudgetTimeouts = 6;
 // §6.5), a read per authorization, all again at each CA passed over; a CA answering each slowly
 // but in time held an issue handler, and its client, with no limit. kCaBudgetTimeouts request
 // timeouts (30 s with the defaults; dnsh-admin retry's are ACME_SCHEDULER_TIMEOUT), at most half
-// the claim's lease as the CAA budget is, so that the call answers (502) while its claim holds.
+// the claim's lease as the CAA budget is, so that the call answers (502) while its claim holds;
+// but never under two request timeouts: newAccount and newOrder go only with a whole timeout
+// left (acme/transport.cpp), so a budget under one would never send them. The give-backs of an
+// order abandoned on the way take their own timeouts beyond it (issuance/ca_fallback.cpp).
 milliseconds caBudget(const CaAccounts& cas) {
-    return std::min(kCaBudgetTimeouts * cas.requestTimeout(), kIssueClaimLease / 2);
+    return std::max(std::min(kCaBudgetTimeouts * cas.requestTimeout(), kIssueClaimLease / 2),
+                    2 * cas.requestTimeout());
 }
 
 // Milliseconds from `from` to now, to the microsecond, for timing fields of log lines.

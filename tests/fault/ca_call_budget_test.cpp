@@ -75,12 +75,12 @@ TEST_CASE("CA call budget: a CA answering every request late but in time ends is
 TEST_CASE("CA call budget: an order abandoned with little of the budget left still gives its "
           "authorizations back, each request with its own timeout") {
     // RFC 8555 §7.5.2: an order given up after newOrder deactivates its authorizations, its URL
-    // never stored. With 3 s per request the budget is 18 s; each answer takes 1 s. The
-    // directory, newAccount and 11 newOrders refused badNonce take 13 s, the 12th newOrder is
-    // sent with more than its 3 s left and taken, the authorization's read answers 500 (the
-    // order abandoned) with less than 3 s left: too little for the deactivation, a newOrder-like
-    // POST that is never sent with less than its timeout. Before, it went under the budget too,
-    // and was not sent.
+    // never stored. With 3 s per request the budget is 18 s; each answer takes 1 s and a little
+    // more. The directory, newAccount and 11 newOrders refused badNonce take 13 s and more, the
+    // 12th newOrder is sent with at least its 3 s left and taken, the authorization's read
+    // answers 500 (the order abandoned) with less than 3 s left: too little for the
+    // deactivation, a POST that is never sent with less than its timeout. Before, it went under
+    // the budget too, and was not sent.
     Leftovers leftovers;
     StalledCa ca({"--stall", "none", "--slow-answers", "1", "--bad-nonce-new-order", "11",
                   "--authorization-error", "500"});
@@ -98,4 +98,52 @@ TEST_CASE("CA call budget: an order abandoned with little of the budget left sti
     REQUIRE(ca.requests("POST", "/order-plz") == 12);  // the order was taken at the CA
     CHECK(ca.requests("DEACTIVATED", "/authz/") >= 1);
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+}
+
+TEST_CASE("CA call budget: an authorization read the budget cut is no CA that did not answer: the "
+          "order's authorizations are still given back") {
+    // A read cut by the budget says nothing of the CA. Before, it was taken for a CA that did not
+    // answer, and the give-back was skipped (a CA that does not answer would not answer it
+    // either). 3 s per request, so an 18 s budget; each answer takes 2 s and a little more. The
+    // directory, newAccount and 5 newOrders refused badNonce take 14 s and more, the 6th newOrder
+    // is sent with at least its 3 s left and taken, and its authorization's read, which the
+    // stand-in holds 30 s more, is given the less than 2 s left and cut. (The test client waits
+    // 30 s for the answer: about 20 s here.)
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--slow-answers", "2", "--bad-nonce-new-order", "5",
+                  "--slow-authorization-read", "30"});
+    ApiServer api("ca-call-budget-cut-read",
+                  {{"ACME_DIRECTORY", ca.directory()}, {"ACME_HANDLER_TIMEOUT", "3s"}});
+    const TestDomain domain = verifiedDomain("ca-call-budget-cut-read", leftovers);
+
+    const HttpResult answer =
+        send(api.baseUrl(),
+             {"POST", "/domains/" + domain.id + "/issue-certificate", "", "application/json", {}});
+    INFO(answer.status << ": " << answer.body << "\nCA: " << describe(ca.process())
+                       << "\nhandlers: " << readFile(api.handlersLog().string()));
+
+    CHECK(answer.status == 502);
+    REQUIRE(ca.requests("POST", "/order-plz") == 6);  // the order was taken at the CA
+    CHECK(answer.jsonString("error_code") == "ca_unreachable");
+    CHECK(ca.requests("DEACTIVATED", "/authz/") >= 1);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "verified");
+}
+
+TEST_CASE("CA call budget: with ACME_HANDLER_TIMEOUT past half the issue claim the budget still "
+          "holds two of it, so newOrder is sent") {
+    // The budget is at most half the 5-minute claim, but newOrder goes only with a whole request
+    // timeout left: with 200 s per request a 150 s budget would never send it (502 for every
+    // call). It is never under two request timeouts.
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none"});
+    ApiServer api("ca-call-budget-long-timeout",
+                  {{"ACME_DIRECTORY", ca.directory()}, {"ACME_HANDLER_TIMEOUT", "200s"}});
+    const TestDomain domain = verifiedDomain("ca-call-budget-long-timeout", leftovers);
+
+    const HttpResult answer =
+        send(api.baseUrl(),
+             {"POST", "/domains/" + domain.id + "/issue-certificate", "", "application/json", {}});
+    INFO(answer.status << ": " << answer.body << "\nCA: " << describe(ca.process()));
+    CHECK(answer.status == 202);
+    CHECK(ca.requests("POST", "/order-plz") == 1);
 }

@@ -42,7 +42,7 @@ with " t=<seconds>" (a monotonic clock), so a test can see how far apart the pol
                 [--hold-authorization-while FILE] [--profiles-file FILE] [--bind-once]
                 [--first-binding refused|lost|taken] [--refuse-only-existing]
                 [--fail-directory-when FILE] [--fresh-nonces N] [--caa-identities]
-                [--slow-answers S] [--bad-nonce-new-order [N]]
+                [--slow-answers S] [--bad-nonce-new-order [N]] [--slow-authorization-read S]
 
 With --rate-limit-new-order RETRY_AFTER every newOrder is answered 429 with a rateLimited problem
 (RFC 8555 §6.7), as a CA whose limit the account hit, with Retry-After: RETRY_AFTER (RFC 9110
@@ -171,6 +171,8 @@ answer is slow but within the client's timeout. With --bad-nonce-new-order every
 answered 400 badNonce (RFC 8555 §6.5; printed again as "BADNONCE /order-plz t=<seconds>"), with
 a fresh nonce, however often the client sends it again: each of its retries is one more round
 trip (tests/fault/ca_call_budget_test.cpp). With --bad-nonce-new-order N only the first N are.
+With --slow-authorization-read S a read of an authorization waits S seconds more (after
+--slow-answers' wait), a deactivation not: a read a client's budget cuts.
 
 With --fail-directory-when FILE the directory request is answered 503 serverInternal while
 FILE exists: a CA whose directory alone is down, its other resources answering

@@ -140,6 +140,9 @@ class AcmeHandler(StandInHandler):
         if not nonce_accepted(body) or (self.path == "/order-plz" and new_order_refused_nonce()):
             self.refuse_nonce()
             return
+        if self.path.startswith("/authz/") and json.loads(body).get("payload", "") == "" and \
+                ARGS.slow_authorization_read > 0:
+            time.sleep(ARGS.slow_authorization_read)  # outside any lock, as slow_down
         if self.path.startswith("/authz/"):
             # A read's payload is empty (RFC 8555 §6.3); a deactivation's is not (§7.5.2).
             hold_authorization_request(self, json.loads(body).get("payload", "") != "")

@@ -96,6 +96,9 @@ def parse_args():
     parser.add_argument("--slow-answers", metavar="SECONDS", type=float, default=0,
                         help="every request waits SECONDS before it is answered: a CA slow but "
                              "in time")
+    parser.add_argument("--slow-authorization-read", metavar="SECONDS", type=float, default=0,
+                        help="a read of an authorization waits SECONDS more before it is "
+                             "answered (a deactivation does not)")
     parser.add_argument("--bad-nonce-new-order", metavar="N", nargs="?", type=int, const=-1,
                         default=0,
                         help="every newOrder answered badNonce, however often it is sent again; "
