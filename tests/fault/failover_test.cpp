@@ -7,8 +7,6 @@
 #include <doctest/doctest.h>
 #include <libpq-fe.h>
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -28,6 +26,7 @@
 #include "support/api_server.hpp"
 #include "support/domain_flows.hpp"
 #include "support/http_client.hpp"
+#include "support/postgres_pair.hpp"
 #include "support/sandbox_dns.hpp"
 #include "support/scheduler_process.hpp"
 #include "support/test_env.hpp"
@@ -42,57 +41,6 @@ namespace {
 double secondsBetween(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
-
-// The pair, torn down (both servers stopped, the directory removed) however the case ends.
-class PostgresPair {
-public:
-    PostgresPair() {
-        std::string pattern = "/tmp/dnsh-failover.XXXXXX";
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        dir_ = pattern;
-        const CommandResult started = control("start");
-        REQUIRE_MESSAGE(started.exitCode == 0, started.output);
-        std::istringstream env(readFile(dir_ + "/pair.env"));
-        for (std::string line; std::getline(env, line);) {
-            const auto equals = line.find('=');
-            if (equals != std::string::npos) values_[line.substr(0, equals)] = line.substr(equals + 1);
-        }
-        REQUIRE(!values_["PRIMARY_PORT"].empty());
-        REQUIRE(!values_["STANDBY_PORT"].empty());
-    }
-    ~PostgresPair() { control("teardown"); }
-    PostgresPair(const PostgresPair&) = delete;
-    PostgresPair& operator=(const PostgresPair&) = delete;
-
-    // What the service is given: both hosts, libpq picks the one that accepts writes.
-    std::string serviceUrl() const {
-        return "postgresql://postgres:" + values_.at("PASSWORD") + "@127.0.0.1:" +
-               values_.at("PRIMARY_PORT") + ",127.0.0.1:" + values_.at("STANDBY_PORT") +
-               "/dnsh?target_session_attrs=read-write";
-    }
-    // One server only, whatever its role: for the test's own look at each of them.
-    std::string nodeUrl(const std::string& portKey) const {
-        return "postgresql://postgres:" + values_.at("PASSWORD") + "@127.0.0.1:" +
-               values_.at(portKey) + "/dnsh";
-    }
-    std::string primaryUrl() const { return nodeUrl("PRIMARY_PORT"); }
-    std::string standbyUrl() const { return nodeUrl("STANDBY_PORT"); }
-
-    void stopPrimary() { requireOk(control("stop-primary")); }
-    void promoteStandby() { requireOk(control("promote")); }
-
-private:
-    CommandResult control(const std::string& action) const {
-        return runCommand(std::string(DNSH_SOURCE_DIR) + "/tests/support/postgres_pair " + action +
-                          " " + dir_);
-    }
-    static void requireOk(const CommandResult& result) {
-        REQUIRE_MESSAGE(result.exitCode == 0, result.output);
-    }
-
-    std::string dir_;
-    std::map<std::string, std::string> values_;
-};
 
 // One libpq connection of the test's own (not the service's code: what is checked must not
 // depend on what is tested). Every call returns the rows' first columns; throws when the
