@@ -19,6 +19,7 @@
 #include "config/connection_message.hpp"  // redactConnectionError, for the users of sessions
 #include "core/error.hpp"
 #include "db/background_connect.hpp"
+#include "db/commit_wait.hpp"
 #include "db/sql.hpp"
 
 namespace dnsh {
@@ -37,12 +38,17 @@ public:
     // cannot be reached, or takes no writes (the session is dropped: raiseIfServerState). A
     // statement PostgreSQL cancelled (DB_STATEMENT_TIMEOUT, DB_LOCK_TIMEOUT, a deadlock it broke)
     // rolled its transaction back: Error(DatabaseTimeout), a 503 too; so is a server short of
-    // disk or memory (SQLSTATE classes 53 and 58).
+    // disk or memory (SQLSTATE classes 53 and 58). A commit left unanswered past its bound (a
+    // synchronous standby away: db/commit_wait.hpp) is Error(DatabaseUnavailable), the session
+    // dropped.
     template <typename Work>
     auto withSession(Work&& work) -> std::invoke_result_t<Work&, Poco::Data::Session&> {
         Poco::Data::Session& current = session();
+        const CommitWaitScope commitWait(limits_.statementTimeout);
         try {
             return work(current);
+        } catch (const UnconfirmedCommit& e) {
+            unavailable(e.why());
         } catch (const SqlError& e) {
             if (!isConnected()) unavailable("connection lost while a request used it");
             raiseIfServerState(e);

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "db/commit_wait.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
@@ -136,9 +137,17 @@ SqlRows runPreparedStatement(PGconn* connection, const std::string& sql,
             if (!succeeded(prepared.get())) fail(connection, prepared.get());
             preparedStatements().remember(connection, sql, name);
         }
-        PGresult* result = PQexecPrepared(connection, name.c_str(),
-                                          static_cast<int>(values.size()), values.data(),
-                                          nullptr, nullptr, resultFormat);
+        const int count = static_cast<int>(values.size());
+        PGresult* result = runWithinCommitBound(
+            connection,
+            [&] {
+                return PQsendQueryPrepared(connection, name.c_str(), count, values.data(),
+                                           nullptr, nullptr, resultFormat);
+            },
+            [&] {
+                return PQexecPrepared(connection, name.c_str(), count, values.data(), nullptr,
+                                      nullptr, resultFormat);
+            });
         if (succeeded(result)) return SqlRows(result);
         const ResultPtr owned(result, &PQclear);
         // Prepared just now: not outdated (a planner's own 0A000 stays an SqlError), and the

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "db/commit_wait.hpp"
 #include "db/prepared_statements.hpp"
 
 namespace dnsh {
@@ -110,8 +111,17 @@ SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
     for (const auto& param : params)
         values.push_back(param.text() ? param.text()->c_str() : nullptr);
     if (planning == SqlPlanning::EachExecution || !preparedStatementsEnabled(connection)) {
-        PGresult* result = PQexecParams(connection, sql.c_str(), static_cast<int>(values.size()),
-                                        nullptr, values.data(), nullptr, nullptr, resultFormat);
+        const int count = static_cast<int>(values.size());
+        PGresult* result = runWithinCommitBound(
+            connection,
+            [&] {
+                return PQsendQueryParams(connection, sql.c_str(), count, nullptr, values.data(),
+                                         nullptr, nullptr, resultFormat);
+            },
+            [&] {
+                return PQexecParams(connection, sql.c_str(), count, nullptr, values.data(),
+                                    nullptr, nullptr, resultFormat);
+            });
         if (!succeeded(result)) {
             const ResultPtr owned(result, &PQclear);
             fail(connection, result);

@@ -1,23 +1,28 @@
 #pragma once
 // Runs `work` in one transaction: committed when it returns true; rolled back when it returns
-// false or throws.
+// false or throws. BEGIN and ROLLBACK are sent as they are, COMMIT within this thread's bound
+// (commitTransaction): not through Poco's Session::begin and commit, whose flag of a transaction
+// under way a COMMIT of ours would leave set (its next begin would then send no BEGIN).
 #include <Poco/Data/Session.h>
+
+#include "db/commit_wait.hpp"
+#include "db/database.hpp"  // executeScript
 
 namespace dnsh {
 
 template <typename Work>
 bool inTransaction(Poco::Data::Session& session, Work&& work) {
-    session.begin();
+    executeScript(session, "BEGIN");
     try {
         if (!work()) {
-            session.rollback();
+            executeScript(session, "ROLLBACK");
             return false;
         }
-        session.commit();
+        commitTransaction(session);
         return true;
     } catch (...) {
         try {
-            session.rollback();
+            executeScript(session, "ROLLBACK");
         } catch (...) {
         }
         throw;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "db/commit_wait.hpp"
 #include "db/database.hpp"
 #include "db/sql.hpp"
 
@@ -53,7 +54,7 @@ bool addToStoredCounters(Poco::Data::Session& session, const CounterBatch& batch
                 statement, bind(deltas[i].name), bind(deltas[i].labels), bind(deltas[i].value);
             statement.execute();
         }
-        executeScript(session, "COMMIT");
+        commitTransaction(session);
         return true;
     } catch (...) {
         try {

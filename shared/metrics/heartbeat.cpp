@@ -1,15 +1,11 @@
 #include "metrics/heartbeat.hpp"
 
-#include <Poco/Data/Statement.h>
-
 #include <algorithm>
 #include <string>
 
 #include "db/sql.hpp"
 #include "events/webhook_store.hpp"
 #include "log/log.hpp"
-
-using namespace Poco::Data::Keywords;
 
 namespace dnsh {
 
@@ -42,14 +38,16 @@ std::unique_ptr<MetricsFlusher> startSchedulerMetrics(const Config& config,
         "webhooks_on = excluded.webhooks_on";
     auto beat = [replica, beatSql, webhookRetentionMs, webhooksOff, retryWindowMs,
                  givenUp](Poco::Data::Session& session) mutable {
-        session << beatSql, bind(replica), now;
+        // Through runSql, as every write outside a transaction block: its commit's wait is
+        // bounded (db/commit_wait.hpp); Poco's statements wait as long as a standby takes.
+        runSql(session, beatSql, {replica});
         // A stopped replica's row stays a day (the last heartbeat stays visible), then goes.
-        session << "DELETE FROM scheduler_heartbeats WHERE last_seen_at < now() - interval '1 day'",
-            now;
+        runSql(session,
+               "DELETE FROM scheduler_heartbeats WHERE last_seen_at < now() - interval '1 day'");
         // The last batch number of a flusher that stored nothing for a day (its process ended,
         // mostly): what keeps metric_counter_batches at about one row per live process.
-        session << "DELETE FROM metric_counter_batches WHERE stored_at < now() - interval '1 day'",
-            now;
+        runSql(session,
+               "DELETE FROM metric_counter_batches WHERE stored_at < now() - interval '1 day'");
         // New domains are counted as appended rows; each beat folds them into the kept counts so
         // that /metrics sums a few rows, not one per registration (025_registration_deltas.sql).
         runSql(session, "SELECT metric_row_deltas_fold()");

@@ -1,0 +1,111 @@
+#include "db/commit_wait.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <memory>
+#include <thread>
+
+#include "db/database.hpp"  // executeScript
+#include "db/sql.hpp"
+
+namespace dnsh {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// 0: no scope on this thread.
+thread_local std::chrono::milliseconds commitLimit{0};
+
+// How long the server gets to answer once asked to cancel: it answers at once when it is there
+// (the cancelled wait's WARNING and the statement's result).
+constexpr std::chrono::milliseconds kAnswerAfterCancel{2'000};
+
+// PQcancel opens a connection of its own and blocks until the server took the request; one that
+// no longer answers (a partition) would hold it for the kernel's connect timeout. So it runs on a
+// thread of its own, never waited for: the answer is waited for, kAnswerAfterCancel at most.
+void askToCancel(PGconn* connection) {
+    PGcancel* cancel = PQgetCancel(connection);
+    if (cancel == nullptr) return;
+    std::thread([cancel] {
+        char reason[256];
+        PQcancel(cancel, reason, sizeof reason);
+        PQfreeCancel(cancel);
+    }).detach();
+}
+
+// Waits until `connection` has a whole result to give, or `deadline`; false at the deadline.
+// A lost connection is "ready": PQgetResult reports it.
+bool readyBy(PGconn* connection, Clock::time_point deadline) {
+    while (PQisBusy(connection) == 1) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) return false;
+        pollfd readable{PQsocket(connection), POLLIN, 0};
+        if (::poll(&readable, 1, static_cast<int>(left.count()) + 1) < 0 && errno != EINTR)
+            return true;
+        if (PQconsumeInput(connection) != 1) return true;
+    }
+    return true;
+}
+
+// PQexec's choice among a statement's results: the last, but an error over what follows it.
+PGresult* lastResult(PGconn* connection) {
+    PGresult* kept = nullptr;
+    while (PGresult* result = PQgetResult(connection)) {
+        if (kept != nullptr && PQresultStatus(kept) == PGRES_FATAL_ERROR) {
+            PQclear(result);
+            continue;
+        }
+        PQclear(kept);
+        kept = result;
+    }
+    return kept;
+}
+
+}  // namespace
+
+CommitWaitScope::CommitWaitScope(std::chrono::milliseconds statementTimeout)
+    : previous_(commitLimit) {
+    commitLimit = statementTimeout;
+}
+
+CommitWaitScope::~CommitWaitScope() {
+    commitLimit = previous_;
+}
+
+std::chrono::milliseconds autocommitAnswerLimit(PGconn* connection) {
+    if (commitLimit.count() <= 0 || PQtransactionStatus(connection) != PQTRANS_IDLE)
+        return std::chrono::milliseconds(0);
+    return commitLimit * 2;
+}
+
+PGresult* awaitAnswer(PGconn* connection, std::chrono::milliseconds limit,
+                      const std::string& what) {
+    if (readyBy(connection, Clock::now() + limit)) return lastResult(connection);
+    askToCancel(connection);
+    // Read and dropped when it comes: a cancelled commit is made all the same (above).
+    if (readyBy(connection, Clock::now() + kAnswerAfterCancel)) PQclear(lastResult(connection));
+    // Whoever uses the connection next finds it lost (Database drops its session then), never
+    // an answer owed to this statement, nor a cancel that came late.
+    ::shutdown(PQsocket(connection), SHUT_RDWR);
+    throw UnconfirmedCommit("no answer to " + what + " within " + std::to_string(limit.count()) +
+                            " ms (a synchronous standby away?); the wait was cancelled, the "
+                            "outcome is unknown");
+}
+
+void commitTransaction(Poco::Data::Session& session) {
+    if (commitLimit.count() <= 0) {
+        executeScript(session, "COMMIT");
+        return;
+    }
+    PGconn* connection = connectionOf(session);
+    if (PQsendQuery(connection, "COMMIT") != 1) throwSqlError(connection, nullptr);
+    const std::unique_ptr<PGresult, decltype(&PQclear)> result(
+        awaitAnswer(connection, commitLimit, "COMMIT"), &PQclear);
+    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) throwSqlError(connection, result.get());
+}
+
+}  // namespace dnsh
