@@ -5,9 +5,11 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "admin/certificate_export.hpp"
 #include "admin/key_rotation.hpp"
+#include "db/commit_wait.hpp"
 #include "db/migrations.hpp"
 #include "dnsh_admin_commands.hpp"
 #include "dnsh_admin_stdout.hpp"
@@ -17,13 +19,23 @@ namespace dnsh_admin {
 
 // Each migration is printed as it commits: when one fails (rolled back, the error on
 // stderr names it, exit 70), the ones applied before it, which stay, are listed above.
+// A migration's COMMIT is bounded as every commit is (db/commit_wait.hpp): with a synchronous
+// standby away it would wait, its tables locked, as long as the standby is gone. Past
+// DB_STATEMENT_TIMEOUT: 75, the migration made when the standby confirms it, or not at all; a
+// later run applies what is missing.
 int migrate(dnsh::Database& database) {
-    const auto applied = dnsh::applyMigrations(
-        database.session(), dnsh::embeddedMigrations(),
-        [](const std::string& name) {
-            std::cout << "applied " << name << std::endl;
-            stdoutWriteError();  // why it failed, if it did, while errno still says
-        });
+    const dnsh::CommitWaitScope commitWait(database.limits().statementTimeout);
+    std::vector<std::string> applied;
+    try {
+        applied = dnsh::applyMigrations(
+            database.session(), dnsh::embeddedMigrations(), [](const std::string& name) {
+                std::cout << "applied " << name << std::endl;
+                stdoutWriteError();  // why it failed, if it did, while errno still says
+            });
+    } catch (const dnsh::UnconfirmedCommit& e) {
+        std::cerr << "dnsh-admin migrate: " << e.why() << "; run migrate again\n";
+        return Poco::Util::Application::EXIT_TEMPFAIL;
+    }
     if (applied.empty()) std::cout << "schema is up to date\n";
     return EXIT_OK;
 }

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <memory>
 #include <thread>
@@ -19,9 +20,17 @@ using Clock = std::chrono::steady_clock;
 // 0: no scope on this thread.
 thread_local std::chrono::milliseconds commitLimit{0};
 
+// The process's hold-back (writesHeldBack): whether writes are held back, and when the next probe
+// is due, in Clock ticks.
+std::atomic<bool> heldBack{false};
+std::atomic<Clock::rep> nextProbeAt{0};
+
 // How long the server gets to answer once asked to cancel: it answers at once when it is there
 // (the cancelled wait's WARNING and the statement's result).
 constexpr std::chrono::milliseconds kAnswerAfterCancel{2'000};
+
+constexpr const char* kCommitProbeSql =
+    "INSERT INTO commit_probes (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET probed_at = now()";
 
 // PQcancel opens a connection of its own and blocks until the server took the request; one that
 // no longer answers (a partition) would hold it for the kernel's connect timeout. So it runs on a
@@ -83,17 +92,21 @@ std::chrono::milliseconds autocommitAnswerLimit(PGconn* connection) {
 }
 
 PGresult* awaitAnswer(PGconn* connection, std::chrono::milliseconds limit,
-                      const std::string& what) {
+                      const std::string& what, UnansweredCommit unanswered) {
     if (readyBy(connection, Clock::now() + limit)) return lastResult(connection);
-    askToCancel(connection);
-    // Read and dropped when it comes: a cancelled commit is made all the same (above).
-    if (readyBy(connection, Clock::now() + kAnswerAfterCancel)) PQclear(lastResult(connection));
+    if (unanswered == UnansweredCommit::Cancelled) {
+        askToCancel(connection);
+        // Read and dropped when it comes: a cancelled commit is made all the same (above).
+        if (readyBy(connection, Clock::now() + kAnswerAfterCancel))
+            PQclear(lastResult(connection));
+    }
     // Whoever uses the connection next finds it lost (Database drops its session then), never
-    // an answer owed to this statement, nor a cancel that came late.
+    // an answer owed to this statement. The server notices only once its wait has ended.
     ::shutdown(PQsocket(connection), SHUT_RDWR);
+    holdBackWrites();
     throw UnconfirmedCommit("no answer to " + what + " within " + std::to_string(limit.count()) +
-                            " ms (a synchronous standby away?); the wait was cancelled, the "
-                            "outcome is unknown");
+                            " ms (a synchronous standby away?); its outcome is unknown, and "
+                            "this process holds its writes back until a commit is confirmed");
 }
 
 void commitTransaction(Poco::Data::Session& session) {
@@ -106,6 +119,40 @@ void commitTransaction(Poco::Data::Session& session) {
     const std::unique_ptr<PGresult, decltype(&PQclear)> result(
         awaitAnswer(connection, commitLimit, "COMMIT"), &PQclear);
     if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) throwSqlError(connection, result.get());
+}
+
+bool writesHeldBack() {
+    return heldBack.load(std::memory_order_relaxed);
+}
+
+void holdBackWrites() {
+    nextProbeAt.store((Clock::now() + kCommitProbeInterval).time_since_epoch().count());
+    heldBack.store(true);
+}
+
+bool claimCommitProbe() {
+    Clock::rep due = nextProbeAt.load();
+    const Clock::time_point now = Clock::now();
+    if (now.time_since_epoch().count() < due) return false;
+    return nextProbeAt.compare_exchange_strong(
+        due, (now + kCommitProbeInterval).time_since_epoch().count());
+}
+
+void releaseWrites() {
+    heldBack.store(false);
+}
+
+bool commitsConfirmed(PGconn* connection) {
+    if (PQsendQuery(connection, kCommitProbeSql) != 1) throwSqlError(connection, nullptr);
+    std::unique_ptr<PGresult, decltype(&PQclear)> result(nullptr, &PQclear);
+    try {
+        result.reset(awaitAnswer(connection, kCommitProbeLimit, "a commit probe",
+                                 UnansweredCommit::Cancelled));
+    } catch (const UnconfirmedCommit&) {
+        return false;
+    }
+    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) throwSqlError(connection, result.get());
+    return true;
 }
 
 }  // namespace dnsh

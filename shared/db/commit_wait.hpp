@@ -3,11 +3,20 @@
 // that waits for a synchronous standby (synchronous_commit on, synchronous_standby_names naming
 // it): with the standby gone, every COMMIT, and every write run outside a transaction block (its
 // commit is implicit), waits until a standby confirms it, for ever under an HA manager's strict
-// synchronous mode. Within Database::withSession such a wait is bounded: past the bound it is
-// cancelled (PQcancel) and the work gets UnconfirmedCommit, a 503 `database unavailable` whose
-// session is closed. PostgreSQL then makes the commit anyway, on the primary alone ("canceling
-// wait for synchronous replication due to user request ... The transaction has already committed
-// locally"): the client learns that the outcome is unknown, as for any answer lost on the way.
+// synchronous mode. Within Database::withSession such a wait is bounded. Past the bound the
+// connection is shut down and the work gets UnconfirmedCommit, a 503 `database unavailable`. The
+// server's wait is left to go on: the transaction stays invisible to every other session, its
+// locks held, until the standby confirms it (then it is made, as a lost answer's may be). It is
+// not cancelled: PostgreSQL would then make it at once on the primary alone ("canceling wait for
+// synchronous replication ... The transaction has already committed locally"), visible, for a
+// retry or a scheduler step to build on, and lost with the primary: what strict synchronous mode
+// is there to prevent.
+//
+// Each such wait costs a server connection until the standby is back, so the first unanswered
+// commit holds back this process's writes (writesHeldBack): its sessions are made read-only
+// (default_transaction_read_only), a write is refused at once (SQLSTATE 25006, a 503), reads go
+// on, and every kCommitProbeInterval one work probes with a write of no meaning (commit_probes, cancelled
+// when unanswered) whether commits are confirmed again.
 #include <Poco/Data/Session.h>
 #include <libpq-fe.h>
 
@@ -18,10 +27,10 @@
 
 namespace dnsh {
 
-// No answer to a commit (or to a statement outside a transaction block) within the bound; the
-// wait was cancelled and the connection shut down (it might still owe an answer), so whatever
-// catches this on the way sees a lost connection next. Error(DatabaseUnavailable) to every
-// caller (no attempt counted against an order); `why()` for the log.
+// No answer to a commit (or to a statement outside a transaction block) within the bound. The
+// connection is shut down (it still owes an answer), so whatever catches this on the way sees a
+// lost connection next. Error(DatabaseUnavailable) to every caller (no attempt counted against
+// an order); `why()` for the log.
 class UnconfirmedCommit : public Error {
 public:
     explicit UnconfirmedCommit(std::string why)
@@ -30,6 +39,12 @@ public:
 
 private:
     std::string why_;
+};
+
+// What becomes of the server's wait once its bound has passed.
+enum class UnansweredCommit {
+    LeftWaiting,  // a write someone may build on: invisible until confirmed (above)
+    Cancelled,    // a write of no meaning (a probe, a heartbeat): made at once, the server freed
 };
 
 // For the work of one Database::withSession on this thread: a COMMIT waits at most
@@ -53,10 +68,11 @@ private:
 std::chrono::milliseconds autocommitAnswerLimit(PGconn* connection);
 
 // After a PQsend* on `connection` (a single statement): its result, as PQexec would return it,
-// waited for at most `limit`. Past it the server is asked to cancel the statement and given a
-// little longer to answer, then the connection is shut down: UnconfirmedCommit (`what` names the
-// statement).
-PGresult* awaitAnswer(PGconn* connection, std::chrono::milliseconds limit, const std::string& what);
+// waited for at most `limit`. Past it: the server's wait left or cancelled as `unanswered` says,
+// the connection shut down, this process's writes held back (holdBackWrites), and
+// UnconfirmedCommit (`what` names the statement).
+PGresult* awaitAnswer(PGconn* connection, std::chrono::milliseconds limit, const std::string& what,
+                      UnansweredCommit unanswered = UnansweredCommit::LeftWaiting);
 
 // A statement's result as libpq's PQexec* `execute` gives it, or, within this thread's bound
 // (autocommitAnswerLimit), sent by the matching PQsend* `send` and waited for by awaitAnswer.
@@ -72,5 +88,26 @@ PGresult* runWithinCommitBound(PGconn* connection, Send&& send, Execute&& execut
 // COMMIT, within this thread's CommitWaitScope bound when there is one. Throws SqlError as
 // executeScript, UnconfirmedCommit past the bound.
 void commitTransaction(Poco::Data::Session& session);
+
+// This process's writes after an unanswered commit: one state for the process (its sessions
+// all write to the same primary).
+constexpr std::chrono::seconds kCommitProbeInterval{5};
+// A probe's own bound: a standby that is there confirms in milliseconds.
+constexpr std::chrono::milliseconds kCommitProbeLimit{1'000};
+
+// Whether this process holds its writes back now.
+bool writesHeldBack();
+// A commit went unanswered: writes held back (again), the next probe kCommitProbeInterval on.
+void holdBackWrites();
+// True for the one caller that is to probe now (kCommitProbeInterval after the last probe).
+bool claimCommitProbe();
+// Commits are confirmed again: writes go.
+void releaseWrites();
+
+// Updates commit_probes outside a transaction block on `connection`, waited for at most
+// kCommitProbeLimit and cancelled past it. True when its commit was answered; false when not
+// (the connection is shut down then, as awaitAnswer does). Throws SqlError when PostgreSQL
+// refused it.
+bool commitsConfirmed(PGconn* connection);
 
 }  // namespace dnsh

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "config/config_variables.hpp"
+#include "db/server_notices.hpp"
 #include "db/server_state.hpp"
 #include "db/sql.hpp"
 #include "log/log.hpp"
@@ -231,6 +232,7 @@ Poco::Data::Session& Database::session() {
         if (const std::string failure = connectFailure(connection); !failure.empty())
             unavailable(failure);
         session_.emplace("PostgreSQL", connection);
+        logServerNotices(connectionOf(*session_));
         usePreparedStatements(connectionOf(*session_), limits_.prepareStatements);
         // Every statement of the session is bounded (README "Configuration"). Set here rather
         // than in the startup packet's options, which PgBouncer refuses. In milliseconds.
@@ -250,6 +252,47 @@ Poco::Data::Session& Database::session() {
         throw Error(ErrorCode::Internal, "internal error");
     }
     return *session_;
+}
+
+Poco::Data::Session& Database::sessionForWork() {
+    Poco::Data::Session* current = &session();
+    bool holdBack = writesHeldBack();
+    if (holdBack && claimCommitProbe()) {
+        setReadOnly(*current, false);
+        bool confirmed = false;
+        try {
+            confirmed = commitsConfirmed(connectionOf(*current));
+        } catch (const SqlError& e) {
+            // No commit_probes (a schema before 037, mid-upgrade) or another refusal: nothing to
+            // learn from; the writes go, and the first unanswered one holds them back again.
+            logEvent(LogLevel::Warn, "commit probe failed", {{"detail", e.message()}});
+            confirmed = true;
+        }
+        if (confirmed) {
+            releaseWrites();
+            holdBack = false;
+            logEvent(LogLevel::Info, "commits confirmed again: writes go", {});
+        } else {
+            // Its connection was shut down (commit_wait.cpp): a new one, read-only below.
+            disconnect();
+            current = &session();
+        }
+    }
+    setReadOnly(*current, holdBack);
+    return *current;
+}
+
+void Database::setReadOnly(Poco::Data::Session& session, bool readOnly) {
+    if (readOnly == readOnly_) return;
+    executeScript(session, readOnly ? "SET default_transaction_read_only = on"
+                                    : "SET default_transaction_read_only = off");
+    readOnly_ = readOnly;
+}
+
+void Database::writesRefused() {
+    // Not logged: the unanswered commit that began the hold-back was (unavailable), and a probe
+    // that finds commits confirmed is.
+    throw Error(ErrorCode::DatabaseUnavailable, "database unavailable");
 }
 
 bool Database::isTimeout(const SqlError& error) {
@@ -273,6 +316,9 @@ void Database::raiseIfServerState(const SqlError& error) {
     const std::string& state = error.sqlState();
     // This connection stays on a server that takes no writes, and libpq chooses a host
     // (target_session_attrs) only when it connects: dropped, the next use connects again.
+    // Read-only by our own hold-back: the session stays, the write is refused until a probe
+    // finds commits confirmed.
+    if (refusesWrites(state) && readOnly_) writesRefused();
     if (refusesWrites(state))
         unavailable("PostgreSQL cannot take this connection's statements (SQLSTATE " + state +
                     ": " + oneLogLine(error.message()) + "); closed, to connect again");
@@ -364,6 +410,7 @@ void Database::disconnect() {
         // Closing a dead connection may complain; the session is dropped either way.
     }
     session_.reset();
+    readOnly_ = false;
 }
 
 void Database::unavailable(const std::string& detail) {

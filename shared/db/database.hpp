@@ -40,13 +40,13 @@ public:
     // rolled its transaction back: Error(DatabaseTimeout), a 503 too; so is a server short of
     // disk or memory (SQLSTATE classes 53 and 58). A commit left unanswered past its bound (a
     // synchronous standby away: db/commit_wait.hpp) is Error(DatabaseUnavailable), the session
-    // dropped.
+    // dropped; this process's writes are then held back (refused at once, a 503 too) until a
+    // probe finds commits confirmed again.
     template <typename Work>
     auto withSession(Work&& work) -> std::invoke_result_t<Work&, Poco::Data::Session&> {
-        Poco::Data::Session& current = session();
         const CommitWaitScope commitWait(limits_.statementTimeout);
         try {
-            return work(current);
+            return work(sessionForWork());
         } catch (const UnconfirmedCommit& e) {
             unavailable(e.why());
         } catch (const SqlError& e) {
@@ -76,6 +76,11 @@ public:
     Poco::Data::Session& session();
 
 private:
+    // session(), read-only while this process holds its writes back (db/commit_wait.hpp), after
+    // a probe when one is due; writable otherwise.
+    Poco::Data::Session& sessionForWork();
+    void setReadOnly(Poco::Data::Session& session, bool readOnly);
+    [[noreturn]] static void writesRefused();
     bool isConnected();
     bool droppedWhileIdle();
     void connectForReadiness(std::chrono::steady_clock::time_point deadline,
@@ -91,6 +96,7 @@ private:
     std::string connectionString_;
     DatabaseLimits limits_;
     std::optional<Poco::Data::Session> session_;
+    bool readOnly_ = false;  // default_transaction_read_only set on session_ (sessionForWork)
     PgConnection readiness_{nullptr, &PQfinish};  // ping's
     std::optional<BackgroundConnect> connecting_;  // ping's connect under way, if any
 };

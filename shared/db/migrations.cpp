@@ -10,6 +10,7 @@
 
 #include "config/duration.hpp"
 #include "core/error.hpp"
+#include "db/commit_wait.hpp"
 #include "db/database.hpp"
 #include "db/sql.hpp"
 #include "db/sql_time.hpp"
@@ -49,7 +50,7 @@ auto inMigrationTransaction(Poco::Data::Session& session, std::chrono::milliseco
                           std::to_string(kMigrationLockId) +
                           "); SET LOCAL lock_timeout = " + std::to_string(tableWait.count()));
         auto result = work();
-        executeScript(session, "COMMIT");
+        commitTransaction(session);  // bounded when the caller says (dnsh-admin migrate)
         return result;
     } catch (...) {
         try {

@@ -5,7 +5,9 @@
 #include <stdexcept>
 
 #include "core/error.hpp"
+#include "db/commit_wait.hpp"
 #include "db/database.hpp"
+#include "db/server_notices.hpp"
 #include "db/sql.hpp"
 #include "log/log.hpp"
 
@@ -67,6 +69,7 @@ PGconn* EdgeSource::connection() {
         logEvent(LogLevel::Warn, "database unavailable", {{"detail", why}});
         throw Error(ErrorCode::DatabaseUnavailable, "database unavailable");
     }
+    logServerNotices(connection_);
     if (listen_) {
         // After a reconnection too: notifications sent meanwhile are lost, the cursor's poll
         // finds those changes.
@@ -87,8 +90,21 @@ EdgeSource::Result EdgeSource::run(const std::string& sql,
     std::vector<const char*> values;
     for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
     Result result;
-    result.rows.reset(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                   values.data(), nullptr, nullptr, 0));
+    // Sent and waited for within twice DB_STATEMENT_TIMEOUT: the heartbeat's commit would wait
+    // for a synchronous standby away for as long as it is gone (db/commit_wait.hpp), the agent
+    // applying nothing and deaf to SIGTERM meanwhile. The heartbeat means nothing to anyone
+    // building on it, so its wait is cancelled (made on the primary alone) past the bound.
+    if (PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                          values.data(), nullptr, nullptr, 0) == 1) {
+        try {
+            result.rows.reset(awaitAnswer(conn, limits_.statementTimeout * 2,
+                                          "an edge agent statement", UnansweredCommit::Cancelled));
+        } catch (const UnconfirmedCommit& e) {
+            drop();
+            logEvent(LogLevel::Warn, "database connection given up", {{"detail", e.why()}});
+            throw Error(ErrorCode::DatabaseUnavailable, "database unavailable");
+        }
+    }
     const ExecStatusType status = PQresultStatus(result.rows.get());
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
     std::string why = PQresultErrorMessage(result.rows.get());
