@@ -1,8 +1,5 @@
 #include "acme/ari.hpp"
 
-#include <Poco/DateTime.h>
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeParser.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Parser.h>
 #include <openssl/asn1.h>
@@ -16,12 +13,12 @@
 #include <climits>
 #include <cmath>
 #include <memory>
-#include <regex>
 #include <stdexcept>
 #include <string_view>
 
 #include "acme/ca_strings.hpp"
 #include "acme/problem.hpp"
+#include "acme/rfc3339.hpp"
 #include "core/enum_names.hpp"
 #include "crypto/keys.hpp"
 
@@ -58,10 +55,6 @@ constexpr std::chrono::seconds kLongTermErrorRetry = std::chrono::hours(6);
 // asks a CA that failed so nothing more in its batch (issuance/worker.cpp), which keeps the
 // requests to it at about one a minute however many certificates wait.
 constexpr std::chrono::seconds kTemporaryErrorRetry = std::chrono::minutes(5);
-// RFC 3339 timestamps as CAs write them are 20 to 35 bytes, but its time-secfrac takes any number
-// of digits, and libstdc++'s regex matcher recurses once per character: a fraction of 100,000
-// digits overflows an 8 MiB stack (the scheduler crashed). Longer ones are refused unread.
-constexpr std::size_t kMaxTimestampBytes = 64;
 
 constexpr EnumNames<AriErrorKind, 3> kAriErrorKindNames{{{
     {AriErrorKind::Temporary, "temporary"},
@@ -126,44 +119,10 @@ std::string serialContentOctets(X509* certificate) {
                        static_cast<std::size_t>(contentLength));
 }
 
-// RFC 3339 §5.6 date-time: full-date "T" partial-time time-offset, "T" and "Z" in either case
-// (§5.6 NOTE). Poco's parser alone accepts "garbage" (as year 0), a bare date, a missing offset and
-// trailing text, so the shape is checked first and Poco only validates ranges and converts.
-const std::regex& rfc3339Shape() {
-    static const std::regex shape(
-        R"(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d))");
-    return shape;
-}
-
+// RFC 9773 §4.2's timestamps, strict (acme/rfc3339.hpp).
 std::chrono::system_clock::time_point parseTimestamp(const std::string& text,
                                                      const std::string& field) {
-    if (text.size() > kMaxTimestampBytes)
-        throw std::runtime_error("renewalInfo: " + field + " is not an RFC 3339 timestamp: " +
-                                 std::to_string(text.size()) + " bytes");
-    if (!std::regex_match(text, rfc3339Shape()))
-        throw std::runtime_error("renewalInfo: " + field + " is not an RFC 3339 timestamp: \"" +
-                                 text.substr(0, 64) + "\"");
-    Poco::DateTime dateTime;
-    int offsetSeconds = 0;
-    try {
-        // %s takes optional fractional seconds (kept to microseconds), %z takes "Z" or ±hh:mm.
-        Poco::DateTimeParser::parse(Poco::DateTimeFormat::ISO8601_FRAC_FORMAT, text, dateTime,
-                                    offsetSeconds);
-    } catch (const Poco::Exception& error) {
-        throw std::runtime_error("renewalInfo: " + field + " is not a valid time: \"" + text +
-                                 "\" (" + error.displayText() + ")");
-    }
-    dateTime.makeUTC(offsetSeconds);
-    const auto micros = std::chrono::microseconds(dateTime.timestamp().epochMicroseconds());
-    // system_clock counts nanoseconds in 64 bits (about 1678..2262); a year-0001 window would
-    // overflow instead of failing.
-    using Clock = std::chrono::system_clock;
-    if (micros < std::chrono::duration_cast<std::chrono::microseconds>(
-                     Clock::time_point::min().time_since_epoch()) ||
-        micros > std::chrono::duration_cast<std::chrono::microseconds>(
-                     Clock::time_point::max().time_since_epoch()))
-        throw std::runtime_error("renewalInfo: " + field + " is out of range: \"" + text + "\"");
-    return Clock::time_point(std::chrono::duration_cast<Clock::duration>(micros));
+    return parseRfc3339(text, "renewalInfo: " + field);
 }
 
 Poco::JSON::Object::Ptr objectMember(const Poco::JSON::Object::Ptr& object,

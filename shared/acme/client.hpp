@@ -57,7 +57,9 @@ inline constexpr std::size_t kMaxOrderAuthorizations = 100;
 struct Order {
     std::string url;  // from Location (newOrder) or the URL we fetched
     OrderStatus status = OrderStatus::Unknown;
-    std::string expires;
+    // RFC 8555 §7.1.3 "expires"; none when the CA sent none, or sent no RFC 3339 timestamp
+    // (acme/rfc3339.hpp: a number, "tomorrow", a time without offset).
+    std::optional<std::chrono::system_clock::time_point> expires;
     // The identifiers' values (RFC 8555 §7.1.3); newOrder's are the names it asked for.
     std::vector<std::string> identifiers;
     // At most kMaxOrderAuthorizations; each, the finalize and the certificate URL (and the url

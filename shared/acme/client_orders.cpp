@@ -5,6 +5,7 @@
 #include <Poco/String.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "acme/ca_strings.hpp"
 #include "acme/certificate_chain.hpp"
@@ -12,8 +13,11 @@
 #include "acme/client_answers.hpp"
 #include "acme/persist_challenge.hpp"
 #include "acme/problem.hpp"
+#include "acme/rfc3339.hpp"
 #include "config/profile_name.hpp"
+#include "core/shown_text.hpp"
 #include "crypto/keys.hpp"
+#include "log/log.hpp"
 
 namespace dnsh::acme {
 
@@ -47,6 +51,23 @@ std::vector<std::string> identifierSet(std::vector<std::string> names) {
     return names;
 }
 
+// RFC 8555 §7.1.3: "expires (optional, string): The timestamp after which the server will
+// consider this order invalid, encoded in the format specified in [RFC3339]". Read as strictly
+// as ARI's timestamps: PostgreSQL's own reading of the CA's text failed the store of an order
+// the CA had made (a number: 500, the next CA never tried) or took "tomorrow" and a time without
+// offset (in the session's zone) for some time. None when absent or no such timestamp: the
+// order is then bounded by POLL_TIMEOUT, as one from a CA that sends no expires.
+std::optional<std::chrono::system_clock::time_point> orderExpires(
+    const Poco::JSON::Object::Ptr& json) {
+    const std::string expires = text(json, "expires");
+    if (expires.empty()) return std::nullopt;
+    try {
+        return parseRfc3339(expires, "the order's expires");
+    } catch (const std::runtime_error&) {
+        return std::nullopt;
+    }
+}
+
 Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url,
                  std::optional<std::chrono::seconds> retryAfter) {
     Order order;
@@ -57,7 +78,7 @@ Order parseOrder(const Poco::JSON::Object::Ptr& json, const std::string& url,
     if (std::string echoed = text(json, "profile"); validProfileName(echoed))
         order.profile = std::move(echoed);
     order.status = parseOrderStatus(text(json, "status"));
-    order.expires = text(json, "expires");
+    order.expires = orderExpires(json);
     order.finalize = caUrl(json, "finalize");
     order.certificate = caUrl(json, "certificate");
     order.error = problemDetail(json);
@@ -135,12 +156,20 @@ Order Client::newOrder(const std::vector<std::string>& dnsNames, const std::stri
                                 ") has no Location header, the order's URL (RFC 8555 §7.4)");
         requireCaUrl(reply.location, "a newOrder Location");
         orderUrl = reply.location;
-        Order order = parseOrder(reply.json(), reply.location, reply.retryAfter);
+        const Poco::JSON::Object::Ptr json = reply.json();
+        Order order = parseOrder(json, reply.location, reply.retryAfter);
         // RFC 8555 §7.4: the CA answers with the order it created, for the identifiers asked
         // for. Another order's authorizations are not ours to fetch, answer or store.
         if (order.identifiers.size() > dnsNames.size() ||
             identifierSet(order.identifiers) != identifierSet(dnsNames))
             throw protocolError("is an order for other identifiers than those asked for");
+        // Said once, here where the order is placed: its polls read the same expires silently.
+        if (!order.expires && json->has("expires"))
+            logEvent(LogLevel::Warn,
+                     "acme order's expires is no RFC 3339 timestamp; the order is kept without one",
+                     {{"ca", directoryUrl_},
+                      {"order_url", order.url},
+                      {"expires", shownText(text(json, "expires"), kMaxTimestampBytes)}});
         return order;
     } catch (const AcmeError& e) {
         throw OrderAnswerRefused(e, orderUrl);

@@ -198,7 +198,10 @@ PlacedOrder AcmeAccount::placeOrder(const std::string& domainName, const std::st
             placed.caDirectory = ca_.directoryUrl;
             placed.orderUrl = order.url;
             placed.finalizeUrl = order.finalize;
-            placed.expires = order.expires;
+            if (order.expires)
+                placed.expiresEpochMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            order.expires->time_since_epoch())
+                                            .count();
             placed.profile = profile.name;
             for (const auto& url : order.authorizations) {
                 beforeEachCall();

@@ -135,12 +135,12 @@ void OrderStore::recordPlaced(const std::string& orderId, const std::string& own
         const std::string step(toString(placed.step()));
         runGuarded(session_, orderId,
                    "UPDATE acme_orders SET account_id = $3, order_url = $4, finalize_url = $5, "
-                   "expires_at = nullif($6, '')::timestamptz, step = $7, "
+                   "expires_at = to_timestamp($6::bigint / 1000.0), step = $7, "
                    "step_started_at = now(), delegated = $8, profile = nullif($9, ''), "
                    "updated_at = now() "
                    "WHERE id = $1 AND lease_owner = $2 AND step = 'place_order'",
                    {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl,
-                    placed.expires, step, placed.delegated, placed.profile});
+                    placed.expiresEpochMs, step, placed.delegated, placed.profile});
         insertChallenges(session_, orderId, placed.challenges);
         recordValidation(session_, orderId, placed);
         recordRenewalActionRequired(session_, orderId);

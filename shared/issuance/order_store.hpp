@@ -64,7 +64,8 @@ struct PlacedOrder {
     std::string caDirectory;  // the directory URL of the CA that took it
     std::string orderUrl;
     std::string finalizeUrl;
-    std::string expires;  // RFC 3339 from the CA, may be empty
+    // The CA's expiry of the order (acme::Order::expires), ms since the epoch; none without one
+    std::optional<Poco::Int64> expiresEpochMs;
     std::string profile;  // what newOrder named (draft-ietf-acme-profiles); "" for none
     std::vector<OrderChallenge> challenges;
     bool delegated = false;  // the service publishes the values (README "Zero-touch")

@@ -136,13 +136,13 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
         const SqlRows claimed = runSql(
             session_,
             "UPDATE acme_orders SET account_id = $3, order_url = $4, finalize_url = $5, "
-            "expires_at = nullif($6, '')::timestamptz, step = $7, step_started_at = now(), "
+            "expires_at = to_timestamp($6::bigint / 1000.0), step = $7, step_started_at = now(), "
             "delegated = $8, profile = nullif($9, ''), lease_owner = NULL, "
             "lease_expires_at = NULL, next_attempt_at = now(), updated_at = now() "
             "WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now() AND status IN " +
                 std::string(kLive),
-            {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl, placed.expires,
-             step, placed.delegated, placed.profile});
+            {orderId, owner, placed.accountId, placed.orderUrl, placed.finalizeUrl,
+             placed.expiresEpochMs, step, placed.delegated, placed.profile});
         if (claimed.affected() == 0) return false;
         insertChallenges(session_, orderId, placed.challenges);
         recordValidation(session_, orderId, placed);

@@ -5,8 +5,9 @@
 // an order the CA holds (its budget token stays spent), and an authorization for another name is
 // not deactivated. A newOrder answer without Location is the CA's 502 too, so the next CA takes
 // the order, as is one of another status than 201 or 200 (a redirect). An answer that is unusual
-// but allowed (two authorizations for one identifier) is taken. The CA's long strings that are
-// dropped, not refused: ca_long_strings_test; the directory's URLs: ca_directory_shape_test.
+// but allowed (two authorizations for one identifier) is taken, and so is an order whose expires
+// is no RFC 3339 timestamp: as one without expires. The CA's long strings that are dropped, not
+// refused: ca_long_strings_test; the directory's URLs: ca_directory_shape_test.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -28,6 +29,7 @@
 
 using namespace dnsh;
 using namespace dnsh::test;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -115,7 +117,49 @@ void checkRefusedOrderKeepsItsToken(const std::string& what) {
     checkOneOrderTokenSpent(ca.directory());
 }
 
+// issue-certificate at a stand-in whose newOrder answer's expires is --bad-answer `what` (no
+// RFC 3339 timestamp, RFC 8555 §7.1.3): taken as absent, as from a CA that sends none. 202, the
+// order stored without an expiry (POLL_TIMEOUT bounds it), and a warning naming the value as
+// `shown`.
+void checkExpiresTakenAsAbsent(const std::string& what, const std::string& shown) {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--bad-answer", what});
+    const TestDomain domain = verifiedDomain("ca-order-expires", leftovers);
+    ApiServer api("ca-order-expires", {{"ACME_DIRECTORY", ca.directory()}});
+    const HttpResult placed = send(api.baseUrl(), issueRequest(domain));
+    INFO(placed.body << "\n" << describe(ca.process()));
+    CHECK(placed.status == 202);
+    CHECK(ca.requests("POST", "/order-plz") == 1);
+    CHECK(scalar("SELECT coalesce(expires_at::text, 'none') FROM acme_orders WHERE domain_id = " +
+                 quoted(domain.id)) == "none");
+    const std::string warning = "\"expires\":\"" + shown + "\"";
+    const auto logged = [&] {
+        return readFile(api.handlersLog().string()).find(warning) != std::string::npos;
+    };
+    CHECK(waitFor(5s, logged));
+    const std::string log = readFile(api.handlersLog().string());
+    INFO(log);
+    CHECK(log.find("\"msg\":\"acme order's expires is no RFC 3339 timestamp") !=
+          std::string::npos);
+}
+
 }  // namespace
+
+TEST_CASE("CA order shape: newOrder's expires that is a number is taken as absent: "
+          "issue-certificate answers 202, not 500") {
+    // Before: PostgreSQL's cast of "12345" failed the store after the CA had made the order:
+    // 500 "internal error" on every retry, no order stored, and no next CA tried (the
+    // placement had succeeded). In the scheduler: the renewal placed again, 3 orders a time.
+    checkExpiresTakenAsAbsent("expires-number", "12345");
+}
+
+TEST_CASE("CA order shape: newOrder's expires of tomorrow (the word) or without an offset is "
+          "taken as absent, not read by PostgreSQL as a word or in its session's time zone") {
+    // Before: 202 too, the order stored to expire at tomorrow's midnight, or at 2099-01-01 in
+    // the session's TimeZone (under Asia/Tokyo 9 hours early).
+    checkExpiresTakenAsAbsent("expires-word", "tomorrow");
+    checkExpiresTakenAsAbsent("expires-no-offset", "2099-01-01T00:00:00");
+}
 
 TEST_CASE("CA order shape: newOrder listing 1,000 authorizations for one identifier is refused "
           "unread") {

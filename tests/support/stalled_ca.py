@@ -117,11 +117,14 @@ one answer breaks what RFC 8555 allows (tests/fault/ca_order_shape_test.cpp): ne
 1,000 authorizations for its one identifier ("many-authorizations"), names identifiers other than
 those asked for ("other-identifiers"), an authorization URL of LONG_BYTES ("long-url") or an http
 finalize URL ("http-url"), or is answered 201 without a Location header ("new-order-no-location",
-RFC 8555 §7.4); the authorization is for another name ("other-authorization"), or its dns-01
-token is LONG_BYTES long ("long-token") or base64url with '=' padding ("padded-token"), or its
-challenges start with the number 1, no object ("challenge-not-object", RFC 8555 §7.1.4). Or the
-directory (tests/fault/ca_directory_shape_test.cpp): its newOrder URL does not parse, "%zz" in its
-path ("unparseable-url"), its newAccount URL is http ("directory-http-url", RFC 8555 §6.1), its
+RFC 8555 §7.4), or its "expires" (§7.1.3: an RFC 3339 timestamp) is the number 12345
+("expires-number"), "tomorrow" ("expires-word") or "2099-01-01T00:00:00", no offset
+("expires-no-offset"; the order's later reads as usual); the authorization is for another name
+("other-authorization"), or its dns-01 token is LONG_BYTES long ("long-token") or base64url
+with '=' padding ("padded-token"), or its challenges start with the number 1, no object
+("challenge-not-object", RFC 8555 §7.1.4). Or the directory
+(tests/fault/ca_directory_shape_test.cpp): its newOrder URL does not parse, "%zz" in its path
+("unparseable-url"), its newAccount URL is http ("directory-http-url", RFC 8555 §6.1), its
 newOrder URL is LONG_BYTES long ("directory-long-url"), or it offers renewalInfo at an http URL
 ("directory-http-renewal-info"; RFC 9773 is optional: the client goes on without it). One is
 unusual and allowed (RFC 8555 §7.1.3: no 1:1 relationship between identifiers and

@@ -15,7 +15,7 @@ from stalled_ca_acme import (ANSWERED, AUTHZ_POLLS, CERTIFICATES, FINALIZED, LOC
                              order_identifiers,
                              rate_limit_header, renewal_info_allowed, retry_after_header, rfc3339,
                              slow_new_order_due)
-from stalled_ca_args import ARGS
+from stalled_ca_args import ARGS, EXPIRES_ANSWERS
 from stalled_ca_certs import sign_csr
 from stalled_ca_server import StandInHandler
 
@@ -269,6 +269,8 @@ class AcmeHandler(StandInHandler):
             order["authorizations"] = [f"{BASE}/authz/{n}/" + "a" * LONG_BYTES]
         elif bad == "http-url":
             order["finalize"] = f"http://127.0.0.1:{BASE.rsplit(':', 1)[1]}/finalize/{n}"
+        elif bad in EXPIRES_ANSWERS:
+            order["expires"] = EXPIRES_ANSWERS[bad]
         elif bad == "two-authorizations":
             # Its own number, for the same identifiers: read as order n's authorization is.
             second = next(counter)

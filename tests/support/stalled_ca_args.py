@@ -27,6 +27,11 @@ def renewal_info_answers(value):
     return answers
 
 
+# --bad-answer kinds that change newOrder's "expires" (RFC 8555 §7.1.3: an RFC 3339 timestamp)
+# to what it is not: the value each puts there.
+EXPIRES_ANSWERS = {"expires-number": 12345, "expires-word": "tomorrow",
+                   "expires-no-offset": "2099-01-01T00:00:00"}
+
 # --bad-answer kinds that change the certificate download (stalled_ca_certs.sign_csr).
 CHAIN_ANSWERS = ["chain-too-long", "chain-garbage", "chain-not-pem", "chain-empty",
                  "chain-wrong-key", "chain-other-names"]
@@ -135,7 +140,7 @@ def parse_args():
                                                  "directory-http-renewal-info",
                                                  "order-not-json", "order-cut",
                                                  "account-redirect", "new-order-redirect",
-                                                 *CHAIN_ANSWERS],
+                                                 *EXPIRES_ANSWERS, *CHAIN_ANSWERS],
                         help="one answer breaks RFC 8555's shape (see the usage)")
     parser.add_argument("--fail-directory-when", metavar="FILE",
                         help="the directory request is answered 503 while FILE exists")
