@@ -12,12 +12,6 @@ namespace {
 
 constexpr int kCertificatesPerPage = 200;
 
-Poco::Int64 nowEpochMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // One certificate's result, and whether the CA is to be asked nothing more in this run.
 struct Asked {
     AriRefreshed refreshed;
@@ -57,22 +51,24 @@ Asked askNow(Database& database, acme::Client& client, std::chrono::milliseconds
     }
     const auto advice = askRenewalInfo(client, current.certificate.leafPem, maxWait);
     if (!advice) return asked;
-    refreshed.renewAtEpochMs = database.withSession([&](Poco::Data::Session& session) {
+    const auto recorded = database.withSession([&](Poco::Data::Session& session) {
         return OrderStore(session).recordAri(current.certificate.certificateId,
                                              advice->renewAtEpochMs, advice->nextFetchMs);
     });
+    if (recorded) refreshed.renewAtEpochMs = recorded->renewAtEpochMs;
     if (!advice->renewAtEpochMs) {
         refreshed.outcome = AriRefreshOutcome::NotUsable;
         refreshed.detail = advice->problem;
         asked.putsOffTheCa = advice->error && putsOffTheBatch(*advice->error);
-    } else if (!refreshed.renewAtEpochMs) {
+    } else if (!recorded) {
         refreshed.outcome = AriRefreshOutcome::RenewalRunning;
     } else {
         // RFC 9773 §4.2 step 3: "If the selected time is in the past, attempt renewal
         // immediately": renew_at has come, and the scheduler's scan (every second) starts it.
-        refreshed.outcome = *refreshed.renewAtEpochMs <= nowEpochMs()
-                                ? AriRefreshOutcome::DueNow
-                                : AriRefreshOutcome::Scheduled;
+        // Come by the database's clock, which that scan reads, not this host's: an admin host
+        // minutes ahead said "due now" of a renewal a minute away.
+        refreshed.outcome = recorded->due ? AriRefreshOutcome::DueNow
+                                          : AriRefreshOutcome::Scheduled;
         refreshed.beforeCaWindow = advice->windowTooLate;
     }
     logEvent(LogLevel::Debug, "renewalInfo refreshed",

@@ -147,6 +147,14 @@ struct CurrentCertificate {
     AriDue certificate;
 };
 
+// A certificate's renew_at as OrderStore::recordAri stored it.
+struct AriRecorded {
+    Poco::Int64 renewAtEpochMs = 0;
+    // renew_at <= now() by PostgreSQL's clock, the one the renewal scan reads
+    // (scheduleRenewals): not the clock of the host that asked the CA.
+    bool due = false;
+};
+
 class OrderStore {
 public:
     explicit OrderStore(Poco::Data::Session& session) : session_(session) {}
@@ -216,11 +224,11 @@ public:
     std::vector<AriDue> claimAriFetches(int limit, Poco::Int64 holdMs);
     // The CA's suggestion: renew_at moves to `renewAtEpochMs`, at the latest overdue_at (unless
     // a renewal already runs; after a failed renewal no earlier than its retry) and the next
-    // fetch is `nextFetchMs` from now. Returns renew_at as stored now (ms since the epoch): none
-    // while a renewal runs or once the certificate is superseded (or gone with its domain).
-    // Locks the domain's row first, in one transaction with the write (order_sql::lockDomain's
-    // lock order).
-    std::optional<Poco::Int64> recordAri(const std::string& certificateId,
+    // fetch is `nextFetchMs` from now. Returns renew_at as stored now, and whether it has come:
+    // none while a renewal runs or once the certificate is superseded (or gone with its
+    // domain). Locks the domain's row first, in one transaction with the write
+    // (order_sql::lockDomain's lock order).
+    std::optional<AriRecorded> recordAri(const std::string& certificateId,
                                          std::optional<Poco::Int64> renewAtEpochMs,
                                          Poco::Int64 nextFetchMs);
     // The domain's current certificate (none: no such domain, or no certificate yet).

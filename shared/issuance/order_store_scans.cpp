@@ -56,7 +56,7 @@ std::vector<AriDue> OrderStore::claimAriFetches(int limit, Poco::Int64 holdMs) {
     return due;
 }
 
-std::optional<Poco::Int64> OrderStore::recordAri(const std::string& certificateId,
+std::optional<AriRecorded> OrderStore::recordAri(const std::string& certificateId,
                                                  std::optional<Poco::Int64> renewAtEpochMs,
                                                  Poco::Int64 nextFetchMs) {
     const Poco::Int64 renewAt = renewAtEpochMs.value_or(-1);
@@ -69,7 +69,7 @@ std::optional<Poco::Int64> OrderStore::recordAri(const std::string& certificateI
     // PostgreSQL runs a WITH query only as far as the plan asks for its rows and documents no
     // order between its row locks and the main statement's. BEGIN, COMMIT and the lock are three
     // round trips more, on a path that has just waited for the CA's answer.
-    std::optional<Poco::Int64> stored;
+    std::optional<AriRecorded> stored;
     inTransaction(session_, [&] {
         // No row: the certificate went with its domain (deleted). Nothing to record.
         if (!lockDomainOfCertificate(session_, certificateId)) return true;
@@ -88,10 +88,11 @@ std::optional<Poco::Int64> OrderStore::recordAri(const std::string& certificateI
             "  ELSE least(to_timestamp($2::bigint / 1000.0), overdue_at) END, "
             "ari_next_fetch_at = now() + $3::bigint * interval '1 ms' "
             "WHERE id = $1 AND superseded_at IS NULL "
-            "RETURNING (extract(epoch FROM renew_at) * 1000)::bigint AS renew_at_ms",
+            "RETURNING (extract(epoch FROM renew_at) * 1000)::bigint AS renew_at_ms, "
+            "renew_at <= now() AS due",
             {certificateId, renewAt, nextFetchMs});
         if (!rows.empty() && !rows.isNull(0, "renew_at_ms"))
-            stored = rows.integer(0, "renew_at_ms");
+            stored = AriRecorded{rows.integer(0, "renew_at_ms"), rows.boolean(0, "due")};
         return true;
     });
     return stored;
