@@ -149,7 +149,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
         }
     };
     // The domain view's checks.caa when no CA took the order: the last CA's check. False when
-    // the claim is gone (LeaseLost): a DELETE committed while the call was at the CAs.
+    // the claim is gone (LeaseLost): a DELETE committed while the call was at the CAs, or its
+    // lease ran out and a later call abandoned it (then that call's check is the one to keep).
     auto recordLastCaa = [&](const std::optional<CaaCheck>& caa) {
         if (!caa) return true;
         try {

@@ -114,12 +114,34 @@ public:
         return StepOutcome{true, milliseconds(0), StepLabel::Valid};
     }
 
-    StepOutcome operator()(const step::Fail& failure) {
+    StepOutcome operator()(const step::Fail& failure) { return failWith(failure, std::nullopt); }
+
+    StepOutcome operator()(const step::Retry& retry) {
+        const StepOutcome outcome = retryOrFail(retry);
+        // After a failure the order is no longer ours: failWith recorded the check already.
+        if (retry.checkAfterDecision && !outcome.finished)
+            context_.recordCheck(retry.checkAfterDecision(outcome.delay));
+        return outcome;
+    }
+
+    StepOutcome operator()(const step::Replace& replacement) {
+        const StoredOrder& order = context_.order();
+        const std::string next = context_.replace();
+        context_.parts().publishers.of(order).cleanUp(order);
+        LogFields fields = orderFields(order);
+        fields.insert(fields.end(), {{"reason", replacement.why}, {"new_order_id", next}});
+        logEvent(LogLevel::Warn, "order replaced by a fresh one", fields);
+        return StepOutcome{true, milliseconds(0), StepLabel::Replaced};
+    }
+
+private:
+    // `lastCheck`: the domain's check that led to it, recorded in the failure's transaction.
+    StepOutcome failWith(const step::Fail& failure, const std::optional<std::string>& lastCheck) {
         StoredOrder& order = context_.order();
         const Config& config = context_.config();
         const auto retryIn = failure.renewalRetry.value_or(
             retryDelay(config.pollInterval, order.renewalFailures + 1, {}, kRenewalRetryCap));
-        context_.fail(failure.reason, failure.code, retryIn);
+        context_.fail(failure.reason, failure.code, retryIn, lastCheck);
         countOrderFinished(order.kind, false, order.caDirectory);
         // RFC 8555 §7.5.2: an order nobody will finish gives back its authorizations still
         // pending (those no other domain needs, authorization_release.hpp); its domain is still
@@ -144,33 +166,17 @@ public:
         return StepOutcome{true, milliseconds(0), StepLabel::Failed};
     }
 
-    StepOutcome operator()(const step::Retry& retry) {
-        const StepOutcome outcome = retryOrFail(retry);
-        if (retry.afterDecision)
-            retry.afterDecision(outcome.finished ? std::nullopt
-                                                 : std::optional<milliseconds>(outcome.delay));
-        return outcome;
-    }
-
-    StepOutcome operator()(const step::Replace& replacement) {
-        const StoredOrder& order = context_.order();
-        const std::string next = context_.replace();
-        context_.parts().publishers.of(order).cleanUp(order);
-        LogFields fields = orderFields(order);
-        fields.insert(fields.end(), {{"reason", replacement.why}, {"new_order_id", next}});
-        logEvent(LogLevel::Warn, "order replaced by a fresh one", fields);
-        return StepOutcome{true, milliseconds(0), StepLabel::Replaced};
-    }
-
-private:
     StepOutcome retryOrFail(const step::Retry& retry) {
         const StoredOrder& order = context_.order();
         const Config& config = context_.config();
         const int attempts = context_.recordAttempt();
         const RetryVerdict verdict = retryVerdict(retry.code, retry.retryable, attempts,
                                                   pastStepTimeout(order, config));
-        if (!verdict.again)
-            return (*this)(step::Fail{retry.code, retry.reason, std::nullopt});
+        if (!verdict.again) {
+            std::optional<std::string> lastCheck;
+            if (retry.checkAfterDecision) lastCheck = retry.checkAfterDecision(std::nullopt);
+            return failWith(step::Fail{retry.code, retry.reason, std::nullopt}, lastCheck);
+        }
         // Backoff in database time: the delay becomes the order's next_attempt_at. The CA's
         // Retry-After is honoured up to an hour, a day for its rate limits (issuance/backoff.hpp).
         const auto delay = retryDelay(config.pollInterval, attempts, retry.retryAfter,

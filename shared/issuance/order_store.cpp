@@ -174,12 +174,14 @@ void OrderStore::markPublished(const std::string& orderId, const std::string& ow
                {orderId, owner, authorizationUrl, name});
 }
 
+// Only while the order is live and ours: a worker that lost its lease (paused past it) must not
+// put its stale check on a domain another worker has since made active, or on the next order's.
 void OrderStore::recordCheck(const std::string& orderId, const std::string& owner,
                              const std::string& checkJson) {
     runGuarded(session_, orderId,
                "UPDATE domains d SET last_check = $3 FROM acme_orders o "
-               "WHERE o.id = $1 AND (o.lease_owner = $2 OR o.status NOT IN " +
-                   std::string(kLive) + ") AND d.id = o.domain_id",
+               "WHERE o.id = $1 AND o.lease_owner = $2 AND o.status IN " +
+                   std::string(kLive) + " AND d.id = o.domain_id",
                {orderId, owner, checkJson});
 }
 
@@ -187,8 +189,8 @@ void OrderStore::recordCaaCheck(const std::string& orderId, const std::string& o
                                 const std::string& checkJson) {
     runGuarded(session_, orderId,
                "UPDATE domains d SET caa_check = $3 FROM acme_orders o "
-               "WHERE o.id = $1 AND (o.lease_owner = $2 OR o.status NOT IN " +
-                   std::string(kLive) + ") AND d.id = o.domain_id",
+               "WHERE o.id = $1 AND o.lease_owner = $2 AND o.status IN " +
+                   std::string(kLive) + " AND d.id = o.domain_id",
                {orderId, owner, checkJson});
 }
 
@@ -282,7 +284,8 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
 
 void OrderStore::fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
                       FailureCode code, Poco::Int64 renewalRetryMs,
-                      Poco::Int64 issueRetryBaseMs) {
+                      Poco::Int64 issueRetryBaseMs,
+                      const std::optional<std::string>& lastCheckJson) {
     inTransaction(session_, [&] {
         if (!lockDomain(session_, order.domainId)) throw LeaseLost(order.id);
         runGuarded(session_, order.id,
@@ -290,6 +293,10 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                    "lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, "
                    "updated_at = now() WHERE id = $1 AND lease_owner = $2",
                    {order.id, owner, reason, std::string(toString(code))});
+        // Here, under the lease this transaction gives up: recordCheck after it would be fenced.
+        if (lastCheckJson)
+            runSql(session_, "UPDATE domains SET last_check = $2 WHERE id = $1",
+                   {order.domainId, *lastCheckJson});
         if (order.kind == OrderKind::Issue) {
             // Not certificate_pending any more (deleted, say): nothing else to record.
             if (transitionDomain(

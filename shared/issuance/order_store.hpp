@@ -261,8 +261,8 @@ public:
     void markPublished(const std::string& orderId, const std::string& owner,
                        const std::string& authorizationUrl, const std::string& name);
     // The domain's last TXT check (domains.last_check) and delegation status, as a step saw them.
-    // A check may also be recorded once the order finished (its last check, after the error
-    // that failed it), when the lease is no longer anyone's.
+    // Only while the order is live and `owner`'s, like every write here (the check that led to
+    // a failure goes with fail()).
     void recordCheck(const std::string& orderId, const std::string& owner,
                      const std::string& checkJson);
     void setDelegationStatus(const std::string& orderId, const std::string& owner,
@@ -285,9 +285,11 @@ public:
     // The order invalid with its reason; an issue order's domain certificate_pending -> failed,
     // its next issue-certificate not before `issueRetryBaseMs` doubled per failure in a row
     // (at most kMaxIssueRetryBackoff); a renewal's certificate renews again `renewalRetryMs` from
-    // now (unless it has expired by then: then it is left alone, expired).
+    // now (unless it has expired by then: then it is left alone, expired). `lastCheckJson`: the
+    // check that led to the failure, recorded as recordCheck would (the domain's last_check).
     void fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
-              FailureCode code, Poco::Int64 renewalRetryMs, Poco::Int64 issueRetryBaseMs);
+              FailureCode code, Poco::Int64 renewalRetryMs, Poco::Int64 issueRetryBaseMs,
+              const std::optional<std::string>& lastCheckJson = std::nullopt);
 
     // The order abandoned (the CA forgot it, or it expired): a fresh order of the same kind in
     // step place_order, one generation later. Returns the new order's id.

@@ -126,8 +126,8 @@ StepResult awaitDnsStep(StepContext& context) {
         if (order.kind == OrderKind::Renewal) return lookAgainAfterTimeout(context, check);
         step::Retry retry{FailureCode::DnsTimeout, "TXT values not checked: " + check.description,
                           true, std::nullopt, nullptr};
-        retry.afterDecision = [&context, check](std::optional<milliseconds> next) {
-            context.recordCheck(txtCheckJson(check, next));
+        retry.checkAfterDecision = [check](std::optional<milliseconds> next) {
+            return txtCheckJson(check, next);
         };
         return retry;
     }

@@ -137,10 +137,11 @@ int StepContext::recordAttempt() {
 }
 
 void StepContext::fail(const std::string& reason, FailureCode code,
-                       std::chrono::milliseconds renewalRetry) {
+                       std::chrono::milliseconds renewalRetry,
+                       const std::optional<std::string>& lastCheck) {
     write([&](OrderStore& orders) {
         orders.fail(order_, owner_, reason, code, renewalRetry.count(),
-                    config().issueRetryBackoff.count());
+                    config().issueRetryBackoff.count(), lastCheck);
         return true;
     });
 }

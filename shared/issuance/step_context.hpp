@@ -121,7 +121,6 @@ public:
     void restartStepClock();
     void recordPlaced(const PlacedOrder& placed);
     void markPublished(const std::string& authorizationUrl, const std::string& name);
-    // Also after the runner failed the order (the check that led to it).
     void recordCheck(const std::string& checkJson);
     void recordCaaCheck(const std::string& checkJson);
     void setDelegationStatus(const std::string& status);
@@ -131,8 +130,9 @@ private:
     // The order runner's writes: a step returns a verdict instead (step_result.hpp).
     friend class OrderSettlement;
     int recordAttempt();
-    void fail(const std::string& reason, FailureCode code,
-              std::chrono::milliseconds renewalRetry);
+    // `lastCheck`: the domain's check that led to it, recorded with the failure.
+    void fail(const std::string& reason, FailureCode code, std::chrono::milliseconds renewalRetry,
+              const std::optional<std::string>& lastCheck);
     std::string replace();
 
     void extendLease();

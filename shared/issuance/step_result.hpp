@@ -44,13 +44,15 @@ struct Fail {
 
 // An error: tried again (`retryable` errors until the step's time runs out, pastStepTimeout,
 // or a number of attempts; unexpected ones a few times), else failed. `retryAfter`: the CA's.
-// `afterDecision`, when set, learns the next attempt's delay (none: the order failed).
+// `checkAfterDecision`, when set, is the domain's check (last_check) to record with the verdict,
+// given the next attempt's delay (none: the order failed; then it goes with the failure, written
+// in the same transaction, since the order is no longer the runner's after it).
 struct Retry {
     FailureCode code;
     std::string reason;
     bool retryable;
     std::optional<std::chrono::seconds> retryAfter;
-    std::function<void(std::optional<std::chrono::milliseconds>)> afterDecision;
+    std::function<std::string(std::optional<std::chrono::milliseconds>)> checkAfterDecision;
 };
 
 // The order cannot be finished (the CA forgot it, it expired): a fresh one takes its place.
