@@ -14,14 +14,19 @@ std::string DelegatedPublishes::targetOf(const StoredOrder& order) const {
 }
 
 std::optional<StepResult> DelegatedPublishes::present(StepContext& context) {
-    if (!updater_)
-        return failOrder(FailureCode::Internal,
-                         "the order is delegated but DELEGATION_ZONE is not configured");
     StoredOrder& order = context.order();
-    const std::string target = targetOf(order);
     for (auto& challenge : order.challenges) {
         // A dns-persist-01 challenge has nothing to publish: the customer's record is the proof.
         if (!challenge.needsPublishing() || !challenge.publishedAt.empty()) continue;
+        // Placed where DELEGATION_ZONE is set (turned on host by host): left to a replica that
+        // can publish. With every value published, this one goes on: what it cannot remove at
+        // the end is recorded as published, and such a replica's sweep removes it.
+        if (!updater_)
+            throw NotConfiguredHere{"DELEGATION_ZONE", "DELEGATION_ZONE", FailureCode::Internal,
+                                    "the order is delegated but DELEGATION_ZONE is not "
+                                    "configured on any scheduler that took the order",
+                                    ""};
+        const std::string target = targetOf(order);
         context.keepLease();
         const UpdateResult result = updater_->addTxt(DnsName(target), challenge.txtValue);
         // A refused update (wrong key, not allowed) or an unreachable primary: retried with

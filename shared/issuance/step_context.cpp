@@ -1,7 +1,5 @@
 #include "issuance/step_context.hpp"
 
-#include "core/error.hpp"
-
 namespace dnsh {
 
 LogFields orderFields(const StoredOrder& order) {
@@ -20,9 +18,12 @@ StepContext::StepContext(EngineParts& parts, const std::string& orderId, const s
 AcmeAccount& StepContext::account() {
     if (order_.caDirectory.empty()) return parts_.cas.first();
     if (AcmeAccount* account = parts_.cas.find(order_.caDirectory)) return *account;
-    throw Error(ErrorCode::Internal, "the order's CA " + order_.caDirectory +
-                                         " is no longer configured (ACME_CAS): it cannot be "
-                                         "finished; delete the domain or add the CA back");
+    // Another replica may have it (a CA added host by host): not the order's error.
+    throw NotConfiguredHere{"ACME_CAS", order_.caDirectory, FailureCode::NoCaAvailable,
+                            "the order's CA " + order_.caDirectory +
+                                " is not configured (ACME_CAS) on any scheduler that took the "
+                                "order",
+                            "add the CA back, or delete the domain"};
 }
 
 void StepContext::keepLease() {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/failure_code.hpp"
 #include "crypto/key_encryption.hpp"
 #include "crypto/keys.hpp"
 #include "db/database.hpp"
@@ -38,6 +39,21 @@ struct EngineParts {
 // runner gives the order back, due at once, no attempt counted (README "Stopping"). No
 // std::exception: nothing on the way takes it for an error of the order.
 struct StopRequested {};
+
+// Thrown where a step needs a setting this replica lacks and another may have: replicas run
+// with different configuration for a while (restarted one at a time to add a CA to ACME_CAS,
+// or to turn DELEGATION_ZONE on). The order is not at fault: the runner gives it back with no
+// attempt counted, for a replica that has the setting, and ends it only past the step's time
+// (order_runner.cpp, leftForAnotherReplica). No std::exception, as StopRequested.
+struct NotConfiguredHere {
+    std::string setting;  // "ACME_CAS", "DELEGATION_ZONE"
+    std::string what;     // what is missing, for the log (the CA's directory URL, ...)
+    // Should no replica have it: the order's error_code, and its reason as "<reason> within
+    // <the step's time>: <remedy>".
+    FailureCode code;
+    std::string reason;
+    std::string remedy;
+};
 
 // The order's identity for log lines: domain_id, order_id, kind.
 LogFields orderFields(const StoredOrder& order);
@@ -108,7 +124,7 @@ public:
     }
     acme::Client& client() { return account().client(); }
     // Our account at the CA the order was placed with (its first CA before it is placed).
-    // Error internal when that CA is no longer configured.
+    // NotConfiguredHere when that CA is not in this replica's ACME_CAS.
     AcmeAccount& account();
 
     // The certificate key, generated and persisted on first use (a restart reuses it, so the

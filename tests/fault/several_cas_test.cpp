@@ -729,3 +729,50 @@ TEST_CASE("several CAs: the first CA would need dns-01 and the customer's dns-pe
     // Nobody looked for a dns-01 value.
     CHECK(dnsQuestionTypes(domain.challengeName()).empty());
 }
+
+TEST_CASE("several CAs: a scheduler without the order's CA gives it back with no attempt "
+          "counted, and one that has the CA issues it") {
+    Leftovers leftovers;
+    TempDir dir;
+    // A rolling restart adding the second CA: an API host already restarted (the second CA
+    // alone here) places the order there; a scheduler not restarted yet has the first CA alone
+    // (the stack's ACME_DIRECTORY).
+    const TestDomain domain = verifiedDomain("twoca-replicas", leftovers);
+    const ApiServer api("several-cas-replicas", severalCas(fallbackOnlyFile(dir)));
+    publish(domain, issuedAt(api, domain));
+    REQUIRE(ordersAt({domain}, fallbackCa()) == 1);
+    const std::string order = "FROM acme_orders WHERE domain_id = " + quoted(domain.id);
+    const std::string domainStatus = "SELECT status FROM domains WHERE id = " + quoted(domain.id);
+    const auto old = startScheduler();
+
+    // Claimed (the values are visible: the CA is needed next) and given back more times than
+    // the 3 unexpected errors that failed the order before (kMaxUnexpectedAttempts), or failed.
+    const std::string givenBack =
+        "\"msg\":\"order given back: not configured here, left to another scheduler\"";
+    const auto timesGivenBack = [&] {
+        const std::string log = old->log();
+        int times = 0;
+        for (auto at = log.find(givenBack); at != std::string::npos;
+             at = log.find(givenBack, at + 1))
+            ++times;
+        return times;
+    };
+    const auto settled = [&] {
+        return timesGivenBack() >= 5 || scalar(domainStatus) == "failed";
+    };
+    REQUIRE_MESSAGE(waitFor(30s, settled), statusSummary({domain}) << "\n" << describe(*old));
+    INFO(statusSummary({domain}) << "\n" << describe(*old));
+    // Before: the domain failed after 3 claims, attempts 3, reason "internal error: the
+    // order's CA ... is no longer configured" (certificate.failed).
+    CHECK(scalar(domainStatus) == "certificate_pending");
+    CHECK(scalar("SELECT status " + order) == "pending");
+    CHECK(count("SELECT attempts " + order) == 0);
+    CHECK(old->log().find("\"missing\":\"" + fallbackCa() + "\"") != std::string::npos);
+    CHECK(old->terminate() == 0);
+
+    // That scheduler restarted with both CAs: it finishes the order at the second.
+    const auto updated =
+        startScheduler(severalCas(caFile(dir, requireEnv("DNSH_TEST_EAB_HMAC_KEY"))));
+    requireAllActive({domain}, 40s);
+    CHECK(certificateCa(domain) == fallbackCa());
+}
