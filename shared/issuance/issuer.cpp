@@ -42,11 +42,10 @@ void Issuer::deleteDomain(const std::string& domainId) {
 
 bool Issuer::refreshRenewalInfo(const AriDue& due) {
     AcmeAccount* account = cas_.find(due.caDirectory);
-    if (account == nullptr) {
-        // Its CA is no longer configured (taken out of ACME_CAS): nobody to ask now.
-        putOffRenewalInfo(database_, due.certificateId, config_.ariMaxWait);
-        return true;
-    }
+    // The scheduler claims only certificates of its own CAs (claimAriFetches). Should one of
+    // another CA come all the same, it keeps the claim's hold, for a replica that has that CA:
+    // not put off by ARI_MAX_WAIT, a day nobody would ask.
+    if (account == nullptr) return true;
     return dnsh::refreshRenewalInfo(database_, account->client(), due, config_.ariMaxWait);
 }
 

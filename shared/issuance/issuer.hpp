@@ -42,9 +42,8 @@ public:
     void deleteDomain(const std::string& domainId);
 
     // RFC 9773: asks the issuing CA's renewalInfo about a certificate again and records its
-    // advice (when that CA is no longer configured, its next fetch after ARI_MAX_WAIT:
-    // putOffRenewalInfo). False when the CA did not answer, failed or rate-limited us
-    // (renewal_info.hpp).
+    // advice (nothing when that CA is not configured here: another replica may have it). False
+    // when the CA did not answer, failed or rate-limited us (renewal_info.hpp).
     bool refreshRenewalInfo(const AriDue& due);
 
     const CaAccounts& cas() const { return cas_; }

@@ -9,6 +9,7 @@
 #include <Poco/Types.h>
 
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -219,9 +220,12 @@ public:
     // same statement so no replica starts it twice. Returns how many were created.
     int scheduleRenewals(int limit);
 
-    // RFC 9773 re-fetches: up to `limit` certificates whose ari_next_fetch_at has come, each
-    // held for `holdMs` (SKIP LOCKED) so replicas do not fetch the same one.
-    std::vector<AriDue> claimAriFetches(int limit, Poco::Int64 holdMs);
+    // RFC 9773 re-fetches: up to `limit` certificates whose ari_next_fetch_at has come, issued
+    // by one of the CAs of `directoryUrls` (the replica's ACME_CAS: only the issuing CA knows a
+    // certificate, and another replica may have that CA), each held for `holdMs` (SKIP LOCKED)
+    // so replicas do not fetch the same one.
+    std::vector<AriDue> claimAriFetches(int limit, Poco::Int64 holdMs,
+                                        const std::set<std::string>& directoryUrls);
     // The CA's suggestion: renew_at moves to `renewAtEpochMs`, at the latest overdue_at (unless
     // a renewal already runs; after a failed renewal no earlier than its retry) and the next
     // fetch is `nextFetchMs` from now. Returns renew_at as stored now, and whether it has come:

@@ -39,16 +39,25 @@ int OrderStore::scheduleRenewals(int limit) {
     return static_cast<int>(created.size());
 }
 
-std::vector<AriDue> OrderStore::claimAriFetches(int limit, Poco::Int64 holdMs) {
+std::vector<AriDue> OrderStore::claimAriFetches(int limit, Poco::Int64 holdMs,
+                                                const std::set<std::string>& directoryUrls) {
+    // A certificate of a CA not configured here is left due, untouched, for a replica that has
+    // that CA (replicas restarted one at a time to add one); before, a replica without it put
+    // it off by ARI_MAX_WAIT, a day by default, unasked. One that no replica has any more stays
+    // due, skipped by every scan, until its renewal supersedes it; a CA put back is asked about
+    // it at its next scan.
     const SqlRows rows =
         runSql(session_,
                "UPDATE certificates c SET ari_next_fetch_at = now() + $2::bigint * interval '1 ms' "
                "FROM acme_orders o JOIN acme_accounts a ON a.id = o.account_id "
-               "WHERE o.id = c.order_id AND c.id IN (SELECT id FROM certificates "
-               "  WHERE ari_next_fetch_at <= now() AND superseded_at IS NULL "
-               "  ORDER BY ari_next_fetch_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+               "WHERE o.id = c.order_id AND c.id IN (SELECT due.id FROM certificates due "
+               "  JOIN acme_orders due_order ON due_order.id = due.order_id "
+               "  JOIN acme_accounts due_ca ON due_ca.id = due_order.account_id "
+               "  WHERE due.ari_next_fetch_at <= now() AND due.superseded_at IS NULL "
+               "  AND due_ca.directory_url = ANY($3::text[]) "
+               "  ORDER BY due.ari_next_fetch_at LIMIT $1 FOR UPDATE OF due SKIP LOCKED) "
                "RETURNING c.id, c.certificate_pem, a.directory_url",
-               {limit, holdMs});
+               {limit, holdMs, textArrayLiteral(directoryUrls)});
     std::vector<AriDue> due;
     for (int row = 0; row < rows.size(); ++row)
         due.push_back(AriDue{rows.text(row, "id"), rows.text(row, "certificate_pem"),

@@ -41,11 +41,10 @@ bool putsOffTheBatch(acme::AriErrorKind kind);
 std::optional<std::string> ariReplaces(Database& database, acme::Client& client,
                                        const StoredOrder& order);
 
-// Nothing to ask about the certificate now (its CA is no longer configured, or its directory
-// offers no renewalInfo): its renew_at kept, its next fetch `maxWait` (ARI_MAX_WAIT) from now,
-// not the claim's 10-minute hold; and not never (NULL): a CA put back in the configuration, or
-// one that comes to offer renewalInfo, is asked again within ARI_MAX_WAIT without an
-// ari-refresh.
+// Nothing to ask about the certificate now (its CA's directory offers no renewalInfo): its
+// renew_at kept, its next fetch `maxWait` (ARI_MAX_WAIT) from now, not the claim's 10-minute
+// hold; and not never (NULL): a CA that comes to offer renewalInfo is asked again within
+// ARI_MAX_WAIT without an ari-refresh.
 void putOffRenewalInfo(Database& database, const std::string& certificateId,
                        std::chrono::milliseconds maxWait);
 

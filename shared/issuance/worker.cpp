@@ -64,8 +64,13 @@ void IssuanceWorker::refreshRenewalInfo() {
     if (now < nextAriScan_) return;
     // ARI_MAX_WAIT shorter than the scan interval: looked for as often as it asks.
     nextAriScan_ = now + std::min<std::chrono::milliseconds>(kAriScanInterval, config_.ariMaxWait);
+    // Only the issuing CA can be asked: certificates of CAs not configured here are left to
+    // replicas that have them.
+    std::set<std::string> ours;
+    for (const auto& account : issuer_->cas().inPreference())
+        ours.insert(account->ca().directoryUrl);
     const auto due = database_.withSession([&](Poco::Data::Session& session) {
-        return OrderStore(session).claimAriFetches(kAriFetchesPerScan, kAriHoldMs);
+        return OrderStore(session).claimAriFetches(kAriFetchesPerScan, kAriHoldMs, ours);
     });
     if (due.empty()) return;
     handWatchOn();  // up to 20 CA requests: the other workers take the new orders meanwhile

@@ -46,7 +46,8 @@ public:
 private:
     // Renewal orders for certificates whose renew_at has come; at most once a second.
     void scheduleRenewals();
-    // RFC 9773: renewalInfo asked again for the certificates whose time has come, 20 at a time;
+    // RFC 9773: renewalInfo asked again for the certificates of this replica's CAs whose time
+    // has come, 20 at a time;
     // after a CA that did not answer (each would wait ACME_SCHEDULER_TIMEOUT as well), failed
     // or rate-limited us, the batch's other certificates of that CA wait out the claim's
     // 10-minute hold.

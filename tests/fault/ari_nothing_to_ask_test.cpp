@@ -1,9 +1,10 @@
-// A certificate whose renewalInfo (RFC 9773) nobody can be asked about: its CA is no longer
-// configured (taken out of ACME_CAS), or the CA's directory offers no renewalInfo. The scheduler
-// puts its next fetch off by ARI_MAX_WAIT (README "ACME Renewal Information"); before, it was
-// left the claim's 10-minute hold and claimed again every 10 minutes, for ever. On a scratch
-// database, the certificate's rows written by the case; the scheduler's first renewalInfo scan
-// comes at its start.
+// A certificate whose renewalInfo (RFC 9773) a scheduler cannot ask about. The CA's directory
+// offers no renewalInfo: the scheduler puts its next fetch off by ARI_MAX_WAIT (README "ACME
+// Renewal Information", Nothing to ask); before, it was left the claim's 10-minute hold and
+// claimed again every 10 minutes, for ever. Its CA is not in this scheduler's ACME_CAS: it is
+// left due for a scheduler that has the CA; before, it was put off by ARI_MAX_WAIT, a day nobody
+// asked while another replica had the CA. On a scratch database, the certificate's rows written
+// by the case; the scheduler's first renewalInfo scan comes at its start.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -87,14 +88,33 @@ void requirePutOffByAriMaxWait(ScratchDatabase& scratch, const std::string& cert
 
 }  // namespace
 
-TEST_CASE("fault: renewalInfo of a certificate whose CA was taken out waits ARI_MAX_WAIT") {
-    ScratchDatabase scratch("ari_ca_gone");
+TEST_CASE("fault: renewalInfo of a certificate whose CA this scheduler does not have is left "
+          "due for a scheduler that has it") {
+    ScratchDatabase scratch("ari_ca_elsewhere");
     scratch.migrate();
-    const std::string certificateId =
-        certificateDueForAri(scratch, "https://ca-taken-out.test/directory");
-    const auto scheduler =
-        startScheduler({{"DATABASE_URL", scratch.url()}, {"ARI_MAX_WAIT", kAriMaxWait}});
-    requirePutOffByAriMaxWait(scratch, certificateId, *scheduler);
+    // Two stand-in CAs without renewalInfo: what a scheduler that has the CA does is put the
+    // certificate off by ARI_MAX_WAIT, which shows its scan has run.
+    StalledCa here({"--stall", "none"});
+    StalledCa elsewhere({"--stall", "none"});
+    const std::string ours = certificateDueForAri(scratch, here.directory());
+    const std::string theirs = certificateDueForAri(scratch, elsewhere.directory());
+    {
+        const auto scheduler = startScheduler({{"DATABASE_URL", scratch.url()},
+                                               {"ACME_DIRECTORY", here.directory()},
+                                               {"ARI_MAX_WAIT", kAriMaxWait}});
+        requirePutOffByAriMaxWait(scratch, ours, *scheduler);
+        // Not claimed: still due, as it was. Before, the claim that took `ours` took it too
+        // (its hold, 600 s, at once) and it was put off by ARI_MAX_WAIT unasked.
+        CHECK(secondsToNextFetch(scratch, theirs) <= 0);
+        CHECK(elsewhere.requests("GET", "/dir") == 0);
+        CHECK(scheduler->terminate() == 0);
+    }
+    // A scheduler that has its CA asks it.
+    const auto scheduler = startScheduler({{"DATABASE_URL", scratch.url()},
+                                           {"ACME_DIRECTORY", elsewhere.directory()},
+                                           {"ARI_MAX_WAIT", kAriMaxWait}});
+    requirePutOffByAriMaxWait(scratch, theirs, *scheduler);
+    CHECK(elsewhere.requests("GET", "/dir") >= 1);
     CHECK(scheduler->terminate() == 0);
 }
 

@@ -1,7 +1,8 @@
 // What the scheduler stores from a CA's renewalInfo (RFC 9773), on a scratch database through
 // OrderStore: a renewal that failed keeps its retry time, a certificate a renewal replaced
-// while its renewalInfo was being fetched is not fetched again, and a window after the
-// certificate's expiry renews it no later than its last tenth (overdue_at).
+// while its renewalInfo was being fetched is not fetched again, one of a CA the scheduler does
+// not have is not claimed, and a window after the certificate's expiry renews it no later than
+// its last tenth (overdue_at).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -17,6 +18,8 @@ using namespace dnsh::test;
 namespace {
 
 constexpr Poco::Int64 kHourMs = 3'600'000;
+// The CA of every certificate of these cases (certificateDueForAri).
+const std::string kCa = "https://ca.test/directory";
 
 Poco::Int64 nowEpochMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -30,7 +33,7 @@ std::string certificateDueForAri(ScratchDatabase& scratch) {
     const std::string certificateId = randomHex(16);
     const std::string orderId = randomHex(16);
     scratch.run("INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id) "
-                "VALUES ('https://ca.test/directory', 'sealed', 'k') ON CONFLICT DO NOTHING");
+                "VALUES ('" + kCa + "', 'sealed', 'k') ON CONFLICT DO NOTHING");
     scratch.run("INSERT INTO domains (id, domain_name, verification_token, status, verified_at) "
                 "VALUES ('" + domainId + "', 'ari-" + domainId + ".example', '" +
                 std::string(64, 'a') + "', 'active', now())");
@@ -102,7 +105,7 @@ TEST_CASE("ari store: a certificate replaced while its renewalInfo was fetched i
     scratch.migrate();
     const std::string old = certificateDueForAri(scratch);
     const auto claimed = scratch.database().withSession([&](Poco::Data::Session& session) {
-        return OrderStore(session).claimAriFetches(10, kHourMs);
+        return OrderStore(session).claimAriFetches(10, kHourMs, {kCa});
     });
     REQUIRE(claimed.size() == 1);
     // Meanwhile a renewal stores the domain's next certificate (as OrderStore::storeCertificate
@@ -131,9 +134,35 @@ TEST_CASE("ari store: a certificate replaced while its renewalInfo was fetched i
     scratch.run("UPDATE certificates SET ari_next_fetch_at = now() - interval '1 s' WHERE id = '" +
                 old + "'");
     const auto again = scratch.database().withSession([&](Poco::Data::Session& session) {
-        return OrderStore(session).claimAriFetches(10, kHourMs);
+        return OrderStore(session).claimAriFetches(10, kHourMs, {kCa});
     });
     CHECK(again.empty());
+}
+
+TEST_CASE("ari store: a certificate of a CA the scheduler does not have is left due for one "
+          "that has it") {
+    ScratchDatabase scratch("dnsh_ari_store");
+    scratch.migrate();
+    const std::string certificateId = certificateDueForAri(scratch);
+    const std::string nextFetch =
+        "SELECT (ari_next_fetch_at <= now())::text FROM certificates WHERE id = '" +
+        certificateId + "'";
+    // Replicas with different ACME_CAS: one without the certificate's CA claims nothing (before,
+    // it took the certificate and put it off by ARI_MAX_WAIT, unasked), and leaves it due.
+    const auto elsewhere = scratch.database().withSession([&](Poco::Data::Session& session) {
+        return OrderStore(session).claimAriFetches(10, kHourMs, {"https://other-ca.test/dir"});
+    });
+    CHECK(elsewhere.empty());
+    CHECK(scratch.text(nextFetch) == "true");
+    // One that has it (among others) takes it.
+    const auto here = scratch.database().withSession([&](Poco::Data::Session& session) {
+        return OrderStore(session).claimAriFetches(10, kHourMs,
+                                                   {"https://other-ca.test/dir", kCa});
+    });
+    REQUIRE(here.size() == 1);
+    CHECK(here.front().certificateId == certificateId);
+    CHECK(here.front().caDirectory == kCa);
+    CHECK(scratch.text(nextFetch) == "false");  // held for the claim
 }
 
 TEST_CASE("ari store: a window after the certificate's expiry renews it when its last tenth "
