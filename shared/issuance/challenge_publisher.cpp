@@ -22,7 +22,7 @@ std::optional<StepResult> DelegatedPublishes::present(StepContext& context) {
         // can publish. With every value published, this one goes on: what it cannot remove at
         // the end is recorded as published, and such a replica's sweep removes it.
         if (!updater_)
-            throw NotConfiguredHere{"DELEGATION_ZONE", "DELEGATION_ZONE", FailureCode::Internal,
+            throw NotConfiguredHere{FailureCode::Internal,
                                     "the order is delegated but DELEGATION_ZONE is not "
                                     "configured on any scheduler that took the order",
                                     ""};

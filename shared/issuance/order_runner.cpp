@@ -1,12 +1,9 @@
 #include "issuance/order_runner.hpp"
 
-#include <cstddef>
 #include <optional>
 #include <type_traits>
 
-#include "config/duration.hpp"
 #include "core/error.hpp"
-#include "core/shown_text.hpp"
 #include "crypto/key_encryption.hpp"
 #include "issuance/authorization_release.hpp"
 #include "issuance/backoff.hpp"
@@ -23,8 +20,6 @@ using std::chrono::milliseconds;
 // Orders in one chain of replacements (a CA that forgot an order, an order past its expiry).
 constexpr int kMaxGenerations = 3;
 constexpr milliseconds kRenewalRetryCap{6 * 3'600'000};
-// The longest a missing setting (a CA's directory URL, read from the database) is logged.
-constexpr std::size_t kMaxMissingShown = 256;
 
 }  // namespace
 
@@ -91,31 +86,16 @@ StepOutcome givenBackOnStop(StepContext& context) {
 
 // Replicas may run with different configuration for a while: restarted one at a time to add a
 // CA to ACME_CAS (a fallback while the first CA is down), or to turn DELEGATION_ZONE on. An order
-// this one cannot advance (its CA, or the zone to publish in, is not configured here) did
-// nothing wrong: given back with no attempt counted, its DNS poll flag as it was, due again
-// after POLL_INTERVAL, so that a replica that has the setting takes it. Counted as an error, it
-// failed after three claims here, while another replica could have finished it. Nobody has it
-// any more: it ends as it would with a CA that never answers, once past its step's time
-// (pastStepTimeout: POLL_TIMEOUT from the step's start, 5 minutes by default; in await_order,
-// when the CA gave the order an expiry, 24 hours), with `missing`'s error_code and reason.
-// (await_dns and await_authz past the CA order's expiry are replaced before the step runs.)
-StepResult leftForAnotherReplica(StepContext& context, const NotConfiguredHere& missing) {
-    const StoredOrder& order = context.order();
-    const Config& config = context.config();
-    if (pastStepTimeout(order, config)) {
-        const std::string within = " within " + formatDuration(stepTimeLimit(order, config));
-        return failOrder(missing.code, missing.reason + within +
-                                           (missing.remedy.empty() ? "" : ": " + missing.remedy));
-    }
-    LogFields fields = orderFields(order);
-    fields.insert(fields.end(),
-                  {{"step", std::string(toString(order.step))},
-                   {"setting", missing.setting},
-                   {"missing", shownText(missing.what, kMaxMissingShown)},
-                   {"retry_in_ms", static_cast<Poco::Int64>(config.pollInterval.count())}});
-    logEvent(LogLevel::Warn, "order given back: not configured here, left to another scheduler",
-             fields);
-    return step::Wait{config.pollInterval, labelOf(order.step), order.dnsPoll};
+// this one cannot advance (its CA, or the zone to publish in, is not configured here) is retried
+// as a CA that did not answer is: an attempt counted, due again after the backoff (POLL_INTERVAL,
+// doubled each time, at most 5 minutes), so that a replica that has the setting takes it
+// meanwhile. As an unexpected error it failed after three claims here, while another replica
+// could have finished it. When nobody has it any more, it ends after kMaxAttempts (about an
+// hour with the default POLL_INTERVAL) or past its step's time, whichever comes first, with
+// `missing`'s error_code: not a day of give-backs every POLL_INTERVAL, a warning each.
+StepResult leftForAnotherReplica(const NotConfiguredHere& missing) {
+    return retryLater(missing.code,
+                      missing.reason + (missing.remedy.empty() ? "" : ": " + missing.remedy));
 }
 
 }  // namespace
@@ -278,7 +258,7 @@ StepOutcome runOrder(EngineParts& parts, const std::string& orderId, const std::
         } catch (const StopRequested&) {
             return givenBackOnStop(context);
         } catch (const NotConfiguredHere& missing) {
-            return std::visit(settle, leftForAnotherReplica(context, missing));
+            return std::visit(settle, leftForAnotherReplica(missing));
         } catch (const LeaseLost&) {
             throw;
         } catch (const std::exception&) {

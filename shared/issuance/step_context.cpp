@@ -19,7 +19,7 @@ AcmeAccount& StepContext::account() {
     if (order_.caDirectory.empty()) return parts_.cas.first();
     if (AcmeAccount* account = parts_.cas.find(order_.caDirectory)) return *account;
     // Another replica may have it (a CA added host by host): not the order's error.
-    throw NotConfiguredHere{"ACME_CAS", order_.caDirectory, FailureCode::NoCaAvailable,
+    throw NotConfiguredHere{FailureCode::NoCaAvailable,
                             "the order's CA " + order_.caDirectory +
                                 " is not configured (ACME_CAS) on any scheduler that took the "
                                 "order",

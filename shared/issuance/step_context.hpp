@@ -42,14 +42,11 @@ struct StopRequested {};
 
 // Thrown where a step needs a setting this replica lacks and another may have: replicas run
 // with different configuration for a while (restarted one at a time to add a CA to ACME_CAS,
-// or to turn DELEGATION_ZONE on). The order is not at fault: the runner gives it back with no
-// attempt counted, for a replica that has the setting, and ends it only past the step's time
+// or to turn DELEGATION_ZONE on). Not the order's own error: the runner retries it with the
+// backoff of a CA that did not answer, for a replica that has the setting to take it meanwhile
 // (order_runner.cpp, leftForAnotherReplica). No std::exception, as StopRequested.
 struct NotConfiguredHere {
-    std::string setting;  // "ACME_CAS", "DELEGATION_ZONE"
-    std::string what;     // what is missing, for the log (the CA's directory URL, ...)
-    // Should no replica have it: the order's error_code, and its reason as "<reason> within
-    // <the step's time>: <remedy>".
+    // The order's error_code and reason, should no replica have it: "<reason>: <remedy>".
     FailureCode code;
     std::string reason;
     std::string remedy;
