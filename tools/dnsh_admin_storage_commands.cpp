@@ -21,8 +21,9 @@ namespace dnsh_admin {
 // stderr names it, exit 70), the ones applied before it, which stay, are listed above.
 // A migration's COMMIT is bounded as every commit is (db/commit_wait.hpp): with a synchronous
 // standby away it would wait, its tables locked, as long as the standby is gone. Past
-// DB_STATEMENT_TIMEOUT: 75, the migration made when the standby confirms it, or not at all; a
-// later run applies what is missing.
+// DB_STATEMENT_TIMEOUT: 75. The migration is not rolled back: it is made when the standby
+// confirms it, its locks (the migration lock too) held until then, so a run started meanwhile
+// waits for them; a run after the standby's return applies what is missing.
 int migrate(dnsh::Database& database) {
     const dnsh::CommitWaitScope commitWait(database.limits().statementTimeout);
     std::vector<std::string> applied;

@@ -109,6 +109,10 @@ PGresult* awaitAnswer(PGconn* connection, std::chrono::milliseconds limit,
                             "this process holds its writes back until a commit is confirmed");
 }
 
+void beginTransaction(Poco::Data::Session& session) {
+    executeScript(session, writesHeldBack() ? "BEGIN READ ONLY" : "BEGIN");
+}
+
 void commitTransaction(Poco::Data::Session& session) {
     if (commitLimit.count() <= 0) {
         executeScript(session, "COMMIT");

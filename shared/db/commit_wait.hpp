@@ -13,10 +13,12 @@
 // is there to prevent.
 //
 // Each such wait costs a server connection until the standby is back, so the first unanswered
-// commit holds back this process's writes (writesHeldBack): its sessions are made read-only
-// (default_transaction_read_only), a write is refused at once (SQLSTATE 25006, a 503), reads go
-// on, and every kCommitProbeInterval one work probes with a write of no meaning (commit_probes, cancelled
-// when unanswered) whether commits are confirmed again.
+// commit holds back this process's writes (writesHeldBack): every transaction it begins is
+// READ ONLY (beginTransaction; a statement outside a block is run in one of its own), so a
+// write is refused at once (SQLSTATE 25006, a 503) and reads go on; and every
+// kCommitProbeInterval one work probes with a write of no meaning (commit_probes, cancelled when
+// unanswered) whether commits are confirmed again. Per transaction, not a session setting: behind
+// PgBouncer in transaction mode a session's SET would stay on one pooled server connection.
 #include <Poco/Data/Session.h>
 #include <libpq-fe.h>
 
@@ -84,6 +86,9 @@ PGresult* runWithinCommitBound(PGconn* connection, Send&& send, Execute&& execut
     if (send() != 1) return nullptr;
     return awaitAnswer(connection, limit, "a statement outside a transaction block");
 }
+
+// BEGIN, or BEGIN READ ONLY while this process holds its writes back.
+void beginTransaction(Poco::Data::Session& session);
 
 // COMMIT, within this thread's CommitWaitScope bound when there is one. Throws SqlError as
 // executeScript, UnconfirmedCommit past the bound.

@@ -256,37 +256,26 @@ Poco::Data::Session& Database::session() {
 
 Poco::Data::Session& Database::sessionForWork() {
     Poco::Data::Session* current = &session();
-    bool holdBack = writesHeldBack();
-    if (holdBack && claimCommitProbe()) {
-        setReadOnly(*current, false);
-        bool confirmed = false;
-        try {
-            confirmed = commitsConfirmed(connectionOf(*current));
-        } catch (const SqlError& e) {
-            // No commit_probes (a schema before 037, mid-upgrade) or another refusal: nothing to
-            // learn from; the writes go, and the first unanswered one holds them back again.
-            logEvent(LogLevel::Warn, "commit probe failed", {{"detail", e.message()}});
-            confirmed = true;
-        }
-        if (confirmed) {
-            releaseWrites();
-            holdBack = false;
-            logEvent(LogLevel::Info, "commits confirmed again: writes go", {});
-        } else {
-            // Its connection was shut down (commit_wait.cpp): a new one, read-only below.
-            disconnect();
-            current = &session();
-        }
+    if (!writesHeldBack() || !claimCommitProbe()) return *current;
+    bool confirmed = false;
+    try {
+        confirmed = commitsConfirmed(connectionOf(*current));
+    } catch (const SqlError& e) {
+        // No commit_probes (a schema before 037, mid-upgrade), a server that takes no writes:
+        // nothing to learn from it. The writes go; the first unanswered one holds them back again.
+        logEvent(LogLevel::Warn, "commit probe failed", {{"detail", e.message()}});
+        confirmed = true;
     }
-    setReadOnly(*current, holdBack);
-    return *current;
-}
-
-void Database::setReadOnly(Poco::Data::Session& session, bool readOnly) {
-    if (readOnly == readOnly_) return;
-    executeScript(session, readOnly ? "SET default_transaction_read_only = on"
-                                    : "SET default_transaction_read_only = off");
-    readOnly_ = readOnly;
+    if (confirmed) {
+        releaseWrites();
+        logEvent(LogLevel::Info, "commits confirmed again: writes go", {});
+        return *current;
+    }
+    logEvent(LogLevel::Warn, "writes held back: a commit probe was not confirmed",
+             {{"probe_every_s", static_cast<Poco::Int64>(kCommitProbeInterval.count())}});
+    // Its connection was shut down (commit_wait.cpp): a new one.
+    disconnect();
+    return session();
 }
 
 void Database::writesRefused() {
@@ -316,9 +305,9 @@ void Database::raiseIfServerState(const SqlError& error) {
     const std::string& state = error.sqlState();
     // This connection stays on a server that takes no writes, and libpq chooses a host
     // (target_session_attrs) only when it connects: dropped, the next use connects again.
-    // Read-only by our own hold-back: the session stays, the write is refused until a probe
+    // READ ONLY by our own hold-back: the session stays, the write is refused until a probe
     // finds commits confirmed.
-    if (refusesWrites(state) && readOnly_) writesRefused();
+    if (refusesWrites(state) && writesHeldBack()) writesRefused();
     if (refusesWrites(state))
         unavailable("PostgreSQL cannot take this connection's statements (SQLSTATE " + state +
                     ": " + oneLogLine(error.message()) + "); closed, to connect again");
@@ -410,7 +399,6 @@ void Database::disconnect() {
         // Closing a dead connection may complain; the session is dropped either way.
     }
     session_.reset();
-    readOnly_ = false;
 }
 
 void Database::unavailable(const std::string& detail) {

@@ -76,10 +76,9 @@ public:
     Poco::Data::Session& session();
 
 private:
-    // session(), read-only while this process holds its writes back (db/commit_wait.hpp), after
-    // a probe when one is due; writable otherwise.
+    // session(), after a probe whether commits are confirmed again when this process holds its
+    // writes back and one is due (db/commit_wait.hpp).
     Poco::Data::Session& sessionForWork();
-    void setReadOnly(Poco::Data::Session& session, bool readOnly);
     [[noreturn]] static void writesRefused();
     bool isConnected();
     bool droppedWhileIdle();
@@ -96,7 +95,6 @@ private:
     std::string connectionString_;
     DatabaseLimits limits_;
     std::optional<Poco::Data::Session> session_;
-    bool readOnly_ = false;  // default_transaction_read_only set on session_ (sessionForWork)
     PgConnection readiness_{nullptr, &PQfinish};  // ping's
     std::optional<BackgroundConnect> connecting_;  // ping's connect under way, if any
 };

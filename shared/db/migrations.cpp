@@ -161,6 +161,8 @@ std::vector<std::string> applyMigrations(Poco::Data::Session& session,
     std::set<std::string> already;
     try {
         already = retryingLockWaits("schema_migrations", readApplied);
+    } catch (const UnconfirmedCommit&) {
+        throw;  // dnsh-admin migrate says what it means (db/commit_wait.hpp)
     } catch (const Error& e) {
         throw Error(e.code(), std::string("reading schema_migrations failed: ") + e.what());
     }
@@ -184,6 +186,9 @@ std::vector<std::string> applyMigrations(Poco::Data::Session& session,
                 session << "INSERT INTO schema_migrations (name) VALUES ($1)", use(name), now;
                 return true;
             });
+        } catch (const UnconfirmedCommit&) {
+            // Not rolled back: its COMMIT waits on for a synchronous standby (db/commit_wait.hpp).
+            throw;
         } catch (const std::exception& e) {
             // Which one failed, not only PostgreSQL's words (a Poco exception's what() is only
             // its class name).

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "db/commit_wait.hpp"
+#include "db/database.hpp"  // executeScript
 #include "db/prepared_statements.hpp"
 
 namespace dnsh {
@@ -106,6 +107,22 @@ SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
                const std::vector<SqlValue>& params, SqlResults results, SqlPlanning planning) {
     const int resultFormat = results == SqlResults::Binary ? 1 : 0;
     PGconn* connection = connectionOf(session);
+    // Writes held back (db/commit_wait.hpp): outside a block, a READ ONLY transaction of its
+    // own, so that a write is refused (25006) rather than left waiting for its commit.
+    if (writesHeldBack() && PQtransactionStatus(connection) == PQTRANS_IDLE) {
+        beginTransaction(session);
+        try {
+            SqlRows rows = runSql(session, sql, params, results, planning);
+            executeScript(session, "COMMIT");  // wrote nothing: nothing to wait for
+            return rows;
+        } catch (...) {
+            try {
+                executeScript(session, "ROLLBACK");
+            } catch (...) {
+            }
+            throw;
+        }
+    }
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& param : params)

@@ -1,8 +1,9 @@
 #pragma once
 // Runs `work` in one transaction: committed when it returns true; rolled back when it returns
-// false or throws. BEGIN and ROLLBACK are sent as they are, COMMIT within this thread's bound
-// (commitTransaction): not through Poco's Session::begin and commit, whose flag of a transaction
-// under way a COMMIT of ours would leave set (its next begin would then send no BEGIN).
+// false or throws. BEGIN (READ ONLY while writes are held back: beginTransaction), COMMIT
+// (within this thread's bound: commitTransaction) and ROLLBACK are sent by us, not by Poco's
+// Session::begin and commit, whose flag of a transaction under way a COMMIT of ours would leave
+// set (its next begin would then send no BEGIN).
 #include <Poco/Data/Session.h>
 
 #include "db/commit_wait.hpp"
@@ -12,7 +13,7 @@ namespace dnsh {
 
 template <typename Work>
 bool inTransaction(Poco::Data::Session& session, Work&& work) {
-    executeScript(session, "BEGIN");
+    beginTransaction(session);
     try {
         if (!work()) {
             executeScript(session, "ROLLBACK");

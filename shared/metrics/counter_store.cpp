@@ -21,7 +21,7 @@ constexpr std::size_t kRowsPerStatement = 500;
 
 bool addToStoredCounters(Poco::Data::Session& session, const CounterBatch& batch) {
     const std::vector<CounterDelta>& deltas = batch.deltas;
-    executeScript(session, "BEGIN");
+    beginTransaction(session);
     try {
         // No row back: this number (or a later one) is stored, the batch was added already.
         const bool alreadyStored =
