@@ -10,6 +10,7 @@
 
 #include "db/database.hpp"  // executeScript
 #include "db/sql.hpp"
+#include "log/log.hpp"
 
 namespace dnsh {
 
@@ -29,8 +30,10 @@ std::atomic<Clock::rep> nextProbeAt{0};
 // (the cancelled wait's WARNING and the statement's result).
 constexpr std::chrono::milliseconds kAnswerAfterCancel{2'000};
 
+// A row of 64 by the server process: the processes probing at once do not queue on one row.
 constexpr const char* kCommitProbeSql =
-    "INSERT INTO commit_probes (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET probed_at = now()";
+    "INSERT INTO commit_probes (id) VALUES (pg_backend_pid() % 64) "
+    "ON CONFLICT (id) DO UPDATE SET probed_at = now()";
 
 // PQcancel opens a connection of its own and blocks until the server took the request; one that
 // no longer answers (a partition) would hold it for the kernel's connect timeout. So it runs on a
@@ -103,10 +106,10 @@ PGresult* awaitAnswer(PGconn* connection, std::chrono::milliseconds limit,
     // Whoever uses the connection next finds it lost (Database drops its session then), never
     // an answer owed to this statement. The server notices only once its wait has ended.
     ::shutdown(PQsocket(connection), SHUT_RDWR);
-    holdBackWrites();
+    // A wait left on costs a server connection: no more of them (a cancelled one frees its own).
+    if (unanswered == UnansweredCommit::LeftWaiting) holdBackWrites();
     throw UnconfirmedCommit("no answer to " + what + " within " + std::to_string(limit.count()) +
-                            " ms (a synchronous standby away?); its outcome is unknown, and "
-                            "this process holds its writes back until a commit is confirmed");
+                            " ms (a synchronous standby away?); its outcome is unknown");
 }
 
 void beginTransaction(Poco::Data::Session& session) {
@@ -131,7 +134,9 @@ bool writesHeldBack() {
 
 void holdBackWrites() {
     nextProbeAt.store((Clock::now() + kCommitProbeInterval).time_since_epoch().count());
-    heldBack.store(true);
+    if (!heldBack.exchange(true))
+        logEvent(LogLevel::Warn, "writes held back: a commit went unanswered",
+                 {{"probe_every_s", static_cast<Poco::Int64>(kCommitProbeInterval.count())}});
 }
 
 bool claimCommitProbe() {
@@ -146,12 +151,12 @@ void releaseWrites() {
     heldBack.store(false);
 }
 
-bool commitsConfirmed(PGconn* connection) {
+bool commitsConfirmed(PGconn* connection, std::chrono::milliseconds limit) {
     if (PQsendQuery(connection, kCommitProbeSql) != 1) throwSqlError(connection, nullptr);
     std::unique_ptr<PGresult, decltype(&PQclear)> result(nullptr, &PQclear);
     try {
-        result.reset(awaitAnswer(connection, kCommitProbeLimit, "a commit probe",
-                                 UnansweredCommit::Cancelled));
+        result.reset(
+            awaitAnswer(connection, limit, "a commit probe", UnansweredCommit::Cancelled));
     } catch (const UnconfirmedCommit&) {
         return false;
     }

@@ -17,7 +17,7 @@
 // READ ONLY (beginTransaction; a statement outside a block is run in one of its own), so a
 // write is refused at once (SQLSTATE 25006, a 503) and reads go on; and every
 // kCommitProbeInterval one work probes with a write of no meaning (commit_probes, cancelled when
-// unanswered) whether commits are confirmed again. Per transaction, not a session setting: behind
+// unanswered, within a commit's bound) whether commits are confirmed again. Per transaction, not a session setting: behind
 // PgBouncer in transaction mode a session's SET would stay on one pooled server connection.
 #include <Poco/Data/Session.h>
 #include <libpq-fe.h>
@@ -71,8 +71,8 @@ std::chrono::milliseconds autocommitAnswerLimit(PGconn* connection);
 
 // After a PQsend* on `connection` (a single statement): its result, as PQexec would return it,
 // waited for at most `limit`. Past it: the server's wait left or cancelled as `unanswered` says,
-// the connection shut down, this process's writes held back (holdBackWrites), and
-// UnconfirmedCommit (`what` names the statement).
+// the connection shut down, this process's writes held back when the wait was left on
+// (holdBackWrites), and UnconfirmedCommit (`what` names the statement).
 PGresult* awaitAnswer(PGconn* connection, std::chrono::milliseconds limit, const std::string& what,
                       UnansweredCommit unanswered = UnansweredCommit::LeftWaiting);
 
@@ -97,8 +97,6 @@ void commitTransaction(Poco::Data::Session& session);
 // This process's writes after an unanswered commit: one state for the process (its sessions
 // all write to the same primary).
 constexpr std::chrono::seconds kCommitProbeInterval{5};
-// A probe's own bound: a standby that is there confirms in milliseconds.
-constexpr std::chrono::milliseconds kCommitProbeLimit{1'000};
 
 // Whether this process holds its writes back now.
 bool writesHeldBack();
@@ -110,9 +108,9 @@ bool claimCommitProbe();
 void releaseWrites();
 
 // Updates commit_probes outside a transaction block on `connection`, waited for at most
-// kCommitProbeLimit and cancelled past it. True when its commit was answered; false when not
-// (the connection is shut down then, as awaitAnswer does). Throws SqlError when PostgreSQL
-// refused it.
-bool commitsConfirmed(PGconn* connection);
+// `limit` (a commit's bound: a standby that confirms within it would let the writes through)
+// and cancelled past it. True when its commit was answered; false when not (the connection is
+// shut down then, as awaitAnswer does). Throws SqlError when PostgreSQL refused it.
+bool commitsConfirmed(PGconn* connection, std::chrono::milliseconds limit);
 
 }  // namespace dnsh

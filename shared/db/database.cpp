@@ -259,11 +259,14 @@ Poco::Data::Session& Database::sessionForWork() {
     if (!writesHeldBack() || !claimCommitProbe()) return *current;
     bool confirmed = false;
     try {
-        confirmed = commitsConfirmed(connectionOf(*current));
+        confirmed = commitsConfirmed(connectionOf(*current), limits_.statementTimeout);
     } catch (const SqlError& e) {
-        // No commit_probes (a schema before 037, mid-upgrade), a server that takes no writes:
-        // nothing to learn from it. The writes go; the first unanswered one holds them back again.
-        logEvent(LogLevel::Warn, "commit probe failed", {{"detail", e.message()}});
+        // No commit_probes (42P01: a schema before 037, mid-upgrade) or a server that takes no
+        // writes (25006): the probe tells nothing; the writes go, and the first unanswered one
+        // holds them back again. Any other refusal (a lock, a full disk): not confirmed.
+        logEvent(LogLevel::Warn, "commit probe failed",
+                 {{"sqlstate", e.sqlState()}, {"detail", e.message()}});
+        if (e.sqlState() != "42P01" && !refusesWrites(e.sqlState())) return *current;
         confirmed = true;
     }
     if (confirmed) {

@@ -110,7 +110,9 @@ SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
     // Writes held back (db/commit_wait.hpp): outside a block, a READ ONLY transaction of its
     // own, so that a write is refused (25006) rather than left waiting for its commit.
     if (writesHeldBack() && PQtransactionStatus(connection) == PQTRANS_IDLE) {
-        beginTransaction(session);
+        // READ ONLY whatever a probe on another thread decides meanwhile: the COMMIT below is
+        // then never one that waits.
+        executeScript(session, "BEGIN READ ONLY");
         try {
             SqlRows rows = runSql(session, sql, params, results, planning);
             executeScript(session, "COMMIT");  // wrote nothing: nothing to wait for

@@ -173,6 +173,12 @@ TEST_CASE(
     // The migration left waiting was made at the standby's return; a run now applies the rest.
     const CommandResult later = runCommand(migrateLater);
     CHECK_MESSAGE(later.exitCode == 0, later.output);
+    // The probe's wait (above) was cancelled: PostgreSQL's WARNING is a log line of its own,
+    // JSON, not libpq's raw text on the handler's stderr.
+    const std::string handlersLog = readFile(api.handlersLog().string());
+    CHECK(handlersLog.find("\"msg\":\"database notice\"") != std::string::npos);
+    CHECK(handlersLog.find("\nWARNING:  canceling wait for synchronous replication") ==
+          std::string::npos);
     const HttpResult gone = send(api.baseUrl(), {"GET", "/domains/" + firstId, "", "", {}});
     CHECK_MESSAGE(gone.status == 404, gone.status << " " << gone.body);
 }
