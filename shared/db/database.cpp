@@ -254,39 +254,6 @@ Poco::Data::Session& Database::session() {
     return *session_;
 }
 
-Poco::Data::Session& Database::sessionForWork() {
-    Poco::Data::Session* current = &session();
-    if (!writesHeldBack() || !claimCommitProbe()) return *current;
-    bool confirmed = false;
-    try {
-        confirmed = commitsConfirmed(connectionOf(*current), limits_.statementTimeout);
-    } catch (const SqlError& e) {
-        // No commit_probes (42P01: a schema before 037, mid-upgrade) or a server that takes no
-        // writes (25006): the probe tells nothing; the writes go, and the first unanswered one
-        // holds them back again. Any other refusal (a lock, a full disk): not confirmed.
-        logEvent(LogLevel::Warn, "commit probe failed",
-                 {{"sqlstate", e.sqlState()}, {"detail", e.message()}});
-        if (e.sqlState() != "42P01" && !refusesWrites(e.sqlState())) return *current;
-        confirmed = true;
-    }
-    if (confirmed) {
-        releaseWrites();
-        logEvent(LogLevel::Info, "commits confirmed again: writes go", {});
-        return *current;
-    }
-    logEvent(LogLevel::Warn, "writes held back: a commit probe was not confirmed",
-             {{"probe_every_s", static_cast<Poco::Int64>(kCommitProbeInterval.count())}});
-    // Its connection was shut down (commit_wait.cpp): a new one.
-    disconnect();
-    return session();
-}
-
-void Database::writesRefused() {
-    // Not logged: the unanswered commit that began the hold-back was (unavailable), and a probe
-    // that finds commits confirmed is.
-    throw Error(ErrorCode::DatabaseUnavailable, "database unavailable");
-}
-
 bool Database::isTimeout(const SqlError& error) {
     // 57014 query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout), 40P01
     // deadlock_detected, 40001 serialization_failure: the transaction was rolled back whole.
