@@ -394,6 +394,13 @@ void executeScript(Poco::Data::Session& session, const std::string& sql) {
         throwSqlError(connection, result.get());
 }
 
+void rollbackQuietly(Poco::Data::Session& session) noexcept {
+    try {
+        executeScript(session, "ROLLBACK");
+    } catch (...) {
+    }
+}
+
 void checkDatabase(Database& database) {
     database.ping(kReadinessDeadline);
 }

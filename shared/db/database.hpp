@@ -151,4 +151,8 @@ std::string toKeyValueConnectionString(const std::string& databaseUrl);
 // statements (what Poco uses) take only one statement each.
 void executeScript(Poco::Data::Session& session, const std::string& sql);
 
+// ROLLBACK on the way out of a failed transaction. Its own failure is dropped: the error being
+// handled is the one to report, and a connection that broke has no transaction left to end.
+void rollbackQuietly(Poco::Data::Session& session) noexcept;
+
 }  // namespace dnsh

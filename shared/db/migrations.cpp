@@ -53,11 +53,7 @@ auto inMigrationTransaction(Poco::Data::Session& session, std::chrono::milliseco
         commitTransaction(session);  // bounded when the caller says (dnsh-admin migrate)
         return result;
     } catch (...) {
-        try {
-            executeScript(session, "ROLLBACK");
-        } catch (...) {
-            // A connection that broke has no transaction left to end.
-        }
+        rollbackQuietly(session);
         throw;
     }
 }

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "db/commit_wait.hpp"
-#include "db/database.hpp"  // executeScript
+#include "db/database.hpp"  // executeScript, rollbackQuietly
 #include "db/prepared_statements.hpp"
 
 namespace dnsh {
@@ -118,10 +118,7 @@ SqlRows runSql(Poco::Data::Session& session, const std::string& sql,
             executeScript(session, "COMMIT");  // wrote nothing: nothing to wait for
             return rows;
         } catch (...) {
-            try {
-                executeScript(session, "ROLLBACK");
-            } catch (...) {
-            }
+            rollbackQuietly(session);
             throw;
         }
     }

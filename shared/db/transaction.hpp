@@ -7,7 +7,7 @@
 #include <Poco/Data/Session.h>
 
 #include "db/commit_wait.hpp"
-#include "db/database.hpp"  // executeScript
+#include "db/database.hpp"  // executeScript, rollbackQuietly
 
 namespace dnsh {
 
@@ -22,10 +22,7 @@ bool inTransaction(Poco::Data::Session& session, Work&& work) {
         commitTransaction(session);
         return true;
     } catch (...) {
-        try {
-            executeScript(session, "ROLLBACK");
-        } catch (...) {
-        }
+        rollbackQuietly(session);
         throw;
     }
 }

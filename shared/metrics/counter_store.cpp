@@ -57,10 +57,7 @@ bool addToStoredCounters(Poco::Data::Session& session, const CounterBatch& batch
         commitTransaction(session);
         return true;
     } catch (...) {
-        try {
-            executeScript(session, "ROLLBACK");
-        } catch (...) {
-        }
+        rollbackQuietly(session);
         throw;
     }
 }
