@@ -238,12 +238,22 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
                                   const NewCertificate& certificate) {
     const bool stored = inTransaction(session_, [&] {
         if (!lockDomain(session_, order.domainId)) throw LeaseLost(order.id);
-        runGuarded(session_, order.id,
-                   "UPDATE acme_orders SET status = 'valid', step = 'done', error = NULL, "
-                   "error_code = NULL, lease_owner = NULL, lease_expires_at = NULL, "
-                   "next_attempt_at = NULL, updated_at = now() "
-                   "WHERE id = $1 AND lease_owner = $2",
-                   {order.id, owner});
+        // Locks the order row until the commit: the INSERT below copies its key as it is now,
+        // and rotate-kek cannot re-seal it in between (its NOWAIT batch retries after the commit).
+        const SqlRows finished = runGuarded(
+            session_, order.id,
+            "UPDATE acme_orders SET status = 'valid', step = 'done', error = NULL, "
+            "error_code = NULL, lease_owner = NULL, lease_expires_at = NULL, "
+            "next_attempt_at = NULL, updated_at = now() "
+            "WHERE id = $1 AND lease_owner = $2 "
+            "RETURNING cert_key_ciphertext IS NOT NULL AND cert_key_id IS NOT NULL AS key_kept",
+            {order.id, owner});
+        // finalize saves the key (saveCertKey) before the CA can issue for it.
+        if (!finished.boolean(0, "key_kept"))
+            throw Error(ErrorCode::Internal, "order " + order.id +
+                                                 " has no sealed certificate key "
+                                                 "(cert_key_ciphertext or cert_key_id is NULL) "
+                                                 "to store its certificate with");
         if (order.kind == OrderKind::Issue &&
             !transitionDomain(session_, order.domainId,
                               {DomainStatus::CertificatePending, DomainStatus::Active, "", std::nullopt}))
@@ -261,17 +271,22 @@ void OrderStore::storeCertificate(const StoredOrder& order, const std::string& o
         runSql(session_, "INSERT INTO certificates (id, domain_id, order_id, certificate_pem, "
                     "chain_pem, private_key_ciphertext, key_id, issued_at, expires_at, renew_at, "
                     "ari_next_fetch_at, profile, ca) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, "
-                    "least($9::timestamptz - $10::bigint * interval '1 millisecond', "
-                    "  $9::timestamptz - ($9::timestamptz - $8::timestamptz) / 10), "
-                    "CASE WHEN $11::bigint >= 0 THEN now() + $11::bigint * interval '1 ms' END, "
+                    "VALUES ($1, $2, $3, $4, $5, "
+                    // The order's key as rotate-kek left it, not the turn's older copy: sealed
+                    // under a KEK the operator may already have removed (README "Rotate the KEK").
+                    "(SELECT cert_key_ciphertext FROM acme_orders WHERE id = $3), "
+                    "(SELECT cert_key_id FROM acme_orders WHERE id = $3), "
+                    "$6::timestamptz, $7::timestamptz, "
+                    "least($7::timestamptz - $8::bigint * interval '1 millisecond', "
+                    "  $7::timestamptz - ($7::timestamptz - $6::timestamptz) / 10), "
+                    "CASE WHEN $9::bigint >= 0 THEN now() + $9::bigint * interval '1 ms' END, "
                     // The profile its order was placed with, and the CA it was placed at.
                     "(SELECT profile FROM acme_orders WHERE id = $3), "
                     "(SELECT a.directory_url FROM acme_orders o JOIN acme_accounts a "
                     "   ON a.id = o.account_id WHERE o.id = $3))",
             {certificate.id, order.domainId, order.id, certificate.leafPem, certificate.chainPem,
-             certificate.keyCiphertext, certificate.keyId, certificate.notBefore,
-             certificate.notAfter, certificate.renewBeforeMs, ariNextFetchMs});
+             certificate.notBefore, certificate.notAfter, certificate.renewBeforeMs,
+             ariNextFetchMs});
         recordDomainEvent(session_, order.kind == OrderKind::Issue ? EventType::CertificateIssued
                                                                    : EventType::CertificateRenewed,
                           order.domainId);

@@ -119,13 +119,13 @@ struct StoredOrder {
     std::string replacesCaDirectory;
 };
 
-// A certificate to store, with when to renew it.
+// A certificate to store, with when to renew it. Its private key is not here: storeCertificate
+// copies the order's sealed key as the order row holds it at its commit (rotate-kek may have
+// re-sealed it since the turn read it).
 struct NewCertificate {
     std::string id;
     std::string leafPem;
     std::string chainPem;
-    std::string keyCiphertext;
-    std::string keyId;
     std::string notBefore;  // RFC 3339
     std::string notAfter;
     Poco::Int64 renewBeforeMs = 0;  // renew_at = notAfter - this, at the latest overdue_at
@@ -282,7 +282,11 @@ public:
                             const std::string& ciphertext, const std::string& keyId);
 
     // In one transaction: the certificate (newest of the domain; older ones stop renewing), the
-    // order valid, and for an issue order the domain certificate_pending -> active.
+    // order valid, and for an issue order the domain certificate_pending -> active. The
+    // certificate's key and KEK id are the order row's (cert_key_ciphertext, cert_key_id), read
+    // under the lock this transaction takes on it, not StoredOrder's copy: a rotate-kek batch
+    // committed after the turn loaded the order has re-sealed the row only. Error(Internal)
+    // when the row holds no key (none was saved before finalize: a bug).
     void storeCertificate(const StoredOrder& order, const std::string& owner,
                           const NewCertificate& certificate);
 

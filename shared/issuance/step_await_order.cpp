@@ -34,13 +34,9 @@ Poco::Int64 epochMs(const std::string& rfc3339) {
 // RFC 9773 §4.2, which wins when it has one, up to 2% before the certificate's last tenth:
 // askRenewalInfo) and when to ask the CA about it again.
 NewCertificate certificateToStore(StepContext& context, const IssuedCertificate& issued) {
-    const StoredOrder& order = context.order();
-    NewCertificate certificate{
-        randomHex(16), issued.leafPem, issued.chainPem, *order.certKeyCiphertext,
-        // The KEK that really opens it: rotate-kek may have re-sealed the order's copy since it
-        // was read, and a later rotate-kek moves this one by its label.
-        context.parts().encryptor.keyIdOf(*order.certKeyCiphertext), issued.notBefore,
-        issued.notAfter, 0, std::nullopt};
+    // The key is the order row's, copied by storeCertificate in its transaction.
+    NewCertificate certificate{randomHex(16), issued.leafPem, issued.chainPem, issued.notBefore,
+                               issued.notAfter, 0, std::nullopt};
     certificate.renewBeforeMs =
         renewBeforeExpiry(context.config().renewBefore,
                           std::chrono::duration_cast<milliseconds>(issued.lifetime), randomUnit())

@@ -794,7 +794,7 @@ TEST_CASE(
         {"storeCertificate",
          [&](dnsh::OrderStore& s) {
              s.storeCertificate(order, late,
-                                {"0123456789abcdef0123456789abcdef", "leaf", "chain", "key", "k",
+                                {"0123456789abcdef0123456789abcdef", "leaf", "chain",
                                  "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z", 0, std::nullopt});
          }},
         {"fail", [&](dnsh::OrderStore& s) { s.fail(order, late, "late", dnsh::FailureCode::Internal, 0, 0); }},

@@ -34,6 +34,7 @@ std::string checkJson(const std::string& result) {
 }
 
 // An issue order waiting for DNS, due now and leased to nobody; its domain certificate_pending.
+// Its certificate key is saved already (the row storeCertificate copies it from).
 Order awaitingDns(ScratchDatabase& scratch) {
     const Order order{randomHex(16), randomHex(16)};
     scratch.run("INSERT INTO acme_accounts (directory_url, key_ciphertext, key_id) "
@@ -42,11 +43,12 @@ Order awaitingDns(ScratchDatabase& scratch) {
                 "VALUES ('" + order.domainId + "', 'fence-" + order.domainId + ".example', '" +
                 std::string(64, 'a') + "', 'certificate_pending', now())");
     scratch.run("INSERT INTO acme_orders (id, domain_id, kind, account_id, order_url, "
-                "finalize_url, status, step, next_attempt_at) VALUES ('" +
+                "finalize_url, status, step, next_attempt_at, cert_key_ciphertext, cert_key_id) "
+                "VALUES ('" +
                 order.orderId + "', '" + order.domainId +
                 "', 'issue', (SELECT id FROM acme_accounts), 'https://ca.test/order/" +
                 order.orderId + "', 'https://ca.test/finalize/" + order.orderId +
-                "', 'pending', 'await_dns', now() - interval '1 second')");
+                "', 'pending', 'await_dns', now() - interval '1 second', 'sealed', 'k')");
     return order;
 }
 
@@ -97,9 +99,8 @@ std::string orderStatus(ScratchDatabase& scratch, const std::string& orderId) {
 
 // Built whole: assigned field by field, GCC 12 at -O2 warns (-Werror=restrict) on a string copy.
 NewCertificate newCertificate() {
-    return NewCertificate{randomHex(16),          "leaf", "chain", "sealed", "k",
-                          "2026-12-01T00:00:00Z", "2027-03-01T00:00:00Z",
-                          30LL * 24 * 3600 * 1000, std::nullopt};
+    return NewCertificate{randomHex(16), "leaf", "chain", "2026-12-01T00:00:00Z",
+                          "2027-03-01T00:00:00Z", 30LL * 24 * 3600 * 1000, std::nullopt};
 }
 
 const std::string kStale = checkJson("txt_not_found");

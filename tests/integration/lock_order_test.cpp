@@ -134,7 +134,8 @@ void ensureAccount(ScratchDatabase& scratch) {
         "VALUES ('https://ca.test/directory', 'sealed', 'k') ON CONFLICT DO NOTHING");
 }
 
-// A domain whose live order (issue or renewal) the test's "scheduler" holds the lease of.
+// A domain whose live order (issue or renewal) the test's "scheduler" holds the lease of, its
+// certificate key saved (storeCertificate copies it from the row).
 Fixture liveOrder(ScratchDatabase& scratch, const std::string& kind) {
     ensureAccount(scratch);
     Fixture fixture{randomHex(16), randomHex(16), ""};
@@ -156,12 +157,13 @@ Fixture liveOrder(ScratchDatabase& scratch, const std::string& kind) {
     }
     scratch.run(
         "INSERT INTO acme_orders (id, domain_id, kind, account_id, order_url, finalize_url, "
-        "status, step, lease_owner, lease_expires_at, replaces_certificate_id) VALUES (" +
+        "status, step, lease_owner, lease_expires_at, replaces_certificate_id, "
+        "cert_key_ciphertext, cert_key_id) VALUES (" +
         literal(fixture.orderId) + ", " + literal(fixture.domainId) + ", '" + kind +
         "', (SELECT id FROM acme_accounts), 'https://ca.test/order/" + fixture.orderId +
         "', 'https://ca.test/finalize/" + fixture.orderId + "', 'processing', 'await_order', " +
         literal(kOwner) + ", now() + interval '1 hour', " +
-        (renewal ? literal(fixture.certificateId) : "NULL") + ")");
+        (renewal ? literal(fixture.certificateId) : "NULL") + ", 'sealed', 'k')");
     return fixture;
 }
 
@@ -180,8 +182,6 @@ NewCertificate newCertificate() {
     certificate.id = randomHex(16);
     certificate.leafPem = "leaf";
     certificate.chainPem = "chain";
-    certificate.keyCiphertext = "sealed";
-    certificate.keyId = "k";
     certificate.notBefore = "2026-12-01T00:00:00Z";
     certificate.notAfter = "2027-03-01T00:00:00Z";
     certificate.renewBeforeMs = 30LL * 24 * 3600 * 1000;

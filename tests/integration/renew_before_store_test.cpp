@@ -24,8 +24,8 @@ namespace {
 
 constexpr const char* kOwner = "renew-before-test";
 
-// An active domain with a renewal order this test holds the lease of, as the scheduler's
-// await_order step has it when the CA has issued.
+// An active domain with a renewal order this test holds the lease of, its certificate key
+// saved, as the scheduler's await_order step has it when the CA has issued.
 StoredOrder renewalOrderHeld(ScratchDatabase& scratch) {
     StoredOrder order;
     order.id = randomHex(16);
@@ -37,11 +37,12 @@ StoredOrder renewalOrderHeld(ScratchDatabase& scratch) {
                 "VALUES ('" + order.domainId + "', 'renew-" + order.domainId + ".example', '" +
                 std::string(64, 'a') + "', 'active', now())");
     scratch.run("INSERT INTO acme_orders (id, domain_id, kind, account_id, order_url, "
-                "finalize_url, status, step, lease_owner, lease_expires_at) VALUES ('" +
+                "finalize_url, status, step, lease_owner, lease_expires_at, cert_key_ciphertext, "
+                "cert_key_id) VALUES ('" +
                 order.id + "', '" + order.domainId +
                 "', 'renewal', (SELECT id FROM acme_accounts), 'https://ca.test/order/" + order.id +
                 "', 'https://ca.test/finalize/" + order.id + "', 'processing', 'await_order', '" +
-                kOwner + "', now() + interval '1 minute')");
+                kOwner + "', now() + interval '1 minute', 'sealed', 'k')");
     return order;
 }
 
@@ -67,8 +68,8 @@ TEST_CASE("renew before store: a RENEW_BEFORE under a tenth of the lifetime rene
     for (const auto& c : cases) {
         CAPTURE(c.description);
         const StoredOrder order = renewalOrderHeld(scratch);
-        NewCertificate certificate{randomHex(16), "leaf", "chain", "sealed", "k",
-                                   "2026-05-01T00:00:00Z", c.notAfter, 0, std::nullopt};
+        NewCertificate certificate{randomHex(16), "leaf", "chain", "2026-05-01T00:00:00Z",
+                                   c.notAfter, 0, std::nullopt};
         // No jitter: the latest renew_at RENEW_BEFORE can give.
         certificate.renewBeforeMs =
             renewBeforeExpiry(c.renewBefore, std::chrono::milliseconds(c.lifetime), 0.0).count();
@@ -95,8 +96,8 @@ TEST_CASE("renew before store: renew_at is no later than overdue_at in a session
     scratch.migrate();
     const StoredOrder order = renewalOrderHeld(scratch);
     // 90 days whose last tenth spans 2026-10-25, when Europe/Berlin goes from CEST back to CET.
-    NewCertificate certificate{randomHex(16), "leaf", "chain", "sealed", "k",
-                               "2026-08-01T00:00:00Z", "2026-10-30T00:00:00Z", 0, std::nullopt};
+    NewCertificate certificate{randomHex(16), "leaf", "chain", "2026-08-01T00:00:00Z",
+                               "2026-10-30T00:00:00Z", 0, std::nullopt};
     // A CA's renewalInfo window ending after the last tenth, cut to it by latestRenewal: exactly
     // a tenth of the lifetime, counted in milliseconds (216 hours).
     const std::chrono::system_clock::time_point notAfter{std::chrono::hours(500'000)};
