@@ -187,6 +187,33 @@ void renderEdgeAgents(std::string& out, Poco::Data::Session& session) {
     sample(out, "dnsh_edge_undelivered_oldest_age_seconds", "", std::stod(rows.text(0, "oldest")));
 }
 
+// Commits of the service left waiting for a synchronous standby (db/commit_wait.hpp): past
+// DB_STATEMENT_TIMEOUT the process answers 503 and holds its writes back while the server's wait
+// goes on, which /readyz (a read) does not see. pg_stat_activity is the backends' status in
+// shared memory, no table: its cost follows max_connections, not the data. Without
+// pg_read_all_stats a role sees wait_event only for its own role's sessions (NULL for others'),
+// so the count is of this role's sessions, in this database, however privileged the role is.
+// IPC/SyncRep is the wait for the standby; an LWLock is named SyncRep too. A standby confirms
+// in milliseconds, yet under steady writes some commit is in that wait at many instants: only
+// waits over a second count (query_start: the COMMIT, or the statement committing implicitly),
+// so that a busy healthy pair reads 0 and DnshCommitsAwaitingStandby stays quiet.
+void renderStandbyWaits(std::string& out, Poco::Data::Session& session) {
+    const long long waiting =
+        runSql(session,
+               "SELECT count(*) AS waiting FROM pg_stat_activity"
+               " WHERE wait_event_type = 'IPC' AND wait_event = 'SyncRep'"
+               " AND usename = current_user AND datname = current_database()"
+               " AND query_start < now() - interval '1 second'",
+               {})
+            .integer(0, "waiting");
+    header(out, "dnsh_database_commits_awaiting_standby", "gauge",
+           "Sessions of the service's database role, in its database, whose commit has waited "
+           "over a second for a synchronous standby to confirm it. Past DB_STATEMENT_TIMEOUT "
+           "the process answers 503 and holds its writes back; the wait goes on until the "
+           "standby confirms it.");
+    sample(out, "dnsh_database_commits_awaiting_standby", "", static_cast<double>(waiting));
+}
+
 // One series per CA with a budget row (issuance/order_budget.hpp): a handful of rows, the refill
 // applied as they are read. No row, no family: a CA without a budget has nothing to report.
 void renderOrderBudgets(std::string& out, Poco::Data::Session& session) {
@@ -222,6 +249,7 @@ std::string renderMetrics(Poco::Data::Session& session,
     renderWebhookOutbox(out, session, webhooks);
     renderEdgeAgents(out, session);
     renderOrderBudgets(out, session);
+    renderStandbyWaits(out, session);
     out += renderCounterFamilies(readStoredCounters(session), caDirectories);
     return out;
 }

@@ -2,7 +2,8 @@
 // GET /metrics: the Prometheus text exposition format 0.0.4. State gauges come from PostgreSQL
 // (so every handler process and replica agree) through a fixed set of small queries: row counts
 // the triggers of 007_metrics.sql keep, range scans over partial indexes of the newest
-// certificates, and the due renewals by their index;
+// certificates, the due renewals by their index, and the service's commits waiting for a
+// synchronous standby (pg_stat_activity, shared memory);
 // counters and histograms are the totals of metric_counters (metrics/counter_store.hpp).
 #include <Poco/Data/Session.h>
 

@@ -102,7 +102,8 @@ TEST_CASE("metrics: a scrape through lighttpd passes promtool check metrics and 
           "dnsh_orders_total{kind=\"issuance\",outcome=\"valid\"}",
           "dnsh_dns_lookups_total{result=\"found\"}", "dnsh_scheduler_replicas_alive",
           "dnsh_scheduler_last_heartbeat_timestamp_seconds",
-          "dnsh_webhook_deliveries_total{outcome=\"dead\"}"}) {
+          "dnsh_webhook_deliveries_total{outcome=\"dead\"}",
+          "dnsh_database_commits_awaiting_standby"}) {
         CAPTURE(name);
         CHECK(valueOf(text, name).has_value());
     }

@@ -8,12 +8,15 @@
 // process holds its writes back (refused at once) until a probe finds commits confirmed.
 // Reads wait for nothing. Here: a primary and its synchronous standby of the test's own
 // (tests/support/postgres_pair), a lighttpd of the test's own on the primary alone, the standby
-// stopped, then started again (shared/db/commit_wait.hpp).
+// stopped, then started again (shared/db/commit_wait.hpp). Operators see the waits in
+// /metrics: dnsh_database_commits_awaiting_standby (metrics/exposition.cpp).
 #include <doctest/doctest.h>
 #include <libpq-fe.h>
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -71,6 +74,18 @@ void runOn(const std::string& url, const std::string& sql) {
         throw std::runtime_error(PQerrorMessage(connection.get()));
 }
 
+// dnsh_database_commits_awaiting_standby as GET /metrics exposes it; nothing when the scrape
+// failed or has no such sample.
+std::optional<double> commitsAwaitingStandby(const std::string& baseUrl) {
+    const std::string series = "dnsh_database_commits_awaiting_standby ";
+    const HttpResult scrape = send(baseUrl, {"GET", "/metrics", "", "", {}});
+    if (scrape.status != 200) return std::nullopt;
+    std::istringstream lines(scrape.body);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind(series, 0) == 0) return std::stod(line.substr(series.size()));
+    return std::nullopt;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -118,6 +133,12 @@ TEST_CASE(
     // Its transaction waits on, unseen: not cancelled, which would have made it on the primary
     // alone, for a retry to be answered from and a failover to lose.
     CHECK(domainsNamed(pair.primaryUrl(), awayName) == 0);
+    // The operator's signal, where /readyz stays 200: the scrape (another process, reads
+    // only, so it waits for nothing) counts the service's sessions waiting for the standby.
+    const std::optional<double> awaiting = commitsAwaitingStandby(api.baseUrl());
+    CHECK_MESSAGE(awaiting.value_or(-1) >= 1,
+                  "dnsh_database_commits_awaiting_standby: "
+                      << (awaiting ? std::to_string(*awaiting) : "absent"));
 
     // The registration process holds its writes back now: the next one is refused at once,
     // never sent, so it is not made even once the standby is back (below).
@@ -173,6 +194,15 @@ TEST_CASE(
     // The migration left waiting was made at the standby's return; a run now applies the rest.
     const CommandResult later = runCommand(migrateLater);
     CHECK_MESSAGE(later.exitCode == 0, later.output);
+    // Every wait confirmed, none counted. Polled: a backend the standby's confirmation released
+    // shows its wait until it next runs.
+    std::optional<double> settled;
+    const bool noneAwaiting = waitFor(10s, [&] {
+        settled = commitsAwaitingStandby(api.baseUrl());
+        return settled == 0.0;
+    });
+    CHECK_MESSAGE(noneAwaiting, "dnsh_database_commits_awaiting_standby: "
+                                    << (settled ? std::to_string(*settled) : "absent"));
     // The probe's wait (above) was cancelled: PostgreSQL's WARNING is a log line of its own,
     // JSON, not libpq's raw text on the handler's stderr.
     const std::string handlersLog = readFile(api.handlersLog().string());
