@@ -1,8 +1,6 @@
 #include "dns/caa_check.hpp"
 
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/Timestamp.h>
 
 #include <algorithm>
 #include <sstream>
@@ -229,8 +227,6 @@ std::string caaCheckJson(const CaaCheck& check) {
         json.set("suggested_records", suggested);
     }
     json.set("description", check.description);
-    json.set("checked_at",
-             Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%SZ"));
     std::ostringstream out;
     json.stringify(out);
     return out.str();

@@ -107,7 +107,8 @@ inline constexpr std::size_t kMaxShownCaaReasonBytes = 1024;
 // records_truncated?, records_total?, result, reason, validation_methods?, suggested_record?}],
 // suggested_records?, description, checked_at}: `result` allowed, skipped, caa_forbidden,
 // dns_servfail or dns_timeout; validation_methods (unless a lookup failed) the methods of ours
-// CAA allows for the name.
+// CAA allows for the name. Without checked_at: the statement that stores the check appends it
+// from PostgreSQL's clock (domain/check_times.hpp).
 std::string caaCheckJson(const CaaCheck& check);
 
 }  // namespace dnsh

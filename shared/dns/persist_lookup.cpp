@@ -89,8 +89,6 @@ std::string persistCheckJson(const PersistCheck& check) {
                      Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(shown)),
                      "%Y-%m-%dT%H:%M:%SZ"));
     }
-    json.set("checked_at",
-             Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%SZ"));
     std::ostringstream out;
     json.stringify(out);
     return out.str();

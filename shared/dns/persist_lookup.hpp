@@ -47,7 +47,9 @@ PersistCheck persistCheckFrom(const std::string& name, const TxtLookup& lookup,
 // {name, record_name, outcome, detail, found, found_truncated?, found_total?, suggested_value?,
 // persist_until?, checked_at}: outcome is kPersistOutcomeNames's name, or dns_servfail or
 // dns_timeout when the lookup failed; suggested_value unless usable; persist_until (RFC 3339)
-// when the usable record has one. Never more than kMaxCheckJsonBytes.
+// when the usable record has one. Never more than kMaxCheckJsonBytes - kCheckTimesBytes. Without
+// checked_at: the statement that stores the check appends it from PostgreSQL's clock
+// (domain/check_times.hpp).
 std::string persistCheckJson(const PersistCheck& check);
 
 }  // namespace dnsh

@@ -1,9 +1,6 @@
 #include "dns/txt_check.hpp"
 
-#include <Poco/DateTimeFormat.h>
-#include <Poco/DateTimeFormatter.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/Timestamp.h>
 
 #include <sstream>
 
@@ -82,10 +79,6 @@ std::string describe(const TxtCheck& check, const TxtLookup& lookup, std::size_t
     return "DNS error";
 }
 
-std::string rfc3339(const Poco::Timestamp& at) {
-    return Poco::DateTimeFormatter::format(at, "%Y-%m-%dT%H:%M:%SZ");
-}
-
 }  // namespace
 
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
@@ -140,8 +133,7 @@ void setSeen(Poco::JSON::Object& json, const std::vector<std::string>& values,
 
 }  // namespace
 
-std::string txtCheckJson(const TxtCheck& check,
-                         std::optional<std::chrono::milliseconds> nextCheckIn) {
+std::string txtCheckJson(const TxtCheck& check) {
     Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
     // Our own: the challenge name and the values we asked for.
     json.set("name", check.name);
@@ -169,12 +161,6 @@ std::string txtCheckJson(const TxtCheck& check,
         if (check.addressesNotAsked > 0)
             json.set("addresses_not_asked", static_cast<int>(check.addressesNotAsked));
     }
-    const Poco::Timestamp now;
-    json.set("checked_at", rfc3339(now));
-    if (nextCheckIn)
-        json.set("next_check_at",
-                 rfc3339(now + Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(
-                                   nextCheckIn->count() * 1000))));
     std::ostringstream out;
     json.stringify(out);
     return out.str();

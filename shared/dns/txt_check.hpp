@@ -82,15 +82,19 @@ inline constexpr std::size_t kMaxShownNameBytes = 128;      // a zone, nameserve
 // Nameserver entries listed: the precheck makes at most 8 (nameservers without an address) + 16
 // (addresses asked or refused).
 inline constexpr std::size_t kMaxListedNameservers = 24;
-// The most txtCheckJson can produce with the caps above.
+// The most a stored check can hold with the caps above, its times included.
 inline constexpr std::size_t kMaxCheckJsonBytes = 20 * 1024;
+// What the statement storing a check appends (domain/check_times.hpp):
+// ,"checked_at":"YYYY-MM-DDTHH:MM:SSZ","next_check_at":"YYYY-MM-DDTHH:MM:SSZ"
+inline constexpr std::size_t kCheckTimesBytes = 75;
 
 // {name, expected, seen, seen_truncated?, seen_total?, result, zone?, nameservers?,
-// nameservers_not_asked?, addresses_not_asked?, checked_at, next_check_at?} for
-// domains.last_check: at most kMaxSeenValues values of at most kMaxShownValueBytes each (and
-// kMaxNameserverSeenValues per nameserver), escaped; seen_truncated and seen_total (how many the
-// lookup returned) when something was left out or cut. Never more than kMaxCheckJsonBytes.
-std::string txtCheckJson(const TxtCheck& check,
-                         std::optional<std::chrono::milliseconds> nextCheckIn);
+// nameservers_not_asked?, addresses_not_asked?} for domains.last_check: at most kMaxSeenValues
+// values of at most kMaxShownValueBytes each (and kMaxNameserverSeenValues per nameserver),
+// escaped; seen_truncated and seen_total (how many the lookup returned) when something was left
+// out or cut. Never more than kMaxCheckJsonBytes - kCheckTimesBytes. Its checked_at and
+// next_check_at are appended by the statement that stores it, from PostgreSQL's clock
+// (domain/check_times.hpp): not this host's, which may be minutes off another's.
+std::string txtCheckJson(const TxtCheck& check);
 
 }  // namespace dnsh

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/failure_code.hpp"
 #include "db/sql.hpp"
+#include "domain/check_times.hpp"
 
 namespace dnsh {
 
@@ -284,12 +285,13 @@ DomainRepository::DnsCheckRequest DomainRepository::requestDnsCheck(const std::s
     return {Outcome::TooSoon, std::min<Poco::Int64>(nextInMs, checkInMs)};
 }
 
-bool DomainRepository::recordPendingCheck(const std::string& id, const std::string& checkJson) {
-    return !runSql(session_,
-                   "UPDATE domains SET last_check = $2 WHERE id = $1 AND status = 'pending'"
-                   " RETURNING 1",
-                   {id, checkJson})
-                .empty();
+std::optional<std::string> DomainRepository::recordPendingCheck(const std::string& id,
+                                                                const std::string& checkJson) {
+    static const std::string sql = "UPDATE domains SET last_check = " + checkWithTimesSql("$2") +
+                                   " WHERE id = $1 AND status = 'pending' RETURNING last_check";
+    const SqlRows rows = runSql(session_, sql, {id, checkJson});
+    if (rows.empty()) return std::nullopt;
+    return rows.text(0, "last_check");
 }
 
 std::string DomainRepository::certificatePem(const std::string& certificateId) {

@@ -85,9 +85,12 @@ public:
     };
     DnsCheckRequest requestDnsCheck(const std::string& id, Poco::Int64 pollIntervalMs);
 
-    // verify's DNS lookup for the domain (a JSON object), shown as "checks", only while it is
-    // still pending: false (nothing written) once another call verified it, or it is gone.
-    bool recordPendingCheck(const std::string& id, const std::string& checkJson);
+    // verify's DNS lookup for the domain (txtCheckJson), shown as "checks", only while it is
+    // still pending, its checked_at the database's (domain/check_times.hpp): the check as
+    // stored, for the answer; none (nothing written) once another call verified it, or it is
+    // gone.
+    std::optional<std::string> recordPendingCheck(const std::string& id,
+                                                  const std::string& checkJson);
 
     // The leaf PEM of a certificate ("" when gone), for ARI's CertID. Never for the API.
     std::string certificatePem(const std::string& certificateId);

@@ -126,23 +126,24 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
               {"by", byCname ? "cname" : "txt"},
               {"result", std::string(resultName(check.failure))},
               {"records", check.seen.size()}});
-    const std::string checkJson = txtCheckJson(check, std::nullopt);
+    const std::string checkJson = txtCheckJson(check);
     // Only while the domain is still pending: a call whose lookup ended after another call
     // verified it (a client's retry after a timeout) must neither answer with its DNS error nor
-    // replace the checks the issuance has written since (409 below, as for a later call).
-    bool stillPending = false;
+    // replace the checks the issuance has written since (409 below, as for a later call). The
+    // check as stored: its checked_at is the database's, the one GET shows afterwards.
+    std::optional<std::string> storedCheck;
     const auto verifiedAt = database.withSession(
         [&](Poco::Data::Session& session) -> std::optional<std::string> {
             DomainRepository repository(session);
             if (!check.passed()) {
-                stillPending = repository.recordPendingCheck(domain.id, checkJson);
+                storedCheck = repository.recordPendingCheck(domain.id, checkJson);
                 return std::nullopt;
             }
             std::optional<std::string> at;
             // The check, the change, the delegation status and its event commit together.
             inTransaction(session, [&] {
-                stillPending = repository.recordPendingCheck(domain.id, checkJson);
-                if (!stillPending) return false;
+                storedCheck = repository.recordPendingCheck(domain.id, checkJson);
+                if (!storedCheck) return false;
                 at = transitionDomainAt(session, domain.id,
                                         {DomainStatus::Pending, DomainStatus::Verified, "", std::nullopt});
                 if (!at) return false;
@@ -152,7 +153,7 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
             });
             return at;
         });
-    if (!stillPending) throw notPending(requireDomain(database, id).status);
+    if (!storedCheck) throw notPending(requireDomain(database, id).status);
     if (!check.passed()) {
         // A CNAME into the delegation zone, but not to this domain's target: a wrong label. (A
         // CNAME elsewhere is the customer's own arrangement; its TXT answer says what is wrong.)
@@ -174,7 +175,7 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
     Domain after = domain;
     after.status = DomainStatus::Verified;
     after.verifiedAt = after.updatedAt = *verifiedAt;
-    after.lastCheck = checkJson;
+    after.lastCheck = storedCheck;
     if (byCname) after.delegationStatus = "active";
     return after;
 }

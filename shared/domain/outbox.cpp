@@ -6,6 +6,7 @@
 #include "core/json_text.hpp"
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
+#include "db/sql_time.hpp"
 #include "dns/txt_check.hpp"
 #include "domain/domain_json.hpp"
 #include "domain/domain_repository.hpp"
@@ -54,24 +55,22 @@ void recordDomainEvent(Poco::Data::Session& session, EventType type, const std::
     const auto domain = DomainRepository(session).findById(domainId);
     if (!domain) return;
     const std::string typeName(toString(type));
-    const std::string body = JsonText()
-                                 .beginObject()
-                                 .member("type", typeName)
-                                 .member("timestamp", nowRfc3339())
-                                 .key("data")
-                                 // No `persist`: what to publish once is set-up, not an event.
-                                 .raw(domainJson(*domain, ViewSettings{current.delegationZone, {}}))
-                                 .endObject()
-                                 .take();
+    // {"type":…,"timestamp":…,"data":…}, its "timestamp" written by the INSERT: when the event
+    // happened is this transaction's now(), the time the change's updated_at holds, not the
+    // clock of whichever host wrote it (a replica minutes off put a domain's events out of order
+    // with each other and with its rows).
+    const std::string head =
+        JsonText().beginObject().member("type", typeName).take() + ",\"timestamp\":\"";
+    // No `persist`: what to publish once is set-up, not an event. The view already masks its
+    // checks; any place a future field might repeat the token is masked here too.
+    const std::string data = withoutToken(
+        domainJson(*domain, ViewSettings{current.delegationZone, {}}), domain->verificationToken);
     // webhook-id: stable across retries, so the receiver can drop a repeat.
     const std::string eventId = "evt_" + randomHex(16);
-    // The view already masks its checks; any place a future field might repeat the token is
-    // masked here too.
-    const std::string text = withoutToken(body, domain->verificationToken);
     runSql(session,
-           "INSERT INTO webhook_events (event_id, domain_id, type, payload) "
-           "VALUES ($1, $2, $3, $4)",
-           {eventId, domainId, typeName, text});
+           "INSERT INTO webhook_events (event_id, domain_id, type, payload) VALUES ($1, $2, $3, "
+           "$4 || " DNSH_RFC3339_MS("now()") " || '\",\"data\":' || $5 || '}')",
+           {eventId, domainId, typeName, head, data});
     logEvent(LogLevel::Info, "event recorded",
              {{"event_id", eventId}, {"type", typeName}, {"domain_id", domainId}});
 }

@@ -86,14 +86,13 @@ bool persistUsableForEveryName(const CaaCheck& check) {
            });
 }
 
-Error caaRefusal(const CaaCheck& check) {
+Error caaRefusal(const CaaCheck& check, const std::string& shownJson) {
     const std::string code(toString(check.failureCode()));
     if (check.result == CaaResult::Forbidden)
         // RFC 9110 §15.5.1: the request cannot succeed until the customer's DNS changes.
-        return Error(ErrorCode::BadRequest, check.description, code)
-            .detail("caa", caaCheckJson(check));
+        return Error(ErrorCode::BadRequest, check.description, code).detail("caa", shownJson);
     Error error(ErrorCode::FailedDependency, check.description, code);
-    error.retryAfter(kCaaLookupRetryAfter).detail("caa", caaCheckJson(check));
+    error.retryAfter(kCaaLookupRetryAfter).detail("caa", shownJson);
     return error;
 }
 

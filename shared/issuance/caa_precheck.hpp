@@ -45,7 +45,8 @@ inline constexpr std::chrono::seconds kCaaLookupRetryAfter{30};
 
 // The API answer to a check that did not pass: 400 caa_forbidden (the customer's records must
 // change) or 424 dns_servfail / dns_timeout with Retry-After (a DNS failure, as verify answers
-// one); the check itself as the answer's "caa".
-Error caaRefusal(const CaaCheck& check);
+// one); `shownJson`, the check as stored (caaCheckJson with its checked_at), as the answer's
+// "caa".
+Error caaRefusal(const CaaCheck& check, const std::string& shownJson);
 
 }  // namespace dnsh

@@ -65,14 +65,16 @@ Error badGateway(const acme::AcmeError& e, std::optional<milliseconds> blockedFo
     return error;
 }
 
-Error noCaTookIt(const CaPlacement& placement, const std::string& domainId) {
-    if (placement.caaLookupFailed) return caaRefusal(*placement.caa);
+Error noCaTookIt(const CaPlacement& placement, const std::string& domainId,
+                 const std::string& shownCaa) {
+    if (placement.caaLookupFailed) return caaRefusal(*placement.caa, shownCaa);
     if (placement.forbiddenByCaa()) {
         logEvent(LogLevel::Warn, "certificate order not placed: CAA",
                  {{"domain_id", domainId},
                   {"error_code", std::string(toString(FailureCode::CaaForbidden))},
                   {"detail", placement.describe()}});
-        if (placement.caa->result == CaaResult::Forbidden) return caaRefusal(*placement.caa);
+        if (placement.caa->result == CaaResult::Forbidden)
+            return caaRefusal(*placement.caa, shownCaa);
         // The last CA's check passed and its authorization offered none of the methods CAA
         // allows (acme_account.hpp's CaaMethodRefusal): 400 as for a refusing check (RFC 9110
         // §15.5.1, the customer's DNS must change), the check that passed as "caa".
@@ -80,7 +82,7 @@ Error noCaTookIt(const CaPlacement& placement, const std::string& domainId) {
                     placement.passedOver.size() == 1 ? placement.passedOver.front().detail
                                                      : placement.describe(),
                     std::string(toString(FailureCode::CaaForbidden)));
-        error.detail("caa", caaCheckJson(*placement.caa));
+        error.detail("caa", shownCaa);
         return error;
     }
     if (placement.passedOver.size() == 1 && placement.lastError)

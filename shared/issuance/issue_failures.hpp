@@ -32,7 +32,9 @@ Error badGateway(const acme::AcmeError& e,
 // No CA took the order (issuance/ca_fallback.hpp). One CA: its own error, answered as it always
 // was. Several: 400 caa_forbidden when CAA allows none of them; 429 ca_rate_limited with the
 // soonest Retry-After when each was rate-limited; else 502 no_ca_available with Retry-After.
-// A failed CAA lookup: 424 (caa_precheck.hpp).
-Error noCaTookIt(const CaPlacement& placement, const std::string& domainId);
+// A failed CAA lookup: 424 (caa_precheck.hpp). `shownCaa`: the last CA's check as stored (its
+// checked_at the database's), the answer's "caa" where it has one.
+Error noCaTookIt(const CaPlacement& placement, const std::string& domainId,
+                 const std::string& shownCaa);
 
 }  // namespace dnsh

@@ -9,6 +9,7 @@
 #include "acme/call_budget.hpp"
 #include "crypto/random.hpp"
 #include "dns/dns_name.hpp"
+#include "domain/check_times.hpp"
 #include "domain/delegation.hpp"
 #include "domain/domain_name.hpp"
 #include "domain/domain_service.hpp"
@@ -148,19 +149,17 @@ StartedIssuance startIssuance(Database& database, const Config& config,
             return false;
         }
     };
-    // The domain view's checks.caa when no CA took the order: the last CA's check. False when
-    // the claim is gone (LeaseLost): a DELETE committed while the call was at the CAs, or its
-    // lease ran out and a later call abandoned it (then that call's check is the one to keep).
-    auto recordLastCaa = [&](const std::optional<CaaCheck>& caa) {
-        if (!caa) return true;
+    // The domain view's checks.caa when no CA took the order: the last CA's check, returned as
+    // stored (its checked_at the database's) for the answer to show. None when the claim is gone
+    // (LeaseLost): a DELETE committed while the call was at the CAs, or its lease ran out and a
+    // later call abandoned it (then that call's check is the one to keep).
+    auto recordLastCaa = [&](const CaaCheck& caa) -> std::optional<std::string> {
         try {
-            withOrders(database, [&](OrderStore& orders) {
-                orders.recordCaaCheck(orderId, owner, caaCheckJson(*caa));
-                return true;
+            return withOrders(database, [&](OrderStore& orders) {
+                return orders.recordCaaCheck(orderId, owner, caaCheckJson(caa));
             });
-            return true;
         } catch (const LeaseLost&) {
-            return false;
+            return std::nullopt;
         }
     };
 
@@ -199,9 +198,20 @@ StartedIssuance startIssuance(Database& database, const Config& config,
                                          persist.question(), check);
                 });
         if (placement.account == nullptr) {
-            // A domain deleted meanwhile: 404 (findDomain), as for a call that came after.
-            if (!recordLastCaa(placement.caa)) findDomain(database, domainId);
-            throw noCaTookIt(placement, domain.id);
+            std::string shownCaa;
+            if (placement.caa) {
+                std::optional<std::string> stored = recordLastCaa(*placement.caa);
+                if (!stored) {
+                    // A domain deleted meanwhile: 404 (findDomain), as for a call that came
+                    // after. Else this call's check is shown, not stored.
+                    findDomain(database, domainId);
+                    stored = database.withSession([&](Poco::Data::Session& session) {
+                        return checkWithTimesNow(session, caaCheckJson(*placement.caa));
+                    });
+                }
+                shownCaa = *stored;
+            }
+            throw noCaTookIt(placement, domain.id, shownCaa);
         }
         account = placement.account;
         placed = placement.placed;

@@ -133,8 +133,7 @@ public:
     StepOutcome operator()(const step::Retry& retry) {
         const StepOutcome outcome = retryOrFail(retry);
         // After a failure the order is no longer ours: failWith recorded the check already.
-        if (retry.checkAfterDecision && !outcome.finished)
-            context_.recordCheck(retry.checkAfterDecision(outcome.delay));
+        if (retry.check && !outcome.finished) context_.recordCheck(*retry.check, outcome.delay);
         return outcome;
     }
 
@@ -187,9 +186,7 @@ private:
         const RetryVerdict verdict = retryVerdict(retry.code, retry.retryable, attempts,
                                                   pastStepTimeout(order, config));
         if (!verdict.again) {
-            std::optional<std::string> lastCheck;
-            if (retry.checkAfterDecision) lastCheck = retry.checkAfterDecision(std::nullopt);
-            return failWith(step::Fail{retry.code, retry.reason, std::nullopt}, lastCheck);
+            return failWith(step::Fail{retry.code, retry.reason, std::nullopt}, retry.check);
         }
         // Backoff in database time: the delay becomes the order's next_attempt_at. The CA's
         // Retry-After is honoured up to an hour, a day for its rate limits (issuance/backoff.hpp).

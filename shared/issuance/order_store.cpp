@@ -4,6 +4,7 @@
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
 #include "db/transaction.hpp"
+#include "domain/check_times.hpp"
 #include "domain/domain_transition.hpp"
 #include "domain/outbox.hpp"
 #include "issuance/backoff.hpp"
@@ -177,21 +178,24 @@ void OrderStore::markPublished(const std::string& orderId, const std::string& ow
 // Only while the order is live and ours: a worker that lost its lease (paused past it) must not
 // put its stale check on a domain another worker has since made active, or on the next order's.
 void OrderStore::recordCheck(const std::string& orderId, const std::string& owner,
-                             const std::string& checkJson) {
+                             const std::string& checkJson,
+                             std::optional<Poco::Int64> nextCheckInMs) {
     runGuarded(session_, orderId,
-               "UPDATE domains d SET last_check = $3 FROM acme_orders o "
-               "WHERE o.id = $1 AND o.lease_owner = $2 AND o.status IN " +
+               "UPDATE domains d SET last_check = " + checkWithTimesSql("$3", "$4") +
+                   " FROM acme_orders o WHERE o.id = $1 AND o.lease_owner = $2 AND o.status IN " +
                    std::string(kLive) + " AND d.id = o.domain_id",
-               {orderId, owner, checkJson});
+               {orderId, owner, checkJson, nextCheckInMs});
 }
 
-void OrderStore::recordCaaCheck(const std::string& orderId, const std::string& owner,
-                                const std::string& checkJson) {
-    runGuarded(session_, orderId,
-               "UPDATE domains d SET caa_check = $3 FROM acme_orders o "
-               "WHERE o.id = $1 AND o.lease_owner = $2 AND o.status IN " +
-                   std::string(kLive) + " AND d.id = o.domain_id",
-               {orderId, owner, checkJson});
+std::string OrderStore::recordCaaCheck(const std::string& orderId, const std::string& owner,
+                                       const std::string& checkJson) {
+    return runGuarded(session_, orderId,
+                      "UPDATE domains d SET caa_check = " + checkWithTimesSql("$3") +
+                          " FROM acme_orders o WHERE o.id = $1 AND o.lease_owner = $2 AND "
+                          "o.status IN " +
+                          std::string(kLive) + " AND d.id = o.domain_id RETURNING d.caa_check",
+                      {orderId, owner, checkJson})
+        .text(0, "caa_check");
 }
 
 void OrderStore::setDelegationStatus(const std::string& orderId, const std::string& owner,
@@ -310,7 +314,8 @@ void OrderStore::fail(const StoredOrder& order, const std::string& owner, const 
                    {order.id, owner, reason, std::string(toString(code))});
         // Here, under the lease this transaction gives up: recordCheck after it would be fenced.
         if (lastCheckJson)
-            runSql(session_, "UPDATE domains SET last_check = $2 WHERE id = $1",
+            runSql(session_,
+                   "UPDATE domains SET last_check = " + checkWithTimesSql("$2") + " WHERE id = $1",
                    {order.domainId, *lastCheckJson});
         if (order.kind == OrderKind::Issue) {
             // Not certificate_pending any more (deleted, say): nothing else to record.

@@ -203,8 +203,8 @@ public:
     // and the claim becomes the order with its challenges, due now and leased to nobody; with
     // `delegationFound` (the call found the delegation CNAME of a domain verified with its token)
     // the domain's delegation becomes active with them, and `caaCheckJson` (the check of the CA
-    // that took it) is the domain's caa_check. False (nothing written) when the domain moved or
-    // the claim is no longer `owner`'s.
+    // that took it, its checked_at the database's) is the domain's caa_check. False (nothing
+    // written) when the domain moved or the claim is no longer `owner`'s.
     bool completeIssueClaim(const std::string& orderId, const std::string& owner,
                             const std::string& domainId, DomainStatus from,
                             const PlacedOrder& placed, bool delegationFound,
@@ -264,17 +264,20 @@ public:
     // Delegated orders: the value of `authorizationUrl`'s challenge is now at `name`.
     void markPublished(const std::string& orderId, const std::string& owner,
                        const std::string& authorizationUrl, const std::string& name);
-    // The domain's last TXT check (domains.last_check) and delegation status, as a step saw them.
-    // Only while the order is live and `owner`'s, like every write here (the check that led to
-    // a failure goes with fail()).
+    // The domain's last TXT check (domains.last_check: txtCheckJson) and delegation status, as
+    // a step saw them. Only while the order is live and `owner`'s, like every write here (the
+    // check that led to a failure goes with fail()). The check's checked_at is the database's
+    // now(), its next_check_at `nextCheckInMs` after it (domain/check_times.hpp).
     void recordCheck(const std::string& orderId, const std::string& owner,
-                     const std::string& checkJson);
+                     const std::string& checkJson,
+                     std::optional<Poco::Int64> nextCheckInMs = std::nullopt);
     void setDelegationStatus(const std::string& orderId, const std::string& owner,
                              const std::string& status);
-    // The CAA check made before placing the order (domains.caa_check); as recordCheck. The
-    // handler's claim is an order too: its check is recorded through it.
-    void recordCaaCheck(const std::string& orderId, const std::string& owner,
-                        const std::string& checkJson);
+    // The CAA check made before placing the order (domains.caa_check: caaCheckJson); as
+    // recordCheck. The handler's claim is an order too: its check is recorded through it.
+    // Returns the check as stored, with its checked_at, for an answer to show.
+    std::string recordCaaCheck(const std::string& orderId, const std::string& owner,
+                               const std::string& checkJson);
     // Counts one more error against the order; returns the count.
     int recordAttempt(const std::string& orderId, const std::string& owner);
     // Persists the certificate key once; returns the stored one (ours or an earlier run's).
@@ -294,7 +297,8 @@ public:
     // its next issue-certificate not before `issueRetryBaseMs` doubled per failure in a row
     // (at most kMaxIssueRetryBackoff); a renewal's certificate renews again `renewalRetryMs` from
     // now (unless it has expired by then: then it is left alone, expired). `lastCheckJson`: the
-    // check that led to the failure, recorded as recordCheck would (the domain's last_check).
+    // check that led to the failure, recorded as recordCheck would (the domain's last_check; no
+    // next_check_at: nothing looks again).
     void fail(const StoredOrder& order, const std::string& owner, const std::string& reason,
               FailureCode code, Poco::Int64 renewalRetryMs, Poco::Int64 issueRetryBaseMs,
               const std::optional<std::string>& lastCheckJson = std::nullopt);

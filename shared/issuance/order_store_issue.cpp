@@ -6,6 +6,7 @@
 #include "crypto/random.hpp"
 #include "db/sql.hpp"
 #include "db/transaction.hpp"
+#include "domain/check_times.hpp"
 #include "domain/domain_repository.hpp"
 #include "domain/domain_transition.hpp"
 #include "domain/outbox.hpp"
@@ -152,7 +153,8 @@ bool OrderStore::completeIssueClaim(const std::string& orderId, const std::strin
         // the claim gone when a DELETE committed meanwhile (LeaseLost, a 500), and the order's
         // authorizations were never given back (issue_start.cpp).
         if (caaCheckJson)
-            runSql(session_, "UPDATE domains SET caa_check = $2 WHERE id = $1",
+            runSql(session_,
+                   "UPDATE domains SET caa_check = " + checkWithTimesSql("$2") + " WHERE id = $1",
                    {domainId, *caaCheckJson});
         return true;
     });

@@ -1,5 +1,7 @@
 #include "issuance/order_store_sql.hpp"
 
+#include "domain/check_times.hpp"
+
 namespace dnsh::order_sql {
 
 SqlRows runGuarded(Poco::Data::Session& session, const std::string& orderId,
@@ -40,9 +42,9 @@ void insertChallenges(Poco::Data::Session& session, const std::string& orderId,
 void recordValidation(Poco::Data::Session& session, const std::string& orderId,
                       const PlacedOrder& placed) {
     runSql(session,
-           "UPDATE domains d SET validation_method = $2, "
-           "persist_check = coalesce($3, d.persist_check) FROM acme_orders o "
-           "WHERE o.id = $1 AND d.id = o.domain_id",
+           "UPDATE domains d SET validation_method = $2, persist_check = coalesce(" +
+               checkWithTimesSql("$3") + ", d.persist_check) FROM acme_orders o "
+               "WHERE o.id = $1 AND d.id = o.domain_id",
            {orderId, toString(placed.validationMethod()), placed.persistCheck});
 }
 

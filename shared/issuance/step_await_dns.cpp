@@ -100,7 +100,7 @@ StepResult answerChallenges(StepContext& context) {
 // 5 minutes, no more than the backoff would.
 StepResult lookAgainAfterTimeout(StepContext& context, const TxtCheck& check) {
     const milliseconds next = slowDnsPoll(context.config());
-    context.recordCheck(txtCheckJson(check, next));
+    context.recordCheck(txtCheckJson(check), next);
     return pollDnsAgain(next);
 }
 
@@ -124,12 +124,9 @@ StepResult awaitDnsStep(StepContext& context) {
     // The check is recorded with the next attempt the runner decides on.
     if (config.dnsPrecheck == DnsPrecheck::Authoritative && check.failure == FailureCode::DnsTimeout) {
         if (order.kind == OrderKind::Renewal) return lookAgainAfterTimeout(context, check);
-        step::Retry retry{FailureCode::DnsTimeout, "TXT values not checked: " + check.description,
-                          true, std::nullopt, nullptr};
-        retry.checkAfterDecision = [check](std::optional<milliseconds> next) {
-            return txtCheckJson(check, next);
-        };
-        return retry;
+        return step::Retry{FailureCode::DnsTimeout,
+                           "TXT values not checked: " + check.description, true, std::nullopt,
+                           txtCheckJson(check)};
     }
     // Not visible yet: issuance fails at POLL_TIMEOUT; a renewal keeps waiting for its customer
     // (more slowly) until the CA's order expires, while the current certificate is still served.
@@ -138,7 +135,7 @@ StepResult awaitDnsStep(StepContext& context) {
     std::optional<milliseconds> next;
     if (!check.passed() && !giveUp)
         next = pastPollTimeout ? slowDnsPoll(config) : config.pollInterval;
-    context.recordCheck(txtCheckJson(check, next));
+    context.recordCheck(txtCheckJson(check), next);
     if (giveUp)
         return failOrder(*check.failure,
                          "TXT values not visible within " + formatDuration(config.pollTimeout) +

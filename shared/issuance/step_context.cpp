@@ -105,9 +105,12 @@ void StepContext::markPublished(const std::string& authorizationUrl, const std::
     });
 }
 
-void StepContext::recordCheck(const std::string& checkJson) {
+void StepContext::recordCheck(const std::string& checkJson,
+                              std::optional<std::chrono::milliseconds> nextCheckIn) {
+    std::optional<Poco::Int64> nextCheckInMs;
+    if (nextCheckIn) nextCheckInMs = nextCheckIn->count();
     write([&](OrderStore& orders) {
-        orders.recordCheck(order_.id, owner_, checkJson);
+        orders.recordCheck(order_.id, owner_, checkJson, nextCheckInMs);
         return true;
     });
 }

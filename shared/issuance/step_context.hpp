@@ -134,7 +134,9 @@ public:
     void restartStepClock();
     void recordPlaced(const PlacedOrder& placed);
     void markPublished(const std::string& authorizationUrl, const std::string& name);
-    void recordCheck(const std::string& checkJson);
+    // The check's next_check_at `nextCheckIn` after its checked_at (OrderStore::recordCheck).
+    void recordCheck(const std::string& checkJson,
+                     std::optional<std::chrono::milliseconds> nextCheckIn);
     void recordCaaCheck(const std::string& checkJson);
     void setDelegationStatus(const std::string& status);
     void storeCertificate(const NewCertificate& certificate);

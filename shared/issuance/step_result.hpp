@@ -2,7 +2,6 @@
 // What one step of an order decided, as a value: a step never calls another step, never fails,
 // retries or replaces the order itself; the order runner (order_runner.hpp) applies the verdict.
 #include <chrono>
-#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -44,15 +43,16 @@ struct Fail {
 
 // An error: tried again (`retryable` errors until the step's time runs out, pastStepTimeout,
 // or a number of attempts; unexpected ones a few times), else failed. `retryAfter`: the CA's.
-// `checkAfterDecision`, when set, is the domain's check (last_check) to record with the verdict,
-// given the next attempt's delay (none: the order failed; then it goes with the failure, written
-// in the same transaction, since the order is no longer the runner's after it).
+// `check`, when set, is the domain's check (last_check: txtCheckJson) to record with the
+// verdict: its next_check_at the next attempt's delay from now, or, when the order failed, none;
+// then it goes with the failure, written in the same transaction, since the order is no longer
+// the runner's after it.
 struct Retry {
     FailureCode code;
     std::string reason;
     bool retryable;
     std::optional<std::chrono::seconds> retryAfter;
-    std::function<std::string(std::optional<std::chrono::milliseconds>)> checkAfterDecision;
+    std::optional<std::string> check;
 };
 
 // The order cannot be finished (the CA forgot it, it expired): a fresh one takes its place.
@@ -83,7 +83,7 @@ inline StepResult failOrder(FailureCode code, std::string reason,
 }
 inline StepResult retryLater(FailureCode code, std::string reason, bool retryable = true,
                              std::optional<std::chrono::seconds> retryAfter = std::nullopt) {
-    return step::Retry{code, std::move(reason), retryable, retryAfter, nullptr};
+    return step::Retry{code, std::move(reason), retryable, retryAfter, std::nullopt};
 }
 inline StepResult replaceOrder(std::string why) {
     return step::Replace{std::move(why)};

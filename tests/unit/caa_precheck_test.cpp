@@ -137,7 +137,7 @@ TEST_CASE(
 
     // What issue-certificate answers: 424 dns_servfail with Retry-After, as for a failed CAA
     // lookup; the check as "caa".
-    const Error refusal = caaRefusal(check);
+    const Error refusal = caaRefusal(check, caaCheckJson(check));
     CHECK((refusal.code() == ErrorCode::FailedDependency));
     CHECK(refusal.errorCode() == "dns_servfail");
     REQUIRE(refusal.retryAfter());
@@ -156,7 +156,7 @@ TEST_CASE(
         checkWithPersist({"example.com"}, LookupOutcome::Timeout, persistOnly);
     CHECK((timedOut.result == CaaResult::LookupFailed));
     CHECK((timedOut.failureCode() == FailureCode::DnsTimeout));
-    CHECK(caaRefusal(timedOut).errorCode() == "dns_timeout");
+    CHECK(caaRefusal(timedOut, caaCheckJson(timedOut)).errorCode() == "dns_timeout");
 }
 
 TEST_CASE(
@@ -176,7 +176,7 @@ TEST_CASE(
                       "validationmethods=dns-persist-01")});
     CHECK((otherAccount.result == CaaResult::Forbidden));
     CHECK_FALSE(otherAccount.names[0].undecided);
-    CHECK(caaRefusal(otherAccount).errorCode() == "caa_forbidden");
+    CHECK(caaRefusal(otherAccount, caaCheckJson(otherAccount)).errorCode() == "caa_forbidden");
 
     // validationmethods=http-01: the record allows neither of ours, looked up or not.
     const CaaCheck http = checkWithPersist({"example.com"}, LookupOutcome::ServFail,
@@ -189,7 +189,7 @@ TEST_CASE(
                          {caa("issue", "ca.example; validationmethods=dns-persist-01")});
     CHECK((missing.result == CaaResult::Forbidden));
     CHECK_FALSE(missing.suggestedRecords.empty());
-    CHECK((caaRefusal(missing).code() == ErrorCode::BadRequest));
+    CHECK((caaRefusal(missing, caaCheckJson(missing)).code() == ErrorCode::BadRequest));
 
     // A refusal wins over a failed lookup: the wildcard refused by issuewild, its base name
     // undecided.
