@@ -55,14 +55,23 @@ void askAri(dnsh::Database& database, const dnsh::Config& config,
         config.ariMaxWait, domainId));
 }
 
+// The database itself failed (refreshAriForAll ends the run at it): not one certificate's.
+bool databaseFailed(const dnsh::Error& error) {
+    return error.code() == dnsh::ErrorCode::DatabaseTimeout ||
+           error.code() == dnsh::ErrorCode::DatabaseUnavailable;
+}
+
 }  // namespace
 
 // ari-refresh ID|--all: renewalInfo asked now. Exit 0 when every answer was usable, 69
 // (EX_UNAVAILABLE) when some were not (or the CA offers none), 65 for an unknown domain, 70
-// (EX_SOFTWARE) when an answer could not be stored (--all goes on and reports it). Each
-// certificate is printed as it is asked, and flushed: a run that stops part way (an error,
-// the database lost: its exit code; an operator's signal: 128 + the signal) has printed
-// every certificate it asked, whose renew_at may have changed, the --json array closed.
+// (EX_SOFTWARE) when an answer could not be stored for one row's contention (--all goes on and
+// reports it). --all stopped by the database's own failure (a full disk, a read-only or lost
+// server, a statement timeout) exits 75 (EX_TEMPFAIL): run it again once the database is back.
+// Each certificate is printed as it is asked, and flushed: a run that stops part way (an error,
+// the database failing: its exit code; an operator's signal: 128 + the signal) has printed
+// every certificate it asked, whose renew_at may have changed, the --json array closed only
+// after a signal.
 int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
                const Poco::Util::AbstractConfiguration& options,
                const std::vector<std::string>& arguments) {
@@ -108,6 +117,14 @@ int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
         std::cerr << "dnsh-admin ari-refresh: " << stopped.what() << " after " << reported
                   << " certificate(s), each printed above; the others were not asked\n";
         return 128 + stopped.signal();
+    } catch (const dnsh::Error& failed) {
+        if (!all || !databaseFailed(failed)) throw;
+        // The array left open, as after any error (dnsh_admin_json_array.hpp). Not one
+        // certificate's problem: the remaining answers could not be stored either.
+        std::cerr << "dnsh-admin ari-refresh: " << failed.what() << "; stopped after "
+                  << reported << " certificate(s), each printed above; the others were not "
+                  << "asked: run it again once the database is back\n";
+        return EXIT_TEMPFAIL;
     }
     if (items) items->close();
     if (all && !json(options)) {
@@ -116,8 +133,9 @@ int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
             std::cout << " " << count << " " << dnsh::toString(outcome);
         std::cout << "\n";
     }
-    // A database timeout, yet 70, not 75 as for other commands (README "Operator commands"): the
-    // run went on, and its exit reports certificates left as they were, as 69 does.
+    // A lock timeout or deadlock on a certificate's rows, yet 70, not 75 as for other commands
+    // (README "Operator commands"): the run went on, and its exit reports certificates left as
+    // they were, as 69 does.
     if (counts.count(dnsh::AriRefreshOutcome::NotRecorded) > 0) return EXIT_SOFTWARE;
     const bool unusable = counts.count(dnsh::AriRefreshOutcome::NotUsable) > 0 ||
                           counts.count(dnsh::AriRefreshOutcome::NotOffered) > 0;

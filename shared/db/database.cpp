@@ -257,8 +257,7 @@ Poco::Data::Session& Database::session() {
 bool Database::isTimeout(const SqlError& error) {
     // 57014 query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout), 40P01
     // deadlock_detected, 40001 serialization_failure: the transaction was rolled back whole.
-    const std::string& state = error.sqlState();
-    return state == "57014" || error.lockNotAvailable() || state == "40P01" || state == "40001";
+    return error.sqlState() == "57014" || rowContention(error.sqlState());
 }
 
 void Database::timedOut(const SqlError& error) {

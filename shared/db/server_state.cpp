@@ -27,4 +27,8 @@ std::string resourceShortage(const std::string& state) {
     return "";
 }
 
+bool rowContention(const std::string& state) {
+    return state == "55P03" || state == "40P01" || state == "40001";
+}
+
 }  // namespace dnsh

@@ -14,4 +14,9 @@ bool refusesWrites(const std::string& state);
 // client may read; "" for any other state.
 std::string resourceShortage(const std::string& state);
 
+// 55P03 lock_not_available (lock_timeout), 40P01 deadlock_detected, 40001
+// serialization_failure: the transaction met others on its rows and was rolled back whole; the
+// server itself is well, and a transaction on other rows may go through.
+bool rowContention(const std::string& state);
+
 }  // namespace dnsh

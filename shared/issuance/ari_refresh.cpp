@@ -1,6 +1,7 @@
 #include "issuance/ari_refresh.hpp"
 
 #include "core/error.hpp"
+#include "db/server_state.hpp"
 #include "db/sql.hpp"
 #include "domain/domain_name.hpp"
 #include "issuance/renewal_info.hpp"
@@ -12,10 +13,12 @@ namespace {
 
 constexpr int kCertificatesPerPage = 200;
 
-// One certificate's result, and whether the CA is to be asked nothing more in this run.
+// One certificate's result, and whether the CA is to be asked nothing more in this run, or no
+// CA anything more (the database's own failure, thrown once the result is reported).
 struct Asked {
     AriRefreshed refreshed;
     bool putsOffTheCa = false;
+    std::optional<Error> endsTheRun = std::nullopt;
 };
 
 // A CA that is down is not a CA without renewalInfo: the operator is told which CA and why.
@@ -32,8 +35,9 @@ std::string directoryNotRead(const acme::Client& client, const acme::AcmeError& 
     return detail;
 }
 
+// `storeSqlState`: the SQLSTATE of the statement that failed storing the answer, when one did.
 Asked askNow(Database& database, acme::Client& client, std::chrono::milliseconds maxWait,
-             const CurrentCertificate& current) {
+             const CurrentCertificate& current, std::string& storeSqlState) {
     Asked asked{AriRefreshed{current, AriRefreshOutcome::NotOffered, std::nullopt, ""}};
     AriRefreshed& refreshed = asked.refreshed;
     try {
@@ -52,8 +56,13 @@ Asked askNow(Database& database, acme::Client& client, std::chrono::milliseconds
     const auto advice = askRenewalInfo(client, current.certificate.leafPem, maxWait);
     if (!advice) return asked;
     const auto recorded = database.withSession([&](Poco::Data::Session& session) {
-        return OrderStore(session).recordAri(current.certificate.certificateId,
-                                             advice->renewAtEpochMs, advice->nextFetchMs);
+        try {
+            return OrderStore(session).recordAri(current.certificate.certificateId,
+                                                 advice->renewAtEpochMs, advice->nextFetchMs);
+        } catch (const SqlError& e) {
+            storeSqlState = e.sqlState();  // withSession still classifies it
+            throw;
+        }
     });
     if (recorded) refreshed.renewAtEpochMs = recorded->renewAtEpochMs;
     if (!advice->renewAtEpochMs) {
@@ -78,17 +87,31 @@ Asked askNow(Database& database, acme::Client& client, std::chrono::milliseconds
     return asked;
 }
 
-// refreshAriNow for --all: one certificate's database timeout (rolled back, nothing stored; a
-// deadlock PostgreSQL broke among them) does not end the run: it is reported with the others and
-// the rest are still asked. A lost database does end it (the next page could not be read).
+// refreshAriForAll's failure to store an answer: PostgreSQL refused the statement, whatever
+// else failed (a lost connection may have committed it: not said to be not stored).
+bool answerRefused(const Error& error, const std::string& storeSqlState) {
+    const bool database = error.code() == ErrorCode::DatabaseTimeout ||
+                          error.code() == ErrorCode::DatabaseUnavailable;
+    return database && !storeSqlState.empty();
+}
+
+// refreshAriForAll: an answer not stored (rolled back whole) is reported as NotRecorded. One
+// row's contention (a lock timeout, a deadlock PostgreSQL broke with a renewal being stored) is
+// that certificate's: the rest are still asked. The database's own failure (a full disk, no
+// memory, a read-only server, a statement past DB_STATEMENT_TIMEOUT) ends the run once it is
+// reported: every answer after it would be asked of the CA and thrown away, thousands of
+// requests during a mass revocation. So does a lost database, unreported.
 Asked askOrReport(Database& database, acme::Client& client, std::chrono::milliseconds maxWait,
                   const CurrentCertificate& current) {
+    std::string storeSqlState;
     try {
-        return askNow(database, client, maxWait, current);
+        return askNow(database, client, maxWait, current, storeSqlState);
     } catch (const Error& e) {
-        if (e.code() != ErrorCode::DatabaseTimeout) throw;
-        return Asked{AriRefreshed{current, AriRefreshOutcome::NotRecorded, std::nullopt,
-                                  e.what()}};
+        if (!answerRefused(e, storeSqlState)) throw;
+        Asked asked{AriRefreshed{current, AriRefreshOutcome::NotRecorded, std::nullopt,
+                                 e.what()}};
+        if (!rowContention(storeSqlState)) asked.endsTheRun = e;
+        return asked;
     }
 }
 
@@ -96,7 +119,8 @@ Asked askOrReport(Database& database, acme::Client& client, std::chrono::millise
 
 AriRefreshed refreshAriNow(Database& database, acme::Client& client,
                            std::chrono::milliseconds maxWait, const CurrentCertificate& current) {
-    return askNow(database, client, maxWait, current).refreshed;
+    std::string storeSqlState;
+    return askNow(database, client, maxWait, current, storeSqlState).refreshed;
 }
 
 AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
@@ -144,6 +168,7 @@ int refreshAriForAll(Database& database, acme::Client& client, const std::string
                 const Asked asked = askOrReport(database, client, maxWait, current);
                 if (asked.putsOffTheCa) putOff = asked.refreshed;
                 each(asked.refreshed);
+                if (asked.endsTheRun) throw Error(*asked.endsTheRun);
             }
             ++reported;
         }

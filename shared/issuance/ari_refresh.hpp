@@ -24,7 +24,7 @@ enum class AriRefreshOutcome {
     NotUsable,       // the CA's answer was an error or malformed, or its directory could not
                      // be read: renew_at kept (§4.3.3)
     NotOffered,      // the CA's directory, read, has no renewalInfo
-    NotRecorded,     // --all: the answer could not be stored (the database timed out): ask again
+    NotRecorded,     // --all: the answer could not be stored (refused by the database): ask again
 };
 
 inline constexpr EnumNames<AriRefreshOutcome, 6> kAriRefreshOutcomeNames{{{
@@ -68,9 +68,12 @@ AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
                                  std::chrono::milliseconds maxWait, const std::string& domainId);
 
 // Every active domain's current certificate that the CA of `directoryUrl` issued, page by page;
-// `each` sees every result as it comes. A certificate whose answer the database did not store
-// in time (Error(DatabaseTimeout): a statement or lock timeout, a deadlock PostgreSQL broke) is
-// reported as NotRecorded and the others are still asked. Once the CA's directory could not be
+// `each` sees every result as it comes. A certificate whose answer PostgreSQL refused is reported
+// as NotRecorded: for its rows' contention (a lock timeout, a deadlock PostgreSQL broke) the
+// others are still asked; for the database's own failure (a full disk, out of memory, a
+// read-only server, a statement timeout: Error(DatabaseTimeout) or Error(DatabaseUnavailable))
+// that error is thrown next, and no other certificate is asked. A connection lost while storing
+// it is thrown unreported (the answer may have been stored). Once the CA's directory could not be
 // read, or the CA did not answer, failed or rate-limited us (as the scheduler's batch is put
 // off), its remaining certificates are reported as that one was, without a request: one
 // timeout for the run, not one per certificate. Returns how many were reported.

@@ -10,6 +10,7 @@
 // per certificate with a timeout each. And an ari-refresh --all --json that stops part way (a
 // signal, a database error) still prints, as a valid JSON array, the certificates it asked; one
 // whose stdout reader went away (`| head -1`: EPIPE) goes on to the end, storing every answer.
+// And one whose answers a full disk refuses stops at the first, asking the CA nothing more.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
@@ -18,6 +19,7 @@
 #include <csignal>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "acme/ari.hpp"
@@ -121,6 +123,29 @@ std::string unreachableDetail(const StalledCa& ca) {
     detail += " is unreachable (temporary error)";
     return detail;
 }
+
+// A test-only trigger BEFORE UPDATE ON certificates running `function` (created by the case),
+// both dropped when it ends.
+struct CertificateUpdateTrigger {
+    std::string function;
+    CertificateUpdateTrigger(std::string name, const std::string& plpgsqlBody)
+        : function(std::move(name)) {
+        execute("CREATE FUNCTION " + function +
+                "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " + plpgsqlBody +
+                " RETURN NEW; END $$; CREATE TRIGGER " + function +
+                " BEFORE UPDATE ON certificates FOR EACH ROW EXECUTE FUNCTION " + function +
+                "()");
+    }
+    ~CertificateUpdateTrigger() {
+        try {
+            execute("DROP TRIGGER IF EXISTS " + function + " ON certificates; " +
+                    "DROP FUNCTION IF EXISTS " + function + "()");
+        } catch (...) {
+        }
+    }
+    CertificateUpdateTrigger(const CertificateUpdateTrigger&) = delete;
+    CertificateUpdateTrigger& operator=(const CertificateUpdateTrigger&) = delete;
+};
 
 }  // namespace
 
@@ -322,25 +347,12 @@ TEST_CASE("ari: ari-refresh --all --json ended by a database error part way prin
     const int thirdReads = ca.requests("GET", third);
 
     // The second certificate's answer cannot be stored: the database refuses it, an error that
-    // ends the run (a timeout would be reported as not_recorded, the others still asked).
-    const std::string function = "ari_refuse_" + domains[1].id.substr(0, 8);
-    struct TriggerGuard {
-        std::string function;
-        ~TriggerGuard() {
-            try {
-                execute("DROP TRIGGER IF EXISTS " + function + " ON certificates; " +
-                        "DROP FUNCTION IF EXISTS " + function + "()");
-            } catch (...) {
-            }
-        }
-    } guard{function};
-    execute("CREATE FUNCTION " + function +
-            "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.domain_id = " +
-            quoted(domains[1].id) +
-            " THEN RAISE EXCEPTION 'refused by test'; END IF; RETURN NEW; END $$; "
-            "CREATE TRIGGER " +
-            function + " BEFORE UPDATE ON certificates FOR EACH ROW EXECUTE FUNCTION " +
-            function + "()");
+    // ends the run (a lock timeout would be reported as not_recorded, the others still asked;
+    // a full disk as not_recorded too, the run ended with 75: the case below).
+    const CertificateUpdateTrigger refusing(
+        "ari_refuse_" + domains[1].id.substr(0, 8),
+        "IF NEW.domain_id = " + quoted(domains[1].id) +
+            " THEN RAISE EXCEPTION 'refused by test'; END IF;");
 
     const TempDir scratch;
     const std::string errors = scratch.path() + "/stderr";
@@ -370,6 +382,59 @@ TEST_CASE("ari: ari-refresh --all --json ended by a database error part way prin
     // The error says what the database said (before: "Database Exception", Poco's class name).
     CHECK(readFile(errors).find("refused by test") != std::string::npos);
     CHECK(ca.requests("GET", third) == thirdReads);
+}
+
+TEST_CASE("ari: ari-refresh --all stops at the first answer a full disk refuses (SQLSTATE 53100), "
+          "asks the CA about no other certificate, and exits 75") {
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--renewal-info", "window"});
+    INFO(describe(ca.process()));
+    const std::vector<TestDomain> domains = threeIssued(ca, "ari-disk-full", leftovers);
+    // Where only a stored answer could move them: the CA's window is an hour ahead.
+    const std::string ours =
+        " WHERE superseded_at IS NULL AND domain_id IN (" + idList(domains) + ")";
+    execute("UPDATE certificates SET renew_at = now() + interval '20 hours'" + ours);
+    std::map<std::string, int> askedBefore;
+    for (const auto& domain : domains)
+        askedBefore[domain.id] = ca.requests("GET", renewalInfoPath(domain));
+
+    // Every answer about these certificates is refused as PostgreSQL refuses a write it has no
+    // room for; the CA keeps answering.
+    const CertificateUpdateTrigger diskFull(
+        "ari_disk_full_" + domains[0].id.substr(0, 8),
+        "IF NEW.domain_id IN (" + idList(domains) +
+            ") THEN RAISE EXCEPTION 'could not extend file \"base/16384/2619\": No space left "
+            "on device' USING ERRCODE = 'disk_full'; END IF;");
+
+    const TempDir scratch;
+    const std::string errors = scratch.path() + "/stderr";
+    const CommandResult refreshed =
+        ariRefresh("--all --json",
+                   {{"ACME_DIRECTORY", ca.directory()}, {"LOG_LEVEL", "error"}}, errors);
+    const std::string stderrText = readFile(errors);
+    INFO("stdout: " << refreshed.output);
+    INFO("stderr: " << stderrText);
+    // Before: 70 once every certificate had been asked and reported not_recorded.
+    CHECK(refreshed.exitCode == 75);
+    // The CA asked about the first certificate only.
+    CHECK(ca.requests("GET", renewalInfoPath(domains[0])) == askedBefore[domains[0].id] + 1);
+    CHECK(ca.requests("GET", renewalInfoPath(domains[1])) == askedBefore[domains[1].id]);
+    CHECK(ca.requests("GET", renewalInfoPath(domains[2])) == askedBefore[domains[2].id]);
+    // That one printed, its answer not stored and why; the array left open, as after an error.
+    REQUIRE(refreshed.output.rfind("[", 0) == 0);
+    const auto items = jsonItems(refreshed.output + "]");
+    REQUIRE(items->size() == 1);
+    const auto first = items->getObject(0);
+    CHECK(first->getValue<std::string>("domain_id") == domains[0].id);
+    CHECK(first->getValue<std::string>("outcome") == "not_recorded");
+    CHECK(first->optValue<std::string>("detail", "").find("its disk is full") !=
+          std::string::npos);
+    CHECK(stderrText.find("its disk is full") != std::string::npos);
+    CHECK(stderrText.find("stopped after 1 certificate(s)") != std::string::npos);
+    CHECK(stderrText.find("the others were not asked") != std::string::npos);
+    // Nothing stored: no renew_at moved into the CA's window.
+    CHECK(count("SELECT count(*) FROM certificates" + ours +
+                " AND renew_at < now() + interval '19 hours'") == 0);
 }
 
 TEST_CASE("ari: ari-refresh --all whose stdout reader went away (EPIPE) asks and stores every "
