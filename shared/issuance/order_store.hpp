@@ -216,7 +216,8 @@ public:
                         const std::string& domainId, std::optional<Poco::Int64> retryInMs);
 
     // Renewal scan: for up to `limit` certificates whose renew_at has come (an index range
-    // scan), a renewal order in step place_order; the certificate's renew_at is cleared in the
+    // scan), a renewal order in step place_order, delegated when its domain's CNAME was seen
+    // (domains.delegation_status active or lost); the certificate's renew_at is cleared in the
     // same statement so no replica starts it twice. Returns how many were created.
     int scheduleRenewals(int limit);
 

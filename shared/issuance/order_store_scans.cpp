@@ -19,9 +19,12 @@ int OrderStore::scheduleRenewals(int limit) {
     // order (or is not active) is skipped and keeps its renew_at. The domain row is locked with
     // its certificate, as every writer locks it (lockDomain): a domain being deleted is skipped
     // (its row is locked) instead of waiting on it while holding the certificate its delete
-    // cascades to next.
+    // cascades to next. The renewal is delegated when the domain's CNAME was seen (active, or
+    // lost and looked for again): from the domain's row, not from this scheduler's
+    // DELEGATION_ZONE (place_order leaves it to a scheduler that has the zone).
     const SqlRows created = runSql(session_, "WITH due AS ("
-                "  SELECT c.id, c.domain_id FROM certificates c "
+                "  SELECT c.id, c.domain_id, "
+                "  d.delegation_status IN ('active', 'lost') AS delegated FROM certificates c "
                 "  JOIN domains d ON d.id = c.domain_id AND d.status = 'active' "
                 "  WHERE c.renew_at <= now() AND NOT EXISTS (SELECT 1 FROM acme_orders o "
                 "    WHERE o.domain_id = c.domain_id AND o.status IN " +
@@ -30,11 +33,12 @@ int OrderStore::scheduleRenewals(int limit) {
                     "  ORDER BY c.renew_at LIMIT $1 "
                     "  FOR UPDATE OF c SKIP LOCKED FOR NO KEY UPDATE OF d SKIP LOCKED), "
                     "taken AS (UPDATE certificates SET renew_at = NULL FROM due "
-                    "  WHERE certificates.id = due.id RETURNING due.id, due.domain_id) "
+                    "  WHERE certificates.id = due.id "
+                    "  RETURNING due.id, due.domain_id, due.delegated) "
                     "INSERT INTO acme_orders (id, domain_id, kind, step, replaces_certificate_id, "
-                    "  next_attempt_at) "
+                    "  next_attempt_at, delegated) "
                     "SELECT replace(gen_random_uuid()::text, '-', ''), domain_id, 'renewal', "
-                    "  'place_order', id, now() FROM taken RETURNING id",
+                    "  'place_order', id, now(), delegated FROM taken RETURNING id",
         {limit});
     return static_cast<int>(created.size());
 }

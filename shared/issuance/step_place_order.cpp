@@ -194,15 +194,27 @@ void giveBackIfDomainGone(StepContext& context, AcmeAccount& account, const Plac
 StepResult placeOrderStep(StepContext& context) {
     const StoredOrder& order = context.order();
     bool delegated = order.delegated;  // a replacement keeps what its order was
-    // A renewal of a domain whose delegation was seen checks it before any CA order; one never
-    // seen looks for it once the order is placed (cnameAddedSinceVerify).
-    const bool delegationOn =
-        order.kind == OrderKind::Renewal && context.parts().publishers.delegated().configured();
-    const bool lookForCname = delegationOn && order.delegationStatus == "not_seen";
-    if (delegationOn && !lookForCname) {
+    const bool zoneHere = context.parts().publishers.delegated().configured();
+    // A renewal of a domain whose delegation was seen (active, or lost and looked for again) is
+    // delegated by the domain's row, not by this scheduler's DELEGATION_ZONE: it checks the CNAME
+    // before any CA order, and its values are published in the zone. A scheduler without the
+    // zone can do neither: it places nothing and leaves the renewal to one that has it (README
+    // "Replicas with different CAs"); placed here, it went undelegated, a TXT value asked of the
+    // customer by hand. One never seen looks for it once the order is placed, where the zone is
+    // (cnameAddedSinceVerify); elsewhere it goes undelegated, as its customer publishes.
+    const bool delegationSeen =
+        order.kind == OrderKind::Renewal &&
+        (order.delegationStatus == "active" || order.delegationStatus == "lost");
+    if (delegationSeen) {
+        if (!zoneHere)
+            throw NotConfiguredHere{FailureCode::Internal,
+                                    "the domain is delegated but DELEGATION_ZONE is not "
+                                    "configured on any scheduler that took its renewal",
+                                    ""};
         if (auto stopped = checkDelegation(context)) return std::move(*stopped);
         delegated = true;
     }
+    const bool lookForCname = zoneHere && order.kind == OrderKind::Renewal && !delegationSeen;
     // The first CA that takes it, each CA's CAA precheck first; renewals start from the first
     // CA again. A crash after newOrder and before recordPlaced leaves a pending order at the CA
     // that nobody answers; it expires there. It cannot be re-read: its URL was never stored.
