@@ -1,7 +1,8 @@
 #pragma once
 // Delegated domains for end-to-end cases (README "Zero-touch"): the scheduler settings of the
 // delegated flow, issue-certificate against the CA that asks Unbound, and a domain registered
-// with its CNAME in place and verified. Shared by delegation_test.cpp and ari_test.cpp.
+// with its CNAME in place and verified. Shared by delegation_test.cpp and ari_test.cpp, and by
+// tests/fault/several_cas_test.cpp (a scheduler without DELEGATION_ZONE).
 #include <doctest/doctest.h>
 
 #include <map>

@@ -3,16 +3,20 @@
 // "pebble-eab", its key in DNSH_TEST_EAB_*) the fallback, both named in an ACME_CAS_FILE that a
 // lighttpd and a scheduler of the case's own read. The first CA is stopped for real. Where the
 // first CA must offer dns-01 alone, it is the stand-in CA tests/support/stalled_ca.py
-// --dns01-only and the stack's Pebble (which offers dns-persist-01) the second.
+// --dns01-only and the stack's Pebble (which offers dns-persist-01) the second. Replicas run
+// with different settings for a while: a CA one scheduler lacks, and DELEGATION_ZONE (a delegated
+// domain as the end-to-end delegation cases make one, e2e/delegation_helpers.hpp).
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "e2e/delegation_helpers.hpp"
 #include "fault/several_cas.hpp"
 #include "support/api_server.hpp"
 #include "support/database.hpp"
@@ -765,4 +769,72 @@ TEST_CASE("several CAs: a scheduler without the order's CA retries it as a CA th
         startScheduler(severalCas(caFile(dir, requireEnv("DNSH_TEST_EAB_HMAC_KEY"))));
     requireAllActive({domain}, 40s);
     CHECK(certificateCa(domain) == fallbackCa());
+}
+
+TEST_CASE("several CAs: a scheduler without DELEGATION_ZONE leaves a delegated domain's renewal "
+          "to one that has it, placing nothing, and that one renews it delegated") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    // A rolling restart turning DELEGATION_ZONE on: the domain's CNAME was seen and its
+    // certificate issued delegated where the zone is (the CA that follows the CNAME through
+    // Unbound into the zone).
+    const Delegated delegated = delegatedDomain("zone-replicas", leftovers, dns);
+    const TestDomain& domain = delegated.domain;
+    {
+        const auto scheduler = startScheduler(delegationScheduler());
+        const HttpResult started = issueThroughUnboundCa(domain);
+        REQUIRE_MESSAGE(started.status == 202, started.body);
+        REQUIRE(started.json()->getValue<bool>("delegated"));
+        requireAllActive({domain}, 30s);
+        CHECK(scheduler->terminate() == 0);
+    }
+    const std::string renewal =
+        "FROM acme_orders WHERE kind = 'renewal' AND domain_id = " + quoted(domain.id);
+    // Every renewal.status the view showed: never one waiting for the customer.
+    std::set<std::string> renewalStatuses;
+    const auto noteRenewalStatus = [&] {
+        const auto view = get("/domains/" + domain.id).json();
+        if (const auto state = view->getObject("renewal"))
+            renewalStatuses.insert(state->getValue<std::string>("status"));
+    };
+
+    // Its renewal due, and a scheduler not restarted yet, without the zone, takes it first.
+    execute("UPDATE certificates SET renew_at = now() WHERE superseded_at IS NULL AND "
+            "domain_id = " + quoted(domain.id));
+    const auto old = startScheduler(delegationScheduler({{"DELEGATION_ZONE", ""}}));
+    const auto settled = [&] {
+        noteRenewalStatus();
+        return count("SELECT count(*) " + renewal +
+                     " AND (attempts >= 3 OR order_url IS NOT NULL OR status <> 'pending')") ==
+               1;
+    };
+    REQUIRE_MESSAGE(waitFor(30s, settled), statusSummary({domain}) << "\n" << describe(*old));
+    INFO(statusSummary({domain}) << "\n" << describe(*old));
+    // Before: placed at once undelegated (order_url set, delegated false, step await_dns), its
+    // dns-01 value for the customer to publish by hand (renewal.status awaiting_dns).
+    CHECK(count("SELECT count(*) " + renewal +
+                " AND status = 'pending' AND step = 'place_order' AND order_url IS NULL") == 1);
+    CHECK(count("SELECT count(*) " + renewal + " AND delegated") == 1);
+    CHECK(count("SELECT count(*) FROM acme_challenges c JOIN acme_orders o ON o.id = c.order_id "
+                "WHERE o.kind = 'renewal' AND o.domain_id = " + quoted(domain.id)) == 0);
+    CHECK(renewalStatuses.count("awaiting_dns") == 0);
+    CHECK(old->log().find("\"msg\":\"order step will be retried\"") != std::string::npos);
+    CHECK(old->log().find("DELEGATION_ZONE is not configured on any scheduler") !=
+          std::string::npos);
+    CHECK(old->terminate() == 0);
+
+    // That scheduler restarted with the zone: the same renewal, delegated, nothing published by
+    // the customer.
+    const auto restarted = startScheduler(delegationScheduler());
+    REQUIRE_MESSAGE(waitFor(40s,
+                            [&] {
+                                noteRenewalStatus();
+                                return certificatesOf(domain) == 2;
+                            }),
+                    statusSummary({domain}) << "\n" << describe(*restarted));
+    CHECK(renewalStatuses.count("awaiting_dns") == 0);
+    CHECK(count("SELECT count(*) " + renewal) == 1);
+    CHECK(count("SELECT count(*) " + renewal + " AND status = 'valid' AND delegated") == 1);
+    CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "active");
+    CHECK(restarted->terminate() == 0);
 }
