@@ -329,10 +329,16 @@ TEST_CASE("fault: sessions killed with pg_terminate_backend are re-established t
     MESSAGE(before << " handler session(s) open before the kill");
     REQUIRE(before >= 2);
 
-    const long long terminated =
-        count("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) AS done FROM "
-              "pg_stat_activity WHERE pid IN (" + killed + ")) killed WHERE killed.done");
-    CHECK(terminated == before);
+    // Counted against the sessions still there when the kill runs: one may end by itself after
+    // the list was taken (a full run once saw 7 of 8), which is no failure of the kill.
+    const std::string outcome =
+        scalar("SELECT count(*) FILTER (WHERE done) || '/' || count(*) FROM (SELECT "
+               "pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE pid IN (" +
+               killed + ")) killed");
+    const std::string present = outcome.substr(outcome.find('/') + 1);
+    MESSAGE("sessions terminated / there at the kill: " << outcome);
+    CHECK(outcome.substr(0, outcome.find('/')) == present);
+    CHECK(std::stoll(present) >= 1);
     CHECK(waitFor(
         3s,
         [&] { return count("SELECT count(*) FROM pg_stat_activity WHERE pid IN (" + killed + ")") == 0; },
