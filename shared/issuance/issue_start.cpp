@@ -171,9 +171,11 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     PersistProbe persist(resolver, domain.id);
     // One walk for every CA (issuance/caa_lookups.hpp), within its budget: past it, 424.
     CaaLookups caaLookups(resolver, caaLookupBudget(config));
-    // Delegated since verify: the service publishes the values, at whichever CA.
-    const bool delegatedBefore =
-        !config.delegationZone.empty() && domain.delegationStatus == "active";
+    // Delegated since verify: the service publishes the values, at whichever CA. By the domain's
+    // row, not this host's DELEGATION_ZONE: an API host not yet given the zone in a rolling
+    // restart placed the order undelegated and asked the customer for a TXT value at a name that
+    // is their CNAME; the schedulers with the zone publish it (one without retries it).
+    const bool delegatedBefore = domain.delegationStatus == "active";
     mark = std::chrono::steady_clock::now();
     const std::uint64_t caRequestsBefore = cas.requestCount();
     // One budget for every request to any CA until the order is placed (caBudget): once spent,

@@ -34,7 +34,9 @@ inline std::map<std::string, std::string> delegationScheduler(
 
 // POST /domains/{id}/issue-certificate, run as CGI against the CA that asks Unbound (the stack's
 // lighttpd handlers use the CA that asks challtestsrv, which cannot follow a CNAME into Knot).
-inline HttpResult issueThroughUnboundCa(const TestDomain& domain) {
+// `extra` over those settings (DELEGATION_ZONE empty: an API host without the zone).
+inline HttpResult issueThroughUnboundCa(const TestDomain& domain,
+                                        const std::map<std::string, std::string>& extra = {}) {
     CgiRequest request;
     request.method = "POST";
     request.path = "/domains/" + domain.id + "/issue-certificate";
@@ -42,6 +44,7 @@ inline HttpResult issueThroughUnboundCa(const TestDomain& domain) {
                    {"ACME_CA_BUNDLE", requireEnv("ACME_CA_BUNDLE")},
                    {"KEY_ENCRYPTION_KEY_FILE", requireEnv("KEY_ENCRYPTION_KEY_FILE")},
                    {"DELEGATION_ZONE", requireEnv("DELEGATION_ZONE")}};
+    for (const auto& [name, value] : extra) request.env[name] = value;
     return runCgi("issue_certificate", request);
 }
 

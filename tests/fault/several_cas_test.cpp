@@ -838,3 +838,24 @@ TEST_CASE("several CAs: a scheduler without DELEGATION_ZONE leaves a delegated d
     CHECK(scalar("SELECT status FROM domains WHERE id = " + quoted(domain.id)) == "active");
     CHECK(restarted->terminate() == 0);
 }
+
+TEST_CASE("several CAs: issue-certificate on an API host without DELEGATION_ZONE places a "
+          "delegated domain's order delegated, and a scheduler with the zone issues it") {
+    Leftovers leftovers;
+    SandboxRecords dns;
+    // A rolling restart turning DELEGATION_ZONE on: the domain verified by its CNAME where the
+    // zone is, its issue-certificate answered by a host not restarted yet.
+    const Delegated delegated = delegatedDomain("zone-api", leftovers, dns);
+    const TestDomain& domain = delegated.domain;
+    const HttpResult started = issueThroughUnboundCa(domain, {{"DELEGATION_ZONE", ""}});
+    REQUIRE_MESSAGE(started.status == 202, started.body);
+    // Before: delegated false, and the customer told to publish a TXT value at the name their
+    // CNAME holds.
+    CHECK(started.json()->getValue<bool>("delegated"));
+    CHECK(started.body.find("Update the TXT record") == std::string::npos);
+    CHECK(count("SELECT count(*) FROM acme_orders WHERE kind = 'issue' AND delegated AND "
+                "domain_id = " + quoted(domain.id)) == 1);
+    const auto scheduler = startScheduler(delegationScheduler());
+    requireAllActive({domain}, 30s);
+    CHECK(scheduler->terminate() == 0);
+}
