@@ -66,8 +66,9 @@ bool databaseFailed(const dnsh::Error& error) {
 // ari-refresh ID|--all: renewalInfo asked now. Exit 0 when every answer was usable, 69
 // (EX_UNAVAILABLE) when some were not (or the CA offers none), 65 for an unknown domain, 70
 // (EX_SOFTWARE) when an answer could not be stored for one row's contention (--all goes on and
-// reports it). --all stopped by the database's own failure (a full disk, a read-only or lost
-// server, a statement timeout) exits 75 (EX_TEMPFAIL): run it again once the database is back.
+// reports it). --all stopped part way by the database's own failure (a full disk, a read-only or
+// lost server, a statement timeout) exits 75 (EX_TEMPFAIL): run it again once the database is
+// back; one that never reached it exits 70.
 // Each certificate is printed as it is asked, and flushed: a run that stops part way (an error,
 // the database failing: its exit code; an operator's signal: 128 + the signal) has printed
 // every certificate it asked, whose renew_at may have changed, the --json array closed only
@@ -118,7 +119,9 @@ int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
                   << " certificate(s), each printed above; the others were not asked\n";
         return 128 + stopped.signal();
     } catch (const dnsh::Error& failed) {
-        if (!all || !databaseFailed(failed)) throw;
+        // A database never reached (a wrong password, a pg_hba refusal, no sslrootcert: nothing
+        // reported) is 70 as for every other command: a wrapper retrying on 75 would loop on it.
+        if (!all || !databaseFailed(failed) || reported == 0) throw;
         // The array left open, as after any error (dnsh_admin_json_array.hpp). Not one
         // certificate's problem: the remaining answers could not be stored either.
         std::cerr << "dnsh-admin ari-refresh: " << failed.what() << "; stopped after "

@@ -241,6 +241,18 @@ TEST_CASE("dnsh-admin list --json with the database unreachable exits 70 with no
     CHECK_MESSAGE(!parsed, "a failed list --json parses as JSON: '" << listed.output << "'");
 }
 
+TEST_CASE("dnsh-admin ari-refresh --all with the database never reached exits 70, not the 75 "
+          "of a run the database stopped part way") {
+    // A wrapper retries on 75 (EX_TEMPFAIL): a wrong DATABASE_URL must not look like a full disk.
+    const CommandResult refreshed =
+        runCommand("DATABASE_URL='host=127.0.0.1 port=1 dbname=dnsh connect_timeout=2' " +
+                   requireEnv("DNSH_ADMIN_BIN") + " ari-refresh --all");
+    INFO(refreshed.output);
+    CHECK(refreshed.exitCode == 70);
+    CHECK(refreshed.output.find("database unavailable") != std::string::npos);
+    CHECK(refreshed.output.find("stopped after") == std::string::npos);
+}
+
 TEST_CASE("dnsh-admin list --expiring-within past 36500 days is bad usage (64)") {
     // Days skipped parseDuration's cap (876000h): this reached PostgreSQL, "interval out of
     // range", exit 70; near 4e17 days 24 * days overflowed (undefined behaviour).
