@@ -8,8 +8,6 @@
 #include <future>
 #include <string>
 
-#include "db/database.hpp"
-#include "db/sql.hpp"
 #include "integration_support.hpp"
 #include "support/held_rows.hpp"
 
@@ -31,41 +29,6 @@ Timed runTimed(const std::string& handler, const CgiRequest& request) {
     timed.seconds = std::chrono::duration<double>(Clock::now() - started).count();
     return timed;
 }
-
-// A session of the test holding `table` ACCESS EXCLUSIVE in an open transaction until release()
-// (or the end of its scope), as a migration's ALTER TABLE does: every reader waits, even to
-// parse a statement that names the table.
-class HeldTable {
-public:
-    explicit HeldTable(const std::string& table) : database_(databaseUrl()) {
-        database_.withSession([&](Poco::Data::Session& session) {
-            executeScript(session, "BEGIN");
-            executeScript(session, "LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE");
-            return true;
-        });
-    }
-    ~HeldTable() {
-        try {
-            release();
-        } catch (...) {
-        }
-    }
-    HeldTable(const HeldTable&) = delete;
-    HeldTable& operator=(const HeldTable&) = delete;
-
-    void release() {
-        if (released_) return;
-        released_ = true;
-        database_.withSession([&](Poco::Data::Session& session) {
-            executeScript(session, "COMMIT");
-            return true;
-        });
-    }
-
-private:
-    Database database_;
-    bool released_ = false;
-};
 
 }  // namespace
 
@@ -134,7 +97,7 @@ TEST_CASE(
     request.contentType = "";
     request.env = {{"DB_LOCK_TIMEOUT", "1s"}, {"LOG_LEVEL", "error"}};
     {
-        HeldTable held("scheduler_heartbeats");
+        HeldTable held(databaseUrl(), "scheduler_heartbeats", "ACCESS EXCLUSIVE");
         std::future<Timed> scrape =
             std::async(std::launch::async, [&] { return runTimed("metrics", request); });
         const bool answered = scrape.wait_for(8s) == std::future_status::ready;

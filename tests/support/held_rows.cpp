@@ -32,4 +32,30 @@ void HeldRows::release() {
     });
 }
 
+HeldTable::HeldTable(const std::string& databaseUrl, const std::string& table,
+                     const std::string& mode)
+    : database_(databaseUrl) {
+    database_.withSession([&](Poco::Data::Session& session) {
+        executeScript(session, "BEGIN");
+        executeScript(session, "LOCK TABLE " + table + " IN " + mode + " MODE");
+        return true;
+    });
+}
+
+HeldTable::~HeldTable() {
+    try {
+        release();
+    } catch (...) {
+    }
+}
+
+void HeldTable::release() {
+    if (released_) return;
+    released_ = true;
+    database_.withSession([&](Poco::Data::Session& session) {
+        executeScript(session, "COMMIT");
+        return true;
+    });
+}
+
 }  // namespace dnsh::test
