@@ -67,8 +67,9 @@ bool databaseFailed(const dnsh::Error& error) {
 // (EX_UNAVAILABLE) when some were not (or the CA offers none), 65 for an unknown domain, 70
 // (EX_SOFTWARE) when an answer could not be stored for one row's contention (--all goes on and
 // reports it). --all stopped part way by the database's own failure (a full disk, a read-only or
-// lost server, a statement timeout) exits 75 (EX_TEMPFAIL): run it again once the database is
-// back; one that never reached it exits 70.
+// lost server, a statement timeout, three answers in a row not stored for contention: the table
+// held) exits 75 (EX_TEMPFAIL): run it again once the database is back; one that never reached
+// it exits 70.
 // Each certificate is printed as it is asked, and flushed: a run that stops part way (an error,
 // the database failing: its exit code; an operator's signal: 128 + the signal) has printed
 // every certificate it asked, whose renew_at may have changed, the --json array closed only
@@ -136,9 +137,9 @@ int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
             std::cout << " " << count << " " << dnsh::toString(outcome);
         std::cout << "\n";
     }
-    // A lock timeout or deadlock on a certificate's rows, yet 70, not 75 as for other commands
-    // (README "Operator commands"): the run went on, and its exit reports certificates left as
-    // they were, as 69 does.
+    // A lock timeout or deadlock on a certificate's rows (fewer than three in a row: more ended
+    // the run, 75 above), yet 70, not 75 as for other commands (README "Operator commands"): the
+    // run went on, and its exit reports certificates left as they were, as 69 does.
     if (counts.count(dnsh::AriRefreshOutcome::NotRecorded) > 0) return EXIT_SOFTWARE;
     const bool unusable = counts.count(dnsh::AriRefreshOutcome::NotUsable) > 0 ||
                           counts.count(dnsh::AriRefreshOutcome::NotOffered) > 0;

@@ -13,12 +13,22 @@ namespace {
 
 constexpr int kCertificatesPerPage = 200;
 
+// Answers in a row not stored for contention after which the run takes it for the table's, not
+// one row's: a migration building an index without CONCURRENTLY, an operator's LOCK TABLE or a
+// long ALTER makes every store wait out DB_LOCK_TIMEOUT, and the run went on asking the CA about
+// every certificate (thousands during a mass revocation) to throw the answers away. One or two
+// in a row are rows' own (a deadlock with a renewal being stored): those certificates' alone.
+// Counted per CA (one refreshAriForAll call): a run stops at most two answers later than it
+// would counting across them.
+constexpr int kContendedAnswersInARowToStop = 3;
+
 // One certificate's result, and whether the CA is to be asked nothing more in this run, or no
 // CA anything more (the database's own failure, thrown once the result is reported).
 struct Asked {
     AriRefreshed refreshed;
     bool putsOffTheCa = false;
     std::optional<Error> endsTheRun = std::nullopt;
+    bool contended = false;  // NotRecorded for its rows' contention (rowContention)
 };
 
 // A CA that is down is not a CA without renewalInfo: the operator is told which CA and why.
@@ -97,10 +107,11 @@ bool answerRefused(const Error& error, const std::string& storeSqlState) {
 
 // refreshAriForAll: an answer not stored (rolled back whole) is reported as NotRecorded. One
 // row's contention (a lock timeout, a deadlock PostgreSQL broke with a renewal being stored) is
-// that certificate's: the rest are still asked. The database's own failure (a full disk, no
-// memory, a read-only server, a statement past DB_STATEMENT_TIMEOUT) ends the run once it is
-// reported: every answer after it would be asked of the CA and thrown away, thousands of
-// requests during a mass revocation. So does a lost database, unreported.
+// that certificate's: the rest are still asked (refreshAriForAll stops after three in a row).
+// The database's own failure (a full disk, no memory, a read-only server, a statement past
+// DB_STATEMENT_TIMEOUT) ends the run once it is reported: every answer after it would be asked
+// of the CA and thrown away, thousands of requests during a mass revocation. So does a lost
+// database, unreported.
 Asked askOrReport(Database& database, acme::Client& client, std::chrono::milliseconds maxWait,
                   const CurrentCertificate& current) {
     std::string storeSqlState;
@@ -110,9 +121,21 @@ Asked askOrReport(Database& database, acme::Client& client, std::chrono::millise
         if (!answerRefused(e, storeSqlState)) throw;
         Asked asked{AriRefreshed{current, AriRefreshOutcome::NotRecorded, std::nullopt,
                                  e.what()}};
-        if (!rowContention(storeSqlState)) asked.endsTheRun = e;
+        if (rowContention(storeSqlState))
+            asked.contended = true;
+        else
+            asked.endsTheRun = e;
         return asked;
     }
+}
+
+// The error that ends a run whose last `inARow` answers met contention, the last one `last`.
+Error heldByAnotherTransaction(int inARow, const AriRefreshed& last) {
+    return Error(ErrorCode::DatabaseTimeout,
+                 std::to_string(inARow) +
+                     " answers in a row could not be stored: rows or the table held by another "
+                     "transaction (the last: " +
+                     last.detail + ")");
 }
 
 }  // namespace
@@ -153,6 +176,7 @@ int refreshAriForAll(Database& database, acme::Client& client, const std::string
     // The result that put the CA off, as the scheduler's batch is (refreshRenewalInfo): a CA
     // that is down is not asked about 1,000 certificates, one timeout each.
     std::optional<AriRefreshed> putOff;
+    int contendedInARow = 0;  // any other result, an answer stored included, resets it
     for (;;) {
         const auto page = database.withSession([&](Poco::Data::Session& session) {
             return OrderStore(session).currentCertificates(directoryUrl, after,
@@ -167,8 +191,11 @@ int refreshAriForAll(Database& database, acme::Client& client, const std::string
             } else {
                 const Asked asked = askOrReport(database, client, maxWait, current);
                 if (asked.putsOffTheCa) putOff = asked.refreshed;
+                contendedInARow = asked.contended ? contendedInARow + 1 : 0;
                 each(asked.refreshed);
                 if (asked.endsTheRun) throw Error(*asked.endsTheRun);
+                if (contendedInARow == kContendedAnswersInARowToStop)
+                    throw heldByAnotherTransaction(contendedInARow, asked.refreshed);
             }
             ++reported;
         }

@@ -70,9 +70,11 @@ AriRefreshed refreshAriForDomain(Database& database, const ClientOfCa& clientOf,
 // Every active domain's current certificate that the CA of `directoryUrl` issued, page by page;
 // `each` sees every result as it comes. A certificate whose answer PostgreSQL refused is reported
 // as NotRecorded: for its rows' contention (a lock timeout, a deadlock PostgreSQL broke) the
-// others are still asked; for the database's own failure (a full disk, out of memory, a
-// read-only server, a statement timeout: Error(DatabaseTimeout) or Error(DatabaseUnavailable))
-// that error is thrown next, and no other certificate is asked. A connection lost while storing
+// others are still asked, until three answers in a row meet it (the table held by another
+// transaction: Error(DatabaseTimeout) "N answers in a row could not be stored" is thrown next);
+// for the database's own failure (a full disk, out of memory, a read-only server, a statement
+// timeout: Error(DatabaseTimeout) or Error(DatabaseUnavailable)) that error is thrown next. No
+// other certificate is asked after either. A connection lost while storing
 // it is thrown unreported (the answer may have been stored). Once the CA's directory could not be
 // read, or the CA did not answer, failed or rate-limited us (as the scheduler's batch is put
 // off), its remaining certificates are reported as that one was, without a request: one

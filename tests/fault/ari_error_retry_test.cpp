@@ -10,7 +10,8 @@
 // per certificate with a timeout each. And an ari-refresh --all --json that stops part way (a
 // signal, a database error) still prints, as a valid JSON array, the certificates it asked; one
 // whose stdout reader went away (`| head -1`: EPIPE) goes on to the end, storing every answer.
-// And one whose answers a full disk refuses stops at the first, asking the CA nothing more.
+// And one whose answers a full disk refuses stops at the first, asking the CA nothing more; one
+// whose table another transaction holds stops after three answers in a row not stored.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 #include <doctest/doctest.h>
@@ -27,6 +28,7 @@
 #include "support/child_process.hpp"
 #include "support/database.hpp"
 #include "support/domain_flows.hpp"
+#include "support/held_rows.hpp"
 #include "support/http_client.hpp"
 #include "support/reader_gone.hpp"
 #include "support/scheduler_process.hpp"
@@ -97,15 +99,21 @@ Poco::JSON::Array::Ptr jsonItems(const CommandResult& result) {
     return jsonItems(result.output);
 }
 
-// Three domains with a certificate from `ca`, in the order ari-refresh --all asks them (by id).
-std::vector<TestDomain> threeIssued(const StalledCa& ca, const std::string& prefix,
-                                    Leftovers& leftovers) {
+// `howMany` domains with a certificate from `ca`, in the order ari-refresh --all asks them (by
+// id).
+std::vector<TestDomain> issuedDomains(const StalledCa& ca, const std::string& prefix,
+                                      Leftovers& leftovers, int howMany) {
     std::vector<TestDomain> domains;
-    for (int i = 0; i < 3; ++i) domains.push_back(verifiedDomain(prefix, leftovers));
+    for (int i = 0; i < howMany; ++i) domains.push_back(verifiedDomain(prefix, leftovers));
     issueAndStop(domains, Env{{"ACME_DIRECTORY", ca.directory()}, {"POLL_INTERVAL", "2s"}});
     std::sort(domains.begin(), domains.end(),
               [](const TestDomain& a, const TestDomain& b) { return a.id < b.id; });
     return domains;
+}
+
+std::vector<TestDomain> threeIssued(const StalledCa& ca, const std::string& prefix,
+                                    Leftovers& leftovers) {
+    return issuedDomains(ca, prefix, leftovers, 3);
 }
 
 // The path of the CA's renewalInfo about the domain's current certificate (RFC 9773 §4.1).
@@ -435,6 +443,94 @@ TEST_CASE("ari: ari-refresh --all stops at the first answer a full disk refuses 
     // Nothing stored: no renew_at moved into the CA's window.
     CHECK(count("SELECT count(*) FROM certificates" + ours +
                 " AND renew_at < now() + interval '19 hours'") == 0);
+}
+
+TEST_CASE("ari: ari-refresh --all with the certificates table held by another transaction stops "
+          "after three answers in a row not stored, asks the CA about no other, and exits 75") {
+    // Rows held, not the table, stay each certificate's own: the end of the case.
+    Leftovers leftovers;
+    StalledCa ca({"--stall", "none", "--renewal-info", "window"});
+    INFO(describe(ca.process()));
+    const std::vector<TestDomain> domains = issuedDomains(ca, "ari-table-held", leftovers, 5);
+    // Where only a stored answer could move them: the CA's window is an hour ahead.
+    const std::string ours =
+        " WHERE superseded_at IS NULL AND domain_id IN (" + idList(domains) + ")";
+    execute("UPDATE certificates SET renew_at = now() + interval '20 hours'" + ours);
+    std::map<std::string, int> askedBefore;
+    for (const auto& domain : domains)
+        askedBefore[domain.id] = ca.requests("GET", renewalInfoPath(domain));
+
+    // The table held SHARE, as a CREATE INDEX without CONCURRENTLY holds it: the run reads its
+    // pages, and every answer's UPDATE waits out DB_LOCK_TIMEOUT (55P03), each a contention
+    // that alone would be that certificate's. Released at the end of the case whatever happens.
+    HeldTable held(databaseUrl(), "certificates", "SHARE");
+    const TempDir scratch;
+    const std::string errors = scratch.path() + "/stderr";
+    const CommandResult refreshed = ariRefresh("--all --json",
+                                               {{"ACME_DIRECTORY", ca.directory()},
+                                                {"DB_LOCK_TIMEOUT", "300ms"},
+                                                {"LOG_LEVEL", "error"}},
+                                               errors);
+    held.release();
+    const std::string stderrText = readFile(errors);
+    INFO("stdout: " << refreshed.output);
+    INFO("stderr: " << stderrText);
+    // Before: 70 once all five had been asked and reported not_recorded.
+    CHECK(refreshed.exitCode == 75);
+    // The CA asked about the first three only.
+    for (std::size_t i = 0; i < domains.size(); ++i) {
+        INFO("certificate " << i << ": " << domains[i].id);
+        const int asked = i < 3 ? 1 : 0;
+        CHECK(ca.requests("GET", renewalInfoPath(domains[i])) ==
+              askedBefore[domains[i].id] + asked);
+    }
+    CHECK(stderrText.find("3 answers in a row could not be stored: rows or the table held by "
+                          "another transaction") != std::string::npos);
+    CHECK(stderrText.find("stopped after 3 certificate(s)") != std::string::npos);
+    CHECK(stderrText.find("the others were not asked") != std::string::npos);
+    // Those three printed, each not stored for the lock; the array left open, as after an error.
+    REQUIRE(refreshed.output.rfind("[", 0) == 0);
+    const auto items = jsonItems(refreshed.output + "]");
+    REQUIRE(items->size() == 3);
+    for (unsigned i = 0; i < 3; ++i) {
+        const auto item = items->getObject(i);
+        CHECK(item->getValue<std::string>("domain_id") == domains[i].id);
+        CHECK(item->getValue<std::string>("outcome") == "not_recorded");
+        CHECK(item->optValue<std::string>("detail", "").find("a row stayed locked too long") !=
+              std::string::npos);
+    }
+    // Nothing stored: no renew_at moved into the CA's window.
+    CHECK(count("SELECT count(*) FROM certificates" + ours +
+                " AND renew_at < now() + interval '19 hours'") == 0);
+
+    // The table free, three rows held (the domain rows recordAri locks first): two in a row, an
+    // answer stored, then one. Each stays that certificate's: every certificate asked, 70.
+    for (const auto& domain : domains)
+        askedBefore[domain.id] = ca.requests("GET", renewalInfoPath(domain));
+    HeldRows heldRows(databaseUrl(), "SELECT id FROM domains WHERE id IN (" +
+                                         quoted(domains[0].id) + ", " + quoted(domains[1].id) +
+                                         ", " + quoted(domains[3].id) + ") FOR UPDATE");
+    const CommandResult contended = ariRefresh("--all --json",
+                                               {{"ACME_DIRECTORY", ca.directory()},
+                                                {"DB_LOCK_TIMEOUT", "300ms"},
+                                                {"LOG_LEVEL", "error"}},
+                                               errors);
+    heldRows.release();
+    INFO("rows held, stdout: " << contended.output);
+    INFO("rows held, stderr: " << readFile(errors));
+    CHECK(contended.exitCode == 70);
+    for (const auto& domain : domains) {
+        INFO(domain.id);
+        CHECK(ca.requests("GET", renewalInfoPath(domain)) == askedBefore[domain.id] + 1);
+    }
+    const auto all = jsonItems(contended);
+    REQUIRE(all->size() == domains.size());
+    const char* outcomes[] = {"not_recorded", "not_recorded", "scheduled", "not_recorded",
+                              "scheduled"};
+    for (unsigned i = 0; i < domains.size(); ++i) {
+        CHECK(all->getObject(i)->getValue<std::string>("domain_id") == domains[i].id);
+        CHECK(all->getObject(i)->getValue<std::string>("outcome") == outcomes[i]);
+    }
 }
 
 TEST_CASE("ari: ari-refresh --all whose stdout reader went away (EPIPE) asks and stores every "
