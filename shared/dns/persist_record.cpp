@@ -292,4 +292,10 @@ PersistVerdict evaluatePersistRecords(const std::vector<std::string>& txtValues,
     return verdict;
 }
 
+bool mayNamePersistUntil(const std::vector<std::string>& txtValues) {
+    return std::any_of(txtValues.begin(), txtValues.end(), [](const std::string& value) {
+        return lowerAscii(value).find("persistuntil") != std::string::npos;
+    });
+}
+
 }  // namespace dnsh

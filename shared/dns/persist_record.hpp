@@ -93,4 +93,9 @@ PersistVerdict evaluatePersistRecords(const std::vector<std::string>& txtValues,
                                       const std::string& accountUri, bool wildcard,
                                       std::chrono::system_clock::time_point now);
 
+// Whether any of `txtValues` holds the text "persistUntil" (any case, as tags compare, RFC 8659
+// §4.2): only then can evaluatePersistRecords's verdict depend on `now`, so a caller whose clock
+// costs a round trip asks it only then.
+bool mayNamePersistUntil(const std::vector<std::string>& txtValues);
+
 }  // namespace dnsh

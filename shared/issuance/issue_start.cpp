@@ -167,8 +167,8 @@ StartedIssuance startIssuance(Database& database, const Config& config,
     AcmeAccount* account = nullptr;
     std::optional<CaaCheck> caa;
     // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
-    // issuance/caa_precheck.hpp).
-    PersistProbe persist(resolver, domain.id);
+    // issuance/caa_precheck.hpp); its persistUntil judged by the database's clock.
+    PersistProbe persist(resolver, domain.id, databaseClock(database));
     // One walk for every CA (issuance/caa_lookups.hpp), within its budget: past it, 424.
     CaaLookups caaLookups(resolver, caaLookupBudget(config));
     // Delegated since verify: the service publishes the values, at whichever CA. By the domain's

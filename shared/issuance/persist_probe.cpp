@@ -2,10 +2,24 @@
 
 #include <chrono>
 
+#include "db/database.hpp"
+#include "db/sql.hpp"
 #include "dns/persist_record.hpp"
 #include "log/log.hpp"
 
 namespace dnsh {
+
+PersistClock databaseClock(Database& database) {
+    return [&database] {
+        const long long micros = database.withSession([](Poco::Data::Session& session) {
+            return runSql(session, "SELECT now() AS database_now", {}, SqlResults::Binary)
+                .unixMicros(0, "database_now");
+        });
+        return std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                std::chrono::microseconds(micros)));
+    };
+}
 
 PersistRecordUsable PersistProbe::question() {
     return [this](const std::string& name, const std::vector<std::string>& issuerDomains,
@@ -54,7 +68,7 @@ PersistCheck PersistProbe::checked(const std::string& name,
     bool cutShort = false;
     const TxtLookup lookup = lookedUp(name, deadline, cutShort);
     PersistCheck check =
-        persistCheckFrom(name, lookup, issuerDomains, accountUrl, std::chrono::system_clock::now());
+        persistCheckFrom(name, lookup, issuerDomains, accountUrl, judgedAt(lookup));
     // No answer and no time left for one: the CAA precheck's failed lookup (424), nothing kept.
     if (cutShort) {
         lookupCutShort_ = true;
@@ -82,6 +96,18 @@ TxtLookup PersistProbe::lookedUp(const std::string& name, std::optional<DnsDeadl
                std::chrono::steady_clock::now() >= *deadline;
     if (!cutShort) lookedUp_.push_back({recordName, lookup});
     return lookup;
+}
+
+std::chrono::system_clock::time_point PersistProbe::judgedAt(const TxtLookup& lookup) {
+    if (lookup.outcome != LookupOutcome::Found || !mayNamePersistUntil(lookup.values))
+        return std::chrono::system_clock::now();
+    // The database's clock, not this host's: a host ahead called a valid record expired (dns-01
+    // asked of a customer who publishes nothing per order), one behind an expired one usable
+    // (the CA refuses it). The monotonic clock carries the reading on, unmoved by clock steps.
+    if (!clockRead_) clockRead_ = ClockReading{clock_(), std::chrono::steady_clock::now()};
+    return clockRead_->read +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(
+               std::chrono::steady_clock::now() - clockRead_->at);
 }
 
 std::optional<std::string> PersistProbe::checkJson() const {

@@ -9,6 +9,8 @@
 // checks.persist): of placeOrder's, the first that was not usable, else the last. A record that
 // is not usable sends the authorization to dns-01 (or, delegated, the CNAME path) as before, the
 // reason logged and kept.
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,11 +21,23 @@
 
 namespace dnsh {
 
+class Database;
+
+// The time a record's persistUntil is judged at (draft §4 item 5).
+using PersistClock = std::function<std::chrono::system_clock::time_point()>;
+
+// PostgreSQL's now(), one round trip through `database`: the clock of the stored check's
+// checked_at (domain/check_times.hpp), so that the view never shows a checked_at before the
+// persistUntil it calls passed, whatever this host's clock says.
+PersistClock databaseClock(Database& database);
+
 class PersistProbe {
 public:
-    // `domainId` only names the domain in log lines.
-    PersistProbe(const DnsResolver& resolver, std::string domainId)
-        : resolver_(resolver), domainId_(std::move(domainId)) {}
+    // `domainId` only names the domain in log lines. `clock` (databaseClock) is read once, at the
+    // first record with a value that may name persistUntil (no round trip for the others); the
+    // time after that is its reading plus the time this host measured since.
+    PersistProbe(const DnsResolver& resolver, std::string domainId, PersistClock clock)
+        : resolver_(resolver), domainId_(std::move(domainId)), clock_(std::move(clock)) {}
     PersistProbe(const PersistProbe&) = delete;
     PersistProbe& operator=(const PersistProbe&) = delete;
 
@@ -72,9 +86,19 @@ private:
     // question needs it; `cutShort` set when the deadline cut the lookup short (not kept).
     TxtLookup lookedUp(const std::string& name, std::optional<DnsDeadline> deadline,
                        bool& cutShort);
+    // The time `lookup` is judged at: clock_'s, read the first time a value may name
+    // persistUntil; this host's when none does (the verdict does not look at it).
+    std::chrono::system_clock::time_point judgedAt(const TxtLookup& lookup);
+
+    struct ClockReading {
+        std::chrono::system_clock::time_point read;
+        std::chrono::steady_clock::time_point at;  // when, by this host's monotonic clock
+    };
 
     const DnsResolver& resolver_;
     std::string domainId_;
+    PersistClock clock_;
+    std::optional<ClockReading> clockRead_;
     std::vector<LookedUp> lookedUp_;
     std::vector<Asked> asked_;
     std::optional<PersistCheck> shown_;

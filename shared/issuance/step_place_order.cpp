@@ -220,8 +220,10 @@ StepResult placeOrderStep(StepContext& context) {
     // that nobody answers; it expires there. It cannot be re-read: its URL was never stored.
     std::string replaces;
     // dns-persist-01 where the customer's record and CAA allow it (issuance/persist_probe.hpp,
-    // issuance/caa_precheck.hpp): a renewal picks it again only while CAA still lists it.
-    PersistProbe persist(context.parts().resolver, order.domainId);
+    // issuance/caa_precheck.hpp): a renewal picks it again only while CAA still lists it. Its
+    // persistUntil judged by the database's clock, as issue-certificate's.
+    PersistProbe persist(context.parts().resolver, order.domainId,
+                         databaseClock(context.parts().database));
     // One walk for every CA, unbounded: the lease is extended before each question instead, and
     // a scheduler that is stopping gives the order back there (keepLease's stop point).
     CaaLookups caaLookups(context.parts().resolver);

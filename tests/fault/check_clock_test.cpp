@@ -5,6 +5,7 @@
 // ari_refresh_clock_test.cpp's dnsh-admin); every time they wrote must be within a minute of
 // the database's now(). Before, each was 3 hours ahead: a replica whose clock is off made a
 // domain's checked_at go backwards between two checks and its events out of order with its rows.
+// A dns-persist-01 record's persistUntil is judged by that clock too.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -179,4 +180,55 @@ TEST_CASE("clock: issue-certificate and the scheduler on hosts whose clocks are 
     CHECK(count("SELECT extract(epoch FROM (" +
                 storedTime(domain, "last_check", "next_check_at") + ")::timestamptz - (" +
                 storedTime(domain, "last_check", "checked_at") + ")::timestamptz)::bigint") == 2);
+}
+
+TEST_CASE("clock: issue-certificate on a host whose clock is 3 hours ahead judges a "
+          "dns-persist-01 record's persistUntil by the database's clock") {
+    requireLibfaketime();
+    Leftovers leftovers;
+    SandboxRecords records;
+    // Our account URL at the stack's Pebble, as a scheduler confirms it when it starts (or
+    // registers it again, where an earlier case restarted Pebble): the record must name it.
+    std::string accountUrl;
+    {
+        const auto scheduler = startScheduler();
+        const auto confirmed = [&] {
+            const std::string log = scheduler->log();
+            return log.find("acme account registered") != std::string::npos ||
+                   log.find("acme account confirmed") != std::string::npos;
+        };
+        REQUIRE_MESSAGE(waitFor(15s, confirmed), describe(*scheduler));
+        accountUrl = scalar("SELECT coalesce(max(account_url), '') FROM acme_accounts WHERE "
+                            "persist_issuer IS NOT NULL AND directory_url = " +
+                            quoted(requireEnv("ACME_DIRECTORY")));
+        CHECK(scheduler->terminate() == 0);
+    }
+    REQUIRE_FALSE(accountUrl.empty());
+    const TestDomain domain = verifiedDomain("clock-persist", leftovers);
+    // Valid for another hour by the database's clock, passed 2 hours ago by the handler's.
+    const long long persistUntil = count("SELECT extract(epoch FROM now())::bigint + 3600");
+    records.txt("_validation-persist." + domain.name,
+                "pebble.letsencrypt.org; accounturi=" + accountUrl +
+                    "; persistUntil=" + std::to_string(persistUntil));
+
+    const HttpResult started =
+        runSkewed("issue_certificate", "/domains/" + domain.id + "/issue-certificate", {});
+    INFO("issue-certificate: " << started.status << " " << started.body);
+    const std::string stored = storedCheck(domain, "persist_check");
+    INFO("persist_check: " << stored);
+    REQUIRE(started.status == 202);
+    // Before: "expired" by the host's clock, and a dns-01 value asked of a customer who
+    // publishes nothing per order.
+    CHECK(scalar("SELECT persist_check::json->>'outcome' FROM domains WHERE id = " +
+                 quoted(domain.id)) == "usable");
+    CHECK(started.jsonString("validation_method") == "dns-persist-01");
+    CHECK(started.json()->getArray("challenges")->size() == 0);
+    CHECK_FALSE(started.json()->has("expected_txt_value"));
+    // The check shows the record's persistUntil, after the checked_at it was judged at.
+    CHECK(scalar("SELECT (" + storedTime(domain, "persist_check", "persist_until") +
+                 "::timestamptz = to_timestamp(" + std::to_string(persistUntil) + "))::text") ==
+          "true");
+    CHECK(scalar("SELECT (" + storedTime(domain, "persist_check", "checked_at") +
+                 "::timestamptz < " + storedTime(domain, "persist_check", "persist_until") +
+                 "::timestamptz)::text") == "true");
 }

@@ -219,7 +219,7 @@ TEST_CASE(
     records.txt(persistRecordName(name),
                 formatPersistRecord("pebble.letsencrypt.org", account, false));
     const DnsResolver resolver = sandboxResolver();
-    PersistProbe probe(resolver, "probe-test");
+    PersistProbe probe(resolver, "probe-test", [] { return std::chrono::system_clock::now(); });
     REQUIRE(probe.checkBeforeOrder(name, {"pebble.letsencrypt.org"}, account).usable());
 
     SandboxRecords failing;
@@ -233,4 +233,41 @@ TEST_CASE(
     CHECK_FALSE(usable("*." + name, {"pebble.letsencrypt.org"}, account));
     REQUIRE(probe.checkJson());
     CHECK(probe.checkJson()->find("dns_servfail") == std::string::npos);
+}
+
+TEST_CASE(
+    "dns-persist-01: the probe judges persistUntil by the clock it is given (the database's), "
+    "read once, and only for a record that names persistUntil") {
+    const std::string account = "https://ca.test/acme/acct/1";
+    const std::vector<std::string> issuers = {"pebble.letsencrypt.org"};
+    const auto hostNow = std::chrono::system_clock::now();
+    // A database two hours behind this host (a host whose clock is two hours ahead).
+    int reads = 0;
+    const PersistClock twoHoursBehind = [&] {
+        ++reads;
+        return hostNow - 2h;
+    };
+    const std::string plain = uniqueDomainName("persist-clock-plain");
+    const std::string timed = uniqueDomainName("persist-clock-timed");
+    // Passed an hour ago by this host's clock, an hour ahead by the database's.
+    const long long persistUntil =
+        std::chrono::duration_cast<std::chrono::seconds>((hostNow - 1h).time_since_epoch())
+            .count();
+    SandboxRecords records;
+    records.txt(persistRecordName(plain), formatPersistRecord(issuers.front(), account, false));
+    records.txt(persistRecordName(timed), formatPersistRecord(issuers.front(), account, false) +
+                                              "; persistUntil=" + std::to_string(persistUntil));
+    const DnsResolver resolver = sandboxResolver();
+    PersistProbe probe(resolver, "clock-test", twoHoursBehind);
+
+    // No persistUntil: the time does not matter, no round trip for it.
+    CHECK(probe.checkBeforeOrder(plain, issuers, account).usable());
+    CHECK(reads == 0);
+    const PersistCheck judged = probe.checkBeforeOrder(timed, issuers, account);
+    INFO("verdict: " << whyNotUsable(judged));
+    CHECK(judged.usable());
+    // The authorization's question (other issuer names) is judged again, by the same reading.
+    const PersistRecordUsable usable = probe.question();
+    CHECK(usable(timed, {"pebble.letsencrypt.org", "other-ca.test"}, account));
+    CHECK(reads == 1);
 }
