@@ -119,6 +119,12 @@ std::string_view nonPublicKind(const IpAddress& address) {
         const std::string_view kind = ipv4Kind(b.data() + 12);
         return kind.empty() && samePrefix(b, zero, 96) ? "reserved" : kind;
     }
+    // RFC 8215 §3: 64:ff9b:1::/48 is for NAT64 inside one network, where its IPv4 address may
+    // sit at any of RFC 6052's offsets: never a public server's address, whatever it carries.
+    const std::array<std::uint8_t, 16> localNat64{0, 0x64, 0xff, 0x9b, 0, 0x01};
+    if (samePrefix(b, localNat64, 48)) return "private";
+    // 6to4 (RFC 3056 §2): 2002:V4ADDR::/48, a relay delivers it to the IPv4 address it carries.
+    if (b[0] == 0x20 && b[1] == 0x02) return ipv4Kind(b.data() + 2);
     if (b[0] == 0xff) return "multicast";
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return "link-local";
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return "private";  // site-local, deprecated

@@ -46,6 +46,11 @@ TEST_CASE("nonPublicKind: loopback, private, link-local, multicast, unspecified,
         {"::ffff:8.8.8.8", ""},
         {"64:ff9b::a9fe:a9fe", "link-local"},  // NAT64 of 169.254.169.254
         {"64:ff9b::808:808", ""},
+        {"64:ff9b:1::a00:35", "private"},  // RFC 8215 local-use NAT64, whatever it carries
+        {"64:ff9b:1:ff00::808:808", "private"},
+        {"2002:a00:35::1", "private"},  // 6to4 of 10.0.0.53
+        {"2002:7f00:1::1", "loopback"},  // 6to4 of 127.0.0.1
+        {"2002:808:808::1", ""},  // 6to4 of 8.8.8.8
         {"::127.0.0.1", "loopback"},
     };
     for (const auto& c : cases) {
