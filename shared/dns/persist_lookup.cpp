@@ -27,7 +27,8 @@ PersistCheck persistCheckFrom(const std::string& name, const TxtLookup& lookup,
         check.suggestedValue = formatPersistRecord(issuerDomains.front(), accountUri, wildcard);
     switch (lookup.outcome) {
         case LookupOutcome::Found:
-            check.found = lookup.values;
+            // Through a CNAME out of the name: the count, not the values (dns/txt_check.hpp).
+            check.found = valuesAsShown(lookup, DnsName(check.recordName), "");
             check.verdict =
                 evaluatePersistRecords(lookup.values, issuerDomains, accountUri, wildcard, now);
             break;

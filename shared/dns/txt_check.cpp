@@ -58,8 +58,8 @@ std::string describe(const TxtCheck& check, const TxtLookup& lookup, std::size_t
     switch (lookup.outcome) {
         case LookupOutcome::Found:
             if (missing == 0) return "found the expected TXT value(s) at " + check.name + via;
-            return "found " + std::to_string(check.seen.size()) + " TXT value(s) at " + check.name +
-                   via + ", " +
+            return "found " + std::to_string(lookup.values.size()) + " TXT value(s) at " +
+                   check.name + via + ", " +
                    (missing == check.expected.size()
                         ? std::string("none matching")
                         : std::to_string(missing) + " of the " +
@@ -81,10 +81,25 @@ std::string describe(const TxtCheck& check, const TxtLookup& lookup, std::size_t
 
 }  // namespace
 
+std::vector<std::string> valuesAsShown(const TxtLookup& lookup, const DnsName& queried,
+                                       const std::string& delegationZone) {
+    const DnsName& reached = lookup.name;
+    const bool ours = reached.isRoot() || reached == queried ||
+                      reached.isPartOf(queried.parent()) ||
+                      (!delegationZone.empty() && reached.isPartOf(DnsName(delegationZone)));
+    if (ours || lookup.values.empty()) return lookup.values;
+    // The target is the customer's choice: its name goes last, so the cap of a shown value
+    // (kMaxShownValueBytes, escaped where it is shown) cuts it rather than what it means.
+    return {"(" + std::to_string(lookup.values.size()) +
+            " value(s) not shown: reached through a CNAME out of the domain, at " +
+            reached.text().substr(0, kMaxShownNameBytes) + ")"};
+}
+
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
-                  const std::vector<std::string>& expected) {
+                  const std::vector<std::string>& expected, const std::string& delegationZone) {
     const TxtLookup lookup = resolver.lookupTxt(DnsName(name));
-    TxtCheck check{name, expected, lookup.values, std::nullopt, "", "", {}, 0, 0};
+    TxtCheck check{name, expected, valuesAsShown(lookup, DnsName(name), delegationZone),
+                   std::nullopt, "", "", {}, 0, 0};
     std::size_t missing = 0;
     for (const auto& value : expected)
         if (lookup.outcome != LookupOutcome::Found || !txtValuesContain(lookup.values, value))

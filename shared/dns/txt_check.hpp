@@ -55,9 +55,19 @@ std::string_view resultName(const std::optional<FailureCode>& failure);
 // One nameserver address's "result" as shown: its check's, or why it was not asked.
 std::string_view addressResult(const NameserverAnswer& server);
 
+// The values of `lookup` (asked at `queried`) as stored and shown. Reached through a CNAME whose
+// target is neither `queried`, nor under the name it is asked for (its parent: the domain), nor
+// under `delegationZone`: one entry with their count and where, no value. A resolver follows a
+// CNAME wherever it points (RFC 1034 §3.6.2), into a zone only our network sees too.
+std::vector<std::string> valuesAsShown(const TxtLookup& lookup, const DnsName& queried,
+                                       const std::string& delegationZone);
+
 // Looks up `name` (following CNAMEs) and compares with `expected`, all of which must be there.
+// "seen" as valuesAsShown() keeps it (`delegationZone`: DELEGATION_ZONE, "" when off); the
+// comparison uses every value found.
 TxtCheck checkTxt(const DnsResolver& resolver, const std::string& name,
-                  const std::vector<std::string>& expected);
+                  const std::vector<std::string>& expected,
+                  const std::string& delegationZone = "");
 
 // What stands where the verification token would, in anything shown after registration (checks,
 // webhook payloads).

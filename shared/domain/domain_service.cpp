@@ -118,7 +118,7 @@ Domain verifyDomain(Database& database, const DnsResolver& resolver,
     const bool byCname = !cname.empty() && DnsName(cname) == DnsName(target);
     const TxtCheck check =
         byCname ? TxtCheck{name, {target}, {cname}, std::nullopt, "CNAME to " + target, "", {}, 0, 0}
-                : redacted(checkTxt(resolver, name, {domain.verificationToken}),
+                : redacted(checkTxt(resolver, name, {domain.verificationToken}, delegationZone),
                            domain.verificationToken, kTokenPlaceholder);
     logEvent(LogLevel::Info, "dns lookup",
              {{"domain_id", domain.id},

@@ -158,6 +158,51 @@ TEST_CASE("verify_domain: TXT values without the token are 400 and the domain st
     }
 }
 
+TEST_CASE("verify_domain: values reached through a CNAME out of the domain are counted only") {
+    // The resolver may also serve zones only our network sees: what a customer's CNAME leads to
+    // there must not come back through the checks (review 4, finding 1).
+    const RegisteredDomain domain = registerFreshDomain("verify-cname-out");
+    const std::string outside = "secret." + uniqueDomainName("cname-out");
+    SandboxRecords dns;
+    dns.txt(outside, "s3cret-internal-value");
+    dns.cname(dnsh::challengeName(domain.name), outside);
+    const HttpResult result = verifyDomain(domain.id);
+    checkError(result, 400, "via CNAME to", "txt_mismatch");
+    CHECK(result.body.find("s3cret-internal-value") == std::string::npos);
+    checkStillPending(domain);
+    const HttpResult view = getDomain(domain.id);
+    INFO("view: " << view.body);
+    REQUIRE(view.status == 200);
+    CHECK(view.body.find("s3cret-internal-value") == std::string::npos);
+    const auto checks = view.json()->getObject("checks");
+    REQUIRE(checks);
+    CHECK(checks->getValue<std::string>("result") == "txt_mismatch");
+    const auto seen = checks->getArray("seen");
+    REQUIRE(seen);
+    REQUIRE(seen->size() == 1);
+    const std::string entry = seen->getElement<std::string>(0);
+    CHECK(entry.find("1 value(s) not shown") != std::string::npos);
+    CHECK(entry.find(outside) != std::string::npos);
+}
+
+TEST_CASE("verify_domain: values reached through a CNAME under the domain itself are shown") {
+    const RegisteredDomain domain = registerFreshDomain("verify-cname-own");
+    const std::string own = "own." + domain.name;
+    SandboxRecords dns;
+    dns.txt(own, "customer-own-value");
+    dns.cname(dnsh::challengeName(domain.name), own);
+    checkError(verifyDomain(domain.id), 400, "via CNAME to", "txt_mismatch");
+    const HttpResult view = getDomain(domain.id);
+    INFO("view: " << view.body);
+    REQUIRE(view.status == 200);
+    const auto checks = view.json()->getObject("checks");
+    REQUIRE(checks);
+    const auto seen = checks->getArray("seen");
+    REQUIRE(seen);
+    REQUIRE(seen->size() == 1);
+    CHECK(seen->getElement<std::string>(0) == "customer-own-value");
+}
+
 TEST_CASE("verify_domain: a failed attempt does not stop a later one") {
     const RegisteredDomain domain = registerFreshDomain("verify-retry");
     SandboxRecords dns;
