@@ -316,11 +316,12 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
 }
 
 TxtCheck precheckTxt(DnsPrecheck mode, const DnsResolver& resolver, const std::string& name,
-                     const std::vector<std::string>& expected, const PrecheckLimits& limits) {
+                     const std::vector<std::string>& expected, const PrecheckLimits& limits,
+                     const std::string& delegationZone) {
     // The authoritative servers, not a resolver's cache, are what the CA will see.
     return mode == DnsPrecheck::Authoritative
                ? checkTxtAuthoritative(resolver, name, expected, limits)
-               : checkTxt(resolver, name, expected);
+               : checkTxt(resolver, name, expected, delegationZone);
 }
 
 }  // namespace dnsh

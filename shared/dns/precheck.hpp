@@ -48,8 +48,10 @@ TxtCheck checkTxtAuthoritative(const DnsResolver& resolver, const std::string& n
                                const std::vector<std::string>& expected,
                                const PrecheckLimits& limits);
 
-// DNS_PRECHECK: the authoritative check above, or a lookup through the resolver (checkTxt).
+// DNS_PRECHECK: the authoritative check above, or a lookup through the resolver (checkTxt,
+// which shows the values found through a CNAME into `delegationZone`, DELEGATION_ZONE).
 TxtCheck precheckTxt(DnsPrecheck mode, const DnsResolver& resolver, const std::string& name,
-                     const std::vector<std::string>& expected, const PrecheckLimits& limits);
+                     const std::vector<std::string>& expected, const PrecheckLimits& limits,
+                     const std::string& delegationZone = "");
 
 }  // namespace dnsh

@@ -63,7 +63,8 @@ TxtCheck checkValues(StepContext& context) {
     TxtCheck check;
     for (const auto& name : names) {
         check = precheckTxt(config.dnsPrecheck, context.parts().resolver, name,
-                            expectedValues(order.challenges, name), limits);
+                            expectedValues(order.challenges, name), limits,
+                            config.delegationZone);
         if (!check.passed()) break;
     }
     return check;
