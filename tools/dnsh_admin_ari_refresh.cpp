@@ -55,12 +55,6 @@ void askAri(dnsh::Database& database, const dnsh::Config& config,
         config.ariMaxWait, domainId));
 }
 
-// The database itself failed (refreshAriForAll ends the run at it): not one certificate's.
-bool databaseFailed(const dnsh::Error& error) {
-    return error.code() == dnsh::ErrorCode::DatabaseTimeout ||
-           error.code() == dnsh::ErrorCode::DatabaseUnavailable;
-}
-
 }  // namespace
 
 // ari-refresh ID|--all: renewalInfo asked now. Exit 0 when every answer was usable, 69
@@ -122,7 +116,7 @@ int ariRefresh(dnsh::Database& database, const dnsh::Config& config,
     } catch (const dnsh::Error& failed) {
         // A database never reached (a wrong password, a pg_hba refusal, no sslrootcert: nothing
         // reported) is 70 as for every other command: a wrapper retrying on 75 would loop on it.
-        if (!all || !databaseFailed(failed) || reported == 0) throw;
+        if (!all || !failed.fromDatabase() || reported == 0) throw;
         // The array left open, as after any error (dnsh_admin_json_array.hpp). Not one
         // certificate's problem: the remaining answers could not be stored either.
         std::cerr << "dnsh-admin ari-refresh: " << failed.what() << "; stopped after "

@@ -47,6 +47,10 @@ public:
     }
     ErrorCode code() const noexcept { return code_; }
     const std::string& errorCode() const noexcept { return errorCode_; }
+    // The database failed (timed out, went away, refused a write), not the work asked of it.
+    bool fromDatabase() const noexcept {
+        return code_ == ErrorCode::DatabaseTimeout || code_ == ErrorCode::DatabaseUnavailable;
+    }
 
     // When the client may usefully try again (sent as Retry-After, RFC 9110 §10.2.3; at least
     // 1 s there, whatever is set here: errorResponse in http/response.cpp).

@@ -100,9 +100,7 @@ Asked askNow(Database& database, acme::Client& client, std::chrono::milliseconds
 // refreshAriForAll's failure to store an answer: PostgreSQL refused the statement, whatever
 // else failed (a lost connection may have committed it: not said to be not stored).
 bool answerRefused(const Error& error, const std::string& storeSqlState) {
-    const bool database = error.code() == ErrorCode::DatabaseTimeout ||
-                          error.code() == ErrorCode::DatabaseUnavailable;
-    return database && !storeSqlState.empty();
+    return error.fromDatabase() && !storeSqlState.empty();
 }
 
 // refreshAriForAll: an answer not stored (rolled back whole) is reported as NotRecorded. One

@@ -216,8 +216,7 @@ StepResult verdictOf(StepContext& context) {
         // The database timed out, went away, takes no writes or is short of disk or memory
         // (Database::withSession): no attempt is counted against the order (it did nothing
         // wrong); the worker gives it back for the next poll.
-        if (e.code() == ErrorCode::DatabaseTimeout || e.code() == ErrorCode::DatabaseUnavailable)
-            throw;
+        if (e.fromDatabase()) throw;
         return retryLater(FailureCode::Internal, "internal error: " + errorDetail(e), false);
     } catch (const acme::AcmeError& e) {
         // The CA no longer knows the order (restarted, purged): a fresh one, never a loop.
